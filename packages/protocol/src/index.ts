@@ -1,0 +1,14 @@
+export { roles, defaultRole, isRole, type Role } from './roles.js';
+export {
+  mediaModes,
+  archiveModes,
+  archiveResolutions,
+  maxArchiveNameLength,
+  type MediaMode,
+  type ArchiveMode,
+  type ArchiveResolution,
+  type SessionSettings,
+} from './session.js';
+export { tokenLimits, tokenScope } from './token.js';
+export { errorCatalogue, ParlorError, type ErrorId } from './errors.js';
+export { decodeSessionId, maxSessionIdLength, type SessionIdFields } from './sessionId.js';

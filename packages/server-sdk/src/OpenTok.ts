@@ -1,0 +1,144 @@
+import { isIP } from 'node:net';
+import { createRequire } from 'node:module';
+import { archiveModes, archiveResolutions, mediaModes } from '@parlor/protocol';
+import { generateClientToken, type TokenOptions } from './clientToken.js';
+import { ArgumentError, RequestError } from './errors.js';
+import { RestClient } from './restClient.js';
+import { Session, type SessionOptions } from './Session.js';
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/** Options of the `OpenTok` constructor. */
+export interface OpenTokOptions {
+  /** Base URL of the REST API. Default: `http://localhost:3000` (a local `npm start`). */
+  readonly apiUrl?: string;
+  /** Timeout of each request, in milliseconds. Default: 20000. */
+  readonly timeout?: number;
+  /** Text appended to the User-Agent header. */
+  readonly uaAddendum?: string;
+}
+
+export type Callback<T> = (error: Error | null, result?: T) => void;
+
+const defaultApiUrl = 'http://localhost:3000';
+const defaultTimeoutMs = 20_000;
+
+/**
+ * The Parlor server SDK, shaped like the `opentok` package: `new OpenTok(apiKey, apiSecret,
+ * { apiUrl })` (or the API URL as a string), `createSession` with a callback or a promise, and
+ * `generateToken`.
+ */
+export class OpenTok {
+  readonly apiKey: string;
+  readonly apiSecret: string;
+  readonly apiUrl: string;
+  readonly #rest: RestClient;
+
+  constructor(apiKey: string | number, apiSecret: string, options: OpenTokOptions | string = {}) {
+    if ((typeof apiKey !== 'string' && typeof apiKey !== 'number') || typeof apiSecret !== 'string') {
+      throw new ArgumentError(
+        `Invalid arguments when initializing OpenTok: apiKey=${apiKey}, apiSecret=${apiSecret}`,
+      );
+    }
+    const settings = typeof options === 'string' ? { apiUrl: options } : options;
+    this.apiKey = String(apiKey);
+    this.apiSecret = apiSecret;
+    this.apiUrl = (settings.apiUrl ?? defaultApiUrl).replace(/\/+$/, '');
+    if (!/^https?:\/\/[^/]/.test(this.apiUrl)) throw new ArgumentError(`Invalid apiUrl: ${this.apiUrl}`);
+    const timeout = settings.timeout ?? defaultTimeoutMs;
+    if (!Number.isInteger(timeout) || timeout <= 0) throw new ArgumentError(`Invalid timeout: ${timeout}`);
+    this.#rest = new RestClient({
+      apiKey: this.apiKey,
+      apiSecret,
+      apiUrl: this.apiUrl,
+      timeoutMs: timeout,
+      userAgent: `Parlor-Node-SDK/${version}${settings.uaAddendum ? ` ${settings.uaAddendum}` : ''}`,
+    });
+  }
+
+  /**
+   * Creates a session. With a callback, calls it as `(error, session)`; without, returns a
+   * promise of the session.
+   */
+  createSession(options?: SessionOptions): Promise<Session>;
+  createSession(callback: Callback<Session>): void;
+  createSession(options: SessionOptions, callback: Callback<Session>): void;
+  createSession(
+    optionsOrCallback?: SessionOptions | Callback<Session>,
+    callback?: Callback<Session>,
+  ): Promise<Session> | void {
+    const options = typeof optionsOrCallback === 'function' ? {} : (optionsOrCallback ?? {});
+    const done = typeof optionsOrCallback === 'function' ? optionsOrCallback : callback;
+    const session = this.#createSession(options);
+    if (!done) return session;
+    session.then(
+      (created) => {
+        done(null, created);
+      },
+      (error: unknown) => {
+        done(error instanceof Error ? error : new RequestError(String(error)));
+      },
+    );
+  }
+
+  /**
+   * Makes a client token for a session of this project: a JWT by default, the legacy `T1==`
+   * form when `legacyT1` is true. Throws `ArgumentError` on invalid options.
+   */
+  generateToken(sessionId: string, options?: TokenOptions, legacyT1 = false): string {
+    return generateClientToken(this, sessionId, options, legacyT1);
+  }
+
+  async #createSession(options: SessionOptions): Promise<Session> {
+    const settings = {
+      ...options,
+      mediaMode: options.mediaMode ?? 'relayed',
+      archiveMode: options.archiveMode ?? 'manual',
+      e2ee: options.e2ee ?? false,
+    };
+    validateSessionOptions(settings);
+    const form: Record<string, string> = {
+      'p2p.preference': settings.mediaMode === 'routed' ? 'disabled' : 'enabled',
+      archiveMode: settings.archiveMode,
+      e2ee: settings.e2ee ? 'true' : 'false',
+    };
+    if (settings.location !== undefined) form.location = settings.location;
+    if (settings.archiveName !== undefined) form.archiveName = settings.archiveName;
+    if (settings.archiveResolution !== undefined) form.archiveResolution = settings.archiveResolution;
+
+    const answer = await this.#rest.send({ method: 'POST', path: '/session/create', form });
+    const sessionId = Array.isArray(answer)
+      ? (answer[0] as { session_id?: unknown } | undefined)?.session_id
+      : undefined;
+    if (typeof sessionId !== 'string') {
+      throw new RequestError(`Unexpected response from the server: ${JSON.stringify(answer)}`);
+    }
+    return new Session(sessionId, settings, (id, tokenOptions) => this.generateToken(id, tokenOptions));
+  }
+}
+
+function validateSessionOptions(
+  settings: Required<Pick<SessionOptions, 'mediaMode' | 'archiveMode' | 'e2ee'>> & SessionOptions,
+): void {
+  if (!(mediaModes as readonly string[]).includes(settings.mediaMode)) {
+    throw new ArgumentError(`Invalid mediaMode: ${settings.mediaMode}`);
+  }
+  if (!(archiveModes as readonly string[]).includes(settings.archiveMode)) {
+    throw new ArgumentError(`Invalid archiveMode: ${settings.archiveMode}`);
+  }
+  if (settings.archiveMode === 'always' && settings.mediaMode !== 'routed') {
+    throw new ArgumentError('A session with always archive mode must also have the routed media mode.');
+  }
+  if (settings.location !== undefined && isIP(settings.location) !== 4) {
+    throw new ArgumentError('Invalid arguments when calling createSession, location must be an IPv4 address');
+  }
+  if (settings.e2ee && (settings.mediaMode !== 'routed' || settings.archiveMode === 'always')) {
+    throw new ArgumentError('End-to-end encryption needs the routed media mode and manual archiving.');
+  }
+  if (
+    settings.archiveResolution !== undefined &&
+    !(archiveResolutions as readonly string[]).includes(settings.archiveResolution)
+  ) {
+    throw new ArgumentError(`Invalid archiveResolution: ${settings.archiveResolution}`);
+  }
+}

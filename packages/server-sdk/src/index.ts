@@ -1,0 +1,9 @@
+import { OpenTok } from './OpenTok.js';
+
+export { OpenTok, type OpenTokOptions, type Callback } from './OpenTok.js';
+export { Session, type SessionOptions } from './Session.js';
+export type { TokenOptions } from './clientToken.js';
+export { OpenTokError, ArgumentError, RequestError, AuthError, NotFoundError } from './errors.js';
+export type { Role, MediaMode, ArchiveMode, ArchiveResolution } from '@parlor/protocol';
+
+export default OpenTok;

@@ -1,0 +1,177 @@
+import jwt from 'jsonwebtoken';
+import { defaultRole, isRole, tokenLimits, tokenScope, type Role } from '@parlor/protocol';
+import type { CredentialLookup } from './projectLookup.js';
+import { parseT1Token, t1Prefix } from './t1Token.js';
+import { TokenError } from './TokenError.js';
+
+/** What a verified client token grants. */
+export interface VerifiedToken {
+  readonly format: 'jwt' | 't1';
+  readonly apiKey: string;
+  readonly sessionId: string;
+  readonly role: Role;
+  /** The token's `connection_data`, "" when it has none. */
+  readonly connectionData: string;
+  readonly initialLayoutClassList: readonly string[];
+  /** Unix seconds. */
+  readonly issuedAt: number;
+  /** Unix seconds. */
+  readonly expiresAt: number;
+}
+
+export interface ClientTokenVerifierOptions {
+  readonly lookup: CredentialLookup;
+  /** Current Unix time in seconds. Default: the system clock. */
+  readonly clock?: () => number;
+}
+
+/** The claims both token formats carry, before they are checked. */
+interface UncheckedClaims {
+  readonly sessionId: unknown;
+  readonly role: unknown;
+  readonly connectionData: unknown;
+  readonly layoutClassList: unknown;
+  readonly issuedAt: unknown;
+  readonly expiresAt: unknown;
+}
+
+/**
+ * Verifies the client tokens of every official SDK: the HS256 JWT that current SDKs make by
+ * default (§5.2) and the legacy `T1==` token in each SDK's variant (§5.1); refusals are
+ * `TokenError`s with a typed reason.
+ */
+export class ClientTokenVerifier {
+  readonly #lookup: CredentialLookup;
+  readonly #clock: () => number;
+
+  constructor(options: ClientTokenVerifierOptions) {
+    this.#lookup = options.lookup;
+    this.#clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+  }
+
+  verify(token: string): VerifiedToken {
+    return token.startsWith(t1Prefix) ? this.#verifyT1(token) : this.#verifyJwt(token);
+  }
+
+  #verifyT1(token: string): VerifiedToken {
+    const parsed = parseT1Token(token);
+    if (!parsed) throw new TokenError('malformed', 'not a well-formed T1 token');
+    const secret = this.#secretOf(parsed.apiKey);
+    if (!parsed.isSignedWith(secret)) throw new TokenError('bad-signature', 'signature mismatch');
+    const { fields } = parsed;
+    const scope = fields.get('scope');
+    if (scope !== undefined && scope !== tokenScope) {
+      throw new TokenError('invalid-scope', `scope must be ${tokenScope}`);
+    }
+    return this.#check('t1', parsed.apiKey, {
+      sessionId: fields.get('session_id'),
+      role: fields.get('role'),
+      connectionData: fields.get('connection_data'),
+      layoutClassList: fields.get('initial_layout_class_list'),
+      issuedAt: numeric(fields.get('create_time')),
+      expiresAt: numeric(fields.get('expire_time')),
+    });
+  }
+
+  #verifyJwt(token: string): VerifiedToken {
+    const decoded = jwt.decode(token, { complete: true });
+    if (!decoded || typeof decoded.payload !== 'object') {
+      throw new TokenError('malformed', 'neither a JWT nor a T1 token');
+    }
+    if (decoded.header.alg !== 'HS256') {
+      throw new TokenError('malformed', `JWT algorithm ${decoded.header.alg} is not allowed`);
+    }
+    const claims = decoded.payload as Record<string, unknown>;
+    const apiKey = claims.iss;
+    if (typeof apiKey !== 'string') throw new TokenError('malformed', 'JWT has no iss claim');
+    const secret = this.#secretOf(apiKey);
+    try {
+      jwt.verify(token, secret, { algorithms: ['HS256'], ignoreExpiration: true });
+    } catch {
+      throw new TokenError('bad-signature', 'signature mismatch');
+    }
+    if (claims.scope !== tokenScope) {
+      throw new TokenError('invalid-scope', `scope must be ${tokenScope}`);
+    }
+    return this.#check('jwt', apiKey, {
+      sessionId: claims.session_id,
+      role: claims.role,
+      connectionData: claims.connection_data,
+      layoutClassList: decodePhpClassList(claims.initial_layout_class_list),
+      issuedAt: claims.iat,
+      expiresAt: claims.exp,
+    });
+  }
+
+  #secretOf(apiKey: string): string {
+    const secret = this.#lookup.secretOf(apiKey);
+    if (secret === undefined) throw new TokenError('unknown-project', `unknown API key ${apiKey}`);
+    return secret;
+  }
+
+  /** The checks both formats share, once the signature holds. */
+  #check(format: VerifiedToken['format'], apiKey: string, claims: UncheckedClaims): VerifiedToken {
+    const { sessionId, issuedAt } = claims;
+    if (typeof sessionId !== 'string' || sessionId === '') {
+      throw new TokenError('malformed', 'token has no session_id');
+    }
+    if (typeof issuedAt !== 'number' || !Number.isFinite(issuedAt)) {
+      throw new TokenError('malformed', 'token has no creation time');
+    }
+    const expiresAt = claims.expiresAt ?? issuedAt + tokenLimits.defaultLifetimeSeconds;
+    if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {
+      throw new TokenError('malformed', 'token expiry is not a number');
+    }
+    if (expiresAt - issuedAt > tokenLimits.maxLifetimeSeconds) {
+      throw new TokenError('lifetime-too-long', 'token lifetime exceeds 30 days');
+    }
+    if (this.#clock() >= expiresAt) throw new TokenError('expired', 'token has expired');
+
+    const role = claims.role ?? defaultRole;
+    if (!isRole(role)) throw new TokenError('invalid-role', `unknown role ${JSON.stringify(role)}`);
+    const connectionData = claims.connectionData ?? '';
+    if (typeof connectionData !== 'string') {
+      throw new TokenError('malformed', 'connection_data must be a string');
+    }
+    if (connectionData.length > tokenLimits.maxConnectionDataLength) {
+      throw new TokenError(
+        'data-too-long',
+        `connection_data exceeds ${tokenLimits.maxConnectionDataLength} characters`,
+      );
+    }
+    const layoutClassList = claims.layoutClassList ?? '';
+    if (typeof layoutClassList !== 'string') {
+      throw new TokenError('malformed', 'initial_layout_class_list must be a string');
+    }
+
+    const owner = this.#lookup.projectOfSession(sessionId);
+    if (owner === undefined) throw new TokenError('unknown-session', `unknown session ${sessionId}`);
+    if (owner !== apiKey) {
+      throw new TokenError('wrong-project', 'the session belongs to another project');
+    }
+    return {
+      format,
+      apiKey,
+      sessionId,
+      role,
+      connectionData,
+      initialLayoutClassList: layoutClassList.split(/\s+/).filter((name) => name !== ''),
+      issuedAt,
+      expiresAt,
+    };
+  }
+}
+
+function numeric(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : Number(value);
+}
+
+/** PHP URL-encodes the class list inside its JWTs (spaces as `+`); T1 fields arrive decoded. */
+function decodePhpClassList(list: unknown): unknown {
+  if (typeof list !== 'string' || !/[+%]/.test(list)) return list;
+  try {
+    return decodeURIComponent(list.replace(/\+/g, ' '));
+  } catch {
+    return list;
+  }
+}

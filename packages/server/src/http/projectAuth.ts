@@ -1,0 +1,32 @@
+import type { FastifyRequest } from 'fastify';
+import { ParlorError } from '@parlor/protocol';
+import { verifyProjectJwt } from '../auth/restAuth.js';
+import type { CredentialLookup } from '../auth/projectLookup.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The API key of the project the request authenticated as. */
+    apiKey: string;
+  }
+}
+
+/** Authenticates a REST request by its `X-OPENTOK-AUTH` JWT; returns the project's API key. */
+export function authenticateProject(request: FastifyRequest, lookup: CredentialLookup): string {
+  const header = request.headers['x-opentok-auth'];
+  return verifyProjectJwt(Array.isArray(header) ? header[0] : header, lookup);
+}
+
+/**
+ * An `onRequest` hook for routes under `/v2/project/:apiKey`: the request must authenticate as
+ * that very project.
+ */
+export function projectInPathAuth(lookup: CredentialLookup): (request: FastifyRequest) => Promise<void> {
+  return async (request) => {
+    const apiKey = authenticateProject(request, lookup);
+    const { apiKey: pathKey } = request.params as { apiKey: string };
+    if (apiKey !== pathKey) {
+      throw new ParlorError('AUTH_FAILED', 'the credentials are not those of this project');
+    }
+    request.apiKey = apiKey;
+  };
+}

@@ -1,0 +1,14 @@
+export { ParlorServer, storeFileName } from './ParlorServer.js';
+export { loadConfig, ConfigError, type Config, type LogLevel } from './config/config.js';
+export { createLogger } from './logger.js';
+export { main } from './cli.js';
+export {
+  ClientTokenVerifier,
+  type VerifiedToken,
+  type ClientTokenVerifierOptions,
+} from './auth/ClientTokenVerifier.js';
+export { TokenError, tokenRefusals, type TokenRefusal } from './auth/TokenError.js';
+export type { CredentialLookup } from './auth/projectLookup.js';
+export { mintSessionId } from './auth/sessionId.js';
+export type { Project } from './store/ProjectRepository.js';
+export type { SessionRecord } from './store/SessionRepository.js';

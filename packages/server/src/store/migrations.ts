@@ -1,0 +1,30 @@
+/**
+ * The store's schema, one migration per version; `PRAGMA user_version` records the last one
+ * applied. Append new versions; never edit one that has shipped.
+ */
+export const migrations: readonly string[] = [
+  // 1: projects and sessions
+  `
+  CREATE TABLE projects (
+    api_key     TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    api_secret  TEXT NOT NULL,
+    is_default  INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),
+    created_at  INTEGER NOT NULL
+  ) STRICT;
+  CREATE UNIQUE INDEX projects_single_default ON projects (is_default) WHERE is_default = 1;
+
+  CREATE TABLE sessions (
+    session_id          TEXT PRIMARY KEY,
+    api_key             TEXT NOT NULL REFERENCES projects (api_key),
+    media_mode          TEXT NOT NULL CHECK (media_mode IN ('relayed', 'routed')),
+    archive_mode        TEXT NOT NULL CHECK (archive_mode IN ('manual', 'always')),
+    location            TEXT,
+    e2ee                INTEGER NOT NULL CHECK (e2ee IN (0, 1)),
+    archive_name        TEXT,
+    archive_resolution  TEXT,
+    created_at          INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX sessions_by_project ON sessions (api_key, created_at);
+  `,
+];

@@ -1,0 +1,37 @@
+// `npm test`: installs what the tests need, builds, type-checks, lints, checks formatting and
+// runs every test with node's test runner. Extra arguments are test files or folders to run
+// instead of all (`npm test -- packages/server/src/auth`).
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { build, ensureDependencies, root, run } from './setup.mjs';
+
+const testFilePattern = /\.test\.ts$/;
+const searched = ['packages', 'bench', 'e2e'];
+
+function findTests(path) {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (!stat) return [];
+  if (stat.isFile()) return testFilePattern.test(path) ? [path] : [];
+  return readdirSync(path)
+    .filter((name) => name !== 'node_modules' && name !== 'dist')
+    .flatMap((name) => findTests(join(path, name)));
+}
+
+const selected = process.argv.slice(2);
+const files = (selected.length > 0 ? selected.map((p) => join(root, p)) : searched.map((p) => join(root, p)))
+  .flatMap(findTests)
+  .map((file) => relative(root, file))
+  .sort();
+if (files.length === 0) {
+  console.error('No test files found.');
+  process.exit(1);
+}
+
+ensureDependencies();
+build();
+if (selected.length === 0) {
+  run('npm', ['run', '--silent', 'typecheck']);
+  run('npm', ['run', '--silent', 'lint']);
+  run('npm', ['run', '--silent', 'format:check']);
+}
+run(process.execPath, ['--conditions=source', '--import', 'tsx', '--test', '--test-reporter=spec', ...files]);
