@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+// The `parlor` command as users run it: the built bin in a child process.
+const bin = fileURLToPath(new URL('../bin/parlor.js', import.meta.url));
+const dataDirs: string[] = [];
+after(() => {
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function newDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'parlor-cli-'));
+  dataDirs.push(dir);
+  return dir;
+}
+
+function parlor(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, ...env },
+  });
+}
+
+interface Running {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly banner: string;
+  readonly url: string;
+}
+
+async function startParlor(dataDir: string, env: Record<string, string> = {}): Promise<Running> {
+  const child = spawn(
+    process.execPath,
+    [bin, 'start', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir],
+    {
+      env: { PATH: process.env.PATH, PARLOR_LOG_LEVEL: 'warn', ...env },
+    },
+  );
+  let banner = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      banner += chunk.toString();
+      if (banner.includes('Press Ctrl+C')) resolve();
+    });
+    child.once('exit', (code) => {
+      reject(new Error(`parlor exited with ${code}: ${banner}`));
+    });
+  });
+  const url = /Listening\s+(\S+)/.exec(banner)?.[1];
+  assert.ok(url, banner);
+  return { child, banner, url };
+}
+
+async function stop(
+  running: Running,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; output: string }> {
+  let output = '';
+  running.child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    running.child.once('exit', resolve);
+    running.child.kill(signal);
+  });
+  return { code, output };
+}
+
+describe('parlor start', () => {
+  it('prints the credentials and URLs, serves /health and stops cleanly on SIGTERM', async () => {
+    const dataDir = newDataDir();
+    const apiKey = '2147483647';
+    const apiSecret = 'ab'.repeat(20);
+    const running = await startParlor(dataDir, { PARLOR_API_KEY: apiKey, PARLOR_API_SECRET: apiSecret });
+    assert.match(running.banner, new RegExp(`API key\\s+${apiKey}`));
+    assert.match(running.banner, new RegExp(`API secret\\s+${apiSecret}`));
+    assert.match(running.banner, /REST API\s+http:\/\/127\.0\.0\.1:\d+/);
+    const health = await fetch(`${running.url}/health`);
+    assert.deepEqual(await health.json(), { status: 'ok' });
+
+    const { code, output } = await stop(running, 'SIGTERM');
+    assert.equal(code, 0);
+    assert.match(output, /Parlor stopped/);
+    const file = join(dataDir, 'parlor.sqlite');
+    assert.ok(!existsSync(`${file}-wal`) || statSync(`${file}-wal`).size === 0, 'the WAL was checkpointed');
+    const db = new Database(file, { readonly: true });
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+    assert.equal(
+      (db.prepare('SELECT api_key FROM projects WHERE is_default = 1').get() as { api_key: string }).api_key,
+      apiKey,
+    );
+    db.close();
+  });
+
+  it('generates credentials on first start and keeps them on the next, stopping on SIGINT', async () => {
+    const dataDir = newDataDir();
+    const first = await startParlor(dataDir);
+    const credentials = /API key\s+(\d+)\s+API secret\s+([0-9a-f]{40})/.exec(first.banner)?.slice(1);
+    assert.ok(credentials, first.banner);
+    assert.equal((await stop(first, 'SIGINT')).code, 0);
+    const second = await startParlor(dataDir);
+    assert.deepEqual(
+      /API key\s+(\d+)\s+API secret\s+([0-9a-f]{40})/.exec(second.banner)?.slice(1),
+      credentials,
+    );
+    assert.equal((await stop(second, 'SIGTERM')).code, 0);
+  });
+
+  it('reports every invalid setting at once and exits with 2', () => {
+    const result = parlor(['start', '--port', '70000', '--data-dir', newDataDir()], {
+      PARLOR_API_KEY: '12ab',
+      PARLOR_API_SECRET: 'ABCDEF',
+      PARLOR_LOG_LEVEL: 'loud',
+    });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /--port="70000": must be 0 to 65535/);
+    assert.match(result.stderr, /PARLOR_API_KEY="12ab": must be decimal digits no greater than 2147483647/);
+    assert.match(result.stderr, /PARLOR_API_SECRET="ABCDEF": must be 40 lowercase hexadecimal characters/);
+    assert.match(result.stderr, /PARLOR_LOG_LEVEL="loud": must be one of/);
+  });
+
+  it('refuses an API key without its secret, and a key above 2147483647', () => {
+    const alone = parlor(['start', '--data-dir', newDataDir()], { PARLOR_API_KEY: '12345678' });
+    assert.equal(alone.status, 2);
+    assert.match(alone.stderr, /must be given together/);
+    const big = parlor(['start', '--data-dir', newDataDir()], {
+      PARLOR_API_KEY: '2147483648',
+      PARLOR_API_SECRET: 'a'.repeat(40),
+    });
+    assert.equal(big.status, 2);
+    assert.match(big.stderr, /no greater than 2147483647/);
+  });
+
+  it('rejects unknown commands and flags with usage', () => {
+    const result = parlor(['launch']);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /Unknown command: launch[\s\S]*Usage:/);
+    assert.equal(parlor(['start', '--colour']).status, 2);
+  });
+});
+
+describe('parlor project', () => {
+  it('create prints new credentials and list shows every project', () => {
+    const dataDir = newDataDir();
+    const created = parlor(['project', 'create', '--name', 'My app', '--data-dir', dataDir]);
+    assert.equal(created.status, 0, created.stderr);
+    const [, apiKey, apiSecret] = /API key\s+(\d+)\s+API secret\s+([0-9a-f]{40})/.exec(created.stdout) ?? [];
+    assert.ok(apiKey && apiSecret, created.stdout);
+
+    const listed = parlor(['project', 'list', '--data-dir', dataDir]);
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`${apiKey}\\s+${apiSecret}\\s+My app`));
+  });
+
+  it('create without a name fails with a clear message', () => {
+    const result = parlor(['project', 'create', '--data-dir', newDataDir()]);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /needs --name/);
+  });
+});
