@@ -1,4 +1,4 @@
-import { createHmac, randomInt } from 'node:crypto';
+import { createHmac, randomInt, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { decodeSessionId, isRole, tokenLimits, tokenScope, type Role } from '@parlor/protocol';
 import { ArgumentError } from './errors.js';
@@ -31,7 +31,7 @@ interface TokenClaims {
  * `opentok` package 2.23 (the default), or the legacy `T1==` form.
  */
 export function generateClientToken(
-  credentials: { readonly apiKey: string; readonly apiSecret: string },
+  credentials: { readonly apiKey: string; readonly secretKey: KeyObject },
   sessionId: string,
   options: TokenOptions = {},
   legacyT1 = false,
@@ -42,12 +42,12 @@ export function generateClientToken(
       .filter(([, value]) => value !== undefined)
       .map(([key, value]) => `${key}=${encodeURIComponent(String(value))}`)
       .join('&');
-    const sig = createHmac('sha1', credentials.apiSecret).update(data).digest('hex');
+    const sig = createHmac('sha1', credentials.secretKey).update(data).digest('hex');
     return 'T1==' + Buffer.from(`partner_id=${credentials.apiKey}&sig=${sig}:${data}`).toString('base64');
   }
   return jwt.sign(
     { iss: credentials.apiKey, ist: 'project', iat: claims.create_time, exp: claims.expire_time, ...claims },
-    credentials.apiSecret,
+    credentials.secretKey,
     { algorithm: 'HS256' },
   );
 }

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { AuthError, NotFoundError, RequestError } from './errors.js';
 
 export interface RestClientOptions {
   readonly apiKey: string;
-  readonly apiSecret: string;
+  readonly secretKey: KeyObject;
   readonly apiUrl: string;
   readonly timeoutMs: number;
   readonly userAgent: string;
@@ -78,7 +78,7 @@ export class RestClient {
         exp: now + authLifetimeSeconds,
         jti: randomUUID(),
       },
-      this.#options.apiSecret,
+      this.#options.secretKey,
       { algorithm: 'HS256' },
     );
   }

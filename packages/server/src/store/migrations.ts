@@ -24,7 +24,6 @@ export const migrations: readonly string[] = [
     archive_name        TEXT,
     archive_resolution  TEXT,
     created_at          INTEGER NOT NULL
-  ) STRICT;
-  CREATE INDEX sessions_by_project ON sessions (api_key, created_at);
+  ) STRICT, WITHOUT ROWID;
   `,
 ];

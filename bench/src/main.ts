@@ -1,0 +1,89 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { runRestBench, type HttpFigures } from './restBench.js';
+import { runTokenBench, type RateFigures } from './tokenBench.js';
+
+// `npm run bench [-- NAME…]`: runs the named benchmarks (all by default), prints a table per
+// benchmark and writes every figure to bench/results/ as JSON.
+
+const benchmarks = {
+  rest: async () => {
+    const result = await runRestBench(8);
+    printTable('Session creates through the REST API (keep-alive, 32 connections, server on one core)', [
+      ['', 'req/s', 'req/s per core', 'server CPU', 'p50 ms', 'p99 ms', 'errors'],
+      httpRow('POST /session/create', result.sessionCreate),
+      httpRow('GET /health (peer: framework floor)', result.health),
+    ]);
+    console.log(
+      `  create / health per core: ${ratio(result.sessionCreate.requestsPerCoreSecond, result.health.requestsPerCoreSecond)}` +
+        `   (aim: >= 5,000 creates/s on one core)\n`,
+    );
+    return result;
+  },
+  tokens: () => {
+    const result = runTokenBench(2);
+    printTable('Client-token verification (one core)', [
+      ['', 'verified/s', 'bare check/s (peer)', 'ratio'],
+      tokenRow('JWT (HS256)', result.jwt),
+      tokenRow('T1 (HMAC-SHA1)', result.t1),
+    ]);
+    return Promise.resolve(result);
+  },
+};
+type BenchmarkName = keyof typeof benchmarks;
+
+function httpRow(name: string, f: HttpFigures): string[] {
+  return [
+    name,
+    fmt(f.requestsPerSecond),
+    fmt(f.requestsPerCoreSecond),
+    `${f.serverCpuPercent.toFixed(0)} %`,
+    String(f.latencyP50Ms),
+    String(f.latencyP99Ms),
+    String(f.errors),
+  ];
+}
+
+function tokenRow(name: string, f: RateFigures): string[] {
+  return [name, fmt(f.perSecond), fmt(f.barePerSecond), ratio(f.perSecond, f.barePerSecond)];
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function ratio(a: number, b: number): string {
+  return b > 0 ? `${(a / b).toFixed(2)}x` : 'n/a';
+}
+
+function printTable(title: string, rows: string[][]): void {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  console.log(`\n${title}`);
+  for (const row of rows) {
+    console.log(
+      '  ' +
+        row
+          .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+          .join('  '),
+    );
+  }
+}
+
+const requested = process.argv.slice(2);
+const unknown = requested.filter((name) => !(name in benchmarks));
+if (unknown.length > 0) {
+  console.error(`Unknown benchmark: ${unknown.join(', ')}. Known: ${Object.keys(benchmarks).join(', ')}`);
+  process.exit(2);
+}
+const names = (requested.length > 0 ? requested : Object.keys(benchmarks)) as BenchmarkName[];
+const results: Record<string, unknown> = {};
+for (const name of names) results[name] = await benchmarks[name]();
+
+const folder = fileURLToPath(new URL('../results/', import.meta.url));
+mkdirSync(folder, { recursive: true });
+const file = `${folder}${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+writeFileSync(
+  file,
+  JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2),
+);
+console.log(`\nResults written to ${file}`);
