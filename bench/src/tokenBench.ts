@@ -23,6 +23,7 @@ export function runTokenBench(durationSeconds: number): TokenBenchResult {
   const verifier = new ClientTokenVerifier({
     lookup: {
       secretOf: (key) => (key === apiKey ? apiSecret : undefined),
+      publicKeyOf: () => undefined,
       projectOfSession: (id) => (id === sessionId ? apiKey : undefined),
     },
   });

@@ -1,8 +1,8 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { createRequire } from 'node:module';
 import { archiveModes, archiveResolutions, mediaModes } from '@parlor/protocol';
 import { generateClientToken, type TokenOptions } from './clientToken.js';
+import { signingCredentials, type SigningCredentials } from './credentials.js';
 import { ArgumentError, RequestError } from './errors.js';
 import { RestClient } from './restClient.js';
 import { Session, type SessionOptions } from './Session.js';
@@ -27,15 +27,15 @@ const defaultTimeoutMs = 20_000;
 /**
  * The Parlor server SDK, shaped like the `opentok` package: `new OpenTok(apiKey, apiSecret,
  * { apiUrl })` (or the API URL as a string), `createSession` with a callback or a promise, and
- * `generateToken`.
+ * `generateToken`. As in opentok-node's Vonage mode, `new OpenTok(applicationId, privateKeyPem,
+ * { apiUrl })` authenticates as a Vonage application instead (RS256).
  */
 export class OpenTok {
   readonly apiKey: string;
   readonly apiSecret: string;
   readonly apiUrl: string;
   readonly #rest: RestClient;
-  /** The secret as a KeyObject: signing with a string costs fifty times more in jsonwebtoken. */
-  readonly #secretKey: KeyObject;
+  readonly #credentials: SigningCredentials;
 
   constructor(apiKey: string | number, apiSecret: string, options: OpenTokOptions | string = {}) {
     if ((typeof apiKey !== 'string' && typeof apiKey !== 'number') || typeof apiSecret !== 'string') {
@@ -46,14 +46,13 @@ export class OpenTok {
     const settings = typeof options === 'string' ? { apiUrl: options } : options;
     this.apiKey = String(apiKey);
     this.apiSecret = apiSecret;
-    this.#secretKey = createSecretKey(apiSecret, 'utf8');
+    this.#credentials = signingCredentials(this.apiKey, apiSecret);
     this.apiUrl = (settings.apiUrl ?? defaultApiUrl).replace(/\/+$/, '');
     if (!/^https?:\/\/[^/]/.test(this.apiUrl)) throw new ArgumentError(`Invalid apiUrl: ${this.apiUrl}`);
     const timeout = settings.timeout ?? defaultTimeoutMs;
     if (!Number.isInteger(timeout) || timeout <= 0) throw new ArgumentError(`Invalid timeout: ${timeout}`);
     this.#rest = new RestClient({
-      apiKey: this.apiKey,
-      secretKey: this.#secretKey,
+      credentials: this.#credentials,
       apiUrl: this.apiUrl,
       timeoutMs: timeout,
       userAgent: `Parlor-Node-SDK/${version}${settings.uaAddendum ? ` ${settings.uaAddendum}` : ''}`,
@@ -90,12 +89,7 @@ export class OpenTok {
    * form when `legacyT1` is true. Throws `ArgumentError` on invalid options.
    */
   generateToken(sessionId: string, options?: TokenOptions, legacyT1 = false): string {
-    return generateClientToken(
-      { apiKey: this.apiKey, secretKey: this.#secretKey },
-      sessionId,
-      options,
-      legacyT1,
-    );
+    return generateClientToken(this.#credentials, sessionId, options, legacyT1);
   }
 
   async #createSession(options: SessionOptions): Promise<Session> {

@@ -1,6 +1,7 @@
-import { createHmac, randomInt, type KeyObject } from 'node:crypto';
+import { createHmac, randomInt, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { decodeSessionId, isRole, tokenLimits, tokenScope, type Role } from '@parlor/protocol';
+import type { SigningCredentials } from './credentials.js';
 import { ArgumentError } from './errors.js';
 
 /** Options of `generateToken`, as the `opentok` package takes them. */
@@ -27,27 +28,45 @@ interface TokenClaims {
 }
 
 /**
- * Makes a client token for a session of this project: an HS256 JWT with the claims of the
- * `opentok` package 2.23 (the default), or the legacy `T1==` form.
+ * Makes a client token for a session: for an OpenTok project an HS256 JWT with the claims of the
+ * `opentok` package 2.23 (the default) or the legacy `T1==` form; for a Vonage application an
+ * RS256 JWT with the claims of `@vonage/video` (contracts/server-api.md §5).
  */
 export function generateClientToken(
-  credentials: { readonly apiKey: string; readonly secretKey: KeyObject },
+  credentials: SigningCredentials,
   sessionId: string,
   options: TokenOptions = {},
   legacyT1 = false,
 ): string {
-  const claims = tokenClaims(credentials.apiKey, sessionId, options);
+  const claims = tokenClaims(credentials.id, sessionId, options);
+  if (credentials.kind === 'application') {
+    if (legacyT1) throw new ArgumentError('T1 tokens need an API secret; applications make JWTs only');
+    const { create_time: iat, expire_time: exp, nonce: _nonce, ...vonageClaims } = claims;
+    return jwt.sign(
+      {
+        ...vonageClaims,
+        application_id: credentials.id,
+        sub: 'video',
+        acl: { paths: { '/session/**': {} } },
+        jti: randomUUID(),
+        iat,
+        exp,
+      },
+      credentials.key,
+      { algorithm: 'RS256' },
+    );
+  }
   if (legacyT1) {
     const data = Object.entries(claims)
       .filter(([, value]) => value !== undefined)
       .map(([key, value]) => `${key}=${encodeURIComponent(String(value))}`)
       .join('&');
-    const sig = createHmac('sha1', credentials.secretKey).update(data).digest('hex');
-    return 'T1==' + Buffer.from(`partner_id=${credentials.apiKey}&sig=${sig}:${data}`).toString('base64');
+    const sig = createHmac('sha1', credentials.key).update(data).digest('hex');
+    return 'T1==' + Buffer.from(`partner_id=${credentials.id}&sig=${sig}:${data}`).toString('base64');
   }
   return jwt.sign(
-    { iss: credentials.apiKey, ist: 'project', iat: claims.create_time, exp: claims.expire_time, ...claims },
-    credentials.secretKey,
+    { iss: credentials.id, ist: 'project', iat: claims.create_time, exp: claims.expire_time, ...claims },
+    credentials.key,
     { algorithm: 'HS256' },
   );
 }

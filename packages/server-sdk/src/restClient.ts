@@ -1,10 +1,10 @@
-import { randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import type { SigningCredentials } from './credentials.js';
 import { AuthError, NotFoundError, RequestError } from './errors.js';
 
 export interface RestClientOptions {
-  readonly apiKey: string;
-  readonly secretKey: KeyObject;
+  readonly credentials: SigningCredentials;
   readonly apiUrl: string;
   readonly timeoutMs: number;
   readonly userAgent: string;
@@ -32,7 +32,7 @@ export class RestClient {
   /** Sends the request; resolves to the parsed JSON answer, or null for an empty one. */
   async send(request: RestRequest): Promise<unknown> {
     const headers: Record<string, string> = {
-      'X-OPENTOK-AUTH': this.#authToken(),
+      ...this.#authHeader(),
       Accept: 'application/json',
       'User-Agent': this.#options.userAgent,
     };
@@ -68,19 +68,14 @@ export class RestClient {
     throw new RequestError(`Unexpected response from the server: ${message}`, response.status);
   }
 
-  #authToken(): string {
+  /** `X-OPENTOK-AUTH` for a project, `Authorization: Bearer` for an application (§2). */
+  #authHeader(): Record<string, string> {
+    const { kind, id, key } = this.#options.credentials;
     const now = Math.floor(Date.now() / 1000);
-    return jwt.sign(
-      {
-        iss: this.#options.apiKey,
-        ist: 'project',
-        iat: now,
-        exp: now + authLifetimeSeconds,
-        jti: randomUUID(),
-      },
-      this.#options.secretKey,
-      { algorithm: 'HS256' },
-    );
+    const claims = { iss: id, ist: 'project', iat: now, exp: now + authLifetimeSeconds, jti: randomUUID() };
+    if (kind === 'project') return { 'X-OPENTOK-AUTH': jwt.sign(claims, key, { algorithm: 'HS256' }) };
+    const token = jwt.sign({ ...claims, application_id: id }, key, { algorithm: 'RS256' });
+    return { Authorization: `Bearer ${token}` };
   }
 }
 

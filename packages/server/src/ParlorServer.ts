@@ -5,6 +5,7 @@ import { ClientTokenVerifier } from './auth/ClientTokenVerifier.js';
 import type { CredentialLookup } from './auth/projectLookup.js';
 import type { Config } from './config/config.js';
 import { buildHttpApp } from './http/app.js';
+import { ApplicationService } from './projects/ApplicationService.js';
 import { ProjectService } from './projects/ProjectService.js';
 import { SessionService } from './sessions/SessionService.js';
 import type { Project } from './store/ProjectRepository.js';
@@ -21,6 +22,7 @@ export class ParlorServer {
   readonly listenUrl: string;
   readonly defaultProject: Project;
   readonly projects: ProjectService;
+  readonly applications: ApplicationService;
   readonly sessions: SessionService;
   /** Verifies the client tokens that connecting clients present. */
   readonly tokens: ClientTokenVerifier;
@@ -34,6 +36,7 @@ export class ParlorServer {
     store: Store;
     http: FastifyInstance;
     projects: ProjectService;
+    applications: ApplicationService;
     sessions: SessionService;
     tokens: ClientTokenVerifier;
     defaultProject: Project;
@@ -44,6 +47,7 @@ export class ParlorServer {
     this.listenUrl = parts.listenUrl;
     this.defaultProject = parts.defaultProject;
     this.projects = parts.projects;
+    this.applications = parts.applications;
     this.sessions = parts.sessions;
     this.tokens = parts.tokens;
     this.#store = parts.store;
@@ -56,17 +60,30 @@ export class ParlorServer {
     const store = Store.open(join(config.dataDir, storeFileName));
     try {
       const projects = new ProjectService(store);
+      const applications = new ApplicationService(store);
       const sessions = new SessionService(store);
       const defaultProject = projects.ensureDefault(config.defaultProjectCredentials);
       const lookup: CredentialLookup = {
         secretOf: (apiKey) => store.projects.find(apiKey)?.apiSecret,
+        publicKeyOf: (applicationId) => store.applications.find(applicationId)?.publicKey,
         projectOfSession: (sessionId) => store.sessions.projectOf(sessionId),
       };
       const tokens = new ClientTokenVerifier({ lookup });
       const http = await buildHttpApp({ logger, sessions, lookup });
       const address = await http.listen({ port: config.port, host: config.host });
       const listenUrl = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
-      const parts = { config, store, http, projects, sessions, tokens, defaultProject, listenUrl, logger };
+      const parts = {
+        config,
+        store,
+        http,
+        projects,
+        applications,
+        sessions,
+        tokens,
+        defaultProject,
+        listenUrl,
+        logger,
+      };
       const server = new ParlorServer(parts);
       logger.info({ listenUrl, publicUrl: server.publicUrl, dataDir: config.dataDir }, 'parlor started');
       return server;

@@ -1,10 +1,14 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, configFlags, describeSettings, loadConfig, type Config } from './config/config.js';
 import { createLogger } from './logger.js';
 import { ParlorServer, storeFileName } from './ParlorServer.js';
+import { ParlorError } from '@parlor/protocol';
+import { ApplicationService } from './projects/ApplicationService.js';
 import { ProjectService } from './projects/ProjectService.js';
+import type { Application } from './store/ApplicationRepository.js';
 import type { Project } from './store/ProjectRepository.js';
 import { Store } from './store/Store.js';
 
@@ -16,6 +20,11 @@ Usage:
   parlor start [options]                 run the server
   parlor project create --name NAME      add a project and print its credentials
   parlor project list                    list the projects and their credentials
+  parlor application create --name NAME [--private-key-out FILE | --public-key FILE]
+                                         add a Vonage application (RS256 credentials): with a
+                                         new key pair, its private key written to FILE (or
+                                         printed once), or with an existing public key
+  parlor application list                list the applications
 
 Options (each also read from its environment variable):
 ${describeSettings()}`;
@@ -77,10 +86,23 @@ export async function main(
       return withProjects(config, (projects) => {
         io.out(formatProjects(projects.list()));
       });
+    case 'application create':
+      return createApplication(config, flags, io);
+    case 'application list':
+      return withStore(config, (store) => {
+        io.out(formatApplications(new ApplicationService(store).list()));
+      });
   }
 }
 
-const commands = ['start', 'help', 'project create', 'project list'] as const;
+const commands = [
+  'start',
+  'help',
+  'project create',
+  'project list',
+  'application create',
+  'application list',
+] as const;
 type Command = (typeof commands)[number];
 
 function parseCommandLine(argv: readonly string[]): {
@@ -89,7 +111,13 @@ function parseCommandLine(argv: readonly string[]): {
 } {
   const { values, positionals } = parseArgs({
     args: [...argv],
-    options: { ...configFlags, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      ...configFlags,
+      name: { type: 'string' },
+      'private-key-out': { type: 'string' },
+      'public-key': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -99,6 +127,12 @@ function parseCommandLine(argv: readonly string[]): {
 }
 
 async function runServer(config: Config, io: CliIo): Promise<number> {
+  // Listen for the stop signal before anything else: a signal that came before the handler
+  // would kill the process with the store open.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   const logger = createLogger(config.logLevel);
   let server: ParlorServer;
   try {
@@ -109,10 +143,7 @@ async function runServer(config: Config, io: CliIo): Promise<number> {
   }
   io.out(banner(server, config));
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  const signal = await stopSignal;
   // A second signal while draining exits at once.
   const forceExit = (): never => process.exit(1);
   process.once('SIGINT', forceExit);
@@ -147,19 +178,88 @@ Press Ctrl+C to stop.
 }
 
 function withProjects(config: Config, run: (projects: ProjectService) => void): number {
+  return withStore(config, (store) => {
+    run(new ProjectService(store));
+  });
+}
+
+function withStore(config: Config, run: (store: Store) => void): number {
   const store = Store.open(join(config.dataDir, storeFileName));
   try {
-    run(new ProjectService(store));
+    run(store);
     return 0;
   } finally {
     store.close();
   }
 }
 
+function createApplication(
+  config: Config,
+  flags: Record<string, string | boolean | undefined>,
+  io: CliIo,
+): number {
+  const name = flags.name;
+  const keyOut = flags['private-key-out'];
+  const publicKeyFile = flags['public-key'];
+  if (typeof name !== 'string' || name.trim() === '') {
+    io.err('parlor application create needs --name NAME\n');
+    return 2;
+  }
+  if (typeof keyOut === 'string' && typeof publicKeyFile === 'string') {
+    io.err(
+      '--private-key-out and --public-key exclude each other: a registered key has no private key here\n',
+    );
+    return 2;
+  }
+  let publicKey: string | undefined;
+  try {
+    publicKey = typeof publicKeyFile === 'string' ? readFileSync(publicKeyFile, 'utf8') : undefined;
+    // Refuse before creating anything: the private key must never be lost or overwritten.
+    if (typeof keyOut === 'string' && existsSync(keyOut)) throw new Error(`${keyOut} already exists`);
+  } catch (error) {
+    io.err(`parlor application create: ${(error as Error).message}\n`);
+    return 2;
+  }
+  try {
+    return withStore(config, (store) => {
+      store.transaction(() => {
+        const { application, privateKey } = new ApplicationService(store).create(name, publicKey);
+        if (privateKey !== null && typeof keyOut === 'string') {
+          writeFileSync(keyOut, privateKey, { mode: 0o600, flag: 'wx' });
+        }
+        io.out(`Created application "${application.name}"\n  Application ID  ${application.applicationId}\n`);
+        if (privateKey === null) io.out('  Public key      registered\n');
+        else if (typeof keyOut === 'string') io.out(`  Private key     written to ${keyOut}\n`);
+        else io.out(`\nIts private key, shown only this once:\n\n${privateKey}`);
+      });
+    });
+  } catch (error) {
+    // An unusable public key, or a key file that could not be written: nothing was stored.
+    const fileError = error instanceof Error && 'syscall' in error;
+    if (!(error instanceof ParlorError) && !fileError) throw error;
+    io.err(`parlor application create: ${(error as Error).message}\n`);
+    return 2;
+  }
+}
+
+function formatApplications(applications: readonly Application[]): string {
+  if (applications.length === 0)
+    return 'No applications yet: `parlor application create --name NAME` adds one.\n';
+  return formatTable(
+    ['APPLICATION ID', 'NAME'],
+    applications.map((a) => [a.applicationId, a.name]),
+  );
+}
+
 function formatProjects(projects: readonly Project[]): string {
   if (projects.length === 0) return 'No projects yet: `parlor start` creates the default one.\n';
-  const rows = projects.map((p) => [p.apiKey, p.apiSecret, p.isDefault ? 'yes' : '', p.name]);
-  const header = ['API KEY', 'API SECRET', 'DEFAULT', 'NAME'];
+  return formatTable(
+    ['API KEY', 'API SECRET', 'DEFAULT', 'NAME'],
+    projects.map((p) => [p.apiKey, p.apiSecret, p.isDefault ? 'yes' : '', p.name]),
+  );
+}
+
+function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells

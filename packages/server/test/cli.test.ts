@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -159,5 +160,116 @@ describe('parlor project', () => {
     const result = parlor(['project', 'create', '--data-dir', newDataDir()]);
     assert.equal(result.status, 2);
     assert.match(result.stderr, /needs --name/);
+  });
+});
+
+describe('parlor application', () => {
+  const idPattern = /Application ID\s+([0-9a-f-]{36})/;
+
+  it('create writes a new private key to a file only the owner reads, and list shows the application', () => {
+    const dataDir = newDataDir();
+    const keyFile = join(dataDir, 'app.key');
+    const created = parlor([
+      'application',
+      'create',
+      '--name',
+      'Web app',
+      '--private-key-out',
+      keyFile,
+      '--data-dir',
+      dataDir,
+    ]);
+    assert.equal(created.status, 0, created.stderr);
+    const applicationId = idPattern.exec(created.stdout)?.[1];
+    assert.ok(applicationId, created.stdout);
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    const privateKey = readFileSync(keyFile, 'utf8');
+    assert.match(privateKey, /^-----BEGIN PRIVATE KEY-----/);
+
+    const db = new Database(join(dataDir, 'parlor.sqlite'), { readonly: true });
+    const row = db.prepare('SELECT public_key FROM projects WHERE api_key = ?').get(applicationId) as {
+      public_key: string;
+    };
+    db.close();
+    assert.equal(createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }), row.public_key);
+
+    const listed = parlor(['application', 'list', '--data-dir', dataDir]);
+    assert.match(listed.stdout, new RegExp(`${applicationId}\\s+Web app`));
+  });
+
+  it('create prints the private key once when no file is named', () => {
+    const created = parlor(['application', 'create', '--name', 'Printed', '--data-dir', newDataDir()]);
+    assert.equal(created.status, 0, created.stderr);
+    assert.match(created.stdout, /shown only this once:\s+-----BEGIN PRIVATE KEY-----/);
+  });
+
+  it('create registers an existing public key, and refuses one that is not RSA', () => {
+    const dataDir = newDataDir();
+    const rsaFile = join(dataDir, 'rsa.pub');
+    writeFileSync(
+      rsaFile,
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }),
+    );
+    const registered = parlor([
+      'application',
+      'create',
+      '--name',
+      'Own key',
+      '--public-key',
+      rsaFile,
+      '--data-dir',
+      dataDir,
+    ]);
+    assert.equal(registered.status, 0, registered.stderr);
+    assert.match(registered.stdout, /Public key\s+registered/);
+    assert.doesNotMatch(registered.stdout, /PRIVATE KEY/);
+
+    const ecFile = join(dataDir, 'ec.pub');
+    writeFileSync(
+      ecFile,
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }),
+    );
+    const refused = parlor([
+      'application',
+      'create',
+      '--name',
+      'EC',
+      '--public-key',
+      ecFile,
+      '--data-dir',
+      dataDir,
+    ]);
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /must be RSA/);
+    const garbage = join(dataDir, 'garbage.pub');
+    writeFileSync(garbage, 'not a key');
+    assert.match(
+      parlor(['application', 'create', '--name', 'G', '--public-key', garbage, '--data-dir', dataDir]).stderr,
+      /not a PEM/,
+    );
+    assert.equal(
+      (parlor(['application', 'list', '--data-dir', dataDir]).stdout.match(/[0-9a-f-]{36}/g) ?? []).length,
+      1,
+    );
+  });
+
+  it('create refuses to overwrite an existing key file and stores nothing', () => {
+    const dataDir = newDataDir();
+    const keyFile = join(dataDir, 'existing.key');
+    writeFileSync(keyFile, 'precious');
+    const result = parlor([
+      'application',
+      'create',
+      '--name',
+      'X',
+      '--private-key-out',
+      keyFile,
+      '--data-dir',
+      dataDir,
+    ]);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /already exists/);
+    assert.equal(readFileSync(keyFile, 'utf8'), 'precious');
+    assert.match(parlor(['application', 'list', '--data-dir', dataDir]).stdout, /No applications yet/);
   });
 });

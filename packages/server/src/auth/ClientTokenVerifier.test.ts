@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { ClientTokenVerifier } from './ClientTokenVerifier.js';
@@ -14,10 +14,35 @@ const sessionId = mintSessionId({ apiKey, location: null, createdAt: 1_700_000_0
 const otherSession = mintSessionId({ apiKey: otherKey, location: null, createdAt: 1_700_000_000_000 });
 const now = 1_800_000_000;
 
+const keyPair = (): { publicKey: string; privateKey: string } =>
+  generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+const applicationId = '0b1e6a43-52a8-4bd5-9c8c-9d3f0c1d2e3f';
+const application = keyPair();
+const otherApplicationId = '7d9c1d1e-95a0-4a0e-bb59-6e0b2a3c4d5e';
+const otherApplication = keyPair();
+const applicationSession = mintSessionId({
+  apiKey: applicationId,
+  location: null,
+  createdAt: 1_700_000_000_000,
+});
+const otherApplicationSession = mintSessionId({ apiKey: otherApplicationId, location: null, createdAt: 1 });
+
 const verifier = new ClientTokenVerifier({
   lookup: {
     secretOf: (key) => ({ [apiKey]: apiSecret, [otherKey]: otherSecret })[key],
-    projectOfSession: (id) => ({ [sessionId]: apiKey, [otherSession]: otherKey })[id],
+    publicKeyOf: (id) =>
+      ({ [applicationId]: application.publicKey, [otherApplicationId]: otherApplication.publicKey })[id],
+    projectOfSession: (id) =>
+      ({
+        [sessionId]: apiKey,
+        [otherSession]: otherKey,
+        [applicationSession]: applicationId,
+        [otherApplicationSession]: otherApplicationId,
+      })[id],
   },
   clock: () => now,
 });
@@ -240,4 +265,71 @@ describe('JWT tokens', () => {
       1024,
     );
   });
+});
+
+describe('Vonage application JWT tokens (RS256)', () => {
+  const vonageClaims = {
+    application_id: applicationId,
+    scope: 'session.connect',
+    session_id: applicationSession,
+    role: 'moderator',
+    initial_layout_class_list: 'focus',
+    connection_data: 'vonage',
+    sub: 'video',
+    acl: { paths: { '/session/**': {} } },
+    jti: 'c7d0a0b4-3c62-4d1c-8f3a-2b2f5d6e7f80',
+    iat: now,
+    exp: now + 86400,
+  };
+  const rs256 = (claims: object, privateKey = application.privateKey): string =>
+    jwt.sign(claims, privateKey, { algorithm: 'RS256' });
+
+  it('with the claims of @vonage/video are accepted', () => {
+    assert.deepEqual(verifier.verify(rs256(vonageClaims)), {
+      format: 'jwt',
+      apiKey: applicationId,
+      sessionId: applicationSession,
+      role: 'moderator',
+      connectionData: 'vonage',
+      initialLayoutClassList: ['focus'],
+      issuedAt: now,
+      expiresAt: now + 86400,
+    });
+  });
+
+  it('from Python, with subject instead of sub, are accepted', () => {
+    const { sub: _sub, ...claims } = vonageClaims;
+    assert.equal(verifier.verify(rs256({ ...claims, subject: 'video' })).role, 'moderator');
+  });
+
+  const refusals: [string, () => string, TokenRefusal][] = [
+    ['a signature by another key', () => rs256(vonageClaims, otherApplication.privateKey), 'bad-signature'],
+    [
+      'an unknown application',
+      () => rs256({ ...vonageClaims, application_id: '11111111-2222-4333-8444-555555555555' }),
+      'unknown-project',
+    ],
+    ['no application_id', () => rs256({ ...vonageClaims, application_id: undefined }), 'malformed'],
+    ['an expiry in the past', () => rs256({ ...vonageClaims, iat: now - 100, exp: now - 1 }), 'expired'],
+    [
+      "another application's session",
+      () => rs256({ ...vonageClaims, session_id: otherApplicationSession }),
+      'wrong-project',
+    ],
+    [
+      'HS256 signed with the public key as the secret (key confusion)',
+      () => jwt.sign({ ...vonageClaims, iss: applicationId }, application.publicKey, { algorithm: 'HS256' }),
+      'unknown-project',
+    ],
+    [
+      'an algorithm other than HS256 or RS256',
+      () => jwt.sign(vonageClaims, application.privateKey, { algorithm: 'RS512' }),
+      'malformed',
+    ],
+  ];
+  for (const [what, make, reason] of refusals) {
+    it(`with ${what} are refused as ${reason}`, () => {
+      assert.equal(refusal(make()), reason);
+    });
+  }
 });

@@ -1,4 +1,4 @@
-import { createSecretKey } from 'node:crypto';
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { defaultRole, isRole, tokenLimits, tokenScope, type Role } from '@parlor/protocol';
 import type { CredentialLookup } from './projectLookup.js';
@@ -8,6 +8,7 @@ import { TokenError } from './TokenError.js';
 /** What a verified client token grants. */
 export interface VerifiedToken {
   readonly format: 'jwt' | 't1';
+  /** The project's ID: its API key, or a Vonage application's ID. */
   readonly apiKey: string;
   readonly sessionId: string;
   readonly role: Role;
@@ -37,9 +38,9 @@ interface UncheckedClaims {
 }
 
 /**
- * Verifies the client tokens of every official SDK: the HS256 JWT that current SDKs make by
- * default (§5.2) and the legacy `T1==` token in each SDK's variant (§5.1); refusals are
- * `TokenError`s with a typed reason.
+ * Verifies the client tokens of every official SDK: the HS256 JWT that current OpenTok SDKs
+ * make by default (§5.2), the legacy `T1==` token in each SDK's variant (§5.1) and the RS256
+ * JWT of Vonage applications (§5.3); refusals are `TokenError`s with a typed reason.
  */
 export class ClientTokenVerifier {
   readonly #lookup: CredentialLookup;
@@ -79,23 +80,38 @@ export class ClientTokenVerifier {
     if (!decoded || typeof decoded.payload !== 'object') {
       throw new TokenError('malformed', 'neither a JWT nor a T1 token');
     }
-    if (decoded.header.alg !== 'HS256') {
-      throw new TokenError('malformed', `JWT algorithm ${decoded.header.alg} is not allowed`);
-    }
     const claims = decoded.payload as Record<string, unknown>;
-    const apiKey = claims.iss;
-    if (typeof apiKey !== 'string') throw new TokenError('malformed', 'JWT has no iss claim');
-    // A KeyObject: given a string, jsonwebtoken first tries to parse it as a PEM key (slow).
-    const key = createSecretKey(this.#secretOf(apiKey), 'utf8');
+    const { alg } = decoded.header;
+    // The project ID names the key, and the key fixes the algorithm: an OpenTok project's
+    // secret for HS256 (`iss`), a Vonage application's public key for RS256 (`application_id`).
+    // An HS256 token naming an application finds no secret, so a public key can never serve
+    // as an HMAC key.
+    let projectId: unknown;
+    let key: KeyObject;
+    if (alg === 'HS256') {
+      projectId = claims.iss;
+      if (typeof projectId !== 'string') throw new TokenError('malformed', 'JWT has no iss claim');
+      // A KeyObject: given a string, jsonwebtoken first tries to parse it as a PEM key (slow).
+      key = createSecretKey(this.#secretOf(projectId), 'utf8');
+    } else if (alg === 'RS256') {
+      projectId = claims.application_id;
+      if (typeof projectId !== 'string') throw new TokenError('malformed', 'JWT has no application_id claim');
+      const publicKey = this.#lookup.publicKeyOf(projectId);
+      if (publicKey === undefined)
+        throw new TokenError('unknown-project', `unknown application ${projectId}`);
+      key = createPublicKey(publicKey);
+    } else {
+      throw new TokenError('malformed', `JWT algorithm ${alg} is not allowed`);
+    }
     try {
-      jwt.verify(token, key, { algorithms: ['HS256'], ignoreExpiration: true });
+      jwt.verify(token, key, { algorithms: [alg], ignoreExpiration: true });
     } catch {
       throw new TokenError('bad-signature', 'signature mismatch');
     }
     if (claims.scope !== tokenScope) {
       throw new TokenError('invalid-scope', `scope must be ${tokenScope}`);
     }
-    return this.#check('jwt', apiKey, {
+    return this.#check('jwt', projectId, {
       sessionId: claims.session_id,
       role: claims.role,
       connectionData: claims.connection_data,

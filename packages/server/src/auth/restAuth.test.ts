@@ -1,21 +1,47 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { ParlorError } from '@parlor/protocol';
-import { verifyProjectJwt } from './restAuth.js';
+import { authenticateRest } from './restAuth.js';
 
 const apiKey = '46264952';
 const apiSecret = '0123456789abcdef0123456789abcdef01234567';
-const lookup = { secretOf: (key: string) => (key === apiKey ? apiSecret : undefined) };
+const applicationId = '0b1e6a43-52a8-4bd5-9c8c-9d3f0c1d2e3f';
+const application = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+});
+const lookup = {
+  secretOf: (key: string) => (key === apiKey ? apiSecret : undefined),
+  publicKeyOf: (id: string) => (id === applicationId ? application.publicKey : undefined),
+};
+
+function verifyProjectJwt(token: string | undefined, nowSeconds: number): string {
+  return authenticateRest({ opentokAuth: token, authorization: undefined }, lookup, nowSeconds);
+}
+
+function verifyBearer(token: string | undefined, nowSeconds: number): string {
+  return authenticateRest(
+    { opentokAuth: undefined, authorization: `Bearer ${token ?? ''}` },
+    lookup,
+    nowSeconds,
+  );
+}
+
 const now = 1_800_000_000;
 
 function sign(claims: object, options: jwt.SignOptions = {}, secret = apiSecret): string {
   return jwt.sign(claims, secret, { algorithm: 'HS256', ...options });
 }
 
-function refusalOf(token: string | undefined): string {
+function refusalOf(
+  token: string | undefined,
+  verify: (token: string | undefined, now: number) => string = verifyProjectJwt,
+): string {
   try {
-    verifyProjectJwt(token, lookup, now);
+    verify(token, now);
   } catch (error) {
     assert.ok(error instanceof ParlorError);
     assert.equal(error.id, 'AUTH_FAILED');
@@ -28,7 +54,7 @@ function refusalOf(token: string | undefined): string {
 describe('REST project JWTs', () => {
   it('as opentok-node makes them (ist in the claims, no jti) authenticate the project', () => {
     assert.equal(
-      verifyProjectJwt(sign({ iss: apiKey, ist: 'project', iat: now, exp: now + 300 }), lookup, now),
+      verifyProjectJwt(sign({ iss: apiKey, ist: 'project', iat: now, exp: now + 300 }), now),
       apiKey,
     );
   });
@@ -38,22 +64,16 @@ describe('REST project JWTs', () => {
       { iss: apiKey, iat: now, exp: now + 300 },
       { header: { alg: 'HS256', ist: 'project' } as jwt.JwtHeader },
     );
-    assert.equal(verifyProjectJwt(token, lookup, now), apiKey);
+    assert.equal(verifyProjectJwt(token, now), apiKey);
   });
 
   it('from a clock up to two minutes off are accepted', () => {
-    assert.equal(
-      verifyProjectJwt(sign({ iss: apiKey, iat: now + 100, exp: now + 400 }), lookup, now),
-      apiKey,
-    );
-    assert.equal(
-      verifyProjectJwt(sign({ iss: apiKey, iat: now - 400, exp: now - 100 }), lookup, now),
-      apiKey,
-    );
+    assert.equal(verifyProjectJwt(sign({ iss: apiKey, iat: now + 100, exp: now + 400 }), now), apiKey);
+    assert.equal(verifyProjectJwt(sign({ iss: apiKey, iat: now - 400, exp: now - 100 }), now), apiKey);
   });
 
   const refusals: [string, string | undefined, RegExp][] = [
-    ['no header', undefined, /missing X-OPENTOK-AUTH/],
+    ['no header', undefined, /missing X-OPENTOK-AUTH or Authorization: Bearer/],
     ['garbage', 'abc.def', /malformed/],
     [
       'alg none',
@@ -76,6 +96,55 @@ describe('REST project JWTs', () => {
   for (const [what, token, message] of refusals) {
     it(`with ${what} are refused with 403`, () => {
       assert.match(refusalOf(token), message);
+    });
+  }
+});
+
+describe('REST application JWTs (Authorization: Bearer)', () => {
+  const sign = (claims: object, key: string = application.privateKey): string =>
+    jwt.sign(claims, key, { algorithm: 'RS256' });
+  const vonage = { application_id: applicationId, iat: now, exp: now + 900, jti: 'a1b2' };
+
+  it('as @vonage/jwt makes them authenticate the application', () => {
+    assert.equal(verifyBearer(sign(vonage), now), applicationId);
+  });
+
+  it('as opentok-node makes them in its Vonage mode authenticate the application', () => {
+    const claims = {
+      iss: applicationId,
+      ist: 'project',
+      iat: now,
+      exp: now + 300,
+      application_id: applicationId,
+      jti: 'x',
+    };
+    assert.equal(verifyBearer(sign(claims), now), applicationId);
+  });
+
+  const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+  });
+  const refusals: [string, string, RegExp][] = [
+    ['a signature by another key', sign(vonage, other.toString()), /Invalid application ID or key/],
+    [
+      'an unknown application',
+      sign({ ...vonage, application_id: '11111111-2222-4333-8444-555555555555' }),
+      /Invalid application ID or key/,
+    ],
+    ['no application_id', sign({ iat: now, exp: now + 900 }), /no application_id/],
+    ['no exp', sign({ application_id: applicationId, iat: now }), /no exp/],
+    ['an expired exp', sign({ ...vonage, iat: now - 2000, exp: now - 1000 }), /expired/],
+    ['an exp two days ahead', sign({ ...vonage, exp: now + 2 * 86400 }), /ahead/],
+    [
+      'HS256 signed with the public key as the secret (key confusion)',
+      jwt.sign(vonage, application.publicKey, { algorithm: 'HS256' }),
+      /algorithm HS256 is not allowed here/,
+    ],
+  ];
+  for (const [what, token, message] of refusals) {
+    it(`with ${what} are refused with 403`, () => {
+      assert.match(refusalOf(token, verifyBearer), message);
     });
   }
 });

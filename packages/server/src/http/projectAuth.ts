@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { ParlorError } from '@parlor/protocol';
-import { verifyProjectJwt } from '../auth/restAuth.js';
+import { authenticateRest } from '../auth/restAuth.js';
 import type { CredentialLookup } from '../auth/projectLookup.js';
 
 declare module 'fastify' {
@@ -10,10 +10,19 @@ declare module 'fastify' {
   }
 }
 
-/** Authenticates a REST request by its `X-OPENTOK-AUTH` JWT; returns the project's API key. */
+/**
+ * Authenticates a REST request by its `X-OPENTOK-AUTH` or `Authorization: Bearer` JWT; returns
+ * the project's ID (API key or application ID).
+ */
 export function authenticateProject(request: FastifyRequest, lookup: CredentialLookup): string {
-  const header = request.headers['x-opentok-auth'];
-  return verifyProjectJwt(Array.isArray(header) ? header[0] : header, lookup);
+  const opentokAuth = request.headers['x-opentok-auth'];
+  return authenticateRest(
+    {
+      opentokAuth: Array.isArray(opentokAuth) ? opentokAuth[0] : opentokAuth,
+      authorization: request.headers.authorization,
+    },
+    lookup,
+  );
 }
 
 /**

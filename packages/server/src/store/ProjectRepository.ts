@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 
+/** An OpenTok project: an API key and the secret that signs its JWTs. */
 export interface Project {
   readonly apiKey: string;
   readonly name: string;
@@ -18,6 +19,8 @@ interface ProjectRow {
   created_at: number;
 }
 
+/** OpenTok projects in the `projects` table (applications are the other kind there). */
+
 export class ProjectRepository {
   readonly #insert: Database.Statement<[string, string, string, number, number]>;
   readonly #byKey: Database.Statement<[string], ProjectRow>;
@@ -29,11 +32,12 @@ export class ProjectRepository {
 
   constructor(db: Database.Database) {
     this.#insert = db.prepare(
-      'INSERT INTO projects (api_key, name, api_secret, is_default, created_at) VALUES (?, ?, ?, ?, ?)',
+      `INSERT INTO projects (api_key, kind, name, api_secret, is_default, created_at)
+       VALUES (?, 'opentok', ?, ?, ?, ?)`,
     );
-    this.#byKey = db.prepare('SELECT * FROM projects WHERE api_key = ?');
+    this.#byKey = db.prepare("SELECT * FROM projects WHERE api_key = ? AND kind = 'opentok'");
     this.#defaultProject = db.prepare('SELECT * FROM projects WHERE is_default = 1');
-    this.#all = db.prepare('SELECT * FROM projects ORDER BY created_at, api_key');
+    this.#all = db.prepare("SELECT * FROM projects WHERE kind = 'opentok' ORDER BY created_at, api_key");
     this.#setSecret = db.prepare('UPDATE projects SET api_secret = ? WHERE api_key = ?');
     this.#clearDefault = db.prepare('UPDATE projects SET is_default = 0 WHERE is_default = 1');
     this.#setDefault = db.prepare('UPDATE projects SET is_default = 1 WHERE api_key = ?');

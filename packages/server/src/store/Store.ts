@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { ApplicationRepository } from './ApplicationRepository.js';
 import { migrations } from './migrations.js';
 import { ProjectRepository } from './ProjectRepository.js';
 import { SessionRepository } from './SessionRepository.js';
@@ -8,12 +9,14 @@ import { SessionRepository } from './SessionRepository.js';
 /** Parlor's embedded store: one SQLite file (WAL) and a repository per entity. */
 export class Store {
   readonly projects: ProjectRepository;
+  readonly applications: ApplicationRepository;
   readonly sessions: SessionRepository;
   readonly #db: Database.Database;
 
   private constructor(db: Database.Database) {
     this.#db = db;
     this.projects = new ProjectRepository(db);
+    this.applications = new ApplicationRepository(db);
     this.sessions = new SessionRepository(db);
   }
 
