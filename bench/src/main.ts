@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runRestBench, type HttpFigures } from './restBench.js';
+import { runSrtpBench } from './srtpBench.js';
 import { runTokenBench, type RateFigures } from './tokenBench.js';
 
 // `npm run bench [-- NAME…]`: runs the named benchmarks (all by default), prints a table per
@@ -26,6 +27,20 @@ const benchmarks = {
       ['', 'verified/s', 'bare check/s (peer)', 'ratio'],
       tokenRow('JWT (HS256)', result.jwt),
       tokenRow('T1 (HMAC-SHA1)', result.t1),
+    ]);
+    return Promise.resolve(result);
+  },
+  srtp: () => {
+    const result = runSrtpBench();
+    printTable('SRTP per 1200-byte RTP packet (one core)', [
+      ['', 'protect µs', 'unprotect µs', 'bare cipher µs (peer)', 'protect / bare'],
+      ...Object.entries(result).map(([profile, f]) => [
+        profile,
+        f.protectMicros.toFixed(2),
+        f.unprotectMicros.toFixed(2),
+        f.bareCipherMicros.toFixed(2),
+        ratio(f.protectMicros, f.bareCipherMicros),
+      ]),
     ]);
     return Promise.resolve(result);
   },
