@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import type { IceLiteEndpoint } from './IceLiteEndpoint.js';
+import {
+  decodeXorAddress,
+  findAttribute,
+  hasValidFingerprint,
+  hasValidIntegrity,
+  parseStun,
+  serializeStun,
+  stunAttributes,
+  stunMessageTypes,
+} from './stun.js';
+import { UdpMux } from './UdpMux.js';
+
+let mux: UdpMux;
+let client: Socket;
+
+before(async () => {
+  mux = await UdpMux.bind({ host: '127.0.0.1' });
+  client = createSocket('udp4');
+  await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
+});
+after(() => {
+  mux.close();
+  client.close();
+});
+
+/** The browser side of a connectivity check: a binding request as Chromium sends it. */
+function bindingRequest(
+  endpoint: IceLiteEndpoint,
+  options: { password?: string; nominate?: boolean } = {},
+): Buffer {
+  const attributes: { type: number; value: Buffer }[] = [
+    { type: stunAttributes.username, value: Buffer.from(`${endpoint.usernameFragment}:browser`) },
+    { type: stunAttributes.priority, value: Buffer.from('6e0001ff', 'hex') },
+    { type: stunAttributes.iceControlling, value: randomBytes(8) },
+  ];
+  if (options.nominate) attributes.push({ type: stunAttributes.useCandidate, value: Buffer.alloc(0) });
+  return serializeStun(
+    { type: stunMessageTypes.bindingRequest, transactionId: randomBytes(12), attributes },
+    options.password ?? endpoint.password,
+  );
+}
+
+async function exchange(request: Buffer, timeoutMs = 300): Promise<Buffer | null> {
+  client.send(request, mux.port, '127.0.0.1');
+  const reply = once(client, 'message').then(([message]) => message as Buffer);
+  const timeout = new Promise<null>((resolve) =>
+    setTimeout(() => {
+      resolve(null);
+    }, timeoutMs),
+  );
+  return Promise.race([reply, timeout]);
+}
+
+describe('the UDP mux (ICE-lite)', () => {
+  it('answers an authenticated check with its address, signed with the local password', async () => {
+    const endpoint = mux.createEndpoint();
+    const reply = await exchange(bindingRequest(endpoint, { nominate: true }));
+    assert.ok(reply);
+    const message = parseStun(reply);
+    assert.ok(message);
+    assert.equal(message.type, stunMessageTypes.bindingSuccess);
+    assert.ok(hasValidIntegrity(message, endpoint.password) && hasValidFingerprint(message));
+    const mapped = findAttribute(message, stunAttributes.xorMappedAddress);
+    assert.deepEqual(mapped && decodeXorAddress(mapped.value, message.transactionId), {
+      address: '127.0.0.1',
+      port: client.address().port,
+    });
+    assert.equal(endpoint.state, 'connected');
+    assert.deepEqual(endpoint.remoteAddress, { address: '127.0.0.1', port: client.address().port });
+    endpoint.close();
+  });
+
+  it('ignores checks with a wrong password or an unknown fragment', async () => {
+    const endpoint = mux.createEndpoint();
+    assert.equal(await exchange(bindingRequest(endpoint, { password: 'not the password' })), null);
+    const stranger = mux.createEndpoint();
+    stranger.close();
+    assert.equal(await exchange(bindingRequest(stranger)), null);
+    assert.equal(endpoint.state, 'new');
+    endpoint.close();
+  });
+
+  it('routes other datagrams from the checked address to the endpoint, and sends back there', async () => {
+    const endpoint = mux.createEndpoint();
+    await exchange(bindingRequest(endpoint, { nominate: true }));
+    const received = new Promise<Buffer>((resolve) => endpoint.once('packet', resolve));
+    const dtlsLike = Buffer.from([22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 1]);
+    client.send(dtlsLike, mux.port, '127.0.0.1');
+    assert.deepEqual(await received, dtlsLike);
+
+    const back = once(client, 'message');
+    endpoint.send(Buffer.from('media'));
+    assert.equal(((await back)[0] as Buffer).toString(), 'media');
+    endpoint.close();
+  });
+
+  it('marks a peer disconnected when its consent lapses, and forgets it on close', async () => {
+    const endpoint = mux.createEndpoint();
+    await exchange(bindingRequest(endpoint));
+    const states: string[] = [];
+    endpoint.on('stateChange', (state) => states.push(state));
+    endpoint.checkConsent(endpoint.lastConsent + 1);
+    endpoint.close();
+    assert.deepEqual(states, ['disconnected', 'closed']);
+    assert.equal(await exchange(bindingRequest(endpoint)), null);
+  });
+});
