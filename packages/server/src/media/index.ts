@@ -11,3 +11,5 @@ export {
   srtpProfileById,
   type SrtpProfileName,
 } from './srtp/profiles.js';
+export { RtpRewriter } from './rtp/RtpRewriter.js';
+export { RetransmissionBuffer } from './rtp/RetransmissionBuffer.js';
