@@ -36,5 +36,21 @@ export default tseslint.config(
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
+  {
+    // The demo page's script: a browser module that uses the SDK's global `OT`.
+    files: ['packages/server/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        OT: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        fetch: 'readonly',
+        URL: 'readonly',
+        URLSearchParams: 'readonly',
+      },
+    },
+  },
   prettier,
 );

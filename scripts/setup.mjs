@@ -24,6 +24,25 @@ export function ensureDependencies() {
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
+/**
+ * Installs the Debian packages the tests need when a command they provide is missing
+ * (`apt-get update` once first). `packages` maps a command's path to its package.
+ */
+export function ensureDebianPackages(packages) {
+  const missing = Object.entries(packages)
+    .filter(([command]) => !existsSync(command))
+    .map(([, name]) => name);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.error(`Missing Debian packages: ${missing.join(' ')} (run as root, or install them yourself)`);
+    process.exit(1);
+  }
+  console.log(`Installing Debian packages: ${missing.join(' ')}…`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  run('apt-get', ['update', '-qq'], { env });
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+}
+
 /** Compiles the packages (incremental: quick when nothing changed). */
 export function build() {
   run('npm', ['run', '--silent', 'build']);

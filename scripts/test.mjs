@@ -3,7 +3,7 @@
 // instead of all (`npm test -- packages/server/src/auth`).
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { build, ensureDependencies, root, run } from './setup.mjs';
+import { build, ensureDebianPackages, ensureDependencies, root, run } from './setup.mjs';
 
 const testFilePattern = /\.test\.ts$/;
 const searched = ['packages', 'bench', 'e2e'];
@@ -28,6 +28,8 @@ if (files.length === 0) {
 }
 
 ensureDependencies();
+// Browser tests drive Debian's Chromium with playwright-core.
+ensureDebianPackages({ '/usr/bin/chromium': 'chromium' });
 build();
 if (selected.length === 0) {
   run('npm', ['run', '--silent', 'typecheck']);

@@ -1,15 +1,39 @@
 /**
  * Every error Parlor reports: a stable id, the HTTP status the REST API answers with, and the
- * message. A `ParlorError` may add a detail after the message.
+ * message. A `ParlorError` may add a detail after the message. Signaling clients see `code`:
+ * OpenTok.js's numeric code (client-api.md §1.10), or the status where the entry names none.
  */
 export const errorCatalogue = {
-  AUTH_FAILED: { status: 403, message: 'Authentication failed' },
-  INVALID_REQUEST: { status: 400, message: 'Invalid request' },
-  SESSION_NOT_FOUND: { status: 404, message: 'Session not found' },
+  AUTH_FAILED: { status: 403, code: 1004, message: 'Authentication failed' },
+  INVALID_REQUEST: { status: 400, code: 1011, message: 'Invalid request' },
+  SESSION_NOT_FOUND: { status: 404, code: 1005, message: 'Session not found' },
   ROUTE_NOT_FOUND: { status: 404, message: 'Not found' },
-  TOKEN_REFUSED: { status: 403, message: 'Invalid token' },
-  INTERNAL: { status: 500, message: 'Internal server error' },
-} as const satisfies Record<string, { status: number; message: string }>;
+  TOKEN_REFUSED: { status: 403, code: 1004, message: 'Invalid token' },
+  INTERNAL: { status: 500, code: 2000, message: 'Internal server error' },
+
+  // Signaling and moderation (client-api.md §1.10; REST statuses per server-api.md §7).
+  INVALID_SESSION_ID: { status: 400, code: 1005, message: 'Invalid session ID' },
+  CONNECT_FAILED: { status: 400, code: 1006, message: 'Connect failed' },
+  NOT_CONNECTED: { status: 409, code: 1010, message: 'Not connected' },
+  MESSAGE_TOO_LARGE: { status: 413, message: 'Message too large' },
+  RATE_LIMITED: { status: 429, message: 'Rate limit exceeded' },
+  PUBLISH_NOT_PERMITTED: { status: 403, code: 1500, message: 'Unable to publish' },
+  SUBSCRIBE_FAILED: { status: 403, code: 1501, message: 'Unable to subscribe' },
+  FORCE_DISCONNECT_NOT_PERMITTED: { status: 403, code: 1520, message: 'Unable to force disconnect' },
+  FORCE_UNPUBLISH_NOT_PERMITTED: { status: 403, code: 1530, message: 'Unable to force unpublish' },
+  FORCE_UNPUBLISH_INVALID_STREAM: {
+    status: 404,
+    code: 1535,
+    message: 'Force unpublish on an invalid stream',
+  },
+  FORCE_MUTE_NOT_PERMITTED: { status: 403, code: 1540, message: 'Unable to force mute' },
+  SIGNAL_NOT_PERMITTED: { status: 403, message: 'Not permitted to signal' },
+  SIGNAL_INVALID: { status: 400, message: 'Invalid signal' },
+  SIGNAL_TOO_LARGE: { status: 413, message: 'Signal too large' },
+  CONNECTION_NOT_FOUND: { status: 404, message: 'Connection not found' },
+  STREAM_NOT_FOUND: { status: 404, message: 'Stream not found' },
+  SUBSCRIPTION_NOT_FOUND: { status: 404, message: 'Subscription not found' },
+} as const satisfies Record<string, { status: number; code?: number; message: string }>;
 
 export type ErrorId = keyof typeof errorCatalogue;
 
@@ -19,11 +43,14 @@ export class ParlorError extends Error {
   readonly id: ErrorId;
   /** HTTP status of the REST answer. */
   readonly status: number;
+  /** Code a signaling client sees. */
+  readonly code: number;
 
   constructor(id: ErrorId, detail?: string, options?: ErrorOptions) {
     const entry = errorCatalogue[id];
     super(detail ? `${entry.message}: ${detail}` : entry.message, options);
     this.id = id;
     this.status = entry.status;
+    this.code = 'code' in entry ? entry.code : entry.status;
   }
 }

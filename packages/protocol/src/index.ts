@@ -12,3 +12,4 @@ export {
 export { tokenLimits, tokenScope } from './token.js';
 export { errorCatalogue, ParlorError, type ErrorId } from './errors.js';
 export { decodeSessionId, maxSessionIdLength, type SessionIdFields } from './sessionId.js';
+export * from './signaling/index.js';

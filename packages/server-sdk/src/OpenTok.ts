@@ -4,8 +4,13 @@ import { archiveModes, archiveResolutions, mediaModes } from '@parlor/protocol';
 import { generateClientToken, type TokenOptions } from './clientToken.js';
 import { signingCredentials, type SigningCredentials } from './credentials.js';
 import { ArgumentError, RequestError } from './errors.js';
+import { settle } from './callbacks.js';
+import * as moderation from './moderation.js';
+import type { ForceMuteAllOptions, SignalPayload } from './moderation.js';
 import { RestClient } from './restClient.js';
 import { Session, type SessionOptions } from './Session.js';
+import * as streams from './streams.js';
+import type { Stream, StreamClassList } from './streams.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -90,6 +95,87 @@ export class OpenTok {
    */
   generateToken(sessionId: string, options?: TokenOptions, legacyT1 = false): string {
     return generateClientToken(this.#credentials, sessionId, options, legacyT1);
+  }
+
+  /** Sends a signal to every client of the session, or to one connection when it is given. */
+  signal(sessionId: string, connectionId: string | null | undefined, payload: SignalPayload): Promise<void>;
+  signal(
+    sessionId: string,
+    connectionId: string | null | undefined,
+    payload: SignalPayload,
+    callback: Callback<void>,
+  ): void;
+  signal(
+    sessionId: string,
+    connectionId: string | null | undefined,
+    payload: SignalPayload,
+    callback?: Callback<void>,
+  ): Promise<void> | void {
+    return settle(moderation.sendSignal(this.#rest, this.apiKey, sessionId, connectionId, payload), callback);
+  }
+
+  /** Disconnects a client from the session. */
+  forceDisconnect(sessionId: string, connectionId: string): Promise<void>;
+  forceDisconnect(sessionId: string, connectionId: string, callback: Callback<void>): void;
+  forceDisconnect(sessionId: string, connectionId: string, callback?: Callback<void>): Promise<void> | void {
+    return settle(moderation.forceDisconnect(this.#rest, this.apiKey, sessionId, connectionId), callback);
+  }
+
+  /** The live streams of the session. */
+  listStreams(sessionId: string): Promise<Stream[]>;
+  listStreams(sessionId: string, callback: Callback<Stream[]>): void;
+  listStreams(sessionId: string, callback?: Callback<Stream[]>): Promise<Stream[]> | void {
+    return settle(streams.listStreams(this.#rest, this.apiKey, sessionId), callback);
+  }
+
+  /** One live stream of the session. */
+  getStream(sessionId: string, streamId: string): Promise<Stream>;
+  getStream(sessionId: string, streamId: string, callback: Callback<Stream>): void;
+  getStream(sessionId: string, streamId: string, callback?: Callback<Stream>): Promise<Stream> | void {
+    return settle(streams.getStream(this.#rest, this.apiKey, sessionId, streamId), callback);
+  }
+
+  /** Replaces the layout classes of streams of the session. */
+  setStreamClassLists(sessionId: string, classLists: readonly StreamClassList[]): Promise<void>;
+  setStreamClassLists(
+    sessionId: string,
+    classLists: readonly StreamClassList[],
+    callback: Callback<void>,
+  ): void;
+  setStreamClassLists(
+    sessionId: string,
+    classLists: readonly StreamClassList[],
+    callback?: Callback<void>,
+  ): Promise<void> | void {
+    return settle(streams.setStreamClassLists(this.#rest, this.apiKey, sessionId, classLists), callback);
+  }
+
+  /** Mutes the audio of one stream. */
+  forceMuteStream(sessionId: string, streamId: string): Promise<void>;
+  forceMuteStream(sessionId: string, streamId: string, callback: Callback<void>): void;
+  forceMuteStream(sessionId: string, streamId: string, callback?: Callback<void>): Promise<void> | void {
+    return settle(moderation.forceMuteStream(this.#rest, this.apiKey, sessionId, streamId), callback);
+  }
+
+  /** Mutes every stream but the excluded ones, and streams published later until `disableForceMute`. */
+  forceMuteAll(sessionId: string, options?: ForceMuteAllOptions): Promise<void>;
+  forceMuteAll(sessionId: string, callback: Callback<void>): void;
+  forceMuteAll(sessionId: string, options: ForceMuteAllOptions, callback: Callback<void>): void;
+  forceMuteAll(
+    sessionId: string,
+    optionsOrCallback?: ForceMuteAllOptions | Callback<void>,
+    callback?: Callback<void>,
+  ): Promise<void> | void {
+    const options = typeof optionsOrCallback === 'function' ? {} : optionsOrCallback;
+    const done = typeof optionsOrCallback === 'function' ? optionsOrCallback : callback;
+    return settle(moderation.forceMuteAll(this.#rest, this.apiKey, sessionId, options), done);
+  }
+
+  /** Lets streams published from now on keep their audio; muted streams stay muted. */
+  disableForceMute(sessionId: string): Promise<void>;
+  disableForceMute(sessionId: string, callback: Callback<void>): void;
+  disableForceMute(sessionId: string, callback?: Callback<void>): Promise<void> | void {
+    return settle(moderation.disableForceMute(this.#rest, this.apiKey, sessionId), callback);
   }
 
   async #createSession(options: SessionOptions): Promise<Session> {

@@ -3,6 +3,8 @@ import { OpenTok } from './OpenTok.js';
 export { OpenTok, type OpenTokOptions, type Callback } from './OpenTok.js';
 export { Session, type SessionOptions } from './Session.js';
 export type { TokenOptions } from './clientToken.js';
+export type { Stream, StreamClassList } from './streams.js';
+export type { SignalPayload, ForceMuteAllOptions } from './moderation.js';
 export { OpenTokError, ArgumentError, RequestError, AuthError, NotFoundError } from './errors.js';
 export type { Role, MediaMode, ArchiveMode, ArchiveResolution } from '@parlor/protocol';
 

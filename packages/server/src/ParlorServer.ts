@@ -8,6 +8,8 @@ import { buildHttpApp } from './http/app.js';
 import { ApplicationService } from './projects/ApplicationService.js';
 import { ProjectService } from './projects/ProjectService.js';
 import { SessionService } from './sessions/SessionService.js';
+import type { RoomRegistry } from './signaling/RoomRegistry.js';
+import { SignalingServer } from './signaling/SignalingServer.js';
 import type { Project } from './store/ProjectRepository.js';
 import { Store } from './store/Store.js';
 
@@ -26,6 +28,9 @@ export class ParlorServer {
   readonly sessions: SessionService;
   /** Verifies the client tokens that connecting clients present. */
   readonly tokens: ClientTokenVerifier;
+  /** The live sessions: one room per session with clients connected. */
+  readonly rooms: RoomRegistry;
+  readonly #signaling: SignalingServer;
   readonly #store: Store;
   readonly #http: FastifyInstance;
   readonly #logger: Logger;
@@ -39,6 +44,7 @@ export class ParlorServer {
     applications: ApplicationService;
     sessions: SessionService;
     tokens: ClientTokenVerifier;
+    signaling: SignalingServer;
     defaultProject: Project;
     listenUrl: string;
     logger: Logger;
@@ -50,6 +56,8 @@ export class ParlorServer {
     this.applications = parts.applications;
     this.sessions = parts.sessions;
     this.tokens = parts.tokens;
+    this.rooms = parts.signaling.rooms;
+    this.#signaling = parts.signaling;
     this.#store = parts.store;
     this.#http = parts.http;
     this.#logger = parts.logger;
@@ -69,7 +77,15 @@ export class ParlorServer {
         projectOfSession: (sessionId) => store.sessions.projectOf(sessionId),
       };
       const tokens = new ClientTokenVerifier({ lookup });
-      const http = await buildHttpApp({ logger, sessions, lookup });
+      const signaling = new SignalingServer({
+        sessions,
+        tokens,
+        logger,
+        iceServers: config.iceServers,
+        reconnectGraceMs: config.reconnectGraceSeconds * 1000,
+        messagesPerSecond: config.signalingRate,
+      });
+      const http = await buildHttpApp({ logger, sessions, lookup, signaling, demoProject: defaultProject });
       const address = await http.listen({ port: config.port, host: config.host });
       const listenUrl = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
       const parts = {
@@ -80,6 +96,7 @@ export class ParlorServer {
         applications,
         sessions,
         tokens,
+        signaling,
         defaultProject,
         listenUrl,
         logger,
@@ -93,10 +110,14 @@ export class ParlorServer {
     }
   }
 
-  /** Stops accepting requests, lets those under way finish, then closes the store. */
+  /**
+   * Closes the rooms and their sockets (clients see a clean close), stops accepting requests,
+   * lets those under way finish, then closes the store.
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       try {
+        this.#signaling.close();
         await this.#http.close();
       } finally {
         this.#store.close();

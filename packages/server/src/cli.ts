@@ -166,6 +166,8 @@ Parlor ${version} is running.
   Listening    ${server.listenUrl}
   REST API     ${url}   (the apiUrl of an OpenTok server SDK)
   Health       ${url}/health
+  Demo         ${url}/   (video chat: open it in two tabs, or share its link)
+  Browser SDK  ${url}/v2/js/opentok.js   (OpenTok.js's global OT)
 
   Default project
   API key      ${apiKey}

@@ -12,3 +12,6 @@ export type { CredentialLookup } from './auth/projectLookup.js';
 export { mintSessionId } from './auth/sessionId.js';
 export type { Project } from './store/ProjectRepository.js';
 export type { SessionRecord } from './store/SessionRepository.js';
+export type { RoomRegistry } from './signaling/RoomRegistry.js';
+export type { SessionRoom, RoomStream } from './signaling/SessionRoom.js';
+export type { RoomConnection, ConnectionState } from './signaling/RoomConnection.js';

@@ -26,6 +26,30 @@ declare module 'opentok' {
     ): void;
     generateToken(sessionId: string, options?: OpenTok.TokenOptions, legacyT1?: boolean): string;
     listStreams(sessionId: string, callback: (error: Error | null, streams?: unknown[]) => void): void;
+    getStream(
+      sessionId: string,
+      streamId: string,
+      callback: (error: Error | null, stream?: unknown) => void,
+    ): void;
+    signal(
+      sessionId: string,
+      connectionId: string | null,
+      payload: { type?: string; data?: string },
+      callback: (error: Error | null) => void,
+    ): void;
+    forceDisconnect(sessionId: string, connectionId: string, callback: (error: Error | null) => void): void;
+    forceMuteStream(sessionId: string, streamId: string, callback: (error: Error | null) => void): void;
+    forceMuteAll(
+      sessionId: string,
+      options: { excludedStreamIds?: string[] },
+      callback: (error: Error | null) => void,
+    ): void;
+    disableForceMute(sessionId: string, callback: (error: Error | null) => void): void;
+    setStreamClassLists(
+      sessionId: string,
+      classListArray: { id: string; layoutClassList: string[] }[],
+      callback: (error: Error | null) => void,
+    ): void;
   }
   export = OpenTok;
 }

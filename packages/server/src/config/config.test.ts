@@ -12,6 +12,9 @@ describe('loadConfig', () => {
       publicUrl: null,
       logLevel: 'info',
       defaultProjectCredentials: null,
+      reconnectGraceSeconds: 20,
+      iceServers: [],
+      signalingRate: 50,
     });
   });
 
@@ -34,6 +37,42 @@ describe('loadConfig', () => {
   it('takes the default project credentials from the environment', () => {
     const config = loadConfig({ PARLOR_API_KEY: '12345678', PARLOR_API_SECRET: 'c'.repeat(40) });
     assert.deepEqual(config.defaultProjectCredentials, { apiKey: '12345678', apiSecret: 'c'.repeat(40) });
+  });
+
+  it('reads the reconnection grace period in seconds, fractions included', () => {
+    assert.equal(loadConfig({ PARLOR_RECONNECT_GRACE_SECONDS: '0.25' }).reconnectGraceSeconds, 0.25);
+    assert.equal(loadConfig({}, { 'reconnect-grace': '0' }).reconnectGraceSeconds, 0);
+    assert.throws(() => loadConfig({ PARLOR_RECONNECT_GRACE_SECONDS: '-1' }), /0 to 3600/);
+    assert.throws(() => loadConfig({ PARLOR_RECONNECT_GRACE_SECONDS: 'soon' }), /0 to 3600/);
+  });
+
+  it('reads ICE servers as comma-separated URLs or as a JSON array with TURN credentials', () => {
+    assert.deepEqual(
+      loadConfig({ PARLOR_ICE_SERVERS: 'stun:a.example:3478, turns:b.example:443' }).iceServers,
+      [{ urls: 'stun:a.example:3478' }, { urls: 'turns:b.example:443' }],
+    );
+    const servers = [
+      {
+        urls: ['turn:t.example:3478?transport=udp', 'turn:t.example:3478?transport=tcp'],
+        username: 'u',
+        credential: 'p',
+      },
+    ];
+    assert.deepEqual(loadConfig({}, { 'ice-servers': JSON.stringify(servers) }).iceServers, servers);
+    assert.deepEqual(loadConfig({ PARLOR_ICE_SERVERS: '' }).iceServers, []);
+  });
+
+  it('refuses ICE servers that are not STUN or TURN URLs, or have credentials that are not strings', () => {
+    assert.throws(() => loadConfig({ PARLOR_ICE_SERVERS: 'http://stun.example' }), /is not a stun:/);
+    assert.throws(() => loadConfig({ PARLOR_ICE_SERVERS: '[{"urls":[]}]' }), /needs urls/);
+    assert.throws(() => loadConfig({ PARLOR_ICE_SERVERS: '[{"urls":"turn:t","username":1}]' }), /username/);
+    assert.throws(() => loadConfig({ PARLOR_ICE_SERVERS: '[oops' }), /JSON array/);
+  });
+
+  it('reads the signaling rate as a whole number of messages per second', () => {
+    assert.equal(loadConfig({ PARLOR_SIGNALING_RATE: '200' }).signalingRate, 200);
+    assert.throws(() => loadConfig({ PARLOR_SIGNALING_RATE: '0' }), /1 to 100000/);
+    assert.throws(() => loadConfig({}, { 'signaling-rate': '2.5' }), /1 to 100000/);
   });
 
   it('is frozen', () => {

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { IceServer } from '@parlor/protocol';
 import { apiKeyProblem, apiSecretProblem } from '../auth/credentials.js';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -21,6 +22,15 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Credentials for the default project; generated on first start when absent. */
   readonly defaultProjectCredentials: { readonly apiKey: string; readonly apiSecret: string } | null;
+  /**
+   * How long a client whose socket dropped keeps its connection and streams, waiting for it to
+   * resume, in seconds. Default: 20.
+   */
+  readonly reconnectGraceSeconds: number;
+  /** STUN and TURN servers handed to clients when they connect. Default: none. */
+  readonly iceServers: readonly IceServer[];
+  /** Messages a client may send per second on its signaling socket, in bursts of twice that. Default: 50. */
+  readonly signalingRate: number;
 }
 
 /** A setting: its flag, its environment variable and how to read it. */
@@ -85,6 +95,34 @@ const settings = {
     description: 'API secret of the default project',
     parse: (raw) => problemOr(apiSecretProblem(raw), raw),
   } satisfies Setting<string>,
+  reconnectGrace: {
+    flag: 'reconnect-grace',
+    env: 'PARLOR_RECONNECT_GRACE_SECONDS',
+    description: 'seconds a dropped client may take to resume its connection (default 20)',
+    parse: (raw) => {
+      const seconds = Number(raw);
+      return /^[0-9]+(\.[0-9]+)?$/.test(raw) && seconds <= 3600
+        ? seconds
+        : new Problem('must be a number of seconds from 0 to 3600');
+    },
+  } satisfies Setting<number>,
+  iceServers: {
+    flag: 'ice-servers',
+    env: 'PARLOR_ICE_SERVERS',
+    description: 'STUN/TURN servers for clients: comma-separated URLs or a JSON array (default none)',
+    parse: parseIceServers,
+  } satisfies Setting<readonly IceServer[]>,
+  signalingRate: {
+    flag: 'signaling-rate',
+    env: 'PARLOR_SIGNALING_RATE',
+    description: 'messages per second a client may send, bursts of twice that (default 50)',
+    parse: (raw) => {
+      const rate = Number(raw);
+      return /^[0-9]+$/.test(raw) && rate >= 1 && rate <= 100_000
+        ? rate
+        : new Problem('must be a whole number from 1 to 100000');
+    },
+  } satisfies Setting<number>,
 };
 
 /** The command-line options of the settings that have a flag, for `node:util` `parseArgs`. */
@@ -96,8 +134,14 @@ export const configFlags = Object.fromEntries(
 
 /** One line per setting, for `parlor --help`. */
 export function describeSettings(): string {
-  return Object.values(settings)
-    .map((s) => `  ${(s.flag ? `--${s.flag}` : '').padEnd(14)} ${s.env.padEnd(18)} ${s.description}`)
+  const all: readonly Setting<unknown>[] = Object.values(settings);
+  const flagWidth = Math.max(...all.map((s) => (s.flag ? s.flag.length + 2 : 0)));
+  const envWidth = Math.max(...all.map((s) => s.env.length));
+  return all
+    .map(
+      (s) =>
+        `  ${(s.flag ? `--${s.flag}` : '').padEnd(flagWidth)} ${s.env.padEnd(envWidth)} ${s.description}`,
+    )
     .join('\n');
 }
 
@@ -136,6 +180,9 @@ export function loadConfig(
   const logLevel = read(settings.logLevel) ?? 'info';
   const apiKey = read(settings.apiKey);
   const apiSecret = read(settings.apiSecret);
+  const reconnectGraceSeconds = read(settings.reconnectGrace) ?? 20;
+  const iceServers = read(settings.iceServers) ?? [];
+  const signalingRate = read(settings.signalingRate) ?? 50;
   if ((env[settings.apiKey.env] === undefined) !== (env[settings.apiSecret.env] === undefined)) {
     problems.push(`${settings.apiKey.env} and ${settings.apiSecret.env} must be given together`);
   }
@@ -143,7 +190,17 @@ export function loadConfig(
 
   const defaultProjectCredentials =
     apiKey !== undefined && apiSecret !== undefined ? Object.freeze({ apiKey, apiSecret }) : null;
-  return Object.freeze({ port, host, dataDir, publicUrl, logLevel, defaultProjectCredentials });
+  return Object.freeze({
+    port,
+    host,
+    dataDir,
+    publicUrl,
+    logLevel,
+    defaultProjectCredentials,
+    reconnectGraceSeconds,
+    iceServers,
+    signalingRate,
+  });
 }
 
 function parsePublicUrl(raw: string): string | Problem {
@@ -162,4 +219,48 @@ function parsePublicUrl(raw: string): string | Problem {
 
 function problemOr<T>(problem: string | null, value: T): T | Problem {
   return problem === null ? value : new Problem(problem);
+}
+
+const iceUrlPattern = /^(stun|stuns|turn|turns):[^\s,]+$/;
+
+/**
+ * Reads ICE servers: comma-separated STUN/TURN URLs, or a JSON array of `RTCIceServer` objects
+ * (needed for TURN credentials). The result is deeply frozen.
+ */
+function parseIceServers(raw: string): readonly IceServer[] | Problem {
+  const text = raw.trim();
+  if (!text.startsWith('[')) {
+    const urls = text === '' ? [] : text.split(',').map((url) => url.trim());
+    const bad = urls.find((url) => !iceUrlPattern.test(url));
+    if (bad !== undefined)
+      return new Problem(`${JSON.stringify(bad)} is not a stun:, stuns:, turn: or turns: URL`);
+    return Object.freeze(urls.map((url) => Object.freeze({ urls: url })));
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return new Problem('must be comma-separated URLs or a JSON array of ICE servers');
+  }
+  if (!Array.isArray(parsed))
+    return new Problem('must be comma-separated URLs or a JSON array of ICE servers');
+  const servers = (parsed as unknown[]).map(iceServerOf);
+  const problem = servers.find((server) => server instanceof Problem);
+  return problem ?? Object.freeze(servers as IceServer[]);
+}
+
+function iceServerOf(entry: unknown): IceServer | Problem {
+  if (typeof entry !== 'object' || entry === null) return new Problem('each ICE server must be an object');
+  const { urls, username, credential } = entry as Record<string, unknown>;
+  const list: unknown[] = Array.isArray(urls) ? urls : [urls];
+  if (list.length === 0 || !list.every((url) => typeof url === 'string' && iceUrlPattern.test(url))) {
+    return new Problem('each ICE server needs urls: stun:, stuns:, turn: or turns: URLs');
+  }
+  const server: IceServer = { urls: urls as string | string[] };
+  for (const [key, value] of Object.entries({ username, credential })) {
+    if (value === undefined) continue;
+    if (typeof value !== 'string') return new Problem(`ICE server ${key} must be a string`);
+    server[key as 'username' | 'credential'] = value;
+  }
+  return Object.freeze(server);
 }

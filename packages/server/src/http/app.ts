@@ -1,17 +1,28 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
 import formBody from '@fastify/formbody';
 import type { CredentialLookup } from '../auth/projectLookup.js';
 import type { SessionService } from '../sessions/SessionService.js';
+import type { SignalingServer } from '../signaling/SignalingServer.js';
 import { handleError, handleNotFound } from './errorHandler.js';
 import { projectInPathAuth } from './projectAuth.js';
+import { connectionRoutes } from './routes/connections.js';
+import { clientSdkRoutes } from './routes/clientSdk.js';
+import { demoRoutes } from './routes/demo.js';
 import { healthRoutes } from './routes/health.js';
+import { muteRoutes } from './routes/mute.js';
 import { sessionCreateRoutes } from './routes/sessionCreate.js';
+import { signalRoutes } from './routes/signals.js';
 import { streamRoutes } from './routes/streams.js';
 
 export interface HttpAppOptions {
   readonly logger: FastifyBaseLogger;
   readonly sessions: SessionService;
   readonly lookup: CredentialLookup;
+  /** The WebSocket endpoint, and the live sessions the REST API acts on. */
+  readonly signaling: SignalingServer;
+  /** The project the demo page at `/` uses (the default project). */
+  readonly demoProject: { readonly apiKey: string; readonly apiSecret: string };
 }
 
 /** Parlor's HTTP surface: the REST API of contracts/server-api.md and the health check. */
@@ -27,6 +38,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   app.decorateRequest('apiKey', '');
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
+  // Browser pages of any origin may call the API: it authenticates by header, never by cookie.
+  await app.register(cors, { origin: '*' });
   await app.register(formBody);
   app.removeContentTypeParser('application/json');
   // Some SDKs POST `Content-Type: application/json` with no body at all: that means `{}`.
@@ -51,11 +64,18 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   });
 
   await app.register(healthRoutes);
+  await app.register(clientSdkRoutes);
+  await app.register(demoRoutes, { sessions: options.sessions, project: options.demoProject });
+  await app.register(options.signaling.plugin);
   await app.register(sessionCreateRoutes, { sessions: options.sessions, lookup: options.lookup });
   await app.register(
     async (project) => {
       project.addHook('onRequest', projectInPathAuth(options.lookup));
-      await project.register(streamRoutes, { sessions: options.sessions });
+      const live = { sessions: options.sessions, rooms: options.signaling.rooms };
+      await project.register(streamRoutes, live);
+      await project.register(connectionRoutes, live);
+      await project.register(signalRoutes, live);
+      await project.register(muteRoutes, live);
     },
     { prefix: '/v2/project/:apiKey' },
   );

@@ -1,0 +1,340 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createHmac } from 'node:crypto';
+import type { Browser } from 'playwright-core';
+import { OpenTok } from '@parlor/server-sdk';
+import { startTestServer, type TestServer } from '@parlor/server/testing';
+import {
+  launchChromium,
+  openBrowserPeer,
+  startAppOrigin,
+  type AppOrigin,
+  type BrowserPeer,
+} from './helpers.js';
+
+// Pages of another origin load /v2/js/opentok.js by script tag and meet in relayed sessions.
+
+let parlor: TestServer;
+let app: AppOrigin;
+let browser: Browser;
+let opentok: OpenTok;
+
+before(async () => {
+  parlor = await startTestServer();
+  app = await startAppOrigin(parlor.url);
+  browser = await launchChromium();
+  opentok = new OpenTok(parlor.apiKey, parlor.apiSecret, { apiUrl: parlor.url });
+});
+after(async () => {
+  await browser.close();
+  await app.close();
+  await parlor.dispose();
+});
+
+/** An HS256 JWT. */
+function hs256Jwt(claims: object, secret: string): string {
+  const encode = (part: object): string => Buffer.from(JSON.stringify(part)).toString('base64url');
+  const unsigned = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode(claims)}`;
+  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
+}
+
+/** A small, cheap video: three peers encode two copies and decode two streams each on two cores. */
+const lightVideo = { resolution: '320x240', frameRate: 15 } as const;
+
+describe('a relayed session of three', () => {
+  let sessionId: string;
+  let alice: BrowserPeer;
+  let bob: BrowserPeer;
+  let carol: BrowserPeer;
+  const ids = new Map<BrowserPeer, { connectionId: string; streamId: string }>();
+
+  before(async () => {
+    ({ sessionId } = await opentok.createSession({ mediaMode: 'relayed' }));
+    const tokens = {
+      alice: opentok.generateToken(sessionId, { role: 'moderator', data: 'alice' }),
+      bob: opentok.generateToken(sessionId, { data: 'bob' }),
+      carol: opentok.generateToken(sessionId, { data: 'carol' }),
+    };
+    const open = () => openBrowserPeer(browser, app.url, parlor.apiKey, sessionId);
+    [alice, bob, carol] = await Promise.all([open(), open(), open()]);
+    for (const [peer, token] of [
+      [alice, tokens.alice],
+      [bob, tokens.bob],
+      [carol, tokens.carol],
+    ] as const) {
+      assert.equal(await peer.connect(token), null);
+      assert.equal(await peer.publish(lightVideo), null);
+      ids.set(peer, { connectionId: await peer.connectionId(), streamId: await peer.streamId() });
+    }
+  });
+
+  const idsOf = (peer: BrowserPeer) => {
+    const found = ids.get(peer);
+    assert.ok(found);
+    return found;
+  };
+
+  it('each participant is told of the two others and their streams, and decodes and hears both', async () => {
+    for (const [peer, others] of [
+      [alice, [bob, carol]],
+      [bob, [alice, carol]],
+      [carol, [alice, bob]],
+    ] as const) {
+      for (const other of others) {
+        await peer.waitForEvent({ type: 'connectionCreated', connectionId: idsOf(other).connectionId });
+        await peer.waitForEvent({ type: 'streamCreated', streamId: idsOf(other).streamId });
+      }
+      assert.equal(await peer.count('connectionCreated'), 2);
+      assert.equal(await peer.count('streamCreated'), 2);
+      assert.equal(await peer.count('streamCreated', 'publisher'), 1);
+    }
+    await Promise.all(
+      [
+        [alice, [bob, carol]],
+        [bob, [alice, carol]],
+        [carol, [alice, bob]],
+      ].flatMap(([peer, others]) =>
+        (others as BrowserPeer[]).map((other) =>
+          (peer as BrowserPeer).expectMediaFlowing(idsOf(other).streamId),
+        ),
+      ),
+    );
+  });
+
+  it('delivers a signal to all to every connection, the sender included, and a signal to one to it only', async () => {
+    const aliceId = idsOf(alice).connectionId;
+    await alice.page.evaluate(() => {
+      window.participant.session.signal({ type: 'greeting', data: 'hello all' });
+    });
+    for (const peer of [alice, bob, carol]) {
+      const generic = await peer.waitForEvent({ type: 'signal', data: 'hello all' });
+      assert.deepEqual(
+        { signalType: generic.signalType, from: generic.from },
+        { signalType: 'signal:greeting', from: aliceId },
+      );
+      await peer.waitForEvent({ type: 'signal:greeting', data: 'hello all', from: aliceId });
+    }
+
+    const bobId = idsOf(bob).connectionId;
+    const failure = await carol.page.evaluate(
+      (bobId) =>
+        new Promise<string | null>((resolve) => {
+          const { session, connections } = window.participant;
+          const to = connections.get(bobId);
+          session.signal({ data: 'just you', to }, (error) => {
+            resolve(error ? `${error.name} ${error.code}` : null);
+          });
+        }),
+      bobId,
+    );
+    assert.equal(failure, null);
+    const direct = await bob.waitForEvent({ type: 'signal', data: 'just you' });
+    assert.deepEqual(
+      { signalType: direct.signalType, from: direct.from },
+      { signalType: 'signal', from: idsOf(carol).connectionId },
+    );
+    // Bob has it; the others, who got the broadcast first, never get this one.
+    for (const peer of [alice, carol]) {
+      assert.equal((await peer.events()).filter((event) => event.data === 'just you').length, 0);
+    }
+  });
+
+  it('resumes a dropped signaling link: reconnecting, reconnected, a signal sent meanwhile delivered, media unbroken', async () => {
+    const carolIds = idsOf(carol);
+    await carol.page.evaluate(() => {
+      const { session } = window.participant;
+      session.once('sessionReconnecting', () => {
+        session.signal({ type: 'greeting', data: 'sent while away' });
+      });
+    });
+    await carol.dropSignaling();
+    await carol.waitForEvent({ type: 'sessionReconnecting' });
+    await carol.waitForEvent({ type: 'sessionReconnected' });
+    await alice.waitForEvent({
+      type: 'signal:greeting',
+      data: 'sent while away',
+      from: carolIds.connectionId,
+    });
+    assert.equal((await alice.events()).filter((event) => event.type === 'connectionDestroyed').length, 0);
+    await alice.expectMediaFlowing(carolIds.streamId);
+    await carol.expectMediaFlowing(idsOf(alice).streamId);
+  });
+
+  it('tells the others when a publisher turns video off and on, and when a moderator mutes it', async () => {
+    const bobStream = idsOf(bob).streamId;
+    await bob.page.evaluate(() => window.participant.publisher?.publishVideo(false));
+    for (const peer of [alice, carol]) {
+      await peer.waitForEvent({
+        type: 'streamPropertyChanged',
+        streamId: bobStream,
+        property: 'hasVideo',
+        value: false,
+      });
+      await peer.waitForEvent({
+        target: 'subscriber',
+        type: 'videoDisabled',
+        streamId: bobStream,
+        reason: 'publishVideo',
+      });
+    }
+    await bob.page.evaluate(() => window.participant.publisher?.publishVideo(true));
+    for (const peer of [alice, carol]) {
+      await peer.waitForEvent({
+        target: 'subscriber',
+        type: 'videoEnabled',
+        streamId: bobStream,
+        reason: 'publishVideo',
+      });
+    }
+
+    await carol.page.evaluate(() => {
+      window.participant.subscribers.values().next().value?.subscribeToVideo(false);
+    });
+    await carol.waitForEvent({ target: 'subscriber', type: 'videoDisabled', reason: 'subscribeToVideo' });
+
+    await alice.page.evaluate((streamId) => window.participant.session.forceMuteStream(streamId), bobStream);
+    await bob.waitForEvent({ target: 'publisher', type: 'muteForced' });
+    assert.equal(await bob.page.evaluate(() => window.participant.publisher?.stream?.hasAudio), false);
+    await carol.waitForEvent({
+      type: 'streamPropertyChanged',
+      streamId: bobStream,
+      property: 'hasAudio',
+      value: false,
+    });
+  });
+
+  it('lets a moderator force a stream out, and its publisher publish again', async () => {
+    const carolIds = idsOf(carol);
+    await alice.page.evaluate(
+      (streamId) =>
+        new Promise<void>((resolve, reject) => {
+          window.participant.session.forceUnpublish(streamId, (error) => {
+            if (error) reject(error);
+            else resolve();
+          });
+        }),
+      carolIds.streamId,
+    );
+    await carol.waitForEvent({ target: 'publisher', type: 'streamDestroyed', reason: 'forceUnpublished' });
+    for (const peer of [alice, bob]) {
+      await peer.waitForEvent({
+        type: 'streamDestroyed',
+        streamId: carolIds.streamId,
+        reason: 'forceUnpublished',
+      });
+    }
+    assert.equal(await carol.publish(lightVideo), null);
+    const streamId = await carol.streamId();
+    ids.set(carol, { ...carolIds, streamId });
+    await alice.waitForEvent({ type: 'streamCreated', streamId });
+    await alice.expectMediaFlowing(streamId);
+  });
+
+  it('lets a moderator force a participant out: it hears forceDisconnected, the others too', async () => {
+    const carolIds = idsOf(carol);
+    const failure = await alice.page.evaluate(
+      (connectionId) =>
+        new Promise<string | null>((resolve) => {
+          window.participant.session.forceDisconnect(connectionId, (error) => {
+            resolve(error ? `${error.name} ${error.code}` : null);
+          });
+        }),
+      carolIds.connectionId,
+    );
+    assert.equal(failure, null);
+    await carol.waitForEvent({ type: 'sessionDisconnected', reason: 'forceDisconnected' });
+    await carol.waitForEvent({ target: 'publisher', type: 'streamDestroyed', reason: 'forceDisconnected' });
+    for (const peer of [alice, bob]) {
+      await peer.waitForEvent({
+        type: 'connectionDestroyed',
+        connectionId: carolIds.connectionId,
+        reason: 'forceDisconnected',
+      });
+      await peer.waitForEvent({
+        type: 'streamDestroyed',
+        streamId: carolIds.streamId,
+        reason: 'forceDisconnected',
+      });
+    }
+  });
+
+  it('refuses force disconnect to a participant without the moderator role (1520)', async () => {
+    const failure = await bob.page.evaluate(
+      (connectionId) =>
+        new Promise<string | null>((resolve) => {
+          window.participant.session.forceDisconnect(connectionId, (error) => {
+            resolve(error ? `${error.name} ${error.code}` : null);
+          });
+        }),
+      idsOf(alice).connectionId,
+    );
+    assert.equal(failure, 'OT_PERMISSION_DENIED 1520');
+  });
+
+  it('reports unpublish as unpublished to the publisher and clientDisconnected to the others, then a disconnect', async () => {
+    const bobIds = idsOf(bob);
+    await bob.page.evaluate(() => {
+      const { session, publisher } = window.participant;
+      if (publisher) session.unpublish(publisher);
+    });
+    await bob.waitForEvent({ target: 'publisher', type: 'streamDestroyed', reason: 'unpublished' });
+    await alice.waitForEvent({
+      type: 'streamDestroyed',
+      streamId: bobIds.streamId,
+      reason: 'clientDisconnected',
+    });
+
+    await bob.page.evaluate(() => {
+      window.participant.session.disconnect();
+    });
+    await bob.waitForEvent({ type: 'sessionDisconnected', reason: 'clientDisconnected' });
+    await alice.waitForEvent({
+      type: 'connectionDestroyed',
+      connectionId: bobIds.connectionId,
+      reason: 'clientDisconnected',
+    });
+    // Alice's subscriber elements went with the streams (the default action of streamDestroyed).
+    assert.equal(await alice.page.locator('.OT_subscriber').count(), 0);
+  });
+});
+
+describe('tokens', () => {
+  let sessionId: string;
+
+  before(async () => {
+    ({ sessionId } = await opentok.createSession({ mediaMode: 'relayed' }));
+  });
+
+  it('lets a subscriber-role token connect but not publish (OT_PERMISSION_DENIED, 1500)', async () => {
+    const peer = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId);
+    assert.equal(await peer.connect(opentok.generateToken(sessionId, { role: 'subscriber' })), null);
+    assert.deepEqual(await peer.publish(lightVideo), { name: 'OT_PERMISSION_DENIED', code: 1500 });
+    assert.equal(await peer.page.evaluate(() => window.participant.session.capabilities.publish), 0);
+    await peer.page.close();
+  });
+
+  it('refuses an expired token with OT_AUTHENTICATION_ERROR (1004)', async () => {
+    const peer = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId);
+    // Signed like the official SDKs' tokens, an hour after it expired.
+    const issued = Math.floor(Date.now() / 1000) - 7200;
+    const expired = hs256Jwt(
+      {
+        iss: parlor.apiKey,
+        ist: 'project',
+        iat: issued,
+        exp: issued + 3600,
+        session_id: sessionId,
+        create_time: issued,
+        nonce: Math.random(),
+        role: 'publisher',
+        expire_time: issued + 3600,
+        initial_layout_class_list: '',
+        scope: 'session.connect',
+      },
+      parlor.apiSecret,
+    );
+    assert.deepEqual(await peer.connect(expired), { name: 'OT_AUTHENTICATION_ERROR', code: 1004 });
+    await peer.waitForEvent({ target: 'OT', type: 'exception', code: 1004 });
+    await peer.page.close();
+  });
+});

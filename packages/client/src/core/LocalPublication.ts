@@ -1,0 +1,117 @@
+import type { StreamInfo, UpdateStreamParams } from '@parlor/protocol';
+import type { Logger } from './Logger.js';
+import { PeerTransport } from './PeerTransport.js';
+import type { SignalingClient } from './SignalingClient.js';
+import { TypedEmitter } from './TypedEmitter.js';
+
+/** Why a published stream ended, as the publisher is told (OpenTok's reasons, plus `unpublished`). */
+export type PublicationEndReason =
+  | 'unpublished'
+  | 'clientDisconnected'
+  | 'forceDisconnected'
+  | 'forceUnpublished'
+  | 'mediaStopped'
+  | 'networkDisconnected';
+
+export interface LocalPublicationOptions {
+  readonly stream: StreamInfo;
+  readonly media: MediaStream;
+  readonly signaling: SignalingClient;
+  readonly configuration: () => RTCConfiguration;
+  readonly logger: Logger;
+}
+
+interface LocalPublicationEvents {
+  /** A subscriber's peer connection was created; it is forgotten once closed. */
+  subscriberAdded: [transport: PeerTransport];
+  /** The stream ended; its peer connections are closed. */
+  closed: [reason: PublicationEndReason];
+}
+
+/**
+ * A stream this client publishes: its media and one sending peer connection per subscriber,
+ * created when the server announces a subscription.
+ */
+export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
+  #stream: StreamInfo;
+  readonly #media: MediaStream;
+  readonly #signaling: SignalingClient;
+  readonly #configuration: () => RTCConfiguration;
+  readonly #logger: Logger;
+  readonly #transports = new Map<string, PeerTransport>();
+  #closed = false;
+
+  constructor(options: LocalPublicationOptions) {
+    super((event, error) => {
+      options.logger.error(`a listener of the publication "${event}" event threw`, error);
+    });
+    this.#stream = options.stream;
+    this.#media = options.media;
+    this.#signaling = options.signaling;
+    this.#configuration = options.configuration;
+    this.#logger = options.logger;
+  }
+
+  get stream(): StreamInfo {
+    return this.#stream;
+  }
+
+  get streamId(): string {
+    return this.#stream.streamId;
+  }
+
+  get transports(): readonly PeerTransport[] {
+    return [...this.#transports.values()];
+  }
+
+  /** Starts sending to a new subscriber: a peer connection that offers at once. */
+  addSubscriber(subscriptionId: string, connectionId: string): void {
+    if (this.#closed || this.#transports.has(subscriptionId)) return;
+    const transport = PeerTransport.createSender(
+      {
+        subscriptionId,
+        remoteConnectionId: connectionId,
+        configuration: this.#configuration(),
+        signaling: this.#signaling,
+        logger: this.#logger,
+      },
+      this.#media,
+    );
+    this.#transports.set(subscriptionId, transport);
+    transport.on('closed', () => {
+      this.#transports.delete(subscriptionId);
+    });
+    this.safeEmit('subscriberAdded', transport);
+  }
+
+  /** Tells the others that audio or video was turned on or off. */
+  async update(changes: Pick<UpdateStreamParams, 'hasAudio' | 'hasVideo'>): Promise<void> {
+    this.#stream = { ...this.#stream, ...changes };
+    if (this.#closed) return;
+    await this.#signaling.request('updateStream', { streamId: this.streamId, ...changes });
+  }
+
+  /** The stream's properties changed on the server (a moderator muted it). */
+  changed(changes: Partial<Pick<StreamInfo, 'hasAudio' | 'hasVideo'>>): void {
+    this.#stream = { ...this.#stream, ...changes };
+  }
+
+  /** Asks the server to end the stream; `mediaStopped` when the source went away. */
+  async unpublish(reason: 'unpublished' | 'mediaStopped'): Promise<void> {
+    if (this.#closed) return;
+    this.close(reason);
+    await this.#signaling.request('unpublish', {
+      streamId: this.streamId,
+      ...(reason === 'mediaStopped' ? { reason } : {}),
+    });
+  }
+
+  /** Ends the stream locally: closes every peer connection. Idempotent. */
+  close(reason: PublicationEndReason): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const transport of this.#transports.values()) transport.close();
+    this.#transports.clear();
+    this.safeEmit('closed', reason);
+  }
+}

@@ -1,0 +1,198 @@
+import type { IceCandidate } from '@parlor/protocol';
+import { ClientError, clientErrorCodes } from './ClientError.js';
+import type { Logger } from './Logger.js';
+import type { SignalingClient } from './SignalingClient.js';
+import { TypedEmitter } from './TypedEmitter.js';
+
+/** `sender`: the publisher's end, which always offers; `receiver`: the subscriber's, which answers. */
+export type PeerRole = 'sender' | 'receiver';
+
+export type PeerTransportState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+
+export interface PeerTransportOptions {
+  readonly subscriptionId: string;
+  /** The connection at the other end. */
+  readonly remoteConnectionId: string;
+  readonly configuration: RTCConfiguration;
+  readonly signaling: SignalingClient;
+  readonly logger: Logger;
+}
+
+interface PeerTransportEvents {
+  /** `connected` after `connecting` or `disconnected`; `disconnected` and `failed` as ICE sees them. */
+  stateChanged: [state: PeerTransportState];
+  /** A remote track arrived (receivers only). */
+  track: [track: MediaStreamTrack];
+  /** Negotiating failed (1600); the transport is unusable. */
+  error: [error: ClientError];
+  /** Closed by `close()`: by this end, or because the server said the other end left. */
+  closed: [];
+}
+
+/**
+ * One `RTCPeerConnection` between a publisher and one subscriber of its stream (relayed media).
+ * The sender offers, the receiver answers; offers, answers and ICE candidates travel through the
+ * signaling server, addressed by the subscription.
+ */
+export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
+  readonly role: PeerRole;
+  readonly subscriptionId: string;
+  readonly remoteConnectionId: string;
+  readonly #pc: RTCPeerConnection;
+  readonly #signaling: SignalingClient;
+  readonly #logger: Logger;
+  /** Candidates that came before the remote description, added once it is set. */
+  #earlyCandidates: IceCandidate[] = [];
+  #state: PeerTransportState = 'new';
+
+  private constructor(role: PeerRole, options: PeerTransportOptions) {
+    super((event, error) => {
+      options.logger.error(`a listener of the peer transport "${event}" event threw`, error);
+    });
+    this.role = role;
+    this.subscriptionId = options.subscriptionId;
+    this.remoteConnectionId = options.remoteConnectionId;
+    this.#signaling = options.signaling;
+    this.#logger = options.logger;
+    this.#pc = new RTCPeerConnection(options.configuration);
+    this.#pc.onicecandidate = ({ candidate }) => {
+      // The end-of-candidates marker (null or an empty candidate) is not relayed.
+      if (candidate?.candidate) this.#sendCandidate(candidate.toJSON());
+    };
+    this.#pc.onconnectionstatechange = () => {
+      this.#onConnectionState(this.#pc.connectionState);
+    };
+  }
+
+  /** The publisher's end: sends the tracks and starts negotiating at once. */
+  static createSender(options: PeerTransportOptions, stream: MediaStream): PeerTransport {
+    const transport = new PeerTransport('sender', options);
+    for (const track of stream.getTracks()) {
+      transport.#pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    }
+    void transport.#offer();
+    return transport;
+  }
+
+  /** The subscriber's end: waits for the publisher's offer. */
+  static createReceiver(options: PeerTransportOptions): PeerTransport {
+    const transport = new PeerTransport('receiver', options);
+    transport.#pc.ontrack = ({ track }) => {
+      transport.safeEmit('track', track);
+    };
+    return transport;
+  }
+
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  /** The standard statistics of the peer connection. */
+  getStats(): Promise<RTCStatsReport> {
+    return this.#pc.getStats();
+  }
+
+  /** The other end's offer (receivers) or answer (senders). */
+  async handleDescription(type: 'offer' | 'answer', sdp: string): Promise<void> {
+    if (this.closed) return;
+    const expected = this.role === 'receiver' ? 'offer' : 'answer';
+    if (type !== expected) {
+      this.#logger.warn(`a ${this.role} transport ignored an unexpected ${type}`);
+      return;
+    }
+    try {
+      await this.#pc.setRemoteDescription({ type, sdp });
+      const early = this.#earlyCandidates;
+      this.#earlyCandidates = [];
+      for (const candidate of early) await this.#addCandidate(candidate);
+      if (type === 'answer') return;
+      const answer = await this.#pc.createAnswer();
+      await this.#pc.setLocalDescription(answer);
+      await this.#signaling.request('answer', { subscriptionId: this.subscriptionId, sdp: answer.sdp ?? '' });
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  async handleCandidate(candidate: IceCandidate): Promise<void> {
+    if (this.closed) return;
+    if (!this.#pc.remoteDescription) {
+      this.#earlyCandidates.push(candidate);
+      return;
+    }
+    await this.#addCandidate(candidate);
+  }
+
+  /** Closes the peer connection. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.#setState('closed');
+    this.#pc.onicecandidate = this.#pc.onconnectionstatechange = this.#pc.ontrack = null;
+    this.#pc.close();
+    this.safeEmit('closed');
+  }
+
+  async #offer(): Promise<void> {
+    try {
+      const offer = await this.#pc.createOffer();
+      await this.#pc.setLocalDescription(offer);
+      await this.#signaling.request('offer', { subscriptionId: this.subscriptionId, sdp: offer.sdp ?? '' });
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  async #addCandidate(candidate: IceCandidate): Promise<void> {
+    try {
+      await this.#pc.addIceCandidate(candidate);
+    } catch (error) {
+      // One bad candidate does not break ICE: the others may still connect.
+      this.#logger.warn('ignored a remote ICE candidate', error);
+    }
+  }
+
+  #sendCandidate(candidate: RTCIceCandidateInit): void {
+    if (candidate.candidate === undefined) return;
+    const relayed: IceCandidate = { candidate: candidate.candidate };
+    if (candidate.sdpMid !== undefined) relayed.sdpMid = candidate.sdpMid;
+    if (candidate.sdpMLineIndex !== undefined) relayed.sdpMLineIndex = candidate.sdpMLineIndex;
+    if (candidate.usernameFragment !== undefined) relayed.usernameFragment = candidate.usernameFragment;
+    this.#signaling
+      .request('iceCandidate', { subscriptionId: this.subscriptionId, candidate: relayed })
+      .catch((error: unknown) => {
+        this.#logger.debug('an ICE candidate was not relayed', error);
+      });
+  }
+
+  #onConnectionState(state: RTCPeerConnectionState): void {
+    switch (state) {
+      case 'connecting':
+      case 'connected':
+      case 'disconnected':
+      case 'failed':
+        this.#setState(state);
+        break;
+      default:
+        break;
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (this.closed) return;
+    const failure =
+      error instanceof ClientError
+        ? error
+        : new ClientError(clientErrorCodes.negotiationFailed, `negotiation failed: ${String(error)}`, {
+            cause: error,
+          });
+    this.#logger.error(`the ${this.role} transport of ${this.subscriptionId} failed`, failure);
+    this.safeEmit('error', failure);
+  }
+
+  #setState(state: PeerTransportState): void {
+    if (state === this.#state) return;
+    this.#logger.debug(`peer ${this.subscriptionId} ${this.#state} -> ${state}`);
+    this.#state = state;
+    if (state !== 'closed') this.safeEmit('stateChanged', state);
+  }
+}

@@ -1,0 +1,333 @@
+import type {
+  Capabilities,
+  ClientToServer,
+  ConnectionDestroyedReason,
+  ConnectionInfo,
+  EventFrame,
+  PublishParams,
+  ServerToClient,
+  SessionConnected,
+  StreamDestroyedReason,
+  StreamInfo,
+  StreamPropertyChanged,
+} from '@parlor/protocol';
+import { ClientError, clientErrorCodes } from './ClientError.js';
+import { rtcConfiguration, type IceConfig } from './iceConfig.js';
+import { LocalPublication } from './LocalPublication.js';
+import type { Logger } from './Logger.js';
+import { PeerTransport } from './PeerTransport.js';
+import { SignalingClient, type SignalingEnd } from './SignalingClient.js';
+import { TypedEmitter } from './TypedEmitter.js';
+
+export interface SessionEngineOptions {
+  /** Base URL of the Parlor server. */
+  readonly apiUrl: string;
+  readonly apiKey: string;
+  readonly sessionId: string;
+  /** Which ICE servers peer connections use. Default: the server's list. */
+  readonly iceConfig?: IceConfig | undefined;
+  readonly logger: Logger;
+}
+
+/** Why this client's connection ended (OpenTok's `sessionDisconnected` reasons). */
+export type SessionEndReason = 'clientDisconnected' | 'forceDisconnected' | 'networkDisconnected';
+
+/** The requests that need nothing but a connected session: signals and moderation. */
+export type SessionRequest =
+  'signal' | 'forceDisconnect' | 'forceUnpublish' | 'forceMuteStream' | 'forceMuteAll' | 'disableForceMute';
+
+export type SessionEngineState = 'new' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
+
+interface SessionEngineEvents {
+  /** Another client joined (also once per client present at connect time, after `connect`). */
+  connectionCreated: [connection: ConnectionInfo];
+  connectionDestroyed: [connection: ConnectionInfo, reason: ConnectionDestroyedReason];
+  /** Another client's stream (never this client's own). */
+  streamCreated: [stream: StreamInfo];
+  streamDestroyed: [stream: StreamInfo, reason: StreamDestroyedReason];
+  streamPropertyChanged: [change: StreamPropertyChanged, stream: StreamInfo];
+  signal: [signal: ServerToClient['signal']];
+  /** A moderator muted the audio of one of this client's streams. */
+  muteForced: [publication: LocalPublication];
+  reconnecting: [];
+  reconnected: [];
+  /** The connection ended; every publication and subscription has been closed. */
+  disconnected: [reason: SessionEndReason];
+}
+
+/**
+ * A client's presence in one session, independent of any facade: the signaling link, the
+ * session's connections and streams as the server reports them, the streams this client
+ * publishes and the peer transports of its subscriptions, with negotiation routed to them.
+ */
+export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
+  readonly sessionId: string;
+  readonly #apiKey: string;
+  readonly #logger: Logger;
+  readonly #signaling: SignalingClient;
+  #iceConfig: IceConfig | undefined;
+  #state: SessionEngineState = 'new';
+  #joined: SessionConnected | null = null;
+  readonly #streams = new Map<string, StreamInfo>();
+  readonly #publications = new Map<string, LocalPublication>();
+  /** Every live peer transport by subscription, publishing and subscribing alike. */
+  readonly #transports = new Map<string, PeerTransport>();
+  /** Why the server ended the connection, when it said so before closing the socket. */
+  #serverEndReason: SessionEndReason | null = null;
+
+  constructor(options: SessionEngineOptions) {
+    super((event, error) => {
+      options.logger.error(`a listener of the session "${event}" event threw`, error);
+    });
+    this.sessionId = options.sessionId;
+    this.#apiKey = options.apiKey;
+    this.#iceConfig = options.iceConfig;
+    this.#logger = options.logger;
+    this.#signaling = new SignalingClient({ apiUrl: options.apiUrl, logger: options.logger });
+    this.#signaling.on('event', (frame) => {
+      this.#onEvent(frame);
+    });
+    this.#signaling.on('reconnecting', () => {
+      this.#setState('reconnecting');
+      this.safeEmit('reconnecting');
+    });
+    this.#signaling.on('reconnected', () => {
+      this.#setState('connected');
+      this.safeEmit('reconnected');
+    });
+    this.#signaling.on('closed', (end) => {
+      this.#end(end);
+    });
+  }
+
+  get state(): SessionEngineState {
+    return this.#state;
+  }
+
+  /** This client's own connection, once connected. */
+  get connection(): ConnectionInfo | null {
+    return this.#joined?.connection ?? null;
+  }
+
+  get capabilities(): Capabilities | null {
+    return this.#joined?.capabilities ?? null;
+  }
+
+  /**
+   * Joins the session. The connections and streams already there are reported by
+   * `connectionCreated` and `streamCreated` events once `announcePresent()` is called, so that
+   * a facade can announce the connection itself first.
+   */
+  async connect(token: string): Promise<void> {
+    if (this.#state !== 'new')
+      throw new ClientError(clientErrorCodes.connectFailed, 'connect was already called');
+    this.#setState('connecting');
+    try {
+      this.#joined = await this.#signaling.connect({
+        sessionId: this.sessionId,
+        token,
+        apiKey: this.#apiKey,
+      });
+    } catch (error) {
+      this.#setState('disconnected');
+      throw error;
+    }
+    this.#setState('connected');
+    this.#logger.info(`connected to ${this.sessionId} as ${this.#joined.connection.connectionId}`);
+  }
+
+  /** Emits `connectionCreated` and `streamCreated` for what was in the session when it joined. */
+  announcePresent(): void {
+    const joined = this.#joined;
+    if (!joined) return;
+    const own = joined.connection.connectionId;
+    for (const connection of joined.connections) {
+      if (connection.connectionId !== own) this.safeEmit('connectionCreated', connection);
+    }
+    for (const stream of joined.streams) {
+      if (stream.connectionId !== own) this.#streamCreated(stream);
+    }
+  }
+
+  /** Announces a stream and returns its publication, which then serves each subscriber. */
+  async publish(media: MediaStream, params: PublishParams): Promise<LocalPublication> {
+    this.#assertConnected('publish');
+    const { stream } = await this.#signaling.request('publish', params);
+    const publication = new LocalPublication({
+      stream,
+      media,
+      signaling: this.#signaling,
+      configuration: () => this.#rtcConfiguration(),
+      logger: this.#logger,
+    });
+    this.#publications.set(stream.streamId, publication);
+    publication.on('subscriberAdded', (transport) => {
+      this.#route(transport);
+    });
+    publication.on('closed', () => {
+      this.#publications.delete(stream.streamId);
+    });
+    return publication;
+  }
+
+  /** Subscribes to another client's stream: a receiving peer transport, negotiating once the publisher offers. */
+  async subscribe(streamId: string): Promise<PeerTransport> {
+    this.#assertConnected('subscribe');
+    const stream = this.#streams.get(streamId);
+    if (!stream)
+      throw new ClientError(clientErrorCodes.unableToSubscribe, `no stream ${streamId} in the session`);
+    const { subscriptionId } = await this.#signaling.request('subscribe', { streamId });
+    const transport = PeerTransport.createReceiver({
+      subscriptionId,
+      remoteConnectionId: stream.connectionId,
+      configuration: this.#rtcConfiguration(),
+      signaling: this.#signaling,
+      logger: this.#logger,
+    });
+    this.#route(transport);
+    return transport;
+  }
+
+  /** Stops receiving: closes the transport and tells the server. */
+  unsubscribe(transport: PeerTransport): void {
+    if (transport.closed) return;
+    transport.close();
+    if (this.#state !== 'connected' && this.#state !== 'reconnecting') return;
+    this.#signaling
+      .request('unsubscribe', { subscriptionId: transport.subscriptionId })
+      .catch((error: unknown) => {
+        this.#logger.debug('unsubscribe was not acknowledged', error);
+      });
+  }
+
+  /** Sends a signal or a moderation request. */
+  request<M extends SessionRequest>(
+    method: M,
+    params: ClientToServer[M]['params'],
+  ): Promise<ClientToServer[M]['result']> {
+    if (this.#state !== 'connected' && this.#state !== 'reconnecting') {
+      return Promise.reject(ClientError.notConnected(method));
+    }
+    return this.#signaling.request(method, params);
+  }
+
+  /** Which ICE servers later peer connections use. */
+  setIceConfig(iceConfig: IceConfig): void {
+    this.#iceConfig = iceConfig;
+  }
+
+  /** Leaves the session. Idempotent; `disconnected` follows with `clientDisconnected`. */
+  disconnect(): void {
+    this.#signaling.close();
+  }
+
+  #rtcConfiguration(): RTCConfiguration {
+    return rtcConfiguration(this.#joined?.iceServers ?? [], this.#iceConfig);
+  }
+
+  #route(transport: PeerTransport): void {
+    this.#transports.set(transport.subscriptionId, transport);
+    transport.on('closed', () => {
+      this.#transports.delete(transport.subscriptionId);
+    });
+  }
+
+  #onEvent(frame: EventFrame): void {
+    switch (frame.event) {
+      case 'connectionCreated':
+        this.safeEmit('connectionCreated', frame.data.connection);
+        break;
+      case 'connectionDestroyed':
+        this.safeEmit('connectionDestroyed', frame.data.connection, frame.data.reason);
+        break;
+      case 'streamCreated':
+        this.#streamCreated(frame.data.stream);
+        break;
+      case 'streamDestroyed':
+        this.#streamDestroyed(frame.data.stream, frame.data.reason);
+        break;
+      case 'streamPropertyChanged':
+        this.#streamPropertyChanged(frame.data);
+        break;
+      case 'signal':
+        this.safeEmit('signal', frame.data);
+        break;
+      case 'muteForced': {
+        const publication = this.#publications.get(frame.data.streamId);
+        if (!publication) break;
+        publication.changed({ hasAudio: false });
+        this.safeEmit('muteForced', publication);
+        break;
+      }
+      case 'forceMuteChanged':
+        // Streams published while it is on arrive muted (`hasAudio` false): nothing to do here.
+        this.#logger.info(`session-wide mute ${frame.data.active ? 'on' : 'off'}`);
+        break;
+      case 'sessionDisconnected':
+        this.#serverEndReason = frame.data.reason;
+        break;
+      case 'subscriptionCreated':
+        this.#publications
+          .get(frame.data.streamId)
+          ?.addSubscriber(frame.data.subscriptionId, frame.data.subscriber);
+        break;
+      case 'subscriptionDestroyed':
+        this.#transports.get(frame.data.subscriptionId)?.close();
+        break;
+      case 'offer':
+      case 'answer':
+        void this.#transports.get(frame.data.subscriptionId)?.handleDescription(frame.event, frame.data.sdp);
+        break;
+      case 'iceCandidate':
+        void this.#transports.get(frame.data.subscriptionId)?.handleCandidate(frame.data.candidate);
+        break;
+    }
+  }
+
+  #streamCreated(stream: StreamInfo): void {
+    this.#streams.set(stream.streamId, stream);
+    this.safeEmit('streamCreated', stream);
+  }
+
+  #streamDestroyed(stream: StreamInfo, reason: StreamDestroyedReason): void {
+    const publication = this.#publications.get(stream.streamId);
+    if (publication) {
+      // This client's own stream, ended by a moderator: only the publication is told.
+      publication.close(reason);
+      return;
+    }
+    this.#streams.delete(stream.streamId);
+    this.safeEmit('streamDestroyed', stream, reason);
+  }
+
+  #streamPropertyChanged(change: StreamPropertyChanged): void {
+    const stream = this.#streams.get(change.streamId);
+    if (!stream) return;
+    const updated = { ...stream, [change.changedProperty]: change.newValue };
+    this.#streams.set(stream.streamId, updated);
+    this.safeEmit('streamPropertyChanged', change, updated);
+  }
+
+  #end(end: SignalingEnd): void {
+    if (this.#state === 'disconnected') return;
+    const reason: SessionEndReason =
+      end === 'left' ? 'clientDisconnected' : (this.#serverEndReason ?? 'networkDisconnected');
+    this.#setState('disconnected');
+    for (const publication of [...this.#publications.values()]) publication.close(reason);
+    for (const transport of [...this.#transports.values()]) transport.close();
+    this.#streams.clear();
+    this.#logger.info(`disconnected from ${this.sessionId}: ${reason}`);
+    this.safeEmit('disconnected', reason);
+  }
+
+  #assertConnected(operation: string): void {
+    if (this.#state !== 'connected' && this.#state !== 'reconnecting')
+      throw ClientError.notConnected(operation);
+  }
+
+  #setState(state: SessionEngineState): void {
+    if (state === this.#state) return;
+    this.#logger.debug(`session ${this.#state} -> ${state}`);
+    this.#state = state;
+  }
+}

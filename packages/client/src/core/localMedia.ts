@@ -1,0 +1,93 @@
+import { ClientError, clientErrorCodes, type MediaFailure } from './ClientError.js';
+
+/** A media source: a device ID, a track of the application's, true for the default device, or none. */
+export type MediaSource = string | MediaStreamTrack | boolean | null;
+
+/** What to capture, in the terms of OpenTok's publisher properties. */
+export interface MediaOptions {
+  /** Default: true (the default microphone). */
+  readonly audioSource?: MediaSource | undefined;
+  /** Default: true (the default camera). */
+  readonly videoSource?: MediaSource | undefined;
+  /** Requested camera size, `WIDTHxHEIGHT`. Default: 640x480. */
+  readonly resolution?: string | undefined;
+  /** Requested frames per second. Default: 30. */
+  readonly frameRate?: number | undefined;
+  readonly facingMode?: 'user' | 'environment' | 'left' | 'right' | undefined;
+  /** Turns echo cancellation, noise suppression and gain control off together. Default: false. */
+  readonly disableAudioProcessing?: boolean | undefined;
+  /** Raw constraints; when given, they replace everything above but track sources. */
+  readonly constraints?: MediaStreamConstraints | undefined;
+}
+
+const defaultResolution = '640x480';
+const defaultFrameRate = 30;
+
+/** Captures the tracks the options ask for; rejects with a `ClientError` (1500) naming the failure. */
+export async function acquireMedia(options: MediaOptions): Promise<MediaStream> {
+  const audio = options.audioSource ?? true;
+  const video = options.videoSource ?? true;
+  if (audio === false && video === false) {
+    throw new ClientError(clientErrorCodes.invalidParameter, 'a publisher needs audioSource or videoSource');
+  }
+  const given = [audio, video].filter((source) => source instanceof MediaStreamTrack);
+  const constraints = options.constraints ?? {
+    audio: audioConstraints(audio, options),
+    video: videoConstraints(video, options),
+  };
+  const wanted = { audio: constraints.audio ?? false, video: constraints.video ?? false };
+  if (audio instanceof MediaStreamTrack) wanted.audio = false;
+  if (video instanceof MediaStreamTrack) wanted.video = false;
+  if (!wanted.audio && !wanted.video) return new MediaStream(given);
+  let captured: MediaStream;
+  try {
+    captured = await navigator.mediaDevices.getUserMedia(wanted);
+  } catch (error) {
+    throw mediaError(error);
+  }
+  return new MediaStream([...given, ...captured.getTracks()]);
+}
+
+function audioConstraints(source: MediaSource, options: MediaOptions): MediaTrackConstraints | boolean {
+  if (source === false || source === null || source instanceof MediaStreamTrack) return false;
+  const processing = options.disableAudioProcessing
+    ? { echoCancellation: false, noiseSuppression: false, autoGainControl: false }
+    : {};
+  return typeof source === 'string' ? { deviceId: { exact: source }, ...processing } : processing;
+}
+
+function videoConstraints(source: MediaSource, options: MediaOptions): MediaTrackConstraints | boolean {
+  if (source === false || source === null || source instanceof MediaStreamTrack) return false;
+  const [width, height] = (options.resolution ?? defaultResolution).split('x').map(Number);
+  const constraints: MediaTrackConstraints = {
+    width: { ideal: width ?? 640 },
+    height: { ideal: height ?? 480 },
+    frameRate: { ideal: options.frameRate ?? defaultFrameRate },
+  };
+  if (typeof source === 'string') constraints.deviceId = { exact: source };
+  if (options.facingMode !== undefined) constraints.facingMode = options.facingMode;
+  return constraints;
+}
+
+const failureByName: Readonly<Record<string, MediaFailure>> = {
+  NotAllowedError: 'accessDenied',
+  SecurityError: 'accessDenied',
+  PermissionDeniedError: 'accessDenied',
+  NotFoundError: 'notFound',
+  DevicesNotFoundError: 'notFound',
+  NotReadableError: 'unavailable',
+  TrackStartError: 'unavailable',
+  AbortError: 'unavailable',
+  OverconstrainedError: 'overconstrained',
+  ConstraintNotSatisfiedError: 'overconstrained',
+};
+
+function mediaError(error: unknown): ClientError {
+  const name = error instanceof Error ? error.name : '';
+  const media = failureByName[name] ?? 'other';
+  const message = error instanceof Error ? error.message : String(error);
+  return new ClientError(clientErrorCodes.unableToPublish, `cannot capture media (${name}): ${message}`, {
+    media,
+    cause: error,
+  });
+}

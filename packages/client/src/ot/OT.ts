@@ -1,0 +1,138 @@
+import { acquireMedia, type MediaOptions } from '../core/localMedia.js';
+import { Logger, logLevels, type LogLevel } from '../core/Logger.js';
+import type { Completion, OTContext } from './context.js';
+import { titleOf, toOTError, type OTError } from './errors.js';
+import { createEvent, type EventOf } from './OTEvent.js';
+import { OTEventEmitter } from './OTEventEmitter.js';
+import { Publisher, type PublisherProperties } from './Publisher.js';
+import { Session, type SessionOptions } from './Session.js';
+import type { WidgetTarget } from './widget.js';
+
+/** A camera or microphone, as `OT.getDevices` lists it. */
+export interface Device {
+  readonly kind: 'audioInput' | 'videoInput';
+  readonly deviceId: string;
+  readonly label: string;
+}
+
+export interface OTEvents {
+  /** An error the application may not have a callback for: `{code, message, title, target}`. */
+  exception: EventOf<'exception', { code: number; message: string; title: string }>;
+}
+
+type InitPublisher = {
+  (target?: WidgetTarget, properties?: PublisherProperties, completion?: Completion): Publisher;
+  (target: WidgetTarget, completion: Completion): Publisher;
+  /** Resolves with the publisher once its media is acquired. */
+  promise(target?: WidgetTarget, properties?: PublisherProperties): Promise<Publisher>;
+};
+
+/**
+ * The `OT` namespace of OpenTok.js over Parlor's engine. `apiUrl` is the Parlor server the
+ * SDK came from, the default of every session.
+ */
+export class OTNamespace extends OTEventEmitter<OTEvents> {
+  readonly NONE = logLevels.NONE;
+  readonly ERROR = logLevels.ERROR;
+  readonly WARN = logLevels.WARN;
+  readonly INFO = logLevels.INFO;
+  readonly LOG = logLevels.LOG;
+  readonly DEBUG = logLevels.DEBUG;
+  readonly #context: OTContext;
+
+  /** Creates a publisher at once; its camera and microphone come later (`completion`, `accessAllowed`). */
+  readonly initPublisher: InitPublisher;
+
+  constructor(apiUrl: string | undefined) {
+    const logger = new Logger();
+    super(logger);
+    this.#context = {
+      logger,
+      apiUrl,
+      reportException: (error: OTError, target: unknown) => {
+        logger.error(`${error.name} (${error.code}): ${error.message}`);
+        const fields = { code: error.code, message: error.message, title: titleOf(error.code) };
+        this.dispatch(createEvent('exception', target, fields));
+      },
+    };
+    const initPublisher = (
+      target?: WidgetTarget,
+      properties?: unknown,
+      completion?: Completion,
+    ): Publisher => {
+      const props = typeof properties === 'object' && properties !== null ? properties : {};
+      const done = typeof properties === 'function' ? (properties as Completion) : completion;
+      return new Publisher(this.#context, target, props, done);
+    };
+    this.initPublisher = Object.assign(initPublisher, {
+      promise: (target?: WidgetTarget, properties: PublisherProperties = {}) =>
+        new Promise<Publisher>((resolve, reject) => {
+          const publisher = new Publisher(this.#context, target, properties, (error) => {
+            if (error) reject(error);
+            else resolve(publisher);
+          });
+        }),
+    });
+  }
+
+  /** A session object; `connect` joins it. */
+  initSession(apiKey: string | number, sessionId: string, options?: SessionOptions): Session {
+    return new Session(this.#context, String(apiKey), sessionId, options);
+  }
+
+  /** The cameras and microphones; labels are empty until the page has been granted access. */
+  getDevices(completion?: (error?: OTError, devices?: Device[]) => void): Promise<Device[]> {
+    const devices = navigator.mediaDevices.enumerateDevices().then(
+      (list) =>
+        list
+          .filter((device) => device.kind === 'audioinput' || device.kind === 'videoinput')
+          .map((device) => ({
+            kind: device.kind === 'audioinput' ? ('audioInput' as const) : ('videoInput' as const),
+            deviceId: device.deviceId,
+            label: device.label,
+          })),
+      (error: unknown) => {
+        throw toOTError(error);
+      },
+    );
+    if (completion) {
+      devices.then(
+        (list) => {
+          completion(undefined, list);
+        },
+        (error: unknown) => {
+          completion(error as OTError);
+        },
+      );
+    }
+    return devices;
+  }
+
+  /** Captures media with the publisher's media properties, without publishing. */
+  async getUserMedia(properties: MediaOptions = {}): Promise<MediaStream> {
+    try {
+      return await acquireMedia(properties);
+    } catch (error) {
+      throw toOTError(error);
+    }
+  }
+
+  /** 1 when the browser has what the SDK needs (WebRTC, camera access, WebSocket), else 0. */
+  checkSystemRequirements(): 0 | 1 {
+    const supported =
+      typeof RTCPeerConnection === 'function' &&
+      typeof WebSocket === 'function' &&
+      'mediaDevices' in navigator;
+    return supported ? 1 : 0;
+  }
+
+  /** How much the SDK logs to the console: `OT.NONE` to `OT.DEBUG`. Default: `OT.ERROR`. */
+  setLogLevel(level: LogLevel): void {
+    this.#context.logger.setLevel(level);
+  }
+
+  /** Logs a message at the `OT.LOG` level. */
+  log(...message: unknown[]): void {
+    this.#context.logger.log(...message);
+  }
+}

@@ -1,0 +1,328 @@
+import type { PublishParams } from '@parlor/protocol';
+import { ClientError, clientErrorCodes } from '../core/ClientError.js';
+import type { LocalPublication, PublicationEndReason } from '../core/LocalPublication.js';
+import { acquireMedia, type MediaOptions } from '../core/localMedia.js';
+import type { SessionEngine } from '../core/SessionEngine.js';
+import { newId, type Completion, type OTContext } from './context.js';
+import { toOTError, type OTError } from './errors.js';
+import { createEvent, type EventOf } from './OTEvent.js';
+import { OTEventEmitter } from './OTEventEmitter.js';
+import type { Session } from './Session.js';
+import { Stream } from './Stream.js';
+import { VideoWidget, type WidgetOptions, type WidgetTarget } from './widget.js';
+
+/** The properties of `OT.initPublisher` this SDK honours (client-api.md §1.3). */
+export interface PublisherProperties extends WidgetOptions, MediaOptions {
+  /** Send audio from the start. Default: true. */
+  readonly publishAudio?: boolean;
+  /** Send video from the start. Default: true. */
+  readonly publishVideo?: boolean;
+  /** The stream's name, which every client sees. Default: "". */
+  readonly name?: string;
+  /** Show the local video mirrored. Default: true for a camera, false for a track of the application's. */
+  readonly mirror?: boolean;
+}
+
+export interface PublisherEvents {
+  accessAllowed: EventOf<'accessAllowed'>;
+  accessDenied: EventOf<'accessDenied'>;
+  videoElementCreated: EventOf<'videoElementCreated', { element: HTMLVideoElement }>;
+  /** This client's stream is live in the session. */
+  streamCreated: EventOf<'streamCreated', { stream: Stream }>;
+  /** Cancelable: the default destroys the publisher; prevent it to keep it (and publish again). */
+  streamDestroyed: EventOf<'streamDestroyed', { stream: Stream; reason: PublicationEndReason }>;
+  /** A source track ended. Cancelable: the default unpublishes (or destroys) the publisher. */
+  mediaStopped: EventOf<'mediaStopped', { track: MediaStreamTrack }>;
+  /** A moderator muted this publisher's audio. */
+  muteForced: EventOf<'muteForced'>;
+  destroyed: EventOf<'destroyed'>;
+}
+
+/** One stats entry per subscriber, as `getStats` reports them in relayed sessions. */
+export interface PublisherStats {
+  readonly subscriberId: string;
+  readonly connectionId: string;
+  readonly stats: {
+    readonly audio: { bytesSent: number; packetsSent: number; packetsLost: number };
+    readonly video: { bytesSent: number; packetsSent: number; packetsLost: number; frameRate: number };
+    readonly timestamp: number;
+  };
+}
+
+/**
+ * OpenTok.js's Publisher: the local camera and microphone, shown in the page, published to a
+ * session with `session.publish`.
+ */
+export class Publisher extends OTEventEmitter<PublisherEvents> {
+  readonly id: string;
+  readonly #context: OTContext;
+  readonly #properties: PublisherProperties;
+  readonly #widget: VideoWidget;
+  readonly #media: Promise<MediaStream>;
+  #mediaStream: MediaStream | undefined;
+  #publishAudio: boolean;
+  #publishVideo: boolean;
+  #session: Session | undefined;
+  #publication: LocalPublication | undefined;
+  #stream: Stream | undefined;
+  #destroyed = false;
+
+  /** @internal Use `OT.initPublisher`. */
+  constructor(
+    context: OTContext,
+    target: WidgetTarget,
+    properties: PublisherProperties,
+    completion?: Completion,
+  ) {
+    super(context.logger);
+    this.id = newId();
+    this.#context = context;
+    this.#properties = properties;
+    this.#publishAudio = properties.publishAudio ?? true;
+    this.#publishVideo = properties.publishVideo ?? true;
+    this.#widget = new VideoWidget('publisher', this.id, target, properties);
+    this.#widget.video.muted = true;
+    const appTrack = properties.videoSource instanceof MediaStreamTrack;
+    if (properties.mirror ?? !appTrack) this.#widget.video.style.transform = 'scaleX(-1)';
+    this.#media = acquireMedia(properties);
+    this.#media.then(
+      (media) => {
+        this.#mediaReady(media, completion);
+      },
+      (error: unknown) => {
+        this.#mediaFailed(toOTError(error), completion);
+      },
+    );
+  }
+
+  /** The inserted element; undefined with `insertDefaultUI: false`. */
+  get element(): HTMLElement | undefined {
+    return this.#widget.element;
+  }
+
+  /** Whether the camera and microphone may be used. */
+  get accessAllowed(): boolean {
+    return this.#mediaStream !== undefined;
+  }
+
+  /** The published stream, while published. */
+  get stream(): Stream | undefined {
+    return this.#stream;
+  }
+
+  get session(): Session | undefined {
+    return this.#session;
+  }
+
+  /** Starts or stops sending audio; subscribers see `hasAudio` change. */
+  publishAudio(value: boolean): this {
+    this.#publishAudio = value;
+    this.#applyEnabled('audio', value);
+    return this;
+  }
+
+  /** Starts or stops sending video; subscribers get `videoDisabled`/`videoEnabled` (reason `publishVideo`). */
+  publishVideo(value: boolean, completion?: Completion): this {
+    this.#publishVideo = value;
+    this.#applyEnabled('video', value);
+    completion?.();
+    return this;
+  }
+
+  /** The microphone track, if any. */
+  getAudioSource(): MediaStreamTrack | undefined {
+    return this.#mediaStream?.getAudioTracks()[0];
+  }
+
+  /** The video source: its device, whether it is a camera or the application's own track, and the track. */
+  getVideoSource(): {
+    deviceId: string | null;
+    type: 'camera' | 'custom' | null;
+    track: MediaStreamTrack | null;
+  } {
+    const track = this.#mediaStream?.getVideoTracks()[0];
+    if (!track) return { deviceId: null, type: null, track: null };
+    const custom = this.#properties.videoSource instanceof MediaStreamTrack;
+    return { deviceId: track.getSettings().deviceId ?? null, type: custom ? 'custom' : 'camera', track };
+  }
+
+  videoWidth(): number {
+    return this.#widget.video.videoWidth;
+  }
+
+  videoHeight(): number {
+    return this.#widget.video.videoHeight;
+  }
+
+  /** The standard statistics of each subscriber's peer connection. */
+  async getRtcStatsReport(): Promise<
+    { subscriberId: string; connectionId: string; rtcStatsReport: RTCStatsReport }[]
+  > {
+    const transports = this.#publication?.transports ?? [];
+    return Promise.all(
+      transports.map(async (transport) => ({
+        subscriberId: transport.subscriptionId,
+        connectionId: transport.remoteConnectionId,
+        rtcStatsReport: await transport.getStats(),
+      })),
+    );
+  }
+
+  /** Sent bytes and packets per subscriber, OpenTok's shape; also as a completion `(error, stats)`. */
+  async getStats(
+    completion?: (error?: OTError, stats?: PublisherStats[]) => void,
+  ): Promise<PublisherStats[]> {
+    const reports = await this.getRtcStatsReport();
+    const stats = reports.map(({ subscriberId, connectionId, rtcStatsReport }) => ({
+      subscriberId,
+      connectionId,
+      stats: outboundStats(rtcStatsReport),
+    }));
+    completion?.(undefined, stats);
+    return stats;
+  }
+
+  /** Unpublishes if published, stops the captured tracks and removes the element. Idempotent. */
+  destroy(): this {
+    if (this.#destroyed) return this;
+    this.#destroyed = true;
+    void this.#publication?.unpublish('unpublished').catch(() => undefined);
+    for (const track of this.#mediaStream?.getTracks() ?? []) {
+      if (track !== this.#properties.audioSource && track !== this.#properties.videoSource) track.stop();
+    }
+    this.#widget.remove();
+    this.#session?._publisherDestroyed(this);
+    this.dispatch(createEvent('destroyed', this, {}));
+    return this;
+  }
+
+  /** @internal Publishes into the session once the media is there. */
+  async _publish(session: Session, engine: SessionEngine, connection: NonNullable<Session['connection']>) {
+    if (this.#publication) return;
+    const media = await this.#media;
+    if (this.#isDestroyed()) {
+      throw new ClientError(clientErrorCodes.unableToPublish, 'the publisher was destroyed');
+    }
+    const video = media.getVideoTracks()[0];
+    const hasAudio = media.getAudioTracks().length > 0 && this.#publishAudio;
+    const settings = video?.getSettings();
+    const params: PublishParams = {
+      name: this.#properties.name ?? '',
+      hasAudio,
+      hasVideo: video !== undefined && this.#publishVideo,
+    };
+    if (video)
+      params.videoType = this.#properties.videoSource instanceof MediaStreamTrack ? 'custom' : 'camera';
+    if (settings?.width && settings.height)
+      params.videoDimensions = { width: settings.width, height: settings.height };
+    if (settings?.frameRate) params.frameRate = Math.min(240, settings.frameRate);
+    const publication = await engine.publish(media, params);
+    // Destroyed while the stream was being announced: it ends at once.
+    if (this.#isDestroyed()) {
+      await publication.unpublish('unpublished');
+      return;
+    }
+    this.#session = session;
+    this.#publication = publication;
+    this.#stream = new Stream(publication.stream, connection);
+    publication.on('closed', (reason) => {
+      this.#unpublished(reason);
+    });
+    if (hasAudio && !publication.stream.hasAudio) this._muteForced();
+    this.dispatch(createEvent('streamCreated', this, { stream: this.#stream }));
+  }
+
+  /** @internal Ends the publication at the application's request. */
+  _unpublish(): void {
+    void this.#publication?.unpublish('unpublished').catch((error: unknown) => {
+      this.#context.logger.warn('unpublish was not acknowledged', error);
+    });
+  }
+
+  /** @internal A moderator muted this publisher. */
+  _muteForced(): void {
+    this.#publishAudio = false;
+    this.#applyEnabled('audio', false);
+    this.dispatch(createEvent('muteForced', this, {}));
+  }
+
+  /** Read through a method: `destroy()` may run while `_publish` awaits. */
+  #isDestroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  #mediaReady(media: MediaStream, completion: Completion | undefined): void {
+    if (this.#destroyed) {
+      for (const track of media.getTracks()) track.stop();
+      return;
+    }
+    this.#mediaStream = media;
+    for (const track of media.getAudioTracks()) track.enabled = this.#publishAudio;
+    for (const track of media.getVideoTracks()) track.enabled = this.#publishVideo;
+    for (const track of media.getTracks()) {
+      track.addEventListener('ended', () => {
+        this.#mediaStopped(track);
+      });
+    }
+    this.#widget.video.srcObject = media;
+    this.dispatch(createEvent('accessAllowed', this, {}));
+    this.dispatch(createEvent('videoElementCreated', this, { element: this.#widget.video }));
+    completion?.();
+  }
+
+  #mediaFailed(error: OTError, completion: Completion | undefined): void {
+    if (error.name === 'OT_USER_MEDIA_ACCESS_DENIED') this.dispatch(createEvent('accessDenied', this, {}));
+    this.#context.reportException(error, this);
+    completion?.(error);
+  }
+
+  #mediaStopped(track: MediaStreamTrack): void {
+    if (this.#destroyed) return;
+    this.dispatch(createEvent('mediaStopped', this, { track }, true), () => {
+      if (this.#publication) void this.#publication.unpublish('mediaStopped').catch(() => undefined);
+      else this.destroy();
+    });
+  }
+
+  #unpublished(reason: PublicationEndReason): void {
+    const stream = this.#stream;
+    this.#publication = undefined;
+    this.#stream = undefined;
+    if (!stream || this.#destroyed) return;
+    this.dispatch(createEvent('streamDestroyed', this, { stream, reason }, true), () => {
+      this.destroy();
+    });
+  }
+
+  #applyEnabled(kind: 'audio' | 'video', enabled: boolean): void {
+    const tracks =
+      kind === 'audio' ? this.#mediaStream?.getAudioTracks() : this.#mediaStream?.getVideoTracks();
+    for (const track of tracks ?? []) track.enabled = enabled;
+    const publication = this.#publication;
+    if (!publication || !tracks?.length) return;
+    publication
+      .update(kind === 'audio' ? { hasAudio: enabled } : { hasVideo: enabled })
+      .catch((error: unknown) => {
+        this.#context.logger.warn(`the ${kind} change was not acknowledged`, error);
+      });
+    this.#stream?._update(publication.stream);
+  }
+}
+
+/** Sums the outbound RTP counters of one peer connection, per kind. */
+function outboundStats(report: RTCStatsReport): PublisherStats['stats'] {
+  const audio = { bytesSent: 0, packetsSent: 0, packetsLost: 0 };
+  const video = { bytesSent: 0, packetsSent: 0, packetsLost: 0, frameRate: 0 };
+  report.forEach((entry: RTCStats & Record<string, unknown>) => {
+    if (entry.type === 'outbound-rtp') {
+      const target = entry.kind === 'audio' ? audio : video;
+      target.bytesSent += Number(entry.bytesSent ?? 0);
+      target.packetsSent += Number(entry.packetsSent ?? 0);
+      if (entry.kind === 'video') video.frameRate = Number(entry.framesPerSecond ?? 0);
+    } else if (entry.type === 'remote-inbound-rtp') {
+      const target = entry.kind === 'audio' ? audio : video;
+      target.packetsLost += Number(entry.packetsLost ?? 0);
+    }
+  });
+  return { audio, video, timestamp: Date.now() };
+}

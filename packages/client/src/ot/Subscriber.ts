@@ -1,0 +1,279 @@
+import { ClientError, clientErrorCodes } from '../core/ClientError.js';
+import type { PeerTransport, PeerTransportState } from '../core/PeerTransport.js';
+import type { SessionEngine } from '../core/SessionEngine.js';
+import { newId, type Completion, type OTContext } from './context.js';
+import { toOTError, type OTError } from './errors.js';
+import { createEvent, type EventOf } from './OTEvent.js';
+import { OTEventEmitter } from './OTEventEmitter.js';
+import type { Session } from './Session.js';
+import type { Stream } from './Stream.js';
+import { VideoWidget, type WidgetOptions, type WidgetTarget } from './widget.js';
+
+/** The properties of `session.subscribe` this SDK honours (client-api.md §1.4). */
+export interface SubscriberProperties extends WidgetOptions {
+  /** Play the stream's audio. Default: true. */
+  readonly subscribeToAudio?: boolean;
+  /** Show the stream's video. Default: true. */
+  readonly subscribeToVideo?: boolean;
+  /** Volume from 0 to 100. Default: 50. */
+  readonly audioVolume?: number;
+}
+
+/** Why video stopped or started showing. */
+export type VideoChangeReason = 'publishVideo' | 'subscribeToVideo';
+
+type Dimensions = { width: number; height: number };
+
+export interface SubscriberEvents {
+  videoElementCreated: EventOf<'videoElementCreated', { element: HTMLVideoElement }>;
+  videoDisabled: EventOf<'videoDisabled', { reason: VideoChangeReason }>;
+  videoEnabled: EventOf<'videoEnabled', { reason: VideoChangeReason }>;
+  /** Media flows again after an interruption. */
+  connected: EventOf<'connected'>;
+  /** Media was interrupted (the peer connection lost its link). */
+  disconnected: EventOf<'disconnected'>;
+  videoDimensionsChanged: EventOf<'videoDimensionsChanged', { oldValue: Dimensions; newValue: Dimensions }>;
+  /** The browser refused to play sound without a user gesture; the video plays muted. */
+  audioBlocked: EventOf<'audioBlocked'>;
+  destroyed: EventOf<'destroyed', { reason: string }>;
+}
+
+/** Received bytes and packets, OpenTok's shape. */
+export interface SubscriberStats {
+  readonly audio: { bytesReceived: number; packetsReceived: number; packetsLost: number };
+  readonly video: {
+    bytesReceived: number;
+    packetsReceived: number;
+    packetsLost: number;
+    frameRate: number;
+    width: number;
+    height: number;
+  };
+  readonly timestamp: number;
+}
+
+/** OpenTok.js's Subscriber: another client's stream, received and shown in the page. */
+export class Subscriber extends OTEventEmitter<SubscriberEvents> {
+  readonly id: string;
+  readonly stream: Stream;
+  readonly #context: OTContext;
+  readonly #session: Session;
+  readonly #engine: SessionEngine;
+  readonly #widget: VideoWidget;
+  readonly #media = new MediaStream();
+  #transport: PeerTransport | undefined;
+  #subscribeToAudio: boolean;
+  #subscribeToVideo: boolean;
+  #audioBlocked = false;
+  #dimensions: Dimensions = { width: 0, height: 0 };
+  /** Whether the peer connection has connected once (the completion handler has been called). */
+  #subscribed = false;
+  #destroyed = false;
+
+  /** @internal Use `session.subscribe`. */
+  constructor(
+    context: OTContext,
+    session: Session,
+    engine: SessionEngine,
+    stream: Stream,
+    target: WidgetTarget,
+    properties: SubscriberProperties,
+    completion?: Completion,
+  ) {
+    super(context.logger);
+    this.id = newId();
+    this.stream = stream;
+    this.#context = context;
+    this.#session = session;
+    this.#engine = engine;
+    this.#subscribeToAudio = properties.subscribeToAudio ?? true;
+    this.#subscribeToVideo = properties.subscribeToVideo ?? true;
+    this.#widget = new VideoWidget('subscriber', this.id, target, properties);
+    this.#widget.setName(stream.name);
+    this.setAudioVolume(properties.audioVolume ?? 50);
+    this.#widget.video.addEventListener('resize', () => {
+      this.#resized();
+    });
+    engine.subscribe(stream.streamId).then(
+      (transport) => {
+        this.#attach(transport, completion);
+      },
+      (error: unknown) => {
+        this.#failed(toOTError(error), completion);
+      },
+    );
+  }
+
+  /** The inserted element; undefined with `insertDefaultUI: false`. */
+  get element(): HTMLElement | undefined {
+    return this.#widget.element;
+  }
+
+  subscribeToAudio(value: boolean): this {
+    this.#subscribeToAudio = value;
+    for (const track of this.#media.getAudioTracks()) track.enabled = value;
+    return this;
+  }
+
+  subscribeToVideo(value: boolean): this {
+    const changed = value !== this.#subscribeToVideo;
+    this.#subscribeToVideo = value;
+    for (const track of this.#media.getVideoTracks()) track.enabled = value;
+    if (changed && this.stream.hasVideo) this.#videoChanged(value, 'subscribeToVideo');
+    return this;
+  }
+
+  /** Volume from 0 to 100. */
+  setAudioVolume(volume: number): this {
+    this.#widget.video.volume = Math.min(100, Math.max(0, volume)) / 100;
+    return this;
+  }
+
+  getAudioVolume(): number {
+    return Math.round(this.#widget.video.volume * 100);
+  }
+
+  isAudioBlocked(): boolean {
+    return this.#audioBlocked;
+  }
+
+  videoWidth(): number {
+    return this.#widget.video.videoWidth;
+  }
+
+  videoHeight(): number {
+    return this.#widget.video.videoHeight;
+  }
+
+  /** The standard statistics of the peer connection. */
+  getRtcStatsReport(): Promise<RTCStatsReport> {
+    if (!this.#transport) {
+      return Promise.reject(
+        toOTError(new ClientError(clientErrorCodes.unableToSubscribe, 'not subscribed yet')),
+      );
+    }
+    return this.#transport.getStats();
+  }
+
+  /** Received bytes, packets and frame rate; also as a completion `(error, stats)`. */
+  async getStats(completion?: (error?: OTError, stats?: SubscriberStats) => void): Promise<SubscriberStats> {
+    try {
+      const stats = inboundStats(await this.getRtcStatsReport());
+      completion?.(undefined, stats);
+      return stats;
+    } catch (error) {
+      completion?.(toOTError(error));
+      throw error;
+    }
+  }
+
+  /** @internal The stream's `hasVideo` changed: the publisher turned its video off or on. */
+  _hasVideoChanged(hasVideo: boolean): void {
+    if (this.#subscribeToVideo) this.#videoChanged(hasVideo, 'publishVideo');
+  }
+
+  /** @internal Stops receiving and removes the element; `destroyed` follows. Idempotent. */
+  _destroy(reason: string): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    if (this.#transport) this.#engine.unsubscribe(this.#transport);
+    this.#widget.remove();
+    this.#session._subscriberDestroyed(this);
+    this.dispatch(createEvent('destroyed', this, { reason }));
+  }
+
+  #attach(transport: PeerTransport, completion: Completion | undefined): void {
+    if (this.#destroyed) {
+      this.#engine.unsubscribe(transport);
+      return;
+    }
+    this.#transport = transport;
+    transport.on('track', (track) => {
+      this.#addTrack(track);
+    });
+    transport.on('stateChanged', (state) => {
+      this.#transportState(state, completion);
+    });
+    transport.on('error', (error) => {
+      if (!this.#subscribed) this.#failed(toOTError(error), completion);
+    });
+  }
+
+  #addTrack(track: MediaStreamTrack): void {
+    track.enabled = track.kind === 'audio' ? this.#subscribeToAudio : this.#subscribeToVideo;
+    this.#media.addTrack(track);
+    const { video } = this.#widget;
+    if (video.srcObject === this.#media) return;
+    video.srcObject = this.#media;
+    this.dispatch(createEvent('videoElementCreated', this, { element: video }));
+    video.play().catch(() => {
+      // Autoplay with sound needs a user gesture on this page: play muted rather than not at all.
+      this.#audioBlocked = true;
+      video.muted = true;
+      this.dispatch(createEvent('audioBlocked', this, {}));
+      video.play().catch((error: unknown) => {
+        this.#context.logger.warn('the subscriber video cannot play', error);
+      });
+    });
+  }
+
+  #transportState(state: PeerTransportState, completion: Completion | undefined): void {
+    if (state === 'connected') {
+      if (!this.#subscribed) {
+        this.#subscribed = true;
+        completion?.();
+      } else {
+        this.dispatch(createEvent('connected', this, {}));
+      }
+    } else if (state === 'disconnected' && this.#subscribed) {
+      this.dispatch(createEvent('disconnected', this, {}));
+    } else if (state === 'failed' && !this.#subscribed) {
+      this.#failed(
+        toOTError(
+          new ClientError(clientErrorCodes.iceWorkflowFailed, 'the peer connection could not connect'),
+        ),
+        completion,
+      );
+    }
+  }
+
+  #failed(error: OTError, completion: Completion | undefined): void {
+    if (this.#destroyed) return;
+    this.#context.reportException(error, this);
+    completion?.(error);
+  }
+
+  #videoChanged(enabled: boolean, reason: VideoChangeReason): void {
+    if (enabled) this.dispatch(createEvent('videoEnabled', this, { reason }));
+    else this.dispatch(createEvent('videoDisabled', this, { reason }));
+  }
+
+  #resized(): void {
+    const newValue = { width: this.videoWidth(), height: this.videoHeight() };
+    const oldValue = this.#dimensions;
+    if (newValue.width === oldValue.width && newValue.height === oldValue.height) return;
+    this.#dimensions = newValue;
+    // The first size is no change: the video just started.
+    if (oldValue.width === 0 && oldValue.height === 0) return;
+    this.dispatch(createEvent('videoDimensionsChanged', this, { oldValue, newValue }));
+  }
+}
+
+/** Sums the inbound RTP counters of the peer connection, per kind. */
+function inboundStats(report: RTCStatsReport): SubscriberStats {
+  const audio = { bytesReceived: 0, packetsReceived: 0, packetsLost: 0 };
+  const video = { bytesReceived: 0, packetsReceived: 0, packetsLost: 0, frameRate: 0, width: 0, height: 0 };
+  report.forEach((entry: RTCStats & Record<string, unknown>) => {
+    if (entry.type !== 'inbound-rtp') return;
+    const target = entry.kind === 'audio' ? audio : video;
+    target.bytesReceived += Number(entry.bytesReceived ?? 0);
+    target.packetsReceived += Number(entry.packetsReceived ?? 0);
+    target.packetsLost += Number(entry.packetsLost ?? 0);
+    if (entry.kind === 'video') {
+      video.frameRate = Number(entry.framesPerSecond ?? 0);
+      video.width = Number(entry.frameWidth ?? 0);
+      video.height = Number(entry.frameHeight ?? 0);
+    }
+  });
+  return { audio, video, timestamp: Date.now() };
+}

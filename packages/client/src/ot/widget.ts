@@ -1,0 +1,119 @@
+/** Where and how the SDK puts a publisher's or subscriber's video in the page (OpenTok's UI options). */
+export interface WidgetOptions {
+  /** How the element goes in relative to the target. Default: replace. */
+  readonly insertMode?: 'replace' | 'after' | 'before' | 'append';
+  /** Pixels, or a CSS length. Default: 264. */
+  readonly width?: number | string;
+  /** Pixels, or a CSS length. Default: 198. */
+  readonly height?: number | string;
+  /** When false, no element is inserted: `videoElementCreated` hands the video to the application. Default: true. */
+  readonly insertDefaultUI?: boolean;
+  /** How the video fills the element. Default: cover. */
+  readonly fitMode?: 'cover' | 'contain';
+}
+
+/** A target element, or the ID of one; the body when absent. */
+export type WidgetTarget = HTMLElement | string | null | undefined;
+
+const defaultSize = { width: 264, height: 198 };
+
+/**
+ * The DOM side of a publisher or subscriber: a `<video>` and, unless the application opted out
+ * of the default UI, a container element inserted at the target.
+ */
+export class VideoWidget {
+  readonly video: HTMLVideoElement;
+  /** The inserted container; undefined without the default UI. */
+  readonly element: HTMLElement | undefined;
+
+  constructor(kind: 'publisher' | 'subscriber', id: string, target: WidgetTarget, options: WidgetOptions) {
+    this.video = document.createElement('video');
+    this.video.autoplay = true;
+    this.video.playsInline = true;
+    this.video.className = 'OT_video-element';
+    Object.assign(this.video.style, {
+      width: '100%',
+      height: '100%',
+      display: 'block',
+      objectFit: options.fitMode ?? 'cover',
+    });
+    if (options.insertDefaultUI === false) {
+      this.element = undefined;
+      return;
+    }
+    const element = document.createElement('div');
+    element.id = id;
+    element.className = `OT_root OT_${kind} OT_fit-mode-${options.fitMode ?? 'cover'}`;
+    Object.assign(element.style, {
+      position: 'relative',
+      overflow: 'hidden',
+      background: '#000',
+      width: cssLength(options.width ?? defaultSize.width),
+      height: cssLength(options.height ?? defaultSize.height),
+    });
+    element.append(this.video);
+    insert(element, resolveTarget(target), options.insertMode ?? 'replace');
+    this.element = element;
+  }
+
+  /** Shows a caption (the stream's name) over the video. */
+  setName(name: string): void {
+    if (!this.element || name === '') return;
+    const label = document.createElement('div');
+    label.className = 'OT_name';
+    label.textContent = name;
+    Object.assign(label.style, {
+      position: 'absolute',
+      left: '0',
+      bottom: '0',
+      padding: '2px 6px',
+      font: '12px sans-serif',
+      color: '#fff',
+      background: 'rgba(0, 0, 0, 0.5)',
+    });
+    this.element.append(label);
+  }
+
+  /** Removes the element and stops rendering. */
+  remove(): void {
+    this.video.srcObject = null;
+    this.element?.remove();
+    if (!this.element) this.video.remove();
+  }
+}
+
+function cssLength(value: number | string): string {
+  return typeof value === 'number' ? `${value}px` : value;
+}
+
+function resolveTarget(target: WidgetTarget): HTMLElement | null {
+  if (typeof target !== 'string') return target ?? null;
+  return document.getElementById(target);
+}
+
+function insert(
+  element: HTMLElement,
+  target: HTMLElement | null,
+  mode: NonNullable<WidgetOptions['insertMode']>,
+) {
+  if (!target) {
+    document.body.append(element);
+    return;
+  }
+  switch (mode) {
+    case 'replace':
+      // The element takes the target's place and its ID, so the page's CSS still applies.
+      if (target.id) element.id = target.id;
+      target.replaceWith(element);
+      break;
+    case 'after':
+      target.after(element);
+      break;
+    case 'before':
+      target.before(element);
+      break;
+    case 'append':
+      target.append(element);
+      break;
+  }
+}

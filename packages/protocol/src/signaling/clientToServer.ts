@@ -1,0 +1,151 @@
+import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
+import {
+  Capabilities,
+  ConnectionInfo,
+  IceCandidate,
+  IceServer,
+  Id,
+  MediaModeSchema,
+  StreamInfo,
+  VideoDimensions,
+  VideoTypeSchema,
+} from './entities.js';
+import { signalingLimits } from './constants.js';
+
+/** Inbound messages are strict: a property the server does not know is an error. */
+const Params = <T extends TProperties>(properties: T): TObject<T> =>
+  Type.Object(properties, { additionalProperties: false });
+const Empty = Params({});
+
+const ProtocolVersion = Type.Integer({ minimum: 1 });
+const Sdp = Type.String({ minLength: 1, maxLength: 60_000 });
+
+// connect: join a session with a client token.
+export const ConnectParams = Params({
+  protocolVersion: ProtocolVersion,
+  sessionId: Id,
+  token: Type.String({ minLength: 1, maxLength: 8192 }),
+  /** The API key the client was initialised with; refused when it is not the token's. */
+  apiKey: Type.Optional(Type.String({ maxLength: 255 })),
+});
+/** The `sessionConnected` snapshot: who and what is in the session as the client joins. */
+export const SessionConnected = Type.Object({
+  sessionId: Id,
+  mediaMode: MediaModeSchema,
+  /** This client's own connection. */
+  connection: ConnectionInfo,
+  /** Every connection in the session, this client's included. */
+  connections: Type.Array(ConnectionInfo),
+  streams: Type.Array(StreamInfo),
+  capabilities: Capabilities,
+  /** STUN and TURN servers for peer connections. */
+  iceServers: Type.Array(IceServer),
+  /** What `resume` needs after the socket drops, and how long the server waits for it. */
+  resume: Type.Object({ secret: Type.String(), graceMs: Type.Integer({ minimum: 0 }) }),
+});
+
+// resume: take a connection over on a new socket after the old one dropped, within the grace period.
+export const ResumeParams = Params({
+  protocolVersion: ProtocolVersion,
+  sessionId: Id,
+  connectionId: Id,
+  resumeSecret: Type.String({ minLength: 1, maxLength: 255 }),
+  /** `seq` of the last event the client received; the server replays every later one. */
+  lastSeq: Type.Integer({ minimum: 0 }),
+});
+export const SessionResumed = Type.Object({ connection: ConnectionInfo });
+
+// publish: announce a stream; the answer carries its ID.
+export const PublishParams = Params({
+  name: Type.Optional(Type.String({ maxLength: signalingLimits.maxStreamNameLength })),
+  hasAudio: Type.Boolean(),
+  hasVideo: Type.Boolean(),
+  videoType: Type.Optional(VideoTypeSchema),
+  videoDimensions: Type.Optional(VideoDimensions),
+  frameRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 240 })),
+});
+export const Published = Type.Object({
+  stream: StreamInfo,
+  /** True when a moderator muted the session: the stream starts with its audio muted. */
+  muteForced: Type.Boolean(),
+});
+
+export const UnpublishParams = Params({
+  streamId: Id,
+  /** Set when the media source went away rather than the user unpublishing. */
+  reason: Type.Optional(Type.Literal('mediaStopped')),
+});
+
+export const UpdateStreamParams = Params({
+  streamId: Id,
+  hasAudio: Type.Optional(Type.Boolean()),
+  hasVideo: Type.Optional(Type.Boolean()),
+  videoDimensions: Type.Optional(VideoDimensions),
+});
+
+// subscribe: ask for a stream; the publisher is told, and the two negotiate through the server.
+export const SubscribeParams = Params({ streamId: Id });
+export const Subscribed = Type.Object({ subscriptionId: Id });
+export const UnsubscribeParams = Params({ subscriptionId: Id });
+
+// WebRTC negotiation between the two ends of a subscription, relayed verbatim.
+export const SessionDescriptionParams = Params({ subscriptionId: Id, sdp: Sdp });
+export const IceCandidateParams = Params({ subscriptionId: Id, candidate: IceCandidate });
+
+export const SignalParams = Params({
+  /** Connection ID of the one recipient; every connection, the sender's included, when absent. */
+  to: Type.Optional(Id),
+  type: Type.Optional(Type.String()),
+  data: Type.Optional(Type.String()),
+});
+
+export const ForceDisconnectParams = Params({ connectionId: Id });
+export const StreamParams = Params({ streamId: Id });
+export const ForceMuteAllParams = Params({
+  excludedStreamIds: Type.Optional(Type.Array(Id, { maxItems: 1000 })),
+});
+
+/**
+ * Every request a client sends: its params and the result the server answers with. Each request
+ * gets exactly one response, a result or an error.
+ */
+export const clientToServer = {
+  connect: { params: ConnectParams, result: SessionConnected },
+  resume: { params: ResumeParams, result: SessionResumed },
+  /** Leave the session; the server then closes the socket. */
+  disconnect: { params: Empty, result: Empty },
+  publish: { params: PublishParams, result: Published },
+  unpublish: { params: UnpublishParams, result: Empty },
+  /** Changes `hasAudio`, `hasVideo` or `videoDimensions`; others see `streamPropertyChanged`. */
+  updateStream: { params: UpdateStreamParams, result: Empty },
+  subscribe: { params: SubscribeParams, result: Subscribed },
+  unsubscribe: { params: UnsubscribeParams, result: Empty },
+  offer: { params: SessionDescriptionParams, result: Empty },
+  answer: { params: SessionDescriptionParams, result: Empty },
+  iceCandidate: { params: IceCandidateParams, result: Empty },
+  signal: { params: SignalParams, result: Empty },
+  forceDisconnect: { params: ForceDisconnectParams, result: Empty },
+  forceUnpublish: { params: StreamParams, result: Empty },
+  forceMuteStream: { params: StreamParams, result: Empty },
+  /** Mutes every stream but the excluded ones, and every stream published until disabled. */
+  forceMuteAll: { params: ForceMuteAllParams, result: Empty },
+  disableForceMute: { params: Empty, result: Empty },
+  /** Keep-alive: browsers cannot see WebSocket pings, so clients check the link with this. */
+  ping: { params: Empty, result: Empty },
+} as const;
+
+export type ClientMethod = keyof typeof clientToServer;
+
+/** The client-to-server map: per method, `{ params, result }`. */
+export type ClientToServer = {
+  [M in ClientMethod]: {
+    params: Static<(typeof clientToServer)[M]['params']>;
+    result: Static<(typeof clientToServer)[M]['result']>;
+  };
+};
+
+export type ConnectParams = Static<typeof ConnectParams>;
+export type SessionConnected = Static<typeof SessionConnected>;
+export type ResumeParams = Static<typeof ResumeParams>;
+export type PublishParams = Static<typeof PublishParams>;
+export type UpdateStreamParams = Static<typeof UpdateStreamParams>;

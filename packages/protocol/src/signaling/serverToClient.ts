@@ -1,0 +1,85 @@
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  ConnectionDestroyedReasonSchema,
+  ConnectionInfo,
+  IceCandidate,
+  Id,
+  StreamDestroyedReasonSchema,
+  StreamInfo,
+  VideoDimensions,
+} from './entities.js';
+
+/** Why the server ended a client's connection on its own. */
+export const sessionDisconnectedReasons = ['forceDisconnected'] as const;
+
+const StreamPropertyChange = Type.Union([
+  Type.Object({
+    streamId: Id,
+    changedProperty: Type.Literal('hasAudio'),
+    oldValue: Type.Boolean(),
+    newValue: Type.Boolean(),
+  }),
+  Type.Object({
+    streamId: Id,
+    changedProperty: Type.Literal('hasVideo'),
+    oldValue: Type.Boolean(),
+    newValue: Type.Boolean(),
+  }),
+  Type.Object({
+    streamId: Id,
+    changedProperty: Type.Literal('videoDimensions'),
+    oldValue: Type.Union([VideoDimensions, Type.Null()]),
+    newValue: VideoDimensions,
+  }),
+]);
+
+const Negotiation = {
+  subscriptionId: Id,
+  streamId: Id,
+  /** The connection on the other end. */
+  from: Id,
+};
+
+/**
+ * Every event the server pushes, by name. Each event frame carries a `seq` that counts up by one
+ * per connection, so that a resuming client says where it stopped.
+ */
+export const serverToClient = {
+  /** Another client joined. */
+  connectionCreated: Type.Object({ connection: ConnectionInfo }),
+  /** Another client left. */
+  connectionDestroyed: Type.Object({ connection: ConnectionInfo, reason: ConnectionDestroyedReasonSchema }),
+  /** Another client published. */
+  streamCreated: Type.Object({ stream: StreamInfo }),
+  /**
+   * A stream ended. Sent to everyone but its publisher, and to its publisher too when a
+   * moderator forced it (`forceUnpublished`).
+   */
+  streamDestroyed: Type.Object({ stream: StreamInfo, reason: StreamDestroyedReasonSchema }),
+  /** Another client's stream changed a property. */
+  streamPropertyChanged: StreamPropertyChange,
+  /** A signal; `from` is null when it came through the REST API. */
+  signal: Type.Object({ from: Type.Union([Id, Type.Null()]), type: Type.String(), data: Type.String() }),
+  /** A moderator muted the audio of this client's stream. */
+  muteForced: Type.Object({ streamId: Id }),
+  /** A moderator turned the session-wide mute on (new streams start muted) or off. */
+  forceMuteChanged: Type.Object({ active: Type.Boolean() }),
+  /** The server ended this client's connection; the socket closes next. */
+  sessionDisconnected: Type.Object({
+    reason: Type.Union(sessionDisconnectedReasons.map((reason) => Type.Literal(reason))),
+  }),
+  /** A client subscribed to a stream this client publishes; expect its negotiation next. */
+  subscriptionCreated: Type.Object({ subscriptionId: Id, streamId: Id, subscriber: Id }),
+  /** The other end of a subscription left it (unsubscribed, unpublished or disconnected). */
+  subscriptionDestroyed: Type.Object({ subscriptionId: Id, streamId: Id }),
+  offer: Type.Object({ ...Negotiation, sdp: Type.String() }),
+  answer: Type.Object({ ...Negotiation, sdp: Type.String() }),
+  iceCandidate: Type.Object({ ...Negotiation, candidate: IceCandidate }),
+} as const;
+
+export type ServerEvent = keyof typeof serverToClient;
+
+/** The server-to-client map: per event, its data. */
+export type ServerToClient = { [E in ServerEvent]: Static<(typeof serverToClient)[E]> };
+
+export type StreamPropertyChanged = ServerToClient['streamPropertyChanged'];

@@ -1,0 +1,366 @@
+import type { Logger } from 'pino';
+import type { WebSocket } from '@fastify/websocket';
+import type { RawData } from 'ws';
+import {
+  ParlorError,
+  capabilitiesOf,
+  decodeSessionId,
+  signalingCloseCodes,
+  signalingProtocolVersion,
+  type ClientFrameReader,
+  type ClientToServer,
+  type ConnectParams,
+  type IceServer,
+  type RequestFrame,
+  type ResponseFrame,
+  type ResumeParams,
+} from '@parlor/protocol';
+import type { ClientTokenVerifier, VerifiedToken } from '../auth/ClientTokenVerifier.js';
+import { TokenError } from '../auth/TokenError.js';
+import type { SessionService } from '../sessions/SessionService.js';
+import { TypedEmitter } from '../TypedEmitter.js';
+import type { ConnectionSink, RoomConnection } from './RoomConnection.js';
+import type { RoomRegistry } from './RoomRegistry.js';
+import type { SessionRoom } from './SessionRoom.js';
+import { TokenBucket } from './TokenBucket.js';
+
+export interface ClientChannelOptions {
+  readonly rooms: RoomRegistry;
+  readonly sessions: SessionService;
+  readonly tokens: ClientTokenVerifier;
+  readonly reader: ClientFrameReader;
+  readonly iceServers: readonly IceServer[];
+  /** Messages per second the client may send, in bursts of twice that. */
+  readonly messagesPerSecond: number;
+  /** Largest frame the channel reads; a larger one is answered with an error. */
+  readonly maxMessageBytes: number;
+  /** Unsent bytes past which the client counts as gone (its connection can resume). */
+  readonly maxBufferedBytes: number;
+  /** How long the client has to connect before the socket is closed, in ms. */
+  readonly connectTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+/** `open`: the socket is up, no connection yet; `connected`: it carries a connection. */
+type ChannelState = 'open' | 'connected' | 'closed';
+
+/** What a request handler produced: the result, and what to do once the client has it. */
+interface Handled {
+  readonly result: ClientToServer[keyof ClientToServer]['result'];
+  readonly afterReply?: () => void;
+}
+
+/** Socket close codes by which a client says it is leaving rather than losing its link. */
+const leavingCodes: ReadonlySet<number> = new Set([1000, 1001, 1005]);
+
+const empty = {};
+
+/**
+ * One client's WebSocket: reads and validates its frames, limits their rate, carries out its
+ * requests on its session's room and answers each, and carries the connection's events. A
+ * malformed or refused request gets an error answer and changes nothing else.
+ */
+export class ClientChannel extends TypedEmitter<{ close: [] }> implements ConnectionSink {
+  readonly #socket: WebSocket;
+  readonly #options: ClientChannelOptions;
+  readonly #bucket: TokenBucket;
+  readonly #connectTimer: NodeJS.Timeout;
+  #logger: Logger;
+  #state: ChannelState = 'open';
+  #room: SessionRoom | null = null;
+  #connection: RoomConnection | null = null;
+  /** Whether the client answered the last ping (or sent anything since). */
+  #alive = true;
+
+  constructor(socket: WebSocket, options: ClientChannelOptions) {
+    super((event, error) => {
+      this.#logger.error({ err: error, event }, 'channel listener failed');
+    });
+    this.#socket = socket;
+    this.#options = options;
+    this.#logger = options.logger;
+    this.#bucket = new TokenBucket({
+      ratePerSecond: options.messagesPerSecond,
+      capacity: 2 * options.messagesPerSecond,
+    });
+    this.#connectTimer = setTimeout(() => {
+      if (this.#state === 'open') this.close(signalingCloseCodes.policyViolation, 'connect timed out');
+    }, options.connectTimeoutMs);
+    socket.on('message', (data, isBinary) => {
+      this.#onMessage(data, isBinary);
+    });
+    socket.on('pong', () => {
+      this.#alive = true;
+    });
+    socket.on('close', (code) => {
+      this.#onSocketClose(code);
+    });
+  }
+
+  /** Pings the client; a client that did not answer the previous ping is cut off. */
+  heartbeat(): void {
+    if (!this.#alive) {
+      this.#logger.debug('no pong: terminating the socket');
+      this.#socket.terminate();
+      return;
+    }
+    this.#alive = false;
+    this.#socket.ping();
+  }
+
+  deliver(frame: string): void {
+    this.#send(frame);
+  }
+
+  replaced(): void {
+    this.#release();
+    this.close(signalingCloseCodes.resumedElsewhere, 'resumed on another socket');
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#socket.close(code, reason);
+  }
+
+  /** Cuts the socket off without waiting for the closing handshake. */
+  terminate(): void {
+    this.#socket.terminate();
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    this.#alive = true;
+    if (this.#state === 'closed') return;
+    const withinRate = this.#bucket.take();
+    const bytes = Buffer.isBuffer(data)
+      ? data
+      : Array.isArray(data)
+        ? Buffer.concat(data)
+        : Buffer.from(data);
+    if (isBinary) {
+      this.#replyError(null, new ParlorError('INVALID_REQUEST', 'binary frames are not supported'));
+      return;
+    }
+    if (bytes.length > this.#options.maxMessageBytes) {
+      const detail = `${bytes.length} bytes, the limit is ${this.#options.maxMessageBytes}`;
+      this.#replyError(null, new ParlorError('MESSAGE_TOO_LARGE', detail));
+      return;
+    }
+    const parsed = this.#options.reader.read(bytes.toString('utf8'));
+    if (!parsed.ok) {
+      this.#replyError(parsed.id, new ParlorError('INVALID_REQUEST', parsed.problem));
+      return;
+    }
+    const { request } = parsed;
+    if (!withinRate) {
+      this.#replyError(request.id, new ParlorError('RATE_LIMITED', `${request.method} was not carried out`));
+      return;
+    }
+    this.#logger.debug({ method: request.method, id: request.id }, 'request');
+    let handled: Handled;
+    try {
+      handled = this.#handle(request);
+    } catch (error) {
+      this.#replyError(request.id, this.#asParlorError(error, request.method));
+      return;
+    }
+    this.#send(JSON.stringify({ id: request.id, ok: true, result: handled.result } satisfies ResponseFrame));
+    handled.afterReply?.();
+  }
+
+  #handle(request: RequestFrame): Handled {
+    if (request.method === 'ping') return { result: empty };
+    if (request.method === 'connect') return this.#connect(request.params);
+    if (request.method === 'resume') return this.#resume(request.params);
+    if (!this.#room || !this.#connection)
+      throw new ParlorError('NOT_CONNECTED', `connect before ${request.method}`);
+    const room = this.#room;
+    const connection = this.#connection;
+    switch (request.method) {
+      case 'disconnect':
+        return {
+          result: empty,
+          afterReply: () => {
+            connection.close('clientDisconnected');
+          },
+        };
+      case 'publish':
+        return { result: room.publish(connection, request.params) };
+      case 'unpublish':
+        room.unpublish(connection, request.params.streamId, request.params.reason ?? 'clientDisconnected');
+        return { result: empty };
+      case 'updateStream':
+        room.updateStream(connection, request.params);
+        return { result: empty };
+      case 'subscribe':
+        return { result: { subscriptionId: room.subscribe(connection, request.params.streamId) } };
+      case 'unsubscribe':
+        room.unsubscribe(connection, request.params.subscriptionId);
+        return { result: empty };
+      case 'offer':
+      case 'answer':
+        room.negotiate(connection, request.params.subscriptionId, {
+          kind: request.method,
+          sdp: request.params.sdp,
+        });
+        return { result: empty };
+      case 'iceCandidate':
+        room.negotiate(connection, request.params.subscriptionId, {
+          kind: 'iceCandidate',
+          candidate: request.params.candidate,
+        });
+        return { result: empty };
+      case 'signal': {
+        const { to, type = '', data = '' } = request.params;
+        room.signal(connection, to, type, data);
+        return { result: empty };
+      }
+      case 'forceDisconnect':
+        room.forceDisconnect(connection, request.params.connectionId);
+        return { result: empty };
+      case 'forceUnpublish':
+        room.forceUnpublish(connection, request.params.streamId);
+        return { result: empty };
+      case 'forceMuteStream':
+        room.forceMuteStream(connection, request.params.streamId);
+        return { result: empty };
+      case 'forceMuteAll':
+        room.forceMuteAll(connection, request.params.excludedStreamIds);
+        return { result: empty };
+      case 'disableForceMute':
+        room.disableForceMute(connection);
+        return { result: empty };
+    }
+  }
+
+  #connect(params: ConnectParams): Handled {
+    this.#assertCanJoin(params.protocolVersion);
+    if (!decodeSessionId(params.sessionId)) throw new ParlorError('INVALID_SESSION_ID', 'not a session ID');
+    const token = this.#verify(params.token);
+    if (params.apiKey !== undefined && params.apiKey !== token.apiKey) {
+      throw new ParlorError('AUTH_FAILED', 'the token is for another API key');
+    }
+    if (token.sessionId !== params.sessionId) {
+      throw new ParlorError('INVALID_SESSION_ID', 'the token is for another session');
+    }
+    const session = this.#options.sessions.get(token.apiKey, token.sessionId);
+    const { room, connection, resumeSecret } = this.#options.rooms.join(session, token, this);
+    this.#attach(room, connection);
+    return {
+      result: {
+        sessionId: room.sessionId,
+        mediaMode: room.mediaMode,
+        connection: connection.info,
+        connections: room.connections.map((member) => member.info),
+        streams: room.streams.map((stream) => stream.info),
+        capabilities: capabilitiesOf(token.role),
+        iceServers: [...this.#options.iceServers],
+        resume: { secret: resumeSecret, graceMs: room.reconnectGraceMs },
+      },
+    };
+  }
+
+  #resume(params: ResumeParams): Handled {
+    this.#assertCanJoin(params.protocolVersion);
+    const room = this.#options.rooms.get(params.sessionId);
+    if (!room) throw new ParlorError('CONNECT_FAILED', 'the connection has ended; connect again');
+    const { connection, missed } = room.resume(
+      params.connectionId,
+      params.resumeSecret,
+      params.lastSeq,
+      this,
+    );
+    this.#attach(room, connection);
+    return {
+      result: { connection: connection.info },
+      afterReply: () => {
+        for (const frame of missed) this.#send(frame);
+      },
+    };
+  }
+
+  #assertCanJoin(protocolVersion: number): void {
+    if (this.#state === 'connected') throw new ParlorError('CONNECT_FAILED', 'already connected');
+    if (protocolVersion !== signalingProtocolVersion) {
+      throw new ParlorError(
+        'CONNECT_FAILED',
+        `protocol version ${protocolVersion} is not supported; this server speaks ${signalingProtocolVersion}`,
+      );
+    }
+  }
+
+  /** Verifies the token; a session that does not exist is an invalid session ID, as in OpenTok. */
+  #verify(token: string): VerifiedToken {
+    try {
+      return this.#options.tokens.verify(token);
+    } catch (error) {
+      if (error instanceof TokenError && error.reason === 'unknown-session') {
+        throw new ParlorError('SESSION_NOT_FOUND', error.message, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  #attach(room: SessionRoom, connection: RoomConnection): void {
+    clearTimeout(this.#connectTimer);
+    this.#state = 'connected';
+    this.#room = room;
+    this.#connection = connection;
+    this.#logger = this.#options.logger.child({ sessionId: room.sessionId, connectionId: connection.id });
+    connection.on('close', this.#onConnectionClose);
+    connection.on('roomClose', this.#onRoomClose);
+  }
+
+  /** Lets go of the connection without ending it. */
+  #release(): void {
+    this.#connection?.off('close', this.#onConnectionClose);
+    this.#connection?.off('roomClose', this.#onRoomClose);
+    this.#connection = null;
+    this.#room = null;
+  }
+
+  readonly #onConnectionClose = (): void => {
+    this.#release();
+    this.close(signalingCloseCodes.normal, 'disconnected');
+  };
+
+  readonly #onRoomClose = (): void => {
+    this.#release();
+    this.close(signalingCloseCodes.goingAway, 'server shutting down');
+  };
+
+  #onSocketClose(code: number): void {
+    clearTimeout(this.#connectTimer);
+    this.#state = 'closed';
+    const connection = this.#connection;
+    this.#release();
+    if (connection && leavingCodes.has(code)) connection.close('clientDisconnected');
+    else connection?.detach();
+    this.safeEmit('close');
+  }
+
+  #send(frame: string): void {
+    if (this.#socket.readyState !== this.#socket.OPEN) return;
+    if (this.#socket.bufferedAmount > this.#options.maxBufferedBytes) {
+      this.#logger.warn(
+        { bufferedAmount: this.#socket.bufferedAmount },
+        'client too slow: dropping its socket',
+      );
+      this.#socket.terminate();
+      return;
+    }
+    this.#socket.send(frame);
+  }
+
+  #replyError(id: number | null, error: ParlorError): void {
+    this.#logger.debug({ id, code: error.code, message: error.message }, 'request refused');
+    const frame: ResponseFrame = { id, ok: false, error: { code: error.code, message: error.message } };
+    this.#send(JSON.stringify(frame));
+  }
+
+  #asParlorError(error: unknown, method: string): ParlorError {
+    if (error instanceof ParlorError) return error;
+    this.#logger.error({ err: error, method }, 'request failed');
+    return new ParlorError('INTERNAL', undefined, { cause: error });
+  }
+}

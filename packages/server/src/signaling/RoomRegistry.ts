@@ -1,0 +1,70 @@
+import type { Logger } from 'pino';
+import type { VerifiedToken } from '../auth/ClientTokenVerifier.js';
+import type { SessionRecord } from '../store/SessionRepository.js';
+import { TypedEmitter } from '../TypedEmitter.js';
+import type { ConnectionSink, RoomConnection } from './RoomConnection.js';
+import { SessionRoom } from './SessionRoom.js';
+
+export interface RoomRegistryOptions {
+  /** How long a client whose socket dropped may take to resume, in ms. Default: 20000. */
+  readonly reconnectGraceMs?: number;
+  /** How many of its latest events each connection keeps for a resuming client. Default: 512. */
+  readonly replayBufferSize?: number;
+  readonly logger: Logger;
+}
+
+export interface RoomRegistryObserverEvents {
+  newRoom: [room: SessionRoom];
+}
+
+/** The live sessions: one `SessionRoom` per session that has clients connected. */
+export class RoomRegistry {
+  readonly observer: TypedEmitter<RoomRegistryObserverEvents>;
+  readonly #rooms = new Map<string, SessionRoom>();
+  readonly #reconnectGraceMs: number;
+  readonly #replayBufferSize: number;
+  readonly #logger: Logger;
+
+  constructor(options: RoomRegistryOptions) {
+    this.#reconnectGraceMs = options.reconnectGraceMs ?? 20_000;
+    this.#replayBufferSize = options.replayBufferSize ?? 512;
+    this.#logger = options.logger;
+    this.observer = new TypedEmitter((event, error) => {
+      this.#logger.error({ err: error, event }, 'room registry listener failed');
+    });
+  }
+
+  /** The room of a session, while any client is connected to it. */
+  get(sessionId: string): SessionRoom | undefined {
+    return this.#rooms.get(sessionId);
+  }
+
+  /** Connects a client to the session's room, opening the room for the first client. */
+  join(
+    session: SessionRecord,
+    token: VerifiedToken,
+    sink: ConnectionSink,
+  ): { room: SessionRoom; connection: RoomConnection; resumeSecret: string } {
+    let room = this.#rooms.get(session.sessionId);
+    if (!room) {
+      const opened = new SessionRoom({
+        session,
+        reconnectGraceMs: this.#reconnectGraceMs,
+        replayBufferSize: this.#replayBufferSize,
+        logger: this.#logger,
+      });
+      opened.on('close', () => {
+        this.#rooms.delete(opened.sessionId);
+      });
+      this.#rooms.set(opened.sessionId, opened);
+      this.observer.safeEmit('newRoom', opened);
+      room = opened;
+    }
+    return { room, ...room.join(token, sink) };
+  }
+
+  /** Closes every room (the server is shutting down). */
+  close(): void {
+    for (const room of [...this.#rooms.values()]) room.close();
+  }
+}

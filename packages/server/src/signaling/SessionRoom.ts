@@ -1,0 +1,398 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import {
+  ParlorError,
+  signalProblem,
+  type ConnectionDestroyedReason,
+  type ErrorId,
+  type MediaMode,
+  type PublishParams,
+  type ServerEvent,
+  type ServerToClient,
+  type StreamDestroyedReason,
+  type StreamInfo,
+  type StreamPropertyChanged,
+  type UpdateStreamParams,
+  type VideoDimensions,
+} from '@parlor/protocol';
+import type { VerifiedToken } from '../auth/ClientTokenVerifier.js';
+import { InvalidStateError } from '../InvalidStateError.js';
+import type { SessionRecord } from '../store/SessionRepository.js';
+import { TypedEmitter } from '../TypedEmitter.js';
+import { RoomConnection, type ConnectionSink } from './RoomConnection.js';
+import { SubscriptionRelay, type Negotiation } from './SubscriptionRelay.js';
+
+export interface SessionRoomOptions {
+  readonly session: SessionRecord;
+  /** How long a client whose socket dropped may take to resume, in ms. */
+  readonly reconnectGraceMs: number;
+  /** How many of its latest events each connection keeps for a resuming client. */
+  readonly replayBufferSize: number;
+  readonly logger: Logger;
+}
+
+/** A live stream as the REST API shows it: what clients see, plus its layout classes. */
+export interface RoomStream {
+  readonly info: StreamInfo;
+  readonly layoutClassList: readonly string[];
+}
+
+interface LiveStream {
+  /** Replaced, never changed in place, so that events and snapshots can keep the old one. */
+  info: StreamInfo;
+  layoutClassList: readonly string[];
+  readonly owner: RoomConnection;
+}
+
+export interface SessionRoomEvents {
+  /** The room closed: its last connection left, or the server is shutting down. */
+  close: [];
+}
+
+export interface SessionRoomObserverEvents {
+  newConnection: [connection: RoomConnection];
+  newStream: [stream: StreamInfo];
+  streamDestroyed: [stream: StreamInfo, reason: StreamDestroyedReason];
+  close: [];
+}
+
+/**
+ * A live session: the connections in it and the streams they publish. Created when the first
+ * client connects, closed when the last one leaves. It enforces what each token's role allows
+ * and tells every connection what changes, in order.
+ */
+export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
+  readonly sessionId: string;
+  readonly apiKey: string;
+  readonly mediaMode: MediaMode;
+  readonly observer: TypedEmitter<SessionRoomObserverEvents>;
+  readonly #reconnectGraceMs: number;
+  readonly #replayBufferSize: number;
+  readonly #logger: Logger;
+  readonly #connections = new Map<string, RoomConnection>();
+  readonly #streams = new Map<string, LiveStream>();
+  readonly #subscriptions = new SubscriptionRelay();
+  /** Whether a moderator muted the whole session: new streams start muted until it is lifted. */
+  #muteAll = false;
+  #closed = false;
+
+  constructor(options: SessionRoomOptions) {
+    const onListenerError = (event: string, error: unknown): void => {
+      this.#logger.error({ err: error, event }, 'room listener failed');
+    };
+    super(onListenerError);
+    this.observer = new TypedEmitter(onListenerError);
+    this.sessionId = options.session.sessionId;
+    this.apiKey = options.session.apiKey;
+    this.mediaMode = options.session.mediaMode;
+    this.#reconnectGraceMs = options.reconnectGraceMs;
+    this.#replayBufferSize = options.replayBufferSize;
+    this.#logger = options.logger.child({ sessionId: this.sessionId });
+    this.#logger.info({ mediaMode: this.mediaMode }, 'room opened');
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get reconnectGraceMs(): number {
+    return this.#reconnectGraceMs;
+  }
+
+  get connections(): RoomConnection[] {
+    return [...this.#connections.values()];
+  }
+
+  connection(connectionId: string): RoomConnection | undefined {
+    return this.#connections.get(connectionId);
+  }
+
+  get streams(): RoomStream[] {
+    return [...this.#streams.values()].map(({ info, layoutClassList }) => ({ info, layoutClassList }));
+  }
+
+  stream(streamId: string): RoomStream | undefined {
+    const stream = this.#streams.get(streamId);
+    return stream && { info: stream.info, layoutClassList: stream.layoutClassList };
+  }
+
+  /** Adds a connection for a verified token; every other connection is told. */
+  join(token: VerifiedToken, sink: ConnectionSink): { connection: RoomConnection; resumeSecret: string } {
+    this.#assertOpen('join');
+    const created = RoomConnection.create({
+      token,
+      sink,
+      reconnectGraceMs: this.#reconnectGraceMs,
+      replayBufferSize: this.#replayBufferSize,
+      logger: this.#logger,
+    });
+    const { connection } = created;
+    connection.on('close', (reason) => {
+      this.#onConnectionClose(connection, reason);
+    });
+    this.#broadcast('connectionCreated', { connection: connection.info });
+    this.#connections.set(connection.id, connection);
+    this.observer.safeEmit('newConnection', connection);
+    return created;
+  }
+
+  /** Moves a connection whose socket dropped onto a new one; returns the event frames it missed. */
+  resume(
+    connectionId: string,
+    resumeSecret: string,
+    lastSeq: number,
+    sink: ConnectionSink,
+  ): { connection: RoomConnection; missed: string[] } {
+    this.#assertOpen('resume');
+    const connection = this.#connections.get(connectionId);
+    if (!connection) throw new ParlorError('CONNECT_FAILED', 'the connection has ended; connect again');
+    return { connection, missed: connection.resume(resumeSecret, lastSeq, sink) };
+  }
+
+  publish(connection: RoomConnection, params: PublishParams): { stream: StreamInfo; muteForced: boolean } {
+    this.#assertOpen('publish');
+    if (!connection.permissions.publish) {
+      throw new ParlorError('PUBLISH_NOT_PERMITTED', `a ${connection.token.role} token cannot publish`);
+    }
+    const muteForced = this.#muteAll && params.hasAudio;
+    const info: StreamInfo = {
+      streamId: randomUUID(),
+      connectionId: connection.id,
+      creationTime: Date.now(),
+      name: params.name ?? '',
+      hasAudio: params.hasAudio && !muteForced,
+      hasVideo: params.hasVideo,
+    };
+    if (params.videoType !== undefined) info.videoType = params.videoType;
+    if (params.videoDimensions !== undefined) info.videoDimensions = params.videoDimensions;
+    if (params.frameRate !== undefined) info.frameRate = params.frameRate;
+    this.#streams.set(info.streamId, {
+      info,
+      owner: connection,
+      layoutClassList: connection.token.initialLayoutClassList,
+    });
+    this.#logger.info({ streamId: info.streamId, connectionId: connection.id }, 'stream created');
+    this.#broadcast('streamCreated', { stream: info }, connection);
+    this.observer.safeEmit('newStream', info);
+    return { stream: info, muteForced };
+  }
+
+  unpublish(
+    connection: RoomConnection,
+    streamId: string,
+    reason: 'clientDisconnected' | 'mediaStopped',
+  ): void {
+    this.#assertOpen('unpublish');
+    this.#endStream(this.#ownStream(connection, streamId), reason);
+  }
+
+  /** Changes the stream's properties; other connections see one `streamPropertyChanged` per change. */
+  updateStream(connection: RoomConnection, params: UpdateStreamParams): void {
+    this.#assertOpen('update a stream');
+    const stream = this.#ownStream(connection, params.streamId);
+    const { hasAudio, hasVideo, videoDimensions } = params;
+    if (hasAudio !== undefined) this.#setStreamProperty(stream, 'hasAudio', hasAudio);
+    if (hasVideo !== undefined) this.#setStreamProperty(stream, 'hasVideo', hasVideo);
+    if (videoDimensions !== undefined) this.#setStreamProperty(stream, 'videoDimensions', videoDimensions);
+  }
+
+  /** Pairs the connection with the stream's publisher for negotiation; returns the subscription ID. */
+  subscribe(connection: RoomConnection, streamId: string): string {
+    this.#assertOpen('subscribe');
+    if (!connection.permissions.subscribe) {
+      throw new ParlorError('SUBSCRIBE_FAILED', `a ${connection.token.role} token cannot subscribe`);
+    }
+    const stream = this.#streams.get(streamId);
+    if (!stream) throw new ParlorError('SUBSCRIBE_FAILED', `no stream ${streamId}`);
+    if (stream.owner === connection) {
+      throw new ParlorError(
+        'SUBSCRIBE_FAILED',
+        'a client cannot subscribe to its own stream in a relayed session',
+      );
+    }
+    return this.#subscriptions.create(connection, streamId, stream.owner);
+  }
+
+  unsubscribe(connection: RoomConnection, subscriptionId: string): void {
+    this.#assertOpen('unsubscribe');
+    this.#subscriptions.destroy(connection, subscriptionId);
+  }
+
+  /** Relays an offer, answer or ICE candidate to the other end of the subscription. */
+  negotiate(connection: RoomConnection, subscriptionId: string, message: Negotiation): void {
+    this.#assertOpen('negotiate');
+    this.#subscriptions.relay(connection, subscriptionId, message);
+  }
+
+  /**
+   * Sends a signal to one connection, or to every connection (the sender's included) when `to`
+   * is undefined. `from` is null for a signal from the REST API.
+   */
+  signal(from: RoomConnection | null, to: string | undefined, type: string, data: string): void {
+    this.#assertOpen('signal');
+    if (from && !from.permissions.signal) {
+      throw new ParlorError('SIGNAL_NOT_PERMITTED', `a ${from.token.role} token cannot signal`);
+    }
+    const problem = signalProblem(type, data);
+    if (problem) throw new ParlorError(problem.id, problem.detail);
+    const signal = { from: from?.id ?? null, type, data };
+    if (to === undefined) {
+      this.#broadcast('signal', signal);
+      return;
+    }
+    const recipient = this.#connections.get(to);
+    if (!recipient) throw new ParlorError('CONNECTION_NOT_FOUND', to);
+    recipient.send('signal', signal);
+  }
+
+  /** Ends a connection at a moderator's request (`by` is null for the REST API). */
+  forceDisconnect(by: RoomConnection | null, connectionId: string): void {
+    this.#assertOpen('force disconnect');
+    this.#assertModerator(by, 'FORCE_DISCONNECT_NOT_PERMITTED');
+    const connection = this.#connections.get(connectionId);
+    if (!connection) throw new ParlorError('CONNECTION_NOT_FOUND', connectionId);
+    connection.send('sessionDisconnected', { reason: 'forceDisconnected' });
+    connection.close('forceDisconnected');
+  }
+
+  forceUnpublish(by: RoomConnection | null, streamId: string): void {
+    this.#assertOpen('force unpublish');
+    this.#assertModerator(by, 'FORCE_UNPUBLISH_NOT_PERMITTED');
+    const stream = this.#streams.get(streamId);
+    if (!stream) throw new ParlorError('FORCE_UNPUBLISH_INVALID_STREAM', streamId);
+    this.#endStream(stream, 'forceUnpublished');
+  }
+
+  /** Mutes the stream's audio: its publisher is told to mute, and the others see `hasAudio` go false. */
+  forceMuteStream(by: RoomConnection | null, streamId: string): void {
+    this.#assertOpen('force mute');
+    this.#assertModerator(by, 'FORCE_MUTE_NOT_PERMITTED');
+    const stream = this.#streams.get(streamId);
+    if (!stream) throw new ParlorError('STREAM_NOT_FOUND', streamId);
+    this.#muteStream(stream);
+  }
+
+  /** Mutes every stream but the excluded ones, and every stream published until `disableForceMute`. */
+  forceMuteAll(by: RoomConnection | null, excludedStreamIds: readonly string[] = []): void {
+    this.#assertOpen('force mute');
+    this.#assertModerator(by, 'FORCE_MUTE_NOT_PERMITTED');
+    const excluded = new Set(excludedStreamIds);
+    for (const stream of this.#streams.values()) {
+      if (!excluded.has(stream.info.streamId)) this.#muteStream(stream);
+    }
+    this.#setMuteAll(true);
+  }
+
+  /** Lets new streams publish audio again; streams muted so far stay muted. */
+  disableForceMute(by: RoomConnection | null): void {
+    this.#assertOpen('disable force mute');
+    this.#assertModerator(by, 'FORCE_MUTE_NOT_PERMITTED');
+    this.#setMuteAll(false);
+  }
+
+  /** Replaces the layout classes of streams; all or none: an unknown stream ID changes nothing. */
+  setLayoutClassLists(
+    items: readonly { readonly id: string; readonly layoutClassList: readonly string[] }[],
+  ): void {
+    this.#assertOpen('set layout classes');
+    const changes = items.map(({ id, layoutClassList }) => {
+      const stream = this.#streams.get(id);
+      if (!stream) throw new ParlorError('INVALID_REQUEST', `no stream ${id} in the session`);
+      return { stream, layoutClassList: [...layoutClassList] };
+    });
+    for (const { stream, layoutClassList } of changes) stream.layoutClassList = layoutClassList;
+  }
+
+  /** Closes the room and, with it, every connection (the server is shutting down). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const connection of this.#connections.values()) connection.roomClosed();
+    this.#connections.clear();
+    this.#streams.clear();
+    this.#logger.info('room closed');
+    this.safeEmit('close');
+    this.observer.safeEmit('close');
+  }
+
+  #onConnectionClose(connection: RoomConnection, reason: ConnectionDestroyedReason): void {
+    if (this.#closed) return;
+    this.#connections.delete(connection.id);
+    for (const stream of this.#streams.values()) {
+      if (stream.owner === connection) this.#endStream(stream, reason);
+    }
+    this.#subscriptions.connectionEnded(connection);
+    this.#broadcast('connectionDestroyed', { connection: connection.info, reason });
+    if (this.#connections.size === 0) this.close();
+  }
+
+  /** Ends a stream: everyone but its publisher is told, and the publisher too when it was forced. */
+  #endStream(stream: LiveStream, reason: StreamDestroyedReason): void {
+    this.#streams.delete(stream.info.streamId);
+    this.#subscriptions.streamEnded(stream.info.streamId);
+    this.#logger.info({ streamId: stream.info.streamId, reason }, 'stream destroyed');
+    const skip = reason === 'forceUnpublished' ? undefined : stream.owner;
+    this.#broadcast('streamDestroyed', { stream: stream.info, reason }, skip);
+    this.observer.safeEmit('streamDestroyed', stream.info, reason);
+  }
+
+  #muteStream(stream: LiveStream): void {
+    stream.owner.send('muteForced', { streamId: stream.info.streamId });
+    this.#setStreamProperty(stream, 'hasAudio', false);
+  }
+
+  #setMuteAll(active: boolean): void {
+    if (active === this.#muteAll) return;
+    this.#logger.info(`mute all ${String(this.#muteAll)} -> ${String(active)}`);
+    this.#muteAll = active;
+    this.#broadcast('forceMuteChanged', { active });
+  }
+
+  /** The one place a stream's properties change; a change to the same value is no change. */
+  #setStreamProperty<P extends StreamPropertyChanged['changedProperty']>(
+    stream: LiveStream,
+    property: P,
+    value: NonNullable<StreamInfo[P]>,
+  ): void {
+    const oldValue = stream.info[property];
+    if (sameValue(oldValue, value)) return;
+    stream.info = { ...stream.info, [property]: value };
+    this.#logger.debug({ streamId: stream.info.streamId }, `stream ${property} changed`);
+    const change = {
+      streamId: stream.info.streamId,
+      changedProperty: property,
+      oldValue: oldValue ?? null,
+      newValue: value,
+    } as StreamPropertyChanged;
+    this.#broadcast('streamPropertyChanged', change, stream.owner);
+  }
+
+  #ownStream(connection: RoomConnection, streamId: string): LiveStream {
+    const stream = this.#streams.get(streamId);
+    if (!stream || stream.owner !== connection) throw new ParlorError('STREAM_NOT_FOUND', streamId);
+    return stream;
+  }
+
+  #assertModerator(by: RoomConnection | null, refusal: ErrorId): void {
+    if (by && !by.permissions.moderate) {
+      throw new ParlorError(refusal, `a ${by.token.role} token cannot moderate`);
+    }
+  }
+
+  /** Sends the event to every connection but `skip`, serializing its data once. */
+  #broadcast<E extends ServerEvent>(event: E, data: ServerToClient[E], skip?: RoomConnection): void {
+    const json = JSON.stringify(data);
+    for (const connection of this.#connections.values()) {
+      if (connection !== skip) connection.sendSerialized(event, json);
+    }
+  }
+
+  #assertOpen(what: string): void {
+    if (this.#closed) throw new InvalidStateError(`cannot ${what}: the room is closed`);
+  }
+}
+
+function sameValue(a: boolean | VideoDimensions | undefined, b: boolean | VideoDimensions): boolean {
+  if (typeof a !== 'object' || typeof b !== 'object') return a === b;
+  return a.width === b.width && a.height === b.height;
+}

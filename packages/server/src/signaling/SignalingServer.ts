@@ -1,0 +1,121 @@
+import websocket from '@fastify/websocket';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { WebSocket } from '@fastify/websocket';
+import {
+  ClientFrameReader,
+  signalingCloseCodes,
+  signalingLimits,
+  signalingPath,
+  type IceServer,
+} from '@parlor/protocol';
+import type { ClientTokenVerifier } from '../auth/ClientTokenVerifier.js';
+import type { SessionService } from '../sessions/SessionService.js';
+import { ClientChannel } from './ClientChannel.js';
+import { RoomRegistry } from './RoomRegistry.js';
+
+export interface SignalingServerOptions {
+  readonly sessions: SessionService;
+  readonly tokens: ClientTokenVerifier;
+  readonly logger: Logger;
+  /** STUN and TURN servers handed to clients when they connect. Default: none. */
+  readonly iceServers?: readonly IceServer[];
+  /** How long a client whose socket dropped may take to resume, in ms. Default: 20000. */
+  readonly reconnectGraceMs?: number;
+  /** Messages per second a client may send, in bursts of twice that. Default: 50. */
+  readonly messagesPerSecond?: number;
+  /** How long a client has to connect once its socket is open, in ms. Default: 10000. */
+  readonly connectTimeoutMs?: number;
+  /** Interval of the pings that find dead sockets, in ms. Default: 15000. */
+  readonly pingIntervalMs?: number;
+  /** Unsent bytes past which a slow client's socket is dropped (it may resume). Default: 8 MiB. */
+  readonly maxBufferedBytes?: number;
+  /** How long `close()` lets clients answer the closing handshake before cutting them off, in ms. Default: 1000. */
+  readonly closeTimeoutMs?: number;
+}
+
+/**
+ * Frames up to this size are read and, past `signalingLimits.maxMessageBytes`, refused with an
+ * error answer; larger ones make the WebSocket library close the socket (1009).
+ */
+const transportMaxPayload = 1024 * 1024;
+
+/**
+ * The signaling endpoint: a WebSocket at `signalingPath` on the HTTP server, one `ClientChannel`
+ * per socket, and the rooms of the live sessions. Any origin may connect: the client token is
+ * the authentication.
+ */
+export class SignalingServer {
+  readonly rooms: RoomRegistry;
+  readonly #options: SignalingServerOptions;
+  readonly #logger: Logger;
+  readonly #reader = new ClientFrameReader();
+  readonly #channels = new Set<ClientChannel>();
+  #heartbeat: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: SignalingServerOptions) {
+    this.#options = options;
+    this.#logger = options.logger;
+    this.rooms = new RoomRegistry({
+      reconnectGraceMs: options.reconnectGraceMs ?? 20_000,
+      logger: options.logger,
+    });
+  }
+
+  /** Registers the endpoint on a Fastify app. */
+  readonly plugin = async (app: FastifyInstance): Promise<void> => {
+    await app.register(websocket, {
+      options: { maxPayload: transportMaxPayload },
+      errorHandler: (error, socket, request) => {
+        request.log.debug({ err: error }, 'signaling socket failed');
+        socket.terminate();
+      },
+    });
+    app.get(signalingPath, { websocket: true }, (socket) => {
+      this.#accept(socket);
+    });
+  };
+
+  /**
+   * Closes every room and socket: connected clients see their socket close with 1001. Sockets
+   * whose client does not answer the closing handshake in time are cut off.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    this.rooms.close();
+    for (const channel of this.#channels)
+      channel.close(signalingCloseCodes.goingAway, 'server shutting down');
+    setTimeout(() => {
+      for (const channel of this.#channels) channel.terminate();
+    }, this.#options.closeTimeoutMs ?? 1000).unref();
+  }
+
+  #accept(socket: WebSocket): void {
+    if (this.#closed) {
+      socket.close(signalingCloseCodes.goingAway, 'server shutting down');
+      return;
+    }
+    const channel = new ClientChannel(socket, {
+      rooms: this.rooms,
+      sessions: this.#options.sessions,
+      tokens: this.#options.tokens,
+      reader: this.#reader,
+      iceServers: this.#options.iceServers ?? [],
+      messagesPerSecond: this.#options.messagesPerSecond ?? 50,
+      maxMessageBytes: signalingLimits.maxMessageBytes,
+      maxBufferedBytes: this.#options.maxBufferedBytes ?? 8 * 1024 * 1024,
+      connectTimeoutMs: this.#options.connectTimeoutMs ?? 10_000,
+      logger: this.#logger,
+    });
+    this.#channels.add(channel);
+    channel.on('close', () => {
+      this.#channels.delete(channel);
+    });
+    this.#heartbeat ??= setInterval(() => {
+      for (const each of this.#channels) each.heartbeat();
+    }, this.#options.pingIntervalMs ?? 15_000);
+  }
+}
