@@ -1,0 +1,157 @@
+import { X509Certificate } from 'node:crypto';
+import { DtlsServer, type Transport } from 'werift';
+import { InvalidStateError } from '../../InvalidStateError.js';
+import { TypedEmitter } from '../../TypedEmitter.js';
+import type { IceLiteEndpoint } from '../ice/IceLiteEndpoint.js';
+import { deriveSrtpSessionKeys } from '../srtp/keyDerivation.js';
+import { preferredSrtpProfiles, srtpProfileById, srtpProfiles } from '../srtp/profiles.js';
+import { SrtpContext } from '../srtp/SrtpContext.js';
+import type { DtlsCertificate } from './DtlsCertificate.js';
+
+export type DtlsSrtpState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';
+
+export interface DtlsSrtpTransportEvents {
+  stateChange: [state: DtlsSrtpState];
+  /** A decrypted RTP packet. */
+  rtp: [packet: Buffer];
+  /** A decrypted (compound) RTCP packet. */
+  rtcp: [packet: Buffer];
+}
+
+export interface DtlsSrtpTransportOptions {
+  readonly endpoint: IceLiteEndpoint;
+  readonly certificate: DtlsCertificate;
+  /** The peer's `a=fingerprint` (`sha-256 AB:CD:…`); its certificate must match. */
+  readonly remoteFingerprint: string;
+}
+
+/**
+ * DTLS-SRTP over an ICE-lite endpoint (RFC 5764). The router is always the DTLS server
+ * (`a=setup:passive`): werift runs the handshake, off the media path; SRTP and SRTCP then go
+ * through Parlor's own `SrtpContext`s, one per direction.
+ */
+export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
+  readonly #endpoint: IceLiteEndpoint;
+  readonly #dtls: DtlsServer;
+  readonly #remoteFingerprint: string;
+  #state: DtlsSrtpState = 'new';
+  #inbound: SrtpContext | null = null;
+  #outbound: SrtpContext | null = null;
+  /** The datagram transport werift's DTLS socket runs on; it sets `onData` to receive. */
+  readonly #dtlsTransport: Transport;
+
+  constructor(options: DtlsSrtpTransportOptions) {
+    super();
+    this.#endpoint = options.endpoint;
+    this.#remoteFingerprint = normalizeFingerprint(options.remoteFingerprint);
+    this.#dtlsTransport = {
+      type: 'udp',
+      address: {} as Transport['address'],
+      closed: false,
+      onData: () => undefined,
+      send: async (data) => {
+        if (this.#state !== 'closed') this.#endpoint.send(data);
+      },
+      close: async () => undefined,
+    };
+    this.#dtls = new DtlsServer({
+      transport: this.#dtlsTransport,
+      cert: options.certificate.certPem,
+      key: options.certificate.keyPem,
+      signatureHash: options.certificate.signatureHash,
+      srtpProfiles: preferredSrtpProfiles.map((name) => srtpProfiles[name].id),
+      certificateRequest: true,
+      extendedMasterSecret: true,
+    });
+    this.#dtls.onConnect.subscribe(() => {
+      this.#onHandshakeDone();
+    });
+    this.#dtls.onError.subscribe(() => {
+      this.#setState('failed');
+    });
+    this.#endpoint.on('packet', (packet) => {
+      this.#receive(packet);
+    });
+  }
+
+  get state(): DtlsSrtpState {
+    return this.#state;
+  }
+
+  /** Encrypts and sends an RTP packet; dropped until the handshake is done. */
+  sendRtp(packet: Buffer): void {
+    this.#assertOpen();
+    if (this.#outbound) this.#endpoint.send(this.#outbound.protectRtp(packet));
+  }
+
+  /** Encrypts and sends a (compound) RTCP packet; dropped until the handshake is done. */
+  sendRtcp(packet: Buffer): void {
+    this.#assertOpen();
+    if (this.#outbound) this.#endpoint.send(this.#outbound.protectRtcp(packet));
+  }
+
+  close(): void {
+    if (this.#state === 'closed') return;
+    this.#setState('closed');
+    this.#dtls.close();
+  }
+
+  #receive(packet: Buffer): void {
+    const first = packet[0] as number;
+    if (first >= 20 && first <= 63) {
+      if (this.#state === 'new') this.#setState('connecting');
+      this.#dtlsTransport.onData(packet, {} as never);
+      return;
+    }
+    if (first < 128 || first > 191 || !this.#inbound) return;
+    // RFC 5761 §4: RTCP packet types 192–223 sit where an RTP marker bit and payload type would.
+    const secondByte = packet[1] as number;
+    if (secondByte >= 192 && secondByte <= 223) {
+      const rtcp = this.#inbound.unprotectRtcp(packet);
+      if (rtcp) this.safeEmit('rtcp', rtcp);
+    } else {
+      const rtp = this.#inbound.unprotectRtp(packet);
+      if (rtp) this.safeEmit('rtp', rtp);
+    }
+  }
+
+  #onHandshakeDone(): void {
+    const certificate = this.#dtls.remoteCertificate;
+    const fingerprint = certificate && new X509Certificate(certificate).fingerprint256;
+    const profile = srtpProfileById(this.#dtls.srtp.srtpProfile ?? -1);
+    if (
+      !fingerprint ||
+      normalizeFingerprint(`sha-256 ${fingerprint}`) !== this.#remoteFingerprint ||
+      !profile
+    ) {
+      this.#setState('failed');
+      return;
+    }
+    const { keyLength, saltLength } = srtpProfiles[profile];
+    const keys = this.#dtls.extractSessionKeys(keyLength, saltLength) as Record<string, Buffer>;
+    const keying = (key: Buffer | undefined, salt: Buffer | undefined) =>
+      deriveSrtpSessionKeys({
+        profile,
+        masterKey: key ?? Buffer.alloc(0),
+        masterSalt: salt ?? Buffer.alloc(0),
+      });
+    this.#outbound = new SrtpContext(keying(keys.localKey, keys.localSalt));
+    this.#inbound = new SrtpContext(keying(keys.remoteKey, keys.remoteSalt));
+    this.#setState('connected');
+  }
+
+  #assertOpen(): void {
+    if (this.#state === 'closed') throw new InvalidStateError('the DTLS-SRTP transport is closed');
+  }
+
+  #setState(state: DtlsSrtpState): void {
+    if (this.#state === state || this.#state === 'closed') return;
+    this.#state = state;
+    this.safeEmit('stateChange', state);
+  }
+}
+
+/** `sha-256 ab:cd…` in one case and spacing, for comparison. */
+function normalizeFingerprint(fingerprint: string): string {
+  return fingerprint.trim().replace(/\s+/g, ' ').toLowerCase();
+}
