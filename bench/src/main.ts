@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runForwardBench } from './forwardBench.js';
 import { runRestBench, type HttpFigures } from './restBench.js';
+import { runSignalingBench } from './signalingBench.js';
 import { runSrtpBench } from './srtpBench.js';
 import { runTokenBench, type RateFigures } from './tokenBench.js';
 
@@ -31,6 +32,28 @@ const benchmarks = {
       tokenRow('T1 (HMAC-SHA1)', result.t1),
     ]);
     return Promise.resolve(result);
+  },
+  signaling: async () => {
+    const result = await runSignalingBench();
+    printTable(`Signaling, no media (${result.clients} clients in one session, server on one core)`, [
+      ['', 'per second', 'peer', 'ratio'],
+      [
+        'connects (token, join, snapshot)',
+        fmt(result.connectsPerSecond),
+        `${fmt(result.socketOpensPerSecond)} bare socket opens`,
+        ratio(result.connectsPerSecond, result.socketOpensPerSecond),
+      ],
+    ]);
+    printTable('Signal to all, latency to each client', [
+      ['', 'p50 ms', 'p99 ms'],
+      ['signal fan-out', result.fanOut.p50Ms.toFixed(2), result.fanOut.p99Ms.toFixed(2)],
+      [
+        'ping round trip (peer)',
+        result.pingRoundTrip.p50Ms.toFixed(2),
+        result.pingRoundTrip.p99Ms.toFixed(2),
+      ],
+    ]);
+    return result;
   },
   forward: async () => {
     // The router runs here, pinned to core 0; the publisher and sink run on core 1.
