@@ -13,3 +13,19 @@ export {
 } from './srtp/profiles.js';
 export { RtpRewriter } from './rtp/RtpRewriter.js';
 export { RetransmissionBuffer } from './rtp/RetransmissionBuffer.js';
+export { UdpMux, type UdpMuxOptions } from './ice/UdpMux.js';
+export { IceLiteEndpoint } from './ice/IceLiteEndpoint.js';
+export { DtlsCertificate } from './transport/DtlsCertificate.js';
+export { DtlsSrtpTransport, type DtlsSrtpState } from './transport/DtlsSrtpTransport.js';
+export {
+  parseDescription,
+  acceptPublisherMedia,
+  answerPublisher,
+  offerSubscriber,
+  type RemoteDescription,
+  type LocalTransport,
+  type OutgoingTrack,
+} from './sdp/sdp.js';
+export type { MediaSection, RtpCodec, HeaderExtension, MediaKind } from './rtpParameters.js';
+export { parseRtcp, serializeRtcp, type RtcpPacket } from './rtcp/rtcp.js';
+export { readPayloadType, readSsrc, readSequenceNumber } from './rtp/rtpHeader.js';

@@ -21,8 +21,11 @@ export interface DtlsSrtpTransportEvents {
 export interface DtlsSrtpTransportOptions {
   readonly endpoint: IceLiteEndpoint;
   readonly certificate: DtlsCertificate;
-  /** The peer's `a=fingerprint` (`sha-256 AB:CD:…`); its certificate must match. */
-  readonly remoteFingerprint: string;
+  /**
+   * The peer's `a=fingerprint` (`sha-256 AB:CD:…`); its certificate must match. When the router
+   * offers, it is known only from the answer: give it then with `setRemoteFingerprint`.
+   */
+  readonly remoteFingerprint?: string;
 }
 
 /**
@@ -33,7 +36,9 @@ export interface DtlsSrtpTransportOptions {
 export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
   readonly #endpoint: IceLiteEndpoint;
   readonly #dtls: DtlsServer;
-  readonly #remoteFingerprint: string;
+  #remoteFingerprint: string | null;
+  /** Keys exported by a handshake that finished before the peer's fingerprint was known. */
+  #pendingHandshake = false;
   #state: DtlsSrtpState = 'new';
   #inbound: SrtpContext | null = null;
   #outbound: SrtpContext | null = null;
@@ -43,7 +48,9 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
   constructor(options: DtlsSrtpTransportOptions) {
     super();
     this.#endpoint = options.endpoint;
-    this.#remoteFingerprint = normalizeFingerprint(options.remoteFingerprint);
+    this.#remoteFingerprint = options.remoteFingerprint
+      ? normalizeFingerprint(options.remoteFingerprint)
+      : null;
     this.#dtlsTransport = {
       type: 'udp',
       address: {} as Transport['address'],
@@ -76,6 +83,12 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
 
   get state(): DtlsSrtpState {
     return this.#state;
+  }
+
+  /** The fingerprint from the peer's answer, when the router made the offer. */
+  setRemoteFingerprint(fingerprint: string): void {
+    this.#remoteFingerprint = normalizeFingerprint(fingerprint);
+    if (this.#pendingHandshake) this.#onHandshakeDone();
   }
 
   /** Encrypts and sends an RTP packet; dropped until the handshake is done. */
@@ -116,6 +129,11 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
   }
 
   #onHandshakeDone(): void {
+    if (this.#remoteFingerprint === null) {
+      this.#pendingHandshake = true;
+      return;
+    }
+    this.#pendingHandshake = false;
     const certificate = this.#dtls.remoteCertificate;
     const fingerprint = certificate && new X509Certificate(certificate).fingerprint256;
     const profile = srtpProfileById(this.#dtls.srtp.srtpProfile ?? -1);

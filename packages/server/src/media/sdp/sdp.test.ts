@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'sdp-transform';
+import {
+  acceptPublisherMedia,
+  answerPublisher,
+  offerSubscriber,
+  parseDescription,
+  type LocalTransport,
+} from './sdp.js';
+
+// An offer Chromium 156 made: audio, and video with three simulcast layers.
+const chromiumOffer = readFileSync(
+  new URL('./fixtures/chromium-publisher-offer.sdp', import.meta.url),
+  'utf8',
+);
+const local: LocalTransport = {
+  iceUfrag: 'abcd',
+  icePwd: 'a-password-of-twenty-two',
+  fingerprint: 'sha-256 AA:BB',
+  candidates: [{ ip: '127.0.0.1', port: 40000 }],
+};
+
+/** The value, after asserting it is there. */
+function present<T>(value: T | null | undefined): T {
+  assert.ok(value !== null && value !== undefined);
+  return value;
+}
+
+describe('SDP', () => {
+  it("reads a Chromium offer's transport, codecs, extensions and simulcast layers", () => {
+    const offer = parseDescription(chromiumOffer);
+    assert.equal(offer.iceUfrag, 'CFbK');
+    assert.match(offer.fingerprint, /^sha-256 10:5C:EB/);
+    const audio = present(offer.media[0]);
+    const video = present(offer.media[1]);
+    const opus = present(audio.codecs[0]);
+    const vp8 = present(video.codecs[0]);
+    assert.deepEqual([audio.mid, opus.name, opus.channels, audio.ssrcs], ['0', 'opus', 2, [2349224172]]);
+    assert.deepEqual([vp8.name, vp8.rtxPayloadType, video.rids], ['VP8', 97, ['q', 'h', 'f']]);
+    assert.deepEqual(vp8.feedback, ['goog-remb', 'transport-cc', 'ccm fir', 'nack', 'nack pli']);
+  });
+
+  it('accepts Opus and VP8 with NACK, keyframe requests and REMB, but not transport-cc', () => {
+    const [audio, video] = acceptPublisherMedia(parseDescription(chromiumOffer)).map(present);
+    assert.deepEqual(
+      present(audio).codecs.map((c) => c.name),
+      ['opus'],
+    );
+    const { codecs, extensions } = present(video);
+    assert.deepEqual(
+      codecs.map((c) => [c.name, c.payloadType, c.rtxPayloadType]),
+      [['VP8', 96, 97]],
+    );
+    assert.deepEqual(present(codecs[0]).feedback, ['goog-remb', 'ccm fir', 'nack', 'nack pli']);
+    assert.deepEqual(extensions.map((e) => e.uri).sort(), [
+      'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+      'urn:3gpp:video-orientation',
+      'urn:ietf:params:rtp-hdrext:sdes:mid',
+      'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
+      'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
+    ]);
+  });
+
+  it('prefers H.264 with packetization mode 1 when VP8 is not offered, and rejects a section with nothing it forwards', () => {
+    const h264Only = chromiumOffer.replace('a=rtpmap:96 VP8/90000', 'a=rtpmap:96 X-UNKNOWN/90000');
+    const h264 = present(present(acceptPublisherMedia(parseDescription(h264Only))[1]).codecs[0]);
+    assert.equal(h264.name, 'H264');
+    assert.match(h264.parameters, /packetization-mode=1;profile-level-id=42e01f/);
+    const noOpus = chromiumOffer.replace('a=rtpmap:111 opus/48000/2', 'a=rtpmap:111 speex/48000');
+    assert.equal(acceptPublisherMedia(parseDescription(noOpus))[0], null);
+  });
+
+  it('answers a publisher as ICE-lite DTLS server that receives the simulcast layers', () => {
+    const offer = parseDescription(chromiumOffer);
+    const answer = parse(answerPublisher(offer, acceptPublisherMedia(offer), local));
+    assert.equal(answer.icelite, 'ice-lite');
+    assert.deepEqual(answer.groups, [{ type: 'BUNDLE', mids: '0 1' }]);
+    const audio = present(answer.media[0]);
+    const video = present(answer.media[1]);
+    assert.deepEqual(
+      [audio.direction, audio.setup, audio.iceUfrag, audio.fingerprint],
+      ['recvonly', 'passive', 'abcd', { type: 'sha-256', hash: 'AA:BB' }],
+    );
+    assert.deepEqual(
+      present(video.candidates).map((c) => [c.ip, c.port, c.type]),
+      [['127.0.0.1', 40000, 'host']],
+    );
+    assert.equal(video.payloads, '96 97');
+    assert.deepEqual(video.simulcast, { dir1: 'recv', list1: 'q;h;f' });
+    assert.ok(!present(video.rtcpFb).some((fb) => fb.type === 'transport-cc'));
+  });
+
+  it('offers a subscriber send-only tracks with their SSRCs and stream IDs', () => {
+    const video = present(acceptPublisherMedia(parseDescription(chromiumOffer))[1]);
+    const offer = parse(
+      offerSubscriber(
+        [
+          {
+            section: { ...video, mid: '0', rids: [] },
+            ssrc: 1234,
+            cname: 'parlor',
+            streamId: 's',
+            trackId: 't',
+          },
+        ],
+        local,
+      ),
+    );
+    const media = present(offer.media[0]);
+    assert.deepEqual(
+      [media.direction, media.setup, media.msid],
+      ['sendonly', 'actpass', [{ id: 's', appdata: 't' }]],
+    );
+    assert.deepEqual(
+      present(media.ssrcs).map((s) => [s.id, s.attribute]),
+      [
+        [1234, 'cname'],
+        [1234, 'msid'],
+      ],
+    );
+  });
+
+  it('refuses a description without ICE credentials', () => {
+    assert.throws(() => parseDescription(chromiumOffer.replace(/a=ice-ufrag:.*\r?\n/g, '')), TypeError);
+  });
+});
