@@ -29,3 +29,11 @@ export {
 export type { MediaSection, RtpCodec, HeaderExtension, MediaKind } from './rtpParameters.js';
 export { parseRtcp, serializeRtcp, type RtcpPacket } from './rtcp/rtcp.js';
 export { readPayloadType, readSsrc, readSequenceNumber } from './rtp/rtpHeader.js';
+export {
+  MediaRouter,
+  type MediaRouterOptions,
+  type RouterStats,
+  type TrackStats,
+} from './router/MediaRouter.js';
+export { Publication, type PublishedTrack } from './router/Publication.js';
+export { Subscription, type ConsumedTrack } from './router/Subscription.js';

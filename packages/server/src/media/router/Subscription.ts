@@ -1,0 +1,130 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { parseRtcp } from '../rtcp/rtcp.js';
+import { RtpRewriter } from '../rtp/RtpRewriter.js';
+import type { MediaSection } from '../rtpParameters.js';
+import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
+import type { Publication, PublishedTrack } from './Publication.js';
+
+/** One track as one subscriber receives it: its own SSRC and continuous numbering. */
+export interface ConsumedTrack {
+  readonly source: PublishedTrack;
+  /** The section offered to the subscriber. */
+  readonly section: MediaSection;
+  readonly ssrc: number;
+  readonly payloadType: number;
+  readonly rewriter: RtpRewriter;
+  packetsOut: number;
+  bytesOut: number;
+  retransmissions: number;
+}
+
+/**
+ * What the router sends one subscriber of one publication: each track rewritten to the
+ * subscriber's SSRC, its losses repaired from the publication's buffer, its keyframe requests
+ * passed upstream.
+ */
+export class Subscription {
+  readonly id = randomUUID();
+  readonly tracks: readonly ConsumedTrack[];
+  readonly #transport: DtlsSrtpTransport;
+  readonly #publication: Publication;
+  readonly #forward: (track: PublishedTrack, packet: Buffer) => void;
+  #closed = false;
+
+  constructor(transport: DtlsSrtpTransport, publication: Publication) {
+    this.#transport = transport;
+    this.#publication = publication;
+    this.tracks = publication.tracks.map((source, index) => {
+      const [codec] = source.section.codecs;
+      if (!codec) throw new TypeError('a published track has no codec');
+      const ssrc = randomInt(1, 0xffffffff);
+      return {
+        source,
+        section: {
+          mid: String(index),
+          kind: source.kind,
+          codecs: [codec],
+          extensions: [],
+          rids: [],
+          ssrcs: [ssrc],
+        },
+        ssrc,
+        payloadType: codec.payloadType,
+        rewriter: new RtpRewriter(ssrc, codec.clockRate),
+        packetsOut: 0,
+        bytesOut: 0,
+        retransmissions: 0,
+      };
+    });
+    this.#forward = (source, packet) => {
+      this.#send(source, packet);
+    };
+    publication.on('rtp', this.#forward);
+    transport.on('rtcp', (compound) => {
+      this.#onRtcp(compound);
+    });
+    transport.on('stateChange', (state) => {
+      // A new subscriber needs a keyframe to start decoding.
+      if (state === 'connected') this.#requestKeyframes();
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The subscriber's answer told the router its DTLS fingerprint. */
+  setRemoteFingerprint(fingerprint: string): void {
+    this.#transport.setRemoteFingerprint(fingerprint);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#publication.off('rtp', this.#forward);
+    this.#transport.close();
+  }
+
+  #send(source: PublishedTrack, packet: Buffer): void {
+    if (this.#transport.state !== 'connected') return;
+    const track = this.tracks.find((candidate) => candidate.source === source);
+    if (!track) return;
+    const copy = Buffer.allocUnsafe(packet.length);
+    packet.copy(copy);
+    if (!track.rewriter.rewrite(copy, track.payloadType, Date.now())) return;
+    this.#transport.sendRtp(copy);
+    track.packetsOut++;
+    track.bytesOut += copy.length;
+  }
+
+  #onRtcp(compound: Buffer): void {
+    for (const packet of parseRtcp(compound)) {
+      if (packet.type === 'pli' || packet.type === 'fir') {
+        this.#requestKeyframes();
+      } else if (packet.type === 'nack') {
+        const track = this.tracks.find((candidate) => candidate.ssrc === packet.mediaSsrc);
+        if (track) this.#retransmit(track, packet.lost);
+      }
+    }
+  }
+
+  /** Resends lost packets from the publication's buffer, rewritten as they were first sent. */
+  #retransmit(track: ConsumedTrack, lost: readonly number[]): void {
+    for (const outSequence of lost) {
+      const original = track.source.buffer.get(track.rewriter.sourceSequenceOf(outSequence));
+      if (!original) continue;
+      const copy = Buffer.allocUnsafe(original.length);
+      original.copy(copy);
+      if (!track.rewriter.rewrite(copy, track.payloadType, Date.now())) continue;
+      this.#transport.sendRtp(copy);
+      track.retransmissions++;
+    }
+  }
+
+  #requestKeyframes(): void {
+    for (const track of this.tracks) {
+      if (track.source.kind === 'video' && !this.#publication.closed)
+        this.#publication.requestKeyframe(track.source);
+    }
+  }
+}
