@@ -13,10 +13,10 @@ let browser: Browser;
 let origin: Server;
 let originUrl: string;
 let mux: UdpMux;
+let certificate: DtlsCertificate;
 let router: MediaRouter;
 
 before(async () => {
-  let certificate: DtlsCertificate;
   [browser, mux, certificate] = await Promise.all([
     launchChromium(),
     UdpMux.bind({ host: '127.0.0.1' }),
@@ -57,21 +57,42 @@ async function waitFor(
   }
 }
 
-/** A page that publishes its fake camera and microphone to the router. */
-async function publish(page: Page): Promise<Publication> {
-  const offer = await page.evaluate(async () => {
-    const stream = await navigator.mediaDevices.getUserMedia({
-      audio: true,
-      video: { width: 640, height: 480 },
-    });
+/**
+ * A page that publishes to a router: its fake camera and microphone, or a canvas of fresh noise
+ * every frame, which no encoder can compress below the bitrate it is allowed.
+ */
+async function publish(
+  page: Page,
+  on: MediaRouter = router,
+  source: 'camera' | 'noise' = 'camera',
+): Promise<Publication> {
+  const offer = await page.evaluate(async (kind) => {
+    let stream: MediaStream;
+    if (kind === 'camera') {
+      stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+    } else {
+      const canvas = document.createElement('canvas');
+      canvas.width = 640;
+      canvas.height = 480;
+      const context = canvas.getContext('2d');
+      if (!context) throw new Error('no 2d context');
+      const frame = context.createImageData(640, 480);
+      setInterval(() => {
+        for (let offset = 0; offset < frame.data.length; offset += 65536) {
+          crypto.getRandomValues(frame.data.subarray(offset, offset + 65536));
+        }
+        context.putImageData(frame, 0, 0);
+      }, 33);
+      stream = canvas.captureStream(30);
+    }
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
     for (const track of stream.getTracks())
       pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
     await pc.setLocalDescription(await pc.createOffer());
     (globalThis as unknown as PageWithPc).pc = pc;
     return pc.localDescription?.sdp ?? '';
-  });
-  const { publication, answerSdp } = router.publish(offer);
+  }, source);
+  const { publication, answerSdp } = on.publish(offer);
   await page.evaluate(
     (sdp) => (globalThis as unknown as PageWithPc).pc.setRemoteDescription({ type: 'answer', sdp }),
     answerSdp,
@@ -168,5 +189,45 @@ describe('the Media Router with Chromium', () => {
     router.unpublish(publication);
     assert.equal(router.stats().subscriptions.length, 0);
     await Promise.all([publisherPage.close(), firstPage.close(), latePage.close()]);
+  });
+
+  it('lets a publisher reach the bitrate the router allows: its REMB keeps the estimate up', async () => {
+    const allowed = 1_000_000;
+    const capped = new MediaRouter({
+      mux,
+      certificate,
+      announcedAddress: '127.0.0.1',
+      maxVideoBitrate: allowed,
+    });
+    const page = await openPage();
+    await publish(page, capped, 'noise');
+    const bytesSent = (): Promise<number> =>
+      page.evaluate(async () => {
+        let bytes = 0;
+        const stats = await (globalThis as unknown as PageWithPc).pc.getStats();
+        stats.forEach((report: { type: string; kind?: string; bytesSent?: number }) => {
+          if (report.type === 'outbound-rtp' && report.kind === 'video') bytes += report.bytesSent ?? 0;
+        });
+        return bytes;
+      });
+    let best = 0;
+    await waitFor(
+      async () => {
+        const start = await bytesSent();
+        const startedAt = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        best = Math.max(best, (((await bytesSent()) - start) * 8) / ((Date.now() - startedAt) / 1000));
+        return best >= 0.8 * allowed;
+      },
+      `the publisher to send 80 % of ${allowed} bit/s (best: ${Math.round(best)})`,
+      25_000,
+    );
+    // REMB is a ceiling too: the publisher stays near what the router allows.
+    const start = await bytesSent();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const steady = (((await bytesSent()) - start) * 8) / 2;
+    assert.ok(steady <= 1.25 * allowed, `${Math.round(steady)} bit/s is above the ${allowed} allowed`);
+    capped.close();
+    await page.close();
   });
 });
