@@ -7,13 +7,21 @@ import type {
   Publisher,
   PublisherProperties,
   Session,
+  SessionOptions,
   Subscriber,
 } from '@parlor/client';
 
+export interface ChromiumOptions {
+  /** The browser's executable, e.g. a script that runs Chromium in a network namespace. Default: Debian's. */
+  readonly executablePath?: string;
+  /** Further command-line switches. Default: none. */
+  readonly args?: readonly string[];
+}
+
 /** Debian's Chromium, headless, with a fake camera and microphone and loopback ICE candidates. */
-export function launchChromium(): Promise<Browser> {
+export function launchChromium(options: ChromiumOptions = {}): Promise<Browser> {
   return chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: options.executablePath ?? '/usr/bin/chromium',
     headless: true,
     args: [
       '--no-sandbox',
@@ -27,6 +35,7 @@ export function launchChromium(): Promise<Browser> {
       '--use-fake-ui-for-media-stream',
       '--allow-loopback-in-peer-connection',
       '--disable-features=WebRtcHideLocalIpsWithMdns',
+      ...(options.args ?? []),
     ],
   });
 }
@@ -37,16 +46,17 @@ export interface AppOrigin {
   close(): Promise<void>;
 }
 
-export async function startAppOrigin(parlorUrl: string): Promise<AppOrigin> {
+/** Serves the app on `host` (default 127.0.0.1), on a free port. */
+export async function startAppOrigin(parlorUrl: string, host = '127.0.0.1'): Promise<AppOrigin> {
   const page = `<!doctype html><html><head><meta charset="utf-8"><title>app</title>
 <script src="${parlorUrl}/v2/js/opentok.js"></script></head><body></body></html>`;
   const server = createServer((_request, response) => {
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://${host}:${port}/`,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
@@ -264,20 +274,40 @@ export class BrowserPeer {
     );
   }
 
+  /**
+   * The candidate types (`host`, `srflx`, `prflx`, `relay`) of the selected pair of the
+   * subscriber to a stream: this side's, then the other's; null before a pair is selected.
+   */
+  selectedCandidateTypes(streamId: string): Promise<{ local: string; remote: string } | null> {
+    return this.page.evaluate(async (streamId) => {
+      const report = await window.participant.subscribers.get(streamId)?.getRtcStatsReport();
+      if (!report) return null;
+      const byId = new Map<string, RTCStats & Record<string, unknown>>();
+      report.forEach((entry: RTCStats & Record<string, unknown>) => byId.set(entry.id, entry));
+      const transport = [...byId.values()].find((entry) => entry.type === 'transport');
+      const pair = byId.get(String(transport?.selectedCandidatePairId));
+      const local = byId.get(String(pair?.localCandidateId));
+      const remote = byId.get(String(pair?.remoteCandidateId));
+      if (!local || !remote) return null;
+      return { local: String(local.candidateType), remote: String(remote.candidateType) };
+    }, streamId);
+  }
+
   /** Opens a page of the app origin and sets up a session object that records its events. */
   static async open(
     browser: Browser,
     appUrl: string,
     apiKey: string,
     sessionId: string,
+    sessionOptions: SessionOptions = {},
   ): Promise<BrowserPeer> {
     const page = await newPage(browser);
     await page.goto(appUrl);
     await page.evaluate(
-      ({ apiKey, sessionId }) => {
+      ({ apiKey, sessionId, sessionOptions }) => {
         const events: RecordedEvent[] = [];
         const subscribers = new Map<string, Subscriber>();
-        const session = window.OT.initSession(apiKey, sessionId);
+        const session = window.OT.initSession(apiKey, sessionId, sessionOptions);
         const connections = new Map<string, Connection>();
         const participant: Participant = { session, events, connections, subscribers, publisher: null };
         window.participant = participant;
@@ -350,7 +380,7 @@ export class BrowserPeer {
           });
         });
       },
-      { apiKey, sessionId },
+      { apiKey, sessionId, sessionOptions },
     );
     return new BrowserPeer(page);
   }
@@ -362,6 +392,7 @@ export function openBrowserPeer(
   appUrl: string,
   apiKey: string,
   sessionId: string,
+  sessionOptions: SessionOptions = {},
 ): Promise<BrowserPeer> {
-  return BrowserPeer.open(browser, appUrl, apiKey, sessionId);
+  return BrowserPeer.open(browser, appUrl, apiKey, sessionId, sessionOptions);
 }

@@ -28,8 +28,16 @@ if (files.length === 0) {
 }
 
 ensureDependencies();
-// Browser tests drive Debian's Chromium with playwright-core.
-ensureDebianPackages({ '/usr/bin/chromium': 'chromium' });
+// Browser tests drive Debian's Chromium with playwright-core; TURN tests run coturn (TLS with a
+// certificate made by openssl), and put browsers in network namespaces (ip) whose traffic
+// between them is dropped (nft).
+ensureDebianPackages({
+  '/usr/bin/chromium': 'chromium',
+  '/usr/bin/turnserver': 'coturn',
+  '/usr/bin/openssl': 'openssl',
+  '/usr/sbin/ip': 'iproute2',
+  '/usr/sbin/nft': 'nftables',
+});
 build();
 if (selected.length === 0) {
   run('npm', ['run', '--silent', 'typecheck']);

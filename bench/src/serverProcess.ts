@@ -31,10 +31,23 @@ export class ServerProcess {
   static async start(options: { core: number | null }): Promise<ServerProcess> {
     const dataDir = mkdtempSync(join(tmpdir(), 'parlor-bench-'));
     const credentials = { apiKey: '10000001', apiSecret: 'b'.repeat(40) };
-    const args = [bin, 'start', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir];
+    const args = [
+      bin,
+      'start',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--media-port',
+      '0',
+      '--data-dir',
+      dataDir,
+    ];
     const env = {
       ...process.env,
       PARLOR_LOG_LEVEL: 'warn',
+      // No embedded coturn: it would take the default TURN port and add its load to the measures.
+      PARLOR_TURN: 'off',
       PARLOR_API_KEY: credentials.apiKey,
       PARLOR_API_SECRET: credentials.apiSecret,
     };

@@ -7,9 +7,14 @@ import type { Config } from './config/config.js';
 import { buildHttpApp } from './http/app.js';
 import { ApplicationService } from './projects/ApplicationService.js';
 import { ProjectService } from './projects/ProjectService.js';
+import type { Coturn } from './relay/Coturn.js';
+import { startRelay } from './relay/startRelay.js';
 import { SessionService } from './sessions/SessionService.js';
 import type { RoomRegistry } from './signaling/RoomRegistry.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
+import { UdpMux } from './media/ice/UdpMux.js';
+import { MediaRouter } from './media/router/MediaRouter.js';
+import { DtlsCertificate } from './media/transport/DtlsCertificate.js';
 import type { Project } from './store/ProjectRepository.js';
 import { Store } from './store/Store.js';
 
@@ -31,7 +36,10 @@ export class ParlorServer {
   /** The live sessions: one room per session with clients connected. */
   readonly rooms: RoomRegistry;
   readonly #signaling: SignalingServer;
+  /** The Media Router's one UDP socket, shared by every routed session. */
+  readonly #mux: UdpMux;
   readonly #store: Store;
+  readonly #coturn: Coturn | null;
   readonly #http: FastifyInstance;
   readonly #logger: Logger;
   #closing: Promise<void> | null = null;
@@ -45,6 +53,8 @@ export class ParlorServer {
     sessions: SessionService;
     tokens: ClientTokenVerifier;
     signaling: SignalingServer;
+    coturn: Coturn | null;
+    mux: UdpMux;
     defaultProject: Project;
     listenUrl: string;
     logger: Logger;
@@ -59,6 +69,8 @@ export class ParlorServer {
     this.rooms = parts.signaling.rooms;
     this.#signaling = parts.signaling;
     this.#store = parts.store;
+    this.#coturn = parts.coturn;
+    this.#mux = parts.mux;
     this.#http = parts.http;
     this.#logger = parts.logger;
   }
@@ -66,6 +78,8 @@ export class ParlorServer {
   /** Opens the store, makes sure the default project exists and starts listening. */
   static async start(config: Config, logger: Logger): Promise<ParlorServer> {
     const store = Store.open(join(config.dataDir, storeFileName));
+    let coturn: Coturn | null = null;
+    let mux: UdpMux | null = null;
     try {
       const projects = new ProjectService(store);
       const applications = new ApplicationService(store);
@@ -77,13 +91,22 @@ export class ParlorServer {
         projectOfSession: (sessionId) => store.sessions.projectOf(sessionId),
       };
       const tokens = new ClientTokenVerifier({ lookup });
+      const relay = await startRelay(config, logger);
+      coturn = relay.coturn;
+      const certificate = await DtlsCertificate.generate();
+      // The router's socket is IPv4; a wildcard IPv6 listen address means every IPv4 one too.
+      const mediaHost = config.host.includes(':') ? '0.0.0.0' : config.host;
+      const routerMux = await UdpMux.bind({ host: mediaHost, port: config.mediaPort });
+      mux = routerMux;
       const signaling = new SignalingServer({
         sessions,
         tokens,
         logger,
-        iceServers: config.iceServers,
+        iceServersFor: (connectionId) => relay.iceServers.forConnection(connectionId),
         reconnectGraceMs: config.reconnectGraceSeconds * 1000,
         messagesPerSecond: config.signalingRate,
+        createRouter: () =>
+          new MediaRouter({ mux: routerMux, certificate, announcedAddress: config.publicIp }),
       });
       const http = await buildHttpApp({ logger, sessions, lookup, signaling, demoProject: defaultProject });
       const address = await http.listen({ port: config.port, host: config.host });
@@ -97,6 +120,8 @@ export class ParlorServer {
         sessions,
         tokens,
         signaling,
+        coturn,
+        mux: routerMux,
         defaultProject,
         listenUrl,
         logger,
@@ -105,6 +130,8 @@ export class ParlorServer {
       logger.info({ listenUrl, publicUrl: server.publicUrl, dataDir: config.dataDir }, 'parlor started');
       return server;
     } catch (error) {
+      mux?.close();
+      await coturn?.close();
       store.close();
       throw error;
     }
@@ -112,14 +139,16 @@ export class ParlorServer {
 
   /**
    * Closes the rooms and their sockets (clients see a clean close), stops accepting requests,
-   * lets those under way finish, then closes the store.
+   * lets those under way finish, then stops the embedded TURN server and closes the store.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       try {
         this.#signaling.close();
+        this.#mux.close();
         await this.#http.close();
       } finally {
+        await this.#coturn?.close();
         this.#store.close();
         this.#logger.info('parlor stopped');
       }

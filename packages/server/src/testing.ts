@@ -1,4 +1,6 @@
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
@@ -49,19 +51,70 @@ export interface TestServer {
 }
 
 export interface TestServerOptions {
-  /** Environment variables, as `parlor start` would read them. Default: none. */
+  /** Environment variables, as `parlor start` would read them. Default: none (and `PARLOR_TURN=off`). */
   readonly env?: Readonly<Record<string, string>>;
   /** Data directory to use. Default: a new temporary one. */
   readonly dataDir?: string;
+  /** Address to listen on. Default: 127.0.0.1. */
+  readonly host?: string;
+}
+
+/**
+ * Settings of an embedded TURN server for tests, on free ports of `ip`, relaying from and to
+ * `ip` only (allowed although loopback or private): `startTestServer({ env: await testTurnEnv() })`.
+ */
+export async function testTurnEnv(ip = '127.0.0.1'): Promise<Record<string, string>> {
+  const port = await freePort(ip);
+  // A random block of 200 ports: test files run in parallel, each with its own coturn.
+  const relayMin = 40_000 + 200 * Math.floor(Math.random() * 100);
+  return {
+    PARLOR_TURN: 'embedded',
+    PARLOR_TURN_PORT: String(port),
+    PARLOR_TURN_RELAY_PORTS: `${relayMin}-${relayMin + 199}`,
+    PARLOR_TURN_HOST: ip,
+    PARLOR_TURN_LISTEN_IPS: ip,
+    PARLOR_TURN_RELAY_IP: ip,
+    PARLOR_TURN_ALLOWED_PEER_IPS: ip,
+  };
+}
+
+/** A port below 40000 free for both UDP and TCP on `ip`. */
+async function freePort(ip: string): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const tcp = createServer();
+    const udp = createSocket(ip.includes(':') ? 'udp6' : 'udp4');
+    const free = await new Promise<boolean>((resolve) => {
+      tcp.once('error', () => {
+        resolve(false);
+      });
+      tcp.listen(port, ip, () => {
+        udp.once('error', () => {
+          resolve(false);
+        });
+        udp.bind(port, ip, () => {
+          resolve(true);
+        });
+      });
+    });
+    tcp.close();
+    try {
+      udp.close();
+    } catch {
+      // It was never bound.
+    }
+    if (free) return port;
+  }
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'parlor-test-'));
   const config = loadConfig(
-    { PARLOR_LOG_LEVEL: 'warn', ...options.env },
+    { PARLOR_LOG_LEVEL: 'warn', PARLOR_TURN: 'off', ...options.env },
     {
-      host: '127.0.0.1',
+      host: options.host ?? '127.0.0.1',
       port: '0',
+      'media-port': '0',
       'data-dir': dataDir,
     },
   );

@@ -37,9 +37,10 @@ interface Running {
 async function startParlor(dataDir: string, env: Record<string, string> = {}): Promise<Running> {
   const child = spawn(
     process.execPath,
-    [bin, 'start', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir],
+    [bin, 'start', '--host', '127.0.0.1', '--port', '0', '--media-port', '0', '--data-dir', dataDir],
     {
-      env: { PATH: process.env.PATH, PARLOR_LOG_LEVEL: 'warn', ...env },
+      // Each test runs its own coturn when it wants one (relay/), never on the default port.
+      env: { PATH: process.env.PATH, PARLOR_LOG_LEVEL: 'warn', PARLOR_TURN: 'off', ...env },
     },
   );
   let banner = '';

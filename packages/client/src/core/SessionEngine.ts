@@ -91,7 +91,9 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       this.#setState('reconnecting');
       this.safeEmit('reconnecting');
     });
-    this.#signaling.on('reconnected', () => {
+    this.#signaling.on('reconnected', ({ iceServers }) => {
+      // TURN credentials may have expired while the link was down: later peer connections use fresh ones.
+      if (this.#joined) this.#joined = { ...this.#joined, iceServers };
       this.#setState('connected');
       this.safeEmit('reconnected');
     });

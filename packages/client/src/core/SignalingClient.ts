@@ -39,7 +39,8 @@ interface SignalingEvents {
   /** A server event, in order, each once (replays after a resume are dropped by `seq`). */
   event: [frame: EventFrame];
   reconnecting: [];
-  reconnected: [];
+  /** The connection was resumed; the server handed fresh ICE servers. */
+  reconnected: [resumed: ClientToServer['resume']['result']];
   closed: [end: SignalingEnd];
 }
 
@@ -278,11 +279,11 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
       return;
     }
     const id = this.#nextId++;
-    const resumed = new Promise<void>((resolve, reject) => {
+    const resumed = new Promise<ClientToServer['resume']['result']>((resolve, reject) => {
       this.#pending.set(id, {
         method: 'resume',
-        resolve: () => {
-          resolve();
+        resolve: (result) => {
+          resolve(result as ClientToServer['resume']['result']);
         },
         reject,
         timer: undefined,
@@ -303,8 +304,9 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
         },
       }),
     );
+    let result: ClientToServer['resume']['result'];
     try {
-      await resumed;
+      result = await resumed;
     } catch (error) {
       const retriable =
         error instanceof ClientError &&
@@ -324,7 +326,7 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     const queued = this.#queued;
     this.#queued = [];
     for (const { id: queuedId, text } of queued) this.#send(queuedId, text);
-    this.safeEmit('reconnected');
+    this.safeEmit('reconnected', result);
   }
 
   /** Read through a method: the state may have changed while a resume was awaited. */

@@ -53,7 +53,11 @@ export const ResumeParams = Params({
   /** `seq` of the last event the client received; the server replays every later one. */
   lastSeq: Type.Integer({ minimum: 0 }),
 });
-export const SessionResumed = Type.Object({ connection: ConnectionInfo });
+export const SessionResumed = Type.Object({
+  connection: ConnectionInfo,
+  /** The STUN and TURN servers again, with fresh credentials, for peer connections made from now on. */
+  iceServers: Type.Array(IceServer),
+});
 
 // publish: announce a stream; the answer carries its ID.
 export const PublishParams = Params({

@@ -1,7 +1,23 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, turnserverPath } from './config.js';
+
+const embeddedTurnDefaults = {
+  mode: 'embedded',
+  port: 3478,
+  tlsPort: 5349,
+  relayPorts: { min: 49152, max: 65535 },
+  realm: 'parlor',
+  host: null,
+  listenIps: [],
+  relayIp: null,
+  allowedPeerIps: [],
+  tls: null,
+  secret: null,
+  credentialLifetimeSeconds: 86400,
+};
 
 describe('loadConfig', () => {
   it('has embedded defaults for everything', () => {
@@ -15,6 +31,9 @@ describe('loadConfig', () => {
       reconnectGraceSeconds: 20,
       iceServers: [],
       signalingRate: 50,
+      publicIp: '127.0.0.1',
+      mediaPort: 40000,
+      turn: existsSync(turnserverPath) ? embeddedTurnDefaults : { mode: 'off' },
     });
   });
 
@@ -73,6 +92,93 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ PARLOR_SIGNALING_RATE: '200' }).signalingRate, 200);
     assert.throws(() => loadConfig({ PARLOR_SIGNALING_RATE: '0' }), /1 to 100000/);
     assert.throws(() => loadConfig({}, { 'signaling-rate': '2.5' }), /1 to 100000/);
+  });
+
+  it(
+    'runs coturn with the TURN settings given, which are checked',
+    { skip: !existsSync(turnserverPath) },
+    () => {
+      const { turn } = loadConfig(
+        {
+          PARLOR_TURN: 'embedded',
+          PARLOR_TURN_PORT: '3500',
+          PARLOR_TURN_RELAY_PORTS: '50000-50100',
+          PARLOR_TURN_ALLOWED_PEER_IPS: '127.0.0.1, 10.0.0.1-10.0.0.9',
+          PARLOR_TURN_LISTEN_IPS: '127.0.0.1,::1',
+          PARLOR_TURN_SECRET: 's'.repeat(16),
+        },
+        { 'turn-realm': 'example.org', 'turn-host': 'turn.example.org', 'turn-credential-lifetime': '600' },
+      );
+      assert.deepEqual(turn, {
+        ...embeddedTurnDefaults,
+        port: 3500,
+        relayPorts: { min: 50000, max: 50100 },
+        realm: 'example.org',
+        host: 'turn.example.org',
+        listenIps: ['127.0.0.1', '::1'],
+        allowedPeerIps: ['127.0.0.1', '10.0.0.1-10.0.0.9'],
+        secret: 's'.repeat(16),
+        credentialLifetimeSeconds: 600,
+      });
+      assert.ok(Object.isFrozen(turn));
+    },
+  );
+
+  it('uses an external TURN server with URLs and a secret, by default when URLs are given', () => {
+    assert.deepEqual(
+      loadConfig({
+        PARLOR_TURN_URLS: 'turn:turn.example.org:3478?transport=udp,turns:turn.example.org:443',
+        PARLOR_TURN_SECRET: 'x'.repeat(20),
+      }).turn,
+      {
+        mode: 'external',
+        urls: ['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:443'],
+        secret: 'x'.repeat(20),
+        credentialLifetimeSeconds: 86400,
+      },
+    );
+    assert.deepEqual(loadConfig({}, { turn: 'off' }).turn, { mode: 'off' });
+  });
+
+  it('reports every TURN problem at once', () => {
+    try {
+      loadConfig(
+        {
+          PARLOR_TURN: 'external',
+          PARLOR_TURN_PORT: '0',
+          PARLOR_TURN_RELAY_PORTS: '6000-5000',
+          PARLOR_TURN_ALLOWED_PEER_IPS: '10.0.0.1-::1',
+          PARLOR_TURN_CERT: '/no/such/cert.pem',
+        },
+        { 'turn-url': 'stun:x.example', 'turn-secret': 'short', 'turn-credential-lifetime': '5' },
+      );
+      assert.fail('loadConfig accepted invalid TURN settings');
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      const problems = error.problems.join('\n');
+      assert.match(problems, /PARLOR_TURN_PORT="0": must be 1 to 65535/);
+      assert.match(problems, /PARLOR_TURN_RELAY_PORTS="6000-5000": must be MIN-MAX/);
+      assert.match(problems, /PARLOR_TURN_ALLOWED_PEER_IPS=.*is not an IP address or an A-B range/);
+      assert.match(problems, /PARLOR_TURN_CERT=.*no such file/);
+      assert.match(problems, /--turn-url="stun:x.example": .* is not a turn: or turns: URL/);
+      assert.match(problems, /--turn-secret="short": must be at least 16 characters/);
+      assert.match(problems, /--turn-credential-lifetime="5"/);
+      assert.match(problems, /--turn external needs --turn-url and --turn-secret/);
+      assert.equal(error.problems.length, 8);
+    }
+  });
+
+  it('refuses embedded-only TURN settings with another mode, and TLS without its key', () => {
+    assert.throws(
+      () => loadConfig({ PARLOR_TURN: 'off', PARLOR_TURN_PORT: '3500' }),
+      /--turn-port: only with --turn embedded, not off/,
+    );
+    if (existsSync(turnserverPath)) {
+      assert.throws(
+        () => loadConfig({ PARLOR_TURN: 'embedded', PARLOR_TURN_CERT: turnserverPath }),
+        /--turn-cert and --turn-pkey must be given together/,
+      );
+    }
   });
 
   it('is frozen', () => {

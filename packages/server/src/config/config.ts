@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { IceServer } from '@parlor/protocol';
 import { apiKeyProblem, apiSecretProblem } from '../auth/credentials.js';
@@ -31,6 +33,61 @@ export interface Config {
   readonly iceServers: readonly IceServer[];
   /** Messages a client may send per second on its signaling socket, in bursts of twice that. Default: 50. */
   readonly signalingRate: number;
+  /** The address the Media Router announces in its ICE candidates. Default: 127.0.0.1. */
+  readonly publicIp: string;
+  /** The one UDP port of the Media Router (0: any free port). Default: 40000. */
+  readonly mediaPort: number;
+  /**
+   * The TURN server whose credentials clients get. Default: external when TURN URLs are given,
+   * else embedded when coturn is installed, else off.
+   */
+  readonly turn: TurnConfig;
+}
+
+/** Where coturn's `turnserver` is when the Debian package is installed. */
+export const turnserverPath = '/usr/bin/turnserver';
+
+export const turnModes = ['embedded', 'external', 'off'] as const;
+export type TurnMode = (typeof turnModes)[number];
+
+/** A TURN server: coturn run by Parlor, another one sharing its secret with Parlor, or none. */
+export type TurnConfig = EmbeddedTurnConfig | ExternalTurnConfig | { readonly mode: 'off' };
+
+/** coturn, run by Parlor with the settings below. */
+export interface EmbeddedTurnConfig {
+  readonly mode: 'embedded';
+  /** UDP and TCP port of TURN and STUN. Default: 3478. */
+  readonly port: number;
+  /** TLS port, used when `tls` is set. Default: 5349. */
+  readonly tlsPort: number;
+  /** Ports of the relayed addresses, inclusive. Default: 49152 to 65535. */
+  readonly relayPorts: { readonly min: number; readonly max: number };
+  /** Default: parlor. */
+  readonly realm: string;
+  /** Host name or address in the URLs handed to clients. Default: null, the public URL's host. */
+  readonly host: string | null;
+  /** Addresses coturn listens on. Default: none, meaning all. */
+  readonly listenIps: readonly string[];
+  /** Address of the relayed candidates. Default: null, coturn's choice. */
+  readonly relayIp: string | null;
+  /** Peer addresses or `a-b` ranges relayed to although private or loopback (tests). Default: none. */
+  readonly allowedPeerIps: readonly string[];
+  /** Certificate and key files (PEM) for TURN over TLS. Default: null, no TLS. */
+  readonly tls: { readonly cert: string; readonly pkey: string } | null;
+  /** Shared secret of the credentials. Default: null, generated and kept in the data directory. */
+  readonly secret: string | null;
+  /** How long credentials handed to a client are valid, in seconds. Default: 86400. */
+  readonly credentialLifetimeSeconds: number;
+}
+
+/** A TURN server of the operator's, configured with `use-auth-secret` and the same secret. */
+export interface ExternalTurnConfig {
+  readonly mode: 'external';
+  /** Its `turn:`/`turns:` URLs. */
+  readonly urls: readonly string[];
+  readonly secret: string;
+  /** How long credentials handed to a client are valid, in seconds. Default: 86400. */
+  readonly credentialLifetimeSeconds: number;
 }
 
 /** A setting: its flag, its environment variable and how to read it. */
@@ -123,6 +180,114 @@ const settings = {
         : new Problem('must be a whole number from 1 to 100000');
     },
   } satisfies Setting<number>,
+  publicIp: {
+    flag: 'public-ip',
+    env: 'PARLOR_PUBLIC_IP',
+    description: 'IP address the Media Router announces to clients (default 127.0.0.1)',
+    parse: (raw) => (isIP(raw) ? raw : new Problem('must be an IPv4 or IPv6 address')),
+  } satisfies Setting<string>,
+  mediaPort: {
+    flag: 'media-port',
+    env: 'PARLOR_MEDIA_PORT',
+    description: 'UDP port of the Media Router, 0 for any free one (default 40000)',
+    parse: (raw) => {
+      const port = Number(raw);
+      return /^[0-9]+$/.test(raw) && port <= 65535 ? port : new Problem('must be 0 to 65535');
+    },
+  } satisfies Setting<number>,
+  turn: {
+    flag: 'turn',
+    env: 'PARLOR_TURN',
+    description: `TURN server: ${turnModes.join(', ')} (default external with --turn-url, else embedded when coturn is installed, else off)`,
+    parse: (raw) =>
+      (turnModes as readonly string[]).includes(raw)
+        ? (raw as TurnMode)
+        : new Problem(`must be one of ${turnModes.join(', ')}`),
+  } satisfies Setting<TurnMode>,
+  turnPort: {
+    flag: 'turn-port',
+    env: 'PARLOR_TURN_PORT',
+    description: 'embedded TURN: UDP and TCP port (default 3478)',
+    parse: (raw) => parsePort(raw, 1),
+  } satisfies Setting<number>,
+  turnTlsPort: {
+    flag: 'turn-tls-port',
+    env: 'PARLOR_TURN_TLS_PORT',
+    description: 'embedded TURN: TLS port, with a certificate (default 5349)',
+    parse: (raw) => parsePort(raw, 1),
+  } satisfies Setting<number>,
+  turnRelayPorts: {
+    flag: 'turn-relay-ports',
+    env: 'PARLOR_TURN_RELAY_PORTS',
+    description: 'embedded TURN: range of relayed ports, MIN-MAX (default 49152-65535)',
+    parse: parsePortRange,
+  } satisfies Setting<{ min: number; max: number }>,
+  turnRealm: {
+    flag: 'turn-realm',
+    env: 'PARLOR_TURN_REALM',
+    description: 'embedded TURN: realm (default parlor)',
+    parse: (raw) => (/^[\w.-]+$/.test(raw) ? raw : new Problem('must be letters, digits, dots, dashes')),
+  } satisfies Setting<string>,
+  turnHost: {
+    flag: 'turn-host',
+    env: 'PARLOR_TURN_HOST',
+    description: "embedded TURN: host in clients' TURN URLs (default the public URL's host)",
+    parse: (raw) => (/^[\w.:-]+$/.test(raw) ? raw : new Problem('must be a host name or an address')),
+  } satisfies Setting<string>,
+  turnListenIps: {
+    flag: 'turn-listen-ip',
+    env: 'PARLOR_TURN_LISTEN_IPS',
+    description: 'embedded TURN: comma-separated addresses to listen on (default all)',
+    parse: (raw) => parseAddressList(raw, false),
+  } satisfies Setting<readonly string[]>,
+  turnRelayIp: {
+    flag: 'turn-relay-ip',
+    env: 'PARLOR_TURN_RELAY_IP',
+    description: "embedded TURN: address of relayed candidates (default coturn's choice)",
+    parse: (raw) => (isIP(raw) ? raw : new Problem('must be an IP address')),
+  } satisfies Setting<string>,
+  turnAllowedPeerIps: {
+    flag: 'turn-allowed-peer-ip',
+    env: 'PARLOR_TURN_ALLOWED_PEER_IPS',
+    description: 'embedded TURN: private or loopback addresses or A-B ranges it may relay to (default none)',
+    parse: (raw) => parseAddressList(raw, true),
+  } satisfies Setting<readonly string[]>,
+  turnCert: {
+    flag: 'turn-cert',
+    env: 'PARLOR_TURN_CERT',
+    description: 'embedded TURN: certificate file (PEM) for TLS, with --turn-pkey (default no TLS)',
+    parse: parseFilePath,
+  } satisfies Setting<string>,
+  turnPkey: {
+    flag: 'turn-pkey',
+    env: 'PARLOR_TURN_PKEY',
+    description: 'embedded TURN: private key file (PEM) for TLS, with --turn-cert',
+    parse: parseFilePath,
+  } satisfies Setting<string>,
+  turnUrls: {
+    flag: 'turn-url',
+    env: 'PARLOR_TURN_URLS',
+    description: 'external TURN: comma-separated turn: or turns: URLs',
+    parse: parseTurnUrls,
+  } satisfies Setting<readonly string[]>,
+  turnSecret: {
+    flag: 'turn-secret',
+    env: 'PARLOR_TURN_SECRET',
+    description:
+      'TURN shared secret (external: required; embedded: default generated, kept in the data directory)',
+    parse: (raw) => (raw.length >= 16 ? raw : new Problem('must be at least 16 characters')),
+  } satisfies Setting<string>,
+  turnCredentialLifetime: {
+    flag: 'turn-credential-lifetime',
+    env: 'PARLOR_TURN_CREDENTIAL_LIFETIME',
+    description: 'seconds the TURN credentials handed to a client are valid (default 86400)',
+    parse: (raw) => {
+      const seconds = Number(raw);
+      return /^[0-9]+$/.test(raw) && seconds >= 60 && seconds <= 30 * 86400
+        ? seconds
+        : new Problem('must be a whole number of seconds from 60 to 2592000');
+    },
+  } satisfies Setting<number>,
 };
 
 /** The command-line options of the settings that have a flag, for `node:util` `parseArgs`. */
@@ -183,10 +348,13 @@ export function loadConfig(
   const reconnectGraceSeconds = read(settings.reconnectGrace) ?? 20;
   const iceServers = read(settings.iceServers) ?? [];
   const signalingRate = read(settings.signalingRate) ?? 50;
+  const publicIp = read(settings.publicIp) ?? '127.0.0.1';
+  const mediaPort = read(settings.mediaPort) ?? 40000;
   if ((env[settings.apiKey.env] === undefined) !== (env[settings.apiSecret.env] === undefined)) {
     problems.push(`${settings.apiKey.env} and ${settings.apiSecret.env} must be given together`);
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  const turn = readTurn(read, problems);
+  if (problems.length > 0 || turn === undefined) throw new ConfigError(problems);
 
   const defaultProjectCredentials =
     apiKey !== undefined && apiSecret !== undefined ? Object.freeze({ apiKey, apiSecret }) : null;
@@ -200,7 +368,113 @@ export function loadConfig(
     reconnectGraceSeconds,
     iceServers,
     signalingRate,
+    publicIp,
+    mediaPort,
+    turn,
   });
+}
+
+/** Reads the TURN settings; a setting that does not apply to the chosen mode is a problem. */
+function readTurn(
+  read: <T>(setting: Setting<T>) => T | undefined,
+  problems: string[],
+): TurnConfig | undefined {
+  const urls = read(settings.turnUrls);
+  const mode = read(settings.turn) ?? (urls ? 'external' : existsSync(turnserverPath) ? 'embedded' : 'off');
+  const secret = read(settings.turnSecret);
+  const credentialLifetimeSeconds = read(settings.turnCredentialLifetime) ?? 86400;
+  const embedded = {
+    turnPort: read(settings.turnPort),
+    turnTlsPort: read(settings.turnTlsPort),
+    turnRelayPorts: read(settings.turnRelayPorts),
+    turnRealm: read(settings.turnRealm),
+    turnHost: read(settings.turnHost),
+    turnListenIps: read(settings.turnListenIps),
+    turnRelayIp: read(settings.turnRelayIp),
+    turnAllowedPeerIps: read(settings.turnAllowedPeerIps),
+    turnCert: read(settings.turnCert),
+    turnPkey: read(settings.turnPkey),
+  };
+  const embeddedGiven = (Object.keys(embedded) as (keyof typeof embedded)[])
+    .filter((key) => embedded[key] !== undefined)
+    .map((key) => `--${settings[key].flag}`);
+  if (mode !== 'embedded' && embeddedGiven.length > 0) {
+    problems.push(`${embeddedGiven.join(', ')}: only with --turn embedded, not ${mode}`);
+  }
+  if (mode !== 'external' && urls !== undefined) {
+    problems.push(`--turn-url: only applies to --turn external, not ${mode}`);
+  }
+  if (mode === 'off') {
+    if (secret !== undefined) problems.push('--turn-secret: does not apply to --turn off');
+    return Object.freeze({ mode });
+  }
+  if (mode === 'external') {
+    if (urls === undefined || secret === undefined) {
+      problems.push('--turn external needs --turn-url and --turn-secret');
+      return undefined;
+    }
+    return Object.freeze({ mode, urls, secret, credentialLifetimeSeconds });
+  }
+  if (!existsSync(turnserverPath)) {
+    problems.push(`--turn embedded needs coturn (${turnserverPath}): apt-get install coturn`);
+  }
+  const { turnCert: cert, turnPkey: pkey } = embedded;
+  if ((cert === undefined) !== (pkey === undefined)) {
+    problems.push('--turn-cert and --turn-pkey must be given together');
+  }
+  return Object.freeze({
+    mode,
+    port: embedded.turnPort ?? 3478,
+    tlsPort: embedded.turnTlsPort ?? 5349,
+    relayPorts: embedded.turnRelayPorts ?? Object.freeze({ min: 49152, max: 65535 }),
+    realm: embedded.turnRealm ?? 'parlor',
+    host: embedded.turnHost ?? null,
+    listenIps: embedded.turnListenIps ?? Object.freeze([]),
+    relayIp: embedded.turnRelayIp ?? null,
+    allowedPeerIps: embedded.turnAllowedPeerIps ?? Object.freeze([]),
+    tls: cert !== undefined && pkey !== undefined ? Object.freeze({ cert, pkey }) : null,
+    secret: secret ?? null,
+    credentialLifetimeSeconds,
+  });
+}
+
+function parsePort(raw: string, min: number): number | Problem {
+  const port = Number(raw);
+  return /^[0-9]+$/.test(raw) && port >= min && port <= 65535 ? port : new Problem(`must be ${min} to 65535`);
+}
+
+function parsePortRange(raw: string): { min: number; max: number } | Problem {
+  const match = /^([0-9]+)-([0-9]+)$/.exec(raw.trim());
+  const [min, max] = [Number(match?.[1]), Number(match?.[2])];
+  return match && min >= 1024 && min <= max && max <= 65535
+    ? Object.freeze({ min, max })
+    : new Problem('must be MIN-MAX with 1024 <= MIN <= MAX <= 65535');
+}
+
+/** Comma-separated IP addresses, and when `ranges`, `a-b` ranges of the same family. */
+function parseAddressList(raw: string, ranges: boolean): readonly string[] | Problem {
+  const entries = raw.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    const ends = ranges ? entry.split('-') : [entry];
+    const families = ends.map((end) => isIP(end));
+    if (ends.length > 2 || families.includes(0) || families.some((family) => family !== families[0])) {
+      return new Problem(`${JSON.stringify(entry)} is not an IP address${ranges ? ' or an A-B range' : ''}`);
+    }
+  }
+  return Object.freeze(entries);
+}
+
+function parseFilePath(raw: string): string | Problem {
+  const path = resolve(raw);
+  return existsSync(path) ? path : new Problem('no such file');
+}
+
+function parseTurnUrls(raw: string): readonly string[] | Problem {
+  const urls = raw.split(',').map((url) => url.trim());
+  const bad = urls.find((url) => !/^turns?:[^\s,]+$/.test(url));
+  return bad === undefined
+    ? Object.freeze(urls)
+    : new Problem(`${JSON.stringify(bad)} is not a turn: or turns: URL`);
 }
 
 function parsePublicUrl(raw: string): string | Problem {

@@ -29,7 +29,8 @@ export interface ClientChannelOptions {
   readonly sessions: SessionService;
   readonly tokens: ClientTokenVerifier;
   readonly reader: ClientFrameReader;
-  readonly iceServers: readonly IceServer[];
+  /** STUN and TURN servers for a connection, with credentials of its own. */
+  readonly iceServersFor: (connectionId: string) => readonly IceServer[];
   /** Messages per second the client may send, in bursts of twice that. */
   readonly messagesPerSecond: number;
   /** Largest frame the channel reads; a larger one is answered with an error. */
@@ -184,16 +185,30 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
             connection.close('clientDisconnected');
           },
         };
-      case 'publish':
-        return { result: room.publish(connection, request.params) };
+      case 'publish': {
+        const published = room.publish(connection, request.params);
+        return {
+          result: published,
+          afterReply: () => {
+            room.published(connection, published.stream.streamId);
+          },
+        };
+      }
       case 'unpublish':
         room.unpublish(connection, request.params.streamId, request.params.reason ?? 'clientDisconnected');
         return { result: empty };
       case 'updateStream':
         room.updateStream(connection, request.params);
         return { result: empty };
-      case 'subscribe':
-        return { result: { subscriptionId: room.subscribe(connection, request.params.streamId) } };
+      case 'subscribe': {
+        const subscriptionId = room.subscribe(connection, request.params.streamId);
+        return {
+          result: { subscriptionId },
+          afterReply: () => {
+            room.subscribed(connection, subscriptionId);
+          },
+        };
+      }
       case 'unsubscribe':
         room.unsubscribe(connection, request.params.subscriptionId);
         return { result: empty };
@@ -254,7 +269,7 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
         connections: room.connections.map((member) => member.info),
         streams: room.streams.map((stream) => stream.info),
         capabilities: capabilitiesOf(token.role),
-        iceServers: [...this.#options.iceServers],
+        iceServers: [...this.#options.iceServersFor(connection.id)],
         resume: { secret: resumeSecret, graceMs: room.reconnectGraceMs },
       },
     };
@@ -272,7 +287,7 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
     );
     this.#attach(room, connection);
     return {
-      result: { connection: connection.info },
+      result: { connection: connection.info, iceServers: [...this.#options.iceServersFor(connection.id)] },
       afterReply: () => {
         for (const frame of missed) this.#send(frame);
       },

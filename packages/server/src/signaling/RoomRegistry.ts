@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { VerifiedToken } from '../auth/ClientTokenVerifier.js';
+import type { MediaRouter } from '../media/router/MediaRouter.js';
 import type { SessionRecord } from '../store/SessionRepository.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import type { ConnectionSink, RoomConnection } from './RoomConnection.js';
@@ -11,6 +12,8 @@ export interface RoomRegistryOptions {
   /** How many of its latest events each connection keeps for a resuming client. Default: 512. */
   readonly replayBufferSize?: number;
   readonly logger: Logger;
+  /** Makes the Media Router of each routed session. Default: none (routed sessions relay). */
+  readonly createRouter?: () => MediaRouter;
 }
 
 export interface RoomRegistryObserverEvents {
@@ -24,8 +27,10 @@ export class RoomRegistry {
   readonly #reconnectGraceMs: number;
   readonly #replayBufferSize: number;
   readonly #logger: Logger;
+  readonly #createRouter: (() => MediaRouter) | undefined;
 
   constructor(options: RoomRegistryOptions) {
+    this.#createRouter = options.createRouter;
     this.#reconnectGraceMs = options.reconnectGraceMs ?? 20_000;
     this.#replayBufferSize = options.replayBufferSize ?? 512;
     this.#logger = options.logger;
@@ -52,6 +57,7 @@ export class RoomRegistry {
         reconnectGraceMs: this.#reconnectGraceMs,
         replayBufferSize: this.#replayBufferSize,
         logger: this.#logger,
+        ...(this.#createRouter ? { createRouter: this.#createRouter } : {}),
       });
       opened.on('close', () => {
         this.#rooms.delete(opened.sessionId);

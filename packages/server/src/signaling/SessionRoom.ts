@@ -20,7 +20,10 @@ import { InvalidStateError } from '../InvalidStateError.js';
 import type { SessionRecord } from '../store/SessionRepository.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import { RoomConnection, type ConnectionSink } from './RoomConnection.js';
-import { SubscriptionRelay, type Negotiation } from './SubscriptionRelay.js';
+import type { MediaRouter, RouterStats } from '../media/router/MediaRouter.js';
+import { RoutedMedia } from './RoutedMedia.js';
+import type { Negotiation, StreamMedia } from './StreamMedia.js';
+import { SubscriptionRelay } from './SubscriptionRelay.js';
 
 export interface SessionRoomOptions {
   readonly session: SessionRecord;
@@ -29,6 +32,8 @@ export interface SessionRoomOptions {
   /** How many of its latest events each connection keeps for a resuming client. */
   readonly replayBufferSize: number;
   readonly logger: Logger;
+  /** Makes the Media Router of a routed session; without it, routed sessions relay peer to peer. */
+  readonly createRouter?: () => MediaRouter;
 }
 
 /** A live stream as the REST API shows it: what clients see, plus its layout classes. */
@@ -71,7 +76,8 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
   readonly #logger: Logger;
   readonly #connections = new Map<string, RoomConnection>();
   readonly #streams = new Map<string, LiveStream>();
-  readonly #subscriptions = new SubscriptionRelay();
+  /** How streams reach subscribers: relayed peer to peer, or through the Media Router. */
+  readonly #media: StreamMedia;
   /** Whether a moderator muted the whole session: new streams start muted until it is lifted. */
   #muteAll = false;
   #closed = false;
@@ -88,6 +94,10 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     this.#reconnectGraceMs = options.reconnectGraceMs;
     this.#replayBufferSize = options.replayBufferSize;
     this.#logger = options.logger.child({ sessionId: this.sessionId });
+    this.#media =
+      this.mediaMode === 'routed' && options.createRouter
+        ? new RoutedMedia(options.createRouter(), this.#logger)
+        : new SubscriptionRelay();
     this.#logger.info({ mediaMode: this.mediaMode }, 'room opened');
   }
 
@@ -204,24 +214,41 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     }
     const stream = this.#streams.get(streamId);
     if (!stream) throw new ParlorError('SUBSCRIBE_FAILED', `no stream ${streamId}`);
-    if (stream.owner === connection) {
+    if (stream.owner === connection && this.#media instanceof SubscriptionRelay) {
       throw new ParlorError(
         'SUBSCRIBE_FAILED',
         'a client cannot subscribe to its own stream in a relayed session',
       );
     }
-    return this.#subscriptions.create(connection, streamId, stream.owner);
+    return this.#media.subscribe(connection, streamId, stream.owner);
+  }
+
+  /** The publisher has the stream's ID: its media may start (routed: it offers to the router). */
+  published(connection: RoomConnection, streamId: string): void {
+    if (this.#closed || this.#streams.get(streamId)?.owner !== connection) return;
+    this.#media.published(connection, streamId);
+  }
+
+  /** The subscriber has the subscription's ID: its media may start (routed: the router offers). */
+  subscribed(connection: RoomConnection, subscriptionId: string): void {
+    if (this.#closed) return;
+    this.#media.subscribed(connection, subscriptionId);
+  }
+
+  /** The Media Router's counters, in a routed session that has one. */
+  mediaStats(): RouterStats | null {
+    return this.#media instanceof RoutedMedia ? this.#media.stats() : null;
   }
 
   unsubscribe(connection: RoomConnection, subscriptionId: string): void {
     this.#assertOpen('unsubscribe');
-    this.#subscriptions.destroy(connection, subscriptionId);
+    this.#media.unsubscribe(connection, subscriptionId);
   }
 
-  /** Relays an offer, answer or ICE candidate to the other end of the subscription. */
+  /** Passes an offer, answer or ICE candidate to the other end of the subscription. */
   negotiate(connection: RoomConnection, subscriptionId: string, message: Negotiation): void {
     this.#assertOpen('negotiate');
-    this.#subscriptions.relay(connection, subscriptionId, message);
+    this.#media.negotiate(connection, subscriptionId, message);
   }
 
   /**
@@ -310,6 +337,7 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     for (const connection of this.#connections.values()) connection.roomClosed();
     this.#connections.clear();
     this.#streams.clear();
+    this.#media.close();
     this.#logger.info('room closed');
     this.safeEmit('close');
     this.observer.safeEmit('close');
@@ -321,7 +349,7 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     for (const stream of this.#streams.values()) {
       if (stream.owner === connection) this.#endStream(stream, reason);
     }
-    this.#subscriptions.connectionEnded(connection);
+    this.#media.connectionEnded(connection);
     this.#broadcast('connectionDestroyed', { connection: connection.info, reason });
     if (this.#connections.size === 0) this.close();
   }
@@ -329,7 +357,7 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
   /** Ends a stream: everyone but its publisher is told, and the publisher too when it was forced. */
   #endStream(stream: LiveStream, reason: StreamDestroyedReason): void {
     this.#streams.delete(stream.info.streamId);
-    this.#subscriptions.streamEnded(stream.info.streamId);
+    this.#media.streamEnded(stream.info.streamId);
     this.#logger.info({ streamId: stream.info.streamId, reason }, 'stream destroyed');
     const skip = reason === 'forceUnpublished' ? undefined : stream.owner;
     this.#broadcast('streamDestroyed', { stream: stream.info, reason }, skip);

@@ -10,6 +10,7 @@ import {
   type IceServer,
 } from '@parlor/protocol';
 import type { ClientTokenVerifier } from '../auth/ClientTokenVerifier.js';
+import type { MediaRouter } from '../media/router/MediaRouter.js';
 import type { SessionService } from '../sessions/SessionService.js';
 import { ClientChannel } from './ClientChannel.js';
 import { RoomRegistry } from './RoomRegistry.js';
@@ -18,8 +19,8 @@ export interface SignalingServerOptions {
   readonly sessions: SessionService;
   readonly tokens: ClientTokenVerifier;
   readonly logger: Logger;
-  /** STUN and TURN servers handed to clients when they connect. Default: none. */
-  readonly iceServers?: readonly IceServer[];
+  /** STUN and TURN servers handed to a client at each connect and resume, fresh credentials included. Default: none. */
+  readonly iceServersFor?: (connectionId: string) => readonly IceServer[];
   /** How long a client whose socket dropped may take to resume, in ms. Default: 20000. */
   readonly reconnectGraceMs?: number;
   /** Messages per second a client may send, in bursts of twice that. Default: 50. */
@@ -30,6 +31,8 @@ export interface SignalingServerOptions {
   readonly pingIntervalMs?: number;
   /** Unsent bytes past which a slow client's socket is dropped (it may resume). Default: 8 MiB. */
   readonly maxBufferedBytes?: number;
+  /** Makes the Media Router of each routed session. Default: none (routed sessions relay). */
+  readonly createRouter?: () => MediaRouter;
   /** How long `close()` lets clients answer the closing handshake before cutting them off, in ms. Default: 1000. */
   readonly closeTimeoutMs?: number;
 }
@@ -60,6 +63,7 @@ export class SignalingServer {
     this.rooms = new RoomRegistry({
       reconnectGraceMs: options.reconnectGraceMs ?? 20_000,
       logger: options.logger,
+      ...(options.createRouter ? { createRouter: options.createRouter } : {}),
     });
   }
 
@@ -103,7 +107,7 @@ export class SignalingServer {
       sessions: this.#options.sessions,
       tokens: this.#options.tokens,
       reader: this.#reader,
-      iceServers: this.#options.iceServers ?? [],
+      iceServersFor: this.#options.iceServersFor ?? (() => []),
       messagesPerSecond: this.#options.messagesPerSecond ?? 50,
       maxMessageBytes: signalingLimits.maxMessageBytes,
       maxBufferedBytes: this.#options.maxBufferedBytes ?? 8 * 1024 * 1024,

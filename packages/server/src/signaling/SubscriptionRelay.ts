@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ParlorError, type IceCandidate } from '@parlor/protocol';
+import { ParlorError } from '@parlor/protocol';
 import type { RoomConnection } from './RoomConnection.js';
+import type { Negotiation, StreamMedia } from './StreamMedia.js';
 
 /** A subscriber's wish to receive one stream: the pair whose peer connection the server relays. */
 interface Subscription {
@@ -10,21 +11,21 @@ interface Subscription {
   readonly publisher: RoomConnection;
 }
 
-/** A negotiation message, relayed verbatim to the other end of a subscription. */
-export type Negotiation =
-  | { readonly kind: 'offer' | 'answer'; readonly sdp: string }
-  | { readonly kind: 'iceCandidate'; readonly candidate: IceCandidate };
-
 /**
  * The subscriptions of one room, for relayed media: each pairs a subscriber with a stream's
  * publisher, and the WebRTC offer, answer and ICE candidates of their peer connection pass
  * through here to the other end.
  */
-export class SubscriptionRelay {
+export class SubscriptionRelay implements StreamMedia {
   readonly #subscriptions = new Map<string, Subscription>();
 
+  /** Nothing to do: the publisher negotiates with each subscriber as it comes. */
+  published(): void {
+    // Peer connections start per subscription.
+  }
+
   /** Pairs the subscriber with the stream's publisher, who is told; returns the subscription ID. */
-  create(subscriber: RoomConnection, streamId: string, publisher: RoomConnection): string {
+  subscribe(subscriber: RoomConnection, streamId: string, publisher: RoomConnection): string {
     const subscription: Subscription = { id: randomUUID(), streamId, subscriber, publisher };
     this.#subscriptions.set(subscription.id, subscription);
     publisher.send('subscriptionCreated', {
@@ -35,14 +36,20 @@ export class SubscriptionRelay {
     return subscription.id;
   }
 
+  /** Nothing to do: the publisher, told at once, makes the offer. */
+  subscribed(): void {
+    // The publisher offers.
+  }
+
   /** Ends a subscription at either end's request; the other end is told. */
-  destroy(by: RoomConnection, subscriptionId: string): void {
+  unsubscribe(by: RoomConnection, subscriptionId: string): void {
     const subscription = this.#partyTo(by, subscriptionId);
     this.#subscriptions.delete(subscriptionId);
     this.#notify(otherEnd(subscription, by), subscription);
   }
 
-  relay(from: RoomConnection, subscriptionId: string, message: Negotiation): void {
+  /** Relays the message verbatim to the other end of the subscription. */
+  negotiate(from: RoomConnection, subscriptionId: string, message: Negotiation): void {
     const subscription = this.#partyTo(from, subscriptionId);
     const to = otherEnd(subscription, from);
     const route = { subscriptionId, streamId: subscription.streamId, from: from.id };
@@ -66,6 +73,10 @@ export class SubscriptionRelay {
       this.#subscriptions.delete(subscription.id);
       this.#notify(otherEnd(subscription, connection), subscription);
     }
+  }
+
+  close(): void {
+    this.#subscriptions.clear();
   }
 
   #partyTo(connection: RoomConnection, subscriptionId: string): Subscription {

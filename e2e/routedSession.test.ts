@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { OpenTok } from '@parlor/server-sdk';
+import { startTestServer, type TestServer } from '@parlor/server/testing';
+import {
+  launchChromium,
+  openBrowserPeer,
+  startAppOrigin,
+  type AppOrigin,
+  type BrowserPeer,
+} from './helpers.js';
+
+// Four OpenTok.js pages in a routed session: every publisher sends its stream once, to the Media
+// Router, which forwards it to the three others.
+
+let parlor: TestServer;
+let app: AppOrigin;
+let browser: Browser;
+
+before(async () => {
+  parlor = await startTestServer();
+  app = await startAppOrigin(parlor.url);
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser.close();
+  await app.close();
+  await parlor.dispose();
+});
+
+/** Small video: four pages encode once each and decode three streams each on two cores. */
+const lightVideo = { resolution: '320x240', frameRate: 15 } as const;
+
+describe('a routed session of four', () => {
+  it('each participant decodes and hears the three others, and each publisher sends one stream', async () => {
+    const opentok = new OpenTok(parlor.apiKey, parlor.apiSecret, { apiUrl: parlor.url });
+    const { sessionId } = await opentok.createSession({ mediaMode: 'routed' });
+    const peers = await Promise.all(
+      Array.from({ length: 4 }, () => openBrowserPeer(browser, app.url, parlor.apiKey, sessionId)),
+    );
+    const streamIds = new Map<BrowserPeer, string>();
+    for (const [index, peer] of peers.entries()) {
+      assert.equal(await peer.connect(opentok.generateToken(sessionId, { data: `peer ${index}` })), null);
+      assert.equal(await peer.publish(lightVideo), null);
+      streamIds.set(peer, await peer.streamId());
+    }
+
+    await Promise.all(
+      peers.flatMap((peer) =>
+        peers
+          .filter((other) => other !== peer)
+          .map((other) => peer.expectMediaFlowing(streamIds.get(other) ?? '')),
+      ),
+    );
+
+    // Upstream once: one peer connection per publisher, to the router.
+    for (const peer of peers) {
+      const senders = await peer.page.evaluate(
+        async () => (await window.participant.publisher?.getStats())?.length,
+      );
+      assert.equal(senders, 1);
+    }
+    // The router's own counters: four publications, each forwarded to three subscriptions.
+    const stats = parlor.server.rooms.get(sessionId)?.mediaStats();
+    assert.ok(stats);
+    const { publications, subscriptions } = stats;
+    assert.deepEqual([publications.length, subscriptions.length], [4, 12]);
+    for (const publication of publications) {
+      const forwardedTo = subscriptions.filter((s) => s.publicationId === publication.id);
+      assert.deepEqual(forwardedTo.length, 3);
+      const upstream = publication.tracks.find((t) => t.kind === 'video')?.packets ?? 0;
+      assert.ok(upstream > 0);
+      for (const subscription of forwardedTo) {
+        const forwarded = subscription.tracks.find((t) => t.kind === 'video')?.packets ?? 0;
+        assert.ok(forwarded > 0 && forwarded <= upstream, `forwarded ${forwarded} of ${upstream}`);
+      }
+    }
+    await Promise.all(peers.map((peer) => peer.page.close()));
+  });
+});

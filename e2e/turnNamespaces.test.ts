@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { startTestServer, testTurnEnv, type TestServer } from '@parlor/server/testing';
+import {
+  launchChromium,
+  openBrowserPeer,
+  startAppOrigin,
+  type AppOrigin,
+  type BrowserPeer,
+} from './helpers.js';
+
+// Two browsers in network namespaces of their own, each joined to this host by a veth pair:
+// both reach Parlor and its coturn at the host's end of the first pair, but each drops every
+// packet to the other, so media can only go through the TURN server.
+
+/** One namespace: its name, its own address and the host's address on its veth pair. */
+interface Side {
+  readonly namespace: string;
+  readonly hostVeth: string;
+  readonly address: string;
+  readonly hostAddress: string;
+}
+
+const tag = process.pid.toString(36);
+const sides: readonly [Side, Side] = [
+  { namespace: `parlor-a-${tag}`, hostVeth: `pa${tag}`, address: '10.201.1.2', hostAddress: '10.201.1.1' },
+  { namespace: `parlor-b-${tag}`, hostVeth: `pb${tag}`, address: '10.201.2.2', hostAddress: '10.201.2.1' },
+];
+/** Where Parlor, its coturn and the app listen: reached from both namespaces through their default route. */
+const serverAddress = sides[0].hostAddress;
+
+const ip = (...args: string[]): void => {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+};
+const inNamespace = (namespace: string, command: string[]): void => {
+  execFileSync('ip', ['netns', 'exec', namespace, ...command], { stdio: ['ignore', 'ignore', 'pipe'] });
+};
+
+/** Whether this machine lets us create network namespaces (root and a kernel that allows it). */
+function canCreateNamespaces(): boolean {
+  const probe = `parlor-probe-${tag}`;
+  try {
+    ip('netns', 'add', probe);
+    ip('netns', 'del', probe);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function createSide(side: Side, other: Side): void {
+  const inner = `${side.hostVeth}i`;
+  ip('netns', 'add', side.namespace);
+  ip('link', 'add', side.hostVeth, 'type', 'veth', 'peer', 'name', inner);
+  ip('link', 'set', inner, 'netns', side.namespace);
+  ip('addr', 'add', `${side.hostAddress}/24`, 'dev', side.hostVeth);
+  ip('link', 'set', side.hostVeth, 'up');
+  inNamespace(side.namespace, ['ip', 'link', 'set', 'lo', 'up']);
+  inNamespace(side.namespace, ['ip', 'addr', 'add', `${side.address}/24`, 'dev', inner]);
+  inNamespace(side.namespace, ['ip', 'link', 'set', inner, 'up']);
+  inNamespace(side.namespace, ['ip', 'route', 'add', 'default', 'via', side.hostAddress]);
+  // Nothing from this side reaches the other, whatever the host forwards.
+  inNamespace(side.namespace, [
+    'nft',
+    `add table inet isolate; add chain inet isolate out { type filter hook output priority 0; }; add rule inet isolate out ip daddr ${other.address} drop`,
+  ]);
+}
+
+function removeSides(): void {
+  for (const side of sides) {
+    try {
+      ip('netns', 'del', side.namespace);
+    } catch {
+      // It was not created.
+    }
+    try {
+      ip('link', 'del', side.hostVeth);
+    } catch {
+      // Deleted with its namespace.
+    }
+  }
+}
+
+/** Chromium run inside a namespace: playwright talks to it over a pipe, which crosses namespaces. */
+function chromiumIn(namespace: string, folder: string): string {
+  const script = join(folder, `chromium-${namespace}.sh`);
+  writeFileSync(script, `#!/bin/sh\nexec ip netns exec ${namespace} /usr/bin/chromium "$@"\n`);
+  chmodSync(script, 0o755);
+  return script;
+}
+
+const skip = canCreateNamespaces()
+  ? false
+  : 'this machine does not allow creating network namespaces (needs root and ip)';
+
+describe('two browsers that cannot reach each other', { skip }, () => {
+  let parlor: TestServer;
+  let app: AppOrigin;
+  let browsers: Browser[] = [];
+  let folder: string;
+
+  before(async () => {
+    folder = mkdtempSync(join(tmpdir(), 'parlor-netns-'));
+    removeSides();
+    createSide(sides[0], sides[1]);
+    createSide(sides[1], sides[0]);
+    const env = {
+      ...(await testTurnEnv(serverAddress)),
+      PARLOR_TURN_ALLOWED_PEER_IPS: [serverAddress, ...sides.map((side) => side.address)].join(','),
+    };
+    parlor = await startTestServer({ env, host: serverAddress });
+    app = await startAppOrigin(parlor.url, serverAddress);
+    // getUserMedia needs a secure context: the app's origin is not localhost here.
+    const args = [`--unsafely-treat-insecure-origin-as-secure=${new URL(app.url).origin}`];
+    browsers = await Promise.all(
+      sides.map((side) => launchChromium({ executablePath: chromiumIn(side.namespace, folder), args })),
+    );
+  });
+  after(async () => {
+    try {
+      await Promise.all(browsers.map((browser) => browser.close()));
+      await app.close();
+      await parlor.dispose();
+    } finally {
+      removeSides();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('cannot send each other UDP, which the host can', async () => {
+    // A listener in the second namespace counts datagrams for a second, from the first and from the host.
+    const listener = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        sides[1].namespace,
+        process.execPath,
+        '-e',
+        `const s = require('node:dgram').createSocket('udp4'); const from = new Set();
+         s.on('message', (_m, r) => from.add(r.address));
+         s.bind(40999, '${sides[1].address}', () => console.log('ready'));
+         setTimeout(() => { console.log(JSON.stringify([...from])); s.close(); }, 1500);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let output = '';
+    await new Promise<void>((resolve) => {
+      listener.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('ready')) resolve();
+      });
+    });
+    const send = `const s = require('node:dgram').createSocket('udp4');
+      s.send('x', 40999, '${sides[1].address}', () => s.close());`;
+    inNamespace(sides[0].namespace, [process.execPath, '-e', send]);
+    execFileSync(process.execPath, ['-e', send]);
+    await new Promise((resolve) => listener.once('exit', resolve));
+    assert.deepEqual(JSON.parse(output.split('\n')[1] ?? ''), [sides[1].hostAddress]);
+  });
+
+  it('still carry video and audio both ways in a relayed session, over a relay candidate pair', async () => {
+    const sessionId = parlor.createSession();
+    const peers: BrowserPeer[] = [];
+    for (const browser of browsers) {
+      const peer = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId);
+      assert.equal(await peer.connect(parlor.token(sessionId)), null);
+      assert.equal(await peer.publish({ resolution: '320x240', frameRate: 15 }), null);
+      peers.push(peer);
+    }
+    const [alice, bob] = peers as [BrowserPeer, BrowserPeer];
+    const [aliceStream, bobStream] = [await alice.streamId(), await bob.streamId()];
+    await alice.expectMediaFlowing(bobStream, 30_000);
+    await bob.expectMediaFlowing(aliceStream, 30_000);
+    for (const [peer, streamId] of [
+      [alice, bobStream],
+      [bob, aliceStream],
+    ] as const) {
+      const pair = await peer.selectedCandidateTypes(streamId);
+      assert.ok(
+        pair && (pair.local === 'relay' || pair.remote === 'relay'),
+        `not relayed: ${JSON.stringify(pair)}`,
+      );
+    }
+  });
+});

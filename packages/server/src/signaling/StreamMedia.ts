@@ -1,0 +1,29 @@
+import type { IceCandidate } from '@parlor/protocol';
+import type { RoomConnection } from './RoomConnection.js';
+
+/** A negotiation message from a client, about one of its subscriptions. */
+export type Negotiation =
+  | { readonly kind: 'offer' | 'answer'; readonly sdp: string }
+  | { readonly kind: 'iceCandidate'; readonly candidate: IceCandidate };
+
+/**
+ * How a room's streams reach their subscribers: peer to peer through a relay of the
+ * negotiation (`SubscriptionRelay`, relayed sessions), or through the Media Router
+ * (`RoutedMedia`, routed sessions). The room calls it; clients cannot tell which one it is
+ * except by where their peer connections go.
+ */
+export interface StreamMedia {
+  /** A stream was published (called once the publisher has the stream's ID). */
+  published(publisher: RoomConnection, streamId: string): void;
+  /** Starts a subscription to the stream; returns its ID. */
+  subscribe(subscriber: RoomConnection, streamId: string, publisher: RoomConnection): string;
+  /** A subscription was created (called once the subscriber has its ID). */
+  subscribed(subscriber: RoomConnection, subscriptionId: string): void;
+  /** Ends a subscription at either end's request. */
+  unsubscribe(by: RoomConnection, subscriptionId: string): void;
+  negotiate(from: RoomConnection, subscriptionId: string, message: Negotiation): void;
+  streamEnded(streamId: string): void;
+  connectionEnded(connection: RoomConnection): void;
+  /** The room closed. */
+  close(): void;
+}
