@@ -7,6 +7,7 @@ import jwt from 'jsonwebtoken';
 import { tokenScope, type Role, type SessionSettings } from '@parlor/protocol';
 import { loadConfig } from './config/config.js';
 import { createLogger } from './logger.js';
+import { TokenError, type TokenRefusal } from './auth/TokenError.js';
 import { ParlorServer } from './ParlorServer.js';
 import { SignalingTestClient, type SignalingTestClientOptions } from './signaling/SignalingTestClient.js';
 
@@ -43,6 +44,8 @@ export interface TestServer {
   createSession(settings?: Partial<SessionSettings>): string;
   /** A client token of the default project for the session: an HS256 JWT as the SDKs make it. */
   token(sessionId: string, options?: TestTokenOptions): string;
+  /** Why the server refuses a client token, or null when it accepts it. */
+  tokenRefusal(token: string): TokenRefusal | null;
   /** A signaling client connected to the session with a token made with these options. */
   connectClient(
     sessionId: string,
@@ -151,6 +154,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     dispose: async () => {
       await close();
       rmSync(dataDir, { recursive: true, force: true });
+    },
+    tokenRefusal: (candidate) => {
+      try {
+        server.tokens.verify(candidate);
+        return null;
+      } catch (error) {
+        if (error instanceof TokenError) return error.reason;
+        throw error;
+      }
     },
     createSession: (settings = {}) =>
       server.sessions.create(apiKey, {
