@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { startTestServer, type TestServer, type TestServerOptions } from '@parlor/server/testing';
 import type {
   Connection,
   OTNamespace,
@@ -395,4 +396,31 @@ export function openBrowserPeer(
   sessionOptions: SessionOptions = {},
 ): Promise<BrowserPeer> {
   return BrowserPeer.open(browser, appUrl, apiKey, sessionId, sessionOptions);
+}
+
+/** Small, cheap video: several pages encode and decode at once on two cores. */
+export const lightVideo = { resolution: '320x240', frameRate: 15 } as const;
+
+/** What a browser test file runs against: a Parlor, a page origin of its own, and Chromium. */
+export interface BrowserTestBed {
+  readonly parlor: TestServer;
+  readonly app: AppOrigin;
+  readonly browser: Browser;
+  close(): Promise<void>;
+}
+
+export async function startBrowserTestBed(options: TestServerOptions = {}): Promise<BrowserTestBed> {
+  const parlor = await startTestServer(options);
+  const app = await startAppOrigin(parlor.url);
+  const browser = await launchChromium();
+  return {
+    parlor,
+    app,
+    browser,
+    close: async () => {
+      await browser.close();
+      await app.close();
+      await parlor.dispose();
+    },
+  };
 }

@@ -3,13 +3,14 @@ import { after, before, describe, it } from 'node:test';
 import { createHmac } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import { OpenTok } from '@parlor/server-sdk';
-import { startTestServer, type TestServer } from '@parlor/server/testing';
+import { type TestServer } from '@parlor/server/testing';
 import {
-  launchChromium,
   openBrowserPeer,
-  startAppOrigin,
   type AppOrigin,
   type BrowserPeer,
+  lightVideo,
+  startBrowserTestBed,
+  type BrowserTestBed,
 } from './helpers.js';
 
 // Pages of another origin load /v2/js/opentok.js by script tag and meet in relayed sessions.
@@ -19,17 +20,14 @@ let app: AppOrigin;
 let browser: Browser;
 let opentok: OpenTok;
 
+let bed: BrowserTestBed;
+
 before(async () => {
-  parlor = await startTestServer();
-  app = await startAppOrigin(parlor.url);
-  browser = await launchChromium();
+  bed = await startBrowserTestBed();
+  ({ parlor, app, browser } = bed);
   opentok = new OpenTok(parlor.apiKey, parlor.apiSecret, { apiUrl: parlor.url });
 });
-after(async () => {
-  await browser.close();
-  await app.close();
-  await parlor.dispose();
-});
+after(() => bed.close());
 
 /** An HS256 JWT. */
 function hs256Jwt(claims: object, secret: string): string {
@@ -39,7 +37,6 @@ function hs256Jwt(claims: object, secret: string): string {
 }
 
 /** A small, cheap video: three peers encode two copies and decode two streams each on two cores. */
-const lightVideo = { resolution: '320x240', frameRate: 15 } as const;
 
 describe('a relayed session of three', () => {
   let sessionId: string;

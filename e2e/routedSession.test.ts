@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { OpenTok } from '@parlor/server-sdk';
-import { startTestServer, type TestServer } from '@parlor/server/testing';
+import { type TestServer } from '@parlor/server/testing';
 import {
-  launchChromium,
   openBrowserPeer,
-  startAppOrigin,
   type AppOrigin,
   type BrowserPeer,
+  lightVideo,
+  startBrowserTestBed,
+  type BrowserTestBed,
 } from './helpers.js';
 
 // Four OpenTok.js pages in a routed session: every publisher sends its stream once, to the Media
@@ -18,19 +19,15 @@ let parlor: TestServer;
 let app: AppOrigin;
 let browser: Browser;
 
+let bed: BrowserTestBed;
+
 before(async () => {
-  parlor = await startTestServer();
-  app = await startAppOrigin(parlor.url);
-  browser = await launchChromium();
+  bed = await startBrowserTestBed();
+  ({ parlor, app, browser } = bed);
 });
-after(async () => {
-  await browser.close();
-  await app.close();
-  await parlor.dispose();
-});
+after(() => bed.close());
 
 /** Small video: four pages encode once each and decode three streams each on two cores. */
-const lightVideo = { resolution: '320x240', frameRate: 15 } as const;
 
 describe('a routed session of four', () => {
   it('each participant decodes and hears the three others, and each publisher sends one stream', async () => {

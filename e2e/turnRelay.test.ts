@@ -3,13 +3,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { startTestServer, testTurnEnv, type TestServer } from '@parlor/server/testing';
+import { testTurnEnv, type TestServer } from '@parlor/server/testing';
 import {
-  launchChromium,
   openBrowserPeer,
-  startAppOrigin,
   type AppOrigin,
   type BrowserPeer,
+  lightVideo,
+  startBrowserTestBed,
+  type BrowserTestBed,
 } from './helpers.js';
 
 // Relayed sessions whose media goes through Parlor's embedded coturn, on loopback.
@@ -19,20 +20,15 @@ let app: AppOrigin;
 let browser: Browser;
 let turnPort: number;
 
+let bed: BrowserTestBed;
+
 before(async () => {
   const env = await testTurnEnv();
   turnPort = Number(env.PARLOR_TURN_PORT);
-  parlor = await startTestServer({ env });
-  app = await startAppOrigin(parlor.url);
-  browser = await launchChromium();
+  bed = await startBrowserTestBed({ env });
+  ({ parlor, app, browser } = bed);
 });
-after(async () => {
-  await browser.close();
-  await app.close();
-  await parlor.dispose();
-});
-
-const lightVideo = { resolution: '320x240', frameRate: 15 } as const;
+after(() => bed.close());
 
 /** Waits until the subscriber to the stream has selected a candidate pair; returns its types. */
 async function selectedPair(peer: BrowserPeer, streamId: string): Promise<{ local: string; remote: string }> {
