@@ -122,9 +122,19 @@ async function subscribe(page: Page, publication: Publication) {
 }
 
 /** What the page has received: video frames decoded, audio packets and energy. */
-function received(page: Page): Promise<{ framesDecoded: number; audioPackets: number; audioEnergy: number }> {
+function received(page: Page): Promise<{
+  framesDecoded: number;
+  audioPackets: number;
+  audioEnergy: number;
+  senderReports: { audio: number; video: number };
+}> {
   return page.evaluate(async () => {
-    const result = { framesDecoded: 0, audioPackets: 0, audioEnergy: 0 };
+    const result = {
+      framesDecoded: 0,
+      audioPackets: 0,
+      audioEnergy: 0,
+      senderReports: { audio: 0, video: 0 },
+    };
     const stats = await (globalThis as unknown as PageWithPc).pc.getStats();
     stats.forEach(
       (report: {
@@ -133,7 +143,12 @@ function received(page: Page): Promise<{ framesDecoded: number; audioPackets: nu
         framesDecoded?: number;
         packetsReceived?: number;
         totalAudioEnergy?: number;
+        reportsSent?: number;
       }) => {
+        // The router's sender reports, as the subscriber received them.
+        if (report.type === 'remote-outbound-rtp' && (report.kind === 'audio' || report.kind === 'video')) {
+          result.senderReports[report.kind] = report.reportsSent ?? 0;
+        }
         if (report.type !== 'inbound-rtp') return;
         if (report.kind === 'video') result.framesDecoded = report.framesDecoded ?? 0;
         if (report.kind === 'audio') {
@@ -175,6 +190,12 @@ describe('the Media Router with Chromium', () => {
       async () => (await received(firstPage)).framesDecoded > before.framesDecoded + 15,
       'the first subscriber to keep decoding',
     );
+
+    // Sender reports reach the subscriber for both tracks, so it can keep them in sync.
+    await waitFor(async () => {
+      const { senderReports } = await received(firstPage);
+      return senderReports.audio > 0 && senderReports.video > 0;
+    }, 'sender reports for audio and video');
 
     // Upstream once: one publication whose packets each went out once per subscriber.
     const stats = router.stats();

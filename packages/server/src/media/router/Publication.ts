@@ -7,6 +7,13 @@ import { RetransmissionBuffer } from '../rtp/RetransmissionBuffer.js';
 import type { MediaSection } from '../rtpParameters.js';
 import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
 
+/** The clock pair of a publisher's last sender report: wall clock (NTP) against RTP time. */
+export interface SenderClock {
+  readonly ntpSeconds: number;
+  readonly ntpFraction: number;
+  readonly rtpTimestamp: number;
+}
+
 /** One track a publisher sends: its negotiated section and what the router learned of it. */
 export interface PublishedTrack {
   readonly section: MediaSection;
@@ -16,6 +23,8 @@ export interface PublishedTrack {
   readonly buffer: RetransmissionBuffer;
   packetsIn: number;
   bytesIn: number;
+  /** From the publisher's latest sender report for this track; subscribers' reports derive from it. */
+  senderClock: SenderClock | null;
 }
 
 export interface PublicationEvents {
@@ -59,13 +68,23 @@ export class Publication extends TypedEmitter<PublicationEvents> {
       buffer: new RetransmissionBuffer(section.kind === 'video' ? 1024 : 256),
       packetsIn: 0,
       bytesIn: 0,
+      senderClock: null,
     }));
     this.#transport.on('rtp', (packet) => {
       this.#receive(packet);
     });
     this.#transport.on('rtcp', (compound) => {
-      // Publishers send sender reports; the router reads nothing else from them yet.
-      parseRtcp(compound);
+      for (const packet of parseRtcp(compound)) {
+        if (packet.type !== 'sr') continue;
+        const track = this.tracks.find((candidate) => candidate.ssrc === packet.ssrc);
+        if (track) {
+          track.senderClock = {
+            ntpSeconds: packet.ntpSeconds,
+            ntpFraction: packet.ntpFraction,
+            rtpTimestamp: packet.rtpTimestamp,
+          };
+        }
+      }
     });
     this.#rembTimer = setInterval(() => {
       this.#sendRemb(options.maxVideoBitrate);
@@ -104,6 +123,8 @@ export class Publication extends TypedEmitter<PublicationEvents> {
           candidate.ssrc === null && candidate.section.codecs.some((c) => c.payloadType === payloadType),
       );
     if (!track) return;
+    // A new SSRC is a restarted source: its clock is known again from its first sender report.
+    if (track.ssrc !== ssrc) track.senderClock = null;
     track.ssrc = ssrc;
     track.packetsIn++;
     track.bytesIn += packet.length;

@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { parseRtcp } from '../rtcp/rtcp.js';
+import { parseRtcp, serializeRtcp } from '../rtcp/rtcp.js';
+import { rtpHeaderLength } from '../rtp/rtpHeader.js';
 import { RtpRewriter } from '../rtp/RtpRewriter.js';
 import type { MediaSection } from '../rtpParameters.js';
 import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
@@ -15,8 +16,13 @@ export interface ConsumedTrack {
   readonly rewriter: RtpRewriter;
   packetsOut: number;
   bytesOut: number;
+  /** RTP payload octets sent, for sender reports. */
+  payloadOctetsOut: number;
   retransmissions: number;
 }
+
+/** How often the router sends each subscriber a sender report per track, ms (RFC 3550: ~5 s; browsers ~1 s). */
+const senderReportIntervalMs = 1000;
 
 /**
  * What the router sends one subscriber of one publication: each track rewritten to the
@@ -29,6 +35,7 @@ export class Subscription {
   readonly #transport: DtlsSrtpTransport;
   readonly #publication: Publication;
   readonly #forward: (track: PublishedTrack, packet: Buffer) => void;
+  readonly #senderReportTimer: NodeJS.Timeout;
   #closed = false;
 
   constructor(transport: DtlsSrtpTransport, publication: Publication) {
@@ -53,6 +60,7 @@ export class Subscription {
         rewriter: new RtpRewriter(ssrc, codec.clockRate),
         packetsOut: 0,
         bytesOut: 0,
+        payloadOctetsOut: 0,
         retransmissions: 0,
       };
     });
@@ -67,6 +75,10 @@ export class Subscription {
       // A new subscriber needs a keyframe to start decoding.
       if (state === 'connected') this.#requestKeyframes();
     });
+    this.#senderReportTimer = setInterval(() => {
+      this.#sendSenderReports();
+    }, senderReportIntervalMs);
+    this.#senderReportTimer.unref();
   }
 
   get closed(): boolean {
@@ -81,6 +93,7 @@ export class Subscription {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#senderReportTimer);
     this.#publication.off('rtp', this.#forward);
     this.#transport.close();
   }
@@ -95,6 +108,31 @@ export class Subscription {
     this.#transport.sendRtp(copy);
     track.packetsOut++;
     track.bytesOut += copy.length;
+    track.payloadOctetsOut += copy.length - rtpHeaderLength(copy);
+  }
+
+  /**
+   * Sender reports keep the publisher's pairing of wall clock and RTP time, in the subscriber's
+   * timestamps: the subscriber can then play audio and video of one publisher in sync.
+   */
+  #sendSenderReports(): void {
+    if (this.#transport.state !== 'connected') return;
+    for (const track of this.tracks) {
+      const clock = track.source.senderClock;
+      if (!clock || track.packetsOut === 0) continue;
+      this.#transport.sendRtcp(
+        serializeRtcp({
+          type: 'sr',
+          ssrc: track.ssrc,
+          ntpSeconds: clock.ntpSeconds,
+          ntpFraction: clock.ntpFraction,
+          rtpTimestamp: track.rewriter.outgoingTimestamp(clock.rtpTimestamp),
+          packetCount: track.packetsOut,
+          octetCount: track.payloadOctetsOut,
+          reports: [],
+        }),
+      );
+    }
   }
 
   #onRtcp(compound: Buffer): void {

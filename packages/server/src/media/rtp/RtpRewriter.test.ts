@@ -55,6 +55,8 @@ describe('RTP rewriting', () => {
       'advanced by 500 ms at 90 kHz, across the 32-bit wrap',
     );
     assert.deepEqual(forward(rewriter, 40001, 123456 + 3000, 566, 0x2222), [13, (0xfffff000 + 51000) >>> 0]);
+    // A sender report's RTP time maps the same way as the packets.
+    assert.equal(rewriter.outgoingTimestamp(123456 + 3000), (0xfffff000 + 51000) >>> 0);
   });
 
   it('drops late packets from before the current segment and keeps reordered ones within it', () => {

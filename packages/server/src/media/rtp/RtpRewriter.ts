@@ -71,6 +71,11 @@ export class RtpRewriter {
     return true;
   }
 
+  /** A source timestamp of the current segment as the subscriber sees it (for sender reports). */
+  outgoingTimestamp(sourceTimestamp: number): number {
+    return (sourceTimestamp + this.#timestampOffset) >>> 0;
+  }
+
   /** The source sequence number an outgoing one came from, in the current segment (for NACKs). */
   sourceSequenceOf(outSequence: number): number {
     return (outSequence - this.#sequenceOffset) & 0xffff;
