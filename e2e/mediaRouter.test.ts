@@ -197,6 +197,13 @@ describe('the Media Router with Chromium', () => {
       return senderReports.audio > 0 && senderReports.video > 0;
     }, 'sender reports for audio and video');
 
+    // The subscriber's receiver reports give the router a loopback round-trip time.
+    await waitFor(
+      () =>
+        router.stats().subscriptions.every((s) => s.tracks.every((t) => t.rttMs !== null && t.rttMs < 500)),
+      'round-trip times from receiver reports',
+    );
+
     // Upstream once: one publication whose packets each went out once per subscriber.
     const stats = router.stats();
     assert.equal(stats.publications.length, 1);

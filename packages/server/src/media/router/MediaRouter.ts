@@ -30,12 +30,24 @@ export interface TrackStats {
   readonly bytes: number;
 }
 
+/** A forwarded track's counters, with what the subscriber's receiver reports tell. */
+export interface ForwardedTrackStats extends TrackStats {
+  readonly retransmissions: number;
+  /** Share of packets lost in the subscriber's last report interval, 0–1. */
+  readonly fractionLost: number;
+  readonly packetsLost: number;
+  readonly jitterMs: number;
+  readonly rttMs: number | null;
+}
+
 export interface RouterStats {
   readonly publications: readonly { readonly id: string; readonly tracks: readonly TrackStats[] }[];
   readonly subscriptions: readonly {
     readonly id: string;
     readonly publicationId: string;
-    readonly tracks: readonly (TrackStats & { readonly retransmissions: number })[];
+    /** The subscriber's estimate of its downlink (REMB), bits/s. */
+    readonly estimatedBitrate: number | null;
+    readonly tracks: readonly ForwardedTrackStats[];
   }[];
 }
 
@@ -139,11 +151,16 @@ export class MediaRouter {
       subscriptions: [...this.#subscriptions].map(([subscription, publication]) => ({
         id: subscription.id,
         publicationId: publication.id,
+        estimatedBitrate: subscription.estimatedBitrate,
         tracks: subscription.tracks.map((t) => ({
           kind: t.source.kind,
           packets: t.packetsOut,
           bytes: t.bytesOut,
           retransmissions: t.retransmissions,
+          fractionLost: t.fractionLost,
+          packetsLost: t.packetsLost,
+          jitterMs: t.jitterMs,
+          rttMs: t.rttMs,
         })),
       })),
     };

@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidStateError } from '../../InvalidStateError.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
+import { unixMsFromNtp } from '../rtcp/ntp.js';
 import { parseRtcp, serializeRtcp } from '../rtcp/rtcp.js';
 import { readPayloadType, readSequenceNumber, readSsrc } from '../rtp/rtpHeader.js';
 import { RetransmissionBuffer } from '../rtp/RetransmissionBuffer.js';
 import type { MediaSection } from '../rtpParameters.js';
 import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
 
-/** The clock pair of a publisher's last sender report: wall clock (NTP) against RTP time. */
+/**
+ * The clock pair of a publisher's last sender report: its wall-clock time, moved onto the
+ * router's clock by one offset per publication (so its tracks stay in sync with each other),
+ * against its RTP time.
+ */
 export interface SenderClock {
-  readonly ntpSeconds: number;
-  readonly ntpFraction: number;
+  readonly wallClockMs: number;
   readonly rtpTimestamp: number;
 }
 
@@ -56,6 +60,8 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   readonly #transport: DtlsSrtpTransport;
   readonly #lastKeyframeRequest = new Map<PublishedTrack, number>();
   readonly #rembTimer: NodeJS.Timeout;
+  /** Router clock minus the publisher's wall clock, from its first sender report, in ms. */
+  #clockOffsetMs: number | null = null;
   #closed = false;
 
   constructor(options: PublicationOptions) {
@@ -77,13 +83,13 @@ export class Publication extends TypedEmitter<PublicationEvents> {
       for (const packet of parseRtcp(compound)) {
         if (packet.type !== 'sr') continue;
         const track = this.tracks.find((candidate) => candidate.ssrc === packet.ssrc);
-        if (track) {
-          track.senderClock = {
-            ntpSeconds: packet.ntpSeconds,
-            ntpFraction: packet.ntpFraction,
-            rtpTimestamp: packet.rtpTimestamp,
-          };
-        }
+        if (!track) continue;
+        const publisherMs = unixMsFromNtp({ seconds: packet.ntpSeconds, fraction: packet.ntpFraction });
+        this.#clockOffsetMs ??= Date.now() - publisherMs;
+        track.senderClock = {
+          wallClockMs: publisherMs + this.#clockOffsetMs,
+          rtpTimestamp: packet.rtpTimestamp,
+        };
       }
     });
     this.#rembTimer = setInterval(() => {

@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { parseRtcp, serializeRtcp } from '../rtcp/rtcp.js';
+import { ntpFromUnixMs, ntpMiddle32 } from '../rtcp/ntp.js';
+import { parseRtcp, serializeRtcp, type ReportBlock } from '../rtcp/rtcp.js';
 import { rtpHeaderLength } from '../rtp/rtpHeader.js';
 import { RtpRewriter } from '../rtp/RtpRewriter.js';
 import type { MediaSection } from '../rtpParameters.js';
@@ -19,6 +20,15 @@ export interface ConsumedTrack {
   /** RTP payload octets sent, for sender reports. */
   payloadOctetsOut: number;
   retransmissions: number;
+  /** As the subscriber's latest receiver report tells: the share lost since the one before, 0–1. */
+  fractionLost: number;
+  /** Cumulative packets lost, as the subscriber counts them. */
+  packetsLost: number;
+  jitterMs: number;
+  /** Round-trip time from the subscriber's echo of a sender report; null until one came. */
+  rttMs: number | null;
+  /** `ntpMiddle32` of the last sender report sent, to match the receiver's echo. */
+  lastSenderReport: number;
 }
 
 /** How often the router sends each subscriber a sender report per track, ms (RFC 3550: ~5 s; browsers ~1 s). */
@@ -36,6 +46,7 @@ export class Subscription {
   readonly #publication: Publication;
   readonly #forward: (track: PublishedTrack, packet: Buffer) => void;
   readonly #senderReportTimer: NodeJS.Timeout;
+  #estimatedBitrate: number | null = null;
   #closed = false;
 
   constructor(transport: DtlsSrtpTransport, publication: Publication) {
@@ -62,6 +73,11 @@ export class Subscription {
         bytesOut: 0,
         payloadOctetsOut: 0,
         retransmissions: 0,
+        fractionLost: 0,
+        packetsLost: 0,
+        jitterMs: 0,
+        rttMs: null,
+        lastSenderReport: 0,
       };
     });
     this.#forward = (source, packet) => {
@@ -83,6 +99,11 @@ export class Subscription {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The subscriber's own estimate of its downlink (REMB), bits/s; null until it sent one. */
+  get estimatedBitrate(): number | null {
+    return this.#estimatedBitrate;
   }
 
   /** The subscriber's answer told the router its DTLS fingerprint. */
@@ -117,16 +138,23 @@ export class Subscription {
    */
   #sendSenderReports(): void {
     if (this.#transport.state !== 'connected') return;
+    const now = Date.now();
+    const ntp = ntpFromUnixMs(now);
     for (const track of this.tracks) {
       const clock = track.source.senderClock;
       if (!clock || track.packetsOut === 0) continue;
+      // The RTP time of now, extrapolated from the publisher's last report on its own clock rate.
+      const clockRate = track.section.codecs[0]?.clockRate ?? 90000;
+      const sourceTimestamp =
+        (clock.rtpTimestamp + Math.round(((now - clock.wallClockMs) * clockRate) / 1000)) >>> 0;
+      track.lastSenderReport = ntpMiddle32(ntp);
       this.#transport.sendRtcp(
         serializeRtcp({
           type: 'sr',
           ssrc: track.ssrc,
-          ntpSeconds: clock.ntpSeconds,
-          ntpFraction: clock.ntpFraction,
-          rtpTimestamp: track.rewriter.outgoingTimestamp(clock.rtpTimestamp),
+          ntpSeconds: ntp.seconds,
+          ntpFraction: ntp.fraction,
+          rtpTimestamp: track.rewriter.outgoingTimestamp(sourceTimestamp),
           packetCount: track.packetsOut,
           octetCount: track.payloadOctetsOut,
           reports: [],
@@ -142,7 +170,28 @@ export class Subscription {
       } else if (packet.type === 'nack') {
         const track = this.tracks.find((candidate) => candidate.ssrc === packet.mediaSsrc);
         if (track) this.#retransmit(track, packet.lost);
+      } else if (packet.type === 'remb') {
+        this.#estimatedBitrate = packet.bitrate;
+      } else if (packet.type === 'rr' || packet.type === 'sr') {
+        for (const report of packet.reports) this.#onReport(report);
       }
+    }
+  }
+
+  #onReport(report: ReportBlock): void {
+    const track = this.tracks.find((candidate) => candidate.ssrc === report.ssrc);
+    if (!track) return;
+    track.fractionLost = report.fractionLost / 256;
+    track.packetsLost = report.packetsLost;
+    track.jitterMs = (report.jitter / (track.section.codecs[0]?.clockRate ?? 90000)) * 1000;
+    if (report.lastSenderReport !== 0 && report.lastSenderReport === track.lastSenderReport) {
+      // RFC 3550 §6.4.1: now − LSR − DLSR, in 1/65536 s.
+      const elapsed =
+        (ntpMiddle32(ntpFromUnixMs(Date.now())) -
+          report.lastSenderReport -
+          report.delaySinceLastSenderReport) >>>
+        0;
+      track.rttMs = (elapsed / 65536) * 1000;
     }
   }
 
