@@ -240,6 +240,33 @@ describe('GET /v2/project/{apiKey}/session/{sessionId}/stream', () => {
   });
 });
 
+describe('GET /v2/project/{apiKey}/session/{sessionId}/media', () => {
+  it("shows a session's media mode with no router counters while nobody is connected, and 404 for an unknown one", async () => {
+    const created = await createSession({ 'p2p.preference': 'disabled' });
+    const [session] = (await created.json()) as { session_id: string }[];
+    const response = await fetch(
+      `${parlor.url}/v2/project/${parlor.apiKey}/session/${session?.session_id ?? ''}/media`,
+      {
+        headers: { 'X-OPENTOK-AUTH': auth() },
+      },
+    );
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), {
+      sessionId: session?.session_id,
+      mediaMode: 'routed',
+      publications: [],
+      subscriptions: [],
+    });
+    const unknown = await fetch(
+      `${parlor.url}/v2/project/${parlor.apiKey}/session/1_MX4xMjM0NTY3OH5-MTcwMDAwMDAwMDAwMH5hYmN-fg/media`,
+      {
+        headers: { 'X-OPENTOK-AUTH': auth() },
+      },
+    );
+    await assertError(unknown, 404, /Session not found/);
+  });
+});
+
 describe('the REST API', () => {
   it('answers unknown routes with a 404 error body', async () => {
     await assertError(await fetch(`${parlor.url}/v2/nothing`), 404, /Not found/);

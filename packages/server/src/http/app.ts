@@ -10,6 +10,7 @@ import { connectionRoutes } from './routes/connections.js';
 import { clientSdkRoutes } from './routes/clientSdk.js';
 import { demoRoutes } from './routes/demo.js';
 import { healthRoutes } from './routes/health.js';
+import { mediaStatsRoutes } from './routes/mediaStats.js';
 import { muteRoutes } from './routes/mute.js';
 import { sessionCreateRoutes } from './routes/sessionCreate.js';
 import { signalRoutes } from './routes/signals.js';
@@ -76,6 +77,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       await project.register(connectionRoutes, live);
       await project.register(signalRoutes, live);
       await project.register(muteRoutes, live);
+      await project.register(mediaStatsRoutes, live);
     },
     { prefix: '/v2/project/:apiKey' },
   );

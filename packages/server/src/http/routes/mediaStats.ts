@@ -1,0 +1,21 @@
+import type { FastifyInstance } from 'fastify';
+import { liveRoomOf, type LiveSessionRouteOptions } from './liveSession.js';
+
+/**
+ * The Media Router's view of a live session (Parlor's own admin API, authenticated like the
+ * rest): per published track the packets and bytes received, per subscription and track the
+ * packets, bytes and retransmissions sent, the loss, jitter and round-trip time its receiver
+ * reports tell, and its downlink estimate. Empty while nobody is connected, and for relayed
+ * sessions, whose media never reaches the server.
+ */
+export async function mediaStatsRoutes(
+  app: FastifyInstance,
+  options: LiveSessionRouteOptions,
+): Promise<void> {
+  app.get('/session/:sessionId/media', async (request) => {
+    const { sessionId } = request.params as { sessionId: string };
+    const session = options.sessions.get(request.apiKey, sessionId);
+    const stats = liveRoomOf(options, request.apiKey, sessionId)?.mediaStats();
+    return { sessionId, mediaMode: session.mediaMode, publications: [], subscriptions: [], ...stats };
+  });
+}
