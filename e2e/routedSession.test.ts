@@ -81,6 +81,44 @@ describe('a routed session of four', () => {
     }
     await Promise.all(peers.map((peer) => peer.page.close()));
   });
+
+  it('keeps media flowing for the others when a subscriber leaves and a publisher unpublishes and publishes again', async () => {
+    const opentok = new OpenTok(parlor.apiKey, parlor.apiSecret, { apiUrl: parlor.url });
+    const { sessionId } = await opentok.createSession({ mediaMode: 'routed' });
+    const [alice, bob, carol] = await Promise.all(
+      Array.from({ length: 3 }, () => openBrowserPeer(browser, app.url, parlor.apiKey, sessionId)),
+    );
+    assert.ok(alice && bob && carol);
+    for (const peer of [alice, bob, carol]) {
+      assert.equal(await peer.connect(opentok.generateToken(sessionId)), null);
+      assert.equal(await peer.publish(lightVideo), null);
+    }
+    const aliceStream = await alice.streamId();
+    const bobStream = await bob.streamId();
+    await Promise.all([bob.expectMediaFlowing(aliceStream), alice.expectMediaFlowing(bobStream)]);
+
+    // Carol leaves: her subscriptions end at the router; Alice and Bob go on.
+    await carol.page.evaluate(() => {
+      window.participant.session.disconnect();
+    });
+    await alice.waitForEvent({ type: 'connectionDestroyed', reason: 'clientDisconnected' });
+    await Promise.all([bob.expectMediaFlowing(aliceStream), alice.expectMediaFlowing(bobStream)]);
+
+    // Alice unpublishes and publishes again: Bob gets the new stream, and Alice still gets Bob's.
+    await alice.page.evaluate(() => {
+      const { session, publisher } = window.participant;
+      if (publisher) session.unpublish(publisher);
+    });
+    await bob.waitForEvent({ type: 'streamDestroyed', streamId: aliceStream, reason: 'clientDisconnected' });
+    assert.equal(await alice.publish(lightVideo), null);
+    const republished = await alice.streamId();
+    assert.notEqual(republished, aliceStream);
+    await Promise.all([bob.expectMediaFlowing(republished), alice.expectMediaFlowing(bobStream)]);
+
+    const stats = parlor.server.rooms.get(sessionId)?.mediaStats();
+    assert.deepEqual([stats?.publications.length, stats?.subscriptions.length], [2, 2]);
+    await Promise.all([alice.page.close(), bob.page.close(), carol.page.close()]);
+  });
 });
 
 /** A REST JWT of the test server's default project. */
