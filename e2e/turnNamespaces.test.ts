@@ -112,6 +112,8 @@ describe('two browsers that cannot reach each other', { skip }, () => {
     const env = {
       ...(await testTurnEnv(serverAddress)),
       PARLOR_TURN_ALLOWED_PEER_IPS: [serverAddress, ...sides.map((side) => side.address)].join(','),
+      // The Media Router announces the address both namespaces (and coturn) reach it at.
+      PARLOR_PUBLIC_IP: serverAddress,
     };
     parlor = await startTestServer({ env, host: serverAddress });
     app = await startAppOrigin(parlor.url, serverAddress);
@@ -187,5 +189,26 @@ describe('two browsers that cannot reach each other', { skip }, () => {
         `not relayed: ${JSON.stringify(pair)}`,
       );
     }
+  });
+
+  it('reach the Media Router over TURN on TCP from a namespace whose UDP is all dropped', async () => {
+    const [blocked] = sides;
+    inNamespace(blocked.namespace, ['nft', 'add rule inet isolate out meta l4proto udp drop']);
+    const sessionId = parlor.createSession({ mediaMode: 'routed' });
+    const peers: BrowserPeer[] = [];
+    for (const browser of browsers) {
+      const peer = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId);
+      assert.equal(await peer.connect(parlor.token(sessionId)), null);
+      assert.equal(await peer.publish({ resolution: '320x240', frameRate: 15 }), null);
+      peers.push(peer);
+    }
+    const [alice, bob] = peers as [BrowserPeer, BrowserPeer];
+    const [aliceStream, bobStream] = [await alice.streamId(), await bob.streamId()];
+    await alice.expectMediaFlowing(bobStream, 30_000);
+    await bob.expectMediaFlowing(aliceStream, 30_000);
+    const pair = await alice.selectedCandidateTypes(bobStream);
+    assert.equal(pair?.local, 'relay', `alice's media to the router is not relayed: ${JSON.stringify(pair)}`);
+    const stats = parlor.server.rooms.get(sessionId)?.mediaStats();
+    assert.deepEqual([stats?.publications.length, stats?.subscriptions.length], [2, 2]);
   });
 });
