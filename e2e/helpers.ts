@@ -279,7 +279,9 @@ export class BrowserPeer {
    * The candidate types (`host`, `srflx`, `prflx`, `relay`) of the selected pair of the
    * subscriber to a stream: this side's, then the other's; null before a pair is selected.
    */
-  selectedCandidateTypes(streamId: string): Promise<{ local: string; remote: string } | null> {
+  selectedCandidateTypes(
+    streamId: string,
+  ): Promise<{ local: string; remote: string; protocol: string } | null> {
     return this.page.evaluate(async (streamId) => {
       const report = await window.participant.subscribers.get(streamId)?.getRtcStatsReport();
       if (!report) return null;
@@ -290,7 +292,11 @@ export class BrowserPeer {
       const local = byId.get(String(pair?.localCandidateId));
       const remote = byId.get(String(pair?.remoteCandidateId));
       if (!local || !remote) return null;
-      return { local: String(local.candidateType), remote: String(remote.candidateType) };
+      return {
+        local: String(local.candidateType),
+        remote: String(remote.candidateType),
+        protocol: String(local.protocol),
+      };
     }, streamId);
   }
 

@@ -197,7 +197,9 @@ describe('two browsers that cannot reach each other', { skip }, () => {
     const sessionId = parlor.createSession({ mediaMode: 'routed' });
     const peers: BrowserPeer[] = [];
     for (const browser of browsers) {
-      const peer = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId);
+      // Relay only: the router's own TCP candidate would be preferred otherwise.
+      const relayOnly = { iceConfig: { transportPolicy: 'relay' as const } };
+      const peer = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId, relayOnly);
       assert.equal(await peer.connect(parlor.token(sessionId)), null);
       assert.equal(await peer.publish({ resolution: '320x240', frameRate: 15 }), null);
       peers.push(peer);
@@ -210,5 +212,30 @@ describe('two browsers that cannot reach each other', { skip }, () => {
     assert.equal(pair?.local, 'relay', `alice's media to the router is not relayed: ${JSON.stringify(pair)}`);
     const stats = parlor.server.rooms.get(sessionId)?.mediaStats();
     assert.deepEqual([stats?.publications.length, stats?.subscriptions.length], [2, 2]);
+  });
+
+  it('reach the Media Router over ICE-TCP, without TURN, from a namespace whose UDP is all dropped', async () => {
+    const [blocked] = sides;
+    inNamespace(blocked.namespace, ['nft', 'add rule inet isolate out meta l4proto udp drop']);
+    const sessionId = parlor.createSession({ mediaMode: 'routed' });
+    const peers: BrowserPeer[] = [];
+    for (const browser of browsers) {
+      // No STUN or TURN server at all: the router's passive TCP candidate is the only way in.
+      const noServers = { iceConfig: { includeServers: 'custom' as const, customServers: [] } };
+      const peer = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId, noServers);
+      assert.equal(await peer.connect(parlor.token(sessionId)), null);
+      assert.equal(await peer.publish({ resolution: '320x240', frameRate: 15 }), null);
+      peers.push(peer);
+    }
+    const [alice, bob] = peers as [BrowserPeer, BrowserPeer];
+    const [aliceStream, bobStream] = [await alice.streamId(), await bob.streamId()];
+    await alice.expectMediaFlowing(bobStream, 30_000);
+    await bob.expectMediaFlowing(aliceStream, 30_000);
+    const pair = await alice.selectedCandidateTypes(bobStream);
+    assert.deepEqual(
+      [pair?.protocol, pair?.remote],
+      ['tcp', 'host'],
+      `not ICE-TCP to the router: ${JSON.stringify(pair)}`,
+    );
   });
 });

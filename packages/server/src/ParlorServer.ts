@@ -96,7 +96,7 @@ export class ParlorServer {
       const certificate = await DtlsCertificate.generate();
       // The router's socket is IPv4; a wildcard IPv6 listen address means every IPv4 one too.
       const mediaHost = config.host.includes(':') ? '0.0.0.0' : config.host;
-      const routerMux = await UdpMux.bind({ host: mediaHost, port: config.mediaPort });
+      const routerMux = await UdpMux.bind({ host: mediaHost, port: config.mediaPort, tcp: true });
       mux = routerMux;
       const signaling = new SignalingServer({
         sessions,

@@ -5,34 +5,39 @@ import type { TransportAddress } from './stun.js';
 
 export type IceState = 'new' | 'connected' | 'disconnected' | 'closed';
 
+/**
+ * A way to the peer that one of its checks proved: an address on the shared UDP socket, or a TCP
+ * connection (ICE-TCP, RFC 6544).
+ */
+export interface IcePath {
+  readonly protocol: 'udp' | 'tcp';
+  readonly remote: TransportAddress;
+  send(packet: Buffer): void;
+}
+
 export interface IceLiteEndpointEvents {
-  /** A non-STUN datagram (DTLS, SRTP, SRTCP) from the selected remote address. */
+  /** A non-STUN packet (DTLS, SRTP, SRTCP) from the peer. */
   packet: [packet: Buffer];
   stateChange: [state: IceState];
 }
 
-/** How an endpoint sends: the mux's shared socket. */
-export type DatagramSender = (packet: Buffer, to: TransportAddress) => void;
-
 /**
- * One WebRTC peer's ICE-lite side (RFC 8445 §2.5): its credentials, the remote address the peer's
- * checks select, and consent freshness. It owns no socket: a `UdpMux` hands it the datagrams of
- * its peer and sends for it.
+ * One WebRTC peer's ICE-lite side (RFC 8445 §2.5): its credentials, the path the peer's checks
+ * select, and consent freshness. It owns no socket: a `UdpMux` hands it the packets of its peer
+ * and the paths to answer on.
  */
 export class IceLiteEndpoint extends TypedEmitter<IceLiteEndpointEvents> {
   readonly usernameFragment: string;
   readonly password: string;
   #state: IceState = 'new';
-  #remote: TransportAddress | null = null;
+  #path: IcePath | null = null;
   #lastConsent = 0;
-  readonly #send: DatagramSender;
 
-  constructor(send: DatagramSender) {
+  constructor() {
     super();
     // ICE asks for at least 24 bits of randomness in the ufrag and 128 in the password.
     this.usernameFragment = randomBytes(6).toString('base64url');
     this.password = randomBytes(18).toString('base64url');
-    this.#send = send;
   }
 
   get state(): IceState {
@@ -41,7 +46,12 @@ export class IceLiteEndpoint extends TypedEmitter<IceLiteEndpointEvents> {
 
   /** The remote address media goes to, once the peer's checks chose one. */
   get remoteAddress(): TransportAddress | null {
-    return this.#remote;
+    return this.#path?.remote ?? null;
+  }
+
+  /** `udp` or `tcp`, once the peer's checks chose a path. */
+  get protocol(): IcePath['protocol'] | null {
+    return this.#path?.protocol ?? null;
   }
 
   /** Milliseconds-since-epoch of the last authenticated binding request. */
@@ -51,19 +61,19 @@ export class IceLiteEndpoint extends TypedEmitter<IceLiteEndpointEvents> {
 
   send(packet: Buffer): void {
     if (this.#state === 'closed') throw new InvalidStateError('the ICE endpoint is closed');
-    if (this.#remote) this.#send(packet, this.#remote);
+    this.#path?.send(packet);
   }
 
   /** Called by the mux for each authenticated binding request from the peer. */
-  handleCheck(from: TransportAddress, nominated: boolean, now: number): void {
+  handleCheck(path: IcePath, nominated: boolean, now: number): void {
     if (this.#state === 'closed') return;
     this.#lastConsent = now;
     // The controlling browser nominates a pair; before that, answer on the first working one.
-    if (nominated || !this.#remote) this.#remote = from;
+    if (nominated || !this.#path) this.#path = path;
     this.#setState('connected');
   }
 
-  /** Called by the mux for a datagram from this endpoint's selected address. */
+  /** Called by the mux for a packet from one of this endpoint's paths. */
   handlePacket(packet: Buffer): void {
     if (this.#state === 'connected') this.safeEmit('packet', packet);
   }

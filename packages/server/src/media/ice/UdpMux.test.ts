@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
+import { createConnection } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { IceLiteEndpoint } from './IceLiteEndpoint.js';
 import {
@@ -110,4 +111,48 @@ describe('the UDP mux (ICE-lite)', () => {
     assert.deepEqual(states, ['disconnected', 'closed']);
     assert.equal(await exchange(bindingRequest(endpoint)), null);
   });
+
+  it('answers checks and carries packets over ICE-TCP, framed as RFC 4571 says', async () => {
+    const tcpMux = await UdpMux.bind({ host: '127.0.0.1', tcp: true });
+    try {
+      assert.ok(tcpMux.acceptsTcp);
+      const endpoint = tcpMux.createEndpoint();
+      const connection = createConnection(tcpMux.port, '127.0.0.1');
+      await once(connection, 'connect');
+      const frames: Buffer[] = [];
+      let pending = Buffer.alloc(0);
+      connection.on('data', (chunk: Buffer) => {
+        pending = Buffer.concat([pending, chunk]);
+        while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
+          frames.push(pending.subarray(2, 2 + pending.readUInt16BE(0)));
+          pending = pending.subarray(2 + pending.readUInt16BE(0));
+        }
+      });
+      const frame = (packet: Buffer): Buffer =>
+        Buffer.concat([Buffer.from([packet.length >> 8, packet.length & 0xff]), packet]);
+      const check = bindingRequest(endpoint, { nominate: true });
+      // Split across two writes: frames need not arrive whole.
+      connection.write(frame(check).subarray(0, 10));
+      connection.write(frame(check).subarray(10));
+      await waitUntil(() => frames.length === 1);
+      const response = parseStun(frames[0] as Buffer);
+      assert.ok(response && hasValidIntegrity(response, endpoint.password));
+      assert.equal(endpoint.protocol, 'tcp');
+
+      const received = new Promise<Buffer>((resolve) => endpoint.once('packet', resolve));
+      connection.write(frame(Buffer.from([22, 254, 253, 1, 2, 3])));
+      assert.deepEqual(await received, Buffer.from([22, 254, 253, 1, 2, 3]));
+      endpoint.send(Buffer.from('media'));
+      await waitUntil(() => frames.length === 2);
+      assert.equal(frames[1]?.toString(), 'media');
+      connection.destroy();
+    } finally {
+      tcpMux.close();
+    }
+  });
 });
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(condition(), 'timed out');
+}

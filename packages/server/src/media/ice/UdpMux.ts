@@ -1,6 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import { InvalidStateError } from '../../InvalidStateError.js';
-import { IceLiteEndpoint } from './IceLiteEndpoint.js';
+import { IceLiteEndpoint, type IcePath } from './IceLiteEndpoint.js';
 import {
   encodeXorAddress,
   findAttribute,
@@ -19,26 +20,38 @@ export interface UdpMuxOptions {
   readonly host?: string;
   /** UDP port; 0 picks a free one. Default: 0. */
   readonly port?: number;
+  /** Also accept ICE-TCP (RFC 6544, passive) on the same port number, for peers without UDP. Default: false. */
+  readonly tcp?: boolean;
   /** Seconds without a consent check before a peer counts as disconnected. Default: 30. */
   readonly consentTimeoutSeconds?: number;
 }
 
+/** Longest frame a TCP peer may send (RFC 4571 lengths are 16 bits). */
+const maxFrameLength = 0xffff;
+
 /**
- * One UDP socket for every WebRTC peer (as mediasoup's WebRtcServer): binding requests are
- * routed by the USERNAME's local fragment and answered as ICE-lite, every other datagram by its
- * source address to the endpoint whose checks came from there.
+ * One UDP socket for every WebRTC peer (as mediasoup's WebRtcServer), and optionally one TCP
+ * listener on the same port: binding requests are routed by the USERNAME's local fragment and
+ * answered as ICE-lite; other UDP datagrams go by source address, other TCP frames by
+ * connection, to the endpoint whose checks came from there.
  */
 export class UdpMux {
   readonly #socket: Socket;
+  readonly #tcp: Server | null;
   readonly #byFragment = new Map<string, IceLiteEndpoint>();
-  readonly #byAddress = new Map<string, IceLiteEndpoint>();
+  readonly #byAddress = new Map<string, { endpoint: IceLiteEndpoint; path: IcePath }>();
+  readonly #connections = new Set<TcpSocket>();
   readonly #consentTimer: NodeJS.Timeout;
   #closed = false;
 
-  private constructor(socket: Socket, consentTimeoutSeconds: number) {
+  private constructor(socket: Socket, tcp: Server | null, consentTimeoutSeconds: number) {
     this.#socket = socket;
+    this.#tcp = tcp;
     socket.on('message', (packet, info) => {
-      this.#receive(packet, { address: info.address, port: info.port });
+      this.#receiveDatagram(packet, { address: info.address, port: info.port });
+    });
+    tcp?.on('connection', (connection) => {
+      this.#accept(connection);
     });
     this.#consentTimer = setInterval(() => {
       const deadline = Date.now() - consentTimeoutSeconds * 1000;
@@ -48,27 +61,48 @@ export class UdpMux {
   }
 
   static async bind(options: UdpMuxOptions = {}): Promise<UdpMux> {
+    const host = options.host ?? '0.0.0.0';
     const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(options.port ?? 0, options.host ?? '0.0.0.0', () => {
+      socket.bind(options.port ?? 0, host, () => {
         socket.off('error', reject);
         resolve();
       });
     });
-    return new UdpMux(socket, options.consentTimeoutSeconds ?? 30);
+    let tcp: Server | null = null;
+    if (options.tcp) {
+      const server = createServer();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(socket.address().port, host, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+      } catch (error) {
+        socket.close();
+        throw error;
+      }
+      tcp = server;
+    }
+    return new UdpMux(socket, tcp, options.consentTimeoutSeconds ?? 30);
   }
 
   get port(): number {
     return this.#socket.address().port;
   }
 
-  /** A new endpoint with fresh ICE credentials, reachable through this socket. */
+  /** Whether peers may also reach this mux over TCP, on the same port number. */
+  get acceptsTcp(): boolean {
+    return this.#tcp !== null;
+  }
+
+  /** A new endpoint with fresh ICE credentials, reachable through this mux. */
   createEndpoint(): IceLiteEndpoint {
     if (this.#closed) throw new InvalidStateError('the UDP mux is closed');
-    const endpoint = new IceLiteEndpoint((packet, to) => {
-      this.#socket.send(packet, to.port, to.address);
-    });
+    const endpoint = new IceLiteEndpoint();
     this.#byFragment.set(endpoint.usernameFragment, endpoint);
     endpoint.on('stateChange', (state) => {
       if (state === 'closed') this.#forget(endpoint);
@@ -81,43 +115,101 @@ export class UdpMux {
     this.#closed = true;
     clearInterval(this.#consentTimer);
     for (const endpoint of [...this.#byFragment.values()]) endpoint.close();
+    for (const connection of this.#connections) connection.destroy();
+    this.#tcp?.close();
     this.#socket.close();
   }
 
-  #receive(packet: Buffer, from: TransportAddress): void {
+  #receiveDatagram(packet: Buffer, from: TransportAddress): void {
+    const key = `${from.address}:${from.port}`;
     if (!isStun(packet)) {
-      this.#byAddress.get(addressKey(from))?.handlePacket(packet);
+      this.#byAddress.get(key)?.endpoint.handlePacket(packet);
       return;
     }
+    const known = this.#byAddress.get(key);
+    const path: IcePath = known?.path ?? {
+      protocol: 'udp',
+      remote: from,
+      send: (datagram) => {
+        this.#socket.send(datagram, from.port, from.address);
+      },
+    };
+    const endpoint = this.#answerCheck(packet, path);
+    // Every address the peer authenticated from is its own: media may arrive on any of them.
+    if (endpoint && !known) this.#byAddress.set(key, { endpoint, path });
+  }
+
+  /** An ICE-TCP connection: RFC 4571 frames, each a STUN message or a DTLS or SRTP packet. */
+  #accept(connection: TcpSocket): void {
+    if (this.#closed) {
+      connection.destroy();
+      return;
+    }
+    this.#connections.add(connection);
+    connection.setNoDelay(true);
+    const remote = { address: connection.remoteAddress ?? '', port: connection.remotePort ?? 0 };
+    const path: IcePath = {
+      protocol: 'tcp',
+      remote,
+      send: (packet) => {
+        if (packet.length > maxFrameLength || connection.destroyed) return;
+        const header = Buffer.allocUnsafe(2);
+        header.writeUInt16BE(packet.length);
+        connection.write(Buffer.concat([header, packet]));
+      },
+    };
+    let owner: IceLiteEndpoint | null = null;
+    let pending: Buffer = Buffer.alloc(0);
+    connection.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      while (pending.length >= 2) {
+        const length = pending.readUInt16BE(0);
+        if (pending.length < 2 + length) break;
+        const frame = pending.subarray(2, 2 + length);
+        pending = pending.subarray(2 + length);
+        if (isStun(frame)) owner = this.#answerCheck(frame, path) ?? owner;
+        else owner?.handlePacket(frame);
+      }
+    });
+    connection.on('error', () => {
+      connection.destroy();
+    });
+    connection.on('close', () => {
+      this.#connections.delete(connection);
+    });
+  }
+
+  /**
+   * Answers a binding request for one of the endpoints, as ICE-lite does, on the path it came
+   * by; returns the endpoint, or null when the request is not an authentic check for one.
+   */
+  #answerCheck(packet: Buffer, path: IcePath): IceLiteEndpoint | null {
     const message = parseStun(packet);
-    if (message?.type !== stunMessageTypes.bindingRequest) return;
+    if (message?.type !== stunMessageTypes.bindingRequest) return null;
     const username = findAttribute(message, stunAttributes.username)?.value.toString();
     const endpoint = username && this.#byFragment.get(username.split(':')[0] ?? '');
-    if (!endpoint || !hasValidIntegrity(message, endpoint.password)) return;
-    if (findAttribute(message, stunAttributes.fingerprint) && !hasValidFingerprint(message)) return;
-
+    if (!endpoint || !hasValidIntegrity(message, endpoint.password)) return null;
+    if (findAttribute(message, stunAttributes.fingerprint) && !hasValidFingerprint(message)) return null;
     const response = serializeStun(
       {
         type: stunMessageTypes.bindingSuccess,
         transactionId: message.transactionId,
         attributes: [
-          { type: stunAttributes.xorMappedAddress, value: encodeXorAddress(from, message.transactionId) },
+          {
+            type: stunAttributes.xorMappedAddress,
+            value: encodeXorAddress(path.remote, message.transactionId),
+          },
         ],
       },
       endpoint.password,
     );
-    this.#socket.send(response, from.port, from.address);
-    // Every address the peer authenticated from is its own: media may arrive on any of them.
-    this.#byAddress.set(addressKey(from), endpoint);
-    endpoint.handleCheck(from, findAttribute(message, stunAttributes.useCandidate) !== undefined, Date.now());
+    path.send(response);
+    endpoint.handleCheck(path, findAttribute(message, stunAttributes.useCandidate) !== undefined, Date.now());
+    return endpoint;
   }
 
   #forget(endpoint: IceLiteEndpoint): void {
     this.#byFragment.delete(endpoint.usernameFragment);
-    for (const [key, owner] of this.#byAddress) if (owner === endpoint) this.#byAddress.delete(key);
+    for (const [key, entry] of this.#byAddress) if (entry.endpoint === endpoint) this.#byAddress.delete(key);
   }
-}
-
-function addressKey(address: TransportAddress): string {
-  return `${address.address}:${address.port}`;
 }

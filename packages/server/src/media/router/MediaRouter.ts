@@ -178,7 +178,12 @@ export class MediaRouter {
       iceUfrag: endpoint.usernameFragment,
       icePwd: endpoint.password,
       fingerprint: `sha-256 ${this.#options.certificate.fingerprint}`,
-      candidates: [{ ip: this.#options.announcedAddress, port: this.#options.mux.port }],
+      candidates: [
+        { ip: this.#options.announcedAddress, port: this.#options.mux.port },
+        ...(this.#options.mux.acceptsTcp
+          ? [{ ip: this.#options.announcedAddress, port: this.#options.mux.port, protocol: 'tcp' as const }]
+          : []),
+      ],
     };
   }
 

@@ -19,7 +19,10 @@ const local: LocalTransport = {
   iceUfrag: 'abcd',
   icePwd: 'a-password-of-twenty-two',
   fingerprint: 'sha-256 AA:BB',
-  candidates: [{ ip: '127.0.0.1', port: 40000 }],
+  candidates: [
+    { ip: '127.0.0.1', port: 40000 },
+    { ip: '127.0.0.1', port: 40000, protocol: 'tcp' },
+  ],
 };
 
 /** The value, after asserting it is there. */
@@ -84,9 +87,14 @@ describe('SDP', () => {
       ['recvonly', 'passive', 'abcd', { type: 'sha-256', hash: 'AA:BB' }],
     );
     assert.deepEqual(
-      present(video.candidates).map((c) => [c.ip, c.port, c.type]),
-      [['127.0.0.1', 40000, 'host']],
+      present(video.candidates).map((c) => [c.transport, c.ip, c.port, c.type, c.tcptype]),
+      [
+        ['udp', '127.0.0.1', 40000, 'host', undefined],
+        ['tcp', '127.0.0.1', 40000, 'host', 'passive'],
+      ],
     );
+    const [udp, tcp] = present(video.candidates);
+    assert.ok(present(udp).priority > present(tcp).priority, 'UDP is preferred');
     assert.equal(video.payloads, '96 97');
     assert.deepEqual(video.simulcast, { dir1: 'recv', list1: 'q;h;f' });
     assert.ok(!present(video.rtcpFb).some((fb) => fb.type === 'transport-cc'));

@@ -22,7 +22,12 @@ export interface RemoteDescription extends TransportDescription {
 
 /** How the router is reached: its ICE credentials, DTLS fingerprint and host candidates. */
 export interface LocalTransport extends TransportDescription {
-  readonly candidates: readonly { readonly ip: string; readonly port: number }[];
+  /** UDP first; a TCP candidate is passive ICE-TCP (RFC 6544), for peers whose UDP is blocked. */
+  readonly candidates: readonly {
+    readonly ip: string;
+    readonly port: number;
+    readonly protocol?: 'udp' | 'tcp';
+  }[];
 }
 
 /** Codecs the router forwards, in order of preference, and how to tell them apart. */
@@ -233,15 +238,29 @@ function mediaSection(
     fmtp,
     rtcpFb,
     ext: media.extensions.map((ext) => ({ value: ext.id, uri: ext.uri })),
-    candidates: local.candidates.map((candidate, i) => ({
-      foundation: String(i + 1),
-      component: 1,
-      transport: 'udp',
-      priority: 2130706431 - i,
-      ip: candidate.ip,
-      port: candidate.port,
-      type: 'host',
-    })),
+    candidates: local.candidates.map((candidate, i) =>
+      candidate.protocol === 'tcp'
+        ? {
+            foundation: String(i + 1),
+            component: 1,
+            transport: 'tcp',
+            // Below every UDP candidate: TCP only where UDP fails.
+            priority: 1518280447 - i,
+            ip: candidate.ip,
+            port: candidate.port,
+            type: 'host',
+            tcptype: 'passive',
+          }
+        : {
+            foundation: String(i + 1),
+            component: 1,
+            transport: 'udp',
+            priority: 2130706431 - i,
+            ip: candidate.ip,
+            port: candidate.port,
+            type: 'host',
+          },
+    ),
     endOfCandidates: 'end-of-candidates',
   };
 }
