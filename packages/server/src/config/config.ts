@@ -35,7 +35,7 @@ export interface Config {
   readonly signalingRate: number;
   /** The address the Media Router announces in its ICE candidates. Default: 127.0.0.1. */
   readonly publicIp: string;
-  /** The one UDP port of the Media Router (0: any free port). Default: 40000. */
+  /** The Media Router's one port, UDP and TCP (0: any free port). Default: 40000. */
   readonly mediaPort: number;
   /**
    * The TURN server whose credentials clients get. Default: external when TURN URLs are given,
@@ -189,7 +189,7 @@ const settings = {
   mediaPort: {
     flag: 'media-port',
     env: 'PARLOR_MEDIA_PORT',
-    description: 'UDP port of the Media Router, 0 for any free one (default 40000)',
+    description: 'port of the Media Router, UDP and TCP, 0 for any free one (default 40000)',
     parse: (raw) => {
       const port = Number(raw);
       return /^[0-9]+$/.test(raw) && port <= 65535 ? port : new Problem('must be 0 to 65535');
