@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
+import type { SessionOptions } from '@parlor/client';
 import { startTestServer, testTurnEnv, type TestServer } from '@parlor/server/testing';
 import {
   launchChromium,
@@ -134,6 +135,22 @@ describe('two browsers that cannot reach each other', { skip }, () => {
     }
   });
 
+  /** Both browsers join the session and publish; resolves once each decodes and hears the other. */
+  async function bothPublishing(sessionId: string, sessionOptions: SessionOptions = {}) {
+    const peers: BrowserPeer[] = [];
+    for (const browser of browsers) {
+      const peer = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId, sessionOptions);
+      assert.equal(await peer.connect(parlor.token(sessionId)), null);
+      assert.equal(await peer.publish({ resolution: '320x240', frameRate: 15 }), null);
+      peers.push(peer);
+    }
+    const [alice, bob] = peers as [BrowserPeer, BrowserPeer];
+    const [aliceStream, bobStream] = [await alice.streamId(), await bob.streamId()];
+    await alice.expectMediaFlowing(bobStream, 30_000);
+    await bob.expectMediaFlowing(aliceStream, 30_000);
+    return { alice, bob, aliceStream, bobStream };
+  }
+
   it('cannot send each other UDP, which the host can', async () => {
     // A listener in the second namespace counts datagrams for a second, from the first and from the host.
     const listener = spawn(
@@ -168,17 +185,7 @@ describe('two browsers that cannot reach each other', { skip }, () => {
 
   it('still carry video and audio both ways in a relayed session, over a relay candidate pair', async () => {
     const sessionId = parlor.createSession();
-    const peers: BrowserPeer[] = [];
-    for (const browser of browsers) {
-      const peer = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId);
-      assert.equal(await peer.connect(parlor.token(sessionId)), null);
-      assert.equal(await peer.publish({ resolution: '320x240', frameRate: 15 }), null);
-      peers.push(peer);
-    }
-    const [alice, bob] = peers as [BrowserPeer, BrowserPeer];
-    const [aliceStream, bobStream] = [await alice.streamId(), await bob.streamId()];
-    await alice.expectMediaFlowing(bobStream, 30_000);
-    await bob.expectMediaFlowing(aliceStream, 30_000);
+    const { alice, bob, aliceStream, bobStream } = await bothPublishing(sessionId);
     for (const [peer, streamId] of [
       [alice, bobStream],
       [bob, aliceStream],
@@ -195,19 +202,8 @@ describe('two browsers that cannot reach each other', { skip }, () => {
     const [blocked] = sides;
     inNamespace(blocked.namespace, ['nft', 'add rule inet isolate out meta l4proto udp drop']);
     const sessionId = parlor.createSession({ mediaMode: 'routed' });
-    const peers: BrowserPeer[] = [];
-    for (const browser of browsers) {
-      // Relay only: the router's own TCP candidate would be preferred otherwise.
-      const relayOnly = { iceConfig: { transportPolicy: 'relay' as const } };
-      const peer = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId, relayOnly);
-      assert.equal(await peer.connect(parlor.token(sessionId)), null);
-      assert.equal(await peer.publish({ resolution: '320x240', frameRate: 15 }), null);
-      peers.push(peer);
-    }
-    const [alice, bob] = peers as [BrowserPeer, BrowserPeer];
-    const [aliceStream, bobStream] = [await alice.streamId(), await bob.streamId()];
-    await alice.expectMediaFlowing(bobStream, 30_000);
-    await bob.expectMediaFlowing(aliceStream, 30_000);
+    // Relay only: the router's own TCP candidate would be preferred otherwise.
+    const { alice, bobStream } = await bothPublishing(sessionId, { iceConfig: { transportPolicy: 'relay' } });
     const pair = await alice.selectedCandidateTypes(bobStream);
     assert.equal(pair?.local, 'relay', `alice's media to the router is not relayed: ${JSON.stringify(pair)}`);
     const stats = parlor.server.rooms.get(sessionId)?.mediaStats();
@@ -218,19 +214,10 @@ describe('two browsers that cannot reach each other', { skip }, () => {
     const [blocked] = sides;
     inNamespace(blocked.namespace, ['nft', 'add rule inet isolate out meta l4proto udp drop']);
     const sessionId = parlor.createSession({ mediaMode: 'routed' });
-    const peers: BrowserPeer[] = [];
-    for (const browser of browsers) {
-      // No STUN or TURN server at all: the router's passive TCP candidate is the only way in.
-      const noServers = { iceConfig: { includeServers: 'custom' as const, customServers: [] } };
-      const peer = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId, noServers);
-      assert.equal(await peer.connect(parlor.token(sessionId)), null);
-      assert.equal(await peer.publish({ resolution: '320x240', frameRate: 15 }), null);
-      peers.push(peer);
-    }
-    const [alice, bob] = peers as [BrowserPeer, BrowserPeer];
-    const [aliceStream, bobStream] = [await alice.streamId(), await bob.streamId()];
-    await alice.expectMediaFlowing(bobStream, 30_000);
-    await bob.expectMediaFlowing(aliceStream, 30_000);
+    // No STUN or TURN server at all: the router's passive TCP candidate is the only way in.
+    const { alice, bobStream } = await bothPublishing(sessionId, {
+      iceConfig: { includeServers: 'custom', customServers: [] },
+    });
     const pair = await alice.selectedCandidateTypes(bobStream);
     assert.deepEqual(
       [pair?.protocol, pair?.remote],
