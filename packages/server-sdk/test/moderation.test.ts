@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestServer, type SignalingTestClient, type TestServer } from '@parlor/server/testing';
+import { startTestServer, type TestServer } from '@parlor/server/testing';
 import OpenTok, { ArgumentError, NotFoundError, RequestError, type Stream } from '@parlor/server-sdk';
 
 // Signals, streams and moderation through the server SDK, against clients connected over
@@ -15,24 +15,9 @@ before(async () => {
 });
 after(() => parlor.dispose());
 
-/** A session with two clients, the first of which publishes its camera. */
-async function liveSession(): Promise<{
-  sessionId: string;
-  alice: SignalingTestClient;
-  bob: SignalingTestClient;
-  streamId: string;
-}> {
-  const sessionId = parlor.createSession();
-  const alice = await parlor.connectClient(sessionId, { initialLayoutClassList: ['focus'] });
-  const bob = await parlor.connectClient(sessionId);
-  const { stream } = await alice.request('publish', { name: 'Alice', hasAudio: true, hasVideo: true });
-  await bob.nextEvent('streamCreated');
-  return { sessionId, alice, bob, streamId: stream.streamId };
-}
-
 describe('the server SDK', () => {
   it('signals every client or one, with a promise or a callback', async () => {
-    const { sessionId, alice, bob } = await liveSession();
+    const { sessionId, alice, bob } = await parlor.liveSession();
     await opentok.signal(sessionId, null, { type: 'greeting', data: 'hi all' });
     assert.deepEqual(await alice.nextEvent('signal'), { from: null, type: 'greeting', data: 'hi all' });
     assert.deepEqual(await bob.nextEvent('signal'), { from: null, type: 'greeting', data: 'hi all' });
@@ -45,7 +30,7 @@ describe('the server SDK', () => {
   });
 
   it('reports an absent client as NotFoundError and a too large signal as RequestError 413', async () => {
-    const { sessionId, alice, bob } = await liveSession();
+    const { sessionId, alice, bob } = await parlor.liveSession();
     await assert.rejects(opentok.signal(sessionId, 'gone', { data: 'x' }), NotFoundError);
     await assert.rejects(
       opentok.signal(sessionId, undefined, { data: 'x'.repeat(8193) }),
@@ -56,7 +41,7 @@ describe('the server SDK', () => {
   });
 
   it('force-disconnects a client', async () => {
-    const { sessionId, alice, bob } = await liveSession();
+    const { sessionId, alice, bob } = await parlor.liveSession();
     await opentok.forceDisconnect(sessionId, bob.connectionId);
     assert.equal((await bob.closed).code, 1000);
     assert.equal((await alice.nextEvent('connectionDestroyed')).reason, 'forceDisconnected');
@@ -65,8 +50,13 @@ describe('the server SDK', () => {
   });
 
   it('lists and gets streams, and sets their layout classes', async () => {
-    const { sessionId, alice, bob, streamId } = await liveSession();
-    const expected: Stream = { id: streamId, videoType: 'camera', name: 'Alice', layoutClassList: ['focus'] };
+    const { sessionId, alice, bob, streamId } = await parlor.liveSession();
+    const expected: Stream = {
+      id: streamId,
+      videoType: 'camera',
+      name: 'Camera',
+      layoutClassList: ['focus'],
+    };
     assert.deepEqual(await opentok.listStreams(sessionId), [expected]);
     assert.deepEqual(await opentok.getStream(sessionId, streamId), expected);
     await assert.rejects(opentok.getStream(sessionId, 'gone'), NotFoundError);
@@ -93,7 +83,7 @@ describe('the server SDK', () => {
   });
 
   it('force-mutes one stream, then all but the excluded, and lifts the session mute', async () => {
-    const { sessionId, alice, bob, streamId } = await liveSession();
+    const { sessionId, alice, bob, streamId } = await parlor.liveSession();
     await opentok.forceMuteStream(sessionId, streamId);
     assert.deepEqual(await alice.nextEvent('muteForced'), { streamId });
 

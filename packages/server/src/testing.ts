@@ -27,6 +27,16 @@ export interface TestTokenOptions {
 }
 
 /** A Parlor listening on a free loopback port with its own data directory, for tests. */
+/** A relayed session with two connected clients, `alice` publishing. */
+export interface LiveTestSession {
+  readonly sessionId: string;
+  /** Connected with the layout class `focus`; publishes the stream. */
+  readonly alice: SignalingTestClient;
+  readonly bob: SignalingTestClient;
+  /** Alice's stream: audio and video, named "Camera". */
+  readonly streamId: string;
+}
+
 export interface TestServer {
   readonly server: ParlorServer;
   /** Base URL of the REST API. */
@@ -51,6 +61,8 @@ export interface TestServer {
     sessionId: string,
     options?: TestTokenOptions & SignalingTestClientOptions,
   ): Promise<SignalingTestClient>;
+  /** A new session, live: two clients that have seen each other, the first publishing. */
+  liveSession(): Promise<LiveTestSession>;
 }
 
 export interface TestServerOptions {
@@ -140,6 +152,21 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     };
     return jwt.sign(claims, apiSecret, { algorithm: 'HS256' });
   };
+  const createSession = (settings: Partial<SessionSettings> = {}): string =>
+    server.sessions.create(apiKey, {
+      mediaMode: 'relayed',
+      archiveMode: 'manual',
+      location: null,
+      e2ee: false,
+      archiveName: null,
+      archiveResolution: null,
+      ...settings,
+    }).sessionId;
+  const connectClient = (
+    sessionId: string,
+    clientOptions: TestTokenOptions & SignalingTestClientOptions = {},
+  ): Promise<SignalingTestClient> =>
+    SignalingTestClient.connect(server.listenUrl, sessionId, token(sessionId, clientOptions), clientOptions);
   return {
     server,
     url: server.listenUrl,
@@ -164,23 +191,17 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         throw error;
       }
     },
-    createSession: (settings = {}) =>
-      server.sessions.create(apiKey, {
-        mediaMode: 'relayed',
-        archiveMode: 'manual',
-        location: null,
-        e2ee: false,
-        archiveName: null,
-        archiveResolution: null,
-        ...settings,
-      }).sessionId,
+    createSession,
     token,
-    connectClient: (sessionId, clientOptions = {}) =>
-      SignalingTestClient.connect(
-        server.listenUrl,
-        sessionId,
-        token(sessionId, clientOptions),
-        clientOptions,
-      ),
+    connectClient,
+    liveSession: async () => {
+      const sessionId = createSession();
+      const alice = await connectClient(sessionId, { initialLayoutClassList: ['focus'] });
+      const bob = await connectClient(sessionId);
+      const { stream } = await alice.request('publish', { name: 'Camera', hasAudio: true, hasVideo: true });
+      await bob.nextEvent('streamCreated');
+      await alice.nextEvent('connectionCreated');
+      return { sessionId, alice, bob, streamId: stream.streamId };
+    },
   };
 }

@@ -48,29 +48,13 @@ async function assertEmpty(response: Response, status: number): Promise<void> {
 
 const camera = { name: 'Camera', hasAudio: true, hasVideo: true } as const;
 
-/** A session with two clients, the first of which publishes. */
-async function liveSession(): Promise<{
-  sessionId: string;
-  alice: SignalingTestClient;
-  bob: SignalingTestClient;
-  streamId: string;
-}> {
-  const sessionId = parlor.createSession();
-  const alice = await parlor.connectClient(sessionId, { initialLayoutClassList: ['focus'] });
-  const bob = await parlor.connectClient(sessionId);
-  const { stream } = await alice.request('publish', camera);
-  await bob.nextEvent('streamCreated');
-  await alice.nextEvent('connectionCreated');
-  return { sessionId, alice, bob, streamId: stream.streamId };
-}
-
 async function closeAll(...clients: SignalingTestClient[]): Promise<void> {
   await Promise.all(clients.map((client) => client.close()));
 }
 
 describe('REST signals', () => {
   it('POST /session/{sid}/signal answers 204 and reaches every client, from null', async () => {
-    const { sessionId, alice, bob } = await liveSession();
+    const { sessionId, alice, bob } = await parlor.liveSession();
     await assertEmpty(await rest('POST', sessionId, '/signal', { type: 'news', data: 'hello' }), 204);
     for (const client of [alice, bob]) {
       assert.deepEqual(await client.nextEvent('signal'), { from: null, type: 'news', data: 'hello' });
@@ -79,7 +63,7 @@ describe('REST signals', () => {
   });
 
   it('POST /session/{sid}/connection/{cid}/signal answers 204 and reaches only that client', async () => {
-    const { sessionId, alice, bob } = await liveSession();
+    const { sessionId, alice, bob } = await parlor.liveSession();
     await assertEmpty(
       await rest('POST', sessionId, `/connection/${bob.connectionId}/signal`, { data: 'x' }),
       204,
@@ -91,7 +75,7 @@ describe('REST signals', () => {
   });
 
   it('answers 400 for a bad type or data, 413 for too large, 404 for an absent client or unknown session', async () => {
-    const { sessionId, alice, bob } = await liveSession();
+    const { sessionId, alice, bob } = await parlor.liveSession();
     await assertError(
       await rest('POST', sessionId, '/signal', { type: 'a b' }),
       400,
@@ -130,7 +114,7 @@ describe('REST signals', () => {
 
 describe('REST connections', () => {
   it('GET /session/{sid}/connection lists the connections as the Java SDK reads them', async () => {
-    const { sessionId, alice, bob } = await liveSession();
+    const { sessionId, alice, bob } = await parlor.liveSession();
     const response = await rest('GET', sessionId, '/connection');
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-type'), 'application/json');
@@ -151,7 +135,7 @@ describe('REST connections', () => {
   });
 
   it('DELETE /session/{sid}/connection/{cid} answers 204 and disconnects the client; then 404', async () => {
-    const { sessionId, alice, bob, streamId } = await liveSession();
+    const { sessionId, alice, bob, streamId } = await parlor.liveSession();
     await assertEmpty(await rest('DELETE', sessionId, `/connection/${alice.connectionId}`), 204);
     assert.deepEqual(await alice.nextEvent('sessionDisconnected'), { reason: 'forceDisconnected' });
     assert.equal((await alice.closed).code, 1000);
@@ -169,7 +153,7 @@ describe('REST connections', () => {
 
 describe('REST streams', () => {
   it('GET /session/{sid}/stream lists the live streams with id, videoType, name and layout classes', async () => {
-    const { sessionId, alice, bob, streamId } = await liveSession();
+    const { sessionId, alice, bob, streamId } = await parlor.liveSession();
     const screen = (await bob.request('publish', { ...camera, name: 'Slides', videoType: 'screen' })).stream;
     const response = await rest('GET', sessionId, '/stream');
     assert.equal(response.status, 200);
@@ -184,7 +168,7 @@ describe('REST streams', () => {
   });
 
   it('GET /session/{sid}/stream/{streamId} answers the stream, or 404', async () => {
-    const { sessionId, alice, bob, streamId } = await liveSession();
+    const { sessionId, alice, bob, streamId } = await parlor.liveSession();
     const response = await rest('GET', sessionId, `/stream/${streamId}`);
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), {
@@ -198,7 +182,7 @@ describe('REST streams', () => {
   });
 
   it('PUT /session/{sid}/stream sets the layout classes with 200, or changes nothing on an unknown stream (400)', async () => {
-    const { sessionId, alice, bob, streamId } = await liveSession();
+    const { sessionId, alice, bob, streamId } = await parlor.liveSession();
     const items = [{ id: streamId, layoutClassList: ['full', 'main'] }];
     assert.equal((await rest('PUT', sessionId, '/stream', { items })).status, 200);
     const stream = (await (await rest('GET', sessionId, `/stream/${streamId}`)).json()) as object;
@@ -222,7 +206,7 @@ describe('REST streams', () => {
 
 describe('REST force mute', () => {
   it('POST /session/{sid}/stream/{streamId}/mute answers 200 and mutes the stream; 404 for an unknown one', async () => {
-    const { sessionId, alice, bob, streamId } = await liveSession();
+    const { sessionId, alice, bob, streamId } = await parlor.liveSession();
     const response = await rest('POST', sessionId, `/stream/${streamId}/mute`, {});
     assert.equal(response.status, 200);
     assert.equal(((await response.json()) as { id: string }).id, parlor.apiKey);
@@ -233,7 +217,7 @@ describe('REST force mute', () => {
   });
 
   it('POST /session/{sid}/mute with active true mutes all but the excluded, and with false lifts it', async () => {
-    const { sessionId, alice, bob, streamId } = await liveSession();
+    const { sessionId, alice, bob, streamId } = await parlor.liveSession();
     const bobStream = (await bob.request('publish', camera)).stream.streamId;
     const mute = await rest('POST', sessionId, '/mute', { active: true, excludedStreamIds: [bobStream] });
     assert.equal(mute.status, 200);
@@ -274,7 +258,7 @@ describe('REST from browser pages', () => {
 
 describe('the official opentok SDK', () => {
   it('signals all clients and one client, and gets a SignalError for an absent one', async () => {
-    const { sessionId, alice, bob } = await liveSession();
+    const { sessionId, alice, bob } = await parlor.liveSession();
     const signal = promisify(opentok.signal.bind(opentok));
     await signal(sessionId, null, { type: 'all', data: 'everyone' });
     assert.deepEqual(await alice.nextEvent('signal'), { from: null, type: 'all', data: 'everyone' });
@@ -285,7 +269,7 @@ describe('the official opentok SDK', () => {
   });
 
   it('force-disconnects a client, and gets a ForceDisconnectError for an absent one', async () => {
-    const { sessionId, alice, bob } = await liveSession();
+    const { sessionId, alice, bob } = await parlor.liveSession();
     const forceDisconnect = promisify(opentok.forceDisconnect.bind(opentok));
     await forceDisconnect(sessionId, bob.connectionId);
     assert.equal((await bob.closed).code, 1000);
@@ -295,7 +279,7 @@ describe('the official opentok SDK', () => {
   });
 
   it('lists streams with their properties', async () => {
-    const { sessionId, alice, bob, streamId } = await liveSession();
+    const { sessionId, alice, bob, streamId } = await parlor.liveSession();
     const streams = await promisify(opentok.listStreams.bind(opentok))(sessionId);
     assert.deepEqual(JSON.parse(JSON.stringify(streams)), [
       { id: streamId, videoType: 'camera', name: 'Camera', layoutClassList: ['focus'] },
@@ -304,7 +288,7 @@ describe('the official opentok SDK', () => {
   });
 
   it('fails to get a stream from a correct answer, as opentok 2.23.2 parses it twice (server-api.md §10.1)', async () => {
-    const { sessionId, alice, bob, streamId } = await liveSession();
+    const { sessionId, alice, bob, streamId } = await parlor.liveSession();
     await assert.rejects(
       promisify(opentok.getStream.bind(opentok))(sessionId, streamId),
       /is not valid JSON/,
@@ -313,7 +297,7 @@ describe('the official opentok SDK', () => {
   });
 
   it('force-mutes a stream, mutes all, lifts it, and sets stream class lists', async () => {
-    const { sessionId, alice, bob, streamId } = await liveSession();
+    const { sessionId, alice, bob, streamId } = await parlor.liveSession();
     await promisify(opentok.forceMuteStream.bind(opentok))(sessionId, streamId);
     assert.deepEqual(await alice.nextEvent('muteForced'), { streamId });
     await promisify(opentok.forceMuteAll.bind(opentok))(sessionId, { excludedStreamIds: [] });
