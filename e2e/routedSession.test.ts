@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import jwt from 'jsonwebtoken';
-import type { RouterStats } from '@parlor/server/media';
 import { OpenTok } from '@parlor/server-sdk';
+import type { RoutedMediaStats } from '@parlor/server';
 import { type TestServer } from '@parlor/server/testing';
 import {
   openBrowserPeer,
@@ -65,10 +65,14 @@ describe('a routed session of four', () => {
       headers: { 'X-OPENTOK-AUTH': projectJwt(parlor) },
     });
     assert.equal(response.status, 200);
-    const stats = (await response.json()) as RouterStats & { mediaMode: string };
+    const stats = (await response.json()) as RoutedMediaStats & { mediaMode: string };
     assert.equal(stats.mediaMode, 'routed');
     const { publications, subscriptions } = stats;
     assert.deepEqual([publications.length, subscriptions.length], [4, 12]);
+    assert.deepEqual(
+      publications.map((publication) => publication.streamId).sort(),
+      [...streamIds.values()].sort(),
+    );
     for (const publication of publications) {
       const forwardedTo = subscriptions.filter((s) => s.publicationId === publication.id);
       assert.deepEqual(forwardedTo.length, 3);
@@ -78,6 +82,23 @@ describe('a routed session of four', () => {
         const forwarded = subscription.tracks.find((t) => t.kind === 'video')?.packets ?? 0;
         assert.ok(forwarded > 0 && forwarded <= upstream, `forwarded ${forwarded} of ${upstream}`);
       }
+    }
+
+    // The same counters for Prometheus, labelled by session, stream and subscriber.
+    const metrics = await (await fetch(`${parlor.url}/metrics`)).text();
+    for (const streamId of streamIds.values()) {
+      const received = new RegExp(
+        `^parlor_router_received_packets_total\\{session_id="${sessionId}",stream_id="${streamId}",kind="video"\\} (\\d+)$`,
+        'm',
+      ).exec(metrics);
+      assert.ok(Number(received?.[1]) > 0, `no received packets for ${streamId}`);
+      const forwarded = metrics.match(
+        new RegExp(
+          `^parlor_router_sent_packets_total\\{session_id="${sessionId}",stream_id="${streamId}",`,
+          'gm',
+        ),
+      );
+      assert.equal(forwarded?.length, 3 * 2, 'three subscribers, audio and video');
     }
     await Promise.all(peers.map((peer) => peer.page.close()));
   });
@@ -115,7 +136,7 @@ describe('a routed session of four', () => {
     assert.notEqual(republished, aliceStream);
     await Promise.all([bob.expectMediaFlowing(republished), alice.expectMediaFlowing(bobStream)]);
 
-    const stats = parlor.server.rooms.get(sessionId)?.mediaStats();
+    const stats = await parlor.server.rooms.get(sessionId)?.mediaStats();
     assert.deepEqual([stats?.publications.length, stats?.subscriptions.length], [2, 2]);
     await Promise.all([alice.page.close(), bob.page.close(), carol.page.close()]);
   });

@@ -206,7 +206,7 @@ describe('two browsers that cannot reach each other', { skip }, () => {
     const { alice, bobStream } = await bothPublishing(sessionId, { iceConfig: { transportPolicy: 'relay' } });
     const pair = await alice.selectedCandidateTypes(bobStream);
     assert.equal(pair?.local, 'relay', `alice's media to the router is not relayed: ${JSON.stringify(pair)}`);
-    const stats = parlor.server.rooms.get(sessionId)?.mediaStats();
+    const stats = await parlor.server.rooms.get(sessionId)?.mediaStats();
     assert.deepEqual([stats?.publications.length, stats?.subscriptions.length], [2, 2]);
   });
 

@@ -12,9 +12,9 @@ import { startRelay } from './relay/startRelay.js';
 import { SessionService } from './sessions/SessionService.js';
 import type { RoomRegistry } from './signaling/RoomRegistry.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
-import { UdpMux } from './media/ice/UdpMux.js';
-import { MediaRouter } from './media/router/MediaRouter.js';
 import { DtlsCertificate } from './media/transport/DtlsCertificate.js';
+import { MediaWorkerPool } from './media/worker/MediaWorkerPool.js';
+import { PrometheusMetrics } from './metrics/PrometheusMetrics.js';
 import type { Project } from './store/ProjectRepository.js';
 import { Store } from './store/Store.js';
 
@@ -36,8 +36,8 @@ export class ParlorServer {
   /** The live sessions: one room per session with clients connected. */
   readonly rooms: RoomRegistry;
   readonly #signaling: SignalingServer;
-  /** The Media Router's one UDP socket, shared by every routed session. */
-  readonly #mux: UdpMux;
+  /** The media worker threads that host routed sessions' routers. */
+  readonly mediaWorkers: MediaWorkerPool;
   readonly #store: Store;
   readonly #coturn: Coturn | null;
   readonly #http: FastifyInstance;
@@ -54,7 +54,7 @@ export class ParlorServer {
     tokens: ClientTokenVerifier;
     signaling: SignalingServer;
     coturn: Coturn | null;
-    mux: UdpMux;
+    mediaWorkers: MediaWorkerPool;
     defaultProject: Project;
     listenUrl: string;
     logger: Logger;
@@ -70,7 +70,7 @@ export class ParlorServer {
     this.#signaling = parts.signaling;
     this.#store = parts.store;
     this.#coturn = parts.coturn;
-    this.#mux = parts.mux;
+    this.mediaWorkers = parts.mediaWorkers;
     this.#http = parts.http;
     this.#logger = parts.logger;
   }
@@ -79,7 +79,7 @@ export class ParlorServer {
   static async start(config: Config, logger: Logger): Promise<ParlorServer> {
     const store = Store.open(join(config.dataDir, storeFileName));
     let coturn: Coturn | null = null;
-    let mux: UdpMux | null = null;
+    let mediaWorkers: MediaWorkerPool | null = null;
     try {
       const projects = new ProjectService(store);
       const applications = new ApplicationService(store);
@@ -94,10 +94,17 @@ export class ParlorServer {
       const relay = await startRelay(config, logger);
       coturn = relay.coturn;
       const certificate = await DtlsCertificate.generate();
-      // The router's socket is IPv4; a wildcard IPv6 listen address means every IPv4 one too.
-      const mediaHost = config.host.includes(':') ? '0.0.0.0' : config.host;
-      const routerMux = await UdpMux.bind({ host: mediaHost, port: config.mediaPort, tcp: true });
-      mux = routerMux;
+      const pool = await MediaWorkerPool.start({
+        workers: config.mediaWorkers,
+        // The workers' sockets are IPv4; a wildcard IPv6 listen address means every IPv4 one too.
+        host: config.host.includes(':') ? '0.0.0.0' : config.host,
+        basePort: config.mediaPort,
+        tcp: true,
+        announcedAddress: config.publicIp,
+        certificate,
+        logger,
+      });
+      mediaWorkers = pool;
       const signaling = new SignalingServer({
         sessions,
         tokens,
@@ -105,10 +112,17 @@ export class ParlorServer {
         iceServersFor: (connectionId) => relay.iceServers.forConnection(connectionId),
         reconnectGraceMs: config.reconnectGraceSeconds * 1000,
         messagesPerSecond: config.signalingRate,
-        createRouter: () =>
-          new MediaRouter({ mux: routerMux, certificate, announcedAddress: config.publicIp }),
+        createRouter: () => pool.createRouter(),
       });
-      const http = await buildHttpApp({ logger, sessions, lookup, signaling, demoProject: defaultProject });
+      const metrics = new PrometheusMetrics({ rooms: signaling.rooms, mediaWorkers: pool });
+      const http = await buildHttpApp({
+        logger,
+        sessions,
+        lookup,
+        signaling,
+        demoProject: defaultProject,
+        metrics: { metrics, token: config.metricsToken },
+      });
       const address = await http.listen({ port: config.port, host: config.host });
       const listenUrl = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
       const parts = {
@@ -121,7 +135,7 @@ export class ParlorServer {
         tokens,
         signaling,
         coturn,
-        mux: routerMux,
+        mediaWorkers: pool,
         defaultProject,
         listenUrl,
         logger,
@@ -130,7 +144,7 @@ export class ParlorServer {
       logger.info({ listenUrl, publicUrl: server.publicUrl, dataDir: config.dataDir }, 'parlor started');
       return server;
     } catch (error) {
-      mux?.close();
+      await mediaWorkers?.close();
       await coturn?.close();
       store.close();
       throw error;
@@ -145,7 +159,7 @@ export class ParlorServer {
     this.#closing ??= (async () => {
       try {
         this.#signaling.close();
-        this.#mux.close();
+        await this.mediaWorkers.close();
         await this.#http.close();
       } finally {
         await this.#coturn?.close();

@@ -14,4 +14,5 @@ export type { Project } from './store/ProjectRepository.js';
 export type { SessionRecord } from './store/SessionRepository.js';
 export type { RoomRegistry } from './signaling/RoomRegistry.js';
 export type { SessionRoom, RoomStream } from './signaling/SessionRoom.js';
+export type { RoutedMediaStats } from './signaling/RoutedMedia.js';
 export type { RoomConnection, ConnectionState } from './signaling/RoomConnection.js';

@@ -66,7 +66,10 @@ export interface TestServer {
 }
 
 export interface TestServerOptions {
-  /** Environment variables, as `parlor start` would read them. Default: none (and `PARLOR_TURN=off`). */
+  /**
+   * Environment variables, as `parlor start` would read them. Default: none (and `PARLOR_TURN=off`,
+   * `PARLOR_MEDIA_WORKERS=1`).
+   */
   readonly env?: Readonly<Record<string, string>>;
   /** Data directory to use. Default: a new temporary one. */
   readonly dataDir?: string;
@@ -125,7 +128,7 @@ async function freePort(ip: string): Promise<number> {
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'parlor-test-'));
   const config = loadConfig(
-    { PARLOR_LOG_LEVEL: 'warn', PARLOR_TURN: 'off', ...options.env },
+    { PARLOR_LOG_LEVEL: 'warn', PARLOR_TURN: 'off', PARLOR_MEDIA_WORKERS: '1', ...options.env },
     {
       host: options.host ?? '127.0.0.1',
       port: '0',

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig, turnserverPath } from './config.js';
@@ -33,6 +34,8 @@ describe('loadConfig', () => {
       signalingRate: 50,
       publicIp: '127.0.0.1',
       mediaPort: 40000,
+      mediaWorkers: availableParallelism(),
+      metricsToken: null,
       turn: existsSync(turnserverPath) ? embeddedTurnDefaults : { mode: 'off' },
     });
   });
@@ -92,6 +95,20 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ PARLOR_SIGNALING_RATE: '200' }).signalingRate, 200);
     assert.throws(() => loadConfig({ PARLOR_SIGNALING_RATE: '0' }), /1 to 100000/);
     assert.throws(() => loadConfig({}, { 'signaling-rate': '2.5' }), /1 to 100000/);
+  });
+
+  it('reads the media workers, whose ports must fit after the media port', () => {
+    assert.equal(loadConfig({ PARLOR_MEDIA_WORKERS: '3' }).mediaWorkers, 3);
+    assert.throws(() => loadConfig({ PARLOR_MEDIA_WORKERS: '0' }), /1 to 256/);
+    assert.throws(() => loadConfig({}, { 'media-workers': 'all' }), /1 to 256/);
+    assert.throws(() => loadConfig({ PARLOR_MEDIA_PORT: '65535', PARLOR_MEDIA_WORKERS: '2' }), /no room/);
+    assert.equal(loadConfig({ PARLOR_MEDIA_PORT: '0', PARLOR_MEDIA_WORKERS: '256' }).mediaWorkers, 256);
+  });
+
+  it('reads the metrics token, which must be long enough to guess badly', () => {
+    assert.equal(loadConfig({ PARLOR_METRICS_TOKEN: 't'.repeat(16) }).metricsToken, 't'.repeat(16));
+    assert.throws(() => loadConfig({ PARLOR_METRICS_TOKEN: 'short' }), /at least 16/);
+    assert.throws(() => loadConfig({}, { 'metrics-token': 'has a space in it ok' }), /no spaces/);
   });
 
   it(

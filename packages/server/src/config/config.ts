@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { IceServer } from '@parlor/protocol';
 import { apiKeyProblem, apiSecretProblem } from '../auth/credentials.js';
@@ -35,8 +36,18 @@ export interface Config {
   readonly signalingRate: number;
   /** The address the Media Router announces in its ICE candidates. Default: 127.0.0.1. */
   readonly publicIp: string;
-  /** The Media Router's one port, UDP and TCP (0: any free port). Default: 40000. */
+  /**
+   * The first media worker's port, UDP and TCP; worker i listens on `mediaPort + i` (0: each
+   * picks any free port). Default: 40000.
+   */
   readonly mediaPort: number;
+  /** Media worker threads, each hosting whole routed sessions. Default: one per core. */
+  readonly mediaWorkers: number;
+  /**
+   * The bearer token Prometheus presents to scrape `/metrics`; without one, only loopback
+   * clients may scrape. Default: none.
+   */
+  readonly metricsToken: string | null;
   /**
    * The TURN server whose credentials clients get. Default: external when TURN URLs are given,
    * else embedded when coturn is installed, else off.
@@ -189,12 +200,33 @@ const settings = {
   mediaPort: {
     flag: 'media-port',
     env: 'PARLOR_MEDIA_PORT',
-    description: 'port of the Media Router, UDP and TCP, 0 for any free one (default 40000)',
+    description:
+      'first port of the Media Router, UDP and TCP; media worker i uses this + i; 0 for any free ones (default 40000)',
     parse: (raw) => {
       const port = Number(raw);
       return /^[0-9]+$/.test(raw) && port <= 65535 ? port : new Problem('must be 0 to 65535');
     },
   } satisfies Setting<number>,
+  mediaWorkers: {
+    flag: 'media-workers',
+    env: 'PARLOR_MEDIA_WORKERS',
+    description: 'media worker threads, each hosting whole routed sessions (default: one per core)',
+    parse: (raw) => {
+      const workers = Number(raw);
+      return /^[0-9]+$/.test(raw) && workers >= 1 && workers <= 256
+        ? workers
+        : new Problem('must be a whole number from 1 to 256');
+    },
+  } satisfies Setting<number>,
+  metricsToken: {
+    flag: 'metrics-token',
+    env: 'PARLOR_METRICS_TOKEN',
+    description: 'bearer token for scraping /metrics from other hosts (default: loopback only)',
+    parse: (raw) =>
+      /^[\x21-\x7e]{16,}$/.test(raw)
+        ? raw
+        : new Problem('must be at least 16 printable characters, no spaces'),
+  } satisfies Setting<string>,
   turn: {
     flag: 'turn',
     env: 'PARLOR_TURN',
@@ -350,6 +382,11 @@ export function loadConfig(
   const signalingRate = read(settings.signalingRate) ?? 50;
   const publicIp = read(settings.publicIp) ?? '127.0.0.1';
   const mediaPort = read(settings.mediaPort) ?? 40000;
+  const mediaWorkers = read(settings.mediaWorkers) ?? availableParallelism();
+  const metricsToken = read(settings.metricsToken) ?? null;
+  if (mediaPort !== 0 && mediaPort + mediaWorkers - 1 > 65535) {
+    problems.push(`--media-port ${mediaPort} leaves no room for ${mediaWorkers} media workers' ports`);
+  }
   if ((env[settings.apiKey.env] === undefined) !== (env[settings.apiSecret.env] === undefined)) {
     problems.push(`${settings.apiKey.env} and ${settings.apiSecret.env} must be given together`);
   }
@@ -370,6 +407,8 @@ export function loadConfig(
     signalingRate,
     publicIp,
     mediaPort,
+    mediaWorkers,
+    metricsToken,
     turn,
   });
 }

@@ -11,6 +11,7 @@ import { clientSdkRoutes } from './routes/clientSdk.js';
 import { demoRoutes } from './routes/demo.js';
 import { healthRoutes } from './routes/health.js';
 import { mediaStatsRoutes } from './routes/mediaStats.js';
+import { metricsRoutes, type MetricsRouteOptions } from './routes/metrics.js';
 import { muteRoutes } from './routes/mute.js';
 import { sessionCreateRoutes } from './routes/sessionCreate.js';
 import { signalRoutes } from './routes/signals.js';
@@ -24,6 +25,8 @@ export interface HttpAppOptions {
   readonly signaling: SignalingServer;
   /** The project the demo page at `/` uses (the default project). */
   readonly demoProject: { readonly apiKey: string; readonly apiSecret: string };
+  /** Prometheus metrics at `/metrics`, and who may scrape them. */
+  readonly metrics: MetricsRouteOptions;
 }
 
 /** Parlor's HTTP surface: the REST API of contracts/server-api.md and the health check. */
@@ -65,6 +68,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   });
 
   await app.register(healthRoutes);
+  await app.register(metricsRoutes, options.metrics);
   await app.register(clientSdkRoutes);
   await app.register(demoRoutes, { sessions: options.sessions, project: options.demoProject });
   await app.register(options.signaling.plugin);

@@ -33,7 +33,16 @@ export {
   MediaRouter,
   type MediaRouterOptions,
   type RouterStats,
+  type PublicationStats,
+  type SubscriptionStats,
   type TrackStats,
+  type ForwardedTrackStats,
 } from './router/MediaRouter.js';
+export {
+  MediaWorkerPool,
+  type MediaWorkerPoolOptions,
+  type MediaWorkerLoad,
+} from './worker/MediaWorkerPool.js';
+export { RemoteRouter } from './worker/RemoteRouter.js';
 export { Publication, type PublishedTrack } from './router/Publication.js';
 export { Subscription, type ConsumedTrack } from './router/Subscription.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { VerifiedToken } from '../auth/ClientTokenVerifier.js';
-import type { MediaRouter } from '../media/router/MediaRouter.js';
+import type { RemoteRouter } from '../media/worker/RemoteRouter.js';
 import type { SessionRecord } from '../store/SessionRepository.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import type { ConnectionSink, RoomConnection } from './RoomConnection.js';
@@ -13,7 +13,7 @@ export interface RoomRegistryOptions {
   readonly replayBufferSize?: number;
   readonly logger: Logger;
   /** Makes the Media Router of each routed session. Default: none (routed sessions relay). */
-  readonly createRouter?: () => MediaRouter;
+  readonly createRouter?: () => RemoteRouter;
 }
 
 export interface RoomRegistryObserverEvents {
@@ -27,7 +27,7 @@ export class RoomRegistry {
   readonly #reconnectGraceMs: number;
   readonly #replayBufferSize: number;
   readonly #logger: Logger;
-  readonly #createRouter: (() => MediaRouter) | undefined;
+  readonly #createRouter: (() => RemoteRouter) | undefined;
 
   constructor(options: RoomRegistryOptions) {
     this.#createRouter = options.createRouter;
@@ -42,6 +42,11 @@ export class RoomRegistry {
   /** The room of a session, while any client is connected to it. */
   get(sessionId: string): SessionRoom | undefined {
     return this.#rooms.get(sessionId);
+  }
+
+  /** Every live room. */
+  get all(): SessionRoom[] {
+    return [...this.#rooms.values()];
   }
 
   /** Connects a client to the session's room, opening the room for the first client. */

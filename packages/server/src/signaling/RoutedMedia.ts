@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ParlorError } from '@parlor/protocol';
-import type { MediaRouter, RouterStats } from '../media/router/MediaRouter.js';
-import type { Publication } from '../media/router/Publication.js';
-import type { Subscription } from '../media/router/Subscription.js';
+import {
+  checkPublisherOffer,
+  type PublicationStats,
+  type SubscriptionStats,
+} from '../media/router/MediaRouter.js';
+import type { RemoteRouter } from '../media/worker/RemoteRouter.js';
 import type { RoomConnection } from './RoomConnection.js';
 import type { Negotiation, StreamMedia } from './StreamMedia.js';
 
@@ -15,7 +18,10 @@ interface Upstream {
   readonly id: string;
   readonly streamId: string;
   readonly publisher: RoomConnection;
-  publication: Publication | null;
+  /** Whether the publisher's offer reached the router. */
+  offered: boolean;
+  /** Set once the router has answered. */
+  publicationId: string | null;
 }
 
 /** A subscriber's peer connection from the router. */
@@ -23,29 +29,54 @@ interface Downstream {
   readonly id: string;
   readonly streamId: string;
   readonly subscriber: RoomConnection;
-  subscription: Subscription | null;
+  /** Whether the router was asked to offer it. */
+  offered: boolean;
+  /** Set once the router has made its offer. */
+  subscriptionId: string | null;
+}
+
+/** The counters of a routed room's router, by stream and subscriber, and which media worker hosts it. */
+export interface RoutedMediaStats {
+  /** The index of the media worker that hosts the session's router. */
+  readonly worker: number;
+  readonly publications: readonly (PublicationStats & { readonly streamId: string })[];
+  readonly subscriptions: readonly (SubscriptionStats & {
+    readonly streamId: string;
+    /** The subscriber's connection ID. */
+    readonly connectionId: string;
+  })[];
+}
+
+export interface RoutedMediaOptions {
+  /** Makes the room's router, on the least loaded media worker. */
+  readonly createRouter: () => RemoteRouter;
+  /** The router lost a stream's media (its worker died, or it refused the stream): end the stream. */
+  readonly onMediaLost: (streamId: string) => void;
+  readonly logger: Logger;
 }
 
 /**
  * Routed media for a room: each publisher negotiates one peer connection with the Media Router
  * (announced to it as a subscription whose subscriber is the router), and the router offers each
  * subscriber a peer connection of its own. To the client this is the relayed protocol with the
- * router at the other end.
+ * router at the other end. The router lives in a media worker: calls to it are asynchronous, and
+ * whatever ended while a call was under way is undone when its answer comes.
  */
 export class RoutedMedia implements StreamMedia {
-  readonly #router: MediaRouter;
+  readonly #options: RoutedMediaOptions;
   readonly #logger: Logger;
   readonly #upstreams = new Map<string, Upstream>();
   readonly #downstreams = new Map<string, Downstream>();
+  #router: RemoteRouter | null = null;
 
-  constructor(router: MediaRouter, logger: Logger) {
-    this.#router = router;
-    this.#logger = logger;
+  constructor(options: RoutedMediaOptions) {
+    this.#options = options;
+    this.#logger = options.logger;
   }
 
   /** The publisher is asked to offer its stream to the router. */
   published(publisher: RoomConnection, streamId: string): void {
-    const upstream: Upstream = { id: randomUUID(), streamId, publisher, publication: null };
+    const upstream: Upstream = { id: randomUUID(), streamId, publisher, offered: false, publicationId: null };
     this.#upstreams.set(upstream.id, upstream);
     publisher.send('subscriptionCreated', {
       subscriptionId: upstream.id,
@@ -55,7 +86,13 @@ export class RoutedMedia implements StreamMedia {
   }
 
   subscribe(subscriber: RoomConnection, streamId: string): string {
-    const downstream: Downstream = { id: randomUUID(), streamId, subscriber, subscription: null };
+    const downstream: Downstream = {
+      id: randomUUID(),
+      streamId,
+      subscriber,
+      offered: false,
+      subscriptionId: null,
+    };
     this.#downstreams.set(downstream.id, downstream);
     return downstream.id;
   }
@@ -63,8 +100,8 @@ export class RoutedMedia implements StreamMedia {
   /** The router offers the stream, now or as soon as its publisher's media is negotiated. */
   subscribed(_subscriber: RoomConnection, subscriptionId: string): void {
     const downstream = this.#downstreams.get(subscriptionId);
-    const upstream = downstream && this.#upstreamOf(downstream.streamId);
-    if (downstream && upstream?.publication) this.#offer(downstream, upstream.publication);
+    const publicationId = downstream && this.#upstreamOf(downstream.streamId)?.publicationId;
+    if (downstream && publicationId) this.#offer(downstream, publicationId);
   }
 
   unsubscribe(by: RoomConnection, subscriptionId: string): void {
@@ -82,8 +119,9 @@ export class RoutedMedia implements StreamMedia {
     }
     const downstream = this.#downstreams.get(subscriptionId);
     if (downstream?.subscriber !== from) throw new ParlorError('SUBSCRIPTION_NOT_FOUND', subscriptionId);
-    if (message.kind === 'answer' && downstream.subscription)
-      this.#router.answer(downstream.subscription, message.sdp);
+    if (message.kind === 'answer' && downstream.subscriptionId && this.#router) {
+      this.#settle(this.#router.answer(downstream.subscriptionId, message.sdp), 'answer');
+    }
   }
 
   streamEnded(streamId: string): void {
@@ -92,8 +130,9 @@ export class RoutedMedia implements StreamMedia {
     for (const downstream of [...this.#downstreams.values()]) {
       if (downstream.streamId === streamId) this.#endDownstream(downstream, true);
     }
-    if (upstream.publication) this.#router.unpublish(upstream.publication);
     this.#upstreams.delete(upstream.id);
+    if (upstream.publicationId && this.#router)
+      this.#settle(this.#router.unpublish(upstream.publicationId), 'unpublish');
   }
 
   connectionEnded(connection: RoomConnection): void {
@@ -102,64 +141,163 @@ export class RoutedMedia implements StreamMedia {
     }
   }
 
-  stats(): RouterStats {
-    return this.#router.stats();
+  /** The router's counters, or null before it has one. */
+  async stats(): Promise<RoutedMediaStats | null> {
+    const router = this.#router;
+    if (!router) return null;
+    const { publications, subscriptions } = await router.stats();
+    const upstreams = new Map([...this.#upstreams.values()].map((entry) => [entry.publicationId, entry]));
+    const downstreams = new Map(
+      [...this.#downstreams.values()].map((entry) => [entry.subscriptionId, entry]),
+    );
+    return {
+      worker: router.worker.index,
+      // What ended while the worker was answering is left out.
+      publications: publications.flatMap((publication) => {
+        const upstream = upstreams.get(publication.id);
+        return upstream ? [{ ...publication, streamId: upstream.streamId }] : [];
+      }),
+      subscriptions: subscriptions.flatMap((subscription) => {
+        const downstream = downstreams.get(subscription.id);
+        return downstream
+          ? [{ ...subscription, streamId: downstream.streamId, connectionId: downstream.subscriber.id }]
+          : [];
+      }),
+    };
   }
 
   close(): void {
-    this.#router.close();
+    this.#router?.close();
+    this.#router = null;
     this.#upstreams.clear();
     this.#downstreams.clear();
   }
 
+  /** The room's router, made on first use and again after its worker died. */
+  #currentRouter(): RemoteRouter {
+    if (this.#router) return this.#router;
+    let router: RemoteRouter;
+    try {
+      router = this.#options.createRouter();
+    } catch (error) {
+      this.#logger.error({ err: error }, 'no media router for the session');
+      throw new ParlorError('INTERNAL', 'the media router is unavailable');
+    }
+    router.on('lost', (error) => {
+      this.#routerLost(router, error);
+    });
+    this.#router = router;
+    return router;
+  }
+
   #acceptOffer(upstream: Upstream, sdp: string): void {
-    if (upstream.publication) {
+    if (upstream.offered) {
       this.#logger.warn({ streamId: upstream.streamId }, 'a publisher offered its stream twice');
       return;
     }
-    let answer: { publication: Publication; answerSdp: string };
     try {
-      answer = this.#router.publish(sdp);
+      checkPublisherOffer(sdp);
     } catch (error) {
       throw new ParlorError(
         'INVALID_REQUEST',
         `the router cannot take this offer: ${(error as Error).message}`,
       );
     }
-    upstream.publication = answer.publication;
-    upstream.publisher.send('answer', {
-      subscriptionId: upstream.id,
-      streamId: upstream.streamId,
-      from: routerConnectionId,
-      sdp: answer.answerSdp,
-    });
-    for (const downstream of this.#downstreams.values()) {
-      if (downstream.streamId === upstream.streamId && !downstream.subscription)
-        this.#offer(downstream, answer.publication);
-    }
+    const router = this.#currentRouter();
+    upstream.offered = true;
+    router.publish(sdp).then(
+      ({ publicationId, answerSdp }) => {
+        if (!this.#isCurrent(router, this.#upstreams, upstream)) {
+          this.#settle(router.unpublish(publicationId), 'unpublish');
+          return;
+        }
+        upstream.publicationId = publicationId;
+        upstream.publisher.send('answer', {
+          subscriptionId: upstream.id,
+          streamId: upstream.streamId,
+          from: routerConnectionId,
+          sdp: answerSdp,
+        });
+        for (const downstream of this.#downstreams.values()) {
+          if (downstream.streamId === upstream.streamId) this.#offer(downstream, publicationId);
+        }
+      },
+      (error: unknown) => {
+        if (!this.#isCurrent(router, this.#upstreams, upstream)) return;
+        this.#logger.error({ err: error, streamId: upstream.streamId }, 'the router refused a stream');
+        this.#options.onMediaLost(upstream.streamId);
+      },
+    );
   }
 
-  #offer(downstream: Downstream, publication: Publication): void {
-    const { subscription, offerSdp } = this.#router.subscribe(publication);
-    downstream.subscription = subscription;
-    downstream.subscriber.send('offer', {
-      subscriptionId: downstream.id,
-      streamId: downstream.streamId,
-      from: routerConnectionId,
-      sdp: offerSdp,
-    });
+  #offer(downstream: Downstream, publicationId: string): void {
+    if (downstream.offered || !this.#router) return;
+    const router = this.#router;
+    downstream.offered = true;
+    router.subscribe(publicationId).then(
+      ({ subscriptionId, offerSdp }) => {
+        if (!this.#isCurrent(router, this.#downstreams, downstream)) {
+          this.#settle(router.unsubscribe(subscriptionId), 'unsubscribe');
+          return;
+        }
+        downstream.subscriptionId = subscriptionId;
+        downstream.subscriber.send('offer', {
+          subscriptionId: downstream.id,
+          streamId: downstream.streamId,
+          from: routerConnectionId,
+          sdp: offerSdp,
+        });
+      },
+      (error: unknown) => {
+        if (!this.#isCurrent(router, this.#downstreams, downstream)) return;
+        this.#logger.error(
+          { err: error, streamId: downstream.streamId },
+          'the router refused a subscription',
+        );
+        this.#endDownstream(downstream, true);
+      },
+    );
   }
 
   /** Ends a subscriber's peer connection; it is told when the stream, not it, ended it. */
   #endDownstream(downstream: Downstream, notify: boolean): void {
     this.#downstreams.delete(downstream.id);
-    if (downstream.subscription) this.#router.unsubscribe(downstream.subscription);
+    if (downstream.subscriptionId && this.#router)
+      this.#settle(this.#router.unsubscribe(downstream.subscriptionId), 'unsubscribe');
     if (notify && !downstream.subscriber.closed) {
       downstream.subscriber.send('subscriptionDestroyed', {
         subscriptionId: downstream.id,
         streamId: downstream.streamId,
       });
     }
+  }
+
+  /** The router's worker died: its streams end, and the next offer makes a new router. */
+  #routerLost(router: RemoteRouter, error: Error): void {
+    if (router !== this.#router) return;
+    this.#router = null;
+    this.#logger.error({ err: error }, 'the session lost its media router');
+    const lost = [...this.#upstreams.values()].filter((upstream) => upstream.offered);
+    for (const upstream of lost) {
+      upstream.publicationId = null;
+      this.#options.onMediaLost(upstream.streamId);
+    }
+  }
+
+  /** Whether an answer from the router still matters: same router, and the entry not ended. */
+  #isCurrent<T>(
+    router: RemoteRouter,
+    entries: Map<string, T & { id: string }>,
+    entry: T & { id: string },
+  ): boolean {
+    return router === this.#router && entries.get(entry.id) === entry;
+  }
+
+  /** Cleanup calls whose failure (a router already closed) leaves nothing to do but note it. */
+  #settle(call: Promise<unknown>, what: string): void {
+    call.catch((error: unknown) => {
+      this.#logger.debug({ err: error }, `router ${what} failed`);
+    });
   }
 
   #upstreamOf(streamId: string): Upstream | undefined {

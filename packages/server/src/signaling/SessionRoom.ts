@@ -20,8 +20,8 @@ import { InvalidStateError } from '../InvalidStateError.js';
 import type { SessionRecord } from '../store/SessionRepository.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import { RoomConnection, type ConnectionSink } from './RoomConnection.js';
-import type { MediaRouter, RouterStats } from '../media/router/MediaRouter.js';
-import { RoutedMedia } from './RoutedMedia.js';
+import type { RemoteRouter } from '../media/worker/RemoteRouter.js';
+import { RoutedMedia, type RoutedMediaStats } from './RoutedMedia.js';
 import type { Negotiation, StreamMedia } from './StreamMedia.js';
 import { SubscriptionRelay } from './SubscriptionRelay.js';
 
@@ -33,7 +33,7 @@ export interface SessionRoomOptions {
   readonly replayBufferSize: number;
   readonly logger: Logger;
   /** Makes the Media Router of a routed session; without it, routed sessions relay peer to peer. */
-  readonly createRouter?: () => MediaRouter;
+  readonly createRouter?: () => RemoteRouter;
 }
 
 /** A live stream as the REST API shows it: what clients see, plus its layout classes. */
@@ -94,9 +94,16 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     this.#reconnectGraceMs = options.reconnectGraceMs;
     this.#replayBufferSize = options.replayBufferSize;
     this.#logger = options.logger.child({ sessionId: this.sessionId });
+    const { createRouter } = options;
     this.#media =
-      this.mediaMode === 'routed' && options.createRouter
-        ? new RoutedMedia(options.createRouter(), this.#logger)
+      this.mediaMode === 'routed' && createRouter
+        ? new RoutedMedia({
+            createRouter,
+            onMediaLost: (streamId) => {
+              this.#mediaLost(streamId);
+            },
+            logger: this.#logger,
+          })
         : new SubscriptionRelay();
     this.#logger.info({ mediaMode: this.mediaMode }, 'room opened');
   }
@@ -236,7 +243,7 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
   }
 
   /** The Media Router's counters, in a routed session that has one. */
-  mediaStats(): RouterStats | null {
+  async mediaStats(): Promise<RoutedMediaStats | null> {
     return this.#media instanceof RoutedMedia ? this.#media.stats() : null;
   }
 
@@ -354,12 +361,25 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     if (this.#connections.size === 0) this.close();
   }
 
-  /** Ends a stream: everyone but its publisher is told, and the publisher too when it was forced. */
-  #endStream(stream: LiveStream, reason: StreamDestroyedReason): void {
+  /** The server lost a stream's media: the stream ends, and its publisher is told as well. */
+  #mediaLost(streamId: string): void {
+    const stream = this.#streams.get(streamId);
+    if (!this.#closed && stream) this.#endStream(stream, 'mediaStopped', true);
+  }
+
+  /**
+   * Ends a stream: everyone but its publisher is told, and the publisher too when the server
+   * ended it (a moderator, or lost media).
+   */
+  #endStream(
+    stream: LiveStream,
+    reason: StreamDestroyedReason,
+    tellOwner = reason === 'forceUnpublished',
+  ): void {
     this.#streams.delete(stream.info.streamId);
     this.#media.streamEnded(stream.info.streamId);
     this.#logger.info({ streamId: stream.info.streamId, reason }, 'stream destroyed');
-    const skip = reason === 'forceUnpublished' ? undefined : stream.owner;
+    const skip = tellOwner ? undefined : stream.owner;
     this.#broadcast('streamDestroyed', { stream: stream.info, reason }, skip);
     this.observer.safeEmit('streamDestroyed', stream.info, reason);
   }

@@ -10,7 +10,7 @@ import {
   type IceServer,
 } from '@parlor/protocol';
 import type { ClientTokenVerifier } from '../auth/ClientTokenVerifier.js';
-import type { MediaRouter } from '../media/router/MediaRouter.js';
+import type { RemoteRouter } from '../media/worker/RemoteRouter.js';
 import type { SessionService } from '../sessions/SessionService.js';
 import { ClientChannel } from './ClientChannel.js';
 import { RoomRegistry } from './RoomRegistry.js';
@@ -32,7 +32,7 @@ export interface SignalingServerOptions {
   /** Unsent bytes past which a slow client's socket is dropped (it may resume). Default: 8 MiB. */
   readonly maxBufferedBytes?: number;
   /** Makes the Media Router of each routed session. Default: none (routed sessions relay). */
-  readonly createRouter?: () => MediaRouter;
+  readonly createRouter?: () => RemoteRouter;
   /** How long `close()` lets clients answer the closing handshake before cutting them off, in ms. Default: 1000. */
   readonly closeTimeoutMs?: number;
 }

@@ -15,7 +15,7 @@ export async function mediaStatsRoutes(
   app.get('/session/:sessionId/media', async (request) => {
     const { sessionId } = request.params as { sessionId: string };
     const session = options.sessions.get(request.apiKey, sessionId);
-    const stats = liveRoomOf(options, request.apiKey, sessionId)?.mediaStats();
+    const stats = await liveRoomOf(options, request.apiKey, sessionId)?.mediaStats();
     return { sessionId, mediaMode: session.mediaMode, publications: [], subscriptions: [], ...stats };
   });
 }

@@ -7,6 +7,7 @@ import {
   offerSubscriber,
   parseDescription,
   type LocalTransport,
+  type RemoteDescription,
 } from '../sdp/sdp.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
@@ -40,15 +41,47 @@ export interface ForwardedTrackStats extends TrackStats {
   readonly rttMs: number | null;
 }
 
+export interface PublicationStats {
+  readonly id: string;
+  readonly tracks: readonly TrackStats[];
+}
+
+export interface SubscriptionStats {
+  readonly id: string;
+  readonly publicationId: string;
+  /** The subscriber's estimate of its downlink (REMB), bits/s. */
+  readonly estimatedBitrate: number | null;
+  readonly tracks: readonly ForwardedTrackStats[];
+}
+
 export interface RouterStats {
-  readonly publications: readonly { readonly id: string; readonly tracks: readonly TrackStats[] }[];
-  readonly subscriptions: readonly {
-    readonly id: string;
-    readonly publicationId: string;
-    /** The subscriber's estimate of its downlink (REMB), bits/s. */
-    readonly estimatedBitrate: number | null;
-    readonly tracks: readonly ForwardedTrackStats[];
-  }[];
+  readonly publications: readonly PublicationStats[];
+  readonly subscriptions: readonly SubscriptionStats[];
+}
+
+/**
+ * What the router takes of each section of a publisher's offer (null where it takes nothing);
+ * throws a TypeError when it can forward no track at all.
+ */
+function forwardableMedia(offer: RemoteDescription): (MediaSection | null)[] {
+  // Until scalable video lands, one encoding per track and no RTX: retransmissions then keep
+  // the original SSRC and payload type.
+  const accepted = acceptPublisherMedia(offer).map(
+    (media) =>
+      media && {
+        ...media,
+        rids: [],
+        codecs: media.codecs.map(({ rtxPayloadType: _rtx, ...codec }) => codec),
+      },
+  );
+  if (accepted.every((media) => media === null))
+    throw new TypeError('the offer has no track the router can forward');
+  return accepted;
+}
+
+/** Throws the TypeError `MediaRouter.publish` would throw for this offer, without a router. */
+export function checkPublisherOffer(offerSdp: string): void {
+  forwardableMedia(parseDescription(offerSdp));
 }
 
 /**
@@ -69,18 +102,8 @@ export class MediaRouter {
   publish(offerSdp: string): { publication: Publication; answerSdp: string } {
     this.#assertOpen();
     const offer = parseDescription(offerSdp);
-    // Until scalable video lands, one encoding per track and no RTX: retransmissions then keep
-    // the original SSRC and payload type.
-    const accepted = acceptPublisherMedia(offer).map(
-      (media) =>
-        media && {
-          ...media,
-          rids: [],
-          codecs: media.codecs.map(({ rtxPayloadType: _rtx, ...codec }) => codec),
-        },
-    );
+    const accepted = forwardableMedia(offer);
     const sections = accepted.filter((media) => media !== null);
-    if (sections.length === 0) throw new TypeError('the offer has no track the router can forward');
     const endpoint = this.#options.mux.createEndpoint();
     const transport = new DtlsSrtpTransport({
       endpoint,

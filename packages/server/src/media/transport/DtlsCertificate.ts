@@ -29,4 +29,9 @@ export class DtlsCertificate {
     );
     return new DtlsCertificate(certPem, keyPem, signatureHash);
   }
+
+  /** The same certificate again, e.g. in a media worker, from what `generate` made. */
+  static fromPem(certPem: string, keyPem: string, signatureHash: SignatureHash): DtlsCertificate {
+    return new DtlsCertificate(certPem, keyPem, signatureHash);
+  }
 }

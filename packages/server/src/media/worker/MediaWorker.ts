@@ -1,0 +1,139 @@
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { InvalidStateError } from '../../InvalidStateError.js';
+import { TypedEmitter } from '../../TypedEmitter.js';
+import type {
+  MediaWorkerMessage,
+  MediaWorkerMethod,
+  MediaWorkerMethods,
+  MediaWorkerRequest,
+  MediaWorkerSettings,
+} from './workerProtocol.js';
+
+/** The worker's script: `mediaWorkerMain.js` beside this file once built. */
+function workerEntry(): URL {
+  if (extname(fileURLToPath(import.meta.url)) === '.js')
+    return new URL('./mediaWorkerMain.js', import.meta.url);
+  // Running from the TypeScript sources (tests): Node 20 does not carry `--import tsx` into
+  // worker threads, so the worker registers tsx itself before loading its entry.
+  const source = new URL('./mediaWorkerMain.ts', import.meta.url).href;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `const { register } = await import(${JSON.stringify(tsx)}); register(); await import(${JSON.stringify(source)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`);
+}
+
+/** A call the worker refused: the router's own error, by name and message. */
+export class MediaWorkerCallError extends Error {
+  override readonly name = 'MediaWorkerCallError';
+  /** The name of the error the worker threw, e.g. `InvalidStateError`. */
+  readonly causeName: string;
+
+  constructor(method: MediaWorkerMethod, error: { name: string; message: string }) {
+    super(`${method}: ${error.message}`);
+    this.causeName = error.name;
+  }
+}
+
+export interface MediaWorkerEvents {
+  /** The thread ended without being asked to: its routers are gone. */
+  died: [error: Error];
+}
+
+interface PendingCall {
+  readonly method: MediaWorkerMethod;
+  resolve(result: unknown): void;
+  reject(error: Error): void;
+}
+
+/**
+ * The main thread's handle on one media worker thread: starts it, calls its routers and tells
+ * when it dies. Calls are answered in the order they were made.
+ */
+export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
+  readonly index: number;
+  /** The UDP (and TCP) port the worker's peers reach. */
+  readonly port: number;
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, PendingCall>();
+  #nextId = 1;
+  #closing = false;
+
+  private constructor(index: number, port: number, worker: Worker) {
+    super();
+    this.index = index;
+    this.port = port;
+    this.#worker = worker;
+    worker.on('message', (message: MediaWorkerMessage) => {
+      if (message.kind === 'ready') return;
+      const call = this.#pending.get(message.id);
+      if (!call) return;
+      this.#pending.delete(message.id);
+      if (message.kind === 'result') call.resolve(message.result);
+      else call.reject(new MediaWorkerCallError(call.method, message.error));
+    });
+    worker.on('error', (error) => {
+      this.#end(error);
+    });
+    worker.on('exit', (code) => {
+      this.#end(new Error(`media worker ${index} exited with code ${code}`));
+    });
+  }
+
+  /** Starts a worker thread and waits until its socket is bound. */
+  static async start(index: number, settings: MediaWorkerSettings): Promise<MediaWorker> {
+    const worker = new Worker(workerEntry(), { workerData: settings, name: `parlor-media-${index}` });
+    const port = await new Promise<number>((resolve, reject) => {
+      const onMessage = (message: MediaWorkerMessage): void => {
+        if (message.kind !== 'ready') return;
+        cleanUp();
+        resolve(message.port);
+      };
+      const onError = (error: Error): void => {
+        cleanUp();
+        reject(error);
+      };
+      const onExit = (code: number): void => {
+        cleanUp();
+        reject(new Error(`media worker ${index} exited with code ${code} while starting`));
+      };
+      const cleanUp = (): void => {
+        worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+      };
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    });
+    return new MediaWorker(index, port, worker);
+  }
+
+  call<M extends MediaWorkerMethod>(
+    method: M,
+    params: MediaWorkerMethods[M]['params'],
+  ): Promise<MediaWorkerMethods[M]['result']> {
+    if (this.#closing) return Promise.reject(new InvalidStateError(`media worker ${this.index} is closed`));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { method, resolve, reject });
+      this.#worker.postMessage({ id, method, params } satisfies MediaWorkerRequest<M>);
+    });
+  }
+
+  /** Ends the thread and its sockets; calls under way are refused. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#rejectPending(new InvalidStateError(`media worker ${this.index} closed`));
+    await this.#worker.terminate();
+  }
+
+  #end(error: Error): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#rejectPending(error);
+    this.safeEmit('died', error);
+  }
+
+  #rejectPending(error: Error): void {
+    for (const call of this.#pending.values()) call.reject(error);
+    this.#pending.clear();
+  }
+}

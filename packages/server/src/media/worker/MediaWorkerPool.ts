@@ -1,0 +1,153 @@
+import type { Logger } from 'pino';
+import { InvalidStateError } from '../../InvalidStateError.js';
+import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
+import { MediaWorker } from './MediaWorker.js';
+import { RemoteRouter } from './RemoteRouter.js';
+import type { MediaWorkerSettings } from './workerProtocol.js';
+
+export interface MediaWorkerPoolOptions {
+  /** How many worker threads; one per core is the point. */
+  readonly workers: number;
+  /** Address the workers' sockets bind. */
+  readonly host: string;
+  /** Worker i listens on `basePort + i` (UDP and TCP); 0 lets each pick a free port. */
+  readonly basePort: number;
+  /** Whether workers accept ICE-TCP as well as UDP. */
+  readonly tcp: boolean;
+  /** The address announced in ICE candidates. */
+  readonly announcedAddress: string;
+  readonly certificate: DtlsCertificate;
+  readonly logger: Logger;
+}
+
+/** The longest wait between two attempts to replace a dead worker, ms. */
+const maxRestartDelayMs = 30_000;
+
+/** What one worker carries, for placement and stats. */
+export interface MediaWorkerLoad {
+  readonly index: number;
+  readonly port: number;
+  readonly routers: number;
+}
+
+/**
+ * The media worker threads (mediasoup's worker model): each has its own UDP socket and hosts
+ * whole sessions, so a session's packets never cross threads. A new session's router goes to
+ * the worker with the fewest; a worker that dies is replaced, and the routers it hosted are lost.
+ */
+export class MediaWorkerPool {
+  readonly #options: MediaWorkerPoolOptions;
+  readonly #settings: (index: number) => MediaWorkerSettings;
+  /** By index; null while a dead worker is being replaced. */
+  readonly #workers: (MediaWorker | null)[];
+  readonly #routers = new Map<MediaWorker, Set<RemoteRouter>>();
+  #closed = false;
+
+  private constructor(options: MediaWorkerPoolOptions, workers: MediaWorker[]) {
+    this.#options = options;
+    this.#settings = settingsFor(options);
+    this.#workers = workers;
+    for (const worker of workers) this.#adopt(worker);
+  }
+
+  static async start(options: MediaWorkerPoolOptions): Promise<MediaWorkerPool> {
+    if (!Number.isInteger(options.workers) || options.workers < 1)
+      throw new RangeError(`a media worker pool needs at least one worker, not ${options.workers}`);
+    const settings = settingsFor(options);
+    const started = await Promise.allSettled(
+      Array.from({ length: options.workers }, (_, index) => MediaWorker.start(index, settings(index))),
+    );
+    const workers = started.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    const failure = started.find((outcome) => outcome.status === 'rejected');
+    if (failure) {
+      await Promise.all(workers.map((worker) => worker.close()));
+      throw failure.reason;
+    }
+    return new MediaWorkerPool(options, workers);
+  }
+
+  /** A new router, on the live worker hosting the fewest. */
+  createRouter(): RemoteRouter {
+    if (this.#closed) throw new InvalidStateError('the media worker pool is closed');
+    let chosen: MediaWorker | null = null;
+    for (const worker of this.#workers) {
+      if (worker && (!chosen || this.#routersOf(worker).size < this.#routersOf(chosen).size)) chosen = worker;
+    }
+    if (!chosen) throw new InvalidStateError('no media worker is running');
+    const router = new RemoteRouter(chosen);
+    const hosted = this.#routersOf(chosen);
+    hosted.add(router);
+    router.on('close', () => {
+      hosted.delete(router);
+    });
+    return router;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get load(): MediaWorkerLoad[] {
+    return this.#workers.flatMap((worker) =>
+      worker ? [{ index: worker.index, port: worker.port, routers: this.#routersOf(worker).size }] : [],
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const workers = this.#workers.filter((worker) => worker !== null);
+    this.#workers.fill(null);
+    await Promise.all(workers.map((worker) => worker.close()));
+  }
+
+  #routersOf(worker: MediaWorker): Set<RemoteRouter> {
+    let routers = this.#routers.get(worker);
+    if (!routers) {
+      routers = new Set();
+      this.#routers.set(worker, routers);
+    }
+    return routers;
+  }
+
+  #adopt(worker: MediaWorker): void {
+    worker.on('died', (error) => {
+      this.#options.logger.error({ err: error, worker: worker.index }, 'media worker died');
+      const lost = [...this.#routersOf(worker)];
+      this.#routers.delete(worker);
+      this.#workers[worker.index] = null;
+      for (const router of lost) router.lose(error);
+      void this.#replace(worker.index);
+    });
+  }
+
+  async #replace(index: number): Promise<void> {
+    for (let delayMs = 250; !this.#closed; delayMs = Math.min(2 * delayMs, maxRestartDelayMs)) {
+      try {
+        const worker = await MediaWorker.start(index, this.#settings(index));
+        if (this.closed) {
+          await worker.close();
+          return;
+        }
+        this.#workers[index] = worker;
+        this.#adopt(worker);
+        this.#options.logger.info({ worker: index, port: worker.port }, 'media worker replaced');
+        return;
+      } catch (error) {
+        this.#options.logger.error({ err: error, worker: index }, 'media worker failed to start');
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+  }
+}
+
+function settingsFor(options: MediaWorkerPoolOptions): (index: number) => MediaWorkerSettings {
+  const { certPem, keyPem, signatureHash } = options.certificate;
+  return (index) => ({
+    host: options.host,
+    port: options.basePort === 0 ? 0 : options.basePort + index,
+    tcp: options.tcp,
+    announcedAddress: options.announcedAddress,
+    certificate: { certPem, keyPem, signatureHash },
+  });
+}

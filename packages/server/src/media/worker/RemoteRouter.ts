@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { TypedEmitter } from '../../TypedEmitter.js';
+import type { RouterStats } from '../router/MediaRouter.js';
+import type { MediaWorker } from './MediaWorker.js';
+import type { MediaWorkerMethod, MediaWorkerMethods } from './workerProtocol.js';
+
+export interface RemoteRouterEvents {
+  /** Its worker died: every publication and subscription of the router is gone. */
+  lost: [error: Error];
+  /** `close()` was called. */
+  close: [];
+}
+
+type RouterCallParams<M extends MediaWorkerMethod> = Omit<MediaWorkerMethods[M]['params'], 'routerId'>;
+
+/**
+ * A session's Media Router as the main thread holds it: the router itself lives in a media
+ * worker, and its publications and subscriptions are named by ID.
+ */
+export class RemoteRouter extends TypedEmitter<RemoteRouterEvents> {
+  readonly id = randomUUID();
+  readonly worker: MediaWorker;
+  /** Settles once the worker made the router; later calls wait behind it on the same channel. */
+  readonly #created: Promise<unknown>;
+  #closed = false;
+
+  constructor(worker: MediaWorker) {
+    super();
+    this.worker = worker;
+    this.#created = worker.call('createRouter', { routerId: this.id });
+    // Failures surface on the calls that follow; nothing more to do with this one.
+    this.#created.catch(() => undefined);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Answers a publisher's offer; media flows once ICE and DTLS complete. */
+  publish(offerSdp: string): Promise<{ publicationId: string; answerSdp: string }> {
+    return this.#call('publish', { offerSdp });
+  }
+
+  /** Offers a subscriber the tracks of a publication; give its answer to `answer`. */
+  subscribe(publicationId: string): Promise<{ subscriptionId: string; offerSdp: string }> {
+    return this.#call('subscribe', { publicationId });
+  }
+
+  answer(subscriptionId: string, answerSdp: string): Promise<null> {
+    return this.#call('answer', { subscriptionId, answerSdp });
+  }
+
+  unpublish(publicationId: string): Promise<null> {
+    return this.#call('unpublish', { publicationId });
+  }
+
+  unsubscribe(subscriptionId: string): Promise<null> {
+    return this.#call('unsubscribe', { subscriptionId });
+  }
+
+  stats(): Promise<RouterStats> {
+    return this.#call('stats', {});
+  }
+
+  /** Closes the router and everything on it, in its worker; idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.worker.call('closeRouter', { routerId: this.id }).catch(() => undefined);
+    this.safeEmit('close');
+  }
+
+  /** Called by the pool when the router's worker died. */
+  lose(error: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.safeEmit('lost', error);
+  }
+
+  #call<M extends MediaWorkerMethod>(
+    method: M,
+    params: RouterCallParams<M>,
+  ): Promise<MediaWorkerMethods[M]['result']> {
+    return this.worker.call(method, { ...params, routerId: this.id });
+  }
+}

@@ -1,0 +1,109 @@
+import { InvalidStateError } from '../../InvalidStateError.js';
+import type { UdpMux } from '../ice/UdpMux.js';
+import { MediaRouter } from '../router/MediaRouter.js';
+import type { Publication } from '../router/Publication.js';
+import type { Subscription } from '../router/Subscription.js';
+import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
+import type { MediaWorkerMethod, MediaWorkerMethods } from './workerProtocol.js';
+
+/** One router of a worker, with its publications and subscriptions by ID. */
+interface HostedRouter {
+  readonly router: MediaRouter;
+  readonly publications: Map<string, Publication>;
+  readonly subscriptions: Map<string, Subscription>;
+}
+
+type Handlers = {
+  [M in MediaWorkerMethod]: (params: MediaWorkerMethods[M]['params']) => MediaWorkerMethods[M]['result'];
+};
+
+/**
+ * The routers one media worker hosts, all on its UDP socket, driven by the main thread's calls:
+ * objects stay in the worker, the main thread names them by ID.
+ */
+export class WorkerRouters {
+  readonly #routers = new Map<string, HostedRouter>();
+  readonly #handlers: Handlers;
+
+  constructor(mux: UdpMux, certificate: DtlsCertificate, announcedAddress: string) {
+    this.#handlers = {
+      createRouter: ({ routerId }) => {
+        if (this.#routers.has(routerId)) throw new InvalidStateError(`router ${routerId} exists`);
+        const router = new MediaRouter({ mux, certificate, announcedAddress });
+        this.#routers.set(routerId, { router, publications: new Map(), subscriptions: new Map() });
+        return null;
+      },
+      closeRouter: ({ routerId }) => {
+        this.#routers.get(routerId)?.router.close();
+        this.#routers.delete(routerId);
+        return null;
+      },
+      publish: ({ routerId, offerSdp }) => {
+        const hosted = this.#router(routerId);
+        const { publication, answerSdp } = hosted.router.publish(offerSdp);
+        hosted.publications.set(publication.id, publication);
+        return { publicationId: publication.id, answerSdp };
+      },
+      subscribe: ({ routerId, publicationId }) => {
+        const hosted = this.#router(routerId);
+        const { subscription, offerSdp } = hosted.router.subscribe(this.#publication(hosted, publicationId));
+        hosted.subscriptions.set(subscription.id, subscription);
+        return { subscriptionId: subscription.id, offerSdp };
+      },
+      answer: ({ routerId, subscriptionId, answerSdp }) => {
+        const hosted = this.#router(routerId);
+        const subscription = hosted.subscriptions.get(subscriptionId);
+        if (!subscription) throw new InvalidStateError(`no subscription ${subscriptionId}`);
+        hosted.router.answer(subscription, answerSdp);
+        return null;
+      },
+      unpublish: ({ routerId, publicationId }) => {
+        const hosted = this.#router(routerId);
+        const publication = hosted.publications.get(publicationId);
+        if (!publication) return null;
+        hosted.router.unpublish(publication);
+        hosted.publications.delete(publicationId);
+        for (const [id, subscription] of hosted.subscriptions)
+          if (subscription.closed) hosted.subscriptions.delete(id);
+        return null;
+      },
+      unsubscribe: ({ routerId, subscriptionId }) => {
+        const hosted = this.#router(routerId);
+        const subscription = hosted.subscriptions.get(subscriptionId);
+        if (!subscription) return null;
+        hosted.router.unsubscribe(subscription);
+        hosted.subscriptions.delete(subscriptionId);
+        return null;
+      },
+      stats: ({ routerId }) => this.#router(routerId).router.stats(),
+    };
+  }
+
+  /** Carries out one call from the main thread; throws what the router throws. */
+  handle<M extends MediaWorkerMethod>(
+    method: M,
+    params: MediaWorkerMethods[M]['params'],
+  ): MediaWorkerMethods[M]['result'] {
+    const handler = this.#handlers[method] as (
+      params: MediaWorkerMethods[M]['params'],
+    ) => MediaWorkerMethods[M]['result'];
+    return handler(params);
+  }
+
+  close(): void {
+    for (const { router } of this.#routers.values()) router.close();
+    this.#routers.clear();
+  }
+
+  #router(routerId: string): HostedRouter {
+    const hosted = this.#routers.get(routerId);
+    if (!hosted) throw new InvalidStateError(`no router ${routerId}`);
+    return hosted;
+  }
+
+  #publication(hosted: HostedRouter, publicationId: string): Publication {
+    const publication = hosted.publications.get(publicationId);
+    if (!publication) throw new InvalidStateError(`no publication ${publicationId}`);
+    return publication;
+  }
+}

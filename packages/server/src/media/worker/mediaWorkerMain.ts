@@ -1,0 +1,33 @@
+// The entry point of a media worker thread: binds the worker's own UDP socket and hosts the
+// routers the main thread places on it. The main thread ends it with `terminate()`, which
+// closes its sockets.
+import { parentPort, workerData } from 'node:worker_threads';
+import { UdpMux } from '../ice/UdpMux.js';
+import { DtlsCertificate } from '../transport/DtlsCertificate.js';
+import { WorkerRouters } from './WorkerRouters.js';
+import type { MediaWorkerMessage, MediaWorkerRequest, MediaWorkerSettings } from './workerProtocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('mediaWorkerMain runs as a worker thread');
+const settings = workerData as MediaWorkerSettings;
+const { certPem, keyPem, signatureHash } = settings.certificate;
+const mux = await UdpMux.bind({ host: settings.host, port: settings.port, tcp: settings.tcp });
+const routers = new WorkerRouters(
+  mux,
+  DtlsCertificate.fromPem(certPem, keyPem, signatureHash),
+  settings.announcedAddress,
+);
+
+function reply(message: MediaWorkerMessage): void {
+  port?.postMessage(message);
+}
+
+port.on('message', (request: MediaWorkerRequest) => {
+  try {
+    reply({ kind: 'result', id: request.id, result: routers.handle(request.method, request.params) });
+  } catch (error) {
+    const { name, message } = error instanceof Error ? error : new Error(String(error));
+    reply({ kind: 'failure', id: request.id, error: { name, message } });
+  }
+});
+reply({ kind: 'ready', port: mux.port });

@@ -1,0 +1,56 @@
+import type { SignatureHash } from 'werift';
+import type { RouterStats } from '../router/MediaRouter.js';
+
+/** What a media worker is started with (its `workerData`). */
+export interface MediaWorkerSettings {
+  /** Address its UDP socket (and TCP listener) binds. */
+  readonly host: string;
+  /** Its port; 0 picks a free one. */
+  readonly port: number;
+  /** Whether it also accepts ICE-TCP on the same port. */
+  readonly tcp: boolean;
+  /** The address announced in ICE candidates. */
+  readonly announcedAddress: string;
+  /** The DTLS certificate every worker presents, so fingerprints are the server's. */
+  readonly certificate: {
+    readonly certPem: string;
+    readonly keyPem: string;
+    readonly signatureHash: SignatureHash;
+  };
+}
+
+/** The calls a media worker carries out, each with its parameters and result. */
+export interface MediaWorkerMethods {
+  createRouter: { params: { routerId: string }; result: null };
+  closeRouter: { params: { routerId: string }; result: null };
+  publish: {
+    params: { routerId: string; offerSdp: string };
+    result: { publicationId: string; answerSdp: string };
+  };
+  subscribe: {
+    params: { routerId: string; publicationId: string };
+    result: { subscriptionId: string; offerSdp: string };
+  };
+  answer: { params: { routerId: string; subscriptionId: string; answerSdp: string }; result: null };
+  unpublish: { params: { routerId: string; publicationId: string }; result: null };
+  unsubscribe: { params: { routerId: string; subscriptionId: string }; result: null };
+  stats: { params: { routerId: string }; result: RouterStats };
+}
+
+export type MediaWorkerMethod = keyof MediaWorkerMethods;
+
+export interface MediaWorkerRequest<M extends MediaWorkerMethod = MediaWorkerMethod> {
+  readonly id: number;
+  readonly method: M;
+  readonly params: MediaWorkerMethods[M]['params'];
+}
+
+/** A worker's messages to the main thread: that it is ready, or the outcome of a request. */
+export type MediaWorkerMessage =
+  | { readonly kind: 'ready'; readonly port: number }
+  | { readonly kind: 'result'; readonly id: number; readonly result: unknown }
+  | {
+      readonly kind: 'failure';
+      readonly id: number;
+      readonly error: { readonly name: string; readonly message: string };
+    };

@@ -1,0 +1,176 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MediaWorkerPool } from '../media/worker/MediaWorkerPool.js';
+import type { RoomRegistry } from '../signaling/RoomRegistry.js';
+
+export interface PrometheusMetricsOptions {
+  readonly rooms: RoomRegistry;
+  readonly mediaWorkers: MediaWorkerPool;
+}
+
+const streamLabels = ['session_id', 'stream_id', 'kind'] as const;
+const forwardedLabels = ['session_id', 'stream_id', 'subscriber', 'kind'] as const;
+
+/**
+ * Parlor's Prometheus metrics: the process (CPU, memory, event loop), the live sessions, and the
+ * Media Router's counters per session, stream and subscriber. Values are read from the live
+ * state at each scrape, so ended sessions drop out.
+ */
+export class PrometheusMetrics {
+  readonly #options: PrometheusMetricsOptions;
+  readonly #registry = new Registry();
+  readonly #sessions: Gauge<'media_mode'>;
+  readonly #connections: Gauge;
+  readonly #streams: Gauge;
+  readonly #workerSessions: Gauge<'worker'>;
+  readonly #receivedPackets: Counter<(typeof streamLabels)[number]>;
+  readonly #receivedBytes: Counter<(typeof streamLabels)[number]>;
+  readonly #sentPackets: Counter<(typeof forwardedLabels)[number]>;
+  readonly #sentBytes: Counter<(typeof forwardedLabels)[number]>;
+  readonly #retransmittedPackets: Counter<(typeof forwardedLabels)[number]>;
+  readonly #fractionLost: Gauge<(typeof forwardedLabels)[number]>;
+  readonly #packetsLost: Gauge<(typeof forwardedLabels)[number]>;
+  readonly #jitter: Gauge<(typeof forwardedLabels)[number]>;
+  readonly #roundTrip: Gauge<(typeof forwardedLabels)[number]>;
+  readonly #estimatedBitrate: Gauge<'session_id' | 'stream_id' | 'subscriber'>;
+  /** The metrics of router objects, which are set afresh at each scrape. */
+  readonly #routerMetrics: { reset(): void }[] = [];
+
+  constructor(options: PrometheusMetricsOptions) {
+    this.#options = options;
+    const registers = [this.#registry];
+    collectDefaultMetrics({ register: this.#registry, prefix: 'parlor_' });
+    this.#sessions = new Gauge({
+      name: 'parlor_sessions',
+      help: 'Sessions with clients connected',
+      labelNames: ['media_mode'],
+      registers,
+    });
+    this.#connections = new Gauge({ name: 'parlor_connections', help: 'Connected clients', registers });
+    this.#streams = new Gauge({ name: 'parlor_streams', help: 'Published streams', registers });
+    this.#workerSessions = new Gauge({
+      name: 'parlor_media_worker_sessions',
+      help: 'Routed sessions hosted by each media worker',
+      labelNames: ['worker'],
+      registers,
+    });
+    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> => {
+      const metric = new Counter({ name, help, labelNames, registers });
+      this.#routerMetrics.push(metric);
+      return metric;
+    };
+    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> => {
+      const metric = new Gauge({ name, help, labelNames, registers });
+      this.#routerMetrics.push(metric);
+      return metric;
+    };
+    this.#receivedPackets = counter(
+      'parlor_router_received_packets_total',
+      'RTP packets the router received from a publisher, per track',
+      streamLabels,
+    );
+    this.#receivedBytes = counter(
+      'parlor_router_received_bytes_total',
+      'RTP bytes the router received from a publisher, per track',
+      streamLabels,
+    );
+    this.#sentPackets = counter(
+      'parlor_router_sent_packets_total',
+      'RTP packets the router forwarded to a subscriber, per track',
+      forwardedLabels,
+    );
+    this.#sentBytes = counter(
+      'parlor_router_sent_bytes_total',
+      'RTP bytes the router forwarded to a subscriber, per track',
+      forwardedLabels,
+    );
+    this.#retransmittedPackets = counter(
+      'parlor_router_retransmitted_packets_total',
+      'Packets the router resent to a subscriber after a NACK',
+      forwardedLabels,
+    );
+    this.#fractionLost = gauge(
+      'parlor_router_subscriber_fraction_lost',
+      "Share of packets lost in the subscriber's last receiver report interval (0-1)",
+      forwardedLabels,
+    );
+    this.#packetsLost = gauge(
+      'parlor_router_subscriber_packets_lost',
+      'Packets the subscriber counts as lost, cumulative',
+      forwardedLabels,
+    );
+    this.#jitter = gauge(
+      'parlor_router_subscriber_jitter_seconds',
+      'Interarrival jitter the subscriber reports',
+      forwardedLabels,
+    );
+    this.#roundTrip = gauge(
+      'parlor_router_subscriber_rtt_seconds',
+      'Round-trip time to the subscriber, from its receiver reports',
+      forwardedLabels,
+    );
+    this.#estimatedBitrate = gauge(
+      'parlor_router_subscriber_estimated_bitrate_bps',
+      "The subscriber's estimate of its downlink (REMB)",
+      ['session_id', 'stream_id', 'subscriber'],
+    );
+  }
+
+  get contentType(): string {
+    return this.#registry.contentType;
+  }
+
+  /** The metrics in Prometheus's text format, read from the live state now. */
+  async render(): Promise<string> {
+    await this.#update();
+    return this.#registry.metrics();
+  }
+
+  async #update(): Promise<void> {
+    for (const metric of this.#routerMetrics) metric.reset();
+    const rooms = this.#options.rooms.all;
+    this.#sessions.reset();
+    for (const mode of ['relayed', 'routed'] as const)
+      this.#sessions.set({ media_mode: mode }, rooms.filter((room) => room.mediaMode === mode).length);
+    this.#connections.set(rooms.reduce((sum, room) => sum + room.connections.length, 0));
+    this.#streams.set(rooms.reduce((sum, room) => sum + room.streams.length, 0));
+    this.#workerSessions.reset();
+    for (const { index, routers } of this.#options.mediaWorkers.load)
+      this.#workerSessions.set({ worker: String(index) }, routers);
+
+    const snapshots = await Promise.all(
+      rooms.map(async (room) => ({
+        sessionId: room.sessionId,
+        stats: await room.mediaStats().catch(() => null),
+      })),
+    );
+    for (const { sessionId, stats } of snapshots) {
+      if (!stats) continue;
+      for (const publication of stats.publications) {
+        for (const track of publication.tracks) {
+          const labels = { session_id: sessionId, stream_id: publication.streamId, kind: track.kind };
+          this.#receivedPackets.inc(labels, track.packets);
+          this.#receivedBytes.inc(labels, track.bytes);
+        }
+      }
+      for (const subscription of stats.subscriptions) {
+        const subscriber = {
+          session_id: sessionId,
+          stream_id: subscription.streamId,
+          subscriber: subscription.connectionId,
+        };
+        if (subscription.estimatedBitrate !== null)
+          this.#estimatedBitrate.set(subscriber, subscription.estimatedBitrate);
+        for (const track of subscription.tracks) {
+          const labels = { ...subscriber, kind: track.kind };
+          this.#sentPackets.inc(labels, track.packets);
+          this.#sentBytes.inc(labels, track.bytes);
+          this.#retransmittedPackets.inc(labels, track.retransmissions);
+          this.#fractionLost.set(labels, track.fractionLost);
+          this.#packetsLost.set(labels, track.packetsLost);
+          this.#jitter.set(labels, track.jitterMs / 1000);
+          if (track.rttMs !== null) this.#roundTrip.set(labels, track.rttMs / 1000);
+        }
+      }
+    }
+  }
+}
