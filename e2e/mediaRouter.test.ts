@@ -65,33 +65,45 @@ async function publish(
   page: Page,
   on: MediaRouter = router,
   source: 'camera' | 'noise' = 'camera',
+  videoCodec?: 'video/H264' | 'video/VP9',
 ): Promise<Publication> {
-  const offer = await page.evaluate(async (kind) => {
-    let stream: MediaStream;
-    if (kind === 'camera') {
-      stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
-    } else {
-      const canvas = document.createElement('canvas');
-      canvas.width = 640;
-      canvas.height = 480;
-      const context = canvas.getContext('2d');
-      if (!context) throw new Error('no 2d context');
-      const frame = context.createImageData(640, 480);
-      setInterval(() => {
-        for (let offset = 0; offset < frame.data.length; offset += 65536) {
-          crypto.getRandomValues(frame.data.subarray(offset, offset + 65536));
-        }
-        context.putImageData(frame, 0, 0);
-      }, 33);
-      stream = canvas.captureStream(30);
-    }
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-    for (const track of stream.getTracks())
-      pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
-    await pc.setLocalDescription(await pc.createOffer());
-    (globalThis as unknown as PageWithPc).pc = pc;
-    return pc.localDescription?.sdp ?? '';
-  }, source);
+  const offer = await page.evaluate(
+    async ({ kind, videoCodec }) => {
+      let stream: MediaStream;
+      if (kind === 'camera') {
+        stream = await navigator.mediaDevices.getUserMedia({
+          audio: true,
+          video: { width: 640, height: 480 },
+        });
+      } else {
+        const canvas = document.createElement('canvas');
+        canvas.width = 640;
+        canvas.height = 480;
+        const context = canvas.getContext('2d');
+        if (!context) throw new Error('no 2d context');
+        const frame = context.createImageData(640, 480);
+        setInterval(() => {
+          for (let offset = 0; offset < frame.data.length; offset += 65536) {
+            crypto.getRandomValues(frame.data.subarray(offset, offset + 65536));
+          }
+          context.putImageData(frame, 0, 0);
+        }, 33);
+        stream = canvas.captureStream(30);
+      }
+      const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+      for (const track of stream.getTracks()) {
+        const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+        // Offer only the codec under test, as a browser without VP8 would.
+        const codecs = RTCRtpSender.getCapabilities(track.kind)?.codecs ?? [];
+        if (track.kind === 'video' && videoCodec)
+          transceiver.setCodecPreferences(codecs.filter((codec) => codec.mimeType === videoCodec));
+      }
+      await pc.setLocalDescription(await pc.createOffer());
+      (globalThis as unknown as PageWithPc).pc = pc;
+      return pc.localDescription?.sdp ?? '';
+    },
+    { kind: source, videoCodec },
+  );
   const { publication, answerSdp } = on.publish(offer);
   await page.evaluate(
     (sdp) => (globalThis as unknown as PageWithPc).pc.setRemoteDescription({ type: 'answer', sdp }),
@@ -124,6 +136,7 @@ async function subscribe(page: Page, publication: Publication) {
 /** What the page has received: video frames decoded, audio packets and energy. */
 function received(page: Page): Promise<{
   framesDecoded: number;
+  videoCodec: string;
   audioPackets: number;
   audioEnergy: number;
   senderReports: { audio: number; video: number };
@@ -131,6 +144,7 @@ function received(page: Page): Promise<{
   return page.evaluate(async () => {
     const result = {
       framesDecoded: 0,
+      videoCodec: '',
       audioPackets: 0,
       audioEnergy: 0,
       senderReports: { audio: 0, video: 0 },
@@ -144,13 +158,20 @@ function received(page: Page): Promise<{
         packetsReceived?: number;
         totalAudioEnergy?: number;
         reportsSent?: number;
+        codecId?: string;
       }) => {
         // The router's sender reports, as the subscriber received them.
         if (report.type === 'remote-outbound-rtp' && (report.kind === 'audio' || report.kind === 'video')) {
           result.senderReports[report.kind] = report.reportsSent ?? 0;
         }
         if (report.type !== 'inbound-rtp') return;
-        if (report.kind === 'video') result.framesDecoded = report.framesDecoded ?? 0;
+        if (report.kind === 'video') {
+          result.framesDecoded = report.framesDecoded ?? 0;
+          const codec = report.codecId
+            ? (stats.get(report.codecId) as { mimeType?: string } | undefined)
+            : undefined;
+          result.videoCodec = codec?.mimeType ?? '';
+        }
         if (report.kind === 'audio') {
           result.audioPackets = report.packetsReceived ?? 0;
           result.audioEnergy = report.totalAudioEnergy ?? 0;
@@ -218,6 +239,23 @@ describe('the Media Router with Chromium', () => {
     assert.equal(router.stats().subscriptions.length, 0);
     await Promise.all([publisherPage.close(), firstPage.close(), latePage.close()]);
   });
+
+  for (const videoCodec of ['video/H264', 'video/VP9'] as const) {
+    it(`forwards ${videoCodec} when the publisher offers nothing else`, async () => {
+      const [publisherPage, subscriberPage] = await Promise.all([openPage(), openPage()]);
+      const publication = await publish(publisherPage, router, 'camera', videoCodec);
+      const video = publication.tracks.find((track) => track.kind === 'video');
+      assert.equal(video?.section.codecs[0]?.name.toLowerCase(), videoCodec.slice(6).toLowerCase());
+      await subscribe(subscriberPage, publication);
+      await waitFor(async () => {
+        const got = await received(subscriberPage);
+        return got.framesDecoded > 30 && got.audioEnergy > 0;
+      }, `the subscriber to decode ${videoCodec}`);
+      assert.equal((await received(subscriberPage)).videoCodec, videoCodec);
+      router.unpublish(publication);
+      await Promise.all([publisherPage.close(), subscriberPage.close()]);
+    });
+  }
 
   it('lets a publisher reach the bitrate the router allows: its REMB keeps the estimate up', async () => {
     const allowed = 1_000_000;
