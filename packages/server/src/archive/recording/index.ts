@@ -1,0 +1,8 @@
+export {
+  StreamRecorder,
+  type StreamRecorderOptions,
+  type StreamRecorderEvents,
+  type RecordingResult,
+  type RecordedTrack,
+} from './StreamRecorder.js';
+export type { RecordingTrack, RecordingCodec, TrackRecordingStats } from './TrackRecorder.js';
