@@ -16,6 +16,7 @@ import {
   type VideoFormat,
   type VideoTrackHeader,
 } from './matroskaLayout.js';
+import { TrackEnd } from './TrackEnd.js';
 
 const writeAsync = promisify(write);
 const fdatasyncAsync = promisify(fdatasync);
@@ -40,9 +41,7 @@ export interface MatroskaWriterResult {
 
 interface TrackState {
   readonly header: TrackHeader;
-  lastTimeMs: number;
-  lastDeltaMs: number;
-  endMs: number;
+  readonly end: TrackEnd;
 }
 
 /** Cluster ID (4 bytes) and a size field of 4 bytes, patched when the cluster is complete. */
@@ -83,8 +82,7 @@ export class MatroskaWriter {
     this.#maxClusterMs = options.maxClusterMs ?? 1000;
     this.#onWriteError = options.onWriteError;
     this.#hasVideo = options.tracks.some((track) => track.kind === 'video');
-    for (const header of options.tracks)
-      this.#tracks[header.number] = { header, lastTimeMs: -1, lastDeltaMs: 0, endMs: 0 };
+    for (const header of options.tracks) this.#tracks[header.number] = { header, end: new TrackEnd() };
 
     const ebml = ebmlHeader(options.docType);
     const segmentHeader = Buffer.alloc(4);
@@ -150,9 +148,7 @@ export class MatroskaWriter {
       this.#flushCluster();
       this.#startCluster(timeMs, isVideoKeyframe ? trackNumber : 0);
     }
-    if (track.lastTimeMs >= 0) track.lastDeltaMs = timeMs - track.lastTimeMs;
-    track.lastTimeMs = timeMs;
-    track.endMs = Math.max(track.endMs, timeMs + (durationMs > 0 ? durationMs : track.lastDeltaMs));
+    track.end.add(timeMs, durationMs);
 
     // SimpleBlock (RFC 9559 §10.2): track number as a vint, int16 time, flags, frame.
     const blockSize = 4 + length;
@@ -175,7 +171,7 @@ export class MatroskaWriter {
   async close(): Promise<MatroskaWriterResult> {
     this.#flushCluster();
     let durationMs = 0;
-    for (const track of this.#tracks) if (track) durationMs = Math.max(durationMs, track.endMs);
+    for (const track of this.#tracks) if (track) durationMs = Math.max(durationMs, track.end.endMs);
     const seekEntries: { id: number; position: number }[] = [
       { id: ids.info, position: this.#infoPosition - this.#segmentDataStart },
       { id: ids.tracks, position: this.#tracksPosition - this.#segmentDataStart },
