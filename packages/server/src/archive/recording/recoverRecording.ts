@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { opusPacketDurationMs } from './codecs/opus.js';
 import { CorruptRecordingError } from './CorruptRecordingError.js';
-import { ids } from './matroska/ebml.js';
+import { ids, voidElement } from './matroska/ebml.js';
 import {
   childElements,
   readBytes,
@@ -107,7 +107,12 @@ async function recover(file: FileHandle, fileSize: number): Promise<number> {
     end += bytes.length;
   }
   if (seekHeadSlot) await writeAt(file, seekHeadElement(seekEntries), segment.dataStart);
-  if (durationSlot >= 0 && durationMs > 0) await writeAt(file, durationElement(durationMs), durationSlot);
+  if (durationSlot >= 0)
+    await writeAt(
+      file,
+      durationMs > 0 ? durationElement(durationMs) : voidElement(durationElementLength),
+      durationSlot,
+    );
   // Last, so that a recovery cut short is done again from the start next time.
   if (segment.sizeLength === 8)
     await writeAt(file, segmentSizeField(end - segment.dataStart), segment.dataStart - 8);
