@@ -64,12 +64,13 @@ export class ReorderBuffer {
       return;
     }
     if (extended > this.#highest) this.#highest = extended;
+    // Too far ahead to wait for what is missing: give it all up and go on from this packet.
+    if (extended - this.#next >= this.#slots.length) this.#skipTo(extended, handler);
     if (extended === this.#next && this.#buffered === 0) {
       this.#next++;
       handler(packet, extended, arrivalMs);
       return;
     }
-    if (extended - this.#next >= this.#slots.length) this.#skipTo(extended - this.#slots.length + 1, handler);
     const slot = extended & this.#mask;
     if (this.#slotSequences[slot] === extended) {
       this.late++;
