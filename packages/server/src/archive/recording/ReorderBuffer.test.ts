@@ -19,9 +19,15 @@ function harness(capacity = 8, maxWaitMs = 100) {
   return {
     buffer,
     out,
-    push: (sequence: number, arrivalMs = 0) => buffer.push(packet(sequence), arrivalMs, handler),
-    expire: (nowMs: number) => buffer.expire(nowMs, handler),
-    drain: () => buffer.drain(handler),
+    push: (sequence: number, arrivalMs = 0) => {
+      buffer.push(packet(sequence), arrivalMs, handler);
+    },
+    expire: (nowMs: number) => {
+      buffer.expire(nowMs, handler);
+    },
+    drain: () => {
+      buffer.drain(handler);
+    },
   };
 }
 

@@ -244,7 +244,7 @@ describe('StreamRecorder', () => {
   it('counts and drops malformed packets without throwing', async () => {
     const recorder = new StreamRecorder({ path: join(folder, 'malformed'), tracks: [videoTrack('vp8')] });
     const [track] = recorder.tracks as [RecordingTrack];
-    const good = scheduleStream({ video: clips.get('vp8') as VideoClip }).slice(0, 5);
+    const good = scheduleStream({ video: clips.get('vp8') }).slice(0, 5);
     for (const bad of [Buffer.alloc(0), Buffer.alloc(11), Buffer.from('40000000000000000000000000', 'hex')])
       recorder.push(track, bad, 0);
     const truncatedExtension = Buffer.from((good[0] as ScheduledPacket).packet);
@@ -252,7 +252,12 @@ describe('StreamRecorder', () => {
     recorder.push(track, truncatedExtension.subarray(0, 14), 0);
     const result = await recorder.close();
     assert.equal(result.tracks[0]?.malformedPackets, 4);
-    assert.throws(() => recorder.push(track, Buffer.alloc(20), 0), { name: 'InvalidStateError' });
+    assert.throws(
+      () => {
+        recorder.push(track, Buffer.alloc(20), 0);
+      },
+      { name: 'InvalidStateError' },
+    );
   });
 
   it('rejects track descriptions that do not match, naming the field', () => {

@@ -14,7 +14,6 @@ import {
   type CuePoint,
   type TrackHeader,
   type VideoFormat,
-  type VideoTrackHeader,
 } from './matroskaLayout.js';
 import { TrackEnd } from './TrackEnd.js';
 
@@ -117,7 +116,7 @@ export class MatroskaWriter {
     const track = this.#tracks[trackNumber];
     const offset = this.#entryOffsets.get(trackNumber);
     if (track?.header.kind !== 'video' || offset === undefined) return false;
-    const entry = videoTrackEntry(track.header as VideoTrackHeader, format);
+    const entry = videoTrackEntry(track.header, format);
     if (!entry) return false;
     this.#enqueue(entry, this.#tracksPosition + offset);
     return true;
