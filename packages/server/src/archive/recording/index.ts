@@ -6,3 +6,5 @@ export {
   type RecordedTrack,
 } from './StreamRecorder.js';
 export type { RecordingTrack, RecordingCodec, TrackRecordingStats } from './TrackRecorder.js';
+export { recoverRecording } from './recoverRecording.js';
+export { CorruptRecordingError } from './CorruptRecordingError.js';
