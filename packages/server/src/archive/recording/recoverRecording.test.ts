@@ -110,6 +110,8 @@ describe('recoverRecording', () => {
     }
     await exited;
     assert.ok(fedMs >= 3000, 'the child recorded until killed');
+    const asKilled = await probe(`${path}.webm`);
+    assert.ok(Number(asKilled.streams[0]?.nb_read_frames) > 60, 'ffmpeg reads the file as the kill left it');
 
     const durationMs = await recoverRecording(`${path}.webm`);
     assert.ok(
