@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runForwardBench } from './forwardBench.js';
+import { runRecordBench } from './recordBench.js';
 import { runRestBench, type HttpFigures } from './restBench.js';
 import { runSignalingBench } from './signalingBench.js';
 import { runSrtpBench } from './srtpBench.js';
@@ -77,6 +78,29 @@ const benchmarks = {
       `  best at < 0.5 % loss: ${fmt(best)} packets/s per core   (aim: >= 60,000; ratio ${ratio(best, 60_000)})\n`,
     );
     return steps;
+  },
+  record: async () => {
+    const result = await runRecordBench();
+    printTable(
+      `Recording one stream (VP8 640x480 + Opus, ${result.streamMbps.toFixed(2)} Mbit/s, ${fmt(result.packetsPerSecond)} packets/s) to WebM`,
+      [
+        ['', 'µs/packet', '% of a core per 1 Mbit/s stream'],
+        [
+          'record (reorder, depacketize, mux, write)',
+          result.microsPerPacket.toFixed(2),
+          result.corePercentPerMbps.toFixed(2),
+        ],
+        [
+          'forward to one subscriber (peer: copy, rewrite, SRTP)',
+          result.forwardMicrosPerPacket.toFixed(2),
+          ((result.forwardMicrosPerPacket * result.packetsPerSecond) / 1e4 / result.streamMbps).toFixed(2),
+        ],
+      ],
+    );
+    console.log(
+      `  record / forward per packet: ${ratio(result.microsPerPacket, result.forwardMicrosPerPacket)}\n`,
+    );
+    return result;
   },
   srtp: () => {
     const result = runSrtpBench();
