@@ -330,6 +330,12 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     for (const { stream, layoutClassList } of changes) stream.layoutClassList = layoutClassList;
   }
 
+  /** Tells every connection that an archive started or stopped recording the session. */
+  notifyArchive<E extends 'archiveStarted' | 'archiveStopped'>(event: E, data: ServerToClient[E]): void {
+    if (this.#closed) return;
+    this.#broadcast(event, data);
+  }
+
   /** Closes the room and, with it, every connection (the server is shutting down). */
   close(): void {
     if (this.#closed) return;
