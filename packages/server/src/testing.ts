@@ -8,10 +8,11 @@ import { tokenScope, type Role, type SessionSettings } from '@parlor/protocol';
 import { loadConfig } from './config/config.js';
 import { createLogger } from './logger.js';
 import { TokenError, type TokenRefusal } from './auth/TokenError.js';
-import { ParlorServer } from './ParlorServer.js';
+import { ParlorServer, type ParlorServerParts } from './ParlorServer.js';
 import { SignalingTestClient, type SignalingTestClientOptions } from './signaling/SignalingTestClient.js';
 
 export { SignalingTestClient, SignalingRequestError } from './signaling/SignalingTestClient.js';
+export { FfmpegTestRecorder, type FfmpegTestRecorderOptions } from './archive/testing/FfmpegTestRecorder.js';
 export type { SignalingTestClientOptions } from './signaling/SignalingTestClient.js';
 
 /** What a test token grants; the defaults are those of the official SDKs. */
@@ -72,6 +73,8 @@ export interface TestServerOptions {
   readonly dataDir?: string;
   /** Address to listen on. Default: 127.0.0.1. */
   readonly host?: string;
+  /** Parts in place of the server's own, e.g. `{ recordStream: new FfmpegTestRecorder().record }`. */
+  readonly parts?: ParlorServerParts;
 }
 
 /**
@@ -133,7 +136,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       'data-dir': dataDir,
     },
   );
-  const server = await ParlorServer.start(config, createLogger(config.logLevel));
+  const server = await ParlorServer.start(config, createLogger(config.logLevel), options.parts);
   const close = (): Promise<void> => server.close();
   const { apiKey, apiSecret } = server.defaultProject;
   const token = (sessionId: string, tokenOptions: TestTokenOptions = {}): string => {
