@@ -62,8 +62,13 @@ export interface TestServer {
     sessionId: string,
     options?: TestTokenOptions & SignalingTestClientOptions,
   ): Promise<SignalingTestClient>;
-  /** A new session, live: two clients that have seen each other, the first publishing. */
-  liveSession(): Promise<LiveTestSession>;
+  /**
+   * A new session, live: two clients that have seen each other, the first publishing. Relayed
+   * unless the settings say otherwise.
+   */
+  liveSession(settings?: Partial<SessionSettings>): Promise<LiveTestSession>;
+  /** A REST request to `/v2/project/{apiKey}{path}` of the default project, with a JSON body if given. */
+  rest(method: string, path: string, body?: unknown): Promise<Response>;
 }
 
 export interface TestServerOptions {
@@ -197,8 +202,23 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     createSession,
     token,
     connectClient,
-    liveSession: async () => {
-      const sessionId = createSession();
+    rest: (method, path, body) => {
+      const now = Math.floor(Date.now() / 1000);
+      const auth = jwt.sign({ iss: apiKey, ist: 'project', iat: now, exp: now + 300 }, apiSecret, {
+        algorithm: 'HS256',
+      });
+      return fetch(`${server.listenUrl}/v2/project/${apiKey}${path}`, {
+        method,
+        headers: {
+          'X-OPENTOK-AUTH': auth,
+          Accept: 'application/json',
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    },
+    liveSession: async (settings = {}) => {
+      const sessionId = createSession(settings);
       const alice = await connectClient(sessionId, { initialLayoutClassList: ['focus'] });
       const bob = await connectClient(sessionId);
       const { stream } = await alice.request('publish', { name: 'Camera', hasAudio: true, hasVideo: true });

@@ -385,8 +385,12 @@ export class ArchiveService {
     const ffprobe = ffprobeBeside(this.#ffmpegPath);
     const inputs: CompositionInput[] = [];
     for (const recording of recordings) {
-      const probed = await probeMedia(ffprobe, recording.file);
-      if (!probed.hasAudio && !probed.hasVideo) continue;
+      const probed = await probeMedia(ffprobe, recording.file).catch((error: unknown) => {
+        // One unreadable recording does not spoil the archive: the others are composed.
+        this.#logger.warn({ err: error, file: recording.file }, 'a recording cannot be read; left out');
+        return null;
+      });
+      if (!probed || (!probed.hasAudio && !probed.hasVideo)) continue;
       inputs.push({
         file: recording.file,
         videoType: recording.videoType,

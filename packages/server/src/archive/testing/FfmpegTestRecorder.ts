@@ -1,6 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordedFile, RecordOptions, StreamRecording } from '../ArchiveMedia.js';
 import type { RecordStream } from '../../signaling/RoomArchiveMedia.js';
+
+/** The shortest recording, in ms: the time ffmpeg takes to write its first packets. */
+const minimumRecordingMs = 400;
 
 /** What the test recorder writes for each stream. */
 export interface FfmpegTestRecorderOptions {
@@ -80,6 +84,9 @@ export class FfmpegTestRecorder {
     return {
       stop: () => {
         stopped ??= (async () => {
+          // ffmpeg told to quit before its first packet leaves a file with no media in it.
+          const early = startedAt + minimumRecordingMs - Date.now();
+          if (early > 0) await sleep(early);
           const durationMs = Date.now() - startedAt;
           // `q` on its standard input makes ffmpeg finish the file (cues, duration) and exit.
           if (child.exitCode === null && child.signalCode === null) child.stdin?.end('q');
