@@ -58,6 +58,8 @@ export class ParlorServer {
   /** The live sessions: one room per session with clients connected. */
   readonly rooms: RoomRegistry;
   readonly archives: ArchiveService;
+  /** The projects' callback URLs. */
+  readonly callbacks: CallbackService;
   readonly #webhooks: WebhookSender;
   readonly #signaling: SignalingServer;
   /** The Media Router's one UDP socket, shared by every routed session. */
@@ -78,6 +80,7 @@ export class ParlorServer {
     tokens: ClientTokenVerifier;
     signaling: SignalingServer;
     archives: ArchiveService;
+    callbacks: CallbackService;
     webhooks: WebhookSender;
     coturn: Coturn | null;
     mux: UdpMux;
@@ -94,6 +97,7 @@ export class ParlorServer {
     this.tokens = parts.tokens;
     this.rooms = parts.signaling.rooms;
     this.archives = parts.archives;
+    this.callbacks = parts.callbacks;
     this.#webhooks = parts.webhooks;
     this.#signaling = parts.signaling;
     this.#store = parts.store;
@@ -185,6 +189,7 @@ export class ParlorServer {
         tokens,
         signaling,
         archives,
+        callbacks,
         webhooks,
         coturn,
         mux: routerMux,

@@ -67,6 +67,11 @@ export class FfmpegTestRecorder {
         ? ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k', '-g', '30']
         : []),
       ...(audio ? ['-c:a', 'libopus', '-b:a', '32k'] : []),
+      // Write each half-second cluster as soon as it is complete, as a recorder streaming to disk does.
+      '-flush_packets',
+      '1',
+      '-cluster_time_limit',
+      '500',
       '-f',
       'webm',
       path,
