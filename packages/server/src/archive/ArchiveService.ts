@@ -14,8 +14,8 @@ import type { ArchiveMedia, LiveStream, RecoverRecording } from './ArchiveMedia.
 import { archiveJson, type ArchiveJson } from './archiveJson.js';
 import type { ArchiveSettings, StreamChange } from './archiveRequests.js';
 import type { ArchiveStorage, ByteRange } from './ArchiveStorage.js';
-import { compositionArgs, type CompositionInput } from './composition/compositionPlan.js';
-import { ffprobeBeside, probeMedia, run } from './composition/ffmpeg.js';
+import type { CompositionInput, CompositionSpec } from './composition/compositionPlan.js';
+import { composeArchive, ffprobeBeside, probeMedia } from './composition/ffmpeg.js';
 import type { DownloadLinks } from './DownloadLinks.js';
 import { writeIndividualZip, type IndividualFile } from './individualZip.js';
 
@@ -402,7 +402,7 @@ export class ArchiveService {
     }
     const [width, height] = (archive.resolution ?? '640x480').split('x').map(Number) as [number, number];
     const path = join(folder, 'archive.mp4');
-    const args = compositionArgs({
+    const spec: CompositionSpec = {
       inputs,
       layouts: archive.layouts,
       durationMs: archive.durationMs,
@@ -413,8 +413,8 @@ export class ArchiveService {
       maxBitrate: archive.maxBitrate,
       quantizationParameter: archive.quantizationParameter,
       output: path,
-    });
-    await run(this.#ffmpegPath, args, this.#closing.signal);
+    };
+    await composeArchive(this.#ffmpegPath, spec, this.#closing.signal);
     return { path, name: 'archive.mp4' };
   }
 

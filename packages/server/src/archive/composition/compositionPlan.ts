@@ -122,7 +122,7 @@ export function compositionArgs(spec: CompositionSpec): string[] {
       const { width: w, height: h } = tile;
       filters.push(
         `[s${index}]trim=start=${seconds(startMs)}:end=${seconds(endMs)},` +
-          `scale=${w}:${h}:force_original_aspect_ratio=decrease:force_divisible_by=2,` +
+          `scale=${w}:${h}:force_original_aspect_ratio=decrease:force_divisible_by=2:flags=bilinear,` +
           `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2:color=black[t${index}]`,
       );
       const out = index === shown.length - 1 ? 'vout' : `o${index}`;

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
+import { compositionArgs, type CompositionSpec } from './compositionPlan.js';
 
 /** ffmpeg or ffprobe failed: its exit status and the end of what it printed. */
 export class FfmpegError extends Error {
@@ -47,6 +48,15 @@ export function run(program: string, args: readonly string[], signal?: AbortSign
       }
     });
   });
+}
+
+/** Composes an archive's MP4 with ffmpeg, in a child process. */
+export async function composeArchive(
+  ffmpegPath: string,
+  spec: CompositionSpec,
+  signal?: AbortSignal,
+): Promise<void> {
+  await run(ffmpegPath, compositionArgs(spec), signal);
 }
 
 /** Reads a media file's tracks and duration. */
