@@ -227,7 +227,7 @@ export class OpenTok {
     const done = typeof optionsOrCallback === 'function' ? optionsOrCallback : callback;
     const listed = archives.listArchives(this.#rest, this.apiKey, options);
     if (!done) return listed;
-    settle(listed, (error, list) => {
+    void settle(listed, (error, list) => {
       done(error, list?.archives, list?.totalCount);
     });
   }

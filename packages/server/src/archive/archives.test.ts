@@ -43,8 +43,14 @@ const startArchive = (sessionId: string, options: OpenTok.ArchiveOptions = {}): 
       done(error, archive as OpenTok.Archive);
     });
   });
-const stopArchive = (id: string): Promise<OpenTok.Archive> => call((done) => opentok.stopArchive(id, done));
-const getArchive = (id: string): Promise<OpenTok.Archive> => call((done) => opentok.getArchive(id, done));
+const stopArchive = (id: string): Promise<OpenTok.Archive> =>
+  call((done) => {
+    opentok.stopArchive(id, done);
+  });
+const getArchive = (id: string): Promise<OpenTok.Archive> =>
+  call((done) => {
+    opentok.getArchive(id, done);
+  });
 
 /** Polls the archive until it reaches the status. */
 async function archiveWhen(id: string, status: string, timeoutMs = 30_000): Promise<OpenTok.Archive> {
@@ -230,7 +236,9 @@ describe('archiving with the official opentok SDK', () => {
     assert.equal(listed.count, 0);
     assert.equal((await fetch(available.url ?? '')).status, 404);
     await assert.rejects(
-      call((done) => opentok.deleteArchive(archive.id, done)),
+      call((done) => {
+        opentok.deleteArchive(archive.id, done);
+      }),
       /Unexpected response|409/,
     );
     await Promise.all([alice.close(), bob.close()]);
@@ -242,14 +250,14 @@ describe('archiving with the official opentok SDK', () => {
     const archive = await startArchive(sessionId, { outputMode: 'individual', streamMode: 'manual' });
     assert.equal(archive.streamMode, 'manual');
     assert.deepEqual(archive.streams, []);
-    await call((done) =>
-      opentok.addArchiveStream(archive.id, streamId, { hasAudio: true, hasVideo: false }, done),
-    );
+    await call((done) => {
+      opentok.addArchiveStream(archive.id, streamId, { hasAudio: true, hasVideo: false }, done);
+    });
     assert.deepEqual((await getArchive(archive.id)).streams, [{ streamId, hasAudio: true, hasVideo: false }]);
     await sleep(600);
-    await call((done) =>
-      opentok.addArchiveStream(archive.id, streamId, { hasAudio: true, hasVideo: true }, done),
-    );
+    await call((done) => {
+      opentok.addArchiveStream(archive.id, streamId, { hasAudio: true, hasVideo: true }, done);
+    });
     assert.deepEqual((await getArchive(archive.id)).streams, [{ streamId, hasAudio: true, hasVideo: true }]);
     const unknown = await parlor.rest('PATCH', `/archive/${archive.id}/streams`, { addStream: 'nope' });
     assert.equal(unknown.status, 404);
@@ -259,7 +267,9 @@ describe('archiving with the official opentok SDK', () => {
     });
     assert.equal(both.status, 400);
     await sleep(1500);
-    await call((done) => opentok.removeArchiveStream(archive.id, streamId, done));
+    await call((done) => {
+      opentok.removeArchiveStream(archive.id, streamId, done);
+    });
     assert.deepEqual((await getArchive(archive.id)).streams, []);
     await stopArchive(archive.id);
     const available = await archiveWhen(archive.id, 'available');
@@ -291,23 +301,26 @@ describe('archiving with the official opentok SDK', () => {
     assert.equal(manifest.createdAt, archive.createdAt);
     assert.equal(manifest.files.length, 2);
     const [audioOnly, withVideo] = manifest.files;
-    assert.equal(audioOnly?.streamId, streamId);
-    assert.ok((audioOnly?.size ?? 0) > 0);
-    assert.ok((audioOnly?.stopTimeOffset ?? 0) <= (withVideo?.startTimeOffset ?? 0) + 200);
-    assert.ok((withVideo?.stopTimeOffset ?? 0) - (withVideo?.startTimeOffset ?? 0) >= 1000);
+    assert.ok(audioOnly && withVideo);
+    assert.equal(audioOnly.streamId, streamId);
+    assert.ok(audioOnly.size > 0);
+    assert.ok(audioOnly.stopTimeOffset <= withVideo.startTimeOffset + 200);
+    assert.ok(withVideo.stopTimeOffset - withVideo.startTimeOffset >= 1000);
     execFileSync('unzip', ['-o', '-q', zip, '-d', join(scratch, 'unzipped')]);
-    const first = probe(join(scratch, 'unzipped', audioOnly?.filename ?? ''));
+    const first = probe(join(scratch, 'unzipped', audioOnly.filename));
     assert.deepEqual(
       first.streams.map((s) => s.codec_name),
       ['opus'],
     );
-    const second = probe(join(scratch, 'unzipped', withVideo?.filename ?? ''));
+    const second = probe(join(scratch, 'unzipped', withVideo.filename));
     assert.deepEqual(second.streams.map((s) => s.codec_name).sort(), ['opus', 'vp8']);
 
     // An archive in auto stream mode has no streams to change.
     const auto = await startArchive(sessionId);
     await assert.rejects(
-      call((done) => opentok.addArchiveStream(auto.id, streamId, {}, done)),
+      call((done) => {
+        opentok.addArchiveStream(auto.id, streamId, {}, done);
+      }),
       /Unsupported Stream Mode/,
     );
     assert.equal(
@@ -322,7 +335,9 @@ describe('archiving with the official opentok SDK', () => {
     const { sessionId, alice, bob } = await parlor.liveSession({ mediaMode: 'routed' });
     const composed = await startArchive(sessionId, { layout: { type: 'bestFit' } });
     const individual = await startArchive(sessionId, { outputMode: 'individual', multiArchiveTag: 'i' });
-    await call((done) => opentok.setArchiveLayout(composed.id, 'pip', null, done));
+    await call((done) => {
+      opentok.setArchiveLayout(composed.id, 'pip', null, done);
+    });
     const put = await parlor.rest('PUT', `/archive/${composed.id}/layout`, { type: 'verticalPresentation' });
     assert.equal(put.status, 200);
     assert.equal((await parlor.rest('PUT', `/archive/${composed.id}/layout`, { type: 'nope' })).status, 400);

@@ -70,7 +70,7 @@ export class WebhookSender {
     this.#draining.set(url, state);
     void (async () => {
       for (;;) {
-        if (this.#closing.signal.aborted) return;
+        if (this.#closed()) return;
         const delivery = this.#repository.next(url);
         if (!delivery) break;
         if (Date.now() - delivery.createdAt > this.#maxAgeMs) {
@@ -82,7 +82,7 @@ export class WebhookSender {
           continue;
         }
         const failure = await this.#post(url, delivery.body);
-        if (this.#closing.signal.aborted) return;
+        if (this.#closed()) return;
         if (failure === null) {
           this.#repository.delete(delivery.deliveryId);
           continue;
@@ -101,6 +101,10 @@ export class WebhookSender {
       }
       this.#draining.delete(url);
     })();
+  }
+
+  #closed(): boolean {
+    return this.#closing.signal.aborted;
   }
 
   /** POSTs once; resolves to null when delivered, else to what went wrong. */

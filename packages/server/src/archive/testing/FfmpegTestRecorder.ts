@@ -94,7 +94,7 @@ export class FfmpegTestRecorder {
           if (early > 0) await sleep(early);
           const durationMs = Date.now() - startedAt;
           // `q` on its standard input makes ffmpeg finish the file (cues, duration) and exit.
-          if (child.exitCode === null && child.signalCode === null) child.stdin?.end('q');
+          if (child.exitCode === null && child.signalCode === null) child.stdin.end('q');
           await exited;
           return { path, startedAt, durationMs };
         })();
