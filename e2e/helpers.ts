@@ -106,6 +106,8 @@ export interface RecordedEvent {
   /** A `streamPropertyChanged` event's property and new value. */
   readonly property?: string;
   readonly value?: unknown;
+  /** An `archiveStarted` or `archiveStopped` event's archive. */
+  readonly archiveId?: string;
 }
 
 /** The page side of a participant, installed by `openBrowserPeer`. */
@@ -323,6 +325,10 @@ export class BrowserPeer {
         });
         session.on({
           sessionConnected: () => events.push({ target: 'session', type: 'sessionConnected' }),
+          archiveStarted: (event) =>
+            events.push({ target: 'session', type: 'archiveStarted', archiveId: event.id, name: event.name }),
+          archiveStopped: (event) =>
+            events.push({ target: 'session', type: 'archiveStopped', archiveId: event.id }),
           sessionReconnecting: () => events.push({ target: 'session', type: 'sessionReconnecting' }),
           sessionReconnected: () => events.push({ target: 'session', type: 'sessionReconnected' }),
           sessionDisconnected: (event) =>

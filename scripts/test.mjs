@@ -30,9 +30,11 @@ if (files.length === 0) {
 ensureDependencies();
 // Browser tests drive Debian's Chromium with playwright-core; TURN tests run coturn (TLS with a
 // certificate made by openssl), and put browsers in network namespaces (ip) whose traffic
-// between them is dropped (nft); archives are composed and checked with ffmpeg and ffprobe.
+// between them is dropped (nft); archives are composed and checked with ffmpeg and ffprobe, and
+// individual archives are unpacked with unzip.
 ensureDebianPackages({
   '/usr/bin/ffmpeg': 'ffmpeg',
+  '/usr/bin/unzip': 'unzip',
   '/usr/bin/chromium': 'chromium',
   '/usr/bin/turnserver': 'coturn',
   '/usr/bin/openssl': 'openssl',

@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { runComposeBench } from './composeBench.js';
 import { runForwardBench } from './forwardBench.js';
 import { runRecordBench } from './recordBench.js';
 import { runRestBench, type HttpFigures } from './restBench.js';
@@ -99,6 +101,34 @@ const benchmarks = {
     );
     console.log(
       `  record / forward per packet: ${ratio(result.microsPerPacket, result.forwardMicrosPerPacket)}\n`,
+    );
+    return result;
+  },
+  compose: async () => {
+    const result = await runComposeBench();
+    printTable(
+      `Archive composition: ${result.streams} streams of 640x480 VP8/Opus, ${result.archiveSeconds} s, into a 640x480 H.264/AAC MP4 (bestFit)`,
+      [
+        ['', 'seconds', 'x real time'],
+        [
+          'compose (ffmpeg, wall clock)',
+          result.composeSeconds.toFixed(2),
+          result.realTimeMultiple.toFixed(1),
+        ],
+        [
+          'compose (ffmpeg, per CPU second)',
+          result.cpuSeconds.toFixed(2),
+          result.realTimeMultiplePerCore.toFixed(1),
+        ],
+        [
+          'decode only (peer)',
+          (result.archiveSeconds / result.decodeOnlyMultiple).toFixed(2),
+          result.decodeOnlyMultiple.toFixed(1),
+        ],
+      ],
+    );
+    console.log(
+      `  aim: >= 5x real time; ratio ${ratio(result.realTimeMultiple, 5)} (wall clock, load average ${loadavg()[0]?.toFixed(1) ?? '?'})\n`,
     );
     return result;
   },

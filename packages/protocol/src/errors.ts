@@ -33,6 +33,26 @@ export const errorCatalogue = {
   CONNECTION_NOT_FOUND: { status: 404, message: 'Connection not found' },
   STREAM_NOT_FOUND: { status: 404, message: 'Stream not found' },
   SUBSCRIPTION_NOT_FOUND: { status: 404, message: 'Subscription not found' },
+
+  // Archives (server-api.md §6) and callbacks (§7).
+  ARCHIVE_NOT_FOUND: { status: 404, message: 'Archive not found' },
+  ARCHIVE_STREAM_NOT_FOUND: { status: 404, message: 'Stream not found in the session' },
+  ARCHIVE_SESSION_NOT_ROUTED: {
+    status: 409,
+    message: 'The session does not use the Media Router: only routed sessions can be archived',
+  },
+  ARCHIVE_IN_PROGRESS: { status: 409, message: 'Recording already in progress' },
+  ARCHIVE_NOT_RECORDING: { status: 409, message: 'The archive is not being recorded' },
+  ARCHIVE_NOT_DELETABLE: {
+    status: 409,
+    message: 'Only an archive whose status is available or uploaded can be deleted',
+  },
+  ARCHIVE_NOT_MANUAL: {
+    status: 405,
+    message: 'Unsupported stream mode: the archive is not in manual stream mode',
+  },
+  DOWNLOAD_REFUSED: { status: 403, message: 'Invalid or expired download link' },
+  CALLBACK_NOT_FOUND: { status: 404, message: 'Callback not found' },
 } as const satisfies Record<string, { status: number; code?: number; message: string }>;
 
 export type ErrorId = keyof typeof errorCatalogue;

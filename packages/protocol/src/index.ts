@@ -10,6 +10,19 @@ export {
   type SessionSettings,
 } from './session.js';
 export { tokenLimits, tokenScope } from './token.js';
+export {
+  archiveOutputModes,
+  archiveStreamModes,
+  archiveLayoutTypes,
+  archiveStatuses,
+  archiveStopReasons,
+  archiveLimits,
+  type ArchiveOutputMode,
+  type ArchiveStreamMode,
+  type ArchiveLayoutType,
+  type ArchiveLayout,
+  type ArchiveStatus,
+} from './archive.js';
 export { errorCatalogue, ParlorError, type ErrorId } from './errors.js';
 export { decodeSessionId, maxSessionIdLength, type SessionIdFields } from './sessionId.js';
 export * from './signaling/index.js';

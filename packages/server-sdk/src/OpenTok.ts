@@ -3,7 +3,10 @@ import { createRequire } from 'node:module';
 import { archiveModes, archiveResolutions, mediaModes } from '@parlor/protocol';
 import { generateClientToken, type TokenOptions } from './clientToken.js';
 import { signingCredentials, type SigningCredentials } from './credentials.js';
+import type { ArchiveLayout } from '@parlor/protocol';
 import { ArgumentError, RequestError } from './errors.js';
+import * as archives from './archives.js';
+import type { Archive, ArchiveList, ArchiveOptions, ListArchivesOptions } from './archives.js';
 import { settle } from './callbacks.js';
 import * as moderation from './moderation.js';
 import type { ForceMuteAllOptions, SignalPayload } from './moderation.js';
@@ -176,6 +179,102 @@ export class OpenTok {
   disableForceMute(sessionId: string, callback: Callback<void>): void;
   disableForceMute(sessionId: string, callback?: Callback<void>): Promise<void> | void {
     return settle(moderation.disableForceMute(this.#rest, this.apiKey, sessionId), callback);
+  }
+
+  /** Starts archiving a live routed session. */
+  startArchive(sessionId: string, options?: ArchiveOptions): Promise<Archive>;
+  startArchive(sessionId: string, callback: Callback<Archive>): void;
+  startArchive(sessionId: string, options: ArchiveOptions, callback: Callback<Archive>): void;
+  startArchive(
+    sessionId: string,
+    optionsOrCallback?: ArchiveOptions | Callback<Archive>,
+    callback?: Callback<Archive>,
+  ): Promise<Archive> | void {
+    const options = typeof optionsOrCallback === 'function' ? {} : optionsOrCallback;
+    const done = typeof optionsOrCallback === 'function' ? optionsOrCallback : callback;
+    return settle(archives.startArchive(this.#rest, this.apiKey, sessionId, options), done);
+  }
+
+  /** Stops recording an archive; it becomes available once its file is made. */
+  stopArchive(archiveId: string): Promise<Archive>;
+  stopArchive(archiveId: string, callback: Callback<Archive>): void;
+  stopArchive(archiveId: string, callback?: Callback<Archive>): Promise<Archive> | void {
+    return settle(archives.stopArchive(this.#rest, this.apiKey, archiveId), callback);
+  }
+
+  getArchive(archiveId: string): Promise<Archive>;
+  getArchive(archiveId: string, callback: Callback<Archive>): void;
+  getArchive(archiveId: string, callback?: Callback<Archive>): Promise<Archive> | void {
+    return settle(archives.getArchive(this.#rest, this.apiKey, archiveId), callback);
+  }
+
+  /**
+   * The project's archives, newest first. With a callback, calls it as `(error, archives,
+   * totalCount)` as opentok does; without, returns a promise of `{archives, totalCount}`.
+   */
+  listArchives(options?: ListArchivesOptions): Promise<ArchiveList>;
+  listArchives(callback: (error: Error | null, archives?: Archive[], totalCount?: number) => void): void;
+  listArchives(
+    options: ListArchivesOptions,
+    callback: (error: Error | null, archives?: Archive[], totalCount?: number) => void,
+  ): void;
+  listArchives(
+    optionsOrCallback?:
+      ListArchivesOptions | ((error: Error | null, archives?: Archive[], totalCount?: number) => void),
+    callback?: (error: Error | null, archives?: Archive[], totalCount?: number) => void,
+  ): Promise<ArchiveList> | void {
+    const options = typeof optionsOrCallback === 'function' ? {} : optionsOrCallback;
+    const done = typeof optionsOrCallback === 'function' ? optionsOrCallback : callback;
+    const listed = archives.listArchives(this.#rest, this.apiKey, options);
+    if (!done) return listed;
+    void settle(listed, (error, list) => {
+      done(error, list?.archives, list?.totalCount);
+    });
+  }
+
+  /** Deletes an available archive and its file. */
+  deleteArchive(archiveId: string): Promise<void>;
+  deleteArchive(archiveId: string, callback: Callback<void>): void;
+  deleteArchive(archiveId: string, callback?: Callback<void>): Promise<void> | void {
+    return settle(archives.deleteArchive(this.#rest, this.apiKey, archiveId), callback);
+  }
+
+  /** Adds a stream to an archive in manual stream mode (again, to change its tracks). */
+  addArchiveStream(
+    archiveId: string,
+    streamId: string,
+    options?: { hasAudio?: boolean; hasVideo?: boolean },
+  ): Promise<void>;
+  addArchiveStream(
+    archiveId: string,
+    streamId: string,
+    options: { hasAudio?: boolean; hasVideo?: boolean },
+    callback: Callback<void>,
+  ): void;
+  addArchiveStream(
+    archiveId: string,
+    streamId: string,
+    options: { hasAudio?: boolean; hasVideo?: boolean } = {},
+    callback?: Callback<void>,
+  ): Promise<void> | void {
+    return settle(archives.addArchiveStream(this.#rest, this.apiKey, archiveId, streamId, options), callback);
+  }
+
+  removeArchiveStream(archiveId: string, streamId: string): Promise<void>;
+  removeArchiveStream(archiveId: string, streamId: string, callback: Callback<void>): void;
+  removeArchiveStream(archiveId: string, streamId: string, callback?: Callback<void>): Promise<void> | void {
+    return settle(archives.removeArchiveStream(this.#rest, this.apiKey, archiveId, streamId), callback);
+  }
+
+  /** Changes a recording composed archive's layout from now on. */
+  setArchiveLayout(archiveId: string, layout: ArchiveLayout): Promise<void>;
+  setArchiveLayout(archiveId: string, layout: ArchiveLayout, callback: Callback<void>): void;
+  setArchiveLayout(
+    archiveId: string,
+    layout: ArchiveLayout,
+    callback?: Callback<void>,
+  ): Promise<void> | void {
+    return settle(archives.setArchiveLayout(this.#rest, this.apiKey, archiveId, layout), callback);
   }
 
   async #createSession(options: SessionOptions): Promise<Session> {

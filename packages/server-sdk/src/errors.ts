@@ -29,3 +29,8 @@ export class AuthError extends RequestError {
 export class NotFoundError extends RequestError {
   override readonly name = 'NotFoundError';
 }
+
+/** The archive is not in a state that allows the operation (HTTP 409), or not in manual stream mode (405). */
+export class ArchiveError extends RequestError {
+  override readonly name = 'ArchiveError';
+}

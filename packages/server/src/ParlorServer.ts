@@ -1,15 +1,22 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { RecoverRecording } from './archive/ArchiveMedia.js';
+import { ArchiveService } from './archive/ArchiveService.js';
+import { LocalArchiveStorage } from './archive/ArchiveStorage.js';
+import { CorruptRecordingError, recoverRecording } from './archive/recording/index.js';
+import { DownloadLinks } from './archive/DownloadLinks.js';
 import { ClientTokenVerifier } from './auth/ClientTokenVerifier.js';
 import type { CredentialLookup } from './auth/projectLookup.js';
 import type { Config } from './config/config.js';
 import { buildHttpApp } from './http/app.js';
 import { ApplicationService } from './projects/ApplicationService.js';
+import { CallbackService } from './projects/CallbackService.js';
 import { ProjectService } from './projects/ProjectService.js';
 import type { Coturn } from './relay/Coturn.js';
 import { startRelay } from './relay/startRelay.js';
 import { SessionService } from './sessions/SessionService.js';
+import { RoomArchiveMedia, type RecordStream } from './signaling/RoomArchiveMedia.js';
 import type { RoomRegistry } from './signaling/RoomRegistry.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 import { DtlsCertificate } from './media/transport/DtlsCertificate.js';
@@ -17,9 +24,35 @@ import { MediaWorkerPool } from './media/worker/MediaWorkerPool.js';
 import { PrometheusMetrics } from './metrics/PrometheusMetrics.js';
 import type { Project } from './store/ProjectRepository.js';
 import { Store } from './store/Store.js';
+import { loadOrCreateSecret } from './secretFile.js';
+import { WebhookSender, type WebhookSenderOptions } from './webhooks/WebhookSender.js';
 
 /** File name of the store inside the data directory. */
 export const storeFileName = 'parlor.sqlite';
+
+/** Parts a test (or, for now, the wiring of the Media Router's recorder) puts in place of the defaults. */
+export interface ParlorServerParts {
+  /** Records a stream of a routed session. Default: the Media Router's recorder. */
+  readonly recordStream?: RecordStream;
+  /** Completes a recording cut short by a crash. Default: the router's recorder's own recovery. */
+  readonly recoverRecording?: RecoverRecording;
+  /** How callbacks are retried. Default: from 1 s, doubling, up to 5 min apart, for a day. */
+  readonly webhookRetry?: Pick<WebhookSenderOptions, 'retryBaseMs' | 'retryMaxMs' | 'maxAgeMs'>;
+}
+
+/** Streams are recorded by their session's Media Router, in its worker. */
+const routerRecording: RecordStream = (room, streamId, options) => room.recordStream(streamId, options);
+
+/** Completes a recording of the router's recorder left by a crash; null when nothing usable reached the disk. */
+const recoverRouterRecording: RecoverRecording = async (path) => {
+  try {
+    const durationMs = await recoverRecording(path);
+    return durationMs > 0 ? { path, startedAt: null, durationMs } : null;
+  } catch (error) {
+    if (error instanceof CorruptRecordingError) return null;
+    throw error;
+  }
+};
 
 /** A running Parlor: its store, services and listening HTTP server. */
 export class ParlorServer {
@@ -35,6 +68,10 @@ export class ParlorServer {
   readonly tokens: ClientTokenVerifier;
   /** The live sessions: one room per session with clients connected. */
   readonly rooms: RoomRegistry;
+  readonly archives: ArchiveService;
+  /** The projects' callback URLs. */
+  readonly callbacks: CallbackService;
+  readonly #webhooks: WebhookSender;
   readonly #signaling: SignalingServer;
   /** The media worker threads that host routed sessions' routers. */
   readonly mediaWorkers: MediaWorkerPool;
@@ -53,6 +90,9 @@ export class ParlorServer {
     sessions: SessionService;
     tokens: ClientTokenVerifier;
     signaling: SignalingServer;
+    archives: ArchiveService;
+    callbacks: CallbackService;
+    webhooks: WebhookSender;
     coturn: Coturn | null;
     mediaWorkers: MediaWorkerPool;
     defaultProject: Project;
@@ -67,6 +107,9 @@ export class ParlorServer {
     this.sessions = parts.sessions;
     this.tokens = parts.tokens;
     this.rooms = parts.signaling.rooms;
+    this.archives = parts.archives;
+    this.callbacks = parts.callbacks;
+    this.#webhooks = parts.webhooks;
     this.#signaling = parts.signaling;
     this.#store = parts.store;
     this.#coturn = parts.coturn;
@@ -76,10 +119,17 @@ export class ParlorServer {
   }
 
   /** Opens the store, makes sure the default project exists and starts listening. */
-  static async start(config: Config, logger: Logger): Promise<ParlorServer> {
+  static async start(
+    config: Config,
+    logger: Logger,
+    overrides: ParlorServerParts = {},
+  ): Promise<ParlorServer> {
     const store = Store.open(join(config.dataDir, storeFileName));
     let coturn: Coturn | null = null;
     let mediaWorkers: MediaWorkerPool | null = null;
+    let webhooks: WebhookSender | null = null;
+    let archives: ArchiveService | null = null;
+    let publicUrl = config.publicUrl ?? '';
     try {
       const projects = new ProjectService(store);
       const applications = new ApplicationService(store);
@@ -111,15 +161,38 @@ export class ParlorServer {
         logger,
         iceServersFor: (connectionId) => relay.iceServers.forConnection(connectionId),
         reconnectGraceMs: config.reconnectGraceSeconds * 1000,
+        archivesOf: (sessionId) => archives?.runningIn(sessionId) ?? [],
         messagesPerSecond: config.signalingRate,
         createRouter: () => pool.createRouter(),
       });
+      webhooks = new WebhookSender({ repository: store.webhooks, logger, ...overrides.webhookRetry });
+      const { ffmpegPath } = config.archive;
+      archives = new ArchiveService({
+        store,
+        media: new RoomArchiveMedia(signaling.rooms, overrides.recordStream ?? routerRecording, logger),
+        storage: new LocalArchiveStorage(join(config.dataDir, 'archives')),
+        workDir: join(config.dataDir, 'recordings'),
+        links: new DownloadLinks({
+          secret: loadOrCreateSecret(join(config.dataDir, 'archive-link-secret')),
+          lifetimeMs: config.archive.linkLifetimeSeconds * 1000,
+          baseUrl: () => publicUrl,
+        }),
+        webhooks,
+        recover: overrides.recoverRecording ?? recoverRouterRecording,
+        ffmpegPath,
+        maxDurationMs: config.archive.maxDurationSeconds * 1000,
+        idleTimeoutMs: config.archive.idleTimeoutSeconds * 1000,
+        logger,
+      });
+      const callbacks = new CallbackService(store);
       const metrics = new PrometheusMetrics({ rooms: signaling.rooms, mediaWorkers: pool });
       const http = await buildHttpApp({
         logger,
         sessions,
         lookup,
         signaling,
+        archives,
+        callbacks,
         demoProject: defaultProject,
         metrics: { metrics, token: config.metricsToken },
       });
@@ -134,6 +207,9 @@ export class ParlorServer {
         sessions,
         tokens,
         signaling,
+        archives,
+        callbacks,
+        webhooks,
         coturn,
         mediaWorkers: pool,
         defaultProject,
@@ -141,9 +217,12 @@ export class ParlorServer {
         logger,
       };
       const server = new ParlorServer(parts);
+      publicUrl = server.publicUrl;
       logger.info({ listenUrl, publicUrl: server.publicUrl, dataDir: config.dataDir }, 'parlor started');
       return server;
     } catch (error) {
+      await archives?.close();
+      webhooks?.close();
       await mediaWorkers?.close();
       await coturn?.close();
       store.close();
@@ -153,7 +232,8 @@ export class ParlorServer {
 
   /**
    * Closes the rooms and their sockets (clients see a clean close), stops accepting requests,
-   * lets those under way finish, then stops the embedded TURN server and closes the store.
+   * lets those under way finish, stops the archives recording (they are finished at the next
+   * start), then stops the embedded TURN server and closes the store.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
@@ -161,7 +241,9 @@ export class ParlorServer {
         this.#signaling.close();
         await this.mediaWorkers.close();
         await this.#http.close();
+        await this.archives.close();
       } finally {
+        this.#webhooks.close();
         await this.#coturn?.close();
         this.#store.close();
         this.#logger.info('parlor stopped');

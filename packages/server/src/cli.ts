@@ -7,6 +7,7 @@ import { createLogger } from './logger.js';
 import { ParlorServer, storeFileName } from './ParlorServer.js';
 import { ParlorError } from '@parlor/protocol';
 import { ApplicationService } from './projects/ApplicationService.js';
+import { CallbackService } from './projects/CallbackService.js';
 import { ProjectService } from './projects/ProjectService.js';
 import type { Application } from './store/ApplicationRepository.js';
 import type { Project } from './store/ProjectRepository.js';
@@ -20,6 +21,9 @@ Usage:
   parlor start [options]                 run the server
   parlor project create --name NAME      add a project and print its credentials
   parlor project list                    list the projects and their credentials
+  parlor project callback --api-key KEY [--url URL | --clear]
+                                         show, set or remove the URL the project's archive
+                                         status changes are POSTed to
   parlor application create --name NAME [--private-key-out FILE | --public-key FILE]
                                          add a Vonage application (RS256 credentials): with a
                                          new key pair, its private key written to FILE (or
@@ -86,6 +90,8 @@ export async function main(
       return withProjects(config, (projects) => {
         io.out(formatProjects(projects.list()));
       });
+    case 'project callback':
+      return projectCallback(config, flags, io);
     case 'application create':
       return createApplication(config, flags, io);
     case 'application list':
@@ -100,6 +106,7 @@ const commands = [
   'help',
   'project create',
   'project list',
+  'project callback',
   'application create',
   'application list',
 ] as const;
@@ -116,6 +123,9 @@ function parseCommandLine(argv: readonly string[]): {
       name: { type: 'string' },
       'private-key-out': { type: 'string' },
       'public-key': { type: 'string' },
+      'api-key': { type: 'string' },
+      url: { type: 'string' },
+      clear: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -185,14 +195,54 @@ function withProjects(config: Config, run: (projects: ProjectService) => void): 
   });
 }
 
+/** Ends a command run in `withStore` with an exit code, after it has said why. */
+class CliExit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
 function withStore(config: Config, run: (store: Store) => void): number {
   const store = Store.open(join(config.dataDir, storeFileName));
   try {
     run(store);
     return 0;
+  } catch (error) {
+    if (error instanceof CliExit) return error.code;
+    throw error;
   } finally {
     store.close();
   }
+}
+
+function projectCallback(
+  config: Config,
+  flags: Record<string, string | boolean | undefined>,
+  io: CliIo,
+): number {
+  const apiKey = flags['api-key'];
+  const { url, clear } = flags;
+  if (typeof apiKey !== 'string' || (typeof url === 'string' && clear === true)) {
+    io.err('parlor project callback needs --api-key KEY, and --url URL or --clear (not both)\n');
+    return 2;
+  }
+  return withStore(config, (store) => {
+    if (!new ProjectService(store).find(apiKey)) {
+      io.err(`parlor project callback: no project ${apiKey}\n`);
+      throw new CliExit(2);
+    }
+    const callbacks = new CallbackService(store);
+    try {
+      if (typeof url === 'string') callbacks.setArchiveCallbackUrl(apiKey, url);
+      else if (clear === true) callbacks.setArchiveCallbackUrl(apiKey, null);
+    } catch (error) {
+      if (!(error instanceof ParlorError)) throw error;
+      io.err(`parlor project callback: ${error.message}\n`);
+      throw new CliExit(2);
+    }
+    const current = callbacks.archiveCallbackUrl(apiKey);
+    io.out(current === null ? 'No archive callback URL.\n' : `Archive callback URL  ${current}\n`);
+  });
 }
 
 function createApplication(

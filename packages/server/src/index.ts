@@ -1,4 +1,16 @@
-export { ParlorServer, storeFileName } from './ParlorServer.js';
+export { ParlorServer, storeFileName, type ParlorServerParts } from './ParlorServer.js';
+export type {
+  ArchiveMedia,
+  ArchiveMediaEvents,
+  ArchiveNotice,
+  LiveSession,
+  LiveStream,
+  RecordOptions,
+  RecordedFile,
+  RecoverRecording,
+  StreamRecording,
+} from './archive/ArchiveMedia.js';
+export type { RecordStream } from './signaling/RoomArchiveMedia.js';
 export { loadConfig, ConfigError, type Config, type LogLevel } from './config/config.js';
 export { createLogger } from './logger.js';
 export { main } from './cli.js';

@@ -1,17 +1,20 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import jwt from 'jsonwebtoken';
 import { tokenScope, type Role, type SessionSettings } from '@parlor/protocol';
 import { loadConfig } from './config/config.js';
 import { createLogger } from './logger.js';
 import { TokenError, type TokenRefusal } from './auth/TokenError.js';
-import { ParlorServer } from './ParlorServer.js';
+import { ParlorServer, type ParlorServerParts } from './ParlorServer.js';
 import { SignalingTestClient, type SignalingTestClientOptions } from './signaling/SignalingTestClient.js';
 
 export { SignalingTestClient, SignalingRequestError } from './signaling/SignalingTestClient.js';
+export { FfmpegTestRecorder, type FfmpegTestRecorderOptions } from './archive/testing/FfmpegTestRecorder.js';
 export type { SignalingTestClientOptions } from './signaling/SignalingTestClient.js';
 
 /** What a test token grants; the defaults are those of the official SDKs. */
@@ -61,8 +64,13 @@ export interface TestServer {
     sessionId: string,
     options?: TestTokenOptions & SignalingTestClientOptions,
   ): Promise<SignalingTestClient>;
-  /** A new session, live: two clients that have seen each other, the first publishing. */
-  liveSession(): Promise<LiveTestSession>;
+  /**
+   * A new session, live: two clients that have seen each other, the first publishing. Relayed
+   * unless the settings say otherwise.
+   */
+  liveSession(settings?: Partial<SessionSettings>): Promise<LiveTestSession>;
+  /** A REST request to `/v2/project/{apiKey}{path}` of the default project, with a JSON body if given. */
+  rest(method: string, path: string, body?: unknown): Promise<Response>;
 }
 
 export interface TestServerOptions {
@@ -75,6 +83,8 @@ export interface TestServerOptions {
   readonly dataDir?: string;
   /** Address to listen on. Default: 127.0.0.1. */
   readonly host?: string;
+  /** Parts in place of the server's own, e.g. `{ recordStream: new FfmpegTestRecorder().record }`. */
+  readonly parts?: ParlorServerParts;
 }
 
 /**
@@ -136,7 +146,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       'data-dir': dataDir,
     },
   );
-  const server = await ParlorServer.start(config, createLogger(config.logLevel));
+  const server = await ParlorServer.start(config, createLogger(config.logLevel), options.parts);
   const close = (): Promise<void> => server.close();
   const { apiKey, apiSecret } = server.defaultProject;
   const token = (sessionId: string, tokenOptions: TestTokenOptions = {}): string => {
@@ -197,8 +207,23 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     createSession,
     token,
     connectClient,
-    liveSession: async () => {
-      const sessionId = createSession();
+    rest: (method, path, body) => {
+      const now = Math.floor(Date.now() / 1000);
+      const auth = jwt.sign({ iss: apiKey, ist: 'project', iat: now, exp: now + 300 }, apiSecret, {
+        algorithm: 'HS256',
+      });
+      return fetch(`${server.listenUrl}/v2/project/${apiKey}${path}`, {
+        method,
+        headers: {
+          'X-OPENTOK-AUTH': auth,
+          Accept: 'application/json',
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    },
+    liveSession: async (settings = {}) => {
+      const sessionId = createSession(settings);
       const alice = await connectClient(sessionId, { initialLayoutClassList: ['focus'] });
       const bob = await connectClient(sessionId);
       const { stream } = await alice.request('publish', { name: 'Camera', hasAudio: true, hasVideo: true });
@@ -206,5 +231,78 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       await alice.nextEvent('connectionCreated');
       return { sessionId, alice, bob, streamId: stream.streamId };
     },
+  };
+}
+
+/** A Parlor run as users run it: the built `parlor start`, in a child process. */
+export interface SpawnedParlor {
+  readonly child: ChildProcessWithoutNullStreams;
+  /** What it printed on start: credentials and URLs. */
+  readonly banner: string;
+  /** The URL it listens on. */
+  readonly url: string;
+  /** Sends the signal; resolves once the process has ended, with its code and what it printed since its banner. */
+  stop(signal: NodeJS.Signals): Promise<{ code: number | null; output: string }>;
+}
+
+export interface SpawnParlorOptions {
+  readonly dataDir: string;
+  /** Environment variables besides PATH. Default: none (and `PARLOR_LOG_LEVEL=warn`, `PARLOR_TURN=off`). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** The built bin: `src/testing.ts` and `dist/testing.js` both sit one level under the package. */
+const parlorBin = fileURLToPath(new URL('../bin/parlor.js', import.meta.url));
+
+/** Starts `parlor start` on free ports of 127.0.0.1 and waits for its banner. */
+export async function spawnParlor(options: SpawnParlorOptions): Promise<SpawnedParlor> {
+  const child = spawn(
+    process.execPath,
+    [
+      parlorBin,
+      'start',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--media-port',
+      '0',
+      '--data-dir',
+      options.dataDir,
+    ],
+    { env: { PATH: process.env.PATH, PARLOR_LOG_LEVEL: 'warn', PARLOR_TURN: 'off', ...options.env } },
+  );
+  let banner = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      banner += chunk.toString();
+      if (banner.includes('Press Ctrl+C')) resolve();
+    });
+    child.once('exit', (code) => {
+      reject(new Error(`parlor exited with ${code}: ${banner}`));
+    });
+  });
+  const url = /Listening\s+(\S+)/.exec(banner)?.[1];
+  if (!url) throw new Error(`no URL in the banner: ${banner}`);
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  return {
+    child,
+    banner,
+    url,
+    stop: (signal) =>
+      new Promise((resolve) => {
+        const ended = (): void => {
+          resolve({ code: child.exitCode, output });
+        };
+        if (child.exitCode !== null || child.signalCode !== null) {
+          ended();
+          return;
+        }
+        child.once('exit', ended);
+        child.kill(signal);
+      }),
   };
 }

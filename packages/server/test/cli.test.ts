@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { spawnParlor, type SpawnedParlor } from '../src/testing.js';
 
 // The `parlor` command as users run it: the built bin in a child process.
 const bin = fileURLToPath(new URL('../bin/parlor.js', import.meta.url));
@@ -28,47 +29,9 @@ function parlor(args: string[], env: Record<string, string> = {}) {
   });
 }
 
-interface Running {
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly banner: string;
-  readonly url: string;
-}
-
-async function startParlor(dataDir: string, env: Record<string, string> = {}): Promise<Running> {
-  const child = spawn(
-    process.execPath,
-    [bin, 'start', '--host', '127.0.0.1', '--port', '0', '--media-port', '0', '--data-dir', dataDir],
-    {
-      // Each test runs its own coturn when it wants one (relay/), never on the default port.
-      env: { PATH: process.env.PATH, PARLOR_LOG_LEVEL: 'warn', PARLOR_TURN: 'off', ...env },
-    },
-  );
-  let banner = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      banner += chunk.toString();
-      if (banner.includes('Press Ctrl+C')) resolve();
-    });
-    child.once('exit', (code) => {
-      reject(new Error(`parlor exited with ${code}: ${banner}`));
-    });
-  });
-  const url = /Listening\s+(\S+)/.exec(banner)?.[1];
-  assert.ok(url, banner);
-  return { child, banner, url };
-}
-
-async function stop(
-  running: Running,
-  signal: NodeJS.Signals,
-): Promise<{ code: number | null; output: string }> {
-  let output = '';
-  running.child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => {
-    running.child.once('exit', resolve);
-    running.child.kill(signal);
-  });
-  return { code, output };
+function startParlor(dataDir: string, env: Record<string, string> = {}): Promise<SpawnedParlor> {
+  // Each test runs its own coturn when it wants one (relay/), never on the default port.
+  return spawnParlor({ dataDir, env });
 }
 
 describe('parlor start', () => {
@@ -83,7 +46,7 @@ describe('parlor start', () => {
     const health = await fetch(`${running.url}/health`);
     assert.deepEqual(await health.json(), { status: 'ok' });
 
-    const { code, output } = await stop(running, 'SIGTERM');
+    const { code, output } = await running.stop('SIGTERM');
     assert.equal(code, 0);
     assert.match(output, /Parlor stopped/);
     const file = join(dataDir, 'parlor.sqlite');
@@ -102,13 +65,13 @@ describe('parlor start', () => {
     const first = await startParlor(dataDir);
     const credentials = /API key\s+(\d+)\s+API secret\s+([0-9a-f]{40})/.exec(first.banner)?.slice(1);
     assert.ok(credentials, first.banner);
-    assert.equal((await stop(first, 'SIGINT')).code, 0);
+    assert.equal((await first.stop('SIGINT')).code, 0);
     const second = await startParlor(dataDir);
     assert.deepEqual(
       /API key\s+(\d+)\s+API secret\s+([0-9a-f]{40})/.exec(second.banner)?.slice(1),
       credentials,
     );
-    assert.equal((await stop(second, 'SIGTERM')).code, 0);
+    assert.equal((await second.stop('SIGTERM')).code, 0);
   });
 
   it('reports every invalid setting at once and exits with 2', () => {

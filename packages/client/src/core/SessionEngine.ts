@@ -1,4 +1,5 @@
 import type {
+  ArchiveInfo,
   Capabilities,
   ClientToServer,
   ConnectionDestroyedReason,
@@ -49,6 +50,9 @@ interface SessionEngineEvents {
   signal: [signal: ServerToClient['signal']];
   /** A moderator muted the audio of one of this client's streams. */
   muteForced: [publication: LocalPublication];
+  /** An archive started recording the session (also once per archive running at connect time). */
+  archiveStarted: [archive: ArchiveInfo];
+  archiveStopped: [archiveId: string];
   reconnecting: [];
   reconnected: [];
   /** The connection ended; every publication and subscription has been closed. */
@@ -116,8 +120,8 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
   }
 
   /**
-   * Joins the session. The connections and streams already there are reported by
-   * `connectionCreated` and `streamCreated` events once `announcePresent()` is called, so that
+   * Joins the session. The connections, streams and archives already there are reported by
+   * `connectionCreated`, `streamCreated` and `archiveStarted` events once `announcePresent()` is called, so that
    * a facade can announce the connection itself first.
    */
   async connect(token: string): Promise<void> {
@@ -138,7 +142,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     this.#logger.info(`connected to ${this.sessionId} as ${this.#joined.connection.connectionId}`);
   }
 
-  /** Emits `connectionCreated` and `streamCreated` for what was in the session when it joined. */
+  /** Emits `connectionCreated`, `streamCreated` and `archiveStarted` for what was in the session when it joined. */
   announcePresent(): void {
     const joined = this.#joined;
     if (!joined) return;
@@ -149,6 +153,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     for (const stream of joined.streams) {
       if (stream.connectionId !== own) this.#streamCreated(stream);
     }
+    for (const archive of joined.archives) this.safeEmit('archiveStarted', archive);
   }
 
   /** Announces a stream and returns its publication, which then serves each subscriber. */
@@ -264,6 +269,12 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       case 'forceMuteChanged':
         // Streams published while it is on arrive muted (`hasAudio` false): nothing to do here.
         this.#logger.info(`session-wide mute ${frame.data.active ? 'on' : 'off'}`);
+        break;
+      case 'archiveStarted':
+        this.safeEmit('archiveStarted', frame.data);
+        break;
+      case 'archiveStopped':
+        this.safeEmit('archiveStopped', frame.data.id);
         break;
       case 'sessionDisconnected':
         this.#serverEndReason = frame.data.reason;

@@ -58,6 +58,9 @@ export interface SessionEvents {
   >;
   /** This client's audio was muted by a moderator. */
   muteForced: EventOf<'muteForced'>;
+  /** An archive started recording the session; also on connect for an archive already running. */
+  archiveStarted: EventOf<'archiveStarted', { id: string; name: string }>;
+  archiveStopped: EventOf<'archiveStopped', { id: string }>;
   signal: SignalEvent;
   [typed: `signal:${string}`]: SignalEvent;
 }
@@ -332,6 +335,12 @@ export class Session extends OTEventEmitter<SessionEvents> {
       );
       publisher?._muteForced();
       this.dispatch(createEvent('muteForced', this, {}));
+    });
+    engine.on('archiveStarted', ({ id, name }) => {
+      this.dispatch(createEvent('archiveStarted', this, { id, name }));
+    });
+    engine.on('archiveStopped', (id) => {
+      this.dispatch(createEvent('archiveStopped', this, { id }));
     });
     engine.on('reconnecting', () => {
       this.dispatch(createEvent('sessionReconnecting', this, {}));

@@ -1,5 +1,6 @@
 import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
 import {
+  ArchiveInfo,
   Capabilities,
   ConnectionInfo,
   IceCandidate,
@@ -40,6 +41,8 @@ export const SessionConnected = Type.Object({
   capabilities: Capabilities,
   /** STUN and TURN servers for peer connections. */
   iceServers: Type.Array(IceServer),
+  /** The archives recording the session now (OpenTok.js announces each with `archiveStarted`). */
+  archives: Type.Array(ArchiveInfo),
   /** What `resume` needs after the socket drops, and how long the server waits for it. */
   resume: Type.Object({ secret: Type.String(), graceMs: Type.Integer({ minimum: 0 }) }),
 });

@@ -69,6 +69,14 @@ export const StreamInfo = Type.Object({
 });
 export type StreamInfo = Static<typeof StreamInfo>;
 
+/** An archive recording the session, as OpenTok.js's `archiveStarted` event shows it. */
+export const ArchiveInfo = Type.Object({
+  id: Id,
+  /** The archive's name, "" when it has none. */
+  name: Type.String(),
+});
+export type ArchiveInfo = Static<typeof ArchiveInfo>;
+
 /** What the token's role allows, as OpenTok.js's `session.capabilities` shows it (1 or 0). */
 export const Capabilities = Type.Object({
   publish: Type.Union([Type.Literal(0), Type.Literal(1)]),

@@ -25,6 +25,7 @@ export {
   Capabilities,
   IceServer,
   IceCandidate,
+  ArchiveInfo,
   type ConnectionDestroyedReason,
   type StreamDestroyedReason,
   type VideoType,

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import {
+  ArchiveInfo,
   ConnectionDestroyedReasonSchema,
   ConnectionInfo,
   IceCandidate,
@@ -64,6 +65,10 @@ export const serverToClient = {
   muteForced: Type.Object({ streamId: Id }),
   /** A moderator turned the session-wide mute on (new streams start muted) or off. */
   forceMuteChanged: Type.Object({ active: Type.Boolean() }),
+  /** An archive started recording the session. */
+  archiveStarted: ArchiveInfo,
+  /** An archive of the session stopped recording. */
+  archiveStopped: Type.Object({ id: Id }),
   /** The server ended this client's connection; the socket closes next. */
   sessionDisconnected: Type.Object({
     reason: Type.Union(sessionDisconnectedReasons.map((reason) => Type.Literal(reason))),

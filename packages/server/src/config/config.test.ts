@@ -37,7 +37,32 @@ describe('loadConfig', () => {
       mediaWorkers: availableParallelism(),
       metricsToken: null,
       turn: existsSync(turnserverPath) ? embeddedTurnDefaults : { mode: 'off' },
+      archive: {
+        maxDurationSeconds: 14_400,
+        idleTimeoutSeconds: 60,
+        linkLifetimeSeconds: 600,
+        ffmpegPath: 'ffmpeg',
+      },
     });
+  });
+
+  it('reads the archive settings in seconds, and refuses those out of range', () => {
+    const env = {
+      PARLOR_ARCHIVE_MAX_DURATION: '7200',
+      PARLOR_ARCHIVE_IDLE_TIMEOUT: '0.5',
+      PARLOR_ARCHIVE_LINK_LIFETIME: '60',
+      PARLOR_FFMPEG: '/opt/ffmpeg/bin/ffmpeg',
+    };
+    assert.deepEqual(loadConfig(env).archive, {
+      maxDurationSeconds: 7200,
+      idleTimeoutSeconds: 0.5,
+      linkLifetimeSeconds: 60,
+      ffmpegPath: '/opt/ffmpeg/bin/ffmpeg',
+    });
+    assert.throws(
+      () => loadConfig({}, { 'archive-max-duration': '0', 'archive-link-lifetime': 'ten', ffmpeg: ' ' }),
+      (error) => error instanceof ConfigError && error.problems.length === 3,
+    );
   });
 
   it('reads the environment, and a flag wins over its variable', () => {

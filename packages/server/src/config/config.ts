@@ -53,6 +53,19 @@ export interface Config {
    * else embedded when coturn is installed, else off.
    */
   readonly turn: TurnConfig;
+  /** Archive recording, composition and download. */
+  readonly archive: ArchiveConfig;
+}
+
+export interface ArchiveConfig {
+  /** Longest an archive records before it stops by itself, in seconds. Default: 14400 (4 hours). */
+  readonly maxDurationSeconds: number;
+  /** How long an archive goes on in a session nobody is connected to before it stops, in seconds. Default: 60. */
+  readonly idleTimeoutSeconds: number;
+  /** How long an archive's download URL stays valid, in seconds. Default: 600. */
+  readonly linkLifetimeSeconds: number;
+  /** The ffmpeg that composes archives (ffprobe is looked for beside it). Default: ffmpeg on the PATH. */
+  readonly ffmpegPath: string;
 }
 
 /** Where coturn's `turnserver` is when the Debian package is installed. */
@@ -320,6 +333,30 @@ const settings = {
         : new Problem('must be a whole number of seconds from 60 to 2592000');
     },
   } satisfies Setting<number>,
+  archiveMaxDuration: {
+    flag: 'archive-max-duration',
+    env: 'PARLOR_ARCHIVE_MAX_DURATION',
+    description: 'seconds an archive records at most before it stops by itself (default 14400)',
+    parse: (raw) => parseSeconds(raw, 1, 86_400),
+  } satisfies Setting<number>,
+  archiveIdleTimeout: {
+    flag: 'archive-idle-timeout',
+    env: 'PARLOR_ARCHIVE_IDLE_TIMEOUT',
+    description: 'seconds an archive goes on in a session with no clients before it stops (default 60)',
+    parse: (raw) => parseSeconds(raw, 0, 3600),
+  } satisfies Setting<number>,
+  archiveLinkLifetime: {
+    flag: 'archive-link-lifetime',
+    env: 'PARLOR_ARCHIVE_LINK_LIFETIME',
+    description: 'seconds an archive download URL stays valid (default 600)',
+    parse: (raw) => parseSeconds(raw, 1, 7 * 86_400),
+  } satisfies Setting<number>,
+  ffmpeg: {
+    flag: 'ffmpeg',
+    env: 'PARLOR_FFMPEG',
+    description: 'ffmpeg program that composes archives, ffprobe beside it (default ffmpeg on the PATH)',
+    parse: (raw) => (raw.trim() === '' ? new Problem('must not be empty') : raw.trim()),
+  } satisfies Setting<string>,
 };
 
 /** The command-line options of the settings that have a flag, for `node:util` `parseArgs`. */
@@ -391,6 +428,12 @@ export function loadConfig(
     problems.push(`${settings.apiKey.env} and ${settings.apiSecret.env} must be given together`);
   }
   const turn = readTurn(read, problems);
+  const archive = Object.freeze({
+    maxDurationSeconds: read(settings.archiveMaxDuration) ?? 14_400,
+    idleTimeoutSeconds: read(settings.archiveIdleTimeout) ?? 60,
+    linkLifetimeSeconds: read(settings.archiveLinkLifetime) ?? 600,
+    ffmpegPath: read(settings.ffmpeg) ?? 'ffmpeg',
+  });
   if (problems.length > 0 || turn === undefined) throw new ConfigError(problems);
 
   const defaultProjectCredentials =
@@ -410,6 +453,7 @@ export function loadConfig(
     mediaWorkers,
     metricsToken,
     turn,
+    archive,
   });
 }
 
@@ -480,6 +524,14 @@ function readTurn(
 function parsePort(raw: string, min: number): number | Problem {
   const port = Number(raw);
   return /^[0-9]+$/.test(raw) && port >= min && port <= 65535 ? port : new Problem(`must be ${min} to 65535`);
+}
+
+/** A number of seconds, decimals allowed, from `min` to `max`. */
+function parseSeconds(raw: string, min: number, max: number): number | Problem {
+  const seconds = Number(raw);
+  return /^[0-9]+(\.[0-9]+)?$/.test(raw) && seconds >= min && seconds <= max
+    ? seconds
+    : new Problem(`must be a number of seconds from ${min} to ${max}`);
 }
 
 function parsePortRange(raw: string): { min: number; max: number } | Problem {

@@ -1,11 +1,16 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import formBody from '@fastify/formbody';
+import type { ArchiveService } from '../archive/ArchiveService.js';
 import type { CredentialLookup } from '../auth/projectLookup.js';
+import type { CallbackService } from '../projects/CallbackService.js';
 import type { SessionService } from '../sessions/SessionService.js';
 import type { SignalingServer } from '../signaling/SignalingServer.js';
 import { handleError, handleNotFound } from './errorHandler.js';
 import { projectInPathAuth } from './projectAuth.js';
+import { archiveDownloadRoutes } from './routes/archiveDownload.js';
+import { archiveRoutes } from './routes/archives.js';
+import { callbackRoutes } from './routes/callbacks.js';
 import { connectionRoutes } from './routes/connections.js';
 import { clientSdkRoutes } from './routes/clientSdk.js';
 import { demoRoutes } from './routes/demo.js';
@@ -23,6 +28,8 @@ export interface HttpAppOptions {
   readonly lookup: CredentialLookup;
   /** The WebSocket endpoint, and the live sessions the REST API acts on. */
   readonly signaling: SignalingServer;
+  readonly archives: ArchiveService;
+  readonly callbacks: CallbackService;
   /** The project the demo page at `/` uses (the default project). */
   readonly demoProject: { readonly apiKey: string; readonly apiSecret: string };
   /** Prometheus metrics at `/metrics`, and who may scrape them. */
@@ -73,6 +80,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(demoRoutes, { sessions: options.sessions, project: options.demoProject });
   await app.register(options.signaling.plugin);
   await app.register(sessionCreateRoutes, { sessions: options.sessions, lookup: options.lookup });
+  await app.register(archiveDownloadRoutes, { archives: options.archives });
   await app.register(
     async (project) => {
       project.addHook('onRequest', projectInPathAuth(options.lookup));
@@ -82,6 +90,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       await project.register(signalRoutes, live);
       await project.register(muteRoutes, live);
       await project.register(mediaStatsRoutes, live);
+      await project.register(archiveRoutes, { archives: options.archives });
+      await project.register(callbackRoutes, { callbacks: options.callbacks });
     },
     { prefix: '/v2/project/:apiKey' },
   );

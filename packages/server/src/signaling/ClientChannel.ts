@@ -4,6 +4,7 @@ import type { RawData } from 'ws';
 import {
   ParlorError,
   capabilitiesOf,
+  type ArchiveInfo,
   decodeSessionId,
   signalingCloseCodes,
   signalingProtocolVersion,
@@ -31,6 +32,8 @@ export interface ClientChannelOptions {
   readonly reader: ClientFrameReader;
   /** STUN and TURN servers for a connection, with credentials of its own. */
   readonly iceServersFor: (connectionId: string) => readonly IceServer[];
+  /** The archives recording a session now, announced to each client that connects. */
+  readonly archivesOf: (sessionId: string) => readonly ArchiveInfo[];
   /** Messages per second the client may send, in bursts of twice that. */
   readonly messagesPerSecond: number;
   /** Largest frame the channel reads; a larger one is answered with an error. */
@@ -270,6 +273,7 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
         streams: room.streams.map((stream) => stream.info),
         capabilities: capabilitiesOf(token.role),
         iceServers: [...this.#options.iceServersFor(connection.id)],
+        archives: [...this.#options.archivesOf(room.sessionId)],
         resume: { secret: resumeSecret, graceMs: room.reconnectGraceMs },
       },
     };

@@ -6,6 +6,8 @@ import {
   type PublicationStats,
   type SubscriptionStats,
 } from '../media/router/MediaRouter.js';
+import type { RecordedFile, RecordOptions, StreamRecording } from '../archive/ArchiveMedia.js';
+import { InvalidStateError } from '../InvalidStateError.js';
 import type { RemoteRouter } from '../media/worker/RemoteRouter.js';
 import type { RoomConnection } from './RoomConnection.js';
 import type { Negotiation, StreamMedia } from './StreamMedia.js';
@@ -47,6 +49,12 @@ export interface RoutedMediaStats {
   })[];
 }
 
+/** A `record` call waiting for its stream's media to reach the router. */
+interface PublicationWaiter {
+  resolve(publicationId: string): void;
+  reject(error: Error): void;
+}
+
 export interface RoutedMediaOptions {
   /** Makes the room's router, on the least loaded media worker. */
   readonly createRouter: () => RemoteRouter;
@@ -67,6 +75,8 @@ export class RoutedMedia implements StreamMedia {
   readonly #logger: Logger;
   readonly #upstreams = new Map<string, Upstream>();
   readonly #downstreams = new Map<string, Downstream>();
+  /** By stream ID: recordings asked for before the publisher's media was negotiated. */
+  readonly #publicationWaiters = new Map<string, PublicationWaiter[]>();
   #router: RemoteRouter | null = null;
 
   constructor(options: RoutedMediaOptions) {
@@ -125,6 +135,7 @@ export class RoutedMedia implements StreamMedia {
   }
 
   streamEnded(streamId: string): void {
+    this.#rejectWaiters(streamId, new InvalidStateError(`the stream ${streamId} ended`));
     const upstream = this.#upstreamOf(streamId);
     if (!upstream) return;
     for (const downstream of [...this.#downstreams.values()]) {
@@ -166,7 +177,38 @@ export class RoutedMedia implements StreamMedia {
     };
   }
 
+  /**
+   * Records a stream of the room as the router receives it: at once, or as soon as its
+   * publisher's media is negotiated. Rejects when the stream ends first.
+   */
+  async record(streamId: string, options: RecordOptions): Promise<StreamRecording> {
+    const publicationId =
+      this.#upstreamOf(streamId)?.publicationId ??
+      (await new Promise<string>((resolve, reject) => {
+        const waiters = this.#publicationWaiters.get(streamId) ?? [];
+        waiters.push({ resolve, reject });
+        this.#publicationWaiters.set(streamId, waiters);
+      }));
+    const router = this.#currentRouter();
+    const { recordingId } = await router.startRecording(publicationId, {
+      path: options.basePath,
+      audio: options.hasAudio,
+      video: options.hasVideo,
+    });
+    let stopped: Promise<RecordedFile> | null = null;
+    return {
+      stop: () =>
+        (stopped ??= router.stopRecording(recordingId).then((result) => ({
+          path: result.path,
+          startedAt: result.tracks.some((track) => track.frames > 0) ? result.startMs : null,
+          durationMs: result.durationMs,
+        }))),
+    };
+  }
+
   close(): void {
+    for (const streamId of [...this.#publicationWaiters.keys()])
+      this.#rejectWaiters(streamId, new InvalidStateError('the session ended'));
     this.#router?.close();
     this.#router = null;
     this.#upstreams.clear();
@@ -212,6 +254,9 @@ export class RoutedMedia implements StreamMedia {
           return;
         }
         upstream.publicationId = publicationId;
+        for (const waiter of this.#publicationWaiters.get(upstream.streamId) ?? [])
+          waiter.resolve(publicationId);
+        this.#publicationWaiters.delete(upstream.streamId);
         upstream.publisher.send('answer', {
           subscriptionId: upstream.id,
           streamId: upstream.streamId,
@@ -298,6 +343,11 @@ export class RoutedMedia implements StreamMedia {
     call.catch((error: unknown) => {
       this.#logger.debug({ err: error }, `router ${what} failed`);
     });
+  }
+
+  #rejectWaiters(streamId: string, error: Error): void {
+    for (const waiter of this.#publicationWaiters.get(streamId) ?? []) waiter.reject(error);
+    this.#publicationWaiters.delete(streamId);
   }
 
   #upstreamOf(streamId: string): Upstream | undefined {

@@ -15,6 +15,7 @@ import {
   type UpdateStreamParams,
   type VideoDimensions,
 } from '@parlor/protocol';
+import type { RecordOptions, StreamRecording } from '../archive/ArchiveMedia.js';
 import type { VerifiedToken } from '../auth/ClientTokenVerifier.js';
 import { InvalidStateError } from '../InvalidStateError.js';
 import type { SessionRecord } from '../store/SessionRepository.js';
@@ -247,6 +248,14 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     return this.#media instanceof RoutedMedia ? this.#media.stats() : null;
   }
 
+  /** Records one of the room's streams through its Media Router (routed sessions only). */
+  recordStream(streamId: string, options: RecordOptions): Promise<StreamRecording> {
+    if (!this.#streams.has(streamId)) return Promise.reject(new InvalidStateError(`no stream ${streamId}`));
+    if (!(this.#media instanceof RoutedMedia))
+      return Promise.reject(new InvalidStateError('only a routed session has its media on the server'));
+    return this.#media.record(streamId, options);
+  }
+
   unsubscribe(connection: RoomConnection, subscriptionId: string): void {
     this.#assertOpen('unsubscribe');
     this.#media.unsubscribe(connection, subscriptionId);
@@ -335,6 +344,12 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
       return { stream, layoutClassList: [...layoutClassList] };
     });
     for (const { stream, layoutClassList } of changes) stream.layoutClassList = layoutClassList;
+  }
+
+  /** Tells every connection that an archive started or stopped recording the session. */
+  notifyArchive<E extends 'archiveStarted' | 'archiveStopped'>(event: E, data: ServerToClient[E]): void {
+    if (this.#closed) return;
+    this.#broadcast(event, data);
   }
 
   /** Closes the room and, with it, every connection (the server is shutting down). */

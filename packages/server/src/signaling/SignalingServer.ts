@@ -7,6 +7,7 @@ import {
   signalingCloseCodes,
   signalingLimits,
   signalingPath,
+  type ArchiveInfo,
   type IceServer,
 } from '@parlor/protocol';
 import type { ClientTokenVerifier } from '../auth/ClientTokenVerifier.js';
@@ -23,6 +24,8 @@ export interface SignalingServerOptions {
   readonly iceServersFor?: (connectionId: string) => readonly IceServer[];
   /** How long a client whose socket dropped may take to resume, in ms. Default: 20000. */
   readonly reconnectGraceMs?: number;
+  /** The archives recording a session now, announced to each client that connects. Default: none. */
+  readonly archivesOf?: (sessionId: string) => readonly ArchiveInfo[];
   /** Messages per second a client may send, in bursts of twice that. Default: 50. */
   readonly messagesPerSecond?: number;
   /** How long a client has to connect once its socket is open, in ms. Default: 10000. */
@@ -108,6 +111,7 @@ export class SignalingServer {
       tokens: this.#options.tokens,
       reader: this.#reader,
       iceServersFor: this.#options.iceServersFor ?? (() => []),
+      archivesOf: this.#options.archivesOf ?? (() => []),
       messagesPerSecond: this.#options.messagesPerSecond ?? 50,
       maxMessageBytes: signalingLimits.maxMessageBytes,
       maxBufferedBytes: this.#options.maxBufferedBytes ?? 8 * 1024 * 1024,

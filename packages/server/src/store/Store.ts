@@ -2,15 +2,21 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ApplicationRepository } from './ApplicationRepository.js';
+import { ArchiveRepository } from './ArchiveRepository.js';
+import { CallbackRepository } from './CallbackRepository.js';
 import { migrations } from './migrations.js';
 import { ProjectRepository } from './ProjectRepository.js';
 import { SessionRepository } from './SessionRepository.js';
+import { WebhookRepository } from './WebhookRepository.js';
 
 /** Parlor's embedded store: one SQLite file (WAL) and a repository per entity. */
 export class Store {
   readonly projects: ProjectRepository;
   readonly applications: ApplicationRepository;
   readonly sessions: SessionRepository;
+  readonly archives: ArchiveRepository;
+  readonly callbacks: CallbackRepository;
+  readonly webhooks: WebhookRepository;
   readonly #db: Database.Database;
 
   private constructor(db: Database.Database) {
@@ -18,6 +24,9 @@ export class Store {
     this.projects = new ProjectRepository(db);
     this.applications = new ApplicationRepository(db);
     this.sessions = new SessionRepository(db);
+    this.archives = new ArchiveRepository(db);
+    this.callbacks = new CallbackRepository(db);
+    this.webhooks = new WebhookRepository(db);
   }
 
   /** Opens (creating if needed) the store file and brings its schema up to date. */

@@ -32,4 +32,75 @@ export const migrations: readonly string[] = [
     created_at          INTEGER NOT NULL
   ) STRICT, WITHOUT ROWID;
   `,
+  // 2: archives, the recordings of their streams, project callbacks and queued webhook deliveries.
+  `
+  CREATE TABLE archives (
+    archive_id              TEXT PRIMARY KEY,
+    api_key                 TEXT NOT NULL REFERENCES projects (api_key),
+    session_id              TEXT NOT NULL REFERENCES sessions (session_id),
+    name                    TEXT,
+    status                  TEXT NOT NULL
+                            CHECK (status IN ('started', 'stopped', 'available', 'failed', 'deleted')),
+    reason                  TEXT NOT NULL DEFAULT '',
+    output_mode             TEXT NOT NULL CHECK (output_mode IN ('composed', 'individual')),
+    has_audio               INTEGER NOT NULL CHECK (has_audio IN (0, 1)),
+    has_video               INTEGER NOT NULL CHECK (has_video IN (0, 1)),
+    resolution              TEXT,
+    stream_mode             TEXT NOT NULL CHECK (stream_mode IN ('auto', 'manual')),
+    multi_archive_tag       TEXT,
+    -- JSON: the layouts in force, each from an offset in ms: [{"atMs":0,"layout":{...}}, ...]
+    layouts                 TEXT NOT NULL,
+    max_bitrate             INTEGER,
+    quantization_parameter  INTEGER,
+    created_at              INTEGER NOT NULL,
+    updated_at              INTEGER NOT NULL,
+    duration_ms             INTEGER NOT NULL DEFAULT 0,
+    size                    INTEGER NOT NULL DEFAULT 0,
+    -- the output's key in the archive storage, once available
+    output_key              TEXT,
+    CHECK ((resolution IS NOT NULL) = (output_mode = 'composed'))
+  ) STRICT;
+  CREATE INDEX archives_by_project ON archives (api_key, created_at);
+  CREATE INDEX archives_by_session ON archives (session_id, created_at);
+  CREATE INDEX archives_unfinished ON archives (status) WHERE status IN ('started', 'stopped');
+
+  -- One recording of one stream into one file; a stream added again records into another.
+  CREATE TABLE archive_recordings (
+    archive_id       TEXT NOT NULL REFERENCES archives (archive_id),
+    seq              INTEGER NOT NULL,
+    stream_id        TEXT NOT NULL,
+    connection_id    TEXT NOT NULL,
+    connection_data  TEXT NOT NULL,
+    video_type       TEXT,
+    has_audio        INTEGER NOT NULL CHECK (has_audio IN (0, 1)),
+    has_video        INTEGER NOT NULL CHECK (has_video IN (0, 1)),
+    -- the file's path without its extension (.webm or .mkv), as the recorder was told
+    base_path        TEXT NOT NULL,
+    requested_at     INTEGER NOT NULL,
+    -- set when the recording ended: the file, when media reached it
+    file             TEXT,
+    started_at       INTEGER,
+    duration_ms      INTEGER,
+    ended            INTEGER NOT NULL DEFAULT 0 CHECK (ended IN (0, 1)),
+    PRIMARY KEY (archive_id, seq)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE callbacks (
+    callback_id  TEXT PRIMARY KEY,
+    api_key      TEXT NOT NULL REFERENCES projects (api_key),
+    grp          TEXT NOT NULL,
+    event        TEXT NOT NULL,
+    url          TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    UNIQUE (api_key, grp, event)
+  ) STRICT;
+
+  CREATE TABLE webhook_deliveries (
+    delivery_id  INTEGER PRIMARY KEY AUTOINCREMENT,
+    url          TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    created_at   INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

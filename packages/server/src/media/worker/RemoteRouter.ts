@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { RecordingResult } from '../../archive/recording/StreamRecorder.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
 import type { RouterStats } from '../router/MediaRouter.js';
 import type { MediaWorker } from './MediaWorker.js';
@@ -60,6 +61,19 @@ export class RemoteRouter extends TypedEmitter<RemoteRouterEvents> {
 
   stats(): Promise<RouterStats> {
     return this.#call('stats', {});
+  }
+
+  /** Records a publication into `path` (without extension) until `stopRecording`. */
+  startRecording(
+    publicationId: string,
+    options: { path: string; audio: boolean; video: boolean },
+  ): Promise<{ recordingId: string; path: string }> {
+    return this.#call('startRecording', { publicationId, ...options });
+  }
+
+  /** Completes a recording's file; resolves with what it holds. */
+  stopRecording(recordingId: string): Promise<RecordingResult> {
+    return this.#call('stopRecording', { recordingId });
   }
 
   /** Closes the router and everything on it, in its worker; idempotent. */

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { PublicationRecording } from '../../archive/recording/PublicationRecording.js';
+import type { RecordingResult } from '../../archive/recording/StreamRecorder.js';
 import { InvalidStateError } from '../../InvalidStateError.js';
 import type { UdpMux } from '../ice/UdpMux.js';
 import { MediaRouter } from '../router/MediaRouter.js';
@@ -13,8 +16,17 @@ interface HostedRouter {
   readonly subscriptions: Map<string, Subscription>;
 }
 
+/** A recording, and its result once stopped (by the main thread, or by its router closing). */
+interface HostedRecording {
+  readonly routerId: string;
+  readonly recording: PublicationRecording;
+  result: Promise<RecordingResult> | null;
+}
+
+type Result<M extends MediaWorkerMethod> = MediaWorkerMethods[M]['result'];
+
 type Handlers = {
-  [M in MediaWorkerMethod]: (params: MediaWorkerMethods[M]['params']) => MediaWorkerMethods[M]['result'];
+  [M in MediaWorkerMethod]: (params: MediaWorkerMethods[M]['params']) => Result<M> | Promise<Result<M>>;
 };
 
 /**
@@ -23,6 +35,7 @@ type Handlers = {
  */
 export class WorkerRouters {
   readonly #routers = new Map<string, HostedRouter>();
+  readonly #recordings = new Map<string, HostedRecording>();
   readonly #handlers: Handlers;
 
   constructor(mux: UdpMux, certificate: DtlsCertificate, announcedAddress: string) {
@@ -30,11 +43,16 @@ export class WorkerRouters {
       createRouter: ({ routerId }) => {
         if (this.#routers.has(routerId)) throw new InvalidStateError(`router ${routerId} exists`);
         const router = new MediaRouter({ mux, certificate, announcedAddress });
-        this.#routers.set(routerId, { router, publications: new Map(), subscriptions: new Map() });
+        this.#routers.set(routerId, {
+          router,
+          publications: new Map(),
+          subscriptions: new Map(),
+        });
         return null;
       },
       closeRouter: ({ routerId }) => {
-        this.#routers.get(routerId)?.router.close();
+        const hosted = this.#routers.get(routerId);
+        if (hosted) this.#close(routerId, hosted);
         this.#routers.delete(routerId);
         return null;
       },
@@ -76,23 +94,52 @@ export class WorkerRouters {
         return null;
       },
       stats: ({ routerId }) => this.#router(routerId).router.stats(),
+      startRecording: ({ routerId, publicationId, path, audio, video }) => {
+        const hosted = this.#router(routerId);
+        const recording = new PublicationRecording(this.#publication(hosted, publicationId), {
+          path,
+          audio,
+          video,
+        });
+        const recordingId = randomUUID();
+        this.#recordings.set(recordingId, { routerId, recording, result: null });
+        return { recordingId, path: recording.recorder.path };
+      },
+      // Also after the router closed: the recording's result waits here for the main thread.
+      stopRecording: ({ recordingId }) => {
+        const hosted = this.#recordings.get(recordingId);
+        if (!hosted) throw new InvalidStateError(`no recording ${recordingId}`);
+        this.#recordings.delete(recordingId);
+        return (hosted.result ??= hosted.recording.stop());
+      },
     };
   }
 
-  /** Carries out one call from the main thread; throws what the router throws. */
+  /** Carries out one call from the main thread; throws (or rejects with) what the router throws. */
   handle<M extends MediaWorkerMethod>(
     method: M,
     params: MediaWorkerMethods[M]['params'],
-  ): MediaWorkerMethods[M]['result'] {
+  ): Result<M> | Promise<Result<M>> {
     const handler = this.#handlers[method] as (
       params: MediaWorkerMethods[M]['params'],
-    ) => MediaWorkerMethods[M]['result'];
+    ) => Result<M> | Promise<Result<M>>;
     return handler(params);
   }
 
   close(): void {
-    for (const { router } of this.#routers.values()) router.close();
+    for (const [routerId, hosted] of this.#routers) this.#close(routerId, hosted);
     this.#routers.clear();
+  }
+
+  /** Closes a router; its recordings are completed, their results kept until asked for. */
+  #close(routerId: string, hosted: HostedRouter): void {
+    for (const entry of this.#recordings.values()) {
+      if (entry.routerId !== routerId || entry.result) continue;
+      entry.result = entry.recording.stop();
+      // Handled when the main thread asks; a failure must not end the worker meanwhile.
+      entry.result.catch(() => undefined);
+    }
+    hosted.router.close();
   }
 
   #router(routerId: string): HostedRouter {

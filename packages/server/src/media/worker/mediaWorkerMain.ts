@@ -22,12 +22,28 @@ function reply(message: MediaWorkerMessage): void {
   port?.postMessage(message);
 }
 
+function fail(id: number, error: unknown): void {
+  const { name, message } = error instanceof Error ? error : new Error(String(error));
+  reply({ kind: 'failure', id, error: { name, message } });
+}
+
 port.on('message', (request: MediaWorkerRequest) => {
   try {
-    reply({ kind: 'result', id: request.id, result: routers.handle(request.method, request.params) });
+    const result = routers.handle(request.method, request.params);
+    if (result instanceof Promise) {
+      result.then(
+        (settled) => {
+          reply({ kind: 'result', id: request.id, result: settled });
+        },
+        (error: unknown) => {
+          fail(request.id, error);
+        },
+      );
+    } else {
+      reply({ kind: 'result', id: request.id, result });
+    }
   } catch (error) {
-    const { name, message } = error instanceof Error ? error : new Error(String(error));
-    reply({ kind: 'failure', id: request.id, error: { name, message } });
+    fail(request.id, error);
   }
 });
 reply({ kind: 'ready', port: mux.port });

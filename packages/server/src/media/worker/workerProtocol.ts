@@ -1,4 +1,5 @@
 import type { SignatureHash } from 'werift';
+import type { RecordingResult } from '../../archive/recording/StreamRecorder.js';
 import type { RouterStats } from '../router/MediaRouter.js';
 
 /** What a media worker is started with (its `workerData`). */
@@ -35,6 +36,13 @@ export interface MediaWorkerMethods {
   unpublish: { params: { routerId: string; publicationId: string }; result: null };
   unsubscribe: { params: { routerId: string; subscriptionId: string }; result: null };
   stats: { params: { routerId: string }; result: RouterStats };
+  /** Records a publication's audio and/or video into `path` (without extension) as it arrives. */
+  startRecording: {
+    params: { routerId: string; publicationId: string; path: string; audio: boolean; video: boolean };
+    result: { recordingId: string; path: string };
+  };
+  /** Completes a recording, also one whose router has closed since. */
+  stopRecording: { params: { routerId: string; recordingId: string }; result: RecordingResult };
 }
 
 export type MediaWorkerMethod = keyof MediaWorkerMethods;

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RecordedFile, RecordOptions, RecoverRecording, StreamRecording } from '../ArchiveMedia.js';
+import { remuxRecording } from '../composition/ffmpeg.js';
+import type { RecordStream } from '../../signaling/RoomArchiveMedia.js';
+
+/** The shortest recording, in ms: the time ffmpeg takes to write its first packets. */
+const minimumRecordingMs = 400;
+
+/** What the test recorder writes for each stream. */
+export interface FfmpegTestRecorderOptions {
+  /** Picture size. Default: 320x240. */
+  readonly size?: string;
+  /** Default: 15. */
+  readonly frameRate?: number;
+  /** The ffmpeg to run. Default: ffmpeg on the PATH. */
+  readonly ffmpegPath?: string;
+}
+
+/**
+ * A recorder for tests in place of the Media Router's: for each stream, a live ffmpeg writes a
+ * test pattern (testsrc2) and a tone as VP8 and Opus WebM in real time, streaming the file to
+ * disk as a real recorder does, and completes it when stopped. `crash()` kills every ffmpeg
+ * at once, leaving the files as a crash would.
+ */
+export class FfmpegTestRecorder {
+  readonly #size: string;
+  readonly #frameRate: number;
+  readonly #ffmpegPath: string;
+  readonly #running = new Set<ChildProcess>();
+  /** Tones of successive streams, so that each one sounds different. */
+  #streams = 0;
+
+  constructor(options: FfmpegTestRecorderOptions = {}) {
+    this.#size = options.size ?? '320x240';
+    this.#frameRate = options.frameRate ?? 15;
+    this.#ffmpegPath = options.ffmpegPath ?? 'ffmpeg';
+  }
+
+  readonly record: RecordStream = (room, streamId, options) => {
+    const info = room.stream(streamId)?.info;
+    if (!info) return Promise.reject(new Error(`no stream ${streamId}`));
+    return Promise.resolve(
+      this.#start(options, options.hasVideo && info.hasVideo, options.hasAudio && info.hasAudio),
+    );
+  };
+
+  /** Completes a file this recorder's ffmpeg left cut short, by remuxing what reached the disk. */
+  readonly recover: RecoverRecording = (path) => remuxRecording(this.#ffmpegPath, path);
+
+  /** Kills every recording ffmpeg without letting it complete its file. */
+  crash(): void {
+    for (const child of this.#running) child.kill('SIGKILL');
+    this.#running.clear();
+  }
+
+  #start(options: RecordOptions, video: boolean, audio: boolean): StreamRecording {
+    const path = `${options.basePath}.webm`;
+    if (!video && !audio) {
+      return { stop: () => Promise.resolve({ path, startedAt: null, durationMs: 0 }) };
+    }
+    const frequency = 300 + 110 * (this.#streams++ % 8);
+    const args = [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      ...(video ? ['-re', '-f', 'lavfi', '-i', `testsrc2=size=${this.#size}:rate=${this.#frameRate}`] : []),
+      ...(audio ? ['-re', '-f', 'lavfi', '-i', `sine=frequency=${frequency}:sample_rate=48000`] : []),
+      ...(video
+        ? ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k', '-g', '30']
+        : []),
+      ...(audio ? ['-c:a', 'libopus', '-b:a', '32k'] : []),
+      // Write each half-second cluster as soon as it is complete, as a recorder streaming to disk does.
+      '-flush_packets',
+      '1',
+      '-cluster_time_limit',
+      '500',
+      '-f',
+      'webm',
+      path,
+    ];
+    const child = spawn(this.#ffmpegPath, args, { stdio: ['pipe', 'ignore', 'ignore'] });
+    this.#running.add(child);
+    const startedAt = Date.now();
+    const exited = new Promise<void>((resolve) => {
+      child.once('close', () => {
+        this.#running.delete(child);
+        resolve();
+      });
+    });
+    let stopped: Promise<RecordedFile> | null = null;
+    return {
+      stop: () => {
+        stopped ??= (async () => {
+          // ffmpeg told to quit before its first packet leaves a file with no media in it.
+          const early = startedAt + minimumRecordingMs - Date.now();
+          if (early > 0) await sleep(early);
+          const durationMs = Date.now() - startedAt;
+          // `q` on its standard input makes ffmpeg finish the file (cues, duration) and exit.
+          if (child.exitCode === null && child.signalCode === null) child.stdin.end('q');
+          await exited;
+          return { path, startedAt, durationMs };
+        })();
+        return stopped;
+      },
+    };
+  }
+}

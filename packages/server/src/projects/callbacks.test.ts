@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { main, type CliIo } from '../cli.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'parlor-callbacks-'));
+after(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function parlor(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: CliIo = {
+    out: (text) => (out += text),
+    err: (text) => (err += text),
+  };
+  const code = await main([...args, '--data-dir', dataDir], { PARLOR_TURN: 'off' }, io);
+  return { code, out, err };
+}
+
+describe('parlor project callback', () => {
+  it('sets, shows and clears a project’s archive callback URL, and refuses a bad one', async () => {
+    const created = await parlor('project', 'create', '--name', 'Hooks');
+    const apiKey = /API key\s+(\d+)/.exec(created.out)?.[1] ?? '';
+    assert.match((await parlor('project', 'callback', '--api-key', apiKey)).out, /No archive callback URL/);
+    const set = await parlor(
+      'project',
+      'callback',
+      '--api-key',
+      apiKey,
+      '--url',
+      'https://example.test/archive',
+    );
+    assert.equal(set.code, 0);
+    assert.match(set.out, /Archive callback URL\s+https:\/\/example.test\/archive/);
+    assert.match((await parlor('project', 'callback', '--api-key', apiKey)).out, /example.test/);
+    const bad = await parlor('project', 'callback', '--api-key', apiKey, '--url', 'ftp://x');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /http or https/);
+    assert.match((await parlor('project', 'callback', '--api-key', apiKey)).out, /example.test/);
+    assert.match(
+      (await parlor('project', 'callback', '--api-key', apiKey, '--clear')).out,
+      /No archive callback URL/,
+    );
+    assert.equal((await parlor('project', 'callback', '--api-key', '999')).code, 2);
+    assert.equal((await parlor('project', 'callback')).code, 2);
+  });
+});

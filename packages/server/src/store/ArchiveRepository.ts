@@ -1,0 +1,300 @@
+import type Database from 'better-sqlite3';
+import type {
+  ArchiveLayout,
+  ArchiveOutputMode,
+  ArchiveResolution,
+  ArchiveStreamMode,
+  VideoType,
+} from '@parlor/protocol';
+
+/** The statuses an archive takes in Parlor, in the order it goes through them. */
+export const storedArchiveStatuses = ['started', 'stopped', 'available', 'failed', 'deleted'] as const;
+export type StoredArchiveStatus = (typeof storedArchiveStatuses)[number];
+
+/** A layout of a composed archive and the offset from which it is in force. */
+export interface LayoutChange {
+  /** Milliseconds from the archive's start. */
+  readonly atMs: number;
+  readonly layout: ArchiveLayout;
+}
+
+/** An archive as stored. */
+export interface ArchiveRecord {
+  /** A lowercase UUID. */
+  readonly archiveId: string;
+  readonly apiKey: string;
+  readonly sessionId: string;
+  readonly name: string | null;
+  readonly status: StoredArchiveStatus;
+  /** Why it stopped or failed; "" until then. */
+  readonly reason: string;
+  readonly outputMode: ArchiveOutputMode;
+  readonly hasAudio: boolean;
+  readonly hasVideo: boolean;
+  /** Composed archives only. */
+  readonly resolution: ArchiveResolution | null;
+  readonly streamMode: ArchiveStreamMode;
+  readonly multiArchiveTag: string | null;
+  /** The first one is in force from the start; one more per `PUT …/layout`. */
+  readonly layouts: readonly LayoutChange[];
+  readonly maxBitrate: number | null;
+  readonly quantizationParameter: number | null;
+  /** Unix milliseconds. */
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** How long it recorded; 0 while it records. */
+  readonly durationMs: number;
+  /** Bytes of the output; 0 until it is available. */
+  readonly size: number;
+  /** Where the output is in the archive storage, once available. */
+  readonly outputKey: string | null;
+}
+
+/** One recording of one stream of an archive into one file. */
+export interface RecordingRecord {
+  readonly archiveId: string;
+  /** Order in the archive, from 1. */
+  readonly seq: number;
+  readonly streamId: string;
+  readonly connectionId: string;
+  readonly connectionData: string;
+  readonly videoType: VideoType | null;
+  readonly hasAudio: boolean;
+  readonly hasVideo: boolean;
+  /** The file's path without its extension, as the recorder was told. */
+  readonly basePath: string;
+  /** Unix milliseconds at which the recording was asked for. */
+  readonly requestedAt: number;
+  /** The file, once the recording ended with media in it. */
+  readonly file: string | null;
+  /** Unix milliseconds of the file's first media. */
+  readonly startedAt: number | null;
+  readonly durationMs: number | null;
+  readonly ended: boolean;
+}
+
+/** How a recording ended: its file, or null when no media reached one. */
+export interface RecordingEnd {
+  readonly file: string | null;
+  readonly startedAt: number | null;
+  readonly durationMs: number | null;
+}
+
+export interface ArchivePage {
+  /** Every archive that matches, not only those of the page. */
+  readonly count: number;
+  readonly items: ArchiveRecord[];
+}
+
+interface ArchiveRow {
+  archive_id: string;
+  api_key: string;
+  session_id: string;
+  name: string | null;
+  status: string;
+  reason: string;
+  output_mode: string;
+  has_audio: number;
+  has_video: number;
+  resolution: string | null;
+  stream_mode: string;
+  multi_archive_tag: string | null;
+  layouts: string;
+  max_bitrate: number | null;
+  quantization_parameter: number | null;
+  created_at: number;
+  updated_at: number;
+  duration_ms: number;
+  size: number;
+  output_key: string | null;
+}
+
+interface RecordingRow {
+  archive_id: string;
+  seq: number;
+  stream_id: string;
+  connection_id: string;
+  connection_data: string;
+  video_type: string | null;
+  has_audio: number;
+  has_video: number;
+  base_path: string;
+  requested_at: number;
+  file: string | null;
+  started_at: number | null;
+  duration_ms: number | null;
+  ended: number;
+}
+
+type Value = string | number | null;
+
+export class ArchiveRepository {
+  readonly #db: Database.Database;
+  readonly #insert: Database.Statement<Value[]>;
+  readonly #update: Database.Statement<Value[]>;
+  readonly #byId: Database.Statement<[string], ArchiveRow>;
+  readonly #unfinished: Database.Statement<[], ArchiveRow>;
+  readonly #insertRecording: Database.Statement<Value[]>;
+  readonly #endRecording: Database.Statement<Value[]>;
+  readonly #recordingsOf: Database.Statement<[string], RecordingRow>;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#insert = db.prepare(
+      `INSERT INTO archives (archive_id, api_key, session_id, name, status, reason, output_mode,
+         has_audio, has_video, resolution, stream_mode, multi_archive_tag, layouts, max_bitrate,
+         quantization_parameter, created_at, updated_at, duration_ms, size, output_key)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#update = db.prepare(
+      `UPDATE archives SET status = ?, reason = ?, layouts = ?, updated_at = ?, duration_ms = ?,
+         size = ?, output_key = ? WHERE archive_id = ?`,
+    );
+    this.#byId = db.prepare('SELECT * FROM archives WHERE archive_id = ?');
+    this.#unfinished = db.prepare(
+      "SELECT * FROM archives WHERE status IN ('started', 'stopped') ORDER BY created_at, rowid",
+    );
+    this.#insertRecording = db.prepare(
+      `INSERT INTO archive_recordings (archive_id, seq, stream_id, connection_id, connection_data,
+         video_type, has_audio, has_video, base_path, requested_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#endRecording = db.prepare(
+      `UPDATE archive_recordings SET file = ?, started_at = ?, duration_ms = ?, ended = 1
+       WHERE archive_id = ? AND seq = ?`,
+    );
+    this.#recordingsOf = db.prepare('SELECT * FROM archive_recordings WHERE archive_id = ? ORDER BY seq');
+  }
+
+  insert(archive: ArchiveRecord): void {
+    this.#insert.run(
+      archive.archiveId,
+      archive.apiKey,
+      archive.sessionId,
+      archive.name,
+      archive.status,
+      archive.reason,
+      archive.outputMode,
+      archive.hasAudio ? 1 : 0,
+      archive.hasVideo ? 1 : 0,
+      archive.resolution,
+      archive.streamMode,
+      archive.multiArchiveTag,
+      JSON.stringify(archive.layouts),
+      archive.maxBitrate,
+      archive.quantizationParameter,
+      archive.createdAt,
+      archive.updatedAt,
+      archive.durationMs,
+      archive.size,
+      archive.outputKey,
+    );
+  }
+
+  /** Writes what changes in an archive's life: status, reason, layouts, times, size and output. */
+  update(archive: ArchiveRecord): void {
+    this.#update.run(
+      archive.status,
+      archive.reason,
+      JSON.stringify(archive.layouts),
+      archive.updatedAt,
+      archive.durationMs,
+      archive.size,
+      archive.outputKey,
+      archive.archiveId,
+    );
+  }
+
+  find(archiveId: string): ArchiveRecord | undefined {
+    const row = this.#byId.get(archiveId);
+    return row && toArchive(row);
+  }
+
+  /** The project's archives but deleted ones, newest first, optionally of one session. */
+  list(apiKey: string, page: { offset: number; count: number; sessionId?: string }): ArchivePage {
+    const where = `api_key = ? AND status != 'deleted'${page.sessionId === undefined ? '' : ' AND session_id = ?'}`;
+    const params = page.sessionId === undefined ? [apiKey] : [apiKey, page.sessionId];
+    const { total } = this.#db
+      .prepare(`SELECT count(*) AS total FROM archives WHERE ${where}`)
+      .get(...params) as {
+      total: number;
+    };
+    const rows = this.#db
+      .prepare(`SELECT * FROM archives WHERE ${where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`)
+      .all(...params, page.count, page.offset) as ArchiveRow[];
+    return { count: total, items: rows.map(toArchive) };
+  }
+
+  /** Archives that were recording or being finished when the server last stopped. */
+  unfinished(): ArchiveRecord[] {
+    return this.#unfinished.all().map(toArchive);
+  }
+
+  insertRecording(recording: RecordingRecord): void {
+    this.#insertRecording.run(
+      recording.archiveId,
+      recording.seq,
+      recording.streamId,
+      recording.connectionId,
+      recording.connectionData,
+      recording.videoType,
+      recording.hasAudio ? 1 : 0,
+      recording.hasVideo ? 1 : 0,
+      recording.basePath,
+      recording.requestedAt,
+    );
+  }
+
+  endRecording(archiveId: string, seq: number, end: RecordingEnd): void {
+    this.#endRecording.run(end.file, end.startedAt, end.durationMs, archiveId, seq);
+  }
+
+  recordingsOf(archiveId: string): RecordingRecord[] {
+    return this.#recordingsOf.all(archiveId).map(toRecording);
+  }
+}
+
+function toArchive(row: ArchiveRow): ArchiveRecord {
+  // The table's CHECK constraints hold the text columns to their unions.
+  return {
+    archiveId: row.archive_id,
+    apiKey: row.api_key,
+    sessionId: row.session_id,
+    name: row.name,
+    status: row.status as StoredArchiveStatus,
+    reason: row.reason,
+    outputMode: row.output_mode as ArchiveOutputMode,
+    hasAudio: row.has_audio === 1,
+    hasVideo: row.has_video === 1,
+    resolution: row.resolution as ArchiveResolution | null,
+    streamMode: row.stream_mode as ArchiveStreamMode,
+    multiArchiveTag: row.multi_archive_tag,
+    layouts: JSON.parse(row.layouts) as LayoutChange[],
+    maxBitrate: row.max_bitrate,
+    quantizationParameter: row.quantization_parameter,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    durationMs: row.duration_ms,
+    size: row.size,
+    outputKey: row.output_key,
+  };
+}
+
+function toRecording(row: RecordingRow): RecordingRecord {
+  return {
+    archiveId: row.archive_id,
+    seq: row.seq,
+    streamId: row.stream_id,
+    connectionId: row.connection_id,
+    connectionData: row.connection_data,
+    videoType: row.video_type as VideoType | null,
+    hasAudio: row.has_audio === 1,
+    hasVideo: row.has_video === 1,
+    basePath: row.base_path,
+    requestedAt: row.requested_at,
+    file: row.file,
+    startedAt: row.started_at,
+    durationMs: row.duration_ms,
+    ended: row.ended === 1,
+  };
+}
