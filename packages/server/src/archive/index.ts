@@ -17,11 +17,5 @@ export {
   type CompositionSpec,
   type Placement,
 } from './composition/compositionPlan.js';
-export {
-  composeArchive,
-  probeMedia,
-  remuxRecording,
-  FfmpegError,
-  type MediaInfo,
-} from './composition/ffmpeg.js';
+export { composeArchive, probeMedia, FfmpegError, type MediaInfo } from './composition/ffmpeg.js';
 export { layoutTiles, type Tile, type DrawnLayoutType } from './composition/layoutTiles.js';

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { compositionArgs, type CompositionSpec } from './compositionPlan.js';
 
 /** ffmpeg or ffprobe failed: its exit status and the end of what it printed. */
@@ -81,42 +80,4 @@ export async function probeMedia(ffprobePath: string, file: string): Promise<Med
     hasAudio: types.has('audio'),
     durationMs: Number.isFinite(seconds) ? Math.round(seconds * 1000) : 0,
   };
-}
-
-/**
- * Completes a WebM or Matroska file cut short (no index, no duration) by copying what it holds
- * into a new file in its place; null when it holds no media. The file's time zero is unknown
- * here, so `startedAt` is null: the caller knows when the recording was asked for.
- */
-export async function remuxRecording(
-  ffmpegPath: string,
-  path: string,
-): Promise<{
-  path: string;
-  startedAt: null;
-  durationMs: number;
-} | null> {
-  const extension = extname(path);
-  const temporary = `${path.slice(0, -extension.length)}.remux${extension}`;
-  try {
-    await run(ffmpegPath, [
-      '-hide_banner',
-      '-nostdin',
-      '-loglevel',
-      'error',
-      '-y',
-      '-i',
-      path,
-      '-c',
-      'copy',
-      temporary,
-    ]);
-    const info = await probeMedia(ffprobeBeside(ffmpegPath), temporary);
-    if (!info.hasAudio && !info.hasVideo) return null;
-    await rename(temporary, path);
-    return { path, startedAt: null, durationMs: info.durationMs };
-  } catch {
-    await rm(temporary, { force: true });
-    return null;
-  }
 }

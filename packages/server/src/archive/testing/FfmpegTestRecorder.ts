@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RecordedFile, RecordOptions, RecoverRecording, StreamRecording } from '../ArchiveMedia.js';
-import { remuxRecording } from '../composition/ffmpeg.js';
+import type { RecordedFile, RecordOptions, StreamRecording } from '../ArchiveMedia.js';
 import type { RecordStream } from '../../signaling/RoomArchiveMedia.js';
 
 /** The shortest recording, in ms: the time ffmpeg takes to write its first packets. */
@@ -27,7 +26,6 @@ export class FfmpegTestRecorder {
   readonly #size: string;
   readonly #frameRate: number;
   readonly #ffmpegPath: string;
-  readonly #running = new Set<ChildProcess>();
   /** Tones of successive streams, so that each one sounds different. */
   #streams = 0;
 
@@ -44,15 +42,6 @@ export class FfmpegTestRecorder {
       this.#start(options, options.hasVideo && info.hasVideo, options.hasAudio && info.hasAudio),
     );
   };
-
-  /** Completes a file this recorder's ffmpeg left cut short, by remuxing what reached the disk. */
-  readonly recover: RecoverRecording = (path) => remuxRecording(this.#ffmpegPath, path);
-
-  /** Kills every recording ffmpeg without letting it complete its file. */
-  crash(): void {
-    for (const child of this.#running) child.kill('SIGKILL');
-    this.#running.clear();
-  }
 
   #start(options: RecordOptions, video: boolean, audio: boolean): StreamRecording {
     const path = `${options.basePath}.webm`;
@@ -81,11 +70,9 @@ export class FfmpegTestRecorder {
       path,
     ];
     const child = spawn(this.#ffmpegPath, args, { stdio: ['pipe', 'ignore', 'ignore'] });
-    this.#running.add(child);
     const startedAt = Date.now();
     const exited = new Promise<void>((resolve) => {
       child.once('close', () => {
-        this.#running.delete(child);
         resolve();
       });
     });
