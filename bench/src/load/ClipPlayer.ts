@@ -14,6 +14,12 @@ export interface ClipPlayerOptions {
 
 /** How often the player wakes up to send what is due, ms (a browser paces at about 5 ms too). */
 const tickMs = 5;
+/**
+ * Video leaves at most this many times the clip's average bitrate, as WebRTC's pacer lets it:
+ * a keyframe (over 100 packets in this clip) is spread over a few hundred ms rather than sent
+ * in one burst, which no browser does. Audio is not paced.
+ */
+const pacingFactor = 2.5;
 
 interface TrackCursor {
   readonly track: ClipTrack;
@@ -24,6 +30,8 @@ interface TrackCursor {
   sequence: number;
   readonly timestampBase: number;
   readonly loopTicks: number;
+  /** Bytes per ms the track may send; Infinity for unpaced audio. */
+  readonly pacingBytesPerMs: number;
 }
 
 /**
@@ -36,6 +44,9 @@ export class ClipPlayer {
   readonly #cursors: TrackCursor[];
   #timer: NodeJS.Timeout | null = null;
   #startedAt = 0;
+  #lastTickAt = 0;
+  /** Bytes the paced track may still send now. */
+  #pacingBudget = 0;
   #packetsSent = 0;
 
   constructor(options: ClipPlayerOptions) {
@@ -55,6 +66,8 @@ export class ClipPlayer {
               sequence: Math.floor(Math.random() * 0x10000),
               timestampBase: Math.floor(Math.random() * 0x100000000),
               loopTicks: (this.#clip.durationMs * track.clockRate) / 1000,
+              pacingBytesPerMs:
+                track.kind === 'video' ? (pacingFactor * options.clip.bitsPerSecond) / 8 / 1000 : Infinity,
             },
           ]
         : [],
@@ -68,6 +81,7 @@ export class ClipPlayer {
   start(): void {
     if (this.#timer) return;
     this.#startedAt = performance.now();
+    this.#lastTickAt = this.#startedAt;
     this.#timer = setInterval(() => {
       this.#sendDue();
     }, tickMs);
@@ -79,13 +93,20 @@ export class ClipPlayer {
   }
 
   #sendDue(): void {
-    const elapsedMs = performance.now() - this.#startedAt;
+    const now = performance.now();
+    const elapsedMs = now - this.#startedAt;
+    const tickElapsedMs = now - this.#lastTickAt;
+    this.#lastTickAt = now;
     for (const cursor of this.#cursors) {
       const { packets } = cursor.track;
+      // What the pacer allows since the last tick, plus what the last tick left (at most one tick's worth).
+      const allowance = cursor.pacingBytesPerMs * tickElapsedMs;
+      let budget = Math.min(this.#pacingBudget, allowance) + allowance;
       for (;;) {
         const item = packets[cursor.next];
-        if (!item || cursor.loop * this.#clip.durationMs + item.atMs > elapsedMs) break;
+        if (!item || cursor.loop * this.#clip.durationMs + item.atMs > elapsedMs || budget <= 0) break;
         const { packet } = item;
+        budget -= packet.length;
         packet.writeUInt16BE(cursor.sequence, 2);
         packet.writeUInt32BE((cursor.timestampBase + cursor.loop * cursor.loopTicks + item.ticks) >>> 0, 4);
         stampSendTime(packet, performance.now());
@@ -99,6 +120,7 @@ export class ClipPlayer {
           cursor.loop++;
         }
       }
+      if (Number.isFinite(budget)) this.#pacingBudget = Math.max(0, budget);
     }
   }
 }
