@@ -59,15 +59,21 @@ export class RoomLoad {
           ),
         )
       : [];
+    // A viewer's slot is free once it has subscribed: waiting for media does not hold up the next.
     const viewers = inBatches(plan.viewers, plan.viewersAtOnce ? plan.viewers : joinConcurrency, async () => {
       try {
         const { participant, startedAt } = await joined();
         return await subscribeAll(participant, streams, startedAt);
       } catch (error) {
-        return { joinMs: null, failed: streams.length, errors: [messageOf(error)] };
+        return {
+          outcome: Promise.resolve({ joinMs: null, failed: streams.length, errors: [messageOf(error)] }),
+        };
       }
     });
-    const outcomes = [...(await Promise.all(subscribing)), ...(await viewers)];
+    const outcomes = await Promise.all([
+      ...(await Promise.all(subscribing.map(async (subscribed) => (await subscribed).outcome))),
+      ...(await viewers).map((viewer) => viewer.outcome),
+    ]);
     const joinMs = outcomes.flatMap((outcome) => (outcome.joinMs === null ? [] : [outcome.joinMs]));
     joinMs.sort((a, b) => a - b);
     await new Promise((resolve) => setTimeout(resolve, plan.settleMs));
@@ -118,12 +124,12 @@ interface SubscribeOutcome {
   readonly errors: readonly string[];
 }
 
-/** Subscribes to the streams one after the other and waits for their first packets. */
+/** Subscribes to the streams one after the other; the outcome once their first packets came. */
 async function subscribeAll(
   participant: LoadParticipant,
   streams: readonly PublishedStream[],
   startedAt: number,
-): Promise<SubscribeOutcome> {
+): Promise<{ outcome: Promise<SubscribeOutcome> }> {
   const firstPackets: Promise<number | null>[] = [];
   const errors: string[] = [];
   for (const stream of streams) {
@@ -136,14 +142,16 @@ async function subscribeAll(
     }
     firstPackets.push(withTimeout(peer.firstPacket, timeoutMs));
   }
-  const arrivals = await Promise.all(firstPackets);
-  const received = arrivals.filter((at) => at !== null);
-  if (received.length < arrivals.length) errors.push('no media within the timeout');
-  return {
-    joinMs: received.length > 0 ? Math.min(...received) - startedAt : null,
-    failed: streams.length - received.length,
-    errors,
-  };
+  const outcome = Promise.all(firstPackets).then((arrivals) => {
+    const received = arrivals.filter((at) => at !== null);
+    if (received.length < arrivals.length) errors.push('no media within the timeout');
+    return {
+      joinMs: received.length > 0 ? Math.min(...received) - startedAt : null,
+      failed: streams.length - received.length,
+      errors,
+    };
+  });
+  return { outcome };
 }
 
 function messageOf(error: unknown): string {

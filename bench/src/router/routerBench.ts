@@ -92,7 +92,7 @@ const scenarios: readonly Scenario[] = [
   {
     // 1 publisher, N viewers.
     name: 'livestream',
-    sizes: { quick: [10, 40], full: [10, 50, 100, 150, 200, 250] },
+    sizes: { quick: [10, 40], full: [10, 50, 100, 150, 200] },
     withJanusDefault: true,
     plan: (viewers) => ({
       publishers: 1,
