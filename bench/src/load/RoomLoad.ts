@@ -70,10 +70,11 @@ export class RoomLoad {
         };
       }
     });
-    const outcomes = await Promise.all([
-      ...(await Promise.all(subscribing.map(async (subscribed) => (await subscribed).outcome))),
-      ...(await viewers).map((viewer) => viewer.outcome),
-    ]);
+    const publisherOutcomes = await Promise.all(
+      subscribing.map(async (subscribed) => (await subscribed).outcome),
+    );
+    const viewerOutcomes = await Promise.all((await viewers).map((viewer) => viewer.outcome));
+    const outcomes = [...publisherOutcomes, ...viewerOutcomes];
     const joinMs = outcomes.flatMap((outcome) => (outcome.joinMs === null ? [] : [outcome.joinMs]));
     joinMs.sort((a, b) => a - b);
     await new Promise((resolve) => setTimeout(resolve, plan.settleMs));
