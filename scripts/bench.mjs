@@ -1,7 +1,13 @@
 // `npm run bench [-- NAME…]`: installs and builds, then runs the benchmarks in bench/.
-import { build, ensureDependencies, run } from './setup.mjs';
+import { build, ensureDebianPackages, ensureDependencies, run } from './setup.mjs';
 
+const names = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 ensureDependencies();
+// The router benchmark compares with Janus (and makes its clip with ffmpeg): installed when
+// missing if we are root; otherwise it runs Parlor alone.
+if ((names.length === 0 || names.includes('router')) && process.getuid?.() === 0) {
+  ensureDebianPackages({ '/usr/bin/janus': 'janus', '/usr/bin/ffmpeg': 'ffmpeg' });
+}
 build();
 run(process.execPath, [
   '--conditions=source',

@@ -5,13 +5,24 @@ import { fileURLToPath } from 'node:url';
 import { runComposeBench } from './composeBench.js';
 import { runForwardBench } from './forwardBench.js';
 import { runRecordBench } from './recordBench.js';
+import {
+  runRouterBench,
+  scenarioNames,
+  type RouterBenchOptions,
+  type ScenarioName,
+} from './router/routerBench.js';
+import { routerTables } from './router/routerReport.js';
 import { runRestBench, type HttpFigures } from './restBench.js';
 import { runSignalingBench } from './signalingBench.js';
 import { runSrtpBench } from './srtpBench.js';
 import { runTokenBench, type RateFigures } from './tokenBench.js';
 
-// `npm run bench [-- NAME…]`: runs the named benchmarks (all by default), prints a table per
-// benchmark and writes every figure to bench/results/ as JSON.
+// `npm run bench [-- NAME… [--FLAG…]]`: runs the named benchmarks (all by default), prints a
+// table per benchmark and writes every figure to bench/results/ as JSON.
+// Flags of `router`: --quick, --profile[=VIEWERS], --scenario=NAME[,NAME…].
+
+const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+const flags = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
 
 const benchmarks = {
   rest: async () => {
@@ -132,6 +143,39 @@ const benchmarks = {
     );
     return result;
   },
+  router: async () => {
+    const result = await runRouterBench(routerOptions(flags));
+    console.log(
+      `\nRouter benchmark: a ${result.clip.megabitsPerSecond.toFixed(2)} Mbit/s VP8 640x480 + Opus clip ` +
+        `(${fmt(result.clip.packetsPerSecond)} packets/s) per camera; SFU on core 0, load on core 1; ` +
+        `${result.windowSeconds} s windows`,
+    );
+    for (const table of routerTables(result)) {
+      printTable(
+        table.title,
+        table.rows.map((row) => [...row]),
+      );
+      for (const note of table.notes) console.log(`  ${note}`);
+    }
+    if (result.profile) {
+      const { profile } = result;
+      console.log(
+        `\nParlor profiled (--cpu-prof) with ${profile.viewers} viewers: ` +
+          `${profile.step.microsPerPacket.toFixed(1)} µs/packet, server CPU ${profile.step.serverCpuPercent.toFixed(0)} %`,
+      );
+      for (const thread of profile.threads) {
+        printTable(
+          `Thread busy ${thread.busyMs.toFixed(0)} ms of ${thread.wallMs.toFixed(0)} ms: most self time`,
+          [['self %', 'self ms', 'total ms', 'function'], ...thread.bySelf.map(profileRow)],
+        );
+        printTable('Most inclusive time', [
+          ['total %', 'self ms', 'total ms', 'function'],
+          ...thread.byTotal.map(profileRow),
+        ]);
+      }
+    }
+    return result;
+  },
   srtp: () => {
     const result = runSrtpBench();
     printTable('SRTP per 1200-byte RTP packet (one core)', [
@@ -165,6 +209,30 @@ function tokenRow(name: string, f: RateFigures): string[] {
   return [name, fmt(f.perSecond), fmt(f.barePerSecond), ratio(f.perSecond, f.barePerSecond)];
 }
 
+/** The router benchmark's options from the command line's flags. */
+function routerOptions(args: readonly string[]): RouterBenchOptions {
+  const quick = args.includes('--quick');
+  const profile = args.find((arg) => arg === '--profile' || arg.startsWith('--profile='));
+  const scenarios = args
+    .find((arg) => arg.startsWith('--scenario='))
+    ?.slice('--scenario='.length)
+    .split(',');
+  const unknown = scenarios?.filter((name) => !(scenarioNames as readonly string[]).includes(name)) ?? [];
+  if (unknown.length > 0) {
+    console.error(`Unknown scenario: ${unknown.join(', ')}. Known: ${scenarioNames.join(', ')}`);
+    process.exit(2);
+  }
+  return {
+    quick,
+    ...(scenarios ? { scenarios: scenarios as ScenarioName[] } : {}),
+    ...(profile ? { profileViewers: Number(profile.split('=')[1] ?? (quick ? 40 : 150)) } : {}),
+  };
+}
+
+function profileRow(entry: { percent: number; selfMs: number; totalMs: number; location: string }): string[] {
+  return [entry.percent.toFixed(1), entry.selfMs.toFixed(0), entry.totalMs.toFixed(0), entry.location];
+}
+
 function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
@@ -186,7 +254,6 @@ function printTable(title: string, rows: string[][]): void {
   }
 }
 
-const requested = process.argv.slice(2);
 const unknown = requested.filter((name) => !(name in benchmarks));
 if (unknown.length > 0) {
   console.error(`Unknown benchmark: ${unknown.join(', ')}. Known: ${Object.keys(benchmarks).join(', ')}`);
@@ -198,7 +265,8 @@ for (const name of names) results[name] = await benchmarks[name]();
 
 const folder = fileURLToPath(new URL('../results/', import.meta.url));
 mkdirSync(folder, { recursive: true });
-const file = `${folder}${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+const prefix = requested.length > 0 ? `${names.join('-')}-` : '';
+const file = `${folder}${prefix}${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
 writeFileSync(
   file,
   JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2),

@@ -7,6 +7,21 @@ import { fileURLToPath } from 'node:url';
 const bin = fileURLToPath(new URL('../../packages/server/bin/parlor.js', import.meta.url));
 const clockTicksPerSecond = 100;
 
+export interface ServerProcessOptions {
+  /** The core to pin the process to with `taskset`; null for none. */
+  readonly core: number | null;
+  /** Address to listen on, HTTP and media (`--host`). Default: 127.0.0.1. */
+  readonly host?: string;
+  /** Media worker threads (`--media-workers`). Default: Parlor's (one per core). */
+  readonly mediaWorkers?: number;
+  /** Address the Media Router announces (`--public-ip`). Default: Parlor's (127.0.0.1). */
+  readonly publicIp?: string;
+  /** Wraps the command line, e.g. to run it in a network namespace. Default: none. */
+  readonly wrap?: (command: readonly string[]) => string[];
+  /** Flags for node before the script, e.g. `--cpu-prof`. Default: none. */
+  readonly nodeFlags?: readonly string[];
+}
+
 /** The built `parlor` server in its own process, pinned to one core when `taskset` exists. */
 export class ServerProcess {
   readonly url: string;
@@ -28,20 +43,23 @@ export class ServerProcess {
     this.#dataDir = dataDir;
   }
 
-  static async start(options: { core: number | null }): Promise<ServerProcess> {
+  static async start(options: ServerProcessOptions): Promise<ServerProcess> {
     const dataDir = mkdtempSync(join(tmpdir(), 'parlor-bench-'));
     const credentials = { apiKey: '10000001', apiSecret: 'b'.repeat(40) };
     const args = [
+      ...(options.nodeFlags ?? []),
       bin,
       'start',
       '--host',
-      '127.0.0.1',
+      options.host ?? '127.0.0.1',
       '--port',
       '0',
       '--media-port',
       '0',
       '--data-dir',
       dataDir,
+      ...(options.mediaWorkers === undefined ? [] : ['--media-workers', String(options.mediaWorkers)]),
+      ...(options.publicIp === undefined ? [] : ['--public-ip', options.publicIp]),
     ];
     const env = {
       ...process.env,
@@ -51,10 +69,14 @@ export class ServerProcess {
       PARLOR_API_KEY: credentials.apiKey,
       PARLOR_API_SECRET: credentials.apiSecret,
     };
-    const child =
+    const pinned =
       options.core !== null && existsSync('/usr/bin/taskset')
-        ? spawn('/usr/bin/taskset', ['-c', String(options.core), process.execPath, ...args], { env })
-        : spawn(process.execPath, args, { env });
+        ? ['/usr/bin/taskset', '-c', String(options.core), process.execPath, ...args]
+        : [process.execPath, ...args];
+    const [command = '', ...commandArgs] = options.wrap ? options.wrap(pinned) : pinned;
+    const child = spawn(command, commandArgs, { env });
+    // Warnings must not fill the pipe and block the server.
+    child.stderr.resume();
     let banner = '';
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => {
@@ -70,19 +92,31 @@ export class ServerProcess {
     return new ServerProcess(child, url, credentials, dataDir);
   }
 
+  /** The server's process ID (the wrappers exec it: the same process). */
+  get pid(): number {
+    return this.#child.pid ?? -1;
+  }
+
   /** CPU time the process has used so far (user + system), in seconds. */
   cpuSeconds(): number {
-    const stat = readFileSync(`/proc/${this.#child.pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
+    return processCpuSeconds(this.pid);
   }
 
   async stop(): Promise<void> {
-    await new Promise((resolve) => {
-      this.#child.once('exit', resolve);
-      this.#child.kill('SIGTERM');
-    });
+    if (this.#child.exitCode === null && this.#child.signalCode === null) {
+      await new Promise((resolve) => {
+        this.#child.once('exit', resolve);
+        this.#child.kill('SIGTERM');
+      });
+    }
     rmSync(this.#dataDir, { recursive: true, force: true });
   }
+}
+
+/** CPU time a process has used so far, all its threads (user + system), from `/proc/PID/stat`, in seconds. */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
 }

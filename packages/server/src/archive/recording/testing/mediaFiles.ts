@@ -1,9 +1,14 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-/** Test media made by ffmpeg and read back frame by frame, to be packetized into RTP. */
+/**
+ * Test media made by ffmpeg and read back frame by frame, to be packetized into RTP. A file made
+ * before in the same folder with the same options is read back rather than encoded again, so
+ * that a folder can serve as a cache.
+ */
 
 const execFileAsync = promisify(execFile);
 
@@ -39,6 +44,11 @@ export interface VideoClipOptions {
   readonly keyframeInterval?: number;
   /** Default: 600k. */
   readonly bitrate?: string;
+  /**
+   * Strength (0–100) of random noise added to every frame, new in each (ffmpeg's `noise`
+   * filter), so that the encoder spends its whole bitrate, as it does on a real camera. Default: 0.
+   */
+  readonly noise?: number;
 }
 
 /** Encodes a moving test pattern the way a WebRTC sender would: no B-frames, no hidden frames. */
@@ -52,15 +62,17 @@ export async function makeVideoClip(
   const fps = options.fps ?? 30;
   const gop = String(options.keyframeInterval ?? 60);
   const bitrate = options.bitrate ?? '600k';
+  const noise = options.noise ?? 0;
   const file = join(
     folder,
-    `clip-${codec}-${width}x${height}-${options.seconds}s.${codec === 'h264' ? 'h264' : 'ivf'}`,
+    `clip-${codec}-${width}x${height}-${fps}fps-${options.seconds}s-${bitrate}-g${gop}-n${noise}.${codec === 'h264' ? 'h264' : 'ivf'}`,
   );
+  const source = `testsrc2=size=${width}x${height}:rate=${fps}`;
   const input = [
     '-f',
     'lavfi',
     '-i',
-    `testsrc2=size=${width}x${height}:rate=${fps}`,
+    noise > 0 ? `${source},noise=alls=${noise}:allf=t+u` : source,
     '-t',
     String(options.seconds),
   ];
@@ -108,7 +120,7 @@ export async function makeVideoClip(
       'h264',
     ],
   }[codec];
-  await execFileAsync('ffmpeg', [
+  await encodeOnce(file, (output) => [
     '-v',
     'error',
     '-y',
@@ -118,7 +130,7 @@ export async function makeVideoClip(
     '-g',
     gop,
     ...encoder,
-    file,
+    output,
   ]);
   const bytes = await readFile(file);
   const frames = codec === 'h264' ? readAnnexB(bytes) : readIvf(bytes, codec);
@@ -128,7 +140,7 @@ export async function makeVideoClip(
 /** Opus packets of 20 ms, stereo, at 48 kHz. */
 export async function makeOpusClip(folder: string, seconds: number): Promise<Buffer[]> {
   const file = join(folder, `clip-opus-${seconds}s.ogg`);
-  await execFileAsync('ffmpeg', [
+  await encodeOnce(file, (output) => [
     '-v',
     'error',
     '-y',
@@ -150,10 +162,21 @@ export async function makeOpusClip(folder: string, seconds: number): Promise<Buf
     'voip',
     '-f',
     'ogg',
-    file,
+    output,
   ]);
   // The first two packets are the OpusHead and OpusTags headers (RFC 7845 §3).
   return readOggPackets(await readFile(file)).slice(2);
+}
+
+/**
+ * Runs ffmpeg with the arguments for an output path unless `file` exists; it writes beside it
+ * and renames, so that a run cut short leaves no half file to be read back later.
+ */
+async function encodeOnce(file: string, ffmpegArguments: (output: string) => string[]): Promise<void> {
+  if (existsSync(file)) return;
+  const partial = `${file}.${process.pid}.part`;
+  await execFileAsync('ffmpeg', ffmpegArguments(partial));
+  await rename(partial, file);
 }
 
 /** IVF: a 32-byte file header, then per frame a 12-byte header (size, timestamp) and the frame. */

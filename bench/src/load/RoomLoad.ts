@@ -1,0 +1,187 @@
+import type { BenchClip } from './benchClip.js';
+import { JanusRoom } from './JanusRoom.js';
+import { percentile, type JoinFigures, type LoadPlan, type WindowFigures } from './loadProtocol.js';
+import type { LoadContext, LoadParticipant, LoadRoom, PublishedStream } from './loadRoom.js';
+import { ParlorRoom } from './ParlorRoom.js';
+import { ReceiveMeter } from './ReceiveMeter.js';
+import type { PeerNetwork, SubscriberPeer } from './weriftPeers.js';
+
+/** How long one signaling step, and a subscription's first packet, may take, ms. */
+const timeoutMs = 30_000;
+/** Participants that join at the same time outside a join storm. */
+const joinConcurrency = 8;
+
+/** One room of synthetic participants, from joining to leaving, with its measuring windows. */
+export class RoomLoad {
+  readonly join: JoinFigures;
+  readonly #meter: ReceiveMeter;
+  readonly #participants: readonly LoadParticipant[];
+  #windowStart: { atMs: number; cpu: NodeJS.CpuUsage } | null = null;
+
+  private constructor(meter: ReceiveMeter, participants: readonly LoadParticipant[], join: JoinFigures) {
+    this.#meter = meter;
+    this.#participants = participants;
+    this.join = join;
+  }
+
+  /**
+   * Publishers join and publish, a few at a time; then (in a meeting) each subscribes to the
+   * others, and viewers join and subscribe to every stream, a few at a time or all at once.
+   * Resolves once every subscription received its first packet (or gave up) and the plan's
+   * settling time passed.
+   */
+  static async setup(plan: LoadPlan, clip: BenchClip, network: PeerNetwork): Promise<RoomLoad> {
+    const meter = new ReceiveMeter();
+    const context: LoadContext = { clip, meter, network, timeoutMs };
+    const room: LoadRoom =
+      plan.target.kind === 'parlor'
+        ? await ParlorRoom.create(plan.target, context)
+        : await JanusRoom.create(plan.target, context);
+    const participants: LoadParticipant[] = [];
+    const joined = async (): Promise<{ participant: LoadParticipant; startedAt: number }> => {
+      const startedAt = performance.now();
+      const participant = await room.join();
+      participants.push(participant);
+      return { participant, startedAt };
+    };
+
+    const publishers = await inBatches(plan.publishers, joinConcurrency, async () => {
+      const entry = await joined();
+      return { ...entry, stream: await entry.participant.publish(plan.media) };
+    });
+    const streams = publishers.map((publisher) => publisher.stream);
+    const subscribing = plan.publishersSubscribe
+      ? publishers.map((publisher) =>
+          subscribeAll(
+            publisher.participant,
+            streams.filter((stream) => stream !== publisher.stream),
+            publisher.startedAt,
+          ),
+        )
+      : [];
+    // A viewer's slot is free once it has subscribed: waiting for media does not hold up the next.
+    const viewers = inBatches(plan.viewers, plan.viewersAtOnce ? plan.viewers : joinConcurrency, async () => {
+      try {
+        const { participant, startedAt } = await joined();
+        return await subscribeAll(participant, streams, startedAt);
+      } catch (error) {
+        return {
+          outcome: Promise.resolve({ joinMs: null, failed: streams.length, errors: [messageOf(error)] }),
+        };
+      }
+    });
+    const publisherOutcomes = await Promise.all(
+      subscribing.map(async (subscribed) => (await subscribed).outcome),
+    );
+    const viewerOutcomes = await Promise.all((await viewers).map((viewer) => viewer.outcome));
+    const outcomes = [...publisherOutcomes, ...viewerOutcomes];
+    const joinMs = outcomes.flatMap((outcome) => (outcome.joinMs === null ? [] : [outcome.joinMs]));
+    joinMs.sort((a, b) => a - b);
+    await new Promise((resolve) => setTimeout(resolve, plan.settleMs));
+    return new RoomLoad(meter, participants, {
+      participants: outcomes.length,
+      failed: outcomes.reduce((sum, outcome) => sum + outcome.failed, 0),
+      errors: [...new Set(outcomes.flatMap((outcome) => outcome.errors))].slice(0, 3),
+      p50Ms: percentile(joinMs, 0.5),
+      p95Ms: percentile(joinMs, 0.95),
+    });
+  }
+
+  startWindow(): void {
+    this.#meter.startWindow();
+    this.#windowStart = { atMs: performance.now(), cpu: process.cpuUsage() };
+  }
+
+  endWindow(): WindowFigures {
+    const start = this.#windowStart;
+    if (!start) throw new Error('no window was started');
+    const counts = this.#meter.endWindow();
+    const seconds = (performance.now() - start.atMs) / 1000;
+    const cpu = process.cpuUsage(start.cpu);
+    const latencies = [...counts.latenciesMs].sort((a, b) => a - b);
+    this.#windowStart = null;
+    return {
+      seconds,
+      subscriptions: counts.tracks,
+      packets: counts.packets,
+      bytes: counts.bytes,
+      lost: counts.lost,
+      latencyP50Ms: percentile(latencies, 0.5),
+      latencyP99Ms: percentile(latencies, 0.99),
+      loadCpu: (cpu.user + cpu.system) / 1e6 / seconds,
+    };
+  }
+
+  async teardown(): Promise<void> {
+    await Promise.all(this.#participants.map((participant) => participant.close().catch(() => undefined)));
+  }
+}
+
+interface SubscribeOutcome {
+  /** From the participant's start to its first media packet; null when none came. */
+  readonly joinMs: number | null;
+  /** Subscriptions that failed to negotiate or stayed without media. */
+  readonly failed: number;
+  readonly errors: readonly string[];
+}
+
+/** Subscribes to the streams one after the other; the outcome once their first packets came. */
+async function subscribeAll(
+  participant: LoadParticipant,
+  streams: readonly PublishedStream[],
+  startedAt: number,
+): Promise<{ outcome: Promise<SubscribeOutcome> }> {
+  const firstPackets: Promise<number | null>[] = [];
+  const errors: string[] = [];
+  for (const stream of streams) {
+    let peer: SubscriberPeer;
+    try {
+      peer = await participant.subscribe(stream);
+    } catch (error) {
+      errors.push(messageOf(error));
+      continue;
+    }
+    firstPackets.push(withTimeout(peer.firstPacket, timeoutMs));
+  }
+  const outcome = Promise.all(firstPackets).then((arrivals) => {
+    const received = arrivals.filter((at) => at !== null);
+    if (received.length < arrivals.length) errors.push('no media within the timeout');
+    return {
+      joinMs: received.length > 0 ? Math.min(...received) - startedAt : null,
+      failed: streams.length - received.length,
+      errors,
+    };
+  });
+  return { outcome };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      resolve(null);
+    }, ms);
+    void promise.then((value) => {
+      clearTimeout(timer);
+      resolve(value);
+    });
+  });
+}
+
+/** Runs `count` tasks, `concurrency` at a time; the results in order. */
+async function inBatches<T>(count: number, concurrency: number, task: () => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(count, Math.max(1, concurrency)) }, async () => {
+      while (next < count) {
+        const index = next++;
+        results[index] = await task();
+      }
+    }),
+  );
+  return results;
+}

@@ -1,0 +1,361 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadBenchClip } from '../load/benchClip.js';
+import type { LoadPlan, SfuTarget } from '../load/loadProtocol.js';
+import { ServerProcess } from '../serverProcess.js';
+import { BenchNamespace } from './BenchNamespace.js';
+import { summarizeCpuProfile, type ProfileSummary } from './cpuProfile.js';
+import { JanusProcess } from './JanusProcess.js';
+import { LoadProcess } from './LoadProcess.js';
+
+/** The SFUs compared: Parlor with one media worker, Janus with two event loops or its default threading. */
+export const sfuNames = ['parlor', 'janus', 'janus-default'] as const;
+export type SfuName = (typeof sfuNames)[number];
+
+export const scenarioNames = ['livestream', 'meeting', 'audio-room', 'join-storm'] as const;
+export type ScenarioName = (typeof scenarioNames)[number];
+
+export interface RouterBenchOptions {
+  /** Fewer and smaller steps and shorter windows, for a look in about five minutes. Default: false. */
+  readonly quick?: boolean;
+  /** Scenarios to run. Default: all. */
+  readonly scenarios?: readonly ScenarioName[];
+  /** Also profile Parlor (`--cpu-prof`) under the livestream load of this many viewers. Default: none. */
+  readonly profileViewers?: number;
+}
+
+/** One step of a scenario on one SFU, measured over the window. */
+export interface StepFigures {
+  readonly sfu: SfuName;
+  readonly scenario: ScenarioName;
+  /** The scenario's size: viewers, or participants. */
+  readonly size: number;
+  /** Forwarded streams: one per stream and subscriber (audio and video of a camera count once). */
+  readonly streams: number;
+  /** RTP packets per second the subscribers received. */
+  readonly packetsPerSecond: number;
+  readonly megabitsPerSecond: number;
+  /** CPU of the SFU's process (all threads), percent of one core. */
+  readonly serverCpuPercent: number;
+  /** Server CPU per received packet, µs. */
+  readonly microsPerPacket: number;
+  /** Forwarded streams one fully used core would carry at this step's cost. */
+  readonly streamsPerCore: number;
+  readonly lossPercent: number;
+  readonly latencyP50Ms: number;
+  readonly latencyP99Ms: number;
+  /** From a subscriber's connect to its first media packet. */
+  readonly joinP50Ms: number;
+  readonly joinP95Ms: number;
+  /** Subscriptions that never received media, and why. */
+  readonly failedSubscriptions: number;
+  readonly errors: readonly string[];
+  /** CPU of the load process, percent of its core: near 100, the load is what limits. */
+  readonly loadCpuPercent: number;
+}
+
+/** What the benchmark found: every step, and Parlor's profile if asked for. */
+export interface RouterBenchResult {
+  readonly clip: { readonly megabitsPerSecond: number; readonly packetsPerSecond: number };
+  readonly windowSeconds: number;
+  readonly namespace: boolean;
+  readonly steps: readonly StepFigures[];
+  readonly profile: ParlorProfile | null;
+}
+
+/** Where Parlor's media worker spent its time under load. */
+export interface ParlorProfile {
+  readonly viewers: number;
+  readonly step: StepFigures;
+  /** Per profiled thread (the main thread and the media worker), busiest first. */
+  readonly threads: readonly ProfileSummary[];
+}
+
+/** Loss above which a step counts as failed and the scenario stops growing, percent. */
+export const lossBoundPercent = 0.5;
+/** Server CPU at which its core counts as saturated, percent. */
+const saturatedPercent = 95;
+const serverCore = 0;
+const loadCore = 1;
+
+interface Scenario {
+  readonly name: ScenarioName;
+  readonly sizes: { readonly quick: readonly number[]; readonly full: readonly number[] };
+  /** Janus's default threading is measured only where it is cheap. */
+  readonly withJanusDefault: boolean;
+  readonly plan: (size: number) => Omit<LoadPlan, 'target' | 'settleMs'>;
+}
+
+const scenarios: readonly Scenario[] = [
+  {
+    // 1 publisher, N viewers.
+    name: 'livestream',
+    sizes: { quick: [10, 40], full: [10, 50, 100, 150, 200] },
+    withJanusDefault: true,
+    plan: (viewers) => ({
+      publishers: 1,
+      media: 'audio+video',
+      publishersSubscribe: false,
+      viewers,
+      viewersAtOnce: false,
+    }),
+  },
+  {
+    // N participants, each publishing and subscribing to the N − 1 others.
+    name: 'meeting',
+    sizes: { quick: [4], full: [4, 8, 12] },
+    withJanusDefault: false,
+    plan: (participants) => ({
+      publishers: participants,
+      media: 'audio+video',
+      publishersSubscribe: true,
+      viewers: 0,
+      viewersAtOnce: false,
+    }),
+  },
+  {
+    // N participants publishing their microphone, each subscribing to the N − 1 others.
+    name: 'audio-room',
+    sizes: { quick: [6], full: [6, 12, 18] },
+    withJanusDefault: false,
+    plan: (participants) => ({
+      publishers: participants,
+      media: 'audio',
+      publishersSubscribe: true,
+      viewers: 0,
+      viewersAtOnce: false,
+    }),
+  },
+  {
+    // 1 publisher; N viewers join at the same moment.
+    name: 'join-storm',
+    sizes: { quick: [10], full: [10, 30, 60] },
+    withJanusDefault: false,
+    plan: (viewers) => ({
+      publishers: 1,
+      media: 'audio+video',
+      publishersSubscribe: false,
+      viewers,
+      viewersAtOnce: true,
+    }),
+  },
+];
+
+/** An SFU started for a scenario: where the load process reaches it and how much CPU it used. */
+interface RunningSfu {
+  readonly target: SfuTarget;
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+}
+
+const cacheFolder = fileURLToPath(new URL('../../.cache/media/', import.meta.url));
+
+/**
+ * The Media Router against Janus VideoRoom under the same synthetic load: per scenario and
+ * step, a fresh room, every participant joined, then a window over which the SFU's CPU (from
+ * /proc, all threads) and what the subscribers received are measured. The SFU runs on core 0
+ * (Parlor with one media worker), the load process on core 1; both in a network namespace of
+ * the benchmark's own when it runs as root (Janus needs one; without it, Parlor alone on
+ * loopback).
+ */
+export async function runRouterBench(options: RouterBenchOptions = {}): Promise<RouterBenchResult> {
+  const quick = options.quick ?? false;
+  const windowMs = quick ? 4000 : 10_000;
+  const settleMs = quick ? 1000 : 2000;
+  const clip = await loadBenchClip({ cacheFolder });
+  const namespace = BenchNamespace.available() ? BenchNamespace.create() : null;
+  // What runs is stopped at the end, also on Ctrl-C, and the namespace removed.
+  const running = new Set<{ stop(): Promise<void> }>();
+  const stopAll = async (): Promise<void> => {
+    await Promise.allSettled([...running].map((child) => child.stop()));
+    running.clear();
+    namespace?.remove();
+  };
+  const onSignal = (): void => {
+    void stopAll().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const track = <T extends { stop(): Promise<void> }>(child: T): T => {
+    running.add(child);
+    return child;
+  };
+  const untrackAndStop = async (child: { stop(): Promise<void> }): Promise<void> => {
+    running.delete(child);
+    await child.stop();
+  };
+
+  const address = namespace?.address ?? '127.0.0.1';
+  const load = track(
+    LoadProcess.start({
+      core: loadCore,
+      cacheFolder,
+      extraHostAddress: namespace ? null : address,
+      ...(namespace ? { wrap: (command: readonly string[]) => namespace.wrap(command) } : {}),
+    }),
+  );
+  const sfus: SfuName[] = namespace && JanusProcess.installed() ? [...sfuNames] : ['parlor'];
+  if (!sfus.includes('janus')) {
+    console.log("  (Janus left out: it needs root, a network namespace and Debian's janus package)");
+  }
+  const start = async (sfu: SfuName, nodeFlags: readonly string[] = []): Promise<RunningSfu> => {
+    if (sfu === 'parlor') {
+      const server = await ServerProcess.start({
+        core: serverCore,
+        mediaWorkers: 1,
+        host: address,
+        publicIp: address,
+        nodeFlags,
+        ...(namespace ? { wrap: (command: readonly string[]) => namespace.wrap(command) } : {}),
+      });
+      return {
+        target: { kind: 'parlor', url: server.url, apiKey: server.apiKey, apiSecret: server.apiSecret },
+        cpuSeconds: () => server.cpuSeconds(),
+        stop: () => server.stop(),
+      };
+    }
+    if (!namespace) throw new Error('Janus needs the network namespace');
+    const janus = await JanusProcess.start({
+      namespace,
+      core: serverCore,
+      eventLoops: sfu === 'janus' ? 2 : null,
+    });
+    return {
+      target: { kind: 'janus', url: janus.url },
+      cpuSeconds: () => janus.cpuSeconds(),
+      stop: () => janus.stop(),
+    };
+  };
+
+  const measure = async (
+    sfu: SfuName,
+    server: RunningSfu,
+    scenario: Scenario,
+    size: number,
+  ): Promise<StepFigures> => {
+    const { join: joined } = await load.send(
+      { command: 'setup', plan: { ...scenario.plan(size), target: server.target, settleMs } },
+      'ready',
+    );
+    try {
+      await load.send({ command: 'startWindow' }, 'windowStarted');
+      const cpuBefore = server.cpuSeconds();
+      const startedAt = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, windowMs));
+      const cpuSeconds = server.cpuSeconds() - cpuBefore;
+      const seconds = (performance.now() - startedAt) / 1000;
+      const { window } = await load.send({ command: 'endWindow' }, 'windowEnded');
+      const serverCpu = cpuSeconds / seconds;
+      const streams = scenario.plan(size).media === 'audio' ? window.subscriptions : window.subscriptions / 2;
+      return {
+        sfu,
+        scenario: scenario.name,
+        size,
+        streams,
+        packetsPerSecond: window.packets / window.seconds,
+        megabitsPerSecond: (window.bytes * 8) / window.seconds / 1e6,
+        serverCpuPercent: serverCpu * 100,
+        microsPerPacket: window.packets > 0 ? (cpuSeconds * 1e6) / window.packets : 0,
+        streamsPerCore: serverCpu > 0 ? streams / serverCpu : 0,
+        lossPercent:
+          window.packets + window.lost > 0 ? (100 * window.lost) / (window.packets + window.lost) : 0,
+        latencyP50Ms: window.latencyP50Ms,
+        latencyP99Ms: window.latencyP99Ms,
+        joinP50Ms: joined.p50Ms,
+        joinP95Ms: joined.p95Ms,
+        failedSubscriptions: joined.failed,
+        errors: joined.errors,
+        loadCpuPercent: window.loadCpu * 100,
+      };
+    } finally {
+      await load.send({ command: 'teardown' }, 'tornDown');
+    }
+  };
+
+  const steps: StepFigures[] = [];
+  let profile: ParlorProfile | null = null;
+  try {
+    const chosen = scenarios.filter((s) => !options.scenarios || options.scenarios.includes(s.name));
+    for (const scenario of chosen) {
+      for (const sfu of sfus) {
+        if (sfu === 'janus-default' && (quick || !scenario.withJanusDefault)) continue;
+        const server = track(await start(sfu));
+        try {
+          for (const size of scenario.sizes[quick ? 'quick' : 'full']) {
+            const step = await measure(sfu, server, scenario, size);
+            steps.push(step);
+            console.log(`  ${scenario.name} ${sfu} ${size}: ${describe(step)}`);
+            for (const error of step.errors) console.log(`    failed subscription: ${error}`);
+            if (!withinBounds(step) || step.serverCpuPercent >= saturatedPercent) break;
+          }
+        } finally {
+          await untrackAndStop(server);
+        }
+      }
+    }
+    if (options.profileViewers !== undefined) {
+      profile = await profileParlor(
+        options.profileViewers,
+        async (flags) => track(await start('parlor', flags)),
+        measure,
+      );
+    }
+  } finally {
+    await stopAll();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return {
+    clip: {
+      megabitsPerSecond: clip.bitsPerSecond / 1e6,
+      packetsPerSecond: clip.packetsPerSecond.audio + clip.packetsPerSecond.video,
+    },
+    windowSeconds: windowMs / 1000,
+    namespace: namespace !== null,
+    steps,
+    profile,
+  };
+}
+
+/** Parlor under the livestream load with `--cpu-prof`: where each thread's time went. */
+async function profileParlor(
+  viewers: number,
+  start: (nodeFlags: readonly string[]) => Promise<RunningSfu>,
+  measure: (sfu: SfuName, running: RunningSfu, scenario: Scenario, size: number) => Promise<StepFigures>,
+): Promise<ParlorProfile> {
+  const folder = mkdtempSync(join(tmpdir(), 'parlor-bench-profile-'));
+  try {
+    const server = await start(['--cpu-prof', `--cpu-prof-dir=${folder}`]);
+    let step: StepFigures;
+    try {
+      const livestream = scenarios.find((s) => s.name === 'livestream');
+      if (!livestream) throw new Error('no livestream scenario');
+      step = await measure('parlor', server, livestream, viewers);
+    } finally {
+      // The profiles are written as the server exits.
+      await server.stop();
+    }
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const threads = readdirSync(folder)
+      .filter((file) => file.endsWith('.cpuprofile'))
+      .map((file) => summarizeCpuProfile(join(folder, file), root))
+      .sort((a, b) => b.busyMs - a.busyMs);
+    return { viewers, step, threads };
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/** A step passes when every subscription got media and loss stayed within the bound. */
+export function withinBounds(step: StepFigures): boolean {
+  return step.failedSubscriptions === 0 && step.lossPercent <= lossBoundPercent;
+}
+
+function describe(step: StepFigures): string {
+  return (
+    `${step.streams} streams, ${Math.round(step.packetsPerSecond)} packets/s, server ${step.serverCpuPercent.toFixed(0)} %, ` +
+    `${step.microsPerPacket.toFixed(1)} µs/packet, loss ${step.lossPercent.toFixed(2)} %, load ${step.loadCpuPercent.toFixed(0)} %`
+  );
+}
