@@ -33,6 +33,8 @@ export interface ConsumedTrack {
 
 /** How often the router sends each subscriber a sender report per track, ms (RFC 3550: ~5 s; browsers ~1 s). */
 const senderReportIntervalMs = 1000;
+/** Size of a subscription's scratch header; browsers' headers with their extensions are under 100 bytes. */
+const maxScratchHeaderLength = 256;
 
 /**
  * What the router sends one subscriber of one publication: each track rewritten to the
@@ -45,6 +47,13 @@ export class Subscription {
   readonly #transport: DtlsSrtpTransport;
   readonly #publication: Publication;
   readonly #forward: (track: PublishedTrack, packet: Buffer) => void;
+  readonly #tracksBySource: ReadonlyMap<PublishedTrack, ConsumedTrack>;
+  readonly #tracksBySsrc: ReadonlyMap<number, ConsumedTrack>;
+  /**
+   * Where each forwarded packet's header is rewritten for this subscriber, then encrypted from:
+   * the payload is read from the publication's packet, which all its subscriptions share.
+   */
+  readonly #header = Buffer.alloc(maxScratchHeaderLength);
   readonly #senderReportTimer: NodeJS.Timeout;
   #estimatedBitrate: number | null = null;
   #closed = false;
@@ -80,6 +89,8 @@ export class Subscription {
         lastSenderReport: 0,
       };
     });
+    this.#tracksBySource = new Map(this.tracks.map((track) => [track.source, track]));
+    this.#tracksBySsrc = new Map(this.tracks.map((track) => [track.ssrc, track]));
     this.#forward = (source, packet) => {
       this.#send(source, packet);
     };
@@ -120,16 +131,25 @@ export class Subscription {
   }
 
   #send(source: PublishedTrack, packet: Buffer): void {
-    if (this.#transport.state !== 'connected') return;
-    const track = this.tracks.find((candidate) => candidate.source === source);
-    if (!track) return;
-    const copy = Buffer.allocUnsafe(packet.length);
-    packet.copy(copy);
-    if (!track.rewriter.rewrite(copy, track.payloadType, Date.now())) return;
-    this.#transport.sendRtp(copy);
+    const track = this.#tracksBySource.get(source);
+    if (!track || this.#transport.state !== 'connected') return;
+    const header = this.#rewriteHeader(track, packet);
+    if (!header) return;
+    this.#transport.sendRtp(packet, header);
     track.packetsOut++;
-    track.bytesOut += copy.length;
-    track.payloadOctetsOut += copy.length - rtpHeaderLength(copy);
+    track.bytesOut += packet.length;
+    track.payloadOctetsOut += packet.length - rtpHeaderLength(packet);
+  }
+
+  /**
+   * A copy of the packet's header rewritten as this subscriber receives it (in the scratch
+   * buffer, unless the header is larger), or null when the rewriter drops the packet.
+   */
+  #rewriteHeader(track: ConsumedTrack, packet: Buffer): Buffer | null {
+    const headerLength = rtpHeaderLength(packet);
+    const header = headerLength <= this.#header.length ? this.#header : Buffer.allocUnsafe(headerLength);
+    packet.copy(header, 0, 0, headerLength);
+    return track.rewriter.rewrite(header, track.payloadType, Date.now()) ? header : null;
   }
 
   /**
@@ -168,7 +188,7 @@ export class Subscription {
       if (packet.type === 'pli' || packet.type === 'fir') {
         this.#requestKeyframes();
       } else if (packet.type === 'nack') {
-        const track = this.tracks.find((candidate) => candidate.ssrc === packet.mediaSsrc);
+        const track = this.#tracksBySsrc.get(packet.mediaSsrc);
         if (track) this.#retransmit(track, packet.lost);
       } else if (packet.type === 'remb') {
         this.#estimatedBitrate = packet.bitrate;
@@ -179,7 +199,7 @@ export class Subscription {
   }
 
   #onReport(report: ReportBlock): void {
-    const track = this.tracks.find((candidate) => candidate.ssrc === report.ssrc);
+    const track = this.#tracksBySsrc.get(report.ssrc);
     if (!track) return;
     track.fractionLost = report.fractionLost / 256;
     track.packetsLost = report.packetsLost;
@@ -199,11 +219,9 @@ export class Subscription {
   #retransmit(track: ConsumedTrack, lost: readonly number[]): void {
     for (const outSequence of lost) {
       const original = track.source.buffer.get(track.rewriter.sourceSequenceOf(outSequence));
-      if (!original) continue;
-      const copy = Buffer.allocUnsafe(original.length);
-      original.copy(copy);
-      if (!track.rewriter.rewrite(copy, track.payloadType, Date.now())) continue;
-      this.#transport.sendRtp(copy);
+      const header = original && this.#rewriteHeader(track, original);
+      if (!original || !header) continue;
+      this.#transport.sendRtp(original, header);
       track.retransmissions++;
     }
   }
