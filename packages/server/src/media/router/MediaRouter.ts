@@ -115,6 +115,7 @@ export class MediaRouter {
       subscription.tracks.map((track) => ({
         section: track.section,
         ssrc: track.ssrc,
+        rtxSsrc: track.rtx?.ssrc,
         cname: publication.id,
         streamId: publication.id,
         trackId: `${publication.id}-${track.section.mid}`,
@@ -127,7 +128,7 @@ export class MediaRouter {
   /** Completes a subscription with the subscriber's answer. */
   answer(subscription: Subscription, answerSdp: string): void {
     this.#assertOpen();
-    subscription.setRemoteFingerprint(parseDescription(answerSdp).fingerprint);
+    subscription.setRemoteDescription(parseDescription(answerSdp));
   }
 
   unpublish(publication: Publication): void {

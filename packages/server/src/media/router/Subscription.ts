@@ -3,7 +3,9 @@ import { ntpFromUnixMs, ntpMiddle32 } from '../rtcp/ntp.js';
 import { parseRtcp, serializeRtcp, type ReportBlock } from '../rtcp/rtcp.js';
 import { rtpHeaderLength } from '../rtp/rtpHeader.js';
 import { RtpRewriter } from '../rtp/RtpRewriter.js';
+import { serializeRtx, type RtxStream } from '../rtp/rtx.js';
 import type { MediaSection } from '../rtpParameters.js';
+import type { RemoteDescription } from '../sdp/sdp.js';
 import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
 import type { Publication, PublishedTrack } from './Publication.js';
 
@@ -15,6 +17,11 @@ export interface ConsumedTrack {
   readonly ssrc: number;
   readonly payloadType: number;
   readonly rewriter: RtpRewriter;
+  /**
+   * The stream retransmissions go on (RFC 4588), offered for video; null for audio, and when the
+   * subscriber's answer dropped RTX: lost packets are then resent as they were first sent.
+   */
+  rtx: RtxStream | null;
   packetsOut: number;
   bytesOut: number;
   /** RTP payload octets sent, for sender reports. */
@@ -64,13 +71,21 @@ export class Subscription {
     this.tracks = publication.tracks.map((source, index) => {
       const [codec] = source.section.codecs;
       if (!codec) throw new TypeError('a published track has no codec');
-      const ssrc = randomInt(1, 0xffffffff);
+      const ssrc = randomSsrc();
+      const rtx: RtxStream | null =
+        source.kind === 'video'
+          ? {
+              ssrc: randomSsrc(ssrc),
+              payloadType: rtxPayloadTypeFor(codec.payloadType),
+              sequence: randomInt(0, 0x10000),
+            }
+          : null;
       return {
         source,
         section: {
           mid: String(index),
           kind: source.kind,
-          codecs: [codec],
+          codecs: [rtx ? { ...codec, rtxPayloadType: rtx.payloadType } : codec],
           extensions: [],
           rids: [],
           ssrcs: [ssrc],
@@ -78,6 +93,7 @@ export class Subscription {
         ssrc,
         payloadType: codec.payloadType,
         rewriter: new RtpRewriter(ssrc, codec.clockRate),
+        rtx,
         packetsOut: 0,
         bytesOut: 0,
         payloadOctetsOut: 0,
@@ -117,9 +133,17 @@ export class Subscription {
     return this.#estimatedBitrate;
   }
 
-  /** The subscriber's answer told the router its DTLS fingerprint. */
-  setRemoteFingerprint(fingerprint: string): void {
-    this.#transport.setRemoteFingerprint(fingerprint);
+  /**
+   * Completes the subscription with the subscriber's answer: its DTLS fingerprint, and for each
+   * track whether it kept RTX (the codec's `rtx` payload type with the same `apt`).
+   */
+  setRemoteDescription(answer: RemoteDescription): void {
+    for (const track of this.tracks) {
+      const media = answer.media.find((candidate) => candidate.mid === track.section.mid);
+      const codec = media?.codecs.find((candidate) => candidate.payloadType === track.payloadType);
+      if (codec?.rtxPayloadType !== track.rtx?.payloadType) track.rtx = null;
+    }
+    this.#transport.setRemoteFingerprint(answer.fingerprint);
   }
 
   close(): void {
@@ -215,13 +239,17 @@ export class Subscription {
     }
   }
 
-  /** Resends lost packets from the publication's buffer, rewritten as they were first sent. */
+  /**
+   * Resends lost packets from the publication's buffer, rewritten as they were first sent: on
+   * the RTX stream when the subscriber has one, as the same packet again otherwise.
+   */
   #retransmit(track: ConsumedTrack, lost: readonly number[]): void {
     for (const outSequence of lost) {
       const original = track.source.buffer.get(track.rewriter.sourceSequenceOf(outSequence));
       const header = original && this.#rewriteHeader(track, original);
       if (!original || !header) continue;
-      this.#transport.sendRtp(original, header);
+      if (track.rtx) this.#transport.sendRtp(serializeRtx(original, header, track.rtx));
+      else this.#transport.sendRtp(original, header);
       track.retransmissions++;
     }
   }
@@ -232,4 +260,15 @@ export class Subscription {
         this.#publication.requestKeyframe(track.source);
     }
   }
+}
+
+/** A random SSRC, other than `other`. */
+function randomSsrc(other?: number): number {
+  const ssrc = randomInt(1, 0xffffffff);
+  return ssrc === other ? randomSsrc(other) : ssrc;
+}
+
+/** The payload type RTX gets beside a codec's: the first dynamic one (96–127) the codec does not use. */
+function rtxPayloadTypeFor(payloadType: number): number {
+  return payloadType === 96 ? 97 : 96;
 }
