@@ -73,8 +73,10 @@ const benchmarks = {
       ],
     );
     const best = Math.max(...steps.filter((s) => s.lossPercent < 0.5).map((s) => s.packetsPerCoreSecond), 0);
+    const bestMicros = best > 0 ? (1e6 / best).toFixed(1) : 'n/a';
     console.log(
-      `  best at < 0.5 % loss: ${fmt(best)} packets/s per core   (aim: >= 60,000; ratio ${ratio(best, 60_000)})\n`,
+      `  best at < 0.5 % loss: ${fmt(best)} packets/s per core, ${bestMicros} µs/packet` +
+        `   (aim: >= 60,000, < 16.7 µs; ratio ${ratio(best, 60_000)}; tuned Janus: 19.5 µs)\n`,
     );
     return steps;
   },
