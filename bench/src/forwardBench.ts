@@ -1,104 +1,125 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { deriveSrtpSessionKeys, RetransmissionBuffer, RtpRewriter, SrtpContext } from '@parlor/server/media';
+import { DtlsCertificate, MediaRouter, UdpMux } from '@parlor/server/media';
+import type { PeerMessage, RouterMessage } from './forwardPeer.js';
 
 export interface ForwardStep {
   readonly subscribers: number;
   /** Packets forwarded per second of wall time. */
   readonly forwardedPerSecond: number;
-  /** Microseconds of router CPU per forwarded packet (receive, decrypt once, copy, rewrite, encrypt, send). */
+  /** Microseconds of router CPU per forwarded packet (receive, decrypt once, rewrite, encrypt, send). */
   readonly microsPerPacket: number;
   /** Forwarded packets per second one fully used core would manage. */
   readonly packetsPerCoreSecond: number;
-  /** Share of forwarded packets that did not reach the sink, in percent. */
+  /** Share of the packets due at the subscribers in the measured window that did not arrive, in percent. */
   readonly lossPercent: number;
 }
 
+export interface ForwardBenchOptions {
+  /** Subscriber counts, one step each. Default: 10, 50, 100, 150. */
+  readonly subscriberCounts?: readonly number[];
+  /** Packets per second the publisher sends. Default: 500. */
+  readonly publisherRate?: number;
+  /** Seconds measured per step, after one second of warm-up. Default: 4. */
+  readonly seconds?: number;
+}
+
 const peerScript = fileURLToPath(new URL('./forwardPeer.ts', import.meta.url));
-const publisherRate = 500;
-const seconds = 4;
+const warmupSeconds = 1;
 
 /**
- * The forwarding path alone: a publisher process sends SRTP video to the router's UDP socket;
- * the router decrypts each packet once and, for every subscriber, copies it, rewrites SSRC,
- * sequence number and timestamp, encrypts it with the subscriber's SRTP context and sends it.
+ * The Media Router's forwarding path as it runs in production: a peer process publishes SRTP
+ * video (1200-byte packets) to a `MediaRouter` in this process over ICE-lite and DTLS, and N
+ * subscribers in that process receive it, each over its own ICE path and DTLS-SRTP session.
+ * Per packet the router receives and decrypts once, then rewrites, encrypts and sends it once per
+ * subscriber. Router CPU is this process's user + system time over the measured window.
  */
-export async function runForwardBench(
-  subscriberCounts: readonly number[] = [10, 50, 100, 150],
-): Promise<ForwardStep[]> {
+export async function runForwardBench(options: ForwardBenchOptions = {}): Promise<ForwardStep[]> {
+  const certificate = await DtlsCertificate.generate();
   const steps: ForwardStep[] = [];
-  for (const subscribers of subscriberCounts) steps.push(await runStep(subscribers));
+  for (const subscribers of options.subscriberCounts ?? [10, 50, 100, 150]) {
+    steps.push(await runStep(certificate, subscribers, options.publisherRate ?? 500, options.seconds ?? 4));
+  }
   return steps;
 }
 
-async function runStep(subscriberCount: number): Promise<ForwardStep> {
-  const masterKey = randomBytes(16);
-  const masterSalt = randomBytes(12);
-  const publisher = new SrtpContext(
-    deriveSrtpSessionKeys({ profile: 'AEAD_AES_128_GCM', masterKey, masterSalt }),
-  );
-  const buffer = new RetransmissionBuffer();
-  const subscribers = Array.from({ length: subscriberCount }, (_, i) => ({
-    rewriter: new RtpRewriter(0x1000 + i, 90000),
-    srtp: new SrtpContext(
-      deriveSrtpSessionKeys({
-        profile: 'AEAD_AES_128_GCM',
-        masterKey: randomBytes(16),
-        masterSalt: randomBytes(12),
-      }),
-    ),
-  }));
-
-  const socket = createSocket({ type: 'udp4', recvBufferSize: 16 << 20, sendBufferSize: 16 << 20 });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const peerArgs = ['--conditions=source', '--import', 'tsx', peerScript, String(socket.address().port)];
-  peerArgs.push(
-    masterKey.toString('hex'),
-    masterSalt.toString('hex'),
-    String(publisherRate),
+async function runStep(
+  certificate: DtlsCertificate,
+  subscriberCount: number,
+  rate: number,
+  seconds: number,
+): Promise<ForwardStep> {
+  if (rate * (warmupSeconds + seconds) >= 0x10000)
+    throw new TypeError('rate × seconds must stay below 65,536');
+  const mux = await UdpMux.bind({ host: '127.0.0.1' });
+  const router = new MediaRouter({ mux, certificate, announcedAddress: '127.0.0.1' });
+  const peerArgs = [
+    '--conditions=source',
+    '--import',
+    'tsx',
+    peerScript,
+    String(mux.port),
+    String(subscriberCount),
+    String(rate),
+    String(warmupSeconds),
     String(seconds),
-  );
+  ];
+  // The router runs in this process (on core 0 when `npm run bench` pinned it); the peer on core 1.
   const peer = existsSync('/usr/bin/taskset')
     ? spawn('/usr/bin/taskset', ['-c', '1', process.execPath, ...peerArgs], {
         stdio: ['pipe', 'pipe', 'inherit'],
       })
     : spawn(process.execPath, peerArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: peer.stdout })[Symbol.asyncIterator]();
-  const { sinkPort } = JSON.parse(String((await lines.next()).value)) as { sinkPort: number };
-
-  let forwarded = 0;
-  socket.on('message', (packet) => {
-    const rtp = publisher.unprotectRtp(packet);
-    if (!rtp) return;
-    buffer.store(rtp.readUInt16BE(2), rtp);
-    const now = Date.now();
-    for (const subscriber of subscribers) {
-      const copy = Buffer.allocUnsafe(rtp.length);
-      rtp.copy(copy);
-      if (!subscriber.rewriter.rewrite(copy, 96, now)) continue;
-      socket.send(subscriber.srtp.protectRtp(copy), sinkPort, '127.0.0.1');
-      forwarded++;
-    }
-  });
-
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  peer.stdin.write('go\n');
-  const { received } = JSON.parse(String((await lines.next()).value)) as { sent: number; received: number };
-  const elapsedSeconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  socket.close();
-  peer.stdin.end();
-  return {
-    subscribers: subscriberCount,
-    forwardedPerSecond: forwarded / elapsedSeconds,
-    microsPerPacket: (cpuSeconds * 1e6) / Math.max(1, forwarded),
-    packetsPerCoreSecond: forwarded / cpuSeconds,
-    lossPercent: forwarded > 0 ? (100 * Math.max(0, forwarded - received)) / forwarded : 0,
+  const next = async (): Promise<PeerMessage> => {
+    const line = await lines.next();
+    if (line.done === true) throw new Error('the forwarding peer exited early');
+    return JSON.parse(line.value) as PeerMessage;
   };
+  const reply = (message: RouterMessage): void => {
+    peer.stdin.write(`${JSON.stringify(message)}\n`);
+  };
+  const forwarded = (): number =>
+    router
+      .stats()
+      .subscriptions.reduce((sum, s) => sum + s.tracks.reduce((trackSum, t) => trackSum + t.packets, 0), 0);
+
+  try {
+    const offer = await next();
+    if (!('offer' in offer)) throw new Error('expected the publisher offer');
+    const { publication, answerSdp } = router.publish(offer.offer);
+    const subscriptions = Array.from({ length: subscriberCount }, () => router.subscribe(publication));
+    reply({ answer: answerSdp, offers: subscriptions.map((s) => s.offerSdp) });
+    const answers = await next();
+    if (!('answers' in answers)) throw new Error('expected the subscriber answers');
+    subscriptions.forEach(({ subscription }, i) => {
+      router.answer(subscription, answers.answers[i] ?? '');
+    });
+
+    if (!('measuring' in (await next()))) throw new Error('expected the measured window');
+    const cpuBefore = process.cpuUsage();
+    const forwardedBefore = forwarded();
+    const started = performance.now();
+    if (!('measured' in (await next()))) throw new Error('expected the end of the window');
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const count = forwarded() - forwardedBefore;
+    const done = await next();
+    if (!('done' in done)) throw new Error('expected the counts');
+    const { expected, received } = done.done;
+    return {
+      subscribers: subscriberCount,
+      forwardedPerSecond: count / elapsedSeconds,
+      microsPerPacket: (cpuSeconds * 1e6) / Math.max(1, count),
+      packetsPerCoreSecond: count / cpuSeconds,
+      lossPercent: expected > 0 ? (100 * Math.max(0, expected - received)) / expected : 0,
+    };
+  } finally {
+    peer.stdin.end();
+    router.close();
+    mux.close();
+  }
 }

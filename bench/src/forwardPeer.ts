@@ -1,54 +1,214 @@
-// The far side of the forwarding benchmark, in its own process: sends a publisher's SRTP video
-// packets to the router at a fixed rate and counts what comes back on a sink socket.
-// argv: routerPort masterKeyHex masterSaltHex packetsPerSecond seconds
+// The far side of the forwarding benchmark, in its own process: a publisher and N subscribers
+// as browsers would be, each with its own UDP socket, ICE check and DTLS handshake with a real
+// Media Router. The publisher then sends SRTP video at a fixed rate, and each subscriber counts
+// the packets of the measured window that reach it (their sequence numbers are in clear text).
+// argv: routerPort subscribers packetsPerSecond warmupSeconds seconds
+// stdin and stdout: one JSON message per line, `PeerMessage` out and `RouterMessage` in.
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { deriveSrtpSessionKeys, SrtpContext } from '@parlor/server/media';
+import { createInterface } from 'node:readline';
+import { DtlsClient, type Transport } from 'werift';
+import {
+  deriveSrtpSessionKeys,
+  DtlsCertificate,
+  parseDescription,
+  srtpProfileById,
+  srtpProfiles,
+  SrtpContext,
+  type RemoteDescription,
+} from '@parlor/server/media';
 
-const [routerPort, keyHex, saltHex, rateText, secondsText] = process.argv.slice(2);
+/** What the peer tells the router, in this order. */
+export type PeerMessage =
+  | { readonly offer: string }
+  | { readonly answers: readonly string[] }
+  /** The measured window starts now. */
+  | { readonly measuring: true }
+  /** The last packet of the measured window is sent. */
+  | { readonly measured: true }
+  | { readonly done: { readonly sent: number; readonly expected: number; readonly received: number } };
+
+/** What the router tells the peer. */
+export interface RouterMessage {
+  readonly answer: string;
+  readonly offers: readonly string[];
+}
+
+const [routerPortText, subscribersText, rateText, warmupText, secondsText] = process.argv.slice(2);
+const routerPort = Number(routerPortText);
 const rate = Number(rateText);
-const seconds = Number(secondsText);
-const publisher = new SrtpContext(
-  deriveSrtpSessionKeys({
-    profile: 'AEAD_AES_128_GCM',
-    masterKey: Buffer.from(keyHex ?? '', 'hex'),
-    masterSalt: Buffer.from(saltHex ?? '', 'hex'),
-  }),
-);
-const sender = createSocket('udp4');
-const sink = createSocket({ type: 'udp4', recvBufferSize: 16 << 20 });
-let received = 0;
-sink.on('message', () => {
-  received++;
-});
-await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', resolve));
-// Tell the router where to send, then wait for its go.
-process.stdout.write(`${JSON.stringify({ sinkPort: sink.address().port })}\n`);
-await new Promise((resolve) => process.stdin.once('data', resolve));
+const warmupPackets = Math.round(rate * Number(warmupText));
+const measuredPackets = Math.round(rate * Number(secondsText));
+const videoSsrc = 0x5eed5eed;
+const iceUfrag = 'peer';
+const icePwd = randomBytes(18).toString('base64url');
 
-const payload = Buffer.alloc(12 + 1188, 0x77);
-payload[0] = 0x80;
-payload[1] = 96;
-payload.writeUInt32BE(0x5eed5eed, 8);
-let sequence = 0;
+/** One browser stand-in: a socket, its DTLS client once connected, and what it received. */
+class Peer {
+  readonly socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
+  /** RTP packets of the measured window received. */
+  received = 0;
+  readonly #dtlsTransport: Transport;
+
+  constructor() {
+    this.#dtlsTransport = {
+      type: 'udp',
+      address: {} as Transport['address'],
+      closed: false,
+      onData: () => undefined,
+      send: async (data) => {
+        this.socket.send(data, routerPort, '127.0.0.1');
+      },
+      close: async () => undefined,
+    };
+    this.socket.on('message', (packet) => {
+      const first = packet[0] as number;
+      const second = packet[1] as number;
+      if (first >= 20 && first <= 63) this.#dtlsTransport.onData(packet, {} as never);
+      else if (first >= 128 && (second < 192 || second > 223)) {
+        const sequence = packet.readUInt16BE(2);
+        if (sequence >= warmupPackets && sequence < warmupPackets + measuredPackets) this.received++;
+      }
+    });
+  }
+
+  /** Checks the router's candidate, then runs DTLS; resolves with the SRTP context to send with. */
+  async connect(remote: RemoteDescription, certificate: DtlsCertificate): Promise<SrtpContext> {
+    await new Promise<void>((resolve) => this.socket.bind(0, '127.0.0.1', resolve));
+    this.socket.send(bindingRequest(remote), routerPort, '127.0.0.1');
+    const dtls = new DtlsClient({
+      transport: this.#dtlsTransport,
+      cert: certificate.certPem,
+      key: certificate.keyPem,
+      signatureHash: certificate.signatureHash,
+      srtpProfiles: [srtpProfiles.AEAD_AES_128_GCM.id],
+      extendedMasterSecret: true,
+    });
+    const connected = new Promise<void>((resolve) => dtls.onConnect.subscribe(resolve));
+    await dtls.connect();
+    await connected;
+    const profile = srtpProfileById(dtls.srtp.srtpProfile ?? -1) ?? 'AEAD_AES_128_GCM';
+    const { keyLength, saltLength } = srtpProfiles[profile];
+    const keys = dtls.extractSessionKeys(keyLength, saltLength) as Record<string, Buffer | undefined>;
+    return new SrtpContext(
+      deriveSrtpSessionKeys({
+        profile,
+        masterKey: keys.localKey ?? Buffer.alloc(0),
+        masterSalt: keys.localSalt ?? Buffer.alloc(0),
+      }),
+    );
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+/** A nominating ICE check (RFC 8445 §7.2.2) with MESSAGE-INTEGRITY, as a controlling browser sends. */
+function bindingRequest(remote: RemoteDescription): Buffer {
+  const username = Buffer.from(`${remote.iceUfrag}:${iceUfrag}`);
+  const paddedUsername = Math.ceil(username.length / 4) * 4;
+  const request = Buffer.alloc(20 + 4 + paddedUsername + 4 + 24);
+  request.writeUInt16BE(0x0001, 0);
+  request.writeUInt16BE(request.length - 20, 2);
+  request.writeUInt32BE(0x2112a442, 4);
+  randomBytes(12).copy(request, 8);
+  let offset = 20;
+  request.writeUInt16BE(0x0006, offset);
+  request.writeUInt16BE(username.length, offset + 2);
+  username.copy(request, offset + 4);
+  offset += 4 + paddedUsername;
+  request.writeUInt16BE(0x0025, offset); // USE-CANDIDATE, empty
+  offset += 4;
+  request.writeUInt16BE(0x0008, offset);
+  request.writeUInt16BE(20, offset + 2);
+  createHmac('sha1', remote.icePwd)
+    .update(request.subarray(0, offset))
+    .digest()
+    .copy(request, offset + 4);
+  return request;
+}
+
+function description(certificate: DtlsCertificate, media: string[]): string {
+  return [
+    'v=0',
+    'o=- 1 2 IN IP4 127.0.0.1',
+    's=-',
+    't=0 0',
+    'a=group:BUNDLE 0',
+    'm=video 9 UDP/TLS/RTP/SAVPF 96',
+    'c=IN IP4 0.0.0.0',
+    `a=ice-ufrag:${iceUfrag}`,
+    `a=ice-pwd:${icePwd}`,
+    `a=fingerprint:sha-256 ${certificate.fingerprint}`,
+    'a=mid:0',
+    'a=rtcp-mux',
+    'a=rtpmap:96 VP8/90000',
+    'a=rtcp-fb:96 nack',
+    'a=rtcp-fb:96 nack pli',
+    ...media,
+    '',
+  ].join('\r\n');
+}
+
+function send(message: PeerMessage): void {
+  process.stdout.write(`${JSON.stringify(message)}\n`);
+}
+
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const certificate = await DtlsCertificate.generate();
+const publisher = new Peer();
+const subscribers = Array.from({ length: Number(subscribersText) }, () => new Peer());
+
+send({
+  offer: description(certificate, ['a=setup:actpass', 'a=sendonly', `a=ssrc:${videoSsrc} cname:bench`]),
+});
+const { answer, offers } = JSON.parse(String((await lines.next()).value)) as RouterMessage;
+const srtp = await publisher.connect(parseDescription(answer), certificate);
+// A few handshakes at a time, as browsers joining would: all at once only measures DTLS timeouts.
+for (let i = 0; i < subscribers.length; i += 10) {
+  await Promise.all(
+    subscribers
+      .slice(i, i + 10)
+      .map((subscriber, j) => subscriber.connect(parseDescription(offers[i + j] ?? ''), certificate)),
+  );
+}
+send({ answers: offers.map(() => description(certificate, ['a=setup:active', 'a=recvonly'])) });
+
+// Warm-up, then the measured window; packet i carries sequence number i.
+const packet = Buffer.alloc(12 + 1188, 0x77);
+packet[0] = 0x80;
+packet[1] = 96;
+packet.writeUInt32BE(videoSsrc, 8);
+const timestampBase = randomInt(0, 0x7fffffff);
+const total = warmupPackets + measuredPackets;
 let sent = 0;
 const started = performance.now();
-const tickMs = 5;
-const timer = setInterval(() => {
-  const due = Math.floor(((performance.now() - started) / 1000) * rate);
-  while (sent < due) {
-    payload.writeUInt16BE(sequence, 2);
-    payload.writeUInt32BE((sequence * 3000) >>> 0, 4);
-    sequence = (sequence + 1) & 0xffff;
-    sender.send(publisher.protectRtp(payload), Number(routerPort), '127.0.0.1');
-    sent++;
-  }
-  if (performance.now() - started >= seconds * 1000) {
-    clearInterval(timer);
-    // Let the last packets arrive before reporting.
-    setTimeout(() => {
-      process.stdout.write(`${JSON.stringify({ sent, received })}\n`);
-      sender.close();
-      sink.close();
-    }, 300);
-  }
-}, tickMs);
+await new Promise<void>((resolve) => {
+  const timer = setInterval(() => {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
+    while (sent < due) {
+      if (sent === warmupPackets) send({ measuring: true });
+      packet.writeUInt16BE(sent, 2);
+      packet.writeUInt32BE((timestampBase + sent * 3000) >>> 0, 4);
+      publisher.socket.send(srtp.protectRtp(packet), routerPort, '127.0.0.1');
+      sent++;
+    }
+    if (sent === total) {
+      send({ measured: true });
+      clearInterval(timer);
+      resolve();
+    }
+  }, 5);
+});
+// Let the last packets arrive before counting.
+await new Promise((resolve) => setTimeout(resolve, 300));
+send({
+  done: {
+    sent: measuredPackets,
+    expected: measuredPackets * subscribers.length,
+    received: subscribers.reduce((sum, subscriber) => sum + subscriber.received, 0),
+  },
+});
+publisher.close();
+for (const subscriber of subscribers) subscriber.close();

@@ -1,5 +1,6 @@
-import { createSocket, type Socket } from 'node:dgram';
-import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
+import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
+import { lookup } from 'node:dns';
+import { createServer, isIPv4, type Server, type Socket as TcpSocket } from 'node:net';
 import { InvalidStateError } from '../../InvalidStateError.js';
 import { IceLiteEndpoint, type IcePath } from './IceLiteEndpoint.js';
 import {
@@ -62,7 +63,12 @@ export class UdpMux {
 
   static async bind(options: UdpMuxOptions = {}): Promise<UdpMux> {
     const host = options.host ?? '0.0.0.0';
-    const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    const socket = createSocket({
+      type: 'udp4',
+      recvBufferSize: 4 << 20,
+      sendBufferSize: 4 << 20,
+      lookup: lookupLiteral,
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(options.port ?? 0, host, () => {
@@ -213,3 +219,13 @@ export class UdpMux {
     for (const [key, entry] of this.#byAddress) if (entry.endpoint === endpoint) this.#byAddress.delete(key);
   }
 }
+
+/**
+ * The mux sends only to addresses datagrams came from, IP literals. `dgram` looks up every
+ * destination, and `dns.lookup` answers a literal on the next tick: answering at once saves a
+ * `process.nextTick` and its closures per packet sent. Host names (to bind) still go to DNS.
+ */
+const lookupLiteral: NonNullable<SocketOptions['lookup']> = (hostname, options, callback) => {
+  if (isIPv4(hostname)) callback(null, hostname, 4);
+  else lookup(hostname, options, callback);
+};

@@ -138,6 +138,7 @@ export class MediaRouter {
       subscription.tracks.map((track) => ({
         section: track.section,
         ssrc: track.ssrc,
+        rtxSsrc: track.rtx?.ssrc,
         cname: publication.id,
         streamId: publication.id,
         trackId: `${publication.id}-${track.section.mid}`,
@@ -150,7 +151,7 @@ export class MediaRouter {
   /** Completes a subscription with the subscriber's answer. */
   answer(subscription: Subscription, answerSdp: string): void {
     this.#assertOpen();
-    subscription.setRemoteFingerprint(parseDescription(answerSdp).fingerprint);
+    subscription.setRemoteDescription(parseDescription(answerSdp));
   }
 
   unpublish(publication: Publication): void {

@@ -58,6 +58,8 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   readonly id = randomUUID();
   readonly tracks: readonly PublishedTrack[];
   readonly #transport: DtlsSrtpTransport;
+  /** Tracks whose SSRC is known, for the lookup every packet needs. */
+  readonly #tracksBySsrc = new Map<number, PublishedTrack>();
   readonly #lastKeyframeRequest = new Map<PublishedTrack, number>();
   readonly #rembTimer: NodeJS.Timeout;
   /** Router clock minus the publisher's wall clock, from its first sender report, in ms. */
@@ -76,13 +78,14 @@ export class Publication extends TypedEmitter<PublicationEvents> {
       bytesIn: 0,
       senderClock: null,
     }));
+    for (const track of this.tracks) if (track.ssrc !== null) this.#tracksBySsrc.set(track.ssrc, track);
     this.#transport.on('rtp', (packet) => {
       this.#receive(packet);
     });
     this.#transport.on('rtcp', (compound) => {
       for (const packet of parseRtcp(compound)) {
         if (packet.type !== 'sr') continue;
-        const track = this.tracks.find((candidate) => candidate.ssrc === packet.ssrc);
+        const track = this.#tracksBySsrc.get(packet.ssrc);
         if (!track) continue;
         const publisherMs = unixMsFromNtp({ seconds: packet.ntpSeconds, fraction: packet.ntpFraction });
         this.#clockOffsetMs ??= Date.now() - publisherMs;
@@ -121,21 +124,27 @@ export class Publication extends TypedEmitter<PublicationEvents> {
 
   #receive(packet: Buffer): void {
     const ssrc = readSsrc(packet);
-    const payloadType = readPayloadType(packet);
-    const track =
-      this.tracks.find((candidate) => candidate.ssrc === ssrc) ??
-      this.tracks.find(
-        (candidate) =>
-          candidate.ssrc === null && candidate.section.codecs.some((c) => c.payloadType === payloadType),
-      );
+    const track = this.#tracksBySsrc.get(ssrc) ?? this.#learnSsrc(ssrc, readPayloadType(packet));
     if (!track) return;
-    // A new SSRC is a restarted source: its clock is known again from its first sender report.
-    if (track.ssrc !== ssrc) track.senderClock = null;
-    track.ssrc = ssrc;
     track.packetsIn++;
     track.bytesIn += packet.length;
     track.buffer.store(readSequenceNumber(packet), packet);
     this.safeEmit('rtp', track, packet);
+  }
+
+  /**
+   * The track a packet from an SSRC the SDP did not announce belongs to: the first track without
+   * an SSRC whose codec has the packet's payload type.
+   */
+  #learnSsrc(ssrc: number, payloadType: number): PublishedTrack | undefined {
+    const track = this.tracks.find(
+      (candidate) =>
+        candidate.ssrc === null && candidate.section.codecs.some((c) => c.payloadType === payloadType),
+    );
+    if (!track) return undefined;
+    track.ssrc = ssrc;
+    this.#tracksBySsrc.set(ssrc, track);
+    return track;
   }
 
   #sendRemb(bitrate: number): void {

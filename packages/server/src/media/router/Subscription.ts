@@ -3,7 +3,9 @@ import { ntpFromUnixMs, ntpMiddle32 } from '../rtcp/ntp.js';
 import { parseRtcp, serializeRtcp, type ReportBlock } from '../rtcp/rtcp.js';
 import { rtpHeaderLength } from '../rtp/rtpHeader.js';
 import { RtpRewriter } from '../rtp/RtpRewriter.js';
+import { serializeRtx, type RtxStream } from '../rtp/rtx.js';
 import type { MediaSection } from '../rtpParameters.js';
+import type { RemoteDescription } from '../sdp/sdp.js';
 import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
 import type { Publication, PublishedTrack } from './Publication.js';
 
@@ -15,6 +17,11 @@ export interface ConsumedTrack {
   readonly ssrc: number;
   readonly payloadType: number;
   readonly rewriter: RtpRewriter;
+  /**
+   * The stream retransmissions go on (RFC 4588), offered for video; null for audio, and when the
+   * subscriber's answer dropped RTX: lost packets are then resent as they were first sent.
+   */
+  rtx: RtxStream | null;
   packetsOut: number;
   bytesOut: number;
   /** RTP payload octets sent, for sender reports. */
@@ -33,6 +40,8 @@ export interface ConsumedTrack {
 
 /** How often the router sends each subscriber a sender report per track, ms (RFC 3550: ~5 s; browsers ~1 s). */
 const senderReportIntervalMs = 1000;
+/** Size of a subscription's scratch header; browsers' headers with their extensions are under 100 bytes. */
+const maxScratchHeaderLength = 256;
 
 /**
  * What the router sends one subscriber of one publication: each track rewritten to the
@@ -45,6 +54,13 @@ export class Subscription {
   readonly #transport: DtlsSrtpTransport;
   readonly #publication: Publication;
   readonly #forward: (track: PublishedTrack, packet: Buffer) => void;
+  readonly #tracksBySource: ReadonlyMap<PublishedTrack, ConsumedTrack>;
+  readonly #tracksBySsrc: ReadonlyMap<number, ConsumedTrack>;
+  /**
+   * Where each forwarded packet's header is rewritten for this subscriber, then encrypted from:
+   * the payload is read from the publication's packet, which all its subscriptions share.
+   */
+  readonly #header = Buffer.alloc(maxScratchHeaderLength);
   readonly #senderReportTimer: NodeJS.Timeout;
   #estimatedBitrate: number | null = null;
   #closed = false;
@@ -55,13 +71,21 @@ export class Subscription {
     this.tracks = publication.tracks.map((source, index) => {
       const [codec] = source.section.codecs;
       if (!codec) throw new TypeError('a published track has no codec');
-      const ssrc = randomInt(1, 0xffffffff);
+      const ssrc = randomSsrc();
+      const rtx: RtxStream | null =
+        source.kind === 'video'
+          ? {
+              ssrc: randomSsrc(ssrc),
+              payloadType: rtxPayloadTypeFor(codec.payloadType),
+              sequence: randomInt(0, 0x10000),
+            }
+          : null;
       return {
         source,
         section: {
           mid: String(index),
           kind: source.kind,
-          codecs: [codec],
+          codecs: [rtx ? { ...codec, rtxPayloadType: rtx.payloadType } : codec],
           extensions: [],
           rids: [],
           ssrcs: [ssrc],
@@ -69,6 +93,7 @@ export class Subscription {
         ssrc,
         payloadType: codec.payloadType,
         rewriter: new RtpRewriter(ssrc, codec.clockRate),
+        rtx,
         packetsOut: 0,
         bytesOut: 0,
         payloadOctetsOut: 0,
@@ -80,6 +105,8 @@ export class Subscription {
         lastSenderReport: 0,
       };
     });
+    this.#tracksBySource = new Map(this.tracks.map((track) => [track.source, track]));
+    this.#tracksBySsrc = new Map(this.tracks.map((track) => [track.ssrc, track]));
     this.#forward = (source, packet) => {
       this.#send(source, packet);
     };
@@ -106,9 +133,17 @@ export class Subscription {
     return this.#estimatedBitrate;
   }
 
-  /** The subscriber's answer told the router its DTLS fingerprint. */
-  setRemoteFingerprint(fingerprint: string): void {
-    this.#transport.setRemoteFingerprint(fingerprint);
+  /**
+   * Completes the subscription with the subscriber's answer: its DTLS fingerprint, and for each
+   * track whether it kept RTX (the codec's `rtx` payload type with the same `apt`).
+   */
+  setRemoteDescription(answer: RemoteDescription): void {
+    for (const track of this.tracks) {
+      const media = answer.media.find((candidate) => candidate.mid === track.section.mid);
+      const codec = media?.codecs.find((candidate) => candidate.payloadType === track.payloadType);
+      if (codec?.rtxPayloadType !== track.rtx?.payloadType) track.rtx = null;
+    }
+    this.#transport.setRemoteFingerprint(answer.fingerprint);
   }
 
   close(): void {
@@ -120,16 +155,25 @@ export class Subscription {
   }
 
   #send(source: PublishedTrack, packet: Buffer): void {
-    if (this.#transport.state !== 'connected') return;
-    const track = this.tracks.find((candidate) => candidate.source === source);
-    if (!track) return;
-    const copy = Buffer.allocUnsafe(packet.length);
-    packet.copy(copy);
-    if (!track.rewriter.rewrite(copy, track.payloadType, Date.now())) return;
-    this.#transport.sendRtp(copy);
+    const track = this.#tracksBySource.get(source);
+    if (!track || this.#transport.state !== 'connected') return;
+    const header = this.#rewriteHeader(track, packet);
+    if (!header) return;
+    this.#transport.sendRtp(packet, header);
     track.packetsOut++;
-    track.bytesOut += copy.length;
-    track.payloadOctetsOut += copy.length - rtpHeaderLength(copy);
+    track.bytesOut += packet.length;
+    track.payloadOctetsOut += packet.length - rtpHeaderLength(packet);
+  }
+
+  /**
+   * A copy of the packet's header rewritten as this subscriber receives it (in the scratch
+   * buffer, unless the header is larger), or null when the rewriter drops the packet.
+   */
+  #rewriteHeader(track: ConsumedTrack, packet: Buffer): Buffer | null {
+    const headerLength = rtpHeaderLength(packet);
+    const header = headerLength <= this.#header.length ? this.#header : Buffer.allocUnsafe(headerLength);
+    packet.copy(header, 0, 0, headerLength);
+    return track.rewriter.rewrite(header, track.payloadType, Date.now()) ? header : null;
   }
 
   /**
@@ -168,7 +212,7 @@ export class Subscription {
       if (packet.type === 'pli' || packet.type === 'fir') {
         this.#requestKeyframes();
       } else if (packet.type === 'nack') {
-        const track = this.tracks.find((candidate) => candidate.ssrc === packet.mediaSsrc);
+        const track = this.#tracksBySsrc.get(packet.mediaSsrc);
         if (track) this.#retransmit(track, packet.lost);
       } else if (packet.type === 'remb') {
         this.#estimatedBitrate = packet.bitrate;
@@ -179,7 +223,7 @@ export class Subscription {
   }
 
   #onReport(report: ReportBlock): void {
-    const track = this.tracks.find((candidate) => candidate.ssrc === report.ssrc);
+    const track = this.#tracksBySsrc.get(report.ssrc);
     if (!track) return;
     track.fractionLost = report.fractionLost / 256;
     track.packetsLost = report.packetsLost;
@@ -195,15 +239,17 @@ export class Subscription {
     }
   }
 
-  /** Resends lost packets from the publication's buffer, rewritten as they were first sent. */
+  /**
+   * Resends lost packets from the publication's buffer, rewritten as they were first sent: on
+   * the RTX stream when the subscriber has one, as the same packet again otherwise.
+   */
   #retransmit(track: ConsumedTrack, lost: readonly number[]): void {
     for (const outSequence of lost) {
       const original = track.source.buffer.get(track.rewriter.sourceSequenceOf(outSequence));
-      if (!original) continue;
-      const copy = Buffer.allocUnsafe(original.length);
-      original.copy(copy);
-      if (!track.rewriter.rewrite(copy, track.payloadType, Date.now())) continue;
-      this.#transport.sendRtp(copy);
+      const header = original && this.#rewriteHeader(track, original);
+      if (!original || !header) continue;
+      if (track.rtx) this.#transport.sendRtp(serializeRtx(original, header, track.rtx));
+      else this.#transport.sendRtp(original, header);
       track.retransmissions++;
     }
   }
@@ -214,4 +260,15 @@ export class Subscription {
         this.#publication.requestKeyframe(track.source);
     }
   }
+}
+
+/** A random SSRC, other than `other`. */
+function randomSsrc(other?: number): number {
+  const ssrc = randomInt(1, 0xffffffff);
+  return ssrc === other ? randomSsrc(other) : ssrc;
+}
+
+/** The payload type RTX gets beside a codec's: the first dynamic one (96–127) the codec does not use. */
+function rtxPayloadTypeFor(payloadType: number): number {
+  return payloadType === 96 ? 97 : 96;
 }

@@ -130,6 +130,47 @@ describe('SDP', () => {
     );
   });
 
+  it("announces a track's RTX SSRC with an FID group beside its RTX payload type", () => {
+    const video = present(acceptPublisherMedia(parseDescription(chromiumOffer))[1]);
+    const offer = parse(
+      offerSubscriber(
+        [
+          {
+            section: { ...video, mid: '0', rids: [] },
+            ssrc: 1234,
+            rtxSsrc: 5678,
+            cname: 'parlor',
+            streamId: 's',
+            trackId: 't',
+          },
+        ],
+        local,
+      ),
+    );
+    const media = present(offer.media[0]);
+    assert.deepEqual(media.ssrcGroups, [{ semantics: 'FID', ssrcs: '1234 5678' }]);
+    assert.deepEqual(
+      present(media.ssrcs).map((s) => [s.id, s.attribute]),
+      [
+        [1234, 'cname'],
+        [1234, 'msid'],
+        [5678, 'cname'],
+        [5678, 'msid'],
+      ],
+    );
+    assert.deepEqual(
+      media.rtp.map((r) => [r.payload, r.codec]),
+      [
+        [96, 'VP8'],
+        [97, 'rtx'],
+      ],
+    );
+    assert.deepEqual(
+      media.fmtp.find((f) => f.payload === 97),
+      { payload: 97, config: 'apt=96' },
+    );
+  });
+
   it('refuses a description without ICE credentials', () => {
     assert.throws(() => parseDescription(chromiumOffer.replace(/a=ice-ufrag:.*\r?\n/g, '')), TypeError);
   });

@@ -148,6 +148,11 @@ export function answerPublisher(
 export interface OutgoingTrack {
   readonly section: MediaSection;
   readonly ssrc: number;
+  /**
+   * The SSRC of the track's retransmissions (RFC 4588), paired with `ssrc` by an
+   * `a=ssrc-group:FID`; give it when the section's codec has an RTX payload type.
+   */
+  readonly rtxSsrc?: number;
   readonly cname: string;
   /** `a=msid`: the stream and track IDs the browser will report. */
   readonly streamId: string;
@@ -164,10 +169,12 @@ export function offerSubscriber(tracks: readonly OutgoingTrack[], local: LocalTr
     const section = mediaSection(track.section, local, 'sendonly');
     section.setup = 'actpass';
     section.msid = [{ id: track.streamId, appdata: track.trackId }];
-    section.ssrcs = [
-      { id: track.ssrc, attribute: 'cname', value: track.cname },
-      { id: track.ssrc, attribute: 'msid', value: `${track.streamId} ${track.trackId}` },
-    ];
+    const ssrcs = track.rtxSsrc === undefined ? [track.ssrc] : [track.ssrc, track.rtxSsrc];
+    section.ssrcs = ssrcs.flatMap((id) => [
+      { id, attribute: 'cname', value: track.cname },
+      { id, attribute: 'msid', value: `${track.streamId} ${track.trackId}` },
+    ]);
+    if (track.rtxSsrc !== undefined) section.ssrcGroups = [{ semantics: 'FID', ssrcs: ssrcs.join(' ') }];
     return section;
   });
   return write(session);

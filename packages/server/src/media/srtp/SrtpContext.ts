@@ -18,11 +18,54 @@ interface RtpStreamState {
   readonly replay: ReplayWindow;
 }
 
-/** A flow's keys, as KeyObjects so that node:crypto does not copy them for every packet. */
-interface FlowKeys {
+/**
+ * One of SRTP's two flows (RTP or RTCP): its keys, as KeyObjects so that node:crypto does not
+ * copy them for every packet, and the IV. `createCipheriv` copies the IV it is given, so one
+ * buffer per flow, rewritten for each packet, spares an allocation per packet.
+ */
+class Flow {
   readonly encryption: KeyObject;
-  readonly salt: Buffer;
   readonly authentication: KeyObject | null;
+  readonly #iv: Buffer;
+  /** The salt's words at the offsets each packet's fields are XORed into. */
+  readonly #saltWords: Readonly<Record<'at2' | 'at4' | 'at6' | 'at8' | 'at10', number>>;
+
+  constructor(keys: SrtpFlowKeys, aead: boolean) {
+    this.encryption = createSecretKey(keys.encryption);
+    this.authentication = keys.authentication && createSecretKey(keys.authentication);
+    // AEAD: the 12-byte salt; AES-CM: the 14-byte salt followed by the 16-bit block counter.
+    this.#iv = Buffer.alloc(aead ? 12 : 16);
+    keys.salt.copy(this.#iv);
+    const salt = this.#iv;
+    this.#saltWords = {
+      at2: salt.readUInt32BE(2),
+      at4: salt.readUInt32BE(4),
+      at6: salt.readUInt32BE(6),
+      at8: salt.readUInt16BE(8),
+      at10: aead ? salt.readUInt16BE(10) : salt.readUInt32BE(10),
+    };
+  }
+
+  /**
+   * AEAD IV (RFC 7714 §8.1, §9.1): salt XOR (0x0000 ‖ SSRC ‖ high ‖ low), where high is 32 bits
+   * and low 16: the ROC and sequence number for SRTP, the SRTCP index split for SRTCP.
+   */
+  gcmIv(ssrc: number, high: number, low: number): Buffer {
+    const iv = this.#iv;
+    iv.writeUInt32BE((this.#saltWords.at2 ^ ssrc) >>> 0, 2);
+    iv.writeUInt32BE((this.#saltWords.at6 ^ high) >>> 0, 6);
+    iv.writeUInt16BE(this.#saltWords.at10 ^ low, 10);
+    return iv;
+  }
+
+  /** AES-CM IV (RFC 3711 §4.1.1): salt·2^16 XOR SSRC·2^64 XOR index·2^16, index up to 48 bits. */
+  cmIv(ssrc: number, index: number): Buffer {
+    const iv = this.#iv;
+    iv.writeUInt32BE((this.#saltWords.at4 ^ ssrc) >>> 0, 4);
+    iv.writeUInt16BE(this.#saltWords.at8 ^ (Math.floor(index / 0x100000000) & 0xffff), 8);
+    iv.writeUInt32BE((this.#saltWords.at10 ^ index) >>> 0, 10);
+    return iv;
+  }
 }
 
 const rtcpHeaderLength = 8;
@@ -33,70 +76,73 @@ const maxSrtcpIndex = 0x7fffffff;
 /**
  * SRTP and SRTCP protection for one direction of one peer (RFC 3711, RFC 7714): AES-CM with
  * HMAC-SHA1-80, or AEAD AES-128-GCM. Session keys are derived once; per packet the cost is one
- * cipher (and for AES-CM one HMAC), and the packet's own buffer is only read.
+ * cipher (and for AES-CM one HMAC) and one output buffer, and the input packet is only read.
  */
 export class SrtpContext {
   readonly profile: SrtpProfileName;
-  readonly #rtp: FlowKeys;
-  readonly #rtcp: FlowKeys;
+  readonly #rtp: Flow;
+  readonly #rtcp: Flow;
   readonly #aead: boolean;
   readonly #tagLength: number;
   readonly #rtpStreams = new Map<number, RtpStreamState>();
   readonly #rtcpReplay = new Map<number, ReplayWindow>();
   readonly #srtcpIndex = new Map<number, number>();
+  /** The ROC as HMAC-SHA1 authenticates it after an SRTP packet (RFC 3711 §4.2), rewritten per packet. */
+  readonly #rocBytes = Buffer.alloc(4);
 
   /** Build one from a DTLS-SRTP master key with `deriveSrtpSessionKeys`. */
   constructor(keys: SrtpSessionKeys) {
     this.profile = keys.profile;
     this.#aead = keys.profile === 'AEAD_AES_128_GCM';
     this.#tagLength = srtpProfiles[keys.profile].tagLength;
-    const flow = (flowKeys: SrtpFlowKeys): FlowKeys => ({
-      encryption: createSecretKey(flowKeys.encryption),
-      salt: flowKeys.salt,
-      authentication: flowKeys.authentication && createSecretKey(flowKeys.authentication),
-    });
-    this.#rtp = flow(keys.rtp);
-    this.#rtcp = flow(keys.rtcp);
+    this.#rtp = new Flow(keys.rtp, this.#aead);
+    this.#rtcp = new Flow(keys.rtcp, this.#aead);
   }
 
-  /** Encrypts and authenticates an RTP packet; returns the SRTP packet (a new buffer). */
-  protectRtp(packet: Buffer): Buffer {
+  /**
+   * Encrypts and authenticates an RTP packet; returns the SRTP packet (a new buffer).
+   *
+   * `header`, when given, starts with the header to send instead of the packet's own (as many
+   * bytes as the packet's header has): a router rewrites one scratch copy of the header per
+   * subscriber, and the payload is encrypted straight from the shared source packet into the
+   * output, without a copy of the whole packet per subscriber.
+   */
+  protectRtp(packet: Buffer, header: Buffer = packet): Buffer {
     const headerLength = rtpHeaderLength(packet);
-    if (headerLength < 0) throw new TypeError('not an RTP packet');
-    const ssrc = readSsrc(packet);
-    const sequence = readSequenceNumber(packet);
+    if (headerLength < 0 || header.length < headerLength) throw new TypeError('not an RTP packet');
+    const ssrc = readSsrc(header);
+    const sequence = readSequenceNumber(header);
     const state = this.#streamState(ssrc, sequence);
     const roc = estimateRoc(state, sequence);
     if (roc > state.roc || (roc === state.roc && sequence > state.highestSequence)) {
       state.roc = roc;
       state.highestSequence = sequence;
     }
-    const header = packet.subarray(0, headerLength);
+    const length = packet.length;
+    const output = Buffer.allocUnsafe(length + this.#tagLength);
+    // A header is a few dozen bytes: a loop costs less than the view a Buffer copy would make.
+    for (let i = 0; i < headerLength; i++) output[i] = header[i] as number;
     const payload = packet.subarray(headerLength);
-    const output = Buffer.allocUnsafe(packet.length + this.#tagLength);
-    header.copy(output);
 
     if (this.#aead) {
       const cipher = createCipheriv(
         'aes-128-gcm',
         this.#rtp.encryption,
-        gcmRtpIv(this.#rtp.salt, ssrc, roc, sequence),
+        this.#rtp.gcmIv(ssrc, roc, sequence),
       );
-      cipher.setAAD(header);
-      const encrypted = cipher.update(payload);
+      cipher.setAAD(output.subarray(0, headerLength));
+      output.set(cipher.update(payload), headerLength);
       cipher.final();
-      encrypted.copy(output, headerLength);
-      cipher.getAuthTag().copy(output, packet.length);
+      output.set(cipher.getAuthTag(), length);
       return output;
     }
     const cipher = createCipheriv(
       'aes-128-ctr',
       this.#rtp.encryption,
-      cmIv(this.#rtp.salt, ssrc, roc * 0x10000 + sequence),
+      this.#rtp.cmIv(ssrc, roc * 0x10000 + sequence),
     );
-    cipher.update(payload).copy(output, headerLength);
-    const tag = this.#hmac(this.#rtp, output.subarray(0, packet.length), roc);
-    tag.copy(output, packet.length, 0, this.#tagLength);
+    output.set(cipher.update(payload), headerLength);
+    this.#rtpTag(output.subarray(0, length), roc).copy(output, length, 0, this.#tagLength);
     return output;
   }
 
@@ -116,32 +162,28 @@ export class SrtpContext {
 
     const end = packet.length - this.#tagLength;
     const header = packet.subarray(0, headerLength);
+    const encrypted = packet.subarray(headerLength, end);
     const output = Buffer.allocUnsafe(end);
-    header.copy(output);
+    output.set(header);
     if (this.#aead) {
       const decipher = createDecipheriv(
         'aes-128-gcm',
         this.#rtp.encryption,
-        gcmRtpIv(this.#rtp.salt, ssrc, roc, sequence),
+        this.#rtp.gcmIv(ssrc, roc, sequence),
       );
       decipher.setAAD(header);
       decipher.setAuthTag(packet.subarray(end));
-      const decrypted = decipher.update(packet.subarray(headerLength, end));
+      output.set(decipher.update(encrypted), headerLength);
       try {
         decipher.final();
       } catch {
         return null;
       }
-      decrypted.copy(output, headerLength);
     } else {
-      const expected = this.#hmac(this.#rtp, packet.subarray(0, end), roc).subarray(0, this.#tagLength);
+      const expected = this.#rtpTag(packet.subarray(0, end), roc).subarray(0, this.#tagLength);
       if (!timingSafeEqual(expected, packet.subarray(end))) return null;
-      const decipher = createDecipheriv(
-        'aes-128-ctr',
-        this.#rtp.encryption,
-        cmIv(this.#rtp.salt, ssrc, index),
-      );
-      decipher.update(packet.subarray(headerLength, end)).copy(output, headerLength);
+      const decipher = createDecipheriv('aes-128-ctr', this.#rtp.encryption, this.#rtp.cmIv(ssrc, index));
+      output.set(decipher.update(encrypted), headerLength);
     }
     state.replay.accept(index);
     if (roc > state.roc || (roc === state.roc && sequence > state.highestSequence)) {
@@ -160,22 +202,26 @@ export class SrtpContext {
     const eIndex = (0x80000000 | index) >>> 0;
     const output = Buffer.allocUnsafe(packet.length + this.#tagLength + srtcpIndexLength);
     packet.copy(output, 0, 0, rtcpHeaderLength);
+    const body = packet.subarray(rtcpHeaderLength);
 
     if (this.#aead) {
+      // The AAD is the header and the E flag with the index, which follows the tag (RFC 7714 §9.2).
+      output.writeUInt32BE(eIndex, packet.length + this.#tagLength);
       const cipher = createCipheriv(
         'aes-128-gcm',
         this.#rtcp.encryption,
-        gcmRtcpIv(this.#rtcp.salt, ssrc, index),
+        this.#rtcp.gcmIv(ssrc, index >>> 16, index & 0xffff),
       );
-      cipher.setAAD(Buffer.concat([packet.subarray(0, rtcpHeaderLength), uint32(eIndex)]));
-      cipher.update(packet.subarray(rtcpHeaderLength)).copy(output, rtcpHeaderLength);
+      cipher.setAAD(
+        Buffer.concat([output.subarray(0, rtcpHeaderLength), output.subarray(-srtcpIndexLength)]),
+      );
+      output.set(cipher.update(body), rtcpHeaderLength);
       cipher.final();
-      cipher.getAuthTag().copy(output, packet.length);
-      output.writeUInt32BE(eIndex, packet.length + this.#tagLength);
+      output.set(cipher.getAuthTag(), packet.length);
       return output;
     }
-    const cipher = createCipheriv('aes-128-ctr', this.#rtcp.encryption, cmIv(this.#rtcp.salt, ssrc, index));
-    cipher.update(packet.subarray(rtcpHeaderLength)).copy(output, rtcpHeaderLength);
+    const cipher = createCipheriv('aes-128-ctr', this.#rtcp.encryption, this.#rtcp.cmIv(ssrc, index));
+    output.set(cipher.update(body), rtcpHeaderLength);
     output.writeUInt32BE(eIndex, packet.length);
     const tag = createHmac('sha1', this.#rtcp.authentication as KeyObject)
       .update(output.subarray(0, packet.length + srtcpIndexLength))
@@ -203,35 +249,33 @@ export class SrtpContext {
 
     const output = Buffer.allocUnsafe(end);
     packet.copy(output, 0, 0, rtcpHeaderLength);
+    const body = packet.subarray(rtcpHeaderLength, end);
     const encrypted = (eIndex & 0x80000000) !== 0;
     if (this.#aead) {
       const decipher = createDecipheriv(
         'aes-128-gcm',
         this.#rtcp.encryption,
-        gcmRtcpIv(this.#rtcp.salt, ssrc, index),
+        this.#rtcp.gcmIv(ssrc, index >>> 16, index & 0xffff),
       );
       decipher.setAAD(Buffer.concat([packet.subarray(0, rtcpHeaderLength), packet.subarray(indexOffset)]));
       decipher.setAuthTag(packet.subarray(end, end + this.#tagLength));
-      const body = decipher.update(packet.subarray(rtcpHeaderLength, end));
+      output.set(decipher.update(body), rtcpHeaderLength);
       try {
         decipher.final();
       } catch {
         return null;
       }
-      body.copy(output, rtcpHeaderLength);
     } else {
       const expected = createHmac('sha1', this.#rtcp.authentication as KeyObject)
         .update(packet.subarray(0, end + srtcpIndexLength))
         .digest()
         .subarray(0, this.#tagLength);
       if (!timingSafeEqual(expected, packet.subarray(end + srtcpIndexLength))) return null;
-      const body = packet.subarray(rtcpHeaderLength, end);
       if (encrypted) {
-        createDecipheriv('aes-128-ctr', this.#rtcp.encryption, cmIv(this.#rtcp.salt, ssrc, index))
-          .update(body)
-          .copy(output, rtcpHeaderLength);
+        const decipher = createDecipheriv('aes-128-ctr', this.#rtcp.encryption, this.#rtcp.cmIv(ssrc, index));
+        output.set(decipher.update(body), rtcpHeaderLength);
       } else {
-        body.copy(output, rtcpHeaderLength);
+        output.set(body, rtcpHeaderLength);
       }
     }
     replay.accept(index);
@@ -247,10 +291,12 @@ export class SrtpContext {
     return state;
   }
 
-  #hmac(keys: FlowKeys, data: Buffer, roc: number): Buffer {
-    return createHmac('sha1', keys.authentication as KeyObject)
-      .update(data)
-      .update(uint32(roc))
+  /** HMAC-SHA1 of an SRTP packet (without its tag) followed by its ROC (RFC 3711 §4.2). */
+  #rtpTag(authenticated: Buffer, roc: number): Buffer {
+    this.#rocBytes.writeUInt32BE(roc >>> 0);
+    return createHmac('sha1', this.#rtp.authentication as KeyObject)
+      .update(authenticated)
+      .update(this.#rocBytes)
       .digest();
   }
 }
@@ -262,40 +308,4 @@ function estimateRoc(state: RtpStreamState, sequence: number): number {
     return sequence - highestSequence > 0x8000 && roc > 0 ? roc - 1 : roc;
   }
   return highestSequence - 0x8000 > sequence ? roc + 1 : roc;
-}
-
-/** AES-CM IV (RFC 3711 §4.1.1): salt·2^16 XOR SSRC·2^64 XOR index·2^16. */
-function cmIv(salt: Buffer, ssrc: number, index: number): Buffer {
-  const iv = Buffer.alloc(16);
-  salt.copy(iv, 0, 0, 14);
-  iv.writeUInt32BE((iv.readUInt32BE(4) ^ ssrc) >>> 0, 4);
-  const high = Math.floor(index / 0x100000000);
-  iv.writeUInt16BE(iv.readUInt16BE(8) ^ (high & 0xffff), 8);
-  iv.writeUInt32BE((iv.readUInt32BE(10) ^ index) >>> 0, 10);
-  return iv;
-}
-
-/** AEAD IV for SRTP (RFC 7714 §8.1): (0x0000 ‖ SSRC ‖ ROC ‖ SEQ) XOR salt. */
-function gcmRtpIv(salt: Buffer, ssrc: number, roc: number, sequence: number): Buffer {
-  const iv = Buffer.alloc(12);
-  iv.writeUInt32BE(ssrc, 2);
-  iv.writeUInt32BE(roc >>> 0, 6);
-  iv.writeUInt16BE(sequence, 10);
-  for (let i = 0; i < 12; i++) iv[i] = (iv[i] as number) ^ (salt[i] as number);
-  return iv;
-}
-
-/** AEAD IV for SRTCP (RFC 7714 §9.1): (0x0000 ‖ SSRC ‖ 0x0000 ‖ 0 ‖ SRTCP index) XOR salt. */
-function gcmRtcpIv(salt: Buffer, ssrc: number, index: number): Buffer {
-  const iv = Buffer.alloc(12);
-  iv.writeUInt32BE(ssrc, 2);
-  iv.writeUInt32BE(index, 8);
-  for (let i = 0; i < 12; i++) iv[i] = (iv[i] as number) ^ (salt[i] as number);
-  return iv;
-}
-
-function uint32(value: number): Buffer {
-  const buffer = Buffer.allocUnsafe(4);
-  buffer.writeUInt32BE(value >>> 0);
-  return buffer;
 }

@@ -91,10 +91,13 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
     if (this.#pendingHandshake) this.#onHandshakeDone();
   }
 
-  /** Encrypts and sends an RTP packet; dropped until the handshake is done. */
-  sendRtp(packet: Buffer): void {
+  /**
+   * Encrypts and sends an RTP packet; dropped until the handshake is done. `header`, when given,
+   * starts with the header to send instead of the packet's own (see `SrtpContext.protectRtp`).
+   */
+  sendRtp(packet: Buffer, header?: Buffer): void {
     this.#assertOpen();
-    if (this.#outbound) this.#endpoint.send(this.#outbound.protectRtp(packet));
+    if (this.#outbound) this.#endpoint.send(this.#outbound.protectRtp(packet, header));
   }
 
   /** Encrypts and sends a (compound) RTCP packet; dropped until the handshake is done. */

@@ -1,0 +1,262 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { parse, write } from 'sdp-transform';
+import { UdpMux } from '../ice/UdpMux.js';
+import { serializeRtcp } from '../rtcp/rtcp.js';
+import {
+  readPayloadType,
+  readSequenceNumber,
+  readSsrc,
+  readTimestamp,
+  rtpHeaderLength,
+} from '../rtp/rtpHeader.js';
+import { parseDescription } from '../sdp/sdp.js';
+import type { SrtpContext } from '../srtp/SrtpContext.js';
+import { DtlsCertificate } from '../transport/DtlsCertificate.js';
+import { FakeBrowser } from '../transport/FakeBrowser.js';
+import { MediaRouter } from './MediaRouter.js';
+import type { Publication } from './Publication.js';
+import type { Subscription } from './Subscription.js';
+
+// Forwarding and loss repair through a MediaRouter, with browser stand-ins on both sides.
+
+let mux: UdpMux;
+let routerCertificate: DtlsCertificate;
+let browserCertificate: DtlsCertificate;
+let router: MediaRouter;
+const browsers: FakeBrowser[] = [];
+
+before(async () => {
+  mux = await UdpMux.bind({ host: '127.0.0.1' });
+  [routerCertificate, browserCertificate] = await Promise.all([
+    DtlsCertificate.generate(),
+    DtlsCertificate.generate(),
+  ]);
+  router = new MediaRouter({ mux, certificate: routerCertificate, announcedAddress: '127.0.0.1' });
+});
+after(() => {
+  router.close();
+  for (const browser of browsers) browser.close();
+  mux.close();
+});
+
+const publisherVideoSsrc = 0x11112222;
+
+/** A publisher's offer as Chromium makes it, trimmed: VP8 with RTX and NACK, one SSRC. */
+function publisherOffer(): string {
+  return [
+    'v=0',
+    'o=- 1 2 IN IP4 127.0.0.1',
+    's=-',
+    't=0 0',
+    'a=group:BUNDLE 0',
+    'm=video 9 UDP/TLS/RTP/SAVPF 96 97',
+    'c=IN IP4 0.0.0.0',
+    'a=ice-ufrag:pubu',
+    'a=ice-pwd:publisher-password-0123456',
+    `a=fingerprint:sha-256 ${browserCertificate.fingerprint}`,
+    'a=setup:actpass',
+    'a=mid:0',
+    'a=sendonly',
+    'a=rtcp-mux',
+    'a=rtpmap:96 VP8/90000',
+    'a=rtcp-fb:96 nack',
+    'a=rtcp-fb:96 nack pli',
+    'a=rtpmap:97 rtx/90000',
+    'a=fmtp:97 apt=96',
+    `a=ssrc-group:FID ${publisherVideoSsrc} ${publisherVideoSsrc + 1}`,
+    `a=ssrc:${publisherVideoSsrc} cname:publisher`,
+    `a=ssrc:${publisherVideoSsrc + 1} cname:publisher`,
+    '',
+  ].join('\r\n');
+}
+
+/** A subscriber's answer to the router's offer, as a browser writes it; without RTX if asked. */
+function subscriberAnswer(offerSdp: string, keepRtx: boolean): string {
+  const answer = parse(offerSdp);
+  delete answer.icelite;
+  for (const media of answer.media) {
+    const rtx = new Set(media.rtp.filter((entry) => entry.codec === 'rtx').map((entry) => entry.payload));
+    if (!keepRtx) {
+      media.rtp = media.rtp.filter((entry) => !rtx.has(entry.payload));
+      media.fmtp = media.fmtp.filter((entry) => !rtx.has(entry.payload));
+      media.payloads = media.rtp.map((entry) => entry.payload).join(' ');
+    }
+    media.iceUfrag = 'subu';
+    media.icePwd = 'subscriber-password-01234';
+    media.fingerprint = { type: 'sha-256', hash: browserCertificate.fingerprint };
+    media.setup = 'active';
+    media.direction = 'recvonly';
+    delete media.ssrcs;
+    delete media.ssrcGroups;
+    delete media.candidates;
+  }
+  return write(answer);
+}
+
+async function publish(): Promise<{ publication: Publication; publisher: FakeBrowser }> {
+  const { publication, answerSdp } = router.publish(publisherOffer());
+  const publisher = new FakeBrowser(mux.port, browserCertificate);
+  browsers.push(publisher);
+  const answer = parseDescription(answerSdp);
+  await publisher.connect(answer.iceUfrag, answer.icePwd);
+  return { publication, publisher };
+}
+
+async function subscribe(
+  publication: Publication,
+  keepRtx: boolean,
+): Promise<{ subscription: Subscription; subscriber: FakeBrowser; offerSdp: string }> {
+  const { subscription, offerSdp } = router.subscribe(publication);
+  const subscriber = new FakeBrowser(mux.port, browserCertificate);
+  browsers.push(subscriber);
+  const offer = parseDescription(offerSdp);
+  await subscriber.connect(offer.iceUfrag, offer.icePwd);
+  router.answer(subscription, subscriberAnswer(offerSdp, keepRtx));
+  return { subscription, subscriber, offerSdp };
+}
+
+/** A VP8 packet with a one-byte header extension, as a publisher sends it. */
+function videoPacket(sequence: number): Buffer {
+  const packet = Buffer.alloc(12 + 8 + 300);
+  packet[0] = 0x90;
+  packet[1] = 96;
+  packet.writeUInt16BE(sequence, 2);
+  packet.writeUInt32BE(sequence * 3000, 4);
+  packet.writeUInt32BE(publisherVideoSsrc, 8);
+  packet.writeUInt16BE(0xbede, 12);
+  packet.writeUInt16BE(1, 14);
+  packet.writeUInt32BE(0x10ab0000, 16);
+  for (let i = 20; i < packet.length; i++) packet[i] = (sequence + i) & 0xff;
+  return packet;
+}
+
+function isRtcp(packet: Buffer): boolean {
+  const second = packet[1] as number;
+  return second >= 192 && second <= 223;
+}
+
+/** Waits until the subscriber has received this many RTP packets (RTCP aside). */
+async function waitForRtp(subscriber: FakeBrowser, count: number, what: string): Promise<void> {
+  await waitFor(() => subscriber.received.filter((packet) => !isRtcp(packet)).length >= count, what);
+}
+
+/** The RTP packets a subscriber received, decrypted, except those it pretends the network lost. */
+function receivedRtp(subscriber: FakeBrowser, lost: ReadonlySet<number> = new Set()): Buffer[] {
+  const inbound = subscriber.inbound as SrtpContext;
+  const packets: Buffer[] = [];
+  for (const packet of subscriber.received.splice(0)) {
+    if (isRtcp(packet)) continue;
+    if (lost.has(readSequenceNumber(packet)) && readPayloadType(packet) === 96) continue;
+    const rtp = inbound.unprotectRtp(packet);
+    assert.ok(rtp, 'every packet authenticates');
+    packets.push(rtp);
+  }
+  return packets;
+}
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(condition(), `timed out waiting for ${what}`);
+}
+
+function sendVideo(publisher: FakeBrowser, sequences: readonly number[]): void {
+  const outbound = publisher.outbound as SrtpContext;
+  for (const sequence of sequences) publisher.send(outbound.protectRtp(videoPacket(sequence)));
+}
+
+function sendNack(subscriber: FakeBrowser, mediaSsrc: number, lost: number[]): void {
+  const nack = serializeRtcp({ type: 'nack', senderSsrc: 0x5eb5c, mediaSsrc, lost });
+  subscriber.send((subscriber.outbound as SrtpContext).protectRtcp(nack));
+}
+
+describe('a subscription', () => {
+  it("forwards each packet to every subscriber under the subscriber's SSRC, header extension and payload intact", async () => {
+    const { publication, publisher } = await publish();
+    const [first, second] = [await subscribe(publication, true), await subscribe(publication, true)];
+    const sequences = [1000, 1001, 1002, 1003];
+    sendVideo(publisher, sequences);
+    for (const { subscription, subscriber } of [first, second]) {
+      await waitForRtp(subscriber, sequences.length, 'the forwarded packets');
+      const [track] = subscription.tracks;
+      assert.ok(track);
+      const packets = receivedRtp(subscriber);
+      assert.deepEqual(
+        packets.map((packet) => [readSsrc(packet), readPayloadType(packet), readSequenceNumber(packet)]),
+        sequences.map((sequence) => [track.ssrc, 96, sequence]),
+      );
+      packets.forEach((packet, i) => {
+        const original = videoPacket(sequences[i] as number);
+        assert.deepEqual(packet.subarray(12), original.subarray(12), 'extension and payload');
+      });
+    }
+    router.unpublish(publication);
+  });
+
+  it('answers a NACK on the RTX stream its offer announced: own sequence numbers, the original one first in the payload', async () => {
+    const { publication, publisher } = await publish();
+    const { subscription, subscriber, offerSdp } = await subscribe(publication, true);
+    const [track] = subscription.tracks;
+    assert.ok(track?.rtx);
+    const video = parse(offerSdp).media[0];
+    assert.ok(video);
+    assert.deepEqual(video.ssrcGroups, [{ semantics: 'FID', ssrcs: `${track.ssrc} ${track.rtx.ssrc}` }]);
+    assert.ok(video.rtp.some((entry) => entry.payload === 97 && entry.codec === 'rtx'));
+    assert.ok(video.fmtp.some((entry) => entry.payload === 97 && entry.config === 'apt=96'));
+
+    sendVideo(publisher, [2000, 2001, 2002, 2003]);
+    await waitForRtp(subscriber, 4, 'the forwarded packets');
+    const lost = new Set([2001, 2002]);
+    const forwarded = receivedRtp(subscriber, lost);
+    assert.equal(forwarded.length, 2);
+
+    const rtxSequence = track.rtx.sequence;
+    sendNack(subscriber, track.ssrc, [...lost]);
+    await waitForRtp(subscriber, 2, 'the retransmissions');
+    const retransmissions = receivedRtp(subscriber);
+    assert.deepEqual(
+      retransmissions.map((packet) => [
+        readSsrc(packet),
+        readPayloadType(packet),
+        readSequenceNumber(packet),
+        readTimestamp(packet),
+      ]),
+      [2001, 2002].map((sequence, i) => [track.rtx?.ssrc, 97, (rtxSequence + i) & 0xffff, sequence * 3000]),
+    );
+    retransmissions.forEach((packet, i) => {
+      const original = videoPacket(2001 + i);
+      const headerLength = rtpHeaderLength(packet);
+      assert.equal(packet.readUInt16BE(headerLength), 2001 + i, 'the original sequence number');
+      assert.deepEqual(
+        packet.subarray(headerLength + 2),
+        original.subarray(headerLength),
+        'the original payload',
+      );
+    });
+    assert.equal(router.stats().subscriptions[0]?.tracks[0]?.retransmissions, 2);
+    router.unpublish(publication);
+  });
+
+  it('resends a NACKed packet as it was first sent when the answer dropped RTX', async () => {
+    const { publication, publisher } = await publish();
+    const { subscription, subscriber, offerSdp } = await subscribe(publication, false);
+    const [track] = subscription.tracks;
+    assert.ok(track);
+    assert.ok(parse(offerSdp).media[0]?.ssrcGroups, 'RTX was offered');
+    assert.equal(track.rtx, null, 'and dropped by the answer');
+
+    sendVideo(publisher, [3000, 3001, 3002]);
+    await waitForRtp(subscriber, 3, 'the forwarded packets');
+    assert.equal(receivedRtp(subscriber, new Set([3001])).length, 2);
+    sendNack(subscriber, track.ssrc, [3001]);
+    await waitForRtp(subscriber, 1, 'the retransmission');
+    const [resent] = receivedRtp(subscriber);
+    assert.ok(resent);
+    assert.deepEqual(
+      [readSsrc(resent), readPayloadType(resent), readSequenceNumber(resent)],
+      [track.ssrc, 96, 3001],
+    );
+    assert.deepEqual(resent.subarray(12), videoPacket(3001).subarray(12));
+    router.unpublish(publication);
+  });
+});

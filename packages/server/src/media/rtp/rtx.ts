@@ -1,0 +1,35 @@
+import {
+  readSequenceNumber,
+  rtpHeaderLength,
+  writePayloadType,
+  writeSequenceNumber,
+  writeSsrc,
+} from './rtpHeader.js';
+
+/** An outgoing RTX stream (RFC 4588): its SSRC, payload type and next sequence number. */
+export interface RtxStream {
+  readonly ssrc: number;
+  readonly payloadType: number;
+  /** The sequence number the next RTX packet gets. */
+  sequence: number;
+}
+
+/**
+ * The RTX packet that retransmits `packet` (RFC 4588 §4): the header as sent (from `header`,
+ * which starts with the packet's header rewritten; CSRCs, extensions, marker and timestamp
+ * kept), on the stream's SSRC, payload type and next sequence number, and a payload of the
+ * original sequence number (OSN) followed by the original payload. Advances the stream.
+ */
+export function serializeRtx(packet: Buffer, header: Buffer, stream: RtxStream): Buffer {
+  const headerLength = rtpHeaderLength(packet);
+  if (headerLength < 0 || header.length < headerLength) throw new TypeError('not an RTP packet');
+  const rtx = Buffer.allocUnsafe(packet.length + 2);
+  header.copy(rtx, 0, 0, headerLength);
+  rtx.writeUInt16BE(readSequenceNumber(header), headerLength);
+  packet.copy(rtx, headerLength + 2, headerLength);
+  writeSsrc(rtx, stream.ssrc);
+  writePayloadType(rtx, stream.payloadType);
+  writeSequenceNumber(rtx, stream.sequence);
+  stream.sequence = (stream.sequence + 1) & 0xffff;
+  return rtx;
+}
