@@ -114,8 +114,9 @@ describe('recoverRecording', () => {
     assert.ok(Number(asKilled.streams[0]?.nb_read_frames) > 60, 'ffmpeg reads the file as the kill left it');
 
     const durationMs = await recoverRecording(`${path}.webm`);
+    // Lost: the cluster being filled (up to 1 s), the reordering window (150 ms), and writes still queued.
     assert.ok(
-      durationMs > fedMs - 1300 && durationMs < fedMs + 200,
+      durationMs > fedMs - 1500 && durationMs < fedMs + 200,
       `recovered ${durationMs} ms of ${fedMs} fed`,
     );
     const probed = await probe(`${path}.webm`);

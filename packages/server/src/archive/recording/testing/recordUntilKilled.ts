@@ -1,4 +1,4 @@
-// A child process for the crash test: records a VP8 + Opus stream at twice real time and prints
+// A child process for the crash test: records a VP8 + Opus stream in real time and prints
 // `fed MS` after each video frame, until the test kills it. Arguments: work folder, output path.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StreamRecorder } from '../StreamRecorder.js';
@@ -16,7 +16,7 @@ const tracks: Record<'audio' | 'video', RecordingTrack> = {
 const recorder = new StreamRecorder({ path, tracks: [tracks.video, tracks.audio] });
 const startedAt = performance.now();
 for (const { kind, packet, arrivalMs, mediaMs } of scheduleStream({ video, audio, startMs: 0 })) {
-  const ahead = arrivalMs / 2 - (performance.now() - startedAt);
+  const ahead = arrivalMs - (performance.now() - startedAt);
   if (ahead > 2) await sleep(ahead);
   recorder.push(tracks[kind], packet, arrivalMs);
   if (kind === 'video' && (packet[1] as number) & 0x80) process.stdout.write(`fed ${mediaMs}\n`);
