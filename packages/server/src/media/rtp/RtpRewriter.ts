@@ -43,9 +43,9 @@ export class RtpRewriter {
   }
 
   /**
-   * Rewrites SSRC, sequence number, timestamp and payload type of a packet the caller owns (a
-   * copy per subscriber). Returns false when the packet must be dropped: a late packet from
-   * before the current segment started.
+   * Rewrites SSRC, sequence number, timestamp and payload type in a packet's fixed header, in a
+   * buffer the caller owns (a copy of the header per subscriber is enough). Returns false when
+   * the packet must be dropped: a late packet from before the current segment started.
    */
   rewrite(packet: Buffer, payloadType: number, nowMs: number): boolean {
     const sourceSequence = readSequenceNumber(packet);
