@@ -65,13 +65,23 @@ describe('media workers', () => {
     const ports = parlor.server.mediaWorkers.load.map(({ port }) => port);
     assert.notEqual(ports[0], ports[1], 'each worker has a socket of its own');
 
-    // The first session ends: its router closes in its worker, the second keeps flowing.
-    await Promise.all([first.publisher.page.close(), first.subscriber.page.close()]);
+    // The first session ends (both leave; a closed page could count as a dropped link, which
+    // waits out the reconnection grace): its router closes in its worker, the second keeps flowing.
+    for (const peer of [first.publisher, first.subscriber]) {
+      await peer.page.evaluate(() => {
+        window.participant.session.disconnect();
+      });
+    }
     await waitUntil(() => parlor.server.rooms.get(first.sessionId) === undefined);
     await waitUntil(() => parlor.server.mediaWorkers.load[workers[0] ?? 0]?.routers === 0);
     await second.subscriber.expectMediaFlowing(second.streamId);
     assert.equal(parlor.server.mediaWorkers.load[workers[1] ?? 1]?.routers, 1);
-    await Promise.all([second.publisher.page.close(), second.subscriber.page.close()]);
+    await Promise.all(
+      [first, second].flatMap(({ publisher, subscriber }) => [
+        publisher.page.close(),
+        subscriber.page.close(),
+      ]),
+    );
   });
 });
 
