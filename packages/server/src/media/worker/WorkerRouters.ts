@@ -126,11 +126,6 @@ export class WorkerRouters {
     return handler(params);
   }
 
-  close(): void {
-    for (const [routerId, hosted] of this.#routers) this.#close(routerId, hosted);
-    this.#routers.clear();
-  }
-
   /** Closes a router; its recordings are completed, their results kept until asked for. */
   #close(routerId: string, hosted: HostedRouter): void {
     for (const entry of this.#recordings.values()) {
