@@ -111,7 +111,10 @@ describe('recoverRecording', () => {
     await exited;
     assert.ok(fedMs >= 3000, 'the child recorded until killed');
     const asKilled = await probe(`${path}.webm`);
-    assert.ok(Number(asKilled.streams[0]?.nb_read_frames) > 60, 'ffmpeg reads the file as the kill left it');
+    // The cluster completed as the kill came may or may not have reached the disk: at least the
+    // frames of all but the last second and a half are there.
+    const framesAsKilled = Number(asKilled.streams[0]?.nb_read_frames);
+    assert.ok(framesAsKilled >= 45, `ffmpeg reads ${framesAsKilled} frames of the file as the kill left it`);
 
     const durationMs = await recoverRecording(`${path}.webm`);
     // Lost: the cluster being filled (up to 1 s), the reordering window (150 ms), and writes still queued.
