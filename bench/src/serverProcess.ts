@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,14 +103,18 @@ export class ServerProcess {
   }
 
   async stop(): Promise<void> {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) {
-      await new Promise((resolve) => {
-        this.#child.once('exit', resolve);
-        this.#child.kill('SIGTERM');
-      });
-    }
+    await terminate(this.#child);
     rmSync(this.#dataDir, { recursive: true, force: true });
   }
+}
+
+/** Ends a child process with SIGTERM, unless it has ended already; resolves once it has. */
+export async function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.kill('SIGTERM');
+  });
 }
 
 /** CPU time a process has used so far, all its threads (user + system), from `/proc/PID/stat`, in seconds. */

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processCpuSeconds } from '../serverProcess.js';
+import { processCpuSeconds, terminate } from '../serverProcess.js';
 import type { BenchNamespace } from './BenchNamespace.js';
 
 export interface JanusProcessOptions {
@@ -81,12 +81,7 @@ export class JanusProcess {
   }
 
   async stop(): Promise<void> {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) {
-      await new Promise((resolve) => {
-        this.#child.once('exit', resolve);
-        this.#child.kill('SIGTERM');
-      });
-    }
+    await terminate(this.#child);
     rmSync(this.#folder, { recursive: true, force: true });
   }
 
