@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import OpenTok from 'opentok';
 import type { Browser } from 'playwright-core';
 import { OpenTok as ParlorSdk } from '@parlor/server-sdk';
-import { spawnParlor, type SpawnedParlor } from '@parlor/server/testing';
+import { fromCallback, spawnParlor, type SpawnedParlor } from '@parlor/server/testing';
 import { launchChromium, lightVideo, openBrowserPeer, startAppOrigin, type AppOrigin } from './helpers.js';
 
 // A Parlor killed with SIGKILL while recording: on restart the archive is completed from what
@@ -32,17 +32,8 @@ after(async () => {
   rmSync(folder, { recursive: true, force: true });
 });
 
-function call<T>(fn: (callback: (error: Error | null, result?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    fn((error, result) => {
-      if (error) reject(error);
-      else resolve(result as T);
-    });
-  });
-}
-
 function getArchive(client: OpenTok, id: string): Promise<OpenTok.Archive> {
-  return call((done) => {
+  return fromCallback((done) => {
     client.getArchive(id, done);
   });
 }
@@ -61,7 +52,7 @@ describe('an archive interrupted by a crash', () => {
     assert.equal(await peer.publish(lightVideo), null);
     await sleep(1000);
 
-    const archive = await call<OpenTok.Archive>((done) => {
+    const archive = await fromCallback<OpenTok.Archive>((done) => {
       before.startArchive(sessionId, { outputMode: 'individual' }, (error, started) => {
         done(error, started as OpenTok.Archive);
       });

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import OpenTok from 'opentok';
 import { layoutTiles } from '@parlor/server/archive';
 import { OpenTok as ParlorSdk } from '@parlor/server-sdk';
+import { fromCallback } from '@parlor/server/testing';
 import {
   lightVideo,
   openBrowserPeer,
@@ -33,28 +34,18 @@ after(async () => {
   if (!process.env.KEEP_SCRATCH) rmSync(scratch, { recursive: true, force: true });
 });
 
-/** The SDK's callbacks as promises. */
-function call<T>(fn: (callback: (error: Error | null, result?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    fn((error, result) => {
-      if (error) reject(error);
-      else resolve(result as T);
-    });
-  });
-}
-
 const getArchive = (id: string): Promise<OpenTok.Archive> =>
-  call((done) => {
+  fromCallback((done) => {
     opentok.getArchive(id, done);
   });
 const startArchive = (sessionId: string, options: OpenTok.ArchiveOptions): Promise<OpenTok.Archive> =>
-  call((done) => {
+  fromCallback((done) => {
     opentok.startArchive(sessionId, options, (error, archive) => {
       done(error, archive as OpenTok.Archive);
     });
   });
 const stopArchive = (id: string): Promise<OpenTok.Archive> =>
-  call((done) => {
+  fromCallback((done) => {
     opentok.stopArchive(id, done);
   });
 
@@ -206,14 +197,14 @@ describe('archiving a routed session', () => {
     );
 
     // Listed, then deleted.
-    const listed = await call<OpenTok.Archive[]>((done) => {
+    const listed = await fromCallback<OpenTok.Archive[]>((done) => {
       opentok.listArchives({ sessionId }, (error, archives) => {
         done(error, archives);
       });
     });
     assert.deepEqual(listed.map((archive) => archive.id).sort(), [individual.id, composed.id].sort());
     for (const archive of [individual, composed]) {
-      await call((done) => {
+      await fromCallback((done) => {
         opentok.deleteArchive(archive.id, done);
       });
       assert.equal((await getArchive(archive.id)).status, 'deleted');

@@ -306,3 +306,16 @@ export async function spawnParlor(options: SpawnParlorOptions): Promise<SpawnedP
       }),
   };
 }
+
+/**
+ * The result of a call in Node's callback style (as the official `opentok` SDK's), as a promise:
+ * `fromCallback((done) => { opentok.getArchive(id, done); })`.
+ */
+export function fromCallback<T>(call: (done: (error: Error | null, result?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    call((error, result) => {
+      if (error) reject(error);
+      else resolve(result as T);
+    });
+  });
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenTok from 'opentok';
-import { FfmpegTestRecorder, startTestServer, type TestServer } from '@parlor/server/testing';
+import { FfmpegTestRecorder, fromCallback, startTestServer, type TestServer } from '@parlor/server/testing';
 
 // Archiving through the official `opentok` package against a Parlor whose recorder is an ffmpeg
 // writing a test pattern per stream (FfmpegTestRecorder).
@@ -27,28 +27,18 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** The SDK's callbacks as promises. */
-function call<T>(fn: (callback: (error: Error | null, result?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    fn((error, result) => {
-      if (error) reject(error);
-      else resolve(result as T);
-    });
-  });
-}
-
 const startArchive = (sessionId: string, options: OpenTok.ArchiveOptions = {}): Promise<OpenTok.Archive> =>
-  call((done) => {
+  fromCallback((done) => {
     opentok.startArchive(sessionId, options, (error, archive) => {
       done(error, archive as OpenTok.Archive);
     });
   });
 const stopArchive = (id: string): Promise<OpenTok.Archive> =>
-  call((done) => {
+  fromCallback((done) => {
     opentok.stopArchive(id, done);
   });
 const getArchive = (id: string): Promise<OpenTok.Archive> =>
-  call((done) => {
+  fromCallback((done) => {
     opentok.getArchive(id, done);
   });
 
@@ -236,7 +226,7 @@ describe('archiving with the official opentok SDK', () => {
     assert.equal(listed.count, 0);
     assert.equal((await fetch(available.url ?? '')).status, 404);
     await assert.rejects(
-      call((done) => {
+      fromCallback((done) => {
         opentok.deleteArchive(archive.id, done);
       }),
       /Unexpected response|409/,
@@ -250,12 +240,12 @@ describe('archiving with the official opentok SDK', () => {
     const archive = await startArchive(sessionId, { outputMode: 'individual', streamMode: 'manual' });
     assert.equal(archive.streamMode, 'manual');
     assert.deepEqual(archive.streams, []);
-    await call((done) => {
+    await fromCallback((done) => {
       opentok.addArchiveStream(archive.id, streamId, { hasAudio: true, hasVideo: false }, done);
     });
     assert.deepEqual((await getArchive(archive.id)).streams, [{ streamId, hasAudio: true, hasVideo: false }]);
     await sleep(600);
-    await call((done) => {
+    await fromCallback((done) => {
       opentok.addArchiveStream(archive.id, streamId, { hasAudio: true, hasVideo: true }, done);
     });
     assert.deepEqual((await getArchive(archive.id)).streams, [{ streamId, hasAudio: true, hasVideo: true }]);
@@ -267,7 +257,7 @@ describe('archiving with the official opentok SDK', () => {
     });
     assert.equal(both.status, 400);
     await sleep(1500);
-    await call((done) => {
+    await fromCallback((done) => {
       opentok.removeArchiveStream(archive.id, streamId, done);
     });
     assert.deepEqual((await getArchive(archive.id)).streams, []);
@@ -318,7 +308,7 @@ describe('archiving with the official opentok SDK', () => {
     // An archive in auto stream mode has no streams to change.
     const auto = await startArchive(sessionId);
     await assert.rejects(
-      call((done) => {
+      fromCallback((done) => {
         opentok.addArchiveStream(auto.id, streamId, {}, done);
       }),
       /Unsupported Stream Mode/,
@@ -335,7 +325,7 @@ describe('archiving with the official opentok SDK', () => {
     const { sessionId, alice, bob } = await parlor.liveSession({ mediaMode: 'routed' });
     const composed = await startArchive(sessionId, { layout: { type: 'bestFit' } });
     const individual = await startArchive(sessionId, { outputMode: 'individual', multiArchiveTag: 'i' });
-    await call((done) => {
+    await fromCallback((done) => {
       opentok.setArchiveLayout(composed.id, 'pip', null, done);
     });
     const put = await parlor.rest('PUT', `/archive/${composed.id}/layout`, { type: 'verticalPresentation' });
