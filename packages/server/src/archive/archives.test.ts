@@ -332,6 +332,8 @@ describe('archiving with the official opentok SDK', () => {
     assert.equal(put.status, 200);
     assert.equal((await parlor.rest('PUT', `/archive/${composed.id}/layout`, { type: 'nope' })).status, 400);
     assert.equal((await parlor.rest('PUT', `/archive/${individual.id}/layout`, { type: 'pip' })).status, 400);
+    // Some media to compose: ffmpeg, the test's recorder, can be slow to start on a busy machine.
+    await sleep(1500);
     await stopArchive(composed.id);
     await stopArchive(individual.id);
     assert.equal((await parlor.rest('PUT', `/archive/${composed.id}/layout`, { type: 'pip' })).status, 409);
