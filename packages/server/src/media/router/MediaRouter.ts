@@ -1,4 +1,5 @@
 import { InvalidStateError } from '../../InvalidStateError.js';
+import { TypedEmitter } from '../../TypedEmitter.js';
 import type { UdpMux } from '../ice/UdpMux.js';
 import type { MediaSection } from '../rtpParameters.js';
 import {
@@ -12,7 +13,21 @@ import {
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
 import { Publication } from './Publication.js';
-import { Subscription } from './Subscription.js';
+import { Subscription, type VideoPreferences } from './Subscription.js';
+
+/** Whether a publisher should send one of its simulcast encodings. */
+export interface EncodingState {
+  readonly rid: string;
+  readonly active: boolean;
+}
+
+export interface MediaRouterEvents {
+  /**
+   * The encodings of a publication's video that some subscriber needs changed: the publisher
+   * should send the active ones and pause the others (to save its uplink and CPU).
+   */
+  encodingsChanged: [publication: Publication, encodings: readonly EncodingState[]];
+}
 
 export interface MediaRouterOptions {
   /** The UDP socket every peer of this router reaches. */
@@ -88,13 +103,14 @@ export function checkPublisherOffer(offerSdp: string): void {
  * One session's Media Router: each publisher sends its tracks once, and the router forwards
  * them to every subscription. It speaks SDP at its edge and knows nothing of signaling.
  */
-export class MediaRouter {
+export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
   readonly #options: Required<MediaRouterOptions>;
   readonly #publications = new Set<Publication>();
   readonly #subscriptions = new Map<Subscription, Publication>();
   #closed = false;
 
   constructor(options: MediaRouterOptions) {
+    super();
     this.#options = { maxVideoBitrate: 2_500_000, ...options };
   }
 
@@ -123,7 +139,10 @@ export class MediaRouter {
   }
 
   /** Offers a subscriber the tracks of a publication; give its answer to `answer`. */
-  subscribe(publication: Publication): { subscription: Subscription; offerSdp: string } {
+  subscribe(
+    publication: Publication,
+    preferences?: VideoPreferences,
+  ): { subscription: Subscription; offerSdp: string } {
     this.#assertOpen();
     if (!this.#publications.has(publication) || publication.closed)
       throw new InvalidStateError('unknown or closed publication');
@@ -132,7 +151,7 @@ export class MediaRouter {
     transport.on('stateChange', (state) => {
       if (state === 'closed') endpoint.close();
     });
-    const subscription = new Subscription(transport, publication);
+    const subscription = new Subscription(transport, publication, preferences);
     this.#subscriptions.set(subscription, publication);
     const offerSdp = offerSubscriber(
       subscription.tracks.map((track) => ({
@@ -152,6 +171,12 @@ export class MediaRouter {
   answer(subscription: Subscription, answerSdp: string): void {
     this.#assertOpen();
     subscription.setRemoteDescription(parseDescription(answerSdp));
+  }
+
+  /** Changes what a subscriber wants of the video it receives. */
+  setPreferences(subscription: Subscription, preferences: VideoPreferences): void {
+    this.#assertOpen();
+    subscription.setPreferences(preferences);
   }
 
   unpublish(publication: Publication): void {

@@ -38,6 +38,17 @@ export interface ConsumedTrack {
   lastSenderReport: number;
 }
 
+/** What a subscriber wants of a publication's video; null for no limit. */
+export interface VideoPreferences {
+  /** The largest size wanted: the router picks the largest layer that fits in it. */
+  readonly resolution: { readonly width: number; readonly height: number } | null;
+  /** Frames per second wanted: the router drops temporal layers above it. */
+  readonly frameRate: number | null;
+}
+
+/** No limit: the highest layer the subscriber's link carries. */
+export const noVideoPreferences: VideoPreferences = { resolution: null, frameRate: null };
+
 /** How often the router sends each subscriber a sender report per track, ms (RFC 3550: ~5 s; browsers ~1 s). */
 const senderReportIntervalMs = 1000;
 /** Size of a subscription's scratch header; browsers' headers with their extensions are under 100 bytes. */
@@ -63,9 +74,15 @@ export class Subscription {
   readonly #header = Buffer.alloc(maxScratchHeaderLength);
   readonly #senderReportTimer: NodeJS.Timeout;
   #estimatedBitrate: number | null = null;
+  #preferences: VideoPreferences;
   #closed = false;
 
-  constructor(transport: DtlsSrtpTransport, publication: Publication) {
+  constructor(
+    transport: DtlsSrtpTransport,
+    publication: Publication,
+    preferences: VideoPreferences = noVideoPreferences,
+  ) {
+    this.#preferences = preferences;
     this.#transport = transport;
     this.#publication = publication;
     this.tracks = publication.tracks.map((source, index) => {
@@ -131,6 +148,15 @@ export class Subscription {
   /** The subscriber's own estimate of its downlink (REMB), bits/s; null until it sent one. */
   get estimatedBitrate(): number | null {
     return this.#estimatedBitrate;
+  }
+
+  get preferences(): VideoPreferences {
+    return this.#preferences;
+  }
+
+  /** Changes what the subscriber wants of the video; the router moves it to the layer that fits. */
+  setPreferences(preferences: VideoPreferences): void {
+    this.#preferences = preferences;
   }
 
   /**
