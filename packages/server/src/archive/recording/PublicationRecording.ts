@@ -1,4 +1,4 @@
-import type { Publication, PublishedTrack } from '../../media/router/Publication.js';
+import type { Publication, PublishedLayer, RoutedPacket } from '../../media/router/Publication.js';
 import { StreamRecorder, type RecordingResult } from './StreamRecorder.js';
 import { recordingCodecs, type RecordingCodec, type RecordingTrack } from './TrackRecorder.js';
 
@@ -11,21 +11,28 @@ export interface PublicationRecordingOptions {
 
 /**
  * Records a publication as the router receives it: its RTP goes to a `StreamRecorder` as it
- * arrives, and the recorder's keyframe requests go to the publisher.
+ * arrives, and the recorder's keyframe requests go to the publisher. Of simulcast video it
+ * records the top layer, which the publication then keeps flowing.
  */
 export class PublicationRecording {
   readonly recorder: StreamRecorder;
   readonly #publication: Publication;
-  readonly #listener: (track: PublishedTrack, packet: Buffer) => void;
+  readonly #listener: (packet: RoutedPacket) => void;
 
   constructor(publication: Publication, options: PublicationRecordingOptions) {
-    const recorded = new Map<PublishedTrack, RecordingTrack>();
+    const recorded = new Map<PublishedLayer, RecordingTrack>();
     for (const track of publication.tracks) {
+      const layer = track.layers.at(-1);
       const codec = track.section.codecs[0];
       const name = codec?.name.toLowerCase();
-      if (!codec || !isRecordingCodec(name) || !(track.kind === 'audio' ? options.audio : options.video))
+      if (
+        !layer ||
+        !codec ||
+        !isRecordingCodec(name) ||
+        !(track.kind === 'audio' ? options.audio : options.video)
+      )
         continue;
-      recorded.set(track, {
+      recorded.set(layer, {
         kind: track.kind,
         codec: name,
         payloadType: codec.payloadType,
@@ -36,22 +43,25 @@ export class PublicationRecording {
     if (recorded.size === 0) throw new TypeError('the publication has no track to record');
     this.#publication = publication;
     this.recorder = new StreamRecorder({ path: options.path, tracks: [...recorded.values()] });
-    this.#listener = (track, packet) => {
-      const recording = recorded.get(track);
-      if (recording) this.recorder.push(recording, packet, Date.now());
+    this.#listener = (packet) => {
+      const recording = recorded.get(packet.layer);
+      if (recording) this.recorder.push(recording, packet.data, Date.now());
     };
     publication.on('rtp', this.#listener);
+    const video = [...recorded.keys()].find((layer) => layer.track.kind === 'video');
+    if (video) publication.setDemand(this, video);
     this.recorder.on('keyframeNeeded', (track) => {
       for (const [source, recording] of recorded)
         if (recording === track && !publication.closed) publication.requestKeyframe(source);
     });
     // Video starts at a keyframe: ask for one now rather than wait for the next.
-    for (const source of recorded.keys()) if (source.kind === 'video') publication.requestKeyframe(source);
+    for (const layer of recorded.keys()) if (layer.track.kind === 'video') publication.requestKeyframe(layer);
   }
 
   /** Stops taking packets and completes the file. */
   stop(): Promise<RecordingResult> {
     this.#publication.off('rtp', this.#listener);
+    if (!this.#publication.closed) this.#publication.setDemand(this, null);
     return this.recorder.close();
   }
 }

@@ -12,14 +12,10 @@ import {
 } from '../sdp/sdp.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
-import { Publication } from './Publication.js';
+import { Publication, type EncodingState } from './Publication.js';
 import { Subscription, type VideoPreferences } from './Subscription.js';
 
-/** Whether a publisher should send one of its simulcast encodings. */
-export interface EncodingState {
-  readonly rid: string;
-  readonly active: boolean;
-}
+export type { EncodingState };
 
 export interface MediaRouterEvents {
   /**
@@ -54,11 +50,40 @@ export interface ForwardedTrackStats extends TrackStats {
   readonly packetsLost: number;
   readonly jitterMs: number;
   readonly rttMs: number | null;
+  /** The layer forwarded (its RID, or null without simulcast), and the one the router moves to. */
+  readonly layer: string | null;
+  readonly targetLayer: string | null;
+  /** The highest temporal layer forwarded, and the one wanted. */
+  readonly temporalLayer: number;
+  readonly targetTemporalLayer: number;
+  /** Switches between simulcast layers so far. */
+  readonly layerSwitches: number;
+}
+
+/** One simulcast layer (or the one encoding) of a published track. */
+export interface LayerStats {
+  /** Its RID; null without simulcast. */
+  readonly rid: string | null;
+  /** False while the router has the publisher pause it, because no one needs it. */
+  readonly active: boolean;
+  /** From its last keyframe that told; 0 before. */
+  readonly width: number;
+  readonly height: number;
+  /** Over the last second it flowed, all temporal layers. */
+  readonly bitrate: number;
+  readonly frameRate: number;
+  /** Frames per second with temporal layers 0..t, by t. */
+  readonly temporalFrameRates: readonly number[];
+  readonly packets: number;
+}
+
+export interface PublishedTrackStats extends TrackStats {
+  readonly layers: readonly LayerStats[];
 }
 
 export interface PublicationStats {
   readonly id: string;
-  readonly tracks: readonly TrackStats[];
+  readonly tracks: readonly PublishedTrackStats[];
 }
 
 export interface SubscriptionStats {
@@ -79,13 +104,12 @@ export interface RouterStats {
  * throws a TypeError when it can forward no track at all.
  */
 function forwardableMedia(offer: RemoteDescription): (MediaSection | null)[] {
-  // Until scalable video lands, one encoding per track and no RTX: retransmissions then keep
-  // the original SSRC and payload type.
+  // No RTX from publishers: retransmissions then keep the original SSRC and payload type, and
+  // each simulcast layer is one SSRC, learnt from its RID.
   const accepted = acceptPublisherMedia(offer).map(
     (media) =>
       media && {
         ...media,
-        rids: [],
         codecs: media.codecs.map(({ rtxPayloadType: _rtx, ...codec }) => codec),
       },
   );
@@ -132,6 +156,9 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
       maxVideoBitrate: this.#options.maxVideoBitrate,
     });
     this.#publications.add(publication);
+    publication.on('encodingsChanged', (encodings) => {
+      this.safeEmit('encodingsChanged', publication, encodings);
+    });
     transport.on('stateChange', (state) => {
       if (state === 'closed') endpoint.close();
     });
@@ -195,7 +222,21 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
     return {
       publications: [...this.#publications].map((publication) => ({
         id: publication.id,
-        tracks: publication.tracks.map((t) => ({ kind: t.kind, packets: t.packetsIn, bytes: t.bytesIn })),
+        tracks: publication.tracks.map((t) => ({
+          kind: t.kind,
+          packets: t.packetsIn,
+          bytes: t.bytesIn,
+          layers: t.layers.map((layer) => ({
+            rid: layer.rid,
+            active: layer.active,
+            width: layer.width,
+            height: layer.height,
+            bitrate: layer.bitrates.at(-1) ?? 0,
+            frameRate: layer.frameRates.at(-1) ?? 0,
+            temporalFrameRates: layer.frameRates,
+            packets: layer.packetsIn,
+          })),
+        })),
       })),
       subscriptions: [...this.#subscriptions].map(([subscription, publication]) => ({
         id: subscription.id,
@@ -210,6 +251,11 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
           packetsLost: t.packetsLost,
           jitterMs: t.jitterMs,
           rttMs: t.rttMs,
+          layer: t.layer?.rid ?? null,
+          targetLayer: t.targetLayer?.rid ?? null,
+          temporalLayer: t.temporalLayer,
+          targetTemporalLayer: t.targetTemporalLayer,
+          layerSwitches: t.layerSwitches,
         })),
       })),
     };

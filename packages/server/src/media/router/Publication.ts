@@ -3,9 +3,16 @@ import { InvalidStateError } from '../../InvalidStateError.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
 import { unixMsFromNtp } from '../rtcp/ntp.js';
 import { parseRtcp, serializeRtcp } from '../rtcp/rtcp.js';
-import { readPayloadType, readSequenceNumber, readSsrc } from '../rtp/rtpHeader.js';
+import { findHeaderExtension, readTextExtension } from '../rtp/headerExtensions.js';
+import { readPayloadType, readSequenceNumber, readSsrc, rtpHeaderLength } from '../rtp/rtpHeader.js';
 import { RetransmissionBuffer } from '../rtp/RetransmissionBuffer.js';
-import type { MediaSection } from '../rtpParameters.js';
+import {
+  payloadEnd,
+  readVideoPacket,
+  type RoutedVideoCodec,
+  type VideoPacketInfo,
+} from '../rtp/videoPayload.js';
+import { headerExtensionUris, type MediaSection } from '../rtpParameters.js';
 import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
 
 /**
@@ -18,22 +25,73 @@ export interface SenderClock {
   readonly rtpTimestamp: number;
 }
 
-/** One track a publisher sends: its negotiated section and what the router learned of it. */
+/** One track a publisher sends: its negotiated section and its layers. */
 export interface PublishedTrack {
   readonly section: MediaSection;
   readonly kind: MediaSection['kind'];
+  /** The video codec whose payload the router reads to switch layers; null for audio and others. */
+  readonly codec: RoutedVideoCodec | null;
+  /** The ID of the abs-send-time header extension, if negotiated. */
+  readonly absSendTimeId: number | null;
+  /** One per simulcast encoding, lowest resolution first; one without simulcast. */
+  readonly layers: readonly PublishedLayer[];
+  /** Counters over all its layers. */
+  packetsIn: number;
+  bytesIn: number;
+}
+
+/** One encoding of a track, on its own SSRC: what the router learned of it. */
+export interface PublishedLayer {
+  readonly track: PublishedTrack;
+  /** Its RID (RFC 8851); null without simulcast. */
+  readonly rid: string | null;
+  /** Position among the track's layers, 0 the lowest resolution. */
+  readonly index: number;
   /** The publisher's SSRC, known from the SDP or from the first packet. */
   ssrc: number | null;
   readonly buffer: RetransmissionBuffer;
   packetsIn: number;
   bytesIn: number;
-  /** From the publisher's latest sender report for this track; subscribers' reports derive from it. */
+  /** From the publisher's latest sender report for this SSRC; subscribers' reports derive from it. */
   senderClock: SenderClock | null;
+  /** Frame size from its last keyframe that told one; 0 before. */
+  width: number;
+  height: number;
+  /** Bits per second with temporal layers 0..t, by t, over the last second it flowed. */
+  bitrates: number[];
+  /** Frames per second with temporal layers 0..t, by t, over the last second it flowed. */
+  frameRates: number[];
+  /** Whether the publisher is asked to send it (the router pauses layers nobody needs). */
+  active: boolean;
+  /** When it last changed between paused and active, ms. */
+  activeSinceMs: number;
+  /** When a consumer last needed it, ms. */
+  neededAtMs: number;
+  /** When its last packet came, ms; 0 before any. */
+  lastPacketAtMs: number;
+}
+
+/** A packet the router received, decrypted, with what it read of it once for every subscriber. */
+export interface RoutedPacket {
+  readonly data: Buffer;
+  readonly layer: PublishedLayer;
+  /** For video of a codec the router reads; null otherwise. */
+  readonly video: VideoPacketInfo | null;
+  /** Where the abs-send-time extension's value is in the header, -1 without one. */
+  readonly absSendTimeOffset: number;
+}
+
+/** Whether a publisher should send one of its simulcast encodings. */
+export interface EncodingState {
+  readonly rid: string;
+  readonly active: boolean;
 }
 
 export interface PublicationEvents {
-  /** A packet of one of the tracks, decrypted; listeners must not change it. */
-  rtp: [track: PublishedTrack, packet: Buffer];
+  /** A packet of one of the layers; listeners must not change it. */
+  rtp: [packet: RoutedPacket];
+  /** The simulcast encodings anyone needs changed: the publisher should pause the others. */
+  encodingsChanged: [encodings: readonly EncodingState[]];
 }
 
 export interface PublicationOptions {
@@ -43,25 +101,47 @@ export interface PublicationOptions {
   readonly maxVideoBitrate: number;
 }
 
-/** Least time between two keyframe requests for one track, ms. */
+/** Least time between two keyframe requests for one layer, ms. */
 const keyframeRequestIntervalMs = 300;
 /** How often the router tells the publisher what it may send (REMB), ms. */
 const rembIntervalMs = 500;
+/** How often layers' bitrates and frame rates are measured, ms. */
+const measureIntervalMs = 1000;
+/** How long a layer nobody needs keeps flowing before it is paused: switches need their source a while. */
+const pauseDelayMs = 2000;
 /** The router's own SSRC in the RTCP it sends. */
 const routerSsrc = 1;
 
+const routedVideoCodecs: Readonly<Record<string, RoutedVideoCodec>> = {
+  vp8: 'vp8',
+  vp9: 'vp9',
+  h264: 'h264',
+};
+
+/** Per layer, what it received since the last measurement, by temporal layer. */
+interface LayerWindow {
+  readonly bytes: number[];
+  readonly frames: number[];
+}
+
 /**
- * What one publisher sends the router: its tracks, received once, kept for retransmission and
- * handed to every subscription. The router answers with keyframe requests and REMB.
+ * What one publisher sends the router: its tracks and their simulcast layers, received once,
+ * read once, kept for retransmission and handed to every subscription. The router answers with
+ * keyframe requests and REMB, and pauses the layers no consumer needs.
  */
 export class Publication extends TypedEmitter<PublicationEvents> {
   readonly id = randomUUID();
   readonly tracks: readonly PublishedTrack[];
   readonly #transport: DtlsSrtpTransport;
-  /** Tracks whose SSRC is known, for the lookup every packet needs. */
-  readonly #tracksBySsrc = new Map<number, PublishedTrack>();
-  readonly #lastKeyframeRequest = new Map<PublishedTrack, number>();
-  readonly #rembTimer: NodeJS.Timeout;
+  /** Layers whose SSRC is known, for the lookup every packet needs. */
+  readonly #layersBySsrc = new Map<number, PublishedLayer>();
+  readonly #windows = new Map<PublishedLayer, LayerWindow>();
+  readonly #lastKeyframeRequest = new Map<PublishedLayer, number>();
+  /** Per consumer (a subscription's track, a recording), the layer it needs. */
+  readonly #demand = new Map<object, PublishedLayer>();
+  readonly #timers: NodeJS.Timeout[];
+  #pauseTimer: NodeJS.Timeout | null = null;
+  #lastMeasureMs = Date.now();
   /** Router clock minus the publisher's wall clock, from its first sender report, in ms. */
   #clockOffsetMs: number | null = null;
   #closed = false;
@@ -69,89 +149,248 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   constructor(options: PublicationOptions) {
     super();
     this.#transport = options.transport;
-    this.tracks = options.sections.map((section) => ({
-      section,
-      kind: section.kind,
-      ssrc: section.ssrcs[0] ?? null,
-      buffer: new RetransmissionBuffer(section.kind === 'video' ? 1024 : 256),
-      packetsIn: 0,
-      bytesIn: 0,
-      senderClock: null,
-    }));
-    for (const track of this.tracks) if (track.ssrc !== null) this.#tracksBySsrc.set(track.ssrc, track);
+    this.tracks = options.sections.map((section) => createTrack(section));
+    for (const track of this.tracks)
+      for (const layer of track.layers) {
+        this.#windows.set(layer, { bytes: [], frames: [] });
+        if (layer.ssrc !== null) this.#layersBySsrc.set(layer.ssrc, layer);
+      }
     this.#transport.on('rtp', (packet) => {
       this.#receive(packet);
     });
     this.#transport.on('rtcp', (compound) => {
-      for (const packet of parseRtcp(compound)) {
-        if (packet.type !== 'sr') continue;
-        const track = this.#tracksBySsrc.get(packet.ssrc);
-        if (!track) continue;
-        const publisherMs = unixMsFromNtp({ seconds: packet.ntpSeconds, fraction: packet.ntpFraction });
-        this.#clockOffsetMs ??= Date.now() - publisherMs;
-        track.senderClock = {
-          wallClockMs: publisherMs + this.#clockOffsetMs,
-          rtpTimestamp: packet.rtpTimestamp,
-        };
-      }
+      this.#onRtcp(compound);
     });
-    this.#rembTimer = setInterval(() => {
-      this.#sendRemb(options.maxVideoBitrate);
-    }, rembIntervalMs);
-    this.#rembTimer.unref();
+    this.#timers = [
+      setInterval(() => {
+        this.#sendRemb(options.maxVideoBitrate);
+      }, rembIntervalMs),
+      setInterval(() => {
+        this.#measure();
+      }, measureIntervalMs),
+    ];
+    for (const timer of this.#timers) timer.unref();
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** Asks the publisher for a keyframe of a video track, at most once per 300 ms. */
-  requestKeyframe(track: PublishedTrack): void {
+  /** Asks the publisher for a keyframe of a video layer, at most once per 300 ms. */
+  requestKeyframe(layer: PublishedLayer): void {
     if (this.#closed) throw new InvalidStateError('the publication is closed');
     const now = Date.now();
-    if (track.kind !== 'video' || track.ssrc === null || this.#transport.state !== 'connected') return;
-    if (now - (this.#lastKeyframeRequest.get(track) ?? 0) < keyframeRequestIntervalMs) return;
-    this.#lastKeyframeRequest.set(track, now);
-    this.#transport.sendRtcp(serializeRtcp({ type: 'pli', senderSsrc: routerSsrc, mediaSsrc: track.ssrc }));
+    if (layer.track.kind !== 'video' || layer.ssrc === null || this.#transport.state !== 'connected') return;
+    if (now - (this.#lastKeyframeRequest.get(layer) ?? 0) < keyframeRequestIntervalMs) return;
+    this.#lastKeyframeRequest.set(layer, now);
+    this.#transport.sendRtcp(serializeRtcp({ type: 'pli', senderSsrc: routerSsrc, mediaSsrc: layer.ssrc }));
+  }
+
+  /**
+   * Says which layer of a track a consumer needs (null: none any more). A layer someone needs is
+   * resumed at once; one nobody needs is paused after a while. The lowest layer always flows, so
+   * that a new subscriber starts at once.
+   */
+  setDemand(consumer: object, layer: PublishedLayer | null): void {
+    if (layer) this.#demand.set(consumer, layer);
+    else this.#demand.delete(consumer);
+    this.#updateEncodings(Date.now());
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#rembTimer);
+    for (const timer of this.#timers) clearInterval(timer);
+    if (this.#pauseTimer) clearTimeout(this.#pauseTimer);
     this.#transport.close();
   }
 
-  #receive(packet: Buffer): void {
-    const ssrc = readSsrc(packet);
-    const track = this.#tracksBySsrc.get(ssrc) ?? this.#learnSsrc(ssrc, readPayloadType(packet));
-    if (!track) return;
+  #receive(data: Buffer): void {
+    const ssrc = readSsrc(data);
+    const layer = this.#layersBySsrc.get(ssrc) ?? this.#learnSsrc(ssrc, data);
+    if (!layer) return;
+    const { track } = layer;
+    const now = Date.now();
+    layer.packetsIn++;
+    layer.bytesIn += data.length;
+    layer.lastPacketAtMs = now;
     track.packetsIn++;
-    track.bytesIn += packet.length;
-    track.buffer.store(readSequenceNumber(packet), packet);
-    this.safeEmit('rtp', track, packet);
+    track.bytesIn += data.length;
+    layer.buffer.store(readSequenceNumber(data), data);
+    const headerLength = rtpHeaderLength(data);
+    const video =
+      track.codec && headerLength > 0
+        ? readVideoPacket(track.codec, data, headerLength, payloadEnd(data))
+        : null;
+    const window = this.#windows.get(layer) as LayerWindow;
+    const temporal = video?.temporalLayer ?? 0;
+    window.bytes[temporal] = (window.bytes[temporal] ?? 0) + data.length;
+    if (video?.frameStart) window.frames[temporal] = (window.frames[temporal] ?? 0) + 1;
+    if (video?.width) {
+      layer.width = video.width;
+      layer.height = video.height;
+    }
+    const absSendTime = track.absSendTimeId === null ? null : findHeaderExtension(data, track.absSendTimeId);
+    this.safeEmit('rtp', { data, layer, video, absSendTimeOffset: absSendTime?.offset ?? -1 });
   }
 
   /**
-   * The track a packet from an SSRC the SDP did not announce belongs to: the first track without
-   * an SSRC whose codec has the packet's payload type.
+   * The layer a packet from an SSRC the SDP did not announce belongs to: by its RID header
+   * extension with simulcast, else the first layer without an SSRC whose codec has its payload type.
    */
-  #learnSsrc(ssrc: number, payloadType: number): PublishedTrack | undefined {
-    const track = this.tracks.find(
-      (candidate) =>
-        candidate.ssrc === null && candidate.section.codecs.some((c) => c.payloadType === payloadType),
-    );
-    if (!track) return undefined;
-    track.ssrc = ssrc;
-    this.#tracksBySsrc.set(ssrc, track);
-    return track;
+  #learnSsrc(ssrc: number, packet: Buffer): PublishedLayer | undefined {
+    let layer: PublishedLayer | undefined;
+    for (const track of this.tracks) {
+      const ridId = extensionId(track.section, headerExtensionUris.rid);
+      if (track.section.rids.length === 0 || ridId === undefined) continue;
+      const rid = readTextExtension(packet, ridId);
+      layer = track.layers.find((candidate) => candidate.rid === rid && candidate.ssrc === null);
+      if (layer) break;
+    }
+    const payloadType = readPayloadType(packet);
+    layer ??= this.tracks
+      .filter((track) => track.section.rids.length === 0)
+      .flatMap((track) => track.layers)
+      .find(
+        (candidate) =>
+          candidate.ssrc === null &&
+          candidate.track.section.codecs.some((c) => c.payloadType === payloadType),
+      );
+    if (!layer) return undefined;
+    layer.ssrc = ssrc;
+    this.#layersBySsrc.set(ssrc, layer);
+    return layer;
+  }
+
+  #onRtcp(compound: Buffer): void {
+    for (const packet of parseRtcp(compound)) {
+      if (packet.type !== 'sr') continue;
+      const layer = this.#layersBySsrc.get(packet.ssrc);
+      if (!layer) continue;
+      const publisherMs = unixMsFromNtp({ seconds: packet.ntpSeconds, fraction: packet.ntpFraction });
+      this.#clockOffsetMs ??= Date.now() - publisherMs;
+      layer.senderClock = {
+        wallClockMs: publisherMs + this.#clockOffsetMs,
+        rtpTimestamp: packet.rtpTimestamp,
+      };
+    }
+  }
+
+  /** Turns the last second's counts into bitrates and frame rates; a layer that sent nothing keeps its last. */
+  #measure(): void {
+    const now = Date.now();
+    const seconds = (now - this.#lastMeasureMs) / 1000;
+    this.#lastMeasureMs = now;
+    if (seconds <= 0) return;
+    for (const [layer, window] of this.#windows) {
+      if (window.bytes.length === 0) continue;
+      let bits = 0;
+      let frames = 0;
+      layer.bitrates = [];
+      layer.frameRates = [];
+      for (let t = 0; t < window.bytes.length; t++) {
+        bits += (window.bytes[t] ?? 0) * 8;
+        frames += window.frames[t] ?? 0;
+        layer.bitrates.push(Math.round(bits / seconds));
+        layer.frameRates.push(Math.round((frames / seconds) * 10) / 10);
+      }
+      window.bytes.length = 0;
+      window.frames.length = 0;
+    }
+  }
+
+  /** Resumes the simulcast layers someone needs, and pauses those nobody has needed for a while. */
+  #updateEncodings(now: number): void {
+    if (this.#closed) return;
+    let changed = false;
+    let nextPause = Infinity;
+    for (const track of this.tracks) {
+      if (track.layers.length < 2) continue;
+      for (const layer of track.layers) {
+        const needed = layer.index === 0 || [...this.#demand.values()].includes(layer);
+        if (needed) {
+          layer.neededAtMs = now;
+          if (!layer.active) {
+            layer.active = true;
+            layer.activeSinceMs = now;
+            changed = true;
+          }
+        } else if (layer.active) {
+          const pauseAt = layer.neededAtMs + pauseDelayMs;
+          if (pauseAt <= now) {
+            layer.active = false;
+            layer.activeSinceMs = now;
+            changed = true;
+          } else {
+            nextPause = Math.min(nextPause, pauseAt);
+          }
+        }
+      }
+    }
+    if (this.#pauseTimer) clearTimeout(this.#pauseTimer);
+    this.#pauseTimer = null;
+    if (nextPause !== Infinity) {
+      this.#pauseTimer = setTimeout(() => {
+        this.#updateEncodings(Date.now());
+      }, nextPause - now);
+      this.#pauseTimer.unref();
+    }
+    if (changed)
+      this.safeEmit(
+        'encodingsChanged',
+        this.tracks.flatMap((track) =>
+          track.layers.length < 2
+            ? []
+            : track.layers.map((layer) => ({ rid: layer.rid ?? '', active: layer.active })),
+        ),
+      );
   }
 
   #sendRemb(bitrate: number): void {
-    const ssrcs = this.tracks
-      .filter((t) => t.kind === 'video' && t.ssrc !== null)
-      .map((t) => t.ssrc as number);
+    const ssrcs = [...this.#layersBySsrc.values()]
+      .filter((layer) => layer.track.kind === 'video')
+      .map((layer) => layer.ssrc as number);
     if (ssrcs.length === 0 || this.#transport.state !== 'connected') return;
     this.#transport.sendRtcp(serializeRtcp({ type: 'remb', senderSsrc: routerSsrc, bitrate, ssrcs }));
   }
+}
+
+function extensionId(section: MediaSection, uri: string): number | undefined {
+  return section.extensions.find((extension) => extension.uri === uri)?.id;
+}
+
+function createTrack(section: MediaSection): PublishedTrack {
+  const codecName = section.codecs[0]?.name.toLowerCase() ?? '';
+  const layers: PublishedLayer[] = [];
+  const track: PublishedTrack = {
+    section,
+    kind: section.kind,
+    codec: section.kind === 'video' ? (routedVideoCodecs[codecName] ?? null) : null,
+    absSendTimeId: extensionId(section, headerExtensionUris.absSendTime) ?? null,
+    layers,
+    packetsIn: 0,
+    bytesIn: 0,
+  };
+  const now = Date.now();
+  const rids = section.rids.length > 0 ? section.rids : [null];
+  for (const [index, rid] of rids.entries())
+    layers.push({
+      track,
+      rid,
+      index,
+      ssrc: rid === null ? (section.ssrcs[0] ?? null) : null,
+      buffer: new RetransmissionBuffer(section.kind === 'video' ? 1024 : 256),
+      packetsIn: 0,
+      bytesIn: 0,
+      senderClock: null,
+      width: 0,
+      height: 0,
+      bitrates: [],
+      frameRates: [],
+      active: true,
+      activeSinceMs: now,
+      neededAtMs: now,
+      lastPacketAtMs: 0,
+    });
+  return track;
 }

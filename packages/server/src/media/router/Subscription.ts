@@ -1,13 +1,17 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { ntpFromUnixMs, ntpMiddle32 } from '../rtcp/ntp.js';
 import { parseRtcp, serializeRtcp, type ReportBlock } from '../rtcp/rtcp.js';
-import { rtpHeaderLength } from '../rtp/rtpHeader.js';
+import { writeAbsSendTime } from '../rtp/headerExtensions.js';
+import { PictureIdRewriter } from '../rtp/PictureIdRewriter.js';
+import { RetransmissionBuffer } from '../rtp/RetransmissionBuffer.js';
+import { readSequenceNumber, rtpHeaderLength } from '../rtp/rtpHeader.js';
 import { RtpRewriter } from '../rtp/RtpRewriter.js';
 import { serializeRtx, type RtxStream } from '../rtp/rtx.js';
-import type { MediaSection } from '../rtpParameters.js';
+import { headerExtensionUris, type MediaSection } from '../rtpParameters.js';
 import type { RemoteDescription } from '../sdp/sdp.js';
 import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
-import type { Publication, PublishedTrack } from './Publication.js';
+import { LayerSelector, type LayerView } from './LayerSelector.js';
+import type { Publication, PublishedLayer, PublishedTrack, RoutedPacket } from './Publication.js';
 
 /** One track as one subscriber receives it: its own SSRC and continuous numbering. */
 export interface ConsumedTrack {
@@ -36,7 +40,35 @@ export interface ConsumedTrack {
   rttMs: number | null;
   /** `ntpMiddle32` of the last sender report sent, to match the receiver's echo. */
   lastSenderReport: number;
+  /**
+   * The source layer forwarded now. Simulcast video starts (and switches) at a keyframe: null
+   * until the first one of its target.
+   */
+  layer: PublishedLayer | null;
+  /** The layer the subscriber moves to at its next keyframe; null until one can be chosen. */
+  targetLayer: PublishedLayer | null;
+  /** The highest temporal layer forwarded now, and the one it moves to at the next chance. */
+  temporalLayer: number;
+  targetTemporalLayer: number;
+  layerSwitches: number;
+  /** Chooses the layers of video whose payload the router reads; null for audio and others. */
+  readonly selector: LayerSelector | null;
+  /** Keeps VP8/VP9 picture numbering continuous across switches and dropped frames. */
+  readonly pictureIds: PictureIdRewriter | null;
+  /** Packets sent with their picture numbering rewritten, by source sequence number, for resends. */
+  readonly rewrittenPackets: RetransmissionBuffer | null;
 }
+
+/** The publisher's header extensions offered on to subscribers, under the publisher's IDs. */
+const forwardedExtensions = new Set<string>([
+  headerExtensionUris.absSendTime,
+  headerExtensionUris.audioLevel,
+  headerExtensionUris.videoOrientation,
+]);
+/** How long an active layer may send nothing before it is no longer chosen, ms. */
+const stalledLayerMs = 1500;
+/** How long a resumed layer has to start flowing, ms. */
+const resumeGraceMs = 3000;
 
 /** What a subscriber wants of a publication's video; null for no limit. */
 export interface VideoPreferences {
@@ -64,7 +96,7 @@ export class Subscription {
   readonly tracks: readonly ConsumedTrack[];
   readonly #transport: DtlsSrtpTransport;
   readonly #publication: Publication;
-  readonly #forward: (track: PublishedTrack, packet: Buffer) => void;
+  readonly #forward: (packet: RoutedPacket) => void;
   readonly #tracksBySource: ReadonlyMap<PublishedTrack, ConsumedTrack>;
   readonly #tracksBySsrc: ReadonlyMap<number, ConsumedTrack>;
   /**
@@ -97,13 +129,14 @@ export class Subscription {
               sequence: randomInt(0, 0x10000),
             }
           : null;
+      const layered = source.layers.length > 1;
       return {
         source,
         section: {
           mid: String(index),
           kind: source.kind,
           codecs: [rtx ? { ...codec, rtxPayloadType: rtx.payloadType } : codec],
-          extensions: [],
+          extensions: source.section.extensions.filter((extension) => forwardedExtensions.has(extension.uri)),
           rids: [],
           ssrcs: [ssrc],
         },
@@ -120,12 +153,21 @@ export class Subscription {
         jitterMs: 0,
         rttMs: null,
         lastSenderReport: 0,
+        layer: layered ? null : (source.layers[0] ?? null),
+        targetLayer: layered ? null : (source.layers[0] ?? null),
+        temporalLayer: allTemporalLayers,
+        targetTemporalLayer: allTemporalLayers,
+        layerSwitches: 0,
+        selector: source.codec ? new LayerSelector() : null,
+        pictureIds: source.codec === 'vp8' || source.codec === 'vp9' ? new PictureIdRewriter() : null,
+        rewrittenPackets:
+          source.codec === 'vp8' || source.codec === 'vp9' ? new RetransmissionBuffer(256) : null,
       };
     });
     this.#tracksBySource = new Map(this.tracks.map((track) => [track.source, track]));
     this.#tracksBySsrc = new Map(this.tracks.map((track) => [track.ssrc, track]));
-    this.#forward = (source, packet) => {
-      this.#send(source, packet);
+    this.#forward = (packet) => {
+      this.#send(packet);
     };
     publication.on('rtp', this.#forward);
     transport.on('rtcp', (compound) => {
@@ -137,6 +179,7 @@ export class Subscription {
     });
     this.#senderReportTimer = setInterval(() => {
       this.#sendSenderReports();
+      this.#selectLayers();
     }, senderReportIntervalMs);
     this.#senderReportTimer.unref();
   }
@@ -157,6 +200,7 @@ export class Subscription {
   /** Changes what the subscriber wants of the video; the router moves it to the layer that fits. */
   setPreferences(preferences: VideoPreferences): void {
     this.#preferences = preferences;
+    this.#selectLayers();
   }
 
   /**
@@ -177,18 +221,99 @@ export class Subscription {
     this.#closed = true;
     clearInterval(this.#senderReportTimer);
     this.#publication.off('rtp', this.#forward);
+    for (const track of this.tracks) this.#publication.setDemand(track, null);
     this.#transport.close();
   }
 
-  #send(source: PublishedTrack, packet: Buffer): void {
-    const track = this.#tracksBySource.get(source);
+  #send(packet: RoutedPacket): void {
+    const track = this.#tracksBySource.get(packet.layer.track);
     if (!track || this.#transport.state !== 'connected') return;
-    const header = this.#rewriteHeader(track, packet);
+    const { video } = packet;
+    if (packet.layer !== track.layer) {
+      // Simulcast: a subscriber starts, and changes layer, at a keyframe of the layer it moves to.
+      if (track.targetLayer === null) this.#selectLayer(track, Date.now());
+      if (packet.layer !== track.targetLayer || !video?.keyframe) return;
+      if (track.layer) track.layerSwitches++;
+      track.layer = packet.layer;
+      track.rewriter.switchSource();
+      track.pictureIds?.switchSource();
+    }
+    if (video && !this.#admitsTemporalLayer(track, packet)) {
+      track.rewriter.drop(packet.data);
+      track.pictureIds?.drop(video);
+      return;
+    }
+    let data = packet.data;
+    if (video && track.pictureIds?.map(video)) {
+      data = Buffer.from(data);
+      track.pictureIds.write(data, video);
+      track.rewrittenPackets?.store(readSequenceNumber(packet.data), data);
+    }
+    const header = this.#rewriteHeader(track, data);
     if (!header) return;
-    this.#transport.sendRtp(packet, header);
+    if (packet.absSendTimeOffset >= 0)
+      writeAbsSendTime(header, packet.absSendTimeOffset, performance.timeOrigin + performance.now());
+    this.#transport.sendRtp(data, header);
     track.packetsOut++;
-    track.bytesOut += packet.length;
-    track.payloadOctetsOut += packet.length - rtpHeaderLength(packet);
+    track.bytesOut += data.length;
+    track.payloadOctetsOut += data.length - rtpHeaderLength(data);
+  }
+
+  /**
+   * Whether a video packet's temporal layer is forwarded: moving down at any frame, up at a
+   * frame that needs only the base layer (or a keyframe), one layer at a time.
+   */
+  #admitsTemporalLayer(track: ConsumedTrack, packet: RoutedPacket): boolean {
+    const video = packet.video as NonNullable<RoutedPacket['video']>;
+    if (video.frameStart) {
+      if (video.keyframe || track.targetTemporalLayer < track.temporalLayer) {
+        track.temporalLayer = track.targetTemporalLayer;
+      } else if (
+        video.temporalLayer === track.temporalLayer + 1 &&
+        video.temporalLayer <= track.targetTemporalLayer &&
+        video.layerSync
+      ) {
+        track.temporalLayer = video.temporalLayer;
+      }
+    }
+    return video.temporalLayer <= track.temporalLayer;
+  }
+
+  /** Chooses every video track's layers anew: on a timer, on feedback, on new preferences. */
+  #selectLayers(): void {
+    if (this.#closed) return;
+    const now = Date.now();
+    for (const track of this.tracks) this.#selectLayer(track, now);
+  }
+
+  #selectLayer(track: ConsumedTrack, now: number): void {
+    if (!track.selector) return;
+    const views: LayerView[] = track.source.layers.map((layer) => ({
+      width: layer.width,
+      height: layer.height,
+      bitrates: layer.bitrates,
+      frameRates: layer.frameRates,
+      available:
+        layer.ssrc !== null &&
+        (!layer.active ||
+          now - layer.lastPacketAtMs < stalledLayerMs ||
+          now - layer.activeSinceMs < resumeGraceMs),
+    }));
+    const choice = track.selector.choose(
+      views,
+      this.#preferences,
+      { estimate: this.#estimatedBitrate, fractionLost: track.fractionLost },
+      now,
+    );
+    if (!choice) return;
+    track.targetTemporalLayer = choice.temporal;
+    const target = track.source.layers[choice.spatial] ?? null;
+    if (target !== track.targetLayer) {
+      track.targetLayer = target;
+      this.#publication.setDemand(track, target);
+    }
+    if (target && target !== track.layer && !this.#publication.closed)
+      this.#publication.requestKeyframe(target);
   }
 
   /**
@@ -211,7 +336,7 @@ export class Subscription {
     const now = Date.now();
     const ntp = ntpFromUnixMs(now);
     for (const track of this.tracks) {
-      const clock = track.source.senderClock;
+      const clock = track.layer?.senderClock;
       if (!clock || track.packetsOut === 0) continue;
       // The RTP time of now, extrapolated from the publisher's last report on its own clock rate.
       const clockRate = track.section.codecs[0]?.clockRate ?? 90000;
@@ -242,6 +367,7 @@ export class Subscription {
         if (track) this.#retransmit(track, packet.lost);
       } else if (packet.type === 'remb') {
         this.#estimatedBitrate = packet.bitrate;
+        this.#selectLayers();
       } else if (packet.type === 'rr' || packet.type === 'sr') {
         for (const report of packet.reports) this.#onReport(report);
       }
@@ -270,8 +396,12 @@ export class Subscription {
    * the RTX stream when the subscriber has one, as the same packet again otherwise.
    */
   #retransmit(track: ConsumedTrack, lost: readonly number[]): void {
+    const layer = track.layer;
+    if (!layer) return;
     for (const outSequence of lost) {
-      const original = track.source.buffer.get(track.rewriter.sourceSequenceOf(outSequence));
+      const sourceSequence = track.rewriter.sourceSequenceOf(outSequence);
+      if (sourceSequence === null) continue;
+      const original = track.rewrittenPackets?.get(sourceSequence) ?? layer.buffer.get(sourceSequence);
       const header = original && this.#rewriteHeader(track, original);
       if (!original || !header) continue;
       if (track.rtx) this.#transport.sendRtp(serializeRtx(original, header, track.rtx));
@@ -281,12 +411,17 @@ export class Subscription {
   }
 
   #requestKeyframes(): void {
+    if (this.#publication.closed) return;
     for (const track of this.tracks) {
-      if (track.source.kind === 'video' && !this.#publication.closed)
-        this.#publication.requestKeyframe(track.source);
+      if (track.source.kind !== 'video') continue;
+      const layer = track.layer ?? track.targetLayer;
+      if (layer) this.#publication.requestKeyframe(layer);
     }
   }
 }
+
+/** VP8 and VP9 have at most 4 temporal layers (TID 0–3): all of them. */
+const allTemporalLayers = 3;
 
 /** A random SSRC, other than `other`. */
 function randomSsrc(other?: number): number {

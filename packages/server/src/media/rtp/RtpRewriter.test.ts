@@ -69,4 +69,21 @@ describe('RTP rewriting', () => {
     assert.deepEqual(forward(rewriter, 3, 1920, 41)?.[0], 65532, 'reordered within the segment');
     assert.equal(rewriter.sourceSequenceOf(65533), 4);
   });
+
+  it('numbers the packets after dropped ones without a gap, and maps NACKs back through the drops', () => {
+    const rewriter = new RtpRewriter(0xdeadbeef, 90000);
+    forward(rewriter, 65534, 0, 0);
+    rewriter.drop(packet(65535, 3000));
+    rewriter.drop(packet(0, 3000));
+    assert.deepEqual(forward(rewriter, 1, 6000, 66)?.[0], 65535);
+    assert.deepEqual(forward(rewriter, 3, 9000, 99)?.[0], 1, 'the packet before it is still to come');
+    assert.deepEqual(forward(rewriter, 2, 9000, 100)?.[0], 0, 'reordered after a drop');
+    assert.equal(rewriter.sourceSequenceOf(65534), 65534);
+    assert.equal(rewriter.sourceSequenceOf(65535), 1);
+    assert.equal(rewriter.sourceSequenceOf(1), 3);
+    rewriter.switchSource();
+    forward(rewriter, 500, 0, 200, 0x2222);
+    assert.equal(rewriter.sourceSequenceOf(1), null, 'sent before the switch');
+    assert.equal(rewriter.sourceSequenceOf(2), 500);
+  });
 });

@@ -1,0 +1,66 @@
+import { rtpFixedHeaderLength } from './rtpHeader.js';
+
+/** Where one header extension element's data sits in a packet. */
+export interface ExtensionLocation {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * Finds the element with `id` in a packet's header extension, one-byte (RFC 8285 §4.2) or
+ * two-byte (§4.3) form; null when the packet has none.
+ */
+export function findHeaderExtension(packet: Uint8Array, id: number): ExtensionLocation | null {
+  const first = packet[0] as number;
+  if ((first & 0x10) === 0) return null;
+  const start = rtpFixedHeaderLength + (first & 0x0f) * 4;
+  if (packet.length < start + 4) return null;
+  const profile = ((packet[start] as number) << 8) | (packet[start + 1] as number);
+  const end = start + 4 + (((packet[start + 2] as number) << 8) | (packet[start + 3] as number)) * 4;
+  if (end > packet.length) return null;
+  const oneByte = profile === 0xbede;
+  if (!oneByte && (profile & 0xfff0) !== 0x1000) return null;
+  let position = start + 4;
+  while (position < end) {
+    const byte = packet[position] as number;
+    if (byte === 0) {
+      position++; // padding
+      continue;
+    }
+    let elementId: number;
+    let length: number;
+    if (oneByte) {
+      elementId = byte >> 4;
+      length = (byte & 0x0f) + 1;
+      if (elementId === 15) return null; // reserved: stop reading (§4.2)
+      position += 1;
+    } else {
+      if (position + 1 >= end) return null;
+      elementId = byte;
+      length = packet[position + 1] as number;
+      position += 2;
+    }
+    if (position + length > end) return null;
+    if (elementId === id) return { offset: position, length };
+    position += length;
+  }
+  return null;
+}
+
+/** The element's data as text (the MID and RID extensions carry ASCII), or null without it. */
+export function readTextExtension(packet: Uint8Array, id: number): string | null {
+  const location = findHeaderExtension(packet, id);
+  if (!location) return null;
+  return Buffer.from(packet.buffer, packet.byteOffset + location.offset, location.length).toString('latin1');
+}
+
+/**
+ * Writes an abs-send-time value (6.18 fixed-point seconds, 24 bits) for `nowMs` at `offset`:
+ * the subscriber's bandwidth estimator reads it as the time the router sent the packet.
+ */
+export function writeAbsSendTime(packet: Uint8Array, offset: number, nowMs: number): void {
+  const value = Math.round(nowMs * 262.144) & 0xffffff;
+  packet[offset] = value >>> 16;
+  packet[offset + 1] = (value >>> 8) & 0xff;
+  packet[offset + 2] = value & 0xff;
+}
