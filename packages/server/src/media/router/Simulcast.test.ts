@@ -300,7 +300,7 @@ describe('simulcast through the router', () => {
 
     // The full one asks for 7 fps: temporal layers above the base are dropped, numbering closed up.
     await publisher.stream(2100);
-    const measured = publication.tracks[0]?.layers.at(2)?.frameRates ?? [];
+    const measured = publication.tracks.at(0)?.layers.at(2)?.frameRates ?? [];
     assert.equal(measured.length, 3, 'three temporal layers measured');
     assert.ok(
       (measured[0] ?? 0) < 10 && (measured[2] ?? 0) > 20,
