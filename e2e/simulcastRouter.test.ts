@@ -1,0 +1,300 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import {
+  DtlsCertificate,
+  MediaRouter,
+  UdpMux,
+  type Publication,
+  type Subscription,
+} from '@parlor/server/media';
+import { launchChromium, newPage } from './helpers.js';
+
+// Simulcast through the Media Router with real Chromium, without signaling: a 1280x720 camera
+// in three encodings (q, h, f) with three temporal layers each; subscribers' wishes move them
+// between layers at keyframes, and layers nobody needs are paused at the publisher.
+
+let browser: Browser;
+let origin: Server;
+let originUrl: string;
+let mux: UdpMux;
+let router: MediaRouter;
+
+before(async () => {
+  let certificate: DtlsCertificate;
+  [browser, mux, certificate] = await Promise.all([
+    launchChromium(),
+    UdpMux.bind({ host: '127.0.0.1' }),
+    DtlsCertificate.generate(),
+  ]);
+  router = new MediaRouter({ mux, certificate, announcedAddress: '127.0.0.1' });
+  origin = createServer((_request, response) => response.end('<!doctype html><title>simulcast</title>'));
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+  originUrl = `http://localhost:${(origin.address() as AddressInfo).port}/`;
+});
+after(async () => {
+  router.close();
+  mux.close();
+  origin.close();
+  await browser.close();
+});
+
+interface PageWithPc {
+  pc: RTCPeerConnection;
+}
+
+async function openPage(): Promise<Page> {
+  const page = await newPage(browser);
+  await page.goto(originUrl);
+  return page;
+}
+
+async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** A page publishing its 1280x720 fake camera in three simulcast encodings, lowest first. */
+async function publishSimulcast(page: Page): Promise<Publication> {
+  const offer = await page.evaluate(async () => {
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: true,
+      video: { width: 1280, height: 720, frameRate: 30 },
+    });
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    const [audio] = stream.getAudioTracks();
+    const [video] = stream.getVideoTracks();
+    if (audio) pc.addTransceiver(audio, { direction: 'sendonly', streams: [stream] });
+    if (video) {
+      const { sender } = pc.addTransceiver(video, {
+        direction: 'sendonly',
+        streams: [stream],
+        sendEncodings: [
+          { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000, scalabilityMode: 'L1T3' },
+          { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
+          { rid: 'f', maxBitrate: 1_500_000, scalabilityMode: 'L1T3' },
+        ] as RTCRtpEncodingParameters[],
+      });
+      // Two cores run every browser here: keep the sizes, let frame rates give way.
+      const parameters = sender.getParameters();
+      (parameters as { degradationPreference?: string }).degradationPreference = 'maintain-resolution';
+      await sender.setParameters(parameters);
+    }
+    await pc.setLocalDescription(await pc.createOffer());
+    (globalThis as unknown as PageWithPc).pc = pc;
+    return pc.localDescription?.sdp ?? '';
+  });
+  const { publication, answerSdp } = router.publish(offer);
+  await page.evaluate(
+    (sdp) => (globalThis as unknown as PageWithPc).pc.setRemoteDescription({ type: 'answer', sdp }),
+    answerSdp,
+  );
+  return publication;
+}
+
+async function subscribe(page: Page, publication: Publication, wish?: { width: number; height: number }) {
+  const { subscription, offerSdp } = router.subscribe(publication, {
+    resolution: wish ?? null,
+    frameRate: null,
+  });
+  const answer = await page.evaluate(async (sdp) => {
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    (globalThis as unknown as PageWithPc).pc = pc;
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    await pc.setLocalDescription(await pc.createAnswer());
+    return pc.localDescription?.sdp ?? '';
+  }, offerSdp);
+  router.answer(subscription, answer);
+  return subscription;
+}
+
+interface Video {
+  frameWidth: number;
+  framesDecoded: number;
+  framesPerSecond: number;
+}
+
+function receivedVideo(page: Page): Promise<Video> {
+  return page.evaluate(async () => {
+    const result = { frameWidth: 0, framesDecoded: 0, framesPerSecond: 0 };
+    const stats = await (globalThis as unknown as PageWithPc).pc.getStats();
+    stats.forEach((report: { type: string; kind?: string } & Partial<Video>) => {
+      if (report.type !== 'inbound-rtp' || report.kind !== 'video') return;
+      result.frameWidth = report.frameWidth ?? 0;
+      result.framesDecoded = report.framesDecoded ?? 0;
+      result.framesPerSecond = report.framesPerSecond ?? 0;
+    });
+    return result;
+  });
+}
+
+/** The publisher's bytes sent per RID. */
+function sentByRid(page: Page): Promise<Record<string, number>> {
+  return page.evaluate(async () => {
+    const sent: Record<string, number> = {};
+    const stats = await (globalThis as unknown as PageWithPc).pc.getStats();
+    stats.forEach((report: { type: string; kind?: string; rid?: string; bytesSent?: number }) => {
+      if (report.type === 'outbound-rtp' && report.kind === 'video' && report.rid)
+        sent[report.rid] = report.bytesSent ?? 0;
+    });
+    return sent;
+  });
+}
+
+/** Applies the router's pause and resume requests to the page's simulcast sender, as the client SDK does. */
+async function applyEncodings(
+  page: Page,
+  encodings: readonly { rid: string; active: boolean }[],
+): Promise<void> {
+  await page.evaluate(async (states) => {
+    const sender = (globalThis as unknown as PageWithPc).pc
+      .getSenders()
+      .find((candidate) => candidate.track?.kind === 'video');
+    if (!sender) return;
+    const parameters = sender.getParameters();
+    for (const encoding of parameters.encodings) {
+      const state = states.find((candidate) => candidate.rid === encoding.rid);
+      if (state) encoding.active = state.active;
+    }
+    await sender.setParameters(parameters);
+  }, encodings);
+}
+
+/** Samples a subscriber's decoding while `during` runs, failing if it ever stops for a second. */
+async function withoutStall<T>(page: Page, during: () => Promise<T>): Promise<T> {
+  let stalled: string | null = null;
+  let last = (await receivedVideo(page)).framesDecoded;
+  let done = false;
+  const watcher = (async () => {
+    while (!done) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const now = (await receivedVideo(page)).framesDecoded;
+      if (now <= last) stalled ??= `decoding stalled at frame ${now}`;
+      last = now;
+    }
+  })();
+  try {
+    return await during();
+  } finally {
+    done = true;
+    await watcher;
+    assert.equal(stalled, null);
+  }
+}
+
+function layerOf(subscription: Subscription): string | null {
+  return (
+    router
+      .stats()
+      .subscriptions.find((stats) => stats.id === subscription.id)
+      ?.tracks.find((t) => t.kind === 'video')?.layer ?? null
+  );
+}
+
+describe('simulcast through the Media Router with Chromium', () => {
+  it('gives each subscriber the layer it wishes, switching without stalls, lowers frame rates, and pauses unused layers', async () => {
+    const [publisherPage, smallPage, fullPage] = await Promise.all([openPage(), openPage(), openPage()]);
+    const publication = await publishSimulcast(publisherPage);
+    const encodingsChanges: (readonly { rid: string; active: boolean }[])[] = [];
+    router.on('encodingsChanged', (source, encodings) => {
+      if (source !== publication) return;
+      encodingsChanges.push(encodings);
+      void applyEncodings(publisherPage, encodings);
+    });
+    const [video] = publication.tracks.filter((track) => track.kind === 'video');
+    assert.ok(video);
+    await waitFor(
+      () => video.layers.every((layer) => layer.packetsIn > 50 && layer.width > 0),
+      'three layers at the router',
+    );
+    assert.deepEqual(
+      video.layers.map((layer) => [layer.rid, layer.width, layer.height]),
+      [
+        ['q', 320, 180],
+        ['h', 640, 360],
+        ['f', 1280, 720],
+      ],
+    );
+
+    const full = await subscribe(fullPage, publication);
+    const small = await subscribe(smallPage, publication);
+    await waitFor(
+      async () => (await receivedVideo(fullPage)).frameWidth === 1280,
+      'full size for the first subscriber',
+    );
+    await withoutStall(fullPage, async () => {
+      router.setPreferences(small, { resolution: { width: 320, height: 180 }, frameRate: null });
+      await waitFor(async () => (await receivedVideo(smallPage)).frameWidth === 320, 'the small layer');
+      assert.equal(layerOf(small), 'q');
+      await withoutStall(smallPage, async () => {
+        router.setPreferences(small, { resolution: null, frameRate: null });
+        await waitFor(
+          async () => (await receivedVideo(smallPage)).frameWidth === 1280,
+          'full size again',
+          10_000,
+        );
+      });
+      assert.equal(
+        (await receivedVideo(fullPage)).frameWidth,
+        1280,
+        'the other subscriber kept full size throughout',
+      );
+    });
+
+    // A wish for 7 frames per second: the base temporal layer only, for this subscriber alone.
+    const before = await receivedVideo(smallPage);
+    assert.ok(before.framesPerSecond >= 20, `${before.framesPerSecond} fps before`);
+    router.setPreferences(small, { resolution: null, frameRate: 7 });
+    await waitFor(
+      async () => (await receivedVideo(smallPage)).framesPerSecond <= 10,
+      'about 7.5 fps',
+      10_000,
+    );
+    assert.ok((await receivedVideo(fullPage)).framesPerSecond >= 20, 'the other keeps its frame rate');
+    router.setPreferences(small, { resolution: null, frameRate: null });
+
+    // Everyone wishes the smallest size: the top layer is paused at the publisher, then resumed.
+    router.setPreferences(small, { resolution: { width: 320, height: 180 }, frameRate: null });
+    router.setPreferences(full, { resolution: { width: 320, height: 180 }, frameRate: null });
+    await waitFor(
+      () => encodingsChanges.at(-1)?.find((e) => e.rid === 'f')?.active === false,
+      'the top layer paused',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const pausedAt = (await sentByRid(publisherPage)).f ?? 0;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    assert.ok(((await sentByRid(publisherPage)).f ?? 0) - pausedAt < 5000, 'the paused layer sends nothing');
+    const layerStats = router.stats().publications[0]?.tracks.find((t) => t.kind === 'video')?.layers;
+    assert.deepEqual(
+      layerStats?.map((layer) => layer.active),
+      [true, false, false],
+    );
+
+    router.setPreferences(full, { resolution: null, frameRate: null });
+    await waitFor(
+      () => encodingsChanges.at(-1)?.find((e) => e.rid === 'f')?.active === true,
+      'the top layer resumed',
+    );
+    await waitFor(
+      async () => (await receivedVideo(fullPage)).frameWidth === 1280,
+      'full size after the resume',
+      10_000,
+    );
+    await waitFor(
+      async () => ((await sentByRid(publisherPage)).f ?? 0) > pausedAt + 20_000,
+      'the top layer to flow again',
+    );
+
+    router.unpublish(publication);
+    await Promise.all([publisherPage.close(), smallPage.close(), fullPage.close()]);
+  });
+});
