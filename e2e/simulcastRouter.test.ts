@@ -82,7 +82,7 @@ async function publishSimulcast(page: Page): Promise<Publication> {
           { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000, scalabilityMode: 'L1T3' },
           { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
           { rid: 'f', maxBitrate: 1_500_000, scalabilityMode: 'L1T3' },
-        ] as RTCRtpEncodingParameters[],
+        ] as unknown as RTCRtpEncodingParameters[],
       });
       // Two cores run every browser here: keep the sizes, let frame rates give way.
       const parameters = sender.getParameters();
@@ -173,9 +173,9 @@ async function applyEncodings(
 async function withoutStall<T>(page: Page, during: () => Promise<T>): Promise<T> {
   let stalled: string | null = null;
   let last = (await receivedVideo(page)).framesDecoded;
-  let done = false;
+  const watching = { done: false };
   const watcher = (async () => {
-    while (!done) {
+    while (!watching.done) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const now = (await receivedVideo(page)).framesDecoded;
       if (now <= last) stalled ??= `decoding stalled at frame ${now}`;
@@ -185,7 +185,7 @@ async function withoutStall<T>(page: Page, during: () => Promise<T>): Promise<T>
   try {
     return await during();
   } finally {
-    done = true;
+    watching.done = true;
     await watcher;
     assert.equal(stalled, null);
   }
