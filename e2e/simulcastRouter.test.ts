@@ -10,7 +10,18 @@ import {
   type Publication,
   type Subscription,
 } from '@parlor/server/media';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { launchChromium, newPage } from './helpers.js';
+import {
+  chromiumIn,
+  createSide,
+  limitDownlink,
+  namespaceSide,
+  namespacesUnavailable,
+  removeSide,
+} from './netns.js';
 
 // Simulcast through the Media Router with real Chromium, without signaling: a 1280x720 camera
 // in three encodings (q, h, f) with three temporal layers each; subscribers' wishes move them
@@ -64,7 +75,7 @@ async function waitFor(
 }
 
 /** A page publishing its 1280x720 fake camera in three simulcast encodings, lowest first. */
-async function publishSimulcast(page: Page): Promise<Publication> {
+async function publishSimulcast(page: Page, on: MediaRouter = router): Promise<Publication> {
   const offer = await page.evaluate(async () => {
     const stream = await navigator.mediaDevices.getUserMedia({
       audio: true,
@@ -93,7 +104,7 @@ async function publishSimulcast(page: Page): Promise<Publication> {
     (globalThis as unknown as PageWithPc).pc = pc;
     return pc.localDescription?.sdp ?? '';
   });
-  const { publication, answerSdp } = router.publish(offer);
+  const { publication, answerSdp } = on.publish(offer);
   await page.evaluate(
     (sdp) => (globalThis as unknown as PageWithPc).pc.setRemoteDescription({ type: 'answer', sdp }),
     answerSdp,
@@ -101,8 +112,13 @@ async function publishSimulcast(page: Page): Promise<Publication> {
   return publication;
 }
 
-async function subscribe(page: Page, publication: Publication, wish?: { width: number; height: number }) {
-  const { subscription, offerSdp } = router.subscribe(publication, {
+async function subscribe(
+  page: Page,
+  publication: Publication,
+  wish?: { width: number; height: number },
+  on: MediaRouter = router,
+) {
+  const { subscription, offerSdp } = on.subscribe(publication, {
     resolution: wish ?? null,
     frameRate: null,
   });
@@ -113,7 +129,7 @@ async function subscribe(page: Page, publication: Publication, wish?: { width: n
     await pc.setLocalDescription(await pc.createAnswer());
     return pc.localDescription?.sdp ?? '';
   }, offerSdp);
-  router.answer(subscription, answer);
+  on.answer(subscription, answer);
   return subscription;
 }
 
@@ -191,9 +207,9 @@ async function withoutStall<T>(page: Page, during: () => Promise<T>): Promise<T>
   }
 }
 
-function layerOf(subscription: Subscription): string | null {
+function layerOf(subscription: Subscription, on: MediaRouter = router): string | null {
   return (
-    router
+    on
       .stats()
       .subscriptions.find((stats) => stats.id === subscription.id)
       ?.tracks.find((t) => t.kind === 'video')?.layer ?? null
@@ -296,5 +312,73 @@ describe('simulcast through the Media Router with Chromium', () => {
 
     router.unpublish(publication);
     await Promise.all([publisherPage.close(), smallPage.close(), fullPage.close()]);
+  });
+});
+
+describe('simulcast to a subscriber whose downlink is limited', { skip: namespacesUnavailable() }, () => {
+  const side = namespaceSide('sc', 202, 1);
+  let folder: string;
+  let confined: Browser;
+  let shapedMux: UdpMux;
+  let shaped: MediaRouter;
+
+  before(async () => {
+    folder = mkdtempSync(join(tmpdir(), 'parlor-simulcast-'));
+    removeSide(side);
+    createSide(side);
+    const certificate = await DtlsCertificate.generate();
+    shapedMux = await UdpMux.bind({ host: side.hostAddress });
+    shaped = new MediaRouter({ mux: shapedMux, certificate, announcedAddress: side.hostAddress });
+    confined = await launchChromium({ executablePath: chromiumIn(side.namespace, folder) });
+  });
+  after(async () => {
+    try {
+      shaped.close();
+      shapedMux.close();
+      await confined.close();
+    } finally {
+      removeSide(side);
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('is moved to a lower layer when its link is limited, and back to the top when the limit is lifted', async () => {
+    const publisherPage = await openPage();
+    const publication = await publishSimulcast(publisherPage, shaped);
+    shaped.on('encodingsChanged', (source, encodings) => {
+      if (source === publication) void applyEncodings(publisherPage, encodings);
+    });
+    // The subscriber needs no camera: a blank page in the namespace will do.
+    const subscriberPage = await newPage(confined);
+    const subscription = await subscribe(subscriberPage, publication, undefined, shaped);
+    await waitFor(async () => (await receivedVideo(subscriberPage)).frameWidth === 1280, 'full size', 20_000);
+
+    limitDownlink(side, '300kbit');
+    const limitedAt = Date.now();
+    await waitFor(() => layerOf(subscription, shaped) === 'q', 'the low layer under the limit', 20_000);
+    const reaction = Date.now() - limitedAt;
+    await waitFor(
+      async () => (await receivedVideo(subscriberPage)).frameWidth === 320,
+      'small frames decoded',
+      10_000,
+    );
+    const decoded = (await receivedVideo(subscriberPage)).framesDecoded;
+    await waitFor(
+      async () => (await receivedVideo(subscriberPage)).framesDecoded > decoded + 30,
+      'decoding to go on under the limit',
+    );
+
+    limitDownlink(side, null);
+    const liftedAt = Date.now();
+    await waitFor(() => layerOf(subscription, shaped) === 'f', 'the top layer once lifted', 90_000);
+    const recovery = Date.now() - liftedAt;
+    await waitFor(
+      async () => (await receivedVideo(subscriberPage)).frameWidth === 1280,
+      'full size again',
+      10_000,
+    );
+    console.log(`limited → lower layer in ${reaction} ms; lifted → top layer in ${recovery} ms`);
+    shaped.unpublish(publication);
+    await Promise.all([publisherPage.close(), subscriberPage.close()]);
   });
 });

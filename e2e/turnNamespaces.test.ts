@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,58 +14,30 @@ import {
   type AppOrigin,
   type BrowserPeer,
 } from './helpers.js';
+import {
+  chromiumIn,
+  createSide,
+  inNamespace,
+  namespaceSide,
+  namespacesUnavailable,
+  removeSide,
+  type NamespaceSide,
+} from './netns.js';
 
 // Two browsers in network namespaces of their own, each joined to this host by a veth pair:
 // both reach Parlor and its coturn at the host's end of the first pair, but each drops every
 // packet to the other, so media can only go through the TURN server.
 
-/** One namespace: its name, its own address and the host's address on its veth pair. */
-interface Side {
-  readonly namespace: string;
-  readonly hostVeth: string;
-  readonly address: string;
-  readonly hostAddress: string;
-}
-
-const tag = process.pid.toString(36);
-const sides: readonly [Side, Side] = [
-  { namespace: `parlor-a-${tag}`, hostVeth: `pa${tag}`, address: '10.201.1.2', hostAddress: '10.201.1.1' },
-  { namespace: `parlor-b-${tag}`, hostVeth: `pb${tag}`, address: '10.201.2.2', hostAddress: '10.201.2.1' },
+const sides: readonly [NamespaceSide, NamespaceSide] = [
+  namespaceSide('a', 201, 1),
+  namespaceSide('b', 201, 2),
 ];
 /** Where Parlor, its coturn and the app listen: reached from both namespaces through their default route. */
 const serverAddress = sides[0].hostAddress;
 
-const ip = (...args: string[]): void => {
-  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-};
-const inNamespace = (namespace: string, command: string[]): void => {
-  execFileSync('ip', ['netns', 'exec', namespace, ...command], { stdio: ['ignore', 'ignore', 'pipe'] });
-};
-
-/** Whether this machine lets us create network namespaces (root and a kernel that allows it). */
-function canCreateNamespaces(): boolean {
-  const probe = `parlor-probe-${tag}`;
-  try {
-    ip('netns', 'add', probe);
-    ip('netns', 'del', probe);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function createSide(side: Side, other: Side): void {
-  const inner = `${side.hostVeth}i`;
-  ip('netns', 'add', side.namespace);
-  ip('link', 'add', side.hostVeth, 'type', 'veth', 'peer', 'name', inner);
-  ip('link', 'set', inner, 'netns', side.namespace);
-  ip('addr', 'add', `${side.hostAddress}/24`, 'dev', side.hostVeth);
-  ip('link', 'set', side.hostVeth, 'up');
-  inNamespace(side.namespace, ['ip', 'link', 'set', 'lo', 'up']);
-  inNamespace(side.namespace, ['ip', 'addr', 'add', `${side.address}/24`, 'dev', inner]);
-  inNamespace(side.namespace, ['ip', 'link', 'set', inner, 'up']);
-  inNamespace(side.namespace, ['ip', 'route', 'add', 'default', 'via', side.hostAddress]);
-  // Nothing from this side reaches the other, whatever the host forwards.
+/** A side whose packets to the other side are dropped, whatever the host forwards. */
+function createIsolatedSide(side: NamespaceSide, other: NamespaceSide): void {
+  createSide(side);
   inNamespace(side.namespace, [
     'nft',
     `add table inet isolate; add chain inet isolate out { type filter hook output priority 0; }; add rule inet isolate out ip daddr ${other.address} drop`,
@@ -73,31 +45,10 @@ function createSide(side: Side, other: Side): void {
 }
 
 function removeSides(): void {
-  for (const side of sides) {
-    try {
-      ip('netns', 'del', side.namespace);
-    } catch {
-      // It was not created.
-    }
-    try {
-      ip('link', 'del', side.hostVeth);
-    } catch {
-      // Deleted with its namespace.
-    }
-  }
+  for (const side of sides) removeSide(side);
 }
 
-/** Chromium run inside a namespace: playwright talks to it over a pipe, which crosses namespaces. */
-function chromiumIn(namespace: string, folder: string): string {
-  const script = join(folder, `chromium-${namespace}.sh`);
-  writeFileSync(script, `#!/bin/sh\nexec ip netns exec ${namespace} /usr/bin/chromium "$@"\n`);
-  chmodSync(script, 0o755);
-  return script;
-}
-
-const skip = canCreateNamespaces()
-  ? false
-  : 'this machine does not allow creating network namespaces (needs root and ip)';
+const skip = namespacesUnavailable();
 
 describe('two browsers that cannot reach each other', { skip }, () => {
   let parlor: TestServer;
@@ -108,8 +59,8 @@ describe('two browsers that cannot reach each other', { skip }, () => {
   before(async () => {
     folder = mkdtempSync(join(tmpdir(), 'parlor-netns-'));
     removeSides();
-    createSide(sides[0], sides[1]);
-    createSide(sides[1], sides[0]);
+    createIsolatedSide(sides[0], sides[1]);
+    createIsolatedSide(sides[1], sides[0]);
     const env = {
       ...(await testTurnEnv(serverAddress)),
       PARLOR_TURN_ALLOWED_PEER_IPS: [serverAddress, ...sides.map((side) => side.address)].join(','),

@@ -1,0 +1,102 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+// Linux network namespaces for tests: a browser in a namespace of its own reaches this host
+// through a veth pair, whose host end can be shaped with tc. Needs root and iproute2.
+
+/** One namespace: its name, its own address and the host's address on its veth pair. */
+export interface NamespaceSide {
+  readonly namespace: string;
+  readonly hostVeth: string;
+  readonly address: string;
+  readonly hostAddress: string;
+}
+
+const tag = process.pid.toString(36);
+
+/** A side named for this test process, on the /24 `10.<subnet>.<index>.0`. */
+export function namespaceSide(name: string, subnet: number, index: number): NamespaceSide {
+  return {
+    namespace: `parlor-${name}-${tag}`,
+    hostVeth: `p${name}${tag}`.slice(0, 14),
+    address: `10.${subnet}.${index}.2`,
+    hostAddress: `10.${subnet}.${index}.1`,
+  };
+}
+
+export const ip = (...args: string[]): void => {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+};
+
+export const inNamespace = (namespace: string, command: string[]): void => {
+  execFileSync('ip', ['netns', 'exec', namespace, ...command], { stdio: ['ignore', 'ignore', 'pipe'] });
+};
+
+/** Why namespaces cannot be made here, or false when they can (root and a kernel that allows it). */
+export function namespacesUnavailable(): string | false {
+  const probe = `parlor-probe-${tag}`;
+  try {
+    ip('netns', 'add', probe);
+    ip('netns', 'del', probe);
+    return false;
+  } catch {
+    return 'this machine does not allow creating network namespaces (needs root and ip)';
+  }
+}
+
+/** Creates the namespace and its veth pair, with a default route to the host. */
+export function createSide(side: NamespaceSide): void {
+  const inner = `${side.hostVeth}i`;
+  ip('netns', 'add', side.namespace);
+  ip('link', 'add', side.hostVeth, 'type', 'veth', 'peer', 'name', inner);
+  ip('link', 'set', inner, 'netns', side.namespace);
+  ip('addr', 'add', `${side.hostAddress}/24`, 'dev', side.hostVeth);
+  ip('link', 'set', side.hostVeth, 'up');
+  inNamespace(side.namespace, ['ip', 'link', 'set', 'lo', 'up']);
+  inNamespace(side.namespace, ['ip', 'addr', 'add', `${side.address}/24`, 'dev', inner]);
+  inNamespace(side.namespace, ['ip', 'link', 'set', inner, 'up']);
+  inNamespace(side.namespace, ['ip', 'route', 'add', 'default', 'via', side.hostAddress]);
+}
+
+/** Removes a side, also one a crashed run left behind; nothing happens when it does not exist. */
+export function removeSide(side: NamespaceSide): void {
+  try {
+    ip('netns', 'del', side.namespace);
+  } catch {
+    // It was not created.
+  }
+  try {
+    ip('link', 'del', side.hostVeth);
+  } catch {
+    // Deleted with its namespace.
+  }
+}
+
+/**
+ * Limits what the host sends into the namespace (the browser's downlink) with a token bucket:
+ * `rate` like '300kbit'; null lifts the limit.
+ */
+export function limitDownlink(side: NamespaceSide, rate: string | null): void {
+  try {
+    execFileSync('tc', ['qdisc', 'del', 'dev', side.hostVeth, 'root'], { stdio: 'ignore' });
+  } catch {
+    // No limit was set.
+  }
+  if (rate === null) return;
+  execFileSync(
+    'tc',
+    ['qdisc', 'add', 'dev', side.hostVeth, 'root', 'tbf', 'rate', rate, 'burst', '16kb', 'latency', '150ms'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+}
+
+/** A script that runs Chromium inside a namespace: playwright talks to it over a pipe, which crosses namespaces. */
+export function chromiumIn(namespace: string, folder: string): string {
+  const script = join(folder, `chromium-${namespace}.sh`);
+  writeFileSync(script, `#!/bin/sh\nexec ip netns exec ${namespace} /usr/bin/chromium "$@"\n`);
+  chmodSync(script, 0o755);
+  return script;
+}
