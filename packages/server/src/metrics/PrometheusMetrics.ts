@@ -9,6 +9,7 @@ export interface PrometheusMetricsOptions {
 
 const streamLabels = ['session_id', 'stream_id', 'kind'] as const;
 const forwardedLabels = ['session_id', 'stream_id', 'subscriber', 'kind'] as const;
+const layerLabels = ['session_id', 'stream_id', 'rid'] as const;
 
 /**
  * Parlor's Prometheus metrics: the process (CPU, memory, event loop), the live sessions, and the
@@ -32,6 +33,10 @@ export class PrometheusMetrics {
   readonly #jitter: Gauge<(typeof forwardedLabels)[number]>;
   readonly #roundTrip: Gauge<(typeof forwardedLabels)[number]>;
   readonly #estimatedBitrate: Gauge<'session_id' | 'stream_id' | 'subscriber'>;
+  readonly #layerActive: Gauge<(typeof layerLabels)[number]>;
+  readonly #layerBitrate: Gauge<(typeof layerLabels)[number]>;
+  readonly #forwardedLayer: Gauge<'session_id' | 'stream_id' | 'subscriber' | 'rid'>;
+  readonly #layerSwitches: Counter<(typeof forwardedLabels)[number]>;
   /** The metrics of router objects, which are set afresh at each scrape. */
   readonly #routerMetrics: { reset(): void }[] = [];
 
@@ -113,6 +118,26 @@ export class PrometheusMetrics {
       "The subscriber's estimate of its downlink (REMB)",
       ['session_id', 'stream_id', 'subscriber'],
     );
+    this.#layerActive = gauge(
+      'parlor_router_layer_active',
+      'Whether a simulcast layer of a stream is sent (1) or paused at the publisher because no one needs it (0)',
+      layerLabels,
+    );
+    this.#layerBitrate = gauge(
+      'parlor_router_layer_bitrate_bits',
+      'Bitrate of a simulcast layer over the last second it flowed, bits/s',
+      layerLabels,
+    );
+    this.#forwardedLayer = gauge(
+      'parlor_router_forwarded_layer',
+      'The simulcast layer a subscriber receives of a stream (1 for the layer forwarded)',
+      ['session_id', 'stream_id', 'subscriber', 'rid'],
+    );
+    this.#layerSwitches = counter(
+      'parlor_router_layer_switches_total',
+      'Switches between simulcast layers of a stream for a subscriber',
+      forwardedLabels,
+    );
   }
 
   get contentType(): string {
@@ -150,6 +175,12 @@ export class PrometheusMetrics {
           const labels = { session_id: sessionId, stream_id: publication.streamId, kind: track.kind };
           this.#receivedPackets.inc(labels, track.packets);
           this.#receivedBytes.inc(labels, track.bytes);
+          for (const layer of track.layers) {
+            if (layer.rid === null) continue;
+            const layerLabels = { session_id: sessionId, stream_id: publication.streamId, rid: layer.rid };
+            this.#layerActive.set(layerLabels, layer.active ? 1 : 0);
+            this.#layerBitrate.set(layerLabels, layer.bitrate);
+          }
         }
       }
       for (const subscription of stats.subscriptions) {
@@ -169,6 +200,8 @@ export class PrometheusMetrics {
           this.#packetsLost.set(labels, track.packetsLost);
           this.#jitter.set(labels, track.jitterMs / 1000);
           if (track.rttMs !== null) this.#roundTrip.set(labels, track.rttMs / 1000);
+          this.#layerSwitches.inc(labels, track.layerSwitches);
+          if (track.layer !== null) this.#forwardedLayer.set({ ...subscriber, rid: track.layer }, 1);
         }
       }
     }
