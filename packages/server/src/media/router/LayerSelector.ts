@@ -105,6 +105,14 @@ export class LayerSelector {
     this.#backoffMs = settings.trialBackoffMs;
   }
 
+  /** Starts over from a layer (video coming back after audio fallback): it climbs from there. */
+  restartAt(spatial: number): void {
+    this.#current = spatial;
+    this.#trial = null;
+    this.#congestedSince = this.#fitsUpSince = this.#headroomSince = null;
+    this.#estimates = [];
+  }
+
   /** Chooses the layers to forward now; null when no layer can be chosen yet. */
   choose(
     layers: readonly LayerView[],

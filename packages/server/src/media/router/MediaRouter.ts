@@ -14,6 +14,7 @@ import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
 import { Publication, type EncodingState } from './Publication.js';
 import { Subscription, type VideoPreferences } from './Subscription.js';
+import type { VideoFallbackEvent, VideoFallbackSettings, VideoFallbackState } from './VideoFallback.js';
 
 export type { EncodingState };
 
@@ -23,6 +24,8 @@ export interface MediaRouterEvents {
    * should send the active ones and pause the others (to save its uplink and CPU).
    */
   encodingsChanged: [publication: Publication, encodings: readonly EncodingState[]];
+  /** A subscriber's link could not carry video any more, or can again: tell it (reason `quality`). */
+  videoFallback: [subscription: Subscription, event: VideoFallbackEvent];
 }
 
 export interface MediaRouterOptions {
@@ -33,6 +36,8 @@ export interface MediaRouterOptions {
   readonly announcedAddress: string;
   /** The bitrate video publishers are told they may reach, bits/s. Default: 2,500,000. */
   readonly maxVideoBitrate?: number;
+  /** Audio fallback's thresholds for subscribers; null turns it off. Default: ours. */
+  readonly videoFallback?: VideoFallbackSettings | null;
 }
 
 /** Counters of one track, for stats. */
@@ -58,6 +63,10 @@ export interface ForwardedTrackStats extends TrackStats {
   readonly targetTemporalLayer: number;
   /** Switches between simulcast layers so far. */
   readonly layerSwitches: number;
+  /** Audio fallback of video: on, warned, or off for this subscriber; null for audio. */
+  readonly videoFallback: VideoFallbackState | null;
+  /** Its last change: when (Unix ms) and what the subscriber was told. */
+  readonly lastVideoFallback: { readonly atMs: number; readonly event: VideoFallbackEvent } | null;
 }
 
 /** One simulcast layer (or the one encoding) of a published track. */
@@ -128,7 +137,7 @@ export function checkPublisherOffer(offerSdp: string): void {
  * them to every subscription. It speaks SDP at its edge and knows nothing of signaling.
  */
 export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
-  readonly #options: Required<MediaRouterOptions>;
+  readonly #options: MediaRouterOptions & { readonly maxVideoBitrate: number };
   readonly #publications = new Set<Publication>();
   readonly #subscriptions = new Map<Subscription, Publication>();
   #closed = false;
@@ -178,7 +187,13 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
     transport.on('stateChange', (state) => {
       if (state === 'closed') endpoint.close();
     });
-    const subscription = new Subscription(transport, publication, preferences);
+    const subscription = new Subscription(transport, publication, {
+      ...(preferences ? { preferences } : {}),
+      ...(this.#options.videoFallback === undefined ? {} : { videoFallback: this.#options.videoFallback }),
+    });
+    subscription.on('videoFallback', (event) => {
+      this.safeEmit('videoFallback', subscription, event);
+    });
     this.#subscriptions.set(subscription, publication);
     const offerSdp = offerSubscriber(
       subscription.tracks.map((track) => ({
@@ -256,6 +271,8 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
           temporalLayer: t.temporalLayer,
           targetTemporalLayer: t.targetTemporalLayer,
           layerSwitches: t.layerSwitches,
+          videoFallback: t.fallback?.state ?? null,
+          lastVideoFallback: t.fallback?.lastChange ?? null,
         })),
       })),
     };

@@ -10,7 +10,9 @@ import { serializeRtx, type RtxStream } from '../rtp/rtx.js';
 import { headerExtensionUris, type MediaSection } from '../rtpParameters.js';
 import type { RemoteDescription } from '../sdp/sdp.js';
 import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
-import { LayerSelector, type LayerView } from './LayerSelector.js';
+import { TypedEmitter } from '../../TypedEmitter.js';
+import { bitrateOf, LayerSelector, type LayerView } from './LayerSelector.js';
+import { VideoFallback, type VideoFallbackEvent, type VideoFallbackSettings } from './VideoFallback.js';
 import type { Publication, PublishedLayer, PublishedTrack, RoutedPacket } from './Publication.js';
 
 /** One track as one subscriber receives it: its own SSRC and continuous numbering. */
@@ -53,6 +55,10 @@ export interface ConsumedTrack {
   layerSwitches: number;
   /** Chooses the layers of video whose payload the router reads; null for audio and others. */
   readonly selector: LayerSelector | null;
+  /** Turns video off when the link cannot carry the lowest layer; null for audio and others. */
+  readonly fallback: VideoFallback | null;
+  /** When the subscriber's last receiver report for this track came, ms; 0 before one. */
+  lastReportAtMs: number;
   /** Keeps VP8/VP9 picture numbering continuous across switches and dropped frames. */
   readonly pictureIds: PictureIdRewriter | null;
   /** Packets sent with their picture numbering rewritten, by source sequence number, for resends. */
@@ -65,6 +71,8 @@ const forwardedExtensions = new Set<string>([
   headerExtensionUris.audioLevel,
   headerExtensionUris.videoOrientation,
 ]);
+/** Receiver reports older than this no longer tell the link's loss, ms. */
+const freshReportMs = 2500;
 /** How long an active layer may send nothing before it is no longer chosen, ms. */
 const stalledLayerMs = 1500;
 /** How long a resumed layer has to start flowing, ms. */
@@ -91,7 +99,18 @@ const maxScratchHeaderLength = 256;
  * subscriber's SSRC, its losses repaired from the publication's buffer, its keyframe requests
  * passed upstream.
  */
-export class Subscription {
+export interface SubscriptionEvents {
+  /** Audio fallback for this subscriber: tell it (reason `quality`). */
+  videoFallback: [event: VideoFallbackEvent];
+}
+
+export interface SubscriptionOptions {
+  readonly preferences?: VideoPreferences;
+  /** Audio fallback's thresholds; null turns it off for this subscription. Default: ours. */
+  readonly videoFallback?: VideoFallbackSettings | null;
+}
+
+export class Subscription extends TypedEmitter<SubscriptionEvents> {
   readonly id = randomUUID();
   readonly tracks: readonly ConsumedTrack[];
   readonly #transport: DtlsSrtpTransport;
@@ -109,12 +128,10 @@ export class Subscription {
   #preferences: VideoPreferences;
   #closed = false;
 
-  constructor(
-    transport: DtlsSrtpTransport,
-    publication: Publication,
-    preferences: VideoPreferences = noVideoPreferences,
-  ) {
-    this.#preferences = preferences;
+  constructor(transport: DtlsSrtpTransport, publication: Publication, options: SubscriptionOptions = {}) {
+    super();
+    this.#preferences = options.preferences ?? noVideoPreferences;
+    const fallbackSettings = options.videoFallback;
     this.#transport = transport;
     this.#publication = publication;
     this.tracks = publication.tracks.map((source, index) => {
@@ -159,6 +176,8 @@ export class Subscription {
         targetTemporalLayer: allTemporalLayers,
         layerSwitches: 0,
         selector: source.codec ? new LayerSelector() : null,
+        fallback: source.codec && fallbackSettings !== null ? new VideoFallback(fallbackSettings) : null,
+        lastReportAtMs: 0,
         pictureIds: source.codec === 'vp8' || source.codec === 'vp9' ? new PictureIdRewriter() : null,
         rewrittenPackets:
           source.codec === 'vp8' || source.codec === 'vp9' ? new RetransmissionBuffer(256) : null,
@@ -229,6 +248,7 @@ export class Subscription {
     const track = this.#tracksBySource.get(packet.layer.track);
     if (!track || this.#transport.state !== 'connected') return;
     const { video } = packet;
+    if (track.fallback && !track.fallback.forwardsVideo) return;
     if (packet.layer !== track.layer) {
       // Simulcast: a subscriber starts, and changes layer, at a keyframe of the layer it moves to.
       if (track.targetLayer === null) this.#selectLayer(track, Date.now());
@@ -299,6 +319,9 @@ export class Subscription {
           now - layer.lastPacketAtMs < stalledLayerMs ||
           now - layer.activeSinceMs < resumeGraceMs),
     }));
+    const lowest = views.findIndex((view) => view.available);
+    if (track.fallback && lowest >= 0 && !this.#followFallback(track, track.fallback, views, lowest, now))
+      return;
     const choice = track.selector.choose(
       views,
       this.#preferences,
@@ -306,8 +329,52 @@ export class Subscription {
       now,
     );
     if (!choice) return;
-    track.targetTemporalLayer = choice.temporal;
-    const target = track.source.layers[choice.spatial] ?? null;
+    this.#target(track, choice.spatial, choice.temporal);
+  }
+
+  /**
+   * Audio fallback: tells the subscriber of a change, and while video is off (or probing with the
+   * lowest layer) sets the target itself. Returns whether the layer selector chooses as usual.
+   */
+  #followFallback(
+    track: ConsumedTrack,
+    fallback: VideoFallback,
+    views: readonly LayerView[],
+    lowest: number,
+    now: number,
+  ): boolean {
+    const event = fallback.update(
+      {
+        estimate: this.#estimatedBitrate,
+        fractionLost: this.#freshLoss(now),
+        lowestBitrate: views[lowest]?.bitrates[0] ?? bitrateOf(views, lowest),
+        atLowestLayer: track.layer === null || track.layer.index <= lowest,
+      },
+      now,
+    );
+    if (event === 'videoDisabled') {
+      // Video comes back, when it does, at a keyframe of the lowest layer.
+      track.layer = null;
+    } else if (event === 'videoEnabled') {
+      track.selector?.restartAt(lowest);
+    }
+    if (event) this.safeEmit('videoFallback', event);
+    if (fallback.state !== 'off') return true;
+    this.#target(track, lowest, 0);
+    return false;
+  }
+
+  /** The highest loss the subscriber's recent receiver reports tell, over all its tracks. */
+  #freshLoss(now: number): number {
+    let loss = 0;
+    for (const track of this.tracks)
+      if (now - track.lastReportAtMs < freshReportMs) loss = Math.max(loss, track.fractionLost);
+    return loss;
+  }
+
+  #target(track: ConsumedTrack, spatial: number, temporal: number): void {
+    track.targetTemporalLayer = temporal;
+    const target = track.source.layers[spatial] ?? null;
     if (target !== track.targetLayer) {
       track.targetLayer = target;
       this.#publication.setDemand(track, target);
@@ -377,6 +444,7 @@ export class Subscription {
   #onReport(report: ReportBlock): void {
     const track = this.#tracksBySsrc.get(report.ssrc);
     if (!track) return;
+    track.lastReportAtMs = Date.now();
     track.fractionLost = report.fractionLost / 256;
     track.packetsLost = report.packetsLost;
     track.jitterMs = (report.jitter / (track.section.codecs[0]?.clockRate ?? 90000)) * 1000;
