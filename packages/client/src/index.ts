@@ -21,13 +21,19 @@ export {
   type SubscriberStats,
   type VideoChangeReason,
 } from './ot/Subscriber.js';
+export type { PreferredResolution } from './ot/videoPreferences.js';
 export { Connection } from './ot/Connection.js';
 export { Stream } from './ot/Stream.js';
 export { OTEvent, type EventOf } from './ot/OTEvent.js';
 export { OTEventEmitter, type EventHandler, type EventHandlers } from './ot/OTEventEmitter.js';
 export { OTError, toOTError, type OTErrorName } from './ot/errors.js';
 export type { WidgetOptions, WidgetTarget } from './ot/widget.js';
-export { SessionEngine, type SessionEngineOptions, type SessionEndReason } from './core/SessionEngine.js';
+export {
+  SessionEngine,
+  type SessionEngineOptions,
+  type SessionEndReason,
+  type VideoPreferenceChanges,
+} from './core/SessionEngine.js';
 export { ClientError, type MediaFailure } from './core/ClientError.js';
 export type { IceConfig } from './core/iceConfig.js';
 export { Logger, logLevels, type LogLevel } from './core/Logger.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
-import { roles, signalingProtocolVersion } from '@parlor/protocol';
+import { roles, signalingProtocolVersion, type UpdateSubscriptionParams } from '@parlor/protocol';
 import {
   SignalingRequestError,
   SignalingTestClient,
@@ -433,6 +433,85 @@ describe('subscribing in a relayed session', () => {
       false,
     );
     await Promise.all([alice.close(), bob.close(), eve.close()]);
+  });
+});
+
+describe('video preferences of a subscription', () => {
+  it('are given with subscribe and changed with updateSubscription, in routed and relayed sessions alike', async () => {
+    for (const mediaMode of ['routed', 'relayed'] as const) {
+      const sessionId = parlor.createSession({ mediaMode });
+      const alice = await parlor.connectClient(sessionId);
+      const bob = await parlor.connectClient(sessionId);
+      const { streamId } = (await alice.request('publish', camera)).stream;
+      const { subscriptionId } = await bob.request('subscribe', {
+        streamId,
+        preferredResolution: { width: 320, height: 240 },
+        preferredFrameRate: 15,
+      });
+      await bob.request('updateSubscription', { subscriptionId, preferredFrameRate: null });
+      await bob.request('updateSubscription', {
+        subscriptionId,
+        preferredResolution: null,
+        preferredFrameRate: 7,
+      });
+      await bob.request('updateSubscription', { subscriptionId });
+      await Promise.all([alice.close(), bob.close()]);
+    }
+  });
+
+  it('refuse malformed preferences with 1011, naming the field', async () => {
+    const sessionId = parlor.createSession({ mediaMode: 'routed' });
+    const alice = await parlor.connectClient(sessionId);
+    const bob = await parlor.connectClient(sessionId);
+    const { streamId } = (await alice.request('publish', camera)).stream;
+    await refused(
+      bob.request('subscribe', { streamId, preferredFrameRate: 'fast' as unknown as number }),
+      1011,
+      /\/preferredFrameRate/,
+    );
+    const { subscriptionId } = await bob.request('subscribe', { streamId });
+    for (const [bad, field] of [
+      [{ preferredFrameRate: 0 }, /\/preferredFrameRate/],
+      [{ preferredResolution: { width: -1, height: 240 } }, /\/preferredResolution/],
+      [{ preferredResolution: 'auto' }, /\/preferredResolution/],
+      [{ preferredResolution: { width: 320 } }, /\/preferredResolution/],
+      [{ preferredBitrate: 1 }, /\/preferredBitrate/],
+    ] as const) {
+      await refused(
+        bob.request('updateSubscription', { subscriptionId, ...bad } as UpdateSubscriptionParams),
+        1011,
+        field,
+      );
+    }
+    await refused(bob.request('updateSubscription', {} as UpdateSubscriptionParams), 1011, /subscriptionId/);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it('can be changed by the subscriber only: for anyone else, the publisher too, the subscription is not found (404)', async () => {
+    for (const mediaMode of ['routed', 'relayed'] as const) {
+      const sessionId = parlor.createSession({ mediaMode });
+      const alice = await parlor.connectClient(sessionId);
+      const bob = await parlor.connectClient(sessionId);
+      const eve = await parlor.connectClient(sessionId);
+      const { streamId } = (await alice.request('publish', camera)).stream;
+      const { subscriptionId } = await bob.request('subscribe', { streamId });
+      const change = { subscriptionId, preferredFrameRate: 1 };
+      await refused(eve.request('updateSubscription', change), 404, /Subscription not found/);
+      await refused(alice.request('updateSubscription', change), 404, /Subscription not found/);
+      await refused(
+        bob.request('updateSubscription', { ...change, subscriptionId: 'no-such-subscription' }),
+        404,
+      );
+      if (mediaMode === 'routed') {
+        // Alice's own subscription toward the router is not one whose video she receives.
+        const upstream = await alice.nextEvent('subscriptionCreated');
+        await refused(
+          alice.request('updateSubscription', { ...change, subscriptionId: upstream.subscriptionId }),
+          404,
+        );
+      }
+      await Promise.all([alice.close(), bob.close(), eve.close()]);
+    }
   });
 });
 

@@ -3,6 +3,7 @@ import type { Logger } from './Logger.js';
 import { PeerTransport } from './PeerTransport.js';
 import type { SignalingClient } from './SignalingClient.js';
 import { TypedEmitter } from './TypedEmitter.js';
+import type { VideoEncoding } from './videoEncodings.js';
 
 /** Why a published stream ended, as the publisher is told (OpenTok's reasons, plus `unpublished`). */
 export type PublicationEndReason =
@@ -16,6 +17,8 @@ export type PublicationEndReason =
 export interface LocalPublicationOptions {
   readonly stream: StreamInfo;
   readonly media: MediaStream;
+  /** How each peer connection sends the video (see `videoSendEncodings`). */
+  readonly videoEncodings: readonly VideoEncoding[];
   readonly signaling: SignalingClient;
   readonly configuration: () => RTCConfiguration;
   readonly logger: Logger;
@@ -35,6 +38,7 @@ interface LocalPublicationEvents {
 export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
   #stream: StreamInfo;
   readonly #media: MediaStream;
+  readonly #videoEncodings: readonly VideoEncoding[];
   readonly #signaling: SignalingClient;
   readonly #configuration: () => RTCConfiguration;
   readonly #logger: Logger;
@@ -47,6 +51,7 @@ export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
     });
     this.#stream = options.stream;
     this.#media = options.media;
+    this.#videoEncodings = options.videoEncodings;
     this.#signaling = options.signaling;
     this.#configuration = options.configuration;
     this.#logger = options.logger;
@@ -76,6 +81,7 @@ export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
         logger: this.#logger,
       },
       this.#media,
+      this.#videoEncodings,
     );
     this.#transports.set(subscriptionId, transport);
     transport.on('closed', () => {

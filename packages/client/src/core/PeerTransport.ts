@@ -1,7 +1,9 @@
 import type { IceCandidate } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from './ClientError.js';
 import type { Logger } from './Logger.js';
+import { activateEncodings, SenderParameterUpdates } from './SenderParameterUpdates.js';
 import type { SignalingClient } from './SignalingClient.js';
+import type { VideoEncoding } from './videoEncodings.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
 /** `sender`: the publisher's end, which always offers; `receiver`: the subscriber's, which answers. */
@@ -39,6 +41,10 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
   readonly subscriptionId: string;
   readonly remoteConnectionId: string;
   readonly #pc: RTCPeerConnection;
+  /** Senders only: changes to the video sender's encodings, one at a time. */
+  #videoUpdates: SenderParameterUpdates | null = null;
+  /** Senders only: the video encodings asked for, as `createSender` got them. */
+  #videoEncodings: readonly VideoEncoding[] = [];
   readonly #signaling: SignalingClient;
   readonly #logger: Logger;
   /** Candidates that came before the remote description, added once it is set. */
@@ -64,11 +70,19 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
     };
   }
 
-  /** The publisher's end: sends the tracks and starts negotiating at once. */
-  static createSender(options: PeerTransportOptions, stream: MediaStream): PeerTransport {
+  /**
+   * The publisher's end: sends the tracks, the video in the encodings given (simulcast layers
+   * when they have RIDs), and starts negotiating at once.
+   */
+  static createSender(
+    options: PeerTransportOptions,
+    stream: MediaStream,
+    videoEncodings: readonly VideoEncoding[],
+  ): PeerTransport {
     const transport = new PeerTransport('sender', options);
     for (const track of stream.getTracks()) {
-      transport.#pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+      if (track.kind === 'video') transport.#addVideo(track, stream, videoEncodings);
+      else transport.#pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
     }
     void transport.#offer();
     return transport;
@@ -105,7 +119,10 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
       const early = this.#earlyCandidates;
       this.#earlyCandidates = [];
       for (const candidate of early) await this.#addCandidate(candidate);
-      if (type === 'answer') return;
+      if (type === 'answer') {
+        await this.#fitDeclinedSimulcast();
+        return;
+      }
       const answer = await this.#pc.createAnswer();
       await this.#pc.setLocalDescription(answer);
       await this.#signaling.request('answer', { subscriptionId: this.subscriptionId, sdp: answer.sdp ?? '' });
@@ -123,6 +140,17 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
     await this.#addCandidate(candidate);
   }
 
+  /**
+   * Senders only: sends the simulcast encodings marked active and pauses the others, by RID (as
+   * the router asks); encodings not named keep their state.
+   */
+  async setActiveEncodings(
+    encodings: readonly { readonly rid: string; readonly active: boolean }[],
+  ): Promise<void> {
+    if (this.closed || !this.#videoUpdates) return;
+    await this.#videoUpdates.update(activateEncodings(encodings));
+  }
+
   /** Closes the peer connection. Idempotent. */
   close(): void {
     if (this.closed) return;
@@ -130,6 +158,39 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
     this.#pc.onicecandidate = this.#pc.onconnectionstatechange = this.#pc.ontrack = null;
     this.#pc.close();
     this.safeEmit('closed');
+  }
+
+  /** Adds the video track; a browser that refuses the scalability mode sends the layers without it. */
+  #addVideo(track: MediaStreamTrack, stream: MediaStream, encodings: readonly VideoEncoding[]): void {
+    const init: RTCRtpTransceiverInit = { direction: 'sendonly', streams: [stream] };
+    let transceiver: RTCRtpTransceiver;
+    try {
+      transceiver = this.#pc.addTransceiver(track, { ...init, sendEncodings: [...encodings] });
+      this.#videoEncodings = encodings;
+    } catch (error) {
+      this.#logger.warn('the browser refused the video encodings; trying without scalability modes', error);
+      this.#videoEncodings = encodings.map(({ scalabilityMode: _mode, ...encoding }) => encoding);
+      transceiver = this.#pc.addTransceiver(track, { ...init, sendEncodings: [...this.#videoEncodings] });
+    }
+    this.#videoUpdates = new SenderParameterUpdates(transceiver.sender, (error: unknown) => {
+      this.#logger.warn('the video encodings could not be changed', error);
+    });
+  }
+
+  /**
+   * When the answer declines simulcast, the browser keeps only the first (lowest) layer: it is
+   * made the full-size encoding instead, so the stream is sent at its best as one encoding.
+   */
+  async #fitDeclinedSimulcast(): Promise<void> {
+    const top = this.#videoEncodings.at(-1);
+    if (!this.#videoUpdates || !top || this.#videoEncodings.length < 2) return;
+    await this.#videoUpdates.update((parameters) => {
+      const [kept] = parameters.encodings;
+      if (parameters.encodings.length !== 1 || !kept) return;
+      this.#logger.info('the answer declined simulcast: sending one full-size encoding');
+      kept.scaleResolutionDownBy = top.scaleResolutionDownBy ?? 1;
+      if (top.maxBitrate !== undefined) kept.maxBitrate = top.maxBitrate;
+    });
   }
 
   async #offer(): Promise<void> {

@@ -5,12 +5,14 @@ import type {
   ConnectionDestroyedReason,
   ConnectionInfo,
   EventFrame,
+  MediaMode,
   PublishParams,
   ServerToClient,
   SessionConnected,
   StreamDestroyedReason,
   StreamInfo,
   StreamPropertyChanged,
+  SubscribeParams,
 } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from './ClientError.js';
 import { rtcConfiguration, type IceConfig } from './iceConfig.js';
@@ -19,6 +21,7 @@ import type { Logger } from './Logger.js';
 import { PeerTransport } from './PeerTransport.js';
 import { SignalingClient, type SignalingEnd } from './SignalingClient.js';
 import { TypedEmitter } from './TypedEmitter.js';
+import type { VideoEncoding } from './videoEncodings.js';
 
 export interface SessionEngineOptions {
   /** Base URL of the Parlor server. */
@@ -38,6 +41,12 @@ export type SessionRequest =
   'signal' | 'forceDisconnect' | 'forceUnpublish' | 'forceMuteStream' | 'forceMuteAll' | 'disableForceMute';
 
 export type SessionEngineState = 'new' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
+
+/**
+ * What a subscriber wants of a stream's video (routed sessions): the largest size and the frame
+ * rate; null for no limit. Left out: unchanged (none, when subscribing).
+ */
+export type VideoPreferenceChanges = Omit<SubscribeParams, 'streamId'>;
 
 interface SessionEngineEvents {
   /** Another client joined (also once per client present at connect time, after `connect`). */
@@ -119,6 +128,11 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     return this.#joined?.capabilities ?? null;
   }
 
+  /** Whether the session's media goes peer to peer or through the Media Router, once connected. */
+  get mediaMode(): MediaMode | null {
+    return this.#joined?.mediaMode ?? null;
+  }
+
   /**
    * Joins the session. The connections, streams and archives already there are reported by
    * `connectionCreated`, `streamCreated` and `archiveStarted` events once `announcePresent()` is called, so that
@@ -156,13 +170,21 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     for (const archive of joined.archives) this.safeEmit('archiveStarted', archive);
   }
 
-  /** Announces a stream and returns its publication, which then serves each subscriber. */
-  async publish(media: MediaStream, params: PublishParams): Promise<LocalPublication> {
+  /**
+   * Announces a stream and returns its publication, which then serves each subscriber with the
+   * video in these encodings.
+   */
+  async publish(
+    media: MediaStream,
+    params: PublishParams,
+    videoEncodings: readonly VideoEncoding[],
+  ): Promise<LocalPublication> {
     this.#assertConnected('publish');
     const { stream } = await this.#signaling.request('publish', params);
     const publication = new LocalPublication({
       stream,
       media,
+      videoEncodings,
       signaling: this.#signaling,
       configuration: () => this.#rtcConfiguration(),
       logger: this.#logger,
@@ -177,13 +199,16 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     return publication;
   }
 
-  /** Subscribes to another client's stream: a receiving peer transport, negotiating once the publisher offers. */
-  async subscribe(streamId: string): Promise<PeerTransport> {
+  /**
+   * Subscribes to another client's stream: a receiving peer transport, negotiating once the
+   * publisher offers. The video preferences matter in routed sessions.
+   */
+  async subscribe(streamId: string, preferences: VideoPreferenceChanges = {}): Promise<PeerTransport> {
     this.#assertConnected('subscribe');
     const stream = this.#streams.get(streamId);
     if (!stream)
       throw new ClientError(clientErrorCodes.unableToSubscribe, `no stream ${streamId} in the session`);
-    const { subscriptionId } = await this.#signaling.request('subscribe', { streamId });
+    const { subscriptionId } = await this.#signaling.request('subscribe', { streamId, ...preferences });
     const transport = PeerTransport.createReceiver({
       subscriptionId,
       remoteConnectionId: stream.connectionId,
@@ -193,6 +218,15 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     });
     this.#route(transport);
     return transport;
+  }
+
+  /** Changes what a subscription wants of the stream's video. */
+  async updateSubscription(transport: PeerTransport, changes: VideoPreferenceChanges): Promise<void> {
+    this.#assertConnected('updateSubscription');
+    await this.#signaling.request('updateSubscription', {
+      subscriptionId: transport.subscriptionId,
+      ...changes,
+    });
   }
 
   /** Stops receiving: closes the transport and tells the server. */
@@ -283,6 +317,14 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
         this.#publications
           .get(frame.data.streamId)
           ?.addSubscriber(frame.data.subscriptionId, frame.data.subscriber);
+        break;
+      case 'encodingsChanged':
+        this.#transports
+          .get(frame.data.subscriptionId)
+          ?.setActiveEncodings(frame.data.encodings)
+          .catch((error: unknown) => {
+            this.#logger.warn('the encodings the router asked for could not be set', error);
+          });
         break;
       case 'subscriptionDestroyed':
         this.#transports.get(frame.data.subscriptionId)?.close();

@@ -21,7 +21,8 @@ export interface MediaOptions {
 }
 
 const defaultResolution = '640x480';
-const defaultFrameRate = 30;
+/** Frames per second a publisher captures and sends unless told otherwise (OpenTok's default). */
+export const defaultFrameRate = 30;
 
 /** Captures the tracks the options ask for; rejects with a `ClientError` (1500) naming the failure. */
 export async function acquireMedia(options: MediaOptions): Promise<MediaStream> {

@@ -1,8 +1,9 @@
 import type { PublishParams } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from '../core/ClientError.js';
 import type { LocalPublication, PublicationEndReason } from '../core/LocalPublication.js';
-import { acquireMedia, type MediaOptions } from '../core/localMedia.js';
+import { acquireMedia, defaultFrameRate, type MediaOptions } from '../core/localMedia.js';
 import type { SessionEngine } from '../core/SessionEngine.js';
+import { isScalable, videoSendEncodings } from '../core/videoEncodings.js';
 import { newId, type Completion, type OTContext } from './context.js';
 import { toOTError, type OTError } from './errors.js';
 import { createEvent, type EventOf } from './OTEvent.js';
@@ -21,6 +22,14 @@ export interface PublisherProperties extends WidgetOptions, MediaOptions {
   readonly name?: string;
   /** Show the local video mirrored. Default: true for a camera, false for a track of the application's. */
   readonly mirror?: boolean;
+  /**
+   * Routed sessions: send camera or custom video in simulcast layers (quarter, half and full
+   * size, as the size allows), so that the router gives each subscriber the one that suits it.
+   * Default: true.
+   */
+  readonly scalableVideo?: boolean;
+  /** Routed sessions: the same for screen-sharing video (`videoType` `screen`). Default: false. */
+  readonly scalableScreenshare?: boolean;
 }
 
 export interface PublisherEvents {
@@ -38,7 +47,10 @@ export interface PublisherEvents {
   destroyed: EventOf<'destroyed'>;
 }
 
-/** One stats entry per subscriber, as `getStats` reports them in relayed sessions. */
+/**
+ * One stats entry per peer connection: per subscriber in relayed sessions, one toward the Media
+ * Router (connection ID `router`) in routed sessions.
+ */
 export interface PublisherStats {
   readonly subscriberId: string;
   readonly connectionId: string;
@@ -211,12 +223,23 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
       hasAudio,
       hasVideo: video !== undefined && this.#publishVideo,
     };
-    if (video)
-      params.videoType = this.#properties.videoSource instanceof MediaStreamTrack ? 'custom' : 'camera';
-    if (settings?.width && settings.height)
-      params.videoDimensions = { width: settings.width, height: settings.height };
+    const videoType = this.#properties.videoSource instanceof MediaStreamTrack ? 'custom' : 'camera';
+    if (video) params.videoType = videoType;
+    const size =
+      settings?.width && settings.height ? { width: settings.width, height: settings.height } : null;
+    if (size) params.videoDimensions = size;
     if (settings?.frameRate) params.frameRate = Math.min(240, settings.frameRate);
-    const publication = await engine.publish(media, params);
+    const videoEncodings = videoSendEncodings({
+      size,
+      frameRate: this.#properties.frameRate ?? defaultFrameRate,
+      simulcast: isScalable({
+        mediaMode: engine.mediaMode ?? 'relayed',
+        videoType,
+        scalableVideo: this.#properties.scalableVideo,
+        scalableScreenshare: this.#properties.scalableScreenshare,
+      }),
+    });
+    const publication = await engine.publish(media, params, videoEncodings);
     // Destroyed while the stream was being announced: it ends at once.
     if (this.#isDestroyed()) {
       await publication.unpublish('unpublished');
@@ -309,7 +332,7 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
   }
 }
 
-/** Sums the outbound RTP counters of one peer connection, per kind. */
+/** Sums the outbound RTP counters of one peer connection, per kind (over simulcast layers too). */
 function outboundStats(report: RTCStatsReport): PublisherStats['stats'] {
   const audio = { bytesSent: 0, packetsSent: 0, packetsLost: 0 };
   const video = { bytesSent: 0, packetsSent: 0, packetsLost: 0, frameRate: 0 };
@@ -318,7 +341,9 @@ function outboundStats(report: RTCStatsReport): PublisherStats['stats'] {
       const target = entry.kind === 'audio' ? audio : video;
       target.bytesSent += Number(entry.bytesSent ?? 0);
       target.packetsSent += Number(entry.packetsSent ?? 0);
-      if (entry.kind === 'video') video.frameRate = Number(entry.framesPerSecond ?? 0);
+      // Simulcast layers share the frame rate; a paused one reports none.
+      if (entry.kind === 'video')
+        video.frameRate = Math.max(video.frameRate, Number(entry.framesPerSecond ?? 0));
     } else if (entry.type === 'remote-inbound-rtp') {
       const target = entry.kind === 'audio' ? audio : video;
       target.packetsLost += Number(entry.packetsLost ?? 0);

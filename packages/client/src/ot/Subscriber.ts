@@ -7,6 +7,13 @@ import { createEvent, type EventOf } from './OTEvent.js';
 import { OTEventEmitter } from './OTEventEmitter.js';
 import type { Session } from './Session.js';
 import type { Stream } from './Stream.js';
+import {
+  checkPreferredFrameRate,
+  checkPreferredResolution,
+  type Dimensions,
+  type PreferredResolution,
+} from './videoPreferences.js';
+import { VideoPreferenceSync } from './VideoPreferenceSync.js';
 import { VideoWidget, type WidgetOptions, type WidgetTarget } from './widget.js';
 
 /** The properties of `session.subscribe` this SDK honours (client-api.md §1.4). */
@@ -17,12 +24,18 @@ export interface SubscriberProperties extends WidgetOptions {
   readonly subscribeToVideo?: boolean;
   /** Volume from 0 to 100. Default: 50. */
   readonly audioVolume?: number;
+  /**
+   * Routed sessions: the largest video size wanted, or `auto` for the size the subscriber is
+   * rendered at (no preference without the default UI); the router sends the simulcast layer
+   * nearest below it. Default: none (the largest the link carries).
+   */
+  readonly preferredResolution?: PreferredResolution;
+  /** Routed sessions: the frame rate wanted (30, 15, 7 or 1). Default: none (the highest sent). */
+  readonly preferredFrameRate?: number;
 }
 
 /** Why video stopped or started showing. */
 export type VideoChangeReason = 'publishVideo' | 'subscribeToVideo';
-
-type Dimensions = { width: number; height: number };
 
 export interface SubscriberEvents {
   videoElementCreated: EventOf<'videoElementCreated', { element: HTMLVideoElement }>;
@@ -61,6 +74,8 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
   readonly #engine: SessionEngine;
   readonly #widget: VideoWidget;
   readonly #media = new MediaStream();
+  /** Routed sessions only: the video preferences, kept in step with the server. */
+  readonly #preferences: VideoPreferenceSync | null;
   #transport: PeerTransport | undefined;
   #subscribeToAudio: boolean;
   #subscribeToVideo: boolean;
@@ -81,6 +96,8 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
     completion?: Completion,
   ) {
     super(context.logger);
+    const preferredResolution = checkPreferredResolution(properties.preferredResolution);
+    const preferredFrameRate = checkPreferredFrameRate(properties.preferredFrameRate);
     this.id = newId();
     this.stream = stream;
     this.#context = context;
@@ -94,7 +111,15 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
     this.#widget.video.addEventListener('resize', () => {
       this.#resized();
     });
-    engine.subscribe(stream.streamId).then(
+    this.#preferences =
+      engine.mediaMode === 'routed'
+        ? new VideoPreferenceSync({
+            resolution: preferredResolution,
+            frameRate: preferredFrameRate,
+            element: this.#widget.element,
+          })
+        : null;
+    engine.subscribe(stream.streamId, this.#preferences?.subscribeWith()).then(
       (transport) => {
         this.#attach(transport, completion);
       },
@@ -120,6 +145,27 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
     this.#subscribeToVideo = value;
     for (const track of this.#media.getVideoTracks()) track.enabled = value;
     if (changed && this.stream.hasVideo) this.#videoChanged(value, 'subscribeToVideo');
+    return this;
+  }
+
+  /**
+   * Routed sessions: the largest video size wanted, `auto` for the rendered size, or null for
+   * none; the router moves this subscriber to the simulcast layer that fits. Throws
+   * OT_INVALID_PARAMETER for anything else.
+   */
+  setPreferredResolution(resolution: PreferredResolution | null): this {
+    const checked = checkPreferredResolution(resolution);
+    this.#preferences?.setResolution(checked);
+    return this;
+  }
+
+  /**
+   * Routed sessions: the frame rate wanted (30, 15, 7 or 1), or null for the highest; the router
+   * drops the frames above it. Throws OT_INVALID_PARAMETER for anything else.
+   */
+  setPreferredFrameRate(frameRate: number | null): this {
+    const checked = checkPreferredFrameRate(frameRate);
+    this.#preferences?.setFrameRate(checked);
     return this;
   }
 
@@ -176,6 +222,7 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
   _destroy(reason: string): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    this.#preferences?.stop();
     if (this.#transport) this.#engine.unsubscribe(this.#transport);
     this.#widget.remove();
     this.#session._subscriberDestroyed(this);
@@ -188,6 +235,11 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
       return;
     }
     this.#transport = transport;
+    this.#preferences?.connect((changes) => {
+      this.#engine.updateSubscription(transport, changes).catch((error: unknown) => {
+        this.#context.logger.warn('the video preferences were not taken', error);
+      });
+    });
     transport.on('track', (track) => {
       this.#addTrack(track);
     });
@@ -239,6 +291,7 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
 
   #failed(error: OTError, completion: Completion | undefined): void {
     if (this.#destroyed) return;
+    this.#preferences?.stop();
     this.#context.reportException(error, this);
     completion?.(error);
   }

@@ -90,10 +90,24 @@ export const UpdateStreamParams = Params({
   videoDimensions: Type.Optional(VideoDimensions),
 });
 
+/**
+ * What a subscriber wants of a stream's video. The router of a routed session picks, per
+ * subscriber, the simulcast layer and frame rate nearest below these that its link carries;
+ * relayed sessions have one encoding and ignore them.
+ */
+const SubscriberPreferences = {
+  /** The largest size wanted; null (the default) for the largest there is. */
+  preferredResolution: Type.Optional(Type.Union([VideoDimensions, Type.Null()])),
+  /** Frames per second wanted (OpenTok: 30, 15, 7 or 1); null (the default) for the highest there is. */
+  preferredFrameRate: Type.Optional(Type.Union([Type.Number({ minimum: 1, maximum: 240 }), Type.Null()])),
+};
+
 // subscribe: ask for a stream; the publisher is told, and the two negotiate through the server.
-export const SubscribeParams = Params({ streamId: Id });
+export const SubscribeParams = Params({ streamId: Id, ...SubscriberPreferences });
 export const Subscribed = Type.Object({ subscriptionId: Id });
 export const UnsubscribeParams = Params({ subscriptionId: Id });
+/** Changes a subscription's preferences; a property left out keeps its value. */
+export const UpdateSubscriptionParams = Params({ subscriptionId: Id, ...SubscriberPreferences });
 
 // WebRTC negotiation between the two ends of a subscription, relayed verbatim.
 export const SessionDescriptionParams = Params({ subscriptionId: Id, sdp: Sdp });
@@ -127,6 +141,8 @@ export const clientToServer = {
   updateStream: { params: UpdateStreamParams, result: Empty },
   subscribe: { params: SubscribeParams, result: Subscribed },
   unsubscribe: { params: UnsubscribeParams, result: Empty },
+  /** Changes `preferredResolution` or `preferredFrameRate` of one of this client's subscriptions. */
+  updateSubscription: { params: UpdateSubscriptionParams, result: Empty },
   offer: { params: SessionDescriptionParams, result: Empty },
   answer: { params: SessionDescriptionParams, result: Empty },
   iceCandidate: { params: IceCandidateParams, result: Empty },
@@ -156,3 +172,5 @@ export type SessionConnected = Static<typeof SessionConnected>;
 export type ResumeParams = Static<typeof ResumeParams>;
 export type PublishParams = Static<typeof PublishParams>;
 export type UpdateStreamParams = Static<typeof UpdateStreamParams>;
+export type SubscribeParams = Static<typeof SubscribeParams>;
+export type UpdateSubscriptionParams = Static<typeof UpdateSubscriptionParams>;

@@ -39,6 +39,8 @@ export {
   type ResumeParams,
   type PublishParams,
   type UpdateStreamParams,
+  type SubscribeParams,
+  type UpdateSubscriptionParams,
 } from './clientToServer.js';
 export {
   serverToClient,

@@ -77,6 +77,16 @@ export const serverToClient = {
   subscriptionCreated: Type.Object({ subscriptionId: Id, streamId: Id, subscriber: Id }),
   /** The other end of a subscription left it (unsubscribed, unpublished or disconnected). */
   subscriptionDestroyed: Type.Object({ subscriptionId: Id, streamId: Id }),
+  /**
+   * Routed sessions: which simulcast encodings (by RID) of a stream this client publishes the
+   * router needs. The client sends those and pauses the others (`active: false`) until told again.
+   */
+  encodingsChanged: Type.Object({
+    /** The publisher's subscription whose subscriber is the router. */
+    subscriptionId: Id,
+    streamId: Id,
+    encodings: Type.Array(Type.Object({ rid: Type.String(), active: Type.Boolean() })),
+  }),
   offer: Type.Object({ ...Negotiation, sdp: Type.String() }),
   answer: Type.Object({ ...Negotiation, sdp: Type.String() }),
   iceCandidate: Type.Object({ ...Negotiation, candidate: IceCandidate }),

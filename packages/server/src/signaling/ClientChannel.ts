@@ -15,9 +15,11 @@ import {
   type RequestFrame,
   type ResponseFrame,
   type ResumeParams,
+  type UpdateSubscriptionParams,
 } from '@parlor/protocol';
 import type { ClientTokenVerifier, VerifiedToken } from '../auth/ClientTokenVerifier.js';
 import { TokenError } from '../auth/TokenError.js';
+import { noVideoPreferences, type VideoPreferences } from '../media/router/Subscription.js';
 import type { SessionService } from '../sessions/SessionService.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import type { ConnectionSink, RoomConnection } from './RoomConnection.js';
@@ -204,7 +206,10 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
         room.updateStream(connection, request.params);
         return { result: empty };
       case 'subscribe': {
-        const subscriptionId = room.subscribe(connection, request.params.streamId);
+        const subscriptionId = room.subscribe(connection, request.params.streamId, {
+          ...noVideoPreferences,
+          ...preferenceChanges(request.params),
+        });
         return {
           result: { subscriptionId },
           afterReply: () => {
@@ -214,6 +219,9 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
       }
       case 'unsubscribe':
         room.unsubscribe(connection, request.params.subscriptionId);
+        return { result: empty };
+      case 'updateSubscription':
+        room.updateSubscription(connection, request.params.subscriptionId, preferenceChanges(request.params));
         return { result: empty };
       case 'offer':
       case 'answer':
@@ -382,4 +390,14 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
     this.#logger.error({ err: error, method }, 'request failed');
     return new ParlorError('INTERNAL', undefined, { cause: error });
   }
+}
+
+/** The video preferences a `subscribe` or `updateSubscription` sets; those it leaves out are absent. */
+function preferenceChanges(
+  params: Pick<UpdateSubscriptionParams, 'preferredResolution' | 'preferredFrameRate'>,
+): Partial<VideoPreferences> {
+  const changes: { -readonly [K in keyof VideoPreferences]?: VideoPreferences[K] } = {};
+  if (params.preferredResolution !== undefined) changes.resolution = params.preferredResolution;
+  if (params.preferredFrameRate !== undefined) changes.frameRate = params.preferredFrameRate;
+  return changes;
 }

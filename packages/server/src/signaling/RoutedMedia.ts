@@ -3,9 +3,11 @@ import type { Logger } from 'pino';
 import { ParlorError } from '@parlor/protocol';
 import {
   checkPublisherOffer,
+  type EncodingState,
   type PublicationStats,
   type SubscriptionStats,
 } from '../media/router/MediaRouter.js';
+import type { VideoPreferences } from '../media/router/Subscription.js';
 import type { RecordedFile, RecordOptions, StreamRecording } from '../archive/ArchiveMedia.js';
 import { InvalidStateError } from '../InvalidStateError.js';
 import type { RemoteRouter } from '../media/worker/RemoteRouter.js';
@@ -35,6 +37,8 @@ interface Downstream {
   offered: boolean;
   /** Set once the router has made its offer. */
   subscriptionId: string | null;
+  /** What the subscriber wants of the video; replaced, never changed in place. */
+  preferences: VideoPreferences;
 }
 
 /** The counters of a routed room's router, by stream and subscriber, and which media worker hosts it. */
@@ -95,13 +99,19 @@ export class RoutedMedia implements StreamMedia {
     });
   }
 
-  subscribe(subscriber: RoomConnection, streamId: string): string {
+  subscribe(
+    subscriber: RoomConnection,
+    streamId: string,
+    _publisher: RoomConnection,
+    preferences: VideoPreferences,
+  ): string {
     const downstream: Downstream = {
       id: randomUUID(),
       streamId,
       subscriber,
       offered: false,
       subscriptionId: null,
+      preferences,
     };
     this.#downstreams.set(downstream.id, downstream);
     return downstream.id;
@@ -112,6 +122,18 @@ export class RoutedMedia implements StreamMedia {
     const downstream = this.#downstreams.get(subscriptionId);
     const publicationId = downstream && this.#upstreamOf(downstream.streamId)?.publicationId;
     if (downstream && publicationId) this.#offer(downstream, publicationId);
+  }
+
+  /** Keeps the subscriber's new preferences; the router gets them once it has the subscription. */
+  updateSubscription(by: RoomConnection, subscriptionId: string, changes: Partial<VideoPreferences>): void {
+    const downstream = this.#downstreams.get(subscriptionId);
+    if (downstream?.subscriber !== by) throw new ParlorError('SUBSCRIPTION_NOT_FOUND', subscriptionId);
+    downstream.preferences = { ...downstream.preferences, ...changes };
+    if (downstream.subscriptionId && this.#router)
+      this.#settle(
+        this.#router.setPreferences(downstream.subscriptionId, downstream.preferences),
+        'setPreferences',
+      );
   }
 
   unsubscribe(by: RoomConnection, subscriptionId: string): void {
@@ -228,6 +250,9 @@ export class RoutedMedia implements StreamMedia {
     router.on('lost', (error) => {
       this.#routerLost(router, error);
     });
+    router.on('encodingsChanged', (publicationId, encodings) => {
+      this.#encodingsChanged(publicationId, encodings);
+    });
     this.#router = router;
     return router;
   }
@@ -278,14 +303,18 @@ export class RoutedMedia implements StreamMedia {
   #offer(downstream: Downstream, publicationId: string): void {
     if (downstream.offered || !this.#router) return;
     const router = this.#router;
+    const { preferences } = downstream;
     downstream.offered = true;
-    router.subscribe(publicationId).then(
+    router.subscribe(publicationId, preferences).then(
       ({ subscriptionId, offerSdp }) => {
         if (!this.#isCurrent(router, this.#downstreams, downstream)) {
           this.#settle(router.unsubscribe(subscriptionId), 'unsubscribe');
           return;
         }
         downstream.subscriptionId = subscriptionId;
+        // The subscriber changed its mind while the router was making the subscription.
+        if (downstream.preferences !== preferences)
+          this.#settle(router.setPreferences(subscriptionId, downstream.preferences), 'setPreferences');
         downstream.subscriber.send('offer', {
           subscriptionId: downstream.id,
           streamId: downstream.streamId,
@@ -315,6 +344,17 @@ export class RoutedMedia implements StreamMedia {
         streamId: downstream.streamId,
       });
     }
+  }
+
+  /** Tells a publisher which of its simulcast encodings the router needs now. */
+  #encodingsChanged(publicationId: string, encodings: readonly EncodingState[]): void {
+    const upstream = [...this.#upstreams.values()].find((entry) => entry.publicationId === publicationId);
+    if (!upstream || upstream.publisher.closed) return;
+    upstream.publisher.send('encodingsChanged', {
+      subscriptionId: upstream.id,
+      streamId: upstream.streamId,
+      encodings: [...encodings],
+    });
   }
 
   /** The router's worker died: its streams end, and the next offer makes a new router. */

@@ -21,6 +21,7 @@ import { InvalidStateError } from '../InvalidStateError.js';
 import type { SessionRecord } from '../store/SessionRepository.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import { RoomConnection, type ConnectionSink } from './RoomConnection.js';
+import type { VideoPreferences } from '../media/router/Subscription.js';
 import type { RemoteRouter } from '../media/worker/RemoteRouter.js';
 import { RoutedMedia, type RoutedMediaStats } from './RoutedMedia.js';
 import type { Negotiation, StreamMedia } from './StreamMedia.js';
@@ -214,8 +215,11 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     if (videoDimensions !== undefined) this.#setStreamProperty(stream, 'videoDimensions', videoDimensions);
   }
 
-  /** Pairs the connection with the stream's publisher for negotiation; returns the subscription ID. */
-  subscribe(connection: RoomConnection, streamId: string): string {
+  /**
+   * Pairs the connection with the stream's publisher for negotiation; returns the subscription ID.
+   * The video preferences matter in routed sessions only.
+   */
+  subscribe(connection: RoomConnection, streamId: string, preferences: VideoPreferences): string {
     this.#assertOpen('subscribe');
     if (!connection.permissions.subscribe) {
       throw new ParlorError('SUBSCRIBE_FAILED', `a ${connection.token.role} token cannot subscribe`);
@@ -228,7 +232,7 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
         'a client cannot subscribe to its own stream in a relayed session',
       );
     }
-    return this.#media.subscribe(connection, streamId, stream.owner);
+    return this.#media.subscribe(connection, streamId, stream.owner, preferences);
   }
 
   /** The publisher has the stream's ID: its media may start (routed: it offers to the router). */
@@ -254,6 +258,16 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     if (!(this.#media instanceof RoutedMedia))
       return Promise.reject(new InvalidStateError('only a routed session has its media on the server'));
     return this.#media.record(streamId, options);
+  }
+
+  /** Changes what one of the connection's subscriptions wants of its video (routed sessions). */
+  updateSubscription(
+    connection: RoomConnection,
+    subscriptionId: string,
+    changes: Partial<VideoPreferences>,
+  ): void {
+    this.#assertOpen('update a subscription');
+    this.#media.updateSubscription(connection, subscriptionId, changes);
   }
 
   unsubscribe(connection: RoomConnection, subscriptionId: string): void {

@@ -1,4 +1,5 @@
 import type { IceCandidate } from '@parlor/protocol';
+import type { VideoPreferences } from '../media/router/Subscription.js';
 import type { RoomConnection } from './RoomConnection.js';
 
 /** A negotiation message from a client, about one of its subscriptions. */
@@ -15,10 +16,20 @@ export type Negotiation =
 export interface StreamMedia {
   /** A stream was published (called once the publisher has the stream's ID). */
   published(publisher: RoomConnection, streamId: string): void;
-  /** Starts a subscription to the stream; returns its ID. */
-  subscribe(subscriber: RoomConnection, streamId: string, publisher: RoomConnection): string;
+  /** Starts a subscription to the stream, wanting its video as the preferences say; returns its ID. */
+  subscribe(
+    subscriber: RoomConnection,
+    streamId: string,
+    publisher: RoomConnection,
+    preferences: VideoPreferences,
+  ): string;
   /** A subscription was created (called once the subscriber has its ID). */
   subscribed(subscriber: RoomConnection, subscriptionId: string): void;
+  /**
+   * Changes what the subscriber wants of the stream's video; the preferences left out keep their
+   * value. Only the subscriber may: for anyone else the subscription is not found.
+   */
+  updateSubscription(by: RoomConnection, subscriptionId: string, changes: Partial<VideoPreferences>): void;
   /** Ends a subscription at either end's request. */
   unsubscribe(by: RoomConnection, subscriptionId: string): void;
   negotiate(from: RoomConnection, subscriptionId: string, message: Negotiation): void;

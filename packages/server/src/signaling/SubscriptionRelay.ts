@@ -24,7 +24,10 @@ export class SubscriptionRelay implements StreamMedia {
     // Peer connections start per subscription.
   }
 
-  /** Pairs the subscriber with the stream's publisher, who is told; returns the subscription ID. */
+  /**
+   * Pairs the subscriber with the stream's publisher, who is told; returns the subscription ID.
+   * Video preferences do not apply: the publisher sends one encoding to each subscriber.
+   */
   subscribe(subscriber: RoomConnection, streamId: string, publisher: RoomConnection): string {
     const subscription: Subscription = { id: randomUUID(), streamId, subscriber, publisher };
     this.#subscriptions.set(subscription.id, subscription);
@@ -39,6 +42,15 @@ export class SubscriptionRelay implements StreamMedia {
   /** Nothing to do: the publisher, told at once, makes the offer. */
   subscribed(): void {
     // The publisher offers.
+  }
+
+  /**
+   * Checks that the subscription is the caller's, and nothing more: a peer-to-peer stream has one
+   * encoding, which the publisher sends as it is.
+   */
+  updateSubscription(by: RoomConnection, subscriptionId: string): void {
+    if (this.#subscriptions.get(subscriptionId)?.subscriber !== by)
+      throw new ParlorError('SUBSCRIPTION_NOT_FOUND', subscriptionId);
   }
 
   /** Ends a subscription at either end's request; the other end is told. */

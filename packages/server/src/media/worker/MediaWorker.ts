@@ -9,6 +9,7 @@ import type {
   MediaWorkerMethods,
   MediaWorkerRequest,
   MediaWorkerSettings,
+  RouterEvent,
 } from './workerProtocol.js';
 
 /** The worker's script: `mediaWorkerMain.js` beside this file once built. */
@@ -38,6 +39,8 @@ export class MediaWorkerCallError extends Error {
 export interface MediaWorkerEvents {
   /** The thread ended without being asked to: its routers are gone. */
   died: [error: Error];
+  /** One of its routers emitted an event. */
+  routerEvent: [event: RouterEvent];
 }
 
 interface PendingCall {
@@ -66,6 +69,11 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
     this.#worker = worker;
     worker.on('message', (message: MediaWorkerMessage) => {
       if (message.kind === 'ready') return;
+      if (message.kind === 'event') {
+        const { kind: _kind, ...event } = message;
+        this.safeEmit('routerEvent', event);
+        return;
+      }
       const call = this.#pending.get(message.id);
       if (!call) return;
       this.#pending.delete(message.id);

@@ -3,6 +3,7 @@ import { createSocket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { InvalidStateError } from '../../InvalidStateError.js';
+import { noVideoPreferences } from '../router/Subscription.js';
 import { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { MediaWorkerCallError } from './MediaWorker.js';
 import { MediaWorkerPool, type MediaWorkerPoolOptions } from './MediaWorkerPool.js';
@@ -54,7 +55,11 @@ describe('MediaWorkerPool', () => {
       assert.equal(error.causeName, 'TypeError');
       return true;
     });
-    await assert.rejects(router.subscribe('no-such-publication'), /no publication/);
+    await assert.rejects(router.subscribe('no-such-publication', noVideoPreferences), /no publication/);
+    await assert.rejects(
+      router.setPreferences('no-such-subscription', noVideoPreferences),
+      /no subscription/,
+    );
     assert.deepEqual(await router.stats(), { publications: [], subscriptions: [] });
     router.close();
     await assert.rejects(router.stats(), /no router/);

@@ -40,7 +40,8 @@ export class MediaWorkerPool {
   readonly #settings: (index: number) => MediaWorkerSettings;
   /** By index; null while a dead worker is being replaced. */
   readonly #workers: (MediaWorker | null)[];
-  readonly #routers = new Map<MediaWorker, Set<RemoteRouter>>();
+  /** Each worker's routers, by ID. */
+  readonly #routers = new Map<MediaWorker, Map<string, RemoteRouter>>();
   #closed = false;
 
   private constructor(options: MediaWorkerPoolOptions, workers: MediaWorker[]) {
@@ -76,9 +77,9 @@ export class MediaWorkerPool {
     if (!chosen) throw new InvalidStateError('no media worker is running');
     const router = new RemoteRouter(chosen);
     const hosted = this.#routersOf(chosen);
-    hosted.add(router);
+    hosted.set(router.id, router);
     router.on('close', () => {
-      hosted.delete(router);
+      hosted.delete(router.id);
     });
     return router;
   }
@@ -101,19 +102,22 @@ export class MediaWorkerPool {
     await Promise.all(workers.map((worker) => worker.close()));
   }
 
-  #routersOf(worker: MediaWorker): Set<RemoteRouter> {
+  #routersOf(worker: MediaWorker): Map<string, RemoteRouter> {
     let routers = this.#routers.get(worker);
     if (!routers) {
-      routers = new Set();
+      routers = new Map();
       this.#routers.set(worker, routers);
     }
     return routers;
   }
 
   #adopt(worker: MediaWorker): void {
+    worker.on('routerEvent', (event) => {
+      this.#routersOf(worker).get(event.routerId)?.deliver(event);
+    });
     worker.on('died', (error) => {
       this.#options.logger.error({ err: error, worker: worker.index }, 'media worker died');
-      const lost = [...this.#routersOf(worker)];
+      const lost = [...this.#routersOf(worker).values()];
       this.#routers.delete(worker);
       this.#workers[worker.index] = null;
       for (const router of lost) router.lose(error);

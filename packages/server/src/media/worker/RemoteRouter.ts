@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { RecordingResult } from '../../archive/recording/StreamRecorder.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
-import type { RouterStats } from '../router/MediaRouter.js';
+import type { EncodingState, RouterStats } from '../router/MediaRouter.js';
+import type { VideoPreferences } from '../router/Subscription.js';
 import type { MediaWorker } from './MediaWorker.js';
-import type { MediaWorkerMethod, MediaWorkerMethods } from './workerProtocol.js';
+import type { MediaWorkerMethod, MediaWorkerMethods, RouterEvent } from './workerProtocol.js';
 
 export interface RemoteRouterEvents {
+  /**
+   * The encodings of a publication's video that some subscriber needs changed: its publisher
+   * should send the active ones and pause the others.
+   */
+  encodingsChanged: [publicationId: string, encodings: readonly EncodingState[]];
   /** Its worker died: every publication and subscription of the router is gone. */
   lost: [error: Error];
   /** `close()` was called. */
@@ -42,9 +48,20 @@ export class RemoteRouter extends TypedEmitter<RemoteRouterEvents> {
     return this.#call('publish', { offerSdp });
   }
 
-  /** Offers a subscriber the tracks of a publication; give its answer to `answer`. */
-  subscribe(publicationId: string): Promise<{ subscriptionId: string; offerSdp: string }> {
-    return this.#call('subscribe', { publicationId });
+  /**
+   * Offers a subscriber the tracks of a publication, with the video its preferences ask for;
+   * give its answer to `answer`.
+   */
+  subscribe(
+    publicationId: string,
+    preferences: VideoPreferences,
+  ): Promise<{ subscriptionId: string; offerSdp: string }> {
+    return this.#call('subscribe', { publicationId, preferences });
+  }
+
+  /** Changes what a subscriber wants of the video it receives. */
+  setPreferences(subscriptionId: string, preferences: VideoPreferences): Promise<null> {
+    return this.#call('setPreferences', { subscriptionId, preferences });
   }
 
   answer(subscriptionId: string, answerSdp: string): Promise<null> {
@@ -82,6 +99,12 @@ export class RemoteRouter extends TypedEmitter<RemoteRouterEvents> {
     this.#closed = true;
     this.worker.call('closeRouter', { routerId: this.id }).catch(() => undefined);
     this.safeEmit('close');
+  }
+
+  /** Called by the pool with an event of this router from its worker. */
+  deliver(event: RouterEvent): void {
+    if (this.#closed) return;
+    this.safeEmit('encodingsChanged', event.publicationId, event.encodings);
   }
 
   /** Called by the pool when the router's worker died. */

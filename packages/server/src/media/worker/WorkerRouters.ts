@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { PublicationRecording } from '../../archive/recording/PublicationRecording.js';
 import type { RecordingResult } from '../../archive/recording/StreamRecorder.js';
 import { InvalidStateError } from '../../InvalidStateError.js';
+import { TypedEmitter } from '../../TypedEmitter.js';
 import type { UdpMux } from '../ice/UdpMux.js';
 import { MediaRouter } from '../router/MediaRouter.js';
 import type { Publication } from '../router/Publication.js';
 import type { Subscription } from '../router/Subscription.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
-import type { MediaWorkerMethod, MediaWorkerMethods } from './workerProtocol.js';
+import type { MediaWorkerMethod, MediaWorkerMethods, RouterEvent } from './workerProtocol.js';
 
 /** One router of a worker, with its publications and subscriptions by ID. */
 interface HostedRouter {
@@ -29,20 +30,39 @@ type Handlers = {
   [M in MediaWorkerMethod]: (params: MediaWorkerMethods[M]['params']) => Result<M> | Promise<Result<M>>;
 };
 
+export interface WorkerRoutersEvents {
+  /** One of the routers emitted an event the main thread acts on. */
+  routerEvent: [event: RouterEvent];
+}
+
 /**
  * The routers one media worker hosts, all on its UDP socket, driven by the main thread's calls:
  * objects stay in the worker, the main thread names them by ID.
  */
-export class WorkerRouters {
+export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
   readonly #routers = new Map<string, HostedRouter>();
   readonly #recordings = new Map<string, HostedRecording>();
   readonly #handlers: Handlers;
 
   constructor(mux: UdpMux, certificate: DtlsCertificate, announcedAddress: string) {
+    super();
     this.#handlers = {
       createRouter: ({ routerId }) => {
         if (this.#routers.has(routerId)) throw new InvalidStateError(`router ${routerId} exists`);
         const router = new MediaRouter({ mux, certificate, announcedAddress });
+        router.on('encodingsChanged', (publication, encodings) => {
+          const event: RouterEvent = {
+            routerId,
+            event: 'encodingsChanged',
+            publicationId: publication.id,
+            encodings: encodings.map(({ rid, active }) => ({ rid, active })),
+          };
+          // After the answer to a call under way (the publish or subscribe that changed the
+          // encodings), so that the main thread knows the publication the event names.
+          queueMicrotask(() => {
+            this.safeEmit('routerEvent', event);
+          });
+        });
         this.#routers.set(routerId, {
           router,
           publications: new Map(),
@@ -62,17 +82,23 @@ export class WorkerRouters {
         hosted.publications.set(publication.id, publication);
         return { publicationId: publication.id, answerSdp };
       },
-      subscribe: ({ routerId, publicationId }) => {
+      subscribe: ({ routerId, publicationId, preferences }) => {
         const hosted = this.#router(routerId);
-        const { subscription, offerSdp } = hosted.router.subscribe(this.#publication(hosted, publicationId));
+        const { subscription, offerSdp } = hosted.router.subscribe(
+          this.#publication(hosted, publicationId),
+          preferences,
+        );
         hosted.subscriptions.set(subscription.id, subscription);
         return { subscriptionId: subscription.id, offerSdp };
       },
+      setPreferences: ({ routerId, subscriptionId, preferences }) => {
+        const hosted = this.#router(routerId);
+        hosted.router.setPreferences(this.#subscription(hosted, subscriptionId), preferences);
+        return null;
+      },
       answer: ({ routerId, subscriptionId, answerSdp }) => {
         const hosted = this.#router(routerId);
-        const subscription = hosted.subscriptions.get(subscriptionId);
-        if (!subscription) throw new InvalidStateError(`no subscription ${subscriptionId}`);
-        hosted.router.answer(subscription, answerSdp);
+        hosted.router.answer(this.#subscription(hosted, subscriptionId), answerSdp);
         return null;
       },
       unpublish: ({ routerId, publicationId }) => {
@@ -141,6 +167,12 @@ export class WorkerRouters {
     const hosted = this.#routers.get(routerId);
     if (!hosted) throw new InvalidStateError(`no router ${routerId}`);
     return hosted;
+  }
+
+  #subscription(hosted: HostedRouter, subscriptionId: string): Subscription {
+    const subscription = hosted.subscriptions.get(subscriptionId);
+    if (!subscription) throw new InvalidStateError(`no subscription ${subscriptionId}`);
+    return subscription;
   }
 
   #publication(hosted: HostedRouter, publicationId: string): Publication {

@@ -18,13 +18,17 @@ const routers = new WorkerRouters(
   settings.announcedAddress,
 );
 
-function reply(message: MediaWorkerMessage): void {
+function post(message: MediaWorkerMessage): void {
   port?.postMessage(message);
 }
 
+routers.on('routerEvent', (event) => {
+  post({ kind: 'event', ...event });
+});
+
 function fail(id: number, error: unknown): void {
   const { name, message } = error instanceof Error ? error : new Error(String(error));
-  reply({ kind: 'failure', id, error: { name, message } });
+  post({ kind: 'failure', id, error: { name, message } });
 }
 
 port.on('message', (request: MediaWorkerRequest) => {
@@ -33,17 +37,17 @@ port.on('message', (request: MediaWorkerRequest) => {
     if (result instanceof Promise) {
       result.then(
         (settled) => {
-          reply({ kind: 'result', id: request.id, result: settled });
+          post({ kind: 'result', id: request.id, result: settled });
         },
         (error: unknown) => {
           fail(request.id, error);
         },
       );
     } else {
-      reply({ kind: 'result', id: request.id, result });
+      post({ kind: 'result', id: request.id, result });
     }
   } catch (error) {
     fail(request.id, error);
   }
 });
-reply({ kind: 'ready', port: mux.port });
+post({ kind: 'ready', port: mux.port });

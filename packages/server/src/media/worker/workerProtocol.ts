@@ -1,6 +1,7 @@
 import type { SignatureHash } from 'werift';
 import type { RecordingResult } from '../../archive/recording/StreamRecorder.js';
-import type { RouterStats } from '../router/MediaRouter.js';
+import type { EncodingState, RouterStats } from '../router/MediaRouter.js';
+import type { VideoPreferences } from '../router/Subscription.js';
 
 /** What a media worker is started with (its `workerData`). */
 export interface MediaWorkerSettings {
@@ -29,8 +30,13 @@ export interface MediaWorkerMethods {
     result: { publicationId: string; answerSdp: string };
   };
   subscribe: {
-    params: { routerId: string; publicationId: string };
+    params: { routerId: string; publicationId: string; preferences: VideoPreferences };
     result: { subscriptionId: string; offerSdp: string };
+  };
+  /** Changes what a subscriber wants of the video it receives. */
+  setPreferences: {
+    params: { routerId: string; subscriptionId: string; preferences: VideoPreferences };
+    result: null;
   };
   answer: { params: { routerId: string; subscriptionId: string; answerSdp: string }; result: null };
   unpublish: { params: { routerId: string; publicationId: string }; result: null };
@@ -53,9 +59,18 @@ export interface MediaWorkerRequest<M extends MediaWorkerMethod = MediaWorkerMet
   readonly params: MediaWorkerMethods[M]['params'];
 }
 
-/** A worker's messages to the main thread: that it is ready, or the outcome of a request. */
+/** What a worker's router tells the main thread unasked: a `MediaRouter` event, with IDs for objects. */
+export interface RouterEvent {
+  readonly routerId: string;
+  readonly event: 'encodingsChanged';
+  readonly publicationId: string;
+  readonly encodings: readonly EncodingState[];
+}
+
+/** A worker's messages to the main thread: that it is ready, the outcome of a request, or a router's event. */
 export type MediaWorkerMessage =
   | { readonly kind: 'ready'; readonly port: number }
+  | ({ readonly kind: 'event' } & RouterEvent)
   | { readonly kind: 'result'; readonly id: number; readonly result: unknown }
   | {
       readonly kind: 'failure';

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import type { EventFrame } from '@parlor/protocol';
+import type { VerifiedToken } from '../auth/ClientTokenVerifier.js';
+import { noVideoPreferences } from '../media/router/Subscription.js';
+import type { MediaWorker } from '../media/worker/MediaWorker.js';
+import { RemoteRouter } from '../media/worker/RemoteRouter.js';
+import type { MediaWorkerMethod, MediaWorkerMethods } from '../media/worker/workerProtocol.js';
+import { RoomConnection } from './RoomConnection.js';
+import { RoutedMedia } from './RoutedMedia.js';
+
+// RoutedMedia between clients' connections and a RemoteRouter whose worker is a stand-in: it
+// records the calls that would cross to the worker thread and answers them as the test says.
+
+const offerSdp = readFileSync(
+  new URL('../media/sdp/fixtures/chromium-publisher-offer.sdp', import.meta.url),
+  'utf8',
+);
+
+const token: VerifiedToken = {
+  format: 'jwt',
+  apiKey: '12345678',
+  sessionId: '1_session',
+  role: 'publisher',
+  connectionData: '',
+  initialLayoutClassList: [],
+  issuedAt: 0,
+  expiresAt: 0,
+};
+
+const logger = pino({ level: 'silent' });
+
+/** A connection whose event frames are kept, parsed. */
+function client(): { connection: RoomConnection; events: EventFrame[] } {
+  const events: EventFrame[] = [];
+  const { connection } = RoomConnection.create({
+    token,
+    sink: {
+      deliver: (frame) => events.push(JSON.parse(frame) as EventFrame),
+      replaced: () => undefined,
+    },
+    reconnectGraceMs: 60_000,
+    replayBufferSize: 10,
+    logger,
+  });
+  return { connection, events };
+}
+
+interface RecordedCall {
+  readonly method: MediaWorkerMethod;
+  readonly params: unknown;
+}
+
+/** A media worker stand-in: `subscribe` waits for `completeSubscribe`; every other call succeeds at once. */
+class FakeWorker {
+  readonly index = 0;
+  readonly calls: RecordedCall[] = [];
+  #pendingSubscribe: (() => void) | null = null;
+
+  call<M extends MediaWorkerMethod>(
+    method: M,
+    params: MediaWorkerMethods[M]['params'],
+  ): Promise<MediaWorkerMethods[M]['result']> {
+    this.calls.push({ method, params });
+    const results: { [K in MediaWorkerMethod]?: MediaWorkerMethods[K]['result'] } = {
+      publish: { publicationId: 'publication-1', answerSdp: 'answer' },
+      subscribe: { subscriptionId: 'subscription-1', offerSdp: 'offer' },
+    };
+    const result = (results[method] ?? null) as MediaWorkerMethods[M]['result'];
+    if (method !== 'subscribe') return Promise.resolve(result);
+    return new Promise((resolve) => {
+      this.#pendingSubscribe = () => {
+        resolve(result);
+      };
+    });
+  }
+
+  /** Answers the pending `subscribe`; resolves once RoutedMedia has handled the answer. */
+  async completeSubscribe(): Promise<void> {
+    assert.ok(this.#pendingSubscribe, 'no subscribe under way');
+    this.#pendingSubscribe();
+    await settled();
+  }
+
+  callsOf(method: MediaWorkerMethod): unknown[] {
+    return this.calls.filter((call) => call.method === method).map((call) => call.params);
+  }
+}
+
+/** Lets promise callbacks run. */
+const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A routed room's media with Alice publishing (her media at the router) and Bob, who subscribes. */
+async function publishedStream() {
+  const worker = new FakeWorker();
+  const router = new RemoteRouter(worker as unknown as MediaWorker);
+  const media = new RoutedMedia({ createRouter: () => router, onMediaLost: () => undefined, logger });
+  const alice = client();
+  const bob = client();
+  media.published(alice.connection, 'stream-1');
+  const upstream = alice.events.find((frame) => frame.event === 'subscriptionCreated');
+  assert.ok(upstream?.event === 'subscriptionCreated');
+  media.negotiate(alice.connection, upstream.data.subscriptionId, { kind: 'offer', sdp: offerSdp });
+  await settled();
+  return { worker, router, media, alice, bob, upstreamId: upstream.data.subscriptionId };
+}
+
+describe('RoutedMedia', () => {
+  it("passes a subscriber's video preferences with its subscription to the router, then each change", async () => {
+    const { worker, router, media, alice, bob } = await publishedStream();
+    const preferences = { resolution: { width: 320, height: 180 }, frameRate: 15 };
+    const id = media.subscribe(bob.connection, 'stream-1', alice.connection, preferences);
+    media.subscribed(bob.connection, id);
+    await worker.completeSubscribe();
+    assert.deepEqual(worker.callsOf('subscribe'), [
+      { routerId: router.id, publicationId: 'publication-1', preferences },
+    ]);
+    media.updateSubscription(bob.connection, id, { frameRate: null });
+    media.updateSubscription(bob.connection, id, { resolution: { width: 640, height: 360 } });
+    assert.deepEqual(
+      worker.callsOf('setPreferences').map((params) => (params as { preferences: unknown }).preferences),
+      [
+        { resolution: { width: 320, height: 180 }, frameRate: null },
+        { resolution: { width: 640, height: 360 }, frameRate: null },
+      ],
+    );
+  });
+
+  it('keeps a change made while the router makes the subscription, and sends it once the router has it', async () => {
+    const { worker, router, media, alice, bob } = await publishedStream();
+    const id = media.subscribe(bob.connection, 'stream-1', alice.connection, noVideoPreferences);
+    media.subscribed(bob.connection, id);
+    media.updateSubscription(bob.connection, id, { frameRate: 7 });
+    assert.deepEqual(worker.callsOf('setPreferences'), []);
+    await worker.completeSubscribe();
+    assert.deepEqual(worker.callsOf('setPreferences'), [
+      {
+        routerId: router.id,
+        subscriptionId: 'subscription-1',
+        preferences: { resolution: null, frameRate: 7 },
+      },
+    ]);
+  });
+
+  it("refuses a change to a subscription that is not the caller's, or is a publisher's upstream, with SUBSCRIPTION_NOT_FOUND", async () => {
+    const { media, alice, bob, upstreamId } = await publishedStream();
+    const id = media.subscribe(bob.connection, 'stream-1', alice.connection, noVideoPreferences);
+    for (const [by, subscriptionId] of [
+      [alice.connection, id],
+      [alice.connection, upstreamId],
+      [bob.connection, 'no-such-subscription'],
+    ] as const) {
+      assert.throws(
+        () => {
+          media.updateSubscription(by, subscriptionId, { frameRate: 1 });
+        },
+        { id: 'SUBSCRIPTION_NOT_FOUND' },
+      );
+    }
+  });
+
+  it("tells the publisher, on its subscription toward the router, which of its encodings the router's event names", async () => {
+    const { router, alice, upstreamId } = await publishedStream();
+    const encodings = [
+      { rid: 'q', active: true },
+      { rid: 'h', active: true },
+      { rid: 'f', active: false },
+    ];
+    router.deliver({
+      routerId: router.id,
+      event: 'encodingsChanged',
+      publicationId: 'publication-1',
+      encodings,
+    });
+    router.deliver({ routerId: router.id, event: 'encodingsChanged', publicationId: 'ended', encodings });
+    assert.deepEqual(
+      alice.events.filter((frame) => frame.event === 'encodingsChanged').map((frame) => frame.data),
+      [{ subscriptionId: upstreamId, streamId: 'stream-1', encodings }],
+    );
+  });
+});
