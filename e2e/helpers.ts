@@ -358,6 +358,14 @@ export class BrowserPeer {
                 events.push({ target: 'subscriber', type, streamId, reason });
               });
             }
+            subscriber.on('videoDimensionsChanged', ({ newValue }) => {
+              events.push({
+                target: 'subscriber',
+                type: 'videoDimensionsChanged',
+                streamId,
+                value: newValue,
+              });
+            });
           },
           streamPropertyChanged: (event) =>
             events.push({

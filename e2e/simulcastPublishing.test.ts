@@ -5,10 +5,9 @@ import type { PublisherProperties } from '@parlor/client';
 import { type TestServer } from '@parlor/server/testing';
 import { openBrowserPeer, startBrowserTestBed, type BrowserPeer, type BrowserTestBed } from './helpers.js';
 
-// OpenTok.js publishers in routed sessions: the simulcast layers they send, their frame rate,
-// and how they follow the router's encodingsChanged; and what routed subscribers ask of the
-// video. The Media Router answers without simulcast until its layer selection lands, so where a
-// test needs an answer that takes (or declines) simulcast, the page edits the answer it gets.
+// OpenTok.js in routed sessions: the simulcast layers publishers send and their frame rate;
+// subscribers' wishes (preferredResolution, preferredFrameRate) moving them between layers; and
+// publishers pausing the layers the router no longer needs.
 
 let bed: BrowserTestBed;
 let parlor: TestServer;
@@ -34,35 +33,21 @@ async function routedPeer(sessionId: string): Promise<BrowserPeer> {
   return peer;
 }
 
-/**
- * Makes the page's peer connections take answers as a router would that accepts the simulcast
- * offered (`accept`: adds the `a=rid` and `a=simulcast` lines), or that declines it (`decline`:
- * removes them).
- */
-async function answerSimulcast(page: Page, how: 'accept' | 'decline'): Promise<void> {
-  await page.evaluate((how) => {
+/** Makes the page's peer connections take answers as a router would that declines simulcast. */
+async function declineSimulcast(page: Page): Promise<void> {
+  await page.evaluate(() => {
     type SetRemoteDescription = (
       this: RTCPeerConnection,
       description: RTCSessionDescriptionInit,
     ) => Promise<void>;
     const original: SetRemoteDescription = Reflect.get(RTCPeerConnection.prototype, 'setRemoteDescription');
     const edited: SetRemoteDescription = function (description) {
-      const offered = /a=simulcast:send (\S+)/.exec(this.localDescription?.sdp ?? '')?.[1];
-      if (description.type !== 'answer' || !description.sdp || !offered)
-        return original.call(this, description);
-      const sections = description.sdp
-        .replace(/a=(rid|simulcast):.*\r\n/g, '')
-        .split(/(?=\r\nm=)/)
-        .map((section) => {
-          if (how === 'decline' || !section.includes('m=video')) return section;
-          const rids = offered.split(';');
-          const lines = [...rids.map((rid) => `a=rid:${rid} recv`), `a=simulcast:recv ${offered}`];
-          return `${section.replace(/\r\n$/, '')}\r\n${lines.join('\r\n')}\r\n`;
-        });
-      return original.call(this, { type: 'answer', sdp: sections.join('') });
+      if (description.type !== 'answer' || !description.sdp) return original.call(this, description);
+      const sdp = description.sdp.replace(/a=(rid|simulcast):.*\r\n/g, '');
+      return original.call(this, { type: 'answer', sdp });
     };
     Reflect.set(RTCPeerConnection.prototype, 'setRemoteDescription', edited);
-  }, how);
+  });
 }
 
 /** The video encodings the page's publisher sends to the router, by RID. */
@@ -122,11 +107,9 @@ describe('publishing in a routed session', () => {
   it('sends a 1280x720 camera as three layers of 320, 640 and 1280 pixels, which the router forwards; without scalable video, as one encoding', async () => {
     const sessionId = parlor.createSession({ mediaMode: 'routed' });
     const [alice, bob] = await Promise.all([routedPeer(sessionId), routedPeer(sessionId)]);
-    await answerSimulcast(alice.page, 'accept');
     assert.equal(await alice.publish(hd), null);
     assert.equal(await bob.publish({ resolution: '640x480', scalableVideo: false }), null);
 
-    // The router still forwards one of Alice's layers to Bob.
     await bob.expectMediaFlowing(await alice.streamId());
     const widths = { q: 320, h: 640, f: 1280 };
     await layersWhen(
@@ -164,52 +147,78 @@ describe('publishing in a routed session', () => {
     await Promise.all([alice.page.close(), bob.page.close()]);
   });
 
-  it('pauses and resumes the layers the router names in encodingsChanged', async () => {
+  it('moves a subscriber between layers by its wishes while another keeps full size, and pauses the top layer nobody wants', async () => {
     const sessionId = parlor.createSession({ mediaMode: 'routed' });
     const alice = await routedPeer(sessionId);
-    await answerSimulcast(alice.page, 'accept');
     assert.equal(await alice.publish(hd), null);
-    await layersWhen(
-      alice,
-      (found) => found.length === 3 && found.every((layer) => layer.bytesSent > 0),
-      'three layers sending',
-    );
-    // The server tells Alice, on her subscription toward the router, as the router would.
-    const [toRouter] = await alice.page.evaluate(
-      async () => (await window.participant.publisher?.getStats()) ?? [],
-    );
-    const connection = parlor.server.rooms.get(sessionId)?.connection(await alice.connectionId());
-    assert.ok(toRouter && connection);
     const streamId = await alice.streamId();
-    const tell = (encodings: { rid: string; active: boolean }[]): void => {
-      connection.send('encodingsChanged', { subscriptionId: toRouter.subscriberId, streamId, encodings });
+    const [bob, carol] = await Promise.all([routedPeer(sessionId), routedPeer(sessionId)]);
+    await Promise.all([bob.expectMediaFlowing(streamId), carol.expectMediaFlowing(streamId)]);
+    const width = async (peer: BrowserPeer) => (await peer.mediaCounters(streamId)).videoWidth;
+    const until = async (what: string, condition: () => Promise<boolean>, timeoutMs = 15_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!(await condition())) {
+        if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
     };
+    const wish = (peer: BrowserPeer, resolution: { width: number; height: number } | null) =>
+      peer.page.evaluate(
+        ({ streamId, resolution }) => {
+          window.participant.subscribers.get(streamId)?.setPreferredResolution(resolution);
+        },
+        { streamId, resolution },
+      );
+    await until(
+      'full size for both',
+      async () => (await width(bob)) === 1280 && (await width(carol)) === 1280,
+    );
+
+    await wish(bob, { width: 320, height: 180 });
+    await until('Bob at 320 pixels', async () => near(await width(bob), 320));
+    const resized = await bob.waitForEvent({ target: 'subscriber', type: 'videoDimensionsChanged' });
+    assert.deepEqual(resized.value, { width: 320, height: 180 });
+    assert.equal(await width(carol), 1280, 'Carol keeps full size');
+    await wish(bob, null);
+    await until('Bob back at full size', async () => (await width(bob)) === 1280);
+
+    // 7 frames per second for Bob: the base temporal layer only.
+    const frameRate = (peer: BrowserPeer) =>
+      peer.page.evaluate(
+        async (streamId) =>
+          (await window.participant.subscribers.get(streamId)?.getStats())?.video.frameRate ?? 0,
+        streamId,
+      );
+    await bob.page.evaluate((streamId) => {
+      window.participant.subscribers.get(streamId)?.setPreferredFrameRate(7);
+    }, streamId);
+    await until('Bob at about 7 fps', async () => (await frameRate(bob)) <= 10);
+    assert.ok((await frameRate(carol)) > 12, 'Carol keeps her frame rate');
+    await bob.page.evaluate((streamId) => {
+      window.participant.subscribers.get(streamId)?.setPreferredFrameRate(null);
+    }, streamId);
+
+    // Everyone wants the smallest size: Alice stops sending the top layer, then resumes it.
     const paused = (layers: VideoLayer[]) =>
       layers.filter((layer) => !layer.active).map((layer) => layer.rid);
-
-    tell([
-      { rid: 'q', active: true },
-      { rid: 'h', active: false },
-      { rid: 'f', active: false },
-    ]);
+    await Promise.all([wish(bob, { width: 320, height: 180 }), wish(carol, { width: 320, height: 180 })]);
     await layersWhen(alice, (found) => paused(found).join() === 'f,h', 'h and f paused');
     const whilePaused = await bytesOver(alice, 1500);
     assert.ok((whilePaused.q ?? 0) > 0, JSON.stringify(whilePaused));
     assert.deepEqual([whilePaused.h, whilePaused.f], [0, 0]);
-
-    // A change names only what changes; the rest stays as it is.
-    tell([{ rid: 'f', active: true }]);
+    await wish(carol, null);
     await layersWhen(alice, (found) => paused(found).join() === 'h', 'f resumed');
+    await until('Carol back at full size', async () => (await width(carol)) === 1280);
     const resumed = await bytesOver(alice, 1500);
     assert.ok((resumed.f ?? 0) > 0 && (resumed.q ?? 0) > 0, JSON.stringify(resumed));
-    assert.equal(resumed.h, 0);
-    await alice.page.close();
+    assert.ok(near(await width(bob), 320), 'Bob stays small');
+    await Promise.all([alice.page.close(), bob.page.close(), carol.page.close()]);
   });
 
   it('sends one full-size encoding when the answer declines simulcast', async () => {
     const sessionId = parlor.createSession({ mediaMode: 'routed' });
     const alice = await routedPeer(sessionId);
-    await answerSimulcast(alice.page, 'decline');
+    await declineSimulcast(alice.page);
     assert.equal(await alice.publish({ resolution: '640x480' }), null);
     // Offered as half and full size; the browser keeps the first, which is then made full size:
     // wider than half as soon as the bandwidth estimate allows.
