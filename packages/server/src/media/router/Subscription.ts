@@ -94,11 +94,6 @@ const senderReportIntervalMs = 1000;
 /** Size of a subscription's scratch header; browsers' headers with their extensions are under 100 bytes. */
 const maxScratchHeaderLength = 256;
 
-/**
- * What the router sends one subscriber of one publication: each track rewritten to the
- * subscriber's SSRC, its losses repaired from the publication's buffer, its keyframe requests
- * passed upstream.
- */
 export interface SubscriptionEvents {
   /** Audio fallback for this subscriber: tell it (reason `quality`). */
   videoFallback: [event: VideoFallbackEvent];
@@ -110,6 +105,11 @@ export interface SubscriptionOptions {
   readonly videoFallback?: VideoFallbackSettings | null;
 }
 
+/**
+ * What the router sends one subscriber of one publication: each track rewritten to the
+ * subscriber's SSRC, its losses repaired from the publication's buffer, its keyframe requests
+ * passed upstream.
+ */
 export class Subscription extends TypedEmitter<SubscriptionEvents> {
   readonly id = randomUUID();
   readonly tracks: readonly ConsumedTrack[];
