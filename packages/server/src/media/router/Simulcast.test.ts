@@ -1,38 +1,27 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { parse, write } from 'sdp-transform';
-import { UdpMux } from '../ice/UdpMux.js';
 import { findHeaderExtension } from '../rtp/headerExtensions.js';
 import { readSequenceNumber, readSsrc, rtpHeaderLength } from '../rtp/rtpHeader.js';
 import { readVideoPacket } from '../rtp/videoPayload.js';
 import { parseDescription } from '../sdp/sdp.js';
 import type { SrtpContext } from '../srtp/SrtpContext.js';
-import { DtlsCertificate } from '../transport/DtlsCertificate.js';
-import { FakeBrowser } from '../transport/FakeBrowser.js';
-import { MediaRouter, type EncodingState } from './MediaRouter.js';
+import type { FakeBrowser } from '../transport/FakeBrowser.js';
+import type { EncodingState, MediaRouter } from './MediaRouter.js';
 import type { Publication } from './Publication.js';
+import { RouterTestBed } from './RouterTestBed.js';
 
 // Simulcast through a MediaRouter: layer choice by preference, switches at keyframes with
 // continuous numbering, and paused layers — with browser stand-ins sending VP8 in three layers.
 
-let mux: UdpMux;
-let routerCertificate: DtlsCertificate;
-let browserCertificate: DtlsCertificate;
+let bed: RouterTestBed;
 let router: MediaRouter;
-const browsers: FakeBrowser[] = [];
 
 before(async () => {
-  mux = await UdpMux.bind({ host: '127.0.0.1' });
-  [routerCertificate, browserCertificate] = await Promise.all([
-    DtlsCertificate.generate(),
-    DtlsCertificate.generate(),
-  ]);
-  router = new MediaRouter({ mux, certificate: routerCertificate, announcedAddress: '127.0.0.1' });
+  bed = await RouterTestBed.start();
+  ({ router } = bed);
 });
 after(() => {
-  router.close();
-  for (const browser of browsers) browser.close();
-  mux.close();
+  bed.close();
 });
 
 const rids = ['q', 'h', 'f'] as const;
@@ -56,7 +45,7 @@ function simulcastOffer(): string {
     'c=IN IP4 0.0.0.0',
     'a=ice-ufrag:pubu',
     'a=ice-pwd:publisher-password-0123456',
-    `a=fingerprint:sha-256 ${browserCertificate.fingerprint}`,
+    `a=fingerprint:sha-256 ${bed.browserCertificate.fingerprint}`,
     'a=setup:actpass',
     'a=mid:0',
     'a=sendonly',
@@ -72,22 +61,6 @@ function simulcastOffer(): string {
     `a=simulcast:send ${rids.join(';')}`,
     '',
   ].join('\r\n');
-}
-
-function subscriberAnswer(offerSdp: string): string {
-  const answer = parse(offerSdp);
-  delete answer.icelite;
-  for (const media of answer.media) {
-    media.iceUfrag = 'subu';
-    media.icePwd = 'subscriber-password-01234';
-    media.fingerprint = { type: 'sha-256', hash: browserCertificate.fingerprint };
-    media.setup = 'active';
-    media.direction = 'recvonly';
-    delete media.ssrcs;
-    delete media.ssrcGroups;
-    delete media.candidates;
-  }
-  return write(answer);
 }
 
 interface Frame {
@@ -223,13 +196,13 @@ async function settle(): Promise<void> {
 
 async function publish(): Promise<{ publication: Publication; publisher: SimulcastPublisher }> {
   const { publication, answerSdp } = router.publish(simulcastOffer());
-  const browser = new FakeBrowser(mux.port, browserCertificate);
-  browsers.push(browser);
-  const answer = parseDescription(answerSdp);
-  assert.deepEqual(answer.media[0]?.rids, [], 'the answer receives the RIDs (recv), it does not send them');
+  assert.deepEqual(
+    parseDescription(answerSdp).media[0]?.rids,
+    [],
+    'the answer receives the RIDs (recv), it does not send them',
+  );
   assert.match(answerSdp, /a=simulcast:recv q;h;f/);
-  await browser.connect(answer.iceUfrag, answer.icePwd);
-  return { publication, publisher: new SimulcastPublisher(browser) };
+  return { publication, publisher: new SimulcastPublisher(await bed.connect(answerSdp)) };
 }
 
 describe('simulcast through the router', () => {
@@ -250,18 +223,9 @@ describe('simulcast through the router', () => {
       frameRate: null,
     });
     const { subscription: full, offerSdp: fullOffer } = router.subscribe(publication);
-    const subscribers = await Promise.all(
-      [offerSdp, fullOffer].map(async (sdp) => {
-        const browser = new FakeBrowser(mux.port, browserCertificate);
-        browsers.push(browser);
-        const offer = parseDescription(sdp);
-        await browser.connect(offer.iceUfrag, offer.icePwd);
-        return browser;
-      }),
-    );
-    const [smallBrowser, fullBrowser] = subscribers as [FakeBrowser, FakeBrowser];
-    router.answer(small, subscriberAnswer(offerSdp));
-    router.answer(full, subscriberAnswer(fullOffer));
+    const [smallBrowser, fullBrowser] = await Promise.all([bed.connect(offerSdp), bed.connect(fullOffer)]);
+    router.answer(small, bed.subscriberAnswer(offerSdp));
+    router.answer(full, bed.subscriberAnswer(fullOffer));
     assert.match(offerSdp, /a=extmap:3 http:\/\/www.webrtc.org\/experiments\/rtp-hdrext\/abs-send-time/);
     assert.doesNotMatch(offerSdp, /rtp-stream-id|a=simulcast/, 'a subscriber sees one plain stream');
 

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { parse, write } from 'sdp-transform';
-import { UdpMux } from '../ice/UdpMux.js';
+import { parse } from 'sdp-transform';
 import { serializeRtcp } from '../rtcp/rtcp.js';
 import {
   readPayloadType,
@@ -10,34 +9,24 @@ import {
   readTimestamp,
   rtpHeaderLength,
 } from '../rtp/rtpHeader.js';
-import { parseDescription } from '../sdp/sdp.js';
 import type { SrtpContext } from '../srtp/SrtpContext.js';
-import { DtlsCertificate } from '../transport/DtlsCertificate.js';
-import { FakeBrowser } from '../transport/FakeBrowser.js';
-import { MediaRouter } from './MediaRouter.js';
+import type { FakeBrowser } from '../transport/FakeBrowser.js';
+import type { MediaRouter } from './MediaRouter.js';
 import type { Publication } from './Publication.js';
+import { RouterTestBed } from './RouterTestBed.js';
 import type { Subscription } from './Subscription.js';
 
 // Forwarding and loss repair through a MediaRouter, with browser stand-ins on both sides.
 
-let mux: UdpMux;
-let routerCertificate: DtlsCertificate;
-let browserCertificate: DtlsCertificate;
+let bed: RouterTestBed;
 let router: MediaRouter;
-const browsers: FakeBrowser[] = [];
 
 before(async () => {
-  mux = await UdpMux.bind({ host: '127.0.0.1' });
-  [routerCertificate, browserCertificate] = await Promise.all([
-    DtlsCertificate.generate(),
-    DtlsCertificate.generate(),
-  ]);
-  router = new MediaRouter({ mux, certificate: routerCertificate, announcedAddress: '127.0.0.1' });
+  bed = await RouterTestBed.start();
+  ({ router } = bed);
 });
 after(() => {
-  router.close();
-  for (const browser of browsers) browser.close();
-  mux.close();
+  bed.close();
 });
 
 const publisherVideoSsrc = 0x11112222;
@@ -54,7 +43,7 @@ function publisherOffer(): string {
     'c=IN IP4 0.0.0.0',
     'a=ice-ufrag:pubu',
     'a=ice-pwd:publisher-password-0123456',
-    `a=fingerprint:sha-256 ${browserCertificate.fingerprint}`,
+    `a=fingerprint:sha-256 ${bed.browserCertificate.fingerprint}`,
     'a=setup:actpass',
     'a=mid:0',
     'a=sendonly',
@@ -71,36 +60,9 @@ function publisherOffer(): string {
   ].join('\r\n');
 }
 
-/** A subscriber's answer to the router's offer, as a browser writes it; without RTX if asked. */
-function subscriberAnswer(offerSdp: string, keepRtx: boolean): string {
-  const answer = parse(offerSdp);
-  delete answer.icelite;
-  for (const media of answer.media) {
-    const rtx = new Set(media.rtp.filter((entry) => entry.codec === 'rtx').map((entry) => entry.payload));
-    if (!keepRtx) {
-      media.rtp = media.rtp.filter((entry) => !rtx.has(entry.payload));
-      media.fmtp = media.fmtp.filter((entry) => !rtx.has(entry.payload));
-      media.payloads = media.rtp.map((entry) => entry.payload).join(' ');
-    }
-    media.iceUfrag = 'subu';
-    media.icePwd = 'subscriber-password-01234';
-    media.fingerprint = { type: 'sha-256', hash: browserCertificate.fingerprint };
-    media.setup = 'active';
-    media.direction = 'recvonly';
-    delete media.ssrcs;
-    delete media.ssrcGroups;
-    delete media.candidates;
-  }
-  return write(answer);
-}
-
 async function publish(): Promise<{ publication: Publication; publisher: FakeBrowser }> {
   const { publication, answerSdp } = router.publish(publisherOffer());
-  const publisher = new FakeBrowser(mux.port, browserCertificate);
-  browsers.push(publisher);
-  const answer = parseDescription(answerSdp);
-  await publisher.connect(answer.iceUfrag, answer.icePwd);
-  return { publication, publisher };
+  return { publication, publisher: await bed.connect(answerSdp) };
 }
 
 async function subscribe(
@@ -108,11 +70,8 @@ async function subscribe(
   keepRtx: boolean,
 ): Promise<{ subscription: Subscription; subscriber: FakeBrowser; offerSdp: string }> {
   const { subscription, offerSdp } = router.subscribe(publication);
-  const subscriber = new FakeBrowser(mux.port, browserCertificate);
-  browsers.push(subscriber);
-  const offer = parseDescription(offerSdp);
-  await subscriber.connect(offer.iceUfrag, offer.icePwd);
-  router.answer(subscription, subscriberAnswer(offerSdp, keepRtx));
+  const subscriber = await bed.connect(offerSdp);
+  router.answer(subscription, bed.subscriberAnswer(offerSdp, { keepRtx }));
   return { subscription, subscriber, offerSdp };
 }
 

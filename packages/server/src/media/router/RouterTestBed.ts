@@ -1,0 +1,72 @@
+import { parse, write } from 'sdp-transform';
+import { UdpMux } from '../ice/UdpMux.js';
+import { parseDescription } from '../sdp/sdp.js';
+import { DtlsCertificate } from '../transport/DtlsCertificate.js';
+import { FakeBrowser } from '../transport/FakeBrowser.js';
+import { MediaRouter } from './MediaRouter.js';
+
+/**
+ * For the router's tests: a MediaRouter on a loopback socket, and browser stand-ins that reach it
+ * with the ICE credentials of its SDP, run DTLS and key SRTP.
+ */
+export class RouterTestBed {
+  readonly mux: UdpMux;
+  readonly router: MediaRouter;
+  /** The certificate every stand-in presents; the SDP the tests write names its fingerprint. */
+  readonly browserCertificate: DtlsCertificate;
+  readonly #browsers: FakeBrowser[] = [];
+
+  private constructor(mux: UdpMux, router: MediaRouter, browserCertificate: DtlsCertificate) {
+    this.mux = mux;
+    this.router = router;
+    this.browserCertificate = browserCertificate;
+  }
+
+  static async start(): Promise<RouterTestBed> {
+    const [mux, routerCertificate, browserCertificate] = await Promise.all([
+      UdpMux.bind({ host: '127.0.0.1' }),
+      DtlsCertificate.generate(),
+      DtlsCertificate.generate(),
+    ]);
+    const router = new MediaRouter({ mux, certificate: routerCertificate, announcedAddress: '127.0.0.1' });
+    return new RouterTestBed(mux, router, browserCertificate);
+  }
+
+  /** A browser stand-in connected to the router's end of an SDP the router wrote. */
+  async connect(routerSdp: string): Promise<FakeBrowser> {
+    const browser = new FakeBrowser(this.mux.port, this.browserCertificate);
+    this.#browsers.push(browser);
+    const { iceUfrag, icePwd } = parseDescription(routerSdp);
+    await browser.connect(iceUfrag, icePwd);
+    return browser;
+  }
+
+  /** A subscriber's answer to the router's offer, as a browser writes it; without RTX if asked. */
+  subscriberAnswer(offerSdp: string, { keepRtx = true } = {}): string {
+    const answer = parse(offerSdp);
+    delete answer.icelite;
+    for (const media of answer.media) {
+      const rtx = new Set(media.rtp.filter((entry) => entry.codec === 'rtx').map((entry) => entry.payload));
+      if (!keepRtx) {
+        media.rtp = media.rtp.filter((entry) => !rtx.has(entry.payload));
+        media.fmtp = media.fmtp.filter((entry) => !rtx.has(entry.payload));
+        media.payloads = media.rtp.map((entry) => entry.payload).join(' ');
+      }
+      media.iceUfrag = 'subu';
+      media.icePwd = 'subscriber-password-01234';
+      media.fingerprint = { type: 'sha-256', hash: this.browserCertificate.fingerprint };
+      media.setup = 'active';
+      media.direction = 'recvonly';
+      delete media.ssrcs;
+      delete media.ssrcGroups;
+      delete media.candidates;
+    }
+    return write(answer);
+  }
+
+  close(): void {
+    this.router.close();
+    for (const browser of this.#browsers) browser.close();
+    this.mux.close();
+  }
+}
