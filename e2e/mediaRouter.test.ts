@@ -1,60 +1,23 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { DtlsCertificate, MediaRouter, UdpMux, type Publication } from '@parlor/server/media';
-import { launchChromium, newPage } from './helpers.js';
+import type { Page } from 'playwright-core';
+import { MediaRouter, type Publication } from '@parlor/server/media';
+import { startRouterPages, waitFor, type RouterPages } from './routerPages.js';
 
 // The Media Router against real Chromium, without signaling: ICE-lite on one UDP socket,
 // DTLS-SRTP, SDP, forwarding with rewriting, keyframe requests and REMB.
 
-let browser: Browser;
-let origin: Server;
-let originUrl: string;
-let mux: UdpMux;
-let certificate: DtlsCertificate;
+let pages: RouterPages;
 let router: MediaRouter;
 
 before(async () => {
-  [browser, mux, certificate] = await Promise.all([
-    launchChromium(),
-    UdpMux.bind({ host: '127.0.0.1' }),
-    DtlsCertificate.generate(),
-  ]);
-  router = new MediaRouter({ mux, certificate, announcedAddress: '127.0.0.1' });
-  // getUserMedia needs a secure context: a page served from localhost.
-  origin = createServer((_request, response) => response.end('<!doctype html><title>media</title>'));
-  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
-  originUrl = `http://localhost:${(origin.address() as AddressInfo).port}/`;
+  pages = await startRouterPages();
+  ({ router } = pages);
 });
-after(async () => {
-  router.close();
-  mux.close();
-  origin.close();
-  await browser.close();
-});
+after(() => pages.close());
 
 interface PageWithPc {
   pc: RTCPeerConnection;
-}
-
-async function openPage(): Promise<Page> {
-  const page = await newPage(browser);
-  await page.goto(originUrl);
-  return page;
-}
-
-async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /**
@@ -184,7 +147,11 @@ function received(page: Page): Promise<{
 
 describe('the Media Router with Chromium', () => {
   it('forwards one upstream to two subscribers, one joining late, who decode video and hear audio', async () => {
-    const [publisherPage, firstPage, latePage] = await Promise.all([openPage(), openPage(), openPage()]);
+    const [publisherPage, firstPage, latePage] = await Promise.all([
+      pages.openPage(),
+      pages.openPage(),
+      pages.openPage(),
+    ]);
     const publication = await publish(publisherPage);
     await waitFor(
       () => publication.tracks.every((track) => track.packetsIn > 20),
@@ -242,7 +209,7 @@ describe('the Media Router with Chromium', () => {
 
   for (const videoCodec of ['video/H264', 'video/VP9'] as const) {
     it(`forwards ${videoCodec} when the publisher offers nothing else`, async () => {
-      const [publisherPage, subscriberPage] = await Promise.all([openPage(), openPage()]);
+      const [publisherPage, subscriberPage] = await Promise.all([pages.openPage(), pages.openPage()]);
       const publication = await publish(publisherPage, router, 'camera', videoCodec);
       const video = publication.tracks.find((track) => track.kind === 'video');
       assert.equal(video?.section.codecs[0]?.name.toLowerCase(), videoCodec.slice(6).toLowerCase());
@@ -260,12 +227,12 @@ describe('the Media Router with Chromium', () => {
   it('lets a publisher reach the bitrate the router allows: its REMB keeps the estimate up', async () => {
     const allowed = 1_000_000;
     const capped = new MediaRouter({
-      mux,
-      certificate,
+      mux: pages.mux,
+      certificate: pages.certificate,
       announcedAddress: '127.0.0.1',
       maxVideoBitrate: allowed,
     });
-    const page = await openPage();
+    const page = await pages.openPage();
     await publish(page, capped, 'noise');
     const bytesSent = (): Promise<number> =>
       page.evaluate(async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import {
@@ -10,9 +11,6 @@ import {
   type Publication,
   type Subscription,
 } from '@parlor/server/media';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { launchChromium, newPage } from './helpers.js';
 import {
   chromiumIn,
@@ -22,56 +20,23 @@ import {
   namespacesUnavailable,
   removeSide,
 } from './netns.js';
+import { startRouterPages, waitFor, type RouterPages } from './routerPages.js';
 
 // Simulcast through the Media Router with real Chromium, without signaling: a 1280x720 camera
 // in three encodings (q, h, f) with three temporal layers each; subscribers' wishes move them
 // between layers at keyframes, and layers nobody needs are paused at the publisher.
 
-let browser: Browser;
-let origin: Server;
-let originUrl: string;
-let mux: UdpMux;
+let pages: RouterPages;
 let router: MediaRouter;
 
 before(async () => {
-  let certificate: DtlsCertificate;
-  [browser, mux, certificate] = await Promise.all([
-    launchChromium(),
-    UdpMux.bind({ host: '127.0.0.1' }),
-    DtlsCertificate.generate(),
-  ]);
-  router = new MediaRouter({ mux, certificate, announcedAddress: '127.0.0.1' });
-  origin = createServer((_request, response) => response.end('<!doctype html><title>simulcast</title>'));
-  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
-  originUrl = `http://localhost:${(origin.address() as AddressInfo).port}/`;
+  pages = await startRouterPages();
+  ({ router } = pages);
 });
-after(async () => {
-  router.close();
-  mux.close();
-  origin.close();
-  await browser.close();
-});
+after(() => pages.close());
 
 interface PageWithPc {
   pc: RTCPeerConnection;
-}
-
-async function openPage(): Promise<Page> {
-  const page = await newPage(browser);
-  await page.goto(originUrl);
-  return page;
-}
-
-async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 /** A page publishing its 1280x720 fake camera in three simulcast encodings, lowest first. */
@@ -218,7 +183,11 @@ function layerOf(subscription: Subscription, on: MediaRouter = router): string |
 
 describe('simulcast through the Media Router with Chromium', () => {
   it('gives each subscriber the layer it wishes, switching without stalls, lowers frame rates, and pauses unused layers', async () => {
-    const [publisherPage, smallPage, fullPage] = await Promise.all([openPage(), openPage(), openPage()]);
+    const [publisherPage, smallPage, fullPage] = await Promise.all([
+      pages.openPage(),
+      pages.openPage(),
+      pages.openPage(),
+    ]);
     const publication = await publishSimulcast(publisherPage);
     const encodingsChanges: (readonly { rid: string; active: boolean }[])[] = [];
     router.on('encodingsChanged', (source, encodings) => {
@@ -266,16 +235,18 @@ describe('simulcast through the Media Router with Chromium', () => {
       );
     });
 
-    // A wish for 7 frames per second: the base temporal layer only, for this subscriber alone.
+    // A wish for 7 frames per second: the base temporal layer only (a quarter of the camera's
+    // rate, which is 20–30 fps on a busy machine), for this subscriber alone.
     const before = await receivedVideo(smallPage);
-    assert.ok(before.framesPerSecond >= 20, `${before.framesPerSecond} fps before`);
+    assert.ok(before.framesPerSecond >= 15, `${before.framesPerSecond} fps before`);
     router.setPreferences(small, { resolution: null, frameRate: 7 });
     await waitFor(
-      async () => (await receivedVideo(smallPage)).framesPerSecond <= 10,
-      'about 7.5 fps',
+      async () =>
+        (await receivedVideo(smallPage)).framesPerSecond <= Math.min(10, before.framesPerSecond / 2),
+      'about a quarter of the frame rate',
       10_000,
     );
-    assert.ok((await receivedVideo(fullPage)).framesPerSecond >= 20, 'the other keeps its frame rate');
+    assert.ok((await receivedVideo(fullPage)).framesPerSecond >= 15, 'the other keeps its frame rate');
     router.setPreferences(small, { resolution: null, frameRate: null });
 
     // Everyone wishes the smallest size: the top layer is paused at the publisher, then resumed.
@@ -343,7 +314,7 @@ describe('simulcast to a subscriber whose downlink is limited', { skip: namespac
   });
 
   it('is moved to a lower layer when its link is limited, and back to the top when the limit is lifted', async () => {
-    const publisherPage = await openPage();
+    const publisherPage = await pages.openPage();
     const publication = await publishSimulcast(publisherPage, shaped);
     shaped.on('encodingsChanged', (source, encodings) => {
       if (source === publication) void applyEncodings(publisherPage, encodings);
