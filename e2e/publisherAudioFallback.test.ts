@@ -87,8 +87,12 @@ describe('a publisher with audio fallback whose uplink narrows', { skip }, () =>
     }
   });
 
-  it('stops video for everyone with reason quality while audio goes on, and sends it again once the uplink recovers (routed)', async () => {
-    const sessionId = parlor.createSession({ mediaMode: 'routed' });
+  /**
+   * Narrows the publisher's uplink until video goes off and a probe fails, then widens it until
+   * video comes back; checks what each side saw, and prints how long each took.
+   */
+  async function fallBackAndRecover(mediaMode: 'routed' | 'relayed'): Promise<void> {
+    const sessionId = parlor.createSession({ mediaMode });
     const publisher = await openBrowserPeer(inside, app.url, parlor.apiKey, sessionId);
     const subscriber = await openBrowserPeer(outside, app.url, parlor.apiKey, sessionId);
     assert.equal(await publisher.connect(parlor.token(sessionId)), null);
@@ -156,7 +160,7 @@ describe('a publisher with audio fallback whose uplink narrows', { skip }, () =>
 
     const { changes } = (await fallbackStats(publisher)) ?? { changes: [] };
     console.log(
-      `publisher fallback: video off ${disabledAt - impairedAt} ms after the uplink narrowed, ` +
+      `publisher fallback (${mediaMode}): video off ${disabledAt - impairedAt} ms after the uplink narrowed, ` +
         `back ${enabledAt - liftedAt} ms after it widened; ` +
         changes
           .map(
@@ -165,6 +169,14 @@ describe('a publisher with audio fallback whose uplink narrows', { skip }, () =>
           )
           .join(', '),
     );
+  }
+
+  it('stops video for everyone with reason quality while audio goes on, and sends it again once the uplink recovers (routed)', async () => {
+    await fallBackAndRecover('routed');
+  });
+
+  it('does the same peer to peer, where the estimate rather than loss tells of the narrow uplink (relayed)', async () => {
+    await fallBackAndRecover('relayed');
   });
 });
 
