@@ -83,6 +83,11 @@ export class PublisherFallback extends TypedEmitter<PublisherFallbackEvents> {
     });
   }
 
+  /** Whether the fallback has stopped the video (probes aside): the stream has none for the others. */
+  get videoOff(): boolean {
+    return this.#fallback.state === 'off';
+  }
+
   get stats(): PublisherFallbackStats {
     return { state: this.#fallback.state, probing: this.#fallback.probing, changes: [...this.#history] };
   }

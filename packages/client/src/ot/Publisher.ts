@@ -386,8 +386,11 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     for (const track of tracks ?? []) track.enabled = enabled;
     const publication = this.#publication;
     if (!publication || !tracks?.length) return;
+    // Video the fallback stopped stays off for the others until the fallback turns it on.
     publication
-      .update(kind === 'audio' ? { hasAudio: enabled } : { hasVideo: enabled })
+      .update(
+        kind === 'audio' ? { hasAudio: enabled } : { hasVideo: enabled && this.#fallback?.videoOff !== true },
+      )
       .catch((error: unknown) => {
         this.#context.logger.warn(`the ${kind} change was not acknowledged`, error);
       });
