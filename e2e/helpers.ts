@@ -186,6 +186,21 @@ export class BrowserPeer {
           publisher.on('muteForced', () => {
             participant.events.push({ target: 'publisher', type: 'muteForced' });
           });
+          // Publisher audio fallback.
+          for (const type of [
+            'videoDisableWarning',
+            'videoDisableWarningLifted',
+            'videoDisabled',
+            'videoEnabled',
+          ] as const) {
+            publisher.on(type, (event) => {
+              participant.events.push({
+                target: 'publisher',
+                type,
+                ...('reason' in event ? { reason: event.reason } : {}),
+              });
+            });
+          }
           participant.session.publish(publisher, (error) => {
             resolve(error ? { name: error.name, code: error.code } : null);
           });

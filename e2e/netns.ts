@@ -93,6 +93,55 @@ export function limitDownlink(side: NamespaceSide, rate: string | null): void {
   );
 }
 
+/** An impairment of a namespace's uplink: a rate like '60kbit', and random loss from 0 to 1. */
+export interface UplinkLimit {
+  readonly rate: string;
+  /** Default: 0. */
+  readonly loss?: number;
+}
+
+/**
+ * Limits what the namespace sends to the host (the browser's uplink): a token bucket on the
+ * namespace's end of the veth pair holds the rate, dropping what would wait more than 150 ms as
+ * a congested link does, and an nftables rule drops the given share of packets at random (this
+ * kernel may lack netem). Null lifts both.
+ */
+export function limitUplink(side: NamespaceSide, limit: UplinkLimit | null): void {
+  const inner = `${side.hostVeth}i`;
+  for (const command of [
+    ['tc', 'qdisc', 'del', 'dev', inner, 'root'],
+    ['nft', 'delete table inet uplinkloss'],
+  ]) {
+    try {
+      inNamespace(side.namespace, command);
+    } catch {
+      // No limit was set.
+    }
+  }
+  if (limit === null) return;
+  inNamespace(side.namespace, [
+    'tc',
+    'qdisc',
+    'add',
+    'dev',
+    inner,
+    'root',
+    'tbf',
+    'rate',
+    limit.rate,
+    'burst',
+    '8kb',
+    'latency',
+    '150ms',
+  ]);
+  const perMille = Math.round((limit.loss ?? 0) * 1000);
+  if (perMille === 0) return;
+  inNamespace(side.namespace, [
+    'nft',
+    `add table inet uplinkloss; add chain inet uplinkloss out { type filter hook output priority 0; }; add rule inet uplinkloss out numgen random mod 1000 < ${perMille} drop`,
+  ]);
+}
+
 /** A script that runs Chromium inside a namespace: playwright talks to it over a pipe, which crosses namespaces. */
 export function chromiumIn(namespace: string, folder: string): string {
   const script = join(folder, `chromium-${namespace}.sh`);

@@ -36,4 +36,5 @@ export {
 } from './core/SessionEngine.js';
 export { ClientError, type MediaFailure } from './core/ClientError.js';
 export type { IceConfig } from './core/iceConfig.js';
+export type { PublisherFallbackRecord, PublisherFallbackStats } from './core/PublisherFallback.js';
 export { Logger, logLevels, type LogLevel } from './core/Logger.js';

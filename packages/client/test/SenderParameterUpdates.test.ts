@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { activateEncodings, SenderParameterUpdates } from '../src/core/SenderParameterUpdates.js';
+import { SenderParameterUpdates, type ParameterChange } from '../src/core/SenderParameterUpdates.js';
+import { probeBitrate, sendVideo, type VideoSendPlan } from '../src/core/videoSendPlan.js';
 
 /**
  * A sender whose `setParameters` calls wait until the test finishes them, and which refuses
@@ -56,6 +57,16 @@ class FakeSender {
   }
 }
 
+/** The change that sets `active` of the encodings named, by RID. */
+const activate =
+  (wanted: Record<string, boolean>): ParameterChange =>
+  (parameters) => {
+    for (const encoding of parameters.encodings) {
+      const active = encoding.rid === undefined ? undefined : wanted[encoding.rid];
+      if (active !== undefined) encoding.active = active;
+    }
+  };
+
 const states = (sender: FakeSender) =>
   sender.encodings.map((e) => `${e.rid ?? ''}:${e.active ? 'on' : 'off'}`).join(' ');
 
@@ -64,14 +75,9 @@ describe('SenderParameterUpdates', () => {
     const sender = new FakeSender();
     const errors: unknown[] = [];
     const updates = new SenderParameterUpdates(sender, (error) => errors.push(error));
-    const first = updates.update(activateEncodings([{ rid: 'f', active: false }]));
-    const second = updates.update(activateEncodings([{ rid: 'h', active: false }]));
-    const third = updates.update(
-      activateEncodings([
-        { rid: 'h', active: true },
-        { rid: 'q', active: false },
-      ]),
-    );
+    const first = updates.update(activate({ f: false }));
+    const second = updates.update(activate({ h: false }));
+    const third = updates.update(activate({ h: true, q: false }));
     assert.deepEqual(sender.calls, ['q:on h:on f:off']);
     await sender.finish();
     assert.deepEqual(sender.calls, ['q:on h:on f:off', 'q:off h:on f:off']);
@@ -86,29 +92,80 @@ describe('SenderParameterUpdates', () => {
     const errors: unknown[] = [];
     const updates = new SenderParameterUpdates(sender, (error) => errors.push(error));
     sender.refuseNext = true;
-    const refused = updates.update(activateEncodings([{ rid: 'q', active: false }]));
-    const later = updates.update(activateEncodings([{ rid: 'f', active: false }]));
+    const refused = updates.update(activate({ q: false }));
+    const later = updates.update(activate({ f: false }));
     await sender.finish();
     await sender.finish();
     await Promise.all([refused, later]);
     assert.equal(errors.length, 1);
     assert.equal(states(sender), 'q:on h:on f:off');
     // Idle again: the next change starts a call of its own at once.
-    void updates.update(activateEncodings([{ rid: 'f', active: true }]));
+    void updates.update(activate({ f: true }));
     assert.equal(sender.calls.at(-1), 'q:on h:on f:on');
     await sender.finish();
   });
+});
 
-  it('leaves encodings the change does not name, or without RID, as they are', () => {
-    const parameters = new FakeSender().getParameters();
-    parameters.encodings.push({ active: true });
-    activateEncodings([
-      { rid: 'h', active: false },
-      { rid: 'x', active: false },
-    ])(parameters);
-    assert.deepEqual(
-      parameters.encodings.map((e) => e.active),
-      [true, false, true, true],
+describe('sendVideo', () => {
+  const simulcast = (): RTCRtpSendParameters => ({
+    transactionId: '0',
+    encodings: ['q', 'h', 'f'].map((rid) => ({ rid, active: true, maxBitrate: 1000 })),
+    codecs: [],
+    headerExtensions: [],
+    rtcp: {},
+  });
+  const single = (): RTCRtpSendParameters => ({
+    ...simulcast(),
+    encodings: [{ active: true, maxBitrate: 600_000 }],
+  });
+  const plan = (changes: Partial<VideoSendPlan>): VideoSendPlan => ({
+    wanted: new Map(),
+    limit: 'all',
+    maxBitrate: 600_000,
+    ...changes,
+  });
+  const applied = (parameters: RTCRtpSendParameters, change: ParameterChange) => {
+    change(parameters);
+    return parameters.encodings.map(
+      (e) => `${e.rid ?? ''}:${e.active ? 'on' : 'off'}:${e.maxBitrate ?? '-'}`,
     );
+  };
+
+  it('sends the simulcast encodings the router wants, and those it does not name, without touching their caps', () => {
+    const wanted = new Map([['f', false]]);
+    assert.deepEqual(applied(simulcast(), sendVideo(plan({ wanted }))), [
+      'q:on:1000',
+      'h:on:1000',
+      'f:off:1000',
+    ]);
+  });
+
+  it('sends only the lowest simulcast encoding while probing, and none when video is off, whatever the router wants', () => {
+    const wanted = new Map([
+      ['q', true],
+      ['h', true],
+      ['f', true],
+    ]);
+    assert.deepEqual(applied(simulcast(), sendVideo(plan({ wanted, limit: 'lowest' }))), [
+      'q:on:1000',
+      'h:off:1000',
+      'f:off:1000',
+    ]);
+    assert.deepEqual(applied(simulcast(), sendVideo(plan({ wanted, limit: 'none' }))), [
+      'q:off:1000',
+      'h:off:1000',
+      'f:off:1000',
+    ]);
+  });
+
+  it('probes with one encoding at a low cap, and gives it its full cap back after', () => {
+    const parameters = single();
+    assert.deepEqual(applied(parameters, sendVideo(plan({ limit: 'lowest' }))), [`:on:${probeBitrate}`]);
+    assert.deepEqual(applied(parameters, sendVideo(plan({ limit: 'none' }))), [':off:600000']);
+    assert.deepEqual(applied(parameters, sendVideo(plan({}))), [':on:600000']);
+    assert.deepEqual(applied(parameters, sendVideo(plan({ maxBitrate: undefined }))), [':on:-']);
+    assert.deepEqual(applied(parameters, sendVideo(plan({ limit: 'lowest', maxBitrate: 80_000 }))), [
+      ':on:80000',
+    ]);
   });
 });

@@ -254,6 +254,7 @@ describe('GET /v2/project/{apiKey}/session/{sessionId}/media', () => {
     assert.deepEqual(await response.json(), {
       sessionId: session?.session_id,
       mediaMode: 'routed',
+      streams: [],
       publications: [],
       subscriptions: [],
     });

@@ -323,6 +323,39 @@ describe('publishing', () => {
     await Promise.all([alice.close(), bob.close()]);
   });
 
+  it("passes a quality reason with hasVideo on to the others, and keeps the stream's last quality change", async () => {
+    const sessionId = parlor.createSession();
+    const alice = await parlor.connectClient(sessionId);
+    const bob = await parlor.connectClient(sessionId);
+    const { streamId } = (await alice.request('publish', camera)).stream;
+    await bob.nextEvent('streamCreated');
+    const room = parlor.server.rooms.get(sessionId);
+    assert.ok(room);
+    const lastChange = () => room.stream(streamId)?.lastVideoQualityChange;
+    assert.equal(lastChange(), null);
+    const before = Date.now();
+    await alice.request('updateStream', { streamId, hasVideo: false, videoReason: 'quality' });
+    assert.deepEqual(await bob.nextEvent('streamPropertyChanged'), {
+      streamId,
+      changedProperty: 'hasVideo',
+      oldValue: true,
+      newValue: false,
+      reason: 'quality',
+    });
+    const change = lastChange();
+    assert.equal(change?.hasVideo, false);
+    assert.ok(change.atMs >= before);
+    await alice.request('updateStream', { streamId, hasVideo: true });
+    assert.deepEqual(await bob.nextEvent('streamPropertyChanged'), {
+      streamId,
+      changedProperty: 'hasVideo',
+      oldValue: false,
+      newValue: true,
+    });
+    assert.equal(lastChange(), change, 'the user turning video on is no quality change');
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
   it('refuses to publish for a subscriber token with 1500', async () => {
     const sessionId = parlor.createSession();
     const viewer = await parlor.connectClient(sessionId, { role: 'subscriber' });

@@ -90,9 +90,13 @@ export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
     this.safeEmit('subscriberAdded', transport);
   }
 
-  /** Tells the others that audio or video was turned on or off. */
-  async update(changes: Pick<UpdateStreamParams, 'hasAudio' | 'hasVideo'>): Promise<void> {
-    this.#stream = { ...this.#stream, ...changes };
+  /**
+   * Tells the others that audio or video was turned on or off; `videoReason` `quality` when the
+   * publisher's audio fallback did it.
+   */
+  async update(changes: Pick<UpdateStreamParams, 'hasAudio' | 'hasVideo' | 'videoReason'>): Promise<void> {
+    const { videoReason: _reason, ...properties } = changes;
+    this.#stream = { ...this.#stream, ...properties };
     if (this.#closed) return;
     await this.#signaling.request('updateStream', { streamId: this.streamId, ...changes });
   }

@@ -1,9 +1,10 @@
 import type { IceCandidate } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from './ClientError.js';
 import type { Logger } from './Logger.js';
-import { activateEncodings, SenderParameterUpdates } from './SenderParameterUpdates.js';
+import { SenderParameterUpdates } from './SenderParameterUpdates.js';
 import type { SignalingClient } from './SignalingClient.js';
 import type { VideoEncoding } from './videoEncodings.js';
+import { sendVideo, type VideoSendLimit } from './videoSendPlan.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
 /** `sender`: the publisher's end, which always offers; `receiver`: the subscriber's, which answers. */
@@ -45,6 +46,12 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
   #videoUpdates: SenderParameterUpdates | null = null;
   /** Senders only: the video encodings asked for, as `createSender` got them. */
   #videoEncodings: readonly VideoEncoding[] = [];
+  /** Senders only: the simulcast encodings the router wants sent, by RID. */
+  readonly #wantedEncodings = new Map<string, boolean>();
+  /** Senders only: how much video the publisher's audio fallback lets out. */
+  #videoLimit: VideoSendLimit = 'all';
+  /** Senders of one encoding: its bitrate cap at full quality. */
+  #singleMaxBitrate: number | undefined;
   readonly #signaling: SignalingClient;
   readonly #logger: Logger;
   /** Candidates that came before the remote description, added once it is set. */
@@ -147,8 +154,18 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
   async setActiveEncodings(
     encodings: readonly { readonly rid: string; readonly active: boolean }[],
   ): Promise<void> {
-    if (this.closed || !this.#videoUpdates) return;
-    await this.#videoUpdates.update(activateEncodings(encodings));
+    for (const { rid, active } of encodings) this.#wantedEncodings.set(rid, active);
+    await this.#updateVideo();
+  }
+
+  /**
+   * Senders only: how much video goes out, for the publisher's audio fallback; it prevails over
+   * what the router asks, which applies again once the limit is lifted.
+   */
+  async setVideoLimit(limit: VideoSendLimit): Promise<void> {
+    if (limit === this.#videoLimit) return;
+    this.#videoLimit = limit;
+    await this.#updateVideo();
   }
 
   /** Closes the peer connection. Idempotent. */
@@ -172,6 +189,7 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
       this.#videoEncodings = encodings.map(({ scalabilityMode: _mode, ...encoding }) => encoding);
       transceiver = this.#pc.addTransceiver(track, { ...init, sendEncodings: [...this.#videoEncodings] });
     }
+    if (encodings.length === 1) this.#singleMaxBitrate = encodings[0]?.maxBitrate;
     this.#videoUpdates = new SenderParameterUpdates(transceiver.sender, (error: unknown) => {
       this.#logger.warn('the video encodings could not be changed', error);
     });
@@ -190,6 +208,19 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
       this.#logger.info('the answer declined simulcast: sending one full-size encoding');
       kept.scaleResolutionDownBy = top.scaleResolutionDownBy ?? 1;
       if (top.maxBitrate !== undefined) kept.maxBitrate = top.maxBitrate;
+      this.#singleMaxBitrate = top.maxBitrate;
+    });
+  }
+
+  #updateVideo(): Promise<void> {
+    if (this.closed || !this.#videoUpdates) return Promise.resolve();
+    // The plan is read as the change is made: a declined simulcast may have set the cap meanwhile.
+    return this.#videoUpdates.update((parameters) => {
+      sendVideo({
+        wanted: this.#wantedEncodings,
+        limit: this.#videoLimit,
+        maxBitrate: this.#singleMaxBitrate,
+      })(parameters);
     });
   }
 

@@ -48,16 +48,3 @@ export class SenderParameterUpdates {
     }
   }
 }
-
-/** The change that sends the encodings marked active and pauses the others, by RID. */
-export function activateEncodings(
-  encodings: readonly { readonly rid: string; readonly active: boolean }[],
-): ParameterChange {
-  const wanted = new Map(encodings.map(({ rid, active }) => [rid, active]));
-  return (parameters) => {
-    for (const encoding of parameters.encodings) {
-      const active = encoding.rid === undefined ? undefined : wanted.get(encoding.rid);
-      if (active !== undefined) encoding.active = active;
-    }
-  };
-}

@@ -2,6 +2,11 @@ import type { PublishParams } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from '../core/ClientError.js';
 import type { LocalPublication, PublicationEndReason } from '../core/LocalPublication.js';
 import { acquireMedia, defaultFrameRate, type MediaOptions } from '../core/localMedia.js';
+import {
+  PublisherFallback,
+  type PublisherFallbackRecord,
+  type PublisherFallbackStats,
+} from '../core/PublisherFallback.js';
 import type { SessionEngine } from '../core/SessionEngine.js';
 import { isScalable, videoSendEncodings } from '../core/videoEncodings.js';
 import { newId, type Completion, type OTContext } from './context.js';
@@ -30,6 +35,13 @@ export interface PublisherProperties extends WidgetOptions, MediaOptions {
   readonly scalableVideo?: boolean;
   /** Routed sessions: the same for screen-sharing video (`videoType` `screen`). Default: false. */
   readonly scalableScreenshare?: boolean;
+  /**
+   * Audio fallback. `publisher`: this publisher stops sending video when its uplink cannot carry
+   * it, and sends it again when it can (relayed and routed sessions). `subscriber`: the Media
+   * Router stops video to a subscriber whose link cannot carry it (routed sessions). Default:
+   * publisher false, subscriber true.
+   */
+  readonly audioFallback?: { publisher?: boolean; subscriber?: boolean };
 }
 
 export interface PublisherEvents {
@@ -44,6 +56,14 @@ export interface PublisherEvents {
   mediaStopped: EventOf<'mediaStopped', { track: MediaStreamTrack }>;
   /** A moderator muted this publisher's audio. */
   muteForced: EventOf<'muteForced'>;
+  /** Publisher audio fallback: the uplink is congested, video may stop soon. */
+  videoDisableWarning: EventOf<'videoDisableWarning'>;
+  /** Publisher audio fallback: the uplink recovered before video stopped. */
+  videoDisableWarningLifted: EventOf<'videoDisableWarningLifted'>;
+  /** Publisher audio fallback: video stopped going to everyone; audio goes on. */
+  videoDisabled: EventOf<'videoDisabled', { reason: 'quality' }>;
+  /** Publisher audio fallback: the uplink carries video again, and it goes to everyone. */
+  videoEnabled: EventOf<'videoEnabled', { reason: 'quality' }>;
   destroyed: EventOf<'destroyed'>;
 }
 
@@ -76,6 +96,8 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
   #publishVideo: boolean;
   #session: Session | undefined;
   #publication: LocalPublication | undefined;
+  /** Publisher audio fallback of the latest publication, when `audioFallback.publisher` is on. */
+  #fallback: PublisherFallback | undefined;
   #stream: Stream | undefined;
   #destroyed = false;
 
@@ -133,10 +155,15 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     return this;
   }
 
-  /** Starts or stops sending video; subscribers get `videoDisabled`/`videoEnabled` (reason `publishVideo`). */
+  /**
+   * Starts or stops sending video; subscribers get `videoDisabled`/`videoEnabled` (reason
+   * `publishVideo`). It overrides audio fallback, which starts over when video is turned on.
+   */
   publishVideo(value: boolean, completion?: Completion): this {
     this.#publishVideo = value;
+    if (!value) this.#fallback?.setActive(false);
     this.#applyEnabled('video', value);
+    if (value) this.#fallback?.setActive(true);
     completion?.();
     return this;
   }
@@ -192,6 +219,15 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     }));
     completion?.(undefined, stats);
     return stats;
+  }
+
+  /**
+   * Parlor's own: publisher audio fallback's state and its latest changes, oldest first, each
+   * with the uplink as it was read then (estimate, loss, video sent). Null unless
+   * `audioFallback.publisher` is on and the publisher has published.
+   */
+  getAudioFallbackStats(): PublisherFallbackStats | null {
+    return this.#fallback?.stats ?? null;
   }
 
   /** Unpublishes if published, stops the captured tracks and removes the element. Idempotent. */
@@ -251,6 +287,7 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     publication.on('closed', (reason) => {
       this.#unpublished(reason);
     });
+    if (video && this.#properties.audioFallback?.publisher === true) this.#watchUplink(publication);
     if (hasAudio && !publication.stream.hasAudio) this._muteForced();
     this.dispatch(createEvent('streamCreated', this, { stream: this.#stream }));
   }
@@ -267,6 +304,32 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     this.#publishAudio = false;
     this.#applyEnabled('audio', false);
     this.dispatch(createEvent('muteForced', this, {}));
+  }
+
+  #watchUplink(publication: LocalPublication): void {
+    const fallback = new PublisherFallback({ publication, logger: this.#context.logger });
+    this.#fallback = fallback;
+    fallback.on('change', (record) => {
+      this.#fallbackChanged(publication, record);
+    });
+    fallback.setActive(this.#publishVideo);
+  }
+
+  #fallbackChanged(publication: LocalPublication, { change }: PublisherFallbackRecord): void {
+    switch (change) {
+      case 'videoDisableWarning':
+      case 'videoDisableWarningLifted':
+        this.dispatch(createEvent(change, this, {}));
+        break;
+      case 'videoDisabled':
+      case 'videoEnabled':
+        if (this.#publication === publication) this.#stream?._update(publication.stream);
+        this.dispatch(createEvent(change, this, { reason: 'quality' as const }));
+        break;
+      case 'probeStarted':
+      case 'probeFailed':
+        break;
+    }
   }
 
   /** Read through a method: `destroy()` may run while `_publish` awaits. */
@@ -323,8 +386,11 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     for (const track of tracks ?? []) track.enabled = enabled;
     const publication = this.#publication;
     if (!publication || !tracks?.length) return;
+    // Video the fallback stopped stays off for the others until the fallback turns it on.
     publication
-      .update(kind === 'audio' ? { hasAudio: enabled } : { hasVideo: enabled })
+      .update(
+        kind === 'audio' ? { hasAudio: enabled } : { hasVideo: enabled && this.#fallback?.videoOff !== true },
+      )
       .catch((error: unknown) => {
         this.#context.logger.warn(`the ${kind} change was not acknowledged`, error);
       });

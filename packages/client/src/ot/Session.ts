@@ -319,7 +319,7 @@ export class Session extends OTEventEmitter<SessionEvents> {
       );
       if (change.changedProperty !== 'hasVideo') return;
       for (const subscriber of this.getSubscribersForStream(stream))
-        subscriber._hasVideoChanged(change.newValue);
+        subscriber._hasVideoChanged(change.newValue, change.reason ?? 'publishVideo');
     });
     engine.on('signal', ({ from, type, data }) => {
       const sender = from === null ? null : (this.#connections.get(from) ?? null);

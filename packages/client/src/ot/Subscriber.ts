@@ -35,7 +35,7 @@ export interface SubscriberProperties extends WidgetOptions {
 }
 
 /** Why video stopped or started showing. */
-export type VideoChangeReason = 'publishVideo' | 'subscribeToVideo';
+export type VideoChangeReason = 'publishVideo' | 'subscribeToVideo' | 'quality';
 
 export interface SubscriberEvents {
   videoElementCreated: EventOf<'videoElementCreated', { element: HTMLVideoElement }>;
@@ -213,9 +213,12 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
     }
   }
 
-  /** @internal The stream's `hasVideo` changed: the publisher turned its video off or on. */
-  _hasVideoChanged(hasVideo: boolean): void {
-    if (this.#subscribeToVideo) this.#videoChanged(hasVideo, 'publishVideo');
+  /**
+   * @internal The stream's `hasVideo` changed: the publisher turned its video off or on
+   * (`publishVideo`), or its audio fallback did (`quality`).
+   */
+  _hasVideoChanged(hasVideo: boolean, reason: 'publishVideo' | 'quality'): void {
+    if (this.#subscribeToVideo) this.#videoChanged(hasVideo, reason);
   }
 
   /** @internal Stops receiving and removes the element; `destroyed` follows. Idempotent. */

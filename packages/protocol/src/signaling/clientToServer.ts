@@ -87,6 +87,11 @@ export const UpdateStreamParams = Params({
   streamId: Id,
   hasAudio: Type.Optional(Type.Boolean()),
   hasVideo: Type.Optional(Type.Boolean()),
+  /**
+   * Why `hasVideo` changes: `quality` when the publisher's audio fallback stopped or restarted
+   * its video; left out when the user turned it off or on.
+   */
+  videoReason: Type.Optional(Type.Literal('quality')),
   videoDimensions: Type.Optional(VideoDimensions),
 });
 

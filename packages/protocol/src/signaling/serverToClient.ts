@@ -25,6 +25,8 @@ const StreamPropertyChange = Type.Union([
     changedProperty: Type.Literal('hasVideo'),
     oldValue: Type.Boolean(),
     newValue: Type.Boolean(),
+    /** `quality` when the publisher's audio fallback stopped or restarted its video; absent when its user did. */
+    reason: Type.Optional(Type.Literal('quality')),
   }),
   Type.Object({
     streamId: Id,

@@ -38,16 +38,26 @@ export interface SessionRoomOptions {
   readonly createRouter?: () => RemoteRouter;
 }
 
+/** When a publisher's audio fallback last turned its video off or on (`hasVideo` with reason `quality`). */
+export interface VideoQualityChange {
+  /** Unix milliseconds. */
+  readonly atMs: number;
+  readonly hasVideo: boolean;
+}
+
 /** A live stream as the REST API shows it: what clients see, plus its layout classes. */
 export interface RoomStream {
   readonly info: StreamInfo;
   readonly layoutClassList: readonly string[];
+  /** The last change its publisher's audio fallback made; null when it made none. */
+  readonly lastVideoQualityChange: VideoQualityChange | null;
 }
 
 interface LiveStream {
   /** Replaced, never changed in place, so that events and snapshots can keep the old one. */
   info: StreamInfo;
   layoutClassList: readonly string[];
+  lastVideoQualityChange: VideoQualityChange | null;
   readonly owner: RoomConnection;
 }
 
@@ -127,12 +137,12 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
   }
 
   get streams(): RoomStream[] {
-    return [...this.#streams.values()].map(({ info, layoutClassList }) => ({ info, layoutClassList }));
+    return [...this.#streams.values()].map(roomStream);
   }
 
   stream(streamId: string): RoomStream | undefined {
     const stream = this.#streams.get(streamId);
-    return stream && { info: stream.info, layoutClassList: stream.layoutClassList };
+    return stream && roomStream(stream);
   }
 
   /** Adds a connection for a verified token; every other connection is told. */
@@ -189,6 +199,7 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
       info,
       owner: connection,
       layoutClassList: connection.token.initialLayoutClassList,
+      lastVideoQualityChange: null,
     });
     this.#logger.info({ streamId: info.streamId, connectionId: connection.id }, 'stream created');
     this.#broadcast('streamCreated', { stream: info }, connection);
@@ -205,13 +216,16 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     this.#endStream(this.#ownStream(connection, streamId), reason);
   }
 
-  /** Changes the stream's properties; other connections see one `streamPropertyChanged` per change. */
+  /**
+   * Changes the stream's properties; other connections see one `streamPropertyChanged` per change,
+   * a `hasVideo` change with the publisher's reason.
+   */
   updateStream(connection: RoomConnection, params: UpdateStreamParams): void {
     this.#assertOpen('update a stream');
     const stream = this.#ownStream(connection, params.streamId);
-    const { hasAudio, hasVideo, videoDimensions } = params;
+    const { hasAudio, hasVideo, videoReason, videoDimensions } = params;
     if (hasAudio !== undefined) this.#setStreamProperty(stream, 'hasAudio', hasAudio);
-    if (hasVideo !== undefined) this.#setStreamProperty(stream, 'hasVideo', hasVideo);
+    if (hasVideo !== undefined) this.#setStreamProperty(stream, 'hasVideo', hasVideo, videoReason);
     if (videoDimensions !== undefined) this.#setStreamProperty(stream, 'videoDimensions', videoDimensions);
   }
 
@@ -425,21 +439,32 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     this.#broadcast('forceMuteChanged', { active });
   }
 
-  /** The one place a stream's properties change; a change to the same value is no change. */
+  /**
+   * The one place a stream's properties change; a change to the same value is no change. A
+   * `quality` reason (video turned off or on by the publisher's audio fallback) goes with it.
+   */
   #setStreamProperty<P extends StreamPropertyChanged['changedProperty']>(
     stream: LiveStream,
     property: P,
     value: NonNullable<StreamInfo[P]>,
+    reason?: 'quality',
   ): void {
     const oldValue = stream.info[property];
     if (sameValue(oldValue, value)) return;
     stream.info = { ...stream.info, [property]: value };
-    this.#logger.debug({ streamId: stream.info.streamId }, `stream ${property} changed`);
+    const streamId = stream.info.streamId;
+    if (reason === 'quality' && property === 'hasVideo') {
+      stream.lastVideoQualityChange = { atMs: Date.now(), hasVideo: value === true };
+      this.#logger.info({ streamId }, `stream video ${value === true ? 'on' : 'off'} (quality)`);
+    } else {
+      this.#logger.debug({ streamId }, `stream ${property} changed`);
+    }
     const change = {
-      streamId: stream.info.streamId,
+      streamId,
       changedProperty: property,
       oldValue: oldValue ?? null,
       newValue: value,
+      ...(reason ? { reason } : {}),
     } as StreamPropertyChanged;
     this.#broadcast('streamPropertyChanged', change, stream.owner);
   }
@@ -472,4 +497,8 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
 function sameValue(a: boolean | VideoDimensions | undefined, b: boolean | VideoDimensions): boolean {
   if (typeof a !== 'object' || typeof b !== 'object') return a === b;
   return a.width === b.width && a.height === b.height;
+}
+
+function roomStream({ info, layoutClassList, lastVideoQualityChange }: LiveStream): RoomStream {
+  return { info, layoutClassList, lastVideoQualityChange };
 }

@@ -6,7 +6,8 @@ import { liveRoomOf, type LiveSessionRouteOptions } from './liveSession.js';
  * rest): per published track the packets and bytes received, per subscription and track the
  * packets, bytes and retransmissions sent, the loss, jitter and round-trip time its receiver
  * reports tell, and its downlink estimate. Empty while nobody is connected, and for relayed
- * sessions, whose media never reaches the server.
+ * sessions, whose media never reaches the server. For every live stream, relayed ones too,
+ * whether it has video and when its publisher's audio fallback last turned it off or on.
  */
 export async function mediaStatsRoutes(
   app: FastifyInstance,
@@ -15,7 +16,20 @@ export async function mediaStatsRoutes(
   app.get('/session/:sessionId/media', async (request) => {
     const { sessionId } = request.params as { sessionId: string };
     const session = options.sessions.get(request.apiKey, sessionId);
-    const stats = await liveRoomOf(options, request.apiKey, sessionId)?.mediaStats();
-    return { sessionId, mediaMode: session.mediaMode, publications: [], subscriptions: [], ...stats };
+    const room = liveRoomOf(options, request.apiKey, sessionId);
+    const stats = await room?.mediaStats();
+    const streams = (room?.streams ?? []).map(({ info, lastVideoQualityChange }) => ({
+      streamId: info.streamId,
+      hasVideo: info.hasVideo,
+      lastVideoQualityChange,
+    }));
+    return {
+      sessionId,
+      mediaMode: session.mediaMode,
+      streams,
+      publications: [],
+      subscriptions: [],
+      ...stats,
+    };
   });
 }

@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidStateError } from '../../InvalidStateError.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
-import { unixMsFromNtp } from '../rtcp/ntp.js';
-import { parseRtcp, serializeRtcp } from '../rtcp/rtcp.js';
+import { ntpMiddle32, unixMsFromNtp } from '../rtcp/ntp.js';
+import { parseRtcp, serializeRtcp, type ReportBlock } from '../rtcp/rtcp.js';
 import { findHeaderExtension, readTextExtension } from '../rtp/headerExtensions.js';
-import { readPayloadType, readSequenceNumber, readSsrc, rtpHeaderLength } from '../rtp/rtpHeader.js';
+import { ReceptionStats } from '../rtp/ReceptionStats.js';
+import {
+  readPayloadType,
+  readSequenceNumber,
+  readSsrc,
+  readTimestamp,
+  rtpHeaderLength,
+} from '../rtp/rtpHeader.js';
 import { RetransmissionBuffer } from '../rtp/RetransmissionBuffer.js';
 import {
   payloadEnd,
@@ -103,8 +110,12 @@ export interface PublicationOptions {
 
 /** Least time between two keyframe requests for one layer, ms. */
 const keyframeRequestIntervalMs = 300;
-/** How often the router tells the publisher what it may send (REMB), ms. */
-const rembIntervalMs = 500;
+/**
+ * How often the router tells the publisher what it received (receiver reports) and may send
+ * (REMB), ms: twice a second, so that the publisher's congestion control and its audio fallback
+ * learn of losses on its uplink within a second.
+ */
+const feedbackIntervalMs = 500;
 /** How often layers' bitrates and frame rates are measured, ms. */
 const measureIntervalMs = 1000;
 /** How long a layer nobody needs keeps flowing before it is paused: switches need their source a while. */
@@ -127,7 +138,7 @@ interface LayerWindow {
 /**
  * What one publisher sends the router: its tracks and their simulcast layers, received once,
  * read once, kept for retransmission and handed to every subscription. The router answers with
- * keyframe requests and REMB, and pauses the layers no consumer needs.
+ * receiver reports, keyframe requests and REMB, and pauses the layers no consumer needs.
  */
 export class Publication extends TypedEmitter<PublicationEvents> {
   readonly id = randomUUID();
@@ -136,6 +147,8 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   /** Layers whose SSRC is known, for the lookup every packet needs. */
   readonly #layersBySsrc = new Map<number, PublishedLayer>();
   readonly #windows = new Map<PublishedLayer, LayerWindow>();
+  /** Per layer, what the receiver reports tell the publisher. */
+  readonly #receptions = new Map<PublishedLayer, ReceptionStats>();
   readonly #lastKeyframeRequest = new Map<PublishedLayer, number>();
   /** Per consumer (a subscription's track, a recording), the layer it needs. */
   readonly #demand = new Map<object, PublishedLayer>();
@@ -153,6 +166,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     for (const track of this.tracks)
       for (const layer of track.layers) {
         this.#windows.set(layer, { bytes: [], frames: [] });
+        this.#receptions.set(layer, new ReceptionStats(track.section.codecs[0]?.clockRate ?? 90000));
         if (layer.ssrc !== null) this.#layersBySsrc.set(layer.ssrc, layer);
       }
     this.#transport.on('rtp', (packet) => {
@@ -163,8 +177,8 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     });
     this.#timers = [
       setInterval(() => {
-        this.#sendRemb(options.maxVideoBitrate);
-      }, rembIntervalMs),
+        this.#sendFeedback(options.maxVideoBitrate);
+      }, feedbackIntervalMs),
       setInterval(() => {
         this.#measure();
       }, measureIntervalMs),
@@ -216,7 +230,9 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     layer.lastPacketAtMs = now;
     track.packetsIn++;
     track.bytesIn += data.length;
-    layer.buffer.store(readSequenceNumber(data), data);
+    const sequence = readSequenceNumber(data);
+    layer.buffer.store(sequence, data);
+    this.#receptions.get(layer)?.receive(sequence, readTimestamp(data), now);
     const headerLength = rtpHeaderLength(data);
     const video =
       track.codec && headerLength > 0
@@ -267,7 +283,9 @@ export class Publication extends TypedEmitter<PublicationEvents> {
       if (packet.type !== 'sr') continue;
       const layer = this.#layersBySsrc.get(packet.ssrc);
       if (!layer) continue;
-      const publisherMs = unixMsFromNtp({ seconds: packet.ntpSeconds, fraction: packet.ntpFraction });
+      const ntp = { seconds: packet.ntpSeconds, fraction: packet.ntpFraction };
+      const publisherMs = unixMsFromNtp(ntp);
+      this.#receptions.get(layer)?.senderReport(ntpMiddle32(ntp), Date.now());
       this.#clockOffsetMs ??= Date.now() - publisherMs;
       layer.senderClock = {
         wallClockMs: publisherMs + this.#clockOffsetMs,
@@ -346,12 +364,26 @@ export class Publication extends TypedEmitter<PublicationEvents> {
       );
   }
 
-  #sendRemb(bitrate: number): void {
-    const ssrcs = [...this.#layersBySsrc.values()]
-      .filter((layer) => layer.track.kind === 'video')
-      .map((layer) => layer.ssrc as number);
-    if (ssrcs.length === 0 || this.#transport.state !== 'connected') return;
-    this.#transport.sendRtcp(serializeRtcp({ type: 'remb', senderSsrc: routerSsrc, bitrate, ssrcs }));
+  /**
+   * One compound packet: a receiver report block per SSRC that sent anything (RFC 3550 §6.4.2),
+   * whose losses drive the publisher's congestion control, and REMB for the video.
+   */
+  #sendFeedback(bitrate: number): void {
+    if (this.#transport.state !== 'connected') return;
+    const now = Date.now();
+    const reports: ReportBlock[] = [];
+    const videoSsrcs: number[] = [];
+    for (const [ssrc, layer] of this.#layersBySsrc) {
+      const reception = this.#receptions.get(layer);
+      if (reception?.started) reports.push(reception.report(ssrc, now));
+      if (layer.track.kind === 'video') videoSsrcs.push(ssrc);
+    }
+    if (reports.length === 0 && videoSsrcs.length === 0) return;
+    // A report packet holds at most 31 blocks; a publisher has far fewer SSRCs.
+    const parts = [serializeRtcp({ type: 'rr', ssrc: routerSsrc, reports: reports.slice(0, 31) })];
+    if (videoSsrcs.length > 0)
+      parts.push(serializeRtcp({ type: 'remb', senderSsrc: routerSsrc, bitrate, ssrcs: videoSsrcs }));
+    this.#transport.sendRtcp(Buffer.concat(parts));
   }
 }
 

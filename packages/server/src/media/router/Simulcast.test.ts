@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { parseRtcp, type ReportBlock } from '../rtcp/rtcp.js';
 import { findHeaderExtension } from '../rtp/headerExtensions.js';
 import { readSequenceNumber, readSsrc, rtpHeaderLength } from '../rtp/rtpHeader.js';
 import { readVideoPacket } from '../rtp/videoPayload.js';
@@ -125,6 +126,11 @@ class SimulcastPublisher {
       this.send(1);
       await new Promise((resolve) => setTimeout(resolve, 1000 / 30));
     }
+  }
+
+  /** Loses the next n frames of each layer: they are numbered but never sent. */
+  lose(frames: number): void {
+    this.#frame += frames;
   }
 
   send(frames: number, keyframeLayers: readonly number[] = []): void {
@@ -326,6 +332,32 @@ describe('simulcast through the router', () => {
     );
     router.off('encodingsChanged', onChange);
     router.unpublish(publication);
+  });
+  it('tells the publisher in receiver reports how much of each layer it lost', async () => {
+    const { publication, publisher } = await publish();
+    publisher.send(10, [0, 1, 2]);
+    await until(
+      () => publication.tracks[0]?.layers.every((layer) => layer.ssrc !== null) ?? false,
+      'the layers',
+    );
+    publisher.lose(10);
+    publisher.send(10);
+    const blocks = new Map<number, ReportBlock>();
+    const inbound = publisher.browser.inbound as SrtpContext;
+    await until(() => {
+      for (const packet of publisher.browser.received.splice(0)) {
+        const rtcp = inbound.unprotectRtcp(packet);
+        for (const report of rtcp ? parseRtcp(rtcp) : [])
+          if (report.type === 'rr') for (const block of report.reports) blocks.set(block.ssrc, block);
+      }
+      return ssrcs.every((ssrc) => (blocks.get(ssrc)?.packetsLost ?? 0) > 0);
+    }, 'receiver reports of the losses');
+    for (const [layer, ssrc] of ssrcs.entries()) {
+      const block = blocks.get(ssrc);
+      assert.ok(block);
+      assert.equal(block.packetsLost, 10);
+      assert.equal(block.highestSequence, layer * 20000 + 29);
+    }
   });
 });
 
