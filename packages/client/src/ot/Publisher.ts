@@ -30,6 +30,14 @@ export interface PublisherProperties extends WidgetOptions, MediaOptions {
   readonly scalableVideo?: boolean;
   /** Routed sessions: the same for screen-sharing video (`videoType` `screen`). Default: false. */
   readonly scalableScreenshare?: boolean;
+  /**
+   * OpenTok's audio fallback. `subscriber` (routed sessions): the router may stop sending this
+   * stream's video to a subscriber whose link cannot carry it, its audio going on, and sends it
+   * again once the link recovers. Default: `{ subscriber: true }`.
+   */
+  readonly audioFallback?: { readonly subscriber?: boolean; readonly publisher?: boolean };
+  /** Deprecated by OpenTok.js for `audioFallback.subscriber`, which wins when both are given. */
+  readonly audioFallbackEnabled?: boolean;
 }
 
 export interface PublisherEvents {
@@ -222,6 +230,8 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
       name: this.#properties.name ?? '',
       hasAudio,
       hasVideo: video !== undefined && this.#publishVideo,
+      subscriberAudioFallback:
+        this.#properties.audioFallback?.subscriber ?? this.#properties.audioFallbackEnabled ?? true,
     };
     const videoType = this.#properties.videoSource instanceof MediaStreamTrack ? 'custom' : 'camera';
     if (video) params.videoType = videoType;

@@ -1,3 +1,4 @@
+import type { VideoFallbackEvent } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from '../core/ClientError.js';
 import type { PeerTransport, PeerTransportState } from '../core/PeerTransport.js';
 import type { SessionEngine } from '../core/SessionEngine.js';
@@ -34,13 +35,20 @@ export interface SubscriberProperties extends WidgetOptions {
   readonly preferredFrameRate?: number;
 }
 
-/** Why video stopped or started showing. */
-export type VideoChangeReason = 'publishVideo' | 'subscribeToVideo';
+/**
+ * Why video stopped or started showing: the publisher's `publishVideo`, this subscriber's
+ * `subscribeToVideo`, or `quality` (the router's audio fallback, for this subscriber's link).
+ */
+export type VideoChangeReason = 'publishVideo' | 'subscribeToVideo' | 'quality';
 
 export interface SubscriberEvents {
   videoElementCreated: EventOf<'videoElementCreated', { element: HTMLVideoElement }>;
   videoDisabled: EventOf<'videoDisabled', { reason: VideoChangeReason }>;
   videoEnabled: EventOf<'videoEnabled', { reason: VideoChangeReason }>;
+  /** Routed sessions: this subscriber's link is so poor that the router may soon turn its video off. */
+  videoDisableWarning: EventOf<'videoDisableWarning'>;
+  /** The link recovered before the video was turned off. */
+  videoDisableWarningLifted: EventOf<'videoDisableWarningLifted'>;
   /** Media flows again after an interruption. */
   connected: EventOf<'connected'>;
   /** Media was interrupted (the peer connection lost its link). */
@@ -216,6 +224,29 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
   /** @internal The stream's `hasVideo` changed: the publisher turned its video off or on. */
   _hasVideoChanged(hasVideo: boolean): void {
     if (this.#subscribeToVideo) this.#videoChanged(hasVideo, 'publishVideo');
+  }
+
+  /**
+   * @internal The router's audio fallback changed what it sends over a subscription's transport;
+   * nothing happens when that is not this subscriber's.
+   */
+  _videoFallback(transport: PeerTransport, event: VideoFallbackEvent): void {
+    if (transport !== this.#transport || this.#destroyed) return;
+    switch (event) {
+      case 'videoDisableWarning':
+      case 'videoDisableWarningLifted':
+        this.#widget.setVideoDisabledIndicator(event === 'videoDisableWarning' ? 'warning' : null);
+        this.dispatch(createEvent(event, this, {}));
+        break;
+      case 'videoDisabled':
+        this.#widget.setVideoDisabledIndicator('disabled');
+        this.dispatch(createEvent('videoDisabled', this, { reason: 'quality' as const }));
+        break;
+      case 'videoEnabled':
+        this.#widget.setVideoDisabledIndicator(null);
+        this.dispatch(createEvent('videoEnabled', this, { reason: 'quality' as const }));
+        break;
+    }
   }
 
   /** @internal Stops receiving and removes the element; `destroyed` follows. Idempotent. */
