@@ -86,7 +86,6 @@ export class VideoWidget {
     if (!indicator && state) {
       indicator = document.createElement('div');
       indicator.className = 'OT_video-disabled-indicator';
-      indicator.textContent = 'Video disabled';
       Object.assign(indicator.style, {
         position: 'absolute',
         top: '4px',
@@ -101,9 +100,8 @@ export class VideoWidget {
     if (indicator) {
       indicator.hidden = state === null;
       indicator.classList.toggle('OT_warning', state === 'warning');
+      indicator.textContent = state === 'warning' ? 'Poor connection' : 'Video disabled';
       indicator.style.background = state === 'warning' ? 'rgba(204, 136, 0, 0.8)' : 'rgba(0, 0, 0, 0.6)';
-      indicator.title =
-        state === 'warning' ? 'Video may be disabled' : 'Video disabled: the link is too poor';
     }
     element.classList.toggle('OT_audio-only', state === 'disabled');
     this.video.style.visibility = state === 'disabled' ? 'hidden' : '';
