@@ -108,6 +108,8 @@ export interface RecordedEvent {
   readonly value?: unknown;
   /** An `archiveStarted` or `archiveStopped` event's archive. */
   readonly archiveId?: string;
+  /** When the page got a subscriber's video event, Unix ms: the test host's clock. */
+  readonly atMs?: number;
 }
 
 /** The page side of a participant, installed by `openBrowserPeer`. */
@@ -370,7 +372,12 @@ export class BrowserPeer {
             subscribers.set(streamId, subscriber);
             for (const type of ['videoDisabled', 'videoEnabled'] as const) {
               subscriber.on(type, ({ reason }) => {
-                events.push({ target: 'subscriber', type, streamId, reason });
+                events.push({ target: 'subscriber', type, streamId, reason, atMs: Date.now() });
+              });
+            }
+            for (const type of ['videoDisableWarning', 'videoDisableWarningLifted'] as const) {
+              subscriber.on(type, () => {
+                events.push({ target: 'subscriber', type, streamId, atMs: Date.now() });
               });
             }
             subscriber.on('videoDimensionsChanged', ({ newValue }) => {

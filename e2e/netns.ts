@@ -73,15 +73,29 @@ export function removeSide(side: NamespaceSide): void {
   }
 }
 
+/** How a namespace's downlink is impaired beside its rate. */
+export interface DownlinkLimit {
+  /** UDP datagrams the namespace drops at random as they arrive, in percent. Default: none. */
+  readonly lossPercent?: number;
+}
+
+/** The nftables table in a namespace that drops datagrams at random. */
+const lossTable = 'parlorloss';
+
 /**
- * Limits what the host sends into the namespace (the browser's downlink) with a token bucket:
- * `rate` like '300kbit'; null lifts the limit.
+ * Limits what the host sends into the namespace (the browser's downlink) with a token bucket,
+ * `rate` like '300kbit', and drops some of what gets through when asked; null lifts both.
  */
-export function limitDownlink(side: NamespaceSide, rate: string | null): void {
+export function limitDownlink(side: NamespaceSide, rate: string | null, limit: DownlinkLimit = {}): void {
   try {
     execFileSync('tc', ['qdisc', 'del', 'dev', side.hostVeth, 'root'], { stdio: 'ignore' });
   } catch {
     // No limit was set.
+  }
+  try {
+    inNamespace(side.namespace, ['nft', 'delete', 'table', 'inet', lossTable]);
+  } catch {
+    // No loss was set.
   }
   if (rate === null) return;
   execFileSync(
@@ -91,6 +105,14 @@ export function limitDownlink(side: NamespaceSide, rate: string | null): void {
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
+  // Random loss with nftables, where the kernel lacks netem: media only, signaling keeps its TCP.
+  if (limit.lossPercent !== undefined) {
+    inNamespace(side.namespace, [
+      'nft',
+      `add table inet ${lossTable}; add chain inet ${lossTable} in { type filter hook input priority 0; }; ` +
+        `add rule inet ${lossTable} in meta l4proto udp numgen random mod 100 < ${limit.lossPercent} drop`,
+    ]);
+  }
 }
 
 /** An impairment of a namespace's uplink: a rate like '60kbit', and random loss from 0 to 1. */

@@ -84,8 +84,7 @@ async function subscribe(
   on: MediaRouter = router,
 ) {
   const { subscription, offerSdp } = on.subscribe(publication, {
-    resolution: wish ?? null,
-    frameRate: null,
+    preferences: { resolution: wish ?? null, frameRate: null },
   });
   const answer = await page.evaluate(async (sdp) => {
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runComposeBench } from './composeBench.js';
+import { runFallbackBench, type Spread } from './fallbackBench.js';
 import { runForwardBench } from './forwardBench.js';
 import { runRecordBench } from './recordBench.js';
 import {
@@ -19,7 +20,7 @@ import { runTokenBench, type RateFigures } from './tokenBench.js';
 
 // `npm run bench [-- NAME… [--FLAG…]]`: runs the named benchmarks (all by default), prints a
 // table per benchmark and writes every figure to bench/results/ as JSON.
-// Flags of `router`: --quick, --profile[=VIEWERS], --scenario=NAME[,NAME…].
+// Flags of `router`: --quick, --profile[=VIEWERS], --scenario=NAME[,NAME…]. Of `fallback`: --runs=N.
 
 const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const flags = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
@@ -185,6 +186,29 @@ const benchmarks = {
     }
     return result;
   },
+  fallback: async () => {
+    const runs = Number(flags.find((arg) => arg.startsWith('--runs='))?.slice('--runs='.length) ?? 5);
+    const result = await runFallbackBench(runs);
+    if ('skipped' in result) {
+      console.log(`\nAudio fallback benchmark skipped: ${result.skipped}`);
+      return result;
+    }
+    printTable(
+      `Subscriber audio fallback, ${result.runs} runs: a Chromium subscriber's downlink cut to 60 kbit/s with 10 % loss for 10 s after videoDisabled, then repaired`,
+      [
+        ['', 'median ms', 'min ms', 'max ms', 'aim ms'],
+        spreadRow('impairment → videoDisabled, at the router', result.reaction.router, 2000),
+        spreadRow('  … at the subscriber (signaling over the bad link)', result.reaction.subscriber, 2000),
+        spreadRow('repair → videoEnabled, at the router', result.recovery.router, 10_000),
+        spreadRow('  … at the subscriber', result.recovery.subscriber, 10_000),
+      ],
+    );
+    console.log(
+      `  no flapping (warning, disabled, enabled only) in ${result.steadyRuns} of ${result.runs} runs; ` +
+        `the unimpaired subscriber decoded every second in ${result.unaffectedRuns} of ${result.runs}\n`,
+    );
+    return result;
+  },
   srtp: () => {
     const result = runSrtpBench();
     printTable('SRTP per 1200-byte RTP packet (one core)', [
@@ -212,6 +236,10 @@ function httpRow(name: string, f: HttpFigures): string[] {
     String(f.latencyP99Ms),
     String(f.errors),
   ];
+}
+
+function spreadRow(name: string, spread: Spread, aimMs: number): string[] {
+  return [name, fmt(spread.medianMs), fmt(spread.minMs), fmt(spread.maxMs), `≤ ${fmt(aimMs)}`];
 }
 
 function tokenRow(name: string, f: RateFigures): string[] {

@@ -152,6 +152,7 @@ export class ParlorServer {
         tcp: true,
         announcedAddress: config.publicIp,
         certificate,
+        videoFallback: config.audioFallback,
         logger,
       });
       mediaWorkers = pool;

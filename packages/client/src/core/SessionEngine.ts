@@ -13,6 +13,7 @@ import type {
   StreamInfo,
   StreamPropertyChanged,
   SubscribeParams,
+  VideoFallbackEvent,
 } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from './ClientError.js';
 import { rtcConfiguration, type IceConfig } from './iceConfig.js';
@@ -59,6 +60,11 @@ interface SessionEngineEvents {
   signal: [signal: ServerToClient['signal']];
   /** A moderator muted the audio of one of this client's streams. */
   muteForced: [publication: LocalPublication];
+  /**
+   * Routed sessions: the router stopped or restarted the video of one of this client's
+   * subscriptions because of its link (subscriber audio fallback), or warned it might.
+   */
+  videoFallback: [transport: PeerTransport, event: VideoFallbackEvent];
   /** An archive started recording the session (also once per archive running at connect time). */
   archiveStarted: [archive: ArchiveInfo];
   archiveStopped: [archiveId: string];
@@ -326,6 +332,11 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
             this.#logger.warn('the encodings the router asked for could not be set', error);
           });
         break;
+      case 'videoFallback': {
+        const transport = this.#transports.get(frame.data.subscriptionId);
+        if (transport) this.safeEmit('videoFallback', transport, frame.data.event);
+        break;
+      }
       case 'subscriptionDestroyed':
         this.#transports.get(frame.data.subscriptionId)?.close();
         break;

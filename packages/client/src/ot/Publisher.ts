@@ -37,11 +37,14 @@ export interface PublisherProperties extends WidgetOptions, MediaOptions {
   readonly scalableScreenshare?: boolean;
   /**
    * Audio fallback. `publisher`: this publisher stops sending video when its uplink cannot carry
-   * it, and sends it again when it can (relayed and routed sessions). `subscriber`: the Media
-   * Router stops video to a subscriber whose link cannot carry it (routed sessions). Default:
-   * publisher false, subscriber true.
+   * it, and sends it again when it can (relayed and routed sessions). `subscriber` (routed
+   * sessions): the router may stop sending this stream's video to a subscriber whose link cannot
+   * carry it, its audio going on, and sends it again once the link recovers. Default: publisher
+   * false, subscriber true.
    */
-  readonly audioFallback?: { publisher?: boolean; subscriber?: boolean };
+  readonly audioFallback?: { readonly publisher?: boolean; readonly subscriber?: boolean };
+  /** Deprecated by OpenTok.js for `audioFallback.subscriber`, which wins when both are given. */
+  readonly audioFallbackEnabled?: boolean;
 }
 
 export interface PublisherEvents {
@@ -258,6 +261,8 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
       name: this.#properties.name ?? '',
       hasAudio,
       hasVideo: video !== undefined && this.#publishVideo,
+      subscriberAudioFallback:
+        this.#properties.audioFallback?.subscriber ?? this.#properties.audioFallbackEnabled ?? true,
     };
     const videoType = this.#properties.videoSource instanceof MediaStreamTrack ? 'custom' : 'camera';
     if (video) params.videoType = videoType;

@@ -321,6 +321,9 @@ export class Session extends OTEventEmitter<SessionEvents> {
       for (const subscriber of this.getSubscribersForStream(stream))
         subscriber._hasVideoChanged(change.newValue, change.reason ?? 'publishVideo');
     });
+    engine.on('videoFallback', (transport, event) => {
+      for (const subscriber of this.#subscribers) subscriber._videoFallback(transport, event);
+    });
     engine.on('signal', ({ from, type, data }) => {
       const sender = from === null ? null : (this.#connections.get(from) ?? null);
       // One event, typed `signal:TYPE` when the signal has a type: the generic `signal` handlers

@@ -1,3 +1,4 @@
+import type { VideoFallbackEvent } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from '../core/ClientError.js';
 import type { PeerTransport, PeerTransportState } from '../core/PeerTransport.js';
 import type { SessionEngine } from '../core/SessionEngine.js';
@@ -34,13 +35,21 @@ export interface SubscriberProperties extends WidgetOptions {
   readonly preferredFrameRate?: number;
 }
 
-/** Why video stopped or started showing. */
+/**
+ * Why video stopped or started showing: the publisher's `publishVideo`, this subscriber's
+ * `subscribeToVideo`, or `quality` (audio fallback: the router's, for this subscriber's link, or
+ * the publisher's, for its uplink).
+ */
 export type VideoChangeReason = 'publishVideo' | 'subscribeToVideo' | 'quality';
 
 export interface SubscriberEvents {
   videoElementCreated: EventOf<'videoElementCreated', { element: HTMLVideoElement }>;
   videoDisabled: EventOf<'videoDisabled', { reason: VideoChangeReason }>;
   videoEnabled: EventOf<'videoEnabled', { reason: VideoChangeReason }>;
+  /** Routed sessions: this subscriber's link is so poor that the router may soon turn its video off. */
+  videoDisableWarning: EventOf<'videoDisableWarning'>;
+  /** The link recovered before the video was turned off. */
+  videoDisableWarningLifted: EventOf<'videoDisableWarningLifted'>;
   /** Media flows again after an interruption. */
   connected: EventOf<'connected'>;
   /** Media was interrupted (the peer connection lost its link). */
@@ -219,6 +228,29 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
    */
   _hasVideoChanged(hasVideo: boolean, reason: 'publishVideo' | 'quality'): void {
     if (this.#subscribeToVideo) this.#videoChanged(hasVideo, reason);
+  }
+
+  /**
+   * @internal The router's audio fallback changed what it sends over a subscription's transport;
+   * nothing happens when that is not this subscriber's.
+   */
+  _videoFallback(transport: PeerTransport, event: VideoFallbackEvent): void {
+    if (transport !== this.#transport || this.#destroyed) return;
+    switch (event) {
+      case 'videoDisableWarning':
+      case 'videoDisableWarningLifted':
+        this.#widget.setVideoDisabledIndicator(event === 'videoDisableWarning' ? 'warning' : null);
+        this.dispatch(createEvent(event, this, {}));
+        break;
+      case 'videoDisabled':
+        this.#widget.setVideoDisabledIndicator('disabled');
+        this.dispatch(createEvent('videoDisabled', this, { reason: 'quality' as const }));
+        break;
+      case 'videoEnabled':
+        this.#widget.setVideoDisabledIndicator(null);
+        this.dispatch(createEvent('videoEnabled', this, { reason: 'quality' as const }));
+        break;
+    }
   }
 
   /** @internal Stops receiving and removes the element; `destroyed` follows. Idempotent. */

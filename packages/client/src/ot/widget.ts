@@ -74,6 +74,39 @@ export class VideoWidget {
     this.element.append(label);
   }
 
+  /**
+   * OpenTok's video-disabled indicator, for video the router turned off (audio fallback):
+   * `warning` shows it may soon be, `disabled` that it is (the video gives way to the background,
+   * as for a stream without video), null hides it.
+   */
+  setVideoDisabledIndicator(state: 'warning' | 'disabled' | null): void {
+    const element = this.element;
+    if (!element) return;
+    let indicator = element.querySelector<HTMLElement>('.OT_video-disabled-indicator');
+    if (!indicator && state) {
+      indicator = document.createElement('div');
+      indicator.className = 'OT_video-disabled-indicator';
+      Object.assign(indicator.style, {
+        position: 'absolute',
+        top: '4px',
+        right: '4px',
+        padding: '2px 6px',
+        borderRadius: '3px',
+        font: '12px sans-serif',
+        color: '#fff',
+      });
+      element.append(indicator);
+    }
+    if (indicator) {
+      indicator.hidden = state === null;
+      indicator.classList.toggle('OT_warning', state === 'warning');
+      indicator.textContent = state === 'warning' ? 'Poor connection' : 'Video disabled';
+      indicator.style.background = state === 'warning' ? 'rgba(204, 136, 0, 0.8)' : 'rgba(0, 0, 0, 0.6)';
+    }
+    element.classList.toggle('OT_audio-only', state === 'disabled');
+    this.video.style.visibility = state === 'disabled' ? 'hidden' : '';
+  }
+
   /** Removes the element and stops rendering. */
   remove(): void {
     this.video.srcObject = null;

@@ -70,6 +70,11 @@ export const PublishParams = Params({
   videoType: Type.Optional(VideoTypeSchema),
   videoDimensions: Type.Optional(VideoDimensions),
   frameRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 240 })),
+  /**
+   * Routed sessions: whether the router may stop sending the video to a subscriber whose link
+   * cannot carry it, audio going on (OpenTok's `audioFallback.subscriber`). Default: true.
+   */
+  subscriberAudioFallback: Type.Optional(Type.Boolean()),
 });
 export const Published = Type.Object({
   stream: StreamInfo,

@@ -45,6 +45,8 @@ export {
 export {
   serverToClient,
   sessionDisconnectedReasons,
+  videoFallbackEvents,
+  type VideoFallbackEvent,
   type ServerEvent,
   type ServerToClient,
   type StreamPropertyChanged,

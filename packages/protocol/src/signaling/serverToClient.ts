@@ -13,6 +13,18 @@ import {
 /** Why the server ended a client's connection on its own. */
 export const sessionDisconnectedReasons = ['forceDisconnected'] as const;
 
+/**
+ * What the router of a routed session tells a subscriber of its audio fallback, each an OpenTok.js
+ * Subscriber event (`videoDisabled` and `videoEnabled` with reason `quality`).
+ */
+export const videoFallbackEvents = [
+  'videoDisableWarning',
+  'videoDisableWarningLifted',
+  'videoDisabled',
+  'videoEnabled',
+] as const;
+export type VideoFallbackEvent = (typeof videoFallbackEvents)[number];
+
 const StreamPropertyChange = Type.Union([
   Type.Object({
     streamId: Id,
@@ -88,6 +100,18 @@ export const serverToClient = {
     subscriptionId: Id,
     streamId: Id,
     encodings: Type.Array(Type.Object({ rid: Type.String(), active: Type.Boolean() })),
+  }),
+  /**
+   * Routed sessions, subscriber audio fallback: this client's link cannot carry the stream's
+   * video, so the router warns, then stops sending it the video (audio goes on), and sends it
+   * again once a probe shows the link carries it (`videoEnabled`); `videoDisableWarningLifted`
+   * when the link recovered before video went off. Only for streams whose publisher allows it.
+   */
+  videoFallback: Type.Object({
+    /** This client's subscription. */
+    subscriptionId: Id,
+    streamId: Id,
+    event: Type.Union(videoFallbackEvents.map((event) => Type.Literal(event))),
   }),
   offer: Type.Object({ ...Negotiation, sdp: Type.String() }),
   answer: Type.Object({ ...Negotiation, sdp: Type.String() }),

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { defaultVideoFallbackSettings } from '../media/router/VideoFallback.js';
 import { ConfigError, loadConfig, turnserverPath } from './config.js';
 
 const embeddedTurnDefaults = {
@@ -35,6 +36,7 @@ describe('loadConfig', () => {
       publicIp: '127.0.0.1',
       mediaPort: 40000,
       mediaWorkers: availableParallelism(),
+      audioFallback: defaultVideoFallbackSettings,
       metricsToken: null,
       turn: existsSync(turnserverPath) ? embeddedTurnDefaults : { mode: 'off' },
       archive: {
@@ -63,6 +65,36 @@ describe('loadConfig', () => {
       () => loadConfig({}, { 'archive-max-duration': '0', 'archive-link-lifetime': 'ten', ffmpeg: ' ' }),
       (error) => error instanceof ConfigError && error.problems.length === 3,
     );
+  });
+
+  it("reads audio fallback's thresholds over the defaults, loss in percent, or turns it off", () => {
+    const config = loadConfig(
+      { PARLOR_AUDIO_FALLBACK_LOSS: '10', PARLOR_AUDIO_FALLBACK_PROBE_MS: '1500' },
+      { 'audio-fallback-warn-ms': '250', 'audio-fallback-max-probe-interval-ms': '8000' },
+    );
+    assert.deepEqual(config.audioFallback, {
+      ...defaultVideoFallbackSettings,
+      congestedLoss: 0.1,
+      warnAfterMs: 250,
+      probeMs: 1500,
+      maxProbeIntervalMs: 8000,
+    });
+    assert.equal(loadConfig({ PARLOR_AUDIO_FALLBACK: 'off' }).audioFallback, null);
+  });
+
+  it('refuses audio fallback thresholds out of range, probes backing off to less, or thresholds with it off', () => {
+    for (const [flags, problem] of [
+      [{ 'audio-fallback-loss': '100' }, /--audio-fallback-loss="100": must be a percentage/],
+      [{ 'audio-fallback-disable-ms': '1.5' }, /--audio-fallback-disable-ms="1.5": must be a whole number/],
+      [{ 'audio-fallback': 'maybe' }, /--audio-fallback="maybe": must be on or off/],
+      [
+        { 'audio-fallback-probe-interval-ms': '10000', 'audio-fallback-max-probe-interval-ms': '5000' },
+        /max-probe-interval-ms must not be below/,
+      ],
+      [{ 'audio-fallback': 'off', 'audio-fallback-probe-ms': '100' }, /do not apply to --audio-fallback off/],
+    ] as const) {
+      assert.throws(() => loadConfig({}, flags), problem);
+    }
   });
 
   it('reads the environment, and a flag wins over its variable', () => {

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { IceServer } from '@parlor/protocol';
 import { apiKeyProblem, apiSecretProblem } from '../auth/credentials.js';
+import { defaultVideoFallbackSettings, type VideoFallbackSettings } from '../media/router/VideoFallback.js';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -43,6 +44,11 @@ export interface Config {
   readonly mediaPort: number;
   /** Media worker threads, each hosting whole routed sessions. Default: one per core. */
   readonly mediaWorkers: number;
+  /**
+   * Subscriber audio fallback in routed sessions: when the router turns a subscriber's video off
+   * and on again, or null when it never does. Default: `defaultVideoFallbackSettings`.
+   */
+  readonly audioFallback: VideoFallbackSettings | null;
   /**
    * The bearer token Prometheus presents to scrape `/metrics`; without one, only loopback
    * clients may scrape. Default: none.
@@ -230,6 +236,60 @@ const settings = {
         ? workers
         : new Problem('must be a whole number from 1 to 256');
     },
+  } satisfies Setting<number>,
+  audioFallback: {
+    flag: 'audio-fallback',
+    env: 'PARLOR_AUDIO_FALLBACK',
+    description:
+      'on or off: routed sessions turn video off for a subscriber whose link cannot carry it (default on)',
+    parse: (raw) => (raw === 'on' ? true : raw === 'off' ? false : new Problem('must be on or off')),
+  } satisfies Setting<boolean>,
+  audioFallbackLoss: {
+    flag: 'audio-fallback-loss',
+    env: 'PARLOR_AUDIO_FALLBACK_LOSS',
+    description: `audio fallback: % of packets lost above which a subscriber's link is congested (default ${defaultVideoFallbackSettings.congestedLoss * 100})`,
+    parse: (raw) => {
+      const percent = Number(raw);
+      return /^[0-9]+(\.[0-9]+)?$/.test(raw) && percent > 0 && percent < 100
+        ? percent / 100
+        : new Problem('must be a percentage above 0 and below 100');
+    },
+  } satisfies Setting<number>,
+  audioFallbackWarnMs: {
+    flag: 'audio-fallback-warn-ms',
+    env: 'PARLOR_AUDIO_FALLBACK_WARN_MS',
+    description: `audio fallback: ms of congestion before videoDisableWarning (default ${defaultVideoFallbackSettings.warnAfterMs})`,
+    parse: (raw) => parseMilliseconds(raw, 0),
+  } satisfies Setting<number>,
+  audioFallbackDisableMs: {
+    flag: 'audio-fallback-disable-ms',
+    env: 'PARLOR_AUDIO_FALLBACK_DISABLE_MS',
+    description: `audio fallback: ms from the warning, congested still, to videoDisabled (default ${defaultVideoFallbackSettings.disableAfterMs})`,
+    parse: (raw) => parseMilliseconds(raw, 0),
+  } satisfies Setting<number>,
+  audioFallbackLiftMs: {
+    flag: 'audio-fallback-lift-ms',
+    env: 'PARLOR_AUDIO_FALLBACK_LIFT_MS',
+    description: `audio fallback: ms without congestion that lift a warning (default ${defaultVideoFallbackSettings.liftAfterMs})`,
+    parse: (raw) => parseMilliseconds(raw, 0),
+  } satisfies Setting<number>,
+  audioFallbackProbeIntervalMs: {
+    flag: 'audio-fallback-probe-interval-ms',
+    env: 'PARLOR_AUDIO_FALLBACK_PROBE_INTERVAL_MS',
+    description: `audio fallback: ms from videoDisabled to the first probe, doubling per failed one (default ${defaultVideoFallbackSettings.probeIntervalMs})`,
+    parse: (raw) => parseMilliseconds(raw, 100),
+  } satisfies Setting<number>,
+  audioFallbackMaxProbeIntervalMs: {
+    flag: 'audio-fallback-max-probe-interval-ms',
+    env: 'PARLOR_AUDIO_FALLBACK_MAX_PROBE_INTERVAL_MS',
+    description: `audio fallback: the longest wait between probes, ms (default ${defaultVideoFallbackSettings.maxProbeIntervalMs})`,
+    parse: (raw) => parseMilliseconds(raw, 100),
+  } satisfies Setting<number>,
+  audioFallbackProbeMs: {
+    flag: 'audio-fallback-probe-ms',
+    env: 'PARLOR_AUDIO_FALLBACK_PROBE_MS',
+    description: `audio fallback: ms a probe must go through uncongested before videoEnabled (default ${defaultVideoFallbackSettings.probeMs})`,
+    parse: (raw) => parseMilliseconds(raw, 0),
   } satisfies Setting<number>,
   metricsToken: {
     flag: 'metrics-token',
@@ -428,6 +488,7 @@ export function loadConfig(
     problems.push(`${settings.apiKey.env} and ${settings.apiSecret.env} must be given together`);
   }
   const turn = readTurn(read, problems);
+  const audioFallback = readAudioFallback(read, problems);
   const archive = Object.freeze({
     maxDurationSeconds: read(settings.archiveMaxDuration) ?? 14_400,
     idleTimeoutSeconds: read(settings.archiveIdleTimeout) ?? 60,
@@ -451,10 +512,41 @@ export function loadConfig(
     publicIp,
     mediaPort,
     mediaWorkers,
+    audioFallback,
     metricsToken,
     turn,
     archive,
   });
+}
+
+/** Reads audio fallback's switch and thresholds; thresholds with fallback off are a problem. */
+function readAudioFallback(
+  read: <T>(setting: Setting<T>) => T | undefined,
+  problems: string[],
+): VideoFallbackSettings | null {
+  const on = read(settings.audioFallback) ?? true;
+  const given = {
+    congestedLoss: read(settings.audioFallbackLoss),
+    warnAfterMs: read(settings.audioFallbackWarnMs),
+    disableAfterMs: read(settings.audioFallbackDisableMs),
+    liftAfterMs: read(settings.audioFallbackLiftMs),
+    probeIntervalMs: read(settings.audioFallbackProbeIntervalMs),
+    maxProbeIntervalMs: read(settings.audioFallbackMaxProbeIntervalMs),
+    probeMs: read(settings.audioFallbackProbeMs),
+  };
+  if (!on) {
+    if (Object.values(given).some((value) => value !== undefined))
+      problems.push('--audio-fallback-*: thresholds do not apply to --audio-fallback off');
+    return null;
+  }
+  const fallback = { ...defaultVideoFallbackSettings };
+  for (const [key, value] of Object.entries(given) as [keyof VideoFallbackSettings, number | undefined][])
+    if (value !== undefined) fallback[key] = value;
+  if (fallback.maxProbeIntervalMs < fallback.probeIntervalMs)
+    problems.push(
+      '--audio-fallback-max-probe-interval-ms must not be below --audio-fallback-probe-interval-ms',
+    );
+  return Object.freeze(fallback);
 }
 
 /** Reads the TURN settings; a setting that does not apply to the chosen mode is a problem. */
@@ -524,6 +616,14 @@ function readTurn(
 function parsePort(raw: string, min: number): number | Problem {
   const port = Number(raw);
   return /^[0-9]+$/.test(raw) && port >= min && port <= 65535 ? port : new Problem(`must be ${min} to 65535`);
+}
+
+/** A whole number of milliseconds from `min` to an hour. */
+function parseMilliseconds(raw: string, min: number): number | Problem {
+  const ms = Number(raw);
+  return /^[0-9]+$/.test(raw) && ms >= min && ms <= 3_600_000
+    ? ms
+    : new Problem(`must be a whole number of milliseconds from ${min} to 3600000`);
 }
 
 /** A number of seconds, decimals allowed, from `min` to `max`. */

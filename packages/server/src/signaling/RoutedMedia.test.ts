@@ -10,6 +10,7 @@ import { RemoteRouter } from '../media/worker/RemoteRouter.js';
 import type { MediaWorkerMethod, MediaWorkerMethods } from '../media/worker/workerProtocol.js';
 import { RoomConnection } from './RoomConnection.js';
 import { RoutedMedia } from './RoutedMedia.js';
+import type { PublishedStreamOptions } from './StreamMedia.js';
 
 // RoutedMedia between clients' connections and a RemoteRouter whose worker is a stand-in: it
 // records the calls that would cross to the worker thread and answers them as the test says.
@@ -93,13 +94,13 @@ class FakeWorker {
 const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** A routed room's media with Alice publishing (her media at the router) and Bob, who subscribes. */
-async function publishedStream() {
+async function publishedStream(options: PublishedStreamOptions = { subscriberAudioFallback: true }) {
   const worker = new FakeWorker();
   const router = new RemoteRouter(worker as unknown as MediaWorker);
   const media = new RoutedMedia({ createRouter: () => router, onMediaLost: () => undefined, logger });
   const alice = client();
   const bob = client();
-  media.published(alice.connection, 'stream-1');
+  media.published(alice.connection, 'stream-1', options);
   const upstream = alice.events.find((frame) => frame.event === 'subscriptionCreated');
   assert.ok(upstream?.event === 'subscriptionCreated');
   media.negotiate(alice.connection, upstream.data.subscriptionId, { kind: 'offer', sdp: offerSdp });
@@ -115,7 +116,7 @@ describe('RoutedMedia', () => {
     media.subscribed(bob.connection, id);
     await worker.completeSubscribe();
     assert.deepEqual(worker.callsOf('subscribe'), [
-      { routerId: router.id, publicationId: 'publication-1', preferences },
+      { routerId: router.id, publicationId: 'publication-1', preferences, audioFallback: true },
     ]);
     media.updateSubscription(bob.connection, id, { frameRate: null });
     media.updateSubscription(bob.connection, id, { resolution: { width: 640, height: 360 } });
@@ -178,6 +179,43 @@ describe('RoutedMedia', () => {
     assert.deepEqual(
       alice.events.filter((frame) => frame.event === 'encodingsChanged').map((frame) => frame.data),
       [{ subscriptionId: upstreamId, streamId: 'stream-1', encodings }],
+    );
+  });
+
+  it("passes the publisher's choice of subscriber audio fallback with each subscription to the router", async () => {
+    const { worker, media, alice, bob } = await publishedStream({ subscriberAudioFallback: false });
+    const id = media.subscribe(bob.connection, 'stream-1', alice.connection, noVideoPreferences);
+    media.subscribed(bob.connection, id);
+    await worker.completeSubscribe();
+    assert.deepEqual(
+      worker.callsOf('subscribe').map((params) => (params as { audioFallback: boolean }).audioFallback),
+      [false],
+    );
+  });
+
+  it("tells the subscriber, on its own subscription, of the router's audio fallback events", async () => {
+    const { worker, router, media, alice, bob } = await publishedStream();
+    const id = media.subscribe(bob.connection, 'stream-1', alice.connection, noVideoPreferences);
+    media.subscribed(bob.connection, id);
+    await worker.completeSubscribe();
+    for (const [subscriptionId, fallbackEvent] of [
+      ['subscription-1', 'videoDisableWarning'],
+      ['subscription-1', 'videoDisabled'],
+      ['ended', 'videoDisabled'],
+      ['subscription-1', 'videoEnabled'],
+    ] as const)
+      router.deliver({ routerId: router.id, event: 'videoFallback', subscriptionId, fallbackEvent });
+    assert.deepEqual(
+      bob.events.filter((frame) => frame.event === 'videoFallback').map((frame) => frame.data),
+      ['videoDisableWarning', 'videoDisabled', 'videoEnabled'].map((event) => ({
+        subscriptionId: id,
+        streamId: 'stream-1',
+        event,
+      })),
+    );
+    assert.deepEqual(
+      alice.events.filter((frame) => frame.event === 'videoFallback'),
+      [],
     );
   });
 });

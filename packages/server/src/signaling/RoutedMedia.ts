@@ -8,11 +8,12 @@ import {
   type SubscriptionStats,
 } from '../media/router/MediaRouter.js';
 import type { VideoPreferences } from '../media/router/Subscription.js';
+import type { VideoFallbackEvent } from '../media/router/VideoFallback.js';
 import type { RecordedFile, RecordOptions, StreamRecording } from '../archive/ArchiveMedia.js';
 import { InvalidStateError } from '../InvalidStateError.js';
 import type { RemoteRouter } from '../media/worker/RemoteRouter.js';
 import type { RoomConnection } from './RoomConnection.js';
-import type { Negotiation, StreamMedia } from './StreamMedia.js';
+import type { Negotiation, PublishedStreamOptions, StreamMedia } from './StreamMedia.js';
 
 /** The pseudo connection ID a publisher sees as the subscriber of its upstream. */
 export const routerConnectionId = 'router';
@@ -22,6 +23,8 @@ interface Upstream {
   readonly id: string;
   readonly streamId: string;
   readonly publisher: RoomConnection;
+  /** What the publisher chose for its subscribers, passed with each subscription to the router. */
+  readonly options: PublishedStreamOptions;
   /** Whether the publisher's offer reached the router. */
   offered: boolean;
   /** Set once the router has answered. */
@@ -89,8 +92,15 @@ export class RoutedMedia implements StreamMedia {
   }
 
   /** The publisher is asked to offer its stream to the router. */
-  published(publisher: RoomConnection, streamId: string): void {
-    const upstream: Upstream = { id: randomUUID(), streamId, publisher, offered: false, publicationId: null };
+  published(publisher: RoomConnection, streamId: string, options: PublishedStreamOptions): void {
+    const upstream: Upstream = {
+      id: randomUUID(),
+      streamId,
+      publisher,
+      options,
+      offered: false,
+      publicationId: null,
+    };
     this.#upstreams.set(upstream.id, upstream);
     publisher.send('subscriptionCreated', {
       subscriptionId: upstream.id,
@@ -120,8 +130,8 @@ export class RoutedMedia implements StreamMedia {
   /** The router offers the stream, now or as soon as its publisher's media is negotiated. */
   subscribed(_subscriber: RoomConnection, subscriptionId: string): void {
     const downstream = this.#downstreams.get(subscriptionId);
-    const publicationId = downstream && this.#upstreamOf(downstream.streamId)?.publicationId;
-    if (downstream && publicationId) this.#offer(downstream, publicationId);
+    const upstream = downstream && this.#upstreamOf(downstream.streamId);
+    if (downstream && upstream) this.#offer(downstream, upstream);
   }
 
   /** Keeps the subscriber's new preferences; the router gets them once it has the subscription. */
@@ -253,6 +263,9 @@ export class RoutedMedia implements StreamMedia {
     router.on('encodingsChanged', (publicationId, encodings) => {
       this.#encodingsChanged(publicationId, encodings);
     });
+    router.on('videoFallback', (subscriptionId, event) => {
+      this.#videoFallback(subscriptionId, event);
+    });
     this.#router = router;
     return router;
   }
@@ -289,7 +302,7 @@ export class RoutedMedia implements StreamMedia {
           sdp: answerSdp,
         });
         for (const downstream of this.#downstreams.values()) {
-          if (downstream.streamId === upstream.streamId) this.#offer(downstream, publicationId);
+          if (downstream.streamId === upstream.streamId) this.#offer(downstream, upstream);
         }
       },
       (error: unknown) => {
@@ -300,12 +313,13 @@ export class RoutedMedia implements StreamMedia {
     );
   }
 
-  #offer(downstream: Downstream, publicationId: string): void {
-    if (downstream.offered || !this.#router) return;
+  #offer(downstream: Downstream, upstream: Upstream): void {
+    if (downstream.offered || !this.#router || !upstream.publicationId) return;
     const router = this.#router;
     const { preferences } = downstream;
     downstream.offered = true;
-    router.subscribe(publicationId, preferences).then(
+    const audioFallback = upstream.options.subscriberAudioFallback;
+    router.subscribe(upstream.publicationId, { preferences, audioFallback }).then(
       ({ subscriptionId, offerSdp }) => {
         if (!this.#isCurrent(router, this.#downstreams, downstream)) {
           this.#settle(router.unsubscribe(subscriptionId), 'unsubscribe');
@@ -354,6 +368,23 @@ export class RoutedMedia implements StreamMedia {
       subscriptionId: upstream.id,
       streamId: upstream.streamId,
       encodings: [...encodings],
+    });
+  }
+
+  /** Tells a subscriber that the router stopped or restarted its video, or warned it might. */
+  #videoFallback(subscriptionId: string, event: VideoFallbackEvent): void {
+    const downstream = [...this.#downstreams.values()].find(
+      (entry) => entry.subscriptionId === subscriptionId,
+    );
+    if (!downstream || downstream.subscriber.closed) return;
+    this.#logger.info(
+      { streamId: downstream.streamId, connectionId: downstream.subscriber.id, event },
+      'audio fallback',
+    );
+    downstream.subscriber.send('videoFallback', {
+      subscriptionId: downstream.id,
+      streamId: downstream.streamId,
+      event,
     });
   }
 

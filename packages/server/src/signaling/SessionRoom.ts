@@ -24,7 +24,7 @@ import { RoomConnection, type ConnectionSink } from './RoomConnection.js';
 import type { VideoPreferences } from '../media/router/Subscription.js';
 import type { RemoteRouter } from '../media/worker/RemoteRouter.js';
 import { RoutedMedia, type RoutedMediaStats } from './RoutedMedia.js';
-import type { Negotiation, StreamMedia } from './StreamMedia.js';
+import type { Negotiation, PublishedStreamOptions, StreamMedia } from './StreamMedia.js';
 import { SubscriptionRelay } from './SubscriptionRelay.js';
 
 export interface SessionRoomOptions {
@@ -59,6 +59,8 @@ interface LiveStream {
   layoutClassList: readonly string[];
   lastVideoQualityChange: VideoQualityChange | null;
   readonly owner: RoomConnection;
+  /** What its publisher chose for its media, which only the server sees. */
+  readonly media: PublishedStreamOptions;
 }
 
 export interface SessionRoomEvents {
@@ -200,6 +202,7 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
       owner: connection,
       layoutClassList: connection.token.initialLayoutClassList,
       lastVideoQualityChange: null,
+      media: { subscriberAudioFallback: params.subscriberAudioFallback ?? true },
     });
     this.#logger.info({ streamId: info.streamId, connectionId: connection.id }, 'stream created');
     this.#broadcast('streamCreated', { stream: info }, connection);
@@ -251,8 +254,9 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
 
   /** The publisher has the stream's ID: its media may start (routed: it offers to the router). */
   published(connection: RoomConnection, streamId: string): void {
-    if (this.#closed || this.#streams.get(streamId)?.owner !== connection) return;
-    this.#media.published(connection, streamId);
+    const stream = this.#streams.get(streamId);
+    if (this.#closed || stream?.owner !== connection) return;
+    this.#media.published(connection, streamId, stream.media);
   }
 
   /** The subscriber has the subscription's ID: its media may start (routed: the router offers). */

@@ -7,6 +7,15 @@ export type Negotiation =
   | { readonly kind: 'offer' | 'answer'; readonly sdp: string }
   | { readonly kind: 'iceCandidate'; readonly candidate: IceCandidate };
 
+/** What a stream's publisher chose for how its stream reaches subscribers. */
+export interface PublishedStreamOptions {
+  /**
+   * Routed media: whether the router may stop sending the video to a subscriber whose link
+   * cannot carry it (OpenTok's subscriber audio fallback).
+   */
+  readonly subscriberAudioFallback: boolean;
+}
+
 /**
  * How a room's streams reach their subscribers: peer to peer through a relay of the
  * negotiation (`SubscriptionRelay`, relayed sessions), or through the Media Router
@@ -15,7 +24,7 @@ export type Negotiation =
  */
 export interface StreamMedia {
   /** A stream was published (called once the publisher has the stream's ID). */
-  published(publisher: RoomConnection, streamId: string): void;
+  published(publisher: RoomConnection, streamId: string, options: PublishedStreamOptions): void;
   /** Starts a subscription to the stream, wanting its video as the preferences say; returns its ID. */
   subscribe(
     subscriber: RoomConnection,

@@ -284,7 +284,7 @@ export function bitrateOf(layers: readonly LayerView[], index: number): number {
 }
 
 /** The highest temporal layer whose frame rate does not exceed the wish (by more than a fifth). */
-function temporalLayerFor(layer: LayerView, frameRate: number | null): number {
+export function temporalLayerFor(layer: LayerView, frameRate: number | null): number {
   const count = layer.frameRates.length;
   // Before the layers are measured, all of them: the first keyframe comes soon after.
   if (count === 0) return allTemporalLayers;

@@ -40,6 +40,18 @@ export interface MediaRouterOptions {
   readonly videoFallback?: VideoFallbackSettings | null;
 }
 
+/** How one subscriber receives a publication. */
+export interface SubscribeOptions {
+  /** What it wants of the video. Default: no limit. */
+  readonly preferences?: VideoPreferences;
+  /**
+   * Whether its video may be turned off when its link cannot carry it (OpenTok's subscriber audio
+   * fallback, which the stream's publisher chooses); nothing turns it on when the router's
+   * `videoFallback` is null. Default: true.
+   */
+  readonly audioFallback?: boolean;
+}
+
 /** Counters of one track, for stats. */
 export interface TrackStats {
   readonly kind: MediaSection['kind'];
@@ -177,7 +189,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
   /** Offers a subscriber the tracks of a publication; give its answer to `answer`. */
   subscribe(
     publication: Publication,
-    preferences?: VideoPreferences,
+    options: SubscribeOptions = {},
   ): { subscription: Subscription; offerSdp: string } {
     this.#assertOpen();
     if (!this.#publications.has(publication) || publication.closed)
@@ -187,9 +199,11 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
     transport.on('stateChange', (state) => {
       if (state === 'closed') endpoint.close();
     });
+    const { preferences, audioFallback = true } = options;
+    const videoFallback = audioFallback ? this.#options.videoFallback : null;
     const subscription = new Subscription(transport, publication, {
       ...(preferences ? { preferences } : {}),
-      ...(this.#options.videoFallback === undefined ? {} : { videoFallback: this.#options.videoFallback }),
+      ...(videoFallback === undefined ? {} : { videoFallback }),
     });
     subscription.on('videoFallback', (event) => {
       this.safeEmit('videoFallback', subscription, event);

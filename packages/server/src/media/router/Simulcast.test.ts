@@ -225,8 +225,7 @@ describe('simulcast through the router', () => {
     );
 
     const { subscription: small, offerSdp } = router.subscribe(publication, {
-      resolution: { width: 320, height: 180 },
-      frameRate: null,
+      preferences: { resolution: { width: 320, height: 180 }, frameRate: null },
     });
     const { subscription: full, offerSdp: fullOffer } = router.subscribe(publication);
     const [smallBrowser, fullBrowser] = await Promise.all([bed.connect(offerSdp), bed.connect(fullOffer)]);
@@ -303,8 +302,7 @@ describe('simulcast through the router', () => {
       'the layers',
     );
     const { subscription } = router.subscribe(publication, {
-      resolution: { width: 320, height: 180 },
-      frameRate: null,
+      preferences: { resolution: { width: 320, height: 180 }, frameRate: null },
     });
     // The lowest layer always flows; the others stop 2 s after nobody needs them.
     await until(() => changes.length === 1, 'the pause', 3500);

@@ -130,6 +130,15 @@ function sendNack(subscriber: FakeBrowser, mediaSsrc: number, lost: number[]): v
 }
 
 describe('a subscription', () => {
+  it("has audio fallback for its video unless subscribed without it, as the stream's publisher may choose", () => {
+    const { publication } = router.publish(publisherOffer());
+    const fallbackOf = (subscription: Subscription) =>
+      router.stats().subscriptions.find((stats) => stats.id === subscription.id)?.tracks[0]?.videoFallback;
+    assert.equal(fallbackOf(router.subscribe(publication).subscription), 'on');
+    assert.equal(fallbackOf(router.subscribe(publication, { audioFallback: false }).subscription), null);
+    router.unpublish(publication);
+  });
+
   it("forwards each packet to every subscriber under the subscriber's SSRC, header extension and payload intact", async () => {
     const { publication, publisher } = await publish();
     const [first, second] = [await subscribe(publication, true), await subscribe(publication, true)];

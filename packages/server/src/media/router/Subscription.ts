@@ -11,7 +11,7 @@ import { headerExtensionUris, type MediaSection } from '../rtpParameters.js';
 import type { RemoteDescription } from '../sdp/sdp.js';
 import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
-import { bitrateOf, LayerSelector, type LayerView } from './LayerSelector.js';
+import { bitrateOf, LayerSelector, temporalLayerFor, type LayerView } from './LayerSelector.js';
 import { VideoFallback, type VideoFallbackEvent, type VideoFallbackSettings } from './VideoFallback.js';
 import type { Publication, PublishedLayer, PublishedTrack, RoutedPacket } from './Publication.js';
 
@@ -33,6 +33,17 @@ export interface ConsumedTrack {
   /** RTP payload octets sent, for sender reports. */
   payloadOctetsOut: number;
   retransmissions: number;
+  /**
+   * Packets the subscriber asked to have resent (NACK) of those sent since the layer last
+   * changed or video came back; one asked for twice counts twice.
+   */
+  nacked: number;
+  /**
+   * The share of the packets sent in the last second that the subscriber asked to have resent,
+   * 0–1: its loss before repair, which its receiver reports leave out once retransmissions fill
+   * the gaps.
+   */
+  nackLoss: number;
   /** As the subscriber's latest receiver report tells: the share lost since the one before, 0–1. */
   fractionLost: number;
   /** Cumulative packets lost, as the subscriber counts them. */
@@ -124,6 +135,8 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
    */
   readonly #header = Buffer.alloc(maxScratchHeaderLength);
   readonly #senderReportTimer: NodeJS.Timeout;
+  /** Each track's NACKed and sent packets at the last second's tick, for `nackLoss`. */
+  readonly #nackMarks = new Map<ConsumedTrack, { readonly nacked: number; readonly packetsOut: number }>();
   #estimatedBitrate: number | null = null;
   #preferences: VideoPreferences;
   #closed = false;
@@ -165,6 +178,8 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
         bytesOut: 0,
         payloadOctetsOut: 0,
         retransmissions: 0,
+        nacked: 0,
+        nackLoss: 0,
         fractionLost: 0,
         packetsLost: 0,
         jitterMs: 0,
@@ -198,6 +213,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     });
     this.#senderReportTimer = setInterval(() => {
       this.#sendSenderReports();
+      this.#measureNackLoss();
       this.#selectLayers();
     }, senderReportIntervalMs);
     this.#senderReportTimer.unref();
@@ -343,33 +359,66 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     lowest: number,
     now: number,
   ): boolean {
+    // The least video the subscriber gets: the lowest layer, at the frame rate it wants.
+    const lowestView = views[lowest] as LayerView;
+    const lowestTemporal = temporalLayerFor(lowestView, this.#preferences.frameRate);
     const event = fallback.update(
       {
         estimate: this.#estimatedBitrate,
         fractionLost: this.#freshLoss(now),
-        lowestBitrate: views[lowest]?.bitrates[0] ?? bitrateOf(views, lowest),
+        videoLost: Math.max(
+          track.nackLoss,
+          now - track.lastReportAtMs < freshReportMs ? track.fractionLost : 0,
+        ),
+        lowestBitrate: lowestView.bitrates[lowestTemporal] ?? bitrateOf(views, lowest),
+        reportAtMs: track.lastReportAtMs,
         atLowestLayer: track.layer === null || track.layer.index <= lowest,
+        forwardedBitrate: track.layer
+          ? (views[track.layer.index]?.bitrates[track.temporalLayer] ?? bitrateOf(views, track.layer.index))
+          : 0,
       },
       now,
     );
-    if (event === 'videoDisabled') {
-      // Video comes back, when it does, at a keyframe of the lowest layer.
-      track.layer = null;
-    } else if (event === 'videoEnabled') {
-      track.selector?.restartAt(lowest);
-    }
+    if (event === 'videoEnabled') track.selector?.restartAt(lowest);
     if (event) this.safeEmit('videoFallback', event);
+    if (!fallback.forwardsVideo) {
+      // Off between probes: nothing asked of the publisher. A probe, and video when it comes
+      // back, start afresh at a keyframe of the lowest layer (the packets skipped meanwhile would
+      // otherwise show as a gap, lost).
+      track.layer = null;
+      if (track.targetLayer) {
+        track.targetLayer = null;
+        this.#publication.setDemand(track, null);
+      }
+      return false;
+    }
     if (fallback.state !== 'off') return true;
-    this.#target(track, lowest, 0);
+    // A probe sends the lowest layer as video comes back, at the frame rate the subscriber wants:
+    // a lighter one would pass on a link that then fails.
+    this.#target(track, lowest, lowestTemporal);
     return false;
   }
 
-  /** The highest loss the subscriber's recent receiver reports tell, over all its tracks. */
+  /**
+   * The highest loss the subscriber's recent receiver reports, or its NACKs of the last second,
+   * tell over all its tracks.
+   */
   #freshLoss(now: number): number {
     let loss = 0;
-    for (const track of this.tracks)
+    for (const track of this.tracks) {
+      loss = Math.max(loss, track.nackLoss);
       if (now - track.lastReportAtMs < freshReportMs) loss = Math.max(loss, track.fractionLost);
+    }
     return loss;
+  }
+
+  #measureNackLoss(): void {
+    for (const track of this.tracks) {
+      const mark = this.#nackMarks.get(track) ?? { nacked: 0, packetsOut: 0 };
+      const sent = track.packetsOut - mark.packetsOut;
+      track.nackLoss = sent > 0 ? Math.min(1, (track.nacked - mark.nacked) / sent) : 0;
+      this.#nackMarks.set(track, { nacked: track.nacked, packetsOut: track.packetsOut });
+    }
   }
 
   #target(track: ConsumedTrack, spatial: number, temporal: number): void {
@@ -431,12 +480,15 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
         this.#requestKeyframes();
       } else if (packet.type === 'nack') {
         const track = this.#tracksBySsrc.get(packet.mediaSsrc);
-        if (track) this.#retransmit(track, packet.lost);
+        if (!track) continue;
+        track.nacked += this.#retransmit(track, packet.lost);
       } else if (packet.type === 'remb') {
         this.#estimatedBitrate = packet.bitrate;
         this.#selectLayers();
       } else if (packet.type === 'rr' || packet.type === 'sr') {
         for (const report of packet.reports) this.#onReport(report);
+        // The loss they tell counts at once, not at the next tick: audio fallback reacts sooner.
+        if (packet.reports.length > 0) this.#selectLayers();
       }
     }
   }
@@ -461,14 +513,18 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
 
   /**
    * Resends lost packets from the publication's buffer, rewritten as they were first sent: on
-   * the RTX stream when the subscriber has one, as the same packet again otherwise.
+   * the RTX stream when the subscriber has one, as the same packet again otherwise. Returns how
+   * many of them were sent since the layer last changed (or video came back): older ones, lost
+   * before, tell nothing of the link now.
    */
-  #retransmit(track: ConsumedTrack, lost: readonly number[]): void {
+  #retransmit(track: ConsumedTrack, lost: readonly number[]): number {
     const layer = track.layer;
-    if (!layer) return;
+    if (!layer) return 0;
+    let current = 0;
     for (const outSequence of lost) {
       const sourceSequence = track.rewriter.sourceSequenceOf(outSequence);
       if (sourceSequence === null) continue;
+      current++;
       const original = track.rewrittenPackets?.get(sourceSequence) ?? layer.buffer.get(sourceSequence);
       const header = original && this.#rewriteHeader(track, original);
       if (!original || !header) continue;
@@ -476,6 +532,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       else this.#transport.sendRtp(original, header);
       track.retransmissions++;
     }
+    return current;
   }
 
   #requestKeyframes(): void {

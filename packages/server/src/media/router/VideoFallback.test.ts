@@ -1,73 +1,166 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { VideoFallback, type VideoFallbackEvent } from './VideoFallback.js';
+import {
+  defaultVideoFallbackSettings,
+  VideoFallback,
+  type FallbackReading,
+  type VideoFallbackEvent,
+} from './VideoFallback.js';
 
-const good = { estimate: 600e3, fractionLost: 0, lowestBitrate: 80e3, atLowestLayer: true };
-const bad = { estimate: 50e3, fractionLost: 0.4, lowestBitrate: 80e3, atLowestLayer: true };
+type Link = Omit<FallbackReading, 'reportAtMs'>;
 
-/** Feeds a reading every 250 ms over [fromMs, toMs); returns the events with their times. */
+const good: Link = {
+  estimate: 600e3,
+  fractionLost: 0,
+  videoLost: 0,
+  lowestBitrate: 80e3,
+  atLowestLayer: true,
+  forwardedBitrate: 80e3,
+};
+const bad: Link = { ...good, estimate: 50e3, fractionLost: 0.4, videoLost: 0.4 };
+const { probeIntervalMs, maxProbeIntervalMs, probeMs } = defaultVideoFallbackSettings;
+
+/**
+ * Feeds a reading every 250 ms over [fromMs, toMs), with a receiver report each second as
+ * browsers send them; returns the events with their times.
+ */
 function feed(
   fallback: VideoFallback,
   fromMs: number,
   toMs: number,
-  reading: typeof good,
+  link: Link,
 ): [number, VideoFallbackEvent][] {
   const events: [number, VideoFallbackEvent][] = [];
   for (let ms = fromMs; ms < toMs; ms += 250) {
-    const event = fallback.update(reading, ms);
+    const event = fallback.update({ ...link, reportAtMs: ms - (ms % 1000) }, ms);
     if (event) events.push([ms, event]);
   }
   return events;
 }
 
+/** Whether the fallback forwards video while it is off: a probe. */
+const probing = (fallback: VideoFallback): boolean => fallback.state === 'off' && fallback.forwardsVideo;
+
 describe('Audio fallback', () => {
-  it('warns, turns video off within two seconds, probes with backoff, and turns it back on once a probe goes through', () => {
+  it('warns at the first congested reading, turns video off half a second on, and stays off while the link stays bad', () => {
     const fallback = new VideoFallback();
     assert.deepEqual(feed(fallback, 0, 5000, good), []);
-    const impaired = feed(fallback, 5000, 30_000, bad);
-    assert.deepEqual(impaired.slice(0, 2), [
-      [5500, 'videoDisableWarning'],
-      [6500, 'videoDisabled'],
+    assert.deepEqual(feed(fallback, 5000, 6000, bad), [
+      [5000, 'videoDisableWarning'],
+      [5500, 'videoDisabled'],
     ]);
-    assert.equal(impaired.length, 2, 'no flapping while the link stays bad');
-    assert.equal(fallback.state, 'off');
     assert.equal(fallback.forwardsVideo, false);
-    // Probes came and failed meanwhile: 4 s after, then 8 s after that, then 16 s.
-    const probes: number[] = [];
-    const watcher = new VideoFallback();
-    feed(watcher, 0, 1000, good);
-    const probing = (): boolean => watcher.state === 'off' && watcher.forwardsVideo;
-    for (let ms = 1000; ms < 40_000; ms += 250) {
-      const wasProbing = probing();
-      watcher.update(bad, ms);
-      if (!wasProbing && probing()) probes.push(ms);
-    }
-    assert.ok(probes.length >= 3, `probes at ${probes.join(', ')}`);
-    const gaps = probes.slice(1).map((at, i) => at - (probes[i] as number));
-    assert.ok(
-      gaps.every((gap, i) => i === 0 || gap > (gaps[i - 1] as number)),
-      `growing waits: ${gaps.join(', ')}`,
-    );
+    assert.deepEqual(feed(fallback, 6000, 30_000, bad), []);
+    assert.equal(fallback.state, 'off');
+  });
 
+  it('probes a bad link with waits that double up to the longest, each probe ending at its first own report', () => {
+    const fallback = new VideoFallback();
+    feed(fallback, 0, 1000, good);
+    const probes: [number, number][] = [];
+    for (let ms = 1000; ms < 60_000; ms += 250) {
+      const wasProbing = probing(fallback);
+      fallback.update({ ...bad, reportAtMs: ms - (ms % 1000) }, ms);
+      if (!wasProbing && probing(fallback)) probes.push([ms, ms]);
+      const last = probes.at(-1);
+      if (wasProbing && !probing(fallback) && last) last[1] = ms;
+    }
+    const waits = probes.slice(1).map(([start], i) => start - (probes[i] as [number, number])[1]);
+    assert.ok(waits.length >= 4, `probes at ${probes.join(' ')}`);
+    assert.equal(waits[0], 2 * probeIntervalMs);
+    assert.ok(
+      waits.every((wait, i) => wait <= maxProbeIntervalMs && (i === 0 || wait >= (waits[i - 1] as number))),
+      `waits ${waits.join(', ')}`,
+    );
+    assert.ok(
+      probes.every(([start, end]) => end - start <= 2000),
+      `probes last ${probes.map(([start, end]) => end - start).join(', ')} ms`,
+    );
+  });
+
+  it('turns video back on once a probe goes through, within the longest wait and a probe of the repair', () => {
+    const fallback = new VideoFallback();
+    feed(fallback, 0, 1000, good);
+    feed(fallback, 1000, 30_000, bad);
     const repaired = feed(fallback, 30_000, 60_000, good);
     assert.equal(repaired.length, 1);
     const [[enabledAt, event]] = repaired as [[number, VideoFallbackEvent]];
     assert.equal(event, 'videoEnabled');
-    assert.ok(enabledAt - 30_000 <= 32_000 + 3000, `recovered ${enabledAt - 30_000} ms after the repair`);
+    assert.ok(enabledAt - 30_000 <= maxProbeIntervalMs + probeMs + 1000, `${enabledAt - 30_000} ms`);
     assert.equal(fallback.forwardsVideo, true);
+  });
+
+  it('judges a probe neither by the report from before it, nor by the first, which spans its start', () => {
+    const fallback = new VideoFallback();
+    feed(fallback, 0, 1000, good);
+    feed(fallback, 1000, 2000, bad);
+    let ms = 2000;
+    while (!probing(fallback)) fallback.update({ ...bad, reportAtMs: ms }, (ms += 250));
+    // The report that came before it, and the first after it, tell the loss of when video went off.
+    fallback.update({ ...bad, reportAtMs: ms - 250 }, (ms += 250));
+    const firstOwn = ms;
+    fallback.update({ ...bad, reportAtMs: firstOwn }, (ms += 250));
+    assert.ok(probing(fallback), 'the probe goes on');
+    // Nor does that first report let it through, however long it runs clean without another.
+    while (ms < firstOwn + 2 * probeMs) fallback.update({ ...good, reportAtMs: firstOwn }, (ms += 250));
+    assert.ok(probing(fallback), 'still probing without its own report');
+    assert.equal(fallback.update({ ...good, reportAtMs: ms }, ms + 250), 'videoEnabled');
+  });
+
+  it('after video comes back, lets a low estimate count only once it passed the lowest layer with headroom', () => {
+    const fallback = new VideoFallback();
+    feed(fallback, 0, 1000, good);
+    feed(fallback, 1000, 2000, bad);
+    // The browser's estimate stays where it collapsed while video was off, and climbs slowly after.
+    const stale = { ...good, estimate: 20e3 };
+    const events = feed(fallback, 2000, 30_000, stale);
+    assert.deepEqual(
+      events.map(([, event]) => event),
+      ['videoEnabled'],
+    );
+    assert.deepEqual(feed(fallback, 30_000, 31_000, { ...good, estimate: 90e3 }), []);
+    assert.deepEqual(feed(fallback, 31_000, 31_500, stale), [], 'just above the lowest layer is not enough');
+    assert.deepEqual(feed(fallback, 31_500, 32_000, { ...good, estimate: 110e3 }), []);
+    assert.deepEqual(
+      feed(fallback, 32_000, 33_000, stale).map(([, event]) => event),
+      ['videoDisableWarning', 'videoDisabled'],
+    );
+  });
+
+  it("takes no keyframe's second, whose bitrate swings above the estimate, for congestion", () => {
+    const fallback = new VideoFallback();
+    const atLowest = { ...good, estimate: 100e3 };
+    const events = [
+      ...feed(fallback, 0, 5000, atLowest),
+      ...feed(fallback, 5000, 6000, { ...atLowest, lowestBitrate: 140e3 }),
+      ...feed(fallback, 6000, 10_000, atLowest),
+    ];
+    assert.deepEqual(events, []);
   });
 
   it('lifts a warning when the link recovers before video goes off', () => {
     const fallback = new VideoFallback();
-    const events = [...feed(fallback, 0, 750, bad), ...feed(fallback, 750, 5000, good)];
+    const events = [...feed(fallback, 0, 250, bad), ...feed(fallback, 250, 5000, good)];
     assert.deepEqual(
       events.map(([, event]) => event),
       ['videoDisableWarning', 'videoDisableWarningLifted'],
     );
   });
 
-  it('leaves loss on a higher layer to the layer selector', () => {
+  it('leaves loss on a higher layer to the layer selector, unless what gets through falls short of the lowest', () => {
+    const higher = { ...bad, estimate: 500e3, atLowestLayer: false, forwardedBitrate: 320e3 };
+    assert.deepEqual(feed(new VideoFallback(), 0, 10_000, higher), []);
+    assert.deepEqual(
+      feed(new VideoFallback(), 0, 1000, { ...higher, fractionLost: 0.8 }).map(([, event]) => event),
+      ['videoDisableWarning', 'videoDisabled'],
+    );
+  });
+
+  it("judges a probe by its video alone, not by the audio's report from before it", () => {
     const fallback = new VideoFallback();
-    assert.deepEqual(feed(fallback, 0, 10_000, { ...bad, estimate: 500e3, atLowestLayer: false }), []);
+    feed(fallback, 0, 1000, good);
+    feed(fallback, 1000, 2000, bad);
+    const [first] = feed(fallback, 2000, 20_000, { ...good, fractionLost: 0.4 });
+    assert.equal(first?.[1], 'videoEnabled');
   });
 });

@@ -3,13 +3,15 @@
  * lowest layer, the router warns, then stops forwarding video to it (audio goes on), probes with
  * the lowest layer from time to time, and turns video back on when a probe goes through.
  *
- * OpenTok publishes no thresholds; these are ours. Receiver reports come about once a second,
- * each telling the loss of the second before: congestion in two readings half a second apart (a
- * report and the REMB or report after it) rules out a one-off burst, and warns before the picture
- * freezes; another second before video goes off keeps the reaction (impairment to videoDisabled,
- * the first report's delay included) near 2 s, about when a user takes a picture for frozen. Probes start
- * 4 s after video went off (a link that recovers at once comes back in 4–7 s) and back off to
- * 32 s while the link stays bad, so a steady bad link sees a few seconds of probe per half minute.
+ * OpenTok publishes no thresholds; these are ours, tuned with Chromium behind a 60 kbit/s link
+ * with 10 % loss (e2e/audioFallback.test.ts) for a reaction within about 2 s and a recovery within
+ * 10 s. Congestion shows about 1.5 s after the link degrades (the estimate falls, or a report
+ * tells the loss of the second before), so the first congested reading warns at once, and one
+ * half a second later, ruling out a single burst, turns video off: about 2 s in all, when a user
+ * takes a picture for frozen. Probes must outlast what a link buffers (a token bucket passed a
+ * probe's first 2.5 s untouched), so each sends for 4 s; they start 2.5 s after video went off
+ * and back off to 5 s, so that a repaired link sees video within 5 + 4 s. The price: a steady bad
+ * link gets a probe, failing after about 2 s, every 5 s; raise the longest wait to spare its audio.
  */
 export interface VideoFallbackSettings {
   /** Loss (0–1) on the subscriber's link above which it is congested. */
@@ -29,12 +31,12 @@ export interface VideoFallbackSettings {
 
 export const defaultVideoFallbackSettings: VideoFallbackSettings = {
   congestedLoss: 0.15,
-  warnAfterMs: 500,
-  disableAfterMs: 1000,
+  warnAfterMs: 0,
+  disableAfterMs: 500,
   liftAfterMs: 2000,
-  probeIntervalMs: 4000,
-  maxProbeIntervalMs: 32_000,
-  probeMs: 3000,
+  probeIntervalMs: 2500,
+  maxProbeIntervalMs: 5000,
+  probeMs: 4000,
 };
 
 /** What the subscriber is told (OpenTok's Subscriber events, all with reason `quality`). */
@@ -47,16 +49,46 @@ export type VideoFallbackState = 'on' | 'warning' | 'off';
 export interface FallbackReading {
   /** REMB, bits/s; null before one came. */
   readonly estimate: number | null;
-  /** Highest loss (0–1) in the receiver reports of the last couple of seconds, over all tracks. */
+  /** Highest loss (0–1) the subscriber told of lately, over all tracks. */
   readonly fractionLost: number;
   /**
+   * The loss (0–1) of this video alone: what a probe is judged by, audio's receiver reports
+   * coming every five seconds and telling of the time before it.
+   */
+  readonly videoLost: number;
+  /**
    * Whether the subscriber gets the lowest layer already (or nothing): loss on a higher layer
-   * is for the layer selector to cure by stepping down.
+   * is for the layer selector to cure by stepping down, unless what the link still delivers of
+   * it falls short of the lowest layer.
    */
   readonly atLowestLayer: boolean;
-  /** The bitrate of the lowest layer at its base frame rate: the least video there is. */
+  /** The bitrate of the video forwarded now (its layer at its frame rate), bits/s. */
+  readonly forwardedBitrate: number;
+  /** The bitrate of the lowest layer at the frame rate the subscriber wants: the least video it gets. */
   readonly lowestBitrate: number;
+  /** When the subscriber's latest receiver report on this video came, ms; 0 before one. */
+  readonly reportAtMs: number;
 }
+
+/**
+ * How far an estimate must pass the lowest layer's bitrate to count again after video came back;
+ * the estimate climbs to at most about 1.5 times what the subscriber receives.
+ */
+const estimateHeadroom = 1.25;
+
+/**
+ * The time constant the lowest layer's bitrate is smoothed with, ms: measured over a second, it
+ * swings with keyframes (up by half and more), and an estimate near it would count as congestion
+ * in one second and not the next.
+ */
+const lowestBitrateSmoothingMs = 5000;
+
+/**
+ * The receiver report on the video from which a probe tells: the first after it starts also
+ * covers the time before it, silence, and the losses of when video went off (browsers send no
+ * report on a source that sends nothing), so neither its loss nor its lack of loss counts.
+ */
+const probeReports = 2;
 
 export class VideoFallback {
   readonly #settings: VideoFallbackSettings;
@@ -65,8 +97,22 @@ export class VideoFallback {
   #clearSince: number | null = null;
   #warnedAt = 0;
   #probeStartedAt: number | null = null;
+  /** Receiver reports on the video since the probe started. */
+  #probeReportCount = 0;
+  #lastReportAtMs = 0;
   #nextProbeAt = 0;
   #probeIntervalMs: number;
+  /**
+   * Whether an estimate below the lowest layer counts as congestion: not from video turning off
+   * until the estimate passes the lowest layer by `estimateHeadroom`. Chromium's receive-side
+   * estimator feeds on video alone, so it holds where it collapsed while only audio flows, and
+   * climbs back from there (about 8 % a second) once video is on again, long after the link
+   * recovered.
+   */
+  #estimateCounts = true;
+  /** The lowest layer's bitrate, smoothed; null before a reading. */
+  #lowestBitrate: number | null = null;
+  #lowestBitrateAtMs = 0;
   /** When and why the state last changed, for stats. */
   #lastChange: { readonly atMs: number; readonly event: VideoFallbackEvent } | null = null;
 
@@ -91,9 +137,16 @@ export class VideoFallback {
   /** Takes a link reading; returns what to tell the subscriber, if anything changed. */
   update(reading: FallbackReading, nowMs: number): VideoFallbackEvent | null {
     const settings = this.#settings;
+    const newReport = reading.reportAtMs > this.#lastReportAtMs;
+    this.#lastReportAtMs = reading.reportAtMs;
+    const lowestBitrate = this.#smoothLowestBitrate(reading.lowestBitrate, nowMs);
+    if (reading.estimate !== null && reading.estimate >= lowestBitrate * estimateHeadroom)
+      this.#estimateCounts = true;
+    const loss = this.#state === 'off' ? reading.videoLost : reading.fractionLost;
+    const lossCounts = reading.atLowestLayer || reading.forwardedBitrate * (1 - loss) < lowestBitrate;
     const congested =
-      (reading.atLowestLayer && reading.fractionLost > settings.congestedLoss) ||
-      (this.#state !== 'off' && reading.estimate !== null && reading.estimate < reading.lowestBitrate);
+      (lossCounts && loss > settings.congestedLoss) ||
+      (this.#estimateCounts && reading.estimate !== null && reading.estimate < lowestBitrate);
     if (congested) {
       this.#congestedSince ??= nowMs;
       this.#clearSince = null;
@@ -114,23 +167,27 @@ export class VideoFallback {
         if (this.#congestedSince !== null && nowMs - this.#warnedAt >= settings.disableAfterMs) {
           this.#probeIntervalMs = settings.probeIntervalMs;
           this.#nextProbeAt = nowMs + this.#probeIntervalMs;
+          this.#estimateCounts = false;
           return this.#change('off', 'videoDisabled', nowMs);
         }
         return null;
       case 'off':
-        return this.#probe(congested, nowMs);
+        return this.#probe(congested, newReport, nowMs);
     }
   }
 
-  #probe(congested: boolean, nowMs: number): VideoFallbackEvent | null {
+  #probe(congested: boolean, newReport: boolean, nowMs: number): VideoFallbackEvent | null {
     const settings = this.#settings;
     if (this.#probeStartedAt === null) {
       if (nowMs >= this.#nextProbeAt) {
         this.#probeStartedAt = nowMs;
+        this.#probeReportCount = 0;
         this.#clearSince = nowMs;
       }
       return null;
     }
+    if (newReport) this.#probeReportCount++;
+    if (this.#probeReportCount < probeReports) return null;
     if (congested) {
       this.#probeStartedAt = null;
       this.#probeIntervalMs = Math.min(this.#probeIntervalMs * 2, settings.maxProbeIntervalMs);
@@ -140,6 +197,14 @@ export class VideoFallback {
     if (nowMs - this.#probeStartedAt < settings.probeMs) return null;
     this.#probeStartedAt = null;
     return this.#change('on', 'videoEnabled', nowMs);
+  }
+
+  #smoothLowestBitrate(measured: number, nowMs: number): number {
+    const previous = this.#lowestBitrate;
+    const weight = Math.min(1, (nowMs - this.#lowestBitrateAtMs) / lowestBitrateSmoothingMs);
+    this.#lowestBitrateAtMs = nowMs;
+    this.#lowestBitrate = previous === null ? measured : previous + (measured - previous) * weight;
+    return this.#lowestBitrate;
   }
 
   #change(state: VideoFallbackState, event: VideoFallbackEvent, nowMs: number): VideoFallbackEvent {

@@ -55,7 +55,10 @@ describe('MediaWorkerPool', () => {
       assert.equal(error.causeName, 'TypeError');
       return true;
     });
-    await assert.rejects(router.subscribe('no-such-publication', noVideoPreferences), /no publication/);
+    await assert.rejects(
+      router.subscribe('no-such-publication', { preferences: noVideoPreferences, audioFallback: true }),
+      /no publication/,
+    );
     await assert.rejects(
       router.setPreferences('no-such-subscription', noVideoPreferences),
       /no subscription/,

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { InvalidStateError } from '../../InvalidStateError.js';
+import { defaultVideoFallbackSettings, type VideoFallbackSettings } from '../router/VideoFallback.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { MediaWorker } from './MediaWorker.js';
 import { RemoteRouter } from './RemoteRouter.js';
@@ -17,6 +18,8 @@ export interface MediaWorkerPoolOptions {
   /** The address announced in ICE candidates. */
   readonly announcedAddress: string;
   readonly certificate: DtlsCertificate;
+  /** Audio fallback's thresholds for subscribers of routed sessions; null turns it off. Default: ours. */
+  readonly videoFallback?: VideoFallbackSettings | null;
   readonly logger: Logger;
 }
 
@@ -153,5 +156,6 @@ function settingsFor(options: MediaWorkerPoolOptions): (index: number) => MediaW
     tcp: options.tcp,
     announcedAddress: options.announcedAddress,
     certificate: { certPem, keyPem, signatureHash },
+    videoFallback: options.videoFallback === undefined ? defaultVideoFallbackSettings : options.videoFallback,
   });
 }

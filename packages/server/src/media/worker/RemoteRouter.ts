@@ -3,6 +3,7 @@ import type { RecordingResult } from '../../archive/recording/StreamRecorder.js'
 import { TypedEmitter } from '../../TypedEmitter.js';
 import type { EncodingState, RouterStats } from '../router/MediaRouter.js';
 import type { VideoPreferences } from '../router/Subscription.js';
+import type { VideoFallbackEvent } from '../router/VideoFallback.js';
 import type { MediaWorker } from './MediaWorker.js';
 import type { MediaWorkerMethod, MediaWorkerMethods, RouterEvent } from './workerProtocol.js';
 
@@ -12,6 +13,8 @@ export interface RemoteRouterEvents {
    * should send the active ones and pause the others.
    */
   encodingsChanged: [publicationId: string, encodings: readonly EncodingState[]];
+  /** A subscriber's link could not carry video any more, or can again: tell it (reason `quality`). */
+  videoFallback: [subscriptionId: string, event: VideoFallbackEvent];
   /** Its worker died: every publication and subscription of the router is gone. */
   lost: [error: Error];
   /** `close()` was called. */
@@ -49,14 +52,14 @@ export class RemoteRouter extends TypedEmitter<RemoteRouterEvents> {
   }
 
   /**
-   * Offers a subscriber the tracks of a publication, with the video its preferences ask for;
-   * give its answer to `answer`.
+   * Offers a subscriber the tracks of a publication, with the video its preferences ask for, and
+   * audio fallback if the publisher allows it; give its answer to `answer`.
    */
   subscribe(
     publicationId: string,
-    preferences: VideoPreferences,
+    options: { preferences: VideoPreferences; audioFallback: boolean },
   ): Promise<{ subscriptionId: string; offerSdp: string }> {
-    return this.#call('subscribe', { publicationId, preferences });
+    return this.#call('subscribe', { publicationId, ...options });
   }
 
   /** Changes what a subscriber wants of the video it receives. */
@@ -104,7 +107,9 @@ export class RemoteRouter extends TypedEmitter<RemoteRouterEvents> {
   /** Called by the pool with an event of this router from its worker. */
   deliver(event: RouterEvent): void {
     if (this.#closed) return;
-    this.safeEmit('encodingsChanged', event.publicationId, event.encodings);
+    if (event.event === 'encodingsChanged')
+      this.safeEmit('encodingsChanged', event.publicationId, event.encodings);
+    else this.safeEmit('videoFallback', event.subscriptionId, event.fallbackEvent);
   }
 
   /** Called by the pool when the router's worker died. */

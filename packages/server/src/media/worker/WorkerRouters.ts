@@ -8,6 +8,7 @@ import { MediaRouter } from '../router/MediaRouter.js';
 import type { Publication } from '../router/Publication.js';
 import type { Subscription } from '../router/Subscription.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
+import type { VideoFallbackSettings } from '../router/VideoFallback.js';
 import type { MediaWorkerMethod, MediaWorkerMethods, RouterEvent } from './workerProtocol.js';
 
 /** One router of a worker, with its publications and subscriptions by ID. */
@@ -30,6 +31,16 @@ type Handlers = {
   [M in MediaWorkerMethod]: (params: MediaWorkerMethods[M]['params']) => Result<M> | Promise<Result<M>>;
 };
 
+export interface WorkerRoutersOptions {
+  /** The worker's UDP socket, which every router shares. */
+  readonly mux: UdpMux;
+  readonly certificate: DtlsCertificate;
+  /** The address announced in ICE candidates. */
+  readonly announcedAddress: string;
+  /** Audio fallback's thresholds for every router's subscribers; null turns it off. */
+  readonly videoFallback: VideoFallbackSettings | null;
+}
+
 export interface WorkerRoutersEvents {
   /** One of the routers emitted an event the main thread acts on. */
   routerEvent: [event: RouterEvent];
@@ -44,12 +55,12 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
   readonly #recordings = new Map<string, HostedRecording>();
   readonly #handlers: Handlers;
 
-  constructor(mux: UdpMux, certificate: DtlsCertificate, announcedAddress: string) {
+  constructor(options: WorkerRoutersOptions) {
     super();
     this.#handlers = {
       createRouter: ({ routerId }) => {
         if (this.#routers.has(routerId)) throw new InvalidStateError(`router ${routerId} exists`);
-        const router = new MediaRouter({ mux, certificate, announcedAddress });
+        const router = new MediaRouter(options);
         router.on('encodingsChanged', (publication, encodings) => {
           const event: RouterEvent = {
             routerId,
@@ -61,6 +72,14 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
           // encodings), so that the main thread knows the publication the event names.
           queueMicrotask(() => {
             this.safeEmit('routerEvent', event);
+          });
+        });
+        router.on('videoFallback', (subscription, fallbackEvent) => {
+          this.safeEmit('routerEvent', {
+            routerId,
+            event: 'videoFallback',
+            subscriptionId: subscription.id,
+            fallbackEvent,
           });
         });
         this.#routers.set(routerId, {
@@ -82,12 +101,12 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
         hosted.publications.set(publication.id, publication);
         return { publicationId: publication.id, answerSdp };
       },
-      subscribe: ({ routerId, publicationId, preferences }) => {
+      subscribe: ({ routerId, publicationId, preferences, audioFallback }) => {
         const hosted = this.#router(routerId);
-        const { subscription, offerSdp } = hosted.router.subscribe(
-          this.#publication(hosted, publicationId),
+        const { subscription, offerSdp } = hosted.router.subscribe(this.#publication(hosted, publicationId), {
           preferences,
-        );
+          audioFallback,
+        });
         hosted.subscriptions.set(subscription.id, subscription);
         return { subscriptionId: subscription.id, offerSdp };
       },

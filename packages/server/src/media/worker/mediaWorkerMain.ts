@@ -12,11 +12,12 @@ if (!port) throw new Error('mediaWorkerMain runs as a worker thread');
 const settings = workerData as MediaWorkerSettings;
 const { certPem, keyPem, signatureHash } = settings.certificate;
 const mux = await UdpMux.bind({ host: settings.host, port: settings.port, tcp: settings.tcp });
-const routers = new WorkerRouters(
+const routers = new WorkerRouters({
   mux,
-  DtlsCertificate.fromPem(certPem, keyPem, signatureHash),
-  settings.announcedAddress,
-);
+  certificate: DtlsCertificate.fromPem(certPem, keyPem, signatureHash),
+  announcedAddress: settings.announcedAddress,
+  videoFallback: settings.videoFallback,
+});
 
 function post(message: MediaWorkerMessage): void {
   port?.postMessage(message);

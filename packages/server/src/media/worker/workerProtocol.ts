@@ -2,6 +2,7 @@ import type { SignatureHash } from 'werift';
 import type { RecordingResult } from '../../archive/recording/StreamRecorder.js';
 import type { EncodingState, RouterStats } from '../router/MediaRouter.js';
 import type { VideoPreferences } from '../router/Subscription.js';
+import type { VideoFallbackEvent, VideoFallbackSettings } from '../router/VideoFallback.js';
 
 /** What a media worker is started with (its `workerData`). */
 export interface MediaWorkerSettings {
@@ -19,6 +20,8 @@ export interface MediaWorkerSettings {
     readonly keyPem: string;
     readonly signatureHash: SignatureHash;
   };
+  /** Audio fallback's thresholds for every router's subscribers; null turns it off. */
+  readonly videoFallback: VideoFallbackSettings | null;
 }
 
 /** The calls a media worker carries out, each with its parameters and result. */
@@ -29,8 +32,14 @@ export interface MediaWorkerMethods {
     params: { routerId: string; offerSdp: string };
     result: { publicationId: string; answerSdp: string };
   };
+  /** `audioFallback`: whether the subscriber's video may be turned off when its link cannot carry it. */
   subscribe: {
-    params: { routerId: string; publicationId: string; preferences: VideoPreferences };
+    params: {
+      routerId: string;
+      publicationId: string;
+      preferences: VideoPreferences;
+      audioFallback: boolean;
+    };
     result: { subscriptionId: string; offerSdp: string };
   };
   /** Changes what a subscriber wants of the video it receives. */
@@ -60,12 +69,19 @@ export interface MediaWorkerRequest<M extends MediaWorkerMethod = MediaWorkerMet
 }
 
 /** What a worker's router tells the main thread unasked: a `MediaRouter` event, with IDs for objects. */
-export interface RouterEvent {
-  readonly routerId: string;
-  readonly event: 'encodingsChanged';
-  readonly publicationId: string;
-  readonly encodings: readonly EncodingState[];
-}
+export type RouterEvent =
+  | {
+      readonly routerId: string;
+      readonly event: 'encodingsChanged';
+      readonly publicationId: string;
+      readonly encodings: readonly EncodingState[];
+    }
+  | {
+      readonly routerId: string;
+      readonly event: 'videoFallback';
+      readonly subscriptionId: string;
+      readonly fallbackEvent: VideoFallbackEvent;
+    };
 
 /** A worker's messages to the main thread: that it is ready, the outcome of a request, or a router's event. */
 export type MediaWorkerMessage =

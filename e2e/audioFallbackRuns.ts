@@ -1,0 +1,31 @@
+// `node --conditions=source --import tsx e2e/audioFallbackRuns.ts [RUNS]`: the audio fallback
+// scenario (audioFallbackScenario.ts) RUNS times (default 5) on one test bed, for the benchmark
+// `npm run bench -- fallback`. Prints one JSON line on stdout, `{ runs }` or `{ skipped }`;
+// progress goes to stderr.
+import { FallbackTestBed, type FallbackRun } from './audioFallbackScenario.js';
+import { namespacesUnavailable } from './netns.js';
+
+const count = Number(process.argv[2] ?? 5);
+if (!Number.isInteger(count) || count < 1)
+  throw new RangeError(`RUNS must be a positive integer, not ${count}`);
+
+const unavailable = namespacesUnavailable();
+if (unavailable) {
+  console.log(JSON.stringify({ skipped: unavailable }));
+} else {
+  const bed = await FallbackTestBed.start();
+  const runs: FallbackRun[] = [];
+  try {
+    for (let index = 1; index <= count; index++) {
+      const run = await bed.run();
+      console.error(
+        `run ${index}/${count}: reaction ${run.reaction.routerMs} ms (router), ${run.reaction.subscriberMs} ms (subscriber); ` +
+          `recovery ${run.recovery.routerMs} ms, ${run.recovery.subscriberMs} ms; events ${run.events.join(', ')}`,
+      );
+      runs.push(run);
+    }
+  } finally {
+    await bed.close();
+  }
+  console.log(JSON.stringify({ runs }));
+}

@@ -1,0 +1,235 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { startTestServer, type TestServer } from '@parlor/server/testing';
+import {
+  launchChromium,
+  openBrowserPeer,
+  startAppOrigin,
+  type AppOrigin,
+  type BrowserPeer,
+} from './helpers.js';
+import { chromiumIn, createSide, limitDownlink, namespaceSide, removeSide } from './netns.js';
+
+// Subscriber audio fallback with a real impairment, through the SDK: one subscriber's browser
+// runs in a network namespace whose downlink tc and nftables squeeze below the lowest simulcast
+// layer; the publisher and another subscriber run beside Parlor, unimpaired. Shared by the e2e
+// test and the benchmark, which runs it several times.
+
+/** The impairment: narrower than the lowest layer (320x240 at 15 fps, about 70 kbit/s) with audio. */
+export const impairment = { rate: '60kbit', lossPercent: 10 } as const;
+
+const fallbackEventTypes = new Set([
+  'videoDisableWarning',
+  'videoDisableWarningLifted',
+  'videoDisabled',
+  'videoEnabled',
+]);
+
+/** What one run measured and saw. */
+export interface FallbackRun {
+  /** Impairment to `videoDisabled`: when the router decided, and when the subscriber's page got it, ms. */
+  readonly reaction: { readonly routerMs: number; readonly subscriberMs: number };
+  /** Repair to `videoEnabled`, the same two ways, ms. */
+  readonly recovery: { readonly routerMs: number; readonly subscriberMs: number };
+  /** The impaired subscriber's audio fallback events in order, as `type` or `type reason`. */
+  readonly events: readonly string[];
+  /** The unimpaired subscriber's. */
+  readonly steadyEvents: readonly string[];
+  /** Audio packets the impaired subscriber received while its link stayed bad, video off. */
+  readonly audioPacketsWhileOff: number;
+  /** How long the link stayed bad after `videoDisabled`, ms. */
+  readonly impairedForMs: number;
+  /** The seconds in which the unimpaired subscriber decoded no frame. */
+  readonly steadyStalls: readonly string[];
+  /** Whether the impaired subscriber's widget showed video disabled while it was, and after. */
+  readonly indicator: { readonly whileOff: boolean; readonly afterOn: boolean };
+}
+
+/** The router's view of a subscription's video, from the session's media stats. */
+interface FallbackStats {
+  readonly connectionId: string;
+  readonly tracks: readonly {
+    readonly kind: string;
+    readonly lastVideoFallback: { readonly atMs: number; readonly event: string } | null;
+  }[];
+}
+
+/**
+ * A Parlor listening where a network namespace reaches it, the app origin beside it, one
+ * Chromium outside the namespace and one inside.
+ */
+export class FallbackTestBed {
+  readonly parlor: TestServer;
+  readonly #app: AppOrigin;
+  readonly #open: Browser;
+  readonly #confined: Browser;
+  readonly #side: ReturnType<typeof namespaceSide>;
+  readonly #folder: string;
+
+  private constructor(
+    parlor: TestServer,
+    app: AppOrigin,
+    browsers: [Browser, Browser],
+    side: ReturnType<typeof namespaceSide>,
+    folder: string,
+  ) {
+    this.parlor = parlor;
+    this.#app = app;
+    [this.#open, this.#confined] = browsers;
+    this.#side = side;
+    this.#folder = folder;
+  }
+
+  static async start(): Promise<FallbackTestBed> {
+    const side = namespaceSide('af', 203, 1);
+    const folder = mkdtempSync(join(tmpdir(), 'parlor-fallback-'));
+    removeSide(side);
+    createSide(side);
+    // Parlor and its Media Router listen, and announce themselves, where the namespace reaches the host.
+    const parlor = await startTestServer({
+      env: { PARLOR_PUBLIC_IP: side.hostAddress },
+      host: side.hostAddress,
+    });
+    const app = await startAppOrigin(parlor.url, side.hostAddress);
+    // getUserMedia needs a secure context: the app's origin is not localhost here.
+    const args = [`--unsafely-treat-insecure-origin-as-secure=${new URL(app.url).origin}`];
+    const browsers = await Promise.all([
+      launchChromium({ args }),
+      launchChromium({ executablePath: chromiumIn(side.namespace, folder), args }),
+    ]);
+    return new FallbackTestBed(parlor, app, browsers, side, folder);
+  }
+
+  /**
+   * A routed session: a 640x480 publisher and a subscriber on the open side, a subscriber in
+   * the namespace; its downlink is impaired once media flows, repaired `impairedForMs` after
+   * video went off, and the run ends once it decodes video again.
+   */
+  async run(impairedForMs = 10_000): Promise<FallbackRun> {
+    const sessionId = this.parlor.createSession({ mediaMode: 'routed' });
+    const publisher = await this.#join(this.#open, sessionId);
+    const publishError = await publisher.publish({ resolution: '640x480', frameRate: 15 });
+    if (publishError) throw new Error(`publish failed: ${JSON.stringify(publishError)}`);
+    const streamId = await publisher.streamId();
+    const steady = await this.#join(this.#open, sessionId);
+    const impaired = await this.#join(this.#confined, sessionId);
+    try {
+      await Promise.all([
+        steady.expectMediaFlowing(streamId, 30_000),
+        impaired.expectMediaFlowing(streamId, 30_000),
+      ]);
+      const impairedConnection = await impaired.connectionId();
+      const watch = watchDecoding(steady, streamId);
+
+      limitDownlink(this.#side, impairment.rate, { lossPercent: impairment.lossPercent });
+      const impairedAt = Date.now();
+      const disabled = await impaired.waitForEvent({ type: 'videoDisabled', reason: 'quality' }, 20_000);
+      const routerDisabledAt = await this.#lastChange(sessionId, impairedConnection, 'videoDisabled');
+      const audioAtDisable = (await impaired.mediaCounters(streamId)).audioPackets;
+      const indicatorWhileOff = await showsVideoDisabled(impaired);
+      await new Promise((resolve) => setTimeout(resolve, impairedForMs));
+      const audioPacketsWhileOff = (await impaired.mediaCounters(streamId)).audioPackets - audioAtDisable;
+
+      limitDownlink(this.#side, null);
+      const repairedAt = Date.now();
+      const enabled = await impaired.waitForEvent({ type: 'videoEnabled', reason: 'quality' }, 60_000);
+      const routerEnabledAt = await this.#lastChange(sessionId, impairedConnection, 'videoEnabled');
+      const decodedAtEnable = (await impaired.mediaCounters(streamId)).framesDecoded;
+      await waitFor(
+        async () => (await impaired.mediaCounters(streamId)).framesDecoded > decodedAtEnable + 30,
+        'the impaired subscriber to decode video again',
+      );
+      return {
+        reaction: {
+          routerMs: routerDisabledAt - impairedAt,
+          subscriberMs: (disabled.atMs ?? 0) - impairedAt,
+        },
+        recovery: { routerMs: routerEnabledAt - repairedAt, subscriberMs: (enabled.atMs ?? 0) - repairedAt },
+        events: await fallbackEventsOf(impaired),
+        steadyEvents: await fallbackEventsOf(steady),
+        audioPacketsWhileOff,
+        impairedForMs,
+        steadyStalls: await watch.stop(),
+        indicator: { whileOff: indicatorWhileOff, afterOn: await showsVideoDisabled(impaired) },
+      };
+    } finally {
+      limitDownlink(this.#side, null);
+      await Promise.all([publisher.page.close(), steady.page.close(), impaired.page.close()]);
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await Promise.all([this.#open.close(), this.#confined.close()]);
+      await this.#app.close();
+      await this.parlor.dispose();
+    } finally {
+      removeSide(this.#side);
+      rmSync(this.#folder, { recursive: true, force: true });
+    }
+  }
+
+  async #join(browser: Browser, sessionId: string): Promise<BrowserPeer> {
+    const peer = await openBrowserPeer(browser, this.#app.url, this.parlor.apiKey, sessionId);
+    const error = await peer.connect(this.parlor.token(sessionId));
+    if (error) throw new Error(`connect failed: ${JSON.stringify(error)}`);
+    return peer;
+  }
+
+  /** When the router last changed a connection's audio fallback, which must have been `event`, Unix ms. */
+  async #lastChange(sessionId: string, connectionId: string, event: string): Promise<number> {
+    const response = await this.parlor.rest('GET', `/session/${sessionId}/media`);
+    const { subscriptions } = (await response.json()) as { subscriptions: FallbackStats[] };
+    const change = subscriptions
+      .find((subscription) => subscription.connectionId === connectionId)
+      ?.tracks.find((track) => track.kind === 'video')?.lastVideoFallback;
+    if (change?.event !== event) throw new Error(`the router's last change is ${JSON.stringify(change)}`);
+    return change.atMs;
+  }
+}
+
+async function fallbackEventsOf(peer: BrowserPeer): Promise<string[]> {
+  return (await peer.events())
+    .filter((event) => event.target === 'subscriber' && fallbackEventTypes.has(event.type))
+    .map(({ type, reason }) => (reason ? `${type} ${reason}` : type));
+}
+
+/** Whether the page's subscriber widget shows its video-disabled indicator. */
+function showsVideoDisabled(peer: BrowserPeer): Promise<boolean> {
+  return peer.page.evaluate(() => {
+    const indicator = document.querySelector<HTMLElement>('.OT_subscriber .OT_video-disabled-indicator');
+    return indicator !== null && !indicator.hidden;
+  });
+}
+
+/** Samples a subscriber's decoded frames each second until stopped; returns the seconds without any. */
+function watchDecoding(peer: BrowserPeer, streamId: string): { stop(): Promise<string[]> } {
+  const stalls: string[] = [];
+  const watching = { done: false };
+  const sampling = (async () => {
+    let last = (await peer.mediaCounters(streamId)).framesDecoded;
+    while (!watching.done) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const now = (await peer.mediaCounters(streamId)).framesDecoded;
+      if (now <= last) stalls.push(`no frame decoded in the second to ${new Date().toISOString()}`);
+      last = now;
+    }
+  })();
+  return {
+    stop: async () => {
+      watching.done = true;
+      await sampling;
+      return stalls;
+    },
+  };
+}
+
+async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
