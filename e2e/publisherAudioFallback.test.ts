@@ -109,12 +109,12 @@ describe('a publisher with audio fallback whose uplink narrows', { skip }, () =>
     limitUplink(side, narrow);
     await publisher.waitForEvent({ target: 'publisher', type: 'videoDisabled', reason: 'quality' }, 20_000);
     const disabledAt = (await recorded(publisher, 'videoDisabled')).atMs;
-    await subscriber.waitForEvent({
-      target: 'subscriber',
-      type: 'videoDisabled',
-      reason: 'quality',
-      streamId,
-    });
+    // The stream's change reaches the server over the publisher's narrowed uplink, on a TCP
+    // connection whose retransmission timer the flooded queue has backed off: allow for it.
+    await subscriber.waitForEvent(
+      { target: 'subscriber', type: 'videoDisabled', reason: 'quality', streamId },
+      40_000,
+    );
     assert.equal(
       await publisher.page.evaluate(() => window.participant.publisher?.getVideoSource().track?.enabled),
       true,
@@ -135,12 +135,10 @@ describe('a publisher with audio fallback whose uplink narrows', { skip }, () =>
     limitUplink(side, null);
     await publisher.waitForEvent({ target: 'publisher', type: 'videoEnabled', reason: 'quality' }, 40_000);
     const enabledAt = (await recorded(publisher, 'videoEnabled')).atMs;
-    await subscriber.waitForEvent({
-      target: 'subscriber',
-      type: 'videoEnabled',
-      reason: 'quality',
-      streamId,
-    });
+    await subscriber.waitForEvent(
+      { target: 'subscriber', type: 'videoEnabled', reason: 'quality', streamId },
+      30_000,
+    );
     await subscriber.expectMediaFlowing(streamId, 20_000);
 
     const fallbackEvents = (await publisher.events())
@@ -169,6 +167,8 @@ describe('a publisher with audio fallback whose uplink narrows', { skip }, () =>
           )
           .join(', '),
     );
+    // Its media would otherwise share the namespace's uplink with the next case's.
+    await Promise.all([publisher.page.close(), subscriber.page.close()]);
   }
 
   it('stops video for everyone with reason quality while audio goes on, and sends it again once the uplink recovers (routed)', async () => {
