@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { MediaRouter, type Publication } from '@parlor/server/media';
-import { startRouterPages, waitFor, type RouterPages } from './routerPages.js';
+import {
+  publishOffer,
+  startRouterPages,
+  subscribePage,
+  waitFor,
+  type PageWithPc,
+  type RouterPages,
+} from './routerPages.js';
 
 // The Media Router against real Chromium, without signaling: ICE-lite on one UDP socket,
 // DTLS-SRTP, SDP, forwarding with rewriting, keyframe requests and REMB.
@@ -15,10 +22,6 @@ before(async () => {
   ({ router } = pages);
 });
 after(() => pages.close());
-
-interface PageWithPc {
-  pc: RTCPeerConnection;
-}
 
 /**
  * A page that publishes to a router: its fake camera and microphone, or a canvas of fresh noise
@@ -67,33 +70,7 @@ async function publish(
     },
     { kind: source, videoCodec },
   );
-  const { publication, answerSdp } = on.publish(offer);
-  await page.evaluate(
-    (sdp) => (globalThis as unknown as PageWithPc).pc.setRemoteDescription({ type: 'answer', sdp }),
-    answerSdp,
-  );
-  return publication;
-}
-
-/** A page that receives a publication from the router. */
-async function subscribe(page: Page, publication: Publication) {
-  const { subscription, offerSdp } = router.subscribe(publication);
-  const answer = await page.evaluate(async (sdp) => {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-    (globalThis as unknown as PageWithPc).pc = pc;
-    // Audio is rendered, and its energy measured, only when something plays it.
-    pc.ontrack = (event) => {
-      if (event.track.kind !== 'audio') return;
-      const audio = new Audio();
-      audio.srcObject = new MediaStream([event.track]);
-      void audio.play();
-    };
-    await pc.setRemoteDescription({ type: 'offer', sdp });
-    await pc.setLocalDescription(await pc.createAnswer());
-    return pc.localDescription?.sdp ?? '';
-  }, offerSdp);
-  router.answer(subscription, answer);
-  return subscription;
+  return publishOffer(page, on, offer);
 }
 
 /** What the page has received: video frames decoded, audio packets and energy. */
@@ -158,7 +135,7 @@ describe('the Media Router with Chromium', () => {
       'audio and video at the router',
     );
 
-    await subscribe(firstPage, publication);
+    await subscribePage(firstPage, router, publication);
     await waitFor(async () => {
       const got = await received(firstPage);
       return got.framesDecoded > 30 && got.audioPackets > 50 && got.audioEnergy > 0;
@@ -166,7 +143,7 @@ describe('the Media Router with Chromium', () => {
 
     // A late joiner gets a keyframe on request and decodes within a few seconds.
     const lateJoinedAt = Date.now();
-    await subscribe(latePage, publication);
+    await subscribePage(latePage, router, publication);
     await waitFor(
       async () => (await received(latePage)).framesDecoded > 0,
       'the late subscriber to decode a frame',
@@ -213,7 +190,7 @@ describe('the Media Router with Chromium', () => {
       const publication = await publish(publisherPage, router, 'camera', videoCodec);
       const video = publication.tracks.find((track) => track.kind === 'video');
       assert.equal(video?.section.codecs[0]?.name.toLowerCase(), videoCodec.slice(6).toLowerCase());
-      await subscribe(subscriberPage, publication);
+      await subscribePage(subscriberPage, router, publication);
       await waitFor(async () => {
         const got = await received(subscriberPage);
         return got.framesDecoded > 30 && got.audioEnergy > 0;

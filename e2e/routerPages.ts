@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
-import { DtlsCertificate, MediaRouter, UdpMux } from '@parlor/server/media';
+import {
+  DtlsCertificate,
+  MediaRouter,
+  UdpMux,
+  type Publication,
+  type Subscription,
+  type SubscribeOptions,
+} from '@parlor/server/media';
 import { launchChromium, newPage } from './helpers.js';
 
 /**
@@ -59,4 +66,45 @@ export async function waitFor(
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** What a page under test keeps in its global scope: its one peer connection with the router. */
+export interface PageWithPc {
+  pc: RTCPeerConnection;
+}
+
+/** Publishes a page's offer (made on its `pc`) to the router, and gives the page the answer. */
+export async function publishOffer(page: Page, router: MediaRouter, offerSdp: string): Promise<Publication> {
+  const { publication, answerSdp } = router.publish(offerSdp);
+  await page.evaluate(
+    (sdp) => (globalThis as unknown as PageWithPc).pc.setRemoteDescription({ type: 'answer', sdp }),
+    answerSdp,
+  );
+  return publication;
+}
+
+/** A page that receives a publication from the router on a new `pc`, playing its audio. */
+export async function subscribePage(
+  page: Page,
+  router: MediaRouter,
+  publication: Publication,
+  options?: SubscribeOptions,
+): Promise<Subscription> {
+  const { subscription, offerSdp } = router.subscribe(publication, options);
+  const answer = await page.evaluate(async (sdp) => {
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    (globalThis as unknown as PageWithPc).pc = pc;
+    // Audio is rendered, and its energy measured, only when something plays it.
+    pc.ontrack = (event) => {
+      if (event.track.kind !== 'audio') return;
+      const audio = new Audio();
+      audio.srcObject = new MediaStream([event.track]);
+      void audio.play();
+    };
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    await pc.setLocalDescription(await pc.createAnswer());
+    return pc.localDescription?.sdp ?? '';
+  }, offerSdp);
+  router.answer(subscription, answer);
+  return subscription;
 }

@@ -20,7 +20,14 @@ import {
   namespacesUnavailable,
   removeSide,
 } from './netns.js';
-import { startRouterPages, waitFor, type RouterPages } from './routerPages.js';
+import {
+  publishOffer,
+  startRouterPages,
+  subscribePage,
+  waitFor,
+  type PageWithPc,
+  type RouterPages,
+} from './routerPages.js';
 
 // Simulcast through the Media Router with real Chromium, without signaling: a 1280x720 camera
 // in three encodings (q, h, f) with three temporal layers each; subscribers' wishes move them
@@ -34,10 +41,6 @@ before(async () => {
   ({ router } = pages);
 });
 after(() => pages.close());
-
-interface PageWithPc {
-  pc: RTCPeerConnection;
-}
 
 /** A page publishing its 1280x720 fake camera in three simulcast encodings, lowest first. */
 async function publishSimulcast(page: Page, on: MediaRouter = router): Promise<Publication> {
@@ -69,32 +72,7 @@ async function publishSimulcast(page: Page, on: MediaRouter = router): Promise<P
     (globalThis as unknown as PageWithPc).pc = pc;
     return pc.localDescription?.sdp ?? '';
   });
-  const { publication, answerSdp } = on.publish(offer);
-  await page.evaluate(
-    (sdp) => (globalThis as unknown as PageWithPc).pc.setRemoteDescription({ type: 'answer', sdp }),
-    answerSdp,
-  );
-  return publication;
-}
-
-async function subscribe(
-  page: Page,
-  publication: Publication,
-  wish?: { width: number; height: number },
-  on: MediaRouter = router,
-) {
-  const { subscription, offerSdp } = on.subscribe(publication, {
-    preferences: { resolution: wish ?? null, frameRate: null },
-  });
-  const answer = await page.evaluate(async (sdp) => {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-    (globalThis as unknown as PageWithPc).pc = pc;
-    await pc.setRemoteDescription({ type: 'offer', sdp });
-    await pc.setLocalDescription(await pc.createAnswer());
-    return pc.localDescription?.sdp ?? '';
-  }, offerSdp);
-  on.answer(subscription, answer);
-  return subscription;
+  return publishOffer(page, on, offer);
 }
 
 interface Video {
@@ -209,8 +187,8 @@ describe('simulcast through the Media Router with Chromium', () => {
       ],
     );
 
-    const full = await subscribe(fullPage, publication);
-    const small = await subscribe(smallPage, publication);
+    const full = await subscribePage(fullPage, router, publication);
+    const small = await subscribePage(smallPage, router, publication);
     await waitFor(
       async () => (await receivedVideo(fullPage)).frameWidth === 1280,
       'full size for the first subscriber',
@@ -323,7 +301,7 @@ describe('simulcast to a subscriber whose downlink is limited', { skip: namespac
     });
     // The subscriber needs no camera: a blank page in the namespace will do.
     const subscriberPage = await newPage(confined);
-    const subscription = await subscribe(subscriberPage, publication, undefined, shaped);
+    const subscription = await subscribePage(subscriberPage, shaped, publication);
     await waitFor(async () => (await receivedVideo(subscriberPage)).frameWidth === 1280, 'full size', 20_000);
 
     limitDownlink(side, '300kbit');

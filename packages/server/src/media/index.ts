@@ -32,6 +32,7 @@ export { readPayloadType, readSsrc, readSequenceNumber } from './rtp/rtpHeader.j
 export {
   MediaRouter,
   type MediaRouterOptions,
+  type SubscribeOptions,
   type RouterStats,
   type PublicationStats,
   type SubscriptionStats,
