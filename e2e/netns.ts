@@ -77,6 +77,11 @@ export function removeSide(side: NamespaceSide): void {
 export interface DownlinkLimit {
   /** UDP datagrams the namespace drops at random as they arrive, in percent. Default: none. */
   readonly lossPercent?: number;
+  /**
+   * The token bucket's depth, like '16kb' (the default): what passes at once, before the rate
+   * holds, when the limit is set. A bottleneck link's own is about a packet or two.
+   */
+  readonly burst?: string;
 }
 
 /** The nftables table in a namespace that drops datagrams at random. */
@@ -100,7 +105,20 @@ export function limitDownlink(side: NamespaceSide, rate: string | null, limit: D
   if (rate === null) return;
   execFileSync(
     'tc',
-    ['qdisc', 'add', 'dev', side.hostVeth, 'root', 'tbf', 'rate', rate, 'burst', '16kb', 'latency', '150ms'],
+    [
+      'qdisc',
+      'add',
+      'dev',
+      side.hostVeth,
+      'root',
+      'tbf',
+      'rate',
+      rate,
+      'burst',
+      limit.burst ?? '16kb',
+      'latency',
+      '150ms',
+    ],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
     },
@@ -120,6 +138,8 @@ export interface UplinkLimit {
   readonly rate: string;
   /** Default: 0. */
   readonly loss?: number;
+  /** The token bucket's depth, like '8kb' (the default): see `DownlinkLimit.burst`. */
+  readonly burst?: string;
 }
 
 /**
@@ -152,7 +172,7 @@ export function limitUplink(side: NamespaceSide, limit: UplinkLimit | null): voi
     'rate',
     limit.rate,
     'burst',
-    '8kb',
+    limit.burst ?? '8kb',
     'latency',
     '150ms',
   ]);
