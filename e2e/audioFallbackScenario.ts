@@ -17,8 +17,12 @@ import { chromiumIn, createSide, limitDownlink, namespaceSide, removeSide } from
 // layer; the publisher and another subscriber run beside Parlor, unimpaired. Shared by the e2e
 // test and the benchmark, which runs it several times.
 
-/** The impairment: narrower than the lowest layer (320x240 at 15 fps, about 70 kbit/s) with audio. */
-export const impairment = { rate: '60kbit', lossPercent: 10 } as const;
+/**
+ * The impairment: narrower than the lowest layer (320x240 at 15 fps, about 70 kbit/s) with audio,
+ * a bottleneck whose queue holds about 0.4 s (its token bucket a packet or two deep: a deeper
+ * one would pass the first seconds of video untouched, which no narrowed link does).
+ */
+export const impairment = { rate: '60kbit', lossPercent: 10, burst: '2kb' } as const;
 
 const fallbackEventTypes = new Set([
   'videoDisableWarning',
@@ -123,7 +127,10 @@ export class FallbackTestBed {
       const impairedConnection = await impaired.connectionId();
       const watch = watchDecoding(steady, streamId);
 
-      limitDownlink(this.#side, impairment.rate, { lossPercent: impairment.lossPercent });
+      limitDownlink(this.#side, impairment.rate, {
+        lossPercent: impairment.lossPercent,
+        burst: impairment.burst,
+      });
       const impairedAt = Date.now();
       const disabled = await impaired.waitForEvent({ type: 'videoDisabled', reason: 'quality' }, 20_000);
       const routerDisabledAt = await this.#lastChange(sessionId, impairedConnection, 'videoDisabled');

@@ -12,6 +12,7 @@ import type { RemoteDescription } from '../sdp/sdp.js';
 import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
 import { bitrateOf, LayerSelector, temporalLayerFor, type LayerView } from './LayerSelector.js';
+import { NackLossWindow } from './NackLossWindow.js';
 import { VideoFallback, type VideoFallbackEvent, type VideoFallbackSettings } from './VideoFallback.js';
 import type { Publication, PublishedLayer, PublishedTrack, RoutedPacket } from './Publication.js';
 
@@ -40,10 +41,11 @@ export interface ConsumedTrack {
   nacked: number;
   /**
    * The share of the packets sent in the last second that the subscriber asked to have resent,
-   * 0–1: its loss before repair, which its receiver reports leave out once retransmissions fill
-   * the gaps.
+   * 0–1, as of the last tick: its loss before repair, which its receiver reports leave out once
+   * retransmissions fill the gaps.
    */
   nackLoss: number;
+  readonly nackLossWindow: NackLossWindow;
   /** As the subscriber's latest receiver report tells: the share lost since the one before, 0–1. */
   fractionLost: number;
   /** Cumulative packets lost, as the subscriber counts them. */
@@ -100,8 +102,14 @@ export interface VideoPreferences {
 /** No limit: the highest layer the subscriber's link carries. */
 export const noVideoPreferences: VideoPreferences = { resolution: null, frameRate: null };
 
-/** How often the router sends each subscriber a sender report per track, ms (RFC 3550: ~5 s; browsers ~1 s). */
-const senderReportIntervalMs = 1000;
+/**
+ * How often a subscription reads its NACK loss, ms; it chooses layers anew each tick while its
+ * link is in doubt (audio fallback then reacts within a tick or two of the NACKs telling of
+ * loss), each second otherwise, and on the subscriber's feedback.
+ */
+const tickMs = 250;
+/** Sender reports go once a second (RFC 3550: ~5 s; browsers ~1 s). */
+const ticksPerSecond = 4;
 /** Size of a subscription's scratch header; browsers' headers with their extensions are under 100 bytes. */
 const maxScratchHeaderLength = 256;
 
@@ -134,9 +142,8 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
    * the payload is read from the publication's packet, which all its subscriptions share.
    */
   readonly #header = Buffer.alloc(maxScratchHeaderLength);
-  readonly #senderReportTimer: NodeJS.Timeout;
-  /** Each track's NACKed and sent packets at the last second's tick, for `nackLoss`. */
-  readonly #nackMarks = new Map<ConsumedTrack, { readonly nacked: number; readonly packetsOut: number }>();
+  readonly #tickTimer: NodeJS.Timeout;
+  #ticks = 0;
   #estimatedBitrate: number | null = null;
   #preferences: VideoPreferences;
   #closed = false;
@@ -180,6 +187,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
         retransmissions: 0,
         nacked: 0,
         nackLoss: 0,
+        nackLossWindow: new NackLossWindow(),
         fractionLost: 0,
         packetsLost: 0,
         jitterMs: 0,
@@ -211,12 +219,13 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       // A new subscriber needs a keyframe to start decoding.
       if (state === 'connected') this.#requestKeyframes();
     });
-    this.#senderReportTimer = setInterval(() => {
-      this.#sendSenderReports();
+    this.#tickTimer = setInterval(() => {
+      const second = ++this.#ticks % ticksPerSecond === 0;
+      if (second) this.#sendSenderReports();
       this.#measureNackLoss();
-      this.#selectLayers();
-    }, senderReportIntervalMs);
-    this.#senderReportTimer.unref();
+      if (second || this.#linkInDoubt()) this.#selectLayers();
+    }, tickMs);
+    this.#tickTimer.unref();
   }
 
   get closed(): boolean {
@@ -254,7 +263,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#senderReportTimer);
+    clearInterval(this.#tickTimer);
     this.#publication.off('rtp', this.#forward);
     for (const track of this.tracks) this.#publication.setDemand(track, null);
     this.#transport.close();
@@ -366,10 +375,8 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       {
         estimate: this.#estimatedBitrate,
         fractionLost: this.#freshLoss(now),
-        videoLost: Math.max(
-          track.nackLoss,
-          now - track.lastReportAtMs < freshReportMs ? track.fractionLost : 0,
-        ),
+        videoNackLoss: track.nackLoss,
+        videoReportLoss: now - track.lastReportAtMs < freshReportMs ? track.fractionLost : 0,
         lowestBitrate: lowestView.bitrates[lowestTemporal] ?? bitrateOf(views, lowest),
         reportAtMs: track.lastReportAtMs,
         atLowestLayer: track.layer === null || track.layer.index <= lowest,
@@ -378,6 +385,9 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
           : 0,
       },
       now,
+    );
+    console.error(
+      `FBDBG ${now} ${this.id.slice(0, 4)} est=${this.#estimatedBitrate} fresh=${this.#freshLoss(now).toFixed(2)} nack=${track.nackLoss.toFixed(2)} rep=${track.fractionLost.toFixed(2)}@${now - track.lastReportAtMs} lowest=${lowestView.bitrates[lowestTemporal]} layer=${track.layer?.index} out=${track.packetsOut} nacked=${track.nacked} state=${fallback.state} ev=${event}`,
     );
     if (event === 'videoEnabled') track.selector?.restartAt(lowest);
     if (event) this.safeEmit('videoFallback', event);
@@ -412,13 +422,17 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     return loss;
   }
 
+  /** Whether the subscriber NACKed any packet lately, or audio fallback found its link congested. */
+  #linkInDoubt(): boolean {
+    return this.tracks.some(
+      (track) => track.nackLoss > 0 || (track.fallback !== null && track.fallback.state !== 'on'),
+    );
+  }
+
   #measureNackLoss(): void {
-    for (const track of this.tracks) {
-      const mark = this.#nackMarks.get(track) ?? { nacked: 0, packetsOut: 0 };
-      const sent = track.packetsOut - mark.packetsOut;
-      track.nackLoss = sent > 0 ? Math.min(1, (track.nacked - mark.nacked) / sent) : 0;
-      this.#nackMarks.set(track, { nacked: track.nacked, packetsOut: track.packetsOut });
-    }
+    const now = Date.now();
+    for (const track of this.tracks)
+      track.nackLoss = track.nackLossWindow.sample(track.packetsOut, track.nacked, now);
   }
 
   #target(track: ConsumedTrack, spatial: number, temporal: number): void {
@@ -520,11 +534,15 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   #retransmit(track: ConsumedTrack, lost: readonly number[]): number {
     const layer = track.layer;
     if (!layer) return 0;
+    // A link audio fallback finds congested gets no resends: they would take what is left of it
+    // from the audio, and from the signaling that tells the subscriber its video goes off.
+    const resend = track.fallback === null || track.fallback.state === 'on';
     let current = 0;
     for (const outSequence of lost) {
       const sourceSequence = track.rewriter.sourceSequenceOf(outSequence);
       if (sourceSequence === null) continue;
       current++;
+      if (!resend) continue;
       const original = track.rewrittenPackets?.get(sourceSequence) ?? layer.buffer.get(sourceSequence);
       const header = original && this.#rewriteHeader(track, original);
       if (!original || !header) continue;

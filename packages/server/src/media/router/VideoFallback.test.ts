@@ -12,12 +12,13 @@ type Link = Omit<FallbackReading, 'reportAtMs'>;
 const good: Link = {
   estimate: 600e3,
   fractionLost: 0,
-  videoLost: 0,
+  videoNackLoss: 0,
+  videoReportLoss: 0,
   lowestBitrate: 80e3,
   atLowestLayer: true,
   forwardedBitrate: 80e3,
 };
-const bad: Link = { ...good, estimate: 50e3, fractionLost: 0.4, videoLost: 0.4 };
+const bad: Link = { ...good, estimate: 50e3, fractionLost: 0.4, videoNackLoss: 0.4, videoReportLoss: 0.4 };
 const { probeIntervalMs, maxProbeIntervalMs, probeMs } = defaultVideoFallbackSettings;
 
 /**
@@ -42,19 +43,19 @@ function feed(
 const probing = (fallback: VideoFallback): boolean => fallback.state === 'off' && fallback.forwardsVideo;
 
 describe('Audio fallback', () => {
-  it('warns at the first congested reading, turns video off half a second on, and stays off while the link stays bad', () => {
+  it('warns at the first congested reading, turns video off a quarter of a second on, and stays off while the link stays bad', () => {
     const fallback = new VideoFallback();
     assert.deepEqual(feed(fallback, 0, 5000, good), []);
     assert.deepEqual(feed(fallback, 5000, 6000, bad), [
       [5000, 'videoDisableWarning'],
-      [5500, 'videoDisabled'],
+      [5250, 'videoDisabled'],
     ]);
     assert.equal(fallback.forwardsVideo, false);
     assert.deepEqual(feed(fallback, 6000, 30_000, bad), []);
     assert.equal(fallback.state, 'off');
   });
 
-  it('probes a bad link with waits that double up to the longest, each probe ending at its first own report', () => {
+  it('probes a bad link with waits that double up to the longest, each probe ending at its first NACKs', () => {
     const fallback = new VideoFallback();
     feed(fallback, 0, 1000, good);
     const probes: [number, number][] = [];
@@ -73,7 +74,7 @@ describe('Audio fallback', () => {
       `waits ${waits.join(', ')}`,
     );
     assert.ok(
-      probes.every(([start, end]) => end - start <= 2000),
+      probes.every(([start, end]) => end - start <= 250),
       `probes last ${probes.map(([start, end]) => end - start).join(', ')} ms`,
     );
   });
@@ -94,12 +95,13 @@ describe('Audio fallback', () => {
     const fallback = new VideoFallback();
     feed(fallback, 0, 1000, good);
     feed(fallback, 1000, 2000, bad);
+    // Its NACKs tell of no loss; the reports still tell the loss of when video went off.
+    const badReports = { ...bad, videoNackLoss: 0 };
     let ms = 2000;
-    while (!probing(fallback)) fallback.update({ ...bad, reportAtMs: ms }, (ms += 250));
-    // The report that came before it, and the first after it, tell the loss of when video went off.
-    fallback.update({ ...bad, reportAtMs: ms - 250 }, (ms += 250));
+    while (!probing(fallback)) fallback.update({ ...badReports, reportAtMs: ms }, (ms += 250));
+    fallback.update({ ...badReports, reportAtMs: ms - 250 }, (ms += 250));
     const firstOwn = ms;
-    fallback.update({ ...bad, reportAtMs: firstOwn }, (ms += 250));
+    fallback.update({ ...badReports, reportAtMs: firstOwn }, (ms += 250));
     assert.ok(probing(fallback), 'the probe goes on');
     // Nor does that first report let it through, however long it runs clean without another.
     while (ms < firstOwn + 2 * probeMs) fallback.update({ ...good, reportAtMs: firstOwn }, (ms += 250));
@@ -154,6 +156,49 @@ describe('Audio fallback', () => {
       feed(new VideoFallback(), 0, 1000, { ...higher, fractionLost: 0.8 }).map(([, event]) => event),
       ['videoDisableWarning', 'videoDisabled'],
     );
+  });
+
+  it('fails a probe at the NACKs of its first second, before any report of its own', () => {
+    const fallback = new VideoFallback();
+    feed(fallback, 0, 1000, good);
+    feed(fallback, 1000, 2000, bad);
+    let ms = 2000;
+    // Reports stop (the browser reports no silent source); the probe's NACKs come at once.
+    while (!probing(fallback)) fallback.update({ ...good, estimate: null, reportAtMs: 1000 }, (ms += 250));
+    fallback.update({ ...good, estimate: null, reportAtMs: 1000 }, (ms += 250));
+    assert.ok(probing(fallback));
+    fallback.update({ ...good, estimate: null, videoNackLoss: 0.5, reportAtMs: 1000 }, ms + 250);
+    assert.equal(fallback.forwardsVideo, false, 'the probe failed');
+    assert.equal(fallback.state, 'off');
+  });
+
+  it('takes video that goes off again soon after coming back for a failed probe: the next probes wait the longest and last longer', () => {
+    const fallback = new VideoFallback();
+    feed(fallback, 0, 1000, good);
+    feed(fallback, 1000, 2000, bad);
+    const [[enabledAt] = [0]] = feed(fallback, 2000, 20_000, good);
+    // A link that buffered the probe: congestion right after video came back.
+    const [, [disabledAt] = [0]] = feed(fallback, enabledAt + 250, enabledAt + 2000, bad);
+    const probeStarts: number[] = [];
+    let enabledAgainAt = 0;
+    for (let ms = disabledAt + 250; ms < disabledAt + 30_000 && !enabledAgainAt; ms += 250) {
+      const wasProbing = probing(fallback);
+      if (fallback.update({ ...good, reportAtMs: ms - (ms % 1000) }, ms) === 'videoEnabled')
+        enabledAgainAt = ms;
+      if (!wasProbing && probing(fallback)) probeStarts.push(ms);
+    }
+    const [firstProbeAt = 0] = probeStarts;
+    assert.equal(firstProbeAt, disabledAt + maxProbeIntervalMs);
+    assert.ok(
+      enabledAgainAt - firstProbeAt >= 2 * probeMs,
+      `enabled at ${enabledAgainAt}, probed at ${firstProbeAt}`,
+    );
+    // Once video stays on, a later collapse gets the quick probes again.
+    feed(fallback, enabledAgainAt + 250, enabledAgainAt + 20_000, good);
+    const [, [offAt] = [0]] = feed(fallback, enabledAgainAt + 20_000, enabledAgainAt + 21_000, bad);
+    let ms = offAt;
+    while (!probing(fallback)) fallback.update({ ...good, reportAtMs: ms }, (ms += 250));
+    assert.equal(ms - offAt, probeIntervalMs);
   });
 
   it("judges a probe by its video alone, not by the audio's report from before it", () => {

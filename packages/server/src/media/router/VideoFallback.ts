@@ -3,15 +3,22 @@
  * lowest layer, the router warns, then stops forwarding video to it (audio goes on), probes with
  * the lowest layer from time to time, and turns video back on when a probe goes through.
  *
- * OpenTok publishes no thresholds; these are ours, tuned with Chromium behind a 60 kbit/s link
- * with 10 % loss (e2e/audioFallback.test.ts) for a reaction within about 2 s and a recovery within
- * 10 s. Congestion shows about 1.5 s after the link degrades (the estimate falls, or a report
- * tells the loss of the second before), so the first congested reading warns at once, and one
- * half a second later, ruling out a single burst, turns video off: about 2 s in all, when a user
- * takes a picture for frozen. Probes must outlast what a link buffers (a token bucket passed a
- * probe's first 2.5 s untouched), so each sends for 4 s; they start 2.5 s after video went off
- * and back off to 5 s, so that a repaired link sees video within 5 + 4 s. The price: a steady bad
- * link gets a probe, failing after about 2 s, every 5 s; raise the longest wait to spare its audio.
+ * OpenTok publishes no thresholds; these are ours, tuned with Chromium behind a 60 kbit/s
+ * bottleneck with 10 % loss (e2e/audioFallback.test.ts) for a reaction within 2 s and a recovery
+ * within 10 s. Congestion shows 0.7–1 s after the link degrades, when the subscriber's feedback
+ * tells: its receiver report or falling estimate (about once a second), or the share of packets
+ * it NACKs over the last second (a second of samples, so that a burst of loss counts only when
+ * it outweighs the good packets around it). So the first congested reading warns, and one a
+ * quarter of a second later, ruling out a single burst, turns video off: the router decides
+ * within about 1.3 s, and the subscriber hears of it some 0.8 s later, the signaling's TCP
+ * having backed off in the queue the video flooded. Probes start 2 s after video went off and
+ * back off to 5 s; each sends the lowest layer for 2.5 s and fails as soon as its own NACKs tell
+ * of congestion (a link narrower than the lowest layer fills its queue within half a second),
+ * so that a repaired link sees video within 5 + 2.5 s and a steady bad one loses a little of its
+ * audio for about half a second every 5 s. A link that buffers more than a probe lasts (a token
+ * bucket's burst) lets a probe through and fails it later: video that goes off again within
+ * 10 s of coming back counts as a failed probe, and the next probes wait the longest and last
+ * twice as long, up to four times.
  */
 export interface VideoFallbackSettings {
   /** Loss (0–1) on the subscriber's link above which it is congested. */
@@ -25,18 +32,21 @@ export interface VideoFallbackSettings {
   /** The first probe comes this long after video went off; the wait doubles per failed probe, ms. */
   readonly probeIntervalMs: number;
   readonly maxProbeIntervalMs: number;
-  /** How long the lowest layer must go through without congestion for video to come back, ms. */
+  /**
+   * How long the lowest layer must go through without congestion for video to come back, ms;
+   * twice, up to four times as long after video came back and went again.
+   */
   readonly probeMs: number;
 }
 
 export const defaultVideoFallbackSettings: VideoFallbackSettings = {
   congestedLoss: 0.15,
   warnAfterMs: 0,
-  disableAfterMs: 500,
+  disableAfterMs: 250,
   liftAfterMs: 2000,
-  probeIntervalMs: 2500,
+  probeIntervalMs: 2000,
   maxProbeIntervalMs: 5000,
-  probeMs: 4000,
+  probeMs: 2500,
 };
 
 /** What the subscriber is told (OpenTok's Subscriber events, all with reason `quality`). */
@@ -49,13 +59,16 @@ export type VideoFallbackState = 'on' | 'warning' | 'off';
 export interface FallbackReading {
   /** REMB, bits/s; null before one came. */
   readonly estimate: number | null;
-  /** Highest loss (0–1) the subscriber told of lately, over all tracks. */
+  /** Highest loss (0–1) the subscriber told of lately (NACKs, receiver reports), over all tracks. */
   readonly fractionLost: number;
   /**
-   * The loss (0–1) of this video alone: what a probe is judged by, audio's receiver reports
-   * coming every five seconds and telling of the time before it.
+   * The share (0–1) of this video's packets NACKed over the last second: what a probe is judged
+   * by from its start, audio's receiver reports coming every five seconds and telling of the
+   * time before it.
    */
-  readonly videoLost: number;
+  readonly videoNackLoss: number;
+  /** The loss (0–1) this video's latest receiver report told, while fresh; 0 without one. */
+  readonly videoReportLoss: number;
   /**
    * Whether the subscriber gets the lowest layer already (or nothing): loss on a higher layer
    * is for the layer selector to cure by stepping down, unless what the link still delivers of
@@ -90,6 +103,12 @@ const lowestBitrateSmoothingMs = 5000;
  */
 const probeReports = 2;
 
+/** Video going off this soon after it came back counts as a failed probe, ms. */
+const flapWindowMs = 10_000;
+
+/** How many times its setting a probe lasts at most, after video came back and went again. */
+const maxProbeStretch = 4;
+
 export class VideoFallback {
   readonly #settings: VideoFallbackSettings;
   #state: VideoFallbackState = 'on';
@@ -102,6 +121,9 @@ export class VideoFallback {
   #lastReportAtMs = 0;
   #nextProbeAt = 0;
   #probeIntervalMs: number;
+  #probeMs: number;
+  /** When video last came back, ms; null before. */
+  #enabledAt: number | null = null;
   /**
    * Whether an estimate below the lowest layer counts as congestion: not from video turning off
    * until the estimate passes the lowest layer by `estimateHeadroom`. Chromium's receive-side
@@ -119,6 +141,7 @@ export class VideoFallback {
   constructor(settings: VideoFallbackSettings = defaultVideoFallbackSettings) {
     this.#settings = settings;
     this.#probeIntervalMs = settings.probeIntervalMs;
+    this.#probeMs = settings.probeMs;
   }
 
   get state(): VideoFallbackState {
@@ -139,10 +162,11 @@ export class VideoFallback {
     const settings = this.#settings;
     const newReport = reading.reportAtMs > this.#lastReportAtMs;
     this.#lastReportAtMs = reading.reportAtMs;
+    if (newReport && this.#probeStartedAt !== null) this.#probeReportCount++;
     const lowestBitrate = this.#smoothLowestBitrate(reading.lowestBitrate, nowMs);
     if (reading.estimate !== null && reading.estimate >= lowestBitrate * estimateHeadroom)
       this.#estimateCounts = true;
-    const loss = this.#state === 'off' ? reading.videoLost : reading.fractionLost;
+    const loss = this.#state === 'off' ? this.#probeLoss(reading) : reading.fractionLost;
     const lossCounts = reading.atLowestLayer || reading.forwardedBitrate * (1 - loss) < lowestBitrate;
     const congested =
       (lossCounts && loss > settings.congestedLoss) ||
@@ -165,18 +189,24 @@ export class VideoFallback {
         if (this.#clearSince !== null && nowMs - this.#clearSince >= settings.liftAfterMs)
           return this.#change('on', 'videoDisableWarningLifted', nowMs);
         if (this.#congestedSince !== null && nowMs - this.#warnedAt >= settings.disableAfterMs) {
-          this.#probeIntervalMs = settings.probeIntervalMs;
+          if (this.#enabledAt !== null && nowMs - this.#enabledAt < flapWindowMs) {
+            this.#probeIntervalMs = settings.maxProbeIntervalMs;
+            this.#probeMs = Math.min(this.#probeMs * 2, settings.probeMs * maxProbeStretch);
+          } else {
+            this.#probeIntervalMs = settings.probeIntervalMs;
+            this.#probeMs = settings.probeMs;
+          }
           this.#nextProbeAt = nowMs + this.#probeIntervalMs;
           this.#estimateCounts = false;
           return this.#change('off', 'videoDisabled', nowMs);
         }
         return null;
       case 'off':
-        return this.#probe(congested, newReport, nowMs);
+        return this.#probe(congested, nowMs);
     }
   }
 
-  #probe(congested: boolean, newReport: boolean, nowMs: number): VideoFallbackEvent | null {
+  #probe(congested: boolean, nowMs: number): VideoFallbackEvent | null {
     const settings = this.#settings;
     if (this.#probeStartedAt === null) {
       if (nowMs >= this.#nextProbeAt) {
@@ -186,17 +216,26 @@ export class VideoFallback {
       }
       return null;
     }
-    if (newReport) this.#probeReportCount++;
-    if (this.#probeReportCount < probeReports) return null;
     if (congested) {
       this.#probeStartedAt = null;
       this.#probeIntervalMs = Math.min(this.#probeIntervalMs * 2, settings.maxProbeIntervalMs);
       this.#nextProbeAt = nowMs + this.#probeIntervalMs;
       return null;
     }
-    if (nowMs - this.#probeStartedAt < settings.probeMs) return null;
+    if (this.#probeReportCount < probeReports || nowMs - this.#probeStartedAt < this.#probeMs) return null;
     this.#probeStartedAt = null;
+    this.#enabledAt = nowMs;
     return this.#change('on', 'videoEnabled', nowMs);
+  }
+
+  /**
+   * The loss a probe is judged by: its NACKs from the start, and the video's receiver reports
+   * from the second after it started on (see `probeReports`); none between probes.
+   */
+  #probeLoss(reading: FallbackReading): number {
+    if (this.#probeStartedAt === null) return 0;
+    const reportLoss = this.#probeReportCount >= probeReports ? reading.videoReportLoss : 0;
+    return Math.max(reading.videoNackLoss, reportLoss);
   }
 
   #smoothLowestBitrate(measured: number, nowMs: number): number {
