@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,8 @@ export interface ServerProcessOptions {
   readonly wrap?: (command: readonly string[]) => string[];
   /** Flags for node before the script, e.g. `--cpu-prof`. Default: none. */
   readonly nodeFlags?: readonly string[];
+  /** A file the server's log (its stderr, warnings and errors) is written to. Default: dropped. */
+  readonly logFile?: string;
 }
 
 /** The built `parlor` server in its own process, pinned to one core when `taskset` exists. */
@@ -64,6 +66,7 @@ export class ServerProcess {
     const env = {
       ...process.env,
       PARLOR_LOG_LEVEL: 'warn',
+      PARLOR_DEBUG_QUEUE: '1',
       // No embedded coturn: it would take the default TURN port and add its load to the measures.
       PARLOR_TURN: 'off',
       PARLOR_API_KEY: credentials.apiKey,
@@ -76,7 +79,8 @@ export class ServerProcess {
     const [command = '', ...commandArgs] = options.wrap ? options.wrap(pinned) : pinned;
     const child = spawn(command, commandArgs, { env });
     // Warnings must not fill the pipe and block the server.
-    child.stderr.resume();
+    if (options.logFile) child.stderr.pipe(createWriteStream(options.logFile));
+    else child.stderr.resume();
     let banner = '';
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => {

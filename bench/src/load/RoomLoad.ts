@@ -16,12 +16,19 @@ export class RoomLoad {
   readonly join: JoinFigures;
   readonly #meter: ReceiveMeter;
   readonly #participants: readonly LoadParticipant[];
+  readonly #publisherFailures: readonly string[];
   #windowStart: { atMs: number; cpu: NodeJS.CpuUsage } | null = null;
 
-  private constructor(meter: ReceiveMeter, participants: readonly LoadParticipant[], join: JoinFigures) {
+  private constructor(
+    meter: ReceiveMeter,
+    participants: readonly LoadParticipant[],
+    join: JoinFigures,
+    publisherFailures: readonly string[],
+  ) {
     this.#meter = meter;
     this.#participants = participants;
     this.join = join;
+    this.#publisherFailures = publisherFailures;
   }
 
   /**
@@ -32,7 +39,14 @@ export class RoomLoad {
    */
   static async setup(plan: LoadPlan, clip: BenchClip, network: PeerNetwork): Promise<RoomLoad> {
     const meter = new ReceiveMeter();
-    const context: LoadContext = { clip, meter, network, timeoutMs };
+    const publisherFailures: string[] = [];
+    const context: LoadContext = {
+      clip,
+      meter,
+      network,
+      timeoutMs,
+      onPublisherFailed: (reason) => publisherFailures.push(reason),
+    };
     const room: LoadRoom =
       plan.target.kind === 'parlor'
         ? await ParlorRoom.create(plan.target, context)
@@ -78,13 +92,18 @@ export class RoomLoad {
     const joinMs = outcomes.flatMap((outcome) => (outcome.joinMs === null ? [] : [outcome.joinMs]));
     joinMs.sort((a, b) => a - b);
     await new Promise((resolve) => setTimeout(resolve, plan.settleMs));
-    return new RoomLoad(meter, participants, {
-      participants: outcomes.length,
-      failed: outcomes.reduce((sum, outcome) => sum + outcome.failed, 0),
-      errors: [...new Set(outcomes.flatMap((outcome) => outcome.errors))].slice(0, 3),
-      p50Ms: percentile(joinMs, 0.5),
-      p95Ms: percentile(joinMs, 0.95),
-    });
+    return new RoomLoad(
+      meter,
+      participants,
+      {
+        participants: outcomes.length,
+        failed: outcomes.reduce((sum, outcome) => sum + outcome.failed, 0),
+        errors: [...new Set(outcomes.flatMap((outcome) => outcome.errors))].slice(0, 3),
+        p50Ms: percentile(joinMs, 0.5),
+        p95Ms: percentile(joinMs, 0.95),
+      },
+      publisherFailures,
+    );
   }
 
   startWindow(): void {
@@ -109,6 +128,7 @@ export class RoomLoad {
       latencyP50Ms: percentile(latencies, 0.5),
       latencyP99Ms: percentile(latencies, 0.99),
       loadCpu: (cpu.user + cpu.system) / 1e6 / seconds,
+      publisherFailures: [...this.#publisherFailures],
     };
   }
 

@@ -44,6 +44,8 @@ export interface WindowFigures {
   readonly latencyP99Ms: number;
   /** CPU the load process used in the window, share of one core (1 = a full core). */
   readonly loadCpu: number;
+  /** Publishers' connections that failed since the room was set up, and why. */
+  readonly publisherFailures: readonly string[];
 }
 
 /** From the benchmark to the load process, one JSON line each. */

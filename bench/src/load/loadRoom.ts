@@ -9,6 +9,8 @@ export interface LoadContext {
   readonly network: PeerNetwork;
   /** How long one signaling step may take before the participant gives up, ms. */
   readonly timeoutMs: number;
+  /** Told when a publisher's connection fails, with why. */
+  readonly onPublisherFailed: (reason: string) => void;
 }
 
 /** A published stream, as others name it to subscribe: Parlor's stream ID, Janus's feed ID. */

@@ -66,6 +66,8 @@ export interface PublisherPeerOptions {
   readonly clip: BenchClip;
   readonly media: PublishedMedia;
   readonly network: PeerNetwork;
+  /** Told when the publisher's connection fails, with why: its media then stops for everyone. */
+  readonly onPublisherFailed: (reason: string) => void;
 }
 
 /** A publisher's peer connection: offers send-only tracks and plays the clip into them. */
@@ -87,6 +89,11 @@ export class PublisherPeer {
       options.media === 'audio+video' ? pc.addTransceiver('video', { direction: 'sendonly' }) : null;
     await pc.setLocalDescription(await pc.createOffer());
     const player = new ClipPlayer({ clip: options.clip, audio: audio.sender, video: video?.sender ?? null });
+    pc.iceConnectionStateChange.subscribe((state) => {
+      // Once connected, ICE fails only when consent expires (RFC 7675): werift got no answer to
+      // its checks for 30 s, as when the SFU fell that far behind what it receives.
+      if (state === 'failed') options.onPublisherFailed("a publisher's ICE failed (consent expired)");
+    });
     return new PublisherPeer(pc, player);
   }
 

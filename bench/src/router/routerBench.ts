@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,8 +49,9 @@ export interface StepFigures {
   /** From a subscriber's connect to its first media packet. */
   readonly joinP50Ms: number;
   readonly joinP95Ms: number;
-  /** Subscriptions that never received media, and why. */
+  /** Subscriptions that never received media. */
   readonly failedSubscriptions: number;
+  /** Why subscriptions failed, and publishers' connections that failed. */
   readonly errors: readonly string[];
   /** CPU of the load process, percent of its core: near 100, the load is what limits. */
   readonly loadCpuPercent: number;
@@ -146,11 +147,15 @@ const scenarios: readonly Scenario[] = [
 /** An SFU started for a scenario: where the load process reaches it and how much CPU it used. */
 interface RunningSfu {
   readonly target: SfuTarget;
+  /** Where the SFU's log goes, if it is kept. */
+  readonly logFile: string | null;
   cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
 const cacheFolder = fileURLToPath(new URL('../../.cache/media/', import.meta.url));
+/** Parlor's logs (warnings and errors), one per scenario of a run, kept for failed steps. */
+const logFolder = fileURLToPath(new URL('../../.cache/logs/', import.meta.url));
 
 /**
  * The Media Router against Janus VideoRoom under the same synthetic load: per scenario and
@@ -165,6 +170,8 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
   const windowMs = quick ? 4000 : 10_000;
   const settleMs = quick ? 1000 : 2000;
   const clip = await loadBenchClip({ cacheFolder });
+  mkdirSync(logFolder, { recursive: true });
+  const runStamp = new Date().toISOString().replace(/[:.]/g, '-');
   const namespace = BenchNamespace.available() ? BenchNamespace.create() : null;
   // What runs is stopped at the end, also on Ctrl-C, and the namespace removed.
   const running = new Set<{ stop(): Promise<void> }>();
@@ -200,9 +207,15 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
   if (!sfus.includes('janus')) {
     console.log("  (Janus left out: it needs root, a network namespace and Debian's janus package)");
   }
-  const start = async (sfu: SfuName, nodeFlags: readonly string[] = []): Promise<RunningSfu> => {
+  const start = async (
+    sfu: SfuName,
+    label: string,
+    nodeFlags: readonly string[] = [],
+  ): Promise<RunningSfu> => {
     if (sfu === 'parlor') {
+      const logFile = join(logFolder, `parlor-${runStamp}-${label}.log`);
       const server = await ServerProcess.start({
+        logFile,
         core: serverCore,
         mediaWorkers: 1,
         host: address,
@@ -212,6 +225,7 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
       });
       return {
         target: { kind: 'parlor', url: server.url, apiKey: server.apiKey, apiSecret: server.apiSecret },
+        logFile,
         cpuSeconds: () => server.cpuSeconds(),
         stop: () => server.stop(),
       };
@@ -224,6 +238,7 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
     });
     return {
       target: { kind: 'janus', url: janus.url },
+      logFile: null,
       cpuSeconds: () => janus.cpuSeconds(),
       stop: () => janus.stop(),
     };
@@ -266,7 +281,7 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
         joinP50Ms: joined.p50Ms,
         joinP95Ms: joined.p95Ms,
         failedSubscriptions: joined.failed,
-        errors: joined.errors,
+        errors: [...new Set([...joined.errors, ...window.publisherFailures])],
         loadCpuPercent: window.loadCpu * 100,
       };
     } finally {
@@ -281,13 +296,14 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
     for (const scenario of chosen) {
       for (const sfu of sfus) {
         if (sfu === 'janus-default' && (quick || !scenario.withJanusDefault)) continue;
-        const server = track(await start(sfu));
+        const server = track(await start(sfu, scenario.name));
         try {
           for (const size of scenario.sizes[quick ? 'quick' : 'full']) {
             const step = await measure(sfu, server, scenario, size);
             steps.push(step);
             console.log(`  ${scenario.name} ${sfu} ${size}: ${describe(step)}`);
-            for (const error of step.errors) console.log(`    failed subscription: ${error}`);
+            for (const error of step.errors) console.log(`    failed: ${error}`);
+            if (!withinBounds(step) && server.logFile) console.log(`    ${sfu}'s log: ${server.logFile}`);
             if (!withinBounds(step) || step.serverCpuPercent >= saturatedPercent) break;
           }
         } finally {
@@ -298,7 +314,7 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
     if (options.profileViewers !== undefined) {
       profile = await profileParlor(
         options.profileViewers,
-        async (flags) => track(await start('parlor', flags)),
+        async (flags) => track(await start('parlor', 'profile', flags)),
         measure,
       );
     }
