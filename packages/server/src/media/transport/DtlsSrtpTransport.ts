@@ -7,6 +7,9 @@ import { deriveSrtpSessionKeys } from '../srtp/keyDerivation.js';
 import { preferredSrtpProfiles, srtpProfileById, srtpProfiles } from '../srtp/profiles.js';
 import { SrtpContext } from '../srtp/SrtpContext.js';
 import type { DtlsCertificate } from './DtlsCertificate.js';
+import { useNativeX25519 } from './nativeX25519.js';
+
+useNativeX25519();
 
 export type DtlsSrtpState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';
 
