@@ -10,12 +10,9 @@ import nacl from 'tweetnacl';
  */
 export function useNativeX25519(): void {
   if (nacl.scalarMult === nativeScalarMult) return;
-  nacl.scalarMult = Object.assign(nativeScalarMult, {
-    base: nacl.scalarMult.base,
-    scalarLength: nacl.scalarMult.scalarLength,
-    groupElementLength: nacl.scalarMult.groupElementLength,
-  });
-  nacl.box.keyPair = Object.assign(nativeKeyPair, { fromSecretKey: nacl.box.keyPair.fromSecretKey });
+  // Their other members (`base`, `fromSecretKey`, the lengths) stay as they were.
+  nacl.scalarMult = Object.assign(nativeScalarMult, nacl.scalarMult);
+  nacl.box.keyPair = Object.assign(nativeKeyPair, nacl.box.keyPair);
 }
 
 /** DER headers of a raw 32-byte X25519 key (RFC 8410): PKCS #8 private, SubjectPublicKeyInfo public. */
