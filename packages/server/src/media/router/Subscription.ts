@@ -386,9 +386,6 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       },
       now,
     );
-    console.error(
-      `FBDBG ${now} ${this.id.slice(0, 4)} est=${this.#estimatedBitrate} fresh=${this.#freshLoss(now).toFixed(2)} nack=${track.nackLoss.toFixed(2)} rep=${track.fractionLost.toFixed(2)}@${now - track.lastReportAtMs} lowest=${lowestView.bitrates[lowestTemporal]} layer=${track.layer?.index} out=${track.packetsOut} nacked=${track.nacked} state=${fallback.state} ev=${event}`,
-    );
     if (event === 'videoEnabled') track.selector?.restartAt(lowest);
     if (event) this.safeEmit('videoFallback', event);
     if (!fallback.forwardsVideo) {
