@@ -66,7 +66,6 @@ export class ServerProcess {
     const env = {
       ...process.env,
       PARLOR_LOG_LEVEL: 'warn',
-      PARLOR_DEBUG_QUEUE: '1',
       // No embedded coturn: it would take the default TURN port and add its load to the measures.
       PARLOR_TURN: 'off',
       PARLOR_API_KEY: credentials.apiKey,
