@@ -12,8 +12,10 @@ const good: UplinkReading = {
   videoLoss: 0,
   videoBitrate: 500e3,
 };
-/** A routed publisher behind a narrow link: its reports tell loss, its estimate is still high. */
-const lossy: UplinkReading = { ...good, availableBitrate: 900e3, audioLoss: 0.3, videoLoss: 0.8 };
+/** A routed publisher behind a flaky link: its reports tell loss, its estimate is still high. */
+const lossy: UplinkReading = { ...good, availableBitrate: 900e3, audioLoss: 0.2, videoLoss: 0.3 };
+/** A routed publisher behind a narrow link: one report tells that more than half was lost. */
+const severe: UplinkReading = { ...lossy, audioLoss: 0.6, videoLoss: 0.9 };
 /** A read that brought no receiver report. */
 const quiet: UplinkReading = { ...good, audioLoss: null, videoLoss: null };
 /** After a routed link recovered: no loss, and a loss-based estimate far below the floor. */
@@ -64,6 +66,26 @@ describe('publisher audio fallback', () => {
     ]);
     assert.equal(fallback.state, 'off');
     assert.equal(fallback.sendLimit, 'none');
+  });
+
+  it('turns video off a reading after the warning when its report lost more than half, unless the next is clear', () => {
+    const fallback = new UplinkFallback();
+    assert.deepEqual(feed(fallback, 0, 1000, [severe], [quiet]), [
+      [0, 'videoDisableWarning'],
+      [250, 'videoDisabled'],
+    ]);
+    const recovered = new UplinkFallback();
+    assert.deepEqual(feed(recovered, 0, 250, [severe]), [[0, 'videoDisableWarning']]);
+    assert.deepEqual(feed(recovered, 250, 3000, [good], [quiet]), [[2250, 'videoDisableWarningLifted']]);
+    const mixed = new UplinkFallback();
+    assert.deepEqual(
+      feed(mixed, 0, 1000, [severe, lossy], [quiet, quiet]),
+      [
+        [0, 'videoDisableWarning'],
+        [500, 'videoDisabled'],
+      ],
+      'severe only when every connection is',
+    );
   });
 
   it('warns and turns video off within half a second of a delay-based estimate settled below the floor', () => {

@@ -29,9 +29,15 @@ import type { VideoSendLimit } from './videoSendPlan.js';
  * Timing. Statistics are read every 250 ms (`PublisherFallback`). The first congested reading
  * raises the warning (`warnAfterMs` 0), and a congested reading at least 400 ms later turns
  * video off: with the router's reports half a second apart that is the next report, so two
- * reports in a row must tell the loss (one lossy report is no narrow link), and video is off
- * about 1.5 s after the narrowing. A reading that brings no new report (and no low estimate) is
- * no news: it interrupts no state and ends none. A warning is lifted after 2 s without congestion.
+ * reports in a row must tell loss. The first lossy report comes 1–1.7 s after a narrowing (the
+ * link's queue delays the gaps the receiver sees by up to 400 ms, the router reports every 500
+ * ms, and a report whose interval the narrowing only ends counts too little loss): waiting for a
+ * second would put video off at 1.6–2.6 s, past the aim of 2 s. So a warning raised by severe
+ * loss, more than half of every connection's packets in one report, turns video off at the next
+ * reading unless it is clear: a link losing half of its load for half a second is far below it,
+ * and a video stopped for a shorter outage costs one probe cycle (about 5 s). A reading that
+ * brings no new report (and no low estimate) is no news: it interrupts no state and ends none. A
+ * warning is lifted after 2 s without congestion.
  *
  * Probes. The first comes 2.5 s after video went off; the wait doubles after each failed probe
  * up to 4 s, so that a link that recovers gets video back within the aim of 10 s (at worst a
@@ -53,6 +59,10 @@ export interface UplinkFallbackSettings {
   readonly warnAfterMs: number;
   /** A congested reading at least this long after the warning, still unlifted, turns video off, ms. */
   readonly disableAfterMs: number;
+  /** Loss (0–1) above which one report is a link far below its load, in every connection. */
+  readonly severeLoss: number;
+  /** After a warning raised by severe loss, video goes off this long later unless a reading is clear, ms. */
+  readonly severeDisableAfterMs: number;
   /** A warning is lifted after this long without congestion, ms. */
   readonly liftAfterMs: number;
   /** The first probe comes this long after video went off; the wait doubles per failed probe, ms. */
@@ -71,6 +81,8 @@ export const defaultUplinkFallbackSettings: UplinkFallbackSettings = {
   congestedLoss: 0.15,
   warnAfterMs: 0,
   disableAfterMs: 400,
+  severeLoss: 0.5,
+  severeDisableAfterMs: 250,
   liftAfterMs: 2000,
   probeIntervalMs: 2500,
   maxProbeIntervalMs: 4000,
@@ -108,6 +120,8 @@ export class UplinkFallback {
   #congestedSince: number | null = null;
   #clearSince: number | null = null;
   #warnedAt = 0;
+  /** Whether the warning came of severe loss. */
+  #severeWarning = false;
   #probeStartedAt: number | null = null;
   /** Whether a report since the probe settled told of low loss (and a good estimate). */
   #probeCleared = false;
@@ -152,11 +166,19 @@ export class UplinkFallback {
     if (this.#state === 'on') {
       if (!this.#lasted(verdict, 'congested', this.#congestedSince, nowMs, settings.warnAfterMs)) return null;
       this.#warnedAt = nowMs;
+      this.#severeWarning = readings.every(
+        ({ audioLoss, videoLoss }) => Math.max(audioLoss ?? 0, videoLoss ?? 0) > settings.severeLoss,
+      );
       return this.#change('warning', 'videoDisableWarning');
     }
     if (this.#lasted(verdict, 'clear', this.#clearSince, nowMs, settings.liftAfterMs))
       return this.#change('on', 'videoDisableWarningLifted');
-    if (!this.#lasted(verdict, 'congested', this.#warnedAt, nowMs, settings.disableAfterMs)) return null;
+    const severe =
+      this.#severeWarning &&
+      this.#clearSince === null &&
+      nowMs - this.#warnedAt >= settings.severeDisableAfterMs;
+    if (!severe && !this.#lasted(verdict, 'congested', this.#warnedAt, nowMs, settings.disableAfterMs))
+      return null;
     this.#probeIntervalMs = settings.probeIntervalMs;
     this.#nextProbeAt = nowMs + this.#probeIntervalMs;
     return this.#change('off', 'videoDisabled');
