@@ -33,11 +33,12 @@ import type { VideoSendLimit } from './videoSendPlan.js';
  * link's queue delays the gaps the receiver sees by up to 400 ms, the router reports every 500
  * ms, and a report whose interval the narrowing only ends counts too little loss): waiting for a
  * second would put video off at 1.6–2.6 s, past the aim of 2 s. So a warning raised by severe
- * loss, more than half of every connection's packets in one report, turns video off at the next
- * reading unless it is clear: a link losing half of its load for half a second is far below it,
- * and a video stopped for a shorter outage costs one probe cycle (about 5 s). A reading that
- * brings no new report (and no low estimate) is no news: it interrupts no state and ends none. A
- * warning is lifted after 2 s without congestion.
+ * loss, more than 40 % of every connection's packets in one report, turns video off at the next
+ * reading unless it is clear: a link losing that much of its load for half a second is far below
+ * it (the first reports after our narrowings lost 50–95 %), and a video stopped for a shorter
+ * outage costs one probe cycle (about 5 s). A reading that brings no new report (and no low
+ * estimate) is no news: it interrupts no state and ends none. A warning is lifted after 2 s
+ * without congestion.
  *
  * Probes. The first comes 2.5 s after video went off; the wait doubles after each failed probe
  * up to 4 s, so that a link that recovers gets video back within the aim of 10 s (at worst a
@@ -59,7 +60,7 @@ export interface UplinkFallbackSettings {
   readonly warnAfterMs: number;
   /** A congested reading at least this long after the warning, still unlifted, turns video off, ms. */
   readonly disableAfterMs: number;
-  /** Loss (0–1) above which one report is a link far below its load, in every connection. */
+  /** Loss (0–1) above which one report, in every connection, tells of a link far below its load. */
   readonly severeLoss: number;
   /** After a warning raised by severe loss, video goes off this long later unless a reading is clear, ms. */
   readonly severeDisableAfterMs: number;
@@ -81,7 +82,7 @@ export const defaultUplinkFallbackSettings: UplinkFallbackSettings = {
   congestedLoss: 0.15,
   warnAfterMs: 0,
   disableAfterMs: 400,
-  severeLoss: 0.5,
+  severeLoss: 0.4,
   severeDisableAfterMs: 250,
   liftAfterMs: 2000,
   probeIntervalMs: 2500,
