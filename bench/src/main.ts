@@ -217,7 +217,7 @@ const benchmarks = {
     if (result.publisher) {
       const { routed, relayed } = result.publisher;
       printTable(
-        `Publisher audio fallback, ${routed.runs} runs each: a Chromium publisher's uplink narrowed to 64 kbit/s (2 KB bucket, 3 % loss) for 10 s after videoDisabled, then widened`,
+        `Publisher audio fallback, ${routed.runs} runs each: a Chromium publisher's uplink narrowed to 64 kbit/s (2 KB bucket, 3 % loss) for 10–15 s after videoDisabled, then widened`,
         [
           ['', 'median ms', 'min ms', 'max ms', 'aim ms'],
           ...(['routed', 'relayed'] as const).flatMap((mode) => {
