@@ -20,7 +20,8 @@ import { runTokenBench, type RateFigures } from './tokenBench.js';
 
 // `npm run bench [-- NAME… [--FLAG…]]`: runs the named benchmarks (all by default), prints a
 // table per benchmark and writes every figure to bench/results/ as JSON.
-// Flags of `router`: --quick, --profile[=VIEWERS], --scenario=NAME[,NAME…]. Of `fallback`: --runs=N.
+// Flags of `router`: --quick, --profile[=VIEWERS], --scenario=NAME[,NAME…]. Of `fallback`: --runs=N,
+// --side=subscriber|publisher (both by default).
 
 const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const flags = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
@@ -188,25 +189,62 @@ const benchmarks = {
   },
   fallback: async () => {
     const runs = Number(flags.find((arg) => arg.startsWith('--runs='))?.slice('--runs='.length) ?? 5);
-    const result = await runFallbackBench(runs);
+    const side = flags.find((arg) => arg.startsWith('--side='))?.slice('--side='.length);
+    if (side !== undefined && side !== 'subscriber' && side !== 'publisher')
+      throw new RangeError(`--side must be subscriber or publisher, not ${side}`);
+    const result = await runFallbackBench(runs, side ? [side] : undefined);
     if ('skipped' in result) {
       console.log(`\nAudio fallback benchmark skipped: ${result.skipped}`);
       return result;
     }
-    printTable(
-      `Subscriber audio fallback, ${result.runs} runs: a Chromium subscriber's downlink cut to 60 kbit/s with 10 % loss for 10 s after videoDisabled, then repaired`,
-      [
-        ['', 'median ms', 'min ms', 'max ms', 'aim ms'],
-        spreadRow('impairment → videoDisabled, at the router', result.reaction.router, 2000),
-        spreadRow('  … at the subscriber (signaling over the bad link)', result.reaction.subscriber, 2000),
-        spreadRow('repair → videoEnabled, at the router', result.recovery.router, 10_000),
-        spreadRow('  … at the subscriber', result.recovery.subscriber, 10_000),
-      ],
-    );
-    console.log(
-      `  no flapping (warning, disabled, enabled only) in ${result.steadyRuns} of ${result.runs} runs; ` +
-        `the unimpaired subscriber decoded every second in ${result.unaffectedRuns} of ${result.runs}\n`,
-    );
+    const { reaction, recovery } = result;
+    if (reaction && recovery) {
+      printTable(
+        `Subscriber audio fallback, ${result.runs} runs: a Chromium subscriber's downlink cut to 60 kbit/s with 10 % loss for 10 s after videoDisabled, then repaired`,
+        [
+          ['', 'median ms', 'min ms', 'max ms', 'aim ms'],
+          spreadRow('impairment → videoDisabled, at the router', reaction.router, 2000),
+          spreadRow('  … at the subscriber (signaling over the bad link)', reaction.subscriber, 2000),
+          spreadRow('repair → videoEnabled, at the router', recovery.router, 10_000),
+          spreadRow('  … at the subscriber', recovery.subscriber, 10_000),
+        ],
+      );
+      console.log(
+        `  no flapping (warning, disabled, enabled only) in ${result.steadyRuns} of ${result.runs} runs; ` +
+          `the unimpaired subscriber decoded every second in ${result.unaffectedRuns} of ${result.runs}\n`,
+      );
+    }
+    if (result.publisher) {
+      const { routed, relayed } = result.publisher;
+      printTable(
+        `Publisher audio fallback, ${routed.runs} runs each: a Chromium publisher's uplink narrowed to 64 kbit/s (2 KB bucket, 3 % loss) for 10–15 s after videoDisabled, then widened`,
+        [
+          ['', 'median ms', 'min ms', 'max ms', 'aim ms'],
+          ...(['routed', 'relayed'] as const).flatMap((mode) => {
+            const figures = result.publisher?.[mode] ?? routed;
+            return [
+              spreadRow(
+                `${mode}: narrowing → videoDisabled, at the publisher`,
+                figures.reaction.publisher,
+                2000,
+              ),
+              spreadRow('  … hasVideo false at the subscriber', figures.reaction.subscriber, 2000),
+              spreadRow(
+                `${mode}: widening → videoEnabled, at the publisher`,
+                figures.recovery.publisher,
+                10_000,
+              ),
+              spreadRow('  … hasVideo true at the subscriber', figures.recovery.subscriber, 10_000),
+            ];
+          }),
+        ],
+      );
+      console.log(
+        `  no flapping (warning, disabled, enabled only) in ${routed.steadyRuns} of ${routed.runs} routed runs and ` +
+          `${relayed.steadyRuns} of ${relayed.runs} relayed; probes started on the narrow link ` +
+          `${routed.probes.started + relayed.probes.started}, failed before it widened ${routed.probes.failed + relayed.probes.failed}\n`,
+      );
+    }
     return result;
   },
   srtp: () => {

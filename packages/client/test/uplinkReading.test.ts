@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readUplink, type StatsEntries } from '../src/core/uplinkReading.js';
+import { readUplink, type StatsEntries, type UplinkSample } from '../src/core/uplinkReading.js';
 
 type Entry = Record<string, unknown> & { id: string };
 
@@ -10,19 +10,22 @@ function report({
   audio = { lost: 0, reports: 1 },
   video = { lost: 0, reports: 3 },
   bytes = 100_000,
+  active = true,
 }: {
   estimate?: number;
   audio?: { lost: number; reports: number };
   video?: { lost: number; reports: number };
   bytes?: number;
+  /** Whether the lowest layer ('h') is sending. */
+  active?: boolean;
 }): StatsEntries {
   const entries: Entry[] = [
     { id: 'T01', type: 'transport', selectedCandidatePairId: 'CP2' },
     { id: 'CP1', type: 'candidate-pair', availableOutgoingBitrate: 5 },
     { id: 'CP2', type: 'candidate-pair', availableOutgoingBitrate: estimate },
     { id: 'OA', type: 'outbound-rtp', kind: 'audio', bytesSent: 50_000 },
-    { id: 'OH', type: 'outbound-rtp', kind: 'video', rid: 'h', bytesSent: bytes / 4 },
-    { id: 'OF', type: 'outbound-rtp', kind: 'video', rid: 'f', bytesSent: (bytes * 3) / 4 },
+    { id: 'OH', type: 'outbound-rtp', kind: 'video', rid: 'h', active, bytesSent: bytes / 4 },
+    { id: 'OF', type: 'outbound-rtp', kind: 'video', rid: 'f', active: false, bytesSent: (bytes * 3) / 4 },
     {
       id: 'RA',
       type: 'remote-inbound-rtp',
@@ -33,6 +36,7 @@ function report({
     {
       id: 'RH',
       type: 'remote-inbound-rtp',
+      localId: 'OH',
       kind: 'video',
       fractionLost: video.lost,
       roundTripTimeMeasurements: video.reports,
@@ -46,7 +50,14 @@ function report({
 describe('readUplink', () => {
   it("reads the selected pair's estimate, the loss of every report, and no bitrate from one read", () => {
     const { reading } = readUplink(report({ estimate: 300_000, video: { lost: 0.2, reports: 3 } }), null, 0);
-    assert.deepEqual(reading, { availableBitrate: 300_000, audioLoss: 0, videoLoss: 0.9, videoBitrate: 0 });
+    assert.deepEqual(reading, {
+      availableBitrate: 300_000,
+      estimateRising: false,
+      delayBasedEstimate: true,
+      audioLoss: 0,
+      videoLoss: 0.9,
+      videoBitrate: 0,
+    });
   });
 
   it('counts each receiver report once, and the video sent since the last read', () => {
@@ -55,9 +66,12 @@ describe('readUplink', () => {
       report({ video: { lost: 0.25, reports: 4 }, bytes: 162_500 }),
       first.sample,
       500,
+      { delayBasedEstimate: false },
     );
     assert.deepEqual(reading, {
       availableBitrate: 1_000_000,
+      estimateRising: false,
+      delayBasedEstimate: false,
       audioLoss: null,
       videoLoss: 0.25,
       videoBitrate: 1_000_000,
@@ -77,5 +91,29 @@ describe('readUplink', () => {
       [second.reading.availableBitrate, second.reading.audioLoss, second.reading.videoLoss],
       [null, 0.5, null],
     );
+  });
+
+  it('leaves out the reports of a video encoding in its first second after a pause, which count what was lost as it paused', () => {
+    let { sample } = readUplink(report({}), null, 0);
+    ({ sample } = readUplink(report({ active: false, video: { lost: 0.9, reports: 4 } }), sample, 250));
+    const resumed = readUplink(report({ video: { lost: 0.8, reports: 5 } }), sample, 500);
+    assert.equal(resumed.reading.videoLoss, null);
+    const early = readUplink(report({ video: { lost: 0.7, reports: 6 } }), resumed.sample, 1000);
+    assert.equal(early.reading.videoLoss, null, 'within the second');
+    const later = readUplink(report({ video: { lost: 0.3, reports: 7 } }), early.sample, 1250);
+    assert.equal(later.reading.videoLoss, 0.3);
+  });
+
+  it('finds the estimate rising when it is above its lowest of the last 2 s', () => {
+    const estimates = [300_000, 84_000, 84_000, ...Array<number>(9).fill(92_000)];
+    let sample: UplinkSample | null = null;
+    const rising: boolean[] = [];
+    estimates.forEach((estimate, index) => {
+      const read = readUplink(report({ estimate }), sample, index * 250);
+      rising.push(read.reading.estimateRising);
+      sample = read.sample;
+    });
+    // 84 kbit/s was read last at 500 ms: 92 is rising until 2 s later.
+    assert.deepEqual(rising, [false, false, false, ...Array<boolean>(8).fill(true), false]);
   });
 });

@@ -108,6 +108,15 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
     return this.#state === 'closed';
   }
 
+  /**
+   * Whether the other end gives transport-wide congestion control feedback (its description
+   * negotiates the transport-wide-cc header extension), so that the browser's estimate of what
+   * this connection can send follows delay. Parlor's router gives none; browsers do.
+   */
+  get transportFeedback(): boolean {
+    return this.#pc.remoteDescription?.sdp.includes('transport-wide-cc') ?? false;
+  }
+
   /** The standard statistics of the peer connection. */
   getStats(): Promise<RTCStatsReport> {
     return this.#pc.getStats();

@@ -16,7 +16,10 @@ export interface PublisherFallbackOptions {
   readonly logger: Logger;
   /** Thresholds and timing. Default: `defaultUplinkFallbackSettings`. */
   readonly settings?: UplinkFallbackSettings;
-  /** How often the peer connections' statistics are read, ms. Default: 500. */
+  /**
+   * How often the peer connections' statistics are read, ms: often enough that a receiver report
+   * (the router sends two a second) is judged soon after it comes. Default: 250.
+   */
   readonly sampleIntervalMs?: number;
 }
 
@@ -74,7 +77,7 @@ export class PublisherFallback extends TypedEmitter<PublisherFallbackEvents> {
     this.#publication = options.publication;
     this.#logger = options.logger;
     this.#fallback = new UplinkFallback(options.settings ?? defaultUplinkFallbackSettings);
-    this.#sampleIntervalMs = options.sampleIntervalMs ?? 500;
+    this.#sampleIntervalMs = options.sampleIntervalMs ?? 250;
     options.publication.on('subscriberAdded', (transport) => {
       this.#limit(transport);
     });
@@ -93,19 +96,24 @@ export class PublisherFallback extends TypedEmitter<PublisherFallbackEvents> {
   }
 
   /**
-   * Watches the uplink while the publisher sends video. Stopping (the user turned video off)
-   * starts over with all video allowed, silently: the user's choice prevails over the fallback.
+   * Watches the uplink while the user sends video (`publishVideo`). The user's choice and the
+   * fallback are separate, and the stream has video when both allow it. While the user has video
+   * off nothing is judged: a warning is lifted, and video the fallback turned off stays off (no
+   * `videoEnabled` it did not decide) until the user turns video on and a probe, at once, goes
+   * through.
    */
   setActive(active: boolean): void {
     if (this.#closed || active === this.#active) return;
     this.#active = active;
     if (active) {
+      this.#fallback.resume(Date.now());
       if (!this.#sampling) this.#schedule();
       return;
     }
     this.#stopTimer();
-    this.#fallback.reset();
-    for (const transport of this.#publication.transports) this.#limit(transport);
+    const change = this.#fallback.pause();
+    if (change) this.#changed(change, []);
+    else for (const transport of this.#publication.transports) this.#limit(transport);
   }
 
   /** Stops watching. Idempotent. */
@@ -137,7 +145,9 @@ export class PublisherFallback extends TypedEmitter<PublisherFallbackEvents> {
     const readings = await Promise.all(
       transports.map(async (transport) => {
         const stats = await transport.getStats();
-        const { reading, sample } = readUplink(stats, this.#samples.get(transport) ?? null, Date.now());
+        const { reading, sample } = readUplink(stats, this.#samples.get(transport) ?? null, Date.now(), {
+          delayBasedEstimate: transport.transportFeedback,
+        });
         this.#samples.set(transport, sample);
         return reading;
       }),

@@ -154,19 +154,33 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
   /** Starts or stops sending audio; subscribers see `hasAudio` change. */
   publishAudio(value: boolean): this {
     this.#publishAudio = value;
-    this.#applyEnabled('audio', value);
+    this.#applyAudio(value);
     return this;
   }
 
   /**
    * Starts or stops sending video; subscribers get `videoDisabled`/`videoEnabled` (reason
-   * `publishVideo`). It overrides audio fallback, which starts over when video is turned on.
+   * `publishVideo`). The user's choice and audio fallback are separate: the stream has video when
+   * both allow it. Video the fallback turned off stays off after `publishVideo(true)` until a
+   * probe, made at once, goes through (`videoEnabled`, reason `quality`); turning video off lifts
+   * a fallback warning.
    */
   publishVideo(value: boolean, completion?: Completion): this {
     this.#publishVideo = value;
-    if (!value) this.#fallback?.setActive(false);
-    this.#applyEnabled('video', value);
-    if (value) this.#fallback?.setActive(true);
+    for (const track of this.#mediaStream?.getVideoTracks() ?? []) track.enabled = value;
+    this.#fallback?.setActive(value);
+    const publication = this.#publication;
+    const hasVideo = value && this.#fallback?.videoOff !== true;
+    if (
+      publication &&
+      this.#mediaStream?.getVideoTracks().length &&
+      publication.stream.hasVideo !== hasVideo
+    ) {
+      publication.update({ hasVideo }).catch((error: unknown) => {
+        this.#context.logger.warn('the video change was not acknowledged', error);
+      });
+      this.#stream?._update(publication.stream);
+    }
     completion?.();
     return this;
   }
@@ -307,7 +321,7 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
   /** @internal A moderator muted this publisher. */
   _muteForced(): void {
     this.#publishAudio = false;
-    this.#applyEnabled('audio', false);
+    this.#applyAudio(false);
     this.dispatch(createEvent('muteForced', this, {}));
   }
 
@@ -385,20 +399,14 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     });
   }
 
-  #applyEnabled(kind: 'audio' | 'video', enabled: boolean): void {
-    const tracks =
-      kind === 'audio' ? this.#mediaStream?.getAudioTracks() : this.#mediaStream?.getVideoTracks();
+  #applyAudio(enabled: boolean): void {
+    const tracks = this.#mediaStream?.getAudioTracks();
     for (const track of tracks ?? []) track.enabled = enabled;
     const publication = this.#publication;
     if (!publication || !tracks?.length) return;
-    // Video the fallback stopped stays off for the others until the fallback turns it on.
-    publication
-      .update(
-        kind === 'audio' ? { hasAudio: enabled } : { hasVideo: enabled && this.#fallback?.videoOff !== true },
-      )
-      .catch((error: unknown) => {
-        this.#context.logger.warn(`the ${kind} change was not acknowledged`, error);
-      });
+    publication.update({ hasAudio: enabled }).catch((error: unknown) => {
+      this.#context.logger.warn('the audio change was not acknowledged', error);
+    });
     this.#stream?._update(publication.stream);
   }
 }

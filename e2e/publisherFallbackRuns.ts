@@ -1,0 +1,37 @@
+// `node --conditions=source --import tsx e2e/publisherFallbackRuns.ts [RUNS]`: the publisher
+// audio fallback scenario (publisherFallbackScenario.ts) RUNS times (default 5) in each of a
+// routed and a relayed session, alternating, on one test bed, for the benchmark
+// `npm run bench -- fallback`. The link stays narrow 10 s after videoDisabled and 1.3 s longer
+// each run (up to 15.2 s, then again), so that the widening falls at a different point of the
+// probes' cycle (about 5.3 s: a 4 s wait and a failing probe) in each. Prints one JSON line on
+// stdout, `{ runs }` or `{ skipped }`; progress goes to stderr.
+import { namespacesUnavailable } from './netns.js';
+import {
+  describeRun,
+  PublisherFallbackTestBed,
+  type PublisherFallbackRun,
+} from './publisherFallbackScenario.js';
+
+const count = Number(process.argv[2] ?? 5);
+if (!Number.isInteger(count) || count < 1)
+  throw new RangeError(`RUNS must be a positive integer, not ${count}`);
+
+const unavailable = namespacesUnavailable();
+if (unavailable) {
+  console.log(JSON.stringify({ skipped: unavailable }));
+} else {
+  const bed = await PublisherFallbackTestBed.start();
+  const runs: PublisherFallbackRun[] = [];
+  try {
+    for (let index = 1; index <= count; index++) {
+      for (const mediaMode of ['routed', 'relayed'] as const) {
+        const run = await bed.run(mediaMode, 10_000 + ((index - 1) % 5) * 1300);
+        console.error(`run ${index}/${count} ${describeRun(run)}; events ${run.events.join(', ')}`);
+        runs.push(run);
+      }
+    }
+  } finally {
+    await bed.close();
+  }
+  console.log(JSON.stringify({ runs }));
+}
