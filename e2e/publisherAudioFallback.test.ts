@@ -39,10 +39,9 @@ describe('a publisher with audio fallback whose uplink narrows', { skip }, () =>
     // Probes while the link is still narrow fail, and none turns video on: no flapping.
     assert.ok(run.probes.failed >= 1, `probes failed while narrow: ${run.probes.failed}`);
     assert.deepEqual(run.events, ['videoDisableWarning', 'videoDisabled quality', 'videoEnabled quality']);
-    assert.ok(run.subscriberEvents.includes('videoDisabled quality'), run.subscriberEvents.join());
-    assert.equal(run.subscriberEvents.at(-1), 'videoEnabled quality');
-    if (run.mediaMode === 'relayed')
-      assert.deepEqual(run.subscriberEvents, ['videoDisabled quality', 'videoEnabled quality']);
+    // The subscriber's own link is fine: in routed sessions the router blames it for none of
+    // what the publisher's uplink lost.
+    assert.deepEqual(run.subscriberEvents, ['videoDisabled quality', 'videoEnabled quality']);
     assert.deepEqual(run.hasVideoChanges, [false, true]);
     assert.equal(run.serverHasVideo, true);
     // The aims are 2 s and 10 s; a busy machine (two cores, other browsers) gets some room.

@@ -50,10 +50,7 @@ export interface PublisherFallbackRun {
   readonly impairCommandMs: number;
   /** The publisher's fallback events in order, as `type` or `type reason`. */
   readonly events: readonly string[];
-  /**
-   * The subscriber's, likewise: in routed sessions they may include the router's own fallback for
-   * the subscriber's downlink, which the router passes the publisher's loss on to.
-   */
+  /** The subscriber's, likewise. */
   readonly subscriberEvents: readonly string[];
   /** The values of the subscriber's `streamPropertyChanged` events for `hasVideo`, in order. */
   readonly hasVideoChanges: readonly unknown[];

@@ -205,6 +205,58 @@ describe('a subscription', () => {
     router.unpublish(publication);
   });
 
+  it("blames the subscriber's link only for what the router sent: packets lost before it count neither in NACKs nor in reports", async () => {
+    const { publication, publisher } = await publish();
+    const { subscription, subscriber } = await subscribe(publication, true);
+    const [track] = subscription.tracks;
+    assert.ok(track);
+    const report = (first: number, highest: number, packetsLost: number): void => {
+      const rr = serializeRtcp({
+        type: 'rr',
+        ssrc: 0x5eb5c,
+        reports: [
+          {
+            ssrc: track.ssrc,
+            fractionLost: 0,
+            packetsLost,
+            highestSequence: (first + highest) >>> 0,
+            jitter: 0,
+            lastSenderReport: 0,
+            delaySinceLastSenderReport: 0,
+          },
+        ],
+      });
+      subscriber.send((subscriber.outbound as SrtpContext).protectRtcp(rr));
+    };
+    sendVideo(publisher, [3000, 3001]);
+    await waitForRtp(subscriber, 2, 'the first packets');
+    const first = readSequenceNumber(receivedRtp(subscriber)[0] as Buffer);
+    report(first, 1, 0);
+    await waitFor(() => track.reportMark !== null, 'the first report');
+    assert.equal(track.fractionLost, 0);
+
+    // 3002 and 3003 never reach the router; the subscriber's link loses 3006.
+    sendVideo(publisher, [3004, 3005, 3006, 3007, 3008, 3009]);
+    await waitForRtp(subscriber, 6, 'the packets after the gap');
+    assert.deepEqual(
+      receivedRtp(subscriber).map(readSequenceNumber),
+      [4, 5, 6, 7, 8, 9].map((i) => (first + i) & 0xffff),
+    );
+    sendNack(
+      subscriber,
+      track.ssrc,
+      [2, 3, 6].map((i) => (first + i) & 0xffff),
+    );
+    await waitFor(() => track.retransmissions === 1, 'the retransmission');
+    assert.equal(track.nacked, 1, 'the NACKs of packets the router never had do not count');
+    // Of the eight numbers since the first report the subscriber lacks three; the router never
+    // sent two of them.
+    report(first, 9, 3);
+    await waitFor(() => track.reportMark?.packetsLost === 3, 'the second report');
+    assert.equal(track.fractionLost, 1 / 8);
+    router.unpublish(publication);
+  });
+
   it('resends a NACKed packet as it was first sent when the answer dropped RTX', async () => {
     const { publication, publisher } = await publish();
     const { subscription, subscriber, offerSdp } = await subscribe(publication, false);

@@ -46,8 +46,17 @@ export interface ConsumedTrack {
    */
   nackLoss: number;
   readonly nackLossWindow: NackLossWindow;
-  /** As the subscriber's latest receiver report tells: the share lost since the one before, 0–1. */
+  /**
+   * The share its own link lost since the subscriber's report before the latest, 0–1: what the
+   * reports count as lost, less what never reached the router (see `RtpRewriter.skipped`).
+   */
   fractionLost: number;
+  /** The latest receiver report's counts, and what the router had skipped when it came. */
+  reportMark: {
+    readonly highestSequence: number;
+    readonly packetsLost: number;
+    readonly skipped: number;
+  } | null;
   /** Cumulative packets lost, as the subscriber counts them. */
   packetsLost: number;
   jitterMs: number;
@@ -189,6 +198,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
         nackLoss: 0,
         nackLossWindow: new NackLossWindow(),
         fractionLost: 0,
+        reportMark: null,
         packetsLost: 0,
         jitterMs: 0,
         rttMs: null,
@@ -294,7 +304,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       track.pictureIds.write(data, video);
       track.rewrittenPackets?.store(readSequenceNumber(packet.data), data);
     }
-    const header = this.#rewriteHeader(track, data);
+    const header = this.#rewriteHeader(track, data, 'first');
     if (!header) return;
     if (packet.absSendTimeOffset >= 0)
       writeAbsSendTime(header, packet.absSendTimeOffset, performance.timeOrigin + performance.now());
@@ -445,13 +455,19 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
 
   /**
    * A copy of the packet's header rewritten as this subscriber receives it (in the scratch
-   * buffer, unless the header is larger), or null when the rewriter drops the packet.
+   * buffer, unless the header is larger), sent for the first time or again (a NACK's answer), or
+   * null when the rewriter drops the packet.
    */
-  #rewriteHeader(track: ConsumedTrack, packet: Buffer): Buffer | null {
+  #rewriteHeader(track: ConsumedTrack, packet: Buffer, sent: 'first' | 'again'): Buffer | null {
     const headerLength = rtpHeaderLength(packet);
     const header = headerLength <= this.#header.length ? this.#header : Buffer.allocUnsafe(headerLength);
     packet.copy(header, 0, 0, headerLength);
-    return track.rewriter.rewrite(header, track.payloadType, Date.now()) ? header : null;
+    const { rewriter } = track;
+    const rewritten =
+      sent === 'first'
+        ? rewriter.rewrite(header, track.payloadType, Date.now())
+        : rewriter.rewriteAgain(header, track.payloadType, Date.now());
+    return rewritten ? header : null;
   }
 
   /**
@@ -508,7 +524,12 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     const track = this.#tracksBySsrc.get(report.ssrc);
     if (!track) return;
     track.lastReportAtMs = Date.now();
-    track.fractionLost = report.fractionLost / 256;
+    track.fractionLost = downlinkLoss(report, track.reportMark, track.rewriter.skipped);
+    track.reportMark = {
+      highestSequence: report.highestSequence,
+      packetsLost: report.packetsLost,
+      skipped: track.rewriter.skipped,
+    };
     track.packetsLost = report.packetsLost;
     track.jitterMs = (report.jitter / (track.section.codecs[0]?.clockRate ?? 90000)) * 1000;
     if (report.lastSenderReport !== 0 && report.lastSenderReport === track.lastSenderReport) {
@@ -525,8 +546,8 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   /**
    * Resends lost packets from the publication's buffer, rewritten as they were first sent: on
    * the RTX stream when the subscriber has one, as the same packet again otherwise. Returns how
-   * many of them were sent since the layer last changed (or video came back): older ones, lost
-   * before, tell nothing of the link now.
+   * many of them the router had, sent since the layer last changed (or video came back): older
+   * ones, lost before, tell nothing of the link now, nor do those lost before the router.
    */
   #retransmit(track: ConsumedTrack, lost: readonly number[]): number {
     const layer = track.layer;
@@ -538,11 +559,13 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     for (const outSequence of lost) {
       const sourceSequence = track.rewriter.sourceSequenceOf(outSequence);
       if (sourceSequence === null) continue;
+      const original = track.rewrittenPackets?.get(sourceSequence) ?? layer.buffer.get(sourceSequence);
+      // One the router never had was lost before it: not on this subscriber's link.
+      if (!original) continue;
       current++;
       if (!resend) continue;
-      const original = track.rewrittenPackets?.get(sourceSequence) ?? layer.buffer.get(sourceSequence);
-      const header = original && this.#rewriteHeader(track, original);
-      if (!original || !header) continue;
+      const header = this.#rewriteHeader(track, original, 'again');
+      if (!header) continue;
       if (track.rtx) this.#transport.sendRtp(serializeRtx(original, header, track.rtx));
       else this.#transport.sendRtp(original, header);
       track.retransmissions++;
@@ -558,6 +581,31 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       if (layer) this.#publication.requestKeyframe(layer);
     }
   }
+}
+
+/**
+ * The share of packets a subscriber's link lost between two of its receiver reports, 0–1: what
+ * it counts as lost, less the sequence numbers the router never sent in between. The first
+ * report's own fraction counts in the proportion of its losses the router did send.
+ */
+function downlinkLoss(
+  report: ReportBlock,
+  previous: {
+    readonly highestSequence: number;
+    readonly packetsLost: number;
+    readonly skipped: number;
+  } | null,
+  skipped: number,
+): number {
+  if (!previous) {
+    const lost = report.packetsLost;
+    return lost > skipped ? ((report.fractionLost / 256) * (lost - skipped)) / lost : 0;
+  }
+  const expected = (report.highestSequence - previous.highestSequence) >>> 0;
+  // None came since (or the numbering went back): nothing to tell.
+  if (expected === 0 || expected >= 0x80000000) return 0;
+  const lost = report.packetsLost - previous.packetsLost - (skipped - previous.skipped);
+  return Math.min(1, Math.max(0, lost) / expected);
 }
 
 /** VP8 and VP9 have at most 4 temporal layers (TID 0–3): all of them. */

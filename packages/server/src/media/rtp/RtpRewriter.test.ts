@@ -86,4 +86,21 @@ describe('RTP rewriting', () => {
     assert.equal(rewriter.sourceSequenceOf(1), null, 'sent before the switch');
     assert.equal(rewriter.sourceSequenceOf(2), 500);
   });
+
+  it('counts the outgoing numbers it never sent, less those a late packet filled', () => {
+    const rewriter = new RtpRewriter(0xdeadbeef, 90000);
+    forward(rewriter, 100, 0, 0);
+    forward(rewriter, 101, 0, 0);
+    // 102–104 lost before the router.
+    forward(rewriter, 105, 0, 0);
+    assert.equal(rewriter.skipped, 3);
+    forward(rewriter, 103, 0, 0);
+    assert.equal(rewriter.skipped, 2);
+    // A dropped packet is closed up, not skipped; a new source continues without a gap.
+    rewriter.drop(packet(106, 0));
+    forward(rewriter, 107, 0, 0);
+    rewriter.switchSource();
+    forward(rewriter, 5000, 0, 10, 0x2222);
+    assert.equal(rewriter.skipped, 2);
+  });
 });

@@ -36,6 +36,8 @@ export class RtpRewriter {
   #lastOutSequence = -1;
   /** The same, extended within the current segment (source extended + offset); -1 before any. */
   #lastOutExtended = -1;
+  /** Outgoing sequence numbers never sent (see `skipped`). */
+  #skipped = 0;
   #lastOutTimestamp = 0;
   #lastOutAtMs = 0;
   #newSegment = true;
@@ -60,6 +62,15 @@ export class RtpRewriter {
    * the packet must be dropped: a late packet from before the current segment started.
    */
   rewrite(packet: Buffer, payloadType: number, nowMs: number): boolean {
+    return this.#rewrite(packet, payloadType, nowMs, true);
+  }
+
+  /** Rewrites a packet sent before, to send it again (a NACK's answer), as it went the first time. */
+  rewriteAgain(packet: Buffer, payloadType: number, nowMs: number): boolean {
+    return this.#rewrite(packet, payloadType, nowMs, false);
+  }
+
+  #rewrite(packet: Buffer, payloadType: number, nowMs: number, firstTime: boolean): boolean {
     const sourceSequence = readSequenceNumber(packet);
     const sourceTimestamp = readTimestamp(packet);
     let extended: number;
@@ -78,6 +89,10 @@ export class RtpRewriter {
     writeSequenceNumber(packet, outSequence);
     writeTimestamp(packet, outTimestamp);
     writePayloadType(packet, payloadType);
+    if (firstTime && this.#lastOutExtended >= 0) {
+      if (outExtended > this.#lastOutExtended + 1) this.#skipped += outExtended - this.#lastOutExtended - 1;
+      else if (outExtended < this.#lastOutExtended && this.#skipped > 0) this.#skipped--;
+    }
     if (outExtended > this.#lastOutExtended) {
       this.#lastOutExtended = outExtended;
       this.#lastOutSequence = outSequence;
@@ -104,6 +119,15 @@ export class RtpRewriter {
     }
     this.#changes.push({ source: extended + 1, offset: last.offset - 1 });
     if (this.#changes.length > maxOffsetChanges) this.#changes.shift();
+  }
+
+  /**
+   * Outgoing sequence numbers left out so far: packets lost before they reached the router (or
+   * dropped after later ones went), less those that came late and filled their gap. A
+   * subscriber's receiver reports count them as lost, though its own link lost none of them.
+   */
+  get skipped(): number {
+    return this.#skipped;
   }
 
   /** A source timestamp of the current segment as the subscriber sees it (for sender reports). */
