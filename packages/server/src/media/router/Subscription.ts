@@ -51,12 +51,7 @@ export interface ConsumedTrack {
    * reports count as lost, less what never reached the router (see `RtpRewriter.skipped`).
    */
   fractionLost: number;
-  /** The latest receiver report's counts, and what the router had skipped when it came. */
-  reportMark: {
-    readonly highestSequence: number;
-    readonly packetsLost: number;
-    readonly skipped: number;
-  } | null;
+  reportMark: ReportMark | null;
   /** Cumulative packets lost, as the subscriber counts them. */
   packetsLost: number;
   jitterMs: number;
@@ -85,6 +80,13 @@ export interface ConsumedTrack {
   readonly pictureIds: PictureIdRewriter | null;
   /** Packets sent with their picture numbering rewritten, by source sequence number, for resends. */
   readonly rewrittenPackets: RetransmissionBuffer | null;
+}
+
+/** A receiver report's counts, and the sequence numbers the router had skipped when it came. */
+export interface ReportMark {
+  readonly highestSequence: number;
+  readonly packetsLost: number;
+  readonly skipped: number;
 }
 
 /** The publisher's header extensions offered on to subscribers, under the publisher's IDs. */
@@ -588,15 +590,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
  * it counts as lost, less the sequence numbers the router never sent in between. The first
  * report's own fraction counts in the proportion of its losses the router did send.
  */
-function downlinkLoss(
-  report: ReportBlock,
-  previous: {
-    readonly highestSequence: number;
-    readonly packetsLost: number;
-    readonly skipped: number;
-  } | null,
-  skipped: number,
-): number {
+function downlinkLoss(report: ReportBlock, previous: ReportMark | null, skipped: number): number {
   if (!previous) {
     const lost = report.packetsLost;
     return lost > skipped ? ((report.fractionLost / 256) * (lost - skipped)) / lost : 0;
