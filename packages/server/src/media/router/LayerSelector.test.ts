@@ -95,6 +95,17 @@ describe('Layer selection', () => {
     assert.equal(link.run(selector, 11, 30), '2'.repeat(20));
   });
 
+  it('keeps a wish for more that came while the link showed no room, and tries it straight once it does', () => {
+    const selector = new LayerSelector();
+    // At the smallest size, its estimate dipped just below the headroom a trial needs.
+    const choose = (estimate: number, nowMs: number, preferences = noVideoPreferences) =>
+      selector.choose(layers, preferences, { estimate, fractionLost: 0 }, nowMs)?.spatial;
+    assert.equal(choose(3e6, 0, smallest), 0);
+    assert.equal(choose(180e3, 1000), 0, 'no room yet');
+    assert.equal(choose(180e3, 2000), 0);
+    assert.equal(choose(225e3, 3000), 2, 'straight to the wish, not one layer up');
+  });
+
   it('does not flap on a steady link: trials up become rare', () => {
     const selector = new LayerSelector();
     const link = new SimulatedLink(800e3);

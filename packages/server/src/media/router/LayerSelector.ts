@@ -99,6 +99,11 @@ export class LayerSelector {
   #backoffMs: number;
   #estimates: { atMs: number; value: number }[] = [];
   #lastWanted: number | null = null;
+  /**
+   * A wish for more not yet tried: tried straight away (no hold, no backoff) as soon as the link
+   * shows room, not only at the moment it came.
+   */
+  #wishPending = false;
 
   constructor(settings: LayerSelectorSettings = defaultLayerSelectorSettings) {
     this.#settings = settings;
@@ -123,7 +128,8 @@ export class LayerSelector {
     const available = layers.flatMap((layer, index) => (layer.available ? [index] : []));
     if (available.length === 0) return null;
     const wanted = wantedLayer(layers, available, preferences);
-    const wantedRaised = this.#lastWanted !== null && wanted > this.#lastWanted;
+    if (this.#lastWanted !== null && wanted !== this.#lastWanted)
+      this.#wishPending = wanted > this.#lastWanted;
     this.#lastWanted = wanted;
     this.#noteEstimate(link.estimate, nowMs);
     const current = this.#current;
@@ -138,8 +144,9 @@ export class LayerSelector {
       next = wanted; // a wish for less is granted at once
       this.#trial = null;
     } else {
-      next = this.#adapt(layers, available, current, wanted, wantedRaised, link, nowMs);
+      next = this.#adapt(layers, available, current, wanted, link, nowMs);
     }
+    if (next >= wanted) this.#wishPending = false;
     if (next !== current) {
       this.#congestedSince = this.#fitsUpSince = this.#headroomSince = null;
     }
@@ -153,7 +160,6 @@ export class LayerSelector {
     available: readonly number[],
     current: number,
     wanted: number,
-    wantedRaised: boolean,
     link: LinkView,
     nowMs: number,
   ): number {
@@ -200,11 +206,12 @@ export class LayerSelector {
     }
     this.#headroomSince ??= nowMs;
     // A new wish for more is tried at once, straight to it; otherwise one layer up, when due.
-    const target = wantedRaised ? wanted : above;
-    if (!wantedRaised && (nowMs - this.#headroomSince < settings.trialHoldMs || nowMs < this.#nextTrialAt))
+    const wish = this.#wishPending;
+    if (!wish && (nowMs - this.#headroomSince < settings.trialHoldMs || nowMs < this.#nextTrialAt))
       return current;
+    this.#wishPending = false;
     this.#trial = { from: current, estimate, until: nowMs + settings.trialMs };
-    return target;
+    return wish ? wanted : above;
   }
 
   /** The highest available layer up to `ceiling` whose bitrate fits the estimate; the lowest if none. */
