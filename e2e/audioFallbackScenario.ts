@@ -1,16 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { startTestServer, type TestServer } from '@parlor/server/testing';
-import {
-  launchChromium,
-  openBrowserPeer,
-  startAppOrigin,
-  type AppOrigin,
-  type BrowserPeer,
-} from './helpers.js';
-import { chromiumIn, createSide, limitDownlink, namespaceSide, removeSide } from './netns.js';
+import type { TestServer } from '@parlor/server/testing';
+import type { BrowserPeer } from './helpers.js';
+import { NamespaceBed } from './namespaceBed.js';
+import { limitDownlink } from './netns.js';
 
 // Subscriber audio fallback with a real impairment, through the SDK: one subscriber's browser
 // runs in a network namespace whose downlink tc and nftables squeeze below the lowest simulcast
@@ -60,50 +51,20 @@ interface FallbackStats {
   }[];
 }
 
-/**
- * A Parlor listening where a network namespace reaches it, the app origin beside it, one
- * Chromium outside the namespace and one inside.
- */
+/** The subscriber audio fallback scenario on a namespace test bed (the impaired subscriber inside). */
 export class FallbackTestBed {
-  readonly parlor: TestServer;
-  readonly #app: AppOrigin;
-  readonly #open: Browser;
-  readonly #confined: Browser;
-  readonly #side: ReturnType<typeof namespaceSide>;
-  readonly #folder: string;
+  readonly #bed: NamespaceBed;
 
-  private constructor(
-    parlor: TestServer,
-    app: AppOrigin,
-    browsers: [Browser, Browser],
-    side: ReturnType<typeof namespaceSide>,
-    folder: string,
-  ) {
-    this.parlor = parlor;
-    this.#app = app;
-    [this.#open, this.#confined] = browsers;
-    this.#side = side;
-    this.#folder = folder;
+  private constructor(bed: NamespaceBed) {
+    this.#bed = bed;
   }
 
   static async start(): Promise<FallbackTestBed> {
-    const side = namespaceSide('af', 203, 1);
-    const folder = mkdtempSync(join(tmpdir(), 'parlor-fallback-'));
-    removeSide(side);
-    createSide(side);
-    // Parlor and its Media Router listen, and announce themselves, where the namespace reaches the host.
-    const parlor = await startTestServer({
-      env: { PARLOR_PUBLIC_IP: side.hostAddress },
-      host: side.hostAddress,
-    });
-    const app = await startAppOrigin(parlor.url, side.hostAddress);
-    // getUserMedia needs a secure context: the app's origin is not localhost here.
-    const args = [`--unsafely-treat-insecure-origin-as-secure=${new URL(app.url).origin}`];
-    const browsers = await Promise.all([
-      launchChromium({ args }),
-      launchChromium({ executablePath: chromiumIn(side.namespace, folder), args }),
-    ]);
-    return new FallbackTestBed(parlor, app, browsers, side, folder);
+    return new FallbackTestBed(await NamespaceBed.start('af', 203));
+  }
+
+  get parlor(): TestServer {
+    return this.#bed.parlor;
   }
 
   /**
@@ -113,12 +74,12 @@ export class FallbackTestBed {
    */
   async run(impairedForMs = 10_000): Promise<FallbackRun> {
     const sessionId = this.parlor.createSession({ mediaMode: 'routed' });
-    const publisher = await this.#join(this.#open, sessionId);
+    const publisher = await this.#bed.join(this.#bed.outside, sessionId);
     const publishError = await publisher.publish({ resolution: '640x480', frameRate: 15 });
     if (publishError) throw new Error(`publish failed: ${JSON.stringify(publishError)}`);
     const streamId = await publisher.streamId();
-    const steady = await this.#join(this.#open, sessionId);
-    const impaired = await this.#join(this.#confined, sessionId);
+    const steady = await this.#bed.join(this.#bed.outside, sessionId);
+    const impaired = await this.#bed.join(this.#bed.inside, sessionId);
     try {
       await Promise.all([
         steady.expectMediaFlowing(streamId, 30_000),
@@ -127,7 +88,7 @@ export class FallbackTestBed {
       const impairedConnection = await impaired.connectionId();
       const watch = watchDecoding(steady, streamId);
 
-      limitDownlink(this.#side, impairment.rate, {
+      limitDownlink(this.#bed.side, impairment.rate, {
         lossPercent: impairment.lossPercent,
         burst: impairment.burst,
       });
@@ -139,7 +100,7 @@ export class FallbackTestBed {
       await new Promise((resolve) => setTimeout(resolve, impairedForMs));
       const audioPacketsWhileOff = (await impaired.mediaCounters(streamId)).audioPackets - audioAtDisable;
 
-      limitDownlink(this.#side, null);
+      limitDownlink(this.#bed.side, null);
       const repairedAt = Date.now();
       const enabled = await impaired.waitForEvent({ type: 'videoEnabled', reason: 'quality' }, 60_000);
       const routerEnabledAt = await this.#lastChange(sessionId, impairedConnection, 'videoEnabled');
@@ -162,27 +123,13 @@ export class FallbackTestBed {
         indicator: { whileOff: indicatorWhileOff, afterOn: await showsVideoDisabled(impaired) },
       };
     } finally {
-      limitDownlink(this.#side, null);
+      limitDownlink(this.#bed.side, null);
       await Promise.all([publisher.page.close(), steady.page.close(), impaired.page.close()]);
     }
   }
 
-  async close(): Promise<void> {
-    try {
-      await Promise.all([this.#open.close(), this.#confined.close()]);
-      await this.#app.close();
-      await this.parlor.dispose();
-    } finally {
-      removeSide(this.#side);
-      rmSync(this.#folder, { recursive: true, force: true });
-    }
-  }
-
-  async #join(browser: Browser, sessionId: string): Promise<BrowserPeer> {
-    const peer = await openBrowserPeer(browser, this.#app.url, this.parlor.apiKey, sessionId);
-    const error = await peer.connect(this.parlor.token(sessionId));
-    if (error) throw new Error(`connect failed: ${JSON.stringify(error)}`);
-    return peer;
+  close(): Promise<void> {
+    return this.#bed.close();
   }
 
   /** When the router last changed a connection's audio fallback, which must have been `event`, Unix ms. */

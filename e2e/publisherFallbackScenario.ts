@@ -1,26 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import type { PublisherFallbackRecord, PublisherFallbackStats } from '@parlor/client';
-import { startTestServer, type TestServer } from '@parlor/server/testing';
-import {
-  launchChromium,
-  openBrowserPeer,
-  startAppOrigin,
-  type AppOrigin,
-  type BrowserPeer,
-  type MediaCounters,
-} from './helpers.js';
-import {
-  chromiumIn,
-  createSide,
-  limitUplink,
-  namespaceSide,
-  removeSide,
-  type NamespaceSide,
-  type UplinkLimit,
-} from './netns.js';
+import type { TestServer } from '@parlor/server/testing';
+import type { BrowserPeer, MediaCounters } from './helpers.js';
+import { NamespaceBed } from './namespaceBed.js';
+import { limitUplink, type UplinkLimit } from './netns.js';
 
 // Publisher audio fallback over a real narrow uplink: the publisher's Chromium runs in a network
 // namespace whose uplink a token bucket narrows to less than its video needs (with some random
@@ -73,57 +55,20 @@ const fallbackEventTypes = new Set([
   'videoEnabled',
 ]);
 
-/**
- * A Parlor listening where a network namespace reaches it, the app origin beside it, one
- * Chromium inside the namespace (the publisher's) and one outside.
- */
+/** The publisher audio fallback scenario on a namespace test bed (the publisher inside). */
 export class PublisherFallbackTestBed {
-  readonly parlor: TestServer;
-  readonly #app: AppOrigin;
-  readonly #inside: Browser;
-  readonly #outside: Browser;
-  readonly #side: NamespaceSide;
-  readonly #folder: string;
+  readonly #bed: NamespaceBed;
 
-  private constructor(
-    parlor: TestServer,
-    app: AppOrigin,
-    [inside, outside]: [Browser, Browser],
-    side: NamespaceSide,
-    folder: string,
-  ) {
-    this.parlor = parlor;
-    this.#app = app;
-    this.#inside = inside;
-    this.#outside = outside;
-    this.#side = side;
-    this.#folder = folder;
+  private constructor(bed: NamespaceBed) {
+    this.#bed = bed;
   }
 
   static async start(): Promise<PublisherFallbackTestBed> {
-    const side = namespaceSide('pfb', 231, 1);
-    const folder = mkdtempSync(join(tmpdir(), 'parlor-netns-'));
-    removeSide(side);
-    createSide(side);
-    try {
-      // Parlor, its Media Router and the app listen where the namespace reaches the host.
-      const parlor = await startTestServer({
-        env: { PARLOR_PUBLIC_IP: side.hostAddress },
-        host: side.hostAddress,
-      });
-      const app = await startAppOrigin(parlor.url, side.hostAddress);
-      // getUserMedia needs a secure context: the app's origin is not localhost here.
-      const args = [`--unsafely-treat-insecure-origin-as-secure=${new URL(app.url).origin}`];
-      const browsers = await Promise.all([
-        launchChromium({ executablePath: chromiumIn(side.namespace, folder), args }),
-        launchChromium({ args }),
-      ]);
-      return new PublisherFallbackTestBed(parlor, app, browsers, side, folder);
-    } catch (error) {
-      removeSide(side);
-      rmSync(folder, { recursive: true, force: true });
-      throw error;
-    }
+    return new PublisherFallbackTestBed(await NamespaceBed.start('pfb', 231));
+  }
+
+  get parlor(): TestServer {
+    return this.#bed.parlor;
   }
 
   /**
@@ -134,8 +79,8 @@ export class PublisherFallbackTestBed {
    */
   async run(mediaMode: MediaMode, narrowForMs = 10_000): Promise<PublisherFallbackRun> {
     const sessionId = this.parlor.createSession({ mediaMode });
-    const publisher = await this.#join(this.#inside, sessionId);
-    const subscriber = await this.#join(this.#outside, sessionId);
+    const publisher = await this.#bed.join(this.#bed.inside, sessionId);
+    const subscriber = await this.#bed.join(this.#bed.outside, sessionId);
     try {
       const publishError = await publisher.publish({
         resolution: '640x480',
@@ -149,7 +94,7 @@ export class PublisherFallbackTestBed {
 
       await watchHasVideo(subscriber);
       const impairedAt = Date.now();
-      limitUplink(this.#side, narrowUplink);
+      limitUplink(this.#bed.side, narrowUplink);
       const impairCommandMs = Date.now() - impairedAt;
       await publisher.waitForEvent({ target: 'publisher', type: 'videoDisabled', reason: 'quality' }, 20_000);
       const disabledAt = (await recorded(publisher, 'videoDisabled')).atMs;
@@ -168,7 +113,7 @@ export class PublisherFallbackTestBed {
       if (leftMs > 0) await new Promise((resolve) => setTimeout(resolve, leftMs));
 
       const repairedAt = Date.now();
-      limitUplink(this.#side, null);
+      limitUplink(this.#bed.side, null);
       await publisher.waitForEvent({ target: 'publisher', type: 'videoEnabled', reason: 'quality' }, 40_000);
       const enabledAt = (await recorded(publisher, 'videoEnabled')).atMs;
       const subscriberEnabledAt = await hasVideoChangedAt(subscriber, true, 30_000);
@@ -207,28 +152,14 @@ export class PublisherFallbackTestBed {
           ?.hasVideo,
       };
     } finally {
-      limitUplink(this.#side, null);
+      limitUplink(this.#bed.side, null);
       // Its media would otherwise share the namespace's uplink with the next run's.
       await Promise.all([publisher.page.close(), subscriber.page.close()]);
     }
   }
 
-  async close(): Promise<void> {
-    try {
-      await Promise.all([this.#inside.close(), this.#outside.close()]);
-      await this.#app.close();
-      await this.parlor.dispose();
-    } finally {
-      removeSide(this.#side);
-      rmSync(this.#folder, { recursive: true, force: true });
-    }
-  }
-
-  async #join(browser: Browser, sessionId: string): Promise<BrowserPeer> {
-    const peer = await openBrowserPeer(browser, this.#app.url, this.parlor.apiKey, sessionId);
-    const error = await peer.connect(this.parlor.token(sessionId));
-    if (error) throw new Error(`connect failed: ${JSON.stringify(error)}`);
-    return peer;
+  close(): Promise<void> {
+    return this.#bed.close();
   }
 }
 
