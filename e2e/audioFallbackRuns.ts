@@ -3,19 +3,12 @@
 // `npm run bench -- fallback`. Prints one JSON line on stdout, `{ runs }` or `{ skipped }`;
 // progress goes to stderr.
 import { FallbackTestBed, type FallbackRun } from './audioFallbackScenario.js';
-import { namespacesUnavailable } from './netns.js';
+import { printScenarioRuns } from './scenarioRuns.js';
 
-const count = Number(process.argv[2] ?? 5);
-if (!Number.isInteger(count) || count < 1)
-  throw new RangeError(`RUNS must be a positive integer, not ${count}`);
-
-const unavailable = namespacesUnavailable();
-if (unavailable) {
-  console.log(JSON.stringify({ skipped: unavailable }));
-} else {
-  const bed = await FallbackTestBed.start();
-  const runs: FallbackRun[] = [];
-  try {
+await printScenarioRuns(
+  () => FallbackTestBed.start(),
+  async (bed, count) => {
+    const runs: FallbackRun[] = [];
     for (let index = 1; index <= count; index++) {
       const run = await bed.run();
       console.error(
@@ -24,8 +17,6 @@ if (unavailable) {
       );
       runs.push(run);
     }
-  } finally {
-    await bed.close();
-  }
-  console.log(JSON.stringify({ runs }));
-}
+    return runs;
+  },
+);

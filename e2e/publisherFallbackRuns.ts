@@ -5,24 +5,17 @@
 // each run (up to 15.2 s, then again), so that the widening falls at a different point of the
 // probes' cycle (about 5.3 s: a 4 s wait and a failing probe) in each. Prints one JSON line on
 // stdout, `{ runs }` or `{ skipped }`; progress goes to stderr.
-import { namespacesUnavailable } from './netns.js';
 import {
   describeRun,
   PublisherFallbackTestBed,
   type PublisherFallbackRun,
 } from './publisherFallbackScenario.js';
+import { printScenarioRuns } from './scenarioRuns.js';
 
-const count = Number(process.argv[2] ?? 5);
-if (!Number.isInteger(count) || count < 1)
-  throw new RangeError(`RUNS must be a positive integer, not ${count}`);
-
-const unavailable = namespacesUnavailable();
-if (unavailable) {
-  console.log(JSON.stringify({ skipped: unavailable }));
-} else {
-  const bed = await PublisherFallbackTestBed.start();
-  const runs: PublisherFallbackRun[] = [];
-  try {
+await printScenarioRuns(
+  () => PublisherFallbackTestBed.start(),
+  async (bed, count) => {
+    const runs: PublisherFallbackRun[] = [];
     for (let index = 1; index <= count; index++) {
       for (const mediaMode of ['routed', 'relayed'] as const) {
         const run = await bed.run(mediaMode, 10_000 + ((index - 1) % 5) * 1300);
@@ -30,8 +23,6 @@ if (unavailable) {
         runs.push(run);
       }
     }
-  } finally {
-    await bed.close();
-  }
-  console.log(JSON.stringify({ runs }));
-}
+    return runs;
+  },
+);
