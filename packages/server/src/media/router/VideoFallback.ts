@@ -5,12 +5,12 @@
  *
  * OpenTok publishes no thresholds; these are ours, tuned with Chromium behind a 60 kbit/s
  * bottleneck with 10 % loss (e2e/audioFallback.test.ts) for a reaction within 2 s and a recovery
- * within 10 s. Congestion shows 0.7–1 s after the link degrades, when the subscriber's feedback
+ * within 10 s. Congestion shows 0.7–1.3 s after the link degrades, when the subscriber's feedback
  * tells: its receiver report or falling estimate (about once a second), or the share of packets
  * it NACKs over the last second (a second of samples, so that a burst of loss counts only when
  * it outweighs the good packets around it). So the first congested reading warns, and one a
  * quarter of a second later, ruling out a single burst, turns video off: the router decides
- * within about 1.3 s, and the subscriber hears of it some 0.8 s later, the signaling's TCP
+ * within 1.2–1.8 s, and the subscriber hears of it 0.4–0.9 s later, the signaling's TCP
  * having backed off in the queue the video flooded. Probes start 2 s after video went off and
  * back off to 5 s; each sends the lowest layer for 2.5 s and fails as soon as its own NACKs tell
  * of congestion (a link narrower than the lowest layer fills its queue within half a second),
