@@ -1,4 +1,3 @@
-import type { TestServer } from '@parlor/server/testing';
 import type { BrowserPeer } from './helpers.js';
 import { NamespaceBed } from './namespaceBed.js';
 import { limitDownlink } from './netns.js';
@@ -63,17 +62,13 @@ export class FallbackTestBed {
     return new FallbackTestBed(await NamespaceBed.start('af', 203));
   }
 
-  get parlor(): TestServer {
-    return this.#bed.parlor;
-  }
-
   /**
    * A routed session: a 640x480 publisher and a subscriber on the open side, a subscriber in
    * the namespace; its downlink is impaired once media flows, repaired `impairedForMs` after
    * video went off, and the run ends once it decodes video again.
    */
   async run(impairedForMs = 10_000): Promise<FallbackRun> {
-    const sessionId = this.parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = this.#bed.parlor.createSession({ mediaMode: 'routed' });
     const publisher = await this.#bed.join(this.#bed.outside, sessionId);
     const publishError = await publisher.publish({ resolution: '640x480', frameRate: 15 });
     if (publishError) throw new Error(`publish failed: ${JSON.stringify(publishError)}`);
@@ -134,7 +129,7 @@ export class FallbackTestBed {
 
   /** When the router last changed a connection's audio fallback, which must have been `event`, Unix ms. */
   async #lastChange(sessionId: string, connectionId: string, event: string): Promise<number> {
-    const response = await this.parlor.rest('GET', `/session/${sessionId}/media`);
+    const response = await this.#bed.parlor.rest('GET', `/session/${sessionId}/media`);
     const { subscriptions } = (await response.json()) as { subscriptions: FallbackStats[] };
     const change = subscriptions
       .find((subscription) => subscription.connectionId === connectionId)

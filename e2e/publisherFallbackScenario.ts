@@ -1,5 +1,4 @@
 import type { PublisherFallbackRecord, PublisherFallbackStats } from '@parlor/client';
-import type { TestServer } from '@parlor/server/testing';
 import type { BrowserPeer, MediaCounters } from './helpers.js';
 import { NamespaceBed } from './namespaceBed.js';
 import { limitUplink, type UplinkLimit } from './netns.js';
@@ -67,10 +66,6 @@ export class PublisherFallbackTestBed {
     return new PublisherFallbackTestBed(await NamespaceBed.start('pfb', 231));
   }
 
-  get parlor(): TestServer {
-    return this.#bed.parlor;
-  }
-
   /**
    * A 640x480 publisher with `audioFallback: { publisher: true }` and one subscriber: once media
    * flows the publisher's uplink narrows, stays narrow `narrowForMs` after video went off (long
@@ -78,7 +73,7 @@ export class PublisherFallbackTestBed {
    * again. Throws when an awaited event does not come.
    */
   async run(mediaMode: MediaMode, narrowForMs = 10_000): Promise<PublisherFallbackRun> {
-    const sessionId = this.parlor.createSession({ mediaMode });
+    const sessionId = this.#bed.parlor.createSession({ mediaMode });
     const publisher = await this.#bed.join(this.#bed.inside, sessionId);
     const subscriber = await this.#bed.join(this.#bed.outside, sessionId);
     try {
@@ -148,7 +143,7 @@ export class PublisherFallbackTestBed {
         changes: changes.map((change) => ({ ...change, sinceImpairmentMs: change.atMs - impairedAt })),
         whileOff,
         ownVideoStayedOn,
-        serverHasVideo: this.parlor.server.rooms.get(sessionId)?.stream(streamId)?.lastVideoQualityChange
+        serverHasVideo: this.#bed.parlor.server.rooms.get(sessionId)?.stream(streamId)?.lastVideoQualityChange
           ?.hasVideo,
       };
     } finally {
