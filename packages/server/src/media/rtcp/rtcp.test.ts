@@ -66,3 +66,136 @@ describe('RTCP', () => {
     assert.deepEqual(parseRtcp(Buffer.from([0x40, 0, 0, 0])), []);
   });
 });
+
+describe('RTCP transport-wide CC feedback', () => {
+  const feedback = (arrivals: readonly (number | null)[], baseSequence = 1000) =>
+    ({
+      type: 'transportFeedback',
+      senderSsrc: 0x11223344,
+      mediaSsrc: 0x55667788,
+      baseSequence,
+      feedbackCount: 200,
+      arrivals,
+    }) as const;
+
+  // Built by hand from draft §3.1: from SSRC 0x11223344 about 0x55667788, 20 packets from
+  // sequence 65533 on, reference time 1024 × 64 ms = 65536 ms, feedback count 200. Chunks: a run
+  // of 3 small deltas; a two-bit vector (large, lost, lost, small, large, small, lost); a one-bit
+  // vector of which only 10 statuses count (received, 8 lost, received), its last 4 bits set but
+  // beyond the count. Then the deltas in 250 µs: 16, 5, 255, -500 (large), 0, 1024 (large), 1, 40, 100.
+  const handBuilt =
+    '11223344' + '55667788' + 'fffd0014' + '000400c8' + '2003e064a01f' + '1005fffe0c000400012864';
+  const handBuiltArrivals = [
+    65540,
+    65541.25,
+    65605,
+    65480,
+    null,
+    null,
+    65480,
+    65736,
+    65736.25,
+    null,
+    65746.25,
+    ...Array<null>(8).fill(null),
+    65771.25,
+  ];
+
+  /**
+   * Frames a feedback body (what follows the common header) with 1 to 4 bytes of P-bit padding,
+   * where a parser that forgot the padding would find the deltas it lacks.
+   */
+  function withPaddingBit(body: Buffer): Buffer {
+    const padding = 4 - (body.length % 4);
+    const packet = Buffer.concat([Buffer.from([0xaf, 205, 0, 0]), body, Buffer.alloc(padding)]);
+    packet[packet.length - 1] = padding;
+    packet.writeUInt16BE(packet.length / 4 - 1, 2);
+    return packet;
+  }
+
+  it('round-trips small, large and negative deltas, a lost run and a sequence that wraps', () => {
+    const arrivals = [
+      1000,
+      1000.25,
+      1063.75,
+      ...Array<null>(7).fill(null),
+      1300,
+      1250.5,
+      1250.5,
+      1251,
+      null,
+      1260,
+    ];
+    const packet = feedback(arrivals, 65530);
+    const bytes = serializeRtcp(packet);
+    assert.equal(bytes.length % 4, 0);
+    assert.equal((bytes[0] as number) & 0x20, 0);
+    assert.deepEqual(parseRtcp(bytes), [packet]);
+  });
+
+  it('round-trips arrivals before the clock origin, and feedback of no packets', () => {
+    for (const packet of [feedback([-1000.5, -999, null, 12.25]), feedback([]), feedback([null, null])]) {
+      assert.deepEqual(parseRtcp(serializeRtcp(packet)), [packet]);
+    }
+  });
+
+  it('parses a hand-built packet with every kind of chunk, padded with the P bit or with zeros', () => {
+    const expected = feedback(handBuiltArrivals, 65533);
+    const paddingBit = Buffer.from('afcd0009' + handBuilt + '000003', 'hex');
+    const zeros = Buffer.from('8fcd0009' + handBuilt + '000000', 'hex');
+    assert.deepEqual(parseRtcp(paddingBit), [expected]);
+    assert.deepEqual(parseRtcp(zeros), [expected]);
+    assert.deepEqual(parseRtcp(serializeRtcp(expected)), [expected]);
+  });
+
+  it('writes 1000 lost packets as one run-length chunk', () => {
+    const packet = feedback([...Array<null>(1000).fill(null), 500, 501, 502.5], 65000);
+    const bytes = serializeRtcp(packet);
+    // Header, a run-length chunk of 1000 not received, a one-bit vector, 3 small deltas, 1 byte of padding.
+    assert.equal(bytes.length, 20 + 2 + 2 + 3 + 1);
+    assert.equal(bytes.readUInt16BE(20), 1000);
+    assert.deepEqual(parseRtcp(bytes), [packet]);
+  });
+
+  it('a packet cut at any length never throws and yields no transport feedback', () => {
+    const content = Buffer.from('8fcd0009' + handBuilt, 'hex');
+    for (let length = 0; length < content.length; length++) {
+      const cut = content.subarray(0, length);
+      const framed = length >= 4 ? [withPaddingBit(cut.subarray(4))] : [];
+      for (const packet of [cut, ...framed]) {
+        assert.ok(parseRtcp(packet).every((parsed) => parsed.type !== 'transportFeedback'));
+      }
+    }
+  });
+
+  it('a reserved status symbol or a padding count of 0 drops that packet and keeps the rest', () => {
+    const pli = serializeRtcp({ type: 'pli', senderSsrc: 1, mediaSsrc: 2 });
+    // One packet, status 3 (reserved), with a small delta that would do for status 1.
+    const reserved = withPaddingBit(
+      Buffer.from('00000001' + '00000002' + '00010001' + '00000000' + '6001' + '04', 'hex'),
+    );
+    const zeroPadding = Buffer.from('afcd0009' + handBuilt + '000000', 'hex');
+    for (const malformed of [reserved, zeroPadding]) {
+      assert.deepEqual(parseRtcp(Buffer.concat([malformed, pli])), [
+        { type: 'pli', senderSsrc: 1, mediaSsrc: 2 },
+      ]);
+    }
+  });
+
+  it('parses a compound packet of an RR then the feedback', () => {
+    const rr = { type: 'rr', ssrc: 9, reports: [report] } as const;
+    const packet = feedback([10, 10.5, null, 11]);
+    assert.deepEqual(parseRtcp(Buffer.concat([serializeRtcp(rr), serializeRtcp(packet)])), [rr, packet]);
+  });
+
+  it('an arrival from 2^23 × 64 ms on comes back 2^24 × 64 ms earlier, as the 24-bit reference time wraps', () => {
+    const wrap = 2 ** 24 * 64;
+    const parsed = parseRtcp(serializeRtcp(feedback([wrap / 2, wrap / 2 + 10.5])));
+    assert.deepEqual(parsed, [feedback([-wrap / 2, -wrap / 2 + 10.5])]);
+  });
+
+  it('serializing a delta beyond ±8192 ms is rejected with a TypeError', () => {
+    assert.throws(() => serializeRtcp(feedback([0, 8200])), TypeError);
+    assert.throws(() => serializeRtcp(feedback([10000, null, 0])), TypeError);
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * The RTCP packets a router reads and writes, as parse/serialize pairs that round-trip:
  * SR and RR (RFC 3550 §6.4), generic NACK and PLI (RFC 4585 §6.2.1, §6.3.1), FIR
- * (RFC 5104 §4.3.1) and REMB (draft-alvestrand-rmcat-remb §2).
+ * (RFC 5104 §4.3.1), REMB (draft-alvestrand-rmcat-remb §2) and transport-wide congestion
+ * control feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1).
  */
 
 export interface ReportBlock {
@@ -48,7 +49,24 @@ export type RtcpPacket =
       readonly bitrate: number;
       readonly ssrcs: readonly number[];
     }
+  | {
+      readonly type: 'transportFeedback';
+      readonly senderSsrc: number;
+      readonly mediaSsrc: number;
+      /** Transport-wide sequence number of the first packet the feedback tells of. */
+      readonly baseSequence: number;
+      /** The feedback's own count (8 bits, wrapping), to spot feedback lost or reordered. */
+      readonly feedbackCount: number;
+      /**
+       * For each packet from `baseSequence` on (sequence numbers wrap at 2^16), when it arrived,
+       * ms on the receiver's clock (the reference time plus the deltas, in steps of 0.25 ms), or
+       * null when it had not arrived.
+       */
+      readonly arrivals: readonly (number | null)[];
+    }
   | { readonly type: 'other'; readonly packetType: number; readonly format: number; readonly raw: Buffer };
+
+type TransportFeedback = Extract<RtcpPacket, { type: 'transportFeedback' }>;
 
 const packetTypes = { sr: 200, rr: 201, rtpfb: 205, psfb: 206 } as const;
 const reportBlockLength = 24;
@@ -100,6 +118,9 @@ function parseOne(packet: Buffer): RtcpPacket | null {
       }
       return { type: 'nack', senderSsrc, mediaSsrc, lost };
     }
+    if (packetType === packetTypes.rtpfb && format === 15) {
+      return parseTransportFeedback(packet, senderSsrc, mediaSsrc);
+    }
     if (packetType === packetTypes.psfb && format === 1) return { type: 'pli', senderSsrc, mediaSsrc };
     if (packetType === packetTypes.psfb && format === 4) {
       const entries = [];
@@ -123,6 +144,75 @@ function parseOne(packet: Buffer): RtcpPacket | null {
     }
   }
   return { type: 'other', packetType, format, raw: packet };
+}
+
+// Transport-wide CC packet status symbols (draft §3.1.1); 3 is reserved.
+const notReceived = 0;
+const smallDelta = 1;
+const largeDelta = 2;
+const transportFeedbackHeaderLength = 20;
+/** Receive deltas count in 250 µs steps. */
+const quartersPerMs = 4;
+/** The reference time counts in 64 ms steps. */
+const referenceTimeStepMs = 64;
+
+/** Draft §3.1: status chunks covering `packet status count` packets, then a delta per received one. */
+function parseTransportFeedback(
+  packet: Buffer,
+  senderSsrc: number,
+  mediaSsrc: number,
+): TransportFeedback | null {
+  if (packet.length < transportFeedbackHeaderLength) return null;
+  let end = packet.length;
+  if ((packet[0] as number) & 0x20) {
+    // RFC 3550 §6.4.1 padding: the last byte counts the padding bytes, itself included.
+    const padding = packet[end - 1] as number;
+    if (padding === 0 || padding > end - transportFeedbackHeaderLength) return null;
+    end -= padding;
+  }
+  const statusCount = packet.readUInt16BE(14);
+  const symbols = new Uint8Array(statusCount);
+  let covered = 0;
+  let offset = transportFeedbackHeaderLength;
+  while (covered < statusCount) {
+    if (offset + 2 > end) return null;
+    const chunk = packet.readUInt16BE(offset);
+    offset += 2;
+    if ((chunk & 0x8000) === 0) {
+      const run = Math.min(chunk & 0x1fff, statusCount - covered);
+      symbols.fill((chunk >> 13) & 0x3, covered, covered + run);
+      covered += run;
+    } else {
+      const bits = chunk & 0x4000 ? 2 : 1;
+      // A vector chunk that reaches past the last status is filled up with symbols nobody reads.
+      for (let shift = 14 - bits; shift >= 0 && covered < statusCount; shift -= bits) {
+        symbols[covered++] = (chunk >> shift) & ((1 << bits) - 1);
+      }
+    }
+  }
+  const referenceMs = packet.readIntBE(16, 3) * referenceTimeStepMs;
+  const arrivals: (number | null)[] = [];
+  let quarters = 0;
+  for (const symbol of symbols) {
+    if (symbol === notReceived) {
+      arrivals.push(null);
+      continue;
+    }
+    if (symbol !== smallDelta && symbol !== largeDelta) return null;
+    const size = symbol === smallDelta ? 1 : 2;
+    if (offset + size > end) return null;
+    quarters += size === 1 ? (packet[offset] as number) : packet.readInt16BE(offset);
+    offset += size;
+    arrivals.push(referenceMs + quarters / quartersPerMs);
+  }
+  return {
+    type: 'transportFeedback',
+    senderSsrc,
+    mediaSsrc,
+    baseSequence: packet.readUInt16BE(12),
+    feedbackCount: packet[19] as number,
+    arrivals,
+  };
 }
 
 function parseReports(packet: Buffer, start: number, count: number): ReportBlock[] {
@@ -217,7 +307,94 @@ export function serializeRtcp(packet: Exclude<RtcpPacket, { type: 'other' }>): B
       packet.ssrcs.forEach((ssrc, i) => buffer.writeUInt32BE(ssrc >>> 0, 20 + i * 4));
       return buffer;
     }
+    case 'transportFeedback':
+      return serializeTransportFeedback(packet);
   }
+}
+
+/**
+ * The reference time is the first arrival's 64 ms step, kept to 24 bits: an arrival beyond
+ * ±2^23 × 64 ms (about 6 days) comes back shifted by a multiple of 2^24 × 64 ms, as on the wire.
+ * Padded with zero bytes, without the P bit.
+ */
+function serializeTransportFeedback(packet: TransportFeedback): Buffer {
+  const { arrivals } = packet;
+  if (arrivals.length > 0xffff) throw new TypeError('transportFeedback.arrivals: more than 65535 packets');
+  const first = arrivals.find((arrival) => arrival !== null);
+  const referenceTime = first === undefined ? 0 : Math.floor(first / referenceTimeStepMs);
+  const symbols = new Uint8Array(arrivals.length);
+  const deltas: number[] = [];
+  let deltaBytes = 0;
+  let previous = 0;
+  arrivals.forEach((arrival, i) => {
+    if (arrival === null) return;
+    if (!Number.isFinite(arrival))
+      throw new TypeError(`transportFeedback.arrivals[${i}]: not a finite number`);
+    // Each arrival is rounded on its own, from the reference time, so rounding errors do not add up.
+    const quarters = Math.round((arrival - referenceTime * referenceTimeStepMs) * quartersPerMs);
+    const delta = quarters - previous;
+    previous = quarters;
+    if (delta >= 0 && delta <= 0xff) {
+      symbols[i] = smallDelta;
+      deltaBytes += 1;
+    } else if (delta >= -0x8000 && delta <= 0x7fff) {
+      symbols[i] = largeDelta;
+      deltaBytes += 2;
+    } else {
+      throw new TypeError(`transportFeedback.arrivals[${i}]: more than 8192 ms from the arrival before`);
+    }
+    deltas.push(delta);
+  });
+  const chunks = statusChunks(symbols);
+  const unpadded = transportFeedbackHeaderLength + chunks.length * 2 + deltaBytes;
+  const buffer = feedbackHeader(
+    packetTypes.rtpfb,
+    15,
+    Math.ceil(unpadded / 4) * 4,
+    packet.senderSsrc,
+    packet.mediaSsrc,
+  );
+  buffer.writeUInt16BE(packet.baseSequence & 0xffff, 12);
+  buffer.writeUInt16BE(arrivals.length, 14);
+  buffer.writeUIntBE(referenceTime & 0xffffff, 16, 3);
+  buffer[19] = packet.feedbackCount & 0xff;
+  let offset = transportFeedbackHeaderLength;
+  for (const chunk of chunks) offset = buffer.writeUInt16BE(chunk, offset);
+  let next = 0;
+  for (const symbol of symbols) {
+    if (symbol === smallDelta) offset = buffer.writeUInt8(deltas[next++] as number, offset);
+    else if (symbol === largeDelta) offset = buffer.writeInt16BE(deltas[next++] as number, offset);
+  }
+  return buffer;
+}
+
+/**
+ * Encodes status symbols as chunks (draft §3.1.3, §3.1.4): a run of 7 or more of one symbol as a
+ * run-length chunk, anything else as a status vector, one-bit when its 14 symbols allow it.
+ */
+function statusChunks(symbols: Uint8Array): number[] {
+  const chunks: number[] = [];
+  let i = 0;
+  while (i < symbols.length) {
+    const symbol = symbols[i] as number;
+    let run = 1;
+    while (run < 0x1fff && symbols[i + run] === symbol) run++;
+    if (run >= 7) {
+      chunks.push((symbol << 13) | run);
+      i += run;
+      continue;
+    }
+    const oneBit = symbols.subarray(i, i + 14);
+    if (oneBit.every((s) => s !== largeDelta)) {
+      chunks.push(oneBit.reduce((chunk, s, k) => chunk | (s << (13 - k)), 0x8000));
+      i += 14;
+    } else {
+      const twoBit = symbols.subarray(i, i + 7);
+      chunks.push(twoBit.reduce((chunk, s, k) => chunk | (s << (12 - 2 * k)), 0xc000));
+      i += 7;
+    }
+  }
+  return chunks;
 }
 
 function header(packetType: number, count: number, length: number): Buffer {
