@@ -28,6 +28,7 @@ export const headerExtensionUris = {
   audioLevel: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level',
   absSendTime: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
   videoOrientation: 'urn:3gpp:video-orientation',
+  transportWideCc: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
 } as const;
 
 /** One negotiated m-section. */

@@ -115,7 +115,7 @@ export class PrometheusMetrics {
     );
     this.#estimatedBitrate = gauge(
       'parlor_router_subscriber_estimated_bitrate_bps',
-      "The subscriber's estimate of its downlink (REMB)",
+      "What the subscriber's downlink carries for video, as estimated from its feedback",
       ['session_id', 'stream_id', 'subscriber'],
     );
     this.#layerActive = gauge(

@@ -15,7 +15,7 @@ export interface LayerView {
 
 /** What the subscriber's link tells. */
 export interface LinkView {
-  /** Its receiver's estimate of its downlink (REMB), bits/s; null before one came. */
+  /** What its downlink carries for video (see `Subscription.estimatedBitrate`), bits/s; null before known. */
   readonly estimate: number | null;
   /** Share of video packets lost in its last receiver report, 0–1. */
   readonly fractionLost: number;
@@ -29,8 +29,8 @@ export interface LayerChoice {
 }
 
 /**
- * When the selector moves a subscriber between layers. Chromium's receive-side estimate only
- * climbs to about 1.5 times what it receives, so a subscriber on a low layer never sees room for
+ * When the selector moves a subscriber between layers. A bandwidth estimate only climbs to
+ * about 1.5 times what arrives, so a subscriber on a low layer never sees room for
  * the next one: the selector tries it (a trial), and steps back if the link pushes back.
  */
 export interface LayerSelectorSettings {

@@ -110,7 +110,7 @@ export interface PublicationStats {
 export interface SubscriptionStats {
   readonly id: string;
   readonly publicationId: string;
-  /** The subscriber's estimate of its downlink (REMB), bits/s. */
+  /** What the subscriber's downlink carries for video (see `Subscription.estimatedBitrate`), bits/s. */
   readonly estimatedBitrate: number | null;
   readonly tracks: readonly ForwardedTrackStats[];
 }

@@ -1,5 +1,6 @@
 import { parse, write } from 'sdp-transform';
 import { UdpMux } from '../ice/UdpMux.js';
+import { headerExtensionUris } from '../rtpParameters.js';
 import { parseDescription } from '../sdp/sdp.js';
 import { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { FakeBrowser } from '../transport/FakeBrowser.js';
@@ -41,11 +42,18 @@ export class RouterTestBed {
     return browser;
   }
 
-  /** A subscriber's answer to the router's offer, as a browser writes it; without RTX if asked. */
-  subscriberAnswer(offerSdp: string, { keepRtx = true } = {}): string {
+  /**
+   * A subscriber's answer to the router's offer, as a browser writes it; without RTX, or without
+   * transport-wide numbering and feedback, if asked.
+   */
+  subscriberAnswer(offerSdp: string, { keepRtx = true, keepTransportWideCc = true } = {}): string {
     const answer = parse(offerSdp);
     delete answer.icelite;
     for (const media of answer.media) {
+      if (!keepTransportWideCc) {
+        media.ext = media.ext?.filter((ext) => ext.uri !== headerExtensionUris.transportWideCc);
+        media.rtcpFb = media.rtcpFb?.filter((feedback) => feedback.type !== 'transport-cc');
+      }
       const rtx = new Set(media.rtp.filter((entry) => entry.codec === 'rtx').map((entry) => entry.payload));
       if (!keepRtx) {
         media.rtp = media.rtp.filter((entry) => !rtx.has(entry.payload));

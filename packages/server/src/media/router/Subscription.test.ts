@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'sdp-transform';
 import { serializeRtcp } from '../rtcp/rtcp.js';
+import { findHeaderExtension } from '../rtp/headerExtensions.js';
 import {
   readPayloadType,
   readSequenceNumber,
@@ -13,6 +14,7 @@ import type { SrtpContext } from '../srtp/SrtpContext.js';
 import type { FakeBrowser } from '../transport/FakeBrowser.js';
 import type { MediaRouter } from './MediaRouter.js';
 import type { Publication } from './Publication.js';
+import { headerExtensionUris } from '../rtpParameters.js';
 import { RouterTestBed } from './RouterTestBed.js';
 import type { Subscription } from './Subscription.js';
 
@@ -31,7 +33,7 @@ after(() => {
 
 const publisherVideoSsrc = 0x11112222;
 
-/** A publisher's offer as Chromium makes it, trimmed: VP8 with RTX and NACK, one SSRC. */
+/** A publisher's offer as Chromium makes it, trimmed: VP8 with RTX and NACK, one SSRC, video orientation. */
 function publisherOffer(): string {
   return [
     'v=0',
@@ -48,6 +50,7 @@ function publisherOffer(): string {
     'a=mid:0',
     'a=sendonly',
     'a=rtcp-mux',
+    'a=extmap:1 urn:3gpp:video-orientation',
     'a=rtpmap:96 VP8/90000',
     'a=rtcp-fb:96 nack',
     'a=rtcp-fb:96 nack pli',
@@ -65,17 +68,22 @@ async function publish(): Promise<{ publication: Publication; publisher: FakeBro
   return { publication, publisher: await bed.connect(answerSdp) };
 }
 
+/**
+ * A subscriber answering with or without RTX; without transport-wide numbering unless asked,
+ * so that the packets it gets have the publisher's header extensions as they were.
+ */
 async function subscribe(
   publication: Publication,
   keepRtx: boolean,
+  keepTransportWideCc = false,
 ): Promise<{ subscription: Subscription; subscriber: FakeBrowser; offerSdp: string }> {
   const { subscription, offerSdp } = router.subscribe(publication);
   const subscriber = await bed.connect(offerSdp);
-  router.answer(subscription, bed.subscriberAnswer(offerSdp, { keepRtx }));
+  router.answer(subscription, bed.subscriberAnswer(offerSdp, { keepRtx, keepTransportWideCc }));
   return { subscription, subscriber, offerSdp };
 }
 
-/** A VP8 packet with a one-byte header extension, as a publisher sends it. */
+/** A VP8 packet with a one-byte header extension (its video orientation), as a publisher sends it. */
 function videoPacket(sequence: number): Buffer {
   const packet = Buffer.alloc(12 + 8 + 300);
   packet[0] = 0x90;
@@ -277,6 +285,84 @@ describe('a subscription', () => {
       [track.ssrc, 96, 3001],
     );
     assert.deepEqual(resent.subarray(12), videoPacket(3001).subarray(12));
+    router.unpublish(publication);
+  });
+  it('numbers every packet it sends, resends too, for transport-wide feedback, and estimates the downlink from it', async () => {
+    const { publication, publisher } = await publish();
+    const { subscription, subscriber, offerSdp } = await subscribe(publication, true, true);
+    const [track] = subscription.tracks;
+    assert.ok(track?.rtx);
+    const video = parse(offerSdp).media[0];
+    const id = video?.ext?.find((ext) => ext.uri === headerExtensionUris.transportWideCc)?.value;
+    assert.ok(
+      id !== undefined && id !== 1,
+      "offered beside the publisher's extension, under an ID of its own",
+    );
+    assert.ok(video?.rtcpFb?.some((feedback) => feedback.payload === 96 && feedback.type === 'transport-cc'));
+    const numberOf = (packet: Buffer): number | undefined => {
+      const location = findHeaderExtension(packet, id);
+      return location ? packet.readUInt16BE(location.offset) : undefined;
+    };
+
+    sendVideo(publisher, [4000, 4001, 4002]);
+    await waitForRtp(subscriber, 3, 'the forwarded packets');
+    const forwarded = receivedRtp(subscriber);
+    assert.deepEqual(forwarded.map(numberOf), [0, 1, 2]);
+    forwarded.forEach((packet, i) => {
+      assert.equal(packet[16], 0x10, "the publisher's element is kept");
+      assert.equal(packet[17], 0xab);
+      assert.deepEqual(
+        packet.subarray(rtpHeaderLength(packet)),
+        videoPacket(4000 + i).subarray(20),
+        'the payload follows the longer header',
+      );
+    });
+    sendNack(subscriber, track.ssrc, [readSequenceNumber(forwarded[1] as Buffer)]);
+    await waitForRtp(subscriber, 1, 'the retransmission');
+    const [resent] = receivedRtp(subscriber);
+    assert.ok(resent);
+    assert.equal(readPayloadType(resent), 97);
+    assert.equal(numberOf(resent), 3, 'a resend gets the next number');
+    const headerLength = rtpHeaderLength(resent);
+    assert.equal(resent.readUInt16BE(headerLength), 4001, 'the original sequence number');
+    assert.deepEqual(resent.subarray(headerLength + 2), videoPacket(4001).subarray(20));
+
+    // Forty packets 5 ms apart (groups of their own) that arrive further and further apart: a
+    // queue building up. The estimate starts there, below what arrived.
+    for (let sequence = 4003; sequence < 4043; sequence++) {
+      sendVideo(publisher, [sequence]);
+      await new Promise((resolve) => setTimeout(resolve, 6));
+    }
+    await waitForRtp(subscriber, 40, 'the later packets');
+    receivedRtp(subscriber);
+    const arrivals: number[] = [];
+    for (let i = 0, at = 1000; i < 40; i++, at += 6 + i) arrivals.push(at);
+    const feedback = serializeRtcp({
+      type: 'transportFeedback',
+      senderSsrc: 0x5eb5c,
+      mediaSsrc: track.ssrc,
+      baseSequence: 4,
+      feedbackCount: 0,
+      arrivals,
+    });
+    subscriber.send((subscriber.outbound as SrtpContext).protectRtcp(feedback));
+    await waitFor(() => subscription.estimatedBitrate !== null, 'the estimate');
+    // 40 packets of 336 bytes over 1.05 s of arrivals.
+    const delivered = ((39 * 336 * 8) / ((arrivals[39] as number) - (arrivals[0] as number))) * 1000;
+    assert.ok(
+      (subscription.estimatedBitrate as number) < delivered,
+      `${subscription.estimatedBitrate} of ${delivered}`,
+    );
+    // The subscriber's own estimate no longer counts.
+    const remb = serializeRtcp({
+      type: 'remb',
+      senderSsrc: 0x5eb5c,
+      bitrate: 5_000_000,
+      ssrcs: [track.ssrc],
+    });
+    subscriber.send((subscriber.outbound as SrtpContext).protectRtcp(remb));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok((subscription.estimatedBitrate as number) < delivered);
     router.unpublish(publication);
   });
 });

@@ -1,13 +1,18 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { ntpFromUnixMs, ntpMiddle32 } from '../rtcp/ntp.js';
 import { parseRtcp, serializeRtcp, type ReportBlock } from '../rtcp/rtcp.js';
-import { writeAbsSendTime } from '../rtp/headerExtensions.js';
+import { DownlinkEstimator, type TransportFeedbackReport } from '../bwe/DownlinkEstimator.js';
+import {
+  appendTransportSequenceNumber,
+  transportSequenceNumberRoom,
+  writeAbsSendTime,
+} from '../rtp/headerExtensions.js';
 import { PictureIdRewriter } from '../rtp/PictureIdRewriter.js';
 import { RetransmissionBuffer } from '../rtp/RetransmissionBuffer.js';
 import { readSequenceNumber, rtpHeaderLength } from '../rtp/rtpHeader.js';
 import { RtpRewriter } from '../rtp/RtpRewriter.js';
 import { serializeRtx, type RtxStream } from '../rtp/rtx.js';
-import { headerExtensionUris, type MediaSection } from '../rtpParameters.js';
+import { headerExtensionUris, type HeaderExtension, type MediaSection } from '../rtpParameters.js';
 import type { RemoteDescription } from '../sdp/sdp.js';
 import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
@@ -123,6 +128,8 @@ const tickMs = 250;
 const ticksPerSecond = 4;
 /** Size of a subscription's scratch header; browsers' headers with their extensions are under 100 bytes. */
 const maxScratchHeaderLength = 256;
+/** An estimate below this share of the last one has layers chosen anew at once. */
+const estimateFall = 0.95;
 
 export interface SubscriptionEvents {
   /** Audio fallback for this subscriber: tell it (reason `quality`). */
@@ -155,7 +162,15 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   readonly #header = Buffer.alloc(maxScratchHeaderLength);
   readonly #tickTimer: NodeJS.Timeout;
   #ticks = 0;
+  /** The transport-wide sequence number extension offered; numbered only if the answer kept it. */
+  readonly #transportWideCc: HeaderExtension;
+  /** The estimate from transport-wide feedback; null when the subscriber did not take it. */
+  #downlink: DownlinkEstimator | null = null;
+  /** What the downlink carries for video, bits/s; null until known. */
   #estimatedBitrate: number | null = null;
+  /** The audio sent over the last second, bits/s (RTP packets): the estimate less it is video's. */
+  #audioBitrate = 0;
+  #audioBytesAtSecond = 0;
   #preferences: VideoPreferences;
   #closed = false;
 
@@ -165,6 +180,10 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     const fallbackSettings = options.videoFallback;
     this.#transport = transport;
     this.#publication = publication;
+    this.#transportWideCc = {
+      id: freeExtensionId(publication.tracks.flatMap((track) => track.section.extensions)),
+      uri: headerExtensionUris.transportWideCc,
+    };
     this.tracks = publication.tracks.map((source, index) => {
       const [codec] = source.section.codecs;
       if (!codec) throw new TypeError('a published track has no codec');
@@ -183,8 +202,17 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
         section: {
           mid: String(index),
           kind: source.kind,
-          codecs: [rtx ? { ...codec, rtxPayloadType: rtx.payloadType } : codec],
-          extensions: source.section.extensions.filter((extension) => forwardedExtensions.has(extension.uri)),
+          codecs: [
+            {
+              ...codec,
+              feedback: [...codec.feedback, 'transport-cc'],
+              ...(rtx ? { rtxPayloadType: rtx.payloadType } : {}),
+            },
+          ],
+          extensions: [
+            ...source.section.extensions.filter((extension) => forwardedExtensions.has(extension.uri)),
+            this.#transportWideCc,
+          ],
           rids: [],
           ssrcs: [ssrc],
         },
@@ -233,7 +261,10 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     });
     this.#tickTimer = setInterval(() => {
       const second = ++this.#ticks % ticksPerSecond === 0;
-      if (second) this.#sendSenderReports();
+      if (second) {
+        this.#sendSenderReports();
+        this.#measureAudioBitrate();
+      }
       this.#measureNackLoss();
       if (second || this.#linkInDoubt()) this.#selectLayers();
     }, tickMs);
@@ -244,7 +275,11 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     return this.#closed;
   }
 
-  /** The subscriber's own estimate of its downlink (REMB), bits/s; null until it sent one. */
+  /**
+   * What the subscriber's downlink carries for video, bits/s: from its transport-wide feedback
+   * (less the audio sent), or its own estimate (REMB) when it did not take transport-wide
+   * numbering; null until known.
+   */
   get estimatedBitrate(): number | null {
     return this.#estimatedBitrate;
   }
@@ -260,15 +295,26 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   }
 
   /**
-   * Completes the subscription with the subscriber's answer: its DTLS fingerprint, and for each
-   * track whether it kept RTX (the codec's `rtx` payload type with the same `apt`).
+   * Completes the subscription with the subscriber's answer: its DTLS fingerprint, for each
+   * track whether it kept RTX (the codec's `rtx` payload type with the same `apt`), and whether
+   * it took transport-wide numbering and feedback on every track.
    */
   setRemoteDescription(answer: RemoteDescription): void {
+    let transportWideCc = true;
     for (const track of this.tracks) {
       const media = answer.media.find((candidate) => candidate.mid === track.section.mid);
       const codec = media?.codecs.find((candidate) => candidate.payloadType === track.payloadType);
       if (codec?.rtxPayloadType !== track.rtx?.payloadType) track.rtx = null;
+      const offered = this.#transportWideCc;
+      if (
+        !media?.extensions.some(
+          (extension) => extension.id === offered.id && extension.uri === offered.uri,
+        ) ||
+        !codec?.feedback.includes('transport-cc')
+      )
+        transportWideCc = false;
     }
+    this.#downlink = transportWideCc ? new DownlinkEstimator() : null;
     this.#transport.setRemoteFingerprint(answer.fingerprint);
   }
 
@@ -431,11 +477,24 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     return loss;
   }
 
-  /** Whether the subscriber NACKed any packet lately, or audio fallback found its link congested. */
+  /**
+   * Whether the subscriber NACKed any packet lately, its feedback tells of a queue building up,
+   * or audio fallback found its link congested.
+   */
   #linkInDoubt(): boolean {
-    return this.tracks.some(
-      (track) => track.nackLoss > 0 || (track.fallback !== null && track.fallback.state !== 'on'),
+    return (
+      this.#downlink?.signal === 'overusing' ||
+      this.tracks.some(
+        (track) => track.nackLoss > 0 || (track.fallback !== null && track.fallback.state !== 'on'),
+      )
     );
+  }
+
+  #measureAudioBitrate(): void {
+    let bytes = 0;
+    for (const track of this.tracks) if (track.source.kind === 'audio') bytes += track.bytesOut;
+    this.#audioBitrate = (bytes - this.#audioBytesAtSecond) * 8;
+    this.#audioBytesAtSecond = bytes;
   }
 
   #measureNackLoss(): void {
@@ -457,19 +516,28 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
 
   /**
    * A copy of the packet's header rewritten as this subscriber receives it (in the scratch
-   * buffer, unless the header is larger), sent for the first time or again (a NACK's answer), or
-   * null when the rewriter drops the packet.
+   * buffer, unless the header is larger), sent for the first time or again (a NACK's answer),
+   * numbered for transport-wide feedback; null when the rewriter drops the packet.
    */
   #rewriteHeader(track: ConsumedTrack, packet: Buffer, sent: 'first' | 'again'): Buffer | null {
     const headerLength = rtpHeaderLength(packet);
-    const header = headerLength <= this.#header.length ? this.#header : Buffer.allocUnsafe(headerLength);
+    const header =
+      headerLength + transportSequenceNumberRoom <= this.#header.length
+        ? this.#header
+        : Buffer.allocUnsafe(headerLength + transportSequenceNumberRoom);
     packet.copy(header, 0, 0, headerLength);
     const { rewriter } = track;
     const rewritten =
       sent === 'first'
         ? rewriter.rewrite(header, track.payloadType, Date.now())
         : rewriter.rewriteAgain(header, track.payloadType, Date.now());
-    return rewritten ? header : null;
+    if (!rewritten) return null;
+    const downlink = this.#downlink;
+    if (downlink) {
+      const length = appendTransportSequenceNumber(header, this.#transportWideCc.id, downlink.nextSequence);
+      if (length > 0) downlink.onSend(length + packet.length - headerLength, performance.now());
+    }
+    return header;
   }
 
   /**
@@ -511,7 +579,9 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
         const track = this.#tracksBySsrc.get(packet.mediaSsrc);
         if (!track) continue;
         track.nacked += this.#retransmit(track, packet.lost);
-      } else if (packet.type === 'remb') {
+      } else if (packet.type === 'transportFeedback') {
+        this.#onTransportFeedback(packet);
+      } else if (packet.type === 'remb' && !this.#downlink) {
         this.#estimatedBitrate = packet.bitrate;
         this.#selectLayers();
       } else if (packet.type === 'rr' || packet.type === 'sr') {
@@ -520,6 +590,23 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
         if (packet.reports.length > 0) this.#selectLayers();
       }
     }
+  }
+
+  /** Layers are chosen anew at once when the estimate falls: a link narrowed. */
+  #onTransportFeedback(feedback: TransportFeedbackReport): void {
+    if (!this.#downlink) return;
+    const total = this.#downlink.onFeedback(feedback, this.#rttMs(), performance.now());
+    if (total === null) return;
+    const previous = this.#estimatedBitrate;
+    this.#estimatedBitrate = Math.max(0, total - this.#audioBitrate);
+    if (previous === null || this.#estimatedBitrate < previous * estimateFall) this.#selectLayers();
+  }
+
+  /** The longest round trip measured on any track, ms; null before one. */
+  #rttMs(): number | null {
+    let rtt: number | null = null;
+    for (const track of this.tracks) if (track.rttMs !== null) rtt = Math.max(rtt ?? 0, track.rttMs);
+    return rtt;
   }
 
   #onReport(report: ReportBlock): void {
@@ -614,4 +701,10 @@ function randomSsrc(other?: number): number {
 /** The payload type RTX gets beside a codec's: the first dynamic one (96–127) the codec does not use. */
 function rtxPayloadTypeFor(payloadType: number): number {
   return payloadType === 96 ? 97 : 96;
+}
+
+/** The lowest one-byte header extension ID (1–14) none of `taken` has. */
+function freeExtensionId(taken: readonly HeaderExtension[]): number {
+  for (let id = 1; id <= 14; id++) if (!taken.some((extension) => extension.id === id)) return id;
+  throw new RangeError('no header extension ID left for transport-wide numbering');
 }

@@ -5,17 +5,19 @@
  *
  * OpenTok publishes no thresholds; these are ours, tuned with Chromium behind a 60 kbit/s
  * bottleneck with 10 % loss (e2e/audioFallback.test.ts) for a reaction within 2 s and a recovery
- * within 10 s. Congestion shows 0.7–1.3 s after the link degrades, when the subscriber's feedback
- * tells: its receiver report or falling estimate (about once a second), or the share of packets
- * it NACKs over the last second (a second of samples, so that a burst of loss counts only when
- * it outweighs the good packets around it). So the first congested reading warns, and one a
- * quarter of a second later, ruling out a single burst, turns video off: the router decides
- * within 1.2–1.8 s, and the subscriber hears of it 0.4–0.9 s later, the signaling's TCP
- * having backed off in the queue the video flooded. Probes start 2 s after video went off and
- * back off to 5 s; each sends the lowest layer for 2.5 s and fails as soon as its own NACKs tell
- * of congestion (a link narrower than the lowest layer fills its queue within half a second),
- * so that a repaired link sees video within 5 + 2.5 s and a steady bad one loses a little of its
- * audio for about half a second every 5 s. A link that buffers more than a probe lasts (a token
+ * within 10 s. Congestion shows first in the subscriber's transport-wide feedback (every 100 ms
+ * or so): its bottleneck's queue builds up, the estimate drops to what the link still delivers,
+ * 0.4–0.8 s after the link degrades. Without that feedback it shows 0.7–1.3 s after, in its
+ * receiver report or REMB (about once a second), or the share of packets it NACKs over the last
+ * second (a second of samples, so that a burst of loss counts only when it outweighs the good
+ * packets around it). The first congested reading warns, and one a quarter of a second later,
+ * ruling out a single burst, turns video off: the router decides within 0.6–1.1 s (1.2–1.8 s
+ * without transport-wide feedback), and the subscriber hears of it 0.4–0.9 s later, the
+ * signaling's TCP having backed off in the queue the video flooded. Probes start 2 s after video
+ * went off and back off to 5 s; each sends the lowest layer for 2.5 s and fails as soon as its
+ * own NACKs tell of congestion (a link narrower than the lowest layer fills its queue within half
+ * a second), so that a repaired link sees video within 5 + 2.5 s and a steady bad one loses a
+ * little of its audio for about half a second every 5 s. A link that buffers more than a probe lasts (a token
  * bucket's burst) lets a probe through and fails it later: video that goes off again within
  * 10 s of coming back counts as a failed probe, and the next probes wait the longest and last
  * twice as long, up to four times.
@@ -57,7 +59,7 @@ export type VideoFallbackState = 'on' | 'warning' | 'off';
 
 /** A link reading for the fallback: its estimate, the freshest loss, and the lowest layer's bitrate. */
 export interface FallbackReading {
-  /** REMB, bits/s; null before one came. */
+  /** What the subscriber's downlink carries for video (see `Subscription.estimatedBitrate`), bits/s; null before known. */
   readonly estimate: number | null;
   /** Highest loss (0–1) the subscriber told of lately (NACKs, receiver reports), over all tracks. */
   readonly fractionLost: number;
@@ -126,10 +128,10 @@ export class VideoFallback {
   #enabledAt: number | null = null;
   /**
    * Whether an estimate below the lowest layer counts as congestion: not from video turning off
-   * until the estimate passes the lowest layer by `estimateHeadroom`. Chromium's receive-side
-   * estimator feeds on video alone, so it holds where it collapsed while only audio flows, and
-   * climbs back from there (about 8 % a second) once video is on again, long after the link
-   * recovered.
+   * until the estimate passes the lowest layer by `estimateHeadroom`. An estimate knows a link
+   * only as far as it is used (it climbs to about 1.5 times what arrives), so it stays low while
+   * only audio flows, and climbs back (about 8 % a second) once video is on again, long after the
+   * link recovered.
    */
   #estimateCounts = true;
   /** The lowest layer's bitrate, smoothed; null before a reading. */

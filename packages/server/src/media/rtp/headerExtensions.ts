@@ -64,3 +64,42 @@ export function writeAbsSendTime(packet: Uint8Array, offset: number, nowMs: numb
   packet[offset + 1] = (value >>> 8) & 0xff;
   packet[offset + 2] = value & 0xff;
 }
+
+/** Bytes `appendTransportSequenceNumber` adds to a header at most. */
+export const transportSequenceNumberRoom = 8;
+
+/**
+ * Adds a transport-wide sequence number element (16 bits, draft-holmer-rmcat-transport-wide-cc-
+ * extensions-01 §2) with `id` (1–14) to the header at the start of `header`, which must have
+ * `transportSequenceNumberRoom` bytes free after it: a word at the end of its extension block,
+ * or a new one-byte block when it has none. Returns the header's new length, or -1 when its
+ * block is of neither RFC 8285 form (nothing written).
+ */
+export function appendTransportSequenceNumber(header: Buffer, id: number, sequence: number): number {
+  const first = header[0] as number;
+  const start = rtpFixedHeaderLength + (first & 0x0f) * 4;
+  if ((first & 0x10) === 0) {
+    header.writeUInt32BE(0xbede0001, start);
+    header[start + 4] = (id << 4) | 1;
+    header.writeUInt16BE(sequence, start + 5);
+    header[start + 7] = 0;
+    header[0] = first | 0x10;
+    return start + 8;
+  }
+  const profile = header.readUInt16BE(start);
+  const words = header.readUInt16BE(start + 2);
+  const end = start + 4 + words * 4;
+  if (profile === 0xbede) {
+    header[end] = (id << 4) | 1;
+    header.writeUInt16BE(sequence, end + 1);
+    header[end + 3] = 0;
+  } else if ((profile & 0xfff0) === 0x1000) {
+    header[end] = id;
+    header[end + 1] = 2;
+    header.writeUInt16BE(sequence, end + 2);
+  } else {
+    return -1;
+  }
+  header.writeUInt16BE(words + 1, start + 2);
+  return end + 4;
+}

@@ -15,18 +15,19 @@ export interface RtxStream {
 }
 
 /**
- * The RTX packet that retransmits `packet` (RFC 4588 §4): the header as sent (from `header`,
- * which starts with the packet's header rewritten; CSRCs, extensions, marker and timestamp
+ * The RTX packet that retransmits `packet` (RFC 4588 §4): the header as sent (`header`, the
+ * packet's header rewritten at the start of a buffer; CSRCs, extensions, marker and timestamp
  * kept), on the stream's SSRC, payload type and next sequence number, and a payload of the
  * original sequence number (OSN) followed by the original payload. Advances the stream.
  */
 export function serializeRtx(packet: Buffer, header: Buffer, stream: RtxStream): Buffer {
-  const headerLength = rtpHeaderLength(packet);
-  if (headerLength < 0 || header.length < headerLength) throw new TypeError('not an RTP packet');
-  const rtx = Buffer.allocUnsafe(packet.length + 2);
+  const payloadStart = rtpHeaderLength(packet);
+  const headerLength = rtpHeaderLength(header);
+  if (payloadStart < 0 || headerLength < 0) throw new TypeError('not an RTP packet');
+  const rtx = Buffer.allocUnsafe(headerLength + 2 + packet.length - payloadStart);
   header.copy(rtx, 0, 0, headerLength);
   rtx.writeUInt16BE(readSequenceNumber(header), headerLength);
-  packet.copy(rtx, headerLength + 2, headerLength);
+  packet.copy(rtx, headerLength + 2, payloadStart);
   writeSsrc(rtx, stream.ssrc);
   writePayloadType(rtx, stream.payloadType);
   writeSequenceNumber(rtx, stream.sequence);

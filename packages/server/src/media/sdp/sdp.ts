@@ -49,7 +49,13 @@ const supportedCodecs: readonly {
 /** The feedback the router answers: NACK, keyframe requests and REMB (not transport-cc). */
 const supportedFeedback = new Set(['nack', 'nack pli', 'ccm fir', 'goog-remb']);
 
-const supportedExtensions = new Set<string>(Object.values(headerExtensionUris));
+/**
+ * The header extensions the router accepts from publishers: all it knows but the transport-wide
+ * sequence number, which asks for transport-wide feedback (publishers get REMB instead).
+ */
+const supportedExtensions = new Set<string>(
+  Object.values(headerExtensionUris).filter((uri) => uri !== headerExtensionUris.transportWideCc),
+);
 
 /** Reads a browser's offer or answer. */
 export function parseDescription(sdp: string): RemoteDescription {

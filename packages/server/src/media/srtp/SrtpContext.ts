@@ -102,14 +102,15 @@ export class SrtpContext {
   /**
    * Encrypts and authenticates an RTP packet; returns the SRTP packet (a new buffer).
    *
-   * `header`, when given, starts with the header to send instead of the packet's own (as many
-   * bytes as the packet's header has): a router rewrites one scratch copy of the header per
-   * subscriber, and the payload is encrypted straight from the shared source packet into the
+   * `header`, when given, starts with the header to send instead of the packet's own (its
+   * length may differ: an extension element added): a router rewrites one scratch copy of the
+   * header per subscriber, and the payload is encrypted straight from the shared source packet into the
    * output, without a copy of the whole packet per subscriber.
    */
   protectRtp(packet: Buffer, header: Buffer = packet): Buffer {
-    const headerLength = rtpHeaderLength(packet);
-    if (headerLength < 0 || header.length < headerLength) throw new TypeError('not an RTP packet');
+    const payloadStart = rtpHeaderLength(packet);
+    const headerLength = header === packet ? payloadStart : rtpHeaderLength(header);
+    if (payloadStart < 0 || headerLength < 0) throw new TypeError('not an RTP packet');
     const ssrc = readSsrc(header);
     const sequence = readSequenceNumber(header);
     const state = this.#streamState(ssrc, sequence);
@@ -118,11 +119,11 @@ export class SrtpContext {
       state.roc = roc;
       state.highestSequence = sequence;
     }
-    const length = packet.length;
+    const length = headerLength + packet.length - payloadStart;
     const output = Buffer.allocUnsafe(length + this.#tagLength);
     // A header is a few dozen bytes: a loop costs less than the view a Buffer copy would make.
     for (let i = 0; i < headerLength; i++) output[i] = header[i] as number;
-    const payload = packet.subarray(headerLength);
+    const payload = packet.subarray(payloadStart);
 
     if (this.#aead) {
       const cipher = createCipheriv(
