@@ -25,6 +25,33 @@ export function namespaceSide(name: string, subnet: number, index: number): Name
   };
 }
 
+/**
+ * Removes the sides of the same name that processes no longer running left (a run that crashed
+ * before its cleanup): their host ends hold the same addresses, and would take the traffic.
+ */
+function removeStaleSides(side: NamespaceSide): void {
+  const prefix = side.namespace.slice(0, -tag.length);
+  const name = prefix.slice('parlor-'.length, -1);
+  const stale = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((line) => line.split(' ')[0] ?? '')
+    .filter((namespace) => namespace.startsWith(prefix) && namespace !== side.namespace)
+    .filter((namespace) => !isRunning(Number.parseInt(namespace.slice(prefix.length), 36)));
+  for (const namespace of stale) {
+    const processTag = namespace.slice(prefix.length);
+    removeSide({ ...side, namespace, hostVeth: `p${name}${processTag}`.slice(0, 14) });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const ip = (...args: string[]): void => {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 };
@@ -45,8 +72,12 @@ export function namespacesUnavailable(): string | false {
   }
 }
 
-/** Creates the namespace and its veth pair, with a default route to the host. */
+/**
+ * Creates the namespace and its veth pair, with a default route to the host, first removing
+ * those of its name that crashed runs left.
+ */
 export function createSide(side: NamespaceSide): void {
+  removeStaleSides(side);
   const inner = `${side.hostVeth}i`;
   ip('netns', 'add', side.namespace);
   ip('link', 'add', side.hostVeth, 'type', 'veth', 'peer', 'name', inner);
