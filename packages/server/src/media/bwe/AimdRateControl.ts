@@ -6,23 +6,23 @@ import type { DelaySignal } from './TrendlineDetector.js';
  * held while the queue drains, and up again while the delay stays normal — by 8 % a second while
  * far from the link's known capacity, by about a packet per round trip near it.
  *
- * Like the receive-side estimate Chromium sends as REMB, it starts unknown: at the first overuse,
- * or after `initializationMs` of delivered rates, it starts from what the link delivered. It never
- * climbs past 1.5 times that (plus 10 kbit/s): a link is known only as far as it was used.
+ * It starts unknown, and stays so until the link first pushes back: then it starts from 85 % of
+ * what the link delivered. (Chromium's receive-side estimate starts from the delivered rate after
+ * five seconds anyway; but what a link delivered while little was sent — a publisher's video
+ * paused — tells nothing of what it could carry, and would read as congestion.) It never climbs
+ * past 1.5 times what the link delivers (plus 10 kbit/s): a link is known only as far as it is
+ * used.
  */
 export interface AimdRateControlSettings {
   /** Share of the delivered rate the estimate drops to on overuse. */
   readonly decreaseFactor: number;
   /** Growth per second while far from the link's capacity. */
   readonly multiplicativeIncrease: number;
-  /** How long delivered rates are measured before the estimate starts from them, ms. */
-  readonly initializationMs: number;
 }
 
 export const defaultAimdRateControlSettings: AimdRateControlSettings = {
   decreaseFactor: 0.85,
   multiplicativeIncrease: 0.08,
-  initializationMs: 5000,
 };
 
 /** One reading of the link for the rate control. */
@@ -50,7 +50,6 @@ const capacitySmoothing = 0.05;
 export class AimdRateControl {
   readonly #settings: AimdRateControlSettings;
   #bitrate: number | null = null;
-  #firstDeliveredAtMs: number | null = null;
   #holding = false;
   #lastUpdateMs: number | null = null;
   #lastDecreaseMs = Number.NEGATIVE_INFINITY;
@@ -62,7 +61,7 @@ export class AimdRateControl {
     this.#settings = settings;
   }
 
-  /** The estimate, bits/s; null until it started. */
+  /** The estimate, bits/s; null until the link first pushed back. */
   get bitrate(): number | null {
     return this.#bitrate;
   }
@@ -72,20 +71,11 @@ export class AimdRateControl {
     const elapsedMs = this.#lastUpdateMs === null ? 0 : nowMs - this.#lastUpdateMs;
     this.#lastUpdateMs = nowMs;
     const delivered = input.deliveredBitrate;
-    if (delivered !== null) this.#firstDeliveredAtMs ??= nowMs;
     if (input.signal === 'overusing') {
       this.#decrease(delivered, input.rttMs, nowMs);
       return this.#bitrate;
     }
-    if (this.#bitrate === null) {
-      if (
-        delivered !== null &&
-        this.#firstDeliveredAtMs !== null &&
-        nowMs - this.#firstDeliveredAtMs >= this.#settings.initializationMs
-      )
-        this.#bitrate = delivered;
-      return this.#bitrate;
-    }
+    if (this.#bitrate === null) return null;
     if (input.signal === 'underusing') {
       // The queue drains: what was sent still overfills the link.
       this.#holding = true;

@@ -97,18 +97,14 @@ class Traffic {
 }
 
 describe('downlink estimate from transport-wide feedback', () => {
-  it('starts from what the link delivered, then climbs while the delay stays flat', () => {
+  it('knows nothing of a link that never pushed back, whatever it delivered', () => {
     const traffic = new Traffic(new SimulatedLink(5_000_000, 500, 2), 1000);
-    traffic.run(4000);
-    assert.equal(traffic.estimator.bitrate, null, 'nothing known before five seconds');
     traffic.run(12_000);
     assert.ok(
       traffic.signals.every(({ signal }) => signal !== 'overusing'),
       'jitter is no overuse',
     );
-    const bitrate = Number(traffic.estimator.bitrate);
-    // About 288 kbit/s sent: started there, and climbed to at most 1.5 times it plus 10 kbit/s.
-    assert.ok(bitrate > 300_000 && bitrate <= 1.5 * 300_000 + 10_000, `estimate ${bitrate}`);
+    assert.equal(traffic.estimator.bitrate, null);
   });
 
   it('tells of a narrowed link within half a second, near what the link then carries', () => {

@@ -278,7 +278,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   /**
    * What the subscriber's downlink carries for video, bits/s: from its transport-wide feedback
    * (less the audio sent), or its own estimate (REMB) when it did not take transport-wide
-   * numbering; null until known.
+   * numbering; null until known (from feedback: until the link first pushed back).
    */
   get estimatedBitrate(): number | null {
     return this.#estimatedBitrate;

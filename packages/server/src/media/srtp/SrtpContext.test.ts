@@ -155,6 +155,21 @@ for (const profile of ['AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80'] as const) 
       assert.equal(receiver.unprotectRtp(protectedPackets[10] as Buffer), null, 'older than the window');
     });
 
+    it("send another header in front of the payload, longer than the packet's own", () => {
+      const [sender, receiver] = pair(keys);
+      const packet = rtpPacket(9);
+      // The same header with a one-byte extension block added (X bit, 0xBEDE, one word).
+      const header = Buffer.alloc(64);
+      packet.copy(header, 0, 0, 12);
+      header[0] = (header[0] as number) | 0x10;
+      Buffer.from('bede00011001ab00', 'hex').copy(header, 12);
+      const received = receiver.unprotectRtp(sender.protectRtp(packet, header));
+      assert.equal(
+        received?.toString('hex'),
+        Buffer.concat([header.subarray(0, 20), packet.subarray(12)]).toString('hex'),
+      );
+    });
+
     it('keep separate state per SSRC', () => {
       const [sender, receiver] = pair(keys);
       const a = rtpPacket(7, 1);
