@@ -24,7 +24,8 @@ describe('subscriber audio fallback on a real link', { skip: namespacesUnavailab
         `impairment → videoDisabled ${run.reaction.routerMs} ms at the router, ` +
         `${run.reaction.subscriberMs} ms at the subscriber (aim ≤ 2000); ` +
         `repair → videoEnabled ${run.recovery.routerMs} ms at the router, ` +
-        `${run.recovery.subscriberMs} ms at the subscriber (aim ≤ 10000)`,
+        `${run.recovery.subscriberMs} ms at the subscriber (aim ≤ 10000); ` +
+        `video went off on the reading ${JSON.stringify(run.disabledOn)}`,
     );
     assert.deepEqual(run.events, ['videoDisableWarning', 'videoDisabled quality', 'videoEnabled quality']);
     assert.deepEqual(run.steadyEvents, []);
@@ -34,6 +35,11 @@ describe('subscriber audio fallback on a real link', { skip: namespacesUnavailab
     assert.ok(audioPerSecond > 30, `${audioPerSecond.toFixed(1)} audio packets a second with video off`);
     assert.deepEqual(run.indicator, { whileOff: true, afterOn: false });
     assert.ok(run.reaction.routerMs <= 4000, `the router reacted in ${run.reaction.routerMs} ms`);
+    const { estimate, loss, lowestBitrate } = run.disabledOn;
+    assert.ok(
+      (estimate !== null && estimate < lowestBitrate) || loss > 0.15,
+      `the stats tell why: ${JSON.stringify(run.disabledOn)}`,
+    );
     assert.ok(run.recovery.subscriberMs <= 15_000, `video came back in ${run.recovery.subscriberMs} ms`);
   });
 });

@@ -25,6 +25,8 @@ const fallbackEventTypes = new Set([
 export interface FallbackRun {
   /** Impairment to `videoDisabled`: when the router decided, and when the subscriber's page got it, ms. */
   readonly reaction: { readonly routerMs: number; readonly subscriberMs: number };
+  /** The link reading the router turned video off on, from its stats. */
+  readonly disabledOn: FallbackReading;
   /** Repair to `videoEnabled`, the same two ways, ms. */
   readonly recovery: { readonly routerMs: number; readonly subscriberMs: number };
   /** The impaired subscriber's audio fallback events in order, as `type` or `type reason`. */
@@ -41,13 +43,23 @@ export interface FallbackRun {
   readonly indicator: { readonly whileOff: boolean; readonly afterOn: boolean };
 }
 
+/** What the router judged a subscriber's link by when its audio fallback changed. */
+export interface FallbackReading {
+  readonly estimate: number | null;
+  readonly loss: number;
+  readonly lowestBitrate: number;
+}
+
+/** The router's last audio fallback change of a subscription's video. */
+interface FallbackChange extends FallbackReading {
+  readonly atMs: number;
+  readonly event: string;
+}
+
 /** The router's view of a subscription's video, from the session's media stats. */
 interface FallbackStats {
   readonly connectionId: string;
-  readonly tracks: readonly {
-    readonly kind: string;
-    readonly lastVideoFallback: { readonly atMs: number; readonly event: string } | null;
-  }[];
+  readonly tracks: readonly { readonly kind: string; readonly lastVideoFallback: FallbackChange | null }[];
 }
 
 /** The subscriber audio fallback scenario on a namespace test bed (the impaired subscriber inside). */
@@ -89,7 +101,7 @@ export class FallbackTestBed {
       });
       const impairedAt = Date.now();
       const disabled = await impaired.waitForEvent({ type: 'videoDisabled', reason: 'quality' }, 20_000);
-      const routerDisabledAt = await this.#lastChange(sessionId, impairedConnection, 'videoDisabled');
+      const disabledChange = await this.#lastChange(sessionId, impairedConnection, 'videoDisabled');
       const audioAtDisable = (await impaired.mediaCounters(streamId)).audioPackets;
       const indicatorWhileOff = await showsVideoDisabled(impaired);
       await new Promise((resolve) => setTimeout(resolve, impairedForMs));
@@ -98,7 +110,7 @@ export class FallbackTestBed {
       limitDownlink(this.#bed.side, null);
       const repairedAt = Date.now();
       const enabled = await impaired.waitForEvent({ type: 'videoEnabled', reason: 'quality' }, 60_000);
-      const routerEnabledAt = await this.#lastChange(sessionId, impairedConnection, 'videoEnabled');
+      const enabledChange = await this.#lastChange(sessionId, impairedConnection, 'videoEnabled');
       const decodedAtEnable = (await impaired.mediaCounters(streamId)).framesDecoded;
       await waitFor(
         async () => (await impaired.mediaCounters(streamId)).framesDecoded > decodedAtEnable + 30,
@@ -106,10 +118,18 @@ export class FallbackTestBed {
       );
       return {
         reaction: {
-          routerMs: routerDisabledAt - impairedAt,
+          routerMs: disabledChange.atMs - impairedAt,
           subscriberMs: (disabled.atMs ?? 0) - impairedAt,
         },
-        recovery: { routerMs: routerEnabledAt - repairedAt, subscriberMs: (enabled.atMs ?? 0) - repairedAt },
+        disabledOn: {
+          estimate: disabledChange.estimate,
+          loss: disabledChange.loss,
+          lowestBitrate: disabledChange.lowestBitrate,
+        },
+        recovery: {
+          routerMs: enabledChange.atMs - repairedAt,
+          subscriberMs: (enabled.atMs ?? 0) - repairedAt,
+        },
         events: await fallbackEventsOf(impaired),
         steadyEvents: await fallbackEventsOf(steady),
         audioPacketsWhileOff,
@@ -127,15 +147,15 @@ export class FallbackTestBed {
     return this.#bed.close();
   }
 
-  /** When the router last changed a connection's audio fallback, which must have been `event`, Unix ms. */
-  async #lastChange(sessionId: string, connectionId: string, event: string): Promise<number> {
+  /** The router's last change of a connection's audio fallback, which must have been `event`. */
+  async #lastChange(sessionId: string, connectionId: string, event: string): Promise<FallbackChange> {
     const response = await this.#bed.parlor.rest('GET', `/session/${sessionId}/media`);
     const { subscriptions } = (await response.json()) as { subscriptions: FallbackStats[] };
     const change = subscriptions
       .find((subscription) => subscription.connectionId === connectionId)
       ?.tracks.find((track) => track.kind === 'video')?.lastVideoFallback;
     if (change?.event !== event) throw new Error(`the router's last change is ${JSON.stringify(change)}`);
-    return change.atMs;
+    return change;
   }
 }
 

@@ -14,7 +14,12 @@ import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
 import { Publication, type EncodingState } from './Publication.js';
 import { Subscription, type VideoPreferences } from './Subscription.js';
-import type { VideoFallbackEvent, VideoFallbackSettings, VideoFallbackState } from './VideoFallback.js';
+import type {
+  VideoFallbackChange,
+  VideoFallbackEvent,
+  VideoFallbackSettings,
+  VideoFallbackState,
+} from './VideoFallback.js';
 
 export type { EncodingState };
 
@@ -77,8 +82,8 @@ export interface ForwardedTrackStats extends TrackStats {
   readonly layerSwitches: number;
   /** Audio fallback of video: on, warned, or off for this subscriber; null for audio. */
   readonly videoFallback: VideoFallbackState | null;
-  /** Its last change: when (Unix ms) and what the subscriber was told. */
-  readonly lastVideoFallback: { readonly atMs: number; readonly event: VideoFallbackEvent } | null;
+  /** Its last change: when (Unix ms), what the subscriber was told, and the link reading why. */
+  readonly lastVideoFallback: VideoFallbackChange | null;
 }
 
 /** One simulcast layer (or the one encoding) of a published track. */

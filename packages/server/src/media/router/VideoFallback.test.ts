@@ -51,6 +51,11 @@ describe('Audio fallback', () => {
       [5250, 'videoDisabled'],
     ]);
     assert.equal(fallback.forwardsVideo, false);
+    assert.deepEqual(
+      fallback.lastChange,
+      { atMs: 5250, event: 'videoDisabled', estimate: 50e3, loss: 0.4, lowestBitrate: 80e3 },
+      'when, and the reading why, for stats',
+    );
     assert.deepEqual(feed(fallback, 6000, 30_000, bad), []);
     assert.equal(fallback.state, 'off');
   });

@@ -57,6 +57,18 @@ export type VideoFallbackEvent =
 
 export type VideoFallbackState = 'on' | 'warning' | 'off';
 
+/** A change of state, with the link reading it came on: when and why, for stats. */
+export interface VideoFallbackChange {
+  readonly atMs: number;
+  readonly event: VideoFallbackEvent;
+  /** The estimate for video then, bits/s; null before one. */
+  readonly estimate: number | null;
+  /** The loss it judged by then, 0–1. */
+  readonly loss: number;
+  /** The least video the subscriber gets (the lowest layer, smoothed), bits/s. */
+  readonly lowestBitrate: number;
+}
+
 /** A link reading for the fallback: its estimate, the freshest loss, and the lowest layer's bitrate. */
 export interface FallbackReading {
   /** What the subscriber's downlink carries for video (see `Subscription.estimatedBitrate`), bits/s; null before known. */
@@ -138,7 +150,9 @@ export class VideoFallback {
   #lowestBitrate: number | null = null;
   #lowestBitrateAtMs = 0;
   /** When and why the state last changed, for stats. */
-  #lastChange: { readonly atMs: number; readonly event: VideoFallbackEvent } | null = null;
+  #lastChange: VideoFallbackChange | null = null;
+  /** The reading being taken, for the change it may bring. */
+  #reading: Omit<VideoFallbackChange, 'atMs' | 'event'> = { estimate: null, loss: 0, lowestBitrate: 0 };
 
   constructor(settings: VideoFallbackSettings = defaultVideoFallbackSettings) {
     this.#settings = settings;
@@ -155,7 +169,7 @@ export class VideoFallback {
     return this.#state !== 'off' || this.#probeStartedAt !== null;
   }
 
-  get lastChange(): { readonly atMs: number; readonly event: VideoFallbackEvent } | null {
+  get lastChange(): VideoFallbackChange | null {
     return this.#lastChange;
   }
 
@@ -169,6 +183,7 @@ export class VideoFallback {
     if (reading.estimate !== null && reading.estimate >= lowestBitrate * estimateHeadroom)
       this.#estimateCounts = true;
     const loss = this.#state === 'off' ? this.#probeLoss(reading) : reading.fractionLost;
+    this.#reading = { estimate: reading.estimate, loss, lowestBitrate };
     const lossCounts = reading.atLowestLayer || reading.forwardedBitrate * (1 - loss) < lowestBitrate;
     const congested =
       (lossCounts && loss > settings.congestedLoss) ||
@@ -252,7 +267,7 @@ export class VideoFallback {
     this.#state = state;
     this.#congestedSince = null;
     this.#clearSince = null;
-    this.#lastChange = { atMs: nowMs, event };
+    this.#lastChange = { atMs: nowMs, event, ...this.#reading };
     return event;
   }
 }
