@@ -92,6 +92,7 @@ export function createSide(side: NamespaceSide): void {
 
 /** Removes a side, also one a crashed run left behind; nothing happens when it does not exist. */
 export function removeSide(side: NamespaceSide): void {
+  removeUplinkLoss(side);
   try {
     ip('netns', 'del', side.namespace);
   } catch {
@@ -167,7 +168,7 @@ export function limitDownlink(side: NamespaceSide, rate: string | null, limit: D
 /** An impairment of a namespace's uplink: a rate like '60kbit', and random loss from 0 to 1. */
 export interface UplinkLimit {
   readonly rate: string;
-  /** Default: 0. */
+  /** The share of its UDP datagrams the host drops as they arrive. Default: 0. */
   readonly loss?: number;
   /** The token bucket's depth, like '8kb' (the default): see `DownlinkLimit.burst`. */
   readonly burst?: string;
@@ -176,21 +177,18 @@ export interface UplinkLimit {
 /**
  * Limits what the namespace sends to the host (the browser's uplink): a token bucket on the
  * namespace's end of the veth pair holds the rate, dropping what would wait more than 150 ms as
- * a congested link does, and an nftables rule drops the given share of packets at random (this
- * kernel may lack netem). Null lifts both.
+ * a congested link does, and an nftables rule on the host drops the given share of its UDP
+ * datagrams at random as they arrive (this kernel may lack netem; a rule in the namespace would
+ * fail the sender's own send, which Chromium then repeats). Null lifts both.
  */
 export function limitUplink(side: NamespaceSide, limit: UplinkLimit | null): void {
   const inner = `${side.hostVeth}i`;
-  for (const command of [
-    ['tc', 'qdisc', 'del', 'dev', inner, 'root'],
-    ['nft', 'delete table inet uplinkloss'],
-  ]) {
-    try {
-      inNamespace(side.namespace, command);
-    } catch {
-      // No limit was set.
-    }
+  try {
+    inNamespace(side.namespace, ['tc', 'qdisc', 'del', 'dev', inner, 'root']);
+  } catch {
+    // No limit was set.
   }
+  removeUplinkLoss(side);
   if (limit === null) return;
   inNamespace(side.namespace, [
     'tc',
@@ -209,10 +207,28 @@ export function limitUplink(side: NamespaceSide, limit: UplinkLimit | null): voi
   ]);
   const perMille = Math.round((limit.loss ?? 0) * 1000);
   if (perMille === 0) return;
-  inNamespace(side.namespace, [
+  const table = uplinkLossTable(side);
+  execFileSync(
     'nft',
-    `add table inet uplinkloss; add chain inet uplinkloss out { type filter hook output priority 0; }; add rule inet uplinkloss out numgen random mod 1000 < ${perMille} drop`,
-  ]);
+    [
+      `add table inet ${table}; add chain inet ${table} in { type filter hook prerouting priority -150; }; ` +
+        `add rule inet ${table} in iifname "${side.hostVeth}" meta l4proto udp numgen random mod 1000 < ${perMille} drop`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+}
+
+/** The host's nftables table that drops some of what a namespace sends. */
+function uplinkLossTable(side: NamespaceSide): string {
+  return `parlor_uplink_${side.hostVeth}`;
+}
+
+function removeUplinkLoss(side: NamespaceSide): void {
+  try {
+    execFileSync('nft', ['delete', 'table', 'inet', uplinkLossTable(side)], { stdio: 'ignore' });
+  } catch {
+    // No loss was set.
+  }
 }
 
 /** A script that runs Chromium inside a namespace: playwright talks to it over a pipe, which crosses namespaces. */

@@ -101,6 +101,9 @@ export interface LayerStats {
   /** Frames per second with temporal layers 0..t, by t. */
   readonly temporalFrameRates: readonly number[];
   readonly packets: number;
+  /** Packets the router asked the publisher to resend (each request counts), and those resent in time. */
+  readonly resendsRequested: number;
+  readonly repaired: number;
 }
 
 export interface PublishedTrackStats extends TrackStats {
@@ -269,6 +272,8 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
             frameRate: layer.frameRates.at(-1) ?? 0,
             temporalFrameRates: layer.frameRates,
             packets: layer.packetsIn,
+            resendsRequested: layer.resends?.counts.requested ?? 0,
+            repaired: layer.resends?.counts.repaired ?? 0,
           })),
         })),
       })),

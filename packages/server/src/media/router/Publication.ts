@@ -4,6 +4,7 @@ import { TypedEmitter } from '../../TypedEmitter.js';
 import { ntpMiddle32, unixMsFromNtp } from '../rtcp/ntp.js';
 import { parseRtcp, serializeRtcp, type ReportBlock } from '../rtcp/rtcp.js';
 import { findHeaderExtension, readTextExtension } from '../rtp/headerExtensions.js';
+import { NackRequester } from '../rtp/NackRequester.js';
 import { ReceptionStats } from '../rtp/ReceptionStats.js';
 import {
   readPayloadType,
@@ -57,6 +58,12 @@ export interface PublishedLayer {
   /** The publisher's SSRC, known from the SDP or from the first packet. */
   ssrc: number | null;
   readonly buffer: RetransmissionBuffer;
+  /**
+   * Asks the publisher to resend what its uplink lost, for video with NACK negotiated (null
+   * otherwise): a packet lost before the router would be lost for every subscriber. The resends
+   * come as the packets they repair (no RTX from publishers), late.
+   */
+  readonly resends: NackRequester | null;
   packetsIn: number;
   bytesIn: number;
   /** From the publisher's latest sender report for this SSRC; subscribers' reports derive from it. */
@@ -138,7 +145,8 @@ interface LayerWindow {
 /**
  * What one publisher sends the router: its tracks and their simulcast layers, received once,
  * read once, kept for retransmission and handed to every subscription. The router answers with
- * receiver reports, keyframe requests and REMB, and pauses the layers no consumer needs.
+ * receiver reports, keyframe requests and REMB, asks for what the uplink lost to be resent, and
+ * pauses the layers no consumer needs.
  */
 export class Publication extends TypedEmitter<PublicationEvents> {
   readonly id = randomUUID();
@@ -146,6 +154,8 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   readonly #transport: DtlsSrtpTransport;
   /** Layers whose SSRC is known, for the lookup every packet needs. */
   readonly #layersBySsrc = new Map<number, PublishedLayer>();
+  /** Fires when a missing packet is next due to be asked for again. */
+  #resendTimer: NodeJS.Timeout | null = null;
   readonly #windows = new Map<PublishedLayer, LayerWindow>();
   /** Per layer, what the receiver reports tell the publisher. */
   readonly #receptions = new Map<PublishedLayer, ReceptionStats>();
@@ -216,6 +226,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
     if (this.#pauseTimer) clearTimeout(this.#pauseTimer);
+    if (this.#resendTimer) clearTimeout(this.#resendTimer);
     this.#transport.close();
   }
 
@@ -225,14 +236,20 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     if (!layer) return;
     const { track } = layer;
     const now = Date.now();
+    const sequence = readSequenceNumber(data);
+    // A packet that came twice (a resend crossing a late original) goes on once.
+    if (layer.buffer.get(sequence)) return;
     layer.packetsIn++;
     layer.bytesIn += data.length;
     layer.lastPacketAtMs = now;
     track.packetsIn++;
     track.bytesIn += data.length;
-    const sequence = readSequenceNumber(data);
     layer.buffer.store(sequence, data);
-    this.#receptions.get(layer)?.receive(sequence, readTimestamp(data), now);
+    // A resend the router asked for: the receiver reports leave it out, as they tell the
+    // publisher's congestion control of its uplink's loss.
+    const resent = layer.resends?.isMissing(sequence) ?? false;
+    if (!resent) this.#receptions.get(layer)?.receive(sequence, readTimestamp(data), now);
+    if (layer.resends) this.#requestResends(layer, layer.resends.receive(sequence, now));
     const headerLength = rtpHeaderLength(data);
     const video =
       track.codec && headerLength > 0
@@ -248,6 +265,39 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     }
     const absSendTime = track.absSendTimeId === null ? null : findHeaderExtension(data, track.absSendTimeId);
     this.safeEmit('rtp', { data, layer, video, absSendTimeOffset: absSendTime?.offset ?? -1 });
+  }
+
+  /** Asks the publisher to resend packets of a layer, and for those still missing later, again. */
+  #requestResends(layer: PublishedLayer, sequences: readonly number[]): void {
+    if (sequences.length === 0 || layer.ssrc === null || this.#transport.state !== 'connected') return;
+    this.#transport.sendRtcp(
+      serializeRtcp({ type: 'nack', senderSsrc: routerSsrc, mediaSsrc: layer.ssrc, lost: sequences }),
+    );
+    this.#scheduleResends();
+  }
+
+  #scheduleResends(): void {
+    if (this.#resendTimer) clearTimeout(this.#resendTimer);
+    this.#resendTimer = null;
+    let next: number | null = null;
+    for (const track of this.tracks)
+      for (const layer of track.layers) {
+        const at = layer.resends?.nextDueMs() ?? null;
+        if (at !== null) next = next === null ? at : Math.min(next, at);
+      }
+    if (next === null || this.#closed) return;
+    this.#resendTimer = setTimeout(
+      () => {
+        this.#resendTimer = null;
+        const now = Date.now();
+        for (const track of this.tracks)
+          for (const layer of track.layers)
+            if (layer.resends) this.#requestResends(layer, layer.resends.due(now));
+        this.#scheduleResends();
+      },
+      Math.max(0, next - Date.now()),
+    );
+    this.#resendTimer.unref();
   }
 
   /**
@@ -393,6 +443,7 @@ function extensionId(section: MediaSection, uri: string): number | undefined {
 
 function createTrack(section: MediaSection): PublishedTrack {
   const codecName = section.codecs[0]?.name.toLowerCase() ?? '';
+  const repairsLoss = section.kind === 'video' && (section.codecs[0]?.feedback.includes('nack') ?? false);
   const layers: PublishedLayer[] = [];
   const track: PublishedTrack = {
     section,
@@ -412,6 +463,7 @@ function createTrack(section: MediaSection): PublishedTrack {
       index,
       ssrc: rid === null ? (section.ssrcs[0] ?? null) : null,
       buffer: new RetransmissionBuffer(section.kind === 'video' ? 1024 : 256),
+      resends: repairsLoss ? new NackRequester() : null,
       packetsIn: 0,
       bytesIn: 0,
       senderClock: null,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'sdp-transform';
-import { serializeRtcp } from '../rtcp/rtcp.js';
+import { parseRtcp, serializeRtcp } from '../rtcp/rtcp.js';
 import { findHeaderExtension } from '../rtp/headerExtensions.js';
 import {
   readPayloadType,
@@ -363,6 +363,38 @@ describe('a subscription', () => {
     subscriber.send((subscriber.outbound as SrtpContext).protectRtcp(remb));
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.ok((subscription.estimatedBitrate as number) < delivered);
+    router.unpublish(publication);
+  });
+  it('asks the publisher to resend what its uplink lost, forwards the resend late, and a packet that came twice once', async () => {
+    const { publication, publisher } = await publish();
+    const { subscriber } = await subscribe(publication, true);
+    const nacksToPublisher = (): number[] =>
+      publisher.received
+        .splice(0)
+        .filter(isRtcp)
+        .flatMap((packet) =>
+          parseRtcp((publisher.inbound as SrtpContext).unprotectRtcp(packet) ?? Buffer.alloc(0)),
+        )
+        .flatMap((packet) =>
+          packet.type === 'nack' && packet.mediaSsrc === publisherVideoSsrc ? packet.lost : [],
+        );
+
+    sendVideo(publisher, [5000, 5001, 5003, 5004]);
+    await waitForRtp(subscriber, 4, 'the packets around the gap');
+    receivedRtp(subscriber);
+    await waitFor(() => publisher.received.some(isRtcp), 'the NACK');
+    assert.deepEqual(nacksToPublisher(), [5002]);
+
+    // Resent as it was first sent (publishers send no RTX to the router); 5003 comes again.
+    sendVideo(publisher, [5002, 5003]);
+    await waitForRtp(subscriber, 1, 'the repaired packet');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const repaired = receivedRtp(subscriber);
+    assert.deepEqual(repaired.map(readSequenceNumber), [5002]);
+    assert.deepEqual((repaired[0] as Buffer).subarray(12), videoPacket(5002).subarray(12));
+    const layer = router.stats().publications.find((stats) => stats.id === publication.id)?.tracks[0]
+      ?.layers[0];
+    assert.deepEqual([layer?.packets, layer?.resendsRequested, layer?.repaired], [5, 1, 1]);
     router.unpublish(publication);
   });
 });

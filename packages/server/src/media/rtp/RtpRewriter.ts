@@ -1,4 +1,5 @@
 import {
+  extendSequenceNumber,
   readSequenceNumber,
   readTimestamp,
   writePayloadType,
@@ -78,7 +79,7 @@ export class RtpRewriter {
       this.#startSegment(sourceSequence, sourceTimestamp, nowMs);
       extended = this.#segmentStart;
     } else {
-      extended = extend(sourceSequence, this.#highestSource);
+      extended = extendSequenceNumber(sourceSequence, this.#highestSource);
       if (extended < this.#segmentStart) return false;
       if (extended > this.#highestSource) this.#highestSource = extended;
     }
@@ -109,7 +110,7 @@ export class RtpRewriter {
    */
   drop(packet: Buffer): void {
     if (this.#newSegment) return;
-    const extended = extend(readSequenceNumber(packet), this.#highestSource);
+    const extended = extendSequenceNumber(readSequenceNumber(packet), this.#highestSource);
     if (extended <= this.#highestSource) return;
     this.#highestSource = extended;
     const last = this.#changes.at(-1) as OffsetChange;
@@ -179,13 +180,4 @@ export class RtpRewriter {
     const elapsedTicks = Math.max(1, Math.round(((nowMs - this.#lastOutAtMs) * this.#clockRate) / 1000));
     this.#timestampOffset = (this.#lastOutTimestamp + elapsedTicks - sourceTimestamp) >>> 0;
   }
-}
-
-/** Extends a 16-bit sequence number to the cycle nearest a reference extended one. */
-function extend(sequence: number, reference: number): number {
-  const base = reference - (reference & 0xffff);
-  let candidate = base + sequence;
-  if (candidate - reference > 0x8000) candidate -= 0x10000;
-  else if (reference - candidate > 0x8000) candidate += 0x10000;
-  return candidate;
 }

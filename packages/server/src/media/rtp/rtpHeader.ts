@@ -70,6 +70,15 @@ export function writePayloadType(packet: Uint8Array, payloadType: number): void 
   packet[1] = ((packet[1] as number) & 0x80) | (payloadType & 0x7f);
 }
 
+/** Extends a 16-bit sequence number to the cycle nearest a reference extended one. */
+export function extendSequenceNumber(sequence: number, reference: number): number {
+  const base = reference - (reference & 0xffff);
+  let candidate = base + sequence;
+  if (candidate - reference > 0x8000) candidate -= 0x10000;
+  else if (reference - candidate > 0x8000) candidate += 0x10000;
+  return candidate;
+}
+
 function writeUint32(packet: Uint8Array, offset: number, value: number): void {
   packet[offset] = (value >>> 24) & 0xff;
   packet[offset + 1] = (value >>> 16) & 0xff;
