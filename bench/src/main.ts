@@ -156,10 +156,19 @@ const benchmarks = {
   },
   router: async () => {
     const result = await runRouterBench(routerOptions(flags));
+    const { clip } = result;
+    const layers = clip.layers
+      .map(
+        (layer) =>
+          `${layer.rid} ${layer.width}x${layer.height} ${layer.megabitsPerSecond.toFixed(2)} Mbit/s ` +
+          `${fmt(layer.packetsPerSecond)} packets/s`,
+      )
+      .join(', ');
     console.log(
-      `\nRouter benchmark: a ${result.clip.megabitsPerSecond.toFixed(2)} Mbit/s VP8 640x480 + Opus clip ` +
-        `(${fmt(result.clip.packetsPerSecond)} packets/s) per camera; SFU on core 0, load on core 1; ` +
-        `${result.windowSeconds} s windows`,
+      `\nRouter benchmark: each camera sends VP8 in three simulcast layers (${layers}) + Opus, ` +
+        `${clip.sent.megabitsPerSecond.toFixed(2)} Mbit/s and ${fmt(clip.sent.packetsPerSecond)} packets/s in all; ` +
+        `a viewer gets the top layer + Opus, ${clip.viewed.megabitsPerSecond.toFixed(2)} Mbit/s and ` +
+        `${fmt(clip.viewed.packetsPerSecond)} packets/s; SFU on core 0, load on core 1; ${result.windowSeconds} s windows`,
     );
     for (const table of routerTables(result)) {
       printTable(

@@ -11,6 +11,11 @@ import { PublisherPeer, SubscriberPeer, type PublishedMedia } from './weriftPeer
 interface Jsep {
   readonly type: 'offer' | 'answer';
   readonly sdp: string;
+  /**
+   * The order of an offer's `a=simulcast` RIDs: Janus takes the first for the highest layer
+   * (`hml`) unless told `lmh`, lowest first, as the load and Chromium list them.
+   */
+  readonly rid_order?: 'hml' | 'lmh';
 }
 
 /** A message from Janus: a direct answer to a request, or an event of a long poll. */
@@ -251,7 +256,7 @@ class JanusParticipant implements LoadParticipant {
     const configured = await this.#session.message(
       handle,
       { request: 'publish', audio: true, video: media === 'audio+video' },
-      { type: 'offer', sdp: peer.offerSdp },
+      { type: 'offer', sdp: peer.offerSdp, rid_order: 'lmh' },
     );
     if (!configured.jsep) throw new Error('Janus did not answer the publisher');
     await peer.accept(configured.jsep.sdp);
@@ -259,6 +264,10 @@ class JanusParticipant implements LoadParticipant {
     return { key: String(feed), media };
   }
 
+  /**
+   * Janus aims a subscriber at a simulcast feed's top substream and all its temporal layers
+   * unless told otherwise, as Parlor's router does with no estimate of the subscriber's link.
+   */
   async subscribe(stream: PublishedStream): Promise<SubscriberPeer> {
     const handle = await this.#session.attach();
     const attached = await this.#session.message(handle, {

@@ -34,8 +34,8 @@ export class RoomLoad {
   /**
    * Publishers join and publish, a few at a time; then (in a meeting) each subscribes to the
    * others, and viewers join and subscribe to every stream, a few at a time or all at once.
-   * Resolves once every subscription received its first packet (or gave up) and the plan's
-   * settling time passed.
+   * Resolves once every track of every subscription received its first packet (or gave up) and
+   * the plan's settling time passed.
    */
   static async setup(plan: LoadPlan, clip: BenchClip, network: PeerNetwork): Promise<RoomLoad> {
     const meter = new ReceiveMeter();
@@ -138,20 +138,23 @@ export class RoomLoad {
 }
 
 interface SubscribeOutcome {
-  /** From the participant's start to its first media packet; null when none came. */
+  /**
+   * From the participant's start to its first media packet (audio, usually: simulcast video
+   * waits for its layer's next keyframe); null when none came.
+   */
   readonly joinMs: number | null;
-  /** Subscriptions that failed to negotiate or stayed without media. */
+  /** Subscriptions that failed to negotiate or had a track stay without media. */
   readonly failed: number;
   readonly errors: readonly string[];
 }
 
-/** Subscribes to the streams one after the other; the outcome once their first packets came. */
+/** Subscribes to the streams one after the other; the outcome once each of their tracks had media. */
 async function subscribeAll(
   participant: LoadParticipant,
   streams: readonly PublishedStream[],
   startedAt: number,
 ): Promise<{ outcome: Promise<SubscribeOutcome> }> {
-  const firstPackets: Promise<number | null>[] = [];
+  const arrivals: Promise<{ first: number | null; everyTrack: number | null }>[] = [];
   const errors: string[] = [];
   for (const stream of streams) {
     let peer: SubscriberPeer;
@@ -161,14 +164,18 @@ async function subscribeAll(
       errors.push(messageOf(error));
       continue;
     }
-    firstPackets.push(withTimeout(peer.firstPacket, timeoutMs));
+    const first = withTimeout(peer.firstPacket, timeoutMs);
+    const everyTrack = withTimeout(peer.everyTrack, timeoutMs);
+    arrivals.push(Promise.all([first, everyTrack]).then(([f, e]) => ({ first: f, everyTrack: e })));
   }
-  const outcome = Promise.all(firstPackets).then((arrivals) => {
-    const received = arrivals.filter((at) => at !== null);
-    if (received.length < arrivals.length) errors.push('no media within the timeout');
+  const outcome = Promise.all(arrivals).then((subscriptions) => {
+    const firsts = subscriptions.flatMap((s) => (s.first === null ? [] : [s.first]));
+    const served = subscriptions.filter((s) => s.everyTrack !== null).length;
+    if (firsts.length < subscriptions.length) errors.push('no media within the timeout');
+    else if (served < subscriptions.length) errors.push('a track without media within the timeout');
     return {
-      joinMs: received.length > 0 ? Math.min(...received) - startedAt : null,
-      failed: streams.length - received.length,
+      joinMs: firsts.length > 0 ? Math.min(...firsts) - startedAt : null,
+      failed: streams.length - served,
       errors,
     };
   });

@@ -1,14 +1,17 @@
-import { RTCPeerConnection, RTCRtpCodecParameters, type RTCDtlsTransport } from 'werift';
+import { randomBytes } from 'node:crypto';
 import {
-  deriveSrtpSessionKeys,
-  parseDescription,
-  srtpProfileById,
-  srtpProfiles,
-  SrtpContext,
-} from '@parlor/server/media';
-import type { BenchClip } from './benchClip.js';
-import { ClipPlayer } from './ClipPlayer.js';
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  useSdesMid,
+  useSdesRTPStreamId,
+  type RTCDtlsTransport,
+} from 'werift';
+import { parseDescription } from '@parlor/server/media';
+import { topLayer, type BenchClip } from './benchClip.js';
+import { ClipPlayer, type PlayedStream, type RtpSink } from './ClipPlayer.js';
 import type { ReceiveMeter, TrackMeter } from './ReceiveMeter.js';
+import { simulcastOffer } from './simulcastOffer.js';
+import { srtpContextOf } from './weriftSrtp.js';
 
 /** What a synthetic participant publishes: a camera and microphone, or a microphone alone. */
 export type PublishedMedia = 'audio+video' | 'audio';
@@ -23,12 +26,13 @@ export interface PeerNetwork {
 }
 
 /**
- * The peer connection of a synthetic participant: VP8 and Opus, no header extensions and no
- * RTCP feedback (no NACK, so that loss is counted before any repair and the load process spends
- * nothing on retransmissions; no keyframe requests, which the clip, with a keyframe every 5 s,
- * would not answer anyway).
+ * The peer connection of a synthetic participant: VP8 and Opus, no RTCP feedback (no NACK, so
+ * that loss is counted before any repair and the load process spends nothing on
+ * retransmissions; no keyframe requests, which the clip, with a keyframe every 5 s, would not
+ * answer anyway). A publisher's video has the MID and RID header extensions its simulcast
+ * layers carry; nothing else has header extensions.
  */
-function createPeer(network: PeerNetwork): RTCPeerConnection {
+function createPeer(network: PeerNetwork, role: 'publisher' | 'subscriber'): RTCPeerConnection {
   return new RTCPeerConnection({
     iceServers: [],
     iceUseIpv6: false,
@@ -51,7 +55,10 @@ function createPeer(network: PeerNetwork): RTCPeerConnection {
         }),
       ],
     },
-    headerExtensions: { audio: [], video: [] },
+    headerExtensions: {
+      audio: [],
+      video: role === 'publisher' ? [useSdesMid(), useSdesRTPStreamId()] : [],
+    },
   });
 }
 
@@ -70,47 +77,114 @@ export interface PublisherPeerOptions {
   readonly onPublisherFailed: (reason: string) => void;
 }
 
-/** A publisher's peer connection: offers send-only tracks and plays the clip into them. */
+const extensionUris = {
+  mid: 'urn:ietf:params:rtp-hdrext:sdes:mid',
+  rid: 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
+} as const;
+
+/**
+ * A publisher's peer connection: offers send-only tracks, the video in the clip's simulcast
+ * layers as Chromium does (`a=rid:q send`… `a=simulcast:send q;h;f`, no SSRC), and plays the
+ * clip into them once DTLS is up. werift's sender cannot send simulcast, so the media path is
+ * the load's own: each layer on an SSRC of its own with the MID and RID header extensions
+ * (on every packet), the audio on the SSRC werift's offer announced, all encrypted with the
+ * DTLS keys and sent on werift's ICE connection. What the SFU sends back (receiver reports,
+ * REMB, keyframe requests, dynacast's pauses over signaling) changes nothing.
+ */
 export class PublisherPeer {
   readonly offerSdp: string;
   readonly #pc: RTCPeerConnection;
   readonly #player: ClipPlayer;
 
-  private constructor(pc: RTCPeerConnection, player: ClipPlayer) {
+  private constructor(pc: RTCPeerConnection, offerSdp: string, player: ClipPlayer) {
     this.#pc = pc;
+    this.offerSdp = offerSdp;
     this.#player = player;
-    this.offerSdp = localSdp(pc);
   }
 
   static async offer(options: PublisherPeerOptions): Promise<PublisherPeer> {
-    const pc = createPeer(options.network);
+    const pc = createPeer(options.network, 'publisher');
     const audio = pc.addTransceiver('audio', { direction: 'sendonly' });
-    const video =
-      options.media === 'audio+video' ? pc.addTransceiver('video', { direction: 'sendonly' }) : null;
+    if (options.media === 'audio+video') {
+      pc.addTransceiver('video', {
+        direction: 'sendonly',
+        simulcast: options.clip.videoLayers.map((layer) => ({ rid: layer.rid, direction: 'send' as const })),
+      });
+    }
     await pc.setLocalDescription(await pc.createOffer());
-    const player = new ClipPlayer({ clip: options.clip, audio: audio.sender, video: video?.sender ?? null });
+    const offerSdp = simulcastOffer(localSdp(pc));
+    const player = new ClipPlayer({
+      durationMs: options.clip.durationMs,
+      streams: playedStreams(options.clip, offerSdp, audio.sender.ssrc),
+    });
     pc.iceConnectionStateChange.subscribe((state) => {
       // Once connected, ICE fails only when consent expires (RFC 7675): werift got no answer to
       // its checks for 30 s, as when the SFU fell that far behind what it receives.
       if (state === 'failed') options.onPublisherFailed("a publisher's ICE failed (consent expired)");
     });
-    return new PublisherPeer(pc, player);
+    return new PublisherPeer(pc, offerSdp, player);
   }
 
-  get packetsSent(): number {
-    return this.#player.packetsSent;
-  }
-
-  /** Takes the SFU's answer and starts sending (packets before the handshake ends are dropped). */
+  /** Takes the SFU's answer; the clip starts playing once DTLS is up. */
   async accept(answerSdp: string): Promise<void> {
     await this.#pc.setRemoteDescription({ type: 'answer', sdp: answerSdp });
-    this.#player.start();
+    const transport = this.#pc.getTransceivers()[0]?.dtlsTransport;
+    if (!transport) throw new Error('the answer has no media section');
+    const start = (): void => {
+      this.#player.start(srtpSink(transport));
+    };
+    if (transport.state === 'connected') start();
+    else
+      transport.onStateChange.subscribe((state) => {
+        if (state === 'connected') start();
+      });
   }
 
   async close(): Promise<void> {
     this.#player.stop();
     await this.#pc.close();
   }
+}
+
+/** The streams of a publisher's offer: the audio on its SSRC, each video layer on a new one with its MID and RID. */
+function playedStreams(clip: BenchClip, offerSdp: string, audioSsrc: number): PlayedStream[] {
+  const streams: PlayedStream[] = [{ track: clip.audio, ssrc: audioSsrc, extensions: [] }];
+  const video = parseDescription(offerSdp).media.find((section) => section.kind === 'video');
+  if (!video) return streams;
+  const extensionId = (uri: string): number => {
+    const id = video.extensions.find((extension) => extension.uri === uri)?.id;
+    if (id === undefined) throw new Error(`the offer's video has no ${uri} extension`);
+    return id;
+  };
+  const midId = extensionId(extensionUris.mid);
+  const ridId = extensionId(extensionUris.rid);
+  for (const rid of video.rids) {
+    const layer = clip.videoLayers.find((candidate) => candidate.rid === rid);
+    if (!layer) throw new Error(`the clip has no layer ${rid}`);
+    streams.push({
+      track: layer,
+      ssrc: randomBytes(4).readUInt32BE(0),
+      extensions: [
+        { id: midId, value: video.mid },
+        { id: ridId, value: rid },
+      ],
+    });
+  }
+  return streams;
+}
+
+/** Sends on the transport's ICE connection what an SRTP context keyed by its DTLS handshake protects. */
+function srtpSink(transport: RTCDtlsTransport): RtpSink {
+  const outbound = srtpContextOf(transport, 'outbound');
+  const { connection } = transport.iceTransport;
+  return {
+    sendRtp: (packet, header) => {
+      void connection.send(outbound.protectRtp(packet, header)).catch(() => undefined);
+    },
+    sendRtcp: (compound) => {
+      void connection.send(outbound.protectRtcp(compound)).catch(() => undefined);
+    },
+  };
 }
 
 export interface SubscriberPeerOptions {
@@ -132,27 +206,38 @@ export class SubscriberPeer {
   readonly answerSdp: string;
   /** `performance.now()` when the first RTP packet arrived. */
   readonly firstPacket: Promise<number>;
+  /**
+   * `performance.now()` when every track had received a packet: simulcast video starts at the
+   * next keyframe of its layer (up to 5 s in the clip, which answers no keyframe request).
+   */
+  readonly everyTrack: Promise<number>;
   readonly #pc: RTCPeerConnection;
 
-  private constructor(pc: RTCPeerConnection, firstPacket: Promise<number>) {
+  private constructor(pc: RTCPeerConnection, firstPacket: Promise<number>, everyTrack: Promise<number>) {
     this.#pc = pc;
     this.firstPacket = firstPacket;
+    this.everyTrack = everyTrack;
     this.answerSdp = localSdp(pc);
   }
 
   static async answer(options: SubscriberPeerOptions): Promise<SubscriberPeer> {
-    const pc = createPeer(options.network);
+    const pc = createPeer(options.network, 'subscriber');
     const meters = meterPerPayloadType(options);
     await pc.setRemoteDescription({ type: 'offer', sdp: options.offerSdp });
     const transport = pc.getTransceivers()[0]?.dtlsTransport;
     if (!transport) throw new Error('the offer has no media section');
+    let arrivals: Arrivals = { firstPacket: () => undefined, everyTrack: () => undefined };
     const firstPacket = new Promise<number>((resolve) => {
-      transport.onStateChange.subscribe((state) => {
-        if (state === 'connected') receiveMedia(transport, meters, resolve);
-      });
+      arrivals = { ...arrivals, firstPacket: resolve };
+    });
+    const everyTrack = new Promise<number>((resolve) => {
+      arrivals = { ...arrivals, everyTrack: resolve };
+    });
+    transport.onStateChange.subscribe((state) => {
+      if (state === 'connected') receiveMedia(transport, meters, arrivals);
     });
     await pc.setLocalDescription(await pc.createAnswer());
-    return new SubscriberPeer(pc, firstPacket);
+    return new SubscriberPeer(pc, firstPacket, everyTrack);
   }
 
   async close(): Promise<void> {
@@ -160,31 +245,32 @@ export class SubscriberPeer {
   }
 }
 
-/** A meter per payload type of the offer, each fed at its track's rate. */
+/** A meter per payload type of the offer, each fed at its track's rate (video: the top layer's). */
 function meterPerPayloadType(options: SubscriberPeerOptions): Map<number, TrackMeter> {
   const meters = new Map<number, TrackMeter>();
   for (const section of parseDescription(options.offerSdp).media) {
     if (section.rejected) continue;
-    const meter = options.meter.track(options.clip.packetsPerSecond[section.kind]);
+    const track = section.kind === 'video' ? topLayer(options.clip) : options.clip.audio;
+    const meter = options.meter.track(track.packetsPerSecond);
     for (const codec of section.codecs) meters.set(codec.payloadType, meter);
   }
   return meters;
+}
+
+/** Told when media arrives: at the first packet, and once every track has had one. */
+interface Arrivals {
+  readonly firstPacket: (atMs: number) => void;
+  readonly everyTrack: (atMs: number) => void;
 }
 
 /** Replaces werift's handler of the transport's packets by decryption and counting. */
 function receiveMedia(
   transport: RTCDtlsTransport,
   meters: ReadonlyMap<number, TrackMeter>,
-  onFirstPacket: (atMs: number) => void,
+  arrivals: Arrivals,
 ): void {
-  const dtls = transport.dtls;
-  const profile = srtpProfileById(dtls?.srtp.srtpProfile ?? -1);
-  if (!dtls || !profile) throw new Error('DTLS negotiated no SRTP profile Parlor knows');
-  const { keyLength, saltLength } = srtpProfiles[profile];
-  const keys = dtls.extractSessionKeys(keyLength, saltLength) as Record<'remoteKey' | 'remoteSalt', Buffer>;
-  const inbound = new SrtpContext(
-    deriveSrtpSessionKeys({ profile, masterKey: keys.remoteKey, masterSalt: keys.remoteSalt }),
-  );
+  const inbound = srtpContextOf(transport, 'inbound');
+  const silent = new Set(meters.values());
   const { onData } = transport.iceTransport.connection;
   onData.allUnsubscribe();
   onData.subscribe((packet) => {
@@ -197,7 +283,8 @@ function receiveMedia(
     if (!rtp || !meter) return;
     const headerLength = rtpHeaderLength(rtp);
     meter.receive(rtp.readUInt16BE(2), packet.length, rtp.subarray(headerLength));
-    onFirstPacket(performance.now());
+    arrivals.firstPacket(performance.now());
+    if (silent.delete(meter) && silent.size === 0) arrivals.everyTrack(performance.now());
   });
 }
 

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadBenchClip } from '../load/benchClip.js';
+import { loadBenchClip, sentRate, topLayer, type BenchClip } from '../load/benchClip.js';
 import type { LoadPlan, SfuTarget } from '../load/loadProtocol.js';
 import { ServerProcess } from '../serverProcess.js';
 import { BenchNamespace } from './BenchNamespace.js';
@@ -57,9 +57,25 @@ export interface StepFigures {
   readonly loadCpuPercent: number;
 }
 
+/** What a camera publisher sends per simulcast layer, in all, and what one viewer of it receives. */
+export interface ClipFigures {
+  /** Lowest resolution first; RTP headers included. */
+  readonly layers: readonly {
+    readonly rid: string;
+    readonly width: number;
+    readonly height: number;
+    readonly megabitsPerSecond: number;
+    readonly packetsPerSecond: number;
+  }[];
+  /** Every layer and the audio. */
+  readonly sent: { readonly megabitsPerSecond: number; readonly packetsPerSecond: number };
+  /** The top layer and the audio, as both SFUs forward them here. */
+  readonly viewed: { readonly megabitsPerSecond: number; readonly packetsPerSecond: number };
+}
+
 /** What the benchmark found: every step, and Parlor's profile if asked for. */
 export interface RouterBenchResult {
-  readonly clip: { readonly megabitsPerSecond: number; readonly packetsPerSecond: number };
+  readonly clip: ClipFigures;
   readonly windowSeconds: number;
   readonly namespace: boolean;
   readonly steps: readonly StepFigures[];
@@ -324,14 +340,32 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
     process.off('SIGTERM', onSignal);
   }
   return {
-    clip: {
-      megabitsPerSecond: clip.bitsPerSecond / 1e6,
-      packetsPerSecond: clip.packetsPerSecond.audio + clip.packetsPerSecond.video,
-    },
+    clip: clipFigures(clip),
     windowSeconds: windowMs / 1000,
     namespace: namespace !== null,
     steps,
     profile,
+  };
+}
+
+function clipFigures(clip: BenchClip): ClipFigures {
+  const rate = (track: { bitsPerSecond: number; packetsPerSecond: number }) => ({
+    megabitsPerSecond: track.bitsPerSecond / 1e6,
+    packetsPerSecond: track.packetsPerSecond,
+  });
+  const top = topLayer(clip);
+  return {
+    layers: clip.videoLayers.map((layer) => ({
+      rid: layer.rid,
+      width: layer.width,
+      height: layer.height,
+      ...rate(layer),
+    })),
+    sent: rate(sentRate(clip)),
+    viewed: rate({
+      bitsPerSecond: top.bitsPerSecond + clip.audio.bitsPerSecond,
+      packetsPerSecond: top.packetsPerSecond + clip.audio.packetsPerSecond,
+    }),
   };
 }
 
