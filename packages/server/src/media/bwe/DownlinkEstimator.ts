@@ -58,7 +58,10 @@ export class DownlinkEstimator {
     this.#rateControl = new AimdRateControl(settings);
   }
 
-  /** The estimate of what the link carries, bits/s; null until the link told enough. */
+  /**
+   * The estimate of what the link carries, bits/s; null until the link first pushed back (see
+   * `AimdRateControl`).
+   */
   get bitrate(): number | null {
     return this.#rateControl.bitrate;
   }
