@@ -92,6 +92,15 @@ describe('a routed session of four', () => {
         'm',
       ).exec(metrics);
       assert.ok(Number(received?.[1]) > 0, `no received packets for ${streamId}`);
+      // What the router asked the publisher to resend, and got (on loopback, likely nothing).
+      for (const name of ['upstream_resends_requested_total', 'upstream_repaired_packets_total'])
+        assert.match(
+          metrics,
+          new RegExp(
+            `^parlor_router_${name}\\{session_id="${sessionId}",stream_id="${streamId}",kind="video"\\} \\d+$`,
+            'm',
+          ),
+        );
       const forwarded = metrics.match(
         new RegExp(
           `^parlor_router_sent_packets_total\\{session_id="${sessionId}",stream_id="${streamId}",`,

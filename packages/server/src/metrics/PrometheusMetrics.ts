@@ -25,6 +25,8 @@ export class PrometheusMetrics {
   readonly #workerSessions: Gauge<'worker'>;
   readonly #receivedPackets: Counter<(typeof streamLabels)[number]>;
   readonly #receivedBytes: Counter<(typeof streamLabels)[number]>;
+  readonly #resendsRequested: Counter<(typeof streamLabels)[number]>;
+  readonly #repairedPackets: Counter<(typeof streamLabels)[number]>;
   readonly #sentPackets: Counter<(typeof forwardedLabels)[number]>;
   readonly #sentBytes: Counter<(typeof forwardedLabels)[number]>;
   readonly #retransmittedPackets: Counter<(typeof forwardedLabels)[number]>;
@@ -76,6 +78,16 @@ export class PrometheusMetrics {
     this.#receivedBytes = counter(
       'parlor_router_received_bytes_total',
       'RTP bytes the router received from a publisher, per track',
+      streamLabels,
+    );
+    this.#resendsRequested = counter(
+      'parlor_router_upstream_resends_requested_total',
+      'Packets the router asked a publisher to resend (NACK) because its uplink lost them, per track; each request counts',
+      streamLabels,
+    );
+    this.#repairedPackets = counter(
+      'parlor_router_upstream_repaired_packets_total',
+      'Packets a publisher resent in time after the router asked, per track',
       streamLabels,
     );
     this.#sentPackets = counter(
@@ -176,6 +188,8 @@ export class PrometheusMetrics {
           this.#receivedPackets.inc(labels, track.packets);
           this.#receivedBytes.inc(labels, track.bytes);
           for (const layer of track.layers) {
+            this.#resendsRequested.inc(labels, layer.resendsRequested);
+            this.#repairedPackets.inc(labels, layer.repaired);
             if (layer.rid === null) continue;
             const layerLabels = { session_id: sessionId, stream_id: publication.streamId, rid: layer.rid };
             this.#layerActive.set(layerLabels, layer.active ? 1 : 0);
