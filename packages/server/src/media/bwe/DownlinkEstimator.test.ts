@@ -139,13 +139,14 @@ describe('downlink estimate from transport-wide feedback', () => {
     assert.ok((traffic.estimator.bitrate as number) > 280_000, `estimate ${traffic.estimator.bitrate}`);
   });
 
-  it('counts what the feedback reports lost, once, and ignores what it never sent', () => {
+  it('counts each packet once, a late one no longer lost, and ignores what it never sent', () => {
     const estimator = new DownlinkEstimator();
     for (let ms = 0; ms < 10; ms++) estimator.onSend(100, ms);
     estimator.onFeedback({ baseSequence: 0, arrivals: [20, null, 22, null] }, null, 30);
-    estimator.onFeedback({ baseSequence: 3, arrivals: [null, 24, 25] }, null, 40);
+    // 3 told lost again, 1 late after all, 4 and 5 arrived; then 9, and 10 and 11 never sent.
+    estimator.onFeedback({ baseSequence: 1, arrivals: [23, 22, null, 24, 25] }, null, 40);
     estimator.onFeedback({ baseSequence: 9, arrivals: [30, 31, 32] }, null, 50);
-    assert.deepEqual(estimator.feedbackCounts, { reported: 8, lost: 3 });
+    assert.deepEqual(estimator.feedbackCounts, { reported: 7, lost: 1 });
   });
 
   it('unwraps the 16-bit sequence numbers', () => {

@@ -1,16 +1,7 @@
 import { AimdRateControl, type AimdRateControlSettings } from './AimdRateControl.js';
 import { TrendlineDetector, type DelaySignal } from './TrendlineDetector.js';
 
-/**
- * Send-side estimate of one subscriber's downlink, from its transport-wide congestion control
- * feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01): the router numbers every packet
- * it sends on the transport, the subscriber tells when each arrived (every 50–250 ms), and the
- * estimator reads the queue building up at the bottleneck from the delay variation of packet
- * groups, and what the link carries from the rate they arrived at.
- *
- * It answers within a few feedbacks of a link narrowing, where the subscriber's own estimate
- * (REMB) and its loss show it only after the bottleneck's queue overflowed.
- */
+/** What one transport-wide feedback tells (see `RtcpPacket`'s `transportFeedback`). */
 export interface TransportFeedbackReport {
   /** The first packet's transport-wide sequence number (16 bits). */
   readonly baseSequence: number;
@@ -27,7 +18,8 @@ const deliveredWindowMs = 300;
 
 /** A history slot's state (0: nothing sent there yet). */
 const sent = 1;
-const reported = 2;
+const arrived = 2;
+const reportedLost = 3;
 
 interface PacketGroup {
   readonly firstSendMs: number;
@@ -35,6 +27,16 @@ interface PacketGroup {
   lastArrivalMs: number;
 }
 
+/**
+ * Send-side estimate of one subscriber's downlink, from its transport-wide congestion control
+ * feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01): the router numbers every packet
+ * it sends on the transport, the subscriber tells when each arrived (every 50–250 ms), and the
+ * estimator reads the queue building up at the bottleneck from the delay variation of packet
+ * groups, and what the link carries from the rate they arrived at.
+ *
+ * It answers within a few feedbacks of a link narrowing, where the subscriber's own estimate
+ * (REMB) and its loss show it only after the bottleneck's queue overflowed.
+ */
 export class DownlinkEstimator {
   readonly #sendTimes = new Float64Array(historySize);
   readonly #sizes = new Uint32Array(historySize);
@@ -98,13 +100,17 @@ export class DownlinkEstimator {
       if (sequence < 0 || sequence >= this.#nextSequence || this.#nextSequence - sequence > historySize)
         return;
       const slot = sequence % historySize;
-      if (this.#states[slot] !== sent) return;
-      this.#packetsReported++;
+      const state = this.#states[slot];
+      if (state !== sent && state !== reportedLost) return;
+      if (state === sent) this.#packetsReported++;
       if (arrivalMs === null) {
-        this.#packetsLost++;
+        if (state === sent) this.#packetsLost++;
+        this.#states[slot] = reportedLost;
         return;
       }
-      this.#states[slot] = reported;
+      // One reported lost before came late after all.
+      if (state === reportedLost) this.#packetsLost--;
+      this.#states[slot] = arrived;
       this.#onArrival(sequence, this.#sendTimes[slot] as number, arrivalMs, this.#sizes[slot] as number);
     });
     return this.#rateControl.update(
