@@ -1,18 +1,5 @@
 import type { DelaySignal } from './TrendlineDetector.js';
 
-/**
- * The bitrate a link carries, from its delay signal and what it delivered (GCC's rate control,
- * draft-ietf-rmcat-gcc-02 §5.5): down to 85 % of the delivered rate when the link is overused,
- * held while the queue drains, and up again while the delay stays normal — by 8 % a second while
- * far from the link's known capacity, by about a packet per round trip near it.
- *
- * It starts unknown, and stays so until the link first pushes back: then it starts from 85 % of
- * what the link delivered. (Chromium's receive-side estimate starts from the delivered rate after
- * five seconds anyway; but what a link delivered while little was sent — a publisher's video
- * paused — tells nothing of what it could carry, and would read as congestion.) It never climbs
- * past 1.5 times what the link delivers (plus 10 kbit/s): a link is known only as far as it is
- * used.
- */
 export interface AimdRateControlSettings {
   /** Share of the delivered rate the estimate drops to on overuse. */
   readonly decreaseFactor: number;
@@ -47,6 +34,19 @@ const minDecreaseIntervalMs = 200;
 /** Weight of a new sample in the link capacity's averages. */
 const capacitySmoothing = 0.05;
 
+/**
+ * The bitrate a link carries, from its delay signal and what it delivered (GCC's rate control,
+ * draft-ietf-rmcat-gcc-02 §5.5): down to 85 % of the delivered rate when the link is overused,
+ * held while the queue drains, and up again while the delay stays normal — by 8 % a second while
+ * far from the link's known capacity, by about a packet per round trip near it.
+ *
+ * It starts unknown, and stays so until the link first pushes back: then it starts from 85 % of
+ * what the link delivered. (Chromium's receive-side estimate starts from the delivered rate after
+ * five seconds anyway; but what a link delivered while little was sent — a publisher's video
+ * paused — tells nothing of what it could carry, and would read as congestion.) It never climbs
+ * past 1.5 times what the link delivers (plus 10 kbit/s): a link is known only as far as it is
+ * used.
+ */
 export class AimdRateControl {
   readonly #settings: AimdRateControlSettings;
   #bitrate: number | null = null;

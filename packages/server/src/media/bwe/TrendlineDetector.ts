@@ -1,11 +1,3 @@
-/**
- * Delay-based overuse detection (the trendline filter of Google Congestion Control,
- * draft-ietf-rmcat-gcc-02 §5, as libwebrtc runs it today): a queue building up at the bottleneck
- * shows as packet groups arriving further apart than they were sent. The detector accumulates
- * that delay variation, fits a line to its recent history, and calls the link overused when the
- * slope stays above a threshold that adapts to the link's own jitter.
- */
-
 /** What the link does, as the delay tells. */
 export type DelaySignal = 'normal' | 'overusing' | 'underusing';
 
@@ -38,6 +30,13 @@ const thresholdSpikeMs = 15;
 /** Overuse counts once the trend stayed above the threshold this long, ms. */
 const overuseTimeMs = 10;
 
+/**
+ * Delay-based overuse detection (the trendline filter of Google Congestion Control,
+ * draft-ietf-rmcat-gcc-02 §5, as libwebrtc runs it today): a queue building up at the bottleneck
+ * shows as packet groups arriving further apart than they were sent. The detector accumulates
+ * that delay variation, fits a line to its recent history, and calls the link overused when the
+ * slope stays above a threshold that adapts to the link's own jitter.
+ */
 export class TrendlineDetector {
   #firstArrivalMs: number | null = null;
   #accumulatedDelayMs = 0;
