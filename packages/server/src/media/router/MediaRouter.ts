@@ -101,7 +101,11 @@ export interface LayerStats {
   /** Frames per second with temporal layers 0..t, by t. */
   readonly temporalFrameRates: readonly number[];
   readonly packets: number;
-  /** Packets the router asked the publisher to resend (each request counts), and those resent in time. */
+  /**
+   * Packets its uplink lost (gaps the router saw), those the router asked the publisher to resend
+   * (each request counts), and those resent in time.
+   */
+  readonly uplinkLost: number;
   readonly resendsRequested: number;
   readonly repaired: number;
 }
@@ -272,6 +276,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
             frameRate: layer.frameRates.at(-1) ?? 0,
             temporalFrameRates: layer.frameRates,
             packets: layer.packetsIn,
+            uplinkLost: layer.resends?.counts.missed ?? 0,
             resendsRequested: layer.resends?.counts.requested ?? 0,
             repaired: layer.resends?.counts.repaired ?? 0,
           })),

@@ -394,7 +394,10 @@ describe('a subscription', () => {
     assert.deepEqual((repaired[0] as Buffer).subarray(12), videoPacket(5002).subarray(12));
     const layer = router.stats().publications.find((stats) => stats.id === publication.id)?.tracks[0]
       ?.layers[0];
-    assert.deepEqual([layer?.packets, layer?.resendsRequested, layer?.repaired], [5, 1, 1]);
+    assert.deepEqual(
+      [layer?.packets, layer?.uplinkLost, layer?.resendsRequested, layer?.repaired],
+      [5, 1, 1, 1],
+    );
     router.unpublish(publication);
   });
 });

@@ -19,7 +19,7 @@ describe('asking a sender to resend what a gap left out', () => {
     requester.receive(101, 160);
     assert.equal(requester.isMissing(101), false);
     assert.equal(requester.nextDueMs(), null);
-    assert.deepEqual(requester.counts, { requested: 4, repaired: 2 });
+    assert.deepEqual(requester.counts, { missed: 2, requested: 4, repaired: 2 });
   });
 
   it('gives up on a packet after ten requests or a second', () => {
@@ -52,6 +52,6 @@ describe('asking a sender to resend what a gap left out', () => {
     requester.receive(5, 0);
     requester.receive(4, 1);
     assert.deepEqual(requester.receive(6, 2), []);
-    assert.deepEqual(requester.counts, { requested: 0, repaired: 0 });
+    assert.deepEqual(requester.counts, { missed: 0, requested: 0, repaired: 0 });
   });
 });

@@ -39,6 +39,7 @@ export class NackRequester {
   /** Missing packets by extended sequence number, oldest first. */
   readonly #missing = new Map<number, MissingPacket>();
   #rttMs: number | null = null;
+  #missed = 0;
   #requested = 0;
   #repaired = 0;
 
@@ -46,9 +47,12 @@ export class NackRequester {
     this.#settings = settings;
   }
 
-  /** Packets asked for (each request counts), and packets that came after they were asked for. */
-  get counts(): { readonly requested: number; readonly repaired: number } {
-    return { requested: this.#requested, repaired: this.#repaired };
+  /**
+   * Packets gaps left out, packets asked for (each request counts), and packets that came after
+   * they were asked for.
+   */
+  get counts(): { readonly missed: number; readonly requested: number; readonly repaired: number } {
+    return { missed: this.#missed, requested: this.#requested, repaired: this.#repaired };
   }
 
   /** The round trip a resend takes, from requests to their answers, ms; null before one came. */
@@ -85,6 +89,7 @@ export class NackRequester {
       this.#missing.clear();
       return [];
     }
+    this.#missed += gap;
     for (let missing = extended - gap; missing < extended; missing++)
       this.#missing.set(missing, { sinceMs: nowMs, requestedAtMs: 0, requests: 0 });
     return gap > 0 ? this.due(nowMs) : [];
