@@ -1,4 +1,4 @@
-import { readSequenceNumber } from '../../media/rtp/rtpHeader.js';
+import { extendSequenceNumber, readSequenceNumber } from '../../media/rtp/rtpHeader.js';
 
 /** Receives packets in sequence order; `sequence` is extended past 16-bit wrap-arounds. */
 export type PacketHandler = (packet: Uint8Array, sequence: number, arrivalMs: number) => void;
@@ -52,7 +52,7 @@ export class ReorderBuffer {
       // Start one cycle up so that packets just before the first one stay non-negative.
       this.#next = this.#highest = 0x10000 + sequence;
     }
-    const extended = extend(sequence, this.#highest);
+    const extended = extendSequenceNumber(sequence, this.#highest);
     if (extended < this.#next) {
       if (this.#next - extended <= this.#slots.length) {
         this.late++;
@@ -142,12 +142,4 @@ export class ReorderBuffer {
       if (this.#slotSequences[slot] === sequence) return slot;
     }
   }
-}
-
-/** Extends a 16-bit sequence number to the cycle nearest a reference extended one. */
-function extend(sequence: number, reference: number): number {
-  let candidate = reference - (reference & 0xffff) + sequence;
-  if (candidate - reference > 0x8000) candidate -= 0x10000;
-  else if (reference - candidate > 0x8000) candidate += 0x10000;
-  return candidate;
 }
