@@ -352,10 +352,11 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       track.pictureIds.write(data, video);
       track.rewrittenPackets?.store(readSequenceNumber(packet.data), data);
     }
-    const header = this.#rewriteHeader(track, data, 'first');
+    const now = performance.now();
+    const header = this.#rewriteHeader(track, data, 'first', now);
     if (!header) return;
     if (packet.absSendTimeOffset >= 0)
-      writeAbsSendTime(header, packet.absSendTimeOffset, performance.timeOrigin + performance.now());
+      writeAbsSendTime(header, packet.absSendTimeOffset, performance.timeOrigin + now);
     this.#transport.sendRtp(data, header);
     track.packetsOut++;
     track.bytesOut += data.length;
@@ -517,9 +518,15 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   /**
    * A copy of the packet's header rewritten as this subscriber receives it (in the scratch
    * buffer, unless the header is larger), sent for the first time or again (a NACK's answer),
-   * numbered for transport-wide feedback; null when the rewriter drops the packet.
+   * numbered for transport-wide feedback; null when the rewriter drops the packet. `nowMs` is
+   * `performance.now()`: one clock reading per packet serves the rewriter and the numbering.
    */
-  #rewriteHeader(track: ConsumedTrack, packet: Buffer, sent: 'first' | 'again'): Buffer | null {
+  #rewriteHeader(
+    track: ConsumedTrack,
+    packet: Buffer,
+    sent: 'first' | 'again',
+    nowMs: number,
+  ): Buffer | null {
     const headerLength = rtpHeaderLength(packet);
     const header =
       headerLength + transportSequenceNumberRoom <= this.#header.length
@@ -529,13 +536,13 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     const { rewriter } = track;
     const rewritten =
       sent === 'first'
-        ? rewriter.rewrite(header, track.payloadType, Date.now())
-        : rewriter.rewriteAgain(header, track.payloadType, Date.now());
+        ? rewriter.rewrite(header, track.payloadType, nowMs)
+        : rewriter.rewriteAgain(header, track.payloadType, nowMs);
     if (!rewritten) return null;
     const downlink = this.#downlink;
     if (downlink) {
       const length = appendTransportSequenceNumber(header, this.#transportWideCc.id, downlink.nextSequence);
-      if (length > 0) downlink.onSend(length + packet.length - headerLength, performance.now());
+      if (length > 0) downlink.onSend(length + packet.length - headerLength, nowMs);
     }
     return header;
   }
@@ -645,6 +652,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     // from the audio, and from the signaling that tells the subscriber its video goes off.
     const resend = track.fallback === null || track.fallback.state === 'on';
     let current = 0;
+    const now = performance.now();
     for (const outSequence of lost) {
       const sourceSequence = track.rewriter.sourceSequenceOf(outSequence);
       if (sourceSequence === null) continue;
@@ -653,7 +661,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       if (!original) continue;
       current++;
       if (!resend) continue;
-      const header = this.#rewriteHeader(track, original, 'again');
+      const header = this.#rewriteHeader(track, original, 'again', now);
       if (!header) continue;
       if (track.rtx) this.#transport.sendRtp(serializeRtx(original, header, track.rtx));
       else this.#transport.sendRtp(original, header);
