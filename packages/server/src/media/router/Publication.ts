@@ -249,7 +249,8 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     // publisher's congestion control of its uplink's loss.
     const resent = layer.resends?.isMissing(sequence) ?? false;
     if (!resent) this.#receptions.get(layer)?.receive(sequence, readTimestamp(data), now);
-    if (layer.resends) this.#requestResends(layer, layer.resends.receive(sequence, now));
+    if (layer.resends && this.#requestResends(layer, layer.resends.receive(sequence, now)))
+      this.#scheduleResends();
     const headerLength = rtpHeaderLength(data);
     const video =
       track.codec && headerLength > 0
@@ -267,15 +268,16 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     this.safeEmit('rtp', { data, layer, video, absSendTimeOffset: absSendTime?.offset ?? -1 });
   }
 
-  /** Asks the publisher to resend packets of a layer, and for those still missing later, again. */
-  #requestResends(layer: PublishedLayer, sequences: readonly number[]): void {
-    if (sequences.length === 0 || layer.ssrc === null || this.#transport.state !== 'connected') return;
+  /** Asks the publisher to resend packets of a layer; returns whether it asked. */
+  #requestResends(layer: PublishedLayer, sequences: readonly number[]): boolean {
+    if (sequences.length === 0 || layer.ssrc === null || this.#transport.state !== 'connected') return false;
     this.#transport.sendRtcp(
       serializeRtcp({ type: 'nack', senderSsrc: routerSsrc, mediaSsrc: layer.ssrc, lost: sequences }),
     );
-    this.#scheduleResends();
+    return true;
   }
 
+  /** Sets the timer for when a missing packet is next due to be asked for again. */
   #scheduleResends(): void {
     if (this.#resendTimer) clearTimeout(this.#resendTimer);
     this.#resendTimer = null;
