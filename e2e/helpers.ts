@@ -136,6 +136,9 @@ declare global {
 export interface MediaCounters {
   readonly framesDecoded: number;
   readonly videoWidth: number;
+  /** Video packets received, and those its browser counts lost (never received, even resent). */
+  readonly videoPackets: number;
+  readonly videoPacketsLost: number;
   readonly audioPackets: number;
   readonly audioBytes: number;
   readonly audioEnergy: number;
@@ -250,14 +253,26 @@ export class BrowserPeer {
   /** The media counters of the subscriber to a stream (zeros before media arrives). */
   mediaCounters(streamId: string): Promise<MediaCounters> {
     return this.page.evaluate(async (streamId) => {
-      const counters = { framesDecoded: 0, videoWidth: 0, audioPackets: 0, audioBytes: 0, audioEnergy: 0 };
+      const counters = {
+        framesDecoded: 0,
+        videoWidth: 0,
+        videoPackets: 0,
+        videoPacketsLost: 0,
+        audioPackets: 0,
+        audioBytes: 0,
+        audioEnergy: 0,
+      };
       const subscriber = window.participant.subscribers.get(streamId);
       if (!subscriber) return counters;
       counters.videoWidth = subscriber.videoWidth();
       const report = await subscriber.getRtcStatsReport().catch(() => null);
       report?.forEach((entry: RTCStats & Record<string, unknown>) => {
         if (entry.type !== 'inbound-rtp') return;
-        if (entry.kind === 'video') counters.framesDecoded += Number(entry.framesDecoded ?? 0);
+        if (entry.kind === 'video') {
+          counters.framesDecoded += Number(entry.framesDecoded ?? 0);
+          counters.videoPackets += Number(entry.packetsReceived ?? 0);
+          counters.videoPacketsLost += Number(entry.packetsLost ?? 0);
+        }
         if (entry.kind === 'audio') {
           counters.audioPackets += Number(entry.packetsReceived ?? 0);
           counters.audioBytes += Number(entry.bytesReceived ?? 0);

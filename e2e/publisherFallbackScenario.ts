@@ -229,6 +229,8 @@ async function counted(peer: BrowserPeer, streamId: string, ms: number): Promise
   return {
     framesDecoded: end.framesDecoded - start.framesDecoded,
     videoWidth: end.videoWidth,
+    videoPackets: end.videoPackets - start.videoPackets,
+    videoPacketsLost: end.videoPacketsLost - start.videoPacketsLost,
     audioPackets: end.audioPackets - start.audioPackets,
     audioBytes: end.audioBytes - start.audioBytes,
     audioEnergy: end.audioEnergy - start.audioEnergy,

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { BrowserPeer } from './helpers.js';
 import { NamespaceBed } from './namespaceBed.js';
 import { limitUplink, namespacesUnavailable } from './netns.js';
 
@@ -17,20 +16,6 @@ interface RepairStats {
   readonly uplinkLost: number;
   readonly resendsRequested: number;
   readonly repaired: number;
-}
-
-/** The video packets the subscriber to a stream received and lost so far, as its browser counts them. */
-function videoReception(peer: BrowserPeer, streamId: string): Promise<{ received: number; lost: number }> {
-  return peer.page.evaluate(async (streamId) => {
-    const counts = { received: 0, lost: 0 };
-    const report = await window.participant.subscribers.get(streamId)?.getRtcStatsReport();
-    report?.forEach((entry: RTCStats & Record<string, unknown>) => {
-      if (entry.type !== 'inbound-rtp' || entry.kind !== 'video') return;
-      counts.received += Number(entry.packetsReceived ?? 0);
-      counts.lost += Number(entry.packetsLost ?? 0);
-    });
-    return counts;
-  }, streamId);
 }
 
 describe('a routed publisher whose uplink loses packets', { skip }, () => {
@@ -52,16 +37,16 @@ describe('a routed publisher whose uplink loses packets', { skip }, () => {
     const streamId = await publisher.streamId();
     await subscriber.expectMediaFlowing(streamId, 30_000);
 
-    const before = await videoReception(subscriber, streamId);
+    const before = await subscriber.mediaCounters(streamId);
     limitUplink(bed.side, { rate: '100mbit', loss: uplinkLoss });
     try {
       await new Promise((resolve) => setTimeout(resolve, 8000));
     } finally {
       limitUplink(bed.side, null);
     }
-    const after = await videoReception(subscriber, streamId);
-    const received = after.received - before.received;
-    const lost = after.lost - before.lost;
+    const after = await subscriber.mediaCounters(streamId);
+    const received = after.videoPackets - before.videoPackets;
+    const lost = after.videoPacketsLost - before.videoPacketsLost;
 
     const response = await bed.parlor.rest('GET', `/session/${sessionId}/media`);
     const stats = (await response.json()) as {
