@@ -352,11 +352,10 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       track.pictureIds.write(data, video);
       track.rewrittenPackets?.store(readSequenceNumber(packet.data), data);
     }
-    const now = performance.now();
-    const header = this.#rewriteHeader(track, data, 'first', now);
+    const header = this.#rewriteHeader(track, data, 'first');
     if (!header) return;
     if (packet.absSendTimeOffset >= 0)
-      writeAbsSendTime(header, packet.absSendTimeOffset, performance.timeOrigin + now);
+      writeAbsSendTime(header, packet.absSendTimeOffset, performance.timeOrigin + performance.now());
     this.#transport.sendRtp(data, header);
     track.packetsOut++;
     track.bytesOut += data.length;
@@ -518,15 +517,9 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   /**
    * A copy of the packet's header rewritten as this subscriber receives it (in the scratch
    * buffer, unless the header is larger), sent for the first time or again (a NACK's answer),
-   * numbered for transport-wide feedback; null when the rewriter drops the packet. `nowMs` is
-   * `performance.now()`: one clock reading per packet serves the rewriter and the numbering.
+   * numbered for transport-wide feedback; null when the rewriter drops the packet.
    */
-  #rewriteHeader(
-    track: ConsumedTrack,
-    packet: Buffer,
-    sent: 'first' | 'again',
-    nowMs: number,
-  ): Buffer | null {
+  #rewriteHeader(track: ConsumedTrack, packet: Buffer, sent: 'first' | 'again'): Buffer | null {
     const headerLength = rtpHeaderLength(packet);
     const header =
       headerLength + transportSequenceNumberRoom <= this.#header.length
@@ -536,13 +529,13 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     const { rewriter } = track;
     const rewritten =
       sent === 'first'
-        ? rewriter.rewrite(header, track.payloadType, nowMs)
-        : rewriter.rewriteAgain(header, track.payloadType, nowMs);
+        ? rewriter.rewrite(header, track.payloadType, Date.now())
+        : rewriter.rewriteAgain(header, track.payloadType, Date.now());
     if (!rewritten) return null;
     const downlink = this.#downlink;
     if (downlink) {
       const length = appendTransportSequenceNumber(header, this.#transportWideCc.id, downlink.nextSequence);
-      if (length > 0) downlink.onSend(length + packet.length - headerLength, nowMs);
+      if (length > 0) downlink.onSend(length + packet.length - headerLength, performance.now());
     }
     return header;
   }
@@ -652,7 +645,6 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     // from the audio, and from the signaling that tells the subscriber its video goes off.
     const resend = track.fallback === null || track.fallback.state === 'on';
     let current = 0;
-    const now = performance.now();
     for (const outSequence of lost) {
       const sourceSequence = track.rewriter.sourceSequenceOf(outSequence);
       if (sourceSequence === null) continue;
@@ -661,7 +653,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       if (!original) continue;
       current++;
       if (!resend) continue;
-      const header = this.#rewriteHeader(track, original, 'again', now);
+      const header = this.#rewriteHeader(track, original, 'again');
       if (!header) continue;
       if (track.rtx) this.#transport.sendRtp(serializeRtx(original, header, track.rtx));
       else this.#transport.sendRtp(original, header);
