@@ -242,6 +242,21 @@ describe('loadConfig', () => {
     }
   });
 
+  it('refuses allowed TURN peers that coturn would read as every address: from ::, or to 0.0.0.0 or ::', () => {
+    for (const entry of ['0.0.0.0', '::', '::-::1', '0:0::0-::2', '10.0.0.1-0.0.0.0']) {
+      assert.throws(
+        () => loadConfig({ PARLOR_TURN: 'embedded', PARLOR_TURN_ALLOWED_PEER_IPS: entry }),
+        /would let coturn relay to every address/,
+        entry,
+      );
+    }
+    const { turn } = loadConfig({
+      PARLOR_TURN: 'embedded',
+      PARLOR_TURN_ALLOWED_PEER_IPS: '0.0.0.0-10.0.0.1,::1',
+    });
+    assert.deepEqual(turn.mode === 'embedded' && turn.allowedPeerIps, ['0.0.0.0-10.0.0.1', '::1']);
+  });
+
   it('refuses embedded-only TURN settings with another mode, and TLS without its key', () => {
     assert.throws(
       () => loadConfig({ PARLOR_TURN: 'off', PARLOR_TURN_PORT: '3500' }),

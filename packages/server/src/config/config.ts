@@ -651,6 +651,11 @@ function parseAddressList(raw: string, ranges: boolean): readonly string[] | Pro
     if (ends.length > 2 || families.includes(0) || families.some((family) => family !== families[0])) {
       return new Problem(`${JSON.stringify(entry)} is not an IP address${ranges ? ' or an A-B range' : ''}`);
     }
+    // coturn 4.6 reads a range from :: as all of IPv4 too, and one to 0.0.0.0 or :: as unbounded.
+    const unspecified = (end = ''): boolean => /^(0\.0\.0\.0|[0:]*::?[0:]*)$/.test(end);
+    if (ranges && ((families[0] === 6 && unspecified(ends[0])) || unspecified(ends.at(-1)))) {
+      return new Problem(`${JSON.stringify(entry)} would let coturn relay to every address`);
+    }
   }
   return Object.freeze(entries);
 }
