@@ -104,7 +104,7 @@ describe('MediaWorkerPool.start', () => {
 });
 
 describe("a media worker's ICE-TCP port", () => {
-  const limits = { authTimeoutMs: 2500, maxPendingPerAddress: 16 };
+  const limits = { authTimeoutMs: 3000, maxPendingPerAddress: 16 };
   const offerSdp = readFileSync(
     new URL('../sdp/fixtures/chromium-publisher-offer.sdp', import.meta.url),
     'utf8',
