@@ -150,6 +150,7 @@ export class ParlorServer {
         host: config.host.includes(':') ? '0.0.0.0' : config.host,
         basePort: config.mediaPort,
         tcp: true,
+        tcpLimits: config.mediaTcpLimits,
         announcedAddress: config.publicIp,
         certificate,
         videoFallback: config.audioFallback,

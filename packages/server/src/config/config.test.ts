@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       publicIp: '127.0.0.1',
       mediaPort: 40000,
       mediaWorkers: availableParallelism(),
+      mediaTcpLimits: { authTimeoutMs: 10_000, maxPendingPerAddress: 32 },
       audioFallback: defaultVideoFallbackSettings,
       metricsToken: null,
       turn: existsSync(turnserverPath) ? embeddedTurnDefaults : { mode: 'off' },
@@ -46,6 +47,18 @@ describe('loadConfig', () => {
         ffmpegPath: 'ffmpeg',
       },
     });
+  });
+
+  it('reads the ICE-TCP limits, and refuses those out of range', () => {
+    assert.deepEqual(
+      loadConfig({ PARLOR_MEDIA_TCP_AUTH_TIMEOUT_MS: '2500' }, { 'media-tcp-pending-per-address': '4' })
+        .mediaTcpLimits,
+      { authTimeoutMs: 2500, maxPendingPerAddress: 4 },
+    );
+    assert.throws(
+      () => loadConfig({ PARLOR_MEDIA_TCP_AUTH_TIMEOUT_MS: '10', PARLOR_MEDIA_TCP_PENDING_PER_ADDRESS: '0' }),
+      (error: unknown) => error instanceof ConfigError && error.problems.length === 2,
+    );
   });
 
   it('reads the archive settings in seconds, and refuses those out of range', () => {
@@ -240,6 +253,21 @@ describe('loadConfig', () => {
       assert.match(problems, /--turn external needs --turn-url and --turn-secret/);
       assert.equal(error.problems.length, 8);
     }
+  });
+
+  it('refuses allowed TURN peers that coturn would read as every address: from ::, or to 0.0.0.0 or ::', () => {
+    for (const entry of ['0.0.0.0', '::', '::-::1', '0:0::0-::2', '10.0.0.1-0.0.0.0']) {
+      assert.throws(
+        () => loadConfig({ PARLOR_TURN: 'embedded', PARLOR_TURN_ALLOWED_PEER_IPS: entry }),
+        /would let coturn relay to every address/,
+        entry,
+      );
+    }
+    const { turn } = loadConfig({
+      PARLOR_TURN: 'embedded',
+      PARLOR_TURN_ALLOWED_PEER_IPS: '0.0.0.0-10.0.0.1,::1',
+    });
+    assert.deepEqual(turn.mode === 'embedded' && turn.allowedPeerIps, ['0.0.0.0-10.0.0.1', '::1']);
   });
 
   it('refuses embedded-only TURN settings with another mode, and TLS without its key', () => {

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { IceServer } from '@parlor/protocol';
 import { apiKeyProblem, apiSecretProblem } from '../auth/credentials.js';
+import { defaultTcpLimits, type IceTcpLimits } from '../media/ice/UdpMux.js';
 import { defaultVideoFallbackSettings, type VideoFallbackSettings } from '../media/router/VideoFallback.js';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -44,6 +45,8 @@ export interface Config {
   readonly mediaPort: number;
   /** Media worker threads, each hosting whole routed sessions. Default: one per core. */
   readonly mediaWorkers: number;
+  /** ICE-TCP connections before their first check: time allowed and count per address. Default: `defaultTcpLimits`. */
+  readonly mediaTcpLimits: IceTcpLimits;
   /**
    * Subscriber audio fallback in routed sessions: when the router turns a subscriber's video off
    * and on again, or null when it never does. Default: `defaultVideoFallbackSettings`.
@@ -235,6 +238,23 @@ const settings = {
       return /^[0-9]+$/.test(raw) && workers >= 1 && workers <= 256
         ? workers
         : new Problem('must be a whole number from 1 to 256');
+    },
+  } satisfies Setting<number>,
+  mediaTcpAuthTimeoutMs: {
+    flag: 'media-tcp-auth-timeout-ms',
+    env: 'PARLOR_MEDIA_TCP_AUTH_TIMEOUT_MS',
+    description: `ms an ICE-TCP connection may take to send its first authentic check before it is closed (default ${defaultTcpLimits.authTimeoutMs})`,
+    parse: (raw) => parseMilliseconds(raw, 100),
+  } satisfies Setting<number>,
+  mediaTcpPendingPerAddress: {
+    flag: 'media-tcp-pending-per-address',
+    env: 'PARLOR_MEDIA_TCP_PENDING_PER_ADDRESS',
+    description: `ICE-TCP connections one address may hold before their first check; more are closed (default ${defaultTcpLimits.maxPendingPerAddress})`,
+    parse: (raw) => {
+      const count = Number(raw);
+      return /^[0-9]+$/.test(raw) && count >= 1 && count <= 65535
+        ? count
+        : new Problem('must be a whole number from 1 to 65535');
     },
   } satisfies Setting<number>,
   audioFallback: {
@@ -481,6 +501,10 @@ export function loadConfig(
   const mediaPort = read(settings.mediaPort) ?? 40000;
   const mediaWorkers = read(settings.mediaWorkers) ?? availableParallelism();
   const metricsToken = read(settings.metricsToken) ?? null;
+  const mediaTcpLimits = Object.freeze({
+    authTimeoutMs: read(settings.mediaTcpAuthTimeoutMs) ?? defaultTcpLimits.authTimeoutMs,
+    maxPendingPerAddress: read(settings.mediaTcpPendingPerAddress) ?? defaultTcpLimits.maxPendingPerAddress,
+  });
   if (mediaPort !== 0 && mediaPort + mediaWorkers - 1 > 65535) {
     problems.push(`--media-port ${mediaPort} leaves no room for ${mediaWorkers} media workers' ports`);
   }
@@ -512,6 +536,7 @@ export function loadConfig(
     publicIp,
     mediaPort,
     mediaWorkers,
+    mediaTcpLimits,
     audioFallback,
     metricsToken,
     turn,
@@ -650,6 +675,11 @@ function parseAddressList(raw: string, ranges: boolean): readonly string[] | Pro
     const families = ends.map((end) => isIP(end));
     if (ends.length > 2 || families.includes(0) || families.some((family) => family !== families[0])) {
       return new Problem(`${JSON.stringify(entry)} is not an IP address${ranges ? ' or an A-B range' : ''}`);
+    }
+    // coturn 4.6 reads a range from :: as all of IPv4 too, and one to 0.0.0.0 or :: as unbounded.
+    const unspecified = (end = ''): boolean => /^(0\.0\.0\.0|[0:]*::?[0:]*)$/.test(end);
+    if (ranges && ((families[0] === 6 && unspecified(ends[0])) || unspecified(ends.at(-1)))) {
+      return new Problem(`${JSON.stringify(entry)} would let coturn relay to every address`);
     }
   }
   return Object.freeze(entries);

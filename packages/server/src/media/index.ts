@@ -13,7 +13,13 @@ export {
 } from './srtp/profiles.js';
 export { RtpRewriter } from './rtp/RtpRewriter.js';
 export { RetransmissionBuffer } from './rtp/RetransmissionBuffer.js';
-export { UdpMux, type UdpMuxOptions } from './ice/UdpMux.js';
+export {
+  UdpMux,
+  defaultTcpLimits,
+  type IceTcpLimits,
+  type IceTcpStats,
+  type UdpMuxOptions,
+} from './ice/UdpMux.js';
 export { IceLiteEndpoint } from './ice/IceLiteEndpoint.js';
 export { DtlsCertificate } from './transport/DtlsCertificate.js';
 export { DtlsSrtpTransport, type DtlsSrtpState } from './transport/DtlsSrtpTransport.js';

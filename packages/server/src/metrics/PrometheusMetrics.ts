@@ -23,6 +23,8 @@ export class PrometheusMetrics {
   readonly #connections: Gauge;
   readonly #streams: Gauge;
   readonly #workerSessions: Gauge<'worker'>;
+  readonly #tcpConnections: Gauge<'worker' | 'state'>;
+  readonly #tcpClosed: Counter<'worker' | 'reason'>;
   readonly #receivedPackets: Counter<(typeof streamLabels)[number]>;
   readonly #receivedBytes: Counter<(typeof streamLabels)[number]>;
   readonly #resendsRequested: Counter<(typeof streamLabels)[number]>;
@@ -70,6 +72,16 @@ export class PrometheusMetrics {
       this.#routerMetrics.push(metric);
       return metric;
     };
+    this.#tcpConnections = gauge(
+      'parlor_media_tcp_connections',
+      'ICE-TCP connections of each media worker, authenticated by a check or pending',
+      ['worker', 'state'],
+    );
+    this.#tcpClosed = counter(
+      'parlor_media_tcp_closed_total',
+      'ICE-TCP connections a media worker closed before their first authentic check: refused (too many pending from the address), timeout, invalid (a first frame that was no check)',
+      ['worker', 'reason'],
+    );
     this.#receivedPackets = counter(
       'parlor_router_received_packets_total',
       'RTP packets the router received from a publisher, per track',
@@ -173,6 +185,14 @@ export class PrometheusMetrics {
     this.#workerSessions.reset();
     for (const { index, routers } of this.#options.mediaWorkers.load)
       this.#workerSessions.set({ worker: String(index) }, routers);
+    for (const { index, stats } of await this.#options.mediaWorkers.tcpStats().catch(() => [])) {
+      const worker = String(index);
+      this.#tcpConnections.set({ worker, state: 'authenticated' }, stats.authenticated);
+      this.#tcpConnections.set({ worker, state: 'pending' }, stats.pending);
+      this.#tcpClosed.inc({ worker, reason: 'refused' }, stats.refused);
+      this.#tcpClosed.inc({ worker, reason: 'timeout' }, stats.timedOut);
+      this.#tcpClosed.inc({ worker, reason: 'invalid' }, stats.invalid);
+    }
 
     const snapshots = await Promise.all(
       rooms.map(async (room) => ({

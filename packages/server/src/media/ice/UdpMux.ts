@@ -25,10 +25,48 @@ export interface UdpMuxOptions {
   readonly tcp?: boolean;
   /** Seconds without a consent check before a peer counts as disconnected. Default: 30. */
   readonly consentTimeoutSeconds?: number;
+  /** ICE-TCP limits on connections that have not completed a check yet. Default: `defaultTcpLimits`. */
+  readonly tcpLimits?: IceTcpLimits;
+}
+
+/**
+ * How long an ICE-TCP connection may stay without an authentic binding request for one of the
+ * endpoints, and how many such connections one address may hold at once. Connections that
+ * completed a check have no cap of their own: they need credentials the signaling server handed
+ * out, and many clients behind one NAT share an address.
+ */
+export interface IceTcpLimits {
+  /** Milliseconds from accept to the first authentic check; the connection is closed after. */
+  readonly authTimeoutMs: number;
+  /** Connections not yet authenticated per remote address; more are closed as they come. */
+  readonly maxPendingPerAddress: number;
+}
+
+export const defaultTcpLimits: IceTcpLimits = { authTimeoutMs: 10_000, maxPendingPerAddress: 32 };
+
+/** The ICE-TCP connections of a mux now, and those it closed since it started, by reason. */
+export interface IceTcpStats {
+  readonly authenticated: number;
+  readonly pending: number;
+  /** Over `maxPendingPerAddress` at accept. */
+  readonly refused: number;
+  /** No authentic check within `authTimeoutMs`. */
+  readonly timedOut: number;
+  /** A first frame that was no authentic check. */
+  readonly invalid: number;
 }
 
 /** Longest frame a TCP peer may send (RFC 4571 lengths are 16 bits). */
 const maxFrameLength = 0xffff;
+/** Longest first frame: a browser's binding request is a few hundred bytes. */
+const maxCheckLength = 2048;
+/** Bytes queued to a TCP peer past which media is dropped, as a congested UDP path would. */
+const maxQueuedBytes = 1 << 20;
+
+/** An accepted ICE-TCP connection: the endpoint its checks authenticated for, once one did. */
+interface TcpPeer {
+  owner: IceLiteEndpoint | null;
+}
 
 /**
  * One UDP socket for every WebRTC peer (as mediasoup's WebRtcServer), and optionally one TCP
@@ -41,13 +79,23 @@ export class UdpMux {
   readonly #tcp: Server | null;
   readonly #byFragment = new Map<string, IceLiteEndpoint>();
   readonly #byAddress = new Map<string, { endpoint: IceLiteEndpoint; path: IcePath }>();
-  readonly #connections = new Set<TcpSocket>();
+  readonly #connections = new Map<TcpSocket, TcpPeer>();
+  /** Connections not yet authenticated, per remote address. */
+  readonly #pendingByAddress = new Map<string, number>();
+  readonly #tcpLimits: IceTcpLimits;
+  readonly #closedCounts = { refused: 0, timedOut: 0, invalid: 0 };
   readonly #consentTimer: NodeJS.Timeout;
   #closed = false;
 
-  private constructor(socket: Socket, tcp: Server | null, consentTimeoutSeconds: number) {
+  private constructor(
+    socket: Socket,
+    tcp: Server | null,
+    consentTimeoutSeconds: number,
+    tcpLimits: IceTcpLimits,
+  ) {
     this.#socket = socket;
     this.#tcp = tcp;
+    this.#tcpLimits = tcpLimits;
     socket.on('message', (packet, info) => {
       this.#receiveDatagram(packet, { address: info.address, port: info.port });
     });
@@ -93,7 +141,12 @@ export class UdpMux {
       }
       tcp = server;
     }
-    return new UdpMux(socket, tcp, options.consentTimeoutSeconds ?? 30);
+    return new UdpMux(
+      socket,
+      tcp,
+      options.consentTimeoutSeconds ?? 30,
+      options.tcpLimits ?? defaultTcpLimits,
+    );
   }
 
   get port(): number {
@@ -103,6 +156,12 @@ export class UdpMux {
   /** Whether peers may also reach this mux over TCP, on the same port number. */
   get acceptsTcp(): boolean {
     return this.#tcp !== null;
+  }
+
+  get tcpStats(): IceTcpStats {
+    let pending = 0;
+    for (const count of this.#pendingByAddress.values()) pending += count;
+    return { authenticated: this.#connections.size - pending, pending, ...this.#closedCounts };
   }
 
   /** A new endpoint with fresh ICE credentials, reachable through this mux. */
@@ -121,7 +180,7 @@ export class UdpMux {
     this.#closed = true;
     clearInterval(this.#consentTimer);
     for (const endpoint of [...this.#byFragment.values()]) endpoint.close();
-    for (const connection of this.#connections) connection.destroy();
+    for (const connection of this.#connections.keys()) connection.destroy();
     this.#tcp?.close();
     this.#socket.close();
   }
@@ -145,44 +204,76 @@ export class UdpMux {
     if (endpoint && !known) this.#byAddress.set(key, { endpoint, path });
   }
 
-  /** An ICE-TCP connection: RFC 4571 frames, each a STUN message or a DTLS or SRTP packet. */
+  /**
+   * An ICE-TCP connection: RFC 4571 frames, each a STUN message or a DTLS or SRTP packet. Its
+   * first frame must be an authentic check, within the time allowed, or it is closed.
+   */
   #accept(connection: TcpSocket): void {
-    if (this.#closed) {
+    const address = connection.remoteAddress ?? '';
+    const pendingHere = this.#pendingByAddress.get(address) ?? 0;
+    if (this.#closed || pendingHere >= this.#tcpLimits.maxPendingPerAddress) {
+      if (!this.#closed) this.#closedCounts.refused++;
       connection.destroy();
       return;
     }
-    this.#connections.add(connection);
+    this.#pendingByAddress.set(address, pendingHere + 1);
+    const peer: TcpPeer = { owner: null };
+    this.#connections.set(connection, peer);
+    const settle = (): void => {
+      clearTimeout(timer);
+      const count = (this.#pendingByAddress.get(address) ?? 1) - 1;
+      if (count > 0) this.#pendingByAddress.set(address, count);
+      else this.#pendingByAddress.delete(address);
+    };
+    const timer = setTimeout(() => {
+      this.#closedCounts.timedOut++;
+      connection.destroy();
+    }, this.#tcpLimits.authTimeoutMs);
     connection.setNoDelay(true);
-    const remote = { address: connection.remoteAddress ?? '', port: connection.remotePort ?? 0 };
     const path: IcePath = {
       protocol: 'tcp',
-      remote,
+      remote: { address, port: connection.remotePort ?? 0 },
       send: (packet) => {
         if (packet.length > maxFrameLength || connection.destroyed) return;
+        if (connection.writableLength > maxQueuedBytes) return;
         const header = Buffer.allocUnsafe(2);
         header.writeUInt16BE(packet.length);
         connection.write(Buffer.concat([header, packet]));
       },
     };
-    let owner: IceLiteEndpoint | null = null;
     let pending: Buffer = Buffer.alloc(0);
     connection.on('data', (chunk: Buffer) => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      while (pending.length >= 2) {
+      while (pending.length >= 2 && !connection.destroyed) {
         const length = pending.readUInt16BE(0);
+        if (!peer.owner && length > maxCheckLength) {
+          this.#refuseFrame(connection);
+          return;
+        }
         if (pending.length < 2 + length) break;
         const frame = pending.subarray(2, 2 + length);
         pending = pending.subarray(2 + length);
-        if (isStun(frame)) owner = this.#answerCheck(frame, path) ?? owner;
-        else owner?.handlePacket(frame);
+        const stun = isStun(frame);
+        const checked = stun ? this.#answerCheck(frame, path) : null;
+        if (checked) {
+          if (!peer.owner) settle();
+          peer.owner = checked;
+        } else if (!peer.owner) this.#refuseFrame(connection);
+        else if (!stun) peer.owner.handlePacket(frame);
       }
     });
     connection.on('error', () => {
       connection.destroy();
     });
     connection.on('close', () => {
+      if (!peer.owner) settle();
       this.#connections.delete(connection);
     });
+  }
+
+  #refuseFrame(connection: TcpSocket): void {
+    this.#closedCounts.invalid++;
+    connection.destroy();
   }
 
   /**
@@ -216,6 +307,7 @@ export class UdpMux {
 
   #forget(endpoint: IceLiteEndpoint): void {
     this.#byFragment.delete(endpoint.usernameFragment);
+    for (const [connection, peer] of this.#connections) if (peer.owner === endpoint) connection.destroy();
     for (const [key, entry] of this.#byAddress) if (entry.endpoint === endpoint) this.#byAddress.delete(key);
   }
 }

@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createConnection, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { InvalidStateError } from '../../InvalidStateError.js';
+import type { IceTcpStats } from '../ice/UdpMux.js';
+import { parseStun, serializeStun, stunAttributes, stunMessageTypes } from '../ice/stun.js';
 import { noVideoPreferences } from '../router/Subscription.js';
 import { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { MediaWorkerCallError } from './MediaWorker.js';
@@ -94,5 +100,113 @@ describe('MediaWorkerPool.start', () => {
     await pool.close();
     assert.throws(() => pool.createRouter(), InvalidStateError);
     assert.deepEqual(pool.load, []);
+  });
+});
+
+describe("a media worker's ICE-TCP port", () => {
+  const limits = { authTimeoutMs: 3000, maxPendingPerAddress: 16 };
+  const offerSdp = readFileSync(
+    new URL('../sdp/fixtures/chromium-publisher-offer.sdp', import.meta.url),
+    'utf8',
+  );
+  const openDescriptors = (): number => readdirSync('/proc/self/fd').length;
+
+  /** A TCP connection to the worker from `localAddress`, and whether the worker closed it. */
+  const connect = async (
+    port: number,
+    localAddress: string,
+  ): Promise<{ socket: Socket; closed: Promise<unknown> }> => {
+    const socket = createConnection({ port, host: '127.0.0.1', localAddress });
+    socket.on('error', () => undefined);
+    const closed = once(socket, 'close');
+    await Promise.race([once(socket, 'connect'), closed]);
+    return { socket, closed };
+  };
+  const frame = (packet: Buffer): Buffer =>
+    Buffer.concat([Buffer.from([packet.length >> 8, packet.length & 0xff]), packet]);
+  /** Sends a binding request with the endpoint's credentials; resolves with the framed answer's STUN type. */
+  const check = async (socket: Socket, ufrag: string, password: string): Promise<number> => {
+    const request = serializeStun(
+      {
+        type: stunMessageTypes.bindingRequest,
+        transactionId: randomBytes(12),
+        attributes: [{ type: stunAttributes.username, value: Buffer.from(`${ufrag}:client`) }],
+      },
+      password,
+    );
+    const answered = once(socket, 'data');
+    socket.write(frame(request));
+    const [answer] = (await answered) as [Buffer];
+    return parseStun(answer.subarray(2))?.type ?? 0;
+  };
+  const until = async (condition: () => boolean | Promise<boolean>, withinMs: number): Promise<void> => {
+    const deadline = Date.now() + withinMs;
+    while (!(await condition())) {
+      assert.ok(Date.now() < deadline, `not within ${withinMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+
+  it('closes connections that never complete a check after the timeout, and those over the cap per address at once, not those of other addresses or authenticated ones', async () => {
+    const descriptorsBefore = openDescriptors();
+    const pool = await MediaWorkerPool.start({ ...options, workers: 1, tcp: true, tcpLimits: limits });
+    try {
+      const port = pool.load[0]?.port ?? 0;
+      const stats = async (): Promise<IceTcpStats> => (await pool.tcpStats())[0]?.stats as IceTcpStats;
+      const router = pool.createRouter();
+      const answer = (await router.publish(offerSdp)).answerSdp;
+      const ufrag = /a=ice-ufrag:(\S+)/.exec(answer)?.[1] ?? '';
+      const password = /a=ice-pwd:(\S+)/.exec(answer)?.[1] ?? '';
+
+      const started = Date.now();
+      const silent = await Promise.all(Array.from({ length: 300 }, () => connect(port, '127.0.0.1')));
+      let closedCount = 0;
+      for (const { closed } of silent) void closed.then(() => closedCount++);
+      // All but the 16 allowed are closed as they come, well before the timeout.
+      await until(() => closedCount === 300 - limits.maxPendingPerAddress, limits.authTimeoutMs - 500);
+      assert.deepEqual(await stats(), {
+        authenticated: 0,
+        pending: 16,
+        refused: 284,
+        timedOut: 0,
+        invalid: 0,
+      });
+
+      // Another address is still served meanwhile: a client that checks stays, one that does not waits.
+      const client = await connect(port, '127.0.0.2');
+      assert.equal(await check(client.socket, ufrag, password), stunMessageTypes.bindingSuccess);
+      const idle = await connect(port, '127.0.0.2');
+      assert.equal(idle.socket.destroyed, false);
+      // Garbage in a first frame, or a first frame longer than any check, closes at once.
+      const garbage = await connect(port, '127.0.0.3');
+      garbage.socket.write(frame(Buffer.from('GET / HTTP/1.1\r\n\r\n')));
+      const huge = await connect(port, '127.0.0.3');
+      huge.socket.write(Buffer.from([0xff, 0xff, 0, 0]));
+      await Promise.all([garbage.closed, huge.closed]);
+      assert.ok(Date.now() - started < limits.authTimeoutMs, 'the cap or the garbage waited for the timeout');
+
+      await Promise.all([...silent.map(({ closed }) => closed), idle.closed]);
+      const elapsed = Date.now() - started;
+      assert.ok(
+        elapsed >= limits.authTimeoutMs - 100 && elapsed < limits.authTimeoutMs + 2000,
+        `${elapsed} ms`,
+      );
+      assert.deepEqual(await stats(), {
+        authenticated: 1,
+        pending: 0,
+        refused: 284,
+        timedOut: 17,
+        invalid: 2,
+      });
+      // The authenticated connection outlived the timeout, and still gets answers.
+      assert.equal(await check(client.socket, ufrag, password), stunMessageTypes.bindingSuccess);
+      // Its transport's end closes it.
+      router.close();
+      await client.closed;
+      await until(async () => (await stats()).authenticated === 0, 2000);
+    } finally {
+      await pool.close();
+    }
+    await until(() => openDescriptors() <= descriptorsBefore, 2000);
   });
 });

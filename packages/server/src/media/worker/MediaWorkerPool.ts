@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { InvalidStateError } from '../../InvalidStateError.js';
 import { defaultVideoFallbackSettings, type VideoFallbackSettings } from '../router/VideoFallback.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
+import { defaultTcpLimits, type IceTcpLimits, type IceTcpStats } from '../ice/UdpMux.js';
 import { MediaWorker } from './MediaWorker.js';
 import { RemoteRouter } from './RemoteRouter.js';
 import type { MediaWorkerSettings } from './workerProtocol.js';
@@ -15,6 +16,8 @@ export interface MediaWorkerPoolOptions {
   readonly basePort: number;
   /** Whether workers accept ICE-TCP as well as UDP. */
   readonly tcp: boolean;
+  /** What ICE-TCP connections may do before their first check. Default: `defaultTcpLimits`. */
+  readonly tcpLimits?: IceTcpLimits;
   /** The address announced in ICE candidates. */
   readonly announcedAddress: string;
   readonly certificate: DtlsCertificate;
@@ -97,6 +100,14 @@ export class MediaWorkerPool {
     );
   }
 
+  /** Each live worker's ICE-TCP connections. */
+  async tcpStats(): Promise<{ readonly index: number; readonly stats: IceTcpStats }[]> {
+    const workers = this.#workers.filter((worker) => worker !== null);
+    return Promise.all(
+      workers.map(async (worker) => ({ index: worker.index, stats: await worker.call('tcpStats', null) })),
+    );
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -154,6 +165,7 @@ function settingsFor(options: MediaWorkerPoolOptions): (index: number) => MediaW
     host: options.host,
     port: options.basePort === 0 ? 0 : options.basePort + index,
     tcp: options.tcp,
+    tcpLimits: options.tcpLimits ?? defaultTcpLimits,
     announcedAddress: options.announcedAddress,
     certificate: { certPem, keyPem, signatureHash },
     videoFallback: options.videoFallback === undefined ? defaultVideoFallbackSettings : options.videoFallback,

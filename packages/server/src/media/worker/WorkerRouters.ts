@@ -139,6 +139,7 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
         return null;
       },
       stats: ({ routerId }) => this.#router(routerId).router.stats(),
+      tcpStats: () => options.mux.tcpStats,
       startRecording: ({ routerId, publicationId, path, audio, video }) => {
         const hosted = this.#router(routerId);
         const recording = new PublicationRecording(this.#publication(hosted, publicationId), {

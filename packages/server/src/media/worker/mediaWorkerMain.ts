@@ -11,7 +11,12 @@ const port = parentPort;
 if (!port) throw new Error('mediaWorkerMain runs as a worker thread');
 const settings = workerData as MediaWorkerSettings;
 const { certPem, keyPem, signatureHash } = settings.certificate;
-const mux = await UdpMux.bind({ host: settings.host, port: settings.port, tcp: settings.tcp });
+const mux = await UdpMux.bind({
+  host: settings.host,
+  port: settings.port,
+  tcp: settings.tcp,
+  tcpLimits: settings.tcpLimits,
+});
 const routers = new WorkerRouters({
   mux,
   certificate: DtlsCertificate.fromPem(certPem, keyPem, signatureHash),

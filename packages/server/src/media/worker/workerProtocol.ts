@@ -1,4 +1,5 @@
 import type { SignatureHash } from 'werift';
+import type { IceTcpLimits, IceTcpStats } from '../ice/UdpMux.js';
 import type { RecordingResult } from '../../archive/recording/StreamRecorder.js';
 import type { EncodingState, RouterStats } from '../router/MediaRouter.js';
 import type { VideoPreferences } from '../router/Subscription.js';
@@ -12,6 +13,8 @@ export interface MediaWorkerSettings {
   readonly port: number;
   /** Whether it also accepts ICE-TCP on the same port. */
   readonly tcp: boolean;
+  /** What ICE-TCP connections may do before their first check. */
+  readonly tcpLimits: IceTcpLimits;
   /** The address announced in ICE candidates. */
   readonly announcedAddress: string;
   /** The DTLS certificate every worker presents, so fingerprints are the server's. */
@@ -51,6 +54,8 @@ export interface MediaWorkerMethods {
   unpublish: { params: { routerId: string; publicationId: string }; result: null };
   unsubscribe: { params: { routerId: string; subscriptionId: string }; result: null };
   stats: { params: { routerId: string }; result: RouterStats };
+  /** The worker's ICE-TCP connections. */
+  tcpStats: { params: null; result: IceTcpStats };
   /** Records a publication's audio and/or video into `path` (without extension) as it arrives. */
   startRecording: {
     params: { routerId: string; publicationId: string; path: string; audio: boolean; video: boolean };

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createConnection } from 'node:net';
+import { describe, it } from 'node:test';
+import { startTestServer } from '../testing.js';
+
+describe('/metrics', () => {
+  it('counts the ICE-TCP connections a media worker holds and those it closed before a check, with the limits the settings give', async () => {
+    const parlor = await startTestServer({
+      env: { PARLOR_MEDIA_TCP_AUTH_TIMEOUT_MS: '600', PARLOR_MEDIA_TCP_PENDING_PER_ADDRESS: '2' },
+    });
+    try {
+      const port = parlor.server.mediaWorkers.load[0]?.port ?? 0;
+      const sockets = Array.from({ length: 3 }, () =>
+        createConnection(port, '127.0.0.1').on('error', () => undefined),
+      );
+      const closed = Promise.all(sockets.map((socket) => once(socket, 'close')));
+      await Promise.all(sockets.map((socket) => once(socket, 'connect')));
+      const metric = async (series: string): Promise<number> => {
+        const text = await (await fetch(`${parlor.url}/metrics`)).text();
+        return Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+)$`, 'm').exec(text)?.[1]);
+      };
+      for (
+        let i = 0;
+        i < 50 && (await metric('parlor_media_tcp_closed_total{worker="0",reason="refused"}')) !== 1;
+        i++
+      )
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(await metric('parlor_media_tcp_connections{worker="0",state="pending"}'), 2);
+      await closed;
+      assert.equal(await metric('parlor_media_tcp_closed_total{worker="0",reason="timeout"}'), 2);
+      assert.equal(await metric('parlor_media_tcp_connections{worker="0",state="pending"}'), 0);
+    } finally {
+      await parlor.dispose();
+    }
+  });
+});
