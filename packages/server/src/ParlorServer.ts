@@ -255,13 +255,13 @@ export class ParlorServer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       try {
-        this.demo.close();
         this.#signaling.close();
         await this.mediaWorkers.close();
         await this.#http.close();
         await this.archives.close();
       } finally {
         this.#webhooks.close();
+        this.demo.close();
         await this.#coturn?.close();
         this.#store.close();
         this.#logger.info('parlor stopped');

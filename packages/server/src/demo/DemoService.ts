@@ -7,44 +7,29 @@ import { TokenBucket } from '../signaling/TokenBucket.js';
 import { AddressBuckets } from './AddressBuckets.js';
 
 /** How far the demo goes for strangers. */
-export interface DemoLimits {
-  /** How long a demo token is valid, in seconds. Default: 3600. */
-  readonly tokenLifetimeSeconds: number;
+const demoLimits = {
+  /** How long a demo token is valid, in seconds. */
+  tokenLifetimeSeconds: 3600,
   /**
    * How long the TURN credentials of a connection to a demo session are valid, in seconds (the
-   * server's `--turn-credential-lifetime` when shorter). Default: 3600.
+   * server's `--turn-credential-lifetime` when shorter): a demo call through TURN lasts an hour.
    */
-  readonly turnCredentialLifetimeSeconds: number;
-  /** Demo tokens one address may get per minute. Default: 10. */
-  readonly tokensPerMinute: number;
-  /** Demo tokens one address may get at once. Default: 10. */
-  readonly tokenBurst: number;
-  /** New demo sessions one address may make per minute. Default: 2. */
-  readonly sessionsPerMinute: number;
-  /** New demo sessions one address may make at once. Default: 5. */
-  readonly sessionBurst: number;
-  /** New demo sessions all addresses together may make per minute, and at once. Default: 30. */
-  readonly globalSessionsPerMinute: number;
-  /** Addresses whose requests are remembered at most. Default: 10000. */
-  readonly maxAddresses: number;
-  /** Age past which a demo session nobody is in is deleted, in ms. Default: 24 hours. */
-  readonly maxSessionAgeMs: number;
-  /** How often old demo sessions are looked for, in ms (and once at start). Default: 1 hour. */
-  readonly purgeIntervalMs: number;
-}
-
-export const defaultDemoLimits: DemoLimits = Object.freeze({
-  tokenLifetimeSeconds: 3600,
   turnCredentialLifetimeSeconds: 3600,
+  /** Demo tokens one address may get per minute, and at once. */
   tokensPerMinute: 10,
   tokenBurst: 10,
+  /** New demo sessions one address may make per minute, and at once. */
   sessionsPerMinute: 2,
   sessionBurst: 5,
+  /** New demo sessions all addresses together may make per minute, and at once. */
   globalSessionsPerMinute: 30,
+  /** Addresses whose requests are remembered at most. */
   maxAddresses: 10_000,
+  /** Age past which a demo session nobody is in is deleted, in ms. */
   maxSessionAgeMs: 24 * 60 * 60 * 1000,
+  /** How often old demo sessions are looked for, in ms (and once at start). */
   purgeIntervalMs: 60 * 60 * 1000,
-});
+} as const;
 
 export interface DemoServiceOptions {
   readonly sessions: SessionService;
@@ -53,8 +38,6 @@ export interface DemoServiceOptions {
   /** The IDs of the sessions someone is connected to now: the purge keeps them. */
   readonly liveSessionIds: () => readonly string[];
   readonly logger: Logger;
-  /** Default: `defaultDemoLimits`, field by field. */
-  readonly limits?: Partial<DemoLimits>;
 }
 
 /** A publisher token for a demo session. */
@@ -91,7 +74,6 @@ export class DemoService {
   readonly #opentok: OpenTok;
   readonly #liveSessionIds: () => readonly string[];
   readonly #logger: Logger;
-  readonly #limits: DemoLimits;
   readonly #tokens: AddressBuckets;
   readonly #newSessions: AddressBuckets;
   readonly #allNewSessions: TokenBucket;
@@ -104,26 +86,28 @@ export class DemoService {
     this.#opentok = new OpenTok(options.project.apiKey, options.project.apiSecret);
     this.#liveSessionIds = options.liveSessionIds;
     this.#logger = options.logger.child({ component: 'demo' });
-    const limits = { ...defaultDemoLimits, ...options.limits };
-    this.#limits = limits;
     this.#tokens = new AddressBuckets({
-      perMinute: limits.tokensPerMinute,
-      burst: limits.tokenBurst,
-      maxAddresses: limits.maxAddresses,
+      perMinute: demoLimits.tokensPerMinute,
+      burst: demoLimits.tokenBurst,
+      maxAddresses: demoLimits.maxAddresses,
     });
     this.#newSessions = new AddressBuckets({
-      perMinute: limits.sessionsPerMinute,
-      burst: limits.sessionBurst,
-      maxAddresses: limits.maxAddresses,
+      perMinute: demoLimits.sessionsPerMinute,
+      burst: demoLimits.sessionBurst,
+      maxAddresses: demoLimits.maxAddresses,
     });
     this.#allNewSessions = new TokenBucket({
-      ratePerSecond: limits.globalSessionsPerMinute / 60,
-      capacity: limits.globalSessionsPerMinute,
+      ratePerSecond: demoLimits.globalSessionsPerMinute / 60,
+      capacity: demoLimits.globalSessionsPerMinute,
     });
     this.purge();
     this.#purgeTimer = setInterval(() => {
-      this.purge();
-    }, limits.purgeIntervalMs).unref();
+      try {
+        this.purge();
+      } catch (error) {
+        this.#logger.error({ err: error }, 'old demo sessions could not be deleted');
+      }
+    }, demoLimits.purgeIntervalMs).unref();
   }
 
   /**
@@ -145,12 +129,12 @@ export class DemoService {
         );
       }
       if (!this.#allNewSessions.take()) {
-        const retryAfterSeconds = Math.ceil(60 / this.#limits.globalSessionsPerMinute);
+        const retryAfterSeconds = Math.ceil(60 / demoLimits.globalSessionsPerMinute);
         return this.#refusal('too many new demo sessions on this server', retryAfterSeconds);
       }
       sessionId = this.#sessions.create(this.#apiKey, demoSessionSettings, 'demo').sessionId;
     }
-    const expireTime = Math.floor(Date.now() / 1000) + this.#limits.tokenLifetimeSeconds;
+    const expireTime = Math.floor(Date.now() / 1000) + demoLimits.tokenLifetimeSeconds;
     const token = this.#opentok.generateToken(sessionId, { role: 'publisher', expireTime });
     return { apiKey: this.#apiKey, sessionId, token };
   }
@@ -161,13 +145,13 @@ export class DemoService {
    */
   turnCredentialLifetimeFor(sessionId: string): number | undefined {
     return this.#sessions.find(sessionId)?.origin === 'demo'
-      ? this.#limits.turnCredentialLifetimeSeconds
+      ? demoLimits.turnCredentialLifetimeSeconds
       : undefined;
   }
 
   /** Deletes the demo sessions older than the bound that nobody is in; returns how many. */
   purge(): number {
-    const createdBefore = Date.now() - this.#limits.maxSessionAgeMs;
+    const createdBefore = Date.now() - demoLimits.maxSessionAgeMs;
     const deleted = this.#sessions.purgeDemoSessions(createdBefore, this.#liveSessionIds());
     if (deleted > 0) this.#logger.info({ deleted }, 'old demo sessions deleted');
     return deleted;
