@@ -8,7 +8,7 @@ let parlor: TestServer;
 let browser: Browser;
 
 before(async () => {
-  parlor = await startTestServer();
+  parlor = await startTestServer({ env: { PARLOR_DEMO: 'true' } });
   browser = await launchChromium();
 });
 after(async () => {

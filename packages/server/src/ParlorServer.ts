@@ -9,6 +9,7 @@ import { DownloadLinks } from './archive/DownloadLinks.js';
 import { ClientTokenVerifier } from './auth/ClientTokenVerifier.js';
 import type { CredentialLookup } from './auth/projectLookup.js';
 import type { Config } from './config/config.js';
+import { DemoService } from './demo/DemoService.js';
 import { buildHttpApp } from './http/app.js';
 import { ApplicationService } from './projects/ApplicationService.js';
 import { CallbackService } from './projects/CallbackService.js';
@@ -71,6 +72,8 @@ export class ParlorServer {
   readonly archives: ArchiveService;
   /** The projects' callback URLs. */
   readonly callbacks: CallbackService;
+  /** The demo's sessions and tokens; its page is served only with `--demo`. */
+  readonly demo: DemoService;
   readonly #webhooks: WebhookSender;
   readonly #signaling: SignalingServer;
   /** The media worker threads that host routed sessions' routers. */
@@ -92,6 +95,7 @@ export class ParlorServer {
     signaling: SignalingServer;
     archives: ArchiveService;
     callbacks: CallbackService;
+    demo: DemoService;
     webhooks: WebhookSender;
     coturn: Coturn | null;
     mediaWorkers: MediaWorkerPool;
@@ -109,6 +113,7 @@ export class ParlorServer {
     this.rooms = parts.signaling.rooms;
     this.archives = parts.archives;
     this.callbacks = parts.callbacks;
+    this.demo = parts.demo;
     this.#webhooks = parts.webhooks;
     this.#signaling = parts.signaling;
     this.#store = parts.store;
@@ -129,6 +134,7 @@ export class ParlorServer {
     let mediaWorkers: MediaWorkerPool | null = null;
     let webhooks: WebhookSender | null = null;
     let archives: ArchiveService | null = null;
+    let demo: DemoService | null = null;
     let publicUrl = config.publicUrl ?? '';
     try {
       const projects = new ProjectService(store);
@@ -161,7 +167,8 @@ export class ParlorServer {
         sessions,
         tokens,
         logger,
-        iceServersFor: (connectionId) => relay.iceServers.forConnection(connectionId),
+        iceServersFor: (connectionId, sessionId) =>
+          relay.iceServers.forConnection(connectionId, demo?.turnCredentialLifetimeFor(sessionId)),
         reconnectGraceMs: config.reconnectGraceSeconds * 1000,
         archivesOf: (sessionId) => archives?.runningIn(sessionId) ?? [],
         messagesPerSecond: config.signalingRate,
@@ -187,6 +194,13 @@ export class ParlorServer {
         logger,
       });
       const callbacks = new CallbackService(store);
+      // Made with the demo off too: it purges the demo sessions of earlier runs.
+      demo = new DemoService({
+        sessions,
+        project: defaultProject,
+        liveSessionIds: () => signaling.rooms.all.map((room) => room.sessionId),
+        logger,
+      });
       const metrics = new PrometheusMetrics({ rooms: signaling.rooms, mediaWorkers: pool });
       const http = await buildHttpApp({
         logger,
@@ -195,7 +209,7 @@ export class ParlorServer {
         signaling,
         archives,
         callbacks,
-        demoProject: defaultProject,
+        demo: config.demo ? demo : null,
         metrics: { metrics, token: config.metricsToken },
       });
       const address = await http.listen({ port: config.port, host: config.host });
@@ -211,6 +225,7 @@ export class ParlorServer {
         signaling,
         archives,
         callbacks,
+        demo,
         webhooks,
         coturn,
         mediaWorkers: pool,
@@ -223,6 +238,7 @@ export class ParlorServer {
       logger.info({ listenUrl, publicUrl: server.publicUrl, dataDir: config.dataDir }, 'parlor started');
       return server;
     } catch (error) {
+      demo?.close();
       await archives?.close();
       webhooks?.close();
       await mediaWorkers?.close();
@@ -246,6 +262,7 @@ export class ParlorServer {
         await this.archives.close();
       } finally {
         this.#webhooks.close();
+        this.demo.close();
         await this.#coturn?.close();
         this.#store.close();
         this.#logger.info('parlor stopped');

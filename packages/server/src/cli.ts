@@ -169,6 +169,9 @@ async function runServer(config: Config, io: CliIo): Promise<number> {
 function banner(server: ParlorServer, config: Config): string {
   const { apiKey, apiSecret } = server.defaultProject;
   const url = server.publicUrl;
+  const demo = config.demo
+    ? `${url}/   (video chat: open it in two tabs, or share its link)`
+    : 'off   (npm start -- --demo serves a video chat at /)';
   return `
 Parlor ${version} is running.
 
@@ -176,7 +179,7 @@ Parlor ${version} is running.
   Listening    ${server.listenUrl}
   REST API     ${url}   (the apiUrl of an OpenTok server SDK)
   Health       ${url}/health
-  Demo         ${url}/   (video chat: open it in two tabs, or share its link)
+  Demo         ${demo}
   Browser SDK  ${url}/v2/js/opentok.js   (OpenTok.js's global OT)
 
   Default project

@@ -43,6 +43,7 @@ describe('parlor start', () => {
     assert.match(running.banner, new RegExp(`API key\\s+${apiKey}`));
     assert.match(running.banner, new RegExp(`API secret\\s+${apiSecret}`));
     assert.match(running.banner, /REST API\s+http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(running.banner, /Demo\s+off\s+\(npm start -- --demo serves a video chat at \/\)/);
     const health = await fetch(`${running.url}/health`);
     assert.deepEqual(await health.json(), { status: 'ok' });
 

@@ -105,6 +105,7 @@ describe('POST /session/create', () => {
           sessionId: undefined,
           createdAt: undefined,
           apiKey: parlor.apiKey,
+          origin: 'api',
           mediaMode: 'routed',
           archiveMode: 'always',
           location: null,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { roles, signalingProtocolVersion, type UpdateSubscriptionParams } from '@parlor/protocol';
@@ -108,6 +109,23 @@ describe('connecting over signaling', () => {
         throw new Error(`${what}: ${String(error)}`);
       });
     }
+  });
+
+  it('a client token issued five years in the future is refused with 1004, JWT and T1 alike', async () => {
+    const sessionId = parlor.createSession();
+    const issued = Math.floor(Date.now() / 1000) + 5 * 365 * 86400;
+    const claims = { iss: parlor.apiKey, ist: 'project', iat: issued, exp: issued + 29 * 86400 };
+    const futureJwt = jwt.sign(
+      { ...claims, session_id: sessionId, nonce: 1, role: 'moderator', scope: 'session.connect' },
+      parlor.apiSecret,
+    );
+    const data = `session_id=${sessionId}&create_time=${issued}&nonce=0.5&role=moderator`;
+    const sig = createHmac('sha1', parlor.apiSecret).update(data).digest('hex');
+    const futureT1 = `T1==${Buffer.from(`partner_id=${parlor.apiKey}&sig=${sig}:${data}`).toString('base64')}`;
+    for (const token of [futureJwt, futureT1]) {
+      await refusedConnect(token, sessionId, 1004, /issued in the future/);
+    }
+    assert.equal(parlor.server.rooms.get(sessionId), undefined, 'nobody joined the session');
   });
 
   it("refuses a token signed by the project for another project's session with 1004", async () => {

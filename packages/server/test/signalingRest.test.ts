@@ -237,6 +237,40 @@ describe('REST force mute', () => {
   });
 });
 
+describe('REST force mute from the Ruby SDK', () => {
+  /** POSTs this exact body to `/mute`, as opentok-ruby's `force_mute_session` does. */
+  function rubyMute(sessionId: string, body: string): Promise<Response> {
+    return fetch(`${parlor.url}/v2/project/${parlor.apiKey}/session/${sessionId}/mute`, {
+      method: 'POST',
+      headers: {
+        'X-OPENTOK-AUTH': auth(),
+        'Content-Type': 'application/json',
+        'User-Agent': 'OpenTok-Ruby-SDK/4.9.0',
+      },
+      body,
+    });
+  }
+
+  it('force_mute_all and disable_force_mute, which send "active" as the string "true" or "false", are not refused with 400', async () => {
+    const { sessionId, alice, bob, streamId } = await parlor.liveSession();
+    const bobStream = (await bob.request('publish', camera)).stream.streamId;
+    // Exactly what opentok-ruby 4.x sends for force_mute_all(id, excluded_streams: [bobStream]).
+    const mute = await rubyMute(sessionId, `{"excludedStreams":["${bobStream}"],"active":"true"}`);
+    assert.equal(mute.status, 200, await mute.clone().text());
+    assert.deepEqual(await alice.nextEvent('muteForced'), { streamId });
+    assert.deepEqual(await bob.nextEvent('forceMuteChanged'), { active: true });
+    assert.equal(parlor.server.rooms.get(sessionId)?.stream(bobStream)?.info.hasAudio, true, 'excluded');
+    // disable_force_mute(id).
+    assert.equal((await rubyMute(sessionId, '{"active":"false"}')).status, 200);
+    assert.deepEqual(await bob.nextEvent('forceMuteChanged'), { active: false });
+    for (const junk of ['{"active":"yes"}', '{"active":1}', '{"active":"TRUE "}', '{"active":null}']) {
+      await assertError(await rubyMute(sessionId, junk), 400, /active/);
+    }
+    await assertError(await rubyMute(sessionId, '{"active":"true","excludedStreams":"x"}'), 400, /excluded/);
+    await closeAll(alice, bob);
+  });
+});
+
 describe('REST from browser pages', () => {
   it('answers CORS preflights and allows any origin', async () => {
     const sessionId = parlor.createSession();

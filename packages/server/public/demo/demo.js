@@ -10,7 +10,13 @@ function report(error) {
 const requested = new URLSearchParams(location.search).get('session');
 const query = requested ? `?session=${encodeURIComponent(requested)}` : '';
 const response = await fetch(`/demo/credentials${query}`);
-const { apiKey, sessionId, token } = await response.json();
+const answer = await response.json();
+if (!response.ok) {
+  // Past the demo's rate limits: the message says when to try again.
+  status.textContent = answer.message;
+  throw new Error(answer.message);
+}
+const { apiKey, sessionId, token } = answer;
 
 const link = new URL(location.href);
 link.search = `?session=${encodeURIComponent(sessionId)}`;

@@ -3,6 +3,7 @@ import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { ClientTokenVerifier } from './ClientTokenVerifier.js';
+import { clockSkewSeconds } from './clockSkew.js';
 import { mintSessionId } from './sessionId.js';
 import { TokenError, type TokenRefusal } from './TokenError.js';
 
@@ -264,6 +265,39 @@ describe('JWT tokens', () => {
       verifier.verify(hs256({ ...nodeClaims, connection_data: 'é'.repeat(1024) })).connectionData.length,
       1024,
     );
+  });
+});
+
+describe('tokens issued in the future', () => {
+  const fiveYears = 5 * 365 * 86400;
+
+  it('a client token issued five years in the future is refused, though its lifetime is under 30 days (JWT)', () => {
+    const iat = now + fiveYears;
+    const token = hs256({
+      iss: apiKey,
+      ist: 'project',
+      iat,
+      exp: iat + 29 * 86400,
+      session_id: sessionId,
+      nonce: 1,
+      role: 'moderator',
+      scope: 'session.connect',
+    });
+    assert.equal(refusal(token), 'issued-in-future');
+  });
+
+  it('a client token issued five years in the future is refused (T1 without expire_time)', () => {
+    const data = `role=moderator&session_id=${sessionId}&create_time=${now + fiveYears}&nonce=0.25`;
+    assert.equal(refusal(t1(data)), 'issued-in-future');
+  });
+
+  it('a token issued 30 s ahead, within the clock skew, is accepted; one just past the skew is not', () => {
+    const claims = { iss: apiKey, ist: 'project', session_id: sessionId, nonce: 1, scope: 'session.connect' };
+    assert.equal(verifier.verify(hs256({ ...claims, iat: now + 30, exp: now + 3600 })).issuedAt, now + 30);
+    const data = `session_id=${sessionId}&create_time=${now + 30}&nonce=0.5&role=publisher`;
+    assert.equal(verifier.verify(t1(data)).issuedAt, now + 30);
+    const late = now + clockSkewSeconds + 1;
+    assert.equal(refusal(hs256({ ...claims, iat: late, exp: late + 3600 })), 'issued-in-future');
   });
 });
 

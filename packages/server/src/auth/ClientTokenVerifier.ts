@@ -1,6 +1,7 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { defaultRole, isRole, tokenLimits, tokenScope, type Role } from '@parlor/protocol';
+import { clockSkewSeconds } from './clockSkew.js';
 import type { CredentialLookup } from './projectLookup.js';
 import { parseT1Token, t1Prefix } from './t1Token.js';
 import { TokenError } from './TokenError.js';
@@ -143,7 +144,12 @@ export class ClientTokenVerifier {
     if (expiresAt - issuedAt > tokenLimits.maxLifetimeSeconds) {
       throw new TokenError('lifetime-too-long', 'token lifetime exceeds 30 days');
     }
-    if (this.#clock() >= expiresAt) throw new TokenError('expired', 'token has expired');
+    const now = this.#clock();
+    // Without this, a token dated years ahead would pass the lifetime limit and live for years.
+    if (issuedAt > now + clockSkewSeconds) {
+      throw new TokenError('issued-in-future', 'token was issued in the future');
+    }
+    if (now >= expiresAt) throw new TokenError('expired', 'token has expired');
 
     const role = claims.role ?? defaultRole;
     if (!isRole(role)) throw new TokenError('invalid-role', `unknown role ${JSON.stringify(role)}`);

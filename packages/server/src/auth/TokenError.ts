@@ -8,6 +8,7 @@ export const tokenRefusals = [
   'invalid-scope',
   'invalid-role',
   'expired',
+  'issued-in-future',
   'lifetime-too-long',
   'data-too-long',
   'unknown-session',

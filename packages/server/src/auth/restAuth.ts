@@ -1,6 +1,7 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { ParlorError } from '@parlor/protocol';
+import { clockSkewSeconds } from './clockSkew.js';
 import type { CredentialLookup } from './projectLookup.js';
 
 /**
@@ -13,8 +14,6 @@ import type { CredentialLookup } from './projectLookup.js';
  * Both require `exp` and neither requires `jti`.
  */
 
-/** Clock difference tolerated between an application server and Parlor, in seconds. */
-export const restClockSkewSeconds = 120;
 /** Longest validity OpenTok allows a project JWT, in seconds. */
 const maxProjectJwtValiditySeconds = 300;
 /** Longest validity Vonage allows an application JWT, in seconds (24 hours). */
@@ -102,7 +101,7 @@ function verifySignature(
   try {
     jwt.verify(token, key, {
       algorithms: [algorithm],
-      clockTolerance: restClockSkewSeconds,
+      clockTolerance: clockSkewSeconds,
       clockTimestamp: nowSeconds,
     });
   } catch (error) {
@@ -113,10 +112,10 @@ function verifySignature(
 
 function checkLifetime(payload: jwt.JwtPayload, nowSeconds: number, maxValiditySeconds: number): void {
   if (typeof payload.exp !== 'number') throw refused('JWT has no exp claim');
-  if (payload.exp > nowSeconds + maxValiditySeconds + restClockSkewSeconds) {
+  if (payload.exp > nowSeconds + maxValiditySeconds + clockSkewSeconds) {
     throw refused(`JWT expires more than ${maxValiditySeconds} s ahead`);
   }
-  if (typeof payload.iat === 'number' && payload.iat > nowSeconds + restClockSkewSeconds) {
+  if (typeof payload.iat === 'number' && payload.iat > nowSeconds + clockSkewSeconds) {
     throw refused('JWT was issued in the future');
   }
 }

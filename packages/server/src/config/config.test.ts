@@ -46,6 +46,7 @@ describe('loadConfig', () => {
         linkLifetimeSeconds: 600,
         ffmpegPath: 'ffmpeg',
       },
+      demo: false,
     });
   });
 
@@ -124,6 +125,14 @@ describe('loadConfig', () => {
     assert.equal(config.host, '127.0.0.1');
     assert.equal(config.dataDir, '/tmp/b');
     assert.equal(config.publicUrl, 'https://video.example.com');
+  });
+
+  it('turns the demo on with the --demo switch or PARLOR_DEMO, and refuses other values', () => {
+    assert.equal(loadConfig({}, { demo: true }).demo, true);
+    assert.equal(loadConfig({ PARLOR_DEMO: 'true' }).demo, true);
+    assert.equal(loadConfig({ PARLOR_DEMO: '1' }).demo, true);
+    assert.equal(loadConfig({ PARLOR_DEMO: 'false' }).demo, false);
+    assert.throws(() => loadConfig({ PARLOR_DEMO: 'yes' }), /PARLOR_DEMO="yes": must be true or false/);
   });
 
   it('takes the default project credentials from the environment', () => {

@@ -64,6 +64,11 @@ export interface Config {
   readonly turn: TurnConfig;
   /** Archive recording, composition and download. */
   readonly archive: ArchiveConfig;
+  /**
+   * The demo video chat at `/`, which hands strangers publisher tokens of demo sessions of the
+   * default project. Default: false (off).
+   */
+  readonly demo: boolean;
 }
 
 export interface ArchiveConfig {
@@ -130,6 +135,8 @@ interface Setting<T> {
   readonly description: string;
   /** Returns the value, or a string that says what is wrong with the input. */
   readonly parse: (raw: string) => T | Problem;
+  /** A switch: its flag takes no value (`--demo`), its variable is parsed as usual. */
+  readonly switch?: true;
 }
 
 class Problem {
@@ -431,6 +438,18 @@ const settings = {
     description: 'seconds an archive download URL stays valid (default 600)',
     parse: (raw) => parseSeconds(raw, 1, 7 * 86_400),
   } satisfies Setting<number>,
+  demo: {
+    flag: 'demo',
+    env: 'PARLOR_DEMO',
+    switch: true,
+    description: 'serve the demo video chat at /, which gives anyone a publisher token (default off)',
+    parse: (raw) =>
+      raw === 'true' || raw === '1'
+        ? true
+        : raw === 'false' || raw === '0'
+          ? false
+          : new Problem('must be true or false'),
+  } satisfies Setting<boolean>,
   ffmpeg: {
     flag: 'ffmpeg',
     env: 'PARLOR_FFMPEG',
@@ -443,8 +462,8 @@ const settings = {
 export const configFlags = Object.fromEntries(
   Object.values(settings)
     .filter((setting) => setting.flag !== null)
-    .map((setting) => [setting.flag, { type: 'string' as const }]),
-) as Record<string, { type: 'string' }>;
+    .map((setting) => [setting.flag, { type: 'switch' in setting ? 'boolean' : 'string' }]),
+) as Record<string, { type: 'string' | 'boolean' }>;
 
 /** One line per setting, for `parlor --help`. */
 export function describeSettings(): string {
@@ -478,11 +497,11 @@ export function loadConfig(
   const problems: string[] = [];
   const read = <T>(setting: Setting<T>): T | undefined => {
     const fromFlag = setting.flag === null ? undefined : flags[setting.flag];
-    const raw = typeof fromFlag === 'string' ? fromFlag : env[setting.env];
+    const raw = fromFlag === true ? 'true' : typeof fromFlag === 'string' ? fromFlag : env[setting.env];
     if (raw === undefined) return undefined;
     const value = setting.parse(raw);
     if (!(value instanceof Problem)) return value;
-    const source = typeof fromFlag === 'string' ? `--${setting.flag}` : setting.env;
+    const source = fromFlag !== undefined ? `--${setting.flag}` : setting.env;
     problems.push(`${source}=${JSON.stringify(raw)}: ${value.message}`);
     return undefined;
   };
@@ -519,6 +538,7 @@ export function loadConfig(
     linkLifetimeSeconds: read(settings.archiveLinkLifetime) ?? 600,
     ffmpegPath: read(settings.ffmpeg) ?? 'ffmpeg',
   });
+  const demo = read(settings.demo) ?? false;
   if (problems.length > 0 || turn === undefined) throw new ConfigError(problems);
 
   const defaultProjectCredentials =
@@ -541,6 +561,7 @@ export function loadConfig(
     metricsToken,
     turn,
     archive,
+    demo,
   });
 }
 

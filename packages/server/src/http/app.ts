@@ -3,6 +3,7 @@ import cors from '@fastify/cors';
 import formBody from '@fastify/formbody';
 import type { ArchiveService } from '../archive/ArchiveService.js';
 import type { CredentialLookup } from '../auth/projectLookup.js';
+import type { DemoService } from '../demo/DemoService.js';
 import type { CallbackService } from '../projects/CallbackService.js';
 import type { SessionService } from '../sessions/SessionService.js';
 import type { SignalingServer } from '../signaling/SignalingServer.js';
@@ -15,6 +16,7 @@ import { connectionRoutes } from './routes/connections.js';
 import { clientSdkRoutes } from './routes/clientSdk.js';
 import { demoRoutes } from './routes/demo.js';
 import { healthRoutes } from './routes/health.js';
+import { homeRoutes } from './routes/home.js';
 import { mediaStatsRoutes } from './routes/mediaStats.js';
 import { metricsRoutes, type MetricsRouteOptions } from './routes/metrics.js';
 import { muteRoutes } from './routes/mute.js';
@@ -30,8 +32,8 @@ export interface HttpAppOptions {
   readonly signaling: SignalingServer;
   readonly archives: ArchiveService;
   readonly callbacks: CallbackService;
-  /** The project the demo page at `/` uses (the default project). */
-  readonly demoProject: { readonly apiKey: string; readonly apiSecret: string };
+  /** The demo served at `/`, or null when it is off (`/` then only says where things are). */
+  readonly demo: DemoService | null;
   /** Prometheus metrics at `/metrics`, and who may scrape them. */
   readonly metrics: MetricsRouteOptions;
 }
@@ -77,7 +79,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(healthRoutes);
   await app.register(metricsRoutes, options.metrics);
   await app.register(clientSdkRoutes);
-  await app.register(demoRoutes, { sessions: options.sessions, project: options.demoProject });
+  if (options.demo) await app.register(demoRoutes, { demo: options.demo });
+  else await app.register(homeRoutes);
   await app.register(options.signaling.plugin);
   await app.register(sessionCreateRoutes, { sessions: options.sessions, lookup: options.lookup });
   await app.register(archiveDownloadRoutes, { archives: options.archives });

@@ -31,12 +31,15 @@ export class IceServerList {
     this.#now = options.now ?? Date.now;
   }
 
-  /** The servers for a connection, with fresh TURN credentials naming it. */
-  forConnection(connectionId: string): IceServer[] {
+  /**
+   * The servers for a connection, with fresh TURN credentials naming it, valid for the configured
+   * lifetime or `maxLifetimeSeconds` when that is shorter.
+   */
+  forConnection(connectionId: string, maxLifetimeSeconds = Infinity): IceServer[] {
     const servers = this.#fixed.map((server) => ({ ...server }));
     const turn = this.#turn;
     if (turn === null || turn.urls.length === 0) return servers;
-    const expiresAt = this.#now() / 1000 + turn.credentialLifetimeSeconds;
+    const expiresAt = this.#now() / 1000 + Math.min(turn.credentialLifetimeSeconds, maxLifetimeSeconds);
     const { username, credential } = turnCredentials(turn.secret, connectionId, expiresAt);
     return [...servers, { urls: [...turn.urls], username, credential }];
   }

@@ -1,9 +1,12 @@
 import { ParlorError, type SessionSettings } from '@parlor/protocol';
 import { mintSessionId } from '../auth/sessionId.js';
-import type { SessionRecord } from '../store/SessionRepository.js';
+import type { SessionOrigin, SessionRecord } from '../store/SessionRepository.js';
 import type { Store } from '../store/Store.js';
 
-/** Sessions: created with their settings, never expiring, never deleted. */
+/**
+ * Sessions: created with their settings. The application's never expire and are never deleted;
+ * the demo's are marked as such and purged once old (`purgeDemoSessions`).
+ */
 export class SessionService {
   readonly #store: Store;
 
@@ -11,10 +14,11 @@ export class SessionService {
     this.#store = store;
   }
 
-  create(apiKey: string, settings: SessionSettings): SessionRecord {
+  /** A new session; `origin` says who asked for it. Default origin: the application (`api`). */
+  create(apiKey: string, settings: SessionSettings, origin: SessionOrigin = 'api'): SessionRecord {
     const createdAt = Date.now();
     const sessionId = mintSessionId({ apiKey, location: settings.location, createdAt });
-    const session: SessionRecord = { ...settings, sessionId, apiKey, createdAt };
+    const session: SessionRecord = { ...settings, sessionId, apiKey, origin, createdAt };
     this.#store.sessions.insert(session);
     return session;
   }
@@ -24,5 +28,23 @@ export class SessionService {
     const session = this.#store.sessions.find(sessionId);
     if (!session || session.apiKey !== apiKey) throw new ParlorError('SESSION_NOT_FOUND', sessionId);
     return session;
+  }
+
+  /** The session whatever its project, if it exists. */
+  find(sessionId: string): SessionRecord | undefined {
+    return this.#store.sessions.find(sessionId);
+  }
+
+  /** How many sessions the project has: the application's own, or with `demo` the demo's. */
+  count(apiKey: string, origin: SessionOrigin = 'api'): number {
+    return this.#store.sessions.count(apiKey, origin);
+  }
+
+  /**
+   * Deletes the demo sessions created before `createdBefore` (Unix ms) but those in `keep` (the
+   * live ones); returns how many it deleted.
+   */
+  purgeDemoSessions(createdBefore: number, keep: readonly string[]): number {
+    return this.#store.sessions.deleteOldDemoSessions(createdBefore, keep);
   }
 }

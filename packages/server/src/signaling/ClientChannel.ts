@@ -33,7 +33,7 @@ export interface ClientChannelOptions {
   readonly tokens: ClientTokenVerifier;
   readonly reader: ClientFrameReader;
   /** STUN and TURN servers for a connection, with credentials of its own. */
-  readonly iceServersFor: (connectionId: string) => readonly IceServer[];
+  readonly iceServersFor: (connectionId: string, sessionId: string) => readonly IceServer[];
   /** The archives recording a session now, announced to each client that connects. */
   readonly archivesOf: (sessionId: string) => readonly ArchiveInfo[];
   /** Messages per second the client may send, in bursts of twice that. */
@@ -280,7 +280,7 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
         connections: room.connections.map((member) => member.info),
         streams: room.streams.map((stream) => stream.info),
         capabilities: capabilitiesOf(token.role),
-        iceServers: [...this.#options.iceServersFor(connection.id)],
+        iceServers: [...this.#options.iceServersFor(connection.id, room.sessionId)],
         archives: [...this.#options.archivesOf(room.sessionId)],
         resume: { secret: resumeSecret, graceMs: room.reconnectGraceMs },
       },
@@ -299,7 +299,10 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
     );
     this.#attach(room, connection);
     return {
-      result: { connection: connection.info, iceServers: [...this.#options.iceServersFor(connection.id)] },
+      result: {
+        connection: connection.info,
+        iceServers: [...this.#options.iceServersFor(connection.id, room.sessionId)],
+      },
       afterReply: () => {
         for (const frame of missed) this.#send(frame);
       },

@@ -14,6 +14,7 @@ import { SignalingTestClient } from './SignalingTestClient.js';
 const session: SessionRecord = {
   sessionId: '1_MX4xMjM0NTY3OH5-MTcwMDAwMDAwMDAwMH5hYmN-fg',
   apiKey: '12345678',
+  origin: 'api',
   createdAt: 0,
   mediaMode: 'relayed',
   archiveMode: 'manual',

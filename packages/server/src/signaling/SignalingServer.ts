@@ -21,7 +21,7 @@ export interface SignalingServerOptions {
   readonly tokens: ClientTokenVerifier;
   readonly logger: Logger;
   /** STUN and TURN servers handed to a client at each connect and resume, fresh credentials included. Default: none. */
-  readonly iceServersFor?: (connectionId: string) => readonly IceServer[];
+  readonly iceServersFor?: (connectionId: string, sessionId: string) => readonly IceServer[];
   /** How long a client whose socket dropped may take to resume, in ms. Default: 20000. */
   readonly reconnectGraceMs?: number;
   /** The archives recording a session now, announced to each client that connects. Default: none. */

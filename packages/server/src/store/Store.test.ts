@@ -53,6 +53,23 @@ describe('the store', () => {
     store.close();
   });
 
+  it('migrates the sessions of an older store to the application, so no demo purge ever deletes them', () => {
+    const file = join(dir, 'f.sqlite');
+    const db = new Database(file);
+    db.exec(migrations.slice(0, 2).join(''));
+    db.pragma('user_version = 2');
+    db.prepare("INSERT INTO projects VALUES ('1', 'opentok', 'P', 's', NULL, 1, 0)").run();
+    db.prepare(
+      "INSERT INTO sessions VALUES ('1_old', '1', 'relayed', 'manual', NULL, 0, NULL, NULL, 0)",
+    ).run();
+    db.close();
+    const store = Store.open(file);
+    assert.equal(store.sessions.find('1_old')?.origin, 'api');
+    assert.equal(store.sessions.deleteOldDemoSessions(Date.now(), []), 0);
+    assert.deepEqual([store.sessions.count('1', 'api'), store.sessions.count('1', 'demo')], [1, 0]);
+    store.close();
+  });
+
   it('close is idempotent', () => {
     const store = Store.open(join(dir, 'e.sqlite'));
     store.close();

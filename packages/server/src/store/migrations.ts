@@ -103,4 +103,10 @@ export const migrations: readonly string[] = [
     created_at   INTEGER NOT NULL
   ) STRICT;
   `,
+  // 3: where a session came from: the REST API ('api') or the demo page ('demo'). Demo sessions
+  // are not the application's, and are purged once old.
+  `
+  ALTER TABLE sessions ADD COLUMN origin TEXT NOT NULL DEFAULT 'api' CHECK (origin IN ('api', 'demo'));
+  CREATE INDEX sessions_demo_by_age ON sessions (created_at) WHERE origin = 'demo';
+  `,
 ];

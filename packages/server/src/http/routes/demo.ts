@@ -1,13 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { OpenTok } from '@parlor/server-sdk';
-import type { SessionSettings } from '@parlor/protocol';
-import type { SessionService } from '../../sessions/SessionService.js';
+import { ParlorError } from '@parlor/protocol';
+import type { DemoService } from '../../demo/DemoService.js';
 
 export interface DemoRouteOptions {
-  readonly sessions: SessionService;
-  /** The project whose sessions and tokens the demo uses (the default project). */
-  readonly project: { readonly apiKey: string; readonly apiSecret: string };
+  readonly demo: DemoService;
 }
 
 /** The demo's static files, by path: file name under public/demo and content type. */
@@ -20,23 +17,13 @@ const files: Readonly<Record<string, readonly [string, string]>> = {
 // The same from src/http/routes and dist/http/routes.
 const publicDir = new URL('../../../public/demo/', import.meta.url);
 
-const demoSession: SessionSettings = {
-  mediaMode: 'relayed',
-  archiveMode: 'manual',
-  location: null,
-  e2ee: false,
-  archiveName: null,
-  archiveResolution: null,
-};
-
 /**
- * The demo at `/`: a video chat page like OpenTok's basic sample, and
- * `GET /demo/credentials?session=ID`, which reuses that relayed session of the default project
- * (or creates one) and mints a publisher token for it, signed as the official SDKs sign them.
+ * The demo at `/` (served only with `--demo`): a video chat page like OpenTok's basic sample,
+ * and `GET /demo/credentials?session=ID`, a publisher token for that demo session, or for a new
+ * one when the demo did not create it; 429 with `Retry-After` past the demo's rate limits,
+ * counted by the socket's address (a proxy's headers are not trusted here).
  */
 export async function demoRoutes(app: FastifyInstance, options: DemoRouteOptions): Promise<void> {
-  const { apiKey, apiSecret } = options.project;
-  const opentok = new OpenTok(apiKey, apiSecret);
   for (const [path, [file, type]] of Object.entries(files)) {
     const body = readFileSync(new URL(file, publicDir));
     app.get(path, async (_request, reply) => reply.type(type).header('cache-control', 'no-cache').send(body));
@@ -53,25 +40,13 @@ export async function demoRoutes(app: FastifyInstance, options: DemoRouteOptions
     },
     async (request, reply) => {
       const { session } = request.query as { session?: string };
-      const sessionId =
-        reusableSession(options.sessions, apiKey, session) ??
-        options.sessions.create(apiKey, demoSession).sessionId;
-      const token = opentok.generateToken(sessionId, { role: 'publisher' });
-      return reply.header('cache-control', 'no-store').send({ apiKey, sessionId, token });
+      const answer = options.demo.credentials(request.socket.remoteAddress ?? '', session);
+      reply.header('cache-control', 'no-store');
+      if ('retryAfterSeconds' in answer) {
+        reply.header('retry-after', String(answer.retryAfterSeconds));
+        throw new ParlorError('RATE_LIMITED', answer.detail);
+      }
+      return reply.send(answer);
     },
   );
-}
-
-/** The session, when it is a relayed session of the demo's project; otherwise undefined. */
-function reusableSession(
-  sessions: SessionService,
-  apiKey: string,
-  sessionId: string | undefined,
-): string | undefined {
-  if (sessionId === undefined || sessionId === '') return undefined;
-  try {
-    return sessions.get(apiKey, sessionId).mediaMode === 'relayed' ? sessionId : undefined;
-  } catch {
-    return undefined;
-  }
 }

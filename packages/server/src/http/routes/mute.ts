@@ -14,8 +14,11 @@ export async function muteRoutes(app: FastifyInstance, options: LiveSessionRoute
 
   app.post('/session/:sessionId/mute', async (request) => {
     const { sessionId } = request.params as { sessionId: string };
-    const { active, excludedStreamIds = [] } = objectBody(request.body);
-    if (typeof active !== 'boolean') throw new ParlorError('INVALID_REQUEST', 'active must be true or false');
+    const body = objectBody(request.body);
+    const active = booleanOf(body.active);
+    if (active === undefined) throw new ParlorError('INVALID_REQUEST', 'active must be true or false');
+    // The Ruby SDK sends its `excluded_streams` option camel-cased, as `excludedStreams`.
+    const excludedStreamIds = body.excludedStreamIds ?? body.excludedStreams ?? [];
     if (!Array.isArray(excludedStreamIds) || !excludedStreamIds.every((id) => typeof id === 'string')) {
       throw new ParlorError('INVALID_REQUEST', 'excludedStreamIds must be a list of stream IDs');
     }
@@ -24,6 +27,13 @@ export async function muteRoutes(app: FastifyInstance, options: LiveSessionRoute
     else room?.disableForceMute(null);
     return projectBody(request.apiKey);
   });
+}
+
+/** A JSON boolean, or the string the Ruby SDK sends in its place ("true", "false"). */
+function booleanOf(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (value === 'true' || value === 'false') return value === 'true';
+  return undefined;
 }
 
 /** The answer OpenTok documents for mute calls: the project. Every SDK ignores it. */
