@@ -111,42 +111,28 @@ export class UdpMux {
 
   static async bind(options: UdpMuxOptions = {}): Promise<UdpMux> {
     const host = options.host ?? '0.0.0.0';
-    const socket = createSocket({
-      type: 'udp4',
-      recvBufferSize: 4 << 20,
-      sendBufferSize: 4 << 20,
-      lookup: lookupLiteral,
-    });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(options.port ?? 0, host, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    let tcp: Server | null = null;
-    if (options.tcp) {
-      const server = createServer();
-      try {
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(socket.address().port, host, () => {
-            server.off('error', reject);
-            resolve();
-          });
-        });
-      } catch (error) {
-        socket.close();
-        throw error;
+    const port = options.port ?? 0;
+    // An ephemeral UDP port may be taken on TCP by another socket: try another one then.
+    for (let attempt = 1; ; attempt++) {
+      const socket = await bindUdp(port, host);
+      let tcp: Server | null = null;
+      if (options.tcp) {
+        try {
+          tcp = await listenTcp(socket.address().port, host);
+        } catch (error) {
+          socket.close();
+          const taken = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+          if (port === 0 && taken && attempt < ephemeralPortAttempts) continue;
+          throw error;
+        }
       }
-      tcp = server;
+      return new UdpMux(
+        socket,
+        tcp,
+        options.consentTimeoutSeconds ?? 30,
+        options.tcpLimits ?? defaultTcpLimits,
+      );
     }
-    return new UdpMux(
-      socket,
-      tcp,
-      options.consentTimeoutSeconds ?? 30,
-      options.tcpLimits ?? defaultTcpLimits,
-    );
   }
 
   get port(): number {
@@ -321,3 +307,35 @@ const lookupLiteral: NonNullable<SocketOptions['lookup']> = (hostname, options, 
   if (isIPv4(hostname)) callback(null, hostname, 4);
   else lookup(hostname, options, callback);
 };
+
+/** Ephemeral UDP ports tried before giving up on finding one whose TCP twin is free. */
+const ephemeralPortAttempts = 10;
+
+async function bindUdp(port: number, host: string): Promise<Socket> {
+  const socket = createSocket({
+    type: 'udp4',
+    recvBufferSize: 4 << 20,
+    sendBufferSize: 4 << 20,
+    lookup: lookupLiteral,
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, host, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  return socket;
+}
+
+async function listenTcp(port: number, host: string): Promise<Server> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
