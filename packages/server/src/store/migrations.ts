@@ -103,4 +103,7 @@ export const migrations: readonly string[] = [
     created_at   INTEGER NOT NULL
   ) STRICT;
   `,
+  // 2: why a recording has no complete file (its recorder refused the stream, or a write
+  // failed); null when nothing went wrong.
+  `ALTER TABLE archive_recordings ADD COLUMN failure TEXT;`,
 ];
