@@ -518,13 +518,18 @@ export class ArchiveService {
    * was full…).
    */
   async #recoverAtStart(): Promise<void> {
-    for (const archive of this.#store.archives.unfinished()) {
+    for (const { archiveId } of this.#store.archives.unfinished()) {
       if (this.#closing.signal.aborted) return;
+      // Read again: a stop request may have finished it meanwhile.
+      const archive = this.#store.archives.find(archiveId);
+      if (this.#producing.has(archiveId) || (archive?.status !== 'started' && archive?.status !== 'stopped'))
+        continue;
       await this.#finishStored(archive);
     }
-    for (const archive of this.#store.archives.failed()) {
+    for (const { archiveId } of this.#store.archives.failed()) {
       if (this.#closing.signal.aborted) return;
-      if (!existsSync(join(this.#workDir, archive.archiveId))) continue;
+      const archive = this.#store.archives.find(archiveId);
+      if (archive?.status !== 'failed' || !existsSync(join(this.#workDir, archiveId))) continue;
       this.#logger.info(
         { archiveId: archive.archiveId, reason: archive.reason },
         'retrying a failed archive',

@@ -19,8 +19,8 @@ export interface FfmpegTestRecorderOptions {
 /**
  * A recorder for tests in place of the Media Router's: for each stream, a live ffmpeg writes a
  * test pattern (testsrc2) and a tone as VP8 and Opus WebM in real time, streaming the file to
- * disk as a real recorder does, and completes it when stopped. `crash()` kills every ffmpeg
- * at once, leaving the files as a crash would.
+ * disk as a real recorder does, and completes it when stopped. An ffmpeg that ends by itself
+ * with an error (a full disk) is reported as a recorder's write failure.
  */
 export class FfmpegTestRecorder {
   readonly #size: string;
