@@ -47,6 +47,10 @@ export const errorCatalogue = {
     status: 409,
     message: 'Only an archive whose status is available or uploaded can be deleted',
   },
+  // server-api.md names no answer for a server that cannot record: 503, as the cause is the
+  // server's and lasts until its operator fixes it (409 would read as OpenTok's "already in
+  // progress" in opentok-node, which drops the message; other statuses keep it).
+  ARCHIVING_UNAVAILABLE: { status: 503, message: 'This server cannot record archives' },
   ARCHIVE_NOT_MANUAL: {
     status: 405,
     message: 'Unsupported stream mode: the archive is not in manual stream mode',

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { RecoverRecording } from './archive/ArchiveMedia.js';
 import { ArchiveService } from './archive/ArchiveService.js';
 import { LocalArchiveStorage } from './archive/ArchiveStorage.js';
+import { mediaToolsProblem } from './archive/composition/mediaTools.js';
 import { CorruptRecordingError, recoverRecording } from './archive/recording/index.js';
 import { DownloadLinks } from './archive/DownloadLinks.js';
 import { ClientTokenVerifier } from './auth/ClientTokenVerifier.js';
@@ -30,6 +31,8 @@ import { WebhookSender, type WebhookSenderOptions } from './webhooks/WebhookSend
 
 /** File name of the store inside the data directory. */
 export const storeFileName = 'parlor.sqlite';
+/** Folder of the recordings inside the data directory, one subfolder per archive. */
+export const recordingsDirName = 'recordings';
 
 /** Parts a test (or, for now, the wiring of the Media Router's recorder) puts in place of the defaults. */
 export interface ParlorServerParts {
@@ -37,6 +40,8 @@ export interface ParlorServerParts {
   readonly recordStream?: RecordStream;
   /** Completes a recording cut short by a crash. Default: the router's recorder's own recovery. */
   readonly recoverRecording?: RecoverRecording;
+  /** How often unfinished archives nobody finishes are looked for, in ms. Default: 5000. */
+  readonly archiveRescanIntervalMs?: number;
   /** How callbacks are retried. Default: from 1 s, doubling, up to 5 min apart, for a day. */
   readonly webhookRetry?: Pick<WebhookSenderOptions, 'retryBaseMs' | 'retryMaxMs' | 'maxAgeMs'>;
 }
@@ -123,12 +128,25 @@ export class ParlorServer {
     this.#logger = parts.logger;
   }
 
-  /** Opens the store, makes sure the default project exists and starts listening. */
+  /**
+   * Checks the archive tools, opens the store, makes sure the default project exists and starts
+   * listening. Throws when the configured `--ffmpeg` (or the ffprobe beside it) does not run.
+   */
   static async start(
     config: Config,
     logger: Logger,
     overrides: ParlorServerParts = {},
   ): Promise<ParlorServer> {
+    const ffmpegPath = config.archive.ffmpegPath ?? 'ffmpeg';
+    const toolsProblem = await mediaToolsProblem(ffmpegPath);
+    if (toolsProblem !== null) {
+      if (config.archive.ffmpegPath !== null)
+        throw new Error(`--ffmpeg ${ffmpegPath} cannot compose archives: ${toolsProblem}`);
+      logger.warn(
+        { problem: toolsProblem },
+        'archiving is off: ffmpeg and ffprobe are needed on the PATH (or name them with --ffmpeg); starting an archive is refused with 503',
+      );
+    }
     const store = Store.open(join(config.dataDir, storeFileName));
     let coturn: Coturn | null = null;
     let mediaWorkers: MediaWorkerPool | null = null;
@@ -175,12 +193,11 @@ export class ParlorServer {
         createRouter: () => pool.createRouter(),
       });
       webhooks = new WebhookSender({ repository: store.webhooks, logger, ...overrides.webhookRetry });
-      const { ffmpegPath } = config.archive;
       archives = new ArchiveService({
         store,
         media: new RoomArchiveMedia(signaling.rooms, overrides.recordStream ?? routerRecording, logger),
         storage: new LocalArchiveStorage(join(config.dataDir, 'archives')),
-        workDir: join(config.dataDir, 'recordings'),
+        workDir: join(config.dataDir, recordingsDirName),
         links: new DownloadLinks({
           secret: loadOrCreateSecret(join(config.dataDir, 'archive-link-secret')),
           lifetimeMs: config.archive.linkLifetimeSeconds * 1000,
@@ -189,6 +206,10 @@ export class ParlorServer {
         webhooks,
         recover: overrides.recoverRecording ?? recoverRouterRecording,
         ffmpegPath,
+        unavailable: toolsProblem,
+        ...(overrides.archiveRescanIntervalMs === undefined
+          ? {}
+          : { rescanIntervalMs: overrides.archiveRescanIntervalMs }),
         maxDurationMs: config.archive.maxDurationSeconds * 1000,
         idleTimeoutMs: config.archive.idleTimeoutSeconds * 1000,
         logger,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, configFlags, describeSettings, loadConfig, type Config } from './config/config.js';
 import { createLogger } from './logger.js';
-import { ParlorServer, storeFileName } from './ParlorServer.js';
+import { ParlorServer, recordingsDirName, storeFileName } from './ParlorServer.js';
 import { ParlorError } from '@parlor/protocol';
 import { ApplicationService } from './projects/ApplicationService.js';
 import { CallbackService } from './projects/CallbackService.js';
@@ -29,6 +29,9 @@ Usage:
                                          new key pair, its private key written to FILE (or
                                          printed once), or with an existing public key
   parlor application list                list the applications
+  parlor archive retry ID                make a failed archive's output again from its kept
+                                         recordings: a running server does it within 5 s,
+                                         a stopped one at its next start
 
 Options (each also read from its environment variable):
 ${describeSettings()}`;
@@ -57,7 +60,7 @@ export async function main(
     io.err(`${(error as Error).message}\n\n${usage}\n`);
     return 2;
   }
-  const { command, flags } = parsed;
+  const { command, flags, operands } = parsed;
   if (command === 'help' || flags.help) {
     io.out(`${usage}\n`);
     return 0;
@@ -98,6 +101,8 @@ export async function main(
       return withStore(config, (store) => {
         io.out(formatApplications(new ApplicationService(store).list()));
       });
+    case 'archive retry':
+      return retryArchive(config, operands, io);
   }
 }
 
@@ -109,12 +114,16 @@ const commands = [
   'project callback',
   'application create',
   'application list',
+  'archive retry',
 ] as const;
+/** Commands followed by one operand (an ID). */
+const commandsWithOperand: readonly Command[] = ['archive retry'];
 type Command = (typeof commands)[number];
 
 function parseCommandLine(argv: readonly string[]): {
   command: Command;
   flags: Record<string, string | boolean | undefined>;
+  operands: string[];
 } {
   const { values, positionals } = parseArgs({
     args: [...argv],
@@ -131,9 +140,10 @@ function parseCommandLine(argv: readonly string[]): {
     allowPositionals: true,
     strict: true,
   });
-  const command = positionals.join(' ') || 'start';
+  const withOperand = commandsWithOperand.find((name) => positionals.slice(0, 2).join(' ') === name);
+  const command = withOperand ?? (positionals.join(' ') || 'start');
   if (!(commands as readonly string[]).includes(command)) throw new Error(`Unknown command: ${command}`);
-  return { command: command as Command, flags: values };
+  return { command: command as Command, flags: values, operands: withOperand ? positionals.slice(2) : [] };
 }
 
 async function runServer(config: Config, io: CliIo): Promise<number> {
@@ -216,6 +226,36 @@ function withStore(config: Config, run: (store: Store) => void): number {
   } finally {
     store.close();
   }
+}
+
+/**
+ * Puts a failed archive back to `stopped` in the store, in one conditional write: the server on
+ * this data directory (running now, or at its next start) makes its output. The command makes
+ * nothing itself, so it never races a server making the same archive.
+ */
+function retryArchive(config: Config, operands: readonly string[], io: CliIo): number {
+  const [archiveId] = operands;
+  if (archiveId === undefined || operands.length !== 1) {
+    io.err('parlor archive retry needs one archive ID\n');
+    return 2;
+  }
+  return withStore(config, (store) => {
+    const archive = store.archives.find(archiveId);
+    const refuse = (why: string): never => {
+      io.err(`parlor archive retry: ${why}\n`);
+      throw new CliExit(2);
+    };
+    if (!archive) refuse(`no archive ${archiveId}`);
+    else if (archive.status !== 'failed')
+      refuse(`archive ${archiveId} is ${archive.status}: only a failed archive is retried`);
+    else if (!existsSync(join(config.dataDir, recordingsDirName, archiveId)))
+      refuse(`archive ${archiveId}'s recordings were not kept: there is nothing to make it from`);
+    else if (!store.archives.retry(archiveId, Date.now()))
+      refuse(`archive ${archiveId} changed meanwhile; try again`);
+    io.out(
+      `Archive ${archiveId} will be made again: by the running server within seconds, or at its next start.\n`,
+    );
+  });
 }
 
 function projectCallback(

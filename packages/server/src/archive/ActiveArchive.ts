@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ArchiveRecord, ArchiveRepository } from '../store/ArchiveRepository.js';
-import type { ArchiveMedia, LiveStream, StreamRecording } from './ArchiveMedia.js';
+import type { ArchiveMedia, LiveStream, RecordedFile, StreamRecording } from './ArchiveMedia.js';
 
 /** What a stream is recorded with. */
 export interface StreamSelection {
@@ -16,6 +16,8 @@ interface Recording {
   readonly selection: StreamSelection;
   /** The recorder, or null when it could not start. */
   readonly started: Promise<StreamRecording | null>;
+  /** Why the recording has no complete file (its recorder refused a live stream, a write failed). */
+  failure: string | null;
   ended: Promise<void> | null;
 }
 
@@ -27,13 +29,16 @@ export interface ActiveArchiveOptions {
   readonly folder: string;
   /** Whether the server started it by itself (a session archived always). */
   readonly automatic: boolean;
+  /** A recording failed (a write failed, or its recorder refused a live stream): the archive ends. */
+  readonly onFailure: (streamId: string, reason: string) => void;
   readonly logger: Logger;
 }
 
 /**
  * An archive while it records: a recorder per stream it records, each recording persisted when
- * it is asked for and when it ends, so that a crash loses nothing that reached the disk. It
- * also holds the archive's timers; `close()` clears them.
+ * it is asked for and when it ends, so that a crash loses nothing that reached the disk. A
+ * recording that fails keeps its failure, for the output to be made from what reached the disk
+ * or refused. It also holds the archive's timers; `close()` clears them.
  */
 export class ActiveArchive {
   readonly automatic: boolean;
@@ -41,6 +46,7 @@ export class ActiveArchive {
   readonly #repository: ArchiveRepository;
   readonly #folder: string;
   readonly #logger: Logger;
+  readonly #onFailure: (streamId: string, reason: string) => void;
   #archive: ArchiveRecord;
   /** Recordings under way, by stream. */
   readonly #recordings = new Map<string, Recording>();
@@ -59,6 +65,7 @@ export class ActiveArchive {
     this.#repository = options.repository;
     this.#folder = options.folder;
     this.#logger = options.logger;
+    this.#onFailure = options.onFailure;
   }
 
   get archive(): ArchiveRecord {
@@ -100,10 +107,19 @@ export class ActiveArchive {
     const { archiveId, sessionId } = this.#archive;
     const seq = this.#nextSeq++;
     const basePath = join(this.#folder, `${seq}-${stream.streamId.replace(/[^\w-]/g, '_')}`);
+    const fail = (reason: string): void => {
+      if (recording.failure !== null) return;
+      recording.failure = reason;
+      this.#logger.error({ streamId: stream.streamId, seq, reason }, 'a recording failed');
+      this.#onFailure(stream.streamId, reason);
+    };
     const options = {
       basePath,
       hasAudio: this.#archive.hasAudio && selection.hasAudio,
       hasVideo: this.#archive.hasVideo && selection.hasVideo,
+      onWriteFailure: (error: Error) => {
+        fail(`writing the recording of stream ${stream.streamId} failed: ${error.message}`);
+      },
     };
     this.#repository.insertRecording({
       archiveId,
@@ -120,18 +136,24 @@ export class ActiveArchive {
       startedAt: null,
       durationMs: null,
       ended: false,
+      failure: null,
     });
     const started = this.#media.record(sessionId, stream.streamId, options).catch((error: unknown) => {
-      this.#logger.warn({ err: error, streamId: stream.streamId }, 'a stream could not be recorded');
+      // A stream that ended before its media reached the router has nothing to record.
+      const live = this.#media.session(sessionId)?.streams.some((s) => s.streamId === stream.streamId);
+      if (live) fail(`stream ${stream.streamId} could not be recorded: ${(error as Error).message}`);
+      else this.#logger.debug({ streamId: stream.streamId }, 'the stream ended before it was recorded');
       return null;
     });
-    this.#recordings.set(stream.streamId, {
+    const recording: Recording = {
       seq,
       streamId: stream.streamId,
       selection,
       started,
+      failure: null,
       ended: null,
-    });
+    };
+    this.#recordings.set(stream.streamId, recording);
     this.#logger.info({ streamId: stream.streamId, seq }, 'recording a stream');
   }
 
@@ -144,7 +166,7 @@ export class ActiveArchive {
     this.#endings.push(recording.ended);
   }
 
-  /** Ends every recording; resolves when each file is complete and its end persisted. */
+  /** Ends every recording; resolves when each file is complete and its end persisted (or not: see `#end`). */
   async endAll(): Promise<void> {
     for (const streamId of [...this.#recordings.keys()]) this.endRecording(streamId);
     await Promise.all(this.#endings);
@@ -181,30 +203,36 @@ export class ActiveArchive {
     this.#timers.clear();
   }
 
+  /**
+   * Stops the recorder and persists how the recording ended. Never rejects: when the store cannot
+   * be written the recording stays unended there, and is completed from the disk later.
+   */
   async #end(recording: Recording): Promise<void> {
     const { archiveId } = this.#archive;
     const recorder = await recording.started;
-    let end: { file: string | null; startedAt: number | null; durationMs: number | null } = {
-      file: null,
-      startedAt: null,
-      durationMs: null,
-    };
+    let file: RecordedFile | null = null;
     if (recorder) {
       try {
-        const file = await recorder.stop();
-        if (file.startedAt !== null) {
-          end = { file: file.path, startedAt: file.startedAt, durationMs: file.durationMs };
-        }
+        file = await recorder.stop();
       } catch (error) {
-        this.#logger.error(
-          { err: error, streamId: recording.streamId },
-          'a recording could not be completed',
-        );
+        recording.failure ??= `the recording of stream ${recording.streamId} could not be completed: ${(error as Error).message}`;
       }
     }
-    this.#repository.endRecording(archiveId, recording.seq, end);
+    const end =
+      file?.startedAt != null && recording.failure === null
+        ? { file: file.path, startedAt: file.startedAt, durationMs: file.durationMs, failure: null }
+        : { file: null, startedAt: null, durationMs: null, failure: recording.failure };
+    try {
+      this.#repository.endRecording(archiveId, recording.seq, end);
+    } catch (error) {
+      this.#logger.error(
+        { err: error, streamId: recording.streamId },
+        'the end of a recording could not be stored; it is completed from the disk later',
+      );
+      return;
+    }
     this.#logger.info(
-      { streamId: recording.streamId, seq: recording.seq, file: end.file },
+      { streamId: recording.streamId, seq: recording.seq, file: end.file, failure: end.failure ?? undefined },
       'recording ended',
     );
   }

@@ -62,13 +62,19 @@ export interface RecordOptions {
   readonly hasAudio: boolean;
   /** Whether to record the stream's video (when it has any). */
   readonly hasVideo: boolean;
+  /**
+   * Called at most once if writing the file fails (disk full…): the recorder records nothing
+   * more, and `stop()` rejects with the error; what reached the disk can be completed.
+   */
+  readonly onWriteFailure: (error: Error) => void;
 }
 
 /** A recording under way. */
 export interface StreamRecording {
   /**
    * Stops recording and completes the file. Idempotent; after the stream ended, resolves with
-   * what was recorded until then. Rejects only when the file could not be written.
+   * what was recorded until then. Rejects only when the file could not be written (then what
+   * reached the disk is at `basePath` plus `.webm` or `.mkv`, to complete like a crash's).
    */
   stop(): Promise<RecordedFile>;
 }

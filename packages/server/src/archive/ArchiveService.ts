@@ -32,6 +32,17 @@ export interface ArchiveServiceOptions {
   readonly recover: RecoverRecording;
   /** The ffmpeg that composes; ffprobe is looked for beside it. */
   readonly ffmpegPath: string;
+  /**
+   * Why this server cannot make archives (ffmpeg or ffprobe does not run), or null: then every
+   * start is refused with ARCHIVING_UNAVAILABLE. Default: null.
+   */
+  readonly unavailable?: string | null;
+  /**
+   * How often the store is searched for archives left unfinished that this server is not
+   * finishing (a store write failed, or `parlor archive retry` asked for one), in ms.
+   * Default: 5000.
+   */
+  readonly rescanIntervalMs?: number;
   /** Longest an archive records, in ms. */
   readonly maxDurationMs: number;
   /** How long an archive goes on in a session nobody is connected to, in ms. */
@@ -49,7 +60,10 @@ export const archiveCallback = { group: 'archive', event: 'status' } as const;
  * its output is stored (a composed MP4 or an individual ZIP), or `failed`; `deleted` on request.
  * Every change is persisted first, then told to the session's clients and the project's
  * callback URL. At start-up, archives a crash left unfinished are completed from what reached
- * the disk.
+ * the disk, and failed ones whose recordings were kept are made again; while running, the store
+ * is searched for unfinished archives nobody is finishing (a store write failed, or `parlor
+ * archive retry` put one back to `stopped`). An archive is `available` only with every stream
+ * that was recorded in it; otherwise `failed`, its recordings kept.
  */
 export class ArchiveService {
   readonly #store: Store;
@@ -63,7 +77,11 @@ export class ArchiveService {
   readonly #maxDurationMs: number;
   readonly #idleTimeoutMs: number;
   readonly #logger: Logger;
+  readonly #unavailable: string | null;
   readonly #active = new Map<string, ActiveArchive>();
+  /** Archives (by ID) whose output this server is making, from their stop to their end. */
+  readonly #producing = new Set<string>();
+  #rescanTimer: NodeJS.Timeout | undefined;
   /** Outputs being made; shutdown waits for their recordings and abandons their encoding. */
   readonly #finishing = new Set<Promise<void>>();
   readonly #closing = new AbortController();
@@ -82,6 +100,7 @@ export class ArchiveService {
     this.#maxDurationMs = options.maxDurationMs;
     this.#idleTimeoutMs = options.idleTimeoutMs;
     this.#logger = options.logger.child({ component: 'archives' });
+    this.#unavailable = options.unavailable ?? null;
     mkdirSync(this.#workDir, { recursive: true });
     const { observer } = this.#media;
     observer.on('streamCreated', (sessionId, stream) => {
@@ -100,7 +119,15 @@ export class ArchiveService {
     observer.on('sessionLive', (sessionId) => {
       for (const active of this.#activeIn(sessionId)) active.active();
     });
-    this.recovered = this.#recoverUnfinished();
+    this.recovered = this.#recoverAtStart();
+    const rescanIntervalMs = options.rescanIntervalMs ?? 5000;
+    void this.recovered.then(() => {
+      if (this.#closing.signal.aborted) return;
+      this.#rescanTimer = setInterval(() => {
+        this.#finishOrphans();
+      }, rescanIntervalMs);
+      this.#rescanTimer.unref();
+    });
   }
 
   /** Starts archiving a live routed session (`POST /archive`). */
@@ -108,6 +135,7 @@ export class ArchiveService {
     const session = this.#store.sessions.find(settings.sessionId);
     if (!session || session.apiKey !== apiKey) throw new ParlorError('SESSION_NOT_FOUND', settings.sessionId);
     if (session.mediaMode !== 'routed') throw new ParlorError('ARCHIVE_SESSION_NOT_ROUTED');
+    if (this.#unavailable !== null) throw new ParlorError('ARCHIVING_UNAVAILABLE', this.#unavailable);
     if (!this.#media.session(session.sessionId)) {
       throw new ParlorError('SESSION_NOT_FOUND', 'no clients are connected to the session');
     }
@@ -123,12 +151,25 @@ export class ArchiveService {
     return this.#json(this.#begin(session, settings, false).archive);
   }
 
-  /** Stops recording an archive (`POST /archive/{id}/stop`); its output is made after. */
+  /**
+   * Stops recording an archive (`POST /archive/{id}/stop`); its output is made after. An archive
+   * the store says is `started` but that records no more here (a store write failed as it
+   * ended, or the server that recorded it stopped) is stopped as well: `stopped` is stored
+   * again, and its output made if no one is making it.
+   */
   stop(apiKey: string, archiveId: string): ArchiveJson {
     const archive = this.#find(apiKey, archiveId);
     const active = this.#active.get(archive.archiveId);
-    if (!active) throw new ParlorError('ARCHIVE_NOT_RECORDING', `its status is ${archive.status}`);
-    return this.#json(this.#stop(active, archiveStopReasons.userInitiated));
+    if (active) return this.#json(this.#stop(active, archiveStopReasons.userInitiated));
+    if (archive.status !== 'started')
+      throw new ParlorError('ARCHIVE_NOT_RECORDING', `its status is ${archive.status}`);
+    const stopped = this.#transition(archive, {
+      status: 'stopped',
+      reason: archiveStopReasons.userInitiated,
+      durationMs: recordedMs(archive, this.#store.archives.recordingsOf(archive.archiveId)),
+    });
+    if (!this.#producing.has(archive.archiveId)) this.#finish(this.#finishStored(stopped));
+    return this.#json(stopped);
   }
 
   get(apiKey: string, archiveId: string): ArchiveJson {
@@ -216,6 +257,7 @@ export class ArchiveService {
   async close(): Promise<void> {
     if (this.#closing.signal.aborted) return;
     this.#closing.abort();
+    clearInterval(this.#rescanTimer);
     for (const active of [...this.#active.values()]) this.#stop(active, archiveStopReasons.sessionEnded);
     await Promise.allSettled([...this.#finishing, this.recovered]);
   }
@@ -254,6 +296,12 @@ export class ArchiveService {
       repository: this.#store.archives,
       folder,
       automatic,
+      onFailure: (_streamId, reason) => {
+        // Recording goes no further: what reached the disk is made into the output, or the
+        // archive fails saying why.
+        if (this.#active.get(archive.archiveId) === active)
+          this.#stop(active, `${archiveStopReasons.systemFailure}: ${reason}`);
+      },
       logger,
     });
     this.#active.set(archive.archiveId, active);
@@ -297,7 +345,8 @@ export class ArchiveService {
 
   /** The archive a session archived always records whenever someone publishes. */
   #startAutomatic(session: SessionRecord): void {
-    if (this.#closing.signal.aborted) return;
+    // A server that cannot record said so once, at start.
+    if (this.#closing.signal.aborted || this.#unavailable !== null) return;
     this.#begin(
       session,
       {
@@ -317,22 +366,40 @@ export class ArchiveService {
     );
   }
 
-  /** Stops recording: `stopped` now, its output made after. Returns the stopped archive. */
+  /**
+   * Stops recording: `stopped` now, its output made after. Returns the stopped archive. The
+   * archive ends even when the store cannot be written (a full disk): the store then still says
+   * `started`, which a later stop or the rescan corrects.
+   */
   #stop(active: ActiveArchive, reason: string): ArchiveRecord {
-    active.close();
-    this.#active.delete(active.archive.archiveId);
     const { archive } = active;
-    const stopped = this.#transition(archive, {
+    active.close();
+    this.#active.delete(archive.archiveId);
+    this.#producing.add(archive.archiveId);
+    const changes = {
       status: 'stopped',
       reason,
       durationMs: Math.max(0, Date.now() - archive.createdAt),
-    });
+    } as const;
+    let stopped: ArchiveRecord;
+    try {
+      stopped = this.#transition(archive, changes);
+    } catch (error) {
+      this.#logger.error(
+        { err: error, archiveId: archive.archiveId },
+        'the stopped archive could not be stored; it is finished as soon as the store can be written',
+      );
+      stopped = { ...archive, ...changes, updatedAt: Date.now() };
+    }
     this.#media.notify(archive.sessionId, { event: 'archiveStopped', id: archive.archiveId });
     this.#finish(
-      active.endAll().then(() => {
-        if (this.#closing.signal.aborted) return;
-        return this.#produce(stopped);
-      }),
+      active
+        .endAll()
+        .then(() => {
+          if (this.#closing.signal.aborted) return;
+          return this.#produce(stopped);
+        })
+        .finally(() => this.#producing.delete(archive.archiveId)),
     );
     return stopped;
   }
@@ -345,19 +412,17 @@ export class ArchiveService {
     void tracked.finally(() => this.#finishing.delete(tracked));
   }
 
-  /** Makes the archive's output from its recordings and stores it: `available`, or `failed`. */
+  /**
+   * Makes the archive's output from its recordings and stores it: `available`, or `failed` with
+   * the reason when a recorded stream cannot be in it (its recordings are then kept).
+   */
   async #produce(archive: ArchiveRecord): Promise<void> {
     const folder = join(this.#workDir, archive.archiveId);
-    const recordings = this.#store.archives
-      .recordingsOf(archive.archiveId)
-      .filter(
-        (recording): recording is RecordingRecord & { file: string } =>
-          recording.file !== null && existsSync(recording.file),
-      );
     const logger = this.#logger.child({ archiveId: archive.archiveId });
     let outputKey: string;
     let size: number;
     try {
+      const recordings = await this.#completeRecordings(archive);
       const made =
         archive.outputMode === 'composed'
           ? await this.#compose(archive, recordings, folder)
@@ -385,12 +450,14 @@ export class ArchiveService {
     const ffprobe = ffprobeBeside(this.#ffmpegPath);
     const inputs: CompositionInput[] = [];
     for (const recording of recordings) {
+      // A recording that cannot be read fails the archive: never an archive without a stream.
       const probed = await probeMedia(ffprobe, recording.file).catch((error: unknown) => {
-        // One unreadable recording does not spoil the archive: the others are composed.
-        this.#logger.warn({ err: error, file: recording.file }, 'a recording cannot be read; left out');
-        return null;
+        throw new Error(
+          `the recording of stream ${recording.streamId} cannot be read: ${(error as Error).message}`,
+        );
       });
-      if (!probed || (!probed.hasAudio && !probed.hasVideo)) continue;
+      if (!probed.hasAudio && !probed.hasVideo)
+        throw new Error(`the recording of stream ${recording.streamId} has no audio or video`);
       inputs.push({
         file: recording.file,
         videoType: recording.videoType,
@@ -445,42 +512,116 @@ export class ArchiveService {
     return { path, name: 'archive.zip' };
   }
 
-  /** Completes the archives a crash (or a shutdown) left recording or being finished. */
-  async #recoverUnfinished(): Promise<void> {
-    for (const archive of this.#store.archives.unfinished()) {
-      const logger = this.#logger.child({ archiveId: archive.archiveId });
-      let endMs = 0;
-      for (const recording of this.#store.archives.recordingsOf(archive.archiveId)) {
-        let { file, startedAt, durationMs } = recording;
-        if (!recording.ended) {
-          const path = ['.webm', '.mkv'].map((ext) => recording.basePath + ext).find((p) => existsSync(p));
-          const recovered = path === undefined ? null : await this.#recover(path).catch(() => null);
-          file = recovered?.path ?? null;
-          startedAt = recovered ? (recovered.startedAt ?? recording.requestedAt) : null;
-          durationMs = recovered?.durationMs ?? null;
-          this.#store.archives.endRecording(archive.archiveId, recording.seq, {
-            file,
-            startedAt,
-            durationMs,
-          });
-        }
-        if (file !== null && startedAt !== null) {
-          endMs = Math.max(endMs, startedAt - archive.createdAt + (durationMs ?? 0));
-        }
-      }
+  /**
+   * At start-up: completes the archives a crash (or a shutdown) left recording or being finished,
+   * then makes again the failed ones whose recordings were kept (ffmpeg was missing, the disk
+   * was full…).
+   */
+  async #recoverAtStart(): Promise<void> {
+    for (const { archiveId } of this.#store.archives.unfinished()) {
+      if (this.#closing.signal.aborted) return;
+      // Read again: a stop request may have finished it meanwhile.
+      const archive = this.#store.archives.find(archiveId);
+      if (this.#producing.has(archiveId) || (archive?.status !== 'started' && archive?.status !== 'stopped'))
+        continue;
+      await this.#finishStored(archive);
+    }
+    for (const { archiveId } of this.#store.archives.failed()) {
+      if (this.#closing.signal.aborted) return;
+      const archive = this.#store.archives.find(archiveId);
+      if (archive?.status !== 'failed' || !existsSync(join(this.#workDir, archiveId))) continue;
+      this.#logger.info(
+        { archiveId: archive.archiveId, reason: archive.reason },
+        'retrying a failed archive',
+      );
+      await this.#guarded(archive.archiveId, () => this.#produce(archive));
+    }
+  }
+
+  /** Finishes the unfinished archives of the store that nobody here records or finishes. */
+  #finishOrphans(): void {
+    let unfinished: ArchiveRecord[];
+    try {
+      unfinished = this.#store.archives.unfinished();
+    } catch (error) {
+      this.#logger.error({ err: error }, 'unfinished archives could not be read');
+      return;
+    }
+    for (const archive of unfinished) {
+      if (this.#active.has(archive.archiveId) || this.#producing.has(archive.archiveId)) continue;
+      this.#finish(this.#finishStored(archive));
+    }
+  }
+
+  /** Completes a stored archive from its recordings on disk: one still `started` is stopped first. */
+  #finishStored(archive: ArchiveRecord): Promise<void> {
+    return this.#guarded(archive.archiveId, async () => {
       let stopped = archive;
       if (archive.status === 'started') {
-        logger.warn(
-          'an archive was recording when the server stopped: completing it from what reached the disk',
+        this.#logger.warn(
+          { archiveId: archive.archiveId },
+          'an archive was left recording (the server stopped, or the store could not be written): completing it from what reached the disk',
+        );
+        const recordings = await this.#completeRecordings(archive).catch(() =>
+          this.#store.archives.recordingsOf(archive.archiveId),
         );
         stopped = this.#transition(archive, {
           status: 'stopped',
           reason: archiveStopReasons.systemFailure,
-          durationMs: Math.max(0, endMs),
+          durationMs: recordedMs(archive, recordings),
         });
       }
       await this.#produce(stopped);
+    });
+  }
+
+  /** Runs `work` on the archive with it marked as being finished here. */
+  async #guarded(archiveId: string, work: () => Promise<void>): Promise<void> {
+    this.#producing.add(archiveId);
+    try {
+      await work();
+    } finally {
+      this.#producing.delete(archiveId);
     }
+  }
+
+  /**
+   * The archive's recordings with media, each file complete: those a crash or a write failure
+   * left unended are completed from what reached the disk. Throws, naming the stream, when a
+   * recorded stream cannot be in the output: its file is missing or cannot be completed, or its
+   * recorder refused it.
+   */
+  async #completeRecordings(archive: ArchiveRecord): Promise<(RecordingRecord & { file: string })[]> {
+    const complete: (RecordingRecord & { file: string })[] = [];
+    for (let recording of this.#store.archives.recordingsOf(archive.archiveId)) {
+      const { streamId } = recording;
+      if (!recording.ended || (recording.file === null && recording.failure !== null)) {
+        const path = ['.webm', '.mkv'].map((ext) => recording.basePath + ext).find((p) => existsSync(p));
+        const recovered =
+          path === undefined
+            ? null
+            : await this.#recover(path).catch((error: unknown) => {
+                throw new Error(
+                  `the recording of stream ${streamId} could not be completed: ${(error as Error).message}`,
+                );
+              });
+        if (!recovered && recording.failure !== null)
+          throw new Error(`no media of stream ${streamId} reached the disk: ${recording.failure}`);
+        const end = {
+          file: recovered?.path ?? null,
+          startedAt: recovered ? (recovered.startedAt ?? recording.requestedAt) : null,
+          durationMs: recovered?.durationMs ?? null,
+          failure: null,
+        };
+        this.#store.archives.endRecording(archive.archiveId, recording.seq, end);
+        recording = { ...recording, ...end, ended: true };
+      }
+      if (recording.file === null) continue;
+      if (!existsSync(recording.file))
+        throw new Error(`the recording of stream ${streamId} is missing: ${recording.file}`);
+      complete.push({ ...recording, file: recording.file });
+    }
+    return complete;
   }
 
   /** The one place an archive's state changes: persisted, logged, POSTed to the callback URL. */
@@ -502,9 +643,21 @@ export class ArchiveService {
     return updated;
   }
 
+  /** Queues the callback; a store that cannot take it loses it, not the change it tells of. */
   #callback(archive: ArchiveRecord): void {
-    const callback = this.#store.callbacks.find(archive.apiKey, archiveCallback.group, archiveCallback.event);
-    if (callback) this.#webhooks.send(callback.url, this.#json(archive));
+    try {
+      const callback = this.#store.callbacks.find(
+        archive.apiKey,
+        archiveCallback.group,
+        archiveCallback.event,
+      );
+      if (callback) this.#webhooks.send(callback.url, this.#json(archive));
+    } catch (error) {
+      this.#logger.error(
+        { err: error, archiveId: archive.archiveId },
+        'an archive callback could not be queued',
+      );
+    }
   }
 
   #json(archive: ArchiveRecord): ArchiveJson {
@@ -524,4 +677,14 @@ export class ArchiveService {
   #activeIn(sessionId: string): ActiveArchive[] {
     return [...this.#active.values()].filter((active) => active.archive.sessionId === sessionId);
   }
+}
+
+/** How long the archive's recordings with media last, from its start, in ms. */
+function recordedMs(archive: ArchiveRecord, recordings: readonly RecordingRecord[]): number {
+  let endMs = 0;
+  for (const { file, startedAt, durationMs } of recordings) {
+    if (file !== null && startedAt !== null)
+      endMs = Math.max(endMs, startedAt - archive.createdAt + (durationMs ?? 0));
+  }
+  return endMs;
 }

@@ -44,7 +44,7 @@ describe('loadConfig', () => {
         maxDurationSeconds: 14_400,
         idleTimeoutSeconds: 60,
         linkLifetimeSeconds: 600,
-        ffmpegPath: 'ffmpeg',
+        ffmpegPath: null,
       },
       demo: false,
     });

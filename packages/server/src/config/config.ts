@@ -78,8 +78,12 @@ export interface ArchiveConfig {
   readonly idleTimeoutSeconds: number;
   /** How long an archive's download URL stays valid, in seconds. Default: 600. */
   readonly linkLifetimeSeconds: number;
-  /** The ffmpeg that composes archives (ffprobe is looked for beside it). Default: ffmpeg on the PATH. */
-  readonly ffmpegPath: string;
+  /**
+   * The ffmpeg that composes archives (ffprobe is looked for beside it); both must run, or the
+   * server does not start. Default: null, ffmpeg on the PATH, and archiving off (with a
+   * warning) when it or ffprobe is missing.
+   */
+  readonly ffmpegPath: string | null;
 }
 
 /** Where coturn's `turnserver` is when the Debian package is installed. */
@@ -453,7 +457,8 @@ const settings = {
   ffmpeg: {
     flag: 'ffmpeg',
     env: 'PARLOR_FFMPEG',
-    description: 'ffmpeg program that composes archives, ffprobe beside it (default ffmpeg on the PATH)',
+    description:
+      'ffmpeg program that composes archives, ffprobe beside it; both must run (default ffmpeg on the PATH, archiving off if missing)',
     parse: (raw) => (raw.trim() === '' ? new Problem('must not be empty') : raw.trim()),
   } satisfies Setting<string>,
 };
@@ -536,7 +541,7 @@ export function loadConfig(
     maxDurationSeconds: read(settings.archiveMaxDuration) ?? 14_400,
     idleTimeoutSeconds: read(settings.archiveIdleTimeout) ?? 60,
     linkLifetimeSeconds: read(settings.archiveLinkLifetime) ?? 600,
-    ffmpegPath: read(settings.ffmpeg) ?? 'ffmpeg',
+    ffmpegPath: read(settings.ffmpeg) ?? null,
   });
   const demo = read(settings.demo) ?? false;
   if (problems.length > 0 || turn === undefined) throw new ConfigError(problems);

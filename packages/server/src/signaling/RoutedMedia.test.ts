@@ -68,6 +68,7 @@ class FakeWorker {
     const results: { [K in MediaWorkerMethod]?: MediaWorkerMethods[K]['result'] } = {
       publish: { publicationId: 'publication-1', answerSdp: 'answer' },
       subscribe: { subscriptionId: 'subscription-1', offerSdp: 'offer' },
+      startRecording: { recordingId: 'recording-1', path: '/recordings/1.webm' },
     };
     const result = (results[method] ?? null) as MediaWorkerMethods[M]['result'];
     if (method !== 'subscribe') return Promise.resolve(result);
@@ -217,5 +218,20 @@ describe('RoutedMedia', () => {
       alice.events.filter((frame) => frame.event === 'videoFallback'),
       [],
     );
+  });
+
+  it('tells the archive of a recording whose file its worker could not write (a full disk), and of no other', async () => {
+    const { router, media } = await publishedStream();
+    const failures: string[] = [];
+    await media.record('stream-1', {
+      basePath: '/recordings/1',
+      hasAudio: true,
+      hasVideo: true,
+      onWriteFailure: (error) => failures.push(error.message),
+    });
+    const message = 'ENOSPC: no space left on device, write';
+    router.deliver({ routerId: router.id, event: 'recordingFailed', recordingId: 'another', message: 'no' });
+    router.deliver({ routerId: router.id, event: 'recordingFailed', recordingId: 'recording-1', message });
+    assert.deepEqual(failures, [message]);
   });
 });

@@ -227,14 +227,20 @@ export class RoutedMedia implements StreamMedia {
       audio: options.hasAudio,
       video: options.hasVideo,
     });
+    const onFailed = (failedId: string, message: string): void => {
+      if (failedId === recordingId) options.onWriteFailure(new Error(message));
+    };
+    router.on('recordingFailed', onFailed);
     let stopped: Promise<RecordedFile> | null = null;
     return {
-      stop: () =>
-        (stopped ??= router.stopRecording(recordingId).then((result) => ({
+      stop: () => {
+        router.off('recordingFailed', onFailed);
+        return (stopped ??= router.stopRecording(recordingId).then((result) => ({
           path: result.path,
           startedAt: result.tracks.some((track) => track.frames > 0) ? result.startMs : null,
           durationMs: result.durationMs,
-        }))),
+        })));
+      },
     };
   }
 

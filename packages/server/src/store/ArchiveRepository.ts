@@ -71,13 +71,16 @@ export interface RecordingRecord {
   readonly startedAt: number | null;
   readonly durationMs: number | null;
   readonly ended: boolean;
+  /** Why the recording has no complete file: its recorder refused the stream, or a write failed. */
+  readonly failure: string | null;
 }
 
-/** How a recording ended: its file, or null when no media reached one. */
+/** How a recording ended: its file, or null when no media reached one, and what went wrong. */
 export interface RecordingEnd {
   readonly file: string | null;
   readonly startedAt: number | null;
   readonly durationMs: number | null;
+  readonly failure: string | null;
 }
 
 export interface ArchivePage {
@@ -124,6 +127,7 @@ interface RecordingRow {
   started_at: number | null;
   duration_ms: number | null;
   ended: number;
+  failure: string | null;
 }
 
 type Value = string | number | null;
@@ -134,8 +138,10 @@ export class ArchiveRepository {
   readonly #update: Database.Statement<Value[]>;
   readonly #byId: Database.Statement<[string], ArchiveRow>;
   readonly #unfinished: Database.Statement<[], ArchiveRow>;
+  readonly #failed: Database.Statement<[], ArchiveRow>;
   readonly #insertRecording: Database.Statement<Value[]>;
   readonly #endRecording: Database.Statement<Value[]>;
+  readonly #retry: Database.Statement<Value[]>;
   readonly #recordingsOf: Database.Statement<[string], RecordingRow>;
 
   constructor(db: Database.Database) {
@@ -154,14 +160,18 @@ export class ArchiveRepository {
     this.#unfinished = db.prepare(
       "SELECT * FROM archives WHERE status IN ('started', 'stopped') ORDER BY created_at, rowid",
     );
+    this.#failed = db.prepare("SELECT * FROM archives WHERE status = 'failed' ORDER BY created_at, rowid");
     this.#insertRecording = db.prepare(
       `INSERT INTO archive_recordings (archive_id, seq, stream_id, connection_id, connection_data,
          video_type, has_audio, has_video, base_path, requested_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#endRecording = db.prepare(
-      `UPDATE archive_recordings SET file = ?, started_at = ?, duration_ms = ?, ended = 1
+      `UPDATE archive_recordings SET file = ?, started_at = ?, duration_ms = ?, failure = ?, ended = 1
        WHERE archive_id = ? AND seq = ?`,
+    );
+    this.#retry = db.prepare(
+      "UPDATE archives SET status = 'stopped', updated_at = ? WHERE archive_id = ? AND status = 'failed'",
     );
     this.#recordingsOf = db.prepare('SELECT * FROM archive_recordings WHERE archive_id = ? ORDER BY seq');
   }
@@ -246,7 +256,21 @@ export class ArchiveRepository {
   }
 
   endRecording(archiveId: string, seq: number, end: RecordingEnd): void {
-    this.#endRecording.run(end.file, end.startedAt, end.durationMs, archiveId, seq);
+    this.#endRecording.run(end.file, end.startedAt, end.durationMs, end.failure, archiveId, seq);
+  }
+
+  /**
+   * Puts a failed archive back to `stopped`, for its output to be made again; one statement, so
+   * that another process on the same store sees either state, never half of one. Returns
+   * whether the archive was failed.
+   */
+  retry(archiveId: string, now: number): boolean {
+    return this.#retry.run(now, archiveId).changes === 1;
+  }
+
+  /** Failed archives, oldest first. */
+  failed(): ArchiveRecord[] {
+    return this.#failed.all().map(toArchive);
   }
 
   recordingsOf(archiveId: string): RecordingRecord[] {
@@ -296,5 +320,6 @@ function toRecording(row: RecordingRow): RecordingRecord {
     startedAt: row.started_at,
     durationMs: row.duration_ms,
     ended: row.ended === 1,
+    failure: row.failure,
   };
 }

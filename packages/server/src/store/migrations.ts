@@ -109,4 +109,7 @@ export const migrations: readonly string[] = [
   ALTER TABLE sessions ADD COLUMN origin TEXT NOT NULL DEFAULT 'api' CHECK (origin IN ('api', 'demo'));
   CREATE INDEX sessions_demo_by_age ON sessions (created_at) WHERE origin = 'demo';
   `,
+  // 4: why a recording has no complete file (its recorder refused the stream, or a write
+  // failed); null when nothing went wrong.
+  `ALTER TABLE archive_recordings ADD COLUMN failure TEXT;`,
 ];

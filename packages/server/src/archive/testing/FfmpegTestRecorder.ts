@@ -19,8 +19,8 @@ export interface FfmpegTestRecorderOptions {
 /**
  * A recorder for tests in place of the Media Router's: for each stream, a live ffmpeg writes a
  * test pattern (testsrc2) and a tone as VP8 and Opus WebM in real time, streaming the file to
- * disk as a real recorder does, and completes it when stopped. `crash()` kills every ffmpeg
- * at once, leaving the files as a crash would.
+ * disk as a real recorder does, and completes it when stopped. An ffmpeg that ends by itself
+ * with an error (a full disk) is reported as a recorder's write failure.
  */
 export class FfmpegTestRecorder {
   readonly #size: string;
@@ -69,10 +69,21 @@ export class FfmpegTestRecorder {
       'webm',
       path,
     ];
-    const child = spawn(this.#ffmpegPath, args, { stdio: ['pipe', 'ignore', 'ignore'] });
+    const child = spawn(this.#ffmpegPath, args, { stdio: ['pipe', 'ignore', 'pipe'] });
     const startedAt = Date.now();
+    let errText = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      errText = (errText + chunk.toString('utf8')).slice(-500);
+    });
+    let stopping = false;
+    /** Set when ffmpeg ended by itself with an error: the write failure a recorder reports. */
+    let failure: Error | null = null;
     const exited = new Promise<void>((resolve) => {
-      child.once('close', () => {
+      child.once('close', (code) => {
+        if (!stopping && code !== 0) {
+          failure = new Error(errText.trim().split('\n').at(-1) ?? `ffmpeg exited with ${String(code)}`);
+          options.onWriteFailure(failure);
+        }
         resolve();
       });
     });
@@ -82,11 +93,13 @@ export class FfmpegTestRecorder {
         stopped ??= (async () => {
           // ffmpeg told to quit before its first packet leaves a file with no media in it.
           const early = startedAt + minimumRecordingMs - Date.now();
-          if (early > 0) await sleep(early);
+          if (early > 0 && !failure) await sleep(early);
+          stopping = true;
           const durationMs = Date.now() - startedAt;
           // `q` on its standard input makes ffmpeg finish the file (cues, duration) and exit.
           if (child.exitCode === null && child.signalCode === null) child.stdin.end('q');
           await exited;
+          if (failure) throw failure;
           return { path, startedAt, durationMs };
         })();
         return stopped;

@@ -75,6 +75,16 @@ describe('SDP', () => {
     assert.equal(acceptPublisherMedia(parseDescription(noOpus))[0], null);
   });
 
+  it('does not negotiate a codec at a clock rate other than its RFC’s (Opus at 0 was accepted, then refused by the recorder)', () => {
+    for (const rate of ['0', '8000', '90000']) {
+      const offer = parseDescription(chromiumOffer.replace('opus/48000/2', `opus/${rate}/2`));
+      assert.equal(acceptPublisherMedia(offer)[0], null, `opus/${rate}`);
+    }
+    const vp8At0 = chromiumOffer.replace('a=rtpmap:96 VP8/90000', 'a=rtpmap:96 VP8/0');
+    const video = present(acceptPublisherMedia(parseDescription(vp8At0))[1]);
+    assert.notEqual(present(video.codecs[0]).name, 'VP8');
+  });
+
   it('answers a publisher as ICE-lite DTLS server that receives the simulcast layers', () => {
     const offer = parseDescription(chromiumOffer);
     const answer = parse(answerPublisher(offer, acceptPublisherMedia(offer), local));

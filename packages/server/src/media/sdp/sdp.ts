@@ -34,16 +34,20 @@ export interface LocalTransport extends TransportDescription {
 const supportedCodecs: readonly {
   kind: MediaKind;
   name: string;
+  /** The RTP clock rate the codec's RFC fixes; an offer of any other is not negotiated. */
+  clockRate: number;
   accepts: (parameters: string) => boolean;
 }[] = [
-  { kind: 'audio', name: 'opus', accepts: () => true },
-  { kind: 'video', name: 'VP8', accepts: () => true },
+  // RFC 7587 §7: always opus/48000/2, whatever the sampling rate used.
+  { kind: 'audio', name: 'opus', clockRate: 48_000, accepts: () => true },
+  { kind: 'video', name: 'VP8', clockRate: 90_000, accepts: () => true },
   {
     kind: 'video',
     name: 'H264',
+    clockRate: 90_000,
     accepts: (p) => /packetization-mode=1/.test(p) && /profile-level-id=42e01f/i.test(p),
   },
-  { kind: 'video', name: 'VP9', accepts: (p) => !/profile-id=[12]/.test(p) },
+  { kind: 'video', name: 'VP9', clockRate: 90_000, accepts: (p) => !/profile-id=[12]/.test(p) },
 ];
 
 /** The feedback the router answers: NACK, keyframe requests and REMB (not transport-cc). */
@@ -100,7 +104,10 @@ export function acceptPublisherMedia(offer: RemoteDescription): (MediaSection | 
       .filter((supported) => supported.kind === media.kind)
       .map((supported) =>
         media.codecs.find(
-          (c) => c.name.toLowerCase() === supported.name.toLowerCase() && supported.accepts(c.parameters),
+          (c) =>
+            c.name.toLowerCase() === supported.name.toLowerCase() &&
+            c.clockRate === supported.clockRate &&
+            supported.accepts(c.parameters),
         ),
       )
       .find((found) => found !== undefined);

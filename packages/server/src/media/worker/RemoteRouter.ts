@@ -15,6 +15,8 @@ export interface RemoteRouterEvents {
   encodingsChanged: [publicationId: string, encodings: readonly EncodingState[]];
   /** A subscriber's link could not carry video any more, or can again: tell it (reason `quality`). */
   videoFallback: [subscriptionId: string, event: VideoFallbackEvent];
+  /** Writing a recording's file failed (disk full…): it records nothing more. */
+  recordingFailed: [recordingId: string, message: string];
   /** Its worker died: every publication and subscription of the router is gone. */
   lost: [error: Error];
   /** `close()` was called. */
@@ -109,7 +111,9 @@ export class RemoteRouter extends TypedEmitter<RemoteRouterEvents> {
     if (this.#closed) return;
     if (event.event === 'encodingsChanged')
       this.safeEmit('encodingsChanged', event.publicationId, event.encodings);
-    else this.safeEmit('videoFallback', event.subscriptionId, event.fallbackEvent);
+    else if (event.event === 'videoFallback')
+      this.safeEmit('videoFallback', event.subscriptionId, event.fallbackEvent);
+    else this.safeEmit('recordingFailed', event.recordingId, event.message);
   }
 
   /** Called by the pool when the router's worker died. */

@@ -149,6 +149,14 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
         });
         const recordingId = randomUUID();
         this.#recordings.set(recordingId, { routerId, recording, result: null });
+        recording.recorder.on('writeFailed', (error) => {
+          this.safeEmit('routerEvent', {
+            routerId,
+            event: 'recordingFailed',
+            recordingId,
+            message: error.message,
+          });
+        });
         return { recordingId, path: recording.recorder.path };
       },
       // Also after the router closed: the recording's result waits here for the main thread.

@@ -86,6 +86,13 @@ export type RouterEvent =
       readonly event: 'videoFallback';
       readonly subscriptionId: string;
       readonly fallbackEvent: VideoFallbackEvent;
+    }
+  | {
+      readonly routerId: string;
+      /** Writing a recording's file failed (disk full…): it records nothing more. */
+      readonly event: 'recordingFailed';
+      readonly recordingId: string;
+      readonly message: string;
     };
 
 /** A worker's messages to the main thread: that it is ready, the outcome of a request, or a router's event. */
