@@ -14,6 +14,7 @@ import { ParlorServer, type ParlorServerParts } from './ParlorServer.js';
 import { SignalingTestClient, type SignalingTestClientOptions } from './signaling/SignalingTestClient.js';
 
 export { SignalingTestClient, SignalingRequestError } from './signaling/SignalingTestClient.js';
+export { BareSignalingClient } from './signaling/BareSignalingClient.js';
 export { FfmpegTestRecorder, type FfmpegTestRecorderOptions } from './archive/testing/FfmpegTestRecorder.js';
 export type { SignalingTestClientOptions } from './signaling/SignalingTestClient.js';
 
