@@ -48,9 +48,13 @@ export async function runSignalingBench(): Promise<SignalingBenchResult> {
   try {
     const sdk = new OpenTok(server.apiKey, server.apiSecret, { apiUrl: server.url });
     const { sessionId } = await sdk.createSession({ mediaMode: 'relayed' });
-    const token = sdk.generateToken(sessionId, { role: 'publisher' });
+    // A token per client: one token holds at most 16 connections.
+    const tokens = Array.from({ length: clientCount }, () =>
+      sdk.generateToken(sessionId, { role: 'publisher' }),
+    );
 
     const connectsPerSecond = await ratePerSecond(clientCount, async () => {
+      const token = tokens.pop() ?? '';
       clients.push(await SignalingTestClient.connect(server.url, sessionId, token, { timeoutMs: 20_000 }));
     });
     const socketOpensPerSecond = await ratePerSecond(clientCount, async () => {

@@ -173,14 +173,14 @@ describe('signaling under hostile load', () => {
         `p50 ${percentile(roundTrips, 0.5).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${roundTrips.length}; ` +
         `event loop delay p99 ${lagP99.toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`,
     );
+    // The bound is p99 <= 100 ms with the server in its own process (`npm run bench -- signaling`);
+    // here the 500 clients share the server's process and its core, on a loaded machine.
+    assert.ok(lagP99 < 100, `the event loop lagged ${lagP99.toFixed(0)} ms (p99)`);
+    assert.ok(p99 < 200, `the good client's signals took ${p99.toFixed(0)} ms (p99)`);
     // The fan-out budget (4 MiB/s, bursts of one second's worth) lets about one 8 kB broadcast to
     // 500 through per second.
     assert.ok(accepted >= 3 && accepted <= 8, `${accepted} broadcasts were taken`);
     assert.ok(refused > 0);
-    // The bound is p99 <= 100 ms with the server in its own process (`npm run bench -- signaling`);
-    // here the 500 clients share the server's process and its core, on a loaded machine.
-    assert.ok(p99 < 200, `the good client's signals took ${p99.toFixed(0)} ms (p99)`);
-    assert.ok(lagP99 < 100, `the event loop lagged ${lagP99.toFixed(0)} ms (p99)`);
     await Promise.all([good.close(), broadcaster.close(), ...members.map((client) => client.destroy())]);
   });
 });
