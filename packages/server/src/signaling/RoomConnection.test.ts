@@ -58,11 +58,13 @@ describe('RoomConnection', () => {
     alice.send('signal', signal('a'));
     const json = JSON.stringify(signal('b'));
     alice.sendShared('signal', json, Buffer.from(json));
+    alice.sendShared('signal', JSON.stringify(signal('c')), null);
     assert.deepEqual(
       sink.frames.map((frame) => JSON.parse(frame) as unknown),
       [
         { event: 'signal', seq: 1, data: signal('a') },
         { event: 'signal', seq: 2, data: signal('b') },
+        { event: 'signal', seq: 3, data: signal('c') },
       ],
     );
     assert.equal(alice.info.data, 'name=Alice');

@@ -155,12 +155,17 @@ export class RoomConnection extends TypedEmitter<RoomConnectionEvents> {
   }
 
   /**
-   * Sends an event of a broadcast: its data serialized and encoded once for every recipient
-   * (`utf8` is `json` encoded), each recipient's frame sharing it.
+   * Sends an event of a broadcast: its data serialized once for every recipient, and when large
+   * also encoded once (`utf8`), each recipient's frame sharing it.
    */
-  sendShared(event: ServerEvent, json: string, utf8: Buffer): void {
+  sendShared(event: ServerEvent, json: string, utf8: Buffer | null): void {
     const seq = this.#keep(event, json);
-    this.#sink?.deliver({ head: `{"event":"${event}","seq":${seq},"data":`, body: utf8, tail: '}' }, true);
+    this.#sink?.deliver(
+      utf8
+        ? { head: `{"event":"${event}","seq":${seq},"data":`, body: utf8, tail: '}' }
+        : eventFrame({ event, json }, seq),
+      true,
+    );
   }
 
   /** Numbers the event and keeps it for a resume; returns its `seq`. */

@@ -530,7 +530,8 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
   }
 
   #broadcastSerialized(event: ServerEvent, json: string, skip?: RoomConnection): void {
-    const utf8 = Buffer.from(json);
+    // Small data is cheaper copied into each frame than written as a fragment of its own.
+    const utf8 = json.length >= sharedDataMinBytes ? Buffer.from(json) : null;
     for (const connection of this.#connections.values()) {
       if (connection !== skip) connection.sendShared(event, json, utf8);
     }
@@ -543,6 +544,8 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
 
 /** Characters of an event frame around its data: `{"event":"streamPropertyChanged","seq":…,"data":…}`. */
 const eventEnvelopeBytes = 64;
+/** Broadcast data from this size on is encoded once and shared by every recipient's frame. */
+const sharedDataMinBytes = 1024;
 /** Characters of a `streamPropertyChanged`'s data, about (videoDimensions the largest). */
 const streamPropertyChangedBytes = 200;
 
