@@ -37,11 +37,11 @@ export interface SignalingServerOptions {
   readonly pingIntervalMs?: number;
   /**
    * What a client may leave unread before its socket is cut off (it may resume within the grace
-   * period). Defaults: 1 MiB and 4096 frames, minutes of what a signaling client reads, seconds
-   * of the most a 500-member session can send it; with a write window of 64 KiB (past which
-   * frames wait in the queue as references shared with the other recipients). 100 clients that
-   * stop reading hold at most 100 × (1 MiB + 64 KiB) here, far less when what they miss is
-   * broadcasts, whose data they share.
+   * period). Defaults: 1 MiB (a 500-member snapshot with 1 kB of data per connection, 550 kB,
+   * fits; a client on a 1 Mbit/s link reads it all in 8 s) and 4096 frames (over a minute of a
+   * busy session's events), with a write window of 64 KiB, past which frames wait in the queue
+   * as references to data shared with the other recipients. 100 clients that stop reading hold
+   * at most 100 × (1 MiB + 64 KiB) here, far less when what they miss is broadcasts.
    */
   readonly sendQueue?: Partial<SendQueueLimits>;
   /** Frames written to sockets per turn of the event loop, across sockets. Default: 256. */
@@ -52,7 +52,7 @@ export interface SignalingServerOptions {
   readonly maxConnectionsPerToken?: number;
   /** Makes the Media Router of each routed session. Default: none (routed sessions relay). */
   readonly createRouter?: () => RemoteRouter;
-  /** How long `close()` lets clients answer the closing handshake before cutting them off, in ms. Default: 1000. */
+  /** How long a socket the server closes has to answer the closing handshake before it is cut off, in ms. Default: 1000. */
   readonly closeTimeoutMs?: number;
 }
 
