@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   BareSignalingClient,
@@ -13,9 +13,20 @@ import {
 // member broadcasting into 500 others. The well-behaved client's signals to itself are timed
 // while it runs, with the event loop's delay.
 
-const servers: TestServer[] = [];
+// Both servers start before any client socket exists: with media port 0, a media worker's TCP
+// port is the number of a free UDP port, which a client socket's ephemeral port may hold.
+let flooded: TestServer;
+let plain: TestServer;
+before(async () => {
+  // The flooder may send far more than by default, so that the stalled clients' kernel buffers
+  // (about 4 MB each on loopback) fill within seconds and their queues at the server next.
+  flooded = await startTestServer({
+    env: { PARLOR_SIGNALING_RATE: '2000', PARLOR_SIGNALING_FAN_OUT_RATE: String(1024 ** 3) },
+  });
+  plain = await startTestServer();
+});
 after(async () => {
-  await Promise.all(servers.map((server) => server.dispose()));
+  await Promise.all([flooded.dispose(), plain.dispose()]);
 });
 
 /** The largest signal data: 8 kB. */
@@ -95,12 +106,7 @@ function flood(client: SignalingTestClient, data: string, inFlight: number) {
 
 describe('signaling under hostile load', () => {
   it('a hundred signaling clients that stop reading leave memory bounded and others\u2019 signals fast', async () => {
-    // The flooder may send far more than by default, so that the stalled clients' kernel
-    // buffers (about 4 MB each on loopback) fill within seconds and their queues at the server next.
-    const parlor = await startTestServer({
-      env: { PARLOR_SIGNALING_RATE: '2000', PARLOR_SIGNALING_FAN_OUT_RATE: String(1024 ** 3) },
-    });
-    servers.push(parlor);
+    const parlor = flooded;
     const sessionId = parlor.createSession();
     const good = await parlor.connectClient(sessionId);
     const flooder = await parlor.connectClient(sessionId);
@@ -149,8 +155,7 @@ describe('signaling under hostile load', () => {
   });
 
   it('a member broadcasting at the rate limit into a 500-member session keeps signal latency under the bound', async () => {
-    const parlor = await startTestServer();
-    servers.push(parlor);
+    const parlor = plain;
     const sessionId = parlor.createSession();
     const members = await crowd(parlor, sessionId, 498);
     const good = await parlor.connectClient(sessionId);
