@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { OpenTok } from '@parlor/server-sdk';
-import { SignalingTestClient } from '@parlor/server/testing';
+import { BareSignalingClient, SignalingRequestError, SignalingTestClient } from '@parlor/server/testing';
 import { ServerProcess } from './serverProcess.js';
 
 export interface LatencyFigures {
@@ -17,6 +18,20 @@ export interface SignalingBenchResult {
   readonly fanOut: LatencyFigures;
   /** The peer: one client's `ping` round trip. */
   readonly pingRoundTrip: LatencyFigures;
+  /** A 500-member session under hostile load: a well-behaved client's signals to itself. */
+  readonly hostile: readonly HostileFigures[];
+}
+
+export interface HostileFigures {
+  readonly scenario: string;
+  /** From `signal` sent to its arrival back, the client signalling itself every 20 ms. */
+  readonly signal: LatencyFigures;
+  readonly samples: number;
+  /** Server's resident memory before the load and at its peak, in MB. */
+  readonly rssBeforeMb: number;
+  readonly rssPeakMb: number;
+  /** What the hostile clients got through: broadcasts taken and refused, sockets cut off. */
+  readonly note: string;
 }
 
 const clientCount = 100;
@@ -33,9 +48,13 @@ export async function runSignalingBench(): Promise<SignalingBenchResult> {
   try {
     const sdk = new OpenTok(server.apiKey, server.apiSecret, { apiUrl: server.url });
     const { sessionId } = await sdk.createSession({ mediaMode: 'relayed' });
-    const token = sdk.generateToken(sessionId, { role: 'publisher' });
+    // A token per client: one token holds at most 100 connections by default.
+    const tokens = Array.from({ length: clientCount }, () =>
+      sdk.generateToken(sessionId, { role: 'publisher' }),
+    );
 
     const connectsPerSecond = await ratePerSecond(clientCount, async () => {
+      const token = tokens.pop() ?? '';
       clients.push(await SignalingTestClient.connect(server.url, sessionId, token, { timeoutMs: 20_000 }));
     });
     const socketOpensPerSecond = await ratePerSecond(clientCount, async () => {
@@ -74,11 +93,168 @@ export async function runSignalingBench(): Promise<SignalingBenchResult> {
       socketOpensPerSecond,
       fanOut: percentiles(fanOutMs),
       pingRoundTrip: percentiles(pingMs),
+      hostile: [await broadcasterScenario(), await stalledScenario()],
     };
   } finally {
     await Promise.all(clients.map((client) => client.close()));
     await server.stop();
   }
+}
+
+const members = 500;
+const measureMs = 10_000;
+/** The largest signal data: 8 kB. */
+const bigData = 'x'.repeat(8 * 1024);
+
+/** 500 members, one of them sending 8 kB signals to all as fast as the server takes them. */
+async function broadcasterScenario(): Promise<HostileFigures> {
+  return hostileSession(
+    'one member broadcasts 8 kB at the rate limit',
+    2,
+    async ({ sessionId, server, token }) => {
+      const broadcaster = await SignalingTestClient.connect(server.url, sessionId, token(), {
+        timeoutMs: 20_000,
+      });
+      const flooding = flood(broadcaster, 4);
+      return async () => {
+        const { accepted, refused } = await flooding.stop();
+        await broadcaster.close();
+        return `${accepted} broadcasts taken, ${refused} refused (429)`;
+      };
+    },
+  );
+}
+
+/** 500 members, 100 of which stop reading while another sends 8 kB signals to all at the rate limit. */
+async function stalledScenario(): Promise<HostileFigures> {
+  return hostileSession(
+    '100 members stop reading, one broadcasts 8 kB at the rate limit',
+    102,
+    async ({ sessionId, server, token }) => {
+      const broadcaster = await SignalingTestClient.connect(server.url, sessionId, token(), {
+        timeoutMs: 20_000,
+      });
+      const stalled = await crowd(server.url, sessionId, token, 100);
+      for (const client of stalled) client.stopReading();
+      const flooding = flood(broadcaster, 4);
+      return async () => {
+        const { accepted, refused } = await flooding.stop();
+        const cutOff = (await Promise.all(stalled.map((client) => isClosed(client)))).filter(Boolean).length;
+        await Promise.all([broadcaster.close(), ...stalled.map((client) => client.destroy())]);
+        return `${accepted} broadcasts taken, ${refused} refused; ${cutOff} of 100 stalled sockets cut off`;
+      };
+    },
+  );
+}
+
+interface Arrangement {
+  readonly server: ServerProcess;
+  readonly sessionId: string;
+  readonly token: () => string;
+}
+
+/**
+ * A fresh server and a session of 500 members: `others` of them come from `arrange` (the hostile
+ * ones), one is the well-behaved client that measures, the rest bare clients that read.
+ */
+async function hostileSession(
+  scenario: string,
+  others: number,
+  arrange: (arrangement: Arrangement) => Promise<() => Promise<string>>,
+): Promise<HostileFigures> {
+  const server = await ServerProcess.start({ core: 0 });
+  try {
+    const sdk = new OpenTok(server.apiKey, server.apiSecret, { apiUrl: server.url });
+    const { sessionId } = await sdk.createSession({ mediaMode: 'relayed' });
+    const token = (): string => sdk.generateToken(sessionId, { role: 'publisher' });
+    const readers = await crowd(server.url, sessionId, token, members - others - 1);
+    const good = await SignalingTestClient.connect(server.url, sessionId, token(), { timeoutMs: 20_000 });
+    const rssBeforeMb = rssMb(server.pid);
+    let rssPeakMb = rssBeforeMb;
+    const sampler = setInterval(() => {
+      rssPeakMb = Math.max(rssPeakMb, rssMb(server.pid));
+    }, 100);
+    const finish = await arrange({ server, sessionId, token });
+    const samples: number[] = [];
+    const stopAt = performance.now() + measureMs;
+    for (let index = 0; performance.now() < stopAt; index++) {
+      const data = `probe-${index}`;
+      const started = performance.now();
+      const arrived = good.nextEvent('signal', (signal) => signal.data === data);
+      await good.request('signal', { to: good.connectionId, type: 'probe', data });
+      await arrived;
+      samples.push(performance.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const note = await finish();
+    clearInterval(sampler);
+    await Promise.all([good.close(), ...readers.map((reader) => reader.destroy())]);
+    return { scenario, signal: percentiles(samples), samples: samples.length, rssBeforeMb, rssPeakMb, note };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Connects `count` bare clients, 16 at a time, each with a token of its own. */
+async function crowd(
+  url: string,
+  sessionId: string,
+  token: () => string,
+  count: number,
+): Promise<BareSignalingClient[]> {
+  const clients: BareSignalingClient[] = [];
+  let started = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (started < count) {
+        started++;
+        clients.push(await BareSignalingClient.connect(url, sessionId, token()));
+      }
+    }),
+  );
+  return clients;
+}
+
+/** Sends 8 kB signals to everyone as fast as the server takes them, `inFlight` at a time, until `stop()`. */
+function flood(client: SignalingTestClient, inFlight: number) {
+  let running = true;
+  let accepted = 0;
+  let refused = 0;
+  const done = Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (running) {
+        try {
+          await client.request('signal', { type: 'flood', data: bigData });
+          accepted += 1;
+        } catch (error) {
+          if (!(error instanceof SignalingRequestError) || error.code !== 429) throw error;
+          refused += 1;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+    }),
+  );
+  return {
+    stop: async () => {
+      running = false;
+      await done;
+      return { accepted, refused };
+    },
+  };
+}
+
+/** Whether the server has closed the bare client's socket (it is read only when it resumes). */
+async function isClosed(client: BareSignalingClient): Promise<boolean> {
+  return Promise.race([
+    client.closed.then(() => true),
+    new Promise<boolean>((resolve) => setTimeout(resolve, 10, false)),
+  ]);
+}
+
+/** Resident memory of a process, from `/proc/PID/status`, in MB. */
+function rssMb(pid: number): number {
+  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb ?? 0) / 1024;
 }
 
 /** Runs `count` calls of `fn`, `concurrency` at a time; returns calls per second. */

@@ -17,6 +17,7 @@ export const errorCatalogue = {
   NOT_CONNECTED: { status: 409, code: 1010, message: 'Not connected' },
   MESSAGE_TOO_LARGE: { status: 413, message: 'Message too large' },
   RATE_LIMITED: { status: 429, message: 'Rate limit exceeded' },
+  CONNECTION_LIMIT: { status: 429, code: 1027, message: 'Connection limit exceeded' },
   PUBLISH_NOT_PERMITTED: { status: 403, code: 1500, message: 'Unable to publish' },
   SUBSCRIBE_FAILED: { status: 403, code: 1501, message: 'Unable to subscribe' },
   FORCE_DISCONNECT_NOT_PERMITTED: { status: 403, code: 1520, message: 'Unable to force disconnect' },

@@ -190,6 +190,9 @@ export class ParlorServer {
         reconnectGraceMs: config.reconnectGraceSeconds * 1000,
         archivesOf: (sessionId) => archives?.runningIn(sessionId) ?? [],
         messagesPerSecond: config.signalingRate,
+        sendQueue: { maxBytes: config.signalingLimits.queueBytes },
+        connectionLimits: { fanOutBytesPerSecond: config.signalingLimits.fanOutRate },
+        maxConnectionsPerToken: config.signalingLimits.connectionsPerToken,
         createRouter: () => pool.createRouter(),
       });
       webhooks = new WebhookSender({ repository: store.webhooks, logger, ...overrides.webhookRetry });

@@ -102,6 +102,72 @@ describe('a client that sends what it should not', () => {
   });
 });
 
+describe('a client that keeps misbehaving', () => {
+  it('repeated invalid frames close the socket with 1008 after their error answers, the others undisturbed', async () => {
+    const sessionId = parlor.createSession();
+    const bystander = await parlor.connectClient(sessionId);
+    const eve = await parlor.connectClient(sessionId);
+    await bystander.nextEvent('connectionCreated');
+    const garbage = ['{"id":1,"method":', '[1,2,3]', '{"method":"teleport"}', 'x'.repeat(70_000)];
+    const codes: number[] = [];
+    for (let index = 0; index < signalingLimits.maxInvalidFrames; index++) {
+      eve.sendRaw(garbage[index % garbage.length] as string);
+      codes.push((await eve.nextError()).code);
+    }
+    assert.deepEqual(codes, [1011, 1011, 1011, 413, 1011, 1011, 1011, 413, 1011, 1011]);
+    for (let index = 0; index < 1000; index++) eve.sendRaw('not json');
+    assert.deepEqual(await eve.closed, { code: 1008, reason: 'too many invalid frames' });
+    await bystander.request('ping', {});
+    assert.deepEqual(bystander.untakenEvents, []);
+    await bystander.close();
+  });
+
+  it('a token cannot hold more connections to its session than the limit: the next connect gets 1027', async () => {
+    const limited = await startTestServer({ env: { PARLOR_SIGNALING_CONNECTIONS_PER_TOKEN: '2' } });
+    try {
+      const sessionId = limited.createSession();
+      const token = limited.token(sessionId);
+      const first = await SignalingTestClient.connect(limited.url, sessionId, token);
+      const second = await SignalingTestClient.connect(limited.url, sessionId, token);
+      await refused(SignalingTestClient.connect(limited.url, sessionId, token), 1027, /2 connections/);
+      // A dropped connection still counts while it may resume; one that left does not.
+      await second.drop();
+      await refused(SignalingTestClient.connect(limited.url, sessionId, token), 1027);
+      await first.close();
+      const again = await SignalingTestClient.connect(limited.url, sessionId, token);
+      await again.close();
+    } finally {
+      await limited.dispose();
+    }
+  });
+
+  it('a broadcast is charged for every copy: past the fan-out budget signals to all get 429 until it refills', async () => {
+    // 64 KiB/s: an 8 kB signal to three connections costs about 25 kB.
+    const limited = await startTestServer({ env: { PARLOR_SIGNALING_FAN_OUT_RATE: '65536' } });
+    try {
+      const sessionId = limited.createSession();
+      const alice = await limited.connectClient(sessionId);
+      const others = [await limited.connectClient(sessionId), await limited.connectClient(sessionId)];
+      const data = 'x'.repeat(8 * 1024);
+      const outcomes: (string | number)[] = [];
+      for (let index = 0; index < 6; index++) {
+        outcomes.push(
+          await alice.request('signal', { data }).then(
+            () => 'sent',
+            (error: unknown) => (error instanceof SignalingRequestError ? error.code : String(error)),
+          ),
+        );
+      }
+      assert.deepEqual(outcomes, ['sent', 'sent', 'sent', 429, 429, 429]);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await alice.request('signal', { data });
+      await Promise.all([alice.close(), ...others.map((other) => other.close())]);
+    } finally {
+      await limited.dispose();
+    }
+  });
+});
+
 describe('reconnection', () => {
   it('lets a client whose socket dropped resume with its connection ID and streams, and replays what it missed', async () => {
     const sessionId = parlor.createSession();

@@ -14,6 +14,13 @@ export const signalingLimits = {
   maxSignalDataBytes: 8 * 1024,
   /** Longest stream name, in characters. */
   maxStreamNameLength: 1000,
+  /**
+   * Invalid frames (not JSON, not a request, an unknown method, bad params, binary, too large) a
+   * client may send within `invalidFrameWindowMs`: each gets an error answer, and the next
+   * closes the socket with `policyViolation`.
+   */
+  maxInvalidFrames: 10,
+  invalidFrameWindowMs: 10_000,
 } as const;
 
 /**
@@ -26,7 +33,7 @@ export const signalingCloseCodes = {
   normal: 1000,
   /** The server is shutting down. */
   goingAway: 1001,
-  /** The client did not connect in time. */
+  /** The client did not connect in time, or sent too many invalid frames. */
   policyViolation: 1008,
   /** A frame exceeded the transport's hard size limit. */
   messageTooBig: 1009,

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       reconnectGraceSeconds: 20,
       iceServers: [],
       signalingRate: 50,
+      signalingLimits: { queueBytes: 1024 * 1024, fanOutRate: 4 * 1024 * 1024, connectionsPerToken: 100 },
       publicIp: '127.0.0.1',
       mediaPort: 40000,
       mediaWorkers: availableParallelism(),

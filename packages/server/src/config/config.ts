@@ -36,6 +36,18 @@ export interface Config {
   readonly iceServers: readonly IceServer[];
   /** Messages a client may send per second on its signaling socket, in bursts of twice that. Default: 50. */
   readonly signalingRate: number;
+  /**
+   * Signaling limits per client: `queueBytes`, what it may leave unread before its socket is cut
+   * off (default 1 MiB); `fanOutRate`, characters per second of frames its messages may make the
+   * server send, each copy of a broadcast counted (default 4 MiB: an 8 kB signal to 500 members
+   * each second); `connectionsPerToken`, connections one token may have in
+   * its session at once (default 100).
+   */
+  readonly signalingLimits: {
+    readonly queueBytes: number;
+    readonly fanOutRate: number;
+    readonly connectionsPerToken: number;
+  };
   /** The address the Media Router announces in its ICE candidates. Default: 127.0.0.1. */
   readonly publicIp: string;
   /**
@@ -223,6 +235,25 @@ const settings = {
         ? rate
         : new Problem('must be a whole number from 1 to 100000');
     },
+  } satisfies Setting<number>,
+  signalingQueueBytes: {
+    flag: 'signaling-queue-bytes',
+    env: 'PARLOR_SIGNALING_QUEUE_BYTES',
+    description: 'bytes a client may leave unread before its socket is cut off (default 1048576)',
+    parse: (raw) => wholeNumber(raw, 65_536, 1024 ** 3),
+  } satisfies Setting<number>,
+  signalingFanOutRate: {
+    flag: 'signaling-fan-out-rate',
+    env: 'PARLOR_SIGNALING_FAN_OUT_RATE',
+    description:
+      "bytes per second a client's messages may make the server send, each copy of a broadcast counted (default 4194304)",
+    parse: (raw) => wholeNumber(raw, 65_536, 1024 ** 3),
+  } satisfies Setting<number>,
+  signalingConnectionsPerToken: {
+    flag: 'signaling-connections-per-token',
+    env: 'PARLOR_SIGNALING_CONNECTIONS_PER_TOKEN',
+    description: 'connections one client token may have in its session at once (default 100)',
+    parse: (raw) => wholeNumber(raw, 1, 100_000),
   } satisfies Setting<number>,
   publicIp: {
     flag: 'public-ip',
@@ -483,6 +514,14 @@ export function describeSettings(): string {
     .join('\n');
 }
 
+/** A whole number from `min` to `max`, or the problem with it. */
+function wholeNumber(raw: string, min: number, max: number): number | Problem {
+  const value = Number(raw);
+  return /^[0-9]+$/.test(raw) && value >= min && value <= max
+    ? value
+    : new Problem(`must be a whole number from ${min} to ${max}`);
+}
+
 /** The configuration is invalid; `problems` lists every problem found, one per setting. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -521,6 +560,11 @@ export function loadConfig(
   const reconnectGraceSeconds = read(settings.reconnectGrace) ?? 20;
   const iceServers = read(settings.iceServers) ?? [];
   const signalingRate = read(settings.signalingRate) ?? 50;
+  const signalingLimits = Object.freeze({
+    queueBytes: read(settings.signalingQueueBytes) ?? 1024 * 1024,
+    fanOutRate: read(settings.signalingFanOutRate) ?? 4 * 1024 * 1024,
+    connectionsPerToken: read(settings.signalingConnectionsPerToken) ?? 100,
+  });
   const publicIp = read(settings.publicIp) ?? '127.0.0.1';
   const mediaPort = read(settings.mediaPort) ?? 40000;
   const mediaWorkers = read(settings.mediaWorkers) ?? availableParallelism();
@@ -558,6 +602,7 @@ export function loadConfig(
     reconnectGraceSeconds,
     iceServers,
     signalingRate,
+    signalingLimits,
     publicIp,
     mediaPort,
     mediaWorkers,

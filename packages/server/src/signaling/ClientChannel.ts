@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { WebSocket } from '@fastify/websocket';
 import type { RawData } from 'ws';
@@ -7,6 +9,7 @@ import {
   type ArchiveInfo,
   decodeSessionId,
   signalingCloseCodes,
+  signalingLimits,
   signalingProtocolVersion,
   type ClientFrameReader,
   type ClientToServer,
@@ -24,6 +27,8 @@ import type { SessionService } from '../sessions/SessionService.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import type { ConnectionSink, RoomConnection } from './RoomConnection.js';
 import type { RoomRegistry } from './RoomRegistry.js';
+import { SendQueue, type OutgoingFrame, type SendQueueLimits } from './SendQueue.js';
+import type { SendScheduler } from './SendScheduler.js';
 import type { SessionRoom } from './SessionRoom.js';
 import { TokenBucket } from './TokenBucket.js';
 
@@ -40,10 +45,14 @@ export interface ClientChannelOptions {
   readonly messagesPerSecond: number;
   /** Largest frame the channel reads; a larger one is answered with an error. */
   readonly maxMessageBytes: number;
-  /** Unsent bytes past which the client counts as gone (its connection can resume). */
-  readonly maxBufferedBytes: number;
+  /** What the client may leave unread; past it the socket is cut off (its connection can resume). */
+  readonly sendQueue: SendQueueLimits;
+  /** Writes the queued frames of every socket in slices. */
+  readonly scheduler: SendScheduler;
   /** How long the client has to connect before the socket is closed, in ms. */
   readonly connectTimeoutMs: number;
+  /** How long a socket the server closes has to answer the closing handshake before it is cut off, in ms. */
+  readonly closeTimeoutMs: number;
   readonly logger: Logger;
 }
 
@@ -70,7 +79,11 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
   readonly #socket: WebSocket;
   readonly #options: ClientChannelOptions;
   readonly #bucket: TokenBucket;
+  /** Invalid frames the client may still send before its socket is closed. */
+  readonly #invalidFrames: TokenBucket;
+  readonly #queue: SendQueue;
   readonly #connectTimer: NodeJS.Timeout;
+  #closeTimer: NodeJS.Timeout | undefined;
   #logger: Logger;
   #state: ChannelState = 'open';
   #room: SessionRoom | null = null;
@@ -78,7 +91,8 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
   /** Whether the client answered the last ping (or sent anything since). */
   #alive = true;
 
-  constructor(socket: WebSocket, options: ClientChannelOptions) {
+  /** `tcp` is the connection under the WebSocket, corked while several frames are written. */
+  constructor(socket: WebSocket, tcp: Socket, options: ClientChannelOptions) {
     super((event, error) => {
       this.#logger.error({ err: error, event }, 'channel listener failed');
     });
@@ -89,6 +103,32 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
       ratePerSecond: options.messagesPerSecond,
       capacity: 2 * options.messagesPerSecond,
     });
+    this.#invalidFrames = new TokenBucket({
+      ratePerSecond: signalingLimits.maxInvalidFrames / (signalingLimits.invalidFrameWindowMs / 1000),
+      capacity: signalingLimits.maxInvalidFrames,
+    });
+    this.#queue = new SendQueue(
+      {
+        write: (frame, written) => {
+          if (typeof frame === 'string') {
+            socket.send(frame, written);
+            return;
+          }
+          // One message in three fragments: the shared data is written as is, never copied.
+          socket.send(frame.head, { fin: false });
+          socket.send(frame.body, { binary: false, fin: false });
+          socket.send(frame.tail, { fin: true }, written);
+        },
+        cork: () => {
+          tcp.cork();
+        },
+        uncork: () => {
+          tcp.uncork();
+        },
+      },
+      options.scheduler,
+      options.sendQueue,
+    );
     this.#connectTimer = setTimeout(() => {
       if (this.#state === 'open') this.close(signalingCloseCodes.policyViolation, 'connect timed out');
     }, options.connectTimeoutMs);
@@ -114,8 +154,8 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
     this.#socket.ping();
   }
 
-  deliver(frame: string): void {
-    this.#send(frame);
+  deliver(frame: OutgoingFrame, broadcast: boolean): void {
+    this.#send(frame, !broadcast);
   }
 
   replaced(): void {
@@ -123,15 +163,15 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
     this.close(signalingCloseCodes.resumedElsewhere, 'resumed on another socket');
   }
 
+  /** Closes the socket; one whose client does not answer in time is cut off. */
   close(code: number, reason: string): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    this.#queue.close(true);
     this.#socket.close(code, reason);
-  }
-
-  /** Cuts the socket off without waiting for the closing handshake. */
-  terminate(): void {
-    this.#socket.terminate();
+    this.#closeTimer = setTimeout(() => {
+      this.#socket.terminate();
+    }, this.#options.closeTimeoutMs);
   }
 
   #onMessage(data: RawData, isBinary: boolean): void {
@@ -144,17 +184,17 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
         ? Buffer.concat(data)
         : Buffer.from(data);
     if (isBinary) {
-      this.#replyError(null, new ParlorError('INVALID_REQUEST', 'binary frames are not supported'));
+      this.#invalid(withinRate, null, new ParlorError('INVALID_REQUEST', 'binary frames are not supported'));
       return;
     }
     if (bytes.length > this.#options.maxMessageBytes) {
       const detail = `${bytes.length} bytes, the limit is ${this.#options.maxMessageBytes}`;
-      this.#replyError(null, new ParlorError('MESSAGE_TOO_LARGE', detail));
+      this.#invalid(withinRate, null, new ParlorError('MESSAGE_TOO_LARGE', detail));
       return;
     }
     const parsed = this.#options.reader.read(bytes.toString('utf8'));
     if (!parsed.ok) {
-      this.#replyError(parsed.id, new ParlorError('INVALID_REQUEST', parsed.problem));
+      this.#invalid(withinRate, parsed.id, new ParlorError('INVALID_REQUEST', parsed.problem));
       return;
     }
     const { request } = parsed;
@@ -170,8 +210,24 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
       this.#replyError(request.id, this.#asParlorError(error, request.method));
       return;
     }
-    this.#send(JSON.stringify({ id: request.id, ok: true, result: handled.result } satisfies ResponseFrame));
+    this.#send(
+      JSON.stringify({ id: request.id, ok: true, result: handled.result } satisfies ResponseFrame),
+      true,
+    );
     handled.afterReply?.();
+  }
+
+  /**
+   * A frame that is not a valid request: answered while within the client's rate, and the
+   * socket closed with 1008 once the client has sent too many.
+   */
+  #invalid(withinRate: boolean, id: number | null, error: ParlorError): void {
+    if (!this.#invalidFrames.take()) {
+      this.#logger.warn({ problem: error.message }, 'too many invalid frames: closing the socket');
+      this.close(signalingCloseCodes.policyViolation, 'too many invalid frames');
+      return;
+    }
+    if (withinRate) this.#replyError(id, error);
   }
 
   #handle(request: RequestFrame): Handled {
@@ -270,7 +326,8 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
       throw new ParlorError('INVALID_SESSION_ID', 'the token is for another session');
     }
     const session = this.#options.sessions.get(token.apiKey, token.sessionId);
-    const { room, connection, resumeSecret } = this.#options.rooms.join(session, token, this);
+    const tokenKey = createHash('sha256').update(params.token).digest('base64url');
+    const { room, connection, resumeSecret } = this.#options.rooms.join(session, token, tokenKey, this);
     this.#attach(room, connection);
     return {
       result: {
@@ -304,7 +361,7 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
         iceServers: [...this.#options.iceServersFor(connection.id, room.sessionId)],
       },
       afterReply: () => {
-        for (const frame of missed) this.#send(frame);
+        for (const frame of missed) this.#send(frame, false);
       },
     };
   }
@@ -361,7 +418,9 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
 
   #onSocketClose(code: number): void {
     clearTimeout(this.#connectTimer);
+    clearTimeout(this.#closeTimer);
     this.#state = 'closed';
+    this.#queue.close(false);
     const connection = this.#connection;
     this.#release();
     if (connection && leavingCodes.has(code)) connection.close('clientDisconnected');
@@ -369,23 +428,27 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
     this.safeEmit('close');
   }
 
-  #send(frame: string): void {
-    if (this.#socket.readyState !== this.#socket.OPEN) return;
-    if (this.#socket.bufferedAmount > this.#options.maxBufferedBytes) {
-      this.#logger.warn(
-        { bufferedAmount: this.#socket.bufferedAmount },
-        'client too slow: dropping its socket',
-      );
-      this.#socket.terminate();
-      return;
-    }
-    this.#socket.send(frame);
+  /**
+   * Queues a frame for the socket, written at once when `urgent` and nothing waits before it. A
+   * client that leaves too much unread is cut off, as on a network failure: its connection
+   * waits to be resumed, and ends with networkDisconnected if it is not.
+   */
+  #send(frame: OutgoingFrame, urgent: boolean): void {
+    if (this.#state === 'closed' || this.#socket.readyState !== this.#socket.OPEN) return;
+    if (this.#queue.push(frame, urgent)) return;
+    this.#logger.warn(
+      { unsentFrames: this.#queue.frames, unsentBytes: this.#queue.bytes },
+      'client too slow: cutting its socket off',
+    );
+    this.#state = 'closed';
+    this.#queue.close(false);
+    this.#socket.terminate();
   }
 
   #replyError(id: number | null, error: ParlorError): void {
     this.#logger.debug({ id, code: error.code, message: error.message }, 'request refused');
     const frame: ResponseFrame = { id, ok: false, error: { code: error.code, message: error.message } };
-    this.#send(JSON.stringify(frame));
+    this.#send(JSON.stringify(frame), true);
   }
 
   #asParlorError(error: unknown, method: string): ParlorError {

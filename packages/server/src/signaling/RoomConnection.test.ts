@@ -23,7 +23,9 @@ function recordingSink(): ConnectionSink & { frames: string[]; replacedTimes: nu
     frames: [],
     replacedTimes: 0,
     deliver(frame) {
-      this.frames.push(frame);
+      this.frames.push(
+        typeof frame === 'string' ? frame : `${frame.head}${frame.body.toString()}${frame.tail}`,
+      );
     },
     replaced() {
       this.replacedTimes += 1;
@@ -31,13 +33,18 @@ function recordingSink(): ConnectionSink & { frames: string[]; replacedTimes: nu
   };
 }
 
-function connection(options: { replayBufferSize?: number; reconnectGraceMs?: number } = {}) {
+function connection(
+  options: { replayBufferSize?: number; replayBufferBytes?: number; reconnectGraceMs?: number } = {},
+) {
   const sink = recordingSink();
   const created = RoomConnection.create({
     token,
+    tokenKey: 'token',
     sink,
     reconnectGraceMs: options.reconnectGraceMs ?? 60_000,
     replayBufferSize: options.replayBufferSize ?? 10,
+    replayBufferBytes: options.replayBufferBytes ?? 1024 * 1024,
+    fanOutBytesPerSecond: 1024 * 1024,
     logger: pino({ level: 'silent' }),
   });
   return { ...created, sink };
@@ -49,12 +56,15 @@ describe('RoomConnection', () => {
   it('numbers its events from 1 in frames that carry the data as sent', () => {
     const { connection: alice, sink } = connection();
     alice.send('signal', signal('a'));
-    alice.sendSerialized('signal', JSON.stringify(signal('b')));
+    const json = JSON.stringify(signal('b'));
+    alice.sendShared('signal', json, Buffer.from(json));
+    alice.sendShared('signal', JSON.stringify(signal('c')), null);
     assert.deepEqual(
       sink.frames.map((frame) => JSON.parse(frame) as unknown),
       [
         { event: 'signal', seq: 1, data: signal('a') },
         { event: 'signal', seq: 2, data: signal('b') },
+        { event: 'signal', seq: 3, data: signal('c') },
       ],
     );
     assert.equal(alice.info.data, 'name=Alice');
@@ -100,6 +110,24 @@ describe('RoomConnection', () => {
     );
     assert.deepEqual(reasons, ['networkDisconnected']);
     assert.equal(alice.closed, true);
+  });
+
+  it('keeps events for a resume up to its character bound: a client that missed more cannot resume', () => {
+    const { connection: alice, resumeSecret } = connection({ replayBufferBytes: 2500 });
+    alice.detach();
+    for (const data of ['1', '2', '3']) alice.send('signal', signal(data.repeat(1000)));
+    assert.throws(
+      () => alice.resume(resumeSecret, 0, recordingSink()),
+      (error) => error instanceof ParlorError && error.code === 1006,
+    );
+    const { connection: bob, resumeSecret: bobSecret } = connection({ replayBufferBytes: 2500 });
+    bob.detach();
+    for (const data of ['1', '2', '3']) bob.send('signal', signal(data.repeat(1000)));
+    const replayed = bob.resume(bobSecret, 1, recordingSink());
+    assert.deepEqual(
+      replayed.map((frame) => (JSON.parse(frame) as { seq: number }).seq),
+      [2, 3],
+    );
   });
 
   it('refuses a wrong resume secret with 1004 and stays away', () => {

@@ -12,14 +12,19 @@ import {
 import type { VerifiedToken } from '../auth/ClientTokenVerifier.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import { InvalidStateError } from '../InvalidStateError.js';
+import type { OutgoingFrame } from './SendQueue.js';
+import { TokenBucket } from './TokenBucket.js';
 
 /** `connected`: a socket carries it; `away`: its socket dropped and it may resume; `closed`. */
 export type ConnectionState = 'connected' | 'away' | 'closed';
 
 /** Where a connection's frames go: the socket that carries it at the moment. */
 export interface ConnectionSink {
-  /** Sends one frame (JSON text). */
-  deliver(frame: string): void;
+  /**
+   * Sends one frame (JSON text). A `broadcast` frame goes to many connections at once and may
+   * reach this one a little later, never after a later frame.
+   */
+  deliver(frame: OutgoingFrame, broadcast: boolean): void;
   /** Another socket resumed the connection; this one must stop carrying it. */
   replaced(): void;
 }
@@ -36,13 +41,27 @@ export interface RoomConnectionObserverEvents {
   close: [];
 }
 
-export interface RoomConnectionOptions {
+/** What a connection keeps for its client, and what its client may make the server do. */
+export interface ConnectionLimits {
+  /** How many of its latest events the connection keeps for a resuming client. */
+  readonly replayBufferSize: number;
+  /** How many characters of its latest events' data it keeps at most (the latest event always). */
+  readonly replayBufferBytes: number;
+  /**
+   * Characters per second of frames the client's requests may make the server send, each copy of
+   * a broadcast counted, in bursts of one second's worth (a broadcast that costs more goes
+   * through when the budget is not spent, and the next waits until its cost is paid back).
+   */
+  readonly fanOutBytesPerSecond: number;
+}
+
+export interface RoomConnectionOptions extends ConnectionLimits {
   readonly token: VerifiedToken;
+  /** Identifies the token the client connected with, to count the connections of each token. */
+  readonly tokenKey: string;
   readonly sink: ConnectionSink;
   /** How long the connection waits for its client to resume after its socket drops, in ms. */
   readonly reconnectGraceMs: number;
-  /** How many of its latest events the connection keeps for a resuming client. */
-  readonly replayBufferSize: number;
   readonly logger: Logger;
 }
 
@@ -65,10 +84,13 @@ export class RoomConnection extends TypedEmitter<RoomConnectionEvents> {
   readonly permissions: Permissions;
   readonly info: ConnectionInfo;
   readonly observer: TypedEmitter<RoomConnectionObserverEvents>;
+  readonly tokenKey: string;
   /** What the client must present to resume; only its hash is kept. */
   readonly #resumeSecretHash: Buffer;
   readonly #reconnectGraceMs: number;
   readonly #replayBufferSize: number;
+  readonly #replayBufferBytes: number;
+  readonly #fanOut: TokenBucket;
   readonly #logger: Logger;
   #sink: ConnectionSink | null;
   #state: ConnectionState = 'connected';
@@ -76,6 +98,8 @@ export class RoomConnection extends TypedEmitter<RoomConnectionEvents> {
   #seq = 0;
   /** The latest events, oldest first; the last one has `seq` = `#seq`. */
   readonly #sent: SentEvent[] = [];
+  /** Characters of data in `#sent`. */
+  #sentBytes = 0;
   #graceTimer: NodeJS.Timeout | undefined;
 
   /** The connection and the secret its client resumes it with (handed out once). */
@@ -91,6 +115,7 @@ export class RoomConnection extends TypedEmitter<RoomConnectionEvents> {
     super(onListenerError);
     this.observer = new TypedEmitter(onListenerError);
     this.token = options.token;
+    this.tokenKey = options.tokenKey;
     this.permissions = rolePermissions[options.token.role];
     this.info = {
       connectionId: this.id,
@@ -101,6 +126,12 @@ export class RoomConnection extends TypedEmitter<RoomConnectionEvents> {
     this.#sink = options.sink;
     this.#reconnectGraceMs = options.reconnectGraceMs;
     this.#replayBufferSize = options.replayBufferSize;
+    this.#replayBufferBytes = options.replayBufferBytes;
+    // The connection, not the socket, holds the budget: resuming on a new socket does not refill it.
+    this.#fanOut = new TokenBucket({
+      ratePerSecond: options.fanOutBytesPerSecond,
+      capacity: options.fanOutBytesPerSecond,
+    });
     this.#logger = options.logger.child({ connectionId: this.id });
     this.#logger.info({ role: options.token.role }, 'connection created');
   }
@@ -117,14 +148,48 @@ export class RoomConnection extends TypedEmitter<RoomConnectionEvents> {
     this.sendSerialized(event, JSON.stringify(data));
   }
 
-  /** Sends an event whose data is already JSON (a broadcast serializes it once for everyone). */
+  /** Sends an event whose data is already JSON. */
   sendSerialized(event: ServerEvent, json: string): void {
+    const seq = this.#keep(event, json);
+    this.#sink?.deliver(eventFrame({ event, json }, seq), false);
+  }
+
+  /**
+   * Sends an event of a broadcast: its data serialized once for every recipient, and when large
+   * also encoded once (`utf8`), each recipient's frame sharing it.
+   */
+  sendShared(event: ServerEvent, json: string, utf8: Buffer | null): void {
+    const seq = this.#keep(event, json);
+    this.#sink?.deliver(
+      utf8
+        ? { head: `{"event":"${event}","seq":${seq},"data":`, body: utf8, tail: '}' }
+        : eventFrame({ event, json }, seq),
+      true,
+    );
+  }
+
+  /** Numbers the event and keeps it for a resume; returns its `seq`. */
+  #keep(event: ServerEvent, json: string): number {
     this.#assertOpen('send');
     this.#seq += 1;
     const sent = { event, json };
     this.#sent.push(sent);
-    if (this.#sent.length > this.#replayBufferSize) this.#sent.shift();
-    this.#sink?.deliver(eventFrame(sent, this.#seq));
+    this.#sentBytes += json.length;
+    while (
+      this.#sent.length > this.#replayBufferSize ||
+      (this.#sentBytes > this.#replayBufferBytes && this.#sent.length > 1)
+    ) {
+      this.#sentBytes -= (this.#sent.shift() as SentEvent).json.length;
+    }
+    return this.#seq;
+  }
+
+  /**
+   * Charges the work of sending `copies` frames of `bytes` characters to the client's fan-out
+   * budget; false, charging nothing, when the budget is spent.
+   */
+  spendFanOut(copies: number, bytes: number): boolean {
+    return this.#fanOut.take(copies * (bytes + frameOverheadBytes));
   }
 
   /** The socket dropped: keep the connection for the grace period, then end it. */
@@ -190,6 +255,7 @@ export class RoomConnection extends TypedEmitter<RoomConnectionEvents> {
     clearTimeout(this.#graceTimer);
     this.#sink = null;
     this.#sent.length = 0;
+    this.#sentBytes = 0;
     this.#setState('closed', reason);
     this.observer.safeEmit('close');
     return true;
@@ -206,6 +272,12 @@ export class RoomConnection extends TypedEmitter<RoomConnectionEvents> {
     if (this.#state === 'closed') throw new InvalidStateError(`cannot ${what}: the connection is closed`);
   }
 }
+
+/**
+ * What a frame costs beyond its characters, in characters: a write to a socket costs about as
+ * much as copying this many, so that many tiny frames are not free.
+ */
+const frameOverheadBytes = 256;
 
 function hash(secret: string): Buffer {
   return createHash('sha256').update(secret).digest();

@@ -3,14 +3,21 @@ import type { VerifiedToken } from '../auth/ClientTokenVerifier.js';
 import type { RemoteRouter } from '../media/worker/RemoteRouter.js';
 import type { SessionRecord } from '../store/SessionRepository.js';
 import { TypedEmitter } from '../TypedEmitter.js';
-import type { ConnectionSink, RoomConnection } from './RoomConnection.js';
+import type { ConnectionLimits, ConnectionSink, RoomConnection } from './RoomConnection.js';
 import { SessionRoom } from './SessionRoom.js';
 
 export interface RoomRegistryOptions {
   /** How long a client whose socket dropped may take to resume, in ms. Default: 20000. */
   readonly reconnectGraceMs?: number;
-  /** How many of its latest events each connection keeps for a resuming client. Default: 512. */
-  readonly replayBufferSize?: number;
+  /**
+   * What each connection keeps and may cost. Defaults: the latest 512 events and at most 1 MiB of
+   * them for a resuming client (as much as a socket may have unsent, so that a client dropped for
+   * being slow can still resume); 4 MiB/s of fan-out (an 8 kB signal to 500 members is 4 MiB: one
+   * a second; a 100-byte one, about 17 a second).
+   */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
+  /** Connections one token may have in its session at once, those waiting to resume included (apps often hand one token to everyone). Default: 100. */
+  readonly maxConnectionsPerToken?: number;
   readonly logger: Logger;
   /** Makes the Media Router of each routed session. Default: none (routed sessions relay). */
   readonly createRouter?: () => RemoteRouter;
@@ -25,14 +32,21 @@ export class RoomRegistry {
   readonly observer: TypedEmitter<RoomRegistryObserverEvents>;
   readonly #rooms = new Map<string, SessionRoom>();
   readonly #reconnectGraceMs: number;
-  readonly #replayBufferSize: number;
+  readonly #connectionLimits: ConnectionLimits;
+  readonly #maxConnectionsPerToken: number;
   readonly #logger: Logger;
   readonly #createRouter: (() => RemoteRouter) | undefined;
 
   constructor(options: RoomRegistryOptions) {
     this.#createRouter = options.createRouter;
     this.#reconnectGraceMs = options.reconnectGraceMs ?? 20_000;
-    this.#replayBufferSize = options.replayBufferSize ?? 512;
+    this.#connectionLimits = {
+      replayBufferSize: 512,
+      replayBufferBytes: 1024 * 1024,
+      fanOutBytesPerSecond: 4 * 1024 * 1024,
+      ...options.connectionLimits,
+    };
+    this.#maxConnectionsPerToken = options.maxConnectionsPerToken ?? 100;
     this.#logger = options.logger;
     this.observer = new TypedEmitter((event, error) => {
       this.#logger.error({ err: error, event }, 'room registry listener failed');
@@ -53,6 +67,7 @@ export class RoomRegistry {
   join(
     session: SessionRecord,
     token: VerifiedToken,
+    tokenKey: string,
     sink: ConnectionSink,
   ): { room: SessionRoom; connection: RoomConnection; resumeSecret: string } {
     let room = this.#rooms.get(session.sessionId);
@@ -60,7 +75,8 @@ export class RoomRegistry {
       const opened = new SessionRoom({
         session,
         reconnectGraceMs: this.#reconnectGraceMs,
-        replayBufferSize: this.#replayBufferSize,
+        connectionLimits: this.#connectionLimits,
+        maxConnectionsPerToken: this.#maxConnectionsPerToken,
         logger: this.#logger,
         ...(this.#createRouter ? { createRouter: this.#createRouter } : {}),
       });
@@ -71,7 +87,7 @@ export class RoomRegistry {
       this.observer.safeEmit('newRoom', opened);
       room = opened;
     }
-    return { room, ...room.join(token, sink) };
+    return { room, ...room.join(token, tokenKey, sink) };
   }
 
   /** Closes every room (the server is shutting down). */

@@ -39,11 +39,19 @@ function client(): { connection: RoomConnection; events: EventFrame[] } {
   const { connection } = RoomConnection.create({
     token,
     sink: {
-      deliver: (frame) => events.push(JSON.parse(frame) as EventFrame),
+      deliver: (frame) =>
+        events.push(
+          JSON.parse(
+            typeof frame === 'string' ? frame : `${frame.head}${frame.body.toString()}${frame.tail}`,
+          ) as EventFrame,
+        ),
       replaced: () => undefined,
     },
+    tokenKey: 'token',
     reconnectGraceMs: 60_000,
     replayBufferSize: 10,
+    replayBufferBytes: 1024 * 1024,
+    fanOutBytesPerSecond: 1024 * 1024,
     logger,
   });
   return { connection, events };

@@ -20,7 +20,7 @@ import type { VerifiedToken } from '../auth/ClientTokenVerifier.js';
 import { InvalidStateError } from '../InvalidStateError.js';
 import type { SessionRecord } from '../store/SessionRepository.js';
 import { TypedEmitter } from '../TypedEmitter.js';
-import { RoomConnection, type ConnectionSink } from './RoomConnection.js';
+import { RoomConnection, type ConnectionLimits, type ConnectionSink } from './RoomConnection.js';
 import type { VideoPreferences } from '../media/router/Subscription.js';
 import type { RemoteRouter } from '../media/worker/RemoteRouter.js';
 import { RoutedMedia, type RoutedMediaStats } from './RoutedMedia.js';
@@ -31,8 +31,10 @@ export interface SessionRoomOptions {
   readonly session: SessionRecord;
   /** How long a client whose socket dropped may take to resume, in ms. */
   readonly reconnectGraceMs: number;
-  /** How many of its latest events each connection keeps for a resuming client. */
-  readonly replayBufferSize: number;
+  /** What each connection keeps and may cost. */
+  readonly connectionLimits: ConnectionLimits;
+  /** Connections one token may have in the room at once, those waiting to resume included. */
+  readonly maxConnectionsPerToken: number;
   readonly logger: Logger;
   /** Makes the Media Router of a routed session; without it, routed sessions relay peer to peer. */
   readonly createRouter?: () => RemoteRouter;
@@ -86,7 +88,8 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
   readonly mediaMode: MediaMode;
   readonly observer: TypedEmitter<SessionRoomObserverEvents>;
   readonly #reconnectGraceMs: number;
-  readonly #replayBufferSize: number;
+  readonly #connectionLimits: ConnectionLimits;
+  readonly #maxConnectionsPerToken: number;
   readonly #logger: Logger;
   readonly #connections = new Map<string, RoomConnection>();
   readonly #streams = new Map<string, LiveStream>();
@@ -106,7 +109,8 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     this.apiKey = options.session.apiKey;
     this.mediaMode = options.session.mediaMode;
     this.#reconnectGraceMs = options.reconnectGraceMs;
-    this.#replayBufferSize = options.replayBufferSize;
+    this.#connectionLimits = options.connectionLimits;
+    this.#maxConnectionsPerToken = options.maxConnectionsPerToken;
     this.#logger = options.logger.child({ sessionId: this.sessionId });
     const { createRouter } = options;
     this.#media =
@@ -147,14 +151,30 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     return stream && roomStream(stream);
   }
 
-  /** Adds a connection for a verified token; every other connection is told. */
-  join(token: VerifiedToken, sink: ConnectionSink): { connection: RoomConnection; resumeSecret: string } {
+  /**
+   * Adds a connection for a verified token (`tokenKey` tells one token from another); every other
+   * connection is told.
+   */
+  join(
+    token: VerifiedToken,
+    tokenKey: string,
+    sink: ConnectionSink,
+  ): { connection: RoomConnection; resumeSecret: string } {
     this.#assertOpen('join');
+    let sameToken = 0;
+    for (const each of this.#connections.values()) if (each.tokenKey === tokenKey) sameToken += 1;
+    if (sameToken >= this.#maxConnectionsPerToken) {
+      throw new ParlorError(
+        'CONNECTION_LIMIT',
+        `this token has ${sameToken} connections to the session, the most it may have`,
+      );
+    }
     const created = RoomConnection.create({
+      ...this.#connectionLimits,
       token,
+      tokenKey,
       sink,
       reconnectGraceMs: this.#reconnectGraceMs,
-      replayBufferSize: this.#replayBufferSize,
       logger: this.#logger,
     });
     const { connection } = created;
@@ -197,6 +217,8 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     if (params.videoType !== undefined) info.videoType = params.videoType;
     if (params.videoDimensions !== undefined) info.videoDimensions = params.videoDimensions;
     if (params.frameRate !== undefined) info.frameRate = params.frameRate;
+    // Its streamCreated now and its streamDestroyed later, to everyone else.
+    this.#spendFanOut(connection, 2 * (this.#connections.size - 1), JSON.stringify(info).length);
     this.#streams.set(info.streamId, {
       info,
       owner: connection,
@@ -227,6 +249,8 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     this.#assertOpen('update a stream');
     const stream = this.#ownStream(connection, params.streamId);
     const { hasAudio, hasVideo, videoReason, videoDimensions } = params;
+    const changes = [hasAudio, hasVideo, videoDimensions].filter((value) => value !== undefined).length;
+    this.#spendFanOut(connection, changes * (this.#connections.size - 1), streamPropertyChangedBytes);
     if (hasAudio !== undefined) this.#setStreamProperty(stream, 'hasAudio', hasAudio);
     if (hasVideo !== undefined) this.#setStreamProperty(stream, 'hasVideo', hasVideo, videoReason);
     if (videoDimensions !== undefined) this.#setStreamProperty(stream, 'videoDimensions', videoDimensions);
@@ -310,14 +334,16 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     }
     const problem = signalProblem(type, data);
     if (problem) throw new ParlorError(problem.id, problem.detail);
-    const signal = { from: from?.id ?? null, type, data };
+    const json = JSON.stringify({ from: from?.id ?? null, type, data });
     if (to === undefined) {
-      this.#broadcast('signal', signal);
+      if (from) this.#spendFanOut(from, this.#connections.size, json.length);
+      this.#broadcastSerialized('signal', json);
       return;
     }
     const recipient = this.#connections.get(to);
     if (!recipient) throw new ParlorError('CONNECTION_NOT_FOUND', to);
-    recipient.send('signal', signal);
+    if (from) this.#spendFanOut(from, 1, json.length);
+    recipient.sendSerialized('signal', json);
   }
 
   /** Ends a connection at a moderator's request (`by` is null for the REST API). */
@@ -485,11 +511,29 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     }
   }
 
+  /**
+   * Charges the connection for `copies` frames of about `bytes` characters of data; refuses with
+   * RATE_LIMITED, before anything changes, when its fan-out budget is spent.
+   */
+  #spendFanOut(connection: RoomConnection, copies: number, bytes: number): void {
+    if (copies > 0 && !connection.spendFanOut(copies, bytes + eventEnvelopeBytes)) {
+      throw new ParlorError(
+        'RATE_LIMITED',
+        `sending to ${copies} connections: this client has used up what it may make the server send for now`,
+      );
+    }
+  }
+
   /** Sends the event to every connection but `skip`, serializing its data once. */
   #broadcast<E extends ServerEvent>(event: E, data: ServerToClient[E], skip?: RoomConnection): void {
-    const json = JSON.stringify(data);
+    this.#broadcastSerialized(event, JSON.stringify(data), skip);
+  }
+
+  #broadcastSerialized(event: ServerEvent, json: string, skip?: RoomConnection): void {
+    // Small data is cheaper copied into each frame than written as a fragment of its own.
+    const utf8 = json.length >= sharedDataMinBytes ? Buffer.from(json) : null;
     for (const connection of this.#connections.values()) {
-      if (connection !== skip) connection.sendSerialized(event, json);
+      if (connection !== skip) connection.sendShared(event, json, utf8);
     }
   }
 
@@ -497,6 +541,13 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     if (this.#closed) throw new InvalidStateError(`cannot ${what}: the room is closed`);
   }
 }
+
+/** Characters of an event frame around its data: `{"event":"streamPropertyChanged","seq":…,"data":…}`. */
+const eventEnvelopeBytes = 64;
+/** Broadcast data from this size on is encoded once and shared by every recipient's frame. */
+const sharedDataMinBytes = 1024;
+/** Characters of a `streamPropertyChanged`'s data, about (videoDimensions the largest). */
+const streamPropertyChangedBytes = 200;
 
 function sameValue(a: boolean | VideoDimensions | undefined, b: boolean | VideoDimensions): boolean {
   if (typeof a !== 'object' || typeof b !== 'object') return a === b;

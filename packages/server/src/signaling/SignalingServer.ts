@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -14,7 +15,9 @@ import type { ClientTokenVerifier } from '../auth/ClientTokenVerifier.js';
 import type { RemoteRouter } from '../media/worker/RemoteRouter.js';
 import type { SessionService } from '../sessions/SessionService.js';
 import { ClientChannel } from './ClientChannel.js';
-import { RoomRegistry } from './RoomRegistry.js';
+import { RoomRegistry, type RoomRegistryOptions } from './RoomRegistry.js';
+import type { SendQueueLimits } from './SendQueue.js';
+import { SendScheduler } from './SendScheduler.js';
 
 export interface SignalingServerOptions {
   readonly sessions: SessionService;
@@ -32,11 +35,24 @@ export interface SignalingServerOptions {
   readonly connectTimeoutMs?: number;
   /** Interval of the pings that find dead sockets, in ms. Default: 15000. */
   readonly pingIntervalMs?: number;
-  /** Unsent bytes past which a slow client's socket is dropped (it may resume). Default: 8 MiB. */
-  readonly maxBufferedBytes?: number;
+  /**
+   * What a client may leave unread before its socket is cut off (it may resume within the grace
+   * period). Defaults: 1 MiB (a 500-member snapshot with 1 kB of data per connection, 550 kB,
+   * fits; a client on a 1 Mbit/s link reads it all in 8 s) and 4096 frames (over a minute of a
+   * busy session's events), with a write window of 64 KiB, past which frames wait in the queue
+   * as references to data shared with the other recipients. 100 clients that stop reading hold
+   * at most 100 × (1 MiB + 64 KiB) here, far less when what they miss is broadcasts.
+   */
+  readonly sendQueue?: Partial<SendQueueLimits>;
+  /** Frames written to sockets per turn of the event loop, across sockets. Default: 256. */
+  readonly framesPerTurn?: number;
+  /** What each connection keeps for a resuming client and may make the server send; see `RoomRegistryOptions`. */
+  readonly connectionLimits?: RoomRegistryOptions['connectionLimits'];
+  /** Connections one token may have in a session at once. Default: 100. */
+  readonly maxConnectionsPerToken?: number;
   /** Makes the Media Router of each routed session. Default: none (routed sessions relay). */
   readonly createRouter?: () => RemoteRouter;
-  /** How long `close()` lets clients answer the closing handshake before cutting them off, in ms. Default: 1000. */
+  /** How long a socket the server closes has to answer the closing handshake before it is cut off, in ms. Default: 1000. */
   readonly closeTimeoutMs?: number;
 }
 
@@ -57,15 +73,30 @@ export class SignalingServer {
   readonly #logger: Logger;
   readonly #reader = new ClientFrameReader();
   readonly #channels = new Set<ClientChannel>();
+  readonly #scheduler: SendScheduler;
+  readonly #sendQueue: SendQueueLimits;
   #heartbeat: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(options: SignalingServerOptions) {
     this.#options = options;
     this.#logger = options.logger;
+    this.#scheduler = new SendScheduler(
+      options.framesPerTurn === undefined ? {} : { framesPerTurn: options.framesPerTurn },
+    );
+    this.#sendQueue = {
+      maxBytes: 1024 * 1024,
+      maxMessages: 4096,
+      writeWindowBytes: 64 * 1024,
+      ...options.sendQueue,
+    };
     this.rooms = new RoomRegistry({
       reconnectGraceMs: options.reconnectGraceMs ?? 20_000,
       logger: options.logger,
+      ...(options.connectionLimits ? { connectionLimits: options.connectionLimits } : {}),
+      ...(options.maxConnectionsPerToken === undefined
+        ? {}
+        : { maxConnectionsPerToken: options.maxConnectionsPerToken }),
       ...(options.createRouter ? { createRouter: options.createRouter } : {}),
     });
   }
@@ -79,8 +110,8 @@ export class SignalingServer {
         socket.terminate();
       },
     });
-    app.get(signalingPath, { websocket: true }, (socket) => {
-      this.#accept(socket);
+    app.get(signalingPath, { websocket: true }, (socket, request) => {
+      this.#accept(socket, request.raw.socket);
     });
   };
 
@@ -95,17 +126,15 @@ export class SignalingServer {
     this.rooms.close();
     for (const channel of this.#channels)
       channel.close(signalingCloseCodes.goingAway, 'server shutting down');
-    setTimeout(() => {
-      for (const channel of this.#channels) channel.terminate();
-    }, this.#options.closeTimeoutMs ?? 1000).unref();
+    this.#scheduler.close();
   }
 
-  #accept(socket: WebSocket): void {
+  #accept(socket: WebSocket, tcp: Socket): void {
     if (this.#closed) {
       socket.close(signalingCloseCodes.goingAway, 'server shutting down');
       return;
     }
-    const channel = new ClientChannel(socket, {
+    const channel = new ClientChannel(socket, tcp, {
       rooms: this.rooms,
       sessions: this.#options.sessions,
       tokens: this.#options.tokens,
@@ -114,8 +143,10 @@ export class SignalingServer {
       archivesOf: this.#options.archivesOf ?? (() => []),
       messagesPerSecond: this.#options.messagesPerSecond ?? 50,
       maxMessageBytes: signalingLimits.maxMessageBytes,
-      maxBufferedBytes: this.#options.maxBufferedBytes ?? 8 * 1024 * 1024,
+      sendQueue: this.#sendQueue,
+      scheduler: this.#scheduler,
       connectTimeoutMs: this.#options.connectTimeoutMs ?? 10_000,
+      closeTimeoutMs: this.#options.closeTimeoutMs ?? 1000,
       logger: this.#logger,
     });
     this.#channels.add(channel);

@@ -21,6 +21,16 @@ describe('TokenBucket', () => {
     assert.deepEqual([bucket.take(), bucket.take(), bucket.take()], [true, true, false]);
   });
 
+  it('lets a take that costs more than what is left through, then refuses until the debt is paid back', () => {
+    let now = 0;
+    const bucket = new TokenBucket({ ratePerSecond: 1000, capacity: 1000, clock: () => now });
+    assert.equal(bucket.take(3000), true);
+    now = 1999;
+    assert.equal(bucket.take(), false);
+    now = 2001;
+    assert.equal(bucket.take(10), true);
+  });
+
   it('refuses a rate that is not positive and a capacity under one with a TypeError', () => {
     assert.throws(() => new TokenBucket({ ratePerSecond: 0, capacity: 1 }), TypeError);
     assert.throws(() => new TokenBucket({ ratePerSecond: 1, capacity: 0.5 }), TypeError);

@@ -7,7 +7,11 @@ export interface TokenBucketOptions {
   readonly clock?: () => number;
 }
 
-/** A token bucket: `take()` succeeds while tokens remain; they refill continuously. */
+/**
+ * A token bucket: `take()` succeeds while tokens remain; they refill continuously. A take may
+ * cost more than what is left (a broadcast whose cost is known only as a whole): the bucket then
+ * goes into debt, and refuses until the debt is paid back.
+ */
 export class TokenBucket {
   readonly #rate: number;
   readonly #capacity: number;
@@ -25,13 +29,13 @@ export class TokenBucket {
     this.#updatedAt = this.#clock();
   }
 
-  /** Takes one token; false when the bucket is empty. */
-  take(): boolean {
+  /** Takes `cost` tokens (default 1) when at least one remains; false, taking none, when not. */
+  take(cost = 1): boolean {
     const now = this.#clock();
     this.#tokens = Math.min(this.#capacity, this.#tokens + ((now - this.#updatedAt) / 1000) * this.#rate);
     this.#updatedAt = now;
     if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
+    this.#tokens -= cost;
     return true;
   }
 }
