@@ -4,8 +4,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const here = dirname(new URL(import.meta.url).pathname);
+const here = dirname(fileURLToPath(import.meta.url));
 const failure = join(here, 'build', 'failure.txt');
 
 // Node's own headers, OpenSSL's among them, when this Node was installed with them (official
@@ -31,5 +32,7 @@ if (result.status !== 0) {
       .find((line) => /error|not found|ENOENT/i.test(line)) ?? `node-gyp exited with ${result.status}`;
   mkdirSync(dirname(failure), { recursive: true });
   writeFileSync(failure, `${cause}\n`);
-  console.warn(`@parlor/native: the addon did not build (${cause}); Parlor will use its TypeScript data plane.`);
+  console.warn(
+    `@parlor/native: the addon did not build (${cause}); Parlor will use its TypeScript data plane.`,
+  );
 }
