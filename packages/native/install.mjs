@@ -24,12 +24,14 @@ const result = spawnSync(command, [...args, 'rebuild', ...nodedir], {
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 if (result.status !== 0) {
-  const output = `${result.error?.message ?? ''}\n${result.stderr ?? ''}`;
+  const lines = `${result.error?.message ?? ''}\n${result.stderr ?? ''}`
+    .split('\n')
+    .map((line) => line.trim());
+  // A missing compiler or tool says so in a line of its own; else the first error line.
   const cause =
-    output
-      .split('\n')
-      .map((line) => line.trim())
-      .find((line) => /error|not found|ENOENT/i.test(line)) ?? `node-gyp exited with ${result.status}`;
+    lines.find((line) => /no such file|not found|ENOENT/i.test(line)) ??
+    lines.find((line) => /error/i.test(line)) ??
+    `node-gyp exited with ${result.status}`;
   mkdirSync(dirname(failure), { recursive: true });
   writeFileSync(failure, `${cause}\n`);
   console.warn(
