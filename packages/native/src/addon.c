@@ -3,6 +3,7 @@
  * Buffers, so that JavaScript allocates nothing per packet but its output buffer. Every length
  * is checked here before the C code sees a pointer.
  */
+#include <limits.h>
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,7 +42,9 @@ static bool begin(napi_env env, napi_callback_info info, size_t expected, call *
 static bool buffer(call *c, size_t i, uint8_t **data, size_t *length) {
   bool is_buffer = false;
   if (napi_is_buffer(c->env, c->values[i], &is_buffer) != napi_ok || !is_buffer) return fail(c, "expected a Buffer");
-  return napi_get_buffer_info(c->env, c->values[i], (void **)data, length) == napi_ok || fail(c, "expected a Buffer");
+  if (napi_get_buffer_info(c->env, c->values[i], (void **)data, length) != napi_ok) return fail(c, "expected a Buffer");
+  /* OpenSSL's update functions take int lengths; a datagram is far shorter. */
+  return *length <= INT_MAX || fail(c, "Buffer too long");
 }
 
 static bool u32(call *c, size_t i, uint32_t *value) {
