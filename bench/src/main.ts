@@ -273,14 +273,25 @@ const benchmarks = {
   },
   srtp: () => {
     const result = runSrtpBench();
+    const micros = (value: number | undefined): string => (value === undefined ? '-' : value.toFixed(2));
     printTable('SRTP per 1200-byte RTP packet (one core)', [
-      ['', 'protect µs', 'unprotect µs', 'bare cipher µs (peer)', 'protect / bare'],
+      [
+        '',
+        'JS protect µs',
+        'JS unprotect µs',
+        'native protect µs',
+        'native unprotect µs',
+        'bare node:crypto µs',
+        'native / JS',
+      ],
       ...Object.entries(result).map(([profile, f]) => [
         profile,
-        f.protectMicros.toFixed(2),
-        f.unprotectMicros.toFixed(2),
-        f.bareCipherMicros.toFixed(2),
-        ratio(f.protectMicros, f.bareCipherMicros),
+        micros(f.js.protectMicros),
+        micros(f.js.unprotectMicros),
+        micros(f.native?.protectMicros),
+        micros(f.native?.unprotectMicros),
+        micros(f.bareCipherMicros),
+        f.native ? ratio(f.native.protectMicros, f.js.protectMicros) : '-',
       ]),
     ]);
     return Promise.resolve(result);

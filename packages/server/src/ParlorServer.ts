@@ -26,6 +26,7 @@ import { MediaWorkerPool } from './media/worker/MediaWorkerPool.js';
 import { PrometheusMetrics } from './metrics/PrometheusMetrics.js';
 import type { Project } from './store/ProjectRepository.js';
 import { Store } from './store/Store.js';
+import { nativeAddon } from './media/srtp/dataPlane.js';
 import { loadOrCreateSecret } from './secretFile.js';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks/WebhookSender.js';
 
@@ -175,6 +176,7 @@ export class ParlorServer {
         basePort: config.mediaPort,
         tcp: true,
         tcpLimits: config.mediaTcpLimits,
+        dataPlane: config.dataPlane,
         announcedAddress: config.publicIp,
         certificate,
         videoFallback: config.audioFallback,
@@ -259,7 +261,13 @@ export class ParlorServer {
       };
       const server = new ParlorServer(parts);
       publicUrl = server.publicUrl;
-      logger.info({ listenUrl, publicUrl: server.publicUrl, dataDir: config.dataDir }, 'parlor started');
+      if (!nativeAddon.available) {
+        logger.warn({ reason: nativeAddon.reason }, 'native data plane unavailable: SRTP runs in TypeScript');
+      }
+      logger.info(
+        { listenUrl, publicUrl: server.publicUrl, dataDir: config.dataDir, dataPlane: config.dataPlane },
+        'parlor started',
+      );
       return server;
     } catch (error) {
       demo?.close();

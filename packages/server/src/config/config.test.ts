@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { defaultVideoFallbackSettings } from '../media/router/VideoFallback.js';
+import { defaultDataPlane } from '../media/srtp/dataPlane.js';
 import { ConfigError, loadConfig, turnserverPath } from './config.js';
 
 const embeddedTurnDefaults = {
@@ -38,6 +39,7 @@ describe('loadConfig', () => {
       mediaPort: 40000,
       mediaWorkers: availableParallelism(),
       mediaTcpLimits: { authTimeoutMs: 10_000, maxPendingPerAddress: 32 },
+      dataPlane: defaultDataPlane,
       audioFallback: defaultVideoFallbackSettings,
       metricsToken: null,
       turn: existsSync(turnserverPath) ? embeddedTurnDefaults : { mode: 'off' },
@@ -49,6 +51,15 @@ describe('loadConfig', () => {
       },
       demo: false,
     });
+  });
+
+  it('reads the data plane, and refuses any other', () => {
+    assert.equal(loadConfig({ PARLOR_DATA_PLANE: 'js' }).dataPlane, 'js');
+    assert.equal(loadConfig({}, { 'data-plane': 'js' }).dataPlane, 'js');
+    assert.throws(
+      () => loadConfig({ PARLOR_DATA_PLANE: 'wasm' }),
+      (error: unknown) => error instanceof ConfigError && error.problems.length === 1,
+    );
   });
 
   it('reads the ICE-TCP limits, and refuses those out of range', () => {

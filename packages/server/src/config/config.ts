@@ -6,6 +6,7 @@ import type { IceServer } from '@parlor/protocol';
 import { apiKeyProblem, apiSecretProblem } from '../auth/credentials.js';
 import { defaultTcpLimits, type IceTcpLimits } from '../media/ice/UdpMux.js';
 import { defaultVideoFallbackSettings, type VideoFallbackSettings } from '../media/router/VideoFallback.js';
+import { dataPlanes, defaultDataPlane, nativeAddon, type DataPlane } from '../media/srtp/dataPlane.js';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -59,6 +60,8 @@ export interface Config {
   readonly mediaWorkers: number;
   /** ICE-TCP connections before their first check: time allowed and count per address. Default: `defaultTcpLimits`. */
   readonly mediaTcpLimits: IceTcpLimits;
+  /** Where the media workers' SRTP runs: the native addon or node:crypto. Default: native when it built. */
+  readonly dataPlane: DataPlane;
   /**
    * Subscriber audio fallback in routed sessions: when the router turns a subscriber's video off
    * and on again, or null when it never does. Default: `defaultVideoFallbackSettings`.
@@ -299,6 +302,18 @@ const settings = {
         : new Problem('must be a whole number from 1 to 65535');
     },
   } satisfies Setting<number>,
+  dataPlane: {
+    flag: 'data-plane',
+    env: 'PARLOR_DATA_PLANE',
+    description: 'native or js: where media workers run SRTP (default native when its addon built)',
+    parse: (raw) => {
+      if (raw === 'native' && !nativeAddon.available)
+        return new Problem(`unavailable: ${nativeAddon.reason}`);
+      return (dataPlanes as readonly string[]).includes(raw)
+        ? (raw as DataPlane)
+        : new Problem('must be native or js');
+    },
+  } satisfies Setting<DataPlane>,
   audioFallback: {
     flag: 'audio-fallback',
     env: 'PARLOR_AUDIO_FALLBACK',
@@ -573,6 +588,7 @@ export function loadConfig(
     authTimeoutMs: read(settings.mediaTcpAuthTimeoutMs) ?? defaultTcpLimits.authTimeoutMs,
     maxPendingPerAddress: read(settings.mediaTcpPendingPerAddress) ?? defaultTcpLimits.maxPendingPerAddress,
   });
+  const dataPlane = read(settings.dataPlane) ?? defaultDataPlane;
   if (mediaPort !== 0 && mediaPort + mediaWorkers - 1 > 65535) {
     problems.push(`--media-port ${mediaPort} leaves no room for ${mediaWorkers} media workers' ports`);
   }
@@ -607,6 +623,7 @@ export function loadConfig(
     mediaPort,
     mediaWorkers,
     mediaTcpLimits,
+    dataPlane,
     audioFallback,
     metricsToken,
     turn,

@@ -1,4 +1,5 @@
 export { SrtpContext } from './srtp/SrtpContext.js';
+export { dataPlanes, defaultDataPlane, nativeAddon, type DataPlane } from './srtp/dataPlane.js';
 export {
   deriveSrtpSessionKeys,
   type SrtpKeyingMaterial,

@@ -10,6 +10,7 @@ import {
   type LocalTransport,
   type RemoteDescription,
 } from '../sdp/sdp.js';
+import type { DataPlane } from '../srtp/dataPlane.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
 import { Publication, type EncodingState } from './Publication.js';
@@ -43,6 +44,8 @@ export interface MediaRouterOptions {
   readonly maxVideoBitrate?: number;
   /** Audio fallback's thresholds for subscribers; null turns it off. Default: ours. */
   readonly videoFallback?: VideoFallbackSettings | null;
+  /** Where SRTP's cryptography runs. Default: `defaultDataPlane`, native when the addon built. */
+  readonly dataPlane?: DataPlane;
 }
 
 /** How one subscriber receives a publication. */
@@ -181,6 +184,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
     const transport = new DtlsSrtpTransport({
       endpoint,
       certificate: this.#options.certificate,
+      dataPlane: this.#options.dataPlane,
       remoteFingerprint: offer.fingerprint,
     });
     const publication = new Publication({
@@ -207,7 +211,11 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
     if (!this.#publications.has(publication) || publication.closed)
       throw new InvalidStateError('unknown or closed publication');
     const endpoint = this.#options.mux.createEndpoint();
-    const transport = new DtlsSrtpTransport({ endpoint, certificate: this.#options.certificate });
+    const transport = new DtlsSrtpTransport({
+      endpoint,
+      certificate: this.#options.certificate,
+      dataPlane: this.#options.dataPlane,
+    });
     transport.on('stateChange', (state) => {
       if (state === 'closed') endpoint.close();
     });

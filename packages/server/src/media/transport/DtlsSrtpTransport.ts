@@ -3,6 +3,7 @@ import { DtlsServer, type Transport } from 'werift';
 import { InvalidStateError } from '../../InvalidStateError.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
 import type { IceLiteEndpoint } from '../ice/IceLiteEndpoint.js';
+import type { DataPlane } from '../srtp/dataPlane.js';
 import { deriveSrtpSessionKeys } from '../srtp/keyDerivation.js';
 import { preferredSrtpProfiles, srtpProfileById, srtpProfiles } from '../srtp/profiles.js';
 import { SrtpContext } from '../srtp/SrtpContext.js';
@@ -24,6 +25,8 @@ export interface DtlsSrtpTransportEvents {
 export interface DtlsSrtpTransportOptions {
   readonly endpoint: IceLiteEndpoint;
   readonly certificate: DtlsCertificate;
+  /** Where SRTP's cryptography runs. Default: `defaultDataPlane`, native when the addon built. */
+  readonly dataPlane?: DataPlane;
   /**
    * The peer's `a=fingerprint` (`sha-256 AB:CD:…`); its certificate must match. When the router
    * offers, it is known only from the answer: give it then with `setRemoteFingerprint`.
@@ -47,10 +50,12 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
   #outbound: SrtpContext | null = null;
   /** The datagram transport werift's DTLS socket runs on; it sets `onData` to receive. */
   readonly #dtlsTransport: Transport;
+  readonly #dataPlane: DataPlane | undefined;
 
   constructor(options: DtlsSrtpTransportOptions) {
     super();
     this.#endpoint = options.endpoint;
+    this.#dataPlane = options.dataPlane;
     this.#remoteFingerprint = options.remoteFingerprint
       ? normalizeFingerprint(options.remoteFingerprint)
       : null;
@@ -159,8 +164,8 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
         masterKey: key ?? Buffer.alloc(0),
         masterSalt: salt ?? Buffer.alloc(0),
       });
-    this.#outbound = new SrtpContext(keying(keys.localKey, keys.localSalt));
-    this.#inbound = new SrtpContext(keying(keys.remoteKey, keys.remoteSalt));
+    this.#outbound = new SrtpContext(keying(keys.localKey, keys.localSalt), this.#dataPlane);
+    this.#inbound = new SrtpContext(keying(keys.remoteKey, keys.remoteSalt), this.#dataPlane);
     this.#setState('connected');
   }
 

@@ -3,6 +3,7 @@ import { InvalidStateError } from '../../InvalidStateError.js';
 import { defaultVideoFallbackSettings, type VideoFallbackSettings } from '../router/VideoFallback.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { defaultTcpLimits, type IceTcpLimits, type IceTcpStats } from '../ice/UdpMux.js';
+import { defaultDataPlane, type DataPlane } from '../srtp/dataPlane.js';
 import { MediaWorker } from './MediaWorker.js';
 import { RemoteRouter } from './RemoteRouter.js';
 import type { MediaWorkerSettings } from './workerProtocol.js';
@@ -20,6 +21,8 @@ export interface MediaWorkerPoolOptions {
   readonly tcpLimits?: IceTcpLimits;
   /** The address announced in ICE candidates. */
   readonly announcedAddress: string;
+  /** Where SRTP's cryptography runs. Default: `defaultDataPlane`, native when the addon built. */
+  readonly dataPlane?: DataPlane;
   readonly certificate: DtlsCertificate;
   /** Audio fallback's thresholds for subscribers of routed sessions; null turns it off. Default: ours. */
   readonly videoFallback?: VideoFallbackSettings | null;
@@ -167,6 +170,7 @@ function settingsFor(options: MediaWorkerPoolOptions): (index: number) => MediaW
     tcp: options.tcp,
     tcpLimits: options.tcpLimits ?? defaultTcpLimits,
     announcedAddress: options.announcedAddress,
+    dataPlane: options.dataPlane ?? defaultDataPlane,
     certificate: { certPem, keyPem, signatureHash },
     videoFallback: options.videoFallback === undefined ? defaultVideoFallbackSettings : options.videoFallback,
   });

@@ -7,6 +7,7 @@ import type { UdpMux } from '../ice/UdpMux.js';
 import { MediaRouter } from '../router/MediaRouter.js';
 import type { Publication } from '../router/Publication.js';
 import type { Subscription } from '../router/Subscription.js';
+import type { DataPlane } from '../srtp/dataPlane.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import type { VideoFallbackSettings } from '../router/VideoFallback.js';
 import type { MediaWorkerMethod, MediaWorkerMethods, RouterEvent } from './workerProtocol.js';
@@ -39,6 +40,8 @@ export interface WorkerRoutersOptions {
   readonly announcedAddress: string;
   /** Audio fallback's thresholds for every router's subscribers; null turns it off. */
   readonly videoFallback: VideoFallbackSettings | null;
+  /** Where SRTP's cryptography runs in every router. */
+  readonly dataPlane: DataPlane;
 }
 
 export interface WorkerRoutersEvents {

@@ -22,6 +22,7 @@ const routers = new WorkerRouters({
   certificate: DtlsCertificate.fromPem(certPem, keyPem, signatureHash),
   announcedAddress: settings.announcedAddress,
   videoFallback: settings.videoFallback,
+  dataPlane: settings.dataPlane,
 });
 
 function post(message: MediaWorkerMessage): void {

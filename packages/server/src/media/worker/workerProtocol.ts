@@ -1,4 +1,5 @@
 import type { SignatureHash } from 'werift';
+import type { DataPlane } from '../srtp/dataPlane.js';
 import type { IceTcpLimits, IceTcpStats } from '../ice/UdpMux.js';
 import type { RecordingResult } from '../../archive/recording/StreamRecorder.js';
 import type { EncodingState, RouterStats } from '../router/MediaRouter.js';
@@ -17,6 +18,8 @@ export interface MediaWorkerSettings {
   readonly tcpLimits: IceTcpLimits;
   /** The address announced in ICE candidates. */
   readonly announcedAddress: string;
+  /** Where SRTP's cryptography runs. */
+  readonly dataPlane: DataPlane;
   /** The DTLS certificate every worker presents, so fingerprints are the server's. */
   readonly certificate: {
     readonly certPem: string;

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "parlor_native",
+      "sources": ["src/addon.c", "src/srtp.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { SrtpSessionKeys } from './keyDerivation.js';
+import { NodeCryptoSrtpCipher } from './NodeCryptoSrtpCipher.js';
+import type { SrtpCipher } from './SrtpCipher.js';
+
+/** Where SRTP's cryptography runs: the `@parlor/native` addon, or node:crypto. */
+export const dataPlanes = ['native', 'js'] as const;
+export type DataPlane = (typeof dataPlanes)[number];
+
+/** What `@parlor/native` exports (packages/native/src/addon.c). */
+interface NativeAddon {
+  readonly SrtpCipher: new (
+    aead: boolean,
+    rtpKey: Buffer,
+    rtpSalt: Buffer,
+    rtpAuthentication: Buffer | null,
+    rtcpKey: Buffer,
+    rtcpSalt: Buffer,
+    rtcpAuthentication: Buffer | null,
+  ) => SrtpCipher;
+}
+
+export type NativeAddonStatus =
+  | { readonly available: true; readonly addon: NativeAddon }
+  | { readonly available: false; readonly reason: string };
+
+/**
+ * A path to load instead of `@parlor/native`, for tests: a missing file is a machine where the
+ * addon did not build.
+ */
+export const nativeAddonOverride = 'PARLOR_NATIVE_ADDON';
+
+/** The addon, loaded once per thread, or why it is not there. */
+export const nativeAddon: NativeAddonStatus = loadNativeAddon();
+
+/** The native data plane when its addon loaded, else the TypeScript one. */
+export const defaultDataPlane: DataPlane = nativeAddon.available ? 'native' : 'js';
+
+/** The cryptography of one SRTP context, on the given data plane. */
+export function createSrtpCipher(keys: SrtpSessionKeys, dataPlane: DataPlane): SrtpCipher {
+  if (dataPlane === 'js') return new NodeCryptoSrtpCipher(keys);
+  if (!nativeAddon.available) throw new Error(`the native data plane is unavailable: ${nativeAddon.reason}`);
+  const { rtp, rtcp } = keys;
+  return new nativeAddon.addon.SrtpCipher(
+    keys.profile === 'AEAD_AES_128_GCM',
+    rtp.encryption,
+    rtp.salt,
+    rtp.authentication,
+    rtcp.encryption,
+    rtcp.salt,
+    rtcp.authentication,
+  );
+}
+
+function loadNativeAddon(): NativeAddonStatus {
+  const require = createRequire(import.meta.url);
+  const override = process.env[nativeAddonOverride];
+  try {
+    return { available: true, addon: require(override ?? '@parlor/native') as NativeAddon };
+  } catch (error) {
+    const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+    return { available: false, reason: (override === undefined && buildFailure(require)) || message };
+  }
+}
+
+/** What the addon's install script wrote when node-gyp failed (packages/native/install.mjs). */
+function buildFailure(require: NodeJS.Require): string | null {
+  try {
+    const packageDirectory = dirname(require.resolve('@parlor/native/package.json'));
+    const cause = readFileSync(join(packageDirectory, 'build', 'failure.txt'), 'utf8').trim();
+    return `the addon did not build at install: ${cause}`;
+  } catch {
+    return null;
+  }
+}
