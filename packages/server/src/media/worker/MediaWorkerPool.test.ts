@@ -191,6 +191,9 @@ describe("a media worker's ICE-TCP port", () => {
         elapsed >= limits.authTimeoutMs - 100 && elapsed < limits.authTimeoutMs + 2000,
         `${elapsed} ms`,
       );
+      // The worker counts a connection as ended once its own socket has closed, which may come
+      // after the client saw the close.
+      await until(async () => (await stats()).pending === 0, 1000);
       assert.deepEqual(await stats(), {
         authenticated: 1,
         pending: 0,
