@@ -1,12 +1,23 @@
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { tokenScope } from '@parlor/protocol';
+import { randomUUID } from 'node:crypto';
+import { DownloadLinks } from '../src/archive/DownloadLinks.js';
+import { Store } from '../src/store/Store.js';
 import { SignalingTestClient, spawnParlor, type SpawnedParlor } from '../src/testing.js';
 
 // Slow HTTP clients against a real `parlor start` process: connections that never finish their
@@ -152,8 +163,8 @@ async function until(condition: () => boolean, ms: number): Promise<boolean> {
   return true;
 }
 
-/** A signaling client connected to a new session of the server's default project. */
-async function connectSignaling(url: string): Promise<SignalingTestClient> {
+/** A new session of the server's default project. */
+async function createSession(url: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const auth = jwt.sign({ iss: apiKey, ist: 'project', iat: now, exp: now + 300 }, apiSecret, {
     algorithm: 'HS256',
@@ -163,6 +174,13 @@ async function connectSignaling(url: string): Promise<SignalingTestClient> {
     headers: { 'X-OPENTOK-AUTH': auth, Accept: 'application/json' },
   });
   const [{ session_id: sessionId }] = (await response.json()) as [{ session_id: string }];
+  return sessionId;
+}
+
+/** A signaling client connected to a new session of the server's default project. */
+async function connectSignaling(url: string): Promise<SignalingTestClient> {
+  const now = Math.floor(Date.now() / 1000);
+  const sessionId = await createSession(url);
   const token = jwt.sign(
     {
       iss: apiKey,
@@ -223,6 +241,66 @@ describe('slow HTTP clients, with 2 s to send headers and 4 s for a whole reques
     const { afterMs, answer } = await client.closed;
     assert.ok(afterMs > 3900 && afterMs < 7000, `closed after ${Math.round(afterMs)} ms`);
     assert.match(answer, /^HTTP\/1\.1 408 /);
+  });
+
+  it('an archive download that a slow reader takes longer than the request timeout to read comes in full', async () => {
+    // An available archive of 32 MiB, far more than the sockets buffer, put in the server's store.
+    const sessionId = await createSession(running.parlor.url);
+    const archiveId = randomUUID();
+    const size = 32 * 1024 * 1024;
+    const file = join(running.dataDir, 'archives', archiveId, 'archive.mp4');
+    mkdirSync(join(running.dataDir, 'archives', archiveId), { recursive: true });
+    writeFileSync(file, '');
+    truncateSync(file, size);
+    const store = Store.open(join(running.dataDir, 'parlor.sqlite'));
+    const now = Date.now();
+    store.archives.insert({
+      archiveId,
+      apiKey,
+      sessionId,
+      name: null,
+      status: 'available',
+      reason: 'user initiated',
+      outputMode: 'composed',
+      hasAudio: true,
+      hasVideo: true,
+      resolution: '640x480',
+      streamMode: 'auto',
+      multiArchiveTag: null,
+      layouts: [{ atMs: 0, layout: { type: 'bestFit' } }],
+      maxBitrate: null,
+      quantizationParameter: null,
+      createdAt: now,
+      updatedAt: now,
+      durationMs: 1000,
+      size,
+      outputKey: `${archiveId}/archive.mp4`,
+    });
+    store.close();
+    const links = new DownloadLinks({
+      secret: readFileSync(join(running.dataDir, 'archive-link-secret'), 'utf8').trim(),
+      lifetimeMs: 60_000,
+      baseUrl: () => '',
+    });
+    const socket = connect({ host: '127.0.0.1', port: running.port });
+    socket.write(
+      `GET ${links.urlFor(archiveId, 'archive.mp4')} HTTP/1.1\r\nHost: parlor\r\nConnection: close\r\n\r\n`,
+    );
+    socket.pause();
+    // Past the request timeout, the answer still under way.
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    let received = 0;
+    let head = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (!head.includes('\r\n\r\n')) head += chunk.toString('latin1', 0, 4096);
+    });
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.resume();
+    assert.equal(await settledWithin([closed], 15_000), 1, 'the download ended');
+    assert.match(head, /^HTTP\/1\.1 200 /);
+    const headerBytes = head.indexOf('\r\n\r\n') + 4;
+    assert.equal(received - headerBytes, size);
   });
 
   it('a signaling WebSocket outlives the header and request timeouts', async () => {
