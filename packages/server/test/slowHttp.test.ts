@@ -198,12 +198,19 @@ async function connectSignaling(url: string): Promise<SignalingTestClient> {
   return SignalingTestClient.connect(url, sessionId, token);
 }
 
-describe('slow HTTP clients, with 2 s to send headers and 4 s for a whole request', () => {
+describe('slow HTTP clients, with 2 s to send headers, 4 s for a whole request and 1 s of keep-alive', () => {
   let running: Running;
   const drippers = new Set<Socket>();
   let stopDripping: () => void;
   before(async () => {
-    running = await start(['--http-headers-timeout', '2', '--http-request-timeout', '4']);
+    running = await start([
+      '--http-headers-timeout',
+      '2',
+      '--http-request-timeout',
+      '4',
+      '--http-keep-alive-timeout',
+      '1',
+    ]);
     stopDripping = drip(drippers, 500);
   });
   after(async () => {
@@ -241,6 +248,24 @@ describe('slow HTTP clients, with 2 s to send headers and 4 s for a whole reques
     const { afterMs, answer } = await client.closed;
     assert.ok(afterMs > 3900 && afterMs < 7000, `closed after ${Math.round(afterMs)} ms`);
     assert.match(answer, /^HTTP\/1\.1 408 /);
+  });
+
+  it('an idle keep-alive connection is closed at the keep-alive timeout', async () => {
+    const socket = connect({ host: '127.0.0.1', port: running.port, localAddress: '127.0.0.2' });
+    socket.write('GET /health HTTP/1.1\r\nHost: parlor\r\n\r\n');
+    const answered = await new Promise<number>((resolve) =>
+      socket.once('data', () => {
+        resolve(performance.now());
+      }),
+    );
+    const closed = new Promise<number>((resolve) =>
+      socket.once('close', () => {
+        resolve(performance.now());
+      }),
+    );
+    assert.equal(await settledWithin([closed], 6000), 1, 'closed');
+    const idleMs = (await closed) - answered;
+    assert.ok(idleMs > 900 && idleMs < 4000, `closed ${Math.round(idleMs)} ms after its answer`);
   });
 
   it('an archive download that a slow reader takes longer than the request timeout to read comes in full', async () => {
@@ -303,7 +328,7 @@ describe('slow HTTP clients, with 2 s to send headers and 4 s for a whole reques
     assert.equal(received - headerBytes, size);
   });
 
-  it('a signaling WebSocket outlives the header and request timeouts', async () => {
+  it('a signaling WebSocket outlives the header, request and keep-alive timeouts', async () => {
     const client = await connectSignaling(running.parlor.url);
     await new Promise((resolve) => setTimeout(resolve, 5000));
     assert.deepEqual(await client.request('signal', { type: 'still', data: 'here' }), {});
@@ -389,7 +414,7 @@ describe('slowloris against a 1,024-descriptor limit', () => {
     // A second on, they have kept the server waiting: 64 is the cap of such connections.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const surplus = await open(36);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.equal(surplus.filter((client) => client.isClosed()).length, 36, 'those past 64 closed');
     assert.equal(
       held.filter((client) => client.isClosed()).length,
