@@ -11,7 +11,8 @@ import { ClientTokenVerifier } from './auth/ClientTokenVerifier.js';
 import type { CredentialLookup } from './auth/projectLookup.js';
 import type { Config } from './config/config.js';
 import { DemoService } from './demo/DemoService.js';
-import { buildHttpApp } from './http/app.js';
+import { connectionBudget, descriptorLimit, openDescriptors } from './descriptors.js';
+import { buildHttpApp, type HttpLimits } from './http/app.js';
 import { ApplicationService } from './projects/ApplicationService.js';
 import { CallbackService } from './projects/CallbackService.js';
 import { ProjectService } from './projects/ProjectService.js';
@@ -237,6 +238,7 @@ export class ParlorServer {
         callbacks,
         demo: config.demo ? demo : null,
         metrics: { metrics, token: config.metricsToken },
+        limits: httpLimits(config, logger),
       });
       const address = await http.listen({ port: config.port, host: config.host });
       const listenUrl = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
@@ -302,6 +304,39 @@ export class ParlorServer {
     })();
     return this.#closing;
   }
+}
+
+/**
+ * The HTTP server's limits: its connection cap leaves room under the descriptor limit (which
+ * Node has already raised as far as it goes) for the descriptors open now and a reserve.
+ */
+function httpLimits(config: Config, logger: Logger): HttpLimits {
+  const limit = descriptorLimit();
+  const open = openDescriptors();
+  const budget = limit && open !== null ? connectionBudget(limit.soft, open) : null;
+  const maxConnections = config.http.maxConnections ?? budget;
+  logger.info(
+    {
+      descriptorLimit: limit?.soft ?? 'unknown',
+      hardLimit: limit?.hard,
+      openDescriptors: open,
+      maxConnections,
+    },
+    `descriptor limit ${limit?.soft ?? 'unknown'}: up to ${maxConnections ?? 'unlimited'} HTTP connections`,
+  );
+  if (budget !== null && maxConnections !== null && maxConnections > budget)
+    logger.warn(
+      { maxConnections, budget },
+      '--http-max-connections leaves no descriptors in reserve: raise the limit (ulimit -n, LimitNOFILE)',
+    );
+  return {
+    headersTimeoutMs: config.http.headersTimeoutSeconds * 1000,
+    requestTimeoutMs: config.http.requestTimeoutSeconds * 1000,
+    keepAliveTimeoutMs: config.http.keepAliveTimeoutSeconds * 1000,
+    maxPendingPerAddress: config.http.maxPendingPerAddress,
+    maxPerAddress: config.http.maxConnectionsPerAddress,
+    ...(maxConnections === null ? {} : { maxConnections }),
+  };
 }
 
 /** Where clients reach a server that was given no public URL: the port it really listens on. */

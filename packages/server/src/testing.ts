@@ -245,12 +245,21 @@ export interface SpawnedParlor {
   readonly url: string;
   /** Sends the signal; resolves once the process has ended, with its code and what it printed since its banner. */
   stop(signal: NodeJS.Signals): Promise<{ code: number | null; output: string }>;
+  /** What it logged so far (its stderr), up to the last MiB. */
+  log(): string;
 }
 
 export interface SpawnParlorOptions {
   readonly dataDir: string;
   /** Environment variables besides PATH. Default: none (and `PARLOR_LOG_LEVEL=warn`, `PARLOR_TURN=off`). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Flags after `parlor start`'s own. Default: none. */
+  readonly args?: readonly string[];
+  /**
+   * Wraps the command line with a program that runs it in the same process, e.g.
+   * `(command) => ['prlimit', '--nofile=1024:1024', ...command]`. Default: none.
+   */
+  readonly wrap?: (command: readonly string[]) => string[];
 }
 
 /** The built bin: `src/testing.ts` and `dist/testing.js` both sit one level under the package. */
@@ -258,22 +267,29 @@ const parlorBin = fileURLToPath(new URL('../bin/parlor.js', import.meta.url));
 
 /** Starts `parlor start` on free ports of 127.0.0.1 and waits for its banner. */
 export async function spawnParlor(options: SpawnParlorOptions): Promise<SpawnedParlor> {
-  const child = spawn(
+  const command = [
     process.execPath,
-    [
-      parlorBin,
-      'start',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--media-port',
-      '0',
-      '--data-dir',
-      options.dataDir,
-    ],
-    { env: { PATH: process.env.PATH, PARLOR_LOG_LEVEL: 'warn', PARLOR_TURN: 'off', ...options.env } },
-  );
+    parlorBin,
+    'start',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--media-port',
+    '0',
+    '--data-dir',
+    options.dataDir,
+    ...(options.args ?? []),
+  ];
+  const [program = '', ...args] = options.wrap ? options.wrap(command) : command;
+  const child = spawn(program, args, {
+    env: { PATH: process.env.PATH, PARLOR_LOG_LEVEL: 'warn', PARLOR_TURN: 'off', ...options.env },
+  });
+  let log = '';
+  // Read, or a full pipe would block the server's logging.
+  child.stderr.on('data', (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-1024 * 1024);
+  });
   let banner = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
@@ -281,7 +297,7 @@ export async function spawnParlor(options: SpawnParlorOptions): Promise<SpawnedP
       if (banner.includes('Press Ctrl+C')) resolve();
     });
     child.once('exit', (code) => {
-      reject(new Error(`parlor exited with ${code}: ${banner}`));
+      reject(new Error(`parlor exited with ${code}: ${banner}${log}`));
     });
   });
   const url = /Listening\s+(\S+)/.exec(banner)?.[1];
@@ -294,6 +310,7 @@ export async function spawnParlor(options: SpawnParlorOptions): Promise<SpawnedP
     child,
     banner,
     url,
+    log: () => log,
     stop: (signal) =>
       new Promise((resolve) => {
         const ended = (): void => {

@@ -28,6 +28,13 @@ describe('GET /metrics', () => {
     await bob.close();
   });
 
+  it('answers a scraper with the token through a reverse proxy', async () => {
+    const response = await fetch(`${parlor.url}/metrics`, {
+      headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': '203.0.113.9' },
+    });
+    assert.equal(response.status, 200);
+  });
+
   it('refuses a scraper without the token, or with another one', async () => {
     for (const authorization of [undefined, `Bearer ${token}x`, token]) {
       const response = await fetch(`${parlor.url}/metrics`, {
@@ -50,5 +57,21 @@ describe('GET /metrics without a token', () => {
     const response = await fetch(`${parlor.url}/metrics`);
     assert.equal(response.status, 200);
     assert.match(await response.text(), /^parlor_connections 0$/m);
+  });
+
+  it('refuses a loopback request that a reverse proxy on this host forwarded, or a browser page made', async () => {
+    const forwarded: Record<string, string>[] = [
+      { 'x-forwarded-for': '203.0.113.9' },
+      { forwarded: 'for=203.0.113.9;proto=https' },
+      { 'x-real-ip': '203.0.113.9' },
+      { 'x-forwarded-proto': 'https' },
+      { via: '1.1 proxy' },
+      { origin: 'https://attacker.example' },
+    ];
+    for (const headers of forwarded) {
+      const response = await fetch(`${parlor.url}/metrics`, { headers });
+      assert.equal(response.status, 403, JSON.stringify(headers));
+      assert.match(((await response.json()) as { message: string }).message, /--metrics-token/);
+    }
   });
 });

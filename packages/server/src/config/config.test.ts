@@ -50,6 +50,14 @@ describe('loadConfig', () => {
         ffmpegPath: null,
       },
       demo: false,
+      http: {
+        headersTimeoutSeconds: 10,
+        requestTimeoutSeconds: 30,
+        keepAliveTimeoutSeconds: 72,
+        maxConnections: null,
+        maxConnectionsPerAddress: 1024,
+        maxPendingPerAddress: 64,
+      },
     });
   });
 
@@ -71,6 +79,36 @@ describe('loadConfig', () => {
     assert.throws(
       () => loadConfig({ PARLOR_MEDIA_TCP_AUTH_TIMEOUT_MS: '10', PARLOR_MEDIA_TCP_PENDING_PER_ADDRESS: '0' }),
       (error: unknown) => error instanceof ConfigError && error.problems.length === 2,
+    );
+  });
+
+  it("reads the HTTP server's timeouts in seconds and its connection caps, headers no slower than requests", () => {
+    const env = {
+      PARLOR_HTTP_HEADERS_TIMEOUT: '2.5',
+      PARLOR_HTTP_REQUEST_TIMEOUT: '5',
+      PARLOR_HTTP_KEEP_ALIVE_TIMEOUT: '60',
+      PARLOR_HTTP_MAX_CONNECTIONS: '5000',
+      PARLOR_HTTP_MAX_CONNECTIONS_PER_ADDRESS: '200',
+      PARLOR_HTTP_MAX_PENDING_PER_ADDRESS: '16',
+    };
+    assert.deepEqual(loadConfig(env).http, {
+      headersTimeoutSeconds: 2.5,
+      requestTimeoutSeconds: 5,
+      keepAliveTimeoutSeconds: 60,
+      maxConnections: 5000,
+      maxConnectionsPerAddress: 200,
+      maxPendingPerAddress: 16,
+    });
+    assert.throws(
+      () =>
+        loadConfig(
+          {},
+          { 'http-headers-timeout': '40', 'http-max-connections': '0', 'http-max-pending-per-address': 'x' },
+        ),
+      (error) =>
+        error instanceof ConfigError &&
+        error.problems.length === 3 &&
+        error.problems.some((problem) => /must not exceed --http-request-timeout/.test(problem)),
     );
   });
 

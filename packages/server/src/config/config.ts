@@ -84,6 +84,23 @@ export interface Config {
    * default project. Default: false (off).
    */
   readonly demo: boolean;
+  /** Timeouts and connection caps of the HTTP server (REST and signaling). */
+  readonly http: HttpConfig;
+}
+
+export interface HttpConfig {
+  /** How long a client has to send a request's headers, in seconds. Default: 10. */
+  readonly headersTimeoutSeconds: number;
+  /** How long a client has to send a whole request, body included (not the answer), in seconds. Default: 30. */
+  readonly requestTimeoutSeconds: number;
+  /** How long a connection is kept open without a request after an answer, in seconds. Default: 72. */
+  readonly keepAliveTimeoutSeconds: number;
+  /** Connections in all. Default: null, from the descriptor limit (`connectionBudget`). */
+  readonly maxConnections: number | null;
+  /** Connections from one address (IPv6: one /64), WebSockets included. Default: 1024. */
+  readonly maxConnectionsPerAddress: number;
+  /** Connections from one address that have gone a second without completing a request or upgrade. Default: 64. */
+  readonly maxPendingPerAddress: number;
 }
 
 export interface ArchiveConfig {
@@ -500,6 +517,42 @@ const settings = {
           ? false
           : new Problem('must be true or false'),
   } satisfies Setting<boolean>,
+  httpHeadersTimeout: {
+    flag: 'http-headers-timeout',
+    env: 'PARLOR_HTTP_HEADERS_TIMEOUT',
+    description: "seconds a client has to send a request's headers (default 10)",
+    parse: (raw) => parseSeconds(raw, 0.1, 3600),
+  } satisfies Setting<number>,
+  httpRequestTimeout: {
+    flag: 'http-request-timeout',
+    env: 'PARLOR_HTTP_REQUEST_TIMEOUT',
+    description: 'seconds a client has to send a whole request, body included (default 30)',
+    parse: (raw) => parseSeconds(raw, 0.1, 3600),
+  } satisfies Setting<number>,
+  httpKeepAliveTimeout: {
+    flag: 'http-keep-alive-timeout',
+    env: 'PARLOR_HTTP_KEEP_ALIVE_TIMEOUT',
+    description: 'seconds an idle connection stays open after an answer (default 72)',
+    parse: (raw) => parseSeconds(raw, 0.1, 3600),
+  } satisfies Setting<number>,
+  httpMaxConnections: {
+    flag: 'http-max-connections',
+    env: 'PARLOR_HTTP_MAX_CONNECTIONS',
+    description: 'HTTP and WebSocket connections in all (default: from the descriptor limit)',
+    parse: (raw) => parseCount(raw, 1),
+  } satisfies Setting<number>,
+  httpMaxConnectionsPerAddress: {
+    flag: 'http-max-connections-per-address',
+    env: 'PARLOR_HTTP_MAX_CONNECTIONS_PER_ADDRESS',
+    description: 'HTTP and WebSocket connections from one address or IPv6 /64 (default 1024)',
+    parse: (raw) => parseCount(raw, 1),
+  } satisfies Setting<number>,
+  httpMaxPendingPerAddress: {
+    flag: 'http-max-pending-per-address',
+    env: 'PARLOR_HTTP_MAX_PENDING_PER_ADDRESS',
+    description: 'connections from one address that have gone 1 s without completing a request (default 64)',
+    parse: (raw) => parseCount(raw, 1),
+  } satisfies Setting<number>,
   ffmpeg: {
     flag: 'ffmpeg',
     env: 'PARLOR_FFMPEG',
@@ -604,6 +657,7 @@ export function loadConfig(
     ffmpegPath: read(settings.ffmpeg) ?? null,
   });
   const demo = read(settings.demo) ?? false;
+  const http = readHttp(read, problems);
   if (problems.length > 0 || turn === undefined) throw new ConfigError(problems);
 
   const defaultProjectCredentials =
@@ -629,7 +683,23 @@ export function loadConfig(
     turn,
     archive,
     demo,
+    http,
   });
+}
+
+/** Reads the HTTP server's timeouts and caps. */
+function readHttp(read: <T>(setting: Setting<T>) => T | undefined, problems: string[]): HttpConfig {
+  const http = Object.freeze({
+    headersTimeoutSeconds: read(settings.httpHeadersTimeout) ?? 10,
+    requestTimeoutSeconds: read(settings.httpRequestTimeout) ?? 30,
+    keepAliveTimeoutSeconds: read(settings.httpKeepAliveTimeout) ?? 72,
+    maxConnections: read(settings.httpMaxConnections) ?? null,
+    maxConnectionsPerAddress: read(settings.httpMaxConnectionsPerAddress) ?? 1024,
+    maxPendingPerAddress: read(settings.httpMaxPendingPerAddress) ?? 64,
+  });
+  if (http.headersTimeoutSeconds > http.requestTimeoutSeconds)
+    problems.push('--http-headers-timeout must not exceed --http-request-timeout');
+  return http;
 }
 
 /** Reads audio fallback's switch and thresholds; thresholds with fallback off are a problem. */
@@ -729,6 +799,14 @@ function readTurn(
 function parsePort(raw: string, min: number): number | Problem {
   const port = Number(raw);
   return /^[0-9]+$/.test(raw) && port >= min && port <= 65535 ? port : new Problem(`must be ${min} to 65535`);
+}
+
+/** A whole number from `min` up. */
+function parseCount(raw: string, min: number): number | Problem {
+  const count = Number(raw);
+  return /^[0-9]+$/.test(raw) && count >= min && count <= 10_000_000
+    ? count
+    : new Problem(`must be a whole number from ${min} to 10000000`);
 }
 
 /** A whole number of milliseconds from `min` to an hour. */

@@ -7,6 +7,7 @@ import type { DemoService } from '../demo/DemoService.js';
 import type { CallbackService } from '../projects/CallbackService.js';
 import type { SessionService } from '../sessions/SessionService.js';
 import type { SignalingServer } from '../signaling/SignalingServer.js';
+import { ConnectionGuard, type ConnectionGuardOptions } from './ConnectionGuard.js';
 import { handleError, handleNotFound } from './errorHandler.js';
 import { projectInPathAuth } from './projectAuth.js';
 import { archiveDownloadRoutes } from './routes/archiveDownload.js';
@@ -36,16 +37,47 @@ export interface HttpAppOptions {
   readonly demo: DemoService | null;
   /** Prometheus metrics at `/metrics`, and who may scrape them. */
   readonly metrics: MetricsRouteOptions;
+  /** How long clients have to send their requests, and how many connections they may hold. */
+  readonly limits: HttpLimits;
+}
+
+/** The HTTP server's timeouts and connection caps (see `ConnectionGuard`). */
+export interface HttpLimits extends Omit<ConnectionGuardOptions, 'logger'> {
+  /** How long a client has to send a request's headers, from its first byte (or from connecting), in ms. */
+  readonly headersTimeoutMs: number;
+  /**
+   * How long a client has to send a whole request, body included, in ms. The answer, such as an
+   * archive download, takes as long as it takes; a WebSocket upgrade ends the request.
+   */
+  readonly requestTimeoutMs: number;
+  /** How long a connection stays open without a request after an answer, in ms. */
+  readonly keepAliveTimeoutMs: number;
 }
 
 /** Parlor's HTTP surface: the REST API of contracts/server-api.md and the health check. */
 export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
+  const { limits } = options;
   const app = Fastify({
     loggerInstance: options.logger,
     // One log line per lifecycle transition, not per request.
     logController: new LogController({ disableRequestLogging: true }),
     // Session IDs go into paths raw; they are at most 255 characters.
     routerOptions: { maxParamLength: 512 },
+    // Fastify's default of 0 would also turn Node's headers timeout off: slow clients would hold
+    // their connections for ever.
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node looks for expired requests this often (its default, 30 s, would let them live that
+      // much longer): a tenth of the shorter timeout, 100 ms to 1 s.
+      connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.round(limits.headersTimeoutMs / 10))),
+    },
+  });
+  const guard = new ConnectionGuard(app.server, { ...limits, logger: options.logger });
+  app.addHook('onClose', async () => {
+    guard.close();
   });
 
   app.decorateRequest('apiKey', '');
