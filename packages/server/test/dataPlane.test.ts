@@ -22,13 +22,9 @@ function newDataDir(): string {
 /** What `parlor start` logged (JSON lines on stderr) up to its banner and a moment after. */
 async function startLog(env: Record<string, string>): Promise<string> {
   const running = await spawnParlor({ dataDir: newDataDir(), env: { PARLOR_LOG_LEVEL: 'info', ...env } });
-  let log = '';
-  running.child.stderr.on('data', (chunk: Buffer) => {
-    log += chunk.toString();
-  });
   const { code } = await running.stop('SIGTERM');
   assert.equal(code, 0);
-  return log;
+  return running.log();
 }
 
 /** A machine where the addon did not build: its file is not there. */

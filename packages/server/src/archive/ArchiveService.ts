@@ -482,6 +482,12 @@ export class ArchiveService {
       output: path,
     };
     await composeArchive(this.#ffmpegPath, spec, this.#closing.signal);
+    // ffmpeg may end well although its output is not whole (a full disk while it moves the
+    // index to the front): never an archive that does not play.
+    const made = await probeMedia(ffprobe, path).catch((error: unknown) => {
+      throw new Error(`the composed archive cannot be read: ${(error as Error).message}`);
+    });
+    if (made.durationMs <= 0) throw new Error('the composed archive has no length');
     return { path, name: 'archive.mp4' };
   }
 
