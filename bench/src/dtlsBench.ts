@@ -12,9 +12,12 @@ export interface DtlsBenchOptions {
   readonly perRound?: number;
   /** Measured rounds, after one of warm-up. Default: 15. */
   readonly rounds?: number;
+  /** The ECDHE curve the clients offer: X25519 first, as browsers do, or P-256 alone. Default: x25519. */
+  readonly curve?: 'x25519' | 'p256';
 }
 
 export interface DtlsBenchResult {
+  readonly curve: 'x25519' | 'p256';
   readonly handshakes: number;
   /** CPU of the thread that runs the server side, per handshake (median round), in ms. */
   readonly threadCpuMs: number;
@@ -32,9 +35,10 @@ export interface DtlsBenchResult {
 export async function runDtlsBench(options: DtlsBenchOptions = {}): Promise<DtlsBenchResult> {
   const perRound = options.perRound ?? 20;
   const rounds = options.rounds ?? 15;
+  const curve = options.curve ?? 'x25519';
   const mux = await UdpMux.bind({ host: '127.0.0.1' });
   const certificate = await DtlsCertificate.generate();
-  const peerArgs = ['--conditions=source', '--import', 'tsx', peerScript, String(mux.port)];
+  const peerArgs = ['--conditions=source', '--import', 'tsx', peerScript, String(mux.port), curve];
   // This process runs the server side (on core 0 when `npm run bench` pinned it); the peer on core 1.
   const peer = existsSync('/usr/bin/taskset')
     ? spawn('/usr/bin/taskset', ['-c', '1', process.execPath, ...peerArgs], {
@@ -87,6 +91,7 @@ export async function runDtlsBench(options: DtlsBenchOptions = {}): Promise<Dtls
     }
     const sorted = [...cpuMs].sort((a, b) => a - b);
     return {
+      curve,
       handshakes: perRound * rounds,
       threadCpuMs: median(cpuMs),
       threadCpuMsRange: [sorted[0] ?? 0, sorted[sorted.length - 1] ?? 0],

@@ -9,9 +9,11 @@ import { preferredSrtpProfiles, srtpProfileById, srtpProfiles } from '../srtp/pr
 import { SrtpContext } from '../srtp/SrtpContext.js';
 import type { DtlsCertificate } from './DtlsCertificate.js';
 import { useNativeDtlsKeys } from './nativeDtlsKeys.js';
+import { useNativeP256 } from './nativeP256.js';
 import { useNativeX25519 } from './nativeX25519.js';
 
 useNativeX25519();
+useNativeP256();
 useNativeDtlsKeys();
 
 export type DtlsSrtpState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';

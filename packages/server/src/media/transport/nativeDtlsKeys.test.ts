@@ -1,14 +1,23 @@
 import assert from 'node:assert/strict';
 import { createSign, KeyObject, randomBytes, verify, X509Certificate } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import { CipherContext, DtlsClient, DtlsServer, type Transport } from 'werift';
+import {
+  CipherContext,
+  DtlsClient,
+  DtlsServer,
+  NamedCurveAlgorithm,
+  NamedCurveAlgorithmList,
+  type Transport,
+} from 'werift';
 import { srtpProfiles } from '../srtp/profiles.js';
 import { DtlsCertificate } from './DtlsCertificate.js';
 import { DtlsSigningKey, useNativeDtlsKeys } from './nativeDtlsKeys.js';
+import { useNativeP256 } from './nativeP256.js';
 import { useNativeX25519 } from './nativeX25519.js';
 
 useNativeDtlsKeys();
 useNativeX25519();
+useNativeP256();
 
 let server: DtlsCertificate;
 let client: DtlsCertificate;
@@ -91,23 +100,42 @@ describe("werift's DTLS certificate and key, parsed once into node:crypto object
   });
 
   it("completes a handshake with werift's client, both sides exporting the same SRTP keys", async () => {
-    const { server: dtlsServer, client: dtlsClient } = pair();
-    const connected = Promise.all([
-      new Promise<void>((resolve) => dtlsServer.onConnect.subscribe(resolve)),
-      new Promise<void>((resolve) => dtlsClient.onConnect.subscribe(resolve)),
-    ]);
-    await dtlsClient.connect();
-    await connected;
-    const { keyLength, saltLength } = srtpProfiles.AEAD_AES_128_GCM;
-    const atServer = dtlsServer.extractSessionKeys(keyLength, saltLength) as Record<string, Buffer>;
-    const atClient = dtlsClient.extractSessionKeys(keyLength, saltLength) as Record<string, Buffer>;
-    assert.equal(atServer.localKey?.length, keyLength);
-    assert.deepEqual(atServer.localKey, atClient.remoteKey);
-    assert.deepEqual(atServer.localSalt, atClient.remoteSalt);
-    assert.deepEqual(atServer.remoteKey, atClient.localKey);
-    assert.deepEqual(atServer.remoteSalt, atClient.localSalt);
-    assert.deepEqual(dtlsServer.remoteCertificate, new X509Certificate(client.certPem).raw);
-    dtlsServer.close();
-    dtlsClient.close();
+    await handshake(NamedCurveAlgorithm.x25519_29);
+  });
+
+  it('completes a handshake with a client that offers P-256 alone', async () => {
+    // werift's client offers the curves of this list, which its server picks from.
+    const curves = NamedCurveAlgorithmList.splice(
+      0,
+      NamedCurveAlgorithmList.length,
+      NamedCurveAlgorithm.secp256r1_23,
+    );
+    try {
+      await handshake(NamedCurveAlgorithm.secp256r1_23);
+    } finally {
+      NamedCurveAlgorithmList.splice(0, NamedCurveAlgorithmList.length, ...curves);
+    }
   });
 });
+
+async function handshake(curve: number): Promise<void> {
+  const { server: dtlsServer, client: dtlsClient } = pair();
+  const connected = Promise.all([
+    new Promise<void>((resolve) => dtlsServer.onConnect.subscribe(resolve)),
+    new Promise<void>((resolve) => dtlsClient.onConnect.subscribe(resolve)),
+  ]);
+  await dtlsClient.connect();
+  await connected;
+  assert.equal(dtlsServer.cipher.namedCurve, curve);
+  const { keyLength, saltLength } = srtpProfiles.AEAD_AES_128_GCM;
+  const atServer = dtlsServer.extractSessionKeys(keyLength, saltLength) as Record<string, Buffer>;
+  const atClient = dtlsClient.extractSessionKeys(keyLength, saltLength) as Record<string, Buffer>;
+  assert.equal(atServer.localKey?.length, keyLength);
+  assert.deepEqual(atServer.localKey, atClient.remoteKey);
+  assert.deepEqual(atServer.localSalt, atClient.remoteSalt);
+  assert.deepEqual(atServer.remoteKey, atClient.localKey);
+  assert.deepEqual(atServer.remoteSalt, atClient.localSalt);
+  assert.deepEqual(dtlsServer.remoteCertificate, new X509Certificate(client.certPem).raw);
+  dtlsServer.close();
+  dtlsClient.close();
+}
