@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runComposeBench } from './composeBench.js';
+import { runDtlsBench } from './dtlsBench.js';
 import { runFallbackBench, type Spread } from './fallbackBench.js';
 import { runForwardBench } from './forwardBench.js';
 import { runRecordBench } from './recordBench.js';
@@ -269,6 +270,27 @@ const benchmarks = {
           `${routed.probes.started + relayed.probes.started}, failed before it widened ${routed.probes.failed + relayed.probes.failed}\n`,
       );
     }
+    return result;
+  },
+  dtls: async () => {
+    const result = [await runDtlsBench(), await runDtlsBench({ curve: 'p256' })];
+    printTable(
+      `Server-side DTLS handshakes (${result[0]?.handshakes ?? 0} each, 20 at once; CPU of the thread running them, on core 0)`,
+      [
+        [
+          'ICE check + DTLS-SRTP handshake',
+          'thread CPU ms per handshake',
+          'lowest – highest round',
+          'round of 20 ms',
+        ],
+        ...result.map((each) => [
+          each.curve === 'p256' ? 'client offering P-256 alone' : 'client offering X25519 first (browsers)',
+          each.threadCpuMs.toFixed(2),
+          each.threadCpuMsRange.map((ms) => ms.toFixed(2)).join(' – '),
+          each.roundMs.toFixed(0),
+        ]),
+      ],
+    );
     return result;
   },
   srtp: () => {

@@ -29,4 +29,15 @@ describe("tweetnacl's X25519, from node:crypto", () => {
       hex(pureScalarMult(theirs.secretKey, ours.publicKey)),
     );
   });
+
+  it('agrees with the pure implementation on a secret key wrapped as werift wraps it', () => {
+    const ours = nacl.box.keyPair();
+    const theirs = nacl.box.keyPair.fromSecretKey(nacl.randomBytes(32));
+    // werift keeps `Buffer.from(keys.secretKey.buffer)`: the key object made with it is used.
+    const wrapped = Buffer.from(ours.secretKey.buffer);
+    assert.equal(
+      hex(nacl.scalarMult(wrapped, theirs.publicKey)),
+      hex(pureScalarMult(theirs.secretKey, ours.publicKey)),
+    );
+  });
 });
