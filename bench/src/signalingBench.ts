@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { OpenTok } from '@parlor/server-sdk';
-import { BareSignalingClient, SignalingRequestError, SignalingTestClient } from '@parlor/server/testing';
+import {
+  connectCrowd,
+  floodSignals,
+  probeSignals,
+  SignalingTestClient,
+  type BareSignalingClient,
+} from '@parlor/server/testing';
 import { ServerProcess } from './serverProcess.js';
 
 export interface LatencyFigures {
@@ -115,7 +121,7 @@ async function broadcasterScenario(): Promise<HostileFigures> {
       const broadcaster = await SignalingTestClient.connect(server.url, sessionId, token(), {
         timeoutMs: 20_000,
       });
-      const flooding = flood(broadcaster, 4);
+      const flooding = floodSignals(broadcaster, bigData, 4);
       return async () => {
         const { accepted, refused } = await flooding.stop();
         await broadcaster.close();
@@ -134,9 +140,9 @@ async function stalledScenario(): Promise<HostileFigures> {
       const broadcaster = await SignalingTestClient.connect(server.url, sessionId, token(), {
         timeoutMs: 20_000,
       });
-      const stalled = await crowd(server.url, sessionId, token, 100);
+      const stalled = await connectCrowd(server.url, sessionId, token, 100);
       for (const client of stalled) client.stopReading();
-      const flooding = flood(broadcaster, 4);
+      const flooding = floodSignals(broadcaster, bigData, 4);
       return async () => {
         const { accepted, refused } = await flooding.stop();
         const cutOff = (await Promise.all(stalled.map((client) => isClosed(client)))).filter(Boolean).length;
@@ -167,7 +173,7 @@ async function hostileSession(
     const sdk = new OpenTok(server.apiKey, server.apiSecret, { apiUrl: server.url });
     const { sessionId } = await sdk.createSession({ mediaMode: 'relayed' });
     const token = (): string => sdk.generateToken(sessionId, { role: 'publisher' });
-    const readers = await crowd(server.url, sessionId, token, members - others - 1);
+    const readers = await connectCrowd(server.url, sessionId, token, members - others - 1);
     const good = await SignalingTestClient.connect(server.url, sessionId, token(), { timeoutMs: 20_000 });
     const rssBeforeMb = rssMb(server.pid);
     let rssPeakMb = rssBeforeMb;
@@ -175,17 +181,9 @@ async function hostileSession(
       rssPeakMb = Math.max(rssPeakMb, rssMb(server.pid));
     }, 100);
     const finish = await arrange({ server, sessionId, token });
-    const samples: number[] = [];
-    const stopAt = performance.now() + measureMs;
-    for (let index = 0; performance.now() < stopAt; index++) {
-      const data = `probe-${index}`;
-      const started = performance.now();
-      const arrived = good.nextEvent('signal', (signal) => signal.data === data);
-      await good.request('signal', { to: good.connectionId, type: 'probe', data });
-      await arrived;
-      samples.push(performance.now() - started);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const probe = probeSignals(good);
+    await new Promise((resolve) => setTimeout(resolve, measureMs));
+    const samples = await probe.stop();
     const note = await finish();
     clearInterval(sampler);
     await Promise.all([good.close(), ...readers.map((reader) => reader.destroy())]);
@@ -193,54 +191,6 @@ async function hostileSession(
   } finally {
     await server.stop();
   }
-}
-
-/** Connects `count` bare clients, 16 at a time, each with a token of its own. */
-async function crowd(
-  url: string,
-  sessionId: string,
-  token: () => string,
-  count: number,
-): Promise<BareSignalingClient[]> {
-  const clients: BareSignalingClient[] = [];
-  let started = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (started < count) {
-        started++;
-        clients.push(await BareSignalingClient.connect(url, sessionId, token()));
-      }
-    }),
-  );
-  return clients;
-}
-
-/** Sends 8 kB signals to everyone as fast as the server takes them, `inFlight` at a time, until `stop()`. */
-function flood(client: SignalingTestClient, inFlight: number) {
-  let running = true;
-  let accepted = 0;
-  let refused = 0;
-  const done = Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (running) {
-        try {
-          await client.request('signal', { type: 'flood', data: bigData });
-          accepted += 1;
-        } catch (error) {
-          if (!(error instanceof SignalingRequestError) || error.code !== 429) throw error;
-          refused += 1;
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      }
-    }),
-  );
-  return {
-    stop: async () => {
-      running = false;
-      await done;
-      return { accepted, refused };
-    },
-  };
 }
 
 /** Whether the server has closed the bare client's socket (it is read only when it resumes). */

@@ -16,6 +16,7 @@ import { SignalingTestClient, type SignalingTestClientOptions } from './signalin
 export { SignalingTestClient, SignalingRequestError } from './signaling/SignalingTestClient.js';
 export { turnAllocate, type AllocateOutcome, type TurnAllocateOptions } from './relay/turnAllocate.js';
 export { BareSignalingClient } from './signaling/BareSignalingClient.js';
+export { connectCrowd, floodSignals, probeSignals, type FloodCount } from './signaling/signalingLoad.js';
 export { FakeBrowser } from './media/transport/FakeBrowser.js';
 export { FfmpegTestRecorder, type FfmpegTestRecorderOptions } from './archive/testing/FfmpegTestRecorder.js';
 export type { SignalingTestClientOptions } from './signaling/SignalingTestClient.js';

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
-  BareSignalingClient,
-  SignalingRequestError,
+  connectCrowd,
+  floodSignals,
+  probeSignals,
   startTestServer,
-  type SignalingTestClient,
   type TestServer,
 } from '@parlor/server/testing';
 
@@ -13,8 +13,6 @@ import {
 // member broadcasting into 500 others. The well-behaved client's signals to itself are timed
 // while it runs, with the event loop's delay.
 
-// Both servers start before any client socket exists: with media port 0, a media worker's TCP
-// port is the number of a free UDP port, which a client socket's ephemeral port may hold.
 let flooded: TestServer;
 let plain: TestServer;
 before(async () => {
@@ -32,76 +30,9 @@ after(async () => {
 /** The largest signal data: 8 kB. */
 const bigData = 'x'.repeat(8 * 1024);
 
-/** Connects `count` bare clients, 16 at a time, each with a token of its own. */
-async function crowd(parlor: TestServer, sessionId: string, count: number): Promise<BareSignalingClient[]> {
-  const clients: BareSignalingClient[] = [];
-  let started = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (started < count) {
-        started++;
-        clients.push(await BareSignalingClient.connect(parlor.url, sessionId, parlor.token(sessionId)));
-      }
-    }),
-  );
-  return clients;
-}
-
-/** Times `client`'s signals to itself, one every `intervalMs`, until `stop()`; resolves with the round trips. */
-function probe(client: SignalingTestClient, intervalMs = 20): { stop: () => Promise<number[]> } {
-  const samples: number[] = [];
-  const state = { running: true };
-  const done = (async () => {
-    for (let index = 0; state.running; index++) {
-      const data = `probe-${index}`;
-      const started = performance.now();
-      const arrived = client.nextEvent('signal', (signal) => signal.data === data);
-      await client.request('signal', { to: client.connectionId, type: 'probe', data });
-      await arrived;
-      samples.push(performance.now() - started);
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  })();
-  return {
-    stop: async () => {
-      state.running = false;
-      await done;
-      return samples;
-    },
-  };
-}
-
 function percentile(samples: readonly number[], q: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-}
-
-/** Sends signals to everyone as fast as the server takes them, `inFlight` at a time, until `stop()`. */
-function flood(client: SignalingTestClient, data: string, inFlight: number) {
-  let running = true;
-  let accepted = 0;
-  let refused = 0;
-  const done = Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (running) {
-        try {
-          await client.request('signal', { type: 'flood', data });
-          accepted += 1;
-        } catch (error) {
-          if (!(error instanceof SignalingRequestError) || error.code !== 429) throw error;
-          refused += 1;
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      }
-    }),
-  );
-  return {
-    stop: async () => {
-      running = false;
-      await done;
-      return { accepted, refused };
-    },
-  };
 }
 
 describe('signaling under hostile load', () => {
@@ -110,7 +41,7 @@ describe('signaling under hostile load', () => {
     const sessionId = parlor.createSession();
     const good = await parlor.connectClient(sessionId);
     const flooder = await parlor.connectClient(sessionId);
-    const stalled = await crowd(parlor, sessionId, 100);
+    const stalled = await connectCrowd(parlor.url, sessionId, () => parlor.token(sessionId), 100);
     for (const client of stalled) client.stopReading();
     const room = parlor.server.rooms.get(sessionId);
     assert.ok(room);
@@ -122,8 +53,8 @@ describe('signaling under hostile load', () => {
     }, 50);
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
-    const signals = probe(good);
-    const flooding = flood(flooder, bigData, 4);
+    const signals = probeSignals(good);
+    const flooding = floodSignals(flooder, bigData, 4);
     const started = Date.now();
     while (room.connections.filter((connection) => connection.state === 'away').length < 100) {
       assert.ok(Date.now() - started < 30_000, 'the stalled clients were not all cut off within 30 s');
@@ -157,15 +88,15 @@ describe('signaling under hostile load', () => {
   it('a member broadcasting at the rate limit into a 500-member session keeps signal latency under the bound', async () => {
     const parlor = plain;
     const sessionId = parlor.createSession();
-    const members = await crowd(parlor, sessionId, 498);
+    const members = await connectCrowd(parlor.url, sessionId, () => parlor.token(sessionId), 498);
     const good = await parlor.connectClient(sessionId);
     const broadcaster = await parlor.connectClient(sessionId);
     assert.equal(parlor.server.rooms.get(sessionId)?.connections.length, 500);
 
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
-    const signals = probe(good);
-    const flooding = flood(broadcaster, bigData, 4);
+    const signals = probeSignals(good);
+    const flooding = floodSignals(broadcaster, bigData, 4);
     await new Promise((resolve) => setTimeout(resolve, 4000));
     const { accepted, refused } = await flooding.stop();
     const roundTrips = await signals.stop();
