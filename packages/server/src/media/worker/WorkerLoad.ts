@@ -1,0 +1,84 @@
+/** One report of a media worker's own load, over the interval since its previous one. */
+export interface WorkerLoadReading {
+  /** Share of the interval its event loop was busy (`performance.eventLoopUtilization`), 0–1. */
+  readonly utilization: number;
+  /** 99th percentile of its event loop's delay over the interval, ms (`monitorEventLoopDelay`). */
+  readonly lagP99Ms: number;
+}
+
+/**
+ * When a media worker takes no new routed session, publisher or subscriber. The defaults leave a
+ * worker room for the packets of those it already carries: past them, DTLS handshakes and SDP
+ * of new joins start to delay datagrams, and with them the consent checks of established peers.
+ */
+export interface AdmissionSettings {
+  /** Event-loop delay (p99 over a report) above which a worker is overloaded, ms. Default: 100. */
+  readonly maxLagMs: number;
+  /** Event-loop utilization above which a worker is overloaded, 0–1. Default: 0.9. */
+  readonly maxUtilization: number;
+}
+
+export const defaultAdmissionSettings: AdmissionSettings = Object.freeze({
+  maxLagMs: 100,
+  maxUtilization: 0.9,
+});
+
+/** How often a worker reports its load, ms. */
+export const loadReportIntervalMs = 500;
+
+/** Consecutive reports over a threshold that make a worker overloaded: a second's worth. */
+const enterReadings = 2;
+/** Consecutive reports under `resumeFraction` of both thresholds that make it admit again: two seconds. */
+const leaveReadings = 4;
+/** The hysteresis: the load must fall this far under the thresholds before admission resumes. */
+const resumeFraction = 0.8;
+/** A worker that has not reported for this long is taken to be stuck, so overloaded. */
+const staleAfterMs = 4 * loadReportIntervalMs;
+
+/**
+ * Whether one media worker admits new work, from the load it reports: overloaded after a second
+ * over either threshold, admitting again after two seconds clearly under both, so that a worker
+ * near a threshold does not flap. A worker whose loop is blocked cannot report at all: silence
+ * counts as overload.
+ */
+export class WorkerLoadTracker {
+  readonly #settings: AdmissionSettings;
+  readonly #now: () => number;
+  #overloaded = false;
+  #streak = 0;
+  #lastReportAt: number;
+  #last: WorkerLoadReading = { utilization: 0, lagP99Ms: 0 };
+
+  constructor(settings: AdmissionSettings, now: () => number = Date.now) {
+    this.#settings = settings;
+    this.#now = now;
+    this.#lastReportAt = now();
+  }
+
+  /** The latest report. */
+  get last(): WorkerLoadReading {
+    return this.#last;
+  }
+
+  get overloaded(): boolean {
+    return this.#overloaded || this.#now() - this.#lastReportAt > staleAfterMs;
+  }
+
+  get admitting(): boolean {
+    return !this.overloaded;
+  }
+
+  report(reading: WorkerLoadReading): void {
+    this.#last = reading;
+    this.#lastReportAt = this.#now();
+    const { maxLagMs, maxUtilization } = this.#settings;
+    const crossing = this.#overloaded
+      ? reading.lagP99Ms < resumeFraction * maxLagMs && reading.utilization < resumeFraction * maxUtilization
+      : reading.lagP99Ms > maxLagMs || reading.utilization > maxUtilization;
+    this.#streak = crossing ? this.#streak + 1 : 0;
+    if (this.#streak >= (this.#overloaded ? leaveReadings : enterReadings)) {
+      this.#overloaded = !this.#overloaded;
+      this.#streak = 0;
+    }
+  }
+}
