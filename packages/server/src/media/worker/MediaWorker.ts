@@ -11,6 +11,7 @@ import type {
   MediaWorkerSettings,
   RouterEvent,
 } from './workerProtocol.js';
+import { WorkerLoadTracker, type AdmissionSettings, type WorkerLoadReading } from './WorkerLoad.js';
 
 /** The worker's script: `mediaWorkerMain.js` beside this file once built. */
 function workerEntry(): URL {
@@ -59,16 +60,22 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
   readonly port: number;
   readonly #worker: Worker;
   readonly #pending = new Map<number, PendingCall>();
+  readonly #load: WorkerLoadTracker;
   #nextId = 1;
   #closing = false;
 
-  private constructor(index: number, port: number, worker: Worker) {
+  private constructor(index: number, port: number, worker: Worker, admission: AdmissionSettings) {
     super();
     this.index = index;
     this.port = port;
     this.#worker = worker;
+    this.#load = new WorkerLoadTracker(admission);
     worker.on('message', (message: MediaWorkerMessage) => {
       if (message.kind === 'ready') return;
+      if (message.kind === 'load') {
+        this.#load.report({ utilization: message.utilization, lagP99Ms: message.lagP99Ms });
+        return;
+      }
       if (message.kind === 'event') {
         const { kind: _kind, ...event } = message;
         this.safeEmit('routerEvent', event);
@@ -88,8 +95,15 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
     });
   }
 
-  /** Starts a worker thread and waits until its socket is bound. */
-  static async start(index: number, settings: MediaWorkerSettings): Promise<MediaWorker> {
+  /**
+   * Starts a worker thread and waits until its socket is bound; it admits new work while its load
+   * stays under `admission`'s thresholds.
+   */
+  static async start(
+    index: number,
+    settings: MediaWorkerSettings,
+    admission: AdmissionSettings,
+  ): Promise<MediaWorker> {
     const worker = new Worker(workerEntry(), { workerData: settings, name: `parlor-media-${index}` });
     const port = await new Promise<number>((resolve, reject) => {
       const onMessage = (message: MediaWorkerMessage): void => {
@@ -110,7 +124,17 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
       };
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);
     });
-    return new MediaWorker(index, port, worker);
+    return new MediaWorker(index, port, worker, admission);
+  }
+
+  /** Its latest load report. */
+  get load(): WorkerLoadReading {
+    return this.#load.last;
+  }
+
+  /** Whether it takes new routed sessions, publishers and subscribers (see `WorkerLoadTracker`). */
+  get admitting(): boolean {
+    return this.#load.admitting;
   }
 
   call<M extends MediaWorkerMethod>(

@@ -1,3 +1,5 @@
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+
 /** One report of a media worker's own load, over the interval since its previous one. */
 export interface WorkerLoadReading {
   /** Share of the interval its event loop was busy (`performance.eventLoopUtilization`), 0–1. */
@@ -81,4 +83,32 @@ export class WorkerLoadTracker {
       this.#streak = 0;
     }
   }
+}
+
+/** The delay histogram's sampling period, ms: a finer one costs the loop more wakeups. */
+const lagResolutionMs = 10;
+
+/**
+ * Measures the calling thread's own load and hands a reading every `loadReportIntervalMs`;
+ * returns a function that stops. Utilization and event-loop delay are the thread's own, where
+ * `process.cpuUsage` would count the whole process, every worker and the main thread together.
+ */
+export function measureLoad(onReading: (reading: WorkerLoadReading) => void): () => void {
+  const delay = monitorEventLoopDelay({ resolution: lagResolutionMs });
+  delay.enable();
+  let utilization = performance.eventLoopUtilization();
+  const timer = setInterval(() => {
+    const now = performance.eventLoopUtilization();
+    const interval = performance.eventLoopUtilization(now, utilization);
+    utilization = now;
+    // The histogram holds the time between its timer's firings: its period is no delay.
+    const lagP99Ms = Math.max(0, delay.percentile(99) / 1e6 - lagResolutionMs);
+    delay.reset();
+    onReading({ utilization: interval.utilization, lagP99Ms });
+  }, loadReportIntervalMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    delay.disable();
+  };
 }

@@ -169,6 +169,15 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
         this.#recordings.delete(recordingId);
         return (hosted.result ??= hosted.recording.stop());
       },
+      simulateLoad: ({ busyMs, everyMs, durationMs }) => {
+        const until = performance.now() + durationMs;
+        const timer = setInterval(() => {
+          const end = Math.min(until, performance.now() + busyMs);
+          while (performance.now() < end);
+          if (end >= until) clearInterval(timer);
+        }, everyMs);
+        return null;
+      },
     };
   }
 

@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { UdpMux } from '../ice/UdpMux.js';
 import { DtlsCertificate } from '../transport/DtlsCertificate.js';
+import { measureLoad } from './WorkerLoad.js';
 import { WorkerRouters } from './WorkerRouters.js';
 import type { MediaWorkerMessage, MediaWorkerRequest, MediaWorkerSettings } from './workerProtocol.js';
 
@@ -58,3 +59,6 @@ port.on('message', (request: MediaWorkerRequest) => {
   }
 });
 post({ kind: 'ready', port: mux.port });
+measureLoad((reading) => {
+  post({ kind: 'load', ...reading });
+});
