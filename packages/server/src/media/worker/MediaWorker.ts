@@ -42,6 +42,8 @@ export interface MediaWorkerEvents {
   died: [error: Error];
   /** One of its routers emitted an event. */
   routerEvent: [event: RouterEvent];
+  /** A load report turned it overloaded, or admitting again (also after a silence that counted as overload). */
+  admissionChange: [admitting: boolean, load: WorkerLoadReading];
 }
 
 interface PendingCall {
@@ -73,7 +75,10 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
     worker.on('message', (message: MediaWorkerMessage) => {
       if (message.kind === 'ready') return;
       if (message.kind === 'load') {
-        this.#load.report({ utilization: message.utilization, lagP99Ms: message.lagP99Ms });
+        const admitting = this.#load.admitting;
+        const reading = { utilization: message.utilization, lagP99Ms: message.lagP99Ms };
+        this.#load.report(reading);
+        if (this.#load.admitting !== admitting) this.safeEmit('admissionChange', !admitting, reading);
         return;
       }
       if (message.kind === 'event') {

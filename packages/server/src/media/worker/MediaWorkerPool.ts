@@ -172,6 +172,11 @@ export class MediaWorkerPool {
     worker.on('routerEvent', (event) => {
       this.#routersOf(worker).get(event.routerId)?.deliver(event);
     });
+    worker.on('admissionChange', (admitting, load) => {
+      const context = { worker: worker.index, ...load };
+      if (admitting) this.#options.logger.info(context, 'media worker admits new sessions again');
+      else this.#options.logger.warn(context, 'media worker overloaded: it takes no new session');
+    });
     worker.on('died', (error) => {
       this.#options.logger.error({ err: error, worker: worker.index }, 'media worker died');
       const lost = [...this.#routersOf(worker).values()];
