@@ -78,7 +78,8 @@ export interface TestServer {
 export interface TestServerOptions {
   /**
    * Environment variables, as `parlor start` would read them. Default: none (and `PARLOR_TURN=off`,
-   * `PARLOR_MEDIA_WORKERS=1`).
+   * `PARLOR_MEDIA_WORKERS=1`, `PARLOR_MEDIA_ADMISSION_MAX_LAG_MS=2000`: on a loaded test machine an
+   * idle worker's thread waits for a core often past the default 100 ms, and would refuse joins).
    */
   readonly env?: Readonly<Record<string, string>>;
   /** Data directory to use. Default: a new temporary one. */
@@ -140,7 +141,13 @@ async function freePort(ip: string): Promise<number> {
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'parlor-test-'));
   const config = loadConfig(
-    { PARLOR_LOG_LEVEL: 'warn', PARLOR_TURN: 'off', PARLOR_MEDIA_WORKERS: '1', ...options.env },
+    {
+      PARLOR_LOG_LEVEL: 'warn',
+      PARLOR_TURN: 'off',
+      PARLOR_MEDIA_WORKERS: '1',
+      PARLOR_MEDIA_ADMISSION_MAX_LAG_MS: '2000',
+      ...options.env,
+    },
     {
       host: options.host ?? '127.0.0.1',
       port: '0',

@@ -11,7 +11,12 @@ import type {
   MediaWorkerSettings,
   RouterEvent,
 } from './workerProtocol.js';
-import { WorkerLoadTracker, type AdmissionSettings, type WorkerLoadReading } from './WorkerLoad.js';
+import {
+  loadReportIntervalMs,
+  WorkerLoadTracker,
+  type AdmissionSettings,
+  type WorkerLoadReading,
+} from './WorkerLoad.js';
 
 /** The worker's script: `mediaWorkerMain.js` beside this file once built. */
 function workerEntry(): URL {
@@ -63,6 +68,7 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
   readonly #worker: Worker;
   readonly #pending = new Map<number, PendingCall>();
   readonly #load: WorkerLoadTracker;
+  readonly #loadTicks: NodeJS.Timeout;
   #nextId = 1;
   #closing = false;
 
@@ -72,6 +78,10 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
     this.port = port;
     this.#worker = worker;
     this.#load = new WorkerLoadTracker(admission);
+    this.#loadTicks = setInterval(() => {
+      this.#load.tick();
+    }, loadReportIntervalMs);
+    this.#loadTicks.unref();
     worker.on('message', (message: MediaWorkerMessage) => {
       if (message.kind === 'ready') return;
       if (message.kind === 'load') {
@@ -158,6 +168,7 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    clearInterval(this.#loadTicks);
     this.#rejectPending(new InvalidStateError(`media worker ${this.index} closed`));
     await this.#worker.terminate();
   }
@@ -165,6 +176,7 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
   #end(error: Error): void {
     if (this.#closing) return;
     this.#closing = true;
+    clearInterval(this.#loadTicks);
     this.#rejectPending(error);
     this.safeEmit('died', error);
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadReportIntervalMs, WorkerLoadTracker } from './WorkerLoad.js';
+import { WorkerLoadTracker } from './WorkerLoad.js';
 
 const settings = { maxLagMs: 100, maxUtilization: 0.9 };
 const idle = { utilization: 0.1, lagP99Ms: 11 };
@@ -9,13 +9,13 @@ const lagging = { utilization: 0.5, lagP99Ms: 150 };
 /** Under both thresholds, not under 80 % of them: the hysteresis band. */
 const near = { utilization: 0.85, lagP99Ms: 50 };
 
+/** A tracker, and the main thread's tick of every report interval. */
 function tracker(): { tracker: WorkerLoadTracker; tick: () => void } {
-  let now = 1_000_000;
-  const loadTracker = new WorkerLoadTracker(settings, () => now);
+  const loadTracker = new WorkerLoadTracker(settings);
   return {
     tracker: loadTracker,
     tick: () => {
-      now += loadReportIntervalMs;
+      loadTracker.tick();
     },
   };
 }

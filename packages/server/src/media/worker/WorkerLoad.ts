@@ -34,27 +34,28 @@ const enterReadings = 2;
 const leaveReadings = 4;
 /** The hysteresis: the load must fall this far under the thresholds before admission resumes. */
 const resumeFraction = 0.8;
-/** A worker that has not reported for this long is taken to be stuck, so overloaded. */
-const staleAfterMs = 4 * loadReportIntervalMs;
+/**
+ * A worker that has missed this many reports is taken to be stuck, so overloaded. Counted in
+ * the main thread's own ticks, not by the clock: a main thread that was itself held up would
+ * otherwise read the reports still waiting in its queue as silence.
+ */
+const staleAfterTicks = 4;
 
 /**
  * Whether one media worker admits new work, from the load it reports: overloaded after a second
  * over either threshold, admitting again after two seconds clearly under both, so that a worker
  * near a threshold does not flap. A worker whose loop is blocked cannot report at all: silence
- * counts as overload.
+ * (`tick` called every `loadReportIntervalMs` with no report between) counts as overload.
  */
 export class WorkerLoadTracker {
   readonly #settings: AdmissionSettings;
-  readonly #now: () => number;
   #overloaded = false;
   #streak = 0;
-  #lastReportAt: number;
+  #ticksSinceReport = 0;
   #last: WorkerLoadReading = { utilization: 0, lagP99Ms: 0 };
 
-  constructor(settings: AdmissionSettings, now: () => number = Date.now) {
+  constructor(settings: AdmissionSettings) {
     this.#settings = settings;
-    this.#now = now;
-    this.#lastReportAt = now();
   }
 
   /** The latest report. */
@@ -63,16 +64,21 @@ export class WorkerLoadTracker {
   }
 
   get overloaded(): boolean {
-    return this.#overloaded || this.#now() - this.#lastReportAt > staleAfterMs;
+    return this.#overloaded || this.#ticksSinceReport > staleAfterTicks;
   }
 
   get admitting(): boolean {
     return !this.overloaded;
   }
 
+  /** The main thread's clock: called every `loadReportIntervalMs`. */
+  tick(): void {
+    this.#ticksSinceReport++;
+  }
+
   report(reading: WorkerLoadReading): void {
     this.#last = reading;
-    this.#lastReportAt = this.#now();
+    this.#ticksSinceReport = 0;
     const { maxLagMs, maxUtilization } = this.#settings;
     const crossing = this.#overloaded
       ? reading.lagP99Ms < resumeFraction * maxLagMs && reading.utilization < resumeFraction * maxUtilization
