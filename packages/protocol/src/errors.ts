@@ -20,6 +20,20 @@ export const errorCatalogue = {
   CONNECTION_LIMIT: { status: 429, code: 1027, message: 'Connection limit exceeded' },
   PUBLISH_NOT_PERMITTED: { status: 403, code: 1500, message: 'Unable to publish' },
   SUBSCRIBE_FAILED: { status: 403, code: 1501, message: 'Unable to subscribe' },
+  // A media worker past its load thresholds (--media-admission-*). OpenTok.js documents no code
+  // of its own for a full media server (client-api.md §1.10): what cannot be published or
+  // subscribed fails with 1500 "Unable to Publish" or 1501 "Unable to Subscribe", which its
+  // callbacks report; 503 as the cause is the server's, and passes.
+  MEDIA_OVERLOADED_PUBLISH: {
+    status: 503,
+    code: 1500,
+    message: 'Unable to publish: the media server is at capacity, try again later',
+  },
+  MEDIA_OVERLOADED_SUBSCRIBE: {
+    status: 503,
+    code: 1501,
+    message: 'Unable to subscribe: the media server is at capacity, try again later',
+  },
   FORCE_DISCONNECT_NOT_PERMITTED: { status: 403, code: 1520, message: 'Unable to force disconnect' },
   FORCE_UNPUBLISH_NOT_PERMITTED: { status: 403, code: 1530, message: 'Unable to force unpublish' },
   FORCE_UNPUBLISH_INVALID_STREAM: {

@@ -177,6 +177,7 @@ export class ParlorServer {
         basePort: config.mediaPort,
         tcp: true,
         tcpLimits: config.mediaTcpLimits,
+        admission: config.mediaAdmission,
         dataPlane: config.dataPlane,
         announcedAddress: config.publicIp,
         certificate,

@@ -80,7 +80,8 @@ export interface TestServer {
 export interface TestServerOptions {
   /**
    * Environment variables, as `parlor start` would read them. Default: none (and `PARLOR_TURN=off`,
-   * `PARLOR_MEDIA_WORKERS=1`).
+   * `PARLOR_MEDIA_WORKERS=1`, `PARLOR_MEDIA_ADMISSION_MAX_LAG_MS=2000`: on a loaded test machine an
+   * idle worker's thread waits for a core often past the default 200 ms, and would refuse joins).
    */
   readonly env?: Readonly<Record<string, string>>;
   /** Data directory to use. Default: a new temporary one. */
@@ -139,10 +140,19 @@ async function freePort(ip: string): Promise<number> {
   }
 }
 
+/** The worker delay a test server allows before refusing joins, ms (see `TestServerOptions.env`). */
+const testAdmissionMaxLagMs = '2000';
+
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'parlor-test-'));
   const config = loadConfig(
-    { PARLOR_LOG_LEVEL: 'warn', PARLOR_TURN: 'off', PARLOR_MEDIA_WORKERS: '1', ...options.env },
+    {
+      PARLOR_LOG_LEVEL: 'warn',
+      PARLOR_TURN: 'off',
+      PARLOR_MEDIA_WORKERS: '1',
+      PARLOR_MEDIA_ADMISSION_MAX_LAG_MS: testAdmissionMaxLagMs,
+      ...options.env,
+    },
     {
       host: options.host ?? '127.0.0.1',
       port: '0',
@@ -253,7 +263,10 @@ export interface SpawnedParlor {
 
 export interface SpawnParlorOptions {
   readonly dataDir: string;
-  /** Environment variables besides PATH. Default: none (and `PARLOR_LOG_LEVEL=warn`, `PARLOR_TURN=off`). */
+  /**
+   * Environment variables besides PATH. Default: none (and `PARLOR_LOG_LEVEL=warn`, `PARLOR_TURN=off`,
+   * and the test servers' worker delay allowance, as `startTestServer`'s).
+   */
   readonly env?: Readonly<Record<string, string>>;
   /** Flags after `parlor start`'s own. Default: none. */
   readonly args?: readonly string[];
@@ -285,7 +298,13 @@ export async function spawnParlor(options: SpawnParlorOptions): Promise<SpawnedP
   ];
   const [program = '', ...args] = options.wrap ? options.wrap(command) : command;
   const child = spawn(program, args, {
-    env: { PATH: process.env.PATH, PARLOR_LOG_LEVEL: 'warn', PARLOR_TURN: 'off', ...options.env },
+    env: {
+      PATH: process.env.PATH,
+      PARLOR_LOG_LEVEL: 'warn',
+      PARLOR_TURN: 'off',
+      PARLOR_MEDIA_ADMISSION_MAX_LAG_MS: testAdmissionMaxLagMs,
+      ...options.env,
+    },
   });
   let log = '';
   // Read, or a full pipe would block the server's logging.

@@ -22,6 +22,9 @@ describe('GET /metrics', () => {
     assert.match(text, /^parlor_connections 2$/m);
     assert.match(text, /^parlor_streams 1$/m);
     assert.match(text, /^parlor_media_worker_sessions\{worker="0"\} 0$/m);
+    assert.match(text, /^parlor_media_worker_admitting\{worker="0"\} 1$/m);
+    assert.match(text, /^parlor_media_worker_utilization\{worker="0"\} [0-9.e-]+$/m);
+    assert.match(text, /^parlor_media_worker_lag_seconds\{worker="0"\} [0-9.e-]+$/m);
     assert.match(text, /^# TYPE parlor_router_sent_packets_total counter$/m);
     assert.match(text, /^parlor_process_cpu_seconds_total \d/m);
     await alice.close();

@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       mediaPort: 40000,
       mediaWorkers: availableParallelism(),
       mediaTcpLimits: { authTimeoutMs: 10_000, maxPendingPerAddress: 32 },
+      mediaAdmission: { maxLagMs: 200, maxUtilization: 0.9 },
       dataPlane: defaultDataPlane,
       audioFallback: defaultVideoFallbackSettings,
       metricsToken: null,
@@ -67,6 +68,19 @@ describe('loadConfig', () => {
     assert.throws(
       () => loadConfig({ PARLOR_DATA_PLANE: 'wasm' }),
       (error: unknown) => error instanceof ConfigError && error.problems.length === 1,
+    );
+  });
+
+  it("reads the media workers' admission thresholds, and refuses those out of range", () => {
+    assert.deepEqual(
+      loadConfig({ PARLOR_MEDIA_ADMISSION_MAX_LAG_MS: '250' }, { 'media-admission-max-utilization': '0.75' })
+        .mediaAdmission,
+      { maxLagMs: 250, maxUtilization: 0.75 },
+    );
+    assert.throws(
+      () =>
+        loadConfig({ PARLOR_MEDIA_ADMISSION_MAX_LAG_MS: '0', PARLOR_MEDIA_ADMISSION_MAX_UTILIZATION: '1.5' }),
+      (error: unknown) => error instanceof ConfigError && error.problems.length === 2,
     );
   });
 

@@ -6,6 +6,7 @@ import type { IceServer } from '@parlor/protocol';
 import { apiKeyProblem, apiSecretProblem } from '../auth/credentials.js';
 import { defaultTcpLimits, type IceTcpLimits } from '../media/ice/UdpMux.js';
 import { defaultVideoFallbackSettings, type VideoFallbackSettings } from '../media/router/VideoFallback.js';
+import { defaultAdmissionSettings, type AdmissionSettings } from '../media/worker/WorkerLoad.js';
 import { dataPlanes, defaultDataPlane, nativeAddon, type DataPlane } from '../media/srtp/dataPlane.js';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -60,6 +61,8 @@ export interface Config {
   readonly mediaWorkers: number;
   /** ICE-TCP connections before their first check: time allowed and count per address. Default: `defaultTcpLimits`. */
   readonly mediaTcpLimits: IceTcpLimits;
+  /** The load past which a media worker takes no new session, publisher or subscriber. Default: `defaultAdmissionSettings`. */
+  readonly mediaAdmission: AdmissionSettings;
   /** Where the media workers' SRTP runs: the native addon or node:crypto. Default: native when it built. */
   readonly dataPlane: DataPlane;
   /**
@@ -317,6 +320,23 @@ const settings = {
       return /^[0-9]+$/.test(raw) && count >= 1 && count <= 65535
         ? count
         : new Problem('must be a whole number from 1 to 65535');
+    },
+  } satisfies Setting<number>,
+  mediaAdmissionMaxLagMs: {
+    flag: 'media-admission-max-lag-ms',
+    env: 'PARLOR_MEDIA_ADMISSION_MAX_LAG_MS',
+    description: `a media worker whose event-loop delay (p99) stays above this many ms takes no new session, publisher or subscriber (default ${defaultAdmissionSettings.maxLagMs})`,
+    parse: (raw) => parseMilliseconds(raw, 10),
+  } satisfies Setting<number>,
+  mediaAdmissionMaxUtilization: {
+    flag: 'media-admission-max-utilization',
+    env: 'PARLOR_MEDIA_ADMISSION_MAX_UTILIZATION',
+    description: `a media worker whose event loop stays busier than this share (0-1) takes no new session, publisher or subscriber (default ${defaultAdmissionSettings.maxUtilization})`,
+    parse: (raw) => {
+      const share = Number(raw);
+      return /^[01](\.[0-9]+)?$/.test(raw) && share > 0 && share <= 1
+        ? share
+        : new Problem('must be a number above 0, at most 1');
     },
   } satisfies Setting<number>,
   dataPlane: {
@@ -641,6 +661,10 @@ export function loadConfig(
     authTimeoutMs: read(settings.mediaTcpAuthTimeoutMs) ?? defaultTcpLimits.authTimeoutMs,
     maxPendingPerAddress: read(settings.mediaTcpPendingPerAddress) ?? defaultTcpLimits.maxPendingPerAddress,
   });
+  const mediaAdmission = Object.freeze({
+    maxLagMs: read(settings.mediaAdmissionMaxLagMs) ?? defaultAdmissionSettings.maxLagMs,
+    maxUtilization: read(settings.mediaAdmissionMaxUtilization) ?? defaultAdmissionSettings.maxUtilization,
+  });
   const dataPlane = read(settings.dataPlane) ?? defaultDataPlane;
   if (mediaPort !== 0 && mediaPort + mediaWorkers - 1 > 65535) {
     problems.push(`--media-port ${mediaPort} leaves no room for ${mediaWorkers} media workers' ports`);
@@ -677,6 +701,7 @@ export function loadConfig(
     mediaPort,
     mediaWorkers,
     mediaTcpLimits,
+    mediaAdmission,
     dataPlane,
     audioFallback,
     metricsToken,

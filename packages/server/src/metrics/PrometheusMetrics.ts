@@ -23,6 +23,9 @@ export class PrometheusMetrics {
   readonly #connections: Gauge;
   readonly #streams: Gauge;
   readonly #workerSessions: Gauge<'worker'>;
+  readonly #workerUtilization: Gauge<'worker'>;
+  readonly #workerLag: Gauge<'worker'>;
+  readonly #workerAdmitting: Gauge<'worker'>;
   readonly #tcpConnections: Gauge<'worker' | 'state'>;
   readonly #tcpClosed: Counter<'worker' | 'reason'>;
   readonly #receivedPackets: Counter<(typeof streamLabels)[number]>;
@@ -62,6 +65,20 @@ export class PrometheusMetrics {
       labelNames: ['worker'],
       registers,
     });
+    const workerGauge = (name: string, help: string): Gauge<'worker'> =>
+      new Gauge({ name, help, labelNames: ['worker'], registers });
+    this.#workerUtilization = workerGauge(
+      'parlor_media_worker_utilization',
+      "Share of the last half second each media worker's event loop was busy, 0-1",
+    );
+    this.#workerLag = workerGauge(
+      'parlor_media_worker_lag_seconds',
+      "Each media worker's event-loop delay, p99 over the last half second",
+    );
+    this.#workerAdmitting = workerGauge(
+      'parlor_media_worker_admitting',
+      'Whether each media worker takes new sessions, publishers and subscribers (1), or is overloaded (0)',
+    );
     const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> => {
       const metric = new Counter({ name, help, labelNames, registers });
       this.#routerMetrics.push(metric);
@@ -182,9 +199,20 @@ export class PrometheusMetrics {
       this.#sessions.set({ media_mode: mode }, rooms.filter((room) => room.mediaMode === mode).length);
     this.#connections.set(rooms.reduce((sum, room) => sum + room.connections.length, 0));
     this.#streams.set(rooms.reduce((sum, room) => sum + room.streams.length, 0));
-    this.#workerSessions.reset();
-    for (const { index, routers } of this.#options.mediaWorkers.load)
-      this.#workerSessions.set({ worker: String(index) }, routers);
+    for (const metric of [
+      this.#workerSessions,
+      this.#workerUtilization,
+      this.#workerLag,
+      this.#workerAdmitting,
+    ])
+      metric.reset();
+    for (const { index, routers, utilization, lagP99Ms, admitting } of this.#options.mediaWorkers.load) {
+      const worker = String(index);
+      this.#workerSessions.set({ worker }, routers);
+      this.#workerUtilization.set({ worker }, utilization);
+      this.#workerLag.set({ worker }, lagP99Ms / 1000);
+      this.#workerAdmitting.set({ worker }, admitting ? 1 : 0);
+    }
     for (const { index, stats } of await this.#options.mediaWorkers.tcpStats().catch(() => [])) {
       const worker = String(index);
       this.#tcpConnections.set({ worker, state: 'authenticated' }, stats.authenticated);

@@ -65,6 +65,7 @@ interface RecordedCall {
 /** A media worker stand-in: `subscribe` waits for `completeSubscribe`; every other call succeeds at once. */
 class FakeWorker {
   readonly index = 0;
+  readonly admitting = true;
   readonly calls: RecordedCall[] = [];
   #pendingSubscribe: (() => void) | null = null;
 

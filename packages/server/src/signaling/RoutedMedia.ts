@@ -11,6 +11,7 @@ import type { VideoPreferences } from '../media/router/Subscription.js';
 import type { VideoFallbackEvent } from '../media/router/VideoFallback.js';
 import type { RecordedFile, RecordOptions, StreamRecording } from '../archive/ArchiveMedia.js';
 import { InvalidStateError } from '../InvalidStateError.js';
+import { MediaWorkersOverloadedError } from '../media/worker/MediaWorkerPool.js';
 import type { RemoteRouter } from '../media/worker/RemoteRouter.js';
 import type { RoomConnection } from './RoomConnection.js';
 import type { Negotiation, PublishedStreamOptions, StreamMedia } from './StreamMedia.js';
@@ -63,7 +64,7 @@ interface PublicationWaiter {
 }
 
 export interface RoutedMediaOptions {
-  /** Makes the room's router, on the least loaded media worker. */
+  /** Makes the room's router, on the least loaded media worker; throws `MediaWorkersOverloadedError` when none admits. */
   readonly createRouter: () => RemoteRouter;
   /** The router lost a stream's media (its worker died, or it refused the stream): end the stream. */
   readonly onMediaLost: (streamId: string) => void;
@@ -91,6 +92,17 @@ export class RoutedMedia implements StreamMedia {
     this.#logger = options.logger;
   }
 
+  /**
+   * Refuses a new publisher while the session's media worker is overloaded, or, for a session
+   * without a router yet, while every worker is: the new session is placed now. Those already
+   * publishing keep going.
+   */
+  admitPublisher(): void {
+    const router = this.#currentRouter();
+    if (!router.worker.admitting)
+      throw new ParlorError('MEDIA_OVERLOADED_PUBLISH', `media worker ${router.worker.index} is overloaded`);
+  }
+
   /** The publisher is asked to offer its stream to the router. */
   published(publisher: RoomConnection, streamId: string, options: PublishedStreamOptions): void {
     const upstream: Upstream = {
@@ -115,6 +127,11 @@ export class RoutedMedia implements StreamMedia {
     _publisher: RoomConnection,
     preferences: VideoPreferences,
   ): string {
+    // Refused now, in the answer to the request, while its worker is overloaded; without a
+    // router the stream's media is lost already and the subscription waits for none.
+    const worker = this.#router?.worker;
+    if (worker && !worker.admitting)
+      throw new ParlorError('MEDIA_OVERLOADED_SUBSCRIBE', `media worker ${worker.index} is overloaded`);
     const downstream: Downstream = {
       id: randomUUID(),
       streamId,
@@ -260,6 +277,8 @@ export class RoutedMedia implements StreamMedia {
     try {
       router = this.#options.createRouter();
     } catch (error) {
+      if (error instanceof MediaWorkersOverloadedError)
+        throw new ParlorError('MEDIA_OVERLOADED_PUBLISH', error.message, { cause: error });
       this.#logger.error({ err: error }, 'no media router for the session');
       throw new ParlorError('INTERNAL', 'the media router is unavailable');
     }

@@ -205,6 +205,7 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     if (!connection.permissions.publish) {
       throw new ParlorError('PUBLISH_NOT_PERMITTED', `a ${connection.token.role} token cannot publish`);
     }
+    if (this.#media instanceof RoutedMedia) this.#media.admitPublisher();
     const muteForced = this.#muteAll && params.hasAudio;
     const info: StreamInfo = {
       streamId: randomUUID(),

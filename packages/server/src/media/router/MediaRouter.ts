@@ -13,6 +13,7 @@ import {
 import type { DataPlane } from '../srtp/dataPlane.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
+import type { HandshakeLimiter } from '../transport/HandshakeLimiter.js';
 import { Publication, type EncodingState } from './Publication.js';
 import { Subscription, type VideoPreferences } from './Subscription.js';
 import type {
@@ -46,6 +47,8 @@ export interface MediaRouterOptions {
   readonly videoFallback?: VideoFallbackSettings | null;
   /** Where SRTP's cryptography runs. Default: `defaultDataPlane`, native when the addon built. */
   readonly dataPlane?: DataPlane;
+  /** Bounds the DTLS handshakes of the worker the router runs in. Default: none, no bound. */
+  readonly handshakes?: HandshakeLimiter;
 }
 
 /** How one subscriber receives a publication. */
@@ -185,6 +188,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
       endpoint,
       certificate: this.#options.certificate,
       dataPlane: this.#options.dataPlane,
+      ...(this.#options.handshakes ? { handshakes: this.#options.handshakes } : {}),
       remoteFingerprint: offer.fingerprint,
     });
     const publication = new Publication({
@@ -215,6 +219,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
       endpoint,
       certificate: this.#options.certificate,
       dataPlane: this.#options.dataPlane,
+      ...(this.#options.handshakes ? { handshakes: this.#options.handshakes } : {}),
     });
     transport.on('stateChange', (state) => {
       if (state === 'closed') endpoint.close();

@@ -5,6 +5,7 @@ import type { SrtpContext } from '../srtp/SrtpContext.js';
 import { DtlsCertificate } from './DtlsCertificate.js';
 import { DtlsSrtpTransport, type DtlsSrtpState } from './DtlsSrtpTransport.js';
 import { FakeBrowser } from './FakeBrowser.js';
+import { HandshakeLimiter } from './HandshakeLimiter.js';
 
 let mux: UdpMux;
 let routerCertificate: DtlsCertificate;
@@ -95,5 +96,55 @@ describe('DTLS-SRTP over ICE-lite', () => {
     router.close();
     endpoint.close();
     browser.close();
+  });
+
+  it('holds a handshake while the limiter has no turn for it and completes it once one is free; refuses one past the queue', async () => {
+    const handshakes = new HandshakeLimiter({
+      maxConcurrent: 1,
+      maxQueued: 1,
+      queueTimeoutMs: 5000,
+      holdTimeoutMs: 5000,
+    });
+    const peer = () => {
+      const endpoint = mux.createEndpoint();
+      const router = new DtlsSrtpTransport({
+        endpoint,
+        certificate: routerCertificate,
+        remoteFingerprint: `sha-256 ${browserCertificate.fingerprint}`,
+        handshakes,
+      });
+      return { endpoint, router };
+    };
+    const waiting = peer();
+    const refused = peer();
+    const browser = new FakeBrowser(mux.port, browserCertificate);
+    try {
+      // Another handshake has the one turn.
+      const busy = handshakes.request(
+        () => undefined,
+        () => undefined,
+      );
+      const connected = browser.connect(waiting.endpoint.usernameFragment, waiting.endpoint.password);
+      await waitFor(() => handshakes.counts.queued === 1, 'the handshake to wait');
+      // The refused peer's first DTLS record, on a path its check proved.
+      refused.endpoint.handleCheck(
+        { protocol: 'udp', remote: { address: '127.0.0.1', port: 9 }, send: () => undefined },
+        true,
+        Date.now(),
+      );
+      refused.endpoint.handlePacket(Buffer.from([22, 0xfe, 0xfd, 0, 0]));
+      await waitFor(() => refused.router.state === 'failed', 'the one past the queue to be refused');
+      assert.equal(waiting.router.state, 'new');
+      busy();
+      await connected;
+      await waitFor(() => waiting.router.state === 'connected', 'the held handshake to complete');
+      assert.deepEqual(handshakes.counts, { running: 0, queued: 0 });
+    } finally {
+      for (const { router, endpoint } of [waiting, refused]) {
+        router.close();
+        endpoint.close();
+      }
+      browser.close();
+    }
   });
 });

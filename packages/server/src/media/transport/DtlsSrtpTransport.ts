@@ -10,6 +10,7 @@ import { SrtpContext } from '../srtp/SrtpContext.js';
 import type { DtlsCertificate } from './DtlsCertificate.js';
 import { useNativeDtlsKeys } from './nativeDtlsKeys.js';
 import { useNativeP256 } from './nativeP256.js';
+import type { HandshakeLimiter } from './HandshakeLimiter.js';
 import { useNativeX25519 } from './nativeX25519.js';
 
 useNativeX25519();
@@ -36,6 +37,8 @@ export interface DtlsSrtpTransportOptions {
    * offers, it is known only from the answer: give it then with `setRemoteFingerprint`.
    */
   readonly remoteFingerprint?: string;
+  /** Bounds the handshakes of the worker this transport runs in. Default: none, no bound. */
+  readonly handshakes?: HandshakeLimiter;
 }
 
 /**
@@ -55,11 +58,18 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
   /** The datagram transport werift's DTLS socket runs on; it sets `onData` to receive. */
   readonly #dtlsTransport: Transport;
   readonly #dataPlane: DataPlane | undefined;
+  readonly #handshakes: HandshakeLimiter | undefined;
+  /** Its turn at the limiter: none asked yet, waiting, under way, or refused. */
+  #turn: 'none' | 'waiting' | 'running' | 'refused' = 'none';
+  /** While it waits: the peer's latest DTLS datagram (its ClientHello), handed over once it runs. */
+  #held: Buffer | null = null;
+  #releaseTurn: (() => void) | null = null;
 
   constructor(options: DtlsSrtpTransportOptions) {
     super();
     this.#endpoint = options.endpoint;
     this.#dataPlane = options.dataPlane;
+    this.#handshakes = options.handshakes;
     this.#remoteFingerprint = options.remoteFingerprint
       ? normalizeFingerprint(options.remoteFingerprint)
       : null;
@@ -83,6 +93,7 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
       extendedMasterSecret: true,
     });
     this.#dtls.onConnect.subscribe(() => {
+      this.#endTurn();
       this.#onHandshakeDone();
     });
     this.#dtls.onError.subscribe(() => {
@@ -127,8 +138,7 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
   #receive(packet: Buffer): void {
     const first = packet[0] as number;
     if (first >= 20 && first <= 63) {
-      if (this.#state === 'new') this.#setState('connecting');
-      this.#dtlsTransport.onData(packet, {} as never);
+      this.#receiveDtls(packet);
       return;
     }
     if (first < 128 || first > 191 || !this.#inbound) return;
@@ -141,6 +151,43 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
       const rtp = this.#inbound.unprotectRtp(packet);
       if (rtp) this.safeEmit('rtp', rtp);
     }
+  }
+
+  /**
+   * A DTLS datagram: to werift once the handshake has its turn. While it waits, only the latest
+   * datagram is kept (the peer retransmits its flight meanwhile); refused, the peer gets nothing
+   * more and its handshake times out at its end.
+   */
+  #receiveDtls(packet: Buffer): void {
+    if (this.#turn === 'none' && this.#handshakes && this.#state === 'new') {
+      this.#turn = 'waiting';
+      this.#held = packet;
+      this.#releaseTurn = this.#handshakes.request(
+        () => {
+          this.#turn = 'running';
+          const held = this.#held;
+          this.#held = null;
+          if (held) this.#receiveDtls(held);
+        },
+        () => {
+          this.#turn = 'refused';
+          this.#held = null;
+          this.#setState('failed');
+        },
+      );
+      return;
+    }
+    if (this.#turn === 'waiting') this.#held = packet;
+    if (this.#turn === 'waiting' || this.#turn === 'refused') return;
+    if (this.#state === 'new') this.#setState('connecting');
+    this.#dtlsTransport.onData(packet, {} as never);
+  }
+
+  /** The handshake is over, one way or another: the next one may run. */
+  #endTurn(): void {
+    this.#releaseTurn?.();
+    this.#releaseTurn = null;
+    this.#held = null;
   }
 
   #onHandshakeDone(): void {
@@ -174,6 +221,7 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
 
   #setState(state: DtlsSrtpState): void {
     if (this.#state === state || this.#state === 'closed') return;
+    if (state === 'failed' || state === 'closed') this.#endTurn();
     this.#state = state;
     this.safeEmit('stateChange', state);
   }

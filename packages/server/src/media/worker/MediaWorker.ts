@@ -11,6 +11,12 @@ import type {
   MediaWorkerSettings,
   RouterEvent,
 } from './workerProtocol.js';
+import {
+  loadReportIntervalMs,
+  WorkerLoadTracker,
+  type AdmissionSettings,
+  type WorkerLoadReading,
+} from './WorkerLoad.js';
 
 /** The worker's script: `mediaWorkerMain.js` beside this file once built. */
 function workerEntry(): URL {
@@ -41,6 +47,8 @@ export interface MediaWorkerEvents {
   died: [error: Error];
   /** One of its routers emitted an event. */
   routerEvent: [event: RouterEvent];
+  /** A load report turned it overloaded, or admitting again (also after a silence that counted as overload). */
+  admissionChange: [admitting: boolean, load: WorkerLoadReading];
 }
 
 interface PendingCall {
@@ -59,16 +67,30 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
   readonly port: number;
   readonly #worker: Worker;
   readonly #pending = new Map<number, PendingCall>();
+  readonly #load: WorkerLoadTracker;
+  readonly #loadTicks: NodeJS.Timeout;
   #nextId = 1;
   #closing = false;
 
-  private constructor(index: number, port: number, worker: Worker) {
+  private constructor(index: number, port: number, worker: Worker, admission: AdmissionSettings) {
     super();
     this.index = index;
     this.port = port;
     this.#worker = worker;
+    this.#load = new WorkerLoadTracker(admission);
+    this.#loadTicks = setInterval(() => {
+      this.#load.tick();
+    }, loadReportIntervalMs);
+    this.#loadTicks.unref();
     worker.on('message', (message: MediaWorkerMessage) => {
       if (message.kind === 'ready') return;
+      if (message.kind === 'load') {
+        const admitting = this.#load.admitting;
+        const reading = { utilization: message.utilization, lagP99Ms: message.lagP99Ms };
+        this.#load.report(reading);
+        if (this.#load.admitting !== admitting) this.safeEmit('admissionChange', !admitting, reading);
+        return;
+      }
       if (message.kind === 'event') {
         const { kind: _kind, ...event } = message;
         this.safeEmit('routerEvent', event);
@@ -88,8 +110,15 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
     });
   }
 
-  /** Starts a worker thread and waits until its socket is bound. */
-  static async start(index: number, settings: MediaWorkerSettings): Promise<MediaWorker> {
+  /**
+   * Starts a worker thread and waits until its socket is bound; it admits new work while its load
+   * stays under `admission`'s thresholds.
+   */
+  static async start(
+    index: number,
+    settings: MediaWorkerSettings,
+    admission: AdmissionSettings,
+  ): Promise<MediaWorker> {
     const worker = new Worker(workerEntry(), { workerData: settings, name: `parlor-media-${index}` });
     const port = await new Promise<number>((resolve, reject) => {
       const onMessage = (message: MediaWorkerMessage): void => {
@@ -110,7 +139,17 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
       };
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);
     });
-    return new MediaWorker(index, port, worker);
+    return new MediaWorker(index, port, worker, admission);
+  }
+
+  /** Its latest load report. */
+  get load(): WorkerLoadReading {
+    return this.#load.last;
+  }
+
+  /** Whether it takes new routed sessions, publishers and subscribers (see `WorkerLoadTracker`). */
+  get admitting(): boolean {
+    return this.#load.admitting;
   }
 
   call<M extends MediaWorkerMethod>(
@@ -129,6 +168,7 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    clearInterval(this.#loadTicks);
     this.#rejectPending(new InvalidStateError(`media worker ${this.index} closed`));
     await this.#worker.terminate();
   }
@@ -136,6 +176,7 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
   #end(error: Error): void {
     if (this.#closing) return;
     this.#closing = true;
+    clearInterval(this.#loadTicks);
     this.#rejectPending(error);
     this.safeEmit('died', error);
   }

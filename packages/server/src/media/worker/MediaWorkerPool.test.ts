@@ -12,7 +12,11 @@ import { parseStun, serializeStun, stunAttributes, stunMessageTypes } from '../i
 import { noVideoPreferences } from '../router/Subscription.js';
 import { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { MediaWorkerCallError } from './MediaWorker.js';
-import { MediaWorkerPool, type MediaWorkerPoolOptions } from './MediaWorkerPool.js';
+import {
+  MediaWorkerPool,
+  MediaWorkersOverloadedError,
+  type MediaWorkerPoolOptions,
+} from './MediaWorkerPool.js';
 
 let options: MediaWorkerPoolOptions;
 
@@ -211,5 +215,91 @@ describe("a media worker's ICE-TCP port", () => {
       await pool.close();
     }
     await until(() => openDescriptors() <= descriptorsBefore, 2000);
+  });
+});
+
+describe('media worker admission', () => {
+  const offerSdp = readFileSync(
+    new URL('../sdp/fixtures/chromium-publisher-offer.sdp', import.meta.url),
+    'utf8',
+  );
+  // A busy worker's loop is busy 80 ms of every 100. Utilization alone decides here: on a loaded
+  // machine an idle worker's delay reaches tens of ms when its thread waits for a core.
+  const admission = { maxLagMs: 1000, maxUtilization: 0.5 };
+  const busy = { busyMs: 80, everyMs: 100, durationMs: 3500 };
+  let lastLoad: (() => unknown) | null = null;
+  const until = async (condition: () => boolean, withinMs: number, what: string): Promise<void> => {
+    const deadline = Date.now() + withinMs;
+    while (!condition()) {
+      assert.ok(Date.now() < deadline, `${what}: not within ${withinMs} ms ${JSON.stringify(lastLoad?.())}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  /** Sends binding requests with the endpoint's credentials over UDP; resolves with the slowest answer's time, ms. */
+  const checkRoundTrips = async (port: number, answerSdp: string, count: number): Promise<number> => {
+    const ufrag = /a=ice-ufrag:(\S+)/.exec(answerSdp)?.[1] ?? '';
+    const password = /a=ice-pwd:(\S+)/.exec(answerSdp)?.[1] ?? '';
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    try {
+      let slowest = 0;
+      for (let i = 0; i < count; i++) {
+        const request = serializeStun(
+          {
+            type: stunMessageTypes.bindingRequest,
+            transactionId: randomBytes(12),
+            attributes: [{ type: stunAttributes.username, value: Buffer.from(`${ufrag}:client`) }],
+          },
+          password,
+        );
+        const sent = Date.now();
+        const answered = once(socket, 'message', { signal: AbortSignal.timeout(3000) });
+        socket.send(request, port, '127.0.0.1');
+        const [answer] = (await answered) as [Buffer];
+        assert.equal(parseStun(answer)?.type, stunMessageTypes.bindingSuccess);
+        slowest = Math.max(slowest, Date.now() - sent);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      return slowest;
+    } finally {
+      socket.close();
+    }
+  };
+
+  it("places new sessions on workers that are not overloaded, refuses them when none is, answers an established publisher's checks meanwhile, and admits again once the load falls", async () => {
+    const pool = await MediaWorkerPool.start({ ...options, workers: 2, admission });
+    lastLoad = () => pool.load;
+    try {
+      const established = pool.createRouter();
+      const others = [pool.createRouter(), pool.createRouter(), pool.createRouter()];
+      assert.deepEqual(
+        [established, ...others].map((router) => router.worker.index),
+        [0, 1, 0, 1],
+      );
+      const { answerSdp } = await established.publish(offerSdp);
+      const busyWorker = established.worker;
+      await until(() => pool.load.every((worker) => worker.admitting), 3000, 'admitting at rest');
+
+      await pool.simulateLoad(0, busy);
+      await until(() => !busyWorker.admitting, 2500, 'worker 0 overloaded');
+      const load = pool.load[0];
+      assert.ok(load && !load.admitting && load.utilization > 0.5, JSON.stringify(load));
+      // Worker 0 hosts as few as worker 1 and would take the next session (the first of a tie), but it is overloaded.
+      const placed = pool.createRouter();
+      assert.equal(placed.worker.index, 1);
+      // The established publisher's consent checks are answered between the busy slices.
+      const slowest = await checkRoundTrips(busyWorker.port, answerSdp, 5);
+      assert.ok(slowest < 1000, `a check waited ${slowest} ms`);
+
+      await pool.simulateLoad(1, busy);
+      await until(() => pool.load.every((worker) => !worker.admitting), 2500, 'both overloaded');
+      assert.throws(() => pool.createRouter(), MediaWorkersOverloadedError);
+
+      await until(() => pool.load.every((worker) => worker.admitting), 8000, 'admitting again');
+      assert.equal(pool.createRouter().worker.index, 0);
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -6,6 +6,7 @@ import { defaultTcpLimits, type IceTcpLimits, type IceTcpStats } from '../ice/Ud
 import { defaultDataPlane, type DataPlane } from '../srtp/dataPlane.js';
 import { MediaWorker } from './MediaWorker.js';
 import { RemoteRouter } from './RemoteRouter.js';
+import { defaultAdmissionSettings, type AdmissionSettings } from './WorkerLoad.js';
 import type { MediaWorkerSettings } from './workerProtocol.js';
 
 export interface MediaWorkerPoolOptions {
@@ -26,7 +27,14 @@ export interface MediaWorkerPoolOptions {
   readonly certificate: DtlsCertificate;
   /** Audio fallback's thresholds for subscribers of routed sessions; null turns it off. Default: ours. */
   readonly videoFallback?: VideoFallbackSettings | null;
+  /** The load past which a worker takes no new session, publisher or subscriber. Default: `defaultAdmissionSettings`. */
+  readonly admission?: AdmissionSettings;
   readonly logger: Logger;
+}
+
+/** Every live media worker is overloaded: a new session waits until one admits again. */
+export class MediaWorkersOverloadedError extends Error {
+  override readonly name = 'MediaWorkersOverloadedError';
 }
 
 /** The longest wait between two attempts to replace a dead worker, ms. */
@@ -37,12 +45,19 @@ export interface MediaWorkerLoad {
   readonly index: number;
   readonly port: number;
   readonly routers: number;
+  /** Share of the last report's interval its event loop was busy, 0–1. */
+  readonly utilization: number;
+  /** Its event loop's delay, p99 over the last report's interval, ms. */
+  readonly lagP99Ms: number;
+  /** Whether it takes new sessions, publishers and subscribers: the signal a placement uses. */
+  readonly admitting: boolean;
 }
 
 /**
  * The media worker threads (mediasoup's worker model): each has its own UDP socket and hosts
  * whole sessions, so a session's packets never cross threads. A new session's router goes to
- * the worker with the fewest; a worker that dies is replaced, and the routers it hosted are lost.
+ * the admitting worker with the fewest (none admitting: refused); a worker that dies is
+ * replaced, and the routers it hosted are lost.
  */
 export class MediaWorkerPool {
   readonly #options: MediaWorkerPoolOptions;
@@ -65,7 +80,9 @@ export class MediaWorkerPool {
       throw new RangeError(`a media worker pool needs at least one worker, not ${options.workers}`);
     const settings = settingsFor(options);
     const started = await Promise.allSettled(
-      Array.from({ length: options.workers }, (_, index) => MediaWorker.start(index, settings(index))),
+      Array.from({ length: options.workers }, (_, index) =>
+        MediaWorker.start(index, settings(index), options.admission ?? defaultAdmissionSettings),
+      ),
     );
     const workers = started.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
     const failure = started.find((outcome) => outcome.status === 'rejected');
@@ -76,14 +93,17 @@ export class MediaWorkerPool {
     return new MediaWorkerPool(options, workers);
   }
 
-  /** A new router, on the live worker hosting the fewest. */
+  /** A new router, on the admitting worker hosting the fewest. */
   createRouter(): RemoteRouter {
     if (this.#closed) throw new InvalidStateError('the media worker pool is closed');
+    const live = this.#workers.filter((worker) => worker !== null);
+    if (live.length === 0) throw new InvalidStateError('no media worker is running');
     let chosen: MediaWorker | null = null;
-    for (const worker of this.#workers) {
-      if (worker && (!chosen || this.#routersOf(worker).size < this.#routersOf(chosen).size)) chosen = worker;
+    for (const worker of live) {
+      if (worker.admitting && (!chosen || this.#routersOf(worker).size < this.#routersOf(chosen).size))
+        chosen = worker;
     }
-    if (!chosen) throw new InvalidStateError('no media worker is running');
+    if (!chosen) throw new MediaWorkersOverloadedError('every media worker is overloaded');
     const router = new RemoteRouter(chosen);
     const hosted = this.#routersOf(chosen);
     hosted.set(router.id, router);
@@ -99,8 +119,28 @@ export class MediaWorkerPool {
 
   get load(): MediaWorkerLoad[] {
     return this.#workers.flatMap((worker) =>
-      worker ? [{ index: worker.index, port: worker.port, routers: this.#routersOf(worker).size }] : [],
+      worker
+        ? [
+            {
+              index: worker.index,
+              port: worker.port,
+              routers: this.#routersOf(worker).size,
+              ...worker.load,
+              admitting: worker.admitting,
+            },
+          ]
+        : [],
     );
+  }
+
+  /** Tests only: makes a worker busy, as `simulateLoad` in the worker protocol says. */
+  async simulateLoad(
+    index: number,
+    load: { busyMs: number; everyMs: number; durationMs: number },
+  ): Promise<void> {
+    const worker = this.#workers[index];
+    if (!worker) throw new InvalidStateError(`no media worker ${index}`);
+    await worker.call('simulateLoad', load);
   }
 
   /** Each live worker's ICE-TCP connections. */
@@ -132,6 +172,11 @@ export class MediaWorkerPool {
     worker.on('routerEvent', (event) => {
       this.#routersOf(worker).get(event.routerId)?.deliver(event);
     });
+    worker.on('admissionChange', (admitting, load) => {
+      const context = { worker: worker.index, ...load };
+      if (admitting) this.#options.logger.info(context, 'media worker admits new sessions again');
+      else this.#options.logger.warn(context, 'media worker overloaded: it takes no new session');
+    });
     worker.on('died', (error) => {
       this.#options.logger.error({ err: error, worker: worker.index }, 'media worker died');
       const lost = [...this.#routersOf(worker).values()];
@@ -145,7 +190,11 @@ export class MediaWorkerPool {
   async #replace(index: number): Promise<void> {
     for (let delayMs = 250; !this.#closed; delayMs = Math.min(2 * delayMs, maxRestartDelayMs)) {
       try {
-        const worker = await MediaWorker.start(index, this.#settings(index));
+        const worker = await MediaWorker.start(
+          index,
+          this.#settings(index),
+          this.#options.admission ?? defaultAdmissionSettings,
+        );
         if (this.closed) {
           await worker.close();
           return;

@@ -9,6 +9,7 @@ import type { Publication } from '../router/Publication.js';
 import type { Subscription } from '../router/Subscription.js';
 import type { DataPlane } from '../srtp/dataPlane.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
+import type { HandshakeLimiter } from '../transport/HandshakeLimiter.js';
 import type { VideoFallbackSettings } from '../router/VideoFallback.js';
 import type { MediaWorkerMethod, MediaWorkerMethods, RouterEvent } from './workerProtocol.js';
 
@@ -42,6 +43,8 @@ export interface WorkerRoutersOptions {
   readonly videoFallback: VideoFallbackSettings | null;
   /** Where SRTP's cryptography runs in every router. */
   readonly dataPlane: DataPlane;
+  /** Bounds the DTLS handshakes of all the worker's routers together. */
+  readonly handshakes: HandshakeLimiter;
 }
 
 export interface WorkerRoutersEvents {
@@ -168,6 +171,15 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
         if (!hosted) throw new InvalidStateError(`no recording ${recordingId}`);
         this.#recordings.delete(recordingId);
         return (hosted.result ??= hosted.recording.stop());
+      },
+      simulateLoad: ({ busyMs, everyMs, durationMs }) => {
+        const until = performance.now() + durationMs;
+        const timer = setInterval(() => {
+          const end = Math.min(until, performance.now() + busyMs);
+          while (performance.now() < end);
+          if (end >= until) clearInterval(timer);
+        }, everyMs);
+        return null;
       },
     };
   }

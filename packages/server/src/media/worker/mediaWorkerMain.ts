@@ -4,6 +4,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { UdpMux } from '../ice/UdpMux.js';
 import { DtlsCertificate } from '../transport/DtlsCertificate.js';
+import { HandshakeLimiter } from '../transport/HandshakeLimiter.js';
+import { measureLoad } from './WorkerLoad.js';
 import { WorkerRouters } from './WorkerRouters.js';
 import type { MediaWorkerMessage, MediaWorkerRequest, MediaWorkerSettings } from './workerProtocol.js';
 
@@ -23,6 +25,9 @@ const routers = new WorkerRouters({
   announcedAddress: settings.announcedAddress,
   videoFallback: settings.videoFallback,
   dataPlane: settings.dataPlane,
+  // Consent first: binding requests are answered as each datagram is read (UdpMux), so what
+  // delays them is the loop's other work; new joins' DTLS handshakes are bounded here.
+  handshakes: new HandshakeLimiter(),
 });
 
 function post(message: MediaWorkerMessage): void {
@@ -58,3 +63,6 @@ port.on('message', (request: MediaWorkerRequest) => {
   }
 });
 post({ kind: 'ready', port: mux.port });
+measureLoad((reading) => {
+  post({ kind: 'load', ...reading });
+});

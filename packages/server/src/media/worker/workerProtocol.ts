@@ -5,6 +5,7 @@ import type { RecordingResult } from '../../archive/recording/StreamRecorder.js'
 import type { EncodingState, RouterStats } from '../router/MediaRouter.js';
 import type { VideoPreferences } from '../router/Subscription.js';
 import type { VideoFallbackEvent, VideoFallbackSettings } from '../router/VideoFallback.js';
+import type { WorkerLoadReading } from './WorkerLoad.js';
 
 /** What a media worker is started with (its `workerData`). */
 export interface MediaWorkerSettings {
@@ -66,6 +67,11 @@ export interface MediaWorkerMethods {
   };
   /** Completes a recording, also one whose router has closed since. */
   stopRecording: { params: { routerId: string; recordingId: string }; result: RecordingResult };
+  /**
+   * Tests only: keeps the worker's loop busy `busyMs` of every `everyMs` for `durationMs`, as a
+   * burst of joins would, while it still handles datagrams between the slices.
+   */
+  simulateLoad: { params: { busyMs: number; everyMs: number; durationMs: number }; result: null };
 }
 
 export type MediaWorkerMethod = keyof MediaWorkerMethods;
@@ -98,9 +104,13 @@ export type RouterEvent =
       readonly message: string;
     };
 
-/** A worker's messages to the main thread: that it is ready, the outcome of a request, or a router's event. */
+/**
+ * A worker's messages to the main thread: that it is ready, its load every `loadReportIntervalMs`,
+ * the outcome of a request, or a router's event.
+ */
 export type MediaWorkerMessage =
   | { readonly kind: 'ready'; readonly port: number }
+  | ({ readonly kind: 'load' } & WorkerLoadReading)
   | ({ readonly kind: 'event' } & RouterEvent)
   | { readonly kind: 'result'; readonly id: number; readonly result: unknown }
   | {

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HandshakeLimiter } from './HandshakeLimiter.js';
+
+describe('HandshakeLimiter', () => {
+  it('runs at most maxConcurrent, starts the waiting ones in order as turns are given back, and refuses past the queue', () => {
+    const limiter = new HandshakeLimiter({
+      maxConcurrent: 2,
+      maxQueued: 2,
+      queueTimeoutMs: 10_000,
+      holdTimeoutMs: 10_000,
+    });
+    const log: string[] = [];
+    const releases = ['a', 'b', 'c', 'd', 'e'].map((name) =>
+      limiter.request(
+        () => log.push(`${name} runs`),
+        () => log.push(`${name} refused`),
+      ),
+    );
+    assert.deepEqual(log, ['a runs', 'b runs', 'e refused']);
+    assert.deepEqual(limiter.counts, { running: 2, queued: 2 });
+    releases[0]?.();
+    releases[0]?.();
+    assert.deepEqual(log.slice(3), ['c runs']);
+    releases[3]?.();
+    releases[1]?.();
+    releases[2]?.();
+    assert.deepEqual(log.slice(4), []);
+    assert.deepEqual(limiter.counts, { running: 0, queued: 0 });
+  });
+
+  it('refuses a handshake that waited too long, and one that ran too long, giving its turn to the next', async () => {
+    const limiter = new HandshakeLimiter({
+      maxConcurrent: 1,
+      maxQueued: 4,
+      queueTimeoutMs: 100,
+      holdTimeoutMs: 250,
+    });
+    const log: string[] = [];
+    const request = (name: string): (() => void) =>
+      limiter.request(
+        () => log.push(`${name} runs`),
+        () => log.push(`${name} refused`),
+      );
+    request('stalled');
+    await sleep(50);
+    request('late');
+    await sleep(150);
+    assert.deepEqual(log, ['stalled runs', 'late refused']);
+    const next = request('next');
+    await sleep(150);
+    assert.deepEqual(log.slice(2), ['stalled refused', 'next runs']);
+    next();
+    assert.deepEqual(limiter.counts, { running: 0, queued: 0 });
+  });
+});

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SignalingRequestError, startTestServer, type TestServer } from '../src/testing.js';
+
+// Through the real server: two media workers, one made busy as a burst of joins would make it.
+// Utilization alone decides: on a loaded machine an idle worker's delay reaches tens of ms.
+const env = {
+  PARLOR_MEDIA_WORKERS: '2',
+  PARLOR_MEDIA_ADMISSION_MAX_UTILIZATION: '0.5',
+  PARLOR_MEDIA_ADMISSION_MAX_LAG_MS: '1000',
+};
+const busy = { busyMs: 80, everyMs: 100, durationMs: 3000 };
+
+async function until(condition: () => boolean, withinMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (!condition()) {
+    assert.ok(Date.now() < deadline, `${what}: not within ${withinMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Resolves with the code and message of the request's refusal. */
+async function refusal(request: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await request;
+  } catch (error) {
+    assert.ok(error instanceof SignalingRequestError, String(error));
+    return { code: error.code, message: error.message };
+  }
+  assert.fail('the request was accepted');
+}
+
+describe('media worker admission', () => {
+  let parlor: TestServer;
+  before(async () => {
+    parlor = await startTestServer({ env });
+  });
+  after(() => parlor.dispose());
+
+  it('refuses new subscribers and publishers of a session on an overloaded worker with 1501 and 1500, places a new session on the other worker, and admits again once the load falls', async () => {
+    const pool = parlor.server.mediaWorkers;
+    await until(() => pool.load.every((worker) => worker.admitting), 3000, 'admitting at rest');
+    const { alice, bob, streamId } = await parlor.liveSession({ mediaMode: 'routed' });
+    const busyIndex = pool.load.findIndex((worker) => worker.routers === 1);
+    assert.notEqual(busyIndex, -1, 'the session has its router from its first publish');
+
+    await pool.simulateLoad(busyIndex, busy);
+    await until(() => pool.load[busyIndex]?.admitting === false, 2500, 'overloaded');
+    const subscribe = await refusal(bob.request('subscribe', { streamId }));
+    assert.equal(subscribe.code, 1501);
+    assert.match(subscribe.message, /at capacity/);
+    const publish = await refusal(bob.request('publish', { name: 'Late', hasAudio: true, hasVideo: true }));
+    assert.equal(publish.code, 1500);
+    assert.match(publish.message, /at capacity/);
+    // A new session goes to the other worker.
+    const other = await parlor.liveSession({ mediaMode: 'routed' });
+    assert.deepEqual(
+      pool.load.map((worker) => worker.routers),
+      [1, 1],
+    );
+
+    await until(() => pool.load[busyIndex]?.admitting === true, busy.durationMs + 5000, 'admitting again');
+    const { subscriptionId } = await bob.request('subscribe', { streamId });
+    assert.ok(subscriptionId);
+    for (const client of [alice, bob, other.alice, other.bob]) await client.close();
+  });
+});
