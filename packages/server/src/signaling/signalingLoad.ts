@@ -69,11 +69,15 @@ export function floodSignals(
  * Times `client`'s signals to itself, one every `intervalMs`, until `stop()`; resolves with the
  * round trips in ms.
  */
-export function probeSignals(client: SignalingTestClient, intervalMs = 20): { stop: () => Promise<number[]> } {
+export function probeSignals(
+  client: SignalingTestClient,
+  intervalMs = 20,
+): { stop: () => Promise<number[]> } {
   const samples: number[] = [];
-  let running = true;
+  // An object, so that the loop reads the flag `stop()` sets.
+  const state = { running: true };
   const done = (async () => {
-    for (let index = 0; running; index++) {
+    for (let index = 0; state.running; index++) {
       const data = `probe-${index}`;
       const started = performance.now();
       const arrived = client.nextEvent('signal', (signal) => signal.data === data);
@@ -85,7 +89,7 @@ export function probeSignals(client: SignalingTestClient, intervalMs = 20): { st
   })();
   return {
     stop: async () => {
-      running = false;
+      state.running = false;
       await done;
       return samples;
     },
