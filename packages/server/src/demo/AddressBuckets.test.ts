@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { addressKey, AddressBuckets } from './AddressBuckets.js';
+import { AddressBuckets } from './AddressBuckets.js';
 
 describe('AddressBuckets', () => {
   it('gives each address its burst, then refills it at its rate', () => {
@@ -29,14 +29,7 @@ describe('AddressBuckets', () => {
     assert.equal(buckets.size, 1, 'the others were idle for a full refill (5 s) and were forgotten');
   });
 
-  it('counts an IPv6 address by its /64 and an IPv4-mapped one as IPv4', () => {
-    assert.equal(addressKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
-    assert.equal(addressKey('2001:db8:1:2:ffff:1:2:3'), '2001:db8:1:2::/64');
-    assert.equal(addressKey('2001:db8::1'), '2001:db8:0:0::/64');
-    assert.equal(addressKey('::1'), '0:0:0:0::/64');
-    assert.equal(addressKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
-    assert.equal(addressKey('::ffff:127.0.0.2'), '127.0.0.2');
-    assert.equal(addressKey('127.0.0.2'), '127.0.0.2');
+  it('counts an IPv6 address by its /64', () => {
     const buckets = new AddressBuckets({ perMinute: 1, burst: 1, clock: () => 0 });
     assert.equal(buckets.take('2001:db8:1:2::1'), true);
     assert.equal(buckets.take('2001:db8:1:2::99'), false, 'the same /64');
