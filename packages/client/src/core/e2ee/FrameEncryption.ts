@@ -132,7 +132,17 @@ export class FrameEncryption extends TypedEmitter<FrameEncryptionEvents> impleme
 
   #attach(target: RTCRtpSender | RTCRtpReceiver, options: TransformOptions): void {
     const worker = this.#workerOrStart();
-    if (!worker) return;
+    if (!worker) {
+      // Nothing can decrypt here: the receiver plays nothing rather than ciphertext (senders never start).
+      if (target instanceof RTCRtpReceiver) {
+        target.track.enabled = false;
+        const subscriptionId = this.#receivers.get(options.id);
+        queueMicrotask(() => {
+          if (subscriptionId !== undefined) this.safeEmit('decryption', subscriptionId, false);
+        });
+      }
+      return;
+    }
     if (this.api === 'scriptTransform') {
       target.transform = new RTCRtpScriptTransform(worker, options);
       return;
