@@ -246,6 +246,10 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     const stream = this.#streams.get(streamId);
     if (!stream)
       throw new ClientError(clientErrorCodes.unableToSubscribe, `no stream ${streamId} in the session`);
+    // The key first: frames that come before it would not open, and read as the wrong secret.
+    await this.#frames()
+      ?.ready()
+      .catch(() => undefined);
     const { subscriptionId } = await this.#signaling.request('subscribe', { streamId, ...preferences });
     const transport = PeerTransport.createReceiver({
       subscriptionId,

@@ -1,5 +1,6 @@
 import type { Logger } from '../Logger.js';
 import { TypedEmitter } from '../TypedEmitter.js';
+import type { FrameKey } from './frameCipher.js';
 import { deriveFrameKey } from './frameKeys.js';
 import type { EncodedFrame, FromFrameWorker, ToFrameWorker, TransformOptions } from './workerMessages.js';
 
@@ -50,6 +51,8 @@ export class FrameEncryption extends TypedEmitter<FrameEncryptionEvents> impleme
   /** Settles once the latest secret's key reached the worker; keys reach it in the order set. */
   #keyed: Promise<void> = Promise.resolve();
   #hasSecret = false;
+  /** The latest secret's key, given to the worker when it starts (it starts with the first transform). */
+  #key: FrameKey | null = null;
   #nextId = 1;
   readonly #receivers = new Map<number, string>();
   #closed = false;
@@ -77,10 +80,14 @@ export class FrameEncryption extends TypedEmitter<FrameEncryptionEvents> impleme
   setSecret(secret: string): Promise<void> {
     this.#hasSecret = true;
     const derived = deriveFrameKey(secret, this.#sessionId);
-    this.#keyed = this.#keyed.then(async () => {
-      this.#post({ type: 'key', key: await derived });
-    });
-    return this.#keyed;
+    const applied = this.#keyed
+      .catch(() => undefined)
+      .then(async () => {
+        this.#key = await derived;
+        this.#worker?.postMessage({ type: 'key', key: this.#key } satisfies ToFrameWorker);
+      });
+    this.#keyed = applied;
+    return applied;
   }
 
   /** Resolves once the latest secret applies. */
@@ -152,10 +159,6 @@ export class FrameEncryption extends TypedEmitter<FrameEncryptionEvents> impleme
     worker.postMessage(message, [readable, writable]);
   }
 
-  #post(message: ToFrameWorker): void {
-    this.#workerOrStart()?.postMessage(message);
-  }
-
   #workerOrStart(): Worker | null {
     if (this.#worker || this.#closed) return this.#worker;
     if (typeof __PARLOR_FRAME_WORKER__ !== 'string' || this.api === null) {
@@ -172,6 +175,7 @@ export class FrameEncryption extends TypedEmitter<FrameEncryptionEvents> impleme
     this.#worker.onerror = (event) => {
       this.#logger.error('the frame worker failed', event.message);
     };
+    if (this.#key) this.#worker.postMessage({ type: 'key', key: this.#key } satisfies ToFrameWorker);
     return this.#worker;
   }
 }

@@ -34,8 +34,10 @@ const keys = new Map<number, { key: CryptoKey; until: number }>();
 const videoSenders = new Set<Transformer>();
 
 function setKey(key: FrameKey): void {
+  const now = Date.now();
+  for (const [id, entry] of keys) if (entry.until < now) keys.delete(id);
   if (current && current.id !== key.id)
-    keys.set(current.id, { key: current.key, until: Date.now() + previousKeyGraceMs });
+    keys.set(current.id, { key: current.key, until: now + previousKeyGraceMs });
   current = key;
   keys.set(key.id, { key: key.key, until: Infinity });
   // Receivers that lost the picture while their key differed decode again from the next keyframe.
