@@ -10,8 +10,12 @@ declare const __PARLOR_FRAME_WORKER__: string | undefined;
 /** How a browser lets a page transform encoded frames: the standard `RTCRtpScriptTransform`, or Chromium's older encoded streams. */
 export type FrameTransformApi = 'scriptTransform' | 'encodedStreams';
 
-/** The frame transform API this browser has, the standard one first; null without one (or without WebCrypto). */
+/**
+ * The frame transform API this browser has, the standard one first; null without one, without
+ * WebCrypto, or in a build without the worker (the SDK compiled but not bundled).
+ */
 export function frameTransformApi(): FrameTransformApi | null {
+  if (typeof __PARLOR_FRAME_WORKER__ !== 'string') return null;
   if (typeof Worker === 'undefined' || typeof crypto === 'undefined' || !('subtle' in crypto)) return null;
   if (typeof RTCRtpScriptTransform === 'function') return 'scriptTransform';
   if (typeof RTCRtpSender !== 'undefined' && 'createEncodedStreams' in RTCRtpSender.prototype)
@@ -140,14 +144,17 @@ export class FrameEncryption extends TypedEmitter<FrameEncryptionEvents> impleme
   #attach(target: RTCRtpSender | RTCRtpReceiver, options: TransformOptions): void {
     const worker = this.#workerOrStart();
     if (!worker) {
-      // Nothing can decrypt here: the receiver plays nothing rather than ciphertext (senders never start).
-      if (target instanceof RTCRtpReceiver) {
-        target.track.enabled = false;
-        const subscriptionId = this.#receivers.get(options.id);
-        queueMicrotask(() => {
-          if (subscriptionId !== undefined) this.safeEmit('decryption', subscriptionId, false);
-        });
+      // Nothing can encrypt or decrypt here: a sender sends nothing rather than clear media, a
+      // receiver plays nothing rather than ciphertext.
+      if (target instanceof RTCRtpSender) {
+        void target.replaceTrack(null);
+        return;
       }
+      target.track.enabled = false;
+      const subscriptionId = this.#receivers.get(options.id);
+      queueMicrotask(() => {
+        if (subscriptionId !== undefined) this.safeEmit('decryption', subscriptionId, false);
+      });
       return;
     }
     if (this.api === 'scriptTransform') {
@@ -166,7 +173,16 @@ export class FrameEncryption extends TypedEmitter<FrameEncryptionEvents> impleme
       return null;
     }
     this.#workerUrl = URL.createObjectURL(new Blob([__PARLOR_FRAME_WORKER__], { type: 'text/javascript' }));
-    this.#worker = new Worker(this.#workerUrl);
+    try {
+      this.#worker = new Worker(this.#workerUrl);
+    } catch (error) {
+      // A Content Security Policy without blob: workers.
+      this.#logger.error('the end-to-end encryption worker could not start', error);
+      URL.revokeObjectURL(this.#workerUrl);
+      this.#workerUrl = '';
+      this.#api = null;
+      return null;
+    }
     this.#worker.onmessage = ({ data }: MessageEvent<FromFrameWorker>) => {
       const subscriptionId = this.#receivers.get(data.id);
       if (data.type === 'ended') this.#receivers.delete(data.id);
