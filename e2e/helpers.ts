@@ -390,7 +390,12 @@ export class BrowserPeer {
                 events.push({ target: 'subscriber', type, streamId, reason, atMs: Date.now() });
               });
             }
-            for (const type of ['videoDisableWarning', 'videoDisableWarningLifted'] as const) {
+            for (const type of [
+              'videoDisableWarning',
+              'videoDisableWarningLifted',
+              'encryptionSecretMatch',
+              'encryptionSecretMismatch',
+            ] as const) {
               subscriber.on(type, () => {
                 events.push({ target: 'subscriber', type, streamId, atMs: Date.now() });
               });

@@ -40,11 +40,31 @@ const common = {
 const out = (name) => join(here, 'dist', 'bundle', name);
 const classic = join(here, 'src', 'browser', 'iife.ts');
 
+// The end-to-end encryption worker, carried in each bundle as text and started from a Blob URL:
+// the SDK stays one script served from Parlor's origin.
+const frameWorker = await build({
+  ...common,
+  entryPoints: [join(here, 'src', 'core', 'e2ee', 'frameWorker.ts')],
+  format: 'iife',
+  minify: true,
+  write: false,
+});
+const withWorker = {
+  ...common,
+  define: { __PARLOR_FRAME_WORKER__: JSON.stringify(frameWorker.outputFiles[0].text) },
+};
+
 await Promise.all([
-  build({ ...common, entryPoints: [classic], format: 'iife', outfile: out('opentok.js') }),
-  build({ ...common, entryPoints: [classic], format: 'iife', minify: true, outfile: out('opentok.min.js') }),
+  build({ ...withWorker, entryPoints: [classic], format: 'iife', outfile: out('opentok.js') }),
   build({
-    ...common,
+    ...withWorker,
+    entryPoints: [classic],
+    format: 'iife',
+    minify: true,
+    outfile: out('opentok.min.js'),
+  }),
+  build({
+    ...withWorker,
     entryPoints: [join(here, 'src', 'browser', 'esm.ts')],
     format: 'esm',
     minify: true,

@@ -56,6 +56,11 @@ export const errorCatalogue = {
     status: 409,
     message: 'The session does not use the Media Router: only routed sessions can be archived',
   },
+  // OpenTok documents no status for this; 409 as for a relayed session: the session's media cannot be recorded.
+  ARCHIVE_SESSION_E2EE: {
+    status: 409,
+    message: 'The session is end-to-end encrypted: the Media Router cannot decode its media to archive it',
+  },
   ARCHIVE_IN_PROGRESS: { status: 409, message: 'Recording already in progress' },
   ARCHIVE_NOT_RECORDING: { status: 409, message: 'The archive is not being recorded' },
   ARCHIVE_NOT_DELETABLE: {

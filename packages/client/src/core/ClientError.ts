@@ -41,4 +41,6 @@ export const clientErrorCodes = {
   unableToSubscribe: 1501,
   iceWorkflowFailed: 1553,
   negotiationFailed: 1600,
+  encryptionSecretMissing: 6000,
+  invalidEncryptionSecret: 6004,
 } as const;

@@ -1,4 +1,5 @@
 import type { StreamInfo, UpdateStreamParams } from '@parlor/protocol';
+import type { FrameProtection } from './e2ee/FrameEncryption.js';
 import type { Logger } from './Logger.js';
 import { PeerTransport } from './PeerTransport.js';
 import type { SignalingClient } from './SignalingClient.js';
@@ -22,6 +23,8 @@ export interface LocalPublicationOptions {
   readonly signaling: SignalingClient;
   readonly configuration: () => RTCConfiguration;
   readonly logger: Logger;
+  /** End-to-end encrypted sessions: encrypts what each peer connection sends. Default: none. */
+  readonly frames?: FrameProtection | undefined;
 }
 
 interface LocalPublicationEvents {
@@ -42,6 +45,7 @@ export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
   readonly #signaling: SignalingClient;
   readonly #configuration: () => RTCConfiguration;
   readonly #logger: Logger;
+  readonly #frames: FrameProtection | undefined;
   readonly #transports = new Map<string, PeerTransport>();
   #closed = false;
 
@@ -55,6 +59,7 @@ export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
     this.#signaling = options.signaling;
     this.#configuration = options.configuration;
     this.#logger = options.logger;
+    this.#frames = options.frames;
   }
 
   get stream(): StreamInfo {
@@ -79,6 +84,7 @@ export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
         configuration: this.#configuration(),
         signaling: this.#signaling,
         logger: this.#logger,
+        frames: this.#frames,
       },
       this.#media,
       this.#videoEncodings,

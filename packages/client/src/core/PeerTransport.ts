@@ -1,5 +1,6 @@
 import type { IceCandidate } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from './ClientError.js';
+import type { FrameProtection } from './e2ee/FrameEncryption.js';
 import type { Logger } from './Logger.js';
 import { SenderParameterUpdates } from './SenderParameterUpdates.js';
 import type { SignalingClient } from './SignalingClient.js';
@@ -19,6 +20,8 @@ export interface PeerTransportOptions {
   readonly configuration: RTCConfiguration;
   readonly signaling: SignalingClient;
   readonly logger: Logger;
+  /** End-to-end encrypted sessions: encrypts what is sent and decrypts what is received. Default: none. */
+  readonly frames?: FrameProtection | undefined;
 }
 
 interface PeerTransportEvents {
@@ -88,8 +91,11 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
   ): PeerTransport {
     const transport = new PeerTransport('sender', options);
     for (const track of stream.getTracks()) {
-      if (track.kind === 'video') transport.#addVideo(track, stream, videoEncodings);
-      else transport.#pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+      const transceiver =
+        track.kind === 'video'
+          ? transport.#addVideo(track, stream, videoEncodings)
+          : transport.#pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+      options.frames?.protectSender(transceiver);
     }
     void transport.#offer();
     return transport;
@@ -98,7 +104,8 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
   /** The subscriber's end: waits for the publisher's offer. */
   static createReceiver(options: PeerTransportOptions): PeerTransport {
     const transport = new PeerTransport('receiver', options);
-    transport.#pc.ontrack = ({ track }) => {
+    transport.#pc.ontrack = ({ track, receiver }) => {
+      options.frames?.protectReceiver(receiver, options.subscriptionId);
       transport.safeEmit('track', track);
     };
     return transport;
@@ -187,7 +194,11 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
   }
 
   /** Adds the video track; a browser that refuses the scalability mode sends the layers without it. */
-  #addVideo(track: MediaStreamTrack, stream: MediaStream, encodings: readonly VideoEncoding[]): void {
+  #addVideo(
+    track: MediaStreamTrack,
+    stream: MediaStream,
+    encodings: readonly VideoEncoding[],
+  ): RTCRtpTransceiver {
     const init: RTCRtpTransceiverInit = { direction: 'sendonly', streams: [stream] };
     let transceiver: RTCRtpTransceiver;
     try {
@@ -202,6 +213,7 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
     this.#videoUpdates = new SenderParameterUpdates(transceiver.sender, (error: unknown) => {
       this.#logger.warn('the video encodings could not be changed', error);
     });
+    return transceiver;
   }
 
   /**

@@ -16,6 +16,7 @@ import type {
   VideoFallbackEvent,
 } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from './ClientError.js';
+import type { FrameEncryption } from './e2ee/FrameEncryption.js';
 import { rtcConfiguration, type IceConfig } from './iceConfig.js';
 import { LocalPublication } from './LocalPublication.js';
 import type { Logger } from './Logger.js';
@@ -32,6 +33,8 @@ export interface SessionEngineOptions {
   /** Which ICE servers peer connections use. Default: the server's list. */
   readonly iceConfig?: IceConfig | undefined;
   readonly logger: Logger;
+  /** Encrypts and decrypts media when the session is end-to-end encrypted. Default: none (such a session cannot publish). */
+  readonly frameEncryption?: FrameEncryption | undefined;
 }
 
 /** Why this client's connection ended (OpenTok's `sessionDisconnected` reasons). */
@@ -65,6 +68,8 @@ interface SessionEngineEvents {
    * subscriptions because of its link (subscriber audio fallback), or warned it might.
    */
   videoFallback: [transport: PeerTransport, event: VideoFallbackEvent];
+  /** End-to-end encrypted sessions: a subscription's media started or stopped opening with this client's secret. */
+  decryption: [transport: PeerTransport, matches: boolean];
   /** An archive started recording the session (also once per archive running at connect time). */
   archiveStarted: [archive: ArchiveInfo];
   archiveStopped: [archiveId: string];
@@ -84,6 +89,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
   readonly #apiKey: string;
   readonly #logger: Logger;
   readonly #signaling: SignalingClient;
+  readonly #frameEncryption: FrameEncryption | undefined;
   #iceConfig: IceConfig | undefined;
   #state: SessionEngineState = 'new';
   #joined: SessionConnected | null = null;
@@ -102,6 +108,11 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     this.#apiKey = options.apiKey;
     this.#iceConfig = options.iceConfig;
     this.#logger = options.logger;
+    this.#frameEncryption = options.frameEncryption;
+    this.#frameEncryption?.on('decryption', (subscriptionId, matches) => {
+      const transport = this.#transports.get(subscriptionId);
+      if (transport) this.safeEmit('decryption', transport, matches);
+    });
     this.#signaling = new SignalingClient({ apiUrl: options.apiUrl, logger: options.logger });
     this.#signaling.on('event', (frame) => {
       this.#onEvent(frame);
@@ -137,6 +148,11 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
   /** Whether the session's media goes peer to peer or through the Media Router, once connected. */
   get mediaMode(): MediaMode | null {
     return this.#joined?.mediaMode ?? null;
+  }
+
+  /** Whether the session's media is end-to-end encrypted, once connected. */
+  get e2ee(): boolean {
+    return this.#joined?.e2ee ?? false;
   }
 
   /**
@@ -186,6 +202,21 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     videoEncodings: readonly VideoEncoding[],
   ): Promise<LocalPublication> {
     this.#assertConnected('publish');
+    const frames = this.#frames();
+    if (this.e2ee) {
+      if (!frames?.api)
+        throw new ClientError(
+          clientErrorCodes.unableToPublish,
+          'this browser cannot encrypt media end to end',
+        );
+      if (!frames.hasSecret) {
+        throw new ClientError(
+          clientErrorCodes.encryptionSecretMissing,
+          'the session is end-to-end encrypted: set an encryption secret before publishing',
+        );
+      }
+      await frames.ready();
+    }
     const { stream } = await this.#signaling.request('publish', params);
     const publication = new LocalPublication({
       stream,
@@ -194,6 +225,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       signaling: this.#signaling,
       configuration: () => this.#rtcConfiguration(),
       logger: this.#logger,
+      frames,
     });
     this.#publications.set(stream.streamId, publication);
     publication.on('subscriberAdded', (transport) => {
@@ -214,6 +246,10 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     const stream = this.#streams.get(streamId);
     if (!stream)
       throw new ClientError(clientErrorCodes.unableToSubscribe, `no stream ${streamId} in the session`);
+    // The key first: frames that come before it would not open, and read as the wrong secret.
+    await this.#frames()
+      ?.ready()
+      .catch(() => undefined);
     const { subscriptionId } = await this.#signaling.request('subscribe', { streamId, ...preferences });
     const transport = PeerTransport.createReceiver({
       subscriptionId,
@@ -221,6 +257,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       configuration: this.#rtcConfiguration(),
       signaling: this.#signaling,
       logger: this.#logger,
+      frames: this.#frames(),
     });
     this.#route(transport);
     return transport;
@@ -269,7 +306,13 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
   }
 
   #rtcConfiguration(): RTCConfiguration {
-    return rtcConfiguration(this.#joined?.iceServers ?? [], this.#iceConfig);
+    const configuration = rtcConfiguration(this.#joined?.iceServers ?? [], this.#iceConfig);
+    return this.#frames()?.configure(configuration) ?? configuration;
+  }
+
+  /** The frame encryption, in an end-to-end encrypted session. */
+  #frames(): FrameEncryption | undefined {
+    return this.e2ee ? this.#frameEncryption : undefined;
   }
 
   #route(transport: PeerTransport): void {

@@ -1,3 +1,4 @@
+import { frameTransformApi } from '../core/e2ee/FrameEncryption.js';
 import { acquireMedia, type MediaOptions } from '../core/localMedia.js';
 import { Logger, logLevels, type LogLevel } from '../core/Logger.js';
 import type { Completion, OTContext } from './context.js';
@@ -118,6 +119,11 @@ export class OTNamespace extends OTEventEmitter<OTEvents> {
   }
 
   /** 1 when the browser has what the SDK needs (WebRTC, camera access, WebSocket), else 0. */
+  /** Whether this browser can encrypt media end to end (it can transform encoded frames in a worker). */
+  hasEndToEndEncryptionSupport(): boolean {
+    return frameTransformApi() !== null;
+  }
+
   checkSystemRequirements(): 0 | 1 {
     const supported =
       typeof RTCPeerConnection === 'function' &&

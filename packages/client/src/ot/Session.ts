@@ -10,6 +10,8 @@ import {
   type StreamPropertyChanged,
 } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from '../core/ClientError.js';
+import { FrameEncryption } from '../core/e2ee/FrameEncryption.js';
+import { isValidSecret, secretLength } from '../core/e2ee/frameKeys.js';
 import type { IceConfig } from '../core/iceConfig.js';
 import { SessionEngine, type SessionEndReason, type SessionRequest } from '../core/SessionEngine.js';
 import { Connection } from './Connection.js';
@@ -28,6 +30,8 @@ export interface SessionOptions {
   readonly apiUrl?: string;
   /** STUN/TURN servers for peer connections. Default: the server's list. */
   readonly iceConfig?: IceConfig;
+  /** The secret of an end-to-end encrypted session, 8 to 256 characters; see `setEncryptionSecret`. */
+  readonly encryptionSecret?: string;
 }
 
 /** A signal: its `type` is `signal:TYPE` for a typed signal, else `signal`; `from` is null from the REST API. */
@@ -88,6 +92,9 @@ export class Session extends OTEventEmitter<SessionEvents> {
   readonly #context: OTContext;
   readonly #options: SessionOptions;
   #iceConfig: IceConfig | undefined;
+  readonly #frames: FrameEncryption;
+  /** `encryptionSecret` was given and is not a valid secret: connecting fails with 6004. */
+  readonly #initialSecretInvalid: boolean;
   #engine: SessionEngine | undefined;
   #connection: Connection | undefined;
   readonly #connections = new Map<string, Connection>();
@@ -129,6 +136,14 @@ export class Session extends OTEventEmitter<SessionEvents> {
     this.sessionId = sessionId;
     this.#options = options;
     this.#iceConfig = options.iceConfig;
+    this.#frames = new FrameEncryption(sessionId, context.logger);
+    const secret = options.encryptionSecret;
+    this.#initialSecretInvalid = secret !== undefined && !isValidSecret(secret);
+    if (secret !== undefined && !this.#initialSecretInvalid) {
+      this.#frames.setSecret(secret).catch((error: unknown) => {
+        context.logger.error('the encryption key could not be derived', error);
+      });
+    }
 
     const connect = (token: string, completion?: Completion): void => {
       complete(this.#connect(token), completion);
@@ -244,6 +259,16 @@ export class Session extends OTEventEmitter<SessionEvents> {
     this.#engine?.setIceConfig(iceConfig);
   }
 
+  /**
+   * The secret this client encrypts its media with, and decrypts others' with, in an end-to-end
+   * encrypted session; set it again to rotate: for a few seconds the previous secret still
+   * decrypts. Rejects with 6004 (`OT_INVALID_ENCRYPTION_SECRET`) unless 8 to 256 characters.
+   */
+  async setEncryptionSecret(secret: string): Promise<void> {
+    if (!isValidSecret(secret)) throw invalidSecret();
+    await this.#frames.setSecret(secret);
+  }
+
   /** @internal */
   _publisherDestroyed(publisher: Publisher): void {
     this.#publishers.delete(publisher);
@@ -256,6 +281,7 @@ export class Session extends OTEventEmitter<SessionEvents> {
 
   async #connect(token: string): Promise<void> {
     if (this.#engine) throw new OTError('OT_INVALID_PARAMETER', 'connect was already called', 1011);
+    if (this.#initialSecretInvalid) throw invalidSecret();
     const apiUrl = this.#options.apiUrl ?? this.#context.apiUrl;
     if (apiUrl === undefined) {
       throw new OTError('OT_INVALID_PARAMETER', 'no apiUrl: load the SDK from Parlor or pass apiUrl', 1011);
@@ -266,6 +292,7 @@ export class Session extends OTEventEmitter<SessionEvents> {
       sessionId: this.sessionId,
       iceConfig: this.#iceConfig,
       logger: this.#context.logger,
+      frameEncryption: this.#frames,
     });
     this.#engine = engine;
     this.#listen(engine);
@@ -324,6 +351,9 @@ export class Session extends OTEventEmitter<SessionEvents> {
     engine.on('videoFallback', (transport, event) => {
       for (const subscriber of this.#subscribers) subscriber._videoFallback(transport, event);
     });
+    engine.on('decryption', (transport, matches) => {
+      for (const subscriber of this.#subscribers) subscriber._decryption(transport, matches);
+    });
     engine.on('signal', ({ from, type, data }) => {
       const sender = from === null ? null : (this.#connections.get(from) ?? null);
       // One event, typed `signal:TYPE` when the signal has a type: the generic `signal` handlers
@@ -352,6 +382,7 @@ export class Session extends OTEventEmitter<SessionEvents> {
       this.dispatch(createEvent('sessionReconnected', this, {}));
     });
     engine.on('disconnected', (reason) => {
+      this.#frames.close();
       this.#connections.clear();
       this.#streams.clear();
       this.dispatch(createEvent('sessionDisconnected', this, { reason }, true), () => {
@@ -439,4 +470,12 @@ export class Session extends OTEventEmitter<SessionEvents> {
       throw toOTError(error);
     }
   }
+}
+
+function invalidSecret(): OTError {
+  return new OTError(
+    'OT_INVALID_ENCRYPTION_SECRET',
+    `the encryption secret must be a string of ${secretLength.min} to ${secretLength.max} characters`,
+    clientErrorCodes.invalidEncryptionSecret,
+  );
 }

@@ -57,6 +57,10 @@ export interface SubscriberEvents {
   videoDimensionsChanged: EventOf<'videoDimensionsChanged', { oldValue: Dimensions; newValue: Dimensions }>;
   /** The browser refused to play sound without a user gesture; the video plays muted. */
   audioBlocked: EventOf<'audioBlocked'>;
+  /** End-to-end encrypted sessions: the stream's media opens with this client's secret (again). */
+  encryptionSecretMatch: EventOf<'encryptionSecretMatch'>;
+  /** The stream's media does not open with this client's secret; nothing of it is shown or played. */
+  encryptionSecretMismatch: EventOf<'encryptionSecretMismatch'>;
   destroyed: EventOf<'destroyed', { reason: string }>;
 }
 
@@ -86,6 +90,8 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
   /** Routed sessions only: the video preferences, kept in step with the server. */
   readonly #preferences: VideoPreferenceSync | null;
   #transport: PeerTransport | undefined;
+  /** Whether the media last opened with this client's secret; null before any encrypted frame. */
+  #secretMatches: boolean | null = null;
   #subscribeToAudio: boolean;
   #subscribeToVideo: boolean;
   #audioBlocked = false;
@@ -251,6 +257,13 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
         this.dispatch(createEvent('videoEnabled', this, { reason: 'quality' as const }));
         break;
     }
+  }
+
+  /** @internal A subscription's media started or stopped opening with this client's secret. */
+  _decryption(transport: PeerTransport, matches: boolean): void {
+    if (transport !== this.#transport || this.#destroyed || matches === this.#secretMatches) return;
+    this.#secretMatches = matches;
+    this.dispatch(createEvent(matches ? 'encryptionSecretMatch' : 'encryptionSecretMismatch', this, {}));
   }
 
   /** @internal Stops receiving and removes the element; `destroyed` follows. Idempotent. */

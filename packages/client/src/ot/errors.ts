@@ -27,6 +27,8 @@ const byCode = {
   1553: { name: 'OT_ICE_WORKFLOW_FAILED', title: 'ICE workflow failed' },
   1600: { name: 'OT_SET_REMOTE_DESCRIPTION_FAILED', title: 'WebRTC negotiation error' },
   2000: { name: 'OT_UNEXPECTED_SERVER_RESPONSE', title: 'Internal Error' },
+  6000: { name: 'OT_ENCRYPTION_SECRET_MISSING', title: 'Encryption Secret Missing' },
+  6004: { name: 'OT_INVALID_ENCRYPTION_SECRET', title: 'Invalid Encryption Secret' },
 } as const satisfies Record<number, { name: `OT_${string}`; title: string }>;
 
 /** Device failures all carry 1500 (unable to publish); the name says which. */

@@ -33,6 +33,8 @@ export const ConnectParams = Params({
 export const SessionConnected = Type.Object({
   sessionId: Id,
   mediaMode: MediaModeSchema,
+  /** Whether the session was created end-to-end encrypted: clients encrypt media with a shared secret. */
+  e2ee: Type.Boolean(),
   /** This client's own connection. */
   connection: ConnectionInfo,
   /** Every connection in the session, this client's included. */

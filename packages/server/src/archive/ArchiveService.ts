@@ -135,6 +135,7 @@ export class ArchiveService {
     const session = this.#store.sessions.find(settings.sessionId);
     if (!session || session.apiKey !== apiKey) throw new ParlorError('SESSION_NOT_FOUND', settings.sessionId);
     if (session.mediaMode !== 'routed') throw new ParlorError('ARCHIVE_SESSION_NOT_ROUTED');
+    if (session.e2ee) throw new ParlorError('ARCHIVE_SESSION_E2EE');
     if (this.#unavailable !== null) throw new ParlorError('ARCHIVING_UNAVAILABLE', this.#unavailable);
     if (!this.#media.session(session.sessionId)) {
       throw new ParlorError('SESSION_NOT_FOUND', 'no clients are connected to the session');

@@ -333,6 +333,7 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
       result: {
         sessionId: room.sessionId,
         mediaMode: room.mediaMode,
+        e2ee: room.e2ee,
         connection: connection.info,
         connections: room.connections.map((member) => member.info),
         streams: room.streams.map((stream) => stream.info),

@@ -86,6 +86,8 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
   readonly sessionId: string;
   readonly apiKey: string;
   readonly mediaMode: MediaMode;
+  /** Media is end-to-end encrypted: the router forwards what it cannot read. */
+  readonly e2ee: boolean;
   readonly observer: TypedEmitter<SessionRoomObserverEvents>;
   readonly #reconnectGraceMs: number;
   readonly #connectionLimits: ConnectionLimits;
@@ -108,6 +110,7 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     this.sessionId = options.session.sessionId;
     this.apiKey = options.session.apiKey;
     this.mediaMode = options.session.mediaMode;
+    this.e2ee = options.session.e2ee;
     this.#reconnectGraceMs = options.reconnectGraceMs;
     this.#connectionLimits = options.connectionLimits;
     this.#maxConnectionsPerToken = options.maxConnectionsPerToken;
