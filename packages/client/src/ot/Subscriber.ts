@@ -2,6 +2,7 @@ import type { VideoFallbackEvent } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from '../core/ClientError.js';
 import type { PeerTransport, PeerTransportState } from '../core/PeerTransport.js';
 import type { SessionEngine } from '../core/SessionEngine.js';
+import { AudioLevelSampler } from './AudioLevelSampler.js';
 import { newId, type Completion, type OTContext } from './context.js';
 import { toOTError, type OTError } from './errors.js';
 import { createEvent, type EventOf } from './OTEvent.js';
@@ -57,6 +58,8 @@ export interface SubscriberEvents {
   videoDimensionsChanged: EventOf<'videoDimensionsChanged', { oldValue: Dimensions; newValue: Dimensions }>;
   /** The browser refused to play sound without a user gesture; the video plays muted. */
   audioBlocked: EventOf<'audioBlocked'>;
+  /** The stream's audio level, 0 to 1, about 60 times a second while listened to. */
+  audioLevelUpdated: EventOf<'audioLevelUpdated', { audioLevel: number }>;
   destroyed: EventOf<'destroyed', { reason: string }>;
 }
 
@@ -86,6 +89,20 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
   /** Routed sessions only: the video preferences, kept in step with the server. */
   readonly #preferences: VideoPreferenceSync | null;
   #transport: PeerTransport | undefined;
+  /**
+   * Levels from the audio-level header extension of what arrives (the sender's measure; browsers
+   * send it, the router forwards it): no audio graph per subscriber, none of Chromium's silence
+   * of Web Audio on remote tracks that no element plays, and cheaper than `getStats` at 60 Hz.
+   */
+  readonly #levels = new AudioLevelSampler(
+    () => {
+      const transport = this.#transport;
+      return transport ? { read: () => transport.audioLevel(), close: () => undefined } : null;
+    },
+    (audioLevel) => {
+      this.dispatch(createEvent('audioLevelUpdated', this, { audioLevel }));
+    },
+  );
   #subscribeToAudio: boolean;
   #subscribeToVideo: boolean;
   #audioBlocked = false;
@@ -110,6 +127,7 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
     this.id = newId();
     this.stream = stream;
     this.#context = context;
+    context.subscribers._add(this);
     this.#session = session;
     this.#engine = engine;
     this.#subscribeToAudio = properties.subscribeToAudio ?? true;
@@ -257,11 +275,18 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
   _destroy(reason: string): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    this.#levels.setListening(false);
+    this.#context.subscribers._remove(this);
     this.#preferences?.stop();
     if (this.#transport) this.#engine.unsubscribe(this.#transport);
     this.#widget.remove();
     this.#session._subscriberDestroyed(this);
     this.dispatch(createEvent('destroyed', this, { reason }));
+  }
+
+  /** Starts audio levels with the first listener, stops them after the last. */
+  protected override listenersChanged(type: string): void {
+    if (type === 'audioLevelUpdated') this.#levels.setListening(this.listenerCount(type) > 0);
   }
 
   #attach(transport: PeerTransport, completion: Completion | undefined): void {
