@@ -154,6 +154,22 @@ describe('audio levels', () => {
     const states = await alice.page.evaluate(() => window.audioContexts.map((context) => context.state));
     assert.deepEqual(states, ['closed']);
 
+    // The default UI's meter shows while no video shows, fed by the same levels.
+    const meter = await bob.page.evaluate(async (streamId) => {
+      const subscriber = window.participant.subscribers.get(streamId);
+      const element = () => subscriber?.element?.querySelector<HTMLElement>('.OT_audio-level-meter');
+      subscriber?.subscribeToVideo(false);
+      let widest = 0;
+      for (let sample = 0; sample < 40; sample++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        widest = Math.max(widest, parseFloat(element()?.style.width ?? '0'));
+      }
+      subscriber?.subscribeToVideo(true);
+      return { widest, hiddenWithVideo: element()?.hidden };
+    }, streamId);
+    assert.ok(meter.widest > 5, `the meter reached ${meter.widest}%`);
+    assert.equal(meter.hiddenWithVideo, true);
+
     await alice.page.evaluate(() => window.participant.publisher?.publishAudio(false));
     await sleep(1000);
     const [mutedOut, mutedIn] = await Promise.all([levelsOver(alice, 2000), levelsOver(bob, 2000, streamId)]);

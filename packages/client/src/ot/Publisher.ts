@@ -23,7 +23,7 @@ import { createEvent, type EventOf } from './OTEvent.js';
 import { OTEventEmitter } from './OTEventEmitter.js';
 import type { Session } from './Session.js';
 import { Stream } from './Stream.js';
-import { VideoWidget, type WidgetOptions, type WidgetTarget } from './widget.js';
+import { AudioLevelDisplay, VideoWidget, type WidgetOptions, type WidgetTarget } from './widget.js';
 
 /** The properties of `OT.initPublisher` this SDK honours (client-api.md §1.3). */
 export interface PublisherProperties extends WidgetOptions, MediaOptions {
@@ -114,6 +114,7 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
   readonly #context: OTContext;
   readonly #properties: PublisherProperties;
   readonly #widget: VideoWidget;
+  readonly #levelDisplay: AudioLevelDisplay;
   readonly #media: Promise<MediaStream>;
   /** What is captured and sent, once the media is there. */
   #tracks: PublisherTracks | undefined;
@@ -151,6 +152,10 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     this.#publishVideo = properties.publishVideo ?? true;
     this.#widget = new VideoWidget('publisher', this.id, target, properties);
     this.#widget.video.muted = true;
+    this.#levelDisplay = new AudioLevelDisplay(this.#widget, (handler, on) => {
+      if (on) this.on('audioLevelUpdated', handler);
+      else this.off('audioLevelUpdated', handler);
+    });
     const appTrack = properties.videoSource instanceof MediaStreamTrack;
     if (properties.mirror ?? !appTrack) this.#widget.video.style.transform = 'scaleX(-1)';
     this.#media = acquireMedia(properties);
@@ -200,6 +205,7 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
   publishVideo(value: boolean, completion?: Completion): this {
     this.#publishVideo = value;
     this.#tracks?.setEnabled('video', value);
+    this.#updateLevelDisplay();
     this.#fallback?.setActive(value);
     const publication = this.#publication;
     const hasVideo = value && this.#fallback?.videoOff !== true;
@@ -475,6 +481,12 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     if (type === 'audioLevelUpdated') this.#levels.setListening(this.listenerCount(type) > 0);
   }
 
+  /** The meter shows while the preview shows no video (OpenTok's `auto`). */
+  #updateLevelDisplay(): void {
+    if (this.#tracks?.source('audio'))
+      this.#levelDisplay.update(this.#publishVideo && this.#tracks.source('video') !== undefined);
+  }
+
   async #switchSource(kind: TrackKind, source: string | MediaStreamTrack): Promise<MediaStreamTrack> {
     if (typeof source !== 'string' && !(source instanceof MediaStreamTrack && source.kind === kind)) {
       throw invalidParameter(`the ${kind} source must be a device ID or a ${kind} MediaStreamTrack`);
@@ -540,6 +552,7 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     tracks.setEnabled('audio', this.#publishAudio);
     tracks.setEnabled('video', this.#publishVideo);
     this.#widget.video.srcObject = tracks.stream;
+    this.#updateLevelDisplay();
     this.dispatch(createEvent('accessAllowed', this, {}));
     this.dispatch(createEvent('videoElementCreated', this, { element: this.#widget.video }));
     completion?.();

@@ -16,7 +16,7 @@ import {
   type PreferredResolution,
 } from './videoPreferences.js';
 import { VideoPreferenceSync } from './VideoPreferenceSync.js';
-import { VideoWidget, type WidgetOptions, type WidgetTarget } from './widget.js';
+import { AudioLevelDisplay, VideoWidget, type WidgetOptions, type WidgetTarget } from './widget.js';
 
 /** The properties of `session.subscribe` this SDK honours (client-api.md §1.4). */
 export interface SubscriberProperties extends WidgetOptions {
@@ -85,6 +85,9 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
   readonly #session: Session;
   readonly #engine: SessionEngine;
   readonly #widget: VideoWidget;
+  readonly #levelDisplay: AudioLevelDisplay;
+  /** The router's audio fallback turned this subscriber's video off. */
+  #fallbackVideoOff = false;
   readonly #media = new MediaStream();
   /** Routed sessions only: the video preferences, kept in step with the server. */
   readonly #preferences: VideoPreferenceSync | null;
@@ -134,6 +137,11 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
     this.#subscribeToVideo = properties.subscribeToVideo ?? true;
     this.#widget = new VideoWidget('subscriber', this.id, target, properties);
     this.#widget.setName(stream.name);
+    this.#levelDisplay = new AudioLevelDisplay(this.#widget, (handler, on) => {
+      if (on) this.on('audioLevelUpdated', handler);
+      else this.off('audioLevelUpdated', handler);
+    });
+    this.#updateLevelDisplay();
     this.setAudioVolume(properties.audioVolume ?? 50);
     this.#widget.video.addEventListener('resize', () => {
       this.#resized();
@@ -172,6 +180,7 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
     this.#subscribeToVideo = value;
     for (const track of this.#media.getVideoTracks()) track.enabled = value;
     if (changed && this.stream.hasVideo) this.#videoChanged(value, 'subscribeToVideo');
+    this.#updateLevelDisplay();
     return this;
   }
 
@@ -246,6 +255,7 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
    */
   _hasVideoChanged(hasVideo: boolean, reason: 'publishVideo' | 'quality'): void {
     if (this.#subscribeToVideo) this.#videoChanged(hasVideo, reason);
+    this.#updateLevelDisplay();
   }
 
   /**
@@ -261,10 +271,14 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
         this.dispatch(createEvent(event, this, {}));
         break;
       case 'videoDisabled':
+        this.#fallbackVideoOff = true;
+        this.#updateLevelDisplay();
         this.#widget.setVideoDisabledIndicator('disabled');
         this.dispatch(createEvent('videoDisabled', this, { reason: 'quality' as const }));
         break;
       case 'videoEnabled':
+        this.#fallbackVideoOff = false;
+        this.#updateLevelDisplay();
         this.#widget.setVideoDisabledIndicator(null);
         this.dispatch(createEvent('videoEnabled', this, { reason: 'quality' as const }));
         break;
@@ -282,6 +296,11 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
     this.#widget.remove();
     this.#session._subscriberDestroyed(this);
     this.dispatch(createEvent('destroyed', this, { reason }));
+  }
+
+  /** The meter shows while no video shows (OpenTok's `auto`). */
+  #updateLevelDisplay(): void {
+    this.#levelDisplay.update(this.#subscribeToVideo && this.stream.hasVideo && !this.#fallbackVideoOff);
   }
 
   /** Starts audio levels with the first listener, stops them after the last. */
