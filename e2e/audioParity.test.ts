@@ -112,6 +112,75 @@ function power(samples: Float64Array, frequency: number): number {
   return previous * previous + beforePrevious * beforePrevious - coefficient * previous * beforePrevious;
 }
 
+/** Publishes a Web Audio source in stereo: one tone on the left, another on the right; resolves with the error name, or null. */
+function publishTones(peer: BrowserPeer): Promise<string | null> {
+  return peer.page.evaluate(
+    ({ tones, lightVideo }) =>
+      new Promise<string | null>((resolve) => {
+        const context = new AudioContext();
+        const merger = context.createChannelMerger(2);
+        for (const [channel, frequency] of [tones.left, tones.right].entries()) {
+          const oscillator = context.createOscillator();
+          oscillator.frequency.value = frequency;
+          oscillator.connect(merger, 0, channel);
+          oscillator.start();
+        }
+        const destination = context.createMediaStreamDestination();
+        destination.channelCount = 2;
+        merger.connect(destination);
+        const { participant } = window;
+        const publisher = window.OT.initPublisher(undefined, {
+          ...lightVideo,
+          insertMode: 'append',
+          audioSource: destination.stream.getAudioTracks()[0],
+          enableStereo: true,
+          audioBitrate: 128_000,
+          enableDtx: true,
+        });
+        participant.publisher = publisher;
+        participant.session.publish(publisher, (error) => {
+          resolve(error?.name ?? null);
+        });
+      }),
+    { tones, lightVideo },
+  );
+}
+
+/** Asserts the peer's subscriber to the stream hears each tone on its own channel. */
+async function expectTonesOnTheirChannels(peer: BrowserPeer, streamId: string): Promise<void> {
+  const channels = await peer.page.evaluate(
+    async ({ streamId, tones }) => {
+      const video = window.participant.subscribers.get(streamId)?.element?.querySelector('video');
+      const track = (video?.srcObject as MediaStream | null)?.getAudioTracks()[0];
+      if (!track) return null;
+      const context = new AudioContext({ sampleRate: 48_000 });
+      const splitter = context.createChannelSplitter(2);
+      context.createMediaStreamSource(new MediaStream([track])).connect(splitter);
+      const analysers = [0, 1].map((channel) => {
+        const analyser = context.createAnalyser();
+        analyser.fftSize = 4096;
+        splitter.connect(analyser, channel);
+        return analyser;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const bin = (frequency: number) => Math.round((frequency / 48_000) * 4096);
+      return analysers.map((analyser) => {
+        const spectrum = new Float32Array(analyser.frequencyBinCount);
+        analyser.getFloatFrequencyData(spectrum);
+        return {
+          left: spectrum[bin(tones.left)] ?? -Infinity,
+          right: spectrum[bin(tones.right)] ?? -Infinity,
+        };
+      });
+    },
+    { streamId, tones },
+  );
+  assert.ok(channels, 'no audio track at the subscriber');
+  const [left, right] = channels;
+  assert.ok(left && left.left > left.right + 20, `left channel (dB): ${JSON.stringify(left)}`);
+  assert.ok(right && right.right > right.left + 20, `right channel (dB): ${JSON.stringify(right)}`);
+}
+
 describe('audio levels', () => {
   it('reach publisher and subscriber listeners about 60 times a second, high while the microphone beeps and near 0 muted; nothing runs unheard', async () => {
     const sessionId = bed.parlor.createSession({ mediaMode: 'routed' });
@@ -185,38 +254,7 @@ describe('stereo and the Opus options', () => {
     const [alice, bob] = await Promise.all([open(sessionId), open(sessionId)]);
     await Promise.all([instrument(alice), instrument(bob)]);
     for (const peer of [alice, bob]) assert.equal(await peer.connect(bed.parlor.token(sessionId)), null);
-    // Alice publishes a Web Audio source: one tone on the left, another on the right.
-    const published = await alice.page.evaluate(
-      ({ tones, lightVideo }) =>
-        new Promise<string | null>((resolve) => {
-          const context = new AudioContext();
-          const merger = context.createChannelMerger(2);
-          for (const [channel, frequency] of [tones.left, tones.right].entries()) {
-            const oscillator = context.createOscillator();
-            oscillator.frequency.value = frequency;
-            oscillator.connect(merger, 0, channel);
-            oscillator.start();
-          }
-          const destination = context.createMediaStreamDestination();
-          destination.channelCount = 2;
-          merger.connect(destination);
-          const { participant } = window;
-          const publisher = window.OT.initPublisher(undefined, {
-            ...lightVideo,
-            insertMode: 'append',
-            audioSource: destination.stream.getAudioTracks()[0],
-            enableStereo: true,
-            audioBitrate: 128_000,
-            enableDtx: true,
-          });
-          participant.publisher = publisher;
-          participant.session.publish(publisher, (error) => {
-            resolve(error?.name ?? null);
-          });
-        }),
-      { tones, lightVideo },
-    );
-    assert.equal(published, null);
+    assert.equal(await publishTones(alice), null);
     const streamId = await alice.streamId();
     await bob.expectMediaFlowing(streamId);
 
@@ -242,38 +280,7 @@ describe('stereo and the Opus options', () => {
     );
     assert.match(subscriberAnswer, /a=fmtp:111 .*stereo=1/);
 
-    // Bob hears each tone on its own channel.
-    const channels = await bob.page.evaluate(
-      async ({ streamId, tones }) => {
-        const video = window.participant.subscribers.get(streamId)?.element?.querySelector('video');
-        const track = (video?.srcObject as MediaStream | null)?.getAudioTracks()[0];
-        if (!track) return null;
-        const context = new AudioContext({ sampleRate: 48_000 });
-        const splitter = context.createChannelSplitter(2);
-        context.createMediaStreamSource(new MediaStream([track])).connect(splitter);
-        const analysers = [0, 1].map((channel) => {
-          const analyser = context.createAnalyser();
-          analyser.fftSize = 4096;
-          splitter.connect(analyser, channel);
-          return analyser;
-        });
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        const bin = (frequency: number) => Math.round((frequency / 48_000) * 4096);
-        return analysers.map((analyser) => {
-          const spectrum = new Float32Array(analyser.frequencyBinCount);
-          analyser.getFloatFrequencyData(spectrum);
-          return {
-            left: spectrum[bin(tones.left)] ?? -Infinity,
-            right: spectrum[bin(tones.right)] ?? -Infinity,
-          };
-        });
-      },
-      { streamId, tones },
-    );
-    assert.ok(channels, 'no audio track at the subscriber');
-    const [left, right] = channels;
-    assert.ok(left && left.left > left.right + 20, `left channel (dB): ${JSON.stringify(left)}`);
-    assert.ok(right && right.right > right.left + 20, `right channel (dB): ${JSON.stringify(right)}`);
+    await expectTonesOnTheirChannels(bob, streamId);
 
     // An individual archive keeps both channels: ffprobe says 2, and each tone decodes on its side.
     const archive = await fromCallback<OpenTok.Archive>((done) => {
@@ -347,6 +354,29 @@ describe('stereo and the Opus options', () => {
       power(recordedRight, tones.right) > 100 * power(recordedRight, tones.left),
       'the right channel of the archive does not carry the right tone alone',
     );
+    await Promise.all([alice.page.close(), bob.page.close()]);
+  });
+
+  it('carries the two tones peer to peer in a relayed session: the subscriber answers with stereo, the sender is capped', async () => {
+    const sessionId = bed.parlor.createSession({ mediaMode: 'relayed' });
+    const [alice, bob] = await Promise.all([open(sessionId), open(sessionId)]);
+    await Promise.all([instrument(alice), instrument(bob)]);
+    for (const peer of [alice, bob]) assert.equal(await peer.connect(bed.parlor.token(sessionId)), null);
+    assert.equal(await publishTones(alice), null);
+    const streamId = await alice.streamId();
+    await bob.expectMediaFlowing(streamId);
+    const answer = await bob.page.evaluate(() => window.peerConnections.at(-1)?.localDescription?.sdp ?? '');
+    assert.match(answer, /a=fmtp:111 .*stereo=1/);
+    assert.match(answer, /a=fmtp:111 .*maxaveragebitrate=128000/);
+    const maxBitrate = await alice.page.evaluate(
+      () =>
+        window.peerConnections[0]
+          ?.getSenders()
+          .find((sender) => sender.track?.kind === 'audio')
+          ?.getParameters().encodings[0]?.maxBitrate,
+    );
+    assert.equal(maxBitrate, 128_000);
+    await expectTonesOnTheirChannels(bob, streamId);
     await Promise.all([alice.page.close(), bob.page.close()]);
   });
 });
