@@ -195,12 +195,16 @@ async function switchSources(alice: BrowserPeer, subscribers: readonly BrowserPe
 }
 
 describe('switching a publisher’s video', () => {
-  it('cycleVideo and setVideoSource switch what a relayed subscriber decodes, and the preview', async () => {
+  it('cycleVideo and setVideoSource switch what each relayed subscriber decodes (one peer connection each), and the preview', async () => {
     const sessionId = bed.parlor.createSession({ mediaMode: 'relayed' });
-    const [alice, bob] = await Promise.all([participant(sessionId), participant(sessionId)]);
+    const [alice, bob, carol] = await Promise.all([
+      participant(sessionId),
+      participant(sessionId),
+      participant(sessionId),
+    ]);
     assert.equal(await alice.publish({ width: 160, height: 120 }), null);
-    await switchSources(alice, [bob]);
-    await Promise.all([alice.page.close(), bob.page.close()]);
+    await switchSources(alice, [bob, carol]);
+    await Promise.all([alice.page.close(), bob.page.close(), carol.page.close()]);
   });
 
   it('switches every simulcast layer in a routed session: subscribers of the lower and the higher layer see it', async () => {
@@ -280,6 +284,77 @@ describe('switching a publisher’s video', () => {
     await alice.page.evaluate(() => window.participant.publisher?.setVideoMediaProcessorConnector(null));
     await expectColour([bob], streamId, 'red');
     assert.equal(await alice.page.evaluate(() => window.connectorDestroyed), 1);
+    assert.equal(await bob.count('streamDestroyed'), 0);
+    await Promise.all([alice.page.close(), bob.page.close()]);
+  });
+});
+
+describe('switching a publisher’s audio', () => {
+  it('setAudioSource sends a track of the page’s, then another microphone, to the subscriber', async () => {
+    const sessionId = bed.parlor.createSession({ mediaMode: 'routed' });
+    const [alice, bob] = await Promise.all([participant(sessionId), participant(sessionId)]);
+    assert.equal(await alice.publish({ width: 160, height: 120 }), null);
+    const streamId = await alice.streamId();
+    await bob.expectMediaFlowing(streamId);
+    /** The received audio's energy at 3 kHz over the rest of the spectrum, in dB. */
+    const toneAt3kHz = () =>
+      bob.page.evaluate(async (streamId) => {
+        const video = window.participant.subscribers.get(streamId)?.element?.querySelector('video');
+        const track = (video?.srcObject as MediaStream | null)?.getAudioTracks()[0];
+        if (!track) return -Infinity;
+        const context = new AudioContext({ sampleRate: 48_000 });
+        const analyser = context.createAnalyser();
+        analyser.fftSize = 2048;
+        context.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        const spectrum = new Float32Array(analyser.frequencyBinCount);
+        analyser.getFloatFrequencyData(spectrum);
+        await context.close();
+        const tone = spectrum[Math.round((3000 / 48_000) * 2048)] ?? -Infinity;
+        const others = [...spectrum].filter((_, bin) => Math.abs(bin - 128) > 4);
+        return tone - Math.max(...others);
+      }, streamId);
+    const microphone = await toneAt3kHz();
+    assert.ok(microphone < 20, `the microphone has a 3 kHz tone ${microphone} dB out`);
+
+    const switched = await alice.page.evaluate(async () => {
+      const context = new AudioContext();
+      const oscillator = context.createOscillator();
+      oscillator.frequency.value = 3000;
+      const destination = context.createMediaStreamDestination();
+      oscillator.connect(destination);
+      oscillator.start();
+      const [track] = destination.stream.getAudioTracks();
+      const publisher = window.participant.publisher;
+      const before = publisher?.getAudioSource();
+      if (track) await publisher?.setAudioSource(track);
+      return { same: publisher?.getAudioSource() === track, oldStopped: before?.readyState };
+    });
+    assert.deepEqual(switched, { same: true, oldStopped: 'ended' });
+    const deadline = Date.now() + 10_000;
+    let tone = await toneAt3kHz();
+    while (tone < 20) {
+      if (Date.now() > deadline)
+        assert.fail(`the 3 kHz tone stands ${tone} dB out, the microphone ${microphone}`);
+      tone = await toneAt3kHz();
+    }
+
+    const changed = await alice.page.evaluate(async () => {
+      const publisher = window.participant.publisher;
+      const devices = await window.OT.getDevices();
+      const microphone = devices.filter((device) => device.kind === 'audioInput').at(-1);
+      const events: string[] = [];
+      publisher?.on('audioInputDeviceChanged', (event) => events.push(event.device.deviceId));
+      await publisher?.setAudioSource(microphone?.deviceId ?? '');
+      return {
+        events,
+        wanted: microphone?.deviceId,
+        now: publisher?.getAudioSource()?.getSettings().deviceId,
+      };
+    });
+    assert.deepEqual(changed.events, [changed.wanted]);
+    assert.equal(changed.now, changed.wanted);
+    await bob.expectMediaFlowing(streamId);
     assert.equal(await bob.count('streamDestroyed'), 0);
     await Promise.all([alice.page.close(), bob.page.close()]);
   });

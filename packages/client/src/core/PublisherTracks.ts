@@ -68,6 +68,7 @@ export class PublisherTracks {
     const kind = track.kind as TrackKind;
     return this.#enqueue(async () => {
       const old = this.#sources.get(kind);
+      if (old === track) return;
       this.#adopt(track, captured);
       try {
         await this.#resend(kind);
@@ -76,7 +77,7 @@ export class PublisherTracks {
         this.#stopCaptured(track);
         throw error;
       }
-      if (old !== track && old) this.#stopCaptured(old);
+      if (old) this.#stopCaptured(old);
     });
   }
 
