@@ -15,8 +15,8 @@ import {
   type TrackKind,
 } from '../core/PublisherTracks.js';
 import type { SessionEngine } from '../core/SessionEngine.js';
-import { AudioLevelSampler, localTrackLevel } from './AudioLevelSampler.js';
 import { isScalable, videoSendEncodings } from '../core/videoEncodings.js';
+import { AudioLevelSampler, localTrackLevel } from './AudioLevelSampler.js';
 import { newId, type Completion, type OTContext } from './context.js';
 import { invalidParameter, notSupported, toOTError, type OTError } from './errors.js';
 import { createEvent, type EventOf } from './OTEvent.js';
