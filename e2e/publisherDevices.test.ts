@@ -26,6 +26,8 @@ declare global {
     colourOf(video: HTMLVideoElement | null | undefined): Colour;
     /** How often the inverting connector was destroyed. */
     connectorDestroyed: number;
+    /** How many descriptions the page's peer connections set: each negotiation sets one. */
+    descriptionsSet: number;
   }
   /** Chromium's breakout box, which TypeScript's DOM types lack. */
   const MediaStreamTrackProcessor: new (init: { track: MediaStreamTrack }) => {
@@ -91,6 +93,17 @@ async function installCameras(page: Page): Promise<void> {
       if (high(g) && high(b) && low(r)) return 'cyan';
       return 'other';
     };
+    window.descriptionsSet = 0;
+    const setLocal: (this: RTCPeerConnection, description?: RTCSessionDescriptionInit) => Promise<void> =
+      Reflect.get(RTCPeerConnection.prototype, 'setLocalDescription');
+    Reflect.set(
+      RTCPeerConnection.prototype,
+      'setLocalDescription',
+      function (this: RTCPeerConnection, description?: RTCSessionDescriptionInit) {
+        window.descriptionsSet++;
+        return setLocal.call(this, description);
+      },
+    );
     const devices = navigator.mediaDevices;
     const enumerate = devices.enumerateDevices.bind(devices);
     const capture = devices.getUserMedia.bind(devices);
@@ -160,12 +173,14 @@ async function participant(sessionId: string): Promise<BrowserPeer> {
 /**
  * Publishes Alice's red camera to the subscribers, then: `cycleVideo` to the blue one, a green
  * track of the page's, a red camera again by device ID — each seen by every subscriber and in
- * Alice's preview, with no stream ended.
+ * Alice's preview, with no stream ended and no negotiation.
  */
 async function switchSources(alice: BrowserPeer, subscribers: readonly BrowserPeer[]): Promise<void> {
   const streamId = await alice.streamId();
   await expectColour(subscribers, streamId, 'red');
   assert.equal(await previewColour(alice), 'red');
+  const descriptionsSet = await alice.page.evaluate(() => window.descriptionsSet);
+  assert.ok(descriptionsSet > 0, 'the publisher set no description');
 
   const cycled = await alice.page.evaluate(async () => {
     const publisher = window.participant.publisher;
@@ -190,6 +205,7 @@ async function switchSources(alice: BrowserPeer, subscribers: readonly BrowserPe
 
   await alice.page.evaluate(() => window.participant.publisher?.setVideoSource('red-camera'));
   await expectColour(subscribers, streamId, 'red');
+  assert.equal(await alice.page.evaluate(() => window.descriptionsSet), descriptionsSet, 'renegotiated');
   for (const peer of [alice, ...subscribers]) assert.equal(await peer.count('streamDestroyed'), 0);
   assert.equal(await alice.count('streamDestroyed', 'publisher'), 0);
 }
