@@ -1,6 +1,7 @@
 import type { StreamInfo, UpdateStreamParams } from '@parlor/protocol';
 import type { FrameProtection } from './e2ee/FrameEncryption.js';
 import type { Logger } from './Logger.js';
+import type { OpusSendOptions } from './opusParameters.js';
 import { PeerTransport } from './PeerTransport.js';
 import type { SignalingClient } from './SignalingClient.js';
 import { TypedEmitter } from './TypedEmitter.js';
@@ -17,9 +18,12 @@ export type PublicationEndReason =
 
 export interface LocalPublicationOptions {
   readonly stream: StreamInfo;
+  /** What is sent; a track the publisher swaps in it goes to later subscribers too (see `replaceTrack`). */
   readonly media: MediaStream;
   /** How each peer connection sends the video (see `videoSendEncodings`). */
   readonly videoEncodings: readonly VideoEncoding[];
+  /** What each peer connection asks of the audio encoder. Default: the browser's defaults. */
+  readonly opus?: OpusSendOptions;
   readonly signaling: SignalingClient;
   readonly configuration: () => RTCConfiguration;
   readonly logger: Logger;
@@ -42,6 +46,7 @@ export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
   #stream: StreamInfo;
   readonly #media: MediaStream;
   readonly #videoEncodings: readonly VideoEncoding[];
+  readonly #opus: OpusSendOptions;
   readonly #signaling: SignalingClient;
   readonly #configuration: () => RTCConfiguration;
   readonly #logger: Logger;
@@ -56,6 +61,7 @@ export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
     this.#stream = options.stream;
     this.#media = options.media;
     this.#videoEncodings = options.videoEncodings;
+    this.#opus = options.opus ?? {};
     this.#signaling = options.signaling;
     this.#configuration = options.configuration;
     this.#logger = options.logger;
@@ -88,12 +94,18 @@ export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
       },
       this.#media,
       this.#videoEncodings,
+      this.#opus,
     );
     this.#transports.set(subscriptionId, transport);
     transport.on('closed', () => {
       this.#transports.delete(subscriptionId);
     });
     this.safeEmit('subscriberAdded', transport);
+  }
+
+  /** Sends the track in place of the one of its kind to every subscriber, without renegotiating. */
+  async replaceTrack(track: MediaStreamTrack): Promise<void> {
+    await Promise.all(this.transports.map((transport) => transport.replaceTrack(track)));
   }
 
   /**

@@ -2,6 +2,7 @@ import type { IceCandidate } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from './ClientError.js';
 import type { FrameProtection } from './e2ee/FrameEncryption.js';
 import type { Logger } from './Logger.js';
+import { answerOpusAsOffered, withOpusParameters, type OpusSendOptions } from './opusParameters.js';
 import { SenderParameterUpdates } from './SenderParameterUpdates.js';
 import type { SignalingClient } from './SignalingClient.js';
 import type { VideoEncoding } from './videoEncodings.js';
@@ -55,6 +56,8 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
   #videoLimit: VideoSendLimit = 'all';
   /** Senders of one encoding: its bitrate cap at full quality. */
   #singleMaxBitrate: number | undefined;
+  /** Senders only: what the audio encoder is asked for, in every offer. */
+  #opus: OpusSendOptions = {};
   readonly #signaling: SignalingClient;
   readonly #logger: Logger;
   /** Candidates that came before the remote description, added once it is set. */
@@ -82,19 +85,23 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
 
   /**
    * The publisher's end: sends the tracks, the video in the encodings given (simulcast layers
-   * when they have RIDs), and starts negotiating at once.
+   * when they have RIDs), the audio as `opus` asks, and starts negotiating at once.
    */
   static createSender(
     options: PeerTransportOptions,
     stream: MediaStream,
     videoEncodings: readonly VideoEncoding[],
+    opus: OpusSendOptions = {},
   ): PeerTransport {
     const transport = new PeerTransport('sender', options);
+    transport.#opus = opus;
+    const audio: RTCRtpTransceiverInit = { direction: 'sendonly', streams: [stream] };
+    if (opus.maxBitrate !== undefined) audio.sendEncodings = [{ maxBitrate: opus.maxBitrate }];
     for (const track of stream.getTracks()) {
       const transceiver =
         track.kind === 'video'
           ? transport.#addVideo(track, stream, videoEncodings)
-          : transport.#pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+          : transport.#pc.addTransceiver(track, audio);
       options.frames?.protectSender(transceiver);
     }
     void transport.#offer();
@@ -146,9 +153,10 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
         await this.#fitDeclinedSimulcast();
         return;
       }
-      const answer = await this.#pc.createAnswer();
+      const created = await this.#pc.createAnswer();
+      const answer = { type: 'answer' as const, sdp: answerOpusAsOffered(sdp, created.sdp ?? '') };
       await this.#pc.setLocalDescription(answer);
-      await this.#signaling.request('answer', { subscriptionId: this.subscriptionId, sdp: answer.sdp ?? '' });
+      await this.#signaling.request('answer', { subscriptionId: this.subscriptionId, sdp: answer.sdp });
     } catch (error) {
       this.#fail(error);
     }
@@ -182,6 +190,19 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
     if (limit === this.#videoLimit) return;
     this.#videoLimit = limit;
     await this.#updateVideo();
+  }
+
+  /** Senders only: sends the track in place of the one of its kind, on the live connection (no renegotiation). */
+  async replaceTrack(track: MediaStreamTrack): Promise<void> {
+    if (this.closed) return;
+    const transceiver = this.#pc.getTransceivers().find(({ receiver }) => receiver.track.kind === track.kind);
+    await transceiver?.sender.replaceTrack(track);
+  }
+
+  /** Receivers only: the level of the audio last received, 0–1, from its audio-level header extension. */
+  audioLevel(): number {
+    const receiver = this.#pc.getReceivers().find(({ track }) => track.kind === 'audio');
+    return receiver?.getSynchronizationSources()[0]?.audioLevel ?? 0;
   }
 
   /** Closes the peer connection. Idempotent. */
@@ -247,9 +268,10 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
 
   async #offer(): Promise<void> {
     try {
-      const offer = await this.#pc.createOffer();
+      const created = await this.#pc.createOffer();
+      const offer = { type: 'offer' as const, sdp: withOpusParameters(created.sdp ?? '', this.#opus) };
       await this.#pc.setLocalDescription(offer);
-      await this.#signaling.request('offer', { subscriptionId: this.subscriptionId, sdp: offer.sdp ?? '' });
+      await this.#signaling.request('offer', { subscriptionId: this.subscriptionId, sdp: offer.sdp });
     } catch (error) {
       this.#fail(error);
     }

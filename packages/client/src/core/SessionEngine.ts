@@ -20,6 +20,7 @@ import type { FrameEncryption } from './e2ee/FrameEncryption.js';
 import { rtcConfiguration, type IceConfig } from './iceConfig.js';
 import { LocalPublication } from './LocalPublication.js';
 import type { Logger } from './Logger.js';
+import type { OpusSendOptions } from './opusParameters.js';
 import { PeerTransport } from './PeerTransport.js';
 import { SignalingClient, type SignalingEnd } from './SignalingClient.js';
 import { TypedEmitter } from './TypedEmitter.js';
@@ -194,12 +195,13 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
 
   /**
    * Announces a stream and returns its publication, which then serves each subscriber with the
-   * video in these encodings.
+   * video in these encodings and the audio as `opus` asks.
    */
   async publish(
     media: MediaStream,
     params: PublishParams,
     videoEncodings: readonly VideoEncoding[],
+    opus: OpusSendOptions = {},
   ): Promise<LocalPublication> {
     this.#assertConnected('publish');
     const frames = this.#frames();
@@ -222,6 +224,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       stream,
       media,
       videoEncodings,
+      opus,
       signaling: this.#signaling,
       configuration: () => this.#rtcConfiguration(),
       logger: this.#logger,

@@ -26,9 +26,10 @@ export const defaultFrameRate = 30;
 
 /** Captures the tracks the options ask for; rejects with a `ClientError` (1500) naming the failure. */
 export async function acquireMedia(options: MediaOptions): Promise<MediaStream> {
-  const audio = options.audioSource ?? true;
-  const video = options.videoSource ?? true;
-  if (audio === false && video === false) {
+  // Absent means the default device; null and false, none.
+  const audio = options.audioSource === undefined ? true : options.audioSource;
+  const video = options.videoSource === undefined ? true : options.videoSource;
+  if ((audio === false || audio === null) && (video === false || video === null)) {
     throw new ClientError(clientErrorCodes.invalidParameter, 'a publisher needs audioSource or videoSource');
   }
   const given = [audio, video].filter((source) => source instanceof MediaStreamTrack);
@@ -47,6 +48,25 @@ export async function acquireMedia(options: MediaOptions): Promise<MediaStream> 
     throw mediaError(error);
   }
   return new MediaStream([...given, ...captured.getTracks()]);
+}
+
+/** Captures one device's track, with the options' size, frame rate and audio processing. */
+export async function acquireTrack(
+  kind: 'audio' | 'video',
+  deviceId: string,
+  options: MediaOptions,
+): Promise<MediaStreamTrack> {
+  const { constraints: _raw, ...rest } = options;
+  const sources =
+    kind === 'audio'
+      ? { audioSource: deviceId, videoSource: false }
+      : { audioSource: false, videoSource: deviceId };
+  const [track] = (await acquireMedia({ ...rest, ...sources })).getTracks();
+  if (!track)
+    throw new ClientError(clientErrorCodes.unableToPublish, `no ${kind} from ${deviceId}`, {
+      media: 'notFound',
+    });
+  return track;
 }
 
 function audioConstraints(source: MediaSource, options: MediaOptions): MediaTrackConstraints | boolean {

@@ -1,12 +1,15 @@
 import { frameTransformApi } from '../core/e2ee/FrameEncryption.js';
 import { acquireMedia, type MediaOptions } from '../core/localMedia.js';
 import { Logger, logLevels, type LogLevel } from '../core/Logger.js';
+import { hasMediaProcessorSupport } from '../core/PublisherTracks.js';
+import { Collection } from './Collection.js';
 import type { Completion, OTContext } from './context.js';
 import { titleOf, toOTError, type OTError } from './errors.js';
 import { createEvent, type EventOf } from './OTEvent.js';
 import { OTEventEmitter } from './OTEventEmitter.js';
 import { Publisher, type PublisherProperties } from './Publisher.js';
 import { Session, type SessionOptions } from './Session.js';
+import type { Subscriber } from './Subscriber.js';
 import type { WidgetTarget } from './widget.js';
 
 /** A camera or microphone, as `OT.getDevices` lists it. */
@@ -40,6 +43,10 @@ export class OTNamespace extends OTEventEmitter<OTEvents> {
   readonly LOG = logLevels.LOG;
   readonly DEBUG = logLevels.DEBUG;
   readonly #context: OTContext;
+  /** The page's publishers, until destroyed. */
+  readonly publishers = new Collection<Publisher>();
+  /** The page's subscribers, until destroyed. */
+  readonly subscribers = new Collection<Subscriber>();
 
   /** Creates a publisher at once; its camera and microphone come later (`completion`, `accessAllowed`). */
   readonly initPublisher: InitPublisher;
@@ -55,6 +62,8 @@ export class OTNamespace extends OTEventEmitter<OTEvents> {
         const fields = { code: error.code, message: error.message, title: titleOf(error.code) };
         this.dispatch(createEvent('exception', target, fields));
       },
+      publishers: this.publishers,
+      subscribers: this.subscribers,
     };
     const initPublisher = (
       target?: WidgetTarget,
@@ -81,7 +90,18 @@ export class OTNamespace extends OTEventEmitter<OTEvents> {
     return new Session(this.#context, String(apiKey), sessionId, options);
   }
 
-  /** The cameras and microphones; labels are empty until the page has been granted access. */
+  /**
+   * Whether the browser lets publishers process their media (`setVideoMediaProcessorConnector`,
+   * `setAudioMediaProcessorConnector`): Insertable Streams' breakout box, as in Chromium.
+   */
+  hasMediaProcessorSupport(): boolean {
+    return hasMediaProcessorSupport();
+  }
+
+  /**
+   * The cameras and microphones, as the browser lists them at the call (so a device plugged in
+   * or out since is there or gone); labels are empty until the page has been granted access.
+   */
   getDevices(completion?: (error?: OTError, devices?: Device[]) => void): Promise<Device[]> {
     const devices = navigator.mediaDevices.enumerateDevices().then(
       (list) =>

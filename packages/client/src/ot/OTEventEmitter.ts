@@ -51,7 +51,9 @@ export class OTEventEmitter<Events extends { [K in keyof Events]: OTEvent }> {
   off(handlers: EventHandlers<Events>, context?: unknown): this;
   off(typeOrHandlers?: string | EventHandlers<Events>, handlerOrContext?: unknown, context?: unknown): this {
     if (typeOrHandlers === undefined) {
+      const types = [...this.#registrations.keys()];
       this.#registrations.clear();
+      for (const type of types) this.listenersChanged(type);
       return this;
     }
     for (const [type, handler, ctx] of this.#entries(typeOrHandlers, handlerOrContext, context)) {
@@ -63,8 +65,19 @@ export class OTEventEmitter<Events extends { [K in keyof Events]: OTEvent }> {
             );
       if (remaining.length > 0) this.#registrations.set(type, remaining);
       else this.#registrations.delete(type);
+      this.listenersChanged(type);
     }
     return this;
+  }
+
+  /** How many handlers the type has. */
+  protected listenerCount(type: string): number {
+    return this.#registrations.get(type)?.length ?? 0;
+  }
+
+  /** Called once handlers of the type were added or removed (`once` handlers as they run). */
+  protected listenersChanged(_type: string): void {
+    // Emitters whose events cost something to produce start and stop producing them here.
   }
 
   /**
@@ -84,6 +97,7 @@ export class OTEventEmitter<Events extends { [K in keyof Events]: OTEvent }> {
         type,
         registrations.filter((entry) => !entry.once),
       );
+      this.listenersChanged(type);
     }
     for (const { handler, context } of registrations) {
       try {
@@ -104,6 +118,7 @@ export class OTEventEmitter<Events extends { [K in keyof Events]: OTEvent }> {
       if (typeof handler !== 'function') throw new TypeError(`the handler of "${type}" must be a function`);
       const registration: Registration = { handler, context: ctx, once };
       this.#registrations.set(type, [...(this.#registrations.get(type) ?? []), registration]);
+      this.listenersChanged(type);
     }
   }
 

@@ -1,21 +1,29 @@
 import type { PublishParams } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from '../core/ClientError.js';
 import type { LocalPublication, PublicationEndReason } from '../core/LocalPublication.js';
-import { acquireMedia, defaultFrameRate, type MediaOptions } from '../core/localMedia.js';
+import { acquireMedia, acquireTrack, defaultFrameRate, type MediaOptions } from '../core/localMedia.js';
+import { clampAudioBitrate } from '../core/opusParameters.js';
 import {
   PublisherFallback,
   type PublisherFallbackRecord,
   type PublisherFallbackStats,
 } from '../core/PublisherFallback.js';
+import {
+  hasMediaProcessorSupport,
+  PublisherTracks,
+  type MediaProcessorConnector,
+  type TrackKind,
+} from '../core/PublisherTracks.js';
 import type { SessionEngine } from '../core/SessionEngine.js';
 import { isScalable, videoSendEncodings } from '../core/videoEncodings.js';
+import { AudioLevelSampler, localTrackLevel } from './AudioLevelSampler.js';
 import { newId, type Completion, type OTContext } from './context.js';
-import { toOTError, type OTError } from './errors.js';
+import { invalidParameter, notSupported, toOTError, type OTError } from './errors.js';
 import { createEvent, type EventOf } from './OTEvent.js';
 import { OTEventEmitter } from './OTEventEmitter.js';
 import type { Session } from './Session.js';
 import { Stream } from './Stream.js';
-import { VideoWidget, type WidgetOptions, type WidgetTarget } from './widget.js';
+import { AudioLevelDisplay, VideoWidget, type WidgetOptions, type WidgetTarget } from './widget.js';
 
 /** The properties of `OT.initPublisher` this SDK honours (client-api.md §1.3). */
 export interface PublisherProperties extends WidgetOptions, MediaOptions {
@@ -45,6 +53,12 @@ export interface PublisherProperties extends WidgetOptions, MediaOptions {
   readonly audioFallback?: { readonly publisher?: boolean; readonly subscriber?: boolean };
   /** Deprecated by OpenTok.js for `audioFallback.subscriber`, which wins when both are given. */
   readonly audioFallbackEnabled?: boolean;
+  /** Send stereo audio (Opus `stereo=1; sprop-stereo=1`); pair it with `disableAudioProcessing`. Default: false. */
+  readonly enableStereo?: boolean;
+  /** The audio encoder's maximum, bits/s, brought into 6000–510000. Default: the browser's (32000 mono). */
+  readonly audioBitrate?: number;
+  /** Opus discontinuous transmission: next to nothing is sent during silence. Default: false. */
+  readonly enableDtx?: boolean;
 }
 
 export interface PublisherEvents {
@@ -59,6 +73,13 @@ export interface PublisherEvents {
   mediaStopped: EventOf<'mediaStopped', { track: MediaStreamTrack }>;
   /** A moderator muted this publisher's audio. */
   muteForced: EventOf<'muteForced'>;
+  /** The microphone's level, 0 to 1, about 60 times a second while listened to. */
+  audioLevelUpdated: EventOf<'audioLevelUpdated', { audioLevel: number }>;
+  /** `setAudioSource` switched to another microphone. */
+  audioInputDeviceChanged: EventOf<
+    'audioInputDeviceChanged',
+    { device: { deviceId: string; label: string; kind: 'audioInput' } }
+  >;
   /** Publisher audio fallback: the uplink is congested, video may stop soon. */
   videoDisableWarning: EventOf<'videoDisableWarning'>;
   /** Publisher audio fallback: the uplink recovered before video stopped. */
@@ -93,8 +114,19 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
   readonly #context: OTContext;
   readonly #properties: PublisherProperties;
   readonly #widget: VideoWidget;
+  readonly #levelDisplay: AudioLevelDisplay;
   readonly #media: Promise<MediaStream>;
-  #mediaStream: MediaStream | undefined;
+  /** What is captured and sent, once the media is there. */
+  #tracks: PublisherTracks | undefined;
+  readonly #levels = new AudioLevelSampler(
+    () => {
+      const track = this.#tracks?.stream.getAudioTracks()[0];
+      return track ? localTrackLevel(track) : null;
+    },
+    (audioLevel) => {
+      this.dispatch(createEvent('audioLevelUpdated', this, { audioLevel }));
+    },
+  );
   #publishAudio: boolean;
   #publishVideo: boolean;
   #session: Session | undefined;
@@ -114,11 +146,16 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     super(context.logger);
     this.id = newId();
     this.#context = context;
+    context.publishers._add(this);
     this.#properties = properties;
     this.#publishAudio = properties.publishAudio ?? true;
     this.#publishVideo = properties.publishVideo ?? true;
     this.#widget = new VideoWidget('publisher', this.id, target, properties);
     this.#widget.video.muted = true;
+    this.#levelDisplay = new AudioLevelDisplay(this.#widget, (handler, on) => {
+      if (on) this.on('audioLevelUpdated', handler);
+      else this.off('audioLevelUpdated', handler);
+    });
     const appTrack = properties.videoSource instanceof MediaStreamTrack;
     if (properties.mirror ?? !appTrack) this.#widget.video.style.transform = 'scaleX(-1)';
     this.#media = acquireMedia(properties);
@@ -139,7 +176,7 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
 
   /** Whether the camera and microphone may be used. */
   get accessAllowed(): boolean {
-    return this.#mediaStream !== undefined;
+    return this.#tracks !== undefined;
   }
 
   /** The published stream, while published. */
@@ -167,15 +204,12 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
    */
   publishVideo(value: boolean, completion?: Completion): this {
     this.#publishVideo = value;
-    for (const track of this.#mediaStream?.getVideoTracks() ?? []) track.enabled = value;
+    this.#tracks?.setEnabled('video', value);
+    this.#updateLevelDisplay();
     this.#fallback?.setActive(value);
     const publication = this.#publication;
     const hasVideo = value && this.#fallback?.videoOff !== true;
-    if (
-      publication &&
-      this.#mediaStream?.getVideoTracks().length &&
-      publication.stream.hasVideo !== hasVideo
-    ) {
+    if (publication && this.#tracks?.source('video') && publication.stream.hasVideo !== hasVideo) {
       publication.update({ hasVideo }).catch((error: unknown) => {
         this.#context.logger.warn('the video change was not acknowledged', error);
       });
@@ -185,21 +219,106 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     return this;
   }
 
-  /** The microphone track, if any. */
+  /** The audio source: the microphone's track or the application's, before any processing. */
   getAudioSource(): MediaStreamTrack | undefined {
-    return this.#mediaStream?.getAudioTracks()[0];
+    return this.#tracks?.source('audio');
   }
 
-  /** The video source: its device, whether it is a camera or the application's own track, and the track. */
+  /**
+   * The video source: a camera (with its device ID) or the application's own track (`custom`),
+   * and the track, before any processing.
+   */
   getVideoSource(): {
     deviceId: string | null;
     type: 'camera' | 'custom' | null;
     track: MediaStreamTrack | null;
   } {
-    const track = this.#mediaStream?.getVideoTracks()[0];
+    const track = this.#tracks?.source('video');
     if (!track) return { deviceId: null, type: null, track: null };
-    const custom = this.#properties.videoSource instanceof MediaStreamTrack;
-    return { deviceId: track.getSettings().deviceId ?? null, type: custom ? 'custom' : 'camera', track };
+    if (!this.#tracks?.isCaptured('video')) return { deviceId: null, type: 'custom', track };
+    return { deviceId: track.getSettings().deviceId ?? null, type: 'camera', track };
+  }
+
+  /**
+   * Switches the audio to another microphone (by device ID) or to a track of the application's,
+   * on the live connections, without renegotiating. Rejects with OT_NOT_SUPPORTED for a
+   * publisher made without audio, OT_INVALID_PARAMETER for anything but a device ID or audio
+   * track, and the capture errors of `initPublisher`.
+   */
+  async setAudioSource(source: string | MediaStreamTrack): Promise<undefined> {
+    const track = await this.#switchSource('audio', source);
+    if (typeof source === 'string') {
+      const device = { deviceId: source, label: track.label, kind: 'audioInput' as const };
+      this.dispatch(createEvent('audioInputDeviceChanged', this, { device }));
+    }
+    return undefined;
+  }
+
+  /** Switches the video to another camera or to a track of the application's, as `setAudioSource` does audio. */
+  async setVideoSource(source: string | MediaStreamTrack): Promise<undefined> {
+    await this.#switchSource('video', source);
+    return undefined;
+  }
+
+  /**
+   * Switches to the next camera the browser lists (after the last, the first); resolves with its
+   * device ID. Rejects with OT_NOT_SUPPORTED unless the video comes from a camera.
+   */
+  async cycleVideo(): Promise<{ deviceId: string }> {
+    await this.#media.catch(() => undefined);
+    const current = this.getVideoSource();
+    if (current.type !== 'camera') throw notSupported('cycleVideo: the video does not come from a camera');
+    const cameras = (await navigator.mediaDevices.enumerateDevices()).filter(
+      ({ kind }) => kind === 'videoinput',
+    );
+    const index = cameras.findIndex(({ deviceId }) => deviceId === current.deviceId);
+    const next = cameras[(index + 1) % cameras.length];
+    if (!next || next.deviceId === current.deviceId) return { deviceId: current.deviceId ?? '' };
+    await this.#switchSource('video', next.deviceId);
+    return { deviceId: next.deviceId };
+  }
+
+  /**
+   * Sends the video through a media processor connector (any object with `setTrack(track)`
+   * resolving with the processed track, and `destroy()`, as `@vonage/media-processor`'s), or as
+   * captured again with null. The preview shows what is sent. Rejects with OT_NOT_SUPPORTED where
+   * `OT.hasMediaProcessorSupport()` is false or the publisher has no video.
+   */
+  setVideoMediaProcessorConnector(connector: MediaProcessorConnector | null): Promise<void> {
+    return this.#setConnector('video', connector);
+  }
+
+  /** The same for the audio. */
+  setAudioMediaProcessorConnector(connector: MediaProcessorConnector | null): Promise<void> {
+    return this.#setConnector('audio', connector);
+  }
+
+  /** Background blur and replacement are not built in yet: rejects with OT_NOT_SUPPORTED. */
+  applyVideoFilter(_filter: unknown): Promise<void> {
+    return Promise.reject(notSupported('applyVideoFilter: video filters are not available in Parlor yet'));
+  }
+
+  /** No filter is ever applied: resolves, as OpenTok.js does without one. */
+  clearVideoFilter(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  getVideoFilter(): null {
+    return null;
+  }
+
+  /** Noise suppression is not built in yet: rejects with OT_NOT_SUPPORTED. */
+  applyAudioFilter(_filter: unknown): Promise<void> {
+    return Promise.reject(notSupported('applyAudioFilter: audio filters are not available in Parlor yet'));
+  }
+
+  /** No filter is ever applied: resolves, as OpenTok.js does without one. */
+  clearAudioFilter(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  getAudioFilter(): null {
+    return null;
   }
 
   videoWidth(): number {
@@ -252,9 +371,9 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     if (this.#destroyed) return this;
     this.#destroyed = true;
     void this.#publication?.unpublish('unpublished').catch(() => undefined);
-    for (const track of this.#mediaStream?.getTracks() ?? []) {
-      if (track !== this.#properties.audioSource && track !== this.#properties.videoSource) track.stop();
-    }
+    this.#levels.setListening(false);
+    this.#tracks?.close();
+    this.#context.publishers._remove(this);
     this.#widget.remove();
     this.#session?._publisherDestroyed(this);
     this.dispatch(createEvent('destroyed', this, {}));
@@ -264,8 +383,9 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
   /** @internal Publishes into the session once the media is there. */
   async _publish(session: Session, engine: SessionEngine, connection: NonNullable<Session['connection']>) {
     if (this.#publication) return;
-    const media = await this.#media;
-    if (this.#isDestroyed()) {
+    await this.#media;
+    const media = this.#tracks?.stream;
+    if (this.#isDestroyed() || !media) {
       throw new ClientError(clientErrorCodes.unableToPublish, 'the publisher was destroyed');
     }
     const video = media.getVideoTracks()[0];
@@ -294,7 +414,12 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
         scalableScreenshare: this.#properties.scalableScreenshare,
       }),
     });
-    const publication = await engine.publish(media, params, videoEncodings);
+    const { enableStereo, audioBitrate, enableDtx } = this.#properties;
+    const publication = await engine.publish(media, params, videoEncodings, {
+      stereo: enableStereo === true,
+      ...(audioBitrate === undefined ? {} : { maxBitrate: clampAudioBitrate(audioBitrate) }),
+      dtx: enableDtx === true,
+    });
     // Destroyed while the stream was being announced: it ends at once.
     if (this.#isDestroyed()) {
       await publication.unpublish('unpublished');
@@ -351,6 +476,53 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     }
   }
 
+  /** Starts audio levels with the first listener, stops them after the last. */
+  protected override listenersChanged(type: string): void {
+    if (type === 'audioLevelUpdated') this.#levels.setListening(this.listenerCount(type) > 0);
+  }
+
+  /** The meter shows while the preview shows no video (OpenTok's `auto`). */
+  #updateLevelDisplay(): void {
+    if (this.#tracks?.source('audio'))
+      this.#levelDisplay.update(this.#publishVideo && this.#tracks.source('video') !== undefined);
+  }
+
+  async #switchSource(kind: TrackKind, source: string | MediaStreamTrack): Promise<MediaStreamTrack> {
+    if (typeof source !== 'string' && !(source instanceof MediaStreamTrack && source.kind === kind)) {
+      throw invalidParameter(`the ${kind} source must be a device ID or a ${kind} MediaStreamTrack`);
+    }
+    await this.#media;
+    const tracks = this.#tracks;
+    if (!tracks || this.#destroyed) throw notSupported('the publisher was destroyed');
+    if (!tracks.source(kind)) throw notSupported(`the publisher was made without ${kind}`);
+    try {
+      const track = typeof source === 'string' ? await acquireTrack(kind, source, this.#properties) : source;
+      await tracks.setSource(track, typeof source === 'string');
+      return track;
+    } catch (error) {
+      throw toOTError(error);
+    }
+  }
+
+  async #setConnector(kind: TrackKind, connector: MediaProcessorConnector | null): Promise<void> {
+    if (!hasMediaProcessorSupport()) throw notSupported('this browser cannot process media tracks');
+    if (
+      connector !== null &&
+      (typeof connector.setTrack !== 'function' || typeof connector.destroy !== 'function')
+    ) {
+      throw invalidParameter('a media processor connector has setTrack(track) and destroy()');
+    }
+    await this.#media;
+    const tracks = this.#tracks;
+    if (!tracks || this.#destroyed) throw notSupported('the publisher was destroyed');
+    if (!tracks.source(kind)) throw notSupported(`the publisher was made without ${kind}`);
+    try {
+      await tracks.setConnector(kind, connector);
+    } catch (error) {
+      throw invalidParameter(`the media processor connector failed: ${String(error)}`);
+    }
+  }
+
   /** Read through a method: `destroy()` may run while `_publish` awaits. */
   #isDestroyed(): boolean {
     return this.#destroyed;
@@ -361,15 +533,26 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
       for (const track of media.getTracks()) track.stop();
       return;
     }
-    this.#mediaStream = media;
-    for (const track of media.getAudioTracks()) track.enabled = this.#publishAudio;
-    for (const track of media.getVideoTracks()) track.enabled = this.#publishVideo;
-    for (const track of media.getTracks()) {
-      track.addEventListener('ended', () => {
+    const { audioSource, videoSource } = this.#properties;
+    const tracks = new PublisherTracks({
+      media,
+      given: [audioSource, videoSource].filter(
+        (source): source is MediaStreamTrack => source instanceof MediaStreamTrack,
+      ),
+      send: async (track) => {
+        if (track.kind === 'audio') this.#levels.reset();
+        await this.#publication?.replaceTrack(track);
+      },
+      onEnded: (track) => {
         this.#mediaStopped(track);
-      });
-    }
-    this.#widget.video.srcObject = media;
+      },
+      logger: this.#context.logger,
+    });
+    this.#tracks = tracks;
+    tracks.setEnabled('audio', this.#publishAudio);
+    tracks.setEnabled('video', this.#publishVideo);
+    this.#widget.video.srcObject = tracks.stream;
+    this.#updateLevelDisplay();
     this.dispatch(createEvent('accessAllowed', this, {}));
     this.dispatch(createEvent('videoElementCreated', this, { element: this.#widget.video }));
     completion?.();
@@ -400,10 +583,9 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
   }
 
   #applyAudio(enabled: boolean): void {
-    const tracks = this.#mediaStream?.getAudioTracks();
-    for (const track of tracks ?? []) track.enabled = enabled;
+    this.#tracks?.setEnabled('audio', enabled);
     const publication = this.#publication;
-    if (!publication || !tracks?.length) return;
+    if (!publication || !this.#tracks?.source('audio')) return;
     publication.update({ hasAudio: enabled }).catch((error: unknown) => {
       this.#context.logger.warn('the audio change was not acknowledged', error);
     });

@@ -2,6 +2,7 @@ import type { VideoFallbackEvent } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from '../core/ClientError.js';
 import type { PeerTransport, PeerTransportState } from '../core/PeerTransport.js';
 import type { SessionEngine } from '../core/SessionEngine.js';
+import { AudioLevelSampler } from './AudioLevelSampler.js';
 import { newId, type Completion, type OTContext } from './context.js';
 import { toOTError, type OTError } from './errors.js';
 import { createEvent, type EventOf } from './OTEvent.js';
@@ -15,7 +16,7 @@ import {
   type PreferredResolution,
 } from './videoPreferences.js';
 import { VideoPreferenceSync } from './VideoPreferenceSync.js';
-import { VideoWidget, type WidgetOptions, type WidgetTarget } from './widget.js';
+import { AudioLevelDisplay, VideoWidget, type WidgetOptions, type WidgetTarget } from './widget.js';
 
 /** The properties of `session.subscribe` this SDK honours (client-api.md §1.4). */
 export interface SubscriberProperties extends WidgetOptions {
@@ -61,6 +62,8 @@ export interface SubscriberEvents {
   encryptionSecretMatch: EventOf<'encryptionSecretMatch'>;
   /** The stream's media does not open with this client's secret; nothing of it is shown or played. */
   encryptionSecretMismatch: EventOf<'encryptionSecretMismatch'>;
+  /** The stream's audio level, 0 to 1, about 60 times a second while listened to. */
+  audioLevelUpdated: EventOf<'audioLevelUpdated', { audioLevel: number }>;
   destroyed: EventOf<'destroyed', { reason: string }>;
 }
 
@@ -86,12 +89,29 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
   readonly #session: Session;
   readonly #engine: SessionEngine;
   readonly #widget: VideoWidget;
+  readonly #levelDisplay: AudioLevelDisplay;
+  /** The router's audio fallback turned this subscriber's video off. */
+  #fallbackVideoOff = false;
   readonly #media = new MediaStream();
   /** Routed sessions only: the video preferences, kept in step with the server. */
   readonly #preferences: VideoPreferenceSync | null;
   #transport: PeerTransport | undefined;
   /** Whether the media last opened with this client's secret; null before any encrypted frame. */
   #secretMatches: boolean | null = null;
+  /**
+   * Levels from the audio-level header extension of what arrives (the sender's measure; browsers
+   * send it, the router forwards it): no audio graph per subscriber, none of Chromium's silence
+   * of Web Audio on remote tracks that no element plays, and cheaper than `getStats` at 60 Hz.
+   */
+  readonly #levels = new AudioLevelSampler(
+    () => {
+      const transport = this.#transport;
+      return transport ? { read: () => transport.audioLevel(), close: () => undefined } : null;
+    },
+    (audioLevel) => {
+      this.dispatch(createEvent('audioLevelUpdated', this, { audioLevel }));
+    },
+  );
   #subscribeToAudio: boolean;
   #subscribeToVideo: boolean;
   #audioBlocked = false;
@@ -116,12 +136,18 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
     this.id = newId();
     this.stream = stream;
     this.#context = context;
+    context.subscribers._add(this);
     this.#session = session;
     this.#engine = engine;
     this.#subscribeToAudio = properties.subscribeToAudio ?? true;
     this.#subscribeToVideo = properties.subscribeToVideo ?? true;
     this.#widget = new VideoWidget('subscriber', this.id, target, properties);
     this.#widget.setName(stream.name);
+    this.#levelDisplay = new AudioLevelDisplay(this.#widget, (handler, on) => {
+      if (on) this.on('audioLevelUpdated', handler);
+      else this.off('audioLevelUpdated', handler);
+    });
+    this.#updateLevelDisplay();
     this.setAudioVolume(properties.audioVolume ?? 50);
     this.#widget.video.addEventListener('resize', () => {
       this.#resized();
@@ -160,6 +186,7 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
     this.#subscribeToVideo = value;
     for (const track of this.#media.getVideoTracks()) track.enabled = value;
     if (changed && this.stream.hasVideo) this.#videoChanged(value, 'subscribeToVideo');
+    this.#updateLevelDisplay();
     return this;
   }
 
@@ -234,6 +261,7 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
    */
   _hasVideoChanged(hasVideo: boolean, reason: 'publishVideo' | 'quality'): void {
     if (this.#subscribeToVideo) this.#videoChanged(hasVideo, reason);
+    this.#updateLevelDisplay();
   }
 
   /**
@@ -249,10 +277,14 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
         this.dispatch(createEvent(event, this, {}));
         break;
       case 'videoDisabled':
+        this.#fallbackVideoOff = true;
+        this.#updateLevelDisplay();
         this.#widget.setVideoDisabledIndicator('disabled');
         this.dispatch(createEvent('videoDisabled', this, { reason: 'quality' as const }));
         break;
       case 'videoEnabled':
+        this.#fallbackVideoOff = false;
+        this.#updateLevelDisplay();
         this.#widget.setVideoDisabledIndicator(null);
         this.dispatch(createEvent('videoEnabled', this, { reason: 'quality' as const }));
         break;
@@ -270,11 +302,23 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
   _destroy(reason: string): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    this.#levels.setListening(false);
+    this.#context.subscribers._remove(this);
     this.#preferences?.stop();
     if (this.#transport) this.#engine.unsubscribe(this.#transport);
     this.#widget.remove();
     this.#session._subscriberDestroyed(this);
     this.dispatch(createEvent('destroyed', this, { reason }));
+  }
+
+  /** The meter shows while no video shows (OpenTok's `auto`). */
+  #updateLevelDisplay(): void {
+    this.#levelDisplay.update(this.#subscribeToVideo && this.stream.hasVideo && !this.#fallbackVideoOff);
+  }
+
+  /** Starts audio levels with the first listener, stops them after the last. */
+  protected override listenersChanged(type: string): void {
+    if (type === 'audioLevelUpdated') this.#levels.setListening(this.listenerCount(type) > 0);
   }
 
   #attach(transport: PeerTransport, completion: Completion | undefined): void {

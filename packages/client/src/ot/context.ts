@@ -1,5 +1,8 @@
 import type { Logger } from '../core/Logger.js';
+import type { Collection } from './Collection.js';
 import type { OTError } from './errors.js';
+import type { Publisher } from './Publisher.js';
+import type { Subscriber } from './Subscriber.js';
 
 /** What every object of one `OT` namespace shares. */
 export interface OTContext {
@@ -8,6 +11,9 @@ export interface OTContext {
   readonly apiUrl: string | undefined;
   /** Dispatches OT's `exception` event. */
   readonly reportException: (error: OTError, target: unknown) => void;
+  /** `OT.publishers` and `OT.subscribers`: each object adds itself when made, and leaves when destroyed. */
+  readonly publishers: Collection<Publisher>;
+  readonly subscribers: Collection<Subscriber>;
 }
 
 /** A completion handler, OpenTok-style: called with an error, or with nothing on success. */

@@ -45,7 +45,8 @@ const unexpected = { name: 'OT_UNEXPECTED_SERVER_RESPONSE', title: 'Unexpected S
 export type OTErrorName =
   | (typeof byCode)[keyof typeof byCode]['name']
   | (typeof byMediaFailure)[MediaFailure]
-  | typeof unexpected.name;
+  | typeof unexpected.name
+  | 'OT_NOT_SUPPORTED';
 
 /** An error as OpenTok.js reports it: test `name` (`OT_…`); `code` is the numeric code. */
 export class OTError extends Error {
@@ -57,6 +58,19 @@ export class OTError extends Error {
     this.name = name;
     this.code = code;
   }
+}
+
+/**
+ * What this publisher, browser or build cannot do (`OT_NOT_SUPPORTED`). OpenTok.js gives these
+ * no code: 1500 (unable to publish), as they all concern publishers.
+ */
+export function notSupported(message: string): OTError {
+  return new OTError('OT_NOT_SUPPORTED', message, 1500);
+}
+
+/** A bad argument to a method (`OT_INVALID_PARAMETER`, 1011). */
+export function invalidParameter(message: string): OTError {
+  return new OTError('OT_INVALID_PARAMETER', message, 1011);
 }
 
 /** The OpenTok error for a failure of the engine, the server or the browser. */

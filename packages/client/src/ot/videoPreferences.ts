@@ -1,4 +1,4 @@
-import { OTError } from './errors.js';
+import { invalidParameter } from './errors.js';
 
 /** A size in pixels. */
 export interface Dimensions {
@@ -25,20 +25,18 @@ export function checkPreferredResolution(value: unknown): PreferredResolution | 
     const { width, height } = value;
     if (isSide(width) && isSide(height)) return { width, height };
   }
-  throw invalid('preferredResolution must be "auto" or {width, height} in whole pixels');
+  throw invalidParameter('preferredResolution must be "auto" or {width, height} in whole pixels');
 }
 
 /** Checks a `preferredFrameRate` (OpenTok: 30, 15, 7 or 1): a number from 1 to 240, or null/undefined for none. */
 export function checkPreferredFrameRate(value: unknown): number | null {
   if (value === undefined || value === null) return null;
   if (typeof value === 'number' && value >= frameRateRange.min && value <= frameRateRange.max) return value;
-  throw invalid(`preferredFrameRate must be a number from ${frameRateRange.min} to ${frameRateRange.max}`);
+  throw invalidParameter(
+    `preferredFrameRate must be a number from ${frameRateRange.min} to ${frameRateRange.max}`,
+  );
 }
 
 function isSide(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= maxSide;
-}
-
-function invalid(message: string): OTError {
-  return new OTError('OT_INVALID_PARAMETER', message, 1011);
 }

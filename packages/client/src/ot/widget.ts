@@ -10,6 +10,10 @@ export interface WidgetOptions {
   readonly insertDefaultUI?: boolean;
   /** How the video fills the element. Default: cover. */
   readonly fitMode?: 'cover' | 'contain';
+  readonly style?: {
+    /** The audio level meter: shown always, never, or while no video shows (`auto`). Default: auto. */
+    readonly audioLevelDisplayMode?: 'auto' | 'on' | 'off';
+  };
 }
 
 /** A target element, or the ID of one; the body when absent. */
@@ -25,8 +29,10 @@ export class VideoWidget {
   readonly video: HTMLVideoElement;
   /** The inserted container; undefined without the default UI. */
   readonly element: HTMLElement | undefined;
+  readonly #levelMode: 'auto' | 'on' | 'off';
 
   constructor(kind: 'publisher' | 'subscriber', id: string, target: WidgetTarget, options: WidgetOptions) {
+    this.#levelMode = options.style?.audioLevelDisplayMode ?? 'auto';
     this.video = document.createElement('video');
     this.video.autoplay = true;
     this.video.playsInline = true;
@@ -107,6 +113,36 @@ export class VideoWidget {
     this.video.style.visibility = state === 'disabled' ? 'hidden' : '';
   }
 
+  /** Whether the audio level meter shows, by `audioLevelDisplayMode`, given whether video shows. */
+  wantsAudioLevel(videoShown: boolean): boolean {
+    return (
+      this.element !== undefined && (this.#levelMode === 'on' || (this.#levelMode === 'auto' && !videoShown))
+    );
+  }
+
+  /** OpenTok's audio level meter: a bar along the bottom as long as the level (0–1); null hides it. */
+  setAudioLevel(level: number | null): void {
+    const element = this.element;
+    if (!element) return;
+    let meter = element.querySelector<HTMLElement>('.OT_audio-level-meter');
+    if (!meter && level !== null) {
+      meter = document.createElement('div');
+      meter.className = 'OT_audio-level-meter';
+      Object.assign(meter.style, {
+        position: 'absolute',
+        left: '0',
+        bottom: '0',
+        height: '4px',
+        background: '#3c3',
+        transition: 'width 50ms linear',
+      });
+      element.append(meter);
+    }
+    if (!meter) return;
+    meter.hidden = level === null;
+    meter.style.width = `${Math.round((level ?? 0) * 100)}%`;
+  }
+
   /** Removes the element and stops rendering. */
   remove(): void {
     this.video.srcObject = null;
@@ -148,5 +184,36 @@ function insert(
     case 'append':
       target.append(element);
       break;
+  }
+}
+
+/**
+ * Feeds a widget's audio level meter from its publisher's or subscriber's `audioLevelUpdated`
+ * while the meter shows, so levels are sampled only then (or while the application listens).
+ */
+export class AudioLevelDisplay {
+  readonly #widget: VideoWidget;
+  readonly #listen: (handler: (event: { audioLevel: number }) => void, on: boolean) => void;
+  readonly #handler = (event: { audioLevel: number }): void => {
+    this.#widget.setAudioLevel(event.audioLevel);
+  };
+  #shown = false;
+
+  /** `listen` adds (`on` true) or removes the handler of the owner's `audioLevelUpdated`. */
+  constructor(
+    widget: VideoWidget,
+    listen: (handler: (event: { audioLevel: number }) => void, on: boolean) => void,
+  ) {
+    this.#widget = widget;
+    this.#listen = listen;
+  }
+
+  /** Shows or hides the meter, as the display mode says for whether video shows now. */
+  update(videoShown: boolean): void {
+    const shown = this.#widget.wantsAudioLevel(videoShown);
+    if (shown === this.#shown) return;
+    this.#shown = shown;
+    this.#listen(this.#handler, shown);
+    if (!shown) this.#widget.setAudioLevel(null);
   }
 }

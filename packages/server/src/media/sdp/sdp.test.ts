@@ -110,6 +110,19 @@ describe('SDP', () => {
     assert.ok(!present(video.rtcpFb).some((fb) => fb.type === 'transport-cc'));
   });
 
+  it("keeps a publisher's Opus parameters (stereo, bitrate, DTX) in its answer and in what subscribers are offered", () => {
+    const wanted = 'minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1;maxaveragebitrate=128000;usedtx=1';
+    const offer = parseDescription(chromiumOffer.replace(/a=fmtp:111 .*/, `a=fmtp:111 ${wanted}`));
+    const accepted = acceptPublisherMedia(offer);
+    const answer = parse(answerPublisher(offer, accepted, local));
+    assert.deepEqual(present(answer.media[0]).fmtp, [{ payload: 111, config: wanted }]);
+    const audio = present(accepted[0]);
+    const offered = parse(
+      offerSubscriber([{ section: audio, ssrc: 1, cname: 'parlor', streamId: 's', trackId: 't' }], local),
+    );
+    assert.deepEqual(present(offered.media[0]).fmtp, [{ payload: 111, config: wanted }]);
+  });
+
   it('offers a subscriber send-only tracks with their SSRCs and stream IDs', () => {
     const video = present(acceptPublisherMedia(parseDescription(chromiumOffer))[1]);
     const offer = parse(
