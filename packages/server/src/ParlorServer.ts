@@ -257,7 +257,6 @@ export class ParlorServer {
         limits: httpLimits(config, logger),
         connectionInfo: {
           tokens,
-          publicUrl: () => publicUrl,
           cluster,
           trustProxy: config.cluster?.trustProxy ?? [],
           iceServers: () => relay.iceServers.forConnection(`info-${randomUUID()}`),

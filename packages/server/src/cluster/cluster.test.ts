@@ -3,8 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import OpenTok from 'opentok';
+import type { SessionConnectionInfo } from '@parlor/protocol';
 import { SignalingRequestError, SignalingTestClient } from '../testing.js';
-import type { ConnectionInfo } from '../http/routes/connectionInfo.js';
 import type { NodeRecord } from './NodeRegistry.js';
 import { TestCluster, testClusterProject, testClusterSecret, type TestClusterNode } from './TestCluster.js';
 import { TestRedis } from './TestRedis.js';
@@ -54,12 +54,12 @@ async function connectionInfo(
   via: TestClusterNode,
   sessionId: string,
   headers: Record<string, string> = {},
-): Promise<ConnectionInfo> {
+): Promise<SessionConnectionInfo> {
   const response = await fetch(`${via.url}/v2/session/${sessionId}/connection-info`, {
     headers: { 'X-TB-TOKEN-AUTH': opentok.generateToken(sessionId), ...headers },
   });
   assert.equal(response.status, 200, await response.clone().text());
-  return (await response.json()) as ConnectionInfo;
+  return (await response.json()) as SessionConnectionInfo;
 }
 
 async function connect(url: string, sessionId: string): Promise<SignalingTestClient> {
@@ -87,7 +87,7 @@ describe('a cluster of three nodes on one Redis', () => {
       assert.equal(info.nodeId, nodeOf(region).nodeId);
       assert.equal(info.region, region);
       assert.equal(info.apiUrl, nodeOf(region).url);
-      await connect(info.apiUrl, sessionId);
+      await connect(nodeOf(region).url, sessionId);
       // Every node gives the same answer now: the session's lease names its host.
       for (const node of cluster.nodes)
         assert.equal((await connectionInfo(node, sessionId)).nodeId, info.nodeId);
@@ -134,6 +134,7 @@ describe('a cluster of three nodes on one Redis', () => {
     );
     assert.equal(new Set(answers.map((answer) => answer.nodeId)).size, 1);
     const host = answers[0]?.apiUrl ?? '';
+    assert.ok(host);
     const [first, second] = await Promise.all([connect(host, sessionId), connect(host, sessionId)]);
     assert.ok(first.connectionId && second.connectionId);
   });
@@ -166,7 +167,7 @@ describe('a cluster of three nodes on one Redis', () => {
   it('keeps a live session on its node through a Redis restart shorter than the lease', async () => {
     const sessionId = await createSession(hintOf.eu);
     const info = await connectionInfo(nodeOf('us'), sessionId);
-    const client = await connect(info.apiUrl, sessionId);
+    const client = await connect(info.apiUrl ?? '', sessionId);
     await redis.stop();
     await sleep(1000);
     await redis.start();
@@ -191,7 +192,7 @@ describe('a cluster of three nodes on one Redis', () => {
   it('closes the room of a session whose lease another node took, at once', async () => {
     const sessionId = await createSession(hintOf.us);
     const info = await connectionInfo(nodeOf('eu'), sessionId);
-    const client = await connect(info.apiUrl, sessionId);
+    const client = await connect(info.apiUrl ?? '', sessionId);
     const probe = new Redis(redis.url);
     try {
       await probe.set(`parlor:lease:${sessionId}`, 'eu-2', 'PX', 8000);

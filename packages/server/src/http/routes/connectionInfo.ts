@@ -1,27 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { ParlorError, signalingPath, type IceServer } from '@parlor/protocol';
+import { ParlorError, signalingPath, type IceServer, type SessionConnectionInfo } from '@parlor/protocol';
+import { TokenError } from '../../auth/TokenError.js';
 import type { ClientTokenVerifier } from '../../auth/ClientTokenVerifier.js';
 import type { Cluster } from '../../cluster/Cluster.js';
 import { clientAddress } from '../clientAddress.js';
 
-/** Where a client connects to a session: the answer of `GET /v2/session/{id}/connection-info`. */
-export interface ConnectionInfo {
-  readonly sessionId: string;
-  /** The node hosting the session; null when the server is not in a cluster. */
-  readonly nodeId: string | null;
-  readonly region: string | null;
-  /** The node's base URL, for its REST API and signaling. */
-  readonly apiUrl: string;
-  /** The node's signaling WebSocket. */
-  readonly signalingUrl: string;
-  /** STUN and TURN servers of the node: listed when the node answering is the host, else handed at connect. */
-  readonly iceServers: readonly IceServer[];
-}
-
 export interface ConnectionInfoRouteOptions {
   readonly tokens: ClientTokenVerifier;
-  /** This node's public URL. */
-  readonly publicUrl: () => string;
   /** The cluster, or null for one node on its own, which hosts every session. */
   readonly cluster: Cluster | null;
   /** Proxies whose `X-Forwarded-For` is believed. */
@@ -39,16 +24,15 @@ export async function connectionInfoRoutes(
   app: FastifyInstance,
   options: ConnectionInfoRouteOptions,
 ): Promise<void> {
-  app.get('/v2/session/:sessionId/connection-info', async (request): Promise<ConnectionInfo> => {
+  // connectionInfoPath(sessionId).
+  app.get('/v2/session/:sessionId/connection-info', async (request): Promise<SessionConnectionInfo> => {
     const { sessionId } = request.params as { sessionId: string };
     const header = request.headers['x-tb-token-auth'];
     const token = Array.isArray(header) ? header[0] : header;
     if (!token) throw new ParlorError('AUTH_FAILED', 'X-TB-TOKEN-AUTH must carry a client token');
-    const verified = options.tokens.verify(token);
-    if (verified.sessionId !== sessionId)
+    if (verify(options.tokens, token).sessionId !== sessionId)
       throw new ParlorError('INVALID_SESSION_ID', 'the token is for another session');
-    const self = options.publicUrl();
-    if (options.cluster === null) return describe(sessionId, null, null, self, [...options.iceServers()]);
+    if (options.cluster === null) return describe(sessionId, null, null, null, [...options.iceServers()]);
     const address = clientAddress(
       request.raw.socket.remoteAddress,
       request.headers['x-forwarded-for'],
@@ -66,15 +50,31 @@ export async function connectionInfoRoutes(
   });
 }
 
+/** Verifies the client token as the signaling connect does: a session that does not exist is a 404. */
+function verify(tokens: ClientTokenVerifier, token: string): ReturnType<ClientTokenVerifier['verify']> {
+  try {
+    return tokens.verify(token);
+  } catch (error) {
+    if (error instanceof TokenError && error.reason === 'unknown-session')
+      throw new ParlorError('SESSION_NOT_FOUND', error.message, { cause: error });
+    throw error;
+  }
+}
+
+/** The answer; a null `apiUrl` is the node answering (one node on its own: however the client reached it). */
 function describe(
   sessionId: string,
   nodeId: string | null,
   region: string | null,
-  apiUrl: string,
+  apiUrl: string | null,
   iceServers: IceServer[],
-): ConnectionInfo {
-  const signaling = new URL(apiUrl);
-  signaling.protocol = signaling.protocol === 'https:' ? 'wss:' : 'ws:';
-  signaling.pathname = `${signaling.pathname.replace(/\/+$/, '')}${signalingPath}`;
-  return { sessionId, nodeId, region, apiUrl, signalingUrl: signaling.href, iceServers };
+): SessionConnectionInfo {
+  let signalingUrl: string | null = null;
+  if (apiUrl !== null) {
+    const signaling = new URL(apiUrl);
+    signaling.protocol = signaling.protocol === 'https:' ? 'wss:' : 'ws:';
+    signaling.pathname = `${signaling.pathname.replace(/\/+$/, '')}${signalingPath}`;
+    signalingUrl = signaling.href;
+  }
+  return { sessionId, nodeId, region, apiUrl, signalingUrl, iceServers };
 }

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import OpenTok from 'opentok';
+import type { Browser, Page } from 'playwright-core';
+import { TestCluster, TestRedis, testClusterProject } from '@parlor/server/testing';
+import { launchChromium, newPage, startAppOrigin, type AppOrigin } from './helpers.js';
+
+// The browser SDK asks the node it was loaded from where the session is hosted, and connects
+// there: two Parlor processes (us, eu) on one Redis, the page loading the SDK from the us node.
+
+let redis: TestRedis;
+let cluster: TestCluster;
+let app: AppOrigin;
+let browser: Browser;
+let page: Page;
+
+before(async () => {
+  redis = await TestRedis.start();
+  cluster = await TestCluster.start({ redis, regions: ['us', 'eu'] });
+  app = await startAppOrigin(cluster.node('us-1').url);
+  browser = await launchChromium();
+  page = await newPage(browser);
+  await page.goto(app.url);
+});
+after(async () => {
+  await browser.close();
+  await app.close();
+  await cluster.dispose();
+  await redis.dispose();
+});
+
+describe('the SDK in a cluster', () => {
+  it('connects to the node hosting the session, not the one it was loaded from', async () => {
+    const opentok = new OpenTok(testClusterProject.apiKey, testClusterProject.apiSecret, {
+      apiUrl: cluster.node('us-1').url,
+    });
+    // An address the shipped GeoIP data places in Germany: the session belongs to eu.
+    const sessionId = await new Promise<string>((resolve, reject) => {
+      opentok.createSession({ mediaMode: 'routed', location: '46.4.0.1' }, (error, session) => {
+        if (error || !session) reject(error ?? new Error('no session'));
+        else resolve(session.sessionId);
+      });
+    });
+    cluster.shareSession(sessionId);
+    const token = opentok.generateToken(sessionId);
+    const outcome = await page.evaluate(
+      ({ apiKey, sessionId: id, token: clientToken }) =>
+        new Promise<{ error: string | null; connectionId: string | null; sockets: string[] }>((resolve) => {
+          const session = window.OT.initSession(apiKey, id);
+          session.connect(clientToken, (error) => {
+            const sockets = (globalThis as unknown as { sockets: WebSocket[] }).sockets.map(
+              (socket) => socket.url,
+            );
+            resolve({
+              error: error?.message ?? null,
+              connectionId: session.connection?.connectionId ?? null,
+              sockets,
+            });
+          });
+        }),
+      { apiKey: testClusterProject.apiKey, sessionId, token },
+    );
+    assert.equal(outcome.error, null);
+    assert.ok(outcome.connectionId);
+    assert.deepEqual(outcome.sockets, [`${cluster.node('eu-2').url.replace('http', 'ws')}/v2/signaling`]);
+    assert.equal(await cluster.node('eu-2').metric('parlor_connections'), 1);
+    assert.equal(await cluster.node('us-1').metric('parlor_connections'), 0);
+  });
+});
