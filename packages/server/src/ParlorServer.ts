@@ -244,7 +244,7 @@ export class ParlorServer {
         liveSessionIds: () => signaling.rooms.all.map((room) => room.sessionId),
         logger,
       });
-      const metrics = new PrometheusMetrics({ rooms: signaling.rooms, mediaWorkers: pool });
+      const metrics = new PrometheusMetrics({ rooms: signaling.rooms, mediaWorkers: pool, cluster });
       const http = await buildHttpApp({
         logger,
         sessions,

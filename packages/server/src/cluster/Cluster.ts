@@ -84,7 +84,12 @@ export class Cluster {
     this.#lag.enable();
     this.registry = new NodeRegistry({
       redis: options.redis,
-      record: () => this.record(),
+      record: () => {
+        const record = this.record();
+        // Each write reports the delay since the one before.
+        this.#lag.reset();
+        return record;
+      },
       logger: this.#logger,
       intervalMs: this.#intervalMs,
       ttlMs: 3 * this.#intervalMs,
@@ -115,7 +120,6 @@ export class Cluster {
     const { config } = this.#options;
     const load = this.#options.load();
     const mainLagMs = this.#lag.percentile(99) / 1e6;
-    this.#lag.reset();
     const cores = availableParallelism();
     const withinStreams = config.maxStreams === null || load.streams < config.maxStreams;
     return {

@@ -158,6 +158,10 @@ describe('a cluster of three nodes on one Redis', () => {
       hosting = (await clusterNodes(nodeOf('eu'))).filter((node) => node.sessions >= 1).length;
     }
     assert.equal(hosting, 3);
+    const us = nodeOf('us');
+    assert.equal(await us.metric('parlor_cluster_nodes'), 3);
+    assert.equal(await us.metric('parlor_cluster_admitting'), 1);
+    assert.ok((await us.metric('parlor_cluster_sessions_held')) >= 1);
     const refused = await fetch(`${nodeOf('eu').url}/v2/cluster/nodes`, {
       headers: { Authorization: 'Bearer wrong' },
     });
@@ -183,6 +187,8 @@ describe('a cluster of three nodes on one Redis', () => {
     } finally {
       probe.disconnect();
     }
+    // The nodes wrote their records again into the empty Redis.
+    assert.equal((await clusterNodes(nodeOf('us'))).length, 3);
     await client.request('signal', { type: 'still', data: 'here' });
     await client.nextEvent('signal');
     assert.equal((await connectionInfo(nodeOf('ap'), sessionId)).nodeId, info.nodeId);
