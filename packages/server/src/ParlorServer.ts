@@ -96,6 +96,7 @@ export class ParlorServer {
   readonly #coturn: Coturn | null;
   readonly #http: FastifyInstance;
   readonly #logger: Logger;
+  readonly #drainTimeoutSeconds: number;
   #closing: Promise<void> | null = null;
 
   private constructor(parts: {
@@ -137,6 +138,7 @@ export class ParlorServer {
     this.cluster = parts.cluster;
     this.#http = parts.http;
     this.#logger = parts.logger;
+    this.#drainTimeoutSeconds = parts.config.cluster?.drainTimeoutSeconds ?? 0;
   }
 
   /**
@@ -305,6 +307,23 @@ export class ParlorServer {
       store.close();
       throw error;
     }
+  }
+
+  /**
+   * Stops: at once for a node on its own; a cluster node first goes `draining` (placement passes
+   * it by) and waits for its sessions to end, at most `--drain-timeout`, then closes.
+   */
+  async stop(): Promise<void> {
+    const cluster = this.cluster;
+    const timeoutSeconds = this.#drainTimeoutSeconds;
+    if (cluster && timeoutSeconds > 0 && this.rooms.all.length > 0) {
+      await cluster.drain();
+      const deadline = Date.now() + timeoutSeconds * 1000;
+      while (this.rooms.all.length > 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      this.#logger.info({ sessions: this.rooms.all.length }, 'drained: stopping');
+    }
+    await this.close();
   }
 
   /**

@@ -169,7 +169,8 @@ async function runServer(config: Config, io: CliIo): Promise<number> {
   process.once('SIGINT', forceExit);
   process.once('SIGTERM', forceExit);
   io.out(`\n${signal}: stopping Parlor…\n`);
-  await server.close();
+  // A cluster node drains first: its live sessions may end before it goes (a second signal stops it at once).
+  await server.stop();
   process.off('SIGINT', forceExit);
   process.off('SIGTERM', forceExit);
   io.out('Parlor stopped.\n');

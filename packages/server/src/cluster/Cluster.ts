@@ -188,6 +188,17 @@ export class Cluster {
     });
   }
 
+  /**
+   * Stops taking new sessions: the node's record says `draining` from now on (written at once),
+   * so placement passes it by; the sessions it hosts go on. Idempotent.
+   */
+  async drain(): Promise<void> {
+    if (this.#state === 'draining') return;
+    this.#state = 'draining';
+    this.#logger.info({ sessions: this.#held.size }, 'draining: taking no new session');
+    await this.registry.write().catch(() => undefined);
+  }
+
   /** The live nodes' records. */
   nodes(): Promise<NodeRecord[]> {
     return this.registry.list();

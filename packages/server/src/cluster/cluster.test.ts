@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -7,7 +12,7 @@ import type { SessionConnectionInfo } from '@parlor/protocol';
 import { SignalingRequestError, SignalingTestClient } from '../testing.js';
 import type { NodeRecord } from './NodeRegistry.js';
 import { TestCluster, testClusterProject, testClusterSecret, type TestClusterNode } from './TestCluster.js';
-import { TestRedis } from './TestRedis.js';
+import { freeTcpPort, TestRedis } from './TestRedis.js';
 
 // Three real Parlor processes in regions us, eu and ap sharing one real Redis. The location
 // hints are addresses the shipped GeoIP data places in the US, Germany and Japan.
@@ -225,5 +230,67 @@ describe('a cluster of three nodes on one Redis', () => {
     // Its region's sessions go to the next region of its fallback list (us, then eu).
     const sessionId = await createSession(hintOf.ap);
     assert.equal((await connectionInfo(nodeOf('eu'), sessionId)).nodeId, nodeOf('us').nodeId);
+  });
+
+  it('drains on SIGTERM: takes no new session, keeps its live one, and exits 0 once it has ended', async () => {
+    const draining = nodeOf('eu');
+    // The earlier tests' clients leave: the node's one live session is this test's.
+    await Promise.all(clients.splice(0).map((each) => each.close().catch(() => undefined)));
+    const sessionId = await createSession(hintOf.eu);
+    const client = await connect((await connectionInfo(nodeOf('us'), sessionId)).apiUrl ?? '', sessionId);
+    assert.equal(await draining.metric('parlor_connections'), 1);
+    const stopped = draining.parlor.stop('SIGTERM');
+    const deadline = Date.now() + 5000;
+    let state = '';
+    while (state !== 'draining' && Date.now() < deadline) {
+      await sleep(100);
+      state = (await clusterNodes(nodeOf('us'))).find((node) => node.nodeId === draining.nodeId)?.state ?? '';
+    }
+    assert.equal(state, 'draining');
+    const next = await createSession(hintOf.eu);
+    assert.equal((await connectionInfo(draining, next)).nodeId, nodeOf('us').nodeId);
+    await client.request('signal', { type: 'still', data: 'served' });
+    await client.nextEvent('signal');
+    await client.close();
+    const { code } = await stopped;
+    assert.equal(code, 0);
+    assert.match(draining.parlor.log(), /draining: taking no new session/);
+  });
+});
+
+describe('a node whose Redis is unreachable at start', () => {
+  it('says so in one line and exits with 1', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'parlor-cluster-'));
+    const url = `http://127.0.0.1:${await freeTcpPort()}`;
+    try {
+      const bin = fileURLToPath(new URL('../../bin/parlor.js', import.meta.url));
+      const args = ['start', '--port', '0', '--media-port', '0', '--data-dir', dataDir];
+      const result = spawnSync(
+        process.execPath,
+        [
+          bin,
+          ...args,
+          '--redis-url',
+          `redis://127.0.0.1:${await freeTcpPort()}`,
+          '--public-url',
+          url,
+          '--internal-url',
+          url,
+        ],
+        {
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH, PARLOR_TURN: 'off', PARLOR_LOG_LEVEL: 'warn' },
+          timeout: 30_000,
+        },
+      );
+      assert.equal(result.status, 1);
+      assert.match(
+        result.stderr,
+        /^Parlor could not start: cannot reach Redis at 127\.0\.0\.1:\d+ \(--redis-url\): connect ECONNREFUSED/m,
+      );
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
