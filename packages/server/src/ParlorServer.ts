@@ -378,6 +378,7 @@ async function startCluster(
         workersAdmitting: workers.some((worker) => worker.admitting),
       };
     },
+    maxLagMs: config.mediaAdmission.maxLagMs,
     isLive: (sessionId) => rooms()?.get(sessionId) !== undefined,
     onLost: (sessionId) => rooms()?.get(sessionId)?.close(),
   });

@@ -35,6 +35,8 @@ export interface ClusterOptions {
   readonly leaseMs?: number;
   /** How often leases are renewed and the node's record written, ms. Default: 2000. */
   readonly intervalMs?: number;
+  /** The main thread's event-loop delay (p99 since the last record) past which the node takes no new session, ms. Default: no limit. */
+  readonly maxLagMs?: number;
 }
 
 /** A session whose lease this node holds. */
@@ -122,13 +124,14 @@ export class Cluster {
     const mainLagMs = this.#lag.percentile(99) / 1e6;
     const cores = availableParallelism();
     const withinStreams = config.maxStreams === null || load.streams < config.maxStreams;
+    const withinLag = mainLagMs <= (this.#options.maxLagMs ?? Infinity);
     return {
       nodeId: this.nodeId,
       region: config.region,
       publicUrl: config.publicUrl,
       internalUrl: config.internalUrl,
       state: this.#state,
-      admitting: this.#state === 'serving' && withinStreams && load.workersAdmitting,
+      admitting: this.#state === 'serving' && withinStreams && withinLag && load.workersAdmitting,
       cores,
       cpuLoad: Math.round(((loadavg()[0] ?? 0) / cores) * 100) / 100,
       eventLoopLagMs: Math.round(Math.max(mainLagMs, load.workerLagMs)),
