@@ -146,7 +146,14 @@ export class Cluster {
    * now. The region comes from the session's location hint, else from the client's address;
    * concurrent placements of one session agree, as only the first lease is written.
    */
-  async locate(sessionId: string, clientAddress: string | null): Promise<Placement> {
+  locate(sessionId: string, clientAddress: string | null): Promise<Placement> {
+    return this.#place(sessionId, clientAddress).catch((error: unknown) => {
+      if (error instanceof ParlorError) throw error;
+      throw new ParlorError('CLUSTER_UNAVAILABLE', 'the cluster state is unavailable', { cause: error });
+    });
+  }
+
+  async #place(sessionId: string, clientAddress: string | null): Promise<Placement> {
     const holder = await this.#leases.holder(sessionId);
     if (holder !== null) return { node: await this.#recordOf(holder), by: 'owner', region: null };
     const { regions } = this.#options;
@@ -204,7 +211,9 @@ export class Cluster {
 
   /** The live nodes' records. */
   nodes(): Promise<NodeRecord[]> {
-    return this.registry.list();
+    return this.registry.list().catch((error: unknown) => {
+      throw new ParlorError('CLUSTER_UNAVAILABLE', 'the cluster state is unavailable', { cause: error });
+    });
   }
 
   /**

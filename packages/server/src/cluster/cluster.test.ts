@@ -178,7 +178,12 @@ describe('a cluster of three nodes on one Redis', () => {
     const info = await connectionInfo(nodeOf('us'), sessionId);
     const client = await connect(info.apiUrl ?? '', sessionId);
     await redis.stop();
-    await sleep(1000);
+    // Meanwhile no session can be placed: the nodes say so with 503.
+    const during = await fetch(`${nodeOf('us').url}/v2/session/${sessionId}/connection-info`, {
+      headers: { 'X-TB-TOKEN-AUTH': opentok.generateToken(sessionId) },
+    });
+    assert.equal(during.status, 503);
+    await sleep(500);
     await redis.start();
     // Past a whole lease (8 s) from the outage: the node took its lease again and kept the room.
     const probe = new Redis(redis.url);
