@@ -108,4 +108,47 @@ describe('the SDK in a cluster', () => {
     assert.equal(await cluster.node('eu-2').metric('parlor_streams'), 2);
     assert.equal(await cluster.node('us-1').metric('parlor_streams'), 0);
   });
+
+  it('asks where the session is again when a node refuses it as not its own (421)', async () => {
+    const opentok = new OpenTok(testClusterProject.apiKey, testClusterProject.apiSecret, {
+      apiUrl: cluster.node('us-1').url,
+    });
+    const sessionId = await createEuSession(opentok);
+    const misled = await newPage(browser);
+    // The first answer is stale and names the us node; the next ones are the server's.
+    let answers = 0;
+    await misled.route('**/connection-info', async (route) => {
+      answers += 1;
+      if (answers > 1) return route.continue();
+      return route.fulfill({
+        status: 200,
+        headers: { 'access-control-allow-origin': '*', 'content-type': 'application/json' },
+        body: JSON.stringify({ apiUrl: cluster.node('us-1').url }),
+      });
+    });
+    await misled.goto(app.url);
+    const token = opentok.generateToken(sessionId);
+    const outcome = await misled.evaluate(
+      ({ apiKey, sessionId: id, token: clientToken }) =>
+        new Promise<{ error: string | null; sockets: string[] }>((resolve) => {
+          const session = window.OT.initSession(apiKey, id);
+          session.connect(clientToken, (error) => {
+            const sockets = (globalThis as unknown as { sockets: WebSocket[] }).sockets.map(
+              (socket) => socket.url,
+            );
+            resolve({ error: error?.message ?? null, sockets });
+          });
+        }),
+      { apiKey: testClusterProject.apiKey, sessionId, token },
+    );
+    await misled.close();
+    assert.equal(outcome.error, null);
+    assert.equal(answers, 2);
+    assert.deepEqual(
+      outcome.sockets,
+      [cluster.node('us-1').url, cluster.node('eu-2').url].map(
+        (url) => `${url.replace('http', 'ws')}/v2/signaling`,
+      ),
+    );
+  });
 });
