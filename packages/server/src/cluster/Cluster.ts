@@ -105,6 +105,9 @@ export class Cluster {
     cluster.#timer = setInterval(() => {
       cluster.#renew();
     }, cluster.#intervalMs);
+    // A Redis back from an outage may have restarted empty: the node's record and leases are
+    // written again at once, before another node could place its sessions elsewhere.
+    options.redis.on('ready', cluster.#onRedisReady);
     cluster.#logger.info(
       { region: options.config.region, publicUrl: options.config.publicUrl },
       'joined the cluster',
@@ -223,6 +226,7 @@ export class Cluster {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
+      this.#options.redis.off('ready', this.#onRedisReady);
       this.#lag.disable();
       const held = [...this.#held.keys()];
       this.#held.clear();
@@ -234,6 +238,12 @@ export class Cluster {
     })();
     return this.#closing;
   }
+
+  readonly #onRedisReady = (): void => {
+    if (this.#closing) return;
+    this.registry.write().catch(() => undefined);
+    this.#renew();
+  };
 
   async #recordOf(nodeId: string): Promise<NodeRecord> {
     if (nodeId === this.nodeId) return { ...this.record(), updatedAt: Date.now() };
