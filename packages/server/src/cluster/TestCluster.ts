@@ -25,11 +25,10 @@ export interface TestClusterOptions {
   /** Settings of every node besides the cluster's own. Default: none. */
   readonly env?: Readonly<Record<string, string>>;
   /**
-   * Whether the nodes share one database. Until they can (PostgreSQL), each node has its own
+   * The PostgreSQL the nodes share (`PARLOR_DATABASE_URL`). Default: none: each node has its own
    * SQLite with the same project, and `shareSession` copies a session to every node.
-   * Default: false.
    */
-  readonly sharedDatabase?: boolean;
+  readonly databaseUrl?: string;
 }
 
 /** The project every node of a test cluster has. */
@@ -52,7 +51,7 @@ export class TestCluster {
     const nodes = await Promise.all(
       options.regions.map((region, index) => startNode(options, region, `${region}-${index + 1}`)),
     );
-    return new TestCluster(nodes, options.sharedDatabase ?? false);
+    return new TestCluster(nodes, options.databaseUrl !== undefined);
   }
 
   /** The node of an ID. */
@@ -103,6 +102,7 @@ async function startNode(
       PARLOR_LOG_LEVEL: 'info',
       PARLOR_REDIS_URL: options.redis.url,
       PARLOR_CLUSTER_SECRET: testClusterSecret,
+      ...(options.databaseUrl === undefined ? {} : { PARLOR_DATABASE_URL: options.databaseUrl }),
       ...options.env,
     },
     args: [
