@@ -49,6 +49,14 @@ export const errorCatalogue = {
   STREAM_NOT_FOUND: { status: 404, message: 'Stream not found' },
   SUBSCRIPTION_NOT_FOUND: { status: 404, message: 'Subscription not found' },
 
+  // Cluster (docs/cluster.md). A client that reached a node not hosting its session asks any
+  // node for the session's connection info again (421: Misdirected Request, as HTTP/2 has it).
+  SESSION_ELSEWHERE: {
+    status: 421,
+    message: 'The session is hosted by another node: ask for its connection info again',
+  },
+  CLUSTER_UNAVAILABLE: { status: 503, message: 'No node can host the session now, try again later' },
+
   // Archives (server-api.md §6) and callbacks (§7).
   ARCHIVE_NOT_FOUND: { status: 404, message: 'Archive not found' },
   ARCHIVE_STREAM_NOT_FOUND: { status: 404, message: 'Stream not found in the session' },

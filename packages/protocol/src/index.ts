@@ -26,3 +26,4 @@ export {
 export { errorCatalogue, ParlorError, type ErrorId } from './errors.js';
 export { decodeSessionId, maxSessionIdLength, type SessionIdFields } from './sessionId.js';
 export * from './signaling/index.js';
+export { connectionInfoPath, type SessionConnectionInfo } from './connectionInfo.js';

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -9,6 +10,10 @@ import { CorruptRecordingError, recoverRecording } from './archive/recording/ind
 import { DownloadLinks } from './archive/DownloadLinks.js';
 import { ClientTokenVerifier } from './auth/ClientTokenVerifier.js';
 import type { CredentialLookup } from './auth/projectLookup.js';
+import { Cluster } from './cluster/Cluster.js';
+import { loadOrCreateNodeId } from './cluster/nodeId.js';
+import { connectRedis } from './cluster/redis.js';
+import { Regions } from './cluster/Regions.js';
 import type { Config } from './config/config.js';
 import { DemoService } from './demo/DemoService.js';
 import { connectionBudget, descriptorLimit, openDescriptors } from './descriptors.js';
@@ -85,10 +90,13 @@ export class ParlorServer {
   readonly #signaling: SignalingServer;
   /** The media worker threads that host routed sessions' routers. */
   readonly mediaWorkers: MediaWorkerPool;
+  /** This node's part in a cluster, or null when it runs on its own. */
+  readonly cluster: Cluster | null;
   readonly #store: Store;
   readonly #coturn: Coturn | null;
   readonly #http: FastifyInstance;
   readonly #logger: Logger;
+  readonly #drainTimeoutSeconds: number;
   #closing: Promise<void> | null = null;
 
   private constructor(parts: {
@@ -106,6 +114,7 @@ export class ParlorServer {
     webhooks: WebhookSender;
     coturn: Coturn | null;
     mediaWorkers: MediaWorkerPool;
+    cluster: Cluster | null;
     defaultProject: Project;
     listenUrl: string;
     logger: Logger;
@@ -126,8 +135,10 @@ export class ParlorServer {
     this.#store = parts.store;
     this.#coturn = parts.coturn;
     this.mediaWorkers = parts.mediaWorkers;
+    this.cluster = parts.cluster;
     this.#http = parts.http;
     this.#logger = parts.logger;
+    this.#drainTimeoutSeconds = parts.config.cluster?.drainTimeoutSeconds ?? 0;
   }
 
   /**
@@ -155,6 +166,7 @@ export class ParlorServer {
     let webhooks: WebhookSender | null = null;
     let archives: ArchiveService | null = null;
     let demo: DemoService | null = null;
+    let cluster: Cluster | null = null;
     let publicUrl = config.publicUrl ?? '';
     try {
       const projects = new ProjectService(store);
@@ -185,6 +197,9 @@ export class ParlorServer {
         logger,
       });
       mediaWorkers = pool;
+      // Rooms are known once signaling exists; the cluster asks for them only after it starts.
+      let rooms: RoomRegistry | null = null;
+      cluster = config.cluster && (await startCluster(config, logger, pool, () => rooms));
       const signaling = new SignalingServer({
         sessions,
         tokens,
@@ -198,7 +213,9 @@ export class ParlorServer {
         connectionLimits: { fanOutBytesPerSecond: config.signalingLimits.fanOutRate },
         maxConnectionsPerToken: config.signalingLimits.connectionsPerToken,
         createRouter: () => pool.createRouter(),
+        ...(cluster ? { admit: cluster.admit.bind(cluster) } : {}),
       });
+      rooms = signaling.rooms;
       webhooks = new WebhookSender({ repository: store.webhooks, logger, ...overrides.webhookRetry });
       archives = new ArchiveService({
         store,
@@ -229,7 +246,7 @@ export class ParlorServer {
         liveSessionIds: () => signaling.rooms.all.map((room) => room.sessionId),
         logger,
       });
-      const metrics = new PrometheusMetrics({ rooms: signaling.rooms, mediaWorkers: pool });
+      const metrics = new PrometheusMetrics({ rooms: signaling.rooms, mediaWorkers: pool, cluster });
       const http = await buildHttpApp({
         logger,
         sessions,
@@ -240,6 +257,13 @@ export class ParlorServer {
         demo: config.demo ? demo : null,
         metrics: { metrics, token: config.metricsToken },
         limits: httpLimits(config, logger),
+        connectionInfo: {
+          tokens,
+          cluster,
+          trustProxy: config.cluster?.trustProxy ?? [],
+          iceServers: () => relay.iceServers.forConnection(`info-${randomUUID()}`),
+        },
+        cluster: cluster && { cluster, secret: config.cluster?.secret ?? null },
       });
       const address = await http.listen({ port: config.port, host: config.host });
       const listenUrl = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
@@ -258,6 +282,7 @@ export class ParlorServer {
         webhooks,
         coturn,
         mediaWorkers: pool,
+        cluster,
         defaultProject,
         listenUrl,
         logger,
@@ -276,11 +301,29 @@ export class ParlorServer {
       demo?.close();
       await archives?.close();
       webhooks?.close();
+      await cluster?.close();
       await mediaWorkers?.close();
       await coturn?.close();
       store.close();
       throw error;
     }
+  }
+
+  /**
+   * Stops: at once for a node on its own; a cluster node first goes `draining` (placement passes
+   * it by) and waits for its sessions to end, at most `--drain-timeout`, then closes.
+   */
+  async stop(): Promise<void> {
+    const cluster = this.cluster;
+    const timeoutSeconds = this.#drainTimeoutSeconds;
+    if (cluster && timeoutSeconds > 0 && this.rooms.all.length > 0) {
+      await cluster.drain();
+      const deadline = Date.now() + timeoutSeconds * 1000;
+      while (this.rooms.all.length > 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      this.#logger.info({ sessions: this.rooms.all.length }, 'drained: stopping');
+    }
+    await this.close();
   }
 
   /**
@@ -294,6 +337,7 @@ export class ParlorServer {
         this.#signaling.close();
         await this.mediaWorkers.close();
         await this.#http.close();
+        await this.cluster?.close();
         await this.archives.close();
       } finally {
         this.#webhooks.close();
@@ -305,6 +349,39 @@ export class ParlorServer {
     })();
     return this.#closing;
   }
+}
+
+/** Connects to the cluster's Redis and registers this node; its sessions' rooms are closed when it loses them. */
+async function startCluster(
+  config: Config,
+  logger: Logger,
+  pool: MediaWorkerPool,
+  rooms: () => RoomRegistry | null,
+): Promise<Cluster> {
+  const settings = config.cluster;
+  if (!settings) throw new Error('not a cluster node');
+  const regions = await Regions.open(settings.regionsFile ?? undefined);
+  const redis = await connectRedis(settings.redisUrl, logger);
+  return Cluster.start({
+    config: settings,
+    nodeId: settings.nodeId ?? loadOrCreateNodeId(join(config.dataDir, 'node-id')),
+    redis,
+    regions,
+    logger,
+    load: () => {
+      const live = rooms()?.all ?? [];
+      const workers = pool.load;
+      return {
+        sessions: live.length,
+        streams: live.reduce((sum, room) => sum + room.streams.length, 0),
+        workerLagMs: Math.max(0, ...workers.map((worker) => worker.lagP99Ms)),
+        workersAdmitting: workers.some((worker) => worker.admitting),
+      };
+    },
+    maxLagMs: config.mediaAdmission.maxLagMs,
+    isLive: (sessionId) => rooms()?.get(sessionId) !== undefined,
+    onLost: (sessionId) => rooms()?.get(sessionId)?.close(),
+  });
 }
 
 /**

@@ -169,7 +169,8 @@ async function runServer(config: Config, io: CliIo): Promise<number> {
   process.once('SIGINT', forceExit);
   process.once('SIGTERM', forceExit);
   io.out(`\n${signal}: stopping Parlor…\n`);
-  await server.close();
+  // A cluster node drains first: its live sessions may end before it goes (a second signal stops it at once).
+  await server.stop();
   process.off('SIGINT', forceExit);
   process.off('SIGTERM', forceExit);
   io.out('Parlor stopped.\n');
@@ -179,6 +180,9 @@ async function runServer(config: Config, io: CliIo): Promise<number> {
 function banner(server: ParlorServer, config: Config): string {
   const { apiKey, apiSecret } = server.defaultProject;
   const url = server.publicUrl;
+  const cluster = server.cluster
+    ? `\n  Cluster      node ${server.cluster.nodeId} in region ${config.cluster?.region ?? ''}`
+    : '';
   const demo = config.demo
     ? `${url}/   (video chat: open it in two tabs, or share its link)`
     : 'off   (npm start -- --demo serves a video chat at /)';
@@ -190,7 +194,7 @@ Parlor ${version} is running.
   REST API     ${url}   (the apiUrl of an OpenTok server SDK)
   Health       ${url}/health
   Demo         ${demo}
-  Browser SDK  ${url}/v2/js/opentok.js   (OpenTok.js's global OT)
+  Browser SDK  ${url}/v2/js/opentok.js   (OpenTok.js's global OT)${cluster}
 
   Default project
   API key      ${apiKey}

@@ -20,6 +20,13 @@ export { connectCrowd, floodSignals, probeSignals, type FloodCount } from './sig
 export { FakeBrowser } from './media/transport/FakeBrowser.js';
 export { FfmpegTestRecorder, type FfmpegTestRecorderOptions } from './archive/testing/FfmpegTestRecorder.js';
 export type { SignalingTestClientOptions } from './signaling/SignalingTestClient.js';
+export { TestRedis } from './cluster/TestRedis.js';
+export {
+  TestCluster,
+  testClusterProject,
+  testClusterSecret,
+  type TestClusterNode,
+} from './cluster/TestCluster.js';
 
 /** What a test token grants; the defaults are those of the official SDKs. */
 export interface TestTokenOptions {

@@ -1,4 +1,5 @@
 import {
+  errorCatalogue,
   signalingCloseCodes,
   signalingPath,
   signalingProtocolVersion,
@@ -9,11 +10,16 @@ import {
   type SessionConnected,
 } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from './ClientError.js';
+import { hostOf } from './connectionInfo.js';
 import type { Logger } from './Logger.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
 export interface SignalingClientOptions {
-  /** Base URL of the Parlor server, http or https; the socket goes to its signaling path. */
+  /**
+   * Base URL of the Parlor server, http or https. The client asks it which node hosts the
+   * session (itself, when the server is one node) and opens the socket at that node's signaling
+   * path; it asks again for each reconnection.
+   */
   readonly apiUrl: string;
   readonly logger: Logger;
   /** How long a request waits for its response, in milliseconds. Default: 15000. */
@@ -25,6 +31,10 @@ export interface SignalingClientOptions {
 }
 
 const defaults = { requestTimeoutMs: 15_000, pingIntervalMs: 10_000, openTimeoutMs: 10_000 } as const;
+
+/** A node refused the session as another node's: the client asks where it is again, this many times in all. */
+const maxConnectAttempts = 3;
+const sessionElsewhereCode: number = errorCatalogue.SESSION_ELSEWHERE.status;
 
 /** Where the link is: reconnecting means the socket dropped and the connection is being resumed. */
 export type SignalingState = 'new' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
@@ -67,7 +77,9 @@ const retryDelayMs = (attempt: number): number => Math.min(250 * 2 ** attempt, 2
  * within the server's grace period, and the server replays the events it missed.
  */
 export class SignalingClient extends TypedEmitter<SignalingEvents> {
-  readonly #url: string;
+  readonly #apiUrl: string;
+  /** The session and token of the connection, for asking where its host is. */
+  #credentials: { readonly sessionId: string; readonly token: string } | null = null;
   readonly #logger: Logger;
   readonly #options: Required<Omit<SignalingClientOptions, 'apiUrl' | 'logger'>>;
   #state: SignalingState = 'new';
@@ -85,7 +97,7 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     super((event, error) => {
       options.logger.error(`a listener of the signaling "${event}" event threw`, error);
     });
-    this.#url = signalingUrl(options.apiUrl);
+    this.#apiUrl = options.apiUrl;
     this.#logger = options.logger;
     this.#options = {
       requestTimeoutMs: options.requestTimeoutMs ?? defaults.requestTimeoutMs,
@@ -98,14 +110,9 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   async connect(params: { sessionId: string; token: string; apiKey: string }): Promise<SessionConnected> {
     if (this.#state !== 'new') throw new ClientError(clientErrorCodes.connectFailed, 'already connecting');
     this.#setState('connecting');
+    this.#credentials = { sessionId: params.sessionId, token: params.token };
     try {
-      this.#attach(await this.#open());
-      const joined = await this.request('connect', {
-        protocolVersion: signalingProtocolVersion,
-        sessionId: params.sessionId,
-        token: params.token,
-        ...(params.apiKey ? { apiKey: params.apiKey } : {}),
-      });
+      const joined = await this.#join(params);
       this.#ticket = {
         sessionId: joined.sessionId,
         connectionId: joined.connection.connectionId,
@@ -119,6 +126,39 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
       this.#finish('left');
       throw error;
     }
+  }
+
+  /** Opens a socket to the session's host and connects; a node that says the host is another is asked again. */
+  async #join(params: { sessionId: string; token: string; apiKey: string }): Promise<SessionConnected> {
+    for (let attempt = 1; ; attempt++) {
+      this.#attach(await this.#open());
+      try {
+        return await this.request('connect', {
+          protocolVersion: signalingProtocolVersion,
+          sessionId: params.sessionId,
+          token: params.token,
+          ...(params.apiKey ? { apiKey: params.apiKey } : {}),
+        });
+      } catch (error) {
+        if (!(error instanceof ClientError && error.code === sessionElsewhereCode)) throw error;
+        this.#logger.info(`the node did not host ${params.sessionId}: asking where it is again`);
+        this.#detach();
+        if (attempt >= maxConnectAttempts)
+          throw new ClientError(clientErrorCodes.connectFailed, error.message, { cause: error });
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+        if (!this.#isConnecting())
+          throw new ClientError(clientErrorCodes.connectFailed, 'connect: the client was closed');
+      }
+    }
+  }
+
+  /** Lets go of the socket without the drop handling. */
+  #detach(): void {
+    const socket = this.#socket;
+    this.#socket = null;
+    if (!socket) return;
+    socket.onclose = socket.onmessage = null;
+    socket.close(signalingCloseCodes.normal);
   }
 
   /**
@@ -162,21 +202,35 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     this.#socket.send(text);
   }
 
-  /** Opens a socket; rejects with 1006 when it fails or takes longer than the open timeout. */
-  #open(): Promise<WebSocket> {
+  /**
+   * Opens a socket to the session's host; rejects with 1006 when it fails or takes longer than
+   * the open timeout.
+   */
+  async #open(): Promise<WebSocket> {
+    const credentials = this.#credentials;
+    const host = credentials
+      ? await hostOf(
+          this.#apiUrl,
+          credentials.sessionId,
+          credentials.token,
+          this.#options.openTimeoutMs,
+          this.#logger,
+        )
+      : this.#apiUrl;
+    const url = signalingUrl(host);
     return new Promise((resolve, reject) => {
       let socket: WebSocket;
       try {
-        socket = new WebSocket(this.#url);
+        socket = new WebSocket(url);
       } catch (error) {
-        reject(new ClientError(clientErrorCodes.connectFailed, `cannot open ${this.#url}`, { cause: error }));
+        reject(new ClientError(clientErrorCodes.connectFailed, `cannot open ${url}`, { cause: error }));
         return;
       }
       const fail = (why: string): void => {
         clearTimeout(timer);
         socket.onopen = socket.onclose = socket.onerror = null;
         socket.close();
-        reject(new ClientError(clientErrorCodes.connectFailed, `cannot reach ${this.#url}: ${why}`));
+        reject(new ClientError(clientErrorCodes.connectFailed, `cannot reach ${url}: ${why}`));
       };
       const timer = setTimeout(() => {
         fail('timed out');
@@ -327,6 +381,11 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     this.#queued = [];
     for (const { id: queuedId, text } of queued) this.#send(queuedId, text);
     this.safeEmit('reconnected', result);
+  }
+
+  /** Read through a method: the state may have changed while the connect waited. */
+  #isConnecting(): boolean {
+    return this.#state === 'connecting';
   }
 
   /** Read through a method: the state may have changed while a resume was awaited. */

@@ -59,6 +59,7 @@ describe('loadConfig', () => {
         maxConnectionsPerAddress: 1024,
         maxPendingPerAddress: 64,
       },
+      cluster: null,
     });
   });
 
@@ -381,5 +382,49 @@ describe('loadConfig', () => {
       assert.match(error.problems.join('\n'), /PARLOR_API_KEY="0123": must not start with 0/);
       assert.match(error.problems.join('\n'), /PARLOR_API_SECRET/);
     }
+  });
+
+  it('switches cluster mode on with --redis-url and checks its settings together', () => {
+    const cluster = loadConfig(
+      { PARLOR_REDIS_URL: 'redis://127.0.0.1:6379', PARLOR_PUBLIC_URL: 'https://eu1.example.com' },
+      {
+        region: 'eu',
+        'internal-url': 'http://10.0.0.5:3000/',
+        'trust-proxy': '10.0.0.1',
+        'max-streams': '500',
+      },
+    ).cluster;
+    assert.deepEqual(cluster, {
+      redisUrl: 'redis://127.0.0.1:6379',
+      region: 'eu',
+      nodeId: null,
+      publicUrl: 'https://eu1.example.com',
+      internalUrl: 'http://10.0.0.5:3000',
+      regionsFile: null,
+      trustProxy: ['10.0.0.1'],
+      maxStreams: 500,
+      drainTimeoutSeconds: 60,
+      secret: null,
+    });
+    assert.throws(
+      () => loadConfig({ PARLOR_REDIS_URL: 'http://x', PARLOR_REGION: 'EU!' }, { 'max-streams': '0' }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        /PARLOR_REDIS_URL="http:\/\/x": must be a redis/.test(error.message) &&
+        /PARLOR_REGION="EU!"/.test(error.message) &&
+        /--max-streams="0"/.test(error.message),
+    );
+    assert.throws(
+      () => loadConfig({ PARLOR_REDIS_URL: 'redis://127.0.0.1' }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.problems.length === 2 &&
+        /needs --public-url/.test(error.message) &&
+        /needs --internal-url/.test(error.message),
+    );
+    assert.throws(
+      () => loadConfig({}, { region: 'us', 'trust-proxy': '10.0.0.1' }),
+      /--region, --trust-proxy: only apply to a cluster node \(--redis-url\)/,
+    );
   });
 });

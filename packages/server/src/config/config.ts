@@ -89,6 +89,32 @@ export interface Config {
   readonly demo: boolean;
   /** Timeouts and connection caps of the HTTP server (REST and signaling). */
   readonly http: HttpConfig;
+  /** Cluster mode (several nodes sharing Redis), or null for one node on its own. Default: null. */
+  readonly cluster: ClusterConfig | null;
+}
+
+/** A node of a cluster: switched on by `--redis-url`; see docs/cluster.md. */
+export interface ClusterConfig {
+  /** The Redis holding the node registry and the session leases. */
+  readonly redisUrl: string;
+  /** The region this node serves, a name of the regions table or any other. Default: default. */
+  readonly region: string;
+  /** This node's ID. Default: null, generated and kept in the data directory. */
+  readonly nodeId: string | null;
+  /** How clients reach this node (HTTP and WebSocket base): the config's `publicUrl`, required. */
+  readonly publicUrl: string;
+  /** How other nodes reach this node, without a trailing slash. */
+  readonly internalUrl: string;
+  /** The country-to-region table. Default: null, the one shipped (`regions.json`). */
+  readonly regionsFile: string | null;
+  /** Proxies whose `X-Forwarded-For` gives a client's address. Default: none. */
+  readonly trustProxy: readonly string[];
+  /** Routed streams past which this node takes no new session. Default: null, no limit. */
+  readonly maxStreams: number | null;
+  /** How long a draining node waits for its sessions to end before it exits, in seconds. Default: 60. */
+  readonly drainTimeoutSeconds: number;
+  /** Shared by the nodes: authenticates `/v2/cluster/*` and calls between nodes. Default: null (those refused). */
+  readonly secret: string | null;
 }
 
 export interface HttpConfig {
@@ -573,6 +599,78 @@ const settings = {
     description: 'connections from one address that have gone 1 s without completing a request (default 64)',
     parse: (raw) => parseCount(raw, 1),
   } satisfies Setting<number>,
+  redisUrl: {
+    flag: 'redis-url',
+    env: 'PARLOR_REDIS_URL',
+    description:
+      'redis:// or rediss:// URL of the Redis a cluster shares; switches cluster mode on (default off)',
+    parse: (raw) => {
+      try {
+        const url = new URL(raw);
+        if (url.protocol === 'redis:' || url.protocol === 'rediss:') return raw;
+      } catch {
+        // Reported below.
+      }
+      return new Problem('must be a redis:// or rediss:// URL');
+    },
+  } satisfies Setting<string>,
+  region: {
+    flag: 'region',
+    env: 'PARLOR_REGION',
+    description: 'cluster: the region this node serves, e.g. us, eu, ap (default default)',
+    parse: (raw) => (/^[a-z0-9][a-z0-9_-]{0,31}$/.test(raw) ? raw : new Problem(regionNameRule)),
+  } satisfies Setting<string>,
+  nodeId: {
+    flag: 'node-id',
+    env: 'PARLOR_NODE_ID',
+    description: "cluster: this node's ID (default generated and kept in the data directory)",
+    parse: (raw) =>
+      /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(raw)
+        ? raw
+        : new Problem('must be 1 to 64 letters, digits, dots, dashes or underscores'),
+  } satisfies Setting<string>,
+  internalUrl: {
+    flag: 'internal-url',
+    env: 'PARLOR_INTERNAL_URL',
+    description: 'cluster: URL at which the other nodes reach this one (required in a cluster)',
+    parse: parsePublicUrl,
+  } satisfies Setting<string>,
+  regionsFile: {
+    flag: 'regions-file',
+    env: 'PARLOR_REGIONS_FILE',
+    description: 'cluster: JSON table of countries to regions, replacing the shipped one (docs/cluster.md)',
+    parse: parseFilePath,
+  } satisfies Setting<string>,
+  trustProxy: {
+    flag: 'trust-proxy',
+    env: 'PARLOR_TRUST_PROXY',
+    description:
+      'cluster: comma-separated addresses of proxies whose X-Forwarded-For is believed (default none)',
+    parse: (raw) => parseAddressList(raw, false),
+  } satisfies Setting<readonly string[]>,
+  maxStreams: {
+    flag: 'max-streams',
+    env: 'PARLOR_MAX_STREAMS',
+    description: 'cluster: streams past which this node takes no new session (default no limit)',
+    parse: (raw) => parseCount(raw, 1),
+  } satisfies Setting<number>,
+  drainTimeout: {
+    flag: 'drain-timeout',
+    env: 'PARLOR_DRAIN_TIMEOUT',
+    description:
+      'cluster: seconds a draining node waits for its sessions to move before it exits (default 60)',
+    parse: (raw) => parseSeconds(raw, 0, 86_400),
+  } satisfies Setting<number>,
+  clusterSecret: {
+    flag: 'cluster-secret',
+    env: 'PARLOR_CLUSTER_SECRET',
+    description:
+      'cluster: secret the nodes share; the bearer token of /v2/cluster/nodes (default none: refused)',
+    parse: (raw) =>
+      /^[\x21-\x7e]{16,}$/.test(raw)
+        ? raw
+        : new Problem('must be at least 16 printable characters, no spaces'),
+  } satisfies Setting<string>,
   ffmpeg: {
     flag: 'ffmpeg',
     env: 'PARLOR_FFMPEG',
@@ -601,6 +699,8 @@ export function describeSettings(): string {
     )
     .join('\n');
 }
+
+const regionNameRule = 'must be 1 to 32 lowercase letters, digits, dashes or underscores';
 
 /** A whole number from `min` to `max`, or the problem with it. */
 function wholeNumber(raw: string, min: number, max: number): number | Problem {
@@ -682,6 +782,7 @@ export function loadConfig(
   });
   const demo = read(settings.demo) ?? false;
   const http = readHttp(read, problems);
+  const cluster = readCluster(read, problems, publicUrl);
   if (problems.length > 0 || turn === undefined) throw new ConfigError(problems);
 
   const defaultProjectCredentials =
@@ -709,6 +810,48 @@ export function loadConfig(
     archive,
     demo,
     http,
+    cluster,
+  });
+}
+
+/** Reads the cluster settings: all of them need `--redis-url`, which needs both URLs. */
+function readCluster(
+  read: <T>(setting: Setting<T>) => T | undefined,
+  problems: string[],
+  publicUrl: string | null,
+): ClusterConfig | null {
+  const redisUrl = read(settings.redisUrl);
+  const given = {
+    region: read(settings.region),
+    nodeId: read(settings.nodeId),
+    internalUrl: read(settings.internalUrl),
+    regionsFile: read(settings.regionsFile),
+    trustProxy: read(settings.trustProxy),
+    maxStreams: read(settings.maxStreams),
+    drainTimeout: read(settings.drainTimeout),
+    clusterSecret: read(settings.clusterSecret),
+  };
+  if (redisUrl === undefined) {
+    const stray = (Object.keys(given) as (keyof typeof given)[])
+      .filter((key) => given[key] !== undefined)
+      .map((key) => `--${settings[key].flag}`);
+    if (stray.length > 0) problems.push(`${stray.join(', ')}: only apply to a cluster node (--redis-url)`);
+    return null;
+  }
+  if (publicUrl === null) problems.push('--redis-url needs --public-url: how clients reach this node');
+  if (given.internalUrl === undefined)
+    problems.push('--redis-url needs --internal-url: how the other nodes reach this one');
+  return Object.freeze({
+    redisUrl,
+    region: given.region ?? 'default',
+    nodeId: given.nodeId ?? null,
+    publicUrl: publicUrl ?? '',
+    internalUrl: given.internalUrl ?? '',
+    regionsFile: given.regionsFile ?? null,
+    trustProxy: given.trustProxy ?? Object.freeze([]),
+    maxStreams: given.maxStreams ?? null,
+    drainTimeoutSeconds: given.drainTimeout ?? 60,
+    secret: given.clusterSecret ?? null,
   });
 }
 

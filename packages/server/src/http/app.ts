@@ -15,6 +15,8 @@ import { archiveRoutes } from './routes/archives.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { connectionRoutes } from './routes/connections.js';
 import { clientSdkRoutes } from './routes/clientSdk.js';
+import { clusterRoutes, type ClusterRouteOptions } from './routes/cluster.js';
+import { connectionInfoRoutes, type ConnectionInfoRouteOptions } from './routes/connectionInfo.js';
 import { demoRoutes } from './routes/demo.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
@@ -39,6 +41,10 @@ export interface HttpAppOptions {
   readonly metrics: MetricsRouteOptions;
   /** How long clients have to send their requests, and how many connections they may hold. */
   readonly limits: HttpLimits;
+  /** Where clients connect to a session: this node, or in a cluster the session's host. */
+  readonly connectionInfo: ConnectionInfoRouteOptions;
+  /** The operator's view of the cluster, or null for one node on its own. */
+  readonly cluster: ClusterRouteOptions | null;
 }
 
 /** The HTTP server's timeouts and connection caps (see `ConnectionGuard`). */
@@ -114,6 +120,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   if (options.demo) await app.register(demoRoutes, { demo: options.demo });
   else await app.register(homeRoutes);
   await app.register(options.signaling.plugin);
+  await app.register(connectionInfoRoutes, options.connectionInfo);
+  if (options.cluster) await app.register(clusterRoutes, options.cluster);
   await app.register(sessionCreateRoutes, { sessions: options.sessions, lookup: options.lookup });
   await app.register(archiveDownloadRoutes, { archives: options.archives });
   await app.register(

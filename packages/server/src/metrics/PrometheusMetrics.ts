@@ -1,10 +1,13 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Cluster } from '../cluster/Cluster.js';
 import type { MediaWorkerPool } from '../media/worker/MediaWorkerPool.js';
 import type { RoomRegistry } from '../signaling/RoomRegistry.js';
 
 export interface PrometheusMetricsOptions {
   readonly rooms: RoomRegistry;
   readonly mediaWorkers: MediaWorkerPool;
+  /** The node's cluster, whose gauges are added; null or absent for a node on its own. */
+  readonly cluster?: Cluster | null;
 }
 
 const streamLabels = ['session_id', 'stream_id', 'kind'] as const;
@@ -58,6 +61,7 @@ export class PrometheusMetrics {
       registers,
     });
     this.#connections = new Gauge({ name: 'parlor_connections', help: 'Connected clients', registers });
+    if (options.cluster) registerClusterGauges(options.cluster, registers);
     this.#streams = new Gauge({ name: 'parlor_streams', help: 'Published streams', registers });
     this.#workerSessions = new Gauge({
       name: 'parlor_media_worker_sessions',
@@ -268,4 +272,37 @@ export class PrometheusMetrics {
       }
     }
   }
+}
+
+/** The cluster's gauges, read at each scrape: this node's leases and admission, and the live nodes per region. */
+function registerClusterGauges(cluster: Cluster, registers: Registry[]): void {
+  new Gauge({
+    name: 'parlor_cluster_sessions_held',
+    help: 'Sessions whose lease this node holds',
+    registers,
+    collect() {
+      this.set(cluster.heldSessions);
+    },
+  });
+  new Gauge({
+    name: 'parlor_cluster_admitting',
+    help: 'Whether this node takes new sessions: serving and within its admission limits (1 or 0)',
+    registers,
+    collect() {
+      this.set(cluster.record().admitting ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'parlor_cluster_nodes',
+    help: 'Live nodes of the cluster per region, as Redis lists them',
+    labelNames: ['region'],
+    registers,
+    async collect() {
+      this.reset();
+      const nodes = await cluster.nodes().catch(() => []);
+      const regions = new Map<string, number>();
+      for (const node of nodes) regions.set(node.region, (regions.get(node.region) ?? 0) + 1);
+      for (const [region, count] of regions) this.set({ region }, count);
+    },
+  });
 }

@@ -24,6 +24,7 @@ import type { ClientTokenVerifier, VerifiedToken } from '../auth/ClientTokenVeri
 import { TokenError } from '../auth/TokenError.js';
 import { noVideoPreferences, type VideoPreferences } from '../media/router/Subscription.js';
 import type { SessionService } from '../sessions/SessionService.js';
+import type { SessionRecord } from '../store/SessionRepository.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import type { ConnectionSink, RoomConnection } from './RoomConnection.js';
 import type { RoomRegistry } from './RoomRegistry.js';
@@ -53,6 +54,8 @@ export interface ClientChannelOptions {
   readonly connectTimeoutMs: number;
   /** How long a socket the server closes has to answer the closing handshake before it is cut off, in ms. */
   readonly closeTimeoutMs: number;
+  /** Whether the client may connect to a session here: null at once, or a promise that rejects with the reason. */
+  readonly admit: (sessionId: string) => Promise<void> | null;
   readonly logger: Logger;
 }
 
@@ -90,6 +93,8 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
   #connection: RoomConnection | null = null;
   /** Whether the client answered the last ping (or sent anything since). */
   #alive = true;
+  /** Whether a connect waits for the server's admission. */
+  #admitting = false;
 
   /** `tcp` is the connection under the WebSocket, corked while several frames are written. */
   constructor(socket: WebSocket, tcp: Socket, options: ClientChannelOptions) {
@@ -203,17 +208,29 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
       return;
     }
     this.#logger.debug({ method: request.method, id: request.id }, 'request');
-    let handled: Handled;
+    let handled: Handled | Promise<Handled>;
     try {
       handled = this.#handle(request);
     } catch (error) {
       this.#replyError(request.id, this.#asParlorError(error, request.method));
       return;
     }
-    this.#send(
-      JSON.stringify({ id: request.id, ok: true, result: handled.result } satisfies ResponseFrame),
-      true,
+    if (!(handled instanceof Promise)) {
+      this.#reply(request.id, handled);
+      return;
+    }
+    handled.then(
+      (result) => {
+        this.#reply(request.id, result);
+      },
+      (error: unknown) => {
+        this.#replyError(request.id, this.#asParlorError(error, request.method));
+      },
     );
+  }
+
+  #reply(id: number, handled: Handled): void {
+    this.#send(JSON.stringify({ id, ok: true, result: handled.result } satisfies ResponseFrame), true);
     handled.afterReply?.();
   }
 
@@ -230,7 +247,7 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
     if (withinRate) this.#replyError(id, error);
   }
 
-  #handle(request: RequestFrame): Handled {
+  #handle(request: RequestFrame): Handled | Promise<Handled> {
     if (request.method === 'ping') return { result: empty };
     if (request.method === 'connect') return this.#connect(request.params);
     if (request.method === 'resume') return this.#resume(request.params);
@@ -315,7 +332,8 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
     }
   }
 
-  #connect(params: ConnectParams): Handled {
+  /** Joins the session, once the server has admitted the client (at once, or after a cluster's check). */
+  #connect(params: ConnectParams): Handled | Promise<Handled> {
     this.#assertCanJoin(params.protocolVersion);
     if (!decodeSessionId(params.sessionId)) throw new ParlorError('INVALID_SESSION_ID', 'not a session ID');
     const token = this.#verify(params.token);
@@ -327,6 +345,20 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
     }
     const session = this.#options.sessions.get(token.apiKey, token.sessionId);
     const tokenKey = createHash('sha256').update(params.token).digest('base64url');
+    const admitted = this.#options.admit(session.sessionId);
+    if (admitted === null) return this.#join(session, token, tokenKey);
+    this.#admitting = true;
+    return admitted
+      .finally(() => {
+        this.#admitting = false;
+      })
+      .then(() => {
+        if (this.#state !== 'open') throw new ParlorError('CONNECT_FAILED', 'the socket closed');
+        return this.#join(session, token, tokenKey);
+      });
+  }
+
+  #join(session: SessionRecord, token: VerifiedToken, tokenKey: string): Handled {
     const { room, connection, resumeSecret } = this.#options.rooms.join(session, token, tokenKey, this);
     this.#attach(room, connection);
     return {
@@ -368,7 +400,8 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
   }
 
   #assertCanJoin(protocolVersion: number): void {
-    if (this.#state === 'connected') throw new ParlorError('CONNECT_FAILED', 'already connected');
+    if (this.#state === 'connected' || this.#admitting)
+      throw new ParlorError('CONNECT_FAILED', 'already connected');
     if (protocolVersion !== signalingProtocolVersion) {
       throw new ParlorError(
         'CONNECT_FAILED',

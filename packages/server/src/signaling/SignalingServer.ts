@@ -54,6 +54,11 @@ export interface SignalingServerOptions {
   readonly createRouter?: () => RemoteRouter;
   /** How long a socket the server closes has to answer the closing handshake before it is cut off, in ms. Default: 1000. */
   readonly closeTimeoutMs?: number;
+  /**
+   * Whether a client may connect to a session here: null at once, or a promise that rejects with
+   * the reason (a cluster node hosts only its own sessions). Default: every session, at once.
+   */
+  readonly admit?: (sessionId: string) => Promise<void> | null;
 }
 
 /**
@@ -147,6 +152,7 @@ export class SignalingServer {
       scheduler: this.#scheduler,
       connectTimeoutMs: this.#options.connectTimeoutMs ?? 10_000,
       closeTimeoutMs: this.#options.closeTimeoutMs ?? 1000,
+      admit: this.#options.admit ?? (() => null),
       logger: this.#logger,
     });
     this.#channels.add(channel);

@@ -1,0 +1,140 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { storeFileName } from '../ParlorServer.js';
+import { Store } from '../store/Store.js';
+import { spawnParlor, type SpawnedParlor } from '../testing.js';
+import { freeTcpPort, type TestRedis } from './TestRedis.js';
+
+/** One node of a test cluster: a `parlor start` process of its own. */
+export interface TestClusterNode {
+  readonly nodeId: string;
+  readonly region: string;
+  /** Its public (and internal) URL. */
+  readonly url: string;
+  readonly dataDir: string;
+  readonly parlor: SpawnedParlor;
+  /** A gauge of its `/metrics` (read from loopback), summed over labels; 0 when absent. */
+  metric(name: string): Promise<number>;
+}
+
+export interface TestClusterOptions {
+  readonly redis: TestRedis;
+  /** One node per entry, in that region. */
+  readonly regions: readonly string[];
+  /** Settings of every node besides the cluster's own. Default: none. */
+  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * The PostgreSQL the nodes share (`PARLOR_DATABASE_URL`). Default: none: each node has its own
+   * SQLite with the same project, and `shareSession` copies a session to every node.
+   */
+  readonly databaseUrl?: string;
+}
+
+/** The project every node of a test cluster has. */
+export const testClusterProject = { apiKey: '47000001', apiSecret: 'c'.repeat(40) } as const;
+
+/** The secret the nodes of a test cluster share. */
+export const testClusterSecret = 'test-cluster-secret-0123456789';
+
+/** Parlor processes on loopback sharing one Redis, each in its region. */
+export class TestCluster {
+  readonly nodes: readonly TestClusterNode[];
+  readonly #sharedDatabase: boolean;
+
+  private constructor(nodes: TestClusterNode[], sharedDatabase: boolean) {
+    this.nodes = nodes;
+    this.#sharedDatabase = sharedDatabase;
+  }
+
+  static async start(options: TestClusterOptions): Promise<TestCluster> {
+    const nodes = await Promise.all(
+      options.regions.map((region, index) => startNode(options, region, `${region}-${index + 1}`)),
+    );
+    return new TestCluster(nodes, options.databaseUrl !== undefined);
+  }
+
+  /** The node of an ID. */
+  node(nodeId: string): TestClusterNode {
+    const node = this.nodes.find((each) => each.nodeId === nodeId);
+    if (!node) throw new Error(`no node ${nodeId}`);
+    return node;
+  }
+
+  /** Makes a session created through one node known to all (a no-op once they share a database). */
+  shareSession(sessionId: string): void {
+    if (this.#sharedDatabase) return;
+    const stores = this.nodes.map((node) => Store.open(join(node.dataDir, storeFileName)));
+    try {
+      const record = stores.map((store) => store.sessions.find(sessionId)).find((found) => found);
+      if (!record) throw new Error(`no node has session ${sessionId}`);
+      for (const store of stores) if (!store.sessions.find(sessionId)) store.sessions.insert(record);
+    } finally {
+      for (const store of stores) store.close();
+    }
+  }
+
+  /** Stops every node and deletes their data. */
+  async dispose(): Promise<void> {
+    await Promise.all(
+      this.nodes.map(async (node) => {
+        await node.parlor.stop('SIGKILL');
+        rmSync(node.dataDir, { recursive: true, force: true });
+      }),
+    );
+  }
+}
+
+async function startNode(
+  options: TestClusterOptions,
+  region: string,
+  nodeId: string,
+): Promise<TestClusterNode> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parlor-cluster-'));
+  const port = await freeTcpPort();
+  const url = `http://127.0.0.1:${port}`;
+  const parlor = await spawnParlor({
+    dataDir,
+    env: {
+      PARLOR_API_KEY: testClusterProject.apiKey,
+      PARLOR_API_SECRET: testClusterProject.apiSecret,
+      PARLOR_MEDIA_WORKERS: '1',
+      // A loaded test machine keeps an idle worker busy past the default 90 %: a node that took
+      // no new session would send its region's sessions to another.
+      PARLOR_MEDIA_ADMISSION_MAX_UTILIZATION: '1',
+      PARLOR_LOG_LEVEL: 'info',
+      PARLOR_REDIS_URL: options.redis.url,
+      PARLOR_CLUSTER_SECRET: testClusterSecret,
+      ...(options.databaseUrl === undefined ? {} : { PARLOR_DATABASE_URL: options.databaseUrl }),
+      ...options.env,
+    },
+    args: [
+      '--port',
+      String(port),
+      '--region',
+      region,
+      '--node-id',
+      nodeId,
+      '--public-url',
+      url,
+      '--internal-url',
+      url,
+      '--trust-proxy',
+      '127.0.0.1',
+    ],
+  });
+  return {
+    nodeId,
+    region,
+    url,
+    dataDir,
+    parlor,
+    metric: async (name) => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      return text
+        .split('\n')
+        .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+        .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+    },
+  };
+}

@@ -1,0 +1,301 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import OpenTok from 'opentok';
+import type { SessionConnectionInfo } from '@parlor/protocol';
+import { SignalingRequestError, SignalingTestClient } from '../testing.js';
+import type { NodeRecord } from './NodeRegistry.js';
+import { TestCluster, testClusterProject, testClusterSecret, type TestClusterNode } from './TestCluster.js';
+import { freeTcpPort, TestRedis } from './TestRedis.js';
+
+// Three real Parlor processes in regions us, eu and ap sharing one real Redis. The location
+// hints are addresses the shipped GeoIP data places in the US, Germany and Japan.
+const hintOf = { us: '8.8.8.8', eu: '46.4.0.1', ap: '133.242.0.1' } as const;
+
+let redis: TestRedis;
+let cluster: TestCluster;
+let opentok: OpenTok;
+const clients: SignalingTestClient[] = [];
+
+before(async () => {
+  redis = await TestRedis.start();
+  cluster = await TestCluster.start({ redis, regions: ['us', 'eu', 'ap'] });
+  opentok = new OpenTok(testClusterProject.apiKey, testClusterProject.apiSecret, {
+    apiUrl: nodeOf('us').url,
+  });
+});
+after(async () => {
+  await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
+  await cluster.dispose();
+  await redis.dispose();
+});
+
+function nodeOf(region: string): TestClusterNode {
+  const node = cluster.nodes.find((each) => each.region === region);
+  if (!node) throw new Error(`no node in ${region}`);
+  return node;
+}
+
+/** A session made by the official SDK through the us node, known to every node. */
+async function createSession(location?: string): Promise<string> {
+  const sessionId = await new Promise<string>((resolve, reject) => {
+    opentok.createSession({ mediaMode: 'routed', ...(location ? { location } : {}) }, (error, session) => {
+      if (error || !session) reject(error ?? new Error('no session'));
+      else resolve(session.sessionId);
+    });
+  });
+  cluster.shareSession(sessionId);
+  return sessionId;
+}
+
+/** Asks a node where the session's clients connect, as the browser SDK does. */
+async function connectionInfo(
+  via: TestClusterNode,
+  sessionId: string,
+  headers: Record<string, string> = {},
+): Promise<SessionConnectionInfo> {
+  const response = await fetch(`${via.url}/v2/session/${sessionId}/connection-info`, {
+    headers: { 'X-TB-TOKEN-AUTH': opentok.generateToken(sessionId), ...headers },
+  });
+  assert.equal(response.status, 200, await response.clone().text());
+  return (await response.json()) as SessionConnectionInfo;
+}
+
+async function connect(url: string, sessionId: string): Promise<SignalingTestClient> {
+  const client = await SignalingTestClient.connect(url, sessionId, opentok.generateToken(sessionId));
+  clients.push(client);
+  return client;
+}
+
+async function clusterNodes(via: TestClusterNode): Promise<NodeRecord[]> {
+  const response = await fetch(`${via.url}/v2/cluster/nodes`, {
+    headers: { Authorization: `Bearer ${testClusterSecret}` },
+  });
+  assert.equal(response.status, 200);
+  return ((await response.json()) as { nodes: NodeRecord[] }).nodes;
+}
+
+describe('a cluster of three nodes on one Redis', () => {
+  it("places a session with a location hint on its region's node, whichever node its first client asks", async () => {
+    for (const [index, region] of (['us', 'eu', 'ap'] as const).entries()) {
+      const sessionId = await createSession(hintOf[region]);
+      const asked = cluster.nodes[(index + 1) % cluster.nodes.length];
+      assert.ok(asked);
+      const before = await Promise.all(cluster.nodes.map((node) => node.metric('parlor_sessions')));
+      const info = await connectionInfo(asked, sessionId);
+      assert.equal(info.nodeId, nodeOf(region).nodeId);
+      assert.equal(info.region, region);
+      assert.equal(info.apiUrl, nodeOf(region).url);
+      await connect(nodeOf(region).url, sessionId);
+      // Every node gives the same answer now: the session's lease names its host.
+      for (const node of cluster.nodes)
+        assert.equal((await connectionInfo(node, sessionId)).nodeId, info.nodeId);
+      const now = await Promise.all(cluster.nodes.map((node) => node.metric('parlor_sessions')));
+      assert.deepEqual(
+        now.map((count, i) => count - (before[i] ?? 0)),
+        cluster.nodes.map((node) => (node.region === region ? 1 : 0)),
+      );
+    }
+  });
+
+  it("places a session without a hint by its first client's address, from a trusted proxy's X-Forwarded-For", async () => {
+    const sessionId = await createSession();
+    const info = await connectionInfo(nodeOf('us'), sessionId, {
+      'X-Forwarded-For': `10.1.2.3, ${hintOf.ap}`,
+    });
+    assert.equal(info.nodeId, nodeOf('ap').nodeId);
+  });
+
+  it('refuses a client connecting to a node that does not host its session with 421', async () => {
+    const sessionId = await createSession(hintOf.eu);
+    const info = await connectionInfo(nodeOf('us'), sessionId);
+    assert.equal(info.nodeId, nodeOf('eu').nodeId);
+    await assert.rejects(
+      connect(nodeOf('ap').url, sessionId),
+      (error: unknown) => error instanceof SignalingRequestError && error.code === 421,
+    );
+    const unplaced = await createSession();
+    await assert.rejects(
+      connect(nodeOf('ap').url, unplaced),
+      (error: unknown) => error instanceof SignalingRequestError && error.code === 421,
+    );
+  });
+
+  it('gives a session that many first clients ask every node for at once exactly one host', async () => {
+    const sessionId = await createSession();
+    const addresses = Object.values(hintOf);
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        connectionInfo(cluster.nodes[i % 3] ?? nodeOf('us'), sessionId, {
+          'X-Forwarded-For': addresses[i % 3] ?? '',
+        }),
+      ),
+    );
+    assert.equal(new Set(answers.map((answer) => answer.nodeId)).size, 1);
+    const host = answers[0]?.apiUrl ?? '';
+    assert.ok(host);
+    const [first, second] = await Promise.all([connect(host, sessionId), connect(host, sessionId)]);
+    assert.ok(first.connectionId && second.connectionId);
+  });
+
+  it('lists the nodes, their regions and load to the operator with the cluster secret only', async () => {
+    const nodes = await clusterNodes(nodeOf('eu'));
+    assert.deepEqual(
+      nodes.map((node) => [node.nodeId, node.region, node.state, node.admitting]),
+      [
+        ['ap-3', 'ap', 'serving', true],
+        ['eu-2', 'eu', 'serving', true],
+        ['us-1', 'us', 'serving', true],
+      ],
+    );
+    assert.ok(nodes.every((node) => node.cores > 0 && node.cpuLoad >= 0 && node.eventLoopLagMs >= 0));
+    // Each node hosts a session by now; records are rewritten every 2 s.
+    const deadline = Date.now() + 5000;
+    let hosting = nodes.filter((node) => node.sessions >= 1).length;
+    while (hosting < 3 && Date.now() < deadline) {
+      await sleep(250);
+      hosting = (await clusterNodes(nodeOf('eu'))).filter((node) => node.sessions >= 1).length;
+    }
+    assert.equal(hosting, 3);
+    const us = nodeOf('us');
+    assert.equal(await us.metric('parlor_cluster_nodes'), 3);
+    assert.equal(await us.metric('parlor_cluster_admitting'), 1);
+    assert.ok((await us.metric('parlor_cluster_sessions_held')) >= 1);
+    const refused = await fetch(`${nodeOf('eu').url}/v2/cluster/nodes`, {
+      headers: { Authorization: 'Bearer wrong' },
+    });
+    assert.equal(refused.status, 403);
+  });
+
+  it('keeps a live session on its node through a Redis restart shorter than the lease', async () => {
+    const sessionId = await createSession(hintOf.eu);
+    const info = await connectionInfo(nodeOf('us'), sessionId);
+    const client = await connect(info.apiUrl ?? '', sessionId);
+    await redis.stop();
+    // Meanwhile no session can be placed: the nodes say so with 503.
+    const during = await fetch(`${nodeOf('us').url}/v2/session/${sessionId}/connection-info`, {
+      headers: { 'X-TB-TOKEN-AUTH': opentok.generateToken(sessionId) },
+    });
+    assert.equal(during.status, 503);
+    await sleep(500);
+    await redis.start();
+    // Past a whole lease (8 s) from the outage: the node took its lease again and kept the room.
+    const probe = new Redis(redis.url);
+    try {
+      const deadline = Date.now() + 10_000;
+      while ((await probe.get(`parlor:lease:${sessionId}`)) !== info.nodeId && Date.now() < deadline)
+        await sleep(200);
+      assert.equal(await probe.get(`parlor:lease:${sessionId}`), info.nodeId);
+      await sleep(Math.max(0, deadline - 2000 - Date.now()));
+      assert.equal(await probe.get(`parlor:lease:${sessionId}`), info.nodeId);
+    } finally {
+      probe.disconnect();
+    }
+    // The nodes wrote their records again into the empty Redis.
+    assert.equal((await clusterNodes(nodeOf('us'))).length, 3);
+    await client.request('signal', { type: 'still', data: 'here' });
+    await client.nextEvent('signal');
+    assert.equal((await connectionInfo(nodeOf('ap'), sessionId)).nodeId, info.nodeId);
+    assert.match(nodeOf('eu').parlor.log(), /took the lease again/);
+  });
+
+  it('closes the room of a session whose lease another node took, at once', async () => {
+    const sessionId = await createSession(hintOf.us);
+    const info = await connectionInfo(nodeOf('eu'), sessionId);
+    const client = await connect(info.apiUrl ?? '', sessionId);
+    const probe = new Redis(redis.url);
+    try {
+      await probe.set(`parlor:lease:${sessionId}`, 'eu-2', 'PX', 8000);
+    } finally {
+      probe.disconnect();
+    }
+    const started = Date.now();
+    const closed = await client.closed;
+    assert.equal(closed.code, 1001);
+    assert.ok(Date.now() - started < 5000, 'closed within a renewal or two');
+    assert.match(nodeOf('us').parlor.log(), /another node holds its lease/);
+  });
+
+  it('forgets a node killed with SIGKILL within seconds', async () => {
+    const killed = nodeOf('ap');
+    await killed.parlor.stop('SIGKILL');
+    const deadline = Date.now() + 15_000;
+    let nodes = await clusterNodes(nodeOf('us'));
+    while (nodes.some((node) => node.nodeId === killed.nodeId) && Date.now() < deadline) {
+      await sleep(500);
+      nodes = await clusterNodes(nodeOf('us'));
+    }
+    assert.deepEqual(nodes.map((node) => node.nodeId).sort(), ['eu-2', 'us-1']);
+    // Its region's sessions go to the next region of its fallback list (us, then eu).
+    const sessionId = await createSession(hintOf.ap);
+    assert.equal((await connectionInfo(nodeOf('eu'), sessionId)).nodeId, nodeOf('us').nodeId);
+  });
+
+  it('drains on SIGTERM: takes no new session, keeps its live one, and exits 0 once it has ended', async () => {
+    const draining = nodeOf('eu');
+    // The earlier tests' clients leave: the node's one live session is this test's.
+    await Promise.all(clients.splice(0).map((each) => each.close().catch(() => undefined)));
+    const sessionId = await createSession(hintOf.eu);
+    const client = await connect((await connectionInfo(nodeOf('us'), sessionId)).apiUrl ?? '', sessionId);
+    assert.equal(await draining.metric('parlor_connections'), 1);
+    const stopped = draining.parlor.stop('SIGTERM');
+    const deadline = Date.now() + 5000;
+    let state = '';
+    while (state !== 'draining' && Date.now() < deadline) {
+      await sleep(100);
+      state = (await clusterNodes(nodeOf('us'))).find((node) => node.nodeId === draining.nodeId)?.state ?? '';
+    }
+    assert.equal(state, 'draining');
+    const next = await createSession(hintOf.eu);
+    assert.equal((await connectionInfo(draining, next)).nodeId, nodeOf('us').nodeId);
+    await client.request('signal', { type: 'still', data: 'served' });
+    await client.nextEvent('signal');
+    await client.close();
+    const { code } = await stopped;
+    assert.equal(code, 0);
+    assert.match(draining.parlor.log(), /draining: taking no new session/);
+  });
+});
+
+describe('a node whose Redis is unreachable at start', () => {
+  it('says so in one line and exits with 1', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'parlor-cluster-'));
+    const url = `http://127.0.0.1:${await freeTcpPort()}`;
+    try {
+      const bin = fileURLToPath(new URL('../../bin/parlor.js', import.meta.url));
+      const args = ['start', '--port', '0', '--media-port', '0', '--data-dir', dataDir];
+      const result = spawnSync(
+        process.execPath,
+        [
+          bin,
+          ...args,
+          '--redis-url',
+          `redis://127.0.0.1:${await freeTcpPort()}`,
+          '--public-url',
+          url,
+          '--internal-url',
+          url,
+        ],
+        {
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH, PARLOR_TURN: 'off', PARLOR_LOG_LEVEL: 'warn' },
+          timeout: 30_000,
+        },
+      );
+      assert.equal(result.status, 1);
+      assert.match(
+        result.stderr,
+        /^Parlor could not start: cannot reach Redis at 127\.0\.0\.1:\d+ \(--redis-url\): connect ECONNREFUSED/m,
+      );
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
