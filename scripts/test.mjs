@@ -31,7 +31,8 @@ ensureDependencies();
 // Browser tests drive Debian's Chromium with playwright-core; TURN tests run coturn (TLS with a
 // certificate made by openssl), and put browsers in network namespaces (ip) whose traffic
 // between them is dropped (nft); archives are composed and checked with ffmpeg and ffprobe, and
-// individual archives are unpacked with unzip.
+// individual archives are unpacked with unzip; the store's tests run a throwaway PostgreSQL
+// cluster with the server of Debian's postgresql (beside its pg_ctlcluster).
 ensureDebianPackages({
   '/usr/bin/ffmpeg': 'ffmpeg',
   '/usr/bin/unzip': 'unzip',
@@ -40,6 +41,7 @@ ensureDebianPackages({
   '/usr/bin/openssl': 'openssl',
   '/usr/sbin/ip': 'iproute2',
   '/usr/sbin/nft': 'nftables',
+  '/usr/bin/pg_ctlcluster': 'postgresql',
 });
 build();
 if (selected.length === 0) {

@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       port: 3000,
       host: '0.0.0.0',
       dataDir: resolve('data'),
+      databaseUrl: null,
       publicUrl: null,
       logLevel: 'info',
       defaultProjectCredentials: null,
@@ -246,6 +247,22 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({}, { 'media-workers': 'all' }), /1 to 256/);
     assert.throws(() => loadConfig({ PARLOR_MEDIA_PORT: '65535', PARLOR_MEDIA_WORKERS: '2' }), /no room/);
     assert.equal(loadConfig({ PARLOR_MEDIA_PORT: '0', PARLOR_MEDIA_WORKERS: '256' }).mediaWorkers, 256);
+  });
+
+  it('reads a PostgreSQL database URL, and refuses any other scheme', () => {
+    const url = 'postgres://parlor:secret@db.internal:5432/parlor';
+    assert.equal(loadConfig({}, { 'database-url': url }).databaseUrl, url);
+    const socket = 'postgresql:///parlor?host=/run/postgresql';
+    assert.equal(loadConfig({ PARLOR_DATABASE_URL: socket }).databaseUrl, socket);
+    assert.throws(
+      () => loadConfig({ PARLOR_DATABASE_URL: 'mysql://db/parlor' }, { port: '70000' }),
+      (error: ConfigError) =>
+        error.problems.length === 2 &&
+        error.problems.some((problem) =>
+          /PARLOR_DATABASE_URL=.*must be a postgres:\/\/ or postgresql:\/\/ URL/.test(problem),
+        ),
+    );
+    assert.throws(() => loadConfig({}, { 'database-url': 'parlor.sqlite' }), /must be a postgres/);
   });
 
   it('reads the metrics token, which must be long enough to guess badly', () => {

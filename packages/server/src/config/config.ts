@@ -21,6 +21,11 @@ export interface Config {
   /** Folder of the SQLite store and media files, absolute. Default: ./data. */
   readonly dataDir: string;
   /**
+   * The PostgreSQL database of a cluster's durable records (`postgres://` or `postgresql://`).
+   * Default: null, the SQLite file in the data folder.
+   */
+  readonly databaseUrl: string | null;
+  /**
    * URL at which clients reach this server, without a trailing slash. Default: null, meaning
    * http://localhost:{port} (or the listening host when it is not a wildcard).
    */
@@ -203,6 +208,13 @@ const settings = {
     env: 'PARLOR_DATA_DIR',
     description: 'folder of the store and media files (default ./data)',
     parse: (raw) => (raw.trim() === '' ? new Problem('must not be empty') : resolve(raw)),
+  } satisfies Setting<string>,
+  databaseUrl: {
+    flag: 'database-url',
+    env: 'PARLOR_DATABASE_URL',
+    description:
+      'postgres://user:password@host:port/database for a cluster (default: SQLite in the data folder)',
+    parse: parseDatabaseUrl,
   } satisfies Setting<string>,
   publicUrl: {
     flag: 'public-url',
@@ -641,6 +653,7 @@ export function loadConfig(
   const port = read(settings.port) ?? 3000;
   const host = read(settings.host) ?? '0.0.0.0';
   const dataDir = read(settings.dataDir) ?? resolve('data');
+  const databaseUrl = read(settings.databaseUrl) ?? null;
   const publicUrl = read(settings.publicUrl) ?? null;
   const logLevel = read(settings.logLevel) ?? 'info';
   const apiKey = read(settings.apiKey);
@@ -690,6 +703,7 @@ export function loadConfig(
     port,
     host,
     dataDir,
+    databaseUrl,
     publicUrl,
     logLevel,
     defaultProjectCredentials,
@@ -874,6 +888,19 @@ function parseAddressList(raw: string, ranges: boolean): readonly string[] | Pro
     }
   }
   return Object.freeze(entries);
+}
+
+function parseDatabaseUrl(raw: string): string | Problem {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return new Problem('must be a postgres:// or postgresql:// URL');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+    return new Problem('must be a postgres:// or postgresql:// URL');
+  if (url.hostname === '' && !url.searchParams.has('host')) return new Problem('names no host');
+  return raw;
 }
 
 function parseFilePath(raw: string): string | Problem {

@@ -24,6 +24,7 @@ import type { ClientTokenVerifier, VerifiedToken } from '../auth/ClientTokenVeri
 import { TokenError } from '../auth/TokenError.js';
 import { noVideoPreferences, type VideoPreferences } from '../media/router/Subscription.js';
 import type { SessionService } from '../sessions/SessionService.js';
+import type { SessionRecord } from '../store/SessionRepository.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import type { ConnectionSink, RoomConnection } from './RoomConnection.js';
 import type { RoomRegistry } from './RoomRegistry.js';
@@ -86,6 +87,8 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
   #closeTimer: NodeJS.Timeout | undefined;
   #logger: Logger;
   #state: ChannelState = 'open';
+  /** A connect is reading its token and session. */
+  #connecting = false;
   #room: SessionRoom | null = null;
   #connection: RoomConnection | null = null;
   /** Whether the client answered the last ping (or sent anything since). */
@@ -203,17 +206,29 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
       return;
     }
     this.#logger.debug({ method: request.method, id: request.id }, 'request');
-    let handled: Handled;
+    let handled: Handled | Promise<Handled>;
     try {
       handled = this.#handle(request);
     } catch (error) {
       this.#replyError(request.id, this.#asParlorError(error, request.method));
       return;
     }
-    this.#send(
-      JSON.stringify({ id: request.id, ok: true, result: handled.result } satisfies ResponseFrame),
-      true,
-    );
+    if (handled instanceof Promise) {
+      handled.then(
+        (done) => {
+          this.#reply(request.id, done);
+        },
+        (error: unknown) => {
+          this.#replyError(request.id, this.#asParlorError(error, request.method));
+        },
+      );
+      return;
+    }
+    this.#reply(request.id, handled);
+  }
+
+  #reply(id: number, handled: Handled): void {
+    this.#send(JSON.stringify({ id, ok: true, result: handled.result } satisfies ResponseFrame), true);
     handled.afterReply?.();
   }
 
@@ -230,7 +245,8 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
     if (withinRate) this.#replyError(id, error);
   }
 
-  #handle(request: RequestFrame): Handled {
+  /** Carries out the request: at once, or (`connect`, which reads the store) once it is done. */
+  #handle(request: RequestFrame): Handled | Promise<Handled> {
     if (request.method === 'ping') return { result: empty };
     if (request.method === 'connect') return this.#connect(request.params);
     if (request.method === 'resume') return this.#resume(request.params);
@@ -315,17 +331,26 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
     }
   }
 
-  #connect(params: ConnectParams): Handled {
+  async #connect(params: ConnectParams): Promise<Handled> {
     this.#assertCanJoin(params.protocolVersion);
     if (!decodeSessionId(params.sessionId)) throw new ParlorError('INVALID_SESSION_ID', 'not a session ID');
-    const token = this.#verify(params.token);
-    if (params.apiKey !== undefined && params.apiKey !== token.apiKey) {
-      throw new ParlorError('AUTH_FAILED', 'the token is for another API key');
+    // Until the token and session are read, the channel takes no other connect or resume.
+    this.#connecting = true;
+    let token: VerifiedToken;
+    let session: SessionRecord;
+    try {
+      token = await this.#verify(params.token);
+      if (params.apiKey !== undefined && params.apiKey !== token.apiKey) {
+        throw new ParlorError('AUTH_FAILED', 'the token is for another API key');
+      }
+      if (token.sessionId !== params.sessionId) {
+        throw new ParlorError('INVALID_SESSION_ID', 'the token is for another session');
+      }
+      session = await this.#options.sessions.get(token.apiKey, token.sessionId);
+    } finally {
+      this.#connecting = false;
     }
-    if (token.sessionId !== params.sessionId) {
-      throw new ParlorError('INVALID_SESSION_ID', 'the token is for another session');
-    }
-    const session = this.#options.sessions.get(token.apiKey, token.sessionId);
+    if (this.#state !== 'open') throw new ParlorError('CONNECT_FAILED', 'the socket closed while connecting');
     const tokenKey = createHash('sha256').update(params.token).digest('base64url');
     const { room, connection, resumeSecret } = this.#options.rooms.join(session, token, tokenKey, this);
     this.#attach(room, connection);
@@ -368,6 +393,7 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
 
   #assertCanJoin(protocolVersion: number): void {
     if (this.#state === 'connected') throw new ParlorError('CONNECT_FAILED', 'already connected');
+    if (this.#connecting) throw new ParlorError('CONNECT_FAILED', 'already connecting');
     if (protocolVersion !== signalingProtocolVersion) {
       throw new ParlorError(
         'CONNECT_FAILED',
@@ -377,9 +403,9 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
   }
 
   /** Verifies the token; a session that does not exist is an invalid session ID, as in OpenTok. */
-  #verify(token: string): VerifiedToken {
+  async #verify(token: string): Promise<VerifiedToken> {
     try {
-      return this.#options.tokens.verify(token);
+      return await this.#options.tokens.verify(token);
     } catch (error) {
       if (error instanceof TokenError && error.reason === 'unknown-session') {
         throw new ParlorError('SESSION_NOT_FOUND', error.message, { cause: error });

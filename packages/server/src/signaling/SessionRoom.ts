@@ -18,7 +18,7 @@ import {
 import type { RecordOptions, StreamRecording } from '../archive/ArchiveMedia.js';
 import type { VerifiedToken } from '../auth/ClientTokenVerifier.js';
 import { InvalidStateError } from '../InvalidStateError.js';
-import type { SessionRecord } from '../store/SessionRepository.js';
+import type { SessionOrigin, SessionRecord } from '../store/SessionRepository.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import { RoomConnection, type ConnectionLimits, type ConnectionSink } from './RoomConnection.js';
 import type { VideoPreferences } from '../media/router/Subscription.js';
@@ -86,6 +86,8 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
   readonly sessionId: string;
   readonly apiKey: string;
   readonly mediaMode: MediaMode;
+  /** Who created the session: the application, or the demo page. */
+  readonly origin: SessionOrigin;
   readonly observer: TypedEmitter<SessionRoomObserverEvents>;
   readonly #reconnectGraceMs: number;
   readonly #connectionLimits: ConnectionLimits;
@@ -108,6 +110,7 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     this.sessionId = options.session.sessionId;
     this.apiKey = options.session.apiKey;
     this.mediaMode = options.session.mediaMode;
+    this.origin = options.session.origin;
     this.#reconnectGraceMs = options.reconnectGraceMs;
     this.#connectionLimits = options.connectionLimits;
     this.#maxConnectionsPerToken = options.maxConnectionsPerToken;
