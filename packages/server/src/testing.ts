@@ -19,6 +19,7 @@ export { BareSignalingClient } from './signaling/BareSignalingClient.js';
 export { connectCrowd, floodSignals, probeSignals, type FloodCount } from './signaling/signalingLoad.js';
 export { FakeBrowser } from './media/transport/FakeBrowser.js';
 export { FfmpegTestRecorder, type FfmpegTestRecorderOptions } from './archive/testing/FfmpegTestRecorder.js';
+export { startPostgresServer, type PostgresServer } from './store/testing/postgresServer.js';
 export type { SignalingTestClientOptions } from './signaling/SignalingTestClient.js';
 
 /** What a test token grants; the defaults are those of the official SDKs. */
