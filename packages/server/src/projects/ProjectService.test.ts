@@ -27,6 +27,18 @@ describeEachEngine('projects', (engine) => {
       assert.equal((await projects.list()).length, 1);
     });
 
+    it('is created once when several nodes start together on one store', async () => {
+      const location = await engine.freshLocation();
+      const nodes = await Promise.all([1, 2, 3, 4].map(() => Store.open(location)));
+      try {
+        const made = await Promise.all(nodes.map((node) => new ProjectService(node).ensureDefault(null)));
+        assert.equal(new Set(made.map((project) => project.apiKey)).size, 1);
+        assert.equal((await new ProjectService(nodes[0] as Store).list()).length, 1);
+      } finally {
+        await Promise.all(nodes.map((node) => node.close()));
+      }
+    });
+
     it('takes the given credentials on first start', async () => {
       const created = await projects.ensureDefault({ apiKey: key, apiSecret: secret });
       assert.equal(created.apiKey, key);

@@ -7,6 +7,9 @@ export interface ProjectCredentials {
   readonly apiSecret: string;
 }
 
+/** Tries at making the default project, for nodes that start together. */
+const maxDefaultAttempts = 3;
+
 /** Projects: who may use the REST API and mint tokens, each with its own key and secret. */
 export class ProjectService {
   readonly #store: Store;
@@ -32,9 +35,21 @@ export class ProjectService {
    * Returns the default project, creating it on first start. Given credentials, the default
    * project gets them: the same key with another secret rotates the secret; another key makes
    * that project the default (created if new), and the previous one keeps its own credentials
-   * so that its sessions and tokens stay valid.
+   * so that its sessions and tokens stay valid. Nodes of a cluster starting together on one
+   * database race to create it: the losers' transactions fail, and their next try finds the
+   * winner's project.
    */
-  ensureDefault(credentials: ProjectCredentials | null): Promise<Project> {
+  async ensureDefault(credentials: ProjectCredentials | null): Promise<Project> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#ensureDefault(credentials);
+      } catch (error) {
+        if (attempt === maxDefaultAttempts) throw error;
+      }
+    }
+  }
+
+  #ensureDefault(credentials: ProjectCredentials | null): Promise<Project> {
     return this.#store.transaction(async (tx) => {
       const { projects } = tx;
       const current = await projects.findDefault();

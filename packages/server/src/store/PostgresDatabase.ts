@@ -90,7 +90,9 @@ export class PostgresDatabase implements StoreDatabase {
     };
     connection.on('error', onError);
     try {
-      await connection.query('BEGIN');
+      // Serializable, as SQLite's are: a transaction that raced another fails rather than
+      // writing over what the other read (two nodes each making their project the default).
+      await connection.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
       try {
         const value = await fn(clientOn(connection));
         await connection.query('COMMIT');

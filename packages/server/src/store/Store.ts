@@ -65,8 +65,9 @@ export class Store implements Repositories {
   }
 
   /**
-   * Runs `fn` in one transaction: all its writes land, or none (it throws). `fn` works through
-   * the repositories it is given; the store's own wait for the transaction to end.
+   * Runs `fn` in one serializable transaction: all its writes land, or none (it throws, also
+   * when it raced another node's transaction: try again). `fn` works through the repositories it
+   * is given; the store's own wait for the transaction to end.
    */
   transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
     return this.#database.transaction((client) => fn(repositoriesOn(client)));
