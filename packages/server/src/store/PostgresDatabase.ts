@@ -17,8 +17,6 @@ export interface PostgresOptions {
   readonly logger?: Logger;
 }
 
-export const defaultPostgresPoolSize = 10;
-
 /** The advisory lock nodes take while migrating, so that each migration is applied once. */
 const migrationLock = 0x7061726c; // "parl"
 
@@ -49,7 +47,7 @@ export class PostgresDatabase implements StoreDatabase {
     const url = new URL(options.url);
     const pool = new pg.Pool({
       connectionString: options.url,
-      max: options.poolSize ?? defaultPostgresPoolSize,
+      max: options.poolSize ?? 10,
       statement_timeout: options.statementTimeoutMs ?? 10_000,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
       application_name: 'parlor',
@@ -159,6 +157,8 @@ export function parseBigint(text: string): number {
 async function migrate(pool: pg.Pool): Promise<number> {
   const connection = await pool.connect();
   try {
+    // Waiting for another node's migrations may take longer than a statement may.
+    await connection.query('SET statement_timeout = 0');
     // Session-level: released by the unlock below, or by the server if this connection dies.
     await connection.query('SELECT pg_advisory_lock($1)', [migrationLock]);
     try {
@@ -191,6 +191,7 @@ async function migrate(pool: pg.Pool): Promise<number> {
       return migrations.length;
     } finally {
       await connection.query('SELECT pg_advisory_unlock($1)', [migrationLock]);
+      await connection.query('RESET statement_timeout');
     }
   } finally {
     connection.release();
