@@ -80,7 +80,7 @@ export class FallbackTestBed {
    * video went off, and the run ends once it decodes video again.
    */
   async run(impairedForMs = 10_000): Promise<FallbackRun> {
-    const sessionId = this.#bed.parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await this.#bed.parlor.createSession({ mediaMode: 'routed' });
     const publisher = await this.#bed.join(this.#bed.outside, sessionId);
     const publishError = await publisher.publish({ resolution: '640x480', frameRate: 15 });
     if (publishError) throw new Error(`publish failed: ${JSON.stringify(publishError)}`);

@@ -183,7 +183,7 @@ async function expectTonesOnTheirChannels(peer: BrowserPeer, streamId: string): 
 
 describe('audio levels', () => {
   it('reach publisher and subscriber listeners about 60 times a second, high while the microphone beeps and near 0 muted; nothing runs unheard', async () => {
-    const sessionId = bed.parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
     const [alice, bob] = await Promise.all([open(sessionId), open(sessionId)]);
     await Promise.all([instrument(alice), instrument(bob)]);
     for (const peer of [alice, bob]) assert.equal(await peer.connect(bed.parlor.token(sessionId)), null);
@@ -250,7 +250,7 @@ describe('audio levels', () => {
 
 describe('stereo and the Opus options', () => {
   it('carries two tones on their own channels through the router to a subscriber and into an individual archive, at the bitrate asked', async () => {
-    const sessionId = bed.parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
     const [alice, bob] = await Promise.all([open(sessionId), open(sessionId)]);
     await Promise.all([instrument(alice), instrument(bob)]);
     for (const peer of [alice, bob]) assert.equal(await peer.connect(bed.parlor.token(sessionId)), null);
@@ -358,7 +358,7 @@ describe('stereo and the Opus options', () => {
   });
 
   it('carries the two tones peer to peer in a relayed session: the subscriber answers with stereo, the sender is capped', async () => {
-    const sessionId = bed.parlor.createSession({ mediaMode: 'relayed' });
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'relayed' });
     const [alice, bob] = await Promise.all([open(sessionId), open(sessionId)]);
     await Promise.all([instrument(alice), instrument(bob)]);
     for (const peer of [alice, bob]) assert.equal(await peer.connect(bed.parlor.token(sessionId)), null);

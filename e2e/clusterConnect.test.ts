@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenTok from 'opentok';
 import type { Browser, Page } from 'playwright-core';
-import { TestCluster, TestRedis, testClusterProject } from '@parlor/server/testing';
+import {
+  startPostgresServer,
+  TestCluster,
+  TestRedis,
+  testClusterProject,
+  type PostgresServer,
+} from '@parlor/server/testing';
 import {
   launchChromium,
   lightVideo,
@@ -16,6 +22,7 @@ import {
 // there: two Parlor processes (us, eu) on one Redis, the page loading the SDK from the us node.
 
 let redis: TestRedis;
+let postgres: PostgresServer;
 let cluster: TestCluster;
 let app: AppOrigin;
 /** A second app, loading the SDK from the eu node. */
@@ -24,8 +31,12 @@ let browser: Browser;
 let page: Page;
 
 before(async () => {
-  redis = await TestRedis.start();
-  cluster = await TestCluster.start({ redis, regions: ['us', 'eu'] });
+  [redis, postgres] = await Promise.all([TestRedis.start(), startPostgresServer()]);
+  cluster = await TestCluster.start({
+    redis,
+    databaseUrl: await postgres.createDatabase(),
+    regions: ['us', 'eu'],
+  });
   app = await startAppOrigin(cluster.node('us-1').url);
   euApp = await startAppOrigin(cluster.node('eu-2').url);
   browser = await launchChromium();
@@ -38,6 +49,7 @@ after(async () => {
   await euApp.close();
   await cluster.dispose();
   await redis.dispose();
+  await postgres.stop();
 });
 
 /** A routed session hinted to an address the shipped GeoIP data places in Germany: eu's. */
@@ -48,7 +60,6 @@ async function createEuSession(opentok: OpenTok): Promise<string> {
       else resolve(session.sessionId);
     });
   });
-  cluster.shareSession(sessionId);
   return sessionId;
 }
 

@@ -148,7 +148,7 @@ function decodeVp8(frames: readonly Uint8Array[]): { frames: number; errors: str
 
 describe('end-to-end encryption', () => {
   it('routed with simulcast: the same secret decodes both ways and across a layer switch; a wrong secret gets encryptionSecretMismatch and no video', async () => {
-    const sessionId = bed.parlor.createSession({ mediaMode: 'routed', e2ee: true });
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed', e2ee: true });
     const [alice, bob] = await Promise.all([joined(sessionId, secret), joined(sessionId, secret)]);
     assert.equal(await alice.publish(camera), null);
     assert.equal(await bob.publish({ resolution: '320x240', frameRate: 15 }), null);
@@ -184,7 +184,7 @@ describe('end-to-end encryption', () => {
   });
 
   it("the router's copy of an encrypted stream is ciphertext: sealed under the session's key, random-looking, not decodable", async (t) => {
-    const sessionId = bed.parlor.createSession({ mediaMode: 'routed', e2ee: true });
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed', e2ee: true });
     const alice = await joined(sessionId, secret);
     assert.equal(await alice.publish(camera), null);
     const streamId = await alice.streamId();
@@ -237,7 +237,7 @@ describe('end-to-end encryption', () => {
 
   it('relayed: the same secret decodes peer to peer, also through the older encoded streams API; a page without one gets encryptionSecretMismatch', async () => {
     // REST refuses e2ee in relayed sessions (as OpenTok does); the SDK's path is the same either way.
-    const sessionId = bed.parlor.createSession({ mediaMode: 'relayed', e2ee: true });
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'relayed', e2ee: true });
     const [alice, bob, carol] = await Promise.all([
       peer(sessionId, secret),
       peer(sessionId),
@@ -279,7 +279,7 @@ describe('end-to-end encryption', () => {
   });
 
   it('rotating the secret on both pages keeps video flowing; an archive of the session is refused with 409', async () => {
-    const sessionId = bed.parlor.createSession({ mediaMode: 'routed', e2ee: true });
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed', e2ee: true });
     const [alice, bob] = await Promise.all([joined(sessionId, secret), joined(sessionId, secret)]);
     assert.equal(await alice.publish({ resolution: '320x240', frameRate: 15 }), null);
     const streamId = await alice.streamId();

@@ -212,7 +212,7 @@ async function switchSources(alice: BrowserPeer, subscribers: readonly BrowserPe
 
 describe('switching a publisher’s video', () => {
   it('cycleVideo and setVideoSource switch what each relayed subscriber decodes (one peer connection each), and the preview', async () => {
-    const sessionId = bed.parlor.createSession({ mediaMode: 'relayed' });
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'relayed' });
     const [alice, bob, carol] = await Promise.all([
       participant(sessionId),
       participant(sessionId),
@@ -224,7 +224,7 @@ describe('switching a publisher’s video', () => {
   });
 
   it('switches every simulcast layer in a routed session: subscribers of the lower and the higher layer see it', async () => {
-    const sessionId = bed.parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
     const [alice, bob, carol] = await Promise.all([
       participant(sessionId),
       participant(sessionId),
@@ -250,7 +250,7 @@ describe('switching a publisher’s video', () => {
   });
 
   it('sends the video through a media processor connector, and as captured again after null', async () => {
-    const sessionId = bed.parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
     const [alice, bob] = await Promise.all([participant(sessionId), participant(sessionId)]);
     assert.equal(await alice.publish({ width: 160, height: 120 }), null);
     const streamId = await alice.streamId();
@@ -307,7 +307,7 @@ describe('switching a publisher’s video', () => {
 
 describe('switching a publisher’s audio', () => {
   it('setAudioSource sends a track of the page’s, then another microphone, to the subscriber', async () => {
-    const sessionId = bed.parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
     const [alice, bob] = await Promise.all([participant(sessionId), participant(sessionId)]);
     assert.equal(await alice.publish({ width: 160, height: 120 }), null);
     const streamId = await alice.streamId();
@@ -378,7 +378,7 @@ describe('switching a publisher’s audio', () => {
 
 describe('the publisher and OT surface around devices', () => {
   it('lists publishers and subscribers in OT collections, and rejects what a publisher cannot do with OpenTok’s errors', async () => {
-    const sessionId = bed.parlor.createSession({ mediaMode: 'relayed' });
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'relayed' });
     const [alice, bob] = await Promise.all([participant(sessionId), participant(sessionId)]);
     assert.equal(await alice.publish({ width: 160, height: 120 }), null);
     await bob.expectMediaFlowing(await alice.streamId());

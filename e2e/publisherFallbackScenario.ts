@@ -73,7 +73,7 @@ export class PublisherFallbackTestBed {
    * again. Throws when an awaited event does not come.
    */
   async run(mediaMode: MediaMode, narrowForMs = 10_000): Promise<PublisherFallbackRun> {
-    const sessionId = this.#bed.parlor.createSession({ mediaMode });
+    const sessionId = await this.#bed.parlor.createSession({ mediaMode });
     const publisher = await this.#bed.join(this.#bed.inside, sessionId);
     const subscriber = await this.#bed.join(this.#bed.outside, sessionId);
     try {

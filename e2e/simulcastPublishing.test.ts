@@ -105,7 +105,7 @@ const near = (width: number, expected: number) => Math.abs(width - expected) <= 
 
 describe('publishing in a routed session', () => {
   it('sends a 1280x720 camera as three layers of 320, 640 and 1280 pixels, which the router forwards; without scalable video, as one encoding', async () => {
-    const sessionId = parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await parlor.createSession({ mediaMode: 'routed' });
     const [alice, bob] = await Promise.all([routedPeer(sessionId), routedPeer(sessionId)]);
     assert.equal(await alice.publish(hd), null);
     assert.equal(await bob.publish({ resolution: '640x480', scalableVideo: false }), null);
@@ -148,7 +148,7 @@ describe('publishing in a routed session', () => {
   });
 
   it('moves a subscriber between layers by its wishes while another keeps full size, and pauses the top layer nobody wants', async () => {
-    const sessionId = parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await parlor.createSession({ mediaMode: 'routed' });
     const alice = await routedPeer(sessionId);
     assert.equal(await alice.publish(hd), null);
     const streamId = await alice.streamId();
@@ -222,7 +222,7 @@ describe('publishing in a routed session', () => {
   });
 
   it('sends one full-size encoding when the answer declines simulcast', async () => {
-    const sessionId = parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await parlor.createSession({ mediaMode: 'routed' });
     const alice = await routedPeer(sessionId);
     await declineSimulcast(alice.page);
     assert.equal(await alice.publish({ resolution: '640x480' }), null);
@@ -239,7 +239,7 @@ describe('publishing in a routed session', () => {
   });
 
   it('sends at 7 fps at most 0.6 times the bits per second it sends at 30', async () => {
-    const sessionId = parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await parlor.createSession({ mediaMode: 'routed' });
     const [slow, fast] = await Promise.all([routedPeer(sessionId), routedPeer(sessionId)]);
     const camera: PublisherProperties = { resolution: '640x480', scalableVideo: false };
     assert.equal(await slow.publish({ ...camera, frameRate: 7 }), null);
@@ -257,7 +257,7 @@ describe('publishing in a routed session', () => {
 
 describe('subscribing in a routed session', () => {
   it('sends the video preferences: given, auto as the rendered size and again on resize, and null to clear', async () => {
-    const sessionId = parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await parlor.createSession({ mediaMode: 'routed' });
     const [alice, bob] = await Promise.all([routedPeer(sessionId), routedPeer(sessionId)]);
     assert.equal(await alice.publish({ resolution: '640x480' }), null);
     const streamId = await alice.streamId();

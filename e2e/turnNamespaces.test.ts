@@ -135,7 +135,7 @@ describe('two browsers that cannot reach each other', { skip }, () => {
   });
 
   it('still carry video and audio both ways in a relayed session, over a relay candidate pair', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const { alice, bob, aliceStream, bobStream } = await bothPublishing(sessionId);
     for (const [peer, streamId] of [
       [alice, bobStream],
@@ -152,7 +152,7 @@ describe('two browsers that cannot reach each other', { skip }, () => {
   it('reach the Media Router over TURN on TCP from a namespace whose UDP is all dropped', async () => {
     const [blocked] = sides;
     inNamespace(blocked.namespace, ['nft', 'add rule inet isolate out meta l4proto udp drop']);
-    const sessionId = parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await parlor.createSession({ mediaMode: 'routed' });
     // Relay only: the router's own TCP candidate would be preferred otherwise.
     const { alice, bobStream } = await bothPublishing(sessionId, { iceConfig: { transportPolicy: 'relay' } });
     const pair = await alice.selectedCandidateTypes(bobStream);
@@ -164,7 +164,7 @@ describe('two browsers that cannot reach each other', { skip }, () => {
   it('reach the Media Router over ICE-TCP, without TURN, from a namespace whose UDP is all dropped', async () => {
     const [blocked] = sides;
     inNamespace(blocked.namespace, ['nft', 'add rule inet isolate out meta l4proto udp drop']);
-    const sessionId = parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await parlor.createSession({ mediaMode: 'routed' });
     // No STUN or TURN server at all: the router's passive TCP candidate is the only way in.
     const { alice, bobStream } = await bothPublishing(sessionId, {
       iceConfig: { includeServers: 'custom', customServers: [] },

@@ -65,7 +65,7 @@ describe('the embedded TURN server on a network with public peers', { skip }, ()
       },
     });
     parlor = server;
-    const client = await server.connectClient(server.createSession());
+    const client = await server.connectClient(await server.createSession());
     const turn = client.session?.iceServers.find((server: IceServer) =>
       [server.urls].flat().some((url) => url.startsWith('turn:')),
     );

@@ -45,7 +45,7 @@ async function selectedPair(peer: BrowserPeer, streamId: string): Promise<{ loca
 async function pairOfPeers(
   sessionOptions: Parameters<typeof openBrowserPeer>[4],
 ): Promise<{ peers: [BrowserPeer, BrowserPeer]; streams: [string, string] }> {
-  const sessionId = parlor.createSession();
+  const sessionId = await parlor.createSession();
   const open = () => openBrowserPeer(browser, app.url, parlor.apiKey, sessionId, sessionOptions);
   const peers: [BrowserPeer, BrowserPeer] = [await open(), await open()];
   for (const peer of peers) {
@@ -93,7 +93,7 @@ describe('a relayed session through the embedded TURN server', () => {
   });
 
   it('after the signaling link dropped and resumed, new peer connections use fresh TURN credentials', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const options = { iceConfig: { transportPolicy: 'relay' as const } };
     const alice = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId, options);
     const bob = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId, options);

@@ -29,7 +29,7 @@ describe('a routed publisher whose uplink loses packets', { skip }, () => {
   });
 
   it('has the router ask for every packet the uplink lost, and its subscriber lose only those that did not come back', async () => {
-    const sessionId = bed.parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
     const publisher = await bed.join(bed.inside, sessionId);
     const subscriber = await bed.join(bed.outside, sessionId);
     const publishError = await publisher.publish({ resolution: '640x480' });

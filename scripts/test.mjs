@@ -31,7 +31,9 @@ ensureDependencies();
 // Browser tests drive Debian's Chromium with playwright-core; TURN tests run coturn (TLS with a
 // certificate made by openssl), and put browsers in network namespaces (ip) whose traffic
 // between them is dropped (nft); archives are composed and checked with ffmpeg and ffprobe, and
-// individual archives are unpacked with unzip; cluster tests run a throwaway redis-server.
+// individual archives are unpacked with unzip; cluster tests run a throwaway redis-server, and
+// the store's tests run a throwaway PostgreSQL
+// cluster with the server of Debian's postgresql (beside its pg_ctlcluster).
 ensureDebianPackages({
   '/usr/bin/ffmpeg': 'ffmpeg',
   '/usr/bin/unzip': 'unzip',
@@ -41,6 +43,7 @@ ensureDebianPackages({
   '/usr/sbin/ip': 'iproute2',
   '/usr/sbin/nft': 'nftables',
   '/usr/bin/redis-server': 'redis-server',
+  '/usr/bin/pg_ctlcluster': 'postgresql',
 });
 build();
 if (selected.length === 0) {

@@ -17,6 +17,7 @@ import { routerTables } from './router/routerReport.js';
 import { runRestBench, type HttpFigures } from './restBench.js';
 import { runSignalingBench } from './signalingBench.js';
 import { runSrtpBench } from './srtpBench.js';
+import { runStoreBench } from './storeBench.js';
 import { runTokenBench, type RateFigures } from './tokenBench.js';
 
 // `npm run bench [-- NAME… [--FLAG…]]`: runs the named benchmarks (all by default), prints a
@@ -41,14 +42,26 @@ const benchmarks = {
     );
     return result;
   },
-  tokens: () => {
-    const result = runTokenBench(2);
+  store: async () => {
+    const result = await runStoreBench(8);
+    printTable('Session creates through the REST API per store engine (32 connections, server on one core)', [
+      ['', 'req/s', 'req/s per core', 'server CPU', 'p50 ms', 'p99 ms', 'errors'],
+      httpRow('SQLite (embedded, WAL)', result.sqlite),
+      httpRow('PostgreSQL (local, pool of 10)', result.postgres),
+    ]);
+    console.log(
+      `  PostgreSQL / SQLite: ${ratio(result.postgres.requestsPerSecond, result.sqlite.requestsPerSecond)}\n`,
+    );
+    return result;
+  },
+  tokens: async () => {
+    const result = await runTokenBench(2);
     printTable('Client-token verification (one core)', [
       ['', 'verified/s', 'bare check/s (peer)', 'ratio'],
       tokenRow('JWT (HS256)', result.jwt),
       tokenRow('T1 (HMAC-SHA1)', result.t1),
     ]);
-    return Promise.resolve(result);
+    return result;
   },
   signaling: async () => {
     const result = await runSignalingBench();

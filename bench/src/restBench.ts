@@ -29,29 +29,30 @@ const connections = 32;
 export async function runRestBench(durationSeconds: number): Promise<RestBenchResult> {
   const server = await ServerProcess.start({ core: 0 });
   try {
-    const now = Math.floor(Date.now() / 1000);
-    const auth = jwt.sign(
-      { iss: server.apiKey, ist: 'project', iat: now, exp: now + 300 },
-      server.apiSecret,
-      {
-        algorithm: 'HS256',
-      },
-    );
-    const sessionCreate = await measure(server, durationSeconds, {
-      url: `${server.url}/session/create`,
-      method: 'POST',
-      headers: {
-        'X-OPENTOK-AUTH': auth,
-        Accept: 'application/json',
-        'Content-Type': 'application/x-www-form-urlencoded',
-      },
-      body: 'archiveMode=manual&p2p.preference=disabled&location=10.1.1.1',
-    });
+    const sessionCreate = await measureSessionCreates(server, durationSeconds);
     const health = await measure(server, durationSeconds, { url: `${server.url}/health`, method: 'GET' });
     return { sessionCreate, health };
   } finally {
     await server.stop();
   }
+}
+
+/** `POST /session/create` with keep-alive: routed sessions with a location hint. */
+export function measureSessionCreates(server: ServerProcess, durationSeconds: number): Promise<HttpFigures> {
+  const now = Math.floor(Date.now() / 1000);
+  const auth = jwt.sign({ iss: server.apiKey, ist: 'project', iat: now, exp: now + 300 }, server.apiSecret, {
+    algorithm: 'HS256',
+  });
+  return measure(server, durationSeconds, {
+    url: `${server.url}/session/create`,
+    method: 'POST',
+    headers: {
+      'X-OPENTOK-AUTH': auth,
+      Accept: 'application/json',
+      'Content-Type': 'application/x-www-form-urlencoded',
+    },
+    body: 'archiveMode=manual&p2p.preference=disabled&location=10.1.1.1',
+  });
 }
 
 async function measure(

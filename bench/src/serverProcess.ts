@@ -22,6 +22,8 @@ export interface ServerProcessOptions {
   readonly nodeFlags?: readonly string[];
   /** A file the server's log (its stderr, warnings and errors) is written to. Default: dropped. */
   readonly logFile?: string;
+  /** The PostgreSQL database of its records (`--database-url`). Default: SQLite in its data folder. */
+  readonly databaseUrl?: string;
 }
 
 /** The built `parlor` server in its own process, pinned to one core when `taskset` exists. */
@@ -62,6 +64,7 @@ export class ServerProcess {
       dataDir,
       ...(options.mediaWorkers === undefined ? [] : ['--media-workers', String(options.mediaWorkers)]),
       ...(options.publicIp === undefined ? [] : ['--public-ip', options.publicIp]),
+      ...(options.databaseUrl === undefined ? [] : ['--database-url', options.databaseUrl]),
     ];
     const env = {
       ...process.env,

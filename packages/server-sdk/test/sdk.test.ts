@@ -30,7 +30,7 @@ describe('the server SDK', () => {
     });
     const sessionId = /^Session ID: (1_[A-Za-z0-9_-]+)$/m.exec(stdout)?.[1];
     assert.ok(sessionId, stdout);
-    assert.equal(parlor.server.sessions.get(parlor.apiKey, sessionId).mediaMode, 'routed');
+    assert.equal((await parlor.server.sessions.get(parlor.apiKey, sessionId)).mediaMode, 'routed');
   });
 
   it('creates sessions with a promise, with the settings it was given', async () => {
@@ -43,12 +43,12 @@ describe('the server SDK', () => {
     });
     assert.equal(session.mediaMode, 'routed');
     assert.equal(session.archiveMode, 'always');
-    const stored = parlor.server.sessions.get(parlor.apiKey, session.sessionId);
+    const stored = await parlor.server.sessions.get(parlor.apiKey, session.sessionId);
     assert.equal(stored.location, '8.8.4.4');
     assert.equal(stored.archiveName, 'Daily');
     assert.equal(stored.archiveResolution, '1920x1080');
     const relayed = await new OpenTok(Number(parlor.apiKey), parlor.apiSecret, parlor.url).createSession();
-    assert.equal(parlor.server.sessions.get(parlor.apiKey, relayed.sessionId).mediaMode, 'relayed');
+    assert.equal((await parlor.server.sessions.get(parlor.apiKey, relayed.sessionId)).mediaMode, 'relayed');
   });
 
   it('refuses invalid session options with an ArgumentError, sending nothing', async () => {
@@ -99,7 +99,7 @@ describe('the server SDK', () => {
           { role, expireTime, data: 'userId=42', initialLayoutClassList: ['a', 'b'] },
           legacy,
         );
-        const verified = parlor.server.tokens.verify(token);
+        const verified = await parlor.server.tokens.verify(token);
         assert.deepEqual(
           { ...verified, issuedAt: 0 },
           {
@@ -114,7 +114,7 @@ describe('the server SDK', () => {
           },
         );
       }
-      const fromSession = parlor.server.tokens.verify(session.generateToken());
+      const fromSession = await parlor.server.tokens.verify(session.generateToken());
       assert.equal(fromSession.role, 'publisher');
       assert.equal(fromSession.expiresAt - fromSession.issuedAt, 86400);
     });

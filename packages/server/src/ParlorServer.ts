@@ -31,13 +31,20 @@ import { DtlsCertificate } from './media/transport/DtlsCertificate.js';
 import { MediaWorkerPool } from './media/worker/MediaWorkerPool.js';
 import { PrometheusMetrics } from './metrics/PrometheusMetrics.js';
 import type { Project } from './store/ProjectRepository.js';
-import { Store } from './store/Store.js';
+import { Store, type StoreLocation } from './store/Store.js';
 import { nativeAddon } from './media/srtp/dataPlane.js';
 import { loadOrCreateSecret } from './secretFile.js';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks/WebhookSender.js';
 
 /** File name of the store inside the data directory. */
 export const storeFileName = 'parlor.sqlite';
+
+/** The store the configuration names: its PostgreSQL database, else the SQLite file in the data directory. */
+export function storeLocationOf(config: Config, logger?: Logger): StoreLocation {
+  return config.databaseUrl === null
+    ? { engine: 'sqlite', file: join(config.dataDir, storeFileName) }
+    : { engine: 'postgres', url: config.databaseUrl, ...(logger ? { logger } : {}) };
+}
 /** Folder of the recordings inside the data directory, one subfolder per archive. */
 export const recordingsDirName = 'recordings';
 
@@ -160,7 +167,7 @@ export class ParlorServer {
         'archiving is off: ffmpeg and ffprobe are needed on the PATH (or name them with --ffmpeg); starting an archive is refused with 503',
       );
     }
-    const store = Store.open(join(config.dataDir, storeFileName));
+    const store = await Store.open(storeLocationOf(config, logger));
     let coturn: Coturn | null = null;
     let mediaWorkers: MediaWorkerPool | null = null;
     let webhooks: WebhookSender | null = null;
@@ -172,10 +179,10 @@ export class ParlorServer {
       const projects = new ProjectService(store);
       const applications = new ApplicationService(store);
       const sessions = new SessionService(store);
-      const defaultProject = projects.ensureDefault(config.defaultProjectCredentials);
+      const defaultProject = await projects.ensureDefault(config.defaultProjectCredentials);
       const lookup: CredentialLookup = {
-        secretOf: (apiKey) => store.projects.find(apiKey)?.apiSecret,
-        publicKeyOf: (applicationId) => store.applications.find(applicationId)?.publicKey,
+        secretOf: async (apiKey) => (await store.projects.find(apiKey))?.apiSecret,
+        publicKeyOf: async (applicationId) => (await store.applications.find(applicationId))?.publicKey,
         projectOfSession: (sessionId) => store.sessions.projectOf(sessionId),
       };
       const tokens = new ClientTokenVerifier({ lookup });
@@ -200,12 +207,15 @@ export class ParlorServer {
       // Rooms are known once signaling exists; the cluster asks for them only after it starts.
       let rooms: RoomRegistry | null = null;
       cluster = config.cluster && (await startCluster(config, logger, pool, () => rooms));
-      const signaling = new SignalingServer({
+      const signaling: SignalingServer = new SignalingServer({
         sessions,
         tokens,
         logger,
         iceServersFor: (connectionId, sessionId) =>
-          relay.iceServers.forConnection(connectionId, demo?.turnCredentialLifetimeFor(sessionId)),
+          relay.iceServers.forConnection(
+            connectionId,
+            demo?.turnCredentialLifetimeFor(signaling.rooms.get(sessionId)?.origin),
+          ),
         reconnectGraceMs: config.reconnectGraceSeconds * 1000,
         archivesOf: (sessionId) => archives?.runningIn(sessionId) ?? [],
         messagesPerSecond: config.signalingRate,
@@ -304,7 +314,7 @@ export class ParlorServer {
       await cluster?.close();
       await mediaWorkers?.close();
       await coturn?.close();
-      store.close();
+      await store.close();
       throw error;
     }
   }
@@ -343,7 +353,7 @@ export class ParlorServer {
         this.#webhooks.close();
         this.demo.close();
         await this.#coturn?.close();
-        this.#store.close();
+        await this.#store.close();
         this.#logger.info('parlor stopped');
       }
     })();

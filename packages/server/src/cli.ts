@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, configFlags, describeSettings, loadConfig, type Config } from './config/config.js';
 import { createLogger } from './logger.js';
-import { ParlorServer, recordingsDirName, storeFileName } from './ParlorServer.js';
+import { ParlorServer, recordingsDirName, storeFileName, storeLocationOf } from './ParlorServer.js';
 import { ParlorError } from '@parlor/protocol';
 import { ApplicationService } from './projects/ApplicationService.js';
 import { CallbackService } from './projects/CallbackService.js';
@@ -83,23 +83,23 @@ export async function main(
         io.err('parlor project create needs --name NAME\n');
         return 2;
       }
-      return withProjects(config, (projects) => {
-        const project = projects.create(flags.name as string);
+      return withProjects(config, async (projects) => {
+        const project = await projects.create(flags.name as string);
         io.out(
           `Created project "${project.name}"\n  API key     ${project.apiKey}\n  API secret  ${project.apiSecret}\n`,
         );
       });
     case 'project list':
-      return withProjects(config, (projects) => {
-        io.out(formatProjects(projects.list()));
+      return withProjects(config, async (projects) => {
+        io.out(formatProjects(await projects.list()));
       });
     case 'project callback':
       return projectCallback(config, flags, io);
     case 'application create':
       return createApplication(config, flags, io);
     case 'application list':
-      return withStore(config, (store) => {
-        io.out(formatApplications(new ApplicationService(store).list()));
+      return withStore(config, async (store) => {
+        io.out(formatApplications(await new ApplicationService(store).list()));
       });
     case 'archive retry':
       return retryArchive(config, operands, io);
@@ -206,10 +206,8 @@ Press Ctrl+C to stop.
 `;
 }
 
-function withProjects(config: Config, run: (projects: ProjectService) => void): number {
-  return withStore(config, (store) => {
-    run(new ProjectService(store));
-  });
+function withProjects(config: Config, run: (projects: ProjectService) => Promise<void>): Promise<number> {
+  return withStore(config, (store) => run(new ProjectService(store)));
 }
 
 /** Ends a command run in `withStore` with an exit code, after it has said why. */
@@ -219,16 +217,16 @@ class CliExit extends Error {
   }
 }
 
-function withStore(config: Config, run: (store: Store) => void): number {
-  const store = Store.open(join(config.dataDir, storeFileName));
+async function withStore(config: Config, run: (store: Store) => Promise<void>): Promise<number> {
+  const store = await Store.open(storeLocationOf(config));
   try {
-    run(store);
+    await run(store);
     return 0;
   } catch (error) {
     if (error instanceof CliExit) return error.code;
     throw error;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -237,14 +235,14 @@ function withStore(config: Config, run: (store: Store) => void): number {
  * this data directory (running now, or at its next start) makes its output. The command makes
  * nothing itself, so it never races a server making the same archive.
  */
-function retryArchive(config: Config, operands: readonly string[], io: CliIo): number {
+async function retryArchive(config: Config, operands: readonly string[], io: CliIo): Promise<number> {
   const [archiveId] = operands;
   if (archiveId === undefined || operands.length !== 1) {
     io.err('parlor archive retry needs one archive ID\n');
     return 2;
   }
-  return withStore(config, (store) => {
-    const archive = store.archives.find(archiveId);
+  return withStore(config, async (store) => {
+    const archive = await store.archives.find(archiveId);
     const refuse = (why: string): never => {
       io.err(`parlor archive retry: ${why}\n`);
       throw new CliExit(2);
@@ -254,7 +252,7 @@ function retryArchive(config: Config, operands: readonly string[], io: CliIo): n
       refuse(`archive ${archiveId} is ${archive.status}: only a failed archive is retried`);
     else if (!existsSync(join(config.dataDir, recordingsDirName, archiveId)))
       refuse(`archive ${archiveId}'s recordings were not kept: there is nothing to make it from`);
-    else if (!store.archives.retry(archiveId, Date.now()))
+    else if (!(await store.archives.retry(archiveId, Date.now())))
       refuse(`archive ${archiveId} changed meanwhile; try again`);
     io.out(
       `Archive ${archiveId} will be made again: by the running server within seconds, or at its next start.\n`,
@@ -262,41 +260,41 @@ function retryArchive(config: Config, operands: readonly string[], io: CliIo): n
   });
 }
 
-function projectCallback(
+async function projectCallback(
   config: Config,
   flags: Record<string, string | boolean | undefined>,
   io: CliIo,
-): number {
+): Promise<number> {
   const apiKey = flags['api-key'];
   const { url, clear } = flags;
   if (typeof apiKey !== 'string' || (typeof url === 'string' && clear === true)) {
     io.err('parlor project callback needs --api-key KEY, and --url URL or --clear (not both)\n');
     return 2;
   }
-  return withStore(config, (store) => {
-    if (!new ProjectService(store).find(apiKey)) {
+  return withStore(config, async (store) => {
+    if (!(await new ProjectService(store).find(apiKey))) {
       io.err(`parlor project callback: no project ${apiKey}\n`);
       throw new CliExit(2);
     }
     const callbacks = new CallbackService(store);
     try {
-      if (typeof url === 'string') callbacks.setArchiveCallbackUrl(apiKey, url);
-      else if (clear === true) callbacks.setArchiveCallbackUrl(apiKey, null);
+      if (typeof url === 'string') await callbacks.setArchiveCallbackUrl(apiKey, url);
+      else if (clear === true) await callbacks.setArchiveCallbackUrl(apiKey, null);
     } catch (error) {
       if (!(error instanceof ParlorError)) throw error;
       io.err(`parlor project callback: ${error.message}\n`);
       throw new CliExit(2);
     }
-    const current = callbacks.archiveCallbackUrl(apiKey);
+    const current = await callbacks.archiveCallbackUrl(apiKey);
     io.out(current === null ? 'No archive callback URL.\n' : `Archive callback URL  ${current}\n`);
   });
 }
 
-function createApplication(
+async function createApplication(
   config: Config,
   flags: Record<string, string | boolean | undefined>,
   io: CliIo,
-): number {
+): Promise<number> {
   const name = flags.name;
   const keyOut = flags['private-key-out'];
   const publicKeyFile = flags['public-key'];
@@ -320,9 +318,9 @@ function createApplication(
     return 2;
   }
   try {
-    return withStore(config, (store) => {
-      store.transaction(() => {
-        const { application, privateKey } = new ApplicationService(store).create(name, publicKey);
+    return await withStore(config, (store) =>
+      store.transaction(async (tx) => {
+        const { application, privateKey } = await new ApplicationService(tx).create(name, publicKey);
         if (privateKey !== null && typeof keyOut === 'string') {
           writeFileSync(keyOut, privateKey, { mode: 0o600, flag: 'wx' });
         }
@@ -330,8 +328,8 @@ function createApplication(
         if (privateKey === null) io.out('  Public key      registered\n');
         else if (typeof keyOut === 'string') io.out(`  Private key     written to ${keyOut}\n`);
         else io.out(`\nIts private key, shown only this once:\n\n${privateKey}`);
-      });
-    });
+      }),
+    );
   } catch (error) {
     // An unusable public key, or a key file that could not be written: nothing was stored.
     const fileError = error instanceof Error && 'syscall' in error;

@@ -19,6 +19,7 @@ export { BareSignalingClient } from './signaling/BareSignalingClient.js';
 export { connectCrowd, floodSignals, probeSignals, type FloodCount } from './signaling/signalingLoad.js';
 export { FakeBrowser } from './media/transport/FakeBrowser.js';
 export { FfmpegTestRecorder, type FfmpegTestRecorderOptions } from './archive/testing/FfmpegTestRecorder.js';
+export { startPostgresServer, type PostgresServer } from './store/testing/postgresServer.js';
 export type { SignalingTestClientOptions } from './signaling/SignalingTestClient.js';
 export { TestRedis } from './cluster/TestRedis.js';
 export {
@@ -65,11 +66,11 @@ export interface TestServer {
   /** Stops the server and deletes its data directory. */
   dispose(): Promise<void>;
   /** Creates a session of the default project, relayed unless the settings say otherwise. */
-  createSession(settings?: Partial<SessionSettings>): string;
+  createSession(settings?: Partial<SessionSettings>): Promise<string>;
   /** A client token of the default project for the session: an HS256 JWT as the SDKs make it. */
   token(sessionId: string, options?: TestTokenOptions): string;
   /** Why the server refuses a client token, or null when it accepts it. */
-  tokenRefusal(token: string): TokenRefusal | null;
+  tokenRefusal(token: string): Promise<TokenRefusal | null>;
   /** A signaling client connected to the session with a token made with these options. */
   connectClient(
     sessionId: string,
@@ -186,8 +187,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     };
     return jwt.sign(claims, apiSecret, { algorithm: 'HS256' });
   };
-  const createSession = (settings: Partial<SessionSettings> = {}): string =>
-    server.sessions.create(apiKey, {
+  const createSession = async (settings: Partial<SessionSettings> = {}): Promise<string> => {
+    const session = await server.sessions.create(apiKey, {
       mediaMode: 'relayed',
       archiveMode: 'manual',
       location: null,
@@ -195,7 +196,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       archiveName: null,
       archiveResolution: null,
       ...settings,
-    }).sessionId;
+    });
+    return session.sessionId;
+  };
   const connectClient = (
     sessionId: string,
     clientOptions: TestTokenOptions & SignalingTestClientOptions = {},
@@ -216,9 +219,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       await close();
       rmSync(dataDir, { recursive: true, force: true });
     },
-    tokenRefusal: (candidate) => {
+    tokenRefusal: async (candidate) => {
       try {
-        server.tokens.verify(candidate);
+        await server.tokens.verify(candidate);
         return null;
       } catch (error) {
         if (error instanceof TokenError) return error.reason;
@@ -244,7 +247,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       });
     },
     liveSession: async (settings = {}) => {
-      const sessionId = createSession(settings);
+      const sessionId = await createSession(settings);
       const alice = await connectClient(sessionId, { initialLayoutClassList: ['focus'] });
       const bob = await connectClient(sessionId);
       const { stream } = await alice.request('publish', { name: 'Camera', hasAudio: true, hasVideo: true });

@@ -88,6 +88,21 @@ describe('parlor start', () => {
     assert.match(result.stderr, /PARLOR_LOG_LEVEL="loud": must be one of/);
   });
 
+  it('says in one line that an unreachable PostgreSQL cannot be used, and exits with 1', () => {
+    const result = parlor(
+      ['start', '--data-dir', newDataDir(), '--database-url', 'postgres://parlor@127.0.0.1:1/parlor'],
+      {
+        PARLOR_TURN: 'off',
+        PARLOR_LOG_LEVEL: 'silent',
+      },
+    );
+    assert.equal(result.status, 1);
+    assert.equal(
+      result.stderr,
+      'Parlor could not start: PostgreSQL at 127.0.0.1:1/parlor cannot be used: connect ECONNREFUSED 127.0.0.1:1\n',
+    );
+  });
+
   it('refuses an API key without its secret, and a key above 2147483647', () => {
     const alone = parlor(['start', '--data-dir', newDataDir()], { PARLOR_API_KEY: '12345678' });
     assert.equal(alone.status, 2);

@@ -21,7 +21,7 @@ function ask(sessionId: string, token?: string): Promise<Response> {
 
 describe('connection info on a single node', () => {
   it('answers the client with its token that the node asked hosts the session', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const response = await ask(sessionId, parlor.token(sessionId));
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('access-control-allow-origin'), '*');
@@ -36,8 +36,8 @@ describe('connection info on a single node', () => {
   });
 
   it('refuses a missing or invalid token with 403, another session with 400, an unknown session with 404', async () => {
-    const sessionId = parlor.createSession();
-    const other = parlor.createSession();
+    const sessionId = await parlor.createSession();
+    const other = await parlor.createSession();
     assert.equal((await ask(sessionId)).status, 403);
     assert.equal((await ask(sessionId, 'T1==nonsense')).status, 403);
     assert.equal((await ask(sessionId, parlor.token(other))).status, 400);

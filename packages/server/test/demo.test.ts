@@ -100,7 +100,7 @@ describe('the demo, off by default', () => {
     assert.match(home.body, /npm start -- --demo/);
     for (const secret of [parlor.apiKey, parlor.apiSecret, 'eyJ', 'T1=='])
       assert.ok(!home.body.includes(secret), secret);
-    assert.equal(parlor.server.sessions.count(parlor.apiKey, 'demo'), 0, 'no demo session was made');
+    assert.equal(await parlor.server.sessions.count(parlor.apiKey, 'demo'), 0, 'no demo session was made');
   });
 });
 
@@ -129,27 +129,27 @@ describe('the demo, on', () => {
   });
 
   it("mints a one-hour publisher token for a new relayed session marked demo, not counted as the application's", async () => {
-    const before = parlor.server.sessions.count(parlor.apiKey);
+    const before = await parlor.server.sessions.count(parlor.apiKey);
     const answer = await get(parlor.url, '/demo/credentials', '127.0.0.11');
     assert.equal(answer.status, 200);
     assert.equal(answer.headers['cache-control'], 'no-store');
     const { apiKey, sessionId, token } = JSON.parse(answer.body) as Credentials;
     assert.equal(apiKey, parlor.apiKey);
-    const session = parlor.server.sessions.get(parlor.apiKey, sessionId);
+    const session = await parlor.server.sessions.get(parlor.apiKey, sessionId);
     assert.deepEqual([session.mediaMode, session.origin], ['relayed', 'demo']);
-    const verified = parlor.server.tokens.verify(token);
+    const verified = await parlor.server.tokens.verify(token);
     assert.deepEqual([verified.sessionId, verified.role], [sessionId, 'publisher']);
     const lifetime = verified.expiresAt - Math.floor(Date.now() / 1000);
     assert.ok(lifetime > 3590 && lifetime <= 3600, `the token lives ${lifetime} s`);
 
     const applicationSession = await createApplicationSession(parlor);
-    assert.equal(parlor.server.sessions.get(parlor.apiKey, applicationSession).origin, 'api');
+    assert.equal((await parlor.server.sessions.get(parlor.apiKey, applicationSession)).origin, 'api');
     assert.equal(
-      parlor.server.sessions.count(parlor.apiKey),
+      await parlor.server.sessions.count(parlor.apiKey),
       before + 1,
       'only the application session counts',
     );
-    assert.ok(parlor.server.sessions.count(parlor.apiKey, 'demo') >= 1);
+    assert.ok((await parlor.server.sessions.count(parlor.apiKey, 'demo')) >= 1);
   });
 
   it('a demo token is never minted for a session the demo did not create', async () => {
@@ -162,13 +162,13 @@ describe('the demo, on', () => {
     );
 
     const applicationSession = await createApplicationSession(parlor);
-    const routed = parlor.createSession({ mediaMode: 'routed' });
+    const routed = await parlor.createSession({ mediaMode: 'routed' });
     for (const given of [applicationSession, routed, '1_unknown']) {
       const answer = await credentials(parlor, from, encodeURIComponent(given));
       assert.notEqual(answer.sessionId, given);
-      const verified = parlor.server.tokens.verify(answer.token);
+      const verified = await parlor.server.tokens.verify(answer.token);
       assert.equal(verified.sessionId, answer.sessionId);
-      assert.equal(parlor.server.sessions.get(parlor.apiKey, answer.sessionId).origin, 'demo', given);
+      assert.equal((await parlor.server.sessions.get(parlor.apiKey, answer.sessionId)).origin, 'demo', given);
     }
     assert.equal(parlor.server.rooms.get(applicationSession), undefined);
   });
@@ -243,7 +243,7 @@ describe('the demo, on, under a flood of new sessions', () => {
     assert.ok(refused, 'some were refused');
     assertRateLimited(refused, 2, /too many new demo sessions on this server/);
     const seconds = (performance.now() - started) / 1000;
-    const made = parlor.server.sessions.count(parlor.apiKey, 'demo');
+    const made = await parlor.server.sessions.count(parlor.apiKey, 'demo');
     assert.equal(made, statuses.filter((status) => status === 200).length);
     assert.ok(made <= 30 + Math.ceil(seconds / 2), `${made} sessions in ${seconds} s`);
   });
@@ -264,16 +264,16 @@ describe('old demo sessions', () => {
 
     parlor = await parlor.restart();
     const { sessions } = parlor.server;
-    assert.equal(sessions.find(old.sessionId), undefined, 'the old demo session was deleted at start');
-    assert.equal(sessions.find(application)?.origin, 'api', 'the application session stays');
-    assert.equal(sessions.find(recent.sessionId)?.origin, 'demo', 'the recent demo session stays');
+    assert.equal(await sessions.find(old.sessionId), undefined, 'the old demo session was deleted at start');
+    assert.equal((await sessions.find(application))?.origin, 'api', 'the application session stays');
+    assert.equal((await sessions.find(recent.sessionId))?.origin, 'demo', 'the recent demo session stays');
 
     const live = await SignalingTestClient.connect(parlor.url, recent.sessionId, recent.token);
     const idle = await credentials(parlor, '127.0.0.30');
     age(parlor, [recent.sessionId, idle.sessionId], 25);
-    assert.equal(parlor.server.demo.purge(), 1);
-    assert.equal(sessions.find(idle.sessionId), undefined, 'the idle one was deleted');
-    assert.equal(sessions.find(recent.sessionId)?.origin, 'demo', 'the one someone is in stays');
+    assert.equal(await parlor.server.demo.purge(), 1);
+    assert.equal(await sessions.find(idle.sessionId), undefined, 'the idle one was deleted');
+    assert.equal((await sessions.find(recent.sessionId))?.origin, 'demo', 'the one someone is in stays');
     await live.close();
   });
 });

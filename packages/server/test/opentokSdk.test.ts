@@ -47,7 +47,7 @@ describe('the official opentok SDK', () => {
     ];
     for (const [options, expected] of cases) {
       const { sessionId } = await createSession(opentok, options);
-      const stored = parlor.server.sessions.get(parlor.apiKey, sessionId);
+      const stored = await parlor.server.sessions.get(parlor.apiKey, sessionId);
       for (const [key, value] of Object.entries(expected)) {
         assert.deepEqual(stored[key as keyof typeof stored], value, `${JSON.stringify(options)}: ${key}`);
       }
@@ -78,7 +78,7 @@ describe('the official opentok SDK', () => {
           legacy,
         );
         assert.equal(token.startsWith('T1=='), legacy);
-        const verified: VerifiedToken = parlor.server.tokens.verify(token);
+        const verified: VerifiedToken = await parlor.server.tokens.verify(token);
         assert.equal(verified.format, format);
         assert.equal(verified.sessionId, sessionId);
         assert.equal(verified.apiKey, parlor.apiKey);
@@ -87,7 +87,7 @@ describe('the official opentok SDK', () => {
         assert.equal(verified.expiresAt, expireTime);
         assert.deepEqual(verified.initialLayoutClassList, ['focus', 'big']);
       }
-      const plain = parlor.server.tokens.verify(opentok.generateToken(sessionId, undefined, legacy));
+      const plain = await parlor.server.tokens.verify(opentok.generateToken(sessionId, undefined, legacy));
       assert.equal(plain.role, 'publisher');
       assert.equal(plain.connectionData, '');
       // opentok-node rounds the expiry but floors iat, so a day may count one second more.
@@ -105,17 +105,17 @@ describe('the official opentok SDK', () => {
         legacy,
       );
       await new Promise((resolve) => setTimeout(resolve, 2100));
-      assert.equal(parlor.tokenRefusal(shortLived), 'expired');
+      assert.equal(await parlor.tokenRefusal(shortLived), 'expired');
 
       const tampered = legacy ? tamperT1(token) : tamperJwt(token);
-      assert.equal(parlor.tokenRefusal(tampered), 'bad-signature');
+      assert.equal(await parlor.tokenRefusal(tampered), 'bad-signature');
 
-      const otherProject = parlor.server.projects.create('Other');
+      const otherProject = await parlor.server.projects.create('Other');
       const otherClient = new OpenTok(otherProject.apiKey, otherProject.apiSecret, { apiUrl: parlor.url });
       // A token signed with this project's secret for the other project's session.
       const { sessionId: foreignSession } = await createSession(otherClient, { mediaMode: 'routed' });
       const forged = forgeForSession(token, sessionId, foreignSession, legacy);
-      assert.equal(parlor.tokenRefusal(forged), 'wrong-project');
+      assert.equal(await parlor.tokenRefusal(forged), 'wrong-project');
     });
   }
 });

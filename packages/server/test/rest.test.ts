@@ -8,7 +8,7 @@ let other: { apiKey: string; apiSecret: string };
 
 before(async () => {
   parlor = await startTestServer();
-  other = parlor.server.projects.create('Other');
+  other = await parlor.server.projects.create('Other');
 });
 after(() => parlor.dispose());
 
@@ -65,7 +65,7 @@ describe('POST /session/create', () => {
     assert.equal(created.partner_id, parlor.apiKey);
     assert.match(created.create_dt ?? '', /^[A-Z][a-z]{2} [A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d UTC \d{4}$/);
     assert.equal(created.media_server_url, '');
-    const stored = parlor.server.sessions.get(parlor.apiKey, created.session_id ?? '');
+    const stored = await parlor.server.sessions.get(parlor.apiKey, created.session_id ?? '');
     assert.equal(stored.mediaMode, 'routed');
     assert.equal(stored.archiveMode, 'always');
     assert.equal(stored.location, '10.1.1.1');
@@ -85,7 +85,7 @@ describe('POST /session/create', () => {
       );
     assert.ok(match, xml);
     assert.equal(match[2], parlor.apiKey);
-    assert.equal(parlor.server.sessions.get(parlor.apiKey, match[1] ?? '').mediaMode, 'relayed');
+    assert.equal((await parlor.server.sessions.get(parlor.apiKey, match[1] ?? '')).mediaMode, 'relayed');
   });
 
   it('stores every setting: e2ee, archive name and resolution, no location for "" and "null"', async () => {
@@ -98,7 +98,7 @@ describe('POST /session/create', () => {
         location,
       });
       const [created] = (await response.json()) as { session_id: string }[];
-      const stored = parlor.server.sessions.get(parlor.apiKey, created?.session_id ?? '');
+      const stored = await parlor.server.sessions.get(parlor.apiKey, created?.session_id ?? '');
       assert.deepEqual(
         { ...stored, sessionId: undefined, createdAt: undefined },
         {
@@ -117,7 +117,7 @@ describe('POST /session/create', () => {
     }
     const response = await createSession({ 'p2p.preference': 'disabled', e2ee: 'true' });
     const [created] = (await response.json()) as { session_id: string }[];
-    assert.equal(parlor.server.sessions.get(parlor.apiKey, created?.session_id ?? '').e2ee, true);
+    assert.equal((await parlor.server.sessions.get(parlor.apiKey, created?.session_id ?? '')).e2ee, true);
   });
 
   it('takes a JSON body, and an empty JSON body as no options (routed, manual)', async () => {
@@ -129,7 +129,7 @@ describe('POST /session/create', () => {
       });
       assert.equal(response.status, 200);
       const [created] = (await response.json()) as { session_id: string }[];
-      const stored = parlor.server.sessions.get(parlor.apiKey, created?.session_id ?? '');
+      const stored = await parlor.server.sessions.get(parlor.apiKey, created?.session_id ?? '');
       assert.equal(stored.mediaMode, 'routed');
       assert.equal(stored.archiveMode, 'manual');
     }
@@ -288,7 +288,7 @@ describe('the REST API', () => {
     const [created] = (await response.json()) as { session_id: string }[];
     const sessionId = created?.session_id ?? '';
     parlor = await parlor.restart();
-    const stored = parlor.server.sessions.get(parlor.apiKey, sessionId);
+    const stored = await parlor.server.sessions.get(parlor.apiKey, sessionId);
     assert.equal(stored.location, '192.0.2.7');
     assert.equal(stored.mediaMode, 'routed');
     const listed = await fetch(`${parlor.url}/v2/project/${parlor.apiKey}/session/${sessionId}/stream`, {

@@ -52,7 +52,7 @@ const camera = { name: 'Camera', hasAudio: true, hasVideo: true, videoType: 'cam
 
 describe('connecting over signaling', () => {
   it('lets every role connect, with capabilities of 1s and 0s as OpenTok.js shows them', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const expected = {
       publisher: { publish: 1, subscribe: 1, forceDisconnect: 0, forceUnpublish: 0, forceMute: 0 },
       subscriber: { publish: 0, subscribe: 1, forceDisconnect: 0, forceUnpublish: 0, forceMute: 0 },
@@ -68,7 +68,7 @@ describe('connecting over signaling', () => {
   });
 
   it('answers with a snapshot: own connection, every connection and stream, media mode and ICE servers', async () => {
-    const sessionId = parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await parlor.createSession({ mediaMode: 'routed' });
     const alice = await parlor.connectClient(sessionId, { data: 'alice' });
     const { stream } = await alice.request('publish', camera);
     const bob = await parlor.connectClient(sessionId, { data: 'bob' });
@@ -93,7 +93,7 @@ describe('connecting over signaling', () => {
   });
 
   it('refuses a token with a wrong signature, expired, tampered or not a token at all with 1004', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const now = Math.floor(Date.now() / 1000);
     const valid = parlor.token(sessionId);
     const [header, , signature] = valid.split('.');
@@ -112,7 +112,7 @@ describe('connecting over signaling', () => {
   });
 
   it('a client token issued five years in the future is refused with 1004, JWT and T1 alike', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const issued = Math.floor(Date.now() / 1000) + 5 * 365 * 86400;
     const claims = { iss: parlor.apiKey, ist: 'project', iat: issued, exp: issued + 29 * 86400 };
     const futureJwt = jwt.sign(
@@ -129,21 +129,23 @@ describe('connecting over signaling', () => {
   });
 
   it("refuses a token signed by the project for another project's session with 1004", async () => {
-    const other = parlor.server.projects.create('Other');
-    const foreign = parlor.server.sessions.create(other.apiKey, {
-      mediaMode: 'relayed',
-      archiveMode: 'manual',
-      location: null,
-      e2ee: false,
-      archiveName: null,
-      archiveResolution: null,
-    }).sessionId;
+    const other = await parlor.server.projects.create('Other');
+    const foreign = (
+      await parlor.server.sessions.create(other.apiKey, {
+        mediaMode: 'relayed',
+        archiveMode: 'manual',
+        location: null,
+        e2ee: false,
+        archiveName: null,
+        archiveResolution: null,
+      })
+    ).sessionId;
     await refusedConnect(parlor.token(foreign), foreign, 1004, /another project/);
   });
 
   it("refuses a session ID that is not the token's, unknown or malformed with 1005", async () => {
-    const sessionId = parlor.createSession();
-    const otherSession = parlor.createSession();
+    const sessionId = await parlor.createSession();
+    const otherSession = await parlor.createSession();
     await refusedConnect(parlor.token(sessionId), otherSession, 1005, /another session/);
     const unknown = '1_MX4xMjM0NTY3OH5-MTcwMDAwMDAwMDAwMH5hYmN-fg';
     await refusedConnect(parlor.token(unknown), unknown, 1005, /Session not found/);
@@ -151,7 +153,7 @@ describe('connecting over signaling', () => {
   });
 
   it('refuses another protocol version, and a second connect on the same socket, with 1006', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const client = await SignalingTestClient.open(parlor.url);
     const token = parlor.token(sessionId);
     await refused(client.request('connect', { protocolVersion: 99, sessionId, token }), 1006, /version 99/);
@@ -165,7 +167,7 @@ describe('connecting over signaling', () => {
   });
 
   it("refuses an API key that is not the token's with 1004", async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const client = await SignalingTestClient.open(parlor.url);
     const params = { protocolVersion: signalingProtocolVersion, sessionId, token: parlor.token(sessionId) };
     await refused(client.request('connect', { ...params, apiKey: '999' }), 1004, /another API key/);
@@ -174,7 +176,7 @@ describe('connecting over signaling', () => {
   });
 
   it('tells each of three clients of the other two, and of the streams they publish', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const clients = [];
     for (const name of ['a', 'b', 'c']) clients.push(await parlor.connectClient(sessionId, { data: name }));
     for (const client of clients)
@@ -196,7 +198,7 @@ describe('connecting over signaling', () => {
   });
 
   it('shows a client that disconnects leaving with clientDisconnected, and its streams ending so', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     const bob = await parlor.connectClient(sessionId);
     const { stream } = await bob.request('publish', camera);
@@ -210,7 +212,7 @@ describe('connecting over signaling', () => {
   });
 
   it('counts a socket closed with 1000 or 1001 (a page unloading) as a client disconnecting', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     for (const code of [1000, 1001]) {
       const bob = await parlor.connectClient(sessionId);
@@ -222,7 +224,7 @@ describe('connecting over signaling', () => {
   });
 
   it('opens a room with the first client and closes it when the last one leaves', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const opened: string[] = [];
     const onNewRoom = (room: { sessionId: string }): void => {
       opened.push(room.sessionId);
@@ -249,7 +251,7 @@ describe('connecting over signaling', () => {
   });
 
   it('accepts sockets from pages of any origin: the token is the authentication', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const client = await SignalingTestClient.connect(parlor.url, sessionId, parlor.token(sessionId), {
       origin: 'https://somewhere-else.example',
     });
@@ -266,7 +268,7 @@ describe('connecting over signaling', () => {
 
 describe('publishing', () => {
   it('creates a stream with the properties given, shown to the others with streamCreated', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     const bob = await parlor.connectClient(sessionId);
     const published = await alice.request('publish', {
@@ -300,7 +302,7 @@ describe('publishing', () => {
   });
 
   it('ends a stream on unpublish with clientDisconnected, or mediaStopped when the media went away', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     const bob = await parlor.connectClient(sessionId);
     const first = (await alice.request('publish', camera)).stream;
@@ -315,7 +317,7 @@ describe('publishing', () => {
   });
 
   it('sends one streamPropertyChanged per change to the others, and none for a value that did not change', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     const bob = await parlor.connectClient(sessionId);
     const { stream } = await alice.request('publish', {
@@ -344,7 +346,7 @@ describe('publishing', () => {
   });
 
   it("passes a quality reason with hasVideo on to the others, and keeps the stream's last quality change", async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     const bob = await parlor.connectClient(sessionId);
     const { streamId } = (await alice.request('publish', camera)).stream;
@@ -377,7 +379,7 @@ describe('publishing', () => {
   });
 
   it('refuses to publish for a subscriber token with 1500', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const viewer = await parlor.connectClient(sessionId, { role: 'subscriber' });
     await refused(viewer.request('publish', camera), 1500, /subscriber token cannot publish/);
     assert.equal(parlor.server.rooms.get(sessionId)?.streams.length, 0);
@@ -385,7 +387,7 @@ describe('publishing', () => {
   });
 
   it("refuses to unpublish or update another client's stream with 404", async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     const mallory = await parlor.connectClient(sessionId);
     const { stream } = await alice.request('publish', camera);
@@ -398,7 +400,7 @@ describe('publishing', () => {
 
 describe('subscribing in a relayed session', () => {
   it('pairs subscriber and publisher and relays offer, answer and ICE candidates verbatim', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     const bob = await parlor.connectClient(sessionId);
     const { stream } = await alice.request('publish', camera);
@@ -442,7 +444,7 @@ describe('subscribing in a relayed session', () => {
   });
 
   it('tells the publisher of an unsubscribe, and the subscriber of an unpublish', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     const bob = await parlor.connectClient(sessionId);
     const { streamId } = (await alice.request('publish', camera)).stream;
@@ -457,7 +459,7 @@ describe('subscribing in a relayed session', () => {
   });
 
   it('refuses a publisheronly token, an unknown stream and an own stream with 1501', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     const broadcaster = await parlor.connectClient(sessionId, { role: 'publisheronly' });
     const { streamId } = (await alice.request('publish', camera)).stream;
@@ -472,7 +474,7 @@ describe('subscribing in a relayed session', () => {
   });
 
   it('refuses to relay for a client that is not an end of the subscription, with 404', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     const bob = await parlor.connectClient(sessionId);
     const eve = await parlor.connectClient(sessionId);
@@ -492,7 +494,7 @@ describe('subscribing in a relayed session', () => {
 describe('video preferences of a subscription', () => {
   it('are given with subscribe and changed with updateSubscription, in routed and relayed sessions alike', async () => {
     for (const mediaMode of ['routed', 'relayed'] as const) {
-      const sessionId = parlor.createSession({ mediaMode });
+      const sessionId = await parlor.createSession({ mediaMode });
       const alice = await parlor.connectClient(sessionId);
       const bob = await parlor.connectClient(sessionId);
       const { streamId } = (await alice.request('publish', camera)).stream;
@@ -513,7 +515,7 @@ describe('video preferences of a subscription', () => {
   });
 
   it('refuse malformed preferences with 1011, naming the field', async () => {
-    const sessionId = parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await parlor.createSession({ mediaMode: 'routed' });
     const alice = await parlor.connectClient(sessionId);
     const bob = await parlor.connectClient(sessionId);
     const { streamId } = (await alice.request('publish', camera)).stream;
@@ -542,7 +544,7 @@ describe('video preferences of a subscription', () => {
 
   it('can be changed by the subscriber only: for anyone else, the publisher too, the subscription is not found (404)', async () => {
     for (const mediaMode of ['routed', 'relayed'] as const) {
-      const sessionId = parlor.createSession({ mediaMode });
+      const sessionId = await parlor.createSession({ mediaMode });
       const alice = await parlor.connectClient(sessionId);
       const bob = await parlor.connectClient(sessionId);
       const eve = await parlor.connectClient(sessionId);
@@ -570,7 +572,7 @@ describe('video preferences of a subscription', () => {
 
 describe('signals', () => {
   it('reach every connection, the sender included, when they name no recipient', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const clients = [
       await parlor.connectClient(sessionId),
       await parlor.connectClient(sessionId),
@@ -590,7 +592,7 @@ describe('signals', () => {
   });
 
   it('reach only the recipient when they name one, with an empty type and data by default', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     const bob = await parlor.connectClient(sessionId);
     const carol = await parlor.connectClient(sessionId);
@@ -609,7 +611,7 @@ describe('signals', () => {
   });
 
   it('arrive in the order each sender sent them', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     const bob = await parlor.connectClient(sessionId);
     const sent = Array.from({ length: 60 }, (_, index) => String(index));
@@ -636,7 +638,7 @@ describe('signals', () => {
   });
 
   it('take a type of 128 bytes and data of 8 kB, and refuse more with 413', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     await alice.request('signal', { type: 'a'.repeat(128), data: 'é'.repeat(4096) });
     assert.equal((await alice.nextEvent('signal')).data.length, 4096);
@@ -646,7 +648,7 @@ describe('signals', () => {
   });
 
   it('refuse a type with other characters than letters, digits, -, _ and ~ with 400', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     await alice.request('signal', { type: 'Az09-_~' });
     await refused(alice.request('signal', { type: 'chat message' }), 400, /type may contain only/);
@@ -654,14 +656,14 @@ describe('signals', () => {
   });
 
   it('refuse a recipient that is not connected with 404', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     await refused(alice.request('signal', { to: 'gone', data: 'x' }), 404, /Connection not found/);
     await alice.close();
   });
 
   it('refuse a publisheronly sender with 403', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const broadcaster = await parlor.connectClient(sessionId, { role: 'publisheronly' });
     await refused(broadcaster.request('signal', { data: 'x' }), 403, /publisheronly token cannot signal/);
     await broadcaster.close();
@@ -670,7 +672,7 @@ describe('signals', () => {
 
 describe('moderation from a client', () => {
   it('force-disconnects a client: it is told and its socket closes, the others see forceDisconnected', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const moderator = await parlor.connectClient(sessionId, { role: 'moderator' });
     const bob = await parlor.connectClient(sessionId);
     const { stream } = await bob.request('publish', camera);
@@ -685,7 +687,7 @@ describe('moderation from a client', () => {
   });
 
   it('force-unpublishes a stream: everyone sees forceUnpublished, its publisher included', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const moderator = await parlor.connectClient(sessionId, { role: 'moderator' });
     const bob = await parlor.connectClient(sessionId);
     const { stream } = await bob.request('publish', camera);
@@ -698,7 +700,7 @@ describe('moderation from a client', () => {
   });
 
   it('force-mutes a stream: its publisher gets muteForced, the others see hasAudio turn false', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const moderator = await parlor.connectClient(sessionId, { role: 'moderator' });
     const bob = await parlor.connectClient(sessionId);
     const { streamId } = (await bob.request('publish', camera)).stream;
@@ -715,7 +717,7 @@ describe('moderation from a client', () => {
   });
 
   it('force-mutes all streams but the excluded, and new streams until it is disabled', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const moderator = await parlor.connectClient(sessionId, { role: 'moderator' });
     const bob = await parlor.connectClient(sessionId);
     const carol = await parlor.connectClient(sessionId);
@@ -741,7 +743,7 @@ describe('moderation from a client', () => {
   });
 
   it('refuses every force for a non-moderator: 1520, 1530 and 1540', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     const bob = await parlor.connectClient(sessionId);
     const { streamId } = (await bob.request('publish', camera)).stream;

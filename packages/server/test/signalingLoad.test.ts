@@ -38,7 +38,7 @@ function percentile(samples: readonly number[], q: number): number {
 describe('signaling under hostile load', () => {
   it('a hundred signaling clients that stop reading leave memory bounded and others\u2019 signals fast', async () => {
     const parlor = flooded;
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const good = await parlor.connectClient(sessionId);
     const flooder = await parlor.connectClient(sessionId);
     const stalled = await connectCrowd(parlor.url, sessionId, () => parlor.token(sessionId), 100);
@@ -87,7 +87,7 @@ describe('signaling under hostile load', () => {
 
   it('a member broadcasting at the rate limit into a 500-member session keeps signal latency under the bound', async () => {
     const parlor = plain;
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const members = await connectCrowd(parlor.url, sessionId, () => parlor.token(sessionId), 498);
     const good = await parlor.connectClient(sessionId);
     const broadcaster = await parlor.connectClient(sessionId);

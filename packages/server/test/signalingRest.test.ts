@@ -102,7 +102,7 @@ describe('REST signals', () => {
   });
 
   it('answers 204 to a signal to all in a session nobody is connected to, and 404 to one client', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     await assertEmpty(await rest('POST', sessionId, '/signal', { data: 'anyone?' }), 204);
     await assertError(
       await rest('POST', sessionId, '/connection/x/signal', { data: 'x' }),
@@ -273,7 +273,7 @@ describe('REST force mute from the Ruby SDK', () => {
 
 describe('REST from browser pages', () => {
   it('answers CORS preflights and allows any origin', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const preflight = await fetch(`${parlor.url}/v2/project/${parlor.apiKey}/session/${sessionId}/signal`, {
       method: 'OPTIONS',
       headers: {

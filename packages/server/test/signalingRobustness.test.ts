@@ -31,7 +31,7 @@ const camera = { name: 'Camera', hasAudio: true, hasVideo: true } as const;
 
 describe('a client that sends what it should not', () => {
   it('gets an error answer for each bad frame, and the other clients of the session see nothing', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const bystander = await parlor.connectClient(sessionId);
     const eve = await parlor.connectClient(sessionId);
     await bystander.nextEvent('connectionCreated');
@@ -84,7 +84,7 @@ describe('a client that sends what it should not', () => {
   it('gets 429 for the requests past its rate, which are not carried out', async () => {
     const limited = await startTestServer({ env: { PARLOR_SIGNALING_RATE: '1' } });
     try {
-      const sessionId = limited.createSession();
+      const sessionId = await limited.createSession();
       const alice = await limited.connectClient(sessionId);
       // A burst of two: the connect took one token, and the next comes a second later.
       const attempts = Array.from({ length: 4 }, (_, index) =>
@@ -104,7 +104,7 @@ describe('a client that sends what it should not', () => {
 
 describe('a client that keeps misbehaving', () => {
   it('repeated invalid frames close the socket with 1008 after their error answers, the others undisturbed', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const bystander = await parlor.connectClient(sessionId);
     const eve = await parlor.connectClient(sessionId);
     await bystander.nextEvent('connectionCreated');
@@ -125,7 +125,7 @@ describe('a client that keeps misbehaving', () => {
   it('a token cannot hold more connections to its session than the limit: the next connect gets 1027', async () => {
     const limited = await startTestServer({ env: { PARLOR_SIGNALING_CONNECTIONS_PER_TOKEN: '2' } });
     try {
-      const sessionId = limited.createSession();
+      const sessionId = await limited.createSession();
       const token = limited.token(sessionId);
       const first = await SignalingTestClient.connect(limited.url, sessionId, token);
       const second = await SignalingTestClient.connect(limited.url, sessionId, token);
@@ -145,7 +145,7 @@ describe('a client that keeps misbehaving', () => {
     // 64 KiB/s: an 8 kB signal to three connections costs about 25 kB.
     const limited = await startTestServer({ env: { PARLOR_SIGNALING_FAN_OUT_RATE: '65536' } });
     try {
-      const sessionId = limited.createSession();
+      const sessionId = await limited.createSession();
       const alice = await limited.connectClient(sessionId);
       const others = [await limited.connectClient(sessionId), await limited.connectClient(sessionId)];
       const data = 'x'.repeat(8 * 1024);
@@ -170,7 +170,7 @@ describe('a client that keeps misbehaving', () => {
 
 describe('reconnection', () => {
   it('lets a client whose socket dropped resume with its connection ID and streams, and replays what it missed', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     const bob = await parlor.connectClient(sessionId);
     await alice.nextEvent('connectionCreated');
@@ -207,7 +207,7 @@ describe('reconnection', () => {
   });
 
   it('moves a connection whose old socket is still open onto the new one, closing the old with 4001', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     const back = await SignalingTestClient.open(parlor.url);
     await back.request('resume', alice.resumeParams);
@@ -219,7 +219,7 @@ describe('reconnection', () => {
   });
 
   it('refuses a resume with a wrong secret with 1004, and one that claims events never sent with 1006', async () => {
-    const sessionId = parlor.createSession();
+    const sessionId = await parlor.createSession();
     const alice = await parlor.connectClient(sessionId);
     const other = await SignalingTestClient.open(parlor.url);
     await refused(
@@ -240,7 +240,7 @@ describe('reconnection', () => {
   it('ends a client that stays away past the grace period: streams and connection with networkDisconnected', async () => {
     const brief = await startTestServer({ env: { PARLOR_RECONNECT_GRACE_SECONDS: '0.2' } });
     try {
-      const sessionId = brief.createSession();
+      const sessionId = await brief.createSession();
       const alice = await brief.connectClient(sessionId);
       const bob = await brief.connectClient(sessionId);
       assert.equal(bob.session?.resume.graceMs, 200);
@@ -268,7 +268,7 @@ describe('reconnection', () => {
 describe('server shutdown', () => {
   it('closes every socket with 1001', async () => {
     const stopping = await startTestServer();
-    const sessionId = stopping.createSession();
+    const sessionId = await stopping.createSession();
     const alice = await stopping.connectClient(sessionId);
     const idle = await SignalingTestClient.open(stopping.url);
     await stopping.dispose();
@@ -279,7 +279,7 @@ describe('server shutdown', () => {
 
   it('shuts down within a second when a client never answers the closing handshake', async () => {
     const stopping = await startTestServer();
-    const deaf = await stopping.connectClient(stopping.createSession());
+    const deaf = await stopping.connectClient(await stopping.createSession());
     deaf.socket.pause();
     const started = Date.now();
     await stopping.dispose();

@@ -277,9 +277,9 @@ describe('slow HTTP clients, with 2 s to send headers, 4 s for a whole request a
     mkdirSync(join(running.dataDir, 'archives', archiveId), { recursive: true });
     writeFileSync(file, '');
     truncateSync(file, size);
-    const store = Store.open(join(running.dataDir, 'parlor.sqlite'));
+    const store = await Store.open({ engine: 'sqlite', file: join(running.dataDir, 'parlor.sqlite') });
     const now = Date.now();
-    store.archives.insert({
+    await store.archives.insert({
       archiveId,
       apiKey,
       sessionId,
@@ -301,7 +301,7 @@ describe('slow HTTP clients, with 2 s to send headers, 4 s for a whole request a
       size,
       outputKey: `${archiveId}/archive.mp4`,
     });
-    store.close();
+    await store.close();
     const links = new DownloadLinks({
       secret: readFileSync(join(running.dataDir, 'archive-link-secret'), 'utf8').trim(),
       lifetimeMs: 60_000,

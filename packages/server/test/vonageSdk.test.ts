@@ -17,7 +17,7 @@ let video: Video;
 
 before(async () => {
   parlor = await startTestServer();
-  const created = parlor.server.applications.create('Vonage app');
+  const created = await parlor.server.applications.create('Vonage app');
   applicationId = created.application.applicationId;
   assert.ok(created.privateKey);
   privateKey = created.privateKey;
@@ -32,11 +32,11 @@ function bearer(claims: object, key: string, algorithm: jwt.Algorithm = 'RS256')
 describe('@vonage/video pointed at Parlor', () => {
   it('creates routed sessions by default and relayed ones on request, with location=null as none', async () => {
     const routed = await video.createSession();
-    const stored = parlor.server.sessions.get(applicationId, routed.sessionId);
+    const stored = await parlor.server.sessions.get(applicationId, routed.sessionId);
     assert.equal(stored.mediaMode, 'routed');
     assert.equal(stored.location, null);
     const relayed = await video.createSession({ mediaMode: MediaMode.RELAYED });
-    assert.equal(parlor.server.sessions.get(applicationId, relayed.sessionId).mediaMode, 'relayed');
+    assert.equal((await parlor.server.sessions.get(applicationId, relayed.sessionId)).mediaMode, 'relayed');
   });
 
   it('makes client tokens for every role that Parlor verifies', async () => {
@@ -49,7 +49,7 @@ describe('@vonage/video pointed at Parlor', () => {
         expireTime,
         initialLayoutClassList: ['focus'],
       });
-      const verified = parlor.server.tokens.verify(token);
+      const verified = await parlor.server.tokens.verify(token);
       assert.equal(verified.apiKey, applicationId);
       assert.equal(verified.sessionId, sessionId);
       assert.equal(verified.role, role);
@@ -89,9 +89,9 @@ describe('application REST credentials', () => {
   });
 
   it('signed HS256 with the public key as the secret (key confusion) are refused with 403', async () => {
-    const publicKey = parlor.server.applications
-      .list()
-      .find((a) => a.applicationId === applicationId)?.publicKey;
+    const publicKey = (await parlor.server.applications.list()).find(
+      (a) => a.applicationId === applicationId,
+    )?.publicKey;
     assert.ok(publicKey);
     const headers = bearer(
       { application_id: applicationId, iat: now(), exp: now() + 300 },
@@ -103,7 +103,7 @@ describe('application REST credentials', () => {
   });
 
   it("are refused with 403 on another application's paths", async () => {
-    const other = parlor.server.applications.create('Other app').application;
+    const other = (await parlor.server.applications.create('Other app')).application;
     const { sessionId } = await video.createSession();
     const headers = bearer({ application_id: applicationId, iat: now(), exp: now() + 300 }, privateKey);
     const response = await fetch(
@@ -116,14 +116,14 @@ describe('application REST credentials', () => {
 
 describe('application client tokens', () => {
   it("for another application's session are refused", async () => {
-    const other = parlor.server.applications.create('Third app');
+    const other = await parlor.server.applications.create('Third app');
     assert.ok(other.privateKey);
     const otherVideo = new Video(
       { applicationId: other.application.applicationId, privateKey: other.privateKey },
       { videoHost: parlor.url },
     );
     const { sessionId: foreignSession } = await otherVideo.createSession();
-    assert.equal(parlor.tokenRefusal(video.generateClientToken(foreignSession)), 'wrong-project');
+    assert.equal(await parlor.tokenRefusal(video.generateClientToken(foreignSession)), 'wrong-project');
   });
 
   it('signed by another key, or expired, are refused', async () => {
@@ -137,11 +137,13 @@ describe('application client tokens', () => {
     const wrongKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     const iat = Math.floor(Date.now() / 1000);
     assert.equal(
-      parlor.tokenRefusal(jwt.sign({ ...claims, iat, exp: iat + 60 }, wrongKey, { algorithm: 'RS256' })),
+      await parlor.tokenRefusal(
+        jwt.sign({ ...claims, iat, exp: iat + 60 }, wrongKey, { algorithm: 'RS256' }),
+      ),
       'bad-signature',
     );
     assert.equal(
-      parlor.tokenRefusal(
+      await parlor.tokenRefusal(
         jwt.sign({ ...claims, iat: iat - 100, exp: iat - 10 }, privateKey, { algorithm: 'RS256' }),
       ),
       'expired',
@@ -158,8 +160,8 @@ describe('opentok-node in its Vonage mode', () => {
         else resolve(created);
       });
     });
-    assert.equal(parlor.server.sessions.get(applicationId, session.sessionId).mediaMode, 'routed');
-    const verified = parlor.server.tokens.verify(
+    assert.equal((await parlor.server.sessions.get(applicationId, session.sessionId)).mediaMode, 'routed');
+    const verified = await parlor.server.tokens.verify(
       opentok.generateToken(session.sessionId, { role: 'moderator', data: 'x' }),
     );
     assert.equal(verified.apiKey, applicationId);
@@ -171,10 +173,10 @@ describe('our server SDK with application credentials', () => {
   it('creates sessions and makes RS256 tokens that Parlor verifies, but no T1 tokens', async () => {
     const sdk = new ParlorOpenTok(applicationId, privateKey, { apiUrl: parlor.url });
     const session = await sdk.createSession({ mediaMode: 'routed' });
-    assert.equal(parlor.server.sessions.get(applicationId, session.sessionId).mediaMode, 'routed');
+    assert.equal((await parlor.server.sessions.get(applicationId, session.sessionId)).mediaMode, 'routed');
     const token = session.generateToken({ role: 'subscriber', data: 'sdk' });
     assert.equal(jwt.decode(token, { complete: true })?.header.alg, 'RS256');
-    const verified = parlor.server.tokens.verify(token);
+    const verified = await parlor.server.tokens.verify(token);
     assert.equal(verified.apiKey, applicationId);
     assert.equal(verified.role, 'subscriber');
     assert.equal(verified.connectionData, 'sdk');

@@ -16,6 +16,8 @@ interface Recording {
   readonly selection: StreamSelection;
   /** The recorder, or null when it could not start. */
   readonly started: Promise<StreamRecording | null>;
+  /** Settles when the recording's row is stored: its end is written after, to a row that exists. */
+  readonly stored: Promise<boolean>;
   /** Why the recording has no complete file (its recorder refused a live stream, a write failed). */
   failure: string | null;
   ended: Promise<void> | null;
@@ -121,7 +123,7 @@ export class ActiveArchive {
         fail(`writing the recording of stream ${stream.streamId} failed: ${error.message}`);
       },
     };
-    this.#repository.insertRecording({
+    const stored = this.#repository.insertRecording({
       archiveId,
       seq,
       streamId: stream.streamId,
@@ -150,6 +152,13 @@ export class ActiveArchive {
       streamId: stream.streamId,
       selection,
       started,
+      stored: stored.then(
+        () => true,
+        (error: unknown) => {
+          fail(`the recording of stream ${stream.streamId} could not be stored: ${(error as Error).message}`);
+          return false;
+        },
+      ),
       failure: null,
       ended: null,
     };
@@ -222,8 +231,9 @@ export class ActiveArchive {
       file?.startedAt != null && recording.failure === null
         ? { file: file.path, startedAt: file.startedAt, durationMs: file.durationMs, failure: null }
         : { file: null, startedAt: null, durationMs: null, failure: recording.failure };
+    if (!(await recording.stored)) return;
     try {
-      this.#repository.endRecording(archiveId, recording.seq, end);
+      await this.#repository.endRecording(archiveId, recording.seq, end);
     } catch (error) {
       this.#logger.error(
         { err: error, streamId: recording.streamId },

@@ -81,6 +81,8 @@ export class ArchiveService {
   readonly #active = new Map<string, ActiveArchive>();
   /** Archives (by ID) whose output this server is making, from their stop to their end. */
   readonly #producing = new Set<string>();
+  /** Archives being started, by session and tag, until their record is stored and they record. */
+  readonly #starting = new Set<string>();
   #rescanTimer: NodeJS.Timeout | undefined;
   /** Outputs being made; shutdown waits for their recordings and abandons their encoding. */
   readonly #finishing = new Set<Promise<void>>();
@@ -112,7 +114,7 @@ export class ArchiveService {
     observer.on('sessionEmpty', (sessionId) => {
       for (const active of this.#activeIn(sessionId)) {
         active.idle(this.#idleTimeoutMs, () => {
-          this.#stop(active, archiveStopReasons.sessionEnded);
+          void this.#stop(active, archiveStopReasons.sessionEnded);
         });
       }
     });
@@ -124,15 +126,15 @@ export class ArchiveService {
     void this.recovered.then(() => {
       if (this.#closing.signal.aborted) return;
       this.#rescanTimer = setInterval(() => {
-        this.#finishOrphans();
+        void this.#finishOrphans();
       }, rescanIntervalMs);
       this.#rescanTimer.unref();
     });
   }
 
   /** Starts archiving a live routed session (`POST /archive`). */
-  start(apiKey: string, settings: ArchiveSettings): ArchiveJson {
-    const session = this.#store.sessions.find(settings.sessionId);
+  async start(apiKey: string, settings: ArchiveSettings): Promise<ArchiveJson> {
+    const session = await this.#store.sessions.find(settings.sessionId);
     if (!session || session.apiKey !== apiKey) throw new ParlorError('SESSION_NOT_FOUND', settings.sessionId);
     if (session.mediaMode !== 'routed') throw new ParlorError('ARCHIVE_SESSION_NOT_ROUTED');
     if (session.e2ee) throw new ParlorError('ARCHIVE_SESSION_E2EE');
@@ -141,7 +143,7 @@ export class ArchiveService {
       throw new ParlorError('SESSION_NOT_FOUND', 'no clients are connected to the session');
     }
     const tag = settings.multiArchiveTag;
-    if (this.#activeIn(session.sessionId).some((active) => active.archive.multiArchiveTag === tag)) {
+    if (this.#recordingTag(session.sessionId, tag)) {
       throw new ParlorError(
         'ARCHIVE_IN_PROGRESS',
         tag === null
@@ -149,7 +151,7 @@ export class ArchiveService {
           : `the session is already being archived with the multiArchiveTag ${JSON.stringify(tag)}`,
       );
     }
-    return this.#json(this.#begin(session, settings, false).archive);
+    return this.#json((await this.#begin(session, settings, false)).archive);
   }
 
   /**
@@ -158,45 +160,45 @@ export class ArchiveService {
    * ended, or the server that recorded it stopped) is stopped as well: `stopped` is stored
    * again, and its output made if no one is making it.
    */
-  stop(apiKey: string, archiveId: string): ArchiveJson {
-    const archive = this.#find(apiKey, archiveId);
+  async stop(apiKey: string, archiveId: string): Promise<ArchiveJson> {
+    const archive = await this.#find(apiKey, archiveId);
     const active = this.#active.get(archive.archiveId);
-    if (active) return this.#json(this.#stop(active, archiveStopReasons.userInitiated));
+    if (active) return this.#json(await this.#stop(active, archiveStopReasons.userInitiated));
     if (archive.status !== 'started')
       throw new ParlorError('ARCHIVE_NOT_RECORDING', `its status is ${archive.status}`);
-    const stopped = this.#transition(archive, {
+    const stopped = await this.#transition(archive, {
       status: 'stopped',
       reason: archiveStopReasons.userInitiated,
-      durationMs: recordedMs(archive, this.#store.archives.recordingsOf(archive.archiveId)),
+      durationMs: recordedMs(archive, await this.#store.archives.recordingsOf(archive.archiveId)),
     });
     if (!this.#producing.has(archive.archiveId)) this.#finish(this.#finishStored(stopped));
     return this.#json(stopped);
   }
 
-  get(apiKey: string, archiveId: string): ArchiveJson {
-    return this.#json(this.#find(apiKey, archiveId));
+  async get(apiKey: string, archiveId: string): Promise<ArchiveJson> {
+    return this.#json(await this.#find(apiKey, archiveId));
   }
 
-  list(
+  async list(
     apiKey: string,
     page: { offset: number; count: number; sessionId?: string },
-  ): { count: number; items: ArchiveJson[] } {
-    const { count, items } = this.#store.archives.list(apiKey, page);
+  ): Promise<{ count: number; items: ArchiveJson[] }> {
+    const { count, items } = await this.#store.archives.list(apiKey, page);
     return { count, items: items.map((archive) => this.#json(archive)) };
   }
 
   /** Deletes an available archive and its file (`DELETE /archive/{id}`). */
   async delete(apiKey: string, archiveId: string): Promise<void> {
-    const archive = this.#find(apiKey, archiveId);
+    const archive = await this.#find(apiKey, archiveId);
     if (archive.status !== 'available')
       throw new ParlorError('ARCHIVE_NOT_DELETABLE', `its status is ${archive.status}`);
-    this.#transition(archive, { status: 'deleted', outputKey: null });
+    await this.#transition(archive, { status: 'deleted', outputKey: null });
     await this.#storage.deletePrefix(archive.archiveId);
   }
 
   /** Adds a stream to, or removes one from, a recording archive in manual stream mode. */
-  changeStreams(apiKey: string, archiveId: string, change: StreamChange): void {
-    const archive = this.#find(apiKey, archiveId);
+  async changeStreams(apiKey: string, archiveId: string, change: StreamChange): Promise<void> {
+    const archive = await this.#find(apiKey, archiveId);
     if (archive.streamMode !== 'manual') throw new ParlorError('ARCHIVE_NOT_MANUAL');
     const active = this.#active.get(archive.archiveId);
     if (!active) throw new ParlorError('ARCHIVE_NOT_RECORDING', `its status is ${archive.status}`);
@@ -224,7 +226,7 @@ export class ArchiveService {
   ): Promise<{ size: number; read: (range?: ByteRange) => Readable }> {
     this.#links.verify(archiveId, file, expires, signature);
     const key = `${archiveId}/${file}`;
-    const archive = this.#store.archives.find(archiveId);
+    const archive = await this.#store.archives.find(archiveId);
     const size =
       archive?.status === 'available' && archive.outputKey === key ? await this.#storage.size(key) : null;
     if (size === null) throw new ParlorError('ARCHIVE_NOT_FOUND', archiveId);
@@ -232,15 +234,17 @@ export class ArchiveService {
   }
 
   /** Changes a recording composed archive's layout from now on (`PUT /archive/{id}/layout`). */
-  setLayout(apiKey: string, archiveId: string, layout: ArchiveLayout): void {
-    const archive = this.#find(apiKey, archiveId);
+  async setLayout(apiKey: string, archiveId: string, layout: ArchiveLayout): Promise<void> {
+    const archive = await this.#find(apiKey, archiveId);
     if (archive.outputMode !== 'composed') {
       throw new ParlorError('INVALID_REQUEST', 'only a composed archive has a layout');
     }
     const active = this.#active.get(archive.archiveId);
     if (!active) throw new ParlorError('ARCHIVE_NOT_RECORDING', `its status is ${archive.status}`);
     const atMs = Math.max(0, Date.now() - archive.createdAt);
-    active.archive = this.#transition(archive, { layouts: [...archive.layouts, { atMs, layout }] });
+    // The layouts in force are the active archive's: a change made meanwhile is kept.
+    const current = active.archive;
+    active.archive = await this.#transition(current, { layouts: [...current.layouts, { atMs, layout }] });
   }
 
   /** The archives recording the session now, as its clients are told of them. */
@@ -259,11 +263,21 @@ export class ArchiveService {
     if (this.#closing.signal.aborted) return;
     this.#closing.abort();
     clearInterval(this.#rescanTimer);
-    for (const active of [...this.#active.values()]) this.#stop(active, archiveStopReasons.sessionEnded);
-    await Promise.allSettled([...this.#finishing, this.recovered]);
+    const stopping = [...this.#active.values()].map((active) =>
+      this.#stop(active, archiveStopReasons.sessionEnded),
+    );
+    await Promise.allSettled([...stopping, ...this.#finishing, this.recovered]);
   }
 
-  #begin(session: SessionRecord, settings: ArchiveSettings, automatic: boolean): ActiveArchive {
+  /**
+   * Stores a new archive and starts recording it. Until it records, its session and tag count
+   * as taken, so that a second start for them meanwhile is refused (or, automatic, skipped).
+   */
+  async #begin(
+    session: SessionRecord,
+    settings: ArchiveSettings,
+    automatic: boolean,
+  ): Promise<ActiveArchive> {
     const now = Date.now();
     const archive: ArchiveRecord = {
       archiveId: randomUUID(),
@@ -289,7 +303,15 @@ export class ArchiveService {
     };
     const folder = join(this.#workDir, archive.archiveId);
     mkdirSync(folder, { recursive: true });
-    this.#store.archives.insert(archive);
+    const starting = `${session.sessionId}\n${settings.multiArchiveTag ?? ''}`;
+    this.#starting.add(starting);
+    try {
+      await this.#store.archives.insert(archive);
+    } finally {
+      this.#starting.delete(starting);
+    }
+    // Stored as started: the next start completes it from what reached the disk (nothing).
+    if (this.#closing.signal.aborted) throw new Error('the server is shutting down');
     const logger = this.#logger.child({ archiveId: archive.archiveId, sessionId: session.sessionId });
     const active = new ActiveArchive({
       archive,
@@ -301,7 +323,7 @@ export class ArchiveService {
         // Recording goes no further: what reached the disk is made into the output, or the
         // archive fails saying why.
         if (this.#active.get(archive.archiveId) === active)
-          this.#stop(active, `${archiveStopReasons.systemFailure}: ${reason}`);
+          void this.#stop(active, `${archiveStopReasons.systemFailure}: ${reason}`);
       },
       logger,
     });
@@ -311,11 +333,12 @@ export class ArchiveService {
       'archive started',
     );
     active.after(this.#maxDurationMs, () => {
-      this.#stop(active, archiveStopReasons.maximumDuration);
-      // A session archived always goes on in a new archive (OpenTok does so every 4 hours).
-      if (active.automatic && this.#media.session(session.sessionId)?.streams.length) {
-        this.#startAutomatic(session);
-      }
+      void this.#stop(active, archiveStopReasons.maximumDuration).then(() => {
+        // A session archived always goes on in a new archive (OpenTok does so every 4 hours).
+        if (active.automatic && this.#media.session(session.sessionId)?.streams.length) {
+          this.#startAutomatic(session);
+        }
+      });
     });
     const live = this.#media.session(session.sessionId);
     if (settings.streamMode === 'auto') {
@@ -326,8 +349,16 @@ export class ArchiveService {
       id: archive.archiveId,
       name: archive.name ?? '',
     });
-    this.#callback(archive);
+    await this.#callback(archive);
     return active;
+  }
+
+  /** Whether an archive with this tag records the session, or is being started in it. */
+  #recordingTag(sessionId: string, tag: string | null): boolean {
+    return (
+      this.#starting.has(`${sessionId}\n${tag ?? ''}`) ||
+      this.#activeIn(sessionId).some((active) => active.archive.multiArchiveTag === tag)
+    );
   }
 
   #onStreamCreated(sessionId: string, stream: LiveStream): void {
@@ -339,15 +370,24 @@ export class ArchiveService {
         if (selection) active.record(stream, selection);
       }
     }
-    if (running.some((active) => active.archive.multiArchiveTag === null)) return;
-    const session = this.#store.sessions.find(sessionId);
-    if (session?.archiveMode === 'always' && session.mediaMode === 'routed') this.#startAutomatic(session);
+    if (this.#recordingTag(sessionId, null)) return;
+    this.#store.sessions.find(sessionId).then(
+      (session) => {
+        if (session?.archiveMode === 'always' && session.mediaMode === 'routed')
+          this.#startAutomatic(session);
+      },
+      (error: unknown) => {
+        this.#logger.error({ err: error, sessionId }, 'the session could not be read to archive it');
+      },
+    );
   }
 
   /** The archive a session archived always records whenever someone publishes. */
   #startAutomatic(session: SessionRecord): void {
     // A server that cannot record said so once, at start.
     if (this.#closing.signal.aborted || this.#unavailable !== null) return;
+    // Another publish may have started it while the session was read.
+    if (this.#recordingTag(session.sessionId, null)) return;
     this.#begin(
       session,
       {
@@ -364,7 +404,12 @@ export class ArchiveService {
         quantizationParameter: null,
       },
       true,
-    );
+    ).catch((error: unknown) => {
+      this.#logger.error(
+        { err: error, sessionId: session.sessionId },
+        'an automatic archive could not be started',
+      );
+    });
   }
 
   /**
@@ -372,7 +417,7 @@ export class ArchiveService {
    * archive ends even when the store cannot be written (a full disk): the store then still says
    * `started`, which a later stop or the rescan corrects.
    */
-  #stop(active: ActiveArchive, reason: string): ArchiveRecord {
+  #stop(active: ActiveArchive, reason: string): Promise<ArchiveRecord> {
     const { archive } = active;
     active.close();
     this.#active.delete(archive.archiveId);
@@ -382,23 +427,24 @@ export class ArchiveService {
       reason,
       durationMs: Math.max(0, Date.now() - archive.createdAt),
     } as const;
-    let stopped: ArchiveRecord;
-    try {
-      stopped = this.#transition(archive, changes);
-    } catch (error) {
-      this.#logger.error(
-        { err: error, archiveId: archive.archiveId },
-        'the stopped archive could not be stored; it is finished as soon as the store can be written',
-      );
-      stopped = { ...archive, ...changes, updatedAt: Date.now() };
-    }
-    this.#media.notify(archive.sessionId, { event: 'archiveStopped', id: archive.archiveId });
+    const stopped = this.#transition(archive, changes).then(
+      (updated) => updated,
+      (error: unknown) => {
+        this.#logger.error(
+          { err: error, archiveId: archive.archiveId },
+          'the stopped archive could not be stored; it is finished as soon as the store can be written',
+        );
+        return { ...archive, ...changes, updatedAt: Date.now() };
+      },
+    );
+    const ended = active.endAll();
     this.#finish(
-      active
-        .endAll()
-        .then(() => {
+      stopped
+        .then(async (record) => {
+          this.#media.notify(archive.sessionId, { event: 'archiveStopped', id: archive.archiveId });
+          await ended;
           if (this.#closing.signal.aborted) return;
-          return this.#produce(stopped);
+          await this.#produce(record);
         })
         .finally(() => this.#producing.delete(archive.archiveId)),
     );
@@ -433,13 +479,13 @@ export class ArchiveService {
     } catch (error) {
       if (this.#closing.signal.aborted) return;
       logger.error({ err: error }, 'archive output failed');
-      this.#transition(archive, {
+      await this.#transition(archive, {
         status: 'failed',
         reason: `${archiveStopReasons.systemFailure}: ${(error as Error).message}`,
       });
       return;
     }
-    this.#transition(archive, { status: 'available', outputKey, size });
+    await this.#transition(archive, { status: 'available', outputKey, size });
     await rm(folder, { recursive: true, force: true });
   }
 
@@ -525,17 +571,17 @@ export class ArchiveService {
    * was full…).
    */
   async #recoverAtStart(): Promise<void> {
-    for (const { archiveId } of this.#store.archives.unfinished()) {
+    for (const { archiveId } of await this.#store.archives.unfinished()) {
       if (this.#closing.signal.aborted) return;
       // Read again: a stop request may have finished it meanwhile.
-      const archive = this.#store.archives.find(archiveId);
+      const archive = await this.#store.archives.find(archiveId);
       if (this.#producing.has(archiveId) || (archive?.status !== 'started' && archive?.status !== 'stopped'))
         continue;
       await this.#finishStored(archive);
     }
-    for (const { archiveId } of this.#store.archives.failed()) {
+    for (const { archiveId } of await this.#store.archives.failed()) {
       if (this.#closing.signal.aborted) return;
-      const archive = this.#store.archives.find(archiveId);
+      const archive = await this.#store.archives.find(archiveId);
       if (archive?.status !== 'failed' || !existsSync(join(this.#workDir, archiveId))) continue;
       this.#logger.info(
         { archiveId: archive.archiveId, reason: archive.reason },
@@ -546,10 +592,10 @@ export class ArchiveService {
   }
 
   /** Finishes the unfinished archives of the store that nobody here records or finishes. */
-  #finishOrphans(): void {
+  async #finishOrphans(): Promise<void> {
     let unfinished: ArchiveRecord[];
     try {
-      unfinished = this.#store.archives.unfinished();
+      unfinished = await this.#store.archives.unfinished();
     } catch (error) {
       this.#logger.error({ err: error }, 'unfinished archives could not be read');
       return;
@@ -572,7 +618,7 @@ export class ArchiveService {
         const recordings = await this.#completeRecordings(archive).catch(() =>
           this.#store.archives.recordingsOf(archive.archiveId),
         );
-        stopped = this.#transition(archive, {
+        stopped = await this.#transition(archive, {
           status: 'stopped',
           reason: archiveStopReasons.systemFailure,
           durationMs: recordedMs(archive, recordings),
@@ -600,7 +646,7 @@ export class ArchiveService {
    */
   async #completeRecordings(archive: ArchiveRecord): Promise<(RecordingRecord & { file: string })[]> {
     const complete: (RecordingRecord & { file: string })[] = [];
-    for (let recording of this.#store.archives.recordingsOf(archive.archiveId)) {
+    for (let recording of await this.#store.archives.recordingsOf(archive.archiveId)) {
       const { streamId } = recording;
       if (!recording.ended || (recording.file === null && recording.failure !== null)) {
         const path = ['.webm', '.mkv'].map((ext) => recording.basePath + ext).find((p) => existsSync(p));
@@ -620,7 +666,7 @@ export class ArchiveService {
           durationMs: recovered?.durationMs ?? null,
           failure: null,
         };
-        this.#store.archives.endRecording(archive.archiveId, recording.seq, end);
+        await this.#store.archives.endRecording(archive.archiveId, recording.seq, end);
         recording = { ...recording, ...end, ended: true };
       }
       if (recording.file === null) continue;
@@ -632,33 +678,33 @@ export class ArchiveService {
   }
 
   /** The one place an archive's state changes: persisted, logged, POSTed to the callback URL. */
-  #transition(
+  async #transition(
     archive: ArchiveRecord,
     changes: Partial<
       Pick<ArchiveRecord, 'status' | 'reason' | 'layouts' | 'durationMs' | 'size' | 'outputKey'>
     >,
-  ): ArchiveRecord {
+  ): Promise<ArchiveRecord> {
     const updated: ArchiveRecord = { ...archive, ...changes, updatedAt: Date.now() };
-    this.#store.archives.update(updated);
+    await this.#store.archives.update(updated);
     if (updated.status !== archive.status) {
       this.#logger.info(
         { archiveId: archive.archiveId, reason: updated.reason || undefined },
         `archive ${archive.status} -> ${updated.status}`,
       );
-      this.#callback(updated);
+      await this.#callback(updated);
     }
     return updated;
   }
 
   /** Queues the callback; a store that cannot take it loses it, not the change it tells of. */
-  #callback(archive: ArchiveRecord): void {
+  async #callback(archive: ArchiveRecord): Promise<void> {
     try {
-      const callback = this.#store.callbacks.find(
+      const callback = await this.#store.callbacks.find(
         archive.apiKey,
         archiveCallback.group,
         archiveCallback.event,
       );
-      if (callback) this.#webhooks.send(callback.url, this.#json(archive));
+      if (callback) await this.#webhooks.send(callback.url, this.#json(archive));
     } catch (error) {
       this.#logger.error(
         { err: error, archiveId: archive.archiveId },
@@ -675,8 +721,8 @@ export class ArchiveService {
     return archiveJson(archive, streams, url);
   }
 
-  #find(apiKey: string, archiveId: string): ArchiveRecord {
-    const archive = this.#store.archives.find(archiveId);
+  async #find(apiKey: string, archiveId: string): Promise<ArchiveRecord> {
+    const archive = await this.#store.archives.find(archiveId);
     if (!archive || archive.apiKey !== apiKey) throw new ParlorError('ARCHIVE_NOT_FOUND', archiveId);
     return archive;
   }

@@ -142,7 +142,7 @@ describe('archiving with the official opentok SDK', () => {
 
     await assert.rejects(startArchive('1_nosuchsession'), /Session not found/);
     // OpenTok archives only sessions with clients connected.
-    const empty = parlor.createSession({ mediaMode: 'routed' });
+    const empty = await parlor.createSession({ mediaMode: 'routed' });
     const answer = await errorOf(await parlor.rest('POST', '/archive', { sessionId: empty }));
     assert.equal(answer.status, 404);
     assert.match(answer.message, /no clients are connected/);
@@ -347,7 +347,7 @@ describe('archiving with the official opentok SDK', () => {
   });
 
   it('archives a session in archive mode always when a stream is published, and stops once nobody is left', async () => {
-    const sessionId = parlor.createSession({
+    const sessionId = await parlor.createSession({
       mediaMode: 'routed',
       archiveMode: 'always',
       archiveName: 'Auto',

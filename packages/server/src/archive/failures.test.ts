@@ -271,7 +271,7 @@ describe('archive tools', () => {
     const tools = toolsDir();
     const parlor = await archiving({ env: { PARLOR_FFMPEG: tools.ffmpeg } });
     const receiver = await callbackReceiver();
-    parlor.server.callbacks.setArchiveCallbackUrl(parlor.apiKey, receiver.url);
+    await parlor.server.callbacks.setArchiveCallbackUrl(parlor.apiKey, receiver.url);
     const { id, close } = await record(parlor, 1500);
     tools.remove('ffprobe');
     await parlor.rest('POST', `/archive/${id}/stop`);
@@ -329,7 +329,7 @@ describe('a full disk', () => {
       const filler = fill(recordings, 160 * 1024);
       const parlor = await archiving({ dataDir });
       const receiver = await callbackReceiver();
-      parlor.server.callbacks.setArchiveCallbackUrl(parlor.apiKey, receiver.url);
+      await parlor.server.callbacks.setArchiveCallbackUrl(parlor.apiKey, receiver.url);
       const { sessionId, alice, bob } = await parlor.liveSession({ mediaMode: 'routed' });
       const { id } = await json<Archive>(parlor.rest('POST', '/archive', { sessionId }));
       // Stopped at the write failure; then made, or failed when there was no room left for the

@@ -160,7 +160,7 @@ describe('archive callbacks', () => {
   it('are retried while the callback server fails, and all arrive once it answers, in order', async () => {
     const parlor = await archiving();
     const receiver = await callbackReceiver(3);
-    parlor.server.callbacks.setArchiveCallbackUrl(parlor.apiKey, receiver.url);
+    await parlor.server.callbacks.setArchiveCallbackUrl(parlor.apiKey, receiver.url);
     const { sessionId, alice, bob } = await parlor.liveSession({ mediaMode: 'routed' });
     const started = Date.now();
     const { id } = await json<Archive>(parlor.rest('POST', '/archive', { sessionId }));

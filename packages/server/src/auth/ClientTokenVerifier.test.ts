@@ -34,10 +34,10 @@ const otherApplicationSession = mintSessionId({ apiKey: otherApplicationId, loca
 
 const verifier = new ClientTokenVerifier({
   lookup: {
-    secretOf: (key) => ({ [apiKey]: apiSecret, [otherKey]: otherSecret })[key],
-    publicKeyOf: (id) =>
+    secretOf: async (key) => ({ [apiKey]: apiSecret, [otherKey]: otherSecret })[key],
+    publicKeyOf: async (id) =>
       ({ [applicationId]: application.publicKey, [otherApplicationId]: otherApplication.publicKey })[id],
-    projectOfSession: (id) =>
+    projectOfSession: async (id) =>
       ({
         [sessionId]: apiKey,
         [otherSession]: otherKey,
@@ -61,9 +61,9 @@ function hs256(claims: object, secret = apiSecret, header: object = {}): string 
   return jwt.sign(claims, secret, { algorithm: 'HS256', header: { alg: 'HS256', typ: 'JWT', ...header } });
 }
 
-function refusal(token: string): TokenRefusal {
+async function refusal(token: string): Promise<TokenRefusal> {
   try {
-    verifier.verify(token);
+    await verifier.verify(token);
   } catch (error) {
     assert.ok(error instanceof TokenError, String(error));
     return error.reason;
@@ -72,11 +72,11 @@ function refusal(token: string): TokenRefusal {
 }
 
 describe('T1 tokens', () => {
-  it('in the Node SDK layout (querystring, %20 for spaces) are accepted', () => {
+  it('in the Node SDK layout (querystring, %20 for spaces) are accepted', async () => {
     const data =
       `session_id=${sessionId}&create_time=${now - 10}&nonce=0.5445&role=moderator&expire_time=${now + 3600}` +
       '&connection_data=name%3DBob%20Smith&initial_layout_class_list=a%20b&scope=session.connect';
-    assert.deepEqual(verifier.verify(t1(data)), {
+    assert.deepEqual(await verifier.verify(t1(data)), {
       format: 't1',
       apiKey,
       sessionId,
@@ -88,44 +88,44 @@ describe('T1 tokens', () => {
     });
   });
 
-  it('in the PHP layout (raw session ID, + for spaces, microtime nonce) are accepted', () => {
+  it('in the PHP layout (raw session ID, + for spaces, microtime nonce) are accepted', async () => {
     const data =
       `session_id=${sessionId}&create_time=${now}&role=subscriber&nonce=1700000000.1234567891234` +
       `&expire_time=${now + 60}&connection_data=hello+world&initial_layout_class_list=focus+full`;
-    const token = verifier.verify(t1(data));
+    const token = await verifier.verify(t1(data));
     assert.equal(token.role, 'subscriber');
     assert.equal(token.connectionData, 'hello world');
     assert.deepEqual(token.initialLayoutClassList, ['focus', 'full']);
   });
 
-  it('in the Java layout (URL-safe base64, negative nonce, scope first) are accepted', () => {
+  it('in the Java layout (URL-safe base64, negative nonce, scope first) are accepted', async () => {
     const data =
       `create_time=${now}&expire_time=${now + 60}&session_id=${sessionId}&nonce=-1293847&role=publisheronly` +
       '&scope=session.connect&initial_layout_class_list=&connection_data=~~~~~~';
     // Six '~' always hold an aligned 0x7e7e7e, which base64 writes as "fn5+": here "fn5-".
     const encoded = t1(data, { urlSafe: true });
     assert.match(encoded, /-/);
-    const token = verifier.verify(encoded);
+    const token = await verifier.verify(encoded);
     assert.equal(token.role, 'publisheronly');
     assert.equal(token.connectionData, '~~~~~~');
   });
 
-  it('in the Ruby layout without expire_time expire 24 hours after creation', () => {
+  it('in the Ruby layout without expire_time expire 24 hours after creation', async () => {
     const data = `role=publisher&session_id=${sessionId}&create_time=${now - 100}&nonce=0.25&connection_data=a+b`;
-    const token = verifier.verify(t1(data));
+    const token = await verifier.verify(t1(data));
     assert.equal(token.expiresAt, now - 100 + 86400);
     assert.equal(token.connectionData, 'a b');
   });
 
-  it('in the Python layout, with base64 padding stripped, are accepted', () => {
+  it('in the Python layout, with base64 padding stripped, are accepted', async () => {
     const data =
       `session_id=${sessionId}&create_time=${now}&expire_time=${now + 60}&role=publisher&nonce=123456` +
       '&initial_layout_class_list=&connection_data=x';
     const token = t1(data).replace(/=+$/, '');
-    assert.equal(verifier.verify(token).connectionData, 'x');
+    assert.equal((await verifier.verify(token)).connectionData, 'x');
   });
 
-  it('are checked over the bytes as received, so re-encoding a field breaks the signature', () => {
+  it('are checked over the bytes as received, so re-encoding a field breaks the signature', async () => {
     const data = `session_id=${sessionId}&create_time=${now}&role=publisher&connection_data=a%20b`;
     const token = t1(data);
     const forged =
@@ -133,10 +133,10 @@ describe('T1 tokens', () => {
       Buffer.from(Buffer.from(token.slice(4), 'base64').toString().replace('a%20b', 'a+b')).toString(
         'base64',
       );
-    assert.equal(refusal(forged), 'bad-signature');
+    assert.equal(await refusal(forged), 'bad-signature');
   });
 
-  it('that are truncated, garbled or unsigned are refused as malformed', () => {
+  it('that are truncated, garbled or unsigned are refused as malformed', async () => {
     const data = `session_id=${sessionId}&create_time=${now}&role=publisher`;
     const token = t1(data);
     for (const bad of [
@@ -147,7 +147,7 @@ describe('T1 tokens', () => {
       'T1==' + Buffer.from(`partner_id=${apiKey}:${data}`).toString('base64'),
       t1(`session_id=${sessionId}&session_id=${sessionId}&create_time=${now}`),
     ]) {
-      assert.equal(refusal(bad), 'malformed', bad);
+      assert.equal(await refusal(bad), 'malformed', bad);
     }
   });
 });
@@ -168,8 +168,8 @@ describe('JWT tokens', () => {
     scope: 'session.connect',
   };
 
-  it('with the claims of opentok-node 2.23 are accepted', () => {
-    assert.deepEqual(verifier.verify(hs256(nodeClaims)), {
+  it('with the claims of opentok-node 2.23 are accepted', async () => {
+    assert.deepEqual(await verifier.verify(hs256(nodeClaims)), {
       format: 'jwt',
       apiKey,
       sessionId,
@@ -181,8 +181,8 @@ describe('JWT tokens', () => {
     });
   });
 
-  it('from PHP, without exp and with a URL-encoded class list, expire after 24 hours', () => {
-    const token = verifier.verify(
+  it('from PHP, without exp and with a URL-encoded class list, expire after 24 hours', async () => {
+    const token = await verifier.verify(
       hs256({
         iss: apiKey,
         ist: 'project',
@@ -198,8 +198,8 @@ describe('JWT tokens', () => {
     assert.deepEqual(token.initialLayoutClassList, ['focus', 'big!']);
   });
 
-  it('from Java, with a jti, are accepted', () => {
-    const token = verifier.verify(
+  it('from Java, with a jti, are accepted', async () => {
+    const token = await verifier.verify(
       hs256({
         iss: apiKey,
         ist: 'project',
@@ -255,14 +255,15 @@ describe('JWT tokens', () => {
     ],
   ];
   for (const [what, make, reason] of refusals) {
-    it(`with ${what} are refused as ${reason}`, () => {
-      assert.equal(refusal(make()), reason);
+    it(`with ${what} are refused as ${reason}`, async () => {
+      assert.equal(await refusal(make()), reason);
     });
   }
 
-  it('carrying exactly 1024 characters of connection data are accepted', () => {
+  it('carrying exactly 1024 characters of connection data are accepted', async () => {
     assert.equal(
-      verifier.verify(hs256({ ...nodeClaims, connection_data: 'é'.repeat(1024) })).connectionData.length,
+      (await verifier.verify(hs256({ ...nodeClaims, connection_data: 'é'.repeat(1024) }))).connectionData
+        .length,
       1024,
     );
   });
@@ -271,7 +272,7 @@ describe('JWT tokens', () => {
 describe('tokens issued in the future', () => {
   const fiveYears = 5 * 365 * 86400;
 
-  it('a client token issued five years in the future is refused, though its lifetime is under 30 days (JWT)', () => {
+  it('a client token issued five years in the future is refused, though its lifetime is under 30 days (JWT)', async () => {
     const iat = now + fiveYears;
     const token = hs256({
       iss: apiKey,
@@ -283,21 +284,24 @@ describe('tokens issued in the future', () => {
       role: 'moderator',
       scope: 'session.connect',
     });
-    assert.equal(refusal(token), 'issued-in-future');
+    assert.equal(await refusal(token), 'issued-in-future');
   });
 
-  it('a client token issued five years in the future is refused (T1 without expire_time)', () => {
+  it('a client token issued five years in the future is refused (T1 without expire_time)', async () => {
     const data = `role=moderator&session_id=${sessionId}&create_time=${now + fiveYears}&nonce=0.25`;
-    assert.equal(refusal(t1(data)), 'issued-in-future');
+    assert.equal(await refusal(t1(data)), 'issued-in-future');
   });
 
-  it('a token issued 30 s ahead, within the clock skew, is accepted; one just past the skew is not', () => {
+  it('a token issued 30 s ahead, within the clock skew, is accepted; one just past the skew is not', async () => {
     const claims = { iss: apiKey, ist: 'project', session_id: sessionId, nonce: 1, scope: 'session.connect' };
-    assert.equal(verifier.verify(hs256({ ...claims, iat: now + 30, exp: now + 3600 })).issuedAt, now + 30);
+    assert.equal(
+      (await verifier.verify(hs256({ ...claims, iat: now + 30, exp: now + 3600 }))).issuedAt,
+      now + 30,
+    );
     const data = `session_id=${sessionId}&create_time=${now + 30}&nonce=0.5&role=publisher`;
-    assert.equal(verifier.verify(t1(data)).issuedAt, now + 30);
+    assert.equal((await verifier.verify(t1(data))).issuedAt, now + 30);
     const late = now + clockSkewSeconds + 1;
-    assert.equal(refusal(hs256({ ...claims, iat: late, exp: late + 3600 })), 'issued-in-future');
+    assert.equal(await refusal(hs256({ ...claims, iat: late, exp: late + 3600 })), 'issued-in-future');
   });
 });
 
@@ -318,8 +322,8 @@ describe('Vonage application JWT tokens (RS256)', () => {
   const rs256 = (claims: object, privateKey = application.privateKey): string =>
     jwt.sign(claims, privateKey, { algorithm: 'RS256' });
 
-  it('with the claims of @vonage/video are accepted', () => {
-    assert.deepEqual(verifier.verify(rs256(vonageClaims)), {
+  it('with the claims of @vonage/video are accepted', async () => {
+    assert.deepEqual(await verifier.verify(rs256(vonageClaims)), {
       format: 'jwt',
       apiKey: applicationId,
       sessionId: applicationSession,
@@ -331,9 +335,9 @@ describe('Vonage application JWT tokens (RS256)', () => {
     });
   });
 
-  it('from Python, with subject instead of sub, are accepted', () => {
+  it('from Python, with subject instead of sub, are accepted', async () => {
     const { sub: _sub, ...claims } = vonageClaims;
-    assert.equal(verifier.verify(rs256({ ...claims, subject: 'video' })).role, 'moderator');
+    assert.equal((await verifier.verify(rs256({ ...claims, subject: 'video' }))).role, 'moderator');
   });
 
   const refusals: [string, () => string, TokenRefusal][] = [
@@ -362,8 +366,8 @@ describe('Vonage application JWT tokens (RS256)', () => {
     ],
   ];
   for (const [what, make, reason] of refusals) {
-    it(`with ${what} are refused as ${reason}`, () => {
-      assert.equal(refusal(make()), reason);
+    it(`with ${what} are refused as ${reason}`, async () => {
+      assert.equal(await refusal(make()), reason);
     });
   }
 });

@@ -52,14 +52,14 @@ export class ClientTokenVerifier {
     this.#clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
   }
 
-  verify(token: string): VerifiedToken {
+  verify(token: string): Promise<VerifiedToken> {
     return token.startsWith(t1Prefix) ? this.#verifyT1(token) : this.#verifyJwt(token);
   }
 
-  #verifyT1(token: string): VerifiedToken {
+  async #verifyT1(token: string): Promise<VerifiedToken> {
     const parsed = parseT1Token(token);
     if (!parsed) throw new TokenError('malformed', 'not a well-formed T1 token');
-    const secret = this.#secretOf(parsed.apiKey);
+    const secret = await this.#secretOf(parsed.apiKey);
     if (!parsed.isSignedWith(secret)) throw new TokenError('bad-signature', 'signature mismatch');
     const { fields } = parsed;
     const scope = fields.get('scope');
@@ -76,7 +76,7 @@ export class ClientTokenVerifier {
     });
   }
 
-  #verifyJwt(token: string): VerifiedToken {
+  async #verifyJwt(token: string): Promise<VerifiedToken> {
     const decoded = jwt.decode(token, { complete: true });
     if (!decoded || typeof decoded.payload !== 'object') {
       throw new TokenError('malformed', 'neither a JWT nor a T1 token');
@@ -93,11 +93,11 @@ export class ClientTokenVerifier {
       projectId = claims.iss;
       if (typeof projectId !== 'string') throw new TokenError('malformed', 'JWT has no iss claim');
       // A KeyObject: given a string, jsonwebtoken first tries to parse it as a PEM key (slow).
-      key = createSecretKey(this.#secretOf(projectId), 'utf8');
+      key = createSecretKey(await this.#secretOf(projectId), 'utf8');
     } else if (alg === 'RS256') {
       projectId = claims.application_id;
       if (typeof projectId !== 'string') throw new TokenError('malformed', 'JWT has no application_id claim');
-      const publicKey = this.#lookup.publicKeyOf(projectId);
+      const publicKey = await this.#lookup.publicKeyOf(projectId);
       if (publicKey === undefined)
         throw new TokenError('unknown-project', `unknown application ${projectId}`);
       key = createPublicKey(publicKey);
@@ -122,14 +122,18 @@ export class ClientTokenVerifier {
     });
   }
 
-  #secretOf(apiKey: string): string {
-    const secret = this.#lookup.secretOf(apiKey);
+  async #secretOf(apiKey: string): Promise<string> {
+    const secret = await this.#lookup.secretOf(apiKey);
     if (secret === undefined) throw new TokenError('unknown-project', `unknown API key ${apiKey}`);
     return secret;
   }
 
   /** The checks both formats share, once the signature holds. */
-  #check(format: VerifiedToken['format'], apiKey: string, claims: UncheckedClaims): VerifiedToken {
+  async #check(
+    format: VerifiedToken['format'],
+    apiKey: string,
+    claims: UncheckedClaims,
+  ): Promise<VerifiedToken> {
     const { sessionId, issuedAt } = claims;
     if (typeof sessionId !== 'string' || sessionId === '') {
       throw new TokenError('malformed', 'token has no session_id');
@@ -168,7 +172,7 @@ export class ClientTokenVerifier {
       throw new TokenError('malformed', 'initial_layout_class_list must be a string');
     }
 
-    const owner = this.#lookup.projectOfSession(sessionId);
+    const owner = await this.#lookup.projectOfSession(sessionId);
     if (owner === undefined) throw new TokenError('unknown-session', `unknown session ${sessionId}`);
     if (owner !== apiKey) {
       throw new TokenError('wrong-project', 'the session belongs to another project');

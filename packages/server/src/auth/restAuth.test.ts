@@ -14,15 +14,15 @@ const application = generateKeyPairSync('rsa', {
   privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
 });
 const lookup = {
-  secretOf: (key: string) => (key === apiKey ? apiSecret : undefined),
-  publicKeyOf: (id: string) => (id === applicationId ? application.publicKey : undefined),
+  secretOf: async (key: string) => (key === apiKey ? apiSecret : undefined),
+  publicKeyOf: async (id: string) => (id === applicationId ? application.publicKey : undefined),
 };
 
-function verifyProjectJwt(token: string | undefined, nowSeconds: number): string {
+function verifyProjectJwt(token: string | undefined, nowSeconds: number): Promise<string> {
   return authenticateRest({ opentokAuth: token, authorization: undefined }, lookup, nowSeconds);
 }
 
-function verifyBearer(token: string | undefined, nowSeconds: number): string {
+function verifyBearer(token: string | undefined, nowSeconds: number): Promise<string> {
   return authenticateRest(
     { opentokAuth: undefined, authorization: `Bearer ${token ?? ''}` },
     lookup,
@@ -36,12 +36,12 @@ function sign(claims: object, options: jwt.SignOptions = {}, secret = apiSecret)
   return jwt.sign(claims, secret, { algorithm: 'HS256', ...options });
 }
 
-function refusalOf(
+async function refusalOf(
   token: string | undefined,
-  verify: (token: string | undefined, now: number) => string = verifyProjectJwt,
-): string {
+  verify: (token: string | undefined, now: number) => Promise<string> = verifyProjectJwt,
+): Promise<string> {
   try {
-    verify(token, now);
+    await verify(token, now);
   } catch (error) {
     assert.ok(error instanceof ParlorError);
     assert.equal(error.id, 'AUTH_FAILED');
@@ -52,24 +52,24 @@ function refusalOf(
 }
 
 describe('REST project JWTs', () => {
-  it('as opentok-node makes them (ist in the claims, no jti) authenticate the project', () => {
+  it('as opentok-node makes them (ist in the claims, no jti) authenticate the project', async () => {
     assert.equal(
-      verifyProjectJwt(sign({ iss: apiKey, ist: 'project', iat: now, exp: now + 300 }), now),
+      await verifyProjectJwt(sign({ iss: apiKey, ist: 'project', iat: now, exp: now + 300 }), now),
       apiKey,
     );
   });
 
-  it('as Ruby makes them (ist in the header) authenticate the project', () => {
+  it('as Ruby makes them (ist in the header) authenticate the project', async () => {
     const token = sign(
       { iss: apiKey, iat: now, exp: now + 300 },
       { header: { alg: 'HS256', ist: 'project' } as jwt.JwtHeader },
     );
-    assert.equal(verifyProjectJwt(token, now), apiKey);
+    assert.equal(await verifyProjectJwt(token, now), apiKey);
   });
 
-  it('from a clock up to two minutes off are accepted', () => {
-    assert.equal(verifyProjectJwt(sign({ iss: apiKey, iat: now + 100, exp: now + 400 }), now), apiKey);
-    assert.equal(verifyProjectJwt(sign({ iss: apiKey, iat: now - 400, exp: now - 100 }), now), apiKey);
+  it('from a clock up to two minutes off are accepted', async () => {
+    assert.equal(await verifyProjectJwt(sign({ iss: apiKey, iat: now + 100, exp: now + 400 }), now), apiKey);
+    assert.equal(await verifyProjectJwt(sign({ iss: apiKey, iat: now - 400, exp: now - 100 }), now), apiKey);
   });
 
   const refusals: [string, string | undefined, RegExp][] = [
@@ -94,8 +94,8 @@ describe('REST project JWTs', () => {
     ['an account-level ist', sign({ iss: apiKey, ist: 'account', exp: now + 300 }), /ist must be "project"/],
   ];
   for (const [what, token, message] of refusals) {
-    it(`with ${what} are refused with 403`, () => {
-      assert.match(refusalOf(token), message);
+    it(`with ${what} are refused with 403`, async () => {
+      assert.match(await refusalOf(token), message);
     });
   }
 });
@@ -105,11 +105,11 @@ describe('REST application JWTs (Authorization: Bearer)', () => {
     jwt.sign(claims, key, { algorithm: 'RS256' });
   const vonage = { application_id: applicationId, iat: now, exp: now + 900, jti: 'a1b2' };
 
-  it('as @vonage/jwt makes them authenticate the application', () => {
-    assert.equal(verifyBearer(sign(vonage), now), applicationId);
+  it('as @vonage/jwt makes them authenticate the application', async () => {
+    assert.equal(await verifyBearer(sign(vonage), now), applicationId);
   });
 
-  it('as opentok-node makes them in its Vonage mode authenticate the application', () => {
+  it('as opentok-node makes them in its Vonage mode authenticate the application', async () => {
     const claims = {
       iss: applicationId,
       ist: 'project',
@@ -118,7 +118,7 @@ describe('REST application JWTs (Authorization: Bearer)', () => {
       application_id: applicationId,
       jti: 'x',
     };
-    assert.equal(verifyBearer(sign(claims), now), applicationId);
+    assert.equal(await verifyBearer(sign(claims), now), applicationId);
   });
 
   const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
@@ -143,8 +143,8 @@ describe('REST application JWTs (Authorization: Bearer)', () => {
     ],
   ];
   for (const [what, token, message] of refusals) {
-    it(`with ${what} are refused with 403`, () => {
-      assert.match(refusalOf(token, verifyBearer), message);
+    it(`with ${what} are refused with 403`, async () => {
+      assert.match(await refusalOf(token, verifyBearer), message);
     });
   }
 });

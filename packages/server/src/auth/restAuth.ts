@@ -27,11 +27,11 @@ export interface RestCredentials {
 }
 
 /** Verifies a REST request's credentials; returns the ID of the project they authenticate. */
-export function authenticateRest(
+export async function authenticateRest(
   credentials: RestCredentials,
   lookup: Pick<CredentialLookup, 'secretOf' | 'publicKeyOf'>,
   nowSeconds: number = Math.floor(Date.now() / 1000),
-): string {
+): Promise<string> {
   const bearer = /^Bearer\s+(\S+)$/i.exec(credentials.authorization ?? '')?.[1];
   if (bearer !== undefined) return verifyApplicationJwt(bearer, lookup, nowSeconds);
   if (credentials.opentokAuth === undefined) {
@@ -41,15 +41,15 @@ export function authenticateRest(
 }
 
 /** Verifies an `X-OPENTOK-AUTH` project JWT; returns the project's API key. */
-function verifyProjectJwt(
+async function verifyProjectJwt(
   token: string,
   lookup: Pick<CredentialLookup, 'secretOf'>,
   nowSeconds: number,
-): string {
+): Promise<string> {
   const { header, payload } = decode(token, 'HS256');
   const apiKey = payload.iss;
   if (typeof apiKey !== 'string' || apiKey === '') throw refused('JWT has no iss claim');
-  const secret = lookup.secretOf(apiKey);
+  const secret = await lookup.secretOf(apiKey);
   if (secret === undefined) throw refused('Invalid API key or secret');
   // A KeyObject: given a string, jsonwebtoken first tries (and fails) to parse it as a PEM
   // key, which costs fifty times the signature check.
@@ -61,18 +61,18 @@ function verifyProjectJwt(
 }
 
 /** Verifies a `Bearer` application JWT; returns the application ID. */
-function verifyApplicationJwt(
+async function verifyApplicationJwt(
   token: string,
   lookup: Pick<CredentialLookup, 'publicKeyOf'>,
   nowSeconds: number,
-): string {
+): Promise<string> {
   // RS256 only: accepting HS256 here would let the public key serve as an HMAC secret.
   const { payload } = decode(token, 'RS256');
   const applicationId: unknown = payload.application_id;
   if (typeof applicationId !== 'string' || applicationId === '') {
     throw refused('JWT has no application_id claim');
   }
-  const publicKey = lookup.publicKeyOf(applicationId);
+  const publicKey = await lookup.publicKeyOf(applicationId);
   if (publicKey === undefined) throw refused('Invalid application ID or key');
   verifySignature(token, createPublicKey(publicKey), 'RS256', nowSeconds, 'Invalid application ID or key');
   checkLifetime(payload, nowSeconds, maxApplicationJwtValiditySeconds);

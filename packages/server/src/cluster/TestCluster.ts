@@ -1,8 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { storeFileName } from '../ParlorServer.js';
-import { Store } from '../store/Store.js';
 import { spawnParlor, type SpawnedParlor } from '../testing.js';
 import { freeTcpPort, type TestRedis } from './TestRedis.js';
 
@@ -24,11 +22,8 @@ export interface TestClusterOptions {
   readonly regions: readonly string[];
   /** Settings of every node besides the cluster's own. Default: none. */
   readonly env?: Readonly<Record<string, string>>;
-  /**
-   * The PostgreSQL the nodes share (`PARLOR_DATABASE_URL`). Default: none: each node has its own
-   * SQLite with the same project, and `shareSession` copies a session to every node.
-   */
-  readonly databaseUrl?: string;
+  /** The PostgreSQL database the nodes share (`PARLOR_DATABASE_URL`). */
+  readonly databaseUrl: string;
 }
 
 /** The project every node of a test cluster has. */
@@ -40,18 +35,16 @@ export const testClusterSecret = 'test-cluster-secret-0123456789';
 /** Parlor processes on loopback sharing one Redis, each in its region. */
 export class TestCluster {
   readonly nodes: readonly TestClusterNode[];
-  readonly #sharedDatabase: boolean;
 
-  private constructor(nodes: TestClusterNode[], sharedDatabase: boolean) {
+  private constructor(nodes: TestClusterNode[]) {
     this.nodes = nodes;
-    this.#sharedDatabase = sharedDatabase;
   }
 
   static async start(options: TestClusterOptions): Promise<TestCluster> {
     const nodes = await Promise.all(
       options.regions.map((region, index) => startNode(options, region, `${region}-${index + 1}`)),
     );
-    return new TestCluster(nodes, options.databaseUrl !== undefined);
+    return new TestCluster(nodes);
   }
 
   /** The node of an ID. */
@@ -59,19 +52,6 @@ export class TestCluster {
     const node = this.nodes.find((each) => each.nodeId === nodeId);
     if (!node) throw new Error(`no node ${nodeId}`);
     return node;
-  }
-
-  /** Makes a session created through one node known to all (a no-op once they share a database). */
-  shareSession(sessionId: string): void {
-    if (this.#sharedDatabase) return;
-    const stores = this.nodes.map((node) => Store.open(join(node.dataDir, storeFileName)));
-    try {
-      const record = stores.map((store) => store.sessions.find(sessionId)).find((found) => found);
-      if (!record) throw new Error(`no node has session ${sessionId}`);
-      for (const store of stores) if (!store.sessions.find(sessionId)) store.sessions.insert(record);
-    } finally {
-      for (const store of stores) store.close();
-    }
   }
 
   /** Stops every node and deletes their data. */
@@ -105,7 +85,7 @@ async function startNode(
       PARLOR_LOG_LEVEL: 'info',
       PARLOR_REDIS_URL: options.redis.url,
       PARLOR_CLUSTER_SECRET: testClusterSecret,
-      ...(options.databaseUrl === undefined ? {} : { PARLOR_DATABASE_URL: options.databaseUrl }),
+      PARLOR_DATABASE_URL: options.databaseUrl,
       ...options.env,
     },
     args: [

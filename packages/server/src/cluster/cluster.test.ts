@@ -9,7 +9,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import OpenTok from 'opentok';
 import type { SessionConnectionInfo } from '@parlor/protocol';
-import { SignalingRequestError, SignalingTestClient } from '../testing.js';
+import {
+  SignalingRequestError,
+  SignalingTestClient,
+  startPostgresServer,
+  type PostgresServer,
+} from '../testing.js';
 import type { NodeRecord } from './NodeRegistry.js';
 import { TestCluster, testClusterProject, testClusterSecret, type TestClusterNode } from './TestCluster.js';
 import { freeTcpPort, TestRedis } from './TestRedis.js';
@@ -19,13 +24,16 @@ import { freeTcpPort, TestRedis } from './TestRedis.js';
 const hintOf = { us: '8.8.8.8', eu: '46.4.0.1', ap: '133.242.0.1' } as const;
 
 let redis: TestRedis;
+let postgres: PostgresServer;
+let databaseUrl: string;
 let cluster: TestCluster;
 let opentok: OpenTok;
 const clients: SignalingTestClient[] = [];
 
 before(async () => {
-  redis = await TestRedis.start();
-  cluster = await TestCluster.start({ redis, regions: ['us', 'eu', 'ap'] });
+  [redis, postgres] = await Promise.all([TestRedis.start(), startPostgresServer()]);
+  databaseUrl = await postgres.createDatabase();
+  cluster = await TestCluster.start({ redis, databaseUrl, regions: ['us', 'eu', 'ap'] });
   opentok = new OpenTok(testClusterProject.apiKey, testClusterProject.apiSecret, {
     apiUrl: nodeOf('us').url,
   });
@@ -34,6 +42,7 @@ after(async () => {
   await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
   await cluster.dispose();
   await redis.dispose();
+  await postgres.stop();
 });
 
 function nodeOf(region: string): TestClusterNode {
@@ -50,7 +59,6 @@ async function createSession(location?: string): Promise<string> {
       else resolve(session.sessionId);
     });
   });
-  cluster.shareSession(sessionId);
   return sessionId;
 }
 
@@ -277,6 +285,8 @@ describe('a node whose Redis is unreachable at start', () => {
           ...args,
           '--redis-url',
           `redis://127.0.0.1:${await freeTcpPort()}`,
+          '--database-url',
+          databaseUrl,
           '--public-url',
           url,
           '--internal-url',

@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       port: 3000,
       host: '0.0.0.0',
       dataDir: resolve('data'),
+      databaseUrl: null,
       publicUrl: null,
       logLevel: 'info',
       defaultProjectCredentials: null,
@@ -249,6 +250,22 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ PARLOR_MEDIA_PORT: '0', PARLOR_MEDIA_WORKERS: '256' }).mediaWorkers, 256);
   });
 
+  it('reads a PostgreSQL database URL, and refuses any other scheme', () => {
+    const url = 'postgres://parlor:secret@db.internal:5432/parlor';
+    assert.equal(loadConfig({}, { 'database-url': url }).databaseUrl, url);
+    const socket = 'postgresql:///parlor?host=/run/postgresql';
+    assert.equal(loadConfig({ PARLOR_DATABASE_URL: socket }).databaseUrl, socket);
+    assert.throws(
+      () => loadConfig({ PARLOR_DATABASE_URL: 'mysql://db/parlor' }, { port: '70000' }),
+      (error: ConfigError) =>
+        error.problems.length === 2 &&
+        error.problems.some((problem) =>
+          /PARLOR_DATABASE_URL=.*must be a postgres:\/\/ or postgresql:\/\/ URL/.test(problem),
+        ),
+    );
+    assert.throws(() => loadConfig({}, { 'database-url': 'parlor.sqlite' }), /must be a postgres/);
+  });
+
   it('reads the metrics token, which must be long enough to guess badly', () => {
     assert.equal(loadConfig({ PARLOR_METRICS_TOKEN: 't'.repeat(16) }).metricsToken, 't'.repeat(16));
     assert.throws(() => loadConfig({ PARLOR_METRICS_TOKEN: 'short' }), /at least 16/);
@@ -386,7 +403,11 @@ describe('loadConfig', () => {
 
   it('switches cluster mode on with --redis-url and checks its settings together', () => {
     const cluster = loadConfig(
-      { PARLOR_REDIS_URL: 'redis://127.0.0.1:6379', PARLOR_PUBLIC_URL: 'https://eu1.example.com' },
+      {
+        PARLOR_REDIS_URL: 'redis://127.0.0.1:6379',
+        PARLOR_DATABASE_URL: 'postgres://127.0.0.1/parlor',
+        PARLOR_PUBLIC_URL: 'https://eu1.example.com',
+      },
       {
         region: 'eu',
         'internal-url': 'http://10.0.0.5:3000/',
@@ -418,7 +439,8 @@ describe('loadConfig', () => {
       () => loadConfig({ PARLOR_REDIS_URL: 'redis://127.0.0.1' }),
       (error: unknown) =>
         error instanceof ConfigError &&
-        error.problems.length === 2 &&
+        error.problems.length === 3 &&
+        /needs --database-url/.test(error.message) &&
         /needs --public-url/.test(error.message) &&
         /needs --internal-url/.test(error.message),
     );

@@ -21,6 +21,11 @@ export interface Config {
   /** Folder of the SQLite store and media files, absolute. Default: ./data. */
   readonly dataDir: string;
   /**
+   * The PostgreSQL database of a cluster's durable records (`postgres://` or `postgresql://`).
+   * Default: null, the SQLite file in the data folder.
+   */
+  readonly databaseUrl: string | null;
+  /**
    * URL at which clients reach this server, without a trailing slash. Default: null, meaning
    * http://localhost:{port} (or the listening host when it is not a wildcard).
    */
@@ -229,6 +234,13 @@ const settings = {
     env: 'PARLOR_DATA_DIR',
     description: 'folder of the store and media files (default ./data)',
     parse: (raw) => (raw.trim() === '' ? new Problem('must not be empty') : resolve(raw)),
+  } satisfies Setting<string>,
+  databaseUrl: {
+    flag: 'database-url',
+    env: 'PARLOR_DATABASE_URL',
+    description:
+      'postgres://user:password@host:port/database for a cluster (default: SQLite in the data folder)',
+    parse: parseDatabaseUrl,
   } satisfies Setting<string>,
   publicUrl: {
     flag: 'public-url',
@@ -741,6 +753,7 @@ export function loadConfig(
   const port = read(settings.port) ?? 3000;
   const host = read(settings.host) ?? '0.0.0.0';
   const dataDir = read(settings.dataDir) ?? resolve('data');
+  const databaseUrl = read(settings.databaseUrl) ?? null;
   const publicUrl = read(settings.publicUrl) ?? null;
   const logLevel = read(settings.logLevel) ?? 'info';
   const apiKey = read(settings.apiKey);
@@ -782,7 +795,7 @@ export function loadConfig(
   });
   const demo = read(settings.demo) ?? false;
   const http = readHttp(read, problems);
-  const cluster = readCluster(read, problems, publicUrl);
+  const cluster = readCluster(read, problems, publicUrl, databaseUrl);
   if (problems.length > 0 || turn === undefined) throw new ConfigError(problems);
 
   const defaultProjectCredentials =
@@ -791,6 +804,7 @@ export function loadConfig(
     port,
     host,
     dataDir,
+    databaseUrl,
     publicUrl,
     logLevel,
     defaultProjectCredentials,
@@ -819,6 +833,7 @@ function readCluster(
   read: <T>(setting: Setting<T>) => T | undefined,
   problems: string[],
   publicUrl: string | null,
+  databaseUrl: string | null,
 ): ClusterConfig | null {
   const redisUrl = read(settings.redisUrl);
   const given = {
@@ -838,6 +853,10 @@ function readCluster(
     if (stray.length > 0) problems.push(`${stray.join(', ')}: only apply to a cluster node (--redis-url)`);
     return null;
   }
+  if (databaseUrl === null)
+    problems.push(
+      '--redis-url needs --database-url: the nodes of a cluster keep their records in one PostgreSQL',
+    );
   if (publicUrl === null) problems.push('--redis-url needs --public-url: how clients reach this node');
   if (given.internalUrl === undefined)
     problems.push('--redis-url needs --internal-url: how the other nodes reach this one');
@@ -1017,6 +1036,19 @@ function parseAddressList(raw: string, ranges: boolean): readonly string[] | Pro
     }
   }
   return Object.freeze(entries);
+}
+
+function parseDatabaseUrl(raw: string): string | Problem {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return new Problem('must be a postgres:// or postgresql:// URL');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+    return new Problem('must be a postgres:// or postgresql:// URL');
+  if (url.hostname === '' && !url.searchParams.has('host')) return new Problem('names no host');
+  return raw;
 }
 
 function parseFilePath(raw: string): string | Problem {

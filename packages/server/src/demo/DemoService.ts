@@ -3,6 +3,7 @@ import { OpenTok } from '@parlor/server-sdk';
 import type { SessionSettings } from '@parlor/protocol';
 import { InvalidStateError } from '../InvalidStateError.js';
 import type { SessionService } from '../sessions/SessionService.js';
+import type { SessionOrigin } from '../store/SessionRepository.js';
 import { TokenBucket } from '../signaling/TokenBucket.js';
 import { AddressBuckets } from './AddressBuckets.js';
 
@@ -100,14 +101,13 @@ export class DemoService {
       ratePerSecond: demoLimits.globalSessionsPerMinute / 60,
       capacity: demoLimits.globalSessionsPerMinute,
     });
-    this.purge();
-    this.#purgeTimer = setInterval(() => {
-      try {
-        this.purge();
-      } catch (error) {
+    const purge = (): void => {
+      this.purge().catch((error: unknown) => {
         this.#logger.error({ err: error }, 'old demo sessions could not be deleted');
-      }
-    }, demoLimits.purgeIntervalMs).unref();
+      });
+    };
+    purge();
+    this.#purgeTimer = setInterval(purge, demoLimits.purgeIntervalMs).unref();
   }
 
   /**
@@ -115,12 +115,12 @@ export class DemoService {
    * demo session; a refusal when `address` (the client's socket address) or everyone together
    * asked too often.
    */
-  credentials(address: string, requested: string | undefined): DemoCredentials | DemoRefusal {
+  async credentials(address: string, requested: string | undefined): Promise<DemoCredentials | DemoRefusal> {
     if (this.#closed) throw new InvalidStateError('the demo is closed');
     if (!this.#tokens.take(address)) {
       return this.#refusal('too many demo tokens from your address', this.#tokens.retryAfterSeconds);
     }
-    let sessionId = this.#ownSession(requested);
+    let sessionId = await this.#ownSession(requested);
     if (sessionId === undefined) {
       if (!this.#newSessions.take(address)) {
         return this.#refusal(
@@ -132,7 +132,7 @@ export class DemoService {
         const retryAfterSeconds = Math.ceil(60 / demoLimits.globalSessionsPerMinute);
         return this.#refusal('too many new demo sessions on this server', retryAfterSeconds);
       }
-      sessionId = this.#sessions.create(this.#apiKey, demoSessionSettings, 'demo').sessionId;
+      sessionId = (await this.#sessions.create(this.#apiKey, demoSessionSettings, 'demo')).sessionId;
     }
     const expireTime = Math.floor(Date.now() / 1000) + demoLimits.tokenLifetimeSeconds;
     const token = this.#opentok.generateToken(sessionId, { role: 'publisher', expireTime });
@@ -140,19 +140,17 @@ export class DemoService {
   }
 
   /**
-   * How long TURN credentials handed to a connection to this session may be valid, in seconds:
-   * the demo's bound for a demo session, undefined (no bound of the demo's) for any other.
+   * How long TURN credentials handed to a connection to a session of this origin may be valid,
+   * in seconds: the demo's bound for a demo session, undefined (no bound of the demo's) for any other.
    */
-  turnCredentialLifetimeFor(sessionId: string): number | undefined {
-    return this.#sessions.find(sessionId)?.origin === 'demo'
-      ? demoLimits.turnCredentialLifetimeSeconds
-      : undefined;
+  turnCredentialLifetimeFor(origin: SessionOrigin | undefined): number | undefined {
+    return origin === 'demo' ? demoLimits.turnCredentialLifetimeSeconds : undefined;
   }
 
   /** Deletes the demo sessions older than the bound that nobody is in; returns how many. */
-  purge(): number {
+  async purge(): Promise<number> {
     const createdBefore = Date.now() - demoLimits.maxSessionAgeMs;
-    const deleted = this.#sessions.purgeDemoSessions(createdBefore, this.#liveSessionIds());
+    const deleted = await this.#sessions.purgeDemoSessions(createdBefore, this.#liveSessionIds());
     if (deleted > 0) this.#logger.info({ deleted }, 'old demo sessions deleted');
     return deleted;
   }
@@ -164,9 +162,9 @@ export class DemoService {
   }
 
   /** The session, when it is one the demo created in its project; otherwise undefined. */
-  #ownSession(sessionId: string | undefined): string | undefined {
+  async #ownSession(sessionId: string | undefined): Promise<string | undefined> {
     if (sessionId === undefined || sessionId === '') return undefined;
-    const session = this.#sessions.find(sessionId);
+    const session = await this.#sessions.find(sessionId);
     return session?.origin === 'demo' && session.apiKey === this.#apiKey ? sessionId : undefined;
   }
 

@@ -14,7 +14,7 @@ declare module 'fastify' {
  * Authenticates a REST request by its `X-OPENTOK-AUTH` or `Authorization: Bearer` JWT; returns
  * the project's ID (API key or application ID).
  */
-export function authenticateProject(request: FastifyRequest, lookup: CredentialLookup): string {
+export function authenticateProject(request: FastifyRequest, lookup: CredentialLookup): Promise<string> {
   const opentokAuth = request.headers['x-opentok-auth'];
   return authenticateRest(
     {
@@ -31,7 +31,7 @@ export function authenticateProject(request: FastifyRequest, lookup: CredentialL
  */
 export function projectInPathAuth(lookup: CredentialLookup): (request: FastifyRequest) => Promise<void> {
   return async (request) => {
-    const apiKey = authenticateProject(request, lookup);
+    const apiKey = await authenticateProject(request, lookup);
     const { apiKey: pathKey } = request.params as { apiKey: string };
     if (apiKey !== pathKey) {
       throw new ParlorError('AUTH_FAILED', 'the credentials are not those of this project');

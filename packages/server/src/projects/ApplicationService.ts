@@ -1,7 +1,7 @@
 import { createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { ParlorError } from '@parlor/protocol';
 import type { Application } from '../store/ApplicationRepository.js';
-import type { Store } from '../store/Store.js';
+import type { Repositories } from '../store/Store.js';
 
 /** Shortest RSA modulus accepted for an application key, in bits. */
 const minModulusBits = 2048;
@@ -17,14 +17,15 @@ export interface CreatedApplication {
  * Vonage mode. Parlor keeps only the public key; the private key stays with the application.
  */
 export class ApplicationService {
-  readonly #store: Store;
+  readonly #store: Repositories;
 
-  constructor(store: Store) {
+  /** `store`: the store, or a transaction of it. */
+  constructor(store: Repositories) {
     this.#store = store;
   }
 
   /** Creates an application with a new RSA key pair, or with the given public key (PEM). */
-  create(name: string, publicKeyPem?: string): CreatedApplication {
+  async create(name: string, publicKeyPem?: string): Promise<CreatedApplication> {
     let publicKey: string;
     let privateKey: string | null = null;
     if (publicKeyPem === undefined) {
@@ -40,11 +41,11 @@ export class ApplicationService {
       publicKey = parseRsaPublicKey(publicKeyPem).export({ type: 'spki', format: 'pem' }).toString();
     }
     const application: Application = { applicationId: randomUUID(), name, publicKey, createdAt: Date.now() };
-    this.#store.applications.insert(application);
+    await this.#store.applications.insert(application);
     return { application, privateKey };
   }
 
-  list(): Application[] {
+  list(): Promise<Application[]> {
     return this.#store.applications.list();
   }
 }

@@ -16,7 +16,7 @@ export class CallbackService {
   }
 
   /** Registers the URL for the group and event, replacing the project's previous one. */
-  register(apiKey: string, group: unknown, event: unknown, url: unknown): CallbackRecord {
+  async register(apiKey: string, group: unknown, event: unknown, url: unknown): Promise<CallbackRecord> {
     if (group !== archiveCallback.group || event !== archiveCallback.event) {
       throw new ParlorError(
         'INVALID_REQUEST',
@@ -31,29 +31,32 @@ export class CallbackService {
       url: callbackUrl(url),
       createdAt: Date.now(),
     };
-    this.#store.callbacks.put(callback);
+    await this.#store.callbacks.put(callback);
     return callback;
   }
 
-  list(apiKey: string): CallbackRecord[] {
+  list(apiKey: string): Promise<CallbackRecord[]> {
     return this.#store.callbacks.list(apiKey);
   }
 
   /** Removes a callback; CALLBACK_NOT_FOUND when the project has none by that ID. */
-  unregister(apiKey: string, callbackId: string): void {
-    if (!this.#store.callbacks.delete(apiKey, callbackId))
+  async unregister(apiKey: string, callbackId: string): Promise<void> {
+    if (!(await this.#store.callbacks.delete(apiKey, callbackId)))
       throw new ParlorError('CALLBACK_NOT_FOUND', callbackId);
   }
 
   /** The project's archive callback URL, or null. */
-  archiveCallbackUrl(apiKey: string): string | null {
-    return this.#store.callbacks.find(apiKey, archiveCallback.group, archiveCallback.event)?.url ?? null;
+  async archiveCallbackUrl(apiKey: string): Promise<string | null> {
+    return (
+      (await this.#store.callbacks.find(apiKey, archiveCallback.group, archiveCallback.event))?.url ?? null
+    );
   }
 
   /** Sets or (with null) removes the project's archive callback URL. */
-  setArchiveCallbackUrl(apiKey: string, url: string | null): void {
-    if (url === null) this.#store.callbacks.deleteFor(apiKey, archiveCallback.group, archiveCallback.event);
-    else this.register(apiKey, archiveCallback.group, archiveCallback.event, url);
+  async setArchiveCallbackUrl(apiKey: string, url: string | null): Promise<void> {
+    if (url === null)
+      await this.#store.callbacks.deleteFor(apiKey, archiveCallback.group, archiveCallback.event);
+    else await this.register(apiKey, archiveCallback.group, archiveCallback.event, url);
   }
 }
 

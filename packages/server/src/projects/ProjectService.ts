@@ -1,11 +1,14 @@
 import { generateApiKey, generateApiSecret } from '../auth/credentials.js';
 import type { Project } from '../store/ProjectRepository.js';
-import type { Store } from '../store/Store.js';
+import type { Repositories, Store } from '../store/Store.js';
 
 export interface ProjectCredentials {
   readonly apiKey: string;
   readonly apiSecret: string;
 }
+
+/** Tries at making the default project, for nodes that start together. */
+const maxDefaultAttempts = 3;
 
 /** Projects: who may use the REST API and mint tokens, each with its own key and secret. */
 export class ProjectService {
@@ -16,15 +19,15 @@ export class ProjectService {
   }
 
   /** Creates a project with fresh credentials. */
-  create(name: string): Project {
-    return this.#store.transaction(() => this.#insert(name, this.#freshCredentials(), false));
+  create(name: string): Promise<Project> {
+    return this.#store.transaction(async (tx) => insert(tx, name, await freshCredentials(tx), false));
   }
 
-  list(): Project[] {
+  list(): Promise<Project[]> {
     return this.#store.projects.list();
   }
 
-  find(apiKey: string): Project | undefined {
+  find(apiKey: string): Promise<Project | undefined> {
     return this.#store.projects.find(apiKey);
   }
 
@@ -32,37 +35,54 @@ export class ProjectService {
    * Returns the default project, creating it on first start. Given credentials, the default
    * project gets them: the same key with another secret rotates the secret; another key makes
    * that project the default (created if new), and the previous one keeps its own credentials
-   * so that its sessions and tokens stay valid.
+   * so that its sessions and tokens stay valid. Nodes of a cluster starting together on one
+   * database race to create it: the losers' transactions fail, and their next try finds the
+   * winner's project.
    */
-  ensureDefault(credentials: ProjectCredentials | null): Project {
-    const { projects } = this.#store;
-    return this.#store.transaction(() => {
-      const current = projects.findDefault();
-      if (!credentials) return current ?? this.#insert('Default project', this.#freshCredentials(), true);
+  async ensureDefault(credentials: ProjectCredentials | null): Promise<Project> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#ensureDefault(credentials);
+      } catch (error) {
+        if (attempt === maxDefaultAttempts) throw error;
+      }
+    }
+  }
+
+  #ensureDefault(credentials: ProjectCredentials | null): Promise<Project> {
+    return this.#store.transaction(async (tx) => {
+      const { projects } = tx;
+      const current = await projects.findDefault();
+      if (!credentials) return current ?? insert(tx, 'Default project', await freshCredentials(tx), true);
       if (current?.apiKey === credentials.apiKey && current.apiSecret === credentials.apiSecret) {
         return current;
       }
-      const existing = projects.find(credentials.apiKey);
-      if (!existing) return this.#insert('Default project', credentials, true);
+      const existing = await projects.find(credentials.apiKey);
+      if (!existing) return insert(tx, 'Default project', credentials, true);
       if (existing.apiSecret !== credentials.apiSecret) {
-        projects.setSecret(credentials.apiKey, credentials.apiSecret);
+        await projects.setSecret(credentials.apiKey, credentials.apiSecret);
       }
-      projects.makeDefault(credentials.apiKey);
+      await projects.makeDefault(credentials.apiKey);
       return { ...existing, apiSecret: credentials.apiSecret, isDefault: true };
     });
   }
+}
 
-  #insert(name: string, credentials: ProjectCredentials, isDefault: boolean): Project {
-    const project: Project = { ...credentials, name, isDefault: false, createdAt: Date.now() };
-    this.#store.projects.insert(project);
-    if (!isDefault) return project;
-    this.#store.projects.makeDefault(project.apiKey);
-    return { ...project, isDefault: true };
-  }
+async function insert(
+  tx: Repositories,
+  name: string,
+  credentials: ProjectCredentials,
+  isDefault: boolean,
+): Promise<Project> {
+  const project: Project = { ...credentials, name, isDefault: false, createdAt: Date.now() };
+  await tx.projects.insert(project);
+  if (!isDefault) return project;
+  await tx.projects.makeDefault(project.apiKey);
+  return { ...project, isDefault: true };
+}
 
-  #freshCredentials(): ProjectCredentials {
-    let apiKey = generateApiKey();
-    while (this.#store.projects.find(apiKey)) apiKey = generateApiKey();
-    return { apiKey, apiSecret: generateApiSecret() };
-  }
+async function freshCredentials(tx: Repositories): Promise<ProjectCredentials> {
+  let apiKey = generateApiKey();
+  while (await tx.projects.find(apiKey)) apiKey = generateApiKey();
+  return { apiKey, apiSecret: generateApiSecret() };
 }

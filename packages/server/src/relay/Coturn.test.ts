@@ -35,7 +35,7 @@ const secret = (): string => readFileSync(join(parlor.dataDir, turnSecretFileNam
 
 describe('the embedded TURN server', () => {
   it('hands STUN, and TURN over UDP and TCP with credentials naming the connection, in the connect response', async () => {
-    const client = await parlor.connectClient(parlor.createSession());
+    const client = await parlor.connectClient(await parlor.createSession());
     const servers = client.session?.iceServers ?? [];
     assert.deepEqual(servers[0], { urls: `stun:127.0.0.1:${turnPort}` });
     const turn = turnServer(servers);
@@ -50,7 +50,7 @@ describe('the embedded TURN server', () => {
   });
 
   it('relays for the credentials handed in the connect response', async () => {
-    const client = await parlor.connectClient(parlor.createSession());
+    const client = await parlor.connectClient(await parlor.createSession());
     const turn = turnServer(client.session?.iceServers ?? []);
     const outcome = await turnAllocate(coturn(), {
       username: turn.username ?? '',
@@ -62,7 +62,7 @@ describe('the embedded TURN server', () => {
   });
 
   it('hands fresh credentials, which it accepts, when a connection resumes', async () => {
-    const client = await parlor.connectClient(parlor.createSession());
+    const client = await parlor.connectClient(await parlor.createSession());
     const before = turnServer(client.session?.iceServers ?? []);
     await client.drop();
     await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -177,7 +177,7 @@ describe('the embedded TURN server with a certificate', () => {
       },
     });
     try {
-      const client = await tlsParlor.connectClient(tlsParlor.createSession());
+      const client = await tlsParlor.connectClient(await tlsParlor.createSession());
       const urls = [turnServer(client.session?.iceServers ?? []).urls].flat();
       assert.ok(urls.includes(`turns:127.0.0.1:${tlsPort}?transport=tcp`), urls.join(' '));
       await client.close();

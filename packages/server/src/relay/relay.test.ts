@@ -166,7 +166,7 @@ describe('an external TURN server', () => {
       },
     });
     try {
-      const client = await parlor.connectClient(parlor.createSession());
+      const client = await parlor.connectClient(await parlor.createSession());
       const servers = client.session?.iceServers ?? [];
       assert.equal(servers.length, 1);
       const [expiry] = (servers[0]?.username ?? '').split(':');

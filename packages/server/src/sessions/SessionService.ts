@@ -15,28 +15,32 @@ export class SessionService {
   }
 
   /** A new session; `origin` says who asked for it. Default origin: the application (`api`). */
-  create(apiKey: string, settings: SessionSettings, origin: SessionOrigin = 'api'): SessionRecord {
+  async create(
+    apiKey: string,
+    settings: SessionSettings,
+    origin: SessionOrigin = 'api',
+  ): Promise<SessionRecord> {
     const createdAt = Date.now();
     const sessionId = mintSessionId({ apiKey, location: settings.location, createdAt });
     const session: SessionRecord = { ...settings, sessionId, apiKey, origin, createdAt };
-    this.#store.sessions.insert(session);
+    await this.#store.sessions.insert(session);
     return session;
   }
 
   /** The session, if it exists and belongs to this project; otherwise SESSION_NOT_FOUND. */
-  get(apiKey: string, sessionId: string): SessionRecord {
-    const session = this.#store.sessions.find(sessionId);
+  async get(apiKey: string, sessionId: string): Promise<SessionRecord> {
+    const session = await this.#store.sessions.find(sessionId);
     if (!session || session.apiKey !== apiKey) throw new ParlorError('SESSION_NOT_FOUND', sessionId);
     return session;
   }
 
   /** The session whatever its project, if it exists. */
-  find(sessionId: string): SessionRecord | undefined {
+  find(sessionId: string): Promise<SessionRecord | undefined> {
     return this.#store.sessions.find(sessionId);
   }
 
   /** How many sessions the project has: the application's own, or with `demo` the demo's. */
-  count(apiKey: string, origin: SessionOrigin = 'api'): number {
+  count(apiKey: string, origin: SessionOrigin = 'api'): Promise<number> {
     return this.#store.sessions.count(apiKey, origin);
   }
 
@@ -44,7 +48,7 @@ export class SessionService {
    * Deletes the demo sessions created before `createdBefore` (Unix ms) but those in `keep` (the
    * live ones); returns how many it deleted.
    */
-  purgeDemoSessions(createdBefore: number, keep: readonly string[]): number {
+  purgeDemoSessions(createdBefore: number, keep: readonly string[]): Promise<number> {
     return this.#store.sessions.deleteOldDemoSessions(createdBefore, keep);
   }
 }

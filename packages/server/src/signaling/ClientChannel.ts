@@ -89,12 +89,12 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
   #closeTimer: NodeJS.Timeout | undefined;
   #logger: Logger;
   #state: ChannelState = 'open';
+  /** A connect is reading its token and session, or waiting for the server's admission. */
+  #connecting = false;
   #room: SessionRoom | null = null;
   #connection: RoomConnection | null = null;
   /** Whether the client answered the last ping (or sent anything since). */
   #alive = true;
-  /** Whether a connect waits for the server's admission. */
-  #admitting = false;
 
   /** `tcp` is the connection under the WebSocket, corked while several frames are written. */
   constructor(socket: WebSocket, tcp: Socket, options: ClientChannelOptions) {
@@ -215,18 +215,18 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
       this.#replyError(request.id, this.#asParlorError(error, request.method));
       return;
     }
-    if (!(handled instanceof Promise)) {
-      this.#reply(request.id, handled);
+    if (handled instanceof Promise) {
+      handled.then(
+        (done) => {
+          this.#reply(request.id, done);
+        },
+        (error: unknown) => {
+          this.#replyError(request.id, this.#asParlorError(error, request.method));
+        },
+      );
       return;
     }
-    handled.then(
-      (result) => {
-        this.#reply(request.id, result);
-      },
-      (error: unknown) => {
-        this.#replyError(request.id, this.#asParlorError(error, request.method));
-      },
-    );
+    this.#reply(request.id, handled);
   }
 
   #reply(id: number, handled: Handled): void {
@@ -247,6 +247,7 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
     if (withinRate) this.#replyError(id, error);
   }
 
+  /** Carries out the request: at once, or (`connect`, which reads the store) once it is done. */
   #handle(request: RequestFrame): Handled | Promise<Handled> {
     if (request.method === 'ping') return { result: empty };
     if (request.method === 'connect') return this.#connect(request.params);
@@ -332,30 +333,30 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
     }
   }
 
-  /** Joins the session, once the server has admitted the client (at once, or after a cluster's check). */
-  #connect(params: ConnectParams): Handled | Promise<Handled> {
+  async #connect(params: ConnectParams): Promise<Handled> {
     this.#assertCanJoin(params.protocolVersion);
     if (!decodeSessionId(params.sessionId)) throw new ParlorError('INVALID_SESSION_ID', 'not a session ID');
-    const token = this.#verify(params.token);
-    if (params.apiKey !== undefined && params.apiKey !== token.apiKey) {
-      throw new ParlorError('AUTH_FAILED', 'the token is for another API key');
+    // Until the client has joined, the channel takes no other connect or resume.
+    this.#connecting = true;
+    let token: VerifiedToken;
+    let session: SessionRecord;
+    try {
+      token = await this.#verify(params.token);
+      if (params.apiKey !== undefined && params.apiKey !== token.apiKey) {
+        throw new ParlorError('AUTH_FAILED', 'the token is for another API key');
+      }
+      if (token.sessionId !== params.sessionId) {
+        throw new ParlorError('INVALID_SESSION_ID', 'the token is for another session');
+      }
+      session = await this.#options.sessions.get(token.apiKey, token.sessionId);
+      // The server admits the client at once, or after a cluster's check that this node owns the session.
+      await this.#options.admit(session.sessionId);
+    } finally {
+      this.#connecting = false;
     }
-    if (token.sessionId !== params.sessionId) {
-      throw new ParlorError('INVALID_SESSION_ID', 'the token is for another session');
-    }
-    const session = this.#options.sessions.get(token.apiKey, token.sessionId);
+    if (this.#state !== 'open') throw new ParlorError('CONNECT_FAILED', 'the socket closed while connecting');
     const tokenKey = createHash('sha256').update(params.token).digest('base64url');
-    const admitted = this.#options.admit(session.sessionId);
-    if (admitted === null) return this.#join(session, token, tokenKey);
-    this.#admitting = true;
-    return admitted
-      .finally(() => {
-        this.#admitting = false;
-      })
-      .then(() => {
-        if (this.#state !== 'open') throw new ParlorError('CONNECT_FAILED', 'the socket closed');
-        return this.#join(session, token, tokenKey);
-      });
+    return this.#join(session, token, tokenKey);
   }
 
   #join(session: SessionRecord, token: VerifiedToken, tokenKey: string): Handled {
@@ -400,8 +401,8 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
   }
 
   #assertCanJoin(protocolVersion: number): void {
-    if (this.#state === 'connected' || this.#admitting)
-      throw new ParlorError('CONNECT_FAILED', 'already connected');
+    if (this.#state === 'connected') throw new ParlorError('CONNECT_FAILED', 'already connected');
+    if (this.#connecting) throw new ParlorError('CONNECT_FAILED', 'already connecting');
     if (protocolVersion !== signalingProtocolVersion) {
       throw new ParlorError(
         'CONNECT_FAILED',
@@ -411,9 +412,9 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
   }
 
   /** Verifies the token; a session that does not exist is an invalid session ID, as in OpenTok. */
-  #verify(token: string): VerifiedToken {
+  async #verify(token: string): Promise<VerifiedToken> {
     try {
-      return this.#options.tokens.verify(token);
+      return await this.#options.tokens.verify(token);
     } catch (error) {
       if (error instanceof TokenError && error.reason === 'unknown-session') {
         throw new ParlorError('SESSION_NOT_FOUND', error.message, { cause: error });

@@ -18,7 +18,7 @@ import {
 import type { RecordOptions, StreamRecording } from '../archive/ArchiveMedia.js';
 import type { VerifiedToken } from '../auth/ClientTokenVerifier.js';
 import { InvalidStateError } from '../InvalidStateError.js';
-import type { SessionRecord } from '../store/SessionRepository.js';
+import type { SessionOrigin, SessionRecord } from '../store/SessionRepository.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import { RoomConnection, type ConnectionLimits, type ConnectionSink } from './RoomConnection.js';
 import type { VideoPreferences } from '../media/router/Subscription.js';
@@ -88,6 +88,8 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
   readonly mediaMode: MediaMode;
   /** Media is end-to-end encrypted: the router forwards what it cannot read. */
   readonly e2ee: boolean;
+  /** Who created the session: the application, or the demo page. */
+  readonly origin: SessionOrigin;
   readonly observer: TypedEmitter<SessionRoomObserverEvents>;
   readonly #reconnectGraceMs: number;
   readonly #connectionLimits: ConnectionLimits;
@@ -111,6 +113,7 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     this.apiKey = options.session.apiKey;
     this.mediaMode = options.session.mediaMode;
     this.e2ee = options.session.e2ee;
+    this.origin = options.session.origin;
     this.#reconnectGraceMs = options.reconnectGraceMs;
     this.#connectionLimits = options.connectionLimits;
     this.#maxConnectionsPerToken = options.maxConnectionsPerToken;

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqlClient } from './SqlClient.js';
 
 /** A Vonage application: an ID (a UUID) and the RSA public key that verifies its RS256 JWTs. */
 export interface Application {
@@ -19,34 +19,32 @@ interface ApplicationRow {
 
 /** Applications in the `projects` table, where their ID stands in the `api_key` column. */
 export class ApplicationRepository {
-  readonly #insert: Database.Statement<[string, string, string, number]>;
-  readonly #byId: Database.Statement<[string], ApplicationRow>;
-  readonly #all: Database.Statement<[], ApplicationRow>;
+  readonly #sql: SqlClient;
 
-  constructor(db: Database.Database) {
-    this.#insert = db.prepare(
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
+  }
+
+  async insert(application: Application): Promise<void> {
+    await this.#sql.run(
       `INSERT INTO projects (api_key, kind, name, public_key, created_at) VALUES (?, 'application', ?, ?, ?)`,
-    );
-    this.#byId = db.prepare("SELECT * FROM projects WHERE api_key = ? AND kind = 'application'");
-    this.#all = db.prepare("SELECT * FROM projects WHERE kind = 'application' ORDER BY created_at, api_key");
-  }
-
-  insert(application: Application): void {
-    this.#insert.run(
-      application.applicationId,
-      application.name,
-      application.publicKey,
-      application.createdAt,
+      [application.applicationId, application.name, application.publicKey, application.createdAt],
     );
   }
 
-  find(applicationId: string): Application | undefined {
-    const row = this.#byId.get(applicationId);
+  async find(applicationId: string): Promise<Application | undefined> {
+    const row = await this.#sql.get<ApplicationRow>(
+      "SELECT * FROM projects WHERE api_key = ? AND kind = 'application'",
+      [applicationId],
+    );
     return row && toApplication(row);
   }
 
-  list(): Application[] {
-    return this.#all.all().map(toApplication);
+  async list(): Promise<Application[]> {
+    const rows = await this.#sql.all<ApplicationRow>(
+      "SELECT * FROM projects WHERE kind = 'application' ORDER BY created_at, api_key",
+    );
+    return rows.map(toApplication);
   }
 }
 

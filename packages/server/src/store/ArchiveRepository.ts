@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3';
 import type {
   ArchiveLayout,
   ArchiveOutputMode,
@@ -6,6 +5,7 @@ import type {
   ArchiveStreamMode,
   VideoType,
 } from '@parlor/protocol';
+import { flag, type SqlClient, type SqlValue } from './SqlClient.js';
 
 /** The statuses an archive takes in Parlor, in the order it goes through them. */
 export const storedArchiveStatuses = ['started', 'stopped', 'available', 'failed', 'deleted'] as const;
@@ -97,8 +97,8 @@ interface ArchiveRow {
   status: string;
   reason: string;
   output_mode: string;
-  has_audio: number;
-  has_video: number;
+  has_audio: number | boolean;
+  has_video: number | boolean;
   resolution: string | null;
   stream_mode: string;
   multi_archive_tag: string | null;
@@ -119,144 +119,131 @@ interface RecordingRow {
   connection_id: string;
   connection_data: string;
   video_type: string | null;
-  has_audio: number;
-  has_video: number;
+  has_audio: number | boolean;
+  has_video: number | boolean;
   base_path: string;
   requested_at: number;
   file: string | null;
   started_at: number | null;
   duration_ms: number | null;
-  ended: number;
+  ended: number | boolean;
   failure: string | null;
 }
 
-type Value = string | number | null;
-
+/** Archives and their recordings; `rowid` orders those created in the same millisecond. */
 export class ArchiveRepository {
-  readonly #db: Database.Database;
-  readonly #insert: Database.Statement<Value[]>;
-  readonly #update: Database.Statement<Value[]>;
-  readonly #byId: Database.Statement<[string], ArchiveRow>;
-  readonly #unfinished: Database.Statement<[], ArchiveRow>;
-  readonly #failed: Database.Statement<[], ArchiveRow>;
-  readonly #insertRecording: Database.Statement<Value[]>;
-  readonly #endRecording: Database.Statement<Value[]>;
-  readonly #retry: Database.Statement<Value[]>;
-  readonly #recordingsOf: Database.Statement<[string], RecordingRow>;
+  readonly #sql: SqlClient;
 
-  constructor(db: Database.Database) {
-    this.#db = db;
-    this.#insert = db.prepare(
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
+  }
+
+  async insert(archive: ArchiveRecord): Promise<void> {
+    await this.#sql.run(
       `INSERT INTO archives (archive_id, api_key, session_id, name, status, reason, output_mode,
          has_audio, has_video, resolution, stream_mode, multi_archive_tag, layouts, max_bitrate,
          quantization_parameter, created_at, updated_at, duration_ms, size, output_key)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.#update = db.prepare(
-      `UPDATE archives SET status = ?, reason = ?, layouts = ?, updated_at = ?, duration_ms = ?,
-         size = ?, output_key = ? WHERE archive_id = ?`,
-    );
-    this.#byId = db.prepare('SELECT * FROM archives WHERE archive_id = ?');
-    this.#unfinished = db.prepare(
-      "SELECT * FROM archives WHERE status IN ('started', 'stopped') ORDER BY created_at, rowid",
-    );
-    this.#failed = db.prepare("SELECT * FROM archives WHERE status = 'failed' ORDER BY created_at, rowid");
-    this.#insertRecording = db.prepare(
-      `INSERT INTO archive_recordings (archive_id, seq, stream_id, connection_id, connection_data,
-         video_type, has_audio, has_video, base_path, requested_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.#endRecording = db.prepare(
-      `UPDATE archive_recordings SET file = ?, started_at = ?, duration_ms = ?, failure = ?, ended = 1
-       WHERE archive_id = ? AND seq = ?`,
-    );
-    this.#retry = db.prepare(
-      "UPDATE archives SET status = 'stopped', updated_at = ? WHERE archive_id = ? AND status = 'failed'",
-    );
-    this.#recordingsOf = db.prepare('SELECT * FROM archive_recordings WHERE archive_id = ? ORDER BY seq');
-  }
-
-  insert(archive: ArchiveRecord): void {
-    this.#insert.run(
-      archive.archiveId,
-      archive.apiKey,
-      archive.sessionId,
-      archive.name,
-      archive.status,
-      archive.reason,
-      archive.outputMode,
-      archive.hasAudio ? 1 : 0,
-      archive.hasVideo ? 1 : 0,
-      archive.resolution,
-      archive.streamMode,
-      archive.multiArchiveTag,
-      JSON.stringify(archive.layouts),
-      archive.maxBitrate,
-      archive.quantizationParameter,
-      archive.createdAt,
-      archive.updatedAt,
-      archive.durationMs,
-      archive.size,
-      archive.outputKey,
+      [
+        archive.archiveId,
+        archive.apiKey,
+        archive.sessionId,
+        archive.name,
+        archive.status,
+        archive.reason,
+        archive.outputMode,
+        archive.hasAudio,
+        archive.hasVideo,
+        archive.resolution,
+        archive.streamMode,
+        archive.multiArchiveTag,
+        JSON.stringify(archive.layouts),
+        archive.maxBitrate,
+        archive.quantizationParameter,
+        archive.createdAt,
+        archive.updatedAt,
+        archive.durationMs,
+        archive.size,
+        archive.outputKey,
+      ],
     );
   }
 
   /** Writes what changes in an archive's life: status, reason, layouts, times, size and output. */
-  update(archive: ArchiveRecord): void {
-    this.#update.run(
-      archive.status,
-      archive.reason,
-      JSON.stringify(archive.layouts),
-      archive.updatedAt,
-      archive.durationMs,
-      archive.size,
-      archive.outputKey,
-      archive.archiveId,
+  async update(archive: ArchiveRecord): Promise<void> {
+    await this.#sql.run(
+      `UPDATE archives SET status = ?, reason = ?, layouts = ?, updated_at = ?, duration_ms = ?,
+         size = ?, output_key = ? WHERE archive_id = ?`,
+      [
+        archive.status,
+        archive.reason,
+        JSON.stringify(archive.layouts),
+        archive.updatedAt,
+        archive.durationMs,
+        archive.size,
+        archive.outputKey,
+        archive.archiveId,
+      ],
     );
   }
 
-  find(archiveId: string): ArchiveRecord | undefined {
-    const row = this.#byId.get(archiveId);
+  async find(archiveId: string): Promise<ArchiveRecord | undefined> {
+    const row = await this.#sql.get<ArchiveRow>('SELECT * FROM archives WHERE archive_id = ?', [archiveId]);
     return row && toArchive(row);
   }
 
   /** The project's archives but deleted ones, newest first, optionally of one session. */
-  list(apiKey: string, page: { offset: number; count: number; sessionId?: string }): ArchivePage {
+  async list(
+    apiKey: string,
+    page: { offset: number; count: number; sessionId?: string },
+  ): Promise<ArchivePage> {
     const where = `api_key = ? AND status != 'deleted'${page.sessionId === undefined ? '' : ' AND session_id = ?'}`;
-    const params = page.sessionId === undefined ? [apiKey] : [apiKey, page.sessionId];
-    const { total } = this.#db
-      .prepare(`SELECT count(*) AS total FROM archives WHERE ${where}`)
-      .get(...params) as {
-      total: number;
-    };
-    const rows = this.#db
-      .prepare(`SELECT * FROM archives WHERE ${where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`)
-      .all(...params, page.count, page.offset) as ArchiveRow[];
-    return { count: total, items: rows.map(toArchive) };
+    const params: SqlValue[] = page.sessionId === undefined ? [apiKey] : [apiKey, page.sessionId];
+    const total = await this.#sql.get<{ total: number }>(
+      `SELECT count(*) AS total FROM archives WHERE ${where}`,
+      params,
+    );
+    const rows = await this.#sql.all<ArchiveRow>(
+      `SELECT * FROM archives WHERE ${where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`,
+      [...params, page.count, page.offset],
+    );
+    return { count: total?.total ?? 0, items: rows.map(toArchive) };
   }
 
   /** Archives that were recording or being finished when the server last stopped. */
-  unfinished(): ArchiveRecord[] {
-    return this.#unfinished.all().map(toArchive);
+  async unfinished(): Promise<ArchiveRecord[]> {
+    const rows = await this.#sql.all<ArchiveRow>(
+      "SELECT * FROM archives WHERE status IN ('started', 'stopped') ORDER BY created_at, rowid",
+    );
+    return rows.map(toArchive);
   }
 
-  insertRecording(recording: RecordingRecord): void {
-    this.#insertRecording.run(
-      recording.archiveId,
-      recording.seq,
-      recording.streamId,
-      recording.connectionId,
-      recording.connectionData,
-      recording.videoType,
-      recording.hasAudio ? 1 : 0,
-      recording.hasVideo ? 1 : 0,
-      recording.basePath,
-      recording.requestedAt,
+  async insertRecording(recording: RecordingRecord): Promise<void> {
+    await this.#sql.run(
+      `INSERT INTO archive_recordings (archive_id, seq, stream_id, connection_id, connection_data,
+         video_type, has_audio, has_video, base_path, requested_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        recording.archiveId,
+        recording.seq,
+        recording.streamId,
+        recording.connectionId,
+        recording.connectionData,
+        recording.videoType,
+        recording.hasAudio,
+        recording.hasVideo,
+        recording.basePath,
+        recording.requestedAt,
+      ],
     );
   }
 
-  endRecording(archiveId: string, seq: number, end: RecordingEnd): void {
-    this.#endRecording.run(end.file, end.startedAt, end.durationMs, end.failure, archiveId, seq);
+  async endRecording(archiveId: string, seq: number, end: RecordingEnd): Promise<void> {
+    await this.#sql.run(
+      `UPDATE archive_recordings SET file = ?, started_at = ?, duration_ms = ?, failure = ?, ended = TRUE
+       WHERE archive_id = ? AND seq = ?`,
+      [end.file, end.startedAt, end.durationMs, end.failure, archiveId, seq],
+    );
   }
 
   /**
@@ -264,17 +251,28 @@ export class ArchiveRepository {
    * that another process on the same store sees either state, never half of one. Returns
    * whether the archive was failed.
    */
-  retry(archiveId: string, now: number): boolean {
-    return this.#retry.run(now, archiveId).changes === 1;
+  async retry(archiveId: string, now: number): Promise<boolean> {
+    const changes = await this.#sql.run(
+      "UPDATE archives SET status = 'stopped', updated_at = ? WHERE archive_id = ? AND status = 'failed'",
+      [now, archiveId],
+    );
+    return changes === 1;
   }
 
   /** Failed archives, oldest first. */
-  failed(): ArchiveRecord[] {
-    return this.#failed.all().map(toArchive);
+  async failed(): Promise<ArchiveRecord[]> {
+    const rows = await this.#sql.all<ArchiveRow>(
+      "SELECT * FROM archives WHERE status = 'failed' ORDER BY created_at, rowid",
+    );
+    return rows.map(toArchive);
   }
 
-  recordingsOf(archiveId: string): RecordingRecord[] {
-    return this.#recordingsOf.all(archiveId).map(toRecording);
+  async recordingsOf(archiveId: string): Promise<RecordingRecord[]> {
+    const rows = await this.#sql.all<RecordingRow>(
+      'SELECT * FROM archive_recordings WHERE archive_id = ? ORDER BY seq',
+      [archiveId],
+    );
+    return rows.map(toRecording);
   }
 }
 
@@ -288,8 +286,8 @@ function toArchive(row: ArchiveRow): ArchiveRecord {
     status: row.status as StoredArchiveStatus,
     reason: row.reason,
     outputMode: row.output_mode as ArchiveOutputMode,
-    hasAudio: row.has_audio === 1,
-    hasVideo: row.has_video === 1,
+    hasAudio: flag(row.has_audio),
+    hasVideo: flag(row.has_video),
     resolution: row.resolution as ArchiveResolution | null,
     streamMode: row.stream_mode as ArchiveStreamMode,
     multiArchiveTag: row.multi_archive_tag,
@@ -312,14 +310,14 @@ function toRecording(row: RecordingRow): RecordingRecord {
     connectionId: row.connection_id,
     connectionData: row.connection_data,
     videoType: row.video_type as VideoType | null,
-    hasAudio: row.has_audio === 1,
-    hasVideo: row.has_video === 1,
+    hasAudio: flag(row.has_audio),
+    hasVideo: flag(row.has_video),
     basePath: row.base_path,
     requestedAt: row.requested_at,
     file: row.file,
     startedAt: row.started_at,
     durationMs: row.duration_ms,
-    ended: row.ended === 1,
+    ended: flag(row.ended),
     failure: row.failure,
   };
 }

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqlClient } from './SqlClient.js';
 
 /** A URL a project registered for one group and event of callbacks (`archive`/`status`). */
 export interface CallbackRecord {
@@ -22,47 +22,57 @@ interface CallbackRow {
 
 /** Callback URLs: at most one per project, group and event; registering again replaces it. */
 export class CallbackRepository {
-  readonly #upsert: Database.Statement<[string, string, string, string, string, number]>;
-  readonly #find: Database.Statement<[string, string, string], CallbackRow>;
-  readonly #list: Database.Statement<[string], CallbackRow>;
-  readonly #delete: Database.Statement<[string, string]>;
-  readonly #deleteFor: Database.Statement<[string, string, string]>;
+  readonly #sql: SqlClient;
 
-  constructor(db: Database.Database) {
-    this.#upsert = db.prepare(
-      `INSERT INTO callbacks (callback_id, api_key, grp, event, url, created_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (api_key, grp, event) DO UPDATE SET
-         callback_id = excluded.callback_id, url = excluded.url, created_at = excluded.created_at`,
-    );
-    this.#find = db.prepare('SELECT * FROM callbacks WHERE api_key = ? AND grp = ? AND event = ?');
-    this.#list = db.prepare('SELECT * FROM callbacks WHERE api_key = ? ORDER BY created_at, callback_id');
-    this.#delete = db.prepare('DELETE FROM callbacks WHERE api_key = ? AND callback_id = ?');
-    this.#deleteFor = db.prepare('DELETE FROM callbacks WHERE api_key = ? AND grp = ? AND event = ?');
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
   /** Registers the callback, replacing the project's previous one for that group and event. */
-  put(callback: CallbackRecord): void {
+  async put(callback: CallbackRecord): Promise<void> {
     const { callbackId, apiKey, group, event, url, createdAt } = callback;
-    this.#upsert.run(callbackId, apiKey, group, event, url, createdAt);
+    await this.#sql.run(
+      `INSERT INTO callbacks (callback_id, api_key, grp, event, url, created_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (api_key, grp, event) DO UPDATE SET
+         callback_id = excluded.callback_id, url = excluded.url, created_at = excluded.created_at`,
+      [callbackId, apiKey, group, event, url, createdAt],
+    );
   }
 
-  find(apiKey: string, group: string, event: string): CallbackRecord | undefined {
-    const row = this.#find.get(apiKey, group, event);
+  async find(apiKey: string, group: string, event: string): Promise<CallbackRecord | undefined> {
+    const row = await this.#sql.get<CallbackRow>(
+      'SELECT * FROM callbacks WHERE api_key = ? AND grp = ? AND event = ?',
+      [apiKey, group, event],
+    );
     return row && toCallback(row);
   }
 
-  list(apiKey: string): CallbackRecord[] {
-    return this.#list.all(apiKey).map(toCallback);
+  async list(apiKey: string): Promise<CallbackRecord[]> {
+    const rows = await this.#sql.all<CallbackRow>(
+      'SELECT * FROM callbacks WHERE api_key = ? ORDER BY created_at, callback_id',
+      [apiKey],
+    );
+    return rows.map(toCallback);
   }
 
   /** Returns whether the project had that callback. */
-  delete(apiKey: string, callbackId: string): boolean {
-    return this.#delete.run(apiKey, callbackId).changes > 0;
+  async delete(apiKey: string, callbackId: string): Promise<boolean> {
+    return (
+      (await this.#sql.run('DELETE FROM callbacks WHERE api_key = ? AND callback_id = ?', [
+        apiKey,
+        callbackId,
+      ])) > 0
+    );
   }
 
   /** Returns whether the project had a callback for that group and event. */
-  deleteFor(apiKey: string, group: string, event: string): boolean {
-    return this.#deleteFor.run(apiKey, group, event).changes > 0;
+  async deleteFor(apiKey: string, group: string, event: string): Promise<boolean> {
+    const changes = await this.#sql.run('DELETE FROM callbacks WHERE api_key = ? AND grp = ? AND event = ?', [
+      apiKey,
+      group,
+      event,
+    ]);
+    return changes > 0;
   }
 }
 

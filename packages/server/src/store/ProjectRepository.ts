@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import { flag, type SqlClient } from './SqlClient.js';
 
 /** An OpenTok project: an API key and the secret that signs its JWTs. */
 export interface Project {
@@ -15,66 +15,54 @@ interface ProjectRow {
   api_key: string;
   name: string;
   api_secret: string;
-  is_default: number;
+  is_default: number | boolean;
   created_at: number;
 }
 
 /** OpenTok projects in the `projects` table (applications are the other kind there). */
-
 export class ProjectRepository {
-  readonly #insert: Database.Statement<[string, string, string, number, number]>;
-  readonly #byKey: Database.Statement<[string], ProjectRow>;
-  readonly #defaultProject: Database.Statement<[], ProjectRow>;
-  readonly #all: Database.Statement<[], ProjectRow>;
-  readonly #setSecret: Database.Statement<[string, string]>;
-  readonly #clearDefault: Database.Statement<[]>;
-  readonly #setDefault: Database.Statement<[string]>;
+  readonly #sql: SqlClient;
 
-  constructor(db: Database.Database) {
-    this.#insert = db.prepare(
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
+  }
+
+  async insert(project: Project): Promise<void> {
+    await this.#sql.run(
       `INSERT INTO projects (api_key, kind, name, api_secret, is_default, created_at)
        VALUES (?, 'opentok', ?, ?, ?, ?)`,
-    );
-    this.#byKey = db.prepare("SELECT * FROM projects WHERE api_key = ? AND kind = 'opentok'");
-    this.#defaultProject = db.prepare('SELECT * FROM projects WHERE is_default = 1');
-    this.#all = db.prepare("SELECT * FROM projects WHERE kind = 'opentok' ORDER BY created_at, api_key");
-    this.#setSecret = db.prepare('UPDATE projects SET api_secret = ? WHERE api_key = ?');
-    this.#clearDefault = db.prepare('UPDATE projects SET is_default = 0 WHERE is_default = 1');
-    this.#setDefault = db.prepare('UPDATE projects SET is_default = 1 WHERE api_key = ?');
-  }
-
-  insert(project: Project): void {
-    this.#insert.run(
-      project.apiKey,
-      project.name,
-      project.apiSecret,
-      project.isDefault ? 1 : 0,
-      project.createdAt,
+      [project.apiKey, project.name, project.apiSecret, project.isDefault, project.createdAt],
     );
   }
 
-  find(apiKey: string): Project | undefined {
-    const row = this.#byKey.get(apiKey);
+  async find(apiKey: string): Promise<Project | undefined> {
+    const row = await this.#sql.get<ProjectRow>(
+      "SELECT * FROM projects WHERE api_key = ? AND kind = 'opentok'",
+      [apiKey],
+    );
     return row && toProject(row);
   }
 
-  findDefault(): Project | undefined {
-    const row = this.#defaultProject.get();
+  async findDefault(): Promise<Project | undefined> {
+    const row = await this.#sql.get<ProjectRow>('SELECT * FROM projects WHERE is_default = TRUE');
     return row && toProject(row);
   }
 
-  list(): Project[] {
-    return this.#all.all().map(toProject);
+  async list(): Promise<Project[]> {
+    const rows = await this.#sql.all<ProjectRow>(
+      "SELECT * FROM projects WHERE kind = 'opentok' ORDER BY created_at, api_key",
+    );
+    return rows.map(toProject);
   }
 
-  setSecret(apiKey: string, apiSecret: string): void {
-    this.#setSecret.run(apiSecret, apiKey);
+  async setSecret(apiKey: string, apiSecret: string): Promise<void> {
+    await this.#sql.run('UPDATE projects SET api_secret = ? WHERE api_key = ?', [apiSecret, apiKey]);
   }
 
   /** Makes this project the default one (call inside a transaction). */
-  makeDefault(apiKey: string): void {
-    this.#clearDefault.run();
-    this.#setDefault.run(apiKey);
+  async makeDefault(apiKey: string): Promise<void> {
+    await this.#sql.run('UPDATE projects SET is_default = FALSE WHERE is_default = TRUE');
+    await this.#sql.run('UPDATE projects SET is_default = TRUE WHERE api_key = ?', [apiKey]);
   }
 }
 
@@ -83,7 +71,7 @@ function toProject(row: ProjectRow): Project {
     apiKey: row.api_key,
     name: row.name,
     apiSecret: row.api_secret,
-    isDefault: row.is_default === 1,
+    isDefault: flag(row.is_default),
     createdAt: row.created_at,
   };
 }

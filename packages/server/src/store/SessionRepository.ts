@@ -1,5 +1,5 @@
-import type Database from 'better-sqlite3';
 import type { ArchiveMode, ArchiveResolution, MediaMode, SessionSettings } from '@parlor/protocol';
+import { flag, type SqlClient } from './SqlClient.js';
 
 /**
  * Who created a session: the application, through the REST API (or an SDK), or the demo page.
@@ -23,84 +23,77 @@ interface SessionRow {
   media_mode: string;
   archive_mode: string;
   location: string | null;
-  e2ee: number;
+  e2ee: number | boolean;
   archive_name: string | null;
   archive_resolution: string | null;
   origin: string;
   created_at: number;
 }
 
-type InsertParams = [
-  string,
-  string,
-  string,
-  string,
-  string | null,
-  number,
-  string | null,
-  string | null,
-  string,
-  number,
-];
-
 export class SessionRepository {
-  readonly #insert: Database.Statement<InsertParams>;
-  readonly #byId: Database.Statement<[string], SessionRow>;
-  readonly #projectOf: Database.Statement<[string], { api_key: string }>;
-  readonly #count: Database.Statement<[string, string], { count: number }>;
-  readonly #deleteOldDemo: Database.Statement<[number, string]>;
+  readonly #sql: SqlClient;
 
-  constructor(db: Database.Database) {
-    this.#insert = db.prepare(
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
+  }
+
+  async insert(session: SessionRecord): Promise<void> {
+    await this.#sql.run(
       `INSERT INTO sessions (session_id, api_key, media_mode, archive_mode, location, e2ee,
          archive_name, archive_resolution, origin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.#byId = db.prepare('SELECT * FROM sessions WHERE session_id = ?');
-    this.#projectOf = db.prepare('SELECT api_key FROM sessions WHERE session_id = ?');
-    this.#count = db.prepare('SELECT COUNT(*) AS count FROM sessions WHERE api_key = ? AND origin = ?');
-    this.#deleteOldDemo = db.prepare(
-      `DELETE FROM sessions WHERE origin = 'demo' AND created_at < ?
-         AND session_id NOT IN (SELECT value FROM json_each(?))
-         AND NOT EXISTS (SELECT 1 FROM archives WHERE archives.session_id = sessions.session_id)`,
-    );
-  }
-
-  insert(session: SessionRecord): void {
-    this.#insert.run(
-      session.sessionId,
-      session.apiKey,
-      session.mediaMode,
-      session.archiveMode,
-      session.location,
-      session.e2ee ? 1 : 0,
-      session.archiveName,
-      session.archiveResolution,
-      session.origin,
-      session.createdAt,
+      [
+        session.sessionId,
+        session.apiKey,
+        session.mediaMode,
+        session.archiveMode,
+        session.location,
+        session.e2ee,
+        session.archiveName,
+        session.archiveResolution,
+        session.origin,
+        session.createdAt,
+      ],
     );
   }
 
-  find(sessionId: string): SessionRecord | undefined {
-    const row = this.#byId.get(sessionId);
+  async find(sessionId: string): Promise<SessionRecord | undefined> {
+    const row = await this.#sql.get<SessionRow>('SELECT * FROM sessions WHERE session_id = ?', [sessionId]);
     return row && toSession(row);
   }
 
   /** The API key of the session's project, without reading the rest of the row. */
-  projectOf(sessionId: string): string | undefined {
-    return this.#projectOf.get(sessionId)?.api_key;
+  async projectOf(sessionId: string): Promise<string | undefined> {
+    const row = await this.#sql.get<{ api_key: string }>(
+      'SELECT api_key FROM sessions WHERE session_id = ?',
+      [sessionId],
+    );
+    return row?.api_key;
   }
 
   /** How many sessions of this origin the project has. */
-  count(apiKey: string, origin: SessionOrigin): number {
-    return this.#count.get(apiKey, origin)?.count ?? 0;
+  async count(apiKey: string, origin: SessionOrigin): Promise<number> {
+    const row = await this.#sql.get<{ count: number }>(
+      'SELECT COUNT(*) AS count FROM sessions WHERE api_key = ? AND origin = ?',
+      [apiKey, origin],
+    );
+    return row?.count ?? 0;
   }
 
   /**
    * Deletes the demo sessions created before `createdBefore` (Unix ms), except those listed in
    * `keep` and any that has archives; returns how many it deleted.
    */
-  deleteOldDemoSessions(createdBefore: number, keep: readonly string[]): number {
-    return this.#deleteOldDemo.run(createdBefore, JSON.stringify(keep)).changes;
+  async deleteOldDemoSessions(createdBefore: number, keep: readonly string[]): Promise<number> {
+    const kept =
+      this.#sql.dialect === 'sqlite'
+        ? 'SELECT value FROM json_each(?)'
+        : 'SELECT json_array_elements_text(?::json)';
+    return this.#sql.run(
+      `DELETE FROM sessions WHERE origin = 'demo' AND created_at < ?
+         AND session_id NOT IN (${kept})
+         AND NOT EXISTS (SELECT 1 FROM archives WHERE archives.session_id = sessions.session_id)`,
+      [createdBefore, JSON.stringify(keep)],
+    );
   }
 }
 
@@ -112,7 +105,7 @@ function toSession(row: SessionRow): SessionRecord {
     mediaMode: row.media_mode as MediaMode,
     archiveMode: row.archive_mode as ArchiveMode,
     location: row.location,
-    e2ee: row.e2ee === 1,
+    e2ee: flag(row.e2ee),
     archiveName: row.archive_name,
     archiveResolution: row.archive_resolution as ArchiveResolution | null,
     origin: row.origin as SessionOrigin,

@@ -1,81 +1,91 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
 import { ApplicationRepository } from './ApplicationRepository.js';
 import { ArchiveRepository } from './ArchiveRepository.js';
 import { CallbackRepository } from './CallbackRepository.js';
-import { migrations } from './migrations.js';
+import { PostgresDatabase, type PostgresOptions } from './PostgresDatabase.js';
 import { ProjectRepository } from './ProjectRepository.js';
 import { SessionRepository } from './SessionRepository.js';
+import type { SqlClient, SqlDialect } from './SqlClient.js';
+import { SqliteDatabase } from './SqliteDatabase.js';
+import type { StoreDatabase } from './StoreDatabase.js';
 import { WebhookRepository } from './WebhookRepository.js';
 
-/** Parlor's embedded store: one SQLite file (WAL) and a repository per entity. */
-export class Store {
+/** A repository per entity, on the database or on one transaction of it. */
+export interface Repositories {
   readonly projects: ProjectRepository;
   readonly applications: ApplicationRepository;
   readonly sessions: SessionRepository;
   readonly archives: ArchiveRepository;
   readonly callbacks: CallbackRepository;
   readonly webhooks: WebhookRepository;
-  readonly #db: Database.Database;
+}
 
-  private constructor(db: Database.Database) {
-    this.#db = db;
-    this.projects = new ProjectRepository(db);
-    this.applications = new ApplicationRepository(db);
-    this.sessions = new SessionRepository(db);
-    this.archives = new ArchiveRepository(db);
-    this.callbacks = new CallbackRepository(db);
-    this.webhooks = new WebhookRepository(db);
+/** Where the store is: a SQLite file (one node) or a PostgreSQL database (a cluster). */
+export type StoreLocation =
+  { readonly engine: 'sqlite'; readonly file: string } | ({ readonly engine: 'postgres' } & PostgresOptions);
+
+/**
+ * Parlor's durable records: projects, applications, sessions, archives, callbacks and the
+ * webhook queue, the same repositories on either engine. Every call is asynchronous.
+ */
+export class Store implements Repositories {
+  readonly projects: ProjectRepository;
+  readonly applications: ApplicationRepository;
+  readonly sessions: SessionRepository;
+  readonly archives: ArchiveRepository;
+  readonly callbacks: CallbackRepository;
+  readonly webhooks: WebhookRepository;
+  readonly #database: StoreDatabase;
+
+  private constructor(database: StoreDatabase) {
+    this.#database = database;
+    const repositories = repositoriesOn(database);
+    this.projects = repositories.projects;
+    this.applications = repositories.applications;
+    this.sessions = repositories.sessions;
+    this.archives = repositories.archives;
+    this.callbacks = repositories.callbacks;
+    this.webhooks = repositories.webhooks;
   }
 
-  /** Opens (creating if needed) the store file and brings its schema up to date. */
-  static open(file: string): Store {
-    mkdirSync(dirname(file), { recursive: true });
-    const db = new Database(file);
-    try {
-      db.pragma('journal_mode = WAL');
-      // In WAL mode NORMAL loses no committed transaction when the process crashes; only a
-      // power loss may roll back the last ones. FULL would cost an fsync per session create.
-      db.pragma('synchronous = NORMAL');
-      db.pragma('foreign_keys = ON');
-      db.pragma('busy_timeout = 5000');
-      migrate(db);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
-    return new Store(db);
+  /** Opens (creating it if needed) the store and brings its schema up to date. */
+  static async open(location: StoreLocation): Promise<Store> {
+    return new Store(
+      location.engine === 'sqlite'
+        ? SqliteDatabase.open(location.file)
+        : await PostgresDatabase.open(location),
+    );
+  }
+
+  get engine(): SqlDialect {
+    return this.#database.dialect;
   }
 
   get schemaVersion(): number {
-    return this.#db.pragma('user_version', { simple: true }) as number;
+    return this.#database.schemaVersion;
   }
 
-  /** Runs `fn` in one transaction: all its writes land, or none. */
-  transaction<T>(fn: () => T): T {
-    return this.#db.transaction(fn)();
+  /**
+   * Runs `fn` in one serializable transaction: all its writes land, or none (it throws, also
+   * when it raced another node's transaction: try again). `fn` works through the repositories it
+   * is given; the store's own wait for the transaction to end.
+   */
+  transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T> {
+    return this.#database.transaction((client) => fn(repositoriesOn(client)));
   }
 
-  /** Folds the WAL into the database file and closes it; idempotent. */
-  close(): void {
-    if (!this.#db.open) return;
-    this.#db.pragma('wal_checkpoint(TRUNCATE)');
-    this.#db.close();
+  /** Closes the database once the statements under way have ended; idempotent. */
+  close(): Promise<void> {
+    return this.#database.close();
   }
 }
 
-function migrate(db: Database.Database): void {
-  const applied = db.pragma('user_version', { simple: true }) as number;
-  if (applied > migrations.length) {
-    throw new Error(
-      `The store's schema version ${applied} is newer than this Parlor knows (${migrations.length})`,
-    );
-  }
-  for (let version = applied + 1; version <= migrations.length; version++) {
-    db.transaction(() => {
-      db.exec(migrations[version - 1] as string);
-      db.pragma(`user_version = ${version}`);
-    })();
-  }
+function repositoriesOn(client: SqlClient): Repositories {
+  return {
+    projects: new ProjectRepository(client),
+    applications: new ApplicationRepository(client),
+    sessions: new SessionRepository(client),
+    archives: new ArchiveRepository(client),
+    callbacks: new CallbackRepository(client),
+    webhooks: new WebhookRepository(client),
+  };
 }

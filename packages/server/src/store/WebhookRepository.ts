@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqlClient } from './SqlClient.js';
 
 /** A callback POST waiting to be delivered. */
 export interface WebhookDelivery {
@@ -22,27 +22,26 @@ interface DeliveryRow {
 
 /** Callbacks not delivered yet, kept so that they survive a restart; oldest first per URL. */
 export class WebhookRepository {
-  readonly #insert: Database.Statement<[string, string, number]>;
-  readonly #next: Database.Statement<[string], DeliveryRow>;
-  readonly #urls: Database.Statement<[], { url: string }>;
-  readonly #failed: Database.Statement<[number]>;
-  readonly #delete: Database.Statement<[number]>;
+  readonly #sql: SqlClient;
 
-  constructor(db: Database.Database) {
-    this.#insert = db.prepare('INSERT INTO webhook_deliveries (url, body, created_at) VALUES (?, ?, ?)');
-    this.#next = db.prepare('SELECT * FROM webhook_deliveries WHERE url = ? ORDER BY delivery_id LIMIT 1');
-    this.#urls = db.prepare('SELECT DISTINCT url FROM webhook_deliveries');
-    this.#failed = db.prepare('UPDATE webhook_deliveries SET attempts = attempts + 1 WHERE delivery_id = ?');
-    this.#delete = db.prepare('DELETE FROM webhook_deliveries WHERE delivery_id = ?');
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
   }
 
-  add(url: string, body: string, createdAt: number): void {
-    this.#insert.run(url, body, createdAt);
+  async add(url: string, body: string, createdAt: number): Promise<void> {
+    await this.#sql.run('INSERT INTO webhook_deliveries (url, body, created_at) VALUES (?, ?, ?)', [
+      url,
+      body,
+      createdAt,
+    ]);
   }
 
   /** The oldest delivery waiting for the URL. */
-  next(url: string): WebhookDelivery | undefined {
-    const row = this.#next.get(url);
+  async next(url: string): Promise<WebhookDelivery | undefined> {
+    const row = await this.#sql.get<DeliveryRow>(
+      'SELECT * FROM webhook_deliveries WHERE url = ? ORDER BY delivery_id LIMIT 1',
+      [url],
+    );
     return (
       row && {
         deliveryId: row.delivery_id,
@@ -55,15 +54,18 @@ export class WebhookRepository {
   }
 
   /** Every URL with deliveries waiting. */
-  pendingUrls(): string[] {
-    return this.#urls.all().map((row) => row.url);
+  async pendingUrls(): Promise<string[]> {
+    const rows = await this.#sql.all<{ url: string }>('SELECT DISTINCT url FROM webhook_deliveries');
+    return rows.map((row) => row.url);
   }
 
-  failed(deliveryId: number): void {
-    this.#failed.run(deliveryId);
+  async failed(deliveryId: number): Promise<void> {
+    await this.#sql.run('UPDATE webhook_deliveries SET attempts = attempts + 1 WHERE delivery_id = ?', [
+      deliveryId,
+    ]);
   }
 
-  delete(deliveryId: number): void {
-    this.#delete.run(deliveryId);
+  async delete(deliveryId: number): Promise<void> {
+    await this.#sql.run('DELETE FROM webhook_deliveries WHERE delivery_id = ?', [deliveryId]);
   }
 }

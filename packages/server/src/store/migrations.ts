@@ -1,115 +1,228 @@
+import type { SqlDialect } from './SqlClient.js';
+
+/** One version of the schema: its SQL for each engine, or one text where both run the same. */
+export type Migration = { readonly sql: string } | { readonly sqlite: string; readonly postgres: string };
+
+/** The migration's SQL for this engine. */
+export function migrationSql(migration: Migration, dialect: SqlDialect): string {
+  return 'sql' in migration ? migration.sql : migration[dialect];
+}
+
 /**
- * The store's schema, one migration per version; `PRAGMA user_version` records the last one
- * applied. Append new versions; never edit one that has shipped.
+ * The store's schema, one migration per version, the same in meaning on both engines: SQLite's
+ * INTEGER 0/1 flags are PostgreSQL's BOOLEANs, its integer millisecond times and byte counts
+ * BIGINTs. SQLite records the last version applied in `PRAGMA user_version`, PostgreSQL in
+ * `parlor_schema_migrations`. Append new versions; never edit one that has shipped.
  */
-export const migrations: readonly string[] = [
+export const migrations: readonly Migration[] = [
   // 1: projects and sessions. A project is an OpenTok project (API key and secret) or a Vonage
   // application (application ID and RSA public key); `api_key` holds either ID.
-  `
-  CREATE TABLE projects (
-    api_key     TEXT PRIMARY KEY,
-    kind        TEXT NOT NULL CHECK (kind IN ('opentok', 'application')),
-    name        TEXT NOT NULL,
-    api_secret  TEXT,
-    public_key  TEXT,
-    is_default  INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),
-    created_at  INTEGER NOT NULL,
-    CHECK ((api_secret IS NOT NULL) = (kind = 'opentok')),
-    CHECK ((public_key IS NOT NULL) = (kind = 'application')),
-    CHECK (kind = 'opentok' OR is_default = 0)
-  ) STRICT;
-  CREATE UNIQUE INDEX projects_single_default ON projects (is_default) WHERE is_default = 1;
+  {
+    sqlite: `
+    CREATE TABLE projects (
+      api_key     TEXT PRIMARY KEY,
+      kind        TEXT NOT NULL CHECK (kind IN ('opentok', 'application')),
+      name        TEXT NOT NULL,
+      api_secret  TEXT,
+      public_key  TEXT,
+      is_default  INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),
+      created_at  INTEGER NOT NULL,
+      CHECK ((api_secret IS NOT NULL) = (kind = 'opentok')),
+      CHECK ((public_key IS NOT NULL) = (kind = 'application')),
+      CHECK (kind = 'opentok' OR is_default = 0)
+    ) STRICT;
+    CREATE UNIQUE INDEX projects_single_default ON projects (is_default) WHERE is_default = 1;
 
-  CREATE TABLE sessions (
-    session_id          TEXT PRIMARY KEY,
-    api_key             TEXT NOT NULL REFERENCES projects (api_key),
-    media_mode          TEXT NOT NULL CHECK (media_mode IN ('relayed', 'routed')),
-    archive_mode        TEXT NOT NULL CHECK (archive_mode IN ('manual', 'always')),
-    location            TEXT,
-    e2ee                INTEGER NOT NULL CHECK (e2ee IN (0, 1)),
-    archive_name        TEXT,
-    archive_resolution  TEXT,
-    created_at          INTEGER NOT NULL
-  ) STRICT, WITHOUT ROWID;
-  `,
+    CREATE TABLE sessions (
+      session_id          TEXT PRIMARY KEY,
+      api_key             TEXT NOT NULL REFERENCES projects (api_key),
+      media_mode          TEXT NOT NULL CHECK (media_mode IN ('relayed', 'routed')),
+      archive_mode        TEXT NOT NULL CHECK (archive_mode IN ('manual', 'always')),
+      location            TEXT,
+      e2ee                INTEGER NOT NULL CHECK (e2ee IN (0, 1)),
+      archive_name        TEXT,
+      archive_resolution  TEXT,
+      created_at          INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    `,
+    postgres: `
+    CREATE TABLE projects (
+      api_key     TEXT PRIMARY KEY,
+      kind        TEXT NOT NULL CHECK (kind IN ('opentok', 'application')),
+      name        TEXT NOT NULL,
+      api_secret  TEXT,
+      public_key  TEXT,
+      is_default  BOOLEAN NOT NULL DEFAULT FALSE,
+      created_at  BIGINT NOT NULL,
+      CHECK ((api_secret IS NOT NULL) = (kind = 'opentok')),
+      CHECK ((public_key IS NOT NULL) = (kind = 'application')),
+      CHECK (kind = 'opentok' OR NOT is_default)
+    );
+    CREATE UNIQUE INDEX projects_single_default ON projects (is_default) WHERE is_default;
+
+    CREATE TABLE sessions (
+      session_id          TEXT PRIMARY KEY,
+      api_key             TEXT NOT NULL REFERENCES projects (api_key),
+      media_mode          TEXT NOT NULL CHECK (media_mode IN ('relayed', 'routed')),
+      archive_mode        TEXT NOT NULL CHECK (archive_mode IN ('manual', 'always')),
+      location            TEXT,
+      e2ee                BOOLEAN NOT NULL,
+      archive_name        TEXT,
+      archive_resolution  TEXT,
+      created_at          BIGINT NOT NULL
+    );
+    `,
+  },
   // 2: archives, the recordings of their streams, project callbacks and queued webhook deliveries.
-  `
-  CREATE TABLE archives (
-    archive_id              TEXT PRIMARY KEY,
-    api_key                 TEXT NOT NULL REFERENCES projects (api_key),
-    session_id              TEXT NOT NULL REFERENCES sessions (session_id),
-    name                    TEXT,
-    status                  TEXT NOT NULL
-                            CHECK (status IN ('started', 'stopped', 'available', 'failed', 'deleted')),
-    reason                  TEXT NOT NULL DEFAULT '',
-    output_mode             TEXT NOT NULL CHECK (output_mode IN ('composed', 'individual')),
-    has_audio               INTEGER NOT NULL CHECK (has_audio IN (0, 1)),
-    has_video               INTEGER NOT NULL CHECK (has_video IN (0, 1)),
-    resolution              TEXT,
-    stream_mode             TEXT NOT NULL CHECK (stream_mode IN ('auto', 'manual')),
-    multi_archive_tag       TEXT,
-    -- JSON: the layouts in force, each from an offset in ms: [{"atMs":0,"layout":{...}}, ...]
-    layouts                 TEXT NOT NULL,
-    max_bitrate             INTEGER,
-    quantization_parameter  INTEGER,
-    created_at              INTEGER NOT NULL,
-    updated_at              INTEGER NOT NULL,
-    duration_ms             INTEGER NOT NULL DEFAULT 0,
-    size                    INTEGER NOT NULL DEFAULT 0,
-    -- the output's key in the archive storage, once available
-    output_key              TEXT,
-    CHECK ((resolution IS NOT NULL) = (output_mode = 'composed'))
-  ) STRICT;
-  CREATE INDEX archives_by_project ON archives (api_key, created_at);
-  CREATE INDEX archives_by_session ON archives (session_id, created_at);
-  CREATE INDEX archives_unfinished ON archives (status) WHERE status IN ('started', 'stopped');
+  {
+    sqlite: `
+    CREATE TABLE archives (
+      archive_id              TEXT PRIMARY KEY,
+      api_key                 TEXT NOT NULL REFERENCES projects (api_key),
+      session_id              TEXT NOT NULL REFERENCES sessions (session_id),
+      name                    TEXT,
+      status                  TEXT NOT NULL
+                              CHECK (status IN ('started', 'stopped', 'available', 'failed', 'deleted')),
+      reason                  TEXT NOT NULL DEFAULT '',
+      output_mode             TEXT NOT NULL CHECK (output_mode IN ('composed', 'individual')),
+      has_audio               INTEGER NOT NULL CHECK (has_audio IN (0, 1)),
+      has_video               INTEGER NOT NULL CHECK (has_video IN (0, 1)),
+      resolution              TEXT,
+      stream_mode             TEXT NOT NULL CHECK (stream_mode IN ('auto', 'manual')),
+      multi_archive_tag       TEXT,
+      -- JSON: the layouts in force, each from an offset in ms: [{"atMs":0,"layout":{...}}, ...]
+      layouts                 TEXT NOT NULL,
+      max_bitrate             INTEGER,
+      quantization_parameter  INTEGER,
+      created_at              INTEGER NOT NULL,
+      updated_at              INTEGER NOT NULL,
+      duration_ms             INTEGER NOT NULL DEFAULT 0,
+      size                    INTEGER NOT NULL DEFAULT 0,
+      -- the output's key in the archive storage, once available
+      output_key              TEXT,
+      CHECK ((resolution IS NOT NULL) = (output_mode = 'composed'))
+    ) STRICT;
+    CREATE INDEX archives_by_project ON archives (api_key, created_at);
+    CREATE INDEX archives_by_session ON archives (session_id, created_at);
+    CREATE INDEX archives_unfinished ON archives (status) WHERE status IN ('started', 'stopped');
 
-  -- One recording of one stream into one file; a stream added again records into another.
-  CREATE TABLE archive_recordings (
-    archive_id       TEXT NOT NULL REFERENCES archives (archive_id),
-    seq              INTEGER NOT NULL,
-    stream_id        TEXT NOT NULL,
-    connection_id    TEXT NOT NULL,
-    connection_data  TEXT NOT NULL,
-    video_type       TEXT,
-    has_audio        INTEGER NOT NULL CHECK (has_audio IN (0, 1)),
-    has_video        INTEGER NOT NULL CHECK (has_video IN (0, 1)),
-    -- the file's path without its extension (.webm or .mkv), as the recorder was told
-    base_path        TEXT NOT NULL,
-    requested_at     INTEGER NOT NULL,
-    -- set when the recording ended: the file, when media reached it
-    file             TEXT,
-    started_at       INTEGER,
-    duration_ms      INTEGER,
-    ended            INTEGER NOT NULL DEFAULT 0 CHECK (ended IN (0, 1)),
-    PRIMARY KEY (archive_id, seq)
-  ) STRICT, WITHOUT ROWID;
+    -- One recording of one stream into one file; a stream added again records into another.
+    CREATE TABLE archive_recordings (
+      archive_id       TEXT NOT NULL REFERENCES archives (archive_id),
+      seq              INTEGER NOT NULL,
+      stream_id        TEXT NOT NULL,
+      connection_id    TEXT NOT NULL,
+      connection_data  TEXT NOT NULL,
+      video_type       TEXT,
+      has_audio        INTEGER NOT NULL CHECK (has_audio IN (0, 1)),
+      has_video        INTEGER NOT NULL CHECK (has_video IN (0, 1)),
+      -- the file's path without its extension (.webm or .mkv), as the recorder was told
+      base_path        TEXT NOT NULL,
+      requested_at     INTEGER NOT NULL,
+      -- set when the recording ended: the file, when media reached it
+      file             TEXT,
+      started_at       INTEGER,
+      duration_ms      INTEGER,
+      ended            INTEGER NOT NULL DEFAULT 0 CHECK (ended IN (0, 1)),
+      PRIMARY KEY (archive_id, seq)
+    ) STRICT, WITHOUT ROWID;
 
-  CREATE TABLE callbacks (
-    callback_id  TEXT PRIMARY KEY,
-    api_key      TEXT NOT NULL REFERENCES projects (api_key),
-    grp          TEXT NOT NULL,
-    event        TEXT NOT NULL,
-    url          TEXT NOT NULL,
-    created_at   INTEGER NOT NULL,
-    UNIQUE (api_key, grp, event)
-  ) STRICT;
+    CREATE TABLE callbacks (
+      callback_id  TEXT PRIMARY KEY,
+      api_key      TEXT NOT NULL REFERENCES projects (api_key),
+      grp          TEXT NOT NULL,
+      event        TEXT NOT NULL,
+      url          TEXT NOT NULL,
+      created_at   INTEGER NOT NULL,
+      UNIQUE (api_key, grp, event)
+    ) STRICT;
 
-  CREATE TABLE webhook_deliveries (
-    delivery_id  INTEGER PRIMARY KEY AUTOINCREMENT,
-    url          TEXT NOT NULL,
-    body         TEXT NOT NULL,
-    attempts     INTEGER NOT NULL DEFAULT 0,
-    created_at   INTEGER NOT NULL
-  ) STRICT;
-  `,
+    CREATE TABLE webhook_deliveries (
+      delivery_id  INTEGER PRIMARY KEY AUTOINCREMENT,
+      url          TEXT NOT NULL,
+      body         TEXT NOT NULL,
+      attempts     INTEGER NOT NULL DEFAULT 0,
+      created_at   INTEGER NOT NULL
+    ) STRICT;
+    `,
+    // PostgreSQL has no rowid: an identity column of that name orders the archives created in
+    // the same millisecond by insertion, as SQLite's does.
+    postgres: `
+    CREATE TABLE archives (
+      archive_id              TEXT PRIMARY KEY,
+      rowid                   BIGINT GENERATED ALWAYS AS IDENTITY,
+      api_key                 TEXT NOT NULL REFERENCES projects (api_key),
+      session_id              TEXT NOT NULL REFERENCES sessions (session_id),
+      name                    TEXT,
+      status                  TEXT NOT NULL
+                              CHECK (status IN ('started', 'stopped', 'available', 'failed', 'deleted')),
+      reason                  TEXT NOT NULL DEFAULT '',
+      output_mode             TEXT NOT NULL CHECK (output_mode IN ('composed', 'individual')),
+      has_audio               BOOLEAN NOT NULL,
+      has_video               BOOLEAN NOT NULL,
+      resolution              TEXT,
+      stream_mode             TEXT NOT NULL CHECK (stream_mode IN ('auto', 'manual')),
+      multi_archive_tag       TEXT,
+      layouts                 TEXT NOT NULL,
+      max_bitrate             INTEGER,
+      quantization_parameter  INTEGER,
+      created_at              BIGINT NOT NULL,
+      updated_at              BIGINT NOT NULL,
+      duration_ms             BIGINT NOT NULL DEFAULT 0,
+      size                    BIGINT NOT NULL DEFAULT 0,
+      output_key              TEXT,
+      CHECK ((resolution IS NOT NULL) = (output_mode = 'composed'))
+    );
+    CREATE INDEX archives_by_project ON archives (api_key, created_at);
+    CREATE INDEX archives_by_session ON archives (session_id, created_at);
+    CREATE INDEX archives_unfinished ON archives (status) WHERE status IN ('started', 'stopped');
+
+    CREATE TABLE archive_recordings (
+      archive_id       TEXT NOT NULL REFERENCES archives (archive_id),
+      seq              INTEGER NOT NULL,
+      stream_id        TEXT NOT NULL,
+      connection_id    TEXT NOT NULL,
+      connection_data  TEXT NOT NULL,
+      video_type       TEXT,
+      has_audio        BOOLEAN NOT NULL,
+      has_video        BOOLEAN NOT NULL,
+      base_path        TEXT NOT NULL,
+      requested_at     BIGINT NOT NULL,
+      file             TEXT,
+      started_at       BIGINT,
+      duration_ms      BIGINT,
+      ended            BOOLEAN NOT NULL DEFAULT FALSE,
+      PRIMARY KEY (archive_id, seq)
+    );
+
+    CREATE TABLE callbacks (
+      callback_id  TEXT PRIMARY KEY,
+      api_key      TEXT NOT NULL REFERENCES projects (api_key),
+      grp          TEXT NOT NULL,
+      event        TEXT NOT NULL,
+      url          TEXT NOT NULL,
+      created_at   BIGINT NOT NULL,
+      UNIQUE (api_key, grp, event)
+    );
+
+    CREATE TABLE webhook_deliveries (
+      delivery_id  BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      url          TEXT NOT NULL,
+      body         TEXT NOT NULL,
+      attempts     INTEGER NOT NULL DEFAULT 0,
+      created_at   BIGINT NOT NULL
+    );
+    `,
+  },
   // 3: where a session came from: the REST API ('api') or the demo page ('demo'). Demo sessions
   // are not the application's, and are purged once old.
-  `
-  ALTER TABLE sessions ADD COLUMN origin TEXT NOT NULL DEFAULT 'api' CHECK (origin IN ('api', 'demo'));
-  CREATE INDEX sessions_demo_by_age ON sessions (created_at) WHERE origin = 'demo';
-  `,
+  {
+    sql: `
+    ALTER TABLE sessions ADD COLUMN origin TEXT NOT NULL DEFAULT 'api' CHECK (origin IN ('api', 'demo'));
+    CREATE INDEX sessions_demo_by_age ON sessions (created_at) WHERE origin = 'demo';
+    `,
+  },
   // 4: why a recording has no complete file (its recorder refused the stream, or a write
   // failed); null when nothing went wrong.
-  `ALTER TABLE archive_recordings ADD COLUMN failure TEXT;`,
+  { sql: 'ALTER TABLE archive_recordings ADD COLUMN failure TEXT;' },
 ];

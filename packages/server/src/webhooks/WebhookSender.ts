@@ -1,5 +1,11 @@
 import type { Logger } from 'pino';
-import type { WebhookRepository } from '../store/WebhookRepository.js';
+import type { WebhookDelivery, WebhookRepository } from '../store/WebhookRepository.js';
+
+/** A URL being drained: the wait before its next attempt. */
+interface DrainState {
+  wake: (() => void) | null;
+  timer: NodeJS.Timeout | undefined;
+}
 
 export interface WebhookSenderOptions {
   /** Where deliveries wait, so that they survive a restart. */
@@ -30,8 +36,10 @@ export class WebhookSender {
   readonly #maxAgeMs: number;
   readonly #timeoutMs: number;
   /** URLs being drained, and the wait before the next attempt of each. */
-  readonly #draining = new Map<string, { wake: (() => void) | null; timer: NodeJS.Timeout | undefined }>();
+  readonly #draining = new Map<string, DrainState>();
   readonly #closing = new AbortController();
+  /** The last callback being stored: each is stored after the one before, in the order sent. */
+  #adding: Promise<void> = Promise.resolve();
 
   constructor(options: WebhookSenderOptions) {
     this.#repository = options.repository;
@@ -40,14 +48,26 @@ export class WebhookSender {
     this.#retryMaxMs = options.retryMaxMs ?? 300_000;
     this.#maxAgeMs = options.maxAgeMs ?? 86_400_000;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
-    for (const url of this.#repository.pendingUrls()) this.#drain(url);
+    this.#repository.pendingUrls().then(
+      (urls) => {
+        for (const url of urls) this.#drain(url);
+      },
+      (error: unknown) => {
+        this.#logger.error({ err: error }, 'the callbacks left undelivered could not be read');
+      },
+    );
   }
 
-  /** Queues a JSON POST of `body` to `url`. */
-  send(url: string, body: unknown): void {
-    if (this.#closing.signal.aborted) return;
-    this.#repository.add(url, JSON.stringify(body), Date.now());
-    this.#drain(url);
+  /** Queues a JSON POST of `body` to `url`; rejects when the store cannot take it. */
+  send(url: string, body: unknown): Promise<void> {
+    if (this.#closing.signal.aborted) return Promise.resolve();
+    const text = JSON.stringify(body);
+    const createdAt = Date.now();
+    const added = this.#adding.then(() => this.#repository.add(url, text, createdAt));
+    this.#adding = added.catch(() => undefined);
+    return added.then(() => {
+      this.#drain(url);
+    });
   }
 
   /** Stops sending; what is not delivered yet stays stored. Idempotent. */
@@ -63,44 +83,70 @@ export class WebhookSender {
 
   #drain(url: string): void {
     if (this.#draining.has(url)) return;
-    const state: { wake: (() => void) | null; timer: NodeJS.Timeout | undefined } = {
+    const state: DrainState = {
       wake: null,
       timer: undefined,
     };
     this.#draining.set(url, state);
     void (async () => {
+      /** Store failures in a row: the drain waits as after failed attempts, then reads again. */
+      let storeFailures = 0;
       for (;;) {
         if (this.#closed()) return;
-        const delivery = this.#repository.next(url);
+        let delivery: WebhookDelivery | undefined;
+        try {
+          delivery = await this.#repository.next(url);
+        } catch (error) {
+          const delayMs = Math.min(this.#retryBaseMs * 2 ** storeFailures++, this.#retryMaxMs);
+          this.#logger.error({ err: error, url, delayMs }, 'the callback queue could not be read');
+          await this.#wait(state, delayMs);
+          continue;
+        }
+        storeFailures = 0;
         if (!delivery) break;
         if (Date.now() - delivery.createdAt > this.#maxAgeMs) {
           this.#logger.warn(
             { url, attempts: delivery.attempts },
             'callback given up: undelivered for too long',
           );
-          this.#repository.delete(delivery.deliveryId);
+          await this.#settle(this.#repository.delete(delivery.deliveryId));
           continue;
         }
         const failure = await this.#post(url, delivery.body);
         if (this.#closed()) return;
         if (failure === null) {
-          this.#repository.delete(delivery.deliveryId);
+          await this.#settle(this.#repository.delete(delivery.deliveryId));
           continue;
         }
-        this.#repository.failed(delivery.deliveryId);
+        await this.#settle(this.#repository.failed(delivery.deliveryId));
         const delayMs = Math.min(this.#retryBaseMs * 2 ** delivery.attempts, this.#retryMaxMs);
         this.#logger.info(
           { url, attempt: delivery.attempts + 1, delayMs, failure },
           'callback failed; will retry',
         );
-        await new Promise<void>((resolve) => {
-          state.wake = resolve;
-          state.timer = setTimeout(resolve, delayMs);
-        });
-        state.wake = null;
+        await this.#wait(state, delayMs);
       }
       this.#draining.delete(url);
     })();
+  }
+
+  /** Waits `delayMs`, or less when the sender closes. */
+  async #wait(state: DrainState, delayMs: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      state.wake = resolve;
+      state.timer = setTimeout(resolve, delayMs);
+    });
+    state.wake = null;
+  }
+
+  /**
+   * A write to the queue that failed is logged: the delivery is then sent again (when deleting it
+   * failed) or its attempt not counted.
+   */
+  async #settle(write: Promise<void>): Promise<void> {
+    await write.catch((error: unknown) => {
+      this.#logger.error({ err: error }, 'the callback queue could not be written');
+    });
   }
 
   #closed(): boolean {

@@ -41,13 +41,13 @@ export async function archiveRoutes(
 
   app.patch('/archive/:archiveId/streams', async (request, reply) => {
     const { archiveId } = request.params as { archiveId: string };
-    archives.changeStreams(request.apiKey, archiveId, parseStreamChange(objectBody(request.body)));
+    await archives.changeStreams(request.apiKey, archiveId, parseStreamChange(objectBody(request.body)));
     return reply.code(204).send();
   });
 
   app.put('/archive/:archiveId/layout', async (request, reply) => {
     const { archiveId } = request.params as { archiveId: string };
-    archives.setLayout(request.apiKey, archiveId, parseLayout(objectBody(request.body)));
+    await archives.setLayout(request.apiKey, archiveId, parseLayout(objectBody(request.body)));
     return reply.code(200).send();
   });
 }

@@ -15,14 +15,14 @@ export async function callbackRoutes(
 
   app.post('/callback', async (request) => {
     const { group, event, url } = objectBody(request.body);
-    return callbackJson(callbacks.register(request.apiKey, group, event, url));
+    return callbackJson(await callbacks.register(request.apiKey, group, event, url));
   });
 
-  app.get('/callback', async (request) => callbacks.list(request.apiKey).map(callbackJson));
+  app.get('/callback', async (request) => (await callbacks.list(request.apiKey)).map(callbackJson));
 
   app.delete('/callback/:callbackId', async (request, reply) => {
     const { callbackId } = request.params as { callbackId: string };
-    callbacks.unregister(request.apiKey, callbackId);
+    await callbacks.unregister(request.apiKey, callbackId);
     return reply.code(204).send();
   });
 }

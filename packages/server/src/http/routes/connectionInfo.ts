@@ -30,7 +30,7 @@ export async function connectionInfoRoutes(
     const header = request.headers['x-tb-token-auth'];
     const token = Array.isArray(header) ? header[0] : header;
     if (!token) throw new ParlorError('AUTH_FAILED', 'X-TB-TOKEN-AUTH must carry a client token');
-    if (verify(options.tokens, token).sessionId !== sessionId)
+    if ((await verify(options.tokens, token)).sessionId !== sessionId)
       throw new ParlorError('INVALID_SESSION_ID', 'the token is for another session');
     if (options.cluster === null) return describe(sessionId, null, null, null, [...options.iceServers()]);
     const address = clientAddress(
@@ -51,9 +51,9 @@ export async function connectionInfoRoutes(
 }
 
 /** Verifies the client token as the signaling connect does: a session that does not exist is a 404. */
-function verify(tokens: ClientTokenVerifier, token: string): ReturnType<ClientTokenVerifier['verify']> {
+async function verify(tokens: ClientTokenVerifier, token: string): ReturnType<ClientTokenVerifier['verify']> {
   try {
-    return tokens.verify(token);
+    return await tokens.verify(token);
   } catch (error) {
     if (error instanceof TokenError && error.reason === 'unknown-session')
       throw new ParlorError('SESSION_NOT_FOUND', error.message, { cause: error });

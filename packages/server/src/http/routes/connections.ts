@@ -10,7 +10,7 @@ export async function connectionRoutes(
   // The shape the Java SDK's ConnectionList reads; it accepts no other top-level field.
   app.get('/session/:sessionId/connection', async (request) => {
     const { sessionId } = request.params as { sessionId: string };
-    const connections = liveRoomOf(options, request.apiKey, sessionId)?.connections ?? [];
+    const connections = (await liveRoomOf(options, request.apiKey, sessionId))?.connections ?? [];
     return {
       count: connections.length,
       projectId: request.apiKey,
@@ -25,7 +25,7 @@ export async function connectionRoutes(
 
   app.delete('/session/:sessionId/connection/:connectionId', async (request, reply) => {
     const { sessionId, connectionId } = request.params as { sessionId: string; connectionId: string };
-    const room = liveRoomOf(options, request.apiKey, sessionId);
+    const room = await liveRoomOf(options, request.apiKey, sessionId);
     if (!room) throw new ParlorError('CONNECTION_NOT_FOUND', connectionId);
     room.forceDisconnect(null, connectionId);
     return reply.code(204).send();

@@ -40,7 +40,7 @@ export async function demoRoutes(app: FastifyInstance, options: DemoRouteOptions
     },
     async (request, reply) => {
       const { session } = request.query as { session?: string };
-      const answer = options.demo.credentials(request.socket.remoteAddress ?? '', session);
+      const answer = await options.demo.credentials(request.socket.remoteAddress ?? '', session);
       reply.header('cache-control', 'no-store');
       if ('retryAfterSeconds' in answer) {
         reply.header('retry-after', String(answer.retryAfterSeconds));

@@ -13,12 +13,12 @@ export interface LiveSessionRouteOptions {
  * The room of a session of this project: undefined while nobody is connected to it;
  * SESSION_NOT_FOUND when the project has no such session.
  */
-export function liveRoomOf(
+export async function liveRoomOf(
   options: LiveSessionRouteOptions,
   apiKey: string,
   sessionId: string,
-): SessionRoom | undefined {
-  options.sessions.get(apiKey, sessionId);
+): Promise<SessionRoom | undefined> {
+  await options.sessions.get(apiKey, sessionId);
   return options.rooms.get(sessionId);
 }
 

@@ -15,8 +15,8 @@ export async function mediaStatsRoutes(
 ): Promise<void> {
   app.get('/session/:sessionId/media', async (request) => {
     const { sessionId } = request.params as { sessionId: string };
-    const session = options.sessions.get(request.apiKey, sessionId);
-    const room = liveRoomOf(options, request.apiKey, sessionId);
+    const session = await options.sessions.get(request.apiKey, sessionId);
+    const room = await liveRoomOf(options, request.apiKey, sessionId);
     const stats = await room?.mediaStats();
     const streams = (room?.streams ?? []).map(({ info, lastVideoQualityChange }) => ({
       streamId: info.streamId,

@@ -6,7 +6,7 @@ import { liveRoomOf, objectBody, type LiveSessionRouteOptions } from './liveSess
 export async function muteRoutes(app: FastifyInstance, options: LiveSessionRouteOptions): Promise<void> {
   app.post('/session/:sessionId/stream/:streamId/mute', async (request) => {
     const { sessionId, streamId } = request.params as { sessionId: string; streamId: string };
-    const room = liveRoomOf(options, request.apiKey, sessionId);
+    const room = await liveRoomOf(options, request.apiKey, sessionId);
     if (!room) throw new ParlorError('STREAM_NOT_FOUND', streamId);
     room.forceMuteStream(null, streamId);
     return projectBody(request.apiKey);
@@ -22,7 +22,7 @@ export async function muteRoutes(app: FastifyInstance, options: LiveSessionRoute
     if (!Array.isArray(excludedStreamIds) || !excludedStreamIds.every((id) => typeof id === 'string')) {
       throw new ParlorError('INVALID_REQUEST', 'excludedStreamIds must be a list of stream IDs');
     }
-    const room = liveRoomOf(options, request.apiKey, sessionId);
+    const room = await liveRoomOf(options, request.apiKey, sessionId);
     if (active) room?.forceMuteAll(null, excludedStreamIds);
     else room?.disableForceMute(null);
     return projectBody(request.apiKey);

@@ -16,9 +16,9 @@ export async function sessionCreateRoutes(
   options: SessionCreateRouteOptions,
 ): Promise<void> {
   app.post('/session/create', async (request: FastifyRequest, reply: FastifyReply) => {
-    const apiKey = authenticateProject(request, options.lookup);
+    const apiKey = await authenticateProject(request, options.lookup);
     const settings = parseSessionSettings((request.body ?? {}) as Record<string, unknown>);
-    const session = options.sessions.create(apiKey, settings);
+    const session = await options.sessions.create(apiKey, settings);
     const createdAt = javaDateString(new Date(session.createdAt));
     // Python compares the content type with "application/json" exactly; PHP and Ruby send no
     // Accept header and parse XML.

@@ -7,14 +7,14 @@ export async function signalRoutes(app: FastifyInstance, options: LiveSessionRou
   app.post('/session/:sessionId/signal', async (request, reply) => {
     const { sessionId } = request.params as { sessionId: string };
     const { type, data } = readSignal(request.body);
-    liveRoomOf(options, request.apiKey, sessionId)?.signal(null, undefined, type, data);
+    (await liveRoomOf(options, request.apiKey, sessionId))?.signal(null, undefined, type, data);
     return reply.code(204).send();
   });
 
   app.post('/session/:sessionId/connection/:connectionId/signal', async (request, reply) => {
     const { sessionId, connectionId } = request.params as { sessionId: string; connectionId: string };
     const { type, data } = readSignal(request.body);
-    const room = liveRoomOf(options, request.apiKey, sessionId);
+    const room = await liveRoomOf(options, request.apiKey, sessionId);
     if (!room) throw new ParlorError('CONNECTION_NOT_FOUND', connectionId);
     room.signal(null, connectionId, type, data);
     return reply.code(204).send();

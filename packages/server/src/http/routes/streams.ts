@@ -7,13 +7,13 @@ import { liveRoomOf, objectBody, type LiveSessionRouteOptions } from './liveSess
 export async function streamRoutes(app: FastifyInstance, options: LiveSessionRouteOptions): Promise<void> {
   app.get('/session/:sessionId/stream', async (request) => {
     const { sessionId } = request.params as { sessionId: string };
-    const streams = liveRoomOf(options, request.apiKey, sessionId)?.streams ?? [];
+    const streams = (await liveRoomOf(options, request.apiKey, sessionId))?.streams ?? [];
     return { count: streams.length, items: streams.map(restStream) };
   });
 
   app.get('/session/:sessionId/stream/:streamId', async (request) => {
     const { sessionId, streamId } = request.params as { sessionId: string; streamId: string };
-    const stream = liveRoomOf(options, request.apiKey, sessionId)?.stream(streamId);
+    const stream = (await liveRoomOf(options, request.apiKey, sessionId))?.stream(streamId);
     if (!stream) throw new ParlorError('STREAM_NOT_FOUND', streamId);
     return restStream(stream);
   });
@@ -21,7 +21,7 @@ export async function streamRoutes(app: FastifyInstance, options: LiveSessionRou
   app.put('/session/:sessionId/stream', async (request, reply) => {
     const { sessionId } = request.params as { sessionId: string };
     const items = readClassLists(objectBody(request.body).items);
-    const room = liveRoomOf(options, request.apiKey, sessionId);
+    const room = await liveRoomOf(options, request.apiKey, sessionId);
     if (!room && items.length > 0) {
       throw new ParlorError('INVALID_REQUEST', `no stream ${items[0]?.id ?? ''} in the session`);
     }

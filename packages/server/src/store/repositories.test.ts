@@ -1,0 +1,253 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, it } from 'node:test';
+import type { ArchiveRecord, RecordingRecord } from './ArchiveRepository.js';
+import type { SessionRecord } from './SessionRepository.js';
+import { Store } from './Store.js';
+import { describeEachEngine } from './testing/storeEngines.js';
+
+const apiKey = '10000001';
+
+const session = (sessionId: string, changes: Partial<SessionRecord> = {}): SessionRecord => ({
+  sessionId,
+  apiKey,
+  mediaMode: 'routed',
+  archiveMode: 'manual',
+  location: null,
+  e2ee: false,
+  archiveName: null,
+  archiveResolution: null,
+  origin: 'api',
+  createdAt: 1000,
+  ...changes,
+});
+
+const archive = (archiveId: string, changes: Partial<ArchiveRecord> = {}): ArchiveRecord => ({
+  archiveId,
+  apiKey,
+  sessionId: 's1',
+  name: 'Meeting',
+  status: 'started',
+  reason: '',
+  outputMode: 'composed',
+  hasAudio: true,
+  hasVideo: false,
+  resolution: '1280x720',
+  streamMode: 'manual',
+  multiArchiveTag: null,
+  layouts: [{ atMs: 0, layout: { type: 'bestFit' } }],
+  maxBitrate: 2_000_000,
+  quantizationParameter: null,
+  createdAt: 5000,
+  updatedAt: 5000,
+  durationMs: 0,
+  size: 0,
+  outputKey: null,
+  ...changes,
+});
+
+const recording = (seq: number): RecordingRecord => ({
+  archiveId: 'a1',
+  seq,
+  streamId: `stream-${seq}`,
+  connectionId: 'c1',
+  connectionData: 'name=Ann',
+  videoType: 'camera',
+  hasAudio: true,
+  hasVideo: false,
+  basePath: `/tmp/a1/${seq}`,
+  requestedAt: 6000,
+  file: null,
+  startedAt: null,
+  durationMs: null,
+  ended: false,
+  failure: null,
+});
+
+describeEachEngine('the repositories', (engine) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await Store.open(await engine.freshLocation());
+    await store.projects.insert({
+      apiKey,
+      name: 'P',
+      apiSecret: 's'.repeat(40),
+      isDefault: true,
+      createdAt: 1,
+    });
+    await store.sessions.insert(session('s1'));
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it('projects: one default at a time, secrets replaced, applications apart', async () => {
+    await store.projects.insert({
+      apiKey: '2',
+      name: 'Q',
+      apiSecret: 't'.repeat(40),
+      isDefault: false,
+      createdAt: 2,
+    });
+    await store.applications.insert({ applicationId: 'app-1', name: 'App', publicKey: 'PEM', createdAt: 3 });
+    await store.transaction((tx) => tx.projects.makeDefault('2'));
+    await store.projects.setSecret('2', 'u'.repeat(40));
+    assert.deepEqual(await store.projects.findDefault(), {
+      apiKey: '2',
+      name: 'Q',
+      apiSecret: 'u'.repeat(40),
+      isDefault: true,
+      createdAt: 2,
+    });
+    assert.deepEqual(
+      (await store.projects.list()).map((p) => [p.apiKey, p.isDefault]),
+      [
+        [apiKey, false],
+        ['2', true],
+      ],
+    );
+    assert.equal(await store.projects.find('app-1'), undefined);
+    assert.deepEqual(await store.applications.find('app-1'), {
+      applicationId: 'app-1',
+      name: 'App',
+      publicKey: 'PEM',
+      createdAt: 3,
+    });
+    assert.deepEqual(
+      (await store.applications.list()).map((a) => a.applicationId),
+      ['app-1'],
+    );
+  });
+
+  it('sessions: read back whole, counted by origin, old demo ones purged but the kept and archived', async () => {
+    const routed = session('s2', {
+      location: '192.0.2.1',
+      e2ee: true,
+      archiveName: 'n',
+      archiveResolution: '640x480',
+    });
+    await store.sessions.insert(routed);
+    assert.deepEqual(await store.sessions.find('s2'), routed);
+    assert.equal(await store.sessions.projectOf('s2'), apiKey);
+    assert.equal(await store.sessions.projectOf('nope'), undefined);
+    for (const id of ['d1', 'd2', 'd3', 'd4'])
+      await store.sessions.insert(session(id, { origin: 'demo', createdAt: 10 }));
+    await store.sessions.insert(session('d5', { origin: 'demo', createdAt: 99_999 }));
+    await store.archives.insert(archive('a-demo', { sessionId: 'd3' }));
+    assert.deepEqual(
+      [await store.sessions.count(apiKey, 'api'), await store.sessions.count(apiKey, 'demo')],
+      [2, 5],
+    );
+    assert.equal(await store.sessions.deleteOldDemoSessions(50_000, ['d2']), 2);
+    assert.deepEqual(
+      await Promise.all(
+        ['d1', 'd2', 'd3', 'd4', 'd5'].map(async (id) => (await store.sessions.find(id)) !== undefined),
+      ),
+      [false, true, true, false, true],
+    );
+  });
+
+  it('archives: read back whole, updated, listed newest first by page, and found unfinished or failed', async () => {
+    const first = archive('a1', { size: 6_000_000_000 });
+    await store.archives.insert(first);
+    assert.deepEqual(await store.archives.find('a1'), first);
+    await store.sessions.insert(session('s2'));
+    // Created in the same millisecond: listed by insertion, newest first.
+    await store.archives.insert(archive('a2', { sessionId: 's2', createdAt: 7000 }));
+    await store.archives.insert(
+      archive('a3', { createdAt: 7000, outputMode: 'individual', resolution: null }),
+    );
+    await store.archives.insert(archive('a4', { createdAt: 8000, status: 'deleted' }));
+    const stopped: ArchiveRecord = {
+      ...first,
+      status: 'failed',
+      reason: 'system failure',
+      layouts: [...first.layouts, { atMs: 500, layout: { type: 'pip' } }],
+      updatedAt: 9000,
+      durationMs: 4000,
+      outputKey: 'a1/archive.mp4',
+    };
+    await store.archives.update(stopped);
+    assert.deepEqual(await store.archives.find('a1'), stopped);
+
+    const page = await store.archives.list(apiKey, { offset: 0, count: 2 });
+    assert.equal(page.count, 3);
+    assert.deepEqual(
+      page.items.map((a) => a.archiveId),
+      ['a3', 'a2'],
+    );
+    const rest = await store.archives.list(apiKey, { offset: 2, count: 2 });
+    assert.deepEqual(
+      rest.items.map((a) => a.archiveId),
+      ['a1'],
+    );
+    const ofSession = await store.archives.list(apiKey, { offset: 0, count: 10, sessionId: 's2' });
+    assert.deepEqual([ofSession.count, ofSession.items[0]?.archiveId], [1, 'a2']);
+
+    assert.deepEqual(
+      (await store.archives.unfinished()).map((a) => a.archiveId),
+      ['a2', 'a3'],
+    );
+    assert.deepEqual(
+      (await store.archives.failed()).map((a) => a.archiveId),
+      ['a1'],
+    );
+    assert.equal(await store.archives.retry('a1', 9500), true);
+    assert.equal(await store.archives.retry('a1', 9600), false);
+    assert.equal((await store.archives.find('a1'))?.status, 'stopped');
+  });
+
+  it('archives: recordings are kept in order and their end is written', async () => {
+    await store.archives.insert(archive('a1'));
+    await store.archives.insertRecording(recording(2));
+    await store.archives.insertRecording(recording(1));
+    const end = { file: '/tmp/a1/1.webm', startedAt: 6100, durationMs: 2_500_000_000, failure: null };
+    await store.archives.endRecording('a1', 1, end);
+    await store.archives.endRecording('a1', 2, {
+      file: null,
+      startedAt: null,
+      durationMs: null,
+      failure: 'refused',
+    });
+    assert.deepEqual(await store.archives.recordingsOf('a1'), [
+      { ...recording(1), ...end, ended: true },
+      { ...recording(2), failure: 'refused', ended: true },
+    ]);
+  });
+
+  it('callbacks: one per project, group and event, replaced when registered again', async () => {
+    const callback = { apiKey, group: 'archive', event: 'status', createdAt: 1 };
+    await store.callbacks.put({ ...callback, callbackId: 'cb1', url: 'https://a.example/1' });
+    await store.callbacks.put({ ...callback, callbackId: 'cb2', url: 'https://a.example/2', createdAt: 2 });
+    assert.deepEqual(await store.callbacks.list(apiKey), [
+      { ...callback, callbackId: 'cb2', url: 'https://a.example/2', createdAt: 2 },
+    ]);
+    assert.equal((await store.callbacks.find(apiKey, 'archive', 'status'))?.url, 'https://a.example/2');
+    assert.equal(await store.callbacks.delete(apiKey, 'cb1'), false);
+    assert.equal(await store.callbacks.delete(apiKey, 'cb2'), true);
+    await store.callbacks.put({ ...callback, callbackId: 'cb3', url: 'https://a.example/3' });
+    assert.equal(await store.callbacks.deleteFor(apiKey, 'archive', 'status'), true);
+    assert.equal(await store.callbacks.deleteFor(apiKey, 'archive', 'status'), false);
+    assert.deepEqual(await store.callbacks.list(apiKey), []);
+  });
+
+  it('webhooks: deliveries wait oldest first per URL, count their failures and leave once sent', async () => {
+    await store.webhooks.add('https://a.example/', '{"n":1}', 10);
+    await store.webhooks.add('https://b.example/', '{"n":2}', 11);
+    await store.webhooks.add('https://a.example/', '{"n":3}', 12);
+    assert.deepEqual((await store.webhooks.pendingUrls()).sort(), [
+      'https://a.example/',
+      'https://b.example/',
+    ]);
+    const next = await store.webhooks.next('https://a.example/');
+    assert.ok(next);
+    assert.equal(typeof next.deliveryId, 'number');
+    assert.deepEqual(
+      { ...next, deliveryId: 0 },
+      { deliveryId: 0, url: 'https://a.example/', body: '{"n":1}', attempts: 0, createdAt: 10 },
+    );
+    await store.webhooks.failed(next.deliveryId);
+    assert.equal((await store.webhooks.next('https://a.example/'))?.attempts, 1);
+    await store.webhooks.delete(next.deliveryId);
+    assert.equal((await store.webhooks.next('https://a.example/'))?.body, '{"n":3}');
+  });
+});
