@@ -88,8 +88,9 @@ export interface TestServer {
 export interface TestServerOptions {
   /**
    * Environment variables, as `parlor start` would read them. Default: none (and `PARLOR_TURN=off`,
-   * `PARLOR_MEDIA_WORKERS=1`, `PARLOR_MEDIA_ADMISSION_MAX_LAG_MS=2000`: on a loaded test machine an
-   * idle worker's thread waits for a core often past the default 200 ms, and would refuse joins).
+   * `PARLOR_MEDIA_WORKERS=1`, `PARLOR_MEDIA_ADMISSION_MAX_LAG_MS=2000` and
+   * `PARLOR_MEDIA_ADMISSION_MAX_UTILIZATION=1`: on a loaded test machine an idle worker's thread
+   * waits for a core often past the default 200 ms, or reads as 90 % busy, and would refuse joins).
    */
   readonly env?: Readonly<Record<string, string>>;
   /** Data directory to use. Default: a new temporary one. */
@@ -148,8 +149,11 @@ async function freePort(ip: string): Promise<number> {
   }
 }
 
-/** The worker delay a test server allows before refusing joins, ms (see `TestServerOptions.env`). */
-const testAdmissionMaxLagMs = '2000';
+/** The worker load a test server allows before refusing joins (see `TestServerOptions.env`). */
+const testAdmission = {
+  PARLOR_MEDIA_ADMISSION_MAX_LAG_MS: '2000',
+  PARLOR_MEDIA_ADMISSION_MAX_UTILIZATION: '1',
+} as const;
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'parlor-test-'));
@@ -158,7 +162,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       PARLOR_LOG_LEVEL: 'warn',
       PARLOR_TURN: 'off',
       PARLOR_MEDIA_WORKERS: '1',
-      PARLOR_MEDIA_ADMISSION_MAX_LAG_MS: testAdmissionMaxLagMs,
+      ...testAdmission,
       ...options.env,
     },
     {
@@ -312,7 +316,7 @@ export async function spawnParlor(options: SpawnParlorOptions): Promise<SpawnedP
       PATH: process.env.PATH,
       PARLOR_LOG_LEVEL: 'warn',
       PARLOR_TURN: 'off',
-      PARLOR_MEDIA_ADMISSION_MAX_LAG_MS: testAdmissionMaxLagMs,
+      ...testAdmission,
       ...options.env,
     },
   });
