@@ -79,9 +79,6 @@ async function startNode(
       PARLOR_API_KEY: testClusterProject.apiKey,
       PARLOR_API_SECRET: testClusterProject.apiSecret,
       PARLOR_MEDIA_WORKERS: '1',
-      // A loaded test machine keeps an idle worker busy past the default 90 %: a node that took
-      // no new session would send its region's sessions to another.
-      PARLOR_MEDIA_ADMISSION_MAX_UTILIZATION: '1',
       PARLOR_LOG_LEVEL: 'info',
       PARLOR_REDIS_URL: options.redis.url,
       PARLOR_CLUSTER_SECRET: testClusterSecret,
