@@ -16,6 +16,7 @@ import { callbackRoutes } from './routes/callbacks.js';
 import { connectionRoutes } from './routes/connections.js';
 import { clientSdkRoutes } from './routes/clientSdk.js';
 import { demoRoutes } from './routes/demo.js';
+import { filterAssetRoutes } from './routes/filterAssets.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { mediaStatsRoutes } from './routes/mediaStats.js';
@@ -111,6 +112,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(healthRoutes);
   await app.register(metricsRoutes, options.metrics);
   await app.register(clientSdkRoutes);
+  await app.register(filterAssetRoutes);
   if (options.demo) await app.register(demoRoutes, { demo: options.demo });
   else await app.register(homeRoutes);
   await app.register(options.signaling.plugin);
