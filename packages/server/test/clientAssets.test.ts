@@ -63,6 +63,14 @@ describe('GET /v2/js/filters/', () => {
     assert.equal(again.status, 304);
   });
 
+  it('serves the noise suppression worklet as JavaScript, cached as the SDK is', async () => {
+    const response = await fetch(`${parlor.url}/v2/js/filters/noise-suppression-worklet.js`);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.equal(response.headers.get('cache-control'), 'public, max-age=300');
+    assert.match(await response.text(), /registerProcessor\(/);
+  });
+
   it('serves nothing else from the package', async () => {
     const response = await fetch(`${parlor.url}/v2/js/filters/package.json`);
     assert.equal(response.status, 404);

@@ -5,6 +5,12 @@ import {
   BackgroundImageError,
   hasBackgroundFilterSupport,
 } from '../core/filters/BackgroundFilter.js';
+import {
+  hasNoiseSuppressionSupport,
+  NoiseSuppression,
+  parseAudioFilter,
+  type AudioFilter,
+} from '../core/filters/NoiseSuppression.js';
 import { parseVideoFilter, type VideoFilter } from '../core/filters/videoFilter.js';
 import type { LocalPublication, PublicationEndReason } from '../core/LocalPublication.js';
 import { acquireMedia, acquireTrack, defaultFrameRate, type MediaOptions } from '../core/localMedia.js';
@@ -148,6 +154,8 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
   #stream: Stream | undefined;
   /** The built-in video filter, while it is the video's connector. */
   #videoFilter: BackgroundFilter | undefined;
+  /** The built-in audio filter, while it is the audio's connector. */
+  #audioFilter: NoiseSuppression | undefined;
   /** The `videoFilter` option being applied: publishing waits for it. */
   #initialFilter: Promise<void> = Promise.resolve();
   #destroyed = false;
@@ -307,8 +315,9 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
   }
 
   /** The same for the audio. */
-  setAudioMediaProcessorConnector(connector: MediaProcessorConnector | null): Promise<void> {
-    return this.#setConnector('audio', connector);
+  async setAudioMediaProcessorConnector(connector: MediaProcessorConnector | null): Promise<void> {
+    await this.#setConnector('audio', connector);
+    this.#audioFilter = undefined;
   }
 
   /**
@@ -365,18 +374,49 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     return this.#videoFilter ? { ...this.#videoFilter.filter } : null;
   }
 
-  /** Noise suppression is not built in yet: rejects with OT_NOT_SUPPORTED. */
-  applyAudioFilter(_filter: unknown): Promise<void> {
-    return Promise.reject(notSupported('applyAudioFilter: audio filters are not available in Parlor yet'));
+  /**
+   * Applies advanced noise suppression (`{type: 'advancedNoiseSuppression'}`: RNNoise, run in
+   * an AudioWorklet loaded from the Parlor server that served the SDK) to the audio, in place of
+   * any connector before. Rejects with OT_INVALID_PARAMETER for another filter, OT_NOT_SUPPORTED
+   * where the browser cannot run it.
+   */
+  async applyAudioFilter(filter: AudioFilter): Promise<void> {
+    try {
+      parseAudioFilter(filter);
+    } catch (error) {
+      throw invalidParameter((error as Error).message);
+    }
+    if (!hasNoiseSuppressionSupport()) throw notSupported('this browser cannot run AudioWorklets');
+    const apiUrl = this.#context.apiUrl;
+    if (apiUrl === undefined)
+      throw notSupported('the SDK was not loaded from a Parlor server: no model to load');
+    const tracks = await this.#liveTracks('audio');
+    let connector: NoiseSuppression;
+    try {
+      connector = await NoiseSuppression.create(`${apiUrl}/v2/js/filters/noise-suppression-worklet.js`);
+    } catch (error) {
+      throw notSupported(`the noise suppression worklet could not load: ${String(error)}`);
+    }
+    try {
+      await tracks.setConnector('audio', connector);
+    } catch (error) {
+      connector.destroy();
+      throw notSupported(`noise suppression could not start: ${String(error)}`);
+    }
+    this.#audioFilter = connector;
   }
 
-  /** No filter is ever applied: resolves, as OpenTok.js does without one. */
-  clearAudioFilter(): Promise<void> {
-    return Promise.resolve();
+  /** Sends the audio unfiltered again and frees the filter; resolves at once without one. */
+  async clearAudioFilter(): Promise<void> {
+    const filter = this.#audioFilter;
+    if (!filter || !this.#tracks) return;
+    await this.#tracks.setConnector('audio', null);
+    if (this.#audioFilter === filter) this.#audioFilter = undefined;
   }
 
-  getAudioFilter(): null {
-    return null;
+  /** The filter applied, or null. */
+  getAudioFilter(): AudioFilter | null {
+    return this.#audioFilter ? { ...this.#audioFilter.filter } : null;
   }
 
   videoWidth(): number {

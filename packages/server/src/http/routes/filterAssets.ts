@@ -1,4 +1,5 @@
-import { createReadStream, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
@@ -19,8 +20,13 @@ const assets = {
   'selfie_segmentation_solution_wasm_bin.wasm': 'application/wasm',
 } as const;
 
-/** The files change only with the package's version, which their ETag carries: a day, then revalidated. */
-const cacheControl = 'public, max-age=86400';
+/** The noise suppression AudioWorklet (RNNoise), built by `@parlor/client`. */
+const workletName = 'noise-suppression-worklet.js';
+
+/** The model's files change only with the package's version, which their ETag carries: a day, then revalidated. */
+const modelCacheControl = 'public, max-age=86400';
+/** The worklet changes with the SDK, and is cached as the SDK is: five minutes, then revalidated. */
+const workletCacheControl = 'public, max-age=300';
 
 /**
  * `GET /v2/js/filters/<file>`: served from Parlor's own origin beside the SDK, which loads them
@@ -29,6 +35,7 @@ const cacheControl = 'public, max-age=86400';
  */
 export async function filterAssetRoutes(app: FastifyInstance): Promise<void> {
   const require = createRequire(import.meta.url);
+  serveWorklet(app, require);
   let folder: string;
   let version: string;
   try {
@@ -41,11 +48,38 @@ export async function filterAssetRoutes(app: FastifyInstance): Promise<void> {
   }
   for (const [name, type] of Object.entries(assets)) {
     const path = join(folder, name);
-    const etag = `"${version}-${statSync(path).size}"`;
-    app.get(`/v2/js/filters/${name}`, async (request, reply) => {
-      void reply.header('cache-control', cacheControl).header('etag', etag);
-      if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-      return reply.type(type).send(createReadStream(path));
+    serveFile(app, name, path, type, {
+      etag: `"${version}-${statSync(path).size}"`,
+      cacheControl: modelCacheControl,
     });
   }
+}
+
+function serveWorklet(app: FastifyInstance, require: NodeJS.Require): void {
+  let path: string;
+  try {
+    path = require.resolve(`@parlor/client/bundle/${workletName}`);
+  } catch {
+    app.log.warn(`the client SDK is not built (npm run build): /v2/js/filters/${workletName} is not served`);
+    return;
+  }
+  const etag = `"${createHash('sha256').update(readFileSync(path)).digest('base64url').slice(0, 27)}"`;
+  serveFile(app, workletName, path, 'text/javascript; charset=utf-8', {
+    etag,
+    cacheControl: workletCacheControl,
+  });
+}
+
+function serveFile(
+  app: FastifyInstance,
+  name: string,
+  path: string,
+  type: string,
+  { etag, cacheControl }: { etag: string; cacheControl: string },
+): void {
+  app.get(`/v2/js/filters/${name}`, async (request, reply) => {
+    void reply.header('cache-control', cacheControl).header('etag', etag);
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+    return reply.type(type).send(createReadStream(path));
+  });
 }
