@@ -170,9 +170,11 @@ async function installCamera(page: Page): Promise<void> {
           draw(context);
         }, 66);
         const [track] = canvas.captureStream(15).getVideoTracks() as [MediaStreamTrack];
-        track.addEventListener('ended', () => {
+        const stop = track.stop.bind(track);
+        track.stop = () => {
           clearInterval(timer);
-        });
+          stop();
+        };
         tracks.push(track);
       }
       return new MediaStream(tracks);
@@ -352,7 +354,7 @@ describe('built-in filters', () => {
     }
   });
 
-  it("the videoFilter option blurs a relayed publisher's background from the first frame the subscriber sees; bad filters are refused with OT_INVALID_PARAMETER", async () => {
+  it("the videoFilter option blurs a relayed publisher's background from the first frame the subscriber sees, and after a camera switch; bad filters are refused with OT_INVALID_PARAMETER", async () => {
     const sessionId = bed.parlor.createSession({ mediaMode: 'relayed' });
     const alice = await participant(sessionId);
     const bob = await participant(sessionId);
@@ -370,6 +372,25 @@ describe('built-in filters', () => {
         bob,
         streamId,
         'blurred',
+        ({ background, subject }) => background.energy < 3 && subject.energy > 6,
+      );
+
+      // Another camera: the filter goes on with it.
+      const switched = await alice.page.evaluate(async () => {
+        const publisher = window.participant.publisher;
+        const before = publisher?.getVideoSource().track;
+        await publisher?.setVideoSource('another-camera');
+        return {
+          replaced: publisher?.getVideoSource().track !== before,
+          filter: publisher?.getVideoFilter(),
+        };
+      });
+      assert.deepEqual(switched, { replaced: true, filter: { type: 'backgroundBlur', blurStrength: 'low' } });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await waitForPicture(
+        bob,
+        streamId,
+        'blurred after the switch',
         ({ background, subject }) => background.energy < 3 && subject.energy > 6,
       );
 
