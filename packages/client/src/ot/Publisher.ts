@@ -337,28 +337,13 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     if (!hasBackgroundFilterSupport()) {
       throw notSupported('this browser cannot filter video (breakout box, WebAssembly and WebGL 2 needed)');
     }
-    const apiUrl = this.#context.apiUrl;
-    if (apiUrl === undefined)
-      throw notSupported('the SDK was not loaded from a Parlor server: no model to load');
-    const tracks = await this.#liveTracks('video');
-    let connector: BackgroundFilter;
-    try {
-      connector = await BackgroundFilter.create({
-        filter: parsed,
-        assetsUrl: `${apiUrl}/v2/js/filters`,
-        logger: this.#context.logger,
-      });
-    } catch (error) {
-      if (error instanceof BackgroundImageError) throw invalidParameter(error.message);
-      throw notSupported(`the segmentation model could not run: ${String(error)}`);
-    }
-    try {
-      await tracks.setConnector('video', connector);
-    } catch (error) {
-      connector.destroy();
-      throw notSupported(`the video filter could not start: ${String(error)}`);
-    }
-    this.#videoFilter = connector;
+    const { logger } = this.#context;
+    this.#videoFilter = await this.#applyFilter('video', (assetsUrl) =>
+      BackgroundFilter.create({ filter: parsed, assetsUrl, logger }).catch((error: unknown) => {
+        if (error instanceof BackgroundImageError) throw invalidParameter(error.message);
+        throw notSupported(`the segmentation model could not run: ${String(error)}`);
+      }),
+    );
   }
 
   /** Sends the video unfiltered again and frees the filter; resolves at once without one. */
@@ -387,23 +372,11 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
       throw invalidParameter((error as Error).message);
     }
     if (!hasNoiseSuppressionSupport()) throw notSupported('this browser cannot run AudioWorklets');
-    const apiUrl = this.#context.apiUrl;
-    if (apiUrl === undefined)
-      throw notSupported('the SDK was not loaded from a Parlor server: no model to load');
-    const tracks = await this.#liveTracks('audio');
-    let connector: NoiseSuppression;
-    try {
-      connector = await NoiseSuppression.create(`${apiUrl}/v2/js/filters/noise-suppression-worklet.js`);
-    } catch (error) {
-      throw notSupported(`the noise suppression worklet could not load: ${String(error)}`);
-    }
-    try {
-      await tracks.setConnector('audio', connector);
-    } catch (error) {
-      connector.destroy();
-      throw notSupported(`noise suppression could not start: ${String(error)}`);
-    }
-    this.#audioFilter = connector;
+    this.#audioFilter = await this.#applyFilter('audio', (assetsUrl) =>
+      NoiseSuppression.create(`${assetsUrl}/noise-suppression-worklet.js`).catch((error: unknown) => {
+        throw notSupported(`the noise suppression worklet could not load: ${String(error)}`);
+      }),
+    );
   }
 
   /** Sends the audio unfiltered again and frees the filter; resolves at once without one. */
@@ -619,11 +592,34 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     }
   }
 
+  /**
+   * Loads a built-in filter from the files the SDK's server serves (`load` rejects with the
+   * OpenTok error to report) and makes it the kind's connector.
+   */
+  async #applyFilter<Filter extends MediaProcessorConnector>(
+    kind: TrackKind,
+    load: (assetsUrl: string) => Promise<Filter>,
+  ): Promise<Filter> {
+    const apiUrl = this.#context.apiUrl;
+    if (apiUrl === undefined)
+      throw notSupported('the SDK was not loaded from a Parlor server: no model to load');
+    const tracks = await this.#liveTracks(kind);
+    const filter = await load(`${apiUrl}/v2/js/filters`);
+    try {
+      await tracks.setConnector(kind, filter);
+    } catch (error) {
+      void filter.destroy();
+      throw notSupported(`the ${kind} filter could not start: ${String(error)}`);
+    }
+    return filter;
+  }
+
   /** The tracks once the media is there, if the publisher is alive and has the kind. */
   async #liveTracks(kind: TrackKind): Promise<PublisherTracks> {
     await this.#media.catch(() => undefined);
     const tracks = this.#tracks;
-    if (!tracks || this.#destroyed) throw notSupported('the publisher was destroyed');
+    if (!tracks || this.#destroyed)
+      throw notSupported('the publisher has no media (destroyed, or access denied)');
     if (!tracks.source(kind)) throw notSupported(`the publisher was made without ${kind}`);
     return tracks;
   }
