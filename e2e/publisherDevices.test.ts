@@ -407,8 +407,8 @@ describe('the publisher and OT surface around devices', () => {
         videoOnAudioOnly: await nameOf(audioOnly.setVideoSource('blue-camera')),
         badSource: await nameOf(audioOnly.setAudioSource(42 as unknown as string)),
         missingCamera: await nameOf(custom.setVideoSource('no-such-camera')),
-        videoFilter: await nameOf(custom.applyVideoFilter({ type: 'backgroundBlur' })),
-        audioFilter: await nameOf(audioOnly.applyAudioFilter({ type: 'advancedNoiseSuppression' })),
+        videoFilter: await nameOf(audioOnly.applyVideoFilter({ type: 'backgroundBlur' })),
+        audioFilter: await nameOf(custom.applyAudioFilter({ type: 'advancedNoiseSuppression' })),
         clearFilter: await nameOf(custom.clearVideoFilter()),
         badConnector: await nameOf(custom.setVideoMediaProcessorConnector({} as never)),
       };

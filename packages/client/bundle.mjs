@@ -55,6 +55,15 @@ const withWorker = {
 };
 
 await Promise.all([
+  // The noise suppression AudioWorklet with RNNoise compiled in (about 2 MB), served beside the
+  // SDK and loaded only by publishers that apply the filter.
+  build({
+    ...common,
+    entryPoints: [join(here, 'src', 'core', 'filters', 'noiseSuppressionWorklet.ts')],
+    format: 'esm',
+    minify: true,
+    outfile: out('noise-suppression-worklet.js'),
+  }),
   build({ ...withWorker, entryPoints: [classic], format: 'iife', outfile: out('opentok.js') }),
   build({
     ...withWorker,

@@ -31,3 +31,49 @@ describe('GET /v2/js/opentok.js', () => {
     });
   }
 });
+
+describe('GET /v2/js/filters/', () => {
+  it('serves the segmentation model and its WebAssembly to any origin with their content types, cached a day', async () => {
+    const wasm = await fetch(`${parlor.url}/v2/js/filters/selfie_segmentation_solution_simd_wasm_bin.wasm`, {
+      headers: { Origin: 'http://app.example' },
+    });
+    assert.equal(wasm.status, 200);
+    assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+    assert.equal(wasm.headers.get('cache-control'), 'public, max-age=86400');
+    assert.equal(wasm.headers.get('access-control-allow-origin'), '*');
+    const bytes = new Uint8Array(await wasm.arrayBuffer());
+    assert.deepEqual([...bytes.subarray(0, 4)], [0x00, 0x61, 0x73, 0x6d], 'a WebAssembly module');
+
+    const model = await fetch(`${parlor.url}/v2/js/filters/selfie_segmentation_landscape.tflite`);
+    assert.equal(model.headers.get('content-type'), 'application/octet-stream');
+    assert.equal(
+      Buffer.from(await model.arrayBuffer())
+        .subarray(4, 8)
+        .toString(),
+      'TFL3',
+    );
+
+    const script = await fetch(`${parlor.url}/v2/js/filters/selfie_segmentation.js`);
+    assert.equal(script.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    const etag = script.headers.get('etag') ?? '';
+    await script.arrayBuffer();
+    const again = await fetch(`${parlor.url}/v2/js/filters/selfie_segmentation.js`, {
+      headers: { 'If-None-Match': etag },
+    });
+    assert.equal(again.status, 304);
+  });
+
+  it('serves the noise suppression worklet as JavaScript, cached as the SDK is', async () => {
+    const response = await fetch(`${parlor.url}/v2/js/filters/noise-suppression-worklet.js`);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.equal(response.headers.get('cache-control'), 'public, max-age=300');
+    assert.match(await response.text(), /registerProcessor\(/);
+  });
+
+  it('serves nothing else from the package', async () => {
+    const response = await fetch(`${parlor.url}/v2/js/filters/package.json`);
+    assert.equal(response.status, 404);
+    await response.arrayBuffer();
+  });
+});

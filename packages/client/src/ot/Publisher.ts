@@ -1,5 +1,17 @@
 import type { PublishParams } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from '../core/ClientError.js';
+import {
+  BackgroundFilter,
+  BackgroundImageError,
+  hasBackgroundFilterSupport,
+} from '../core/filters/BackgroundFilter.js';
+import {
+  hasNoiseSuppressionSupport,
+  NoiseSuppression,
+  parseAudioFilter,
+  type AudioFilter,
+} from '../core/filters/NoiseSuppression.js';
+import { parseVideoFilter, type VideoFilter } from '../core/filters/videoFilter.js';
 import type { LocalPublication, PublicationEndReason } from '../core/LocalPublication.js';
 import { acquireMedia, acquireTrack, defaultFrameRate, type MediaOptions } from '../core/localMedia.js';
 import { clampAudioBitrate } from '../core/opusParameters.js';
@@ -59,6 +71,12 @@ export interface PublisherProperties extends WidgetOptions, MediaOptions {
   readonly audioBitrate?: number;
   /** Opus discontinuous transmission: next to nothing is sent during silence. Default: false. */
   readonly enableDtx?: boolean;
+  /**
+   * Background blur or replacement from the start, as `applyVideoFilter` applies it; the stream
+   * is published once it is on. A filter that cannot apply is reported by OT's `exception`
+   * event and the video goes unfiltered. Default: none.
+   */
+  readonly videoFilter?: VideoFilter;
 }
 
 export interface PublisherEvents {
@@ -134,6 +152,12 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
   /** Publisher audio fallback of the latest publication, when `audioFallback.publisher` is on. */
   #fallback: PublisherFallback | undefined;
   #stream: Stream | undefined;
+  /** The built-in video filter, while it is the video's connector. */
+  #videoFilter: BackgroundFilter | undefined;
+  /** The built-in audio filter, while it is the audio's connector. */
+  #audioFilter: NoiseSuppression | undefined;
+  /** The `videoFilter` option being applied: publishing waits for it. */
+  #initialFilter: Promise<void> = Promise.resolve();
   #destroyed = false;
 
   /** @internal Use `OT.initPublisher`. */
@@ -284,41 +308,88 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
    * captured again with null. The preview shows what is sent. Rejects with OT_NOT_SUPPORTED where
    * `OT.hasMediaProcessorSupport()` is false or the publisher has no video.
    */
-  setVideoMediaProcessorConnector(connector: MediaProcessorConnector | null): Promise<void> {
-    return this.#setConnector('video', connector);
+  async setVideoMediaProcessorConnector(connector: MediaProcessorConnector | null): Promise<void> {
+    await this.#setConnector('video', connector);
+    // The video filter, if any, was the connector replaced.
+    this.#videoFilter = undefined;
   }
 
   /** The same for the audio. */
-  setAudioMediaProcessorConnector(connector: MediaProcessorConnector | null): Promise<void> {
-    return this.#setConnector('audio', connector);
+  async setAudioMediaProcessorConnector(connector: MediaProcessorConnector | null): Promise<void> {
+    await this.#setConnector('audio', connector);
+    this.#audioFilter = undefined;
   }
 
-  /** Background blur and replacement are not built in yet: rejects with OT_NOT_SUPPORTED. */
-  applyVideoFilter(_filter: unknown): Promise<void> {
-    return Promise.reject(notSupported('applyVideoFilter: video filters are not available in Parlor yet'));
+  /**
+   * Applies background blur (`{type: 'backgroundBlur', blurStrength: 'low' | 'high'}`) or
+   * background replacement (`{type: 'backgroundReplacement', backgroundImgUrl}`) to the video,
+   * in place of any filter or connector before. The person-segmentation model comes from the
+   * Parlor server that served the SDK. Rejects with OT_INVALID_PARAMETER for a bad filter or an
+   * image that cannot be loaded, OT_NOT_SUPPORTED where the browser cannot run it.
+   */
+  async applyVideoFilter(filter: VideoFilter): Promise<void> {
+    let parsed: VideoFilter;
+    try {
+      parsed = parseVideoFilter(filter);
+    } catch (error) {
+      throw invalidParameter((error as Error).message);
+    }
+    if (!hasBackgroundFilterSupport()) {
+      throw notSupported('this browser cannot filter video (breakout box, WebAssembly and WebGL 2 needed)');
+    }
+    const { logger } = this.#context;
+    this.#videoFilter = await this.#applyFilter('video', (assetsUrl) =>
+      BackgroundFilter.create({ filter: parsed, assetsUrl, logger }).catch((error: unknown) => {
+        if (error instanceof BackgroundImageError) throw invalidParameter(error.message);
+        throw notSupported(`the segmentation model could not run: ${String(error)}`);
+      }),
+    );
   }
 
-  /** No filter is ever applied: resolves, as OpenTok.js does without one. */
-  clearVideoFilter(): Promise<void> {
-    return Promise.resolve();
+  /** Sends the video unfiltered again and frees the filter; resolves at once without one. */
+  async clearVideoFilter(): Promise<void> {
+    const filter = this.#videoFilter;
+    if (!filter || !this.#tracks) return;
+    await this.#tracks.setConnector('video', null);
+    if (this.#videoFilter === filter) this.#videoFilter = undefined;
   }
 
-  getVideoFilter(): null {
-    return null;
+  /** The filter applied, or null. */
+  getVideoFilter(): VideoFilter | null {
+    return this.#videoFilter ? { ...this.#videoFilter.filter } : null;
   }
 
-  /** Noise suppression is not built in yet: rejects with OT_NOT_SUPPORTED. */
-  applyAudioFilter(_filter: unknown): Promise<void> {
-    return Promise.reject(notSupported('applyAudioFilter: audio filters are not available in Parlor yet'));
+  /**
+   * Applies advanced noise suppression (`{type: 'advancedNoiseSuppression'}`: RNNoise, run in
+   * an AudioWorklet loaded from the Parlor server that served the SDK) to the audio, in place of
+   * any connector before. Rejects with OT_INVALID_PARAMETER for another filter, OT_NOT_SUPPORTED
+   * where the browser cannot run it.
+   */
+  async applyAudioFilter(filter: AudioFilter): Promise<void> {
+    try {
+      parseAudioFilter(filter);
+    } catch (error) {
+      throw invalidParameter((error as Error).message);
+    }
+    if (!hasNoiseSuppressionSupport()) throw notSupported('this browser cannot run AudioWorklets');
+    this.#audioFilter = await this.#applyFilter('audio', (assetsUrl) =>
+      NoiseSuppression.create(`${assetsUrl}/noise-suppression-worklet.js`).catch((error: unknown) => {
+        throw notSupported(`the noise suppression worklet could not load: ${String(error)}`);
+      }),
+    );
   }
 
-  /** No filter is ever applied: resolves, as OpenTok.js does without one. */
-  clearAudioFilter(): Promise<void> {
-    return Promise.resolve();
+  /** Sends the audio unfiltered again and frees the filter; resolves at once without one. */
+  async clearAudioFilter(): Promise<void> {
+    const filter = this.#audioFilter;
+    if (!filter || !this.#tracks) return;
+    await this.#tracks.setConnector('audio', null);
+    if (this.#audioFilter === filter) this.#audioFilter = undefined;
   }
 
-  getAudioFilter(): null {
-    return null;
+  /** The filter applied, or null. */
+  getAudioFilter(): AudioFilter | null {
+    return this.#audioFilter ? { ...this.#audioFilter.filter } : null;
   }
 
   videoWidth(): number {
@@ -384,6 +455,7 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
   async _publish(session: Session, engine: SessionEngine, connection: NonNullable<Session['connection']>) {
     if (this.#publication) return;
     await this.#media;
+    await this.#initialFilter;
     const media = this.#tracks?.stream;
     if (this.#isDestroyed() || !media) {
       throw new ClientError(clientErrorCodes.unableToPublish, 'the publisher was destroyed');
@@ -512,15 +584,44 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     ) {
       throw invalidParameter('a media processor connector has setTrack(track) and destroy()');
     }
-    await this.#media;
-    const tracks = this.#tracks;
-    if (!tracks || this.#destroyed) throw notSupported('the publisher was destroyed');
-    if (!tracks.source(kind)) throw notSupported(`the publisher was made without ${kind}`);
+    const tracks = await this.#liveTracks(kind);
     try {
       await tracks.setConnector(kind, connector);
     } catch (error) {
       throw invalidParameter(`the media processor connector failed: ${String(error)}`);
     }
+  }
+
+  /**
+   * Loads a built-in filter from the files the SDK's server serves (`load` rejects with the
+   * OpenTok error to report) and makes it the kind's connector.
+   */
+  async #applyFilter<Filter extends MediaProcessorConnector>(
+    kind: TrackKind,
+    load: (assetsUrl: string) => Promise<Filter>,
+  ): Promise<Filter> {
+    const apiUrl = this.#context.apiUrl;
+    if (apiUrl === undefined)
+      throw notSupported('the SDK was not loaded from a Parlor server: no model to load');
+    const tracks = await this.#liveTracks(kind);
+    const filter = await load(`${apiUrl}/v2/js/filters`);
+    try {
+      await tracks.setConnector(kind, filter);
+    } catch (error) {
+      void filter.destroy();
+      throw notSupported(`the ${kind} filter could not start: ${String(error)}`);
+    }
+    return filter;
+  }
+
+  /** The tracks once the media is there, if the publisher is alive and has the kind. */
+  async #liveTracks(kind: TrackKind): Promise<PublisherTracks> {
+    await this.#media.catch(() => undefined);
+    const tracks = this.#tracks;
+    if (!tracks || this.#destroyed)
+      throw notSupported('the publisher has no media (destroyed, or access denied)');
+    if (!tracks.source(kind)) throw notSupported(`the publisher was made without ${kind}`);
+    return tracks;
   }
 
   /** Read through a method: `destroy()` may run while `_publish` awaits. */
@@ -555,6 +656,12 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     this.#updateLevelDisplay();
     this.dispatch(createEvent('accessAllowed', this, {}));
     this.dispatch(createEvent('videoElementCreated', this, { element: this.#widget.video }));
+    const { videoFilter } = this.#properties;
+    if (videoFilter) {
+      this.#initialFilter = this.applyVideoFilter(videoFilter).catch((error: unknown) => {
+        this.#context.reportException(toOTError(error), this);
+      });
+    }
     completion?.();
   }
 

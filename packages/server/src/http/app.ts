@@ -18,6 +18,7 @@ import { clientSdkRoutes } from './routes/clientSdk.js';
 import { clusterRoutes, type ClusterRouteOptions } from './routes/cluster.js';
 import { connectionInfoRoutes, type ConnectionInfoRouteOptions } from './routes/connectionInfo.js';
 import { demoRoutes } from './routes/demo.js';
+import { filterAssetRoutes } from './routes/filterAssets.js';
 import { healthRoutes } from './routes/health.js';
 import { homeRoutes } from './routes/home.js';
 import { mediaStatsRoutes } from './routes/mediaStats.js';
@@ -117,6 +118,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(healthRoutes);
   await app.register(metricsRoutes, options.metrics);
   await app.register(clientSdkRoutes);
+  await app.register(filterAssetRoutes);
   if (options.demo) await app.register(demoRoutes, { demo: options.demo });
   else await app.register(homeRoutes);
   await app.register(options.signaling.plugin);
