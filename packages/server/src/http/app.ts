@@ -13,6 +13,7 @@ import { projectInPathAuth } from './projectAuth.js';
 import { archiveDownloadRoutes } from './routes/archiveDownload.js';
 import { archiveRoutes } from './routes/archives.js';
 import { callbackRoutes } from './routes/callbacks.js';
+import { clientLoggingRoutes } from './routes/clientLogging.js';
 import { connectionRoutes } from './routes/connections.js';
 import { clientSdkRoutes } from './routes/clientSdk.js';
 import { demoRoutes } from './routes/demo.js';
@@ -111,6 +112,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(healthRoutes);
   await app.register(metricsRoutes, options.metrics);
   await app.register(clientSdkRoutes);
+  await app.register(clientLoggingRoutes);
   if (options.demo) await app.register(demoRoutes, { demo: options.demo });
   else await app.register(homeRoutes);
   await app.register(options.signaling.plugin);
