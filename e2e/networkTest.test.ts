@@ -173,13 +173,13 @@ describe('the pre-call network test on loopback', () => {
   });
 
   it('reports the API failure for an unreachable API URL and the messaging failure for a bad token', async () => {
-    const { page } = await openTestPage(browser, app, parlor.url);
+    const { page, origins } = await openTestPage(browser, app, parlor.url);
     const sessionId = parlor.createSession({ mediaMode: 'routed' });
     const unreachable = await runNetworkTest(
       page,
       credentialsFor(sessionId),
       // Port 9 of loopback: nothing listens, the connection is refused at once.
-      { initSessionOptions: { apiUrl: 'http://127.0.0.1:9' } },
+      { initSessionOptions: { apiUrl: 'http://127.0.0.1:9' }, proxyServerUrl: parlor.url },
       false,
     );
     assert.equal(unreachable.connectivity.success, false);
@@ -197,6 +197,7 @@ describe('the pre-call network test on loopback', () => {
       { type: 'messaging', name: 'ConnectToSessionTokenError' },
       { type: 'media', name: 'FailedMessagingServerTestError' },
     ]);
+    assert.deepEqual([...origins].sort(), [new URL(app.url).origin, parlor.url].sort());
   });
 
   it("shows the results in words on the demo's network test page", async () => {
@@ -287,16 +288,12 @@ describe('the pre-call network test from a network namespace', { skip }, () => {
     }
   });
 
-  it('recommends a lower resolution or audio only on a 300 kbit/s link', async () => {
+  it("scores a 300 kbit/s link's video low and lossy in testQuality", async () => {
     limitUplink(side, { rate: '300kbit' });
     limitDownlink(side, '300kbit');
     try {
       const { page } = await openTestPage(browser, app, parlor.url);
       const sessionId = parlor.createSession({ mediaMode: 'routed' });
-      // The recommendation follows the browser's estimate of its uplink, which only the router's
-      // loss reports bring down (it sends publishers no transport-wide feedback): it falls from
-      // 2.5 Mbit/s to the link's rate in about 10 s, then swings above it and back as loss comes
-      // and goes. 15 s of test, where 8 would catch it still falling.
       const run = await runNetworkTest(
         page,
         credentialsFor(sessionId),
@@ -305,14 +302,13 @@ describe('the pre-call network test from a network namespace', { skip }, () => {
       );
       assert.deepEqual(run.connectivity, { success: true, failedTests: [] });
       const { audio, video } = run.quality ?? assert.fail('no quality results');
-      // The browser sends past the link while its estimate falls (the package's bitrate is what it
-      // sent): what falls is what arrives. Its video loses packets (none on loopback) and scores
-      // low.
+      // What arrives falls: the video loses packets and scores low (no loss and above 2.5 on
+      // loopback). The recommended resolution is not asserted: it follows the browser's estimate
+      // of its uplink, which only the router's loss reports bring down (Parlor sends publishers
+      // no transport-wide feedback), so it swings between the link's rate and 2.5 Mbit/s and the
+      // test recommends anything from 480x270 to 960x540 here (docs/network-test.md).
       assert.ok((video.packetLossRatio ?? 0) > 0.05, JSON.stringify(video));
       assert.ok((video.mos ?? 5) < 2.5, JSON.stringify(video));
-      // 640x360 or less (960x540 and more on loopback), or no video at all: audio only.
-      if (video.supported) assert.ok(pixels(video.recommendedResolution) <= 640 * 360, JSON.stringify(video));
-      else assert.equal(video.reason, 'Bandwidth too low.');
       assert.ok((audio.mos ?? 0) >= 1, JSON.stringify(audio));
     } finally {
       limitUplink(side, null);
