@@ -134,7 +134,9 @@ describe('the pre-call network test on loopback', () => {
   before(async () => {
     parlor = await startTestServer({ env: { PARLOR_DEMO: 'true' } });
     app = await startAppOrigin(parlor.url);
-    browser = await launchChromium();
+    // Every URL here has an IP address: no host name resolves, so nothing can leave the machine
+    // (the package posts its analytics to hlg.tokbox.com unless given a proxyServerUrl).
+    browser = await launchChromium({ args: ['--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'] });
   });
   after(async () => {
     await browser.close();
@@ -172,7 +174,7 @@ describe('the pre-call network test on loopback', () => {
     assert.deepEqual([...origins].sort(), [new URL(app.url).origin, parlor.url].sort());
   });
 
-  it('reports the API failure for an unreachable API URL and the messaging failure for a bad token', async () => {
+  it('reports the API failure for an unreachable API URL, the messaging failure for a bad token, and finds the logging endpoint through OT.properties', async () => {
     const { page, origins } = await openTestPage(browser, app, parlor.url);
     const sessionId = parlor.createSession({ mediaMode: 'routed' });
     const unreachable = await runNetworkTest(
@@ -186,18 +188,21 @@ describe('the pre-call network test on loopback', () => {
     assert.deepEqual(unreachable.connectivity.failedTests, [
       { type: 'api', name: 'ConnectToSessionNetworkError' },
     ]);
+    assert.deepEqual([...origins].sort(), [new URL(app.url).origin, parlor.url].sort());
+    // Without proxyServerUrl: the logging check goes to OT.properties.loggingURL (Parlor), and
+    // the package's own analytics to OpenTok's host, which does not resolve here.
     const refused = await runNetworkTest(
       page,
       { ...credentialsFor(sessionId), token: 'not-a-token' },
-      { proxyServerUrl: parlor.url },
+      {},
       false,
     );
-    // A messaging failure fails the media test too, as on OpenTok.
+    // A messaging failure fails the media test too, as on OpenTok; no logging failure.
     assert.deepEqual(refused.connectivity.failedTests, [
       { type: 'messaging', name: 'ConnectToSessionTokenError' },
       { type: 'media', name: 'FailedMessagingServerTestError' },
     ]);
-    assert.deepEqual([...origins].sort(), [new URL(app.url).origin, parlor.url].sort());
+    assert.ok(origins.has('https://hlg.tokbox.com'), [...origins].join(' '));
   });
 
   it("shows the results in words on the demo's network test page", async () => {
@@ -288,7 +293,7 @@ describe('the pre-call network test from a network namespace', { skip }, () => {
     }
   });
 
-  it("scores a 300 kbit/s link's video low and lossy in testQuality", async () => {
+  it("scores a 300 kbit/s link's video low in testQuality", async () => {
     limitUplink(side, { rate: '300kbit' });
     limitDownlink(side, '300kbit');
     try {
@@ -302,12 +307,11 @@ describe('the pre-call network test from a network namespace', { skip }, () => {
       );
       assert.deepEqual(run.connectivity, { success: true, failedTests: [] });
       const { audio, video } = run.quality ?? assert.fail('no quality results');
-      // What arrives falls: the video loses packets and scores low (no loss and above 2.5 on
-      // loopback). The recommended resolution is not asserted: it follows the browser's estimate
-      // of its uplink, which only the router's loss reports bring down (Parlor sends publishers
-      // no transport-wide feedback), so it swings between the link's rate and 2.5 Mbit/s and the
-      // test recommends anything from 480x270 to 960x540 here (docs/network-test.md).
-      assert.ok((video.packetLossRatio ?? 0) > 0.05, JSON.stringify(video));
+      // What arrives falls: the video scores low (above 2.5 on loopback; its loss depends on how
+      // soon the router moves the subscriber to a lower layer). The recommended resolution is not
+      // asserted: it follows the browser's estimate of its uplink, which only the router's loss
+      // reports bring down (Parlor sends publishers no transport-wide feedback), so it swings
+      // between the link's rate and 2.5 Mbit/s: 640x360 or 960x540 here (docs/network-test.md).
       assert.ok((video.mos ?? 5) < 2.5, JSON.stringify(video));
       assert.ok((audio.mos ?? 0) >= 1, JSON.stringify(audio));
     } finally {
