@@ -77,3 +77,47 @@ describe('GET /v2/js/filters/', () => {
     await response.arrayBuffer();
   });
 });
+
+describe('GET /v2/js/network-test.js', () => {
+  it("serves OpenTok's pre-call network test with its MIT license on top", async () => {
+    const response = await fetch(`${parlor.url}/v2/js/network-test.js`);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    const body = await response.text();
+    assert.match(body, /^\/\*!\nMIT License\n\nCopyright \(c\) 2017 OpenTok\n/);
+    assert.match(body, /OpenTokNetworkConnectivity/);
+  });
+});
+
+describe('POST …/logging/ClientEvent', () => {
+  it('answers 200 and drops client log entries, direct or in the IP proxy form; other POST paths are 404', async () => {
+    for (const path of [
+      '/logging/ClientEvent',
+      '/logging/ClientQos',
+      '/hlg.tokbox.com/prod/logging/ClientEvent',
+      `/${parlor.url}/logging/ClientEvent`,
+    ]) {
+      const response = await fetch(`${parlor.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'http://app.example' },
+        body: JSON.stringify({ action: 'testConnectivity', variation: 'Attempt' }),
+      });
+      assert.equal(response.status, 200, path);
+      assert.equal(response.headers.get('access-control-allow-origin'), '*');
+    }
+    const bare = await fetch(`${parlor.url}/logging/ClientEvent`, { method: 'POST' });
+    assert.equal(bare.status, 200);
+    const unknown = await fetch(`${parlor.url}/logging/Other`, { method: 'POST', body: 'x' });
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(await unknown.json(), { code: 404, message: 'Not found: POST /logging/Other' });
+  });
+
+  it('refuses an entry over 16 KiB with 413', async () => {
+    const response = await fetch(`${parlor.url}/logging/ClientEvent`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'x'.repeat(16 * 1024 + 1),
+    });
+    assert.equal(response.status, 413);
+  });
+});

@@ -152,6 +152,19 @@ describe('the demo, on', () => {
     assert.ok((await parlor.server.sessions.count(parlor.apiKey, 'demo')) >= 1);
   });
 
+  it('serves the network test page and mints its tokens for a new routed demo session; other media modes are 400', async () => {
+    const page = await fetch(`${parlor.url}/network-test`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<script src="\/v2\/js\/network-test.js"><\/script>/);
+    assert.equal((await fetch(`${parlor.url}/demo/network-test.js`)).status, 200);
+    const answer = await get(parlor.url, '/demo/credentials?mediaMode=routed', '127.0.0.17');
+    assert.equal(answer.status, 200);
+    const { sessionId } = JSON.parse(answer.body) as Credentials;
+    const session = await parlor.server.sessions.get(parlor.apiKey, sessionId);
+    assert.deepEqual([session.mediaMode, session.origin], ['routed', 'demo']);
+    assert.equal((await get(parlor.url, '/demo/credentials?mediaMode=peer', '127.0.0.17')).status, 400);
+  });
+
   it('a demo token is never minted for a session the demo did not create', async () => {
     const from = '127.0.0.12';
     const own = await credentials(parlor, from);

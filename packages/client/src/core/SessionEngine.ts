@@ -241,12 +241,14 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
   }
 
   /**
-   * Subscribes to another client's stream: a receiving peer transport, negotiating once the
+   * Subscribes to a stream: a receiving peer transport, negotiating once the
    * publisher offers. The video preferences matter in routed sessions.
    */
   async subscribe(streamId: string, preferences: VideoPreferenceChanges = {}): Promise<PeerTransport> {
     this.#assertConnected('subscribe');
-    const stream = this.#streams.get(streamId);
+    // Its own stream too: routed sessions send it back through the router (as OpenTok's
+    // `testNetwork`, which the pre-call network test uses); relayed ones refuse.
+    const stream = this.#streams.get(streamId) ?? this.#publications.get(streamId)?.stream;
     if (!stream)
       throw new ClientError(clientErrorCodes.unableToSubscribe, `no stream ${streamId} in the session`);
     // The key first: frames that come before it would not open, and read as the wrong secret.

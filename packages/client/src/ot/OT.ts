@@ -7,6 +7,7 @@ import type { Completion, OTContext } from './context.js';
 import { titleOf, toOTError, type OTError } from './errors.js';
 import { createEvent, type EventOf } from './OTEvent.js';
 import { OTEventEmitter } from './OTEventEmitter.js';
+import { otProperties, type OTProperties } from './properties.js';
 import { Publisher, type PublisherProperties } from './Publisher.js';
 import { Session, type SessionOptions } from './Session.js';
 import type { Subscriber } from './Subscriber.js';
@@ -47,6 +48,8 @@ export class OTNamespace extends OTEventEmitter<OTEvents> {
   readonly publishers = new Collection<Publisher>();
   /** The page's subscribers, until destroyed. */
   readonly subscribers = new Collection<Subscriber>();
+  /** The server's API and logging URLs, as OpenTok.js's `OT.properties` has them. */
+  readonly properties: OTProperties;
 
   /** Creates a publisher at once; its camera and microphone come later (`completion`, `accessAllowed`). */
   readonly initPublisher: InitPublisher;
@@ -54,6 +57,7 @@ export class OTNamespace extends OTEventEmitter<OTEvents> {
   constructor(apiUrl: string | undefined) {
     const logger = new Logger();
     super(logger);
+    this.properties = otProperties(apiUrl);
     this.#context = {
       logger,
       apiUrl,

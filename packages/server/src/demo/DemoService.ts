@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { OpenTok } from '@parlor/server-sdk';
-import type { SessionSettings } from '@parlor/protocol';
+import type { MediaMode, SessionSettings } from '@parlor/protocol';
 import { InvalidStateError } from '../InvalidStateError.js';
 import type { SessionService } from '../sessions/SessionService.js';
 import type { SessionOrigin } from '../store/SessionRepository.js';
@@ -54,18 +54,21 @@ export interface DemoRefusal {
   readonly retryAfterSeconds: number;
 }
 
-const demoSessionSettings: SessionSettings = Object.freeze({
-  mediaMode: 'relayed',
-  archiveMode: 'manual',
-  location: null,
-  e2ee: false,
-  archiveName: null,
-  archiveResolution: null,
-});
+/** The demo's sessions: relayed for the video chat, routed for the network test page. */
+function demoSessionSettings(mediaMode: MediaMode): SessionSettings {
+  return {
+    mediaMode,
+    archiveMode: 'manual',
+    location: null,
+    e2ee: false,
+    archiveName: null,
+    archiveResolution: null,
+  };
+}
 
 /**
- * The demo's sessions and tokens. It mints short-lived publisher tokens only for relayed
- * sessions it created itself (marked `demo` in the store), limits how many tokens and sessions
+ * The demo's sessions and tokens. It mints short-lived publisher tokens only for sessions it
+ * created itself (marked `demo` in the store), limits how many tokens and sessions
  * each client address and everyone together get, and deletes its sessions once they are old and
  * nobody is in them (at start, then periodically).
  */
@@ -112,10 +115,15 @@ export class DemoService {
 
   /**
    * A publisher token for the demo session `requested` when the demo created it, else for a new
-   * demo session; a refusal when `address` (the client's socket address) or everyone together
-   * asked too often.
+   * demo session, relayed unless `mediaMode` says routed (the network test needs the Media
+   * Router); a refusal when `address` (the client's socket address) or everyone together asked
+   * too often.
    */
-  async credentials(address: string, requested: string | undefined): Promise<DemoCredentials | DemoRefusal> {
+  async credentials(
+    address: string,
+    requested: string | undefined,
+    mediaMode: MediaMode = 'relayed',
+  ): Promise<DemoCredentials | DemoRefusal> {
     if (this.#closed) throw new InvalidStateError('the demo is closed');
     if (!this.#tokens.take(address)) {
       return this.#refusal('too many demo tokens from your address', this.#tokens.retryAfterSeconds);
@@ -132,7 +140,8 @@ export class DemoService {
         const retryAfterSeconds = Math.ceil(60 / demoLimits.globalSessionsPerMinute);
         return this.#refusal('too many new demo sessions on this server', retryAfterSeconds);
       }
-      sessionId = (await this.#sessions.create(this.#apiKey, demoSessionSettings, 'demo')).sessionId;
+      sessionId = (await this.#sessions.create(this.#apiKey, demoSessionSettings(mediaMode), 'demo'))
+        .sessionId;
     }
     const expireTime = Math.floor(Date.now() / 1000) + demoLimits.tokenLifetimeSeconds;
     const token = this.#opentok.generateToken(sessionId, { role: 'publisher', expireTime });

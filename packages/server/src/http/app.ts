@@ -13,6 +13,7 @@ import { projectInPathAuth } from './projectAuth.js';
 import { archiveDownloadRoutes } from './routes/archiveDownload.js';
 import { archiveRoutes } from './routes/archives.js';
 import { callbackRoutes } from './routes/callbacks.js';
+import { clientLoggingRoutes } from './routes/clientLogging.js';
 import { connectionRoutes } from './routes/connections.js';
 import { clientSdkRoutes } from './routes/clientSdk.js';
 import { clusterRoutes, type ClusterRouteOptions } from './routes/cluster.js';
@@ -119,6 +120,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(metricsRoutes, options.metrics);
   await app.register(clientSdkRoutes);
   await app.register(filterAssetRoutes);
+  await app.register(clientLoggingRoutes);
   if (options.demo) await app.register(demoRoutes, { demo: options.demo });
   else await app.register(homeRoutes);
   await app.register(options.signaling.plugin);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { ParlorError } from '@parlor/protocol';
+import { mediaModes, ParlorError, type MediaMode } from '@parlor/protocol';
 import type { DemoService } from '../../demo/DemoService.js';
 
 export interface DemoRouteOptions {
@@ -12,6 +12,8 @@ const files: Readonly<Record<string, readonly [string, string]>> = {
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/demo/demo.js': ['demo.js', 'text/javascript; charset=utf-8'],
   '/demo/demo.css': ['demo.css', 'text/css; charset=utf-8'],
+  '/network-test': ['network-test.html', 'text/html; charset=utf-8'],
+  '/demo/network-test.js': ['network-test.js', 'text/javascript; charset=utf-8'],
 };
 
 // The same from src/http/routes and dist/http/routes.
@@ -19,8 +21,9 @@ const publicDir = new URL('../../../public/demo/', import.meta.url);
 
 /**
  * The demo at `/` (served only with `--demo`): a video chat page like OpenTok's basic sample,
- * and `GET /demo/credentials?session=ID`, a publisher token for that demo session, or for a new
- * one when the demo did not create it; 429 with `Retry-After` past the demo's rate limits,
+ * a "test your network" page at `/network-test` (OpenTok's pre-call network test), and
+ * `GET /demo/credentials?session=ID`, a publisher token for that demo session, or for a new
+ * one when the demo did not create it (routed with `mediaMode=routed`, else relayed); 429 with `Retry-After` past the demo's rate limits,
  * counted by the socket's address (a proxy's headers are not trusted here).
  */
 export async function demoRoutes(app: FastifyInstance, options: DemoRouteOptions): Promise<void> {
@@ -34,13 +37,16 @@ export async function demoRoutes(app: FastifyInstance, options: DemoRouteOptions
       schema: {
         querystring: {
           type: 'object',
-          properties: { session: { type: 'string', maxLength: 255 } },
+          properties: {
+            session: { type: 'string', maxLength: 255 },
+            mediaMode: { type: 'string', enum: mediaModes },
+          },
         },
       },
     },
     async (request, reply) => {
-      const { session } = request.query as { session?: string };
-      const answer = await options.demo.credentials(request.socket.remoteAddress ?? '', session);
+      const { session, mediaMode } = request.query as { session?: string; mediaMode?: MediaMode };
+      const answer = await options.demo.credentials(request.socket.remoteAddress ?? '', session, mediaMode);
       reply.header('cache-control', 'no-store');
       if ('retryAfterSeconds' in answer) {
         reply.header('retry-after', String(answer.retryAfterSeconds));
