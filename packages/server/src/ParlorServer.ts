@@ -34,6 +34,7 @@ import type { Project } from './store/ProjectRepository.js';
 import { Store, type StoreLocation } from './store/Store.js';
 import { nativeAddon } from './media/srtp/dataPlane.js';
 import { loadOrCreateSecret } from './secretFile.js';
+import { SessionMonitor } from './webhooks/SessionMonitor.js';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks/WebhookSender.js';
 
 /** File name of the store inside the data directory. */
@@ -58,6 +59,8 @@ export interface ParlorServerParts {
   readonly archiveRescanIntervalMs?: number;
   /** How callbacks are retried. Default: from 1 s, doubling, up to 5 min apart, for a day. */
   readonly webhookRetry?: Pick<WebhookSenderOptions, 'retryBaseMs' | 'retryMaxMs' | 'maxAgeMs'>;
+  /** Callbacks that may wait to be delivered. Default: 100000. */
+  readonly webhookMaxQueued?: number;
 }
 
 /** Streams are recorded by their session's Media Router, in its worker. */
@@ -94,6 +97,7 @@ export class ParlorServer {
   /** The demo's sessions and tokens; its page is served only with `--demo`. */
   readonly demo: DemoService;
   readonly #webhooks: WebhookSender;
+  readonly #monitor: SessionMonitor;
   readonly #signaling: SignalingServer;
   /** The media worker threads that host routed sessions' routers. */
   readonly mediaWorkers: MediaWorkerPool;
@@ -119,6 +123,7 @@ export class ParlorServer {
     callbacks: CallbackService;
     demo: DemoService;
     webhooks: WebhookSender;
+    monitor: SessionMonitor;
     coturn: Coturn | null;
     mediaWorkers: MediaWorkerPool;
     cluster: Cluster | null;
@@ -138,6 +143,7 @@ export class ParlorServer {
     this.callbacks = parts.callbacks;
     this.demo = parts.demo;
     this.#webhooks = parts.webhooks;
+    this.#monitor = parts.monitor;
     this.#signaling = parts.signaling;
     this.#store = parts.store;
     this.#coturn = parts.coturn;
@@ -226,7 +232,15 @@ export class ParlorServer {
         ...(cluster ? { admit: cluster.admit.bind(cluster) } : {}),
       });
       rooms = signaling.rooms;
-      webhooks = new WebhookSender({ repository: store.webhooks, logger, ...overrides.webhookRetry });
+      const callbacks = new CallbackService(store);
+      webhooks = new WebhookSender({
+        repository: store.webhooks,
+        logger,
+        signatureSecretOf: (apiKey) => callbacks.signatureSecret(apiKey),
+        ...overrides.webhookRetry,
+        ...(overrides.webhookMaxQueued === undefined ? {} : { maxQueued: overrides.webhookMaxQueued }),
+      });
+      const monitor = new SessionMonitor({ rooms: signaling.rooms, callbacks, webhooks, logger });
       archives = new ArchiveService({
         store,
         media: new RoomArchiveMedia(signaling.rooms, overrides.recordStream ?? routerRecording, logger),
@@ -248,7 +262,6 @@ export class ParlorServer {
         idleTimeoutMs: config.archive.idleTimeoutSeconds * 1000,
         logger,
       });
-      const callbacks = new CallbackService(store);
       // Made with the demo off too: it purges the demo sessions of earlier runs.
       demo = new DemoService({
         sessions,
@@ -290,6 +303,7 @@ export class ParlorServer {
         callbacks,
         demo,
         webhooks,
+        monitor,
         coturn,
         mediaWorkers: pool,
         cluster,
@@ -327,6 +341,7 @@ export class ParlorServer {
     const cluster = this.cluster;
     const timeoutSeconds = this.#drainTimeoutSeconds;
     if (cluster && timeoutSeconds > 0 && this.rooms.all.length > 0) {
+      this.#monitor.notifyDraining();
       await cluster.drain();
       const deadline = Date.now() + timeoutSeconds * 1000;
       while (this.rooms.all.length > 0 && Date.now() < deadline)

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { Store } from '../store/Store.js';
+import { WebhookSender } from './WebhookSender.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'parlor-webhooks-'));
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('WebhookSender', () => {
+  it('keeps at most maxQueued callbacks waiting, and counts those it drops', async () => {
+    const store = await Store.open({ engine: 'sqlite', file: join(dir, 'bound.sqlite') });
+    const sender = new WebhookSender({
+      repository: store.webhooks,
+      logger: pino({ level: 'silent' }),
+      signatureSecretOf: () => Promise.resolve('secret'),
+      // Nothing listens on port 9 of loopback: every attempt fails, and waits a minute to retry.
+      retryBaseMs: 60_000,
+      maxQueued: 5,
+    });
+    try {
+      for (let n = 0; n < 8; n += 1)
+        await sender.send({ url: 'http://127.0.0.1:9/', body: { n }, apiKey: '1', queue: `s${n % 2}` });
+      assert.equal(await store.webhooks.count(), 5);
+      assert.equal(sender.dropped, 3);
+      const kept = await store.webhooks.next('http://127.0.0.1:9/', 's0');
+      assert.equal(kept?.body, '{"n":0}');
+    } finally {
+      sender.close();
+      await store.close();
+    }
+  });
+});
