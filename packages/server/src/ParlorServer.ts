@@ -63,6 +63,9 @@ export interface ParlorServerParts {
   readonly webhookMaxQueued?: number;
 }
 
+/** How long a stopping server lets callbacks under way be delivered, in ms. */
+const webhookFlushMs = 2000;
+
 /** Streams are recorded by their session's Media Router, in its worker. */
 const routerRecording: RecordStream = (room, streamId, options) => room.recordStream(streamId, options);
 
@@ -365,6 +368,9 @@ export class ParlorServer {
         await this.cluster?.close();
         await this.archives.close();
       } finally {
+        // The rooms closed above told of their end: stored, and sent if the receiver answers.
+        await this.#monitor.idle();
+        await this.#webhooks.flush(webhookFlushMs);
         this.#webhooks.close();
         this.demo.close();
         await this.#coturn?.close();

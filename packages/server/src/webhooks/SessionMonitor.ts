@@ -109,6 +109,11 @@ export class SessionMonitor {
     return this.#dropped;
   }
 
+  /** Settles once every event so far is stored (or dropped): before the server stops. */
+  idle(): Promise<void> {
+    return this.#queueing;
+  }
+
   /** Tells every live session that its server is going away (the node drains). */
   notifyDraining(): void {
     for (const room of this.#rooms.all)
@@ -186,16 +191,9 @@ export class SessionMonitor {
     this.#queueing = this.#queueing.then(async () => {
       try {
         const url = await this.#callbacks.urlFor(apiKey, sessionMonitoringCallback);
-        // Not awaited: the sender stores its callbacks in the order it is given them.
-        if (url !== null)
-          this.#webhooks.send({ url, body, apiKey, queue: sessionId }).catch((error: unknown) => {
-            this.#logger.error(
-              { err: error, sessionId },
-              'a session monitoring callback could not be queued',
-            );
-          });
+        if (url !== null) await this.#webhooks.send({ url, body, apiKey, queue: sessionId });
       } catch (error) {
-        this.#logger.error({ err: error, sessionId }, 'the session monitoring URL could not be read');
+        this.#logger.error({ err: error, sessionId }, 'a session monitoring callback could not be queued');
       } finally {
         this.#waiting -= 1;
       }

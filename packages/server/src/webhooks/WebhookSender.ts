@@ -4,6 +4,7 @@ import { signCallback } from './callbackSignature.js';
 
 /** A queue being drained: the wait before its next attempt. */
 interface DrainState {
+  /** Wakes the drain from its wait before a retry; null while it is not waiting. */
   wake: (() => void) | null;
   timer: NodeJS.Timeout | undefined;
 }
@@ -124,6 +125,16 @@ export class WebhookSender {
     return added.then((stored) => {
       if (stored) this.#drain(url, queue);
     });
+  }
+
+  /**
+   * Settles once no queue has a callback to send but after a failure (every attempt under way
+   * ended, and what followed it sent), or after `timeoutMs`: before the server stops.
+   */
+  async flush(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const busy = (): boolean => [...this.#draining.values()].some((state) => state.wake === null);
+    while (busy() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   /** Stops sending; what is not delivered yet stays stored. Idempotent. */

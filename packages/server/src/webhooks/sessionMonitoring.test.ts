@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { sessionMonitoringCallback } from '../projects/CallbackService.js';
 import { startTestServer, type TestServer } from '../testing.js';
 import { verifyCallback } from './callbackSignature.js';
 
@@ -234,5 +235,42 @@ describe('session monitoring callbacks', () => {
     assert.throws(() => verifyCallback(created.headers.authorization, created.raw, secret));
     await client.close();
     await receiver.events(sessionId, 4);
+  });
+});
+
+describe('session monitoring across a stop', () => {
+  it('ends the sessions of a stopping server with serverRotation, and delivers what waited at the next start', async () => {
+    const receiver = await Receiver.start();
+    receiver.refuse = () => true;
+    let parlor = await startTestServer({ parts: { webhookRetry: { retryBaseMs: 100, retryMaxMs: 400 } } });
+    try {
+      await parlor.server.callbacks.setUrl(parlor.apiKey, sessionMonitoringCallback, receiver.url);
+      const sessionId = await parlor.createSession();
+      const client = await parlor.connectClient(sessionId, { data: 'x' });
+      const { stream: publishedStream } = await client.request('publish', {
+        hasAudio: true,
+        hasVideo: false,
+      });
+      await parlor.close();
+      receiver.refuse = () => false;
+      parlor = await parlor.restart();
+      const events = await receiver.events(sessionId, 6);
+      assert.deepEqual(
+        events.map(({ body }) => [body.event, body.reason]),
+        [
+          ['sessionCreated', undefined],
+          ['connectionCreated', undefined],
+          ['streamCreated', undefined],
+          ['streamDestroyed', 'networkDisconnected'],
+          ['connectionDestroyed', 'networkDisconnected'],
+          ['sessionDestroyed', 'serverRotation'],
+        ],
+      );
+      assert.equal((events[3]?.body.stream as { id: string }).id, publishedStream.streamId);
+      assert.equal((events[4]?.body.connection as { id: string }).id, client.connectionId);
+    } finally {
+      await parlor.dispose();
+      await receiver.close();
+    }
   });
 });
