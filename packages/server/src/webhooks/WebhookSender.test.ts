@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { Store } from '../store/Store.js';
 import { WebhookSender } from './WebhookSender.js';
@@ -33,6 +36,47 @@ describe('WebhookSender', () => {
     } finally {
       sender.close();
       await store.close();
+    }
+  });
+
+  it('has at most maxConcurrent POSTs under way, all queues together', async () => {
+    const held: ServerResponse[] = [];
+    let answered = 0;
+    const receiver = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        held.push(response);
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
+    const store = await Store.open({ engine: 'sqlite', file: join(dir, 'concurrent.sqlite') });
+    const sender = new WebhookSender({
+      repository: store.webhooks,
+      logger: pino({ level: 'silent' }),
+      signatureSecretOf: () => Promise.resolve('secret'),
+      maxConcurrent: 2,
+    });
+    try {
+      for (let n = 0; n < 5; n += 1) await sender.send({ url, body: { n }, apiKey: '1', queue: `s${n}` });
+      while (answered < 5) {
+        const deadline = Date.now() + 5000;
+        while (held.length === 0 && Date.now() < deadline) await sleep(20);
+        await sleep(100);
+        assert.ok(held.length >= 1 && held.length <= 2, `${held.length} under way`);
+        for (const response of held.splice(0)) {
+          response.writeHead(204).end();
+          answered += 1;
+        }
+      }
+      const deadline = Date.now() + 5000;
+      while ((await store.webhooks.count()) > 0 && Date.now() < deadline) await sleep(20);
+      assert.equal(await store.webhooks.count(), 0);
+    } finally {
+      sender.close();
+      await store.close();
+      receiver.closeAllConnections();
+      receiver.close();
     }
   });
 });

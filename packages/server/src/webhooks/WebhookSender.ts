@@ -36,6 +36,8 @@ export interface WebhookSenderOptions {
   readonly timeoutMs?: number;
   /** Callbacks that may wait at once; more are dropped, counted and logged. Default: 100000. */
   readonly maxQueued?: number;
+  /** POSTs under way at once, all queues together; the others wait their turn. Default: 64. */
+  readonly maxConcurrent?: number;
 }
 
 /**
@@ -64,6 +66,10 @@ export class WebhookSender {
   /** Callbacks stored and not yet delivered or given up. */
   #queued = 0;
   #dropped = 0;
+  readonly #maxConcurrent: number;
+  #posting = 0;
+  /** Queues waiting for a POST to end before they send theirs, first come first served. */
+  readonly #turns: (() => void)[] = [];
 
   constructor(options: WebhookSenderOptions) {
     this.#repository = options.repository;
@@ -74,6 +80,7 @@ export class WebhookSender {
     this.#maxAgeMs = options.maxAgeMs ?? 86_400_000;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#maxQueued = options.maxQueued ?? 100_000;
+    this.#maxConcurrent = options.maxConcurrent ?? 64;
     this.#adding = this.#repository.count().then(
       (count) => {
         this.#queued = count;
@@ -146,6 +153,7 @@ export class WebhookSender {
       state.wake?.();
     }
     this.#draining.clear();
+    for (const turn of this.#turns.splice(0)) turn();
   }
 
   #drain(url: string, queue: string): void {
@@ -229,9 +237,16 @@ export class WebhookSender {
     return this.#closing.signal.aborted;
   }
 
-  /** POSTs once, signed; resolves to null when delivered, else to what went wrong. */
+  /** POSTs once, signed, when its turn comes; resolves to null when delivered, else to what went wrong. */
   async #post(delivery: WebhookDelivery): Promise<string | null> {
+    // A POST that ends hands its slot to the first waiting, which `#posting` still counts.
+    if (this.#posting < this.#maxConcurrent) this.#posting += 1;
+    else
+      await new Promise<void>((resolve) => {
+        this.#turns.push(resolve);
+      });
     try {
+      if (this.#closed()) return 'the sender closed';
       const headers: Record<string, string> = { 'Content-Type': 'application/json', 'User-Agent': 'Parlor' };
       // Deliveries queued before callbacks were signed name no project.
       if (delivery.apiKey !== null) {
@@ -248,6 +263,10 @@ export class WebhookSender {
       return response.ok ? null : `HTTP ${response.status}`;
     } catch (error) {
       return (error as Error).message;
+    } finally {
+      const next = this.#turns.shift();
+      if (next) next();
+      else this.#posting -= 1;
     }
   }
 }
