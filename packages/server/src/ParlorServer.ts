@@ -236,14 +236,15 @@ export class ParlorServer {
       });
       rooms = signaling.rooms;
       const callbacks = new CallbackService(store);
-      webhooks = new WebhookSender({
+      const sender = new WebhookSender({
         repository: store.webhooks,
         logger,
         signatureSecretOf: (apiKey) => callbacks.signatureSecret(apiKey),
         ...overrides.webhookRetry,
         ...(overrides.webhookMaxQueued === undefined ? {} : { maxQueued: overrides.webhookMaxQueued }),
       });
-      const monitor = new SessionMonitor({ rooms: signaling.rooms, callbacks, webhooks, logger });
+      webhooks = sender;
+      const monitor = new SessionMonitor({ rooms: signaling.rooms, callbacks, webhooks: sender, logger });
       archives = new ArchiveService({
         store,
         media: new RoomArchiveMedia(signaling.rooms, overrides.recordStream ?? routerRecording, logger),
@@ -272,7 +273,19 @@ export class ParlorServer {
         liveSessionIds: () => signaling.rooms.all.map((room) => room.sessionId),
         logger,
       });
-      const metrics = new PrometheusMetrics({ rooms: signaling.rooms, mediaWorkers: pool, cluster });
+      const metrics = new PrometheusMetrics({
+        rooms: signaling.rooms,
+        mediaWorkers: pool,
+        cluster,
+        callbacks: {
+          get queued() {
+            return sender.queued;
+          },
+          get dropped() {
+            return sender.dropped + monitor.dropped;
+          },
+        },
+      });
       const http = await buildHttpApp({
         logger,
         sessions,

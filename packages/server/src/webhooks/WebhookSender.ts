@@ -99,6 +99,11 @@ export class WebhookSender {
     );
   }
 
+  /** Callbacks stored and not yet delivered or given up. */
+  get queued(): number {
+    return this.#queued;
+  }
+
   /** Callbacks dropped because the queue was full, since the start. */
   get dropped(): number {
     return this.#dropped;

@@ -251,6 +251,14 @@ describe('session monitoring across a stop', () => {
         hasAudio: true,
         hasVideo: false,
       });
+      // The three callbacks so far wait, refused, in the queue: the metrics say so.
+      const scrape = async (): Promise<string> => (await fetch(`${parlor.url}/metrics`)).text();
+      const deadline = Date.now() + 5000;
+      while (!/^parlor_callbacks_queued 3$/m.test(await scrape()) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      const metrics = await scrape();
+      assert.match(metrics, /^parlor_callbacks_queued 3$/m);
+      assert.match(metrics, /^parlor_callbacks_dropped 0$/m);
       await parlor.close();
       receiver.refuse = () => false;
       parlor = await parlor.restart();
