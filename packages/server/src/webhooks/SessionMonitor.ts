@@ -88,7 +88,7 @@ export class SessionMonitor {
   readonly #logger: Logger;
   readonly #maxWaiting: number;
   readonly #rooms: RoomRegistry;
-  /** Events are looked up and queued one after the other, so that they keep their order. */
+  /** Events are queued one after the other, so that they keep their order. */
   #queueing: Promise<void> = Promise.resolve();
   #waiting = 0;
   #dropped = 0;
@@ -188,9 +188,12 @@ export class SessionMonitor {
     }
     const body = { sessionId, projectId: apiKey, ...fields, timestamp: Date.now() };
     this.#waiting += 1;
+    // Looked up at once, queued in turn.
+    const lookup = this.#callbacks.urlFor(apiKey, sessionMonitoringCallback);
+    lookup.catch(() => undefined);
     this.#queueing = this.#queueing.then(async () => {
       try {
-        const url = await this.#callbacks.urlFor(apiKey, sessionMonitoringCallback);
+        const url = await lookup;
         if (url !== null) await this.#webhooks.send({ url, body, apiKey, queue: sessionId });
       } catch (error) {
         this.#logger.error({ err: error, sessionId }, 'a session monitoring callback could not be queued');
