@@ -34,6 +34,7 @@ import type { Project } from './store/ProjectRepository.js';
 import { Store, type StoreLocation } from './store/Store.js';
 import { nativeAddon } from './media/srtp/dataPlane.js';
 import { loadOrCreateSecret } from './secretFile.js';
+import { SessionMonitor } from './webhooks/SessionMonitor.js';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks/WebhookSender.js';
 
 /** File name of the store inside the data directory. */
@@ -58,7 +59,12 @@ export interface ParlorServerParts {
   readonly archiveRescanIntervalMs?: number;
   /** How callbacks are retried. Default: from 1 s, doubling, up to 5 min apart, for a day. */
   readonly webhookRetry?: Pick<WebhookSenderOptions, 'retryBaseMs' | 'retryMaxMs' | 'maxAgeMs'>;
+  /** Callbacks that may wait to be delivered. Default: 100000. */
+  readonly webhookMaxQueued?: number;
 }
+
+/** How long a stopping server lets callbacks under way be delivered, in ms. */
+const webhookFlushMs = 2000;
 
 /** Streams are recorded by their session's Media Router, in its worker. */
 const routerRecording: RecordStream = (room, streamId, options) => room.recordStream(streamId, options);
@@ -94,6 +100,7 @@ export class ParlorServer {
   /** The demo's sessions and tokens; its page is served only with `--demo`. */
   readonly demo: DemoService;
   readonly #webhooks: WebhookSender;
+  readonly #monitor: SessionMonitor;
   readonly #signaling: SignalingServer;
   /** The media worker threads that host routed sessions' routers. */
   readonly mediaWorkers: MediaWorkerPool;
@@ -119,6 +126,7 @@ export class ParlorServer {
     callbacks: CallbackService;
     demo: DemoService;
     webhooks: WebhookSender;
+    monitor: SessionMonitor;
     coturn: Coturn | null;
     mediaWorkers: MediaWorkerPool;
     cluster: Cluster | null;
@@ -138,6 +146,7 @@ export class ParlorServer {
     this.callbacks = parts.callbacks;
     this.demo = parts.demo;
     this.#webhooks = parts.webhooks;
+    this.#monitor = parts.monitor;
     this.#signaling = parts.signaling;
     this.#store = parts.store;
     this.#coturn = parts.coturn;
@@ -226,7 +235,16 @@ export class ParlorServer {
         ...(cluster ? { admit: cluster.admit.bind(cluster) } : {}),
       });
       rooms = signaling.rooms;
-      webhooks = new WebhookSender({ repository: store.webhooks, logger, ...overrides.webhookRetry });
+      const callbacks = new CallbackService(store);
+      const sender = new WebhookSender({
+        repository: store.webhooks,
+        logger,
+        signatureSecretOf: (apiKey) => callbacks.signatureSecret(apiKey),
+        ...overrides.webhookRetry,
+        ...(overrides.webhookMaxQueued === undefined ? {} : { maxQueued: overrides.webhookMaxQueued }),
+      });
+      webhooks = sender;
+      const monitor = new SessionMonitor({ rooms: signaling.rooms, callbacks, webhooks: sender, logger });
       archives = new ArchiveService({
         store,
         media: new RoomArchiveMedia(signaling.rooms, overrides.recordStream ?? routerRecording, logger),
@@ -248,7 +266,6 @@ export class ParlorServer {
         idleTimeoutMs: config.archive.idleTimeoutSeconds * 1000,
         logger,
       });
-      const callbacks = new CallbackService(store);
       // Made with the demo off too: it purges the demo sessions of earlier runs.
       demo = new DemoService({
         sessions,
@@ -256,7 +273,19 @@ export class ParlorServer {
         liveSessionIds: () => signaling.rooms.all.map((room) => room.sessionId),
         logger,
       });
-      const metrics = new PrometheusMetrics({ rooms: signaling.rooms, mediaWorkers: pool, cluster });
+      const metrics = new PrometheusMetrics({
+        rooms: signaling.rooms,
+        mediaWorkers: pool,
+        cluster,
+        callbacks: {
+          get queued() {
+            return sender.queued;
+          },
+          get dropped() {
+            return sender.dropped + monitor.dropped;
+          },
+        },
+      });
       const http = await buildHttpApp({
         logger,
         sessions,
@@ -290,6 +319,7 @@ export class ParlorServer {
         callbacks,
         demo,
         webhooks,
+        monitor,
         coturn,
         mediaWorkers: pool,
         cluster,
@@ -327,6 +357,7 @@ export class ParlorServer {
     const cluster = this.cluster;
     const timeoutSeconds = this.#drainTimeoutSeconds;
     if (cluster && timeoutSeconds > 0 && this.rooms.all.length > 0) {
+      this.#monitor.notifyDraining();
       await cluster.drain();
       const deadline = Date.now() + timeoutSeconds * 1000;
       while (this.rooms.all.length > 0 && Date.now() < deadline)
@@ -350,6 +381,9 @@ export class ParlorServer {
         await this.cluster?.close();
         await this.archives.close();
       } finally {
+        // The rooms closed above told of their end: stored, and sent if the receiver answers.
+        await this.#monitor.idle();
+        await this.#webhooks.flush(webhookFlushMs);
         this.#webhooks.close();
         this.demo.close();
         await this.#coturn?.close();

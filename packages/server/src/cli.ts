@@ -7,7 +7,8 @@ import { createLogger } from './logger.js';
 import { ParlorServer, recordingsDirName, storeFileName, storeLocationOf } from './ParlorServer.js';
 import { ParlorError } from '@parlor/protocol';
 import { ApplicationService } from './projects/ApplicationService.js';
-import { CallbackService } from './projects/CallbackService.js';
+import { archiveCallback } from './archive/ArchiveService.js';
+import { CallbackService, sessionMonitoringCallback } from './projects/CallbackService.js';
 import { ProjectService } from './projects/ProjectService.js';
 import type { Application } from './store/ApplicationRepository.js';
 import type { Project } from './store/ProjectRepository.js';
@@ -21,9 +22,13 @@ Usage:
   parlor start [options]                 run the server
   parlor project create --name NAME      add a project and print its credentials
   parlor project list                    list the projects and their credentials
-  parlor project callback --api-key KEY [--url URL | --clear]
+  parlor project callback --api-key KEY [--kind archive|session] [--url URL | --clear]
                                          show, set or remove the URL the project's archive
-                                         status changes are POSTed to
+                                         status changes (or, with --kind session, its session
+                                         monitoring events) are POSTed to
+  parlor project signature-secret --api-key KEY [--rotate]
+                                         show (or replace) the secret that signs the
+                                         project's callbacks (docs/callbacks.md)
   parlor application create --name NAME [--private-key-out FILE | --public-key FILE]
                                          add a Vonage application (RS256 credentials): with a
                                          new key pair, its private key written to FILE (or
@@ -95,6 +100,8 @@ export async function main(
       });
     case 'project callback':
       return projectCallback(config, flags, io);
+    case 'project signature-secret':
+      return projectSignatureSecret(config, flags, io);
     case 'application create':
       return createApplication(config, flags, io);
     case 'application list':
@@ -112,6 +119,7 @@ const commands = [
   'project create',
   'project list',
   'project callback',
+  'project signature-secret',
   'application create',
   'application list',
   'archive retry',
@@ -135,6 +143,8 @@ function parseCommandLine(argv: readonly string[]): {
       'api-key': { type: 'string' },
       url: { type: 'string' },
       clear: { type: 'boolean' },
+      kind: { type: 'string' },
+      rotate: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -267,26 +277,66 @@ async function projectCallback(
 ): Promise<number> {
   const apiKey = flags['api-key'];
   const { url, clear } = flags;
-  if (typeof apiKey !== 'string' || (typeof url === 'string' && clear === true)) {
-    io.err('parlor project callback needs --api-key KEY, and --url URL or --clear (not both)\n');
+  const kindName = flags.kind ?? 'archive';
+  const kind =
+    kindName === 'archive' ? archiveCallback : kindName === 'session' ? sessionMonitoringCallback : null;
+  if (typeof apiKey !== 'string' || (typeof url === 'string' && clear === true) || kind === null) {
+    io.err(
+      'parlor project callback needs --api-key KEY, optionally --kind archive or session, and --url URL or --clear (not both)\n',
+    );
     return 2;
   }
-  return withStore(config, async (store) => {
-    if (!(await new ProjectService(store).find(apiKey))) {
-      io.err(`parlor project callback: no project ${apiKey}\n`);
-      throw new CliExit(2);
-    }
+  const label = kind === archiveCallback ? 'archive callback URL' : 'session monitoring URL';
+  return withProject(config, 'project callback', apiKey, io, async (store) => {
     const callbacks = new CallbackService(store);
     try {
-      if (typeof url === 'string') await callbacks.setArchiveCallbackUrl(apiKey, url);
-      else if (clear === true) await callbacks.setArchiveCallbackUrl(apiKey, null);
+      if (typeof url === 'string') await callbacks.setUrl(apiKey, kind, url);
+      else if (clear === true) await callbacks.setUrl(apiKey, kind, null);
     } catch (error) {
       if (!(error instanceof ParlorError)) throw error;
       io.err(`parlor project callback: ${error.message}\n`);
       throw new CliExit(2);
     }
-    const current = await callbacks.archiveCallbackUrl(apiKey);
-    io.out(current === null ? 'No archive callback URL.\n' : `Archive callback URL  ${current}\n`);
+    const current = await callbacks.urlFor(apiKey, kind);
+    const title = label.charAt(0).toUpperCase() + label.slice(1);
+    io.out(current === null ? `No ${label}.\n` : `${title}  ${current}\n`);
+  });
+}
+
+async function projectSignatureSecret(
+  config: Config,
+  flags: Record<string, string | boolean | undefined>,
+  io: CliIo,
+): Promise<number> {
+  const apiKey = flags['api-key'];
+  if (typeof apiKey !== 'string') {
+    io.err('parlor project signature-secret needs --api-key KEY, and --rotate to replace the secret\n');
+    return 2;
+  }
+  return withProject(config, 'project signature-secret', apiKey, io, async (store) => {
+    const callbacks = new CallbackService(store);
+    const secret =
+      flags.rotate === true
+        ? await callbacks.rotateSignatureSecret(apiKey)
+        : await callbacks.signatureSecret(apiKey);
+    io.out(`Signature secret  ${secret}\n`);
+  });
+}
+
+/** Runs `fn` on the store when the project exists; else exits with 2. */
+function withProject(
+  config: Config,
+  command: string,
+  apiKey: string,
+  io: CliIo,
+  fn: (store: Store) => Promise<void>,
+): Promise<number> {
+  return withStore(config, async (store) => {
+    if (!(await new ProjectService(store).find(apiKey))) {
+      io.err(`parlor ${command}: no project ${apiKey}\n`);
+      throw new CliExit(2);
+    }
+    await fn(store);
   });
 }
 

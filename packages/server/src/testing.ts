@@ -22,6 +22,7 @@ export { FfmpegTestRecorder, type FfmpegTestRecorderOptions } from './archive/te
 export { startPostgresServer, type PostgresServer } from './store/testing/postgresServer.js';
 export type { SignalingTestClientOptions } from './signaling/SignalingTestClient.js';
 export { TestRedis } from './cluster/TestRedis.js';
+export { verifyCallback } from './webhooks/callbackSignature.js';
 export {
   TestCluster,
   testClusterProject,

@@ -704,7 +704,13 @@ export class ArchiveService {
         archiveCallback.group,
         archiveCallback.event,
       );
-      if (callback) await this.#webhooks.send(callback.url, this.#json(archive));
+      if (callback)
+        await this.#webhooks.send({
+          url: callback.url,
+          body: this.#json(archive),
+          apiKey: archive.apiKey,
+          queue: archive.sessionId,
+        });
     } catch (error) {
       this.#logger.error(
         { err: error, archiveId: archive.archiveId },

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenTok from 'opentok';
-import { FfmpegTestRecorder, startTestServer, type TestServer } from '@parlor/server/testing';
+import { FfmpegTestRecorder, startTestServer, verifyCallback, type TestServer } from '@parlor/server/testing';
 
 // What archives do by themselves: callbacks at each status change, the maximum duration, and
 // completion after a crash.
@@ -62,10 +62,16 @@ async function archiveWhen(
 }
 
 /** A local callback receiver; answers 500 to the first `failures` requests. */
-async function callbackReceiver(
-  failures = 0,
-): Promise<{ url: string; received: Archive[]; attempts: () => number; server: Server }> {
+async function callbackReceiver(failures = 0): Promise<{
+  url: string;
+  received: Archive[];
+  /** The Authorization header and body of each callback received. */
+  signed: { authorization: string | undefined; body: string }[];
+  attempts: () => number;
+  server: Server;
+}> {
   const received: Archive[] = [];
+  const signed: { authorization: string | undefined; body: string }[] = [];
   let attempts = 0;
   const server = createServer((request: IncomingMessage, response) => {
     const chunks: Buffer[] = [];
@@ -77,13 +83,21 @@ async function callbackReceiver(
         return;
       }
       assert.equal(request.headers['content-type'], 'application/json');
-      received.push(JSON.parse(Buffer.concat(chunks).toString()) as Archive);
+      const body = Buffer.concat(chunks).toString();
+      received.push(JSON.parse(body) as Archive);
+      signed.push({ authorization: request.headers.authorization, body });
       response.writeHead(200).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/archive-status`, received, attempts: () => attempts, server };
+  return {
+    url: `http://127.0.0.1:${port}/archive-status`,
+    received,
+    signed,
+    attempts: () => attempts,
+    server,
+  };
 }
 
 async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
@@ -145,6 +159,9 @@ describe('archive callbacks', () => {
     assert.ok(available.size > 0 && Number.isInteger(available.size));
     assert.equal((await fetch(available.url ?? '')).status, 200);
     assert.equal(receiver.received[1]?.reason, 'user initiated');
+    const secret = await parlor.server.callbacks.signatureSecret(parlor.apiKey);
+    for (const { authorization, body } of receiver.signed)
+      assert.equal(verifyCallback(authorization, body, secret).projectId, parlor.apiKey);
 
     await new Promise<void>((resolve, reject) => {
       opentok.unregisterCallback(registered.id, (error) => {

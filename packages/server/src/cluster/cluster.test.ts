@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -245,10 +247,27 @@ describe('a cluster of three nodes on one Redis', () => {
     assert.equal((await connectionInfo(nodeOf('eu'), sessionId)).nodeId, nodeOf('us').nodeId);
   });
 
-  it('drains on SIGTERM: takes no new session, keeps its live one, and exits 0 once it has ended', async () => {
+  it('drains on SIGTERM: takes no new session, keeps its live one, tells its application, and exits 0 once it has ended', async () => {
     const draining = nodeOf('eu');
     // The earlier tests' clients leave: the node's one live session is this test's.
     await Promise.all(clients.splice(0).map((each) => each.close().catch(() => undefined)));
+    const events: { sessionId: string; event: string; reason?: string }[] = [];
+    const receiver = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        events.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as (typeof events)[number]);
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
+    await new Promise<void>((resolve, reject) => {
+      opentok.registerCallback({ group: 'session', event: 'monitoring', url: receiverUrl }, (error) => {
+        if (error) reject(error);
+        else resolve();
+      });
+    });
     const sessionId = await createSession(hintOf.eu);
     const client = await connect((await connectionInfo(nodeOf('us'), sessionId)).apiUrl ?? '', sessionId);
     assert.equal(await draining.metric('parlor_connections'), 1);
@@ -268,6 +287,18 @@ describe('a cluster of three nodes on one Redis', () => {
     const { code } = await stopped;
     assert.equal(code, 0);
     assert.match(draining.parlor.log(), /draining: taking no new session/);
+    assert.deepEqual(
+      events.filter((each) => each.sessionId === sessionId).map(({ event, reason }) => [event, reason]),
+      [
+        ['sessionCreated', undefined],
+        ['connectionCreated', undefined],
+        ['sessionNotification', 'serverRotation'],
+        ['connectionDestroyed', 'clientDisconnected'],
+        ['sessionDestroyed', 'clientDisconnected'],
+      ],
+    );
+    receiver.closeAllConnections();
+    receiver.close();
   });
 });
 

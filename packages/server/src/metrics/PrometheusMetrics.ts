@@ -8,6 +8,8 @@ export interface PrometheusMetricsOptions {
   readonly mediaWorkers: MediaWorkerPool;
   /** The node's cluster, whose gauges are added; null or absent for a node on its own. */
   readonly cluster?: Cluster | null;
+  /** The callbacks waiting to be delivered, and those dropped since the start. Default: not exported. */
+  readonly callbacks?: { readonly queued: number; readonly dropped: number };
 }
 
 const streamLabels = ['session_id', 'stream_id', 'kind'] as const;
@@ -62,6 +64,7 @@ export class PrometheusMetrics {
     });
     this.#connections = new Gauge({ name: 'parlor_connections', help: 'Connected clients', registers });
     if (options.cluster) registerClusterGauges(options.cluster, registers);
+    if (options.callbacks) registerCallbackGauges(options.callbacks, registers);
     this.#streams = new Gauge({ name: 'parlor_streams', help: 'Published streams', registers });
     this.#workerSessions = new Gauge({
       name: 'parlor_media_worker_sessions',
@@ -275,6 +278,28 @@ export class PrometheusMetrics {
 }
 
 /** The cluster's gauges, read at each scrape: this node's leases and admission, and the live nodes per region. */
+function registerCallbackGauges(
+  callbacks: NonNullable<PrometheusMetricsOptions['callbacks']>,
+  registers: Registry[],
+): void {
+  new Gauge({
+    name: 'parlor_callbacks_queued',
+    help: 'Callbacks stored and waiting to be delivered',
+    registers,
+    collect() {
+      this.set(callbacks.queued);
+    },
+  });
+  new Gauge({
+    name: 'parlor_callbacks_dropped',
+    help: 'Callbacks dropped since the start because too many waited',
+    registers,
+    collect() {
+      this.set(callbacks.dropped);
+    },
+  });
+}
+
 function registerClusterGauges(cluster: Cluster, registers: Registry[]): void {
   new Gauge({
     name: 'parlor_cluster_sessions_held',

@@ -1,12 +1,20 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { ParlorError } from '@parlor/protocol';
 import { archiveCallback } from '../archive/ArchiveService.js';
 import type { CallbackRecord } from '../store/CallbackRepository.js';
 import type { Store } from '../store/Store.js';
 
+/** The group and event of the URL session monitoring callbacks are POSTed to. */
+export const sessionMonitoringCallback = { group: 'session', event: 'monitoring' } as const;
+
+/** The kinds of callback URL a project may register. */
+const callbackKinds = [archiveCallback, sessionMonitoringCallback] as const;
+
 /**
- * A project's callback URLs. Parlor sends one kind: archive status changes (group `archive`,
- * event `status`), set with `parlor project callback` or opentok-node's `registerCallback`.
+ * A project's callback URLs and the secret that signs its callbacks. Parlor sends two kinds:
+ * archive status changes (group `archive`, event `status`) and session monitoring (group
+ * `session`, event `monitoring`), set with `parlor project callback`, REST or opentok-node's
+ * `registerCallback`.
  */
 export class CallbackService {
   readonly #store: Store;
@@ -17,17 +25,19 @@ export class CallbackService {
 
   /** Registers the URL for the group and event, replacing the project's previous one. */
   async register(apiKey: string, group: unknown, event: unknown, url: unknown): Promise<CallbackRecord> {
-    if (group !== archiveCallback.group || event !== archiveCallback.event) {
+    const kind = callbackKinds.find((known) => known.group === group && known.event === event);
+    if (!kind) {
       throw new ParlorError(
         'INVALID_REQUEST',
-        `Parlor sends callbacks of the group "${archiveCallback.group}" and event "${archiveCallback.event}" only`,
+        `Parlor sends callbacks of these groups and events only: ${callbackKinds.map((known) => `"${known.group}"/"${known.event}"`).join(', ')}`,
       );
     }
+    const { group: knownGroup, event: knownEvent } = kind;
     const callback: CallbackRecord = {
       callbackId: randomUUID(),
       apiKey,
-      group,
-      event,
+      group: knownGroup,
+      event: knownEvent,
       url: callbackUrl(url),
       createdAt: Date.now(),
     };
@@ -45,19 +55,51 @@ export class CallbackService {
       throw new ParlorError('CALLBACK_NOT_FOUND', callbackId);
   }
 
-  /** The project's archive callback URL, or null. */
-  async archiveCallbackUrl(apiKey: string): Promise<string | null> {
-    return (
-      (await this.#store.callbacks.find(apiKey, archiveCallback.group, archiveCallback.event))?.url ?? null
-    );
+  /** The project's URL for one kind of callback, or null. */
+  async urlFor(apiKey: string, kind: CallbackKind): Promise<string | null> {
+    return (await this.#store.callbacks.find(apiKey, kind.group, kind.event))?.url ?? null;
   }
 
-  /** Sets or (with null) removes the project's archive callback URL. */
-  async setArchiveCallbackUrl(apiKey: string, url: string | null): Promise<void> {
-    if (url === null)
-      await this.#store.callbacks.deleteFor(apiKey, archiveCallback.group, archiveCallback.event);
-    else await this.register(apiKey, archiveCallback.group, archiveCallback.event, url);
+  /** Sets or (with null) removes the project's URL for one kind of callback. */
+  async setUrl(apiKey: string, kind: CallbackKind, url: string | null): Promise<void> {
+    if (url === null) await this.#store.callbacks.deleteFor(apiKey, kind.group, kind.event);
+    else await this.register(apiKey, kind.group, kind.event, url);
   }
+
+  archiveCallbackUrl(apiKey: string): Promise<string | null> {
+    return this.urlFor(apiKey, archiveCallback);
+  }
+
+  setArchiveCallbackUrl(apiKey: string, url: string | null): Promise<void> {
+    return this.setUrl(apiKey, archiveCallback, url);
+  }
+
+  /** The secret that signs the project's callbacks, made when first asked for. */
+  async signatureSecret(apiKey: string): Promise<string> {
+    const current = await this.#store.projects.signatureSecret(apiKey);
+    if (current === undefined) throw new ParlorError('INVALID_REQUEST', `no project ${apiKey}`);
+    if (current !== null) return current;
+    // Two nodes asking at once both read back the one that was stored first.
+    await this.#store.projects.setSignatureSecret(apiKey, newSignatureSecret(), true);
+    return (await this.#store.projects.signatureSecret(apiKey)) ?? '';
+  }
+
+  /** Replaces the project's signature secret: callbacks sent from now on are signed with the new one. */
+  async rotateSignatureSecret(apiKey: string): Promise<string> {
+    if ((await this.#store.projects.signatureSecret(apiKey)) === undefined)
+      throw new ParlorError('INVALID_REQUEST', `no project ${apiKey}`);
+    const secret = newSignatureSecret();
+    await this.#store.projects.setSignatureSecret(apiKey, secret);
+    return secret;
+  }
+}
+
+/** A group and event of callbacks. */
+export type CallbackKind = (typeof callbackKinds)[number];
+
+/** 32 random bytes, base64url: the HS256 key of a project's callback JWTs. */
+function newSignatureSecret(): string {
+  return randomBytes(32).toString('base64url');
 }
 
 /** Checks a callback URL: absolute http or https. */

@@ -48,4 +48,35 @@ describe('parlor project callback', () => {
     assert.equal((await parlor('project', 'callback', '--api-key', '999')).code, 2);
     assert.equal((await parlor('project', 'callback')).code, 2);
   });
+
+  it('sets and clears the session monitoring URL beside the archive one, and refuses an unknown kind', async () => {
+    const created = await parlor('project', 'create', '--name', 'Monitored');
+    const apiKey = /API key\s+(\d+)/.exec(created.out)?.[1] ?? '';
+    const session = ['project', 'callback', '--api-key', apiKey, '--kind', 'session'];
+    assert.match((await parlor(...session)).out, /No session monitoring URL/);
+    const set = await parlor(...session, '--url', 'https://example.test/events');
+    assert.match(set.out, /Session monitoring URL\s+https:\/\/example.test\/events/);
+    assert.match((await parlor('project', 'callback', '--api-key', apiKey)).out, /No archive callback URL/);
+    assert.match((await parlor(...session, '--clear')).out, /No session monitoring URL/);
+    assert.equal((await parlor(...session.slice(0, -1), 'sip')).code, 2);
+  });
+});
+
+describe('parlor project signature-secret', () => {
+  it('shows the same secret until rotated, then the new one', async () => {
+    const created = await parlor('project', 'create', '--name', 'Signed');
+    const apiKey = /API key\s+(\d+)/.exec(created.out)?.[1] ?? '';
+    const secretOf = (out: string): string => /Signature secret\s+(\S+)/.exec(out)?.[1] ?? '';
+    const first = secretOf((await parlor('project', 'signature-secret', '--api-key', apiKey)).out);
+    assert.match(first, /^[\w-]{43}$/);
+    assert.equal(secretOf((await parlor('project', 'signature-secret', '--api-key', apiKey)).out), first);
+    const rotated = secretOf(
+      (await parlor('project', 'signature-secret', '--api-key', apiKey, '--rotate')).out,
+    );
+    assert.match(rotated, /^[\w-]{43}$/);
+    assert.notEqual(rotated, first);
+    assert.equal(secretOf((await parlor('project', 'signature-secret', '--api-key', apiKey)).out), rotated);
+    assert.equal((await parlor('project', 'signature-secret', '--api-key', '999')).code, 2);
+    assert.equal((await parlor('project', 'signature-secret')).code, 2);
+  });
 });

@@ -72,6 +72,8 @@ export interface SessionRoomEvents {
 
 export interface SessionRoomObserverEvents {
   newConnection: [connection: RoomConnection];
+  /** A connection left; not sent for the connections a closing room ends. */
+  connectionDestroyed: [connection: RoomConnection, reason: ConnectionDestroyedReason];
   newStream: [stream: StreamInfo];
   streamDestroyed: [stream: StreamInfo, reason: StreamDestroyedReason];
   close: [];
@@ -438,6 +440,7 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     }
     this.#media.connectionEnded(connection);
     this.#broadcast('connectionDestroyed', { connection: connection.info, reason });
+    this.observer.safeEmit('connectionDestroyed', connection, reason);
     if (this.#connections.size === 0) this.close();
   }
 

@@ -59,6 +59,26 @@ export class ProjectRepository {
     await this.#sql.run('UPDATE projects SET api_secret = ? WHERE api_key = ?', [apiSecret, apiKey]);
   }
 
+  /**
+   * The secret that signs the callbacks of a project or application; null when it has none yet,
+   * undefined when there is no such project.
+   */
+  async signatureSecret(apiKey: string): Promise<string | null | undefined> {
+    const row = await this.#sql.get<{ signature_secret: string | null }>(
+      'SELECT signature_secret FROM projects WHERE api_key = ?',
+      [apiKey],
+    );
+    return row && row.signature_secret;
+  }
+
+  /** Sets the callback signature secret; with `onlyIfNone`, only where there is none yet. */
+  async setSignatureSecret(apiKey: string, secret: string, onlyIfNone = false): Promise<void> {
+    await this.#sql.run(
+      `UPDATE projects SET signature_secret = ? WHERE api_key = ?${onlyIfNone ? ' AND signature_secret IS NULL' : ''}`,
+      [secret, apiKey],
+    );
+  }
+
   /** Makes this project the default one (call inside a transaction). */
   async makeDefault(apiKey: string): Promise<void> {
     await this.#sql.run('UPDATE projects SET is_default = FALSE WHERE is_default = TRUE');

@@ -225,4 +225,15 @@ export const migrations: readonly Migration[] = [
   // 4: why a recording has no complete file (its recorder refused the stream, or a write
   // failed); null when nothing went wrong.
   { sql: 'ALTER TABLE archive_recordings ADD COLUMN failure TEXT;' },
+  // 6: signed callbacks and their order. Each project's signature secret (made when first
+  // needed); each delivery names the project whose secret signs it and its queue (the session
+  // it tells of): deliveries are ordered within a queue, and queues do not wait for each other.
+  {
+    sql: `
+    ALTER TABLE projects ADD COLUMN signature_secret TEXT;
+    ALTER TABLE webhook_deliveries ADD COLUMN api_key TEXT;
+    ALTER TABLE webhook_deliveries ADD COLUMN queue TEXT NOT NULL DEFAULT '';
+    CREATE INDEX webhook_deliveries_by_queue ON webhook_deliveries (url, queue, delivery_id);
+    `,
+  },
 ];

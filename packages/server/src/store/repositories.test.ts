@@ -230,24 +230,37 @@ describeEachEngine('the repositories', (engine) => {
     assert.deepEqual(await store.callbacks.list(apiKey), []);
   });
 
-  it('webhooks: deliveries wait oldest first per URL, count their failures and leave once sent', async () => {
-    await store.webhooks.add('https://a.example/', '{"n":1}', 10);
-    await store.webhooks.add('https://b.example/', '{"n":2}', 11);
-    await store.webhooks.add('https://a.example/', '{"n":3}', 12);
-    assert.deepEqual((await store.webhooks.pendingUrls()).sort(), [
-      'https://a.example/',
-      'https://b.example/',
+  it('webhooks: deliveries wait oldest first per URL and queue, count their failures and leave once sent', async () => {
+    const delivery = (url: string, n: number, queue: string) => ({
+      url,
+      body: `{"n":${n}}`,
+      apiKey: n === 4 ? null : apiKey,
+      queue,
+      createdAt: 10 + n,
+    });
+    await store.webhooks.add(delivery('https://a.example/', 1, 's1'));
+    await store.webhooks.add(delivery('https://b.example/', 2, 's1'));
+    await store.webhooks.add(delivery('https://a.example/', 3, 's1'));
+    await store.webhooks.add(delivery('https://a.example/', 4, 's2'));
+    assert.equal(await store.webhooks.count(), 4);
+    const queues = await store.webhooks.pendingQueues();
+    assert.deepEqual(queues.map(({ url, queue }) => `${url} ${queue}`).sort(), [
+      'https://a.example/ s1',
+      'https://a.example/ s2',
+      'https://b.example/ s1',
     ]);
-    const next = await store.webhooks.next('https://a.example/');
+    const next = await store.webhooks.next('https://a.example/', 's1');
     assert.ok(next);
     assert.equal(typeof next.deliveryId, 'number');
     assert.deepEqual(
       { ...next, deliveryId: 0 },
-      { deliveryId: 0, url: 'https://a.example/', body: '{"n":1}', attempts: 0, createdAt: 10 },
+      { deliveryId: 0, attempts: 0, ...delivery('https://a.example/', 1, 's1') },
     );
+    assert.equal((await store.webhooks.next('https://a.example/', 's2'))?.apiKey, null);
     await store.webhooks.failed(next.deliveryId);
-    assert.equal((await store.webhooks.next('https://a.example/'))?.attempts, 1);
+    assert.equal((await store.webhooks.next('https://a.example/', 's1'))?.attempts, 1);
     await store.webhooks.delete(next.deliveryId);
-    assert.equal((await store.webhooks.next('https://a.example/'))?.body, '{"n":3}');
+    assert.equal((await store.webhooks.next('https://a.example/', 's1'))?.body, '{"n":3}');
+    assert.equal(await store.webhooks.count(), 3);
   });
 });

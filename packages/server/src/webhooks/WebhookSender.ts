@@ -1,16 +1,31 @@
 import type { Logger } from 'pino';
 import type { WebhookDelivery, WebhookRepository } from '../store/WebhookRepository.js';
+import { signCallback } from './callbackSignature.js';
 
-/** A URL being drained: the wait before its next attempt. */
+/** A queue being drained: the wait before its next attempt. */
 interface DrainState {
+  /** Wakes the drain from its wait before a retry; null while it is not waiting. */
   wake: (() => void) | null;
   timer: NodeJS.Timeout | undefined;
+}
+
+/** A callback to send. */
+export interface Webhook {
+  readonly url: string;
+  /** Sent as JSON. */
+  readonly body: unknown;
+  /** The project whose signature secret signs it. */
+  readonly apiKey: string;
+  /** What it is ordered with: the session it tells of. */
+  readonly queue: string;
 }
 
 export interface WebhookSenderOptions {
   /** Where deliveries wait, so that they survive a restart. */
   readonly repository: WebhookRepository;
   readonly logger: Logger;
+  /** The secret that signs a project's callbacks (read at each attempt, so a rotation applies at once). */
+  readonly signatureSecretOf: (apiKey: string) => Promise<string>;
   /** Delay before the first retry, in ms; it doubles with each failure. Default: 1000. */
   readonly retryBaseMs?: number;
   /** Longest delay between retries, in ms. Default: 300000 (5 minutes). */
@@ -19,38 +34,64 @@ export interface WebhookSenderOptions {
   readonly maxAgeMs?: number;
   /** How long one attempt may take, in ms. Default: 10000. */
   readonly timeoutMs?: number;
+  /** Callbacks that may wait at once; more are dropped, counted and logged. Default: 100000. */
+  readonly maxQueued?: number;
+  /** POSTs under way at once, all queues together; the others wait their turn. Default: 64. */
+  readonly maxConcurrent?: number;
 }
 
 /**
- * Delivers callbacks: JSON POSTs to the customer's URLs. A callback is stored before anything is
- * sent and `send` returns at once, so the request that caused it never waits. Each URL gets its
- * callbacks one at a time, oldest first (an archive's `started` before its `stopped`); a failure
- * (no answer, or not 2xx) is retried with exponential backoff, holding the later ones back, for
- * up to `maxAgeMs`. Deliveries left at shutdown resume at the next start.
+ * Delivers callbacks: signed JSON POSTs to the customer's URLs. A callback is stored before
+ * anything is sent and `send` returns at once, so the request that caused it never waits. Each
+ * URL gets the callbacks of one queue (one session) one at a time, oldest first (a connection's
+ * `connectionCreated` before its `connectionDestroyed`, an archive's `started` before its
+ * `stopped`); a failure (no answer, or not 2xx) is retried with exponential backoff, holding the
+ * later ones of that queue back, for up to `maxAgeMs`, while the other queues go on. Deliveries
+ * left at shutdown resume at the next start.
  */
 export class WebhookSender {
   readonly #repository: WebhookRepository;
   readonly #logger: Logger;
+  readonly #signatureSecretOf: (apiKey: string) => Promise<string>;
   readonly #retryBaseMs: number;
   readonly #retryMaxMs: number;
   readonly #maxAgeMs: number;
   readonly #timeoutMs: number;
-  /** URLs being drained, and the wait before the next attempt of each. */
+  readonly #maxQueued: number;
+  /** Queues being drained, by URL and queue, and the wait before the next attempt of each. */
   readonly #draining = new Map<string, DrainState>();
   readonly #closing = new AbortController();
   /** The last callback being stored: each is stored after the one before, in the order sent. */
-  #adding: Promise<void> = Promise.resolve();
+  #adding: Promise<void>;
+  /** Callbacks stored and not yet delivered or given up. */
+  #queued = 0;
+  #dropped = 0;
+  readonly #maxConcurrent: number;
+  #posting = 0;
+  /** Queues waiting for a POST to end before they send theirs, first come first served. */
+  readonly #turns: (() => void)[] = [];
 
   constructor(options: WebhookSenderOptions) {
     this.#repository = options.repository;
     this.#logger = options.logger.child({ component: 'webhooks' });
+    this.#signatureSecretOf = options.signatureSecretOf;
     this.#retryBaseMs = options.retryBaseMs ?? 1000;
     this.#retryMaxMs = options.retryMaxMs ?? 300_000;
     this.#maxAgeMs = options.maxAgeMs ?? 86_400_000;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
-    this.#repository.pendingUrls().then(
-      (urls) => {
-        for (const url of urls) this.#drain(url);
+    this.#maxQueued = options.maxQueued ?? 100_000;
+    this.#maxConcurrent = options.maxConcurrent ?? 64;
+    this.#adding = this.#repository.count().then(
+      (count) => {
+        this.#queued = count;
+      },
+      (error: unknown) => {
+        this.#logger.error({ err: error }, 'the callback queue could not be counted');
+      },
+    );
+    this.#repository.pendingQueues().then(
+      (queues) => {
+        for (const { url, queue } of queues) this.#drain(url, queue);
       },
       (error: unknown) => {
         this.#logger.error({ err: error }, 'the callbacks left undelivered could not be read');
@@ -58,16 +99,54 @@ export class WebhookSender {
     );
   }
 
-  /** Queues a JSON POST of `body` to `url`; rejects when the store cannot take it. */
-  send(url: string, body: unknown): Promise<void> {
+  /** Callbacks stored and not yet delivered or given up. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /** Callbacks dropped because the queue was full, since the start. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Queues a POST of the callback; rejects when the store cannot take it. */
+  send(webhook: Webhook): Promise<void> {
     if (this.#closing.signal.aborted) return Promise.resolve();
-    const text = JSON.stringify(body);
+    const { url, apiKey, queue } = webhook;
+    const body = JSON.stringify(webhook.body);
     const createdAt = Date.now();
-    const added = this.#adding.then(() => this.#repository.add(url, text, createdAt));
-    this.#adding = added.catch(() => undefined);
-    return added.then(() => {
-      this.#drain(url);
+    const added = this.#adding.then(async () => {
+      if (this.#queued >= this.#maxQueued) {
+        this.#dropped += 1;
+        // One line for the first and then every thousandth: a dead receiver must not flood the log.
+        if (this.#dropped % 1000 === 1)
+          this.#logger.warn(
+            { url, queue, dropped: this.#dropped, maxQueued: this.#maxQueued },
+            'callback dropped: the callback queue is full',
+          );
+        return false;
+      }
+      await this.#repository.add({ url, body, apiKey, queue, createdAt });
+      this.#queued += 1;
+      return true;
     });
+    this.#adding = added.then(
+      () => undefined,
+      () => undefined,
+    );
+    return added.then((stored) => {
+      if (stored) this.#drain(url, queue);
+    });
+  }
+
+  /**
+   * Settles once no queue has a callback to send but after a failure (every attempt under way
+   * ended, and what followed it sent), or after `timeoutMs`: before the server stops.
+   */
+  async flush(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const busy = (): boolean => [...this.#draining.values()].some((state) => state.wake === null);
+    while (busy() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   /** Stops sending; what is not delivered yet stays stored. Idempotent. */
@@ -79,15 +158,17 @@ export class WebhookSender {
       state.wake?.();
     }
     this.#draining.clear();
+    for (const turn of this.#turns.splice(0)) turn();
   }
 
-  #drain(url: string): void {
-    if (this.#draining.has(url)) return;
+  #drain(url: string, queue: string): void {
+    const key = `${queue}\n${url}`;
+    if (this.#draining.has(key)) return;
     const state: DrainState = {
       wake: null,
       timer: undefined,
     };
-    this.#draining.set(url, state);
+    this.#draining.set(key, state);
     void (async () => {
       /** Store failures in a row: the drain waits as after failed attempts, then reads again. */
       let storeFailures = 0;
@@ -95,7 +176,7 @@ export class WebhookSender {
         if (this.#closed()) return;
         let delivery: WebhookDelivery | undefined;
         try {
-          delivery = await this.#repository.next(url);
+          delivery = await this.#repository.next(url, queue);
         } catch (error) {
           const delayMs = Math.min(this.#retryBaseMs * 2 ** storeFailures++, this.#retryMaxMs);
           this.#logger.error({ err: error, url, delayMs }, 'the callback queue could not be read');
@@ -106,28 +187,32 @@ export class WebhookSender {
         if (!delivery) break;
         if (Date.now() - delivery.createdAt > this.#maxAgeMs) {
           this.#logger.warn(
-            { url, attempts: delivery.attempts },
+            { url, queue, attempts: delivery.attempts },
             'callback given up: undelivered for too long',
           );
-          await this.#settle(this.#repository.delete(delivery.deliveryId));
+          await this.#remove(delivery);
           continue;
         }
-        const failure = await this.#post(url, delivery.body);
+        const failure = await this.#post(delivery);
         if (this.#closed()) return;
         if (failure === null) {
-          await this.#settle(this.#repository.delete(delivery.deliveryId));
+          await this.#remove(delivery);
           continue;
         }
         await this.#settle(this.#repository.failed(delivery.deliveryId));
         const delayMs = Math.min(this.#retryBaseMs * 2 ** delivery.attempts, this.#retryMaxMs);
         this.#logger.info(
-          { url, attempt: delivery.attempts + 1, delayMs, failure },
+          { url, queue, attempt: delivery.attempts + 1, delayMs, failure },
           'callback failed; will retry',
         );
         await this.#wait(state, delayMs);
       }
-      this.#draining.delete(url);
+      this.#draining.delete(key);
     })();
+  }
+
+  async #remove(delivery: WebhookDelivery): Promise<void> {
+    if (await this.#settle(this.#repository.delete(delivery.deliveryId))) this.#queued -= 1;
   }
 
   /** Waits `delayMs`, or less when the sender closes. */
@@ -140,32 +225,53 @@ export class WebhookSender {
   }
 
   /**
-   * A write to the queue that failed is logged: the delivery is then sent again (when deleting it
-   * failed) or its attempt not counted.
+   * A write to the queue that failed is logged (resolving to false): the delivery is then sent
+   * again (when deleting it failed) or its attempt not counted.
    */
-  async #settle(write: Promise<void>): Promise<void> {
-    await write.catch((error: unknown) => {
-      this.#logger.error({ err: error }, 'the callback queue could not be written');
-    });
+  async #settle(write: Promise<void>): Promise<boolean> {
+    return write.then(
+      () => true,
+      (error: unknown) => {
+        this.#logger.error({ err: error }, 'the callback queue could not be written');
+        return false;
+      },
+    );
   }
 
   #closed(): boolean {
     return this.#closing.signal.aborted;
   }
 
-  /** POSTs once; resolves to null when delivered, else to what went wrong. */
-  async #post(url: string, body: string): Promise<string | null> {
+  /** POSTs once, signed, when its turn comes; resolves to null when delivered, else to what went wrong. */
+  async #post(delivery: WebhookDelivery): Promise<string | null> {
+    // A POST that ends hands its slot to the first waiting, which `#posting` still counts.
+    if (this.#posting < this.#maxConcurrent) this.#posting += 1;
+    else
+      await new Promise<void>((resolve) => {
+        this.#turns.push(resolve);
+      });
     try {
-      const response = await fetch(url, {
+      if (this.#closed()) return 'the sender closed';
+      const headers: Record<string, string> = { 'Content-Type': 'application/json', 'User-Agent': 'Parlor' };
+      // Deliveries queued before callbacks were signed name no project.
+      if (delivery.apiKey !== null) {
+        const secret = await this.#signatureSecretOf(delivery.apiKey);
+        headers.Authorization = signCallback(delivery.body, delivery.apiKey, secret);
+      }
+      const response = await fetch(delivery.url, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'User-Agent': 'Parlor' },
-        body,
+        headers,
+        body: delivery.body,
         signal: AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#timeoutMs)]),
       });
       await response.arrayBuffer();
       return response.ok ? null : `HTTP ${response.status}`;
     } catch (error) {
       return (error as Error).message;
+    } finally {
+      const next = this.#turns.shift();
+      if (next) next();
+      else this.#posting -= 1;
     }
   }
 }

@@ -5,7 +5,9 @@ import { objectBody } from './liveSession.js';
 
 /**
  * The legacy callback registration of opentok-node (server-api.md §7): `POST /callback`
- * `{group, event, url}`, `GET /callback` (a bare array), `DELETE /callback/{id}`.
+ * `{group, event, url}`, `GET /callback` (a bare array), `DELETE /callback/{id}`; groups and
+ * events `archive`/`status` and `session`/`monitoring`. And the secret that signs the project's
+ * callbacks: `GET /signature-secret`, `POST /signature-secret` makes a new one (`{signatureSecret}`).
  */
 export async function callbackRoutes(
   app: FastifyInstance,
@@ -25,6 +27,14 @@ export async function callbackRoutes(
     await callbacks.unregister(request.apiKey, callbackId);
     return reply.code(204).send();
   });
+
+  app.get('/signature-secret', async (request) => ({
+    signatureSecret: await callbacks.signatureSecret(request.apiKey),
+  }));
+
+  app.post('/signature-secret', async (request) => ({
+    signatureSecret: await callbacks.rotateSignatureSecret(request.apiKey),
+  }));
 }
 
 function callbackJson(callback: CallbackRecord): object {

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { Store } from '../store/Store.js';
+import { WebhookSender } from './WebhookSender.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'parlor-webhooks-'));
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('WebhookSender', () => {
+  it('keeps at most maxQueued callbacks waiting, and counts those it drops', async () => {
+    const store = await Store.open({ engine: 'sqlite', file: join(dir, 'bound.sqlite') });
+    const sender = new WebhookSender({
+      repository: store.webhooks,
+      logger: pino({ level: 'silent' }),
+      signatureSecretOf: () => Promise.resolve('secret'),
+      // Nothing listens on port 9 of loopback: every attempt fails, and waits a minute to retry.
+      retryBaseMs: 60_000,
+      maxQueued: 5,
+    });
+    try {
+      for (let n = 0; n < 8; n += 1)
+        await sender.send({ url: 'http://127.0.0.1:9/', body: { n }, apiKey: '1', queue: `s${n % 2}` });
+      assert.equal(await store.webhooks.count(), 5);
+      assert.equal(sender.dropped, 3);
+      const kept = await store.webhooks.next('http://127.0.0.1:9/', 's0');
+      assert.equal(kept?.body, '{"n":0}');
+    } finally {
+      sender.close();
+      await store.close();
+    }
+  });
+
+  it('has at most maxConcurrent POSTs under way, all queues together', async () => {
+    const held: ServerResponse[] = [];
+    let answered = 0;
+    const receiver = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        held.push(response);
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
+    const store = await Store.open({ engine: 'sqlite', file: join(dir, 'concurrent.sqlite') });
+    const sender = new WebhookSender({
+      repository: store.webhooks,
+      logger: pino({ level: 'silent' }),
+      signatureSecretOf: () => Promise.resolve('secret'),
+      maxConcurrent: 2,
+    });
+    try {
+      for (let n = 0; n < 5; n += 1) await sender.send({ url, body: { n }, apiKey: '1', queue: `s${n}` });
+      while (answered < 5) {
+        const deadline = Date.now() + 5000;
+        while (held.length === 0 && Date.now() < deadline) await sleep(20);
+        await sleep(100);
+        assert.ok(held.length >= 1 && held.length <= 2, `${held.length} under way`);
+        for (const response of held.splice(0)) {
+          response.writeHead(204).end();
+          answered += 1;
+        }
+      }
+      const deadline = Date.now() + 5000;
+      while ((await store.webhooks.count()) > 0 && Date.now() < deadline) await sleep(20);
+      assert.equal(await store.webhooks.count(), 0);
+    } finally {
+      sender.close();
+      await store.close();
+      receiver.closeAllConnections();
+      receiver.close();
+    }
+  });
+});
