@@ -225,7 +225,7 @@ export const migrations: readonly Migration[] = [
   // 4: why a recording has no complete file (its recorder refused the stream, or a write
   // failed); null when nothing went wrong.
   { sql: 'ALTER TABLE archive_recordings ADD COLUMN failure TEXT;' },
-  // 6: signed callbacks and their order. Each project's signature secret (made when first
+  // 5: signed callbacks and their order. Each project's signature secret (made when first
   // needed); each delivery names the project whose secret signs it and its queue (the session
   // it tells of): deliveries are ordered within a queue, and queues do not wait for each other.
   {
