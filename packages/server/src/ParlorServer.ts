@@ -29,6 +29,7 @@ import type { Project } from './store/ProjectRepository.js';
 import { Store } from './store/Store.js';
 import { nativeAddon } from './media/srtp/dataPlane.js';
 import { loadOrCreateSecret } from './secretFile.js';
+import { SipService } from './sip/SipService.js';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks/WebhookSender.js';
 
 /** File name of the store inside the data directory. */
@@ -81,6 +82,8 @@ export class ParlorServer {
   readonly callbacks: CallbackService;
   /** The demo's sessions and tokens; its page is served only with `--demo`. */
   readonly demo: DemoService;
+  /** SIP interconnect: dials SIP endpoints into routed sessions (off without `--sip-port`). */
+  readonly sip: SipService;
   readonly #webhooks: WebhookSender;
   readonly #signaling: SignalingServer;
   /** The media worker threads that host routed sessions' routers. */
@@ -103,6 +106,7 @@ export class ParlorServer {
     archives: ArchiveService;
     callbacks: CallbackService;
     demo: DemoService;
+    sip: SipService;
     webhooks: WebhookSender;
     coturn: Coturn | null;
     mediaWorkers: MediaWorkerPool;
@@ -121,6 +125,7 @@ export class ParlorServer {
     this.archives = parts.archives;
     this.callbacks = parts.callbacks;
     this.demo = parts.demo;
+    this.sip = parts.sip;
     this.#webhooks = parts.webhooks;
     this.#signaling = parts.signaling;
     this.#store = parts.store;
@@ -155,6 +160,7 @@ export class ParlorServer {
     let webhooks: WebhookSender | null = null;
     let archives: ArchiveService | null = null;
     let demo: DemoService | null = null;
+    let sip: SipService | null = null;
     let publicUrl = config.publicUrl ?? '';
     try {
       const projects = new ProjectService(store);
@@ -229,6 +235,21 @@ export class ParlorServer {
         liveSessionIds: () => signaling.rooms.all.map((room) => room.sessionId),
         logger,
       });
+      sip = await SipService.start({
+        settings: config.sip && {
+          host: config.host,
+          port: config.sip.port,
+          advertisedAddress: config.sip.advertisedAddress,
+          rtpPorts: config.sip.rtpPorts,
+          ringTimeoutMs: config.sip.ringTimeoutSeconds * 1000,
+          maxDurationMs: 6 * 3600 * 1000,
+          inactivityMs: 5 * 60 * 1000,
+        },
+        sessions,
+        tokens,
+        rooms: signaling.rooms,
+        logger,
+      });
       const metrics = new PrometheusMetrics({ rooms: signaling.rooms, mediaWorkers: pool });
       const http = await buildHttpApp({
         logger,
@@ -237,6 +258,7 @@ export class ParlorServer {
         signaling,
         archives,
         callbacks,
+        sip,
         demo: config.demo ? demo : null,
         metrics: { metrics, token: config.metricsToken },
         limits: httpLimits(config, logger),
@@ -255,6 +277,7 @@ export class ParlorServer {
         archives,
         callbacks,
         demo,
+        sip,
         webhooks,
         coturn,
         mediaWorkers: pool,
@@ -274,6 +297,7 @@ export class ParlorServer {
       return server;
     } catch (error) {
       demo?.close();
+      sip?.close();
       await archives?.close();
       webhooks?.close();
       await mediaWorkers?.close();
@@ -291,6 +315,7 @@ export class ParlorServer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       try {
+        this.sip.close();
         this.#signaling.close();
         await this.mediaWorkers.close();
         await this.#http.close();

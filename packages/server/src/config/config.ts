@@ -89,6 +89,19 @@ export interface Config {
   readonly demo: boolean;
   /** Timeouts and connection caps of the HTTP server (REST and signaling). */
   readonly http: HttpConfig;
+  /** SIP interconnect (dial out), or null when it is off. Default: off. */
+  readonly sip: SipConfig | null;
+}
+
+export interface SipConfig {
+  /** The SIP port, UDP and TCP, on `host`. */
+  readonly port: number;
+  /** The address Contact headers and SDP announce. Default: `publicIp`. */
+  readonly advertisedAddress: string;
+  /** RTP ports of calls, first and last. Default: [0, 0], any free port. */
+  readonly rtpPorts: readonly [number, number];
+  /** Seconds the far end may ring before the call is given up. Default: 60. */
+  readonly ringTimeoutSeconds: number;
 }
 
 export interface HttpConfig {
@@ -525,6 +538,37 @@ const settings = {
     description: 'seconds an archive download URL stays valid (default 600)',
     parse: (raw) => parseSeconds(raw, 1, 7 * 86_400),
   } satisfies Setting<number>,
+  sipPort: {
+    flag: 'sip-port',
+    env: 'PARLOR_SIP_PORT',
+    description: 'SIP interconnect port, UDP and TCP (default off: /dial answers 503)',
+    parse: (raw) => wholeNumber(raw, 1, 65535),
+  } satisfies Setting<number>,
+  sipAddress: {
+    flag: 'sip-address',
+    env: 'PARLOR_SIP_ADDRESS',
+    description: 'address SIP Contact headers and SDP announce (default --public-ip)',
+    parse: (raw) => (isIP(raw) ? raw : new Problem('must be an IP address')),
+  } satisfies Setting<string>,
+  sipRtpPorts: {
+    flag: 'sip-rtp-ports',
+    env: 'PARLOR_SIP_RTP_PORTS',
+    description: 'RTP port range of SIP calls, FIRST-LAST (default any free port)',
+    parse: (raw) => {
+      const match = /^([0-9]+)-([0-9]+)$/.exec(raw);
+      const first = Number(match?.[1]);
+      const last = Number(match?.[2]);
+      return match && first >= 1024 && last >= first && last <= 65535
+        ? ([first, last] as const)
+        : new Problem('must be FIRST-LAST, from 1024 to 65535');
+    },
+  } satisfies Setting<readonly [number, number]>,
+  sipRingTimeout: {
+    flag: 'sip-ring-timeout',
+    env: 'PARLOR_SIP_RING_TIMEOUT',
+    description: 'seconds a dialled SIP endpoint may ring before the call is given up (default 60)',
+    parse: (raw) => wholeNumber(raw, 1, 600),
+  } satisfies Setting<number>,
   demo: {
     flag: 'demo',
     env: 'PARLOR_DEMO',
@@ -682,6 +726,16 @@ export function loadConfig(
   });
   const demo = read(settings.demo) ?? false;
   const http = readHttp(read, problems);
+  const sipPort = read(settings.sipPort);
+  const sip =
+    sipPort === undefined
+      ? null
+      : Object.freeze({
+          port: sipPort,
+          advertisedAddress: read(settings.sipAddress) ?? publicIp,
+          rtpPorts: read(settings.sipRtpPorts) ?? ([0, 0] as const),
+          ringTimeoutSeconds: read(settings.sipRingTimeout) ?? 60,
+        });
   if (problems.length > 0 || turn === undefined) throw new ConfigError(problems);
 
   const defaultProjectCredentials =
@@ -709,6 +763,7 @@ export function loadConfig(
     archive,
     demo,
     http,
+    sip,
   });
 }
 

@@ -1,0 +1,58 @@
+// The part of the `sip` package (RFC 3261 messages, transactions, transports) Parlor uses; the
+// package ships no declarations.
+declare module 'sip' {
+  export interface SipUri {
+    schema?: string;
+    user?: string;
+    password?: string;
+    host: string;
+    port?: number;
+    params: Record<string, string | null | undefined>;
+    headers?: Record<string, string>;
+  }
+  export interface NameAddr {
+    name?: string;
+    uri: string;
+    params: Record<string, string | null | undefined>;
+  }
+  export interface SipMessage {
+    method?: string;
+    uri?: string;
+    status?: number;
+    reason?: string;
+    version?: string;
+    headers: Record<string, unknown> & {
+      to?: NameAddr;
+      from?: NameAddr;
+      'call-id'?: string;
+      cseq?: { method: string; seq: number };
+      contact?: NameAddr[];
+      via?: unknown[];
+      'record-route'?: NameAddr[];
+      route?: NameAddr[];
+    };
+    content?: string;
+  }
+  export interface SipStack {
+    send(message: SipMessage, callback?: (response: SipMessage) => void): void;
+    destroy(): void;
+  }
+  export function create(
+    options: Record<string, unknown>,
+    onRequest: (request: SipMessage, remote: { protocol: string; address: string; port: number }) => void,
+  ): SipStack;
+  export function makeResponse(request: SipMessage, status: number, reason?: string): SipMessage;
+  export function parseUri(uri: string): SipUri | undefined;
+  export function stringifyUri(uri: SipUri): string;
+  export function generateBranch(): string;
+}
+
+declare module 'sip/digest.js' {
+  import type { SipMessage } from 'sip';
+  export function signRequest(
+    context: object | null,
+    request: SipMessage,
+    response: SipMessage,
+    credentials: { user: string; password: string },
+  ): object | null;
+}
