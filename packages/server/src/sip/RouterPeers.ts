@@ -12,7 +12,7 @@ export interface RouterPeersOptions {
 }
 
 function createPeer(options: RouterPeersOptions): RTCPeerConnection {
-  return new RTCPeerConnection({
+  const pc = new RTCPeerConnection({
     iceServers: [],
     iceUseIpv6: false,
     iceAdditionalHostAddresses: [options.extraHostAddress],
@@ -24,6 +24,10 @@ function createPeer(options: RouterPeersOptions): RTCPeerConnection {
     },
     headerExtensions: { audio: [], video: [] },
   });
+  pc.connectionStateChange.subscribe((state) => {
+    options.logger.debug({ state }, 'SIP router peer connection state');
+  });
+  return pc;
 }
 
 /** The publishing peer: offers a send-only Opus track. */

@@ -1,10 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import sip, { type NameAddr, type SipMessage, type SipStack } from 'sip';
+import sip, { type NameAddr, type SipMessage } from 'sip';
 import digest from 'sip/digest.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import { answerDirection, callOffer, readCallAnswer, type CallAnswer } from './callSdp.js';
 import type { CallMedia } from './CallMedia.js';
+import type { SipStack } from './SipStack.js';
 
 /** A call's state, as the SIP callbacks name it (lower case here). */
 export type SipCallState = 'dialing' | 'ringing' | 'active' | 'onHold' | 'ended';

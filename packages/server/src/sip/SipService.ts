@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import type { Logger } from 'pino';
-import sip, { type SipMessage, type SipStack } from 'sip';
+import sip, { type SipMessage } from 'sip';
 import { ParlorError } from '@parlor/protocol';
 import type { ClientTokenVerifier } from '../auth/ClientTokenVerifier.js';
 import { TokenError } from '../auth/TokenError.js';
@@ -14,6 +14,7 @@ import { CallMedia } from './CallMedia.js';
 import type { DialRequest } from './dialRequest.js';
 import { hostPart, SipCall, type SipCallState } from './SipCall.js';
 import { SipParticipant } from './SipParticipant.js';
+import { SipStack } from './SipStack.js';
 
 export interface SipSettings {
   /** The address the SIP and RTP sockets bind. */
@@ -98,19 +99,17 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
     // The stack's own socket has no error handler: a taken port is found here first.
     await assertUdpPortFree(settings.host, settings.port);
     let onRequest: ((request: SipMessage) => void) | null = null;
-    const stack = sip.create(
-      {
-        address: settings.host,
-        port: settings.port,
-        publicAddress: hostPart(settings.advertisedAddress),
-        udp: true,
-        tcp: true,
-        logger: { error: (error: unknown) => options.logger.debug({ err: error }, 'sip stack error') },
-      },
-      (request) => {
+    const stack = new SipStack({
+      host: settings.host,
+      port: settings.port,
+      advertisedAddress: hostPart(settings.advertisedAddress),
+      onRequest: (request) => {
         onRequest?.(request);
       },
-    );
+      onError: (error) => {
+        options.logger.debug({ err: error }, 'sip stack error');
+      },
+    });
     const service = new SipService(options, stack);
     onRequest = (request) => {
       service.#onRequest(request);

@@ -56,3 +56,41 @@ declare module 'sip/digest.js' {
     credentials: { user: string; password: string },
   ): object | null;
 }
+
+declare module 'sip' {
+  export interface SipFlow {
+    send(message: SipMessage): void;
+    release(): void;
+    protocol: string;
+  }
+  export interface SipTransport {
+    open(target: SipTarget, onError?: (error: unknown) => void): SipFlow;
+    get(target: SipTarget): SipFlow | undefined;
+    destroy(): void;
+  }
+  export interface SipTarget {
+    protocol: string;
+    address: string;
+    port: number;
+  }
+  export interface SipTransaction {
+    send?(message: SipMessage): void;
+    message?(message: SipMessage, remote?: SipTarget): void;
+  }
+  export interface SipTransactionLayer {
+    createServerTransaction(request: SipMessage, flow: SipFlow | undefined): SipTransaction;
+    createClientTransaction(flow: SipFlow, request: SipMessage, callback: (response: SipMessage) => void): SipTransaction;
+    getServer(message: SipMessage): SipTransaction | undefined;
+    getClient(message: SipMessage): SipTransaction | undefined;
+    destroy(): void;
+  }
+  export function makeTransport(
+    options: Record<string, unknown>,
+    onMessage: (message: SipMessage, remote: SipTarget) => void,
+  ): SipTransport;
+  export function makeTransactionLayer(
+    options: Record<string, unknown>,
+    open: (target: SipTarget, onError?: (error: unknown) => void) => SipFlow,
+  ): SipTransactionLayer;
+  export function resolve(uri: SipUri, action: (targets: SipTarget[]) => void): void;
+}
