@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import OpenTok from 'opentok';
+import { startTestServer, type TestServer } from '@parlor/server/testing';
+import { Baresip, freeUdpPort } from './baresip.js';
+import { launchChromium, openBrowserPeer, startAppOrigin, type AppOrigin, type BrowserPeer } from './helpers.js';
+import { readWav, toneShares } from './sipAudio.js';
+
+// The official opentok SDK dials Debian's baresip into a routed session: the SIP party hears the
+// others (a mix-minus, sent in the codec it accepts) and is heard in the session as a stream.
+
+let parlor: TestServer;
+let app: AppOrigin;
+let browser: Browser;
+let opentok: OpenTok;
+
+before(async () => {
+  parlor = await startTestServer({ env: { PARLOR_SIP_PORT: String(await freeUdpPort()) } });
+  app = await startAppOrigin(parlor.url);
+  browser = await launchChromium({ args: ['--autoplay-policy=no-user-gesture-required'] });
+  opentok = new OpenTok(parlor.apiKey, parlor.apiSecret, parlor.url);
+});
+after(async () => {
+  await browser.close();
+  await app.close();
+  await parlor.dispose();
+});
+
+interface DialAnswer {
+  readonly id: string;
+  readonly connectionId: string;
+  readonly streamId: string;
+}
+
+function createRoutedSession(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    opentok.createSession({ mediaMode: 'routed' }, (error, session) => {
+      if (error || !session) reject(error ?? new Error('no session'));
+      else resolve(session.sessionId);
+    });
+  });
+}
+
+function dial(sessionId: string, uri: string, options: Record<string, unknown> = {}): Promise<DialAnswer> {
+  const token = opentok.generateToken(sessionId, { data: 'sip party' });
+  return new Promise((resolve, reject) => {
+    opentok.dial(sessionId, token, uri, options, (error: Error | null, call?: DialAnswer) => {
+      if (error || !call) reject(error ?? new Error('no call'));
+      else resolve({ id: call.id, connectionId: call.connectionId, streamId: call.streamId });
+    });
+  });
+}
+
+/** Publishes a Web Audio oscillator at `hz` as the page's microphone, no video. */
+async function publishTone(peer: BrowserPeer, hz: number): Promise<void> {
+  const error = await peer.page.evaluate(
+    (hz) =>
+      new Promise<string | null>((resolve) => {
+        const context = new AudioContext();
+        const oscillator = context.createOscillator();
+        oscillator.frequency.value = hz;
+        const gain = context.createGain();
+        gain.gain.value = 0.25;
+        const destination = context.createMediaStreamDestination();
+        oscillator.connect(gain).connect(destination);
+        oscillator.start();
+        const [track] = destination.stream.getAudioTracks();
+        const publisher = window.OT.initPublisher(undefined, {
+          insertMode: 'append',
+          audioSource: track,
+          videoSource: null,
+          publishVideo: false,
+        });
+        window.participant.publisher = publisher;
+        window.participant.session.publish(publisher, (error) => {
+          resolve(error ? error.message : null);
+        });
+      }),
+    hz,
+  );
+  assert.equal(error, null);
+}
+
+/** The strongest frequency the page hears in a subscribed stream, by a Web Audio analyser. */
+function peakFrequency(page: Page, streamId: string): Promise<number> {
+  return page.evaluate(async (streamId) => {
+    const subscriber = window.participant.subscribers.get(streamId);
+    const video = subscriber?.element?.querySelector('video');
+    const stream = video?.srcObject;
+    if (!(stream instanceof MediaStream)) return -1;
+    const context = new AudioContext();
+    const analyser = context.createAnalyser();
+    analyser.fftSize = 8192;
+    context.createMediaStreamSource(stream).connect(analyser);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const bins = new Float32Array(analyser.frequencyBinCount);
+    analyser.getFloatFrequencyData(bins);
+    let peak = 0;
+    for (let i = 1; i < bins.length; i += 1) if ((bins[i] ?? -Infinity) > (bins[peak] ?? -Infinity)) peak = i;
+    await context.close();
+    return (peak * context.sampleRate) / analyser.fftSize;
+  }, streamId);
+}
+
+async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The shares of the tones in what baresip heard over its last two seconds. */
+function heardShares(baresip: Baresip, frequencies: readonly number[]): number[] {
+  const [file] = baresip.heardFiles();
+  assert.ok(file, 'baresip recorded what it heard');
+  const { samples, sampleRate } = readWav(file);
+  assert.ok(samples.length > 2 * sampleRate, `baresip heard ${samples.length / sampleRate} s`);
+  return toneShares(samples.subarray(samples.length - 2 * sampleRate), sampleRate, frequencies);
+}
+
+describe('SIP interconnect', () => {
+  it('a dialled SIP endpoint hears both publishers and not itself, and the session hears it', async () => {
+    const sessionId = await createRoutedSession();
+    const peers = await Promise.all(
+      [440, 700].map(() => openBrowserPeer(browser, app.url, parlor.apiKey, sessionId)),
+    );
+    const baresip = await Baresip.start({ sineHz: 1000, codecs: ['PCMU/8000'] });
+    try {
+      for (const [index, peer] of peers.entries()) {
+        assert.equal(await peer.connect(opentok.generateToken(sessionId)), null);
+        await publishTone(peer, index === 0 ? 440 : 700);
+      }
+      const call = await dial(sessionId, baresip.uri);
+      for (const peer of peers) {
+        const created = await peer.waitForEvent({ type: 'streamCreated', streamId: call.streamId });
+        assert.equal(created.streamId, call.streamId);
+        await peer.waitForEvent({ type: 'connectionCreated', connectionId: call.connectionId });
+      }
+      await waitUntil('baresip to answer', () => baresip.log.includes('Call established'));
+      await new Promise((resolve) => setTimeout(resolve, 3500));
+      const [tone440, tone700, ownSine] = heardShares(baresip, [440, 700, 1000]);
+      assert.ok((tone440 ?? 0) > 0.1, `baresip hears 440 Hz (share ${tone440})`);
+      assert.ok((tone700 ?? 0) > 0.1, `baresip hears 700 Hz (share ${tone700})`);
+      assert.ok((ownSine ?? 1) < 0.01, `baresip does not hear its own sine (share ${ownSine})`);
+      for (const peer of peers) {
+        const peak = await peakFrequency(peer.page, call.streamId);
+        assert.ok(Math.abs(peak - 1000) < 30, `a page hears baresip's sine: peak at ${peak} Hz`);
+      }
+
+      // Hang-up is the ordinary force disconnect of the SIP connection.
+      await new Promise<void>((resolve, reject) => {
+        opentok.forceDisconnect(sessionId, call.connectionId, (error) => {
+          if (error) reject(error);
+          else resolve();
+        });
+      });
+      await peers[0]?.waitForEvent({ type: 'connectionDestroyed', connectionId: call.connectionId });
+      await waitUntil('baresip to see the BYE', () => /closed|terminated/i.test(baresip.log.split('Call established')[1] ?? ''));
+      assert.equal(parlor.server.sip.calls.length, 0);
+    } finally {
+      await baresip.close();
+      for (const peer of peers) await peer.page.close();
+    }
+  });
+});
