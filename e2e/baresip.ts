@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,12 +28,15 @@ export interface BaresipOptions {
  */
 export class Baresip {
   readonly port: number;
+  /** Its ctrl_tcp port: commands as netstrings of JSON. */
+  readonly #controlPort: number;
   readonly #dir: string;
   readonly #process: ChildProcess;
   #log = '';
 
-  private constructor(port: number, dir: string, child: ChildProcess) {
+  private constructor(port: number, controlPort: number, dir: string, child: ChildProcess) {
     this.port = port;
+    this.#controlPort = controlPort;
     this.#dir = dir;
     this.#process = child;
     const append = (chunk: Buffer): void => {
@@ -44,6 +48,7 @@ export class Baresip {
 
   static async start(options: BaresipOptions): Promise<Baresip> {
     const port = await freeUdpPort();
+    const controlPort = await freeUdpPort();
     const dir = mkdtempSync(join(tmpdir(), 'parlor-baresip-'));
     const codecs = options.codecs ? `;audio_codecs=${options.codecs.join(',')}` : '';
     writeFileSync(join(dir, 'accounts'), `<sip:baresip@127.0.0.1:${port}>;regint=0;answermode=auto${codecs}\n`);
@@ -68,6 +73,8 @@ export class Baresip {
         'module sndfile.so',
         'module_app account.so',
         'module_app menu.so',
+        'module_app ctrl_tcp.so',
+        `ctrl_tcp_listen 127.0.0.1:${controlPort}`,
         `snd_path ${dir}`,
         'opus_stereo no',
         'opus_sprop_stereo no',
@@ -75,7 +82,7 @@ export class Baresip {
       ].join('\n'),
     );
     const child = spawn('baresip', ['-f', dir, '-v'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const baresip = new Baresip(port, dir, child);
+    const baresip = new Baresip(port, controlPort, dir, child);
     const deadline = Date.now() + 10_000;
     while (!baresip.log.includes('baresip is ready')) {
       if (Date.now() > deadline || child.exitCode !== null)
@@ -91,6 +98,21 @@ export class Baresip {
 
   get log(): string {
     return this.#log;
+  }
+
+  /** Sends DTMF digits into its call (RFC 4733), one `sndcode` command each. */
+  async sendDigits(digits: string): Promise<void> {
+    const socket = connect(this.#controlPort, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    for (const digit of digits) {
+      const command = JSON.stringify({ command: 'sndcode', params: digit, token: 'parlor' });
+      socket.write(`${Buffer.byteLength(command)}:${command},`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    socket.destroy();
   }
 
   /** The WAV files it recorded of what it heard (decoded from the call). */

@@ -141,7 +141,7 @@ describe('SIP interconnect', () => {
       await waitUntil('baresip to answer', () => baresip.log.includes('Call established'));
       await new Promise((resolve) => setTimeout(resolve, 3500));
       const [tone440, tone700, ownSine] = heardShares(baresip, [440, 700, 1000]);
-      assert.ok((tone440 ?? 0) > 0.1, `baresip hears 440 Hz (share ${tone440})`);
+      assert.ok((tone440 ?? 0) > 0.1, `baresip hears 440 Hz (shares ${tone440} ${tone700} ${ownSine})`);
       assert.ok((tone700 ?? 0) > 0.1, `baresip hears 700 Hz (share ${tone700})`);
       assert.ok((ownSine ?? 1) < 0.01, `baresip does not hear its own sine (share ${ownSine})`);
       for (const peer of peers) {
@@ -164,4 +164,49 @@ describe('SIP interconnect', () => {
       for (const peer of peers) await peer.page.close();
     }
   });
+
+  for (const codec of ['PCMA', 'opus'] as const) {
+    it(`${codec} negotiated alone carries audio both ways, and DTMF both ways`, async () => {
+      const sessionId = await createRoutedSession();
+      const peer = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId);
+      const baresip = await Baresip.start({ sineHz: 1000, codecs: [codec === 'opus' ? 'opus' : 'PCMA/8000'] });
+      try {
+        assert.equal(await peer.connect(opentok.generateToken(sessionId)), null);
+        await publishTone(peer, 440);
+        const call = await dial(sessionId, baresip.uri, { observeForceMute: true });
+        await waitUntil('baresip to answer', () => baresip.log.includes('Call established'));
+        assert.match(baresip.log, new RegExp(`Set audio decoder: ${codec === 'opus' ? 'opus' : 'PCMA'}`));
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        const [tone440, ownSine] = heardShares(baresip, [440, 1000]);
+        assert.ok((tone440 ?? 0) > 0.2, `baresip hears 440 Hz (share ${tone440})`);
+        assert.ok((ownSine ?? 1) < 0.01, `baresip does not hear its own sine (share ${ownSine})`);
+        const peak = await peakFrequency(peer.page, call.streamId);
+        assert.ok(Math.abs(peak - 1000) < 30, `the page hears baresip's sine: peak at ${peak} Hz`);
+
+        // DTMF into the call, then from it: *6 toggles the SIP stream's mute (observeForceMute).
+        await new Promise<void>((resolve, reject) => {
+          opentok.playDTMF(sessionId, call.connectionId, '4#', (error: Error | null) => {
+            if (error) reject(error);
+            else resolve();
+          });
+        });
+        await waitUntil('baresip to receive the digits', () =>
+            baresip.log.includes("received event: '4' (end=1)") &&
+            baresip.log.includes("received event: '#' (end=1)")).catch((error: unknown) => {
+          console.log(baresip.log.replace(/\[0:00[^\n]*?bit\/s\)\s*/g, '').slice(-3000));
+          throw error;
+        });
+        await baresip.sendDigits('*6');
+        await peer.waitForEvent({ type: 'signal', data: '*' });
+        await peer.waitForEvent({ type: 'signal', data: '6' });
+        await peer.waitForEvent({ type: 'streamPropertyChanged', streamId: call.streamId, property: 'hasAudio', value: false });
+        await baresip.sendDigits('*6');
+        await peer.waitForEvent({ type: 'streamPropertyChanged', streamId: call.streamId, property: 'hasAudio', value: true });
+      } finally {
+        await baresip.close();
+        await peer.page.close();
+      }
+      await waitUntil('the call to end', () => parlor.server.sip.calls.length === 0);
+    });
+  }
 });

@@ -31,7 +31,7 @@ ensureDependencies();
 // Browser tests drive Debian's Chromium with playwright-core; TURN tests run coturn (TLS with a
 // certificate made by openssl), and put browsers in network namespaces (ip) whose traffic
 // between them is dropped (nft); archives are composed and checked with ffmpeg and ffprobe, and
-// individual archives are unpacked with unzip.
+// individual archives are unpacked with unzip; SIP calls are made to baresip and sipp.
 ensureDebianPackages({
   '/usr/bin/ffmpeg': 'ffmpeg',
   '/usr/bin/unzip': 'unzip',
@@ -40,6 +40,8 @@ ensureDebianPackages({
   '/usr/bin/openssl': 'openssl',
   '/usr/sbin/ip': 'iproute2',
   '/usr/sbin/nft': 'nftables',
+  '/usr/bin/baresip': 'baresip',
+  '/usr/bin/sipp': 'sip-tester',
 });
 build();
 if (selected.length === 0) {

@@ -139,12 +139,8 @@ export class SipParticipant {
 
   /** Sends a signal from the SIP connection to every connection of the session. */
   signal(type: string, data: string): void {
-    if (this.#closed || !this.#room || this.#room.closed) return;
-    try {
-      this.#room.signal(null, undefined, type, data);
-    } catch (error) {
-      this.#logger.warn({ err: error }, 'a SIP signal was refused');
-    }
+    if (this.#closed || !this.#room || this.#room.closed || !this.#connection) return;
+    this.#room.serverSignal(this.#connection, type, data);
   }
 
   close(): void {
