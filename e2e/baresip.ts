@@ -51,7 +51,10 @@ export class Baresip {
     const controlPort = await freeUdpPort();
     const dir = mkdtempSync(join(tmpdir(), 'parlor-baresip-'));
     const codecs = options.codecs ? `;audio_codecs=${options.codecs.join(',')}` : '';
-    writeFileSync(join(dir, 'accounts'), `<sip:baresip@127.0.0.1:${port}>;regint=0;answermode=auto${codecs}\n`);
+    writeFileSync(
+      join(dir, 'accounts'),
+      `<sip:baresip@127.0.0.1:${port}>;regint=0;answermode=auto${codecs}\n`,
+    );
     writeFileSync(
       join(dir, 'config'),
       [

@@ -29,7 +29,11 @@ export function readWav(path: string): { samples: Float64Array; sampleRate: numb
  * The share of the signal's power at each frequency (Goertzel over a Hann window): about 0.67 for
  * a pure tone, half that for each of two equal tones, near 0 for a frequency that is absent.
  */
-export function toneShares(samples: Float64Array, sampleRate: number, frequencies: readonly number[]): number[] {
+export function toneShares(
+  samples: Float64Array,
+  sampleRate: number,
+  frequencies: readonly number[],
+): number[] {
   const n = samples.length;
   const windowed = samples.map((value, i) => value * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (n - 1))));
   const total = samples.reduce((sum, value) => sum + value * value, 0);

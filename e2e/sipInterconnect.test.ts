@@ -4,7 +4,13 @@ import type { Browser, Page } from 'playwright-core';
 import OpenTok from 'opentok';
 import { startTestServer, type TestServer } from '@parlor/server/testing';
 import { Baresip, freeUdpPort } from './baresip.js';
-import { launchChromium, openBrowserPeer, startAppOrigin, type AppOrigin, type BrowserPeer } from './helpers.js';
+import {
+  launchChromium,
+  openBrowserPeer,
+  startAppOrigin,
+  type AppOrigin,
+  type BrowserPeer,
+} from './helpers.js';
 import { readWav, toneShares } from './sipAudio.js';
 
 // The official opentok SDK dials Debian's baresip into a routed session: the SIP party hears the
@@ -45,7 +51,7 @@ function createRoutedSession(): Promise<string> {
 function dial(sessionId: string, uri: string, options: Record<string, unknown> = {}): Promise<DialAnswer> {
   const token = opentok.generateToken(sessionId, { data: 'sip party' });
   return new Promise((resolve, reject) => {
-    opentok.dial(sessionId, token, uri, options, (error: Error | null, call?: DialAnswer) => {
+    opentok.dial(sessionId, token, uri, options, (error, call) => {
       if (error || !call) reject(error ?? new Error('no call'));
       else resolve({ id: call.id, connectionId: call.connectionId, streamId: call.streamId });
     });
@@ -103,7 +109,11 @@ function peakFrequency(page: Page, streamId: string): Promise<number> {
   }, streamId);
 }
 
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+async function waitUntil(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -157,7 +167,9 @@ describe('SIP interconnect', () => {
         });
       });
       await peers[0]?.waitForEvent({ type: 'connectionDestroyed', connectionId: call.connectionId });
-      await waitUntil('baresip to see the BYE', () => /closed|terminated/i.test(baresip.log.split('Call established')[1] ?? ''));
+      await waitUntil('baresip to see the BYE', () =>
+        /closed|terminated/i.test(baresip.log.split('Call established')[1] ?? ''),
+      );
       assert.equal(parlor.server.sip.calls.length, 0);
     } finally {
       await baresip.close();
@@ -169,7 +181,10 @@ describe('SIP interconnect', () => {
     it(`${codec} negotiated alone carries audio both ways, and DTMF both ways`, async () => {
       const sessionId = await createRoutedSession();
       const peer = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId);
-      const baresip = await Baresip.start({ sineHz: 1000, codecs: [codec === 'opus' ? 'opus' : 'PCMA/8000'] });
+      const baresip = await Baresip.start({
+        sineHz: 1000,
+        codecs: [codec === 'opus' ? 'opus' : 'PCMA/8000'],
+      });
       try {
         assert.equal(await peer.connect(opentok.generateToken(sessionId)), null);
         await publishTone(peer, 440);
@@ -185,23 +200,36 @@ describe('SIP interconnect', () => {
 
         // DTMF into the call, then from it: *6 toggles the SIP stream's mute (observeForceMute).
         await new Promise<void>((resolve, reject) => {
-          opentok.playDTMF(sessionId, call.connectionId, '4#', (error: Error | null) => {
+          opentok.playDTMF(sessionId, call.connectionId, '4#', (error) => {
             if (error) reject(error);
             else resolve();
           });
         });
-        await waitUntil('baresip to receive the digits', () =>
+        await waitUntil(
+          'baresip to receive the digits',
+          () =>
             baresip.log.includes("received event: '4' (end=1)") &&
-            baresip.log.includes("received event: '#' (end=1)")).catch((error: unknown) => {
+            baresip.log.includes("received event: '#' (end=1)"),
+        ).catch((error: unknown) => {
           console.log(baresip.log.replace(/\[0:00[^\n]*?bit\/s\)\s*/g, '').slice(-3000));
           throw error;
         });
         await baresip.sendDigits('*6');
         await peer.waitForEvent({ type: 'signal', data: '*' });
         await peer.waitForEvent({ type: 'signal', data: '6' });
-        await peer.waitForEvent({ type: 'streamPropertyChanged', streamId: call.streamId, property: 'hasAudio', value: false });
+        await peer.waitForEvent({
+          type: 'streamPropertyChanged',
+          streamId: call.streamId,
+          property: 'hasAudio',
+          value: false,
+        });
         await baresip.sendDigits('*6');
-        await peer.waitForEvent({ type: 'streamPropertyChanged', streamId: call.streamId, property: 'hasAudio', value: true });
+        await peer.waitForEvent({
+          type: 'streamPropertyChanged',
+          streamId: call.streamId,
+          property: 'hasAudio',
+          value: true,
+        });
       } finally {
         await baresip.close();
         await peer.page.close();

@@ -170,7 +170,24 @@ export class Sipp {
     );
     const child = spawn(
       'sipp',
-      ['-sf', file, '-i', '127.0.0.1', '-p', String(port), '-mp', String(mediaPort), '-m', '1', '-nostdin', '-timeout', '30s', '-trace_err', '-error_file', join(dir, 'errors.log')],
+      [
+        '-sf',
+        file,
+        '-i',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '-mp',
+        String(mediaPort),
+        '-m',
+        '1',
+        '-nostdin',
+        '-timeout',
+        '30s',
+        '-trace_err',
+        '-error_file',
+        join(dir, 'errors.log'),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir },
     );
     const sipp = new Sipp(port, dir, child);

@@ -104,7 +104,13 @@ export class OpenTok {
 
   /** Dials a SIP endpoint into a routed session; its connection and stream join at once. */
   dial(sessionId: string, token: string, sipUri: string, options?: DialOptions): Promise<SipCall>;
-  dial(sessionId: string, token: string, sipUri: string, options: DialOptions, callback: Callback<SipCall>): void;
+  dial(
+    sessionId: string,
+    token: string,
+    sipUri: string,
+    options: DialOptions,
+    callback: Callback<SipCall>,
+  ): void;
   dial(
     sessionId: string,
     token: string,

@@ -40,7 +40,11 @@ export async function dial(
   if (typeof sipUri !== 'string' || sipUri === '') throw new ArgumentError('No SIP URI given');
   const { streams, ...sip } = options;
   const body = { sessionId, token, sip: { uri: sipUri, ...sip, ...(streams ? { streams } : {}) } };
-  const result = (await rest.send({ method: 'POST', path: `/v2/project/${encodeURIComponent(apiKey)}/dial`, json: body })) as SipCall;
+  const result = (await rest.send({
+    method: 'POST',
+    path: `/v2/project/${encodeURIComponent(apiKey)}/dial`,
+    json: body,
+  })) as SipCall;
   return { id: result.id, connectionId: result.connectionId, streamId: result.streamId };
 }
 

@@ -30,6 +30,7 @@ import { Store } from './store/Store.js';
 import { nativeAddon } from './media/srtp/dataPlane.js';
 import { loadOrCreateSecret } from './secretFile.js';
 import { SipService } from './sip/SipService.js';
+import { sendSipCallbacks } from './sip/sipCallbacks.js';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks/WebhookSender.js';
 
 /** File name of the store inside the data directory. */
@@ -250,6 +251,7 @@ export class ParlorServer {
         rooms: signaling.rooms,
         logger,
       });
+      sendSipCallbacks(sip, (apiKey) => callbacks.sipCallbackUrl(apiKey), webhooks);
       const metrics = new PrometheusMetrics({ rooms: signaling.rooms, mediaWorkers: pool });
       const http = await buildHttpApp({
         logger,

@@ -4,9 +4,15 @@ import { archiveCallback } from '../archive/ArchiveService.js';
 import type { CallbackRecord } from '../store/CallbackRepository.js';
 import type { Store } from '../store/Store.js';
 
+/** The SIP call monitoring callbacks' registration (server-api.md §9.2). */
+export const sipCallback = { group: 'sip', event: 'status' } as const;
+
+const kinds = [archiveCallback, sipCallback] as const;
+
 /**
- * A project's callback URLs. Parlor sends one kind: archive status changes (group `archive`,
- * event `status`), set with `parlor project callback` or opentok-node's `registerCallback`.
+ * A project's callback URLs. Parlor sends two kinds: archive status changes (group `archive`,
+ * event `status`) and SIP call monitoring (group `sip`, event `status`), set with
+ * `parlor project callback` or opentok-node's `registerCallback`.
  */
 export class CallbackService {
   readonly #store: Store;
@@ -17,17 +23,18 @@ export class CallbackService {
 
   /** Registers the URL for the group and event, replacing the project's previous one. */
   register(apiKey: string, group: unknown, event: unknown, url: unknown): CallbackRecord {
-    if (group !== archiveCallback.group || event !== archiveCallback.event) {
+    const kind = kinds.find((each) => each.group === group && each.event === event);
+    if (!kind) {
       throw new ParlorError(
         'INVALID_REQUEST',
-        `Parlor sends callbacks of the group "${archiveCallback.group}" and event "${archiveCallback.event}" only`,
+        `Parlor sends callbacks of the groups "archive" and "sip", event "status", only`,
       );
     }
     const callback: CallbackRecord = {
       callbackId: randomUUID(),
       apiKey,
-      group,
-      event,
+      group: kind.group,
+      event: kind.event,
       url: callbackUrl(url),
       createdAt: Date.now(),
     };
@@ -48,6 +55,11 @@ export class CallbackService {
   /** The project's archive callback URL, or null. */
   archiveCallbackUrl(apiKey: string): string | null {
     return this.#store.callbacks.find(apiKey, archiveCallback.group, archiveCallback.event)?.url ?? null;
+  }
+
+  /** The project's SIP call monitoring URL, or null. */
+  sipCallbackUrl(apiKey: string): string | null {
+    return this.#store.callbacks.find(apiKey, sipCallback.group, sipCallback.event)?.url ?? null;
   }
 
   /** Sets or (with null) removes the project's archive callback URL. */

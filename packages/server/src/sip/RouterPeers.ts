@@ -18,12 +18,27 @@ function createPeer(options: RouterPeersOptions): RTCPeerConnection {
     iceAdditionalHostAddresses: [options.extraHostAddress],
     codecs: {
       audio: [
-        new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2, payloadType: 111 }),
+        new RTCRtpCodecParameters({
+          mimeType: 'audio/opus',
+          clockRate: 48_000,
+          channels: 2,
+          payloadType: 111,
+        }),
       ],
       // Only to answer a stream's video section: the call takes none of it.
       video: [
-        new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90_000, payloadType: 96, rtcpFeedback: [] }),
-        new RTCRtpCodecParameters({ mimeType: 'video/VP9', clockRate: 90_000, payloadType: 98, rtcpFeedback: [] }),
+        new RTCRtpCodecParameters({
+          mimeType: 'video/VP8',
+          clockRate: 90_000,
+          payloadType: 96,
+          rtcpFeedback: [],
+        }),
+        new RTCRtpCodecParameters({
+          mimeType: 'video/VP9',
+          clockRate: 90_000,
+          payloadType: 98,
+          rtcpFeedback: [],
+        }),
         new RTCRtpCodecParameters({
           mimeType: 'video/H264',
           clockRate: 90_000,

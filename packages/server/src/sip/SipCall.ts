@@ -218,11 +218,14 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
     this.safeEmit('answered', answer);
     this.#setState(answer.onHold ? 'onHold' : 'active');
     this.#timers.push(
-      setInterval(() => {
-        const silentMs = Date.now() - this.#options.media.lastPacketAtMs;
-        if (this.#state === 'active' && silentMs > this.#options.inactivityMs)
-          this.hangUp(706, 'No media from the far end');
-      }, Math.min(inactivityCheckMs, this.#options.inactivityMs)),
+      setInterval(
+        () => {
+          const silentMs = Date.now() - this.#options.media.lastPacketAtMs;
+          if (this.#state === 'active' && silentMs > this.#options.inactivityMs)
+            this.hangUp(706, 'No media from the far end');
+        },
+        Math.min(inactivityCheckMs, this.#options.inactivityMs),
+      ),
     );
   }
 
@@ -237,7 +240,8 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
     }
     this.#options.media.setRemote(answer);
     this.safeEmit('answered', answer);
-    if (this.#state === 'active' || this.#state === 'onHold') this.#setState(answer.onHold ? 'onHold' : 'active');
+    if (this.#state === 'active' || this.#state === 'onHold')
+      this.#setState(answer.onHold ? 'onHold' : 'active');
     const response = sip.makeResponse(request, 200, 'OK');
     this.#sdpVersion += 1;
     response.headers.contact = this.#invite?.headers.contact ?? [];

@@ -185,7 +185,8 @@ export class SipParticipant {
         return;
       case 'streamDestroyed': {
         const { streamId } = (data as ServerToClient['streamDestroyed']).stream;
-        for (const [id, entry] of this.#subscriptions) if (entry.streamId === streamId) this.#endSubscription(id);
+        for (const [id, entry] of this.#subscriptions)
+          if (entry.streamId === streamId) this.#endSubscription(id);
         return;
       }
       case 'muteForced':

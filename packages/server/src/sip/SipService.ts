@@ -204,8 +204,7 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
     const setMuted = (value: boolean): void => {
       muted = value;
       participant.setMuted(value);
-      if (!room.closed && !connection.closed)
-        room.updateStream(connection, { streamId, hasAudio: !value });
+      if (!room.closed && !connection.closed) room.updateStream(connection, { streamId, hasAudio: !value });
     };
     const onMuteForced = (): void => {
       if (!request.observeForceMute) return;
@@ -259,7 +258,8 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
         live.info.sessionId === sessionId &&
         (connectionId === null || live.info.connectionId === connectionId),
     );
-    if (connectionId !== null && calls.length === 0) throw new ParlorError('SIP_CALL_NOT_FOUND', connectionId);
+    if (connectionId !== null && calls.length === 0)
+      throw new ParlorError('SIP_CALL_NOT_FOUND', connectionId);
     for (const live of calls) live.call.playDigits(digits);
   }
 
@@ -270,7 +270,10 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
     for (const live of [...this.#calls.values()]) live.call.hangUp(700, 'The server is shutting down');
     // Lets the BYEs and CANCELs leave before the sockets close.
     const stack = this.#stack;
-    if (stack) setTimeout(() => stack.destroy(), 200).unref();
+    if (stack)
+      setTimeout(() => {
+        stack.destroy();
+      }, 200).unref();
   }
 
   #onRequest(request: SipMessage): void {

@@ -2,11 +2,12 @@ import { parse } from 'sdp-transform';
 import type { CallCodecName } from './audioCodecs.js';
 
 /** The payload types Parlor offers, in its order of preference (RFC 3551 for G.711). */
-const offeredCodecs: readonly { name: CallCodecName; payloadType: number; rtpmap: string; fmtp?: string }[] = [
-  { name: 'opus', payloadType: 111, rtpmap: 'opus/48000/2', fmtp: 'useinbandfec=1' },
-  { name: 'pcmu', payloadType: 0, rtpmap: 'PCMU/8000' },
-  { name: 'pcma', payloadType: 8, rtpmap: 'PCMA/8000' },
-];
+const offeredCodecs: readonly { name: CallCodecName; payloadType: number; rtpmap: string; fmtp?: string }[] =
+  [
+    { name: 'opus', payloadType: 111, rtpmap: 'opus/48000/2', fmtp: 'useinbandfec=1' },
+    { name: 'pcmu', payloadType: 0, rtpmap: 'PCMU/8000' },
+    { name: 'pcma', payloadType: 8, rtpmap: 'PCMA/8000' },
+  ];
 const telephoneEventPayloadType = 101;
 
 export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
@@ -71,8 +72,8 @@ export function readCallAnswer(sdp: string): CallAnswer {
   if (!audio) throw new TypeError('the description has no audio');
   const address = audio.connection?.ip ?? description.connection?.ip;
   if (!address) throw new TypeError('the description has no connection address');
-  const rtpmaps = new Map((audio.rtp ?? []).map((entry) => [entry.payload, entry]));
-  const payloads = String(audio.payloads ?? '')
+  const rtpmaps = new Map(audio.rtp.map((entry) => [entry.payload, entry]));
+  const payloads = (audio.payloads ?? '')
     .split(' ')
     .filter((p) => p !== '')
     .map(Number);
@@ -86,7 +87,7 @@ export function readCallAnswer(sdp: string): CallAnswer {
     if (known && !chosen) chosen = { codec: known.name, payloadType };
   }
   if (!chosen) throw new TypeError('the description has no codec Parlor offers');
-  const direction = (audio.direction ?? description.direction ?? 'sendrecv') as MediaDirection;
+  const direction: MediaDirection = audio.direction ?? description.direction ?? 'sendrecv';
   const heldAddress = address === '0.0.0.0' || address === '::';
   return {
     ...chosen,

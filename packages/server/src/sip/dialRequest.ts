@@ -74,7 +74,10 @@ export function readDialRequest(body: unknown): DialRequest {
   let auth: DialRequest['auth'] = null;
   if (sipFields.auth !== undefined) {
     const authFields = object(sipFields.auth, 'sip.auth');
-    auth = { username: text(authFields.username, 'sip.auth.username'), password: text(authFields.password, 'sip.auth.password') };
+    auth = {
+      username: text(authFields.username, 'sip.auth.username'),
+      password: text(authFields.password, 'sip.auth.password'),
+    };
   }
   const streamsField = fields.streams ?? sipFields.streams;
   let streams: string[] | null = null;

@@ -36,7 +36,9 @@ test('every G.711 code decodes to a sample that encodes back to the same level',
 });
 
 test('a sine survives G.711 within its quantization error', () => {
-  const samples = Int16Array.from({ length: 160 }, (_, i) => Math.round(12000 * Math.sin((2 * Math.PI * 440 * i) / 8000)));
+  const samples = Int16Array.from({ length: 160 }, (_, i) =>
+    Math.round(12000 * Math.sin((2 * Math.PI * 440 * i) / 8000)),
+  );
   for (const law of ['ulaw', 'alaw'] as const) {
     const decoded = decodeG711(law, encodeG711(law, samples));
     for (let i = 0; i < samples.length; i += 1) {

@@ -79,7 +79,11 @@ declare module 'sip' {
   }
   export interface SipTransactionLayer {
     createServerTransaction(request: SipMessage, flow: SipFlow | undefined): SipTransaction;
-    createClientTransaction(flow: SipFlow, request: SipMessage, callback: (response: SipMessage) => void): SipTransaction;
+    createClientTransaction(
+      flow: SipFlow,
+      request: SipMessage,
+      callback: (response: SipMessage) => void,
+    ): SipTransaction;
     getServer(message: SipMessage): SipTransaction | undefined;
     getClient(message: SipMessage): SipTransaction | undefined;
     destroy(): void;
