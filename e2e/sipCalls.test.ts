@@ -68,11 +68,12 @@ async function waitUntil(what: string, check: () => boolean, timeoutMs = 15_000)
  * stream come and go and that sipp saw every message it expected.
  */
 async function runScenario(
-  name: ScenarioName,
+  name: ScenarioName | { name: ScenarioName; transport: 'tcp' },
   options: Parameters<OpenTok['dial']>[3] = {},
   during: (call: { connectionId: string; sessionId: string }) => Promise<void> = async () => undefined,
 ): Promise<string[]> {
-  const sipp = await Sipp.start(name);
+  const sipp =
+    typeof name === 'string' ? await Sipp.start(name) : await Sipp.start(name.name, name.transport);
   const recorder = recordCallEvents();
   try {
     const sessionId = parlor.createSession({ mediaMode: 'routed' });
@@ -85,7 +86,10 @@ async function runScenario(
     await during({ connectionId: call.connectionId, sessionId });
     await waitUntil('the call to end', () =>
       recorder.events.some((event) => event.startsWith('callDestroyed')),
-    );
+    ).catch((error: unknown) => {
+      console.log(sipp.log);
+      throw error;
+    });
     assert.equal((await watcher.nextEvent('streamDestroyed')).stream.streamId, call.streamId);
     assert.equal((await watcher.nextEvent('connectionDestroyed')).connection.connectionId, call.connectionId);
     assert.equal(await sipp.exited, 0, `sipp saw its scenario through:\n${sipp.log}`);
@@ -178,6 +182,16 @@ describe('SIP calls against scripted endpoints', () => {
 
   it('the far end hanging up mid-call ends it', async () => {
     const events = await runScenario('hangsUp');
+    assert.deepEqual(events, [
+      'callCreated',
+      'callUpdated:dialing',
+      'callUpdated:active',
+      'callDestroyed:700',
+    ]);
+  });
+
+  it('a call over TCP is answered and hung up by the far end', async () => {
+    const events = await runScenario({ name: 'hangsUp', transport: 'tcp' });
     assert.deepEqual(events, [
       'callCreated',
       'callUpdated:dialing',

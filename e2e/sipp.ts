@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeUdpPort } from './baresip.js';
@@ -31,7 +31,7 @@ SIP/2.0 ${status}
 [last_To:];tag=[pid]SIPpTag01[call_number]
 [last_Call-ID:]
 [last_CSeq:]
-Contact: <sip:sipp@[local_ip]:[local_port]>
+Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
 ${body ? 'Content-Type: application/sdp\n' : ''}Content-Length: [len]
 
 ${body}]]></send>`;
@@ -46,7 +46,7 @@ From: <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
 To: <sip:parlor@[remote_ip]:[remote_port]>[peer_tag_param]
 [last_Call-ID:]
 CSeq: ${cseq} ${method}
-Contact: <sip:sipp@[local_ip]:[local_port]>
+Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
 Max-Forwards: 70
 ${body ? 'Content-Type: application/sdp\n' : ''}Content-Length: [len]
 
@@ -143,8 +143,11 @@ export class Sipp {
   readonly exited: Promise<number>;
   #log = '';
 
-  private constructor(port: number, dir: string, child: ChildProcess) {
+  readonly #transport: 'udp' | 'tcp';
+
+  private constructor(port: number, dir: string, child: ChildProcess, transport: 'udp' | 'tcp') {
     this.port = port;
+    this.#transport = transport;
     this.#dir = dir;
     this.#process = child;
     const append = (chunk: Buffer): void => {
@@ -159,7 +162,8 @@ export class Sipp {
     });
   }
 
-  static async start(name: ScenarioName): Promise<Sipp> {
+  /** Starts sipp on UDP, or on TCP (`-t t1`, one connection). */
+  static async start(name: ScenarioName, transport: 'udp' | 'tcp' = 'udp'): Promise<Sipp> {
     const port = await freeUdpPort();
     const mediaPort = await freeUdpPort();
     const dir = mkdtempSync(join(tmpdir(), 'parlor-sipp-'));
@@ -171,6 +175,7 @@ export class Sipp {
     const child = spawn(
       'sipp',
       [
+        ...(transport === 'tcp' ? ['-t', 't1'] : []),
         '-sf',
         file,
         '-i',
@@ -190,13 +195,19 @@ export class Sipp {
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir },
     );
-    const sipp = new Sipp(port, dir, child);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const sipp = new Sipp(port, dir, child, transport);
+    // Ready once it listens: its TCP socket shows in /proc; over UDP, lost INVITEs are resent.
+    const listening = `:${port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A`;
+    const deadline = Date.now() + 5000;
+    while (transport === 'tcp' && !readFileSync('/proc/net/tcp', 'utf8').includes(listening)) {
+      if (Date.now() > deadline) throw new Error(`sipp did not listen:\n${sipp.log}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     return sipp;
   }
 
   get uri(): string {
-    return `sip:sipp@127.0.0.1:${this.port}`;
+    return `sip:sipp@127.0.0.1:${this.port}${this.#transport === 'tcp' ? ';transport=tcp' : ''}`;
   }
 
   get log(): string {

@@ -162,7 +162,8 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
       this.#onAnswer(invite, response);
       return;
     }
-    if (this.#state === 'ended' || invite !== this.#invite) return;
+    // After the answer only its retransmissions matter (a 503 then is the flow closing).
+    if (this.#state === 'ended' || invite !== this.#invite || this.#dialog) return;
     if (status === 180 || status === 183) {
       this.#setState('ringing');
     } else if ((status === 401 || status === 407) && this.#options.auth && !this.#authenticated) {

@@ -82,7 +82,8 @@ export class SipStack {
     }
     if (message.method !== 'CANCEL') message.headers.via = [{ params: {} }, ...(message.headers.via ?? [])];
     let failed = false;
-    const flow = this.#transport.open(target, () => {
+    const flow = this.#transport.open(target, (error) => {
+      this.#onError(error);
       if (failed) return;
       failed = true;
       callback(sip.makeResponse(message, 503, 'Service Unavailable'));
