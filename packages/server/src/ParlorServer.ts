@@ -245,6 +245,7 @@ export class ParlorServer {
           ringTimeoutMs: config.sip.ringTimeoutSeconds * 1000,
           maxDurationMs: 6 * 3600 * 1000,
           inactivityMs: 5 * 60 * 1000,
+          maxCalls: 100,
         },
         sessions,
         tokens,

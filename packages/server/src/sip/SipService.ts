@@ -31,6 +31,8 @@ export interface SipSettings {
   readonly maxDurationMs: number;
   /** Longest time without media from the far end, ms. Default in config: 5 minutes. */
   readonly inactivityMs: number;
+  /** Calls in progress at once, at most (each holds an RTP socket, peers and codecs). */
+  readonly maxCalls: number;
 }
 
 export interface SipServiceOptions {
@@ -83,6 +85,8 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
   readonly #logger: Logger;
   readonly #stack: SipStack | null;
   readonly #calls = new Map<string, LiveCall>();
+  /** Dials waiting for their RTP socket, counted against `maxCalls` too. */
+  #opening = 0;
   #closed = false;
 
   private constructor(options: SipServiceOptions, stack: SipStack | null) {
@@ -135,6 +139,8 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
     const settings = this.#options.settings;
     const stack = this.#stack;
     if (!settings || !stack || this.#closed) throw new ParlorError('SIP_UNAVAILABLE');
+    if (this.#calls.size + this.#opening >= settings.maxCalls)
+      throw new ParlorError('SIP_CALL_LIMIT', `${settings.maxCalls}`);
     const session = this.#options.sessions.get(apiKey, request.sessionId);
     if (session.mediaMode !== 'routed') throw new ParlorError('SIP_SESSION_NOT_ROUTED');
     let token;
@@ -147,11 +153,17 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
     }
     if (token.apiKey !== apiKey || token.sessionId !== request.sessionId)
       throw new ParlorError('INVALID_REQUEST', 'token: it is for another session');
-    const media = await CallMedia.open({
-      host: settings.host,
-      ports: settings.rtpPorts,
-      nextFrame: (samples) => participant.nextFrame(samples),
-    });
+    this.#opening += 1;
+    let media: CallMedia;
+    try {
+      media = await CallMedia.open({
+        host: settings.host,
+        ports: settings.rtpPorts,
+        nextFrame: (samples) => participant.nextFrame(samples),
+      });
+    } finally {
+      this.#opening -= 1;
+    }
     const participant: SipParticipant = new SipParticipant({
       peers: { extraHostAddress: '127.0.0.1', logger: this.#logger },
       streams: request.streams,

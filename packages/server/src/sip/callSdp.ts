@@ -73,7 +73,9 @@ export function readCallAnswer(sdp: string): CallAnswer {
   const address = audio.connection?.ip ?? description.connection?.ip;
   if (!address) throw new TypeError('the description has no connection address');
   const rtpmaps = new Map(audio.rtp.map((entry) => [entry.payload, entry]));
-  const payloads = (audio.payloads ?? '')
+  // sdp-transform reads a lone payload type as a number, despite its types.
+  const listed: unknown = audio.payloads;
+  const payloads = (typeof listed === 'number' ? `${listed}` : typeof listed === 'string' ? listed : '')
     .split(' ')
     .filter((p) => p !== '')
     .map(Number);
