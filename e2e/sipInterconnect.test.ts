@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import OpenTok from 'opentok';
@@ -158,6 +159,55 @@ describe('SIP interconnect', () => {
         const peak = await peakFrequency(peer.page, call.streamId);
         assert.ok(Math.abs(peak - 1000) < 30, `a page hears baresip's sine: peak at ${peak} Hz`);
       }
+
+      // A composed archive of the session holds the SIP party's audio beside the publishers'.
+      const archive = await new Promise<OpenTok.Archive>((resolve, reject) => {
+        opentok.startArchive(sessionId, { name: 'with a phone', hasVideo: false }, (error, started) => {
+          if (error || !started) reject(error ?? new Error('no archive'));
+          else resolve(started);
+        });
+      });
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      await new Promise<void>((resolve, reject) => {
+        opentok.stopArchive(archive.id, (error) => {
+          if (error) reject(error);
+          else resolve();
+        });
+      });
+      let url = '';
+      await waitUntil(
+        'the archive to be available',
+        async () => {
+          const current = await new Promise<OpenTok.Archive | undefined>((resolve) => {
+            opentok.getArchive(archive.id, (_error, got) => {
+              resolve(got);
+            });
+          });
+          url = current?.status === 'available' ? (current.url ?? '') : '';
+          return url !== '';
+        },
+        60_000,
+      );
+      const file = Buffer.from(await (await fetch(url)).arrayBuffer());
+      const pcm = execFileSync(
+        'ffmpeg',
+        ['-v', 'error', '-i', 'pipe:0', '-ac', '1', '-ar', '8000', '-f', 's16le', 'pipe:1'],
+        {
+          input: file,
+          maxBuffer: 64 * 1024 * 1024,
+        },
+      );
+      const archived = Float64Array.from(
+        { length: pcm.length / 2 },
+        (_, i) => pcm.readInt16LE(2 * i) / 32768,
+      );
+      const [archived440, archived1000] = toneShares(
+        archived.subarray(archived.length - 16000),
+        8000,
+        [440, 1000],
+      );
+      assert.ok((archived1000 ?? 0) > 0.05, `the archive holds baresip's sine (share ${archived1000})`);
+      assert.ok((archived440 ?? 0) > 0.05, `the archive holds a publisher's tone (share ${archived440})`);
 
       // Hang-up is the ordinary force disconnect of the SIP connection.
       await new Promise<void>((resolve, reject) => {
