@@ -164,7 +164,7 @@ describe('SIP interconnect', () => {
       const archive = await new Promise<OpenTok.Archive>((resolve, reject) => {
         opentok.startArchive(sessionId, { name: 'with a phone', hasVideo: false }, (error, started) => {
           if (error || !started) reject(error ?? new Error('no archive'));
-          else resolve(started);
+          else resolve(started as OpenTok.Archive);
         });
       });
       await new Promise((resolve) => setTimeout(resolve, 4000));
