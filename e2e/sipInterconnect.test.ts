@@ -240,7 +240,7 @@ describe('SIP interconnect', () => {
         await publishTone(peer, 440);
         const call = await dial(sessionId, baresip.uri, { observeForceMute: true });
         await waitUntil('baresip to answer', () => baresip.log.includes('Call established'));
-        assert.match(baresip.log, new RegExp(`Set audio decoder: ${codec === 'opus' ? 'opus' : 'PCMA'}`));
+        assert.match(baresip.log, new RegExp(`Set audio decoder: ${codec}`));
         await new Promise((resolve) => setTimeout(resolve, 3000));
         const [tone440, ownSine] = heardShares(baresip, [440, 1000]);
         assert.ok((tone440 ?? 0) > 0.2, `baresip hears 440 Hz (share ${tone440})`);

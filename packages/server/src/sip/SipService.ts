@@ -10,6 +10,7 @@ import type { RoomRegistry } from '../signaling/RoomRegistry.js';
 import type { RoomConnection } from '../signaling/RoomConnection.js';
 import type { SessionRoom } from '../signaling/SessionRoom.js';
 import { TypedEmitter } from '../TypedEmitter.js';
+import { createTranscoder } from './audioCodecs.js';
 import { CallMedia } from './CallMedia.js';
 import type { DialRequest } from './dialRequest.js';
 import { hostPart, SipCall, type SipCallState } from './SipCall.js';
@@ -234,7 +235,7 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
       lastDigit = digit;
     });
     call.on('answered', (answer) => {
-      participant.setRate(answer.codec === 'opus' ? 48_000 : 8000);
+      participant.setRate(createTranscoder(answer.codec).sampleRate);
     });
     call.on('state', (state) => {
       this.safeEmit('callUpdated', info, state);

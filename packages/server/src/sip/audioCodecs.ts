@@ -1,8 +1,9 @@
 import { Decoder, Encoder } from '@evan/opus';
 import { decodeG711, encodeG711 } from './g711.js';
+import { G722Decoder, G722Encoder } from './g722.js';
 
 /** The audio codecs a call may use, by their SDP encoding name (lower case). */
-export const callCodecNames = ['opus', 'pcmu', 'pcma'] as const;
+export const callCodecNames = ['opus', 'g722', 'pcmu', 'pcma'] as const;
 export type CallCodecName = (typeof callCodecNames)[number];
 
 /** Every frame is 20 ms. */
@@ -12,7 +13,7 @@ export const frameMs = 20;
 export interface AudioTranscoder {
   readonly name: CallCodecName;
   /** Samples per second of the PCM it takes and gives. */
-  readonly sampleRate: number;
+  readonly sampleRate: 8000 | 16000 | 48000;
   /** The RTP clock rate. */
   readonly clockRate: number;
   /** RTP timestamp units per frame. */
@@ -52,7 +53,7 @@ export class OpusTranscoder implements AudioTranscoder {
 /** G.711 at 8 kHz. */
 export class G711Transcoder implements AudioTranscoder {
   readonly name: 'pcmu' | 'pcma';
-  readonly sampleRate = 8000;
+  readonly sampleRate = 8000 as const;
   readonly clockRate = 8000;
   readonly timestampStep = (8000 * frameMs) / 1000;
   readonly #law: 'ulaw' | 'alaw';
@@ -71,7 +72,27 @@ export class G711Transcoder implements AudioTranscoder {
   }
 }
 
+/** G.722 at 16 kHz, on an RTP clock of 8 kHz (RFC 3551 §4.5.2). */
+export class G722Transcoder implements AudioTranscoder {
+  readonly name = 'g722';
+  readonly sampleRate = 16_000 as const;
+  readonly clockRate = 8000;
+  readonly timestampStep = (8000 * frameMs) / 1000;
+  readonly #encoder = new G722Encoder();
+  readonly #decoder = new G722Decoder();
+
+  encode(frame: Int16Array): Buffer {
+    return this.#encoder.encode(frame);
+  }
+
+  decode(payload: Uint8Array): Int16Array {
+    return this.#decoder.decode(payload);
+  }
+}
+
 /** The transcoder of a negotiated call codec. */
 export function createTranscoder(name: CallCodecName): AudioTranscoder {
-  return name === 'opus' ? new OpusTranscoder(48_000) : new G711Transcoder(name);
+  if (name === 'opus') return new OpusTranscoder(48_000);
+  if (name === 'g722') return new G722Transcoder();
+  return new G711Transcoder(name);
 }

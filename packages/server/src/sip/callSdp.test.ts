@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import { answerDirection, callOffer, readCallAnswer } from './callSdp.js';
 
 describe('call SDP', () => {
-  it('offers Opus, PCMU, PCMA and telephone-event on one audio section', () => {
+  it('offers Opus, G.722, PCMU, PCMA and telephone-event on one audio section', () => {
     const offer = callOffer({ address: '127.0.0.1', port: 20000, sessionId: '7', version: 1 });
-    assert.match(offer, /^m=audio 20000 RTP\/AVP 111 0 8 101\r$/m);
+    assert.match(offer, /^m=audio 20000 RTP\/AVP 111 9 0 8 101\r$/m);
     assert.match(offer, /^a=rtpmap:111 opus\/48000\/2\r$/m);
     assert.match(offer, /^a=rtpmap:101 telephone-event\/8000\r$/m);
     assert.match(offer, /^c=IN IP4 127.0.0.1\r$/m);
@@ -27,7 +27,7 @@ describe('call SDP', () => {
   it("reads the far end's first codec Parlor offers, its telephone-event and where to send", () => {
     const answer = readCallAnswer(
       'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n' +
-        'm=audio 4000 RTP/AVP 9 8 0 96\r\na=rtpmap:9 G722/8000\r\na=rtpmap:96 telephone-event/8000\r\n',
+        'm=audio 4000 RTP/AVP 3 8 0 96\r\na=rtpmap:3 GSM/8000\r\na=rtpmap:96 telephone-event/8000\r\n',
     );
     assert.deepEqual(answer, {
       codec: 'pcma',
@@ -54,7 +54,7 @@ describe('call SDP', () => {
   it('refuses a description with no audio or no codec in common', () => {
     assert.throws(() => readCallAnswer('v=0\r\nm=video 4000 RTP/AVP 96\r\n'), TypeError);
     assert.throws(
-      () => readCallAnswer('v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 9\r\na=rtpmap:9 G722/8000\r\n'),
+      () => readCallAnswer('v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 3\r\na=rtpmap:3 GSM/8000\r\n'),
       TypeError,
     );
     assert.throws(() => readCallAnswer('v=0\r\nm=audio 4000 RTP/AVP 0\r\n'), TypeError);

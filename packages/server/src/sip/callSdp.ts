@@ -5,6 +5,7 @@ import type { CallCodecName } from './audioCodecs.js';
 const offeredCodecs: readonly { name: CallCodecName; payloadType: number; rtpmap: string; fmtp?: string }[] =
   [
     { name: 'opus', payloadType: 111, rtpmap: 'opus/48000/2', fmtp: 'useinbandfec=1' },
+    { name: 'g722', payloadType: 9, rtpmap: 'G722/8000' },
     { name: 'pcmu', payloadType: 0, rtpmap: 'PCMU/8000' },
     { name: 'pcma', payloadType: 8, rtpmap: 'PCMA/8000' },
   ];
@@ -110,5 +111,6 @@ export function answerDirection(offered: MediaDirection): MediaDirection {
 
 const staticPayloadNames = new Map([
   [0, 'pcmu'],
+  [9, 'g722'],
   [8, 'pcma'],
 ]);
