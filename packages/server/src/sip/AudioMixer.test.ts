@@ -21,3 +21,14 @@ test('a source is mixed across chunk boundaries, and its oldest samples go past 
   mixer.remove('a');
   assert.deepEqual([...mixer.mix()], [0, 0, 0]);
 });
+
+test('with a jitter buffer, a source is mixed once it has enough queued, and again after it ran dry', () => {
+  const mixer = new AudioMixer({ frameSamples: 2, maxQueuedSamples: 16, prebufferSamples: 4 });
+  mixer.push('a', Int16Array.from([1, 2]));
+  assert.deepEqual([...mixer.mix()], [0, 0]);
+  mixer.push('a', Int16Array.from([3, 4]));
+  assert.deepEqual([...mixer.mix()], [1, 2]);
+  assert.deepEqual([...mixer.mix()], [3, 4]);
+  mixer.push('a', Int16Array.from([5, 6]));
+  assert.deepEqual([...mixer.mix()], [0, 0]);
+});

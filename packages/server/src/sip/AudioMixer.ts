@@ -2,6 +2,8 @@
 interface SourceQueue {
   chunks: Int16Array[];
   samples: number;
+  /** Whether it is mixed: from when it has `prebufferSamples` queued until it runs dry. */
+  playing: boolean;
 }
 
 export interface AudioMixerOptions {
@@ -9,6 +11,11 @@ export interface AudioMixerOptions {
   readonly frameSamples: number;
   /** Samples a source may have waiting; past this its oldest are dropped (a bound on delay). */
   readonly maxQueuedSamples: number;
+  /**
+   * Samples a source must have queued before it is mixed, at its start and after it ran dry: a
+   * jitter buffer, so that a packet a little late does not cut its audio. Default: 0.
+   */
+  readonly prebufferSamples?: number;
 }
 
 /**
@@ -30,11 +37,12 @@ export class AudioMixer {
   push(sourceId: string, samples: Int16Array): void {
     let queue = this.#sources.get(sourceId);
     if (!queue) {
-      queue = { chunks: [], samples: 0 };
+      queue = { chunks: [], samples: 0, playing: false };
       this.#sources.set(sourceId, queue);
     }
     queue.chunks.push(samples);
     queue.samples += samples.length;
+    if (queue.samples >= (this.#options.prebufferSamples ?? 0)) queue.playing = true;
     while (queue.samples > this.#options.maxQueuedSamples) {
       const dropped = queue.chunks.shift();
       queue.samples -= dropped?.length ?? queue.samples;
@@ -50,6 +58,7 @@ export class AudioMixer {
     const sum = this.#sum;
     sum.fill(0);
     for (const queue of this.#sources.values()) {
+      if (!queue.playing) continue;
       let written = 0;
       while (written < sum.length && queue.chunks.length > 0) {
         const chunk = queue.chunks[0] as Int16Array;
@@ -60,6 +69,7 @@ export class AudioMixer {
         if (take === chunk.length) queue.chunks.shift();
         else queue.chunks[0] = chunk.subarray(take);
       }
+      if (queue.samples === 0 && (this.#options.prebufferSamples ?? 0) > 0) queue.playing = false;
     }
     const frame = new Int16Array(sum.length);
     for (let i = 0; i < sum.length; i += 1) {

@@ -1,5 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
+import { SrtpContext } from '../media/srtp/SrtpContext.js';
+import { deriveSrtpSessionKeys } from '../media/srtp/keyDerivation.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import { createTranscoder, frameMs, type AudioTranscoder } from './audioCodecs.js';
 import type { CallAnswer } from './callSdp.js';
@@ -26,6 +28,19 @@ export interface CallMediaOptions {
   readonly ports: readonly [number, number];
   /** Gives the frame the call hears next, at the given rate. */
   readonly nextFrame: (samples: number, sampleRate: number) => Int16Array;
+  /** Our SDES master key and salt (30 bytes) when the call is secure (SRTP); null for RTP. */
+  readonly srtpKey: Buffer | null;
+}
+
+/** An SDES master key and salt (AES_CM_128_HMAC_SHA1_80: 16 + 14 bytes) as an SRTP context. */
+function sdesContext(keyAndSalt: Buffer): SrtpContext {
+  return new SrtpContext(
+    deriveSrtpSessionKeys({
+      profile: 'AES_CM_128_HMAC_SHA1_80',
+      masterKey: keyAndSalt.subarray(0, 16),
+      masterSalt: keyAndSalt.subarray(16, 30),
+    }),
+  );
 }
 
 /** Ticks of 20 ms: a digit is 100 ms of events, 60 ms of quiet after it, `p` is 500 ms. */
@@ -46,6 +61,9 @@ export class CallMedia extends TypedEmitter<CallMediaEvents> {
   readonly #ssrc = randomBytes(4).readUInt32BE(0);
   #port = 0;
   #remote: CallAnswer | null = null;
+  /** SRTP both ways when the call is secure: ours protects, the far end's key unprotects. */
+  readonly #outbound: SrtpContext | null;
+  #inbound: { key: Buffer; context: SrtpContext } | null = null;
   #transcoder: AudioTranscoder | null = null;
   #sequence = randomBytes(2).readUInt16BE(0);
   #timestamp = randomBytes(4).readUInt32BE(0);
@@ -65,6 +83,7 @@ export class CallMedia extends TypedEmitter<CallMediaEvents> {
     super();
     this.#options = options;
     this.#socket = socket;
+    this.#outbound = options.srtpKey && sdesContext(options.srtpKey);
     socket.on('message', (packet, from) => {
       this.#receive(packet, from.address, from.port);
     });
@@ -109,6 +128,8 @@ export class CallMedia extends TypedEmitter<CallMediaEvents> {
   setRemote(answer: CallAnswer): void {
     if (this.#closed) return;
     if (this.#transcoder?.name !== answer.codec) this.#transcoder = createTranscoder(answer.codec);
+    if (answer.srtpKey && !answer.srtpKey.equals(this.#inbound?.key ?? Buffer.alloc(0)))
+      this.#inbound = { key: answer.srtpKey, context: sdesContext(answer.srtpKey) };
     this.#remote = answer;
     this.#sending = !answer.onHold && answer.direction !== 'recvonly';
     this.#lastPacketAtMs ||= Date.now();
@@ -198,13 +219,14 @@ export class CallMedia extends TypedEmitter<CallMediaEvents> {
       payload,
     );
     this.#sequence = (this.#sequence + 1) & 0xffff;
-    this.#socket.send(packet, remote.port, remote.address);
+    this.#socket.send(this.#outbound?.protectRtp(packet) ?? packet, remote.port, remote.address);
   }
 
   #receive(data: Buffer, address: string, port: number): void {
     const remote = this.#remote;
     if (!remote || address !== remote.address || port !== remote.port) return;
-    const packet = parseRtp(data);
+    const clear = this.#outbound ? this.#inbound?.context.unprotectRtp(data) : data;
+    const packet = clear && parseRtp(clear);
     if (!packet) return;
     this.#lastPacketAtMs = Date.now();
     if (packet.payloadType === remote.telephoneEventPayloadType) {

@@ -37,6 +37,8 @@ export interface SipCallOptions {
   /** Answers digest challenges (401/407) once. */
   readonly auth: { readonly username: string; readonly password: string } | null;
   readonly media: CallMedia;
+  /** Our SDES key when the call must be secure (SRTP): offered, and required of the answer; null for RTP. */
+  readonly srtpKey: Buffer | null;
   /** How long the far end may ring before the call is given up, ms. */
   readonly ringTimeoutMs: number;
   /** Longest call, ms. */
@@ -210,7 +212,7 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
     }
     let answer: CallAnswer;
     try {
-      answer = readCallAnswer(response.content ?? '');
+      answer = this.#readAnswer(response.content ?? '');
     } catch (error) {
       this.hangUp(488, `Not acceptable here: ${(error as Error).message}`);
       return;
@@ -234,7 +236,7 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
   #reInvite(request: SipMessage): SipMessage {
     let answer: CallAnswer;
     try {
-      answer = readCallAnswer(request.content ?? '');
+      answer = this.#readAnswer(request.content ?? '');
     } catch (error) {
       this.#logger.warn({ err: error }, 'a re-INVITE was refused');
       return sip.makeResponse(request, 488, 'Not Acceptable Here');
@@ -251,6 +253,13 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
     return response;
   }
 
+  /** The far end's description, which must have SRTP when the call is secure. */
+  #readAnswer(sdp: string): CallAnswer {
+    const answer = readCallAnswer(sdp);
+    if (this.#options.srtpKey && !answer.srtpKey) throw new TypeError('the call must be secure (SRTP)');
+    return answer;
+  }
+
   #sdp(direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive', codecs?: CallAnswer['codec'][]): string {
     return callOffer({
       address: this.#options.local.address,
@@ -258,6 +267,7 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
       sessionId: this.#sdpSessionId,
       version: this.#sdpVersion,
       direction,
+      srtpKey: this.#options.srtpKey,
       ...(codecs ? { codecs } : {}),
     });
   }

@@ -22,6 +22,8 @@ type PcmRate = 8000 | 16000 | 48000;
 
 /** Most audio a source may have waiting for the mix: 200 ms. */
 const maxQueuedMs = 200;
+/** The mix's jitter buffer: a source plays once it has 40 ms queued (again after running dry). */
+const prebufferMs = 40;
 
 /**
  * The SIP party as a member of the room: its connection publishes the call's audio into the
@@ -84,6 +86,7 @@ export class SipParticipant {
     this.#mixer = new AudioMixer({
       frameSamples: (rate * frameMs) / 1000,
       maxQueuedSamples: (rate * maxQueuedMs) / 1000,
+      prebufferSamples: (rate * prebufferMs) / 1000,
     });
     this.#decoders.clear();
     this.#encoder = new OpusTranscoder(rate);

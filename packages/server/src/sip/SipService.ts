@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import type { Logger } from 'pino';
 import sip, { type SipMessage } from 'sip';
@@ -154,6 +154,7 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
     }
     if (token.apiKey !== apiKey || token.sessionId !== request.sessionId)
       throw new ParlorError('INVALID_REQUEST', 'token: it is for another session');
+    const srtpKey = request.secure ? randomBytes(30) : null;
     this.#opening += 1;
     let media: CallMedia;
     try {
@@ -161,6 +162,7 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
         host: settings.host,
         ports: settings.rtpPorts,
         nextFrame: (samples) => participant.nextFrame(samples),
+        srtpKey,
       });
     } finally {
       this.#opening -= 1;
@@ -199,6 +201,7 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
       headers: request.headers,
       auth: request.auth,
       media,
+      srtpKey,
       ringTimeoutMs: settings.ringTimeoutMs,
       maxDurationMs: settings.maxDurationMs,
       inactivityMs: settings.inactivityMs,

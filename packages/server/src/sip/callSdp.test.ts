@@ -37,7 +37,25 @@ describe('call SDP', () => {
       port: 4000,
       direction: 'sendrecv',
       onHold: false,
+      srtpKey: null,
     });
+  });
+
+  it('offers and reads SDES-SRTP keys (RFC 4568)', () => {
+    const key = Buffer.alloc(30, 7);
+    const offer = callOffer({ address: '127.0.0.1', port: 2, sessionId: '1', version: 1, srtpKey: key });
+    assert.match(offer, /^m=audio 2 RTP\/SAVP /m);
+    assert.match(
+      offer,
+      new RegExp(`^a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${key.toString('base64')}\r$`, 'm'),
+    );
+    const answer = readCallAnswer(
+      offer
+        .replace('inline:', 'inline:')
+        .replace(key.toString('base64'), Buffer.alloc(30, 9).toString('base64')),
+    );
+    assert.deepEqual(answer.srtpKey, Buffer.alloc(30, 9));
+    assert.throws(() => readCallAnswer(offer.replace(key.toString('base64'), 'AAAA')), TypeError);
   });
 
   it('reads hold: sendonly, inactive, or the address 0.0.0.0', () => {

@@ -24,7 +24,12 @@ export interface CallOfferOptions {
   readonly codecs?: readonly CallCodecName[];
   /** Default: sendrecv. */
   readonly direction?: MediaDirection;
+  /** SDES-SRTP (RFC 4568): our master key and salt for AES_CM_128_HMAC_SHA1_80; null for plain RTP. Default: null. */
+  readonly srtpKey?: Buffer | null;
 }
+
+/** The one SDES crypto suite Parlor offers and accepts. */
+export const sdesSuite = 'AES_CM_128_HMAC_SHA1_80';
 
 /** An SDP offer (RFC 3264) of one audio section: Parlor's codecs and telephone-event (RFC 4733). */
 export function callOffer(options: CallOfferOptions): string {
@@ -36,7 +41,7 @@ export function callOffer(options: CallOfferOptions): string {
     's=Parlor',
     `c=IN ${family} ${options.address}`,
     't=0 0',
-    `m=audio ${options.port} RTP/AVP ${[...codecs.map((c) => c.payloadType), telephoneEventPayloadType].join(' ')}`,
+    `m=audio ${options.port} ${options.srtpKey ? 'RTP/SAVP' : 'RTP/AVP'} ${[...codecs.map((c) => c.payloadType), telephoneEventPayloadType].join(' ')}`,
     ...codecs.flatMap((codec) => [
       `a=rtpmap:${codec.payloadType} ${codec.rtpmap}`,
       ...(codec.fmtp ? [`a=fmtp:${codec.payloadType} ${codec.fmtp}`] : []),
@@ -45,6 +50,7 @@ export function callOffer(options: CallOfferOptions): string {
     `a=fmtp:${telephoneEventPayloadType} 0-16`,
     'a=ptime:20',
     `a=${options.direction ?? 'sendrecv'}`,
+    ...(options.srtpKey ? [`a=crypto:1 ${sdesSuite} inline:${options.srtpKey.toString('base64')}`] : []),
   ];
   return `${lines.join('\r\n')}\r\n`;
 }
@@ -61,6 +67,8 @@ export interface CallAnswer {
   /** The direction from the far end's side: `sendonly` or `inactive` (or address 0.0.0.0) put us on hold. */
   readonly direction: MediaDirection;
   readonly onHold: boolean;
+  /** The far end's SDES master key and salt (30 bytes) when it answered with SRTP; null for plain RTP. */
+  readonly srtpKey: Buffer | null;
 }
 
 /**
@@ -92,6 +100,10 @@ export function readCallAnswer(sdp: string): CallAnswer {
   if (!chosen) throw new TypeError('the description has no codec Parlor offers');
   const direction: MediaDirection = audio.direction ?? description.direction ?? 'sendrecv';
   const heldAddress = address === '0.0.0.0' || address === '::';
+  const crypto = (audio.crypto ?? []).find((entry) => entry.suite === sdesSuite);
+  const inline = crypto && /^inline:([A-Za-z0-9+/=]+)/.exec(crypto.config)?.[1];
+  const srtpKey = inline ? Buffer.from(inline, 'base64') : null;
+  if (srtpKey && srtpKey.length !== 30) throw new TypeError('the SDES key is not 30 bytes');
   return {
     ...chosen,
     telephoneEventPayloadType: telephoneEvent,
@@ -99,6 +111,7 @@ export function readCallAnswer(sdp: string): CallAnswer {
     port: audio.port,
     direction,
     onHold: heldAddress || direction === 'sendonly' || direction === 'inactive',
+    srtpKey,
   };
 }
 

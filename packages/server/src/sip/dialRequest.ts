@@ -11,6 +11,8 @@ export interface DialRequest {
   readonly headers: Readonly<Record<string, string>>;
   readonly auth: { readonly username: string; readonly password: string } | null;
   readonly observeForceMute: boolean;
+  /** SRTP media (SDES keys, RFC 4568). */
+  readonly secure: boolean;
   /** The streams the call hears; null for all. */
   readonly streams: readonly string[] | null;
 }
@@ -57,7 +59,6 @@ export function readDialRequest(body: unknown): DialRequest {
   if (parsed.schema === 'sips' || transport === 'tls')
     throw invalid('sip.uri: SIP over TLS (sips:, ;transport=tls) is not supported yet');
   if (transport !== 'udp' && transport !== 'tcp') throw invalid('sip.uri: transport must be udp, tcp or tls');
-  if (flag(sipFields.secure, 'sip.secure')) throw invalid('sip.secure: SRTP is not supported yet');
   if (flag(sipFields.video, 'sip.video')) throw invalid('sip.video: SIP video is not supported');
   const from = sipFields.from === undefined ? null : text(sipFields.from, 'sip.from');
   if (from !== null && !/^[^\s<>"@]+(@[^\s<>"@]+)?$/.test(from))
@@ -95,6 +96,7 @@ export function readDialRequest(body: unknown): DialRequest {
     headers,
     auth,
     observeForceMute: flag(sipFields.observeForceMute, 'sip.observeForceMute'),
+    secure: flag(sipFields.secure, 'sip.secure'),
     streams,
   };
 }
