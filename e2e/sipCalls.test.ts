@@ -41,6 +41,10 @@ function recordCallEvents(): { events: string[]; stop: () => void } {
   const onCreated = (): void => {
     events.push('callCreated');
   };
+  const onMuteForced = (): void => {
+    events.push('muteForced');
+  };
+  sip.on('muteForced', onMuteForced);
   sip.on('callCreated', onCreated);
   sip.on('callUpdated', onUpdated);
   sip.on('callDestroyed', onDestroyed);
@@ -50,6 +54,7 @@ function recordCallEvents(): { events: string[]; stop: () => void } {
       sip.off('callCreated', onCreated);
       sip.off('callUpdated', onUpdated);
       sip.off('callDestroyed', onDestroyed);
+      sip.off('muteForced', onMuteForced);
     },
   };
 }
@@ -70,7 +75,8 @@ async function waitUntil(what: string, check: () => boolean, timeoutMs = 15_000)
 async function runScenario(
   name: ScenarioName | { name: ScenarioName; transport: 'tcp' },
   options: Parameters<OpenTok['dial']>[3] = {},
-  during: (call: { connectionId: string; sessionId: string }) => Promise<void> = async () => undefined,
+  during: (call: { connectionId: string; streamId: string; sessionId: string }) => Promise<void> = async () =>
+    undefined,
 ): Promise<string[]> {
   const sipp =
     typeof name === 'string' ? await Sipp.start(name) : await Sipp.start(name.name, name.transport);
@@ -83,7 +89,7 @@ async function runScenario(
     assert.equal(created.connection.connectionId, call.connectionId);
     assert.equal(created.connection.data, 'phone');
     assert.equal((await watcher.nextEvent('streamCreated')).stream.streamId, call.streamId);
-    await during({ connectionId: call.connectionId, sessionId });
+    await during({ connectionId: call.connectionId, streamId: call.streamId, sessionId });
     await waitUntil('the call to end', () =>
       recorder.events.some((event) => event.startsWith('callDestroyed')),
     ).catch((error: unknown) => {
@@ -161,14 +167,15 @@ describe('SIP calls against scripted endpoints', () => {
     ]);
   });
 
-  it("a digest challenge is answered with the dial request's credentials", async () => {
+  it("a digest challenge is answered with the dial request's credentials; force mute applies with observeForceMute", async () => {
     const events = await runScenario(
       'digest',
-      { auth: { username: 'alice', password: 'wonderland' } },
-      async ({ sessionId, connectionId }) => {
+      { auth: { username: 'alice', password: 'wonderland' }, observeForceMute: true },
+      async ({ sessionId, connectionId, streamId }) => {
         await waitUntil('the call to be answered', () =>
           parlor.server.sip.calls.some((call) => answeredCalls.has(call.id)),
         );
+        await opentok.forceMuteStream(sessionId, streamId);
         await opentok.forceDisconnect(sessionId, connectionId);
       },
     );
@@ -176,6 +183,7 @@ describe('SIP calls against scripted endpoints', () => {
       'callCreated',
       'callUpdated:dialing',
       'callUpdated:active',
+      'muteForced',
       'callDestroyed:700',
     ]);
   });
