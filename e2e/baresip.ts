@@ -19,6 +19,8 @@ export interface BaresipOptions {
   readonly sineHz: number;
   /** The audio codecs it offers and accepts, e.g. `PCMU/8000`; default all it has. */
   readonly codecs?: readonly string[];
+  /** Whether it requires SDES-SRTP (`mediaenc=srtp-mand`). Default: false. */
+  readonly srtp?: boolean;
 }
 
 /**
@@ -50,10 +52,12 @@ export class Baresip {
     const port = await freeUdpPort();
     const controlPort = await freeUdpPort();
     const dir = mkdtempSync(join(tmpdir(), 'parlor-baresip-'));
+    // Its account parameters: audio_codecs takes the rest of the line, so it comes last.
+    const srtp = options.srtp ? ';mediaenc=srtp-mand' : '';
     const codecs = options.codecs ? `;audio_codecs=${options.codecs.join(',')}` : '';
     writeFileSync(
       join(dir, 'accounts'),
-      `<sip:baresip@127.0.0.1:${port}>;regint=0;answermode=auto${codecs}\n`,
+      `<sip:baresip@127.0.0.1:${port}>;regint=0;answermode=auto${srtp}${codecs}\n`,
     );
     writeFileSync(
       join(dir, 'config'),
@@ -74,6 +78,7 @@ export class Baresip {
         'module ausine.so',
         'module aubridge.so',
         'module sndfile.so',
+        'module srtp.so',
         'module_app account.so',
         'module_app menu.so',
         'module_app ctrl_tcp.so',

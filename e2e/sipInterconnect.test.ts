@@ -289,4 +289,27 @@ describe('SIP interconnect', () => {
       await waitUntil('the call to end', () => parlor.server.sip.calls.length === 0);
     });
   }
+
+  it('a secure call (SDES-SRTP) carries audio both ways', async () => {
+    const sessionId = await createRoutedSession();
+    const peer = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId);
+    const baresip = await Baresip.start({ sineHz: 1000, codecs: ['PCMU/8000'], srtp: true });
+    try {
+      assert.equal(await peer.connect(opentok.generateToken(sessionId)), null);
+      await publishTone(peer, 440);
+      const call = await dial(sessionId, baresip.uri, { secure: true });
+      await waitUntil('baresip to answer', () => baresip.log.includes('Call established'));
+      assert.match(baresip.log, /SRTP is Enabled \(cryptosuite=AES_CM_128_HMAC_SHA1_80\)/);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const [tone440, ownSine] = heardShares(baresip, [440, 1000]);
+      assert.ok((tone440 ?? 0) > 0.1, `baresip hears 440 Hz over SRTP (share ${tone440})`);
+      assert.ok((ownSine ?? 1) < 0.01, `baresip does not hear its own sine (share ${ownSine})`);
+      const peak = await peakFrequency(peer.page, call.streamId);
+      assert.ok(Math.abs(peak - 1000) < 30, `the page hears baresip's sine over SRTP: peak at ${peak} Hz`);
+    } finally {
+      await baresip.close();
+      await peer.page.close();
+    }
+    await waitUntil('the call to end', () => parlor.server.sip.calls.length === 0);
+  });
 });
