@@ -71,9 +71,6 @@ export interface SipServiceEvents {
 interface LiveCall {
   readonly info: SipCallInfo;
   readonly call: SipCall;
-  readonly participant: SipParticipant;
-  readonly room: SessionRoom;
-  readonly connection: RoomConnection;
 }
 
 /**
@@ -167,7 +164,13 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
     } finally {
       this.#opening -= 1;
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may have run during the await
+    if (this.#closed) {
+      media.close();
+      throw new ParlorError('SIP_UNAVAILABLE');
+    }
     const participant: SipParticipant = new SipParticipant({
+      // The router may announce a loopback address (the default), which werift does not gather.
       peers: { extraHostAddress: '127.0.0.1', logger: this.#logger },
       streams: request.streams,
       onMuteForced: () => {
@@ -214,8 +217,7 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
       connectionId: connection.id,
       createdAt: Date.now(),
     };
-    const live: LiveCall = { info, call, participant, room, connection };
-    this.#calls.set(call.callId, live);
+    this.#calls.set(call.callId, { info, call });
     let muted = false;
     const setMuted = (value: boolean): void => {
       muted = value;
