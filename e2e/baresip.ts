@@ -21,6 +21,8 @@ export interface BaresipOptions {
   readonly codecs?: readonly string[];
   /** Whether it requires SDES-SRTP (`mediaenc=srtp-mand`). Default: false. */
   readonly srtp?: boolean;
+  /** A PEM file of its certificate and key: it then takes SIP over TLS on its port + 1. Default: none. */
+  readonly tlsCertificate?: string;
 }
 
 /**
@@ -63,6 +65,7 @@ export class Baresip {
       join(dir, 'config'),
       [
         `sip_listen 127.0.0.1:${port}`,
+        ...(options.tlsCertificate ? [`sip_certificate ${options.tlsCertificate}`] : []),
         'net_interface 127.0.0.1',
         'sip_trans_def udp',
         `audio_source ausine,${options.sineHz}`,
@@ -102,6 +105,11 @@ export class Baresip {
 
   get uri(): string {
     return `sip:baresip@127.0.0.1:${this.port}`;
+  }
+
+  /** Its URI over TLS (with `tlsCertificate`). */
+  get tlsUri(): string {
+    return `sip:baresip@127.0.0.1:${this.port + 1};transport=tls`;
   }
 
   get log(): string {

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import OpenTok from 'opentok';
@@ -22,13 +25,45 @@ let app: AppOrigin;
 let browser: Browser;
 let opentok: OpenTok;
 
+/** A certificate for 127.0.0.1 (and its key, in one PEM file for baresip), trusted by Parlor. */
+let tlsDir: string;
+
 before(async () => {
-  parlor = await startTestServer({ env: { PARLOR_SIP_PORT: String(await freeUdpPort()) } });
+  tlsDir = mkdtempSync(join(tmpdir(), 'parlor-sip-tls-'));
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(tlsDir, 'key.pem'),
+      '-out',
+      join(tlsDir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
+  writeFileSync(
+    join(tlsDir, 'both.pem'),
+    readFileSync(join(tlsDir, 'cert.pem'), 'utf8') + readFileSync(join(tlsDir, 'key.pem'), 'utf8'),
+  );
+  parlor = await startTestServer({
+    env: { PARLOR_SIP_PORT: String(await freeUdpPort()), PARLOR_SIP_TLS_CA: join(tlsDir, 'cert.pem') },
+  });
   app = await startAppOrigin(parlor.url);
   browser = await launchChromium({ args: ['--autoplay-policy=no-user-gesture-required'] });
   opentok = new OpenTok(parlor.apiKey, parlor.apiSecret, parlor.url);
 });
 after(async () => {
+  rmSync(tlsDir, { recursive: true, force: true });
   await browser.close();
   await app.close();
   await parlor.dispose();
@@ -290,14 +325,19 @@ describe('SIP interconnect', () => {
     });
   }
 
-  it('a secure call (SDES-SRTP) carries audio both ways', async () => {
+  it('a secure call (SIP over TLS, SDES-SRTP) carries audio both ways', async () => {
     const sessionId = await createRoutedSession();
     const peer = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId);
-    const baresip = await Baresip.start({ sineHz: 1000, codecs: ['PCMU/8000'], srtp: true });
+    const baresip = await Baresip.start({
+      sineHz: 1000,
+      codecs: ['PCMU/8000'],
+      srtp: true,
+      tlsCertificate: join(tlsDir, 'both.pem'),
+    });
     try {
       assert.equal(await peer.connect(opentok.generateToken(sessionId)), null);
       await publishTone(peer, 440);
-      const call = await dial(sessionId, baresip.uri, { secure: true });
+      const call = await dial(sessionId, baresip.tlsUri, { secure: true });
       await waitUntil('baresip to answer', () => baresip.log.includes('Call established'));
       assert.match(baresip.log, /SRTP is Enabled \(cryptosuite=AES_CM_128_HMAC_SHA1_80\)/);
       await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -306,10 +346,20 @@ describe('SIP interconnect', () => {
       assert.ok((ownSine ?? 1) < 0.01, `baresip does not hear its own sine (share ${ownSine})`);
       const peak = await peakFrequency(peer.page, call.streamId);
       assert.ok(Math.abs(peak - 1000) < 30, `the page hears baresip's sine over SRTP: peak at ${peak} Hz`);
+      // Parlor hangs up over the TLS connection it opened (it takes no TLS connections in).
+      await new Promise<void>((resolve, reject) => {
+        opentok.forceDisconnect(sessionId, call.connectionId, (error) => {
+          if (error) reject(error);
+          else resolve();
+        });
+      });
+      await waitUntil('baresip to see the BYE', () =>
+        /closed|terminated/i.test(baresip.log.split('Call established')[1] ?? ''),
+      );
+      assert.equal(parlor.server.sip.calls.length, 0);
     } finally {
       await baresip.close();
       await peer.page.close();
     }
-    await waitUntil('the call to end', () => parlor.server.sip.calls.length === 0);
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -242,6 +243,7 @@ export class ParlorServer {
           port: config.sip.port,
           advertisedAddress: config.sip.advertisedAddress,
           rtpPorts: config.sip.rtpPorts,
+          tlsCa: config.sip.tlsCaPath === null ? null : readFileSync(config.sip.tlsCaPath, 'utf8'),
           ringTimeoutMs: config.sip.ringTimeoutSeconds * 1000,
           maxDurationMs: 6 * 3600 * 1000,
           inactivityMs: 5 * 60 * 1000,

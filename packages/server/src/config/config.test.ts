@@ -69,6 +69,7 @@ describe('loadConfig', () => {
       advertisedAddress: '192.0.2.7',
       rtpPorts: [0, 0],
       ringTimeoutSeconds: 60,
+      tlsCaPath: null,
     });
     assert.deepEqual(
       loadConfig({}, { 'sip-port': '5070', 'sip-rtp-ports': '20000-20100' }).sip?.rtpPorts,

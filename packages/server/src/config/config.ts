@@ -102,6 +102,8 @@ export interface SipConfig {
   readonly rtpPorts: readonly [number, number];
   /** Seconds the far end may ring before the call is given up. Default: 60. */
   readonly ringTimeoutSeconds: number;
+  /** A PEM file of a CA trusted for far ends' TLS certificates, besides the system's. Default: null. */
+  readonly tlsCaPath: string | null;
 }
 
 export interface HttpConfig {
@@ -563,6 +565,12 @@ const settings = {
         : new Problem('must be FIRST-LAST, from 1024 to 65535');
     },
   } satisfies Setting<readonly [number, number]>,
+  sipTlsCa: {
+    flag: 'sip-tls-ca',
+    env: 'PARLOR_SIP_TLS_CA',
+    description: "PEM file of a CA trusted for SIP far ends' TLS certificates, besides the system's",
+    parse: (raw) => (existsSync(raw) ? resolve(raw) : new Problem('no such file')),
+  } satisfies Setting<string>,
   sipRingTimeout: {
     flag: 'sip-ring-timeout',
     env: 'PARLOR_SIP_RING_TIMEOUT',
@@ -735,6 +743,7 @@ export function loadConfig(
           advertisedAddress: read(settings.sipAddress) ?? publicIp,
           rtpPorts: read(settings.sipRtpPorts) ?? ([0, 0] as const),
           ringTimeoutSeconds: read(settings.sipRingTimeout) ?? 60,
+          tlsCaPath: read(settings.sipTlsCa) ?? null,
         });
   if (problems.length > 0 || turn === undefined) throw new ConfigError(problems);
 

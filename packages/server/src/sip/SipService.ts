@@ -24,6 +24,8 @@ export interface SipSettings {
   readonly port: number;
   /** The address Contact headers and SDP announce. */
   readonly advertisedAddress: string;
+  /** A PEM CA certificate trusted for far ends' TLS certificates besides the system's; null for none. */
+  readonly tlsCa: string | null;
   /** RTP ports of calls, first and last; [0, 0] for any free port. */
   readonly rtpPorts: readonly [number, number];
   /** How long the far end may ring before the call is given up, ms. */
@@ -105,6 +107,7 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
       host: settings.host,
       port: settings.port,
       advertisedAddress: hostPart(settings.advertisedAddress),
+      tlsCa: settings.tlsCa,
       onRequest: (request) => {
         onRequest?.(request);
       },

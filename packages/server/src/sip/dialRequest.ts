@@ -6,7 +6,7 @@ export interface DialRequest {
   readonly sessionId: string;
   readonly token: string;
   readonly uri: string;
-  readonly transport: 'udp' | 'tcp';
+  readonly transport: 'udp' | 'tcp' | 'tls';
   readonly from: string | null;
   readonly headers: Readonly<Record<string, string>>;
   readonly auth: { readonly username: string; readonly password: string } | null;
@@ -55,10 +55,10 @@ export function readDialRequest(body: unknown): DialRequest {
   const parsed = sip.parseUri(uri);
   if (!parsed || (parsed.schema !== 'sip' && parsed.schema !== 'sips') || !parsed.host)
     throw invalid('sip.uri must be a sip: or sips: URI');
-  const transport = (parsed.params.transport ?? 'udp').toLowerCase();
-  if (parsed.schema === 'sips' || transport === 'tls')
-    throw invalid('sip.uri: SIP over TLS (sips:, ;transport=tls) is not supported yet');
-  if (transport !== 'udp' && transport !== 'tcp') throw invalid('sip.uri: transport must be udp, tcp or tls');
+  const transport = (parsed.params.transport ?? (parsed.schema === 'sips' ? 'tls' : 'udp')).toLowerCase();
+  if (transport !== 'udp' && transport !== 'tcp' && transport !== 'tls')
+    throw invalid('sip.uri: transport must be udp, tcp or tls');
+  if (parsed.schema === 'sips' && transport !== 'tls') throw invalid('sip.uri: a sips: URI goes over TLS');
   if (flag(sipFields.video, 'sip.video')) throw invalid('sip.video: SIP video is not supported');
   const from = sipFields.from === undefined ? null : text(sipFields.from, 'sip.from');
   if (from !== null && !/^[^\s<>"@]+(@[^\s<>"@]+)?$/.test(from))

@@ -97,4 +97,6 @@ declare module 'sip' {
     open: (target: SipTarget, onError?: (error: unknown) => void) => SipFlow,
   ): SipTransactionLayer;
   export function resolve(uri: SipUri, action: (targets: SipTarget[]) => void): void;
+  export function stringify(message: SipMessage): string;
+  export function makeStreamParser(onMessage: (message: SipMessage) => void): (data: string) => void;
 }
