@@ -195,6 +195,22 @@ describe('SIP interconnect', () => {
         assert.ok(Math.abs(peak - 1000) < 30, `a page hears baresip's sine: peak at ${peak} Hz`);
       }
 
+      // A second call that hears only the first publisher's stream.
+      const selective = await Baresip.start({ sineHz: 1500, codecs: ['PCMU/8000'] });
+      try {
+        const firstStreamId = (await peers[0]?.streamId()) ?? '';
+        await dial(sessionId, selective.uri, { streams: [firstStreamId] });
+        await waitUntil('the second baresip to answer', () => selective.log.includes('Call established'));
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        const [heard440, heard700, heardSine] = heardShares(selective, [440, 700, 1000]);
+        assert.ok((heard440 ?? 0) > 0.1, `the selective call hears 440 Hz (share ${heard440})`);
+        assert.ok((heard700 ?? 1) < 0.01, `the selective call does not hear 700 Hz (share ${heard700})`);
+        assert.ok((heardSine ?? 1) < 0.01, `nor the other call (share ${heardSine})`);
+      } finally {
+        await selective.close();
+      }
+      await waitUntil('the second call to end', () => parlor.server.sip.calls.length === 1);
+
       // A composed archive of the session holds the SIP party's audio beside the publishers'.
       const archive = await new Promise<OpenTok.Archive>((resolve, reject) => {
         opentok.startArchive(sessionId, { name: 'with a phone', hasVideo: false }, (error, started) => {
