@@ -31,9 +31,9 @@ ensureDependencies();
 // Browser tests drive Debian's Chromium with playwright-core; TURN tests run coturn (TLS with a
 // certificate made by openssl), and put browsers in network namespaces (ip) whose traffic
 // between them is dropped (nft); archives are composed and checked with ffmpeg and ffprobe, and
-// individual archives are unpacked with unzip; cluster tests run a throwaway redis-server, and
-// the store's tests run a throwaway PostgreSQL
-// cluster with the server of Debian's postgresql (beside its pg_ctlcluster).
+// individual archives are unpacked with unzip; cluster tests run a throwaway redis-server, the
+// store's tests a throwaway PostgreSQL cluster with the server of Debian's postgresql (beside its
+// pg_ctlcluster); SIP calls are made to baresip and sipp.
 ensureDebianPackages({
   '/usr/bin/ffmpeg': 'ffmpeg',
   '/usr/bin/unzip': 'unzip',
@@ -44,6 +44,8 @@ ensureDebianPackages({
   '/usr/sbin/nft': 'nftables',
   '/usr/bin/redis-server': 'redis-server',
   '/usr/bin/pg_ctlcluster': 'postgresql',
+  '/usr/bin/baresip': 'baresip',
+  '/usr/bin/sipp': 'sip-tester',
 });
 build();
 if (selected.length === 0) {

@@ -85,6 +85,15 @@ export const errorCatalogue = {
   },
   DOWNLOAD_REFUSED: { status: 403, message: 'Invalid or expired download link' },
   CALLBACK_NOT_FOUND: { status: 404, message: 'Callback not found' },
+
+  // SIP interconnect (server-api.md §9.2).
+  SIP_SESSION_NOT_ROUTED: {
+    status: 409,
+    message: 'The session does not use the Media Router: only routed sessions can dial out',
+  },
+  SIP_UNAVAILABLE: { status: 503, message: 'SIP interconnect is off on this server (--sip-port)' },
+  SIP_CALL_NOT_FOUND: { status: 404, message: 'No SIP call' },
+  SIP_CALL_LIMIT: { status: 429, message: 'Too many SIP calls in progress on this server' },
 } as const satisfies Record<string, { status: number; code?: number; message: string }>;
 
 export type ErrorId = keyof typeof errorCatalogue;

@@ -12,6 +12,8 @@ import * as moderation from './moderation.js';
 import type { ForceMuteAllOptions, SignalPayload } from './moderation.js';
 import { RestClient } from './restClient.js';
 import { Session, type SessionOptions } from './Session.js';
+import * as sip from './sip.js';
+import type { DialOptions, SipCall } from './sip.js';
 import * as streams from './streams.js';
 import type { Stream, StreamClassList } from './streams.js';
 
@@ -98,6 +100,42 @@ export class OpenTok {
    */
   generateToken(sessionId: string, options?: TokenOptions, legacyT1 = false): string {
     return generateClientToken(this.#credentials, sessionId, options, legacyT1);
+  }
+
+  /** Dials a SIP endpoint into a routed session; its connection and stream join at once. */
+  dial(sessionId: string, token: string, sipUri: string, options?: DialOptions): Promise<SipCall>;
+  dial(
+    sessionId: string,
+    token: string,
+    sipUri: string,
+    options: DialOptions,
+    callback: Callback<SipCall>,
+  ): void;
+  dial(
+    sessionId: string,
+    token: string,
+    sipUri: string,
+    options: DialOptions = {},
+    callback?: Callback<SipCall>,
+  ): Promise<SipCall> | void {
+    return settle(sip.dial(this.#rest, this.apiKey, sessionId, token, sipUri, options), callback);
+  }
+
+  /** Plays DTMF digits into the session's SIP calls, or into one SIP connection's call. */
+  playDTMF(sessionId: string, connectionId: string | null | undefined, digits: string): Promise<void>;
+  playDTMF(
+    sessionId: string,
+    connectionId: string | null | undefined,
+    digits: string,
+    callback: Callback<void>,
+  ): void;
+  playDTMF(
+    sessionId: string,
+    connectionId: string | null | undefined,
+    digits: string,
+    callback?: Callback<void>,
+  ): Promise<void> | void {
+    return settle(sip.playDtmf(this.#rest, this.apiKey, sessionId, connectionId, digits), callback);
   }
 
   /** Sends a signal to every client of the session, or to one connection when it is given. */

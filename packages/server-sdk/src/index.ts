@@ -5,6 +5,7 @@ export { Session, type SessionOptions } from './Session.js';
 export type { TokenOptions } from './clientToken.js';
 export type { Stream, StreamClassList } from './streams.js';
 export type { SignalPayload, ForceMuteAllOptions } from './moderation.js';
+export type { DialOptions, SipCall } from './sip.js';
 export type { Archive, ArchiveOptions, ArchiveList, ListArchivesOptions } from './archives.js';
 export {
   OpenTokError,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -35,6 +36,8 @@ import { Store, type StoreLocation } from './store/Store.js';
 import { nativeAddon } from './media/srtp/dataPlane.js';
 import { loadOrCreateSecret } from './secretFile.js';
 import { SessionMonitor } from './webhooks/SessionMonitor.js';
+import { SipService } from './sip/SipService.js';
+import { sendSipCallbacks } from './sip/sipCallbacks.js';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks/WebhookSender.js';
 
 /** File name of the store inside the data directory. */
@@ -99,6 +102,8 @@ export class ParlorServer {
   readonly callbacks: CallbackService;
   /** The demo's sessions and tokens; its page is served only with `--demo`. */
   readonly demo: DemoService;
+  /** SIP interconnect: dials SIP endpoints into routed sessions (off without `--sip-port`). */
+  readonly sip: SipService;
   readonly #webhooks: WebhookSender;
   readonly #monitor: SessionMonitor;
   readonly #signaling: SignalingServer;
@@ -125,6 +130,7 @@ export class ParlorServer {
     archives: ArchiveService;
     callbacks: CallbackService;
     demo: DemoService;
+    sip: SipService;
     webhooks: WebhookSender;
     monitor: SessionMonitor;
     coturn: Coturn | null;
@@ -145,6 +151,7 @@ export class ParlorServer {
     this.archives = parts.archives;
     this.callbacks = parts.callbacks;
     this.demo = parts.demo;
+    this.sip = parts.sip;
     this.#webhooks = parts.webhooks;
     this.#monitor = parts.monitor;
     this.#signaling = parts.signaling;
@@ -183,6 +190,7 @@ export class ParlorServer {
     let archives: ArchiveService | null = null;
     let demo: DemoService | null = null;
     let cluster: Cluster | null = null;
+    let sip: SipService | null = null;
     let publicUrl = config.publicUrl ?? '';
     try {
       const projects = new ProjectService(store);
@@ -273,6 +281,24 @@ export class ParlorServer {
         liveSessionIds: () => signaling.rooms.all.map((room) => room.sessionId),
         logger,
       });
+      sip = await SipService.start({
+        settings: config.sip && {
+          host: config.host,
+          port: config.sip.port,
+          advertisedAddress: config.sip.advertisedAddress,
+          rtpPorts: config.sip.rtpPorts,
+          tlsCa: config.sip.tlsCaPath === null ? null : readFileSync(config.sip.tlsCaPath, 'utf8'),
+          ringTimeoutMs: config.sip.ringTimeoutSeconds * 1000,
+          maxDurationMs: 6 * 3600 * 1000,
+          inactivityMs: 5 * 60 * 1000,
+          maxCalls: 100,
+        },
+        sessions,
+        tokens,
+        rooms: signaling.rooms,
+        logger,
+      });
+      sendSipCallbacks(sip, (apiKey) => callbacks.sipCallbackUrl(apiKey), sender, logger);
       const metrics = new PrometheusMetrics({
         rooms: signaling.rooms,
         mediaWorkers: pool,
@@ -293,6 +319,7 @@ export class ParlorServer {
         signaling,
         archives,
         callbacks,
+        sip,
         demo: config.demo ? demo : null,
         metrics: { metrics, token: config.metricsToken },
         limits: httpLimits(config, logger),
@@ -318,6 +345,7 @@ export class ParlorServer {
         archives,
         callbacks,
         demo,
+        sip,
         webhooks,
         monitor,
         coturn,
@@ -339,6 +367,7 @@ export class ParlorServer {
       return server;
     } catch (error) {
       demo?.close();
+      sip?.close();
       await archives?.close();
       webhooks?.close();
       await cluster?.close();
@@ -375,6 +404,7 @@ export class ParlorServer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       try {
+        this.sip.close();
         this.#signaling.close();
         await this.mediaWorkers.close();
         await this.#http.close();

@@ -76,6 +76,19 @@ declare module 'opentok' {
       callback: (error: Error | null) => void,
     ): void;
     forceDisconnect(sessionId: string, connectionId: string, callback: (error: Error | null) => void): void;
+    dial(
+      sessionId: string,
+      token: string,
+      sipUri: string,
+      options: Record<string, unknown>,
+      callback: (error: Error | null, call?: { id: string; connectionId: string; streamId: string }) => void,
+    ): void;
+    playDTMF(
+      sessionId: string,
+      connectionId: string | null,
+      digits: string,
+      callback: (error: Error | null) => void,
+    ): void;
     forceMuteStream(sessionId: string, streamId: string, callback: (error: Error | null) => void): void;
     forceMuteAll(
       sessionId: string,

@@ -61,7 +61,26 @@ describe('loadConfig', () => {
         maxPendingPerAddress: 64,
       },
       cluster: null,
+      sip: null,
     });
+  });
+
+  it('turns SIP on with a port, and refuses a bad address or RTP range', () => {
+    assert.deepEqual(loadConfig({ PARLOR_SIP_PORT: '5060', PARLOR_PUBLIC_IP: '192.0.2.7' }).sip, {
+      port: 5060,
+      advertisedAddress: '192.0.2.7',
+      rtpPorts: [0, 0],
+      ringTimeoutSeconds: 60,
+      tlsCaPath: null,
+    });
+    assert.deepEqual(
+      loadConfig({}, { 'sip-port': '5070', 'sip-rtp-ports': '20000-20100' }).sip?.rtpPorts,
+      [20000, 20100],
+    );
+    assert.throws(
+      () => loadConfig({ PARLOR_SIP_PORT: '5060', PARLOR_SIP_ADDRESS: 'here', PARLOR_SIP_RTP_PORTS: '9-1' }),
+      (error: unknown) => error instanceof ConfigError && error.problems.length === 2,
+    );
   });
 
   it('reads the data plane, and refuses any other', () => {

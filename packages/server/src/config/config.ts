@@ -96,6 +96,8 @@ export interface Config {
   readonly http: HttpConfig;
   /** Cluster mode (several nodes sharing Redis), or null for one node on its own. Default: null. */
   readonly cluster: ClusterConfig | null;
+  /** SIP interconnect (dial out), or null when it is off. Default: off. */
+  readonly sip: SipConfig | null;
 }
 
 /** A node of a cluster: switched on by `--redis-url`; see docs/cluster.md. */
@@ -120,6 +122,19 @@ export interface ClusterConfig {
   readonly drainTimeoutSeconds: number;
   /** Shared by the nodes: authenticates `/v2/cluster/*` and calls between nodes. Default: null (those refused). */
   readonly secret: string | null;
+}
+
+export interface SipConfig {
+  /** The SIP port, UDP and TCP, on `host`. */
+  readonly port: number;
+  /** The address Contact headers and SDP announce. Default: `publicIp`. */
+  readonly advertisedAddress: string;
+  /** RTP ports of calls, first and last. Default: [0, 0], any free port. */
+  readonly rtpPorts: readonly [number, number];
+  /** Seconds the far end may ring before the call is given up. Default: 60. */
+  readonly ringTimeoutSeconds: number;
+  /** A PEM file of a CA trusted for far ends' TLS certificates, besides the system's. Default: null. */
+  readonly tlsCaPath: string | null;
 }
 
 export interface HttpConfig {
@@ -563,6 +578,43 @@ const settings = {
     description: 'seconds an archive download URL stays valid (default 600)',
     parse: (raw) => parseSeconds(raw, 1, 7 * 86_400),
   } satisfies Setting<number>,
+  sipPort: {
+    flag: 'sip-port',
+    env: 'PARLOR_SIP_PORT',
+    description: 'SIP interconnect port, UDP and TCP (default off: /dial answers 503)',
+    parse: (raw) => wholeNumber(raw, 1, 65535),
+  } satisfies Setting<number>,
+  sipAddress: {
+    flag: 'sip-address',
+    env: 'PARLOR_SIP_ADDRESS',
+    description: 'address SIP Contact headers and SDP announce (default --public-ip)',
+    parse: (raw) => (isIP(raw) ? raw : new Problem('must be an IP address')),
+  } satisfies Setting<string>,
+  sipRtpPorts: {
+    flag: 'sip-rtp-ports',
+    env: 'PARLOR_SIP_RTP_PORTS',
+    description: 'RTP port range of SIP calls, FIRST-LAST (default any free port)',
+    parse: (raw) => {
+      const match = /^([0-9]+)-([0-9]+)$/.exec(raw);
+      const first = Number(match?.[1]);
+      const last = Number(match?.[2]);
+      return match && first >= 1024 && last >= first && last <= 65535
+        ? ([first, last] as const)
+        : new Problem('must be FIRST-LAST, from 1024 to 65535');
+    },
+  } satisfies Setting<readonly [number, number]>,
+  sipTlsCa: {
+    flag: 'sip-tls-ca',
+    env: 'PARLOR_SIP_TLS_CA',
+    description: "PEM file of a CA trusted for SIP far ends' TLS certificates, besides the system's",
+    parse: (raw) => (existsSync(raw) ? resolve(raw) : new Problem('no such file')),
+  } satisfies Setting<string>,
+  sipRingTimeout: {
+    flag: 'sip-ring-timeout',
+    env: 'PARLOR_SIP_RING_TIMEOUT',
+    description: 'seconds a dialled SIP endpoint may ring before the call is given up (default 60)',
+    parse: (raw) => wholeNumber(raw, 1, 600),
+  } satisfies Setting<number>,
   demo: {
     flag: 'demo',
     env: 'PARLOR_DEMO',
@@ -795,6 +847,17 @@ export function loadConfig(
   });
   const demo = read(settings.demo) ?? false;
   const http = readHttp(read, problems);
+  const sipPort = read(settings.sipPort);
+  const sip =
+    sipPort === undefined
+      ? null
+      : Object.freeze({
+          port: sipPort,
+          advertisedAddress: read(settings.sipAddress) ?? publicIp,
+          rtpPorts: read(settings.sipRtpPorts) ?? ([0, 0] as const),
+          ringTimeoutSeconds: read(settings.sipRingTimeout) ?? 60,
+          tlsCaPath: read(settings.sipTlsCa) ?? null,
+        });
   const cluster = readCluster(read, problems, publicUrl, databaseUrl);
   if (problems.length > 0 || turn === undefined) throw new ConfigError(problems);
 
@@ -824,6 +887,7 @@ export function loadConfig(
     archive,
     demo,
     http,
+    sip,
     cluster,
   });
 }

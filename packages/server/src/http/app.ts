@@ -27,6 +27,8 @@ import { metricsRoutes, type MetricsRouteOptions } from './routes/metrics.js';
 import { muteRoutes } from './routes/mute.js';
 import { sessionCreateRoutes } from './routes/sessionCreate.js';
 import { signalRoutes } from './routes/signals.js';
+import { sipRoutes } from './routes/sip.js';
+import type { SipService } from '../sip/SipService.js';
 import { streamRoutes } from './routes/streams.js';
 
 export interface HttpAppOptions {
@@ -37,6 +39,8 @@ export interface HttpAppOptions {
   readonly signaling: SignalingServer;
   readonly archives: ArchiveService;
   readonly callbacks: CallbackService;
+  /** SIP interconnect (dial out); it refuses with 503 when SIP is off. */
+  readonly sip: SipService;
   /** The demo served at `/`, or null when it is off (`/` then only says where things are). */
   readonly demo: DemoService | null;
   /** Prometheus metrics at `/metrics`, and who may scrape them. */
@@ -139,6 +143,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       await project.register(mediaStatsRoutes, live);
       await project.register(archiveRoutes, { archives: options.archives });
       await project.register(callbackRoutes, { callbacks: options.callbacks });
+      await project.register(sipRoutes, { sip: options.sip });
     },
     { prefix: '/v2/project/:apiKey' },
   );

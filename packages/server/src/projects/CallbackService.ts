@@ -7,14 +7,17 @@ import type { Store } from '../store/Store.js';
 /** The group and event of the URL session monitoring callbacks are POSTed to. */
 export const sessionMonitoringCallback = { group: 'session', event: 'monitoring' } as const;
 
+/** The SIP call monitoring callbacks' registration (server-api.md §9.2). */
+export const sipCallback = { group: 'sip', event: 'status' } as const;
+
 /** The kinds of callback URL a project may register. */
-const callbackKinds = [archiveCallback, sessionMonitoringCallback] as const;
+const callbackKinds = [archiveCallback, sessionMonitoringCallback, sipCallback] as const;
 
 /**
- * A project's callback URLs and the secret that signs its callbacks. Parlor sends two kinds:
- * archive status changes (group `archive`, event `status`) and session monitoring (group
- * `session`, event `monitoring`), set with `parlor project callback`, REST or opentok-node's
- * `registerCallback`.
+ * A project's callback URLs and the secret that signs its callbacks. Parlor sends three kinds:
+ * archive status changes (group `archive`, event `status`), session monitoring (group
+ * `session`, event `monitoring`) and SIP call monitoring (group `sip`, event `status`), set with
+ * `parlor project callback`, REST or opentok-node's `registerCallback`.
  */
 export class CallbackService {
   readonly #store: Store;
@@ -72,6 +75,11 @@ export class CallbackService {
 
   setArchiveCallbackUrl(apiKey: string, url: string | null): Promise<void> {
     return this.setUrl(apiKey, archiveCallback, url);
+  }
+
+  /** The project's SIP call monitoring URL, or null. */
+  sipCallbackUrl(apiKey: string): Promise<string | null> {
+    return this.urlFor(apiKey, sipCallback);
   }
 
   /** The secret that signs the project's callbacks, made when first asked for. */

@@ -355,6 +355,15 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     recipient.sendSerialized('signal', json);
   }
 
+  /**
+   * Sends every connection a signal the server makes on a connection's behalf, whose type may
+   * hold characters a client's may not (the SIP gateway's `sip:dtmf`).
+   */
+  serverSignal(from: RoomConnection, type: string, data: string): void {
+    this.#assertOpen('signal');
+    this.#broadcastSerialized('signal', JSON.stringify({ from: from.id, type, data }));
+  }
+
   /** Ends a connection at a moderator's request (`by` is null for the REST API). */
   forceDisconnect(by: RoomConnection | null, connectionId: string): void {
     this.#assertOpen('force disconnect');

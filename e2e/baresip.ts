@@ -1,0 +1,151 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A free UDP port on loopback (bound, read and released). */
+export async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(resolve));
+  return port;
+}
+
+export interface BaresipOptions {
+  /** The frequency of the sine it sends, Hz. */
+  readonly sineHz: number;
+  /** The audio codecs it offers and accepts, e.g. `PCMU/8000`; default all it has. */
+  readonly codecs?: readonly string[];
+  /** Whether it requires SDES-SRTP (`mediaenc=srtp-mand`). Default: false. */
+  readonly srtp?: boolean;
+  /** A PEM file of its certificate and key: it then takes SIP over TLS on its port + 1. Default: none. */
+  readonly tlsCertificate?: string;
+}
+
+/**
+ * Debian's baresip as a SIP endpoint on loopback: it answers every call at once, sends a sine
+ * (`ausine`) and records what it hears (`sndfile`, one WAV per direction per call); its log
+ * shows the DTMF digits it receives.
+ */
+export class Baresip {
+  readonly port: number;
+  /** Its ctrl_tcp port: commands as netstrings of JSON. */
+  readonly #controlPort: number;
+  readonly #dir: string;
+  readonly #process: ChildProcess;
+  #log = '';
+
+  private constructor(port: number, controlPort: number, dir: string, child: ChildProcess) {
+    this.port = port;
+    this.#controlPort = controlPort;
+    this.#dir = dir;
+    this.#process = child;
+    const append = (chunk: Buffer): void => {
+      this.#log = (this.#log + chunk.toString()).slice(-200_000);
+    };
+    child.stdout?.on('data', append);
+    child.stderr?.on('data', append);
+  }
+
+  static async start(options: BaresipOptions): Promise<Baresip> {
+    const port = await freeUdpPort();
+    const controlPort = await freeUdpPort();
+    const dir = mkdtempSync(join(tmpdir(), 'parlor-baresip-'));
+    // Its account parameters: audio_codecs takes the rest of the line, so it comes last.
+    const srtp = options.srtp ? ';mediaenc=srtp-mand' : '';
+    const codecs = options.codecs ? `;audio_codecs=${options.codecs.join(',')}` : '';
+    writeFileSync(
+      join(dir, 'accounts'),
+      `<sip:baresip@127.0.0.1:${port}>;regint=0;answermode=auto${srtp}${codecs}\n`,
+    );
+    writeFileSync(
+      join(dir, 'config'),
+      [
+        `sip_listen 127.0.0.1:${port}`,
+        ...(options.tlsCertificate ? [`sip_certificate ${options.tlsCertificate}`] : []),
+        'net_interface 127.0.0.1',
+        'sip_trans_def udp',
+        `audio_source ausine,${options.sineHz}`,
+        'audio_player aubridge,none',
+        'audio_alert aubridge,none',
+        'ausrc_srate 48000',
+        'ausrc_channels 2',
+        'rtp_ports 20000-29999',
+        `module_path /usr/lib/baresip/modules`,
+        'module g711.so',
+        'module g722.so',
+        'module opus.so',
+        'module ausine.so',
+        'module aubridge.so',
+        'module sndfile.so',
+        'module srtp.so',
+        'module_app account.so',
+        'module_app menu.so',
+        'module_app ctrl_tcp.so',
+        `ctrl_tcp_listen 127.0.0.1:${controlPort}`,
+        `snd_path ${dir}`,
+        'opus_stereo no',
+        'opus_sprop_stereo no',
+        '',
+      ].join('\n'),
+    );
+    const child = spawn('baresip', ['-f', dir, '-v'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const baresip = new Baresip(port, controlPort, dir, child);
+    const deadline = Date.now() + 10_000;
+    while (!baresip.log.includes('baresip is ready')) {
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`baresip did not start:\n${baresip.log}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return baresip;
+  }
+
+  get uri(): string {
+    return `sip:baresip@127.0.0.1:${this.port}`;
+  }
+
+  /** Its URI over TLS (with `tlsCertificate`). */
+  get tlsUri(): string {
+    return `sip:baresip@127.0.0.1:${this.port + 1};transport=tls`;
+  }
+
+  get log(): string {
+    return this.#log;
+  }
+
+  /** Sends DTMF digits into its call (RFC 4733), one `sndcode` command each. */
+  async sendDigits(digits: string): Promise<void> {
+    const socket = connect(this.#controlPort, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    for (const digit of digits) {
+      const command = JSON.stringify({ command: 'sndcode', params: digit, token: 'parlor' });
+      socket.write(`${Buffer.byteLength(command)}:${command},`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    socket.destroy();
+  }
+
+  /** The WAV files it recorded of what it heard (decoded from the call). */
+  heardFiles(): string[] {
+    return readdirSync(this.#dir)
+      .filter((name) => name.endsWith('.wav') && name.includes('dec'))
+      .map((name) => join(this.#dir, name));
+  }
+
+  async close(): Promise<void> {
+    if (this.#process.exitCode === null) {
+      const exited = new Promise((resolve) => this.#process.once('exit', resolve));
+      this.#process.kill('SIGTERM');
+      const timer = setTimeout(() => this.#process.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,282 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { NotFoundError, OpenTok } from '@parlor/server-sdk';
+import { startTestServer, type TestServer } from '@parlor/server/testing';
+import { freeUdpPort } from './baresip.js';
+import { Sipp, type ScenarioName } from './sipp.js';
+
+// SIP calls' failures and dialog events against sipp scripted endpoints, and the answers to bad
+// dial requests: each with the right call events for the callbacks, and the SIP connection and
+// stream gone from the session when the call ends.
+
+let parlor: TestServer;
+let opentok: OpenTok;
+
+before(async () => {
+  parlor = await startTestServer({
+    env: { PARLOR_SIP_PORT: String(await freeUdpPort()), PARLOR_SIP_RING_TIMEOUT: '2' },
+  });
+  opentok = new OpenTok(parlor.apiKey, parlor.apiSecret, { apiUrl: parlor.url });
+  parlor.server.sip.on('callUpdated', (call, state) => {
+    if (state === 'active') answeredCalls.add(call.id);
+  });
+});
+
+/** The calls that were answered. */
+const answeredCalls = new Set<string>();
+after(() => parlor.dispose());
+
+/** The call events the service emitted, as `event[:state|:code]`. */
+function recordCallEvents(): { events: string[]; stop: () => void } {
+  const events: string[] = [];
+  const { sip } = parlor.server;
+  const onUpdated = (_call: unknown, state: string): void => {
+    events.push(`callUpdated:${state}`);
+  };
+  const onDestroyed = (_call: unknown, code: number): void => {
+    events.push(`callDestroyed:${code}`);
+  };
+  const onCreated = (): void => {
+    events.push('callCreated');
+  };
+  const onMuteForced = (): void => {
+    events.push('muteForced');
+  };
+  sip.on('muteForced', onMuteForced);
+  sip.on('callCreated', onCreated);
+  sip.on('callUpdated', onUpdated);
+  sip.on('callDestroyed', onDestroyed);
+  return {
+    events,
+    stop: () => {
+      sip.off('callCreated', onCreated);
+      sip.off('callUpdated', onUpdated);
+      sip.off('callDestroyed', onDestroyed);
+      sip.off('muteForced', onMuteForced);
+    },
+  };
+}
+
+async function waitUntil(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Dials the scenario's sipp into a routed session watched by a client, and waits for the call
+ * to end; returns the call events, after checking that the client saw the SIP connection and
+ * stream come and go and that sipp saw every message it expected.
+ */
+async function runScenario(
+  name: ScenarioName | { name: ScenarioName; transport: 'tcp' },
+  options: Parameters<OpenTok['dial']>[3] = {},
+  during: (call: { connectionId: string; streamId: string; sessionId: string }) => Promise<void> = async () =>
+    undefined,
+): Promise<string[]> {
+  const sipp =
+    typeof name === 'string' ? await Sipp.start(name) : await Sipp.start(name.name, name.transport);
+  const recorder = recordCallEvents();
+  try {
+    const sessionId = await parlor.createSession({ mediaMode: 'routed' });
+    const watcher = await parlor.connectClient(sessionId);
+    const call = await opentok.dial(sessionId, parlor.token(sessionId, { data: 'phone' }), sipp.uri, options);
+    const created = await watcher.nextEvent('connectionCreated');
+    assert.equal(created.connection.connectionId, call.connectionId);
+    assert.equal(created.connection.data, 'phone');
+    assert.equal((await watcher.nextEvent('streamCreated')).stream.streamId, call.streamId);
+    await during({ connectionId: call.connectionId, streamId: call.streamId, sessionId });
+    await waitUntil('the call to end', () =>
+      recorder.events.some((event) => event.startsWith('callDestroyed')),
+    ).catch((error: unknown) => {
+      console.log(sipp.log);
+      throw error;
+    });
+    assert.equal((await watcher.nextEvent('streamDestroyed')).stream.streamId, call.streamId);
+    assert.equal((await watcher.nextEvent('connectionDestroyed')).connection.connectionId, call.connectionId);
+    assert.equal(await sipp.exited, 0, `sipp saw its scenario through:\n${sipp.log}`);
+    assert.equal(parlor.server.sip.calls.length, 0);
+    await watcher.close();
+    return recorder.events;
+  } finally {
+    recorder.stop();
+    await sipp.close();
+  }
+}
+
+describe('SIP calls against scripted endpoints', () => {
+  it('a busy endpoint (486) ends the call with its status', async () => {
+    const events = await runScenario('busy');
+    assert.deepEqual(events, ['callCreated', 'callUpdated:dialing', 'callDestroyed:486']);
+  });
+
+  it("sends the SIP call monitoring callbacks to the project's SIP callback URL", async () => {
+    const bodies: Record<string, unknown>[] = [];
+    const receiver = createServer((request, response) => {
+      let text = '';
+      request.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      request.on('end', () => {
+        bodies.push(JSON.parse(text) as Record<string, unknown>);
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/sip`;
+    const registered = (await (
+      await parlor.rest('POST', '/callback', { group: 'sip', event: 'status', url })
+    ).json()) as { id: string };
+    try {
+      await runScenario('busy');
+      await waitUntil('four callbacks', () => bodies.length >= 4);
+      assert.deepEqual(
+        bodies.map((body) => [body.event, body.state ?? body.reason_code ?? null]),
+        [
+          ['callCreated', null],
+          ['callUpdated', 'DIALING'],
+          ['callUpdated', 'HANGUP'],
+          ['callDestroyed', 486],
+        ],
+      );
+      const created = bodies[0] ?? {};
+      assert.equal(created.projectId, parlor.apiKey);
+      assert.equal(typeof created.timestamp, 'number');
+      assert.deepEqual(Object.keys(created.call as object).sort(), ['connectionId', 'createdAt', 'id']);
+      assert.equal(typeof bodies[3]?.reason_message, 'string');
+    } finally {
+      await parlor.rest('DELETE', `/callback/${registered.id}`);
+      receiver.close();
+    }
+  });
+
+  it('a declined call (603) ends with its status', async () => {
+    const events = await runScenario('declined');
+    assert.deepEqual(events, ['callCreated', 'callUpdated:dialing', 'callDestroyed:603']);
+  });
+
+  it('an endpoint that rings without answering is cancelled after the ring timeout', async () => {
+    const events = await runScenario('noAnswer');
+    assert.deepEqual(events, [
+      'callCreated',
+      'callUpdated:dialing',
+      'callUpdated:ringing',
+      'callDestroyed:408',
+    ]);
+  });
+
+  it("a digest challenge is answered with the dial request's credentials; force mute applies with observeForceMute", async () => {
+    const events = await runScenario(
+      'digest',
+      { auth: { username: 'alice', password: 'wonderland' }, observeForceMute: true },
+      async ({ sessionId, connectionId, streamId }) => {
+        await waitUntil('the call to be answered', () =>
+          parlor.server.sip.calls.some((call) => answeredCalls.has(call.id)),
+        );
+        await opentok.forceMuteStream(sessionId, streamId);
+        await opentok.forceDisconnect(sessionId, connectionId);
+      },
+    );
+    assert.deepEqual(events, [
+      'callCreated',
+      'callUpdated:dialing',
+      'callUpdated:active',
+      'muteForced',
+      'callDestroyed:700',
+    ]);
+  });
+
+  it('the far end hanging up mid-call ends it', async () => {
+    const events = await runScenario('hangsUp');
+    assert.deepEqual(events, [
+      'callCreated',
+      'callUpdated:dialing',
+      'callUpdated:active',
+      'callDestroyed:700',
+    ]);
+  });
+
+  it('a call over TCP is answered and hung up by the far end', async () => {
+    const events = await runScenario({ name: 'hangsUp', transport: 'tcp' });
+    assert.deepEqual(events, [
+      'callCreated',
+      'callUpdated:dialing',
+      'callUpdated:active',
+      'callDestroyed:700',
+    ]);
+  });
+
+  it('a re-INVITE puts the call on hold and back', async () => {
+    const events = await runScenario('hold');
+    assert.deepEqual(events, [
+      'callCreated',
+      'callUpdated:dialing',
+      'callUpdated:active',
+      'callUpdated:onHold',
+      'callUpdated:active',
+      'callDestroyed:700',
+    ]);
+  });
+});
+
+describe('dial requests Parlor refuses, without calling anyone', () => {
+  const dialBody = (sessionId: string, sip: Record<string, unknown>, token?: string): unknown => ({
+    sessionId,
+    ...(token === undefined ? {} : { token }),
+    sip,
+  });
+
+  it('answers 400 for a malformed URI, a missing token, a bad header or video, 409 relayed, 404 unknown', async () => {
+    const routed = await parlor.createSession({ mediaMode: 'routed' });
+    const relayed = await parlor.createSession({ mediaMode: 'relayed' });
+    const token = parlor.token(routed);
+    const cases: [unknown, number][] = [
+      [dialBody(routed, { uri: 'not a uri' }, token), 400],
+      [dialBody(routed, { uri: 'http://127.0.0.1/' }, token), 400],
+      [dialBody(routed, { uri: 'sip:a@127.0.0.1' }), 400],
+      [dialBody(routed, { uri: 'sip:a@127.0.0.1' }, 'not a token'), 400],
+      [dialBody(routed, { uri: 'sip:a@127.0.0.1', headers: { Via: 'x' } }, token), 400],
+      [dialBody(routed, { uri: 'sip:a@127.0.0.1', headers: { 'X-Evil': 'a\r\nVia: b' } }, token), 400],
+      [dialBody(routed, { uri: 'sip:a@127.0.0.1', video: true }, token), 400],
+      [dialBody(relayed, { uri: 'sip:a@127.0.0.1' }, parlor.token(relayed)), 409],
+      [dialBody('1_MX4xfn5-fn4', { uri: 'sip:a@127.0.0.1' }, token), 404],
+    ];
+    for (const [body, status] of cases) {
+      const answer = await parlor.rest('POST', '/dial', body);
+      assert.equal(answer.status, status, JSON.stringify(body));
+      assert.equal(typeof ((await answer.json()) as { message?: unknown }).message, 'string');
+    }
+    assert.equal(parlor.server.rooms.get(routed), undefined);
+    assert.equal(parlor.server.sip.calls.length, 0);
+  });
+
+  it('ends a call to an unreachable endpoint at once with 503', async () => {
+    const recorder = recordCallEvents();
+    try {
+      const sessionId = await parlor.createSession({ mediaMode: 'routed' });
+      const port = await freeUdpPort();
+      const call = await opentok.dial(
+        sessionId,
+        parlor.token(sessionId),
+        `sip:nobody@127.0.0.1:${port};transport=tcp`,
+      );
+      assert.ok(call.connectionId && call.streamId);
+      await waitUntil('the call to fail', () => recorder.events.includes('callDestroyed:503'));
+      assert.equal(parlor.server.rooms.get(sessionId), undefined);
+    } finally {
+      recorder.stop();
+    }
+  });
+
+  it('play-dtmf refuses bad digits (400) and a connection that is no SIP call (404)', async () => {
+    const { sessionId, alice } = await parlor.liveSession({ mediaMode: 'routed' });
+    assert.equal(
+      (await parlor.rest('POST', `/session/${sessionId}/play-dtmf`, { digits: '12a' })).status,
+      400,
+    );
+    await assert.rejects(opentok.playDTMF(sessionId, alice.connectionId, '1'), NotFoundError);
+    await opentok.playDTMF(sessionId, null, '1#p2');
+  });
+});

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AudioMixer } from './AudioMixer.js';
+
+test('the mixer sums its sources and clamps, without dividing by their number', () => {
+  const mixer = new AudioMixer({ frameSamples: 4, maxQueuedSamples: 16 });
+  mixer.push('a', Int16Array.from([1000, -1000, 30000, -30000]));
+  mixer.push('b', Int16Array.from([2000, -2000, 30000, -30000]));
+  assert.deepEqual([...mixer.mix()], [3000, -3000, 32767, -32768]);
+  assert.deepEqual([...mixer.mix()], [0, 0, 0, 0]);
+});
+
+test('a source is mixed across chunk boundaries, and its oldest samples go past the bound', () => {
+  const mixer = new AudioMixer({ frameSamples: 3, maxQueuedSamples: 4 });
+  mixer.push('a', Int16Array.from([1, 2]));
+  mixer.push('a', Int16Array.from([3, 4]));
+  mixer.push('a', Int16Array.from([5, 6]));
+  assert.deepEqual([...mixer.mix()], [3, 4, 5]);
+  assert.deepEqual([...mixer.mix()], [6, 0, 0]);
+  mixer.push('a', Int16Array.from([7]));
+  mixer.remove('a');
+  assert.deepEqual([...mixer.mix()], [0, 0, 0]);
+});
+
+test('with a jitter buffer, a source is mixed once it has enough queued, and again after it ran dry', () => {
+  const mixer = new AudioMixer({ frameSamples: 2, maxQueuedSamples: 16, prebufferSamples: 4 });
+  mixer.push('a', Int16Array.from([1, 2]));
+  assert.deepEqual([...mixer.mix()], [0, 0]);
+  mixer.push('a', Int16Array.from([3, 4]));
+  assert.deepEqual([...mixer.mix()], [1, 2]);
+  assert.deepEqual([...mixer.mix()], [3, 4]);
+  mixer.push('a', Int16Array.from([5, 6]));
+  assert.deepEqual([...mixer.mix()], [0, 0]);
+});

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import pino from 'pino';
+import sip, { type SipMessage } from 'sip';
+import { CallMedia } from './CallMedia.js';
+import { callOffer } from './callSdp.js';
+import { SipCall } from './SipCall.js';
+import type { SipStack } from './SipStack.js';
+
+// A call's timers against a far end that answers and then sends no media: the call ends by
+// itself, with a BYE, and holds no timer or socket after.
+
+/** A stack that records what the call sends and lets the test answer its INVITE. */
+function recordingStack(): {
+  stack: SipStack;
+  sent: SipMessage[];
+  answer: (status: number, sdp?: string) => void;
+} {
+  const sent: SipMessage[] = [];
+  let onInviteResponse: ((response: SipMessage) => void) | null = null;
+  const stack = {
+    send: (message: SipMessage, callback?: (response: SipMessage) => void) => {
+      sent.push(message);
+      if (message.method === 'INVITE' && callback) onInviteResponse = callback;
+    },
+    destroy: () => undefined,
+  } as unknown as SipStack;
+  return {
+    stack,
+    sent,
+    answer: (status, sdp) => {
+      const invite = sent.find((message) => message.method === 'INVITE');
+      assert.ok(invite && onInviteResponse);
+      const response = sip.makeResponse(invite, status, 'OK');
+      response.headers.to = { ...invite.headers.to, uri: String(invite.uri), params: { tag: 'far' } };
+      response.headers.contact = [{ uri: 'sip:far@127.0.0.1:5999', params: {} }];
+      if (sdp) response.content = sdp;
+      onInviteResponse(response);
+    },
+  };
+}
+
+async function call(limits: {
+  inactivityMs: number;
+  maxDurationMs: number;
+}): Promise<{ ended: Promise<[number, string]>; sent: SipMessage[] }> {
+  const { stack, sent, answer } = recordingStack();
+  const media = await CallMedia.open({
+    host: '127.0.0.1',
+    ports: [0, 0],
+    nextFrame: (n) => new Int16Array(n),
+    srtpKey: null,
+  });
+  const sipCall = new SipCall({
+    stack,
+    local: { address: '127.0.0.1', port: 5998 },
+    target: 'sip:far@127.0.0.1:5999',
+    from: 'sip:parlor@127.0.0.1',
+    headers: {},
+    auth: null,
+    media,
+    srtpKey: null,
+    ringTimeoutMs: 5000,
+    logger: pino({ level: 'silent' }),
+    ...limits,
+  });
+  const ended = new Promise<[number, string]>((resolve) => {
+    sipCall.on('ended', (code, message) => {
+      resolve([code, message]);
+    });
+  });
+  sipCall.dial();
+  // The far end answers, sending its RTP to a port where nothing is.
+  answer(200, callOffer({ address: '127.0.0.1', port: 9, sessionId: '1', version: 1, codecs: ['pcmu'] }));
+  return { ended, sent };
+}
+
+describe('SipCall', () => {
+  it('ends a call whose far end sends no media, with a BYE (706)', async () => {
+    const { ended, sent } = await call({ inactivityMs: 300, maxDurationMs: 60_000 });
+    assert.equal((await ended)[0], 706);
+    assert.deepEqual(
+      sent.map((message) => message.method),
+      ['INVITE', 'ACK', 'BYE'],
+    );
+  });
+
+  it('ends a call at its maximum duration, with a BYE (705)', async () => {
+    const { ended, sent } = await call({ inactivityMs: 60_000, maxDurationMs: 300 });
+    assert.equal((await ended)[0], 705);
+    assert.equal(sent.at(-1)?.method, 'BYE');
+    assert.equal(sent.at(-1)?.uri, 'sip:far@127.0.0.1:5999');
+  });
+});
