@@ -202,6 +202,25 @@ export class Cluster {
   }
 
   /**
+   * The node other than this one that hosts the session now, or null: nobody holds its lease,
+   * this node does, or its holder is no longer live.
+   */
+  async hostElsewhere(sessionId: string): Promise<NodeRecord | null> {
+    const holder = await this.#leases.holder(sessionId).catch((error: unknown) => {
+      throw new ParlorError('CLUSTER_UNAVAILABLE', 'the cluster state is unavailable', { cause: error });
+    });
+    return this.nodeElsewhere(holder);
+  }
+
+  /** The record of a live node other than this one, or null. */
+  nodeElsewhere(nodeId: string | null): Promise<NodeRecord | null> {
+    if (nodeId === null || nodeId === this.nodeId) return Promise.resolve(null);
+    return this.registry.find(nodeId).catch((error: unknown) => {
+      throw new ParlorError('CLUSTER_UNAVAILABLE', 'the cluster state is unavailable', { cause: error });
+    });
+  }
+
+  /**
    * Stops taking new sessions: the node's record says `draining` from now on (written at once),
    * so placement passes it by; the sessions it hosts go on. Idempotent.
    */

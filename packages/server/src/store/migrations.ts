@@ -225,4 +225,11 @@ export const migrations: readonly Migration[] = [
   // 4: why a recording has no complete file (its recorder refused the stream, or a write
   // failed); null when nothing went wrong.
   { sql: 'ALTER TABLE archive_recordings ADD COLUMN failure TEXT;' },
+  // 5: the cluster node that records an archive and keeps its files; null on a node on its own.
+  {
+    sql: `
+    ALTER TABLE archives ADD COLUMN node_id TEXT;
+    CREATE INDEX archives_by_node ON archives (node_id, status);
+    `,
+  },
 ];
