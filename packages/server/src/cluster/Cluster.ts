@@ -203,9 +203,11 @@ export class Cluster {
 
   /**
    * The node other than this one that hosts the session now, or null: nobody holds its lease,
-   * this node does, or its holder is no longer live.
+   * this node does, or its holder is no longer live. A session this node holds is answered
+   * without asking Redis, so that its calls go on through a Redis outage.
    */
   async hostElsewhere(sessionId: string): Promise<NodeRecord | null> {
+    if (this.#held.has(sessionId)) return null;
     const holder = await this.#leases.holder(sessionId).catch((error: unknown) => {
       throw new ParlorError('CLUSTER_UNAVAILABLE', 'the cluster state is unavailable', { cause: error });
     });
