@@ -52,16 +52,20 @@ describe('OwnerForwarding', () => {
     const got = received.at(-1);
     assert.ok(got);
     const receiver = new OwnerForwarding({ nodeId: 'eu-2', secret, logger });
-    const caller = receiver.verify(got.request.headers, 'POST', url);
-    assert.deepEqual([caller?.nodeId, caller?.apiKey], ['us-1', '1']);
-    assert.equal(got.body, '{"type":"a"}');
-    // Another URL, another secret, or a time too far off: refused.
+    // Another URL, another secret, another receiving node, or a time too far off: refused.
     assert.throws(() => receiver.verify(got.request.headers, 'POST', `${url}&y=2`), isAuthFailed);
     const other = new OwnerForwarding({ nodeId: 'eu-2', secret: `${secret}!`, logger });
     assert.throws(() => other.verify(got.request.headers, 'POST', url), isAuthFailed);
+    const elsewhere = new OwnerForwarding({ nodeId: 'ap-3', secret, logger });
+    assert.throws(() => elsewhere.verify(got.request.headers, 'POST', url), isAuthFailed);
     const stale = { ...got.request.headers, [forwardedHeaders.at]: String(Date.now() - 60_000) };
     assert.throws(() => receiver.verify(stale, 'POST', url), isAuthFailed);
     assert.equal(receiver.verify({ authorization: 'Bearer x' }, 'POST', url), null);
+    const caller = receiver.verify(got.request.headers, 'POST', url);
+    assert.deepEqual([caller?.nodeId, caller?.apiKey], ['us-1', '1']);
+    assert.equal(got.body, '{"type":"a"}');
+    // The same call made again is refused.
+    assert.throws(() => receiver.verify(got.request.headers, 'POST', url), isAuthFailed);
   });
 
   it('gives up on a node that does not answer in time, or answers too much, with 504', async () => {

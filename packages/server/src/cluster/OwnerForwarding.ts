@@ -67,14 +67,17 @@ export interface OwnerForwardingOptions {
   readonly maxAnswerBytes?: number;
   /** How far a call's time may be from this node's clock, ms. Default: 30000. */
   readonly maxSkewMs?: number;
+  /** Most signatures kept to refuse a call made again within the time window. Default: 100000. */
+  readonly maxSeen?: number;
 }
 
 /**
  * Calls between the nodes of a cluster: a REST call that acts on a live session is made again
  * on the node hosting it, and an archive's file is streamed from the node keeping it. Each call
- * is signed with the cluster secret (HMAC-SHA256 over method, URL, caller, time, project and the
- * body's digest), so the receiving node trusts the project the first node authenticated; a call
- * so received is answered where it lands, never passed on again.
+ * is signed with the cluster secret (HMAC-SHA256 over method, URL, caller, receiving node, time,
+ * project and the body's digest), so the receiving node trusts the project the first node
+ * authenticated; it takes each signature once, within 30 s of its time. A call so received is
+ * answered where it lands, never passed on again.
  */
 export class OwnerForwarding {
   readonly nodeId: string;
@@ -83,6 +86,9 @@ export class OwnerForwarding {
   readonly #timeoutMs: number;
   readonly #maxAnswerBytes: number;
   readonly #maxSkewMs: number;
+  readonly #maxSeen: number;
+  /** Signatures taken within the time window, with when they leave it (Unix ms), oldest first. */
+  readonly #seen = new Map<string, number>();
 
   constructor(options: OwnerForwardingOptions) {
     this.nodeId = options.nodeId;
@@ -91,6 +97,7 @@ export class OwnerForwarding {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#maxAnswerBytes = options.maxAnswerBytes ?? 8 * 1024 * 1024;
     this.#maxSkewMs = options.maxSkewMs ?? 30_000;
+    this.#maxSeen = options.maxSeen ?? 100_000;
   }
 
   /** Makes the call on the node and reads its whole answer (NODE_UNREACHABLE past the timeout or the size limit). */
@@ -162,9 +169,11 @@ export class OwnerForwarding {
     if (nodeId === undefined || at === undefined || bodyDigest === undefined || signature === undefined)
       throw refused;
     if (!/^\d{1,15}$/.test(at) || Math.abs(Date.now() - Number(at)) > this.#maxSkewMs) throw refused;
-    const expected = Buffer.from(this.#sign(method, url, nodeId, at, apiKey ?? '', bodyDigest));
+    const expected = Buffer.from(this.#sign(method, url, nodeId, this.nodeId, at, apiKey ?? '', bodyDigest));
     const given = Buffer.from(signature);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw refused;
+    if (this.#seen.has(signature)) throw refused;
+    this.#remember(signature, Number(at));
     return { nodeId, apiKey: apiKey ?? '', bodyDigest };
   }
 
@@ -177,7 +186,15 @@ export class OwnerForwarding {
       [forwardedHeaders.at]: at,
       [forwardedHeaders.project]: call.apiKey,
       [forwardedHeaders.body]: digest,
-      [forwardedHeaders.signature]: this.#sign(call.method, call.url, this.nodeId, at, call.apiKey, digest),
+      [forwardedHeaders.signature]: this.#sign(
+        call.method,
+        call.url,
+        this.nodeId,
+        node.nodeId,
+        at,
+        call.apiKey,
+        digest,
+      ),
     };
     if (body !== '') headers['content-type'] = 'application/json';
     if (call.range !== undefined) headers.range = call.range;
@@ -194,10 +211,31 @@ export class OwnerForwarding {
     }
   }
 
-  #sign(method: string, url: string, nodeId: string, at: string, apiKey: string, digest: string): string {
+  #sign(
+    method: string,
+    url: string,
+    from: string,
+    to: string,
+    at: string,
+    apiKey: string,
+    digest: string,
+  ): string {
     return createHmac('sha256', this.#secret)
-      .update(['parlor-forward-v1', method.toUpperCase(), url, nodeId, at, apiKey, digest].join('\n'))
+      .update(['parlor-forward-v1', method.toUpperCase(), url, from, to, at, apiKey, digest].join('\n'))
       .digest('base64url');
+  }
+
+  /**
+   * Keeps a verified signature until its time is out of the window, so that a call is taken
+   * once; past `maxSeen` signatures the oldest are forgotten first.
+   */
+  #remember(signature: string, at: number): void {
+    const now = Date.now();
+    for (const [seen, expiresAt] of this.#seen) {
+      if (expiresAt > now && this.#seen.size < this.#maxSeen) break;
+      this.#seen.delete(seen);
+    }
+    this.#seen.set(signature, at + this.#maxSkewMs);
   }
 
   #unreachable(node: NodeRecord, call: ForwardedCall, error: unknown): ParlorError {
