@@ -56,6 +56,9 @@ export const errorCatalogue = {
     message: 'The session is hosted by another node: ask for its connection info again',
   },
   CLUSTER_UNAVAILABLE: { status: 503, message: 'No node can host the session now, try again later' },
+  // A REST call made again on the session's node (or a download streamed from the archive's)
+  // that did not answer in time: 504, as a gateway whose upstream timed out.
+  NODE_UNREACHABLE: { status: 504, message: 'The node hosting the session did not answer, try again' },
 
   // Archives (server-api.md §6) and callbacks (§7).
   ARCHIVE_NOT_FOUND: { status: 404, message: 'Archive not found' },

@@ -13,6 +13,7 @@ import { ClientTokenVerifier } from './auth/ClientTokenVerifier.js';
 import type { CredentialLookup } from './auth/projectLookup.js';
 import { Cluster } from './cluster/Cluster.js';
 import { loadOrCreateNodeId } from './cluster/nodeId.js';
+import { clusterKey, OwnerForwarding } from './cluster/OwnerForwarding.js';
 import { connectRedis } from './cluster/redis.js';
 import { Regions } from './cluster/Regions.js';
 import type { Config } from './config/config.js';
@@ -192,6 +193,7 @@ export class ParlorServer {
     let cluster: Cluster | null = null;
     let sip: SipService | null = null;
     let publicUrl = config.publicUrl ?? '';
+    const clusterSecret = config.cluster?.secret ?? null;
     try {
       const projects = new ProjectService(store);
       const applications = new ApplicationService(store);
@@ -259,7 +261,10 @@ export class ParlorServer {
         storage: new LocalArchiveStorage(join(config.dataDir, 'archives')),
         workDir: join(config.dataDir, recordingsDirName),
         links: new DownloadLinks({
-          secret: loadOrCreateSecret(join(config.dataDir, 'archive-link-secret')),
+          // A cluster's nodes share the links' key, so that any node serves any node's link.
+          secret: clusterSecret
+            ? clusterKey(clusterSecret, 'archive download links')
+            : loadOrCreateSecret(join(config.dataDir, 'archive-link-secret')),
           lifetimeMs: config.archive.linkLifetimeSeconds * 1000,
           baseUrl: () => publicUrl,
         }),
@@ -271,6 +276,7 @@ export class ParlorServer {
           ? {}
           : { rescanIntervalMs: overrides.archiveRescanIntervalMs }),
         maxDurationMs: config.archive.maxDurationSeconds * 1000,
+        nodeId: cluster?.nodeId ?? null,
         idleTimeoutMs: config.archive.idleTimeoutSeconds * 1000,
         logger,
       });
@@ -329,7 +335,14 @@ export class ParlorServer {
           trustProxy: config.cluster?.trustProxy ?? [],
           iceServers: () => relay.iceServers.forConnection(`info-${randomUUID()}`),
         },
-        cluster: cluster && { cluster, secret: config.cluster?.secret ?? null },
+        cluster: cluster && { cluster, secret: clusterSecret },
+        forwarding:
+          cluster && clusterSecret
+            ? {
+                cluster,
+                forwarding: new OwnerForwarding({ nodeId: cluster.nodeId, secret: clusterSecret, logger }),
+              }
+            : null,
       });
       const address = await http.listen({ port: config.port, host: config.host });
       const listenUrl = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');

@@ -300,6 +300,7 @@ describe('slow HTTP clients, with 2 s to send headers, 4 s for a whole request a
       durationMs: 1000,
       size,
       outputKey: `${archiveId}/archive.mp4`,
+      nodeId: null,
     });
     await store.close();
     const links = new DownloadLinks({

@@ -45,6 +45,11 @@ export interface ArchiveServiceOptions {
   readonly rescanIntervalMs?: number;
   /** Longest an archive records, in ms. */
   readonly maxDurationMs: number;
+  /**
+   * The cluster node this server is, which records the archives it starts and keeps their
+   * files; it finishes only its own. Default: null, a node on its own (every archive is its own).
+   */
+  readonly nodeId?: string | null;
   /** How long an archive goes on in a session nobody is connected to, in ms. */
   readonly idleTimeoutMs: number;
   readonly logger: Logger;
@@ -78,6 +83,7 @@ export class ArchiveService {
   readonly #idleTimeoutMs: number;
   readonly #logger: Logger;
   readonly #unavailable: string | null;
+  readonly #nodeId: string | null;
   readonly #active = new Map<string, ActiveArchive>();
   /** Archives (by ID) whose output this server is making, from their stop to their end. */
   readonly #producing = new Set<string>();
@@ -103,6 +109,7 @@ export class ArchiveService {
     this.#idleTimeoutMs = options.idleTimeoutMs;
     this.#logger = options.logger.child({ component: 'archives' });
     this.#unavailable = options.unavailable ?? null;
+    this.#nodeId = options.nodeId ?? null;
     mkdirSync(this.#workDir, { recursive: true });
     const { observer } = this.#media;
     observer.on('streamCreated', (sessionId, stream) => {
@@ -215,22 +222,36 @@ export class ArchiveService {
   }
 
   /**
-   * An available archive's file for a signed download link: DOWNLOAD_REFUSED when the link is
-   * not this server's or expired, ARCHIVE_NOT_FOUND when the archive is no longer available.
+   * An available archive's file for a signed download link, or the cluster node that keeps it
+   * when that is another: DOWNLOAD_REFUSED when the link is not this server's or expired,
+   * ARCHIVE_NOT_FOUND when the archive is no longer available.
    */
   async download(
     archiveId: string,
     file: string,
     expires: unknown,
     signature: unknown,
-  ): Promise<{ size: number; read: (range?: ByteRange) => Readable }> {
+  ): Promise<{ size: number; read: (range?: ByteRange) => Readable } | { nodeId: string }> {
     this.#links.verify(archiveId, file, expires, signature);
     const key = `${archiveId}/${file}`;
     const archive = await this.#store.archives.find(archiveId);
+    const holder = archive?.nodeId ?? null;
+    if (
+      archive?.status === 'available' &&
+      archive.outputKey === key &&
+      holder !== null &&
+      holder !== this.#nodeId
+    )
+      return { nodeId: holder };
     const size =
       archive?.status === 'available' && archive.outputKey === key ? await this.#storage.size(key) : null;
     if (size === null) throw new ParlorError('ARCHIVE_NOT_FOUND', archiveId);
     return { size, read: (range) => this.#storage.read(key, range) };
+  }
+
+  /** The cluster node that records the archive and keeps its files; null when none or unknown. */
+  async holderOf(archiveId: string): Promise<string | null> {
+    return (await this.#store.archives.find(archiveId))?.nodeId ?? null;
   }
 
   /** Changes a recording composed archive's layout from now on (`PUT /archive/{id}/layout`). */
@@ -300,6 +321,7 @@ export class ArchiveService {
       durationMs: 0,
       size: 0,
       outputKey: null,
+      nodeId: this.#nodeId,
     };
     const folder = join(this.#workDir, archive.archiveId);
     mkdirSync(folder, { recursive: true });
@@ -571,7 +593,7 @@ export class ArchiveService {
    * was full…).
    */
   async #recoverAtStart(): Promise<void> {
-    for (const { archiveId } of await this.#store.archives.unfinished()) {
+    for (const { archiveId } of await this.#store.archives.unfinished(this.#nodeId)) {
       if (this.#closing.signal.aborted) return;
       // Read again: a stop request may have finished it meanwhile.
       const archive = await this.#store.archives.find(archiveId);
@@ -579,7 +601,7 @@ export class ArchiveService {
         continue;
       await this.#finishStored(archive);
     }
-    for (const { archiveId } of await this.#store.archives.failed()) {
+    for (const { archiveId } of await this.#store.archives.failed(this.#nodeId)) {
       if (this.#closing.signal.aborted) return;
       const archive = await this.#store.archives.find(archiveId);
       if (archive?.status !== 'failed' || !existsSync(join(this.#workDir, archiveId))) continue;
@@ -595,7 +617,7 @@ export class ArchiveService {
   async #finishOrphans(): Promise<void> {
     let unfinished: ArchiveRecord[];
     try {
-      unfinished = await this.#store.archives.unfinished();
+      unfinished = await this.#store.archives.unfinished(this.#nodeId);
     } catch (error) {
       this.#logger.error({ err: error }, 'unfinished archives could not be read');
       return;

@@ -202,6 +202,27 @@ export class Cluster {
   }
 
   /**
+   * The node other than this one that hosts the session now, or null: nobody holds its lease,
+   * this node does, or its holder is no longer live. A session this node holds is answered
+   * without asking Redis, so that its calls go on through a Redis outage.
+   */
+  async hostElsewhere(sessionId: string): Promise<NodeRecord | null> {
+    if (this.#held.has(sessionId)) return null;
+    const holder = await this.#leases.holder(sessionId).catch((error: unknown) => {
+      throw new ParlorError('CLUSTER_UNAVAILABLE', 'the cluster state is unavailable', { cause: error });
+    });
+    return this.nodeElsewhere(holder);
+  }
+
+  /** The record of a live node other than this one, or null. */
+  nodeElsewhere(nodeId: string | null): Promise<NodeRecord | null> {
+    if (nodeId === null || nodeId === this.nodeId) return Promise.resolve(null);
+    return this.registry.find(nodeId).catch((error: unknown) => {
+      throw new ParlorError('CLUSTER_UNAVAILABLE', 'the cluster state is unavailable', { cause: error });
+    });
+  }
+
+  /**
    * Stops taking new sessions: the node's record says `draining` from now on (written at once),
    * so placement passes it by; the sessions it hosts go on. Idempotent.
    */

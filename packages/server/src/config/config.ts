@@ -729,7 +729,7 @@ const settings = {
     flag: 'cluster-secret',
     env: 'PARLOR_CLUSTER_SECRET',
     description:
-      'cluster: secret the nodes share; the bearer token of /v2/cluster/nodes (default none: refused)',
+      'cluster: secret the nodes share; signs calls between nodes (forwarding) and is the bearer token of /v2/cluster/nodes (default none: both refused)',
     parse: (raw) =>
       /^[\x21-\x7e]{16,}$/.test(raw)
         ? raw

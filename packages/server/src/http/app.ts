@@ -9,6 +9,7 @@ import type { SessionService } from '../sessions/SessionService.js';
 import type { SignalingServer } from '../signaling/SignalingServer.js';
 import { ConnectionGuard, type ConnectionGuardOptions } from './ConnectionGuard.js';
 import { handleError, handleNotFound } from './errorHandler.js';
+import { forwardToOwner, nodeCallAuth, nodeCallBody, type ForwardingOptions } from './ownerForwarding.js';
 import { projectInPathAuth } from './projectAuth.js';
 import { archiveDownloadRoutes } from './routes/archiveDownload.js';
 import { archiveRoutes } from './routes/archives.js';
@@ -51,6 +52,12 @@ export interface HttpAppOptions {
   readonly connectionInfo: ConnectionInfoRouteOptions;
   /** The operator's view of the cluster, or null for one node on its own. */
   readonly cluster: ClusterRouteOptions | null;
+  /**
+   * Calls between nodes: REST calls on sessions and archives another node hosts are forwarded
+   * there, downloads streamed from there. Null for one node on its own (or without a cluster
+   * secret): every call is answered here, and calls from other nodes are refused.
+   */
+  readonly forwarding: ForwardingOptions | null;
 }
 
 /** The HTTP server's timeouts and connection caps (see `ConnectionGuard`). */
@@ -93,6 +100,9 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   });
 
   app.decorateRequest('apiKey', '');
+  app.decorateRequest('forwardedBy', null);
+  app.addHook('onRequest', nodeCallAuth(options.forwarding?.forwarding ?? null));
+  app.addHook('preHandler', nodeCallBody);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
   // Browser pages of any origin may call the API: it authenticates by header, never by cookie.
@@ -131,10 +141,11 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(connectionInfoRoutes, options.connectionInfo);
   if (options.cluster) await app.register(clusterRoutes, options.cluster);
   await app.register(sessionCreateRoutes, { sessions: options.sessions, lookup: options.lookup });
-  await app.register(archiveDownloadRoutes, { archives: options.archives });
+  await app.register(archiveDownloadRoutes, { archives: options.archives, forwarding: options.forwarding });
   await app.register(
     async (project) => {
       project.addHook('onRequest', projectInPathAuth(options.lookup));
+      project.addHook('preHandler', forwardToOwner(options.forwarding, options.archives));
       const live = { sessions: options.sessions, rooms: options.signaling.rooms };
       await project.register(streamRoutes, live);
       await project.register(connectionRoutes, live);

@@ -27,11 +27,11 @@ export function authenticateProject(request: FastifyRequest, lookup: CredentialL
 
 /**
  * An `onRequest` hook for routes under `/v2/project/:apiKey`: the request must authenticate as
- * that very project.
+ * that very project (a call forwarded by another node, as the project that node authenticated).
  */
 export function projectInPathAuth(lookup: CredentialLookup): (request: FastifyRequest) => Promise<void> {
   return async (request) => {
-    const apiKey = await authenticateProject(request, lookup);
+    const apiKey = request.forwardedBy?.apiKey ?? (await authenticateProject(request, lookup));
     const { apiKey: pathKey } = request.params as { apiKey: string };
     if (apiKey !== pathKey) {
       throw new ParlorError('AUTH_FAILED', 'the credentials are not those of this project');

@@ -48,6 +48,8 @@ export interface ArchiveRecord {
   readonly size: number;
   /** Where the output is in the archive storage, once available. */
   readonly outputKey: string | null;
+  /** The cluster node that records it and keeps its files; null on a node on its own. */
+  readonly nodeId: string | null;
 }
 
 /** One recording of one stream of an archive into one file. */
@@ -110,6 +112,7 @@ interface ArchiveRow {
   duration_ms: number;
   size: number;
   output_key: string | null;
+  node_id: string | null;
 }
 
 interface RecordingRow {
@@ -142,8 +145,8 @@ export class ArchiveRepository {
     await this.#sql.run(
       `INSERT INTO archives (archive_id, api_key, session_id, name, status, reason, output_mode,
          has_audio, has_video, resolution, stream_mode, multi_archive_tag, layouts, max_bitrate,
-         quantization_parameter, created_at, updated_at, duration_ms, size, output_key)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         quantization_parameter, created_at, updated_at, duration_ms, size, output_key, node_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         archive.archiveId,
         archive.apiKey,
@@ -165,6 +168,7 @@ export class ArchiveRepository {
         archive.durationMs,
         archive.size,
         archive.outputKey,
+        archive.nodeId,
       ],
     );
   }
@@ -210,10 +214,14 @@ export class ArchiveRepository {
     return { count: total?.total ?? 0, items: rows.map(toArchive) };
   }
 
-  /** Archives that were recording or being finished when the server last stopped. */
-  async unfinished(): Promise<ArchiveRecord[]> {
+  /**
+   * Archives that were recording or being finished when the server last stopped: those of the
+   * node, or every one when `nodeId` is null (a node on its own).
+   */
+  async unfinished(nodeId: string | null = null): Promise<ArchiveRecord[]> {
     const rows = await this.#sql.all<ArchiveRow>(
-      "SELECT * FROM archives WHERE status IN ('started', 'stopped') ORDER BY created_at, rowid",
+      `SELECT * FROM archives WHERE status IN ('started', 'stopped')${ofNode(nodeId)} ORDER BY created_at, rowid`,
+      nodeId === null ? [] : [nodeId],
     );
     return rows.map(toArchive);
   }
@@ -259,10 +267,11 @@ export class ArchiveRepository {
     return changes === 1;
   }
 
-  /** Failed archives, oldest first. */
-  async failed(): Promise<ArchiveRecord[]> {
+  /** Failed archives, oldest first: those of the node, or every one when `nodeId` is null. */
+  async failed(nodeId: string | null = null): Promise<ArchiveRecord[]> {
     const rows = await this.#sql.all<ArchiveRow>(
-      "SELECT * FROM archives WHERE status = 'failed' ORDER BY created_at, rowid",
+      `SELECT * FROM archives WHERE status = 'failed'${ofNode(nodeId)} ORDER BY created_at, rowid`,
+      nodeId === null ? [] : [nodeId],
     );
     return rows.map(toArchive);
   }
@@ -274,6 +283,11 @@ export class ArchiveRepository {
     );
     return rows.map(toRecording);
   }
+}
+
+/** The condition on `node_id` of a node's archives: none for a node on its own. */
+function ofNode(nodeId: string | null): string {
+  return nodeId === null ? '' : ' AND node_id = ?';
 }
 
 function toArchive(row: ArchiveRow): ArchiveRecord {
@@ -299,6 +313,7 @@ function toArchive(row: ArchiveRow): ArchiveRecord {
     durationMs: row.duration_ms,
     size: row.size,
     outputKey: row.output_key,
+    nodeId: row.node_id,
   };
 }
 

@@ -236,4 +236,11 @@ export const migrations: readonly Migration[] = [
     CREATE INDEX webhook_deliveries_by_queue ON webhook_deliveries (url, queue, delivery_id);
     `,
   },
+  // 6: the cluster node that records an archive and keeps its files; null on a node on its own.
+  {
+    sql: `
+    ALTER TABLE archives ADD COLUMN node_id TEXT;
+    CREATE INDEX archives_by_node ON archives (node_id, status);
+    `,
+  },
 ];

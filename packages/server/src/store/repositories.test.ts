@@ -42,6 +42,7 @@ const archive = (archiveId: string, changes: Partial<ArchiveRecord> = {}): Archi
   durationMs: 0,
   size: 0,
   outputKey: null,
+  nodeId: null,
   ...changes,
 });
 
@@ -191,6 +192,13 @@ describeEachEngine('the repositories', (engine) => {
       (await store.archives.failed()).map((a) => a.archiveId),
       ['a1'],
     );
+    // A cluster node finishes only the archives it records.
+    await store.archives.insert(archive('a5', { createdAt: 9000, nodeId: 'eu-2' }));
+    assert.deepEqual(
+      (await store.archives.unfinished('eu-2')).map((a) => [a.archiveId, a.nodeId]),
+      [['a5', 'eu-2']],
+    );
+    assert.deepEqual(await store.archives.failed('eu-2'), []);
     assert.equal(await store.archives.retry('a1', 9500), true);
     assert.equal(await store.archives.retry('a1', 9600), false);
     assert.equal((await store.archives.find('a1'))?.status, 'stopped');
