@@ -302,6 +302,7 @@ export class ParlorServer {
         sessions,
         tokens,
         rooms: signaling.rooms,
+        ...(cluster ? { admit: cluster.admit.bind(cluster) } : {}),
         logger,
       });
       sendSipCallbacks(sip, (apiKey) => callbacks.sipCallbackUrl(apiKey), sender, logger);

@@ -42,7 +42,7 @@ export async function nodeCallBody(request: FastifyRequest): Promise<void> {
 
 /**
  * A `preHandler` hook for the project's routes: a call acting on a session hosted by another
- * node (any route with a `:sessionId`, and `POST /archive` for the session it names), or on an
+ * node (any route with a `:sessionId`, and `POST /archive` or `/dial` for the session it names), or on an
  * archive recorded by another (a route with an `:archiveId`, reads aside), is made again there
  * and its answer returned as is. A session nobody hosts, or a request another node forwarded,
  * is answered here.
@@ -76,11 +76,13 @@ async function hostOf(
   if (archiveId !== undefined)
     return request.method === 'GET' ? null : cluster.nodeElsewhere(await archives.holderOf(archiveId));
   const named = (request.body as { sessionId?: unknown } | undefined)?.sessionId;
-  if (
-    request.method === 'POST' &&
-    request.routeOptions.url?.endsWith('/archive') &&
-    typeof named === 'string'
-  )
-    return cluster.hostElsewhere(named);
+  if (request.method !== 'POST' || typeof named !== 'string') return null;
+  const route = request.routeOptions.url ?? '';
+  if (route.endsWith('/archive')) return cluster.hostElsewhere(named);
+  if (route.endsWith('/dial')) {
+    // A SIP call may be the session's first participant: it is placed as a client's connect is.
+    const { node } = await cluster.locate(named, null);
+    return node.nodeId === cluster.nodeId ? null : node;
+  }
   return null;
 }

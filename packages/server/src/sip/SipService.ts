@@ -45,6 +45,11 @@ export interface SipServiceOptions {
   readonly sessions: SessionService;
   readonly tokens: ClientTokenVerifier;
   readonly rooms: RoomRegistry;
+  /**
+   * Whether a SIP connection may join the session on this node: null at once, or a promise that
+   * rejects with the reason (a cluster's check that this node hosts the session). Default: always.
+   */
+  readonly admit?: (sessionId: string) => Promise<void> | null;
   readonly logger: Logger;
 }
 
@@ -161,6 +166,7 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
       }
       if (token.apiKey !== apiKey || token.sessionId !== request.sessionId)
         throw new ParlorError('INVALID_REQUEST', 'token: it is for another session');
+      await this.#options.admit?.(session.sessionId);
       media = await CallMedia.open({
         host: settings.host,
         ports: settings.rtpPorts,
