@@ -10,8 +10,11 @@ import { summarizeCpuProfile, type ProfileSummary } from './cpuProfile.js';
 import { JanusProcess } from './JanusProcess.js';
 import { LoadProcess } from './LoadProcess.js';
 
-/** The SFUs compared: Parlor with one media worker, Janus with two event loops or its default threading. */
-export const sfuNames = ['parlor', 'janus', 'janus-default'] as const;
+/**
+ * The SFUs compared: Parlor with one media worker on its native data plane and on the TypeScript
+ * one, Janus with two event loops or its default threading.
+ */
+export const sfuNames = ['parlor', 'parlor-js', 'janus', 'janus-default'] as const;
 export type SfuName = (typeof sfuNames)[number];
 
 export const scenarioNames = ['livestream', 'meeting', 'audio-room', 'join-storm'] as const;
@@ -219,7 +222,7 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
       ...(namespace ? { wrap: (command: readonly string[]) => namespace.wrap(command) } : {}),
     }),
   );
-  const sfus: SfuName[] = namespace && JanusProcess.installed() ? [...sfuNames] : ['parlor'];
+  const sfus: SfuName[] = namespace && JanusProcess.installed() ? [...sfuNames] : ['parlor', 'parlor-js'];
   if (!sfus.includes('janus')) {
     console.log("  (Janus left out: it needs root, a network namespace and Debian's janus package)");
   }
@@ -228,12 +231,13 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
     label: string,
     nodeFlags: readonly string[] = [],
   ): Promise<RunningSfu> => {
-    if (sfu === 'parlor') {
-      const logFile = join(logFolder, `parlor-${runStamp}-${label}.log`);
+    if (sfu === 'parlor' || sfu === 'parlor-js') {
+      const logFile = join(logFolder, `${sfu}-${runStamp}-${label}.log`);
       const server = await ServerProcess.start({
         logFile,
         core: serverCore,
         mediaWorkers: 1,
+        ...(sfu === 'parlor-js' ? { dataPlane: 'js' as const } : {}),
         host: address,
         publicIp: address,
         nodeFlags,

@@ -334,6 +334,14 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     this.#transport.setRemoteFingerprint(answer.fingerprint);
   }
 
+  /**
+   * Brings the tracks' layers and counters up to what the native data plane did (they follow it
+   * on ticks and feedback otherwise); nothing to do on the TypeScript plane.
+   */
+  readForwarding(): void {
+    this.#readSlots();
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
