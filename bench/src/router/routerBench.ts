@@ -319,7 +319,16 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
         const server = track(await start(sfu, scenario.name));
         try {
           for (const size of scenario.sizes[quick ? 'quick' : 'full']) {
-            const step = await measure(sfu, server, scenario, size);
+            let step: StepFigures;
+            try {
+              step = await measure(sfu, server, scenario, size);
+            } catch (error) {
+              // A step the SFU refused (Parlor's admission control at 1500): the scenario ends
+              // there for this SFU, the run goes on.
+              console.log(`  ${scenario.name} ${sfu} ${size}: refused (${(error as Error).message})`);
+              await load.send({ command: 'teardown' }, 'tornDown').catch(() => undefined);
+              break;
+            }
             steps.push(step);
             console.log(`  ${scenario.name} ${sfu} ${size}: ${describe(step)}`);
             for (const error of step.errors) console.log(`    failed: ${error}`);
