@@ -13,6 +13,9 @@ import type { RoutedPacket } from './Publication.js';
  * it forwards (transport connected, video not off), its target layer and temporal layer, where
  * to send, the transport-wide numbering's history — and what it did is read back when
  * TypeScript needs it (`FanOutSlot.read`: on ticks, feedback and reports).
+ *
+ * Limits of the native path, where the TypeScript one would still send: a packet longer than
+ * 2048 bytes, or a header longer than 248, is not forwarded (browsers send under 1300 and 100).
  */
 export class FanOutGroup {
   readonly #native: NativeFanOutGroup;

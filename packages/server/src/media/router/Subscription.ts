@@ -281,6 +281,8 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       }
       this.#measureNackLoss();
       if (second || this.#linkInDoubt()) this.#selectLayers();
+      // A path the peer's checks moved to reaches the slots of every track, audio's too.
+      if (second) this.#decideAll();
     }, tickMs);
     this.#tickTimer.unref();
   }
