@@ -2,10 +2,11 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { DtlsCertificate, MediaRouter, UdpMux } from '@parlor/server/media';
+import { defaultDataPlane, DtlsCertificate, MediaRouter, UdpMux, type DataPlane } from '@parlor/server/media';
 import type { PeerMessage, RouterMessage } from './forwardPeer.js';
 
 export interface ForwardStep {
+  readonly dataPlane: DataPlane;
   readonly subscribers: number;
   /** Packets forwarded per second of wall time. */
   readonly forwardedPerSecond: number;
@@ -18,7 +19,9 @@ export interface ForwardStep {
 }
 
 export interface ForwardBenchOptions {
-  /** Subscriber counts, one step each. Default: 10, 50, 100, 150. */
+  /** The router's data plane (the peer's is always the default). Default: the default. */
+  readonly dataPlane?: DataPlane;
+  /** Subscriber counts, one step each. Default: 10, 50, 100, 150, 200. */
   readonly subscriberCounts?: readonly number[];
   /** Packets per second the publisher sends. Default: 500. */
   readonly publisherRate?: number;
@@ -39,14 +42,18 @@ const warmupSeconds = 1;
 export async function runForwardBench(options: ForwardBenchOptions = {}): Promise<ForwardStep[]> {
   const certificate = await DtlsCertificate.generate();
   const steps: ForwardStep[] = [];
-  for (const subscribers of options.subscriberCounts ?? [10, 50, 100, 150]) {
-    steps.push(await runStep(certificate, subscribers, options.publisherRate ?? 500, options.seconds ?? 4));
+  const dataPlane = options.dataPlane ?? defaultDataPlane;
+  for (const subscribers of options.subscriberCounts ?? [10, 50, 100, 150, 200]) {
+    steps.push(
+      await runStep(certificate, dataPlane, subscribers, options.publisherRate ?? 500, options.seconds ?? 4),
+    );
   }
   return steps;
 }
 
 async function runStep(
   certificate: DtlsCertificate,
+  dataPlane: DataPlane,
   subscriberCount: number,
   rate: number,
   seconds: number,
@@ -54,7 +61,7 @@ async function runStep(
   if (rate * (warmupSeconds + seconds) >= 0x10000)
     throw new TypeError('rate × seconds must stay below 65,536');
   const mux = await UdpMux.bind({ host: '127.0.0.1' });
-  const router = new MediaRouter({ mux, certificate, announcedAddress: '127.0.0.1' });
+  const router = new MediaRouter({ mux, certificate, announcedAddress: '127.0.0.1', dataPlane });
   const peerArgs = [
     '--conditions=source',
     '--import',
@@ -111,6 +118,7 @@ async function runStep(
     if (!('done' in done)) throw new Error('expected the counts');
     const { expected, received } = done.done;
     return {
+      dataPlane,
       subscribers: subscriberCount,
       forwardedPerSecond: count / elapsedSeconds,
       microsPerPacket: (cpuSeconds * 1e6) / Math.max(1, count),

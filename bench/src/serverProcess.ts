@@ -14,6 +14,8 @@ export interface ServerProcessOptions {
   readonly host?: string;
   /** Media worker threads (`--media-workers`). Default: Parlor's (one per core). */
   readonly mediaWorkers?: number;
+  /** `--data-plane`. Default: Parlor's default (native when the addon built). */
+  readonly dataPlane?: 'native' | 'js';
   /** Address the Media Router announces (`--public-ip`). Default: Parlor's (127.0.0.1). */
   readonly publicIp?: string;
   /** Wraps the command line, e.g. to run it in a network namespace. Default: none. */
@@ -65,6 +67,7 @@ export class ServerProcess {
       ...(options.mediaWorkers === undefined ? [] : ['--media-workers', String(options.mediaWorkers)]),
       ...(options.publicIp === undefined ? [] : ['--public-ip', options.publicIp]),
       ...(options.databaseUrl === undefined ? [] : ['--database-url', options.databaseUrl]),
+      ...(options.dataPlane === undefined ? [] : ['--data-plane', options.dataPlane]),
     ];
     const env = {
       ...process.env,

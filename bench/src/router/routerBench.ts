@@ -10,8 +10,11 @@ import { summarizeCpuProfile, type ProfileSummary } from './cpuProfile.js';
 import { JanusProcess } from './JanusProcess.js';
 import { LoadProcess } from './LoadProcess.js';
 
-/** The SFUs compared: Parlor with one media worker, Janus with two event loops or its default threading. */
-export const sfuNames = ['parlor', 'janus', 'janus-default'] as const;
+/**
+ * The SFUs compared: Parlor with one media worker on its native data plane and on the TypeScript
+ * one, Janus with two event loops or its default threading.
+ */
+export const sfuNames = ['parlor', 'parlor-js', 'janus', 'janus-default'] as const;
 export type SfuName = (typeof sfuNames)[number];
 
 export const scenarioNames = ['livestream', 'meeting', 'audio-room', 'join-storm'] as const;
@@ -219,7 +222,7 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
       ...(namespace ? { wrap: (command: readonly string[]) => namespace.wrap(command) } : {}),
     }),
   );
-  const sfus: SfuName[] = namespace && JanusProcess.installed() ? [...sfuNames] : ['parlor'];
+  const sfus: SfuName[] = namespace && JanusProcess.installed() ? [...sfuNames] : ['parlor', 'parlor-js'];
   if (!sfus.includes('janus')) {
     console.log("  (Janus left out: it needs root, a network namespace and Debian's janus package)");
   }
@@ -228,12 +231,13 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
     label: string,
     nodeFlags: readonly string[] = [],
   ): Promise<RunningSfu> => {
-    if (sfu === 'parlor') {
-      const logFile = join(logFolder, `parlor-${runStamp}-${label}.log`);
+    if (sfu === 'parlor' || sfu === 'parlor-js') {
+      const logFile = join(logFolder, `${sfu}-${runStamp}-${label}.log`);
       const server = await ServerProcess.start({
         logFile,
         core: serverCore,
         mediaWorkers: 1,
+        ...(sfu === 'parlor-js' ? { dataPlane: 'js' as const } : {}),
         host: address,
         publicIp: address,
         nodeFlags,
@@ -315,7 +319,16 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
         const server = track(await start(sfu, scenario.name));
         try {
           for (const size of scenario.sizes[quick ? 'quick' : 'full']) {
-            const step = await measure(sfu, server, scenario, size);
+            let step: StepFigures;
+            try {
+              step = await measure(sfu, server, scenario, size);
+            } catch (error) {
+              // A step the SFU refused (Parlor's admission control at 1500): the scenario ends
+              // there for this SFU, the run goes on.
+              console.log(`  ${scenario.name} ${sfu} ${size}: refused (${(error as Error).message})`);
+              await load.send({ command: 'teardown' }, 'tornDown').catch(() => undefined);
+              break;
+            }
             steps.push(step);
             console.log(`  ${scenario.name} ${sfu} ${size}: ${describe(step)}`);
             for (const error of step.errors) console.log(`    failed: ${error}`);

@@ -19,6 +19,7 @@ export interface Table {
 
 const sfuLabels: Record<SfuName, string> = {
   parlor: 'Parlor (1 media worker)',
+  'parlor-js': 'Parlor, --data-plane js',
   janus: 'Janus (event_loops = 2)',
   'janus-default': 'Janus (default threads)',
 };

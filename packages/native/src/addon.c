@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fanout.h"
 #include "srtp.h"
 
 #define MAX_ARGS 7
@@ -164,7 +165,8 @@ static napi_value construct(napi_env env, napi_callback_info info) {
   if (!flow_keys(&c, 1, aead, &rtp) || !flow_keys(&c, 4, aead, &rtcp)) return NULL;
   srtp_context *context = srtp_context_new(aead, &rtp, &rtcp);
   if (context == NULL) return crypto_failed(env);
-  if (napi_wrap(env, self, context, finalize, NULL, NULL) != napi_ok) {
+  if (napi_wrap(env, self, context, finalize, NULL, NULL) != napi_ok ||
+      napi_type_tag_object(env, self, &srtp_cipher_tag) != napi_ok) {
     srtp_context_free(context);
     return crypto_failed(env);
   }
@@ -181,7 +183,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value constructor;
   if (napi_define_class(env, "SrtpCipher", NAPI_AUTO_LENGTH, construct, NULL, sizeof(methods) / sizeof(methods[0]),
                         methods, &constructor) != napi_ok ||
-      napi_set_named_property(env, exports, "SrtpCipher", constructor) != napi_ok)
+      napi_set_named_property(env, exports, "SrtpCipher", constructor) != napi_ok ||
+      !fan_out_register(env, exports))
     return NULL;
   return exports;
 }

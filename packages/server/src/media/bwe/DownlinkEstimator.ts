@@ -21,6 +21,19 @@ const sent = 1;
 const arrived = 2;
 const reportedLost = 3;
 
+/**
+ * Where an estimator remembers what was sent: the native data plane numbers and records the
+ * packets it sends right there (packages/native/src/forward.c), as `onSend` does.
+ */
+export interface DownlinkSendHistory {
+  /** One number: the next transport-wide sequence number, unwrapped. */
+  readonly next: Float64Array;
+  readonly sendTimes: Float64Array;
+  readonly sizes: Uint32Array;
+  /** 0 nothing sent, 1 sent, 2 arrived, 3 reported lost. */
+  readonly states: Uint8Array;
+}
+
 interface PacketGroup {
   readonly firstSendMs: number;
   lastSendMs: number;
@@ -41,8 +54,8 @@ export class DownlinkEstimator {
   readonly #sendTimes = new Float64Array(historySize);
   readonly #sizes = new Uint32Array(historySize);
   readonly #states = new Uint8Array(historySize);
-  /** The next sequence number, unwrapped. */
-  #nextSequence = 0;
+  /** The next sequence number, unwrapped, in an array the native data plane shares. */
+  readonly #next = new Float64Array(1);
   /** The last sequence number whose arrival went into the delay groups, unwrapped. */
   #lastGrouped = -1;
   #group: PacketGroup | null = null;
@@ -79,12 +92,18 @@ export class DownlinkEstimator {
 
   /** The transport-wide sequence number (16 bits) the next packet sent gets. */
   get nextSequence(): number {
-    return this.#nextSequence & 0xffff;
+    return (this.#next[0] as number) & 0xffff;
+  }
+
+  /** The history, for the native data plane to record what it sends in. */
+  get sendHistory(): DownlinkSendHistory {
+    return { next: this.#next, sendTimes: this.#sendTimes, sizes: this.#sizes, states: this.#states };
   }
 
   /** Remembers a packet sent with `nextSequence`, and moves on to the next number. */
   onSend(bytes: number, nowMs: number): void {
-    const slot = this.#nextSequence++ % historySize;
+    const slot = (this.#next[0] as number) % historySize;
+    this.#next[0] = (this.#next[0] as number) + 1;
     this.#sendTimes[slot] = nowMs;
     this.#sizes[slot] = bytes;
     this.#states[slot] = sent;
@@ -93,12 +112,12 @@ export class DownlinkEstimator {
   /** Reads one feedback; returns the estimate after it. */
   onFeedback(feedback: TransportFeedbackReport, rttMs: number | null, nowMs: number): number | null {
     // The sequence number it starts from, unwrapped: the latest sent that many numbers ago.
-    const behind = (this.#nextSequence - feedback.baseSequence) & 0xffff || 0x10000;
-    const base = this.#nextSequence - behind;
+    const next = this.#next[0] as number;
+    const behind = (next - feedback.baseSequence) & 0xffff || 0x10000;
+    const base = next - behind;
     feedback.arrivals.forEach((arrivalMs, index) => {
       const sequence = base + index;
-      if (sequence < 0 || sequence >= this.#nextSequence || this.#nextSequence - sequence > historySize)
-        return;
+      if (sequence < 0 || sequence >= next || next - sequence > historySize) return;
       const slot = sequence % historySize;
       const state = this.#states[slot];
       if (state !== sent && state !== reportedLost) return;

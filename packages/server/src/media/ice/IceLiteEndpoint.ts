@@ -12,6 +12,8 @@ export type IceState = 'new' | 'connected' | 'disconnected' | 'closed';
 export interface IcePath {
   readonly protocol: 'udp' | 'tcp';
   readonly remote: TransportAddress;
+  /** The UDP socket's descriptor, for the native data plane to send on; null over TCP. */
+  readonly fd: number | null;
   send(packet: Buffer): void;
 }
 
@@ -47,6 +49,11 @@ export class IceLiteEndpoint extends TypedEmitter<IceLiteEndpointEvents> {
   /** The remote address media goes to, once the peer's checks chose one. */
   get remoteAddress(): TransportAddress | null {
     return this.#path?.remote ?? null;
+  }
+
+  /** The path the peer's checks chose; null before. */
+  get path(): IcePath | null {
+    return this.#path;
   }
 
   /** `udp` or `tcp`, once the peer's checks chose a path. */

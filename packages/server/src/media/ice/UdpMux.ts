@@ -85,6 +85,8 @@ export class UdpMux {
   readonly #tcpLimits: IceTcpLimits;
   readonly #closedCounts = { refused: 0, timedOut: 0, invalid: 0 };
   readonly #consentTimer: NodeJS.Timeout;
+  /** The UDP socket's descriptor; null where node:dgram does not tell it. */
+  readonly #fd: number | null;
   #closed = false;
 
   private constructor(
@@ -96,6 +98,7 @@ export class UdpMux {
     this.#socket = socket;
     this.#tcp = tcp;
     this.#tcpLimits = tcpLimits;
+    this.#fd = socketFd(socket);
     socket.on('message', (packet, info) => {
       this.#receiveDatagram(packet, { address: info.address, port: info.port });
     });
@@ -181,6 +184,7 @@ export class UdpMux {
     const path: IcePath = known?.path ?? {
       protocol: 'udp',
       remote: from,
+      fd: this.#fd,
       send: (datagram) => {
         this.#socket.send(datagram, from.port, from.address);
       },
@@ -219,6 +223,7 @@ export class UdpMux {
     const path: IcePath = {
       protocol: 'tcp',
       remote: { address, port: connection.remotePort ?? 0 },
+      fd: null,
       send: (packet) => {
         if (packet.length > maxFrameLength || connection.destroyed) return;
         if (connection.writableLength > maxQueuedBytes) return;
@@ -307,6 +312,20 @@ const lookupLiteral: NonNullable<SocketOptions['lookup']> = (hostname, options, 
   if (isIPv4(hostname)) callback(null, hostname, 4);
   else lookup(hostname, options, callback);
 };
+
+/**
+ * The descriptor of a bound dgram socket, which node:dgram keeps on its libuv handle (in the
+ * socket's state, as `_handle`, deprecated, reads it): the native data plane sends on it with
+ * `sendmmsg` while libuv keeps receiving. Null if a Node version keeps it elsewhere.
+ */
+function socketFd(socket: Socket): number | null {
+  const stateKey = Object.getOwnPropertySymbols(socket).find((key) => key.description === 'state symbol');
+  const state = stateKey
+    ? (socket as unknown as Record<symbol, { handle?: { fd?: unknown } }>)[stateKey]
+    : undefined;
+  const fd = state?.handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : null;
+}
 
 /** Ephemeral UDP ports tried before giving up on finding one whose TCP twin is free. */
 const ephemeralPortAttempts = 10;

@@ -273,6 +273,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
   }
 
   stats(): RouterStats {
+    for (const subscription of this.#subscriptions.keys()) subscription.readForwarding();
     return {
       publications: [...this.#publications].map((publication) => ({
         id: publication.id,

@@ -22,6 +22,7 @@ import {
 } from '../rtp/videoPayload.js';
 import { headerExtensionUris, type MediaSection } from '../rtpParameters.js';
 import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
+import { FanOutGroup } from './FanOutGroup.js';
 
 /**
  * The clock pair of a publisher's last sender report: its wall-clock time, moved onto the
@@ -93,6 +94,12 @@ export interface RoutedPacket {
   readonly video: VideoPacketInfo | null;
   /** Where the abs-send-time extension's value is in the header, -1 without one. */
   readonly absSendTimeOffset: number;
+  /**
+   * When it came, `Date.now()` and `performance.now()`: the clock readings its forwarding uses
+   * for every subscriber (timestamps across a switch, abs-send-time, transport-wide feedback).
+   */
+  readonly atMs: number;
+  readonly atPerformanceMs: number;
 }
 
 /** Whether a publisher should send one of its simulcast encodings. */
@@ -165,6 +172,8 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   readonly #timers: NodeJS.Timeout[];
   #pauseTimer: NodeJS.Timeout | null = null;
   #lastMeasureMs = Date.now();
+  /** Per track, its subscribers on the native data plane; made when the first one comes. */
+  readonly #fanOut = new Map<PublishedTrack, FanOutGroup>();
   /** Router clock minus the publisher's wall clock, from its first sender report, in ms. */
   #clockOffsetMs: number | null = null;
   #closed = false;
@@ -221,6 +230,20 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     this.#updateEncodings(Date.now());
   }
 
+  /**
+   * The native forwarding of a track's packets, sending on the UDP socket `fd`: subscribers on
+   * the native data plane take a slot in it instead of listening to `rtp`.
+   */
+  fanOut(track: PublishedTrack, fd: number): FanOutGroup {
+    if (this.#closed) throw new InvalidStateError('the publication is closed');
+    let group = this.#fanOut.get(track);
+    if (!group) {
+      group = new FanOutGroup(fd);
+      this.#fanOut.set(track, group);
+    }
+    return group;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -265,7 +288,17 @@ export class Publication extends TypedEmitter<PublicationEvents> {
       layer.height = video.height;
     }
     const absSendTime = track.absSendTimeId === null ? null : findHeaderExtension(data, track.absSendTimeId);
-    this.safeEmit('rtp', { data, layer, video, absSendTimeOffset: absSendTime?.offset ?? -1 });
+    const routed: RoutedPacket = {
+      data,
+      layer,
+      video,
+      absSendTimeOffset: absSendTime?.offset ?? -1,
+      atMs: now,
+      atPerformanceMs: performance.now(),
+    };
+    // Listeners first: a native subscriber waiting for its first layer choice makes it on this packet.
+    this.safeEmit('rtp', routed);
+    this.#fanOut.get(track)?.forward(routed);
   }
 
   /** Asks the publisher to resend packets of a layer; returns whether it asked. */

@@ -1,10 +1,14 @@
 import { parse, write } from 'sdp-transform';
 import { UdpMux } from '../ice/UdpMux.js';
 import { headerExtensionUris } from '../rtpParameters.js';
+import { nativeAddon, type DataPlane } from '../srtp/dataPlane.js';
 import { parseDescription } from '../sdp/sdp.js';
 import { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { FakeBrowser } from '../transport/FakeBrowser.js';
 import { MediaRouter } from './MediaRouter.js';
+
+/** The data planes the router's tests run on: both, or the TypeScript one where the addon did not build. */
+export const testedDataPlanes: readonly DataPlane[] = nativeAddon.available ? ['native', 'js'] : ['js'];
 
 /**
  * For the router's tests: a MediaRouter on a loopback socket, and browser stand-ins that reach it
@@ -23,13 +27,19 @@ export class RouterTestBed {
     this.browserCertificate = browserCertificate;
   }
 
-  static async start(): Promise<RouterTestBed> {
+  /** @param dataPlane the router's. Default: `defaultDataPlane`. */
+  static async start(dataPlane?: DataPlane): Promise<RouterTestBed> {
     const [mux, routerCertificate, browserCertificate] = await Promise.all([
       UdpMux.bind({ host: '127.0.0.1' }),
       DtlsCertificate.generate(),
       DtlsCertificate.generate(),
     ]);
-    const router = new MediaRouter({ mux, certificate: routerCertificate, announcedAddress: '127.0.0.1' });
+    const router = new MediaRouter({
+      mux,
+      certificate: routerCertificate,
+      announcedAddress: '127.0.0.1',
+      ...(dataPlane ? { dataPlane } : {}),
+    });
     return new RouterTestBed(mux, router, browserCertificate);
   }
 

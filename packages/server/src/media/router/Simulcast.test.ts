@@ -9,21 +9,13 @@ import type { SrtpContext } from '../srtp/SrtpContext.js';
 import type { FakeBrowser } from '../transport/FakeBrowser.js';
 import type { EncodingState, MediaRouter } from './MediaRouter.js';
 import type { Publication } from './Publication.js';
-import { RouterTestBed } from './RouterTestBed.js';
+import { RouterTestBed, testedDataPlanes } from './RouterTestBed.js';
 
 // Simulcast through a MediaRouter: layer choice by preference, switches at keyframes with
 // continuous numbering, and paused layers — with browser stand-ins sending VP8 in three layers.
 
 let bed: RouterTestBed;
 let router: MediaRouter;
-
-before(async () => {
-  bed = await RouterTestBed.start();
-  ({ router } = bed);
-});
-after(() => {
-  bed.close();
-});
 
 const rids = ['q', 'h', 'f'] as const;
 const ssrcs = [0x1000, 0x2000, 0x3000];
@@ -211,153 +203,162 @@ async function publish(): Promise<{ publication: Publication; publisher: Simulca
   return { publication, publisher: new SimulcastPublisher(await bed.connect(answerSdp)) };
 }
 
-describe('simulcast through the router', () => {
-  it('forwards one layer per subscriber by its wish, switching at keyframes with continuous numbering', async () => {
-    const { publication, publisher } = await publish();
-    publisher.send(4, [0, 1, 2]);
-    await until(
-      () => publication.tracks[0]?.layers.every((layer) => layer.ssrc !== null) ?? false,
-      'the layers',
-    );
-    assert.deepEqual(
-      publication.tracks[0]?.layers.map((layer) => [layer.rid, layer.ssrc, layer.width, layer.height]),
-      rids.map((rid, i) => [rid, ssrcs[i], ...(sizes[i] as readonly number[])]),
-    );
-
-    const { subscription: small, offerSdp } = router.subscribe(publication, {
-      preferences: { resolution: { width: 320, height: 180 }, frameRate: null },
+for (const dataPlane of testedDataPlanes)
+  describe(`simulcast through the router (${dataPlane} data plane)`, () => {
+    before(async () => {
+      bed = await RouterTestBed.start(dataPlane);
+      ({ router } = bed);
     });
-    const { subscription: full, offerSdp: fullOffer } = router.subscribe(publication);
-    const [smallBrowser, fullBrowser] = await Promise.all([bed.connect(offerSdp), bed.connect(fullOffer)]);
-    router.answer(small, bed.subscriberAnswer(offerSdp));
-    router.answer(full, bed.subscriberAnswer(fullOffer));
-    assert.match(offerSdp, /a=extmap:3 http:\/\/www.webrtc.org\/experiments\/rtp-hdrext\/abs-send-time/);
-    assert.doesNotMatch(offerSdp, /rtp-stream-id|a=simulcast/, 'a subscriber sees one plain stream');
-
-    // Nothing before a keyframe of each one's layer; then only that layer.
-    publisher.send(4);
-    await settle();
-    assert.deepEqual(receivedFrames(smallBrowser), []);
-    publisher.send(8, [0, 1, 2]);
-    await until(() => smallBrowser.received.length >= 8 && fullBrowser.received.length >= 8, 'the layers');
-    await settle();
-    const smallFrames = receivedFrames(smallBrowser);
-    const fullFrames = receivedFrames(fullBrowser);
-    assert.deepEqual(new Set(smallFrames.map((frame) => frame.layer)), new Set([0]));
-    assert.deepEqual(new Set(fullFrames.map((frame) => frame.layer)), new Set([2]));
-    assert.ok(
-      smallFrames.every((frame) => frame.absSendTime),
-      "abs-send-time is the router's send time",
-    );
-
-    // The small one asks for full size: it moves at the top layer's next keyframe, seamlessly.
-    router.setPreferences(small, { resolution: null, frameRate: null });
-    publisher.send(4);
-    publisher.send(4, [2]);
-    await until(() => smallBrowser.received.length >= 8, 'the switch');
-    await settle();
-    const switched = [...smallFrames, ...receivedFrames(smallBrowser)];
-    // The first frame of the last batch went out on the low layer before the keyframe came.
-    assert.deepEqual(
-      switched.map((frame) => frame.layer),
-      [...Array<number>(8 + 4 + 1).fill(0), ...Array<number>(4).fill(2)],
-    );
-    assert.equal(new Set(switched.map((frame) => frame.ssrc)).size, 1, 'one SSRC across the switch');
-    assertContinuous(switched);
-    const smallStats = router.stats().subscriptions.find((stats) => stats.id === small.id)?.tracks[0];
-    assert.deepEqual([smallStats?.layer, smallStats?.layerSwitches], ['f', 1]);
-
-    // The full one asks for 7 fps: temporal layers above the base are dropped, numbering closed up.
-    await publisher.stream(2100);
-    const measured = publication.tracks.at(0)?.layers.at(2)?.frameRates ?? [];
-    assert.equal(measured.length, 3, 'three temporal layers measured');
-    assert.ok(
-      (measured[0] ?? 0) < 10 && (measured[2] ?? 0) > 20,
-      `frame rates by layer: ${measured.join(', ')}`,
-    );
-    receivedFrames(fullBrowser);
-    router.setPreferences(full, { resolution: null, frameRate: 7 });
-    publisher.send(16);
-    await until(() => fullBrowser.received.length >= 4, 'the base layer');
-    await settle();
-    const base = receivedFrames(fullBrowser);
-    assert.deepEqual(
-      base.map((frame) => frame.temporalLayer),
-      [0, 0, 0, 0],
-    );
-    assertContinuous(base);
-    router.unpublish(publication);
-  });
-
-  it('pauses the layers nobody needs, tells the publisher, and resumes one when needed', async () => {
-    const { publication, publisher } = await publish();
-    const changes: (readonly EncodingState[])[] = [];
-    const onChange = (source: Publication, encodings: readonly EncodingState[]): void => {
-      if (source === publication) changes.push(encodings);
-    };
-    router.on('encodingsChanged', onChange);
-    publisher.send(4, [0, 1, 2]);
-    await until(
-      () => publication.tracks[0]?.layers.every((layer) => layer.ssrc !== null) ?? false,
-      'the layers',
-    );
-    const { subscription } = router.subscribe(publication, {
-      preferences: { resolution: { width: 320, height: 180 }, frameRate: null },
+    after(() => {
+      bed.close();
     });
-    // The lowest layer always flows; the others stop 2 s after nobody needs them.
-    await until(() => changes.length === 1, 'the pause', 3500);
-    assert.deepEqual(changes[0], [
-      { rid: 'q', active: true },
-      { rid: 'h', active: false },
-      { rid: 'f', active: false },
-    ]);
-    router.setPreferences(subscription, { resolution: { width: 1280, height: 720 }, frameRate: null });
-    assert.deepEqual(
-      changes[1],
-      [
+
+    it('forwards one layer per subscriber by its wish, switching at keyframes with continuous numbering', async () => {
+      const { publication, publisher } = await publish();
+      publisher.send(4, [0, 1, 2]);
+      await until(
+        () => publication.tracks[0]?.layers.every((layer) => layer.ssrc !== null) ?? false,
+        'the layers',
+      );
+      assert.deepEqual(
+        publication.tracks[0]?.layers.map((layer) => [layer.rid, layer.ssrc, layer.width, layer.height]),
+        rids.map((rid, i) => [rid, ssrcs[i], ...(sizes[i] as readonly number[])]),
+      );
+
+      const { subscription: small, offerSdp } = router.subscribe(publication, {
+        preferences: { resolution: { width: 320, height: 180 }, frameRate: null },
+      });
+      const { subscription: full, offerSdp: fullOffer } = router.subscribe(publication);
+      const [smallBrowser, fullBrowser] = await Promise.all([bed.connect(offerSdp), bed.connect(fullOffer)]);
+      router.answer(small, bed.subscriberAnswer(offerSdp));
+      router.answer(full, bed.subscriberAnswer(fullOffer));
+      assert.match(offerSdp, /a=extmap:3 http:\/\/www.webrtc.org\/experiments\/rtp-hdrext\/abs-send-time/);
+      assert.doesNotMatch(offerSdp, /rtp-stream-id|a=simulcast/, 'a subscriber sees one plain stream');
+
+      // Nothing before a keyframe of each one's layer; then only that layer.
+      publisher.send(4);
+      await settle();
+      assert.deepEqual(receivedFrames(smallBrowser), []);
+      publisher.send(8, [0, 1, 2]);
+      await until(() => smallBrowser.received.length >= 8 && fullBrowser.received.length >= 8, 'the layers');
+      await settle();
+      const smallFrames = receivedFrames(smallBrowser);
+      const fullFrames = receivedFrames(fullBrowser);
+      assert.deepEqual(new Set(smallFrames.map((frame) => frame.layer)), new Set([0]));
+      assert.deepEqual(new Set(fullFrames.map((frame) => frame.layer)), new Set([2]));
+      assert.ok(
+        smallFrames.every((frame) => frame.absSendTime),
+        "abs-send-time is the router's send time",
+      );
+
+      // The small one asks for full size: it moves at the top layer's next keyframe, seamlessly.
+      router.setPreferences(small, { resolution: null, frameRate: null });
+      publisher.send(4);
+      publisher.send(4, [2]);
+      await until(() => smallBrowser.received.length >= 8, 'the switch');
+      await settle();
+      const switched = [...smallFrames, ...receivedFrames(smallBrowser)];
+      // The first frame of the last batch went out on the low layer before the keyframe came.
+      assert.deepEqual(
+        switched.map((frame) => frame.layer),
+        [...Array<number>(8 + 4 + 1).fill(0), ...Array<number>(4).fill(2)],
+      );
+      assert.equal(new Set(switched.map((frame) => frame.ssrc)).size, 1, 'one SSRC across the switch');
+      assertContinuous(switched);
+      const smallStats = router.stats().subscriptions.find((stats) => stats.id === small.id)?.tracks[0];
+      assert.deepEqual([smallStats?.layer, smallStats?.layerSwitches], ['f', 1]);
+
+      // The full one asks for 7 fps: temporal layers above the base are dropped, numbering closed up.
+      await publisher.stream(2100);
+      const measured = publication.tracks.at(0)?.layers.at(2)?.frameRates ?? [];
+      assert.equal(measured.length, 3, 'three temporal layers measured');
+      assert.ok(
+        (measured[0] ?? 0) < 10 && (measured[2] ?? 0) > 20,
+        `frame rates by layer: ${measured.join(', ')}`,
+      );
+      receivedFrames(fullBrowser);
+      router.setPreferences(full, { resolution: null, frameRate: 7 });
+      publisher.send(16);
+      await until(() => fullBrowser.received.length >= 4, 'the base layer');
+      await settle();
+      const base = receivedFrames(fullBrowser);
+      assert.deepEqual(
+        base.map((frame) => frame.temporalLayer),
+        [0, 0, 0, 0],
+      );
+      assertContinuous(base);
+      router.unpublish(publication);
+    });
+
+    it('pauses the layers nobody needs, tells the publisher, and resumes one when needed', async () => {
+      const { publication, publisher } = await publish();
+      const changes: (readonly EncodingState[])[] = [];
+      const onChange = (source: Publication, encodings: readonly EncodingState[]): void => {
+        if (source === publication) changes.push(encodings);
+      };
+      router.on('encodingsChanged', onChange);
+      publisher.send(4, [0, 1, 2]);
+      await until(
+        () => publication.tracks[0]?.layers.every((layer) => layer.ssrc !== null) ?? false,
+        'the layers',
+      );
+      const { subscription } = router.subscribe(publication, {
+        preferences: { resolution: { width: 320, height: 180 }, frameRate: null },
+      });
+      // The lowest layer always flows; the others stop 2 s after nobody needs them.
+      await until(() => changes.length === 1, 'the pause', 3500);
+      assert.deepEqual(changes[0], [
         { rid: 'q', active: true },
         { rid: 'h', active: false },
-        { rid: 'f', active: true },
-      ],
-      'resumed at once',
-    );
-    assert.deepEqual(
-      router
-        .stats()
-        .publications.find((stats) => stats.id === publication.id)
-        ?.tracks[0]?.layers.map((layer) => layer.active),
-      [true, false, true],
-    );
-    router.off('encodingsChanged', onChange);
-    router.unpublish(publication);
-  });
-  it('tells the publisher in receiver reports how much of each layer it lost', async () => {
-    const { publication, publisher } = await publish();
-    publisher.send(10, [0, 1, 2]);
-    await until(
-      () => publication.tracks[0]?.layers.every((layer) => layer.ssrc !== null) ?? false,
-      'the layers',
-    );
-    publisher.lose(10);
-    publisher.send(10);
-    const blocks = new Map<number, ReportBlock>();
-    const inbound = publisher.browser.inbound as SrtpContext;
-    await until(() => {
-      for (const packet of publisher.browser.received.splice(0)) {
-        const rtcp = inbound.unprotectRtcp(packet);
-        for (const report of rtcp ? parseRtcp(rtcp) : [])
-          if (report.type === 'rr') for (const block of report.reports) blocks.set(block.ssrc, block);
+        { rid: 'f', active: false },
+      ]);
+      router.setPreferences(subscription, { resolution: { width: 1280, height: 720 }, frameRate: null });
+      assert.deepEqual(
+        changes[1],
+        [
+          { rid: 'q', active: true },
+          { rid: 'h', active: false },
+          { rid: 'f', active: true },
+        ],
+        'resumed at once',
+      );
+      assert.deepEqual(
+        router
+          .stats()
+          .publications.find((stats) => stats.id === publication.id)
+          ?.tracks[0]?.layers.map((layer) => layer.active),
+        [true, false, true],
+      );
+      router.off('encodingsChanged', onChange);
+      router.unpublish(publication);
+    });
+    it('tells the publisher in receiver reports how much of each layer it lost', async () => {
+      const { publication, publisher } = await publish();
+      publisher.send(10, [0, 1, 2]);
+      await until(
+        () => publication.tracks[0]?.layers.every((layer) => layer.ssrc !== null) ?? false,
+        'the layers',
+      );
+      publisher.lose(10);
+      publisher.send(10);
+      const blocks = new Map<number, ReportBlock>();
+      const inbound = publisher.browser.inbound as SrtpContext;
+      await until(() => {
+        for (const packet of publisher.browser.received.splice(0)) {
+          const rtcp = inbound.unprotectRtcp(packet);
+          for (const report of rtcp ? parseRtcp(rtcp) : [])
+            if (report.type === 'rr') for (const block of report.reports) blocks.set(block.ssrc, block);
+        }
+        return ssrcs.every((ssrc) => (blocks.get(ssrc)?.packetsLost ?? 0) > 0);
+      }, 'receiver reports of the losses');
+      for (const [layer, ssrc] of ssrcs.entries()) {
+        const block = blocks.get(ssrc);
+        assert.ok(block);
+        assert.equal(block.packetsLost, 10);
+        assert.equal(block.highestSequence, layer * 20000 + 29);
       }
-      return ssrcs.every((ssrc) => (blocks.get(ssrc)?.packetsLost ?? 0) > 0);
-    }, 'receiver reports of the losses');
-    for (const [layer, ssrc] of ssrcs.entries()) {
-      const block = blocks.get(ssrc);
-      assert.ok(block);
-      assert.equal(block.packetsLost, 10);
-      assert.equal(block.highestSequence, layer * 20000 + 29);
-    }
+    });
   });
-});
 
 /** Sequence numbers, picture IDs and base-layer indexes go up without gaps or repeats. */
 function assertContinuous(frames: readonly Received[]): void {

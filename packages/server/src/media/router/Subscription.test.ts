@@ -15,21 +15,13 @@ import type { FakeBrowser } from '../transport/FakeBrowser.js';
 import type { MediaRouter } from './MediaRouter.js';
 import type { Publication } from './Publication.js';
 import { headerExtensionUris } from '../rtpParameters.js';
-import { RouterTestBed } from './RouterTestBed.js';
+import { RouterTestBed, testedDataPlanes } from './RouterTestBed.js';
 import type { Subscription } from './Subscription.js';
 
 // Forwarding and loss repair through a MediaRouter, with browser stand-ins on both sides.
 
 let bed: RouterTestBed;
 let router: MediaRouter;
-
-before(async () => {
-  bed = await RouterTestBed.start();
-  ({ router } = bed);
-});
-after(() => {
-  bed.close();
-});
 
 const publisherVideoSsrc = 0x11112222;
 
@@ -137,267 +129,278 @@ function sendNack(subscriber: FakeBrowser, mediaSsrc: number, lost: number[]): v
   subscriber.send((subscriber.outbound as SrtpContext).protectRtcp(nack));
 }
 
-describe('a subscription', () => {
-  it("has audio fallback for its video unless subscribed without it, as the stream's publisher may choose", () => {
-    const { publication } = router.publish(publisherOffer());
-    const fallbackOf = (subscription: Subscription) =>
-      router.stats().subscriptions.find((stats) => stats.id === subscription.id)?.tracks[0]?.videoFallback;
-    assert.equal(fallbackOf(router.subscribe(publication).subscription), 'on');
-    assert.equal(fallbackOf(router.subscribe(publication, { audioFallback: false }).subscription), null);
-    router.unpublish(publication);
-  });
+for (const dataPlane of testedDataPlanes)
+  describe(`a subscription (${dataPlane} data plane)`, () => {
+    before(async () => {
+      bed = await RouterTestBed.start(dataPlane);
+      ({ router } = bed);
+    });
+    after(() => {
+      bed.close();
+    });
 
-  it("forwards each packet to every subscriber under the subscriber's SSRC, header extension and payload intact", async () => {
-    const { publication, publisher } = await publish();
-    const [first, second] = [await subscribe(publication, true), await subscribe(publication, true)];
-    const sequences = [1000, 1001, 1002, 1003];
-    sendVideo(publisher, sequences);
-    for (const { subscription, subscriber } of [first, second]) {
-      await waitForRtp(subscriber, sequences.length, 'the forwarded packets');
+    it("has audio fallback for its video unless subscribed without it, as the stream's publisher may choose", () => {
+      const { publication } = router.publish(publisherOffer());
+      const fallbackOf = (subscription: Subscription) =>
+        router.stats().subscriptions.find((stats) => stats.id === subscription.id)?.tracks[0]?.videoFallback;
+      assert.equal(fallbackOf(router.subscribe(publication).subscription), 'on');
+      assert.equal(fallbackOf(router.subscribe(publication, { audioFallback: false }).subscription), null);
+      router.unpublish(publication);
+    });
+
+    it("forwards each packet to every subscriber under the subscriber's SSRC, header extension and payload intact", async () => {
+      const { publication, publisher } = await publish();
+      const [first, second] = [await subscribe(publication, true), await subscribe(publication, true)];
+      const sequences = [1000, 1001, 1002, 1003];
+      sendVideo(publisher, sequences);
+      for (const { subscription, subscriber } of [first, second]) {
+        await waitForRtp(subscriber, sequences.length, 'the forwarded packets');
+        const [track] = subscription.tracks;
+        assert.ok(track);
+        const packets = receivedRtp(subscriber);
+        assert.deepEqual(
+          packets.map((packet) => [readSsrc(packet), readPayloadType(packet), readSequenceNumber(packet)]),
+          sequences.map((sequence) => [track.ssrc, 96, sequence]),
+        );
+        packets.forEach((packet, i) => {
+          const original = videoPacket(sequences[i] as number);
+          assert.deepEqual(packet.subarray(12), original.subarray(12), 'extension and payload');
+        });
+      }
+      router.unpublish(publication);
+    });
+
+    it('answers a NACK on the RTX stream its offer announced: own sequence numbers, the original one first in the payload', async () => {
+      const { publication, publisher } = await publish();
+      const { subscription, subscriber, offerSdp } = await subscribe(publication, true);
+      const [track] = subscription.tracks;
+      assert.ok(track?.rtx);
+      const video = parse(offerSdp).media[0];
+      assert.ok(video);
+      assert.deepEqual(video.ssrcGroups, [{ semantics: 'FID', ssrcs: `${track.ssrc} ${track.rtx.ssrc}` }]);
+      assert.ok(video.rtp.some((entry) => entry.payload === 97 && entry.codec === 'rtx'));
+      assert.ok(video.fmtp.some((entry) => entry.payload === 97 && entry.config === 'apt=96'));
+
+      sendVideo(publisher, [2000, 2001, 2002, 2003]);
+      await waitForRtp(subscriber, 4, 'the forwarded packets');
+      const lost = new Set([2001, 2002]);
+      const forwarded = receivedRtp(subscriber, lost);
+      assert.equal(forwarded.length, 2);
+
+      const rtxSequence = track.rtx.sequence;
+      sendNack(subscriber, track.ssrc, [...lost]);
+      await waitForRtp(subscriber, 2, 'the retransmissions');
+      const retransmissions = receivedRtp(subscriber);
+      assert.deepEqual(
+        retransmissions.map((packet) => [
+          readSsrc(packet),
+          readPayloadType(packet),
+          readSequenceNumber(packet),
+          readTimestamp(packet),
+        ]),
+        [2001, 2002].map((sequence, i) => [track.rtx?.ssrc, 97, (rtxSequence + i) & 0xffff, sequence * 3000]),
+      );
+      retransmissions.forEach((packet, i) => {
+        const original = videoPacket(2001 + i);
+        const headerLength = rtpHeaderLength(packet);
+        assert.equal(packet.readUInt16BE(headerLength), 2001 + i, 'the original sequence number');
+        assert.deepEqual(
+          packet.subarray(headerLength + 2),
+          original.subarray(headerLength),
+          'the original payload',
+        );
+      });
+      assert.equal(router.stats().subscriptions[0]?.tracks[0]?.retransmissions, 2);
+      router.unpublish(publication);
+    });
+
+    it("blames the subscriber's link only for what the router sent: packets lost before it count neither in NACKs nor in reports", async () => {
+      const { publication, publisher } = await publish();
+      const { subscription, subscriber } = await subscribe(publication, true);
       const [track] = subscription.tracks;
       assert.ok(track);
-      const packets = receivedRtp(subscriber);
+      const report = (first: number, highest: number, packetsLost: number): void => {
+        const rr = serializeRtcp({
+          type: 'rr',
+          ssrc: 0x5eb5c,
+          reports: [
+            {
+              ssrc: track.ssrc,
+              fractionLost: 0,
+              packetsLost,
+              highestSequence: (first + highest) >>> 0,
+              jitter: 0,
+              lastSenderReport: 0,
+              delaySinceLastSenderReport: 0,
+            },
+          ],
+        });
+        subscriber.send((subscriber.outbound as SrtpContext).protectRtcp(rr));
+      };
+      sendVideo(publisher, [3000, 3001]);
+      await waitForRtp(subscriber, 2, 'the first packets');
+      const first = readSequenceNumber(receivedRtp(subscriber)[0] as Buffer);
+      report(first, 1, 0);
+      await waitFor(() => track.reportMark !== null, 'the first report');
+      assert.equal(track.fractionLost, 0);
+
+      // 3002 and 3003 never reach the router; the subscriber's link loses 3006.
+      sendVideo(publisher, [3004, 3005, 3006, 3007, 3008, 3009]);
+      await waitForRtp(subscriber, 6, 'the packets after the gap');
       assert.deepEqual(
-        packets.map((packet) => [readSsrc(packet), readPayloadType(packet), readSequenceNumber(packet)]),
-        sequences.map((sequence) => [track.ssrc, 96, sequence]),
+        receivedRtp(subscriber).map(readSequenceNumber),
+        [4, 5, 6, 7, 8, 9].map((i) => (first + i) & 0xffff),
       );
-      packets.forEach((packet, i) => {
-        const original = videoPacket(sequences[i] as number);
-        assert.deepEqual(packet.subarray(12), original.subarray(12), 'extension and payload');
-      });
-    }
-    router.unpublish(publication);
-  });
+      sendNack(
+        subscriber,
+        track.ssrc,
+        [2, 3, 6].map((i) => (first + i) & 0xffff),
+      );
+      await waitFor(() => track.retransmissions === 1, 'the retransmission');
+      assert.equal(track.nacked, 1, 'the NACKs of packets the router never had do not count');
+      // Of the eight numbers since the first report the subscriber lacks three; the router never
+      // sent two of them.
+      report(first, 9, 3);
+      await waitFor(() => track.reportMark?.packetsLost === 3, 'the second report');
+      assert.equal(track.fractionLost, 1 / 8);
+      router.unpublish(publication);
+    });
 
-  it('answers a NACK on the RTX stream its offer announced: own sequence numbers, the original one first in the payload', async () => {
-    const { publication, publisher } = await publish();
-    const { subscription, subscriber, offerSdp } = await subscribe(publication, true);
-    const [track] = subscription.tracks;
-    assert.ok(track?.rtx);
-    const video = parse(offerSdp).media[0];
-    assert.ok(video);
-    assert.deepEqual(video.ssrcGroups, [{ semantics: 'FID', ssrcs: `${track.ssrc} ${track.rtx.ssrc}` }]);
-    assert.ok(video.rtp.some((entry) => entry.payload === 97 && entry.codec === 'rtx'));
-    assert.ok(video.fmtp.some((entry) => entry.payload === 97 && entry.config === 'apt=96'));
+    it('resends a NACKed packet as it was first sent when the answer dropped RTX', async () => {
+      const { publication, publisher } = await publish();
+      const { subscription, subscriber, offerSdp } = await subscribe(publication, false);
+      const [track] = subscription.tracks;
+      assert.ok(track);
+      assert.ok(parse(offerSdp).media[0]?.ssrcGroups, 'RTX was offered');
+      assert.equal(track.rtx, null, 'and dropped by the answer');
 
-    sendVideo(publisher, [2000, 2001, 2002, 2003]);
-    await waitForRtp(subscriber, 4, 'the forwarded packets');
-    const lost = new Set([2001, 2002]);
-    const forwarded = receivedRtp(subscriber, lost);
-    assert.equal(forwarded.length, 2);
-
-    const rtxSequence = track.rtx.sequence;
-    sendNack(subscriber, track.ssrc, [...lost]);
-    await waitForRtp(subscriber, 2, 'the retransmissions');
-    const retransmissions = receivedRtp(subscriber);
-    assert.deepEqual(
-      retransmissions.map((packet) => [
-        readSsrc(packet),
-        readPayloadType(packet),
-        readSequenceNumber(packet),
-        readTimestamp(packet),
-      ]),
-      [2001, 2002].map((sequence, i) => [track.rtx?.ssrc, 97, (rtxSequence + i) & 0xffff, sequence * 3000]),
-    );
-    retransmissions.forEach((packet, i) => {
-      const original = videoPacket(2001 + i);
-      const headerLength = rtpHeaderLength(packet);
-      assert.equal(packet.readUInt16BE(headerLength), 2001 + i, 'the original sequence number');
+      sendVideo(publisher, [3000, 3001, 3002]);
+      await waitForRtp(subscriber, 3, 'the forwarded packets');
+      assert.equal(receivedRtp(subscriber, new Set([3001])).length, 2);
+      sendNack(subscriber, track.ssrc, [3001]);
+      await waitForRtp(subscriber, 1, 'the retransmission');
+      const [resent] = receivedRtp(subscriber);
+      assert.ok(resent);
       assert.deepEqual(
-        packet.subarray(headerLength + 2),
-        original.subarray(headerLength),
-        'the original payload',
+        [readSsrc(resent), readPayloadType(resent), readSequenceNumber(resent)],
+        [track.ssrc, 96, 3001],
       );
+      assert.deepEqual(resent.subarray(12), videoPacket(3001).subarray(12));
+      router.unpublish(publication);
     });
-    assert.equal(router.stats().subscriptions[0]?.tracks[0]?.retransmissions, 2);
-    router.unpublish(publication);
-  });
-
-  it("blames the subscriber's link only for what the router sent: packets lost before it count neither in NACKs nor in reports", async () => {
-    const { publication, publisher } = await publish();
-    const { subscription, subscriber } = await subscribe(publication, true);
-    const [track] = subscription.tracks;
-    assert.ok(track);
-    const report = (first: number, highest: number, packetsLost: number): void => {
-      const rr = serializeRtcp({
-        type: 'rr',
-        ssrc: 0x5eb5c,
-        reports: [
-          {
-            ssrc: track.ssrc,
-            fractionLost: 0,
-            packetsLost,
-            highestSequence: (first + highest) >>> 0,
-            jitter: 0,
-            lastSenderReport: 0,
-            delaySinceLastSenderReport: 0,
-          },
-        ],
-      });
-      subscriber.send((subscriber.outbound as SrtpContext).protectRtcp(rr));
-    };
-    sendVideo(publisher, [3000, 3001]);
-    await waitForRtp(subscriber, 2, 'the first packets');
-    const first = readSequenceNumber(receivedRtp(subscriber)[0] as Buffer);
-    report(first, 1, 0);
-    await waitFor(() => track.reportMark !== null, 'the first report');
-    assert.equal(track.fractionLost, 0);
-
-    // 3002 and 3003 never reach the router; the subscriber's link loses 3006.
-    sendVideo(publisher, [3004, 3005, 3006, 3007, 3008, 3009]);
-    await waitForRtp(subscriber, 6, 'the packets after the gap');
-    assert.deepEqual(
-      receivedRtp(subscriber).map(readSequenceNumber),
-      [4, 5, 6, 7, 8, 9].map((i) => (first + i) & 0xffff),
-    );
-    sendNack(
-      subscriber,
-      track.ssrc,
-      [2, 3, 6].map((i) => (first + i) & 0xffff),
-    );
-    await waitFor(() => track.retransmissions === 1, 'the retransmission');
-    assert.equal(track.nacked, 1, 'the NACKs of packets the router never had do not count');
-    // Of the eight numbers since the first report the subscriber lacks three; the router never
-    // sent two of them.
-    report(first, 9, 3);
-    await waitFor(() => track.reportMark?.packetsLost === 3, 'the second report');
-    assert.equal(track.fractionLost, 1 / 8);
-    router.unpublish(publication);
-  });
-
-  it('resends a NACKed packet as it was first sent when the answer dropped RTX', async () => {
-    const { publication, publisher } = await publish();
-    const { subscription, subscriber, offerSdp } = await subscribe(publication, false);
-    const [track] = subscription.tracks;
-    assert.ok(track);
-    assert.ok(parse(offerSdp).media[0]?.ssrcGroups, 'RTX was offered');
-    assert.equal(track.rtx, null, 'and dropped by the answer');
-
-    sendVideo(publisher, [3000, 3001, 3002]);
-    await waitForRtp(subscriber, 3, 'the forwarded packets');
-    assert.equal(receivedRtp(subscriber, new Set([3001])).length, 2);
-    sendNack(subscriber, track.ssrc, [3001]);
-    await waitForRtp(subscriber, 1, 'the retransmission');
-    const [resent] = receivedRtp(subscriber);
-    assert.ok(resent);
-    assert.deepEqual(
-      [readSsrc(resent), readPayloadType(resent), readSequenceNumber(resent)],
-      [track.ssrc, 96, 3001],
-    );
-    assert.deepEqual(resent.subarray(12), videoPacket(3001).subarray(12));
-    router.unpublish(publication);
-  });
-  it('numbers every packet it sends, resends too, for transport-wide feedback, and estimates the downlink from it', async () => {
-    const { publication, publisher } = await publish();
-    const { subscription, subscriber, offerSdp } = await subscribe(publication, true, true);
-    const [track] = subscription.tracks;
-    assert.ok(track?.rtx);
-    const video = parse(offerSdp).media[0];
-    const id = video?.ext?.find((ext) => ext.uri === headerExtensionUris.transportWideCc)?.value;
-    assert.ok(
-      id !== undefined && id !== 1,
-      "offered beside the publisher's extension, under an ID of its own",
-    );
-    assert.ok(video?.rtcpFb?.some((feedback) => feedback.payload === 96 && feedback.type === 'transport-cc'));
-    const numberOf = (packet: Buffer): number | undefined => {
-      const location = findHeaderExtension(packet, id);
-      return location ? packet.readUInt16BE(location.offset) : undefined;
-    };
-
-    sendVideo(publisher, [4000, 4001, 4002]);
-    await waitForRtp(subscriber, 3, 'the forwarded packets');
-    const forwarded = receivedRtp(subscriber);
-    assert.deepEqual(forwarded.map(numberOf), [0, 1, 2]);
-    forwarded.forEach((packet, i) => {
-      assert.equal(packet[16], 0x10, "the publisher's element is kept");
-      assert.equal(packet[17], 0xab);
-      assert.deepEqual(
-        packet.subarray(rtpHeaderLength(packet)),
-        videoPacket(4000 + i).subarray(20),
-        'the payload follows the longer header',
+    it('numbers every packet it sends, resends too, for transport-wide feedback, and estimates the downlink from it', async () => {
+      const { publication, publisher } = await publish();
+      const { subscription, subscriber, offerSdp } = await subscribe(publication, true, true);
+      const [track] = subscription.tracks;
+      assert.ok(track?.rtx);
+      const video = parse(offerSdp).media[0];
+      const id = video?.ext?.find((ext) => ext.uri === headerExtensionUris.transportWideCc)?.value;
+      assert.ok(
+        id !== undefined && id !== 1,
+        "offered beside the publisher's extension, under an ID of its own",
       );
-    });
-    sendNack(subscriber, track.ssrc, [readSequenceNumber(forwarded[1] as Buffer)]);
-    await waitForRtp(subscriber, 1, 'the retransmission');
-    const [resent] = receivedRtp(subscriber);
-    assert.ok(resent);
-    assert.equal(readPayloadType(resent), 97);
-    assert.equal(numberOf(resent), 3, 'a resend gets the next number');
-    const headerLength = rtpHeaderLength(resent);
-    assert.equal(resent.readUInt16BE(headerLength), 4001, 'the original sequence number');
-    assert.deepEqual(resent.subarray(headerLength + 2), videoPacket(4001).subarray(20));
+      assert.ok(
+        video?.rtcpFb?.some((feedback) => feedback.payload === 96 && feedback.type === 'transport-cc'),
+      );
+      const numberOf = (packet: Buffer): number | undefined => {
+        const location = findHeaderExtension(packet, id);
+        return location ? packet.readUInt16BE(location.offset) : undefined;
+      };
 
-    // Forty packets 5 ms apart (groups of their own) that arrive further and further apart: a
-    // queue building up. The estimate starts there, below what arrived.
-    for (let sequence = 4003; sequence < 4043; sequence++) {
-      sendVideo(publisher, [sequence]);
-      await new Promise((resolve) => setTimeout(resolve, 6));
-    }
-    await waitForRtp(subscriber, 40, 'the later packets');
-    receivedRtp(subscriber);
-    const arrivals: number[] = [];
-    for (let i = 0, at = 1000; i < 40; i++, at += 6 + i) arrivals.push(at);
-    const feedback = serializeRtcp({
-      type: 'transportFeedback',
-      senderSsrc: 0x5eb5c,
-      mediaSsrc: track.ssrc,
-      baseSequence: 4,
-      feedbackCount: 0,
-      arrivals,
-    });
-    subscriber.send((subscriber.outbound as SrtpContext).protectRtcp(feedback));
-    await waitFor(() => subscription.estimatedBitrate !== null, 'the estimate');
-    // 40 packets of 336 bytes over 1.05 s of arrivals.
-    const delivered = ((39 * 336 * 8) / ((arrivals[39] as number) - (arrivals[0] as number))) * 1000;
-    assert.ok(
-      (subscription.estimatedBitrate as number) < delivered,
-      `${subscription.estimatedBitrate} of ${delivered}`,
-    );
-    // The subscriber's own estimate no longer counts.
-    const remb = serializeRtcp({
-      type: 'remb',
-      senderSsrc: 0x5eb5c,
-      bitrate: 5_000_000,
-      ssrcs: [track.ssrc],
-    });
-    subscriber.send((subscriber.outbound as SrtpContext).protectRtcp(remb));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.ok((subscription.estimatedBitrate as number) < delivered);
-    router.unpublish(publication);
-  });
-  it('asks the publisher to resend what its uplink lost, forwards the resend late, and a packet that came twice once', async () => {
-    const { publication, publisher } = await publish();
-    const { subscriber } = await subscribe(publication, true);
-    const nacksToPublisher = (): number[] =>
-      publisher.received
-        .splice(0)
-        .filter(isRtcp)
-        .flatMap((packet) =>
-          parseRtcp((publisher.inbound as SrtpContext).unprotectRtcp(packet) ?? Buffer.alloc(0)),
-        )
-        .flatMap((packet) =>
-          packet.type === 'nack' && packet.mediaSsrc === publisherVideoSsrc ? packet.lost : [],
+      sendVideo(publisher, [4000, 4001, 4002]);
+      await waitForRtp(subscriber, 3, 'the forwarded packets');
+      const forwarded = receivedRtp(subscriber);
+      assert.deepEqual(forwarded.map(numberOf), [0, 1, 2]);
+      forwarded.forEach((packet, i) => {
+        assert.equal(packet[16], 0x10, "the publisher's element is kept");
+        assert.equal(packet[17], 0xab);
+        assert.deepEqual(
+          packet.subarray(rtpHeaderLength(packet)),
+          videoPacket(4000 + i).subarray(20),
+          'the payload follows the longer header',
         );
+      });
+      sendNack(subscriber, track.ssrc, [readSequenceNumber(forwarded[1] as Buffer)]);
+      await waitForRtp(subscriber, 1, 'the retransmission');
+      const [resent] = receivedRtp(subscriber);
+      assert.ok(resent);
+      assert.equal(readPayloadType(resent), 97);
+      assert.equal(numberOf(resent), 3, 'a resend gets the next number');
+      const headerLength = rtpHeaderLength(resent);
+      assert.equal(resent.readUInt16BE(headerLength), 4001, 'the original sequence number');
+      assert.deepEqual(resent.subarray(headerLength + 2), videoPacket(4001).subarray(20));
 
-    sendVideo(publisher, [5000, 5001, 5003, 5004]);
-    await waitForRtp(subscriber, 4, 'the packets around the gap');
-    receivedRtp(subscriber);
-    await waitFor(() => publisher.received.some(isRtcp), 'the NACK');
-    assert.deepEqual(nacksToPublisher(), [5002]);
+      // Forty packets 5 ms apart (groups of their own) that arrive further and further apart: a
+      // queue building up. The estimate starts there, below what arrived.
+      for (let sequence = 4003; sequence < 4043; sequence++) {
+        sendVideo(publisher, [sequence]);
+        await new Promise((resolve) => setTimeout(resolve, 6));
+      }
+      await waitForRtp(subscriber, 40, 'the later packets');
+      receivedRtp(subscriber);
+      const arrivals: number[] = [];
+      for (let i = 0, at = 1000; i < 40; i++, at += 6 + i) arrivals.push(at);
+      const feedback = serializeRtcp({
+        type: 'transportFeedback',
+        senderSsrc: 0x5eb5c,
+        mediaSsrc: track.ssrc,
+        baseSequence: 4,
+        feedbackCount: 0,
+        arrivals,
+      });
+      subscriber.send((subscriber.outbound as SrtpContext).protectRtcp(feedback));
+      await waitFor(() => subscription.estimatedBitrate !== null, 'the estimate');
+      // 40 packets of 336 bytes over 1.05 s of arrivals.
+      const delivered = ((39 * 336 * 8) / ((arrivals[39] as number) - (arrivals[0] as number))) * 1000;
+      assert.ok(
+        (subscription.estimatedBitrate as number) < delivered,
+        `${subscription.estimatedBitrate} of ${delivered}`,
+      );
+      // The subscriber's own estimate no longer counts.
+      const remb = serializeRtcp({
+        type: 'remb',
+        senderSsrc: 0x5eb5c,
+        bitrate: 5_000_000,
+        ssrcs: [track.ssrc],
+      });
+      subscriber.send((subscriber.outbound as SrtpContext).protectRtcp(remb));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok((subscription.estimatedBitrate as number) < delivered);
+      router.unpublish(publication);
+    });
+    it('asks the publisher to resend what its uplink lost, forwards the resend late, and a packet that came twice once', async () => {
+      const { publication, publisher } = await publish();
+      const { subscriber } = await subscribe(publication, true);
+      const nacksToPublisher = (): number[] =>
+        publisher.received
+          .splice(0)
+          .filter(isRtcp)
+          .flatMap((packet) =>
+            parseRtcp((publisher.inbound as SrtpContext).unprotectRtcp(packet) ?? Buffer.alloc(0)),
+          )
+          .flatMap((packet) =>
+            packet.type === 'nack' && packet.mediaSsrc === publisherVideoSsrc ? packet.lost : [],
+          );
 
-    // Resent as it was first sent (publishers send no RTX to the router); 5003 comes again.
-    sendVideo(publisher, [5002, 5003]);
-    await waitForRtp(subscriber, 1, 'the repaired packet');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const repaired = receivedRtp(subscriber);
-    assert.deepEqual(repaired.map(readSequenceNumber), [5002]);
-    assert.deepEqual((repaired[0] as Buffer).subarray(12), videoPacket(5002).subarray(12));
-    const layer = router.stats().publications.find((stats) => stats.id === publication.id)?.tracks[0]
-      ?.layers[0];
-    assert.deepEqual(
-      [layer?.packets, layer?.uplinkLost, layer?.resendsRequested, layer?.repaired],
-      [5, 1, 1, 1],
-    );
-    router.unpublish(publication);
+      sendVideo(publisher, [5000, 5001, 5003, 5004]);
+      await waitForRtp(subscriber, 4, 'the packets around the gap');
+      receivedRtp(subscriber);
+      await waitFor(() => publisher.received.some(isRtcp), 'the NACK');
+      assert.deepEqual(nacksToPublisher(), [5002]);
+
+      // Resent as it was first sent (publishers send no RTX to the router); 5003 comes again.
+      sendVideo(publisher, [5002, 5003]);
+      await waitForRtp(subscriber, 1, 'the repaired packet');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const repaired = receivedRtp(subscriber);
+      assert.deepEqual(repaired.map(readSequenceNumber), [5002]);
+      assert.deepEqual((repaired[0] as Buffer).subarray(12), videoPacket(5002).subarray(12));
+      const layer = router.stats().publications.find((stats) => stats.id === publication.id)?.tracks[0]
+        ?.layers[0];
+      assert.deepEqual(
+        [layer?.packets, layer?.uplinkLost, layer?.resendsRequested, layer?.repaired],
+        [5, 1, 1, 1],
+      );
+      router.unpublish(publication);
+    });
   });
-});

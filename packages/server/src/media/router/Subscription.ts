@@ -1,4 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 import { ntpFromUnixMs, ntpMiddle32 } from '../rtcp/ntp.js';
 import { parseRtcp, serializeRtcp, type ReportBlock } from '../rtcp/rtcp.js';
 import { DownlinkEstimator, type TransportFeedbackReport } from '../bwe/DownlinkEstimator.js';
@@ -16,6 +17,7 @@ import { headerExtensionUris, type HeaderExtension, type MediaSection } from '..
 import type { RemoteDescription } from '../sdp/sdp.js';
 import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
+import type { FanOutSlot, FanOutSlotState } from './FanOutGroup.js';
 import { bitrateOf, LayerSelector, temporalLayerFor, type LayerView } from './LayerSelector.js';
 import { NackLossWindow } from './NackLossWindow.js';
 import { VideoFallback, type VideoFallbackEvent, type VideoFallbackSettings } from './VideoFallback.js';
@@ -172,6 +174,12 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   #audioBitrate = 0;
   #audioBytesAtSecond = 0;
   #preferences: VideoPreferences;
+  /**
+   * On the native data plane, each track's slot in its publication's fan-out, which forwards
+   * and resends its packets (the `rtp` listener is then off), and what the slot last told;
+   * null on the TypeScript plane, and before the transport connected.
+   */
+  #slots: Map<ConsumedTrack, { readonly slot: FanOutSlot; readonly state: FanOutSlotState }> | null = null;
   #closed = false;
 
   constructor(transport: DtlsSrtpTransport, publication: Publication, options: SubscriptionOptions = {}) {
@@ -256,10 +264,16 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       this.#onRtcp(compound);
     });
     transport.on('stateChange', (state) => {
-      // A new subscriber needs a keyframe to start decoding.
-      if (state === 'connected') this.#requestKeyframes();
+      if (state === 'connected') {
+        this.#takeNativeSlots();
+        // A new subscriber needs a keyframe to start decoding.
+        this.#requestKeyframes();
+      } else {
+        this.#decideAll();
+      }
     });
     this.#tickTimer = setInterval(() => {
+      this.#readSlots();
       const second = ++this.#ticks % ticksPerSecond === 0;
       if (second) {
         this.#sendSenderReports();
@@ -267,6 +281,8 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       }
       this.#measureNackLoss();
       if (second || this.#linkInDoubt()) this.#selectLayers();
+      // A path the peer's checks moved to reaches the slots of every track, audio's too.
+      if (second) this.#decideAll();
     }, tickMs);
     this.#tickTimer.unref();
   }
@@ -290,6 +306,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
 
   /** Changes what the subscriber wants of the video; the router moves it to the layer that fits. */
   setPreferences(preferences: VideoPreferences): void {
+    this.#readSlots();
     this.#preferences = preferences;
     this.#selectLayers();
   }
@@ -315,7 +332,16 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
         transportWideCc = false;
     }
     this.#downlink = transportWideCc ? new DownlinkEstimator() : null;
+    if (this.#slots) for (const { slot } of this.#slots.values()) this.#numberForFeedback(slot);
     this.#transport.setRemoteFingerprint(answer.fingerprint);
+  }
+
+  /**
+   * Brings the tracks' layers and counters up to what the native data plane did (they follow it
+   * on ticks and feedback otherwise); nothing to do on the TypeScript plane.
+   */
+  readForwarding(): void {
+    this.#readSlots();
   }
 
   close(): void {
@@ -323,6 +349,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     this.#closed = true;
     clearInterval(this.#tickTimer);
     this.#publication.off('rtp', this.#forward);
+    if (this.#slots) for (const { slot } of this.#slots.values()) slot.close();
     for (const track of this.tracks) this.#publication.setDemand(track, null);
     this.#transport.close();
   }
@@ -330,6 +357,10 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   #send(packet: RoutedPacket): void {
     const track = this.#tracksBySource.get(packet.layer.track);
     if (!track || this.#transport.state !== 'connected') return;
+    if (this.#slots) {
+      this.#awaitTargets(track);
+      return;
+    }
     const { video } = packet;
     if (track.fallback && !track.fallback.forwardsVideo) return;
     if (packet.layer !== track.layer) {
@@ -352,14 +383,97 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       track.pictureIds.write(data, video);
       track.rewrittenPackets?.store(readSequenceNumber(packet.data), data);
     }
-    const header = this.#rewriteHeader(track, data, 'first');
+    const header = this.#rewriteHeader(track, data, 'first', packet.atMs, packet.atPerformanceMs);
     if (!header) return;
     if (packet.absSendTimeOffset >= 0)
-      writeAbsSendTime(header, packet.absSendTimeOffset, performance.timeOrigin + performance.now());
+      writeAbsSendTime(header, packet.absSendTimeOffset, performance.timeOrigin + packet.atPerformanceMs);
     this.#transport.sendRtp(data, header);
     track.packetsOut++;
     track.bytesOut += data.length;
     track.payloadOctetsOut += data.length - rtpHeaderLength(data);
+  }
+
+  /**
+   * The native data plane, once the transport connected on a UDP path: each track gets a slot in
+   * its publication's fan-out, which forwards from then on. Over ICE-TCP (or an IPv6 path) the
+   * subscription stays on the TypeScript plane, with the addon's SRTP.
+   */
+  #takeNativeSlots(): void {
+    const path = this.#transport.path;
+    const outbound = this.#transport.outbound;
+    if (this.#slots || this.#closed || this.#transport.dataPlane !== 'native' || !outbound) return;
+    if (!path || path.fd === null || !isIPv4(path.remote.address) || this.#publication.closed) return;
+    this.#slots = new Map(
+      this.tracks.map((track) => {
+        const slot = this.#publication.fanOut(track.source, path.fd as number).addSlot({
+          cipher: outbound.cipher,
+          ssrc: track.ssrc,
+          clockRate: track.section.codecs[0]?.clockRate ?? 90000,
+          payloadType: track.payloadType,
+          pictureIds: track.pictureIds !== null,
+          layered: track.source.layers.length > 1,
+          rtx: track.rtx,
+        });
+        slot.setDestination(path.remote.address, path.remote.port);
+        this.#numberForFeedback(slot);
+        return [track, { slot, state: { ...emptySlotState } }];
+      }),
+    );
+    this.#decideAll();
+  }
+
+  /**
+   * On the native plane the `rtp` listener stays only until every track has a layer to aim at,
+   * which the first packets of its layers make possible, as on the TypeScript plane.
+   */
+  #awaitTargets(track: ConsumedTrack): void {
+    if (track.targetLayer === null) {
+      this.#selectLayer(track, Date.now());
+      this.#decide(track);
+    }
+    if (this.tracks.every((candidate) => candidate.targetLayer !== null || !candidate.selector))
+      this.#publication.off('rtp', this.#forward);
+  }
+
+  #numberForFeedback(slot: FanOutSlot): void {
+    if (this.#downlink) slot.setFeedback(this.#transportWideCc.id, this.#downlink.sendHistory);
+  }
+
+  /** Tells the native slots what TypeScript decided (after `#readSlots` in the same turn). */
+  #decideAll(): void {
+    for (const track of this.tracks) this.#decide(track);
+  }
+
+  #decide(track: ConsumedTrack): void {
+    const entry = this.#slots?.get(track);
+    if (!entry) return;
+    const path = this.#transport.path;
+    if (path) entry.slot.setDestination(path.remote.address, path.remote.port);
+    entry.slot.decide(
+      this.#transport.state === 'connected' && (!track.fallback || track.fallback.forwardsVideo),
+      track.targetLayer?.index ?? -1,
+      track.targetTemporalLayer,
+      track.layer === null,
+    );
+  }
+
+  /** Brings the tracks' layers and counters up to what the native slots did. */
+  #readSlots(): void {
+    if (!this.#slots) return;
+    for (const [track, { slot, state }] of this.#slots) {
+      slot.read(state);
+      track.layer = state.layer < 0 ? null : (track.source.layers[state.layer] ?? null);
+      track.temporalLayer = state.temporalLayer;
+      track.packetsOut = state.packetsOut;
+      track.bytesOut = state.bytesOut;
+      track.payloadOctetsOut = state.payloadOctetsOut;
+      track.layerSwitches = state.layerSwitches;
+    }
+  }
+
+  /** As `RtpRewriter.skipped`, on either plane. */
+  #skipped(track: ConsumedTrack): number {
+    return this.#slots?.get(track)?.state.skipped ?? track.rewriter.skipped;
   }
 
   /**
@@ -413,6 +527,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     );
     if (!choice) return;
     this.#target(track, choice.spatial, choice.temporal);
+    this.#decide(track);
   }
 
   /**
@@ -455,12 +570,14 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
         track.targetLayer = null;
         this.#publication.setDemand(track, null);
       }
+      this.#decide(track);
       return false;
     }
     if (fallback.state !== 'off') return true;
     // A probe sends the lowest layer as video comes back, at the frame rate the subscriber wants:
     // a lighter one would pass on a link that then fails.
     this.#target(track, lowest, lowestTemporal);
+    this.#decide(track);
     return false;
   }
 
@@ -519,7 +636,13 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
    * buffer, unless the header is larger), sent for the first time or again (a NACK's answer),
    * numbered for transport-wide feedback; null when the rewriter drops the packet.
    */
-  #rewriteHeader(track: ConsumedTrack, packet: Buffer, sent: 'first' | 'again'): Buffer | null {
+  #rewriteHeader(
+    track: ConsumedTrack,
+    packet: Buffer,
+    sent: 'first' | 'again',
+    nowMs: number,
+    performanceNowMs: number,
+  ): Buffer | null {
     const headerLength = rtpHeaderLength(packet);
     const header =
       headerLength + transportSequenceNumberRoom <= this.#header.length
@@ -529,13 +652,13 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     const { rewriter } = track;
     const rewritten =
       sent === 'first'
-        ? rewriter.rewrite(header, track.payloadType, Date.now())
-        : rewriter.rewriteAgain(header, track.payloadType, Date.now());
+        ? rewriter.rewrite(header, track.payloadType, nowMs)
+        : rewriter.rewriteAgain(header, track.payloadType, nowMs);
     if (!rewritten) return null;
     const downlink = this.#downlink;
     if (downlink) {
       const length = appendTransportSequenceNumber(header, this.#transportWideCc.id, downlink.nextSequence);
-      if (length > 0) downlink.onSend(length + packet.length - headerLength, performance.now());
+      if (length > 0) downlink.onSend(length + packet.length - headerLength, performanceNowMs);
     }
     return header;
   }
@@ -562,7 +685,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
           ssrc: track.ssrc,
           ntpSeconds: ntp.seconds,
           ntpFraction: ntp.fraction,
-          rtpTimestamp: track.rewriter.outgoingTimestamp(sourceTimestamp),
+          rtpTimestamp: this.#outgoingTimestamp(track, sourceTimestamp),
           packetCount: track.packetsOut,
           octetCount: track.payloadOctetsOut,
           reports: [],
@@ -571,7 +694,16 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     }
   }
 
+  /** As `RtpRewriter.outgoingTimestamp`, on either plane. */
+  #outgoingTimestamp(track: ConsumedTrack, sourceTimestamp: number): number {
+    const state = this.#slots?.get(track)?.state;
+    return state
+      ? (sourceTimestamp + state.timestampOffset) >>> 0
+      : track.rewriter.outgoingTimestamp(sourceTimestamp);
+  }
+
   #onRtcp(compound: Buffer): void {
+    this.#readSlots();
     for (const packet of parseRtcp(compound)) {
       if (packet.type === 'pli' || packet.type === 'fir') {
         this.#requestKeyframes();
@@ -613,12 +745,9 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     const track = this.#tracksBySsrc.get(report.ssrc);
     if (!track) return;
     track.lastReportAtMs = Date.now();
-    track.fractionLost = downlinkLoss(report, track.reportMark, track.rewriter.skipped);
-    track.reportMark = {
-      highestSequence: report.highestSequence,
-      packetsLost: report.packetsLost,
-      skipped: track.rewriter.skipped,
-    };
+    const skipped = this.#skipped(track);
+    track.fractionLost = downlinkLoss(report, track.reportMark, skipped);
+    track.reportMark = { highestSequence: report.highestSequence, packetsLost: report.packetsLost, skipped };
     track.packetsLost = report.packetsLost;
     track.jitterMs = (report.jitter / (track.section.codecs[0]?.clockRate ?? 90000)) * 1000;
     if (report.lastSenderReport !== 0 && report.lastSenderReport === track.lastSenderReport) {
@@ -644,16 +773,25 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     // A link audio fallback finds congested gets no resends: they would take what is left of it
     // from the audio, and from the signaling that tells the subscriber its video goes off.
     const resend = track.fallback === null || track.fallback.state === 'on';
+    const slot = this.#slots?.get(track)?.slot;
     let current = 0;
     for (const outSequence of lost) {
-      const sourceSequence = track.rewriter.sourceSequenceOf(outSequence);
+      const sourceSequence = slot
+        ? slot.sourceSequenceOf(outSequence)
+        : track.rewriter.sourceSequenceOf(outSequence);
       if (sourceSequence === null) continue;
-      const original = track.rewrittenPackets?.get(sourceSequence) ?? layer.buffer.get(sourceSequence);
+      // The native slot keeps the picture numbering it rewrote, and writes it again.
+      const original =
+        (slot ? undefined : track.rewrittenPackets?.get(sourceSequence)) ?? layer.buffer.get(sourceSequence);
       // One the router never had was lost before it: not on this subscriber's link.
       if (!original) continue;
       current++;
       if (!resend) continue;
-      const header = this.#rewriteHeader(track, original, 'again');
+      if (slot) {
+        if (slot.resend(original)) track.retransmissions++;
+        continue;
+      }
+      const header = this.#rewriteHeader(track, original, 'again', Date.now(), performance.now());
       if (!header) continue;
       if (track.rtx) this.#transport.sendRtp(serializeRtx(original, header, track.rtx));
       else this.#transport.sendRtp(original, header);
@@ -688,6 +826,17 @@ function downlinkLoss(report: ReportBlock, previous: ReportMark | null, skipped:
   const lost = report.packetsLost - previous.packetsLost - (skipped - previous.skipped);
   return Math.min(1, Math.max(0, lost) / expected);
 }
+
+const emptySlotState: FanOutSlotState = {
+  layer: -1,
+  temporalLayer: 0,
+  packetsOut: 0,
+  bytesOut: 0,
+  payloadOctetsOut: 0,
+  layerSwitches: 0,
+  skipped: 0,
+  timestampOffset: 0,
+};
 
 /** VP8 and VP9 have at most 4 temporal layers (TID 0–3): all of them. */
 const allTemporalLayers = 3;

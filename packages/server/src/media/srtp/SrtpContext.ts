@@ -26,7 +26,9 @@ const maxSrtcpIndex = 0x7fffffff;
  */
 export class SrtpContext {
   readonly profile: SrtpProfileName;
-  readonly #cipher: SrtpCipher;
+  readonly dataPlane: DataPlane;
+  /** Its cryptography: the native data plane's fan-out protects with the addon's directly. */
+  readonly cipher: SrtpCipher;
   readonly #aead: boolean;
   readonly #tagLength: number;
   readonly #rtpStreams = new Map<number, RtpStreamState>();
@@ -38,7 +40,8 @@ export class SrtpContext {
     this.profile = keys.profile;
     this.#aead = keys.profile === 'AEAD_AES_128_GCM';
     this.#tagLength = srtpProfiles[keys.profile].tagLength;
-    this.#cipher = createSrtpCipher(keys, dataPlane);
+    this.dataPlane = dataPlane;
+    this.cipher = createSrtpCipher(keys, dataPlane);
   }
 
   /**
@@ -64,7 +67,7 @@ export class SrtpContext {
     const output = Buffer.allocUnsafe(headerLength + packet.length - payloadStart + this.#tagLength);
     // A header is a few dozen bytes: a loop costs less than the view a Buffer copy would make.
     for (let i = 0; i < headerLength; i++) output[i] = header[i] as number;
-    this.#cipher.sealRtp(output, headerLength, packet, payloadStart, ssrc, roc, sequence);
+    this.cipher.sealRtp(output, headerLength, packet, payloadStart, ssrc, roc, sequence);
     return output;
   }
 
@@ -83,7 +86,7 @@ export class SrtpContext {
     if (!state.replay.check(index)) return null;
 
     const output = Buffer.allocUnsafe(packet.length - this.#tagLength);
-    if (!this.#cipher.openRtp(packet, headerLength, output, ssrc, roc, sequence)) return null;
+    if (!this.cipher.openRtp(packet, headerLength, output, ssrc, roc, sequence)) return null;
     state.replay.accept(index);
     if (roc > state.roc || (roc === state.roc && sequence > state.highestSequence)) {
       state.roc = roc;
@@ -99,7 +102,7 @@ export class SrtpContext {
     const index = ((this.#srtcpIndex.get(ssrc) ?? -1) + 1) & maxSrtcpIndex;
     this.#srtcpIndex.set(ssrc, index);
     const output = Buffer.allocUnsafe(packet.length + this.#tagLength + srtcpIndexLength);
-    this.#cipher.sealRtcp(packet, output, ssrc, index);
+    this.cipher.sealRtcp(packet, output, ssrc, index);
     return output;
   }
 
@@ -120,7 +123,7 @@ export class SrtpContext {
     if (!replay.check(index)) return null;
 
     const output = Buffer.allocUnsafe(end);
-    if (!this.#cipher.openRtcp(packet, output, ssrc, index, (eIndex & 0x80000000) !== 0)) return null;
+    if (!this.cipher.openRtcp(packet, output, ssrc, index, (eIndex & 0x80000000) !== 0)) return null;
     replay.accept(index);
     return output;
   }

@@ -10,7 +10,7 @@ export const dataPlanes = ['native', 'js'] as const;
 export type DataPlane = (typeof dataPlanes)[number];
 
 /** What `@parlor/native` exports (packages/native/src/addon.c). */
-interface NativeAddon {
+export interface NativeAddon {
   readonly SrtpCipher: new (
     aead: boolean,
     rtpKey: Buffer,
@@ -20,6 +20,45 @@ interface NativeAddon {
     rtcpSalt: Buffer,
     rtcpAuthentication: Buffer | null,
   ) => SrtpCipher;
+  /** The subscribers of one published track (packages/native/src/fanout.c; see `FanOutGroup.ts`). */
+  readonly FanOutGroup: new (fd: number) => NativeFanOutGroup;
+}
+
+/** The addon's FanOutGroup, as `router/FanOutGroup.ts` drives it. */
+export interface NativeFanOutGroup {
+  addSlot(
+    cipher: SrtpCipher,
+    ssrc: number,
+    clockRate: number,
+    payloadType: number,
+    pictureIds: boolean,
+    layered: boolean,
+    rtxSsrc: number,
+    rtxPayloadType: number,
+    rtxSequence: number,
+  ): number;
+  removeSlot(slot: number): void;
+  setFeedback(
+    slot: number,
+    extensionId: number,
+    next?: Float64Array,
+    sendTimes?: Float64Array,
+    sizes?: Uint32Array,
+    states?: Uint8Array,
+  ): void;
+  setDestination(slot: number, address: string, port: number): void;
+  setDecision(
+    slot: number,
+    enabled: boolean,
+    targetLayer: number,
+    targetTemporalLayer: number,
+    leaveLayer: boolean,
+  ): void;
+  state(slot: number, out: Float64Array): void;
+  sourceSequenceOf(slot: number, outSequence: number): number;
+  forward(packet: Buffer, info: Float64Array): number;
+  resend(slot: number, packet: Buffer, info: Float64Array): boolean;
+  sendFailures(): number;
 }
 
 export type NativeAddonStatus =

@@ -128,7 +128,7 @@ describe('DTLS-SRTP over ICE-lite', () => {
       await waitFor(() => handshakes.counts.queued === 1, 'the handshake to wait');
       // The refused peer's first DTLS record, on a path its check proved.
       refused.endpoint.handleCheck(
-        { protocol: 'udp', remote: { address: '127.0.0.1', port: 9 }, send: () => undefined },
+        { protocol: 'udp', remote: { address: '127.0.0.1', port: 9 }, fd: null, send: () => undefined },
         true,
         Date.now(),
       );

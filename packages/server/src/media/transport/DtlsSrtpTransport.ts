@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { DtlsServer, type Transport } from 'werift';
 import { InvalidStateError } from '../../InvalidStateError.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
-import type { IceLiteEndpoint } from '../ice/IceLiteEndpoint.js';
-import type { DataPlane } from '../srtp/dataPlane.js';
+import type { IceLiteEndpoint, IcePath } from '../ice/IceLiteEndpoint.js';
+import { defaultDataPlane, type DataPlane } from '../srtp/dataPlane.js';
 import { deriveSrtpSessionKeys } from '../srtp/keyDerivation.js';
 import { preferredSrtpProfiles, srtpProfileById, srtpProfiles } from '../srtp/profiles.js';
 import { SrtpContext } from '../srtp/SrtpContext.js';
@@ -57,7 +57,7 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
   #outbound: SrtpContext | null = null;
   /** The datagram transport werift's DTLS socket runs on; it sets `onData` to receive. */
   readonly #dtlsTransport: Transport;
-  readonly #dataPlane: DataPlane | undefined;
+  readonly #dataPlane: DataPlane;
   readonly #handshakes: HandshakeLimiter | undefined;
   /** Its turn at the limiter: none asked yet, waiting, under way, or refused. */
   #turn: 'none' | 'waiting' | 'running' | 'refused' = 'none';
@@ -68,7 +68,7 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
   constructor(options: DtlsSrtpTransportOptions) {
     super();
     this.#endpoint = options.endpoint;
-    this.#dataPlane = options.dataPlane;
+    this.#dataPlane = options.dataPlane ?? defaultDataPlane;
     this.#handshakes = options.handshakes;
     this.#remoteFingerprint = options.remoteFingerprint
       ? normalizeFingerprint(options.remoteFingerprint)
@@ -106,6 +106,23 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
 
   get state(): DtlsSrtpState {
     return this.#state;
+  }
+
+  get dataPlane(): DataPlane {
+    return this.#dataPlane;
+  }
+
+  /** The path to the peer its ICE checks chose; null before. */
+  get path(): IcePath | null {
+    return this.#endpoint.path;
+  }
+
+  /**
+   * What protects the RTP and RTCP sent, once keyed (null before): the native data plane's
+   * fan-out uses it directly, and then alone protects RTP on the SSRCs it forwards.
+   */
+  get outbound(): SrtpContext | null {
+    return this.#outbound;
   }
 
   /** The fingerprint from the peer's answer, when the router made the offer. */
