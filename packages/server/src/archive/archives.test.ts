@@ -415,13 +415,15 @@ describe('archive download links', () => {
       await sleep(500);
       await shortLived.rest('POST', `/archive/${started.id}/stop`);
       await Promise.all([alice.close(), bob.close()]);
-      let url: string | null = null;
-      while (url === null) {
+      const deadline = Date.now() + 30_000;
+      let archive: { status: string; url: string | null };
+      do {
         await sleep(100);
-        url = (
-          (await (await shortLived.rest('GET', `/archive/${started.id}`)).json()) as { url: string | null }
-        ).url;
-      }
+        archive = (await (await shortLived.rest('GET', `/archive/${started.id}`)).json()) as typeof archive;
+        if (archive.status === 'failed' || Date.now() > deadline)
+          assert.fail(`archive ${started.id} is ${archive.status}, with no download link`);
+      } while (archive.url === null);
+      const url = archive.url;
       assert.equal((await fetch(url)).status, 200);
       await sleep(2100);
       const expired = await fetch(url);
