@@ -142,12 +142,12 @@ export class OTNamespace extends OTEventEmitter<OTEvents> {
     }
   }
 
-  /** 1 when the browser has what the SDK needs (WebRTC, camera access, WebSocket), else 0. */
   /** Whether this browser can encrypt media end to end (it can transform encoded frames in a worker). */
   hasEndToEndEncryptionSupport(): boolean {
     return frameTransformApi() !== null;
   }
 
+  /** 1 when the browser has what the SDK needs (WebRTC, camera access, WebSocket), else 0. */
   checkSystemRequirements(): 0 | 1 {
     const supported =
       typeof RTCPeerConnection === 'function' &&
