@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -184,6 +184,8 @@ export class ParlorServer {
         'archiving is off: ffmpeg and ffprobe are needed on the PATH (or name them with --ffmpeg); starting an archive is refused with 503',
       );
     }
+    // The node ID, the archive link key and the recordings live here whatever the store's engine.
+    mkdirSync(config.dataDir, { recursive: true });
     const store = await Store.open(storeLocationOf(config, logger));
     let coturn: Coturn | null = null;
     let mediaWorkers: MediaWorkerPool | null = null;

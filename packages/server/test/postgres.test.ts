@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import OpenTok from 'opentok';
@@ -86,6 +89,21 @@ describe('a Parlor on PostgreSQL', () => {
     // A token made before the restart still connects: the session and the secret were kept.
     const bob = await SignalingTestClient.connect(parlor.url, relayed, opentok.generateToken(relayed));
     await bob.close();
+  });
+
+  it('starts in a data directory that does not exist yet (no SQLite file makes it)', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'parlor-pg-data-')), 'node', 'data');
+    const fresh = await startTestServer({
+      dataDir,
+      env: { PARLOR_DATABASE_URL: await postgres.createDatabase() },
+    });
+    try {
+      assert.ok(existsSync(join(dataDir, 'archive-link-secret')));
+      assert.equal((await fetch(`${fresh.url}/health`)).status, 200);
+    } finally {
+      await fresh.dispose();
+      rmSync(dirname(dirname(dataDir)), { recursive: true, force: true });
+    }
   });
 
   it('answers 500 while the database is unreachable, and keeps serving what needs no database', async () => {
