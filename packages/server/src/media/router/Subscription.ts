@@ -83,6 +83,8 @@ export interface ConsumedTrack {
   readonly fallback: VideoFallback | null;
   /** When the subscriber's last receiver report for this track came, ms; 0 before one. */
   lastReportAtMs: number;
+  /** When the span that report tells of began: the report before it, ms; 0 for the first. */
+  reportSpanFromMs: number;
   /** Keeps VP8/VP9 picture numbering continuous across switches and dropped frames. */
   readonly pictureIds: PictureIdRewriter | null;
   /** Packets sent with their picture numbering rewritten, by source sequence number, for resends. */
@@ -249,6 +251,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
         selector: source.codec ? new LayerSelector() : null,
         fallback: source.codec && fallbackSettings !== null ? new VideoFallback(fallbackSettings) : null,
         lastReportAtMs: 0,
+        reportSpanFromMs: 0,
         pictureIds: source.codec === 'vp8' || source.codec === 'vp9' ? new PictureIdRewriter() : null,
         rewrittenPackets:
           source.codec === 'vp8' || source.codec === 'vp9' ? new RetransmissionBuffer(256) : null,
@@ -547,7 +550,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     const event = fallback.update(
       {
         estimate: this.#estimatedBitrate,
-        fractionLost: this.#freshLoss(now),
+        fractionLost: this.#freshLoss(now, fallback.lossCountsFromMs),
         videoNackLoss: track.nackLoss,
         videoReportLoss: now - track.lastReportAtMs < freshReportMs ? track.fractionLost : 0,
         lowestBitrate: lowestView.bitrates[lowestTemporal] ?? bitrateOf(views, lowest),
@@ -583,13 +586,14 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
 
   /**
    * The highest loss the subscriber's recent receiver reports, or its NACKs of the last second,
-   * tell over all its tracks.
+   * tell over all its tracks; reports spanning time before `fromMs` count not.
    */
-  #freshLoss(now: number): number {
+  #freshLoss(now: number, fromMs: number): number {
     let loss = 0;
     for (const track of this.tracks) {
       loss = Math.max(loss, track.nackLoss);
-      if (now - track.lastReportAtMs < freshReportMs) loss = Math.max(loss, track.fractionLost);
+      if (now - track.lastReportAtMs < freshReportMs && track.reportSpanFromMs >= fromMs)
+        loss = Math.max(loss, track.fractionLost);
     }
     return loss;
   }
@@ -744,6 +748,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   #onReport(report: ReportBlock): void {
     const track = this.#tracksBySsrc.get(report.ssrc);
     if (!track) return;
+    track.reportSpanFromMs = track.lastReportAtMs;
     track.lastReportAtMs = Date.now();
     const skipped = this.#skipped(track);
     track.fractionLost = downlinkLoss(report, track.reportMark, skipped);

@@ -206,6 +206,20 @@ describe('Audio fallback', () => {
     assert.equal(ms - offAt, probeIntervalMs);
   });
 
+  it('after video comes back, counts no report whose span began before the probe that let it through', () => {
+    const fallback = new VideoFallback();
+    assert.equal(fallback.lossCountsFromMs, 0);
+    feed(fallback, 0, 1000, good);
+    feed(fallback, 1000, 2000, bad);
+    let ms = 2000;
+    while (!probing(fallback)) fallback.update({ ...good, reportAtMs: ms - (ms % 1000) }, (ms += 250));
+    const probeStart = ms;
+    assert.equal(fallback.lossCountsFromMs, 0, 'not while probing');
+    const [enabled] = feed(fallback, ms + 250, 20_000, good);
+    assert.equal(enabled?.[1], 'videoEnabled');
+    assert.equal(fallback.lossCountsFromMs, probeStart);
+  });
+
   it("judges a probe by its video alone, not by the audio's report from before it", () => {
     const fallback = new VideoFallback();
     feed(fallback, 0, 1000, good);

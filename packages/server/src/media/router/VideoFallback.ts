@@ -73,7 +73,10 @@ export interface VideoFallbackChange {
 export interface FallbackReading {
   /** What the subscriber's downlink carries for video (see `Subscription.estimatedBitrate`), bits/s; null before known. */
   readonly estimate: number | null;
-  /** Highest loss (0–1) the subscriber told of lately (NACKs, receiver reports), over all tracks. */
+  /**
+   * Highest loss (0–1) the subscriber told of lately (NACKs, receiver reports), over all tracks,
+   * from the reports whose span began at `lossCountsFromMs` or later.
+   */
   readonly fractionLost: number;
   /**
    * The share (0–1) of this video's packets NACKed over the last second: what a probe is judged
@@ -138,6 +141,7 @@ export class VideoFallback {
   #probeMs: number;
   /** When video last came back, ms; null before. */
   #enabledAt: number | null = null;
+  #lossCountsFromMs = 0;
   /**
    * Whether an estimate below the lowest layer counts as congestion: not from video turning off
    * until the estimate passes the lowest layer by `estimateHeadroom`. An estimate knows a link
@@ -171,6 +175,15 @@ export class VideoFallback {
 
   get lastChange(): VideoFallbackChange | null {
     return this.#lastChange;
+  }
+
+  /**
+   * The loss of receiver reports whose span began before this counts not, ms: from video coming
+   * back, the start of the probe that let it through. Audio is reported every five seconds, so
+   * its first report after a repair may still tell of the losses of the bad link before it.
+   */
+  get lossCountsFromMs(): number {
+    return this.#lossCountsFromMs;
   }
 
   /** Takes a link reading; returns what to tell the subscriber, if anything changed. */
@@ -240,6 +253,7 @@ export class VideoFallback {
       return null;
     }
     if (this.#probeReportCount < probeReports || nowMs - this.#probeStartedAt < this.#probeMs) return null;
+    this.#lossCountsFromMs = this.#probeStartedAt;
     this.#probeStartedAt = null;
     this.#enabledAt = nowMs;
     return this.#change('on', 'videoEnabled', nowMs);
