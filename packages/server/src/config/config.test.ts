@@ -279,10 +279,34 @@ describe('loadConfig', () => {
       (error: ConfigError) =>
         error.problems.length === 2 &&
         error.problems.some((problem) =>
-          /PARLOR_DATABASE_URL=.*must be a postgres:\/\/ or postgresql:\/\/ URL/.test(problem),
+          /PARLOR_DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/.test(problem),
         ),
     );
     assert.throws(() => loadConfig({}, { 'database-url': 'parlor.sqlite' }), /must be a postgres/);
+  });
+
+  it('never repeats a value that may hold a password in its problem', () => {
+    const problems = (
+      overrides: Record<string, string>,
+      flags: Record<string, string> = {},
+    ): readonly string[] => {
+      try {
+        loadConfig(overrides, flags);
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+      return [];
+    };
+    assert.deepEqual(problems({ PARLOR_DATABASE_URL: 'mysql://parlor:hunter2hunter2@db/parlor' }), [
+      'PARLOR_DATABASE_URL: must be a postgres:// or postgresql:// URL',
+    ]);
+    assert.deepEqual(problems({}, { 'cluster-secret': 'hunter2' }).length, 1);
+    for (const problem of [
+      ...problems({}, { 'cluster-secret': 'hunter2' }),
+      ...problems({}, { 'redis-url': 'http://:hunter2@cache' }),
+      ...problems({ PARLOR_ICE_SERVERS: '[{"urls":"turn:x","credential":"hunter2","username":1}]' }),
+    ])
+      assert.ok(!problem.includes('hunter2'), problem);
   });
 
   it('reads the metrics token, which must be long enough to guess badly', () => {
@@ -358,7 +382,7 @@ describe('loadConfig', () => {
       assert.match(problems, /PARLOR_TURN_ALLOWED_PEER_IPS=.*is not an IP address or an A-B range/);
       assert.match(problems, /PARLOR_TURN_CERT=.*no such file/);
       assert.match(problems, /--turn-url="stun:x.example": .* is not a turn: or turns: URL/);
-      assert.match(problems, /--turn-secret="short": must be at least 16 characters/);
+      assert.match(problems, /--turn-secret: must be at least 16 characters/);
       assert.match(problems, /--turn-credential-lifetime="5"/);
       assert.match(problems, /--turn external needs --turn-url and --turn-secret/);
       assert.equal(error.problems.length, 8);
@@ -450,7 +474,7 @@ describe('loadConfig', () => {
       () => loadConfig({ PARLOR_REDIS_URL: 'http://x', PARLOR_REGION: 'EU!' }, { 'max-streams': '0' }),
       (error: unknown) =>
         error instanceof ConfigError &&
-        /PARLOR_REDIS_URL="http:\/\/x": must be a redis/.test(error.message) &&
+        /PARLOR_REDIS_URL: must be a redis/.test(error.message) &&
         /PARLOR_REGION="EU!"/.test(error.message) &&
         /--max-streams="0"/.test(error.message),
     );

@@ -222,6 +222,8 @@ interface Setting<T> {
   readonly parse: (raw: string) => T | Problem;
   /** A switch: its flag takes no value (`--demo`), its variable is parsed as usual. */
   readonly switch?: true;
+  /** Its value may hold a password or key: a problem with it does not repeat it. */
+  readonly secret?: true;
 }
 
 class Problem {
@@ -255,6 +257,7 @@ const settings = {
     env: 'PARLOR_DATABASE_URL',
     description:
       'postgres://user:password@host:port/database for a cluster (default: SQLite in the data folder)',
+    secret: true,
     parse: parseDatabaseUrl,
   } satisfies Setting<string>,
   publicUrl: {
@@ -282,6 +285,7 @@ const settings = {
     flag: null,
     env: 'PARLOR_API_SECRET',
     description: 'API secret of the default project',
+    secret: true,
     parse: (raw) => problemOr(apiSecretProblem(raw), raw),
   } satisfies Setting<string>,
   reconnectGrace: {
@@ -299,6 +303,7 @@ const settings = {
     flag: 'ice-servers',
     env: 'PARLOR_ICE_SERVERS',
     description: 'STUN/TURN servers for clients: comma-separated URLs or a JSON array (default none)',
+    secret: true,
     parse: parseIceServers,
   } satisfies Setting<readonly IceServer[]>,
   signalingRate: {
@@ -547,6 +552,7 @@ const settings = {
     env: 'PARLOR_TURN_SECRET',
     description:
       'TURN shared secret (external: required; embedded: default generated, kept in the data directory)',
+    secret: true,
     parse: (raw) => (raw.length >= 16 ? raw : new Problem('must be at least 16 characters')),
   } satisfies Setting<string>,
   turnCredentialLifetime: {
@@ -668,6 +674,7 @@ const settings = {
     env: 'PARLOR_REDIS_URL',
     description:
       'redis:// or rediss:// URL of the Redis a cluster shares; switches cluster mode on (default off)',
+    secret: true,
     parse: (raw) => {
       try {
         const url = new URL(raw);
@@ -730,6 +737,7 @@ const settings = {
     env: 'PARLOR_CLUSTER_SECRET',
     description:
       'cluster: secret the nodes share; signs calls between nodes (forwarding) and is the bearer token of /v2/cluster/nodes (default none: both refused)',
+    secret: true,
     parse: (raw) =>
       /^[\x21-\x7e]{16,}$/.test(raw)
         ? raw
@@ -798,7 +806,9 @@ export function loadConfig(
     const value = setting.parse(raw);
     if (!(value instanceof Problem)) return value;
     const source = fromFlag !== undefined ? `--${setting.flag}` : setting.env;
-    problems.push(`${source}=${JSON.stringify(raw)}: ${value.message}`);
+    problems.push(
+      setting.secret ? `${source}: ${value.message}` : `${source}=${JSON.stringify(raw)}: ${value.message}`,
+    );
     return undefined;
   };
 
