@@ -79,4 +79,65 @@ describe('WebhookSender', () => {
       receiver.close();
     }
   });
+
+  it('reads no answer body, however long, and follows no redirect', async () => {
+    let redirectedTo = 0;
+    const elsewhere = createServer((request, response) => {
+      redirectedTo += 1;
+      request.resume();
+      response.writeHead(204).end();
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    const elsewhereUrl = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/`;
+    let endlessWritten = 0;
+    const receiver = createServer((request, response) => {
+      request.resume();
+      if (request.url === '/redirect') {
+        response.writeHead(307, { Location: elsewhereUrl }).end();
+        return;
+      }
+      // An answer that never ends: written as fast as it is read.
+      response.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(64 * 1024);
+      const write = (): void => {
+        while (!response.destroyed && response.write(chunk)) endlessWritten += chunk.length;
+        if (!response.destroyed) response.once('drain', write);
+      };
+      write();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    const store = await Store.open({ engine: 'sqlite', file: join(dir, 'answers.sqlite') });
+    const sender = new WebhookSender({
+      repository: store.webhooks,
+      logger: pino({ level: 'silent' }),
+      signatureSecretOf: () => Promise.resolve('secret'),
+      retryBaseMs: 60_000,
+    });
+    try {
+      await sender.send({ url: `${url}/endless`, body: { n: 1 }, apiKey: '1', queue: 'a' });
+      await sender.send({ url: `${url}/redirect`, body: { n: 2 }, apiKey: '1', queue: 'b' });
+      const settled = async (): Promise<boolean> =>
+        (await store.webhooks.count()) === 1 &&
+        (await store.webhooks.next(`${url}/redirect`, 'b'))?.attempts === 1;
+      const deadline = Date.now() + 5000;
+      while (!(await settled()) && Date.now() < deadline) await sleep(20);
+      assert.ok(
+        await settled(),
+        'the endless answer counts as delivered; the redirect failed, kept to retry',
+      );
+      assert.equal(redirectedTo, 0);
+      assert.ok(
+        endlessWritten < 16 * 1024 * 1024,
+        `${endlessWritten} bytes written before the sender let go`,
+      );
+    } finally {
+      sender.close();
+      await store.close();
+      for (const server of [receiver, elsewhere]) {
+        server.closeAllConnections();
+        server.close();
+      }
+    }
+  });
 });

@@ -262,9 +262,12 @@ export class WebhookSender {
         method: 'POST',
         headers,
         body: delivery.body,
+        // A receiver's redirect could point the POST anywhere, at addresses it cannot reach itself.
+        redirect: 'manual',
         signal: AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#timeoutMs)]),
       });
-      await response.arrayBuffer();
+      // Its answer's body tells nothing, and could be endless.
+      await response.body?.cancel();
       return response.ok ? null : `HTTP ${response.status}`;
     } catch (error) {
       return (error as Error).message;
