@@ -35,6 +35,7 @@ import { PrometheusMetrics } from './metrics/PrometheusMetrics.js';
 import type { Project } from './store/ProjectRepository.js';
 import { Store, type StoreLocation } from './store/Store.js';
 import { nativeAddon } from './media/srtp/dataPlane.js';
+import { PublicAddressPolicy } from './nonPublicAddresses.js';
 import { loadOrCreateSecret } from './secretFile.js';
 import { SessionMonitor } from './webhooks/SessionMonitor.js';
 import { SipService } from './sip/SipService.js';
@@ -247,8 +248,10 @@ export class ParlorServer {
         ...(cluster ? { admit: cluster.admit.bind(cluster) } : {}),
       });
       rooms = signaling.rooms;
-      const callbacks = new CallbackService(store);
+      const callbackAddresses = new PublicAddressPolicy(config.callbackAllowedIps);
+      const callbacks = new CallbackService(store, callbackAddresses);
       const sender = new WebhookSender({
+        addresses: callbackAddresses,
         repository: store.webhooks,
         logger,
         signatureSecretOf: (apiKey) => callbacks.signatureSecret(apiKey),

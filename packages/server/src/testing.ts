@@ -91,7 +91,8 @@ export interface TestServerOptions {
    * Environment variables, as `parlor start` would read them. Default: none (and `PARLOR_TURN=off`,
    * `PARLOR_MEDIA_WORKERS=1`, `PARLOR_MEDIA_ADMISSION_MAX_LAG_MS=2000` and
    * `PARLOR_MEDIA_ADMISSION_MAX_UTILIZATION=1`: on a loaded test machine an idle worker's thread
-   * waits for a core often past the default 200 ms, or reads as 90 % busy, and would refuse joins).
+   * waits for a core often past the default 200 ms, or reads as 90 % busy, and would refuse joins;
+   * and `PARLOR_CALLBACK_ALLOWED_IPS` of loopback, where tests receive callbacks).
    */
   readonly env?: Readonly<Record<string, string>>;
   /** Data directory to use. Default: a new temporary one. */
@@ -150,10 +151,14 @@ async function freePort(ip: string): Promise<number> {
   }
 }
 
-/** The worker load a test server allows before refusing joins (see `TestServerOptions.env`). */
-const testAdmission = {
+/**
+ * Test servers' own settings: the worker load allowed before refusing joins, and the loopback addresses
+ * their callbacks may go to, where tests receive them (see `TestServerOptions.env`).
+ */
+const testSettings = {
   PARLOR_MEDIA_ADMISSION_MAX_LAG_MS: '2000',
   PARLOR_MEDIA_ADMISSION_MAX_UTILIZATION: '1',
+  PARLOR_CALLBACK_ALLOWED_IPS: '127.0.0.0-127.255.255.255,::1',
 } as const;
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -163,7 +168,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       PARLOR_LOG_LEVEL: 'warn',
       PARLOR_TURN: 'off',
       PARLOR_MEDIA_WORKERS: '1',
-      ...testAdmission,
+      ...testSettings,
       ...options.env,
     },
     {
@@ -317,7 +322,7 @@ export async function spawnParlor(options: SpawnParlorOptions): Promise<SpawnedP
       PATH: process.env.PATH,
       PARLOR_LOG_LEVEL: 'warn',
       PARLOR_TURN: 'off',
-      ...testAdmission,
+      ...testSettings,
       ...options.env,
     },
   });

@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       dataPlane: defaultDataPlane,
       audioFallback: defaultVideoFallbackSettings,
       metricsToken: null,
+      callbackAllowedIps: [],
       turn: existsSync(turnserverPath) ? embeddedTurnDefaults : { mode: 'off' },
       archive: {
         maxDurationSeconds: 14_400,

@@ -81,6 +81,11 @@ export interface Config {
    */
   readonly metricsToken: string | null;
   /**
+   * Loopback or private addresses (and `first-last` ranges) callbacks may be POSTed to; others
+   * than these and public ones are refused. Default: none.
+   */
+  readonly callbackAllowedIps: readonly string[];
+  /**
    * The TURN server whose credentials clients get. Default: external when TURN URLs are given,
    * else embedded when coturn is installed, else off.
    */
@@ -472,6 +477,12 @@ const settings = {
         ? raw
         : new Problem('must be at least 16 printable characters, no spaces'),
   } satisfies Setting<string>,
+  callbackAllowedIps: {
+    flag: 'callback-allowed-ip',
+    env: 'PARLOR_CALLBACK_ALLOWED_IPS',
+    description: 'loopback or private addresses or A-B ranges callbacks may be sent to (default none)',
+    parse: (raw) => parseAddressList(raw, true),
+  } satisfies Setting<readonly string[]>,
   turn: {
     flag: 'turn',
     env: 'PARLOR_TURN',
@@ -832,6 +843,7 @@ export function loadConfig(
   const mediaPort = read(settings.mediaPort) ?? 40000;
   const mediaWorkers = read(settings.mediaWorkers) ?? availableParallelism();
   const metricsToken = read(settings.metricsToken) ?? null;
+  const callbackAllowedIps = read(settings.callbackAllowedIps) ?? Object.freeze([]);
   const mediaTcpLimits = Object.freeze({
     authTimeoutMs: read(settings.mediaTcpAuthTimeoutMs) ?? defaultTcpLimits.authTimeoutMs,
     maxPendingPerAddress: read(settings.mediaTcpPendingPerAddress) ?? defaultTcpLimits.maxPendingPerAddress,
@@ -893,6 +905,7 @@ export function loadConfig(
     dataPlane,
     audioFallback,
     metricsToken,
+    callbackAllowedIps,
     turn,
     archive,
     demo,

@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import { ParlorError } from '@parlor/protocol';
 import { archiveCallback } from '../archive/ArchiveService.js';
+import type { PublicAddressPolicy } from '../nonPublicAddresses.js';
 import type { CallbackRecord } from '../store/CallbackRepository.js';
 import type { Store } from '../store/Store.js';
 
@@ -21,9 +23,15 @@ const callbackKinds = [archiveCallback, sessionMonitoringCallback, sipCallback] 
  */
 export class CallbackService {
   readonly #store: Store;
+  readonly #addresses: PublicAddressPolicy | undefined;
 
-  constructor(store: Store) {
+  /**
+   * @param addresses those callbacks may go to: a URL naming another address is refused at once
+   *   (names are checked as each callback is sent). Default: any.
+   */
+  constructor(store: Store, addresses?: PublicAddressPolicy) {
     this.#store = store;
+    this.#addresses = addresses;
   }
 
   /** Registers the URL for the group and event, replacing the project's previous one. */
@@ -41,7 +49,7 @@ export class CallbackService {
       apiKey,
       group: knownGroup,
       event: knownEvent,
-      url: callbackUrl(url),
+      url: callbackUrl(url, this.#addresses),
       createdAt: Date.now(),
     };
     await this.#store.callbacks.put(callback);
@@ -110,8 +118,8 @@ function newSignatureSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** Checks a callback URL: absolute http or https. */
-function callbackUrl(url: unknown): string {
+/** Checks a callback URL: absolute http or https, to an allowed address if it names one. */
+function callbackUrl(url: unknown, addresses: PublicAddressPolicy | undefined): string {
   let parsed: URL | undefined;
   try {
     parsed = typeof url === 'string' ? new URL(url) : undefined;
@@ -120,6 +128,13 @@ function callbackUrl(url: unknown): string {
   }
   if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
     throw new ParlorError('INVALID_REQUEST', 'url must be an absolute http or https URL');
+  }
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (addresses && (host === 'localhost' || (isIP(host) !== 0 && !addresses.permits(host)))) {
+    throw new ParlorError(
+      'INVALID_REQUEST',
+      'url must reach a public address: this server sends callbacks to loopback or private ones only when allowed (--callback-allowed-ip)',
+    );
   }
   return parsed.href;
 }

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
+import { PublicAddressPolicy } from '../nonPublicAddresses.js';
 import { Store } from '../store/Store.js';
 import { WebhookSender } from './WebhookSender.js';
 
@@ -138,6 +139,65 @@ describe('WebhookSender', () => {
         server.closeAllConnections();
         server.close();
       }
+    }
+  });
+
+  it('sends nothing to an address its policy refuses, by name or number, and keeps the callback to retry', async () => {
+    let received = 0;
+    const receivedCount = (): number => received;
+    const receiver = createServer((request, response) => {
+      received += 1;
+      request.resume();
+      response.writeHead(204).end();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const { port } = receiver.address() as AddressInfo;
+    const store = await Store.open({ engine: 'sqlite', file: join(dir, 'addresses.sqlite') });
+    const failures: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => failures.push(line) });
+    const sender = new WebhookSender({
+      repository: store.webhooks,
+      logger,
+      signatureSecretOf: () => Promise.resolve('secret'),
+      retryBaseMs: 60_000,
+      addresses: new PublicAddressPolicy(),
+    });
+    const allowing = new WebhookSender({
+      repository: store.webhooks,
+      logger: pino({ level: 'silent' }),
+      signatureSecretOf: () => Promise.resolve('secret'),
+      addresses: new PublicAddressPolicy(['127.0.0.1']),
+    });
+    try {
+      for (const host of ['127.0.0.1', 'localhost'])
+        await sender.send({ url: `http://${host}:${port}/`, body: {}, apiKey: '1', queue: host });
+      const attempted = async (): Promise<boolean> =>
+        (await store.webhooks.next(`http://127.0.0.1:${port}/`, '127.0.0.1'))?.attempts === 1 &&
+        (await store.webhooks.next(`http://localhost:${port}/`, 'localhost'))?.attempts === 1;
+      const deadline = Date.now() + 5000;
+      while (!(await attempted()) && Date.now() < deadline) await sleep(20);
+      assert.ok(await attempted(), 'both attempted and kept');
+      assert.equal(receivedCount(), 0);
+      assert.ok(
+        failures.some((line) => line.includes('not a public address (--callback-allowed-ip allows it)')),
+        'the log says why',
+      );
+      // Allowed, the same address gets its callback.
+      await allowing.send({
+        url: `http://127.0.0.1:${port}/allowed`,
+        body: {},
+        apiKey: '1',
+        queue: 'allowed',
+      });
+      const until = Date.now() + 5000;
+      while (receivedCount() === 0 && Date.now() < until) await sleep(20);
+      assert.equal(receivedCount(), 1);
+    } finally {
+      sender.close();
+      allowing.close();
+      await store.close();
+      receiver.closeAllConnections();
+      receiver.close();
     }
   });
 });

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { WebhookDelivery, WebhookRepository } from '../store/WebhookRepository.js';
+import type { PublicAddressPolicy } from '../nonPublicAddresses.js';
 import { signCallback } from './callbackSignature.js';
+import { postCallback } from './postCallback.js';
 
 /** A queue being drained: the wait before its next attempt. */
 interface DrainState {
@@ -38,6 +40,8 @@ export interface WebhookSenderOptions {
   readonly maxQueued?: number;
   /** POSTs under way at once, all queues together; the others wait their turn. Default: 64. */
   readonly maxConcurrent?: number;
+  /** The addresses callbacks may go to. Default: any. */
+  readonly addresses?: PublicAddressPolicy;
 }
 
 /**
@@ -67,6 +71,7 @@ export class WebhookSender {
   #queued = 0;
   #dropped = 0;
   readonly #maxConcurrent: number;
+  readonly #addresses: PublicAddressPolicy | undefined;
   #posting = 0;
   /** Queues waiting for a POST to end before they send theirs, first come first served. */
   readonly #turns: (() => void)[] = [];
@@ -76,6 +81,7 @@ export class WebhookSender {
     this.#logger = options.logger.child({ component: 'webhooks' });
     this.#signatureSecretOf = options.signatureSecretOf;
     this.#retryBaseMs = options.retryBaseMs ?? 1000;
+    this.#addresses = options.addresses;
     this.#retryMaxMs = options.retryMaxMs ?? 300_000;
     this.#maxAgeMs = options.maxAgeMs ?? 86_400_000;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
@@ -258,17 +264,14 @@ export class WebhookSender {
         const secret = await this.#signatureSecretOf(delivery.apiKey);
         headers.Authorization = signCallback(delivery.body, delivery.apiKey, secret);
       }
-      const response = await fetch(delivery.url, {
-        method: 'POST',
+      const status = await postCallback({
+        url: delivery.url,
         headers,
         body: delivery.body,
-        // A receiver's redirect could point the POST anywhere, at addresses it cannot reach itself.
-        redirect: 'manual',
         signal: AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#timeoutMs)]),
+        ...(this.#addresses ? { addresses: this.#addresses } : {}),
       });
-      // Its answer's body tells nothing, and could be endless.
-      await response.body?.cancel();
-      return response.ok ? null : `HTTP ${response.status}`;
+      return status >= 200 && status < 300 ? null : `HTTP ${status}`;
     } catch (error) {
       return (error as Error).message;
     } finally {

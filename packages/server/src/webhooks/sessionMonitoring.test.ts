@@ -220,6 +220,16 @@ describe('session monitoring callbacks', () => {
     });
     assert.equal(refused.status, 400);
     assert.match(((await refused.json()) as { message: string }).message, /"session"\/"monitoring"/);
+    // Test servers allow loopback callbacks (see testing.ts), and no other address that is not public.
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data',
+      'http://[fd00::1]/hook',
+      'http://localhost/hook',
+    ]) {
+      const internal = await parlor.rest('POST', '/callback', { group: 'session', event: 'monitoring', url });
+      assert.equal(internal.status, 400, url);
+      assert.match(((await internal.json()) as { message: string }).message, /--callback-allowed-ip/);
+    }
   });
 
   it('rotating the secret signs the next callbacks with the new one', async () => {
