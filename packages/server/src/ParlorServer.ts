@@ -36,6 +36,7 @@ import type { Project } from './store/ProjectRepository.js';
 import { Store, type StoreLocation } from './store/Store.js';
 import { nativeAddon } from './media/srtp/dataPlane.js';
 import { loadOrCreateSecret } from './secretFile.js';
+import { OrderedEnqueuer } from './webhooks/OrderedEnqueuer.js';
 import { SessionMonitor } from './webhooks/SessionMonitor.js';
 import { SipService } from './sip/SipService.js';
 import { sendSipCallbacks } from './sip/sipCallbacks.js';
@@ -107,6 +108,8 @@ export class ParlorServer {
   readonly sip: SipService;
   readonly #webhooks: WebhookSender;
   readonly #monitor: SessionMonitor;
+  /** Session monitoring and SIP callbacks on their way into the webhook queue, in order. */
+  readonly #callbackQueue: OrderedEnqueuer;
   readonly #signaling: SignalingServer;
   /** The media worker threads that host routed sessions' routers. */
   readonly mediaWorkers: MediaWorkerPool;
@@ -134,6 +137,7 @@ export class ParlorServer {
     sip: SipService;
     webhooks: WebhookSender;
     monitor: SessionMonitor;
+    callbackQueue: OrderedEnqueuer;
     coturn: Coturn | null;
     mediaWorkers: MediaWorkerPool;
     cluster: Cluster | null;
@@ -155,6 +159,7 @@ export class ParlorServer {
     this.sip = parts.sip;
     this.#webhooks = parts.webhooks;
     this.#monitor = parts.monitor;
+    this.#callbackQueue = parts.callbackQueue;
     this.#signaling = parts.signaling;
     this.#store = parts.store;
     this.#coturn = parts.coturn;
@@ -256,7 +261,8 @@ export class ParlorServer {
         ...(overrides.webhookMaxQueued === undefined ? {} : { maxQueued: overrides.webhookMaxQueued }),
       });
       webhooks = sender;
-      const monitor = new SessionMonitor({ rooms: signaling.rooms, callbacks, webhooks: sender, logger });
+      const callbackQueue = new OrderedEnqueuer({ webhooks: sender, logger });
+      const monitor = new SessionMonitor({ rooms: signaling.rooms, callbacks, enqueuer: callbackQueue });
       archives = new ArchiveService({
         store,
         media: new RoomArchiveMedia(signaling.rooms, overrides.recordStream ?? routerRecording, logger),
@@ -313,7 +319,7 @@ export class ParlorServer {
         ...(cluster ? { admit: cluster.admit.bind(cluster) } : {}),
         logger,
       });
-      sendSipCallbacks(sip, (apiKey) => callbacks.sipCallbackUrl(apiKey), sender, logger);
+      sendSipCallbacks(sip, (apiKey) => callbacks.sipCallbackUrl(apiKey), callbackQueue);
       const metrics = new PrometheusMetrics({
         rooms: signaling.rooms,
         mediaWorkers: pool,
@@ -323,7 +329,7 @@ export class ParlorServer {
             return sender.queued;
           },
           get dropped() {
-            return sender.dropped + monitor.dropped;
+            return sender.dropped + callbackQueue.dropped;
           },
         },
       });
@@ -370,6 +376,7 @@ export class ParlorServer {
         sip,
         webhooks,
         monitor,
+        callbackQueue,
         coturn,
         mediaWorkers: pool,
         cluster,
@@ -434,7 +441,7 @@ export class ParlorServer {
         await this.archives.close();
       } finally {
         // The rooms closed above told of their end: stored, and sent if the receiver answers.
-        await this.#monitor.idle();
+        await this.#callbackQueue.idle();
         await this.#webhooks.flush(webhookFlushMs);
         this.#webhooks.close();
         this.demo.close();
