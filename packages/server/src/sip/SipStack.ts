@@ -37,6 +37,9 @@ const idleTimeoutMs = 120_000;
 /** TLS connections far ends may hold open to our listener at once. */
 const maxInboundTlsConnections = 1024;
 
+/** How long a far end has to complete its TLS handshake with our listener, ms. */
+const tlsHandshakeTimeoutMs = 10_000;
+
 /**
  * The `sip` package's transports (UDP and TCP on one port) and transaction layer, with our own
  * glue in place of its `create`: that one takes every URI whose host is its own address for a
@@ -68,14 +71,17 @@ export class SipStack {
     });
     this.#transactions = sip.makeTransactionLayer(settings, this.#transport.open.bind(this.#transport));
     this.#tlsServer = options.tls
-      ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, (socket) => {
-          const key = `${socket.remoteAddress}:${socket.remotePort}`;
-          this.#addTls(key, socket, {
-            protocol: 'TLS',
-            address: socket.remoteAddress ?? '',
-            port: socket.remotePort ?? 0,
-          });
-        })
+      ? createTlsServer(
+          { cert: options.tls.cert, key: options.tls.key, handshakeTimeout: tlsHandshakeTimeoutMs },
+          (socket) => {
+            const key = `${socket.remoteAddress}:${socket.remotePort}`;
+            this.#addTls(key, socket, {
+              protocol: 'TLS',
+              address: socket.remoteAddress ?? '',
+              port: socket.remotePort ?? 0,
+            });
+          },
+        )
       : null;
     if (this.#tlsServer) {
       this.#tlsServer.maxConnections = maxInboundTlsConnections;
