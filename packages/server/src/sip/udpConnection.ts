@@ -29,7 +29,10 @@ const maxPending = 16;
  */
 export function openUdpConnection(options: UdpConnectionOptions): FlowConnection {
   const { target } = options;
-  const socket = createSocket(target.address.includes(':') ? 'udp6' : 'udp4');
+  const ipv6 = target.address.includes(':');
+  const socket = createSocket(ipv6 ? 'udp6' : 'udp4');
+  // The SIP port's address when it is of the target's family, else that family's wildcard.
+  const bindAddress = options.host.includes(':') === ipv6 ? options.host : ipv6 ? '::' : '0.0.0.0';
   /** Messages written before the socket is connected (its port, which Via names, is known then). */
   let pending: SipMessage[] | null = [];
   let closed = false;
@@ -63,7 +66,7 @@ export function openUdpConnection(options: UdpConnectionOptions): FlowConnection
     }
     socket.send(Buffer.from(sip.stringify(message), 'binary'));
   };
-  socket.bind(0, options.host, () => {
+  socket.bind(0, bindAddress, () => {
     socket.connect(target.port, target.address, () => {
       if (closed) return;
       for (const message of pending ?? []) send(message);
