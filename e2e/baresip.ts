@@ -21,7 +21,10 @@ export interface BaresipOptions {
   readonly codecs?: readonly string[];
   /** Whether it requires SDES-SRTP (`mediaenc=srtp-mand`). Default: false. */
   readonly srtp?: boolean;
-  /** A PEM file of its certificate and key: it then takes SIP over TLS on its port + 1. Default: none. */
+  /**
+   * A PEM file of its certificate and key: it then takes SIP over TLS on its port + 1 (and trusts
+   * that certificate as a CA). Default: none.
+   */
   readonly tlsCertificate?: string;
 }
 
@@ -65,7 +68,9 @@ export class Baresip {
       join(dir, 'config'),
       [
         `sip_listen 127.0.0.1:${port}`,
-        ...(options.tlsCertificate ? [`sip_certificate ${options.tlsCertificate}`] : []),
+        ...(options.tlsCertificate
+          ? [`sip_certificate ${options.tlsCertificate}`, `sip_cafile ${options.tlsCertificate}`]
+          : []),
         'net_interface 127.0.0.1',
         'sip_trans_def udp',
         `audio_source ausine,${options.sineHz}`,
@@ -118,17 +123,37 @@ export class Baresip {
 
   /** Sends DTMF digits into its call (RFC 4733), one `sndcode` command each. */
   async sendDigits(digits: string): Promise<void> {
+    await this.#control(async (send) => {
+      for (const digit of digits) {
+        send('sndcode', digit);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    });
+  }
+
+  /** Hangs up its call (a BYE to the Contact it was given). */
+  async hangUp(): Promise<void> {
+    await this.#control(async (send) => {
+      send('hangup', '');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    });
+  }
+
+  /** Runs commands on its ctrl_tcp connection. */
+  async #control(run: (send: (command: string, params: string) => void) => Promise<void>): Promise<void> {
     const socket = connect(this.#controlPort, '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
     });
-    for (const digit of digits) {
-      const command = JSON.stringify({ command: 'sndcode', params: digit, token: 'parlor' });
-      socket.write(`${Buffer.byteLength(command)}:${command},`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+    try {
+      await run((command, params) => {
+        const text = JSON.stringify({ command, params, token: 'parlor' });
+        socket.write(`${Buffer.byteLength(text)}:${text},`);
+      });
+    } finally {
+      socket.destroy();
     }
-    socket.destroy();
   }
 
   /** The WAV files it recorded of what it heard (decoded from the call). */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -16,7 +17,12 @@ let opentok: OpenTok;
 
 before(async () => {
   parlor = await startTestServer({
-    env: { PARLOR_SIP_PORT: String(await freeUdpPort()), PARLOR_SIP_RING_TIMEOUT: '2' },
+    env: {
+      PARLOR_SIP_PORT: String(await freeUdpPort()),
+      // Past the 5 s a silent far end is given, short for the no-answer case.
+      PARLOR_SIP_RING_TIMEOUT: '7',
+      PARLOR_SIP_MAX_SESSION_CALLS: '1',
+    },
   });
   opentok = new OpenTok(parlor.apiKey, parlor.apiSecret, { apiUrl: parlor.url });
   parlor.server.sip.on('callUpdated', (call, state) => {
@@ -252,21 +258,76 @@ describe('dial requests Parlor refuses, without calling anyone', () => {
     assert.equal(parlor.server.sip.calls.length, 0);
   });
 
-  it('ends a call to an unreachable endpoint at once with 503', async () => {
+  for (const transport of ['tcp', 'udp'] as const)
+    it(`ends a call to a closed ${transport.toUpperCase()} port at once with 503`, async () => {
+      const recorder = recordCallEvents();
+      try {
+        const sessionId = await parlor.createSession({ mediaMode: 'routed' });
+        const port = await freeUdpPort();
+        const startedAt = Date.now();
+        const call = await opentok.dial(
+          sessionId,
+          parlor.token(sessionId),
+          `sip:nobody@127.0.0.1:${port};transport=${transport}`,
+        );
+        assert.ok(call.connectionId && call.streamId);
+        await waitUntil('the call to fail', () => recorder.events.includes('callDestroyed:503'));
+        // Over UDP the ICMP port-unreachable tells, not the INVITE's 32 s timeout.
+        assert.ok(Date.now() - startedAt < 10_000, `failed after ${Date.now() - startedAt} ms`);
+        await waitUntil('the session to close', () => parlor.server.rooms.get(sessionId) === undefined);
+      } finally {
+        recorder.stop();
+      }
+    });
+
+  it('ends a call to a UDP endpoint that never answers after a few retransmissions, with 408; one call per session with --sip-max-session-calls 1', async () => {
+    const silent = createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    let invites = 0;
+    const others: string[] = [];
+    const reasons: string[] = [];
+    const onDestroyed = (_call: unknown, _code: number, message: string): void => {
+      reasons.push(message);
+    };
+    parlor.server.sip.on('callDestroyed', onDestroyed);
+    silent.on('message', (data) => {
+      if (data.toString().startsWith('INVITE ')) invites += 1;
+      else others.push(data.toString().split(' ')[0] ?? '');
+    });
     const recorder = recordCallEvents();
     try {
       const sessionId = await parlor.createSession({ mediaMode: 'routed' });
-      const port = await freeUdpPort();
-      const call = await opentok.dial(
+      const watcher = await parlor.connectClient(sessionId);
+      const uri = `sip:nobody@127.0.0.1:${silent.address().port}`;
+      const startedAt = Date.now();
+      const call = await opentok.dial(sessionId, parlor.token(sessionId), uri);
+      const second = await parlor.rest('POST', '/dial', {
         sessionId,
-        parlor.token(sessionId),
-        `sip:nobody@127.0.0.1:${port};transport=tcp`,
+        token: parlor.token(sessionId),
+        sip: { uri },
+      });
+      assert.equal(second.status, 429);
+      assert.match(((await second.json()) as { message: string }).message, /in this session/);
+      await waitUntil('the call to fail', () => recorder.events.includes('callDestroyed:408'), 20_000);
+      const tookMs = Date.now() - startedAt;
+      assert.ok(tookMs < 15_000, `failed after ${tookMs} ms, not at the 32 s timeout`);
+      assert.deepEqual(reasons, ['No response from the far end']);
+      assert.ok(invites >= 3, `the INVITE was retransmitted (${invites} sent)`);
+      assert.equal(
+        (await watcher.nextEvent('connectionDestroyed')).connection.connectionId,
+        call.connectionId,
       );
-      assert.ok(call.connectionId && call.streamId);
-      await waitUntil('the call to fail', () => recorder.events.includes('callDestroyed:503'));
-      assert.equal(parlor.server.rooms.get(sessionId), undefined);
+      // The transaction was given up: no more retransmissions.
+      const sent = invites;
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      assert.equal(invites, sent);
+      // Given up, not cancelled: a CANCEL goes only to a far end that answered something.
+      assert.deepEqual(others, []);
+      await watcher.close();
     } finally {
+      parlor.server.sip.off('callDestroyed', onDestroyed);
       recorder.stop();
+      silent.close();
     }
   });
 

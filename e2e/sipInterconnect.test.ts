@@ -25,7 +25,7 @@ let app: AppOrigin;
 let browser: Browser;
 let opentok: OpenTok;
 
-/** A certificate for 127.0.0.1 (and its key, in one PEM file for baresip), trusted by Parlor. */
+/** A certificate for 127.0.0.1 (and its key, in one PEM file for baresip), trusted by both; Parlor's TLS listener's too. */
 let tlsDir: string;
 
 before(async () => {
@@ -56,7 +56,13 @@ before(async () => {
     readFileSync(join(tlsDir, 'cert.pem'), 'utf8') + readFileSync(join(tlsDir, 'key.pem'), 'utf8'),
   );
   parlor = await startTestServer({
-    env: { PARLOR_SIP_PORT: String(await freeUdpPort()), PARLOR_SIP_TLS_CA: join(tlsDir, 'cert.pem') },
+    env: {
+      PARLOR_SIP_PORT: String(await freeUdpPort()),
+      PARLOR_SIP_TLS_CA: join(tlsDir, 'cert.pem'),
+      PARLOR_SIP_TLS_PORT: String(await freeUdpPort()),
+      PARLOR_SIP_TLS_CERT: join(tlsDir, 'cert.pem'),
+      PARLOR_SIP_TLS_KEY: join(tlsDir, 'key.pem'),
+    },
   });
   app = await startAppOrigin(parlor.url);
   browser = await launchChromium({ args: ['--autoplay-policy=no-user-gesture-required'] });
@@ -362,7 +368,7 @@ describe('SIP interconnect', () => {
       assert.ok((ownSine ?? 1) < 0.01, `baresip does not hear its own sine (share ${ownSine})`);
       const peak = await peakFrequency(peer.page, call.streamId);
       assert.ok(Math.abs(peak - 1000) < 30, `the page hears baresip's sine over SRTP: peak at ${peak} Hz`);
-      // Parlor hangs up over the TLS connection it opened (it takes no TLS connections in).
+      // Parlor hangs up over the TLS connection it opened.
       await new Promise<void>((resolve, reject) => {
         opentok.forceDisconnect(sessionId, call.connectionId, (error) => {
           if (error) reject(error);
@@ -376,6 +382,31 @@ describe('SIP interconnect', () => {
     } finally {
       await baresip.close();
       await peer.page.close();
+    }
+  });
+  it("the far end's BYE over a new TLS connection reaches Parlor's TLS listener and ends the call", async () => {
+    const sessionId = await createRoutedSession();
+    const baresip = await Baresip.start({
+      sineHz: 1000,
+      codecs: ['PCMU/8000'],
+      tlsCertificate: join(tlsDir, 'both.pem'),
+    });
+    const ended: [number, string][] = [];
+    const onDestroyed = (_call: unknown, code: number, message: string): void => {
+      ended.push([code, message]);
+    };
+    parlor.server.sip.on('callDestroyed', onDestroyed);
+    try {
+      await dial(sessionId, baresip.tlsUri);
+      await waitUntil('baresip to answer', () => baresip.log.includes('Call established'));
+      // Parlor's Contact names its TLS listener, which baresip connects to anew to send its BYE.
+      await baresip.hangUp();
+      await waitUntil('the call to end', () => ended.length > 0);
+      assert.deepEqual(ended, [[700, 'The far end hung up']]);
+      assert.equal(parlor.server.sip.calls.length, 0);
+    } finally {
+      parlor.server.sip.off('callDestroyed', onDestroyed);
+      await baresip.close();
     }
   });
 });

@@ -12,6 +12,10 @@ if ((names.length === 0 || names.includes('router')) && process.getuid?.() === 0
 if ((names.length === 0 || names.includes('fallback')) && process.getuid?.() === 0) {
   ensureDebianPackages({ '/usr/bin/chromium': 'chromium' });
 }
+// The SIP benchmark's far end is sipp.
+if ((names.length === 0 || names.includes('sip')) && process.getuid?.() === 0) {
+  ensureDebianPackages({ '/usr/bin/sipp': 'sip-tester' });
+}
 build();
 run(process.execPath, [
   '--conditions=source',

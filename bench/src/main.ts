@@ -17,6 +17,7 @@ import {
 import { routerTables } from './router/routerReport.js';
 import { runRestBench, type HttpFigures } from './restBench.js';
 import { runSignalingBench } from './signalingBench.js';
+import { runSipBench } from './sipBench.js';
 import { runSrtpBench } from './srtpBench.js';
 import { runStoreBench } from './storeBench.js';
 import { runTokenBench, type RateFigures } from './tokenBench.js';
@@ -233,6 +234,26 @@ const benchmarks = {
         ]);
       }
     }
+    return result;
+  },
+  sip: async () => {
+    const steps = flags.includes('--quick') ? [10, 20] : [20, 50, 100];
+    const result = await runSipBench(steps);
+    printTable(
+      `SIP calls (sipp echoing PCMU, two calls per session; server on core 0, one media worker; ${result.windowSeconds} s windows; idle ${result.idleCpuPercent.toFixed(1)} %)`,
+      [
+        ['calls', 'refused', 'answered', 'server CPU %', 'CPU % per call', 'tone latency p50 ms', 'max ms'],
+        ...result.steps.map((step) => [
+          String(step.calls),
+          String(step.refused),
+          String(step.answered),
+          step.serverCpuPercent.toFixed(0),
+          step.cpuPercentPerCall.toFixed(2),
+          step.latencyP50Ms.toFixed(0),
+          step.latencyMaxMs.toFixed(0),
+        ]),
+      ],
+    );
     return result;
   },
   fallback: async () => {

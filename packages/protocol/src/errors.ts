@@ -97,6 +97,7 @@ export const errorCatalogue = {
   SIP_UNAVAILABLE: { status: 503, message: 'SIP interconnect is off on this server (--sip-port)' },
   SIP_CALL_NOT_FOUND: { status: 404, message: 'No SIP call' },
   SIP_CALL_LIMIT: { status: 429, message: 'Too many SIP calls in progress on this server' },
+  SIP_SESSION_CALL_LIMIT: { status: 429, message: 'Too many SIP calls in progress in this session' },
 } as const satisfies Record<string, { status: number; code?: number; message: string }>;
 
 export type ErrorId = keyof typeof errorCatalogue;

@@ -37,6 +37,7 @@ import { Store, type StoreLocation } from './store/Store.js';
 import { nativeAddon } from './media/srtp/dataPlane.js';
 import { PublicAddressPolicy } from './nonPublicAddresses.js';
 import { loadOrCreateSecret } from './secretFile.js';
+import { OrderedEnqueuer } from './webhooks/OrderedEnqueuer.js';
 import { SessionMonitor } from './webhooks/SessionMonitor.js';
 import { SipService } from './sip/SipService.js';
 import { sendSipCallbacks } from './sip/sipCallbacks.js';
@@ -108,6 +109,8 @@ export class ParlorServer {
   readonly sip: SipService;
   readonly #webhooks: WebhookSender;
   readonly #monitor: SessionMonitor;
+  /** Session monitoring and SIP callbacks on their way into the webhook queue, in order. */
+  readonly #callbackQueue: OrderedEnqueuer;
   readonly #signaling: SignalingServer;
   /** The media worker threads that host routed sessions' routers. */
   readonly mediaWorkers: MediaWorkerPool;
@@ -135,6 +138,7 @@ export class ParlorServer {
     sip: SipService;
     webhooks: WebhookSender;
     monitor: SessionMonitor;
+    callbackQueue: OrderedEnqueuer;
     coturn: Coturn | null;
     mediaWorkers: MediaWorkerPool;
     cluster: Cluster | null;
@@ -156,6 +160,7 @@ export class ParlorServer {
     this.sip = parts.sip;
     this.#webhooks = parts.webhooks;
     this.#monitor = parts.monitor;
+    this.#callbackQueue = parts.callbackQueue;
     this.#signaling = parts.signaling;
     this.#store = parts.store;
     this.#coturn = parts.coturn;
@@ -259,7 +264,8 @@ export class ParlorServer {
         ...(overrides.webhookMaxQueued === undefined ? {} : { maxQueued: overrides.webhookMaxQueued }),
       });
       webhooks = sender;
-      const monitor = new SessionMonitor({ rooms: signaling.rooms, callbacks, webhooks: sender, logger });
+      const callbackQueue = new OrderedEnqueuer({ webhooks: sender, logger });
+      const monitor = new SessionMonitor({ rooms: signaling.rooms, callbacks, enqueuer: callbackQueue });
       archives = new ArchiveService({
         store,
         media: new RoomArchiveMedia(signaling.rooms, overrides.recordStream ?? routerRecording, logger),
@@ -299,10 +305,16 @@ export class ParlorServer {
           advertisedAddress: config.sip.advertisedAddress,
           rtpPorts: config.sip.rtpPorts,
           tlsCa: config.sip.tlsCaPath === null ? null : readFileSync(config.sip.tlsCaPath, 'utf8'),
+          tls: config.sip.tls && {
+            port: config.sip.tls.port,
+            cert: readFileSync(config.sip.tls.certPath, 'utf8'),
+            key: readFileSync(config.sip.tls.keyPath, 'utf8'),
+          },
           ringTimeoutMs: config.sip.ringTimeoutSeconds * 1000,
-          maxDurationMs: 6 * 3600 * 1000,
-          inactivityMs: 5 * 60 * 1000,
-          maxCalls: 100,
+          maxDurationMs: config.sip.maxDurationSeconds * 1000,
+          inactivityMs: config.sip.silenceTimeoutSeconds * 1000,
+          maxCalls: config.sip.maxCalls,
+          maxCallsPerSession: config.sip.maxCallsPerSession,
         },
         sessions,
         tokens,
@@ -310,7 +322,7 @@ export class ParlorServer {
         ...(cluster ? { admit: cluster.admit.bind(cluster) } : {}),
         logger,
       });
-      sendSipCallbacks(sip, (apiKey) => callbacks.sipCallbackUrl(apiKey), sender, logger);
+      sendSipCallbacks(sip, (apiKey) => callbacks.sipCallbackUrl(apiKey), callbackQueue);
       const metrics = new PrometheusMetrics({
         rooms: signaling.rooms,
         mediaWorkers: pool,
@@ -320,7 +332,7 @@ export class ParlorServer {
             return sender.queued;
           },
           get dropped() {
-            return sender.dropped + monitor.dropped;
+            return sender.dropped + callbackQueue.dropped;
           },
         },
       });
@@ -367,6 +379,7 @@ export class ParlorServer {
         sip,
         webhooks,
         monitor,
+        callbackQueue,
         coturn,
         mediaWorkers: pool,
         cluster,
@@ -431,7 +444,7 @@ export class ParlorServer {
         await this.archives.close();
       } finally {
         // The rooms closed above told of their end: stored, and sent if the receiver answers.
-        await this.#monitor.idle();
+        await this.#callbackQueue.idle();
         await this.#webhooks.flush(webhookFlushMs);
         this.#webhooks.close();
         this.demo.close();

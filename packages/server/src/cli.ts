@@ -8,7 +8,7 @@ import { ParlorServer, recordingsDirName, storeFileName, storeLocationOf } from 
 import { ParlorError } from '@parlor/protocol';
 import { ApplicationService } from './projects/ApplicationService.js';
 import { archiveCallback } from './archive/ArchiveService.js';
-import { CallbackService, sessionMonitoringCallback } from './projects/CallbackService.js';
+import { CallbackService, sessionMonitoringCallback, sipCallback } from './projects/CallbackService.js';
 import { ProjectService } from './projects/ProjectService.js';
 import type { Application } from './store/ApplicationRepository.js';
 import type { Project } from './store/ProjectRepository.js';
@@ -22,10 +22,11 @@ Usage:
   parlor start [options]                 run the server
   parlor project create --name NAME      add a project and print its credentials
   parlor project list                    list the projects and their credentials
-  parlor project callback --api-key KEY [--kind archive|session] [--url URL | --clear]
+  parlor project callback --api-key KEY [--kind archive|session|sip] [--url URL | --clear]
                                          show, set or remove the URL the project's archive
                                          status changes (or, with --kind session, its session
-                                         monitoring events) are POSTed to
+                                         monitoring events; with --kind sip, its SIP call
+                                         events) are POSTed to
   parlor project signature-secret --api-key KEY [--rotate]
                                          show (or replace) the secret that signs the
                                          project's callbacks (docs/callbacks.md)
@@ -270,6 +271,13 @@ async function retryArchive(config: Config, operands: readonly string[], io: Cli
   });
 }
 
+/** The callback URLs `parlor project callback --kind` sets, and how they are named. */
+const cliCallbackKinds = {
+  archive: { kind: archiveCallback, label: 'archive callback URL' },
+  session: { kind: sessionMonitoringCallback, label: 'session monitoring URL' },
+  sip: { kind: sipCallback, label: 'SIP callback URL' },
+} as const;
+
 async function projectCallback(
   config: Config,
   flags: Record<string, string | boolean | undefined>,
@@ -278,15 +286,14 @@ async function projectCallback(
   const apiKey = flags['api-key'];
   const { url, clear } = flags;
   const kindName = flags.kind ?? 'archive';
-  const kind =
-    kindName === 'archive' ? archiveCallback : kindName === 'session' ? sessionMonitoringCallback : null;
-  if (typeof apiKey !== 'string' || (typeof url === 'string' && clear === true) || kind === null) {
+  const known = typeof kindName === 'string' && Object.hasOwn(cliCallbackKinds, kindName);
+  if (typeof apiKey !== 'string' || (typeof url === 'string' && clear === true) || !known) {
     io.err(
-      'parlor project callback needs --api-key KEY, optionally --kind archive or session, and --url URL or --clear (not both)\n',
+      'parlor project callback needs --api-key KEY, optionally --kind archive, session or sip, and --url URL or --clear (not both)\n',
     );
     return 2;
   }
-  const label = kind === archiveCallback ? 'archive callback URL' : 'session monitoring URL';
+  const { kind, label } = cliCallbackKinds[kindName as keyof typeof cliCallbackKinds];
   return withProject(config, 'project callback', apiKey, io, async (store) => {
     const callbacks = new CallbackService(store);
     try {

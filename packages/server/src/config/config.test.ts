@@ -73,6 +73,11 @@ describe('loadConfig', () => {
       rtpPorts: [0, 0],
       ringTimeoutSeconds: 60,
       tlsCaPath: null,
+      tls: null,
+      maxCalls: 100,
+      maxCallsPerSession: 20,
+      silenceTimeoutSeconds: 300,
+      maxDurationSeconds: 21_600,
     });
     assert.deepEqual(
       loadConfig({}, { 'sip-port': '5070', 'sip-rtp-ports': '20000-20100' }).sip?.rtpPorts,
@@ -82,6 +87,33 @@ describe('loadConfig', () => {
       () => loadConfig({ PARLOR_SIP_PORT: '5060', PARLOR_SIP_ADDRESS: 'here', PARLOR_SIP_RTP_PORTS: '9-1' }),
       (error: unknown) => error instanceof ConfigError && error.problems.length === 2,
     );
+  });
+
+  it('reads the SIP limits and TLS listener, which need --sip-port, and TLS needs all three settings', () => {
+    const sip = loadConfig(
+      {},
+      {
+        'sip-port': '5060',
+        'sip-max-calls': '7',
+        'sip-max-session-calls': '2',
+        'sip-silence-timeout': '30',
+        'sip-max-duration': '600',
+        'sip-tls-port': '5061',
+        'sip-tls-cert': 'package.json',
+        'sip-tls-key': 'package.json',
+      },
+    ).sip;
+    assert.equal(sip?.maxCalls, 7);
+    assert.equal(sip.maxCallsPerSession, 2);
+    assert.equal(sip.silenceTimeoutSeconds, 30);
+    assert.equal(sip.maxDurationSeconds, 600);
+    assert.equal(sip.tls?.port, 5061);
+    assert.throws(
+      () => loadConfig({ PARLOR_SIP_PORT: '5060', PARLOR_SIP_TLS_PORT: '5061' }),
+      /must be given together/,
+    );
+    assert.throws(() => loadConfig({ PARLOR_SIP_MAX_CALLS: '5' }), /only apply with --sip-port/);
+    assert.throws(() => loadConfig({ PARLOR_SIP_PORT: '5060', PARLOR_SIP_MAX_CALLS: '0' }), ConfigError);
   });
 
   it('reads the data plane, and refuses any other', () => {

@@ -140,6 +140,16 @@ export interface SipConfig {
   readonly ringTimeoutSeconds: number;
   /** A PEM file of a CA trusted for far ends' TLS certificates, besides the system's. Default: null. */
   readonly tlsCaPath: string | null;
+  /** Where SIP over TLS is taken (port, PEM certificate and key files). Default: null, TLS goes out only. */
+  readonly tls: { readonly port: number; readonly certPath: string; readonly keyPath: string } | null;
+  /** Calls in progress on this node at once, at most. Default: 100. */
+  readonly maxCalls: number;
+  /** Calls in progress in one session at once, at most. Default: 20. */
+  readonly maxCallsPerSession: number;
+  /** Seconds a call may go without media from the far end (not on hold). Default: 300, as OpenTok's. */
+  readonly silenceTimeoutSeconds: number;
+  /** Seconds a call lasts at most. Default: 21600 (6 hours), as OpenTok's. */
+  readonly maxDurationSeconds: number;
 }
 
 export interface HttpConfig {
@@ -632,6 +642,48 @@ const settings = {
     description: 'seconds a dialled SIP endpoint may ring before the call is given up (default 60)',
     parse: (raw) => wholeNumber(raw, 1, 600),
   } satisfies Setting<number>,
+  sipTlsPort: {
+    flag: 'sip-tls-port',
+    env: 'PARLOR_SIP_TLS_PORT',
+    description: 'port taking SIP over TLS on --host, with --sip-tls-cert and --sip-tls-key (default off)',
+    parse: (raw) => wholeNumber(raw, 1, 65535),
+  } satisfies Setting<number>,
+  sipTlsCert: {
+    flag: 'sip-tls-cert',
+    env: 'PARLOR_SIP_TLS_CERT',
+    description: 'PEM certificate (chain) file of the SIP TLS listener',
+    parse: parseFilePath,
+  } satisfies Setting<string>,
+  sipTlsKey: {
+    flag: 'sip-tls-key',
+    env: 'PARLOR_SIP_TLS_KEY',
+    description: 'PEM private key file of the SIP TLS listener',
+    parse: parseFilePath,
+  } satisfies Setting<string>,
+  sipMaxCalls: {
+    flag: 'sip-max-calls',
+    env: 'PARLOR_SIP_MAX_CALLS',
+    description: 'SIP calls in progress on this node at once, at most (default 100)',
+    parse: (raw) => wholeNumber(raw, 1, 10_000),
+  } satisfies Setting<number>,
+  sipMaxSessionCalls: {
+    flag: 'sip-max-session-calls',
+    env: 'PARLOR_SIP_MAX_SESSION_CALLS',
+    description: 'SIP calls in progress in one session at once, at most (default 20)',
+    parse: (raw) => wholeNumber(raw, 1, 10_000),
+  } satisfies Setting<number>,
+  sipSilenceTimeout: {
+    flag: 'sip-silence-timeout',
+    env: 'PARLOR_SIP_SILENCE_TIMEOUT',
+    description: 'seconds a SIP call may go without media from the far end before it ends (default 300)',
+    parse: (raw) => wholeNumber(raw, 1, 86_400),
+  } satisfies Setting<number>,
+  sipMaxDuration: {
+    flag: 'sip-max-duration',
+    env: 'PARLOR_SIP_MAX_DURATION',
+    description: 'seconds a SIP call lasts at most (default 21600)',
+    parse: (raw) => wholeNumber(raw, 1, 7 * 86_400),
+  } satisfies Setting<number>,
   demo: {
     flag: 'demo',
     env: 'PARLOR_DEMO',
@@ -869,17 +921,7 @@ export function loadConfig(
   });
   const demo = read(settings.demo) ?? false;
   const http = readHttp(read, problems);
-  const sipPort = read(settings.sipPort);
-  const sip =
-    sipPort === undefined
-      ? null
-      : Object.freeze({
-          port: sipPort,
-          advertisedAddress: read(settings.sipAddress) ?? publicIp,
-          rtpPorts: read(settings.sipRtpPorts) ?? ([0, 0] as const),
-          ringTimeoutSeconds: read(settings.sipRingTimeout) ?? 60,
-          tlsCaPath: read(settings.sipTlsCa) ?? null,
-        });
+  const sip = readSip(read, problems, publicIp);
   const cluster = readCluster(read, problems, publicUrl, databaseUrl);
   if (problems.length > 0 || turn === undefined) throw new ConfigError(problems);
 
@@ -974,6 +1016,45 @@ function readHttp(read: <T>(setting: Setting<T>) => T | undefined, problems: str
   if (http.headersTimeoutSeconds > http.requestTimeoutSeconds)
     problems.push('--http-headers-timeout must not exceed --http-request-timeout');
   return http;
+}
+
+/** Reads SIP interconnect's settings: null without --sip-port, where the others are a problem. */
+function readSip(
+  read: <T>(setting: Setting<T>) => T | undefined,
+  problems: string[],
+  publicIp: string,
+): SipConfig | null {
+  const port = read(settings.sipPort);
+  const others = Object.entries(settings).filter(([name]) => name.startsWith('sip') && name !== 'sipPort');
+  if (port === undefined) {
+    const stray = others.filter(([, setting]) => read(setting as Setting<unknown>) !== undefined);
+    if (stray.length > 0)
+      problems.push(
+        `${stray.map(([, setting]) => `--${setting.flag}`).join(', ')}: only apply with --sip-port`,
+      );
+    return null;
+  }
+  const tlsPort = read(settings.sipTlsPort);
+  const certPath = read(settings.sipTlsCert);
+  const keyPath = read(settings.sipTlsKey);
+  const tlsGiven = [tlsPort, certPath, keyPath].filter((value) => value !== undefined).length;
+  if (tlsGiven > 0 && tlsGiven < 3)
+    problems.push('--sip-tls-port, --sip-tls-cert and --sip-tls-key must be given together');
+  return Object.freeze({
+    port,
+    advertisedAddress: read(settings.sipAddress) ?? publicIp,
+    rtpPorts: read(settings.sipRtpPorts) ?? ([0, 0] as const),
+    ringTimeoutSeconds: read(settings.sipRingTimeout) ?? 60,
+    tlsCaPath: read(settings.sipTlsCa) ?? null,
+    tls:
+      tlsPort !== undefined && certPath !== undefined && keyPath !== undefined
+        ? Object.freeze({ port: tlsPort, certPath, keyPath })
+        : null,
+    maxCalls: read(settings.sipMaxCalls) ?? 100,
+    maxCallsPerSession: read(settings.sipMaxSessionCalls) ?? 20,
+    silenceTimeoutSeconds: read(settings.sipSilenceTimeout) ?? 300,
+    maxDurationSeconds: read(settings.sipMaxDuration) ?? 21_600,
+  });
 }
 
 /** Reads audio fallback's switch and thresholds; thresholds with fallback off are a problem. */

@@ -58,7 +58,18 @@ describe('parlor project callback', () => {
     assert.match(set.out, /Session monitoring URL\s+https:\/\/example.test\/events/);
     assert.match((await parlor('project', 'callback', '--api-key', apiKey)).out, /No archive callback URL/);
     assert.match((await parlor(...session, '--clear')).out, /No session monitoring URL/);
-    assert.equal((await parlor(...session.slice(0, -1), 'sip')).code, 2);
+    assert.equal((await parlor(...session.slice(0, -1), 'video')).code, 2);
+  });
+
+  it('sets and clears the SIP callback URL beside the archive one', async () => {
+    const created = await parlor('project', 'create', '--name', 'Calling');
+    const apiKey = /API key\s+(\d+)/.exec(created.out)?.[1] ?? '';
+    const sip = ['project', 'callback', '--api-key', apiKey, '--kind', 'sip'];
+    assert.match((await parlor(...sip)).out, /No SIP callback URL/);
+    const set = await parlor(...sip, '--url', 'https://example.test/calls');
+    assert.match(set.out, /SIP callback URL\s+https:\/\/example.test\/calls/);
+    assert.match((await parlor('project', 'callback', '--api-key', apiKey)).out, /No archive callback URL/);
+    assert.match((await parlor(...sip, '--clear')).out, /No SIP callback URL/);
   });
 });
 

@@ -32,3 +32,18 @@ test('with a jitter buffer, a source is mixed once it has enough queued, and aga
   mixer.push('a', Int16Array.from([5, 6]));
   assert.deepEqual([...mixer.mix()], [0, 0]);
 });
+
+test('a source whose queue stayed past its jitter buffer for a whole window is cut back to it (its audio no later than needed)', () => {
+  const mixer = new AudioMixer({ frameSamples: 2, maxQueuedSamples: 64, prebufferSamples: 4 });
+  // 20 samples queued at once, then exactly one frame in per frame out: 10 frames late for good.
+  for (let n = 0; n < 10; n += 1) mixer.push('a', Int16Array.from([n, n]));
+  for (let frame = 0; frame < 50; frame += 1) {
+    mixer.push('a', Int16Array.from([100 + frame, 100 + frame]));
+    mixer.mix();
+  }
+  // The window ended: what is left is the jitter buffer's 4 samples, the newest.
+  mixer.push('a', Int16Array.from([150, 150]));
+  assert.deepEqual([...mixer.mix()], [148, 148]);
+  assert.deepEqual([...mixer.mix()], [149, 149]);
+  assert.deepEqual([...mixer.mix()], [150, 150]);
+});

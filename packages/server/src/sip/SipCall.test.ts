@@ -53,7 +53,7 @@ async function call(limits: {
   });
   const sipCall = new SipCall({
     stack,
-    local: { address: '127.0.0.1', port: 5998 },
+    local: { address: '127.0.0.1', port: 5998, tlsPort: null },
     target: 'sip:far@127.0.0.1:5999',
     from: 'sip:parlor@127.0.0.1',
     headers: {},

@@ -22,7 +22,10 @@ export interface SipCallEvents {
 /** Where the SIP stack listens: what Contact and SDP announce. */
 export interface SipEndpoint {
   readonly address: string;
+  /** UDP and TCP. */
   readonly port: number;
+  /** TLS, or null when we take no TLS connections. */
+  readonly tlsPort: number | null;
 }
 
 export interface SipCallOptions {
@@ -52,6 +55,13 @@ export interface SipCallOptions {
 const inactivityCheckMs = 5000;
 
 /**
+ * How long the INVITE may go without any response, ms: a live far end answers at once (100
+ * Trying within 200 ms, RFC 3261 §17.2.1), and over UDP the INVITE has been sent four times by
+ * then (0, 0.5, 1.5, 3.5 s), so nothing is listening: the call fails now, not at the 32 s timeout.
+ */
+const noResponseTimeoutMs = 5000;
+
+/**
  * One outbound call (RFC 3261 UAC): the INVITE with our SDP offer, digest authentication, the
  * dialog it makes (ACK, BYE both ways, CANCEL before the answer, re-INVITEs for hold), and the
  * timers that end it. The SIP stack carries the transactions; `SipService` hands it the requests
@@ -70,6 +80,8 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
   /** The far end's To (with its tag), its Contact and the route set, once it answered. */
   #dialog: { to: NameAddr; target: string; route: NameAddr[] } | null = null;
   #state: SipCallState = 'dialing';
+  /** Whether the far end answered the INVITE with anything, a provisional response included. */
+  #heard = false;
   readonly #timers: NodeJS.Timeout[] = [];
 
   constructor(options: SipCallOptions) {
@@ -85,7 +97,14 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
   /** Sends the INVITE. */
   dial(): void {
     const { local, target } = this.#options;
-    const contactTransport = sip.parseUri(target)?.params.transport;
+    const uri = sip.parseUri(target);
+    const transport = uri?.params.transport ?? undefined;
+    const overTls = uri?.schema === 'sips' || transport?.toLowerCase() === 'tls';
+    // The far end's own requests (BYE, re-INVITE) come to Contact: over TLS, our TLS listener's port.
+    const contact =
+      overTls && local.tlsPort !== null
+        ? `${uri?.schema === 'sips' ? 'sips' : 'sip'}:parlor@${hostPart(local.address)}:${local.tlsPort}`
+        : `sip:parlor@${hostPart(local.address)}:${local.port}`;
     const invite: SipMessage = {
       method: 'INVITE',
       uri: target,
@@ -97,7 +116,7 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
         cseq: { method: 'INVITE', seq: this.#cseq },
         contact: [
           {
-            uri: `sip:parlor@${hostPart(local.address)}:${local.port}${contactTransport ? `;transport=${contactTransport}` : ''}`,
+            uri: `${contact}${transport ? `;transport=${transport}` : ''}`,
             params: {},
           },
         ],
@@ -110,7 +129,11 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
     this.#send(invite);
     this.#timers.push(
       setTimeout(() => {
-        if (this.#state === 'dialing' || this.#state === 'ringing') {
+        if (!this.#heard) this.#giveUp();
+      }, noResponseTimeoutMs),
+      setTimeout(() => {
+        if (!this.#heard) this.#giveUp();
+        else if (this.#state === 'dialing' || this.#state === 'ringing') {
           this.#cancel();
           this.#end(408, 'No answer');
         }
@@ -160,6 +183,7 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
 
   #onResponse(invite: SipMessage, response: SipMessage): void {
     const status = response.status ?? 0;
+    this.#heard = true;
     if (status >= 200 && status < 300) {
       this.#onAnswer(invite, response);
       return;
@@ -270,6 +294,13 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
       srtpKey: this.#options.srtpKey,
       ...(codecs ? { codecs } : {}),
     });
+  }
+
+  /** Ends a call whose INVITE got no response at all: nothing to CANCEL (RFC 3261 §9.1), it is just dropped. */
+  #giveUp(): void {
+    if (this.#state === 'ended') return;
+    if (this.#invite) this.#options.stack.abandon(this.#invite);
+    this.#end(408, 'No response from the far end');
   }
 
   #bye(): void {

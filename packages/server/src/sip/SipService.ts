@@ -16,7 +16,7 @@ import { CallMedia } from './CallMedia.js';
 import type { DialRequest } from './dialRequest.js';
 import { hostPart, SipCall, type SipCallState } from './SipCall.js';
 import { SipParticipant } from './SipParticipant.js';
-import { SipStack } from './SipStack.js';
+import { SipStack, type SipTlsListener } from './SipStack.js';
 
 export interface SipSettings {
   /** The address the SIP and RTP sockets bind. */
@@ -27,6 +27,8 @@ export interface SipSettings {
   readonly advertisedAddress: string;
   /** A PEM CA certificate trusted for far ends' TLS certificates besides the system's; null for none. */
   readonly tlsCa: string | null;
+  /** Where far ends may open TLS connections to us; null for none. */
+  readonly tls: SipTlsListener | null;
   /** RTP ports of calls, first and last; [0, 0] for any free port. */
   readonly rtpPorts: readonly [number, number];
   /** How long the far end may ring before the call is given up, ms. */
@@ -37,6 +39,8 @@ export interface SipSettings {
   readonly inactivityMs: number;
   /** Calls in progress at once, at most (each holds an RTP socket, peers and codecs). */
   readonly maxCalls: number;
+  /** Calls in progress in one session at once, at most. */
+  readonly maxCallsPerSession: number;
 }
 
 export interface SipServiceOptions {
@@ -91,8 +95,8 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
   readonly #logger: Logger;
   readonly #stack: SipStack | null;
   readonly #calls = new Map<string, LiveCall>();
-  /** Dials waiting for their RTP socket, counted against `maxCalls` too. */
-  #opening = 0;
+  /** Dials waiting for the store or their RTP socket, by session, counted against the limits too. */
+  readonly #opening = new Map<string, number>();
   #closed = false;
 
   private constructor(options: SipServiceOptions, stack: SipStack | null) {
@@ -114,6 +118,7 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
       port: settings.port,
       advertisedAddress: hostPart(settings.advertisedAddress),
       tlsCa: settings.tlsCa,
+      tls: settings.tls,
       onRequest: (request) => {
         onRequest?.(request);
       },
@@ -121,11 +126,20 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
         options.logger.debug({ err: error }, 'sip stack error');
       },
     });
+    try {
+      await stack.listen();
+    } catch (error) {
+      stack.destroy();
+      throw error;
+    }
     const service = new SipService(options, stack);
     onRequest = (request) => {
       service.#onRequest(request);
     };
-    options.logger.info({ host: settings.host, port: settings.port }, 'SIP interconnect listening');
+    options.logger.info(
+      { host: settings.host, port: settings.port, tlsPort: settings.tls?.port ?? null },
+      'SIP interconnect listening',
+    );
     return service;
   }
 
@@ -146,10 +160,9 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
     const settings = this.#options.settings;
     const stack = this.#stack;
     if (!settings || !stack || this.#closed) throw new ParlorError('SIP_UNAVAILABLE');
-    if (this.#calls.size + this.#opening >= settings.maxCalls)
-      throw new ParlorError('SIP_CALL_LIMIT', `${settings.maxCalls}`);
-    // Counted from here: dials that wait for the store or the RTP ports count toward the limit.
-    this.#opening += 1;
+    this.#admitCall(request.sessionId, settings);
+    // Counted from here: dials that wait for the store or the RTP ports count toward the limits.
+    this.#opening.set(request.sessionId, (this.#opening.get(request.sessionId) ?? 0) + 1);
     let session: SessionRecord;
     let token: VerifiedToken;
     let media: CallMedia;
@@ -174,7 +187,9 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
         srtpKey,
       });
     } finally {
-      this.#opening -= 1;
+      const opening = (this.#opening.get(request.sessionId) ?? 1) - 1;
+      if (opening === 0) this.#opening.delete(request.sessionId);
+      else this.#opening.set(request.sessionId, opening);
     }
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may have run during the await
     if (this.#closed) {
@@ -210,7 +225,11 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
     }
     const call = new SipCall({
       stack,
-      local: { address: settings.advertisedAddress, port: settings.port },
+      local: {
+        address: settings.advertisedAddress,
+        port: settings.port,
+        tlsPort: settings.tls?.port ?? null,
+      },
       target: request.uri,
       from: fromUri(request.from, settings.advertisedAddress),
       headers: request.headers,
@@ -309,6 +328,18 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
       setTimeout(() => {
         stack.destroy();
       }, 200).unref();
+  }
+
+  /** Refuses a dial past the node's or the session's limit of calls in progress. */
+  #admitCall(sessionId: string, settings: SipSettings): void {
+    let opening = 0;
+    for (const count of this.#opening.values()) opening += count;
+    if (this.#calls.size + opening >= settings.maxCalls)
+      throw new ParlorError('SIP_CALL_LIMIT', `${settings.maxCalls}`);
+    let inSession = this.#opening.get(sessionId) ?? 0;
+    for (const live of this.#calls.values()) if (live.info.sessionId === sessionId) inSession += 1;
+    if (inSession >= settings.maxCallsPerSession)
+      throw new ParlorError('SIP_SESSION_CALL_LIMIT', `${settings.maxCallsPerSession}`);
   }
 
   #onRequest(request: SipMessage): void {

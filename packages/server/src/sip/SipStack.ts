@@ -1,5 +1,22 @@
-import { rootCertificates, connect as connectTls, type TLSSocket } from 'node:tls';
-import sip, { type SipFlow, type SipMessage, type SipTarget } from 'sip';
+import { once } from 'node:events';
+import {
+  rootCertificates,
+  connect as connectTls,
+  createServer as createTlsServer,
+  type Server,
+} from 'node:tls';
+import sip, { type SipFlow, type SipMessage, type SipTarget, type SipTransaction } from 'sip';
+import { FlowTable, type FlowConnection } from './FlowTable.js';
+import { tlsConnection } from './tlsConnection.js';
+import { openUdpConnection } from './udpConnection.js';
+
+/** Where SIP over TLS is taken: a listening port with our certificate. */
+export interface SipTlsListener {
+  readonly port: number;
+  /** PEM certificate (chain) and key. */
+  readonly cert: string;
+  readonly key: string;
+}
 
 export interface SipStackOptions {
   readonly host: string;
@@ -8,31 +25,36 @@ export interface SipStackOptions {
   readonly advertisedAddress: string;
   /** A PEM CA certificate trusted for far ends' TLS certificates, besides the system's; null for none. */
   readonly tlsCa: string | null;
+  /** A TLS listener, so far ends can open connections to us; null for none (TLS goes out only). */
+  readonly tls: SipTlsListener | null;
   readonly onRequest: (request: SipMessage) => void;
   readonly onError: (error: unknown) => void;
 }
 
-/** A TLS connection to a far end (outbound only), and the flow transactions send on. */
-interface TlsFlow {
-  readonly socket: TLSSocket;
-  readonly flow: SipFlow;
-}
+/** How long a connection of ours (TLS, or a connected UDP socket) stays open with no traffic, ms. */
+const idleTimeoutMs = 120_000;
 
-/** How long a TLS connection with no traffic stays open, ms. */
-const tlsIdleTimeoutMs = 120_000;
+/** TLS connections far ends may hold open to our listener at once. */
+const maxInboundTlsConnections = 1024;
+
+/** How long a far end has to complete its TLS handshake with our listener, ms. */
+const tlsHandshakeTimeoutMs = 10_000;
 
 /**
  * The `sip` package's transports (UDP and TCP on one port) and transaction layer, with our own
  * glue in place of its `create`: that one takes every URI whose host is its own address for a
- * flow token of its own, which a call to an endpoint on the same host is not. TLS is ours too
- * (the package's would listen for TLS with a certificate): connections out only, verified.
+ * flow token of its own, which a call to an endpoint on the same host is not. Requests to a UDP
+ * far end go out of a socket connected to it (so an ICMP port-unreachable fails them at once);
+ * TLS is ours too: connections out, verified, and a listener when configured.
  */
 export class SipStack {
   readonly #transport: ReturnType<typeof sip.makeTransport>;
   readonly #transactions: ReturnType<typeof sip.makeTransactionLayer>;
   readonly #onError: (error: unknown) => void;
   readonly #options: SipStackOptions;
-  readonly #tlsFlows = new Map<string, TlsFlow>();
+  readonly #udpFlows = new FlowTable();
+  readonly #tlsFlows = new FlowTable();
+  readonly #tlsServer: Server | null;
 
   constructor(options: SipStackOptions) {
     this.#options = options;
@@ -45,13 +67,36 @@ export class SipStack {
       tcp: true,
     };
     this.#transport = sip.makeTransport(settings, (message, remote) => {
-      try {
-        this.#receive(message, remote, options.onRequest);
-      } catch (error) {
-        options.onError(error);
-      }
+      this.#receive(message, remote, () => this.#transport.get(remote));
     });
     this.#transactions = sip.makeTransactionLayer(settings, this.#transport.open.bind(this.#transport));
+    this.#tlsServer = options.tls
+      ? createTlsServer(
+          { cert: options.tls.cert, key: options.tls.key, handshakeTimeout: tlsHandshakeTimeoutMs },
+          (socket) => {
+            const key = `${socket.remoteAddress}:${socket.remotePort}`;
+            this.#addTls(key, socket, {
+              protocol: 'TLS',
+              address: socket.remoteAddress ?? '',
+              port: socket.remotePort ?? 0,
+            });
+          },
+        )
+      : null;
+    if (this.#tlsServer) {
+      this.#tlsServer.maxConnections = maxInboundTlsConnections;
+      this.#tlsServer.on('tlsClientError', (error) => {
+        this.#onError(error);
+      });
+    }
+  }
+
+  /** Starts the TLS listener, if any; fails when its port is taken. */
+  async listen(): Promise<void> {
+    const server = this.#tlsServer;
+    if (!server || !this.#options.tls) return;
+    server.listen(this.#options.tls.port, this.#options.host);
+    await once(server, 'listening');
   }
 
   /** Sends a request (responses to it go to `callback`), or a response through its server transaction. */
@@ -85,58 +130,70 @@ export class SipStack {
   destroy(): void {
     this.#transactions.destroy();
     this.#transport.destroy();
-    for (const { socket } of this.#tlsFlows.values()) socket.destroy();
-    this.#tlsFlows.clear();
+    this.#tlsServer?.close();
+    this.#udpFlows.closeAll();
+    this.#tlsFlows.closeAll();
   }
 
-  /** The flow to a target: the package's for UDP and TCP, ours for TLS. */
+  /** The flow to a target: ours for UDP (a connected socket) and TLS, the package's for TCP. */
   #open(target: SipTarget, onError: (error: unknown) => void): SipFlow {
-    if (target.protocol.toUpperCase() !== 'TLS') return this.#transport.open(target, onError);
+    const protocol = target.protocol.toUpperCase();
+    if (protocol === 'TCP') return this.#transport.open(target, onError);
     const key = `${target.address}:${target.port}`;
-    const existing = this.#tlsFlows.get(key);
-    if (existing) return existing.flow;
-    const ca = this.#options.tlsCa;
-    const socket = connectTls({
-      host: target.address,
-      port: target.port,
-      ...(ca ? { ca: [...rootCertificates, ca] } : {}),
-    });
-    socket.setEncoding('binary');
-    socket.setTimeout(tlsIdleTimeoutMs, () => socket.destroy());
-    socket.once('error', onError);
-    socket.on('error', (error) => {
-      this.#onError(error);
-    });
-    socket.on('close', () => {
-      if (this.#tlsFlows.get(key)?.socket === socket) this.#tlsFlows.delete(key);
-    });
-    const remote: SipTarget = { protocol: 'TLS', address: target.address, port: target.port };
-    const parse = sip.makeStreamParser((message) => {
-      try {
-        this.#receive(message, remote, this.#options.onRequest);
-      } catch (error) {
-        this.#onError(error);
-      }
-    });
-    socket.on('data', (data: string) => {
-      parse(data);
-    });
-    const flow: SipFlow = {
-      protocol: 'TLS',
-      send: (message) => {
-        const via = message.headers.via?.[0] as
-          { host?: string; port?: number; protocol?: string } | undefined;
-        if (message.method && via) {
-          via.host = this.#options.advertisedAddress;
-          via.port = this.#options.port;
-          via.protocol = 'TLS';
-        }
-        socket.write(sip.stringify(message), 'binary');
-      },
-      release: () => undefined,
-    };
-    this.#tlsFlows.set(key, { socket, flow });
+    const table = protocol === 'TLS' ? this.#tlsFlows : this.#udpFlows;
+    const existing = table.flow(key, onError);
+    if (existing) return existing;
+    const remote: SipTarget = { protocol, address: target.address, port: target.port };
+    if (protocol === 'TLS') {
+      const ca = this.#options.tlsCa;
+      const socket = connectTls({
+        host: target.address,
+        port: target.port,
+        ...(ca ? { ca: [...rootCertificates, ca] } : {}),
+      });
+      this.#addTls(key, socket, remote);
+    } else {
+      const connection: FlowConnection = openUdpConnection({
+        host: this.#options.host,
+        target: remote,
+        advertisedAddress: this.#options.advertisedAddress,
+        idleMs: idleTimeoutMs,
+        onMessage: (message) => {
+          this.#receive(message, remote, () => this.#udpFlows.flow(key));
+        },
+        onError: (error) => {
+          this.#onError(error);
+          this.#udpFlows.fail(key, connection, error);
+        },
+        onClose: () => {
+          this.#udpFlows.delete(key, connection);
+        },
+      });
+      this.#udpFlows.add(key, connection);
+    }
+    const flow = table.flow(key, onError);
+    if (!flow) throw new Error(`no ${protocol} flow to ${key}`);
     return flow;
+  }
+
+  /** A TLS connection, ours or a far end's, by the far end's address and port. */
+  #addTls(key: string, socket: Parameters<typeof tlsConnection>[0]['socket'], remote: SipTarget): void {
+    const connection: FlowConnection = tlsConnection({
+      socket,
+      via: { host: this.#options.advertisedAddress, port: this.#options.tls?.port ?? this.#options.port },
+      idleMs: idleTimeoutMs,
+      onMessage: (message) => {
+        this.#receive(message, remote, () => this.#tlsFlows.flow(key));
+      },
+      onError: (error) => {
+        this.#onError(error);
+        this.#tlsFlows.fail(key, connection, error);
+      },
+      onClose: () => {
+        this.#tlsFlows.delete(key, connection);
+      },
+    });
+    this.#tlsFlows.add(key, connection);
   }
 
   #sendTo(target: SipTarget, message: SipMessage, callback: (response: SipMessage) => void): void {
@@ -152,31 +209,42 @@ export class SipStack {
     }
     if (message.method !== 'CANCEL') message.headers.via = [{ params: {} }, ...(message.headers.via ?? [])];
     let failed = false;
+    let transaction: SipTransaction | null = null;
     const flow = this.#open(target, (error) => {
-      this.#onError(error);
       if (failed) return;
       failed = true;
-      callback(sip.makeResponse(message, 503, 'Service Unavailable'));
+      const code = (error as NodeJS.ErrnoException | null)?.code;
+      callback(sip.makeResponse(message, 503, code ? `Unreachable (${code})` : 'Service Unavailable'));
+      // No retransmissions to a dead flow, nor a timeout left to run.
+      transaction?.shutdown?.();
     });
-    this.#transactions.createClientTransaction(flow, message, callback);
+    transaction = this.#transactions.createClientTransaction(flow, message, callback);
   }
 
-  #receive(message: SipMessage, remote: SipTarget, onRequest: (request: SipMessage) => void): void {
-    const transaction = message.method
-      ? this.#transactions.getServer(message)
-      : this.#transactions.getClient(message);
-    if (transaction) {
-      transaction.message?.(message, remote);
-      return;
+  /** Gives up a request sent: its transaction stops retransmitting and ends, telling nobody. */
+  abandon(request: SipMessage): void {
+    if (request.headers.via?.length) this.#transactions.getClient(request)?.shutdown?.();
+  }
+
+  /** A message from a far end; `flowOf` gives the flow its requests are answered on (the connection it came over). */
+  #receive(message: SipMessage, remote: SipTarget, flowOf: () => SipFlow | undefined): void {
+    try {
+      const transaction = message.method
+        ? this.#transactions.getServer(message)
+        : this.#transactions.getClient(message);
+      if (transaction) {
+        transaction.message?.(message, remote);
+        return;
+      }
+      if (message.method === undefined) return;
+      if (message.method !== 'ACK') {
+        const flow = flowOf();
+        if (!flow) return;
+        this.#transactions.createServerTransaction(message, flow);
+      }
+      this.#options.onRequest(message);
+    } catch (error) {
+      this.#onError(error);
     }
-    if (message.method === undefined) return;
-    if (message.method !== 'ACK')
-      this.#transactions.createServerTransaction(
-        message,
-        remote.protocol === 'TLS'
-          ? this.#tlsFlows.get(`${remote.address}:${remote.port}`)?.flow
-          : this.#transport.get(remote),
-      );
-    onRequest(message);
   }
 }

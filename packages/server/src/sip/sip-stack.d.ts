@@ -76,6 +76,7 @@ declare module 'sip' {
   export interface SipTransaction {
     send?(message: SipMessage): void;
     message?(message: SipMessage, remote?: SipTarget): void;
+    shutdown?(): void;
   }
   export interface SipTransactionLayer {
     createServerTransaction(request: SipMessage, flow: SipFlow | undefined): SipTransaction;
@@ -98,5 +99,9 @@ declare module 'sip' {
   ): SipTransactionLayer;
   export function resolve(uri: SipUri, action: (targets: SipTarget[]) => void): void;
   export function stringify(message: SipMessage): string;
-  export function makeStreamParser(onMessage: (message: SipMessage) => void): (data: string) => void;
+  export function parse(text: string): SipMessage | undefined;
+  export function makeStreamParser(
+    onMessage: (message: SipMessage) => void,
+    onFlood?: () => void,
+  ): (data: string) => void;
 }

@@ -1,5 +1,4 @@
-import type { Logger } from 'pino';
-import type { WebhookSender } from '../webhooks/WebhookSender.js';
+import type { OrderedEnqueuer } from '../webhooks/OrderedEnqueuer.js';
 import type { SipCallInfo, SipService } from './SipService.js';
 import type { SipCallState } from './SipCall.js';
 
@@ -10,9 +9,6 @@ const stateNames: Readonly<Record<Exclude<SipCallState, 'ended'>, string>> = {
   onHold: 'ON_HOLD',
 };
 
-/** SIP callbacks waiting for their URL to be read, past which new ones are dropped (and logged). */
-const maxWaiting = 10_000;
-
 /**
  * Sends SIP call monitoring callbacks (server-api.md §9.2) to the project's SIP callback URL,
  * through the webhook queue (stored, retried, signed): `callCreated`, `callUpdated` with each
@@ -22,37 +18,22 @@ const maxWaiting = 10_000;
 export function sendSipCallbacks(
   sip: SipService,
   urlOf: (apiKey: string) => Promise<string | null>,
-  webhooks: WebhookSender,
-  logger: Logger,
+  enqueuer: OrderedEnqueuer,
 ): void {
-  let queueing = Promise.resolve();
-  let waiting = 0;
   const send = (call: SipCallInfo, event: string, extra: object = {}): void => {
-    if (waiting >= maxWaiting) {
-      logger.warn({ sessionId: call.sessionId, event }, 'SIP callback dropped: too many wait to be queued');
-      return;
-    }
-    const body = {
+    enqueuer.enqueue({
+      apiKey: call.apiKey,
       sessionId: call.sessionId,
-      projectId: call.apiKey,
       event,
-      timestamp: Date.now(),
-      call: { id: call.id, connectionId: call.connectionId, createdAt: call.createdAt },
-      ...extra,
-    };
-    waiting += 1;
-    // Looked up at once, queued in turn.
-    const lookup = urlOf(call.apiKey);
-    lookup.catch(() => undefined);
-    queueing = queueing.then(async () => {
-      try {
-        const url = await lookup;
-        if (url !== null) await webhooks.send({ url, body, apiKey: call.apiKey, queue: call.sessionId });
-      } catch (error) {
-        logger.error({ err: error, sessionId: call.sessionId }, 'a SIP callback could not be queued');
-      } finally {
-        waiting -= 1;
-      }
+      url: () => urlOf(call.apiKey),
+      body: {
+        sessionId: call.sessionId,
+        projectId: call.apiKey,
+        event,
+        timestamp: Date.now(),
+        call: { id: call.id, connectionId: call.connectionId, createdAt: call.createdAt },
+        ...extra,
+      },
     });
   };
   sip.on('callCreated', (call) => {

@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import type {
   ConnectionDestroyedReason,
   ConnectionInfo,
@@ -8,7 +7,7 @@ import type {
 import { sessionMonitoringCallback, type CallbackService } from '../projects/CallbackService.js';
 import type { RoomRegistry } from '../signaling/RoomRegistry.js';
 import type { SessionRoom } from '../signaling/SessionRoom.js';
-import type { WebhookSender } from './WebhookSender.js';
+import type { OrderedEnqueuer } from './OrderedEnqueuer.js';
 
 /** Why a session ended: its last connection's reason, or `serverRotation` when its server stopped. */
 export type SessionDestroyedReason = ConnectionDestroyedReason | 'serverRotation';
@@ -61,10 +60,8 @@ export interface SessionMonitorOptions {
   readonly rooms: RoomRegistry;
   /** Where each project's session monitoring URL is registered. */
   readonly callbacks: CallbackService;
-  readonly webhooks: WebhookSender;
-  readonly logger: Logger;
-  /** Events that may wait for their project's URL to be looked up; more are dropped. Default: 10000. */
-  readonly maxWaiting?: number;
+  /** Puts the events into the webhook queue, in order. */
+  readonly enqueuer: OrderedEnqueuer;
 }
 
 /** What the monitor remembers of a live room: what it has told of and not yet seen end. */
@@ -84,34 +81,16 @@ interface RoomState {
  */
 export class SessionMonitor {
   readonly #callbacks: CallbackService;
-  readonly #webhooks: WebhookSender;
-  readonly #logger: Logger;
-  readonly #maxWaiting: number;
+  readonly #enqueuer: OrderedEnqueuer;
   readonly #rooms: RoomRegistry;
-  /** Events are queued one after the other, so that they keep their order. */
-  #queueing: Promise<void> = Promise.resolve();
-  #waiting = 0;
-  #dropped = 0;
 
   constructor(options: SessionMonitorOptions) {
     this.#rooms = options.rooms;
     this.#callbacks = options.callbacks;
-    this.#webhooks = options.webhooks;
-    this.#logger = options.logger.child({ component: 'session-monitor' });
-    this.#maxWaiting = options.maxWaiting ?? 10_000;
+    this.#enqueuer = options.enqueuer;
     options.rooms.observer.on('newRoom', (room) => {
       this.#watch(room);
     });
-  }
-
-  /** Events dropped because too many waited, since the start. */
-  get dropped(): number {
-    return this.#dropped;
-  }
-
-  /** Settles once every event so far is stored (or dropped): before the server stops. */
-  idle(): Promise<void> {
-    return this.#queueing;
   }
 
   /** Tells every live session that its server is going away (the node drains). */
@@ -177,29 +156,12 @@ export class SessionMonitor {
   /** Queues the event for the project's session monitoring URL, if it has one. */
   #emit(room: SessionRoom, fields: EventFields): void {
     const { sessionId, apiKey } = room;
-    if (this.#waiting >= this.#maxWaiting) {
-      this.#dropped += 1;
-      if (this.#dropped % 1000 === 1)
-        this.#logger.warn(
-          { sessionId, event: fields.event, dropped: this.#dropped },
-          'session monitoring event dropped: too many wait to be queued',
-        );
-      return;
-    }
-    const body = { sessionId, projectId: apiKey, ...fields, timestamp: Date.now() };
-    this.#waiting += 1;
-    // Looked up at once, queued in turn.
-    const lookup = this.#callbacks.urlFor(apiKey, sessionMonitoringCallback);
-    lookup.catch(() => undefined);
-    this.#queueing = this.#queueing.then(async () => {
-      try {
-        const url = await lookup;
-        if (url !== null) await this.#webhooks.send({ url, body, apiKey, queue: sessionId });
-      } catch (error) {
-        this.#logger.error({ err: error, sessionId }, 'a session monitoring callback could not be queued');
-      } finally {
-        this.#waiting -= 1;
-      }
+    this.#enqueuer.enqueue({
+      apiKey,
+      sessionId,
+      event: fields.event,
+      url: () => this.#callbacks.urlFor(apiKey, sessionMonitoringCallback),
+      body: { sessionId, projectId: apiKey, ...fields, timestamp: Date.now() },
     });
   }
 }
