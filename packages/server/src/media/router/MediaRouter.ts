@@ -13,6 +13,7 @@ import {
 import type { DataPlane } from '../srtp/dataPlane.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
+import type { DtlsHandshaker } from '../transport/DtlsHandshaker.js';
 import type { HandshakeLimiter } from '../transport/HandshakeLimiter.js';
 import { Publication, type EncodingState } from './Publication.js';
 import { Subscription, type VideoPreferences } from './Subscription.js';
@@ -49,6 +50,8 @@ export interface MediaRouterOptions {
   readonly dataPlane?: DataPlane;
   /** Bounds the DTLS handshakes of the worker the router runs in. Default: none, no bound. */
   readonly handshakes?: HandshakeLimiter;
+  /** Where DTLS handshakes run. Default: werift on this thread. */
+  readonly handshaker?: DtlsHandshaker;
 }
 
 /** How one subscriber receives a publication. */
@@ -189,6 +192,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
       certificate: this.#options.certificate,
       dataPlane: this.#options.dataPlane,
       ...(this.#options.handshakes ? { handshakes: this.#options.handshakes } : {}),
+      ...(this.#options.handshaker ? { handshaker: this.#options.handshaker } : {}),
       remoteFingerprint: offer.fingerprint,
     });
     const publication = new Publication({
@@ -220,6 +224,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
       certificate: this.#options.certificate,
       dataPlane: this.#options.dataPlane,
       ...(this.#options.handshakes ? { handshakes: this.#options.handshakes } : {}),
+      ...(this.#options.handshaker ? { handshaker: this.#options.handshaker } : {}),
     });
     transport.on('stateChange', (state) => {
       if (state === 'closed') endpoint.close();

@@ -9,6 +9,7 @@ import type { Publication } from '../router/Publication.js';
 import type { Subscription } from '../router/Subscription.js';
 import type { DataPlane } from '../srtp/dataPlane.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
+import type { DtlsHandshaker } from '../transport/DtlsHandshaker.js';
 import type { HandshakeLimiter } from '../transport/HandshakeLimiter.js';
 import type { VideoFallbackSettings } from '../router/VideoFallback.js';
 import type { MediaWorkerMethod, MediaWorkerMethods, RouterEvent } from './workerProtocol.js';
@@ -45,6 +46,8 @@ export interface WorkerRoutersOptions {
   readonly dataPlane: DataPlane;
   /** Bounds the DTLS handshakes of all the worker's routers together. */
   readonly handshakes: HandshakeLimiter;
+  /** Where the DTLS handshakes of all the worker's routers run. */
+  readonly handshaker: DtlsHandshaker;
 }
 
 export interface WorkerRoutersEvents {

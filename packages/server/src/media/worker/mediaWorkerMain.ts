@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { UdpMux } from '../ice/UdpMux.js';
 import { DtlsCertificate } from '../transport/DtlsCertificate.js';
+import { DtlsThread } from '../transport/DtlsThread.js';
 import { HandshakeLimiter } from '../transport/HandshakeLimiter.js';
 import { measureLoad } from './WorkerLoad.js';
 import { WorkerRouters } from './WorkerRouters.js';
@@ -19,15 +20,18 @@ const mux = await UdpMux.bind({
   tcp: settings.tcp,
   tcpLimits: settings.tcpLimits,
 });
+const certificate = DtlsCertificate.fromPem(certPem, keyPem, signatureHash);
 const routers = new WorkerRouters({
   mux,
-  certificate: DtlsCertificate.fromPem(certPem, keyPem, signatureHash),
+  certificate,
   announcedAddress: settings.announcedAddress,
   videoFallback: settings.videoFallback,
   dataPlane: settings.dataPlane,
   // Consent first: binding requests are answered as each datagram is read (UdpMux), so what
-  // delays them is the loop's other work; new joins' DTLS handshakes are bounded here.
-  handshakes: new HandshakeLimiter(),
+  // delays them is the loop's other work. New joins' DTLS handshakes run in a thread of their
+  // own, bounded here.
+  handshakes: new HandshakeLimiter(settings.handshakes),
+  handshaker: new DtlsThread(certificate),
 });
 
 function post(message: MediaWorkerMessage): void {

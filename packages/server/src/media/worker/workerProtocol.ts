@@ -1,5 +1,6 @@
 import type { SignatureHash } from 'werift';
 import type { DataPlane } from '../srtp/dataPlane.js';
+import type { HandshakeLimits } from '../transport/HandshakeLimiter.js';
 import type { IceTcpLimits, IceTcpStats } from '../ice/UdpMux.js';
 import type { RecordingResult } from '../../archive/recording/StreamRecorder.js';
 import type { EncodingState, RouterStats } from '../router/MediaRouter.js';
@@ -17,6 +18,8 @@ export interface MediaWorkerSettings {
   readonly tcp: boolean;
   /** What ICE-TCP connections may do before their first check. */
   readonly tcpLimits: IceTcpLimits;
+  /** How many DTLS handshakes it runs at once and starts per second (in its DTLS thread). */
+  readonly handshakes: HandshakeLimits;
   /** The address announced in ICE candidates. */
   readonly announcedAddress: string;
   /** Where SRTP's cryptography runs. */
