@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { BenchClip } from './benchClip.js';
 import { JanusRoom } from './JanusRoom.js';
 import { percentile, type JoinFigures, type LoadPlan, type WindowFigures } from './loadProtocol.js';
@@ -17,7 +18,7 @@ export class RoomLoad {
   readonly #meter: ReceiveMeter;
   readonly #participants: readonly LoadParticipant[];
   readonly #publisherFailures: readonly string[];
-  #windowStart: { atMs: number; cpu: NodeJS.CpuUsage } | null = null;
+  #windowStart: { atMs: number; cpu: NodeJS.CpuUsage; delay: IntervalHistogram } | null = null;
 
   private constructor(
     meter: ReceiveMeter,
@@ -108,7 +109,9 @@ export class RoomLoad {
 
   startWindow(): void {
     this.#meter.startWindow();
-    this.#windowStart = { atMs: performance.now(), cpu: process.cpuUsage() };
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    this.#windowStart = { atMs: performance.now(), cpu: process.cpuUsage(), delay };
   }
 
   endWindow(): WindowFigures {
@@ -117,6 +120,7 @@ export class RoomLoad {
     const counts = this.#meter.endWindow();
     const seconds = (performance.now() - start.atMs) / 1000;
     const cpu = process.cpuUsage(start.cpu);
+    start.delay.disable();
     const latencies = [...counts.latenciesMs].sort((a, b) => a - b);
     this.#windowStart = null;
     return {
@@ -128,6 +132,8 @@ export class RoomLoad {
       latencyP50Ms: percentile(latencies, 0.5),
       latencyP99Ms: percentile(latencies, 0.99),
       loadCpu: (cpu.user + cpu.system) / 1e6 / seconds,
+      // The histogram holds the time between its 10 ms timer's firings: the period is no delay.
+      loadLagMaxMs: Math.max(0, start.delay.max / 1e6 - 10),
       publisherFailures: [...this.#publisherFailures],
     };
   }

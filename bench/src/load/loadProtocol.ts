@@ -44,6 +44,8 @@ export interface WindowFigures {
   readonly latencyP99Ms: number;
   /** CPU the load process used in the window, share of one core (1 = a full core). */
   readonly loadCpu: number;
+  /** The load process's longest event-loop delay in the window, ms: a stall there shows as latency. */
+  readonly loadLagMaxMs: number;
   /** Publishers' connections that failed since the room was set up, and why. */
   readonly publisherFailures: readonly string[];
 }
