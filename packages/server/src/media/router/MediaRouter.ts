@@ -173,6 +173,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
   readonly #options: MediaRouterOptions & { readonly maxVideoBitrate: number };
   readonly #publications = new Set<Publication>();
   readonly #subscriptions = new Map<Subscription, Publication>();
+  #shedding = false;
   #closed = false;
 
   constructor(options: MediaRouterOptions) {
@@ -239,6 +240,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
       this.safeEmit('videoFallback', subscription, event);
     });
     this.#subscriptions.set(subscription, publication);
+    if (this.#shedding) subscription.setShedding(true);
     const offerSdp = offerSubscriber(
       subscription.tracks.map((track) => ({
         section: track.section,
@@ -263,6 +265,12 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
   setPreferences(subscription: Subscription, preferences: VideoPreferences): void {
     this.#assertOpen();
     subscription.setPreferences(preferences);
+  }
+
+  /** Holds every subscriber's video at the lowest layer (an overloaded worker), or lets it go. */
+  setShedding(shedding: boolean): void {
+    this.#shedding = shedding;
+    for (const subscription of this.#subscriptions.keys()) subscription.setShedding(shedding);
   }
 
   unpublish(publication: Publication): void {

@@ -221,6 +221,7 @@ function settingsFor(options: MediaWorkerPoolOptions): (index: number) => MediaW
     port: options.basePort === 0 ? 0 : options.basePort + index,
     tcp: options.tcp,
     tcpLimits: options.tcpLimits ?? defaultTcpLimits,
+    admission: options.admission ?? defaultAdmissionSettings,
     handshakes: options.handshakes ?? defaultHandshakeLimits,
     announcedAddress: options.announcedAddress,
     dataPlane: options.dataPlane ?? defaultDataPlane,

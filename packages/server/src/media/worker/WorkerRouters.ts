@@ -63,6 +63,7 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
   readonly #routers = new Map<string, HostedRouter>();
   readonly #recordings = new Map<string, HostedRecording>();
   readonly #handlers: Handlers;
+  #shedding = false;
 
   constructor(options: WorkerRoutersOptions) {
     super();
@@ -70,6 +71,7 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
       createRouter: ({ routerId }) => {
         if (this.#routers.has(routerId)) throw new InvalidStateError(`router ${routerId} exists`);
         const router = new MediaRouter(options);
+        if (this.#shedding) router.setShedding(true);
         router.on('encodingsChanged', (publication, encodings) => {
           const event: RouterEvent = {
             routerId,
@@ -185,6 +187,13 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
         return null;
       },
     };
+  }
+
+  /** Holds every subscriber's video at the lowest layer while the worker is overloaded. */
+  setShedding(shedding: boolean): void {
+    if (shedding === this.#shedding) return;
+    this.#shedding = shedding;
+    for (const { router } of this.#routers.values()) router.setShedding(shedding);
   }
 
   /** Carries out one call from the main thread; throws (or rejects with) what the router throws. */

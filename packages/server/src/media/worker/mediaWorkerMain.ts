@@ -6,7 +6,7 @@ import { UdpMux } from '../ice/UdpMux.js';
 import { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { DtlsThread } from '../transport/DtlsThread.js';
 import { HandshakeLimiter } from '../transport/HandshakeLimiter.js';
-import { measureLoad } from './WorkerLoad.js';
+import { measureLoad, WorkerLoadTracker } from './WorkerLoad.js';
 import { WorkerRouters } from './WorkerRouters.js';
 import type { MediaWorkerMessage, MediaWorkerRequest, MediaWorkerSettings } from './workerProtocol.js';
 
@@ -67,6 +67,12 @@ port.on('message', (request: MediaWorkerRequest) => {
   }
 });
 post({ kind: 'ready', port: mux.port });
+// An overloaded worker (by the thresholds that stop it admitting) holds its subscribers' video at
+// the lowest layer until it recovers, so that the rooms it carries keep their media.
+const load = new WorkerLoadTracker(settings.admission);
 measureLoad((reading) => {
+  load.tick();
+  load.report(reading);
+  routers.setShedding(load.overloaded);
   post({ kind: 'load', ...reading });
 });
