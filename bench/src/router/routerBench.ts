@@ -17,7 +17,7 @@ import { LoadProcess } from './LoadProcess.js';
 export const sfuNames = ['parlor', 'parlor-js', 'janus', 'janus-default'] as const;
 export type SfuName = (typeof sfuNames)[number];
 
-export const scenarioNames = ['livestream', 'meeting', 'audio-room', 'join-storm'] as const;
+export const scenarioNames = ['livestream', 'meeting', 'audio-room', 'join-storm', 'overload'] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
 export interface RouterBenchOptions {
@@ -167,6 +167,20 @@ const scenarios: readonly Scenario[] = [
       publishersSubscribe: false,
       viewers,
       viewersAtOnce: true,
+    }),
+  },
+  {
+    // 1 publisher, more viewers than one worker carries: the surplus should be refused and
+    // those admitted, the publisher with them, keep receiving.
+    name: 'overload',
+    sizes: { quick: [400], full: [400] },
+    withJanusDefault: false,
+    plan: (viewers) => ({
+      publishers: 1,
+      media: 'audio+video',
+      publishersSubscribe: false,
+      viewers,
+      viewersAtOnce: false,
     }),
   },
 ];
