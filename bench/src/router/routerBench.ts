@@ -113,6 +113,8 @@ interface Scenario {
   readonly sizes: { readonly quick: readonly number[]; readonly full: readonly number[] };
   /** Janus's default threading is measured only where it is cheap. */
   readonly withJanusDefault: boolean;
+  /** More of Parlor's flags for this scenario. Default: none. */
+  readonly parlorFlags?: readonly string[];
   readonly plan: (size: number) => Omit<LoadPlan, 'target' | 'settleMs'>;
 }
 
@@ -175,6 +177,9 @@ const scenarios: readonly Scenario[] = [
     name: 'overload',
     sizes: { quick: [400], full: [400] },
     withJanusDefault: false,
+    // 400 viewers take about 40 % of a worker's loop since the native fan-out, and one core of
+    // the load cannot send much more: a quarter of a loop is made the worker's limit instead.
+    parlorFlags: ['--media-admission-max-utilization', '0.25'],
     plan: (viewers) => ({
       publishers: 1,
       media: 'audio+video',
@@ -264,6 +269,7 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
     sfu: SfuName,
     label: string,
     nodeFlags: readonly string[] = [],
+    serverFlags: readonly string[] = [],
   ): Promise<RunningSfu> => {
     if (sfu === 'parlor' || sfu === 'parlor-js') {
       const logFile = join(logFolder, `${sfu}-${runStamp}-${label}.log`);
@@ -275,6 +281,7 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
         host: address,
         publicIp: address,
         nodeFlags,
+        serverFlags,
         wrap,
       });
       return {
@@ -352,7 +359,7 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
     for (const scenario of chosen) {
       for (const sfu of sfus) {
         if (sfu === 'janus-default' && (quick || !scenario.withJanusDefault)) continue;
-        const server = track(await start(sfu, scenario.name));
+        const server = track(await start(sfu, scenario.name, [], scenario.parlorFlags));
         try {
           for (const size of options.sizes ?? scenario.sizes[quick ? 'quick' : 'full']) {
             let step: StepFigures;
