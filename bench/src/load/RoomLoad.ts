@@ -18,6 +18,7 @@ export class RoomLoad {
   readonly #meter: ReceiveMeter;
   readonly #participants: readonly LoadParticipant[];
   readonly #publisherFailures: readonly string[];
+  readonly #storm: () => Promise<JoinFigures>;
   #windowStart: { atMs: number; cpu: NodeJS.CpuUsage; delay: IntervalHistogram } | null = null;
 
   private constructor(
@@ -25,11 +26,13 @@ export class RoomLoad {
     participants: readonly LoadParticipant[],
     join: JoinFigures,
     publisherFailures: readonly string[],
+    storm: () => Promise<JoinFigures>,
   ) {
     this.#meter = meter;
     this.#participants = participants;
     this.join = join;
     this.#publisherFailures = publisherFailures;
+    this.#storm = storm;
   }
 
   /**
@@ -75,7 +78,7 @@ export class RoomLoad {
         )
       : [];
     // A viewer's slot is free once it has subscribed: waiting for media does not hold up the next.
-    const viewers = inBatches(plan.viewers, plan.viewersAtOnce ? plan.viewers : joinConcurrency, async () => {
+    const viewer = async (): Promise<{ outcome: Promise<SubscribeOutcome> }> => {
       try {
         const { participant, startedAt } = await joined();
         return await subscribeAll(participant, streams, startedAt);
@@ -84,27 +87,30 @@ export class RoomLoad {
           outcome: Promise.resolve({ joinMs: null, failed: streams.length, errors: [messageOf(error)] }),
         };
       }
-    });
+    };
+    const viewers = inBatches(plan.viewers, plan.viewersAtOnce ? plan.viewers : joinConcurrency, viewer);
     const publisherOutcomes = await Promise.all(
       subscribing.map(async (subscribed) => (await subscribed).outcome),
     );
     const viewerOutcomes = await Promise.all((await viewers).map((viewer) => viewer.outcome));
-    const outcomes = [...publisherOutcomes, ...viewerOutcomes];
-    const joinMs = outcomes.flatMap((outcome) => (outcome.joinMs === null ? [] : [outcome.joinMs]));
-    joinMs.sort((a, b) => a - b);
     await new Promise((resolve) => setTimeout(resolve, plan.settleMs));
+    const storm = async (): Promise<JoinFigures> => {
+      const count = plan.stormViewers ?? 0;
+      const stormers = await inBatches(count, count, viewer);
+      return joinFigures(await Promise.all(stormers.map((stormer) => stormer.outcome)));
+    };
     return new RoomLoad(
       meter,
       participants,
-      {
-        participants: outcomes.length,
-        failed: outcomes.reduce((sum, outcome) => sum + outcome.failed, 0),
-        errors: [...new Set(outcomes.flatMap((outcome) => outcome.errors))].slice(0, 3),
-        p50Ms: percentile(joinMs, 0.5),
-        p95Ms: percentile(joinMs, 0.95),
-      },
+      joinFigures([...publisherOutcomes, ...viewerOutcomes]),
       publisherFailures,
+      storm,
     );
+  }
+
+  /** The plan's storm of viewers joins at once; resolves once each has media or gave up. */
+  storm(): Promise<JoinFigures> {
+    return this.#storm();
   }
 
   startWindow(): void {
@@ -186,6 +192,19 @@ async function subscribeAll(
     };
   });
   return { outcome };
+}
+
+/** Join times and failures of the participants that subscribed. */
+function joinFigures(outcomes: readonly SubscribeOutcome[]): JoinFigures {
+  const joinMs = outcomes.flatMap((outcome) => (outcome.joinMs === null ? [] : [outcome.joinMs]));
+  joinMs.sort((a, b) => a - b);
+  return {
+    participants: outcomes.length,
+    failed: outcomes.reduce((sum, outcome) => sum + outcome.failed, 0),
+    errors: [...new Set(outcomes.flatMap((outcome) => outcome.errors))].slice(0, 3),
+    p50Ms: percentile(joinMs, 0.5),
+    p95Ms: percentile(joinMs, 0.95),
+  };
 }
 
 function messageOf(error: unknown): string {

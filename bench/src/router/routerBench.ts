@@ -17,7 +17,14 @@ import { LoadProcess } from './LoadProcess.js';
 export const sfuNames = ['parlor', 'parlor-js', 'janus', 'janus-default'] as const;
 export type SfuName = (typeof sfuNames)[number];
 
-export const scenarioNames = ['livestream', 'meeting', 'audio-room', 'join-storm', 'overload'] as const;
+export const scenarioNames = [
+  'livestream',
+  'meeting',
+  'audio-room',
+  'join-storm',
+  'storm-while-watching',
+  'overload',
+] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
 export interface RouterBenchOptions {
@@ -172,6 +179,21 @@ const scenarios: readonly Scenario[] = [
     }),
   },
   {
+    // 1 publisher and 50 viewers watching; N more join at the same moment during the window,
+    // which counts only the 50: what a join storm does to a room already running.
+    name: 'storm-while-watching',
+    sizes: { quick: [50], full: [50, 100, 200] },
+    withJanusDefault: false,
+    plan: (stormers) => ({
+      publishers: 1,
+      media: 'audio+video',
+      publishersSubscribe: false,
+      viewers: 50,
+      viewersAtOnce: false,
+      stormViewers: stormers,
+    }),
+  },
+  {
     // 1 publisher, more viewers than one worker carries: the surplus should be refused and
     // those admitted, the publisher with them, keep receiving.
     name: 'overload',
@@ -320,7 +342,12 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
       await load.send({ command: 'startWindow' }, 'windowStarted');
       const cpuBefore = server.cpuSeconds();
       const startedAt = performance.now();
-      await new Promise((resolve) => setTimeout(resolve, windowMs));
+      // A storm joins during the window, which lasts at least until every stormer has media.
+      const [stormed] = await Promise.all([
+        scenario.plan(size).stormViewers ? load.send({ command: 'storm' }, 'stormed') : null,
+        new Promise((resolve) => setTimeout(resolve, windowMs)),
+      ]);
+      const joins = stormed?.join ?? joined;
       const cpuSeconds = server.cpuSeconds() - cpuBefore;
       const seconds = (performance.now() - startedAt) / 1000;
       const { window } = await load.send({ command: 'endWindow' }, 'windowEnded');
@@ -340,10 +367,10 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
           window.packets + window.lost > 0 ? (100 * window.lost) / (window.packets + window.lost) : 0,
         latencyP50Ms: window.latencyP50Ms,
         latencyP99Ms: window.latencyP99Ms,
-        joinP50Ms: joined.p50Ms,
-        joinP95Ms: joined.p95Ms,
-        failedSubscriptions: joined.failed,
-        errors: [...new Set([...joined.errors, ...window.publisherFailures])],
+        joinP50Ms: joins.p50Ms,
+        joinP95Ms: joins.p95Ms,
+        failedSubscriptions: joined.failed + (stormed?.join.failed ?? 0),
+        errors: [...new Set([...joined.errors, ...joins.errors, ...window.publisherFailures])],
         loadCpuPercent: window.loadCpu * 100,
         loadLagMaxMs: window.loadLagMaxMs,
       };
