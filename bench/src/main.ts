@@ -11,8 +11,10 @@ import { runRecordBench } from './recordBench.js';
 import {
   runRouterBench,
   scenarioNames,
+  sfuNames,
   type RouterBenchOptions,
   type ScenarioName,
+  type SfuName,
 } from './router/routerBench.js';
 import { routerTables } from './router/routerReport.js';
 import { runRestBench, type HttpFigures } from './restBench.js';
@@ -24,7 +26,8 @@ import { runTokenBench, type RateFigures } from './tokenBench.js';
 
 // `npm run bench [-- NAME… [--FLAG…]]`: runs the named benchmarks (all by default), prints a
 // table per benchmark and writes every figure to bench/results/ as JSON.
-// Flags of `router`: --quick, --profile[=VIEWERS], --scenario=NAME[,NAME…]. Of `fallback`: --runs=N,
+// Flags of `router`: --quick, --profile[=VIEWERS], --scenario=NAME[,NAME…], --sfu=NAME[,NAME…],
+// --sizes=N[,N…]. Of `fallback`: --runs=N,
 // --side=subscriber|publisher (both by default).
 
 const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
@@ -398,9 +401,23 @@ function routerOptions(args: readonly string[]): RouterBenchOptions {
     console.error(`Unknown scenario: ${unknown.join(', ')}. Known: ${scenarioNames.join(', ')}`);
     process.exit(2);
   }
+  const list = (name: string): string[] | undefined =>
+    args
+      .find((arg) => arg.startsWith(`--${name}=`))
+      ?.slice(name.length + 3)
+      .split(',');
+  const sfus = list('sfu');
+  const badSfus = sfus?.filter((name) => !(sfuNames as readonly string[]).includes(name)) ?? [];
+  if (badSfus.length > 0) {
+    console.error(`Unknown SFU: ${badSfus.join(', ')}. Known: ${sfuNames.join(', ')}`);
+    process.exit(2);
+  }
+  const sizes = list('sizes')?.map(Number);
   return {
     quick,
     ...(scenarios ? { scenarios: scenarios as ScenarioName[] } : {}),
+    ...(sfus ? { sfus: sfus as SfuName[] } : {}),
+    ...(sizes ? { sizes } : {}),
     ...(profile ? { profileViewers: Number(profile.split('=')[1] ?? (quick ? 40 : 150)) } : {}),
   };
 }

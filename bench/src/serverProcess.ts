@@ -26,8 +26,8 @@ export interface ServerProcessOptions {
   readonly logFile?: string;
   /** The PostgreSQL database of its records (`--database-url`). Default: SQLite in its data folder. */
   readonly databaseUrl?: string;
-  /** More flags of `parlor start`. Default: none. */
-  readonly extraArgs?: readonly string[];
+  /** More of `parlor start`'s flags. Default: none. */
+  readonly serverFlags?: readonly string[];
 }
 
 /** The built `parlor` server in its own process, pinned to one core when `taskset` exists. */
@@ -70,7 +70,7 @@ export class ServerProcess {
       ...(options.publicIp === undefined ? [] : ['--public-ip', options.publicIp]),
       ...(options.databaseUrl === undefined ? [] : ['--database-url', options.databaseUrl]),
       ...(options.dataPlane === undefined ? [] : ['--data-plane', options.dataPlane]),
-      ...(options.extraArgs ?? []),
+      ...(options.serverFlags ?? []),
     ];
     const env = {
       ...process.env,

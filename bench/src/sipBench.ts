@@ -47,7 +47,7 @@ export async function runSipBench(steps: readonly number[]): Promise<SipFigures>
   const server = await ServerProcess.start({
     core: 0,
     mediaWorkers: 1,
-    extraArgs: [
+    serverFlags: [
       ...['--sip-port', String(sipPort), '--sip-max-calls', '1000', '--sip-max-session-calls', '10'],
       // Measured, not refused: the worker may read as busy on a shared machine.
       ...['--media-admission-max-lag-ms', '2000', '--media-admission-max-utilization', '1'],

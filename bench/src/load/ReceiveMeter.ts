@@ -35,8 +35,8 @@ export class TrackMeter {
     this.sentPerSecond = sentPerSecond;
   }
 
-  /** Counts an RTP packet: its sequence number, size on the wire, and the payload's stamp. */
-  receive(sequence: number, bytes: number, payload: Buffer): void {
+  /** Counts an RTP packet: its sequence number, size on the wire, and the payload's stamp if decrypted. */
+  receive(sequence: number, bytes: number, payload: Buffer | null): void {
     this.packets++;
     this.bytes += bytes;
     if (this.highest < 0) {
@@ -46,7 +46,7 @@ export class TrackMeter {
       const delta = ((sequence - (this.highest & 0xffff) + 0x8000) & 0xffff) - 0x8000;
       if (delta > 0) this.highest += delta;
     }
-    this.#meter.recordLatency(performance.now() - readSendTime(payload));
+    if (payload) this.#meter.recordLatency(performance.now() - readSendTime(payload));
   }
 }
 

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { BenchClip } from './benchClip.js';
 import { JanusRoom } from './JanusRoom.js';
 import { percentile, type JoinFigures, type LoadPlan, type WindowFigures } from './loadProtocol.js';
@@ -17,18 +18,21 @@ export class RoomLoad {
   readonly #meter: ReceiveMeter;
   readonly #participants: readonly LoadParticipant[];
   readonly #publisherFailures: readonly string[];
-  #windowStart: { atMs: number; cpu: NodeJS.CpuUsage } | null = null;
+  readonly #storm: () => Promise<JoinFigures>;
+  #windowStart: { atMs: number; cpu: NodeJS.CpuUsage; delay: IntervalHistogram } | null = null;
 
   private constructor(
     meter: ReceiveMeter,
     participants: readonly LoadParticipant[],
     join: JoinFigures,
     publisherFailures: readonly string[],
+    storm: () => Promise<JoinFigures>,
   ) {
     this.#meter = meter;
     this.#participants = participants;
     this.join = join;
     this.#publisherFailures = publisherFailures;
+    this.#storm = storm;
   }
 
   /**
@@ -74,7 +78,7 @@ export class RoomLoad {
         )
       : [];
     // A viewer's slot is free once it has subscribed: waiting for media does not hold up the next.
-    const viewers = inBatches(plan.viewers, plan.viewersAtOnce ? plan.viewers : joinConcurrency, async () => {
+    const viewer = async (): Promise<{ outcome: Promise<SubscribeOutcome> }> => {
       try {
         const { participant, startedAt } = await joined();
         return await subscribeAll(participant, streams, startedAt);
@@ -83,32 +87,37 @@ export class RoomLoad {
           outcome: Promise.resolve({ joinMs: null, failed: streams.length, errors: [messageOf(error)] }),
         };
       }
-    });
+    };
+    const viewers = inBatches(plan.viewers, plan.viewersAtOnce ? plan.viewers : joinConcurrency, viewer);
     const publisherOutcomes = await Promise.all(
       subscribing.map(async (subscribed) => (await subscribed).outcome),
     );
     const viewerOutcomes = await Promise.all((await viewers).map((viewer) => viewer.outcome));
-    const outcomes = [...publisherOutcomes, ...viewerOutcomes];
-    const joinMs = outcomes.flatMap((outcome) => (outcome.joinMs === null ? [] : [outcome.joinMs]));
-    joinMs.sort((a, b) => a - b);
     await new Promise((resolve) => setTimeout(resolve, plan.settleMs));
+    const storm = async (): Promise<JoinFigures> => {
+      const count = plan.stormViewers ?? 0;
+      const stormers = await inBatches(count, count, viewer);
+      return joinFigures(await Promise.all(stormers.map((stormer) => stormer.outcome)));
+    };
     return new RoomLoad(
       meter,
       participants,
-      {
-        participants: outcomes.length,
-        failed: outcomes.reduce((sum, outcome) => sum + outcome.failed, 0),
-        errors: [...new Set(outcomes.flatMap((outcome) => outcome.errors))].slice(0, 3),
-        p50Ms: percentile(joinMs, 0.5),
-        p95Ms: percentile(joinMs, 0.95),
-      },
+      joinFigures([...publisherOutcomes, ...viewerOutcomes]),
       publisherFailures,
+      storm,
     );
+  }
+
+  /** The plan's storm of viewers joins at once; resolves once each has media or gave up. */
+  storm(): Promise<JoinFigures> {
+    return this.#storm();
   }
 
   startWindow(): void {
     this.#meter.startWindow();
-    this.#windowStart = { atMs: performance.now(), cpu: process.cpuUsage() };
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    this.#windowStart = { atMs: performance.now(), cpu: process.cpuUsage(), delay };
   }
 
   endWindow(): WindowFigures {
@@ -117,6 +126,7 @@ export class RoomLoad {
     const counts = this.#meter.endWindow();
     const seconds = (performance.now() - start.atMs) / 1000;
     const cpu = process.cpuUsage(start.cpu);
+    start.delay.disable();
     const latencies = [...counts.latenciesMs].sort((a, b) => a - b);
     this.#windowStart = null;
     return {
@@ -128,6 +138,8 @@ export class RoomLoad {
       latencyP50Ms: percentile(latencies, 0.5),
       latencyP99Ms: percentile(latencies, 0.99),
       loadCpu: (cpu.user + cpu.system) / 1e6 / seconds,
+      // The histogram holds the time between its 10 ms timer's firings: the period is no delay.
+      loadLagMaxMs: Math.max(0, start.delay.max / 1e6 - 10),
       publisherFailures: [...this.#publisherFailures],
     };
   }
@@ -180,6 +192,19 @@ async function subscribeAll(
     };
   });
   return { outcome };
+}
+
+/** Join times and failures of the participants that subscribed. */
+function joinFigures(outcomes: readonly SubscribeOutcome[]): JoinFigures {
+  const joinMs = outcomes.flatMap((outcome) => (outcome.joinMs === null ? [] : [outcome.joinMs]));
+  joinMs.sort((a, b) => a - b);
+  return {
+    participants: outcomes.length,
+    failed: outcomes.reduce((sum, outcome) => sum + outcome.failed, 0),
+    errors: [...new Set(outcomes.flatMap((outcome) => outcome.errors))].slice(0, 3),
+    p50Ms: percentile(joinMs, 0.5),
+    p95Ms: percentile(joinMs, 0.95),
+  };
 }
 
 function messageOf(error: unknown): string {

@@ -25,6 +25,9 @@ async function handle(command: LoadCommand): Promise<LoadEvent> {
       if (!room) throw new Error('no room');
       room.startWindow();
       return { event: 'windowStarted' };
+    case 'storm':
+      if (!room) throw new Error('no room');
+      return { event: 'stormed', join: await room.storm() };
     case 'endWindow':
       if (!room) throw new Error('no room');
       return { event: 'windowEnded', window: room.endWindow() };

@@ -19,6 +19,11 @@ export interface LoadPlan {
   readonly viewersAtOnce: boolean;
   /** Time given after the last first packet before a window may start, ms. */
   readonly settleMs: number;
+  /**
+   * Viewers that join all at once while the window is open (`storm`), to measure what a join
+   * storm does to those already receiving. Default: none.
+   */
+  readonly stormViewers?: number;
 }
 
 /** How long joining took, per participant that subscribes: from its connect to its first media packet. */
@@ -44,6 +49,8 @@ export interface WindowFigures {
   readonly latencyP99Ms: number;
   /** CPU the load process used in the window, share of one core (1 = a full core). */
   readonly loadCpu: number;
+  /** The load process's longest event-loop delay in the window, ms: a stall there shows as latency. */
+  readonly loadLagMaxMs: number;
   /** Publishers' connections that failed since the room was set up, and why. */
   readonly publisherFailures: readonly string[];
 }
@@ -52,6 +59,8 @@ export interface WindowFigures {
 export type LoadCommand =
   | { readonly command: 'setup'; readonly plan: LoadPlan }
   | { readonly command: 'startWindow' }
+  /** The plan's `stormViewers` join at once; answered once each has media or gave up. */
+  | { readonly command: 'storm' }
   | { readonly command: 'endWindow' }
   | { readonly command: 'teardown' };
 
@@ -59,6 +68,7 @@ export type LoadCommand =
 export type LoadEvent =
   | { readonly event: 'ready'; readonly join: JoinFigures }
   | { readonly event: 'windowStarted' }
+  | { readonly event: 'stormed'; readonly join: JoinFigures }
   | { readonly event: 'windowEnded'; readonly window: WindowFigures }
   | { readonly event: 'tornDown' }
   | { readonly event: 'failed'; readonly message: string };

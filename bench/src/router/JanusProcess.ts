@@ -14,6 +14,8 @@ export interface JanusProcessOptions {
    * thread per handle.
    */
   readonly eventLoops: number | null;
+  /** Wraps the command line (run in the namespace already), e.g. to raise its priority. Default: none. */
+  readonly wrap?: (command: readonly string[]) => string[];
 }
 
 const janusLibraries = '/usr/lib/x86_64-linux-gnu/janus';
@@ -42,17 +44,19 @@ export class JanusProcess {
   static async start(options: JanusProcessOptions): Promise<JanusProcess> {
     const folder = mkdtempSync(join(tmpdir(), 'parlor-bench-janus-'));
     writeConfig(folder, options);
-    const command = options.namespace.wrap([
-      'taskset',
-      '-c',
-      String(options.core),
-      '/usr/bin/janus',
-      '-F',
-      folder,
-      '-C',
-      join(folder, 'janus.jcfg'),
-      '-o',
-    ]);
+    const command = options.namespace.wrap(
+      (options.wrap ?? ((c: readonly string[]) => [...c]))([
+        'taskset',
+        '-c',
+        String(options.core),
+        '/usr/bin/janus',
+        '-F',
+        folder,
+        '-C',
+        join(folder, 'janus.jcfg'),
+        '-o',
+      ]),
+    );
     const [program = '', ...args] = command;
     const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';

@@ -29,6 +29,10 @@ const scenarioTitles: Record<ScenarioName, string> = {
   meeting: 'Meeting: N participants, each publishing and subscribing to the others',
   'audio-room': 'Audio-only room: N participants publishing Opus, each subscribing to the others',
   'join-storm': 'Join storm: N viewers join 1 publisher at the same moment',
+  'storm-while-watching':
+    'Join storm while watching: 50 viewers receive while N more join at once (figures of the 50; join: of the N)',
+  overload:
+    'Overload: N viewers ask to join 1 publisher on one worker ("failed": refused by admission; loss: of those admitted)',
 };
 
 /** The best a SFU did in a scenario within the loss bound: the most streams, and its cost then. */

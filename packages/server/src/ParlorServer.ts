@@ -224,6 +224,7 @@ export class ParlorServer {
         tcp: true,
         tcpLimits: config.mediaTcpLimits,
         admission: config.mediaAdmission,
+        handshakes: config.dtlsHandshakes,
         dataPlane: config.dataPlane,
         announcedAddress: config.publicIp,
         certificate,

@@ -41,6 +41,13 @@ describe('loadConfig', () => {
       mediaWorkers: availableParallelism(),
       mediaTcpLimits: { authTimeoutMs: 10_000, maxPendingPerAddress: 32 },
       mediaAdmission: { maxLagMs: 200, maxUtilization: 0.9 },
+      dtlsHandshakes: {
+        maxConcurrent: 8,
+        perSecond: 200,
+        maxQueued: 256,
+        queueTimeoutMs: 10_000,
+        holdTimeoutMs: 10_000,
+      },
       dataPlane: defaultDataPlane,
       audioFallback: defaultVideoFallbackSettings,
       metricsToken: null,
@@ -134,6 +141,19 @@ describe('loadConfig', () => {
     assert.throws(
       () =>
         loadConfig({ PARLOR_MEDIA_ADMISSION_MAX_LAG_MS: '0', PARLOR_MEDIA_ADMISSION_MAX_UTILIZATION: '1.5' }),
+      (error: unknown) => error instanceof ConfigError && error.problems.length === 2,
+    );
+  });
+
+  it("reads the media workers' DTLS handshake limits, and refuses those out of range", () => {
+    const { dtlsHandshakes } = loadConfig(
+      { PARLOR_DTLS_HANDSHAKES_PER_SECOND: '50' },
+      { 'dtls-handshake-concurrency': '2' },
+    );
+    assert.equal(dtlsHandshakes.maxConcurrent, 2);
+    assert.equal(dtlsHandshakes.perSecond, 50);
+    assert.throws(
+      () => loadConfig({ PARLOR_DTLS_HANDSHAKES_PER_SECOND: '0', PARLOR_DTLS_HANDSHAKE_CONCURRENCY: 'many' }),
       (error: unknown) => error instanceof ConfigError && error.problems.length === 2,
     );
   });

@@ -7,6 +7,7 @@ import { apiKeyProblem, apiSecretProblem } from '../auth/credentials.js';
 import { defaultTcpLimits, type IceTcpLimits } from '../media/ice/UdpMux.js';
 import { defaultVideoFallbackSettings, type VideoFallbackSettings } from '../media/router/VideoFallback.js';
 import { defaultAdmissionSettings, type AdmissionSettings } from '../media/worker/WorkerLoad.js';
+import { defaultHandshakeLimits, type HandshakeLimits } from '../media/transport/HandshakeLimiter.js';
 import { dataPlanes, defaultDataPlane, nativeAddon, type DataPlane } from '../media/srtp/dataPlane.js';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -68,6 +69,8 @@ export interface Config {
   readonly mediaTcpLimits: IceTcpLimits;
   /** The load past which a media worker takes no new session, publisher or subscriber. Default: `defaultAdmissionSettings`. */
   readonly mediaAdmission: AdmissionSettings;
+  /** How many DTLS handshakes each media worker runs at once and starts per second. Default: `defaultHandshakeLimits`. */
+  readonly dtlsHandshakes: HandshakeLimits;
   /** Where the media workers' SRTP runs: the native addon or node:crypto. Default: native when it built. */
   readonly dataPlane: DataPlane;
   /**
@@ -411,6 +414,18 @@ const settings = {
         ? share
         : new Problem('must be a number above 0, at most 1');
     },
+  } satisfies Setting<number>,
+  dtlsHandshakeConcurrency: {
+    flag: 'dtls-handshake-concurrency',
+    env: 'PARLOR_DTLS_HANDSHAKE_CONCURRENCY',
+    description: `DTLS handshakes a media worker runs at once; more wait their turn (default ${defaultHandshakeLimits.maxConcurrent})`,
+    parse: (raw) => parseCount(raw, 1),
+  } satisfies Setting<number>,
+  dtlsHandshakesPerSecond: {
+    flag: 'dtls-handshakes-per-second',
+    env: 'PARLOR_DTLS_HANDSHAKES_PER_SECOND',
+    description: `DTLS handshakes a media worker starts per second; more wait their turn (default ${defaultHandshakeLimits.perSecond})`,
+    parse: (raw) => parseCount(raw, 1),
   } satisfies Setting<number>,
   dataPlane: {
     flag: 'data-plane',
@@ -904,6 +919,11 @@ export function loadConfig(
     maxLagMs: read(settings.mediaAdmissionMaxLagMs) ?? defaultAdmissionSettings.maxLagMs,
     maxUtilization: read(settings.mediaAdmissionMaxUtilization) ?? defaultAdmissionSettings.maxUtilization,
   });
+  const dtlsHandshakes = Object.freeze({
+    ...defaultHandshakeLimits,
+    maxConcurrent: read(settings.dtlsHandshakeConcurrency) ?? defaultHandshakeLimits.maxConcurrent,
+    perSecond: read(settings.dtlsHandshakesPerSecond) ?? defaultHandshakeLimits.perSecond,
+  });
   const dataPlane = read(settings.dataPlane) ?? defaultDataPlane;
   if (mediaPort !== 0 && mediaPort + mediaWorkers - 1 > 65535) {
     problems.push(`--media-port ${mediaPort} leaves no room for ${mediaWorkers} media workers' ports`);
@@ -944,6 +964,7 @@ export function loadConfig(
     mediaWorkers,
     mediaTcpLimits,
     mediaAdmission,
+    dtlsHandshakes,
     dataPlane,
     audioFallback,
     metricsToken,

@@ -13,6 +13,7 @@ import {
 import type { DataPlane } from '../srtp/dataPlane.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
+import type { DtlsHandshaker } from '../transport/DtlsHandshaker.js';
 import type { HandshakeLimiter } from '../transport/HandshakeLimiter.js';
 import { Publication, type EncodingState } from './Publication.js';
 import { Subscription, type VideoPreferences } from './Subscription.js';
@@ -49,6 +50,8 @@ export interface MediaRouterOptions {
   readonly dataPlane?: DataPlane;
   /** Bounds the DTLS handshakes of the worker the router runs in. Default: none, no bound. */
   readonly handshakes?: HandshakeLimiter;
+  /** Where DTLS handshakes run. Default: werift on this thread. */
+  readonly handshaker?: DtlsHandshaker;
 }
 
 /** How one subscriber receives a publication. */
@@ -170,6 +173,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
   readonly #options: MediaRouterOptions & { readonly maxVideoBitrate: number };
   readonly #publications = new Set<Publication>();
   readonly #subscriptions = new Map<Subscription, Publication>();
+  #shedding = false;
   #closed = false;
 
   constructor(options: MediaRouterOptions) {
@@ -189,6 +193,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
       certificate: this.#options.certificate,
       dataPlane: this.#options.dataPlane,
       ...(this.#options.handshakes ? { handshakes: this.#options.handshakes } : {}),
+      ...(this.#options.handshaker ? { handshaker: this.#options.handshaker } : {}),
       remoteFingerprint: offer.fingerprint,
     });
     const publication = new Publication({
@@ -220,6 +225,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
       certificate: this.#options.certificate,
       dataPlane: this.#options.dataPlane,
       ...(this.#options.handshakes ? { handshakes: this.#options.handshakes } : {}),
+      ...(this.#options.handshaker ? { handshaker: this.#options.handshaker } : {}),
     });
     transport.on('stateChange', (state) => {
       if (state === 'closed') endpoint.close();
@@ -234,6 +240,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
       this.safeEmit('videoFallback', subscription, event);
     });
     this.#subscriptions.set(subscription, publication);
+    if (this.#shedding) subscription.setShedding(true);
     const offerSdp = offerSubscriber(
       subscription.tracks.map((track) => ({
         section: track.section,
@@ -258,6 +265,12 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
   setPreferences(subscription: Subscription, preferences: VideoPreferences): void {
     this.#assertOpen();
     subscription.setPreferences(preferences);
+  }
+
+  /** Holds every subscriber's video at the lowest layer (an overloaded worker), or lets it go. */
+  setShedding(shedding: boolean): void {
+    this.#shedding = shedding;
+    for (const subscription of this.#subscriptions.keys()) subscription.setShedding(shedding);
   }
 
   unpublish(publication: Publication): void {

@@ -290,6 +290,38 @@ for (const dataPlane of testedDataPlanes)
       router.unpublish(publication);
     });
 
+    it('holds every subscriber at the lowest layer while the worker sheds load, and back to its wish after', async () => {
+      const { publication, publisher } = await publish();
+      publisher.send(4, [0, 1, 2]);
+      await until(
+        () => publication.tracks[0]?.layers.every((layer) => layer.ssrc !== null) ?? false,
+        'the layers',
+      );
+      const { subscription, offerSdp } = router.subscribe(publication);
+      const subscriber = await bed.connect(offerSdp);
+      router.answer(subscription, bed.subscriberAnswer(offerSdp));
+      publisher.send(8, [0, 1, 2]);
+      await until(() => subscriber.received.length >= 8, 'the video');
+      await settle();
+      assert.equal(receivedFrames(subscriber).at(-1)?.layer, 2, 'the top layer, with no wish');
+
+      // Overloaded: the lowest layer from its next keyframe on, with continuous numbering.
+      router.setShedding(true);
+      publisher.send(4, [0]);
+      await until(() => subscriber.received.length >= 4, 'the lowest layer');
+      await settle();
+      const shed = receivedFrames(subscriber);
+      assert.deepEqual(new Set(shed.map((frame) => frame.layer)), new Set([0]));
+      assertContinuous(shed);
+
+      router.setShedding(false);
+      publisher.send(4, [2]);
+      await until(() => subscriber.received.length >= 4, 'the top layer again');
+      await settle();
+      assert.equal(receivedFrames(subscriber).at(-1)?.layer, 2, 'back on the top layer');
+      router.unpublish(publication);
+    });
+
     it('pauses the layers nobody needs, tells the publisher, and resumes one when needed', async () => {
       const { publication, publisher } = await publish();
       const changes: (readonly EncodingState[])[] = [];

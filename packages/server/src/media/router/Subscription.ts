@@ -176,6 +176,8 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   #audioBitrate = 0;
   #audioBytesAtSecond = 0;
   #preferences: VideoPreferences;
+  /** Whether its worker is overloaded: its video is then held at the lowest layer. */
+  #shedding = false;
   /**
    * On the native data plane, each track's slot in its publication's fan-out, which forwards
    * and resends its packets (the `rtp` listener is then off), and what the slot last told;
@@ -311,6 +313,18 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   setPreferences(preferences: VideoPreferences): void {
     this.#readSlots();
     this.#preferences = preferences;
+    this.#selectLayers();
+  }
+
+  /**
+   * While its worker is overloaded, holds the video at the lowest layer whatever the subscriber
+   * wants (about a quarter of the top layer's packets, so a quarter of the forwarding work),
+   * switching at keyframes as usual; then back to what fits.
+   */
+  setShedding(shedding: boolean): void {
+    if (shedding === this.#shedding) return;
+    this.#readSlots();
+    this.#shedding = shedding;
     this.#selectLayers();
   }
 
@@ -522,9 +536,13 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     const lowest = views.findIndex((view) => view.available);
     if (track.fallback && lowest >= 0 && !this.#followFallback(track, track.fallback, views, lowest, now))
       return;
+    // The smallest of sizes wished for is nearest the lowest layer.
+    const preferences = this.#shedding
+      ? { ...this.#preferences, resolution: { width: 1, height: 1 } }
+      : this.#preferences;
     const choice = track.selector.choose(
       views,
-      this.#preferences,
+      preferences,
       { estimate: this.#estimatedBitrate, fractionLost: track.fractionLost },
       now,
     );

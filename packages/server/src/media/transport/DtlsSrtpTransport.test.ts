@@ -4,12 +4,15 @@ import { UdpMux } from '../ice/UdpMux.js';
 import type { SrtpContext } from '../srtp/SrtpContext.js';
 import { DtlsCertificate } from './DtlsCertificate.js';
 import { DtlsSrtpTransport, type DtlsSrtpState } from './DtlsSrtpTransport.js';
+import type { DtlsHandshaker } from './DtlsHandshaker.js';
+import { DtlsThread } from './DtlsThread.js';
 import { FakeBrowser } from './FakeBrowser.js';
 import { HandshakeLimiter } from './HandshakeLimiter.js';
 
 let mux: UdpMux;
 let routerCertificate: DtlsCertificate;
 let browserCertificate: DtlsCertificate;
+let dtlsThread: DtlsThread;
 
 before(async () => {
   mux = await UdpMux.bind({ host: '127.0.0.1' });
@@ -17,10 +20,18 @@ before(async () => {
     DtlsCertificate.generate(),
     DtlsCertificate.generate(),
   ]);
+  dtlsThread = new DtlsThread(routerCertificate);
 });
-after(() => {
+after(async () => {
   mux.close();
+  await dtlsThread.close();
 });
+
+/** The handshake on this thread (werift, the default) or in a DTLS thread of its own. */
+const handshakers: readonly [string, () => { handshaker?: DtlsHandshaker }][] = [
+  ['on this thread', () => ({})],
+  ['in a DTLS thread', () => ({ handshaker: dtlsThread })],
+];
 
 function rtp(sequence: number): Buffer {
   const packet = Buffer.alloc(12 + 200, sequence & 0xff);
@@ -43,64 +54,69 @@ async function waitFor(condition: () => boolean, what: string): Promise<void> {
 }
 
 describe('DTLS-SRTP over ICE-lite', () => {
-  it('completes the handshake with a DTLS client and carries SRTP and SRTCP both ways', async () => {
-    const endpoint = mux.createEndpoint();
-    const router = new DtlsSrtpTransport({
-      endpoint,
-      certificate: routerCertificate,
-      remoteFingerprint: `sha-256 ${browserCertificate.fingerprint}`,
+  for (const [where, handshaker] of handshakers) {
+    it(`completes the handshake with a DTLS client and carries SRTP and SRTCP both ways, ${where}`, async () => {
+      const endpoint = mux.createEndpoint();
+      const router = new DtlsSrtpTransport({
+        endpoint,
+        certificate: routerCertificate,
+        ...handshaker(),
+        remoteFingerprint: `sha-256 ${browserCertificate.fingerprint}`,
+      });
+      const states: DtlsSrtpState[] = [];
+      router.on('stateChange', (state) => states.push(state));
+      const received: Buffer[] = [];
+      router.on('rtp', (packet) => received.push(packet));
+      router.on('rtcp', (packet) => received.push(packet));
+
+      const browser = new FakeBrowser(mux.port, browserCertificate);
+      await browser.connect(endpoint.usernameFragment, endpoint.password);
+      await waitFor(() => router.state === 'connected', 'the router to connect');
+      assert.deepEqual(states, ['connecting', 'connected']);
+
+      const outbound = browser.outbound as SrtpContext;
+      for (let i = 0; i < 3; i++) browser.send(outbound.protectRtp(rtp(100 + i)));
+      browser.send(outbound.protectRtcp(receiverReport));
+      await waitFor(() => received.length === 4, 'media at the router');
+      assert.deepEqual(received.slice(0, 3), [rtp(100), rtp(101), rtp(102)]);
+      assert.deepEqual(received[3], receiverReport);
+
+      router.sendRtp(rtp(7));
+      router.sendRtcp(receiverReport);
+      await waitFor(() => browser.received.length === 2, 'media at the browser');
+      const inbound = browser.inbound as SrtpContext;
+      assert.deepEqual(inbound.unprotectRtp(browser.received[0] as Buffer), rtp(7));
+      assert.deepEqual(inbound.unprotectRtcp(browser.received[1] as Buffer), receiverReport);
+
+      router.close();
+      endpoint.close();
+      browser.close();
+      assert.throws(() => {
+        router.sendRtp(rtp(8));
+      }, /closed/);
     });
-    const states: DtlsSrtpState[] = [];
-    router.on('stateChange', (state) => states.push(state));
-    const received: Buffer[] = [];
-    router.on('rtp', (packet) => received.push(packet));
-    router.on('rtcp', (packet) => received.push(packet));
 
-    const browser = new FakeBrowser(mux.port, browserCertificate);
-    await browser.connect(endpoint.usernameFragment, endpoint.password);
-    await waitFor(() => router.state === 'connected', 'the router to connect');
-    assert.deepEqual(states, ['connecting', 'connected']);
-
-    const outbound = browser.outbound as SrtpContext;
-    for (let i = 0; i < 3; i++) browser.send(outbound.protectRtp(rtp(100 + i)));
-    browser.send(outbound.protectRtcp(receiverReport));
-    await waitFor(() => received.length === 4, 'media at the router');
-    assert.deepEqual(received.slice(0, 3), [rtp(100), rtp(101), rtp(102)]);
-    assert.deepEqual(received[3], receiverReport);
-
-    router.sendRtp(rtp(7));
-    router.sendRtcp(receiverReport);
-    await waitFor(() => browser.received.length === 2, 'media at the browser');
-    const inbound = browser.inbound as SrtpContext;
-    assert.deepEqual(inbound.unprotectRtp(browser.received[0] as Buffer), rtp(7));
-    assert.deepEqual(inbound.unprotectRtcp(browser.received[1] as Buffer), receiverReport);
-
-    router.close();
-    endpoint.close();
-    browser.close();
-    assert.throws(() => {
-      router.sendRtp(rtp(8));
-    }, /closed/);
-  });
-
-  it('fails when the peer certificate does not match the signalled fingerprint', async () => {
-    const endpoint = mux.createEndpoint();
-    const router = new DtlsSrtpTransport({
-      endpoint,
-      certificate: routerCertificate,
-      remoteFingerprint: `sha-256 ${routerCertificate.fingerprint}`,
+    it(`fails when the peer certificate does not match the signalled fingerprint, ${where}`, async () => {
+      const endpoint = mux.createEndpoint();
+      const router = new DtlsSrtpTransport({
+        endpoint,
+        certificate: routerCertificate,
+        ...handshaker(),
+        remoteFingerprint: `sha-256 ${routerCertificate.fingerprint}`,
+      });
+      const browser = new FakeBrowser(mux.port, browserCertificate);
+      await browser.connect(endpoint.usernameFragment, endpoint.password);
+      await waitFor(() => router.state === 'failed', 'the router to fail');
+      router.close();
+      endpoint.close();
+      browser.close();
     });
-    const browser = new FakeBrowser(mux.port, browserCertificate);
-    await browser.connect(endpoint.usernameFragment, endpoint.password);
-    await waitFor(() => router.state === 'failed', 'the router to fail');
-    router.close();
-    endpoint.close();
-    browser.close();
-  });
+  }
 
   it('holds a handshake while the limiter has no turn for it and completes it once one is free; refuses one past the queue', async () => {
     const handshakes = new HandshakeLimiter({
       maxConcurrent: 1,
+      perSecond: 1e9, // no rate limit to speak of
       maxQueued: 1,
       queueTimeoutMs: 5000,
       holdTimeoutMs: 5000,

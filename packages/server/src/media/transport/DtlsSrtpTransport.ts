@@ -1,21 +1,18 @@
 import { createHash } from 'node:crypto';
-import { DtlsServer, type Transport } from 'werift';
 import { InvalidStateError } from '../../InvalidStateError.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
 import type { IceLiteEndpoint, IcePath } from '../ice/IceLiteEndpoint.js';
 import { defaultDataPlane, type DataPlane } from '../srtp/dataPlane.js';
 import { deriveSrtpSessionKeys } from '../srtp/keyDerivation.js';
-import { preferredSrtpProfiles, srtpProfileById, srtpProfiles } from '../srtp/profiles.js';
 import { SrtpContext } from '../srtp/SrtpContext.js';
 import type { DtlsCertificate } from './DtlsCertificate.js';
-import { useNativeDtlsKeys } from './nativeDtlsKeys.js';
-import { useNativeP256 } from './nativeP256.js';
+import {
+  LocalDtlsHandshaker,
+  type DtlsHandshake,
+  type DtlsHandshaker,
+  type DtlsSrtpKeys,
+} from './DtlsHandshaker.js';
 import type { HandshakeLimiter } from './HandshakeLimiter.js';
-import { useNativeX25519 } from './nativeX25519.js';
-
-useNativeX25519();
-useNativeP256();
-useNativeDtlsKeys();
 
 export type DtlsSrtpState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';
 
@@ -39,24 +36,25 @@ export interface DtlsSrtpTransportOptions {
   readonly remoteFingerprint?: string;
   /** Bounds the handshakes of the worker this transport runs in. Default: none, no bound. */
   readonly handshakes?: HandshakeLimiter;
+  /** Where the handshake runs. Default: werift on this thread (`LocalDtlsHandshaker`). */
+  readonly handshaker?: DtlsHandshaker;
 }
 
 /**
  * DTLS-SRTP over an ICE-lite endpoint (RFC 5764). The router is always the DTLS server
- * (`a=setup:passive`): werift runs the handshake, off the media path; SRTP and SRTCP then go
- * through Parlor's own `SrtpContext`s, one per direction.
+ * (`a=setup:passive`): werift runs the handshake (on this thread or a DTLS thread, see
+ * `DtlsHandshaker`), off the media path; SRTP and SRTCP then go through Parlor's own
+ * `SrtpContext`s, one per direction.
  */
 export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
   readonly #endpoint: IceLiteEndpoint;
-  readonly #dtls: DtlsServer;
+  readonly #dtls: DtlsHandshake;
   #remoteFingerprint: string | null;
   /** Keys exported by a handshake that finished before the peer's fingerprint was known. */
-  #pendingHandshake = false;
+  #pendingKeys: DtlsSrtpKeys | null = null;
   #state: DtlsSrtpState = 'new';
   #inbound: SrtpContext | null = null;
   #outbound: SrtpContext | null = null;
-  /** The datagram transport werift's DTLS socket runs on; it sets `onData` to receive. */
-  readonly #dtlsTransport: Transport;
   readonly #dataPlane: DataPlane;
   readonly #handshakes: HandshakeLimiter | undefined;
   /** Its turn at the limiter: none asked yet, waiting, under way, or refused. */
@@ -73,31 +71,20 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
     this.#remoteFingerprint = options.remoteFingerprint
       ? normalizeFingerprint(options.remoteFingerprint)
       : null;
-    this.#dtlsTransport = {
-      type: 'udp',
-      address: {} as Transport['address'],
-      closed: false,
-      onData: () => undefined,
-      send: async (data) => {
-        if (this.#state !== 'closed') this.#endpoint.send(data);
+    const handshaker = options.handshaker ?? new LocalDtlsHandshaker(options.certificate);
+    this.#dtls = handshaker.open({
+      send: (datagram) => {
+        if (this.#state !== 'closed') {
+          this.#endpoint.send(Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength));
+        }
       },
-      close: async () => undefined,
-    };
-    this.#dtls = new DtlsServer({
-      transport: this.#dtlsTransport,
-      cert: options.certificate.certPem,
-      key: options.certificate.keyPem,
-      signatureHash: options.certificate.signatureHash,
-      srtpProfiles: preferredSrtpProfiles.map((name) => srtpProfiles[name].id),
-      certificateRequest: true,
-      extendedMasterSecret: true,
-    });
-    this.#dtls.onConnect.subscribe(() => {
-      this.#endTurn();
-      this.#onHandshakeDone();
-    });
-    this.#dtls.onError.subscribe(() => {
-      this.#setState('failed');
+      connected: (keys) => {
+        this.#endTurn();
+        this.#onHandshakeDone(keys);
+      },
+      failed: () => {
+        this.#setState('failed');
+      },
     });
     this.#endpoint.on('packet', (packet) => {
       this.#receive(packet);
@@ -128,7 +115,7 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
   /** The fingerprint from the peer's answer, when the router made the offer. */
   setRemoteFingerprint(fingerprint: string): void {
     this.#remoteFingerprint = normalizeFingerprint(fingerprint);
-    if (this.#pendingHandshake) this.#onHandshakeDone();
+    if (this.#pendingKeys) this.#onHandshakeDone(this.#pendingKeys);
   }
 
   /**
@@ -197,7 +184,7 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
     if (this.#turn === 'waiting') this.#held = packet;
     if (this.#turn === 'waiting' || this.#turn === 'refused') return;
     if (this.#state === 'new') this.#setState('connecting');
-    this.#dtlsTransport.onData(packet, {} as never);
+    this.#dtls.receive(packet);
   }
 
   /** The handshake is over, one way or another: the next one may run. */
@@ -207,25 +194,22 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
     this.#held = null;
   }
 
-  #onHandshakeDone(): void {
+  #onHandshakeDone(keys: DtlsSrtpKeys): void {
+    if (this.#state === 'closed') return;
     if (this.#remoteFingerprint === null) {
-      this.#pendingHandshake = true;
+      this.#pendingKeys = keys;
       return;
     }
-    this.#pendingHandshake = false;
-    const certificate = this.#dtls.remoteCertificate;
-    const profile = srtpProfileById(this.#dtls.srtp.srtpProfile ?? -1);
-    if (!certificate || certificateFingerprint(certificate) !== this.#remoteFingerprint || !profile) {
+    this.#pendingKeys = null;
+    if (certificateFingerprint(keys.remoteCertificate) !== this.#remoteFingerprint) {
       this.#setState('failed');
       return;
     }
-    const { keyLength, saltLength } = srtpProfiles[profile];
-    const keys = this.#dtls.extractSessionKeys(keyLength, saltLength) as Record<string, Buffer>;
-    const keying = (key: Buffer | undefined, salt: Buffer | undefined) =>
+    const keying = (key: Uint8Array, salt: Uint8Array) =>
       deriveSrtpSessionKeys({
-        profile,
-        masterKey: key ?? Buffer.alloc(0),
-        masterSalt: salt ?? Buffer.alloc(0),
+        profile: keys.profile,
+        masterKey: Buffer.from(key),
+        masterSalt: Buffer.from(salt),
       });
     this.#outbound = new SrtpContext(keying(keys.localKey, keys.localSalt), this.#dataPlane);
     this.#inbound = new SrtpContext(keying(keys.remoteKey, keys.remoteSalt), this.#dataPlane);
@@ -248,7 +232,7 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
  * The SHA-256 fingerprint of a DER certificate as `normalizeFingerprint` gives it (RFC 8122 §5):
  * hashed as it came, not parsed, which would cost OpenSSL 3 about 0.4 ms per handshake.
  */
-function certificateFingerprint(der: Buffer): string {
+function certificateFingerprint(der: Uint8Array): string {
   const hex = createHash('sha256').update(der).digest('hex');
   return `sha-256 ${hex.replace(/(..)(?!$)/g, '$1:')}`;
 }

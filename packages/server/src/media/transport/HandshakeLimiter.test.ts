@@ -7,6 +7,7 @@ describe('HandshakeLimiter', () => {
   it('runs at most maxConcurrent, starts the waiting ones in order as turns are given back, and refuses past the queue', () => {
     const limiter = new HandshakeLimiter({
       maxConcurrent: 2,
+      perSecond: 1e9, // no rate limit to speak of
       maxQueued: 2,
       queueTimeoutMs: 10_000,
       holdTimeoutMs: 10_000,
@@ -33,6 +34,7 @@ describe('HandshakeLimiter', () => {
   it('refuses a handshake that waited too long, and one that ran too long, giving its turn to the next', async () => {
     const limiter = new HandshakeLimiter({
       maxConcurrent: 1,
+      perSecond: 1e9, // no rate limit to speak of
       maxQueued: 4,
       queueTimeoutMs: 100,
       holdTimeoutMs: 250,
@@ -52,6 +54,35 @@ describe('HandshakeLimiter', () => {
     await sleep(150);
     assert.deepEqual(log.slice(2), ['stalled refused', 'next runs']);
     next();
+    assert.deepEqual(limiter.counts, { running: 0, queued: 0 });
+  });
+
+  it('starts at most perSecond handshakes a second after a burst of maxConcurrent', async () => {
+    const limiter = new HandshakeLimiter({
+      maxConcurrent: 4,
+      perSecond: 20,
+      maxQueued: 16,
+      queueTimeoutMs: 10_000,
+      holdTimeoutMs: 10_000,
+    });
+    const started: number[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < 8; i++) {
+      // Each handshake ends as it starts: only the rate holds the others back.
+      const release = limiter.request(
+        () => {
+          started.push(performance.now() - t0);
+          queueMicrotask(() => {
+            release();
+          });
+        },
+        () => assert.fail('refused'),
+      );
+    }
+    assert.deepEqual(limiter.counts, { running: 4, queued: 4 });
+    for (let i = 0; i < 200 && started.length < 8; i++) await sleep(10);
+    // The four after the burst come one per 50 ms at the earliest: at least 200 ms in all.
+    assert.ok((started[7] ?? 0) >= 190, `the eighth started at ${started[7]} ms`);
     assert.deepEqual(limiter.counts, { running: 0, queued: 0 });
   });
 });

@@ -1,5 +1,3 @@
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InvalidStateError } from '../../InvalidStateError.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
@@ -17,18 +15,7 @@ import {
   type AdmissionSettings,
   type WorkerLoadReading,
 } from './WorkerLoad.js';
-
-/** The worker's script: `mediaWorkerMain.js` beside this file once built. */
-function workerEntry(): URL {
-  if (extname(fileURLToPath(import.meta.url)) === '.js')
-    return new URL('./mediaWorkerMain.js', import.meta.url);
-  // Running from the TypeScript sources (tests): Node 20 does not carry `--import tsx` into
-  // worker threads, so the worker registers tsx itself before loading its entry.
-  const source = new URL('./mediaWorkerMain.ts', import.meta.url).href;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `const { register } = await import(${JSON.stringify(tsx)}); register(); await import(${JSON.stringify(source)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`);
-}
+import { workerEntry } from './workerEntry.js';
 
 /** A call the worker refused: the router's own error, by name and message. */
 export class MediaWorkerCallError extends Error {
@@ -119,7 +106,10 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
     settings: MediaWorkerSettings,
     admission: AdmissionSettings,
   ): Promise<MediaWorker> {
-    const worker = new Worker(workerEntry(), { workerData: settings, name: `parlor-media-${index}` });
+    const worker = new Worker(workerEntry(import.meta.url, 'mediaWorkerMain'), {
+      workerData: settings,
+      name: `parlor-media-${index}`,
+    });
     const port = await new Promise<number>((resolve, reject) => {
       const onMessage = (message: MediaWorkerMessage): void => {
         if (message.kind !== 'ready') return;

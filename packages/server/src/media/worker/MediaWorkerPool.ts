@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { InvalidStateError } from '../../InvalidStateError.js';
 import { defaultVideoFallbackSettings, type VideoFallbackSettings } from '../router/VideoFallback.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
+import { defaultHandshakeLimits, type HandshakeLimits } from '../transport/HandshakeLimiter.js';
 import { defaultTcpLimits, type IceTcpLimits, type IceTcpStats } from '../ice/UdpMux.js';
 import { defaultDataPlane, type DataPlane } from '../srtp/dataPlane.js';
 import { MediaWorker } from './MediaWorker.js';
@@ -29,6 +30,8 @@ export interface MediaWorkerPoolOptions {
   readonly videoFallback?: VideoFallbackSettings | null;
   /** The load past which a worker takes no new session, publisher or subscriber. Default: `defaultAdmissionSettings`. */
   readonly admission?: AdmissionSettings;
+  /** How many DTLS handshakes each worker runs at once and starts per second. Default: `defaultHandshakeLimits`. */
+  readonly handshakes?: HandshakeLimits;
   readonly logger: Logger;
 }
 
@@ -218,6 +221,8 @@ function settingsFor(options: MediaWorkerPoolOptions): (index: number) => MediaW
     port: options.basePort === 0 ? 0 : options.basePort + index,
     tcp: options.tcp,
     tcpLimits: options.tcpLimits ?? defaultTcpLimits,
+    admission: options.admission ?? defaultAdmissionSettings,
+    handshakes: options.handshakes ?? defaultHandshakeLimits,
     announcedAddress: options.announcedAddress,
     dataPlane: options.dataPlane ?? defaultDataPlane,
     certificate: { certPem, keyPem, signatureHash },

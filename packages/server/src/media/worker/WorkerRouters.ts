@@ -9,6 +9,7 @@ import type { Publication } from '../router/Publication.js';
 import type { Subscription } from '../router/Subscription.js';
 import type { DataPlane } from '../srtp/dataPlane.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
+import type { DtlsHandshaker } from '../transport/DtlsHandshaker.js';
 import type { HandshakeLimiter } from '../transport/HandshakeLimiter.js';
 import type { VideoFallbackSettings } from '../router/VideoFallback.js';
 import type { MediaWorkerMethod, MediaWorkerMethods, RouterEvent } from './workerProtocol.js';
@@ -45,6 +46,8 @@ export interface WorkerRoutersOptions {
   readonly dataPlane: DataPlane;
   /** Bounds the DTLS handshakes of all the worker's routers together. */
   readonly handshakes: HandshakeLimiter;
+  /** Where the DTLS handshakes of all the worker's routers run. */
+  readonly handshaker: DtlsHandshaker;
 }
 
 export interface WorkerRoutersEvents {
@@ -60,6 +63,7 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
   readonly #routers = new Map<string, HostedRouter>();
   readonly #recordings = new Map<string, HostedRecording>();
   readonly #handlers: Handlers;
+  #shedding = false;
 
   constructor(options: WorkerRoutersOptions) {
     super();
@@ -67,6 +71,7 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
       createRouter: ({ routerId }) => {
         if (this.#routers.has(routerId)) throw new InvalidStateError(`router ${routerId} exists`);
         const router = new MediaRouter(options);
+        if (this.#shedding) router.setShedding(true);
         router.on('encodingsChanged', (publication, encodings) => {
           const event: RouterEvent = {
             routerId,
@@ -182,6 +187,13 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
         return null;
       },
     };
+  }
+
+  /** Holds every subscriber's video at the lowest layer while the worker is overloaded. */
+  setShedding(shedding: boolean): void {
+    if (shedding === this.#shedding) return;
+    this.#shedding = shedding;
+    for (const { router } of this.#routers.values()) router.setShedding(shedding);
   }
 
   /** Carries out one call from the main thread; throws (or rejects with) what the router throws. */

@@ -4,8 +4,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { UdpMux } from '../ice/UdpMux.js';
 import { DtlsCertificate } from '../transport/DtlsCertificate.js';
+import { DtlsThread } from '../transport/DtlsThread.js';
 import { HandshakeLimiter } from '../transport/HandshakeLimiter.js';
-import { measureLoad } from './WorkerLoad.js';
+import { measureLoad, WorkerLoadTracker } from './WorkerLoad.js';
 import { WorkerRouters } from './WorkerRouters.js';
 import type { MediaWorkerMessage, MediaWorkerRequest, MediaWorkerSettings } from './workerProtocol.js';
 
@@ -19,15 +20,18 @@ const mux = await UdpMux.bind({
   tcp: settings.tcp,
   tcpLimits: settings.tcpLimits,
 });
+const certificate = DtlsCertificate.fromPem(certPem, keyPem, signatureHash);
 const routers = new WorkerRouters({
   mux,
-  certificate: DtlsCertificate.fromPem(certPem, keyPem, signatureHash),
+  certificate,
   announcedAddress: settings.announcedAddress,
   videoFallback: settings.videoFallback,
   dataPlane: settings.dataPlane,
   // Consent first: binding requests are answered as each datagram is read (UdpMux), so what
-  // delays them is the loop's other work; new joins' DTLS handshakes are bounded here.
-  handshakes: new HandshakeLimiter(),
+  // delays them is the loop's other work. New joins' DTLS handshakes run in a thread of their
+  // own, bounded here.
+  handshakes: new HandshakeLimiter(settings.handshakes),
+  handshaker: new DtlsThread(certificate),
 });
 
 function post(message: MediaWorkerMessage): void {
@@ -63,6 +67,12 @@ port.on('message', (request: MediaWorkerRequest) => {
   }
 });
 post({ kind: 'ready', port: mux.port });
+// An overloaded worker (by the thresholds that stop it admitting) holds its subscribers' video at
+// the lowest layer until it recovers, so that the rooms it carries keep their media.
+const load = new WorkerLoadTracker(settings.admission);
 measureLoad((reading) => {
+  load.tick();
+  load.report(reading);
+  routers.setShedding(load.overloaded);
   post({ kind: 'load', ...reading });
 });

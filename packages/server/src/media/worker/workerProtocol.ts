@@ -1,11 +1,12 @@
 import type { SignatureHash } from 'werift';
 import type { DataPlane } from '../srtp/dataPlane.js';
+import type { HandshakeLimits } from '../transport/HandshakeLimiter.js';
 import type { IceTcpLimits, IceTcpStats } from '../ice/UdpMux.js';
 import type { RecordingResult } from '../../archive/recording/StreamRecorder.js';
 import type { EncodingState, RouterStats } from '../router/MediaRouter.js';
 import type { VideoPreferences } from '../router/Subscription.js';
 import type { VideoFallbackEvent, VideoFallbackSettings } from '../router/VideoFallback.js';
-import type { WorkerLoadReading } from './WorkerLoad.js';
+import type { AdmissionSettings, WorkerLoadReading } from './WorkerLoad.js';
 
 /** What a media worker is started with (its `workerData`). */
 export interface MediaWorkerSettings {
@@ -17,6 +18,10 @@ export interface MediaWorkerSettings {
   readonly tcp: boolean;
   /** What ICE-TCP connections may do before their first check. */
   readonly tcpLimits: IceTcpLimits;
+  /** The load past which it admits nothing new and holds its subscribers' video at the lowest layer. */
+  readonly admission: AdmissionSettings;
+  /** How many DTLS handshakes it runs at once and starts per second (in its DTLS thread). */
+  readonly handshakes: HandshakeLimits;
   /** The address announced in ICE candidates. */
   readonly announcedAddress: string;
   /** Where SRTP's cryptography runs. */
