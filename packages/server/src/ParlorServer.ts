@@ -222,6 +222,7 @@ export class ParlorServer {
         announcedAddress: config.publicIp,
         certificate,
         videoFallback: config.audioFallback,
+        publisherFeedback: config.publisherFeedback,
         logger,
       });
       mediaWorkers = pool;

@@ -42,6 +42,7 @@ describe('loadConfig', () => {
       mediaTcpLimits: { authTimeoutMs: 10_000, maxPendingPerAddress: 32 },
       mediaAdmission: { maxLagMs: 200, maxUtilization: 0.9 },
       dataPlane: defaultDataPlane,
+      publisherFeedback: 'transport-wide',
       audioFallback: defaultVideoFallbackSettings,
       metricsToken: null,
       turn: existsSync(turnserverPath) ? embeddedTurnDefaults : { mode: 'off' },
@@ -81,6 +82,11 @@ describe('loadConfig', () => {
       () => loadConfig({ PARLOR_SIP_PORT: '5060', PARLOR_SIP_ADDRESS: 'here', PARLOR_SIP_RTP_PORTS: '9-1' }),
       (error: unknown) => error instanceof ConfigError && error.problems.length === 2,
     );
+  });
+
+  it("reads the publishers' congestion feedback, and refuses any other", () => {
+    assert.equal(loadConfig({ PARLOR_PUBLISHER_FEEDBACK: 'remb' }).publisherFeedback, 'remb');
+    assert.throws(() => loadConfig({}, { 'publisher-feedback': 'twcc' }), /publisher-feedback/);
   });
 
   it('reads the data plane, and refuses any other', () => {

@@ -8,6 +8,7 @@ import { defaultTcpLimits, type IceTcpLimits } from '../media/ice/UdpMux.js';
 import { defaultVideoFallbackSettings, type VideoFallbackSettings } from '../media/router/VideoFallback.js';
 import { defaultAdmissionSettings, type AdmissionSettings } from '../media/worker/WorkerLoad.js';
 import { dataPlanes, defaultDataPlane, nativeAddon, type DataPlane } from '../media/srtp/dataPlane.js';
+import { publisherFeedbacks, type PublisherFeedback } from '../media/router/MediaRouter.js';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -70,6 +71,8 @@ export interface Config {
   readonly mediaAdmission: AdmissionSettings;
   /** Where the media workers' SRTP runs: the native addon or node:crypto. Default: native when it built. */
   readonly dataPlane: DataPlane;
+  /** How publishers of routed sessions learn what their uplink carries. Default: `transport-wide`. */
+  readonly publisherFeedback: PublisherFeedback;
   /**
    * Subscriber audio fallback in routed sessions: when the router turns a subscriber's video off
    * and on again, or null when it never does. Default: `defaultVideoFallbackSettings`.
@@ -404,6 +407,16 @@ const settings = {
         : new Problem('must be native or js');
     },
   } satisfies Setting<DataPlane>,
+  publisherFeedback: {
+    flag: 'publisher-feedback',
+    env: 'PARLOR_PUBLISHER_FEEDBACK',
+    description:
+      'transport-wide or remb: the congestion feedback the router gives publishers (default transport-wide)',
+    parse: (raw) =>
+      (publisherFeedbacks as readonly string[]).includes(raw)
+        ? (raw as PublisherFeedback)
+        : new Problem('must be transport-wide or remb'),
+  } satisfies Setting<PublisherFeedback>,
   audioFallback: {
     flag: 'audio-fallback',
     env: 'PARLOR_AUDIO_FALLBACK',
@@ -831,6 +844,7 @@ export function loadConfig(
     maxUtilization: read(settings.mediaAdmissionMaxUtilization) ?? defaultAdmissionSettings.maxUtilization,
   });
   const dataPlane = read(settings.dataPlane) ?? defaultDataPlane;
+  const publisherFeedback = read(settings.publisherFeedback) ?? 'transport-wide';
   if (mediaPort !== 0 && mediaPort + mediaWorkers - 1 > 65535) {
     problems.push(`--media-port ${mediaPort} leaves no room for ${mediaWorkers} media workers' ports`);
   }
@@ -881,6 +895,7 @@ export function loadConfig(
     mediaTcpLimits,
     mediaAdmission,
     dataPlane,
+    publisherFeedback,
     audioFallback,
     metricsToken,
     turn,

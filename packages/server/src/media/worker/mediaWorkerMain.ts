@@ -24,6 +24,7 @@ const routers = new WorkerRouters({
   certificate: DtlsCertificate.fromPem(certPem, keyPem, signatureHash),
   announcedAddress: settings.announcedAddress,
   videoFallback: settings.videoFallback,
+  publisherFeedback: settings.publisherFeedback,
   dataPlane: settings.dataPlane,
   // Consent first: binding requests are answered as each datagram is read (UdpMux), so what
   // delays them is the loop's other work; new joins' DTLS handshakes are bounded here.

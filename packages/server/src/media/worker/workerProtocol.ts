@@ -2,7 +2,7 @@ import type { SignatureHash } from 'werift';
 import type { DataPlane } from '../srtp/dataPlane.js';
 import type { IceTcpLimits, IceTcpStats } from '../ice/UdpMux.js';
 import type { RecordingResult } from '../../archive/recording/StreamRecorder.js';
-import type { EncodingState, RouterStats } from '../router/MediaRouter.js';
+import type { EncodingState, PublisherFeedback, RouterStats } from '../router/MediaRouter.js';
 import type { VideoPreferences } from '../router/Subscription.js';
 import type { VideoFallbackEvent, VideoFallbackSettings } from '../router/VideoFallback.js';
 import type { WorkerLoadReading } from './WorkerLoad.js';
@@ -29,6 +29,8 @@ export interface MediaWorkerSettings {
   };
   /** Audio fallback's thresholds for every router's subscribers; null turns it off. */
   readonly videoFallback: VideoFallbackSettings | null;
+  /** How every router's publishers learn what their uplink carries. */
+  readonly publisherFeedback: PublisherFeedback;
 }
 
 /** The calls a media worker carries out, each with its parameters and result. */
