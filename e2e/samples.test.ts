@@ -79,6 +79,36 @@ form.addEventListener('submit', function submit(event) {
 /** What each sample page alerted (the samples' error handler), by page. */
 const alerts = new WeakMap<Page, string[]>();
 
+/** Basic Video Chat publishing a canvas's animation instead of the camera (the Publish Canvas sample). */
+const publishCanvas = basicVideoChat.replace(
+  "var publisherOptions = { insertMode: 'append', width: '100%', height: '100%' };",
+  `var canvas = document.querySelector('canvas');
+var context = canvas.getContext('2d');
+var hue = 0;
+setInterval(function draw() {
+  hue = (hue + 5) % 360;
+  context.fillStyle = 'hsl(' + hue + ', 80%, 50%)';
+  context.fillRect(0, 0, canvas.width, canvas.height);
+}, 33);
+var publisherOptions = {
+  insertMode: 'append', width: '100%', height: '100%',
+  videoSource: canvas.captureStream(30).getVideoTracks()[0],
+};`,
+);
+
+/** The audio level meter of OpenTok's docs on a subscriber: a moving average on a log scale, in a <meter>. */
+const audioLevelMeter = basicVideoChat.replace(
+  "session.subscribe(event.stream, 'subscriber', subscriberOptions, handleError);",
+  `var subscriber = session.subscribe(event.stream, 'subscriber', subscriberOptions, handleError);
+  var movingAvg = null;
+  subscriber.on('audioLevelUpdated', function audioLevelUpdated(event) {
+    if (movingAvg === null || movingAvg <= event.audioLevel) movingAvg = event.audioLevel;
+    else movingAvg = 0.7 * movingAvg + 0.3 * event.audioLevel;
+    var logLevel = Math.log(movingAvg) / Math.LN10 / 1.5 + 1;
+    document.querySelector('#meter').value = Math.min(Math.max(logLevel, 0), 1);
+  });`,
+);
+
 /**
  * Opens a sample at the app's origin: its markup, Parlor's OpenTok.js where the sample loads
  * OpenTok's, its config, then its script.
@@ -143,6 +173,50 @@ describe('the OpenTok web samples on Parlor', () => {
       await closeSamples(pages);
     });
   }
+
+  it("Publish Canvas: the subscriber decodes the canvas's changing colours", async () => {
+    const sessionId = await parlor.createSession({ mediaMode: 'routed' });
+    const body = `${videos}<canvas width="320" height="240"></canvas>`;
+    const publisher = await openSample(sessionId, body, publishCanvas);
+    const viewer = await openSample(sessionId, videos, basicVideoChat);
+    await expectSubscriberVideo(viewer);
+    const colour = () =>
+      viewer.evaluate(() => {
+        const video = document.querySelector<HTMLVideoElement>('#subscriber video');
+        const canvas = document.createElement('canvas');
+        canvas.width = 8;
+        canvas.height = 8;
+        const context = canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
+        if (video) context.drawImage(video, 0, 0, 8, 8);
+        return Array.from(context.getImageData(4, 4, 1, 1).data.subarray(0, 3)).join(',');
+      });
+    const seen = new Set<string>();
+    for (let i = 0; i < 20 && seen.size < 3; i++) {
+      seen.add(await colour());
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.ok(seen.size >= 3, `the viewer saw ${[...seen].join(' ')}`);
+    await closeSamples([publisher, viewer]);
+  });
+
+  it("Audio level meter: the fake microphone's beeps move the subscriber's meter", async () => {
+    const sessionId = await parlor.createSession();
+    const body = `${videos}<meter id="meter" min="0" max="1" value="0"></meter>`;
+    const pages = [
+      await openSample(sessionId, body, audioLevelMeter),
+      await openSample(sessionId, body, audioLevelMeter),
+    ];
+    for (const page of pages)
+      await page.waitForFunction(
+        () => (document.querySelector<HTMLMeterElement>('#meter')?.value ?? 0) > 0.3,
+        undefined,
+        {
+          timeout: 20_000,
+          polling: 50,
+        },
+      );
+    await closeSamples(pages);
+  });
 
   it('Signaling: a message typed on one page shows in both histories, theirs and mine', async () => {
     const sessionId = await parlor.createSession();
