@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '@parlor/server/testing';
-import { launchChromium, newPage, startAppOrigin, type AppOrigin } from './helpers.js';
+import { launchChromium, newPage, openBrowserPeer, startAppOrigin, type AppOrigin } from './helpers.js';
 import {
   chromiumIn,
   createSide,
@@ -115,6 +115,51 @@ function runNetworkTest(
     },
     { credentials, options, quality },
   );
+}
+
+/** What a publisher's connection to the router tells of its uplink at one moment. */
+interface UplinkSample {
+  /** `availableOutgoingBitrate`, bits/s. */
+  readonly estimate: number;
+  /** Video sent so far, and of it lost as the router's receiver reports tell. */
+  readonly bytesSent: number;
+  readonly packetsSent: number;
+  readonly packetsLost: number;
+  readonly roundTripMs: number;
+  readonly atMs: number;
+}
+
+/** Reads the page's publisher's statistics (a routed session: one connection, to the router). */
+function uplinkSample(page: Page): Promise<UplinkSample> {
+  return page.evaluate(async () => {
+    const [upstream] = (await window.participant.publisher?.getRtcStatsReport()) ?? [];
+    const sample = { estimate: 0, bytesSent: 0, packetsSent: 0, packetsLost: 0, roundTripMs: 0, atMs: 0 };
+    upstream?.rtcStatsReport.forEach(
+      (report: {
+        type: string;
+        kind?: string;
+        nominated?: boolean;
+        availableOutgoingBitrate?: number;
+        bytesSent?: number;
+        packetsSent?: number;
+        packetsLost?: number;
+        roundTripTime?: number;
+      }) => {
+        if (report.type === 'candidate-pair' && report.nominated)
+          sample.estimate = Math.max(sample.estimate, report.availableOutgoingBitrate ?? 0);
+        if (report.kind !== 'video') return;
+        if (report.type === 'outbound-rtp') {
+          sample.bytesSent += report.bytesSent ?? 0;
+          sample.packetsSent += report.packetsSent ?? 0;
+        }
+        if (report.type === 'remote-inbound-rtp') {
+          sample.packetsLost += report.packetsLost ?? 0;
+          sample.roundTripMs = Math.max(sample.roundTripMs, Math.round((report.roundTripTime ?? 0) * 1000));
+        }
+      },
+    );
+    return { ...sample, atMs: performance.now() };
+  });
 }
 
 /** Pixels of a recommended resolution such as '640x360'. */
@@ -242,7 +287,11 @@ describe('the pre-call network test from a network namespace', { skip }, () => {
     removeSide(side);
     createSide(side);
     // Parlor and the app listen, and the Media Router announces itself, where the namespace reaches the host.
-    parlor = await startTestServer({ env: { PARLOR_PUBLIC_IP: side.hostAddress }, host: side.hostAddress });
+    // Publishers get transport-wide feedback, the default that test servers otherwise turn off.
+    parlor = await startTestServer({
+      env: { PARLOR_PUBLIC_IP: side.hostAddress, PARLOR_PUBLISHER_FEEDBACK: 'transport-wide' },
+      host: side.hostAddress,
+    });
     app = await startAppOrigin(parlor.url, side.hostAddress);
     // getUserMedia needs a secure context: the app's origin is not localhost here.
     const args = [`--unsafely-treat-insecure-origin-as-secure=${new URL(app.url).origin}`];
@@ -294,7 +343,45 @@ describe('the pre-call network test from a network namespace', { skip }, () => {
     }
   });
 
-  it("scores a 300 kbit/s link's video low in testQuality", async () => {
+  it("keeps a publisher near its 300 kbit/s uplink without filling the link's queue: the router's transport-wide feedback", async (t) => {
+    limitUplink(side, { rate: '300kbit' });
+    const sessionId = await parlor.createSession({ mediaMode: 'routed' });
+    const peer = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId);
+    try {
+      assert.equal(await peer.connect(parlor.token(sessionId)), null);
+      assert.equal(await peer.publish({ resolution: '1280x720' }), null);
+      const samples: UplinkSample[] = [];
+      // The estimate starts at 300 kbit/s and the first probes overshoot: 8 s after publishing count.
+      await new Promise((resolve) => setTimeout(resolve, 8000));
+      for (let second = 0; second <= 8; second++) {
+        if (second > 0) await new Promise((resolve) => setTimeout(resolve, 1000));
+        samples.push(await uplinkSample(peer.page));
+      }
+      const first = samples[0] as UplinkSample;
+      const last = samples.at(-1) as UplinkSample;
+      const sentKbps = ((last.bytesSent - first.bytesSent) * 8) / (last.atMs - first.atMs);
+      const lost = last.packetsLost - first.packetsLost;
+      const packets = last.packetsSent - first.packetsSent;
+      const roundTrips = samples.map(({ roundTripMs }) => roundTripMs).sort((a, b) => a - b);
+      const medianRoundTripMs = roundTrips[Math.floor(roundTrips.length / 2)] as number;
+      const what =
+        `estimates ${samples.map(({ estimate }) => Math.round(estimate / 1000)).join(', ')} kbit/s, ` +
+        `video sent ${Math.round(sentKbps)} kbit/s, ${lost} of ${packets} packets lost, ` +
+        `round trips ${roundTrips.join(', ')} ms`;
+      t.diagnostic(what);
+      // With REMB and loss reports alone the estimate climbs until the link's queue overflows: in
+      // one run round trips of 320-360 ms (the queue's 150 ms full) and 9 % of the video lost.
+      assert.ok(Math.max(...samples.map(({ estimate }) => estimate)) <= 600_000, what);
+      assert.ok(sentKbps >= 80 && sentKbps <= 400, what);
+      assert.ok(lost <= 0.02 * packets, what);
+      assert.ok(medianRoundTripMs <= 150, what);
+    } finally {
+      await peer.page.close();
+      limitUplink(side, null);
+    }
+  });
+
+  it("scores a 300 kbit/s link's video low and recommends a lower resolution in testQuality", async (t) => {
     limitUplink(side, { rate: '300kbit' });
     limitDownlink(side, '300kbit');
     try {
@@ -308,13 +395,14 @@ describe('the pre-call network test from a network namespace', { skip }, () => {
       );
       assert.deepEqual(run.connectivity, { success: true, failedTests: [] });
       const { audio, video } = run.quality ?? assert.fail('no quality results');
+      t.diagnostic(`video ${JSON.stringify(video)}`);
       // What arrives falls: the video scores low (above 2.5 on loopback; its loss depends on how
-      // soon the router moves the subscriber to a lower layer). The recommended resolution is not
-      // asserted: it follows the browser's estimate of its uplink, which only the router's loss
-      // reports bring down (Parlor sends publishers no transport-wide feedback), so it swings
-      // between the link's rate and 2.5 Mbit/s: 640x360 or 960x540 here (docs/network-test.md).
+      // soon the router moves the subscriber to a lower layer), and the resolution recommended from
+      // the browser's estimate of its uplink is at most 480x270 (960x540 or more on loopback;
+      // 640x360 or 960x540 before the router sent transport-wide feedback).
       assert.ok((video.mos ?? 5) < 2.5, JSON.stringify(video));
       assert.ok((audio.mos ?? 0) >= 1, JSON.stringify(audio));
+      assert.ok(pixels(video.recommendedResolution) <= 480 * 270, JSON.stringify(video));
     } finally {
       limitUplink(side, null);
       limitDownlink(side, null);

@@ -20,8 +20,12 @@ type Colour = 'red' | 'blue' | 'green' | 'cyan' | 'other';
 
 declare global {
   interface Window {
-    /** A canvas track of one colour, a small square moving in its corner (so that frames change). */
-    colourTrack(rgb: readonly [number, number, number], deviceId?: string): MediaStreamTrack;
+    /** A canvas track of one colour, a small square moving in its corner (so that frames change); 640 × 480 unless said. */
+    colourTrack(
+      rgb: readonly [number, number, number],
+      deviceId?: string,
+      size?: { readonly width: number; readonly height: number },
+    ): MediaStreamTrack;
     /** The colour at the middle of a video element's picture. */
     colourOf(video: HTMLVideoElement | null | undefined): Colour;
     /** How often the inverting connector was destroyed. */
@@ -39,9 +43,9 @@ declare global {
 }
 
 /**
- * Gives the page two cameras of its own, `red-camera` and `blue-camera` (canvas tracks, listed
- * by `enumerateDevices`, captured by `getUserMedia` by device ID; red by default), and the
- * helpers above. The microphone stays the fake one.
+ * Gives the page two cameras of its own, `red-camera` (640 × 480) and `blue-camera` (320 × 240)
+ * (canvas tracks, listed by `enumerateDevices`, captured by `getUserMedia` by device ID; red by
+ * default), and the helpers above. The microphone stays the fake one.
  */
 async function installCameras(page: Page): Promise<void> {
   await page.evaluate(() => {
@@ -49,17 +53,17 @@ async function installCameras(page: Page): Promise<void> {
       'red-camera': [220, 30, 30],
       'blue-camera': [30, 30, 220],
     };
-    window.colourTrack = (rgb, deviceId) => {
+    window.colourTrack = (rgb, deviceId, { width, height } = { width: 640, height: 480 }) => {
       const canvas = document.createElement('canvas');
-      canvas.width = 640;
-      canvas.height = 480;
+      canvas.width = width;
+      canvas.height = height;
       const context = canvas.getContext('2d') as CanvasRenderingContext2D;
       let frame = 0;
       const timer = setInterval(() => {
         context.fillStyle = `rgb(${rgb.join(',')})`;
-        context.fillRect(0, 0, 640, 480);
+        context.fillRect(0, 0, width, height);
         context.fillStyle = '#fff';
-        context.fillRect((frame++ * 8) % 600, 0, 40, 40);
+        context.fillRect((frame++ * 8) % (width - 40), 0, 40, 40);
       }, 66);
       const [track] = canvas.captureStream(15).getVideoTracks() as [CanvasCaptureMediaStreamTrack];
       const settings = track.getSettings.bind(track);
@@ -128,7 +132,13 @@ async function installCameras(page: Page): Promise<void> {
           typeof wanted === 'object' && !Array.isArray(wanted) ? String(wanted.exact) : 'red-camera';
         const rgb = colours[deviceId];
         if (!rgb) throw new DOMException(`no camera ${deviceId}`, 'NotFoundError');
-        tracks.push(window.colourTrack(rgb, deviceId));
+        tracks.push(
+          window.colourTrack(
+            rgb,
+            deviceId,
+            deviceId === 'blue-camera' ? { width: 320, height: 240 } : undefined,
+          ),
+        );
       }
       return new MediaStream(tracks);
     };
@@ -155,6 +165,46 @@ async function expectColour(peers: readonly BrowserPeer[], streamId: string, col
   }
 }
 
+/**
+ * Waits until every peer's stream object tells the size, and each saw it in a
+ * `streamPropertyChanged` as OpenTok.js dispatches it.
+ */
+async function expectDimensions(
+  peers: readonly BrowserPeer[],
+  streamId: string,
+  size: { readonly width: number; readonly height: number },
+): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const seen = await Promise.all(
+      peers.map((peer) =>
+        peer.page.evaluate(
+          ({ streamId, size }) => {
+            const { videoDimensions } = window.participant.subscribers.get(streamId)?.stream ?? {};
+            const told = window.participant.events.some(
+              (event) =>
+                event.type === 'streamPropertyChanged' &&
+                event.property === 'videoDimensions' &&
+                JSON.stringify(event.value) === JSON.stringify(size),
+            );
+            return { videoDimensions, told };
+          },
+          { streamId, size },
+        ),
+      ),
+    );
+    if (
+      seen.every(
+        ({ videoDimensions, told }) => told && JSON.stringify(videoDimensions) === JSON.stringify(size),
+      )
+    )
+      return;
+    if (Date.now() > deadline)
+      assert.fail(`subscribers see ${JSON.stringify(seen)}, not ${JSON.stringify(size)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 /** The colour the publisher's own preview shows. */
 function previewColour(peer: BrowserPeer): Promise<Colour> {
   return peer.page.evaluate(() =>
@@ -171,9 +221,10 @@ async function participant(sessionId: string): Promise<BrowserPeer> {
 }
 
 /**
- * Publishes Alice's red camera to the subscribers, then: `cycleVideo` to the blue one, a green
- * track of the page's, a red camera again by device ID — each seen by every subscriber and in
- * Alice's preview, with no stream ended and no negotiation.
+ * Publishes Alice's red camera to the subscribers, then: `cycleVideo` to the blue one (of another
+ * size, which the stream's `videoDimensions` follow), a green track of the page's, a red camera
+ * again by device ID — each seen by every subscriber and in Alice's preview, with no stream ended
+ * and no negotiation.
  */
 async function switchSources(alice: BrowserPeer, subscribers: readonly BrowserPeer[]): Promise<void> {
   const streamId = await alice.streamId();
@@ -191,6 +242,7 @@ async function switchSources(alice: BrowserPeer, subscribers: readonly BrowserPe
   assert.deepEqual(cycled, { deviceId: 'blue-camera', source: 'blue-camera', oldStopped: 'ended' });
   await expectColour(subscribers, streamId, 'blue');
   assert.equal(await previewColour(alice), 'blue');
+  await expectDimensions(subscribers, streamId, { width: 320, height: 240 });
 
   const custom = await alice.page.evaluate(async () => {
     const publisher = window.participant.publisher;
@@ -205,6 +257,7 @@ async function switchSources(alice: BrowserPeer, subscribers: readonly BrowserPe
 
   await alice.page.evaluate(() => window.participant.publisher?.setVideoSource('red-camera'));
   await expectColour(subscribers, streamId, 'red');
+  await expectDimensions(subscribers, streamId, { width: 640, height: 480 });
   assert.equal(await alice.page.evaluate(() => window.descriptionsSet), descriptionsSet, 'renegotiated');
   for (const peer of [alice, ...subscribers]) assert.equal(await peer.count('streamDestroyed'), 0);
   assert.equal(await alice.count('streamDestroyed', 'publisher'), 0);

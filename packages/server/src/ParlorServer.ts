@@ -229,6 +229,7 @@ export class ParlorServer {
         announcedAddress: config.publicIp,
         certificate,
         videoFallback: config.audioFallback,
+        publisherFeedback: config.publisherFeedback,
         logger,
       });
       mediaWorkers = pool;

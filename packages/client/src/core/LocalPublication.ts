@@ -109,10 +109,12 @@ export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
   }
 
   /**
-   * Tells the others that audio or video was turned on or off; `videoReason` `quality` when the
-   * publisher's audio fallback did it.
+   * Tells the others that audio or video was turned on or off (`videoReason` `quality` when the
+   * publisher's audio fallback did it), or that the video's size changed.
    */
-  async update(changes: Pick<UpdateStreamParams, 'hasAudio' | 'hasVideo' | 'videoReason'>): Promise<void> {
+  async update(
+    changes: Pick<UpdateStreamParams, 'hasAudio' | 'hasVideo' | 'videoReason' | 'videoDimensions'>,
+  ): Promise<void> {
     const { videoReason: _reason, ...properties } = changes;
     this.#stream = { ...this.#stream, ...properties };
     if (this.#closed) return;

@@ -567,13 +567,28 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     const tracks = this.#tracks;
     if (!tracks || this.#destroyed) throw notSupported('the publisher was destroyed');
     if (!tracks.source(kind)) throw notSupported(`the publisher was made without ${kind}`);
+    let track: MediaStreamTrack;
     try {
-      const track = typeof source === 'string' ? await acquireTrack(kind, source, this.#properties) : source;
+      track = typeof source === 'string' ? await acquireTrack(kind, source, this.#properties) : source;
       await tracks.setSource(track, typeof source === 'string');
-      return track;
     } catch (error) {
       throw toOTError(error);
     }
+    if (kind === 'video') this.#updateVideoDimensions(track);
+    return track;
+  }
+
+  /** A video source of another size: the others see the stream's new `videoDimensions` (`streamPropertyChanged`). */
+  #updateVideoDimensions(track: MediaStreamTrack): void {
+    const publication = this.#publication;
+    const { width, height } = track.getSettings();
+    if (!publication || !width || !height) return;
+    const current = publication.stream.videoDimensions;
+    if (current?.width === width && current.height === height) return;
+    publication.update({ videoDimensions: { width, height } }).catch((error: unknown) => {
+      this.#context.logger.warn('the video size change was not acknowledged', error);
+    });
+    this.#stream?._update(publication.stream);
   }
 
   async #setConnector(kind: TrackKind, connector: MediaProcessorConnector | null): Promise<void> {

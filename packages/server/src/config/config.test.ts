@@ -49,6 +49,7 @@ describe('loadConfig', () => {
         holdTimeoutMs: 10_000,
       },
       dataPlane: defaultDataPlane,
+      publisherFeedback: 'transport-wide',
       audioFallback: defaultVideoFallbackSettings,
       metricsToken: null,
       callbackAllowedIps: [],
@@ -121,6 +122,11 @@ describe('loadConfig', () => {
     );
     assert.throws(() => loadConfig({ PARLOR_SIP_MAX_CALLS: '5' }), /only apply with --sip-port/);
     assert.throws(() => loadConfig({ PARLOR_SIP_PORT: '5060', PARLOR_SIP_MAX_CALLS: '0' }), ConfigError);
+  });
+
+  it("reads the publishers' congestion feedback, and refuses any other", () => {
+    assert.equal(loadConfig({ PARLOR_PUBLISHER_FEEDBACK: 'remb' }).publisherFeedback, 'remb');
+    assert.throws(() => loadConfig({}, { 'publisher-feedback': 'twcc' }), /publisher-feedback/);
   });
 
   it('reads the data plane, and refuses any other', () => {

@@ -9,6 +9,7 @@ import { defaultVideoFallbackSettings, type VideoFallbackSettings } from '../med
 import { defaultAdmissionSettings, type AdmissionSettings } from '../media/worker/WorkerLoad.js';
 import { defaultHandshakeLimits, type HandshakeLimits } from '../media/transport/HandshakeLimiter.js';
 import { dataPlanes, defaultDataPlane, nativeAddon, type DataPlane } from '../media/srtp/dataPlane.js';
+import { publisherFeedbacks, type PublisherFeedback } from '../media/router/MediaRouter.js';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -73,6 +74,8 @@ export interface Config {
   readonly dtlsHandshakes: HandshakeLimits;
   /** Where the media workers' SRTP runs: the native addon or node:crypto. Default: native when it built. */
   readonly dataPlane: DataPlane;
+  /** How publishers of routed sessions learn what their uplink carries. Default: `transport-wide`. */
+  readonly publisherFeedback: PublisherFeedback;
   /**
    * Subscriber audio fallback in routed sessions: when the router turns a subscriber's video off
    * and on again, or null when it never does. Default: `defaultVideoFallbackSettings`.
@@ -439,6 +442,16 @@ const settings = {
         : new Problem('must be native or js');
     },
   } satisfies Setting<DataPlane>,
+  publisherFeedback: {
+    flag: 'publisher-feedback',
+    env: 'PARLOR_PUBLISHER_FEEDBACK',
+    description:
+      'transport-wide or remb: the congestion feedback the router gives publishers (default transport-wide)',
+    parse: (raw) =>
+      (publisherFeedbacks as readonly string[]).includes(raw)
+        ? (raw as PublisherFeedback)
+        : new Problem('must be transport-wide or remb'),
+  } satisfies Setting<PublisherFeedback>,
   audioFallback: {
     flag: 'audio-fallback',
     env: 'PARLOR_AUDIO_FALLBACK',
@@ -925,6 +938,7 @@ export function loadConfig(
     perSecond: read(settings.dtlsHandshakesPerSecond) ?? defaultHandshakeLimits.perSecond,
   });
   const dataPlane = read(settings.dataPlane) ?? defaultDataPlane;
+  const publisherFeedback = read(settings.publisherFeedback) ?? 'transport-wide';
   if (mediaPort !== 0 && mediaPort + mediaWorkers - 1 > 65535) {
     problems.push(`--media-port ${mediaPort} leaves no room for ${mediaWorkers} media workers' ports`);
   }
@@ -966,6 +980,7 @@ export function loadConfig(
     mediaAdmission,
     dtlsHandshakes,
     dataPlane,
+    publisherFeedback,
     audioFallback,
     metricsToken,
     callbackAllowedIps,

@@ -1,7 +1,7 @@
 import { InvalidStateError } from '../../InvalidStateError.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
 import type { UdpMux } from '../ice/UdpMux.js';
-import type { MediaSection } from '../rtpParameters.js';
+import { headerExtensionUris, type MediaSection } from '../rtpParameters.js';
 import {
   acceptPublisherMedia,
   answerPublisher,
@@ -36,14 +36,25 @@ export interface MediaRouterEvents {
   videoFallback: [subscription: Subscription, event: VideoFallbackEvent];
 }
 
+/**
+ * How publishers learn what their uplink carries: `transport-wide`, transport-wide congestion
+ * control feedback for every packet they number (their estimate then sees the uplink's queue),
+ * with REMB following their uplink's loss for those that number none; `remb`, REMB at the
+ * maximum and loss reports only (their estimate then moves by loss alone).
+ */
+export const publisherFeedbacks = ['transport-wide', 'remb'] as const;
+export type PublisherFeedback = (typeof publisherFeedbacks)[number];
+
 export interface MediaRouterOptions {
   /** The UDP socket every peer of this router reaches. */
   readonly mux: UdpMux;
   readonly certificate: DtlsCertificate;
   /** The address announced in ICE candidates (the host's public address). */
   readonly announcedAddress: string;
-  /** The bitrate video publishers are told they may reach, bits/s. Default: 2,500,000. */
+  /** The bitrate video publishers are told they may reach (REMB), bits/s. Default: 2,500,000. */
   readonly maxVideoBitrate?: number;
+  /** See `publisherFeedbacks`. Default: `transport-wide`. */
+  readonly publisherFeedback?: PublisherFeedback;
   /** Audio fallback's thresholds for subscribers; null turns it off. Default: ours. */
   readonly videoFallback?: VideoFallbackSettings | null;
   /** Where SRTP's cryptography runs. Default: `defaultDataPlane`, native when the addon built. */
@@ -145,14 +156,25 @@ export interface RouterStats {
  * What the router takes of each section of a publisher's offer (null where it takes nothing);
  * throws a TypeError when it can forward no track at all.
  */
-function forwardableMedia(offer: RemoteDescription): (MediaSection | null)[] {
+function forwardableMedia(
+  offer: RemoteDescription,
+  feedback: PublisherFeedback = 'transport-wide',
+): (MediaSection | null)[] {
   // No RTX from publishers: retransmissions then keep the original SSRC and payload type, and
   // each simulcast layer is one SSRC, learnt from its RID.
   const accepted = acceptPublisherMedia(offer).map(
     (media) =>
       media && {
         ...media,
-        codecs: media.codecs.map(({ rtxPayloadType: _rtx, ...codec }) => codec),
+        codecs: media.codecs.map(({ rtxPayloadType: _rtx, ...codec }) =>
+          feedback === 'remb'
+            ? { ...codec, feedback: codec.feedback.filter((f) => f !== 'transport-cc') }
+            : codec,
+        ),
+        extensions:
+          feedback === 'remb'
+            ? media.extensions.filter((extension) => extension.uri !== headerExtensionUris.transportWideCc)
+            : media.extensions,
       },
   );
   if (accepted.every((media) => media === null))
@@ -185,7 +207,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
   publish(offerSdp: string): { publication: Publication; answerSdp: string } {
     this.#assertOpen();
     const offer = parseDescription(offerSdp);
-    const accepted = forwardableMedia(offer);
+    const accepted = forwardableMedia(offer, this.#options.publisherFeedback ?? 'transport-wide');
     const sections = accepted.filter((media) => media !== null);
     const endpoint = this.#options.mux.createEndpoint();
     const transport = new DtlsSrtpTransport({
@@ -200,6 +222,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
       transport,
       sections,
       maxVideoBitrate: this.#options.maxVideoBitrate,
+      feedback: this.#options.publisherFeedback ?? 'transport-wide',
     });
     this.#publications.add(publication);
     publication.on('encodingsChanged', (encodings) => {

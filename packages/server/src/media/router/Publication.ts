@@ -3,6 +3,8 @@ import { InvalidStateError } from '../../InvalidStateError.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
 import { ntpMiddle32, unixMsFromNtp } from '../rtcp/ntp.js';
 import { parseRtcp, serializeRtcp, type ReportBlock } from '../rtcp/rtcp.js';
+import { AimdRateControl } from '../bwe/AimdRateControl.js';
+import { TransportFeedbackRecorder } from '../bwe/TransportFeedbackRecorder.js';
 import { findHeaderExtension, readTextExtension } from '../rtp/headerExtensions.js';
 import { NackRequester } from '../rtp/NackRequester.js';
 import { ReceptionStats } from '../rtp/ReceptionStats.js';
@@ -23,6 +25,7 @@ import {
 import { headerExtensionUris, type MediaSection } from '../rtpParameters.js';
 import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
 import { FanOutGroup } from './FanOutGroup.js';
+import type { PublisherFeedback } from './MediaRouter.js';
 
 /**
  * The clock pair of a publisher's last sender report: its wall-clock time, moved onto the
@@ -118,8 +121,13 @@ export interface PublicationEvents {
 export interface PublicationOptions {
   readonly transport: DtlsSrtpTransport;
   readonly sections: readonly MediaSection[];
-  /** The bitrate the router asks video publishers to reach (REMB), bits/s. */
+  /**
+   * The most the router lets a publisher without transport-wide feedback send (REMB), bits/s;
+   * below it, once its uplink lost packets, the REMB follows what arrives (unless `feedback` is `remb`).
+   */
   readonly maxVideoBitrate: number;
+  /** `remb`: the REMB stays at `maxVideoBitrate`, and loss reports alone tell of the uplink. */
+  readonly feedback: PublisherFeedback;
 }
 
 /** Least time between two keyframe requests for one layer, ms. */
@@ -130,6 +138,19 @@ const keyframeRequestIntervalMs = 300;
  * learn of losses on its uplink within a second.
  */
 const feedbackIntervalMs = 500;
+/**
+ * How often a publisher that numbers its packets transport-wide hears when each arrived, ms:
+ * libwebrtc's receivers send it every 50 ms at all but the lowest rates, and its delay-based
+ * estimate reacts within a few of them.
+ */
+const transportFeedbackIntervalMs = 50;
+/**
+ * The uplink loss, as a share of its packets over a feedback interval, that a publisher without
+ * transport-wide feedback must be sending too much for: its REMB then drops to what arrives. Above
+ * the lower share it holds (GCC's loss thresholds, draft-ietf-rmcat-gcc-02 §6).
+ */
+const rembOveruseLoss = 0.1;
+const rembHoldLoss = 0.02;
 /** How often layers' bitrates and frame rates are measured, ms. */
 const measureIntervalMs = 1000;
 /** How long a layer nobody needs keeps flowing before it is paused: switches need their source a while. */
@@ -176,6 +197,19 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   readonly #fanOut = new Map<PublishedTrack, FanOutGroup>();
   /** Router clock minus the publisher's wall clock, from its first sender report, in ms. */
   #clockOffsetMs: number | null = null;
+  /**
+   * The ID of the transport-wide sequence number extension when the publisher negotiated it (then
+   * it gets transport-wide feedback instead of REMB); null otherwise.
+   */
+  readonly #transportWideCcId: number | null;
+  readonly #arrivals = new TransportFeedbackRecorder();
+  /** The SSRC the transport-wide feedback is about: the publisher handles it only for one of its own. */
+  #feedbackSsrc: number | null = null;
+  /** Bytes received since the last REMB. */
+  #bytesSinceRemb = 0;
+  #lastRembAtMs = Date.now();
+  /** The REMB below the maximum, from the uplink's loss and what arrives; unknown until it lost. */
+  readonly #rembControl = new AimdRateControl();
   #closed = false;
 
   constructor(options: PublicationOptions) {
@@ -194,14 +228,21 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     this.#transport.on('rtcp', (compound) => {
       this.#onRtcp(compound);
     });
+    this.#transportWideCcId = transportWideCcIdOf(options.sections);
     this.#timers = [
       setInterval(() => {
-        this.#sendFeedback(options.maxVideoBitrate);
+        this.#sendFeedback(options.maxVideoBitrate, options.feedback);
       }, feedbackIntervalMs),
       setInterval(() => {
         this.#measure();
       }, measureIntervalMs),
     ];
+    if (this.#transportWideCcId !== null)
+      this.#timers.push(
+        setInterval(() => {
+          this.#sendTransportFeedback();
+        }, transportFeedbackIntervalMs),
+      );
     for (const timer of this.#timers) timer.unref();
   }
 
@@ -254,11 +295,21 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   }
 
   #receive(data: Buffer): void {
+    const now = Date.now();
+    const performanceNow = performance.now();
     const ssrc = readSsrc(data);
+    this.#bytesSinceRemb += data.length;
+    // Every packet numbered transport-wide counts for the publisher's estimate, resends included.
+    if (this.#transportWideCcId !== null) {
+      const number = findHeaderExtension(data, this.#transportWideCcId);
+      if (number?.length === 2) {
+        this.#arrivals.onPacket(data.readUInt16BE(number.offset), performanceNow);
+        this.#feedbackSsrc ??= ssrc;
+      }
+    }
     const layer = this.#layersBySsrc.get(ssrc) ?? this.#learnSsrc(ssrc, data);
     if (!layer) return;
     const { track } = layer;
-    const now = Date.now();
     const sequence = readSequenceNumber(data);
     // A packet that came twice (a resend crossing a late original) goes on once.
     if (layer.buffer.get(sequence)) return;
@@ -294,7 +345,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
       video,
       absSendTimeOffset: absSendTime?.offset ?? -1,
       atMs: now,
-      atPerformanceMs: performance.now(),
+      atPerformanceMs: performanceNow,
     };
     // Listeners first: a native subscriber waiting for its first layer choice makes it on this packet.
     this.safeEmit('rtp', routed);
@@ -449,31 +500,76 @@ export class Publication extends TypedEmitter<PublicationEvents> {
       );
   }
 
+  /** When each packet numbered transport-wide since the last feedback arrived. */
+  #sendTransportFeedback(): void {
+    const feedbacks = this.#arrivals.takeFeedback();
+    if (feedbacks.length === 0 || this.#feedbackSsrc === null || this.#transport.state !== 'connected')
+      return;
+    const mediaSsrc = this.#feedbackSsrc;
+    this.#transport.sendRtcp(
+      Buffer.concat(
+        feedbacks.map((feedback) =>
+          serializeRtcp({ type: 'transportFeedback', senderSsrc: routerSsrc, mediaSsrc, ...feedback }),
+        ),
+      ),
+    );
+  }
+
   /**
    * One compound packet: a receiver report block per SSRC that sent anything (RFC 3550 §6.4.2),
-   * whose losses drive the publisher's congestion control, and REMB for the video.
+   * whose losses drive the publisher's congestion control, and, for a publisher without
+   * transport-wide feedback, REMB for the video: `maxBitrate`, until the uplink loses packets;
+   * then 85 % of what arrives, rising again while the loss stays low.
    */
-  #sendFeedback(bitrate: number): void {
-    if (this.#transport.state !== 'connected') return;
+  #sendFeedback(maxBitrate: number, feedback: PublisherFeedback): void {
     const now = Date.now();
+    const received = (this.#bytesSinceRemb * 8 * 1000) / Math.max(1, now - this.#lastRembAtMs);
+    this.#bytesSinceRemb = 0;
+    this.#lastRembAtMs = now;
+    if (this.#transport.state !== 'connected') return;
     const reports: ReportBlock[] = [];
     const videoSsrcs: number[] = [];
     for (const [ssrc, layer] of this.#layersBySsrc) {
       const reception = this.#receptions.get(layer);
       if (reception?.started) reports.push(reception.report(ssrc, now));
-      if (layer.track.kind === 'video') videoSsrcs.push(ssrc);
+      if (layer.track.kind === 'video' && this.#transportWideCcId === null) videoSsrcs.push(ssrc);
     }
     if (reports.length === 0 && videoSsrcs.length === 0) return;
     // A report packet holds at most 31 blocks; a publisher has far fewer SSRCs.
     const parts = [serializeRtcp({ type: 'rr', ssrc: routerSsrc, reports: reports.slice(0, 31) })];
-    if (videoSsrcs.length > 0)
+    if (videoSsrcs.length > 0) {
+      const bitrate =
+        feedback === 'remb'
+          ? maxBitrate
+          : Math.min(maxBitrate, this.#rembEstimate(reports, received, now) ?? maxBitrate);
       parts.push(serializeRtcp({ type: 'remb', senderSsrc: routerSsrc, bitrate, ssrcs: videoSsrcs }));
+    }
     this.#transport.sendRtcp(Buffer.concat(parts));
+  }
+
+  /** The REMB the uplink's loss and what arrived (bits/s) allow; null until it lost packets. */
+  #rembEstimate(reports: readonly ReportBlock[], received: number, now: number): number | null {
+    const loss = Math.max(0, ...reports.map((report) => report.fractionLost / 256));
+    const signal = loss > rembOveruseLoss ? 'overusing' : loss > rembHoldLoss ? 'underusing' : 'normal';
+    return this.#rembControl.update({ signal, deliveredBitrate: received, rttMs: null }, now);
   }
 }
 
 function extensionId(section: MediaSection, uri: string): number | undefined {
   return section.extensions.find((extension) => extension.uri === uri)?.id;
+}
+
+/**
+ * The transport-wide sequence number's extension ID, if a section negotiated it (bundled sections
+ * share their extension IDs, RFC 8843 §9.2). Chromium estimates from transport-wide feedback
+ * alone once it numbers its packets, `transport-cc` feedback negotiated or not.
+ */
+function transportWideCcIdOf(sections: readonly MediaSection[]): number | null {
+  for (const section of sections) {
+    const id = extensionId(section, headerExtensionUris.transportWideCc);
+    if (id !== undefined) return id;
+  }
+  return null;
 }
 
 function createTrack(section: MediaSection): PublishedTrack {

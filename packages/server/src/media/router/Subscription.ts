@@ -217,7 +217,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
           codecs: [
             {
               ...codec,
-              feedback: [...codec.feedback, 'transport-cc'],
+              feedback: [...codec.feedback.filter((feedback) => feedback !== 'transport-cc'), 'transport-cc'],
               ...(rtx ? { rtxPayloadType: rtx.payloadType } : {}),
             },
           ],

@@ -148,6 +148,56 @@ describe('RTCP transport-wide CC feedback', () => {
     assert.deepEqual(parseRtcp(serializeRtcp(expected)), [expected]);
   });
 
+  it('writes a two-bit status vector, small, large and negative deltas as the draft lays them out', () => {
+    // Reference time 15 × 64 ms = 960 ms; arrivals 160, 162, –, 164, 201 and -240 quarter-ms after
+    // it: symbols small, small, lost, small, small, large in one two-bit vector (0b11 then
+    // 01 01 00 01 01 10 00), then the deltas 160, 2, 2, 37 and -441 (two bytes, 0xfe47).
+    const packet = {
+      type: 'transportFeedback',
+      senderSsrc: 1,
+      mediaSsrc: 0x12345678,
+      baseSequence: 65534,
+      feedbackCount: 7,
+      arrivals: [1000, 1000.5, null, 1001, 1010.25, 900],
+    } as const;
+    const bytes = '8fcd0006' + '00000001' + '12345678' + 'fffe0006' + '00000f07' + 'd458' + 'a0020225fe47';
+    assert.equal(serializeRtcp(packet).toString('hex'), bytes);
+    assert.deepEqual(parseRtcp(Buffer.from(bytes, 'hex')), [packet]);
+  });
+
+  it('writes a run of small deltas as a run-length chunk and a short mixed one as a one-bit vector, zero-padded', () => {
+    // Reference time 1 × 64 ms; ten arrivals 1 ms apart from 64 ms on (deltas 0, then 4 each):
+    // run-length chunk 0b00 01 0000000001010; then 3 packets, lost, received 300 ms later
+    // (delta 1200 quarters, large), so a two-bit vector; 10 + 2 delta bytes, no padding.
+    const tenInARow = Array.from({ length: 10 }, (_, i) => 64 + i);
+    const packet = {
+      type: 'transportFeedback',
+      senderSsrc: 2,
+      mediaSsrc: 3,
+      baseSequence: 10,
+      feedbackCount: 0,
+      arrivals: [...tenInARow, null, null, 373],
+    } as const;
+    const bytes =
+      '8fcd0008' +
+      '00000002' +
+      '00000003' +
+      '000a000d' +
+      '00000100' +
+      '200a' +
+      'c200' +
+      '00040404040404040404' +
+      '04b0';
+    assert.equal(serializeRtcp(packet).toString('hex'), bytes);
+    assert.deepEqual(parseRtcp(Buffer.from(bytes, 'hex')), [packet]);
+    // A short run of small deltas and losses fits a one-bit vector: 1 0 then 1 1 0 0 1 and 9 unused bits.
+    const mixed = { ...packet, baseSequence: 0, arrivals: [64, 65, null, null, 66] };
+    assert.equal(
+      serializeRtcp(mixed).toString('hex'),
+      '8fcd0006' + '00000002' + '00000003' + '00000005' + '00000100' + 'b200' + '000404' + '000000',
+    );
+  });
+
   it('writes 1000 lost packets as one run-length chunk', () => {
     const packet = feedback([...Array<null>(1000).fill(null), 500, 501, 502.5], 65000);
     const bytes = serializeRtcp(packet);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'sdp-transform';
+import { headerExtensionUris } from '../rtpParameters.js';
 import {
   acceptPublisherMedia,
   answerPublisher,
@@ -45,7 +46,7 @@ describe('SDP', () => {
     assert.deepEqual(vp8.feedback, ['goog-remb', 'transport-cc', 'ccm fir', 'nack', 'nack pli']);
   });
 
-  it('accepts Opus and VP8 with NACK, keyframe requests and REMB, but not transport-cc', () => {
+  it('accepts Opus and VP8 with NACK, keyframe requests, REMB and transport-wide feedback', () => {
     const [audio, video] = acceptPublisherMedia(parseDescription(chromiumOffer)).map(present);
     assert.deepEqual(
       present(audio).codecs.map((c) => c.name),
@@ -56,8 +57,15 @@ describe('SDP', () => {
       codecs.map((c) => [c.name, c.payloadType, c.rtxPayloadType]),
       [['VP8', 96, 97]],
     );
-    assert.deepEqual(present(codecs[0]).feedback, ['goog-remb', 'ccm fir', 'nack', 'nack pli']);
+    assert.deepEqual(present(codecs[0]).feedback, [
+      'goog-remb',
+      'transport-cc',
+      'ccm fir',
+      'nack',
+      'nack pli',
+    ]);
     assert.deepEqual(extensions.map((e) => e.uri).sort(), [
+      'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
       'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
       'urn:3gpp:video-orientation',
       'urn:ietf:params:rtp-hdrext:sdes:mid',
@@ -107,7 +115,8 @@ describe('SDP', () => {
     assert.ok(present(udp).priority > present(tcp).priority, 'UDP is preferred');
     assert.equal(video.payloads, '96 97');
     assert.deepEqual(video.simulcast, { dir1: 'recv', list1: 'q;h;f' });
-    assert.ok(!present(video.rtcpFb).some((fb) => fb.type === 'transport-cc'));
+    assert.ok(present(video.rtcpFb).some((fb) => fb.type === 'transport-cc'));
+    assert.ok(present(video.ext).some((ext) => ext.uri === headerExtensionUris.transportWideCc));
   });
 
   it("keeps a publisher's Opus parameters (stereo, bitrate, DTX) in its answer and in what subscribers are offered", () => {

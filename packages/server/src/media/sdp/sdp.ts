@@ -50,16 +50,14 @@ const supportedCodecs: readonly {
   { kind: 'video', name: 'VP9', clockRate: 90_000, accepts: (p) => !/profile-id=[12]/.test(p) },
 ];
 
-/** The feedback the router answers: NACK, keyframe requests and REMB (not transport-cc). */
-const supportedFeedback = new Set(['nack', 'nack pli', 'ccm fir', 'goog-remb']);
-
 /**
- * The header extensions the router accepts from publishers: all it knows but the transport-wide
- * sequence number, which asks for transport-wide feedback (publishers get REMB instead).
+ * The feedback the router answers: NACK, keyframe requests, and transport-wide feedback (with
+ * the transport-wide sequence number extension) or REMB for the publisher's estimate.
  */
-const supportedExtensions = new Set<string>(
-  Object.values(headerExtensionUris).filter((uri) => uri !== headerExtensionUris.transportWideCc),
-);
+const supportedFeedback = new Set(['nack', 'nack pli', 'ccm fir', 'goog-remb', 'transport-cc']);
+
+/** The header extensions the router accepts from publishers: all it knows. */
+const supportedExtensions = new Set<string>(Object.values(headerExtensionUris));
 
 /** Reads a browser's offer or answer. */
 export function parseDescription(sdp: string): RemoteDescription {

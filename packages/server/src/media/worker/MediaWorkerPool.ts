@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { InvalidStateError } from '../../InvalidStateError.js';
 import { defaultVideoFallbackSettings, type VideoFallbackSettings } from '../router/VideoFallback.js';
+import type { PublisherFeedback } from '../router/MediaRouter.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { defaultHandshakeLimits, type HandshakeLimits } from '../transport/HandshakeLimiter.js';
 import { defaultTcpLimits, type IceTcpLimits, type IceTcpStats } from '../ice/UdpMux.js';
@@ -28,6 +29,8 @@ export interface MediaWorkerPoolOptions {
   readonly certificate: DtlsCertificate;
   /** Audio fallback's thresholds for subscribers of routed sessions; null turns it off. Default: ours. */
   readonly videoFallback?: VideoFallbackSettings | null;
+  /** How publishers of routed sessions learn what their uplink carries. Default: `transport-wide`. */
+  readonly publisherFeedback?: PublisherFeedback;
   /** The load past which a worker takes no new session, publisher or subscriber. Default: `defaultAdmissionSettings`. */
   readonly admission?: AdmissionSettings;
   /** How many DTLS handshakes each worker runs at once and starts per second. Default: `defaultHandshakeLimits`. */
@@ -227,5 +230,6 @@ function settingsFor(options: MediaWorkerPoolOptions): (index: number) => MediaW
     dataPlane: options.dataPlane ?? defaultDataPlane,
     certificate: { certPem, keyPem, signatureHash },
     videoFallback: options.videoFallback === undefined ? defaultVideoFallbackSettings : options.videoFallback,
+    publisherFeedback: options.publisherFeedback ?? 'transport-wide',
   });
 }

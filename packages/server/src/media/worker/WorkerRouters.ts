@@ -4,7 +4,7 @@ import type { RecordingResult } from '../../archive/recording/StreamRecorder.js'
 import { InvalidStateError } from '../../InvalidStateError.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
 import type { UdpMux } from '../ice/UdpMux.js';
-import { MediaRouter } from '../router/MediaRouter.js';
+import { MediaRouter, type PublisherFeedback } from '../router/MediaRouter.js';
 import type { Publication } from '../router/Publication.js';
 import type { Subscription } from '../router/Subscription.js';
 import type { DataPlane } from '../srtp/dataPlane.js';
@@ -42,6 +42,8 @@ export interface WorkerRoutersOptions {
   readonly announcedAddress: string;
   /** Audio fallback's thresholds for every router's subscribers; null turns it off. */
   readonly videoFallback: VideoFallbackSettings | null;
+  /** How every router's publishers learn what their uplink carries. */
+  readonly publisherFeedback: PublisherFeedback;
   /** Where SRTP's cryptography runs in every router. */
   readonly dataPlane: DataPlane;
   /** Bounds the DTLS handshakes of all the worker's routers together. */

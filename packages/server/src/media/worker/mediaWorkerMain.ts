@@ -26,6 +26,7 @@ const routers = new WorkerRouters({
   certificate,
   announcedAddress: settings.announcedAddress,
   videoFallback: settings.videoFallback,
+  publisherFeedback: settings.publisherFeedback,
   dataPlane: settings.dataPlane,
   // Consent first: binding requests are answered as each datagram is read (UdpMux), so what
   // delays them is the loop's other work. New joins' DTLS handshakes run in a thread of their

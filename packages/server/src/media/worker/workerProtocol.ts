@@ -3,7 +3,7 @@ import type { DataPlane } from '../srtp/dataPlane.js';
 import type { HandshakeLimits } from '../transport/HandshakeLimiter.js';
 import type { IceTcpLimits, IceTcpStats } from '../ice/UdpMux.js';
 import type { RecordingResult } from '../../archive/recording/StreamRecorder.js';
-import type { EncodingState, RouterStats } from '../router/MediaRouter.js';
+import type { EncodingState, PublisherFeedback, RouterStats } from '../router/MediaRouter.js';
 import type { VideoPreferences } from '../router/Subscription.js';
 import type { VideoFallbackEvent, VideoFallbackSettings } from '../router/VideoFallback.js';
 import type { AdmissionSettings, WorkerLoadReading } from './WorkerLoad.js';
@@ -34,6 +34,8 @@ export interface MediaWorkerSettings {
   };
   /** Audio fallback's thresholds for every router's subscribers; null turns it off. */
   readonly videoFallback: VideoFallbackSettings | null;
+  /** How every router's publishers learn what their uplink carries. */
+  readonly publisherFeedback: PublisherFeedback;
 }
 
 /** The calls a media worker carries out, each with its parameters and result. */
