@@ -490,6 +490,7 @@ async function startCluster(
         streams: live.reduce((sum, room) => sum + room.streams.length, 0),
         workerLagMs: Math.max(0, ...workers.map((worker) => worker.lagP99Ms)),
         workersAdmitting: workers.some((worker) => worker.admitting),
+        packetsPerSecond: workers.reduce((sum, worker) => sum + worker.forwardedPerSecond, 0),
       };
     },
     maxLagMs: config.mediaAdmission.maxLagMs,

@@ -17,6 +17,8 @@ export interface NodeLoad {
   readonly workerLagMs: number;
   /** Whether any media worker takes new sessions. */
   readonly workersAdmitting: boolean;
+  /** RTP packets its media workers forward to subscribers per second. */
+  readonly packetsPerSecond: number;
 }
 
 export interface ClusterOptions {
@@ -150,6 +152,7 @@ export class Cluster {
       eventLoopLagMs: Math.round(Math.max(mainLagMs, load.workerLagMs)),
       sessions: load.sessions,
       streams: load.streams,
+      packetsPerSecond: load.packetsPerSecond,
       maxStreams: config.maxStreams,
     };
   }

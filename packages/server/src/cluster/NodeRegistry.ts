@@ -22,6 +22,8 @@ export interface NodeRecord {
   readonly eventLoopLagMs: number;
   readonly sessions: number;
   readonly streams: number;
+  /** RTP packets its media workers forward to subscribers per second (absent from older nodes). */
+  readonly packetsPerSecond?: number;
   /** Its stream limit (`--max-streams`), or null. */
   readonly maxStreams: number | null;
   /** Unix ms of the write. */
