@@ -22,6 +22,8 @@ export interface TestClusterOptions {
   readonly regions: readonly string[];
   /** Settings of every node besides the cluster's own. Default: none. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Settings of the node of one region besides those (its own ports…). Default: none. */
+  readonly envOf?: (region: string) => Readonly<Record<string, string>>;
   /** The PostgreSQL database the nodes share (`PARLOR_DATABASE_URL`). */
   readonly databaseUrl: string;
 }
@@ -84,6 +86,7 @@ async function startNode(
       PARLOR_CLUSTER_SECRET: testClusterSecret,
       PARLOR_DATABASE_URL: options.databaseUrl,
       ...options.env,
+      ...options.envOf?.(region),
     },
     args: [
       '--port',
