@@ -12,6 +12,10 @@ if ((names.length === 0 || names.includes('router')) && process.getuid?.() === 0
 if ((names.length === 0 || names.includes('fallback')) && process.getuid?.() === 0) {
   ensureDebianPackages({ '/usr/bin/chromium': 'chromium' });
 }
+// The cluster benchmark runs a throwaway Redis and PostgreSQL.
+if ((names.length === 0 || names.includes('cluster')) && process.getuid?.() === 0) {
+  ensureDebianPackages({ '/usr/bin/redis-server': 'redis-server', '/usr/bin/pg_ctlcluster': 'postgresql' });
+}
 build();
 run(process.execPath, [
   '--conditions=source',
