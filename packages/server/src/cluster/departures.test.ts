@@ -126,6 +126,7 @@ describe('a node that leaves the cluster', () => {
       10_000,
     );
     assert.equal((await stopping.parlor.stop('SIGTERM')).code, 0);
+    // From now on only another node can deliver them.
     receiver.up = true;
     const events = ['sessionCreated', 'connectionCreated', 'connectionDestroyed', 'sessionDestroyed'];
     await until('every event delivered', () => deliveredOf(sessionId).length >= events.length, 30_000);
@@ -135,10 +136,6 @@ describe('a node that leaves the cluster', () => {
       deliveredOf(sessionId).map((body) => body.event),
       events,
     );
-    const takers = ['us-1', 'eu-2'].filter((id) =>
-      /took over a node's callbacks/.test(cluster.node(id).parlor.log()),
-    );
-    assert.equal(takers.length, 1, 'one node took the callbacks over');
   });
 
   it('killed while recording: its archive fails once, seen from another node, and an always-archived session goes on in a new archive on its new host', async () => {
