@@ -7,6 +7,7 @@ import {
   TestCluster,
   TestRedis,
   testClusterProject,
+  testClusterSecret,
   type PostgresServer,
 } from '@parlor/server/testing';
 import {
@@ -118,6 +119,19 @@ describe('the SDK in a cluster', () => {
     ]);
     assert.equal(await cluster.node('eu-2').metric('parlor_streams'), 2);
     assert.equal(await cluster.node('us-1').metric('parlor_streams'), 0);
+    // The host's record tells the packets its worker forwards (each page receives video and audio).
+    const deadline = Date.now() + 10_000;
+    let rates: Record<string, number> = {};
+    while (!((rates['eu-2'] ?? 0) > 50) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const response = await fetch(`${cluster.node('us-1').url}/v2/cluster/nodes`, {
+        headers: { Authorization: `Bearer ${testClusterSecret}` },
+      });
+      const { nodes } = (await response.json()) as { nodes: { nodeId: string; packetsPerSecond: number }[] };
+      rates = Object.fromEntries(nodes.map((node) => [node.nodeId, node.packetsPerSecond]));
+    }
+    assert.ok((rates['eu-2'] ?? 0) > 50, JSON.stringify(rates));
+    assert.equal(rates['us-1'], 0);
   });
 
   it('asks where the session is again when a node refuses it as not its own (421)', async () => {

@@ -16,6 +16,10 @@ if ((names.length === 0 || names.includes('fallback')) && process.getuid?.() ===
 if ((names.length === 0 || names.includes('sip')) && process.getuid?.() === 0) {
   ensureDebianPackages({ '/usr/bin/sipp': 'sip-tester' });
 }
+// The cluster benchmark runs a throwaway Redis and PostgreSQL.
+if ((names.length === 0 || names.includes('cluster')) && process.getuid?.() === 0) {
+  ensureDebianPackages({ '/usr/bin/redis-server': 'redis-server', '/usr/bin/pg_ctlcluster': 'postgresql' });
+}
 build();
 run(process.execPath, [
   '--conditions=source',

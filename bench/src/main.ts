@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { nativeAddon } from '@parlor/server/media';
+import { runClusterBench, type Latency } from './clusterBench.js';
 import { runComposeBench } from './composeBench.js';
 import { runDtlsBench } from './dtlsBench.js';
 import { runFallbackBench, type Spread } from './fallbackBench.js';
@@ -27,8 +28,8 @@ import { runTokenBench, type RateFigures } from './tokenBench.js';
 // `npm run bench [-- NAME… [--FLAG…]]`: runs the named benchmarks (all by default), prints a
 // table per benchmark and writes every figure to bench/results/ as JSON.
 // Flags of `router`: --quick, --profile[=VIEWERS], --scenario=NAME[,NAME…], --sfu=NAME[,NAME…],
-// --sizes=N[,N…]. Of `fallback`: --runs=N,
-// --side=subscriber|publisher (both by default).
+// --sizes=N[,N…]. Of `fallback`: --runs=N, --side=subscriber|publisher (both by default). Of
+// `cluster`: --nodes=N (2–3), --samples=N, --failovers=N.
 
 const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const flags = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
@@ -56,6 +57,41 @@ const benchmarks = {
     ]);
     console.log(
       `  PostgreSQL / SQLite: ${ratio(result.postgres.requestsPerSecond, result.sqlite.requestsPerSecond)}\n`,
+    );
+    return result;
+  },
+  cluster: async () => {
+    const numberFlag = (name: string): number | undefined => {
+      const value = flags.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1];
+      return value === undefined ? undefined : Number(value);
+    };
+    const result = await runClusterBench({
+      ...(numberFlag('nodes') === undefined ? {} : { nodes: numberFlag('nodes') }),
+      ...(numberFlag('samples') === undefined ? {} : { samples: numberFlag('samples') }),
+      ...(numberFlag('failovers') === undefined ? {} : { failovers: numberFlag('failovers') }),
+    });
+    const row = (name: string, f: Latency): string[] => [
+      name,
+      f.p50Ms.toFixed(1),
+      f.p95Ms.toFixed(1),
+      String(f.samples),
+    ];
+    printTable(`A cluster of ${result.nodes} nodes on loopback, one Redis, one PostgreSQL`, [
+      ['', 'p50 ms', 'p95 ms', 'samples'],
+      row('placement: first connection-info (node chosen, lease written)', result.placement),
+      row('owner lookup: connection-info once placed (peer)', result.ownerLookup),
+      row("first connect on the session's node (lease confirmed)", result.firstConnect),
+      row('later connect, lease held (peer)', result.laterConnect),
+      row('GET …/stream on the host (peer)', result.restDirect),
+      row('GET …/stream on another node, forwarded', result.restForwarded),
+      row('kill -9 of the owner → session handed to another node', result.leaseTakeover),
+      row('kill -9 → node gone from the registry', result.recordExpiry),
+    ]);
+    console.log(
+      `  placement / owner lookup: ${ratio(result.placement.p50Ms, result.ownerLookup.p50Ms)} (p50)` +
+        `   first / later connect: ${ratio(result.firstConnect.p50Ms, result.laterConnect.p50Ms)}` +
+        `   forwarded / direct: ${ratio(result.restForwarded.p50Ms, result.restDirect.p50Ms)} (p50),` +
+        ` ${ratio(result.restForwarded.p95Ms, result.restDirect.p95Ms)} (p95)\n`,
     );
     return result;
   },

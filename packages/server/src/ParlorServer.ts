@@ -12,6 +12,7 @@ import { DownloadLinks } from './archive/DownloadLinks.js';
 import { ClientTokenVerifier } from './auth/ClientTokenVerifier.js';
 import type { CredentialLookup } from './auth/projectLookup.js';
 import { Cluster } from './cluster/Cluster.js';
+import type { Departure } from './cluster/NodeRegistry.js';
 import { loadOrCreateNodeId } from './cluster/nodeId.js';
 import { clusterKey, OwnerForwarding } from './cluster/OwnerForwarding.js';
 import { connectRedis } from './cluster/redis.js';
@@ -235,7 +236,19 @@ export class ParlorServer {
       mediaWorkers = pool;
       // Rooms are known once signaling exists; the cluster asks for them only after it starts.
       let rooms: RoomRegistry | null = null;
-      cluster = config.cluster && (await startCluster(config, logger, pool, () => rooms));
+      let takeOver: ((departure: Departure) => Promise<void>) | null = null;
+      cluster =
+        config.cluster &&
+        (await startCluster(
+          config,
+          logger,
+          pool,
+          () => rooms,
+          async (departure) => {
+            if (!takeOver) throw new Error('the node is starting');
+            await takeOver(departure);
+          },
+        ));
       const signaling: SignalingServer = new SignalingServer({
         sessions,
         tokens,
@@ -264,6 +277,7 @@ export class ParlorServer {
         signatureSecretOf: (apiKey) => callbacks.signatureSecret(apiKey),
         ...overrides.webhookRetry,
         ...(overrides.webhookMaxQueued === undefined ? {} : { maxQueued: overrides.webhookMaxQueued }),
+        nodeId: cluster?.nodeId ?? null,
       });
       webhooks = sender;
       const callbackQueue = new OrderedEnqueuer({ webhooks: sender, logger });
@@ -293,6 +307,14 @@ export class ParlorServer {
         idleTimeoutMs: config.archive.idleTimeoutSeconds * 1000,
         logger,
       });
+      const archiveService = archives;
+      // A node that vanished leaves its archives unfinished; one that stopped finishes them when
+      // it starts again. Either leaves its undelivered callbacks to the others.
+      takeOver = async ({ nodeId, lastSeenAt, stopped }) => {
+        if (!stopped) await archiveService.failLostNode(nodeId, lastSeenAt);
+        const taken = await sender.adopt(nodeId);
+        if (taken > 0) logger.info({ node: nodeId, callbacks: taken }, "took over a node's callbacks");
+      };
       // Made with the demo off too: it purges the demo sessions of earlier runs.
       demo = new DemoService({
         sessions,
@@ -442,13 +464,14 @@ export class ParlorServer {
         this.#signaling.close();
         await this.mediaWorkers.close();
         await this.#http.close();
-        await this.cluster?.close();
         await this.archives.close();
       } finally {
         // The rooms closed above told of their end: stored, and sent if the receiver answers.
         await this.#callbackQueue.idle();
         await this.#webhooks.flush(webhookFlushMs);
         this.#webhooks.close();
+        // Only now, sending nothing more, does the node leave its callbacks to the others.
+        await this.cluster?.close();
         this.demo.close();
         await this.#coturn?.close();
         await this.#store.close();
@@ -465,6 +488,7 @@ async function startCluster(
   logger: Logger,
   pool: MediaWorkerPool,
   rooms: () => RoomRegistry | null,
+  onDeparted: (departure: Departure) => Promise<void>,
 ): Promise<Cluster> {
   const settings = config.cluster;
   if (!settings) throw new Error('not a cluster node');
@@ -484,11 +508,13 @@ async function startCluster(
         streams: live.reduce((sum, room) => sum + room.streams.length, 0),
         workerLagMs: Math.max(0, ...workers.map((worker) => worker.lagP99Ms)),
         workersAdmitting: workers.some((worker) => worker.admitting),
+        packetsPerSecond: workers.reduce((sum, worker) => sum + worker.forwardedPerSecond, 0),
       };
     },
     maxLagMs: config.mediaAdmission.maxLagMs,
     isLive: (sessionId) => rooms()?.get(sessionId) !== undefined,
     onLost: (sessionId) => rooms()?.get(sessionId)?.close(),
+    onDeparted,
   });
 }
 

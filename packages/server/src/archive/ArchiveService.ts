@@ -268,6 +268,20 @@ export class ArchiveService {
     active.archive = await this.#transition(current, { layouts: [...current.layouts, { atMs, layout }] });
   }
 
+  /**
+   * Fails the archives a cluster node that vanished left recording or being finished (their
+   * recordings are on its disk), each told to the callback URL once, by this node. Should the
+   * node come back with its disk, it makes them again as any failed archive whose recordings
+   * were kept.
+   */
+  async failLostNode(nodeId: string, lostAt: number): Promise<void> {
+    const reason = `${archiveStopReasons.systemFailure}: the node recording it (${nodeId}) was lost`;
+    for (const archive of await this.#store.archives.failUnfinishedOf(nodeId, reason, lostAt, Date.now())) {
+      this.#logger.warn({ archiveId: archive.archiveId, node: nodeId }, 'archive failed: its node was lost');
+      await this.#callback(archive);
+    }
+  }
+
   /** The archives recording the session now, as its clients are told of them. */
   runningIn(sessionId: string): ArchiveInfo[] {
     return this.#activeIn(sessionId).map(({ archive }) => ({

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ParlorError, decodeSessionId } from '@parlor/protocol';
 import type { ClusterConfig } from '../config/config.js';
-import { NodeRegistry, type NodeRecord, type NodeState } from './NodeRegistry.js';
+import { NodeRegistry, type Departure, type NodeRecord, type NodeState } from './NodeRegistry.js';
 import { pickNode } from './placement.js';
 import type { Regions } from './Regions.js';
 import { SessionLeases } from './SessionLeases.js';
@@ -17,6 +17,8 @@ export interface NodeLoad {
   readonly workerLagMs: number;
   /** Whether any media worker takes new sessions. */
   readonly workersAdmitting: boolean;
+  /** RTP packets its media workers forward to subscribers per second. */
+  readonly packetsPerSecond: number;
 }
 
 export interface ClusterOptions {
@@ -30,6 +32,11 @@ export interface ClusterOptions {
   readonly isLive: (sessionId: string) => boolean;
   /** The node lost a session's lease: its room must close at once. */
   readonly onLost: (sessionId: string) => void;
+  /**
+   * Another node left the registry and this one claimed it (no other node does): takes over what
+   * it left. A rejection gives the departure back, to be claimed again at a later round.
+   */
+  readonly onDeparted: (departure: Departure) => Promise<void>;
   readonly logger: Logger;
   /** How long a lease lives unless renewed, ms; also how long a placed session waits for its first client. Default: 8000. */
   readonly leaseMs?: number;
@@ -74,6 +81,8 @@ export class Cluster {
   #state: NodeState = 'serving';
   #timer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | null = null;
+  /** The departures being taken over, or null: one round at a time. */
+  #reaping: Promise<void> | null = null;
 
   private constructor(options: ClusterOptions) {
     this.#options = options;
@@ -104,6 +113,9 @@ export class Cluster {
     await cluster.registry.start();
     cluster.#timer = setInterval(() => {
       cluster.#renew();
+      cluster.#reaping ??= cluster.#takeOverDeparted().finally(() => {
+        cluster.#reaping = null;
+      });
     }, cluster.#intervalMs);
     // A Redis back from an outage may have restarted empty: the node's record and leases are
     // written again at once, before another node could place its sessions elsewhere.
@@ -140,6 +152,7 @@ export class Cluster {
       eventLoopLagMs: Math.round(Math.max(mainLagMs, load.workerLagMs)),
       sessions: load.sessions,
       streams: load.streams,
+      packetsPerSecond: load.packetsPerSecond,
       maxStreams: config.maxStreams,
     };
   }
@@ -247,6 +260,7 @@ export class Cluster {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
+      await this.#reaping;
       this.#options.redis.off('ready', this.#onRedisReady);
       this.#lag.disable();
       const held = [...this.#held.keys()];
@@ -304,6 +318,25 @@ export class Cluster {
           this.#logger.debug({ sessionId, err: (error as Error).message }, 'lease not renewed');
         },
       );
+    }
+  }
+
+  /** Claims the nodes that left the registry and takes over what each left, one after the other. */
+  async #takeOverDeparted(): Promise<void> {
+    const departures = await this.registry.claimDeparted().catch((error: unknown) => {
+      this.#logger.debug({ err: (error as Error).message }, 'departed nodes not read');
+      return [];
+    });
+    for (const departure of departures) {
+      const { nodeId, stopped } = departure;
+      this.#logger.info({ node: nodeId, stopped }, 'a node left the cluster: taking over what it left');
+      await this.#options.onDeparted(departure).catch(async (error: unknown) => {
+        this.#logger.warn(
+          { node: nodeId, err: (error as Error).message },
+          'could not take over a node: will try again',
+        );
+        await this.registry.restore(departure).catch(() => undefined);
+      });
     }
   }
 

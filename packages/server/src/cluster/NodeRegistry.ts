@@ -22,10 +22,51 @@ export interface NodeRecord {
   readonly eventLoopLagMs: number;
   readonly sessions: number;
   readonly streams: number;
+  /** RTP packets its media workers forward to subscribers per second (absent from older nodes). */
+  readonly packetsPerSecond?: number;
   /** Its stream limit (`--max-streams`), or null. */
   readonly maxStreams: number | null;
   /** Unix ms of the write. */
   readonly updatedAt: number;
+}
+
+/** A node that left the registry, claimed by the node that takes over what it left. */
+export interface Departure {
+  readonly nodeId: string;
+  /** When it last wrote its record, Unix ms by its clock (0 when it stopped itself). */
+  readonly lastSeenAt: number;
+  /** Whether it stopped itself (drained or shut down) rather than vanished (killed, cut off). */
+  readonly stopped: boolean;
+}
+
+/**
+ * Claims the nodes of the index whose record is gone (expired, or removed at a stop): each is
+ * taken out of the index here, so one caller only gets it. A record still there (a writer whose
+ * clock runs behind) is left alone. KEYS[1] index, KEYS[2] stopped nodes; ARGV[1] now, ARGV[2]
+ * record key prefix, ARGV[3] most claimed at once. Returns id, score, '1' or '0' for each.
+ */
+const claimScript = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local claimed = {}
+for _, id in ipairs(ids) do
+  if redis.call('EXISTS', ARGV[2] .. id) == 0 then
+    claimed[#claimed + 1] = id
+    claimed[#claimed + 1] = redis.call('ZSCORE', KEYS[1], id)
+    claimed[#claimed + 1] = redis.call('HDEL', KEYS[2], id) == 1 and '1' or '0'
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+return claimed
+`;
+
+interface RegistryCommands {
+  parlorClaimDeparted(
+    index: string,
+    stopped: string,
+    now: number,
+    prefix: string,
+    max: number,
+  ): Promise<string[]>;
 }
 
 export interface NodeRegistryOptions {
@@ -44,7 +85,8 @@ export interface NodeRegistryOptions {
 /**
  * The cluster's nodes on Redis: each node writes its record every `intervalMs` with an expiry of
  * `ttlMs`, so a node that dies vanishes by itself. The index of node IDs is a sorted set scored
- * by expiry, pruned as it is read.
+ * by expiry; a node leaves it only when another claims its departure (`claimDeparted`), so that
+ * what a node leaves behind is taken over once, by one node.
  */
 export class NodeRegistry {
   readonly #options: Required<Omit<NodeRegistryOptions, 'logger' | 'redis' | 'record'>> & NodeRegistryOptions;
@@ -53,6 +95,8 @@ export class NodeRegistry {
 
   constructor(options: NodeRegistryOptions) {
     this.#options = { intervalMs: 2000, ttlMs: 6000, prefix: 'parlor:', ...options };
+    if (!('parlorClaimDeparted' in options.redis))
+      options.redis.defineCommand('parlorClaimDeparted', { numberOfKeys: 2, lua: claimScript });
   }
 
   /** Writes the record now (resolves once Redis has it) and every `intervalMs` from now on. */
@@ -74,6 +118,8 @@ export class NodeRegistry {
       .multi()
       .set(`${prefix}node:${record.nodeId}`, JSON.stringify(record), 'PX', ttlMs)
       .zadd(`${prefix}nodes`, record.updatedAt + ttlMs, record.nodeId)
+      // A node started again is no longer one that stopped itself.
+      .hdel(`${prefix}stopped`, record.nodeId)
       .exec();
   }
 
@@ -81,11 +127,9 @@ export class NodeRegistry {
   async list(): Promise<NodeRecord[]> {
     const { redis, prefix } = this.#options;
     const index = `${prefix}nodes`;
-    const now = Date.now();
-    // Scores are each writer's clock: a record dropped from the index by a skewed clock still
-    // has its key, and its node adds it again at its next write.
-    await redis.zremrangebyscore(index, '-inf', now - 60_000);
-    const ids = await redis.zrangebyscore(index, now - 10_000, '+inf');
+    // Scores are each writer's clock: a skewed one is read with 10 s of margin, and the record
+    // key (whose expiry is Redis's) decides.
+    const ids = await redis.zrangebyscore(index, Date.now() - 10_000, '+inf');
     if (ids.length === 0) return [];
     const texts = await redis.mget(ids.map((id) => `${prefix}node:${id}`));
     return texts.flatMap((text) => (text === null ? [] : [JSON.parse(text) as NodeRecord]));
@@ -97,7 +141,42 @@ export class NodeRegistry {
     return text === null ? null : (JSON.parse(text) as NodeRecord);
   }
 
-  /** Stops writing and removes this node's record. Idempotent. */
+  /**
+   * Claims up to `max` nodes whose record expired or was removed at their stop: each is claimed
+   * by one caller only, who takes over what it left (or gives it back with `restore`).
+   */
+  async claimDeparted(max = 16): Promise<Departure[]> {
+    const { redis, prefix } = this.#options;
+    const flat = await (redis as Redis & RegistryCommands).parlorClaimDeparted(
+      `${prefix}nodes`,
+      `${prefix}stopped`,
+      Date.now(),
+      `${prefix}node:`,
+      max,
+    );
+    const departures: Departure[] = [];
+    for (let i = 0; i + 2 < flat.length; i += 3)
+      departures.push({
+        nodeId: flat[i] ?? '',
+        lastSeenAt: Math.max(0, Number(flat[i + 1]) - this.#options.ttlMs),
+        stopped: flat[i + 2] === '1',
+      });
+    return departures;
+  }
+
+  /** Puts a claimed departure back, for a later claim to take over. */
+  async restore(departure: Departure): Promise<void> {
+    const { redis, prefix } = this.#options;
+    const score = departure.lastSeenAt === 0 ? 0 : departure.lastSeenAt + this.#options.ttlMs;
+    const multi = redis.multi().zadd(`${prefix}nodes`, score, departure.nodeId);
+    if (departure.stopped) multi.hset(`${prefix}stopped`, departure.nodeId, '1');
+    await multi.exec();
+  }
+
+  /**
+   * Stops writing and removes this node's record; it stays in the index as stopped, for another
+   * node to take over what it leaves (its queued callbacks). Idempotent.
+   */
   async close(nodeId: string): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -106,7 +185,8 @@ export class NodeRegistry {
     await redis
       .multi()
       .del(`${prefix}node:${nodeId}`)
-      .zrem(`${prefix}nodes`, nodeId)
+      .zadd(`${prefix}nodes`, 0, nodeId)
+      .hset(`${prefix}stopped`, nodeId, '1')
       .exec()
       .catch(() => undefined);
   }

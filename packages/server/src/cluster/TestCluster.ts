@@ -22,6 +22,8 @@ export interface TestClusterOptions {
   readonly regions: readonly string[];
   /** Settings of every node besides the cluster's own. Default: none. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Settings of the node of one region besides those (its own ports…). Default: none. */
+  readonly envOf?: (region: string) => Readonly<Record<string, string>>;
   /** The PostgreSQL database the nodes share (`PARLOR_DATABASE_URL`). */
   readonly databaseUrl: string;
 }
@@ -34,17 +36,34 @@ export const testClusterSecret = 'test-cluster-secret-0123456789';
 
 /** Parlor processes on loopback sharing one Redis, each in its region. */
 export class TestCluster {
-  readonly nodes: readonly TestClusterNode[];
+  readonly #nodes: TestClusterNode[];
+  readonly #options: TestClusterOptions;
 
-  private constructor(nodes: TestClusterNode[]) {
-    this.nodes = nodes;
+  private constructor(nodes: TestClusterNode[], options: TestClusterOptions) {
+    this.#nodes = nodes;
+    this.#options = options;
   }
 
   static async start(options: TestClusterOptions): Promise<TestCluster> {
     const nodes = await Promise.all(
       options.regions.map((region, index) => startNode(options, region, `${region}-${index + 1}`)),
     );
-    return new TestCluster(nodes);
+    return new TestCluster(nodes, options);
+  }
+
+  get nodes(): readonly TestClusterNode[] {
+    return this.#nodes;
+  }
+
+  /** Starts a node that was stopped again, with its ID, port and data; resolves once it serves. */
+  async restart(nodeId: string): Promise<TestClusterNode> {
+    const index = this.#nodes.findIndex((each) => each.nodeId === nodeId);
+    const old = this.#nodes[index];
+    if (!old) throw new Error(`no node ${nodeId}`);
+    await old.parlor.stop('SIGKILL');
+    const node = await startNode(this.#options, old.region, nodeId, old);
+    this.#nodes[index] = node;
+    return node;
   }
 
   /** The node of an ID. */
@@ -69,10 +88,11 @@ async function startNode(
   options: TestClusterOptions,
   region: string,
   nodeId: string,
+  again?: TestClusterNode,
 ): Promise<TestClusterNode> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'parlor-cluster-'));
-  const port = await freeTcpPort();
-  const url = `http://127.0.0.1:${port}`;
+  const dataDir = again?.dataDir ?? mkdtempSync(join(tmpdir(), 'parlor-cluster-'));
+  const url = again?.url ?? `http://127.0.0.1:${await freeTcpPort()}`;
+  const port = new URL(url).port;
   const parlor = await spawnParlor({
     dataDir,
     env: {
@@ -84,10 +104,11 @@ async function startNode(
       PARLOR_CLUSTER_SECRET: testClusterSecret,
       PARLOR_DATABASE_URL: options.databaseUrl,
       ...options.env,
+      ...options.envOf?.(region),
     },
     args: [
       '--port',
-      String(port),
+      port,
       '--region',
       region,
       '--node-id',

@@ -164,7 +164,12 @@ describe('a cluster of three nodes on one Redis', () => {
         ['us-1', 'us', 'serving', true],
       ],
     );
-    assert.ok(nodes.every((node) => node.cores > 0 && node.cpuLoad >= 0 && node.eventLoopLagMs >= 0));
+    assert.ok(
+      nodes.every(
+        (node) =>
+          node.cores > 0 && node.cpuLoad >= 0 && node.eventLoopLagMs >= 0 && node.packetsPerSecond === 0,
+      ),
+    );
     // Each node hosts a session by now; records are rewritten every 2 s.
     const deadline = Date.now() + 5000;
     let hosting = nodes.filter((node) => node.sessions >= 1).length;

@@ -21,6 +21,7 @@ function node(nodeId: string, region: string, load: Partial<NodeRecord> = {}): N
     eventLoopLagMs: 1,
     sessions: 0,
     streams: 0,
+    packetsPerSecond: 0,
     maxStreams: null,
     updatedAt: 0,
     ...load,
@@ -79,6 +80,21 @@ describe('pickNode', () => {
     assert.equal(pickNode(nodes, ['us', 'eu'], () => picks.shift() ?? 0)?.nodeId, 'us-idle');
     const reversed = [0.5, 0];
     assert.equal(pickNode(nodes, ['us', 'eu'], () => reversed.shift() ?? 0)?.nodeId, 'us-idle');
+  });
+
+  it('counts the packets a node forwards per core as load, before its load average shows them', () => {
+    const nodes = [
+      node('forwarding', 'us', { packetsPerSecond: 80_000 }),
+      node('quiet', 'us', { cpuLoad: 0.5 }),
+    ];
+    const picks = [0, 0.5];
+    assert.equal(pickNode(nodes, ['us'], () => picks.shift() ?? 0)?.nodeId, 'forwarding');
+    const busier = [
+      node('forwarding', 'us', { packetsPerSecond: 120_000 }),
+      node('quiet', 'us', { cpuLoad: 0.5 }),
+    ];
+    const again = [0, 0.5];
+    assert.equal(pickNode(busier, ['us'], () => again.shift() ?? 0)?.nodeId, 'quiet');
   });
 
   it('skips nodes over their limits or draining, then falls back region by region, then to any', () => {

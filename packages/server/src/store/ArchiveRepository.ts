@@ -267,6 +267,26 @@ export class ArchiveRepository {
     return changes === 1;
   }
 
+  /**
+   * Fails every archive a lost cluster node left recording or being finished, in one statement
+   * (each fails once, whoever else tries at the same time); one still recording is taken to
+   * have lasted until `lostAt`. Returns the archives it failed.
+   */
+  async failUnfinishedOf(
+    nodeId: string,
+    reason: string,
+    lostAt: number,
+    now: number,
+  ): Promise<ArchiveRecord[]> {
+    const rows = await this.#sql.all<ArchiveRow>(
+      `UPDATE archives SET status = 'failed', reason = ?, updated_at = ?,
+         duration_ms = CASE WHEN status = 'started' AND ? > created_at THEN ? - created_at ELSE duration_ms END
+       WHERE node_id = ? AND status IN ('started', 'stopped') RETURNING *`,
+      [reason, now, lostAt, lostAt, nodeId],
+    );
+    return rows.map(toArchive);
+  }
+
   /** Failed archives, oldest first: those of the node, or every one when `nodeId` is null. */
   async failed(nodeId: string | null = null): Promise<ArchiveRecord[]> {
     const rows = await this.#sql.all<ArchiveRow>(

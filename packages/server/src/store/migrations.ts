@@ -243,4 +243,12 @@ export const migrations: readonly Migration[] = [
     CREATE INDEX archives_by_node ON archives (node_id, status);
     `,
   },
+  // 7: the cluster node whose queue a delivery waits in (null on a node on its own): a node sends
+  // only its own, and a live node takes over those of a node that left.
+  {
+    sql: `
+    ALTER TABLE webhook_deliveries ADD COLUMN node_id TEXT;
+    CREATE INDEX webhook_deliveries_by_node ON webhook_deliveries (node_id, url, queue, delivery_id);
+    `,
+  },
 ];

@@ -245,6 +245,7 @@ describeEachEngine('the repositories', (engine) => {
       apiKey: n === 4 ? null : apiKey,
       queue,
       createdAt: 10 + n,
+      nodeId: null,
     });
     await store.webhooks.add(delivery('https://a.example/', 1, 's1'));
     await store.webhooks.add(delivery('https://b.example/', 2, 's1'));
@@ -270,5 +271,37 @@ describeEachEngine('the repositories', (engine) => {
     await store.webhooks.delete(next.deliveryId);
     assert.equal((await store.webhooks.next('https://a.example/', 's1'))?.body, '{"n":3}');
     assert.equal(await store.webhooks.count(), 3);
+  });
+
+  it('webhooks: a node sees only its own queues, and another node takes them over once', async () => {
+    const delivery = (n: number, queue: string, nodeId: string) => ({
+      url: 'https://a.example/',
+      body: `{"n":${n}}`,
+      apiKey,
+      queue,
+      createdAt: n,
+      nodeId,
+    });
+    await store.webhooks.add(delivery(1, 's1', 'node-a'));
+    await store.webhooks.add(delivery(2, 's1', 'node-b'));
+    await store.webhooks.add(delivery(3, 's1', 'node-a'));
+    await store.webhooks.add(delivery(4, 's2', 'node-a'));
+    assert.equal(await store.webhooks.count('node-a'), 3);
+    assert.equal(await store.webhooks.count(), 4);
+    assert.deepEqual(await store.webhooks.pendingQueues('node-b'), [
+      { url: 'https://a.example/', queue: 's1' },
+    ]);
+    assert.equal((await store.webhooks.next('https://a.example/', 's1', 'node-b'))?.body, '{"n":2}');
+    const [first, second] = await Promise.all([
+      store.webhooks.adopt('node-a', 'node-b'),
+      store.webhooks.adopt('node-a', 'node-c'),
+    ]);
+    assert.deepEqual([first, second].map(({ count }) => count).sort(), [0, 3]);
+    assert.equal(await store.webhooks.count('node-a'), 0);
+    const adopter = first.count === 3 ? 'node-b' : 'node-c';
+    const taken = first.count === 3 ? first : second;
+    assert.deepEqual(taken.queues.map(({ queue }) => queue).sort(), ['s1', 's2']);
+    // Taken over in their order: the adopter's queue s1 goes on oldest first.
+    assert.equal((await store.webhooks.next('https://a.example/', 's1', adopter))?.createdAt, 1);
   });
 });

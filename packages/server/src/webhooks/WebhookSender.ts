@@ -42,6 +42,11 @@ export interface WebhookSenderOptions {
   readonly maxConcurrent?: number;
   /** The addresses callbacks may go to. Default: any. */
   readonly addresses?: PublicAddressPolicy;
+  /**
+   * The cluster node this is: it sends only the deliveries in its own queues, until another node
+   * takes them over after it left. Default: null, a node on its own (every delivery is its own).
+   */
+  readonly nodeId?: string | null;
 }
 
 /**
@@ -72,6 +77,7 @@ export class WebhookSender {
   #dropped = 0;
   readonly #maxConcurrent: number;
   readonly #addresses: PublicAddressPolicy | undefined;
+  readonly #nodeId: string | null;
   #posting = 0;
   /** Queues waiting for a POST to end before they send theirs, first come first served. */
   readonly #turns: (() => void)[] = [];
@@ -87,7 +93,8 @@ export class WebhookSender {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#maxQueued = options.maxQueued ?? 100_000;
     this.#maxConcurrent = options.maxConcurrent ?? 64;
-    this.#adding = this.#repository.count().then(
+    this.#nodeId = options.nodeId ?? null;
+    this.#adding = this.#repository.count(this.#nodeId).then(
       (count) => {
         this.#queued = count;
       },
@@ -95,7 +102,7 @@ export class WebhookSender {
         this.#logger.error({ err: error }, 'the callback queue could not be counted');
       },
     );
-    this.#repository.pendingQueues().then(
+    this.#repository.pendingQueues(this.#nodeId).then(
       (queues) => {
         for (const { url, queue } of queues) this.#drain(url, queue);
       },
@@ -132,7 +139,7 @@ export class WebhookSender {
           );
         return false;
       }
-      await this.#repository.add({ url, body, apiKey, queue, createdAt });
+      await this.#repository.add({ url, body, apiKey, queue, createdAt, nodeId: this.#nodeId });
       this.#queued += 1;
       return true;
     });
@@ -143,6 +150,19 @@ export class WebhookSender {
     return added.then((stored) => {
       if (stored) this.#drain(url, queue);
     });
+  }
+
+  /**
+   * Takes over the deliveries waiting in the queues of a cluster node that left, and sends them
+   * in their order (merged by age into this node's queue of the same session); resolves to how
+   * many were taken. Only one node takes each delivery.
+   */
+  async adopt(nodeId: string): Promise<number> {
+    if (this.#nodeId === null || this.#closed()) return 0;
+    const { queues, count } = await this.#repository.adopt(nodeId, this.#nodeId);
+    this.#queued += count;
+    for (const { url, queue } of queues) this.#drain(url, queue);
+    return count;
   }
 
   /**
@@ -182,7 +202,7 @@ export class WebhookSender {
         if (this.#closed()) return;
         let delivery: WebhookDelivery | undefined;
         try {
-          delivery = await this.#repository.next(url, queue);
+          delivery = await this.#repository.next(url, queue, this.#nodeId);
         } catch (error) {
           const delayMs = Math.min(this.#retryBaseMs * 2 ** storeFailures++, this.#retryMaxMs);
           this.#logger.error({ err: error, url, delayMs }, 'the callback queue could not be read');

@@ -58,6 +58,7 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
   readonly #loadTicks: NodeJS.Timeout;
   #nextId = 1;
   #closing = false;
+  #forwardedPerSecond = 0;
 
   private constructor(index: number, port: number, worker: Worker, admission: AdmissionSettings) {
     super();
@@ -74,6 +75,7 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
       if (message.kind === 'load') {
         const admitting = this.#load.admitting;
         const reading = { utilization: message.utilization, lagP99Ms: message.lagP99Ms };
+        this.#forwardedPerSecond = message.forwardedPerSecond;
         this.#load.report(reading);
         if (this.#load.admitting !== admitting) this.safeEmit('admissionChange', !admitting, reading);
         return;
@@ -135,6 +137,11 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
   /** Its latest load report. */
   get load(): WorkerLoadReading {
     return this.#load.last;
+  }
+
+  /** RTP packets it forwarded to subscribers per second, as it last reported. */
+  get forwardedPerSecond(): number {
+    return this.#forwardedPerSecond;
   }
 
   /** Whether it takes new routed sessions, publishers and subscribers (see `WorkerLoadTracker`). */

@@ -57,6 +57,8 @@ export interface MediaWorkerLoad {
   readonly lagP99Ms: number;
   /** Whether it takes new sessions, publishers and subscribers: the signal a placement uses. */
   readonly admitting: boolean;
+  /** RTP packets it forwarded to subscribers per second, over its last 2 s or so. */
+  readonly forwardedPerSecond: number;
 }
 
 /**
@@ -133,6 +135,7 @@ export class MediaWorkerPool {
               routers: this.#routersOf(worker).size,
               ...worker.load,
               admitting: worker.admitting,
+              forwardedPerSecond: worker.forwardedPerSecond,
             },
           ]
         : [],

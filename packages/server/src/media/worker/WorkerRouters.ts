@@ -209,6 +209,17 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
     return handler(params);
   }
 
+  /** RTP packets forwarded to the subscribers of its routers, counted since each subscribed. */
+  forwardedPackets(): number {
+    let total = 0;
+    for (const { subscriptions } of this.#routers.values())
+      for (const subscription of subscriptions.values()) {
+        subscription.readForwarding();
+        for (const track of subscription.tracks) total += track.packetsOut;
+      }
+    return total;
+  }
+
   /** Closes a router; its recordings are completed, their results kept until asked for. */
   #close(routerId: string, hosted: HostedRouter): void {
     for (const entry of this.#recordings.values()) {

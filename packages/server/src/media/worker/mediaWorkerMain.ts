@@ -1,6 +1,7 @@
 // The entry point of a media worker thread: binds the worker's own UDP socket and hosts the
 // routers the main thread places on it. The main thread ends it with `terminate()`, which
 // closes its sockets.
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { UdpMux } from '../ice/UdpMux.js';
 import { DtlsCertificate } from '../transport/DtlsCertificate.js';
@@ -71,9 +72,18 @@ post({ kind: 'ready', port: mux.port });
 // An overloaded worker (by the thresholds that stop it admitting) holds its subscribers' video at
 // the lowest layer until it recovers, so that the rooms it carries keep their media.
 const load = new WorkerLoadTracker(settings.admission);
+/** The packets forwarded to subscribers per second, measured over 2 s or more. */
+let forwarded = { count: 0, at: performance.now(), perSecond: 0 };
 measureLoad((reading) => {
   load.tick();
   load.report(reading);
   routers.setShedding(load.overloaded);
-  post({ kind: 'load', ...reading });
+  const now = performance.now();
+  if (now - forwarded.at >= 2000) {
+    const count = routers.forwardedPackets();
+    // A subscription that ended takes its count along: that interval reads low.
+    const perSecond = (Math.max(0, count - forwarded.count) * 1000) / (now - forwarded.at);
+    forwarded = { count, at: now, perSecond };
+  }
+  post({ kind: 'load', ...reading, forwardedPerSecond: Math.round(forwarded.perSecond) });
 });

@@ -117,7 +117,7 @@ export type RouterEvent =
  */
 export type MediaWorkerMessage =
   | { readonly kind: 'ready'; readonly port: number }
-  | ({ readonly kind: 'load' } & WorkerLoadReading)
+  | ({ readonly kind: 'load'; readonly forwardedPerSecond: number } & WorkerLoadReading)
   | ({ readonly kind: 'event' } & RouterEvent)
   | { readonly kind: 'result'; readonly id: number; readonly result: unknown }
   | {
