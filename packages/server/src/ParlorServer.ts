@@ -12,6 +12,7 @@ import { DownloadLinks } from './archive/DownloadLinks.js';
 import { ClientTokenVerifier } from './auth/ClientTokenVerifier.js';
 import type { CredentialLookup } from './auth/projectLookup.js';
 import { Cluster } from './cluster/Cluster.js';
+import { NodeDrain } from './cluster/NodeDrain.js';
 import { loadOrCreateNodeId } from './cluster/nodeId.js';
 import { clusterKey, OwnerForwarding } from './cluster/OwnerForwarding.js';
 import { connectRedis } from './cluster/redis.js';
@@ -117,6 +118,8 @@ export class ParlorServer {
   readonly #http: FastifyInstance;
   readonly #logger: Logger;
   readonly #drainTimeoutSeconds: number;
+  /** How a cluster node empties before it stops (or on `parlor node drain`); null on a node on its own. */
+  readonly #drain: NodeDrain | null;
   #closing: Promise<void> | null = null;
 
   private constructor(parts: {
@@ -137,6 +140,7 @@ export class ParlorServer {
     coturn: Coturn | null;
     mediaWorkers: MediaWorkerPool;
     cluster: Cluster | null;
+    drain: NodeDrain | null;
     defaultProject: Project;
     listenUrl: string;
     logger: Logger;
@@ -163,6 +167,7 @@ export class ParlorServer {
     this.#http = parts.http;
     this.#logger = parts.logger;
     this.#drainTimeoutSeconds = parts.config.cluster?.drainTimeoutSeconds ?? 0;
+    this.#drain = parts.drain;
   }
 
   /**
@@ -257,6 +262,17 @@ export class ParlorServer {
       });
       webhooks = sender;
       const monitor = new SessionMonitor({ rooms: signaling.rooms, callbacks, webhooks: sender, logger });
+      const drain =
+        cluster &&
+        new NodeDrain({
+          cluster,
+          liveSessions: () => signaling.rooms.all.map((room) => room.sessionId),
+          moveClients: (sessionId) => signaling.rooms.get(sessionId)?.close('moved'),
+          onStart: () => {
+            monitor.notifyDraining();
+          },
+          logger,
+        });
       archives = new ArchiveService({
         store,
         media: new RoomArchiveMedia(signaling.rooms, overrides.recordStream ?? routerRecording, logger),
@@ -321,6 +337,10 @@ export class ParlorServer {
           },
         },
       });
+      const forwarding =
+        cluster && clusterSecret
+          ? new OwnerForwarding({ nodeId: cluster.nodeId, secret: clusterSecret, logger })
+          : null;
       const http = await buildHttpApp({
         logger,
         sessions,
@@ -337,15 +357,10 @@ export class ParlorServer {
           cluster,
           trustProxy: config.cluster?.trustProxy ?? [],
           iceServers: () => relay.iceServers.forConnection(`info-${randomUUID()}`),
+          forwarding,
         },
-        cluster: cluster && { cluster, secret: clusterSecret },
-        forwarding:
-          cluster && clusterSecret
-            ? {
-                cluster,
-                forwarding: new OwnerForwarding({ nodeId: cluster.nodeId, secret: clusterSecret, logger }),
-              }
-            : null,
+        cluster: cluster && drain && { cluster, drain, secret: clusterSecret },
+        forwarding: cluster && forwarding && { cluster, forwarding },
       });
       const address = await http.listen({ port: config.port, host: config.host });
       const listenUrl = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
@@ -367,6 +382,7 @@ export class ParlorServer {
         coturn,
         mediaWorkers: pool,
         cluster,
+        drain,
         defaultProject,
         listenUrl,
         logger,
@@ -395,19 +411,17 @@ export class ParlorServer {
   }
 
   /**
-   * Stops: at once for a node on its own; a cluster node first goes `draining` (placement passes
-   * it by) and waits for its sessions to end, at most `--drain-timeout`, then closes.
+   * Stops: at once for a node on its own. A cluster node first drains: it goes `draining`
+   * (placement passes it by) and moves its sessions' clients to other nodes, waits for its
+   * sessions to be gone, at most `--drain-timeout`, moves those left, then closes.
    */
   async stop(): Promise<void> {
-    const cluster = this.cluster;
-    const timeoutSeconds = this.#drainTimeoutSeconds;
-    if (cluster && timeoutSeconds > 0 && this.rooms.all.length > 0) {
-      this.#monitor.notifyDraining();
-      await cluster.drain();
-      const deadline = Date.now() + timeoutSeconds * 1000;
-      while (this.rooms.all.length > 0 && Date.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      this.#logger.info({ sessions: this.rooms.all.length }, 'drained: stopping');
+    const drain = this.#drain;
+    if (drain) {
+      await drain.start();
+      const empty = await drain.settle(this.#drainTimeoutSeconds * 1000);
+      this.#logger.info({ sessions: this.rooms.all.length, empty }, 'drained: stopping');
+      await drain.moveAll();
     }
     await this.close();
   }
@@ -421,6 +435,7 @@ export class ParlorServer {
     this.#closing ??= (async () => {
       try {
         this.sip.close();
+        this.#drain?.close();
         this.#signaling.close();
         await this.mediaWorkers.close();
         await this.#http.close();
@@ -470,7 +485,8 @@ async function startCluster(
     },
     maxLagMs: config.mediaAdmission.maxLagMs,
     isLive: (sessionId) => rooms()?.get(sessionId) !== undefined,
-    onLost: (sessionId) => rooms()?.get(sessionId)?.close(),
+    // Its clients are told to join the session where it is now.
+    onLost: (sessionId) => rooms()?.get(sessionId)?.close('moved'),
   });
 }
 

@@ -22,6 +22,8 @@ export interface TestClusterOptions {
   readonly regions: readonly string[];
   /** Settings of every node besides the cluster's own. Default: none. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Settings of one node (by its ID), over `env`. Default: none. */
+  readonly nodeEnv?: (nodeId: string) => Readonly<Record<string, string>>;
   /** The PostgreSQL database the nodes share (`PARLOR_DATABASE_URL`). */
   readonly databaseUrl: string;
 }
@@ -84,6 +86,7 @@ async function startNode(
       PARLOR_CLUSTER_SECRET: testClusterSecret,
       PARLOR_DATABASE_URL: options.databaseUrl,
       ...options.env,
+      ...options.nodeEnv?.(nodeId),
     },
     args: [
       '--port',
