@@ -216,6 +216,12 @@ describe('a cluster of three nodes on one Redis', () => {
       headers: { Authorization: 'Bearer wrong' },
     });
     assert.equal(refused.status, 403);
+    // Nor does anyone without it drain a node.
+    for (const headers of [{}, { Authorization: 'Bearer wrong' }]) {
+      const drain = await fetch(`${nodeOf('eu').url}/v2/cluster/drain`, { method: 'POST', headers });
+      assert.equal(drain.status, 403);
+    }
+    assert.ok((await clusterNodes(nodeOf('us'))).every((node) => node.state === 'serving'));
   });
 
   it('keeps a live session on its node through a Redis restart shorter than the lease', async () => {
