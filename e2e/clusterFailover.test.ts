@@ -159,10 +159,17 @@ describe('a call in a cluster whose nodes come and go', () => {
 
   it('drains a node with `parlor node drain`: both pages join the session on another node and decode again', async () => {
     const before = await Promise.all(peers.map((peer) => peer.connectionId()));
+    // A page that does not migrate is told the server rotated, and ends.
+    const staying = await openBrowserPeer(browser, app.url, testClusterProject.apiKey, sessionId, {
+      sessionMigration: false,
+    });
+    assert.equal(await staying.connect(opentok.generateToken(sessionId)), null);
     const drained = await drainCommand(cluster.node('eu-2'));
     assert.equal(drained.code, 0, drained.output);
     assert.match(drained.output, /Node eu-2 at .* is draining/);
     await waitForReconnected(1, 20_000);
+    await staying.waitForEvent({ type: 'sessionDisconnected', reason: 'serverRotation' });
+    await staying.page.close();
     await expectBothDecoding();
     // New connections, on us (eu's first fallback), as new streams.
     const after = await Promise.all(peers.map((peer) => peer.connectionId()));
