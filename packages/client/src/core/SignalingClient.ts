@@ -402,13 +402,16 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     const next = (): void => {
       this.#retry({ ...reconnection, attempt: reconnection.attempt + 1 });
     };
-    const host = await this.#locate();
+    const resuming = reconnection.mode === 'resume';
+    const located = await this.#locate();
     if (!this.#isReconnecting()) return;
+    // Unanswered (the token may have expired since: a resume needs none), a resume is tried
+    // where the connection was.
+    const host = located ?? (resuming ? this.#host : null);
     if (host === null) {
       next();
       return;
     }
-    const resuming = reconnection.mode === 'resume';
     if (resuming && this.#options.migrate && host.url !== this.#host?.url) {
       this.#logger.info(`the session is on ${host.url} now: joining it there`);
       this.#startMigration();
