@@ -217,7 +217,7 @@ describe('a cluster of three nodes on one Redis', () => {
     });
     assert.equal(refused.status, 403);
     // Nor does anyone without it drain a node.
-    for (const headers of [{}, { Authorization: 'Bearer wrong' }]) {
+    for (const headers of [{}, { Authorization: 'Bearer wrong' }] as Record<string, string>[]) {
       const drain = await fetch(`${nodeOf('eu').url}/v2/cluster/drain`, { method: 'POST', headers });
       assert.equal(drain.status, 403);
     }
