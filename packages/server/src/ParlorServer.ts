@@ -13,6 +13,7 @@ import { ClientTokenVerifier } from './auth/ClientTokenVerifier.js';
 import type { CredentialLookup } from './auth/projectLookup.js';
 import { Cluster } from './cluster/Cluster.js';
 import type { Departure } from './cluster/NodeRegistry.js';
+import { NodeDrain } from './cluster/NodeDrain.js';
 import { loadOrCreateNodeId } from './cluster/nodeId.js';
 import { clusterKey, OwnerForwarding } from './cluster/OwnerForwarding.js';
 import { connectRedis } from './cluster/redis.js';
@@ -122,6 +123,8 @@ export class ParlorServer {
   readonly #http: FastifyInstance;
   readonly #logger: Logger;
   readonly #drainTimeoutSeconds: number;
+  /** How a cluster node empties before it stops (or on `parlor node drain`); null on a node on its own. */
+  readonly #drain: NodeDrain | null;
   #closing: Promise<void> | null = null;
 
   private constructor(parts: {
@@ -143,6 +146,7 @@ export class ParlorServer {
     coturn: Coturn | null;
     mediaWorkers: MediaWorkerPool;
     cluster: Cluster | null;
+    drain: NodeDrain | null;
     defaultProject: Project;
     listenUrl: string;
     logger: Logger;
@@ -170,6 +174,7 @@ export class ParlorServer {
     this.#http = parts.http;
     this.#logger = parts.logger;
     this.#drainTimeoutSeconds = parts.config.cluster?.drainTimeoutSeconds ?? 0;
+    this.#drain = parts.drain;
   }
 
   /**
@@ -282,6 +287,17 @@ export class ParlorServer {
       webhooks = sender;
       const callbackQueue = new OrderedEnqueuer({ webhooks: sender, logger });
       const monitor = new SessionMonitor({ rooms: signaling.rooms, callbacks, enqueuer: callbackQueue });
+      const drain =
+        cluster &&
+        new NodeDrain({
+          cluster,
+          liveSessions: () => signaling.rooms.all.map((room) => room.sessionId),
+          moveClients: (sessionId) => signaling.rooms.get(sessionId)?.close('moved'),
+          onStart: () => {
+            monitor.notifyDraining();
+          },
+          logger,
+        });
       archives = new ArchiveService({
         store,
         media: new RoomArchiveMedia(signaling.rooms, overrides.recordStream ?? routerRecording, logger),
@@ -360,6 +376,10 @@ export class ParlorServer {
           },
         },
       });
+      const forwarding =
+        cluster && clusterSecret
+          ? new OwnerForwarding({ nodeId: cluster.nodeId, secret: clusterSecret, logger })
+          : null;
       const http = await buildHttpApp({
         logger,
         sessions,
@@ -376,15 +396,10 @@ export class ParlorServer {
           cluster,
           trustProxy: config.cluster?.trustProxy ?? [],
           iceServers: () => relay.iceServers.forConnection(`info-${randomUUID()}`),
+          forwarding,
         },
-        cluster: cluster && { cluster, secret: clusterSecret },
-        forwarding:
-          cluster && clusterSecret
-            ? {
-                cluster,
-                forwarding: new OwnerForwarding({ nodeId: cluster.nodeId, secret: clusterSecret, logger }),
-              }
-            : null,
+        cluster: cluster && drain && { cluster, drain, secret: clusterSecret },
+        forwarding: cluster && forwarding && { cluster, forwarding },
       });
       const address = await http.listen({ port: config.port, host: config.host });
       const listenUrl = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
@@ -407,6 +422,7 @@ export class ParlorServer {
         coturn,
         mediaWorkers: pool,
         cluster,
+        drain,
         defaultProject,
         listenUrl,
         logger,
@@ -435,19 +451,17 @@ export class ParlorServer {
   }
 
   /**
-   * Stops: at once for a node on its own; a cluster node first goes `draining` (placement passes
-   * it by) and waits for its sessions to end, at most `--drain-timeout`, then closes.
+   * Stops: at once for a node on its own. A cluster node first drains: it goes `draining`
+   * (placement passes it by) and moves its sessions' clients to other nodes, waits for its
+   * sessions to be gone, at most `--drain-timeout`, moves those left, then closes.
    */
   async stop(): Promise<void> {
-    const cluster = this.cluster;
-    const timeoutSeconds = this.#drainTimeoutSeconds;
-    if (cluster && timeoutSeconds > 0 && this.rooms.all.length > 0) {
-      this.#monitor.notifyDraining();
-      await cluster.drain();
-      const deadline = Date.now() + timeoutSeconds * 1000;
-      while (this.rooms.all.length > 0 && Date.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      this.#logger.info({ sessions: this.rooms.all.length }, 'drained: stopping');
+    const drain = this.#drain;
+    if (drain) {
+      await drain.start();
+      const empty = await drain.settle(this.#drainTimeoutSeconds * 1000);
+      this.#logger.info({ sessions: this.rooms.all.length, empty }, 'drained: stopping');
+      await drain.moveAll();
     }
     await this.close();
   }
@@ -461,6 +475,7 @@ export class ParlorServer {
     this.#closing ??= (async () => {
       try {
         this.sip.close();
+        this.#drain?.close();
         this.#signaling.close();
         await this.mediaWorkers.close();
         await this.#http.close();
@@ -513,7 +528,8 @@ async function startCluster(
     },
     maxLagMs: config.mediaAdmission.maxLagMs,
     isLive: (sessionId) => rooms()?.get(sessionId) !== undefined,
-    onLost: (sessionId) => rooms()?.get(sessionId)?.close(),
+    // Its clients are told to join the session where it is now.
+    onLost: (sessionId) => rooms()?.get(sessionId)?.close('moved'),
     onDeparted,
   });
 }

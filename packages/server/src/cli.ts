@@ -38,6 +38,10 @@ Usage:
   parlor archive retry ID                make a failed archive's output again from its kept
                                          recordings: a running server does it within 5 s,
                                          a stopped one at its next start
+  parlor node drain [--url URL]          a cluster node (at URL, default this node's
+                                         --internal-url) takes no new session and moves its
+                                         clients to other nodes, without stopping; needs
+                                         the node's settings (--cluster-secret)
 
 Options (each also read from its environment variable):
 ${describeSettings()}`;
@@ -111,6 +115,8 @@ export async function main(
       });
     case 'archive retry':
       return retryArchive(config, operands, io);
+    case 'node drain':
+      return drainNode(config, flags, io);
   }
 }
 
@@ -124,6 +130,7 @@ const commands = [
   'application create',
   'application list',
   'archive retry',
+  'node drain',
 ] as const;
 /** Commands followed by one operand (an ID). */
 const commandsWithOperand: readonly Command[] = ['archive retry'];
@@ -239,6 +246,42 @@ async function withStore(config: Config, run: (store: Store) => Promise<void>): 
   } finally {
     await store.close();
   }
+}
+
+/** Asks a cluster node to drain (`POST /v2/cluster/drain` with the cluster secret), without stopping it. */
+async function drainNode(
+  config: Config,
+  flags: Record<string, string | boolean | undefined>,
+  io: CliIo,
+): Promise<number> {
+  const secret = config.cluster?.secret ?? null;
+  const url = typeof flags.url === 'string' ? flags.url : config.cluster?.internalUrl;
+  if (secret === null || url === undefined) {
+    io.err(
+      "parlor node drain needs the node's cluster settings (--redis-url, --cluster-secret…): run it with the node's environment\n",
+    );
+    return 2;
+  }
+  let response: Response;
+  try {
+    response = await fetch(new URL('/v2/cluster/drain', url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}` },
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (error) {
+    const why = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
+    io.err(`parlor node drain: cannot reach ${url}: ${why}\n`);
+    return 1;
+  }
+  const text = await response.text();
+  if (!response.ok) {
+    io.err(`parlor node drain: ${url} answered ${response.status}: ${text}\n`);
+    return 1;
+  }
+  const { nodeId } = JSON.parse(text) as { nodeId: string };
+  io.out(`Node ${nodeId} at ${url} is draining: its clients move to other nodes.\n`);
+  return 0;
 }
 
 /**

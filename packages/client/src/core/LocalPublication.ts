@@ -1,4 +1,4 @@
-import type { StreamInfo, UpdateStreamParams } from '@parlor/protocol';
+import type { PublishParams, StreamInfo, UpdateStreamParams } from '@parlor/protocol';
 import type { FrameProtection } from './e2ee/FrameEncryption.js';
 import type { Logger } from './Logger.js';
 import type { OpusSendOptions } from './opusParameters.js';
@@ -18,6 +18,8 @@ export type PublicationEndReason =
 
 export interface LocalPublicationOptions {
   readonly stream: StreamInfo;
+  /** What the stream was announced with, to announce it again on the session's new node. */
+  readonly params: PublishParams;
   /** What is sent; a track the publisher swaps in it goes to later subscribers too (see `replaceTrack`). */
   readonly media: MediaStream;
   /** How each peer connection sends the video (see `videoSendEncodings`). */
@@ -36,6 +38,8 @@ interface LocalPublicationEvents {
   subscriberAdded: [transport: PeerTransport];
   /** The stream ended; its peer connections are closed. */
   closed: [reason: PublicationEndReason];
+  /** The session moved to another node, where the media goes on as a new stream of the client's new connection. */
+  moved: [stream: StreamInfo];
 }
 
 /**
@@ -44,6 +48,7 @@ interface LocalPublicationEvents {
  */
 export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
   #stream: StreamInfo;
+  readonly #params: PublishParams;
   readonly #media: MediaStream;
   readonly #videoEncodings: readonly VideoEncoding[];
   readonly #opus: OpusSendOptions;
@@ -59,6 +64,7 @@ export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
       options.logger.error(`a listener of the publication "${event}" event threw`, error);
     });
     this.#stream = options.stream;
+    this.#params = options.params;
     this.#media = options.media;
     this.#videoEncodings = options.videoEncodings;
     this.#opus = options.opus ?? {};
@@ -74,6 +80,11 @@ export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
 
   get streamId(): string {
     return this.#stream.streamId;
+  }
+
+  /** What announcing the stream again takes: what it was announced with, as it is now. */
+  get publishParams(): PublishParams {
+    return { ...this.#params, hasAudio: this.#stream.hasAudio, hasVideo: this.#stream.hasVideo };
   }
 
   get transports(): readonly PeerTransport[] {
@@ -124,6 +135,18 @@ export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
   /** The stream's properties changed on the server (a moderator muted it). */
   changed(changes: Partial<Pick<StreamInfo, 'hasAudio' | 'hasVideo'>>): void {
     this.#stream = { ...this.#stream, ...changes };
+  }
+
+  /**
+   * The session moved to another node: the media goes on as `stream` there, a new stream of the
+   * client's new connection, to the subscribers it will have there (those of the old node are gone).
+   */
+  moved(stream: StreamInfo): void {
+    if (this.#closed) return;
+    for (const transport of this.#transports.values()) transport.close();
+    this.#transports.clear();
+    this.#stream = stream;
+    this.safeEmit('moved', stream);
   }
 
   /** Asks the server to end the stream; `mediaStopped` when the source went away. */

@@ -36,10 +36,19 @@ export interface SessionEngineOptions {
   readonly logger: Logger;
   /** Encrypts and decrypts media when the session is end-to-end encrypted. Default: none (such a session cannot publish). */
   readonly frameEncryption?: FrameEncryption | undefined;
+  /**
+   * Whether the client joins the session again where it is now when its node of a cluster goes
+   * away or hands it over, and publishes again (OpenTok's `sessionMigration`). Default: true.
+   */
+  readonly sessionMigration?: boolean | undefined;
 }
 
-/** Why this client's connection ended (OpenTok's `sessionDisconnected` reasons). */
-export type SessionEndReason = 'clientDisconnected' | 'forceDisconnected' | 'networkDisconnected';
+/**
+ * Why this client's connection ended (OpenTok's `sessionDisconnected` reasons): `serverRotation`
+ * when the session moved to another node and the client does not migrate.
+ */
+export type SessionEndReason =
+  'clientDisconnected' | 'forceDisconnected' | 'networkDisconnected' | 'serverRotation';
 
 /** The requests that need nothing but a connected session: signals and moderation. */
 export type SessionRequest =
@@ -76,6 +85,12 @@ interface SessionEngineEvents {
   archiveStopped: [archiveId: string];
   reconnecting: [];
   reconnected: [];
+  /**
+   * The session was joined again as a new connection on the node hosting it now (after the
+   * `streamDestroyed` and `connectionDestroyed` of everything the old one knew); the
+   * publications are being published again, each telling `moved`.
+   */
+  migrated: [];
   /** The connection ended; every publication and subscription has been closed. */
   disconnected: [reason: SessionEndReason];
 }
@@ -91,10 +106,13 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
   readonly #logger: Logger;
   readonly #signaling: SignalingClient;
   readonly #frameEncryption: FrameEncryption | undefined;
+  readonly #migrates: boolean;
   #iceConfig: IceConfig | undefined;
   #state: SessionEngineState = 'new';
   #joined: SessionConnected | null = null;
   readonly #streams = new Map<string, StreamInfo>();
+  /** The other connections in the session. */
+  readonly #connections = new Map<string, ConnectionInfo>();
   readonly #publications = new Map<string, LocalPublication>();
   /** Every live peer transport by subscription, publishing and subscribing alike. */
   readonly #transports = new Map<string, PeerTransport>();
@@ -110,11 +128,16 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     this.#iceConfig = options.iceConfig;
     this.#logger = options.logger;
     this.#frameEncryption = options.frameEncryption;
+    this.#migrates = options.sessionMigration ?? true;
     this.#frameEncryption?.on('decryption', (subscriptionId, matches) => {
       const transport = this.#transports.get(subscriptionId);
       if (transport) this.safeEmit('decryption', transport, matches);
     });
-    this.#signaling = new SignalingClient({ apiUrl: options.apiUrl, logger: options.logger });
+    this.#signaling = new SignalingClient({
+      apiUrl: options.apiUrl,
+      logger: options.logger,
+      migrate: this.#migrates,
+    });
     this.#signaling.on('event', (frame) => {
       this.#onEvent(frame);
     });
@@ -127,6 +150,9 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       if (this.#joined) this.#joined = { ...this.#joined, iceServers };
       this.#setState('connected');
       this.safeEmit('reconnected');
+    });
+    this.#signaling.on('migrated', (joined) => {
+      this.#migrated(joined);
     });
     this.#signaling.on('closed', (end) => {
       this.#end(end);
@@ -185,7 +211,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     if (!joined) return;
     const own = joined.connection.connectionId;
     for (const connection of joined.connections) {
-      if (connection.connectionId !== own) this.safeEmit('connectionCreated', connection);
+      if (connection.connectionId !== own) this.#connectionCreated(connection);
     }
     for (const stream of joined.streams) {
       if (stream.connectionId !== own) this.#streamCreated(stream);
@@ -222,6 +248,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     const { stream } = await this.#signaling.request('publish', params);
     const publication = new LocalPublication({
       stream,
+      params,
       media,
       videoEncodings,
       opus,
@@ -235,7 +262,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       this.#route(transport);
     });
     publication.on('closed', () => {
-      this.#publications.delete(stream.streamId);
+      this.#publications.delete(publication.streamId);
     });
     return publication;
   }
@@ -330,9 +357,10 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
   #onEvent(frame: EventFrame): void {
     switch (frame.event) {
       case 'connectionCreated':
-        this.safeEmit('connectionCreated', frame.data.connection);
+        this.#connectionCreated(frame.data.connection);
         break;
       case 'connectionDestroyed':
+        this.#connections.delete(frame.data.connection.connectionId);
         this.safeEmit('connectionDestroyed', frame.data.connection, frame.data.reason);
         break;
       case 'streamCreated':
@@ -365,7 +393,9 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
         this.safeEmit('archiveStopped', frame.data.id);
         break;
       case 'sessionDisconnected':
-        this.#serverEndReason = frame.data.reason;
+        // A client that migrates joins the session again rather than end.
+        if (frame.data.reason !== 'serverRotation' || !this.#migrates)
+          this.#serverEndReason = frame.data.reason;
         break;
       case 'subscriptionCreated':
         this.#publications
@@ -398,6 +428,46 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     }
   }
 
+  #connectionCreated(connection: ConnectionInfo): void {
+    this.#connections.set(connection.connectionId, connection);
+    this.safeEmit('connectionCreated', connection);
+  }
+
+  /**
+   * Joined again on the session's new node: nothing of the old node goes on. Every peer
+   * connection closes; the others' streams and connections end for this client (they come
+   * back as new ones, as their clients join again); then this client's streams are published
+   * again, as new streams of its new connection.
+   */
+  #migrated(joined: SessionConnected): void {
+    for (const transport of [...this.#transports.values()]) transport.close();
+    for (const stream of [...this.#streams.values()]) this.#streamDestroyed(stream, 'networkDisconnected');
+    for (const connection of [...this.#connections.values()]) {
+      this.#connections.delete(connection.connectionId);
+      this.safeEmit('connectionDestroyed', connection, 'networkDisconnected');
+    }
+    this.#joined = joined;
+    this.#serverEndReason = null;
+    this.#setState('connected');
+    this.#logger.info(`joined ${this.sessionId} again as ${joined.connection.connectionId}`);
+    this.safeEmit('migrated');
+    for (const publication of [...this.#publications.values()]) void this.#republish(publication);
+  }
+
+  async #republish(publication: LocalPublication): Promise<void> {
+    const previous = publication.streamId;
+    try {
+      const { stream } = await this.#signaling.request('publish', publication.publishParams);
+      if (this.#publications.get(previous) !== publication) return;
+      this.#publications.delete(previous);
+      this.#publications.set(stream.streamId, publication);
+      publication.moved(stream);
+    } catch (error) {
+      this.#logger.warn(`stream ${previous} could not be published again`, error);
+      publication.close('networkDisconnected');
+    }
+  }
+
   #streamCreated(stream: StreamInfo): void {
     this.#streams.set(stream.streamId, stream);
     this.safeEmit('streamCreated', stream);
@@ -427,9 +497,12 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     const reason: SessionEndReason =
       end === 'left' ? 'clientDisconnected' : (this.#serverEndReason ?? 'networkDisconnected');
     this.#setState('disconnected');
-    for (const publication of [...this.#publications.values()]) publication.close(reason);
+    // OpenTok's streams have no `serverRotation` end: theirs ended with the link.
+    const streamEnd = reason === 'serverRotation' ? 'networkDisconnected' : reason;
+    for (const publication of [...this.#publications.values()]) publication.close(streamEnd);
     for (const transport of [...this.#transports.values()]) transport.close();
     this.#streams.clear();
+    this.#connections.clear();
     this.#logger.info(`disconnected from ${this.sessionId}: ${reason}`);
     this.safeEmit('disconnected', reason);
   }

@@ -10,7 +10,7 @@ import {
   type SessionConnected,
 } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from './ClientError.js';
-import { hostOf } from './connectionInfo.js';
+import { locateHost, type SessionHost } from './connectionInfo.js';
 import type { Logger } from './Logger.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
@@ -28,15 +28,32 @@ export interface SignalingClientOptions {
   readonly pingIntervalMs?: number;
   /** How long opening a socket may take, in milliseconds. Default: 10000. */
   readonly openTimeoutMs?: number;
+  /**
+   * Whether the client joins the session again as a new connection when its node of a cluster
+   * is gone or the session moved to another node (OpenTok's `sessionMigration`), rather than
+   * ending. Default: true.
+   */
+  readonly migrate?: boolean;
+  /** How long joining the session again may take in all, attempts and their backoff included, ms. Default: 30000. */
+  readonly migrationTimeoutMs?: number;
 }
 
-const defaults = { requestTimeoutMs: 15_000, pingIntervalMs: 10_000, openTimeoutMs: 10_000 } as const;
+const defaults = {
+  requestTimeoutMs: 15_000,
+  pingIntervalMs: 10_000,
+  openTimeoutMs: 10_000,
+  migrate: true,
+  migrationTimeoutMs: 30_000,
+} as const;
 
 /** A node refused the session as another node's: the client asks where it is again, this many times in all. */
 const maxConnectAttempts = 3;
 const sessionElsewhereCode: number = errorCatalogue.SESSION_ELSEWHERE.status;
 
-/** Where the link is: reconnecting means the socket dropped and the connection is being resumed. */
+/**
+ * Where the link is: reconnecting means the socket dropped and the connection is being resumed,
+ * or the session is being joined again on its new node.
+ */
 export type SignalingState = 'new' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
 /**
@@ -51,6 +68,11 @@ interface SignalingEvents {
   reconnecting: [];
   /** The connection was resumed; the server handed fresh ICE servers. */
   reconnected: [resumed: ClientToServer['resume']['result']];
+  /**
+   * The session was joined again as a new connection on the node hosting it now: nothing of the
+   * old connection goes on (its streams, subscriptions and events are gone).
+   */
+  migrated: [joined: SessionConnected];
   closed: [end: SignalingEnd];
 }
 
@@ -68,18 +90,43 @@ interface ResumeTicket {
   readonly graceMs: number;
 }
 
-/** Delay before the n-th resume attempt, in milliseconds: quick first, then backing off. */
+/** How the link is being brought back: resuming the connection, or joining the session again. */
+interface Reconnection {
+  readonly mode: 'resume' | 'migrate';
+  /** Unix ms past which no attempt starts. */
+  readonly deadline: number;
+  readonly attempt: number;
+}
+
+/** Delay before the n-th reconnection attempt, in milliseconds: quick first, then backing off. */
 const retryDelayMs = (attempt: number): number => Math.min(250 * 2 ** attempt, 2_000);
+
+/**
+ * Codes of a join on a session's new node worth trying again: the node does not host it yet
+ * (421), no node can now (503), a node did not answer (504), a drop, a timeout.
+ */
+const retriableJoinCodes: ReadonlySet<number> = new Set([
+  sessionElsewhereCode,
+  errorCatalogue.CLUSTER_UNAVAILABLE.status,
+  errorCatalogue.NODE_UNREACHABLE.status,
+  clientErrorCodes.connectFailed,
+  clientErrorCodes.timeout,
+]);
 
 /**
  * Parlor's signaling link: one WebSocket carrying requests (each answered once, correlated by
  * id) and server events. When the socket drops, it resumes the same connection on a new socket
- * within the server's grace period, and the server replays the events it missed.
+ * within the server's grace period, and the server replays the events it missed. In a cluster,
+ * when the session moved (its node drained or lost it, the socket closing with `moved`) or its
+ * node is gone (the session's connection info names another), it joins the session again as a
+ * new connection where it is now, with backoff, within `migrationTimeoutMs`.
  */
 export class SignalingClient extends TypedEmitter<SignalingEvents> {
   readonly #apiUrl: string;
-  /** The session and token of the connection, for asking where its host is. */
-  #credentials: { readonly sessionId: string; readonly token: string } | null = null;
+  /** What the client connected with, for asking where its host is and joining again. */
+  #credentials: { readonly sessionId: string; readonly token: string; readonly apiKey: string } | null = null;
+  /** The node the connection lives on. */
+  #host: SessionHost | null = null;
   readonly #logger: Logger;
   readonly #options: Required<Omit<SignalingClientOptions, 'apiUrl' | 'logger'>>;
   #state: SignalingState = 'new';
@@ -103,6 +150,8 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
       requestTimeoutMs: options.requestTimeoutMs ?? defaults.requestTimeoutMs,
       pingIntervalMs: options.pingIntervalMs ?? defaults.pingIntervalMs,
       openTimeoutMs: options.openTimeoutMs ?? defaults.openTimeoutMs,
+      migrate: options.migrate ?? defaults.migrate,
+      migrationTimeoutMs: options.migrationTimeoutMs ?? defaults.migrationTimeoutMs,
     };
   }
 
@@ -110,15 +159,10 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   async connect(params: { sessionId: string; token: string; apiKey: string }): Promise<SessionConnected> {
     if (this.#state !== 'new') throw new ClientError(clientErrorCodes.connectFailed, 'already connecting');
     this.#setState('connecting');
-    this.#credentials = { sessionId: params.sessionId, token: params.token };
+    this.#credentials = params;
     try {
-      const joined = await this.#join(params);
-      this.#ticket = {
-        sessionId: joined.sessionId,
-        connectionId: joined.connection.connectionId,
-        secret: joined.resume.secret,
-        graceMs: joined.resume.graceMs,
-      };
+      const joined = await this.#join();
+      this.#ticket = ticketOf(joined);
       this.#setState('connected');
       this.#startPinging();
       return joined;
@@ -128,20 +172,22 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     }
   }
 
-  /** Opens a socket to the session's host and connects; a node that says the host is another is asked again. */
-  async #join(params: { sessionId: string; token: string; apiKey: string }): Promise<SessionConnected> {
+  /**
+   * Opens a socket to the session's host and connects; a node that says the host is another is
+   * asked again. Without an answer to where the host is, the node the client was given: its
+   * connect then reports what is wrong (token, session, network) exactly as it always has.
+   */
+  async #join(): Promise<SessionConnected> {
     for (let attempt = 1; ; attempt++) {
-      this.#attach(await this.#open());
+      const host = (await this.#locate()) ?? { url: this.#apiUrl, clustered: false };
+      this.#attach(await this.#open(host.url));
       try {
-        return await this.request('connect', {
-          protocolVersion: signalingProtocolVersion,
-          sessionId: params.sessionId,
-          token: params.token,
-          ...(params.apiKey ? { apiKey: params.apiKey } : {}),
-        });
+        const joined = await this.request('connect', this.#connectParams());
+        this.#host = host;
+        return joined;
       } catch (error) {
         if (!(error instanceof ClientError && error.code === sessionElsewhereCode)) throw error;
-        this.#logger.info(`the node did not host ${params.sessionId}: asking where it is again`);
+        this.#logger.info(`the node did not host ${this.#credentials?.sessionId}: asking where it is again`);
         this.#detach();
         if (attempt >= maxConnectAttempts)
           throw new ClientError(clientErrorCodes.connectFailed, error.message, { cause: error });
@@ -202,21 +248,34 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     this.#socket.send(text);
   }
 
+  #connectParams(): ClientToServer['connect']['params'] {
+    const { sessionId = '', token = '', apiKey = '' } = this.#credentials ?? {};
+    return {
+      protocolVersion: signalingProtocolVersion,
+      sessionId,
+      token,
+      ...(apiKey ? { apiKey } : {}),
+    };
+  }
+
+  /** Asks where the session is hosted now; null without an answer. */
+  #locate(): Promise<SessionHost | null> {
+    const credentials = this.#credentials;
+    if (!credentials) return Promise.resolve({ url: this.#apiUrl, clustered: false });
+    return locateHost(
+      this.#apiUrl,
+      credentials.sessionId,
+      credentials.token,
+      this.#options.openTimeoutMs,
+      this.#logger,
+    );
+  }
+
   /**
-   * Opens a socket to the session's host; rejects with 1006 when it fails or takes longer than
+   * Opens a socket to the node at `host`; rejects with 1006 when it fails or takes longer than
    * the open timeout.
    */
-  async #open(): Promise<WebSocket> {
-    const credentials = this.#credentials;
-    const host = credentials
-      ? await hostOf(
-          this.#apiUrl,
-          credentials.sessionId,
-          credentials.token,
-          this.#options.openTimeoutMs,
-          this.#logger,
-        )
-      : this.#apiUrl;
+  #open(host: string): Promise<WebSocket> {
     const url = signalingUrl(host);
     return new Promise((resolve, reject) => {
       let socket: WebSocket;
@@ -287,100 +346,177 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     this.#socket = null;
     this.#stopPinging();
     if (this.#state === 'reconnecting') {
-      // The new socket dropped before the resume was answered: that attempt failed.
+      // The new socket dropped before the resume or join was answered: that attempt failed.
       this.#rejectInFlight((method) => new ClientError(clientErrorCodes.connectFailed, `${method}: dropped`));
       return;
     }
+    const moved = code === signalingCloseCodes.moved;
     const ended =
       code === signalingCloseCodes.normal ||
       code === signalingCloseCodes.goingAway ||
-      code === signalingCloseCodes.resumedElsewhere;
+      code === signalingCloseCodes.resumedElsewhere ||
+      (moved && !this.#options.migrate);
     if (this.#state !== 'connected' || ended || !this.#ticket) {
       this.#finish(this.#state === 'connected' ? 'ended' : 'lost');
       return;
     }
-    this.#logger.warn(`the signaling socket dropped (close code ${code}); resuming`);
+    this.#logger.warn(
+      moved
+        ? 'the session moved to another node: joining it there'
+        : `the signaling socket dropped (close code ${code}); resuming`,
+    );
     // Requests in flight may or may not have reached the server: they fail rather than repeat.
     this.#rejectInFlight((method) => ClientError.notConnected(`${method} (the link dropped)`));
     this.#setState('reconnecting');
     this.safeEmit('reconnecting');
-    this.#retry(this.#ticket, Date.now() + this.#ticket.graceMs, 0);
+    if (moved) this.#startMigration();
+    else this.#retry({ mode: 'resume', deadline: Date.now() + this.#ticket.graceMs, attempt: 0 });
   }
 
-  /** Schedules the next resume attempt, or gives up when it would come after the deadline. */
-  #retry(ticket: ResumeTicket, deadline: number, attempt: number): void {
+  /** Gives up the old connection: from now on the session is joined again, as a new connection. */
+  #startMigration(): void {
+    // The new connection's events are numbered from 1.
+    this.#lastSeq = 0;
+    this.#retry({ mode: 'migrate', deadline: Date.now() + this.#options.migrationTimeoutMs, attempt: 0 });
+  }
+
+  /** Schedules the next attempt, or gives up when it would come after the deadline. */
+  #retry(reconnection: Reconnection): void {
     if (this.#state !== 'reconnecting') return;
-    const delay = retryDelayMs(attempt);
-    if (Date.now() + delay >= deadline) {
+    const delay = retryDelayMs(reconnection.attempt);
+    if (Date.now() + delay >= reconnection.deadline) {
       this.#finish('lost');
       return;
     }
     this.#retryTimer = setTimeout(() => {
-      void this.#tryResume(ticket, deadline, attempt);
+      void this.#reconnect(reconnection);
     }, delay);
   }
 
-  async #tryResume(ticket: ResumeTicket, deadline: number, attempt: number): Promise<void> {
-    let socket: WebSocket;
-    try {
-      socket = await this.#open();
-    } catch {
-      this.#retry(ticket, deadline, attempt + 1);
+  /**
+   * One attempt: asks where the session is, and resumes the connection there or, when migrating,
+   * joins the session there. A resume finds the session on another node of a cluster, or refused
+   * there: the client migrates (when it may).
+   */
+  async #reconnect(reconnection: Reconnection): Promise<void> {
+    const next = (): void => {
+      this.#retry({ ...reconnection, attempt: reconnection.attempt + 1 });
+    };
+    const resuming = reconnection.mode === 'resume';
+    const located = await this.#locate();
+    if (!this.#isReconnecting()) return;
+    // Unanswered (the token may have expired since: a resume needs none), a resume is tried
+    // where the connection was.
+    const host = located ?? (resuming ? this.#host : null);
+    if (host === null) {
+      next();
       return;
     }
-    if (this.#state !== 'reconnecting') {
+    if (resuming && this.#options.migrate && host.url !== this.#host?.url) {
+      this.#logger.info(`the session is on ${host.url} now: joining it there`);
+      this.#startMigration();
+      return;
+    }
+    let socket: WebSocket;
+    try {
+      socket = await this.#open(host.url);
+    } catch {
+      next();
+      return;
+    }
+    if (!this.#isReconnecting()) {
       socket.close(signalingCloseCodes.normal);
       return;
     }
-    const id = this.#nextId++;
-    const resumed = new Promise<ClientToServer['resume']['result']>((resolve, reject) => {
-      this.#pending.set(id, {
-        method: 'resume',
-        resolve: (result) => {
-          resolve(result as ClientToServer['resume']['result']);
-        },
-        reject,
-        timer: undefined,
-      });
-    });
-    this.#attach(socket);
-    this.#send(
-      id,
-      JSON.stringify({
-        id,
-        method: 'resume',
-        params: {
-          protocolVersion: signalingProtocolVersion,
-          sessionId: ticket.sessionId,
-          connectionId: ticket.connectionId,
-          resumeSecret: ticket.secret,
-          lastSeq: this.#lastSeq,
-        },
-      }),
-    );
+    if (resuming) await this.#resumeOn(socket, host, next);
+    else await this.#joinOn(socket, host, next);
+  }
+
+  async #resumeOn(socket: WebSocket, host: SessionHost, next: () => void): Promise<void> {
+    const ticket = this.#ticket;
+    if (!ticket) return;
     let result: ClientToServer['resume']['result'];
     try {
-      result = await resumed;
+      result = await this.#handshake(socket, 'resume', {
+        protocolVersion: signalingProtocolVersion,
+        sessionId: ticket.sessionId,
+        connectionId: ticket.connectionId,
+        resumeSecret: ticket.secret,
+        lastSeq: this.#lastSeq,
+      });
     } catch (error) {
-      const retriable =
-        error instanceof ClientError &&
-        (error.code === clientErrorCodes.connectFailed || error.code === clientErrorCodes.timeout);
-      if (retriable && this.#isReconnecting()) {
-        this.#socket?.close();
-        this.#socket = null;
-        this.#retry(ticket, deadline, attempt + 1);
+      if (!this.#isReconnecting()) return;
+      const dropped = this.#socket !== socket;
+      this.#detach();
+      const code = error instanceof ClientError ? error.code : 0;
+      if (dropped || code === clientErrorCodes.timeout) {
+        next();
+      } else if (this.#options.migrate && host.clustered) {
+        this.#logger.info('the node no longer has the connection: joining the session again');
+        this.#startMigration();
+      } else if (code === clientErrorCodes.connectFailed) {
+        next();
       } else {
         this.#logger.warn('the server refused to resume the connection', error);
         this.#finish('lost');
       }
       return;
     }
+    this.#restored();
+    this.safeEmit('reconnected', result);
+  }
+
+  async #joinOn(socket: WebSocket, host: SessionHost, next: () => void): Promise<void> {
+    let joined: SessionConnected;
+    try {
+      joined = await this.#handshake(socket, 'connect', this.#connectParams());
+    } catch (error) {
+      if (!this.#isReconnecting()) return;
+      this.#detach();
+      if (error instanceof ClientError && retriableJoinCodes.has(error.code)) {
+        next();
+      } else {
+        this.#logger.warn('the server refused to join the session again', error);
+        this.#finish('lost');
+      }
+      return;
+    }
+    this.#host = host;
+    this.#ticket = ticketOf(joined);
+    this.#logger.info(`joined ${joined.sessionId} again on ${host.url}`);
+    this.#restored();
+    this.safeEmit('migrated', joined);
+  }
+
+  /** Sends the request that brings the link back on a new socket, ahead of the queued ones. */
+  #handshake<M extends 'resume' | 'connect'>(
+    socket: WebSocket,
+    method: M,
+    params: ClientToServer[M]['params'],
+  ): Promise<ClientToServer[M]['result']> {
+    const id = this.#nextId++;
+    const answered = new Promise<ClientToServer[M]['result']>((resolve, reject) => {
+      this.#pending.set(id, {
+        method,
+        resolve: (result) => {
+          resolve(result as ClientToServer[M]['result']);
+        },
+        reject,
+        timer: undefined,
+      });
+    });
+    this.#attach(socket);
+    this.#send(id, JSON.stringify({ id, method, params }));
+    return answered;
+  }
+
+  /** The link is back: the requests made meanwhile go out. */
+  #restored(): void {
     this.#setState('connected');
     this.#startPinging();
     const queued = this.#queued;
     this.#queued = [];
-    for (const { id: queuedId, text } of queued) this.#send(queuedId, text);
-    this.safeEmit('reconnected', result);
+    for (const { id, text } of queued) this.#send(id, text);
   }
 
   /** Read through a method: the state may have changed while the connect waited. */
@@ -446,6 +582,15 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     this.#logger.debug(`signaling ${this.#state} -> ${state}`);
     this.#state = state;
   }
+}
+
+function ticketOf(joined: SessionConnected): ResumeTicket {
+  return {
+    sessionId: joined.sessionId,
+    connectionId: joined.connection.connectionId,
+    secret: joined.resume.secret,
+    graceMs: joined.resume.graceMs,
+  };
 }
 
 /** The signaling socket's URL on the server at `apiUrl` (ws for http, wss for https). */

@@ -1,4 +1,4 @@
-import type { PublishParams } from '@parlor/protocol';
+import type { PublishParams, StreamInfo } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from '../core/ClientError.js';
 import {
   BackgroundFilter,
@@ -503,6 +503,9 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     publication.on('closed', (reason) => {
       this.#unpublished(reason);
     });
+    publication.on('moved', (info) => {
+      this.#moved(session, info);
+    });
     if (video && this.#properties.audioFallback?.publisher === true) this.#watchUplink(publication);
     if (hasAudio && !publication.stream.hasAudio) this._muteForced();
     this.dispatch(createEvent('streamCreated', this, { stream: this.#stream }));
@@ -692,6 +695,14 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
       if (this.#publication) void this.#publication.unpublish('mediaStopped').catch(() => undefined);
       else this.destroy();
     });
+  }
+
+  /** The session moved to another node: the publisher goes on there, as a new stream (its `streamCreated` again). */
+  #moved(session: Session, info: StreamInfo): void {
+    const connection = session.connection;
+    if (!connection || this.#destroyed) return;
+    this.#stream = new Stream(info, connection);
+    this.dispatch(createEvent('streamCreated', this, { stream: this.#stream }));
   }
 
   #unpublished(reason: PublicationEndReason): void {

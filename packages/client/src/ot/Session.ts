@@ -32,6 +32,14 @@ export interface SessionOptions {
   readonly iceConfig?: IceConfig;
   /** The secret of an end-to-end encrypted session, 8 to 256 characters; see `setEncryptionSecret`. */
   readonly encryptionSecret?: string;
+  /**
+   * When the session's node of a cluster goes away (it died, drained or lost the session), join
+   * the session again where it is placed now and publish again, between `sessionReconnecting`
+   * and `sessionReconnected`; false ends the session with `serverRotation` (or
+   * `networkDisconnected` when the node died). Default: true (OpenTok.js's is false: its
+   * servers rotate rarely, a cluster's nodes may come and go).
+   */
+  readonly sessionMigration?: boolean;
 }
 
 /** A signal: its `type` is `signal:TYPE` for a typed signal, else `signal`; `from` is null from the REST API. */
@@ -293,6 +301,7 @@ export class Session extends OTEventEmitter<SessionEvents> {
       iceConfig: this.#iceConfig,
       logger: this.#context.logger,
       frameEncryption: this.#frames,
+      sessionMigration: this.#options.sessionMigration,
     });
     this.#engine = engine;
     this.#listen(engine);
@@ -380,6 +389,16 @@ export class Session extends OTEventEmitter<SessionEvents> {
     });
     engine.on('reconnected', () => {
       this.dispatch(createEvent('sessionReconnected', this, {}));
+    });
+    engine.on('migrated', () => {
+      // A new connection of this client: the old one's are gone from the others' view, as theirs from this one's.
+      if (this.#connection) this.#connections.delete(this.#connection.connectionId);
+      const own = engine.connection as ConnectionInfo;
+      this.#connection = new Connection(own);
+      this.#connections.set(own.connectionId, this.#connection);
+      Object.assign(this.capabilities, engine.capabilities);
+      this.dispatch(createEvent('sessionReconnected', this, {}));
+      engine.announcePresent();
     });
     engine.on('disconnected', (reason) => {
       this.#frames.close();

@@ -39,4 +39,10 @@ export const signalingCloseCodes = {
   messageTooBig: 1009,
   /** Another socket resumed this socket's connection. */
   resumedElsewhere: 4001,
+  /**
+   * The session moved to another node of a cluster (this node is draining, or lost the session):
+   * the connection has ended here; the client asks for the session's connection info again and
+   * joins it there as a new connection (OpenTok's session migration).
+   */
+  moved: 4002,
 } as const;

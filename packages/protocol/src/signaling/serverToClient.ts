@@ -10,8 +10,11 @@ import {
   VideoDimensions,
 } from './entities.js';
 
-/** Why the server ended a client's connection on its own. */
-export const sessionDisconnectedReasons = ['forceDisconnected'] as const;
+/**
+ * Why the server ended a client's connection on its own: a moderator, or the session moving to
+ * another node of a cluster (`serverRotation`, the socket then closes with `moved`).
+ */
+export const sessionDisconnectedReasons = ['forceDisconnected', 'serverRotation'] as const;
 
 /**
  * What the router of a routed session tells a subscriber of its audio fallback, each an OpenTok.js

@@ -200,6 +200,11 @@ export class Cluster {
       const holder = await this.#leases.holder(sessionId);
       if (holder !== this.nodeId)
         throw new ParlorError('SESSION_ELSEWHERE', holder === null ? 'it is not placed' : undefined);
+      if (this.#state === 'draining') {
+        // Placed here before the drain, or handed over: the client is placed anew elsewhere.
+        await this.#leases.release(sessionId, this.nodeId);
+        throw new ParlorError('SESSION_ELSEWHERE', 'this node is draining');
+      }
       const sentAt = Date.now();
       if ((await this.#leases.renew(sessionId, this.nodeId, this.#leaseMs)) === 'lost')
         throw new ParlorError('SESSION_ELSEWHERE');
@@ -244,6 +249,26 @@ export class Cluster {
     this.#state = 'draining';
     this.#logger.info({ sessions: this.#held.size }, 'draining: taking no new session');
     await this.registry.write().catch(() => undefined);
+  }
+
+  /** Whether this node is draining. */
+  get draining(): boolean {
+    return this.#state === 'draining';
+  }
+
+  /**
+   * Gives up a session this node holds so that another node can host it: the lease is deleted
+   * (its room is closed by the caller, whose clients then are placed anew).
+   */
+  async handOver(sessionId: string): Promise<void> {
+    if (!this.#held.delete(sessionId)) return;
+    await this.#release(sessionId, 'handed over: the node is draining');
+  }
+
+  /** Whether another live node takes new sessions now; false when Redis cannot say. */
+  async admittingElsewhere(): Promise<boolean> {
+    const nodes = await this.registry.list().catch(() => []);
+    return nodes.some((node) => node.nodeId !== this.nodeId && node.admitting);
   }
 
   /** The live nodes' records. */

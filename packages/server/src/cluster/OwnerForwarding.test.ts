@@ -66,6 +66,27 @@ describe('OwnerForwarding', () => {
     assert.equal(got.body, '{"type":"a"}');
     // The same call made again is refused.
     assert.throws(() => receiver.verify(got.request.headers, 'POST', url), isAuthFailed);
+    const noNonce = { ...got.request.headers, [forwardedHeaders.nonce]: undefined };
+    assert.throws(() => receiver.verify(noNonce, 'POST', url), isAuthFailed);
+  });
+
+  it('takes two identical calls made in the same millisecond as two calls, not a replay', async () => {
+    const forwarding = new OwnerForwarding({ nodeId: 'us-1', secret, logger });
+    answer = (_request, respond) => {
+      respond(200, '{}');
+    };
+    const url = '/v2/session/s/connection-info';
+    const realNow = Date.now;
+    Date.now = () => 1_700_000_000_000;
+    try {
+      await Promise.all(
+        [0, 1].map(() => forwarding.call(node, { method: 'GET', url, apiKey: '1', body: undefined })),
+      );
+      const receiver = new OwnerForwarding({ nodeId: 'eu-2', secret, logger });
+      for (const got of received.slice(-2)) assert.ok(receiver.verify(got.request.headers, 'GET', url));
+    } finally {
+      Date.now = realNow;
+    }
   });
 
   it('gives up on a node that does not answer in time, or answers too much, with 504', async () => {

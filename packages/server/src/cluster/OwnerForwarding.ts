@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
@@ -13,6 +13,8 @@ export const forwardedHeaders = {
   project: 'x-parlor-forwarded-project',
   body: 'x-parlor-forwarded-body',
   signature: 'x-parlor-forwarded-signature',
+  /** Random per call, so that two identical calls in one millisecond are two calls, not a replay. */
+  nonce: 'x-parlor-forwarded-nonce',
 } as const;
 
 /** The headers of an answer that go back to the client unchanged. */
@@ -75,7 +77,7 @@ export interface OwnerForwardingOptions {
  * Calls between the nodes of a cluster: a REST call that acts on a live session is made again
  * on the node hosting it, and an archive's file is streamed from the node keeping it. Each call
  * is signed with the cluster secret (HMAC-SHA256 over method, URL, caller, receiving node, time,
- * project and the body's digest), so the receiving node trusts the project the first node
+ * a random nonce, project and the body's digest), so the receiving node trusts the project the first node
  * authenticated; it takes each signature once, within 30 s of its time. A call so received is
  * answered where it lands, never passed on again.
  */
@@ -164,12 +166,20 @@ export class OwnerForwarding {
   verify(headers: IncomingHttpHeaders, method: string, url: string): NodeCaller | null {
     const values = Object.values(forwardedHeaders).map((name) => single(headers[name]));
     if (values.every((value) => value === undefined)) return null;
-    const [nodeId, at, apiKey, bodyDigest, signature] = values;
+    const [nodeId, at, apiKey, bodyDigest, signature, nonce] = values;
     const refused = new ParlorError('AUTH_FAILED', 'a call between nodes needs a valid cluster signature');
-    if (nodeId === undefined || at === undefined || bodyDigest === undefined || signature === undefined)
+    if (
+      nodeId === undefined ||
+      at === undefined ||
+      bodyDigest === undefined ||
+      signature === undefined ||
+      nonce === undefined
+    )
       throw refused;
     if (!/^\d{1,15}$/.test(at) || Math.abs(Date.now() - Number(at)) > this.#maxSkewMs) throw refused;
-    const expected = Buffer.from(this.#sign(method, url, nodeId, this.nodeId, at, apiKey ?? '', bodyDigest));
+    const expected = Buffer.from(
+      this.#sign({ method, url, from: nodeId, to: this.nodeId, at, nonce, apiKey: apiKey ?? '', bodyDigest }),
+    );
     const given = Buffer.from(signature);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw refused;
     if (this.#seen.has(signature)) throw refused;
@@ -180,21 +190,24 @@ export class OwnerForwarding {
   async #fetch(node: NodeRecord, call: ForwardedCall, signal: AbortSignal): Promise<Response> {
     const body = bodyText(call.body);
     const at = String(Date.now());
+    const nonce = randomBytes(12).toString('base64url');
     const digest = bodyDigest(call.body);
     const headers: Record<string, string> = {
       [forwardedHeaders.by]: this.nodeId,
       [forwardedHeaders.at]: at,
       [forwardedHeaders.project]: call.apiKey,
       [forwardedHeaders.body]: digest,
-      [forwardedHeaders.signature]: this.#sign(
-        call.method,
-        call.url,
-        this.nodeId,
-        node.nodeId,
+      [forwardedHeaders.nonce]: nonce,
+      [forwardedHeaders.signature]: this.#sign({
+        method: call.method,
+        url: call.url,
+        from: this.nodeId,
+        to: node.nodeId,
         at,
-        call.apiKey,
-        digest,
-      ),
+        nonce,
+        apiKey: call.apiKey,
+        bodyDigest: digest,
+      }),
     };
     if (body !== '') headers['content-type'] = 'application/json';
     if (call.range !== undefined) headers.range = call.range;
@@ -211,17 +224,21 @@ export class OwnerForwarding {
     }
   }
 
-  #sign(
-    method: string,
-    url: string,
-    from: string,
-    to: string,
-    at: string,
-    apiKey: string,
-    digest: string,
-  ): string {
+  #sign(call: {
+    method: string;
+    url: string;
+    from: string;
+    to: string;
+    at: string;
+    nonce: string;
+    apiKey: string;
+    bodyDigest: string;
+  }): string {
+    const { method, url, from, to, at, nonce, apiKey, bodyDigest: digest } = call;
     return createHmac('sha256', this.#secret)
-      .update(['parlor-forward-v1', method.toUpperCase(), url, from, to, at, apiKey, digest].join('\n'))
+      .update(
+        ['parlor-forward-v2', method.toUpperCase(), url, from, to, at, nonce, apiKey, digest].join('\n'),
+      )
       .digest('base64url');
   }
 

@@ -24,6 +24,8 @@ export interface TestClusterOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Settings of the node of one region besides those (its own ports…). Default: none. */
   readonly envOf?: (region: string) => Readonly<Record<string, string>>;
+  /** Settings of one node (by its ID), over `env`. Default: none. */
+  readonly nodeEnv?: (nodeId: string) => Readonly<Record<string, string>>;
   /** The PostgreSQL database the nodes share (`PARLOR_DATABASE_URL`). */
   readonly databaseUrl: string;
 }
@@ -105,6 +107,7 @@ async function startNode(
       PARLOR_DATABASE_URL: options.databaseUrl,
       ...options.env,
       ...options.envOf?.(region),
+      ...options.nodeEnv?.(nodeId),
     },
     args: [
       '--port',

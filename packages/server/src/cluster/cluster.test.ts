@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import OpenTok from 'opentok';
-import type { SessionConnectionInfo } from '@parlor/protocol';
+import { signalingCloseCodes, type SessionConnectionInfo } from '@parlor/protocol';
 import {
   SignalingRequestError,
   SignalingTestClient,
@@ -25,6 +26,12 @@ import { freeTcpPort, TestRedis } from './TestRedis.js';
 // hints are addresses the shipped GeoIP data places in the US, Germany and Japan.
 const hintOf = { us: '8.8.8.8', eu: '46.4.0.1', ap: '133.242.0.1' } as const;
 
+/** Each node hands out a TURN server of its own (one that is never asked), with a secret of its own. */
+const turnOf = (nodeId: string): { url: string; secret: string } => ({
+  url: `turn:127.0.0.1:${3470 + Number(nodeId.split('-')[1])}`,
+  secret: `turn-secret-of-${nodeId}`,
+});
+
 let redis: TestRedis;
 let postgres: PostgresServer;
 let databaseUrl: string;
@@ -35,7 +42,16 @@ const clients: SignalingTestClient[] = [];
 before(async () => {
   [redis, postgres] = await Promise.all([TestRedis.start(), startPostgresServer()]);
   databaseUrl = await postgres.createDatabase();
-  cluster = await TestCluster.start({ redis, databaseUrl, regions: ['us', 'eu', 'ap'] });
+  cluster = await TestCluster.start({
+    redis,
+    databaseUrl,
+    regions: ['us', 'eu', 'ap'],
+    nodeEnv: (nodeId) => ({
+      PARLOR_TURN: 'external',
+      PARLOR_TURN_URLS: turnOf(nodeId).url,
+      PARLOR_TURN_SECRET: turnOf(nodeId).secret,
+    }),
+  });
   opentok = new OpenTok(testClusterProject.apiKey, testClusterProject.apiSecret, {
     apiUrl: nodeOf('us').url,
   });
@@ -122,6 +138,25 @@ describe('a cluster of three nodes on one Redis', () => {
     assert.equal(info.nodeId, nodeOf('ap').nodeId);
   });
 
+  it("answers connection info on every node with the host's ICE servers, credentials of the host's TURN", async () => {
+    const sessionId = await createSession(hintOf.eu);
+    const host = nodeOf('eu').nodeId;
+    const answers = [
+      await connectionInfo(nodeOf('eu'), sessionId),
+      await connectionInfo(nodeOf('us'), sessionId),
+    ];
+    for (const info of answers) {
+      assert.equal(info.nodeId, host);
+      const turn = info.iceServers.find((server) =>
+        [server.urls].flat().some((url) => url.startsWith('turn:')),
+      );
+      assert.ok(turn?.username && turn.credential, JSON.stringify(info.iceServers));
+      assert.deepEqual([turn.urls].flat(), [turnOf(host).url]);
+      const expected = createHmac('sha1', turnOf(host).secret).update(turn.username).digest('base64');
+      assert.equal(turn.credential, expected);
+    }
+  });
+
   it('refuses a client connecting to a node that does not host its session with 421', async () => {
     const sessionId = await createSession(hintOf.eu);
     const info = await connectionInfo(nodeOf('us'), sessionId);
@@ -186,6 +221,12 @@ describe('a cluster of three nodes on one Redis', () => {
       headers: { Authorization: 'Bearer wrong' },
     });
     assert.equal(refused.status, 403);
+    // Nor does anyone without it drain a node.
+    for (const headers of [{}, { Authorization: 'Bearer wrong' }] as Record<string, string>[]) {
+      const drain = await fetch(`${nodeOf('eu').url}/v2/cluster/drain`, { method: 'POST', headers });
+      assert.equal(drain.status, 403);
+    }
+    assert.ok((await clusterNodes(nodeOf('us'))).every((node) => node.state === 'serving'));
   });
 
   it('keeps a live session on its node through a Redis restart shorter than the lease', async () => {
@@ -231,8 +272,11 @@ describe('a cluster of three nodes on one Redis', () => {
       probe.disconnect();
     }
     const started = Date.now();
+    const told = client.nextEvent('sessionDisconnected');
     const closed = await client.closed;
-    assert.equal(closed.code, 1001);
+    // The client is told to join the session where it is now, not that it ended.
+    assert.deepEqual(await told, { reason: 'serverRotation' });
+    assert.equal(closed.code, signalingCloseCodes.moved);
     assert.ok(Date.now() - started < 5000, 'closed within a renewal or two');
     assert.match(nodeOf('us').parlor.log(), /another node holds its lease/);
   });
@@ -252,7 +296,7 @@ describe('a cluster of three nodes on one Redis', () => {
     assert.equal((await connectionInfo(nodeOf('eu'), sessionId)).nodeId, nodeOf('us').nodeId);
   });
 
-  it('drains on SIGTERM: takes no new session, keeps its live one, tells its application, and exits 0 once it has ended', async () => {
+  it('drains on SIGTERM: moves its clients to another node, tells its application, and exits 0 long before the drain timeout', async () => {
     const draining = nodeOf('eu');
     // The earlier tests' clients leave: the node's one live session is this test's.
     await Promise.all(clients.splice(0).map((each) => each.close().catch(() => undefined)));
@@ -276,32 +320,32 @@ describe('a cluster of three nodes on one Redis', () => {
     const sessionId = await createSession(hintOf.eu);
     const client = await connect((await connectionInfo(nodeOf('us'), sessionId)).apiUrl ?? '', sessionId);
     assert.equal(await draining.metric('parlor_connections'), 1);
-    const stopped = draining.parlor.stop('SIGTERM');
-    const deadline = Date.now() + 5000;
-    let state = '';
-    while (state !== 'draining' && Date.now() < deadline) {
-      await sleep(100);
-      state = (await clusterNodes(nodeOf('us'))).find((node) => node.nodeId === draining.nodeId)?.state ?? '';
-    }
-    assert.equal(state, 'draining');
-    const next = await createSession(hintOf.eu);
-    assert.equal((await connectionInfo(draining, next)).nodeId, nodeOf('us').nodeId);
-    await client.request('signal', { type: 'still', data: 'served' });
-    await client.nextEvent('signal');
-    await client.close();
-    const { code } = await stopped;
+    const told = client.nextEvent('sessionDisconnected');
+    const started = Date.now();
+    const { code } = await draining.parlor.stop('SIGTERM');
     assert.equal(code, 0);
+    assert.ok(Date.now() - started < 20_000, `stopped in ${Date.now() - started} ms (drain timeout 60 s)`);
+    assert.deepEqual(await told, { reason: 'serverRotation' });
+    assert.equal((await client.closed).code, signalingCloseCodes.moved);
     assert.match(draining.parlor.log(), /draining: taking no new session/);
+    assert.match(draining.parlor.log(), /moving a session to another node/);
+    // The drained node's callbacks were sent before it stopped.
     assert.deepEqual(
       events.filter((each) => each.sessionId === sessionId).map(({ event, reason }) => [event, reason]),
       [
         ['sessionCreated', undefined],
         ['connectionCreated', undefined],
         ['sessionNotification', 'serverRotation'],
-        ['connectionDestroyed', 'clientDisconnected'],
-        ['sessionDestroyed', 'clientDisconnected'],
+        ['connectionDestroyed', 'networkDisconnected'],
+        ['sessionDestroyed', 'serverRotation'],
       ],
     );
+    // The client joins the session again where it is placed now.
+    const info = await connectionInfo(nodeOf('us'), sessionId);
+    assert.equal(info.nodeId, nodeOf('us').nodeId);
+    const moved = await connect(info.apiUrl ?? '', sessionId);
+    await moved.request('signal', { type: 'still', data: 'served' });
+    await moved.nextEvent('signal');
     receiver.closeAllConnections();
     receiver.close();
   });

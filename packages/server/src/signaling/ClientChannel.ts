@@ -446,9 +446,10 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
     this.close(signalingCloseCodes.normal, 'disconnected');
   };
 
-  readonly #onRoomClose = (): void => {
+  readonly #onRoomClose = (moved: boolean): void => {
     this.#release();
-    this.close(signalingCloseCodes.goingAway, 'server shutting down');
+    if (moved) this.close(signalingCloseCodes.moved, 'the session moved to another node');
+    else this.close(signalingCloseCodes.goingAway, 'server shutting down');
   };
 
   #onSocketClose(code: number): void {

@@ -161,7 +161,7 @@ describe('RoomConnection', () => {
     });
     alice.close('clientDisconnected');
     alice.close('forceDisconnected');
-    alice.roomClosed();
+    alice.roomClosed(false);
     assert.equal(closes, 1);
     assert.throws(() => {
       alice.send('signal', signal('x'));

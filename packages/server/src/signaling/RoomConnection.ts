@@ -32,8 +32,8 @@ export interface ConnectionSink {
 export interface RoomConnectionEvents {
   /** The connection ended; its room cleans up after it. */
   close: [reason: ConnectionDestroyedReason];
-  /** The connection ended because its room closed (the server is shutting down). */
-  roomClose: [];
+  /** The connection ended because its room closed: the server is shutting down, or the session `moved` to another node. */
+  roomClose: [moved: boolean];
 }
 
 export interface RoomConnectionObserverEvents {
@@ -244,10 +244,10 @@ export class RoomConnection extends TypedEmitter<RoomConnectionEvents> {
     this.safeEmit('close', reason);
   }
 
-  /** Ends the connection because its room closed. */
-  roomClosed(): void {
-    if (!this.#end('roomClosed')) return;
-    this.safeEmit('roomClose');
+  /** Ends the connection because its room closed; `moved` when the session goes on on another node. */
+  roomClosed(moved: boolean): void {
+    if (!this.#end(moved ? 'sessionMoved' : 'roomClosed')) return;
+    this.safeEmit('roomClose', moved);
   }
 
   #end(reason: string): boolean {

@@ -65,6 +65,9 @@ interface LiveStream {
   readonly media: PublishedStreamOptions;
 }
 
+/** Why a room closes with clients in it: the server stops, or the session moves to another node. */
+export type RoomCloseCause = 'shutdown' | 'moved';
+
 export interface SessionRoomEvents {
   /** The room closed: its last connection left, or the server is shutting down. */
   close: [];
@@ -428,15 +431,23 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     this.#broadcast(event, data);
   }
 
-  /** Closes the room and, with it, every connection (the server is shutting down). */
-  close(): void {
+  /**
+   * Closes the room and, with it, every connection: the server is shutting down, or (`moved`)
+   * the session moves to another node of a cluster, which each client is told so that it joins
+   * it there (OpenTok's `serverRotation`).
+   */
+  close(cause: RoomCloseCause = 'shutdown'): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const connection of this.#connections.values()) connection.roomClosed();
+    const moved = cause === 'moved';
+    for (const connection of this.#connections.values()) {
+      if (moved) connection.send('sessionDisconnected', { reason: 'serverRotation' });
+      connection.roomClosed(moved);
+    }
     this.#connections.clear();
     this.#streams.clear();
     this.#media.close();
-    this.#logger.info('room closed');
+    this.#logger.info({ cause }, 'room closed');
     this.safeEmit('close');
     this.observer.safeEmit('close');
   }

@@ -3,6 +3,7 @@ import { ParlorError, signalingPath, type IceServer, type SessionConnectionInfo 
 import { TokenError } from '../../auth/TokenError.js';
 import type { ClientTokenVerifier } from '../../auth/ClientTokenVerifier.js';
 import type { Cluster } from '../../cluster/Cluster.js';
+import type { OwnerForwarding } from '../../cluster/OwnerForwarding.js';
 import { clientAddress } from '../clientAddress.js';
 
 export interface ConnectionInfoRouteOptions {
@@ -13,25 +14,38 @@ export interface ConnectionInfoRouteOptions {
   readonly trustProxy: readonly string[];
   /** This node's ICE servers for a client (with TURN credentials of its own). */
   readonly iceServers: () => readonly IceServer[];
+  /**
+   * Calls between nodes: the answer about a session another node hosts is that node's own, with
+   * its ICE servers (its TURN's credentials). Null without a cluster secret: the answer then
+   * names the host with no ICE servers (the host hands them at connect).
+   */
+  readonly forwarding: OwnerForwarding | null;
 }
 
 /**
  * Where a client connects to its session (as OpenTok.js asks the API for a session's messaging
  * server before it connects): any node answers, authenticated by the client's token in
- * `X-TB-TOKEN-AUTH` (OpenTok.js's header), and a session with no host yet is placed now.
+ * `X-TB-TOKEN-AUTH` (OpenTok.js's header), and a session with no host yet is placed now. A node
+ * that does not host the session asks its host (a call between nodes, which brings no token:
+ * the asking node verified it) and returns the host's answer.
  */
 export async function connectionInfoRoutes(
   app: FastifyInstance,
   options: ConnectionInfoRouteOptions,
 ): Promise<void> {
   // connectionInfoPath(sessionId).
-  app.get('/v2/session/:sessionId/connection-info', async (request): Promise<SessionConnectionInfo> => {
+  app.get('/v2/session/:sessionId/connection-info', async (request, reply) => {
     const { sessionId } = request.params as { sessionId: string };
-    const header = request.headers['x-tb-token-auth'];
-    const token = Array.isArray(header) ? header[0] : header;
-    if (!token) throw new ParlorError('AUTH_FAILED', 'X-TB-TOKEN-AUTH must carry a client token');
-    if ((await verify(options.tokens, token)).sessionId !== sessionId)
-      throw new ParlorError('INVALID_SESSION_ID', 'the token is for another session');
+    let apiKey = request.forwardedBy?.apiKey ?? '';
+    if (!request.forwardedBy) {
+      const header = request.headers['x-tb-token-auth'];
+      const token = Array.isArray(header) ? header[0] : header;
+      if (!token) throw new ParlorError('AUTH_FAILED', 'X-TB-TOKEN-AUTH must carry a client token');
+      const verified = await verify(options.tokens, token);
+      if (verified.sessionId !== sessionId)
+        throw new ParlorError('INVALID_SESSION_ID', 'the token is for another session');
+      apiKey = verified.apiKey;
+    }
     if (options.cluster === null) return describe(sessionId, null, null, null, [...options.iceServers()]);
     const address = clientAddress(
       request.raw.socket.remoteAddress,
@@ -39,14 +53,19 @@ export async function connectionInfoRoutes(
       options.trustProxy,
     );
     const { node } = await options.cluster.locate(sessionId, address);
-    const here = node.nodeId === options.cluster.nodeId;
-    return describe(
-      sessionId,
-      node.nodeId,
-      node.region,
-      node.publicUrl,
-      here ? [...options.iceServers()] : [],
-    );
+    if (node.nodeId === options.cluster.nodeId)
+      return describe(sessionId, node.nodeId, node.region, node.publicUrl, [...options.iceServers()]);
+    // A call from another node is answered here, never passed on again.
+    if (options.forwarding === null || request.forwardedBy)
+      return describe(sessionId, node.nodeId, node.region, node.publicUrl, []);
+    const answer = await options.forwarding.call(node, {
+      method: 'GET',
+      url: request.url,
+      apiKey,
+      body: undefined,
+    });
+    const { 'content-length': _length, ...headers } = answer.headers;
+    return reply.code(answer.status).headers(headers).send(answer.body);
   });
 }
 
