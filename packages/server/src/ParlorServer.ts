@@ -37,6 +37,8 @@ import { Store, type StoreLocation } from './store/Store.js';
 import { nativeAddon } from './media/srtp/dataPlane.js';
 import { loadOrCreateSecret } from './secretFile.js';
 import { SessionMonitor } from './webhooks/SessionMonitor.js';
+import { InspectorRecorder } from './inspector/InspectorRecorder.js';
+import { InspectorService } from './inspector/InspectorService.js';
 import { SipService } from './sip/SipService.js';
 import { sendSipCallbacks } from './sip/sipCallbacks.js';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks/WebhookSender.js';
@@ -105,6 +107,9 @@ export class ParlorServer {
   readonly demo: DemoService;
   /** SIP interconnect: dials SIP endpoints into routed sessions (off without `--sip-port`). */
   readonly sip: SipService;
+  /** Each session's events and quality, kept `--inspector-retention` days. */
+  readonly inspector: InspectorService;
+  readonly #inspectorRecorder: InspectorRecorder;
   readonly #webhooks: WebhookSender;
   readonly #monitor: SessionMonitor;
   readonly #signaling: SignalingServer;
@@ -128,6 +133,8 @@ export class ParlorServer {
     sessions: SessionService;
     tokens: ClientTokenVerifier;
     signaling: SignalingServer;
+    inspector: InspectorService;
+    inspectorRecorder: InspectorRecorder;
     archives: ArchiveService;
     callbacks: CallbackService;
     demo: DemoService;
@@ -153,6 +160,8 @@ export class ParlorServer {
     this.callbacks = parts.callbacks;
     this.demo = parts.demo;
     this.sip = parts.sip;
+    this.inspector = parts.inspector;
+    this.#inspectorRecorder = parts.inspectorRecorder;
     this.#webhooks = parts.webhooks;
     this.#monitor = parts.monitor;
     this.#signaling = parts.signaling;
@@ -194,6 +203,8 @@ export class ParlorServer {
     let demo: DemoService | null = null;
     let cluster: Cluster | null = null;
     let sip: SipService | null = null;
+    let inspector: InspectorService | null = null;
+    let inspectorRecorder: InspectorRecorder | null = null;
     let publicUrl = config.publicUrl ?? '';
     const clusterSecret = config.cluster?.secret ?? null;
     try {
@@ -256,6 +267,12 @@ export class ParlorServer {
         ...(overrides.webhookMaxQueued === undefined ? {} : { maxQueued: overrides.webhookMaxQueued }),
       });
       webhooks = sender;
+      inspector = new InspectorService({
+        repository: store.inspector,
+        retentionMs: config.inspectorRetentionDays * 86_400_000,
+        logger,
+      });
+      inspectorRecorder = new InspectorRecorder({ rooms: signaling.rooms, inspector });
       const monitor = new SessionMonitor({ rooms: signaling.rooms, callbacks, webhooks: sender, logger });
       archives = new ArchiveService({
         store,
@@ -346,6 +363,7 @@ export class ParlorServer {
                 forwarding: new OwnerForwarding({ nodeId: cluster.nodeId, secret: clusterSecret, logger }),
               }
             : null,
+        inspector: { inspector, lookup, tokens },
       });
       const address = await http.listen({ port: config.port, host: config.host });
       const listenUrl = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
@@ -364,6 +382,8 @@ export class ParlorServer {
         sip,
         webhooks,
         monitor,
+        inspector,
+        inspectorRecorder,
         coturn,
         mediaWorkers: pool,
         cluster,
@@ -384,6 +404,8 @@ export class ParlorServer {
     } catch (error) {
       demo?.close();
       sip?.close();
+      inspectorRecorder?.close();
+      inspector?.close();
       await archives?.close();
       webhooks?.close();
       await cluster?.close();
@@ -429,6 +451,9 @@ export class ParlorServer {
       } finally {
         // The rooms closed above told of their end: stored, and sent if the receiver answers.
         await this.#monitor.idle();
+        this.#inspectorRecorder.close();
+        await this.inspector.idle();
+        this.inspector.close();
         await this.#webhooks.flush(webhookFlushMs);
         this.#webhooks.close();
         this.demo.close();

@@ -46,10 +46,10 @@ describeEachEngine('the inspector repository', (engine) => {
     );
     assert.deepEqual(records[2], quality);
     const summary = await store.inspector.summary('s1');
-    assert.equal(summary?.records, 3);
-    assert.equal(summary?.firstAt, 1000);
-    assert.equal(summary?.lastAt, 3000);
-    assert.equal(summary?.dropped, 0);
+    assert.deepEqual(
+      summary && [summary.records, summary.firstAt, summary.lastAt, summary.dropped],
+      [3, 1000, 3000, 0],
+    );
     assert.deepEqual(await store.inspector.records('other'), []);
   });
 
