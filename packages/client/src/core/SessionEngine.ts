@@ -23,6 +23,8 @@ import type { Logger } from './Logger.js';
 import type { OpusSendOptions } from './opusParameters.js';
 import { PeerTransport } from './PeerTransport.js';
 import { SignalingClient, type SignalingEnd } from './SignalingClient.js';
+import { clientPlatform, Telemetry } from './Telemetry.js';
+import { TransportQuality, type QualityScore } from './TransportQuality.js';
 import { TypedEmitter } from './TypedEmitter.js';
 import type { VideoEncoding } from './videoEncodings.js';
 
@@ -69,6 +71,8 @@ interface SessionEngineEvents {
    * subscriptions because of its link (subscriber audio fallback), or warned it might.
    */
   videoFallback: [transport: PeerTransport, event: VideoFallbackEvent];
+  /** A publishing or subscribing transport's quality scores changed (every 2 s at most). */
+  qualityScore: [transport: PeerTransport, score: QualityScore];
   /** End-to-end encrypted sessions: a subscription's media started or stopped opening with this client's secret. */
   decryption: [transport: PeerTransport, matches: boolean];
   /** An archive started recording the session (also once per archive running at connect time). */
@@ -98,6 +102,10 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
   readonly #publications = new Map<string, LocalPublication>();
   /** Every live peer transport by subscription, publishing and subscribing alike. */
   readonly #transports = new Map<string, PeerTransport>();
+  /** The stream each live transport carries. */
+  readonly #transportStreams = new Map<PeerTransport, string>();
+  /** What this client tells the session's Inspector. */
+  readonly telemetry: Telemetry;
   /** Why the server ended the connection, when it said so before closing the socket. */
   #serverEndReason: SessionEndReason | null = null;
 
@@ -115,10 +123,14 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       if (transport) this.safeEmit('decryption', transport, matches);
     });
     this.#signaling = new SignalingClient({ apiUrl: options.apiUrl, logger: options.logger });
+    this.telemetry = new Telemetry({
+      send: (records) => this.#signaling.request('telemetry', { records }),
+    });
     this.#signaling.on('event', (frame) => {
       this.#onEvent(frame);
     });
     this.#signaling.on('reconnecting', () => {
+      this.telemetry.event('reconnecting', {});
       this.#setState('reconnecting');
       this.safeEmit('reconnecting');
     });
@@ -126,6 +138,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       // TURN credentials may have expired while the link was down: later peer connections use fresh ones.
       if (this.#joined) this.#joined = { ...this.#joined, iceServers };
       this.#setState('connected');
+      this.telemetry.event('reconnected', {});
       this.safeEmit('reconnected');
     });
     this.#signaling.on('closed', (end) => {
@@ -165,6 +178,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     if (this.#state !== 'new')
       throw new ClientError(clientErrorCodes.connectFailed, 'connect was already called');
     this.#setState('connecting');
+    const startedAt = Date.now();
     try {
       this.#joined = await this.#signaling.connect({
         sessionId: this.sessionId,
@@ -176,6 +190,13 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       throw error;
     }
     this.#setState('connected');
+    this.telemetry.event('connect', {
+      ok: true,
+      ms: Date.now() - startedAt,
+      ...clientPlatform(typeof navigator === 'undefined' ? '' : navigator.userAgent),
+      mediaMode: this.#joined.mediaMode,
+    });
+    this.telemetry.active = true;
     this.#logger.info(`connected to ${this.sessionId} as ${this.#joined.connection.connectionId}`);
   }
 
@@ -219,7 +240,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       }
       await frames.ready();
     }
-    const { stream } = await this.#signaling.request('publish', params);
+    const { stream } = await this.#attempt('publish', undefined, this.#signaling.request('publish', params));
     const publication = new LocalPublication({
       stream,
       media,
@@ -232,7 +253,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     });
     this.#publications.set(stream.streamId, publication);
     publication.on('subscriberAdded', (transport) => {
-      this.#route(transport);
+      this.#route(transport, stream.streamId, params.frameRate);
     });
     publication.on('closed', () => {
       this.#publications.delete(stream.streamId);
@@ -255,7 +276,11 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     await this.#frames()
       ?.ready()
       .catch(() => undefined);
-    const { subscriptionId } = await this.#signaling.request('subscribe', { streamId, ...preferences });
+    const { subscriptionId } = await this.#attempt(
+      'subscribe',
+      streamId,
+      this.#signaling.request('subscribe', { streamId, ...preferences }),
+    );
     const transport = PeerTransport.createReceiver({
       subscriptionId,
       remoteConnectionId: stream.connectionId,
@@ -264,7 +289,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       logger: this.#logger,
       frames: this.#frames(),
     });
-    this.#route(transport);
+    this.#route(transport, streamId, stream.frameRate);
     return transport;
   }
 
@@ -307,6 +332,8 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
 
   /** Leaves the session. Idempotent; `disconnected` follows with `clientDisconnected`. */
   disconnect(): void {
+    // What waits goes out before the socket closes.
+    this.telemetry.flush();
     this.#signaling.close();
   }
 
@@ -320,10 +347,41 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     return this.e2ee ? this.#frameEncryption : undefined;
   }
 
-  #route(transport: PeerTransport): void {
+  /** Tells the Inspector how an attempt went: success, or failure with its code. */
+  async #attempt<T>(
+    type: 'publish' | 'subscribe',
+    streamId: string | undefined,
+    attempt: Promise<T>,
+  ): Promise<T> {
+    try {
+      const result = await attempt;
+      const id = streamId ?? (result as { stream?: StreamInfo }).stream?.streamId;
+      this.telemetry.event(type, { ok: true }, id);
+      return result;
+    } catch (error) {
+      const code = error instanceof ClientError ? error.code : null;
+      const message = error instanceof Error ? error.message.slice(0, 200) : null;
+      this.telemetry.event(type, { ok: false, code, message }, streamId);
+      throw error;
+    }
+  }
+
+  #route(transport: PeerTransport, streamId: string, frameRate: number | undefined): void {
     this.#transports.set(transport.subscriptionId, transport);
+    this.#transportStreams.set(transport, streamId);
+    const quality = new TransportQuality({
+      transport,
+      streamId,
+      telemetry: this.telemetry,
+      ...(frameRate === undefined ? {} : { targetFrameRate: frameRate }),
+    });
+    quality.on('score', (score) => {
+      this.safeEmit('qualityScore', transport, score);
+    });
     transport.on('closed', () => {
+      quality.close();
       this.#transports.delete(transport.subscriptionId);
+      this.#transportStreams.delete(transport);
     });
   }
 
@@ -382,7 +440,9 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
         break;
       case 'videoFallback': {
         const transport = this.#transports.get(frame.data.subscriptionId);
-        if (transport) this.safeEmit('videoFallback', transport, frame.data.event);
+        if (!transport) break;
+        this.telemetry.event(frame.data.event, { reason: 'quality' }, this.#transportStreams.get(transport));
+        this.safeEmit('videoFallback', transport, frame.data.event);
         break;
       }
       case 'subscriptionDestroyed':
@@ -429,6 +489,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     this.#setState('disconnected');
     for (const publication of [...this.#publications.values()]) publication.close(reason);
     for (const transport of [...this.#transports.values()]) transport.close();
+    this.telemetry.close();
     this.#streams.clear();
     this.#logger.info(`disconnected from ${this.sessionId}: ${reason}`);
     this.safeEmit('disconnected', reason);

@@ -24,7 +24,10 @@ export function audioQualityScore(rttMs: number, lossRatio: number): number {
 function mosOf(r: number): number {
   if (r <= 0) return minQualityScore;
   if (r >= 100) return maxQualityScore;
-  return Math.min(maxQualityScore, Math.max(minQualityScore, 1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r)));
+  return Math.min(
+    maxQualityScore,
+    Math.max(minQualityScore, 1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r)),
+  );
 }
 
 /** What the video score is computed from. */
@@ -60,7 +63,8 @@ export function videoQualityScore(input: VideoScoreInput): number {
   const bitsPerPixel = input.bitrate / pixelsPerSecond;
   const span = Math.log(excellentBitsPerPixel / poorBitsPerPixel);
   const base =
-    minQualityScore + (maxQualityScore - minQualityScore) * (Math.log(bitsPerPixel / poorBitsPerPixel) / span);
+    minQualityScore +
+    (maxQualityScore - minQualityScore) * (Math.log(bitsPerPixel / poorBitsPerPixel) / span);
   const shortfall = input.targetFrameRate > 0 ? Math.max(0, 1 - input.frameRate / input.targetFrameRate) : 0;
   const delay = Math.max(0, input.rttMs - delayFreeMs) / delayStepMs;
   const score = Math.min(base, maxQualityScore) - frameRatePenalty * shortfall - delay;

@@ -108,11 +108,16 @@ export function snapshotOf(report: StatsEntries, sending: boolean, atMs: number)
       if (typeof entry.roundTripTime === 'number') remoteRttMs = entry.roundTripTime * 1000;
     }
   }
-  const pairId = typeof transport?.selectedCandidatePairId === 'string' ? transport.selectedCandidatePairId : null;
+  const pairId =
+    typeof transport?.selectedCandidatePairId === 'string' ? transport.selectedCandidatePairId : null;
   let pair = pairId === null ? undefined : byId.get(pairId);
   if (!pair) {
     for (const entry of byId.values()) {
-      if (entry.type === 'candidate-pair' && (entry.selected === true || entry.nominated === true) && entry.state === 'succeeded')
+      if (
+        entry.type === 'candidate-pair' &&
+        (entry.selected === true || entry.nominated === true) &&
+        entry.state === 'succeeded'
+      )
         pair = entry;
     }
   }
@@ -154,7 +159,8 @@ export function snapshotOf(report: StatsEntries, sending: boolean, atMs: number)
 export function intervalBetween(from: StatsSnapshot, to: StatsSnapshot): StatsInterval {
   const seconds = Math.max(0.001, (to.atMs - from.atMs) / 1000);
   const delta = (a: number, b: number): number => Math.max(0, b - a);
-  const loss = (lost: number, received: number): number => (lost + received > 0 ? lost / (lost + received) : 0);
+  const loss = (lost: number, received: number): number =>
+    lost + received > 0 ? lost / (lost + received) : 0;
   const audioPacketsLost = delta(from.audioLost, to.audioLost);
   const videoPacketsLost = delta(from.videoLost, to.videoLost);
   return {

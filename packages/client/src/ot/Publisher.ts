@@ -1,3 +1,5 @@
+import type { PeerTransport } from '../core/PeerTransport.js';
+import type { QualityScore } from '../core/TransportQuality.js';
 import type { PublishParams } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from '../core/ClientError.js';
 import {
@@ -93,6 +95,11 @@ export interface PublisherEvents {
   muteForced: EventOf<'muteForced'>;
   /** The microphone's level, 0 to 1, about 60 times a second while listened to. */
   audioLevelUpdated: EventOf<'audioLevelUpdated', { audioLevel: number }>;
+  /**
+   * Every 2 s at most, when the audio or video score (1 bad … 5 excellent) of what one of its
+   * peer connections sends changed: to the router, or in a relayed session to one subscriber.
+   */
+  qualityScoreChanged: EventOf<'qualityScoreChanged', { qualityScore: QualityScore; subscriberId: string }>;
   /** `setAudioSource` switched to another microphone. */
   audioInputDeviceChanged: EventOf<
     'audioInputDeviceChanged',
@@ -513,6 +520,14 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     void this.#publication?.unpublish('unpublished').catch((error: unknown) => {
       this.#context.logger.warn('unpublish was not acknowledged', error);
     });
+  }
+
+  /** @internal A transport's quality scores changed; nothing happens when it is not one of this publisher's. */
+  _qualityScore(transport: PeerTransport, qualityScore: QualityScore): void {
+    if (!this.#publication?.transports.includes(transport)) return;
+    this.dispatch(
+      createEvent('qualityScoreChanged', this, { qualityScore, subscriberId: transport.subscriptionId }),
+    );
   }
 
   /** @internal A moderator muted this publisher. */

@@ -70,10 +70,10 @@ export interface InspectorTimeline {
 }
 
 /**
- * A score below this is "below Fair" (OpenTok's scale: 4 and up excellent, 3 good, 2 fair); an
- * issue when it lasts at least `lowQualityMinMs`.
+ * A score (OpenTok's integers: 1 bad, 2 poor, 3 fair, 4 good, 5 excellent) below this is below
+ * Fair; an issue when it lasts at least `lowQualityMinMs`.
  */
-export const lowQualityScore = 2.5;
+export const lowQualityScore = 3;
 export const lowQualityMinMs = 10_000;
 
 /** Builds the timeline from a session's records (oldest first). */
