@@ -13,7 +13,7 @@ export interface RouterCounters {
  * lost, asked again (NACKs) and repaired), per subscriber what the router sends (bitrate, layer
  * forwarded and wanted, retransmissions, the loss, jitter and round trip its reports tell, the
  * downlink estimate, audio fallback). `counters` keeps the last sample of each, for rates; it
- * holds only what `stats` still has.
+ * holds only what `stats` still has. Each starts with its second sample: the first has no rates.
  */
 export function routerSamples(
   stats: RoutedMediaStats,
@@ -22,16 +22,17 @@ export function routerSamples(
 ): InspectorRecord[] {
   const records: InspectorRecord[] = [];
   const seen = new Set<string>();
-  const rates = (id: string, values: Record<string, number>): Record<string, number> => {
+  /** What each counter added since the last sample (bytes as bits/s); null for a first sample. */
+  const rates = (id: string, values: Record<string, number>): Record<string, number> | null => {
     seen.add(id);
     const previous = counters.get(id);
     counters.set(id, { at: now, values });
     const seconds = previous ? (now - previous.at) / 1000 : 0;
+    if (!previous || seconds <= 0) return null;
     const out: Record<string, number> = {};
     for (const [name, value] of Object.entries(values)) {
-      const before = previous?.values[name];
-      out[name] = before === undefined || seconds <= 0 ? 0 : Math.max(0, value - before);
-      if (name.endsWith('Bytes')) out[name] = seconds > 0 ? Math.round(((out[name] ?? 0) * 8) / seconds) : 0;
+      const added = Math.max(0, value - (previous.values[name] ?? 0));
+      out[name] = name.endsWith('Bytes') ? Math.round((added * 8) / seconds) : added;
     }
     return out;
   };
@@ -52,6 +53,7 @@ export function routerSamples(
       nacks: sum((layer) => layer.resendsRequested),
       repaired: sum((layer) => layer.repaired),
     });
+    if (!delta) continue;
     records.push({
       at: now,
       source: 'router',
@@ -81,6 +83,7 @@ export function routerSamples(
       retransmissions: (audio?.retransmissions ?? 0) + (video?.retransmissions ?? 0),
       packetsLost: (audio?.packetsLost ?? 0) + (video?.packetsLost ?? 0),
     });
+    if (!delta) continue;
     const data: Record<string, InspectorValue> = {
       audioBitrate: delta.audioBytes ?? 0,
       videoBitrate: delta.videoBytes ?? 0,
