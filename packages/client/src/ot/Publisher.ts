@@ -1,4 +1,5 @@
 import type { PeerTransport } from '../core/PeerTransport.js';
+import type { Telemetry } from '../core/Telemetry.js';
 import type { QualityScore } from '../core/TransportQuality.js';
 import type { PublishParams } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from '../core/ClientError.js';
@@ -510,7 +511,8 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     publication.on('closed', (reason) => {
       this.#unpublished(reason);
     });
-    if (video && this.#properties.audioFallback?.publisher === true) this.#watchUplink(publication);
+    if (video && this.#properties.audioFallback?.publisher === true)
+      this.#watchUplink(publication, engine.telemetry);
     if (hasAudio && !publication.stream.hasAudio) this._muteForced();
     this.dispatch(createEvent('streamCreated', this, { stream: this.#stream }));
   }
@@ -537,10 +539,16 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     this.dispatch(createEvent('muteForced', this, {}));
   }
 
-  #watchUplink(publication: LocalPublication): void {
+  #watchUplink(publication: LocalPublication, telemetry: Telemetry): void {
     const fallback = new PublisherFallback({ publication, logger: this.#context.logger });
     this.#fallback = fallback;
     fallback.on('change', (record) => {
+      const { change, availableBitrate, loss } = record;
+      telemetry.event(
+        change,
+        { reason: 'quality', publisher: true, availableBitrate, loss },
+        publication.stream.streamId,
+      );
       this.#fallbackChanged(publication, record);
     });
     fallback.setActive(this.#publishVideo);

@@ -31,7 +31,7 @@ const client = (
 });
 
 describe('the timeline', () => {
-  it('calls out an audio fallback episode with its length and a score below Fair for 10 s or more', () => {
+  it('calls out audio fallback episodes (a subscriber’s with its length, a publisher’s) and a score below Fair for 10 s or more', () => {
     const timeline = timelineOf(summary, [
       client(10_000, 'score', 'subscriber', { audio: 4, video: 2 }),
       client(15_000, 'event', 'videoDisabled', { reason: 'quality' }),
@@ -40,6 +40,10 @@ describe('the timeline', () => {
       client(60_000, 'score', 'subscriber', { audio: 2, video: 4 }),
       client(62_000, 'score', 'subscriber', { audio: 4, video: 4 }),
       client(100_000, 'score', 'subscriber', { audio: 1, video: 4 }),
+      {
+        ...client(110_000, 'event', 'videoDisabled', { reason: 'quality', publisher: true }),
+        connectionId: 'c1',
+      },
     ]);
     assert.deepEqual(
       timeline.issues.map((issue) => [issue.at, issue.kind, issue.message]),
@@ -50,10 +54,15 @@ describe('the timeline', () => {
           'connection c2 had audio only for 42 s: its link could not carry the video',
         ],
         [100_000, 'lowQuality', 'connection c2: subscriber audio quality below Fair for 20 s'],
+        [
+          110_000,
+          'audioFallback',
+          'connection c1 sent audio only from then on: its uplink could not carry the video',
+        ],
       ],
     );
     assert.equal(timeline.scores.length, 5);
-    assert.equal(timeline.events.length, 2);
+    assert.equal(timeline.events.length, 3);
   });
 });
 

@@ -198,20 +198,12 @@ function issuesOf(
       fallbackSince.delete(key);
       if (since) {
         const seconds = Math.round((event.at - since.at) / 1000);
-        issue(
-          since,
-          'audioFallback',
-          `${who(since)} had audio only for ${seconds} s: its link could not carry the video`,
-        );
+        issue(since, 'audioFallback', fallbackMessage(since, `for ${seconds} s`));
       }
     }
   }
   for (const since of fallbackSince.values())
-    issue(
-      since,
-      'audioFallback',
-      `${who(since)} had audio only from then on: its link could not carry the video`,
-    );
+    issue(since, 'audioFallback', fallbackMessage(since, 'from then on'));
   const tcpRelayed = new Set<string>();
   for (const sample of quality) {
     if (sample.source !== 'client' || sample.data.path !== 'relay/tcp') continue;
@@ -226,6 +218,14 @@ function issuesOf(
   }
   issues.push(...lowScoreIssues(scores, lastAt));
   return issues.sort((a, b) => a.at - b.at);
+}
+
+/** A subscriber's fallback is its downlink's; a publisher's (its event says `publisher`), its uplink's. */
+function fallbackMessage(since: TimelineEntry, howLong: string): string {
+  const who = `connection ${since.connectionId ?? '?'}`;
+  return since.data.publisher === true
+    ? `${who} sent audio only ${howLong}: its uplink could not carry the video`
+    : `${who} had audio only ${howLong}: its link could not carry the video`;
 }
 
 function lowScoreIssues(scores: readonly TimelineEntry[], lastAt: number): InspectorIssue[] {
