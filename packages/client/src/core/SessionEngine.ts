@@ -187,6 +187,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       });
     } catch (error) {
       this.#setState('disconnected');
+      this.telemetry.close();
       throw error;
     }
     this.#setState('connected');
