@@ -31,7 +31,10 @@ form.addEventListener('submit', (event) => {
   });
 });
 $('timeZone').addEventListener('change', () => {
-  if (lastTimeline) render(lastTimeline);
+  if (lastTimeline) render(meetingOf(lastTimeline));
+});
+$('meeting').addEventListener('change', () => {
+  if (lastTimeline) render(meetingOf(lastTimeline));
 });
 
 let lastTimeline = null;
@@ -51,7 +54,17 @@ async function open(sessionId) {
     return;
   }
   lastTimeline = await getJson(`${base}/session/${encodeURIComponent(sessionId)}/inspector`, headers);
-  render(lastTimeline);
+  const choice = $('meeting');
+  choice.replaceChildren(el('option', { value: 'all' }, 'all'));
+  lastTimeline.meetings.forEach((meeting, index) => {
+    const minutes = Math.round((meeting.endAt - meeting.startAt) / 60_000);
+    choice.append(
+      el('option', { value: String(index) }, `${index + 1}: ${time(meeting.startAt)}, ${minutes} min`),
+    );
+  });
+  // The latest meeting is the one a developer looks for after a call.
+  choice.value = lastTimeline.meetings.length > 1 ? String(lastTimeline.meetings.length - 1) : 'all';
+  render(meetingOf(lastTimeline));
   status.textContent = '';
 }
 
@@ -90,6 +103,24 @@ function base64url(bytes) {
     .replace(/\+/g, '-')
     .replace(/\//g, '_')
     .replace(/=+$/, '');
+}
+
+/** The timeline within the chosen meeting (a stretch with somebody connected), or all of it. */
+function meetingOf(timeline) {
+  const meeting = timeline.meetings[Number($('meeting').value)];
+  if (!meeting) return timeline;
+  const within = (at) => at >= meeting.startAt && at <= meeting.endAt;
+  return {
+    ...timeline,
+    firstAt: meeting.startAt,
+    lastAt: meeting.endAt,
+    connections: timeline.connections.filter((c) => meeting.connectionIds.includes(c.connectionId)),
+    streams: timeline.streams.filter((s) => meeting.streamIds.includes(s.streamId)),
+    events: timeline.events.filter((e) => within(e.at)),
+    quality: timeline.quality.filter((e) => within(e.at)),
+    scores: timeline.scores.filter((e) => within(e.at)),
+    issues: timeline.issues.filter((e) => within(e.at)),
+  };
 }
 
 function time(ms) {
@@ -149,6 +180,7 @@ function renderSummary(timeline) {
   const paths = [...new Set(timeline.events.filter((e) => e.type === 'path').map((e) => e.data.path))];
   const rows = [
     ['Session', timeline.sessionId],
+    ['Meetings', String(lastTimeline?.meetings.length ?? 1)],
     ['Start', time(timeline.firstAt)],
     ['Duration', `${Math.round((timeline.lastAt - timeline.firstAt) / 1000)} s`],
     ['Media mode', mediaMode],

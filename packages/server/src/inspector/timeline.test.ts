@@ -66,6 +66,38 @@ describe('the timeline', () => {
   });
 });
 
+describe('meetings', () => {
+  it('split the session at the gaps with nobody connected', () => {
+    const server = (
+      at: number,
+      type: string,
+      connectionId: string,
+      streamId: string | null = null,
+    ): InspectorRecord => ({
+      at,
+      source: 'server',
+      kind: 'event',
+      type,
+      connectionId,
+      streamId,
+      data: { reason: 'clientDisconnected', data: '' },
+    });
+    const timeline = timelineOf(summary, [
+      server(1000, 'connectionCreated', 'a'),
+      server(2000, 'connectionCreated', 'b'),
+      server(3000, 'streamCreated', 'b', 'st1'),
+      server(5000, 'connectionDestroyed', 'a'),
+      server(9000, 'connectionDestroyed', 'b'),
+      server(50_000, 'connectionCreated', 'c'),
+      server(51_000, 'streamCreated', 'c', 'st2'),
+    ]);
+    assert.deepEqual(timeline.meetings, [
+      { startAt: 1000, endAt: 9000, connectionIds: ['a', 'b'], streamIds: ['st1'] },
+      { startAt: 50_000, endAt: 120_000, connectionIds: ['c'], streamIds: ['st2'] },
+    ]);
+  });
+});
+
 describe('router samples', () => {
   it('start at a stream’s second sample, with bitrates and losses over the interval', () => {
     const stats = (scale: number): RoutedMediaStats => ({

@@ -50,6 +50,15 @@ export interface InspectorIssue {
   readonly message: string;
 }
 
+/** A stretch of the session with somebody connected; a session reused over days has several. */
+export interface Meeting {
+  readonly startAt: number;
+  /** When its last connection left (the session's last record while one is still there). */
+  readonly endAt: number;
+  readonly connectionIds: readonly string[];
+  readonly streamIds: readonly string[];
+}
+
 /** What the Inspector shows of one session. */
 export interface InspectorTimeline {
   readonly sessionId: string;
@@ -60,6 +69,8 @@ export interface InspectorTimeline {
   readonly dropped: number;
   readonly connections: readonly ConnectionLane[];
   readonly streams: readonly StreamLane[];
+  /** Split at the gaps with nobody connected, oldest first. */
+  readonly meetings: readonly Meeting[];
   /** Events of the clients and the server, oldest first. */
   readonly events: readonly TimelineEntry[];
   /** Quality samples of the clients' publishers and subscribers and of the router. */
@@ -92,14 +103,17 @@ export function timelineOf(
   const events = entries.filter((_, i) => records[i]?.kind === 'event');
   const quality = entries.filter((_, i) => records[i]?.kind === 'quality');
   const scores = entries.filter((_, i) => records[i]?.kind === 'score');
+  const connections = connectionLanes(events);
+  const streams = streamLanes(events);
   return {
     sessionId: summary.sessionId,
     firstAt: summary.firstAt,
     lastAt: summary.lastAt,
     records: summary.records,
     dropped: summary.dropped,
-    connections: connectionLanes(events),
-    streams: streamLanes(events),
+    connections,
+    streams,
+    meetings: meetingsOf(connections, streams, summary.lastAt),
     events,
     quality,
     scores,
@@ -162,6 +176,29 @@ function streamLanes(events: readonly TimelineEntry[]): StreamLane[] {
     }
   }
   return [...lanes.values()];
+}
+
+function meetingsOf(
+  connections: readonly ConnectionLane[],
+  streams: readonly StreamLane[],
+  lastAt: number,
+): Meeting[] {
+  const meetings: { startAt: number; endAt: number; connectionIds: string[]; streamIds: string[] }[] = [];
+  for (const lane of [...connections].sort((a, b) => a.connectedAt - b.connectedAt)) {
+    const endAt = lane.disconnectedAt ?? lastAt;
+    const current = meetings.at(-1);
+    if (current && lane.connectedAt <= current.endAt) {
+      current.endAt = Math.max(current.endAt, endAt);
+      current.connectionIds.push(lane.connectionId);
+    } else {
+      meetings.push({ startAt: lane.connectedAt, endAt, connectionIds: [lane.connectionId], streamIds: [] });
+    }
+  }
+  for (const stream of streams) {
+    const meeting = meetings.find((m) => stream.createdAt >= m.startAt && stream.createdAt <= m.endAt);
+    meeting?.streamIds.push(stream.streamId);
+  }
+  return meetings;
 }
 
 /**
