@@ -340,6 +340,12 @@ function renderGraphs(timeline) {
         if (!series.has(name)) series.set(name, []);
         series.get(name).push([entry.at, value]);
       }
+      // A score holds until it changes: each series runs on to the stream's end.
+      if (figure.from === 'scores') {
+        const end = timeline.streams.find((s) => s.streamId === streamId)?.destroyedAt ?? timeline.lastAt;
+        for (const points of series.values())
+          points.push([Math.max(end, points.at(-1)[0]), points.at(-1)[1]]);
+      }
       if (series.size > 0) block.append(lineChart(figure, series, timeline));
     }
     container.append(block);
