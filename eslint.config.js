@@ -49,6 +49,11 @@ export default tseslint.config(
         fetch: 'readonly',
         URL: 'readonly',
         URLSearchParams: 'readonly',
+        // The Inspector page signs its REST calls with WebCrypto and keeps credentials per tab.
+        crypto: 'readonly',
+        TextEncoder: 'readonly',
+        btoa: 'readonly',
+        sessionStorage: 'readonly',
       },
     },
   },

@@ -41,6 +41,8 @@ import { PublicAddressPolicy } from './nonPublicAddresses.js';
 import { loadOrCreateSecret } from './secretFile.js';
 import { OrderedEnqueuer } from './webhooks/OrderedEnqueuer.js';
 import { SessionMonitor } from './webhooks/SessionMonitor.js';
+import { InspectorRecorder } from './inspector/InspectorRecorder.js';
+import { InspectorService } from './inspector/InspectorService.js';
 import { SipService } from './sip/SipService.js';
 import { sendSipCallbacks } from './sip/sipCallbacks.js';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks/WebhookSender.js';
@@ -109,6 +111,9 @@ export class ParlorServer {
   readonly demo: DemoService;
   /** SIP interconnect: dials SIP endpoints into routed sessions (off without `--sip-port`). */
   readonly sip: SipService;
+  /** Each session's events and quality, kept `--inspector-retention` days. */
+  readonly inspector: InspectorService;
+  readonly #inspectorRecorder: InspectorRecorder;
   readonly #webhooks: WebhookSender;
   readonly #monitor: SessionMonitor;
   /** Session monitoring and SIP callbacks on their way into the webhook queue, in order. */
@@ -136,6 +141,8 @@ export class ParlorServer {
     sessions: SessionService;
     tokens: ClientTokenVerifier;
     signaling: SignalingServer;
+    inspector: InspectorService;
+    inspectorRecorder: InspectorRecorder;
     archives: ArchiveService;
     callbacks: CallbackService;
     demo: DemoService;
@@ -163,6 +170,8 @@ export class ParlorServer {
     this.callbacks = parts.callbacks;
     this.demo = parts.demo;
     this.sip = parts.sip;
+    this.inspector = parts.inspector;
+    this.#inspectorRecorder = parts.inspectorRecorder;
     this.#webhooks = parts.webhooks;
     this.#monitor = parts.monitor;
     this.#callbackQueue = parts.callbackQueue;
@@ -206,6 +215,8 @@ export class ParlorServer {
     let demo: DemoService | null = null;
     let cluster: Cluster | null = null;
     let sip: SipService | null = null;
+    let inspector: InspectorService | null = null;
+    let inspectorRecorder: InspectorRecorder | null = null;
     let publicUrl = config.publicUrl ?? '';
     const clusterSecret = config.cluster?.secret ?? null;
     try {
@@ -285,6 +296,12 @@ export class ParlorServer {
         nodeId: cluster?.nodeId ?? null,
       });
       webhooks = sender;
+      inspector = new InspectorService({
+        repository: store.inspector,
+        retentionMs: config.inspectorRetentionDays * 86_400_000,
+        logger,
+      });
+      inspectorRecorder = new InspectorRecorder({ rooms: signaling.rooms, inspector });
       const callbackQueue = new OrderedEnqueuer({ webhooks: sender, logger });
       const monitor = new SessionMonitor({ rooms: signaling.rooms, callbacks, enqueuer: callbackQueue });
       const drain =
@@ -400,6 +417,7 @@ export class ParlorServer {
         },
         cluster: cluster && drain && { cluster, drain, secret: clusterSecret },
         forwarding: cluster && forwarding && { cluster, forwarding },
+        inspector: { inspector, lookup, tokens },
       });
       const address = await http.listen({ port: config.port, host: config.host });
       const listenUrl = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
@@ -419,6 +437,8 @@ export class ParlorServer {
         webhooks,
         monitor,
         callbackQueue,
+        inspector,
+        inspectorRecorder,
         coturn,
         mediaWorkers: pool,
         cluster,
@@ -440,6 +460,8 @@ export class ParlorServer {
     } catch (error) {
       demo?.close();
       sip?.close();
+      inspectorRecorder?.close();
+      inspector?.close();
       await archives?.close();
       webhooks?.close();
       await cluster?.close();
@@ -483,6 +505,9 @@ export class ParlorServer {
       } finally {
         // The rooms closed above told of their end: stored, and sent if the receiver answers.
         await this.#callbackQueue.idle();
+        this.#inspectorRecorder.close();
+        await this.inspector.idle();
+        this.inspector.close();
         await this.#webhooks.flush(webhookFlushMs);
         this.#webhooks.close();
         // Only now, sending nothing more, does the node leave its callbacks to the others.

@@ -23,6 +23,8 @@ import type { Logger } from './Logger.js';
 import type { OpusSendOptions } from './opusParameters.js';
 import { PeerTransport } from './PeerTransport.js';
 import { SignalingClient, type SignalingEnd } from './SignalingClient.js';
+import { clientPlatform, Telemetry } from './Telemetry.js';
+import { TransportQuality, type QualityScore } from './TransportQuality.js';
 import { TypedEmitter } from './TypedEmitter.js';
 import type { VideoEncoding } from './videoEncodings.js';
 
@@ -78,6 +80,8 @@ interface SessionEngineEvents {
    * subscriptions because of its link (subscriber audio fallback), or warned it might.
    */
   videoFallback: [transport: PeerTransport, event: VideoFallbackEvent];
+  /** A publishing or subscribing transport's quality scores changed (every 2 s at most). */
+  qualityScore: [transport: PeerTransport, score: QualityScore];
   /** End-to-end encrypted sessions: a subscription's media started or stopped opening with this client's secret. */
   decryption: [transport: PeerTransport, matches: boolean];
   /** An archive started recording the session (also once per archive running at connect time). */
@@ -116,6 +120,10 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
   readonly #publications = new Map<string, LocalPublication>();
   /** Every live peer transport by subscription, publishing and subscribing alike. */
   readonly #transports = new Map<string, PeerTransport>();
+  /** The stream each live transport carries. */
+  readonly #transportStreams = new Map<PeerTransport, string>();
+  /** What this client tells the session's Inspector. */
+  readonly telemetry: Telemetry;
   /** Why the server ended the connection, when it said so before closing the socket. */
   #serverEndReason: SessionEndReason | null = null;
 
@@ -138,10 +146,14 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       logger: options.logger,
       migrate: this.#migrates,
     });
+    this.telemetry = new Telemetry({
+      send: (records) => this.#signaling.request('telemetry', { records }),
+    });
     this.#signaling.on('event', (frame) => {
       this.#onEvent(frame);
     });
     this.#signaling.on('reconnecting', () => {
+      this.telemetry.event('reconnecting', {});
       this.#setState('reconnecting');
       this.safeEmit('reconnecting');
     });
@@ -149,6 +161,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       // TURN credentials may have expired while the link was down: later peer connections use fresh ones.
       if (this.#joined) this.#joined = { ...this.#joined, iceServers };
       this.#setState('connected');
+      this.telemetry.event('reconnected', {});
       this.safeEmit('reconnected');
     });
     this.#signaling.on('migrated', (joined) => {
@@ -191,6 +204,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     if (this.#state !== 'new')
       throw new ClientError(clientErrorCodes.connectFailed, 'connect was already called');
     this.#setState('connecting');
+    const startedAt = Date.now();
     try {
       this.#joined = await this.#signaling.connect({
         sessionId: this.sessionId,
@@ -199,9 +213,17 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       });
     } catch (error) {
       this.#setState('disconnected');
+      this.telemetry.close();
       throw error;
     }
     this.#setState('connected');
+    this.telemetry.event('connect', {
+      ok: true,
+      ms: Date.now() - startedAt,
+      ...clientPlatform(typeof navigator === 'undefined' ? '' : navigator.userAgent),
+      mediaMode: this.#joined.mediaMode,
+    });
+    this.telemetry.active = true;
     this.#logger.info(`connected to ${this.sessionId} as ${this.#joined.connection.connectionId}`);
   }
 
@@ -245,7 +267,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       }
       await frames.ready();
     }
-    const { stream } = await this.#signaling.request('publish', params);
+    const { stream } = await this.#attempt('publish', undefined, this.#signaling.request('publish', params));
     const publication = new LocalPublication({
       stream,
       params,
@@ -259,7 +281,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     });
     this.#publications.set(stream.streamId, publication);
     publication.on('subscriberAdded', (transport) => {
-      this.#route(transport);
+      this.#route(transport, stream.streamId, params.frameRate);
     });
     publication.on('closed', () => {
       this.#publications.delete(publication.streamId);
@@ -282,7 +304,11 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     await this.#frames()
       ?.ready()
       .catch(() => undefined);
-    const { subscriptionId } = await this.#signaling.request('subscribe', { streamId, ...preferences });
+    const { subscriptionId } = await this.#attempt(
+      'subscribe',
+      streamId,
+      this.#signaling.request('subscribe', { streamId, ...preferences }),
+    );
     const transport = PeerTransport.createReceiver({
       subscriptionId,
       remoteConnectionId: stream.connectionId,
@@ -291,7 +317,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       logger: this.#logger,
       frames: this.#frames(),
     });
-    this.#route(transport);
+    this.#route(transport, streamId, stream.frameRate);
     return transport;
   }
 
@@ -334,6 +360,8 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
 
   /** Leaves the session. Idempotent; `disconnected` follows with `clientDisconnected`. */
   disconnect(): void {
+    // What waits goes out before the socket closes.
+    this.telemetry.flush();
     this.#signaling.close();
   }
 
@@ -347,10 +375,41 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     return this.e2ee ? this.#frameEncryption : undefined;
   }
 
-  #route(transport: PeerTransport): void {
+  /** Tells the Inspector how an attempt went: success, or failure with its code. */
+  async #attempt<T>(
+    type: 'publish' | 'subscribe',
+    streamId: string | undefined,
+    attempt: Promise<T>,
+  ): Promise<T> {
+    try {
+      const result = await attempt;
+      const id = streamId ?? (result as { stream?: StreamInfo }).stream?.streamId;
+      this.telemetry.event(type, { ok: true }, id);
+      return result;
+    } catch (error) {
+      const code = error instanceof ClientError ? error.code : null;
+      const message = error instanceof Error ? error.message.slice(0, 200) : null;
+      this.telemetry.event(type, { ok: false, code, message }, streamId);
+      throw error;
+    }
+  }
+
+  #route(transport: PeerTransport, streamId: string, frameRate: number | undefined): void {
     this.#transports.set(transport.subscriptionId, transport);
+    this.#transportStreams.set(transport, streamId);
+    const quality = new TransportQuality({
+      transport,
+      streamId,
+      telemetry: this.telemetry,
+      ...(frameRate === undefined ? {} : { targetFrameRate: frameRate }),
+    });
+    quality.on('score', (score) => {
+      this.safeEmit('qualityScore', transport, score);
+    });
     transport.on('closed', () => {
+      quality.close();
       this.#transports.delete(transport.subscriptionId);
+      this.#transportStreams.delete(transport);
     });
   }
 
@@ -412,7 +471,9 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
         break;
       case 'videoFallback': {
         const transport = this.#transports.get(frame.data.subscriptionId);
-        if (transport) this.safeEmit('videoFallback', transport, frame.data.event);
+        if (!transport) break;
+        this.telemetry.event(frame.data.event, { reason: 'quality' }, this.#transportStreams.get(transport));
+        this.safeEmit('videoFallback', transport, frame.data.event);
         break;
       }
       case 'subscriptionDestroyed':
@@ -501,6 +562,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     const streamEnd = reason === 'serverRotation' ? 'networkDisconnected' : reason;
     for (const publication of [...this.#publications.values()]) publication.close(streamEnd);
     for (const transport of [...this.#transports.values()]) transport.close();
+    this.telemetry.close();
     this.#streams.clear();
     this.#connections.clear();
     this.#logger.info(`disconnected from ${this.sessionId}: ${reason}`);

@@ -1,3 +1,6 @@
+import type { PeerTransport } from '../core/PeerTransport.js';
+import type { Telemetry } from '../core/Telemetry.js';
+import type { QualityScore } from '../core/TransportQuality.js';
 import type { PublishParams, StreamInfo } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from '../core/ClientError.js';
 import {
@@ -93,6 +96,11 @@ export interface PublisherEvents {
   muteForced: EventOf<'muteForced'>;
   /** The microphone's level, 0 to 1, about 60 times a second while listened to. */
   audioLevelUpdated: EventOf<'audioLevelUpdated', { audioLevel: number }>;
+  /**
+   * Every 2 s at most, when the audio or video score (1 bad … 5 excellent) of what one of its
+   * peer connections sends changed: to the router, or in a relayed session to one subscriber.
+   */
+  qualityScoreChanged: EventOf<'qualityScoreChanged', { qualityScore: QualityScore; subscriberId: string }>;
   /** `setAudioSource` switched to another microphone. */
   audioInputDeviceChanged: EventOf<
     'audioInputDeviceChanged',
@@ -506,7 +514,8 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     publication.on('moved', (info) => {
       this.#moved(session, info);
     });
-    if (video && this.#properties.audioFallback?.publisher === true) this.#watchUplink(publication);
+    if (video && this.#properties.audioFallback?.publisher === true)
+      this.#watchUplink(publication, engine.telemetry);
     if (hasAudio && !publication.stream.hasAudio) this._muteForced();
     this.dispatch(createEvent('streamCreated', this, { stream: this.#stream }));
   }
@@ -518,6 +527,14 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     });
   }
 
+  /** @internal A transport's quality scores changed; nothing happens when it is not one of this publisher's. */
+  _qualityScore(transport: PeerTransport, qualityScore: QualityScore): void {
+    if (!this.#publication?.transports.includes(transport)) return;
+    this.dispatch(
+      createEvent('qualityScoreChanged', this, { qualityScore, subscriberId: transport.subscriptionId }),
+    );
+  }
+
   /** @internal A moderator muted this publisher. */
   _muteForced(): void {
     this.#publishAudio = false;
@@ -525,10 +542,16 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     this.dispatch(createEvent('muteForced', this, {}));
   }
 
-  #watchUplink(publication: LocalPublication): void {
+  #watchUplink(publication: LocalPublication, telemetry: Telemetry): void {
     const fallback = new PublisherFallback({ publication, logger: this.#context.logger });
     this.#fallback = fallback;
     fallback.on('change', (record) => {
+      const { change, availableBitrate, loss } = record;
+      telemetry.event(
+        change,
+        { reason: 'quality', publisher: true, availableBitrate, loss },
+        publication.stream.streamId,
+      );
       this.#fallbackChanged(publication, record);
     });
     fallback.setActive(this.#publishVideo);

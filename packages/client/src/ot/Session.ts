@@ -360,6 +360,10 @@ export class Session extends OTEventEmitter<SessionEvents> {
     engine.on('videoFallback', (transport, event) => {
       for (const subscriber of this.#subscribers) subscriber._videoFallback(transport, event);
     });
+    engine.on('qualityScore', (transport, score) => {
+      for (const subscriber of this.#subscribers) subscriber._qualityScore(transport, score);
+      for (const publisher of this.#publishers) publisher._qualityScore(transport, score);
+    });
     engine.on('decryption', (transport, matches) => {
       for (const subscriber of this.#subscribers) subscriber._decryption(transport, matches);
     });

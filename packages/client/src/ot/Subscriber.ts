@@ -1,3 +1,4 @@
+import type { QualityScore } from '../core/TransportQuality.js';
 import type { VideoFallbackEvent } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from '../core/ClientError.js';
 import type { PeerTransport, PeerTransportState } from '../core/PeerTransport.js';
@@ -64,6 +65,8 @@ export interface SubscriberEvents {
   encryptionSecretMismatch: EventOf<'encryptionSecretMismatch'>;
   /** The stream's audio level, 0 to 1, about 60 times a second while listened to. */
   audioLevelUpdated: EventOf<'audioLevelUpdated', { audioLevel: number }>;
+  /** Every 2 s at most, when the audio or video score (1 bad … 5 excellent) changed. */
+  qualityScoreChanged: EventOf<'qualityScoreChanged', { qualityScore: QualityScore }>;
   destroyed: EventOf<'destroyed', { reason: string }>;
 }
 
@@ -289,6 +292,12 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
         this.dispatch(createEvent('videoEnabled', this, { reason: 'quality' as const }));
         break;
     }
+  }
+
+  /** @internal A transport's quality scores changed; nothing happens when that is not this subscriber's. */
+  _qualityScore(transport: PeerTransport, qualityScore: QualityScore): void {
+    if (transport !== this.#transport || this.#destroyed) return;
+    this.dispatch(createEvent('qualityScoreChanged', this, { qualityScore }));
   }
 
   /** @internal A subscription's media started or stopped opening with this client's secret. */

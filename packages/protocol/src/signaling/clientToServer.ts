@@ -132,6 +132,32 @@ export const SignalParams = Params({
   data: Type.Optional(Type.String()),
 });
 
+/** A figure or detail of a telemetry record. */
+const TelemetryValue = Type.Union([
+  Type.String({ maxLength: 256 }),
+  Type.Number(),
+  Type.Boolean(),
+  Type.Null(),
+]);
+/**
+ * What a client tells the session's Inspector: an event as it happened, a quality sample of one
+ * of its publishers or subscribers, or a change of quality score. `ageMs` is how long ago it
+ * was, by the client's clock: the server dates it by its own.
+ */
+export const TelemetryRecord = Type.Object(
+  {
+    ageMs: Type.Integer({ minimum: 0, maximum: 600_000 }),
+    kind: Type.Union([Type.Literal('event'), Type.Literal('quality'), Type.Literal('score')]),
+    type: Type.String({ minLength: 1, maxLength: 64 }),
+    streamId: Type.Optional(Id),
+    data: Type.Record(Type.String({ maxLength: 64 }), TelemetryValue, { maxProperties: 32 }),
+  },
+  { additionalProperties: false },
+);
+export const TelemetryParams = Params({
+  records: Type.Array(TelemetryRecord, { minItems: 1, maxItems: signalingLimits.maxTelemetryRecords }),
+});
+
 export const ForceDisconnectParams = Params({ connectionId: Id });
 export const StreamParams = Params({ streamId: Id });
 export const ForceMuteAllParams = Params({
@@ -165,6 +191,8 @@ export const clientToServer = {
   /** Mutes every stream but the excluded ones, and every stream published until disabled. */
   forceMuteAll: { params: ForceMuteAllParams, result: Empty },
   disableForceMute: { params: Empty, result: Empty },
+  /** Best effort: the server may drop what exceeds its rate or the session's bounds, and says nothing of it. */
+  telemetry: { params: TelemetryParams, result: Empty },
   /** Keep-alive: browsers cannot see WebSocket pings, so clients check the link with this. */
   ping: { params: Empty, result: Empty },
 } as const;
@@ -186,3 +214,4 @@ export type PublishParams = Static<typeof PublishParams>;
 export type UpdateStreamParams = Static<typeof UpdateStreamParams>;
 export type SubscribeParams = Static<typeof SubscribeParams>;
 export type UpdateSubscriptionParams = Static<typeof UpdateSubscriptionParams>;
+export type TelemetryRecord = Static<typeof TelemetryRecord>;

@@ -14,6 +14,8 @@ export const signalingLimits = {
   maxSignalDataBytes: 8 * 1024,
   /** Longest stream name, in characters. */
   maxStreamNameLength: 1000,
+  /** Records in one `telemetry` request. */
+  maxTelemetryRecords: 50,
   /**
    * Invalid frames (not JSON, not a request, an unknown method, bad params, binary, too large) a
    * client may send within `invalidFrameWindowMs`: each gets an error answer, and the next

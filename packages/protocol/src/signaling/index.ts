@@ -41,6 +41,7 @@ export {
   type UpdateStreamParams,
   type SubscribeParams,
   type UpdateSubscriptionParams,
+  type TelemetryRecord,
 } from './clientToServer.js';
 export {
   serverToClient,

@@ -71,7 +71,16 @@ describe('loadConfig', () => {
       },
       cluster: null,
       sip: null,
+      inspectorRetentionDays: 30,
     });
+  });
+
+  it('takes the Inspector retention in days and refuses zero', () => {
+    assert.equal(loadConfig({}, { 'inspector-retention': '7' }).inspectorRetentionDays, 7);
+    assert.throws(
+      () => loadConfig({ PARLOR_INSPECTOR_RETENTION_DAYS: '0' }),
+      /PARLOR_INSPECTOR_RETENTION_DAYS/,
+    );
   });
 
   it('turns SIP on with a port, and refuses a bad address or RTP range', () => {

@@ -109,6 +109,8 @@ export interface Config {
   readonly cluster: ClusterConfig | null;
   /** SIP interconnect (dial out), or null when it is off. Default: off. */
   readonly sip: SipConfig | null;
+  /** Days the Inspector keeps a session's records after its last one. Default: 30. */
+  readonly inspectorRetentionDays: number;
 }
 
 /** A node of a cluster: switched on by `--redis-url`; see docs/cluster.md. */
@@ -633,6 +635,12 @@ const settings = {
     description: 'seconds an archive download URL stays valid (default 600)',
     parse: (raw) => parseSeconds(raw, 1, 7 * 86_400),
   } satisfies Setting<number>,
+  inspectorRetention: {
+    flag: 'inspector-retention',
+    env: 'PARLOR_INSPECTOR_RETENTION_DAYS',
+    description: 'days the Inspector keeps a session after its last record (default 30)',
+    parse: (raw) => wholeNumber(raw, 1, 3650),
+  } satisfies Setting<number>,
   sipPort: {
     flag: 'sip-port',
     env: 'PARLOR_SIP_PORT',
@@ -957,6 +965,7 @@ export function loadConfig(
   const http = readHttp(read, problems);
   const sip = readSip(read, problems, publicIp);
   const cluster = readCluster(read, problems, publicUrl, databaseUrl);
+  const inspectorRetentionDays = read(settings.inspectorRetention) ?? 30;
   if (problems.length > 0 || turn === undefined) throw new ConfigError(problems);
 
   const defaultProjectCredentials =
@@ -990,6 +999,7 @@ export function loadConfig(
     http,
     sip,
     cluster,
+    inspectorRetentionDays,
   });
 }
 

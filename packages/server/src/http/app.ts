@@ -22,6 +22,7 @@ import { connectionInfoRoutes, type ConnectionInfoRouteOptions } from './routes/
 import { demoRoutes } from './routes/demo.js';
 import { filterAssetRoutes } from './routes/filterAssets.js';
 import { healthRoutes } from './routes/health.js';
+import { inspectorRoutes, type InspectorRouteOptions } from './routes/inspector.js';
 import { homeRoutes } from './routes/home.js';
 import { mediaStatsRoutes } from './routes/mediaStats.js';
 import { metricsRoutes, type MetricsRouteOptions } from './routes/metrics.js';
@@ -58,6 +59,8 @@ export interface HttpAppOptions {
    * secret): every call is answered here, and calls from other nodes are refused.
    */
   readonly forwarding: ForwardingOptions | null;
+  /** The Inspector's page and data. */
+  readonly inspector: InspectorRouteOptions;
 }
 
 /** The HTTP server's timeouts and connection caps (see `ConnectionGuard`). */
@@ -141,6 +144,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(connectionInfoRoutes, options.connectionInfo);
   if (options.cluster) await app.register(clusterRoutes, options.cluster);
   await app.register(sessionCreateRoutes, { sessions: options.sessions, lookup: options.lookup });
+  await app.register(inspectorRoutes, options.inspector);
   await app.register(archiveDownloadRoutes, { archives: options.archives, forwarding: options.forwarding });
   await app.register(
     async (project) => {

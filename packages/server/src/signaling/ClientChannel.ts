@@ -315,6 +315,9 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
         room.signal(connection, to, type, data);
         return { result: empty };
       }
+      case 'telemetry':
+        room.telemetry(connection, request.params.records);
+        return { result: empty };
       case 'forceDisconnect':
         room.forceDisconnect(connection, request.params.connectionId);
         return { result: empty };

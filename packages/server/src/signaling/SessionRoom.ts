@@ -14,6 +14,7 @@ import {
   type StreamPropertyChanged,
   type UpdateStreamParams,
   type VideoDimensions,
+  type TelemetryRecord,
 } from '@parlor/protocol';
 import type { RecordOptions, StreamRecording } from '../archive/ArchiveMedia.js';
 import type { VerifiedToken } from '../auth/ClientTokenVerifier.js';
@@ -79,6 +80,8 @@ export interface SessionRoomObserverEvents {
   connectionDestroyed: [connection: RoomConnection, reason: ConnectionDestroyedReason];
   newStream: [stream: StreamInfo];
   streamDestroyed: [stream: StreamInfo, reason: StreamDestroyedReason];
+  /** A connection told what it saw (events, quality samples, scores), for the Inspector. */
+  telemetry: [connection: RoomConnection, records: readonly TelemetryRecord[]];
   close: [];
 }
 
@@ -333,6 +336,12 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
   negotiate(connection: RoomConnection, subscriptionId: string, message: Negotiation): void {
     this.#assertOpen('negotiate');
     this.#media.negotiate(connection, subscriptionId, message);
+  }
+
+  /** Passes on what a connection reports of its media to the room's observers. */
+  telemetry(connection: RoomConnection, records: readonly TelemetryRecord[]): void {
+    this.#assertOpen('report telemetry');
+    this.observer.safeEmit('telemetry', connection, records);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { ApplicationRepository } from './ApplicationRepository.js';
 import { ArchiveRepository } from './ArchiveRepository.js';
 import { CallbackRepository } from './CallbackRepository.js';
+import { InspectorRepository } from './InspectorRepository.js';
 import { PostgresDatabase, type PostgresOptions } from './PostgresDatabase.js';
 import { ProjectRepository } from './ProjectRepository.js';
 import { SessionRepository } from './SessionRepository.js';
@@ -17,6 +18,7 @@ export interface Repositories {
   readonly archives: ArchiveRepository;
   readonly callbacks: CallbackRepository;
   readonly webhooks: WebhookRepository;
+  readonly inspector: InspectorRepository;
 }
 
 /** Where the store is: a SQLite file (one node) or a PostgreSQL database (a cluster). */
@@ -24,8 +26,8 @@ export type StoreLocation =
   { readonly engine: 'sqlite'; readonly file: string } | ({ readonly engine: 'postgres' } & PostgresOptions);
 
 /**
- * Parlor's durable records: projects, applications, sessions, archives, callbacks and the
- * webhook queue, the same repositories on either engine. Every call is asynchronous.
+ * Parlor's durable records: projects, applications, sessions, archives, callbacks, the
+ * webhook queue and the Inspector's records, the same repositories on either engine. Every call is asynchronous.
  */
 export class Store implements Repositories {
   readonly projects: ProjectRepository;
@@ -34,6 +36,7 @@ export class Store implements Repositories {
   readonly archives: ArchiveRepository;
   readonly callbacks: CallbackRepository;
   readonly webhooks: WebhookRepository;
+  readonly inspector: InspectorRepository;
   readonly #database: StoreDatabase;
 
   private constructor(database: StoreDatabase) {
@@ -45,6 +48,7 @@ export class Store implements Repositories {
     this.archives = repositories.archives;
     this.callbacks = repositories.callbacks;
     this.webhooks = repositories.webhooks;
+    this.inspector = repositories.inspector;
   }
 
   /** Opens (creating it if needed) the store and brings its schema up to date. */
@@ -87,5 +91,6 @@ function repositoriesOn(client: SqlClient): Repositories {
     archives: new ArchiveRepository(client),
     callbacks: new CallbackRepository(client),
     webhooks: new WebhookRepository(client),
+    inspector: new InspectorRepository(client),
   };
 }

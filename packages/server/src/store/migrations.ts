@@ -251,4 +251,62 @@ export const migrations: readonly Migration[] = [
     CREATE INDEX webhook_deliveries_by_node ON webhook_deliveries (node_id, url, queue, delivery_id);
     `,
   },
+  // 8: the Inspector: what happened in each session, as its clients, its server and its router
+  // told, kept `--inspector-retention` days. Each session's totals bound what it may add.
+  {
+    sqlite: `
+    CREATE TABLE inspector_sessions (
+      session_id  TEXT PRIMARY KEY,
+      api_key     TEXT NOT NULL,
+      records     INTEGER NOT NULL DEFAULT 0,
+      bytes       INTEGER NOT NULL DEFAULT 0,
+      -- records refused by the session's bounds or a connection's rate
+      dropped     INTEGER NOT NULL DEFAULT 0,
+      first_at    INTEGER NOT NULL,
+      last_at     INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX inspector_sessions_by_age ON inspector_sessions (last_at);
+    CREATE INDEX inspector_sessions_by_project ON inspector_sessions (api_key, last_at);
+
+    CREATE TABLE inspector_records (
+      record_id      INTEGER PRIMARY KEY AUTOINCREMENT,
+      session_id     TEXT NOT NULL,
+      at             INTEGER NOT NULL,
+      source         TEXT NOT NULL CHECK (source IN ('client', 'server', 'router')),
+      kind           TEXT NOT NULL CHECK (kind IN ('event', 'quality', 'score')),
+      type           TEXT NOT NULL,
+      connection_id  TEXT,
+      stream_id      TEXT,
+      -- JSON object: the event's details or the sample's figures
+      data           TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX inspector_records_by_session ON inspector_records (session_id, at);
+    `,
+    postgres: `
+    CREATE TABLE inspector_sessions (
+      session_id  TEXT PRIMARY KEY,
+      api_key     TEXT NOT NULL,
+      records     BIGINT NOT NULL DEFAULT 0,
+      bytes       BIGINT NOT NULL DEFAULT 0,
+      dropped     BIGINT NOT NULL DEFAULT 0,
+      first_at    BIGINT NOT NULL,
+      last_at     BIGINT NOT NULL
+    );
+    CREATE INDEX inspector_sessions_by_age ON inspector_sessions (last_at);
+    CREATE INDEX inspector_sessions_by_project ON inspector_sessions (api_key, last_at);
+
+    CREATE TABLE inspector_records (
+      record_id      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      session_id     TEXT NOT NULL,
+      at             BIGINT NOT NULL,
+      source         TEXT NOT NULL CHECK (source IN ('client', 'server', 'router')),
+      kind           TEXT NOT NULL CHECK (kind IN ('event', 'quality', 'score')),
+      type           TEXT NOT NULL,
+      connection_id  TEXT,
+      stream_id      TEXT,
+      data           TEXT NOT NULL
+    );
+    CREATE INDEX inspector_records_by_session ON inspector_records (session_id, at);
+    `,
+  },
 ];

@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { OpenTok } from '@parlor/server-sdk';
+import type { TestServer } from '@parlor/server/testing';
+import {
+  lightVideo,
+  newPage,
+  openBrowserPeer,
+  startBrowserTestBed,
+  type AppOrigin,
+  type BrowserPeer,
+  type BrowserTestBed,
+} from './helpers.js';
+
+// A routed call of two OpenTok.js pages, then the session in the Inspector: its JSON has both
+// connections, publishes and subscribes, quality samples with frames and bitrate from the
+// clients and the router, and scores; the page shows them to a person.
+
+let parlor: TestServer;
+let app: AppOrigin;
+let browser: Browser;
+let bed: BrowserTestBed;
+
+before(async () => {
+  bed = await startBrowserTestBed();
+  ({ parlor, app, browser } = bed);
+});
+after(() => bed.close());
+
+/** Where the test leaves the Inspector page's screenshot for a person to look at. */
+const screenshotDir = join(import.meta.dirname, '..', 'test-results');
+
+interface Entry {
+  at: number;
+  source: string;
+  type: string;
+  connectionId: string | null;
+  streamId: string | null;
+  data: Record<string, unknown>;
+}
+interface Timeline {
+  connections: { connectionId: string; connectedAt: number; browser: string | null }[];
+  streams: { streamId: string; connectionId: string }[];
+  events: Entry[];
+  quality: Entry[];
+  scores: Entry[];
+}
+
+/** Scores the page's subscribers dispatched with `qualityScoreChanged`, recorded from their creation. */
+async function recordScores(peer: BrowserPeer): Promise<void> {
+  await peer.page.evaluate(() => {
+    const scores: unknown[] = [];
+    Object.assign(window, { scores });
+    window.participant.session.on('streamCreated', (event) => {
+      window.participant.subscribers.get(event.stream.streamId)?.on('qualityScoreChanged', (change) => {
+        scores.push(change.qualityScore);
+      });
+    });
+  });
+}
+
+const num = (value: unknown): number => (typeof value === 'number' ? value : 0);
+
+describe('the Inspector after a routed call', () => {
+  it('has every connect, publish and subscribe, quality samples with frames and bitrate from both sides, and scores; the page shows them', async () => {
+    const opentok = new OpenTok(parlor.apiKey, parlor.apiSecret, { apiUrl: parlor.url });
+    const { sessionId } = await opentok.createSession({ mediaMode: 'routed' });
+    const peers = await Promise.all(
+      [0, 1].map(() => openBrowserPeer(browser, app.url, parlor.apiKey, sessionId)),
+    );
+    const streamIds: string[] = [];
+    const connectedAt: number[] = [];
+    for (const [index, peer] of peers.entries()) {
+      await recordScores(peer);
+      connectedAt.push(Date.now());
+      assert.equal(await peer.connect(opentok.generateToken(sessionId, { data: `peer ${index}` })), null);
+      assert.equal(await peer.publish(lightVideo), null);
+      streamIds.push(await peer.streamId());
+    }
+    const [first, second] = peers as [BrowserPeer, BrowserPeer];
+    await first.expectMediaFlowing(streamIds[1] ?? '');
+    await second.expectMediaFlowing(streamIds[0] ?? '');
+    const connectionIds = await Promise.all(peers.map((peer) => peer.connectionId()));
+
+    // The first quality samples leave 6 s after each peer connection starts, sent within 2 s.
+    const url = `${parlor.url}/v2/project/${parlor.apiKey}/session/${sessionId}/inspector`;
+    const headers = { 'X-Parlor-Token': opentok.generateToken(sessionId, { role: 'moderator' }) };
+    const clientSample = (t: Timeline, connectionId: string): Entry | undefined =>
+      t.quality.find(
+        (q) =>
+          q.source === 'client' &&
+          q.type === 'subscriber' &&
+          q.connectionId === connectionId &&
+          num(q.data.frameRate) > 0 &&
+          num(q.data.videoBitrate) > 0,
+      );
+    let timeline: Timeline | null = null;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const response = await fetch(url, { headers });
+      if (response.status === 200) {
+        const t = (await response.json()) as Timeline;
+        const routerSample = t.quality.some(
+          (q) => q.source === 'router' && q.type === 'subscription' && num(q.data.videoBitrate) > 0,
+        );
+        if (routerSample && connectionIds.every((id) => clientSample(t, id)) && t.scores.length >= 2) {
+          timeline = t;
+          break;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    assert.ok(timeline, 'the Inspector has samples of both subscribers and of the router within 30 s');
+
+    // Connections at their times (± 2 s), with the browser they said they were.
+    for (const [index, connectionId] of connectionIds.entries()) {
+      const lane = timeline.connections.find((c) => c.connectionId === connectionId);
+      assert.ok(lane, `connection ${connectionId}`);
+      assert.ok(Math.abs(lane.connectedAt - (connectedAt[index] ?? 0)) < 2000);
+      assert.match(lane.browser ?? '', /Chrom/);
+      const clientEvents = timeline.events.filter(
+        (e) => e.source === 'client' && e.connectionId === connectionId,
+      );
+      const ok = (type: string): Entry[] => clientEvents.filter((e) => e.type === type && e.data.ok === true);
+      assert.equal(ok('connect').length, 1);
+      assert.deepEqual(
+        ok('publish').map((e) => e.streamId),
+        [streamIds[index]],
+      );
+      assert.deepEqual(
+        ok('subscribe').map((e) => e.streamId),
+        [streamIds[1 - index]],
+      );
+      assert.ok(clientEvents.some((e) => e.type === 'path'));
+    }
+    assert.deepEqual(timeline.streams.map((s) => s.streamId).sort(), [...streamIds].sort());
+    const score = timeline.scores.find((s) => s.type === 'subscriber' && typeof s.data.video === 'number');
+    assert.ok(score && num(score.data.video) >= 1 && num(score.data.video) <= 5);
+    // The SDK event fired on each page's subscriber.
+    for (const peer of peers) {
+      const scores = (await peer.page.evaluate(
+        () => (window as unknown as { scores: unknown[] }).scores,
+      )) as {
+        videoQualityScore?: number;
+      }[];
+      assert.ok(
+        scores.some((s) => (s.videoQualityScore ?? 0) >= 1),
+        JSON.stringify(scores),
+      );
+    }
+
+    // The page, with the project's key and secret.
+    const page = await newPage(browser);
+    await page.goto(`${parlor.url}/inspector?sessionId=${encodeURIComponent(sessionId)}`);
+    await page.fill('#apiKey', parlor.apiKey);
+    await page.fill('#apiSecret', parlor.apiSecret);
+    await page.click('button[type=submit]');
+    // A series of one sample is a dot: its polyline has no size, so the charts are waited for.
+    await page.waitForSelector('#graphs:not([hidden]) svg.chart');
+    assert.equal(await page.locator('rect.lane-connection').count(), 2);
+    assert.equal(await page.locator('rect.lane-stream').count(), 2);
+    assert.ok((await page.locator('.stream-graphs').count()) >= 2);
+    assert.ok((await page.locator('polyline[data-series^="router"]').count()) >= 1);
+    mkdirSync(screenshotDir, { recursive: true });
+    await page.screenshot({ path: join(screenshotDir, 'inspector.png'), fullPage: true });
+
+    // A wrong secret is refused.
+    await page.fill('#apiSecret', 'x'.repeat(40));
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => document.getElementById('status')?.textContent.startsWith('403'));
+    await page.close();
+    await Promise.all(peers.map((peer) => peer.page.close()));
+  });
+});

@@ -1,0 +1,297 @@
+import type {
+  InspectorRecord,
+  InspectorSessionSummary,
+  InspectorSource,
+  InspectorValue,
+} from '../store/InspectorRepository.js';
+
+/** One record as the timeline shows it. */
+export interface TimelineEntry {
+  /** Unix milliseconds. */
+  readonly at: number;
+  readonly source: InspectorSource;
+  readonly type: string;
+  readonly connectionId: string | null;
+  readonly streamId: string | null;
+  readonly data: Readonly<Record<string, InspectorValue>>;
+}
+
+/** A connection's time in the session, as the server saw it. */
+export interface ConnectionLane {
+  readonly connectionId: string;
+  readonly connectedAt: number;
+  /** Null while connected (or when the server stopped before telling). */
+  readonly disconnectedAt: number | null;
+  readonly reason: string | null;
+  /** The token's connection data. */
+  readonly data: string;
+  /** What its SDK said of itself at connect: browser and OS. */
+  readonly browser: string | null;
+  readonly os: string | null;
+}
+
+/** A stream's time in the session, as the server saw it. */
+export interface StreamLane {
+  readonly streamId: string;
+  readonly connectionId: string | null;
+  readonly createdAt: number;
+  readonly destroyedAt: number | null;
+  readonly reason: string | null;
+  readonly hasAudio: boolean;
+  readonly hasVideo: boolean;
+}
+
+/** Something that went wrong, in words, with when and whom. */
+export interface InspectorIssue {
+  readonly at: number;
+  readonly connectionId: string | null;
+  readonly streamId: string | null;
+  readonly kind: 'failure' | 'lowQuality' | 'relayedOverTcp' | 'reconnecting' | 'audioFallback';
+  readonly message: string;
+}
+
+/** A stretch of the session with somebody connected; a session reused over days has several. */
+export interface Meeting {
+  readonly startAt: number;
+  /** When its last connection left (the session's last record while one is still there). */
+  readonly endAt: number;
+  readonly connectionIds: readonly string[];
+  readonly streamIds: readonly string[];
+}
+
+/** What the Inspector shows of one session. */
+export interface InspectorTimeline {
+  readonly sessionId: string;
+  readonly firstAt: number;
+  readonly lastAt: number;
+  readonly records: number;
+  /** Records refused by the session's bounds or a connection's rate. */
+  readonly dropped: number;
+  readonly connections: readonly ConnectionLane[];
+  readonly streams: readonly StreamLane[];
+  /** Split at the gaps with nobody connected, oldest first. */
+  readonly meetings: readonly Meeting[];
+  /** Events of the clients and the server, oldest first. */
+  readonly events: readonly TimelineEntry[];
+  /** Quality samples of the clients' publishers and subscribers and of the router. */
+  readonly quality: readonly TimelineEntry[];
+  /** Quality score changes (1–4.5) of the clients' publishers and subscribers. */
+  readonly scores: readonly TimelineEntry[];
+  readonly issues: readonly InspectorIssue[];
+}
+
+/**
+ * A score (OpenTok's integers: 1 bad, 2 poor, 3 fair, 4 good, 5 excellent) below this is below
+ * Fair; an issue when it lasts at least `lowQualityMinMs`.
+ */
+export const lowQualityScore = 3;
+export const lowQualityMinMs = 10_000;
+
+/** Builds the timeline from a session's records (oldest first). */
+export function timelineOf(
+  summary: InspectorSessionSummary,
+  records: readonly InspectorRecord[],
+): InspectorTimeline {
+  const entries = records.map(({ at, source, type, connectionId, streamId, data }): TimelineEntry => ({
+    at,
+    source,
+    type,
+    connectionId,
+    streamId,
+    data,
+  }));
+  const events = entries.filter((_, i) => records[i]?.kind === 'event');
+  const quality = entries.filter((_, i) => records[i]?.kind === 'quality');
+  const scores = entries.filter((_, i) => records[i]?.kind === 'score');
+  const connections = connectionLanes(events);
+  const streams = streamLanes(events);
+  return {
+    sessionId: summary.sessionId,
+    firstAt: summary.firstAt,
+    lastAt: summary.lastAt,
+    records: summary.records,
+    dropped: summary.dropped,
+    connections,
+    streams,
+    meetings: meetingsOf(connections, streams, summary.lastAt),
+    events,
+    quality,
+    scores,
+    issues: issuesOf(events, quality, scores, summary.lastAt),
+  };
+}
+
+const text = (value: InspectorValue | undefined): string | null => (typeof value === 'string' ? value : null);
+
+function connectionLanes(events: readonly TimelineEntry[]): ConnectionLane[] {
+  const lanes = new Map<string, { -readonly [K in keyof ConnectionLane]: ConnectionLane[K] }>();
+  for (const event of events) {
+    const id = event.connectionId;
+    if (id === null) continue;
+    if (event.source === 'server' && event.type === 'connectionCreated') {
+      lanes.set(id, {
+        connectionId: id,
+        connectedAt: event.at,
+        disconnectedAt: null,
+        reason: null,
+        data: text(event.data.data) ?? '',
+        browser: null,
+        os: null,
+      });
+    }
+    const lane = lanes.get(id);
+    if (!lane) continue;
+    if (event.source === 'server' && event.type === 'connectionDestroyed') {
+      lane.disconnectedAt = event.at;
+      lane.reason = text(event.data.reason);
+    }
+    if (event.source === 'client' && event.type === 'connect') {
+      lane.browser = text(event.data.browser);
+      lane.os = text(event.data.os);
+    }
+  }
+  return [...lanes.values()];
+}
+
+function streamLanes(events: readonly TimelineEntry[]): StreamLane[] {
+  const lanes = new Map<string, { -readonly [K in keyof StreamLane]: StreamLane[K] }>();
+  for (const event of events) {
+    const id = event.streamId;
+    if (id === null || event.source !== 'server') continue;
+    if (event.type === 'streamCreated') {
+      lanes.set(id, {
+        streamId: id,
+        connectionId: event.connectionId,
+        createdAt: event.at,
+        destroyedAt: null,
+        reason: null,
+        hasAudio: event.data.hasAudio === true,
+        hasVideo: event.data.hasVideo === true,
+      });
+    }
+    const lane = lanes.get(id);
+    if (lane && event.type === 'streamDestroyed') {
+      lane.destroyedAt = event.at;
+      lane.reason = text(event.data.reason);
+    }
+  }
+  return [...lanes.values()];
+}
+
+function meetingsOf(
+  connections: readonly ConnectionLane[],
+  streams: readonly StreamLane[],
+  lastAt: number,
+): Meeting[] {
+  const meetings: { startAt: number; endAt: number; connectionIds: string[]; streamIds: string[] }[] = [];
+  for (const lane of [...connections].sort((a, b) => a.connectedAt - b.connectedAt)) {
+    const endAt = lane.disconnectedAt ?? lastAt;
+    const current = meetings.at(-1);
+    if (current && lane.connectedAt <= current.endAt) {
+      current.endAt = Math.max(current.endAt, endAt);
+      current.connectionIds.push(lane.connectionId);
+    } else {
+      meetings.push({ startAt: lane.connectedAt, endAt, connectionIds: [lane.connectionId], streamIds: [] });
+    }
+  }
+  for (const stream of streams) {
+    const meeting = meetings.find((m) => stream.createdAt >= m.startAt && stream.createdAt <= m.endAt);
+    meeting?.streamIds.push(stream.streamId);
+  }
+  return meetings;
+}
+
+/**
+ * What went wrong: a client's failed attempt (its event says `ok: false`), a reconnection, an
+ * audio fallback episode (a subscriber's video off for its link), a publisher or subscriber
+ * whose media went over TURN on TCP, and a score below `lowQualityScore` for at least
+ * `lowQualityMinMs`.
+ */
+function issuesOf(
+  events: readonly TimelineEntry[],
+  quality: readonly TimelineEntry[],
+  scores: readonly TimelineEntry[],
+  lastAt: number,
+): InspectorIssue[] {
+  const issues: InspectorIssue[] = [];
+  const issue = (entry: TimelineEntry, kind: InspectorIssue['kind'], message: string): void => {
+    issues.push({ at: entry.at, connectionId: entry.connectionId, streamId: entry.streamId, kind, message });
+  };
+  const who = (entry: TimelineEntry): string => `connection ${entry.connectionId ?? '?'}`;
+  const fallbackSince = new Map<string, TimelineEntry>();
+  for (const event of events) {
+    if (event.source !== 'client') continue;
+    if (event.data.ok === false) {
+      const code = event.data.code ?? '';
+      const reason = text(event.data.message) ?? '';
+      issue(event, 'failure', `${who(event)}: ${event.type} failed ${code} ${reason}`.trim());
+    }
+    if (event.type === 'reconnecting')
+      issue(event, 'reconnecting', `${who(event)} lost its link and reconnected`);
+    const key = `${event.connectionId ?? ''} ${event.streamId ?? ''}`;
+    if (event.type === 'videoDisabled' && event.data.reason === 'quality') fallbackSince.set(key, event);
+    if (event.type === 'videoEnabled' && event.data.reason === 'quality') {
+      const since = fallbackSince.get(key);
+      fallbackSince.delete(key);
+      if (since) {
+        const seconds = Math.round((event.at - since.at) / 1000);
+        issue(since, 'audioFallback', fallbackMessage(since, `for ${seconds} s`));
+      }
+    }
+  }
+  for (const since of fallbackSince.values())
+    issue(since, 'audioFallback', fallbackMessage(since, 'from then on'));
+  const tcpRelayed = new Set<string>();
+  for (const sample of quality) {
+    if (sample.source !== 'client' || sample.data.path !== 'relay/tcp') continue;
+    const key = `${sample.type} ${sample.connectionId ?? ''} ${sample.streamId ?? ''}`;
+    if (tcpRelayed.has(key)) continue;
+    tcpRelayed.add(key);
+    issue(
+      sample,
+      'relayedOverTcp',
+      `${who(sample)}: its ${sample.type} reached the other end only over TURN/TCP`,
+    );
+  }
+  issues.push(...lowScoreIssues(scores, lastAt));
+  return issues.sort((a, b) => a.at - b.at);
+}
+
+/** A subscriber's fallback is its downlink's; a publisher's (its event says `publisher`), its uplink's. */
+function fallbackMessage(since: TimelineEntry, howLong: string): string {
+  const who = `connection ${since.connectionId ?? '?'}`;
+  return since.data.publisher === true
+    ? `${who} sent audio only ${howLong}: its uplink could not carry the video`
+    : `${who} had audio only ${howLong}: its link could not carry the video`;
+}
+
+function lowScoreIssues(scores: readonly TimelineEntry[], lastAt: number): InspectorIssue[] {
+  const issues: InspectorIssue[] = [];
+  const lowSince = new Map<string, TimelineEntry>();
+  const report = (since: TimelineEntry, until: number, media: string): void => {
+    if (until - since.at < lowQualityMinMs) return;
+    const seconds = Math.round((until - since.at) / 1000);
+    issues.push({
+      at: since.at,
+      connectionId: since.connectionId,
+      streamId: since.streamId,
+      kind: 'lowQuality',
+      message: `connection ${since.connectionId ?? '?'}: ${since.type} ${media} quality below Fair for ${seconds} s`,
+    });
+  };
+  for (const score of scores) {
+    for (const media of ['audio', 'video'] as const) {
+      const value = score.data[media];
+      if (typeof value !== 'number') continue;
+      const key = `${media} ${score.type} ${score.connectionId ?? ''} ${score.streamId ?? ''}`;
+      const since = lowSince.get(key);
+      if (value < lowQualityScore && !since) lowSince.set(key, score);
+      if (value >= lowQualityScore && since) {
+        lowSince.delete(key);
+        report(since, score.at, media);
+      }
+    }
+  }
+  for (const [key, since] of lowSince) report(since, lastAt, key.split(' ')[0] ?? '');
+  return issues;
+}

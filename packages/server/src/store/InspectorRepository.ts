@@ -1,0 +1,211 @@
+import type { SqlClient } from './SqlClient.js';
+
+/** Who told of a record: a client's SDK, the signaling server, or the Media Router. */
+export type InspectorSource = 'client' | 'server' | 'router';
+
+/** An event (something happened), a quality sample (figures over a while), or a quality score. */
+export type InspectorKind = 'event' | 'quality' | 'score';
+
+/** A figure or detail of a record. */
+export type InspectorValue = string | number | boolean | null;
+
+/** One thing the Inspector knows of a session. */
+export interface InspectorRecord {
+  /** Unix milliseconds. */
+  readonly at: number;
+  readonly source: InspectorSource;
+  readonly kind: InspectorKind;
+  /** What it is: `connect`, `publish`, `publisher`, `subscriber`, `iceState`… */
+  readonly type: string;
+  readonly connectionId: string | null;
+  readonly streamId: string | null;
+  readonly data: Readonly<Record<string, InspectorValue>>;
+}
+
+/** What a session may hold; a batch that would take it past either bound is dropped whole. */
+export interface InspectorBounds {
+  readonly maxRecords: number;
+  /** Bytes of the records' JSON data and type. */
+  readonly maxBytes: number;
+}
+
+/** A session the Inspector has records of. */
+export interface InspectorSessionSummary {
+  readonly sessionId: string;
+  readonly apiKey: string;
+  readonly records: number;
+  readonly bytes: number;
+  /** Records refused by the session's bounds or a connection's rate. */
+  readonly dropped: number;
+  /** Unix milliseconds of the first and the last record. */
+  readonly firstAt: number;
+  readonly lastAt: number;
+}
+
+interface SessionRow {
+  session_id: string;
+  api_key: string;
+  records: number | string;
+  bytes: number | string;
+  dropped: number | string;
+  first_at: number | string;
+  last_at: number | string;
+}
+
+interface RecordRow {
+  at: number | string;
+  source: InspectorSource;
+  kind: InspectorKind;
+  type: string;
+  connection_id: string | null;
+  stream_id: string | null;
+  data: string;
+}
+
+/** Rows per INSERT statement (9 parameters each, well under both engines' limits). */
+const rowsPerInsert = 100;
+
+/**
+ * The Inspector's records, by session: each session's totals are kept beside its records and
+ * checked in the same statement that counts a batch in, so that no client can make a session
+ * hold more than its bounds, whatever the number of nodes writing.
+ */
+export class InspectorRepository {
+  readonly #sql: SqlClient;
+
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
+  }
+
+  /**
+   * Stores the batch if it fits in the session's bounds; otherwise counts it as dropped.
+   * Resolves to whether it was stored.
+   */
+  async add(
+    sessionId: string,
+    apiKey: string,
+    records: readonly InspectorRecord[],
+    bounds: InspectorBounds,
+  ): Promise<boolean> {
+    if (records.length === 0) return true;
+    const texts = records.map((record) => JSON.stringify(record.data));
+    const bytes = texts.reduce((sum, text, i) => sum + text.length + (records[i]?.type.length ?? 0), 0);
+    const lastAt = Math.max(...records.map((record) => record.at));
+    const firstAt = Math.min(...records.map((record) => record.at));
+    await this.#sql.run(
+      `INSERT INTO inspector_sessions (session_id, api_key, first_at, last_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (session_id) DO NOTHING`,
+      [sessionId, apiKey, firstAt, lastAt],
+    );
+    const reserved = await this.#sql.run(
+      `UPDATE inspector_sessions
+       SET records = records + ?, bytes = bytes + ?,
+           first_at = CASE WHEN first_at < ? THEN first_at ELSE ? END,
+           last_at = CASE WHEN last_at > ? THEN last_at ELSE ? END
+       WHERE session_id = ? AND records + ? <= ? AND bytes + ? <= ?`,
+      [
+        records.length,
+        bytes,
+        firstAt,
+        firstAt,
+        lastAt,
+        lastAt,
+        sessionId,
+        records.length,
+        bounds.maxRecords,
+        bytes,
+        bounds.maxBytes,
+      ],
+    );
+    if (reserved === 0) {
+      await this.countDropped(sessionId, records.length);
+      return false;
+    }
+    for (let start = 0; start < records.length; start += rowsPerInsert) {
+      const chunk = records.slice(start, start + rowsPerInsert);
+      const params = chunk.flatMap((record, i) => [
+        sessionId,
+        record.at,
+        record.source,
+        record.kind,
+        record.type,
+        record.connectionId,
+        record.streamId,
+        texts[start + i] ?? '{}',
+      ]);
+      await this.#sql.run(
+        `INSERT INTO inspector_records (session_id, at, source, kind, type, connection_id, stream_id, data)
+         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        params,
+      );
+    }
+    return true;
+  }
+
+  /** Counts records refused before reaching the store (a connection past its rate). */
+  async countDropped(sessionId: string, count: number): Promise<void> {
+    await this.#sql.run('UPDATE inspector_sessions SET dropped = dropped + ? WHERE session_id = ?', [
+      count,
+      sessionId,
+    ]);
+  }
+
+  async summary(sessionId: string): Promise<InspectorSessionSummary | undefined> {
+    const row = await this.#sql.get<SessionRow>('SELECT * FROM inspector_sessions WHERE session_id = ?', [
+      sessionId,
+    ]);
+    return row && toSummary(row);
+  }
+
+  /** The session's records, oldest first (in the order stored within a millisecond). */
+  async records(sessionId: string): Promise<InspectorRecord[]> {
+    const rows = await this.#sql.all<RecordRow>(
+      `SELECT at, source, kind, type, connection_id, stream_id, data FROM inspector_records
+       WHERE session_id = ? ORDER BY at, record_id`,
+      [sessionId],
+    );
+    return rows.map((row) => ({
+      at: Number(row.at),
+      source: row.source,
+      kind: row.kind,
+      type: row.type,
+      connectionId: row.connection_id,
+      streamId: row.stream_id,
+      data: JSON.parse(row.data) as Record<string, InspectorValue>,
+    }));
+  }
+
+  /** The project's sessions with records, the most recently active first. */
+  async recentSessions(apiKey: string, limit: number): Promise<InspectorSessionSummary[]> {
+    const rows = await this.#sql.all<SessionRow>(
+      'SELECT * FROM inspector_sessions WHERE api_key = ? ORDER BY last_at DESC, session_id LIMIT ?',
+      [apiKey, limit],
+    );
+    return rows.map(toSummary);
+  }
+
+  /**
+   * Deletes the sessions whose last record is older than `before` (Unix ms), with their records;
+   * resolves to the number of sessions deleted.
+   */
+  async purge(before: number): Promise<number> {
+    await this.#sql.run(
+      `DELETE FROM inspector_records WHERE session_id IN
+         (SELECT session_id FROM inspector_sessions WHERE last_at < ?)`,
+      [before],
+    );
+    return this.#sql.run('DELETE FROM inspector_sessions WHERE last_at < ?', [before]);
+  }
+}
+
+function toSummary(row: SessionRow): InspectorSessionSummary {
+  return {
+    sessionId: row.session_id,
+    apiKey: row.api_key,
+    records: Number(row.records),
+    bytes: Number(row.bytes),
+    dropped: Number(row.dropped),
+    firstAt: Number(row.first_at),
+    lastAt: Number(row.last_at),
+  };
+}

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import jwt from 'jsonwebtoken';
+import type { TelemetryRecord } from '@parlor/protocol';
+import { startTestServer, type TestServer } from '@parlor/server/testing';
+
+// The Inspector's data through the server: what clients report over signaling and what the
+// server saw, read back by REST; its limits and its retention.
+
+let parlor: TestServer;
+
+before(async () => {
+  parlor = await startTestServer();
+});
+after(() => parlor.dispose());
+
+interface Timeline {
+  connections: {
+    connectionId: string;
+    connectedAt: number;
+    disconnectedAt: number | null;
+    reason: string | null;
+    browser: string | null;
+  }[];
+  streams: { streamId: string; connectionId: string; hasVideo: boolean }[];
+  events: {
+    at: number;
+    source: string;
+    type: string;
+    connectionId: string | null;
+    data: Record<string, unknown>;
+  }[];
+  quality: { source: string; type: string; streamId: string | null; data: Record<string, unknown> }[];
+  scores: unknown[];
+  issues: { kind: string; message: string }[];
+  dropped: number;
+  records: number;
+}
+
+const inspectorPath = (sessionId: string): string => `/session/${sessionId}/inspector`;
+
+/** Waits until the session's timeline satisfies `done` (writes are asynchronous), at most 5 s. */
+async function timelineWhen(sessionId: string, done: (timeline: Timeline) => boolean): Promise<Timeline> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    await parlor.server.inspector.idle();
+    const response = await parlor.rest('GET', inspectorPath(sessionId));
+    if (response.status === 200) {
+      const timeline = (await response.json()) as Timeline;
+      if (done(timeline)) return timeline;
+    }
+    if (Date.now() > deadline) throw new Error(`timeline not as expected: ${response.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const quality = (ageMs: number, streamId: string): TelemetryRecord => ({
+  ageMs,
+  kind: 'quality',
+  type: 'subscriber',
+  streamId,
+  data: { videoBitrate: 400_000, frameRate: 30, width: 640, height: 480, path: 'relay/tcp' },
+});
+
+describe('the Inspector', () => {
+  it('keeps what the server saw and what clients reported, and reads it back by REST', async () => {
+    const { sessionId, alice, bob, streamId } = await parlor.liveSession();
+    await bob.request('telemetry', {
+      records: [
+        {
+          ageMs: 0,
+          kind: 'event',
+          type: 'connect',
+          data: { ok: true, browser: 'Chromium 130', os: 'Linux' },
+        },
+        {
+          ageMs: 0,
+          kind: 'event',
+          type: 'subscribe',
+          streamId,
+          data: { ok: false, code: 1501, message: 'boom' },
+        },
+        quality(0, streamId),
+        { ageMs: 0, kind: 'score', type: 'subscriber', streamId, data: { audio: 4.3, video: 3.9 } },
+      ],
+    });
+    await bob.close();
+    const timeline = await timelineWhen(
+      sessionId,
+      (t) => t.quality.length === 1 && t.connections.some((c) => c.disconnectedAt !== null),
+    );
+    const lanes = new Map(timeline.connections.map((lane) => [lane.connectionId, lane]));
+    assert.equal(lanes.size, 2);
+    assert.equal(lanes.get(bob.connectionId)?.reason, 'clientDisconnected');
+    assert.equal(lanes.get(bob.connectionId)?.browser, 'Chromium 130');
+    assert.equal(lanes.get(alice.connectionId)?.disconnectedAt, null);
+    assert.deepEqual(
+      timeline.streams.map((s) => [s.streamId, s.connectionId, s.hasVideo]),
+      [[streamId, alice.connectionId, true]],
+    );
+    assert.equal(timeline.quality[0]?.data.videoBitrate, 400_000);
+    assert.equal(timeline.scores.length, 1);
+    const kinds = timeline.issues.map((issue) => issue.kind).sort();
+    assert.deepEqual(kinds, ['failure', 'relayedOverTcp']);
+    assert.match(
+      timeline.issues.find((i) => i.kind === 'failure')?.message ?? '',
+      /subscribe failed 1501 boom/,
+    );
+    await alice.close();
+  });
+
+  it('opens a session to a moderator token of that session only, and to no other project', async () => {
+    const { sessionId, alice, bob } = await parlor.liveSession();
+    await timelineWhen(sessionId, (t) => t.connections.length === 2);
+    const url = `${parlor.url}/v2/project/${parlor.apiKey}${inspectorPath(sessionId)}`;
+    const withToken = (token: string): Promise<Response> =>
+      fetch(url, { headers: { 'X-Parlor-Token': token } });
+    assert.equal((await withToken(parlor.token(sessionId, { role: 'moderator' }))).status, 200);
+    assert.equal((await withToken(parlor.token(sessionId, { role: 'publisher' }))).status, 403);
+    const other = await parlor.createSession();
+    const otherUrl = `${parlor.url}/v2/project/${parlor.apiKey}${inspectorPath(other)}`;
+    const moderatorOfOther = await fetch(url, {
+      headers: { 'X-Parlor-Token': parlor.token(other, { role: 'moderator' }) },
+    });
+    assert.equal(moderatorOfOther.status, 403);
+    assert.equal((await fetch(otherUrl)).status, 403);
+    assert.equal((await parlor.rest('GET', inspectorPath(other))).status, 404);
+    const now = Math.floor(Date.now() / 1000);
+    const stranger = jwt.sign({ iss: '99999999', ist: 'project', iat: now, exp: now + 300 }, 'x'.repeat(40));
+    const refused = await fetch(url, { headers: { 'X-OPENTOK-AUTH': stranger } });
+    assert.equal(refused.status, 403);
+    const recent = (await (await parlor.rest('GET', '/inspector/sessions?count=5')).json()) as {
+      items: { sessionId: string }[];
+    };
+    assert.equal(recent.items[0]?.sessionId, sessionId);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it('cuts a client that reports ten times its allowed rate, counting what it dropped, and the server stays well', async () => {
+    const { sessionId, alice, bob, streamId } = await parlor.liveSession();
+    // 2 records a second in bursts of 150 allowed: 30 batches of 50 in about 3 s is 10x that.
+    const batch = Array.from({ length: 50 }, (_, i) => quality(i, streamId));
+    for (let i = 0; i < 30; i++) {
+      await bob.request('telemetry', { records: batch });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await alice.request('ping', {});
+    const timeline = await timelineWhen(sessionId, (t) => t.dropped > 0);
+    assert.ok(timeline.quality.length <= 150 + 50 + 2 * 5, `${timeline.quality.length} stored`);
+    assert.ok(timeline.dropped >= 1000, `${timeline.dropped} dropped`);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it('keeps its data over a restart and purges a session idle past the retention', async () => {
+    const { sessionId, alice, bob } = await parlor.liveSession();
+    await timelineWhen(sessionId, (t) => t.connections.length === 2);
+    await Promise.all([alice.close(), bob.close()]);
+    parlor = await parlor.restart();
+    await timelineWhen(sessionId, (t) => t.connections.length === 2);
+    assert.equal(await parlor.server.inspector.purge(Date.now() + 29 * 86_400_000), 0);
+    assert.ok((await parlor.server.inspector.purge(Date.now() + 31 * 86_400_000)) >= 1);
+    assert.equal((await parlor.rest('GET', inspectorPath(sessionId))).status, 404);
+  });
+});
