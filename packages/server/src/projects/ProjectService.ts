@@ -74,7 +74,7 @@ async function insert(
   credentials: ProjectCredentials,
   isDefault: boolean,
 ): Promise<Project> {
-  const project: Project = { ...credentials, name, isDefault: false, createdAt: Date.now() };
+  const project: Project = { ...credentials, name, isDefault: false, suspended: false, createdAt: Date.now() };
   await tx.projects.insert(project);
   if (!isDefault) return project;
   await tx.projects.makeDefault(project.apiKey);

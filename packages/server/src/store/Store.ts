@@ -1,6 +1,8 @@
 import { ApplicationRepository } from './ApplicationRepository.js';
 import { ArchiveRepository } from './ArchiveRepository.js';
 import { CallbackRepository } from './CallbackRepository.js';
+import { DeliveryHistoryRepository } from './DeliveryHistoryRepository.js';
+import { OperatorRepository } from './OperatorRepository.js';
 import { PostgresDatabase, type PostgresOptions } from './PostgresDatabase.js';
 import { ProjectRepository } from './ProjectRepository.js';
 import { SessionRepository } from './SessionRepository.js';
@@ -17,6 +19,8 @@ export interface Repositories {
   readonly archives: ArchiveRepository;
   readonly callbacks: CallbackRepository;
   readonly webhooks: WebhookRepository;
+  readonly deliveryHistory: DeliveryHistoryRepository;
+  readonly operators: OperatorRepository;
 }
 
 /** Where the store is: a SQLite file (one node) or a PostgreSQL database (a cluster). */
@@ -24,8 +28,8 @@ export type StoreLocation =
   { readonly engine: 'sqlite'; readonly file: string } | ({ readonly engine: 'postgres' } & PostgresOptions);
 
 /**
- * Parlor's durable records: projects, applications, sessions, archives, callbacks and the
- * webhook queue, the same repositories on either engine. Every call is asynchronous.
+ * Parlor's durable records: projects, applications, sessions, archives, callbacks, the
+ * webhook queue and its history, and the console's operators, the same repositories on either engine. Every call is asynchronous.
  */
 export class Store implements Repositories {
   readonly projects: ProjectRepository;
@@ -34,6 +38,8 @@ export class Store implements Repositories {
   readonly archives: ArchiveRepository;
   readonly callbacks: CallbackRepository;
   readonly webhooks: WebhookRepository;
+  readonly deliveryHistory: DeliveryHistoryRepository;
+  readonly operators: OperatorRepository;
   readonly #database: StoreDatabase;
 
   private constructor(database: StoreDatabase) {
@@ -45,6 +51,8 @@ export class Store implements Repositories {
     this.archives = repositories.archives;
     this.callbacks = repositories.callbacks;
     this.webhooks = repositories.webhooks;
+    this.deliveryHistory = repositories.deliveryHistory;
+    this.operators = repositories.operators;
   }
 
   /** Opens (creating it if needed) the store and brings its schema up to date. */
@@ -87,5 +95,7 @@ function repositoriesOn(client: SqlClient): Repositories {
     archives: new ArchiveRepository(client),
     callbacks: new CallbackRepository(client),
     webhooks: new WebhookRepository(client),
+    deliveryHistory: new DeliveryHistoryRepository(client),
+    operators: new OperatorRepository(client),
   };
 }
