@@ -17,6 +17,7 @@ import { clusterKey, OwnerForwarding } from './cluster/OwnerForwarding.js';
 import { connectRedis } from './cluster/redis.js';
 import { Regions } from './cluster/Regions.js';
 import type { Config } from './config/config.js';
+import { ConsoleAuth } from './console/ConsoleAuth.js';
 import { DemoService } from './demo/DemoService.js';
 import { connectionBudget, descriptorLimit, openDescriptors } from './descriptors.js';
 import { buildHttpApp, type HttpLimits } from './http/app.js';
@@ -63,8 +64,6 @@ export interface ParlorServerParts {
   readonly archiveRescanIntervalMs?: number;
   /** How callbacks are retried. Default: from 1 s, doubling, up to 5 min apart, for a day. */
   readonly webhookRetry?: Pick<WebhookSenderOptions, 'retryBaseMs' | 'retryMaxMs' | 'maxAgeMs'>;
-  /** Callbacks that may wait to be delivered. Default: 100000. */
-  readonly webhookMaxQueued?: number;
 }
 
 /** How long a stopping server lets callbacks under way be delivered, in ms. */
@@ -105,6 +104,9 @@ export class ParlorServer {
   readonly demo: DemoService;
   /** SIP interconnect: dials SIP endpoints into routed sessions (off without `--sip-port`). */
   readonly sip: SipService;
+  /** The console's one-time setup link while it has no operator (printed at start); else null. */
+  readonly consoleSetupUrl: string | null;
+  readonly #consoleAuth: ConsoleAuth;
   readonly #webhooks: WebhookSender;
   readonly #monitor: SessionMonitor;
   readonly #signaling: SignalingServer;
@@ -132,6 +134,8 @@ export class ParlorServer {
     callbacks: CallbackService;
     demo: DemoService;
     sip: SipService;
+    consoleAuth: ConsoleAuth;
+    consoleSetupToken: string | null;
     webhooks: WebhookSender;
     monitor: SessionMonitor;
     coturn: Coturn | null;
@@ -153,6 +157,9 @@ export class ParlorServer {
     this.callbacks = parts.callbacks;
     this.demo = parts.demo;
     this.sip = parts.sip;
+    this.#consoleAuth = parts.consoleAuth;
+    this.consoleSetupUrl =
+      parts.consoleSetupToken === null ? null : `${this.publicUrl}/console/setup#${parts.consoleSetupToken}`;
     this.#webhooks = parts.webhooks;
     this.#monitor = parts.monitor;
     this.#signaling = parts.signaling;
@@ -194,6 +201,7 @@ export class ParlorServer {
     let demo: DemoService | null = null;
     let cluster: Cluster | null = null;
     let sip: SipService | null = null;
+    let consoleAuth: ConsoleAuth | null = null;
     let publicUrl = config.publicUrl ?? '';
     const clusterSecret = config.cluster?.secret ?? null;
     try {
@@ -202,7 +210,11 @@ export class ParlorServer {
       const sessions = new SessionService(store);
       const defaultProject = await projects.ensureDefault(config.defaultProjectCredentials);
       const lookup: CredentialLookup = {
-        secretOf: async (apiKey) => (await store.projects.find(apiKey))?.apiSecret,
+        // A suspended project's REST calls and client tokens are refused as those of an unknown one.
+        secretOf: async (apiKey) => {
+          const project = await store.projects.find(apiKey);
+          return project && !project.suspended ? project.apiSecret : undefined;
+        },
         publicKeyOf: async (applicationId) => (await store.applications.find(applicationId))?.publicKey,
         projectOfSession: (sessionId) => store.sessions.projectOf(sessionId),
       };
@@ -250,10 +262,11 @@ export class ParlorServer {
       const callbacks = new CallbackService(store);
       const sender = new WebhookSender({
         repository: store.webhooks,
+        history: store.deliveryHistory,
         logger,
         signatureSecretOf: (apiKey) => callbacks.signatureSecret(apiKey),
+        maxQueued: config.webhookMaxQueued,
         ...overrides.webhookRetry,
-        ...(overrides.webhookMaxQueued === undefined ? {} : { maxQueued: overrides.webhookMaxQueued }),
       });
       webhooks = sender;
       const monitor = new SessionMonitor({ rooms: signaling.rooms, callbacks, webhooks: sender, logger });
@@ -321,6 +334,8 @@ export class ParlorServer {
           },
         },
       });
+      consoleAuth = new ConsoleAuth({ operators: store.operators, logger });
+      const consoleSetupToken = await consoleAuth.prepareSetup();
       const http = await buildHttpApp({
         logger,
         sessions,
@@ -330,6 +345,18 @@ export class ParlorServer {
         callbacks,
         sip,
         demo: config.demo ? demo : null,
+        console: {
+          auth: consoleAuth,
+          secureCookie: (config.publicUrl ?? '').startsWith('https:'),
+          projects,
+          applications,
+          sessions,
+          rooms: signaling.rooms,
+          archives,
+          callbacks,
+          deliveries: store.deliveryHistory,
+          webhooks: sender,
+        },
         metrics: { metrics, token: config.metricsToken },
         limits: httpLimits(config, logger),
         connectionInfo: {
@@ -362,6 +389,8 @@ export class ParlorServer {
         callbacks,
         demo,
         sip,
+        consoleAuth,
+        consoleSetupToken,
         webhooks,
         monitor,
         coturn,
@@ -383,6 +412,7 @@ export class ParlorServer {
       return server;
     } catch (error) {
       demo?.close();
+      consoleAuth?.close();
       sip?.close();
       await archives?.close();
       webhooks?.close();
@@ -432,6 +462,7 @@ export class ParlorServer {
         await this.#webhooks.flush(webhookFlushMs);
         this.#webhooks.close();
         this.demo.close();
+        this.#consoleAuth.close();
         await this.#coturn?.close();
         await this.#store.close();
         this.#logger.info('parlor stopped');
