@@ -426,17 +426,27 @@ export class ParlorServer {
 
   /**
    * Stops: at once for a node on its own; a cluster node first goes `draining` (placement passes
-   * it by) and waits for its sessions to end, at most `--drain-timeout`, then closes.
+   * it by) and waits for its sessions to end, at most `--drain-timeout`, then closes. Its live
+   * sessions' applications get a `sessionNotification` at the start and at half the timeout.
    */
   async stop(): Promise<void> {
     const cluster = this.cluster;
     const timeoutSeconds = this.#drainTimeoutSeconds;
     if (cluster && timeoutSeconds > 0 && this.rooms.all.length > 0) {
+      // OpenTok warns of a rotation twice: when it is planned, and again before it happens (here
+      // halfway through the drain, to the sessions still live).
       this.#monitor.notifyDraining();
       await cluster.drain();
       const deadline = Date.now() + timeoutSeconds * 1000;
-      while (this.rooms.all.length > 0 && Date.now() < deadline)
+      const secondNoticeAt = deadline - (timeoutSeconds * 1000) / 2;
+      let noticed = false;
+      while (this.rooms.all.length > 0 && Date.now() < deadline) {
+        if (!noticed && Date.now() >= secondNoticeAt) {
+          noticed = true;
+          this.#monitor.notifyDraining();
+        }
         await new Promise((resolve) => setTimeout(resolve, 250));
+      }
       this.#logger.info({ sessions: this.rooms.all.length }, 'drained: stopping');
     }
     await this.close();

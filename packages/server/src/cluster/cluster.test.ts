@@ -35,7 +35,13 @@ const clients: SignalingTestClient[] = [];
 before(async () => {
   [redis, postgres] = await Promise.all([TestRedis.start(), startPostgresServer()]);
   databaseUrl = await postgres.createDatabase();
-  cluster = await TestCluster.start({ redis, databaseUrl, regions: ['us', 'eu', 'ap'] });
+  // A draining node warns its sessions again at half its drain timeout: 5 s in.
+  cluster = await TestCluster.start({
+    redis,
+    databaseUrl,
+    regions: ['us', 'eu', 'ap'],
+    env: { PARLOR_DRAIN_TIMEOUT: '10' },
+  });
   opentok = new OpenTok(testClusterProject.apiKey, testClusterProject.apiSecret, {
     apiUrl: nodeOf('us').url,
   });
@@ -247,7 +253,7 @@ describe('a cluster of three nodes on one Redis', () => {
     assert.equal((await connectionInfo(nodeOf('eu'), sessionId)).nodeId, nodeOf('us').nodeId);
   });
 
-  it('drains on SIGTERM: takes no new session, keeps its live one, tells its application, and exits 0 once it has ended', async () => {
+  it('drains on SIGTERM: takes no new session, keeps its live one, tells its application twice, and exits 0 once it has ended', async () => {
     const draining = nodeOf('eu');
     // The earlier tests' clients leave: the node's one live session is this test's.
     await Promise.all(clients.splice(0).map((each) => each.close().catch(() => undefined)));
@@ -283,6 +289,10 @@ describe('a cluster of three nodes on one Redis', () => {
     assert.equal((await connectionInfo(draining, next)).nodeId, nodeOf('us').nodeId);
     await client.request('signal', { type: 'still', data: 'served' });
     await client.nextEvent('signal');
+    const notices = (): number =>
+      events.filter((each) => each.sessionId === sessionId && each.event === 'sessionNotification').length;
+    const noticeDeadline = Date.now() + 15_000;
+    while (notices() < 2 && Date.now() < noticeDeadline) await sleep(100);
     await client.close();
     const { code } = await stopped;
     assert.equal(code, 0);
@@ -292,6 +302,7 @@ describe('a cluster of three nodes on one Redis', () => {
       [
         ['sessionCreated', undefined],
         ['connectionCreated', undefined],
+        ['sessionNotification', 'serverRotation'],
         ['sessionNotification', 'serverRotation'],
         ['connectionDestroyed', 'clientDisconnected'],
         ['sessionDestroyed', 'clientDisconnected'],
