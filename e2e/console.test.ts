@@ -46,7 +46,7 @@ async function playsRemoteVideo(page: Page): Promise<void> {
 }
 
 describe('the console in Chromium', () => {
-  it('sets up an operator, logs in, makes a routed session and a moderator token whose join link puts two pages in a call', async () => {
+  it('sets up an operator, logs in, makes a routed session and a moderator token whose join link puts two pages in a call, whose archive plays in the page', async () => {
     const operator = await browser.newContext();
     const page = await operator.newPage();
     page.on('pageerror', (error) => {
@@ -108,6 +108,33 @@ describe('the console in Chromium', () => {
       1,
     );
     await screenshot(page, 'console');
+
+    // An archive of the call lists in the page and plays in its <video>.
+    const started = await parlor.rest('POST', '/archive', { sessionId, name: 'Console walk' });
+    assert.equal(started.status, 200);
+    const { id: archiveId } = (await started.json()) as { id: string };
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    assert.equal((await parlor.rest('POST', `/archive/${archiveId}/stop`)).status, 200);
+    const deadline = Date.now() + 90_000;
+    let status = '';
+    while (status !== 'available') {
+      assert.ok(Date.now() < deadline, `the archive is ${status}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      status = ((await (await parlor.rest('GET', `/archive/${archiveId}`)).json()) as { status: string })
+        .status;
+    }
+    await page.click('#refresh');
+    const row = page.locator('#archives tr', { hasText: 'Console walk' });
+    await row.locator('button', { hasText: 'Play' }).click();
+    await page.waitForFunction(
+      () => {
+        const player = document.querySelector<HTMLVideoElement>('#player');
+        return player !== null && player.videoWidth > 0 && player.currentTime > 0.5;
+      },
+      undefined,
+      { timeout: 20_000, polling: 100 },
+    );
+    await screenshot(page, 'archive');
     await Promise.all([alice.close(), bob.close()]);
     await operator.close();
   });
