@@ -298,7 +298,8 @@ export class ParlorServer {
       // Made with the demo off too: it purges the demo sessions of earlier runs.
       demo = new DemoService({
         sessions,
-        project: defaultProject,
+        apiKey: defaultProject.apiKey,
+        apiSecret: async () => (await projects.get(defaultProject.apiKey)).apiSecret,
         liveSessionIds: () => signaling.rooms.all.map((room) => room.sessionId),
         logger,
       });
