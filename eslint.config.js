@@ -37,7 +37,7 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   {
-    // The demo page's script: a browser module that uses the SDK's global `OT`.
+    // The demo's and the console's scripts: browser modules; the call pages use the SDK's global `OT`.
     files: ['packages/server/public/**/*.js'],
     languageOptions: {
       sourceType: 'module',
@@ -54,6 +54,13 @@ export default tseslint.config(
         TextEncoder: 'readonly',
         btoa: 'readonly',
         sessionStorage: 'readonly',
+        Option: 'readonly',
+        confirm: 'readonly',
+        setTimeout: 'readonly',
+        Blob: 'readonly',
+        navigator: 'readonly',
+        HTMLAnchorElement: 'readonly',
+        FormData: 'readonly',
       },
     },
   },

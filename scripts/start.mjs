@@ -10,5 +10,14 @@ if (process.getuid?.() === 0 && !['off', 'external'].includes(process.env.PARLOR
   ensureDebianPackages({ '/usr/bin/turnserver': 'coturn' });
 }
 build();
+// The embedded one-machine start serves the demo unless told otherwise (PARLOR_DEMO=false); a
+// cluster node (a database or Redis URL) does not.
+const args = process.argv.slice(2);
+const clusterFlags = ['--database-url', '--redis-url'];
+const embedded =
+  !args.some((arg) => clusterFlags.some((flag) => arg === flag || arg.startsWith(`${flag}=`))) &&
+  process.env.PARLOR_DATABASE_URL === undefined &&
+  process.env.PARLOR_REDIS_URL === undefined;
+const demo = embedded && process.env.PARLOR_DEMO === undefined && !args.includes('--demo') ? ['--demo'] : [];
 const { main } = await import(pathToFileURL(join(root, 'packages/server/dist/cli.js')).href);
-process.exitCode = await main(['start', ...process.argv.slice(2)]);
+process.exitCode = await main(['start', ...demo, ...args]);

@@ -89,6 +89,13 @@ export const errorCatalogue = {
   DOWNLOAD_REFUSED: { status: 403, message: 'Invalid or expired download link' },
   CALLBACK_NOT_FOUND: { status: 404, message: 'Callback not found' },
 
+  // The console (/console): its operators' logins, and the projects it manages.
+  CONSOLE_LOGIN_REQUIRED: { status: 401, message: 'Log in to the console first' },
+  CONSOLE_LOGIN_FAILED: { status: 401, message: 'Wrong operator name or password' },
+  CONSOLE_CSRF: { status: 403, message: 'Missing or wrong X-CSRF-Token header' },
+  CONSOLE_SETUP_REFUSED: { status: 403, message: 'The setup link is wrong, used or no longer needed' },
+  PROJECT_NOT_FOUND: { status: 404, message: 'Project not found' },
+
   // SIP interconnect (server-api.md §9.2).
   SIP_SESSION_NOT_ROUTED: {
     status: 409,

@@ -19,6 +19,7 @@ import { clusterKey, OwnerForwarding } from './cluster/OwnerForwarding.js';
 import { connectRedis } from './cluster/redis.js';
 import { Regions } from './cluster/Regions.js';
 import type { Config } from './config/config.js';
+import { ConsoleAuth } from './console/ConsoleAuth.js';
 import { DemoService } from './demo/DemoService.js';
 import { connectionBudget, descriptorLimit, openDescriptors } from './descriptors.js';
 import { buildHttpApp, type HttpLimits } from './http/app.js';
@@ -69,8 +70,6 @@ export interface ParlorServerParts {
   readonly archiveRescanIntervalMs?: number;
   /** How callbacks are retried. Default: from 1 s, doubling, up to 5 min apart, for a day. */
   readonly webhookRetry?: Pick<WebhookSenderOptions, 'retryBaseMs' | 'retryMaxMs' | 'maxAgeMs'>;
-  /** Callbacks that may wait to be delivered. Default: 100000. */
-  readonly webhookMaxQueued?: number;
 }
 
 /** How long a stopping server lets callbacks under way be delivered, in ms. */
@@ -114,6 +113,9 @@ export class ParlorServer {
   /** Each session's events and quality, kept `--inspector-retention` days. */
   readonly inspector: InspectorService;
   readonly #inspectorRecorder: InspectorRecorder;
+  /** The console's one-time setup link while it has no operator (printed at start); else null. */
+  readonly consoleSetupUrl: string | null;
+  readonly #consoleAuth: ConsoleAuth;
   readonly #webhooks: WebhookSender;
   readonly #monitor: SessionMonitor;
   /** Session monitoring and SIP callbacks on their way into the webhook queue, in order. */
@@ -147,6 +149,8 @@ export class ParlorServer {
     callbacks: CallbackService;
     demo: DemoService;
     sip: SipService;
+    consoleAuth: ConsoleAuth;
+    consoleSetupToken: string | null;
     webhooks: WebhookSender;
     monitor: SessionMonitor;
     callbackQueue: OrderedEnqueuer;
@@ -172,6 +176,9 @@ export class ParlorServer {
     this.sip = parts.sip;
     this.inspector = parts.inspector;
     this.#inspectorRecorder = parts.inspectorRecorder;
+    this.#consoleAuth = parts.consoleAuth;
+    this.consoleSetupUrl =
+      parts.consoleSetupToken === null ? null : `${this.publicUrl}/console/setup#${parts.consoleSetupToken}`;
     this.#webhooks = parts.webhooks;
     this.#monitor = parts.monitor;
     this.#callbackQueue = parts.callbackQueue;
@@ -217,6 +224,7 @@ export class ParlorServer {
     let sip: SipService | null = null;
     let inspector: InspectorService | null = null;
     let inspectorRecorder: InspectorRecorder | null = null;
+    let consoleAuth: ConsoleAuth | null = null;
     let publicUrl = config.publicUrl ?? '';
     const clusterSecret = config.cluster?.secret ?? null;
     try {
@@ -225,7 +233,11 @@ export class ParlorServer {
       const sessions = new SessionService(store);
       const defaultProject = await projects.ensureDefault(config.defaultProjectCredentials);
       const lookup: CredentialLookup = {
-        secretOf: async (apiKey) => (await store.projects.find(apiKey))?.apiSecret,
+        // A suspended project's REST calls and client tokens are refused as those of an unknown one.
+        secretOf: async (apiKey) => {
+          const project = await store.projects.find(apiKey);
+          return project && !project.suspended ? project.apiSecret : undefined;
+        },
         publicKeyOf: async (applicationId) => (await store.applications.find(applicationId))?.publicKey,
         projectOfSession: (sessionId) => store.sessions.projectOf(sessionId),
       };
@@ -289,10 +301,11 @@ export class ParlorServer {
       const sender = new WebhookSender({
         addresses: callbackAddresses,
         repository: store.webhooks,
+        history: store.deliveryHistory,
         logger,
         signatureSecretOf: (apiKey) => callbacks.signatureSecret(apiKey),
+        maxQueued: config.webhookMaxQueued,
         ...overrides.webhookRetry,
-        ...(overrides.webhookMaxQueued === undefined ? {} : { maxQueued: overrides.webhookMaxQueued }),
         nodeId: cluster?.nodeId ?? null,
       });
       webhooks = sender;
@@ -351,7 +364,8 @@ export class ParlorServer {
       // Made with the demo off too: it purges the demo sessions of earlier runs.
       demo = new DemoService({
         sessions,
-        project: defaultProject,
+        apiKey: defaultProject.apiKey,
+        apiSecret: async () => (await projects.get(defaultProject.apiKey)).apiSecret,
         liveSessionIds: () => signaling.rooms.all.map((room) => room.sessionId),
         logger,
       });
@@ -397,6 +411,8 @@ export class ParlorServer {
         cluster && clusterSecret
           ? new OwnerForwarding({ nodeId: cluster.nodeId, secret: clusterSecret, logger })
           : null;
+      consoleAuth = new ConsoleAuth({ operators: store.operators, logger });
+      const consoleSetupToken = await consoleAuth.prepareSetup();
       const http = await buildHttpApp({
         logger,
         sessions,
@@ -406,6 +422,18 @@ export class ParlorServer {
         callbacks,
         sip,
         demo: config.demo ? demo : null,
+        console: {
+          auth: consoleAuth,
+          secureCookie: (config.publicUrl ?? '').startsWith('https:'),
+          projects,
+          applications,
+          sessions,
+          rooms: signaling.rooms,
+          archives,
+          callbacks,
+          deliveries: store.deliveryHistory,
+          webhooks: sender,
+        },
         metrics: { metrics, token: config.metricsToken },
         limits: httpLimits(config, logger),
         connectionInfo: {
@@ -434,6 +462,8 @@ export class ParlorServer {
         callbacks,
         demo,
         sip,
+        consoleAuth,
+        consoleSetupToken,
         webhooks,
         monitor,
         callbackQueue,
@@ -459,6 +489,7 @@ export class ParlorServer {
       return server;
     } catch (error) {
       demo?.close();
+      consoleAuth?.close();
       sip?.close();
       inspectorRecorder?.close();
       inspector?.close();
@@ -475,13 +506,21 @@ export class ParlorServer {
   /**
    * Stops: at once for a node on its own. A cluster node first drains: it goes `draining`
    * (placement passes it by) and moves its sessions' clients to other nodes, waits for its
-   * sessions to be gone, at most `--drain-timeout`, moves those left, then closes.
+   * sessions to be gone, at most `--drain-timeout`, moves those left, then closes. The
+   * applications of sessions still live at half the timeout get a second `sessionNotification`.
    */
   async stop(): Promise<void> {
     const drain = this.#drain;
     if (drain) {
       await drain.start();
-      const empty = await drain.settle(this.#drainTimeoutSeconds * 1000);
+      // OpenTok warns of a rotation twice: when it is planned (the drain's start), and again
+      // before it happens.
+      const timeoutMs = this.#drainTimeoutSeconds * 1000;
+      const secondNotice = setTimeout(() => {
+        this.#monitor.notifyDraining();
+      }, timeoutMs / 2);
+      const empty = await drain.settle(timeoutMs);
+      clearTimeout(secondNotice);
       this.#logger.info({ sessions: this.rooms.all.length, empty }, 'drained: stopping');
       await drain.moveAll();
     }
@@ -513,6 +552,7 @@ export class ParlorServer {
         // Only now, sending nothing more, does the node leave its callbacks to the others.
         await this.cluster?.close();
         this.demo.close();
+        this.#consoleAuth.close();
         await this.#coturn?.close();
         await this.#store.close();
         this.#logger.info('parlor stopped');

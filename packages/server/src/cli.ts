@@ -1,11 +1,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { ConfigError, configFlags, describeSettings, loadConfig, type Config } from './config/config.js';
 import { createLogger } from './logger.js';
 import { ParlorServer, recordingsDirName, storeFileName, storeLocationOf } from './ParlorServer.js';
 import { ParlorError } from '@parlor/protocol';
+import { createOperator } from './console/ConsoleAuth.js';
 import { ApplicationService } from './projects/ApplicationService.js';
 import { archiveCallback } from './archive/ArchiveService.js';
 import { CallbackService, sessionMonitoringCallback, sipCallback } from './projects/CallbackService.js';
@@ -35,6 +37,8 @@ Usage:
                                          new key pair, its private key written to FILE (or
                                          printed once), or with an existing public key
   parlor application list                list the applications
+  parlor admin create --name NAME       add a console operator (or set their password), the
+                                         password read from standard input
   parlor archive retry ID                make a failed archive's output again from its kept
                                          recordings: a running server does it within 5 s,
                                          a stopped one at its next start
@@ -46,16 +50,27 @@ Usage:
 Options (each also read from its environment variable):
 ${describeSettings()}`;
 
-/** Output streams, replaceable for tests. */
+/** Input and output streams, replaceable for tests. */
 export interface CliIo {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
+  /** Standard input's first line (a password), without its line end. Default: the process's. */
+  readonly readLine?: () => Promise<string>;
 }
 
 const processIo: CliIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
 };
+
+async function readStdinLine(): Promise<string> {
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  for await (const line of lines) {
+    lines.close();
+    return line;
+  }
+  return '';
+}
 
 /** Runs the `parlor` command; resolves to the exit code. `start` resolves after shutdown. */
 export async function main(
@@ -117,6 +132,8 @@ export async function main(
       return retryArchive(config, operands, io);
     case 'node drain':
       return drainNode(config, flags, io);
+    case 'admin create':
+      return createAdmin(config, flags, io);
   }
 }
 
@@ -131,6 +148,7 @@ const commands = [
   'application list',
   'archive retry',
   'node drain',
+  'admin create',
 ] as const;
 /** Commands followed by one operand (an ID). */
 const commandsWithOperand: readonly Command[] = ['archive retry'];
@@ -201,6 +219,10 @@ function banner(server: ParlorServer, config: Config): string {
   const cluster = server.cluster
     ? `\n  Cluster      node ${server.cluster.nodeId} in region ${config.cluster?.region ?? ''}`
     : '';
+  const consoleLine =
+    server.consoleSetupUrl === null
+      ? `${url}/console`
+      : `${url}/console\n  Setup link   ${server.consoleSetupUrl}\n               (one-time: makes the console's first operator; or run parlor admin create)`;
   const demo = config.demo
     ? `${url}/   (video chat: open it in two tabs, or share its link)`
     : 'off   (npm start -- --demo serves a video chat at /)';
@@ -212,6 +234,7 @@ Parlor ${version} is running.
   REST API     ${url}   (the apiUrl of an OpenTok server SDK)
   Health       ${url}/health
   Demo         ${demo}
+  Console      ${consoleLine}
   Browser SDK  ${url}/v2/js/opentok.js   (OpenTok.js's global OT)${cluster}
 
   Default project
@@ -320,6 +343,30 @@ const cliCallbackKinds = {
   session: { kind: sessionMonitoringCallback, label: 'session monitoring URL' },
   sip: { kind: sipCallback, label: 'SIP callback URL' },
 } as const;
+
+async function createAdmin(
+  config: Config,
+  flags: Record<string, string | boolean | undefined>,
+  io: CliIo,
+): Promise<number> {
+  const name = flags.name;
+  if (typeof name !== 'string') {
+    io.err('parlor admin create needs --name NAME, and the password on standard input\n');
+    return 2;
+  }
+  io.err(`Password for ${name}: `);
+  const password = await (io.readLine ?? readStdinLine)();
+  return withStore(config, async (store) => {
+    try {
+      await createOperator(store.operators, name, password);
+    } catch (error) {
+      if (!(error instanceof ParlorError)) throw error;
+      io.err(`\nparlor admin create: ${error.message}\n`);
+      throw new CliExit(2);
+    }
+    io.out(`\nOperator ${name} can log in to /console.\n`);
+  });
+}
 
 async function projectCallback(
   config: Config,

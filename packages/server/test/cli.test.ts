@@ -44,6 +44,10 @@ describe('parlor start', () => {
     assert.match(running.banner, new RegExp(`API secret\\s+${apiSecret}`));
     assert.match(running.banner, /REST API\s+http:\/\/127\.0\.0\.1:\d+/);
     assert.match(running.banner, /Demo\s+off\s+\(npm start -- --demo serves a video chat at \/\)/);
+    assert.match(
+      running.banner,
+      /Console\s+http:\/\/127\.0\.0\.1:\d+\/console\s+Setup link\s+\S+\/console\/setup#[\w-]+/,
+    );
     const health = await fetch(`${running.url}/health`);
     assert.deepEqual(await health.json(), { status: 'ok' });
 

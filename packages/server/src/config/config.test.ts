@@ -61,6 +61,7 @@ describe('loadConfig', () => {
         ffmpegPath: null,
       },
       demo: false,
+      webhookMaxQueued: 100_000,
       http: {
         headersTimeoutSeconds: 10,
         requestTimeoutSeconds: 30,
@@ -286,6 +287,11 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ PARLOR_DEMO: '1' }).demo, true);
     assert.equal(loadConfig({ PARLOR_DEMO: 'false' }).demo, false);
     assert.throws(() => loadConfig({ PARLOR_DEMO: 'yes' }), /PARLOR_DEMO="yes": must be true or false/);
+  });
+
+  it('bounds the callback queue with --webhook-max-queued, a whole number of at least 1', () => {
+    assert.equal(loadConfig({}, { 'webhook-max-queued': '500' }).webhookMaxQueued, 500);
+    assert.throws(() => loadConfig({ PARLOR_WEBHOOK_MAX_QUEUED: '0' }), /PARLOR_WEBHOOK_MAX_QUEUED="0"/);
   });
 
   it('takes the default project credentials from the environment', () => {

@@ -103,6 +103,8 @@ export interface Config {
    * default project. Default: false (off).
    */
   readonly demo: boolean;
+  /** Callbacks that may wait to be delivered, all projects together; more are dropped and counted. Default: 100000. */
+  readonly webhookMaxQueued: number;
   /** Timeouts and connection caps of the HTTP server (REST and signaling). */
   readonly http: HttpConfig;
   /** Cluster mode (several nodes sharing Redis), or null for one node on its own. Default: null. */
@@ -732,6 +734,12 @@ const settings = {
           ? false
           : new Problem('must be true or false'),
   } satisfies Setting<boolean>,
+  webhookMaxQueued: {
+    flag: 'webhook-max-queued',
+    env: 'PARLOR_WEBHOOK_MAX_QUEUED',
+    description: 'callbacks that may wait to be delivered; more are dropped and counted (default 100000)',
+    parse: (raw) => wholeNumber(raw, 1, 100_000_000),
+  } satisfies Setting<number>,
   httpHeadersTimeout: {
     flag: 'http-headers-timeout',
     env: 'PARLOR_HTTP_HEADERS_TIMEOUT',
@@ -962,6 +970,7 @@ export function loadConfig(
     ffmpegPath: read(settings.ffmpeg) ?? null,
   });
   const demo = read(settings.demo) ?? false;
+  const webhookMaxQueued = read(settings.webhookMaxQueued) ?? 100_000;
   const http = readHttp(read, problems);
   const sip = readSip(read, problems, publicIp);
   const cluster = readCluster(read, problems, publicUrl, databaseUrl);
@@ -996,6 +1005,7 @@ export function loadConfig(
     turn,
     archive,
     demo,
+    webhookMaxQueued,
     http,
     sip,
     cluster,

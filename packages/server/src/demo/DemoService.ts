@@ -34,8 +34,10 @@ const demoLimits = {
 
 export interface DemoServiceOptions {
   readonly sessions: SessionService;
-  /** The project whose sessions and tokens the demo uses (the default project). */
-  readonly project: { readonly apiKey: string; readonly apiSecret: string };
+  /** The API key of the project whose sessions and tokens the demo uses (the default project). */
+  readonly apiKey: string;
+  /** That project's API secret now (the console may rotate it). */
+  readonly apiSecret: () => Promise<string>;
   /** The IDs of the sessions someone is connected to now: the purge keeps them. */
   readonly liveSessionIds: () => readonly string[];
   readonly logger: Logger;
@@ -75,7 +77,7 @@ function demoSessionSettings(mediaMode: MediaMode): SessionSettings {
 export class DemoService {
   readonly #sessions: SessionService;
   readonly #apiKey: string;
-  readonly #opentok: OpenTok;
+  readonly #apiSecret: () => Promise<string>;
   readonly #liveSessionIds: () => readonly string[];
   readonly #logger: Logger;
   readonly #tokens: AddressBuckets;
@@ -86,8 +88,8 @@ export class DemoService {
 
   constructor(options: DemoServiceOptions) {
     this.#sessions = options.sessions;
-    this.#apiKey = options.project.apiKey;
-    this.#opentok = new OpenTok(options.project.apiKey, options.project.apiSecret);
+    this.#apiKey = options.apiKey;
+    this.#apiSecret = options.apiSecret;
     this.#liveSessionIds = options.liveSessionIds;
     this.#logger = options.logger.child({ component: 'demo' });
     this.#tokens = new AddressBuckets({
@@ -144,7 +146,8 @@ export class DemoService {
         .sessionId;
     }
     const expireTime = Math.floor(Date.now() / 1000) + demoLimits.tokenLifetimeSeconds;
-    const token = this.#opentok.generateToken(sessionId, { role: 'publisher', expireTime });
+    const opentok = new OpenTok(this.#apiKey, await this.#apiSecret());
+    const token = opentok.generateToken(sessionId, { role: 'publisher', expireTime });
     return { apiKey: this.#apiKey, sessionId, token };
   }
 

@@ -16,6 +16,7 @@ import { archiveRoutes } from './routes/archives.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { clientLoggingRoutes } from './routes/clientLogging.js';
 import { connectionRoutes } from './routes/connections.js';
+import { consoleRoutes, type ConsoleRouteOptions } from './routes/console.js';
 import { clientSdkRoutes } from './routes/clientSdk.js';
 import { clusterRoutes, type ClusterRouteOptions } from './routes/cluster.js';
 import { connectionInfoRoutes, type ConnectionInfoRouteOptions } from './routes/connectionInfo.js';
@@ -45,6 +46,8 @@ export interface HttpAppOptions {
   readonly sip: SipService;
   /** The demo served at `/`, or null when it is off (`/` then only says where things are). */
   readonly demo: DemoService | null;
+  /** The project console at `/console`, for logged-in operators. */
+  readonly console: ConsoleRouteOptions;
   /** Prometheus metrics at `/metrics`, and who may scrape them. */
   readonly metrics: MetricsRouteOptions;
   /** How long clients have to send their requests, and how many connections they may hold. */
@@ -140,6 +143,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(clientLoggingRoutes);
   if (options.demo) await app.register(demoRoutes, { demo: options.demo });
   else await app.register(homeRoutes);
+  await app.register(consoleRoutes, options.console);
   await app.register(options.signaling.plugin);
   await app.register(connectionInfoRoutes, options.connectionInfo);
   if (options.cluster) await app.register(clusterRoutes, options.cluster);

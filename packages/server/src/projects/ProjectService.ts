@@ -1,3 +1,4 @@
+import { ParlorError } from '@parlor/protocol';
 import { generateApiKey, generateApiSecret } from '../auth/credentials.js';
 import type { Project } from '../store/ProjectRepository.js';
 import type { Repositories, Store } from '../store/Store.js';
@@ -29,6 +30,32 @@ export class ProjectService {
 
   find(apiKey: string): Promise<Project | undefined> {
     return this.#store.projects.find(apiKey);
+  }
+
+  /** The project; PROJECT_NOT_FOUND when there is none. */
+  async get(apiKey: string): Promise<Project> {
+    const project = await this.#store.projects.find(apiKey);
+    if (!project) throw new ParlorError('PROJECT_NOT_FOUND', apiKey);
+    return project;
+  }
+
+  async rename(apiKey: string, name: string): Promise<void> {
+    if (!(await this.#store.projects.rename(apiKey, name)))
+      throw new ParlorError('PROJECT_NOT_FOUND', apiKey);
+  }
+
+  /** Suspends (or reactivates) the project: while suspended its REST calls and client tokens are refused. */
+  async setSuspended(apiKey: string, suspended: boolean): Promise<void> {
+    if (!(await this.#store.projects.setSuspended(apiKey, suspended)))
+      throw new ParlorError('PROJECT_NOT_FOUND', apiKey);
+  }
+
+  /** Gives the project a new API secret: tokens and REST JWTs signed with the old one are refused from now on. */
+  async rotateSecret(apiKey: string): Promise<string> {
+    await this.get(apiKey);
+    const apiSecret = generateApiSecret();
+    await this.#store.projects.setSecret(apiKey, apiSecret);
+    return apiSecret;
   }
 
   /**
@@ -74,7 +101,13 @@ async function insert(
   credentials: ProjectCredentials,
   isDefault: boolean,
 ): Promise<Project> {
-  const project: Project = { ...credentials, name, isDefault: false, createdAt: Date.now() };
+  const project: Project = {
+    ...credentials,
+    name,
+    isDefault: false,
+    suspended: false,
+    createdAt: Date.now(),
+  };
   await tx.projects.insert(project);
   if (!isDefault) return project;
   await tx.projects.makeDefault(project.apiKey);

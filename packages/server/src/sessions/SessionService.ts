@@ -34,6 +34,11 @@ export class SessionService {
     return session;
   }
 
+  /** The project's sessions created through its API, newest first, at most `limit`. */
+  recent(apiKey: string, limit: number): Promise<SessionRecord[]> {
+    return this.#store.sessions.recent(apiKey, limit);
+  }
+
   /** The session whatever its project, if it exists. */
   find(sessionId: string): Promise<SessionRecord | undefined> {
     return this.#store.sessions.find(sessionId);

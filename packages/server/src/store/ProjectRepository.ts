@@ -7,6 +7,8 @@ export interface Project {
   readonly apiSecret: string;
   /** The project `npm start` prints and the demo uses. */
   readonly isDefault: boolean;
+  /** A suspended project's REST calls and client tokens are refused. */
+  readonly suspended: boolean;
   /** Unix milliseconds. */
   readonly createdAt: number;
 }
@@ -16,6 +18,7 @@ interface ProjectRow {
   name: string;
   api_secret: string;
   is_default: number | boolean;
+  suspended: number | boolean;
   created_at: number;
 }
 
@@ -27,7 +30,8 @@ export class ProjectRepository {
     this.#sql = sql;
   }
 
-  async insert(project: Project): Promise<void> {
+  /** Adds a project, not suspended. */
+  async insert(project: Omit<Project, 'suspended'>): Promise<void> {
     await this.#sql.run(
       `INSERT INTO projects (api_key, kind, name, api_secret, is_default, created_at)
        VALUES (?, 'opentok', ?, ?, ?, ?)`,
@@ -53,6 +57,26 @@ export class ProjectRepository {
       "SELECT * FROM projects WHERE kind = 'opentok' ORDER BY created_at, api_key",
     );
     return rows.map(toProject);
+  }
+
+  /** Returns whether there is such a project. */
+  async rename(apiKey: string, name: string): Promise<boolean> {
+    return (
+      (await this.#sql.run("UPDATE projects SET name = ? WHERE api_key = ? AND kind = 'opentok'", [
+        name,
+        apiKey,
+      ])) > 0
+    );
+  }
+
+  /** Returns whether there is such a project. */
+  async setSuspended(apiKey: string, suspended: boolean): Promise<boolean> {
+    return (
+      (await this.#sql.run("UPDATE projects SET suspended = ? WHERE api_key = ? AND kind = 'opentok'", [
+        suspended,
+        apiKey,
+      ])) > 0
+    );
   }
 
   async setSecret(apiKey: string, apiSecret: string): Promise<void> {
@@ -92,6 +116,7 @@ function toProject(row: ProjectRow): Project {
     name: row.name,
     apiSecret: row.api_secret,
     isDefault: flag(row.is_default),
+    suspended: flag(row.suspended),
     createdAt: row.created_at,
   };
 }

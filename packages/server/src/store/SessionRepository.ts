@@ -70,6 +70,15 @@ export class SessionRepository {
     return row?.api_key;
   }
 
+  /** The project's sessions created through its API, newest first, at most `limit`. */
+  async recent(apiKey: string, limit: number): Promise<SessionRecord[]> {
+    const rows = await this.#sql.all<SessionRow>(
+      "SELECT * FROM sessions WHERE api_key = ? AND origin = 'api' ORDER BY created_at DESC, session_id LIMIT ?",
+      [apiKey, limit],
+    );
+    return rows.map(toSession);
+  }
+
   /** How many sessions of this origin the project has. */
   async count(apiKey: string, origin: SessionOrigin): Promise<number> {
     const row = await this.#sql.get<{ count: number }>(

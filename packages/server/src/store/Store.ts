@@ -2,6 +2,8 @@ import { ApplicationRepository } from './ApplicationRepository.js';
 import { ArchiveRepository } from './ArchiveRepository.js';
 import { CallbackRepository } from './CallbackRepository.js';
 import { InspectorRepository } from './InspectorRepository.js';
+import { DeliveryHistoryRepository } from './DeliveryHistoryRepository.js';
+import { OperatorRepository } from './OperatorRepository.js';
 import { PostgresDatabase, type PostgresOptions } from './PostgresDatabase.js';
 import { ProjectRepository } from './ProjectRepository.js';
 import { SessionRepository } from './SessionRepository.js';
@@ -19,6 +21,8 @@ export interface Repositories {
   readonly callbacks: CallbackRepository;
   readonly webhooks: WebhookRepository;
   readonly inspector: InspectorRepository;
+  readonly deliveryHistory: DeliveryHistoryRepository;
+  readonly operators: OperatorRepository;
 }
 
 /** Where the store is: a SQLite file (one node) or a PostgreSQL database (a cluster). */
@@ -28,6 +32,7 @@ export type StoreLocation =
 /**
  * Parlor's durable records: projects, applications, sessions, archives, callbacks, the
  * webhook queue and the Inspector's records, the same repositories on either engine. Every call is asynchronous.
+ * webhook queue and its history, and the console's operators, the same repositories on either engine. Every call is asynchronous.
  */
 export class Store implements Repositories {
   readonly projects: ProjectRepository;
@@ -37,6 +42,8 @@ export class Store implements Repositories {
   readonly callbacks: CallbackRepository;
   readonly webhooks: WebhookRepository;
   readonly inspector: InspectorRepository;
+  readonly deliveryHistory: DeliveryHistoryRepository;
+  readonly operators: OperatorRepository;
   readonly #database: StoreDatabase;
 
   private constructor(database: StoreDatabase) {
@@ -49,6 +56,8 @@ export class Store implements Repositories {
     this.callbacks = repositories.callbacks;
     this.webhooks = repositories.webhooks;
     this.inspector = repositories.inspector;
+    this.deliveryHistory = repositories.deliveryHistory;
+    this.operators = repositories.operators;
   }
 
   /** Opens (creating it if needed) the store and brings its schema up to date. */
@@ -92,5 +101,7 @@ function repositoriesOn(client: SqlClient): Repositories {
     callbacks: new CallbackRepository(client),
     webhooks: new WebhookRepository(client),
     inspector: new InspectorRepository(client),
+    deliveryHistory: new DeliveryHistoryRepository(client),
+    operators: new OperatorRepository(client),
   };
 }

@@ -309,4 +309,63 @@ export const migrations: readonly Migration[] = [
     CREATE INDEX inspector_records_by_session ON inspector_records (session_id, at);
     `,
   },
+  // 9: the console: the operators who log in to /console and their login sessions (each by the
+  // SHA-256 of its cookie, with its CSRF token), suspended projects, and the last outcome of each
+  // project's callback deliveries (a bounded history the console shows).
+  {
+    sqlite: `
+    CREATE TABLE operators (
+      name           TEXT PRIMARY KEY,
+      password_hash  TEXT NOT NULL,
+      created_at     INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE operator_sessions (
+      token_hash  TEXT PRIMARY KEY,
+      name        TEXT NOT NULL REFERENCES operators (name) ON DELETE CASCADE,
+      csrf_token  TEXT NOT NULL,
+      created_at  INTEGER NOT NULL,
+      expires_at  INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX operator_sessions_by_expiry ON operator_sessions (expires_at);
+    ALTER TABLE projects ADD COLUMN suspended INTEGER NOT NULL DEFAULT 0 CHECK (suspended IN (0, 1));
+    CREATE TABLE callback_deliveries (
+      delivery_id  INTEGER PRIMARY KEY,
+      api_key      TEXT NOT NULL,
+      url          TEXT NOT NULL,
+      event        TEXT NOT NULL,
+      state        TEXT NOT NULL CHECK (state IN ('delivered', 'retrying', 'given up')),
+      result       TEXT NOT NULL,
+      attempts     INTEGER NOT NULL,
+      updated_at   INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX callback_deliveries_by_project ON callback_deliveries (api_key, delivery_id);
+    `,
+    postgres: `
+    CREATE TABLE operators (
+      name           TEXT PRIMARY KEY,
+      password_hash  TEXT NOT NULL,
+      created_at     BIGINT NOT NULL
+    );
+    CREATE TABLE operator_sessions (
+      token_hash  TEXT PRIMARY KEY,
+      name        TEXT NOT NULL REFERENCES operators (name) ON DELETE CASCADE,
+      csrf_token  TEXT NOT NULL,
+      created_at  BIGINT NOT NULL,
+      expires_at  BIGINT NOT NULL
+    );
+    CREATE INDEX operator_sessions_by_expiry ON operator_sessions (expires_at);
+    ALTER TABLE projects ADD COLUMN suspended BOOLEAN NOT NULL DEFAULT FALSE;
+    CREATE TABLE callback_deliveries (
+      delivery_id  BIGINT PRIMARY KEY,
+      api_key      TEXT NOT NULL,
+      url          TEXT NOT NULL,
+      event        TEXT NOT NULL,
+      state        TEXT NOT NULL CHECK (state IN ('delivered', 'retrying', 'given up')),
+      result       TEXT NOT NULL,
+      attempts     INTEGER NOT NULL,
+      updated_at   BIGINT NOT NULL
+    );
+    CREATE INDEX callback_deliveries_by_project ON callback_deliveries (api_key, delivery_id);
+    `,
+  },
 ];

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, it } from 'node:test';
 import type { ArchiveRecord, RecordingRecord } from './ArchiveRepository.js';
+import { deliveryHistoryLength, type DeliveryOutcome } from './DeliveryHistoryRepository.js';
 import type { SessionRecord } from './SessionRepository.js';
 import { Store } from './Store.js';
 import { describeEachEngine } from './testing/storeEngines.js';
@@ -97,6 +98,7 @@ describeEachEngine('the repositories', (engine) => {
       name: 'Q',
       apiSecret: 'u'.repeat(40),
       isDefault: true,
+      suspended: false,
       createdAt: 2,
     });
     assert.deepEqual(
@@ -303,5 +305,67 @@ describeEachEngine('the repositories', (engine) => {
     assert.deepEqual(taken.queues.map(({ queue }) => queue).sort(), ['s1', 's2']);
     // Taken over in their order: the adopter's queue s1 goes on oldest first.
     assert.equal((await store.webhooks.next('https://a.example/', 's1', adopter))?.createdAt, 1);
+  });
+
+  it('projects: renamed and suspended; recent sessions are the API ones, newest first', async () => {
+    assert.equal(await store.projects.rename(apiKey, 'Renamed'), true);
+    assert.equal(await store.projects.setSuspended(apiKey, true), true);
+    assert.equal(await store.projects.setSuspended('nope', true), false);
+    const project = await store.projects.find(apiKey);
+    assert.deepEqual([project?.name, project?.suspended], ['Renamed', true]);
+    await store.sessions.insert(session('s2', { createdAt: 3000 }));
+    await store.sessions.insert(session('s3', { createdAt: 2000, origin: 'demo' }));
+    assert.deepEqual(
+      (await store.sessions.recent(apiKey, 10)).map((s) => s.sessionId),
+      ['s2', 's1'],
+    );
+    assert.deepEqual(
+      (await store.sessions.recent(apiKey, 1)).map((s) => s.sessionId),
+      ['s2'],
+    );
+  });
+
+  it('operators: a password replaced, sessions found until they expire or end, and ended with their operator', async () => {
+    await store.operators.put({ name: 'ann', passwordHash: 'h1', createdAt: 1 });
+    await store.operators.put({ name: 'ann', passwordHash: 'h2', createdAt: 2 });
+    assert.deepEqual(await store.operators.find('ann'), { name: 'ann', passwordHash: 'h2', createdAt: 1 });
+    assert.equal(await store.operators.count(), 1);
+    const login = { tokenHash: 't1', name: 'ann', csrfToken: 'c1', createdAt: 10, expiresAt: 100 };
+    await store.operators.addSession(login);
+    await store.operators.addSession({ ...login, tokenHash: 't2', expiresAt: 50 });
+    assert.deepEqual(await store.operators.findSession('t1', 60), login);
+    assert.equal(await store.operators.findSession('t2', 60), undefined);
+    await store.operators.deleteExpiredSessions(60);
+    await store.operators.deleteSession('t1');
+    assert.equal(await store.operators.findSession('t1', 60), undefined);
+    await store.operators.addSession({ ...login, tokenHash: 't3' });
+    await store.operators.deleteSessionsOf('ann');
+    assert.equal(await store.operators.findSession('t3', 60), undefined);
+  });
+
+  it('delivery history: updated in place, newest first, at most its bound per project', async () => {
+    const outcome = (deliveryId: number): DeliveryOutcome => ({
+      deliveryId,
+      apiKey,
+      url: 'http://127.0.0.1:9/hook',
+      event: 'connectionCreated',
+      state: 'retrying',
+      result: 'HTTP 500',
+      attempts: 1,
+      updatedAt: deliveryId,
+    });
+    for (let id = 1; id <= deliveryHistoryLength + 5; id++) await store.deliveryHistory.record(outcome(id));
+    await store.deliveryHistory.record({
+      ...outcome(deliveryHistoryLength + 5),
+      state: 'delivered',
+      attempts: 2,
+    });
+    const history = await store.deliveryHistory.list(apiKey);
+    assert.equal(history.length, deliveryHistoryLength);
+    assert.deepEqual(
+      [history[0]?.deliveryId, history[0]?.state, history[0]?.attempts, history.at(-1)?.deliveryId],
+      [deliveryHistoryLength + 5, 'delivered', 2, 6],
+    );
+    assert.deepEqual(await store.deliveryHistory.list('other'), []);
   });
 });

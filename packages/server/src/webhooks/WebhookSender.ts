@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { DeliveryHistoryRepository, DeliveryState } from '../store/DeliveryHistoryRepository.js';
 import type { WebhookDelivery, WebhookRepository } from '../store/WebhookRepository.js';
 import type { PublicAddressPolicy } from '../nonPublicAddresses.js';
 import { signCallback } from './callbackSignature.js';
@@ -25,6 +26,8 @@ export interface Webhook {
 export interface WebhookSenderOptions {
   /** Where deliveries wait, so that they survive a restart. */
   readonly repository: WebhookRepository;
+  /** Where the outcome of each attempt of a project's callbacks is kept for the console. Default: none. */
+  readonly history?: DeliveryHistoryRepository;
   readonly logger: Logger;
   /** The secret that signs a project's callbacks (read at each attempt, so a rotation applies at once). */
   readonly signatureSecretOf: (apiKey: string) => Promise<string>;
@@ -60,6 +63,7 @@ export interface WebhookSenderOptions {
  */
 export class WebhookSender {
   readonly #repository: WebhookRepository;
+  readonly #history: DeliveryHistoryRepository | null;
   readonly #logger: Logger;
   readonly #signatureSecretOf: (apiKey: string) => Promise<string>;
   readonly #retryBaseMs: number;
@@ -84,6 +88,7 @@ export class WebhookSender {
 
   constructor(options: WebhookSenderOptions) {
     this.#repository = options.repository;
+    this.#history = options.history ?? null;
     this.#logger = options.logger.child({ component: 'webhooks' });
     this.#signatureSecretOf = options.signatureSecretOf;
     this.#retryBaseMs = options.retryBaseMs ?? 1000;
@@ -216,19 +221,22 @@ export class WebhookSender {
             { url, queue, attempts: delivery.attempts },
             'callback given up: undelivered for too long',
           );
+          await this.#record(delivery, 'given up', 'undelivered for too long', delivery.attempts);
           await this.#remove(delivery);
           continue;
         }
-        const failure = await this.#post(delivery);
+        const { delivered, result } = await this.#post(delivery);
         if (this.#closed()) return;
-        if (failure === null) {
+        if (delivered) {
+          await this.#record(delivery, 'delivered', result, delivery.attempts + 1);
           await this.#remove(delivery);
           continue;
         }
+        await this.#record(delivery, 'retrying', result, delivery.attempts + 1);
         await this.#settle(this.#repository.failed(delivery.deliveryId));
         const delayMs = Math.min(this.#retryBaseMs * 2 ** delivery.attempts, this.#retryMaxMs);
         this.#logger.info(
-          { url, queue, attempt: delivery.attempts + 1, delayMs, failure },
+          { url, queue, attempt: delivery.attempts + 1, delayMs, failure: result },
           'callback failed; will retry',
         );
         await this.#wait(state, delayMs);
@@ -239,6 +247,30 @@ export class WebhookSender {
 
   async #remove(delivery: WebhookDelivery): Promise<void> {
     if (await this.#settle(this.#repository.delete(delivery.deliveryId))) this.#queued -= 1;
+  }
+
+  /** Keeps the outcome of a project's delivery for the console (a failure to is only logged). */
+  async #record(
+    delivery: WebhookDelivery,
+    state: DeliveryState,
+    result: string,
+    attempts: number,
+  ): Promise<void> {
+    if (!this.#history || delivery.apiKey === null) return;
+    const body = JSON.parse(delivery.body) as { event?: unknown; status?: unknown };
+    const event = body.event === 'archive' ? `archive ${String(body.status)}` : String(body.event);
+    await this.#settle(
+      this.#history.record({
+        deliveryId: delivery.deliveryId,
+        apiKey: delivery.apiKey,
+        url: delivery.url,
+        event,
+        state,
+        result,
+        attempts,
+        updatedAt: Date.now(),
+      }),
+    );
   }
 
   /** Waits `delayMs`, or less when the sender closes. */
@@ -268,8 +300,8 @@ export class WebhookSender {
     return this.#closing.signal.aborted;
   }
 
-  /** POSTs once, signed, when its turn comes; resolves to null when delivered, else to what went wrong. */
-  async #post(delivery: WebhookDelivery): Promise<string | null> {
+  /** POSTs once, signed, when its turn comes; resolves to whether it was delivered, and the status or what went wrong. */
+  async #post(delivery: WebhookDelivery): Promise<{ delivered: boolean; result: string }> {
     // A POST that ends hands its slot to the first waiting, which `#posting` still counts.
     if (this.#posting < this.#maxConcurrent) this.#posting += 1;
     else
@@ -277,7 +309,7 @@ export class WebhookSender {
         this.#turns.push(resolve);
       });
     try {
-      if (this.#closed()) return 'the sender closed';
+      if (this.#closed()) return { delivered: false, result: 'the sender closed' };
       const headers: Record<string, string> = { 'Content-Type': 'application/json', 'User-Agent': 'Parlor' };
       // Deliveries queued before callbacks were signed name no project.
       if (delivery.apiKey !== null) {
@@ -291,9 +323,9 @@ export class WebhookSender {
         signal: AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#timeoutMs)]),
         ...(this.#addresses ? { addresses: this.#addresses } : {}),
       });
-      return status >= 200 && status < 300 ? null : `HTTP ${status}`;
+      return { delivered: status >= 200 && status < 300, result: `HTTP ${status}` };
     } catch (error) {
-      return (error as Error).message;
+      return { delivered: false, result: (error as Error).message };
     } finally {
       const next = this.#turns.shift();
       if (next) next();

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { startTestServer, type TestServer } from '@parlor/server/testing';
+import { launchChromium, newPage } from './helpers.js';
+
+/** Where the test leaves a screenshot of each console page, for a person to look at. */
+const screenshots = new URL('./screenshots/', import.meta.url);
+
+let parlor: TestServer;
+let browser: Browser;
+
+before(async () => {
+  mkdirSync(screenshots, { recursive: true });
+  parlor = await startTestServer();
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser.close();
+  await parlor.dispose();
+});
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: new URL(`console-${name}.png`, screenshots).pathname, fullPage: true });
+}
+
+/** Resolves once the call page shows another participant's video, its frame count rising. */
+async function playsRemoteVideo(page: Page): Promise<void> {
+  const frames = await page.waitForFunction(
+    () =>
+      document.querySelector<HTMLVideoElement>('#subscribers .OT_subscriber video')?.getVideoPlaybackQuality()
+        .totalVideoFrames,
+    undefined,
+    { timeout: 30_000, polling: 100 },
+  );
+  const seen = Number(await frames.jsonValue());
+  await page.waitForFunction(
+    (before) =>
+      (document
+        .querySelector<HTMLVideoElement>('#subscribers .OT_subscriber video')
+        ?.getVideoPlaybackQuality().totalVideoFrames ?? 0) > before,
+    seen,
+    { timeout: 15_000, polling: 100 },
+  );
+}
+
+describe('the console in Chromium', () => {
+  it('sets up an operator, logs in, makes a routed session and a moderator token whose join link puts two pages in a call, whose archive plays in the page', async () => {
+    const operator = await browser.newContext();
+    const page = await operator.newPage();
+    page.on('pageerror', (error) => {
+      console.error(`page error: ${error.message}`);
+    });
+    const setupLink = parlor.server.consoleSetupUrl ?? '';
+    await page.goto(setupLink.replace(parlor.server.publicUrl, parlor.url));
+    await screenshot(page, 'setup');
+    await page.fill('#setup-name', 'ann');
+    await page.fill('#setup-password', 'correct horse battery');
+    await page.click('#setup-submit');
+    await page.waitForURL(`${parlor.url}/console`);
+    await page.locator('#logout').click();
+    await page.waitForURL(`${parlor.url}/console/login`);
+    await page.fill('#login-name', 'ann');
+    await page.fill('#login-password', 'wrong password!');
+    await page.click('#login-submit');
+    await page.waitForFunction(() => document.getElementById('status')?.textContent.includes('Wrong'));
+    await screenshot(page, 'login');
+    await page.fill('#login-password', 'correct horse battery');
+    await page.click('#login-submit');
+    await page.waitForURL(`${parlor.url}/console`);
+    await page.waitForFunction(() => document.getElementById('api-key')?.textContent !== '');
+    assert.equal(await page.locator('#api-key').textContent(), parlor.apiKey);
+
+    await page.selectOption('#session-media', 'routed');
+    await page.click('#session-create');
+    await page.waitForFunction(() => document.getElementById('session-id')?.textContent !== '');
+    const sessionId = (await page.locator('#session-id').textContent()) ?? '';
+    assert.equal((await parlor.server.sessions.find(sessionId))?.mediaMode, 'routed');
+    await page.selectOption('#token-role', 'moderator');
+    await page.click('#token-create');
+    await page.waitForFunction(() => document.getElementById('token')?.textContent !== '');
+    const token = (await page.locator('#token').textContent()) ?? '';
+    assert.equal((await parlor.server.tokens.verify(token)).role, 'moderator');
+    const join = (await page.locator('#join-link').getAttribute('href')) ?? '';
+    assert.match(join, /^\/join#/);
+
+    const alice = await newPage(browser);
+    const bob = await newPage(browser);
+    await alice.goto(`${parlor.url}${join}`);
+    await bob.goto(`${parlor.url}${join}`);
+    await Promise.all([playsRemoteVideo(alice), playsRemoteVideo(bob)]);
+    await screenshot(alice, 'join');
+
+    await page.click('#refresh');
+    await page.waitForFunction(
+      (id) => {
+        const row = [...document.querySelectorAll('#sessions tr')].find((each) =>
+          each.textContent.includes(id),
+        );
+        return row?.children[3]?.textContent === '2' && row.children[4]?.textContent === '2';
+      },
+      sessionId,
+      { timeout: 10_000, polling: 200 },
+    );
+    assert.equal(
+      await page.locator(`#sessions a[href="/inspector?sessionId=${encodeURIComponent(sessionId)}"]`).count(),
+      1,
+    );
+    await screenshot(page, 'console');
+
+    // An archive of the call lists in the page and plays in its <video>.
+    const started = await parlor.rest('POST', '/archive', { sessionId, name: 'Console walk' });
+    assert.equal(started.status, 200);
+    const { id: archiveId } = (await started.json()) as { id: string };
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    assert.equal((await parlor.rest('POST', `/archive/${archiveId}/stop`)).status, 200);
+    const deadline = Date.now() + 90_000;
+    let status = '';
+    while (status !== 'available') {
+      assert.ok(Date.now() < deadline, `the archive is ${status}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      status = ((await (await parlor.rest('GET', `/archive/${archiveId}`)).json()) as { status: string })
+        .status;
+    }
+    await page.click('#refresh');
+    const row = page.locator('#archives tr', { hasText: 'Console walk' });
+    await row.locator('button', { hasText: 'Play' }).click();
+    await page.waitForFunction(
+      () => {
+        const player = document.querySelector<HTMLVideoElement>('#player');
+        return player !== null && player.videoWidth > 0 && player.currentTime > 0.5;
+      },
+      undefined,
+      { timeout: 20_000, polling: 100 },
+    );
+    await screenshot(page, 'archive');
+    await Promise.all([alice.close(), bob.close()]);
+    await operator.close();
+  });
+});
