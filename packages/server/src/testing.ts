@@ -163,6 +163,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       PARLOR_LOG_LEVEL: 'warn',
       PARLOR_TURN: 'off',
       PARLOR_MEDIA_WORKERS: '1',
+      // Tests of the router keep their two pages on it; adaptive routing's own tests turn it on.
+      PARLOR_ADAPTIVE_ROUTING: 'off',
       ...testAdmission,
       ...options.env,
     },

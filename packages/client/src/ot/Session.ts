@@ -351,6 +351,9 @@ export class Session extends OTEventEmitter<SessionEvents> {
     engine.on('videoFallback', (transport, event) => {
       for (const subscriber of this.#subscribers) subscriber._videoFallback(transport, event);
     });
+    engine.on('mediaPathChanged', (transport, path, carrier) => {
+      for (const subscriber of this.#subscribers) subscriber._mediaPathChanged(transport, path, carrier);
+    });
     engine.on('decryption', (transport, matches) => {
       for (const subscriber of this.#subscribers) subscriber._decryption(transport, matches);
     });

@@ -46,6 +46,8 @@ export {
   serverToClient,
   sessionDisconnectedReasons,
   videoFallbackEvents,
+  mediaPaths,
+  type MediaPath,
   type VideoFallbackEvent,
   type ServerEvent,
   type ServerToClient,
