@@ -10,8 +10,8 @@ export interface MediaPathSwitchOptions {
   readonly createDirect: (subscriptionId: string) => PeerTransport;
   /** Tells the server the subscription plays from this path now. */
   readonly playing: (path: MediaPath) => Promise<void>;
-  /** Whether the stream has video: a path decodes once its video does, or else once its audio arrives. */
-  readonly hasVideo: () => boolean;
+  /** What the stream carries now: a new path is played once each of these flows on it. */
+  readonly carries: () => { readonly video: boolean; readonly audio: boolean };
   readonly logger: Logger;
   /** How often a new path is checked for decoded media, ms. Default: 50. */
   readonly pollMs?: number;
@@ -96,13 +96,17 @@ export class MediaPathSwitch extends TypedEmitter<MediaPathSwitchEvents> {
     if (!transport) return;
     const { pollMs = 50, timeoutMs = 10_000 } = this.#options;
     const current = (): boolean => instruction === this.#instruction && !transport.closed;
-    const before = await decodedSoFar(transport, this.#options.hasVideo());
+    const before = await flowedSoFar(transport);
     for (let waited = 0; waited < timeoutMs; waited += pollMs) {
       await new Promise((resolve) => setTimeout(resolve, pollMs));
       if (!current()) return;
-      const now = await decodedSoFar(transport, this.#options.hasVideo());
+      const now = await flowedSoFar(transport);
       if (!current()) return;
-      if (now > before) {
+      const { video, audio } = this.#options.carries();
+      const flowing =
+        (!video || now.frames >= before.frames + flowingAfter) &&
+        (!audio || now.packets >= before.packets + flowingAfter);
+      if (flowing) {
         this.#switch(path);
         this.#confirm(path);
         return;
@@ -126,13 +130,20 @@ export class MediaPathSwitch extends TypedEmitter<MediaPathSwitchEvents> {
   }
 }
 
-/** Video frames decoded so far, or audio packets received for a stream without video. */
-async function decodedSoFar(transport: PeerTransport, video: boolean): Promise<number> {
-  let count = 0;
+/**
+ * Video frames decoded and audio packets received that a new path must have had to be played: a
+ * path whose first frame has just come may still stall while its sender's bandwidth estimate
+ * ramps up.
+ */
+const flowingAfter = 3;
+
+/** Video frames decoded and audio packets received so far. */
+async function flowedSoFar(transport: PeerTransport): Promise<{ frames: number; packets: number }> {
+  const flowed = { frames: 0, packets: 0 };
   (await transport.getStats()).forEach((entry: RTCStats & Record<string, unknown>) => {
     if (entry.type !== 'inbound-rtp') return;
-    if (video && entry.kind === 'video') count += Number(entry.framesDecoded ?? 0);
-    if (!video && entry.kind === 'audio') count += Number(entry.packetsReceived ?? 0);
+    if (entry.kind === 'video') flowed.frames += Number(entry.framesDecoded ?? 0);
+    if (entry.kind === 'audio') flowed.packets += Number(entry.packetsReceived ?? 0);
   });
-  return count;
+  return flowed;
 }

@@ -359,7 +359,10 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       playing: async (path) => {
         await this.#signaling.request('mediaPathPlaying', { subscriptionId, path });
       },
-      hasVideo: () => this.#streams.get(streamId)?.hasVideo ?? true,
+      carries: () => {
+        const stream = this.#streams.get(streamId);
+        return { video: stream?.hasVideo ?? true, audio: stream?.hasAudio ?? true };
+      },
       logger: this.#logger,
     });
     paths.on('switched', (path, carrier) => {

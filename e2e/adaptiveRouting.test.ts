@@ -1,0 +1,405 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import jwt from 'jsonwebtoken';
+import OpenTok from 'opentok';
+import type { Subscriber } from '@parlor/client';
+import type { RoutedMediaStats } from '@parlor/server';
+import { fromCallback, startTestServer, type TestServer } from '@parlor/server/testing';
+import {
+  lightVideo,
+  openBrowserPeer,
+  startAppOrigin,
+  startBrowserTestBed,
+  type BrowserPeer,
+  type BrowserTestBed,
+} from './helpers.js';
+
+// Adaptive routing with Chromium pages in routed sessions: two pages send peer to peer, a third
+// moves everyone to the Media Router without a visible gap, its leaving moves them back, and an
+// archive started while direct records from its start. Gaps are measured in the pages from
+// getStats every 50 ms: the longest time a subscriber's decoded video frames, or its received
+// audio packets, stood still.
+
+let bed: BrowserTestBed;
+let opentok: OpenTok;
+const scratch = mkdtempSync(join(tmpdir(), 'parlor-adaptive-'));
+
+/** A sample that comes this long after the one before, ms, tells of the page, not of its media. */
+const lateSampleMs = 200;
+/** The longest a subscriber's video may stand still during a switch, and its audio, ms. */
+const maxVideoFreezeMs = 300;
+const maxAudioGapMs = 200;
+
+before(async () => {
+  bed = await startBrowserTestBed({ env: { PARLOR_ADAPTIVE_ROUTING: 'on' } });
+  opentok = new OpenTok(bed.parlor.apiKey, bed.parlor.apiSecret, { apiUrl: bed.parlor.url });
+});
+after(async () => {
+  await bed.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+type AdaptiveStats = RoutedMediaStats & {
+  adaptiveRouting?: { mode: string; paths: { streamId: string; connectionId: string; path: string }[] };
+};
+
+async function mediaStats(parlor: TestServer, sessionId: string): Promise<AdaptiveStats> {
+  const now = Math.floor(Date.now() / 1000);
+  const token = jwt.sign({ iss: parlor.apiKey, ist: 'project', iat: now, exp: now + 300 }, parlor.apiSecret, {
+    algorithm: 'HS256',
+  });
+  const response = await fetch(`${parlor.url}/v2/project/${parlor.apiKey}/session/${sessionId}/media`, {
+    headers: { 'X-OPENTOK-AUTH': token },
+  });
+  assert.equal(response.status, 200);
+  return (await response.json()) as AdaptiveStats;
+}
+
+/** Packets the router received from publishers and sent to subscribers, so far. */
+function routerPackets(stats: AdaptiveStats): number {
+  let packets = 0;
+  for (const { tracks } of [...stats.publications, ...stats.subscriptions])
+    for (const track of tracks) packets += track.packets;
+  return packets;
+}
+
+/** The path each of the page's subscribers plays from, by stream ID. */
+function pathsOf(peer: BrowserPeer): Promise<Record<string, string | undefined>> {
+  return peer.page.evaluate(async () => {
+    const paths: Record<string, string | undefined> = {};
+    for (const [streamId, subscriber] of window.participant.subscribers)
+      paths[streamId] = (await subscriber.getStats()).mediaPath;
+    return paths;
+  });
+}
+
+/**
+ * Waits until every page plays the streams of the other pages from `path` (the new path decoding
+ * already); returns how long it took, ms.
+ */
+async function everyonePlays(peers: readonly BrowserPeer[], path: string, timeoutMs: number) {
+  const started = Date.now();
+  const streamIds = await Promise.all(peers.map((peer) => peer.streamId()));
+  for (;;) {
+    const all = await Promise.all(peers.map(pathsOf));
+    const done = all.every((paths, index) =>
+      streamIds.every((streamId, other) => other === index || paths[streamId] === path),
+    );
+    if (done) return Date.now() - started;
+    if (Date.now() - started > timeoutMs)
+      assert.fail(`not every page plays ${path} after ${timeoutMs} ms: ${JSON.stringify(all)}`);
+    await sleep(50);
+  }
+}
+
+/** What a page measured: the longest gaps, when the longest video one ended, and how often it sampled. */
+interface Gaps {
+  videoMs: number;
+  audioMs: number;
+  samples: number;
+  /** The longest time between two samples, ms: the measure's resolution. */
+  sampledEveryMs: number;
+  /** When the longest video freeze was seen, ms from the start of the watch. */
+  videoAt: number;
+  /**
+   * The longest gap seen only by a sample that came late (the page itself stalled, the machine
+   * being overloaded): too coarse to tell a freeze of the media from one of the page. Reported.
+   */
+  stalledMs: number;
+}
+
+/** Starts measuring, in the page, the longest stand-still of each subscriber's video frames and audio packets. */
+function watchGaps(peer: BrowserPeer): Promise<void> {
+  return peer.page.evaluate((lateSampleMs) => {
+    const seen = new Map<
+      string,
+      { frames: number; packets: number; framesAt: number; packetsAt: number; sampledAt: number }
+    >();
+    const start = performance.now();
+    let lastSample = start;
+    const gaps = { videoMs: 0, audioMs: 0, samples: 0, sampledEveryMs: 0, videoAt: 0, stalledMs: 0 };
+    const watch = { gaps, running: true };
+    (window as unknown as { gapWatch: typeof watch }).gapWatch = watch;
+    const sampleOne = async (streamId: string, subscriber: Subscriber): Promise<void> => {
+      const report = await subscriber.getRtcStatsReport().catch(() => null);
+      if (!report) return;
+      let frames = -1;
+      let packets = -1;
+      report.forEach((entry: RTCStats & Record<string, unknown>) => {
+        if (entry.type !== 'inbound-rtp') return;
+        if (entry.kind === 'video') frames = Number(entry.framesDecoded ?? 0);
+        if (entry.kind === 'audio') packets = Number(entry.packetsReceived ?? 0);
+      });
+      const now = performance.now();
+      const last = seen.get(streamId);
+      if (!last) {
+        if (frames > 0 && packets > 0)
+          seen.set(streamId, { frames, packets, framesAt: now, packetsAt: now, sampledAt: now });
+        return;
+      }
+      const late = now - last.sampledAt > lateSampleMs;
+      last.sampledAt = now;
+      if (late) {
+        if (frames === last.frames) gaps.stalledMs = Math.max(gaps.stalledMs, now - last.framesAt);
+        if (packets === last.packets) gaps.stalledMs = Math.max(gaps.stalledMs, now - last.packetsAt);
+        Object.assign(last, { frames, packets, framesAt: now, packetsAt: now });
+        return;
+      }
+      // After a switch the new path's counters are the ones played: any change is progress.
+      if (frames !== last.frames) Object.assign(last, { frames, framesAt: now });
+      else if (now - last.framesAt > gaps.videoMs) {
+        gaps.videoMs = now - last.framesAt;
+        gaps.videoAt = now - start;
+      }
+      if (packets !== last.packets) Object.assign(last, { packets, packetsAt: now });
+      else gaps.audioMs = Math.max(gaps.audioMs, now - last.packetsAt);
+    };
+    const sample = async (): Promise<void> => {
+      await Promise.all(
+        [...window.participant.subscribers].map(([streamId, subscriber]) => sampleOne(streamId, subscriber)),
+      );
+      gaps.samples += 1;
+      gaps.sampledEveryMs = Math.max(gaps.sampledEveryMs, performance.now() - lastSample);
+      lastSample = performance.now();
+      if (watch.running) setTimeout(() => void sample(), 50);
+    };
+    void sample();
+  }, lateSampleMs);
+}
+
+/** Stops measuring; the longest gaps seen. */
+function gapsOf(peer: BrowserPeer): Promise<Gaps> {
+  return peer.page.evaluate(() => {
+    const watch = (window as unknown as { gapWatch: { gaps: Gaps; running: boolean } }).gapWatch;
+    watch.running = false;
+    const rounded = Object.entries(watch.gaps).map(([key, value]: [string, number]) => [
+      key,
+      Math.round(value),
+    ]);
+    return Object.fromEntries(rounded) as Gaps;
+  });
+}
+
+async function assertGaps(peers: readonly BrowserPeer[], what: string): Promise<void> {
+  const gaps = await Promise.all(peers.map(gapsOf));
+  const video = Math.max(...gaps.map((gap) => gap.videoMs));
+  const audio = Math.max(...gaps.map((gap) => gap.audioMs));
+  console.log(
+    `${what}: longest video freeze ${video} ms, longest audio gap ${audio} ms (${JSON.stringify(gaps)})`,
+  );
+  assert.ok(video <= maxVideoFreezeMs, `${what}: video froze for ${video} ms`);
+  assert.ok(audio <= maxAudioGapMs, `${what}: audio stopped for ${audio} ms`);
+}
+
+/** The selected candidate pair of one of the page's peer connections: its local and remote ports. */
+function selectedPorts(report: RTCStatsReport): { local: number; remote: number } | null {
+  let pairId: string | undefined;
+  report.forEach((entry: RTCStats & Record<string, unknown>) => {
+    if (entry.type === 'transport' && typeof entry.selectedCandidatePairId === 'string')
+      pairId = entry.selectedCandidatePairId;
+  });
+  const pair = pairId ? (report.get(pairId) as Record<string, unknown> | undefined) : undefined;
+  if (!pair) return null;
+  const local = report.get(String(pair.localCandidateId)) as { port?: number } | undefined;
+  const remote = report.get(String(pair.remoteCandidateId)) as { port?: number } | undefined;
+  return { local: Number(local?.port), remote: Number(remote?.port) };
+}
+
+/** Two pages of a new routed session, each publishing and subscribing to the other, peer to peer. */
+async function oneOnOne(): Promise<{
+  sessionId: string;
+  peers: [BrowserPeer, BrowserPeer];
+  streamIds: string[];
+}> {
+  const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
+  const peers: BrowserPeer[] = [];
+  for (const index of [0, 1]) {
+    const peer = await openBrowserPeer(bed.browser, bed.app.url, bed.parlor.apiKey, sessionId);
+    assert.equal(await peer.connect(opentok.generateToken(sessionId, { data: `peer ${index}` })), null);
+    assert.equal(await peer.publish(lightVideo), null);
+    peers.push(peer);
+  }
+  const [first, second] = peers as [BrowserPeer, BrowserPeer];
+  const streamIds = [await first.streamId(), await second.streamId()];
+  await first.expectMediaFlowing(streamIds[1] ?? '');
+  await second.expectMediaFlowing(streamIds[0] ?? '');
+  await everyonePlays(peers, 'direct', 10_000);
+  return { sessionId, peers: [first, second], streamIds };
+}
+
+describe('adaptive routing', () => {
+  it('sends one-on-one media peer to peer, moves to the router when a third joins and back when it leaves, without a freeze', async () => {
+    const { sessionId, peers } = await oneOnOne();
+    const [first, second] = peers;
+
+    // Peer to peer: the first page receives from the port the second sends from, not the router's.
+    const firstSubscriber = await first.page.evaluate(async () => {
+      const subscriber = [...window.participant.subscribers.values()][0];
+      const report = await subscriber?.getRtcStatsReport();
+      return report ? [...(report.values() as Iterable<{ id: string }>)] : [];
+    });
+    const secondPublisher = await second.page.evaluate(async () => {
+      const reports = (await window.participant.publisher?.getRtcStatsReport()) ?? [];
+      return reports.map(({ connectionId, rtcStatsReport }) => ({
+        connectionId,
+        stats: [...(rtcStatsReport.values() as Iterable<{ id: string }>)],
+      }));
+    });
+    const asReport = (entries: { id: string }[]): RTCStatsReport =>
+      new Map(entries.map((entry) => [entry.id, entry]));
+    const received = selectedPorts(asReport(firstSubscriber));
+    const firstId = await first.connectionId();
+    const direct = secondPublisher.find(({ connectionId }) => connectionId === firstId);
+    const toRouter = secondPublisher.find(({ connectionId }) => connectionId === 'router');
+    assert.ok(
+      direct && toRouter,
+      'the publisher has a peer connection to the router and one to its subscriber',
+    );
+    const sent = selectedPorts(asReport(direct.stats));
+    const router = selectedPorts(asReport(toRouter.stats));
+    assert.ok(received && sent && router);
+    assert.equal(received.remote, sent.local, 'the subscriber receives from the publisher page');
+    assert.notEqual(received.remote, router.remote, 'not from the router');
+
+    // The router forwards nothing while the session is direct.
+    const before = await mediaStats(bed.parlor, sessionId);
+    assert.equal(before.adaptiveRouting?.mode, 'direct');
+    assert.deepEqual(
+      before.adaptiveRouting.paths.map(({ path }) => path),
+      ['direct', 'direct'],
+    );
+    await sleep(1000);
+    assert.equal(routerPackets(await mediaStats(bed.parlor, sessionId)), routerPackets(before));
+
+    // A third joins: within 3 s everyone decodes the others through the router. (Its page opens
+    // first, so that the start of a browser page on a loaded machine is not in the measure.)
+    const third = await openBrowserPeer(bed.browser, bed.app.url, bed.parlor.apiKey, sessionId);
+    await sleep(1000);
+    await Promise.all(peers.map(watchGaps));
+    assert.equal(await third.connect(opentok.generateToken(sessionId, { data: 'third' })), null);
+    assert.equal(await third.publish(lightVideo), null);
+    const joinedMs = await everyonePlays([first, second, third], 'routed', 3000);
+    console.log(`a third joined: every page plays through the router ${joinedMs} ms after its publish`);
+    await sleep(500);
+    await assertGaps(peers, 'direct -> routed');
+    const streamIds = [await first.streamId(), await second.streamId()];
+    await Promise.all(streamIds.map((streamId) => third.expectMediaFlowing(streamId, 3000)));
+    const routed = await mediaStats(bed.parlor, sessionId);
+    assert.equal(routed.adaptiveRouting?.mode, 'routed');
+
+    // It leaves: back to direct after the hold time, with the same bounds.
+    await Promise.all(peers.map(watchGaps));
+    await third.page.evaluate(() => {
+      window.participant.session.disconnect();
+    });
+    const leftMs = await everyonePlays(peers, 'direct', 10_000);
+    console.log(`the third left: every page plays peer to peer again ${leftMs} ms later`);
+    await sleep(500);
+    await assertGaps(peers, 'routed -> direct');
+    const back = await mediaStats(bed.parlor, sessionId);
+    assert.deepEqual(back.adaptiveRouting?.mode, 'direct');
+    await sleep(500);
+    assert.equal(
+      routerPackets(await mediaStats(bed.parlor, sessionId)),
+      routerPackets(back),
+      'the router forwards nothing again',
+    );
+    for (const peer of [first, second, third]) await peer.page.close();
+  });
+
+  it('an archive started while direct records both streams from its start, and nobody sees a freeze', async () => {
+    const { sessionId, peers } = await oneOnOne();
+    await Promise.all(peers.map(watchGaps));
+    const archive = await fromCallback<OpenTok.Archive>((done) => {
+      opentok.startArchive(sessionId, { name: 'direct', outputMode: 'individual' }, (error, started) => {
+        done(error, started as OpenTok.Archive);
+      });
+    });
+    await everyonePlays(peers, 'routed', 3000);
+    await sleep(500);
+    await assertGaps(peers, 'archive start');
+    await sleep(4500);
+    await fromCallback((done) => {
+      opentok.stopArchive(archive.id, done);
+    });
+
+    let available: OpenTok.Archive | null = null;
+    for (let tries = 0; tries < 120 && available === null; tries++) {
+      const current = await fromCallback<OpenTok.Archive>((done) => {
+        opentok.getArchive(archive.id, done);
+      });
+      if (current.status === 'available') available = current;
+      else await sleep(250);
+    }
+    assert.ok(available?.url, 'the archive became available');
+    const response = await fetch(available.url);
+    assert.equal(response.status, 200);
+    const zip = join(scratch, 'direct.zip');
+    writeFileSync(zip, Buffer.from(await response.arrayBuffer()));
+    const manifest = JSON.parse(execFileSync('unzip', ['-p', zip, `${archive.id}.json`]).toString()) as {
+      files: { filename: string; startTimeOffset: number; stopTimeOffset: number }[];
+    };
+    assert.equal(manifest.files.length, 2);
+    execFileSync('unzip', ['-o', '-q', zip, '-d', join(scratch, 'direct')]);
+    const recordedMs = Math.max(...manifest.files.map((file) => file.stopTimeOffset));
+    for (const file of manifest.files) {
+      const probed = JSON.parse(
+        execFileSync('ffprobe', [
+          '-v',
+          'error',
+          '-show_format',
+          '-of',
+          'json',
+          join(scratch, 'direct', file.filename),
+        ]).toString(),
+      ) as { format: { duration: string } };
+      const seconds = Number(probed.format.duration);
+      console.log(
+        `archive: ${file.filename} starts at ${file.startTimeOffset} ms, ${seconds} s of ${recordedMs / 1000} s`,
+      );
+      assert.ok(file.startTimeOffset <= 1000, `recorded from ${file.startTimeOffset} ms`);
+      assert.ok(
+        Math.abs(seconds * 1000 - recordedMs) <= 1000,
+        `${seconds} s recorded of ${recordedMs / 1000} s`,
+      );
+    }
+    for (const peer of peers) await peer.page.close();
+  });
+
+  it('--adaptive-routing off keeps two pages on the router', async () => {
+    const parlor = await startTestServer({ env: { PARLOR_ADAPTIVE_ROUTING: 'off' } });
+    const app = await startAppOrigin(parlor.url);
+    try {
+      const sessionId = await parlor.createSession({ mediaMode: 'routed' });
+      const off = new OpenTok(parlor.apiKey, parlor.apiSecret, { apiUrl: parlor.url });
+      const peers: BrowserPeer[] = [];
+      for (const index of [0, 1]) {
+        const peer = await openBrowserPeer(bed.browser, app.url, parlor.apiKey, sessionId);
+        assert.equal(await peer.connect(off.generateToken(sessionId, { data: `peer ${index}` })), null);
+        assert.equal(await peer.publish(lightVideo), null);
+        peers.push(peer);
+      }
+      const [first, second] = peers as [BrowserPeer, BrowserPeer];
+      await first.expectMediaFlowing(await second.streamId());
+      assert.deepEqual(Object.values(await pathsOf(first)), ['routed']);
+      const connections = await first.page.evaluate(async () =>
+        ((await window.participant.publisher?.getRtcStatsReport()) ?? []).map(
+          ({ connectionId }) => connectionId,
+        ),
+      );
+      assert.deepEqual(connections, ['router']);
+      const stats = await mediaStats(parlor, sessionId);
+      assert.equal(stats.adaptiveRouting, undefined);
+      assert.ok(routerPackets(stats) > 0);
+      for (const peer of peers) await peer.page.close();
+    } finally {
+      await app.close();
+      await parlor.dispose();
+    }
+  });
+});
