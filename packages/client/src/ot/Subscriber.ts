@@ -102,6 +102,8 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
   #carrier: PeerTransport | undefined;
   /** Routed sessions: whether the media comes through the router or straight from the publisher. */
   #mediaPath: MediaPath = 'routed';
+  /** The completion handler of `session.subscribe`, called once. */
+  #completion: Completion | undefined;
   /** Whether the media last opened with this client's secret; null before any encrypted frame. */
   #secretMatches: boolean | null = null;
   /**
@@ -311,6 +313,11 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
   _mediaPathChanged(transport: PeerTransport, path: MediaPath, carrier: PeerTransport): void {
     if (transport !== this.#transport || this.#destroyed) return;
     this.#mediaPath = path;
+    // Media plays: subscribed, whether or not the router's connection is up.
+    if (!this.#subscribed) {
+      this.#subscribed = true;
+      this.#completion?.();
+    }
     this.#carrier = carrier;
     const tracks = carrier.receivedTracks();
     for (const track of this.#media.getTracks()) {
@@ -356,6 +363,7 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
     }
     this.#transport = transport;
     this.#carrier = transport;
+    this.#completion = completion;
     this.#preferences?.connect((changes) => {
       this.#engine.updateSubscription(transport, changes).catch((error: unknown) => {
         this.#context.logger.warn('the video preferences were not taken', error);
@@ -392,6 +400,14 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
   }
 
   #transportState(state: PeerTransportState, completion: Completion | undefined): void {
+    if (this.#carrier !== this.#transport) {
+      // Adaptive routing, peer to peer: the router's connection is the spare path.
+      if (state === 'failed')
+        this.#context.logger.warn(
+          'the Media Router cannot be reached: the stream plays peer to peer, and cannot move to the router',
+        );
+      return;
+    }
     if (state === 'connected') {
       if (!this.#subscribed) {
         this.#subscribed = true;

@@ -43,6 +43,7 @@ describe('loadConfig', () => {
       mediaAdmission: { maxLagMs: 200, maxUtilization: 0.9 },
       dataPlane: defaultDataPlane,
       audioFallback: defaultVideoFallbackSettings,
+      adaptiveRouting: true,
       metricsToken: null,
       turn: existsSync(turnserverPath) ? embeddedTurnDefaults : { mode: 'off' },
       archive: {
@@ -179,6 +180,15 @@ describe('loadConfig', () => {
       maxProbeIntervalMs: 8000,
     });
     assert.equal(loadConfig({ PARLOR_AUDIO_FALLBACK: 'off' }).audioFallback, null);
+  });
+
+  it('turns adaptive routing on by default, off with --adaptive-routing off, and refuses anything else', () => {
+    assert.equal(loadConfig({}).adaptiveRouting, true);
+    assert.equal(loadConfig({}, { 'adaptive-routing': 'off' }).adaptiveRouting, false);
+    assert.throws(
+      () => loadConfig({ PARLOR_ADAPTIVE_ROUTING: 'maybe' }),
+      /PARLOR_ADAPTIVE_ROUTING="maybe": must be on or off/,
+    );
   });
 
   it('refuses audio fallback thresholds out of range, probes backing off to less, or thresholds with it off', () => {
