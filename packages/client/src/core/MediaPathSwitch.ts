@@ -15,7 +15,7 @@ export interface MediaPathSwitchOptions {
   readonly logger: Logger;
   /** How often a new path is checked for decoded media, ms. Default: 50. */
   readonly pollMs?: number;
-  /** How long a new path may take to decode before the move is given up, ms. Default: 10000. */
+  /** How long a new path may take to decode before the move is given up, ms. Default: 30000. */
   readonly timeoutMs?: number;
 }
 
@@ -94,7 +94,7 @@ export class MediaPathSwitch extends TypedEmitter<MediaPathSwitchEvents> {
   async #switchOnceDecoding(path: MediaPath, instruction: number): Promise<void> {
     const transport = path === 'direct' ? this.#direct : this.#routed;
     if (!transport) return;
-    const { pollMs = 50, timeoutMs = 10_000 } = this.#options;
+    const { pollMs = 50, timeoutMs = 30_000 } = this.#options;
     const current = (): boolean => instruction === this.#instruction && !transport.closed;
     const before = await flowedSoFar(transport);
     for (let waited = 0; waited < timeoutMs; waited += pollMs) {
