@@ -205,6 +205,15 @@ describe('adaptive routing', () => {
       routerPackets(back),
       'the router forwards nothing again',
     );
+    // Nobody saw the two streams end or their video go off on the way.
+    for (const peer of peers) {
+      const events = await peer.events();
+      const broken = events.filter(
+        ({ type, streamId }) =>
+          (type === 'streamDestroyed' || type === 'videoDisabled') && streamIds.includes(streamId ?? ''),
+      );
+      assert.deepEqual(broken, []);
+    }
     for (const peer of [first, second, third]) await peer.page.close();
   });
 
