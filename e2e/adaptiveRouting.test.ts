@@ -31,6 +31,7 @@ let bed: BrowserTestBed;
 let opentok: OpenTok;
 const scratch = mkdtempSync(join(tmpdir(), 'parlor-adaptive-'));
 
+const metricsToken = 'adaptive-routing-metrics';
 /** How soon after the third publishes every page plays through the router, ms. */
 const maxSwitchMs = 3000;
 /** The longest a subscriber's video may stand still during a switch, and its audio, ms. */
@@ -38,7 +39,9 @@ const maxVideoFreezeMs = 300;
 const maxAudioGapMs = 200;
 
 before(async () => {
-  bed = await startBrowserTestBed({ env: { PARLOR_ADAPTIVE_ROUTING: 'on' } });
+  bed = await startBrowserTestBed({
+    env: { PARLOR_ADAPTIVE_ROUTING: 'on', PARLOR_METRICS_TOKEN: metricsToken },
+  });
   opentok = new OpenTok(bed.parlor.apiKey, bed.parlor.apiSecret, { apiUrl: bed.parlor.url });
 });
 after(async () => {
@@ -205,6 +208,14 @@ describe('adaptive routing', () => {
       routerPackets(back),
       'the router forwards nothing again',
     );
+    // Prometheus: the session is direct again, after one move each way.
+    const metrics = await (
+      await fetch(`${bed.parlor.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })
+    ).text();
+    assert.match(metrics, /parlor_adaptive_routing_sessions\{path="direct"\} 1\n/);
+    assert.match(metrics, /parlor_adaptive_routing_switches_total\{path="routed"\} 1\n/);
+    assert.match(metrics, /parlor_adaptive_routing_switches_total\{path="direct"\} 1\n/);
+
     // Nobody saw the two streams end or their video go off on the way.
     for (const peer of peers) {
       const events = await peer.events();
