@@ -41,8 +41,11 @@ export class NamespaceBed {
     this.#folder = folder;
   }
 
-  /** Creates this process's namespace NAME on 10.SUBNET.1.0/24, first removing one a crash left. */
-  static async start(name: string, subnet: number): Promise<NamespaceBed> {
+  /**
+   * Creates this process's namespace NAME on 10.SUBNET.1.0/24, first removing one a crash left;
+   * Parlor starts with `env` besides.
+   */
+  static async start(name: string, subnet: number, env: Record<string, string> = {}): Promise<NamespaceBed> {
     const side = namespaceSide(name, subnet, 1);
     const folder = mkdtempSync(join(tmpdir(), 'parlor-netns-'));
     removeSide(side);
@@ -51,7 +54,7 @@ export class NamespaceBed {
       // Parlor, its Media Router and the app listen, and announce themselves, where the
       // namespace reaches the host.
       const parlor = await startTestServer({
-        env: { PARLOR_PUBLIC_IP: side.hostAddress },
+        env: { PARLOR_PUBLIC_IP: side.hostAddress, ...env },
         host: side.hostAddress,
       });
       const app = await startAppOrigin(parlor.url, side.hostAddress);

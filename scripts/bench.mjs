@@ -9,7 +9,10 @@ if ((names.length === 0 || names.includes('router')) && process.getuid?.() === 0
   ensureDebianPackages({ '/usr/bin/janus': 'janus', '/usr/bin/ffmpeg': 'ffmpeg' });
 }
 // The audio fallback benchmark drives Chromium, one of them in a network namespace (root).
-if ((names.length === 0 || names.includes('fallback')) && process.getuid?.() === 0) {
+if (
+  (names.length === 0 || names.includes('fallback') || names.includes('switch')) &&
+  process.getuid?.() === 0
+) {
   ensureDebianPackages({ '/usr/bin/chromium': 'chromium' });
 }
 // The SIP benchmark's far end is sipp.

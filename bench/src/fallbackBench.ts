@@ -128,8 +128,8 @@ function publisherFigures(each: readonly PublisherRun[]): PublisherFallbackFigur
   };
 }
 
-/** Runs an e2e runs script (it drives the browsers) and parses the JSON line it ends with. */
-async function runScenario<T>(script: string, runs: number): Promise<T | { skipped: string }> {
+/** Runs an e2e runs script (it drives the browsers) and parses the JSON line it ends with; also the switch benchmark's. */
+export async function runScenario<T>(script: string, runs: number): Promise<T | { skipped: string }> {
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn(
       process.execPath,

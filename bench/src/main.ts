@@ -23,13 +23,14 @@ import { runSignalingBench } from './signalingBench.js';
 import { runSipBench } from './sipBench.js';
 import { runSrtpBench } from './srtpBench.js';
 import { runStoreBench } from './storeBench.js';
+import { runSwitchBench, type SwitchFigures } from './switchBench.js';
 import { runTokenBench, type RateFigures } from './tokenBench.js';
 
 // `npm run bench [-- NAME… [--FLAG…]]`: runs the named benchmarks (all by default), prints a
 // table per benchmark and writes every figure to bench/results/ as JSON.
 // Flags of `router`: --quick, --profile[=VIEWERS], --scenario=NAME[,NAME…], --sfu=NAME[,NAME…],
 // --sizes=N[,N…]. Of `fallback`: --runs=N, --side=subscriber|publisher (both by default). Of
-// `cluster`: --nodes=N (2–3), --samples=N, --failovers=N.
+// `cluster`: --nodes=N (2–3), --samples=N, --failovers=N. Of `switch`: --runs=N (10 by default).
 
 const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const flags = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
@@ -400,6 +401,31 @@ const benchmarks = {
       ]),
     ]);
     return Promise.resolve(result);
+  },
+  switch: async () => {
+    const runs = Number(flags.find((arg) => arg.startsWith('--runs='))?.slice('--runs='.length) ?? 10);
+    const result = await runSwitchBench(runs);
+    if ('skipped' in result) return result;
+    const row = (name: string, f: SwitchFigures): string[] => [
+      name,
+      `${f.video.p50Ms} / ${f.video.p95Ms}`,
+      `${f.audio.p50Ms} / ${f.audio.p95Ms}`,
+      f.switch ? `${f.switch.p50Ms} / ${f.switch.p95Ms}` : '-',
+      `${f.sampling.p50Ms} / ${f.sampling.p95Ms}`,
+    ];
+    printTable(
+      `Adaptive routing, ${result.toRouted.runs} moves each way: the longest video freeze and audio gap two Chromium pages see (getStats every 50 ms)`,
+      [
+        ['', 'video p50 / p95 ms', 'audio p50 / p95 ms', 'move p50 / p95 ms', 'sampling p50 / p95 ms'],
+        row('peer to peer → router (a third joins)', result.toRouted),
+        row('router → peer to peer (it leaves, after the hold)', result.toDirect),
+        row('relayed session, nothing moves (floor)', result.floor),
+      ],
+    );
+    console.log(
+      '  aim: video <= 300 ms, audio <= 200 ms; sampling: the longest the pages waited between samples\n',
+    );
+    return result;
   },
 };
 type BenchmarkName = keyof typeof benchmarks;

@@ -122,6 +122,7 @@ describe('sendVideo', () => {
     wanted: new Map(),
     limit: 'all',
     maxBitrate: 600_000,
+    paused: false,
     ...changes,
   });
   const applied = (parameters: RTCRtpSendParameters, change: ParameterChange) => {
@@ -130,6 +131,16 @@ describe('sendVideo', () => {
       (e) => `${e.rid ?? ''}:${e.active ? 'on' : 'off'}:${e.maxBitrate ?? '-'}`,
     );
   };
+
+  it('a paused sender (adaptive routing, the path not in use) sends no encoding, whatever the router wants', () => {
+    const wanted = new Map([['f', true]]);
+    assert.deepEqual(applied(simulcast(), sendVideo(plan({ wanted, paused: true }))), [
+      'q:off:1000',
+      'h:off:1000',
+      'f:off:1000',
+    ]);
+    assert.deepEqual(applied(single(), sendVideo(plan({ paused: true }))), [':off:600000']);
+  });
 
   it('sends the simulcast encodings the router wants, and those it does not name, without touching their caps', () => {
     const wanted = new Map([['f', false]]);

@@ -293,6 +293,7 @@ export class ParlorServer {
         connectionLimits: { fanOutBytesPerSecond: config.signalingLimits.fanOutRate },
         maxConnectionsPerToken: config.signalingLimits.connectionsPerToken,
         createRouter: () => pool.createRouter(),
+        adaptiveRouting: config.adaptiveRouting ? {} : null,
         ...(cluster ? { admit: cluster.admit.bind(cluster) } : {}),
       });
       rooms = signaling.rooms;

@@ -158,13 +158,16 @@ async function freePort(ip: string): Promise<number> {
  * - REMB at its ceiling for publishers, so that they send every simulcast layer at once, as the
  *   tests expect. With transport-wide feedback (the default) a publisher's estimate climbs from
  *   300 kbit/s by its probes, whose timing a loaded 2-core machine distorts: there the top layer
- *   came after the tests' bounds. Tests of the feedback itself set it back.
+ *   came after the tests' bounds. Tests of the feedback itself set it back;
+ * - adaptive routing off: tests of the router keep their two pages on it; adaptive routing's own
+ *   tests turn it on.
  */
 const testSettings = {
   PARLOR_MEDIA_ADMISSION_MAX_LAG_MS: '2000',
   PARLOR_MEDIA_ADMISSION_MAX_UTILIZATION: '1',
   PARLOR_CALLBACK_ALLOWED_IPS: '127.0.0.0-127.255.255.255,::1',
   PARLOR_PUBLISHER_FEEDBACK: 'remb',
+  PARLOR_ADAPTIVE_ROUTING: 'off',
 } as const;
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {

@@ -91,8 +91,11 @@ export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
     return [...this.#transports.values()];
   }
 
-  /** Starts sending to a new subscriber: a peer connection that offers at once. */
-  addSubscriber(subscriptionId: string, connectionId: string): void {
+  /**
+   * Starts sending to a new subscriber: a peer connection that offers at once; `paused`: that
+   * sends nothing until told (adaptive routing).
+   */
+  addSubscriber(subscriptionId: string, connectionId: string, paused = false): void {
     if (this.#closed || this.#transports.has(subscriptionId)) return;
     const transport = PeerTransport.createSender(
       {
@@ -106,6 +109,7 @@ export class LocalPublication extends TypedEmitter<LocalPublicationEvents> {
       this.#media,
       this.#videoEncodings,
       this.#opus,
+      paused,
     );
     this.#transports.set(subscriptionId, transport);
     transport.on('closed', () => {

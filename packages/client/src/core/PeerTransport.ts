@@ -58,6 +58,12 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
   #singleMaxBitrate: number | undefined;
   /** Senders only: what the audio encoder is asked for, in every offer. */
   #opus: OpusSendOptions = {};
+  /** Senders only: changes to the audio sender's encoding. */
+  #audioUpdates: SenderParameterUpdates | null = null;
+  /** Senders only: whether media goes out (adaptive routing pauses the path not in use). */
+  #sending = true;
+  /** Senders only: whether it was ever paused, so that the state is set again once negotiated. */
+  #everPaused = false;
   readonly #signaling: SignalingClient;
   readonly #logger: Logger;
   /** Candidates that came before the remote description, added once it is set. */
@@ -85,23 +91,36 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
 
   /**
    * The publisher's end: sends the tracks, the video in the encodings given (simulcast layers
-   * when they have RIDs), the audio as `opus` asks, and starts negotiating at once.
+   * when they have RIDs), the audio as `opus` asks, and starts negotiating at once; `paused`:
+   * sends nothing until `setSending(true)`.
    */
   static createSender(
     options: PeerTransportOptions,
     stream: MediaStream,
     videoEncodings: readonly VideoEncoding[],
     opus: OpusSendOptions = {},
+    paused = false,
   ): PeerTransport {
     const transport = new PeerTransport('sender', options);
     transport.#opus = opus;
-    const audio: RTCRtpTransceiverInit = { direction: 'sendonly', streams: [stream] };
-    if (opus.maxBitrate !== undefined) audio.sendEncodings = [{ maxBitrate: opus.maxBitrate }];
+    transport.#sending = !paused;
+    transport.#everPaused = paused;
+    const audio: RTCRtpTransceiverInit = {
+      direction: 'sendonly',
+      streams: [stream],
+      sendEncodings: [
+        { active: !paused, ...(opus.maxBitrate === undefined ? {} : { maxBitrate: opus.maxBitrate }) },
+      ],
+    };
     for (const track of stream.getTracks()) {
       const transceiver =
         track.kind === 'video'
-          ? transport.#addVideo(track, stream, videoEncodings)
-          : transport.#pc.addTransceiver(track, audio);
+          ? transport.#addVideo(
+              track,
+              stream,
+              paused ? videoEncodings.map((encoding) => ({ ...encoding, active: false })) : videoEncodings,
+            )
+          : transport.#addAudio(track, audio);
       options.frames?.protectSender(transceiver);
     }
     void transport.#offer();
@@ -151,6 +170,8 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
       for (const candidate of early) await this.#addCandidate(candidate);
       if (type === 'answer') {
         await this.#fitDeclinedSimulcast();
+        // What was paused or resumed before the connection was negotiated may not have taken.
+        if (this.#everPaused) await Promise.all([this.#updateVideo(), this.#updateAudio()]);
         return;
       }
       const created = await this.#pc.createAnswer();
@@ -190,6 +211,27 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
     if (limit === this.#videoLimit) return;
     this.#videoLimit = limit;
     await this.#updateVideo();
+  }
+
+  /**
+   * Senders only (adaptive routing): sends the media, or stops sending it while the connection
+   * stays up; resuming video starts with a key frame.
+   */
+  async setSending(send: boolean): Promise<void> {
+    if (send === this.#sending) return;
+    this.#sending = send;
+    this.#everPaused = true;
+    await Promise.all([this.#updateVideo(), this.#updateAudio()]);
+  }
+
+  /** Whether this sender sends its media (adaptive routing pauses the path not in use). */
+  get sending(): boolean {
+    return this.#sending;
+  }
+
+  /** Receivers only: the tracks of what it receives, as they are now (each exists from the offer on). */
+  receivedTracks(): MediaStreamTrack[] {
+    return this.#pc.getReceivers().map(({ track }) => track);
   }
 
   /** Senders only: sends the track in place of the one of its kind, on the live connection (no renegotiation). */
@@ -262,8 +304,25 @@ export class PeerTransport extends TypedEmitter<PeerTransportEvents> {
         wanted: this.#wantedEncodings,
         limit: this.#videoLimit,
         maxBitrate: this.#singleMaxBitrate,
+        paused: !this.#sending,
       })(parameters);
     });
+  }
+
+  #updateAudio(): Promise<void> {
+    if (this.closed || !this.#audioUpdates) return Promise.resolve();
+    const active = this.#sending;
+    return this.#audioUpdates.update((parameters) => {
+      for (const encoding of parameters.encodings) encoding.active = active;
+    });
+  }
+
+  #addAudio(track: MediaStreamTrack, init: RTCRtpTransceiverInit): RTCRtpTransceiver {
+    const transceiver = this.#pc.addTransceiver(track, init);
+    this.#audioUpdates = new SenderParameterUpdates(transceiver.sender, (error: unknown) => {
+      this.#logger.warn('the audio encoding could not be changed', error);
+    });
+    return transceiver;
   }
 
   async #offer(): Promise<void> {

@@ -6,6 +6,7 @@ import type {
   ConnectionInfo,
   EventFrame,
   MediaMode,
+  MediaPath,
   PublishParams,
   ServerToClient,
   SessionConnected,
@@ -19,6 +20,7 @@ import { ClientError, clientErrorCodes } from './ClientError.js';
 import type { FrameEncryption } from './e2ee/FrameEncryption.js';
 import { rtcConfiguration, type IceConfig } from './iceConfig.js';
 import { LocalPublication } from './LocalPublication.js';
+import { MediaPathSwitch } from './MediaPathSwitch.js';
 import type { Logger } from './Logger.js';
 import type { OpusSendOptions } from './opusParameters.js';
 import { PeerTransport } from './PeerTransport.js';
@@ -82,6 +84,11 @@ interface SessionEngineEvents {
   videoFallback: [transport: PeerTransport, event: VideoFallbackEvent];
   /** A publishing or subscribing transport's quality scores changed (every 2 s at most). */
   qualityScore: [transport: PeerTransport, score: QualityScore];
+  /**
+   * Adaptive routing: a subscription plays from another path now (the router's, or straight from
+   * the publisher), over `carrier`; `transport` is the subscription's own.
+   */
+  mediaPathChanged: [transport: PeerTransport, path: MediaPath, carrier: PeerTransport];
   /** End-to-end encrypted sessions: a subscription's media started or stopped opening with this client's secret. */
   decryption: [transport: PeerTransport, matches: boolean];
   /** An archive started recording the session (also once per archive running at connect time). */
@@ -124,6 +131,8 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
   readonly #transportStreams = new Map<PeerTransport, string>();
   /** What this client tells the session's Inspector. */
   readonly telemetry: Telemetry;
+  /** Adaptive routing: each subscription's choice of path, by its subscription ID. */
+  readonly #paths = new Map<string, MediaPathSwitch>();
   /** Why the server ended the connection, when it said so before closing the socket. */
   #serverEndReason: SessionEndReason | null = null;
 
@@ -413,6 +422,46 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     });
   }
 
+  /** The subscription's path switch, made on first use; undefined for a subscription that is not this client's. */
+  #pathSwitch(subscriptionId: string, streamId: string): MediaPathSwitch | undefined {
+    const existing = this.#paths.get(subscriptionId);
+    if (existing) return existing;
+    const routed = this.#transports.get(subscriptionId);
+    if (routed?.role !== 'receiver') return undefined;
+    const paths = new MediaPathSwitch({
+      routed,
+      createDirect: (directId) => {
+        const direct = PeerTransport.createReceiver({
+          subscriptionId: directId,
+          remoteConnectionId: routed.remoteConnectionId,
+          configuration: this.#rtcConfiguration(),
+          signaling: this.#signaling,
+          logger: this.#logger,
+          frames: this.#frames(),
+        });
+        this.#route(direct, streamId, this.#streams.get(streamId)?.frameRate);
+        return direct;
+      },
+      playing: async (path) => {
+        await this.#signaling.request('mediaPathPlaying', { subscriptionId, path });
+      },
+      carries: () => {
+        const stream = this.#streams.get(streamId);
+        return { video: stream?.hasVideo ?? true, audio: stream?.hasAudio ?? true };
+      },
+      logger: this.#logger,
+    });
+    paths.on('switched', (path, carrier) => {
+      this.safeEmit('mediaPathChanged', routed, path, carrier);
+    });
+    routed.on('closed', () => {
+      paths.close();
+      this.#paths.delete(subscriptionId);
+    });
+    this.#paths.set(subscriptionId, paths);
+    return paths;
+  }
+
   #onEvent(frame: EventFrame): void {
     switch (frame.event) {
       case 'connectionCreated':
@@ -459,7 +508,21 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       case 'subscriptionCreated':
         this.#publications
           .get(frame.data.streamId)
-          ?.addSubscriber(frame.data.subscriptionId, frame.data.subscriber);
+          ?.addSubscriber(frame.data.subscriptionId, frame.data.subscriber, frame.data.paused ?? false);
+        break;
+      case 'sendPath':
+        this.#transports
+          .get(frame.data.subscriptionId)
+          ?.setSending(frame.data.send)
+          .catch((error: unknown) => {
+            this.#logger.warn('the media path could not be paused or resumed', error);
+          });
+        break;
+      case 'mediaPath':
+        this.#pathSwitch(frame.data.subscriptionId, frame.data.streamId)?.setPath(
+          frame.data.path,
+          frame.data.directSubscriptionId,
+        );
         break;
       case 'encodingsChanged':
         this.#transports

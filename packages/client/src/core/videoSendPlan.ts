@@ -12,6 +12,8 @@ export interface VideoSendPlan {
   /** The router's wishes by RID (routed simulcast); an encoding it does not name is sent. */
   readonly wanted: ReadonlyMap<string, boolean>;
   readonly limit: VideoSendLimit;
+  /** Adaptive routing: the peer connection sends nothing while its path is not used. */
+  readonly paused: boolean;
   /** A sender of one encoding: its bitrate cap at full quality, bits/s; undefined for none. */
   readonly maxBitrate: number | undefined;
 }
@@ -32,7 +34,8 @@ export function sendVideo(plan: VideoSendPlan): ParameterChange {
     const single = parameters.encodings.length === 1;
     parameters.encodings.forEach((encoding, index) => {
       const wanted = encoding.rid === undefined || (plan.wanted.get(encoding.rid) ?? true);
-      encoding.active = plan.limit === 'all' ? wanted : plan.limit === 'lowest' && index === 0;
+      encoding.active =
+        !plan.paused && (plan.limit === 'all' ? wanted : plan.limit === 'lowest' && index === 0);
       if (!single) return;
       const cap =
         plan.limit === 'lowest' ? Math.min(probeBitrate, plan.maxBitrate ?? probeBitrate) : plan.maxBitrate;

@@ -129,6 +129,11 @@ export interface PublisherStats {
     readonly video: { bytesSent: number; packetsSent: number; packetsLost: number; frameRate: number };
     readonly timestamp: number;
   };
+  /**
+   * Parlor, adaptive routing: whether this peer connection sends the stream now (the path not in
+   * use stays up, paused). Present while one of the publisher's peer connections is paused.
+   */
+  readonly sending?: boolean;
 }
 
 /**
@@ -426,12 +431,16 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
   async getStats(
     completion?: (error?: OTError, stats?: PublisherStats[]) => void,
   ): Promise<PublisherStats[]> {
-    const reports = await this.getRtcStatsReport();
-    const stats = reports.map(({ subscriberId, connectionId, rtcStatsReport }) => ({
-      subscriberId,
-      connectionId,
-      stats: outboundStats(rtcStatsReport),
-    }));
+    const transports = this.#publication?.transports ?? [];
+    const paused = transports.some((transport) => !transport.sending);
+    const stats = await Promise.all(
+      transports.map(async (transport) => ({
+        subscriberId: transport.subscriptionId,
+        connectionId: transport.remoteConnectionId,
+        stats: outboundStats(await transport.getStats()),
+        ...(paused ? { sending: transport.sending } : {}),
+      })),
+    );
     completion?.(undefined, stats);
     return stats;
   }

@@ -364,6 +364,9 @@ export class Session extends OTEventEmitter<SessionEvents> {
       for (const subscriber of this.#subscribers) subscriber._qualityScore(transport, score);
       for (const publisher of this.#publishers) publisher._qualityScore(transport, score);
     });
+    engine.on('mediaPathChanged', (transport, path, carrier) => {
+      for (const subscriber of this.#subscribers) subscriber._mediaPathChanged(transport, path, carrier);
+    });
     engine.on('decryption', (transport, matches) => {
       for (const subscriber of this.#subscribers) subscriber._decryption(transport, matches);
     });

@@ -1,5 +1,5 @@
 import type { QualityScore } from '../core/TransportQuality.js';
-import type { VideoFallbackEvent } from '@parlor/protocol';
+import type { MediaPath, VideoFallbackEvent } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from '../core/ClientError.js';
 import type { PeerTransport, PeerTransportState } from '../core/PeerTransport.js';
 import type { SessionEngine } from '../core/SessionEngine.js';
@@ -82,6 +82,8 @@ export interface SubscriberStats {
     height: number;
   };
   readonly timestamp: number;
+  /** Parlor, routed sessions: whether the media comes through the router or straight from the publisher (adaptive routing). */
+  readonly mediaPath?: MediaPath;
 }
 
 /** OpenTok.js's Subscriber: another client's stream, received and shown in the page. */
@@ -99,6 +101,12 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
   /** Routed sessions only: the video preferences, kept in step with the server. */
   readonly #preferences: VideoPreferenceSync | null;
   #transport: PeerTransport | undefined;
+  /** The peer connection played from: the subscription's own, or under adaptive routing the direct one. */
+  #carrier: PeerTransport | undefined;
+  /** Routed sessions: whether the media comes through the router or straight from the publisher. */
+  #mediaPath: MediaPath = 'routed';
+  /** The completion handler of `session.subscribe`, called once. */
+  #completion: Completion | undefined;
   /** Whether the media last opened with this client's secret; null before any encrypted frame. */
   #secretMatches: boolean | null = null;
   /**
@@ -108,8 +116,9 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
    */
   readonly #levels = new AudioLevelSampler(
     () => {
-      const transport = this.#transport;
-      return transport ? { read: () => transport.audioLevel(), close: () => undefined } : null;
+      return this.#transport
+        ? { read: () => this.#carrier?.audioLevel() ?? 0, close: () => undefined }
+        : null;
     },
     (audioLevel) => {
       this.dispatch(createEvent('audioLevelUpdated', this, { audioLevel }));
@@ -236,20 +245,26 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
     return this.#widget.video.videoHeight;
   }
 
-  /** The standard statistics of the peer connection. */
+  /**
+   * The standard statistics of the peer connection the media comes over (under adaptive routing,
+   * the direct one while the stream goes peer to peer).
+   */
   getRtcStatsReport(): Promise<RTCStatsReport> {
-    if (!this.#transport) {
+    if (!this.#carrier) {
       return Promise.reject(
         toOTError(new ClientError(clientErrorCodes.unableToSubscribe, 'not subscribed yet')),
       );
     }
-    return this.#transport.getStats();
+    return this.#carrier.getStats();
   }
 
   /** Received bytes, packets and frame rate; also as a completion `(error, stats)`. */
   async getStats(completion?: (error?: OTError, stats?: SubscriberStats) => void): Promise<SubscriberStats> {
     try {
-      const stats = inboundStats(await this.getRtcStatsReport());
+      const stats = {
+        ...inboundStats(await this.getRtcStatsReport()),
+        ...(this.#engine.mediaMode === 'routed' ? { mediaPath: this.#mediaPath } : {}),
+      };
       completion?.(undefined, stats);
       return stats;
     } catch (error) {
@@ -300,6 +315,26 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
     this.dispatch(createEvent('qualityScoreChanged', this, { qualityScore }));
   }
 
+  /**
+   * @internal Adaptive routing: a subscription plays from another path, whose new media decodes
+   * already; this subscriber's element plays that path's tracks in place of the old ones.
+   */
+  _mediaPathChanged(transport: PeerTransport, path: MediaPath, carrier: PeerTransport): void {
+    if (transport !== this.#transport || this.#destroyed) return;
+    this.#mediaPath = path;
+    // Media plays: subscribed, whether or not the router's connection is up.
+    if (!this.#subscribed) {
+      this.#subscribed = true;
+      this.#completion?.();
+    }
+    this.#carrier = carrier;
+    const tracks = carrier.receivedTracks();
+    for (const track of this.#media.getTracks()) {
+      if (!tracks.includes(track)) this.#media.removeTrack(track);
+    }
+    for (const track of tracks) this.#addTrack(track);
+  }
+
   /** @internal A subscription's media started or stopped opening with this client's secret. */
   _decryption(transport: PeerTransport, matches: boolean): void {
     if (transport !== this.#transport || this.#destroyed || matches === this.#secretMatches) return;
@@ -336,13 +371,15 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
       return;
     }
     this.#transport = transport;
+    this.#carrier = transport;
+    this.#completion = completion;
     this.#preferences?.connect((changes) => {
       this.#engine.updateSubscription(transport, changes).catch((error: unknown) => {
         this.#context.logger.warn('the video preferences were not taken', error);
       });
     });
     transport.on('track', (track) => {
-      this.#addTrack(track);
+      if (this.#carrier === transport) this.#addTrack(track);
     });
     transport.on('stateChanged', (state) => {
       this.#transportState(state, completion);
@@ -354,6 +391,7 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
 
   #addTrack(track: MediaStreamTrack): void {
     track.enabled = track.kind === 'audio' ? this.#subscribeToAudio : this.#subscribeToVideo;
+    if (this.#media.getTrackById(track.id)) return;
     this.#media.addTrack(track);
     const { video } = this.#widget;
     if (video.srcObject === this.#media) return;
@@ -371,6 +409,14 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
   }
 
   #transportState(state: PeerTransportState, completion: Completion | undefined): void {
+    if (this.#carrier !== this.#transport) {
+      // Adaptive routing, peer to peer: the router's connection is the spare path.
+      if (state === 'failed')
+        this.#context.logger.warn(
+          'the Media Router cannot be reached: the stream plays peer to peer, and cannot move to the router',
+        );
+      return;
+    }
     if (state === 'connected') {
       if (!this.#subscribed) {
         this.#subscribed = true;

@@ -121,6 +121,12 @@ export const UnsubscribeParams = Params({ subscriptionId: Id });
 /** Changes a subscription's preferences; a property left out keeps its value. */
 export const UpdateSubscriptionParams = Params({ subscriptionId: Id, ...SubscriberPreferences });
 
+/** Adaptive routing: the subscription now plays from this path (and no longer from the other). */
+export const MediaPathPlayingParams = Params({
+  subscriptionId: Id,
+  path: Type.Union([Type.Literal('direct'), Type.Literal('routed')]),
+});
+
 // WebRTC negotiation between the two ends of a subscription, relayed verbatim.
 export const SessionDescriptionParams = Params({ subscriptionId: Id, sdp: Sdp });
 export const IceCandidateParams = Params({ subscriptionId: Id, candidate: IceCandidate });
@@ -181,6 +187,7 @@ export const clientToServer = {
   unsubscribe: { params: UnsubscribeParams, result: Empty },
   /** Changes `preferredResolution` or `preferredFrameRate` of one of this client's subscriptions. */
   updateSubscription: { params: UpdateSubscriptionParams, result: Empty },
+  mediaPathPlaying: { params: MediaPathPlayingParams, result: Empty },
   offer: { params: SessionDescriptionParams, result: Empty },
   answer: { params: SessionDescriptionParams, result: Empty },
   iceCandidate: { params: IceCandidateParams, result: Empty },

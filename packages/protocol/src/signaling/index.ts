@@ -47,6 +47,8 @@ export {
   serverToClient,
   sessionDisconnectedReasons,
   videoFallbackEvents,
+  mediaPaths,
+  type MediaPath,
   type VideoFallbackEvent,
   type ServerEvent,
   type ServerToClient,

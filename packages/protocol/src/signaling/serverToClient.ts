@@ -11,6 +11,14 @@ import {
 } from './entities.js';
 
 /**
+ * Which way a stream of a routed session reaches a subscriber under adaptive routing: straight
+ * from its publisher (`direct`, peer to peer) or through the Media Router (`routed`).
+ */
+export const mediaPaths = ['direct', 'routed'] as const;
+export type MediaPath = (typeof mediaPaths)[number];
+const MediaPathSchema = Type.Union(mediaPaths.map((path) => Type.Literal(path)));
+
+/**
  * Why the server ended a client's connection on its own: a moderator, or the session moving to
  * another node of a cluster (`serverRotation`, the socket then closes with `moved`).
  */
@@ -91,7 +99,30 @@ export const serverToClient = {
     reason: Type.Union(sessionDisconnectedReasons.map((reason) => Type.Literal(reason))),
   }),
   /** A client subscribed to a stream this client publishes; expect its negotiation next. */
-  subscriptionCreated: Type.Object({ subscriptionId: Id, streamId: Id, subscriber: Id }),
+  subscriptionCreated: Type.Object({
+    subscriptionId: Id,
+    streamId: Id,
+    subscriber: Id,
+    /** Adaptive routing: the peer connection negotiates but sends nothing until `sendPath` says so. */
+    paused: Type.Optional(Type.Boolean()),
+  }),
+  /**
+   * Adaptive routing, to a publisher: send the stream over this subscription's peer connection
+   * (to the router, or straight to a subscriber), or stop sending over it while it stays up.
+   */
+  sendPath: Type.Object({ subscriptionId: Id, streamId: Id, send: Type.Boolean() }),
+  /**
+   * Adaptive routing, to a subscriber: the path its subscription should play from now. The
+   * client keeps playing the other until this one decodes, then says so with `mediaPathPlaying`.
+   * `directSubscriptionId` names the peer connection straight from the publisher (null while
+   * there is none); its offer comes from the publisher.
+   */
+  mediaPath: Type.Object({
+    subscriptionId: Id,
+    streamId: Id,
+    path: MediaPathSchema,
+    directSubscriptionId: Type.Union([Id, Type.Null()]),
+  }),
   /** The other end of a subscription left it (unsubscribed, unpublished or disconnected). */
   subscriptionDestroyed: Type.Object({ subscriptionId: Id, streamId: Id }),
   /**

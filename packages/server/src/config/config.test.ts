@@ -51,6 +51,7 @@ describe('loadConfig', () => {
       dataPlane: defaultDataPlane,
       publisherFeedback: 'transport-wide',
       audioFallback: defaultVideoFallbackSettings,
+      adaptiveRouting: true,
       metricsToken: null,
       callbackAllowedIps: [],
       turn: existsSync(turnserverPath) ? embeddedTurnDefaults : { mode: 'off' },
@@ -248,6 +249,15 @@ describe('loadConfig', () => {
       maxProbeIntervalMs: 8000,
     });
     assert.equal(loadConfig({ PARLOR_AUDIO_FALLBACK: 'off' }).audioFallback, null);
+  });
+
+  it('turns adaptive routing on by default, off with --adaptive-routing off, and refuses anything else', () => {
+    assert.equal(loadConfig({}).adaptiveRouting, true);
+    assert.equal(loadConfig({}, { 'adaptive-routing': 'off' }).adaptiveRouting, false);
+    assert.throws(
+      () => loadConfig({ PARLOR_ADAPTIVE_ROUTING: 'maybe' }),
+      /PARLOR_ADAPTIVE_ROUTING="maybe": must be on or off/,
+    );
   });
 
   it('refuses audio fallback thresholds out of range, probes backing off to less, or thresholds with it off', () => {

@@ -81,6 +81,8 @@ export interface Config {
    * and on again, or null when it never does. Default: `defaultVideoFallbackSettings`.
    */
   readonly audioFallback: VideoFallbackSettings | null;
+  /** Routed sessions go peer to peer while at most two connections take part and nothing needs the router. Default: true. */
+  readonly adaptiveRouting: boolean;
   /**
    * The bearer token Prometheus presents to scrape `/metrics`; without one, only loopback
    * clients may scrape. Default: none.
@@ -456,6 +458,13 @@ const settings = {
         ? (raw as PublisherFeedback)
         : new Problem('must be transport-wide or remb'),
   } satisfies Setting<PublisherFeedback>,
+  adaptiveRouting: {
+    flag: 'adaptive-routing',
+    env: 'PARLOR_ADAPTIVE_ROUTING',
+    description:
+      'on or off: routed sessions send media peer to peer while at most two connections take part and nothing needs the router (default on)',
+    parse: (raw) => (raw === 'on' ? true : raw === 'off' ? false : new Problem('must be on or off')),
+  } satisfies Setting<boolean>,
   audioFallback: {
     flag: 'audio-fallback',
     env: 'PARLOR_AUDIO_FALLBACK',
@@ -963,6 +972,7 @@ export function loadConfig(
   }
   const turn = readTurn(read, problems);
   const audioFallback = readAudioFallback(read, problems);
+  const adaptiveRouting = read(settings.adaptiveRouting) ?? true;
   const archive = Object.freeze({
     maxDurationSeconds: read(settings.archiveMaxDuration) ?? 14_400,
     idleTimeoutSeconds: read(settings.archiveIdleTimeout) ?? 60,
@@ -1000,6 +1010,7 @@ export function loadConfig(
     dataPlane,
     publisherFeedback,
     audioFallback,
+    adaptiveRouting,
     metricsToken,
     callbackAllowedIps,
     turn,

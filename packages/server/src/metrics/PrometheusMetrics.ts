@@ -1,3 +1,4 @@
+import { mediaPaths } from '@parlor/protocol';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Cluster } from '../cluster/Cluster.js';
 import type { MediaWorkerPool } from '../media/worker/MediaWorkerPool.js';
@@ -26,6 +27,8 @@ export class PrometheusMetrics {
   readonly #registry = new Registry();
   readonly #sessions: Gauge<'media_mode'>;
   readonly #connections: Gauge;
+  readonly #adaptiveSessions: Gauge<'path'>;
+  readonly #adaptiveSwitches: Counter<'path'>;
   readonly #streams: Gauge;
   readonly #workerSessions: Gauge<'worker'>;
   readonly #workerUtilization: Gauge<'worker'>;
@@ -63,6 +66,23 @@ export class PrometheusMetrics {
       registers,
     });
     this.#connections = new Gauge({ name: 'parlor_connections', help: 'Connected clients', registers });
+    this.#adaptiveSessions = new Gauge({
+      name: 'parlor_adaptive_routing_sessions',
+      help: 'Routed sessions with adaptive routing, by the path their media takes (direct or routed)',
+      labelNames: ['path'],
+      registers,
+    });
+    this.#adaptiveSwitches = new Counter({
+      name: 'parlor_adaptive_routing_switches_total',
+      help: 'Moves of a session to peer-to-peer media (direct) or to the Media Router (routed)',
+      labelNames: ['path'],
+      registers,
+    });
+    options.rooms.observer.on('newRoom', (room) => {
+      room.adaptiveRouting?.observer.on('modeChanged', ({ mode }) => {
+        this.#adaptiveSwitches.inc({ path: mode });
+      });
+    });
     if (options.cluster) registerClusterGauges(options.cluster, registers);
     if (options.callbacks) registerCallbackGauges(options.callbacks, registers);
     this.#streams = new Gauge({ name: 'parlor_streams', help: 'Published streams', registers });
@@ -205,6 +225,11 @@ export class PrometheusMetrics {
     for (const mode of ['relayed', 'routed'] as const)
       this.#sessions.set({ media_mode: mode }, rooms.filter((room) => room.mediaMode === mode).length);
     this.#connections.set(rooms.reduce((sum, room) => sum + room.connections.length, 0));
+    for (const path of mediaPaths)
+      this.#adaptiveSessions.set(
+        { path },
+        rooms.filter((room) => room.adaptiveRouting?.mode === path).length,
+      );
     this.#streams.set(rooms.reduce((sum, room) => sum + room.streams.length, 0));
     for (const metric of [
       this.#workerSessions,

@@ -297,6 +297,9 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
       case 'updateSubscription':
         room.updateSubscription(connection, request.params.subscriptionId, preferenceChanges(request.params));
         return { result: empty };
+      case 'mediaPathPlaying':
+        room.mediaPathPlaying(connection, request.params.subscriptionId, request.params.path);
+        return { result: empty };
       case 'offer':
       case 'answer':
         room.negotiate(connection, request.params.subscriptionId, {

@@ -27,6 +27,8 @@ export interface ConnectionSink {
   deliver(frame: OutgoingFrame, broadcast: boolean): void;
   /** Another socket resumed the connection; this one must stop carrying it. */
   replaced(): void;
+  /** The server makes this connection's media (a SIP call): it has no peer-to-peer path. Default: false. */
+  readonly serverSide?: boolean;
 }
 
 export interface RoomConnectionEvents {

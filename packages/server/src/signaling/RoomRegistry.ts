@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { VerifiedToken } from '../auth/ClientTokenVerifier.js';
+import type { AdaptiveRoutingOptions } from './AdaptiveMedia.js';
 import type { RemoteRouter } from '../media/worker/RemoteRouter.js';
 import type { SessionRecord } from '../store/SessionRepository.js';
 import { TypedEmitter } from '../TypedEmitter.js';
@@ -21,6 +22,8 @@ export interface RoomRegistryOptions {
   readonly logger: Logger;
   /** Makes the Media Router of each routed session. Default: none (routed sessions relay). */
   readonly createRouter?: () => RemoteRouter;
+  /** Routed sessions go peer to peer while they can (see `AdaptiveMedia`); null for never. Default: null. */
+  readonly adaptiveRouting?: AdaptiveRoutingOptions | null;
 }
 
 export interface RoomRegistryObserverEvents {
@@ -36,9 +39,11 @@ export class RoomRegistry {
   readonly #maxConnectionsPerToken: number;
   readonly #logger: Logger;
   readonly #createRouter: (() => RemoteRouter) | undefined;
+  readonly #adaptiveRouting: AdaptiveRoutingOptions | null;
 
   constructor(options: RoomRegistryOptions) {
     this.#createRouter = options.createRouter;
+    this.#adaptiveRouting = options.adaptiveRouting ?? null;
     this.#reconnectGraceMs = options.reconnectGraceMs ?? 20_000;
     this.#connectionLimits = {
       replayBufferSize: 512,
@@ -79,6 +84,7 @@ export class RoomRegistry {
         maxConnectionsPerToken: this.#maxConnectionsPerToken,
         logger: this.#logger,
         ...(this.#createRouter ? { createRouter: this.#createRouter } : {}),
+        adaptiveRouting: this.#adaptiveRouting,
       });
       opened.on('close', () => {
         this.#rooms.delete(opened.sessionId);

@@ -103,8 +103,16 @@ export class RoutedMedia implements StreamMedia {
       throw new ParlorError('MEDIA_OVERLOADED_PUBLISH', `media worker ${router.worker.index} is overloaded`);
   }
 
-  /** The publisher is asked to offer its stream to the router. */
-  published(publisher: RoomConnection, streamId: string, options: PublishedStreamOptions): void {
+  /**
+   * The publisher is asked to offer its stream to the router; `paused`: to negotiate but send
+   * nothing until told (adaptive routing, while the stream goes peer to peer).
+   */
+  published(
+    publisher: RoomConnection,
+    streamId: string,
+    options: PublishedStreamOptions,
+    paused = false,
+  ): void {
     const upstream: Upstream = {
       id: randomUUID(),
       streamId,
@@ -118,7 +126,13 @@ export class RoutedMedia implements StreamMedia {
       subscriptionId: upstream.id,
       streamId,
       subscriber: routerConnectionId,
+      ...(paused ? { paused } : {}),
     });
+  }
+
+  /** The ID of the publisher's subscription whose subscriber is the router. */
+  upstreamIdOf(streamId: string): string | undefined {
+    return this.#upstreamOf(streamId)?.id;
   }
 
   subscribe(

@@ -6,6 +6,7 @@ import {
   type ConnectionDestroyedReason,
   type ErrorId,
   type MediaMode,
+  type MediaPath,
   type PublishParams,
   type ServerEvent,
   type ServerToClient,
@@ -21,6 +22,7 @@ import type { VerifiedToken } from '../auth/ClientTokenVerifier.js';
 import { InvalidStateError } from '../InvalidStateError.js';
 import type { SessionOrigin, SessionRecord } from '../store/SessionRepository.js';
 import { TypedEmitter } from '../TypedEmitter.js';
+import { AdaptiveMedia, type AdaptiveRoutingOptions, type AdaptiveRoutingStats } from './AdaptiveMedia.js';
 import { RoomConnection, type ConnectionLimits, type ConnectionSink } from './RoomConnection.js';
 import type { VideoPreferences } from '../media/router/Subscription.js';
 import type { RemoteRouter } from '../media/worker/RemoteRouter.js';
@@ -39,6 +41,8 @@ export interface SessionRoomOptions {
   readonly logger: Logger;
   /** Makes the Media Router of a routed session; without it, routed sessions relay peer to peer. */
   readonly createRouter?: () => RemoteRouter;
+  /** Routed sessions go peer to peer while they can (see `AdaptiveMedia`); null for never. Default: null. */
+  readonly adaptiveRouting?: AdaptiveRoutingOptions | null;
 }
 
 /** When a publisher's audio fallback last turned its video off or on (`hasVideo` with reason `quality`). */
@@ -107,6 +111,12 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
   readonly #streams = new Map<string, LiveStream>();
   /** How streams reach subscribers: relayed peer to peer, or through the Media Router. */
   readonly #media: StreamMedia;
+  /** Routed sessions: the router's side of `#media`. */
+  readonly #routed: RoutedMedia | null = null;
+  /** Routed sessions with adaptive routing: `#media` itself. */
+  readonly #adaptive: AdaptiveMedia | null = null;
+  /** Connections whose media the server makes (SIP calls). */
+  readonly #serverSide = new WeakSet<RoomConnection>();
   /** Whether a moderator muted the whole session: new streams start muted until it is lifted. */
   #muteAll = false;
   #closed = false;
@@ -126,18 +136,25 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     this.#connectionLimits = options.connectionLimits;
     this.#maxConnectionsPerToken = options.maxConnectionsPerToken;
     this.#logger = options.logger.child({ sessionId: this.sessionId });
-    const { createRouter } = options;
-    this.#media =
-      this.mediaMode === 'routed' && createRouter
-        ? new RoutedMedia({
-            createRouter,
-            onMediaLost: (streamId) => {
-              this.#mediaLost(streamId);
-            },
-            logger: this.#logger,
-          })
-        : new SubscriptionRelay();
-    this.#logger.info({ mediaMode: this.mediaMode }, 'room opened');
+    const { createRouter, adaptiveRouting } = options;
+    if (this.mediaMode === 'routed' && createRouter) {
+      this.#routed = new RoutedMedia({
+        createRouter,
+        onMediaLost: (streamId) => {
+          this.#mediaLost(streamId);
+        },
+        logger: this.#logger,
+      });
+      if (adaptiveRouting)
+        this.#adaptive = new AdaptiveMedia({
+          ...adaptiveRouting,
+          routed: this.#routed,
+          serverSide: (connection) => this.#serverSide.has(connection),
+          logger: this.#logger,
+        });
+    }
+    this.#media = this.#adaptive ?? this.#routed ?? new SubscriptionRelay();
+    this.#logger.info({ mediaMode: this.mediaMode, adaptive: this.#adaptive !== null }, 'room opened');
   }
 
   get closed(): boolean {
@@ -192,6 +209,7 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
       logger: this.#logger,
     });
     const { connection } = created;
+    if (sink.serverSide) this.#serverSide.add(connection);
     connection.on('close', (reason) => {
       this.#onConnectionClose(connection, reason);
     });
@@ -219,7 +237,7 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     if (!connection.permissions.publish) {
       throw new ParlorError('PUBLISH_NOT_PERMITTED', `a ${connection.token.role} token cannot publish`);
     }
-    if (this.#media instanceof RoutedMedia) this.#media.admitPublisher();
+    this.#routed?.admitPublisher();
     const muteForced = this.#muteAll && params.hasAudio;
     const info: StreamInfo = {
       streamId: randomUUID(),
@@ -304,17 +322,30 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     this.#media.subscribed(connection, subscriptionId);
   }
 
-  /** The Media Router's counters, in a routed session that has one. */
-  async mediaStats(): Promise<RoutedMediaStats | null> {
-    return this.#media instanceof RoutedMedia ? this.#media.stats() : null;
+  /** The Media Router's counters, in a routed session that has one, and the paths under adaptive routing. */
+  async mediaStats(): Promise<(RoutedMediaStats & { adaptiveRouting?: AdaptiveRoutingStats }) | null> {
+    return this.#adaptive ? this.#adaptive.routedStats() : (this.#routed?.stats() ?? null);
+  }
+
+  /** Adaptive routing, in a routed session that has it: the session's media path now and its observer. */
+  get adaptiveRouting(): AdaptiveMedia | null {
+    return this.#adaptive;
   }
 
   /** Records one of the room's streams through its Media Router (routed sessions only). */
   recordStream(streamId: string, options: RecordOptions): Promise<StreamRecording> {
     if (!this.#streams.has(streamId)) return Promise.reject(new InvalidStateError(`no stream ${streamId}`));
-    if (!(this.#media instanceof RoutedMedia))
+    const recorder = this.#adaptive ?? this.#routed;
+    if (!recorder)
       return Promise.reject(new InvalidStateError('only a routed session has its media on the server'));
-    return this.#media.record(streamId, options);
+    return recorder.record(streamId, options);
+  }
+
+  /** Adaptive routing: the subscriber plays its subscription from this path now. */
+  mediaPathPlaying(connection: RoomConnection, subscriptionId: string, path: MediaPath): void {
+    this.#assertOpen('change a media path');
+    if (!this.#adaptive) throw new ParlorError('INVALID_REQUEST', 'the session has no adaptive routing');
+    this.#adaptive.playing(connection, subscriptionId, path);
   }
 
   /** Changes what one of the connection's subscriptions wants of its video (routed sessions). */

@@ -52,6 +52,8 @@ export interface SignalingServerOptions {
   readonly maxConnectionsPerToken?: number;
   /** Makes the Media Router of each routed session. Default: none (routed sessions relay). */
   readonly createRouter?: () => RemoteRouter;
+  /** Adaptive routing of routed sessions; see `RoomRegistryOptions`. */
+  readonly adaptiveRouting?: RoomRegistryOptions['adaptiveRouting'];
   /** How long a socket the server closes has to answer the closing handshake before it is cut off, in ms. Default: 1000. */
   readonly closeTimeoutMs?: number;
   /**
@@ -103,6 +105,7 @@ export class SignalingServer {
         ? {}
         : { maxConnectionsPerToken: options.maxConnectionsPerToken }),
       ...(options.createRouter ? { createRouter: options.createRouter } : {}),
+      adaptiveRouting: options.adaptiveRouting ?? null,
     });
   }
 

@@ -62,6 +62,7 @@ export class SipParticipant {
       this.#deliver(frame);
     },
     replaced: () => undefined,
+    serverSide: true,
   };
 
   /** Takes the joined connection, publishes the call's stream and subscribes to the others. */
