@@ -29,6 +29,12 @@ Usage:
                                          status changes (or, with --kind session, its session
                                          monitoring events; with --kind sip, its SIP call
                                          events) are POSTed to
+  parlor project rename --api-key KEY --name NAME
+  parlor project suspend --api-key KEY   refuse the project's REST calls and client tokens
+  parlor project reactivate --api-key KEY
+  parlor project rotate-secret --api-key KEY
+                                         give the project a new API secret (printed); the
+                                         old one is refused from now on
   parlor project signature-secret --api-key KEY [--rotate]
                                          show (or replace) the secret that signs the
                                          project's callbacks (docs/callbacks.md)
@@ -122,6 +128,11 @@ export async function main(
       return projectCallback(config, flags, io);
     case 'project signature-secret':
       return projectSignatureSecret(config, flags, io);
+    case 'project rename':
+    case 'project suspend':
+    case 'project reactivate':
+    case 'project rotate-secret':
+      return changeProject(config, command, flags, io);
     case 'application create':
       return createApplication(config, flags, io);
     case 'application list':
@@ -144,6 +155,10 @@ const commands = [
   'project list',
   'project callback',
   'project signature-secret',
+  'project rename',
+  'project suspend',
+  'project reactivate',
+  'project rotate-secret',
   'application create',
   'application list',
   'archive retry',
@@ -420,6 +435,46 @@ async function projectSignatureSecret(
   });
 }
 
+/** Renames, suspends, reactivates a project or rotates its API secret, as the console does. */
+async function changeProject(
+  config: Config,
+  command: 'project rename' | 'project suspend' | 'project reactivate' | 'project rotate-secret',
+  flags: Record<string, string | boolean | undefined>,
+  io: CliIo,
+): Promise<number> {
+  const apiKey = flags['api-key'];
+  const name = flags.name;
+  if (
+    typeof apiKey !== 'string' ||
+    (command === 'project rename' && (typeof name !== 'string' || name.trim() === ''))
+  ) {
+    io.err(
+      `parlor ${command} needs --api-key KEY${command === 'project rename' ? ' and --name NAME' : ''}\n`,
+    );
+    return 2;
+  }
+  return withProject(config, command, apiKey, io, async (store) => {
+    const projects = new ProjectService(store);
+    switch (command) {
+      case 'project rename':
+        await projects.rename(apiKey, (name as string).trim());
+        io.out(`Project ${apiKey} is now "${(name as string).trim()}"\n`);
+        return;
+      case 'project suspend':
+      case 'project reactivate': {
+        const suspended = command === 'project suspend';
+        await projects.setSuspended(apiKey, suspended);
+        io.out(
+          `Project ${apiKey} ${suspended ? 'suspended: its REST calls and client tokens are refused' : 'reactivated'}\n`,
+        );
+        return;
+      }
+      case 'project rotate-secret':
+        io.out(`API secret  ${await projects.rotateSecret(apiKey)}\n`);
+    }
+  });
+}
+
 /** Runs `fn` on the store when the project exists; else exits with 2. */
 function withProject(
   config: Config,
@@ -498,8 +553,8 @@ function formatApplications(applications: readonly Application[]): string {
 function formatProjects(projects: readonly Project[]): string {
   if (projects.length === 0) return 'No projects yet: `parlor start` creates the default one.\n';
   return formatTable(
-    ['API KEY', 'API SECRET', 'DEFAULT', 'NAME'],
-    projects.map((p) => [p.apiKey, p.apiSecret, p.isDefault ? 'yes' : '', p.name]),
+    ['API KEY', 'API SECRET', 'DEFAULT', 'SUSPENDED', 'NAME'],
+    projects.map((p) => [p.apiKey, p.apiSecret, p.isDefault ? 'yes' : '', p.suspended ? 'yes' : '', p.name]),
   );
 }
 

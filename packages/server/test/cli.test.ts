@@ -88,7 +88,7 @@ describe('parlor start', () => {
     assert.equal(result.status, 2);
     assert.match(result.stderr, /--port="70000": must be 0 to 65535/);
     assert.match(result.stderr, /PARLOR_API_KEY="12ab": must be decimal digits no greater than 2147483647/);
-    assert.match(result.stderr, /PARLOR_API_SECRET="ABCDEF": must be 40 lowercase hexadecimal characters/);
+    assert.match(result.stderr, /PARLOR_API_SECRET: must be 40 lowercase hexadecimal characters/);
     assert.match(result.stderr, /PARLOR_LOG_LEVEL="loud": must be one of/);
   });
 

@@ -91,3 +91,32 @@ describe('parlor project signature-secret', () => {
     assert.equal((await parlor('project', 'signature-secret')).code, 2);
   });
 });
+
+describe('parlor project rename, suspend, reactivate and rotate-secret', () => {
+  it('changes the project as the console does, and says what it needs', async () => {
+    const created = await parlor('project', 'create', '--name', 'Changing');
+    const apiKey = /API key\s+(\d+)/.exec(created.out)?.[1] ?? '';
+    const oldSecret = /API secret\s+(\S+)/.exec(created.out)?.[1] ?? '';
+    const row = async (): Promise<string> =>
+      (await parlor('project', 'list')).out.split('\n').find((line) => line.startsWith(apiKey)) ?? '';
+
+    assert.equal((await parlor('project', 'rename', '--api-key', apiKey, '--name', 'Renamed')).code, 0);
+    assert.match(await row(), /Renamed$/);
+    assert.match((await parlor('project', 'suspend', '--api-key', apiKey)).out, /suspended/);
+    assert.match(await row(), /\byes\s+Renamed$/);
+    assert.match((await parlor('project', 'reactivate', '--api-key', apiKey)).out, /reactivated/);
+    assert.doesNotMatch(await row(), /\byes\b/);
+    const rotated = await parlor('project', 'rotate-secret', '--api-key', apiKey);
+    const newSecret = /API secret\s+(\S+)/.exec(rotated.out)?.[1] ?? '';
+    assert.ok(newSecret.length > 0 && newSecret !== oldSecret);
+    assert.ok((await row()).includes(newSecret));
+
+    const missingName = await parlor('project', 'rename', '--api-key', apiKey);
+    assert.equal(missingName.code, 2);
+    assert.match(missingName.err, /--name NAME/);
+    assert.equal((await parlor('project', 'suspend')).code, 2);
+    const unknown = await parlor('project', 'suspend', '--api-key', '999');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /no project 999/);
+  });
+});
