@@ -141,17 +141,11 @@ export function compositionArgs(spec: CompositionSpec): string[] {
         `[${input}:a]aresample=async=1:first_pts=0,aformat=sample_rates=48000:channel_layouts=stereo[a${input}]`,
       );
     });
-    // AAC takes frames of 1024 samples exactly. ffmpeg 5.1 should cut a filter graph's output so
-    // for the encoder, yet on a loaded machine compositions failed now and then with "more
-    // samples than frame size": the graph cuts them itself.
-    const aacFrames = 'asetnsamples=n=1024:p=0';
     if (audio.length === 0) filters.push('anullsrc=r=48000:cl=stereo[aout]');
-    else if (audio.length === 1) filters.push(`[a${audio[0] as number}]apad,${aacFrames}[aout]`);
+    else if (audio.length === 1) filters.push(`[a${audio[0] as number}]apad[aout]`);
     else {
       const labels = audio.map((input) => `[a${input}]`).join('');
-      filters.push(
-        `${labels}amix=inputs=${audio.length}:duration=longest:normalize=0,apad,${aacFrames}[aout]`,
-      );
+      filters.push(`${labels}amix=inputs=${audio.length}:duration=longest:normalize=0,apad[aout]`);
     }
     maps.push('-map', '[aout]');
   }
