@@ -357,10 +357,12 @@ export class ParlorServer {
       const archiveService = archives;
       // A node that vanished leaves its archives unfinished; one that stopped finishes them when
       // it starts again. Either leaves its undelivered callbacks to the others.
+      // Its callbacks are taken first, so that what it told of (an archive started) goes before
+      // what is told of it (that archive failed), in each session's order.
       takeOver = async ({ nodeId, lastSeenAt, stopped }) => {
-        if (!stopped) await archiveService.failLostNode(nodeId, lastSeenAt);
         const taken = await sender.adopt(nodeId);
         if (taken > 0) logger.info({ node: nodeId, callbacks: taken }, "took over a node's callbacks");
+        if (!stopped) await archiveService.failLostNode(nodeId, lastSeenAt);
       };
       // Made with the demo off too: it purges the demo sessions of earlier runs.
       demo = new DemoService({
