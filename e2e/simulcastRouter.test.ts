@@ -177,6 +177,9 @@ describe('simulcast through the Media Router with Chromium', () => {
     await waitFor(
       () => video.layers.every((layer) => layer.packetsIn > 50 && layer.width > 0),
       'three layers at the router',
+      // Chromium sends the full layer only once its bandwidth estimate reaches it; on a loaded
+      // machine that ramp-up alone has taken over 15 s.
+      45_000,
     );
     assert.deepEqual(
       video.layers.map((layer) => [layer.rid, layer.width, layer.height]),
