@@ -27,13 +27,15 @@ const cookieName = 'parlor_console';
 const files: Readonly<Record<string, readonly [string, string, boolean]>> = {
   '/console': ['index.html', 'text/html; charset=utf-8', true],
   '/console/login': ['login.html', 'text/html; charset=utf-8', false],
-  '/console/setup': ['setup.html', 'text/html; charset=utf-8', false],
+  '/console/setup': ['login.html', 'text/html; charset=utf-8', false],
   '/console/console.js': ['console.js', 'text/javascript; charset=utf-8', false],
   '/console/login.js': ['login.js', 'text/javascript; charset=utf-8', false],
   '/console/console.css': ['console.css', 'text/css; charset=utf-8', false],
   // A call with the session and token the console made, given in the link's fragment.
   '/join': ['join.html', 'text/html; charset=utf-8', false],
   '/console/join.js': ['join.js', 'text/javascript; charset=utf-8', false],
+  // The call of /join and of the demo's page (which is served only with --demo).
+  '/call.js': ['../call.js', 'text/javascript; charset=utf-8', false],
 };
 
 // The same from src/http/routes and dist/http/routes.
