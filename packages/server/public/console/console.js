@@ -91,7 +91,9 @@ async function loadRecent() {
     row.insertCell().append(code);
     cell(row, session.mediaMode);
     cell(row, session.archiveMode);
-    cell(row, session.live ? String(session.live.connections) : '–');
+    // In a cluster, the node hosting it.
+    const host = session.live?.nodeId ? ` on ${session.live.nodeId}` : '';
+    cell(row, session.live ? `${session.live.connections}${host}` : '–');
     cell(row, session.live ? String(session.live.streams) : '–');
     cell(row, time(session.createdAt));
   }
