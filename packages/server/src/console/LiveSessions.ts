@@ -46,17 +46,18 @@ export class LiveSessions {
 
   /**
    * The state of those of the sessions that are live, wherever they are hosted. A node that
-   * does not answer leaves its sessions out (logged): the list still shows.
+   * does not answer (logged), or Redis down, leaves its sessions out: the list still shows.
    */
   async stateOf(sessionIds: readonly string[]): Promise<Map<string, LiveState>> {
     const states = this.localStateOf(sessionIds);
     const { cluster } = this.#options;
     if (!cluster) return states;
     const byNode = new Map<string, { node: NodeRecord; sessionIds: string[] }>();
+    // Without Redis, the hosts are unknown: the list shows what this node knows.
     const hosts = await Promise.all(
       sessionIds
         .filter((id) => !states.has(id))
-        .map(async (id) => [id, await cluster.cluster.hostElsewhere(id)] as const),
+        .map(async (id) => [id, await cluster.cluster.hostElsewhere(id).catch(() => null)] as const),
     );
     for (const [sessionId, node] of hosts) {
       if (!node) continue;
