@@ -55,9 +55,9 @@ describe('the console in Chromium', () => {
     const setupLink = parlor.server.consoleSetupUrl ?? '';
     await page.goto(setupLink.replace(parlor.server.publicUrl, parlor.url));
     await screenshot(page, 'setup');
-    await page.fill('#setup-name', 'ann');
-    await page.fill('#setup-password', 'correct horse battery');
-    await page.click('#setup-submit');
+    await page.fill('#login-name', 'ann');
+    await page.fill('#login-password', 'correct horse battery');
+    await page.click('#login-submit');
     await page.waitForURL(`${parlor.url}/console`);
     await page.locator('#logout').click();
     await page.waitForURL(`${parlor.url}/console/login`);
@@ -107,6 +107,15 @@ describe('the console in Chromium', () => {
       await page.locator(`#sessions a[href="/inspector?sessionId=${encodeURIComponent(sessionId)}"]`).count(),
       1,
     );
+    // An API token made in the page is shown once and acts on the console's API.
+    await page.fill('#new-api-token-label', 'walk');
+    await page.click('#new-api-token button[type="submit"]');
+    await page.waitForFunction(() => document.getElementById('token-list')?.textContent.includes('walk'));
+    const apiToken = (await page.locator('#new-api-token-value').textContent()) ?? '';
+    const listed = await fetch(`${parlor.url}/console/api/projects`, {
+      headers: { authorization: `Bearer ${apiToken}` },
+    });
+    assert.equal(listed.status, 200);
     await screenshot(page, 'console');
 
     // An archive of the call lists in the page and plays in its <video>.

@@ -94,6 +94,9 @@ export const errorCatalogue = {
   CONSOLE_LOGIN_FAILED: { status: 401, message: 'Wrong operator name or password' },
   CONSOLE_CSRF: { status: 403, message: 'Missing or wrong X-CSRF-Token header' },
   CONSOLE_SETUP_REFUSED: { status: 403, message: 'The setup link is wrong, used or no longer needed' },
+  CONSOLE_TOKEN_REFUSED: { status: 401, message: 'The console API token is wrong or revoked' },
+  CONSOLE_TOKEN_NOT_FOUND: { status: 404, message: 'Console API token not found' },
+  CONSOLE_TOO_MANY_TOKENS: { status: 409, message: 'Too many console API tokens: revoke one first' },
   PROJECT_NOT_FOUND: { status: 404, message: 'Project not found' },
 
   // SIP interconnect (server-api.md §9.2).

@@ -20,6 +20,7 @@ import { connectRedis } from './cluster/redis.js';
 import { Regions } from './cluster/Regions.js';
 import type { Config } from './config/config.js';
 import { ConsoleAuth } from './console/ConsoleAuth.js';
+import { LiveSessions } from './console/LiveSessions.js';
 import { DemoService } from './demo/DemoService.js';
 import { connectionBudget, descriptorLimit, openDescriptors } from './descriptors.js';
 import { buildHttpApp, type HttpLimits } from './http/app.js';
@@ -431,7 +432,11 @@ export class ParlorServer {
           projects,
           applications,
           sessions,
-          rooms: signaling.rooms,
+          live: new LiveSessions({
+            rooms: signaling.rooms,
+            cluster: cluster && forwarding && { cluster, forwarding },
+            logger,
+          }),
           archives,
           callbacks,
           deliveries: store.deliveryHistory,

@@ -7,7 +7,7 @@ import { ConfigError, configFlags, describeSettings, loadConfig, type Config } f
 import { createLogger } from './logger.js';
 import { ParlorServer, recordingsDirName, storeFileName, storeLocationOf } from './ParlorServer.js';
 import { ParlorError } from '@parlor/protocol';
-import { createOperator } from './console/ConsoleAuth.js';
+import { createOperator, createOperatorToken } from './console/ConsoleAuth.js';
 import { ApplicationService } from './projects/ApplicationService.js';
 import { archiveCallback } from './archive/ArchiveService.js';
 import { CallbackService, sessionMonitoringCallback, sipCallback } from './projects/CallbackService.js';
@@ -45,6 +45,9 @@ Usage:
   parlor application list                list the applications
   parlor admin create --name NAME       add a console operator (or set their password), the
                                          password read from standard input
+  parlor admin token --name NAME --label LABEL
+                                         make an API token for the console's API acting as
+                                         that operator, printed once (docs/console.md)
   parlor archive retry ID                make a failed archive's output again from its kept
                                          recordings: a running server does it within 5 s,
                                          a stopped one at its next start
@@ -145,6 +148,8 @@ export async function main(
       return drainNode(config, flags, io);
     case 'admin create':
       return createAdmin(config, flags, io);
+    case 'admin token':
+      return createAdminToken(config, flags, io);
   }
 }
 
@@ -164,6 +169,7 @@ const commands = [
   'archive retry',
   'node drain',
   'admin create',
+  'admin token',
 ] as const;
 /** Commands followed by one operand (an ID). */
 const commandsWithOperand: readonly Command[] = ['archive retry'];
@@ -179,6 +185,7 @@ function parseCommandLine(argv: readonly string[]): {
     options: {
       ...configFlags,
       name: { type: 'string' },
+      label: { type: 'string' },
       'private-key-out': { type: 'string' },
       'public-key': { type: 'string' },
       'api-key': { type: 'string' },
@@ -380,6 +387,29 @@ async function createAdmin(
       throw new CliExit(2);
     }
     io.out(`\nOperator ${name} can log in to /console.\n`);
+  });
+}
+
+async function createAdminToken(
+  config: Config,
+  flags: Record<string, string | boolean | undefined>,
+  io: CliIo,
+): Promise<number> {
+  const { name, label } = flags;
+  if (typeof name !== 'string' || typeof label !== 'string') {
+    io.err('parlor admin token needs --name NAME and --label LABEL\n');
+    return 2;
+  }
+  return withStore(config, async (store) => {
+    try {
+      const { token } = await createOperatorToken(store.operators, name, label);
+      io.out(`${token}\n`);
+      io.err(`An API token acting as ${name}: shown once, revoke it in the console.\n`);
+    } catch (error) {
+      if (!(error instanceof ParlorError)) throw error;
+      io.err(`parlor admin token: ${error.message}\n`);
+      throw new CliExit(2);
+    }
   });
 }
 

@@ -91,7 +91,9 @@ async function loadRecent() {
     row.insertCell().append(code);
     cell(row, session.mediaMode);
     cell(row, session.archiveMode);
-    cell(row, session.live ? String(session.live.connections) : '–');
+    // In a cluster, the node hosting it.
+    const host = session.live?.nodeId ? ` on ${session.live.nodeId}` : '';
+    cell(row, session.live ? `${session.live.connections}${host}` : '–');
     cell(row, session.live ? String(session.live.streams) : '–');
     cell(row, time(session.createdAt));
   }
@@ -190,6 +192,25 @@ async function loadApplications() {
       return item;
     }),
   );
+}
+
+async function loadApiTokens() {
+  const tokens = await api('GET', '/tokens');
+  $('token-list').replaceChildren();
+  for (const token of tokens) {
+    const row = $('token-list').insertRow();
+    cell(row, token.label);
+    cell(row, token.name);
+    cell(row, time(token.createdAt));
+    cell(row, token.lastUsedAt === null ? 'never' : time(token.lastUsedAt));
+    row.insertCell().append(
+      button('Revoke', async () => {
+        if (!confirm(`Revoke the token "${token.label}"? Scripts using it will be refused.`)) return;
+        await api('DELETE', `/tokens/${token.tokenId}`);
+        await loadApiTokens();
+      }),
+    );
+  }
 }
 
 function updateJoinLink() {
@@ -299,6 +320,16 @@ $('new-application').addEventListener(
     await loadApplications();
   }),
 );
+$('new-api-token').addEventListener(
+  'submit',
+  act(async () => {
+    const created = await api('POST', '/tokens', { label: $('new-api-token-label').value });
+    $('new-api-token-value').textContent = created.token;
+    $('new-api-token-note').hidden = false;
+    $('new-api-token-label').value = '';
+    await loadApiTokens();
+  }),
+);
 for (const copy of document.querySelectorAll('[data-copy]')) {
   copy.addEventListener(
     'click',
@@ -316,7 +347,7 @@ try {
   const me = await api('GET', '/me');
   csrfToken = me.csrfToken;
   $('operator').textContent = me.name;
-  await Promise.all([loadProjects(), loadApplications()]);
+  await Promise.all([loadProjects(), loadApplications(), loadApiTokens()]);
 } catch (error) {
   status.textContent = error.message;
 }

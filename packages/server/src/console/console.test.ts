@@ -150,7 +150,7 @@ describe('the console login', () => {
 });
 
 describe('parlor admin create', () => {
-  it('adds an operator with the password read from standard input, who can then log in', async () => {
+  it('adds an operator with the password read from standard input, who can then log in, and makes their API token', async () => {
     const parlor = await startTestServer();
     try {
       let out = '';
@@ -173,6 +173,15 @@ describe('parlor admin create', () => {
         2,
       );
       assert.equal((await new ConsoleClient(parlor.url).login('carol', password)).status, 200);
+      out = '';
+      const tokenArgs = ['admin', 'token', '--name', 'carol', '--label', 'ci', '--data-dir', parlor.dataDir];
+      assert.equal(await main(tokenArgs, {}, io), 0, err);
+      const projects = await fetch(`${parlor.url}/console/api/projects`, {
+        headers: { authorization: `Bearer ${out.trim()}` },
+      });
+      assert.equal(projects.status, 200);
+      const nobody = ['admin', 'token', '--name', 'nobody', '--label', 'ci', '--data-dir', parlor.dataDir];
+      assert.equal(await main(nobody, {}, io), 2);
       // The setup link was printed while there was no operator; a restart prints none.
       const restarted = await parlor.restart();
       assert.equal(restarted.server.consoleSetupUrl, null);
@@ -273,7 +282,7 @@ describe('the console API', () => {
       const [latest] = recent;
       assert.ok(latest);
       assert.equal(latest.sessionId, session.sessionId);
-      assert.deepEqual(latest.live, { connections: 1, streams: 0 });
+      assert.deepEqual(latest.live, { connections: 1, streams: 0, nodeId: null });
     } finally {
       await client.close();
     }
@@ -386,6 +395,53 @@ describe('the console API', () => {
     await createSession(second);
     const back = await SignalingTestClient.connect(parlor.url, session.sessionId, newToken);
     await back.close();
+  });
+
+  it('gives API tokens shown once and kept hashed, that act without a cookie or CSRF token until revoked', async () => {
+    const made = await browser.json<{ tokenId: string; token: string; name: string; label: string }>(
+      'POST',
+      '/tokens',
+      { label: 'deploys' },
+    );
+    assert.match(made.token, /^parlor_op_[\w-]{43}$/);
+    assert.deepEqual([made.name, made.label], ['ann', 'deploys']);
+    const listed = await browser.json<Array<Record<string, unknown>>>('GET', '/tokens');
+    const entry = listed.find((each) => each.tokenId === made.tokenId);
+    assert.ok(entry);
+    assert.equal(JSON.stringify(listed).includes(made.token), false);
+    assert.equal(JSON.stringify(listed).includes('Hash'), false);
+    const bearer = (method: string, path: string, body?: unknown, token = made.token): Promise<Response> =>
+      fetch(`${parlor.url}/console/api${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const created = await bearer('POST', '/projects', { name: 'Automated' });
+    assert.equal(created.status, 200);
+    const { apiKey } = (await created.json()) as ProjectJson;
+    const session = await bearer('POST', `/projects/${apiKey}/sessions`, { mediaMode: 'routed' });
+    const { sessionId } = (await session.json()) as { sessionId: string };
+    const token = await bearer('POST', `/projects/${apiKey}/tokens`, { sessionId, role: 'moderator' });
+    assert.equal(await parlor.tokenRefusal(((await token.json()) as { token: string }).token), null);
+    assert.equal((await bearer('GET', '/me')).status, 200);
+    const wrong = await bearer('GET', '/projects', undefined, `${made.token.slice(0, -2)}xx`);
+    assert.equal(wrong.status, 401);
+    assert.equal((await bearer('GET', '/projects', undefined, 'parlor_op_')).status, 401);
+    // A wrong token is refused even beside a good cookie.
+    const mixed = await browser.request('GET', '/console/api/projects', undefined, {
+      authorization: 'Bearer nope',
+    });
+    assert.equal(mixed.status, 401);
+    const used = await browser.json<Array<{ tokenId: string; lastUsedAt: number | null }>>('GET', '/tokens');
+    assert.ok((used.find((each) => each.tokenId === made.tokenId)?.lastUsedAt ?? 0) > 0);
+    assert.equal((await bearer('DELETE', `/tokens/${made.tokenId}`)).status, 204);
+    assert.equal((await bearer('GET', '/projects')).status, 401);
+    assert.equal((await browser.request('DELETE', `/console/api/tokens/${made.tokenId}`)).status, 404);
+    const unlabelled = await browser.request('POST', '/console/api/tokens', { label: '' });
+    assert.equal(unlabelled.status, 400);
   });
 });
 

@@ -368,4 +368,36 @@ export const migrations: readonly Migration[] = [
     CREATE INDEX callback_deliveries_by_project ON callback_deliveries (api_key, delivery_id);
     `,
   },
+  // 10: the console in a cluster and for automation: operators' API tokens (by the SHA-256 of
+  // each, shown once) and the one-time setup tokens of the nodes that printed a setup link.
+  {
+    sqlite: `
+    CREATE TABLE operator_tokens (
+      token_id      TEXT PRIMARY KEY,
+      token_hash    TEXT NOT NULL UNIQUE,
+      name          TEXT NOT NULL REFERENCES operators (name) ON DELETE CASCADE,
+      label         TEXT NOT NULL,
+      created_at    INTEGER NOT NULL,
+      last_used_at  INTEGER
+    ) STRICT;
+    CREATE TABLE console_setup_tokens (
+      token_hash  TEXT PRIMARY KEY,
+      created_at  INTEGER NOT NULL
+    ) STRICT;
+    `,
+    postgres: `
+    CREATE TABLE operator_tokens (
+      token_id      TEXT PRIMARY KEY,
+      token_hash    TEXT NOT NULL UNIQUE,
+      name          TEXT NOT NULL REFERENCES operators (name) ON DELETE CASCADE,
+      label         TEXT NOT NULL,
+      created_at    BIGINT NOT NULL,
+      last_used_at  BIGINT
+    );
+    CREATE TABLE console_setup_tokens (
+      token_hash  TEXT PRIMARY KEY,
+      created_at  BIGINT NOT NULL
+    );
+    `,
+  },
 ];

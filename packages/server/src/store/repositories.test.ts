@@ -343,6 +343,46 @@ describeEachEngine('the repositories', (engine) => {
     assert.equal(await store.operators.findSession('t3', 60), undefined);
   });
 
+  it('operator API tokens: found by hash, last use written at most once a window, only of an operator, gone when revoked', async () => {
+    await store.operators.put({ name: 'bea', passwordHash: 'h', createdAt: 1 });
+    const token = {
+      tokenId: 'id1',
+      tokenHash: 'th1',
+      name: 'bea',
+      label: 'ci',
+      createdAt: 5,
+      lastUsedAt: null,
+    };
+    await store.operators.addToken(token);
+    await store.operators.addToken({ ...token, tokenId: 'id2', tokenHash: 'th2', createdAt: 6 });
+    assert.deepEqual(await store.operators.findToken('th1'), token);
+    await store.operators.touchToken('id1', 100, 50);
+    await store.operators.touchToken('id1', 120, 90);
+    assert.equal((await store.operators.findToken('th1'))?.lastUsedAt, 100);
+    assert.deepEqual(
+      (await store.operators.listTokens()).map((each) => each.tokenId),
+      ['id1', 'id2'],
+    );
+    assert.equal(await store.operators.deleteToken('id1'), true);
+    assert.equal(await store.operators.deleteToken('id1'), false);
+    assert.equal(await store.operators.findToken('th1'), undefined);
+    assert.equal(await store.operators.countTokens(), 1);
+    await assert.rejects(
+      store.operators.addToken({ ...token, tokenId: 'id3', tokenHash: 'th3', name: 'nobody' }),
+    );
+  });
+
+  it('setup tokens: each taken once, not when too old, all forgotten at once', async () => {
+    await store.operators.addSetupToken('s1', 10);
+    await store.operators.addSetupToken('s2', 20);
+    await store.operators.addSetupToken('s3', 30);
+    assert.equal(await store.operators.takeSetupToken('s1', 15), false);
+    assert.equal(await store.operators.takeSetupToken('s2', 15), true);
+    assert.equal(await store.operators.takeSetupToken('s2', 15), false);
+    await store.operators.deleteSetupTokens();
+    assert.equal(await store.operators.takeSetupToken('s3', 0), false);
+  });
+
   it('delivery history: updated in place, newest first, at most its bound per project', async () => {
     const outcome = (deliveryId: number): DeliveryOutcome => ({
       deliveryId,

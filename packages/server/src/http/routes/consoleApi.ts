@@ -3,6 +3,7 @@ import { ArgumentError, OpenTok } from '@parlor/server-sdk';
 import { ParlorError } from '@parlor/protocol';
 import type { ArchiveService } from '../../archive/ArchiveService.js';
 import { archiveCallback } from '../../archive/ArchiveService.js';
+import type { LiveSessions, LiveState } from '../../console/LiveSessions.js';
 import type { ApplicationService } from '../../projects/ApplicationService.js';
 import {
   sessionMonitoringCallback,
@@ -13,7 +14,6 @@ import {
 import type { ProjectService } from '../../projects/ProjectService.js';
 import { parseSessionSettings } from '../../sessions/sessionSettings.js';
 import type { SessionService } from '../../sessions/SessionService.js';
-import type { RoomRegistry } from '../../signaling/RoomRegistry.js';
 import type { DeliveryHistoryRepository } from '../../store/DeliveryHistoryRepository.js';
 import type { Project } from '../../store/ProjectRepository.js';
 import type { WebhookSender } from '../../webhooks/WebhookSender.js';
@@ -24,8 +24,8 @@ export interface ConsoleApiOptions {
   readonly projects: ProjectService;
   readonly applications: ApplicationService;
   readonly sessions: SessionService;
-  /** The sessions live on this node. */
-  readonly rooms: RoomRegistry;
+  /** The sessions live on this node or, in a cluster, on any. */
+  readonly live: LiveSessions;
   readonly archives: ArchiveService;
   readonly callbacks: CallbackService;
   readonly deliveries: DeliveryHistoryRepository;
@@ -68,10 +68,7 @@ export async function consoleApiRoutes(app: FastifyInstance, options: ConsoleApi
     if (name !== undefined) await projects.rename(apiKey, nameOf(name));
     if (suspended !== undefined) {
       await projects.setSuspended(apiKey, suspended);
-      // Its clients leave now: their tokens would be refused at their next connect anyway.
-      if (suspended)
-        for (const room of options.rooms.all.filter((each) => each.apiKey === apiKey))
-          for (const connection of room.connections) room.forceDisconnect(null, connection.id);
+      if (suspended) await options.live.disconnectProject(apiKey);
     }
     return projectJson(await projects.get(apiKey));
   });
@@ -110,7 +107,7 @@ export async function consoleApiRoutes(app: FastifyInstance, options: ConsoleApi
       location,
     });
     const session = await sessions.create(apiKey, settings);
-    return sessionJson(session, options.rooms);
+    return sessionJson(session, null);
   });
 
   app.post('/projects/:apiKey/tokens', async (request) => {
@@ -135,7 +132,9 @@ export async function consoleApiRoutes(app: FastifyInstance, options: ConsoleApi
 
   app.get('/projects/:apiKey/sessions', async (request) => {
     const { apiKey } = await projectOf(request.params);
-    return (await sessions.recent(apiKey, recentCount)).map((session) => sessionJson(session, options.rooms));
+    const recent = await sessions.recent(apiKey, recentCount);
+    const live = await options.live.stateOf(recent.map((session) => session.sessionId));
+    return recent.map((session) => sessionJson(session, live.get(session.sessionId) ?? null));
   });
 
   app.get('/projects/:apiKey/archives', async (request) => {
@@ -192,9 +191,8 @@ function sessionJson(
     location: string | null;
     createdAt: number;
   },
-  rooms: RoomRegistry,
+  live: LiveState | null,
 ): object {
-  const room = rooms.get(session.sessionId);
   const { sessionId, mediaMode, archiveMode, location, createdAt } = session;
   return {
     sessionId,
@@ -202,8 +200,8 @@ function sessionJson(
     archiveMode,
     location,
     createdAt,
-    // Live on this node: who is in it now. In a cluster another node may host it.
-    live: room ? { connections: room.connections.length, streams: room.streams.length } : null,
+    // Who is in it now, on the node hosting it; null when nobody is.
+    live,
   };
 }
 
