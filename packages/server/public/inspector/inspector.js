@@ -2,7 +2,8 @@
 // subscribed to, each stream's quality over time from the clients' and the router's side, and
 // what went wrong. The data comes from the REST API, authenticated with the project's API key
 // and secret (a short-lived JWT signed here, with WebCrypto: HTTPS or localhost) or with a
-// moderator token of the session.
+// moderator token of the session; or, for an operator logged in to the console, from the
+// console's API (its cookie), for the project whose API key is typed.
 const svgNs = 'http://www.w3.org/2000/svg';
 const $ = (id) => document.getElementById(id);
 const status = $('status');
@@ -39,21 +40,39 @@ $('meeting').addEventListener('change', () => {
 
 let lastTimeline = null;
 
+/** The console's operator, when this browser is logged in to the console; null otherwise. */
+const operator = fetch('/console/api/me')
+  .then((response) => (response.ok ? response.json() : null))
+  .catch(() => null);
+void operator.then((me) => {
+  if (!me) return;
+  for (const name of ['apiSecret', 'token']) $(name).closest('label').hidden = true;
+  $('operator').textContent = `Console login: ${me.name}`;
+  $('operator').hidden = false;
+});
+
 async function open(sessionId) {
   const values = Object.fromEntries(fields.map((name) => [name, $(name).value.trim()]));
   for (const id of ['recent', 'summary', 'issues', 'lanes', 'graphs']) $(id).hidden = true;
   status.textContent = 'Loading…';
-  const base = `/v2/project/${encodeURIComponent(values.apiKey)}`;
-  const headers = values.token
-    ? { 'X-Parlor-Token': values.token }
-    : { 'X-OPENTOK-AUTH': await projectJwt(values.apiKey, values.apiSecret) };
+  const apiKey = encodeURIComponent(values.apiKey);
+  const session = encodeURIComponent(sessionId);
+  const viaConsole = (await operator) !== null;
+  const base = viaConsole ? `/console/api/projects/${apiKey}` : `/v2/project/${apiKey}`;
+  const headers = viaConsole
+    ? {}
+    : values.token
+      ? { 'X-Parlor-Token': values.token }
+      : { 'X-OPENTOK-AUTH': await projectJwt(values.apiKey, values.apiSecret) };
   if (!sessionId) {
-    const recent = await getJson(`${base}/inspector/sessions?count=50`, headers);
+    const path = viaConsole ? '/inspector/sessions' : '/inspector/sessions?count=50';
+    const recent = await getJson(`${base}${path}`, headers);
     renderRecent(recent.items);
     status.textContent = `${recent.count} recent sessions`;
     return;
   }
-  lastTimeline = await getJson(`${base}/session/${encodeURIComponent(sessionId)}/inspector`, headers);
+  const path = viaConsole ? `/sessions/${session}/inspector` : `/session/${session}/inspector`;
+  lastTimeline = await getJson(`${base}${path}`, headers);
   const choice = $('meeting');
   choice.replaceChildren(el('option', { value: 'all' }, 'all'));
   lastTimeline.meetings.forEach((meeting, index) => {
@@ -226,6 +245,9 @@ function renderLanes(timeline) {
   const span = Math.max(1000, timeline.lastAt - start);
   const x = (at) => labelWidth + ((at - start) / span) * (width - labelWidth - 10);
   const rows = [];
+  // Failed connects have no connection: they come over HTTP, on a row of their own.
+  const failures = timeline.events.filter((e) => e.connectionId === null && e.source === 'client');
+  if (failures.length > 0) rows.push({ kind: 'failures', item: failures });
   for (const connection of timeline.connections) {
     rows.push({ kind: 'connection', item: connection });
     for (const stream of timeline.streams.filter((s) => s.connectionId === connection.connectionId))
@@ -235,7 +257,19 @@ function renderLanes(timeline) {
   rows.forEach((row, index) => {
     const y = index * rowHeight + 4;
     const { item } = row;
-    if (row.kind === 'connection') {
+    if (row.kind === 'failures') {
+      chart.append(svg('text', { x: 0, y: y + 14 }, 'failed connects'));
+      for (const event of item) {
+        const mark = svg('circle', {
+          cx: x(event.at),
+          cy: y + (rowHeight - 8) / 2,
+          r: 4,
+          class: 'lane-event failed',
+        });
+        mark.append(svg('title', {}, `${time(event.at)} ${event.type} ${JSON.stringify(event.data)}`));
+        chart.append(mark);
+      }
+    } else if (row.kind === 'connection') {
       const label = `${short(item.connectionId)} ${item.data}`.slice(0, 28);
       chart.append(svg('text', { x: 0, y: y + 14 }, label));
       const end = item.disconnectedAt ?? timeline.lastAt;
