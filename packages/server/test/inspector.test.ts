@@ -109,11 +109,14 @@ describe('the Inspector', () => {
         { ageMs: 0, kind: 'score', type: 'subscriber', streamId, data: { audio: 4.3, video: 3.9 } },
       ],
     });
+    // What archives recorded it (the archive service tells the room, as clients are told).
+    parlor.server.rooms.get(sessionId)?.notifyArchive('archiveStarted', { id: 'archive-1', name: '' });
     await bob.close();
     const timeline = await timelineWhen(
       sessionId,
       (t) => t.quality.length === 1 && t.connections.some((c) => c.disconnectedAt !== null),
     );
+    assert.ok(timeline.events.some((e) => e.type === 'archiveStarted' && e.data.archiveId === 'archive-1'));
     const lanes = new Map(timeline.connections.map((lane) => [lane.connectionId, lane]));
     assert.equal(lanes.size, 2);
     assert.equal(lanes.get(bob.connectionId)?.reason, 'clientDisconnected');

@@ -207,6 +207,7 @@ function renderSummary(timeline) {
     ['Streams', `${timeline.streams.length} (peak ${peakStreams})`],
     ['Browsers', platforms.join(', ') || '—'],
     ['Paths', paths.join(', ') || '—'],
+    ['Archives', String(timeline.events.filter((e) => e.type === 'archiveStarted').length)],
     ['Records', `${timeline.records} (${timeline.dropped} dropped)`],
   ];
   const list = el('dl');
