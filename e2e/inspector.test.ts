@@ -158,12 +158,12 @@ describe('the Inspector after a routed call', () => {
     await page.fill('#apiKey', parlor.apiKey);
     await page.fill('#apiSecret', parlor.apiSecret);
     await page.click('button[type=submit]');
-    // A series of one sample is a dot: its polyline has no size, so the charts are waited for.
-    await page.waitForSelector('#graphs:not([hidden]) svg.chart');
+    // The graphs are uPlot's: a canvas each, with a legend naming its series.
+    await page.waitForSelector('#graphs:not([hidden]) .chart .uplot canvas');
     assert.equal(await page.locator('rect.lane-connection').count(), 2);
     assert.equal(await page.locator('rect.lane-stream').count(), 2);
     assert.ok((await page.locator('.stream-graphs').count()) >= 2);
-    assert.ok((await page.locator('polyline[data-series^="router"]').count()) >= 1);
+    assert.ok((await page.locator('.chart .u-legend .u-label', { hasText: 'router' }).count()) >= 1);
     mkdirSync(screenshotDir, { recursive: true });
     await page.screenshot({ path: join(screenshotDir, 'inspector.png'), fullPage: true });
 

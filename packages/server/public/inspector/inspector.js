@@ -4,6 +4,8 @@
 // and secret (a short-lived JWT signed here, with WebCrypto: HTTPS or localhost) or with a
 // moderator token of the session; or, for an operator logged in to the console, from the
 // console's API (its cookie), for the project whose API key is typed.
+import uPlot from '/inspector/uPlot.esm.js';
+
 const svgNs = 'http://www.w3.org/2000/svg';
 const $ = (id) => document.getElementById(id);
 const status = $('status');
@@ -388,46 +390,54 @@ function renderGraphs(timeline) {
   $('graphs').hidden = streamIds.length === 0;
 }
 
+/**
+ * One figure's graph, drawn by uPlot: its series (the clients' and the router's) on the
+ * meeting's time axis, each value shown in the legend as the cursor moves.
+ */
 function lineChart(figure, series, timeline) {
-  const width = 440;
-  const height = 150;
-  const pad = { left: 40, right: 8, top: 8, bottom: 20 };
-  const start = timeline.firstAt;
-  const span = Math.max(1000, timeline.lastAt - start);
-  const values = [...series.values()].flat().map(([, v]) => v);
-  const top = figure.max ?? Math.max(1, ...values) * 1.1;
-  const x = (at) => pad.left + ((at - start) / span) * (width - pad.left - pad.right);
-  const y = (value) => height - pad.bottom - (value / top) * (height - pad.top - pad.bottom);
+  // uPlot takes one x axis: every series' times, in seconds, the others' points left as gaps.
+  const times = [...new Set([...series.values()].flat().map(([at]) => at))].sort((a, b) => a - b);
+  const columns = [...series.values()].map((points) => {
+    const byTime = new Map(points);
+    return times.map((at) => byTime.get(at) ?? null);
+  });
   const wrapper = el('div', { class: 'graph' });
   wrapper.append(el('h4', {}, figure.title));
-  const chart = svg('svg', { width, height, class: 'chart' });
-  chart.append(svg('line', { x1: pad.left, y1: y(0), x2: width - pad.right, y2: y(0), stroke: '#ccd' }));
-  chart.append(svg('text', { x: 2, y: y(top) + 10 }, formatValue(top)));
-  chart.append(svg('text', { x: 2, y: y(0) }, '0'));
-  chart.append(svg('text', { x: pad.left, y: height - 4 }, time(start)));
-  chart.append(svg('text', { x: width - 70, y: height - 4 }, time(timeline.lastAt)));
-  const legend = el('div', { class: 'legend' });
-  let index = 0;
-  for (const [name, points] of series) {
-    const colour = palette[index++ % palette.length];
-    const line = svg('polyline', {
-      points: points.map(([at, value]) => `${x(at).toFixed(1)},${y(value).toFixed(1)}`).join(' '),
-      fill: 'none',
-      stroke: colour,
-      'stroke-width': 2,
-      'data-series': name,
-    });
-    chart.append(line);
-    for (const [at, value] of points) {
-      const dot = svg('circle', { cx: x(at), cy: y(value), r: 2.5, fill: colour });
-      dot.append(svg('title', {}, `${name} ${time(at)}: ${formatValue(value)}`));
-      chart.append(dot);
-    }
-    const key = el('span', {}, `■ ${name}`);
-    key.style.color = colour;
-    legend.append(key);
-  }
-  wrapper.append(chart, legend);
+  const target = el('div', { class: 'chart', 'data-figure': figure.title });
+  wrapper.append(target);
+  const names = [...series.keys()];
+  const utc = $('timeZone').value === 'UTC';
+  new uPlot(
+    {
+      width: 460,
+      height: 170,
+      tzDate: (seconds) =>
+        utc ? uPlot.tzDate(new Date(seconds * 1000), 'Etc/UTC') : new Date(seconds * 1000),
+      scales: {
+        x: {
+          time: true,
+          range: [timeline.firstAt / 1000, Math.max(timeline.lastAt, timeline.firstAt + 1000) / 1000],
+        },
+        y: figure.max
+          ? { range: [0, figure.max] }
+          : { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] },
+      },
+      series: [
+        {},
+        ...names.map((name, index) => ({
+          label: name,
+          stroke: palette[index % palette.length],
+          width: 2,
+          spanGaps: true,
+          points: { show: true, size: 5 },
+          value: (_u, value) => (value === null ? '—' : formatValue(value)),
+        })),
+      ],
+      axes: [{}, { size: 50, values: (_u, ticks) => ticks.map(formatValue) }],
+    },
+    [times.map((at) => at / 1000), ...columns],
+    target,
+  );
   return wrapper;
 }
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ParlorError } from '@parlor/protocol';
 import type { ClientTokenVerifier } from '../../auth/ClientTokenVerifier.js';
@@ -32,6 +33,12 @@ const files: Readonly<Record<string, readonly [string, string]>> = {
 // The same from src/http/routes and dist/http/routes.
 const publicDir = new URL('../../../public/inspector/', import.meta.url);
 
+/** The charting library the page draws its graphs with (uPlot), served from its package. */
+const chartFiles: Readonly<Record<string, readonly [string, string]>> = {
+  '/inspector/uPlot.esm.js': ['uplot/dist/uPlot.esm.js', 'text/javascript; charset=utf-8'],
+  '/inspector/uPlot.min.css': ['uplot/dist/uPlot.min.css', 'text/css; charset=utf-8'],
+};
+
 /**
  * The Inspector: the page at `/inspector` (`?sessionId=…` opens that session), and its data as
  * JSON under the project, authenticated as the rest of the REST API, or for one session's data
@@ -46,8 +53,13 @@ const publicDir = new URL('../../../public/inspector/', import.meta.url);
  * 16 KiB at most). Calls are answered from the store, on any node.
  */
 export async function inspectorRoutes(app: FastifyInstance, options: InspectorRouteOptions): Promise<void> {
-  for (const [path, [file, type]] of Object.entries(files)) {
-    const body = readFileSync(new URL(file, publicDir));
+  const resolve = createRequire(import.meta.url).resolve;
+  const pageFiles = [
+    ...Object.entries(files).map(([path, [file, type]]) => [path, new URL(file, publicDir), type] as const),
+    ...Object.entries(chartFiles).map(([path, [file, type]]) => [path, resolve(file), type] as const),
+  ];
+  for (const [path, file, type] of pageFiles) {
+    const body = readFileSync(file);
     app.get(path, async (_request, reply) => reply.type(type).header('cache-control', 'no-cache').send(body));
   }
   const projectAuth = projectInPathAuth(options.lookup);
