@@ -6,6 +6,21 @@ import { namespacesUnavailable } from './netns.js';
 // Subscriber audio fallback on a real link: a subscriber whose downlink tc and nftables squeeze
 // below the lowest layer loses its video alone, keeps its audio, and gets video back once the
 // link is repaired. The aims are printed; the bounds asserted leave room for a busy machine.
+// The SDK's qualityScoreChanged and the session's Inspector tell of it, for that subscriber only.
+
+interface Entry {
+  at: number;
+  source: string;
+  type: string;
+  connectionId: string | null;
+  data: Record<string, unknown>;
+}
+interface InspectorTimeline {
+  events: Entry[];
+  quality: Entry[];
+  scores: Entry[];
+  issues: { connectionId: string | null; kind: string; message: string }[];
+}
 
 describe('subscriber audio fallback on a real link', { skip: namespacesUnavailable() }, () => {
   let bed: FallbackTestBed;
@@ -41,5 +56,47 @@ describe('subscriber audio fallback on a real link', { skip: namespacesUnavailab
       `the stats tell why: ${JSON.stringify(run.disabledOn)}`,
     );
     assert.ok(run.recovery.subscriberMs <= 15_000, `video came back in ${run.recovery.subscriberMs} ms`);
+
+    // The SDK's audio score fell on the impaired link and came back once it was repaired.
+    const { audioScores, impairedAt, repairedAt } = run;
+    const during = audioScores.filter((s) => s.atMs >= impairedAt && s.atMs <= repairedAt);
+    assert.ok(
+      during.some((s) => s.score <= 3),
+      `qualityScoreChanged fell to Fair or lower: ${JSON.stringify(audioScores)}`,
+    );
+    assert.ok(
+      (audioScores.filter((s) => s.atMs > repairedAt).at(-1)?.score ?? 0) >= 4,
+      `qualityScoreChanged recovered: ${JSON.stringify(audioScores)}`,
+    );
+
+    // The Inspector tells the same of the impaired subscriber only.
+    const response = await bed.parlor.rest('GET', `/session/${run.sessionId}/inspector`);
+    const timeline = (await response.json()) as InspectorTimeline;
+    const lowestAudio = (connectionId: string): number => {
+      const scores = timeline.scores.filter(
+        (s) => s.type === 'subscriber' && s.connectionId === connectionId,
+      );
+      // The score in force when the link was impaired, and every change until it was repaired.
+      const inForce = scores.filter((s) => s.at <= impairedAt).at(-1);
+      const changes = scores.filter((s) => s.at > impairedAt && s.at <= repairedAt);
+      const values = [inForce, ...changes].map((s) => s?.data.audio).filter((v) => typeof v === 'number');
+      return Math.min(...values);
+    };
+    assert.ok(lowestAudio(run.impairedConnection) <= 3, 'the impaired subscriber scored Fair or lower');
+    assert.ok(lowestAudio(run.steadyConnection) >= 4, 'the steady subscriber scored Good or better');
+    const issuesOf = (connectionId: string): InspectorTimeline['issues'] =>
+      timeline.issues.filter((issue) => issue.connectionId === connectionId);
+    const fallback = issuesOf(run.impairedConnection).find((issue) => issue.kind === 'audioFallback');
+    assert.match(fallback?.message ?? '', /had audio only for \d+ s: its link could not carry the video/);
+    assert.deepEqual(issuesOf(run.steadyConnection), []);
+    const episode = timeline.events
+      .filter((e) => e.source === 'client' && e.connectionId === run.impairedConnection)
+      .filter((e) => e.type === 'videoDisabled' || e.type === 'videoEnabled')
+      .map((e) => `${e.type} ${String(e.data.reason)}`);
+    assert.deepEqual(episode, ['videoDisabled quality', 'videoEnabled quality']);
+    assert.ok(
+      timeline.quality.some((q) => q.source === 'router' && q.connectionId === run.impairedConnection),
+      "the router's samples of the impaired subscriber",
+    );
   });
 });

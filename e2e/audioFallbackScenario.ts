@@ -1,3 +1,4 @@
+import type { TestServer } from '@parlor/server/testing';
 import type { BrowserPeer } from './helpers.js';
 import { NamespaceBed } from './namespaceBed.js';
 import { limitDownlink } from './netns.js';
@@ -41,6 +42,14 @@ export interface FallbackRun {
   readonly steadyStalls: readonly string[];
   /** Whether the impaired subscriber's widget showed video disabled while it was, and after. */
   readonly indicator: { readonly whileOff: boolean; readonly afterOn: boolean };
+  /** The session, the connections of the impaired and the steady subscriber, and when (Unix ms) the link was impaired and repaired. */
+  readonly sessionId: string;
+  readonly impairedConnection: string;
+  readonly steadyConnection: string;
+  readonly impairedAt: number;
+  readonly repairedAt: number;
+  /** The impaired subscriber's `qualityScoreChanged` audio scores, with when its page got them. */
+  readonly audioScores: readonly { readonly atMs: number; readonly score: number }[];
 }
 
 /** What the router judged a subscriber's link by when its audio fallback changed. */
@@ -93,6 +102,7 @@ export class FallbackTestBed {
         impaired.expectMediaFlowing(streamId, 30_000),
       ]);
       const impairedConnection = await impaired.connectionId();
+      const steadyConnection = await steady.connectionId();
       const watch = watchDecoding(steady, streamId);
 
       limitDownlink(this.#bed.side, impairment.rate, {
@@ -116,6 +126,15 @@ export class FallbackTestBed {
         async () => (await impaired.mediaCounters(streamId)).framesDecoded > decodedAtEnable + 30,
         'the impaired subscriber to decode video again',
       );
+      // The pages close after this: their telemetry of the episode must have reached the Inspector.
+      await waitFor(
+        async () =>
+          (await this.inspector(sessionId)).some(
+            (e) => e.type === 'videoEnabled' && e.connectionId === impairedConnection,
+          ),
+        "the Inspector to have the impaired subscriber's videoEnabled",
+        20_000,
+      );
       return {
         reaction: {
           routerMs: disabledChange.atMs - impairedAt,
@@ -136,6 +155,12 @@ export class FallbackTestBed {
         impairedForMs,
         steadyStalls: await watch.stop(),
         indicator: { whileOff: indicatorWhileOff, afterOn: await showsVideoDisabled(impaired) },
+        sessionId,
+        impairedConnection,
+        steadyConnection,
+        impairedAt,
+        repairedAt,
+        audioScores: await audioScoresOf(impaired),
       };
     } finally {
       limitDownlink(this.#bed.side, null);
@@ -145,6 +170,20 @@ export class FallbackTestBed {
 
   close(): Promise<void> {
     return this.#bed.close();
+  }
+
+  get parlor(): TestServer {
+    return this.#bed.parlor;
+  }
+
+  /** The clients' events the Inspector has of the session (none before its first record). */
+  async inspector(sessionId: string): Promise<{ type: string; connectionId: string | null }[]> {
+    const response = await this.#bed.parlor.rest('GET', `/session/${sessionId}/inspector`);
+    if (response.status !== 200) return [];
+    const { events } = (await response.json()) as {
+      events: { source: string; type: string; connectionId: string | null }[];
+    };
+    return events.filter((event) => event.source === 'client');
   }
 
   /** The router's last change of a connection's audio fallback, which must have been `event`. */
@@ -163,6 +202,16 @@ async function fallbackEventsOf(peer: BrowserPeer): Promise<string[]> {
   return (await peer.events())
     .filter((event) => event.target === 'subscriber' && fallbackEventTypes.has(event.type))
     .map(({ type, reason }) => (reason ? `${type} ${reason}` : type));
+}
+
+async function audioScoresOf(peer: BrowserPeer): Promise<{ atMs: number; score: number }[]> {
+  const scores: { atMs: number; score: number }[] = [];
+  for (const event of await peer.events()) {
+    const score = (event.value as { audioQualityScore?: number } | undefined)?.audioQualityScore;
+    if (event.type === 'qualityScoreChanged' && typeof score === 'number')
+      scores.push({ atMs: event.atMs ?? 0, score });
+  }
+  return scores;
 }
 
 /** Whether the page's subscriber widget shows its video-disabled indicator. */

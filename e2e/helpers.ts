@@ -400,6 +400,15 @@ export class BrowserPeer {
                 events.push({ target: 'subscriber', type, streamId, atMs: Date.now() });
               });
             }
+            subscriber.on('qualityScoreChanged', ({ qualityScore }) => {
+              events.push({
+                target: 'subscriber',
+                type: 'qualityScoreChanged',
+                streamId,
+                value: qualityScore,
+                atMs: Date.now(),
+              });
+            });
             subscriber.on('videoDimensionsChanged', ({ newValue }) => {
               events.push({
                 target: 'subscriber',

@@ -158,12 +158,12 @@ describe('the Inspector after a routed call', () => {
     await page.fill('#apiKey', parlor.apiKey);
     await page.fill('#apiSecret', parlor.apiSecret);
     await page.click('button[type=submit]');
-    // A series of one sample is a dot: its polyline has no size, so the charts are waited for.
-    await page.waitForSelector('#graphs:not([hidden]) svg.chart');
+    // The graphs are uPlot's: a canvas each, with a legend naming its series.
+    await page.waitForSelector('#graphs:not([hidden]) .chart .uplot canvas');
     assert.equal(await page.locator('rect.lane-connection').count(), 2);
     assert.equal(await page.locator('rect.lane-stream').count(), 2);
     assert.ok((await page.locator('.stream-graphs').count()) >= 2);
-    assert.ok((await page.locator('polyline[data-series^="router"]').count()) >= 1);
+    assert.ok((await page.locator('.chart .u-legend .u-label', { hasText: 'router' }).count()) >= 1);
     mkdirSync(screenshotDir, { recursive: true });
     await page.screenshot({ path: join(screenshotDir, 'inspector.png'), fullPage: true });
 
@@ -173,5 +173,53 @@ describe('the Inspector after a routed call', () => {
     await page.waitForFunction(() => document.getElementById('status')?.textContent.startsWith('403'));
     await page.close();
     await Promise.all(peers.map((peer) => peer.page.close()));
+  });
+
+  it('has a connect that failed (a proxy refusing WebSockets), posted by the SDK over HTTP, and the page opens with the console login', async () => {
+    const opentok = new OpenTok(parlor.apiKey, parlor.apiSecret, { apiUrl: parlor.url });
+    const { sessionId } = await opentok.createSession({ mediaMode: 'routed' });
+    const peer = await openBrowserPeer(browser, app.url, parlor.apiKey, sessionId);
+    await peer.page.routeWebSocket(/.*/, (socket) => {
+      void socket.close({ code: 1011, reason: 'refused by a proxy' });
+    });
+    const failed = await peer.connect(opentok.generateToken(sessionId));
+    assert.ok(failed, 'the connect failed');
+    const url = `${parlor.url}/v2/project/${parlor.apiKey}/session/${sessionId}/inspector`;
+    const headers = { 'X-Parlor-Token': opentok.generateToken(sessionId, { role: 'moderator' }) };
+    const read = async (): Promise<(Timeline & { issues: { message: string }[] }) | null> => {
+      const response = await fetch(url, { headers });
+      return response.status === 200
+        ? ((await response.json()) as Timeline & { issues: { message: string }[] })
+        : null;
+    };
+    let timeline = await read();
+    for (const deadline = Date.now() + 15_000; !timeline && Date.now() < deadline; timeline = await read())
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.ok(timeline, 'the Inspector has the session within 15 s');
+    const event = timeline.events[0];
+    assert.ok(event);
+    assert.deepEqual(
+      [event.source, event.type, event.connectionId, event.data.ok],
+      ['client', 'connect', null, false],
+    );
+    assert.equal(event.data.code, failed.code);
+    assert.match(String(event.data.browser), /Chrom/);
+    assert.match(timeline.issues[0]?.message ?? '', new RegExp(`a client: connect failed ${failed.code}`));
+    await peer.page.close();
+
+    // An operator logged in to the console needs only the API key.
+    const page = await newPage(browser);
+    const token = (parlor.server.consoleSetupUrl ?? '').split('#')[1];
+    const setup = await page.request.post(`${parlor.url}/console/api/setup`, {
+      data: { token, name: 'ann', password: 'correct horse battery' },
+    });
+    assert.equal(setup.status(), 200);
+    await page.goto(`${parlor.url}/inspector?sessionId=${encodeURIComponent(sessionId)}`);
+    await page.waitForSelector('#operator:not([hidden])');
+    assert.equal(await page.locator('#apiSecret').isVisible(), false);
+    await page.fill('#apiKey', parlor.apiKey);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#lanes:not([hidden]) circle.lane-event.failed');
+    await page.close();
   });
 });

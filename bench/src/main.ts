@@ -8,6 +8,7 @@ import { runComposeBench } from './composeBench.js';
 import { runDtlsBench } from './dtlsBench.js';
 import { runFallbackBench, type Spread } from './fallbackBench.js';
 import { runForwardBench } from './forwardBench.js';
+import { runInspectorBench } from './inspectorBench.js';
 import { runRecordBench } from './recordBench.js';
 import {
   runRouterBench,
@@ -401,6 +402,52 @@ const benchmarks = {
       ]),
     ]);
     return Promise.resolve(result);
+  },
+  inspector: async () => {
+    const result = await runInspectorBench();
+    const { ingest, query } = result;
+    printTable(
+      `Inspector ingest: ${ingest.connections} connections in ${ingest.sessions} sessions, each sending a routed call's SDK telemetry for ${Math.round(ingest.seconds)} s (server on one core)`,
+      [
+        [
+          'per connection per minute',
+          'server CPU ms',
+          'silent CPU ms',
+          'wire bytes',
+          'stored bytes',
+          'stored records',
+          'dropped',
+        ],
+        [
+          '',
+          ingest.cpuMsPerConnectionMinute.toFixed(2),
+          ingest.idleCpuMsPerConnectionMinute.toFixed(2),
+          ingest.wireBytesPerConnectionMinute.toFixed(0),
+          ingest.storedBytesPerConnectionMinute.toFixed(0),
+          ingest.storedRecordsPerConnectionMinute.toFixed(1),
+          String(ingest.dropped),
+        ],
+      ],
+    );
+    printTable(
+      `Inspector query: a ${query.hours}-hour meeting of ${query.streams} streams, ${query.records} records (the session bound is 50,000), ${query.runs} runs`,
+      [
+        ['', 'p50 ms', 'max ms', 'answer bytes'],
+        [
+          'GET …/session/:id/inspector (JSON timeline)',
+          query.jsonMs.p50.toFixed(0),
+          query.jsonMs.max.toFixed(0),
+          String(query.jsonBytes),
+        ],
+        [
+          'POST /graphql (every stream stats)',
+          query.graphqlMs.p50.toFixed(0),
+          query.graphqlMs.max.toFixed(0),
+          '-',
+        ],
+      ],
+    );
+    return result;
   },
   switch: async () => {
     const runs = Number(flags.find((arg) => arg.startsWith('--runs='))?.slice('--runs='.length) ?? 10);

@@ -441,6 +441,7 @@ export class ParlorServer {
           callbacks,
           deliveries: store.deliveryHistory,
           webhooks: sender,
+          inspector,
         },
         metrics: { metrics, token: config.metricsToken },
         limits: httpLimits(config, logger),

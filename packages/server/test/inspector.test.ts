@@ -32,9 +32,34 @@ interface Timeline {
   }[];
   quality: { source: string; type: string; streamId: string | null; data: Record<string, unknown> }[];
   scores: unknown[];
+  meetings: unknown[];
   issues: { kind: string; message: string }[];
   dropped: number;
   records: number;
+}
+
+interface Collection<T> {
+  totalCount: number;
+  resources: T[];
+}
+interface InsightsMember {
+  connectionId: string;
+  stream: { streamId: string };
+  streamStatsCollection: Collection<Record<string, unknown>>;
+}
+interface InsightsAnswer {
+  project: {
+    sessionData: {
+      sessions: Collection<{
+        meetings: Collection<{
+          destroyedAt: string | null;
+          maxConcurrentConnections: number;
+          publishers: Collection<InsightsMember>;
+          subscribers: Collection<InsightsMember>;
+        }>;
+      }>;
+    };
+  };
 }
 
 const inspectorPath = (sessionId: string): string => `/session/${sessionId}/inspector`;
@@ -84,11 +109,14 @@ describe('the Inspector', () => {
         { ageMs: 0, kind: 'score', type: 'subscriber', streamId, data: { audio: 4.3, video: 3.9 } },
       ],
     });
+    // What archives recorded it (the archive service tells the room, as clients are told).
+    parlor.server.rooms.get(sessionId)?.notifyArchive('archiveStarted', { id: 'archive-1', name: '' });
     await bob.close();
     const timeline = await timelineWhen(
       sessionId,
       (t) => t.quality.length === 1 && t.connections.some((c) => c.disconnectedAt !== null),
     );
+    assert.ok(timeline.events.some((e) => e.type === 'archiveStarted' && e.data.archiveId === 'archive-1'));
     const lanes = new Map(timeline.connections.map((lane) => [lane.connectionId, lane]));
     assert.equal(lanes.size, 2);
     assert.equal(lanes.get(bob.connectionId)?.reason, 'clientDisconnected');
@@ -148,6 +176,142 @@ describe('the Inspector', () => {
     const timeline = await timelineWhen(sessionId, (t) => t.dropped > 0);
     assert.ok(timeline.quality.length <= 150 + 50 + 2 * 5, `${timeline.quality.length} stored`);
     assert.ok(timeline.dropped >= 1000, `${timeline.dropped} dropped`);
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it('takes a failed connect over HTTP with a token of the session, rate limited, and calls it out', async () => {
+    const sessionId = await parlor.createSession();
+    const url = `${parlor.url}/v2/project/${parlor.apiKey}${inspectorPath(sessionId)}/connect-failure`;
+    const post = (body: object): Promise<Response> =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const failure = {
+      code: 1006,
+      message: 'the socket closed',
+      ms: 812,
+      browser: 'Chromium 130',
+      os: 'Linux',
+    };
+    const token = parlor.token(sessionId);
+    // What the schema does not name is not kept.
+    assert.equal((await post({ token, ...failure, extra: 'x'.repeat(100) })).status, 204);
+    const other = await parlor.createSession();
+    assert.equal((await post({ token: parlor.token(other), ...failure })).status, 403);
+    assert.equal((await post({ token: 'nonsense', ...failure })).status, 403);
+    // 10 at once, then 1 a second per session.
+    const statuses = [];
+    for (let i = 0; i < 12; i++) statuses.push((await post({ token, ...failure })).status);
+    assert.ok(statuses.includes(429), statuses.join());
+    const timeline = await timelineWhen(sessionId, (t) => t.events.length >= 1);
+    const [event] = timeline.events;
+    assert.deepEqual([event?.source, event?.type, event?.connectionId], ['client', 'connect', null]);
+    assert.deepEqual(event?.data, { ...failure, ok: false });
+    assert.equal(timeline.connections.length, 0);
+    assert.match(timeline.issues[0]?.message ?? '', /a client: connect failed 1006 the socket closed/);
+  });
+
+  it("answers a GraphQL query in the shape of Vonage's Insights API with the JSON timeline's numbers", async () => {
+    const { sessionId, alice, bob, streamId } = await parlor.liveSession();
+    const sample = (
+      type: 'publisher' | 'subscriber',
+      videoBitrate: number,
+      rttMs: number,
+    ): TelemetryRecord => ({
+      ageMs: 0,
+      kind: 'quality',
+      type,
+      streamId,
+      data: {
+        audioBitrate: 31_500,
+        videoBitrate,
+        audioLoss: 0.02,
+        videoLoss: 0.05,
+        rttMs,
+        width: 640,
+        height: 360,
+      },
+    });
+    await alice.request('telemetry', { records: [sample('publisher', 812_000, 40)] });
+    await bob.request('telemetry', {
+      records: [
+        { ageMs: 0, kind: 'event', type: 'subscribe', streamId, data: { ok: true } },
+        sample('subscriber', 655_000, 120),
+      ],
+    });
+    const timeline = await timelineWhen(sessionId, (t) => t.quality.length === 2);
+    const query = `query ($projectId: String!, $sessionIds: [String!]!) {
+      project(projectId: $projectId) { sessionData { sessions(sessionIds: $sessionIds) { totalCount resources {
+        sessionId meetings { totalCount resources { createdAt destroyedAt maxConcurrentConnections
+          publishers { resources { connectionId stream { streamId }
+            streamStatsCollection { resources { videoBitrateKbps audioBitrateKbps videoPacketLoss videoLatency videoResolution } } } }
+          subscribers { resources { connectionId stream { streamId }
+            streamStatsCollection { resources { videoBitrateKbps audioPacketLoss audioLatency videoResolution } } } }
+        } } } } } } }`;
+    const now = Math.floor(Date.now() / 1000);
+    const auth = jwt.sign({ iss: parlor.apiKey, ist: 'project', iat: now, exp: now + 300 }, parlor.apiSecret);
+    const post = (body: unknown, token = auth): Promise<Response> =>
+      fetch(`${parlor.url}/graphql`, {
+        method: 'POST',
+        headers: { 'X-OPENTOK-AUTH': token, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const response = await post({
+      query,
+      variables: { projectId: parlor.apiKey, sessionIds: [sessionId, 'nope'] },
+    });
+    assert.equal(response.status, 200);
+    const { data, errors } = (await response.json()) as { data: InsightsAnswer; errors?: unknown };
+    assert.equal(errors, undefined);
+    const sessions = data.project.sessionData.sessions;
+    assert.equal(sessions.totalCount, 1);
+    const meetings = sessions.resources[0]?.meetings;
+    assert.equal(meetings?.totalCount, timeline.meetings.length);
+    const meeting = meetings.resources[0];
+    assert.ok(meeting);
+    assert.equal(meeting.maxConcurrentConnections, 2);
+    assert.equal(meeting.destroyedAt, null);
+    const [published] = timeline.quality.filter((q) => q.type === 'publisher');
+    const [subscribed] = timeline.quality.filter((q) => q.type === 'subscriber');
+    const publisher = meeting.publishers.resources[0];
+    assert.equal(publisher?.connectionId, alice.connectionId);
+    assert.equal(publisher.stream.streamId, streamId);
+    assert.deepEqual(publisher.streamStatsCollection.resources, [
+      {
+        videoBitrateKbps: Number(published?.data.videoBitrate) / 1000,
+        audioBitrateKbps: Number(published?.data.audioBitrate) / 1000,
+        videoPacketLoss: published?.data.videoLoss,
+        videoLatency: published?.data.rttMs,
+        videoResolution: '640x360',
+      },
+    ]);
+    const subscriber = meeting.subscribers.resources[0];
+    assert.equal(subscriber?.connectionId, bob.connectionId);
+    assert.deepEqual(subscriber.streamStatsCollection.resources, [
+      {
+        videoBitrateKbps: Number(subscribed?.data.videoBitrate) / 1000,
+        audioPacketLoss: subscribed?.data.audioLoss,
+        audioLatency: subscribed?.data.rttMs,
+        videoResolution: '640x360',
+      },
+    ]);
+    // Another project, a bad query and a query too large are refused.
+    const other = (await (
+      await post({ query, variables: { projectId: '99', sessionIds: [sessionId] } })
+    ).json()) as {
+      data: { project: unknown };
+    };
+    assert.equal(other.data.project, null);
+    const invalid = (await (await post({ query: '{ project(projectId: "1") { nope } }' })).json()) as {
+      errors: { message: string }[];
+    };
+    assert.match(invalid.errors[0]?.message ?? '', /nope/);
+    const huge = `{ ${'x '.repeat(2500)} }`;
+    const tooBig = (await (await post({ query: huge })).json()) as { errors: { message: string }[] };
+    assert.match(tooBig.errors[0]?.message ?? '', /token/i);
+    assert.equal((await post({ query }, 'not a token')).status, 403);
     await Promise.all([alice.close(), bob.close()]);
   });
 

@@ -25,7 +25,7 @@ import type { Logger } from './Logger.js';
 import type { OpusSendOptions } from './opusParameters.js';
 import { PeerTransport } from './PeerTransport.js';
 import { SignalingClient, type SignalingEnd } from './SignalingClient.js';
-import { clientPlatform, Telemetry } from './Telemetry.js';
+import { clientPlatform, reportConnectFailure, Telemetry } from './Telemetry.js';
 import { TransportQuality, type QualityScore } from './TransportQuality.js';
 import { TypedEmitter } from './TypedEmitter.js';
 import type { VideoEncoding } from './videoEncodings.js';
@@ -114,6 +114,7 @@ interface SessionEngineEvents {
 export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
   readonly sessionId: string;
   readonly #apiKey: string;
+  readonly #apiUrl: string;
   readonly #logger: Logger;
   readonly #signaling: SignalingClient;
   readonly #frameEncryption: FrameEncryption | undefined;
@@ -142,6 +143,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     });
     this.sessionId = options.sessionId;
     this.#apiKey = options.apiKey;
+    this.#apiUrl = options.apiUrl;
     this.#iceConfig = options.iceConfig;
     this.#logger = options.logger;
     this.#frameEncryption = options.frameEncryption;
@@ -223,6 +225,16 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     } catch (error) {
       this.#setState('disconnected');
       this.telemetry.close();
+      reportConnectFailure({
+        apiUrl: this.#apiUrl,
+        apiKey: this.#apiKey,
+        sessionId: this.sessionId,
+        token,
+        code: error instanceof ClientError ? error.code : clientErrorCodes.connectFailed,
+        message: error instanceof Error ? error.message : String(error),
+        ms: Date.now() - startedAt,
+        ...clientPlatform(typeof navigator === 'undefined' ? '' : navigator.userAgent),
+      });
       throw error;
     }
     this.#setState('connected');

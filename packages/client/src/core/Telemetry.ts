@@ -100,3 +100,35 @@ export function clientPlatform(userAgent: string): { browser: string; os: string
     os: os === 'Mac OS X' ? 'macOS' : os === 'CrOS' ? 'ChromeOS' : os,
   };
 }
+
+export interface ConnectFailure {
+  readonly apiUrl: string;
+  readonly apiKey: string;
+  readonly sessionId: string;
+  readonly token: string;
+  readonly code: number;
+  readonly message: string;
+  /** How long the attempt took. */
+  readonly ms: number;
+  readonly browser: string;
+  readonly os: string;
+}
+
+/**
+ * Tells the session's Inspector of a failed connect, which has no signaling to go over: one POST
+ * authenticated by the token, best effort (its failure is ignored), given up after 5 s.
+ */
+export function reportConnectFailure(failure: ConnectFailure): void {
+  const { apiUrl, apiKey, sessionId, ...body } = failure;
+  const url = `${apiUrl.replace(/\/+$/, '')}/v2/project/${encodeURIComponent(apiKey)}/session/${encodeURIComponent(sessionId)}/inspector/connect-failure`;
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      ...body,
+      message: body.message.slice(0, 256),
+      ms: Math.min(600_000, Math.round(body.ms)),
+    }),
+    signal: AbortSignal.timeout(5000),
+  }).catch(() => undefined);
+}

@@ -2,7 +2,10 @@
 // subscribed to, each stream's quality over time from the clients' and the router's side, and
 // what went wrong. The data comes from the REST API, authenticated with the project's API key
 // and secret (a short-lived JWT signed here, with WebCrypto: HTTPS or localhost) or with a
-// moderator token of the session.
+// moderator token of the session; or, for an operator logged in to the console, from the
+// console's API (its cookie), for the project whose API key is typed.
+import uPlot from '/inspector/uPlot.esm.js';
+
 const svgNs = 'http://www.w3.org/2000/svg';
 const $ = (id) => document.getElementById(id);
 const status = $('status');
@@ -39,21 +42,39 @@ $('meeting').addEventListener('change', () => {
 
 let lastTimeline = null;
 
+/** The console's operator, when this browser is logged in to the console; null otherwise. */
+const operator = fetch('/console/api/me')
+  .then((response) => (response.ok ? response.json() : null))
+  .catch(() => null);
+void operator.then((me) => {
+  if (!me) return;
+  for (const name of ['apiSecret', 'token']) $(name).closest('label').hidden = true;
+  $('operator').textContent = `Console login: ${me.name}`;
+  $('operator').hidden = false;
+});
+
 async function open(sessionId) {
   const values = Object.fromEntries(fields.map((name) => [name, $(name).value.trim()]));
   for (const id of ['recent', 'summary', 'issues', 'lanes', 'graphs']) $(id).hidden = true;
   status.textContent = 'Loading…';
-  const base = `/v2/project/${encodeURIComponent(values.apiKey)}`;
-  const headers = values.token
-    ? { 'X-Parlor-Token': values.token }
-    : { 'X-OPENTOK-AUTH': await projectJwt(values.apiKey, values.apiSecret) };
+  const apiKey = encodeURIComponent(values.apiKey);
+  const session = encodeURIComponent(sessionId);
+  const viaConsole = (await operator) !== null;
+  const base = viaConsole ? `/console/api/projects/${apiKey}` : `/v2/project/${apiKey}`;
+  const headers = viaConsole
+    ? {}
+    : values.token
+      ? { 'X-Parlor-Token': values.token }
+      : { 'X-OPENTOK-AUTH': await projectJwt(values.apiKey, values.apiSecret) };
   if (!sessionId) {
-    const recent = await getJson(`${base}/inspector/sessions?count=50`, headers);
+    const path = viaConsole ? '/inspector/sessions' : '/inspector/sessions?count=50';
+    const recent = await getJson(`${base}${path}`, headers);
     renderRecent(recent.items);
     status.textContent = `${recent.count} recent sessions`;
     return;
   }
-  lastTimeline = await getJson(`${base}/session/${encodeURIComponent(sessionId)}/inspector`, headers);
+  const path = viaConsole ? `/sessions/${session}/inspector` : `/session/${session}/inspector`;
+  lastTimeline = await getJson(`${base}${path}`, headers);
   const choice = $('meeting');
   choice.replaceChildren(el('option', { value: 'all' }, 'all'));
   lastTimeline.meetings.forEach((meeting, index) => {
@@ -188,6 +209,7 @@ function renderSummary(timeline) {
     ['Streams', `${timeline.streams.length} (peak ${peakStreams})`],
     ['Browsers', platforms.join(', ') || '—'],
     ['Paths', paths.join(', ') || '—'],
+    ['Archives', String(timeline.events.filter((e) => e.type === 'archiveStarted').length)],
     ['Records', `${timeline.records} (${timeline.dropped} dropped)`],
   ];
   const list = el('dl');
@@ -226,6 +248,9 @@ function renderLanes(timeline) {
   const span = Math.max(1000, timeline.lastAt - start);
   const x = (at) => labelWidth + ((at - start) / span) * (width - labelWidth - 10);
   const rows = [];
+  // Failed connects have no connection: they come over HTTP, on a row of their own.
+  const failures = timeline.events.filter((e) => e.connectionId === null && e.source === 'client');
+  if (failures.length > 0) rows.push({ kind: 'failures', item: failures });
   for (const connection of timeline.connections) {
     rows.push({ kind: 'connection', item: connection });
     for (const stream of timeline.streams.filter((s) => s.connectionId === connection.connectionId))
@@ -235,7 +260,19 @@ function renderLanes(timeline) {
   rows.forEach((row, index) => {
     const y = index * rowHeight + 4;
     const { item } = row;
-    if (row.kind === 'connection') {
+    if (row.kind === 'failures') {
+      chart.append(svg('text', { x: 0, y: y + 14 }, 'failed connects'));
+      for (const event of item) {
+        const mark = svg('circle', {
+          cx: x(event.at),
+          cy: y + (rowHeight - 8) / 2,
+          r: 4,
+          class: 'lane-event failed',
+        });
+        mark.append(svg('title', {}, `${time(event.at)} ${event.type} ${JSON.stringify(event.data)}`));
+        chart.append(mark);
+      }
+    } else if (row.kind === 'connection') {
       const label = `${short(item.connectionId)} ${item.data}`.slice(0, 28);
       chart.append(svg('text', { x: 0, y: y + 14 }, label));
       const end = item.disconnectedAt ?? timeline.lastAt;
@@ -353,46 +390,54 @@ function renderGraphs(timeline) {
   $('graphs').hidden = streamIds.length === 0;
 }
 
+/**
+ * One figure's graph, drawn by uPlot: its series (the clients' and the router's) on the
+ * meeting's time axis, each value shown in the legend as the cursor moves.
+ */
 function lineChart(figure, series, timeline) {
-  const width = 440;
-  const height = 150;
-  const pad = { left: 40, right: 8, top: 8, bottom: 20 };
-  const start = timeline.firstAt;
-  const span = Math.max(1000, timeline.lastAt - start);
-  const values = [...series.values()].flat().map(([, v]) => v);
-  const top = figure.max ?? Math.max(1, ...values) * 1.1;
-  const x = (at) => pad.left + ((at - start) / span) * (width - pad.left - pad.right);
-  const y = (value) => height - pad.bottom - (value / top) * (height - pad.top - pad.bottom);
+  // uPlot takes one x axis: every series' times, in seconds, the others' points left as gaps.
+  const times = [...new Set([...series.values()].flat().map(([at]) => at))].sort((a, b) => a - b);
+  const columns = [...series.values()].map((points) => {
+    const byTime = new Map(points);
+    return times.map((at) => byTime.get(at) ?? null);
+  });
   const wrapper = el('div', { class: 'graph' });
   wrapper.append(el('h4', {}, figure.title));
-  const chart = svg('svg', { width, height, class: 'chart' });
-  chart.append(svg('line', { x1: pad.left, y1: y(0), x2: width - pad.right, y2: y(0), stroke: '#ccd' }));
-  chart.append(svg('text', { x: 2, y: y(top) + 10 }, formatValue(top)));
-  chart.append(svg('text', { x: 2, y: y(0) }, '0'));
-  chart.append(svg('text', { x: pad.left, y: height - 4 }, time(start)));
-  chart.append(svg('text', { x: width - 70, y: height - 4 }, time(timeline.lastAt)));
-  const legend = el('div', { class: 'legend' });
-  let index = 0;
-  for (const [name, points] of series) {
-    const colour = palette[index++ % palette.length];
-    const line = svg('polyline', {
-      points: points.map(([at, value]) => `${x(at).toFixed(1)},${y(value).toFixed(1)}`).join(' '),
-      fill: 'none',
-      stroke: colour,
-      'stroke-width': 2,
-      'data-series': name,
-    });
-    chart.append(line);
-    for (const [at, value] of points) {
-      const dot = svg('circle', { cx: x(at), cy: y(value), r: 2.5, fill: colour });
-      dot.append(svg('title', {}, `${name} ${time(at)}: ${formatValue(value)}`));
-      chart.append(dot);
-    }
-    const key = el('span', {}, `■ ${name}`);
-    key.style.color = colour;
-    legend.append(key);
-  }
-  wrapper.append(chart, legend);
+  const target = el('div', { class: 'chart', 'data-figure': figure.title });
+  wrapper.append(target);
+  const names = [...series.keys()];
+  const utc = $('timeZone').value === 'UTC';
+  new uPlot(
+    {
+      width: 460,
+      height: 170,
+      tzDate: (seconds) =>
+        utc ? uPlot.tzDate(new Date(seconds * 1000), 'Etc/UTC') : new Date(seconds * 1000),
+      scales: {
+        x: {
+          time: true,
+          range: [timeline.firstAt / 1000, Math.max(timeline.lastAt, timeline.firstAt + 1000) / 1000],
+        },
+        y: figure.max
+          ? { range: [0, figure.max] }
+          : { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] },
+      },
+      series: [
+        {},
+        ...names.map((name, index) => ({
+          label: name,
+          stroke: palette[index % palette.length],
+          width: 2,
+          spanGaps: true,
+          points: { show: true, size: 5 },
+          value: (_u, value) => (value === null ? '—' : formatValue(value)),
+        })),
+      ],
+      axes: [{}, { size: 50, values: (_u, ticks) => ticks.map(formatValue) }],
+    },
+    [times.map((at) => at / 1000), ...columns],
+    target,
+  );
   return wrapper;
 }
 

@@ -291,6 +291,31 @@ describe('the console API', () => {
     assert.equal(gone.status, 404);
   });
 
+  it("opens the Inspector's data of the project's sessions to the operator, and to no one without the login", async () => {
+    const { sessionId, alice, bob } = await parlor.liveSession();
+    await Promise.all([alice.close(), bob.close()]);
+    await parlor.server.inspector.idle();
+    const base = `/projects/${parlor.apiKey}`;
+    const recent = await browser.json<{ items: { sessionId: string }[] }>(
+      'GET',
+      `${base}/inspector/sessions`,
+    );
+    assert.ok(recent.items.some((item) => item.sessionId === sessionId));
+    const timeline = await browser.json<{ connections: unknown[] }>(
+      'GET',
+      `${base}/sessions/${sessionId}/inspector`,
+    );
+    assert.equal(timeline.connections.length, 2);
+    const other = await browser.json<ProjectJson>('POST', '/projects', { name: 'Other' });
+    const elsewhere = await browser.request(
+      'GET',
+      `/console/api/projects/${other.apiKey}/sessions/${sessionId}/inspector`,
+    );
+    assert.equal(elsewhere.status, 404);
+    const stranger = await fetch(`${parlor.url}/console/api${base}/sessions/${sessionId}/inspector`);
+    assert.equal(stranger.status, 401);
+  });
+
   it('sets callback URLs, sends a signed test event and shows its delivery', async () => {
     const received: { body: string; headers: IncomingHttpHeaders }[] = [];
     let failing = true;

@@ -84,6 +84,9 @@ export class InspectorRecorder {
     observer.on('streamDestroyed', (info, reason) => {
       server('streamDestroyed', info.connectionId, info.streamId, { reason });
     });
+    observer.on('archive', (event, archiveId) => {
+      server(event, null, null, { archiveId });
+    });
     observer.on('telemetry', (connection, records) => {
       let bucket = buckets.get(connection.id);
       if (!bucket) {

@@ -10,8 +10,8 @@ export interface RouterCounters {
 /**
  * The router's view of a routed session as Inspector quality samples: per published stream what
  * reaches the router (bitrate per kind, the top layer's size and frame rate, packets its uplink
- * lost, asked again (NACKs) and repaired), per subscriber what the router sends (bitrate, layer
- * forwarded and wanted, retransmissions, the loss, jitter and round trip its reports tell, the
+ * lost, asked again (NACKs) and repaired, keyframes the router asked for), per subscriber what the
+ * router sends (bitrate, layer forwarded and wanted, retransmissions, keyframes it asked for, the loss, jitter and round trip its reports tell, the
  * downlink estimate, audio fallback). `counters` keeps the last sample of each, for rates; it
  * holds only what `stats` still has. Each starts with its second sample: the first has no rates.
  */
@@ -52,6 +52,7 @@ export function routerSamples(
       uplinkLost: sum((layer) => layer.uplinkLost),
       nacks: sum((layer) => layer.resendsRequested),
       repaired: sum((layer) => layer.repaired),
+      keyframeRequests: sum((layer) => layer.keyframeRequests),
     });
     if (!delta) continue;
     records.push({
@@ -71,6 +72,7 @@ export function routerSamples(
         uplinkLost: delta.uplinkLost ?? 0,
         nacks: delta.nacks ?? 0,
         repaired: delta.repaired ?? 0,
+        keyframeRequests: delta.keyframeRequests ?? 0,
       },
     });
   }
@@ -82,6 +84,7 @@ export function routerSamples(
       videoBytes: video?.bytes ?? 0,
       retransmissions: (audio?.retransmissions ?? 0) + (video?.retransmissions ?? 0),
       packetsLost: (audio?.packetsLost ?? 0) + (video?.packetsLost ?? 0),
+      keyframeRequests: subscription.keyframeRequests,
     });
     if (!delta) continue;
     const data: Record<string, InspectorValue> = {
@@ -89,6 +92,7 @@ export function routerSamples(
       videoBitrate: delta.videoBytes ?? 0,
       retransmissions: delta.retransmissions ?? 0,
       packetsLost: delta.packetsLost ?? 0,
+      keyframeRequests: delta.keyframeRequests ?? 0,
       fractionLost: Math.max(audio?.fractionLost ?? 0, video?.fractionLost ?? 0),
       jitterMs: audio?.jitterMs ?? video?.jitterMs ?? null,
       rttMs: video?.rttMs ?? audio?.rttMs ?? null,

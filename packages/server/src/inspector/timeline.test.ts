@@ -124,6 +124,7 @@ describe('router samples', () => {
                   uplinkLost: 3 * scale,
                   resendsRequested: 2 * scale,
                   repaired: scale,
+                  keyframeRequests: scale,
                 },
               ],
             },
@@ -145,6 +146,7 @@ describe('router samples', () => {
       uplinkLost: 3,
       nacks: 2,
       repaired: 1,
+      keyframeRequests: 1,
     });
     routerSamples({ worker: 0, publications: [], subscriptions: [] }, counters, 10_000);
     assert.equal(counters.size, 0);

@@ -217,7 +217,8 @@ function issuesOf(
   const issue = (entry: TimelineEntry, kind: InspectorIssue['kind'], message: string): void => {
     issues.push({ at: entry.at, connectionId: entry.connectionId, streamId: entry.streamId, kind, message });
   };
-  const who = (entry: TimelineEntry): string => `connection ${entry.connectionId ?? '?'}`;
+  const who = (entry: TimelineEntry): string =>
+    entry.connectionId === null ? 'a client' : `connection ${entry.connectionId}`;
   const fallbackSince = new Map<string, TimelineEntry>();
   for (const event of events) {
     if (event.source !== 'client') continue;

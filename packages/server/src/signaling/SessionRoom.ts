@@ -86,6 +86,8 @@ export interface SessionRoomObserverEvents {
   streamDestroyed: [stream: StreamInfo, reason: StreamDestroyedReason];
   /** A connection told what it saw (events, quality samples, scores), for the Inspector. */
   telemetry: [connection: RoomConnection, records: readonly TelemetryRecord[]];
+  /** An archive of the session started or stopped recording. */
+  archive: [event: 'archiveStarted' | 'archiveStopped', archiveId: string];
   close: [];
 }
 
@@ -469,6 +471,7 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
   notifyArchive<E extends 'archiveStarted' | 'archiveStopped'>(event: E, data: ServerToClient[E]): void {
     if (this.#closed) return;
     this.#broadcast(event, data);
+    this.observer.safeEmit('archive', event, data.id);
   }
 
   /**

@@ -4,6 +4,7 @@ import { ParlorError } from '@parlor/protocol';
 import type { ArchiveService } from '../../archive/ArchiveService.js';
 import { archiveCallback } from '../../archive/ArchiveService.js';
 import type { LiveSessions, LiveState } from '../../console/LiveSessions.js';
+import type { InspectorService } from '../../inspector/InspectorService.js';
 import type { ApplicationService } from '../../projects/ApplicationService.js';
 import {
   sessionMonitoringCallback,
@@ -30,6 +31,8 @@ export interface ConsoleApiOptions {
   readonly callbacks: CallbackService;
   readonly deliveries: DeliveryHistoryRepository;
   readonly webhooks: WebhookSender;
+  /** The Inspector's data, which the `/inspector` page reads with the console's login too. */
+  readonly inspector: InspectorService;
 }
 
 /** The kinds of callback URL, as the console names them. */
@@ -80,6 +83,22 @@ export async function consoleApiRoutes(app: FastifyInstance, options: ConsoleApi
   app.post('/projects/:apiKey/secret/rotate', async (request) => ({
     apiSecret: await projects.rotateSecret((await projectOf(request.params)).apiKey),
   }));
+
+  app.get('/projects/:apiKey/inspector/sessions', async (request) => {
+    const items = await options.inspector.recentSessions(
+      (await projectOf(request.params)).apiKey,
+      recentCount,
+    );
+    return { count: items.length, items };
+  });
+
+  app.get('/projects/:apiKey/sessions/:sessionId/inspector', async (request) => {
+    const { apiKey } = await projectOf(request.params);
+    const { sessionId } = request.params as { sessionId: string };
+    const timeline = await options.inspector.timeline(apiKey, sessionId);
+    if (!timeline) throw new ParlorError('SESSION_NOT_FOUND', 'the Inspector has no records of this session');
+    return timeline;
+  });
 
   app.get('/applications', async () =>
     (await options.applications.list()).map(({ applicationId, name, createdAt }) => ({

@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ParlorError } from '@parlor/protocol';
 import type { ClientTokenVerifier } from '../../auth/ClientTokenVerifier.js';
 import type { CredentialLookup } from '../../auth/projectLookup.js';
+import { runInsightsQuery } from '../../inspector/insights.js';
 import type { InspectorService } from '../../inspector/InspectorService.js';
-import { projectInPathAuth } from '../projectAuth.js';
+import { TokenBucket } from '../../signaling/TokenBucket.js';
+import { authenticateProject, projectInPathAuth } from '../projectAuth.js';
 
 export interface InspectorRouteOptions {
   readonly inspector: InspectorService;
@@ -14,6 +17,11 @@ export interface InspectorRouteOptions {
 
 /** The header by which a moderator token of the session opens its Inspector data instead of the project's credentials. */
 const tokenHeader = 'x-parlor-token';
+
+/** How long past its expiry a token may still report its failed connect, in ms. */
+const failureTokenGraceMs = 86_400_000;
+/** Sessions whose failed-connect buckets are kept; past it the oldest bucket goes. */
+const maxFailureBuckets = 10_000;
 
 /** The page's files, by path: file name under public/inspector and content type. */
 const files: Readonly<Record<string, readonly [string, string]>> = {
@@ -25,17 +33,33 @@ const files: Readonly<Record<string, readonly [string, string]>> = {
 // The same from src/http/routes and dist/http/routes.
 const publicDir = new URL('../../../public/inspector/', import.meta.url);
 
+/** The charting library the page draws its graphs with (uPlot), served from its package. */
+const chartFiles: Readonly<Record<string, readonly [string, string]>> = {
+  '/inspector/uPlot.esm.js': ['uplot/dist/uPlot.esm.js', 'text/javascript; charset=utf-8'],
+  '/inspector/uPlot.min.css': ['uplot/dist/uPlot.min.css', 'text/css; charset=utf-8'],
+};
+
 /**
  * The Inspector: the page at `/inspector` (`?sessionId=…` opens that session), and its data as
  * JSON under the project, authenticated as the rest of the REST API, or for one session's data
  * by a moderator token of that session in `X-Parlor-Token`:
  * `GET /v2/project/:apiKey/session/:sessionId/inspector`, the session's timeline, and
  * `GET /v2/project/:apiKey/inspector/sessions`, the project's sessions the Inspector has, the
- * most recently active first. Calls are answered from the store, on any node.
+ * most recently active first; `POST /v2/project/:apiKey/session/:sessionId/inspector/connect-failure`,
+ * where a client whose connect failed (so without signaling) tells of it, authenticated by its
+ * token of that session (expired a day at most), 1 a second per session in bursts of 10; and
+ * `POST /graphql`, the session-data path of Vonage's Insights API
+ * (authenticated by the project's JWT, 5 queries a second per project in bursts of 10, a body of
+ * 16 KiB at most). Calls are answered from the store, on any node.
  */
 export async function inspectorRoutes(app: FastifyInstance, options: InspectorRouteOptions): Promise<void> {
-  for (const [path, [file, type]] of Object.entries(files)) {
-    const body = readFileSync(new URL(file, publicDir));
+  const resolve = createRequire(import.meta.url).resolve;
+  const pageFiles = [
+    ...Object.entries(files).map(([path, [file, type]]) => [path, new URL(file, publicDir), type] as const),
+    ...Object.entries(chartFiles).map(([path, [file, type]]) => [path, resolve(file), type] as const),
+  ];
+  for (const [path, file, type] of pageFiles) {
+    const body = readFileSync(file);
     app.get(path, async (_request, reply) => reply.type(type).header('cache-control', 'no-cache').send(body));
   }
   const projectAuth = projectInPathAuth(options.lookup);
@@ -70,6 +94,103 @@ export async function inspectorRoutes(app: FastifyInstance, options: InspectorRo
       const { count } = request.query as { count: number };
       const sessions = await options.inspector.recentSessions(request.apiKey, count);
       return { count: sessions.length, items: sessions };
+    },
+  );
+  const failureBuckets = new Map<string, TokenBucket>();
+  app.post(
+    '/v2/project/:apiKey/session/:sessionId/inspector/connect-failure',
+    {
+      bodyLimit: 4096,
+      schema: {
+        body: {
+          type: 'object',
+          required: ['token', 'code', 'message'],
+          properties: {
+            token: { type: 'string', maxLength: 2048 },
+            code: { type: 'integer', minimum: 0, maximum: 99_999 },
+            message: { type: 'string', maxLength: 256 },
+            ms: { type: 'integer', minimum: 0, maximum: 600_000 },
+            ageMs: { type: 'integer', minimum: 0, maximum: 600_000, default: 0 },
+            browser: { type: 'string', maxLength: 64 },
+            os: { type: 'string', maxLength: 64 },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { apiKey, sessionId } = request.params as { apiKey: string; sessionId: string };
+      const { token, ageMs, ...data } = request.body as {
+        token: string;
+        ageMs: number;
+        code: number;
+        message: string;
+      };
+      const verified = await options.tokens.verify(token).catch(() => null);
+      if (
+        !verified ||
+        verified.apiKey !== apiKey ||
+        verified.sessionId !== sessionId ||
+        verified.expiresAt * 1000 + failureTokenGraceMs < Date.now()
+      )
+        throw new ParlorError('AUTH_FAILED', 'the token is not a token of this session');
+      let bucket = failureBuckets.get(sessionId);
+      if (!bucket) {
+        if (failureBuckets.size >= maxFailureBuckets)
+          failureBuckets.delete(failureBuckets.keys().next().value ?? '');
+        bucket = new TokenBucket({ ratePerSecond: 1, capacity: 10 });
+        failureBuckets.set(sessionId, bucket);
+      }
+      if (!bucket.take()) throw new ParlorError('RATE_LIMITED');
+      options.inspector.add(sessionId, apiKey, [
+        {
+          at: Date.now() - ageMs,
+          source: 'client',
+          kind: 'event',
+          type: 'connect',
+          connectionId: null,
+          streamId: null,
+          data: { ...data, ok: false },
+        },
+      ]);
+      return reply.code(204).send();
+    },
+  );
+  // One bucket per authenticated project: as many as the projects, no more.
+  const buckets = new Map<string, TokenBucket>();
+  app.post(
+    '/graphql',
+    {
+      bodyLimit: 16 * 1024,
+      schema: {
+        body: {
+          type: 'object',
+          required: ['query'],
+          properties: {
+            query: { type: 'string' },
+            variables: { type: ['object', 'null'] },
+            operationName: { type: ['string', 'null'] },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const apiKey = await authenticateProject(request, options.lookup);
+      let bucket = buckets.get(apiKey);
+      if (!bucket) {
+        bucket = new TokenBucket({ ratePerSecond: 5, capacity: 10 });
+        buckets.set(apiKey, bucket);
+      }
+      if (!bucket.take()) throw new ParlorError('RATE_LIMITED');
+      const body = request.body as {
+        query: string;
+        variables?: Record<string, unknown> | null;
+        operationName?: string | null;
+      };
+      return runInsightsQuery(body, {
+        apiKey,
+        timeline: (sessionId) => options.inspector.timeline(apiKey, sessionId),
+      });
     },
   );
 }

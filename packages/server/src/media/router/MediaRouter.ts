@@ -128,6 +128,8 @@ export interface LayerStats {
   readonly uplinkLost: number;
   readonly resendsRequested: number;
   readonly repaired: number;
+  /** Keyframe requests (PLI) the router sent the publisher for this layer. */
+  readonly keyframeRequests: number;
 }
 
 export interface PublishedTrackStats extends TrackStats {
@@ -144,6 +146,8 @@ export interface SubscriptionStats {
   readonly publicationId: string;
   /** What the subscriber's downlink carries for video (see `Subscription.estimatedBitrate`), bits/s. */
   readonly estimatedBitrate: number | null;
+  /** Keyframe requests (PLI or FIR) the subscriber sent. */
+  readonly keyframeRequests: number;
   readonly tracks: readonly ForwardedTrackStats[];
 }
 
@@ -329,6 +333,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
             uplinkLost: layer.resends?.counts.missed ?? 0,
             resendsRequested: layer.resends?.counts.requested ?? 0,
             repaired: layer.resends?.counts.repaired ?? 0,
+            keyframeRequests: layer.keyframeRequests,
           })),
         })),
       })),
@@ -336,6 +341,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
         id: subscription.id,
         publicationId: publication.id,
         estimatedBitrate: subscription.estimatedBitrate,
+        keyframeRequests: subscription.keyframeRequests,
         tracks: subscription.tracks.map((t) => ({
           kind: t.source.kind,
           packets: t.packetsOut,

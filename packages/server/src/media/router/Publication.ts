@@ -70,6 +70,8 @@ export interface PublishedLayer {
   readonly resends: NackRequester | null;
   packetsIn: number;
   bytesIn: number;
+  /** Keyframe requests (PLI) the router sent the publisher for it. */
+  keyframeRequests: number;
   /** From the publisher's latest sender report for this SSRC; subscribers' reports derive from it. */
   senderClock: SenderClock | null;
   /** Frame size from its last keyframe that told one; 0 before. */
@@ -257,6 +259,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     if (layer.track.kind !== 'video' || layer.ssrc === null || this.#transport.state !== 'connected') return;
     if (now - (this.#lastKeyframeRequest.get(layer) ?? 0) < keyframeRequestIntervalMs) return;
     this.#lastKeyframeRequest.set(layer, now);
+    layer.keyframeRequests++;
     this.#transport.sendRtcp(serializeRtcp({ type: 'pli', senderSsrc: routerSsrc, mediaSsrc: layer.ssrc }));
   }
 
@@ -597,6 +600,7 @@ function createTrack(section: MediaSection): PublishedTrack {
       resends: repairsLoss ? new NackRequester() : null,
       packetsIn: 0,
       bytesIn: 0,
+      keyframeRequests: 0,
       senderClock: null,
       width: 0,
       height: 0,

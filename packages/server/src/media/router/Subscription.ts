@@ -174,6 +174,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   #estimatedBitrate: number | null = null;
   /** The audio sent over the last second, bits/s (RTP packets): the estimate less it is video's. */
   #audioBitrate = 0;
+  #keyframeRequests = 0;
   #audioBytesAtSecond = 0;
   #preferences: VideoPreferences;
   /** Whether its worker is overloaded: its video is then held at the lowest layer. */
@@ -294,6 +295,11 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Keyframe requests (PLI or FIR) the subscriber sent. */
+  get keyframeRequests(): number {
+    return this.#keyframeRequests;
   }
 
   /**
@@ -728,6 +734,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     this.#readSlots();
     for (const packet of parseRtcp(compound)) {
       if (packet.type === 'pli' || packet.type === 'fir') {
+        this.#keyframeRequests++;
         this.#requestKeyframes();
       } else if (packet.type === 'nack') {
         const track = this.#tracksBySsrc.get(packet.mediaSsrc);
