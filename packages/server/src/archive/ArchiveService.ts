@@ -596,6 +596,7 @@ export class ArchiveService {
       const seconds = (ms: number): string => (ms / 1000).toFixed(1);
       throw new Error(
         `composition took longer than ${seconds(limitMs)} s, its bound for an archive of ${seconds(spec.durationMs)} s: ffmpeg was killed`,
+        { cause: error },
       );
     } finally {
       clearTimeout(timer);
