@@ -127,7 +127,7 @@ async function oneOnOne(): Promise<{
   const streamIds = [await first.streamId(), await second.streamId()];
   await first.expectMediaFlowing(streamIds[1] ?? '');
   await second.expectMediaFlowing(streamIds[0] ?? '');
-  await everyonePlays(peers, 'direct', 10_000);
+  await everyonePlays(peers, 'direct', 30_000);
   return { sessionId, peers: [first, second], streamIds };
 }
 
@@ -182,7 +182,7 @@ describe('adaptive routing', () => {
     await watchGaps(peers);
     assert.equal(await third.connect(opentok.generateToken(sessionId, { data: 'third' })), null);
     assert.equal(await third.publish(lightVideo), null);
-    const joinedMs = await everyonePlays([first, second, third], 'routed', 20_000);
+    const joinedMs = await everyonePlays([first, second, third], 'routed', 30_000);
     console.log(`a third joined: every page plays through the router ${joinedMs} ms after its publish`);
     await sleep(500);
     await assertGaps(peers, 'direct -> routed', joinedMs);
@@ -196,7 +196,7 @@ describe('adaptive routing', () => {
     await third.page.evaluate(() => {
       window.participant.session.disconnect();
     });
-    const leftMs = await everyonePlays(peers, 'direct', 10_000);
+    const leftMs = await everyonePlays(peers, 'direct', 30_000);
     console.log(`the third left: every page plays peer to peer again ${leftMs} ms later`);
     await sleep(500);
     await assertGaps(peers, 'routed -> direct');
@@ -236,7 +236,7 @@ describe('adaptive routing', () => {
         done(error, started as OpenTok.Archive);
       });
     });
-    const movedMs = await everyonePlays(peers, 'routed', 20_000);
+    const movedMs = await everyonePlays(peers, 'routed', 30_000);
     await sleep(500);
     await assertGaps(peers, 'archive start', movedMs);
     await sleep(4500);
@@ -340,11 +340,11 @@ describe(
         const outside = await nsBed.join(nsBed.outside, sessionId);
         for (const peer of [inside, outside]) assert.equal(await peer.publish(lightVideo), null);
         await inside.expectMediaFlowing(await outside.streamId());
-        await everyonePlays([inside, outside], 'direct', 10_000);
+        await everyonePlays([inside, outside], 'direct', 30_000);
 
         const third = await nsBed.join(nsBed.outside, sessionId);
         assert.equal(await third.publish(lightVideo), null);
-        const movedMs = await everyonePlays([inside, outside, third], 'routed', 10_000);
+        const movedMs = await everyonePlays([inside, outside, third], 'routed', 30_000);
         console.log(
           `blocked UDP: every page plays through the router ${movedMs} ms after the third published`,
         );

@@ -33,7 +33,7 @@ async function expectsRemoteVideoPlaying(page: Page): Promise<void> {
       return (video?.getVideoPlaybackQuality().totalVideoFrames ?? 0) > seen;
     },
     seen,
-    { timeout: 10_000, polling: 100 },
+    { timeout: 30_000, polling: 100 },
   );
 }
 

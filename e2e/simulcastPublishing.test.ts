@@ -73,7 +73,7 @@ async function layersWhen(
   peer: BrowserPeer,
   condition: (layers: VideoLayer[]) => boolean,
   what: string,
-  timeoutMs = 20_000,
+  timeoutMs = 45_000,
 ): Promise<VideoLayer[]> {
   const deadline = Date.now() + timeoutMs;
   let layers = await videoLayers(peer);
@@ -155,7 +155,7 @@ describe('publishing in a routed session', () => {
     const [bob, carol] = await Promise.all([routedPeer(sessionId), routedPeer(sessionId)]);
     await Promise.all([bob.expectMediaFlowing(streamId), carol.expectMediaFlowing(streamId)]);
     const width = async (peer: BrowserPeer) => (await peer.mediaCounters(streamId)).videoWidth;
-    const until = async (what: string, condition: () => Promise<boolean>, timeoutMs = 15_000) => {
+    const until = async (what: string, condition: () => Promise<boolean>, timeoutMs = 45_000) => {
       const deadline = Date.now() + timeoutMs;
       while (!(await condition())) {
         if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);

@@ -313,11 +313,11 @@ describe('simulcast to a subscriber whose downlink is limited', { skip: namespac
     // The subscriber needs no camera: a blank page in the namespace will do.
     const subscriberPage = await newPage(confined);
     const subscription = await subscribePage(subscriberPage, shaped, publication);
-    await waitFor(async () => (await receivedVideo(subscriberPage)).frameWidth === 1280, 'full size', 20_000);
+    await waitFor(async () => (await receivedVideo(subscriberPage)).frameWidth === 1280, 'full size', 45_000);
 
     limitDownlink(side, '300kbit');
     const limitedAt = Date.now();
-    await waitFor(() => layerOf(subscription, shaped) === 'q', 'the low layer under the limit', 20_000);
+    await waitFor(() => layerOf(subscription, shaped) === 'q', 'the low layer under the limit', 45_000);
     const reaction = Date.now() - limitedAt;
     await waitFor(
       async () => (await receivedVideo(subscriberPage)).frameWidth === 320,

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { RecoverRecording } from './archive/ArchiveMedia.js';
 import { ArchiveService } from './archive/ArchiveService.js';
 import { LocalArchiveStorage } from './archive/ArchiveStorage.js';
+import type { CompositionBound } from './archive/composition/compositionBound.js';
 import { mediaToolsProblem } from './archive/composition/mediaTools.js';
 import { CorruptRecordingError, recoverRecording } from './archive/recording/index.js';
 import { DownloadLinks } from './archive/DownloadLinks.js';
@@ -69,6 +70,8 @@ export interface ParlorServerParts {
   readonly recoverRecording?: RecoverRecording;
   /** How often unfinished archives nobody finishes are looked for, in ms. Default: 5000. */
   readonly archiveRescanIntervalMs?: number;
+  /** How long archive composition may take. Default: `CompositionBound`'s. */
+  readonly archiveCompositionBound?: CompositionBound;
   /** How callbacks are retried. Default: from 1 s, doubling, up to 5 min apart, for a day. */
   readonly webhookRetry?: Pick<WebhookSenderOptions, 'retryBaseMs' | 'retryMaxMs' | 'maxAgeMs'>;
 }
@@ -351,6 +354,7 @@ export class ParlorServer {
           ? {}
           : { rescanIntervalMs: overrides.archiveRescanIntervalMs }),
         maxDurationMs: config.archive.maxDurationSeconds * 1000,
+        ...(overrides.archiveCompositionBound ? { compositionBound: overrides.archiveCompositionBound } : {}),
         nodeId: cluster?.nodeId ?? null,
         idleTimeoutMs: config.archive.idleTimeoutSeconds * 1000,
         logger,

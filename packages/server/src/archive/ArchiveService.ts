@@ -15,6 +15,7 @@ import { archiveJson, type ArchiveJson } from './archiveJson.js';
 import type { ArchiveSettings, StreamChange } from './archiveRequests.js';
 import type { ArchiveStorage, ByteRange } from './ArchiveStorage.js';
 import type { CompositionInput, CompositionSpec } from './composition/compositionPlan.js';
+import { compositionTimeLimitMs, type CompositionBound } from './composition/compositionBound.js';
 import { composeArchive, ffprobeBeside, probeMedia } from './composition/ffmpeg.js';
 import type { DownloadLinks } from './DownloadLinks.js';
 import { writeIndividualZip, type IndividualFile } from './individualZip.js';
@@ -45,6 +46,8 @@ export interface ArchiveServiceOptions {
   readonly rescanIntervalMs?: number;
   /** Longest an archive records, in ms. */
   readonly maxDurationMs: number;
+  /** How long composition may take before ffmpeg is killed and the archive fails. Default: see `CompositionBound`. */
+  readonly compositionBound?: CompositionBound;
   /**
    * The cluster node this server is, which records the archives it starts and keeps their
    * files; it finishes only its own. Default: null, a node on its own (every archive is its own).
@@ -80,6 +83,7 @@ export class ArchiveService {
   readonly #recover: RecoverRecording;
   readonly #ffmpegPath: string;
   readonly #maxDurationMs: number;
+  readonly #compositionBound: CompositionBound;
   readonly #idleTimeoutMs: number;
   readonly #logger: Logger;
   readonly #unavailable: string | null;
@@ -106,6 +110,7 @@ export class ArchiveService {
     this.#recover = options.recover;
     this.#ffmpegPath = options.ffmpegPath;
     this.#maxDurationMs = options.maxDurationMs;
+    this.#compositionBound = options.compositionBound ?? {};
     this.#idleTimeoutMs = options.idleTimeoutMs;
     this.#logger = options.logger.child({ component: 'archives' });
     this.#unavailable = options.unavailable ?? null;
@@ -564,7 +569,7 @@ export class ArchiveService {
       quantizationParameter: archive.quantizationParameter,
       output: path,
     };
-    await composeArchive(this.#ffmpegPath, spec, this.#closing.signal);
+    await this.#runComposition(spec);
     // ffmpeg may end well although its output is not whole (a full disk while it moves the
     // index to the front): never an archive that does not play.
     const made = await probeMedia(ffprobe, path).catch((error: unknown) => {
@@ -572,6 +577,30 @@ export class ArchiveService {
     });
     if (made.durationMs <= 0) throw new Error('the composed archive has no length');
     return { path, name: 'archive.mp4' };
+  }
+
+  /**
+   * Runs ffmpeg on the composition, killed at shutdown or when it outlasts its bound (an ffmpeg
+   * that never ends would leave the archive `stopped` for good).
+   */
+  async #runComposition(spec: CompositionSpec): Promise<void> {
+    const limitMs = compositionTimeLimitMs(spec.durationMs, this.#compositionBound);
+    const overdue = new AbortController();
+    const timer = setTimeout(() => {
+      overdue.abort();
+    }, limitMs);
+    try {
+      await composeArchive(this.#ffmpegPath, spec, AbortSignal.any([this.#closing.signal, overdue.signal]));
+    } catch (error) {
+      if (!overdue.signal.aborted) throw error;
+      const seconds = (ms: number): string => (ms / 1000).toFixed(1);
+      throw new Error(
+        `composition took longer than ${seconds(limitMs)} s, its bound for an archive of ${seconds(spec.durationMs)} s: ffmpeg was killed`,
+        { cause: error },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async #zip(

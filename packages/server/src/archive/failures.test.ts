@@ -7,6 +7,7 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
+  statSync,
   symlinkSync,
   unlinkSync,
   writeFileSync,
@@ -50,11 +51,15 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-/** A folder holding links to the system's ffmpeg and ffprobe, to take away and put back. */
+/**
+ * A folder holding links to the system's ffmpeg and ffprobe, to take away, to put a fake ffmpeg
+ * in place of (a shell script run for anything but `-version`), and to put back.
+ */
 function toolsDir(): {
   ffmpeg: string;
   ffprobe: string;
   remove(tool: 'ffmpeg' | 'ffprobe'): void;
+  fakeFfmpeg(script: string): void;
   restore(): void;
 } {
   const dir = tempDir('parlor-tools-');
@@ -68,6 +73,14 @@ function toolsDir(): {
     ...paths,
     remove: (tool) => {
       unlinkSync(paths[tool]);
+    },
+    fakeFfmpeg: (script) => {
+      unlinkSync(paths.ffmpeg);
+      writeFileSync(
+        paths.ffmpeg,
+        `#!/bin/sh\n[ "$1" = -version ] && exec /usr/bin/ffmpeg -version\n${script}\n`,
+        { mode: 0o755 },
+      );
     },
     restore,
   };
@@ -144,6 +157,19 @@ async function probedDuration(parlor: TestServer, archive: Archive): Promise<num
 function keptRecordings(parlor: TestServer, id: string): string[] {
   const folder = join(parlor.dataDir, 'recordings', id);
   return existsSync(folder) ? readdirSync(folder).filter((name) => /\.(webm|mkv)$/.test(name)) : [];
+}
+
+/**
+ * Waits until the archive's recordings hold some media (a cluster past the header): a loaded
+ * machine may take seconds to start a recorder.
+ */
+async function recordingWritten(parlor: TestServer, id: string, timeoutMs = 30_000): Promise<void> {
+  const folder = join(parlor.dataDir, 'recordings', id);
+  const deadline = Date.now() + timeoutMs;
+  while (!keptRecordings(parlor, id).some((name) => statSync(join(folder, name)).size > 8 * 1024)) {
+    if (Date.now() > deadline) throw new Error(`no media of archive ${id} reached the disk`);
+    await sleep(100);
+  }
 }
 
 /** `parlor archive retry ID` on the data directory; resolves to its exit code and output. */
@@ -317,6 +343,48 @@ describe('archive tools', () => {
   });
 });
 
+describe('composition that fails or never ends', () => {
+  it('an ffmpeg that never ends is killed at the bound the archive duration gives, the archive fails saying so, with its recordings kept', async () => {
+    const tools = toolsDir();
+    const pidFile = join(tempDir('parlor-stuck-'), 'pid');
+    const parlor = await archiving({
+      env: { PARLOR_FFMPEG: tools.ffmpeg },
+      parts: { archiveCompositionBound: { floorMs: 1000, perRecordedMs: 1 } },
+    });
+    const receiver = await callbackReceiver();
+    await parlor.server.callbacks.setArchiveCallbackUrl(parlor.apiKey, receiver.url);
+    const { id, close } = await record(parlor, 1500);
+    tools.fakeFfmpeg(`echo $$ > ${pidFile}; exec sleep 600`);
+    await parlor.rest('POST', `/archive/${id}/stop`);
+    const failed = await archiveWhen(parlor, id, 'failed');
+    assert.match(
+      failed.reason,
+      /^system failure: composition took longer than \d+\.\d s, its bound for an archive of \d+\.\d s: ffmpeg was killed$/,
+    );
+    assert.equal(keptRecordings(parlor, id).length, 1);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the stuck ffmpeg is gone');
+    await sleep(300);
+    assert.deepEqual(receiver.statuses, ['started', 'stopped', 'failed']);
+    await close();
+  });
+
+  it('ffmpeg exiting non-zero at composition fails the archive with the end of what it printed', async () => {
+    const tools = toolsDir();
+    const parlor = await archiving({ env: { PARLOR_FFMPEG: tools.ffmpeg } });
+    const { id, close } = await record(parlor, 1000);
+    tools.fakeFfmpeg('echo "Error while filtering: Cannot allocate memory" >&2; exit 187');
+    await parlor.rest('POST', `/archive/${id}/stop`);
+    const failed = await archiveWhen(parlor, id, 'failed');
+    assert.equal(
+      failed.reason,
+      'system failure: ffmpeg exited with 187: Error while filtering: Cannot allocate memory',
+    );
+    assert.equal(keptRecordings(parlor, id).length, 1);
+    await close();
+  });
+});
+
 describe('a full disk', () => {
   it(
     'the recorder failing to write ends the archive with the reason: made from what reached the disk, or failed with its recordings kept until parlor archive retry makes it once space is freed',
@@ -366,6 +434,7 @@ describe('a full disk', () => {
       assert.ok(mountTmpfs(dataDir, '4m'));
       const parlor = await archiving({ dataDir });
       const { id, close } = await record(parlor, 1000);
+      await recordingWritten(parlor, id);
       const filler = fill(dataDir);
       const stop = await parlor.rest('POST', `/archive/${id}/stop`);
       assert.equal(stop.status, 200);

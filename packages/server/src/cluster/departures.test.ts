@@ -5,9 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenTok from 'opentok';
 import type { SessionConnectionInfo } from '@parlor/protocol';
-import { fromCallback, SignalingTestClient, startPostgresServer, type PostgresServer } from '../testing.js';
-import { TestCluster, testClusterProject, type TestClusterNode } from './TestCluster.js';
-import { TestRedis } from './TestRedis.js';
+import { fromCallback, type SignalingTestClient } from '../testing.js';
+import { testClusterProject, type TestClusterNode } from './TestCluster.js';
+import { ThreeNodeCluster } from './threeNodeCluster.js';
 
 // What a node leaves when it goes, taken over by the others: three real Parlor processes (us,
 // eu, ap) on one Redis and one PostgreSQL, the official SDK talking to the us node.
@@ -23,23 +23,15 @@ interface Receiver {
   readonly received: { body: Record<string, unknown>; delivered: boolean; at: number }[];
 }
 
-let redis: TestRedis;
-let postgres: PostgresServer;
-let cluster: TestCluster;
+let nodes: ThreeNodeCluster;
 let opentok: OpenTok;
 let receiver: Receiver;
 let server: Server;
-const clients: SignalingTestClient[] = [];
 
 before(async () => {
-  [redis, postgres] = await Promise.all([TestRedis.start(), startPostgresServer()]);
-  cluster = await TestCluster.start({
-    redis,
-    databaseUrl: await postgres.createDatabase(),
-    regions: ['us', 'eu', 'ap'],
-  });
+  nodes = await ThreeNodeCluster.start();
   opentok = new OpenTok(testClusterProject.apiKey, testClusterProject.apiSecret, {
-    apiUrl: cluster.node('us-1').url,
+    apiUrl: nodes.cluster.node('us-1').url,
   });
   const received: Receiver['received'] = [];
   server = createServer((request, response) => {
@@ -62,12 +54,9 @@ before(async () => {
     });
 });
 after(async () => {
-  await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
+  await nodes.dispose();
   server.closeAllConnections();
   server.close();
-  await cluster.dispose();
-  await redis.dispose();
-  await postgres.stop();
 });
 
 async function createSession(options: OpenTok.SessionOptions): Promise<string> {
@@ -84,13 +73,7 @@ async function connectVia(node: TestClusterNode, sessionId: string): Promise<Sig
   });
   assert.equal(response.status, 200, await response.clone().text());
   const info = (await response.json()) as SessionConnectionInfo;
-  const client = await SignalingTestClient.connect(
-    info.apiUrl ?? '',
-    sessionId,
-    opentok.generateToken(sessionId),
-  );
-  clients.push(client);
-  return client;
+  return nodes.connect(info.apiUrl ?? '', sessionId, opentok.generateToken(sessionId));
 }
 
 /** The delivered callbacks of one session, or of its archives. */
@@ -114,10 +97,10 @@ async function until(
 
 describe('a node that leaves the cluster', () => {
   it('stopped with callbacks its receiver refused: another node delivers each of them once, in order', async () => {
-    const stopping = cluster.node('ap-3');
+    const stopping = nodes.cluster.node('ap-3');
     receiver.up = false;
     const sessionId = await createSession({ location: hintOf.ap });
-    const client = await connectVia(cluster.node('us-1'), sessionId);
+    const client = await connectVia(nodes.cluster.node('us-1'), sessionId);
     await client.close();
     // Tried and refused on the ap node: the session's four events wait in its queue.
     await until(
@@ -139,9 +122,9 @@ describe('a node that leaves the cluster', () => {
   });
 
   it('killed while recording: its archive fails once, seen from another node, and an always-archived session goes on in a new archive on its new host', async () => {
-    const killed = cluster.node('eu-2');
+    const killed = nodes.cluster.node('eu-2');
     const sessionId = await createSession({ location: hintOf.eu, archiveMode: 'always' });
-    const alice = await connectVia(cluster.node('us-1'), sessionId);
+    const alice = await connectVia(nodes.cluster.node('us-1'), sessionId);
     await alice.request('publish', { name: 'Camera', hasAudio: true, hasVideo: true });
     const listArchives = (): Promise<OpenTok.Archive[]> =>
       fromCallback<OpenTok.Archive[]>((done) => {
@@ -172,14 +155,17 @@ describe('a node that leaves the cluster', () => {
     await until(
       'the lease to lapse',
       async () => {
-        const response = await fetch(`${cluster.node('us-1').url}/v2/session/${sessionId}/connection-info`, {
-          headers: { 'X-TB-TOKEN-AUTH': opentok.generateToken(sessionId) },
-        });
+        const response = await fetch(
+          `${nodes.cluster.node('us-1').url}/v2/session/${sessionId}/connection-info`,
+          {
+            headers: { 'X-TB-TOKEN-AUTH': opentok.generateToken(sessionId) },
+          },
+        );
         return response.ok && ((await response.json()) as SessionConnectionInfo).nodeId !== killed.nodeId;
       },
       15_000,
     );
-    const again = await connectVia(cluster.node('us-1'), sessionId);
+    const again = await connectVia(nodes.cluster.node('us-1'), sessionId);
     await again.request('publish', { name: 'Camera', hasAudio: true, hasVideo: true });
     await until('a new archive', async () => (await listArchives()).length === 2, 10_000);
     const next = (await listArchives()).find((archive) => archive.id !== recording.id);

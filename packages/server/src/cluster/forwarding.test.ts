@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
 import OpenTok from 'opentok';
-import { fromCallback, SignalingTestClient, startPostgresServer, type PostgresServer } from '../testing.js';
-import { TestCluster, testClusterProject, type TestClusterNode } from './TestCluster.js';
-import { TestRedis } from './TestRedis.js';
+import { fromCallback, type SignalingTestClient } from '../testing.js';
+import { testClusterProject, type TestClusterNode } from './TestCluster.js';
+import { ThreeNodeCluster } from './threeNodeCluster.js';
 
 // REST calls on a live session sent to nodes that do not host it: three real Parlor processes
 // (us, eu, ap) on one Redis and one PostgreSQL, the official SDK pointed at a non-host node,
@@ -13,24 +13,13 @@ import { TestRedis } from './TestRedis.js';
 /** An address the shipped GeoIP data places in Germany: the eu node's. */
 const euHint = '46.4.0.1';
 
-let redis: TestRedis;
-let postgres: PostgresServer;
-let cluster: TestCluster;
-const clients: SignalingTestClient[] = [];
+let nodes: ThreeNodeCluster;
 
 before(async () => {
-  [redis, postgres] = await Promise.all([TestRedis.start(), startPostgresServer()]);
-  cluster = await TestCluster.start({
-    redis,
-    databaseUrl: await postgres.createDatabase(),
-    regions: ['us', 'eu', 'ap'],
-  });
+  nodes = await ThreeNodeCluster.start();
 });
 after(async () => {
-  await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
-  await cluster.dispose();
-  await redis.dispose();
-  await postgres.stop();
+  await nodes.dispose();
 });
 
 function sdkVia(node: TestClusterNode): OpenTok {
@@ -44,24 +33,17 @@ async function liveEuSession(): Promise<{
   bob: SignalingTestClient;
   streamId: string;
 }> {
-  const opentok = sdkVia(cluster.node('us-1'));
+  const opentok = sdkVia(nodes.cluster.node('us-1'));
   const session = await fromCallback<{ sessionId: string }>((done) => {
     opentok.createSession({ mediaMode: 'routed', location: euHint }, done);
   });
   const { sessionId } = session;
-  const info = await fetch(`${cluster.node('ap-3').url}/v2/session/${sessionId}/connection-info`, {
+  const info = await fetch(`${nodes.cluster.node('ap-3').url}/v2/session/${sessionId}/connection-info`, {
     headers: { 'X-TB-TOKEN-AUTH': opentok.generateToken(sessionId) },
   });
   assert.equal(((await info.json()) as { nodeId: string }).nodeId, 'eu-2');
-  const connect = async (): Promise<SignalingTestClient> => {
-    const client = await SignalingTestClient.connect(
-      cluster.node('eu-2').url,
-      sessionId,
-      opentok.generateToken(sessionId),
-    );
-    clients.push(client);
-    return client;
-  };
+  const connect = (): Promise<SignalingTestClient> =>
+    nodes.connect(nodes.cluster.node('eu-2').url, sessionId, opentok.generateToken(sessionId));
   const alice = await connect();
   const bob = await connect();
   const { stream } = await alice.request('publish', { name: 'Camera', hasAudio: true, hasVideo: true });
@@ -91,8 +73,8 @@ function rest(
 describe('REST calls on a session hosted by another node', () => {
   it('signal, list streams and connections, force mute and force disconnect sent to non-hosts reach the session', async () => {
     const { sessionId, alice, bob, streamId } = await liveEuSession();
-    const viaUs = sdkVia(cluster.node('us-1'));
-    const viaAp = sdkVia(cluster.node('ap-3'));
+    const viaUs = sdkVia(nodes.cluster.node('us-1'));
+    const viaAp = sdkVia(nodes.cluster.node('ap-3'));
 
     await fromCallback((done) => {
       viaUs.signal(sessionId, null, { type: 'news', data: 'from us' }, done);
@@ -111,7 +93,7 @@ describe('REST calls on a session hosted by another node', () => {
       streams.map((stream) => (stream as { id: string }).id),
       [streamId],
     );
-    const connections = await rest(cluster.node('us-1'), 'GET', `/session/${sessionId}/connection`);
+    const connections = await rest(nodes.cluster.node('us-1'), 'GET', `/session/${sessionId}/connection`);
     assert.equal(connections.status, 200);
     assert.equal(connections.headers.get('content-type'), 'application/json');
     assert.deepEqual(
@@ -131,7 +113,7 @@ describe('REST calls on a session hosted by another node', () => {
     assert.deepEqual(await bob.nextEvent('forceMuteChanged'), { active: true });
 
     // The host's own error answers come back as they are.
-    const unknown = await rest(cluster.node('us-1'), 'POST', `/session/${sessionId}/stream/nope/mute`);
+    const unknown = await rest(nodes.cluster.node('us-1'), 'POST', `/session/${sessionId}/stream/nope/mute`);
     assert.equal(unknown.status, 404);
     assert.match(((await unknown.json()) as { message: string }).message, /Stream not found/);
 
@@ -143,13 +125,13 @@ describe('REST calls on a session hosted by another node', () => {
   });
 
   it('answers a session nobody hosts on the node asked, as before', async () => {
-    const opentok = sdkVia(cluster.node('ap-3'));
+    const opentok = sdkVia(nodes.cluster.node('ap-3'));
     const { sessionId } = await fromCallback<{ sessionId: string }>((done) => {
       opentok.createSession({ mediaMode: 'routed', location: euHint }, done);
     });
-    const streams = await rest(cluster.node('ap-3'), 'GET', `/session/${sessionId}/stream`);
+    const streams = await rest(nodes.cluster.node('ap-3'), 'GET', `/session/${sessionId}/stream`);
     assert.deepEqual(await streams.json(), { count: 0, items: [] });
-    const gone = await rest(cluster.node('ap-3'), 'DELETE', `/session/${sessionId}/connection/c1`);
+    const gone = await rest(nodes.cluster.node('ap-3'), 'DELETE', `/session/${sessionId}/connection/c1`);
     assert.equal(gone.status, 404);
   });
 
@@ -164,7 +146,7 @@ describe('REST calls on a session hosted by another node', () => {
       'x-parlor-forwarded-signature': 'forged',
       'content-type': 'application/json',
     };
-    for (const node of [cluster.node('eu-2'), cluster.node('us-1')]) {
+    for (const node of [nodes.cluster.node('eu-2'), nodes.cluster.node('us-1')]) {
       const refused = await fetch(`${node.url}${path}`, {
         method: 'POST',
         headers: forged,
@@ -173,7 +155,7 @@ describe('REST calls on a session hosted by another node', () => {
       assert.equal(refused.status, 403);
     }
     // A client's valid request that also names a node is refused as well: it is no call between nodes.
-    const claimed = await rest(cluster.node('us-1'), 'GET', `/session/${sessionId}/stream`, {
+    const claimed = await rest(nodes.cluster.node('us-1'), 'GET', `/session/${sessionId}/stream`, {
       'x-parlor-forwarded-by': 'eu-2',
     });
     assert.equal(claimed.status, 403);

@@ -1,64 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import type { EventFrame, ServerEvent, ServerToClient } from '@parlor/protocol';
-import type { VerifiedToken } from '../auth/ClientTokenVerifier.js';
 import { noVideoPreferences } from '../media/router/Subscription.js';
 import { AdaptiveMedia } from './AdaptiveMedia.js';
 import { routingModeFor } from './adaptiveRouting.js';
-import { RoomConnection } from './RoomConnection.js';
+import type { RoomConnection } from './RoomConnection.js';
+import { recordedConnection } from './recordedConnection.js';
 import type { RoutedMedia } from './RoutedMedia.js';
 
-const token: VerifiedToken = {
-  format: 'jwt',
-  apiKey: '12345678',
-  sessionId: '1_session',
-  role: 'publisher',
-  connectionData: '',
-  initialLayoutClassList: [],
-  issuedAt: 0,
-  expiresAt: 0,
-};
-
 const logger = pino({ level: 'silent' });
-
-interface Client {
-  readonly connection: RoomConnection;
-  readonly events: EventFrame[];
-  /** The data of the events of one kind, and forgets every event. */
-  take<E extends ServerEvent>(event: E): ServerToClient[E][];
-}
-
-function client(): Client {
-  const events: EventFrame[] = [];
-  const { connection } = RoomConnection.create({
-    token,
-    sink: {
-      deliver: (frame) =>
-        events.push(
-          JSON.parse(
-            typeof frame === 'string' ? frame : `${frame.head}${frame.body.toString()}${frame.tail}`,
-          ) as EventFrame,
-        ),
-      replaced: () => undefined,
-    },
-    tokenKey: 'token',
-    reconnectGraceMs: 60_000,
-    replayBufferSize: 100,
-    replayBufferBytes: 1024 * 1024,
-    fanOutBytesPerSecond: 1024 * 1024,
-    logger,
-  });
-  return {
-    connection,
-    events,
-    take: <E extends ServerEvent>(event: E) => {
-      const taken = events.filter((frame) => frame.event === event).map((frame) => frame.data);
-      events.length = 0;
-      return taken as ServerToClient[E][];
-    },
-  };
-}
 
 /** The router's side, reduced to what adaptive routing asks of it: IDs, and whether each upstream started paused. */
 class FakeRouted {
@@ -104,8 +54,8 @@ const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(
 
 /** Alice publishes, Bob subscribes: the direct path is made, and Bob plays it. */
 function oneOnOne(media: AdaptiveMedia) {
-  const alice = client();
-  const bob = client();
+  const alice = recordedConnection();
+  const bob = recordedConnection();
   media.published(alice.connection, 'stream-a', { subscriberAudioFallback: true });
   const routedId = media.subscribe(bob.connection, 'stream-a', alice.connection, noVideoPreferences);
   media.subscribed(bob.connection, routedId);
@@ -164,7 +114,7 @@ describe('AdaptiveMedia', () => {
     const { alice, bob, routedId, directId } = oneOnOne(media);
     media.playing(bob.connection, routedId, 'direct');
     alice.take('sendPath');
-    const carol = client();
+    const carol = recordedConnection();
     const carolId = media.subscribe(carol.connection, 'stream-a', alice.connection, noVideoPreferences);
     media.subscribed(carol.connection, carolId);
     assert.equal(media.mode, 'routed');
@@ -190,7 +140,7 @@ describe('AdaptiveMedia', () => {
     const { media } = adaptive(100);
     const { alice, bob, routedId, directId } = oneOnOne(media);
     media.playing(bob.connection, routedId, 'direct');
-    const carol = client();
+    const carol = recordedConnection();
     const carolId = media.subscribe(carol.connection, 'stream-a', alice.connection, noVideoPreferences);
     media.subscribed(carol.connection, carolId);
     media.playing(bob.connection, routedId, 'routed');
@@ -243,9 +193,9 @@ describe('AdaptiveMedia', () => {
   });
 
   it('keeps a session with a SIP call (media the server makes) on the router', () => {
-    const sip = client();
+    const sip = recordedConnection();
     const { media } = adaptive(20, new Set([sip.connection]));
-    const alice = client();
+    const alice = recordedConnection();
     media.published(alice.connection, 'stream-a', { subscriberAudioFallback: true });
     const id = media.subscribe(sip.connection, 'stream-a', alice.connection, noVideoPreferences);
     media.subscribed(sip.connection, id);

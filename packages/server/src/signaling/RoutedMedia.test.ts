@@ -2,13 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import type { EventFrame } from '@parlor/protocol';
-import type { VerifiedToken } from '../auth/ClientTokenVerifier.js';
 import { noVideoPreferences } from '../media/router/Subscription.js';
 import type { MediaWorker } from '../media/worker/MediaWorker.js';
 import { RemoteRouter } from '../media/worker/RemoteRouter.js';
 import type { MediaWorkerMethod, MediaWorkerMethods } from '../media/worker/workerProtocol.js';
-import { RoomConnection } from './RoomConnection.js';
+import { recordedConnection } from './recordedConnection.js';
 import { RoutedMedia } from './RoutedMedia.js';
 import type { PublishedStreamOptions } from './StreamMedia.js';
 
@@ -20,42 +18,7 @@ const offerSdp = readFileSync(
   'utf8',
 );
 
-const token: VerifiedToken = {
-  format: 'jwt',
-  apiKey: '12345678',
-  sessionId: '1_session',
-  role: 'publisher',
-  connectionData: '',
-  initialLayoutClassList: [],
-  issuedAt: 0,
-  expiresAt: 0,
-};
-
 const logger = pino({ level: 'silent' });
-
-/** A connection whose event frames are kept, parsed. */
-function client(): { connection: RoomConnection; events: EventFrame[] } {
-  const events: EventFrame[] = [];
-  const { connection } = RoomConnection.create({
-    token,
-    sink: {
-      deliver: (frame) =>
-        events.push(
-          JSON.parse(
-            typeof frame === 'string' ? frame : `${frame.head}${frame.body.toString()}${frame.tail}`,
-          ) as EventFrame,
-        ),
-      replaced: () => undefined,
-    },
-    tokenKey: 'token',
-    reconnectGraceMs: 60_000,
-    replayBufferSize: 10,
-    replayBufferBytes: 1024 * 1024,
-    fanOutBytesPerSecond: 1024 * 1024,
-    logger,
-  });
-  return { connection, events };
-}
 
 interface RecordedCall {
   readonly method: MediaWorkerMethod;
@@ -108,8 +71,8 @@ async function publishedStream(options: PublishedStreamOptions = { subscriberAud
   const worker = new FakeWorker();
   const router = new RemoteRouter(worker as unknown as MediaWorker);
   const media = new RoutedMedia({ createRouter: () => router, onMediaLost: () => undefined, logger });
-  const alice = client();
-  const bob = client();
+  const alice = recordedConnection();
+  const bob = recordedConnection();
   media.published(alice.connection, 'stream-1', options);
   const upstream = alice.events.find((frame) => frame.event === 'subscriptionCreated');
   assert.ok(upstream?.event === 'subscriptionCreated');

@@ -21,10 +21,16 @@ export function ffprobeBeside(ffmpegPath: string): string {
     : 'ffprobe';
 }
 
-/** Runs a program to its end, off the event loop; resolves to its standard output. */
+/**
+ * Runs a program to its end, off the event loop; resolves to its standard output. `signal`
+ * kills it outright: ffmpeg given SIGTERM goes on writing its output, and a stuck one may never end.
+ */
 export function run(program: string, args: readonly string[], signal?: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
+    const child = spawn(program, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(signal ? { signal, killSignal: 'SIGKILL' } : {}),
+    });
     const out: Buffer[] = [];
     let errText = '';
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));

@@ -1,0 +1,44 @@
+import { SignalingTestClient, startPostgresServer, type PostgresServer } from '../testing.js';
+import { TestCluster } from './TestCluster.js';
+import { TestRedis } from './TestRedis.js';
+
+/**
+ * A test file's cluster: three real nodes, `us-1`, `eu-2` and `ap-3`, on one Redis and one
+ * PostgreSQL, with the signaling clients connected through it, which go before it at the end.
+ */
+export class ThreeNodeCluster {
+  readonly cluster: TestCluster;
+  readonly #redis: TestRedis;
+  readonly #postgres: PostgresServer;
+  readonly #clients: SignalingTestClient[] = [];
+
+  private constructor(cluster: TestCluster, redis: TestRedis, postgres: PostgresServer) {
+    this.cluster = cluster;
+    this.#redis = redis;
+    this.#postgres = postgres;
+  }
+
+  static async start(): Promise<ThreeNodeCluster> {
+    const [redis, postgres] = await Promise.all([TestRedis.start(), startPostgresServer()]);
+    const cluster = await TestCluster.start({
+      redis,
+      databaseUrl: await postgres.createDatabase(),
+      regions: ['us', 'eu', 'ap'],
+    });
+    return new ThreeNodeCluster(cluster, redis, postgres);
+  }
+
+  /** Connects a signaling client, closed with the cluster. */
+  async connect(url: string, sessionId: string, token: string): Promise<SignalingTestClient> {
+    const client = await SignalingTestClient.connect(url, sessionId, token);
+    this.#clients.push(client);
+    return client;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.#clients.map((client) => client.close().catch(() => undefined)));
+    await this.cluster.dispose();
+    await this.#redis.dispose();
+    await this.#postgres.stop();
+  }
+}
