@@ -1,60 +1,22 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '@parlor/server/testing';
-import { launchChromium, newPage } from './helpers.js';
+import type { Page } from 'playwright-core';
+import {
+  basicVideoChat,
+  expectSubscriberVideo,
+  startSampleBed,
+  videos,
+  type SampleBed,
+} from './samplePages.js';
 
-// OpenTok's public web samples (opentok-web-samples), as a user runs them against Parlor: each
-// page is the sample's markup and script, written here from their published behaviour, with
-// only the OpenTok.js script tag pointing at Parlor and the sample's config filled in.
+// The first of OpenTok's web samples (see samplePages.ts): video chat, signaling, a canvas, a level meter.
 
-let parlor: TestServer;
-let browser: Browser;
-/** The app's origin, serving each sample page the tests made at its own path. */
-let app: Server;
-let appUrl: string;
-const pagesByPath = new Map<string, string>();
+let bed: SampleBed;
 
 before(async () => {
-  parlor = await startTestServer();
-  browser = await launchChromium();
-  app = createServer((request, response) => {
-    const page = pagesByPath.get(request.url ?? '');
-    if (page === undefined) response.writeHead(404).end();
-    else response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
-  });
-  await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
-  appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+  bed = await startSampleBed();
 });
-after(async () => {
-  await browser.close();
-  app.closeAllConnections();
-  await new Promise((resolve) => app.close(resolve));
-  await parlor.dispose();
-});
-
-/** The Basic Video Chat sample's script: publish the camera, subscribe to every stream into #subscriber. */
-const basicVideoChat = `
-function handleError(error) {
-  if (error) alert(error.message);
-}
-var session = OT.initSession(apiKey, sessionId);
-session.on('streamCreated', function streamCreated(event) {
-  var subscriberOptions = { insertMode: 'append', width: '100%', height: '100%' };
-  session.subscribe(event.stream, 'subscriber', subscriberOptions, handleError);
-});
-session.on('sessionDisconnected', function sessionDisconnected(event) {
-  console.log('You were disconnected from the session.', event.reason);
-});
-var publisherOptions = { insertMode: 'append', width: '100%', height: '100%' };
-var publisher = OT.initPublisher('publisher', publisherOptions, handleError);
-session.connect(token, function callback(error) {
-  if (error) handleError(error);
-  else session.publish(publisher, handleError);
-});`;
+after(() => bed.dispose());
 
 /** The Signaling sample's text chat, on top of Basic Video Chat: a form that signals, a history that shows. */
 const textChat = `
@@ -75,9 +37,6 @@ form.addEventListener('submit', function submit(event) {
     else msgTxt.value = '';
   });
 });`;
-
-/** What each sample page alerted (the samples' error handler), by page. */
-const alerts = new WeakMap<Page, string[]>();
 
 /** Basic Video Chat publishing a canvas's animation instead of the camera (the Publish Canvas sample). */
 const publishCanvas = basicVideoChat.replace(
@@ -109,76 +68,24 @@ const audioLevelMeter = basicVideoChat.replace(
   });`,
 );
 
-/**
- * Opens a sample at the app's origin: its markup, Parlor's OpenTok.js where the sample loads
- * OpenTok's, its config, then its script.
- */
-async function openSample(sessionId: string, body: string, script: string): Promise<Page> {
-  const page = await newPage(browser);
-  const alerted: string[] = [];
-  alerts.set(page, alerted);
-  page.on('dialog', (dialog) => {
-    alerted.push(dialog.message());
-    void dialog.dismiss();
-  });
-  const path = `/${randomUUID()}/index.html`;
-  const config = { apiKey: parlor.apiKey, sessionId, token: parlor.token(sessionId) };
-  const html = `<!DOCTYPE html><html><head><title>OpenTok sample</title>
-<script src="${parlor.url}/v2/js/opentok.js"></script></head>
-<body>${body}
-<script>var apiKey = ${JSON.stringify(config.apiKey)}; var sessionId = ${JSON.stringify(config.sessionId)};
-var token = ${JSON.stringify(config.token)};</script>
-<script>${script}</script></body></html>`;
-  pagesByPath.set(path, html);
-  await page.goto(appUrl + path);
-  return page;
-}
-
-/** Closes sample pages, failing if any alerted an error. */
-async function closeSamples(pages: readonly Page[]): Promise<void> {
-  for (const page of pages) {
-    await page.close();
-    assert.deepEqual(alerts.get(page), [], 'the sample alerted an error');
-  }
-}
-
-/** Waits until the page's subscriber video, in `#subscriber`, has decoded frames and keeps decoding. */
-async function expectSubscriberVideo(page: Page): Promise<void> {
-  const frames = (): Promise<number> =>
-    page.evaluate(() => {
-      const video = document.querySelector<HTMLVideoElement>('#subscriber video');
-      return video && video.videoWidth > 0 ? video.getVideoPlaybackQuality().totalVideoFrames : 0;
-    });
-  await page.waitForFunction(
-    () => (document.querySelector<HTMLVideoElement>('#subscriber video')?.videoWidth ?? 0) > 0,
-    undefined,
-    { timeout: 20_000, polling: 200 },
-  );
-  const before = await frames();
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  assert.ok((await frames()) > before, 'the subscriber video stopped');
-}
-
-const videos = '<div id="videos"><div id="subscriber"></div><div id="publisher"></div></div>';
-
 describe('the OpenTok web samples on Parlor', () => {
   for (const mediaMode of ['relayed', 'routed'] as const) {
     it(`Basic Video Chat: two visitors see each other (${mediaMode})`, async () => {
-      const sessionId = await parlor.createSession({ mediaMode });
+      const sessionId = await bed.parlor.createSession({ mediaMode });
       const pages = [
-        await openSample(sessionId, videos, basicVideoChat),
-        await openSample(sessionId, videos, basicVideoChat),
+        await bed.open(sessionId, videos, basicVideoChat),
+        await bed.open(sessionId, videos, basicVideoChat),
       ];
       await Promise.all(pages.map((page) => expectSubscriberVideo(page)));
-      await closeSamples(pages);
+      await bed.close(pages);
     });
   }
 
   it("Publish Canvas: the subscriber decodes the canvas's changing colours", async () => {
-    const sessionId = await parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
     const body = `${videos}<canvas width="320" height="240"></canvas>`;
-    const publisher = await openSample(sessionId, body, publishCanvas);
-    const viewer = await openSample(sessionId, videos, basicVideoChat);
+    const publisher = await bed.open(sessionId, body, publishCanvas);
+    const viewer = await bed.open(sessionId, videos, basicVideoChat);
     await expectSubscriberVideo(viewer);
     const colour = () =>
       viewer.evaluate(() => {
@@ -196,15 +103,15 @@ describe('the OpenTok web samples on Parlor', () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     assert.ok(seen.size >= 3, `the viewer saw ${[...seen].join(' ')}`);
-    await closeSamples([publisher, viewer]);
+    await bed.close([publisher, viewer]);
   });
 
   it("Audio level meter: the fake microphone's beeps move the subscriber's meter", async () => {
-    const sessionId = await parlor.createSession();
+    const sessionId = await bed.parlor.createSession();
     const body = `${videos}<meter id="meter" min="0" max="1" value="0"></meter>`;
     const pages = [
-      await openSample(sessionId, body, audioLevelMeter),
-      await openSample(sessionId, body, audioLevelMeter),
+      await bed.open(sessionId, body, audioLevelMeter),
+      await bed.open(sessionId, body, audioLevelMeter),
     ];
     for (const page of pages)
       await page.waitForFunction(
@@ -215,16 +122,16 @@ describe('the OpenTok web samples on Parlor', () => {
           polling: 50,
         },
       );
-    await closeSamples(pages);
+    await bed.close(pages);
   });
 
   it('Signaling: a message typed on one page shows in both histories, theirs and mine', async () => {
-    const sessionId = await parlor.createSession();
+    const sessionId = await bed.parlor.createSession();
     const chat = `${videos}<div id="textchat"><p id="history"></p>
 <form><input type="text" placeholder="Input your text here" id="msgTxt"></form></div>`;
     const [alice, bob] = [
-      await openSample(sessionId, chat, basicVideoChat + textChat),
-      await openSample(sessionId, chat, basicVideoChat + textChat),
+      await bed.open(sessionId, chat, basicVideoChat + textChat),
+      await bed.open(sessionId, chat, basicVideoChat + textChat),
     ] as [Page, Page];
     await expectSubscriberVideo(bob);
     await alice.fill('#msgTxt', 'hello from the sample');
@@ -238,6 +145,6 @@ describe('the OpenTok web samples on Parlor', () => {
     assert.equal(await (await shown(bob, 'theirs')).jsonValue(), 'hello from the sample');
     assert.equal(await (await shown(alice, 'mine')).jsonValue(), 'hello from the sample');
     assert.equal(await alice.inputValue('#msgTxt'), '', 'the input is cleared once the signal is sent');
-    await closeSamples([alice, bob]);
+    await bed.close([alice, bob]);
   });
 });
