@@ -120,7 +120,10 @@ session.connect(token, function callback(error) {
 /** The samples' markup for the two videos. */
 export const videos = '<div id="videos"><div id="subscriber"></div><div id="publisher"></div></div>';
 
-/** Waits until the page's subscriber video, in `#subscriber`, has decoded frames and keeps decoding. */
+/**
+ * Waits until the page's subscriber video, in `#subscriber`, has decoded frames and goes on
+ * decoding (ten more; a layer switch on a loaded machine may pause it for a while).
+ */
 export async function expectSubscriberVideo(page: Page): Promise<void> {
   const frames = (): Promise<number> =>
     page.evaluate(() => {
@@ -132,9 +135,14 @@ export async function expectSubscriberVideo(page: Page): Promise<void> {
     undefined,
     { timeout: 30_000, polling: 200 },
   );
-  const before = await frames();
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  assert.ok((await frames()) > before, 'the subscriber video stopped');
+  await page.waitForFunction(
+    (before) =>
+      (document.querySelector<HTMLVideoElement>('#subscriber video')?.getVideoPlaybackQuality()
+        .totalVideoFrames ?? 0) >=
+      before + 10,
+    await frames(),
+    { timeout: 30_000, polling: 200 },
+  );
 }
 
 /** The mean colour (r, g, b) of a region of a video's picture, the region in shares of its size. */
