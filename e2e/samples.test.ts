@@ -1,60 +1,93 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '@parlor/server/testing';
-import { launchChromium, newPage } from './helpers.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import OpenTok from 'opentok';
+import type { Page } from 'playwright-core';
+import { fromCallback } from '@parlor/server/testing';
+import {
+  basicVideoChat,
+  expectSubscriberVideo,
+  startSampleBed,
+  videos,
+  type SampleBed,
+} from './samplePages.js';
 
-// OpenTok's public web samples (opentok-web-samples), as a user runs them against Parlor: each
-// page is the sample's markup and script, written here from their published behaviour, with
-// only the OpenTok.js script tag pointing at Parlor and the sample's config filled in.
+// OpenTok's web samples around sessions (see samplePages.ts): video chat, signaling, a canvas, a
+// level meter, archiving, end-to-end encryption, the pre-call network test.
 
-let parlor: TestServer;
-let browser: Browser;
-/** The app's origin, serving each sample page the tests made at its own path. */
-let app: Server;
-let appUrl: string;
-const pagesByPath = new Map<string, string>();
+let bed: SampleBed;
+let opentok: OpenTok;
+const scratch = mkdtempSync(join(tmpdir(), 'parlor-samples-'));
 
 before(async () => {
-  parlor = await startTestServer();
-  browser = await launchChromium();
-  app = createServer((request, response) => {
-    const page = pagesByPath.get(request.url ?? '');
-    if (page === undefined) response.writeHead(404).end();
-    else response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
-  });
-  await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
-  appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+  bed = await startSampleBed();
+  opentok = new OpenTok(bed.parlor.apiKey, bed.parlor.apiSecret, { apiUrl: bed.parlor.url });
+  serveArchiving(bed);
 });
 after(async () => {
-  await browser.close();
-  app.closeAllConnections();
-  await new Promise((resolve) => app.close(resolve));
-  await parlor.dispose();
+  await bed.dispose();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
-/** The Basic Video Chat sample's script: publish the camera, subscribe to every stream into #subscriber. */
-const basicVideoChat = `
-function handleError(error) {
-  if (error) alert(error.message);
+/** Reads a request's JSON body (the Archiving sample's calls are small). */
+async function jsonBody(request: IncomingMessage): Promise<Record<string, unknown>> {
+  let text = '';
+  for await (const chunk of request) text += String(chunk);
+  return text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
 }
-var session = OT.initSession(apiKey, sessionId);
-session.on('streamCreated', function streamCreated(event) {
-  var subscriberOptions = { insertMode: 'append', width: '100%', height: '100%' };
-  session.subscribe(event.stream, 'subscriber', subscriberOptions, handleError);
-});
-session.on('sessionDisconnected', function sessionDisconnected(event) {
-  console.log('You were disconnected from the session.', event.reason);
-});
-var publisherOptions = { insertMode: 'append', width: '100%', height: '100%' };
-var publisher = OT.initPublisher('publisher', publisherOptions, handleError);
-session.connect(token, function callback(error) {
-  if (error) handleError(error);
-  else session.publish(publisher, handleError);
-});`;
+
+/**
+ * The Archiving sample's server, as OpenTok's sample servers answer it, with the official Node SDK
+ * pointed at Parlor: start (individual streams, which need no composition and keep the case
+ * short), stop, and view (a redirect to the archive once it is available).
+ */
+function serveArchiving(sample: SampleBed): void {
+  const answer = (response: ServerResponse, work: Promise<unknown>) => {
+    work.then(
+      (body) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
+      (error: unknown) => response.writeHead(500).end(String(error)),
+    );
+  };
+  sample.route('/archive/start', (request, response) => {
+    answer(
+      response,
+      jsonBody(request).then(({ sessionId }) =>
+        fromCallback<OpenTok.Archive>((done) => {
+          opentok.startArchive(
+            String(sessionId),
+            { name: 'Important Presentation', outputMode: 'individual' },
+            (error, archive) => {
+              done(error, archive as OpenTok.Archive);
+            },
+          );
+        }),
+      ),
+    );
+  });
+  for (const action of ['stop', 'view'] as const) {
+    sample.route(`/archive/${action}`, (request, response) => {
+      const archiveId = new URL(request.url ?? '', 'http://app').searchParams.get('id') ?? '';
+      if (action === 'stop') {
+        answer(
+          response,
+          fromCallback((done) => {
+            opentok.stopArchive(archiveId, done);
+          }),
+        );
+        return;
+      }
+      opentok.getArchive(archiveId, (error, archive) => {
+        if (error || archive?.status !== 'available') response.writeHead(404).end('not yet available');
+        else response.writeHead(302, { location: archive.url ?? '' }).end();
+      });
+    });
+  }
+}
 
 /** The Signaling sample's text chat, on top of Basic Video Chat: a form that signals, a history that shows. */
 const textChat = `
@@ -75,9 +108,6 @@ form.addEventListener('submit', function submit(event) {
     else msgTxt.value = '';
   });
 });`;
-
-/** What each sample page alerted (the samples' error handler), by page. */
-const alerts = new WeakMap<Page, string[]>();
 
 /** Basic Video Chat publishing a canvas's animation instead of the camera (the Publish Canvas sample). */
 const publishCanvas = basicVideoChat.replace(
@@ -109,76 +139,84 @@ const audioLevelMeter = basicVideoChat.replace(
   });`,
 );
 
-/**
- * Opens a sample at the app's origin: its markup, Parlor's OpenTok.js where the sample loads
- * OpenTok's, its config, then its script.
- */
-async function openSample(sessionId: string, body: string, script: string): Promise<Page> {
-  const page = await newPage(browser);
-  const alerted: string[] = [];
-  alerts.set(page, alerted);
-  page.on('dialog', (dialog) => {
-    alerted.push(dialog.message());
-    void dialog.dismiss();
-  });
-  const path = `/${randomUUID()}/index.html`;
-  const config = { apiKey: parlor.apiKey, sessionId, token: parlor.token(sessionId) };
-  const html = `<!DOCTYPE html><html><head><title>OpenTok sample</title>
-<script src="${parlor.url}/v2/js/opentok.js"></script></head>
-<body>${body}
-<script>var apiKey = ${JSON.stringify(config.apiKey)}; var sessionId = ${JSON.stringify(config.sessionId)};
-var token = ${JSON.stringify(config.token)};</script>
-<script>${script}</script></body></html>`;
-  pagesByPath.set(path, html);
-  await page.goto(appUrl + path);
-  return page;
-}
+/** The Archiving sample: Basic Video Chat with buttons that ask the app's server to start and stop an archive. */
+const archiving = `${basicVideoChat}
+var archiveID = null;
+var archiveStatus = document.querySelector('#status');
+session.on('archiveStarted', function archiveStarted(event) {
+  archiveID = event.id;
+  archiveStatus.textContent = 'Archive started: ' + archiveID;
+  document.querySelector('#stop').disabled = false;
+});
+session.on('archiveStopped', function archiveStopped(event) {
+  archiveID = event.id;
+  archiveStatus.textContent = 'Archive stopped: ' + archiveID;
+  document.querySelector('#view').href = SAMPLE_SERVER_BASE_URL + '/archive/view?id=' + archiveID;
+});
+document.querySelector('#start').addEventListener('click', function startArchive() {
+  fetch(SAMPLE_SERVER_BASE_URL + '/archive/start', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ sessionId: sessionId }),
+  }).then(function started(response) {
+    if (!response.ok) handleError(new Error('archive start: ' + response.status));
+  }, handleError);
+});
+document.querySelector('#stop').addEventListener('click', function stopArchive() {
+  fetch(SAMPLE_SERVER_BASE_URL + '/archive/stop?id=' + archiveID, { method: 'POST' }).then(function stopped(response) {
+    if (!response.ok) handleError(new Error('archive stop: ' + response.status));
+  }, handleError);
+});`;
 
-/** Closes sample pages, failing if any alerted an error. */
-async function closeSamples(pages: readonly Page[]): Promise<void> {
-  for (const page of pages) {
-    await page.close();
-    assert.deepEqual(alerts.get(page), [], 'the sample alerted an error');
-  }
-}
+/** The End-to-End Encryption sample: Basic Video Chat in a session joined with a shared secret. */
+const endToEndEncryption = basicVideoChat.replace(
+  'var session = OT.initSession(apiKey, sessionId);',
+  `if (!OT.hasEndToEndEncryptionSupport()) alert('This browser does not support end-to-end encryption');
+var session = OT.initSession(apiKey, sessionId, { encryptionSecret: encryptionSecret });`,
+);
 
-/** Waits until the page's subscriber video, in `#subscriber`, has decoded frames and keeps decoding. */
-async function expectSubscriberVideo(page: Page): Promise<void> {
-  const frames = (): Promise<number> =>
-    page.evaluate(() => {
-      const video = document.querySelector<HTMLVideoElement>('#subscriber video');
-      return video && video.videoWidth > 0 ? video.getVideoPlaybackQuality().totalVideoFrames : 0;
+/** The pre-call network test's sample: connectivity, then quality, each result written to the page. */
+const networkTest = `
+var NetworkTest = OpenTokNetworkConnectivity.default;
+var otNetworkTest = new NetworkTest(OT, { apiKey: apiKey, sessionId: sessionId, token: token }, {
+  timeout: 5000,
+  proxyServerUrl: proxyServerUrl,
+});
+otNetworkTest.testConnectivity().then(function connectivity(results) {
+  document.querySelector('#connectivity').textContent = results.success
+    ? 'passed'
+    : 'failed: ' + results.failedTests.map(function type(test) { return test.type; }).join(', ');
+  if (!results.success) return;
+  return otNetworkTest.testQuality().then(function quality(results) {
+    document.querySelector('#quality').textContent = JSON.stringify({
+      audioMos: results.audio.mos,
+      videoSupported: results.video.supported,
+      videoMos: results.video.mos,
+      recommendedResolution: results.video.recommendedResolution,
     });
-  await page.waitForFunction(
-    () => (document.querySelector<HTMLVideoElement>('#subscriber video')?.videoWidth ?? 0) > 0,
-    undefined,
-    { timeout: 20_000, polling: 200 },
-  );
-  const before = await frames();
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  assert.ok((await frames()) > before, 'the subscriber video stopped');
-}
-
-const videos = '<div id="videos"><div id="subscriber"></div><div id="publisher"></div></div>';
+  });
+}).catch(function failed(error) {
+  alert(error.message);
+});`;
 
 describe('the OpenTok web samples on Parlor', () => {
   for (const mediaMode of ['relayed', 'routed'] as const) {
     it(`Basic Video Chat: two visitors see each other (${mediaMode})`, async () => {
-      const sessionId = await parlor.createSession({ mediaMode });
+      const sessionId = await bed.parlor.createSession({ mediaMode });
       const pages = [
-        await openSample(sessionId, videos, basicVideoChat),
-        await openSample(sessionId, videos, basicVideoChat),
+        await bed.open(sessionId, videos, basicVideoChat),
+        await bed.open(sessionId, videos, basicVideoChat),
       ];
       await Promise.all(pages.map((page) => expectSubscriberVideo(page)));
-      await closeSamples(pages);
+      await bed.close(pages);
     });
   }
 
   it("Publish Canvas: the subscriber decodes the canvas's changing colours", async () => {
-    const sessionId = await parlor.createSession({ mediaMode: 'routed' });
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
     const body = `${videos}<canvas width="320" height="240"></canvas>`;
-    const publisher = await openSample(sessionId, body, publishCanvas);
-    const viewer = await openSample(sessionId, videos, basicVideoChat);
+    const publisher = await bed.open(sessionId, body, publishCanvas);
+    const viewer = await bed.open(sessionId, videos, basicVideoChat);
     await expectSubscriberVideo(viewer);
     const colour = () =>
       viewer.evaluate(() => {
@@ -196,15 +234,15 @@ describe('the OpenTok web samples on Parlor', () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     assert.ok(seen.size >= 3, `the viewer saw ${[...seen].join(' ')}`);
-    await closeSamples([publisher, viewer]);
+    await bed.close([publisher, viewer]);
   });
 
   it("Audio level meter: the fake microphone's beeps move the subscriber's meter", async () => {
-    const sessionId = await parlor.createSession();
+    const sessionId = await bed.parlor.createSession();
     const body = `${videos}<meter id="meter" min="0" max="1" value="0"></meter>`;
     const pages = [
-      await openSample(sessionId, body, audioLevelMeter),
-      await openSample(sessionId, body, audioLevelMeter),
+      await bed.open(sessionId, body, audioLevelMeter),
+      await bed.open(sessionId, body, audioLevelMeter),
     ];
     for (const page of pages)
       await page.waitForFunction(
@@ -215,16 +253,16 @@ describe('the OpenTok web samples on Parlor', () => {
           polling: 50,
         },
       );
-    await closeSamples(pages);
+    await bed.close(pages);
   });
 
   it('Signaling: a message typed on one page shows in both histories, theirs and mine', async () => {
-    const sessionId = await parlor.createSession();
+    const sessionId = await bed.parlor.createSession();
     const chat = `${videos}<div id="textchat"><p id="history"></p>
 <form><input type="text" placeholder="Input your text here" id="msgTxt"></form></div>`;
     const [alice, bob] = [
-      await openSample(sessionId, chat, basicVideoChat + textChat),
-      await openSample(sessionId, chat, basicVideoChat + textChat),
+      await bed.open(sessionId, chat, basicVideoChat + textChat),
+      await bed.open(sessionId, chat, basicVideoChat + textChat),
     ] as [Page, Page];
     await expectSubscriberVideo(bob);
     await alice.fill('#msgTxt', 'hello from the sample');
@@ -238,6 +276,99 @@ describe('the OpenTok web samples on Parlor', () => {
     assert.equal(await (await shown(bob, 'theirs')).jsonValue(), 'hello from the sample');
     assert.equal(await (await shown(alice, 'mine')).jsonValue(), 'hello from the sample');
     assert.equal(await alice.inputValue('#msgTxt'), '', 'the input is cleared once the signal is sent');
-    await closeSamples([alice, bob]);
+    await bed.close([alice, bob]);
+  });
+
+  it("Archiving: both visitors see the archive start and stop, and the archive holds the stream's media", async () => {
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
+    const body = `${videos}<button id="start">Start archiving</button><button id="stop" disabled>Stop archiving</button>
+<p id="status"></p><a id="view">View archive</a>`;
+    const config = { config: { SAMPLE_SERVER_BASE_URL: '' } };
+    const pages = [
+      await bed.open(sessionId, body, archiving, config),
+      await bed.open(sessionId, body, archiving, config),
+    ] as [Page, Page];
+    await Promise.all(pages.map((page) => expectSubscriberVideo(page)));
+    const status = (page: Page, prefix: string) =>
+      page.waitForFunction(
+        (prefix) => (document.querySelector('#status')?.textContent ?? '').startsWith(prefix),
+        prefix,
+        { timeout: 15_000, polling: 100 },
+      );
+    await pages[0].click('#start');
+    await Promise.all(pages.map((page) => status(page, 'Archive started')));
+    await sleep(3000);
+    await pages[1].click('#stop');
+    await Promise.all(pages.map((page) => status(page, 'Archive stopped')));
+    const view = new URL((await pages[1].getAttribute('#view', 'href')) ?? '', bed.url);
+    let location: string | null = null;
+    const deadline = Date.now() + 30_000;
+    while (location === null && Date.now() < deadline) {
+      const response = await fetch(view, { redirect: 'manual' });
+      location = response.status === 302 ? response.headers.get('location') : null;
+      if (location === null) await sleep(250);
+    }
+    assert.ok(location, 'the archive never became available');
+    const zip = join(scratch, 'archive.zip');
+    writeFileSync(zip, Buffer.from(await (await fetch(location)).arrayBuffer()));
+    const files = execFileSync('unzip', ['-Z1', zip])
+      .toString()
+      .split('\n')
+      .filter((name) => name.endsWith('.webm'));
+    assert.equal(files.length, 2, `the archive holds ${files.join(', ')}`);
+    for (const file of files) {
+      execFileSync('unzip', ['-o', '-q', zip, file, '-d', scratch]);
+      const probe = JSON.parse(
+        execFileSync('ffprobe', [
+          ...['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_type,nb_read_frames'],
+          ...['-of', 'json', join(scratch, file)],
+        ]).toString(),
+      ) as { streams: { codec_type: string; nb_read_frames: string }[] };
+      const frames = (type: string) =>
+        Number(probe.streams.find((stream) => stream.codec_type === type)?.nb_read_frames ?? 0);
+      assert.ok(frames('video') > 20, `${file}: ${JSON.stringify(probe.streams)}`);
+      assert.ok(frames('audio') > 50, `${file}: ${JSON.stringify(probe.streams)}`);
+    }
+    await bed.close(pages);
+  });
+
+  it('End-to-End Encryption: two visitors with the same secret see each other through the router', async () => {
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed', e2ee: true });
+    const config = { config: { encryptionSecret: 'the sample secret' } };
+    const pages = [
+      await bed.open(sessionId, videos, endToEndEncryption, config),
+      await bed.open(sessionId, videos, endToEndEncryption, config),
+    ];
+    await Promise.all(pages.map((page) => expectSubscriberVideo(page)));
+    await bed.close(pages);
+  });
+
+  it("Network test: OpenTok's pre-call test, served by Parlor, passes connectivity and scores audio and video", async () => {
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
+    const body = `<script src="${bed.parlor.url}/v2/js/network-test.js"></script>
+<p id="connectivity"></p><p id="quality"></p>`;
+    const page = await bed.open(sessionId, body, networkTest, { config: { proxyServerUrl: bed.parlor.url } });
+    await page.waitForFunction(() => document.querySelector('#connectivity')?.textContent, undefined, {
+      timeout: 30_000,
+      polling: 200,
+    });
+    assert.equal(await page.textContent('#connectivity'), 'passed');
+    const quality = await page.waitForFunction(
+      () => document.querySelector('#quality')?.textContent,
+      undefined,
+      {
+        timeout: 45_000,
+        polling: 200,
+      },
+    );
+    const results = JSON.parse(String(await quality.jsonValue())) as {
+      audioMos: number;
+      videoSupported: boolean;
+      videoMos: number;
+      recommendedResolution: string;
+    };
+    assert.ok(results.audioMos > 3, JSON.stringify(results));
+    assert.ok(results.videoSupported && results.videoMos > 2, JSON.stringify(results));
+    await bed.close([page]);
   });
 });

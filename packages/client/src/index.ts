@@ -1,6 +1,6 @@
 // The SDK as a module for bundlers: `new OTNamespace(apiUrl)` is what the served scripts
 // expose as `OT`; the engine underneath is exported for other facades.
-export { OTNamespace, type Device, type OTEvents } from './ot/OT.js';
+export { OTNamespace, type Device, type OTEvents, type ScreenSharingCapability } from './ot/OT.js';
 export {
   Session,
   type SessionOptions,

@@ -55,6 +55,7 @@ describe('OpenTok errors', () => {
       ['notFound', 'OT_NO_DEVICES_FOUND'],
       ['unavailable', 'OT_HARDWARE_UNAVAILABLE'],
       ['overconstrained', 'OT_CONSTRAINTS_NOT_SATISFIED'],
+      ['screenSharingNotSupported', 'OT_SCREEN_SHARING_NOT_SUPPORTED'],
       ['other', 'OT_UNABLE_TO_CAPTURE_MEDIA'],
     ] as const;
     for (const [media, name] of cases) {

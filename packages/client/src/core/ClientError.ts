@@ -2,7 +2,8 @@
  * Why a media device could not be used: the `DOMException` name `getUserMedia` failed with,
  * reduced to the cases applications tell apart.
  */
-export type MediaFailure = 'accessDenied' | 'notFound' | 'unavailable' | 'overconstrained' | 'other';
+export type MediaFailure =
+  'accessDenied' | 'notFound' | 'unavailable' | 'overconstrained' | 'screenSharingNotSupported' | 'other';
 
 /**
  * Every failure the engine reports. `code` is OpenTok's numeric error code (client-api.md

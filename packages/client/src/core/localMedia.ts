@@ -7,7 +7,7 @@ export type MediaSource = string | MediaStreamTrack | boolean | null;
 export interface MediaOptions {
   /** Default: true (the default microphone). */
   readonly audioSource?: MediaSource | undefined;
-  /** Default: true (the default camera). */
+  /** 'screen', 'window', 'application' or 'browser' share a screen. Default: true (the default camera). */
   readonly videoSource?: MediaSource | undefined;
   /** Requested camera size, `WIDTHxHEIGHT`. Default: 640x480. */
   readonly resolution?: string | undefined;
@@ -18,6 +18,19 @@ export interface MediaOptions {
   readonly disableAudioProcessing?: boolean | undefined;
   /** Raw constraints; when given, they replace everything above but track sources. */
   readonly constraints?: MediaStreamConstraints | undefined;
+}
+
+/** `videoSource` values that share a screen, as OpenTok.js takes them; the browser's picker chooses what. */
+const screenSources: ReadonlySet<unknown> = new Set(['screen', 'window', 'application', 'browser']);
+
+/** Whether a `videoSource` asks for screen sharing rather than a camera. */
+export function isScreenSource(source: unknown): boolean {
+  return screenSources.has(source);
+}
+
+/** Whether the browser can share a screen (`getDisplayMedia`). */
+export function hasScreenSharing(): boolean {
+  return 'mediaDevices' in navigator && typeof navigator.mediaDevices.getDisplayMedia === 'function';
 }
 
 const defaultResolution = '640x480';
@@ -33,6 +46,15 @@ export async function acquireMedia(options: MediaOptions): Promise<MediaStream> 
     throw new ClientError(clientErrorCodes.invalidParameter, 'a publisher needs audioSource or videoSource');
   }
   const given = [audio, video].filter((source) => source instanceof MediaStreamTrack);
+  if (isScreenSource(video)) {
+    const screen = await captureScreen(options);
+    try {
+      return await acquireMedia({ ...options, videoSource: screen });
+    } catch (error) {
+      screen.stop();
+      throw error;
+    }
+  }
   const constraints = options.constraints ?? {
     audio: audioConstraints(audio, options),
     video: videoConstraints(video, options),
@@ -48,6 +70,26 @@ export async function acquireMedia(options: MediaOptions): Promise<MediaStream> 
     throw mediaError(error);
   }
   return new MediaStream([...given, ...captured.getTracks()]);
+}
+
+/** Asks the browser's picker for a screen, window or tab, at the options' frame rate if given. */
+async function captureScreen(options: MediaOptions): Promise<MediaStreamTrack> {
+  if (!hasScreenSharing()) {
+    throw new ClientError(clientErrorCodes.unableToPublish, 'this browser cannot share a screen', {
+      media: 'screenSharingNotSupported',
+    });
+  }
+  const video = options.frameRate === undefined ? true : { frameRate: { ideal: options.frameRate } };
+  let captured: MediaStream;
+  try {
+    captured = await navigator.mediaDevices.getDisplayMedia({ video, audio: false });
+  } catch (error) {
+    throw mediaError(error);
+  }
+  const [track] = captured.getVideoTracks();
+  if (!track)
+    throw new ClientError(clientErrorCodes.unableToPublish, 'the screen gave no video', { media: 'other' });
+  return track;
 }
 
 /** Captures one device's track, with the options' size, frame rate and audio processing. */

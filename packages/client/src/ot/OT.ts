@@ -1,5 +1,5 @@
 import { frameTransformApi } from '../core/e2ee/FrameEncryption.js';
-import { acquireMedia, type MediaOptions } from '../core/localMedia.js';
+import { acquireMedia, hasScreenSharing, type MediaOptions } from '../core/localMedia.js';
 import { Logger, logLevels, type LogLevel } from '../core/Logger.js';
 import { hasMediaProcessorSupport } from '../core/PublisherTracks.js';
 import { Collection } from './Collection.js';
@@ -12,6 +12,20 @@ import { Publisher, type PublisherProperties } from './Publisher.js';
 import { Session, type SessionOptions } from './Session.js';
 import type { Subscriber } from './Subscriber.js';
 import type { WidgetTarget } from './widget.js';
+
+/** `OT.checkScreenSharingCapability`'s answer, in OpenTok.js's shape (the extension fields are for old browsers). */
+export interface ScreenSharingCapability {
+  readonly supported: boolean;
+  readonly supportedSources: {
+    readonly screen: boolean;
+    readonly window: boolean;
+    readonly application: boolean;
+    readonly browser: boolean;
+  };
+  readonly extensionRequired: undefined;
+  readonly extensionInstalled: undefined;
+  readonly extensionRegistered: undefined;
+}
 
 /** A camera or microphone, as `OT.getDevices` lists it. */
 export interface Device {
@@ -146,6 +160,24 @@ export class OTNamespace extends OTEventEmitter<OTEvents> {
   hasEndToEndEncryptionSupport(): boolean {
     return frameTransformApi() !== null;
   }
+
+  /**
+   * What screen sharing the browser offers, to `callback`: with `getDisplayMedia` every source
+   * is `supported` and no extension is needed (the browser's own picker chooses what is shared).
+   */
+  checkScreenSharingCapability(callback: (response: ScreenSharingCapability) => void): void {
+    const supported = hasScreenSharing();
+    callback({
+      supported,
+      supportedSources: { screen: supported, window: supported, application: supported, browser: supported },
+      extensionRequired: undefined,
+      extensionInstalled: undefined,
+      extensionRegistered: undefined,
+    });
+  }
+
+  /** Kept for pages written for old browsers: no extension is needed any more, so it does nothing. */
+  registerScreenSharingExtension(_kind: string, _id: string, _version?: number): void {}
 
   /** 1 when the browser has what the SDK needs (WebRTC, camera access, WebSocket), else 0. */
   checkSystemRequirements(): 0 | 1 {

@@ -16,7 +16,13 @@ import {
 } from '../core/filters/NoiseSuppression.js';
 import { parseVideoFilter, type VideoFilter } from '../core/filters/videoFilter.js';
 import type { LocalPublication, PublicationEndReason } from '../core/LocalPublication.js';
-import { acquireMedia, acquireTrack, defaultFrameRate, type MediaOptions } from '../core/localMedia.js';
+import {
+  acquireMedia,
+  acquireTrack,
+  defaultFrameRate,
+  isScreenSource,
+  type MediaOptions,
+} from '../core/localMedia.js';
 import { clampAudioBitrate } from '../core/opusParameters.js';
 import {
   PublisherFallback,
@@ -48,7 +54,7 @@ export interface PublisherProperties extends WidgetOptions, MediaOptions {
   readonly publishVideo?: boolean;
   /** The stream's name, which every client sees. Default: "". */
   readonly name?: string;
-  /** Show the local video mirrored. Default: true for a camera, false for a track of the application's. */
+  /** Show the local video mirrored. Default: true for a camera, false for a screen or a track of the application's. */
   readonly mirror?: boolean;
   /**
    * Routed sessions: send camera or custom video in simulcast layers (quarter, half and full
@@ -193,8 +199,9 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
       if (on) this.on('audioLevelUpdated', handler);
       else this.off('audioLevelUpdated', handler);
     });
-    const appTrack = properties.videoSource instanceof MediaStreamTrack;
-    if (properties.mirror ?? !appTrack) this.#widget.video.style.transform = 'scaleX(-1)';
+    const camera =
+      !(properties.videoSource instanceof MediaStreamTrack) && !isScreenSource(properties.videoSource);
+    if (properties.mirror ?? camera) this.#widget.video.style.transform = 'scaleX(-1)';
     this.#media = acquireMedia(properties);
     this.#media.then(
       (media) => {
@@ -267,12 +274,13 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
    */
   getVideoSource(): {
     deviceId: string | null;
-    type: 'camera' | 'custom' | null;
+    type: 'camera' | 'screen' | 'custom' | null;
     track: MediaStreamTrack | null;
   } {
     const track = this.#tracks?.source('video');
     if (!track) return { deviceId: null, type: null, track: null };
     if (!this.#tracks?.isCaptured('video')) return { deviceId: null, type: 'custom', track };
+    if (track.getSettings().displaySurface !== undefined) return { deviceId: null, type: 'screen', track };
     return { deviceId: track.getSettings().deviceId ?? null, type: 'camera', track };
   }
 
@@ -487,7 +495,11 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
       subscriberAudioFallback:
         this.#properties.audioFallback?.subscriber ?? this.#properties.audioFallbackEnabled ?? true,
     };
-    const videoType = this.#properties.videoSource instanceof MediaStreamTrack ? 'custom' : 'camera';
+    const videoType = isScreenSource(this.#properties.videoSource)
+      ? 'screen'
+      : this.#properties.videoSource instanceof MediaStreamTrack
+        ? 'custom'
+        : 'camera';
     if (video) params.videoType = videoType;
     const size =
       settings?.width && settings.height ? { width: settings.width, height: settings.height } : null;

@@ -37,6 +37,7 @@ const byMediaFailure = {
   notFound: 'OT_NO_DEVICES_FOUND',
   unavailable: 'OT_HARDWARE_UNAVAILABLE',
   overconstrained: 'OT_CONSTRAINTS_NOT_SATISFIED',
+  screenSharingNotSupported: 'OT_SCREEN_SHARING_NOT_SUPPORTED',
   other: 'OT_UNABLE_TO_CAPTURE_MEDIA',
 } as const satisfies Record<MediaFailure, `OT_${string}`>;
 

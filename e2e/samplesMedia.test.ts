@@ -1,0 +1,386 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Page } from 'playwright-core';
+import {
+  basicVideoChat,
+  colourOf,
+  expectSubscriberVideo,
+  startSampleBed,
+  videos,
+  type SampleBed,
+} from './samplePages.js';
+
+// OpenTok's web samples that publish something other than the plain camera (see samplePages.ts):
+// a video file, a filtered camera, a media processor, stereo audio, another camera, a screen.
+
+let bed: SampleBed;
+const scratch = mkdtempSync(join(tmpdir(), 'parlor-samples-'));
+
+before(async () => {
+  bed = await startSampleBed();
+  // The Publish-Video sample's clip: a moving test pattern with a tone, in WebM.
+  const clip = join(scratch, 'clip.webm');
+  execFileSync('ffmpeg', [
+    ...['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30'],
+    ...['-f', 'lavfi', '-i', 'sine=frequency=600:sample_rate=48000', '-t', '8'],
+    ...['-c:v', 'libvpx', '-b:v', '500k', '-c:a', 'libopus', clip],
+  ]);
+  const bytes = readFileSync(clip);
+  bed.route('/clip.webm', (_request, response) => {
+    response.writeHead(200, { 'content-type': 'video/webm', 'content-length': bytes.length }).end(bytes);
+  });
+});
+after(async () => {
+  await bed.dispose();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** How far a colour is from grey: its largest difference between two channels. */
+const saturation = ([r, g, b]: readonly number[]) =>
+  Math.max(r ?? 0, g ?? 0, b ?? 0) - Math.min(r ?? 0, g ?? 0, b ?? 0);
+
+/** Samples the colour of a video region every 250 ms, up to `count` times; the distinct colours seen. */
+async function coloursSeen(page: Page, selector: string, count: number): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < count; i++) {
+    seen.add((await colourOf(page, selector)).join(','));
+    await sleep(250);
+  }
+  return seen;
+}
+
+/** The Publish-Video sample: a <video> plays a file; its captured tracks are the publisher's sources. */
+const publishVideo = `
+function handleError(error) {
+  if (error) alert(error.message);
+}
+var session = OT.initSession(apiKey, sessionId);
+var video = document.querySelector('#video');
+video.addEventListener('playing', function playing() {
+  var stream = video.captureStream();
+  var publisher = OT.initPublisher('publisher', {
+    insertMode: 'append', width: '100%', height: '100%',
+    videoSource: stream.getVideoTracks()[0],
+    audioSource: stream.getAudioTracks()[0],
+  }, handleError);
+  session.connect(token, function callback(error) {
+    if (error) handleError(error);
+    else session.publish(publisher, handleError);
+  });
+}, { once: true });`;
+
+/** The Stream-Filter sample: the camera drawn on a canvas through a filter (greyscale), and the canvas published. */
+const streamFilter = `
+function handleError(error) {
+  if (error) alert(error.message);
+}
+var session = OT.initSession(apiKey, sessionId);
+var camera = document.querySelector('#camera');
+var canvas = document.createElement('canvas');
+canvas.width = 640;
+canvas.height = 480;
+var context = canvas.getContext('2d');
+OT.getUserMedia({ audioSource: null }).then(function gotCamera(stream) {
+  camera.srcObject = stream;
+  camera.play();
+  setInterval(function draw() {
+    context.filter = 'grayscale(1)';
+    context.drawImage(camera, 0, 0, canvas.width, canvas.height);
+  }, 33);
+  var publisher = OT.initPublisher('publisher', {
+    insertMode: 'append', width: '100%', height: '100%',
+    videoSource: canvas.captureStream(30).getVideoTracks()[0],
+  }, handleError);
+  session.connect(token, function callback(error) {
+    if (error) handleError(error);
+    else session.publish(publisher, handleError);
+  });
+}, handleError);`;
+
+/**
+ * The media processor sample, with a connector as \`@vonage/media-processor\` makes them: a
+ * transformer paints a magenta band over the top of every camera frame.
+ */
+const mediaProcessor = `
+function handleError(error) {
+  if (error) alert(error.message);
+}
+function BandTransformer() {}
+BandTransformer.prototype.transform = function transform(frame, controller) {
+  var canvas = new OffscreenCanvas(frame.displayWidth, frame.displayHeight);
+  var context = canvas.getContext('2d');
+  context.drawImage(frame, 0, 0);
+  context.fillStyle = '#ff00ff';
+  context.fillRect(0, 0, canvas.width, canvas.height / 4);
+  controller.enqueue(new VideoFrame(canvas, { timestamp: frame.timestamp }));
+  frame.close();
+};
+function MediaProcessorConnector(transformer) {
+  this.transformer = transformer;
+}
+MediaProcessorConnector.prototype.setTrack = function setTrack(track) {
+  var processor = new MediaStreamTrackProcessor({ track: track });
+  var generator = new MediaStreamTrackGenerator({ kind: 'video' });
+  var transformer = this.transformer;
+  this.abort = new AbortController();
+  processor.readable
+    .pipeThrough(new TransformStream({ transform: transformer.transform.bind(transformer) }), { signal: this.abort.signal })
+    .pipeTo(generator.writable, { signal: this.abort.signal })
+    .catch(function stopped() {});
+  return Promise.resolve(generator);
+};
+MediaProcessorConnector.prototype.destroy = function destroy() {
+  if (this.abort) this.abort.abort();
+};
+if (!OT.hasMediaProcessorSupport()) {
+  alert('This browser does not support media processors');
+} else {
+  var session = OT.initSession(apiKey, sessionId);
+  var publisher = OT.initPublisher('publisher', { insertMode: 'append', width: '100%', height: '100%' }, handleError);
+  publisher.setVideoMediaProcessorConnector(new MediaProcessorConnector(new BandTransformer())).then(function connected() {
+    session.connect(token, function callback(error) {
+      if (error) handleError(error);
+      else session.publish(publisher, handleError);
+    });
+  }, handleError);
+}`;
+
+/**
+ * The stereo sample: two tones, one per channel, from Web Audio, published with stereo on once
+ * the visitor clicks (browsers start audio contexts on a click).
+ */
+const stereo = `
+function handleError(error) {
+  if (error) alert(error.message);
+}
+var session = OT.initSession(apiKey, sessionId);
+session.connect(token, handleError);
+document.querySelector('#start').addEventListener('click', function start() {
+  var audioContext = new AudioContext();
+  var merger = audioContext.createChannelMerger(2);
+  [500, 1500].forEach(function tone(frequency, channel) {
+    var oscillator = audioContext.createOscillator();
+    oscillator.frequency.value = frequency;
+    oscillator.connect(merger, 0, channel);
+    oscillator.start();
+  });
+  var destination = audioContext.createMediaStreamDestination();
+  destination.channelCount = 2;
+  merger.connect(destination);
+  var publisher = OT.initPublisher('publisher', {
+    insertMode: 'append', width: '100%', height: '100%',
+    audioSource: destination.stream.getAudioTracks()[0],
+    enableStereo: true,
+    audioBitrate: 96000,
+  }, handleError);
+  session.publish(publisher, handleError);
+});`;
+
+/** Camera switching: Basic Video Chat with a button that cycles to the next camera and shows its ID. */
+const cycleCamera = `${basicVideoChat}
+document.querySelector('#cycle').addEventListener('click', function cycle() {
+  publisher.cycleVideo().then(function cycled(result) {
+    document.querySelector('#camera').textContent = result.deviceId;
+  }, handleError);
+});`;
+
+/**
+ * The test's two cameras, `red-camera` (the default) and `blue-camera`: canvas tracks of one colour
+ * each that `enumerateDevices` lists and `getUserMedia` captures by device ID.
+ */
+const twoCameras = `(() => {
+  const colours = { 'red-camera': '#dc1e1e', 'blue-camera': '#1e1edc' };
+  const cameraTrack = (deviceId) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 320;
+    canvas.height = 240;
+    const context = canvas.getContext('2d');
+    let frame = 0;
+    const timer = setInterval(() => {
+      context.fillStyle = colours[deviceId];
+      context.fillRect(0, 0, 320, 240);
+      context.fillStyle = '#fff';
+      context.fillRect((frame++ * 8) % 280, 0, 40, 40);
+    }, 66);
+    const track = canvas.captureStream(15).getVideoTracks()[0];
+    const settings = track.getSettings.bind(track);
+    track.getSettings = () => ({ ...settings(), deviceId });
+    const stop = track.stop.bind(track);
+    track.stop = () => { clearInterval(timer); stop(); };
+    return track;
+  };
+  const devices = navigator.mediaDevices;
+  const enumerate = devices.enumerateDevices.bind(devices);
+  const capture = devices.getUserMedia.bind(devices);
+  devices.enumerateDevices = async () => [
+    ...(await enumerate()).filter((device) => device.kind !== 'videoinput'),
+    ...Object.keys(colours).map((deviceId) => ({ deviceId, kind: 'videoinput', label: deviceId, groupId: deviceId })),
+  ];
+  devices.getUserMedia = async (constraints) => {
+    const video = constraints && constraints.video;
+    const audio = constraints && constraints.audio ? await capture({ audio: constraints.audio }) : new MediaStream();
+    if (!video) return audio;
+    const wanted = video.deviceId && (video.deviceId.exact || video.deviceId);
+    return new MediaStream([...audio.getTracks(), cameraTrack(colours[wanted] ? wanted : 'red-camera')]);
+  };
+})();`;
+
+/**
+ * The screen sharing sample: Basic Video Chat, and a button that checks the capability and
+ * publishes the screen; streams of screens are subscribed into #screen.
+ */
+const screenSharing =
+  basicVideoChat.replace(
+    "session.subscribe(event.stream, 'subscriber', subscriberOptions, handleError);",
+    "session.subscribe(event.stream, event.stream.videoType === 'screen' ? 'screen' : 'subscriber', subscriberOptions, handleError);",
+  ) +
+  `
+document.querySelector('#share').addEventListener('click', function share() {
+  OT.checkScreenSharingCapability(function checked(response) {
+    if (!response.supported || response.extensionRegistered === false) {
+      alert('This browser does not support screen sharing.');
+    } else if (response.extensionInstalled === false) {
+      alert('Please install the screen sharing extension and load your app over https.');
+    } else {
+      var screenPublisher = OT.initPublisher('screen-preview', { videoSource: 'screen', insertMode: 'append' }, handleError);
+      session.publish(screenPublisher, handleError);
+    }
+  });
+});`;
+
+describe('the OpenTok web samples that publish other media, on Parlor', () => {
+  it("Publish-Video: the subscriber decodes the file's moving picture", async () => {
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
+    const body = `${videos}<video id="video" src="/clip.webm" autoplay muted loop playsinline></video>`;
+    const player = await bed.open(sessionId, body, publishVideo);
+    const viewer = await bed.open(sessionId, videos, basicVideoChat);
+    await expectSubscriberVideo(viewer);
+    const seen = await coloursSeen(viewer, '#subscriber video', 12);
+    assert.ok(seen.size >= 3, `the viewer saw ${[...seen].join(' ')}`);
+    await bed.close([player, viewer]);
+  });
+
+  it('Stream-Filter: the subscriber sees the camera in greyscale, the camera itself in colour', async () => {
+    const sessionId = await bed.parlor.createSession();
+    const body = `${videos}<video id="camera" muted playsinline></video>`;
+    const filtered = await bed.open(sessionId, body, streamFilter);
+    const viewer = await bed.open(sessionId, videos, basicVideoChat);
+    await expectSubscriberVideo(viewer);
+    const camera = await colourOf(filtered, '#camera');
+    assert.ok(saturation(camera) > 40, `the fake camera is not in colour: ${camera.join(',')}`);
+    // Greyscale through the encoder: the channels stay within a few steps of each other.
+    const received = await colourOf(viewer, '#subscriber video');
+    assert.ok(saturation(received) < 16, `the subscriber saw colour: ${received.join(',')}`);
+    await bed.close([filtered, viewer]);
+  });
+
+  it("Media processor: the connector's transformer paints the band the subscriber sees above the camera's picture", async () => {
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
+    const processed = await bed.open(sessionId, videos, mediaProcessor);
+    const viewer = await bed.open(sessionId, videos, basicVideoChat);
+    await expectSubscriberVideo(viewer);
+    const band = await colourOf(viewer, '#subscriber video', { x: 0.1, y: 0.02, width: 0.8, height: 0.15 });
+    assert.ok(band[0] > 200 && band[1] < 60 && band[2] > 200, `the band is ${band.join(',')}`);
+    const below = await colourOf(viewer, '#subscriber video', { x: 0.1, y: 0.5, width: 0.8, height: 0.4 });
+    assert.ok(!(below[0] > 200 && below[1] < 60 && below[2] > 200), 'the whole picture is magenta');
+    await bed.close([processed, viewer]);
+  });
+
+  it('Stereo: each tone reaches its own channel at a subscriber through the router', async () => {
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
+    const sender = await bed.open(sessionId, `${videos}<button id="start">Start</button>`, stereo);
+    const listener = await bed.open(sessionId, videos, basicVideoChat);
+    await sender.click('#start');
+    await expectSubscriberVideo(listener);
+    const levels = await listener.evaluate(async () => {
+      const video = document.querySelector<HTMLVideoElement>('#subscriber video');
+      const track = (video?.srcObject as MediaStream | null)?.getAudioTracks()[0];
+      if (!track) return null;
+      const context = new AudioContext({ sampleRate: 48_000 });
+      const splitter = context.createChannelSplitter(2);
+      context.createMediaStreamSource(new MediaStream([track])).connect(splitter);
+      const analysers = [0, 1].map((channel) => {
+        const analyser = context.createAnalyser();
+        analyser.fftSize = 4096;
+        splitter.connect(analyser, channel);
+        return analyser;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const bin = (frequency: number) => Math.round((frequency / 48_000) * 4096);
+      return analysers.map((analyser) => {
+        const spectrum = new Float32Array(analyser.frequencyBinCount);
+        analyser.getFloatFrequencyData(spectrum);
+        return { low: spectrum[bin(500)] ?? -Infinity, high: spectrum[bin(1500)] ?? -Infinity };
+      });
+    });
+    assert.ok(levels, 'no audio track at the subscriber');
+    const [left, right] = levels;
+    assert.ok(left && left.low > left.high + 20, `left channel (dB): ${JSON.stringify(left)}`);
+    assert.ok(right && right.high > right.low + 20, `right channel (dB): ${JSON.stringify(right)}`);
+    await bed.close([sender, listener]);
+  });
+
+  it('Camera switching: cycleVideo moves the subscriber from the red camera to the blue one and back', async () => {
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
+    const body = `${videos}<button id="cycle">Switch camera</button><span id="camera"></span>`;
+    const switcher = await bed.open(sessionId, body, cycleCamera, { initScript: twoCameras });
+    const viewer = await bed.open(sessionId, videos, basicVideoChat);
+    await expectSubscriberVideo(viewer);
+    const waitForColour = (dominant: 0 | 2) =>
+      viewer.waitForFunction(
+        (dominant) => {
+          const video = document.querySelector<HTMLVideoElement>('#subscriber video');
+          if (!video || video.videoWidth === 0) return false;
+          const canvas = document.createElement('canvas');
+          canvas.width = canvas.height = 8;
+          const context = canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
+          context.drawImage(video, 0, 0, 8, 8);
+          const [r = 0, , b = 0] = context.getImageData(4, 5, 1, 1).data;
+          return dominant === 0 ? r > 150 && b < 100 : b > 150 && r < 100;
+        },
+        dominant,
+        { timeout: 20_000, polling: 100 },
+      );
+    await waitForColour(0);
+    await switcher.click('#cycle');
+    await waitForColour(2);
+    assert.equal(await switcher.textContent('#camera'), 'blue-camera');
+    await switcher.click('#cycle');
+    await waitForColour(0);
+    assert.equal(await switcher.textContent('#camera'), 'red-camera');
+    await bed.close([switcher, viewer]);
+  });
+
+  it("Screen sharing: the viewer subscribes to the shared screen as a screen, beside the sharer's camera", async () => {
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
+    const body = `${videos}<div id="screen"></div><div id="screen-preview"></div><button id="share">Share your screen</button>`;
+    const sharer = await bed.open(sessionId, body, screenSharing);
+    const viewer = await bed.open(sessionId, body, screenSharing);
+    await expectSubscriberVideo(viewer);
+    await sharer.click('#share');
+    await viewer.waitForFunction(
+      () => {
+        const video = document.querySelector<HTMLVideoElement>('#screen video');
+        return video !== null && video.videoWidth > 0 && video.getVideoPlaybackQuality().totalVideoFrames > 5;
+      },
+      undefined,
+      { timeout: 30_000, polling: 200 },
+    );
+    const sizes = await viewer.evaluate(() =>
+      ['#screen video', '#subscriber video'].map((selector) => {
+        const video = document.querySelector<HTMLVideoElement>(selector);
+        return [video?.videoWidth ?? 0, video?.videoHeight ?? 0];
+      }),
+    );
+    // Chromium's fake screen is 16:9, its fake camera 4:3.
+    const [[screenWidth = 0, screenHeight = 1] = [], [cameraWidth = 0, cameraHeight = 1] = []] = sizes;
+    assert.ok(Math.abs(screenWidth / screenHeight - 16 / 9) < 0.05, `the screen is ${sizes[0]?.join('x')}`);
+    assert.ok(Math.abs(cameraWidth / cameraHeight - 4 / 3) < 0.05, `the camera is ${sizes[1]?.join('x')}`);
+    await bed.close([sharer, viewer]);
+  });
+});
