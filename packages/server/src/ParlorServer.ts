@@ -454,6 +454,7 @@ export class ParlorServer {
         inspector: { inspector, lookup, tokens },
       });
       const address = await http.listen({ port: config.port, host: config.host });
+      cluster?.serving();
       const listenUrl = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
       const parts = {
         config,

@@ -127,6 +127,16 @@ export class Cluster {
     return cluster;
   }
 
+  /**
+   * The node has started (it listens): the event loop's delays until now were its own start
+   * (workers, the HTTP server), not load, and are forgotten at once. Counted, they kept a node
+   * that started on a busy machine from taking sessions for its first seconds.
+   */
+  serving(): void {
+    this.#lag.reset();
+    this.registry.write().catch(() => undefined);
+  }
+
   /** The sessions this node holds the lease of. */
   get heldSessions(): number {
     return this.#held.size;
