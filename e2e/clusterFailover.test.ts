@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenTok from 'opentok';
 import type { Browser } from 'playwright-core';
 import {
+  fromCallback,
   startPostgresServer,
   TestCluster,
   TestRedis,
@@ -27,7 +30,8 @@ import {
 // a PostgreSQL, the pages loading the SDK from the ap node, which stays up: the session, hinted
 // to Germany, starts on eu. Its Redis restarts; eu drains (`parlor node drain`), and the pages
 // move to us; us is killed (SIGKILL), and they come back on ap. One call goes through all three,
-// in order.
+// in order. The pages' tokens have expired before the first move. Every session made before the kill, its archive and its callbacks are found in
+// PostgreSQL after it.
 
 let redis: TestRedis;
 let postgres: PostgresServer;
@@ -38,6 +42,11 @@ let browser: Browser;
 let opentok: OpenTok;
 let sessionId: string;
 let peers: BrowserPeer[];
+/** When the pages' tokens expire, Unix seconds. */
+let tokenExpiresAt: number;
+/** Archive status callbacks as they came, in order. */
+const callbacks: { id: string; status: string }[] = [];
+let receiver: Server;
 
 before(async () => {
   [redis, postgres] = await Promise.all([TestRedis.start(), startPostgresServer()]);
@@ -48,17 +57,28 @@ before(async () => {
   opentok = new OpenTok(testClusterProject.apiKey, testClusterProject.apiSecret, {
     apiUrl: cluster.node('ap-3').url,
   });
-  sessionId = await new Promise<string>((resolve, reject) => {
-    opentok.createSession({ mediaMode: 'routed', location: '46.4.0.1' }, (error, session) => {
-      if (error || !session) reject(error ?? new Error('no session'));
-      else resolve(session.sessionId);
+  sessionId = await createSession(opentok);
+  receiver = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const { id, status } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as (typeof callbacks)[number];
+      callbacks.push({ id, status });
+      response.writeHead(204).end();
     });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  await fromCallback((done) => {
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
+    opentok.registerCallback({ group: 'archive', event: 'status', url }, done);
   });
   peers = await Promise.all(
     [0, 1].map(() => openBrowserPeer(browser, app.url, testClusterProject.apiKey, sessionId)),
   );
+  // Tokens that expire early in the call: each later move joins with a token its node renewed.
+  tokenExpiresAt = Math.floor(Date.now() / 1000) + 20;
   for (const peer of peers) {
-    assert.equal(await peer.connect(opentok.generateToken(sessionId)), null);
+    assert.equal(await peer.connect(opentok.generateToken(sessionId, { expireTime: tokenExpiresAt })), null);
     assert.equal(await peer.publish(lightVideo), null);
   }
 });
@@ -66,9 +86,18 @@ after(async () => {
   await browser.close();
   await app.close();
   await cluster.dispose();
+  receiver.closeAllConnections();
+  receiver.close();
   await redis.dispose();
   await postgres.stop();
 });
+
+/** A routed session hinted to Germany, made through the node `client` talks to. */
+function createSession(client: OpenTok): Promise<string> {
+  return fromCallback<{ sessionId: string }>((done) => {
+    client.createSession({ mediaMode: 'routed', location: '46.4.0.1' }, done);
+  }).then((session) => session.sessionId);
+}
 
 /** What the nodes logged of sessions they lost or moved: a page that moved unexpectedly was moved by one of these. */
 function moves(): string {
@@ -157,10 +186,13 @@ describe('a call in a cluster whose nodes come and go', () => {
     await expectBothDecoding();
     assert.deepEqual(await connectionsByNode(), { 'us-1': 0, 'eu-2': 2, 'ap-3': 0 });
     const samples = [await framesDecoded()];
+    let outageMs = 0;
     for (let index = 1; index <= 8; index++) {
       if (index === 2) {
+        const down = Date.now();
         await redis.stop();
         await redis.start();
+        outageMs = Date.now() - down;
       }
       await sleep(1500);
       samples.push(await framesDecoded());
@@ -169,7 +201,7 @@ describe('a call in a cluster whose nodes come and go', () => {
       for (const page of [0, 1])
         assert.ok(
           (samples[index]?.[page] ?? 0) > (samples[index - 1]?.[page] ?? 0),
-          `page ${page} decoded no frame in 1.5 s: ${JSON.stringify(samples)}\n${moves()}`,
+          `page ${page} decoded no frame in 1.5 s (Redis was down ${outageMs} ms): ${JSON.stringify(samples)}\n${moves()}`,
         );
     }
     for (const peer of peers) assert.equal(await peer.count('sessionReconnecting'), 0);
@@ -177,7 +209,12 @@ describe('a call in a cluster whose nodes come and go', () => {
   });
 
   it('drains a node with `parlor node drain`: both pages join the session on another node and decode again', async () => {
+    const expiresInMs = tokenExpiresAt * 1000 + 1000 - Date.now();
+    if (expiresInMs > 0) await sleep(expiresInMs);
     const before = await Promise.all(peers.map((peer) => peer.connectionId()));
+    // The first page watches its own stream too, which it must move itself.
+    await peers[0]?.subscribeToSelf();
+    await peers[0]?.expectMediaFlowing('self', 30_000);
     // A page that does not migrate is told the server rotated, and ends.
     const staying = await openBrowserPeer(browser, app.url, testClusterProject.apiKey, sessionId, {
       sessionMigration: false,
@@ -190,6 +227,7 @@ describe('a call in a cluster whose nodes come and go', () => {
     await staying.waitForEvent({ type: 'sessionDisconnected', reason: 'serverRotation' });
     await staying.page.close();
     await expectBothDecoding();
+    await peers[0]?.expectMediaFlowing('self', 30_000);
     // New connections, on us (eu's first fallback), as new streams.
     const after = await Promise.all(peers.map((peer) => peer.connectionId()));
     for (const [index, connectionId] of after.entries()) assert.notEqual(connectionId, before[index]);
@@ -207,7 +245,32 @@ describe('a call in a cluster whose nodes come and go', () => {
     assert.equal((await cluster.node('eu-2').parlor.stop('SIGTERM')).code, 0);
   });
 
-  it("fails over when the session's node is killed: both pages are connected again on another node and decoding", async () => {
+  it("fails over when the session's node is killed: both pages are connected again on another node and decoding, nothing lost from PostgreSQL", async () => {
+    // Made through the node about to die: sessions, and an archive of the call it records.
+    const killed = new OpenTok(testClusterProject.apiKey, testClusterProject.apiSecret, {
+      apiUrl: cluster.node('us-1').url,
+    });
+    const sessionIds = [sessionId];
+    for (let index = 0; index < 5; index++) sessionIds.push(await createSession(killed));
+    const archive = await fromCallback<OpenTok.Archive>((done) => {
+      killed.startArchive(sessionId, { name: 'before the kill' }, (error, started) => {
+        done(error, started as OpenTok.Archive);
+      });
+    });
+    // Its `started` delivered and so recorded: one in flight at the kill is sent again, by design.
+    const queuedOnKilled = async (): Promise<unknown> =>
+      (
+        await postgres.query(
+          databaseUrl,
+          'SELECT count(*)::int AS n FROM webhook_deliveries WHERE node_id = $1',
+          ['us-1'],
+        )
+      )[0]?.n;
+    await until(
+      'the archive to start',
+      async () => callbacks.some(({ id }) => id === archive.id) && (await queuedOnKilled()) === 0,
+      15_000,
+    );
     const killedAt = Date.now();
     await cluster.node('us-1').parlor.stop('SIGKILL');
     await waitForReconnected(2, 30_000);
@@ -220,5 +283,42 @@ describe('a call in a cluster whose nodes come and go', () => {
     assert.deepEqual(await connectionsByNode(), { 'ap-3': 2 });
     assert.ok(decodingMs < 40_000, `decoding again ${decodingMs} ms after the kill`);
     for (const peer of peers) assert.equal(await peer.count('sessionDisconnected'), 0);
+    await peers[0]?.expectMediaFlowing('self', 30_000);
+
+    const stored = await postgres.query(
+      databaseUrl,
+      'SELECT session_id FROM sessions WHERE session_id = ANY($1)',
+      [sessionIds],
+    );
+    assert.deepEqual(stored.map((row) => row.session_id).sort(), [...sessionIds].sort());
+    // The node that recorded it is gone: another one fails the archive, and tells once.
+    const archiveRow = async (): Promise<Record<string, unknown> | undefined> =>
+      (
+        await postgres.query(databaseUrl, 'SELECT status, reason FROM archives WHERE archive_id = $1', [
+          archive.id,
+        ])
+      )[0];
+    await until('the archive to fail', async () => (await archiveRow())?.status === 'failed', 20_000);
+    assert.match(String((await archiveRow())?.reason), /the node recording it \(us-1\) was lost/);
+    await until('its failed callback', () => callbacks.some(({ status }) => status === 'failed'), 15_000);
+    assert.deepEqual(
+      callbacks.filter(({ id }) => id === archive.id).map(({ status }) => status),
+      ['started', 'failed'],
+    );
+    const registered = await postgres.query(databaseUrl, 'SELECT grp, event FROM callbacks');
+    assert.deepEqual(registered, [{ grp: 'archive', event: 'status' }]);
+    assert.equal(await queuedOnKilled(), 0, 'deliveries still queued for the killed node');
   });
 });
+
+async function until(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}

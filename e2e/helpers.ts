@@ -214,6 +214,19 @@ export class BrowserPeer {
     );
   }
 
+  /** Subscribes to the page's own stream (routed sessions), its counters kept under `self`. */
+  subscribeToSelf(): Promise<void> {
+    return this.page.evaluate(() => {
+      const { participant } = window;
+      const stream = participant.publisher?.stream;
+      if (!stream) throw new Error('not publishing');
+      participant.subscribers.set(
+        'self',
+        participant.session.subscribe(stream, undefined, { insertMode: 'append' }),
+      );
+    });
+  }
+
   /** Drops the signaling socket as a network failure would (a close code that is not "normal"). */
   dropSignaling(): Promise<void> {
     return this.page.evaluate(() => {

@@ -8,9 +8,9 @@ ensureDependencies();
 if ((names.length === 0 || names.includes('router')) && process.getuid?.() === 0) {
   ensureDebianPackages({ '/usr/bin/janus': 'janus', '/usr/bin/ffmpeg': 'ffmpeg' });
 }
-// The audio fallback benchmark drives Chromium, one of them in a network namespace (root).
+// The audio fallback, switch and cluster benchmarks drive Chromium (fallback's in a network namespace, as root).
 if (
-  (names.length === 0 || names.includes('fallback') || names.includes('switch')) &&
+  (names.length === 0 || ['fallback', 'switch', 'cluster'].some((name) => names.includes(name))) &&
   process.getuid?.() === 0
 ) {
   ensureDebianPackages({ '/usr/bin/chromium': 'chromium' });

@@ -1,7 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
 import jwt from 'jsonwebtoken';
 import { OpenTok } from '@parlor/server-sdk';
+import { runScenario } from './fallbackBench.js';
 import {
   SignalingTestClient,
+  spawnParlor,
   startPostgresServer,
   TestCluster,
   TestRedis,
@@ -15,8 +21,10 @@ export interface ClusterBenchOptions {
   readonly nodes?: number;
   /** Sessions placed, and REST calls made each way. Default: 100. */
   readonly samples?: number;
-  /** Owners killed, one after the other. Default: 5. */
+  /** Owners killed, one after the other, and calls of two Chromium pages failed over. Default: 5. */
   readonly failovers?: number;
+  /** How long each rate (requests per second) is measured, in seconds. Default: 3. */
+  readonly rateSeconds?: number;
 }
 
 export interface Latency {
@@ -43,6 +51,12 @@ export interface ClusterBenchResult {
   readonly leaseTakeover: Latency;
   /** `kill -9` of a node until the registry no longer lists it. */
   readonly recordExpiry: Latency;
+  /** Connection-info requests answered per second for a live session, asked of its host and of another node (which asks the host). */
+  readonly connectionInfoPerSecond: { readonly host: number; readonly other: number };
+  /** `POST /session/create` per second on one node: a cluster node on PostgreSQL, and a node on its own on SQLite. */
+  readonly sessionCreatesPerSecond: { readonly postgres: number; readonly sqlite: number };
+  /** A call of two Chromium pages, its node killed: until both pages are told `sessionReconnected`, and until both decode video again; null when Chromium is missing. */
+  readonly callFailover: { readonly reconnected: Latency; readonly decoding: Latency } | null;
 }
 
 /** Addresses the shipped GeoIP data places in the US, Germany and Japan: one region each. */
@@ -116,6 +130,20 @@ export async function runClusterBench(options: ClusterBenchOptions = {}): Promis
       restForwarded.push((await timed(() => listStreams(others[i % others.length] ?? host, sessionId)))[0]);
     }
 
+    const rateSeconds = options.rateSeconds ?? 3;
+    const infoRequest = (node: TestClusterNode): autocannon.Options => ({
+      url: `${node.url}/v2/session/${sessionId}/connection-info`,
+      headers: { 'X-TB-TOKEN-AUTH': opentok.generateToken(sessionId) },
+    });
+    const connectionInfoPerSecond = {
+      host: await requestsPerSecond(infoRequest(host), rateSeconds),
+      other: await requestsPerSecond(infoRequest(others[0] ?? host), rateSeconds),
+    };
+    const sessionCreatesPerSecond = {
+      postgres: await requestsPerSecond(sessionCreate(first.url), rateSeconds),
+      sqlite: await sqliteSessionCreates(rateSeconds),
+    };
+
     const leaseTakeover: number[] = [];
     const recordExpiry: number[] = [];
     for (let run = 0; run < (options.failovers ?? 5); run++) {
@@ -159,6 +187,9 @@ export async function runClusterBench(options: ClusterBenchOptions = {}): Promis
       restForwarded: latency(restForwarded),
       leaseTakeover: latency(leaseTakeover),
       recordExpiry: latency(recordExpiry),
+      connectionInfoPerSecond,
+      sessionCreatesPerSecond,
+      callFailover: await callFailover(options.failovers ?? 5),
     };
   } finally {
     await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
@@ -166,6 +197,66 @@ export async function runClusterBench(options: ClusterBenchOptions = {}): Promis
     await redis.dispose();
     await postgres.stop();
   }
+}
+
+/** Requests answered per second with keep-alive over 16 connections, after a second of warm-up; any error fails the bench. */
+async function requestsPerSecond(request: autocannon.Options, seconds: number): Promise<number> {
+  await autocannon({ ...request, connections: 16, duration: 1 });
+  const result = await autocannon({ ...request, connections: 16, duration: seconds });
+  const failed = result.errors + result.non2xx + result.timeouts;
+  if (failed > 0) throw new Error(`${request.url}: ${failed} of ${result.requests.total} requests failed`);
+  return result.requests.total / seconds;
+}
+
+/** `POST /session/create` of a routed session with a location hint, as the test project. */
+function sessionCreate(url: string): autocannon.Options {
+  const now = Math.floor(Date.now() / 1000);
+  const auth = jwt.sign(
+    { iss: testClusterProject.apiKey, ist: 'project', iat: now, exp: now + 300 },
+    testClusterProject.apiSecret,
+  );
+  return {
+    url: `${url}/session/create`,
+    method: 'POST',
+    headers: {
+      'X-OPENTOK-AUTH': auth,
+      Accept: 'application/json',
+      'Content-Type': 'application/x-www-form-urlencoded',
+    },
+    body: 'archiveMode=manual&p2p.preference=disabled&location=46.4.0.1',
+  };
+}
+
+/** Session creates per second on a node on its own, which stores in SQLite, started as a cluster node is. */
+async function sqliteSessionCreates(seconds: number): Promise<number> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parlor-bench-sqlite-'));
+  const parlor = await spawnParlor({
+    dataDir,
+    env: {
+      PARLOR_API_KEY: testClusterProject.apiKey,
+      PARLOR_API_SECRET: testClusterProject.apiSecret,
+      PARLOR_MEDIA_WORKERS: '1',
+    },
+  });
+  try {
+    return await requestsPerSecond(sessionCreate(parlor.url), seconds);
+  } finally {
+    await parlor.stop('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** `e2e/clusterFailoverRuns.ts`: calls of two Chromium pages whose node is killed. */
+async function callFailover(runs: number): Promise<ClusterBenchResult['callFailover']> {
+  const parsed = await runScenario<{ runs: { reconnectedMs: number; decodingMs: number }[] }>(
+    'e2e/clusterFailoverRuns.ts',
+    runs,
+  );
+  if ('skipped' in parsed) return null;
+  return {
+    reconnected: latency(parsed.runs.map((run) => run.reconnectedMs)),
+    decoding: latency(parsed.runs.map((run) => run.decodingMs)),
+  };
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {

@@ -31,7 +31,7 @@ import { runTokenBench, type RateFigures } from './tokenBench.js';
 // table per benchmark and writes every figure to bench/results/ as JSON.
 // Flags of `router`: --quick, --profile[=VIEWERS], --scenario=NAME[,NAME…], --sfu=NAME[,NAME…],
 // --sizes=N[,N…]. Of `fallback`: --runs=N, --side=subscriber|publisher (both by default). Of
-// `cluster`: --nodes=N (2–3), --samples=N, --failovers=N. Of `switch`: --runs=N (10 by default).
+// `cluster`: --nodes=N (2–3), --samples=N, --failovers=N, --rate-seconds=N. Of `switch`: --runs=N (10 by default).
 
 const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const flags = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
@@ -71,6 +71,7 @@ const benchmarks = {
       ...(numberFlag('nodes') === undefined ? {} : { nodes: numberFlag('nodes') }),
       ...(numberFlag('samples') === undefined ? {} : { samples: numberFlag('samples') }),
       ...(numberFlag('failovers') === undefined ? {} : { failovers: numberFlag('failovers') }),
+      ...(numberFlag('rate-seconds') === undefined ? {} : { rateSeconds: numberFlag('rate-seconds') }),
     });
     const row = (name: string, f: Latency): string[] => [
       name,
@@ -88,6 +89,26 @@ const benchmarks = {
       row('GET …/stream on another node, forwarded', result.restForwarded),
       row('kill -9 of the owner → session handed to another node', result.leaseTakeover),
       row('kill -9 → node gone from the registry', result.recordExpiry),
+      ...(result.callFailover
+        ? [
+            row(
+              'call of 2 pages, kill -9 of its node → both sessionReconnected',
+              result.callFailover.reconnected,
+            ),
+            row(
+              'call of 2 pages, kill -9 of its node → both decoding video again',
+              result.callFailover.decoding,
+            ),
+          ]
+        : []),
+    ]);
+    const { connectionInfoPerSecond: info, sessionCreatesPerSecond: creates } = result;
+    printTable('Requests per second (16 connections, keep-alive)', [
+      ['', 'req/s'],
+      ['connection-info asked of the host', info.host.toFixed(0)],
+      ['connection-info asked of another node (it asks the host)', info.other.toFixed(0)],
+      ['POST /session/create, cluster node on PostgreSQL', creates.postgres.toFixed(0)],
+      ['POST /session/create, node on its own on SQLite (peer)', creates.sqlite.toFixed(0)],
     ]);
     console.log(
       `  placement / owner lookup: ${ratio(result.placement.p50Ms, result.ownerLookup.p50Ms)} (p50)` +

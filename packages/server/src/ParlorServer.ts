@@ -11,6 +11,7 @@ import { mediaToolsProblem } from './archive/composition/mediaTools.js';
 import { CorruptRecordingError, recoverRecording } from './archive/recording/index.js';
 import { DownloadLinks } from './archive/DownloadLinks.js';
 import { ClientTokenVerifier } from './auth/ClientTokenVerifier.js';
+import { TokenRenewal } from './auth/TokenRenewal.js';
 import type { CredentialLookup } from './auth/projectLookup.js';
 import { Cluster } from './cluster/Cluster.js';
 import type { Departure } from './cluster/NodeRegistry.js';
@@ -298,7 +299,9 @@ export class ParlorServer {
         maxConnectionsPerToken: config.signalingLimits.connectionsPerToken,
         createRouter: () => pool.createRouter(),
         adaptiveRouting: config.adaptiveRouting ? {} : null,
-        ...(cluster ? { admit: cluster.admit.bind(cluster) } : {}),
+        ...(cluster
+          ? { admit: cluster.admit.bind(cluster), tokenRenewal: new TokenRenewal({ lookup }) }
+          : {}),
       });
       rooms = signaling.rooms;
       const callbackAddresses = new PublicAddressPolicy(config.callbackAllowedIps);
@@ -461,6 +464,7 @@ export class ParlorServer {
         inspector: { inspector, lookup, tokens },
       });
       const address = await http.listen({ port: config.port, host: config.host });
+      cluster?.serving();
       const listenUrl = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
       const parts = {
         config,

@@ -163,6 +163,7 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     try {
       const joined = await this.#join();
       this.#ticket = ticketOf(joined);
+      this.#takeToken(joined.renewedToken);
       this.#setState('connected');
       this.#startPinging();
       return joined;
@@ -258,6 +259,14 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     };
   }
 
+  /**
+   * A cluster renewed the client's token: locating and joining the session again (when its node
+   * goes) use it from now on, the token the client was given may have expired by then.
+   */
+  #takeToken(token: string | undefined): void {
+    if (token !== undefined && this.#credentials) this.#credentials = { ...this.#credentials, token };
+  }
+
   /** Asks where the session is hosted now; null without an answer. */
   #locate(): Promise<SessionHost | null> {
     const credentials = this.#credentials;
@@ -327,6 +336,7 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
       if (frame.seq <= this.#lastSeq) return;
       this.#lastSeq = frame.seq;
       this.#logger.debug('signaling event', frame.event, frame.data);
+      if (frame.event === 'tokenRenewed') this.#takeToken(frame.data.token);
       this.safeEmit('event', frame);
       return;
     }
@@ -483,6 +493,7 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     }
     this.#host = host;
     this.#ticket = ticketOf(joined);
+    this.#takeToken(joined.renewedToken);
     this.#logger.info(`joined ${joined.sessionId} again on ${host.url}`);
     this.#restored();
     this.safeEmit('migrated', joined);

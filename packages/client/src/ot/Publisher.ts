@@ -745,7 +745,10 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
   #moved(session: Session, info: StreamInfo): void {
     const connection = session.connection;
     if (!connection || this.#destroyed) return;
+    const previous = this.#stream;
     this.#stream = new Stream(info, connection);
+    if (previous)
+      for (const subscriber of session.getSubscribersForStream(previous)) subscriber._moved(this.#stream);
     this.dispatch(createEvent('streamCreated', this, { stream: this.#stream }));
   }
 

@@ -89,7 +89,6 @@ export interface SubscriberStats {
 /** OpenTok.js's Subscriber: another client's stream, received and shown in the page. */
 export class Subscriber extends OTEventEmitter<SubscriberEvents> {
   readonly id: string;
-  readonly stream: Stream;
   readonly #context: OTContext;
   readonly #session: Session;
   readonly #engine: SessionEngine;
@@ -131,6 +130,7 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
   /** Whether the peer connection has connected once (the completion handler has been called). */
   #subscribed = false;
   #destroyed = false;
+  #stream: Stream;
 
   /** @internal Use `session.subscribe`. */
   constructor(
@@ -146,7 +146,7 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
     const preferredResolution = checkPreferredResolution(properties.preferredResolution);
     const preferredFrameRate = checkPreferredFrameRate(properties.preferredFrameRate);
     this.id = newId();
-    this.stream = stream;
+    this.#stream = stream;
     this.#context = context;
     context.subscribers._add(this);
     this.#session = session;
@@ -180,6 +180,11 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
         this.#failed(toOTError(error), completion);
       },
     );
+  }
+
+  /** The stream received; the client's own stream follows it when it moves to the session's new node. */
+  get stream(): Stream {
+    return this.#stream;
   }
 
   /** The inserted element; undefined with `insertDefaultUI: false`. */
@@ -340,6 +345,29 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
     if (transport !== this.#transport || this.#destroyed || matches === this.#secretMatches) return;
     this.#secretMatches = matches;
     this.dispatch(createEvent(matches ? 'encryptionSecretMatch' : 'encryptionSecretMismatch', this, {}));
+  }
+
+  /**
+   * @internal The stream, this client's own, is published again as `stream` on the session's
+   * new node (a migration ended the old one with its node): the subscription follows it there,
+   * in the same element. The others' streams end instead, and the application subscribes to them
+   * again on `streamCreated`; for its own stream it is told nothing to act on.
+   */
+  _moved(stream: Stream): void {
+    if (this.#destroyed) return;
+    this.#stream = stream;
+    if (this.#transport) this.#engine.unsubscribe(this.#transport);
+    this.#transport = undefined;
+    this.#carrier = undefined;
+    for (const track of this.#media.getTracks()) this.#media.removeTrack(track);
+    this.#engine.subscribe(stream.streamId, this.#preferences?.subscribeWith()).then(
+      (transport) => {
+        this.#attach(transport, this.#completion);
+      },
+      (error: unknown) => {
+        this.#failed(toOTError(error), undefined);
+      },
+    );
   }
 
   /** @internal Stops receiving and removes the element; `destroyed` follows. Idempotent. */

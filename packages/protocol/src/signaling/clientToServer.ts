@@ -47,6 +47,11 @@ export const SessionConnected = Type.Object({
   archives: Type.Array(ArchiveInfo),
   /** What `resume` needs after the socket drops, and how long the server waits for it. */
   resume: Type.Object({ secret: Type.String(), graceMs: Type.Integer({ minimum: 0 }) }),
+  /**
+   * A cluster's fresh token for this connection (renewed by `tokenRenewed` while it lasts): the
+   * client joins the session with it when it migrates, its own token may have expired by then.
+   */
+  renewedToken: Type.Optional(Type.String()),
 });
 
 // resume: take a connection over on a new socket after the old one dropped, within the grace period.

@@ -98,6 +98,8 @@ export const serverToClient = {
   sessionDisconnected: Type.Object({
     reason: Type.Union(sessionDisconnectedReasons.map((reason) => Type.Literal(reason))),
   }),
+  /** A cluster's fresh token for this connection, replacing the last (see `renewedToken` of `connect`). */
+  tokenRenewed: Type.Object({ token: Type.String() }),
   /** A client subscribed to a stream this client publishes; expect its negotiation next. */
   subscriptionCreated: Type.Object({
     subscriptionId: Id,

@@ -20,6 +20,8 @@ export interface VerifiedToken {
   readonly issuedAt: number;
   /** Unix seconds. */
   readonly expiresAt: number;
+  /** A token the server renewed (`TokenRenewal`): the key of the token the client first connected with. */
+  readonly renewalOf?: string;
 }
 
 export interface ClientTokenVerifierOptions {
@@ -36,6 +38,7 @@ interface UncheckedClaims {
   readonly layoutClassList: unknown;
   readonly issuedAt: unknown;
   readonly expiresAt: unknown;
+  readonly renewalOf?: unknown;
 }
 
 /**
@@ -119,6 +122,7 @@ export class ClientTokenVerifier {
       layoutClassList: decodePhpClassList(claims.initial_layout_class_list),
       issuedAt: claims.iat,
       expiresAt: claims.exp,
+      renewalOf: claims.parlor_renewal_of,
     });
   }
 
@@ -186,6 +190,7 @@ export class ClientTokenVerifier {
       initialLayoutClassList: layoutClassList.split(/\s+/).filter((name) => name !== ''),
       issuedAt,
       expiresAt,
+      ...(typeof claims.renewalOf === 'string' ? { renewalOf: claims.renewalOf } : {}),
     };
   }
 }

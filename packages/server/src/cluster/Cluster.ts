@@ -46,6 +46,9 @@ export interface ClusterOptions {
   readonly maxLagMs?: number;
 }
 
+/** How often leases are checked for a confirmation that came too late, ms. */
+const watchIntervalMs = 250;
+
 /** A session whose lease this node holds. */
 interface Hold {
   /** When the node took it, Unix ms. */
@@ -80,6 +83,8 @@ export class Cluster {
   readonly #logger: Logger;
   #state: NodeState = 'serving';
   #timer: NodeJS.Timeout | undefined;
+  /** Looks, more often than leases are renewed, for a lease Redis has not confirmed in time. */
+  #watchTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | null = null;
   /** The departures being taken over, or null: one round at a time. */
   #reaping: Promise<void> | null = null;
@@ -111,6 +116,9 @@ export class Cluster {
   static async start(options: ClusterOptions): Promise<Cluster> {
     const cluster = new Cluster(options);
     await cluster.registry.start();
+    cluster.#watchTimer = setInterval(() => {
+      cluster.#dropUnconfirmed();
+    }, watchIntervalMs);
     cluster.#timer = setInterval(() => {
       cluster.#renew();
       cluster.#reaping ??= cluster.#takeOverDeparted().finally(() => {
@@ -125,6 +133,16 @@ export class Cluster {
       'joined the cluster',
     );
     return cluster;
+  }
+
+  /**
+   * The node has started (it listens): the event loop's delays until now were its own start
+   * (workers, the HTTP server), not load, and are forgotten at once. Counted, they kept a node
+   * that started on a busy machine from taking sessions for its first seconds.
+   */
+  serving(): void {
+    this.#lag.reset();
+    this.registry.write().catch(() => undefined);
   }
 
   /** The sessions this node holds the lease of. */
@@ -285,6 +303,7 @@ export class Cluster {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
+      clearInterval(this.#watchTimer);
       await this.#reaping;
       this.#options.redis.off('ready', this.#onRedisReady);
       this.#lag.disable();
@@ -315,7 +334,7 @@ export class Cluster {
 
   /**
    * Renews every lease the node holds; gives up those whose room has ended, and drops those Redis
-   * gave to another node or has not confirmed for nearly a lease (one renewal may come late).
+   * gave to another node (those it has not confirmed in time go in `#dropUnconfirmed`).
    */
   #renew(): void {
     const now = Date.now();
@@ -323,10 +342,6 @@ export class Cluster {
       if (!this.#options.isLive(sessionId) && now - hold.since > this.#intervalMs) {
         this.#held.delete(sessionId);
         void this.#release(sessionId, 'it ended');
-        continue;
-      }
-      if (now > hold.confirmedAt + this.#leaseMs - this.#intervalMs - 500) {
-        this.#lose(sessionId, 'Redis did not confirm its lease in time');
         continue;
       }
       this.#leases.renew(sessionId, this.nodeId, this.#leaseMs).then(
@@ -343,6 +358,21 @@ export class Cluster {
           this.#logger.debug({ sessionId, err: (error as Error).message }, 'lease not renewed');
         },
       );
+    }
+  }
+
+  /**
+   * Drops the sessions whose lease Redis has not confirmed for nearly a lease: it may have
+   * expired, and another node may host them next. Looked at every `watchIntervalMs`, so that a
+   * Redis outage of up to a lease less the time since the last renewal and a second (over 5 s
+   * with the defaults) changes nothing; looked at only as leases are renewed, 2 s apart, an
+   * outage of 3.5 s could already end a session on a loaded machine.
+   */
+  #dropUnconfirmed(): void {
+    const now = Date.now();
+    for (const [sessionId, hold] of this.#held) {
+      if (now > hold.confirmedAt + this.#leaseMs - 1000)
+        this.#lose(sessionId, 'Redis did not confirm its lease in time');
     }
   }
 

@@ -21,6 +21,7 @@ import {
   type UpdateSubscriptionParams,
 } from '@parlor/protocol';
 import type { ClientTokenVerifier, VerifiedToken } from '../auth/ClientTokenVerifier.js';
+import type { TokenRenewal } from '../auth/TokenRenewal.js';
 import { TokenError } from '../auth/TokenError.js';
 import { noVideoPreferences, type VideoPreferences } from '../media/router/Subscription.js';
 import type { SessionService } from '../sessions/SessionService.js';
@@ -56,6 +57,8 @@ export interface ClientChannelOptions {
   readonly closeTimeoutMs: number;
   /** Whether the client may connect to a session here: null at once, or a promise that rejects with the reason. */
   readonly admit: (sessionId: string) => Promise<void> | null;
+  /** A cluster's renewal of connected clients' tokens; null on a node on its own (a client never joins elsewhere). */
+  readonly tokenRenewal: TokenRenewal | null;
   readonly logger: Logger;
 }
 
@@ -87,6 +90,8 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
   readonly #queue: SendQueue;
   readonly #connectTimer: NodeJS.Timeout;
   #closeTimer: NodeJS.Timeout | undefined;
+  /** Sends the connection a fresh token, at half a renewed token's life. */
+  #renewalTimer: NodeJS.Timeout | undefined;
   #logger: Logger;
   #state: ChannelState = 'open';
   /** A connect is reading its token and session, or waiting for the server's admission. */
@@ -360,14 +365,22 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
     } finally {
       this.#connecting = false;
     }
+    // A renewed token counts as the token it descends from.
+    const tokenKey = token.renewalOf ?? createHash('sha256').update(params.token).digest('base64url');
+    const renewedToken = await this.#options.tokenRenewal?.renew(token, tokenKey);
     if (this.#state !== 'open') throw new ParlorError('CONNECT_FAILED', 'the socket closed while connecting');
-    const tokenKey = createHash('sha256').update(params.token).digest('base64url');
-    return this.#join(session, token, tokenKey);
+    return this.#join(session, token, tokenKey, renewedToken);
   }
 
-  #join(session: SessionRecord, token: VerifiedToken, tokenKey: string): Handled {
+  #join(
+    session: SessionRecord,
+    token: VerifiedToken,
+    tokenKey: string,
+    renewedToken: string | undefined,
+  ): Handled {
     const { room, connection, resumeSecret } = this.#options.rooms.join(session, token, tokenKey, this);
     this.#attach(room, connection);
+    if (renewedToken !== undefined) this.#scheduleRenewal(connection);
     return {
       result: {
         sessionId: room.sessionId,
@@ -380,8 +393,31 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
         iceServers: [...this.#options.iceServersFor(connection.id, room.sessionId)],
         archives: [...this.#options.archivesOf(room.sessionId)],
         resume: { secret: resumeSecret, graceMs: room.reconnectGraceMs },
+        ...(renewedToken === undefined ? {} : { renewedToken }),
       },
     };
+  }
+
+  /** While the connection lasts (on this socket or a resuming one), sends it a fresh token at half a token's life. */
+  #scheduleRenewal(connection: RoomConnection): void {
+    const renewal = this.#options.tokenRenewal;
+    if (!renewal) return;
+    this.#renewalTimer = setInterval(
+      () => {
+        if (this.#connection !== connection) return;
+        renewal.renew(connection.token, connection.tokenKey).then(
+          (token) => {
+            if (token !== undefined && this.#connection === connection)
+              connection.send('tokenRenewed', { token });
+          },
+          (error: unknown) => {
+            this.#logger.debug({ err: (error as Error).message }, 'token not renewed');
+          },
+        );
+      },
+      (renewal.lifetimeSeconds * 1000) / 2,
+    );
+    this.#renewalTimer.unref();
   }
 
   #resume(params: ResumeParams): Handled {
@@ -395,6 +431,7 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
       this,
     );
     this.#attach(room, connection);
+    this.#scheduleRenewal(connection);
     return {
       result: {
         connection: connection.info,
@@ -461,6 +498,7 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
   #onSocketClose(code: number): void {
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#closeTimer);
+    clearInterval(this.#renewalTimer);
     this.#state = 'closed';
     this.#queue.close(false);
     const connection = this.#connection;

@@ -12,6 +12,7 @@ import {
   type IceServer,
 } from '@parlor/protocol';
 import type { ClientTokenVerifier } from '../auth/ClientTokenVerifier.js';
+import type { TokenRenewal } from '../auth/TokenRenewal.js';
 import type { RemoteRouter } from '../media/worker/RemoteRouter.js';
 import type { SessionService } from '../sessions/SessionService.js';
 import { ClientChannel } from './ClientChannel.js';
@@ -61,6 +62,8 @@ export interface SignalingServerOptions {
    * the reason (a cluster node hosts only its own sessions). Default: every session, at once.
    */
   readonly admit?: (sessionId: string) => Promise<void> | null;
+  /** Renews connected clients' tokens, in a cluster (where they may have to join elsewhere). Default: none. */
+  readonly tokenRenewal?: TokenRenewal;
 }
 
 /**
@@ -156,6 +159,7 @@ export class SignalingServer {
       connectTimeoutMs: this.#options.connectTimeoutMs ?? 10_000,
       closeTimeoutMs: this.#options.closeTimeoutMs ?? 1000,
       admit: this.#options.admit ?? (() => null),
+      tokenRenewal: this.#options.tokenRenewal ?? null,
       logger: this.#logger,
     });
     this.#channels.add(channel);

@@ -11,6 +11,8 @@ export interface PostgresServer {
   readonly port: number;
   /** Creates an empty database; resolves to its URL. */
   createDatabase(): Promise<string>;
+  /** Runs one statement on a database of `createDatabase`, on a connection of its own; resolves to its rows. */
+  query(databaseUrl: string, sql: string, values?: readonly unknown[]): Promise<Record<string, unknown>[]>;
   /** Stops the server and removes its files; idempotent. */
   stop(): Promise<void>;
 }
@@ -95,6 +97,15 @@ function handle(
         await admin.end();
       }
       return `postgres://postgres@${host}:${port}/${name}`;
+    },
+    async query(databaseUrl, sql, values = []) {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        return (await client.query<Record<string, unknown>>(sql, [...values])).rows;
+      } finally {
+        await client.end();
+      }
     },
     stop() {
       stopped ??= (async () => {
