@@ -45,7 +45,25 @@ export interface DtlsHandshaker {
   open(callbacks: DtlsHandshakeCallbacks): DtlsHandshake;
 }
 
-/** DTLS handshakes run by werift on the calling thread, as the router's DTLS server (`a=setup:passive`). */
+/** DTLS record content types (RFC 6347 §4.1). */
+const changeCipherSpec = 20;
+const handshakeRecord = 22;
+/**
+ * The shortest time between two resends of the last flight, ms: a peer's retransmitted flight
+ * may span several datagrams, and one resend answers them all.
+ */
+const minResendIntervalMs = 100;
+
+/**
+ * DTLS handshakes run by werift on the calling thread, as the router's DTLS server (`a=setup:passive`).
+ *
+ * Once connected, werift ignores a peer's retransmitted last flight (its certificate, key exchange
+ * and Finished) and so never resends its own Finished: a peer whose copy was lost retransmits
+ * until it gives up (werift's client after about 27 s), and gets no media. As RFC 6347 §4.2.4 asks,
+ * the server's last flight is kept and resent here whenever the peer's handshake records come
+ * again after the handshake; werift no longer sees them (a late ClientHello would make it
+ * renegotiate).
+ */
 export class LocalDtlsHandshaker implements DtlsHandshaker {
   readonly #certificate: DtlsCertificate;
 
@@ -55,13 +73,24 @@ export class LocalDtlsHandshaker implements DtlsHandshaker {
 
   open(callbacks: DtlsHandshakeCallbacks): DtlsHandshake {
     let closed = false;
+    let connected = false;
+    /** The datagrams sent since the peer's last one: the latest flight, once the handshake is over. */
+    let lastFlight: Uint8Array[] = [];
+    let receivedSinceSend = true;
+    let resentAt = -Infinity;
     const transport: Transport = {
       type: 'udp',
       address: {} as Transport['address'],
       closed: false,
       onData: () => undefined,
       send: async (data) => {
-        if (!closed) callbacks.send(data);
+        if (closed) return;
+        if (!connected) {
+          if (receivedSinceSend) lastFlight = [];
+          receivedSinceSend = false;
+          lastFlight.push(data);
+        }
+        callbacks.send(data);
       },
       close: async () => undefined,
     };
@@ -76,6 +105,7 @@ export class LocalDtlsHandshaker implements DtlsHandshaker {
     });
     server.onConnect.subscribe(() => {
       if (closed) return;
+      connected = true;
       const profile = srtpProfileById(server.srtp.srtpProfile ?? -1);
       const certificate = server.remoteCertificate;
       if (!profile || !certificate) {
@@ -99,11 +129,17 @@ export class LocalDtlsHandshaker implements DtlsHandshaker {
     });
     return {
       receive: (datagram) => {
-        if (!closed)
-          transport.onData(
-            Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength),
-            {} as never,
-          );
+        if (closed) return;
+        const type = datagram[0];
+        if (connected && (type === handshakeRecord || type === changeCipherSpec)) {
+          const now = performance.now();
+          if (now - resentAt < minResendIntervalMs) return;
+          resentAt = now;
+          for (const flight of lastFlight) callbacks.send(flight);
+          return;
+        }
+        receivedSinceSend = true;
+        transport.onData(Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength), {} as never);
       },
       close: () => {
         if (closed) return;
