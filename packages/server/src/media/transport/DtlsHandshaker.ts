@@ -48,21 +48,34 @@ export interface DtlsHandshaker {
 /** DTLS record content types (RFC 6347 §4.1). */
 const changeCipherSpec = 20;
 const handshakeRecord = 22;
+/** Handshake message type of a ClientHello (RFC 5246 §7.4). */
+const clientHello = 1;
 /**
- * The shortest time between two resends of the last flight, ms: a peer's retransmitted flight
- * may span several datagrams, and one resend answers them all.
+ * How long after sending a flight a retransmission of the peer's flight is taken to have crossed
+ * ours (ours late, not lost) and goes unanswered, ms. werift's client retransmits after 0.5 s,
+ * then 1 s more, and fails the handshake on a second copy of a flight (a HelloVerifyRequest): a
+ * server slowed by a join storm answered both copies of its ClientHello and lost the peer.
  */
-const minResendIntervalMs = 100;
+const resendAfterMs = 1000;
+
+/**
+ * The handshake message sequence number of a datagram's first record when it is a plaintext
+ * ClientHello (RFC 6347 §4.1, §4.2.2); null for anything else.
+ */
+function clientHelloSequence(datagram: Uint8Array): number | null {
+  const plaintext = datagram[0] === handshakeRecord && datagram[3] === 0 && datagram[4] === 0;
+  if (!plaintext || datagram.length < 19 || datagram[13] !== clientHello) return null;
+  return ((datagram[17] as number) << 8) | (datagram[18] as number);
+}
 
 /**
  * DTLS handshakes run by werift on the calling thread, as the router's DTLS server (`a=setup:passive`).
  *
- * Once connected, werift ignores a peer's retransmitted last flight (its certificate, key exchange
- * and Finished) and so never resends its own Finished: a peer whose copy was lost retransmits
- * until it gives up (werift's client after about 27 s), and gets no media. As RFC 6347 §4.2.4 asks,
- * the server's last flight is kept and resent here whenever the peer's handshake records come
- * again after the handshake; werift no longer sees them (a late ClientHello would make it
- * renegotiate).
+ * Retransmissions are handled here, not by werift (RFC 6347 §4.2.4): the server's latest flight is
+ * kept and resent when the peer's previous flight comes again, at most once per `resendAfterMs`.
+ * werift would answer a repeated ClientHello anew (a new HelloVerifyRequest, or a new ServerHello
+ * with new randoms), and once connected it ignores a repeated last flight, so a peer whose
+ * Finished was lost retransmitted until it gave up (werift's client after about 27 s).
  */
 export class LocalDtlsHandshaker implements DtlsHandshaker {
   readonly #certificate: DtlsCertificate;
@@ -74,10 +87,17 @@ export class LocalDtlsHandshaker implements DtlsHandshaker {
   open(callbacks: DtlsHandshakeCallbacks): DtlsHandshake {
     let closed = false;
     let connected = false;
-    /** The datagrams sent since the peer's last one: the latest flight, once the handshake is over. */
+    /** The datagrams sent since the peer's last one passed to werift: the server's latest flight. */
     let lastFlight: Uint8Array[] = [];
+    let flightSentAt = -Infinity;
     let receivedSinceSend = true;
-    let resentAt = -Infinity;
+    /** The latest ClientHello's message sequence number; -1 before the first. */
+    let clientHelloSeen = -1;
+    /**
+     * The latest ClientHello answered (a flight sent since): copies of it are retransmissions. One
+     * not answered yet may come in fragments (Chromium's, with its post-quantum key share).
+     */
+    let clientHelloAnswered = -1;
     const transport: Transport = {
       type: 'udp',
       address: {} as Transport['address'],
@@ -89,6 +109,8 @@ export class LocalDtlsHandshaker implements DtlsHandshaker {
           if (receivedSinceSend) lastFlight = [];
           receivedSinceSend = false;
           lastFlight.push(data);
+          flightSentAt = performance.now();
+          clientHelloAnswered = clientHelloSeen;
         }
         callbacks.send(data);
       },
@@ -130,14 +152,22 @@ export class LocalDtlsHandshaker implements DtlsHandshaker {
     return {
       receive: (datagram) => {
         if (closed) return;
+        const helloSequence = clientHelloSequence(datagram);
         const type = datagram[0];
-        if (connected && (type === handshakeRecord || type === changeCipherSpec)) {
+        const repeated = connected
+          ? type === handshakeRecord || type === changeCipherSpec
+          : helloSequence !== null && helloSequence <= clientHelloAnswered;
+        if (repeated) {
+          // An older ClientHello than the latest is a straggler: our answer to it is gone by.
+          const answered = connected || helloSequence === clientHelloAnswered;
           const now = performance.now();
-          if (now - resentAt < minResendIntervalMs) return;
-          resentAt = now;
-          for (const flight of lastFlight) callbacks.send(flight);
+          if (answered && lastFlight.length > 0 && now - flightSentAt >= resendAfterMs) {
+            flightSentAt = now;
+            for (const flight of lastFlight) callbacks.send(flight);
+          }
           return;
         }
+        if (helloSequence !== null) clientHelloSeen = Math.max(clientHelloSeen, helloSequence);
         receivedSinceSend = true;
         transport.onData(Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength), {} as never);
       },
