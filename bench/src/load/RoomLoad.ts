@@ -178,13 +178,18 @@ async function subscribeAll(
     }
     const first = withTimeout(peer.firstPacket, timeoutMs);
     const everyTrack = withTimeout(peer.everyTrack, timeoutMs);
-    arrivals.push(Promise.all([first, everyTrack]).then(([f, e]) => ({ first: f, everyTrack: e })));
+    arrivals.push(
+      Promise.all([first, everyTrack]).then(([f, e]) => {
+        if (f === null) errors.push(`no media within the timeout (${peer.progress})`);
+        return { first: f, everyTrack: e };
+      }),
+    );
   }
   const outcome = Promise.all(arrivals).then((subscriptions) => {
     const firsts = subscriptions.flatMap((s) => (s.first === null ? [] : [s.first]));
     const served = subscriptions.filter((s) => s.everyTrack !== null).length;
-    if (firsts.length < subscriptions.length) errors.push('no media within the timeout');
-    else if (served < subscriptions.length) errors.push('a track without media within the timeout');
+    if (firsts.length === subscriptions.length && served < subscriptions.length)
+      errors.push('a track without media within the timeout');
     return {
       joinMs: firsts.length > 0 ? Math.min(...firsts) - startedAt : null,
       failed: streams.length - served,

@@ -212,9 +212,16 @@ export class SubscriberPeer {
    */
   readonly everyTrack: Promise<number>;
   readonly #pc: RTCPeerConnection;
+  readonly #transport: RTCDtlsTransport;
 
-  private constructor(pc: RTCPeerConnection, firstPacket: Promise<number>, everyTrack: Promise<number>) {
+  private constructor(
+    pc: RTCPeerConnection,
+    transport: RTCDtlsTransport,
+    firstPacket: Promise<number>,
+    everyTrack: Promise<number>,
+  ) {
     this.#pc = pc;
+    this.#transport = transport;
     this.firstPacket = firstPacket;
     this.everyTrack = everyTrack;
     this.answerSdp = localSdp(pc);
@@ -237,7 +244,12 @@ export class SubscriberPeer {
       if (state === 'connected') receiveMedia(transport, meters, arrivals);
     });
     await pc.setLocalDescription(await pc.createAnswer());
-    return new SubscriberPeer(pc, firstPacket, everyTrack);
+    return new SubscriberPeer(pc, transport, firstPacket, everyTrack);
+  }
+
+  /** How far its connection got, for a subscription that stays without media. */
+  get progress(): string {
+    return `ICE ${this.#pc.iceConnectionState}, DTLS ${this.#transport.state}`;
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,9 @@ import { SignalingRequestError, startTestServer, type TestServer } from '../src/
 
 // Through the real server: two media workers, one made busy as a burst of joins would make it.
 // Utilization alone decides: on a loaded machine an idle worker's delay reaches tens of ms.
+const metricsToken = 'admission-test-scraper';
 const env = {
+  PARLOR_METRICS_TOKEN: metricsToken,
   PARLOR_MEDIA_WORKERS: '2',
   PARLOR_MEDIA_ADMISSION_MAX_UTILIZATION: '0.5',
   PARLOR_MEDIA_ADMISSION_MAX_LAG_MS: '1000',
@@ -17,6 +19,33 @@ async function until(condition: () => boolean, withinMs: number, what: string): 
     assert.ok(Date.now() < deadline, `${what}: not within ${withinMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Whether the worker sheds by /metrics, and its seconds of shedding so far. */
+async function sheddingMetrics(
+  parlor: TestServer,
+  worker: number,
+): Promise<{ shedding: number; seconds: number }> {
+  const response = await fetch(`${parlor.url}/metrics`, {
+    headers: { authorization: `Bearer ${metricsToken}` },
+  });
+  const text = await response.text();
+  const value = (name: string): number => {
+    const line = new RegExp(`^${name}\\{worker="${worker}"\\} (\\S+)$`, 'm').exec(text);
+    assert.ok(line, `${name} of worker ${worker} in /metrics`);
+    return Number(line[1]);
+  };
+  return {
+    shedding: value('parlor_media_worker_shedding'),
+    seconds: value('parlor_media_worker_shedding_seconds_total'),
+  };
+}
+
+/** Whether the session's router sheds, by the media stats. */
+async function sessionShedding(parlor: TestServer, sessionId: string): Promise<unknown> {
+  const response = await parlor.rest('GET', `/session/${sessionId}/media`);
+  assert.equal(response.status, 200);
+  return ((await response.json()) as { shedding?: unknown }).shedding;
 }
 
 /** Resolves with the code and message of the request's refusal. */
@@ -37,15 +66,21 @@ describe('media worker admission', () => {
   });
   after(() => parlor.dispose());
 
-  it('refuses new subscribers and publishers of a session on an overloaded worker with 1501 and 1500, places a new session on the other worker, and admits again once the load falls', async () => {
+  it('refuses new subscribers and publishers of a session on an overloaded worker with 1501 and 1500, places a new session on the other worker, sheds while overloaded (in /metrics and the media stats), and admits again once the load falls', async () => {
     const pool = parlor.server.mediaWorkers;
     await until(() => pool.load.every((worker) => worker.admitting), 3000, 'admitting at rest');
-    const { alice, bob, streamId } = await parlor.liveSession({ mediaMode: 'routed' });
+    const { alice, bob, streamId, sessionId } = await parlor.liveSession({ mediaMode: 'routed' });
     const busyIndex = pool.load.findIndex((worker) => worker.routers === 1);
     assert.notEqual(busyIndex, -1, 'the session has its router from its first publish');
+    assert.deepEqual(await sheddingMetrics(parlor, busyIndex), { shedding: 0, seconds: 0 });
+    assert.equal(await sessionShedding(parlor, sessionId), false);
 
     await pool.simulateLoad(busyIndex, busy);
     await until(() => pool.load[busyIndex]?.admitting === false, 2500, 'overloaded');
+    // The worker decides for itself, from the same readings: its next report says it sheds.
+    await until(() => pool.load[busyIndex]?.shedding === true, 2500, 'shedding');
+    assert.equal((await sheddingMetrics(parlor, busyIndex)).shedding, 1);
+    assert.equal(await sessionShedding(parlor, sessionId), true);
     const subscribe = await refusal(bob.request('subscribe', { streamId }));
     assert.equal(subscribe.code, 1501);
     assert.match(subscribe.message, /at capacity/);
@@ -60,6 +95,11 @@ describe('media worker admission', () => {
     );
 
     await until(() => pool.load[busyIndex]?.admitting === true, busy.durationMs + 5000, 'admitting again');
+    await until(() => pool.load[busyIndex]?.shedding === false, 2500, 'shedding no more');
+    const recovered = await sheddingMetrics(parlor, busyIndex);
+    assert.equal(recovered.shedding, 0);
+    assert.ok(recovered.seconds > 0.4, `seconds of shedding counted: ${recovered.seconds}`);
+    assert.equal(await sessionShedding(parlor, sessionId), false);
     const { subscriptionId } = await bob.request('subscribe', { streamId });
     assert.ok(subscriptionId);
     for (const client of [alice, bob, other.alice, other.bob]) await client.close();

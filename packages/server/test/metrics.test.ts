@@ -23,6 +23,7 @@ describe('GET /metrics', () => {
     assert.match(text, /^parlor_streams 1$/m);
     assert.match(text, /^parlor_media_worker_sessions\{worker="0"\} 0$/m);
     assert.match(text, /^parlor_media_worker_admitting\{worker="0"\} 1$/m);
+    assert.match(text, /^parlor_media_worker_shedding\{worker="0"\} 0$/m);
     assert.match(text, /^parlor_media_worker_utilization\{worker="0"\} [0-9.e-]+$/m);
     assert.match(text, /^parlor_media_worker_lag_seconds\{worker="0"\} [0-9.e-]+$/m);
     assert.match(text, /^# TYPE parlor_router_sent_packets_total counter$/m);

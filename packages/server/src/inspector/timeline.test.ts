@@ -102,6 +102,7 @@ describe('router samples', () => {
   it('start at a stream’s second sample, with bitrates and losses over the interval', () => {
     const stats = (scale: number): RoutedMediaStats => ({
       worker: 0,
+      shedding: false,
       publications: [
         {
           id: 'p1',
@@ -148,7 +149,7 @@ describe('router samples', () => {
       repaired: 1,
       keyframeRequests: 1,
     });
-    routerSamples({ worker: 0, publications: [], subscriptions: [] }, counters, 10_000);
+    routerSamples({ worker: 0, shedding: false, publications: [], subscriptions: [] }, counters, 10_000);
     assert.equal(counters.size, 0);
   });
 });

@@ -34,6 +34,8 @@ export class PrometheusMetrics {
   readonly #workerUtilization: Gauge<'worker'>;
   readonly #workerLag: Gauge<'worker'>;
   readonly #workerAdmitting: Gauge<'worker'>;
+  readonly #workerShedding: Gauge<'worker'>;
+  readonly #workerSheddingSeconds: Counter<'worker'>;
   readonly #tcpConnections: Gauge<'worker' | 'state'>;
   readonly #tcpClosed: Counter<'worker' | 'reason'>;
   readonly #receivedPackets: Counter<(typeof streamLabels)[number]>;
@@ -111,6 +113,15 @@ export class PrometheusMetrics {
       this.#routerMetrics.push(metric);
       return metric;
     };
+    this.#workerShedding = workerGauge(
+      'parlor_media_worker_shedding',
+      "Whether each media worker, overloaded, holds its subscribers' video at the lowest layer (1) or not (0)",
+    );
+    this.#workerSheddingSeconds = counter(
+      'parlor_media_worker_shedding_seconds_total',
+      'Time each media worker has spent holding its subscribers at the lowest layer',
+      ['worker'],
+    );
     const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> => {
       const metric = new Gauge({ name, help, labelNames, registers });
       this.#routerMetrics.push(metric);
@@ -236,14 +247,18 @@ export class PrometheusMetrics {
       this.#workerUtilization,
       this.#workerLag,
       this.#workerAdmitting,
+      this.#workerShedding,
     ])
       metric.reset();
-    for (const { index, routers, utilization, lagP99Ms, admitting } of this.#options.mediaWorkers.load) {
+    for (const load of this.#options.mediaWorkers.load) {
+      const { index, routers, utilization, lagP99Ms, admitting, shedding, sheddingMs } = load;
       const worker = String(index);
       this.#workerSessions.set({ worker }, routers);
       this.#workerUtilization.set({ worker }, utilization);
       this.#workerLag.set({ worker }, lagP99Ms / 1000);
       this.#workerAdmitting.set({ worker }, admitting ? 1 : 0);
+      this.#workerShedding.set({ worker }, shedding ? 1 : 0);
+      this.#workerSheddingSeconds.inc({ worker }, sheddingMs / 1000);
     }
     for (const { index, stats } of await this.#options.mediaWorkers.tcpStats().catch(() => [])) {
       const worker = String(index);

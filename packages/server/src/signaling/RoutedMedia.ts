@@ -49,6 +49,8 @@ interface Downstream {
 export interface RoutedMediaStats {
   /** The index of the media worker that hosts the session's router. */
   readonly worker: number;
+  /** Whether that worker, overloaded, holds every subscriber's video at the lowest layer. */
+  readonly shedding: boolean;
   readonly publications: readonly (PublicationStats & { readonly streamId: string })[];
   readonly subscriptions: readonly (SubscriptionStats & {
     readonly streamId: string;
@@ -219,13 +221,14 @@ export class RoutedMedia implements StreamMedia {
   async stats(): Promise<RoutedMediaStats | null> {
     const router = this.#router;
     if (!router) return null;
-    const { publications, subscriptions } = await router.stats();
+    const { shedding, publications, subscriptions } = await router.stats();
     const upstreams = new Map([...this.#upstreams.values()].map((entry) => [entry.publicationId, entry]));
     const downstreams = new Map(
       [...this.#downstreams.values()].map((entry) => [entry.subscriptionId, entry]),
     );
     return {
       worker: router.worker.index,
+      shedding,
       // What ended while the worker was answering is left out.
       publications: publications.flatMap((publication) => {
         const upstream = upstreams.get(publication.id);

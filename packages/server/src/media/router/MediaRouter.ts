@@ -152,6 +152,8 @@ export interface SubscriptionStats {
 }
 
 export interface RouterStats {
+  /** Whether its worker, overloaded, holds every subscriber's video at the lowest layer. */
+  readonly shedding: boolean;
   readonly publications: readonly PublicationStats[];
   readonly subscriptions: readonly SubscriptionStats[];
 }
@@ -315,6 +317,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
   stats(): RouterStats {
     for (const subscription of this.#subscriptions.keys()) subscription.readForwarding();
     return {
+      shedding: this.#shedding,
       publications: [...this.#publications].map((publication) => ({
         id: publication.id,
         tracks: publication.tracks.map((t) => ({

@@ -45,7 +45,38 @@ export interface DtlsHandshaker {
   open(callbacks: DtlsHandshakeCallbacks): DtlsHandshake;
 }
 
-/** DTLS handshakes run by werift on the calling thread, as the router's DTLS server (`a=setup:passive`). */
+/** DTLS record content types (RFC 6347 §4.1). */
+const changeCipherSpec = 20;
+const handshakeRecord = 22;
+/** Handshake message type of a ClientHello (RFC 5246 §7.4). */
+const clientHello = 1;
+/**
+ * How long after sending a flight a retransmission of the peer's flight is taken to have crossed
+ * ours (ours late, not lost) and goes unanswered, ms. werift's client retransmits after 0.5 s,
+ * then 1 s more, and fails the handshake on a second copy of a flight (a HelloVerifyRequest): a
+ * server slowed by a join storm answered both copies of its ClientHello and lost the peer.
+ */
+const resendAfterMs = 1000;
+
+/**
+ * The handshake message sequence number of a datagram's first record when it is a plaintext
+ * ClientHello (RFC 6347 §4.1, §4.2.2); null for anything else.
+ */
+function clientHelloSequence(datagram: Uint8Array): number | null {
+  const plaintext = datagram[0] === handshakeRecord && datagram[3] === 0 && datagram[4] === 0;
+  if (!plaintext || datagram.length < 19 || datagram[13] !== clientHello) return null;
+  return ((datagram[17] as number) << 8) | (datagram[18] as number);
+}
+
+/**
+ * DTLS handshakes run by werift on the calling thread, as the router's DTLS server (`a=setup:passive`).
+ *
+ * Retransmissions are handled here, not by werift (RFC 6347 §4.2.4): the server's latest flight is
+ * kept and resent when the peer's previous flight comes again, at most once per `resendAfterMs`.
+ * werift would answer a repeated ClientHello anew (a new HelloVerifyRequest, or a new ServerHello
+ * with new randoms), and once connected it ignores a repeated last flight, so a peer whose
+ * Finished was lost retransmitted until it gave up (werift's client after about 27 s).
+ */
 export class LocalDtlsHandshaker implements DtlsHandshaker {
   readonly #certificate: DtlsCertificate;
 
@@ -55,13 +86,33 @@ export class LocalDtlsHandshaker implements DtlsHandshaker {
 
   open(callbacks: DtlsHandshakeCallbacks): DtlsHandshake {
     let closed = false;
+    let connected = false;
+    /** The datagrams sent since the peer's last one passed to werift: the server's latest flight. */
+    let lastFlight: Uint8Array[] = [];
+    let flightSentAt = -Infinity;
+    let receivedSinceSend = true;
+    /** The latest ClientHello's message sequence number; -1 before the first. */
+    let clientHelloSeen = -1;
+    /**
+     * The latest ClientHello answered (a flight sent since): copies of it are retransmissions. One
+     * not answered yet may come in fragments (Chromium's, with its post-quantum key share).
+     */
+    let clientHelloAnswered = -1;
     const transport: Transport = {
       type: 'udp',
       address: {} as Transport['address'],
       closed: false,
       onData: () => undefined,
       send: async (data) => {
-        if (!closed) callbacks.send(data);
+        if (closed) return;
+        if (!connected) {
+          if (receivedSinceSend) lastFlight = [];
+          receivedSinceSend = false;
+          lastFlight.push(data);
+          flightSentAt = performance.now();
+          clientHelloAnswered = clientHelloSeen;
+        }
+        callbacks.send(data);
       },
       close: async () => undefined,
     };
@@ -76,6 +127,7 @@ export class LocalDtlsHandshaker implements DtlsHandshaker {
     });
     server.onConnect.subscribe(() => {
       if (closed) return;
+      connected = true;
       const profile = srtpProfileById(server.srtp.srtpProfile ?? -1);
       const certificate = server.remoteCertificate;
       if (!profile || !certificate) {
@@ -99,11 +151,25 @@ export class LocalDtlsHandshaker implements DtlsHandshaker {
     });
     return {
       receive: (datagram) => {
-        if (!closed)
-          transport.onData(
-            Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength),
-            {} as never,
-          );
+        if (closed) return;
+        const helloSequence = clientHelloSequence(datagram);
+        const type = datagram[0];
+        const repeated = connected
+          ? type === handshakeRecord || type === changeCipherSpec
+          : helloSequence !== null && helloSequence <= clientHelloAnswered;
+        if (repeated) {
+          // An older ClientHello than the latest is a straggler: our answer to it is gone by.
+          const answered = connected || helloSequence === clientHelloAnswered;
+          const now = performance.now();
+          if (answered && lastFlight.length > 0 && now - flightSentAt >= resendAfterMs) {
+            flightSentAt = now;
+            for (const flight of lastFlight) callbacks.send(flight);
+          }
+          return;
+        }
+        if (helloSequence !== null) clientHelloSeen = Math.max(clientHelloSeen, helloSequence);
+        receivedSinceSend = true;
+        transport.onData(Buffer.from(datagram.buffer, datagram.byteOffset, datagram.byteLength), {} as never);
       },
       close: () => {
         if (closed) return;

@@ -59,6 +59,8 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
   #nextId = 1;
   #closing = false;
   #forwardedPerSecond = 0;
+  #shedding = false;
+  #sheddingMs = 0;
 
   private constructor(index: number, port: number, worker: Worker, admission: AdmissionSettings) {
     super();
@@ -76,6 +78,8 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
         const admitting = this.#load.admitting;
         const reading = { utilization: message.utilization, lagP99Ms: message.lagP99Ms };
         this.#forwardedPerSecond = message.forwardedPerSecond;
+        this.#shedding = message.shedding;
+        this.#sheddingMs = message.sheddingMs;
         this.#load.report(reading);
         if (this.#load.admitting !== admitting) this.safeEmit('admissionChange', !admitting, reading);
         return;
@@ -142,6 +146,16 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
   /** RTP packets it forwarded to subscribers per second, as it last reported. */
   get forwardedPerSecond(): number {
     return this.#forwardedPerSecond;
+  }
+
+  /** Whether it holds its subscribers' video at the lowest layer, as it last reported. */
+  get shedding(): boolean {
+    return this.#shedding;
+  }
+
+  /** The time it has spent shedding since it started, ms, as it last reported. */
+  get sheddingMs(): number {
+    return this.#sheddingMs;
   }
 
   /** Whether it takes new routed sessions, publishers and subscribers (see `WorkerLoadTracker`). */

@@ -54,7 +54,7 @@ describe('MediaWorkerPool', () => {
       pool.load.map(({ routers: count }) => count),
       [1, 1],
     );
-    assert.deepEqual(await routers[1]?.stats(), { publications: [], subscriptions: [] });
+    assert.deepEqual(await routers[1]?.stats(), { shedding: false, publications: [], subscriptions: [] });
     for (const router of routers) router.close();
   });
 
@@ -73,7 +73,7 @@ describe('MediaWorkerPool', () => {
       router.setPreferences('no-such-subscription', noVideoPreferences),
       /no subscription/,
     );
-    assert.deepEqual(await router.stats(), { publications: [], subscriptions: [] });
+    assert.deepEqual(await router.stats(), { shedding: false, publications: [], subscriptions: [] });
     router.close();
     await assert.rejects(router.stats(), /no router/);
   });

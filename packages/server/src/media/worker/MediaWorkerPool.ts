@@ -59,6 +59,10 @@ export interface MediaWorkerLoad {
   readonly admitting: boolean;
   /** RTP packets it forwarded to subscribers per second, over its last 2 s or so. */
   readonly forwardedPerSecond: number;
+  /** Whether it holds its subscribers' video at the lowest layer, being overloaded. */
+  readonly shedding: boolean;
+  /** The time it has spent shedding since it (this thread, not a replaced one) started, ms. */
+  readonly sheddingMs: number;
 }
 
 /**
@@ -136,6 +140,8 @@ export class MediaWorkerPool {
               ...worker.load,
               admitting: worker.admitting,
               forwardedPerSecond: worker.forwardedPerSecond,
+              shedding: worker.shedding,
+              sheddingMs: worker.sheddingMs,
             },
           ]
         : [],

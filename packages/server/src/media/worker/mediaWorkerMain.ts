@@ -74,16 +74,27 @@ post({ kind: 'ready', port: mux.port });
 const load = new WorkerLoadTracker(settings.admission);
 /** The packets forwarded to subscribers per second, measured over 2 s or more. */
 let forwarded = { count: 0, at: performance.now(), perSecond: 0 };
+let sheddingMs = 0;
+let sheddingSince: number | null = null;
 measureLoad((reading) => {
   load.tick();
   load.report(reading);
-  routers.setShedding(load.overloaded);
+  const shedding = load.overloaded;
+  routers.setShedding(shedding);
   const now = performance.now();
+  if (sheddingSince !== null) sheddingMs += now - sheddingSince;
+  sheddingSince = shedding ? now : null;
   if (now - forwarded.at >= 2000) {
     const count = routers.forwardedPackets();
     // A subscription that ended takes its count along: that interval reads low.
     const perSecond = (Math.max(0, count - forwarded.count) * 1000) / (now - forwarded.at);
     forwarded = { count, at: now, perSecond };
   }
-  post({ kind: 'load', ...reading, forwardedPerSecond: Math.round(forwarded.perSecond) });
+  post({
+    kind: 'load',
+    ...reading,
+    forwardedPerSecond: Math.round(forwarded.perSecond),
+    shedding,
+    sheddingMs: Math.round(sheddingMs),
+  });
 });

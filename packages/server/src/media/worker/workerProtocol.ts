@@ -111,13 +111,23 @@ export type RouterEvent =
       readonly message: string;
     };
 
+/** A worker's load report: its readings, what it forwards, and whether it sheds. */
+export interface WorkerLoadReport extends WorkerLoadReading {
+  /** RTP packets forwarded to subscribers per second, over its last 2 s or so. */
+  readonly forwardedPerSecond: number;
+  /** Whether it holds its subscribers' video at the lowest layer, being overloaded. */
+  readonly shedding: boolean;
+  /** The time it has spent shedding since it started, ms. */
+  readonly sheddingMs: number;
+}
+
 /**
  * A worker's messages to the main thread: that it is ready, its load every `loadReportIntervalMs`,
  * the outcome of a request, or a router's event.
  */
 export type MediaWorkerMessage =
   | { readonly kind: 'ready'; readonly port: number }
-  | ({ readonly kind: 'load'; readonly forwardedPerSecond: number } & WorkerLoadReading)
+  | ({ readonly kind: 'load' } & WorkerLoadReport)
   | ({ readonly kind: 'event' } & RouterEvent)
   | { readonly kind: 'result'; readonly id: number; readonly result: unknown }
   | {
