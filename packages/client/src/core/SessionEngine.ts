@@ -291,6 +291,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     this.#publications.set(stream.streamId, publication);
     publication.on('subscriberAdded', (transport) => {
       this.#route(transport, stream.streamId, params.frameRate);
+      if (transport.remoteConnectionId === 'router') this.#reportRouterFailure(transport);
     });
     publication.on('closed', () => {
       this.#publications.delete(publication.streamId);
@@ -327,6 +328,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       frames: this.#frames(),
     });
     this.#route(transport, streamId, stream.frameRate);
+    if (this.mediaMode === 'routed') this.#reportRouterFailure(transport);
     return transport;
   }
 
@@ -422,6 +424,24 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     });
   }
 
+  /**
+   * Routed sessions: tells the server when a peer connection to the router fails, so that a
+   * client that cannot reach it shows in the media stats, metrics and Inspector (under adaptive
+   * routing its media may still go peer to peer, and nothing else would say so).
+   */
+  #reportRouterFailure(transport: PeerTransport): void {
+    const report = (state: string): void => {
+      if (state !== 'failed') return;
+      transport.off('stateChanged', report);
+      this.#signaling
+        .request('mediaPathFailed', { subscriptionId: transport.subscriptionId, path: 'routed' })
+        .catch((error: unknown) => {
+          this.#logger.debug('the unreachable router was not acknowledged', error);
+        });
+    };
+    transport.on('stateChanged', report);
+  }
+
   /** The subscription's path switch, made on first use; undefined for a subscription that is not this client's. */
   #pathSwitch(subscriptionId: string, streamId: string): MediaPathSwitch | undefined {
     const existing = this.#paths.get(subscriptionId);
@@ -444,6 +464,9 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       },
       playing: async (path) => {
         await this.#signaling.request('mediaPathPlaying', { subscriptionId, path });
+      },
+      failed: async (path) => {
+        await this.#signaling.request('mediaPathFailed', { subscriptionId, path });
       },
       carries: () => {
         const stream = this.#streams.get(streamId);
