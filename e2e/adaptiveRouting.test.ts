@@ -53,6 +53,7 @@ type AdaptiveStats = RoutedMediaStats & {
   adaptiveRouting?: {
     mode: string;
     changes: { mode: string; reason: string }[];
+    routerUnreachable: string[];
     paths: { streamId: string; connectionId: string; path: string }[];
   };
 };
@@ -467,6 +468,60 @@ describe(
           await fetch(`${nsBed.parlor.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })
         ).text();
         assert.match(metrics, /parlor_adaptive_routing_path_failures_total\{path="direct"\} [12]\n/);
+      } finally {
+        try {
+          execFileSync('nft', ['delete', 'table', 'inet', table], { stdio: 'ignore' });
+        } catch {
+          // The rule was never made.
+        }
+        await nsBed.close();
+      }
+    });
+  },
+);
+
+describe(
+  'adaptive routing for a page that cannot reach the router at all',
+  { skip: namespacesUnavailable() },
+  () => {
+    it('calls its peer directly, and the server shows it cannot reach the router', async () => {
+      const nsBed = await NamespaceBed.start('amu', 249, {
+        PARLOR_ADAPTIVE_ROUTING: 'on',
+        PARLOR_METRICS_TOKEN: metricsToken,
+      });
+      const { side } = nsBed;
+      const table = `parlor_amu_${side.hostVeth}`;
+      try {
+        const routerPort = nsBed.parlor.server.mediaWorkers.load[0]?.port;
+        assert.ok(routerPort);
+        execFileSync('nft', [
+          `add table inet ${table}; add chain inet ${table} in { type filter hook prerouting priority -150; }; ` +
+            `add rule inet ${table} in iifname "${side.hostVeth}" meta l4proto { udp, tcp } th dport ${routerPort} drop`,
+        ]);
+        const sessionId = await nsBed.parlor.createSession({ mediaMode: 'routed' });
+        const inside = await nsBed.join(nsBed.inside, sessionId);
+        const outside = await nsBed.join(nsBed.outside, sessionId);
+        const started = Date.now();
+        for (const peer of [inside, outside]) assert.equal(await peer.publish(lightVideo), null);
+        await inside.expectMediaFlowing(await outside.streamId());
+        await outside.expectMediaFlowing(await inside.streamId());
+        await everyonePlays([inside, outside], 'direct', 10_000);
+        // Its peer connections to the router fail when ICE gives up on them.
+        const insideId = await inside.connectionId();
+        let unreachable: readonly string[] = [];
+        while (!unreachable.includes(insideId)) {
+          assert.ok(Date.now() - started < 60_000, 'the server heard of the unreachable router within 60 s');
+          await sleep(500);
+          unreachable = (await mediaStats(nsBed.parlor, sessionId)).adaptiveRouting?.routerUnreachable ?? [];
+        }
+        console.log(`unreachable router: the server knows ${Date.now() - started} ms after publishing`);
+        assert.deepEqual(unreachable, [insideId]);
+        const metrics = await (
+          await fetch(`${nsBed.parlor.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })
+        ).text();
+        assert.match(metrics, /parlor_adaptive_routing_path_failures_total\{path="routed"\} 1\n/);
+        // Its media still goes peer to peer.
+        await inside.expectMediaFlowing(await outside.streamId(), 5000);
       } finally {
         try {
           execFileSync('nft', ['delete', 'table', 'inet', table], { stdio: 'ignore' });

@@ -54,6 +54,12 @@ export interface SessionEngineOptions {
 export type SessionEndReason =
   'clientDisconnected' | 'forceDisconnected' | 'networkDisconnected' | 'serverRotation';
 
+/**
+ * How long a peer connection to the router may take to connect before the server hears that the
+ * client cannot reach the router, ms (a loaded machine's ICE-TCP fallback takes a few seconds).
+ */
+const routerCheckMs = 20_000;
+
 /** The requests that need nothing but a connected session: signals and moderation. */
 export type SessionRequest =
   'signal' | 'forceDisconnect' | 'forceUnpublish' | 'forceMuteStream' | 'forceMuteAll' | 'disableForceMute';
@@ -425,21 +431,33 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
   }
 
   /**
-   * Routed sessions: tells the server when a peer connection to the router fails, so that a
-   * client that cannot reach it shows in the media stats, metrics and Inspector (under adaptive
-   * routing its media may still go peer to peer, and nothing else would say so).
+   * Routed sessions: tells the server when a peer connection to the router fails, or is not
+   * connected `routerCheckMs` after it was made, so that a client that cannot reach the router
+   * shows in the media stats, metrics and Inspector (under adaptive routing its media may still
+   * go peer to peer, and nothing else would say so; ICE may take long to give up, or never).
    */
   #reportRouterFailure(transport: PeerTransport): void {
-    const report = (state: string): void => {
-      if (state !== 'failed') return;
-      transport.off('stateChanged', report);
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const done = (): void => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      transport.off('stateChanged', changed);
+    };
+    const report = (): void => {
+      done();
       this.#signaling
         .request('mediaPathFailed', { subscriptionId: transport.subscriptionId, path: 'routed' })
         .catch((error: unknown) => {
           this.#logger.debug('the unreachable router was not acknowledged', error);
         });
     };
-    transport.on('stateChanged', report);
+    const changed = (state: string): void => {
+      if (state === 'connected') done();
+      else if (state === 'failed') report();
+    };
+    transport.on('stateChanged', changed);
+    transport.on('closed', done);
+    timer = setTimeout(report, routerCheckMs);
   }
 
   /** The subscription's path switch, made on first use; undefined for a subscription that is not this client's. */

@@ -135,8 +135,8 @@ export const MediaPathPlayingParams = Params({
 /**
  * Adaptive routing: one of this client's paths cannot carry its media. `direct`: the
  * subscription's peer-to-peer path decoded nothing in time (the session moves to the router).
- * `routed`: the client's peer connection to the router failed (a subscription's, or its stream's
- * upstream's ID).
+ * `routed`: the client's peer connection to the router failed or did not connect in time (a
+ * subscription's, or its stream's upstream's ID).
  */
 export const MediaPathFailedParams = MediaPathPlayingParams;
 

@@ -328,7 +328,9 @@ describe('AdaptiveMedia', () => {
     assert.equal(media.mode, 'routed', 'it stays routed past the hold time');
     assert.equal(media.stats().changes.at(-1)?.reason, 'directFailed');
     // Only its subscriber says so.
-    assert.throws(() => media.pathFailed(alice.connection, routedId, 'direct'));
+    assert.throws(() => {
+      media.pathFailed(alice.connection, routedId, 'direct');
+    });
     // A new peer, once the one that could not be reached has left: peer to peer again.
     media.connectionEnded(bob.connection);
     const carol = client();
@@ -350,7 +352,9 @@ describe('AdaptiveMedia', () => {
     assert.deepEqual(failures, [`${bob.connection.id} routed`, `${alice.connection.id} routed`]);
     assert.deepEqual(media.stats().routerUnreachable, [bob.connection.id, alice.connection.id]);
     assert.equal(media.mode, 'direct');
-    assert.throws(() => media.pathFailed(bob.connection, 'upstream-stream-a', 'routed'));
+    assert.throws(() => {
+      media.pathFailed(bob.connection, 'upstream-stream-a', 'routed');
+    });
     media.connectionEnded(bob.connection);
     assert.deepEqual(media.stats().routerUnreachable, [alice.connection.id]);
     media.close();
