@@ -19,7 +19,8 @@ let appUrl: string;
 const pagesByPath = new Map<string, string>();
 
 before(async () => {
-  parlor = await startTestServer();
+  // Routed sessions with adaptive routing, as Parlor runs by default: the pages go peer to peer.
+  parlor = await startTestServer({ env: { PARLOR_ADAPTIVE_ROUTING: 'on' } });
   browser = await launchChromium();
   app = createServer((request, response) => {
     const page = pagesByPath.get(request.url ?? '');
@@ -170,6 +171,19 @@ describe('the OpenTok web samples on Parlor', () => {
         await openSample(sessionId, videos, basicVideoChat),
       ];
       await Promise.all(pages.map((page) => expectSubscriberVideo(page)));
+      // The page, unchanged, gets peer-to-peer media in a routed session: both play direct (each
+      // says so once 3 frames decoded, which may come a little after the video shows).
+      if (mediaMode === 'routed') {
+        const paths = () =>
+          parlor.server.rooms
+            .get(sessionId)
+            ?.adaptiveRouting?.stats()
+            .paths.map(({ path }) => path)
+            .join(' ');
+        for (let i = 0; i < 100 && paths() !== 'direct direct'; i++)
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.equal(paths(), 'direct direct');
+      }
       await closeSamples(pages);
     });
   }
