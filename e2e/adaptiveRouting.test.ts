@@ -70,6 +70,20 @@ async function mediaStats(parlor: TestServer, sessionId: string): Promise<Adapti
   return (await response.json()) as AdaptiveStats;
 }
 
+/** The Inspector's server events and called-out issues of the session. */
+async function inspected(
+  parlor: TestServer,
+  sessionId: string,
+): Promise<{
+  events: { type: string; connectionId: string | null; data: Record<string, unknown> }[];
+  issues: { kind: string; connectionId: string | null }[];
+}> {
+  await parlor.server.inspector.idle();
+  const response = await parlor.rest('GET', `/session/${sessionId}/inspector`);
+  assert.equal(response.status, 200);
+  return (await response.json()) as Awaited<ReturnType<typeof inspected>>;
+}
+
 /** Packets the router received from publishers and sent to subscribers, so far. */
 function routerPackets(stats: AdaptiveStats): number {
   let packets = 0;
@@ -468,6 +482,14 @@ describe(
           await fetch(`${nsBed.parlor.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })
         ).text();
         assert.match(metrics, /parlor_adaptive_routing_path_failures_total\{path="direct"\} [12]\n/);
+        const inspector = await inspected(nsBed.parlor, sessionId);
+        assert.ok(inspector.events.some(({ type }) => type === 'directPathFailed'));
+        assert.ok(
+          inspector.events.some(
+            ({ type, data }) => type === 'mediaRoutingChanged' && data.reason === 'directFailed',
+          ),
+        );
+        assert.ok(inspector.issues.some(({ kind }) => kind === 'mediaPath'));
       } finally {
         try {
           execFileSync('nft', ['delete', 'table', 'inet', table], { stdio: 'ignore' });
@@ -520,6 +542,17 @@ describe(
           await fetch(`${nsBed.parlor.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })
         ).text();
         assert.match(metrics, /parlor_adaptive_routing_path_failures_total\{path="routed"\} 1\n/);
+        const inspector = await inspected(nsBed.parlor, sessionId);
+        assert.ok(
+          inspector.events.some(
+            ({ type, connectionId }) => type === 'routerUnreachable' && connectionId === insideId,
+          ),
+        );
+        assert.ok(
+          inspector.issues.some(
+            ({ kind, connectionId }) => kind === 'mediaPath' && connectionId === insideId,
+          ),
+        );
         // Its media still goes peer to peer.
         await inside.expectMediaFlowing(await outside.streamId(), 5000);
       } finally {
