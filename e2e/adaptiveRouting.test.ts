@@ -460,7 +460,7 @@ describe(
         const outside = await nsBed.join(nsBed.outside, sessionId);
         const started = Date.now();
         for (const peer of [inside, outside]) assert.equal(await peer.publish(lightVideo), null);
-        // The direct path is given 12 s to decode; then both pages decode each other through the router.
+        // The direct path is given 15 s to decode; then both pages decode each other through the router.
         await inside.expectMediaFlowing(await outside.streamId(), 45_000);
         await outside.expectMediaFlowing(await inside.streamId(), 45_000);
         console.log(

@@ -21,7 +21,8 @@ export interface MediaPathSwitchOptions {
   readonly timeoutMs?: number;
   /**
    * How long the direct path may take to decode before it is given up, ms: the two clients
-   * cannot reach each other, and the server moves them to the router. Default: 12000.
+   * cannot reach each other, and the server moves them to the router. Default: 15000 (a loaded
+   * machine may take a few seconds to decode the first frames).
    */
   readonly directTimeoutMs?: number;
 }
@@ -101,7 +102,7 @@ export class MediaPathSwitch extends TypedEmitter<MediaPathSwitchEvents> {
   async #switchOnceDecoding(path: MediaPath, instruction: number): Promise<void> {
     const transport = path === 'direct' ? this.#direct : this.#routed;
     if (!transport) return;
-    const { pollMs = 50, timeoutMs = 30_000, directTimeoutMs = 12_000 } = this.#options;
+    const { pollMs = 50, timeoutMs = 30_000, directTimeoutMs = 15_000 } = this.#options;
     const waitMs = path === 'direct' ? directTimeoutMs : timeoutMs;
     const deadline = Date.now() + waitMs;
     const current = (): boolean => instruction === this.#instruction && !transport.closed;
