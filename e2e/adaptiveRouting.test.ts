@@ -50,7 +50,12 @@ after(async () => {
 });
 
 type AdaptiveStats = RoutedMediaStats & {
-  adaptiveRouting?: { mode: string; paths: { streamId: string; connectionId: string; path: string }[] };
+  adaptiveRouting?: {
+    mode: string;
+    changes: { mode: string; reason: string }[];
+    routerUnreachable: string[];
+    paths: { streamId: string; connectionId: string; path: string }[];
+  };
 };
 
 async function mediaStats(parlor: TestServer, sessionId: string): Promise<AdaptiveStats> {
@@ -63,6 +68,20 @@ async function mediaStats(parlor: TestServer, sessionId: string): Promise<Adapti
   });
   assert.equal(response.status, 200);
   return (await response.json()) as AdaptiveStats;
+}
+
+/** The Inspector's server events and called-out issues of the session. */
+async function inspected(
+  parlor: TestServer,
+  sessionId: string,
+): Promise<{
+  events: { type: string; connectionId: string | null; data: Record<string, unknown> }[];
+  issues: { kind: string; connectionId: string | null }[];
+}> {
+  await parlor.server.inspector.idle();
+  const response = await parlor.rest('GET', `/session/${sessionId}/inspector`);
+  assert.equal(response.status, 200);
+  return (await response.json()) as Awaited<ReturnType<typeof inspected>>;
 }
 
 /** Packets the router received from publishers and sent to subscribers, so far. */
@@ -83,9 +102,16 @@ async function assertGaps(peers: readonly BrowserPeer[], what: string, switchMs?
   const video = Math.max(...gaps.map((gap) => gap.videoMs));
   const audio = Math.max(...gaps.map((gap) => gap.audioMs));
   const stalled = Math.max(...gaps.map((gap) => gap.sampledEveryMs - 50));
+  const black = gaps.reduce((sum, gap) => sum + gap.blackFrames, 0);
+  const darkest = Math.min(...gaps.map((gap) => gap.minLuma));
   console.log(
-    `${what}: longest video freeze ${video} ms, longest audio gap ${audio} ms (${JSON.stringify(gaps)})`,
+    `${what}: longest video freeze ${video} ms, longest audio gap ${audio} ms, ${black} black pictures (darkest luma ${darkest}) (${JSON.stringify(gaps)})`,
   );
+  assert.ok(
+    gaps.every((gap) => gap.samples > 0 && gap.minLuma < 255),
+    `${what}: every page looked at its pictures`,
+  );
+  assert.equal(black, 0, `${what}: a <video> element showed a black picture`);
   assert.ok(video <= maxVideoFreezeMs, `${what}: video froze for ${video} ms`);
   assert.ok(audio <= maxAudioGapMs, `${what}: audio stopped for ${audio} ms`);
   if (switchMs !== undefined)
@@ -287,6 +313,29 @@ describe('adaptive routing', () => {
     for (const peer of peers) await peer.page.close();
   });
 
+  it('a publisher with adaptiveRouting: false keeps a one-on-one session on the router', async () => {
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
+    const peers: BrowserPeer[] = [];
+    for (const adaptiveRouting of [false, true]) {
+      const peer = await openBrowserPeer(bed.browser, bed.app.url, bed.parlor.apiKey, sessionId);
+      assert.equal(await peer.connect(opentok.generateToken(sessionId)), null);
+      assert.equal(await peer.publish({ ...lightVideo, adaptiveRouting }), null);
+      peers.push(peer);
+    }
+    const [first, second] = peers as [BrowserPeer, BrowserPeer];
+    await first.expectMediaFlowing(await second.streamId());
+    await second.expectMediaFlowing(await first.streamId());
+    await everyonePlays(peers, 'routed', 10_000);
+    const stats = await mediaStats(bed.parlor, sessionId);
+    assert.equal(stats.adaptiveRouting?.mode, 'routed');
+    assert.deepEqual(
+      stats.adaptiveRouting.changes.map(({ reason }) => reason),
+      ['publisherOptedOut'],
+    );
+    assert.ok(routerPackets(stats) > 0, 'the router forwards their media');
+    for (const peer of peers) await peer.page.close();
+  });
+
   it('--adaptive-routing off keeps two pages on the router', async () => {
     const parlor = await startTestServer({ env: { PARLOR_ADAPTIVE_ROUTING: 'off' } });
     const app = await startAppOrigin(parlor.url);
@@ -372,6 +421,140 @@ describe(
           ['tcp', 'tcp'],
           `the page behind the UDP block reaches the router over ICE-TCP: ${JSON.stringify(protocols)}`,
         );
+      } finally {
+        try {
+          execFileSync('nft', ['delete', 'table', 'inet', table], { stdio: 'ignore' });
+        } catch {
+          // The rule was never made.
+        }
+        await nsBed.close();
+      }
+    });
+  },
+);
+
+describe(
+  'adaptive routing for two pages that cannot reach each other',
+  { skip: namespacesUnavailable() },
+  () => {
+    it('falls back to the router when peer to peer decodes nothing, and stays there', async () => {
+      const nsBed = await NamespaceBed.start('amf', 248, {
+        PARLOR_ADAPTIVE_ROUTING: 'on',
+        PARLOR_METRICS_TOKEN: metricsToken,
+      });
+      const { side } = nsBed;
+      const table = `parlor_amf_${side.hostVeth}`;
+      try {
+        // From the namespace, only signaling, the app and the router's port get through: the page
+        // inside reaches the router, not the page outside (nor TURN).
+        const routerPort = nsBed.parlor.server.mediaWorkers.load[0]?.port;
+        assert.ok(routerPort);
+        const open = [routerPort, new URL(nsBed.parlor.url).port, new URL(nsBed.appUrl).port].join(', ');
+        execFileSync('nft', [
+          `add table inet ${table}; add chain inet ${table} in { type filter hook prerouting priority -150; }; ` +
+            `add rule inet ${table} in iifname "${side.hostVeth}" udp dport != ${routerPort} drop; ` +
+            `add rule inet ${table} in iifname "${side.hostVeth}" tcp dport != { ${open} } drop`,
+        ]);
+        const sessionId = await nsBed.parlor.createSession({ mediaMode: 'routed' });
+        const inside = await nsBed.join(nsBed.inside, sessionId);
+        const outside = await nsBed.join(nsBed.outside, sessionId);
+        const started = Date.now();
+        for (const peer of [inside, outside]) assert.equal(await peer.publish(lightVideo), null);
+        // The direct path is given 15 s to decode; then both pages decode each other through the router.
+        await inside.expectMediaFlowing(await outside.streamId(), 45_000);
+        await outside.expectMediaFlowing(await inside.streamId(), 45_000);
+        console.log(
+          `no direct path: both pages decode through the router ${Date.now() - started} ms after publishing`,
+        );
+        const stats = await mediaStats(nsBed.parlor, sessionId);
+        assert.equal(stats.adaptiveRouting?.mode, 'routed');
+        assert.equal(stats.adaptiveRouting.changes.at(-1)?.reason, 'directFailed');
+        assert.deepEqual(
+          stats.adaptiveRouting.paths.map(({ path }) => path),
+          ['routed', 'routed'],
+        );
+        // It stays routed past the hold time.
+        await sleep(4000);
+        const later = await mediaStats(nsBed.parlor, sessionId);
+        assert.equal(later.adaptiveRouting?.mode, 'routed');
+        assert.equal(later.adaptiveRouting.changes.length, stats.adaptiveRouting.changes.length);
+        const metrics = await (
+          await fetch(`${nsBed.parlor.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })
+        ).text();
+        assert.match(metrics, /parlor_adaptive_routing_path_failures_total\{path="direct"\} [12]\n/);
+        const inspector = await inspected(nsBed.parlor, sessionId);
+        assert.ok(inspector.events.some(({ type }) => type === 'directPathFailed'));
+        assert.ok(
+          inspector.events.some(
+            ({ type, data }) => type === 'mediaRoutingChanged' && data.reason === 'directFailed',
+          ),
+        );
+        assert.ok(inspector.issues.some(({ kind }) => kind === 'mediaPath'));
+      } finally {
+        try {
+          execFileSync('nft', ['delete', 'table', 'inet', table], { stdio: 'ignore' });
+        } catch {
+          // The rule was never made.
+        }
+        await nsBed.close();
+      }
+    });
+  },
+);
+
+describe(
+  'adaptive routing for a page that cannot reach the router at all',
+  { skip: namespacesUnavailable() },
+  () => {
+    it('calls its peer directly, and the server shows it cannot reach the router', async () => {
+      const nsBed = await NamespaceBed.start('amu', 249, {
+        PARLOR_ADAPTIVE_ROUTING: 'on',
+        PARLOR_METRICS_TOKEN: metricsToken,
+      });
+      const { side } = nsBed;
+      const table = `parlor_amu_${side.hostVeth}`;
+      try {
+        const routerPort = nsBed.parlor.server.mediaWorkers.load[0]?.port;
+        assert.ok(routerPort);
+        execFileSync('nft', [
+          `add table inet ${table}; add chain inet ${table} in { type filter hook prerouting priority -150; }; ` +
+            `add rule inet ${table} in iifname "${side.hostVeth}" meta l4proto { udp, tcp } th dport ${routerPort} drop`,
+        ]);
+        const sessionId = await nsBed.parlor.createSession({ mediaMode: 'routed' });
+        const inside = await nsBed.join(nsBed.inside, sessionId);
+        const outside = await nsBed.join(nsBed.outside, sessionId);
+        const started = Date.now();
+        for (const peer of [inside, outside]) assert.equal(await peer.publish(lightVideo), null);
+        await inside.expectMediaFlowing(await outside.streamId());
+        await outside.expectMediaFlowing(await inside.streamId());
+        await everyonePlays([inside, outside], 'direct', 10_000);
+        // Its peer connections to the router fail when ICE gives up on them.
+        const insideId = await inside.connectionId();
+        let unreachable: readonly string[] = [];
+        while (!unreachable.includes(insideId)) {
+          assert.ok(Date.now() - started < 60_000, 'the server heard of the unreachable router within 60 s');
+          await sleep(500);
+          unreachable = (await mediaStats(nsBed.parlor, sessionId)).adaptiveRouting?.routerUnreachable ?? [];
+        }
+        console.log(`unreachable router: the server knows ${Date.now() - started} ms after publishing`);
+        assert.deepEqual(unreachable, [insideId]);
+        const metrics = await (
+          await fetch(`${nsBed.parlor.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })
+        ).text();
+        assert.match(metrics, /parlor_adaptive_routing_path_failures_total\{path="routed"\} 1\n/);
+        const inspector = await inspected(nsBed.parlor, sessionId);
+        assert.ok(
+          inspector.events.some(
+            ({ type, connectionId }) => type === 'routerUnreachable' && connectionId === insideId,
+          ),
+        );
+        assert.ok(
+          inspector.issues.some(
+            ({ kind, connectionId }) => kind === 'mediaPath' && connectionId === insideId,
+          ),
+        );
+        // Its media still goes peer to peer.
+        await inside.expectMediaFlowing(await outside.streamId(), 5000);
       } finally {
         try {
           execFileSync('nft', ['delete', 'table', 'inet', table], { stdio: 'ignore' });

@@ -3,9 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Subscriber } from '@parlor/client';
 import type { BrowserPeer } from './helpers.js';
 
-// Adaptive routing's measures in Chromium pages: which path each subscriber plays from, and the
+// Adaptive routing's measures in Chromium pages: which path each subscriber plays from, the
 // longest time its decoded video frames or received audio packets stood still (from getStats
-// every 50 ms). Shared by e2e/adaptiveRouting.test.ts and the switch benchmark's runs.
+// every 50 ms), and whether its <video> element ever showed a black picture (its pixels, drawn
+// to a canvas at each sample). Shared by e2e/adaptiveRouting.test.ts and the switch benchmark's runs.
 
 /**
  * A sample that comes this long after the one before, ms, is too coarse to hold against a bound
@@ -13,6 +14,12 @@ import type { BrowserPeer } from './helpers.js';
  * `sampledEveryMs` reports the stall.
  */
 const lateSampleMs = 120;
+
+/**
+ * A picture whose mean luma (0–255) is below this is black: Chromium's fake camera never comes
+ * near it (its background is a bright green), a video element without a frame to show is 0.
+ */
+const blackLuma = 16;
 
 /** The path each of the page's subscribers plays from, by stream ID. */
 export function pathsOf(peer: BrowserPeer): Promise<Record<string, string | undefined>> {
@@ -52,6 +59,10 @@ export interface Gaps {
   sampledEveryMs: number;
   /** When the longest video freeze was seen, ms from the start of the watch. */
   videoAt: number;
+  /** Samples whose <video> picture was black, once it had shown one that was not. */
+  blackFrames: number;
+  /** The darkest picture's mean luma, 0–255, once one was shown. */
+  minLuma: number;
 }
 
 /**
@@ -65,17 +76,55 @@ export async function watchGaps(peers: readonly BrowserPeer[]): Promise<void> {
 
 function watchPage(peer: BrowserPeer, streamIds: readonly string[]): Promise<void> {
   return peer.page.evaluate(
-    ({ lateSampleMs, streamIds }) => {
+    ({ lateSampleMs, blackLuma, streamIds }) => {
       const seen = new Map<
         string,
         { frames: number; packets: number; framesAt: number; packetsAt: number; sampledAt: number }
       >();
       const start = performance.now();
       let lastSample = start;
-      const gaps = { videoMs: 0, audioMs: 0, samples: 0, sampledEveryMs: 0, videoAt: 0 };
+      const gaps = {
+        videoMs: 0,
+        audioMs: 0,
+        samples: 0,
+        sampledEveryMs: 0,
+        videoAt: 0,
+        blackFrames: 0,
+        minLuma: 255,
+      };
+      const canvas = document.createElement('canvas');
+      canvas.width = 32;
+      canvas.height = 24;
+      const context = canvas.getContext('2d', { willReadFrequently: true });
+      /** Streams whose picture has been seen not black: from then on a black one counts. */
+      const lit = new Set<string>();
+      /** The mean luma of the subscriber's picture now, 0–255 (0 when it has no frame to show). */
+      const lumaOf = (subscriber: Subscriber): number | null => {
+        const video = subscriber.element?.querySelector('video');
+        if (!video || !context) return null;
+        if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA || video.videoWidth === 0) return 0;
+        context.drawImage(video, 0, 0, canvas.width, canvas.height);
+        const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+        let sum = 0;
+        for (let index = 0; index < data.length; index += 4)
+          sum +=
+            0.2126 * (data[index] ?? 0) + 0.7152 * (data[index + 1] ?? 0) + 0.0722 * (data[index + 2] ?? 0);
+        return sum / (data.length / 4);
+      };
+      const lookAt = (streamId: string, subscriber: Subscriber): void => {
+        const luma = lumaOf(subscriber);
+        if (luma === null) return;
+        if (!lit.has(streamId)) {
+          if (luma >= blackLuma) lit.add(streamId);
+          return;
+        }
+        gaps.minLuma = Math.min(gaps.minLuma, luma);
+        if (luma < blackLuma) gaps.blackFrames += 1;
+      };
       const watch = { gaps, running: true };
       (window as unknown as { gapWatch: typeof watch }).gapWatch = watch;
       const sampleOne = async (streamId: string, subscriber: Subscriber): Promise<void> => {
+        lookAt(streamId, subscriber);
         const report = await subscriber.getRtcStatsReport().catch(() => null);
         if (!report) return;
         let frames = -1;
@@ -121,7 +170,7 @@ function watchPage(peer: BrowserPeer, streamIds: readonly string[]): Promise<voi
       };
       void sample();
     },
-    { lateSampleMs, streamIds },
+    { lateSampleMs, blackLuma, streamIds },
   );
 }
 

@@ -72,6 +72,11 @@ export class NamespaceBed {
     }
   }
 
+  /** The app's origin, where both browsers load their pages. */
+  get appUrl(): string {
+    return this.#app.url;
+  }
+
   /** Opens the app in a new page of `browser` and connects it to the session. */
   async join(browser: Browser, sessionId: string): Promise<BrowserPeer> {
     const peer = await openBrowserPeer(browser, this.#app.url, this.parlor.apiKey, sessionId);

@@ -38,8 +38,8 @@ export interface SampleBed {
   dispose(): Promise<void>;
 }
 
-export async function startSampleBed(): Promise<SampleBed> {
-  const parlor = await startTestServer();
+export async function startSampleBed(env: Record<string, string> = {}): Promise<SampleBed> {
+  const parlor = await startTestServer({ env });
   const browser = await launchChromium();
   const routes = new Map<string, SampleRoute>();
   const app: Server = createServer((request, response) => {

@@ -25,7 +25,8 @@ let opentok: OpenTok;
 const scratch = mkdtempSync(join(tmpdir(), 'parlor-samples-'));
 
 before(async () => {
-  bed = await startSampleBed();
+  // Routed sessions with adaptive routing, as Parlor runs by default: one-on-one goes peer to peer.
+  bed = await startSampleBed({ PARLOR_ADAPTIVE_ROUTING: 'on' });
   opentok = new OpenTok(bed.parlor.apiKey, bed.parlor.apiSecret, { apiUrl: bed.parlor.url });
   serveArchiving(bed);
 });
@@ -208,6 +209,19 @@ describe('the OpenTok web samples on Parlor', () => {
         await bed.open(sessionId, videos, basicVideoChat),
       ];
       await Promise.all(pages.map((page) => expectSubscriberVideo(page)));
+      // The page, unchanged, gets peer-to-peer media in a routed session: both play direct (each
+      // says so once 3 frames decoded, which may come a little after the video shows).
+      if (mediaMode === 'routed') {
+        const paths = () =>
+          bed.parlor.server.rooms
+            .get(sessionId)
+            ?.adaptiveRouting?.stats()
+            .paths.map(({ path }) => path)
+            .join(' ');
+        for (let i = 0; i < 100 && paths() !== 'direct direct'; i++)
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.equal(paths(), 'direct direct');
+      }
       await bed.close(pages);
     });
   }

@@ -14,6 +14,8 @@ interface SwitchRun {
   readonly audioMs: number;
   /** How long the pages' own sampling stalled at most: the measure's resolution. */
   readonly sampledEveryMs: number;
+  /** Samples of a <video> element showing a black picture, over both pages. */
+  readonly blackFrames: number;
   /** From the trigger to every page playing the new path; null for the floor. */
   readonly switchMs: number | null;
 }
@@ -46,6 +48,7 @@ async function measured(peers: readonly BrowserPeer[], switchMs: number | null):
     videoMs: worst((gap) => gap.videoMs),
     audioMs: worst((gap) => gap.audioMs),
     sampledEveryMs: worst((gap) => gap.sampledEveryMs),
+    blackFrames: gaps.reduce((sum, gap) => sum + gap.blackFrames, 0),
     switchMs,
   };
 }

@@ -480,11 +480,19 @@ const benchmarks = {
       `${f.audio.p50Ms} / ${f.audio.p95Ms}`,
       f.switch ? `${f.switch.p50Ms} / ${f.switch.p95Ms}` : '-',
       `${f.sampling.p50Ms} / ${f.sampling.p95Ms}`,
+      String(f.blackFrames),
     ];
     printTable(
       `Adaptive routing, ${result.toRouted.runs} moves each way: the longest video freeze and audio gap two Chromium pages see (getStats every 50 ms)`,
       [
-        ['', 'video p50 / p95 ms', 'audio p50 / p95 ms', 'move p50 / p95 ms', 'sampling p50 / p95 ms'],
+        [
+          '',
+          'video p50 / p95 ms',
+          'audio p50 / p95 ms',
+          'move p50 / p95 ms',
+          'sampling p50 / p95 ms',
+          'black pictures',
+        ],
         row('peer to peer → router (a third joins)', result.toRouted),
         row('router → peer to peer (it leaves, after the hold)', result.toDirect),
         row('relayed session, nothing moves (floor)', result.floor),

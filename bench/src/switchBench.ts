@@ -9,6 +9,7 @@ interface SwitchRun {
   readonly videoMs: number;
   readonly audioMs: number;
   readonly sampledEveryMs: number;
+  readonly blackFrames: number;
   readonly switchMs: number | null;
 }
 
@@ -24,6 +25,8 @@ export interface SwitchFigures {
   readonly audio: Percentiles;
   /** How long the pages' own sampling stalled: the measure's resolution. */
   readonly sampling: Percentiles;
+  /** Samples, over every run, of a <video> element showing a black picture. */
+  readonly blackFrames: number;
   /** From the trigger to every page playing the new path; null for the floor. */
   readonly switch: Percentiles | null;
 }
@@ -57,6 +60,7 @@ function figures(runs: readonly SwitchRun[]): SwitchFigures {
     video: percentiles(runs.map((run) => run.videoMs)),
     audio: percentiles(runs.map((run) => run.audioMs)),
     sampling: percentiles(runs.map((run) => run.sampledEveryMs)),
+    blackFrames: runs.reduce((sum, run) => sum + run.blackFrames, 0),
     switch: switches.length > 0 ? percentiles(switches) : null,
   };
 }

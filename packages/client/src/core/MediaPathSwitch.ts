@@ -10,13 +10,21 @@ export interface MediaPathSwitchOptions {
   readonly createDirect: (subscriptionId: string) => PeerTransport;
   /** Tells the server the subscription plays from this path now. */
   readonly playing: (path: MediaPath) => Promise<void>;
+  /** Tells the server this path decoded nothing in time (for `direct`, the server moves the session to the router). */
+  readonly failed: (path: MediaPath) => Promise<void>;
   /** What the stream carries now: a new path is played once each of these flows on it. */
   readonly carries: () => { readonly video: boolean; readonly audio: boolean };
   readonly logger: Logger;
   /** How often a new path is checked for decoded media, ms. Default: 50. */
   readonly pollMs?: number;
-  /** How long a new path may take to decode before the move is given up, ms. Default: 30000. */
+  /** How long the router's path may take to decode before the move is given up, ms. Default: 30000. */
   readonly timeoutMs?: number;
+  /**
+   * How long the direct path may take to decode before it is given up, ms: the two clients
+   * cannot reach each other, and the server moves them to the router. Default: 15000 (a loaded
+   * machine may take a few seconds to decode the first frames).
+   */
+  readonly directTimeoutMs?: number;
 }
 
 interface MediaPathSwitchEvents {
@@ -94,10 +102,12 @@ export class MediaPathSwitch extends TypedEmitter<MediaPathSwitchEvents> {
   async #switchOnceDecoding(path: MediaPath, instruction: number): Promise<void> {
     const transport = path === 'direct' ? this.#direct : this.#routed;
     if (!transport) return;
-    const { pollMs = 50, timeoutMs = 30_000 } = this.#options;
+    const { pollMs = 50, timeoutMs = 30_000, directTimeoutMs = 15_000 } = this.#options;
+    const waitMs = path === 'direct' ? directTimeoutMs : timeoutMs;
+    const deadline = Date.now() + waitMs;
     const current = (): boolean => instruction === this.#instruction && !transport.closed;
     const before = await flowedSoFar(transport);
-    for (let waited = 0; waited < timeoutMs; waited += pollMs) {
+    while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, pollMs));
       if (!current()) return;
       const now = await flowedSoFar(transport);
@@ -112,9 +122,13 @@ export class MediaPathSwitch extends TypedEmitter<MediaPathSwitchEvents> {
         return;
       }
     }
+    if (!current()) return;
     this.#options.logger.warn(
-      `the ${path} path of ${this.#routed.subscriptionId} decoded nothing in ${timeoutMs} ms: it stays on ${this.#playing}`,
+      `the ${path} path of ${this.#routed.subscriptionId} decoded nothing in ${waitMs} ms: it stays on ${this.#playing}`,
     );
+    this.#options.failed(path).catch((error: unknown) => {
+      this.#options.logger.debug('the failed media path was not acknowledged', error);
+    });
   }
 
   #switch(path: MediaPath): void {

@@ -54,6 +54,12 @@ export interface SessionEngineOptions {
 export type SessionEndReason =
   'clientDisconnected' | 'forceDisconnected' | 'networkDisconnected' | 'serverRotation';
 
+/**
+ * How long a peer connection to the router may take to connect before the server hears that the
+ * client cannot reach the router, ms (a loaded machine's ICE-TCP fallback takes a few seconds).
+ */
+const routerCheckMs = 20_000;
+
 /** The requests that need nothing but a connected session: signals and moderation. */
 export type SessionRequest =
   'signal' | 'forceDisconnect' | 'forceUnpublish' | 'forceMuteStream' | 'forceMuteAll' | 'disableForceMute';
@@ -303,6 +309,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     this.#publications.set(stream.streamId, publication);
     publication.on('subscriberAdded', (transport) => {
       this.#route(transport, stream.streamId, params.frameRate);
+      if (transport.remoteConnectionId === 'router') this.#reportRouterFailure(transport);
     });
     publication.on('closed', () => {
       this.#publications.delete(publication.streamId);
@@ -339,6 +346,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       frames: this.#frames(),
     });
     this.#route(transport, streamId, stream.frameRate);
+    if (this.mediaMode === 'routed') this.#reportRouterFailure(transport);
     return transport;
   }
 
@@ -434,6 +442,36 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
     });
   }
 
+  /**
+   * Routed sessions: tells the server when a peer connection to the router fails, or is not
+   * connected `routerCheckMs` after it was made, so that a client that cannot reach the router
+   * shows in the media stats, metrics and Inspector (under adaptive routing its media may still
+   * go peer to peer, and nothing else would say so; ICE may take long to give up, or never).
+   */
+  #reportRouterFailure(transport: PeerTransport): void {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const done = (): void => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      transport.off('stateChanged', changed);
+    };
+    const report = (): void => {
+      done();
+      this.#signaling
+        .request('mediaPathFailed', { subscriptionId: transport.subscriptionId, path: 'routed' })
+        .catch((error: unknown) => {
+          this.#logger.debug('the unreachable router was not acknowledged', error);
+        });
+    };
+    const changed = (state: string): void => {
+      if (state === 'connected') done();
+      else if (state === 'failed') report();
+    };
+    transport.on('stateChanged', changed);
+    transport.on('closed', done);
+    timer = setTimeout(report, routerCheckMs);
+  }
+
   /** The subscription's path switch, made on first use; undefined for a subscription that is not this client's. */
   #pathSwitch(subscriptionId: string, streamId: string): MediaPathSwitch | undefined {
     const existing = this.#paths.get(subscriptionId);
@@ -456,6 +494,9 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       },
       playing: async (path) => {
         await this.#signaling.request('mediaPathPlaying', { subscriptionId, path });
+      },
+      failed: async (path) => {
+        await this.#signaling.request('mediaPathFailed', { subscriptionId, path });
       },
       carries: () => {
         const stream = this.#streams.get(streamId);

@@ -65,6 +65,13 @@ export interface PublisherProperties extends WidgetOptions, MediaOptions {
   /** Routed sessions: the same for screen-sharing video (`videoType` `screen`). Default: false. */
   readonly scalableScreenshare?: boolean;
   /**
+   * Parlor, routed sessions: false keeps this stream on the Media Router, never peer to peer
+   * under adaptive routing (the session stays routed while it is published). Asking for simulcast
+   * (`scalableVideo`) does not: the layers start once the session moves to the router, as in
+   * OpenTok. Default: true.
+   */
+  readonly adaptiveRouting?: boolean;
+  /**
    * Audio fallback. `publisher`: this publisher stops sending video when its uplink cannot carry
    * it, and sends it again when it can (relayed and routed sessions). `subscriber` (routed
    * sessions): the router may stop sending this stream's video to a subscriber whose link cannot
@@ -495,6 +502,7 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
       subscriberAudioFallback:
         this.#properties.audioFallback?.subscriber ?? this.#properties.audioFallbackEnabled ?? true,
     };
+    if (this.#properties.adaptiveRouting === false) params.adaptiveRouting = false;
     const videoType = isScreenSource(this.#properties.videoSource)
       ? 'screen'
       : this.#properties.videoSource instanceof MediaStreamTrack

@@ -82,6 +82,11 @@ export const PublishParams = Params({
    * cannot carry it, audio going on (OpenTok's `audioFallback.subscriber`). Default: true.
    */
   subscriberAudioFallback: Type.Optional(Type.Boolean()),
+  /**
+   * Routed sessions under adaptive routing: false keeps the stream on the Media Router, never
+   * peer to peer (the session stays routed while it is published). Default: true.
+   */
+  adaptiveRouting: Type.Optional(Type.Boolean()),
 });
 export const Published = Type.Object({
   stream: StreamInfo,
@@ -131,6 +136,14 @@ export const MediaPathPlayingParams = Params({
   subscriptionId: Id,
   path: Type.Union([Type.Literal('direct'), Type.Literal('routed')]),
 });
+
+/**
+ * Adaptive routing: one of this client's paths cannot carry its media. `direct`: the
+ * subscription's peer-to-peer path decoded nothing in time (the session moves to the router).
+ * `routed`: the client's peer connection to the router failed or did not connect in time (a
+ * subscription's, or its stream's upstream's ID).
+ */
+export const MediaPathFailedParams = MediaPathPlayingParams;
 
 // WebRTC negotiation between the two ends of a subscription, relayed verbatim.
 export const SessionDescriptionParams = Params({ subscriptionId: Id, sdp: Sdp });
@@ -193,6 +206,7 @@ export const clientToServer = {
   /** Changes `preferredResolution` or `preferredFrameRate` of one of this client's subscriptions. */
   updateSubscription: { params: UpdateSubscriptionParams, result: Empty },
   mediaPathPlaying: { params: MediaPathPlayingParams, result: Empty },
+  mediaPathFailed: { params: MediaPathFailedParams, result: Empty },
   offer: { params: SessionDescriptionParams, result: Empty },
   answer: { params: SessionDescriptionParams, result: Empty },
   iceCandidate: { params: IceCandidateParams, result: Empty },

@@ -99,6 +99,12 @@ export class InspectorRecorder {
       }
       add(records.map((record) => fromClient(connection.id, record)));
     });
+    room.adaptiveRouting?.observer.on('modeChanged', ({ mode, reason }) => {
+      server('mediaRoutingChanged', null, null, { mode, reason });
+    });
+    room.adaptiveRouting?.observer.on('pathFailed', (connection, path) => {
+      server(path === 'routed' ? 'routerUnreachable' : 'directPathFailed', connection.id, null, {});
+    });
     if (room.mediaMode !== 'routed') return;
     const counters = new Map<string, RouterCounters>();
     const timer = setInterval(() => {

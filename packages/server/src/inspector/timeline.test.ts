@@ -64,6 +64,34 @@ describe('the timeline', () => {
     assert.equal(timeline.scores.length, 5);
     assert.equal(timeline.events.length, 3);
   });
+
+  it('calls out, under adaptive routing, a client that could not reach the router and one that got nothing peer to peer', () => {
+    const server = (at: number, type: string, connectionId: string | null): InspectorRecord => ({
+      at,
+      source: 'server',
+      kind: 'event',
+      type,
+      connectionId,
+      streamId: null,
+      data: {},
+    });
+    const timeline = timelineOf(summary, [
+      server(1000, 'routerUnreachable', 'c1'),
+      server(2000, 'directPathFailed', 'c2'),
+      { ...server(2000, 'mediaRoutingChanged', null), data: { mode: 'routed', reason: 'directFailed' } },
+    ]);
+    assert.deepEqual(
+      timeline.issues.map((issue) => [issue.at, issue.kind, issue.message]),
+      [
+        [
+          1000,
+          'mediaPath',
+          'connection c1 could not reach the Media Router: its media went peer to peer only',
+        ],
+        [2000, 'mediaPath', 'connection c2 got no media peer to peer: the session moved to the Media Router'],
+      ],
+    );
+  });
 });
 
 describe('meetings', () => {

@@ -46,7 +46,7 @@ export interface InspectorIssue {
   readonly at: number;
   readonly connectionId: string | null;
   readonly streamId: string | null;
-  readonly kind: 'failure' | 'lowQuality' | 'relayedOverTcp' | 'reconnecting' | 'audioFallback';
+  readonly kind: 'failure' | 'lowQuality' | 'relayedOverTcp' | 'reconnecting' | 'audioFallback' | 'mediaPath';
   readonly message: string;
 }
 
@@ -204,8 +204,9 @@ function meetingsOf(
 /**
  * What went wrong: a client's failed attempt (its event says `ok: false`), a reconnection, an
  * audio fallback episode (a subscriber's video off for its link), a publisher or subscriber
- * whose media went over TURN on TCP, and a score below `lowQualityScore` for at least
- * `lowQualityMinMs`.
+ * whose media went over TURN on TCP, a score below `lowQualityScore` for at least
+ * `lowQualityMinMs`, and under adaptive routing a client that could not reach the router or
+ * get a stream peer to peer.
  */
 function issuesOf(
   events: readonly TimelineEntry[],
@@ -221,6 +222,18 @@ function issuesOf(
     entry.connectionId === null ? 'a client' : `connection ${entry.connectionId}`;
   const fallbackSince = new Map<string, TimelineEntry>();
   for (const event of events) {
+    if (event.source === 'server' && event.type === 'routerUnreachable')
+      issue(
+        event,
+        'mediaPath',
+        `${who(event)} could not reach the Media Router: its media went peer to peer only`,
+      );
+    if (event.source === 'server' && event.type === 'directPathFailed')
+      issue(
+        event,
+        'mediaPath',
+        `${who(event)} got no media peer to peer: the session moved to the Media Router`,
+      );
     if (event.source !== 'client') continue;
     if (event.data.ok === false) {
       const code = event.data.code ?? '';

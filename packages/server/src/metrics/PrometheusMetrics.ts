@@ -29,6 +29,7 @@ export class PrometheusMetrics {
   readonly #connections: Gauge;
   readonly #adaptiveSessions: Gauge<'path'>;
   readonly #adaptiveSwitches: Counter<'path'>;
+  readonly #adaptiveFailures: Counter<'path'>;
   readonly #streams: Gauge;
   readonly #workerSessions: Gauge<'worker'>;
   readonly #workerUtilization: Gauge<'worker'>;
@@ -80,9 +81,18 @@ export class PrometheusMetrics {
       labelNames: ['path'],
       registers,
     });
+    this.#adaptiveFailures = new Counter({
+      name: 'parlor_adaptive_routing_path_failures_total',
+      help: 'Clients that could not reach the Media Router (routed), or get a stream peer to peer (direct)',
+      labelNames: ['path'],
+      registers,
+    });
     options.rooms.observer.on('newRoom', (room) => {
       room.adaptiveRouting?.observer.on('modeChanged', ({ mode }) => {
         this.#adaptiveSwitches.inc({ path: mode });
+      });
+      room.adaptiveRouting?.observer.on('pathFailed', (_connection, path) => {
+        this.#adaptiveFailures.inc({ path });
       });
     });
     if (options.cluster) registerClusterGauges(options.cluster, registers);

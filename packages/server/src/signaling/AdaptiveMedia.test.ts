@@ -65,7 +65,14 @@ function oneOnOne(media: AdaptiveMedia) {
 }
 
 describe('routingModeFor', () => {
-  const none = { participants: 2, serverSideParticipant: false, recordings: 0, selfSubscription: false };
+  const none = {
+    participants: 2,
+    serverSideParticipant: false,
+    recordings: 0,
+    selfSubscription: false,
+    routerOnlyPublisher: false,
+    directFailed: false,
+  };
   it('goes peer to peer for one or two participants and nothing else, through the router for the rest', () => {
     assert.equal(routingModeFor(none).mode, 'direct');
     assert.equal(routingModeFor({ ...none, participants: 1 }).mode, 'direct');
@@ -81,6 +88,14 @@ describe('routingModeFor', () => {
     assert.deepEqual(routingModeFor({ ...none, selfSubscription: true }), {
       mode: 'routed',
       reason: 'selfSubscription',
+    });
+    assert.deepEqual(routingModeFor({ ...none, participants: 1, routerOnlyPublisher: true }), {
+      mode: 'routed',
+      reason: 'publisherOptedOut',
+    });
+    assert.deepEqual(routingModeFor({ ...none, directFailed: true }), {
+      mode: 'routed',
+      reason: 'directFailed',
     });
   });
 });
@@ -213,6 +228,85 @@ describe('AdaptiveMedia', () => {
       { subscriptionId: directId, streamId: 'stream-a' },
     ]);
     assert.deepEqual(media.stats().paths, []);
+    media.close();
+  });
+
+  it('keeps a session routed while a publisher that opted out (adaptiveRouting: false) publishes', async () => {
+    const { routed, media } = adaptive(20);
+    const alice = recordedConnection();
+    const bob = recordedConnection();
+    media.published(alice.connection, 'stream-a', { subscriberAudioFallback: true, routerOnly: true });
+    assert.equal(routed.pausedAtStart.get('stream-a'), false, 'its upstream sends from the start');
+    const id = media.subscribe(bob.connection, 'stream-a', alice.connection, noVideoPreferences);
+    media.subscribed(bob.connection, id);
+    assert.equal(media.mode, 'routed');
+    assert.deepEqual(bob.take('mediaPath'), [], 'no direct path is made');
+    assert.deepEqual(
+      media.stats().changes.map(({ mode, reason }) => [mode, reason]),
+      [['routed', 'publisherOptedOut']],
+    );
+    // Its stream ends: the other publisher, who did not opt out, goes peer to peer after the hold.
+    media.published(bob.connection, 'stream-b', { subscriberAudioFallback: true });
+    media.streamEnded('stream-a');
+    const back = media.subscribe(alice.connection, 'stream-b', bob.connection, noVideoPreferences);
+    media.subscribed(alice.connection, back);
+    await wait(60);
+    assert.equal(media.mode, 'direct');
+    media.close();
+  });
+
+  it('moves to the router for good when a direct path decodes nothing, while both ends take part', async () => {
+    const { media } = adaptive(20);
+    const failures: string[] = [];
+    media.observer.on('pathFailed', (connection, path) => failures.push(`${connection.id} ${path}`));
+    const { alice, bob, routedId, directId } = oneOnOne(media);
+    alice.take('sendPath');
+    media.pathFailed(bob.connection, routedId, 'direct');
+    media.pathFailed(bob.connection, routedId, 'direct');
+    assert.equal(media.mode, 'routed');
+    assert.deepEqual(
+      bob.take('mediaPath').map(({ path }) => path),
+      ['routed'],
+    );
+    // The direct path, which nothing plays, stops at once.
+    assert.deepEqual(alice.take('sendPath'), [
+      { subscriptionId: 'upstream-stream-a', streamId: 'stream-a', send: true },
+      { subscriptionId: directId, streamId: 'stream-a', send: false },
+    ]);
+    assert.deepEqual(failures, [`${bob.connection.id} direct`], 'reported once');
+    await wait(60);
+    assert.equal(media.mode, 'routed', 'it stays routed past the hold time');
+    assert.equal(media.stats().changes.at(-1)?.reason, 'directFailed');
+    // Only its subscriber says so.
+    assert.throws(() => {
+      media.pathFailed(alice.connection, routedId, 'direct');
+    });
+    // A new peer, once the one that could not be reached has left: peer to peer again.
+    media.connectionEnded(bob.connection);
+    const carol = recordedConnection();
+    const carolId = media.subscribe(carol.connection, 'stream-a', alice.connection, noVideoPreferences);
+    media.subscribed(carol.connection, carolId);
+    await wait(60);
+    assert.equal(media.mode, 'direct');
+    media.close();
+  });
+
+  it('reports a client that cannot reach the router once, in the stats, and keeps its media peer to peer', () => {
+    const { media } = adaptive();
+    const failures: string[] = [];
+    media.observer.on('pathFailed', (connection, path) => failures.push(`${connection.id} ${path}`));
+    const { alice, bob, routedId } = oneOnOne(media);
+    media.pathFailed(bob.connection, routedId, 'routed');
+    media.pathFailed(alice.connection, 'upstream-stream-a', 'routed');
+    media.pathFailed(alice.connection, 'upstream-stream-a', 'routed');
+    assert.deepEqual(failures, [`${bob.connection.id} routed`, `${alice.connection.id} routed`]);
+    assert.deepEqual(media.stats().routerUnreachable, [bob.connection.id, alice.connection.id]);
+    assert.equal(media.mode, 'direct');
+    assert.throws(() => {
+      media.pathFailed(bob.connection, 'upstream-stream-a', 'routed');
+    });
+    media.connectionEnded(bob.connection);
+    assert.deepEqual(media.stats().routerUnreachable, [alice.connection.id]);
     media.close();
   });
 });

@@ -35,6 +35,8 @@ export interface RoutingChange {
 /** Adaptive routing in the media stats: the session's mode, its last changes, and each subscription's path. */
 export interface AdaptiveRoutingStats {
   readonly mode: MediaPath;
+  /** Connections that said they cannot reach the router (their media can only go peer to peer). */
+  readonly routerUnreachable: readonly string[];
   /** Oldest first, the last `maxChanges`. */
   readonly changes: readonly RoutingChange[];
   readonly paths: readonly {
@@ -48,6 +50,11 @@ export interface AdaptiveRoutingStats {
 
 export interface AdaptiveMediaObserverEvents {
   modeChanged: [change: RoutingChange];
+  /**
+   * A client's path cannot carry its media, reported once: `routed`, it cannot reach the router;
+   * `direct`, a stream never decoded peer to peer (once per subscriber and publisher).
+   */
+  pathFailed: [connection: RoomConnection, path: MediaPath];
 }
 
 /** A subscription, through the router, and the peer connection straight from its publisher when it has one. */
@@ -85,12 +92,22 @@ export class AdaptiveMedia implements StreamMedia {
   readonly #serverSide: (connection: RoomConnection) => boolean;
   readonly #holdMs: number;
   readonly #logger: Logger;
-  /** Live streams by ID: their publisher, and whether it was last told to send to the router. */
-  readonly #streams = new Map<string, { publisher: RoomConnection; upstreamSending: boolean }>();
+  /**
+   * Live streams by ID: their publisher, whether it asked to stay on the router, and whether it
+   * was last told to send to the router.
+   */
+  readonly #streams = new Map<
+    string,
+    { publisher: RoomConnection; routerOnly: boolean; upstreamSending: boolean }
+  >();
   /** By the routed subscription's ID. */
   readonly #subscriptions = new Map<string, Subscription>();
   /** By the direct path's ID. */
   readonly #directPaths = new Map<string, Subscription>();
+  /** Connections that cannot reach the router, as they said. */
+  readonly #routerUnreachable = new Set<RoomConnection>();
+  /** Subscribers and publishers whose direct path never decoded: while both take part, the session stays routed. */
+  readonly #directFailed: { subscriber: RoomConnection; publisher: RoomConnection }[] = [];
   #recordings = 0;
   #mode: MediaPath = 'direct';
   readonly #changes: RoutingChange[] = [];
@@ -112,7 +129,11 @@ export class AdaptiveMedia implements StreamMedia {
   }
 
   published(publisher: RoomConnection, streamId: string, options: PublishedStreamOptions): void {
-    this.#streams.set(streamId, { publisher, upstreamSending: false });
+    this.#streams.set(streamId, {
+      publisher,
+      routerOnly: options.routerOnly === true,
+      upstreamSending: false,
+    });
     this.#update();
     const sending = this.#upstreamNeeded(streamId);
     const stream = this.#streams.get(streamId);
@@ -186,6 +207,41 @@ export class AdaptiveMedia implements StreamMedia {
     this.#applySending();
   }
 
+  /**
+   * A client's path cannot carry its media: `direct`, a subscription whose peer-to-peer path
+   * decoded nothing in time (the session moves to the router and stays there while both ends take
+   * part); `routed`, its peer connection to the router failed (reported; its media goes on peer
+   * to peer while it can). `subscriptionId` is one of the client's subscriptions, or for `routed`
+   * its stream's upstream.
+   */
+  pathFailed(by: RoomConnection, subscriptionId: string, path: MediaPath): void {
+    const subscription = this.#subscriptions.get(subscriptionId);
+    if (path === 'direct') {
+      if (subscription?.subscriber !== by) throw new ParlorError('SUBSCRIPTION_NOT_FOUND', subscriptionId);
+      const { publisher } = subscription;
+      if (!this.#directFailed.some((pair) => pair.subscriber === by && pair.publisher === publisher)) {
+        this.#logger.warn(
+          { streamId: subscription.streamId, connectionId: by.id },
+          'direct path decoded nothing',
+        );
+        this.#directFailed.push({ subscriber: by, publisher });
+        this.observer.safeEmit('pathFailed', by, 'direct');
+      }
+      this.#update();
+      return;
+    }
+    const upstream = [...this.#streams].some(
+      ([streamId, stream]) =>
+        stream.publisher === by && this.#routed.upstreamIdOf(streamId) === subscriptionId,
+    );
+    if (subscription?.subscriber !== by && !upstream)
+      throw new ParlorError('SUBSCRIPTION_NOT_FOUND', subscriptionId);
+    if (this.#routerUnreachable.has(by)) return;
+    this.#routerUnreachable.add(by);
+    this.#logger.warn({ connectionId: by.id }, 'client cannot reach the router');
+    this.observer.safeEmit('pathFailed', by, 'routed');
+  }
+
   streamEnded(streamId: string): void {
     this.#routed.streamEnded(streamId);
     this.#streams.delete(streamId);
@@ -197,6 +253,12 @@ export class AdaptiveMedia implements StreamMedia {
 
   connectionEnded(connection: RoomConnection): void {
     this.#routed.connectionEnded(connection);
+    this.#routerUnreachable.delete(connection);
+    for (let index = this.#directFailed.length - 1; index >= 0; index--) {
+      const pair = this.#directFailed[index];
+      if (pair?.subscriber === connection || pair?.publisher === connection)
+        this.#directFailed.splice(index, 1);
+    }
     for (const subscription of [...this.#subscriptions.values()]) {
       if (subscription.subscriber === connection) this.#forget(subscription, subscription.publisher);
       else if (subscription.publisher === connection) this.#forget(subscription, subscription.subscriber);
@@ -233,6 +295,7 @@ export class AdaptiveMedia implements StreamMedia {
   stats(): AdaptiveRoutingStats {
     return {
       mode: this.#mode,
+      routerUnreachable: [...this.#routerUnreachable].map((connection) => connection.id),
       changes: [...this.#changes],
       paths: [...this.#subscriptions.values()].map((subscription) => ({
         streamId: subscription.streamId,
@@ -257,6 +320,8 @@ export class AdaptiveMedia implements StreamMedia {
     this.#streams.clear();
     this.#subscriptions.clear();
     this.#directPaths.clear();
+    this.#routerUnreachable.clear();
+    this.#directFailed.length = 0;
   }
 
   /** Moves to the router at once when the session needs it; back only once it has not for `holdMs`. */
@@ -286,7 +351,11 @@ export class AdaptiveMedia implements StreamMedia {
   #needs(): Parameters<typeof routingModeFor>[0] {
     const participants = new Set<RoomConnection>();
     let selfSubscription = false;
-    for (const { publisher } of this.#streams.values()) participants.add(publisher);
+    let routerOnlyPublisher = false;
+    for (const { publisher, routerOnly } of this.#streams.values()) {
+      participants.add(publisher);
+      if (routerOnly) routerOnlyPublisher = true;
+    }
     for (const subscription of this.#subscriptions.values()) {
       participants.add(subscription.subscriber);
       if (subscription.subscriber === subscription.publisher) selfSubscription = true;
@@ -296,6 +365,8 @@ export class AdaptiveMedia implements StreamMedia {
       serverSideParticipant: [...participants].some(this.#serverSide),
       recordings: this.#recordings,
       selfSubscription,
+      routerOnlyPublisher,
+      directFailed: this.#directFailed.length > 0,
     };
   }
 

@@ -305,6 +305,9 @@ export class ClientChannel extends TypedEmitter<{ close: [] }> implements Connec
       case 'mediaPathPlaying':
         room.mediaPathPlaying(connection, request.params.subscriptionId, request.params.path);
         return { result: empty };
+      case 'mediaPathFailed':
+        room.mediaPathFailed(connection, request.params.subscriptionId, request.params.path);
+        return { result: empty };
       case 'offer':
       case 'answer':
         room.negotiate(connection, request.params.subscriptionId, {

@@ -259,7 +259,10 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
       owner: connection,
       layoutClassList: connection.token.initialLayoutClassList,
       lastVideoQualityChange: null,
-      media: { subscriberAudioFallback: params.subscriberAudioFallback ?? true },
+      media: {
+        subscriberAudioFallback: params.subscriberAudioFallback ?? true,
+        routerOnly: params.adaptiveRouting === false,
+      },
     });
     this.#logger.info({ streamId: info.streamId, connectionId: connection.id }, 'stream created');
     this.#broadcast('streamCreated', { stream: info }, connection);
@@ -348,6 +351,17 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     this.#assertOpen('change a media path');
     if (!this.#adaptive) throw new ParlorError('INVALID_REQUEST', 'the session has no adaptive routing');
     this.#adaptive.playing(connection, subscriptionId, path);
+  }
+
+  /**
+   * Adaptive routing: one of the connection's paths cannot carry its media (see
+   * `AdaptiveMedia.pathFailed`). A routed session without adaptive routing has nothing to do
+   * with it: the client's failure shows there already.
+   */
+  mediaPathFailed(connection: RoomConnection, subscriptionId: string, path: MediaPath): void {
+    this.#assertOpen('report a media path');
+    if (this.mediaMode !== 'routed') throw new ParlorError('INVALID_REQUEST', 'the session is relayed');
+    this.#adaptive?.pathFailed(connection, subscriptionId, path);
   }
 
   /** Changes what one of the connection's subscriptions wants of its video (routed sessions). */

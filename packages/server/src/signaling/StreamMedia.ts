@@ -14,6 +14,11 @@ export interface PublishedStreamOptions {
    * cannot carry it (OpenTok's subscriber audio fallback).
    */
   readonly subscriberAudioFallback: boolean;
+  /**
+   * Adaptive routing: the publisher asked for its stream to go through the router only (its
+   * `adaptiveRouting: false`), which keeps the session routed while it is published. Default: false.
+   */
+  readonly routerOnly?: boolean;
 }
 
 /**

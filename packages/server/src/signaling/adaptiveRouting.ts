@@ -10,11 +10,21 @@ export interface RoutingNeeds {
   readonly recordings: number;
   /** Whether a client subscribes to its own stream (OpenTok's `testNetwork`): only the router sends it back. */
   readonly selfSubscription: boolean;
+  /** Whether a publisher asked for its stream to go through the router only (`adaptiveRouting: false`). */
+  readonly routerOnlyPublisher: boolean;
+  /** Whether two of the participants could not get media peer to peer to each other. */
+  readonly directFailed: boolean;
 }
 
 /** Why a session's media takes the path it takes. */
 export type RoutingReason =
-  'fewParticipants' | 'participants' | 'archive' | 'serverSideParticipant' | 'selfSubscription';
+  | 'fewParticipants'
+  | 'participants'
+  | 'archive'
+  | 'serverSideParticipant'
+  | 'selfSubscription'
+  | 'publisherOptedOut'
+  | 'directFailed';
 
 export interface RoutingDecision {
   readonly mode: MediaPath;
@@ -30,6 +40,8 @@ export function routingModeFor(needs: RoutingNeeds): RoutingDecision {
   if (needs.recordings > 0) return { mode: 'routed', reason: 'archive' };
   if (needs.serverSideParticipant) return { mode: 'routed', reason: 'serverSideParticipant' };
   if (needs.selfSubscription) return { mode: 'routed', reason: 'selfSubscription' };
+  if (needs.routerOnlyPublisher) return { mode: 'routed', reason: 'publisherOptedOut' };
+  if (needs.directFailed) return { mode: 'routed', reason: 'directFailed' };
   if (needs.participants > 2) return { mode: 'routed', reason: 'participants' };
   return { mode: 'direct', reason: 'fewParticipants' };
 }
