@@ -173,6 +173,13 @@ describe('SIP calls against scripted endpoints', () => {
     ]);
   });
 
+  it('a call hung up before the far end sent any provisional response is cancelled only once it rings', async () => {
+    const events = await runScenario('slowToRing', {}, async ({ sessionId, connectionId }) => {
+      await opentok.forceDisconnect(sessionId, connectionId);
+    });
+    assert.deepEqual(events, ['callCreated', 'callUpdated:dialing', 'callDestroyed:700']);
+  });
+
   it("a digest challenge is answered with the dial request's credentials; force mute applies with observeForceMute", async () => {
     const events = await runScenario(
       'digest',

@@ -299,20 +299,38 @@ const benchmarks = {
     return result;
   },
   sip: async () => {
-    const steps = flags.includes('--quick') ? [10, 20] : [20, 50, 100];
+    const steps = flags.includes('--quick') ? [1, 10] : [1, 10, 50];
     const result = await runSipBench(steps);
     printTable(
-      `SIP calls (sipp echoing PCMU, two calls per session; server on core 0, one media worker; ${result.windowSeconds} s windows; idle ${result.idleCpuPercent.toFixed(1)} %)`,
+      `SIP calls (sipp echoing PCMU, two calls per session; server on core 0, one media worker; ${result.windowSeconds} s windows; idle ${result.idleCpuPercent.toFixed(1)} %), beside plain forwarding of the same audio (WebRTC participants, two per session)`,
       [
-        ['calls', 'refused', 'answered', 'server CPU %', 'CPU % per call', 'tone latency p50 ms', 'max ms'],
+        [
+          'calls',
+          'refused',
+          'answered',
+          'server CPU %',
+          'CPU % per call',
+          'REST p50/p99 ms',
+          'latency p50 ms',
+          'max ms',
+          'forwarding CPU %',
+          'per participant',
+          'forwarding p50 ms',
+          'max ms',
+        ],
         ...result.steps.map((step) => [
           String(step.calls),
           String(step.refused),
           String(step.answered),
           step.serverCpuPercent.toFixed(0),
           step.cpuPercentPerCall.toFixed(2),
+          `${step.restP50Ms.toFixed(1)}/${step.restP99Ms.toFixed(1)}`,
           step.latencyP50Ms.toFixed(0),
           step.latencyMaxMs.toFixed(0),
+          step.forwarding.serverCpuPercent.toFixed(0),
+          step.forwarding.cpuPercentPerParticipant.toFixed(2),
+          step.forwarding.latencyP50Ms.toFixed(0),
+          step.forwarding.latencyMaxMs.toFixed(0),
         ]),
       ],
     );

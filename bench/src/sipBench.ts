@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import jwt from 'jsonwebtoken';
 import { OpenTok } from '@parlor/server-sdk';
+import { sippScenarioFile } from '@parlor/server/sip/testing';
+import { forwardingLatency, joinAudioPairs } from './audioForwarding.js';
 import { ServerProcess, terminate } from './serverProcess.js';
 
 export interface SipStepFigures {
@@ -20,9 +22,20 @@ export interface SipStepFigures {
   readonly serverCpuPercent: number;
   /** The same, less the server idle with no call, per call answered. */
   readonly cpuPercentPerCall: number;
+  /** A REST request's time (`GET /health`, one at a time) while the calls run: whether they hold up the main thread, ms. */
+  readonly restP50Ms: number;
+  readonly restP99Ms: number;
   /** Mouth-to-ear through the gateway, from one probe call to another in one session, ms. */
   readonly latencyP50Ms: number;
   readonly latencyMaxMs: number;
+  /** The baseline: as many WebRTC participants (two to a session) sending the same audio through the router. */
+  readonly forwarding: {
+    readonly serverCpuPercent: number;
+    readonly cpuPercentPerParticipant: number;
+    /** From one participant to the other, ms. */
+    readonly latencyP50Ms: number;
+    readonly latencyMaxMs: number;
+  };
 }
 
 export interface SipFigures {
@@ -40,7 +53,9 @@ const bursts = 8;
  * as the far end of N calls, two calls per routed session, each echoing the RTP it gets (so every
  * call carries 50 packets/s each way, PCMU, through decode, Opus, the router and the mix). For each
  * N: the server's CPU over a window, and the latency a tone takes from one probe call's far end
- * to another's in a session of its own (our own minimal far ends on UDP sockets).
+ * to another's in a session of its own (our own minimal far ends on UDP sockets). Beside it, the
+ * baseline: N WebRTC participants sending the same 50 packets/s of audio through the router
+ * alone, and the latency of a burst from one to another.
  */
 export async function runSipBench(steps: readonly number[]): Promise<SipFigures> {
   const sipPort = await freeUdpPort();
@@ -49,6 +64,8 @@ export async function runSipBench(steps: readonly number[]): Promise<SipFigures>
     mediaWorkers: 1,
     serverFlags: [
       ...['--sip-port', String(sipPort), '--sip-max-calls', '1000', '--sip-max-session-calls', '10'],
+      // The SIP callbacks come to the benchmark on loopback.
+      ...['--callback-allowed-ip', '127.0.0.1'],
       // Measured, not refused: the worker may read as busy on a shared machine.
       ...['--media-admission-max-lag-ms', '2000', '--media-admission-max-utilization', '1'],
     ],
@@ -68,6 +85,7 @@ export async function runSipBench(steps: readonly number[]): Promise<SipFigures>
       );
       await sleep(2000);
       const serverCpuPercent = await cpuPercentOver(server, windowSeconds);
+      const rest = await restLatencies(server);
       const latencies = await probeLatency(opentok);
       for (const { sessionId, connectionId } of connections)
         await opentok.forceDisconnect(sessionId, connectionId).catch(() => undefined);
@@ -75,6 +93,7 @@ export async function runSipBench(steps: readonly number[]): Promise<SipFigures>
         connections.map((c) => c.connectionId),
         30_000,
       );
+      const forwarding = await measureForwarding(server, opentok, calls, idleCpuPercent);
       latencies.sort((a, b) => a - b);
       figures.push({
         calls,
@@ -82,8 +101,11 @@ export async function runSipBench(steps: readonly number[]): Promise<SipFigures>
         answered,
         serverCpuPercent,
         cpuPercentPerCall: (serverCpuPercent - idleCpuPercent) / Math.max(answered, 1),
+        restP50Ms: rest[Math.floor(rest.length / 2)] ?? Number.NaN,
+        restP99Ms: rest[Math.floor(rest.length * 0.99)] ?? Number.NaN,
         latencyP50Ms: latencies[Math.floor(latencies.length / 2)] ?? Number.NaN,
         latencyMaxMs: latencies.at(-1) ?? Number.NaN,
+        forwarding,
       });
     }
     return { windowSeconds, idleCpuPercent, steps: figures };
@@ -91,6 +113,29 @@ export async function runSipBench(steps: readonly number[]): Promise<SipFigures>
     await sipp.close();
     callbacks.close();
     await server.stop();
+  }
+}
+
+/** The baseline at one step: `participants` WebRTC participants' CPU, and a burst's latency through the router. */
+async function measureForwarding(
+  server: ServerProcess,
+  opentok: OpenTok,
+  participants: number,
+  idleCpuPercent: number,
+): Promise<SipStepFigures['forwarding']> {
+  const joined = await joinAudioPairs(server.url, opentok, participants);
+  try {
+    await sleep(2000);
+    const serverCpuPercent = await cpuPercentOver(server, windowSeconds);
+    const latencies = (await forwardingLatency(server.url, opentok, bursts)).sort((a, b) => a - b);
+    return {
+      serverCpuPercent,
+      cpuPercentPerParticipant: (serverCpuPercent - idleCpuPercent) / participants,
+      latencyP50Ms: latencies[Math.floor(latencies.length / 2)] ?? Number.NaN,
+      latencyMaxMs: latencies.at(-1) ?? Number.NaN,
+    };
+  } finally {
+    for (const participant of joined) await participant.close();
   }
 }
 
@@ -114,6 +159,17 @@ async function dialPairs(
     }
   }
   return { connections, refused };
+}
+
+/** The times of 200 `GET /health`, one after another, sorted, ms. */
+async function restLatencies(server: ServerProcess): Promise<number[]> {
+  const times: number[] = [];
+  for (let n = 0; n < 200; n++) {
+    const start = performance.now();
+    await (await fetch(`${server.url}/health`)).arrayBuffer();
+    times.push(performance.now() - start);
+  }
+  return times.sort((a, b) => a - b);
 }
 
 async function cpuPercentOver(server: ServerProcess, seconds: number): Promise<number> {
@@ -207,7 +263,7 @@ class SippEcho {
     const port = await freeUdpPort();
     const mediaPort = await freeUdpPort();
     const dir = mkdtempSync(join(tmpdir(), 'parlor-sip-bench-'));
-    writeFileSync(join(dir, 'echo.xml'), echoScenario);
+    writeFileSync(join(dir, 'echo.xml'), sippScenarioFile('answersUntilBye'));
     const args = [
       '-sf',
       join(dir, 'echo.xml'),
@@ -239,47 +295,6 @@ class SippEcho {
     rmSync(this.#dir, { recursive: true, force: true });
   }
 }
-
-const sdp = `v=0
-o=sipp 1 1 IN IP4 [local_ip]
-s=-
-c=IN IP4 [local_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0 101
-a=rtpmap:0 PCMU/8000
-a=rtpmap:101 telephone-event/8000
-a=sendrecv
-`;
-
-const echoScenario = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="echo">
-<recv request="INVITE"/>
-<send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:sipp@[local_ip]:[local_port]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-${sdp}]]></send>
-<recv request="ACK"/>
-<recv request="BYE"/>
-<send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-</scenario>
-`;
 
 /**
  * Two probe calls in a session of their own, to far ends of ours: the speaker sends PCMU silence

@@ -8,26 +8,35 @@ import { SipCall } from './SipCall.js';
 import type { SipStack } from './SipStack.js';
 
 // A call's timers against a far end that answers and then sends no media: the call ends by
-// itself, with a BYE, and holds no timer or socket after.
+// itself, with a BYE, and holds no timer or socket after. A hang-up before the far end's first
+// provisional response: no CANCEL until one comes (RFC 3261 §9.1).
 
 /** A stack that records what the call sends and lets the test answer its INVITE. */
 function recordingStack(): {
   stack: SipStack;
   sent: SipMessage[];
+  abandoned: SipMessage[];
   answer: (status: number, sdp?: string) => void;
 } {
   const sent: SipMessage[] = [];
+  const abandoned: SipMessage[] = [];
   let onInviteResponse: ((response: SipMessage) => void) | null = null;
   const stack = {
     send: (message: SipMessage, callback?: (response: SipMessage) => void) => {
       sent.push(message);
+      // As the stack's transaction layer does: the request's Via, which its CANCEL copies.
+      if (message.method !== 'ACK') message.headers.via = [{ params: { branch: `z9hG4bK${sent.length}` } }];
       if (message.method === 'INVITE' && callback) onInviteResponse = callback;
+    },
+    abandon: (request: SipMessage) => {
+      abandoned.push(request);
     },
     destroy: () => undefined,
   } as unknown as SipStack;
   return {
     stack,
     sent,
+    abandoned,
     answer: (status, sdp) => {
       const invite = sent.find((message) => message.method === 'INVITE');
       assert.ok(invite && onInviteResponse);
@@ -40,11 +49,12 @@ function recordingStack(): {
   };
 }
 
-async function call(limits: {
+/** A dialled call, not answered yet. */
+async function dialled(limits: {
   inactivityMs: number;
   maxDurationMs: number;
-}): Promise<{ ended: Promise<[number, string]>; sent: SipMessage[] }> {
-  const { stack, sent, answer } = recordingStack();
+}): Promise<ReturnType<typeof recordingStack> & { sipCall: SipCall; ended: Promise<[number, string]> }> {
+  const recording = recordingStack();
   const media = await CallMedia.open({
     host: '127.0.0.1',
     ports: [0, 0],
@@ -52,7 +62,7 @@ async function call(limits: {
     srtpKey: null,
   });
   const sipCall = new SipCall({
-    stack,
+    stack: recording.stack,
     local: { address: '127.0.0.1', port: 5998, tlsPort: null },
     target: 'sip:far@127.0.0.1:5999',
     from: 'sip:parlor@127.0.0.1',
@@ -70,10 +80,22 @@ async function call(limits: {
     });
   });
   sipCall.dial();
-  // The far end answers, sending its RTP to a port where nothing is.
-  answer(200, callOffer({ address: '127.0.0.1', port: 9, sessionId: '1', version: 1, codecs: ['pcmu'] }));
+  return { ...recording, sipCall, ended };
+}
+
+/** The far end's answer, sending its RTP to a port where nothing is. */
+const farAnswer = callOffer({ address: '127.0.0.1', port: 9, sessionId: '1', version: 1, codecs: ['pcmu'] });
+
+async function call(limits: {
+  inactivityMs: number;
+  maxDurationMs: number;
+}): Promise<{ ended: Promise<[number, string]>; sent: SipMessage[] }> {
+  const { ended, sent, answer } = await dialled(limits);
+  answer(200, farAnswer);
   return { ended, sent };
 }
+
+const longLimits = { inactivityMs: 60_000, maxDurationMs: 60_000 };
 
 describe('SipCall', () => {
   it('ends a call whose far end sends no media, with a BYE (706)', async () => {
@@ -90,5 +112,47 @@ describe('SipCall', () => {
     assert.equal((await ended)[0], 705);
     assert.equal(sent.at(-1)?.method, 'BYE');
     assert.equal(sent.at(-1)?.uri, 'sip:far@127.0.0.1:5999');
+  });
+
+  it('a call hung up before any provisional response sends its CANCEL only once the far end rings', async () => {
+    const { sipCall, ended, sent, answer } = await dialled(longLimits);
+    sipCall.hangUp();
+    assert.equal((await ended)[0], 700);
+    assert.deepEqual(
+      sent.map((message) => message.method),
+      ['INVITE'],
+    );
+    answer(180);
+    assert.deepEqual(
+      sent.map((message) => message.method),
+      ['INVITE', 'CANCEL'],
+    );
+  });
+
+  it('a call hung up before any response, and answered then, is acknowledged and ended with a BYE, not cancelled', async () => {
+    const { sipCall, sent, answer } = await dialled(longLimits);
+    sipCall.hangUp();
+    answer(200, farAnswer);
+    assert.deepEqual(
+      sent.map((message) => message.method),
+      ['INVITE', 'ACK', 'BYE'],
+    );
+  });
+
+  it('a call hung up before any response that never comes gives its INVITE up, with no CANCEL', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { sipCall, sent, abandoned } = await dialled(longLimits);
+    sipCall.hangUp();
+    t.mock.timers.tick(4000);
+    assert.equal(abandoned.length, 0);
+    t.mock.timers.tick(1000);
+    assert.deepEqual(
+      abandoned.map((message) => message.method),
+      ['INVITE'],
+    );
+    assert.deepEqual(
+      sent.map((message) => message.method),
+      ['INVITE'],
+    );
   });
 });

@@ -82,6 +82,10 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
   #state: SipCallState = 'dialing';
   /** Whether the far end answered the INVITE with anything, a provisional response included. */
   #heard = false;
+  /** Whether the INVITE in progress had a provisional response: only then may it be cancelled (RFC 3261 §9.1). */
+  #provisional = false;
+  /** Set while a hang-up before any provisional response waits for one to send its CANCEL; gives up at its end. */
+  #cancelWhenProvisional: NodeJS.Timeout | null = null;
   readonly #timers: NodeJS.Timeout[] = [];
 
   constructor(options: SipCallOptions) {
@@ -133,10 +137,7 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
       }, noResponseTimeoutMs),
       setTimeout(() => {
         if (!this.#heard) this.#giveUp();
-        else if (this.#state === 'dialing' || this.#state === 'ringing') {
-          this.#cancel();
-          this.#end(408, 'No answer');
-        }
+        else this.hangUp(408, 'No answer');
       }, this.#options.ringTimeoutMs),
       setTimeout(() => {
         this.hangUp(705, 'Maximum duration reached');
@@ -144,11 +145,23 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
     );
   }
 
-  /** Ends the call from our side: CANCEL before the answer, BYE after. Idempotent. */
+  /**
+   * Ends the call from our side: BYE after the answer, CANCEL before it once the far end sent a
+   * provisional response (the call ends now; a CANCEL waits for that response, or is not sent when
+   * none comes). Idempotent.
+   */
   hangUp(code = 700, message = 'Normal clearing'): void {
     if (this.#state === 'ended') return;
     if (this.#dialog) this.#bye();
-    else this.#cancel();
+    else if (this.#provisional) this.#cancel();
+    else {
+      const invite = this.#invite;
+      this.#cancelWhenProvisional = setTimeout(() => {
+        this.#cancelWhenProvisional = null;
+        if (invite && !this.#dialog) this.#options.stack.abandon(invite);
+      }, noResponseTimeoutMs);
+      this.#cancelWhenProvisional.unref();
+    }
     this.#end(code, message);
   }
 
@@ -176,6 +189,7 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
 
   #send(invite: SipMessage): void {
     this.#invite = invite;
+    this.#provisional = false;
     this.#options.stack.send(invite, (response) => {
       this.#onResponse(invite, response);
     });
@@ -184,12 +198,14 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
   #onResponse(invite: SipMessage, response: SipMessage): void {
     const status = response.status ?? 0;
     this.#heard = true;
+    if (invite === this.#invite && status >= 100) this.#settlePendingCancel(status);
     if (status >= 200 && status < 300) {
       this.#onAnswer(invite, response);
       return;
     }
     // After the answer only its retransmissions matter (a 503 then is the flow closing).
     if (this.#state === 'ended' || invite !== this.#invite || this.#dialog) return;
+    if (status < 200) this.#provisional = true;
     if (status === 180 || status === 183) {
       this.#setState('ringing');
     } else if ((status === 401 || status === 407) && this.#options.auth && !this.#authenticated) {
@@ -294,6 +310,15 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
       srtpKey: this.#options.srtpKey,
       ...(codecs ? { codecs } : {}),
     });
+  }
+
+  /** A response to the INVITE of a call hung up before it: a provisional one lets the CANCEL go; a final one ends the wait. */
+  #settlePendingCancel(status: number): void {
+    const pending = this.#cancelWhenProvisional;
+    if (!pending) return;
+    clearTimeout(pending);
+    this.#cancelWhenProvisional = null;
+    if (status < 200) this.#cancel();
   }
 
   /** Ends a call whose INVITE got no response at all: nothing to CANCEL (RFC 3261 §9.1), it is just dropped. */
