@@ -375,15 +375,10 @@ describe(
   () => {
     it('calls its peer directly, and moves to the router over ICE-TCP when a third joins', async () => {
       const nsBed = await NamespaceBed.start('amr', 247, { PARLOR_ADAPTIVE_ROUTING: 'on' });
-      const { side } = nsBed;
-      const table = `parlor_amr_${side.hostVeth}`;
       try {
         const routerPort = nsBed.parlor.server.mediaWorkers.load[0]?.port;
         assert.ok(routerPort);
-        execFileSync('nft', [
-          `add table inet ${table}; add chain inet ${table} in { type filter hook prerouting priority -150; }; ` +
-            `add rule inet ${table} in iifname "${side.hostVeth}" udp dport ${routerPort} drop`,
-        ]);
+        nsBed.dropFromInside([`udp dport ${routerPort}`]);
         const sessionId = await nsBed.parlor.createSession({ mediaMode: 'routed' });
         const inside = await nsBed.join(nsBed.inside, sessionId);
         const outside = await nsBed.join(nsBed.outside, sessionId);
@@ -422,11 +417,6 @@ describe(
           `the page behind the UDP block reaches the router over ICE-TCP: ${JSON.stringify(protocols)}`,
         );
       } finally {
-        try {
-          execFileSync('nft', ['delete', 'table', 'inet', table], { stdio: 'ignore' });
-        } catch {
-          // The rule was never made.
-        }
         await nsBed.close();
       }
     });
@@ -442,19 +432,13 @@ describe(
         PARLOR_ADAPTIVE_ROUTING: 'on',
         PARLOR_METRICS_TOKEN: metricsToken,
       });
-      const { side } = nsBed;
-      const table = `parlor_amf_${side.hostVeth}`;
       try {
         // From the namespace, only signaling, the app and the router's port get through: the page
         // inside reaches the router, not the page outside (nor TURN).
         const routerPort = nsBed.parlor.server.mediaWorkers.load[0]?.port;
         assert.ok(routerPort);
         const open = [routerPort, new URL(nsBed.parlor.url).port, new URL(nsBed.appUrl).port].join(', ');
-        execFileSync('nft', [
-          `add table inet ${table}; add chain inet ${table} in { type filter hook prerouting priority -150; }; ` +
-            `add rule inet ${table} in iifname "${side.hostVeth}" udp dport != ${routerPort} drop; ` +
-            `add rule inet ${table} in iifname "${side.hostVeth}" tcp dport != { ${open} } drop`,
-        ]);
+        nsBed.dropFromInside([`udp dport != ${routerPort}`, `tcp dport != { ${open} }`]);
         const sessionId = await nsBed.parlor.createSession({ mediaMode: 'routed' });
         const inside = await nsBed.join(nsBed.inside, sessionId);
         const outside = await nsBed.join(nsBed.outside, sessionId);
@@ -491,11 +475,6 @@ describe(
         );
         assert.ok(inspector.issues.some(({ kind }) => kind === 'mediaPath'));
       } finally {
-        try {
-          execFileSync('nft', ['delete', 'table', 'inet', table], { stdio: 'ignore' });
-        } catch {
-          // The rule was never made.
-        }
         await nsBed.close();
       }
     });
@@ -511,15 +490,10 @@ describe(
         PARLOR_ADAPTIVE_ROUTING: 'on',
         PARLOR_METRICS_TOKEN: metricsToken,
       });
-      const { side } = nsBed;
-      const table = `parlor_amu_${side.hostVeth}`;
       try {
         const routerPort = nsBed.parlor.server.mediaWorkers.load[0]?.port;
         assert.ok(routerPort);
-        execFileSync('nft', [
-          `add table inet ${table}; add chain inet ${table} in { type filter hook prerouting priority -150; }; ` +
-            `add rule inet ${table} in iifname "${side.hostVeth}" meta l4proto { udp, tcp } th dport ${routerPort} drop`,
-        ]);
+        nsBed.dropFromInside([`meta l4proto { udp, tcp } th dport ${routerPort}`]);
         const sessionId = await nsBed.parlor.createSession({ mediaMode: 'routed' });
         const inside = await nsBed.join(nsBed.inside, sessionId);
         const outside = await nsBed.join(nsBed.outside, sessionId);
@@ -556,11 +530,6 @@ describe(
         // Its media still goes peer to peer.
         await inside.expectMediaFlowing(await outside.streamId(), 5000);
       } finally {
-        try {
-          execFileSync('nft', ['delete', 'table', 'inet', table], { stdio: 'ignore' });
-        } catch {
-          // The rule was never made.
-        }
         await nsBed.close();
       }
     });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ export class NamespaceBed {
   readonly outside: Browser;
   readonly #app: AppOrigin;
   readonly #folder: string;
+  #dropping = false;
 
   private constructor(
     parlor: TestServer,
@@ -85,7 +87,32 @@ export class NamespaceBed {
     return peer;
   }
 
+  /**
+   * Drops, on the host, what the namespace sends that matches any of `matches` (nftables
+   * expressions such as `udp dport 5000`), until `close()`.
+   */
+  dropFromInside(matches: readonly string[]): void {
+    const table = this.#dropTable;
+    const rules = matches.map(
+      (match) => `add rule inet ${table} in iifname "${this.side.hostVeth}" ${match} drop`,
+    );
+    execFileSync('nft', [
+      [
+        `add table inet ${table}`,
+        `add chain inet ${table} in { type filter hook prerouting priority -150; }`,
+        ...rules,
+      ].join('; '),
+    ]);
+    this.#dropping = true;
+  }
+
+  get #dropTable(): string {
+    return `parlor_drop_${this.side.hostVeth}`;
+  }
+
   async close(): Promise<void> {
+    if (this.#dropping)
+      execFileSync('nft', ['delete', 'table', 'inet', this.#dropTable], { stdio: 'ignore' });
     try {
       await Promise.all([this.inside.close(), this.outside.close()]);
       await this.#app.close();
