@@ -430,6 +430,51 @@ describe('switching a publisher’s audio', () => {
 });
 
 describe('the publisher and OT surface around devices', () => {
+  it('dispatches devicesChanged on OT once when a camera is unplugged, while it has handlers only', async () => {
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'relayed' });
+    const peer = await openBrowserPeer(bed.browser, bed.app.url, bed.parlor.apiKey, sessionId);
+    await installCameras(peer.page);
+    const seen = await peer.page.evaluate(async () => {
+      const { OT } = window;
+      const devices = navigator.mediaDevices;
+      const listed = devices.enumerateDevices.bind(devices);
+      let unplugged = false;
+      let listings = 0;
+      devices.enumerateDevices = async () => {
+        const gone = unplugged;
+        const list = (await listed()).filter((device) => !(gone && device.deviceId === 'blue-camera'));
+        listings++;
+        return list;
+      };
+      const until = async (condition: () => boolean) => {
+        for (let waited = 0; !condition() && waited < 10_000; waited += 50)
+          await new Promise((resolve) => setTimeout(resolve, 50));
+      };
+      const changes: string[][] = [];
+      const onChange = (event: { devices: { kind: string; deviceId: string }[] }) => {
+        changes.push(
+          event.devices.filter(({ kind }) => kind === 'videoInput').map(({ deviceId }) => deviceId),
+        );
+      };
+      OT.on('devicesChanged', onChange);
+      await until(() => listings === 1);
+      unplugged = true;
+      for (let i = 0; i < 3; i++) devices.dispatchEvent(new Event('devicechange'));
+      await until(() => changes.length > 0);
+      const listedAfter = (await OT.getDevices())
+        .filter(({ kind }) => kind === 'videoInput')
+        .map(({ deviceId }) => deviceId);
+      OT.off('devicesChanged', onChange);
+      unplugged = false;
+      const listingsBefore = listings;
+      devices.dispatchEvent(new Event('devicechange'));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      return { changes, listedAfter, listingsAfterOff: listings - listingsBefore };
+    });
+    assert.deepEqual(seen, { changes: [['red-camera']], listedAfter: ['red-camera'], listingsAfterOff: 0 });
+    await peer.page.close();
+  });
+
   it('lists publishers and subscribers in OT collections, and rejects what a publisher cannot do with OpenTok’s errors', async () => {
     const sessionId = await bed.parlor.createSession({ mediaMode: 'relayed' });
     const [alice, bob] = await Promise.all([participant(sessionId), participant(sessionId)]);

@@ -1,3 +1,4 @@
+import { DeviceWatch, inputDevices, type Device } from '../core/DeviceWatch.js';
 import { frameTransformApi } from '../core/e2ee/FrameEncryption.js';
 import { acquireMedia, hasScreenSharing, type MediaOptions } from '../core/localMedia.js';
 import { Logger, logLevels, type LogLevel } from '../core/Logger.js';
@@ -27,16 +28,16 @@ export interface ScreenSharingCapability {
   readonly extensionRegistered: undefined;
 }
 
-/** A camera or microphone, as `OT.getDevices` lists it. */
-export interface Device {
-  readonly kind: 'audioInput' | 'videoInput';
-  readonly deviceId: string;
-  readonly label: string;
-}
+export type { Device } from '../core/DeviceWatch.js';
 
 export interface OTEvents {
   /** An error the application may not have a callback for: `{code, message, title, target}`. */
   exception: EventOf<'exception', { code: number; message: string; title: string }>;
+  /**
+   * A camera or microphone was plugged in or out (or its label changed): `devices` is the new
+   * list, as `OT.getDevices` gives it. Read while the event has handlers only.
+   */
+  devicesChanged: EventOf<'devicesChanged', { devices: Device[] }>;
 }
 
 type InitPublisher = {
@@ -58,6 +59,7 @@ export class OTNamespace extends OTEventEmitter<OTEvents> {
   readonly LOG = logLevels.LOG;
   readonly DEBUG = logLevels.DEBUG;
   readonly #context: OTContext;
+  #deviceWatch: DeviceWatch | undefined;
   /** The page's publishers, until destroyed. */
   readonly publishers = new Collection<Publisher>();
   /** The page's subscribers, until destroyed. */
@@ -122,14 +124,7 @@ export class OTNamespace extends OTEventEmitter<OTEvents> {
    */
   getDevices(completion?: (error?: OTError, devices?: Device[]) => void): Promise<Device[]> {
     const devices = navigator.mediaDevices.enumerateDevices().then(
-      (list) =>
-        list
-          .filter((device) => device.kind === 'audioinput' || device.kind === 'videoinput')
-          .map((device) => ({
-            kind: device.kind === 'audioinput' ? ('audioInput' as const) : ('videoInput' as const),
-            deviceId: device.deviceId,
-            label: device.label,
-          })),
+      (list) => inputDevices(list),
       (error: unknown) => {
         throw toOTError(error);
       },
@@ -191,6 +186,26 @@ export class OTNamespace extends OTEventEmitter<OTEvents> {
   /** How much the SDK logs to the console: `OT.NONE` to `OT.DEBUG`. Default: `OT.ERROR`. */
   setLogLevel(level: LogLevel): void {
     this.#context.logger.setLevel(level);
+  }
+
+  /** `devicesChanged` follows the browser's device list while it has handlers, and only then. */
+  protected override listenersChanged(type: string): void {
+    if (type !== 'devicesChanged') return;
+    const wanted =
+      this.listenerCount(type) > 0 && typeof navigator !== 'undefined' && 'mediaDevices' in navigator;
+    if (wanted && !this.#deviceWatch) {
+      this.#deviceWatch = new DeviceWatch({
+        onChange: (devices) => {
+          this.dispatch(createEvent('devicesChanged', this, { devices }));
+        },
+        onError: (error) => {
+          this.#context.logger.warn('the device list could not be read', error);
+        },
+      });
+    } else if (!wanted && this.#deviceWatch) {
+      this.#deviceWatch.close();
+      this.#deviceWatch = undefined;
+    }
   }
 
   /** Logs a message at the `OT.LOG` level. */
