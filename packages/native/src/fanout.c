@@ -19,7 +19,7 @@
 #include "forward.h"
 #include "srtp.h"
 
-enum { batch_size = 64, max_datagram = 2048 + max_header_length + 32, max_slot_arguments = 9 };
+enum { batch_size = 64, max_datagram = 2048 + max_header_length + 32, max_slot_arguments = 10 };
 
 typedef struct {
   bool used;
@@ -141,14 +141,14 @@ static void release_slot(napi_env env, slot *s) {
   memset(s, 0, sizeof(*s));
 }
 
-/* addSlot(cipher, ssrc, clockRate, payloadType, pictureIds, layered, rtxSsrc, rtxPayloadType, rtxSequence):
- * the slot's number; rtxSsrc 0 for none. */
+/* addSlot(cipher, ssrc, clockRate, payloadType, pictureIds, layered, rtxSsrc, rtxPayloadType, rtxSequence,
+ * publisherTransportWideCcId): the slot's number; rtxSsrc 0 for none, the extension ID 0 for none. */
 static napi_value add_slot(napi_env env, napi_callback_info info) {
   napi_value v[max_slot_arguments];
-  group *g = arguments(env, info, 9, v, false, NULL);
+  group *g = arguments(env, info, 10, v, false, NULL);
   if (g == NULL) return NULL;
   void *cipher = NULL;
-  uint32_t ssrc, payload_type, rtx_ssrc, rtx_payload_type, rtx_sequence;
+  uint32_t ssrc, payload_type, rtx_ssrc, rtx_payload_type, rtx_sequence, publisher_twcc_id;
   double clock_rate;
   bool picture_ids, layered;
   bool is_cipher = false;
@@ -159,7 +159,8 @@ static napi_value add_slot(napi_env env, napi_callback_info info) {
       napi_get_value_uint32(env, v[3], &payload_type) != napi_ok || !get_bool(env, v[4], &picture_ids) ||
       !get_bool(env, v[5], &layered) || napi_get_value_uint32(env, v[6], &rtx_ssrc) != napi_ok ||
       napi_get_value_uint32(env, v[7], &rtx_payload_type) != napi_ok ||
-      napi_get_value_uint32(env, v[8], &rtx_sequence) != napi_ok)
+      napi_get_value_uint32(env, v[8], &rtx_sequence) != napi_ok ||
+      napi_get_value_uint32(env, v[9], &publisher_twcc_id) != napi_ok || publisher_twcc_id > 255)
     return type_error(env, "bad slot settings");
   uint32_t id = 0;
   while (id < g->slot_count && g->slots[id] != NULL && g->slots[id]->used) id++;
@@ -181,6 +182,7 @@ static napi_value add_slot(napi_env env, napi_callback_info info) {
   s->track.rtx_ssrc = rtx_ssrc;
   s->track.rtx_payload_type = (uint8_t)rtx_payload_type;
   s->track.rtx_sequence = (uint16_t)rtx_sequence;
+  s->track.publisher_twcc_id = (uint8_t)publisher_twcc_id;
   return number(env, id);
 }
 

@@ -234,10 +234,60 @@ static int append_twcc(uint8_t *header, uint8_t id, uint16_t sequence) {
   return end + 4;
 }
 
-/* Numbers the header for transport-wide feedback (when negotiated); returns its length. */
+/* removeHeaderExtension: the element with id leaves the header, the block shrinks; the new length. */
+static int remove_extension(uint8_t *header, uint8_t id) {
+  uint8_t first = header[0];
+  int start = fixed_header_length + (first & 0x0f) * 4;
+  if ((first & 0x10) == 0) return start;
+  uint16_t profile = read16(header + start);
+  int end = start + 4 + read16(header + start + 2) * 4;
+  bool one_byte = profile == 0xbede;
+  if (!one_byte && (profile & 0xfff0) != 0x1000) return end;
+  int removed_from = -1, removed_to = -1;
+  int kept = start + 4;
+  int position = start + 4;
+  while (position < end) {
+    uint8_t byte = header[position];
+    if (byte == 0) {
+      position++;
+      continue;
+    }
+    int element_id = one_byte ? byte >> 4 : byte;
+    int data = one_byte ? position + 1 : position + 2;
+    int length = one_byte ? (byte & 0x0f) + 1 : (data > end ? 0 : header[position + 1]);
+    if ((one_byte && element_id == 15) || data > end || data + length > end) {
+      kept = end;
+      break;
+    }
+    if (element_id == id && removed_from < 0) {
+      removed_from = position;
+      removed_to = data + length;
+    } else {
+      kept = data + length;
+    }
+    position = data + length;
+  }
+  if (removed_from < 0) return end;
+  int removed = removed_to - removed_from;
+  memmove(header + removed_from, header + removed_to, (size_t)(end - removed_to));
+  if (kept > removed_from) kept -= removed;
+  int words = (kept - start - 4 + 3) / 4;
+  if (words == 0) {
+    header[0] = (uint8_t)(first & ~0x10);
+    return start;
+  }
+  int new_end = start + 4 + words * 4;
+  memset(header + kept, 0, (size_t)(new_end - kept));
+  write16(header + start + 2, (uint16_t)words);
+  return new_end;
+}
+
+/* Numbers the header for transport-wide feedback (when negotiated), without the publisher's own
+ * number; returns its length. */
 static int number_for_feedback(track_state *track, uint8_t *header, int header_length, size_t payload_length,
                                double perf_now_ms) {
   twcc *t = &track->twcc;
+  if (track->publisher_twcc_id != 0) header_length = remove_extension(header, track->publisher_twcc_id);
   if (t->id == 0) return header_length;
   double next = *t->next;
   int length = append_twcc(header, t->id, (uint16_t)((int64_t)next & 0xffff));
@@ -323,9 +373,9 @@ int track_forward(track_state *track, const uint8_t *packet, size_t length, int 
   }
   memcpy(header, packet, (size_t)packet_header_length);
   if (!rewrite(&track->rewriter, header, track->payload_type, times->now_ms, true)) return -1;
+  if (abs_send_time_offset >= 0) write_abs_send_time(header, abs_send_time_offset, times->abs_send_ms);
   int header_length = number_for_feedback(track, header, packet_header_length, length - packet_header_length,
                                           times->perf_now_ms);
-  if (abs_send_time_offset >= 0) write_abs_send_time(header, abs_send_time_offset, times->abs_send_ms);
   track->packets_out++;
   track->bytes_out += (double)length;
   track->payload_octets_out += (double)(length - packet_header_length);

@@ -32,7 +32,7 @@ after(() => {
 
 const rids = ['q', 'h', 'f'] as const;
 const ssrcs = [0x1000, 0x2000, 0x3000];
-const ids = { mid: 1, rid: 2, absSendTime: 3 };
+const ids = { mid: 1, rid: 2, absSendTime: 3, transportWideCc: 5 };
 
 function offer(): string {
   return [
@@ -53,6 +53,7 @@ function offer(): string {
     `a=extmap:${ids.mid} ${headerExtensionUris.mid}`,
     `a=extmap:${ids.rid} ${headerExtensionUris.rid}`,
     `a=extmap:${ids.absSendTime} ${headerExtensionUris.absSendTime}`,
+    `a=extmap:${ids.transportWideCc} ${headerExtensionUris.transportWideCc}`,
     'a=rtpmap:96 VP8/90000',
     'a=rtcp-fb:96 nack',
     'a=rtcp-fb:96 nack pli',
@@ -63,8 +64,9 @@ function offer(): string {
 }
 
 /**
- * Frame n of a layer in one VP8 packet (RID and abs-send-time extensions, 15-bit picture ID,
- * TL0PICIDX, temporal layers 0-2-1-2), or a padding-only packet after it.
+ * Frame n of a layer in one VP8 packet (RID, the publisher's transport-wide number and
+ * abs-send-time extensions, 15-bit picture ID, TL0PICIDX, temporal layers 0-2-1-2), or a
+ * padding-only packet after it.
  */
 function packet(layer: number, n: number, sequence: number, kind: 'key' | 'delta' | 'padding'): Buffer {
   const header = Buffer.alloc(16);
@@ -74,14 +76,18 @@ function packet(layer: number, n: number, sequence: number, kind: 'key' | 'delta
   header.writeUInt32BE((layer * 7_000_000 + n * 3000) >>> 0, 4);
   header.writeUInt32BE(ssrcs[layer] as number, 8);
   header.writeUInt16BE(0xbede, 12);
-  header.writeUInt16BE(2, 14);
+  header.writeUInt16BE(3, 14);
   const extension = Buffer.from([
     (ids.rid << 4) | 0,
     (rids[layer] as string).charCodeAt(0),
+    (ids.transportWideCc << 4) | 1,
+    (sequence >> 4) & 0xff,
+    (sequence * 3) & 0xff,
     (ids.absSendTime << 4) | 2,
     1,
     2,
     3,
+    0,
     0,
     0,
   ]);
@@ -167,7 +173,7 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
 /** A subscription whose transport is on the TypeScript data plane, beside the router's own. */
 async function typeScriptSubscription(
   publication: Publication,
-  answerFrom: string,
+  answer: string,
 ): Promise<{ subscription: Subscription; browser: FakeBrowser }> {
   const endpoint = bed.mux.createEndpoint();
   const transport = new DtlsSrtpTransport({ endpoint, certificate: routerCertificate, dataPlane: 'js' });
@@ -176,99 +182,107 @@ async function typeScriptSubscription(
     videoFallback: null,
   });
   // The offers differ only in SSRCs and ICE credentials: one answer fits both.
-  subscription.setRemoteDescription(parseDescription(bed.subscriberAnswer(answerFrom)));
+  subscription.setRemoteDescription(parseDescription(answer));
   const browser = new FakeBrowser(bed.mux.port, bed.browserCertificate);
   await browser.connect(endpoint.usernameFragment, endpoint.password);
   return { subscription, browser };
 }
 
 describe('the native fan-out', { skip: !nativeAddon.available && nativeAddon.reason }, () => {
-  it('sends what the TypeScript path sends: simulcast switches, temporal-layer drops, padding, RTX, transport-wide numbers', async () => {
-    const { publication, answerSdp } = bed.router.publish(offer());
-    const publisher = new Publisher(await bed.connect(answerSdp));
-    publisher.send(4, { keyframes: [0, 1, 2] });
-    const { subscription: native, offerSdp } = bed.router.subscribe(publication, {
-      preferences: { resolution: { width: 320, height: 180 }, frameRate: null },
-      audioFallback: false,
-    });
-    // The layers flow while the subscribers connect: the low one is there to choose.
-    let connected = false;
-    const streaming = publisher.stream(2100, () => connected);
-    const [nativeBrowser, typeScript] = await Promise.all([
-      bed.connect(offerSdp),
-      typeScriptSubscription(publication, offerSdp),
-    ]);
-    bed.router.answer(native, bed.subscriberAnswer(offerSdp));
-    await settle();
-    connected = true;
-    await streaming;
-    await settle();
-    const tsBrowser = typeScript.browser;
-    const subscriptions = [native, typeScript.subscription];
-
-    // The first packet has both choose their layer (the low one, as they wish), the rest follow.
-    publisher.send(1);
-    publisher.send(6, { keyframes: [0], padding: true });
-    await settle();
-    for (const subscription of subscriptions)
-      subscription.setPreferences({ resolution: null, frameRate: null });
-    publisher.send(3);
-    await settle();
-    publisher.send(8, { keyframes: [2], padding: true });
-    await settle();
-    // 7 fps: the upper temporal layers dropped, the numbering closed up.
-    for (const subscription of subscriptions) subscription.setPreferences({ resolution: null, frameRate: 7 });
-    publisher.send(12);
-    await settle();
-    await until(() => nativeBrowser.received.length >= 30 && tsBrowser.received.length >= 30, 'the packets');
-    await settle();
-
-    const streams = subscriptions.map((subscription) => {
-      const track = subscription.tracks[0];
-      assert.ok(track);
-      return { media: track.ssrc, rtx: track.rtx?.ssrc ?? null };
-    });
-    const nativeRtp = normalized(nativeBrowser, streams[0]?.media ?? 0, streams[0]?.rtx ?? null);
-    const tsRtp = normalized(tsBrowser, streams[1]?.media ?? 0, streams[1]?.rtx ?? null);
-
-    // Resends: each asks for the same three packets again.
-    const lost = nativeRtp.slice(-8, -5).map((rtp) => readSequenceNumber(rtp));
-    for (const [index, browser] of [nativeBrowser, tsBrowser].entries()) {
-      const nack = serializeRtcp({
-        type: 'nack',
-        senderSsrc: 7,
-        mediaSsrc: streams[index]?.media ?? 0,
-        lost,
+  for (const numbered of [true, false])
+    it(`sends what the TypeScript path sends: simulcast switches, temporal-layer drops, padding, RTX, ${numbered ? 'its own transport-wide numbers' : 'no transport-wide numbers'}`, async () => {
+      const { publication, answerSdp } = bed.router.publish(offer());
+      const publisher = new Publisher(await bed.connect(answerSdp));
+      publisher.send(4, { keyframes: [0, 1, 2] });
+      const { subscription: native, offerSdp } = bed.router.subscribe(publication, {
+        preferences: { resolution: { width: 320, height: 180 }, frameRate: null },
+        audioFallback: false,
       });
-      browser.send((browser.outbound as SrtpContext).protectRtcp(nack));
-    }
-    await until(() => nativeBrowser.received.length >= 3 && tsBrowser.received.length >= 3, 'the resends');
-    await settle();
-    nativeRtp.push(...normalized(nativeBrowser, streams[0]?.media ?? 0, streams[0]?.rtx ?? null));
-    tsRtp.push(...normalized(tsBrowser, streams[1]?.media ?? 0, streams[1]?.rtx ?? null));
+      const answer = bed.subscriberAnswer(offerSdp, { keepTransportWideCc: numbered });
+      // The layers flow while the subscribers connect: the low one is there to choose.
+      let connected = false;
+      const streaming = publisher.stream(2100, () => connected);
+      const [nativeBrowser, typeScript] = await Promise.all([
+        bed.connect(offerSdp),
+        typeScriptSubscription(publication, answer),
+      ]);
+      bed.router.answer(native, answer);
+      await settle();
+      connected = true;
+      await streaming;
+      await settle();
+      const tsBrowser = typeScript.browser;
+      const subscriptions = [native, typeScript.subscription];
 
-    assert.equal(nativeRtp.length, tsRtp.length, 'as many packets');
-    for (const [index, rtp] of nativeRtp.entries())
-      assert.equal(rtp.toString('hex'), tsRtp[index]?.toString('hex'), `packet ${index}`);
+      // The first packet has both choose their layer (the low one, as they wish), the rest follow.
+      publisher.send(1);
+      publisher.send(6, { keyframes: [0], padding: true });
+      await settle();
+      for (const subscription of subscriptions)
+        subscription.setPreferences({ resolution: null, frameRate: null });
+      publisher.send(3);
+      await settle();
+      publisher.send(8, { keyframes: [2], padding: true });
+      await settle();
+      // 7 fps: the upper temporal layers dropped, the numbering closed up.
+      for (const subscription of subscriptions)
+        subscription.setPreferences({ resolution: null, frameRate: 7 });
+      publisher.send(12);
+      await settle();
+      await until(
+        () => nativeBrowser.received.length >= 30 && tsBrowser.received.length >= 30,
+        'the packets',
+      );
+      await settle();
 
-    // What the traffic covered.
-    const temporal: number[] = [];
-    let padding = 0;
-    for (const rtp of nativeRtp.filter((candidate) => candidate.readUInt32BE(8) === 1)) {
-      assert.ok(findHeaderExtension(rtp, 4), 'numbered for transport-wide feedback');
-      if ((rtp[0] as number) & 0x20) {
-        padding++;
-        continue;
+      const streams = subscriptions.map((subscription) => {
+        const track = subscription.tracks[0];
+        assert.ok(track);
+        return { media: track.ssrc, rtx: track.rtx?.ssrc ?? null };
+      });
+      const nativeRtp = normalized(nativeBrowser, streams[0]?.media ?? 0, streams[0]?.rtx ?? null);
+      const tsRtp = normalized(tsBrowser, streams[1]?.media ?? 0, streams[1]?.rtx ?? null);
+
+      // Resends: each asks for the same three packets again.
+      const lost = nativeRtp.slice(-8, -5).map((rtp) => readSequenceNumber(rtp));
+      for (const [index, browser] of [nativeBrowser, tsBrowser].entries()) {
+        const nack = serializeRtcp({
+          type: 'nack',
+          senderSsrc: 7,
+          mediaSsrc: streams[index]?.media ?? 0,
+          lost,
+        });
+        browser.send((browser.outbound as SrtpContext).protectRtcp(nack));
       }
-      temporal.push(readVideoPacket('vp8', rtp, rtpHeaderLength(rtp), rtp.length).temporalLayer);
-    }
-    assert.ok(padding >= 6, `padding forwarded (${padding})`);
-    assert.deepEqual(temporal.slice(-3), [0, 0, 0], 'only the base layer at 7 fps');
-    assert.ok(temporal.includes(2), 'all temporal layers before');
-    assert.equal(nativeRtp.filter((rtp) => rtp.readUInt32BE(8) === 2).length, 3, 'three resends on RTX');
-    assert.equal(native.tracks[0]?.layerSwitches, 1, 'one switch');
-    bed.router.unpublish(publication);
-    typeScript.subscription.close();
-    tsBrowser.close();
-  });
+      await until(() => nativeBrowser.received.length >= 3 && tsBrowser.received.length >= 3, 'the resends');
+      await settle();
+      nativeRtp.push(...normalized(nativeBrowser, streams[0]?.media ?? 0, streams[0]?.rtx ?? null));
+      tsRtp.push(...normalized(tsBrowser, streams[1]?.media ?? 0, streams[1]?.rtx ?? null));
+
+      assert.equal(nativeRtp.length, tsRtp.length, 'as many packets');
+      for (const [index, rtp] of nativeRtp.entries())
+        assert.equal(rtp.toString('hex'), tsRtp[index]?.toString('hex'), `packet ${index}`);
+
+      // What the traffic covered.
+      const temporal: number[] = [];
+      let padding = 0;
+      for (const rtp of nativeRtp.filter((candidate) => candidate.readUInt32BE(8) === 1)) {
+        assert.equal(findHeaderExtension(rtp, 4) !== null, numbered, 'numbered for transport-wide feedback');
+        assert.equal(findHeaderExtension(rtp, ids.transportWideCc), null, 'not with the publisher’s numbers');
+        assert.deepEqual(findHeaderExtension(rtp, ids.absSendTime)?.length, 3, 'with abs-send-time');
+        if ((rtp[0] as number) & 0x20) {
+          padding++;
+          continue;
+        }
+        temporal.push(readVideoPacket('vp8', rtp, rtpHeaderLength(rtp), rtp.length).temporalLayer);
+      }
+      assert.ok(padding >= 6, `padding forwarded (${padding})`);
+      assert.deepEqual(temporal.slice(-3), [0, 0, 0], 'only the base layer at 7 fps');
+      assert.ok(temporal.includes(2), 'all temporal layers before');
+      assert.equal(nativeRtp.filter((rtp) => rtp.readUInt32BE(8) === 2).length, 3, 'three resends on RTX');
+      assert.equal(native.tracks[0]?.layerSwitches, 1, 'one switch');
+      bed.router.unpublish(publication);
+      typeScript.subscription.close();
+      tsBrowser.close();
+    });
 });

@@ -80,6 +80,7 @@ export class FanOutGroup {
       rtx?.ssrc ?? 0,
       rtx?.payloadType ?? 0,
       rtx?.sequence ?? 0,
+      settings.publisherTransportWideCcId ?? 0,
     );
     this.#slots++;
     return new FanOutSlot(this.#native, id, () => {
@@ -100,6 +101,8 @@ export interface FanOutSlotSettings {
   readonly layered: boolean;
   /** Where resends go (RFC 4588); null to resend packets as they were. */
   readonly rtx: { readonly ssrc: number; readonly payloadType: number; readonly sequence: number } | null;
+  /** The publisher's transport-wide extension ID, whose elements the slot removes; null for none. */
+  readonly publisherTransportWideCcId: number | null;
 }
 
 /** What a slot did, as `FanOutSlot.read` gives it. */

@@ -201,9 +201,10 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   #clockOffsetMs: number | null = null;
   /**
    * The ID of the transport-wide sequence number extension when the publisher negotiated it (then
-   * it gets transport-wide feedback instead of REMB); null otherwise.
+   * it gets transport-wide feedback instead of REMB, and its subscribers never see its numbers);
+   * null otherwise.
    */
-  readonly #transportWideCcId: number | null;
+  readonly transportWideCcId: number | null;
   readonly #arrivals = new TransportFeedbackRecorder();
   /** The SSRC the transport-wide feedback is about: the publisher handles it only for one of its own. */
   #feedbackSsrc: number | null = null;
@@ -230,7 +231,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     this.#transport.on('rtcp', (compound) => {
       this.#onRtcp(compound);
     });
-    this.#transportWideCcId = transportWideCcIdOf(options.sections);
+    this.transportWideCcId = transportWideCcIdOf(options.sections);
     this.#timers = [
       setInterval(() => {
         this.#sendFeedback(options.maxVideoBitrate, options.feedback);
@@ -239,7 +240,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
         this.#measure();
       }, measureIntervalMs),
     ];
-    if (this.#transportWideCcId !== null)
+    if (this.transportWideCcId !== null)
       this.#timers.push(
         setInterval(() => {
           this.#sendTransportFeedback();
@@ -303,8 +304,8 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     const ssrc = readSsrc(data);
     this.#bytesSinceRemb += data.length;
     // Every packet numbered transport-wide counts for the publisher's estimate, resends included.
-    if (this.#transportWideCcId !== null) {
-      const number = findHeaderExtension(data, this.#transportWideCcId);
+    if (this.transportWideCcId !== null) {
+      const number = findHeaderExtension(data, this.transportWideCcId);
       if (number?.length === 2) {
         this.#arrivals.onPacket(data.readUInt16BE(number.offset), performanceNow);
         this.#feedbackSsrc ??= ssrc;
@@ -535,7 +536,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     for (const [ssrc, layer] of this.#layersBySsrc) {
       const reception = this.#receptions.get(layer);
       if (reception?.started) reports.push(reception.report(ssrc, now));
-      if (layer.track.kind === 'video' && this.#transportWideCcId === null) videoSsrcs.push(ssrc);
+      if (layer.track.kind === 'video' && this.transportWideCcId === null) videoSsrcs.push(ssrc);
     }
     if (reports.length === 0 && videoSsrcs.length === 0) return;
     // A report packet holds at most 31 blocks; a publisher has far fewer SSRCs.

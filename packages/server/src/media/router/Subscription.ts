@@ -5,6 +5,7 @@ import { parseRtcp, serializeRtcp, type ReportBlock } from '../rtcp/rtcp.js';
 import { DownlinkEstimator, type TransportFeedbackReport } from '../bwe/DownlinkEstimator.js';
 import {
   appendTransportSequenceNumber,
+  removeHeaderExtension,
   transportSequenceNumberRoom,
   writeAbsSendTime,
 } from '../rtp/headerExtensions.js';
@@ -406,10 +407,15 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       track.pictureIds.write(data, video);
       track.rewrittenPackets?.store(readSequenceNumber(packet.data), data);
     }
-    const header = this.#rewriteHeader(track, data, 'first', packet.atMs, packet.atPerformanceMs);
+    const header = this.#rewriteHeader(
+      track,
+      data,
+      'first',
+      packet.atMs,
+      packet.atPerformanceMs,
+      packet.absSendTimeOffset,
+    );
     if (!header) return;
-    if (packet.absSendTimeOffset >= 0)
-      writeAbsSendTime(header, packet.absSendTimeOffset, performance.timeOrigin + packet.atPerformanceMs);
     this.#transport.sendRtp(data, header);
     track.packetsOut++;
     track.bytesOut += data.length;
@@ -436,6 +442,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
           pictureIds: track.pictureIds !== null,
           layered: track.source.layers.length > 1,
           rtx: track.rtx,
+          publisherTransportWideCcId: this.#publication.transportWideCcId,
         });
         slot.setDestination(path.remote.address, path.remote.port);
         this.#numberForFeedback(slot);
@@ -662,7 +669,9 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   /**
    * A copy of the packet's header rewritten as this subscriber receives it (in the scratch
    * buffer, unless the header is larger), sent for the first time or again (a NACK's answer),
-   * numbered for transport-wide feedback; null when the rewriter drops the packet.
+   * stamped with the send time at `absSendTimeOffset` (-1: none), without the publisher's
+   * transport-wide number, numbered with its own when the subscriber took it; null when the
+   * rewriter drops the packet.
    */
   #rewriteHeader(
     track: ConsumedTrack,
@@ -670,6 +679,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
     sent: 'first' | 'again',
     nowMs: number,
     performanceNowMs: number,
+    absSendTimeOffset = -1,
   ): Buffer | null {
     const headerLength = rtpHeaderLength(packet);
     const header =
@@ -683,6 +693,11 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
         ? rewriter.rewrite(header, track.payloadType, nowMs)
         : rewriter.rewriteAgain(header, track.payloadType, nowMs);
     if (!rewritten) return null;
+    // Before the publisher's number leaves: it may move the abs-send-time element up.
+    if (absSendTimeOffset >= 0)
+      writeAbsSendTime(header, absSendTimeOffset, performance.timeOrigin + performanceNowMs);
+    const publisherNumbers = this.#publication.transportWideCcId;
+    if (publisherNumbers !== null) removeHeaderExtension(header, publisherNumbers);
     const downlink = this.#downlink;
     if (downlink) {
       const length = appendTransportSequenceNumber(header, this.#transportWideCc.id, downlink.nextSequence);

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   appendTransportSequenceNumber,
   findHeaderExtension,
+  removeHeaderExtension,
   transportSequenceNumberRoom,
 } from './headerExtensions.js';
 import { rtpHeaderLength } from './rtpHeader.js';
@@ -54,5 +55,52 @@ describe('transport-wide sequence numbers in RTP headers', () => {
     const before = Buffer.from(packet);
     assert.equal(appendTransportSequenceNumber(packet, 2, 1), -1);
     assert.deepEqual(packet, before);
+  });
+});
+
+describe('removing a header extension element', () => {
+  it('takes a publisher’s transport-wide number out of a one-byte block: one word less', () => {
+    // abs-send-time (id 3), the publisher's transport-wide number (id 5), padding: as Chromium sends.
+    const packet = header(0x90, [0xbe, 0xde, 0, 2, 0x32, 1, 2, 0, 0x51, 0xab, 0xcd, 0]);
+    const length = removeHeaderExtension(packet, 5);
+    assert.equal(length, 12 + 4 + 4);
+    assert.equal(rtpHeaderLength(packet.subarray(0, length)), length);
+    assert.deepEqual([...packet.subarray(12, length)], [0xbe, 0xde, 0, 1, 0x32, 1, 2, 0]);
+  });
+
+  it('moves the elements after it up and keeps its padding words tight', () => {
+    // The number first, then a 4-byte element (id 7) ending in zeros, which stay.
+    const packet = header(0x90, [0xbe, 0xde, 0, 2, 0x51, 0xab, 0xcd, 0x73, 9, 8, 0, 0]);
+    const length = removeHeaderExtension(packet, 5);
+    assert.deepEqual([...packet.subarray(12, length)], [0xbe, 0xde, 0, 2, 0x73, 9, 8, 0, 0, 0, 0, 0]);
+    assert.deepEqual(findHeaderExtension(packet.subarray(0, length), 7), { offset: 17, length: 4 });
+  });
+
+  it('drops a block left empty, and clears the X bit', () => {
+    const packet = header(0x91, [0, 0, 0, 42, 0xbe, 0xde, 0, 1, 0x51, 0xab, 0xcd, 0]);
+    const length = removeHeaderExtension(packet, 5);
+    assert.equal(length, 12 + 4);
+    assert.equal(packet[0], 0x81);
+    assert.equal(rtpHeaderLength(packet.subarray(0, length)), length);
+  });
+
+  it('works on a two-byte block', () => {
+    const packet = header(0x90, [0x10, 0x00, 0, 2, 5, 2, 0xab, 0xcd, 9, 1, 0xff, 0]);
+    const length = removeHeaderExtension(packet, 5);
+    assert.deepEqual([...packet.subarray(12, length)], [0x10, 0x00, 0, 1, 9, 1, 0xff, 0]);
+  });
+
+  it('leaves a header without the element, or with an unreadable block, as it was', () => {
+    for (const rest of [
+      [0xbe, 0xde, 0, 1, 0x32, 1, 2, 3],
+      [0x12, 0x34, 0, 1, 0x51, 2, 3, 4],
+      [0xbe, 0xde, 0, 1, 0x33, 1, 2, 3],
+    ]) {
+      const packet = header(0x90, rest);
+      const before = Buffer.from(packet);
+      assert.equal(removeHeaderExtension(packet, 5), 12 + rest.length);
+      assert.deepEqual(packet, before);
+    }
+    assert.equal(removeHeaderExtension(header(0x80, []), 5), 12);
   });
 });

@@ -103,3 +103,59 @@ export function appendTransportSequenceNumber(header: Buffer, id: number, sequen
   header.writeUInt16BE(words + 1, start + 2);
   return end + 4;
 }
+
+/**
+ * Removes the element with `id` from the header at the start of `header` (its first one, RFC
+ * 8285 one-byte or two-byte form): the elements after it move up, the block shrinks to the words
+ * still used, and goes when none is (the X bit cleared). A publisher's own elements the
+ * subscriber never negotiated leave so (transport-wide numbers: the router numbers its own).
+ * Returns the header's length after, the same when it had no such element.
+ */
+export function removeHeaderExtension(header: Buffer, id: number): number {
+  const first = header[0] as number;
+  const start = rtpFixedHeaderLength + (first & 0x0f) * 4;
+  if ((first & 0x10) === 0) return start;
+  const profile = header.readUInt16BE(start);
+  const end = start + 4 + header.readUInt16BE(start + 2) * 4;
+  const oneByte = profile === 0xbede;
+  if (!oneByte && (profile & 0xfff0) !== 0x1000) return end;
+  let removedFrom = -1;
+  let removedTo = -1;
+  /** Where the last element kept ends (its bytes and those before it stay). */
+  let kept = start + 4;
+  let position = start + 4;
+  while (position < end) {
+    const byte = header[position] as number;
+    if (byte === 0) {
+      position++; // padding
+      continue;
+    }
+    const elementId = oneByte ? byte >> 4 : byte;
+    const data = oneByte ? position + 1 : position + 2;
+    const length = oneByte ? (byte & 0x0f) + 1 : (header[position + 1] as number);
+    if ((oneByte && elementId === 15) || data > end || data + length > end) {
+      kept = end; // unreadable from here on: kept as it is
+      break;
+    }
+    if (elementId === id && removedFrom < 0) {
+      removedFrom = position;
+      removedTo = data + length;
+    } else {
+      kept = data + length;
+    }
+    position = data + length;
+  }
+  if (removedFrom < 0) return end;
+  const removed = removedTo - removedFrom;
+  header.copy(header, removedFrom, removedTo, end);
+  if (kept > removedFrom) kept -= removed;
+  const words = Math.ceil((kept - start - 4) / 4);
+  if (words === 0) {
+    header[0] = first & ~0x10;
+    return start;
+  }
+  const newEnd = start + 4 + words * 4;
+  header.fill(0, kept, newEnd);
+  header.writeUInt16BE(words, start + 2);
+  return newEnd;
+}

@@ -36,6 +36,7 @@ export interface NativeFanOutGroup {
     rtxSsrc: number,
     rtxPayloadType: number,
     rtxSequence: number,
+    publisherTransportWideCcId: number,
   ): number;
   removeSlot(slot: number): void;
   setFeedback(
