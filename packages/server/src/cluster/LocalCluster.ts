@@ -76,20 +76,24 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     [redis, postgres] = await Promise.all([TestRedis.start(), startPostgresServer()]);
     const databaseUrl = await postgres.createDatabase();
     const settings = { redisUrl: redis.url, databaseUrl, project, clusterSecret };
-    const nodes = await Promise.all(
-      Array.from({ length: count }, async (_, index) => {
-        const region = regions[index % regions.length] ?? 'default';
-        const nodeId = `${region}-${index + 1}`;
-        const port = firstPort === 0 ? await freeTcpPort() : firstPort + index;
-        const node = { nodeId, region, url: `http://127.0.0.1:${port}` };
-        const dataDir = join(dir, nodeId);
-        mkdirSync(dataDir);
-        const child = spawnNode(node, dataDir, settings, options.args ?? []);
-        children.push(child);
-        await nodeStarted(child, nodeId, options.log ?? (() => undefined));
-        return node;
-      }),
+    // Every node is spawned before any is waited for, so that a failure stops them all.
+    const ports = await Promise.all(
+      Array.from({ length: count }, async (_, index) =>
+        firstPort === 0 ? await freeTcpPort() : firstPort + index,
+      ),
     );
+    const nodes = ports.map((port, index) => {
+      const region = regions[index % regions.length] ?? 'default';
+      return { nodeId: `${region}-${index + 1}`, region, url: `http://127.0.0.1:${port}` };
+    });
+    const starts = nodes.map((node) => {
+      const dataDir = join(dir, node.nodeId);
+      mkdirSync(dataDir);
+      const child = spawnNode(node, dataDir, settings, options.args ?? []);
+      children.push(child);
+      return nodeStarted(child, node.nodeId, options.log ?? (() => undefined));
+    });
+    await Promise.all(starts);
     return { nodes, project, clusterSecret, redisUrl: redis.url, databaseUrl, dir, close };
   } catch (error) {
     await close();
