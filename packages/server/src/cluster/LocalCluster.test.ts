@@ -24,14 +24,17 @@ after(async () => {
   await cluster.close();
 });
 
-it('starts two nodes, in two regions, that share their sessions', async () => {
+it('starts two nodes, in two regions, serving the demo and sharing their sessions', async () => {
   const [first, second] = cluster.nodes;
   assert.ok(first && second);
   assert.deepEqual(
     cluster.nodes.map((node) => node.region),
     ['us', 'eu'],
   );
-  for (const node of cluster.nodes) assert.equal((await fetch(`${node.url}/health`)).status, 200);
+  for (const node of cluster.nodes) {
+    assert.equal((await fetch(`${node.url}/health`)).status, 200);
+    assert.match(await (await fetch(`${node.url}/`)).text(), /<html/i, 'the demo is served');
+  }
   sessionId = await new Promise<string>((resolve, reject) => {
     opentok.createSession({ mediaMode: 'routed' }, (error, session) => {
       if (error || !session) reject(error ?? new Error('no session'));
