@@ -8,6 +8,7 @@ import { createLogger } from './logger.js';
 import { ParlorServer, recordingsDirName, storeFileName, storeLocationOf } from './ParlorServer.js';
 import { ParlorError } from '@parlor/protocol';
 import { createOperator, createOperatorToken } from './console/ConsoleAuth.js';
+import { disconnectEverywhere } from './console/disconnectEverywhere.js';
 import { ApplicationService } from './projects/ApplicationService.js';
 import { archiveCallback } from './archive/ArchiveService.js';
 import { CallbackService, sessionMonitoringCallback, sipCallback } from './projects/CallbackService.js';
@@ -31,6 +32,8 @@ Usage:
                                          events) are POSTed to
   parlor project rename --api-key KEY --name NAME
   parlor project suspend --api-key KEY   refuse the project's REST calls and client tokens
+                                         (in a cluster, run with a node's settings: its
+                                         connected clients are disconnected too)
   parlor project reactivate --api-key KEY
   parlor project rotate-secret --api-key KEY
                                          give the project a new API secret (printed); the
@@ -497,12 +500,39 @@ async function changeProject(
         io.out(
           `Project ${apiKey} ${suspended ? 'suspended: its REST calls and client tokens are refused' : 'reactivated'}\n`,
         );
+        if (suspended) await disconnectSuspended(config, apiKey, io);
         return;
       }
       case 'project rotate-secret':
         io.out(`API secret  ${await projects.rotateSecret(apiKey)}\n`);
     }
   });
+}
+
+/**
+ * Disconnects a suspended project's live clients on every node of the cluster, as the console
+ * does (exits 1 when a node could not be told). A single node's clients stay until they reconnect.
+ */
+async function disconnectSuspended(config: Config, apiKey: string, io: CliIo): Promise<void> {
+  const secret = config.cluster?.secret ?? null;
+  if (!config.cluster || secret === null) {
+    io.out('Its connected clients stay until they reconnect (the console disconnects them at once).\n');
+    return;
+  }
+  try {
+    const { disconnected, failures } = await disconnectEverywhere({
+      url: config.cluster.internalUrl,
+      secret,
+      apiKey,
+    });
+    io.out(`${disconnected} connected client${disconnected === 1 ? '' : 's'} disconnected\n`);
+    if (failures.length === 0) return;
+    io.err(`Clients of these nodes stay connected until they reconnect: ${failures.join('; ')}\n`);
+  } catch (error) {
+    const why = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
+    io.err(`Its clients stay connected until they reconnect: the cluster could not be asked (${why})\n`);
+  }
+  throw new CliExit(1);
 }
 
 /** Runs `fn` on the store when the project exists; else exits with 2. */
