@@ -320,7 +320,9 @@ function renderLanes(timeline) {
       if (item.streamId) shape.setAttribute('data-stream', item.streamId);
       const heading =
         item.lane === 'errors' ? `${time(item.startAt)} ${what}` : `${what}: ${time(item.startAt)} ${until}`;
-      shape.append(svg('title', {}, hoverText(heading, item.events)));
+      // The indexes are into the whole session's events, not the meeting's.
+      const events = item.eventIndexes.map((i) => lastTimeline.events[i]).filter(Boolean);
+      shape.append(svg('title', {}, hoverText(heading, events)));
       chart.append(shape);
     }
   });

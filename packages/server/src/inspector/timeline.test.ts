@@ -128,7 +128,7 @@ describe('swim lanes', () => {
         s.startAt,
         s.endAt,
         s.open,
-        s.events.map((e) => e.type),
+        s.eventIndexes.map((index) => timeline.events[index]?.type ?? '?'),
       ]);
     assert.deepEqual(spans('a'), [
       ['connected', null, 1000, 120_000, true, ['connectionCreated', 'connect']],

@@ -51,8 +51,11 @@ export interface LaneSpan {
   /** The session's last record when the span was still open then. */
   readonly endAt: number;
   readonly open: boolean;
-  /** Its connection's records within it about its stream (or, without one, about no stream). */
-  readonly events: readonly TimelineEntry[];
+  /**
+   * Its connection's events within it about its stream (or, without one, about no stream), as
+   * indexes into the timeline's `events`: each event is sent once however many spans it is in.
+   */
+  readonly eventIndexes: readonly number[];
 }
 
 /** A stream's time in the session, as the server saw it. */
@@ -219,7 +222,9 @@ function spansOf(
   events: readonly TimelineEntry[],
   lastAt: number,
 ): LaneSpan[] {
-  const own = events.filter((e) => e.connectionId === lane.connectionId);
+  const own = events.flatMap((event, index) =>
+    event.connectionId === lane.connectionId ? [{ event, index }] : [],
+  );
   const spans: LaneSpan[] = [];
   const span = (kind: LaneKind, streamId: string | null, startAt: number, endAt: number | null): void => {
     const end = Math.max(startAt, endAt ?? lastAt);
@@ -229,7 +234,9 @@ function spansOf(
       startAt,
       endAt: end,
       open: endAt === null,
-      events: own.filter((e) => e.at >= startAt && e.at <= end && e.streamId === streamId),
+      eventIndexes: own
+        .filter(({ event }) => event.at >= startAt && event.at <= end && event.streamId === streamId)
+        .map(({ index }) => index),
     });
   };
   span('connected', null, lane.connectedAt, lane.disconnectedAt);
@@ -242,7 +249,7 @@ function spansOf(
     opened.delete(key);
     span(kind, streamId, since, at);
   };
-  for (const event of own) {
+  for (const { event } of own) {
     const streamKey = event.streamId ?? '';
     if (event.data.ok === false || (event.source === 'server' && pathLost.has(event.type)))
       span('errors', event.streamId, event.at, event.at);
