@@ -42,7 +42,12 @@ interface Entry {
   data: Record<string, unknown>;
 }
 interface Timeline {
-  connections: { connectionId: string; connectedAt: number; browser: string | null }[];
+  connections: {
+    connectionId: string;
+    connectedAt: number;
+    browser: string | null;
+    sdkVersion: string | null;
+  }[];
   streams: { streamId: string; connectionId: string }[];
   events: Entry[];
   quality: Entry[];
@@ -121,6 +126,7 @@ describe('the Inspector after a routed call', () => {
       assert.ok(lane, `connection ${connectionId}`);
       assert.ok(Math.abs(lane.connectedAt - (connectedAt[index] ?? 0)) < 2000);
       assert.match(lane.browser ?? '', /Chrom/);
+      assert.match(lane.sdkVersion ?? '', /^\d+\.\d+\.\d+/);
       const clientEvents = timeline.events.filter(
         (e) => e.source === 'client' && e.connectionId === connectionId,
       );
@@ -160,8 +166,19 @@ describe('the Inspector after a routed call', () => {
     await page.click('button[type=submit]');
     // The graphs are uPlot's: a canvas each, with a legend naming its series.
     await page.waitForSelector('#graphs:not([hidden]) .chart .uplot canvas');
-    assert.equal(await page.locator('rect.lane-connection').count(), 2);
-    assert.equal(await page.locator('rect.lane-stream').count(), 2);
+    // Swim lanes per connection: connected, publishing and subscribing spans, their events on hover.
+    assert.equal(await page.locator('rect.span-connected').count(), 2);
+    assert.equal(await page.locator('rect.span-publishing').count(), 2);
+    const subscribing = page.locator('rect.span-subscribing');
+    assert.equal(await subscribing.count(), 2);
+    assert.match(
+      (await subscribing.first().locator('title').textContent()) ?? '',
+      /client subscribe \{"ok":true\}/,
+    );
+    const sdkRow = page
+      .locator('#summary dt', { hasText: 'SDK versions' })
+      .locator('xpath=following-sibling::dd[1]');
+    assert.equal(await sdkRow.textContent(), timeline.connections[0]?.sdkVersion);
     assert.ok((await page.locator('.stream-graphs').count()) >= 2);
     assert.ok((await page.locator('.chart .u-legend .u-label', { hasText: 'router' }).count()) >= 1);
     mkdirSync(screenshotDir, { recursive: true });
@@ -204,6 +221,7 @@ describe('the Inspector after a routed call', () => {
     );
     assert.equal(event.data.code, failed.code);
     assert.match(String(event.data.browser), /Chrom/);
+    assert.match(String(event.data.sdkVersion), /^\d+\.\d+\.\d+/);
     assert.match(timeline.issues[0]?.message ?? '', new RegExp(`a client: connect failed ${failed.code}`));
     await peer.page.close();
 

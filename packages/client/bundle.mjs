@@ -1,10 +1,12 @@
 // Bundles the browser SDK with esbuild: the classic script that defines the global `OT`
 // (readable and minified) and the ES module, into dist/bundle/, which the server serves.
 import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const { version } = JSON.parse(readFileSync(join(here, 'package.json'), 'utf8'));
 
 /**
  * The SDK uses the protocol package's constants and types, not its schemas: declared free of
@@ -51,7 +53,10 @@ const frameWorker = await build({
 });
 const withWorker = {
   ...common,
-  define: { __PARLOR_FRAME_WORKER__: JSON.stringify(frameWorker.outputFiles[0].text) },
+  define: {
+    __PARLOR_FRAME_WORKER__: JSON.stringify(frameWorker.outputFiles[0].text),
+    __PARLOR_SDK_VERSION__: JSON.stringify(version),
+  },
 };
 
 await Promise.all([

@@ -194,6 +194,7 @@ describe('the Inspector', () => {
       ms: 812,
       browser: 'Chromium 130',
       os: 'Linux',
+      sdkVersion: '0.1.0',
     };
     const token = parlor.token(sessionId);
     // What the schema does not name is not kept.

@@ -25,7 +25,7 @@ import type { Logger } from './Logger.js';
 import type { OpusSendOptions } from './opusParameters.js';
 import { PeerTransport } from './PeerTransport.js';
 import { SignalingClient, type SignalingEnd } from './SignalingClient.js';
-import { clientPlatform, reportConnectFailure, Telemetry } from './Telemetry.js';
+import { clientPlatform, reportConnectFailure, sdkVersion, Telemetry } from './Telemetry.js';
 import { TransportQuality, type QualityScore } from './TransportQuality.js';
 import { TypedEmitter } from './TypedEmitter.js';
 import type { VideoEncoding } from './videoEncodings.js';
@@ -240,6 +240,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
         message: error instanceof Error ? error.message : String(error),
         ms: Date.now() - startedAt,
         ...clientPlatform(typeof navigator === 'undefined' ? '' : navigator.userAgent),
+        sdkVersion,
       });
       throw error;
     }
@@ -248,6 +249,7 @@ export class SessionEngine extends TypedEmitter<SessionEngineEvents> {
       ok: true,
       ms: Date.now() - startedAt,
       ...clientPlatform(typeof navigator === 'undefined' ? '' : navigator.userAgent),
+      sdkVersion,
       mediaMode: this.#joined.mediaMode,
     });
     this.telemetry.active = true;

@@ -2,6 +2,11 @@ import { signalingLimits, type TelemetryRecord } from '@parlor/protocol';
 
 type TelemetryData = TelemetryRecord['data'];
 
+declare const __PARLOR_SDK_VERSION__: string | undefined;
+
+/** The SDK's version (its package's), for the Inspector; the bundle sets it, run from source it is `dev`. */
+export const sdkVersion = typeof __PARLOR_SDK_VERSION__ === 'string' ? __PARLOR_SDK_VERSION__ : 'dev';
+
 export interface TelemetryOptions {
   /** Sends a batch to the server; best effort: a rejection drops it. */
   readonly send: (records: TelemetryRecord[]) => Promise<unknown>;
@@ -112,6 +117,7 @@ export interface ConnectFailure {
   readonly ms: number;
   readonly browser: string;
   readonly os: string;
+  readonly sdkVersion: string;
 }
 
 /**

@@ -198,6 +198,7 @@ function renderSummary(timeline) {
     timeline.connections.map((c) => [c.connectedAt, c.disconnectedAt ?? timeline.lastAt]),
   );
   const platforms = [...new Set(timeline.connections.map((c) => `${c.browser ?? '?'} on ${c.os ?? '?'}`))];
+  const sdks = [...new Set(timeline.connections.map((c) => c.sdkVersion ?? '?'))];
   const paths = [...new Set(timeline.events.filter((e) => e.type === 'path').map((e) => e.data.path))];
   const rows = [
     ['Session', timeline.sessionId],
@@ -208,6 +209,7 @@ function renderSummary(timeline) {
     ['Connections', `${timeline.connections.length} (peak ${peakConnections})`],
     ['Streams', `${timeline.streams.length} (peak ${peakStreams})`],
     ['Browsers', platforms.join(', ') || '—'],
+    ['SDK versions', sdks.join(', ') || '—'],
     ['Paths', paths.join(', ') || '—'],
     ['Archives', String(timeline.events.filter((e) => e.type === 'archiveStarted').length)],
     ['Records', `${timeline.records} (${timeline.dropped} dropped)`],
@@ -240,89 +242,88 @@ function renderIssues(issues) {
   $('issues').hidden = false;
 }
 
+/** The swim lanes under each connection, in this order, with how each is named. */
+const laneNames = {
+  connected: 'connected',
+  publishing: 'publishing',
+  subscribing: 'subscribing',
+  reconnecting: 'reconnecting',
+  audioFallback: 'audio fallback',
+  errors: 'errors',
+};
+
+/** A hover text: what a span or mark is, then its events, one a line (the first 20). */
+function hoverText(heading, events) {
+  const lines = events
+    .slice(0, 20)
+    .map((e) => `${time(e.at)} ${e.source} ${e.type} ${JSON.stringify(e.data)}`);
+  if (events.length > 20) lines.push(`… ${events.length - 20} more`);
+  return [heading, ...lines].join('\n');
+}
+
+/**
+ * The timeline: per connection a heading row, then a row per lane it has spans in (connected,
+ * publishing, subscribing, reconnecting, audio fallback, errors); spans as bars, errors as marks,
+ * each with its events on hover. Failed connects, which have no connection, come first.
+ */
 function renderLanes(timeline) {
   const width = 960;
   const labelWidth = 180;
-  const rowHeight = 26;
+  const rowHeight = 20;
   const start = timeline.firstAt;
   const span = Math.max(1000, timeline.lastAt - start);
   const x = (at) => labelWidth + ((at - start) / span) * (width - labelWidth - 10);
   const rows = [];
-  // Failed connects have no connection: they come over HTTP, on a row of their own.
   const failures = timeline.events.filter((e) => e.connectionId === null && e.source === 'client');
-  if (failures.length > 0) rows.push({ kind: 'failures', item: failures });
+  if (failures.length > 0) rows.push({ label: 'failed connects', marks: failures });
   for (const connection of timeline.connections) {
-    rows.push({ kind: 'connection', item: connection });
-    for (const stream of timeline.streams.filter((s) => s.connectionId === connection.connectionId))
-      rows.push({ kind: 'stream', item: stream });
+    const sdk = connection.sdkVersion ? ` · SDK ${connection.sdkVersion}` : '';
+    rows.push({
+      label: `${short(connection.connectionId)} ${connection.data}`.slice(0, 28),
+      heading: true,
+      title: `connection ${connection.connectionId}${connection.browser ? ` · ${connection.browser} on ${connection.os}` : ''}${sdk}`,
+    });
+    for (const lane of Object.keys(laneNames)) {
+      const spans = connection.spans.filter((s) => s.lane === lane);
+      if (spans.length > 0) rows.push({ label: laneNames[lane], lane, spans, connection });
+    }
   }
   const chart = svg('svg', { width, height: rows.length * rowHeight + 24, class: 'lanes' });
   rows.forEach((row, index) => {
     const y = index * rowHeight + 4;
-    const { item } = row;
-    if (row.kind === 'failures') {
-      chart.append(svg('text', { x: 0, y: y + 14 }, 'failed connects'));
-      for (const event of item) {
-        const mark = svg('circle', {
-          cx: x(event.at),
-          cy: y + (rowHeight - 8) / 2,
-          r: 4,
-          class: 'lane-event failed',
-        });
-        mark.append(svg('title', {}, `${time(event.at)} ${event.type} ${JSON.stringify(event.data)}`));
-        chart.append(mark);
-      }
-    } else if (row.kind === 'connection') {
-      const label = `${short(item.connectionId)} ${item.data}`.slice(0, 28);
-      chart.append(svg('text', { x: 0, y: y + 14 }, label));
-      const end = item.disconnectedAt ?? timeline.lastAt;
-      const bar = svg('rect', {
-        x: x(item.connectedAt),
-        y,
-        width: Math.max(2, x(end) - x(item.connectedAt)),
-        height: rowHeight - 8,
-        class: 'lane-connection',
-        'data-connection': item.connectionId,
-      });
-      bar.append(
-        svg(
-          'title',
-          {},
-          `connected ${time(item.connectedAt)}${item.disconnectedAt ? `, left ${time(end)} (${item.reason})` : ''}`,
-        ),
-      );
-      chart.append(bar);
-      for (const event of timeline.events.filter(
-        (e) => e.connectionId === item.connectionId && e.source === 'client',
-      )) {
-        const mark = svg('circle', {
-          cx: x(event.at),
-          cy: y + (rowHeight - 8) / 2,
-          r: 4,
-          class: `lane-event${event.data.ok === false ? ' failed' : ''}`,
-        });
-        mark.append(svg('title', {}, `${time(event.at)} ${event.type} ${JSON.stringify(event.data)}`));
-        chart.append(mark);
-      }
-    } else {
-      chart.append(svg('text', { x: 12, y: y + 14 }, `stream ${short(item.streamId)}`));
-      const end = item.destroyedAt ?? timeline.lastAt;
-      const bar = svg('rect', {
-        x: x(item.createdAt),
-        y: y + 4,
-        width: Math.max(2, x(end) - x(item.createdAt)),
-        height: rowHeight - 16,
-        class: 'lane-stream',
-        'data-stream': item.streamId,
-      });
-      bar.append(
-        svg(
-          'title',
-          {},
-          `published ${time(item.createdAt)}${item.destroyedAt ? `, ended ${time(end)} (${item.reason})` : ''}`,
-        ),
-      );
-      chart.append(bar);
+    const label = svg(
+      'text',
+      { x: row.heading ? 0 : 12, y: y + 12, class: row.heading ? 'lane-heading' : '' },
+      row.label,
+    );
+    if (row.title) label.append(svg('title', {}, row.title));
+    chart.append(label);
+    for (const event of row.marks ?? []) {
+      const mark = svg('circle', { cx: x(event.at), cy: y + 7, r: 4, class: 'lane-event failed' });
+      mark.append(svg('title', {}, hoverText(`${time(event.at)} connect failed`, [event])));
+      chart.append(mark);
+    }
+    for (const item of row.spans ?? []) {
+      const what = `${laneNames[item.lane]}${item.streamId ? ` stream ${short(item.streamId)}` : ''}`;
+      const until = item.open ? 'still at the end' : `until ${time(item.endAt)}`;
+      const shape =
+        item.lane === 'errors'
+          ? svg('circle', { cx: x(item.startAt), cy: y + 7, r: 4, class: 'span-errors' })
+          : svg('rect', {
+              x: x(item.startAt),
+              y: y + 1,
+              width: Math.max(3, x(item.endAt) - x(item.startAt)),
+              height: rowHeight - 6,
+              class: `span-${item.lane}${item.open ? ' open' : ''}`,
+            });
+      shape.setAttribute('data-connection', row.connection.connectionId);
+      if (item.streamId) shape.setAttribute('data-stream', item.streamId);
+      const heading =
+        item.lane === 'errors' ? `${time(item.startAt)} ${what}` : `${what}: ${time(item.startAt)} ${until}`;
+      // The indexes are into the whole session's events, not the meeting's.
+      const events = item.eventIndexes.map((i) => lastTimeline.events[i]).filter(Boolean);
+      shape.append(svg('title', {}, hoverText(heading, events)));
+      chart.append(shape);
     }
   });
   const axisY = rows.length * rowHeight + 18;

@@ -94,6 +94,66 @@ describe('the timeline', () => {
   });
 });
 
+describe('swim lanes', () => {
+  it('give each connection its spans: connected, publishing, subscribing, reconnecting, audio fallback and errors, with their events', () => {
+    const record = (
+      at: number,
+      source: InspectorRecord['source'],
+      type: string,
+      connectionId: string,
+      streamId: string | null,
+      data: InspectorRecord['data'] = {},
+    ): InspectorRecord => ({ at, source, kind: 'event', type, connectionId, streamId, data });
+    const timeline = timelineOf(summary, [
+      record(1000, 'server', 'connectionCreated', 'a', null, { data: 'ann' }),
+      record(1200, 'client', 'connect', 'a', null, { ok: true, browser: 'Chrome 140', sdkVersion: '0.1.0' }),
+      record(2000, 'server', 'connectionCreated', 'b', null),
+      record(3000, 'server', 'streamCreated', 'a', 'st1', { hasAudio: true, hasVideo: true }),
+      record(3100, 'client', 'publish', 'a', 'st1', { ok: true }),
+      record(4000, 'client', 'subscribe', 'b', 'st1', { ok: true }),
+      record(4500, 'client', 'subscribe', 'b', 'st9', { ok: false, code: 1600, message: 'no such stream' }),
+      record(5000, 'client', 'iceState', 'b', 'st1', { role: 'subscriber', state: 'connected' }),
+      record(10_000, 'client', 'videoDisabled', 'b', 'st1', { reason: 'quality' }),
+      record(20_000, 'client', 'videoEnabled', 'b', 'st1', { reason: 'quality' }),
+      record(30_000, 'client', 'reconnecting', 'b', null),
+      record(33_000, 'client', 'reconnected', 'b', null),
+      record(40_000, 'client', 'reconnecting', 'b', null),
+      record(50_000, 'server', 'streamDestroyed', 'a', 'st1', { reason: 'clientDisconnected' }),
+      record(60_000, 'server', 'connectionDestroyed', 'b', null, { reason: 'networkDisconnected' }),
+    ]);
+    const spans = (id: string): [string, string | null, number, number, boolean, string[]][] =>
+      (timeline.connections.find((c) => c.connectionId === id)?.spans ?? []).map((s) => [
+        s.lane,
+        s.streamId,
+        s.startAt,
+        s.endAt,
+        s.open,
+        s.eventIndexes.map((index) => timeline.events[index]?.type ?? '?'),
+      ]);
+    assert.deepEqual(spans('a'), [
+      ['connected', null, 1000, 120_000, true, ['connectionCreated', 'connect']],
+      ['publishing', 'st1', 3000, 50_000, false, ['streamCreated', 'publish', 'streamDestroyed']],
+    ]);
+    assert.deepEqual(spans('b'), [
+      [
+        'connected',
+        null,
+        2000,
+        60_000,
+        false,
+        ['connectionCreated', 'reconnecting', 'reconnected', 'reconnecting', 'connectionDestroyed'],
+      ],
+      ['subscribing', 'st1', 4000, 50_000, false, ['subscribe', 'iceState', 'videoDisabled', 'videoEnabled']],
+      ['errors', 'st9', 4500, 4500, false, ['subscribe']],
+      ['audioFallback', 'st1', 10_000, 20_000, false, ['videoDisabled', 'videoEnabled']],
+      ['reconnecting', null, 30_000, 33_000, false, ['reconnecting', 'reconnected']],
+      ['reconnecting', null, 40_000, 60_000, false, ['reconnecting', 'connectionDestroyed']],
+    ]);
+    assert.equal(timeline.connections[0]?.sdkVersion, '0.1.0');
+    assert.equal(timeline.connections[1]?.sdkVersion, null);
+  });
+});
+
 describe('meetings', () => {
   it('split the session at the gaps with nobody connected', () => {
     const server = (

@@ -25,9 +25,37 @@ export interface ConnectionLane {
   readonly reason: string | null;
   /** The token's connection data. */
   readonly data: string;
-  /** What its SDK said of itself at connect: browser and OS. */
+  /** What its SDK said of itself at connect: browser, OS and the SDK's version. */
   readonly browser: string | null;
   readonly os: string | null;
+  readonly sdkVersion: string | null;
+  /** Its swim lanes' spans, oldest first. */
+  readonly spans: readonly LaneSpan[];
+}
+
+/** The swim lanes of a connection. */
+export type LaneKind =
+  'connected' | 'publishing' | 'subscribing' | 'reconnecting' | 'audioFallback' | 'errors';
+
+/**
+ * A stretch of a connection's time in one lane: connected (the server's connectionCreated to
+ * connectionDestroyed), publishing (a stream of its own, created to destroyed), subscribing (its
+ * client's subscribe to the stream's end or its own), reconnecting (its client's reconnecting to
+ * reconnected), audio fallback (video off for the link, to video back) and errors (a failed
+ * attempt, or a media path lost under adaptive routing: an instant, `endAt` equals `startAt`).
+ */
+export interface LaneSpan {
+  readonly lane: LaneKind;
+  readonly streamId: string | null;
+  readonly startAt: number;
+  /** The session's last record when the span was still open then. */
+  readonly endAt: number;
+  readonly open: boolean;
+  /**
+   * Its connection's events within it about its stream (or, without one, about no stream), as
+   * indexes into the timeline's `events`: each event is sent once however many spans it is in.
+   */
+  readonly eventIndexes: readonly number[];
 }
 
 /** A stream's time in the session, as the server saw it. */
@@ -103,8 +131,11 @@ export function timelineOf(
   const events = entries.filter((_, i) => records[i]?.kind === 'event');
   const quality = entries.filter((_, i) => records[i]?.kind === 'quality');
   const scores = entries.filter((_, i) => records[i]?.kind === 'score');
-  const connections = connectionLanes(events);
   const streams = streamLanes(events);
+  const connections = connectionLanes(events).map((lane) => ({
+    ...lane,
+    spans: spansOf(lane, streams, events, summary.lastAt),
+  }));
   return {
     sessionId: summary.sessionId,
     firstAt: summary.firstAt,
@@ -123,8 +154,10 @@ export function timelineOf(
 
 const text = (value: InspectorValue | undefined): string | null => (typeof value === 'string' ? value : null);
 
-function connectionLanes(events: readonly TimelineEntry[]): ConnectionLane[] {
-  const lanes = new Map<string, { -readonly [K in keyof ConnectionLane]: ConnectionLane[K] }>();
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function connectionLanes(events: readonly TimelineEntry[]): Omit<ConnectionLane, 'spans'>[] {
+  const lanes = new Map<string, Mutable<Omit<ConnectionLane, 'spans'>>>();
   for (const event of events) {
     const id = event.connectionId;
     if (id === null) continue;
@@ -137,6 +170,7 @@ function connectionLanes(events: readonly TimelineEntry[]): ConnectionLane[] {
         data: text(event.data.data) ?? '',
         browser: null,
         os: null,
+        sdkVersion: null,
       });
     }
     const lane = lanes.get(id);
@@ -148,13 +182,14 @@ function connectionLanes(events: readonly TimelineEntry[]): ConnectionLane[] {
     if (event.source === 'client' && event.type === 'connect') {
       lane.browser = text(event.data.browser);
       lane.os = text(event.data.os);
+      lane.sdkVersion = text(event.data.sdkVersion);
     }
   }
   return [...lanes.values()];
 }
 
 function streamLanes(events: readonly TimelineEntry[]): StreamLane[] {
-  const lanes = new Map<string, { -readonly [K in keyof StreamLane]: StreamLane[K] }>();
+  const lanes = new Map<string, Mutable<StreamLane>>();
   for (const event of events) {
     const id = event.streamId;
     if (id === null || event.source !== 'server') continue;
@@ -176,6 +211,68 @@ function streamLanes(events: readonly TimelineEntry[]): StreamLane[] {
     }
   }
   return [...lanes.values()];
+}
+
+/** Server events that say a connection lost a media path. */
+const pathLost = new Set(['routerUnreachable', 'directPathFailed']);
+
+function spansOf(
+  lane: Omit<ConnectionLane, 'spans'>,
+  streams: readonly StreamLane[],
+  events: readonly TimelineEntry[],
+  lastAt: number,
+): LaneSpan[] {
+  const own = events.flatMap((event, index) =>
+    event.connectionId === lane.connectionId ? [{ event, index }] : [],
+  );
+  const spans: LaneSpan[] = [];
+  const span = (kind: LaneKind, streamId: string | null, startAt: number, endAt: number | null): void => {
+    const end = Math.max(startAt, endAt ?? lastAt);
+    spans.push({
+      lane: kind,
+      streamId,
+      startAt,
+      endAt: end,
+      open: endAt === null,
+      eventIndexes: own
+        .filter(({ event }) => event.at >= startAt && event.at <= end && event.streamId === streamId)
+        .map(({ index }) => index),
+    });
+  };
+  span('connected', null, lane.connectedAt, lane.disconnectedAt);
+  for (const stream of streams.filter((s) => s.connectionId === lane.connectionId))
+    span('publishing', stream.streamId, stream.createdAt, stream.destroyedAt);
+  const opened = new Map<string, number>();
+  const close = (key: string, kind: LaneKind, streamId: string | null, at: number | null): void => {
+    const since = opened.get(key);
+    if (since === undefined) return;
+    opened.delete(key);
+    span(kind, streamId, since, at);
+  };
+  for (const { event } of own) {
+    const streamKey = event.streamId ?? '';
+    if (event.data.ok === false || (event.source === 'server' && pathLost.has(event.type)))
+      span('errors', event.streamId, event.at, event.at);
+    if (event.source !== 'client') continue;
+    if (event.type === 'subscribe' && event.data.ok === true && event.streamId !== null) {
+      const stream = streams.find((s) => s.streamId === event.streamId);
+      const ends = [stream?.destroyedAt, lane.disconnectedAt].filter((at) => typeof at === 'number');
+      span('subscribing', event.streamId, event.at, ends.length > 0 ? Math.min(...ends) : null);
+    }
+    if (event.type === 'reconnecting' && !opened.has('reconnecting')) opened.set('reconnecting', event.at);
+    if (event.type === 'reconnected') close('reconnecting', 'reconnecting', null, event.at);
+    if (event.data.reason === 'quality') {
+      const key = `fallback ${streamKey}`;
+      if (event.type === 'videoDisabled' && !opened.has(key)) opened.set(key, event.at);
+      if (event.type === 'videoEnabled') close(key, 'audioFallback', event.streamId, event.at);
+    }
+  }
+  // Still open when the connection left (or at the session's last record).
+  for (const key of [...opened.keys()]) {
+    const streamId = key === 'reconnecting' ? null : key.slice('fallback '.length) || null;
+    close(key, key === 'reconnecting' ? 'reconnecting' : 'audioFallback', streamId, lane.disconnectedAt);
+  }
+  return spans.sort((a, b) => a.startAt - b.startAt);
 }
 
 function meetingsOf(

@@ -113,6 +113,7 @@ export async function inspectorRoutes(app: FastifyInstance, options: InspectorRo
             ageMs: { type: 'integer', minimum: 0, maximum: 600_000, default: 0 },
             browser: { type: 'string', maxLength: 64 },
             os: { type: 'string', maxLength: 64 },
+            sdkVersion: { type: 'string', maxLength: 32 },
           },
           additionalProperties: false,
         },
