@@ -6,13 +6,16 @@ import { parseArgs } from 'node:util';
 import { ConfigError, configFlags, describeSettings, loadConfig, type Config } from './config/config.js';
 import { createLogger } from './logger.js';
 import { ParlorServer, recordingsDirName, storeFileName, storeLocationOf } from './ParlorServer.js';
-import { ParlorError } from '@parlor/protocol';
+import { ParlorError, type SessionSettings } from '@parlor/protocol';
+import { ArgumentError, OpenTok } from '@parlor/server-sdk';
 import { createOperator, createOperatorToken } from './console/ConsoleAuth.js';
 import { disconnectEverywhere } from './console/disconnectEverywhere.js';
 import { ApplicationService } from './projects/ApplicationService.js';
 import { archiveCallback } from './archive/ArchiveService.js';
 import { CallbackService, sessionMonitoringCallback, sipCallback } from './projects/CallbackService.js';
 import { ProjectService } from './projects/ProjectService.js';
+import { SessionService } from './sessions/SessionService.js';
+import { parseSessionSettings } from './sessions/sessionSettings.js';
 import type { Application } from './store/ApplicationRepository.js';
 import type { Project } from './store/ProjectRepository.js';
 import { Store } from './store/Store.js';
@@ -41,6 +44,14 @@ Usage:
   parlor project signature-secret --api-key KEY [--rotate]
                                          show (or replace) the secret that signs the
                                          project's callbacks (docs/callbacks.md)
+  parlor session create --api-key KEY [--media-mode relayed|routed] [--archive-mode manual|always]
+                       [--location IP]
+                                         create a session of the project (relayed by default,
+                                         as OpenTok's) and print its ID
+  parlor token create --api-key KEY --session-id ID [--role publisher|subscriber|moderator]
+                      [--data TEXT] [--expire-in SECONDS]
+                                         print a client token for the session (a publisher's
+                                         for a day by default, as the SDKs make)
   parlor application create --name NAME [--private-key-out FILE | --public-key FILE]
                                          add a Vonage application (RS256 credentials): with a
                                          new key pair, its private key written to FILE (or
@@ -139,6 +150,10 @@ export async function main(
     case 'project reactivate':
     case 'project rotate-secret':
       return changeProject(config, command, flags, io);
+    case 'session create':
+      return createSession(config, flags, io);
+    case 'token create':
+      return createClientToken(config, flags, io);
     case 'application create':
       return createApplication(config, flags, io);
     case 'application list':
@@ -167,6 +182,8 @@ const commands = [
   'project suspend',
   'project reactivate',
   'project rotate-secret',
+  'session create',
+  'token create',
   'application create',
   'application list',
   'archive retry',
@@ -196,6 +213,13 @@ function parseCommandLine(argv: readonly string[]): {
       clear: { type: 'boolean' },
       kind: { type: 'string' },
       rotate: { type: 'boolean' },
+      'media-mode': { type: 'string' },
+      'archive-mode': { type: 'string' },
+      location: { type: 'string' },
+      'session-id': { type: 'string' },
+      role: { type: 'string' },
+      data: { type: 'string' },
+      'expire-in': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -549,6 +573,80 @@ function withProject(
       throw new CliExit(2);
     }
     await fn(store);
+  });
+}
+
+/** Creates a session of a project, as `POST /session/create` does. */
+async function createSession(
+  config: Config,
+  flags: Record<string, string | boolean | undefined>,
+  io: CliIo,
+): Promise<number> {
+  const apiKey = flags['api-key'];
+  const mediaMode = flags['media-mode'] ?? 'relayed';
+  if (typeof apiKey !== 'string' || (mediaMode !== 'relayed' && mediaMode !== 'routed')) {
+    io.err('parlor session create needs --api-key KEY, and --media-mode relayed or routed if given\n');
+    return 2;
+  }
+  let settings: SessionSettings;
+  try {
+    settings = parseSessionSettings({
+      'p2p.preference': mediaMode === 'relayed' ? 'enabled' : 'disabled',
+      archiveMode: flags['archive-mode'],
+      location: flags.location,
+    });
+  } catch (error) {
+    if (!(error instanceof ParlorError)) throw error;
+    io.err(`parlor session create: ${error.message}\n`);
+    return 2;
+  }
+  return withProject(config, 'session create', apiKey, io, async (store) => {
+    const session = await new SessionService(store).create(apiKey, settings);
+    io.out(`Session ID  ${session.sessionId}\n`);
+  });
+}
+
+/** Prints a client token for a session of the project, as the server SDKs make them. */
+async function createClientToken(
+  config: Config,
+  flags: Record<string, string | boolean | undefined>,
+  io: CliIo,
+): Promise<number> {
+  const apiKey = flags['api-key'];
+  const sessionId = flags['session-id'];
+  const expireIn = flags['expire-in'];
+  const seconds = typeof expireIn === 'string' ? Number(expireIn) : null;
+  if (
+    typeof apiKey !== 'string' ||
+    typeof sessionId !== 'string' ||
+    (seconds !== null && !(Number.isInteger(seconds) && seconds > 0))
+  ) {
+    io.err(
+      'parlor token create needs --api-key KEY and --session-id ID (and --expire-in a whole number of seconds)\n',
+    );
+    return 2;
+  }
+  return withProject(config, 'token create', apiKey, io, async (store) => {
+    const project = await new ProjectService(store).find(apiKey);
+    const session = await store.sessions.find(sessionId);
+    if (!project || session?.apiKey !== apiKey) {
+      io.err(`parlor token create: no session ${sessionId} in project ${apiKey}\n`);
+      throw new CliExit(2);
+    }
+    const role = flags.role;
+    const data = flags.data;
+    try {
+      const token = new OpenTok(project.apiKey, project.apiSecret).generateToken(sessionId, {
+        ...(typeof role === 'string' ? { role: role as 'publisher' } : {}),
+        ...(typeof data === 'string' && data !== '' ? { data } : {}),
+        ...(seconds === null ? {} : { expireTime: Math.floor(Date.now() / 1000) + seconds }),
+      });
+      io.out(`${token}\n`);
+    } catch (error) {
+      if (!(error instanceof ArgumentError)) throw error;
+      io.err(`parlor token create: ${error.message}\n`);
+      throw new CliExit(2);
+    }
   });
 }
 

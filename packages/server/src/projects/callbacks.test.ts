@@ -120,3 +120,54 @@ describe('parlor project rename, suspend, reactivate and rotate-secret', () => {
     assert.match(unknown.err, /no project 999/);
   });
 });
+
+describe('parlor session create and token create', () => {
+  it('makes a session and a client token for it, as the console and the SDKs do, and says what it needs', async () => {
+    const created = await parlor('project', 'create', '--name', 'Tokens');
+    const apiKey = /API key\s+(\d+)/.exec(created.out)?.[1] ?? '';
+    const session = await parlor('session', 'create', '--api-key', apiKey, '--media-mode', 'routed');
+    assert.equal(session.code, 0, session.err);
+    const sessionId = /Session ID\s+(\S+)/.exec(session.out)?.[1] ?? '';
+    assert.match(sessionId, /^[12]_/);
+
+    const made = await parlor(
+      'token',
+      'create',
+      '--api-key',
+      apiKey,
+      '--session-id',
+      sessionId,
+      '--role',
+      'moderator',
+      '--data',
+      'name=Ann',
+      '--expire-in',
+      '60',
+    );
+    assert.equal(made.code, 0, made.err);
+    const [, payload] = made.out.trim().split('.');
+    const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()) as Record<string, unknown>;
+    assert.equal(claims.session_id, sessionId);
+    assert.equal(claims.role, 'moderator');
+    assert.equal(claims.connection_data, 'name=Ann');
+    assert.ok(Math.abs((claims.exp as number) - (Date.now() / 1000 + 60)) < 5);
+
+    const refused = [
+      await parlor('session', 'create'),
+      await parlor('session', 'create', '--api-key', apiKey, '--media-mode', 'peer'),
+      await parlor('session', 'create', '--api-key', apiKey, '--archive-mode', 'always'),
+      await parlor('session', 'create', '--api-key', '999'),
+      await parlor('token', 'create', '--api-key', apiKey),
+      await parlor('token', 'create', '--api-key', apiKey, '--session-id', 'nope'),
+      await parlor('token', 'create', '--api-key', apiKey, '--session-id', sessionId, '--role', 'king'),
+      await parlor('token', 'create', '--api-key', apiKey, '--session-id', sessionId, '--expire-in', '-1'),
+    ];
+    assert.deepEqual(
+      refused.map(({ code }) => code),
+      refused.map(() => 2),
+      refused.map(({ err }) => err).join(''),
+    );
+    assert.match(refused[2]?.err ?? '', /archive/i);
+    assert.match(refused[5]?.err ?? '', /no session nope/);
+  });
+});
