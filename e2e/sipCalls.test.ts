@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:http';
+import { isDeepStrictEqual } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { NotFoundError, OpenTok } from '@parlor/server-sdk';
@@ -9,8 +10,8 @@ import { freeUdpPort } from './baresip.js';
 import { Sipp, type ScenarioName } from './sipp.js';
 
 // SIP calls' failures and dialog events against sipp scripted endpoints, and the answers to bad
-// dial requests: each with the right call events for the callbacks, and the SIP connection and
-// stream gone from the session when the call ends.
+// dial requests: each with the right call events for the callbacks, the SIP connection and
+// stream gone from the session when the call ends, and nothing left behind by the call.
 
 let parlor: TestServer;
 let opentok: OpenTok;
@@ -65,6 +66,37 @@ function recordCallEvents(): { events: string[]; stop: () => void } {
   };
 }
 
+/** The UDP sockets of this process, which the server runs in: its SIP port, flows, RTP sockets, router peers. */
+async function udpSockets(): Promise<number> {
+  // A socket closed a moment ago is listed until its handle's close completes, on a later turn.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  return process.getActiveResourcesInfo().filter((kind) => kind === 'UDPWrap').length;
+}
+
+/** What the gateway and the process hold before a call, for `assertNothingLeftBehind`. */
+async function heldBeforeCall(): Promise<{ udpSockets: number; flows: number }> {
+  return { udpSockets: await udpSockets(), flows: parlor.server.sip.resources.flows };
+}
+
+/**
+ * Nothing left behind once a call ended: the gateway holds no RTP socket, timer or router peer
+ * for it, and the process has the UDP sockets it had before the call but for the gateway's
+ * connections to far ends (shared by the calls to one far end, closed after 2 minutes idle).
+ * Router peers close asynchronously, and a call hung up before it rang keeps its CANCEL's timer
+ * for 5 s: waited for.
+ */
+async function assertNothingLeftBehind(before: { udpSockets: number; flows: number }): Promise<void> {
+  const { sip } = parlor.server;
+  const state = async (): Promise<unknown> => {
+    const { flows, ...held } = sip.resources;
+    return { ...held, udpSockets: (await udpSockets()) - (flows - before.flows) };
+  };
+  const released = { calls: 0, rtpSockets: 0, timers: 0, routerPeers: 0, udpSockets: before.udpSockets };
+  const deadline = Date.now() + 10_000;
+  while (!isDeepStrictEqual(await state(), released) && Date.now() < deadline);
+  assert.deepEqual(await state(), released, 'what the call left behind');
+}
+
 async function waitUntil(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -84,6 +116,7 @@ async function runScenario(
   during: (call: { connectionId: string; streamId: string; sessionId: string }) => Promise<void> = async () =>
     undefined,
 ): Promise<string[]> {
+  const before = await heldBeforeCall();
   const sipp =
     typeof name === 'string' ? await Sipp.start(name) : await Sipp.start(name.name, name.transport);
   const recorder = recordCallEvents();
@@ -107,6 +140,7 @@ async function runScenario(
     assert.equal(await sipp.exited, 0, `sipp saw its scenario through:\n${sipp.log}`);
     assert.equal(parlor.server.sip.calls.length, 0);
     await watcher.close();
+    await assertNothingLeftBehind(before);
     return recorder.events;
   } finally {
     recorder.stop();
@@ -269,6 +303,7 @@ describe('dial requests Parlor refuses, without calling anyone', () => {
     it(`ends a call to a closed ${transport.toUpperCase()} port at once with 503`, async () => {
       const recorder = recordCallEvents();
       try {
+        const before = await heldBeforeCall();
         const sessionId = await parlor.createSession({ mediaMode: 'routed' });
         const port = await freeUdpPort();
         const startedAt = Date.now();
@@ -282,6 +317,7 @@ describe('dial requests Parlor refuses, without calling anyone', () => {
         // Over UDP the ICMP port-unreachable tells, not the INVITE's 32 s timeout.
         assert.ok(Date.now() - startedAt < 10_000, `failed after ${Date.now() - startedAt} ms`);
         await waitUntil('the session to close', () => parlor.server.rooms.get(sessionId) === undefined);
+        await assertNothingLeftBehind(before);
       } finally {
         recorder.stop();
       }
@@ -303,6 +339,7 @@ describe('dial requests Parlor refuses, without calling anyone', () => {
     });
     const recorder = recordCallEvents();
     try {
+      const before = await heldBeforeCall();
       const sessionId = await parlor.createSession({ mediaMode: 'routed' });
       const watcher = await parlor.connectClient(sessionId);
       const uri = `sip:nobody@127.0.0.1:${silent.address().port}`;
@@ -331,6 +368,7 @@ describe('dial requests Parlor refuses, without calling anyone', () => {
       // Given up, not cancelled: a CANCEL goes only to a far end that answered something.
       assert.deepEqual(others, []);
       await watcher.close();
+      await assertNothingLeftBehind(before);
     } finally {
       parlor.server.sip.off('callDestroyed', onDestroyed);
       recorder.stop();

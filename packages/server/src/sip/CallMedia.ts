@@ -5,6 +5,7 @@ import { deriveSrtpSessionKeys } from '../media/srtp/keyDerivation.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import { createTranscoder, frameMs, type AudioTranscoder } from './audioCodecs.js';
 import type { CallAnswer } from './callSdp.js';
+import { CallTimers } from './CallTimers.js';
 import {
   dtmfDigit,
   dtmfEvent,
@@ -67,7 +68,8 @@ export class CallMedia extends TypedEmitter<CallMediaEvents> {
   #transcoder: AudioTranscoder | null = null;
   #sequence = randomBytes(2).readUInt16BE(0);
   #timestamp = randomBytes(4).readUInt32BE(0);
-  #timer: NodeJS.Timeout | undefined;
+  readonly #timers = new CallTimers();
+  #timer: NodeJS.Timeout | null = null;
   #nextTickAt = 0;
   #sending = true;
   /** Digits still to play (`p` for a pause). */
@@ -119,6 +121,11 @@ export class CallMedia extends TypedEmitter<CallMediaEvents> {
     return this.#port;
   }
 
+  /** What the media still holds: its RTP socket until closed, and its 20 ms timer while it runs. */
+  get resources(): { readonly sockets: number; readonly timers: number } {
+    return { sockets: this.#closed ? 0 : 1, timers: this.#timers.size };
+  }
+
   /** When the far end's last packet came (Unix ms); 0 before any. */
   get lastPacketAtMs(): number {
     return this.#lastPacketAtMs;
@@ -147,14 +154,16 @@ export class CallMedia extends TypedEmitter<CallMediaEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#timer);
+    this.#timers.clearAll();
+    this.#timer = null;
     this.#socket.close();
   }
 
   /** Ticks every 20 ms against the clock, catching up frames a late timer missed. */
   #schedule(): void {
     const delay = Math.max(0, this.#nextTickAt - performance.now());
-    this.#timer = setTimeout(() => {
+    this.#timer = this.#timers.timeout(() => {
+      this.#timer = null;
       let due = 0;
       while (this.#nextTickAt <= performance.now() && due < 5) {
         this.#tick();

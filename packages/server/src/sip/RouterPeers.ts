@@ -69,11 +69,17 @@ export class PublisherPeer {
   /** Makes the peer and its offer. */
   static async offer(options: RouterPeersOptions): Promise<{ peer: PublisherPeer; sdp: string }> {
     const pc = createPeer(options);
-    const transceiver = pc.addTransceiver('audio', { direction: 'sendonly' });
-    await pc.setLocalDescription(await pc.createOffer());
-    const sdp = pc.localDescription?.sdp;
-    if (!sdp) throw new Error('the publisher peer has no local description');
-    return { peer: new PublisherPeer(pc, transceiver), sdp };
+    try {
+      const transceiver = pc.addTransceiver('audio', { direction: 'sendonly' });
+      await pc.setLocalDescription(await pc.createOffer());
+      const sdp = pc.localDescription?.sdp;
+      if (!sdp) throw new Error('the publisher peer has no local description');
+      return { peer: new PublisherPeer(pc, transceiver), sdp };
+    } catch (error) {
+      // Its ICE sockets are open already: a failed offer must not keep them.
+      await pc.close().catch(() => undefined);
+      throw error;
+    }
   }
 
   async accept(answerSdp: string): Promise<void> {
@@ -110,11 +116,17 @@ export class SubscriberPeer {
         onAudio(rtp.payload);
       });
     });
-    await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
-    await pc.setLocalDescription(await pc.createAnswer());
-    const sdp = pc.localDescription?.sdp;
-    if (!sdp) throw new Error('the subscriber peer has no local description');
-    return { peer: new SubscriberPeer(pc), sdp };
+    try {
+      await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+      await pc.setLocalDescription(await pc.createAnswer());
+      const sdp = pc.localDescription?.sdp;
+      if (!sdp) throw new Error('the subscriber peer has no local description');
+      return { peer: new SubscriberPeer(pc), sdp };
+    } catch (error) {
+      // A bad offer must not keep the sockets the peer opened.
+      await pc.close().catch(() => undefined);
+      throw error;
+    }
   }
 
   close(): void {

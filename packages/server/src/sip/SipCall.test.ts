@@ -53,7 +53,9 @@ function recordingStack(): {
 async function dialled(limits: {
   inactivityMs: number;
   maxDurationMs: number;
-}): Promise<ReturnType<typeof recordingStack> & { sipCall: SipCall; ended: Promise<[number, string]> }> {
+}): Promise<
+  ReturnType<typeof recordingStack> & { sipCall: SipCall; media: CallMedia; ended: Promise<[number, string]> }
+> {
   const recording = recordingStack();
   const media = await CallMedia.open({
     host: '127.0.0.1',
@@ -80,7 +82,7 @@ async function dialled(limits: {
     });
   });
   sipCall.dial();
-  return { ...recording, sipCall, ended };
+  return { ...recording, sipCall, media, ended };
 }
 
 /** The far end's answer, sending its RTP to a port where nothing is. */
@@ -89,18 +91,27 @@ const farAnswer = callOffer({ address: '127.0.0.1', port: 9, sessionId: '1', ver
 async function call(limits: {
   inactivityMs: number;
   maxDurationMs: number;
-}): Promise<{ ended: Promise<[number, string]>; sent: SipMessage[] }> {
-  const { ended, sent, answer } = await dialled(limits);
+}): Promise<{ ended: Promise<[number, string]>; sent: SipMessage[]; sipCall: SipCall; media: CallMedia }> {
+  const { ended, sent, answer, sipCall, media } = await dialled(limits);
   answer(200, farAnswer);
-  return { ended, sent };
+  return { ended, sent, sipCall, media };
+}
+
+/** Nothing left behind: no timer of the call, no RTP socket or timer of its media. */
+function assertReleased(sipCall: SipCall, media: CallMedia): void {
+  assert.equal(sipCall.pendingTimers, 0);
+  assert.deepEqual(media.resources, { sockets: 0, timers: 0 });
 }
 
 const longLimits = { inactivityMs: 60_000, maxDurationMs: 60_000 };
 
 describe('SipCall', () => {
   it('ends a call whose far end sends no media, with a BYE (706)', async () => {
-    const { ended, sent } = await call({ inactivityMs: 300, maxDurationMs: 60_000 });
+    const { ended, sent, sipCall, media } = await call({ inactivityMs: 300, maxDurationMs: 60_000 });
+    assert.equal(sipCall.pendingTimers, 4, 'no answer, ring and duration timers, and the media check');
+    assert.deepEqual(media.resources, { sockets: 1, timers: 1 });
     assert.equal((await ended)[0], 706);
+    assertReleased(sipCall, media);
     assert.deepEqual(
       sent.map((message) => message.method),
       ['INVITE', 'ACK', 'BYE'],
@@ -108,16 +119,18 @@ describe('SipCall', () => {
   });
 
   it('ends a call at its maximum duration, with a BYE (705)', async () => {
-    const { ended, sent } = await call({ inactivityMs: 60_000, maxDurationMs: 300 });
+    const { ended, sent, sipCall, media } = await call({ inactivityMs: 60_000, maxDurationMs: 300 });
     assert.equal((await ended)[0], 705);
+    assertReleased(sipCall, media);
     assert.equal(sent.at(-1)?.method, 'BYE');
     assert.equal(sent.at(-1)?.uri, 'sip:far@127.0.0.1:5999');
   });
 
   it('a call hung up before any provisional response sends its CANCEL only once the far end rings', async () => {
-    const { sipCall, ended, sent, answer } = await dialled(longLimits);
+    const { sipCall, media, ended, sent, answer } = await dialled(longLimits);
     sipCall.hangUp();
     assert.equal((await ended)[0], 700);
+    assert.equal(sipCall.pendingTimers, 1, 'the wait for a provisional response');
     assert.deepEqual(
       sent.map((message) => message.method),
       ['INVITE'],
@@ -127,25 +140,29 @@ describe('SipCall', () => {
       sent.map((message) => message.method),
       ['INVITE', 'CANCEL'],
     );
+    assertReleased(sipCall, media);
   });
 
   it('a call hung up before any response, and answered then, is acknowledged and ended with a BYE, not cancelled', async () => {
-    const { sipCall, sent, answer } = await dialled(longLimits);
+    const { sipCall, media, sent, answer } = await dialled(longLimits);
     sipCall.hangUp();
     answer(200, farAnswer);
     assert.deepEqual(
       sent.map((message) => message.method),
       ['INVITE', 'ACK', 'BYE'],
     );
+    assertReleased(sipCall, media);
   });
 
   it('a call hung up before any response that never comes gives its INVITE up, with no CANCEL', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
-    const { sipCall, sent, abandoned } = await dialled(longLimits);
+    const { sipCall, media, sent, abandoned } = await dialled(longLimits);
     sipCall.hangUp();
     t.mock.timers.tick(4000);
     assert.equal(abandoned.length, 0);
+    assert.equal(sipCall.pendingTimers, 1);
     t.mock.timers.tick(1000);
+    assertReleased(sipCall, media);
     assert.deepEqual(
       abandoned.map((message) => message.method),
       ['INVITE'],

@@ -5,6 +5,7 @@ import digest from 'sip/digest.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import { answerDirection, callOffer, readCallAnswer, type CallAnswer } from './callSdp.js';
 import type { CallMedia } from './CallMedia.js';
+import { CallTimers } from './CallTimers.js';
 import type { SipStack } from './SipStack.js';
 
 /** A call's state, as the SIP callbacks name it (lower case here). */
@@ -86,7 +87,8 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
   #provisional = false;
   /** Set while a hang-up before any provisional response waits for one to send its CANCEL; gives up at its end. */
   #cancelWhenProvisional: NodeJS.Timeout | null = null;
-  readonly #timers: NodeJS.Timeout[] = [];
+  /** The call's timers, the wait for a provisional response included (it may outlive the call by 5 s). */
+  readonly #timers = new CallTimers();
 
   constructor(options: SipCallOptions) {
     super();
@@ -96,6 +98,11 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
 
   get state(): SipCallState {
     return this.#state;
+  }
+
+  /** Timers still pending: none once the call ended and no CANCEL waits for a provisional response. */
+  get pendingTimers(): number {
+    return this.#timers.size;
   }
 
   /** Sends the INVITE. */
@@ -131,18 +138,16 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
       content: this.#sdp('sendrecv'),
     };
     this.#send(invite);
-    this.#timers.push(
-      setTimeout(() => {
-        if (!this.#heard) this.#giveUp();
-      }, noResponseTimeoutMs),
-      setTimeout(() => {
-        if (!this.#heard) this.#giveUp();
-        else this.hangUp(408, 'No answer');
-      }, this.#options.ringTimeoutMs),
-      setTimeout(() => {
-        this.hangUp(705, 'Maximum duration reached');
-      }, this.#options.maxDurationMs),
-    );
+    this.#timers.timeout(() => {
+      if (!this.#heard) this.#giveUp();
+    }, noResponseTimeoutMs);
+    this.#timers.timeout(() => {
+      if (!this.#heard) this.#giveUp();
+      else this.hangUp(408, 'No answer');
+    }, this.#options.ringTimeoutMs);
+    this.#timers.timeout(() => {
+      this.hangUp(705, 'Maximum duration reached');
+    }, this.#options.maxDurationMs);
   }
 
   /**
@@ -154,15 +159,15 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
     if (this.#state === 'ended') return;
     if (this.#dialog) this.#bye();
     else if (this.#provisional) this.#cancel();
-    else {
+    this.#end(code, message);
+    if (!this.#dialog && !this.#provisional) {
       const invite = this.#invite;
-      this.#cancelWhenProvisional = setTimeout(() => {
+      this.#cancelWhenProvisional = this.#timers.timeout(() => {
         this.#cancelWhenProvisional = null;
         if (invite && !this.#dialog) this.#options.stack.abandon(invite);
       }, noResponseTimeoutMs);
       this.#cancelWhenProvisional.unref();
     }
-    this.#end(code, message);
   }
 
   /** Queues DTMF digits to play into the call (0-9 * #, p a pause). */
@@ -260,15 +265,13 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
     this.#options.media.setRemote(answer);
     this.safeEmit('answered', answer);
     this.#setState(answer.onHold ? 'onHold' : 'active');
-    this.#timers.push(
-      setInterval(
-        () => {
-          const silentMs = Date.now() - this.#options.media.lastPacketAtMs;
-          if (this.#state === 'active' && silentMs > this.#options.inactivityMs)
-            this.hangUp(706, 'No media from the far end');
-        },
-        Math.min(inactivityCheckMs, this.#options.inactivityMs),
-      ),
+    this.#timers.interval(
+      () => {
+        const silentMs = Date.now() - this.#options.media.lastPacketAtMs;
+        if (this.#state === 'active' && silentMs > this.#options.inactivityMs)
+          this.hangUp(706, 'No media from the far end');
+      },
+      Math.min(inactivityCheckMs, this.#options.inactivityMs),
     );
   }
 
@@ -316,7 +319,7 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
   #settlePendingCancel(status: number): void {
     const pending = this.#cancelWhenProvisional;
     if (!pending) return;
-    clearTimeout(pending);
+    this.#timers.clear(pending);
     this.#cancelWhenProvisional = null;
     if (status < 200) this.#cancel();
   }
@@ -379,8 +382,7 @@ export class SipCall extends TypedEmitter<SipCallEvents> {
     if (this.#state === 'ended') return;
     this.#logger.info({ code, reason: message }, `sip call ${this.#state} -> ended`);
     this.#state = 'ended';
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.length = 0;
+    this.#timers.clearAll();
     this.#options.media.close();
     this.safeEmit('ended', code, message);
   }

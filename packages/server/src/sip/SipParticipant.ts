@@ -50,6 +50,8 @@ export class SipParticipant {
   #timestamp = 0;
   #muted = false;
   #closed = false;
+  /** Router peers being made (their offer or answer under way): each is kept or closed when made. */
+  #peersOpening = 0;
 
   constructor(options: SipParticipantOptions) {
     this.#options = options;
@@ -74,6 +76,13 @@ export class SipParticipant {
     room.published(connection, stream.streamId);
     for (const other of room.streams) this.#subscribe(other.info);
     return stream;
+  }
+
+  /** Router peer connections held, those being made included: none once closed and settled. */
+  get routerPeers(): number {
+    let held = this.#peersOpening + (this.#publisher ? 1 : 0);
+    for (const { peer } of this.#subscriptions.values()) if (peer) held += 1;
+    return held;
   }
 
   get stream(): StreamInfo | null {
@@ -151,6 +160,7 @@ export class SipParticipant {
     if (this.#closed) return;
     this.#closed = true;
     this.#publisher?.close();
+    this.#publisher = null;
     for (const { peer } of this.#subscriptions.values()) peer?.close();
     this.#subscriptions.clear();
   }
@@ -216,40 +226,52 @@ export class SipParticipant {
   }
 
   #offerUpstream(subscriptionId: string): void {
-    PublisherPeer.offer(this.#options.peers).then(
-      ({ peer, sdp }) => {
-        if (this.#closed || !this.#room || !this.#connection || this.#room.closed) {
-          peer.close();
-          return;
-        }
-        this.#publisher = peer;
-        this.#room.negotiate(this.#connection, subscriptionId, { kind: 'offer', sdp });
-      },
-      (error: unknown) => {
-        this.#logger.error({ err: error }, 'the SIP stream could not offer to the router');
-      },
-    );
+    this.#peersOpening += 1;
+    PublisherPeer.offer(this.#options.peers)
+      .finally(() => {
+        this.#peersOpening -= 1;
+      })
+      .then(
+        ({ peer, sdp }) => {
+          if (this.#closed || !this.#room || !this.#connection || this.#room.closed) {
+            peer.close();
+            return;
+          }
+          // A second offer replaces the first peer, which must not stay open.
+          this.#publisher?.close();
+          this.#publisher = peer;
+          this.#room.negotiate(this.#connection, subscriptionId, { kind: 'offer', sdp });
+        },
+        (error: unknown) => {
+          this.#logger.error({ err: error }, 'the SIP stream could not offer to the router');
+        },
+      );
   }
 
   #answerDownstream(subscriptionId: string, offerSdp: string): void {
     const entry = this.#subscriptions.get(subscriptionId);
     if (!entry) return;
     const { streamId } = entry;
+    this.#peersOpening += 1;
     SubscriberPeer.answer(this.#options.peers, offerSdp, (payload) => {
       this.#hear(streamId, payload);
-    }).then(
-      ({ peer, sdp }) => {
-        if (this.#subscriptions.get(subscriptionId) !== entry || !this.#room || !this.#connection) {
-          peer.close();
-          return;
-        }
-        entry.peer = peer;
-        this.#room.negotiate(this.#connection, subscriptionId, { kind: 'answer', sdp });
-      },
-      (error: unknown) => {
-        this.#logger.warn({ err: error, streamId }, 'the SIP call could not answer a stream');
-      },
-    );
+    })
+      .finally(() => {
+        this.#peersOpening -= 1;
+      })
+      .then(
+        ({ peer, sdp }) => {
+          if (this.#subscriptions.get(subscriptionId) !== entry || !this.#room || !this.#connection) {
+            peer.close();
+            return;
+          }
+          entry.peer = peer;
+          this.#room.negotiate(this.#connection, subscriptionId, { kind: 'answer', sdp });
+        },
+        (error: unknown) => {
+          this.#logger.warn({ err: error, streamId }, 'the SIP call could not answer a stream');
+        },
+      );
   }
 
   /** Decodes a stream's Opus payload into the mix. */

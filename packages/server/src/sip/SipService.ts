@@ -80,6 +80,30 @@ export interface SipServiceEvents {
   muteForced: [call: SipCallInfo];
 }
 
+/** What the gateway holds for its calls, ended calls included until they let go of everything. */
+export interface SipResources {
+  /** Calls whose RTP socket, timers or router peers are not all released yet. */
+  readonly calls: number;
+  /** The calls' RTP sockets. */
+  readonly rtpSockets: number;
+  /** The calls' pending timers (dialog and media). */
+  readonly timers: number;
+  /** The SIP parties' peer connections to the Media Router, those being made included. */
+  readonly routerPeers: number;
+  /**
+   * Connections to far ends (connected UDP sockets, TLS), shared by the calls to one far end and
+   * closed after 2 minutes without traffic: not a call's own.
+   */
+  readonly flows: number;
+}
+
+/** One call's parts that hold sockets and timers. */
+interface CallParts {
+  readonly call: SipCall;
+  readonly media: CallMedia;
+  readonly participant: SipParticipant;
+}
+
 interface LiveCall {
   readonly info: SipCallInfo;
   readonly call: SipCall;
@@ -95,6 +119,8 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
   readonly #logger: Logger;
   readonly #stack: SipStack | null;
   readonly #calls = new Map<string, LiveCall>();
+  /** Every call's parts, from its dial until they released everything (read by `resources`). */
+  readonly #parts = new Set<CallParts>();
   /** Dials waiting for the store or their RTP socket, by session, counted against the limits too. */
   readonly #opening = new Map<string, number>();
   #closed = false;
@@ -150,6 +176,23 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
   /** Calls in progress. */
   get calls(): SipCallInfo[] {
     return [...this.#calls.values()].map((live) => live.info);
+  }
+
+  /**
+   * What the calls hold now. A call hung up before any provisional response keeps one timer for
+   * 5 s after it ended (its CANCEL waits for one); its router peers close asynchronously.
+   */
+  get resources(): SipResources {
+    this.#forgetReleasedParts();
+    let rtpSockets = 0;
+    let timers = 0;
+    let routerPeers = 0;
+    for (const { call, media, participant } of this.#parts) {
+      rtpSockets += media.resources.sockets;
+      timers += media.resources.timers + call.pendingTimers;
+      routerPeers += participant.routerPeers;
+    }
+    return { calls: this.#parts.size, rtpSockets, timers, routerPeers, flows: this.#stack?.flows ?? 0 };
   }
 
   /**
@@ -249,6 +292,8 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
       createdAt: Date.now(),
     };
     this.#calls.set(call.callId, { info, call });
+    this.#forgetReleasedParts();
+    this.#parts.add({ call, media, participant });
     let muted = false;
     const setMuted = (value: boolean): void => {
       muted = value;
@@ -328,6 +373,16 @@ export class SipService extends TypedEmitter<SipServiceEvents> {
       setTimeout(() => {
         stack.destroy();
       }, 200).unref();
+  }
+
+  /** Drops the parts of ended calls that hold nothing; run at each dial, so at most the calls of the last dial stay. */
+  #forgetReleasedParts(): void {
+    for (const parts of this.#parts) {
+      const { call, media, participant } = parts;
+      const { sockets, timers } = media.resources;
+      if (call.state === 'ended' && sockets + timers + call.pendingTimers + participant.routerPeers === 0)
+        this.#parts.delete(parts);
+    }
   }
 
   /** Refuses a dial past the node's or the session's limit of calls in progress. */

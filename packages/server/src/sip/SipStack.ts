@@ -127,6 +127,11 @@ export class SipStack {
     });
   }
 
+  /** Our connections to far ends (connected UDP sockets, TLS) open now. */
+  get flows(): number {
+    return this.#udpFlows.size + this.#tlsFlows.size;
+  }
+
   destroy(): void {
     this.#transactions.destroy();
     this.#transport.destroy();
