@@ -313,6 +313,19 @@ describe('the Inspector', () => {
     const tooBig = (await (await post({ query: huge })).json()) as { errors: { message: string }[] };
     assert.match(tooBig.errors[0]?.message ?? '', /token/i);
     assert.equal((await post({ query }, 'not a token')).status, 403);
+    // The bound on session IDs holds for the query as a whole, aliases included.
+    const ids = Array.from({ length: 6 }, (_, i) => `"id-${i}"`).join(', ');
+    const aliased = (await (
+      await post({
+        query: `{ ${['a', 'b']
+          .map(
+            (alias) =>
+              `${alias}: project(projectId: "${parlor.apiKey}") { sessionData { sessions(sessionIds: [${ids}]) { totalCount } } }`,
+          )
+          .join(' ')} }`,
+      })
+    ).json()) as { errors?: { message: string }[] };
+    assert.match(aliased.errors?.[0]?.message ?? '', /at most 10 session IDs/);
     await Promise.all([alice.close(), bob.close()]);
   });
 
