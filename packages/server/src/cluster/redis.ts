@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
@@ -41,7 +42,7 @@ export async function connectRedis(url: string, logger: Logger): Promise<Redis> 
   });
   try {
     await redis.connect();
-    await redis.ping();
+    await pingWithin(redis, connectTimeoutMs);
   } catch (error) {
     redis.disconnect();
     const where = new URL(url);
@@ -50,4 +51,21 @@ export async function connectRedis(url: string, logger: Logger): Promise<Redis> 
   }
   down = false;
   return redis;
+}
+
+/**
+ * Pings until Redis answers, for up to `ms`: on a loaded machine the first ping after connecting
+ * has outlasted the one-second command timeout, and a node failed to start beside a live Redis.
+ */
+async function pingWithin(redis: Redis, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      await redis.ping();
+      return;
+    } catch (error) {
+      if (Date.now() + commandTimeoutMs > deadline) throw error;
+      await sleep(100);
+    }
+  }
 }
