@@ -49,7 +49,8 @@ const stopArchive = (id: string): Promise<OpenTok.Archive> =>
     opentok.stopArchive(id, done);
   });
 
-async function archiveWhen(id: string, status: string, timeoutMs = 60_000): Promise<OpenTok.Archive> {
+// Composing three streams has taken over a minute on a starved CI machine.
+async function archiveWhen(id: string, status: string, timeoutMs = 180_000): Promise<OpenTok.Archive> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const archive = await getArchive(id);
