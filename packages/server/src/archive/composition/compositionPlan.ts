@@ -42,6 +42,9 @@ export interface Placement {
 /** Frame rate of composed archives. */
 export const composedFrameRate = 25;
 
+/** Samples per frame of the AAC encoder that composed archives' audio goes through. */
+const aacFrameSamples = 1024;
+
 /**
  * Where each video input is shown and when: the timeline is cut wherever a stream starts or
  * stops or the layout changes, and each stretch gets the layout in force with the streams
@@ -141,11 +144,16 @@ export function compositionArgs(spec: CompositionSpec): string[] {
         `[${input}:a]aresample=async=1:first_pts=0,aformat=sample_rates=48000:channel_layouts=stereo[a${input}]`,
       );
     });
-    if (audio.length === 0) filters.push('anullsrc=r=48000:cl=stereo[aout]');
-    else if (audio.length === 1) filters.push(`[a${audio[0] as number}]apad[aout]`);
+    // Frames of exactly the AAC encoder's 1,024 samples: ffmpeg 5.1 does not always split larger
+    // ones for it, and fails the whole composition ("more samples than frame size").
+    const aacFrames = `asetnsamples=n=${aacFrameSamples}`;
+    if (audio.length === 0) filters.push(`anullsrc=r=48000:cl=stereo,${aacFrames}[aout]`);
+    else if (audio.length === 1) filters.push(`[a${audio[0] as number}]apad,${aacFrames}[aout]`);
     else {
       const labels = audio.map((input) => `[a${input}]`).join('');
-      filters.push(`${labels}amix=inputs=${audio.length}:duration=longest:normalize=0,apad[aout]`);
+      filters.push(
+        `${labels}amix=inputs=${audio.length}:duration=longest:normalize=0,apad,${aacFrames}[aout]`,
+      );
     }
     maps.push('-map', '[aout]');
   }

@@ -3,8 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordedFile, RecordOptions, StreamRecording } from '../ArchiveMedia.js';
 import type { RecordStream } from '../../signaling/RoomArchiveMedia.js';
 
-/** The shortest recording, in ms: the time ffmpeg takes to write its first packets. */
-const minimumRecordingMs = 400;
+/**
+ * How long a stop waits for ffmpeg's first packets, ms: told to quit before them, it leaves a file
+ * with no media in it (on a loaded machine its start alone has taken longer than a short test's
+ * recording).
+ */
+const firstPacketsTimeoutMs = 15_000;
 
 /** What the test recorder writes for each stream. */
 export interface FfmpegTestRecorderOptions {
@@ -60,6 +64,11 @@ export class FfmpegTestRecorder {
         ? ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k', '-g', '30']
         : []),
       ...(audio ? ['-c:a', 'libopus', '-b:a', '32k'] : []),
+      // Progress on standard output, to know when the first packets are written.
+      '-progress',
+      'pipe:1',
+      '-stats_period',
+      '0.1',
       // Write each half-second cluster as soon as it is complete, as a recorder streaming to disk does.
       '-flush_packets',
       '1',
@@ -69,11 +78,18 @@ export class FfmpegTestRecorder {
       'webm',
       path,
     ];
-    const child = spawn(this.#ffmpegPath, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(this.#ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const startedAt = Date.now();
     let errText = '';
     child.stderr.on('data', (chunk: Buffer) => {
       errText = (errText + chunk.toString('utf8')).slice(-500);
+    });
+    const firstPackets = new Promise<void>((resolve) => {
+      let progress = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        progress = (progress + chunk.toString('utf8')).slice(-500);
+        if (/out_time_us=[1-9]/.test(progress)) resolve();
+      });
     });
     let stopping = false;
     /** Set when ffmpeg ended by itself with an error: the write failure a recorder reports. */
@@ -91,9 +107,7 @@ export class FfmpegTestRecorder {
     return {
       stop: () => {
         stopped ??= (async () => {
-          // ffmpeg told to quit before its first packet leaves a file with no media in it.
-          const early = startedAt + minimumRecordingMs - Date.now();
-          if (early > 0 && !failure) await sleep(early);
+          await Promise.race([firstPackets, exited, sleep(firstPacketsTimeoutMs, undefined, { ref: false })]);
           stopping = true;
           const durationMs = Date.now() - startedAt;
           // `q` on its standard input makes ffmpeg finish the file (cues, duration) and exit.
