@@ -7,7 +7,9 @@ import { startTestServer } from '../testing.js';
 describe('/metrics', () => {
   it('counts the ICE-TCP connections a media worker holds and those it closed before a check, with the limits the settings give', async () => {
     const parlor = await startTestServer({
-      env: { PARLOR_MEDIA_TCP_AUTH_TIMEOUT_MS: '600', PARLOR_MEDIA_TCP_PENDING_PER_ADDRESS: '2' },
+      // Long enough that the two pending connections are still there when counted on a loaded
+      // machine (with 600 ms they had timed out once before the count).
+      env: { PARLOR_MEDIA_TCP_AUTH_TIMEOUT_MS: '3000', PARLOR_MEDIA_TCP_PENDING_PER_ADDRESS: '2' },
     });
     try {
       const port = parlor.server.mediaWorkers.load[0]?.port ?? 0;
@@ -22,7 +24,7 @@ describe('/metrics', () => {
       };
       for (
         let i = 0;
-        i < 50 && (await metric('parlor_media_tcp_closed_total{worker="0",reason="refused"}')) !== 1;
+        i < 100 && (await metric('parlor_media_tcp_closed_total{worker="0",reason="refused"}')) !== 1;
         i++
       )
         await new Promise((resolve) => setTimeout(resolve, 20));

@@ -280,8 +280,11 @@ for (const dataPlane of testedDataPlanes)
       await publisher.stream(2100);
       const measured = publication.tracks.at(0)?.layers.at(2)?.frameRates ?? [];
       assert.equal(measured.length, 3, 'three temporal layers measured');
+      // Up to each temporal layer, a quarter, a half and all of the frames (the publisher's own
+      // rate, 30 fps, falls on a starved machine: CI once measured 3.8, 7.6 and 15.2).
+      const [lowest = 0, middle = 0, top = 0] = measured;
       assert.ok(
-        (measured[0] ?? 0) < 10 && (measured[2] ?? 0) > 20,
+        lowest > 0 && middle > 1.5 * lowest && top > 3 * lowest && top > 1.5 * middle,
         `frame rates by layer: ${measured.join(', ')}`,
       );
       receivedFrames(fullBrowser);
