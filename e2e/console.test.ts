@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '@parlor/server/testing';
+import OpenTok from 'opentok';
+import { fromCallback, startTestServer, type TestServer } from '@parlor/server/testing';
 import { launchChromium, newPage } from './helpers.js';
 
 /** Where the test leaves a screenshot of each console page, for a person to look at. */
@@ -46,7 +47,7 @@ async function playsRemoteVideo(page: Page): Promise<void> {
 }
 
 describe('the console in Chromium', () => {
-  it('sets up an operator, logs in, makes a routed session and a moderator token whose join link puts two pages in a call, whose archive plays in the page', async () => {
+  it('sets up an operator, logs in, makes a project, a routed session and a moderator token whose join link puts two pages in a call, whose archive plays in the page', async () => {
     const operator = await browser.newContext();
     const page = await operator.newPage();
     page.on('pageerror', (error) => {
@@ -72,11 +73,28 @@ describe('the console in Chromium', () => {
     await page.waitForFunction(() => document.getElementById('api-key')?.textContent !== '');
     assert.equal(await page.locator('#api-key').textContent(), parlor.apiKey);
 
+    // A new project, made in the page, whose secret the page reveals on request.
+    await page.fill('#new-project-name', 'Console walk');
+    await page.click('#new-project button[type="submit"]');
+    await page.waitForFunction(
+      (defaultKey) => !['', defaultKey].includes(document.getElementById('api-key')?.textContent ?? ''),
+      parlor.apiKey,
+    );
+    const apiKey = (await page.locator('#api-key').textContent()) ?? '';
+    assert.equal((await parlor.server.projects.find(apiKey))?.name, 'Console walk');
+    await page.click('#reveal-secret');
+    await page.waitForFunction(() =>
+      /^[0-9a-f]{40}$/.test(document.getElementById('api-secret')?.textContent ?? ''),
+    );
+    const apiSecret = (await page.locator('#api-secret').textContent()) ?? '';
+    assert.equal(apiSecret, (await parlor.server.projects.find(apiKey))?.apiSecret);
+
     await page.selectOption('#session-media', 'routed');
     await page.click('#session-create');
     await page.waitForFunction(() => document.getElementById('session-id')?.textContent !== '');
     const sessionId = (await page.locator('#session-id').textContent()) ?? '';
-    assert.equal((await parlor.server.sessions.find(sessionId))?.mediaMode, 'routed');
+    const made = await parlor.server.sessions.find(sessionId);
+    assert.deepEqual([made?.apiKey, made?.mediaMode], [apiKey, 'routed']);
     await page.selectOption('#token-role', 'moderator');
     await page.click('#token-create');
     await page.waitForFunction(() => document.getElementById('token')?.textContent !== '');
@@ -118,19 +136,28 @@ describe('the console in Chromium', () => {
     assert.equal(listed.status, 200);
     await screenshot(page, 'console');
 
-    // An archive of the call lists in the page and plays in its <video>.
-    const started = await parlor.rest('POST', '/archive', { sessionId, name: 'Console walk' });
-    assert.equal(started.status, 200);
-    const { id: archiveId } = (await started.json()) as { id: string };
+    // An archive of the call, made with the official SDK and the revealed secret, lists in the
+    // page and plays in its <video>.
+    const opentok = new OpenTok(apiKey, apiSecret, { apiUrl: parlor.url });
+    const { id: archiveId } = await fromCallback<OpenTok.Archive>((done) => {
+      opentok.startArchive(sessionId, { name: 'Console walk' }, (error, archive) => {
+        done(error, archive as OpenTok.Archive);
+      });
+    });
     await new Promise((resolve) => setTimeout(resolve, 4000));
-    assert.equal((await parlor.rest('POST', `/archive/${archiveId}/stop`)).status, 200);
+    await fromCallback((done) => {
+      opentok.stopArchive(archiveId, done);
+    });
     const deadline = Date.now() + 90_000;
     let status = '';
     while (status !== 'available') {
       assert.ok(Date.now() < deadline, `the archive is ${status}`);
       await new Promise((resolve) => setTimeout(resolve, 500));
-      status = ((await (await parlor.rest('GET', `/archive/${archiveId}`)).json()) as { status: string })
-        .status;
+      status = (
+        await fromCallback<OpenTok.Archive>((done) => {
+          opentok.getArchive(archiveId, done);
+        })
+      ).status;
     }
     await page.click('#refresh');
     const row = page.locator('#archives tr', { hasText: 'Console walk' });
