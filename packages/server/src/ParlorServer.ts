@@ -23,6 +23,7 @@ import { Regions } from './cluster/Regions.js';
 import type { Config } from './config/config.js';
 import { ConsoleAuth } from './console/ConsoleAuth.js';
 import { LiveSessions } from './console/LiveSessions.js';
+import { recentSessions } from './console/recentSessions.js';
 import { sendTestCallback } from './console/testCallback.js';
 import { ControlServer } from './control/ControlServer.js';
 import { controlSocketPath } from './control/controlProtocol.js';
@@ -481,6 +482,7 @@ export class ParlorServer {
           testCallback: async ({ apiKey, kind }) => ({
             url: await sendTestCallback({ callbacks, webhooks: sender, apiKey, kind }),
           }),
+          recentSessions: async ({ apiKey }) => ({ sessions: await recentSessions(sessions, live, apiKey) }),
         },
         logger,
       });

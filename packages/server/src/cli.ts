@@ -10,6 +10,7 @@ import { ParlorError, type SessionSettings } from '@parlor/protocol';
 import { ArgumentError, OpenTok } from '@parlor/server-sdk';
 import { createOperator, createOperatorToken } from './console/ConsoleAuth.js';
 import { disconnectEverywhere } from './console/disconnectEverywhere.js';
+import { recentSessionCount, sessionSummary, type SessionSummary } from './console/recentSessions.js';
 import { callbackKindsByName, isCallbackKindName, type CallbackKindName } from './console/testCallback.js';
 import { askRunningServer } from './control/askRunningServer.js';
 import type { ControlAnswer, ControlOperation, ControlRequest } from './control/controlProtocol.js';
@@ -19,6 +20,7 @@ import { ProjectService } from './projects/ProjectService.js';
 import { SessionService } from './sessions/SessionService.js';
 import { parseSessionSettings } from './sessions/sessionSettings.js';
 import type { Application } from './store/ApplicationRepository.js';
+import type { ArchiveRecord } from './store/ArchiveRepository.js';
 import type { DeliveryOutcome } from './store/DeliveryHistoryRepository.js';
 import type { Project } from './store/ProjectRepository.js';
 import { Store } from './store/Store.js';
@@ -57,6 +59,8 @@ Usage:
                        [--location IP]
                                          create a session of the project (relayed by default,
                                          as OpenTok's) and print its ID
+  parlor session list --api-key KEY      the project's 50 newest sessions, with who is in
+                                         them now (asked of the running server)
   parlor token create --api-key KEY --session-id ID [--role publisher|subscriber|moderator]
                       [--data TEXT] [--expire-in SECONDS]
                                          print a client token for the session (a publisher's
@@ -71,6 +75,8 @@ Usage:
   parlor admin token --name NAME --label LABEL
                                          make an API token for the console's API acting as
                                          that operator, printed once (docs/console.md)
+  parlor archive list --api-key KEY      the project's 50 newest archives: status, duration,
+                                         size (download and delete them by REST)
   parlor archive retry ID                make a failed archive's output again from its kept
                                          recordings: a running server does it within 5 s,
                                          a stopped one at its next start
@@ -163,6 +169,8 @@ export async function main(
       return changeProject(config, command, flags, io);
     case 'session create':
       return createSession(config, flags, io);
+    case 'session list':
+      return listSessions(config, flags, io);
     case 'token create':
       return createClientToken(config, flags, io);
     case 'application create':
@@ -171,6 +179,8 @@ export async function main(
       return withStore(config, async (store) => {
         io.out(formatApplications(await new ApplicationService(store).list()));
       });
+    case 'archive list':
+      return listArchives(config, flags, io);
     case 'archive retry':
       return retryArchive(config, operands, io);
     case 'node drain':
@@ -195,9 +205,11 @@ const commands = [
   'project reactivate',
   'project rotate-secret',
   'session create',
+  'session list',
   'token create',
   'application create',
   'application list',
+  'archive list',
   'archive retry',
   'node drain',
   'admin create',
@@ -716,6 +728,49 @@ async function createSession(
   });
 }
 
+/**
+ * Lists the project's newest sessions as the console does, with their live state when a server
+ * runs on this data directory (in a cluster, asked of the nodes hosting them); else from the store.
+ */
+async function listSessions(
+  config: Config,
+  flags: Record<string, string | boolean | undefined>,
+  io: CliIo,
+): Promise<number> {
+  const apiKey = flags['api-key'];
+  if (typeof apiKey !== 'string') {
+    io.err('parlor session list needs --api-key KEY\n');
+    return 2;
+  }
+  return withProject(config, 'session list', apiKey, io, async (store) => {
+    const answer = await askControl(config, 'session list', { op: 'recentSessions', apiKey }, io);
+    const sessions =
+      answer?.sessions ??
+      (await new SessionService(store).recent(apiKey, recentSessionCount)).map((each) =>
+        sessionSummary(each, null),
+      );
+    io.out(formatSessions(sessions));
+    if (answer === null && sessions.length > 0)
+      io.out(`No Parlor server runs on ${config.dataDir}: nobody is in these sessions.\n`);
+  });
+}
+
+async function listArchives(
+  config: Config,
+  flags: Record<string, string | boolean | undefined>,
+  io: CliIo,
+): Promise<number> {
+  const apiKey = flags['api-key'];
+  if (typeof apiKey !== 'string') {
+    io.err('parlor archive list needs --api-key KEY\n');
+    return 2;
+  }
+  return withProject(config, 'archive list', apiKey, io, async (store) => {
+    const { items } = await store.archives.list(apiKey, { offset: 0, count: recentSessionCount });
+    io.out(formatArchives(items));
+  });
+}
+
 /** Prints a client token for a session of the project, as the server SDKs make them. */
 async function createClientToken(
   config: Config,
@@ -807,6 +862,37 @@ async function createApplication(
     io.err(`parlor application create: ${(error as Error).message}\n`);
     return 2;
   }
+}
+
+function formatSessions(sessions: readonly SessionSummary[]): string {
+  if (sessions.length === 0) return 'No sessions yet.\n';
+  return formatTable(
+    ['SESSION ID', 'MEDIA', 'ARCHIVE', 'CONNECTIONS', 'STREAMS', 'CREATED'],
+    sessions.map((s) => [
+      s.sessionId,
+      s.mediaMode,
+      s.archiveMode,
+      String(s.live?.connections ?? 0),
+      String(s.live?.streams ?? 0),
+      new Date(s.createdAt).toISOString(),
+    ]),
+  );
+}
+
+function formatArchives(archives: readonly ArchiveRecord[]): string {
+  if (archives.length === 0) return 'No archives yet.\n';
+  return formatTable(
+    ['ARCHIVE ID', 'STATUS', 'SECONDS', 'BYTES', 'CREATED', 'SESSION ID', 'NAME'],
+    archives.map((a) => [
+      a.archiveId,
+      a.status,
+      String(Math.round(a.durationMs / 1000)),
+      String(a.size),
+      new Date(a.createdAt).toISOString(),
+      a.sessionId,
+      a.name ?? '',
+    ]),
+  );
 }
 
 function formatDeliveries(deliveries: readonly DeliveryOutcome[]): string {

@@ -282,7 +282,7 @@ function parlorBeside(args: string[]): Promise<{ status: number | null; stdout: 
 }
 
 describe('parlor beside a running server', () => {
-  it('suspends a project whose connected client the server then disconnects, and sends test events of each kind', async () => {
+  it('sends test events of each kind, lists a session with its connected client, then suspends the project and the server disconnects that client', async () => {
     const dataDir = newDataDir();
     const received: { path: string; body: string; authorization: string }[] = [];
     const receiver = createServer((request, response) => {
@@ -355,6 +355,10 @@ describe('parlor beside a running server', () => {
       const sessionId = /Session ID\s+(\S+)/.exec(await quick('session', 'create'))?.[1] ?? '';
       const token = (await quick('token', 'create', '--session-id', sessionId)).trim();
       const client = await SignalingTestClient.connect(running.url, sessionId, token);
+      assert.match(
+        await quick('session', 'list'),
+        new RegExp(`\\n${sessionId}\\s+relayed\\s+manual\\s+1\\s+0\\s+\\d{4}-\\S+\\n$`),
+      );
       const suspended = await cli('project', 'suspend');
       assert.equal(suspended.status, 0, suspended.stderr);
       assert.match(suspended.stdout, /suspended[\s\S]*\n1 connected client disconnected\n$/);

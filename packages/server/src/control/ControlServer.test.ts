@@ -26,6 +26,7 @@ function newDataDir(): string {
 const logger = createLogger('silent');
 const handlers: ControlHandlers = {
   disconnectProject: async ({ apiKey }) => ({ disconnected: apiKey.length }),
+  recentSessions: async () => ({ sessions: [] }),
   testCallback: async ({ apiKey, kind }) => {
     if (kind === 'sip') throw new ParlorError('INVALID_REQUEST', 'no URL is set for these callbacks');
     return { url: `https://example.test/${apiKey}/${kind}` };

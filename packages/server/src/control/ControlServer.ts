@@ -157,13 +157,13 @@ function parseRequest(line: Buffer): ControlRequest {
   // An API key, or a Vonage application's ID.
   if (typeof apiKey !== 'string' || !/^[\w-]{1,64}$/.test(apiKey))
     throw new ParlorError('INVALID_REQUEST', 'apiKey must be a project API key');
-  if (op === 'disconnectProject') return { op, apiKey };
+  if (op === 'disconnectProject' || op === 'recentSessions') return { op, apiKey };
   if (op === 'testCallback') {
     if (!isCallbackKindName(kind))
       throw new ParlorError('INVALID_REQUEST', 'kind must be session, archive or sip');
     return { op, apiKey, kind };
   }
-  throw new ParlorError('INVALID_REQUEST', 'op must be disconnectProject or testCallback');
+  throw new ParlorError('INVALID_REQUEST', 'op must be disconnectProject, testCallback or recentSessions');
 }
 
 /**

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { SessionSummary } from '../console/recentSessions.js';
 import type { CallbackKindName } from '../console/testCallback.js';
 
 /**
@@ -20,6 +21,8 @@ export interface ControlOperations {
   disconnectProject: { request: { apiKey: string }; answer: { disconnected: number } };
   /** Queues a test event to the project's callback URL of that kind, as the console does. */
   testCallback: { request: { apiKey: string; kind: CallbackKindName }; answer: { url: string } };
+  /** The project's newest sessions with their live state, as the console lists them. */
+  recentSessions: { request: { apiKey: string }; answer: { sessions: SessionSummary[] } };
 }
 
 export type ControlOperation = keyof ControlOperations;

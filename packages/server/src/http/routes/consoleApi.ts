@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { ArgumentError, OpenTok } from '@parlor/server-sdk';
 import { ParlorError } from '@parlor/protocol';
 import type { ArchiveService } from '../../archive/ArchiveService.js';
-import type { LiveSessions, LiveState } from '../../console/LiveSessions.js';
+import type { LiveSessions } from '../../console/LiveSessions.js';
+import { recentSessions, sessionSummary } from '../../console/recentSessions.js';
 import {
   callbackKindsByName,
   isCallbackKindName,
@@ -119,7 +120,7 @@ export async function consoleApiRoutes(app: FastifyInstance, options: ConsoleApi
       location,
     });
     const session = await sessions.create(apiKey, settings);
-    return sessionJson(session, null);
+    return sessionSummary(session, null);
   });
 
   app.post('/projects/:apiKey/tokens', async (request) => {
@@ -142,12 +143,9 @@ export async function consoleApiRoutes(app: FastifyInstance, options: ConsoleApi
     }
   });
 
-  app.get('/projects/:apiKey/sessions', async (request) => {
-    const { apiKey } = await projectOf(request.params);
-    const recent = await sessions.recent(apiKey, recentCount);
-    const live = await options.live.stateOf(recent.map((session) => session.sessionId));
-    return recent.map((session) => sessionJson(session, live.get(session.sessionId) ?? null));
-  });
+  app.get('/projects/:apiKey/sessions', async (request) =>
+    recentSessions(sessions, options.live, (await projectOf(request.params)).apiKey),
+  );
 
   app.get('/projects/:apiKey/archives', async (request) => {
     const { apiKey } = await projectOf(request.params);
@@ -190,28 +188,6 @@ export async function consoleApiRoutes(app: FastifyInstance, options: ConsoleApi
 function projectJson(project: Project): object {
   const { apiKey, name, isDefault, suspended, createdAt } = project;
   return { apiKey, name, isDefault, suspended, createdAt };
-}
-
-function sessionJson(
-  session: {
-    sessionId: string;
-    mediaMode: string;
-    archiveMode: string;
-    location: string | null;
-    createdAt: number;
-  },
-  live: LiveState | null,
-): object {
-  const { sessionId, mediaMode, archiveMode, location, createdAt } = session;
-  return {
-    sessionId,
-    mediaMode,
-    archiveMode,
-    location,
-    createdAt,
-    // Who is in it now, on the node hosting it; null when nobody is.
-    live,
-  };
 }
 
 function nameOf(name: unknown): string {
