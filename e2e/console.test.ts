@@ -47,7 +47,7 @@ async function playsRemoteVideo(page: Page): Promise<void> {
 }
 
 describe('the console in Chromium', () => {
-  it('sets up an operator, logs in, makes a project, a routed session and a moderator token whose join link puts two pages in a call, whose archive plays in the page', async () => {
+  it('sets up an operator, logs in, makes a project, a routed session and a moderator token whose join link puts two pages in a call, whose archive plays in the page, downloads and is deleted there', async () => {
     const operator = await browser.newContext();
     const page = await operator.newPage();
     page.on('pageerror', (error) => {
@@ -171,6 +171,17 @@ describe('the console in Chromium', () => {
       { timeout: 20_000, polling: 100 },
     );
     await screenshot(page, 'archive');
+    // Its download link gives the MP4; its Delete button (once confirmed) deletes it.
+    const download = await fetch(new URL((await row.locator('a').getAttribute('href')) ?? '', parlor.url));
+    assert.equal(download.status, 200);
+    assert.equal((await download.arrayBuffer()).byteLength > 10_000, true);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await row.locator('button', { hasText: 'Delete' }).click();
+    await row.waitFor({ state: 'detached', timeout: 10_000 });
+    const deleted = await fromCallback<OpenTok.Archive>((done) => {
+      opentok.getArchive(archiveId, done);
+    });
+    assert.equal(deleted.status, 'deleted');
     await Promise.all([alice.close(), bob.close()]);
     await operator.close();
   });

@@ -141,7 +141,7 @@ export class ParlorServer {
   readonly #drainTimeoutSeconds: number;
   /** How a cluster node empties before it stops (or on `parlor node drain`); null on a node on its own. */
   readonly #drain: NodeDrain | null;
-  /** The CLI's way in (`parlor project suspend`, `callback --test`); null when it could not open. */
+  /** The CLI's way in (`parlor project suspend`, `session list`…); null when it could not open. */
   readonly #control: ControlServer | null;
   #closing: Promise<void> | null = null;
 
