@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import OpenTok from 'opentok';
-import { fromCallback, startTestServer, type TestServer } from '@parlor/server/testing';
+import { fromCallback, startTestServer, verifyCallback, type TestServer } from '@parlor/server/testing';
 import { launchChromium, newPage } from './helpers.js';
 
 /** Where the test leaves a screenshot of each console page, for a person to look at. */
@@ -24,6 +26,57 @@ after(async () => {
 
 async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: new URL(`console-${name}.png`, screenshots).pathname, fullPage: true });
+}
+
+/** A callback as the application receives it. */
+interface CallbackEvent {
+  readonly event: string;
+  readonly sessionId?: string;
+  readonly raw: string;
+  readonly authorization: string;
+}
+
+/** An application's callback receiver on loopback: what it received, and a bounded wait for more. */
+async function startReceiver(): Promise<{
+  url: string;
+  received: CallbackEvent[];
+  until: (check: (received: readonly CallbackEvent[]) => boolean) => Promise<void>;
+  close: () => void;
+}> {
+  const received: CallbackEvent[] = [];
+  const server = createServer((request, response) => {
+    let raw = '';
+    request.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    request.on('end', () => {
+      const { event, sessionId } = JSON.parse(raw) as { event: string; sessionId?: string };
+      received.push({
+        event,
+        ...(sessionId ? { sessionId } : {}),
+        raw,
+        authorization: request.headers.authorization ?? '',
+      });
+      response.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`,
+    received,
+    until: async (check) => {
+      const deadline = Date.now() + 30_000;
+      while (!check(received)) {
+        assert.ok(
+          Date.now() < deadline,
+          `callbacks received: ${received.map((each) => each.event).join(', ')}`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
 }
 
 /** Resolves once the call page shows another participant's video, its frame count rising. */
@@ -47,7 +100,7 @@ async function playsRemoteVideo(page: Page): Promise<void> {
 }
 
 describe('the console in Chromium', () => {
-  it('sets up an operator, logs in, makes a project, a routed session and a moderator token whose join link puts two pages in a call, whose archive plays in the page, downloads and is deleted there', async () => {
+  it('sets up an operator, logs in, makes a project, a routed session and a moderator token whose join link puts two pages in a call the application learns of by callback, whose archive plays in the page, downloads and is deleted there', async () => {
     const operator = await browser.newContext();
     const page = await operator.newPage();
     page.on('pageerror', (error) => {
@@ -89,6 +142,21 @@ describe('the console in Chromium', () => {
     const apiSecret = (await page.locator('#api-secret').textContent()) ?? '';
     assert.equal(apiSecret, (await parlor.server.projects.find(apiKey))?.apiSecret);
 
+    // The application's session monitoring URL, set in the page, gets a test event from its button.
+    const events = await startReceiver();
+    const callbackForm = page.locator('form', { has: page.locator('#callback-session') });
+    await page.fill('#callback-session', events.url);
+    await callbackForm.locator('button[type="submit"]').click();
+    await page.waitForFunction(
+      (url) => (document.getElementById('callback-session') as HTMLInputElement | null)?.value === url,
+      events.url,
+    );
+    await page
+      .locator('form', { has: page.locator('#callback-session') })
+      .getByText('Send a test event')
+      .click();
+    await events.until((received) => received.some((each) => each.event === 'test'));
+
     await page.selectOption('#session-media', 'routed');
     await page.click('#session-create');
     await page.waitForFunction(() => document.getElementById('session-id')?.textContent !== '');
@@ -109,8 +177,29 @@ describe('the console in Chromium', () => {
     await bob.goto(`${parlor.url}${join}`);
     await Promise.all([playsRemoteVideo(alice), playsRemoteVideo(bob)]);
     await screenshot(alice, 'join');
+    // The application learns of both connections and streams, signed; the page shows the deliveries.
+    const ofSession = (received: readonly CallbackEvent[], event: string): number =>
+      received.filter((each) => each.event === event && each.sessionId === sessionId).length;
+    await events.until(
+      (received) =>
+        ofSession(received, 'connectionCreated') === 2 && ofSession(received, 'streamCreated') === 2,
+    );
+    const signatureSecret = await parlor.server.callbacks.signatureSecret(apiKey);
+    for (const { authorization, raw } of events.received) verifyCallback(authorization, raw, signatureSecret);
 
-    await page.click('#refresh');
+    // Each delivery is recorded once its POST was answered: refresh until the page shows one.
+    const deliveredShown = (): Promise<boolean> =>
+      page.evaluate(() =>
+        [...document.querySelectorAll('#deliveries tr')].some(
+          (row) => row.textContent.includes('streamCreated') && row.textContent.includes('delivered'),
+        ),
+      );
+    const shownBy = Date.now() + 30_000;
+    do {
+      await page.click('#refresh');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.ok(Date.now() < shownBy, 'the page shows no delivered streamCreated');
+    } while (!(await deliveredShown()));
     await page.waitForFunction(
       (id) => {
         const row = [...document.querySelectorAll('#sessions tr')].find((each) =>
@@ -184,5 +273,6 @@ describe('the console in Chromium', () => {
     assert.equal(deleted.status, 'deleted');
     await Promise.all([alice.close(), bob.close()]);
     await operator.close();
+    events.close();
   });
 });
