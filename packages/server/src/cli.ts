@@ -8,7 +8,13 @@ import { createLogger } from './logger.js';
 import { ParlorServer, recordingsDirName, storeFileName, storeLocationOf } from './ParlorServer.js';
 import { ParlorError, type SessionSettings } from '@parlor/protocol';
 import { ArgumentError, OpenTok } from '@parlor/server-sdk';
-import { createOperator, createOperatorToken } from './console/ConsoleAuth.js';
+import {
+  createOperator,
+  createOperatorToken,
+  listOperatorTokens,
+  revokeOperatorToken,
+  type OperatorTokenInfo,
+} from './console/ConsoleAuth.js';
 import { disconnectEverywhere } from './console/disconnectEverywhere.js';
 import { recentSessionCount, sessionSummary, type SessionSummary } from './console/recentSessions.js';
 import { callbackKindsByName, isCallbackKindName, type CallbackKindName } from './console/testCallback.js';
@@ -75,6 +81,8 @@ Usage:
   parlor admin token --name NAME --label LABEL
                                          make an API token for the console's API acting as
                                          that operator, printed once (docs/console.md)
+  parlor admin tokens                    list the API tokens: ID, operator, label, last use
+  parlor admin revoke-token TOKEN_ID     revoke an API token, on every node
   parlor archive list --api-key KEY      the project's 50 newest archives: status, duration,
                                          size (download and delete them by REST)
   parlor archive retry ID                make a failed archive's output again from its kept
@@ -189,6 +197,12 @@ export async function main(
       return createAdmin(config, flags, io);
     case 'admin token':
       return createAdminToken(config, flags, io);
+    case 'admin tokens':
+      return withStore(config, async (store) => {
+        io.out(formatOperatorTokens(await listOperatorTokens(store.operators)));
+      });
+    case 'admin revoke-token':
+      return revokeAdminToken(config, operands, io);
   }
 }
 
@@ -214,9 +228,11 @@ const commands = [
   'node drain',
   'admin create',
   'admin token',
+  'admin tokens',
+  'admin revoke-token',
 ] as const;
 /** Commands followed by one operand (an ID). */
-const commandsWithOperand: readonly Command[] = ['archive retry'];
+const commandsWithOperand: readonly Command[] = ['archive retry', 'admin revoke-token'];
 type Command = (typeof commands)[number];
 
 function parseCommandLine(argv: readonly string[]): {
@@ -462,6 +478,24 @@ async function createAdminToken(
       io.err(`parlor admin token: ${error.message}\n`);
       throw new CliExit(2);
     }
+  });
+}
+
+async function revokeAdminToken(config: Config, operands: readonly string[], io: CliIo): Promise<number> {
+  const [tokenId] = operands;
+  if (tokenId === undefined || operands.length !== 1) {
+    io.err('parlor admin revoke-token needs one token ID (parlor admin tokens lists them)\n');
+    return 2;
+  }
+  return withStore(config, async (store) => {
+    try {
+      await revokeOperatorToken(store.operators, tokenId);
+    } catch (error) {
+      if (!(error instanceof ParlorError)) throw error;
+      io.err(`parlor admin revoke-token: ${error.message}\n`);
+      throw new CliExit(2);
+    }
+    io.out(`API token ${tokenId} revoked: it is refused from now on.\n`);
   });
 }
 
@@ -891,6 +925,20 @@ function formatArchives(archives: readonly ArchiveRecord[]): string {
       new Date(a.createdAt).toISOString(),
       a.sessionId,
       a.name ?? '',
+    ]),
+  );
+}
+
+function formatOperatorTokens(tokens: readonly OperatorTokenInfo[]): string {
+  if (tokens.length === 0) return 'No API tokens.\n';
+  return formatTable(
+    ['TOKEN ID', 'OPERATOR', 'CREATED', 'LAST USED', 'LABEL'],
+    tokens.map((t) => [
+      t.tokenId,
+      t.name,
+      new Date(t.createdAt).toISOString(),
+      t.lastUsedAt === null ? 'never' : new Date(t.lastUsedAt).toISOString(),
+      t.label,
     ]),
   );
 }
