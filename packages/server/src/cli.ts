@@ -16,7 +16,7 @@ import {
   type OperatorTokenInfo,
 } from './console/ConsoleAuth.js';
 import { disconnectEverywhere } from './console/disconnectEverywhere.js';
-import { recentSessionCount, sessionSummary, type SessionSummary } from './console/recentSessions.js';
+import { recentCount, sessionSummary, type SessionSummary } from './console/recentSessions.js';
 import { callbackKindsByName, isCallbackKindName, type CallbackKindName } from './console/testCallback.js';
 import { askRunningServer } from './control/askRunningServer.js';
 import type { ControlAnswer, ControlOperation, ControlRequest } from './control/controlProtocol.js';
@@ -551,8 +551,7 @@ async function sendTestEvent(
   kind: CallbackKindName,
   io: CliIo,
 ): Promise<void> {
-  const newest = async (): Promise<number> => (await store.deliveryHistory.list(apiKey))[0]?.deliveryId ?? 0;
-  const before = await newest();
+  const before = (await store.deliveryHistory.list(apiKey))[0]?.deliveryId ?? 0;
   const answer = await askControl(config, 'project callback', { op: 'testCallback', apiKey, kind }, io);
   if (answer === null) {
     io.err(
@@ -780,9 +779,7 @@ async function listSessions(
     const answer = await askControl(config, 'session list', { op: 'recentSessions', apiKey }, io);
     const sessions =
       answer?.sessions ??
-      (await new SessionService(store).recent(apiKey, recentSessionCount)).map((each) =>
-        sessionSummary(each, null),
-      );
+      (await new SessionService(store).recent(apiKey, recentCount)).map((each) => sessionSummary(each, null));
     io.out(formatSessions(sessions));
     if (answer === null && sessions.length > 0)
       io.out(`No Parlor server runs on ${config.dataDir}: nobody is in these sessions.\n`);
@@ -800,7 +797,7 @@ async function listArchives(
     return 2;
   }
   return withProject(config, 'archive list', apiKey, io, async (store) => {
-    const { items } = await store.archives.list(apiKey, { offset: 0, count: recentSessionCount });
+    const { items } = await store.archives.list(apiKey, { offset: 0, count: recentCount });
     io.out(formatArchives(items));
   });
 }

@@ -14,8 +14,8 @@ export interface SessionSummary {
   readonly live: LiveState | null;
 }
 
-/** Sessions a project's list shows, newest first. */
-export const recentSessionCount = 50;
+/** Sessions and archives a project's lists show, newest first. */
+export const recentCount = 50;
 
 export function sessionSummary(session: SessionRecord, live: LiveState | null): SessionSummary {
   const { sessionId, mediaMode, archiveMode, location, createdAt } = session;
@@ -28,7 +28,7 @@ export async function recentSessions(
   live: LiveSessions,
   apiKey: string,
 ): Promise<SessionSummary[]> {
-  const recent = await sessions.recent(apiKey, recentSessionCount);
+  const recent = await sessions.recent(apiKey, recentCount);
   const states = await live.stateOf(recent.map((session) => session.sessionId));
   return recent.map((session) => sessionSummary(session, states.get(session.sessionId) ?? null));
 }

@@ -3,7 +3,7 @@ import { ArgumentError, OpenTok } from '@parlor/server-sdk';
 import { ParlorError } from '@parlor/protocol';
 import type { ArchiveService } from '../../archive/ArchiveService.js';
 import type { LiveSessions } from '../../console/LiveSessions.js';
-import { recentSessions, sessionSummary } from '../../console/recentSessions.js';
+import { recentCount, recentSessions, sessionSummary } from '../../console/recentSessions.js';
 import {
   callbackKindsByName,
   isCallbackKindName,
@@ -35,9 +35,6 @@ export interface ConsoleApiOptions {
   /** The Inspector's data, which the `/inspector` page reads with the console's login too. */
   readonly inspector: InspectorService;
 }
-
-/** Sessions and archives a project's lists show, newest first. */
-const recentCount = 50;
 
 /**
  * The console's API under `/console/api` (its guard checks the login and CSRF token first):
