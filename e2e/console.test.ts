@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '@parlor/server/testing';
+import OpenTok from 'opentok';
+import { fromCallback, startTestServer, verifyCallback, type TestServer } from '@parlor/server/testing';
 import { launchChromium, newPage } from './helpers.js';
 
 /** Where the test leaves a screenshot of each console page, for a person to look at. */
@@ -23,6 +26,57 @@ after(async () => {
 
 async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: new URL(`console-${name}.png`, screenshots).pathname, fullPage: true });
+}
+
+/** A callback as the application receives it. */
+interface CallbackEvent {
+  readonly event: string;
+  readonly sessionId?: string;
+  readonly raw: string;
+  readonly authorization: string;
+}
+
+/** An application's callback receiver on loopback: what it received, and a bounded wait for more. */
+async function startReceiver(): Promise<{
+  url: string;
+  received: CallbackEvent[];
+  until: (check: (received: readonly CallbackEvent[]) => boolean) => Promise<void>;
+  close: () => void;
+}> {
+  const received: CallbackEvent[] = [];
+  const server = createServer((request, response) => {
+    let raw = '';
+    request.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    request.on('end', () => {
+      const { event, sessionId } = JSON.parse(raw) as { event: string; sessionId?: string };
+      received.push({
+        event,
+        ...(sessionId ? { sessionId } : {}),
+        raw,
+        authorization: request.headers.authorization ?? '',
+      });
+      response.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`,
+    received,
+    until: async (check) => {
+      const deadline = Date.now() + 30_000;
+      while (!check(received)) {
+        assert.ok(
+          Date.now() < deadline,
+          `callbacks received: ${received.map((each) => each.event).join(', ')}`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
 }
 
 /** Resolves once the call page shows another participant's video, its frame count rising. */
@@ -46,7 +100,7 @@ async function playsRemoteVideo(page: Page): Promise<void> {
 }
 
 describe('the console in Chromium', () => {
-  it('sets up an operator, logs in, makes a routed session and a moderator token whose join link puts two pages in a call, whose archive plays in the page', async () => {
+  it('sets up an operator, logs in, makes a project, a routed session and a moderator token whose join link puts two pages in a call the application learns of by callback, whose archive plays in the page, downloads and is deleted there', async () => {
     const operator = await browser.newContext();
     const page = await operator.newPage();
     page.on('pageerror', (error) => {
@@ -72,11 +126,43 @@ describe('the console in Chromium', () => {
     await page.waitForFunction(() => document.getElementById('api-key')?.textContent !== '');
     assert.equal(await page.locator('#api-key').textContent(), parlor.apiKey);
 
+    // A new project, made in the page, whose secret the page reveals on request.
+    await page.fill('#new-project-name', 'Console walk');
+    await page.click('#new-project button[type="submit"]');
+    await page.waitForFunction(
+      (defaultKey) => !['', defaultKey].includes(document.getElementById('api-key')?.textContent ?? ''),
+      parlor.apiKey,
+    );
+    const apiKey = (await page.locator('#api-key').textContent()) ?? '';
+    assert.equal((await parlor.server.projects.find(apiKey))?.name, 'Console walk');
+    await page.click('#reveal-secret');
+    await page.waitForFunction(() =>
+      /^[0-9a-f]{40}$/.test(document.getElementById('api-secret')?.textContent ?? ''),
+    );
+    const apiSecret = (await page.locator('#api-secret').textContent()) ?? '';
+    assert.equal(apiSecret, (await parlor.server.projects.find(apiKey))?.apiSecret);
+
+    // The application's session monitoring URL, set in the page, gets a test event from its button.
+    const events = await startReceiver();
+    const callbackForm = page.locator('form', { has: page.locator('#callback-session') });
+    await page.fill('#callback-session', events.url);
+    await callbackForm.locator('button[type="submit"]').click();
+    await page.waitForFunction(
+      (url) => (document.getElementById('callback-session') as HTMLInputElement | null)?.value === url,
+      events.url,
+    );
+    await page
+      .locator('form', { has: page.locator('#callback-session') })
+      .getByText('Send a test event')
+      .click();
+    await events.until((received) => received.some((each) => each.event === 'test'));
+
     await page.selectOption('#session-media', 'routed');
     await page.click('#session-create');
     await page.waitForFunction(() => document.getElementById('session-id')?.textContent !== '');
     const sessionId = (await page.locator('#session-id').textContent()) ?? '';
-    assert.equal((await parlor.server.sessions.find(sessionId))?.mediaMode, 'routed');
+    const made = await parlor.server.sessions.find(sessionId);
+    assert.deepEqual([made?.apiKey, made?.mediaMode], [apiKey, 'routed']);
     await page.selectOption('#token-role', 'moderator');
     await page.click('#token-create');
     await page.waitForFunction(() => document.getElementById('token')?.textContent !== '');
@@ -91,8 +177,29 @@ describe('the console in Chromium', () => {
     await bob.goto(`${parlor.url}${join}`);
     await Promise.all([playsRemoteVideo(alice), playsRemoteVideo(bob)]);
     await screenshot(alice, 'join');
+    // The application learns of both connections and streams, signed; the page shows the deliveries.
+    const ofSession = (received: readonly CallbackEvent[], event: string): number =>
+      received.filter((each) => each.event === event && each.sessionId === sessionId).length;
+    await events.until(
+      (received) =>
+        ofSession(received, 'connectionCreated') === 2 && ofSession(received, 'streamCreated') === 2,
+    );
+    const signatureSecret = await parlor.server.callbacks.signatureSecret(apiKey);
+    for (const { authorization, raw } of events.received) verifyCallback(authorization, raw, signatureSecret);
 
-    await page.click('#refresh');
+    // Each delivery is recorded once its POST was answered: refresh until the page shows one.
+    const deliveredShown = (): Promise<boolean> =>
+      page.evaluate(() =>
+        [...document.querySelectorAll('#deliveries tr')].some(
+          (row) => row.textContent.includes('streamCreated') && row.textContent.includes('delivered'),
+        ),
+      );
+    const shownBy = Date.now() + 30_000;
+    do {
+      await page.click('#refresh');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.ok(Date.now() < shownBy, 'the page shows no delivered streamCreated');
+    } while (!(await deliveredShown()));
     await page.waitForFunction(
       (id) => {
         const row = [...document.querySelectorAll('#sessions tr')].find((each) =>
@@ -118,19 +225,28 @@ describe('the console in Chromium', () => {
     assert.equal(listed.status, 200);
     await screenshot(page, 'console');
 
-    // An archive of the call lists in the page and plays in its <video>.
-    const started = await parlor.rest('POST', '/archive', { sessionId, name: 'Console walk' });
-    assert.equal(started.status, 200);
-    const { id: archiveId } = (await started.json()) as { id: string };
+    // An archive of the call, made with the official SDK and the revealed secret, lists in the
+    // page and plays in its <video>.
+    const opentok = new OpenTok(apiKey, apiSecret, { apiUrl: parlor.url });
+    const { id: archiveId } = await fromCallback<OpenTok.Archive>((done) => {
+      opentok.startArchive(sessionId, { name: 'Console walk' }, (error, archive) => {
+        done(error, archive as OpenTok.Archive);
+      });
+    });
     await new Promise((resolve) => setTimeout(resolve, 4000));
-    assert.equal((await parlor.rest('POST', `/archive/${archiveId}/stop`)).status, 200);
+    await fromCallback((done) => {
+      opentok.stopArchive(archiveId, done);
+    });
     const deadline = Date.now() + 90_000;
     let status = '';
     while (status !== 'available') {
       assert.ok(Date.now() < deadline, `the archive is ${status}`);
       await new Promise((resolve) => setTimeout(resolve, 500));
-      status = ((await (await parlor.rest('GET', `/archive/${archiveId}`)).json()) as { status: string })
-        .status;
+      status = (
+        await fromCallback<OpenTok.Archive>((done) => {
+          opentok.getArchive(archiveId, done);
+        })
+      ).status;
     }
     await page.click('#refresh');
     const row = page.locator('#archives tr', { hasText: 'Console walk' });
@@ -144,7 +260,19 @@ describe('the console in Chromium', () => {
       { timeout: 20_000, polling: 100 },
     );
     await screenshot(page, 'archive');
+    // Its download link gives the MP4; its Delete button (once confirmed) deletes it.
+    const download = await fetch(new URL((await row.locator('a').getAttribute('href')) ?? '', parlor.url));
+    assert.equal(download.status, 200);
+    assert.equal((await download.arrayBuffer()).byteLength > 10_000, true);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await row.locator('button', { hasText: 'Delete' }).click();
+    await row.waitFor({ state: 'detached', timeout: 10_000 });
+    const deleted = await fromCallback<OpenTok.Archive>((done) => {
+      opentok.getArchive(archiveId, done);
+    });
+    assert.equal(deleted.status, 'deleted');
     await Promise.all([alice.close(), bob.close()]);
     await operator.close();
+    events.close();
   });
 });

@@ -23,6 +23,10 @@ import { Regions } from './cluster/Regions.js';
 import type { Config } from './config/config.js';
 import { ConsoleAuth } from './console/ConsoleAuth.js';
 import { LiveSessions } from './console/LiveSessions.js';
+import { recentSessions } from './console/recentSessions.js';
+import { sendTestCallback } from './console/testCallback.js';
+import { ControlServer } from './control/ControlServer.js';
+import { controlSocketPath } from './control/controlProtocol.js';
 import { DemoService } from './demo/DemoService.js';
 import { connectionBudget, descriptorLimit, openDescriptors } from './descriptors.js';
 import { buildHttpApp, type HttpLimits } from './http/app.js';
@@ -137,6 +141,8 @@ export class ParlorServer {
   readonly #drainTimeoutSeconds: number;
   /** How a cluster node empties before it stops (or on `parlor node drain`); null on a node on its own. */
   readonly #drain: NodeDrain | null;
+  /** The CLI's way in (`parlor project suspend`, `session list`…); null when it could not open. */
+  readonly #control: ControlServer | null;
   #closing: Promise<void> | null = null;
 
   private constructor(parts: {
@@ -163,6 +169,7 @@ export class ParlorServer {
     mediaWorkers: MediaWorkerPool;
     cluster: Cluster | null;
     drain: NodeDrain | null;
+    control: ControlServer | null;
     defaultProject: Project;
     listenUrl: string;
     logger: Logger;
@@ -196,6 +203,7 @@ export class ParlorServer {
     this.#logger = parts.logger;
     this.#drainTimeoutSeconds = parts.config.cluster?.drainTimeoutSeconds ?? 0;
     this.#drain = parts.drain;
+    this.#control = parts.control;
   }
 
   /**
@@ -230,6 +238,7 @@ export class ParlorServer {
     let inspector: InspectorService | null = null;
     let inspectorRecorder: InspectorRecorder | null = null;
     let consoleAuth: ConsoleAuth | null = null;
+    let control: ControlServer | null = null;
     let publicUrl = config.publicUrl ?? '';
     const clusterSecret = config.cluster?.secret ?? null;
     try {
@@ -424,6 +433,11 @@ export class ParlorServer {
           : null;
       consoleAuth = new ConsoleAuth({ operators: store.operators, logger });
       const consoleSetupToken = await consoleAuth.prepareSetup();
+      const live = new LiveSessions({
+        rooms: signaling.rooms,
+        cluster: cluster && forwarding && { cluster, forwarding },
+        logger,
+      });
       const http = await buildHttpApp({
         logger,
         sessions,
@@ -439,11 +453,7 @@ export class ParlorServer {
           projects,
           applications,
           sessions,
-          live: new LiveSessions({
-            rooms: signaling.rooms,
-            cluster: cluster && forwarding && { cluster, forwarding },
-            logger,
-          }),
+          live,
           archives,
           callbacks,
           deliveries: store.deliveryHistory,
@@ -465,6 +475,17 @@ export class ParlorServer {
       });
       const address = await http.listen({ port: config.port, host: config.host });
       cluster?.serving();
+      control = await ControlServer.listen({
+        path: controlSocketPath(config.dataDir),
+        handlers: {
+          disconnectProject: async ({ apiKey }) => ({ disconnected: live.disconnectLocally(apiKey) }),
+          testCallback: async ({ apiKey, kind }) => ({
+            url: await sendTestCallback({ callbacks, webhooks: sender, apiKey, kind }),
+          }),
+          recentSessions: async ({ apiKey }) => ({ sessions: await recentSessions(sessions, live, apiKey) }),
+        },
+        logger,
+      });
       const listenUrl = address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
       const parts = {
         config,
@@ -490,6 +511,7 @@ export class ParlorServer {
         mediaWorkers: pool,
         cluster,
         drain,
+        control,
         defaultProject,
         listenUrl,
         logger,
@@ -505,6 +527,7 @@ export class ParlorServer {
       );
       return server;
     } catch (error) {
+      control?.close();
       demo?.close();
       consoleAuth?.close();
       sip?.close();
@@ -552,6 +575,7 @@ export class ParlorServer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       try {
+        this.#control?.close();
         this.sip.close();
         this.#drain?.close();
         this.#signaling.close();

@@ -8,15 +8,26 @@ import { createLogger } from './logger.js';
 import { ParlorServer, recordingsDirName, storeFileName, storeLocationOf } from './ParlorServer.js';
 import { ParlorError, type SessionSettings } from '@parlor/protocol';
 import { ArgumentError, OpenTok } from '@parlor/server-sdk';
-import { createOperator, createOperatorToken } from './console/ConsoleAuth.js';
+import {
+  createOperator,
+  createOperatorToken,
+  listOperatorTokens,
+  revokeOperatorToken,
+  type OperatorTokenInfo,
+} from './console/ConsoleAuth.js';
 import { disconnectEverywhere } from './console/disconnectEverywhere.js';
+import { recentCount, sessionSummary, type SessionSummary } from './console/recentSessions.js';
+import { callbackKindsByName, isCallbackKindName, type CallbackKindName } from './console/testCallback.js';
+import { askRunningServer } from './control/askRunningServer.js';
+import type { ControlAnswer, ControlOperation, ControlRequest } from './control/controlProtocol.js';
 import { ApplicationService } from './projects/ApplicationService.js';
-import { archiveCallback } from './archive/ArchiveService.js';
-import { CallbackService, sessionMonitoringCallback, sipCallback } from './projects/CallbackService.js';
+import { CallbackService } from './projects/CallbackService.js';
 import { ProjectService } from './projects/ProjectService.js';
 import { SessionService } from './sessions/SessionService.js';
 import { parseSessionSettings } from './sessions/sessionSettings.js';
 import type { Application } from './store/ApplicationRepository.js';
+import type { ArchiveRecord } from './store/ArchiveRepository.js';
+import type { DeliveryOutcome } from './store/DeliveryHistoryRepository.js';
 import type { Project } from './store/ProjectRepository.js';
 import { Store } from './store/Store.js';
 
@@ -29,14 +40,20 @@ Usage:
   parlor project create --name NAME      add a project and print its credentials
   parlor project list                    list the projects and their credentials
   parlor project callback --api-key KEY [--kind archive|session|sip] [--url URL | --clear]
+                         [--test]
                                          show, set or remove the URL the project's archive
                                          status changes (or, with --kind session, its session
                                          monitoring events; with --kind sip, its SIP call
-                                         events) are POSTed to
+                                         events) are POSTed to; --test has the running server
+                                         send it a signed test event, and says how it went
+  parlor project deliveries --api-key KEY
+                                         the last deliveries of the project's callbacks: time,
+                                         event, outcome, attempts
   parlor project rename --api-key KEY --name NAME
-  parlor project suspend --api-key KEY   refuse the project's REST calls and client tokens
-                                         (in a cluster, run with a node's settings: its
-                                         connected clients are disconnected too)
+  parlor project suspend --api-key KEY   refuse the project's REST calls and client tokens,
+                                         and disconnect its clients from the server running on
+                                         this data directory (in a cluster, run with a node's
+                                         settings: from every node)
   parlor project reactivate --api-key KEY
   parlor project rotate-secret --api-key KEY
                                          give the project a new API secret (printed); the
@@ -48,6 +65,8 @@ Usage:
                        [--location IP]
                                          create a session of the project (relayed by default,
                                          as OpenTok's) and print its ID
+  parlor session list --api-key KEY      the project's 50 newest sessions, with who is in
+                                         them now (asked of the running server)
   parlor token create --api-key KEY --session-id ID [--role publisher|subscriber|moderator]
                       [--data TEXT] [--expire-in SECONDS]
                                          print a client token for the session (a publisher's
@@ -62,6 +81,10 @@ Usage:
   parlor admin token --name NAME --label LABEL
                                          make an API token for the console's API acting as
                                          that operator, printed once (docs/console.md)
+  parlor admin tokens                    list the API tokens: ID, operator, label, last use
+  parlor admin revoke-token TOKEN_ID     revoke an API token, on every node
+  parlor archive list --api-key KEY      the project's 50 newest archives: status, duration,
+                                         size (download and delete them by REST)
   parlor archive retry ID                make a failed archive's output again from its kept
                                          recordings: a running server does it within 5 s,
                                          a stopped one at its next start
@@ -143,6 +166,8 @@ export async function main(
       });
     case 'project callback':
       return projectCallback(config, flags, io);
+    case 'project deliveries':
+      return projectDeliveries(config, flags, io);
     case 'project signature-secret':
       return projectSignatureSecret(config, flags, io);
     case 'project rename':
@@ -152,6 +177,8 @@ export async function main(
       return changeProject(config, command, flags, io);
     case 'session create':
       return createSession(config, flags, io);
+    case 'session list':
+      return listSessions(config, flags, io);
     case 'token create':
       return createClientToken(config, flags, io);
     case 'application create':
@@ -160,6 +187,8 @@ export async function main(
       return withStore(config, async (store) => {
         io.out(formatApplications(await new ApplicationService(store).list()));
       });
+    case 'archive list':
+      return listArchives(config, flags, io);
     case 'archive retry':
       return retryArchive(config, operands, io);
     case 'node drain':
@@ -168,6 +197,12 @@ export async function main(
       return createAdmin(config, flags, io);
     case 'admin token':
       return createAdminToken(config, flags, io);
+    case 'admin tokens':
+      return withStore(config, async (store) => {
+        io.out(formatOperatorTokens(await listOperatorTokens(store.operators)));
+      });
+    case 'admin revoke-token':
+      return revokeAdminToken(config, operands, io);
   }
 }
 
@@ -177,22 +212,27 @@ const commands = [
   'project create',
   'project list',
   'project callback',
+  'project deliveries',
   'project signature-secret',
   'project rename',
   'project suspend',
   'project reactivate',
   'project rotate-secret',
   'session create',
+  'session list',
   'token create',
   'application create',
   'application list',
+  'archive list',
   'archive retry',
   'node drain',
   'admin create',
   'admin token',
+  'admin tokens',
+  'admin revoke-token',
 ] as const;
 /** Commands followed by one operand (an ID). */
-const commandsWithOperand: readonly Command[] = ['archive retry'];
+const commandsWithOperand: readonly Command[] = ['archive retry', 'admin revoke-token'];
 type Command = (typeof commands)[number];
 
 function parseCommandLine(argv: readonly string[]): {
@@ -211,6 +251,7 @@ function parseCommandLine(argv: readonly string[]): {
       'api-key': { type: 'string' },
       url: { type: 'string' },
       clear: { type: 'boolean' },
+      test: { type: 'boolean' },
       kind: { type: 'string' },
       rotate: { type: 'boolean' },
       'media-mode': { type: 'string' },
@@ -386,12 +427,12 @@ async function retryArchive(config: Config, operands: readonly string[], io: Cli
   });
 }
 
-/** The callback URLs `parlor project callback --kind` sets, and how they are named. */
-const cliCallbackKinds = {
-  archive: { kind: archiveCallback, label: 'archive callback URL' },
-  session: { kind: sessionMonitoringCallback, label: 'session monitoring URL' },
-  sip: { kind: sipCallback, label: 'SIP callback URL' },
-} as const;
+/** How `parlor project callback --kind` names each URL. */
+const callbackLabels: Readonly<Record<CallbackKindName, string>> = {
+  archive: 'archive callback URL',
+  session: 'session monitoring URL',
+  sip: 'SIP callback URL',
+};
 
 async function createAdmin(
   config: Config,
@@ -440,6 +481,24 @@ async function createAdminToken(
   });
 }
 
+async function revokeAdminToken(config: Config, operands: readonly string[], io: CliIo): Promise<number> {
+  const [tokenId] = operands;
+  if (tokenId === undefined || operands.length !== 1) {
+    io.err('parlor admin revoke-token needs one token ID (parlor admin tokens lists them)\n');
+    return 2;
+  }
+  return withStore(config, async (store) => {
+    try {
+      await revokeOperatorToken(store.operators, tokenId);
+    } catch (error) {
+      if (!(error instanceof ParlorError)) throw error;
+      io.err(`parlor admin revoke-token: ${error.message}\n`);
+      throw new CliExit(2);
+    }
+    io.out(`API token ${tokenId} revoked: it is refused from now on.\n`);
+  });
+}
+
 async function projectCallback(
   config: Config,
   flags: Record<string, string | boolean | undefined>,
@@ -448,14 +507,18 @@ async function projectCallback(
   const apiKey = flags['api-key'];
   const { url, clear } = flags;
   const kindName = flags.kind ?? 'archive';
-  const known = typeof kindName === 'string' && Object.hasOwn(cliCallbackKinds, kindName);
-  if (typeof apiKey !== 'string' || (typeof url === 'string' && clear === true) || !known) {
+  if (
+    typeof apiKey !== 'string' ||
+    (typeof url === 'string' && clear === true) ||
+    !isCallbackKindName(kindName)
+  ) {
     io.err(
       'parlor project callback needs --api-key KEY, optionally --kind archive, session or sip, and --url URL or --clear (not both)\n',
     );
     return 2;
   }
-  const { kind, label } = cliCallbackKinds[kindName as keyof typeof cliCallbackKinds];
+  const kind = callbackKindsByName[kindName];
+  const label = callbackLabels[kindName];
   return withProject(config, 'project callback', apiKey, io, async (store) => {
     const callbacks = new CallbackService(store);
     try {
@@ -469,7 +532,93 @@ async function projectCallback(
     const current = await callbacks.urlFor(apiKey, kind);
     const title = label.charAt(0).toUpperCase() + label.slice(1);
     io.out(current === null ? `No ${label}.\n` : `${title}  ${current}\n`);
+    if (flags.test === true) await sendTestEvent(config, store, apiKey, kindName, io);
   });
+}
+
+/** How long `--test` waits for the test event's first attempt (which may take 10 s) to end. */
+const testOutcomeWaitMs = 15_000;
+
+/**
+ * Has the running server queue a test event to the URL (as the console's button does), then
+ * waits for its first attempt's outcome in the deliveries history and tells it: exits 1 when it
+ * failed (the server retries it) or no server runs here.
+ */
+async function sendTestEvent(
+  config: Config,
+  store: Store,
+  apiKey: string,
+  kind: CallbackKindName,
+  io: CliIo,
+): Promise<void> {
+  const before = (await store.deliveryHistory.list(apiKey))[0]?.deliveryId ?? 0;
+  const answer = await askControl(config, 'project callback', { op: 'testCallback', apiKey, kind }, io);
+  if (answer === null) {
+    io.err(
+      `parlor project callback: no Parlor server runs on ${config.dataDir}; the running server sends the test event\n`,
+    );
+    throw new CliExit(1);
+  }
+  const deadline = Date.now() + testOutcomeWaitMs;
+  for (;;) {
+    const outcome = (await store.deliveryHistory.list(apiKey)).find(
+      (each) => each.deliveryId > before && each.event === 'test' && each.url === answer.url,
+    );
+    if (outcome?.state === 'delivered') {
+      io.out(`Test event delivered to ${answer.url} (${outcome.result})\n`);
+      return;
+    }
+    if (outcome) {
+      io.err(
+        `Test event to ${answer.url} failed (${outcome.result}): the server retries it; \`parlor project deliveries --api-key ${apiKey}\` shows how it goes\n`,
+      );
+      throw new CliExit(1);
+    }
+    if (Date.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  io.out(
+    `Test event queued for ${answer.url}, not attempted yet (an earlier one may be retrying): \`parlor project deliveries --api-key ${apiKey}\` shows how it goes\n`,
+  );
+}
+
+async function projectDeliveries(
+  config: Config,
+  flags: Record<string, string | boolean | undefined>,
+  io: CliIo,
+): Promise<number> {
+  const apiKey = flags['api-key'];
+  if (typeof apiKey !== 'string') {
+    io.err('parlor project deliveries needs --api-key KEY\n');
+    return 2;
+  }
+  return withProject(config, 'project deliveries', apiKey, io, async (store) => {
+    io.out(formatDeliveries(await store.deliveryHistory.list(apiKey)));
+  });
+}
+
+/**
+ * Sends a request over the control channel of the server running on the data directory: its
+ * answer, or null when none runs there. A refusal or no answer is told, and exits 1.
+ */
+async function askControl<Op extends ControlOperation>(
+  config: Config,
+  command: string,
+  request: ControlRequest<Op>,
+  io: CliIo,
+): Promise<(ControlAnswer<Op> & { ok: true }) | null> {
+  let answer: ControlAnswer<Op> | null;
+  try {
+    answer = await askRunningServer(config.dataDir, request);
+  } catch (error) {
+    io.err(`parlor ${command}: ${(error as Error).message}\n`);
+    throw new CliExit(1);
+  }
+  if (answer?.ok === false) {
+    io.err(`parlor ${command}: the running server refused: ${answer.message}\n`);
+    throw new CliExit(1);
+  }
+  return answer;
 }
 
 async function projectSignatureSecret(
@@ -534,13 +683,19 @@ async function changeProject(
 }
 
 /**
- * Disconnects a suspended project's live clients on every node of the cluster, as the console
- * does (exits 1 when a node could not be told). A single node's clients stay until they reconnect.
+ * Disconnects a suspended project's live clients, as the console does: those of the server
+ * running on this data directory, by its control channel; in a cluster, those of every node, by
+ * the nodes' signed calls. Exits 1 when a server could not be told.
  */
 async function disconnectSuspended(config: Config, apiKey: string, io: CliIo): Promise<void> {
   const secret = config.cluster?.secret ?? null;
   if (!config.cluster || secret === null) {
-    io.out('Its connected clients stay until they reconnect (the console disconnects them at once).\n');
+    const answer = await askControl(config, 'project suspend', { op: 'disconnectProject', apiKey }, io);
+    io.out(
+      answer === null
+        ? `No Parlor server runs on ${config.dataDir}: no client to disconnect.\n`
+        : `${answer.disconnected} connected client${answer.disconnected === 1 ? '' : 's'} disconnected\n`,
+    );
     return;
   }
   try {
@@ -603,6 +758,47 @@ async function createSession(
   return withProject(config, 'session create', apiKey, io, async (store) => {
     const session = await new SessionService(store).create(apiKey, settings);
     io.out(`Session ID  ${session.sessionId}\n`);
+  });
+}
+
+/**
+ * Lists the project's newest sessions as the console does, with their live state when a server
+ * runs on this data directory (in a cluster, asked of the nodes hosting them); else from the store.
+ */
+async function listSessions(
+  config: Config,
+  flags: Record<string, string | boolean | undefined>,
+  io: CliIo,
+): Promise<number> {
+  const apiKey = flags['api-key'];
+  if (typeof apiKey !== 'string') {
+    io.err('parlor session list needs --api-key KEY\n');
+    return 2;
+  }
+  return withProject(config, 'session list', apiKey, io, async (store) => {
+    const answer = await askControl(config, 'session list', { op: 'recentSessions', apiKey }, io);
+    const sessions =
+      answer?.sessions ??
+      (await new SessionService(store).recent(apiKey, recentCount)).map((each) => sessionSummary(each, null));
+    io.out(formatSessions(sessions));
+    if (answer === null && sessions.length > 0)
+      io.out(`No Parlor server runs on ${config.dataDir}: nobody is in these sessions.\n`);
+  });
+}
+
+async function listArchives(
+  config: Config,
+  flags: Record<string, string | boolean | undefined>,
+  io: CliIo,
+): Promise<number> {
+  const apiKey = flags['api-key'];
+  if (typeof apiKey !== 'string') {
+    io.err('parlor archive list needs --api-key KEY\n');
+    return 2;
+  }
+  return withProject(config, 'archive list', apiKey, io, async (store) => {
+    const { items } = await store.archives.list(apiKey, { offset: 0, count: recentCount });
+    io.out(formatArchives(items));
   });
 }
 
@@ -697,6 +893,66 @@ async function createApplication(
     io.err(`parlor application create: ${(error as Error).message}\n`);
     return 2;
   }
+}
+
+function formatSessions(sessions: readonly SessionSummary[]): string {
+  if (sessions.length === 0) return 'No sessions yet.\n';
+  return formatTable(
+    ['SESSION ID', 'MEDIA', 'ARCHIVE', 'CONNECTIONS', 'STREAMS', 'CREATED'],
+    sessions.map((s) => [
+      s.sessionId,
+      s.mediaMode,
+      s.archiveMode,
+      String(s.live?.connections ?? 0),
+      String(s.live?.streams ?? 0),
+      new Date(s.createdAt).toISOString(),
+    ]),
+  );
+}
+
+function formatArchives(archives: readonly ArchiveRecord[]): string {
+  if (archives.length === 0) return 'No archives yet.\n';
+  return formatTable(
+    ['ARCHIVE ID', 'STATUS', 'SECONDS', 'BYTES', 'CREATED', 'SESSION ID', 'NAME'],
+    archives.map((a) => [
+      a.archiveId,
+      a.status,
+      String(Math.round(a.durationMs / 1000)),
+      String(a.size),
+      new Date(a.createdAt).toISOString(),
+      a.sessionId,
+      a.name ?? '',
+    ]),
+  );
+}
+
+function formatOperatorTokens(tokens: readonly OperatorTokenInfo[]): string {
+  if (tokens.length === 0) return 'No API tokens.\n';
+  return formatTable(
+    ['TOKEN ID', 'OPERATOR', 'CREATED', 'LAST USED', 'LABEL'],
+    tokens.map((t) => [
+      t.tokenId,
+      t.name,
+      new Date(t.createdAt).toISOString(),
+      t.lastUsedAt === null ? 'never' : new Date(t.lastUsedAt).toISOString(),
+      t.label,
+    ]),
+  );
+}
+
+function formatDeliveries(deliveries: readonly DeliveryOutcome[]): string {
+  if (deliveries.length === 0) return 'No callbacks sent yet.\n';
+  return formatTable(
+    ['TIME', 'EVENT', 'STATE', 'RESULT', 'ATTEMPTS', 'URL'],
+    deliveries.map((d) => [
+      new Date(d.updatedAt).toISOString(),
+      d.event,
+      d.state,
+      d.result,
+      String(d.attempts),
+      d.url,
+    ]),
+  );
 }
 
 function formatApplications(applications: readonly Application[]): string {

@@ -1,13 +1,22 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { spawnParlor, type SpawnedParlor } from '../src/testing.js';
+import { main, type CliIo } from '../src/cli.js';
+import {
+  SignalingRequestError,
+  SignalingTestClient,
+  spawnParlor,
+  verifyCallback,
+  type SpawnedParlor,
+} from '../src/testing.js';
 
 // The `parlor` command as users run it: the built bin in a child process.
 const bin = fileURLToPath(new URL('../bin/parlor.js', import.meta.url));
@@ -255,5 +264,117 @@ describe('parlor application', () => {
     assert.match(result.stderr, /already exists/);
     assert.equal(readFileSync(keyFile, 'utf8'), 'precious');
     assert.match(parlor(['application', 'list', '--data-dir', dataDir]).stdout, /No applications yet/);
+  });
+});
+
+/** The `parlor` command run beside a server, without blocking this process (which answers its callbacks). */
+function parlorBeside(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => {
+    child.once('close', (status) => {
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+describe('parlor beside a running server', () => {
+  it('sends test events of each kind, lists a session with its connected client, then suspends the project and the server disconnects that client', async () => {
+    const dataDir = newDataDir();
+    const received: { path: string; body: string; authorization: string }[] = [];
+    const receiver = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        received.push({ path: request.url ?? '', body, authorization: request.headers.authorization ?? '' });
+        response.statusCode = request.url === '/failing' ? 500 : 200;
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    const running = await startParlor(dataDir, { PARLOR_CALLBACK_ALLOWED_IPS: '127.0.0.1' });
+    const apiKey = /API key\s+(\d+)/.exec(running.banner)?.[1] ?? '';
+    // The commands under test run as users run them; the others in this process, which is quicker.
+    const cli = (...args: string[]) => parlorBeside([...args, '--api-key', apiKey, '--data-dir', dataDir]);
+    const quick = async (...args: string[]): Promise<string> => {
+      let out = '';
+      const io: CliIo = { out: (text) => (out += text), err: () => undefined };
+      assert.equal(
+        await main([...args, '--api-key', apiKey, '--data-dir', dataDir], {}, io),
+        0,
+        args.join(' '),
+      );
+      return out;
+    };
+    try {
+      const kinds = [
+        ['session', '/session'],
+        ['archive', '/archive'],
+        ['sip', '/failing'],
+      ] as const;
+      const tested = await Promise.all(
+        kinds.map(([kind, path]) =>
+          cli('project', 'callback', '--kind', kind, '--url', `${hook}${path}`, '--test'),
+        ),
+      );
+      assert.deepEqual(
+        tested.map(({ status }) => status),
+        [0, 0, 1],
+        tested.map(({ stderr }) => stderr).join(''),
+      );
+      assert.match(tested[0]?.stdout ?? '', /Test event delivered to http:\S+\/session \(HTTP 200\)/);
+      assert.match(tested[2]?.stderr ?? '', /failed \(HTTP 500\): the server retries it/);
+      const secret = /Signature secret\s+(\S+)/.exec(await quick('project', 'signature-secret'))?.[1] ?? '';
+      for (const [kind, path] of kinds) {
+        const event = received.find((each) => each.path === path);
+        assert.ok(event, path);
+        verifyCallback(event.authorization, event.body, secret);
+        assert.deepEqual(
+          { ...(JSON.parse(event.body) as object), timestamp: 0 },
+          { projectId: apiKey, event: 'test', group: kind, timestamp: 0 },
+        );
+      }
+      const deliveries = await cli('project', 'deliveries');
+      assert.equal(deliveries.status, 0, deliveries.stderr);
+      const rows = deliveries.stdout.trim().split('\n');
+      assert.match(rows[0] ?? '', /^TIME\s+EVENT\s+STATE\s+RESULT\s+ATTEMPTS\s+URL$/);
+      for (const [, path] of kinds)
+        assert.ok(
+          rows.some((row) =>
+            new RegExp(
+              `^\\d{4}-\\S+Z\\s+test\\s+${path === '/failing' ? 'retrying\\s+HTTP 500' : 'delivered\\s+HTTP 200'}\\s+\\d+\\s+${hook}${path}$`,
+            ).test(row),
+          ),
+          deliveries.stdout,
+        );
+
+      const sessionId = /Session ID\s+(\S+)/.exec(await quick('session', 'create'))?.[1] ?? '';
+      const token = (await quick('token', 'create', '--session-id', sessionId)).trim();
+      const client = await SignalingTestClient.connect(running.url, sessionId, token);
+      assert.match(
+        await quick('session', 'list'),
+        new RegExp(`\\n${sessionId}\\s+relayed\\s+manual\\s+1\\s+0\\s+\\d{4}-\\S+\\n$`),
+      );
+      const suspended = await cli('project', 'suspend');
+      assert.equal(suspended.status, 0, suspended.stderr);
+      assert.match(suspended.stdout, /suspended[\s\S]*\n1 connected client disconnected\n$/);
+      await client.closed;
+      await assert.rejects(SignalingTestClient.connect(running.url, sessionId, token), SignalingRequestError);
+    } finally {
+      await running.stop('SIGTERM');
+      receiver.closeAllConnections();
+      receiver.close();
+    }
+    // With no server running there is nobody to disconnect, and nobody to send a test event.
+    assert.match(await quick('project', 'suspend'), /No Parlor server runs on \S+: no client to disconnect/);
+    let refusal = '';
+    const io: CliIo = { out: () => undefined, err: (text) => (refusal += text) };
+    const untested = ['project', 'callback', '--kind', 'session', '--test', '--api-key', apiKey];
+    assert.equal(await main([...untested, '--data-dir', dataDir], {}, io), 1);
+    assert.match(refusal, /no Parlor server runs on \S+; the running server sends the test event/);
   });
 });

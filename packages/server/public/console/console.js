@@ -263,6 +263,7 @@ $('new-project').addEventListener(
   'submit',
   act(async () => {
     const created = await api('POST', '/projects', { name: $('new-project-name').value });
+    $('new-project-name').value = '';
     await loadProjects(created.apiKey);
   }),
 );
@@ -301,7 +302,7 @@ $('token-form').addEventListener(
 $('refresh').addEventListener(
   'click',
   act(async () => {
-    await loadRecent();
+    await Promise.all([loadRecent(), loadCallbacks()]);
   }),
 );
 $('new-application').addEventListener(

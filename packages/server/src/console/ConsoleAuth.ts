@@ -178,13 +178,13 @@ export class ConsoleAuth {
   }
 
   /** Every API token, without their hashes. */
-  async tokens(): Promise<OperatorTokenInfo[]> {
-    return (await this.#operators.listTokens()).map(({ tokenHash: _hash, ...info }) => info);
+  tokens(): Promise<OperatorTokenInfo[]> {
+    return listOperatorTokens(this.#operators);
   }
 
   /** Revokes an API token: it is refused from now on, on every node. */
   async revokeToken(tokenId: string, by: string): Promise<void> {
-    if (!(await this.#operators.deleteToken(tokenId))) throw new ParlorError('CONSOLE_TOKEN_NOT_FOUND');
+    await revokeOperatorToken(this.#operators, tokenId);
     this.#logger.info({ operator: by, tokenId }, 'console API token revoked');
   }
 
@@ -246,6 +246,16 @@ export async function createOperatorToken(
   };
   await operators.addToken({ ...info, tokenHash: hashOf(token) });
   return { token, info };
+}
+
+/** Every API token, without their hashes (the console's list and `parlor admin tokens`). */
+export async function listOperatorTokens(operators: OperatorRepository): Promise<OperatorTokenInfo[]> {
+  return (await operators.listTokens()).map(({ tokenHash: _hash, ...info }) => info);
+}
+
+/** Revokes an API token, on every node; CONSOLE_TOKEN_NOT_FOUND when there is none of that ID. */
+export async function revokeOperatorToken(operators: OperatorRepository, tokenId: string): Promise<void> {
+  if (!(await operators.deleteToken(tokenId))) throw new ParlorError('CONSOLE_TOKEN_NOT_FOUND');
 }
 
 /** The SHA-256 the store keeps of a secret (cookie, API or setup token), base64url. */

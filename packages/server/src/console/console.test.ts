@@ -150,7 +150,7 @@ describe('the console login', () => {
 });
 
 describe('parlor admin create', () => {
-  it('adds an operator with the password read from standard input, who can then log in, and makes their API token', async () => {
+  it('adds an operator with the password read from standard input, who can then log in, and makes, lists and revokes their API token', async () => {
     const parlor = await startTestServer();
     try {
       let out = '';
@@ -180,8 +180,29 @@ describe('parlor admin create', () => {
         headers: { authorization: `Bearer ${out.trim()}` },
       });
       assert.equal(projects.status, 200);
+      const apiToken = out.trim();
       const nobody = ['admin', 'token', '--name', 'nobody', '--label', 'ci', '--data-dir', parlor.dataDir];
       assert.equal(await main(nobody, {}, io), 2);
+      out = '';
+      assert.equal(await main(['admin', 'tokens', '--data-dir', parlor.dataDir], {}, io), 0, err);
+      const tokenId =
+        new RegExp(`^([0-9a-f]{16})\\s+carol\\s+\\S+Z\\s+\\S+Z\\s+ci$`, 'm').exec(out)?.[1] ?? '';
+      assert.ok(tokenId, out);
+      assert.match(out, /^TOKEN ID\s+OPERATOR\s+CREATED\s+LAST USED\s+LABEL$/m);
+      assert.equal(
+        await main(['admin', 'revoke-token', tokenId, '--data-dir', parlor.dataDir], {}, io),
+        0,
+        err,
+      );
+      const revoked = await fetch(`${parlor.url}/console/api/projects`, {
+        headers: { authorization: `Bearer ${apiToken}` },
+      });
+      assert.equal(revoked.status, 401);
+      assert.equal(await main(['admin', 'revoke-token', tokenId, '--data-dir', parlor.dataDir], {}, io), 2);
+      assert.match(err, /Console API token not found/);
+      out = '';
+      assert.equal(await main(['admin', 'tokens', '--data-dir', parlor.dataDir], {}, io), 0);
+      assert.equal(out, 'No API tokens.\n');
       // The setup link was printed while there was no operator; a restart prints none.
       const restarted = await parlor.restart();
       assert.equal(restarted.server.consoleSetupUrl, null);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { main, type CliIo } from '../cli.js';
+import { Store } from '../store/Store.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'parlor-callbacks-'));
 after(() => {
@@ -169,5 +170,57 @@ describe('parlor session create and token create', () => {
     );
     assert.match(refused[2]?.err ?? '', /archive/i);
     assert.match(refused[5]?.err ?? '', /no session nope/);
+  });
+});
+
+describe('parlor session list and archive list', () => {
+  it("list the project's newest sessions and archives from the store when no server runs", async () => {
+    const created = await parlor('project', 'create', '--name', 'Listed');
+    const apiKey = /API key\s+(\d+)/.exec(created.out)?.[1] ?? '';
+    assert.equal((await parlor('session', 'list', '--api-key', apiKey)).out, 'No sessions yet.\n');
+    assert.equal((await parlor('archive', 'list', '--api-key', apiKey)).out, 'No archives yet.\n');
+    const made = await parlor('session', 'create', '--api-key', apiKey, '--media-mode', 'routed');
+    const sessionId = /Session ID\s+(\S+)/.exec(made.out)?.[1] ?? '';
+    const store = await Store.open({ engine: 'sqlite', file: join(dataDir, 'parlor.sqlite') });
+    try {
+      await store.archives.insert({
+        archiveId: '6f1c8bd0-4a0e-4a55-9d1e-0d6b1c2f7a11',
+        apiKey,
+        sessionId,
+        name: 'Weekly',
+        status: 'available',
+        reason: 'user initiated',
+        outputMode: 'composed',
+        hasAudio: true,
+        hasVideo: true,
+        resolution: '640x480',
+        streamMode: 'auto',
+        multiArchiveTag: null,
+        layouts: [{ atMs: 0, layout: { type: 'bestFit' } }],
+        maxBitrate: null,
+        quantizationParameter: null,
+        createdAt: Date.UTC(2026, 11, 5, 9),
+        updatedAt: Date.UTC(2026, 11, 5, 9),
+        durationMs: 61_400,
+        size: 123_456,
+        outputKey: null,
+        nodeId: null,
+      });
+    } finally {
+      await store.close();
+    }
+    const sessions = await parlor('session', 'list', '--api-key', apiKey);
+    assert.equal(sessions.code, 0, sessions.err);
+    assert.match(sessions.out, /^SESSION ID\s+MEDIA\s+ARCHIVE\s+CONNECTIONS\s+STREAMS\s+CREATED\n/);
+    assert.match(sessions.out, new RegExp(`\\n${sessionId}\\s+routed\\s+manual\\s+0\\s+0\\s+\\d{4}-`));
+    assert.match(sessions.out, /No Parlor server runs on \S+: nobody is in these sessions/);
+    assert.match(
+      (await parlor('archive', 'list', '--api-key', apiKey)).out,
+      new RegExp(
+        `\\n6f1c8bd0-4a0e-4a55-9d1e-0d6b1c2f7a11\\s+available\\s+61\\s+123456\\s+2026-12-05T09:00:00.000Z\\s+${sessionId}\\s+Weekly\\n`,
+      ),
+    );
+    assert.equal((await parlor('session', 'list')).code, 2);
+    assert.equal((await parlor('archive', 'list', '--api-key', '999')).code, 2);
   });
 });

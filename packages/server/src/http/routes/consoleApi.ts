@@ -2,16 +2,17 @@ import type { FastifyInstance } from 'fastify';
 import { ArgumentError, OpenTok } from '@parlor/server-sdk';
 import { ParlorError } from '@parlor/protocol';
 import type { ArchiveService } from '../../archive/ArchiveService.js';
-import { archiveCallback } from '../../archive/ArchiveService.js';
-import type { LiveSessions, LiveState } from '../../console/LiveSessions.js';
+import type { LiveSessions } from '../../console/LiveSessions.js';
+import { recentCount, recentSessions, sessionSummary } from '../../console/recentSessions.js';
+import {
+  callbackKindsByName,
+  isCallbackKindName,
+  sendTestCallback,
+  type CallbackKindName,
+} from '../../console/testCallback.js';
 import type { InspectorService } from '../../inspector/InspectorService.js';
 import type { ApplicationService } from '../../projects/ApplicationService.js';
-import {
-  sessionMonitoringCallback,
-  sipCallback,
-  type CallbackKind,
-  type CallbackService,
-} from '../../projects/CallbackService.js';
+import type { CallbackService } from '../../projects/CallbackService.js';
 import type { ProjectService } from '../../projects/ProjectService.js';
 import { parseSessionSettings } from '../../sessions/sessionSettings.js';
 import type { SessionService } from '../../sessions/SessionService.js';
@@ -34,16 +35,6 @@ export interface ConsoleApiOptions {
   /** The Inspector's data, which the `/inspector` page reads with the console's login too. */
   readonly inspector: InspectorService;
 }
-
-/** The kinds of callback URL, as the console names them. */
-const callbackKinds: Readonly<Record<string, CallbackKind>> = {
-  session: sessionMonitoringCallback,
-  archive: archiveCallback,
-  sip: sipCallback,
-};
-
-/** Sessions and archives a project's lists show, newest first. */
-const recentCount = 50;
 
 /**
  * The console's API under `/console/api` (its guard checks the login and CSRF token first):
@@ -126,7 +117,7 @@ export async function consoleApiRoutes(app: FastifyInstance, options: ConsoleApi
       location,
     });
     const session = await sessions.create(apiKey, settings);
-    return sessionJson(session, null);
+    return sessionSummary(session, null);
   });
 
   app.post('/projects/:apiKey/tokens', async (request) => {
@@ -149,12 +140,9 @@ export async function consoleApiRoutes(app: FastifyInstance, options: ConsoleApi
     }
   });
 
-  app.get('/projects/:apiKey/sessions', async (request) => {
-    const { apiKey } = await projectOf(request.params);
-    const recent = await sessions.recent(apiKey, recentCount);
-    const live = await options.live.stateOf(recent.map((session) => session.sessionId));
-    return recent.map((session) => sessionJson(session, live.get(session.sessionId) ?? null));
-  });
+  app.get('/projects/:apiKey/sessions', async (request) =>
+    recentSessions(sessions, options.live, (await projectOf(request.params)).apiKey),
+  );
 
   app.get('/projects/:apiKey/archives', async (request) => {
     const { apiKey } = await projectOf(request.params);
@@ -170,14 +158,14 @@ export async function consoleApiRoutes(app: FastifyInstance, options: ConsoleApi
   app.get('/projects/:apiKey/callbacks', async (request) => {
     const { apiKey } = await projectOf(request.params);
     const urls: Record<string, string | null> = {};
-    for (const [name, kind] of Object.entries(callbackKinds))
+    for (const [name, kind] of Object.entries(callbackKindsByName))
       urls[name] = await callbacks.urlFor(apiKey, kind);
     return { urls, deliveries: await options.deliveries.list(apiKey) };
   });
 
   app.put('/projects/:apiKey/callbacks/:kind', async (request) => {
     const { apiKey } = await projectOf(request.params);
-    const kind = kindOf(request.params);
+    const kind = callbackKindsByName[kindNameOf(request.params)];
     const { url } = objectBody(request.body);
     if (typeof url !== 'string' && url !== null)
       throw new ParlorError('INVALID_REQUEST', 'url must be a string or null');
@@ -188,11 +176,8 @@ export async function consoleApiRoutes(app: FastifyInstance, options: ConsoleApi
   // A test event, queued and signed like the real ones: its delivery shows in the history.
   app.post('/projects/:apiKey/callbacks/:kind/test', async (request, reply) => {
     const { apiKey } = await projectOf(request.params);
-    const kind = kindOf(request.params);
-    const url = await callbacks.urlFor(apiKey, kind);
-    if (url === null) throw new ParlorError('INVALID_REQUEST', 'no URL is set for these callbacks');
-    const body = { projectId: apiKey, event: 'test', group: kind.group, timestamp: Date.now() };
-    await options.webhooks.send({ url, body, apiKey, queue: 'console-test' });
+    const kind = kindNameOf(request.params);
+    await sendTestCallback({ callbacks, webhooks: options.webhooks, apiKey, kind });
     return reply.code(202).send({ queued: true });
   });
 }
@@ -202,40 +187,18 @@ function projectJson(project: Project): object {
   return { apiKey, name, isDefault, suspended, createdAt };
 }
 
-function sessionJson(
-  session: {
-    sessionId: string;
-    mediaMode: string;
-    archiveMode: string;
-    location: string | null;
-    createdAt: number;
-  },
-  live: LiveState | null,
-): object {
-  const { sessionId, mediaMode, archiveMode, location, createdAt } = session;
-  return {
-    sessionId,
-    mediaMode,
-    archiveMode,
-    location,
-    createdAt,
-    // Who is in it now, on the node hosting it; null when nobody is.
-    live,
-  };
-}
-
 function nameOf(name: unknown): string {
   if (typeof name !== 'string' || name.trim() === '' || name.length > 200)
     throw new ParlorError('INVALID_REQUEST', 'name must be 1 to 200 characters');
   return name.trim();
 }
 
-function kindOf(params: unknown): CallbackKind {
-  const kind = callbackKinds[(params as { kind: string }).kind];
-  if (!kind)
+function kindNameOf(params: unknown): CallbackKindName {
+  const { kind } = params as { kind: string };
+  if (!isCallbackKindName(kind))
     throw new ParlorError(
       'INVALID_REQUEST',
-      `callbacks are of kind ${Object.keys(callbackKinds).join(', ')}`,
+      `callbacks are of kind ${Object.keys(callbackKindsByName).join(', ')}`,
     );
   return kind;
 }
