@@ -162,7 +162,7 @@ describe('a cluster of three nodes on one Redis', () => {
     }
   });
 
-  it("renews a Vonage application's client token: once the first has expired, the renewed one is good on every node", async () => {
+  it("renews a Vonage application's client token: once the first has expired, the renewed one is good on every node and moves the client", async () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', {
       modulusLength: 2048,
       publicKeyEncoding: { type: 'spki', format: 'pem' },
@@ -191,7 +191,8 @@ describe('a cluster of three nodes on one Redis', () => {
     });
     assert.equal(created.status, 200, await created.clone().text());
     const [{ session_id: sessionId }] = (await created.json()) as [{ session_id: string }];
-    const expiresAt = Math.floor(Date.now() / 1000) + 3;
+    // Long enough to connect with on a loaded machine, short enough to wait for.
+    const expiresAt = Math.floor(Date.now() / 1000) + 6;
     const token = signed({
       exp: expiresAt,
       scope: tokenScope,
@@ -211,7 +212,15 @@ describe('a cluster of three nodes on one Redis', () => {
     assert.equal(refused.status, 403);
     for (const node of cluster.nodes)
       assert.equal((await connectionInfo(node, sessionId, withToken(renewed))).nodeId, host.nodeId);
-    const again = await SignalingTestClient.connect(host.apiUrl ?? '', sessionId, renewed);
+    // Its node loses the session to another: the client, told to move, joins there with the renewed token.
+    const probe = new Redis(redis.url);
+    await probe.set(`parlor:lease:${sessionId}`, nodeOf('ap').nodeId, 'PX', 8000).finally(() => {
+      probe.disconnect();
+    });
+    assert.equal((await client.closed).code, signalingCloseCodes.moved);
+    const moved = await connectionInfo(nodeOf('us'), sessionId, withToken(renewed));
+    assert.equal(moved.nodeId, nodeOf('ap').nodeId);
+    const again = await SignalingTestClient.connect(moved.apiUrl ?? '', sessionId, renewed);
     clients.push(again);
     assert.equal(again.session?.connection.data, 'name=Bob');
   });
