@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -33,6 +33,13 @@ export interface Latency {
   readonly samples: number;
 }
 
+/** Requests answered per second, and the CPU the Parlor processes spent on each (which a loaded machine's waits do not inflate). */
+export interface Rate {
+  readonly perSecond: number;
+  /** CPU milliseconds per request of each Parlor process, by node ID. */
+  readonly cpuMsPerRequest: Readonly<Record<string, number>>;
+}
+
 export interface ClusterBenchResult {
   readonly nodes: number;
   /** A session's first connection-info question: its node chosen and its lease written. */
@@ -51,10 +58,17 @@ export interface ClusterBenchResult {
   readonly leaseTakeover: Latency;
   /** `kill -9` of a node until the registry no longer lists it. */
   readonly recordExpiry: Latency;
-  /** Connection-info requests answered per second for a live session, asked of its host and of another node (which asks the host). */
-  readonly connectionInfoPerSecond: { readonly host: number; readonly other: number };
-  /** `POST /session/create` per second on one node: a cluster node on PostgreSQL, and a node on its own on SQLite. */
-  readonly sessionCreatesPerSecond: { readonly postgres: number; readonly sqlite: number };
+  /** Connection-info requests for a live session, asked of its host and of another node (which asks the host). */
+  readonly connectionInfo: { readonly host: Rate; readonly other: Rate };
+  /**
+   * `POST /session/create`: on each cluster node asked alone (by node ID), on all of them asked
+   * at once (the sum; they share one PostgreSQL), and on a node on its own (SQLite).
+   */
+  readonly sessionCreates: {
+    readonly perNode: Readonly<Record<string, Rate>>;
+    readonly allNodes: Rate;
+    readonly sqlite: Rate;
+  };
   /** A call of two Chromium pages, its node killed: until both pages are told `sessionReconnected`, and until both decode video again; null when Chromium is missing. */
   readonly callFailover: { readonly reconnected: Latency; readonly decoding: Latency } | null;
 }
@@ -135,12 +149,21 @@ export async function runClusterBench(options: ClusterBenchOptions = {}): Promis
       url: `${node.url}/v2/session/${sessionId}/connection-info`,
       headers: { 'X-TB-TOKEN-AUTH': opentok.generateToken(sessionId) },
     });
-    const connectionInfoPerSecond = {
-      host: await requestsPerSecond(infoRequest(host), rateSeconds),
-      other: await requestsPerSecond(infoRequest(others[0] ?? host), rateSeconds),
+    const processes = live.nodes.map((node) => ({ nodeId: node.nodeId, pid: node.parlor.child.pid ?? 0 }));
+    const connectionInfoRates = {
+      host: await rate([infoRequest(host)], rateSeconds, processes),
+      other: await rate([infoRequest(others[0] ?? host)], rateSeconds, processes),
     };
-    const sessionCreatesPerSecond = {
-      postgres: await requestsPerSecond(sessionCreate(first.url), rateSeconds),
+    const perNode: Record<string, Rate> = {};
+    for (const node of live.nodes)
+      perNode[node.nodeId] = await rate([sessionCreate(node.url)], rateSeconds, processes);
+    const sessionCreates = {
+      perNode,
+      allNodes: await rate(
+        live.nodes.map((node) => sessionCreate(node.url)),
+        rateSeconds,
+        processes,
+      ),
       sqlite: await sqliteSessionCreates(rateSeconds),
     };
 
@@ -187,8 +210,8 @@ export async function runClusterBench(options: ClusterBenchOptions = {}): Promis
       restForwarded: latency(restForwarded),
       leaseTakeover: latency(leaseTakeover),
       recordExpiry: latency(recordExpiry),
-      connectionInfoPerSecond,
-      sessionCreatesPerSecond,
+      connectionInfo: connectionInfoRates,
+      sessionCreates,
       callFailover: await callFailover(options.failovers ?? 5),
     };
   } finally {
@@ -199,13 +222,42 @@ export async function runClusterBench(options: ClusterBenchOptions = {}): Promis
   }
 }
 
-/** Requests answered per second with keep-alive over 16 connections, after a second of warm-up; any error fails the bench. */
-async function requestsPerSecond(request: autocannon.Options, seconds: number): Promise<number> {
-  await autocannon({ ...request, connections: 16, duration: 1 });
-  const result = await autocannon({ ...request, connections: 16, duration: seconds });
-  const failed = result.errors + result.non2xx + result.timeouts;
-  if (failed > 0) throw new Error(`${request.url}: ${failed} of ${result.requests.total} requests failed`);
-  return result.requests.total / seconds;
+/**
+ * Requests answered per second with keep-alive over 16 connections to each target at once, after
+ * a second of warm-up, and the CPU each process spent per request meanwhile; any error fails the bench.
+ */
+async function rate(
+  requests: readonly autocannon.Options[],
+  seconds: number,
+  processes: readonly { nodeId: string; pid: number }[],
+): Promise<Rate> {
+  await Promise.all(requests.map((request) => autocannon({ ...request, connections: 16, duration: 1 })));
+  const before = processes.map(({ pid }) => cpuSecondsOf(pid));
+  const results = await Promise.all(
+    requests.map((request) => autocannon({ ...request, connections: 16, duration: seconds })),
+  );
+  const spent = processes.map(({ pid }, index) => cpuSecondsOf(pid) - (before[index] ?? 0));
+  let total = 0;
+  for (const [index, result] of results.entries()) {
+    const failed = result.errors + result.non2xx + result.timeouts;
+    if (failed > 0)
+      throw new Error(`${requests[index]?.url}: ${failed} of ${result.requests.total} requests failed`);
+    total += result.requests.total;
+  }
+  return {
+    perSecond: total / seconds,
+    cpuMsPerRequest: Object.fromEntries(
+      processes.map(({ nodeId }, index) => [nodeId, ((spent[index] ?? 0) * 1000) / Math.max(1, total)]),
+    ),
+  };
+}
+
+/** CPU seconds a process has used, user and system, all its threads (Linux's /proc, 100 ticks a second). */
+function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // After the command name in parentheses: state, then utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** `POST /session/create` of a routed session with a location hint, as the test project. */
@@ -228,7 +280,7 @@ function sessionCreate(url: string): autocannon.Options {
 }
 
 /** Session creates per second on a node on its own, which stores in SQLite, started as a cluster node is. */
-async function sqliteSessionCreates(seconds: number): Promise<number> {
+async function sqliteSessionCreates(seconds: number): Promise<Rate> {
   const dataDir = mkdtempSync(join(tmpdir(), 'parlor-bench-sqlite-'));
   const parlor = await spawnParlor({
     dataDir,
@@ -239,7 +291,9 @@ async function sqliteSessionCreates(seconds: number): Promise<number> {
     },
   });
   try {
-    return await requestsPerSecond(sessionCreate(parlor.url), seconds);
+    return await rate([sessionCreate(parlor.url)], seconds, [
+      { nodeId: 'sqlite', pid: parlor.child.pid ?? 0 },
+    ]);
   } finally {
     await parlor.stop('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
@@ -248,6 +302,7 @@ async function sqliteSessionCreates(seconds: number): Promise<number> {
 
 /** `e2e/clusterFailoverRuns.ts`: calls of two Chromium pages whose node is killed. */
 async function callFailover(runs: number): Promise<ClusterBenchResult['callFailover']> {
+  if (runs === 0) return null;
   const parsed = await runScenario<{ runs: { reconnectedMs: number; decodingMs: number }[] }>(
     'e2e/clusterFailoverRuns.ts',
     runs,

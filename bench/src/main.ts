@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { nativeAddon } from '@parlor/server/media';
-import { runClusterBench, type Latency } from './clusterBench.js';
+import { runClusterBench, type Latency, type Rate as ClusterRate } from './clusterBench.js';
 import { runComposeBench } from './composeBench.js';
 import { runDtlsBench } from './dtlsBench.js';
 import { runFallbackBench, type Spread } from './fallbackBench.js';
@@ -102,14 +102,30 @@ const benchmarks = {
           ]
         : []),
     ]);
-    const { connectionInfoPerSecond: info, sessionCreatesPerSecond: creates } = result;
-    printTable('Requests per second (16 connections, keep-alive)', [
-      ['', 'req/s'],
-      ['connection-info asked of the host', info.host.toFixed(0)],
-      ['connection-info asked of another node (it asks the host)', info.other.toFixed(0)],
-      ['POST /session/create, cluster node on PostgreSQL', creates.postgres.toFixed(0)],
-      ['POST /session/create, node on its own on SQLite (peer)', creates.sqlite.toFixed(0)],
-    ]);
+    const { connectionInfo: info, sessionCreates: creates } = result;
+    const nodeIds = Object.keys(creates.perNode);
+    const rateRow = (name: string, { perSecond, cpuMsPerRequest }: ClusterRate): string[] => [
+      name,
+      perSecond.toFixed(0),
+      ...nodeIds.map((nodeId) => cpuMsPerRequest[nodeId]?.toFixed(2) ?? ''),
+    ];
+    printTable(
+      'Requests per second (16 connections a node, keep-alive), and CPU ms per request of each node',
+      [
+        ['', 'req/s', ...nodeIds],
+        rateRow('connection-info asked of the host', info.host),
+        rateRow('connection-info asked of another node (it asks the host)', info.other),
+        ...Object.entries(creates.perNode).map(([nodeId, rate]) =>
+          rateRow(`POST /session/create on ${nodeId} alone (PostgreSQL)`, rate),
+        ),
+        rateRow('POST /session/create on every node at once, the sum', creates.allNodes),
+        [
+          'POST /session/create, node on its own on SQLite (peer)',
+          creates.sqlite.perSecond.toFixed(0),
+          `${creates.sqlite.cpuMsPerRequest.sqlite?.toFixed(2) ?? ''} (its own)`,
+        ],
+      ],
+    );
     console.log(
       `  placement / owner lookup: ${ratio(result.placement.p50Ms, result.ownerLookup.p50Ms)} (p50)` +
         `   first / later connect: ${ratio(result.firstConnect.p50Ms, result.laterConnect.p50Ms)}` +

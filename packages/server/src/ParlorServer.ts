@@ -11,6 +11,7 @@ import { mediaToolsProblem } from './archive/composition/mediaTools.js';
 import { CorruptRecordingError, recoverRecording } from './archive/recording/index.js';
 import { DownloadLinks } from './archive/DownloadLinks.js';
 import { ClientTokenVerifier } from './auth/ClientTokenVerifier.js';
+import { RenewalKeys } from './auth/RenewalKeys.js';
 import { TokenRenewal } from './auth/TokenRenewal.js';
 import type { CredentialLookup } from './auth/projectLookup.js';
 import { Cluster } from './cluster/Cluster.js';
@@ -255,7 +256,9 @@ export class ParlorServer {
         publicKeyOf: async (applicationId) => (await store.applications.find(applicationId))?.publicKey,
         projectOfSession: (sessionId) => store.sessions.projectOf(sessionId),
       };
-      const tokens = new ClientTokenVerifier({ lookup });
+      // A cluster's nodes renew the tokens of connected clients, with keys they share for applications.
+      const renewalKeys = config.cluster ? new RenewalKeys({ repository: store.renewalKeys }) : null;
+      const tokens = new ClientTokenVerifier({ lookup, ...(renewalKeys ? { renewalKeys } : {}) });
       const relay = await startRelay(config, logger);
       coturn = relay.coturn;
       const certificate = await DtlsCertificate.generate();
@@ -309,7 +312,10 @@ export class ParlorServer {
         createRouter: () => pool.createRouter(),
         adaptiveRouting: config.adaptiveRouting ? {} : null,
         ...(cluster
-          ? { admit: cluster.admit.bind(cluster), tokenRenewal: new TokenRenewal({ lookup }) }
+          ? {
+              admit: cluster.admit.bind(cluster),
+              tokenRenewal: new TokenRenewal({ lookup, ...(renewalKeys ? { keys: renewalKeys } : {}) }),
+            }
           : {}),
       });
       rooms = signaling.rooms;

@@ -3,7 +3,15 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { ConfigError, configFlags, describeSettings, loadConfig, type Config } from './config/config.js';
+import {
+  ConfigError,
+  configFlags,
+  describeSettings,
+  loadConfig,
+  loadDrainConfig,
+  type Config,
+  type DrainConfig,
+} from './config/config.js';
 import { createLogger } from './logger.js';
 import { ParlorServer, recordingsDirName, storeFileName, storeLocationOf } from './ParlorServer.js';
 import { ParlorError, type SessionSettings } from '@parlor/protocol';
@@ -91,7 +99,7 @@ Usage:
   parlor node drain [--url URL]          a cluster node (at URL, default this node's
                                          --internal-url) takes no new session and moves its
                                          clients to other nodes, without stopping; needs
-                                         the node's settings (--cluster-secret)
+                                         the node's --cluster-secret (no other setting)
 
 Options (each also read from its environment variable):
 ${describeSettings()}`;
@@ -139,6 +147,8 @@ export async function main(
 
   let config: Config;
   try {
+    // A drain only calls the node: the rest of the node's settings need not be given, nor valid.
+    if (command === 'node drain') return await drainNode(loadDrainConfig(env, flags), flags, io);
     config = loadConfig(env, flags);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
@@ -191,8 +201,6 @@ export async function main(
       return listArchives(config, flags, io);
     case 'archive retry':
       return retryArchive(config, operands, io);
-    case 'node drain':
-      return drainNode(config, flags, io);
     case 'admin create':
       return createAdmin(config, flags, io);
     case 'admin token':
@@ -363,15 +371,15 @@ async function withStore(config: Config, run: (store: Store) => Promise<void>): 
 
 /** Asks a cluster node to drain (`POST /v2/cluster/drain` with the cluster secret), without stopping it. */
 async function drainNode(
-  config: Config,
+  config: DrainConfig,
   flags: Record<string, string | boolean | undefined>,
   io: CliIo,
 ): Promise<number> {
-  const secret = config.cluster?.secret ?? null;
-  const url = typeof flags.url === 'string' ? flags.url : config.cluster?.internalUrl;
-  if (secret === null || url === undefined) {
+  const secret = config.clusterSecret;
+  const url = typeof flags.url === 'string' ? flags.url : config.internalUrl;
+  if (secret === null || url === null) {
     io.err(
-      "parlor node drain needs the node's cluster settings (--redis-url, --cluster-secret…): run it with the node's environment\n",
+      "parlor node drain needs the node's cluster settings (--cluster-secret, and --internal-url or --url): run it with the node's environment\n",
     );
     return 2;
   }

@@ -3,6 +3,7 @@ import jwt from 'jsonwebtoken';
 import { defaultRole, isRole, tokenLimits, tokenScope, type Role } from '@parlor/protocol';
 import { clockSkewSeconds } from './clockSkew.js';
 import type { CredentialLookup } from './projectLookup.js';
+import { isRenewalKeyId, type RenewalKeys } from './RenewalKeys.js';
 import { parseT1Token, t1Prefix } from './t1Token.js';
 import { TokenError } from './TokenError.js';
 
@@ -26,6 +27,8 @@ export interface VerifiedToken {
 
 export interface ClientTokenVerifierOptions {
   readonly lookup: CredentialLookup;
+  /** A cluster's keys of renewed application tokens (`TokenRenewal`). Default: none, such tokens are refused. */
+  readonly renewalKeys?: RenewalKeys;
   /** Current Unix time in seconds. Default: the system clock. */
   readonly clock?: () => number;
 }
@@ -48,10 +51,12 @@ interface UncheckedClaims {
  */
 export class ClientTokenVerifier {
   readonly #lookup: CredentialLookup;
+  readonly #renewalKeys: RenewalKeys | null;
   readonly #clock: () => number;
 
   constructor(options: ClientTokenVerifierOptions) {
     this.#lookup = options.lookup;
+    this.#renewalKeys = options.renewalKeys ?? null;
     this.#clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
   }
 
@@ -85,14 +90,22 @@ export class ClientTokenVerifier {
       throw new TokenError('malformed', 'neither a JWT nor a T1 token');
     }
     const claims = decoded.payload as Record<string, unknown>;
-    const { alg } = decoded.header;
+    const { alg, kid } = decoded.header;
     // The project ID names the key, and the key fixes the algorithm: an OpenTok project's
     // secret for HS256 (`iss`), a Vonage application's public key for RS256 (`application_id`).
     // An HS256 token naming an application finds no secret, so a public key can never serve
-    // as an HMAC key.
+    // as an HMAC key. A renewed application token is HS256 under the cluster key its `kid` names.
     let projectId: unknown;
     let key: KeyObject;
-    if (alg === 'HS256') {
+    if (alg === 'HS256' && isRenewalKeyId(kid)) {
+      projectId = claims.application_id;
+      if (typeof projectId !== 'string') throw new TokenError('malformed', 'JWT has no application_id claim');
+      const renewalKey = await this.#renewalKeys?.verifying(kid);
+      if (renewalKey === undefined) throw new TokenError('bad-signature', 'signature mismatch');
+      if ((await this.#lookup.publicKeyOf(projectId)) === undefined)
+        throw new TokenError('unknown-project', `unknown application ${projectId}`);
+      key = renewalKey;
+    } else if (alg === 'HS256') {
       projectId = claims.iss;
       if (typeof projectId !== 'string') throw new TokenError('malformed', 'JWT has no iss claim');
       // A KeyObject: given a string, jsonwebtoken first tries to parse it as a PEM key (slow).

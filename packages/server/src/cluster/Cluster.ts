@@ -82,6 +82,8 @@ export class Cluster {
   readonly #lag: IntervalHistogram;
   readonly #logger: Logger;
   #state: NodeState = 'serving';
+  /** Whether the node listens (`serving()`): until then its record says it takes no session. */
+  #listening = false;
   #timer: NodeJS.Timeout | undefined;
   /** Looks, more often than leases are renewed, for a lease Redis has not confirmed in time. */
   #watchTimer: NodeJS.Timeout | undefined;
@@ -136,11 +138,14 @@ export class Cluster {
   }
 
   /**
-   * The node has started (it listens): the event loop's delays until now were its own start
-   * (workers, the HTTP server), not load, and are forgotten at once. Counted, they kept a node
-   * that started on a busy machine from taking sessions for its first seconds.
+   * The node has started (it listens): from now on its record says it takes sessions (written at
+   * once); before, a node chosen for a session would refuse its clients' connections. The event
+   * loop's delays until now were its own start (workers, the HTTP server), not load, and are
+   * forgotten at once. Counted, they kept a node that started on a busy machine from taking
+   * sessions for its first seconds.
    */
   serving(): void {
+    this.#listening = true;
     this.#lag.reset();
     this.registry.write().catch(() => undefined);
   }
@@ -164,7 +169,8 @@ export class Cluster {
       publicUrl: config.publicUrl,
       internalUrl: config.internalUrl,
       state: this.#state,
-      admitting: this.#state === 'serving' && withinStreams && withinLag && load.workersAdmitting,
+      admitting:
+        this.#listening && this.#state === 'serving' && withinStreams && withinLag && load.workersAdmitting,
       cores,
       cpuLoad: Math.round(((loadavg()[0] ?? 0) / cores) * 100) / 100,
       eventLoopLagMs: Math.round(Math.max(mainLagMs, load.workerLagMs)),

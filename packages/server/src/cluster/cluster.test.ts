@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,14 +10,16 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import jwt from 'jsonwebtoken';
 import OpenTok from 'opentok';
-import { signalingCloseCodes, type SessionConnectionInfo } from '@parlor/protocol';
+import { signalingCloseCodes, tokenScope, type SessionConnectionInfo } from '@parlor/protocol';
 import {
   SignalingRequestError,
   SignalingTestClient,
   startPostgresServer,
   type PostgresServer,
 } from '../testing.js';
+import { Store } from '../store/Store.js';
 import type { NodeRecord } from './NodeRegistry.js';
 import { TestCluster, testClusterProject, testClusterSecret, type TestClusterNode } from './TestCluster.js';
 import { freeTcpPort, TestRedis } from './TestRedis.js';
@@ -87,7 +89,10 @@ async function connectionInfo(
   headers: Record<string, string> = {},
 ): Promise<SessionConnectionInfo> {
   const response = await fetch(`${via.url}/v2/session/${sessionId}/connection-info`, {
-    headers: { 'X-TB-TOKEN-AUTH': opentok.generateToken(sessionId), ...headers },
+    headers: {
+      'X-TB-TOKEN-AUTH': headers['X-TB-TOKEN-AUTH'] ?? opentok.generateToken(sessionId),
+      ...headers,
+    },
   });
   assert.equal(response.status, 200, await response.clone().text());
   return (await response.json()) as SessionConnectionInfo;
@@ -155,6 +160,69 @@ describe('a cluster of three nodes on one Redis', () => {
       const expected = createHmac('sha1', turnOf(host).secret).update(turn.username).digest('base64');
       assert.equal(turn.credential, expected);
     }
+  });
+
+  it("renews a Vonage application's client token: once the first has expired, the renewed one is good on every node and moves the client", async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    const applicationId = randomUUID();
+    const store = await Store.open({ engine: 'postgres', url: databaseUrl });
+    await store.applications
+      .insert({ applicationId, name: 'Vonage application', publicKey, createdAt: Date.now() })
+      .finally(() => store.close());
+    /** An RS256 JWT of the application's, as `@vonage/video` signs them. */
+    const signed = (claims: object): string => {
+      const iat = Math.floor(Date.now() / 1000);
+      return jwt.sign({ application_id: applicationId, iat, jti: randomUUID(), ...claims }, privateKey, {
+        algorithm: 'RS256',
+      });
+    };
+    const created = await fetch(`${nodeOf('us').url}/session/create`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${signed({ exp: Math.floor(Date.now() / 1000) + 300 })}`,
+        Accept: 'application/json',
+        'Content-Type': 'application/x-www-form-urlencoded',
+      },
+      body: `location=${hintOf.eu}&p2p.preference=disabled`,
+    });
+    assert.equal(created.status, 200, await created.clone().text());
+    const [{ session_id: sessionId }] = (await created.json()) as [{ session_id: string }];
+    // Long enough to connect with on a loaded machine, short enough to wait for.
+    const expiresAt = Math.floor(Date.now() / 1000) + 6;
+    const token = signed({
+      exp: expiresAt,
+      scope: tokenScope,
+      session_id: sessionId,
+      connection_data: 'name=Bob',
+    });
+    const withToken = (used: string): Record<string, string> => ({ 'X-TB-TOKEN-AUTH': used });
+    const host = await connectionInfo(nodeOf('us'), sessionId, withToken(token));
+    const client = await SignalingTestClient.connect(host.apiUrl ?? '', sessionId, token);
+    clients.push(client);
+    const renewed = client.session?.renewedToken;
+    assert.ok(renewed, 'the connect answer carries a renewed token');
+    await sleep(expiresAt * 1000 + 500 - Date.now());
+    const refused = await fetch(`${nodeOf('ap').url}/v2/session/${sessionId}/connection-info`, {
+      headers: withToken(token),
+    });
+    assert.equal(refused.status, 403);
+    for (const node of cluster.nodes)
+      assert.equal((await connectionInfo(node, sessionId, withToken(renewed))).nodeId, host.nodeId);
+    // Its node loses the session to another: the client, told to move, joins there with the renewed token.
+    const probe = new Redis(redis.url);
+    await probe.set(`parlor:lease:${sessionId}`, nodeOf('ap').nodeId, 'PX', 8000).finally(() => {
+      probe.disconnect();
+    });
+    assert.equal((await client.closed).code, signalingCloseCodes.moved);
+    const moved = await connectionInfo(nodeOf('us'), sessionId, withToken(renewed));
+    assert.equal(moved.nodeId, nodeOf('ap').nodeId);
+    const again = await SignalingTestClient.connect(moved.apiUrl ?? '', sessionId, renewed);
+    clients.push(again);
+    assert.equal(again.session?.connection.data, 'name=Bob');
   });
 
   it('refuses a client connecting to a node that does not host its session with 421', async () => {

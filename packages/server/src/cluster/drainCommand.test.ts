@@ -79,6 +79,19 @@ describe('parlor node drain', () => {
     assert.match(err, new RegExp(`cannot reach ${url}: .*ECONNREFUSED`));
   });
 
+  it('reads only the cluster secret and the URL: the rest of the node settings need not be there, nor valid', async () => {
+    const { code, out } = await parlor({
+      PARLOR_CLUSTER_SECRET: secret,
+      PARLOR_INTERNAL_URL: nodeUrl,
+      PARLOR_PORT: 'not a port',
+    });
+    assert.equal(code, 0, out);
+    assert.match(out, /is draining/);
+    const bad = await parlor({ PARLOR_CLUSTER_SECRET: secret, PARLOR_INTERNAL_URL: 'not a URL' });
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /PARLOR_INTERNAL_URL/);
+  });
+
   it("needs the node's cluster settings, and exits 2 without them", async () => {
     const { code, err } = await parlor({ PARLOR_TURN: 'off' }, '--url', nodeUrl);
     assert.equal(code, 2);

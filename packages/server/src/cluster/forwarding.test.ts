@@ -71,7 +71,7 @@ function rest(
 }
 
 describe('REST calls on a session hosted by another node', () => {
-  it('signal, list streams and connections, force mute and force disconnect sent to non-hosts reach the session', async () => {
+  it('signal, list streams and connections, layout classes, force mute and force disconnect sent to non-hosts reach the session', async () => {
     const { sessionId, alice, bob, streamId } = await liveEuSession();
     const viaUs = sdkVia(nodes.cluster.node('us-1'));
     const viaAp = sdkVia(nodes.cluster.node('ap-3'));
@@ -92,6 +92,17 @@ describe('REST calls on a session hosted by another node', () => {
     assert.deepEqual(
       streams.map((stream) => (stream as { id: string }).id),
       [streamId],
+    );
+    await fromCallback((done) => {
+      viaAp.setStreamClassLists(sessionId, [{ id: streamId, layoutClassList: ['focus'] }], done);
+    });
+    // Read back with listStreams: the SDK's getStream parses its already parsed answer again.
+    const classed = await fromCallback<unknown[]>((done) => {
+      viaUs.listStreams(sessionId, done);
+    });
+    assert.deepEqual(
+      classed.map((stream) => (stream as { layoutClassList: string[] }).layoutClassList),
+      [['focus']],
     );
     const connections = await rest(nodes.cluster.node('us-1'), 'GET', `/session/${sessionId}/connection`);
     assert.equal(connections.status, 200);

@@ -906,16 +906,16 @@ export class ConfigError extends Error {
   }
 }
 
-/**
- * Reads the configuration from the environment and parsed command-line flags (a flag wins over
- * its variable), validates every setting and reports all problems at once.
- */
-export function loadConfig(
-  env: Readonly<Record<string, string | undefined>>,
-  flags: Readonly<Record<string, string | boolean | undefined>> = {},
-): Config {
-  const problems: string[] = [];
-  const read = <T>(setting: Setting<T>): T | undefined => {
+type Env = Readonly<Record<string, string | undefined>>;
+type Flags = Readonly<Record<string, string | boolean | undefined>>;
+
+/** Reads a setting from the flags, else the environment (undefined when neither has it); each problem is pushed to `problems`. */
+function settingReader(
+  env: Env,
+  flags: Flags,
+  problems: string[],
+): <T>(setting: Setting<T>) => T | undefined {
+  return <T>(setting: Setting<T>): T | undefined => {
     const fromFlag = setting.flag === null ? undefined : flags[setting.flag];
     const raw = fromFlag === true ? 'true' : typeof fromFlag === 'string' ? fromFlag : env[setting.env];
     if (raw === undefined) return undefined;
@@ -927,6 +927,33 @@ export function loadConfig(
     );
     return undefined;
   };
+}
+
+/** What `parlor node drain` reads of a node's settings: nothing else, so nothing else must be valid. */
+export interface DrainConfig {
+  readonly clusterSecret: string | null;
+  readonly internalUrl: string | null;
+}
+
+/** Reads `parlor node drain`'s settings as `loadConfig` reads them; throws a `ConfigError` naming each problem. */
+export function loadDrainConfig(env: Env, flags: Flags = {}): DrainConfig {
+  const problems: string[] = [];
+  const read = settingReader(env, flags, problems);
+  const config = {
+    clusterSecret: read(settings.clusterSecret) ?? null,
+    internalUrl: read(settings.internalUrl) ?? null,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+/**
+ * Reads the configuration from the environment and parsed command-line flags (a flag wins over
+ * its variable), validates every setting and reports all problems at once.
+ */
+export function loadConfig(env: Env, flags: Flags = {}): Config {
+  const problems: string[] = [];
+  const read = settingReader(env, flags, problems);
 
   const port = read(settings.port) ?? 3000;
   const host = read(settings.host) ?? '0.0.0.0';

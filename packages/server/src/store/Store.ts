@@ -6,6 +6,7 @@ import { DeliveryHistoryRepository } from './DeliveryHistoryRepository.js';
 import { OperatorRepository } from './OperatorRepository.js';
 import { PostgresDatabase, type PostgresOptions } from './PostgresDatabase.js';
 import { ProjectRepository } from './ProjectRepository.js';
+import { RenewalKeyRepository } from './RenewalKeyRepository.js';
 import { SessionRepository } from './SessionRepository.js';
 import type { SqlClient, SqlDialect } from './SqlClient.js';
 import { SqliteDatabase } from './SqliteDatabase.js';
@@ -23,6 +24,7 @@ export interface Repositories {
   readonly inspector: InspectorRepository;
   readonly deliveryHistory: DeliveryHistoryRepository;
   readonly operators: OperatorRepository;
+  readonly renewalKeys: RenewalKeyRepository;
 }
 
 /** Where the store is: a SQLite file (one node) or a PostgreSQL database (a cluster). */
@@ -31,8 +33,8 @@ export type StoreLocation =
 
 /**
  * Parlor's durable records: projects, applications, sessions, archives, callbacks, the
- * webhook queue and the Inspector's records, the same repositories on either engine. Every call is asynchronous.
- * webhook queue and its history, and the console's operators, the same repositories on either engine. Every call is asynchronous.
+ * webhook queue and its history, the Inspector's records, the console's operators and the keys of
+ * renewed tokens, the same repositories on either engine. Every call is asynchronous.
  */
 export class Store implements Repositories {
   readonly projects: ProjectRepository;
@@ -44,6 +46,7 @@ export class Store implements Repositories {
   readonly inspector: InspectorRepository;
   readonly deliveryHistory: DeliveryHistoryRepository;
   readonly operators: OperatorRepository;
+  readonly renewalKeys: RenewalKeyRepository;
   readonly #database: StoreDatabase;
 
   private constructor(database: StoreDatabase) {
@@ -58,6 +61,7 @@ export class Store implements Repositories {
     this.inspector = repositories.inspector;
     this.deliveryHistory = repositories.deliveryHistory;
     this.operators = repositories.operators;
+    this.renewalKeys = repositories.renewalKeys;
   }
 
   /** Opens (creating it if needed) the store and brings its schema up to date. */
@@ -103,5 +107,6 @@ function repositoriesOn(client: SqlClient): Repositories {
     inspector: new InspectorRepository(client),
     deliveryHistory: new DeliveryHistoryRepository(client),
     operators: new OperatorRepository(client),
+    renewalKeys: new RenewalKeyRepository(client),
   };
 }

@@ -400,4 +400,20 @@ export const migrations: readonly Migration[] = [
     );
     `,
   },
+  // 11: the keys a cluster's nodes sign renewed tokens of Vonage applications with, one per
+  // period (`auth/RenewalKeys.ts`).
+  {
+    sqlite: `
+    CREATE TABLE renewal_keys (
+      period  INTEGER PRIMARY KEY,
+      secret  TEXT NOT NULL
+    ) STRICT;
+    `,
+    postgres: `
+    CREATE TABLE renewal_keys (
+      period  BIGINT PRIMARY KEY,
+      secret  TEXT NOT NULL
+    );
+    `,
+  },
 ];

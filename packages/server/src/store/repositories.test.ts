@@ -408,4 +408,15 @@ describeEachEngine('the repositories', (engine) => {
     );
     assert.deepEqual(await store.deliveryHistory.list('other'), []);
   });
+
+  it("renewal keys: the first stored for a period is every asker's, older periods deleted", async () => {
+    const asked = await Promise.all(
+      ['a', 'b', 'c'].map((candidate) => store.renewalKeys.obtain(7, candidate)),
+    );
+    assert.equal(new Set(asked).size, 1);
+    assert.equal(await store.renewalKeys.obtain(7, 'd'), asked[0]);
+    assert.equal(await store.renewalKeys.obtain(8, 'e'), 'e');
+    assert.equal(await store.renewalKeys.deleteBefore(8), 1);
+    assert.equal(await store.renewalKeys.obtain(7, 'f'), 'f');
+  });
 });
