@@ -443,7 +443,12 @@ describe('the OpenTok web samples that publish other media, on Parlor', () => {
     );
     await page.click('#cycle-video-btn');
     await previewIs(0);
-    assert.equal(await page.inputValue('#video-source-select'), 'red-camera');
+    // The list shows the camera once cycleVideo resolves, which may be after the preview changed.
+    await page.waitForFunction(
+      () => document.querySelector<HTMLSelectElement>('#video-source-select')?.value === 'red-camera',
+      undefined,
+      { timeout: 10_000 },
+    );
     const microphone = await page.evaluate(
       () =>
         [...document.querySelectorAll<HTMLOptionElement>('#audio-source-select option')].at(-1)?.value ?? '',
