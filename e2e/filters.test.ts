@@ -35,6 +35,10 @@ declare global {
     speak(on: boolean): void;
     /** The URLs of the AudioWorklet modules the page loaded, which playwright's request events miss. */
     workletModules: string[];
+    /** Masks the SDK's segmentation worker sent the page. */
+    workerMasks: number;
+    /** The main thread's long tasks (over 50 ms), in ms, since the last reset. */
+    longTasks: number[];
   }
 }
 
@@ -305,6 +309,23 @@ describe('built-in filters', () => {
         return background.energy > 20 && subject.energy > 5;
       });
 
+      await alice.page.evaluate(() => {
+        const NativeWorker = window.Worker;
+        window.workerMasks = 0;
+        window.Worker = class extends NativeWorker {
+          constructor(url: string | URL, options?: WorkerOptions) {
+            super(url, options);
+            if (options?.name !== 'parlor-segmentation') return;
+            this.addEventListener('message', ({ data }: MessageEvent<{ type?: string }>) => {
+              if (data.type === 'mask') window.workerMasks++;
+            });
+          }
+        };
+        window.longTasks = [];
+        new PerformanceObserver((list) => {
+          for (const entry of list.getEntries()) window.longTasks.push(entry.duration);
+        }).observe({ type: 'longtask' });
+      });
       const applied = await alice.page.evaluate(async () => {
         const publisher = window.participant.publisher;
         await publisher?.applyVideoFilter({ type: 'backgroundBlur', blurStrength: 'high' });
@@ -317,6 +338,22 @@ describe('built-in filters', () => {
         'blurred',
         ({ background, subject }) =>
           background.energy < sharp.background.energy * 0.2 && subject.energy > sharp.subject.energy * 0.5,
+      );
+      // The segmentation runs in the SDK's worker: masks keep coming from it, and the page's main
+      // thread is left its frames to draw (on software WebGL a mask costs ~200 ms wherever it runs).
+      const offMain = await alice.page.evaluate(async () => {
+        const [masks, since] = [window.workerMasks, performance.now()];
+        window.longTasks = [];
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        const busy = window.longTasks.reduce((sum, duration) => sum + duration, 0);
+        return { masks: window.workerMasks - masks, share: busy / (performance.now() - since) };
+      });
+      assert.ok(offMain.masks >= 2, `${offMain.masks} masks from the worker in 3 s`);
+      // On the main thread, segmenting kept it busy all the time (long tasks ~100 % of it).
+      assert.ok(offMain.share < 0.6, `the main thread spent ${offMain.share} of its time in long tasks`);
+      assert.ok(
+        !requested.some((url) => url.includes('selfie_segmentation_solution')),
+        'the main thread loaded no segmentation of its own',
       );
 
       await alice.page.evaluate(async () => {
@@ -347,7 +384,11 @@ describe('built-in filters', () => {
       });
       const ended = (await bob.events()).filter((event) => event.type === 'streamDestroyed');
       assert.deepEqual(ended, []);
-      assertServedByParlorOnly(['.wasm', '.tflite']);
+      assertServedByParlorOnly([
+        'segmentation-worker.js',
+        'vision_wasm_module_internal.wasm',
+        'selfie_segmentation_landscape_tasks.tflite',
+      ]);
     } finally {
       await alice.page.close();
       await bob.page.close();

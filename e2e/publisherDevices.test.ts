@@ -386,6 +386,47 @@ describe('switching a publisher’s audio', () => {
     const microphone = await toneAt3kHz();
     assert.ok(microphone < 20, `the microphone has a 3 kHz tone ${microphone} dB out`);
 
+    // A headset plugged in becomes the browser's default microphone (the page plays the system:
+    // the list names it the default, and capturing the default gives it): the publisher, which
+    // uses the default, moves to it on the live connection.
+    const followed = await alice.page.evaluate(async () => {
+      const publisher = window.participant.publisher;
+      const devices = navigator.mediaDevices;
+      const [listed, capture] = [devices.enumerateDevices.bind(devices), devices.getUserMedia.bind(devices)];
+      const headset = (await listed()).filter(({ kind }) => kind === 'audioinput').at(-1)?.deviceId ?? '';
+      const before = publisher?.getAudioSource();
+      const events: string[] = [];
+      publisher?.on('audioInputDeviceChanged', (event) => events.push(event.device.deviceId));
+      const plugged = {
+        kind: 'audioinput',
+        deviceId: 'default',
+        groupId: 'headset',
+        label: 'Default - Headset',
+      };
+      devices.enumerateDevices = async () => [plugged as MediaDeviceInfo, ...(await listed())];
+      devices.getUserMedia = (constraints) =>
+        capture(
+          constraints?.audio === true ||
+            (typeof constraints?.audio === 'object' && !constraints.audio.deviceId)
+            ? { ...constraints, audio: { deviceId: { exact: headset } } }
+            : constraints,
+        );
+      devices.dispatchEvent(new Event('devicechange'));
+      for (let waited = 0; events.length === 0 && waited < 10_000; waited += 50)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      devices.enumerateDevices = listed;
+      devices.getUserMedia = capture;
+      return {
+        events,
+        headset,
+        now: publisher?.getAudioSource()?.getSettings().deviceId,
+        oldStopped: before?.readyState,
+      };
+    });
+    assert.deepEqual(followed.events, [followed.headset]);
+    assert.deepEqual(followed, { ...followed, now: followed.headset, oldStopped: 'ended' });
+    await bob.expectMediaFlowing(streamId);
+
     const switched = await alice.page.evaluate(async () => {
       const context = new AudioContext();
       const oscillator = context.createOscillator();
@@ -414,6 +455,13 @@ describe('switching a publisher’s audio', () => {
       const microphone = devices.filter((device) => device.kind === 'audioInput').at(-1);
       const events: string[] = [];
       publisher?.on('audioInputDeviceChanged', (event) => events.push(event.device.deviceId));
+      // The page chose its source: a new default microphone changes nothing now.
+      const listed = navigator.mediaDevices.enumerateDevices.bind(navigator.mediaDevices);
+      const plugged = { kind: 'audioinput', deviceId: 'default', groupId: 'other', label: 'Default - Other' };
+      navigator.mediaDevices.enumerateDevices = async () => [plugged as MediaDeviceInfo, ...(await listed())];
+      navigator.mediaDevices.dispatchEvent(new Event('devicechange'));
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      navigator.mediaDevices.enumerateDevices = listed;
       await publisher?.setAudioSource(microphone?.deviceId ?? '');
       return {
         events,

@@ -200,6 +200,48 @@ otNetworkTest.testConnectivity().then(function connectivity(results) {
   alert(error.message);
 });`;
 
+/**
+ * Publisher-and-Subscriber-Controls: buttons that turn the camera and microphone, and the
+ * subscriber's audio and video, off and on; a volume slider; a call button that hangs up
+ * (unpublish, disconnect, keeping the publisher) and calls again with the same publisher.
+ */
+const controls = `
+var publisher, subscriber;
+function handleError(error) {
+  if (error) alert(error.message);
+}
+var session = OT.initSession(apiKey, sessionId);
+session.on('streamCreated', function subscribe(event) {
+  subscriber = session.subscribe(event.stream, 'subscriber', { insertMode: 'append' }, handleError);
+});
+publisher = OT.initPublisher('publisher', { insertMode: 'append' }, handleError);
+publisher.on('streamDestroyed', function keep(event) {
+  if (session.connection === null || event.stream.connection.connectionId === session.connection.connectionId)
+    event.preventDefault();
+});
+function connected(error) {
+  if (error) handleError(error);
+  else session.publish(publisher, handleError);
+}
+session.connect(token, connected);
+document.querySelector('#camera-toggle').addEventListener('click', function camera() {
+  if (publisher.session) publisher.publishVideo(!publisher.stream.hasVideo);
+});
+document.querySelector('#video-toggle').addEventListener('click', function video() {
+  if (subscriber && subscriber.session) subscriber.subscribeToVideo(false);
+});
+document.querySelector('#volume').addEventListener('input', function volume(event) {
+  if (subscriber && subscriber.session) subscriber.setAudioVolume(Number(event.target.value));
+});
+document.querySelector('#call').addEventListener('click', function callOrHangUp() {
+  if (session.connection) {
+    session.unpublish(publisher);
+    session.disconnect();
+  } else {
+    session.connect(token, connected);
+  }
+});`;
+
 describe('the OpenTok web samples on Parlor', () => {
   for (const mediaMode of ['relayed', 'routed'] as const) {
     it(`Basic Video Chat: two visitors see each other (${mediaMode})`, async () => {
@@ -268,6 +310,44 @@ describe('the OpenTok web samples on Parlor', () => {
         },
       );
     await bed.close(pages);
+  });
+
+  it('Publisher-and-Subscriber-Controls: camera off and on, the volume, and hanging up and calling again with the same publisher', async () => {
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
+    const body = `${videos}<button id="camera-toggle">Camera</button><button id="video-toggle">Video</button>
+<input type="range" id="volume" min="0" max="100" value="50"><button id="call">Call</button>`;
+    const [alice, bob] = [
+      await bed.open(sessionId, body, controls),
+      await bed.open(sessionId, body, controls),
+    ] as [Page, Page];
+    await Promise.all([expectSubscriberVideo(alice), expectSubscriberVideo(bob)]);
+    type Controls = { subscriber?: { stream?: { hasVideo: boolean }; getAudioVolume(): number } };
+    const bobSees = (hasVideo: boolean) =>
+      bob.waitForFunction(
+        (hasVideo) => (window as unknown as Controls).subscriber?.stream?.hasVideo === hasVideo,
+        hasVideo,
+        { timeout: 10_000, polling: 100 },
+      );
+    await alice.click('#camera-toggle');
+    await bobSees(false);
+    await alice.click('#camera-toggle');
+    await bobSees(true);
+    // The slider dragged to 0, as a visitor would.
+    await bob.evaluate(() => {
+      const slider = document.querySelector<HTMLInputElement>('#volume');
+      if (slider) slider.value = '0';
+      slider?.dispatchEvent(new Event('input'));
+    });
+    assert.equal(await bob.evaluate(() => (window as unknown as Controls).subscriber?.getAudioVolume()), 0);
+
+    await alice.click('#call');
+    await bob.waitForFunction(() => !document.querySelector('#subscriber video'), undefined, {
+      timeout: 10_000,
+    });
+    assert.equal(await alice.evaluate(() => document.querySelectorAll('#publisher video').length), 1, 'kept');
+    await alice.click('#call');
+    await expectSubscriberVideo(bob);
+    await bed.close([alice, bob]);
   });
 
   it('Signaling: a message typed on one page shows in both histories, theirs and mine', async () => {

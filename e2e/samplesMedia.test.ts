@@ -190,6 +190,54 @@ document.querySelector('#cycle').addEventListener('click', function cycle() {
 });`;
 
 /**
+ * Publish-Devices: pick a microphone and a camera from OT.getDevices' lists (filled once
+ * OT.getUserMedia has been allowed), publish them (no session), then switch the microphone from
+ * its list and cycle the camera; a meter shows the microphone's level on a log scale.
+ */
+const publishDevices = `
+var audioSelector = document.querySelector('#audio-source-select');
+var videoSelector = document.querySelector('#video-source-select');
+var publisher;
+function fill(selector, kind) {
+  OT.getDevices(function listed(error, devices) {
+    if (error) return alert('getDevices error ' + error.message);
+    selector.innerHTML = devices.filter(function ofKind(device) { return device.kind === kind; })
+      .map(function option(device, i) {
+        return '<option value="' + device.deviceId + '">' + (device.label || kind + (i + 1)) + '</option>';
+      }).join('');
+  });
+}
+OT.getUserMedia().then(function allowed() {
+  fill(audioSelector, 'audioInput');
+  fill(videoSelector, 'videoInput');
+});
+document.querySelector('#publish-btn').addEventListener('click', function publish() {
+  publisher = OT.initPublisher('publisher', {
+    audioSource: audioSelector.value,
+    videoSource: videoSelector.value,
+  }, function initialized(error) {
+    if (error) return alert('Publish error ' + error.message);
+    audioSelector.addEventListener('change', function change(event) {
+      publisher.setAudioSource(event.target.value).catch(function failed(e) {
+        alert('setAudioSource failed: ' + e.message);
+      });
+    });
+    document.querySelector('#cycle-video-btn').addEventListener('click', function cycle() {
+      publisher.cycleVideo().then(function cycled(result) {
+        videoSelector.value = result.deviceId;
+      }, function failed(e) {
+        alert('cycleVideo error ' + e.message);
+      });
+    });
+    var average = null;
+    publisher.on('audioLevelUpdated', function level(event) {
+      average = average === null || average <= event.audioLevel ? event.audioLevel : 0.7 * average + 0.3 * event.audioLevel;
+      document.querySelector('#audio-meter').value = Math.min(Math.max(Math.log10(average) / 1.5 + 1, 0), 1);
+    });
+  });
+});`;
+
+/**
  * The test's two cameras, `red-camera` (the default) and `blue-camera`: canvas tracks of one colour
  * each that `enumerateDevices` lists and `getUserMedia` captures by device ID.
  */
@@ -354,6 +402,68 @@ describe('the OpenTok web samples that publish other media, on Parlor', () => {
     await waitForColour(0);
     assert.equal(await switcher.textContent('#camera'), 'red-camera');
     await bed.close([switcher, viewer]);
+  });
+
+  it('Publish-Devices: publishes the devices picked from the lists, switches the microphone from its list and cycles the camera; the meter moves', async () => {
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'relayed' });
+    const body = `<select id="audio-source-select"></select><select id="video-source-select"></select>
+<button id="publish-btn">Publish</button><button id="cycle-video-btn">Cycle video</button>
+<meter id="audio-meter" min="0" max="1" value="0"></meter><div id="publisher"></div>`;
+    const page = await bed.open(sessionId, body, publishDevices, { initScript: twoCameras });
+    await page.waitForFunction(
+      () =>
+        document.querySelectorAll('#video-source-select option').length === 2 &&
+        document.querySelectorAll('#audio-source-select option').length > 0,
+    );
+    await page.selectOption('#video-source-select', 'blue-camera');
+    await page.click('#publish-btn');
+    const previewIs = (dominant: 0 | 2) =>
+      page.waitForFunction(
+        (dominant) => {
+          const video = document.querySelector<HTMLVideoElement>('#publisher video');
+          if (!video || video.videoWidth === 0) return false;
+          // Drawn, not made a bitmap of: a preview between two tracks has no frame to take.
+          const canvas = document.createElement('canvas');
+          canvas.width = canvas.height = 8;
+          const context = canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
+          context.drawImage(video, 0, 0, 8, 8);
+          const [r = 0, , b = 0] = context.getImageData(4, 5, 1, 1).data;
+          return dominant === 0 ? r > 150 && b < 100 : b > 150 && r < 100;
+        },
+        dominant,
+        { timeout: 20_000, polling: 100 },
+      );
+    await previewIs(2);
+    await page.waitForFunction(
+      () => (document.querySelector<HTMLMeterElement>('#audio-meter')?.value ?? 0) > 0,
+      undefined,
+      {
+        timeout: 20_000,
+        polling: 50,
+      },
+    );
+    await page.click('#cycle-video-btn');
+    await previewIs(0);
+    // The list shows the camera once cycleVideo resolves, which may be after the preview changed.
+    await page.waitForFunction(
+      () => document.querySelector<HTMLSelectElement>('#video-source-select')?.value === 'red-camera',
+      undefined,
+      { timeout: 10_000 },
+    );
+    const microphone = await page.evaluate(
+      () =>
+        [...document.querySelectorAll<HTMLOptionElement>('#audio-source-select option')].at(-1)?.value ?? '',
+    );
+    await page.selectOption('#audio-source-select', microphone);
+    await page.waitForFunction(
+      (microphone) =>
+        (window as unknown as { publisher: { getAudioSource(): MediaStreamTrack | undefined } }).publisher
+          .getAudioSource()
+          ?.getSettings().deviceId === microphone,
+      microphone,
+      { timeout: 20_000 },
+    );
+    await bed.close([page]);
   });
 
   it("Screen sharing: the viewer subscribes to the shared screen as a screen, beside the sharer's camera", async () => {

@@ -69,6 +69,15 @@ await Promise.all([
     minify: true,
     outfile: out('noise-suppression-worklet.js'),
   }),
+  // The background filters' segmentation worker with MediaPipe Tasks bundled in, served beside
+  // the SDK and started (as a module worker) only by publishers that apply a filter.
+  build({
+    ...common,
+    entryPoints: [join(here, 'src', 'core', 'filters', 'segmentationWorker.ts')],
+    format: 'esm',
+    minify: true,
+    outfile: out('segmentation-worker.js'),
+  }),
   build({ ...withWorker, entryPoints: [classic], format: 'iife', outfile: out('opentok.js') }),
   build({
     ...withWorker,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { DeviceWatch, type Device } from '../src/core/DeviceWatch.js';
+import { DeviceWatch, inputDevices, sameDevices, type Device } from '../src/core/DeviceWatch.js';
 
 type Info = Pick<MediaDeviceInfo, 'kind' | 'deviceId' | 'label'>;
 
@@ -49,6 +49,8 @@ function watch(source: FakeDevices, debounceMs = 30) {
   const deviceWatch = new DeviceWatch({
     source,
     debounceMs,
+    read: inputDevices,
+    same: sameDevices,
     onChange: (devices) => changes.push(devices),
     onError: (error) => errors.push(error),
   });

@@ -71,6 +71,27 @@ describe('GET /v2/js/filters/', () => {
     assert.match(await response.text(), /registerProcessor\(/);
   });
 
+  it('serves the segmentation worker, MediaPipe Tasks’ WebAssembly module, and the model with the metadata Tasks needs', async () => {
+    const worker = await fetch(`${parlor.url}/v2/js/filters/segmentation-worker.js`);
+    assert.equal(worker.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.match(await worker.text(), /ImageSegmenter|segmentForVideo/);
+    const loader = await fetch(`${parlor.url}/v2/js/filters/vision_wasm_module_internal.js`);
+    assert.equal(loader.status, 200);
+    await loader.arrayBuffer();
+    const wasm = await fetch(`${parlor.url}/v2/js/filters/vision_wasm_module_internal.wasm`);
+    assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+    await wasm.arrayBuffer();
+    const model = await fetch(`${parlor.url}/v2/js/filters/selfie_segmentation_landscape_tasks.tflite`);
+    assert.equal(model.headers.get('cache-control'), 'public, max-age=86400');
+    const bytes = Buffer.from(await model.arrayBuffer());
+    assert.equal(bytes.subarray(4, 8).toString(), 'TFL3');
+    assert.ok(bytes.includes('TFLITE_METADATA'), 'the metadata is named');
+    const again = await fetch(`${parlor.url}/v2/js/filters/selfie_segmentation_landscape_tasks.tflite`, {
+      headers: { 'If-None-Match': model.headers.get('etag') ?? '' },
+    });
+    assert.equal(again.status, 304);
+  });
+
   it('serves nothing else from the package', async () => {
     const response = await fetch(`${parlor.url}/v2/js/filters/package.json`);
     assert.equal(response.status, 404);

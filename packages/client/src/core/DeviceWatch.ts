@@ -22,7 +22,7 @@ export function inputDevices(list: readonly MediaDeviceInfo[]): Device[] {
     }));
 }
 
-export interface DeviceWatchOptions {
+export interface DeviceWatchOptions<T> {
   /** The browser's devices. Default: `navigator.mediaDevices`. */
   readonly source?: DeviceSource;
   /**
@@ -30,15 +30,20 @@ export interface DeviceWatchOptions {
    * in a headset fires several in a row). Default: 300 ms.
    */
   readonly debounceMs?: number;
-  /** Called with the cameras and microphones each time they differ from the last list. */
-  readonly onChange: (devices: Device[]) => void;
+  /** What of the browser's list is followed: the cameras and microphones, the default microphone… */
+  readonly read: (list: readonly MediaDeviceInfo[]) => T;
+  /** Whether two readings are the same. */
+  readonly same: (a: T, b: T) => boolean;
+  /** Called with the reading each time it differs from the last. */
+  readonly onChange: (value: T) => void;
   /** Called when the browser fails to list its devices. */
   readonly onError: (error: unknown) => void;
 }
 
 const defaultDebounceMs = 300;
 
-function sameDevices(a: readonly Device[], b: readonly Device[]): boolean {
+/** Whether two lists of cameras and microphones are the same, in the same order. */
+export function sameDevices(a: readonly Device[], b: readonly Device[]): boolean {
   return (
     a.length === b.length &&
     a.every((device, i) => {
@@ -55,16 +60,15 @@ function sameDevices(a: readonly Device[], b: readonly Device[]): boolean {
 
 /**
  * Follows the browser's `devicechange` events: once they have been quiet for `debounceMs`, lists
- * the devices (one listing at a time; changes during it are read by one more) and reports the
- * cameras and microphones when they differ from the last list read. The first list, read at
- * once, is the baseline and is not reported.
+ * the devices (one listing at a time; changes during it are read by one more) and reports what
+ * `read` takes of the list when it differs from the last reading. The first list, read at once,
+ * is the baseline and is not reported.
  */
-export class DeviceWatch {
+export class DeviceWatch<T> {
   readonly #source: DeviceSource;
   readonly #debounceMs: number;
-  readonly #onChange: (devices: Device[]) => void;
-  readonly #onError: (error: unknown) => void;
-  #last: Device[] | undefined;
+  readonly #options: DeviceWatchOptions<T>;
+  #last: { value: T } | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #listing = false;
   #again = false;
@@ -77,11 +81,10 @@ export class DeviceWatch {
     }, this.#debounceMs);
   };
 
-  constructor(options: DeviceWatchOptions) {
+  constructor(options: DeviceWatchOptions<T>) {
     this.#source = options.source ?? navigator.mediaDevices;
     this.#debounceMs = options.debounceMs ?? defaultDebounceMs;
-    this.#onChange = options.onChange;
-    this.#onError = options.onError;
+    this.#options = options;
     this.#source.addEventListener('devicechange', this.#changed);
     this.#list();
   }
@@ -106,13 +109,13 @@ export class DeviceWatch {
       .then(
         (list) => {
           if (this.#closed) return;
-          const devices = inputDevices(list);
+          const value = this.#options.read(list);
           const previous = this.#last;
-          this.#last = devices;
-          if (previous && !sameDevices(previous, devices)) this.#onChange(devices);
+          this.#last = { value };
+          if (previous && !this.#options.same(previous.value, value)) this.#options.onChange(value);
         },
         (error: unknown) => {
-          if (!this.#closed) this.#onError(error);
+          if (!this.#closed) this.#options.onError(error);
         },
       )
       .finally(() => {

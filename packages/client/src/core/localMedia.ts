@@ -92,10 +92,10 @@ async function captureScreen(options: MediaOptions): Promise<MediaStreamTrack> {
   return track;
 }
 
-/** Captures one device's track, with the options' size, frame rate and audio processing. */
+/** Captures one device's track (true: the default device), with the options' size, frame rate and audio processing. */
 export async function acquireTrack(
   kind: 'audio' | 'video',
-  deviceId: string,
+  deviceId: string | true,
   options: MediaOptions,
 ): Promise<MediaStreamTrack> {
   const { constraints: _raw, ...rest } = options;
@@ -105,7 +105,7 @@ export async function acquireTrack(
       : { audioSource: false, videoSource: deviceId };
   const [track] = (await acquireMedia({ ...rest, ...sources })).getTracks();
   if (!track)
-    throw new ClientError(clientErrorCodes.unableToPublish, `no ${kind} from ${deviceId}`, {
+    throw new ClientError(clientErrorCodes.unableToPublish, `no ${kind} from ${String(deviceId)}`, {
       media: 'notFound',
     });
   return track;

@@ -1,4 +1,4 @@
-import { DeviceWatch, inputDevices, type Device } from '../core/DeviceWatch.js';
+import { DeviceWatch, inputDevices, sameDevices, type Device } from '../core/DeviceWatch.js';
 import { frameTransformApi } from '../core/e2ee/FrameEncryption.js';
 import { acquireMedia, hasScreenSharing, type MediaOptions } from '../core/localMedia.js';
 import { Logger, logLevels, type LogLevel } from '../core/Logger.js';
@@ -59,7 +59,7 @@ export class OTNamespace extends OTEventEmitter<OTEvents> {
   readonly LOG = logLevels.LOG;
   readonly DEBUG = logLevels.DEBUG;
   readonly #context: OTContext;
-  #deviceWatch: DeviceWatch | undefined;
+  #deviceWatch: DeviceWatch<Device[]> | undefined;
   /** The page's publishers, until destroyed. */
   readonly publishers = new Collection<Publisher>();
   /** The page's subscribers, until destroyed. */
@@ -195,6 +195,8 @@ export class OTNamespace extends OTEventEmitter<OTEvents> {
       this.listenerCount(type) > 0 && typeof navigator !== 'undefined' && 'mediaDevices' in navigator;
     if (wanted && !this.#deviceWatch) {
       this.#deviceWatch = new DeviceWatch({
+        read: inputDevices,
+        same: sameDevices,
         onChange: (devices) => {
           this.dispatch(createEvent('devicesChanged', this, { devices }));
         },

@@ -3,6 +3,7 @@ import type { Telemetry } from '../core/Telemetry.js';
 import type { QualityScore } from '../core/TransportQuality.js';
 import type { PublishParams, StreamInfo } from '@parlor/protocol';
 import { ClientError, clientErrorCodes } from '../core/ClientError.js';
+import { DefaultMicrophone } from '../core/DefaultMicrophone.js';
 import {
   BackgroundFilter,
   BackgroundImageError,
@@ -114,7 +115,10 @@ export interface PublisherEvents {
    * peer connections sends changed: to the router, or in a relayed session to one subscriber.
    */
   qualityScoreChanged: EventOf<'qualityScoreChanged', { qualityScore: QualityScore; subscriberId: string }>;
-  /** `setAudioSource` switched to another microphone. */
+  /**
+   * The audio moved to another microphone: `setAudioSource` switched it, or the publisher, using
+   * the default microphone, followed a new default (one plugged in) or left one unplugged.
+   */
   audioInputDeviceChanged: EventOf<
     'audioInputDeviceChanged',
     { device: { deviceId: string; label: string; kind: 'audioInput' } }
@@ -182,6 +186,8 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
   #videoFilter: BackgroundFilter | undefined;
   /** The built-in audio filter, while it is the audio's connector. */
   #audioFilter: NoiseSuppression | undefined;
+  /** Keeps the audio on the browser's default microphone, while no source was chosen. */
+  #defaultMicrophone: DefaultMicrophone | undefined;
   /** The `videoFilter` option being applied: publishing waits for it. */
   #initialFilter: Promise<void> = Promise.resolve();
   #destroyed = false;
@@ -298,11 +304,10 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
    * track, and the capture errors of `initPublisher`.
    */
   async setAudioSource(source: string | MediaStreamTrack): Promise<undefined> {
+    this.#defaultMicrophone?.close();
+    this.#defaultMicrophone = undefined;
     const track = await this.#switchSource('audio', source);
-    if (typeof source === 'string') {
-      const device = { deviceId: source, label: track.label, kind: 'audioInput' as const };
-      this.dispatch(createEvent('audioInputDeviceChanged', this, { device }));
-    }
+    if (typeof source === 'string') this.#audioInputDeviceChanged(source, track);
     return undefined;
   }
 
@@ -475,6 +480,7 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
     this.#destroyed = true;
     void this.#publication?.unpublish('unpublished').catch(() => undefined);
     this.#levels.setListening(false);
+    this.#defaultMicrophone?.close();
     this.#tracks?.close();
     this.#context.publishers._remove(this);
     this.#widget.remove();
@@ -715,11 +721,13 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
         await this.#publication?.replaceTrack(track);
       },
       onEnded: (track) => {
-        this.#mediaStopped(track);
+        if (track.kind === 'audio' && this.#defaultMicrophone) this.#defaultMicrophone.trackEnded(track);
+        else this.#mediaStopped(track);
       },
       logger: this.#context.logger,
     });
     this.#tracks = tracks;
+    if (this.#followsDefaultMicrophone(tracks)) this.#followDefaultMicrophone(tracks);
     tracks.setEnabled('audio', this.#publishAudio);
     tracks.setEnabled('video', this.#publishVideo);
     this.#widget.video.srcObject = tracks.stream;
@@ -733,6 +741,39 @@ export class Publisher extends OTEventEmitter<PublisherEvents> {
       });
     }
     completion?.();
+  }
+
+  /** Whether the application left the microphone to the browser's default (no device, track or raw constraints). */
+  #followsDefaultMicrophone(tracks: PublisherTracks): boolean {
+    const { audioSource, constraints } = this.#properties;
+    return (
+      (audioSource === undefined || audioSource === true) &&
+      constraints === undefined &&
+      tracks.isCaptured('audio') &&
+      typeof navigator.mediaDevices.addEventListener === 'function'
+    );
+  }
+
+  #followDefaultMicrophone(tracks: PublisherTracks): void {
+    const { logger } = this.#context;
+    this.#defaultMicrophone = new DefaultMicrophone({
+      capture: () => acquireTrack('audio', true, this.#properties),
+      current: () => tracks.source('audio'),
+      use: (track) => tracks.setSource(track, true),
+      onMoved: (track) => {
+        this.#audioInputDeviceChanged(track.getSettings().deviceId ?? '', track);
+      },
+      onLost: (ended, error) => {
+        logger.warn('no microphone took the place of the one that went away', error);
+        this.#mediaStopped(ended);
+      },
+      logger,
+    });
+  }
+
+  #audioInputDeviceChanged(deviceId: string, track: MediaStreamTrack): void {
+    const device = { deviceId, label: track.label, kind: 'audioInput' as const };
+    this.dispatch(createEvent('audioInputDeviceChanged', this, { device }));
   }
 
   #mediaFailed(error: OTError, completion: Completion | undefined): void {

@@ -188,9 +188,9 @@ export class Session extends OTEventEmitter<SessionEvents> {
     });
   }
 
-  /** This client's own connection, once connected. */
-  get connection(): Connection | undefined {
-    return this.#connection;
+  /** This client's own connection while connected; null before and after, as OpenTok.js (pages test it). */
+  get connection(): Connection | null {
+    return this.#connection ?? null;
   }
 
   isConnected(): boolean {
@@ -288,7 +288,9 @@ export class Session extends OTEventEmitter<SessionEvents> {
   }
 
   async #connect(token: string): Promise<void> {
-    if (this.#engine) throw new OTError('OT_INVALID_PARAMETER', 'connect was already called', 1011);
+    // A session disconnected may connect again, as OpenTok.js's (the samples' hang-up buttons do).
+    if (this.#engine && this.#engine.state !== 'disconnected')
+      throw new OTError('OT_INVALID_PARAMETER', 'connect was already called', 1011);
     if (this.#initialSecretInvalid) throw invalidSecret();
     const apiUrl = this.#options.apiUrl ?? this.#context.apiUrl;
     if (apiUrl === undefined) {
@@ -408,11 +410,13 @@ export class Session extends OTEventEmitter<SessionEvents> {
       engine.announcePresent();
     });
     engine.on('disconnected', (reason) => {
-      this.#frames.close();
+      this.#connection = undefined;
+      this.#frames.stop();
       this.#connections.clear();
       this.#streams.clear();
+      // Publishers are not destroyed here: each published one got its own streamDestroyed, whose
+      // default destroys it; one the page kept (preventDefault) stays, to publish again.
       this.dispatch(createEvent('sessionDisconnected', this, { reason }, true), () => {
-        for (const publisher of [...this.#publishers]) publisher.destroy();
         for (const subscriber of [...this.#subscribers]) subscriber._destroy(reason);
       });
     });

@@ -192,6 +192,11 @@ export class Subscriber extends OTEventEmitter<SubscriberEvents> {
     return this.#widget.element;
   }
 
+  /** The session subscribed in, until the subscriber is destroyed (samples check it before each call). */
+  get session(): Session | undefined {
+    return this.#destroyed ? undefined : this.#session;
+  }
+
   subscribeToAudio(value: boolean): this {
     this.#subscribeToAudio = value;
     for (const track of this.#media.getAudioTracks()) track.enabled = value;

@@ -59,7 +59,6 @@ export class FrameEncryption extends TypedEmitter<FrameEncryptionEvents> impleme
   #key: FrameKey | null = null;
   #nextId = 1;
   readonly #receivers = new Map<number, string>();
-  #closed = false;
 
   constructor(sessionId: string, logger: Logger) {
     super((event, error) => {
@@ -131,10 +130,11 @@ export class FrameEncryption extends TypedEmitter<FrameEncryptionEvents> impleme
     });
   }
 
-  /** Stops the worker: every transform stops passing frames. Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  /**
+   * Stops the worker: every transform stops passing frames. The key stays: a session connected
+   * again starts another worker with its first transform. Idempotent.
+   */
+  stop(): void {
     this.#worker?.terminate();
     this.#worker = null;
     if (this.#workerUrl) URL.revokeObjectURL(this.#workerUrl);
@@ -167,7 +167,7 @@ export class FrameEncryption extends TypedEmitter<FrameEncryptionEvents> impleme
   }
 
   #workerOrStart(): Worker | null {
-    if (this.#worker || this.#closed) return this.#worker;
+    if (this.#worker) return this.#worker;
     if (typeof __PARLOR_FRAME_WORKER__ !== 'string' || this.api === null) {
       this.#logger.error('end-to-end encryption is not available in this browser or build');
       return null;

@@ -2,6 +2,29 @@ import type { Logger } from '../Logger.js';
 import type { MediaProcessorConnector } from '../PublisherTracks.js';
 import { SelfieSegmenter } from './SelfieSegmenter.js';
 import type { VideoFilter } from './videoFilter.js';
+import { hasWorkerSegmentation, WorkerSegmenter } from './WorkerSegmenter.js';
+
+/** A person segmenter: in a worker, or on the main thread where a worker cannot run it. */
+interface Segmenter {
+  /** The latest mask: alpha is the confidence that a pixel is the person. */
+  readonly mask: CanvasImageSource;
+  readonly hasMask: boolean;
+  readonly busy: boolean;
+  segment(frame: VideoFrame): void;
+  close(): void;
+}
+
+/** The worker's segmenter; the main thread's where the page cannot start it or it fails to load. */
+async function createSegmenter(assetsUrl: string, logger: Logger): Promise<Segmenter> {
+  if (hasWorkerSegmentation()) {
+    try {
+      return await WorkerSegmenter.create(assetsUrl);
+    } catch (error) {
+      logger.warn('segmenting in a worker failed; segmenting on the main thread', error);
+    }
+  }
+  return SelfieSegmenter.create(assetsUrl);
+}
 
 /** Insertable Streams' breakout box, as Chromium exposes it to pages. */
 interface BreakoutBox {
@@ -54,7 +77,7 @@ const blurShare = { low: 1 / 48, high: 1 / 20 } as const;
  */
 export class BackgroundFilter implements MediaProcessorConnector {
   readonly #options: BackgroundFilterOptions;
-  readonly #segmenter: SelfieSegmenter;
+  readonly #segmenter: Segmenter;
   readonly #background: ImageBitmap | undefined;
   readonly #canvas = new OffscreenCanvas(1, 1);
   readonly #minMaskInterval: number;
@@ -64,11 +87,7 @@ export class BackgroundFilter implements MediaProcessorConnector {
   #output: MediaStreamTrack | undefined;
   #destroyed = false;
 
-  private constructor(
-    options: BackgroundFilterOptions,
-    segmenter: SelfieSegmenter,
-    background?: ImageBitmap,
-  ) {
+  private constructor(options: BackgroundFilterOptions, segmenter: Segmenter, background?: ImageBitmap) {
     this.#options = options;
     this.#segmenter = segmenter;
     this.#background = background;
@@ -81,7 +100,8 @@ export class BackgroundFilter implements MediaProcessorConnector {
     const background =
       filter.type === 'backgroundReplacement' ? await loadImage(filter.backgroundImgUrl) : undefined;
     try {
-      return new BackgroundFilter(options, await SelfieSegmenter.create(options.assetsUrl), background);
+      const segmenter = await createSegmenter(options.assetsUrl, options.logger);
+      return new BackgroundFilter(options, segmenter, background);
     } catch (error) {
       background?.close();
       throw error;

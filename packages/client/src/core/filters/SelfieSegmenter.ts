@@ -1,3 +1,5 @@
+import { maskHeight, maskWidth } from './segmentationMessages.js';
+
 /** The part of `@mediapipe/selfie_segmentation`'s script (the global `SelfieSegmentation`) used here. */
 interface SelfieSegmentationSolution {
   setOptions(options: { modelSelection?: 0 | 1; selfieMode?: boolean }): void;
@@ -9,10 +11,6 @@ interface SelfieSegmentationSolution {
 type SelfieSegmentationClass = new (config: {
   locateFile: (file: string) => string;
 }) => SelfieSegmentationSolution;
-
-/** The segmenter's input: the landscape model's own size, so that nothing is scaled twice. */
-const inputWidth = 256;
-const inputHeight = 144;
 
 const scripts = new Map<string, Promise<SelfieSegmentationClass>>();
 
@@ -42,7 +40,7 @@ function loadSolution(assetsUrl: string): Promise<SelfieSegmentationClass> {
 
 /**
  * Person segmentation with MediaPipe's selfie model (landscape, 256×144), run by its WebAssembly
- * and WebGL in the page. `mask` holds the latest result: alpha is the confidence that a pixel is
+ * and WebGL on the page's main thread, where `WorkerSegmenter` cannot run. `mask` holds the latest result: alpha is the confidence that a pixel is
  * the person. One segmentation runs at a time; `segment` while one runs does nothing.
  */
 export class SelfieSegmenter {
@@ -56,13 +54,13 @@ export class SelfieSegmenter {
 
   private constructor(solution: SelfieSegmentationSolution) {
     this.#solution = solution;
-    this.#input.width = this.mask.width = inputWidth;
-    this.#input.height = this.mask.height = inputHeight;
+    this.#input.width = this.mask.width = maskWidth;
+    this.#input.height = this.mask.height = maskHeight;
     solution.onResults(({ segmentationMask }) => {
       const context = this.mask.getContext('2d');
       if (!context || this.#closed) return;
       context.globalCompositeOperation = 'copy';
-      context.drawImage(segmentationMask, 0, 0, inputWidth, inputHeight);
+      context.drawImage(segmentationMask, 0, 0, maskWidth, maskHeight);
       this.#hasMask = true;
     });
   }
@@ -96,7 +94,7 @@ export class SelfieSegmenter {
     if (this.#busy || this.#closed) return;
     const context = this.#input.getContext('2d');
     if (!context) return;
-    context.drawImage(frame, 0, 0, inputWidth, inputHeight);
+    context.drawImage(frame, 0, 0, maskWidth, maskHeight);
     this.#busy = true;
     this.#solution
       .send({ image: this.#input })
