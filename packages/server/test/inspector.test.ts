@@ -179,7 +179,7 @@ describe('the Inspector', () => {
     await Promise.all([alice.close(), bob.close()]);
   });
 
-  it('takes a failed connect over HTTP with a token of the session, rate limited, and calls it out', async () => {
+  it('takes a failed connect over HTTP with a token of the session (expired 5 min at most), rate limited, and calls it out', async () => {
     const sessionId = await parlor.createSession();
     const url = `${parlor.url}/v2/project/${parlor.apiKey}${inspectorPath(sessionId)}/connect-failure`;
     const post = (body: object): Promise<Response> =>
@@ -202,6 +202,11 @@ describe('the Inspector', () => {
     const other = await parlor.createSession();
     assert.equal((await post({ token: parlor.token(other), ...failure })).status, 403);
     assert.equal((await post({ token: 'nonsense', ...failure })).status, 403);
+    // A connect refused for its expired token is reported at once; a token 5 min past expiry, never.
+    const expiredAgo = (seconds: number): string =>
+      parlor.token(sessionId, { expireTime: Math.floor(Date.now() / 1000) - seconds });
+    assert.equal((await post({ token: expiredAgo(60), ...failure })).status, 204);
+    assert.equal((await post({ token: expiredAgo(301), ...failure })).status, 403);
     // 10 at once, then 1 a second per session.
     const statuses = [];
     for (let i = 0; i < 12; i++) statuses.push((await post({ token, ...failure })).status);

@@ -18,8 +18,11 @@ export interface InspectorRouteOptions {
 /** The header by which a moderator token of the session opens its Inspector data instead of the project's credentials. */
 const tokenHeader = 'x-parlor-token';
 
-/** How long past its expiry a token may still report its failed connect, in ms. */
-const failureTokenGraceMs = 86_400_000;
+/**
+ * How long past its expiry a token may still report its failed connect, in seconds: a connect
+ * refused for an expired token is reported at once; a token leaked later reports nothing.
+ */
+const failureTokenGraceSeconds = 300;
 /** Sessions whose failed-connect buckets are kept; past it the oldest bucket goes. */
 const maxFailureBuckets = 10_000;
 
@@ -47,7 +50,7 @@ const chartFiles: Readonly<Record<string, readonly [string, string]>> = {
  * `GET /v2/project/:apiKey/inspector/sessions`, the project's sessions the Inspector has, the
  * most recently active first; `POST /v2/project/:apiKey/session/:sessionId/inspector/connect-failure`,
  * where a client whose connect failed (so without signaling) tells of it, authenticated by its
- * token of that session (expired a day at most), 1 a second per session in bursts of 10; and
+ * token of that session (expired 5 minutes at most), 1 a second per session in bursts of 10; and
  * `POST /graphql`, the session-data path of Vonage's Insights API
  * (authenticated by the project's JWT, 5 queries a second per project in bursts of 10, a body of
  * 16 KiB at most). Calls are answered from the store, on any node.
@@ -127,13 +130,10 @@ export async function inspectorRoutes(app: FastifyInstance, options: InspectorRo
         code: number;
         message: string;
       };
-      const verified = await options.tokens.verify(token).catch(() => null);
-      if (
-        !verified ||
-        verified.apiKey !== apiKey ||
-        verified.sessionId !== sessionId ||
-        verified.expiresAt * 1000 + failureTokenGraceMs < Date.now()
-      )
+      const verified = await options.tokens
+        .verify(token, { expiredGraceSeconds: failureTokenGraceSeconds })
+        .catch(() => null);
+      if (!verified || verified.apiKey !== apiKey || verified.sessionId !== sessionId)
         throw new ParlorError('AUTH_FAILED', 'the token is not a token of this session');
       let bucket = failureBuckets.get(sessionId);
       if (!bucket) {
