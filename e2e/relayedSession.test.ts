@@ -12,6 +12,7 @@ import {
   startBrowserTestBed,
   type BrowserTestBed,
 } from './helpers.js';
+import { attempts, inspectorWhen, num } from './inspectorTimeline.js';
 
 // Pages of another origin load /v2/js/opentok.js by script tag and meet in relayed sessions.
 
@@ -155,6 +156,56 @@ describe('a relayed session of three', () => {
     assert.equal((await alice.events()).filter((event) => event.type === 'connectionDestroyed').length, 0);
     await alice.expectMediaFlowing(carolIds.streamId);
     await carol.expectMediaFlowing(idsOf(alice).streamId);
+  });
+
+  it("is in the Inspector: each connect, publish and subscribe, direct paths in both sides' samples, scores, the reconnection", async () => {
+    const peers = [alice, bob, carol];
+    const connectionIds = peers.map((peer) => idsOf(peer).connectionId);
+    const streamIds = peers.map((peer) => idsOf(peer).streamId);
+    // A quality sample leaves 6 s after a peer connection starts: each page's two subscribers.
+    const samples = (t: Awaited<ReturnType<typeof inspectorWhen>>, connectionId: string, type: string) =>
+      t.quality.filter((q) => q.source === 'client' && q.connectionId === connectionId && q.type === type);
+    const timeline = await inspectorWhen(
+      parlor,
+      sessionId,
+      (t) =>
+        t.issues.some((issue) => issue.kind === 'reconnecting') &&
+        connectionIds.every(
+          (id) => samples(t, id, 'subscriber').length >= 2 && samples(t, id, 'publisher').length >= 2,
+        ),
+    );
+    for (const [index, connectionId] of connectionIds.entries()) {
+      assert.equal(attempts(timeline, connectionId, 'connect').length, 1);
+      assert.deepEqual(
+        attempts(timeline, connectionId, 'publish').map((e) => e.streamId),
+        [streamIds[index]],
+      );
+      assert.deepEqual(
+        attempts(timeline, connectionId, 'subscribe')
+          .map((e) => e.streamId)
+          .sort(),
+        streamIds.filter((_, other) => other !== index).sort(),
+      );
+      // Peer to peer (no relay candidate) over UDP on both ends, media decoded.
+      for (const sample of [
+        ...samples(timeline, connectionId, 'subscriber'),
+        ...samples(timeline, connectionId, 'publisher'),
+      ])
+        assert.match(String(sample.data.path), /^(host|prflx|srflx)\/udp$/, JSON.stringify(sample));
+      assert.ok(samples(timeline, connectionId, 'subscriber').some((q) => num(q.data.frameRate) > 0));
+      assert.ok(
+        timeline.scores.some(
+          (s) => s.connectionId === connectionId && s.type === 'subscriber' && num(s.data.video) >= 1,
+        ),
+      );
+    }
+    // No router: a relayed session has samples of the clients only.
+    assert.equal(timeline.quality.filter((q) => q.source === 'router').length, 0);
+    const reconnecting = timeline.issues.filter((issue) => issue.kind === 'reconnecting');
+    assert.deepEqual(
+      reconnecting.map((issue) => issue.connectionId),
+      [idsOf(carol).connectionId],
+    );
   });
 
   it('tells the others when a publisher turns video off and on, and when a moderator mutes it', async () => {

@@ -12,6 +12,7 @@ import {
   startBrowserTestBed,
   type BrowserTestBed,
 } from './helpers.js';
+import { inspectorWhen } from './inspectorTimeline.js';
 
 // Relayed sessions whose media goes through Parlor's embedded coturn, on loopback.
 
@@ -44,7 +45,7 @@ async function selectedPair(peer: BrowserPeer, streamId: string): Promise<{ loca
 /** Two peers with these session options, each publishing; resolves with their stream IDs. */
 async function pairOfPeers(
   sessionOptions: Parameters<typeof openBrowserPeer>[4],
-): Promise<{ peers: [BrowserPeer, BrowserPeer]; streams: [string, string] }> {
+): Promise<{ sessionId: string; peers: [BrowserPeer, BrowserPeer]; streams: [string, string] }> {
   const sessionId = await parlor.createSession();
   const open = () => openBrowserPeer(browser, app.url, parlor.apiKey, sessionId, sessionOptions);
   const peers: [BrowserPeer, BrowserPeer] = [await open(), await open()];
@@ -52,17 +53,31 @@ async function pairOfPeers(
     assert.equal(await peer.connect(parlor.token(sessionId)), null);
     assert.equal(await peer.publish(lightVideo), null);
   }
-  return { peers, streams: [await peers[0].streamId(), await peers[1].streamId()] };
+  return { sessionId, peers, streams: [await peers[0].streamId(), await peers[1].streamId()] };
 }
 
 describe('a relayed session through the embedded TURN server', () => {
   it("with transportPolicy 'relay', carries video and audio both ways over relay candidates, even on loopback", async () => {
-    const { peers, streams } = await pairOfPeers({ iceConfig: { transportPolicy: 'relay' } });
+    const { sessionId, peers, streams } = await pairOfPeers({ iceConfig: { transportPolicy: 'relay' } });
     const [alice, bob] = peers;
     await alice.expectMediaFlowing(streams[1]);
     await bob.expectMediaFlowing(streams[0]);
     assert.equal((await selectedPair(alice, streams[1])).local, 'relay');
     assert.equal((await selectedPair(bob, streams[0])).local, 'relay');
+    // The Inspector's samples of both ends (6 s after each peer connection starts) name TURN.
+    const relayed = (type: string) => (q: { source: string; type: string; data: Record<string, unknown> }) =>
+      q.source === 'client' && q.type === type && q.data.path === 'relay/udp';
+    const timeline = await inspectorWhen(
+      parlor,
+      sessionId,
+      (t) =>
+        t.quality.filter(relayed('subscriber')).length >= 2 &&
+        t.quality.filter(relayed('publisher')).length >= 2,
+    );
+    assert.deepEqual(
+      timeline.quality.filter((q) => q.source === 'client').filter((q) => q.data.path !== 'relay/udp'),
+      [],
+    );
     await Promise.all(peers.map((peer) => peer.page.close()));
   });
 
