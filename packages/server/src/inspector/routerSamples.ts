@@ -12,7 +12,8 @@ export interface RouterCounters {
  * reaches the router (bitrate per kind, the top layer's size and frame rate, packets its uplink
  * lost, asked again (NACKs) and repaired, keyframes the router asked for), per subscriber what the
  * router sends (bitrate, layer forwarded and wanted, retransmissions, keyframes it asked for, the loss, jitter and round trip its reports tell, the
- * downlink estimate, audio fallback). `counters` keeps the last sample of each, for rates; it
+ * share of each kind's packets its reports say were lost over the interval, the downlink
+ * estimate, audio fallback). `counters` keeps the last sample of each, for rates; it
  * holds only what `stats` still has. Each starts with its second sample: the first has no rates.
  */
 export function routerSamples(
@@ -82,8 +83,11 @@ export function routerSamples(
     const delta = rates(`s ${subscription.id}`, {
       audioBytes: audio?.bytes ?? 0,
       videoBytes: video?.bytes ?? 0,
+      audioPackets: audio?.packets ?? 0,
+      videoPackets: video?.packets ?? 0,
+      audioLost: audio?.packetsLost ?? 0,
+      videoLost: video?.packetsLost ?? 0,
       retransmissions: (audio?.retransmissions ?? 0) + (video?.retransmissions ?? 0),
-      packetsLost: (audio?.packetsLost ?? 0) + (video?.packetsLost ?? 0),
       keyframeRequests: subscription.keyframeRequests,
     });
     if (!delta) continue;
@@ -91,7 +95,9 @@ export function routerSamples(
       audioBitrate: delta.audioBytes ?? 0,
       videoBitrate: delta.videoBytes ?? 0,
       retransmissions: delta.retransmissions ?? 0,
-      packetsLost: delta.packetsLost ?? 0,
+      packetsLost: (delta.audioLost ?? 0) + (delta.videoLost ?? 0),
+      audioLoss: lossRatio(delta.audioLost, delta.audioPackets),
+      videoLoss: lossRatio(delta.videoLost, delta.videoPackets),
       keyframeRequests: delta.keyframeRequests ?? 0,
       fractionLost: Math.max(audio?.fractionLost ?? 0, video?.fractionLost ?? 0),
       jitterMs: audio?.jitterMs ?? video?.jitterMs ?? null,
@@ -113,4 +119,9 @@ export function routerSamples(
   }
   for (const id of counters.keys()) if (!seen.has(id)) counters.delete(id);
   return records;
+}
+
+/** Packets the subscriber's reports say it lost over the interval, as a share of those sent. */
+function lossRatio(lost = 0, sent = 0): number {
+  return sent > 0 ? Math.round((Math.min(lost, sent) / sent) * 10_000) / 10_000 : 0;
 }

@@ -65,6 +65,44 @@ describe('the timeline', () => {
     assert.equal(timeline.events.length, 3);
   });
 
+  it('calls out a subscriber whose reports to the router tell of 2 % of its audio lost or more for 10 s or more, with the loss', () => {
+    const router = (at: number, connectionId: string, audioLoss: number): InspectorRecord => ({
+      at,
+      source: 'router',
+      kind: 'quality',
+      type: 'subscription',
+      connectionId,
+      streamId: 'st1',
+      data: { audioLoss, videoLoss: 0.3 },
+    });
+    const timeline = timelineOf(summary, [
+      router(5000, 'c1', 0.01),
+      router(5000, 'c2', 0.04),
+      router(10_000, 'c1', 0.06),
+      router(10_000, 'c2', 0.01),
+      router(15_000, 'c1', 0.05),
+      router(20_000, 'c1', 0.019),
+      router(25_000, 'c1', 0.03),
+    ]);
+    assert.deepEqual(
+      timeline.issues.map((issue) => [issue.at, issue.connectionId, issue.kind, issue.message]),
+      [
+        [
+          10_000,
+          'c1',
+          'lossyLink',
+          'connection c1: its link lost 5.5 % of the audio (at most 6.0 % in a 5 s sample) for 10 s',
+        ],
+        [
+          25_000,
+          'c1',
+          'lossyLink',
+          'connection c1: its link lost 3.0 % of the audio (at most 3.0 % in a 5 s sample) for 95 s',
+        ],
+      ],
+    );
+  });
+
   it('calls out, under adaptive routing, a client that could not reach the router and one that got nothing peer to peer', () => {
     const server = (at: number, type: string, connectionId: string | null): InspectorRecord => ({
       at,
@@ -239,5 +277,47 @@ describe('router samples', () => {
     });
     routerSamples({ worker: 0, shedding: false, publications: [], subscriptions: [] }, counters, 10_000);
     assert.equal(counters.size, 0);
+  });
+
+  it('tell of a subscriber the share of each kind of its packets its reports say were lost', () => {
+    const stats = (scale: number): RoutedMediaStats => ({
+      worker: 0,
+      shedding: false,
+      publications: [],
+      subscriptions: [
+        {
+          id: 's1',
+          publicationId: 'p1',
+          streamId: 'st1',
+          connectionId: 'c1',
+          estimatedBitrate: 300_000,
+          keyframeRequests: 0,
+          tracks: (['audio', 'video'] as const).map((kind) => ({
+            kind,
+            packets: 250 * scale,
+            bytes: 25_000 * scale,
+            retransmissions: 0,
+            fractionLost: 0.05,
+            packetsLost: (kind === 'audio' ? 10 : 0) * scale,
+            jitterMs: 3,
+            rttMs: 20,
+            layer: kind === 'video' ? 'h' : null,
+            targetLayer: kind === 'video' ? 'h' : null,
+            temporalLayer: 0,
+            targetTemporalLayer: 0,
+            layerSwitches: 0,
+            videoFallback: kind === 'video' ? 'on' : null,
+            lastVideoFallback: null,
+          })),
+        },
+      ],
+    });
+    const counters = new Map<string, RouterCounters>();
+    routerSamples(stats(1), counters, 0);
+    const [sample] = routerSamples(stats(2), counters, 5000);
+    assert.deepEqual(
+      [sample?.data.audioLoss, sample?.data.videoLoss, sample?.data.packetsLost],
+      [0.04, 0, 10],
+    );
   });
 });

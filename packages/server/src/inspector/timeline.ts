@@ -74,7 +74,14 @@ export interface InspectorIssue {
   readonly at: number;
   readonly connectionId: string | null;
   readonly streamId: string | null;
-  readonly kind: 'failure' | 'lowQuality' | 'relayedOverTcp' | 'reconnecting' | 'audioFallback' | 'mediaPath';
+  readonly kind:
+    | 'failure'
+    | 'lowQuality'
+    | 'lossyLink'
+    | 'relayedOverTcp'
+    | 'reconnecting'
+    | 'audioFallback'
+    | 'mediaPath';
   readonly message: string;
 }
 
@@ -114,6 +121,13 @@ export interface InspectorTimeline {
  */
 export const lowQualityScore = 3;
 export const lowQualityMinMs = 10_000;
+
+/**
+ * A subscriber whose reports to the router tell of this share of its audio lost or more (in
+ * each 5 s sample) has a lossy link; an issue when it lasts at least `lowQualityMinMs`. Audio,
+ * because nothing repairs it: its loss is the link's.
+ */
+export const lossyLinkRatio = 0.02;
 
 /** Builds the timeline from a session's records (oldest first). */
 export function timelineOf(
@@ -302,7 +316,8 @@ function meetingsOf(
  * What went wrong: a client's failed attempt (its event says `ok: false`), a reconnection, an
  * audio fallback episode (a subscriber's video off for its link), a publisher or subscriber
  * whose media went over TURN on TCP, a score below `lowQualityScore` for at least
- * `lowQualityMinMs`, and under adaptive routing a client that could not reach the router or
+ * `lowQualityMinMs`, a subscriber's audio loss at the router of `lossyLinkRatio` or more for as
+ * long, and under adaptive routing a client that could not reach the router or
  * get a stream peer to peer.
  */
 function issuesOf(
@@ -364,7 +379,7 @@ function issuesOf(
       `${who(sample)}: its ${sample.type} reached the other end only over TURN/TCP`,
     );
   }
-  issues.push(...lowScoreIssues(scores, lastAt));
+  issues.push(...lowScoreIssues(scores, lastAt), ...lossyLinkIssues(quality, lastAt));
   return issues.sort((a, b) => a.at - b.at);
 }
 
@@ -404,5 +419,43 @@ function lowScoreIssues(scores: readonly TimelineEntry[], lastAt: number): Inspe
     }
   }
   for (const [key, since] of lowSince) report(since, lastAt, key.split(' ')[0] ?? '');
+  return issues;
+}
+
+/** Runs of router samples of a subscriber with its audio loss at `lossyLinkRatio` or more. */
+function lossyLinkIssues(quality: readonly TimelineEntry[], lastAt: number): InspectorIssue[] {
+  const issues: InspectorIssue[] = [];
+  const lossySince = new Map<string, TimelineEntry[]>();
+  const report = (run: readonly TimelineEntry[], until: number): void => {
+    const [since] = run;
+    if (!since || until - since.at < lowQualityMinMs) return;
+    const losses = run.map((sample) =>
+      typeof sample.data.audioLoss === 'number' ? sample.data.audioLoss : 0,
+    );
+    const mean = losses.reduce((sum, loss) => sum + loss, 0) / losses.length;
+    issues.push({
+      at: since.at,
+      connectionId: since.connectionId,
+      streamId: since.streamId,
+      kind: 'lossyLink',
+      message:
+        `connection ${since.connectionId ?? '?'}: its link lost ${(mean * 100).toFixed(1)} % of the audio ` +
+        `(at most ${(Math.max(...losses) * 100).toFixed(1)} % in a 5 s sample) for ${Math.round((until - since.at) / 1000)} s`,
+    });
+  };
+  for (const sample of quality) {
+    if (sample.source !== 'router' || sample.type !== 'subscription') continue;
+    const key = `${sample.connectionId ?? ''} ${sample.streamId ?? ''}`;
+    const run = lossySince.get(key);
+    const loss = sample.data.audioLoss;
+    if (typeof loss === 'number' && loss >= lossyLinkRatio) {
+      if (run) run.push(sample);
+      else lossySince.set(key, [sample]);
+    } else if (run) {
+      lossySince.delete(key);
+      report(run, sample.at);
+    }
+  }
+  for (const run of lossySince.values()) report(run, lastAt);
   return issues;
 }
