@@ -1,5 +1,6 @@
 import type { RoutedMediaStats } from '../signaling/RoutedMedia.js';
 import type { InspectorRecord, InspectorValue } from '../store/InspectorRepository.js';
+import { lossyLinkRatio } from './timeline.js';
 
 /** A publication's or subscription's counters at the last sample, to make rates of the next. */
 export interface RouterCounters {
@@ -124,4 +125,33 @@ export function routerSamples(
 /** Packets the subscriber's reports say it lost over the interval, as a share of those sent. */
 function lossRatio(lost = 0, sent = 0): number {
   return sent > 0 ? Math.round((Math.min(lost, sent) / sent) * 10_000) / 10_000 : 0;
+}
+
+/**
+ * At most `max` of a tick's subscriber samples, so that a big meeting's router (N streams, N²
+ * subscribers) costs the store as much as a meeting of about √max people: every publication's,
+ * then the subscribers having a bad time (audio loss at `lossyLinkRatio` or more, video off or
+ * warned for their link), then the others in turn, those kept longest ago first. `lastKept`
+ * holds when each subscriber's sample was last kept, by connection and stream; it holds only
+ * what `records` has.
+ */
+export function pickRouterSamples(
+  records: readonly InspectorRecord[],
+  lastKept: Map<string, number>,
+  max: number,
+): InspectorRecord[] {
+  const subscriptions = records.filter((record) => record.type === 'subscription');
+  if (subscriptions.length <= max && lastKept.size === 0) return [...records];
+  const key = (record: InspectorRecord): string => `${record.connectionId ?? ''} ${record.streamId ?? ''}`;
+  const bad = (record: InspectorRecord): boolean =>
+    (typeof record.data.audioLoss === 'number' && record.data.audioLoss >= lossyLinkRatio) ||
+    (record.data.videoFallback !== null && record.data.videoFallback !== 'on');
+  const ranked = subscriptions
+    .map((record) => ({ record, bad: bad(record), keptAt: lastKept.get(key(record)) ?? 0 }))
+    .sort((a, b) => Number(b.bad) - Number(a.bad) || a.keptAt - b.keptAt);
+  const kept = new Set(ranked.slice(0, max).map(({ record }) => record));
+  const present = new Set(subscriptions.map(key));
+  for (const id of lastKept.keys()) if (!present.has(id)) lastKept.delete(id);
+  for (const record of kept) lastKept.set(key(record), record.at);
+  return records.filter((record) => record.type !== 'subscription' || kept.has(record));
 }

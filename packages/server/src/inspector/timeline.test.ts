@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RoutedMediaStats } from '../signaling/RoutedMedia.js';
 import type { InspectorRecord } from '../store/InspectorRepository.js';
-import { routerSamples, type RouterCounters } from './routerSamples.js';
+import { pickRouterSamples, routerSamples, type RouterCounters } from './routerSamples.js';
 import { timelineOf } from './timeline.js';
 
 const summary = {
@@ -319,5 +319,34 @@ describe('router samples', () => {
       [sample?.data.audioLoss, sample?.data.videoLoss, sample?.data.packetsLost],
       [0.04, 0, 10],
     );
+  });
+
+  it('keep at most so many subscriber samples a tick: those having a bad time first, then the others in turn', () => {
+    const sample = (
+      at: number,
+      connectionId: string,
+      data: InspectorRecord['data'] = {},
+    ): InspectorRecord => ({
+      at,
+      source: 'router',
+      kind: 'quality',
+      type: 'subscription',
+      connectionId,
+      streamId: 'st1',
+      data: { audioLoss: 0, videoFallback: 'on', ...data },
+    });
+    const publication: InspectorRecord = { ...sample(0, 'c0'), type: 'publication', connectionId: null };
+    const tick = (at: number, bad: string | null = null): InspectorRecord[] => [
+      { ...publication, at },
+      ...['c1', 'c2', 'c3', 'c4', 'c5'].map((id) => sample(at, id, id === bad ? { audioLoss: 0.05 } : {})),
+    ];
+    const lastKept = new Map<string, number>();
+    const kept = (records: InspectorRecord[]): (string | null)[] => records.map((r) => r.connectionId);
+    assert.deepEqual(kept(pickRouterSamples(tick(5), lastKept, 10)), [null, 'c1', 'c2', 'c3', 'c4', 'c5']);
+    assert.deepEqual(kept(pickRouterSamples(tick(10), lastKept, 2)), [null, 'c1', 'c2']);
+    assert.deepEqual(kept(pickRouterSamples(tick(15, 'c1'), lastKept, 2)), [null, 'c1', 'c3']);
+    assert.deepEqual(kept(pickRouterSamples(tick(20), lastKept, 2)), [null, 'c4', 'c5']);
+    assert.deepEqual(kept(pickRouterSamples(tick(25).slice(0, 3), lastKept, 2)), [null, 'c1', 'c2']);
+    assert.deepEqual([...lastKept.keys()].sort(), ['c1 st1', 'c2 st1']);
   });
 });
