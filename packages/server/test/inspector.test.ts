@@ -105,6 +105,7 @@ describe('the Inspector', () => {
           streamId,
           data: { ok: false, code: 1501, message: 'boom' },
         },
+        quality(2000, streamId),
         quality(0, streamId),
         { ageMs: 0, kind: 'score', type: 'subscriber', streamId, data: { audio: 4.3, video: 3.9 } },
       ],
@@ -114,8 +115,14 @@ describe('the Inspector', () => {
     await bob.close();
     const timeline = await timelineWhen(
       sessionId,
-      (t) => t.quality.length === 1 && t.connections.some((c) => c.disconnectedAt !== null),
+      (t) => t.quality.length === 2 && t.connections.some((c) => c.disconnectedAt !== null),
     );
+    // A long meeting's overview: at most so many samples of each series, the last kept.
+    const overview = (await (
+      await parlor.rest('GET', `${inspectorPath(sessionId)}?samples=1`)
+    ).json()) as Timeline;
+    assert.deepEqual(overview.quality, timeline.quality.slice(1));
+    assert.equal((await parlor.rest('GET', `${inspectorPath(sessionId)}?samples=0`)).status, 400);
     assert.ok(timeline.events.some((e) => e.type === 'archiveStarted' && e.data.archiveId === 'archive-1'));
     const lanes = new Map(timeline.connections.map((lane) => [lane.connectionId, lane]));
     assert.equal(lanes.size, 2);

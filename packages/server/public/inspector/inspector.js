@@ -42,6 +42,9 @@ $('meeting').addEventListener('change', () => {
 
 let lastTimeline = null;
 
+/** Samples (and score changes) of each series the page asks for at most. */
+const samplesPerSeries = 720;
+
 /** The console's operator, when this browser is logged in to the console; null otherwise. */
 const operator = fetch('/console/api/me')
   .then((response) => (response.ok ? response.json() : null))
@@ -73,7 +76,10 @@ async function open(sessionId) {
     status.textContent = `${recent.count} recent sessions`;
     return;
   }
-  const path = viaConsole ? `/sessions/${session}/inspector` : `/session/${session}/inspector`;
+  // A long meeting's samples, evenly thinned to what a graph's width shows.
+  const path = viaConsole
+    ? `/sessions/${session}/inspector`
+    : `/session/${session}/inspector?samples=${samplesPerSeries}`;
   lastTimeline = await getJson(`${base}${path}`, headers);
   const choice = $('meeting');
   choice.replaceChildren(el('option', { value: 'all' }, 'all'));

@@ -129,10 +129,20 @@ export const lowQualityMinMs = 10_000;
  */
 export const lossyLinkRatio = 0.02;
 
+/** What of a session's samples a timeline shows. */
+export interface TimelineView {
+  /**
+   * Quality samples and score changes kept of each series (source, type, connection and
+   * stream), evenly spaced, the last always kept: a long meeting's overview. Default: all.
+   */
+  readonly samplesPerSeries?: number;
+}
+
 /** Builds the timeline from a session's records (oldest first). */
 export function timelineOf(
   summary: InspectorSessionSummary,
   records: readonly InspectorRecord[],
+  view: TimelineView = {},
 ): InspectorTimeline {
   const entries = records.map(({ at, source, type, connectionId, streamId, data }): TimelineEntry => ({
     at,
@@ -160,10 +170,33 @@ export function timelineOf(
     streams,
     meetings: meetingsOf(connections, streams, summary.lastAt),
     events,
-    quality,
-    scores,
+    quality: downsampled(quality, view.samplesPerSeries),
+    scores: downsampled(scores, view.samplesPerSeries),
     issues: issuesOf(events, quality, scores, summary.lastAt),
   };
+}
+
+/** At most `perSeries` entries of each series, evenly spaced, the last of each kept. */
+function downsampled(entries: readonly TimelineEntry[], perSeries = Infinity): readonly TimelineEntry[] {
+  const series = new Map<string, TimelineEntry[]>();
+  for (const entry of entries) {
+    const key = `${entry.source} ${entry.type} ${entry.connectionId ?? ''} ${entry.streamId ?? ''}`;
+    const list = series.get(key);
+    if (list) list.push(entry);
+    else series.set(key, [entry]);
+  }
+  const kept = new Set<TimelineEntry>();
+  for (const list of series.values()) {
+    if (list.length <= perSeries) {
+      for (const entry of list) kept.add(entry);
+      continue;
+    }
+    for (let i = 0; i < perSeries; i++) {
+      const entry = list[Math.round(((list.length - 1) * (i + 1)) / perSeries)];
+      if (entry) kept.add(entry);
+    }
+  }
+  return entries.filter((entry) => kept.has(entry));
 }
 
 const text = (value: InspectorValue | undefined): string | null => (typeof value === 'string' ? value : null);

@@ -46,7 +46,8 @@ const chartFiles: Readonly<Record<string, readonly [string, string]>> = {
  * The Inspector: the page at `/inspector` (`?sessionId=…` opens that session), and its data as
  * JSON under the project, authenticated as the rest of the REST API, or for one session's data
  * by a moderator token of that session in `X-Parlor-Token`:
- * `GET /v2/project/:apiKey/session/:sessionId/inspector`, the session's timeline, and
+ * `GET /v2/project/:apiKey/session/:sessionId/inspector`, the session's timeline (`?samples=N`:
+ * N samples and N score changes of each series at most, evenly spaced), and
  * `GET /v2/project/:apiKey/inspector/sessions`, the project's sessions the Inspector has, the
  * most recently active first; `POST /v2/project/:apiKey/session/:sessionId/inspector/connect-failure`,
  * where a client whose connect failed (so without signaling) tells of it, authenticated by its
@@ -73,10 +74,21 @@ export async function inspectorRoutes(app: FastifyInstance, options: InspectorRo
         if (request.headers[tokenHeader] === undefined) return projectAuth(request);
         await tokenAuth(request, options.tokens);
       },
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: { samples: { type: 'integer', minimum: 1, maximum: 100_000 } },
+        },
+      },
     },
     async (request) => {
       const { sessionId } = request.params as { sessionId: string };
-      const timeline = await options.inspector.timeline(request.apiKey, sessionId);
+      const { samples } = request.query as { samples?: number };
+      const timeline = await options.inspector.timeline(
+        request.apiKey,
+        sessionId,
+        samples === undefined ? {} : { samplesPerSeries: samples },
+      );
       if (!timeline)
         throw new ParlorError('SESSION_NOT_FOUND', 'the Inspector has no records of this session');
       return timeline;
