@@ -117,7 +117,7 @@ describe('the Inspector', () => {
       sessionId,
       (t) => t.quality.length === 2 && t.connections.some((c) => c.disconnectedAt !== null),
     );
-    // A long meeting's overview: at most so many samples of each series, the last kept.
+    // A long meeting's overview: about so many samples at most, each series' last kept.
     const overview = (await (
       await parlor.rest('GET', `${inspectorPath(sessionId)}?samples=1`)
     ).json()) as Timeline;

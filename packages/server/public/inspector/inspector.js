@@ -42,8 +42,8 @@ $('meeting').addEventListener('change', () => {
 
 let lastTimeline = null;
 
-/** Samples (and score changes) of each series the page asks for at most. */
-const samplesPerSeries = 720;
+/** About how many samples (and score changes) the page asks for at most. */
+const maxSamples = 10_000;
 
 /** The console's operator, when this browser is logged in to the console; null otherwise. */
 const operator = fetch('/console/api/me')
@@ -76,10 +76,10 @@ async function open(sessionId) {
     status.textContent = `${recent.count} recent sessions`;
     return;
   }
-  // A long meeting's samples, evenly thinned to what a graph's width shows.
+  // A long meeting's samples, each series thinned alike.
   const path = viaConsole
     ? `/sessions/${session}/inspector`
-    : `/session/${session}/inspector?samples=${samplesPerSeries}`;
+    : `/session/${session}/inspector?samples=${maxSamples}`;
   lastTimeline = await getJson(`${base}${path}`, headers);
   const choice = $('meeting');
   choice.replaceChildren(el('option', { value: 'all' }, 'all'));

@@ -133,27 +133,33 @@ describe('the timeline', () => {
 });
 
 describe('a long session', () => {
-  it('shows at most so many samples and score changes of each series, evenly spaced, the last kept, its issues from all', () => {
+  it('shows about so many samples and score changes at most, each series thinned alike and evenly, the last kept, its issues from all', () => {
     const records: InspectorRecord[] = [];
     for (let i = 1; i <= 100; i++) {
       records.push(client(i * 1000, 'quality', 'subscriber', { videoBitrate: i }));
-      records.push({ ...client(i * 1000, 'quality', 'subscriber', { videoBitrate: i }), connectionId: 'c3' });
-      if (i <= 3) records.push(client(i * 1000, 'quality', 'publisher', { videoBitrate: i }));
+      if (i % 2 === 0)
+        records.push({
+          ...client(i * 1000, 'quality', 'subscriber', { videoBitrate: i }),
+          connectionId: 'c3',
+        });
+      if (i <= 10) records.push(client(i * 1000, 'quality', 'publisher', { videoBitrate: i }));
       records.push(client(i * 1000, 'score', 'subscriber', { audio: i <= 20 ? 1 : 5 }));
     }
-    const timeline = timelineOf(summary, records, { samplesPerSeries: 4 });
+    const timeline = timelineOf(summary, records, { samples: 16 });
     const bitrates = (type: string, connectionId: string): unknown[] =>
       timeline.quality
         .filter((q) => q.type === type && q.connectionId === connectionId)
         .map((q) => q.data.videoBitrate);
-    assert.deepEqual(bitrates('subscriber', 'c2'), [26, 51, 75, 100]);
-    assert.deepEqual(bitrates('subscriber', 'c3'), [26, 51, 75, 100]);
-    assert.deepEqual(bitrates('publisher', 'c2'), [1, 2, 3]);
-    assert.equal(timeline.scores.length, 4);
+    // 160 samples to 16: a tenth of each series.
+    assert.deepEqual(bitrates('subscriber', 'c2'), [11, 21, 31, 41, 51, 60, 70, 80, 90, 100]);
+    assert.deepEqual(bitrates('subscriber', 'c3'), [22, 42, 60, 80, 100]);
+    assert.deepEqual(bitrates('publisher', 'c2'), [10]);
+    assert.equal(timeline.scores.length, 16);
     assert.deepEqual(
       timeline.issues.map((issue) => issue.message),
       ['connection c2: subscriber audio quality below Fair for 20 s'],
     );
+    assert.equal(timelineOf(summary, records, { samples: 1000 }).quality.length, 160);
   });
 });
 

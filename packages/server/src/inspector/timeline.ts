@@ -132,10 +132,11 @@ export const lossyLinkRatio = 0.02;
 /** What of a session's samples a timeline shows. */
 export interface TimelineView {
   /**
-   * Quality samples and score changes kept of each series (source, type, connection and
-   * stream), evenly spaced, the last always kept: a long meeting's overview. Default: all.
+   * About how many quality samples, and score changes, to show at most: past it each series
+   * (source, type, connection and stream) is thinned by the same factor, evenly, its last entry
+   * kept (and at least one of each): a long meeting's overview. Default: all.
    */
-  readonly samplesPerSeries?: number;
+  readonly samples?: number;
 }
 
 /** Builds the timeline from a session's records (oldest first). */
@@ -170,14 +171,15 @@ export function timelineOf(
     streams,
     meetings: meetingsOf(connections, streams, summary.lastAt),
     events,
-    quality: downsampled(quality, view.samplesPerSeries),
-    scores: downsampled(scores, view.samplesPerSeries),
+    quality: downsampled(quality, view.samples),
+    scores: downsampled(scores, view.samples),
     issues: issuesOf(events, quality, scores, summary.lastAt),
   };
 }
 
-/** At most `perSeries` entries of each series, evenly spaced, the last of each kept. */
-function downsampled(entries: readonly TimelineEntry[], perSeries = Infinity): readonly TimelineEntry[] {
+/** About `max` entries at most: each series thinned by the same factor, evenly, its last kept. */
+function downsampled(entries: readonly TimelineEntry[], max = Infinity): readonly TimelineEntry[] {
+  if (entries.length <= max) return entries;
   const series = new Map<string, TimelineEntry[]>();
   for (const entry of entries) {
     const key = `${entry.source} ${entry.type} ${entry.connectionId ?? ''} ${entry.streamId ?? ''}`;
@@ -187,12 +189,9 @@ function downsampled(entries: readonly TimelineEntry[], perSeries = Infinity): r
   }
   const kept = new Set<TimelineEntry>();
   for (const list of series.values()) {
-    if (list.length <= perSeries) {
-      for (const entry of list) kept.add(entry);
-      continue;
-    }
-    for (let i = 0; i < perSeries; i++) {
-      const entry = list[Math.round(((list.length - 1) * (i + 1)) / perSeries)];
+    const keep = Math.max(1, Math.round((list.length * max) / entries.length));
+    for (let i = 0; i < keep; i++) {
+      const entry = list[Math.round(((list.length - 1) * (i + 1)) / keep)];
       if (entry) kept.add(entry);
     }
   }

@@ -47,7 +47,7 @@ const chartFiles: Readonly<Record<string, readonly [string, string]>> = {
  * JSON under the project, authenticated as the rest of the REST API, or for one session's data
  * by a moderator token of that session in `X-Parlor-Token`:
  * `GET /v2/project/:apiKey/session/:sessionId/inspector`, the session's timeline (`?samples=N`:
- * N samples and N score changes of each series at most, evenly spaced), and
+ * about N samples and N score changes at most, each series thinned alike), and
  * `GET /v2/project/:apiKey/inspector/sessions`, the project's sessions the Inspector has, the
  * most recently active first; `POST /v2/project/:apiKey/session/:sessionId/inspector/connect-failure`,
  * where a client whose connect failed (so without signaling) tells of it, authenticated by its
@@ -77,7 +77,7 @@ export async function inspectorRoutes(app: FastifyInstance, options: InspectorRo
       schema: {
         querystring: {
           type: 'object',
-          properties: { samples: { type: 'integer', minimum: 1, maximum: 100_000 } },
+          properties: { samples: { type: 'integer', minimum: 1, maximum: 1_000_000 } },
         },
       },
     },
@@ -87,7 +87,7 @@ export async function inspectorRoutes(app: FastifyInstance, options: InspectorRo
       const timeline = await options.inspector.timeline(
         request.apiKey,
         sessionId,
-        samples === undefined ? {} : { samplesPerSeries: samples },
+        samples === undefined ? {} : { samples },
       );
       if (!timeline)
         throw new ParlorError('SESSION_NOT_FOUND', 'the Inspector has no records of this session');
