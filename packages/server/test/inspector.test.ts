@@ -310,6 +310,27 @@ describe('the Inspector', () => {
         videoResolution: '640x360',
       },
     ]);
+    // Parlor's samples argument thins each series alike, at least one of each kept.
+    const thinned = (await (
+      await post({
+        query: query.replace(
+          'sessions(sessionIds: $sessionIds)',
+          'sessions(sessionIds: $sessionIds, samples: 1)',
+        ),
+        variables: { projectId: parlor.apiKey, sessionIds: [sessionId] },
+      })
+    ).json()) as { data: InsightsAnswer };
+    assert.deepEqual(thinned.data.project.sessionData.sessions.resources[0]?.meetings, meetings);
+    const zero = (await (
+      await post({
+        query: query.replace(
+          'sessions(sessionIds: $sessionIds)',
+          'sessions(sessionIds: $sessionIds, samples: 0)',
+        ),
+        variables: { projectId: parlor.apiKey, sessionIds: [sessionId] },
+      })
+    ).json()) as { errors: { message: string }[] };
+    assert.match(zero.errors[0]?.message ?? '', /samples must be 1 or more/);
     // Another project, a bad query and a query too large are refused.
     const other = (await (
       await post({ query, variables: { projectId: '99', sessionIds: [sessionId] } })

@@ -202,7 +202,7 @@ export async function inspectorRoutes(app: FastifyInstance, options: InspectorRo
       };
       return runInsightsQuery(body, {
         apiKey,
-        timeline: (sessionId) => options.inspector.timeline(apiKey, sessionId),
+        timeline: (sessionId, view) => options.inspector.timeline(apiKey, sessionId, view),
       });
     },
   );
