@@ -83,7 +83,13 @@ describe('the timeline', () => {
       router(15_000, 'c1', 0.05),
       router(20_000, 'c1', 0.019),
       router(25_000, 'c1', 0.03),
+      router(30_000, 'c1', 0.01),
+      router(35_000, 'c1', 0),
+      router(40_000, 'c1', 0.05),
+      router(45_000, 'c1', 0.07),
+      router(50_000, 'c1', 0.01),
     ]);
+    // One sample under 2 % does not end a run, two in a row do (at the first).
     assert.deepEqual(
       timeline.issues.map((issue) => [issue.at, issue.connectionId, issue.kind, issue.message]),
       [
@@ -91,13 +97,13 @@ describe('the timeline', () => {
           10_000,
           'c1',
           'lossyLink',
-          'connection c1: its link lost 5.5 % of the audio (at most 6.0 % in a 5 s sample) for 10 s',
+          'connection c1: its link lost 4.0 % of the audio (at most 6.0 % in a 5 s sample) for 20 s',
         ],
         [
-          25_000,
+          40_000,
           'c1',
           'lossyLink',
-          'connection c1: its link lost 3.0 % of the audio (at most 3.0 % in a 5 s sample) for 95 s',
+          'connection c1: its link lost 6.0 % of the audio (at most 7.0 % in a 5 s sample) for 10 s',
         ],
       ],
     );

@@ -454,16 +454,19 @@ function lowScoreIssues(scores: readonly TimelineEntry[], lastAt: number): Inspe
   return issues;
 }
 
-/** Runs of router samples of a subscriber with its audio loss at `lossyLinkRatio` or more. */
+/**
+ * Runs of router samples of a subscriber with its audio loss at `lossyLinkRatio` or more; loss
+ * comes in bursts, so one sample below it does not end a run, two in a row do (at the first).
+ */
 function lossyLinkIssues(quality: readonly TimelineEntry[], lastAt: number): InspectorIssue[] {
   const issues: InspectorIssue[] = [];
-  const lossySince = new Map<string, TimelineEntry[]>();
-  const report = (run: readonly TimelineEntry[], until: number): void => {
-    const [since] = run;
+  const runs = new Map<string, { samples: TimelineEntry[]; firstGood: TimelineEntry | null }>();
+  const lossOf = (sample: TimelineEntry): number =>
+    typeof sample.data.audioLoss === 'number' ? sample.data.audioLoss : 0;
+  const report = (samples: readonly TimelineEntry[], until: number): void => {
+    const [since] = samples;
     if (!since || until - since.at < lowQualityMinMs) return;
-    const losses = run.map((sample) =>
-      typeof sample.data.audioLoss === 'number' ? sample.data.audioLoss : 0,
-    );
+    const losses = samples.map(lossOf);
     const mean = losses.reduce((sum, loss) => sum + loss, 0) / losses.length;
     issues.push({
       at: since.at,
@@ -475,19 +478,27 @@ function lossyLinkIssues(quality: readonly TimelineEntry[], lastAt: number): Ins
         `(at most ${(Math.max(...losses) * 100).toFixed(1)} % in a 5 s sample) for ${Math.round((until - since.at) / 1000)} s`,
     });
   };
+  const close = (run: { samples: TimelineEntry[]; firstGood: TimelineEntry | null }): void => {
+    if (run.firstGood) report(run.samples.slice(0, -1), run.firstGood.at);
+    else report(run.samples, lastAt);
+  };
   for (const sample of quality) {
     if (sample.source !== 'router' || sample.type !== 'subscription') continue;
     const key = `${sample.connectionId ?? ''} ${sample.streamId ?? ''}`;
-    const run = lossySince.get(key);
-    const loss = sample.data.audioLoss;
-    if (typeof loss === 'number' && loss >= lossyLinkRatio) {
-      if (run) run.push(sample);
-      else lossySince.set(key, [sample]);
+    const run = runs.get(key);
+    if (lossOf(sample) >= lossyLinkRatio) {
+      if (run) {
+        run.samples.push(sample);
+        run.firstGood = null;
+      } else runs.set(key, { samples: [sample], firstGood: null });
+    } else if (run && !run.firstGood) {
+      run.samples.push(sample);
+      run.firstGood = sample;
     } else if (run) {
-      lossySince.delete(key);
-      report(run, sample.at);
+      runs.delete(key);
+      close(run);
     }
   }
-  for (const run of lossySince.values()) report(run, lastAt);
+  for (const run of runs.values()) close(run);
   return issues;
 }
