@@ -12,7 +12,7 @@ import {
   startBrowserTestBed,
   type BrowserTestBed,
 } from './helpers.js';
-import { inspectorWhen } from './inspectorTimeline.js';
+import { inspectorWhen, type InspectorTimeline } from './inspectorTimeline.js';
 
 // Relayed sessions whose media goes through Parlor's embedded coturn, on loopback.
 
@@ -64,18 +64,22 @@ describe('a relayed session through the embedded TURN server', () => {
     await bob.expectMediaFlowing(streams[0]);
     assert.equal((await selectedPair(alice, streams[1])).local, 'relay');
     assert.equal((await selectedPair(bob, streams[0])).local, 'relay');
-    // The Inspector's samples of both ends (6 s after each peer connection starts) name TURN.
-    const relayed = (type: string) => (q: { source: string; type: string; data: Record<string, unknown> }) =>
-      q.source === 'client' && q.type === type && q.data.path === 'relay/udp';
-    const timeline = await inspectorWhen(
-      parlor,
-      sessionId,
-      (t) =>
-        t.quality.filter(relayed('subscriber')).length >= 2 &&
-        t.quality.filter(relayed('publisher')).length >= 2,
+    // The Inspector has each end's path as its SDK told it: over TURN (its quality samples, the
+    // first 6 s after a peer connection starts, name the same path: see relayedSession).
+    const connectionIds = await Promise.all(peers.map((peer) => peer.connectionId()));
+    const relayedRoles = (t: InspectorTimeline, connectionId: string): string[] => [
+      ...new Set(
+        t.events
+          .filter((e) => e.type === 'path' && e.connectionId === connectionId && e.data.path === 'relay/udp')
+          .map((e) => String(e.data.role))
+          .sort(),
+      ),
+    ];
+    const timeline = await inspectorWhen(parlor, sessionId, (t) =>
+      connectionIds.every((id) => relayedRoles(t, id).join() === 'publisher,subscriber'),
     );
     assert.deepEqual(
-      timeline.quality.filter((q) => q.source === 'client').filter((q) => q.data.path !== 'relay/udp'),
+      timeline.events.filter((e) => e.type === 'path' && e.data.path !== 'relay/udp'),
       [],
     );
     await Promise.all(peers.map((peer) => peer.page.close()));
