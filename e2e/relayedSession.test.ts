@@ -45,6 +45,8 @@ describe('a relayed session of three', () => {
   let bob: BrowserPeer;
   let carol: BrowserPeer;
   const ids = new Map<BrowserPeer, { connectionId: string; streamId: string }>();
+  /** When (Unix ms) each page called connect and publish, and when each call completed. */
+  const called = new Map<BrowserPeer, { connect: [number, number]; publish: [number, number] }>();
 
   before(async () => {
     ({ sessionId } = await opentok.createSession({ mediaMode: 'relayed' }));
@@ -60,8 +62,11 @@ describe('a relayed session of three', () => {
       [bob, tokens.bob],
       [carol, tokens.carol],
     ] as const) {
+      const connectAt = Date.now();
       assert.equal(await peer.connect(token), null);
+      const publishAt = Date.now();
       assert.equal(await peer.publish(lightVideo), null);
+      called.set(peer, { connect: [connectAt, publishAt], publish: [publishAt, Date.now()] });
       ids.set(peer, { connectionId: await peer.connectionId(), streamId: await peer.streamId() });
     }
   });
@@ -158,7 +163,7 @@ describe('a relayed session of three', () => {
     await carol.expectMediaFlowing(idsOf(alice).streamId);
   });
 
-  it("is in the Inspector: each connect, publish and subscribe, direct paths in both sides' samples, scores, the reconnection", async () => {
+  it("is in the Inspector: each connect, publish and subscribe at its time, direct paths in both sides' samples, scores, the reconnection", async () => {
     const peers = [alice, bob, carol];
     const connectionIds = peers.map((peer) => idsOf(peer).connectionId);
     const streamIds = peers.map((peer) => idsOf(peer).streamId);
@@ -174,6 +179,26 @@ describe('a relayed session of three', () => {
           (id) => samples(t, id, 'subscriber').length >= 2 && samples(t, id, 'publisher').length >= 2,
         ),
     );
+    // Each at its time (± 2 s): a connect and a publish within their calls, a subscribe when
+    // the page was told of the stream (its publish, or its own connect for an earlier stream).
+    const within = (at: number | undefined, [from, to]: [number, number]): boolean =>
+      at !== undefined && at >= from - 2000 && at <= to + 2000;
+    const callsOf = (index: number) => called.get(peers[index] as BrowserPeer) ?? assert.fail('no calls');
+    for (const [index, connectionId] of connectionIds.entries()) {
+      const calls = callsOf(index);
+      const lane = timeline.connections.find((c) => c.connectionId === connectionId);
+      assert.ok(within(lane?.connectedAt, calls.connect), `connected at ${lane?.connectedAt}`);
+      assert.ok(within(attempts(timeline, connectionId, 'connect')[0]?.at, calls.connect));
+      assert.ok(within(attempts(timeline, connectionId, 'publish')[0]?.at, calls.publish));
+      for (const subscribe of attempts(timeline, connectionId, 'subscribe')) {
+        const publisher = callsOf(streamIds.indexOf(subscribe.streamId ?? ''));
+        const told: [number, number] = [
+          Math.max(publisher.publish[0], calls.connect[0]),
+          Math.max(publisher.publish[1], calls.connect[1]),
+        ];
+        assert.ok(within(subscribe.at, told), `subscribe at ${subscribe.at}, told in ${told.join('–')}`);
+      }
+    }
     for (const [index, connectionId] of connectionIds.entries()) {
       assert.equal(attempts(timeline, connectionId, 'connect').length, 1);
       assert.deepEqual(
