@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FallbackTestBed, impairment } from './audioFallbackScenario.js';
+import { degradedLink, FallbackTestBed, impairment } from './audioFallbackScenario.js';
 import { namespacesUnavailable } from './netns.js';
 
 // Subscriber audio fallback on a real link: a subscriber whose downlink tc and nftables squeeze
 // below the lowest layer loses its video alone, keeps its audio, and gets video back once the
 // link is repaired. The aims are printed; the bounds asserted leave room for a busy machine.
-// The SDK's qualityScoreChanged and the session's Inspector tell of it, for that subscriber only.
+// The SDK's qualityScoreChanged and the session's Inspector tell of it, for that subscriber only;
+// then of the issue's degraded link (300 kbit/s, 5 % loss) on the same subscriber.
 
 interface Entry {
   at: number;
+  streamId?: string | null;
   source: string;
   type: string;
   connectionId: string | null;
@@ -19,7 +21,7 @@ interface InspectorTimeline {
   events: Entry[];
   quality: Entry[];
   scores: Entry[];
-  issues: { connectionId: string | null; kind: string; message: string }[];
+  issues: { at: number; connectionId: string | null; kind: string; message: string }[];
 }
 
 describe('subscriber audio fallback on a real link', { skip: namespacesUnavailable() }, () => {
@@ -32,8 +34,10 @@ describe('subscriber audio fallback on a real link', { skip: namespacesUnavailab
     await bed.close();
   });
 
-  it('turns video off for the impaired subscriber alone, audio going on, and back on once the link recovers', async () => {
-    const run = await bed.run();
+  it('turns video off for the impaired subscriber alone, audio going on, and back on once the link recovers; scores fall on a degraded link and recover', async () => {
+    const run = await bed.run(10_000, 20_000);
+    const { degraded } = run;
+    assert.ok(degraded);
     console.log(
       `audio fallback behind ${impairment.rate} with ${impairment.lossPercent} % loss: ` +
         `impairment → videoDisabled ${run.reaction.routerMs} ms at the router, ` +
@@ -65,38 +69,89 @@ describe('subscriber audio fallback on a real link', { skip: namespacesUnavailab
       `qualityScoreChanged fell to Fair or lower: ${JSON.stringify(audioScores)}`,
     );
     assert.ok(
-      (audioScores.filter((s) => s.atMs > repairedAt).at(-1)?.score ?? 0) >= 4,
+      (audioScores.filter((s) => s.atMs > repairedAt && s.atMs < degraded.at).at(-1)?.score ?? 0) >= 4,
       `qualityScoreChanged recovered: ${JSON.stringify(audioScores)}`,
     );
 
     // The Inspector tells the same of the impaired subscriber only.
     const response = await bed.parlor.rest('GET', `/session/${run.sessionId}/inspector`);
     const timeline = (await response.json()) as InspectorTimeline;
-    const lowestAudio = (connectionId: string): number => {
+    const lowestAudio = (
+      connectionId: string,
+      from = impairedAt,
+      to = repairedAt,
+      figure = 'audio',
+    ): number => {
       const scores = timeline.scores.filter(
         (s) => s.type === 'subscriber' && s.connectionId === connectionId,
       );
       // The score in force when the link was impaired, and every change until it was repaired.
-      const inForce = scores.filter((s) => s.at <= impairedAt).at(-1);
-      const changes = scores.filter((s) => s.at > impairedAt && s.at <= repairedAt);
-      const values = [inForce, ...changes].map((s) => s?.data.audio).filter((v) => typeof v === 'number');
+      const inForce = scores.filter((s) => s.at <= from).at(-1);
+      const changes = scores.filter((s) => s.at > from && s.at <= to);
+      const values = [inForce, ...changes].map((s) => s?.data[figure]).filter((v) => typeof v === 'number');
       return Math.min(...values);
     };
     assert.ok(lowestAudio(run.impairedConnection) <= 3, 'the impaired subscriber scored Fair or lower');
-    assert.ok(lowestAudio(run.steadyConnection) >= 4, 'the steady subscriber scored Good or better');
+    const steadyScores = (): string =>
+      JSON.stringify(
+        timeline.scores
+          .filter((s) => s.connectionId === run.steadyConnection)
+          .map((s) => [s.at - impairedAt, s.type, s.data]),
+      );
+    assert.ok(
+      lowestAudio(run.steadyConnection) >= 4,
+      `the steady subscriber scored Good or better: ${steadyScores()}`,
+    );
     const issuesOf = (connectionId: string): InspectorTimeline['issues'] =>
       timeline.issues.filter((issue) => issue.connectionId === connectionId);
     const fallback = issuesOf(run.impairedConnection).find((issue) => issue.kind === 'audioFallback');
     assert.match(fallback?.message ?? '', /had audio only for \d+ s: its link could not carry the video/);
     assert.deepEqual(issuesOf(run.steadyConnection), []);
     const episode = timeline.events
-      .filter((e) => e.source === 'client' && e.connectionId === run.impairedConnection)
+      .filter((e) => e.source === 'client' && e.connectionId === run.impairedConnection && e.at < degraded.at)
       .filter((e) => e.type === 'videoDisabled' || e.type === 'videoEnabled')
       .map((e) => `${e.type} ${String(e.data.reason)}`);
     assert.deepEqual(episode, ['videoDisabled quality', 'videoEnabled quality']);
     assert.ok(
       timeline.quality.some((q) => q.source === 'router' && q.connectionId === run.impairedConnection),
       "the router's samples of the impaired subscriber",
+    );
+
+    // The issue's degraded link: video goes on (at most in short episodes of audio only), the
+    // audio score falls below 5 for that subscriber alone and comes back once it is repaired, and
+    // the Inspector calls its loss out.
+    const degradedScores = audioScores.filter((s) => s.atMs >= degraded.at && s.atMs <= degraded.until);
+    console.log(
+      `${degradedLink.rate} with ${degradedLink.lossPercent} % loss after the fallback: audio scores ${JSON.stringify(
+        degradedScores.map((s) => s.score),
+      )}, 5 again ${degraded.recoveredAt - degraded.until} ms after the repair; ` +
+        `issues ${JSON.stringify(issuesOf(run.impairedConnection).map((i) => i.message))}`,
+    );
+    assert.ok(
+      degradedScores.some((s) => s.score <= 4),
+      `qualityScoreChanged fell on the degraded link: ${JSON.stringify(audioScores)}`,
+    );
+    assert.equal(audioScores.filter((s) => s.atMs > degraded.until).at(-1)?.score, 5, 'and recovered');
+    assert.ok(lowestAudio(run.impairedConnection, degraded.at, degraded.until) <= 4);
+    assert.ok(
+      lowestAudio(run.impairedConnection, degraded.at, degraded.until, 'audioMos') <
+        lowestAudio(run.steadyConnection, degraded.at, degraded.until, 'audioMos'),
+      `the degraded subscriber scored lower than the steady one: ${steadyScores()}`,
+    );
+    // Its loss called out over the degraded link (the run of lossy samples may have begun on the
+    // narrower link before, when the two came within 10 s of each other).
+    const lossy = issuesOf(run.impairedConnection).find((issue) => {
+      const seconds = Number(/for (\d+) s$/.exec(issue.message)?.[1] ?? 0);
+      return (
+        issue.kind === 'lossyLink' &&
+        issue.at < degraded.until &&
+        issue.at + seconds * 1000 >= degraded.at + 10_000
+      );
+    });
+    assert.match(
+      lossy?.message ?? '',
+      /its link lost \d+\.\d % of the audio/,
+      JSON.stringify(timeline.issues),
     );
   });
 });

@@ -15,6 +15,12 @@ import { limitDownlink } from './netns.js';
  */
 export const impairment = { rate: '60kbit', lossPercent: 10, burst: '2kb' } as const;
 
+/**
+ * The degraded link of the Inspector's issue: video gets through (the lowest layer or two), the
+ * loss is what the scores and the Inspector tell of.
+ */
+export const degradedLink = { rate: '300kbit', lossPercent: 5 } as const;
+
 const fallbackEventTypes = new Set([
   'videoDisableWarning',
   'videoDisableWarningLifted',
@@ -50,6 +56,11 @@ export interface FallbackRun {
   readonly repairedAt: number;
   /** The impaired subscriber's `qualityScoreChanged` audio scores, with when its page got them. */
   readonly audioScores: readonly { readonly atMs: number; readonly score: number }[];
+  /**
+   * When (Unix ms) its link was `degradedLink` after video came back, when repaired, and when
+   * its audio score was 5 again; null when the run had no such phase.
+   */
+  readonly degraded: { readonly at: number; readonly until: number; readonly recoveredAt: number } | null;
 }
 
 /** What the router judged a subscriber's link by when its audio fallback changed. */
@@ -86,9 +97,10 @@ export class FallbackTestBed {
   /**
    * A routed session: a 640x480 publisher and a subscriber on the open side, a subscriber in
    * the namespace; its downlink is impaired once media flows, repaired `impairedForMs` after
-   * video went off, and the run ends once it decodes video again.
+   * video went off, and (unless `degradedForMs` is 0) once it decodes video again is
+   * `degradedLink` for `degradedForMs`; the run ends once its audio scores 5 again.
    */
-  async run(impairedForMs = 10_000): Promise<FallbackRun> {
+  async run(impairedForMs = 10_000, degradedForMs = 0): Promise<FallbackRun> {
     const sessionId = await this.#bed.parlor.createSession({ mediaMode: 'routed' });
     const publisher = await this.#bed.join(this.#bed.outside, sessionId);
     const publishError = await publisher.publish({ resolution: '640x480', frameRate: 15 });
@@ -135,7 +147,7 @@ export class FallbackTestBed {
         "the Inspector to have the impaired subscriber's videoEnabled",
         20_000,
       );
-      return {
+      const run = {
         reaction: {
           routerMs: disabledChange.atMs - impairedAt,
           subscriberMs: (disabled.atMs ?? 0) - impairedAt,
@@ -160,7 +172,39 @@ export class FallbackTestBed {
         steadyConnection,
         impairedAt,
         repairedAt,
+      };
+      if (degradedForMs === 0) return { ...run, audioScores: await audioScoresOf(impaired), degraded: null };
+      const scoresFive = async (after: number): Promise<boolean> =>
+        (await audioScoresOf(impaired)).filter((s) => s.atMs > after).at(-1)?.score === 5;
+      // From a clean start: the fall must be a change the page is told of.
+      if (!(await scoresFive(0)))
+        await waitFor(() => scoresFive(0), 'the impaired subscriber to score its audio 5', 30_000);
+      limitDownlink(this.#bed.side, degradedLink.rate, { lossPercent: degradedLink.lossPercent });
+      const degradedAt = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, degradedForMs));
+      limitDownlink(this.#bed.side, null);
+      const until = Date.now();
+      await waitFor(() => scoresFive(until), 'the impaired subscriber to score its audio 5 again', 30_000);
+      const recoveredAt = Date.now();
+      // Its router samples to the repair, and its scores, must have reached the Inspector.
+      await waitFor(
+        async () => {
+          const response = await this.#bed.parlor.rest('GET', `/session/${sessionId}/inspector`);
+          const { quality, scores } = (await response.json()) as {
+            quality: { at: number; source: string; connectionId: string | null }[];
+            scores: { at: number; connectionId: string | null }[];
+          };
+          const mine = (entry: { at: number; connectionId: string | null }): boolean =>
+            entry.connectionId === impairedConnection && entry.at > until;
+          return quality.some((q) => q.source === 'router' && mine(q)) && scores.some(mine);
+        },
+        "the Inspector to have the impaired subscriber's samples after the repair",
+        20_000,
+      );
+      return {
+        ...run,
         audioScores: await audioScoresOf(impaired),
+        degraded: { at: degradedAt, until, recoveredAt },
       };
     } finally {
       limitDownlink(this.#bed.side, null);

@@ -14,6 +14,7 @@ import {
   type BrowserPeer,
   type BrowserTestBed,
 } from './helpers.js';
+import { attempts, num, type InspectorEntry, type InspectorTimeline } from './inspectorTimeline.js';
 
 // A routed call of two OpenTok.js pages, then the session in the Inspector: its JSON has both
 // connections, publishes and subscribes, quality samples with frames and bitrate from the
@@ -33,41 +34,26 @@ after(() => bed.close());
 /** Where the test leaves the Inspector page's screenshot for a person to look at. */
 const screenshotDir = join(import.meta.dirname, '..', 'test-results');
 
-interface Entry {
-  at: number;
-  source: string;
-  type: string;
-  connectionId: string | null;
-  streamId: string | null;
-  data: Record<string, unknown>;
-}
-interface Timeline {
-  connections: {
-    connectionId: string;
-    connectedAt: number;
-    browser: string | null;
-    sdkVersion: string | null;
-  }[];
-  streams: { streamId: string; connectionId: string }[];
-  events: Entry[];
-  quality: Entry[];
-  scores: Entry[];
-}
+type Entry = InspectorEntry;
+type Timeline = InspectorTimeline;
 
-/** Scores the page's subscribers dispatched with `qualityScoreChanged`, recorded from their creation. */
+/**
+ * Records the scores the page's subscribers dispatch with `qualityScoreChanged`, from their
+ * creation, and when (Unix ms) each was created: the participant subscribes on `streamCreated`.
+ */
 async function recordScores(peer: BrowserPeer): Promise<void> {
   await peer.page.evaluate(() => {
     const scores: unknown[] = [];
-    Object.assign(window, { scores });
+    const subscribedAt: Record<string, number> = {};
+    Object.assign(window, { scores, subscribedAt });
     window.participant.session.on('streamCreated', (event) => {
+      subscribedAt[event.stream.streamId] = Date.now();
       window.participant.subscribers.get(event.stream.streamId)?.on('qualityScoreChanged', (change) => {
         scores.push(change.qualityScore);
       });
     });
   });
 }
-
-const num = (value: unknown): number => (typeof value === 'number' ? value : 0);
 
 describe('the Inspector after a routed call', () => {
   it('has every connect, publish and subscribe, quality samples with frames and bitrate from both sides, and scores; the page shows them', async () => {
@@ -78,11 +64,15 @@ describe('the Inspector after a routed call', () => {
     );
     const streamIds: string[] = [];
     const connectedAt: number[] = [];
+    /** When each page called publish and when its stream was live, Unix ms. */
+    const published: [number, number][] = [];
     for (const [index, peer] of peers.entries()) {
       await recordScores(peer);
       connectedAt.push(Date.now());
       assert.equal(await peer.connect(opentok.generateToken(sessionId, { data: `peer ${index}` })), null);
+      const publishAt = Date.now();
       assert.equal(await peer.publish(lightVideo), null);
+      published.push([publishAt, Date.now()]);
       streamIds.push(await peer.streamId());
     }
     const [first, second] = peers as [BrowserPeer, BrowserPeer];
@@ -127,20 +117,37 @@ describe('the Inspector after a routed call', () => {
       assert.ok(Math.abs(lane.connectedAt - (connectedAt[index] ?? 0)) < 2000);
       assert.match(lane.browser ?? '', /Chrom/);
       assert.match(lane.sdkVersion ?? '', /^\d+\.\d+\.\d+/);
-      const clientEvents = timeline.events.filter(
-        (e) => e.source === 'client' && e.connectionId === connectionId,
-      );
-      const ok = (type: string): Entry[] => clientEvents.filter((e) => e.type === type && e.data.ok === true);
+      const ok = (type: string): Entry[] => attempts(timeline, connectionId, type);
       assert.equal(ok('connect').length, 1);
+      // Publishes and subscribes at their times (± 2 s): the publish between the call and the
+      // stream going live, the subscribe when the page was told of the stream.
+      const [publishAt, liveAt] = published[index] ?? [0, 0];
+      const within = (at: number, from: number, to: number): boolean => at >= from - 2000 && at <= to + 2000;
+      const [publish] = ok('publish');
       assert.deepEqual(
         ok('publish').map((e) => e.streamId),
         [streamIds[index]],
       );
+      assert.ok(
+        publish && within(publish.at, publishAt, liveAt),
+        `publish at ${publish?.at}, ${publishAt}–${liveAt}`,
+      );
+      const stream = timeline.streams.find((s) => s.streamId === streamIds[index]);
+      assert.ok(stream && within(stream.createdAt, publishAt, liveAt), 'the stream created at its publish');
+      const [subscribe] = ok('subscribe');
       assert.deepEqual(
         ok('subscribe').map((e) => e.streamId),
         [streamIds[1 - index]],
       );
-      assert.ok(clientEvents.some((e) => e.type === 'path'));
+      const toldAt = await peers[index]?.page.evaluate(
+        (streamId) => (window as unknown as { subscribedAt: Record<string, number> }).subscribedAt[streamId],
+        streamIds[1 - index] ?? '',
+      );
+      assert.ok(
+        subscribe && toldAt && within(subscribe.at, toldAt, toldAt),
+        `subscribe at ${subscribe?.at}, told of the stream at ${toldAt}`,
+      );
+      assert.ok(timeline.events.some((e) => e.connectionId === connectionId && e.type === 'path'));
     }
     assert.deepEqual(timeline.streams.map((s) => s.streamId).sort(), [...streamIds].sort());
     const score = timeline.scores.find((s) => s.type === 'subscriber' && typeof s.data.video === 'number');
@@ -184,10 +191,27 @@ describe('the Inspector after a routed call', () => {
     mkdirSync(screenshotDir, { recursive: true });
     await page.screenshot({ path: join(screenshotDir, 'inspector.png'), fullPage: true });
 
+    // The project's recent sessions have it, and open it with a click.
+    await page.fill('#sessionId', '');
+    await page.click('button[type=submit]');
+    await page.locator('#recentList a', { hasText: sessionId }).click();
+    await page.waitForSelector('#lanes:not([hidden]) rect.span-publishing');
+
     // A wrong secret is refused.
     await page.fill('#apiSecret', 'x'.repeat(40));
     await page.click('button[type=submit]');
     await page.waitForFunction(() => document.getElementById('status')?.textContent.startsWith('403'));
+    // Another project's developers neither open the session nor see it among their recent ones.
+    const other = await parlor.server.projects.create('Other');
+    await page.fill('#apiKey', other.apiKey);
+    await page.fill('#apiSecret', other.apiSecret);
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => document.getElementById('status')?.textContent.startsWith('404'));
+    assert.equal(await page.locator('#lanes').isVisible(), false);
+    await page.fill('#sessionId', '');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#recent:not([hidden])');
+    assert.equal(await page.locator('#recentList', { hasText: sessionId }).count(), 0);
     await page.close();
     await Promise.all(peers.map((peer) => peer.page.close()));
   });

@@ -12,6 +12,7 @@ import {
   startBrowserTestBed,
   type BrowserTestBed,
 } from './helpers.js';
+import { attempts, inspectorWhen, num } from './inspectorTimeline.js';
 
 // Pages of another origin load /v2/js/opentok.js by script tag and meet in relayed sessions.
 
@@ -44,6 +45,8 @@ describe('a relayed session of three', () => {
   let bob: BrowserPeer;
   let carol: BrowserPeer;
   const ids = new Map<BrowserPeer, { connectionId: string; streamId: string }>();
+  /** When (Unix ms) each page called connect and publish, and when each call completed. */
+  const called = new Map<BrowserPeer, { connect: [number, number]; publish: [number, number] }>();
 
   before(async () => {
     ({ sessionId } = await opentok.createSession({ mediaMode: 'relayed' }));
@@ -59,8 +62,11 @@ describe('a relayed session of three', () => {
       [bob, tokens.bob],
       [carol, tokens.carol],
     ] as const) {
+      const connectAt = Date.now();
       assert.equal(await peer.connect(token), null);
+      const publishAt = Date.now();
       assert.equal(await peer.publish(lightVideo), null);
+      called.set(peer, { connect: [connectAt, publishAt], publish: [publishAt, Date.now()] });
       ids.set(peer, { connectionId: await peer.connectionId(), streamId: await peer.streamId() });
     }
   });
@@ -155,6 +161,76 @@ describe('a relayed session of three', () => {
     assert.equal((await alice.events()).filter((event) => event.type === 'connectionDestroyed').length, 0);
     await alice.expectMediaFlowing(carolIds.streamId);
     await carol.expectMediaFlowing(idsOf(alice).streamId);
+  });
+
+  it("is in the Inspector: each connect, publish and subscribe at its time, direct paths in both sides' samples, scores, the reconnection", async () => {
+    const peers = [alice, bob, carol];
+    const connectionIds = peers.map((peer) => idsOf(peer).connectionId);
+    const streamIds = peers.map((peer) => idsOf(peer).streamId);
+    // A quality sample leaves 6 s after a peer connection starts: each page's two subscribers.
+    const samples = (t: Awaited<ReturnType<typeof inspectorWhen>>, connectionId: string, type: string) =>
+      t.quality.filter((q) => q.source === 'client' && q.connectionId === connectionId && q.type === type);
+    const timeline = await inspectorWhen(
+      parlor,
+      sessionId,
+      (t) =>
+        t.issues.some((issue) => issue.kind === 'reconnecting') &&
+        connectionIds.every(
+          (id) => samples(t, id, 'subscriber').length >= 2 && samples(t, id, 'publisher').length >= 2,
+        ),
+    );
+    // Each at its time (± 2 s): a connect and a publish within their calls, a subscribe when
+    // the page was told of the stream (its publish, or its own connect for an earlier stream).
+    const within = (at: number | undefined, [from, to]: [number, number]): boolean =>
+      at !== undefined && at >= from - 2000 && at <= to + 2000;
+    const callsOf = (index: number) => called.get(peers[index] as BrowserPeer) ?? assert.fail('no calls');
+    for (const [index, connectionId] of connectionIds.entries()) {
+      const calls = callsOf(index);
+      const lane = timeline.connections.find((c) => c.connectionId === connectionId);
+      assert.ok(within(lane?.connectedAt, calls.connect), `connected at ${lane?.connectedAt}`);
+      assert.ok(within(attempts(timeline, connectionId, 'connect')[0]?.at, calls.connect));
+      assert.ok(within(attempts(timeline, connectionId, 'publish')[0]?.at, calls.publish));
+      for (const subscribe of attempts(timeline, connectionId, 'subscribe')) {
+        const publisher = callsOf(streamIds.indexOf(subscribe.streamId ?? ''));
+        const told: [number, number] = [
+          Math.max(publisher.publish[0], calls.connect[0]),
+          Math.max(publisher.publish[1], calls.connect[1]),
+        ];
+        assert.ok(within(subscribe.at, told), `subscribe at ${subscribe.at}, told in ${told.join('–')}`);
+      }
+    }
+    for (const [index, connectionId] of connectionIds.entries()) {
+      assert.equal(attempts(timeline, connectionId, 'connect').length, 1);
+      assert.deepEqual(
+        attempts(timeline, connectionId, 'publish').map((e) => e.streamId),
+        [streamIds[index]],
+      );
+      assert.deepEqual(
+        attempts(timeline, connectionId, 'subscribe')
+          .map((e) => e.streamId)
+          .sort(),
+        streamIds.filter((_, other) => other !== index).sort(),
+      );
+      // Peer to peer (no relay candidate) over UDP on both ends, media decoded.
+      for (const sample of [
+        ...samples(timeline, connectionId, 'subscriber'),
+        ...samples(timeline, connectionId, 'publisher'),
+      ])
+        assert.match(String(sample.data.path), /^(host|prflx|srflx)\/udp$/, JSON.stringify(sample));
+      assert.ok(samples(timeline, connectionId, 'subscriber').some((q) => num(q.data.frameRate) > 0));
+      assert.ok(
+        timeline.scores.some(
+          (s) => s.connectionId === connectionId && s.type === 'subscriber' && num(s.data.video) >= 1,
+        ),
+      );
+    }
+    // No router: a relayed session has samples of the clients only.
+    assert.equal(timeline.quality.filter((q) => q.source === 'router').length, 0);
+    const reconnecting = timeline.issues.filter((issue) => issue.kind === 'reconnecting');
+    assert.deepEqual(
+      reconnecting.map((issue) => issue.connectionId),
+      [idsOf(carol).connectionId],
+    );
   });
 
   it('tells the others when a publisher turns video off and on, and when a moderator mutes it', async () => {

@@ -12,6 +12,7 @@ import {
   startBrowserTestBed,
   type BrowserTestBed,
 } from './helpers.js';
+import { inspectorWhen, type InspectorTimeline } from './inspectorTimeline.js';
 
 // Relayed sessions whose media goes through Parlor's embedded coturn, on loopback.
 
@@ -44,7 +45,7 @@ async function selectedPair(peer: BrowserPeer, streamId: string): Promise<{ loca
 /** Two peers with these session options, each publishing; resolves with their stream IDs. */
 async function pairOfPeers(
   sessionOptions: Parameters<typeof openBrowserPeer>[4],
-): Promise<{ peers: [BrowserPeer, BrowserPeer]; streams: [string, string] }> {
+): Promise<{ sessionId: string; peers: [BrowserPeer, BrowserPeer]; streams: [string, string] }> {
   const sessionId = await parlor.createSession();
   const open = () => openBrowserPeer(browser, app.url, parlor.apiKey, sessionId, sessionOptions);
   const peers: [BrowserPeer, BrowserPeer] = [await open(), await open()];
@@ -52,17 +53,35 @@ async function pairOfPeers(
     assert.equal(await peer.connect(parlor.token(sessionId)), null);
     assert.equal(await peer.publish(lightVideo), null);
   }
-  return { peers, streams: [await peers[0].streamId(), await peers[1].streamId()] };
+  return { sessionId, peers, streams: [await peers[0].streamId(), await peers[1].streamId()] };
 }
 
 describe('a relayed session through the embedded TURN server', () => {
   it("with transportPolicy 'relay', carries video and audio both ways over relay candidates, even on loopback", async () => {
-    const { peers, streams } = await pairOfPeers({ iceConfig: { transportPolicy: 'relay' } });
+    const { sessionId, peers, streams } = await pairOfPeers({ iceConfig: { transportPolicy: 'relay' } });
     const [alice, bob] = peers;
     await alice.expectMediaFlowing(streams[1]);
     await bob.expectMediaFlowing(streams[0]);
     assert.equal((await selectedPair(alice, streams[1])).local, 'relay');
     assert.equal((await selectedPair(bob, streams[0])).local, 'relay');
+    // The Inspector has each end's path as its SDK told it: over TURN (its quality samples, the
+    // first 6 s after a peer connection starts, name the same path: see relayedSession).
+    const connectionIds = await Promise.all(peers.map((peer) => peer.connectionId()));
+    const relayedRoles = (t: InspectorTimeline, connectionId: string): string[] => [
+      ...new Set(
+        t.events
+          .filter((e) => e.type === 'path' && e.connectionId === connectionId && e.data.path === 'relay/udp')
+          .map((e) => String(e.data.role))
+          .sort(),
+      ),
+    ];
+    const timeline = await inspectorWhen(parlor, sessionId, (t) =>
+      connectionIds.every((id) => relayedRoles(t, id).join() === 'publisher,subscriber'),
+    );
+    assert.deepEqual(
+      timeline.events.filter((e) => e.type === 'path' && e.data.path !== 'relay/udp'),
+      [],
+    );
     await Promise.all(peers.map((peer) => peer.page.close()));
   });
 

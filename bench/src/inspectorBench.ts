@@ -29,6 +29,11 @@ export interface InspectorQueryFigures {
   readonly jsonBytes: number;
   /** The Insights GraphQL query of every publisher's and subscriber's stream stats. */
   readonly graphqlMs: { readonly p50: number; readonly max: number };
+  /** The same two asking for about `overviewSamples` samples (the page's overview). */
+  readonly overviewSamples: number;
+  readonly overviewJsonMs: { readonly p50: number; readonly max: number };
+  readonly overviewJsonBytes: number;
+  readonly overviewGraphqlMs: { readonly p50: number; readonly max: number };
   readonly runs: number;
 }
 
@@ -182,6 +187,8 @@ function score(type: 'publisher' | 'subscriber', streamId: string, tick: number)
 const queryStreams = 50;
 const queryHours = 4;
 const queryRuns = 5;
+/** What the Inspector page asks for (`?samples=`). */
+const overviewSamples = 10_000;
 
 async function query(): Promise<InspectorQueryFigures> {
   const parlor = await startTestServer();
@@ -251,39 +258,49 @@ async function query(): Promise<InspectorQueryFigures> {
     parlor.server.inspector.add(sessionId, parlor.apiKey, closing);
     await parlor.server.inspector.idle();
 
-    const jsonMs: number[] = [];
-    let text = '';
-    for (let run = 0; run < queryRuns; run++) {
-      const began = performance.now();
-      const response = await parlor.rest('GET', `/session/${sessionId}/inspector`);
-      text = await response.text();
-      jsonMs.push(performance.now() - began);
-      if (response.status !== 200) throw new Error(`the timeline answered ${response.status}`);
-    }
+    const getJson = async (query: string): Promise<{ ms: number[]; text: string }> => {
+      const ms: number[] = [];
+      let text = '';
+      for (let run = 0; run < queryRuns; run++) {
+        const began = performance.now();
+        const response = await parlor.rest('GET', `/session/${sessionId}/inspector${query}`);
+        text = await response.text();
+        ms.push(performance.now() - began);
+        if (response.status !== 200) throw new Error(`the timeline answered ${response.status}`);
+      }
+      return { ms, text };
+    };
+    const { ms: jsonMs, text } = await getJson('');
+    const overview = await getJson(`?samples=${overviewSamples}`);
     const timeline = JSON.parse(text) as { records: number; dropped: number };
     if (timeline.dropped > 0)
       throw new Error(`${timeline.dropped} records dropped: past the session's bound`);
-    const graphqlMs: number[] = [];
     const now = Math.floor(Date.now() / 1000);
     const auth = jwt.sign({ iss: parlor.apiKey, ist: 'project', iat: now, exp: now + 300 }, parlor.apiSecret);
     const stats =
       'streamStatsCollection { resources { createdAt videoBitrateKbps videoPacketLoss videoLatency videoResolution } }';
-    const body = JSON.stringify({
-      query: `{ project(projectId: "${parlor.apiKey}") { sessionData { sessions(sessionIds: ["${sessionId}"]) {
+    const graphql = async (sessionsArgs: string): Promise<number[]> => {
+      const body = JSON.stringify({
+        query: `{ project(projectId: "${parlor.apiKey}") { sessionData { sessions(${sessionsArgs}) {
         resources { meetings { resources { publishers { resources { ${stats} } } subscribers { resources { ${stats} } } } } } } } } }`,
-    });
-    for (let run = 0; run < queryRuns; run++) {
-      const began = performance.now();
-      const response = await fetch(`${parlor.url}/graphql`, {
-        method: 'POST',
-        headers: { 'X-OPENTOK-AUTH': auth, 'content-type': 'application/json' },
-        body,
       });
-      const answer = (await response.json()) as { errors?: unknown };
-      graphqlMs.push(performance.now() - began);
-      if (answer.errors) throw new Error(`the GraphQL query failed: ${JSON.stringify(answer.errors)}`);
-      await sleep(250); // 5 queries a second per project
-    }
+      const ms: number[] = [];
+      for (let run = 0; run < queryRuns; run++) {
+        const began = performance.now();
+        const response = await fetch(`${parlor.url}/graphql`, {
+          method: 'POST',
+          headers: { 'X-OPENTOK-AUTH': auth, 'content-type': 'application/json' },
+          body,
+        });
+        const answer = (await response.json()) as { errors?: unknown };
+        ms.push(performance.now() - began);
+        if (answer.errors) throw new Error(`the GraphQL query failed: ${JSON.stringify(answer.errors)}`);
+        await sleep(250); // 5 queries a second per project
+      }
+      return ms;
+    };
+    const graphqlMs = await graphql(`sessionIds: ["${sessionId}"]`);
+    const overviewGraphqlMs = await graphql(`sessionIds: ["${sessionId}"], samples: ${overviewSamples}`);
     return {
       streams: queryStreams,
       hours: queryHours,
@@ -291,6 +308,10 @@ async function query(): Promise<InspectorQueryFigures> {
       jsonMs: spread(jsonMs),
       jsonBytes: text.length,
       graphqlMs: spread(graphqlMs),
+      overviewSamples,
+      overviewJsonMs: spread(overview.ms),
+      overviewJsonBytes: overview.text.length,
+      overviewGraphqlMs: spread(overviewGraphqlMs),
       runs: queryRuns,
     };
   } finally {

@@ -500,6 +500,18 @@ const benchmarks = {
           query.graphqlMs.max.toFixed(0),
           '-',
         ],
+        [
+          `GET …/session/:id/inspector?samples=${query.overviewSamples} (the page's)`,
+          query.overviewJsonMs.p50.toFixed(0),
+          query.overviewJsonMs.max.toFixed(0),
+          String(query.overviewJsonBytes),
+        ],
+        [
+          `POST /graphql, samples: ${query.overviewSamples}`,
+          query.overviewGraphqlMs.p50.toFixed(0),
+          query.overviewGraphqlMs.max.toFixed(0),
+          '-',
+        ],
       ],
     );
     return result;

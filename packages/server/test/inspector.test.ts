@@ -105,6 +105,7 @@ describe('the Inspector', () => {
           streamId,
           data: { ok: false, code: 1501, message: 'boom' },
         },
+        quality(2000, streamId),
         quality(0, streamId),
         { ageMs: 0, kind: 'score', type: 'subscriber', streamId, data: { audio: 4.3, video: 3.9 } },
       ],
@@ -114,8 +115,14 @@ describe('the Inspector', () => {
     await bob.close();
     const timeline = await timelineWhen(
       sessionId,
-      (t) => t.quality.length === 1 && t.connections.some((c) => c.disconnectedAt !== null),
+      (t) => t.quality.length === 2 && t.connections.some((c) => c.disconnectedAt !== null),
     );
+    // A long meeting's overview: about so many samples at most, each series' last kept.
+    const overview = (await (
+      await parlor.rest('GET', `${inspectorPath(sessionId)}?samples=1`)
+    ).json()) as Timeline;
+    assert.deepEqual(overview.quality, timeline.quality.slice(1));
+    assert.equal((await parlor.rest('GET', `${inspectorPath(sessionId)}?samples=0`)).status, 400);
     assert.ok(timeline.events.some((e) => e.type === 'archiveStarted' && e.data.archiveId === 'archive-1'));
     const lanes = new Map(timeline.connections.map((lane) => [lane.connectionId, lane]));
     assert.equal(lanes.size, 2);
@@ -179,7 +186,7 @@ describe('the Inspector', () => {
     await Promise.all([alice.close(), bob.close()]);
   });
 
-  it('takes a failed connect over HTTP with a token of the session, rate limited, and calls it out', async () => {
+  it('takes a failed connect over HTTP with a token of the session (expired 5 min at most), rate limited, and calls it out', async () => {
     const sessionId = await parlor.createSession();
     const url = `${parlor.url}/v2/project/${parlor.apiKey}${inspectorPath(sessionId)}/connect-failure`;
     const post = (body: object): Promise<Response> =>
@@ -202,6 +209,11 @@ describe('the Inspector', () => {
     const other = await parlor.createSession();
     assert.equal((await post({ token: parlor.token(other), ...failure })).status, 403);
     assert.equal((await post({ token: 'nonsense', ...failure })).status, 403);
+    // A connect refused for its expired token is reported at once; a token 5 min past expiry, never.
+    const expiredAgo = (seconds: number): string =>
+      parlor.token(sessionId, { expireTime: Math.floor(Date.now() / 1000) - seconds });
+    assert.equal((await post({ token: expiredAgo(60), ...failure })).status, 204);
+    assert.equal((await post({ token: expiredAgo(301), ...failure })).status, 403);
     // 10 at once, then 1 a second per session.
     const statuses = [];
     for (let i = 0; i < 12; i++) statuses.push((await post({ token, ...failure })).status);
@@ -298,6 +310,27 @@ describe('the Inspector', () => {
         videoResolution: '640x360',
       },
     ]);
+    // Parlor's samples argument thins each series alike, at least one of each kept.
+    const thinned = (await (
+      await post({
+        query: query.replace(
+          'sessions(sessionIds: $sessionIds)',
+          'sessions(sessionIds: $sessionIds, samples: 1)',
+        ),
+        variables: { projectId: parlor.apiKey, sessionIds: [sessionId] },
+      })
+    ).json()) as { data: InsightsAnswer };
+    assert.deepEqual(thinned.data.project.sessionData.sessions.resources[0]?.meetings, meetings);
+    const zero = (await (
+      await post({
+        query: query.replace(
+          'sessions(sessionIds: $sessionIds)',
+          'sessions(sessionIds: $sessionIds, samples: 0)',
+        ),
+        variables: { projectId: parlor.apiKey, sessionIds: [sessionId] },
+      })
+    ).json()) as { errors: { message: string }[] };
+    assert.match(zero.errors[0]?.message ?? '', /samples must be 1 or more/);
     // Another project, a bad query and a query too large are refused.
     const other = (await (
       await post({ query, variables: { projectId: '99', sessionIds: [sessionId] } })

@@ -42,6 +42,9 @@ $('meeting').addEventListener('change', () => {
 
 let lastTimeline = null;
 
+/** About how many samples (and score changes) the page asks for at most. */
+const maxSamples = 10_000;
+
 /** The console's operator, when this browser is logged in to the console; null otherwise. */
 const operator = fetch('/console/api/me')
   .then((response) => (response.ok ? response.json() : null))
@@ -73,7 +76,10 @@ async function open(sessionId) {
     status.textContent = `${recent.count} recent sessions`;
     return;
   }
-  const path = viaConsole ? `/sessions/${session}/inspector` : `/session/${session}/inspector`;
+  // A long meeting's samples, each series thinned alike.
+  const path = viaConsole
+    ? `/sessions/${session}/inspector`
+    : `/session/${session}/inspector?samples=${maxSamples}`;
   lastTimeline = await getJson(`${base}${path}`, headers);
   const choice = $('meeting');
   choice.replaceChildren(el('option', { value: 'all' }, 'all'));

@@ -60,11 +60,16 @@ export class ClientTokenVerifier {
     this.#clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
   }
 
-  verify(token: string): Promise<VerifiedToken> {
-    return token.startsWith(t1Prefix) ? this.#verifyT1(token) : this.#verifyJwt(token);
+  /**
+   * `expiredGraceSeconds` (default 0) accepts a token that expired at most that long ago: only
+   * where a token tells of its own failed use, never to connect.
+   */
+  verify(token: string, options: { readonly expiredGraceSeconds?: number } = {}): Promise<VerifiedToken> {
+    const grace = options.expiredGraceSeconds ?? 0;
+    return token.startsWith(t1Prefix) ? this.#verifyT1(token, grace) : this.#verifyJwt(token, grace);
   }
 
-  async #verifyT1(token: string): Promise<VerifiedToken> {
+  async #verifyT1(token: string, grace: number): Promise<VerifiedToken> {
     const parsed = parseT1Token(token);
     if (!parsed) throw new TokenError('malformed', 'not a well-formed T1 token');
     const secret = await this.#secretOf(parsed.apiKey);
@@ -74,7 +79,7 @@ export class ClientTokenVerifier {
     if (scope !== undefined && scope !== tokenScope) {
       throw new TokenError('invalid-scope', `scope must be ${tokenScope}`);
     }
-    return this.#check('t1', parsed.apiKey, {
+    return this.#check('t1', parsed.apiKey, grace, {
       sessionId: fields.get('session_id'),
       role: fields.get('role'),
       connectionData: fields.get('connection_data'),
@@ -84,7 +89,7 @@ export class ClientTokenVerifier {
     });
   }
 
-  async #verifyJwt(token: string): Promise<VerifiedToken> {
+  async #verifyJwt(token: string, grace: number): Promise<VerifiedToken> {
     const decoded = jwt.decode(token, { complete: true });
     if (!decoded || typeof decoded.payload !== 'object') {
       throw new TokenError('malformed', 'neither a JWT nor a T1 token');
@@ -128,7 +133,7 @@ export class ClientTokenVerifier {
     if (claims.scope !== tokenScope) {
       throw new TokenError('invalid-scope', `scope must be ${tokenScope}`);
     }
-    return this.#check('jwt', projectId, {
+    return this.#check('jwt', projectId, grace, {
       sessionId: claims.session_id,
       role: claims.role,
       connectionData: claims.connection_data,
@@ -149,6 +154,7 @@ export class ClientTokenVerifier {
   async #check(
     format: VerifiedToken['format'],
     apiKey: string,
+    grace: number,
     claims: UncheckedClaims,
   ): Promise<VerifiedToken> {
     const { sessionId, issuedAt } = claims;
@@ -170,7 +176,7 @@ export class ClientTokenVerifier {
     if (issuedAt > now + clockSkewSeconds) {
       throw new TokenError('issued-in-future', 'token was issued in the future');
     }
-    if (now >= expiresAt) throw new TokenError('expired', 'token has expired');
+    if (now >= expiresAt + grace) throw new TokenError('expired', 'token has expired');
 
     const role = claims.role ?? defaultRole;
     if (!isRole(role)) throw new TokenError('invalid-role', `unknown role ${JSON.stringify(role)}`);

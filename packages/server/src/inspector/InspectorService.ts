@@ -5,7 +5,7 @@ import type {
   InspectorRepository,
   InspectorSessionSummary,
 } from '../store/InspectorRepository.js';
-import { timelineOf, type InspectorTimeline } from './timeline.js';
+import { timelineOf, type InspectorTimeline, type TimelineView } from './timeline.js';
 
 export interface InspectorServiceOptions {
   readonly repository: InspectorRepository;
@@ -90,10 +90,14 @@ export class InspectorService {
   }
 
   /** The session's timeline, or null when the Inspector has nothing of it for that project. */
-  async timeline(apiKey: string, sessionId: string): Promise<InspectorTimeline | null> {
+  async timeline(
+    apiKey: string,
+    sessionId: string,
+    view: TimelineView = {},
+  ): Promise<InspectorTimeline | null> {
     const summary = await this.#repository.summary(sessionId);
     if (!summary || summary.apiKey !== apiKey) return null;
-    return timelineOf(summary, await this.#repository.records(sessionId));
+    return timelineOf(summary, await this.#repository.records(sessionId), view);
   }
 
   /** The project's sessions the Inspector has, the most recently active first. */

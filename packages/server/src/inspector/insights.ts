@@ -8,7 +8,7 @@ import {
   type ExecutionResult,
 } from 'graphql';
 import type { InspectorValue } from '../store/InspectorRepository.js';
-import type { InspectorTimeline, Meeting, TimelineEntry } from './timeline.js';
+import type { InspectorTimeline, Meeting, TimelineEntry, TimelineView } from './timeline.js';
 
 /**
  * The session-data path of Vonage's Insights API, answered from the Inspector's records:
@@ -26,8 +26,11 @@ const schema = buildSchema(`
     sessionData: SessionData!
   }
   type SessionData {
-    "The sessions of these IDs the Inspector has records of (at most 10 a query)."
-    sessions(sessionIds: [String!]!): SessionCollection!
+    """
+    The sessions of these IDs the Inspector has records of (at most 10 a query). Parlor's
+    samples: about how many stream stats each session gives at most, each series thinned alike.
+    """
+    sessions(sessionIds: [String!]!, samples: Int): SessionCollection!
   }
   type SessionCollection {
     totalCount: Int!
@@ -116,7 +119,7 @@ export interface InsightsContext {
   /** The project the request authenticated as. */
   readonly apiKey: string;
   /** A session's timeline, or null when the Inspector has nothing of it for that project. */
-  readonly timeline: (sessionId: string) => Promise<InspectorTimeline | null>;
+  readonly timeline: (sessionId: string, view: TimelineView) => Promise<InspectorTimeline | null>;
 }
 
 /** Runs an Insights query; errors (syntax, validation, limits) come back in `errors`, as GraphQL answers. */
@@ -153,12 +156,21 @@ function rootOf(context: InsightsContext): object {
         ? {
             projectId,
             sessionData: {
-              sessions: async ({ sessionIds }: { sessionIds: readonly string[] }) => {
+              sessions: async ({
+                sessionIds,
+                samples,
+              }: {
+                sessionIds: readonly string[];
+                samples?: number | null;
+              }) => {
                 const unique = [...new Set(sessionIds)];
                 named += unique.length;
                 if (named > maxInsightsSessions)
                   throw new GraphQLError(`at most ${maxInsightsSessions} session IDs a query`);
-                const timelines = await Promise.all(unique.map((id) => context.timeline(id)));
+                if (typeof samples === 'number' && samples < 1)
+                  throw new GraphQLError('samples must be 1 or more');
+                const view = typeof samples === 'number' ? { samples } : {};
+                const timelines = await Promise.all(unique.map((id) => context.timeline(id, view)));
                 const resources = timelines.filter((t) => t !== null).map(sessionOf);
                 return { totalCount: resources.length, resources };
               },

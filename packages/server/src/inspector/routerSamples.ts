@@ -1,5 +1,6 @@
 import type { RoutedMediaStats } from '../signaling/RoutedMedia.js';
 import type { InspectorRecord, InspectorValue } from '../store/InspectorRepository.js';
+import { lossyLinkRatio } from './timeline.js';
 
 /** A publication's or subscription's counters at the last sample, to make rates of the next. */
 export interface RouterCounters {
@@ -12,7 +13,8 @@ export interface RouterCounters {
  * reaches the router (bitrate per kind, the top layer's size and frame rate, packets its uplink
  * lost, asked again (NACKs) and repaired, keyframes the router asked for), per subscriber what the
  * router sends (bitrate, layer forwarded and wanted, retransmissions, keyframes it asked for, the loss, jitter and round trip its reports tell, the
- * downlink estimate, audio fallback). `counters` keeps the last sample of each, for rates; it
+ * share of each kind's packets its reports say were lost over the interval, the downlink
+ * estimate, audio fallback). `counters` keeps the last sample of each, for rates; it
  * holds only what `stats` still has. Each starts with its second sample: the first has no rates.
  */
 export function routerSamples(
@@ -82,8 +84,11 @@ export function routerSamples(
     const delta = rates(`s ${subscription.id}`, {
       audioBytes: audio?.bytes ?? 0,
       videoBytes: video?.bytes ?? 0,
+      audioPackets: audio?.packets ?? 0,
+      videoPackets: video?.packets ?? 0,
+      audioLost: audio?.packetsLost ?? 0,
+      videoLost: video?.packetsLost ?? 0,
       retransmissions: (audio?.retransmissions ?? 0) + (video?.retransmissions ?? 0),
-      packetsLost: (audio?.packetsLost ?? 0) + (video?.packetsLost ?? 0),
       keyframeRequests: subscription.keyframeRequests,
     });
     if (!delta) continue;
@@ -91,7 +96,9 @@ export function routerSamples(
       audioBitrate: delta.audioBytes ?? 0,
       videoBitrate: delta.videoBytes ?? 0,
       retransmissions: delta.retransmissions ?? 0,
-      packetsLost: delta.packetsLost ?? 0,
+      packetsLost: (delta.audioLost ?? 0) + (delta.videoLost ?? 0),
+      audioLoss: lossRatio(delta.audioLost, delta.audioPackets),
+      videoLoss: lossRatio(delta.videoLost, delta.videoPackets),
       keyframeRequests: delta.keyframeRequests ?? 0,
       fractionLost: Math.max(audio?.fractionLost ?? 0, video?.fractionLost ?? 0),
       jitterMs: audio?.jitterMs ?? video?.jitterMs ?? null,
@@ -113,4 +120,38 @@ export function routerSamples(
   }
   for (const id of counters.keys()) if (!seen.has(id)) counters.delete(id);
   return records;
+}
+
+/** Packets the subscriber's reports say it lost over the interval, as a share of those sent. */
+function lossRatio(lost = 0, sent = 0): number {
+  return sent > 0 ? Math.round((Math.min(lost, sent) / sent) * 10_000) / 10_000 : 0;
+}
+
+/**
+ * At most `max` of a tick's subscriber samples, so that a big meeting's router (N streams, N²
+ * subscribers) costs the store as much as a meeting of about √max people: every publication's,
+ * then the subscribers having a bad time (audio loss at `lossyLinkRatio` or more, video off or
+ * warned for their link), then the others in turn, those kept longest ago first. `lastKept`
+ * holds when each subscriber's sample was last kept, by connection and stream; it holds only
+ * what `records` has.
+ */
+export function pickRouterSamples(
+  records: readonly InspectorRecord[],
+  lastKept: Map<string, number>,
+  max: number,
+): InspectorRecord[] {
+  const subscriptions = records.filter((record) => record.type === 'subscription');
+  if (subscriptions.length <= max && lastKept.size === 0) return [...records];
+  const key = (record: InspectorRecord): string => `${record.connectionId ?? ''} ${record.streamId ?? ''}`;
+  const bad = (record: InspectorRecord): boolean =>
+    (typeof record.data.audioLoss === 'number' && record.data.audioLoss >= lossyLinkRatio) ||
+    (record.data.videoFallback !== null && record.data.videoFallback !== 'on');
+  const ranked = subscriptions
+    .map((record) => ({ record, bad: bad(record), keptAt: lastKept.get(key(record)) ?? 0 }))
+    .sort((a, b) => Number(b.bad) - Number(a.bad) || a.keptAt - b.keptAt);
+  const kept = new Set(ranked.slice(0, max).map(({ record }) => record));
+  const present = new Set(subscriptions.map(key));
+  for (const id of lastKept.keys()) if (!present.has(id)) lastKept.delete(id);
+  for (const record of kept) lastKept.set(key(record), record.at);
+  return records.filter((record) => record.type !== 'subscription' || kept.has(record));
 }

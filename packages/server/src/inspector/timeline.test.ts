@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RoutedMediaStats } from '../signaling/RoutedMedia.js';
 import type { InspectorRecord } from '../store/InspectorRepository.js';
-import { routerSamples, type RouterCounters } from './routerSamples.js';
+import { pickRouterSamples, routerSamples, type RouterCounters } from './routerSamples.js';
 import { timelineOf } from './timeline.js';
 
 const summary = {
@@ -65,6 +65,50 @@ describe('the timeline', () => {
     assert.equal(timeline.events.length, 3);
   });
 
+  it('calls out a subscriber whose reports to the router tell of 2 % of its audio lost or more for 10 s or more, with the loss', () => {
+    const router = (at: number, connectionId: string, audioLoss: number): InspectorRecord => ({
+      at,
+      source: 'router',
+      kind: 'quality',
+      type: 'subscription',
+      connectionId,
+      streamId: 'st1',
+      data: { audioLoss, videoLoss: 0.3 },
+    });
+    const timeline = timelineOf(summary, [
+      router(5000, 'c1', 0.01),
+      router(5000, 'c2', 0.04),
+      router(10_000, 'c1', 0.06),
+      router(10_000, 'c2', 0.01),
+      router(15_000, 'c1', 0.05),
+      router(20_000, 'c1', 0.019),
+      router(25_000, 'c1', 0.03),
+      router(30_000, 'c1', 0.01),
+      router(35_000, 'c1', 0),
+      router(40_000, 'c1', 0.05),
+      router(45_000, 'c1', 0.07),
+      router(50_000, 'c1', 0.01),
+    ]);
+    // One sample under 2 % does not end a run, two in a row do (at the first).
+    assert.deepEqual(
+      timeline.issues.map((issue) => [issue.at, issue.connectionId, issue.kind, issue.message]),
+      [
+        [
+          10_000,
+          'c1',
+          'lossyLink',
+          'connection c1: its link lost 4.0 % of the audio (at most 6.0 % in a 5 s sample) for 20 s',
+        ],
+        [
+          40_000,
+          'c1',
+          'lossyLink',
+          'connection c1: its link lost 6.0 % of the audio (at most 7.0 % in a 5 s sample) for 10 s',
+        ],
+      ],
+    );
+  });
+
   it('calls out, under adaptive routing, a client that could not reach the router and one that got nothing peer to peer', () => {
     const server = (at: number, type: string, connectionId: string | null): InspectorRecord => ({
       at,
@@ -91,6 +135,37 @@ describe('the timeline', () => {
         [2000, 'mediaPath', 'connection c2 got no media peer to peer: the session moved to the Media Router'],
       ],
     );
+  });
+});
+
+describe('a long session', () => {
+  it('shows about so many samples and score changes at most, each series thinned alike and evenly, the last kept, its issues from all', () => {
+    const records: InspectorRecord[] = [];
+    for (let i = 1; i <= 100; i++) {
+      records.push(client(i * 1000, 'quality', 'subscriber', { videoBitrate: i }));
+      if (i % 2 === 0)
+        records.push({
+          ...client(i * 1000, 'quality', 'subscriber', { videoBitrate: i }),
+          connectionId: 'c3',
+        });
+      if (i <= 10) records.push(client(i * 1000, 'quality', 'publisher', { videoBitrate: i }));
+      records.push(client(i * 1000, 'score', 'subscriber', { audio: i <= 20 ? 1 : 5 }));
+    }
+    const timeline = timelineOf(summary, records, { samples: 16 });
+    const bitrates = (type: string, connectionId: string): unknown[] =>
+      timeline.quality
+        .filter((q) => q.type === type && q.connectionId === connectionId)
+        .map((q) => q.data.videoBitrate);
+    // 160 samples to 16: a tenth of each series.
+    assert.deepEqual(bitrates('subscriber', 'c2'), [11, 21, 31, 41, 51, 60, 70, 80, 90, 100]);
+    assert.deepEqual(bitrates('subscriber', 'c3'), [22, 42, 60, 80, 100]);
+    assert.deepEqual(bitrates('publisher', 'c2'), [10]);
+    assert.equal(timeline.scores.length, 16);
+    assert.deepEqual(
+      timeline.issues.map((issue) => issue.message),
+      ['connection c2: subscriber audio quality below Fair for 20 s'],
+    );
+    assert.equal(timelineOf(summary, records, { samples: 1000 }).quality.length, 160);
   });
 });
 
@@ -239,5 +314,76 @@ describe('router samples', () => {
     });
     routerSamples({ worker: 0, shedding: false, publications: [], subscriptions: [] }, counters, 10_000);
     assert.equal(counters.size, 0);
+  });
+
+  it('tell of a subscriber the share of each kind of its packets its reports say were lost', () => {
+    const stats = (scale: number): RoutedMediaStats => ({
+      worker: 0,
+      shedding: false,
+      publications: [],
+      subscriptions: [
+        {
+          id: 's1',
+          publicationId: 'p1',
+          streamId: 'st1',
+          connectionId: 'c1',
+          estimatedBitrate: 300_000,
+          keyframeRequests: 0,
+          tracks: (['audio', 'video'] as const).map((kind) => ({
+            kind,
+            packets: 250 * scale,
+            bytes: 25_000 * scale,
+            retransmissions: 0,
+            fractionLost: 0.05,
+            packetsLost: (kind === 'audio' ? 10 : 0) * scale,
+            jitterMs: 3,
+            rttMs: 20,
+            layer: kind === 'video' ? 'h' : null,
+            targetLayer: kind === 'video' ? 'h' : null,
+            temporalLayer: 0,
+            targetTemporalLayer: 0,
+            layerSwitches: 0,
+            videoFallback: kind === 'video' ? 'on' : null,
+            lastVideoFallback: null,
+          })),
+        },
+      ],
+    });
+    const counters = new Map<string, RouterCounters>();
+    routerSamples(stats(1), counters, 0);
+    const [sample] = routerSamples(stats(2), counters, 5000);
+    assert.deepEqual(
+      [sample?.data.audioLoss, sample?.data.videoLoss, sample?.data.packetsLost],
+      [0.04, 0, 10],
+    );
+  });
+
+  it('keep at most so many subscriber samples a tick: those having a bad time first, then the others in turn', () => {
+    const sample = (
+      at: number,
+      connectionId: string,
+      data: InspectorRecord['data'] = {},
+    ): InspectorRecord => ({
+      at,
+      source: 'router',
+      kind: 'quality',
+      type: 'subscription',
+      connectionId,
+      streamId: 'st1',
+      data: { audioLoss: 0, videoFallback: 'on', ...data },
+    });
+    const publication: InspectorRecord = { ...sample(0, 'c0'), type: 'publication', connectionId: null };
+    const tick = (at: number, bad: string | null = null): InspectorRecord[] => [
+      { ...publication, at },
+      ...['c1', 'c2', 'c3', 'c4', 'c5'].map((id) => sample(at, id, id === bad ? { audioLoss: 0.05 } : {})),
+    ];
+    const lastKept = new Map<string, number>();
+    const kept = (records: InspectorRecord[]): (string | null)[] => records.map((r) => r.connectionId);
+    assert.deepEqual(kept(pickRouterSamples(tick(5), lastKept, 10)), [null, 'c1', 'c2', 'c3', 'c4', 'c5']);
+    assert.deepEqual(kept(pickRouterSamples(tick(10), lastKept, 2)), [null, 'c1', 'c2']);
+    assert.deepEqual(kept(pickRouterSamples(tick(15, 'c1'), lastKept, 2)), [null, 'c1', 'c3']);
+    assert.deepEqual(kept(pickRouterSamples(tick(20), lastKept, 2)), [null, 'c4', 'c5']);
+    assert.deepEqual(kept(pickRouterSamples(tick(25).slice(0, 3), lastKept, 2)), [null, 'c1', 'c2']);
+    assert.deepEqual([...lastKept.keys()].sort(), ['c1 st1', 'c2 st1']);
   });
 });

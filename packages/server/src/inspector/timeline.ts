@@ -74,7 +74,14 @@ export interface InspectorIssue {
   readonly at: number;
   readonly connectionId: string | null;
   readonly streamId: string | null;
-  readonly kind: 'failure' | 'lowQuality' | 'relayedOverTcp' | 'reconnecting' | 'audioFallback' | 'mediaPath';
+  readonly kind:
+    | 'failure'
+    | 'lowQuality'
+    | 'lossyLink'
+    | 'relayedOverTcp'
+    | 'reconnecting'
+    | 'audioFallback'
+    | 'mediaPath';
   readonly message: string;
 }
 
@@ -115,10 +122,28 @@ export interface InspectorTimeline {
 export const lowQualityScore = 3;
 export const lowQualityMinMs = 10_000;
 
+/**
+ * A subscriber whose reports to the router tell of this share of its audio lost or more (in
+ * each 5 s sample) has a lossy link; an issue when it lasts at least `lowQualityMinMs`. Audio,
+ * because nothing repairs it: its loss is the link's.
+ */
+export const lossyLinkRatio = 0.02;
+
+/** What of a session's samples a timeline shows. */
+export interface TimelineView {
+  /**
+   * About how many quality samples, and score changes, to show at most: past it each series
+   * (source, type, connection and stream) is thinned by the same factor, evenly, its last entry
+   * kept (and at least one of each): a long meeting's overview. Default: all.
+   */
+  readonly samples?: number;
+}
+
 /** Builds the timeline from a session's records (oldest first). */
 export function timelineOf(
   summary: InspectorSessionSummary,
   records: readonly InspectorRecord[],
+  view: TimelineView = {},
 ): InspectorTimeline {
   const entries = records.map(({ at, source, type, connectionId, streamId, data }): TimelineEntry => ({
     at,
@@ -146,10 +171,31 @@ export function timelineOf(
     streams,
     meetings: meetingsOf(connections, streams, summary.lastAt),
     events,
-    quality,
-    scores,
+    quality: downsampled(quality, view.samples),
+    scores: downsampled(scores, view.samples),
     issues: issuesOf(events, quality, scores, summary.lastAt),
   };
+}
+
+/** About `max` entries at most: each series thinned by the same factor, evenly, its last kept. */
+function downsampled(entries: readonly TimelineEntry[], max = Infinity): readonly TimelineEntry[] {
+  if (entries.length <= max) return entries;
+  const series = new Map<string, TimelineEntry[]>();
+  for (const entry of entries) {
+    const key = `${entry.source} ${entry.type} ${entry.connectionId ?? ''} ${entry.streamId ?? ''}`;
+    const list = series.get(key);
+    if (list) list.push(entry);
+    else series.set(key, [entry]);
+  }
+  const kept = new Set<TimelineEntry>();
+  for (const list of series.values()) {
+    const keep = Math.max(1, Math.round((list.length * max) / entries.length));
+    for (let i = 0; i < keep; i++) {
+      const entry = list[Math.round(((list.length - 1) * (i + 1)) / keep)];
+      if (entry) kept.add(entry);
+    }
+  }
+  return entries.filter((entry) => kept.has(entry));
 }
 
 const text = (value: InspectorValue | undefined): string | null => (typeof value === 'string' ? value : null);
@@ -302,7 +348,8 @@ function meetingsOf(
  * What went wrong: a client's failed attempt (its event says `ok: false`), a reconnection, an
  * audio fallback episode (a subscriber's video off for its link), a publisher or subscriber
  * whose media went over TURN on TCP, a score below `lowQualityScore` for at least
- * `lowQualityMinMs`, and under adaptive routing a client that could not reach the router or
+ * `lowQualityMinMs`, a subscriber's audio loss at the router of `lossyLinkRatio` or more for as
+ * long, and under adaptive routing a client that could not reach the router or
  * get a stream peer to peer.
  */
 function issuesOf(
@@ -364,7 +411,7 @@ function issuesOf(
       `${who(sample)}: its ${sample.type} reached the other end only over TURN/TCP`,
     );
   }
-  issues.push(...lowScoreIssues(scores, lastAt));
+  issues.push(...lowScoreIssues(scores, lastAt), ...lossyLinkIssues(quality, lastAt));
   return issues.sort((a, b) => a.at - b.at);
 }
 
@@ -404,5 +451,54 @@ function lowScoreIssues(scores: readonly TimelineEntry[], lastAt: number): Inspe
     }
   }
   for (const [key, since] of lowSince) report(since, lastAt, key.split(' ')[0] ?? '');
+  return issues;
+}
+
+/**
+ * Runs of router samples of a subscriber with its audio loss at `lossyLinkRatio` or more; loss
+ * comes in bursts, so one sample below it does not end a run, two in a row do (at the first).
+ */
+function lossyLinkIssues(quality: readonly TimelineEntry[], lastAt: number): InspectorIssue[] {
+  const issues: InspectorIssue[] = [];
+  const runs = new Map<string, { samples: TimelineEntry[]; firstGood: TimelineEntry | null }>();
+  const lossOf = (sample: TimelineEntry): number =>
+    typeof sample.data.audioLoss === 'number' ? sample.data.audioLoss : 0;
+  const report = (samples: readonly TimelineEntry[], until: number): void => {
+    const [since] = samples;
+    if (!since || until - since.at < lowQualityMinMs) return;
+    const losses = samples.map(lossOf);
+    const mean = losses.reduce((sum, loss) => sum + loss, 0) / losses.length;
+    issues.push({
+      at: since.at,
+      connectionId: since.connectionId,
+      streamId: since.streamId,
+      kind: 'lossyLink',
+      message:
+        `connection ${since.connectionId ?? '?'}: its link lost ${(mean * 100).toFixed(1)} % of the audio ` +
+        `(at most ${(Math.max(...losses) * 100).toFixed(1)} % in a 5 s sample) for ${Math.round((until - since.at) / 1000)} s`,
+    });
+  };
+  const close = (run: { samples: TimelineEntry[]; firstGood: TimelineEntry | null }): void => {
+    if (run.firstGood) report(run.samples.slice(0, -1), run.firstGood.at);
+    else report(run.samples, lastAt);
+  };
+  for (const sample of quality) {
+    if (sample.source !== 'router' || sample.type !== 'subscription') continue;
+    const key = `${sample.connectionId ?? ''} ${sample.streamId ?? ''}`;
+    const run = runs.get(key);
+    if (lossOf(sample) >= lossyLinkRatio) {
+      if (run) {
+        run.samples.push(sample);
+        run.firstGood = null;
+      } else runs.set(key, { samples: [sample], firstGood: null });
+    } else if (run && !run.firstGood) {
+      run.samples.push(sample);
+      run.firstGood = sample;
+    } else if (run) {
+      runs.delete(key);
+      close(run);
+    }
+  }
+  for (const run of runs.values()) close(run);
   return issues;
 }

@@ -67,6 +67,45 @@ describeEachEngine('the inspector repository', (engine) => {
     assert.deepEqual(await store.inspector.records('s2'), []);
   });
 
+  it('at its bound, thins the older half of each series of samples to every second one, keeping events and scores', async () => {
+    const bounds = { maxRecords: 30, maxBytes: 1_000_000 };
+    const sample = (at: number, type: string, connectionId: string): InspectorRecord =>
+      record(at, { kind: 'quality', type, connectionId, data: { videoBitrate: at } });
+    const minute = (at: number): InspectorRecord[] => [
+      sample(at, 'subscriber', 'c1'),
+      sample(at, 'subscriber', 'c2'),
+      { ...sample(at, 'subscription', 'c1'), source: 'router' },
+    ];
+    await store.inspector.add(
+      's1',
+      'k1',
+      [record(0), record(1, { kind: 'score', type: 'subscriber' })],
+      bounds,
+    );
+    for (let at = 1000; at <= 9000; at += 1000)
+      assert.ok(await store.inspector.add('s1', 'k1', minute(at), bounds));
+    // 29 records: the next batch fits once the samples before 5 s (half of 0–9 s) are thinned.
+    assert.ok(await store.inspector.add('s1', 'k1', minute(10_000), bounds));
+    const records = await store.inspector.records('s1');
+    const times = (type: string, connectionId: string, source = 'client'): number[] =>
+      records
+        .filter(
+          (r) =>
+            r.kind === 'quality' && r.type === type && r.connectionId === connectionId && r.source === source,
+        )
+        .map((r) => r.at);
+    const thinned = [1000, 3000, 5000, 6000, 7000, 8000, 9000, 10_000];
+    assert.deepEqual(times('subscriber', 'c1'), thinned);
+    assert.deepEqual(times('subscriber', 'c2'), thinned);
+    assert.deepEqual(times('subscription', 'c1', 'router'), thinned);
+    assert.deepEqual(
+      records.filter((r) => r.kind !== 'quality').map((r) => r.at),
+      [0, 1],
+    );
+    const summary = await store.inspector.summary('s1');
+    assert.deepEqual([summary?.records, summary?.dropped], [records.length, 0]);
+  });
+
   it('lists a project’s sessions most recent first and purges those idle past the retention', async () => {
     await store.inspector.add('old', 'k1', [record(1000)], roomy);
     await store.inspector.add('new', 'k1', [record(5000)], roomy);

@@ -22,7 +22,11 @@ export interface InspectorRecord {
   readonly data: Readonly<Record<string, InspectorValue>>;
 }
 
-/** What a session may hold; a batch that would take it past either bound is dropped whole. */
+/**
+ * What a session may hold. A batch that would take it past either bound first thins the
+ * session's older quality samples (see `InspectorRepository.thin`); what still does not fit is
+ * dropped whole.
+ */
 export interface InspectorBounds {
   readonly maxRecords: number;
   /** Bytes of the records' JSON data and type. */
@@ -62,8 +66,19 @@ interface RecordRow {
   data: string;
 }
 
+interface ThinRow {
+  record_id: number | string;
+  source: string;
+  type: string;
+  connection_id: string | null;
+  stream_id: string | null;
+  bytes: number | string;
+}
+
 /** Rows per INSERT statement (9 parameters each, well under both engines' limits). */
 const rowsPerInsert = 100;
+/** Record IDs per DELETE statement. */
+const rowsPerDelete = 500;
 
 /**
  * The Inspector's records, by session: each session's totals are kept beside its records and
@@ -78,8 +93,8 @@ export class InspectorRepository {
   }
 
   /**
-   * Stores the batch if it fits in the session's bounds; otherwise counts it as dropped.
-   * Resolves to whether it was stored.
+   * Stores the batch if it fits in the session's bounds, thinning the session's older samples
+   * once if it must; otherwise counts it as dropped. Resolves to whether it was stored.
    */
   async add(
     sessionId: string,
@@ -97,27 +112,29 @@ export class InspectorRepository {
        ON CONFLICT (session_id) DO NOTHING`,
       [sessionId, apiKey, firstAt, lastAt],
     );
-    const reserved = await this.#sql.run(
-      `UPDATE inspector_sessions
+    const reserve = (): Promise<number> =>
+      this.#sql.run(
+        `UPDATE inspector_sessions
        SET records = records + ?, bytes = bytes + ?,
            first_at = CASE WHEN first_at < ? THEN first_at ELSE ? END,
            last_at = CASE WHEN last_at > ? THEN last_at ELSE ? END
        WHERE session_id = ? AND records + ? <= ? AND bytes + ? <= ?`,
-      [
-        records.length,
-        bytes,
-        firstAt,
-        firstAt,
-        lastAt,
-        lastAt,
-        sessionId,
-        records.length,
-        bounds.maxRecords,
-        bytes,
-        bounds.maxBytes,
-      ],
-    );
-    if (reserved === 0) {
+        [
+          records.length,
+          bytes,
+          firstAt,
+          firstAt,
+          lastAt,
+          lastAt,
+          sessionId,
+          records.length,
+          bounds.maxRecords,
+          bytes,
+          bounds.maxBytes,
+        ],
+      );
+    const reserved = (await reserve()) > 0 || ((await this.thin(sessionId)) > 0 && (await reserve()) > 0);
+    if (!reserved) {
       await this.countDropped(sessionId, records.length);
       return false;
     }
@@ -140,6 +157,45 @@ export class InspectorRepository {
       );
     }
     return true;
+  }
+
+  /**
+   * Deletes every second quality sample of each series (its source, type, connection and
+   * stream) in the older half of the session's time, keeping events and scores: a long session
+   * at its bound keeps its latest samples whole and its older ones at half the rate, and at a
+   * quarter after the next thinning. Resolves to the number of records deleted.
+   */
+  async thin(sessionId: string): Promise<number> {
+    const summary = await this.summary(sessionId);
+    if (!summary) return 0;
+    const rows = await this.#sql.all<ThinRow>(
+      `SELECT record_id, source, type, connection_id, stream_id, length(data) + length(type) AS bytes
+       FROM inspector_records WHERE session_id = ? AND kind = 'quality' AND at < ? ORDER BY at, record_id`,
+      [sessionId, Math.floor((summary.firstAt + summary.lastAt) / 2)],
+    );
+    const seen = new Map<string, number>();
+    const doomed = rows.filter((row) => {
+      const series = `${row.source} ${row.type} ${row.connection_id ?? ''} ${row.stream_id ?? ''}`;
+      const index = seen.get(series) ?? 0;
+      seen.set(series, index + 1);
+      return index % 2 === 1;
+    });
+    let deleted = 0;
+    let bytes = 0;
+    for (let start = 0; start < doomed.length; start += rowsPerDelete) {
+      const chunk = doomed.slice(start, start + rowsPerDelete);
+      deleted += await this.#sql.run(
+        `DELETE FROM inspector_records WHERE record_id IN (${chunk.map(() => '?').join(', ')})`,
+        chunk.map((row) => row.record_id),
+      );
+      bytes += chunk.reduce((sum, row) => sum + Number(row.bytes), 0);
+    }
+    if (deleted > 0)
+      await this.#sql.run(
+        `UPDATE inspector_sessions SET records = records - ?, bytes = bytes - ? WHERE session_id = ?`,
+        [deleted, bytes, sessionId],
+      );
+    return deleted;
   }
 
   /** Counts records refused before reaching the store (a connection past its rate). */

@@ -18,8 +18,11 @@ export interface InspectorRouteOptions {
 /** The header by which a moderator token of the session opens its Inspector data instead of the project's credentials. */
 const tokenHeader = 'x-parlor-token';
 
-/** How long past its expiry a token may still report its failed connect, in ms. */
-const failureTokenGraceMs = 86_400_000;
+/**
+ * How long past its expiry a token may still report its failed connect, in seconds: a connect
+ * refused for an expired token is reported at once; a token leaked later reports nothing.
+ */
+const failureTokenGraceSeconds = 300;
 /** Sessions whose failed-connect buckets are kept; past it the oldest bucket goes. */
 const maxFailureBuckets = 10_000;
 
@@ -43,11 +46,12 @@ const chartFiles: Readonly<Record<string, readonly [string, string]>> = {
  * The Inspector: the page at `/inspector` (`?sessionId=…` opens that session), and its data as
  * JSON under the project, authenticated as the rest of the REST API, or for one session's data
  * by a moderator token of that session in `X-Parlor-Token`:
- * `GET /v2/project/:apiKey/session/:sessionId/inspector`, the session's timeline, and
+ * `GET /v2/project/:apiKey/session/:sessionId/inspector`, the session's timeline (`?samples=N`:
+ * about N samples and N score changes at most, each series thinned alike), and
  * `GET /v2/project/:apiKey/inspector/sessions`, the project's sessions the Inspector has, the
  * most recently active first; `POST /v2/project/:apiKey/session/:sessionId/inspector/connect-failure`,
  * where a client whose connect failed (so without signaling) tells of it, authenticated by its
- * token of that session (expired a day at most), 1 a second per session in bursts of 10; and
+ * token of that session (expired 5 minutes at most), 1 a second per session in bursts of 10; and
  * `POST /graphql`, the session-data path of Vonage's Insights API
  * (authenticated by the project's JWT, 5 queries a second per project in bursts of 10, a body of
  * 16 KiB at most). Calls are answered from the store, on any node.
@@ -70,10 +74,21 @@ export async function inspectorRoutes(app: FastifyInstance, options: InspectorRo
         if (request.headers[tokenHeader] === undefined) return projectAuth(request);
         await tokenAuth(request, options.tokens);
       },
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: { samples: { type: 'integer', minimum: 1, maximum: 1_000_000 } },
+        },
+      },
     },
     async (request) => {
       const { sessionId } = request.params as { sessionId: string };
-      const timeline = await options.inspector.timeline(request.apiKey, sessionId);
+      const { samples } = request.query as { samples?: number };
+      const timeline = await options.inspector.timeline(
+        request.apiKey,
+        sessionId,
+        samples === undefined ? {} : { samples },
+      );
       if (!timeline)
         throw new ParlorError('SESSION_NOT_FOUND', 'the Inspector has no records of this session');
       return timeline;
@@ -127,13 +142,10 @@ export async function inspectorRoutes(app: FastifyInstance, options: InspectorRo
         code: number;
         message: string;
       };
-      const verified = await options.tokens.verify(token).catch(() => null);
-      if (
-        !verified ||
-        verified.apiKey !== apiKey ||
-        verified.sessionId !== sessionId ||
-        verified.expiresAt * 1000 + failureTokenGraceMs < Date.now()
-      )
+      const verified = await options.tokens
+        .verify(token, { expiredGraceSeconds: failureTokenGraceSeconds })
+        .catch(() => null);
+      if (!verified || verified.apiKey !== apiKey || verified.sessionId !== sessionId)
         throw new ParlorError('AUTH_FAILED', 'the token is not a token of this session');
       let bucket = failureBuckets.get(sessionId);
       if (!bucket) {
@@ -190,7 +202,7 @@ export async function inspectorRoutes(app: FastifyInstance, options: InspectorRo
       };
       return runInsightsQuery(body, {
         apiKey,
-        timeline: (sessionId) => options.inspector.timeline(apiKey, sessionId),
+        timeline: (sessionId, view) => options.inspector.timeline(apiKey, sessionId, view),
       });
     },
   );
