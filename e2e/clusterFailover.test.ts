@@ -15,6 +15,7 @@ import {
   testClusterProject,
   testClusterSecret,
   type PostgresServer,
+  waitFor,
   type TestClusterNode,
 } from '@parlor/server/testing';
 import {
@@ -266,9 +267,9 @@ describe('a call in a cluster whose nodes come and go', () => {
           ['us-1'],
         )
       )[0]?.n;
-    await until(
-      'the archive to start',
+    await waitFor(
       async () => callbacks.some(({ id }) => id === archive.id) && (await queuedOnKilled()) === 0,
+      'the archive to start',
       15_000,
     );
     const killedAt = Date.now();
@@ -298,9 +299,9 @@ describe('a call in a cluster whose nodes come and go', () => {
           archive.id,
         ])
       )[0];
-    await until('the archive to fail', async () => (await archiveRow())?.status === 'failed', 20_000);
+    await waitFor(async () => (await archiveRow())?.status === 'failed', 'the archive to fail', 20_000);
     assert.match(String((await archiveRow())?.reason), /the node recording it \(us-1\) was lost/);
-    await until('its failed callback', () => callbacks.some(({ status }) => status === 'failed'), 15_000);
+    await waitFor(() => callbacks.some(({ status }) => status === 'failed'), 'its failed callback', 15_000);
     assert.deepEqual(
       callbacks.filter(({ id }) => id === archive.id).map(({ status }) => status),
       ['started', 'failed'],
@@ -310,15 +311,3 @@ describe('a call in a cluster whose nodes come and go', () => {
     assert.equal(await queuedOnKilled(), 0, 'deliveries still queued for the killed node');
   });
 });
-
-async function until(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}

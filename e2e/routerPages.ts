@@ -1,4 +1,3 @@
-import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
@@ -55,18 +54,7 @@ export async function startRouterPages(): Promise<RouterPages> {
   };
 }
 
-/** Polls until the condition holds; fails the test naming `what` after `timeoutMs`. */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export { waitFor } from '@parlor/server/testing';
 
 /** What a page under test keeps in its global scope: its one peer connection with the router. */
 export interface PageWithPc {

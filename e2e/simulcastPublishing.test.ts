@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { PublisherProperties } from '@parlor/client';
-import { type TestServer } from '@parlor/server/testing';
+import { waitFor, type TestServer } from '@parlor/server/testing';
 import { openBrowserPeer, startBrowserTestBed, type BrowserPeer, type BrowserTestBed } from './helpers.js';
 
 // OpenTok.js in routed sessions: the simulcast layers publishers send and their frame rate;
@@ -155,13 +155,6 @@ describe('publishing in a routed session', () => {
     const [bob, carol] = await Promise.all([routedPeer(sessionId), routedPeer(sessionId)]);
     await Promise.all([bob.expectMediaFlowing(streamId), carol.expectMediaFlowing(streamId)]);
     const width = async (peer: BrowserPeer) => (await peer.mediaCounters(streamId)).videoWidth;
-    const until = async (what: string, condition: () => Promise<boolean>, timeoutMs = 45_000) => {
-      const deadline = Date.now() + timeoutMs;
-      while (!(await condition())) {
-        if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    };
     const wish = (peer: BrowserPeer, resolution: { width: number; height: number } | null) =>
       peer.page.evaluate(
         ({ streamId, resolution }) => {
@@ -169,24 +162,29 @@ describe('publishing in a routed session', () => {
         },
         { streamId, resolution },
       );
-    await until(
-      'full size for both',
+    await waitFor(
       async () => (await width(bob)) === 1280 && (await width(carol)) === 1280,
+      'full size for both',
+      45_000,
     );
 
     await wish(bob, { width: 320, height: 180 });
-    await until('Bob at 320 pixels', async () => near(await width(bob), 320));
+    await waitFor(async () => near(await width(bob), 320), 'Bob at 320 pixels', 45_000);
     // The last dimensions Bob was told of: he may have been told of others before, while the
     // stream grew to full size at its start (seen once in four runs with the native data plane).
-    await until('Bob told of 320 × 180', async () => {
-      const told = (await bob.events()).filter(
-        (event) => event.target === 'subscriber' && event.type === 'videoDimensionsChanged',
-      );
-      return JSON.stringify(told.at(-1)?.value) === JSON.stringify({ width: 320, height: 180 });
-    });
+    await waitFor(
+      async () => {
+        const told = (await bob.events()).filter(
+          (event) => event.target === 'subscriber' && event.type === 'videoDimensionsChanged',
+        );
+        return JSON.stringify(told.at(-1)?.value) === JSON.stringify({ width: 320, height: 180 });
+      },
+      'Bob told of 320 × 180',
+      45_000,
+    );
     assert.equal(await width(carol), 1280, 'Carol keeps full size');
     await wish(bob, null);
-    await until('Bob back at full size', async () => (await width(bob)) === 1280);
+    await waitFor(async () => (await width(bob)) === 1280, 'Bob back at full size', 45_000);
 
     // 7 frames per second for Bob: the base temporal layer only.
     const frameRate = (peer: BrowserPeer) =>
@@ -198,11 +196,19 @@ describe('publishing in a routed session', () => {
     // The base layer is a quarter of the camera's rate (20–30 fps, lower on a busy machine). Right
     // after a layer switch the rate reads low for a moment: wait for the camera's.
     let fullRate = 0;
-    await until('Bob at the camera’s frame rate', async () => (fullRate = await frameRate(bob)) >= 12);
+    await waitFor(
+      async () => (fullRate = await frameRate(bob)) >= 12,
+      'Bob at the camera’s frame rate',
+      45_000,
+    );
     await bob.page.evaluate((streamId) => {
       window.participant.subscribers.get(streamId)?.setPreferredFrameRate(7);
     }, streamId);
-    await until('Bob at about 7 fps', async () => (await frameRate(bob)) <= Math.min(10, fullRate / 2.5));
+    await waitFor(
+      async () => (await frameRate(bob)) <= Math.min(10, fullRate / 2.5),
+      'Bob at about 7 fps',
+      45_000,
+    );
     const [bobRate, carolRate] = [await frameRate(bob), await frameRate(carol)];
     assert.ok(
       carolRate > 2 * bobRate,
@@ -222,7 +228,7 @@ describe('publishing in a routed session', () => {
     assert.deepEqual([whilePaused.h, whilePaused.f], [0, 0]);
     await wish(carol, null);
     await layersWhen(alice, (found) => paused(found).join() === 'h', 'f resumed');
-    await until('Carol back at full size', async () => (await width(carol)) === 1280);
+    await waitFor(async () => (await width(carol)) === 1280, 'Carol back at full size', 45_000);
     const resumed = await bytesOver(alice, 1500);
     assert.ok((resumed.f ?? 0) > 0 && (resumed.q ?? 0) > 0, JSON.stringify(resumed));
     assert.ok(near(await width(bob), 320), 'Bob stays small');

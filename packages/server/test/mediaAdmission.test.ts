@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SignalingRequestError, startTestServer, type TestServer } from '../src/testing.js';
+import { SignalingRequestError, startTestServer, waitFor, type TestServer } from '../src/testing.js';
 
 // Through the real server: two media workers, one made busy as a burst of joins would make it.
 // Utilization alone decides: on a loaded machine an idle worker's delay reaches tens of ms.
@@ -12,14 +12,6 @@ const env = {
   PARLOR_MEDIA_ADMISSION_MAX_LAG_MS: '1000',
 };
 const busy = { busyMs: 80, everyMs: 100, durationMs: 3000 };
-
-async function until(condition: () => boolean, withinMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!condition()) {
-    assert.ok(Date.now() < deadline, `${what}: not within ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** Whether the worker sheds by /metrics, and its seconds of shedding so far. */
 async function sheddingMetrics(
@@ -68,7 +60,7 @@ describe('media worker admission', () => {
 
   it('refuses new subscribers and publishers of a session on an overloaded worker with 1501 and 1500, places a new session on the other worker, sheds while overloaded (in /metrics and the media stats), and admits again once the load falls', async () => {
     const pool = parlor.server.mediaWorkers;
-    await until(() => pool.load.every((worker) => worker.admitting), 3000, 'admitting at rest');
+    await waitFor(() => pool.load.every((worker) => worker.admitting), 'admitting at rest', 15_000);
     const { alice, bob, streamId, sessionId } = await parlor.liveSession({ mediaMode: 'routed' });
     const busyIndex = pool.load.findIndex((worker) => worker.routers === 1);
     assert.notEqual(busyIndex, -1, 'the session has its router from its first publish');
@@ -76,9 +68,9 @@ describe('media worker admission', () => {
     assert.equal(await sessionShedding(parlor, sessionId), false);
 
     await pool.simulateLoad(busyIndex, busy);
-    await until(() => pool.load[busyIndex]?.admitting === false, 2500, 'overloaded');
+    await waitFor(() => pool.load[busyIndex]?.admitting === false, 'overloaded', 2500);
     // The worker decides for itself, from the same readings: its next report says it sheds.
-    await until(() => pool.load[busyIndex]?.shedding === true, 2500, 'shedding');
+    await waitFor(() => pool.load[busyIndex]?.shedding === true, 'shedding', 2500);
     assert.equal((await sheddingMetrics(parlor, busyIndex)).shedding, 1);
     assert.equal(await sessionShedding(parlor, sessionId), true);
     const subscribe = await refusal(bob.request('subscribe', { streamId }));
@@ -94,8 +86,8 @@ describe('media worker admission', () => {
       [1, 1],
     );
 
-    await until(() => pool.load[busyIndex]?.admitting === true, busy.durationMs + 5000, 'admitting again');
-    await until(() => pool.load[busyIndex]?.shedding === false, 2500, 'shedding no more');
+    await waitFor(() => pool.load[busyIndex]?.admitting === true, 'admitting again', busy.durationMs + 5000);
+    await waitFor(() => pool.load[busyIndex]?.shedding === false, 'shedding no more', 10_000);
     const recovered = await sheddingMetrics(parlor, busyIndex);
     assert.equal(recovered.shedding, 0);
     assert.ok(recovered.seconds > 0.4, `seconds of shedding counted: ${recovered.seconds}`);

@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenTok from 'opentok';
-import { FfmpegTestRecorder, startTestServer, verifyCallback, type TestServer } from '@parlor/server/testing';
+import {
+  FfmpegTestRecorder,
+  startTestServer,
+  verifyCallback,
+  waitFor,
+  type TestServer,
+} from '@parlor/server/testing';
 
 // What archives do by themselves: callbacks at each status change, the maximum duration, and
 // completion after a crash.
@@ -100,14 +106,6 @@ async function callbackReceiver(failures = 0): Promise<{
   };
 }
 
-async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(50);
-  }
-}
-
 describe('archive callbacks', () => {
   it('POST every status change to the URL registered with opentok-node’s registerCallback, in order', async () => {
     const parlor = await archiving();
@@ -144,7 +142,7 @@ describe('archive callbacks', () => {
     const { id } = await json<Archive>(parlor.rest('POST', '/archive', { sessionId, name: 'hooked' }));
     await sleep(1000);
     await parlor.rest('POST', `/archive/${id}/stop`);
-    await until(() => receiver.received.length >= 3);
+    await waitFor(() => receiver.received.length >= 3, 'three callbacks');
     assert.deepEqual(
       receiver.received.map((archive) => [archive.id, archive.status]),
       [
@@ -184,7 +182,7 @@ describe('archive callbacks', () => {
     assert.ok(Date.now() - started < 1000, 'the start request does not wait for the callback');
     await sleep(500);
     await parlor.rest('POST', `/archive/${id}/stop`);
-    await until(() => receiver.received.length >= 3);
+    await waitFor(() => receiver.received.length >= 3, 'three callbacks');
     assert.ok(receiver.attempts() >= 6);
     assert.deepEqual(
       receiver.received.map((archive) => archive.status),

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenTok from 'opentok';
 import type { SessionConnectionInfo } from '@parlor/protocol';
-import { fromCallback, type SignalingTestClient } from '../testing.js';
+import { fromCallback, waitFor, type SignalingTestClient } from '../testing.js';
 import { testClusterProject, type TestClusterNode } from './TestCluster.js';
 import { ThreeNodeCluster } from './threeNodeCluster.js';
 
@@ -83,18 +83,6 @@ function deliveredOf(sessionId: string): Record<string, unknown>[] {
     .map(({ body }) => body);
 }
 
-async function until(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
 describe('a node that leaves the cluster', () => {
   it('stopped with callbacks its receiver refused: another node delivers each of them once, in order', async () => {
     const stopping = nodes.cluster.node('ap-3');
@@ -103,16 +91,16 @@ describe('a node that leaves the cluster', () => {
     const client = await connectVia(nodes.cluster.node('us-1'), sessionId);
     await client.close();
     // Tried and refused on the ap node: the session's four events wait in its queue.
-    await until(
-      'the ap node to try its callbacks',
+    await waitFor(
       () => receiver.received.filter(({ body }) => body.sessionId === sessionId).length >= 2,
+      'the ap node to try its callbacks',
       10_000,
     );
     assert.equal((await stopping.parlor.stop('SIGTERM')).code, 0);
     // From now on only another node can deliver them.
     receiver.up = true;
     const events = ['sessionCreated', 'connectionCreated', 'connectionDestroyed', 'sessionDestroyed'];
-    await until('every event delivered', () => deliveredOf(sessionId).length >= events.length, 30_000);
+    await waitFor(() => deliveredOf(sessionId).length >= events.length, 'every event delivered', 30_000);
     // A few more rounds of every node: nothing is sent again.
     await sleep(5000);
     assert.deepEqual(
@@ -130,7 +118,7 @@ describe('a node that leaves the cluster', () => {
       fromCallback<OpenTok.Archive[]>((done) => {
         opentok.listArchives({ sessionId }, done);
       });
-    await until('the automatic archive', async () => (await listArchives()).length === 1, 10_000);
+    await waitFor(async () => (await listArchives()).length === 1, 'the automatic archive', 10_000);
     const recording = (await listArchives())[0];
     assert.ok(recording);
     assert.equal(recording.status, 'started');
@@ -138,22 +126,21 @@ describe('a node that leaves the cluster', () => {
     const killedAt = Date.now();
     await killed.parlor.stop('SIGKILL');
     let failed: OpenTok.Archive | undefined;
-    await until(
-      'the archive failed',
+    await waitFor(
       async () => {
         failed = await fromCallback<OpenTok.Archive>((done) => {
           opentok.getArchive(recording.id, done);
         });
         return failed.status === 'failed';
       },
+      'the archive failed',
       20_000,
     );
     assert.match(failed?.reason ?? '', /^system failure: the node recording it \(eu-2\) was lost$/);
     const failedAfterMs = Date.now() - killedAt;
 
     // The session's clients come back on the node placement gives it now and publish again.
-    await until(
-      'the lease to lapse',
+    await waitFor(
       async () => {
         const response = await fetch(
           `${nodes.cluster.node('us-1').url}/v2/session/${sessionId}/connection-info`,
@@ -163,11 +150,12 @@ describe('a node that leaves the cluster', () => {
         );
         return response.ok && ((await response.json()) as SessionConnectionInfo).nodeId !== killed.nodeId;
       },
+      'the lease to lapse',
       15_000,
     );
     const again = await connectVia(nodes.cluster.node('us-1'), sessionId);
     await again.request('publish', { name: 'Camera', hasAudio: true, hasVideo: true });
-    await until('a new archive', async () => (await listArchives()).length === 2, 10_000);
+    await waitFor(async () => (await listArchives()).length === 2, 'a new archive', 10_000);
     const next = (await listArchives()).find((archive) => archive.id !== recording.id);
     assert.equal(next?.status, 'started');
 
