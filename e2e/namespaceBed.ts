@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
+import type { SessionOptions } from '@parlor/client';
 import { startTestServer, type TestServer } from '@parlor/server/testing';
 import {
   launchChromium,
@@ -79,9 +80,9 @@ export class NamespaceBed {
     return this.#app.url;
   }
 
-  /** Opens the app in a new page of `browser` and connects it to the session. */
-  async join(browser: Browser, sessionId: string): Promise<BrowserPeer> {
-    const peer = await openBrowserPeer(browser, this.#app.url, this.parlor.apiKey, sessionId);
+  /** Opens the app in a new page of `browser` and connects it to the session (`OT.initSession`'s options). */
+  async join(browser: Browser, sessionId: string, sessionOptions: SessionOptions = {}): Promise<BrowserPeer> {
+    const peer = await openBrowserPeer(browser, this.#app.url, this.parlor.apiKey, sessionId, sessionOptions);
     const error = await peer.connect(this.parlor.token(sessionId));
     if (error) throw new Error(`connect failed: ${JSON.stringify(error)}`);
     return peer;

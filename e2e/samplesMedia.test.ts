@@ -16,7 +16,8 @@ import {
 } from './samplePages.js';
 
 // OpenTok's web samples that publish something other than the plain camera (see samplePages.ts):
-// a video file, a filtered camera, a media processor, stereo audio, another camera, a screen.
+// a video file, a filtered camera, media processors (video, audio, zoom), stereo audio, another
+// camera, a screen.
 
 let bed: SampleBed;
 const scratch = mkdtempSync(join(tmpdir(), 'parlor-samples-'));
@@ -103,10 +104,44 @@ OT.getUserMedia({ audioSource: null }).then(function gotCamera(stream) {
 }, handleError);`;
 
 /**
- * The media processor sample, with a connector as \`@vonage/media-processor\` makes them: a
- * transformer paints a magenta band over the top of every camera frame.
+ * What the media processor samples import from `@vonage/media-processor`, written for the page:
+ * a processor runs its transformers over a track's frames (breakout box), and its connector
+ * gives OpenTok.js the processed track (`setTrack`) and stops it (`destroy`).
  */
-const mediaProcessor = `
+const mediaProcessorLibrary = `
+function MediaProcessor() {
+  this.transformers = [];
+}
+MediaProcessor.prototype.setTransformers = function setTransformers(transformers) {
+  this.transformers = transformers;
+  return Promise.resolve();
+};
+MediaProcessor.prototype.transform = function transform(readable, writable) {
+  var signal = (this.abort = new AbortController()).signal;
+  var frames = this.transformers.reduce(function chain(stream, transformer) {
+    if (transformer.start) transformer.start();
+    return stream.pipeThrough(new TransformStream({ transform: transformer.transform.bind(transformer) }), { signal: signal });
+  }, readable);
+  frames.pipeTo(writable, { signal: signal }).catch(function stopped() {});
+};
+MediaProcessor.prototype.destroy = function destroy() {
+  if (this.abort) this.abort.abort();
+  return Promise.resolve();
+};
+function MediaProcessorConnector(processor) {
+  this.processor = processor;
+}
+MediaProcessorConnector.prototype.setTrack = function setTrack(track) {
+  var generator = new MediaStreamTrackGenerator({ kind: track.kind });
+  this.processor.transform(new MediaStreamTrackProcessor({ track: track }).readable, generator.writable);
+  return Promise.resolve(generator);
+};
+MediaProcessorConnector.prototype.destroy = function destroy() {
+  return this.processor.destroy();
+};`;
+
+/** The media processor sample: a transformer paints a magenta band over the top of every camera frame. */
+const mediaProcessor = `${mediaProcessorLibrary}
 function handleError(error) {
   if (error) alert(error.message);
 }
@@ -120,35 +155,129 @@ BandTransformer.prototype.transform = function transform(frame, controller) {
   controller.enqueue(new VideoFrame(canvas, { timestamp: frame.timestamp }));
   frame.close();
 };
-function MediaProcessorConnector(transformer) {
-  this.transformer = transformer;
-}
-MediaProcessorConnector.prototype.setTrack = function setTrack(track) {
-  var processor = new MediaStreamTrackProcessor({ track: track });
-  var generator = new MediaStreamTrackGenerator({ kind: 'video' });
-  var transformer = this.transformer;
-  this.abort = new AbortController();
-  processor.readable
-    .pipeThrough(new TransformStream({ transform: transformer.transform.bind(transformer) }), { signal: this.abort.signal })
-    .pipeTo(generator.writable, { signal: this.abort.signal })
-    .catch(function stopped() {});
-  return Promise.resolve(generator);
-};
-MediaProcessorConnector.prototype.destroy = function destroy() {
-  if (this.abort) this.abort.abort();
-};
+var processor = new MediaProcessor();
+processor.setTransformers([new BandTransformer()]);
 if (!OT.hasMediaProcessorSupport()) {
   alert('This browser does not support media processors');
 } else {
   var session = OT.initSession(apiKey, sessionId);
   var publisher = OT.initPublisher('publisher', { insertMode: 'append', width: '100%', height: '100%' }, handleError);
-  publisher.setVideoMediaProcessorConnector(new MediaProcessorConnector(new BandTransformer())).then(function connected() {
+  publisher.setVideoMediaProcessorConnector(new MediaProcessorConnector(processor)).then(function connected() {
     session.connect(token, function callback(error) {
       if (error) handleError(error);
       else session.publish(publisher, handleError);
     });
   }, handleError);
 }`;
+
+/** Basic Video Chat whose publisher, once published, goes through `transformStream(publisher)`. */
+const transformedVideoChat = basicVideoChat.replace(
+  'else session.publish(publisher, handleError);',
+  'else session.publish(publisher, function published(error) { if (error) handleError(error); else transformStream(publisher); });',
+);
+
+/** Basic-Audio-Transformer: the microphone through a low-pass filter (100 Hz) before it is sent. */
+const audioTransformer = `${mediaProcessorLibrary}
+${transformedVideoChat}
+function LowPassTransformer() {
+  this.cutoff = 100;
+  this.last = null;
+}
+LowPassTransformer.prototype.transform = function transform(data, controller) {
+  var channels = data.numberOfChannels;
+  var frames = data.numberOfFrames;
+  var alpha = 1 / (1 + data.sampleRate / (2 * Math.PI * this.cutoff));
+  if (!this.last) this.last = new Array(channels).fill(0);
+  var samples = new Float32Array(frames * channels);
+  for (var channel = 0; channel < channels; channel++) {
+    var plane = samples.subarray(channel * frames, (channel + 1) * frames);
+    data.copyTo(plane, { planeIndex: channel, format: 'f32-planar' });
+    for (var i = 0; i < frames; i++) plane[i] = this.last[channel] += alpha * (plane[i] - this.last[channel]);
+  }
+  controller.enqueue(new AudioData({
+    format: 'f32-planar', sampleRate: data.sampleRate, numberOfFrames: frames,
+    numberOfChannels: channels, timestamp: data.timestamp, data: samples,
+  }));
+  data.close();
+};
+function transformStream(publisher) {
+  if (!OT.hasMediaProcessorSupport()) return alert('This browser does not support media processors');
+  var processor = new MediaProcessor();
+  processor.setTransformers([new LowPassTransformer()]);
+  publisher.setAudioMediaProcessorConnector(new MediaProcessorConnector(processor)).catch(handleError);
+}`;
+
+/**
+ * Basic-Video-Zoom: each frame is cropped to the face and its margin (a VideoFrame's visible
+ * rectangle). The sample finds the face with MediaPipe's detector from Vonage's CDN; its stand-in
+ * here finds the face's skin colour, once a second.
+ */
+const videoZoom = `${mediaProcessorLibrary}
+${transformedVideoChat}
+function ZoomTransformer() {
+  this.face = null;
+  this.detectedAt = -Infinity;
+}
+ZoomTransformer.prototype.start = function start() {
+  this.context = new OffscreenCanvas(64, 48).getContext('2d', { willReadFrequently: true });
+};
+ZoomTransformer.prototype.detect = function detect(frame) {
+  this.context.drawImage(frame, 0, 0, 64, 48);
+  var pixels = this.context.getImageData(0, 0, 64, 48).data;
+  var box = null;
+  for (var i = 0; i < pixels.length; i += 4) {
+    if (!(pixels[i] > 180 && pixels[i + 1] > 120 && pixels[i + 1] < 200 && pixels[i + 2] < 150)) continue;
+    var x = (i / 4) % 64, y = Math.floor(i / 4 / 64);
+    box = box ? { left: Math.min(box.left, x), top: Math.min(box.top, y), right: Math.max(box.right, x), bottom: Math.max(box.bottom, y) }
+      : { left: x, top: y, right: x, bottom: y };
+  }
+  this.face = box && { x: box.left / 64, y: box.top / 48, width: (box.right - box.left + 1) / 64, height: (box.bottom - box.top + 1) / 48 };
+};
+ZoomTransformer.prototype.transform = function transform(frame, controller) {
+  if (frame.timestamp - this.detectedAt >= 1000000) {
+    this.detectedAt = frame.timestamp;
+    this.detect(frame);
+  }
+  if (!this.face) return controller.enqueue(frame);
+  var width = frame.displayWidth, height = frame.displayHeight;
+  var even = function even(value) { return Math.round(value / 2) * 2; };
+  var left = even(Math.max(0, (this.face.x - this.face.width / 4) * width));
+  var top = even(Math.max(0, (this.face.y - this.face.height / 4) * height));
+  var right = even(Math.min(width, (this.face.x + this.face.width * 1.25) * width));
+  var bottom = even(Math.min(height, (this.face.y + this.face.height * 1.25) * height));
+  controller.enqueue(new VideoFrame(frame, {
+    visibleRect: { x: left, y: top, width: right - left, height: bottom - top }, timestamp: frame.timestamp,
+  }));
+  frame.close();
+};
+function transformStream(publisher) {
+  if (!OT.hasMediaProcessorSupport()) return alert('This browser does not support media processors');
+  var processor = new MediaProcessor();
+  processor.setTransformers([new ZoomTransformer()]);
+  publisher.setVideoMediaProcessorConnector(new MediaProcessorConnector(processor)).catch(handleError);
+}`;
+
+/** The test's camera: a face (a skin-coloured oval) at the upper right of a grey room, 640x480. */
+const cameraWithFace = `(() => {
+  const capture = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    const audio = constraints && constraints.audio ? await capture({ audio: constraints.audio }) : new MediaStream();
+    if (!constraints || !constraints.video) return audio;
+    const canvas = document.createElement('canvas');
+    canvas.width = 640;
+    canvas.height = 480;
+    const context = canvas.getContext('2d');
+    setInterval(() => {
+      context.fillStyle = '#808080';
+      context.fillRect(0, 0, 640, 480);
+      context.fillStyle = '#e0a070';
+      context.beginPath();
+      context.ellipse(448, 168, 64, 72, 0, 0, 2 * Math.PI);
+      context.fill();
+    }, 66);
+    return new MediaStream([...audio.getTracks(), ...canvas.captureStream(15).getVideoTracks()]);
+  };
+})();`;
 
 /**
  * The stereo sample: two tones, one per channel, from Web Audio, published with stereo on once
@@ -337,6 +466,76 @@ describe('the OpenTok web samples that publish other media, on Parlor', () => {
     const below = await colourOf(viewer, '#subscriber video', { x: 0.1, y: 0.5, width: 0.8, height: 0.4 });
     assert.ok(!(below[0] > 200 && below[1] < 60 && below[2] > 200), 'the whole picture is magenta');
     await bed.close([processed, viewer]);
+  });
+
+  it("Basic-Audio-Transformer: the subscriber hears the microphone low-passed, its beeps far weaker than the microphone's own", async (t) => {
+    const sessionId = await bed.parlor.createSession();
+    const filtered = await bed.open(sessionId, videos, audioTransformer);
+    const listener = await bed.open(sessionId, videos, basicVideoChat);
+    await expectSubscriberVideo(listener);
+    // Over the same 1.2 s, the loudest sample the subscriber got and the loudest of the listener's
+    // own fake microphone (which beeps the same 400 Hz square wave, unfiltered).
+    const measure = () =>
+      listener.evaluate(async () => {
+        const { MediaStreamTrackProcessor } = globalThis as unknown as {
+          MediaStreamTrackProcessor: new (init: { track: MediaStreamTrack }) => {
+            readonly readable: ReadableStream<AudioData>;
+          };
+        };
+        const peak = async (track: MediaStreamTrack) => {
+          const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
+          const end = performance.now() + 1200;
+          let highest = 0;
+          while (performance.now() < end) {
+            const { value } = await reader.read();
+            if (!value) break;
+            const samples = new Float32Array(value.numberOfFrames);
+            value.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
+            value.close();
+            for (const sample of samples) highest = Math.max(highest, Math.abs(sample));
+          }
+          await reader.cancel();
+          return highest;
+        };
+        const video = document.querySelector<HTMLVideoElement>('#subscriber video');
+        const remote = (video?.srcObject as MediaStream | null)?.getAudioTracks()[0];
+        const microphone = (await navigator.mediaDevices.getUserMedia({ audio: true })).getAudioTracks()[0];
+        if (!remote || !microphone) return [0, 0];
+        const peaks = await Promise.all([peak(remote), peak(microphone)]);
+        microphone.stop();
+        return peaks;
+      });
+    // The connector is set once the publisher has published: on a loaded machine the subscriber
+    // may decode video before the filtered microphone reaches it.
+    let [received = 0, unfiltered = 0] = await measure();
+    for (let attempt = 1; attempt < 5 && received >= 0.5 * unfiltered; attempt++)
+      [received = 0, unfiltered = 0] = await measure();
+    t.diagnostic(`peaks: ${received.toFixed(4)} received, ${unfiltered.toFixed(4)} at the microphone`);
+    assert.ok(
+      received > 0.01 * unfiltered && received < 0.5 * unfiltered,
+      `the subscriber's peak ${received}, the microphone's ${unfiltered}`,
+    );
+    await bed.close([filtered, listener]);
+  });
+
+  it('Basic-Video-Zoom: the subscriber sees the face and its margin, cropped from the camera by the transformer', async () => {
+    const sessionId = await bed.parlor.createSession();
+    const zoomed = await bed.open(sessionId, videos, videoZoom, { initScript: cameraWithFace });
+    const viewer = await bed.open(sessionId, videos, basicVideoChat);
+    await expectSubscriberVideo(viewer);
+    // The camera is 640x480, grey, with the face (128x144) at the upper right: its crop is taller
+    // than wide and the face fills its middle.
+    await viewer.waitForFunction(
+      () => {
+        const video = document.querySelector<HTMLVideoElement>('#subscriber video');
+        return video !== null && video.videoWidth > 0 && video.videoHeight > video.videoWidth;
+      },
+      undefined,
+      { timeout: 30_000, polling: 200 },
+    );
+    const face = await colourOf(viewer, '#subscriber video', { x: 0.4, y: 0.4, width: 0.2, height: 0.2 });
+    assert.ok(face[0] > 180 && face[2] < 150, `the crop's middle is ${face.join(',')}`);
+    await bed.close([zoomed, viewer]);
   });
 
   it('Stereo: each tone reaches its own channel at a subscriber through the router', async () => {

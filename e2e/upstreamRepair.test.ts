@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { impairment } from './audioFallbackScenario.js';
 import { NamespaceBed } from './namespaceBed.js';
-import { limitUplink, namespacesUnavailable } from './netns.js';
+import { limitDownlink, limitUplink, namespacesUnavailable } from './netns.js';
+import { waitFor } from './routerPages.js';
 
-// Loss on a publisher's uplink, repaired by the Media Router: the publisher's Chromium runs in a
+// Loss repaired by the Media Router. On a publisher's uplink: the publisher's Chromium runs in a
 // network namespace whose uplink drops 5 % of its packets at random; its subscriber, beside
 // Parlor, has a clean link. Without repair every subscriber would lose what the uplink lost.
+// And on the downlink of a subscriber to an end-to-end encrypted stream: the router repairs it
+// from the ciphertext it keeps, and turns video off when the link is too narrow, without the key.
 
 const skip = namespacesUnavailable();
 const uplinkLoss = 0.05;
@@ -18,7 +22,7 @@ interface RepairStats {
   readonly repaired: number;
 }
 
-describe('a routed publisher whose uplink loses packets', { skip }, () => {
+describe('packet loss the Media Router repairs', { skip }, () => {
   let bed: NamespaceBed;
 
   before(async () => {
@@ -28,7 +32,7 @@ describe('a routed publisher whose uplink loses packets', { skip }, () => {
     await bed.close();
   });
 
-  it('has the router ask for every packet the uplink lost, and its subscriber lose only those that did not come back', async () => {
+  it("a routed publisher's uplink losing packets: the router asks for every packet it lost, and its subscriber loses only those that did not come back", async () => {
     const sessionId = await bed.parlor.createSession({ mediaMode: 'routed' });
     const publisher = await bed.join(bed.inside, sessionId);
     const subscriber = await bed.join(bed.outside, sessionId);
@@ -75,5 +79,56 @@ describe('a routed publisher whose uplink loses packets', { skip }, () => {
       lost <= layer.uplinkLost - layer.repaired + 2,
       `the subscriber lost ${lost}, the uplink ${layer.uplinkLost} of which ${layer.repaired} came back`,
     );
+  });
+
+  it("end-to-end encrypted: the router answers a subscriber's NACKs from the ciphertext it keeps, and turns its video off on a link too narrow for it", async () => {
+    const sessionId = await bed.parlor.createSession({ mediaMode: 'routed', e2ee: true });
+    const secret = { encryptionSecret: 'correct horse battery staple' };
+    const publisher = await bed.join(bed.outside, sessionId, secret);
+    const subscriber = await bed.join(bed.inside, sessionId, secret);
+    assert.equal(await publisher.publish({ resolution: '640x480', frameRate: 15 }), null);
+    const streamId = await publisher.streamId();
+    await subscriber.expectMediaFlowing(streamId, 30_000);
+    await subscriber.waitForEvent({ type: 'encryptionSecretMatch', streamId }, 30_000);
+    /** The router's video track to the subscriber. */
+    const forwarded = async () => {
+      const stats = await bed.parlor.server.rooms.get(sessionId)?.mediaStats();
+      const track = stats?.subscriptions
+        .find((subscription) => subscription.streamId === streamId)
+        ?.tracks.find((candidate) => candidate.kind === 'video');
+      assert.ok(track, 'the router forwards video to the subscriber');
+      return track;
+    };
+    const counters = () => subscriber.mediaCounters(streamId);
+    try {
+      const resentBefore = (await forwarded()).retransmissions;
+      const framesBefore = (await counters()).framesDecoded;
+      limitDownlink(bed.side, '100mbit', { lossPercent: 5 });
+      await waitFor(async () => (await forwarded()).retransmissions > resentBefore + 10, 'retransmissions');
+      await waitFor(
+        async () => (await counters()).framesDecoded > framesBefore + 15,
+        'frames through the loss',
+      );
+      const { retransmissions } = await forwarded();
+
+      limitDownlink(bed.side, impairment.rate, {
+        lossPercent: impairment.lossPercent,
+        burst: impairment.burst,
+      });
+      await subscriber.waitForEvent({ type: 'videoDisabled', reason: 'quality', streamId }, 30_000);
+      await waitFor(
+        async () => (await forwarded()).lastVideoFallback?.event === 'videoDisabled',
+        "the router's videoDisabled in its stats",
+      );
+      const audioBefore = (await counters()).audioPackets;
+      await waitFor(async () => (await counters()).audioPackets > audioBefore + 25, 'audio with video off');
+      console.log(
+        `e2ee on a downlink losing 5 %: the router resent ${retransmissions - resentBefore} packets; ` +
+          `on ${impairment.rate} it turned video off, audio going on`,
+      );
+    } finally {
+      limitDownlink(bed.side, null);
+    }
+    await Promise.all([publisher.page.close(), subscriber.page.close()]);
   });
 });
