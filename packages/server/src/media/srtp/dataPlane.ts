@@ -36,7 +36,7 @@ export interface NativeFanOutGroup {
     rtxSsrc: number,
     rtxPayloadType: number,
     rtxSequence: number,
-    publisherTransportWideCcId: number,
+    keptExtensionIds: Uint8Array,
   ): number;
   removeSlot(slot: number): void;
   setFeedback(
