@@ -22,6 +22,8 @@ export interface RouterPages {
   readonly mux: UdpMux;
   readonly certificate: DtlsCertificate;
   readonly router: MediaRouter;
+  /** A router on the same socket with the TypeScript data plane, the reference (and the fallback). */
+  readonly jsRouter: MediaRouter;
   openPage(): Promise<Page>;
   close(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export async function startRouterPages(): Promise<RouterPages> {
     DtlsCertificate.generate(),
   ]);
   const router = new MediaRouter({ mux, certificate, announcedAddress: '127.0.0.1' });
+  const jsRouter = new MediaRouter({ mux, certificate, announcedAddress: '127.0.0.1', dataPlane: 'js' });
   const origin = createServer((_request, response) => response.end('<!doctype html><title>media</title>'));
   await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
   const originUrl = `http://localhost:${(origin.address() as AddressInfo).port}/`;
@@ -41,6 +44,7 @@ export async function startRouterPages(): Promise<RouterPages> {
     mux,
     certificate,
     router,
+    jsRouter,
     async openPage() {
       const page = await newPage(browser);
       await page.goto(originUrl);
@@ -48,6 +52,7 @@ export async function startRouterPages(): Promise<RouterPages> {
     },
     async close() {
       router.close();
+      jsRouter.close();
       mux.close();
       origin.close();
       await browser.close();
