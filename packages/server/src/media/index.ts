@@ -1,12 +1,5 @@
 export { SrtpContext } from './srtp/SrtpContext.js';
-export {
-  dataPlanes,
-  defaultDataPlane,
-  nativeAddon,
-  udpReaderSlotSize,
-  type DataPlane,
-  type NativeUdpReader,
-} from './srtp/dataPlane.js';
+export { dataPlanes, defaultDataPlane, nativeAddon, type DataPlane } from './srtp/dataPlane.js';
 export {
   deriveSrtpSessionKeys,
   type SrtpKeyingMaterial,
@@ -29,7 +22,6 @@ export {
   type UdpMuxOptions,
 } from './ice/UdpMux.js';
 export { IceLiteEndpoint } from './ice/IceLiteEndpoint.js';
-export { readInBatches } from './ice/batchedReads.js';
 export { DtlsCertificate } from './transport/DtlsCertificate.js';
 export { DtlsSrtpTransport, type DtlsSrtpState } from './transport/DtlsSrtpTransport.js';
 export {
