@@ -72,9 +72,33 @@ static bool deliver(reader *r, int count) {
   return !r->closed;
 }
 
+/*
+ * A pending socket error (an ICMP error of an earlier send: a subscriber's port closed) makes
+ * libuv stop the poll and report it: the error and its queue are read out, and reading goes on.
+ */
+static void clear_error(reader *r) {
+  int error = 0;
+  socklen_t length = sizeof(error);
+  getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &error, &length);
+  uint8_t discard[512];
+  struct iovec vector = {.iov_base = discard, .iov_len = sizeof(discard)};
+  uint8_t control[512];
+  for (int i = 0; i < 64; i++) {
+    struct msghdr message = {.msg_iov = &vector, .msg_iovlen = 1, .msg_control = control,
+                             .msg_controllen = sizeof(control)};
+    if (recvmsg(r->fd, &message, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+  }
+}
+
 static void on_readable(uv_poll_t *poll, int status, int events) {
   reader *r = poll->data;
-  if (status < 0 || !(events & UV_READABLE) || r->closed) return;
+  if (r->closed) return;
+  if (status < 0) {
+    clear_error(r);
+    if (uv_poll_start(&r->poll, UV_READABLE, on_readable) != 0) return;
+    events = UV_READABLE;
+  }
+  if (!(events & UV_READABLE)) return;
   for (int batch = 0; batch < max_batches_per_wakeup; batch++) {
     for (int i = 0; i < batch_size; i++) {
       r->vectors[i].iov_base = r->data + (size_t)i * slot_size;
