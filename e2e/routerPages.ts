@@ -21,17 +21,26 @@ export interface RouterPages {
   readonly mux: UdpMux;
   readonly certificate: DtlsCertificate;
   readonly router: MediaRouter;
+  /** A router on the TypeScript data plane, the reference (and the fallback), with a socket of its own. */
+  readonly jsRouter: MediaRouter;
   openPage(): Promise<Page>;
   close(): Promise<void>;
 }
 
 export async function startRouterPages(): Promise<RouterPages> {
-  const [browser, mux, certificate] = await Promise.all([
+  const [browser, mux, jsMux, certificate] = await Promise.all([
     launchChromium(),
     UdpMux.bind({ host: '127.0.0.1' }),
+    UdpMux.bind({ host: '127.0.0.1', dataPlane: 'js' }),
     DtlsCertificate.generate(),
   ]);
   const router = new MediaRouter({ mux, certificate, announcedAddress: '127.0.0.1' });
+  const jsRouter = new MediaRouter({
+    mux: jsMux,
+    certificate,
+    announcedAddress: '127.0.0.1',
+    dataPlane: 'js',
+  });
   const origin = createServer((_request, response) => response.end('<!doctype html><title>media</title>'));
   await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
   const originUrl = `http://localhost:${(origin.address() as AddressInfo).port}/`;
@@ -40,6 +49,7 @@ export async function startRouterPages(): Promise<RouterPages> {
     mux,
     certificate,
     router,
+    jsRouter,
     async openPage() {
       const page = await newPage(browser);
       await page.goto(originUrl);
@@ -47,7 +57,9 @@ export async function startRouterPages(): Promise<RouterPages> {
     },
     async close() {
       router.close();
+      jsRouter.close();
       mux.close();
+      jsMux.close();
       origin.close();
       await browser.close();
     },

@@ -60,7 +60,7 @@ async function runStep(
 ): Promise<ForwardStep> {
   if (rate * (warmupSeconds + seconds) >= 0x10000)
     throw new TypeError('rate × seconds must stay below 65,536');
-  const mux = await UdpMux.bind({ host: '127.0.0.1' });
+  const mux = await UdpMux.bind({ host: '127.0.0.1', dataPlane });
   const router = new MediaRouter({ mux, certificate, announcedAddress: '127.0.0.1', dataPlane });
   const peerArgs = [
     '--conditions=source',

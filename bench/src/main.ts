@@ -29,7 +29,7 @@ import { runTokenBench, type RateFigures } from './tokenBench.js';
 
 // `npm run bench [-- NAME… [--FLAG…]]`: runs the named benchmarks (all by default), prints a
 // table per benchmark and writes every figure to bench/results/ as JSON.
-// Flags of `router`: --quick, --profile[=VIEWERS], --scenario=NAME[,NAME…], --sfu=NAME[,NAME…],
+// Flags of `router`: --quick, --profile[=[SCENARIO:]SIZE], --scenario=NAME[,NAME…], --sfu=NAME[,NAME…],
 // --sizes=N[,N…]. Of `fallback`: --runs=N, --side=subscriber|publisher (both by default). Of
 // `cluster`: --nodes=N (2–3), --samples=N, --failovers=N, --rate-seconds=N. Of `switch`: --runs=N (10 by default).
 
@@ -298,7 +298,7 @@ const benchmarks = {
     if (result.profile) {
       const { profile } = result;
       console.log(
-        `\nParlor profiled (--cpu-prof) with ${profile.viewers} viewers: ` +
+        `\nParlor profiled (--cpu-prof), ${profile.scenario} of ${profile.size}: ` +
           `${profile.step.microsPerPacket.toFixed(1)} µs/packet, server CPU ${profile.step.serverCpuPercent.toFixed(0)} %`,
       );
       for (const thread of profile.threads) {
@@ -602,8 +602,22 @@ function routerOptions(args: readonly string[]): RouterBenchOptions {
     ...(scenarios ? { scenarios: scenarios as ScenarioName[] } : {}),
     ...(sfus ? { sfus: sfus as SfuName[] } : {}),
     ...(sizes ? { sizes } : {}),
-    ...(profile ? { profileViewers: Number(profile.split('=')[1] ?? (quick ? 40 : 150)) } : {}),
+    ...(profile ? { profile: profileOption(profile.split('=')[1], quick) } : {}),
   };
+}
+
+/** `--profile=[SCENARIO:]SIZE`: the livestream by default, 150 viewers (40 with `--quick`). */
+function profileOption(value: string | undefined, quick: boolean): { scenario: ScenarioName; size: number } {
+  const [first, second] = (value ?? '').split(':');
+  const scenario = second === undefined ? 'livestream' : first;
+  const size = Number((second ?? first) || (quick ? 40 : 150));
+  if (!(scenarioNames as readonly string[]).includes(scenario ?? '') || !(size > 0)) {
+    console.error(
+      `--profile takes [SCENARIO:]SIZE, as meeting:12; known scenarios: ${scenarioNames.join(', ')}`,
+    );
+    process.exit(2);
+  }
+  return { scenario: scenario as ScenarioName, size };
 }
 
 function profileRow(entry: { percent: number; selfMs: number; totalMs: number; location: string }): string[] {

@@ -32,8 +32,8 @@ export interface RouterBenchOptions {
   readonly quick?: boolean;
   /** Scenarios to run. Default: all. */
   readonly scenarios?: readonly ScenarioName[];
-  /** Also profile Parlor (`--cpu-prof`) under the livestream load of this many viewers. Default: none. */
-  readonly profileViewers?: number;
+  /** Also profile Parlor (`--cpu-prof`) under this scenario at this size. Default: none. */
+  readonly profile?: { readonly scenario: ScenarioName; readonly size: number };
   /** SFUs to run. Default: every one available. */
   readonly sfus?: readonly SfuName[];
   /** Sizes to step through instead of each scenario's own. Default: the scenario's. */
@@ -100,7 +100,8 @@ export interface RouterBenchResult {
 
 /** Where Parlor's media worker spent its time under load. */
 export interface ParlorProfile {
-  readonly viewers: number;
+  readonly scenario: ScenarioName;
+  readonly size: number;
   readonly step: StepFigures;
   /** Per profiled thread (the main thread and the media worker), busiest first. */
   readonly threads: readonly ProfileSummary[];
@@ -410,9 +411,10 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
         }
       }
     }
-    if (options.profileViewers !== undefined) {
+    if (options.profile) {
       profile = await profileParlor(
-        options.profileViewers,
+        options.profile.scenario,
+        options.profile.size,
         async (flags) => track(await start('parlor', 'profile', flags)),
         measure,
       );
@@ -452,20 +454,21 @@ function clipFigures(clip: BenchClip): ClipFigures {
   };
 }
 
-/** Parlor under the livestream load with `--cpu-prof`: where each thread's time went. */
+/** Parlor under a scenario's load with `--cpu-prof`: where each thread's time went. */
 async function profileParlor(
-  viewers: number,
+  scenarioName: ScenarioName,
+  size: number,
   start: (nodeFlags: readonly string[]) => Promise<RunningSfu>,
   measure: (sfu: SfuName, running: RunningSfu, scenario: Scenario, size: number) => Promise<StepFigures>,
 ): Promise<ParlorProfile> {
   const folder = mkdtempSync(join(tmpdir(), 'parlor-bench-profile-'));
   try {
+    const scenario = scenarios.find((s) => s.name === scenarioName);
+    if (!scenario) throw new Error(`no scenario ${scenarioName}`);
     const server = await start(['--cpu-prof', `--cpu-prof-dir=${folder}`]);
     let step: StepFigures;
     try {
-      const livestream = scenarios.find((s) => s.name === 'livestream');
-      if (!livestream) throw new Error('no livestream scenario');
-      step = await measure('parlor', server, livestream, viewers);
+      step = await measure('parlor', server, scenario, size);
     } finally {
       // The profiles are written as the server exits.
       await server.stop();
@@ -475,7 +478,7 @@ async function profileParlor(
       .filter((file) => file.endsWith('.cpuprofile'))
       .map((file) => summarizeCpuProfile(join(folder, file), root))
       .sort((a, b) => b.busyMs - a.busyMs);
-    return { viewers, step, threads };
+    return { scenario: scenarioName, size, step, threads };
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }

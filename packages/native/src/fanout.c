@@ -141,14 +141,29 @@ static void release_slot(napi_env env, slot *s) {
   memset(s, 0, sizeof(*s));
 }
 
+static bool typed_array_of(napi_env env, napi_value value, napi_typedarray_type type, void **data, size_t *length) {
+  napi_typedarray_type actual;
+  napi_value buffer;
+  size_t offset;
+  return napi_get_typedarray_info(env, value, &actual, length, data, &buffer, &offset) == napi_ok && actual == type;
+}
+
+static bool typed_array(napi_env env, napi_value value, napi_typedarray_type type, size_t minimum, void **data) {
+  size_t length;
+  return typed_array_of(env, value, type, data, &length) && length >= minimum;
+}
+
 /* addSlot(cipher, ssrc, clockRate, payloadType, pictureIds, layered, rtxSsrc, rtxPayloadType, rtxSequence,
- * publisherTransportWideCcId): the slot's number; rtxSsrc 0 for none, the extension ID 0 for none. */
+ * keptExtensionIds): the slot's number; rtxSsrc 0 for none; the IDs (a Uint8Array) of the
+ * publisher's header extension elements it keeps, the others removed. */
 static napi_value add_slot(napi_env env, napi_callback_info info) {
   napi_value v[max_slot_arguments];
   group *g = arguments(env, info, 10, v, false, NULL);
   if (g == NULL) return NULL;
   void *cipher = NULL;
-  uint32_t ssrc, payload_type, rtx_ssrc, rtx_payload_type, rtx_sequence, publisher_twcc_id;
+  uint32_t ssrc, payload_type, rtx_ssrc, rtx_payload_type, rtx_sequence;
+  uint8_t *kept_ids = NULL;
+  size_t kept_count = 0;
   double clock_rate;
   bool picture_ids, layered;
   bool is_cipher = false;
@@ -160,7 +175,7 @@ static napi_value add_slot(napi_env env, napi_callback_info info) {
       !get_bool(env, v[5], &layered) || napi_get_value_uint32(env, v[6], &rtx_ssrc) != napi_ok ||
       napi_get_value_uint32(env, v[7], &rtx_payload_type) != napi_ok ||
       napi_get_value_uint32(env, v[8], &rtx_sequence) != napi_ok ||
-      napi_get_value_uint32(env, v[9], &publisher_twcc_id) != napi_ok || publisher_twcc_id > 255)
+      !typed_array_of(env, v[9], napi_uint8_array, (void **)&kept_ids, &kept_count))
     return type_error(env, "bad slot settings");
   uint32_t id = 0;
   while (id < g->slot_count && g->slots[id] != NULL && g->slots[id]->used) id++;
@@ -182,17 +197,8 @@ static napi_value add_slot(napi_env env, napi_callback_info info) {
   s->track.rtx_ssrc = rtx_ssrc;
   s->track.rtx_payload_type = (uint8_t)rtx_payload_type;
   s->track.rtx_sequence = (uint16_t)rtx_sequence;
-  s->track.publisher_twcc_id = (uint8_t)publisher_twcc_id;
+  for (size_t i = 0; i < kept_count; i++) s->track.kept_extensions[kept_ids[i] >> 3] |= (uint8_t)(1 << (kept_ids[i] & 7));
   return number(env, id);
-}
-
-static bool typed_array(napi_env env, napi_value value, napi_typedarray_type type, size_t minimum, void **data) {
-  napi_typedarray_type actual;
-  size_t length;
-  napi_value buffer;
-  size_t offset;
-  return napi_get_typedarray_info(env, value, &actual, &length, data, &buffer, &offset) == napi_ok &&
-         actual == type && length >= minimum;
 }
 
 /* setFeedback(slot, id, next, sendTimes, sizes, states): numbers what the slot sends for

@@ -234,8 +234,11 @@ static int append_twcc(uint8_t *header, uint8_t id, uint16_t sequence) {
   return end + 4;
 }
 
-/* removeHeaderExtension: the element with id leaves the header, the block shrinks; the new length. */
-static int remove_extension(uint8_t *header, uint8_t id) {
+static bool keeps(const uint8_t *kept, int id) { return (kept[id >> 3] >> (id & 7)) & 1; }
+
+/* stripHeaderExtensions: the elements whose ID is not in kept leave the header, the block
+ * shrinks; the new length. */
+static int strip_extensions(uint8_t *header, const uint8_t *kept) {
   uint8_t first = header[0];
   int start = fixed_header_length + (first & 0x0f) * 4;
   if ((first & 0x10) == 0) return start;
@@ -243,12 +246,14 @@ static int remove_extension(uint8_t *header, uint8_t id) {
   int end = start + 4 + read16(header + start + 2) * 4;
   bool one_byte = profile == 0xbede;
   if (!one_byte && (profile & 0xfff0) != 0x1000) return end;
-  int removed_from = -1, removed_to = -1;
-  int kept = start + 4;
+  bool removed = false;
+  int write = start + 4;
+  int kept_end = start + 4;
   int position = start + 4;
   while (position < end) {
     uint8_t byte = header[position];
     if (byte == 0) {
+      header[write++] = 0;
       position++;
       continue;
     }
@@ -256,38 +261,38 @@ static int remove_extension(uint8_t *header, uint8_t id) {
     int data = one_byte ? position + 1 : position + 2;
     int length = one_byte ? (byte & 0x0f) + 1 : (data > end ? 0 : header[position + 1]);
     if ((one_byte && element_id == 15) || data > end || data + length > end) {
-      kept = end;
+      memmove(header + write, header + position, (size_t)(end - position));
+      write += end - position;
+      kept_end = write;
       break;
     }
-    if (element_id == id && removed_from < 0) {
-      removed_from = position;
-      removed_to = data + length;
+    if (keeps(kept, element_id)) {
+      memmove(header + write, header + position, (size_t)(data + length - position));
+      write += data + length - position;
+      kept_end = write;
     } else {
-      kept = data + length;
+      removed = true;
     }
     position = data + length;
   }
-  if (removed_from < 0) return end;
-  int removed = removed_to - removed_from;
-  memmove(header + removed_from, header + removed_to, (size_t)(end - removed_to));
-  if (kept > removed_from) kept -= removed;
-  int words = (kept - start - 4 + 3) / 4;
+  if (!removed) return end;
+  int words = (kept_end - start - 4 + 3) / 4;
   if (words == 0) {
     header[0] = (uint8_t)(first & ~0x10);
     return start;
   }
   int new_end = start + 4 + words * 4;
-  memset(header + kept, 0, (size_t)(new_end - kept));
+  memset(header + kept_end, 0, (size_t)(new_end - kept_end));
   write16(header + start + 2, (uint16_t)words);
   return new_end;
 }
 
-/* Numbers the header for transport-wide feedback (when negotiated), without the publisher's own
- * number; returns its length. */
+/* Numbers the header for transport-wide feedback (when negotiated), without the publisher's
+ * elements the subscriber was not offered; returns its length. */
 static int number_for_feedback(track_state *track, uint8_t *header, int header_length, size_t payload_length,
                                double perf_now_ms) {
   twcc *t = &track->twcc;
-  if (track->publisher_twcc_id != 0) header_length = remove_extension(header, track->publisher_twcc_id);
+  header_length = strip_extensions(header, track->kept_extensions);
   if (t->id == 0) return header_length;
   double next = *t->next;
   int length = append_twcc(header, t->id, (uint16_t)((int64_t)next & 0xffff));

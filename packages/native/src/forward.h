@@ -91,7 +91,7 @@ typedef struct {
   rewriter rewriter;
   picture_ids pictures;
   twcc twcc;
-  uint8_t publisher_twcc_id; /* the publisher's transport-wide numbers, removed; 0: none */
+  uint8_t kept_extensions[32]; /* bit per ID: the publisher's header extension elements kept */
   send_stream media_stream, rtx_stream;
   double packets_out, bytes_out, payload_octets_out, layer_switches;
 } track_state;

@@ -18,7 +18,10 @@ export interface IcePath {
 }
 
 export interface IceLiteEndpointEvents {
-  /** A non-STUN packet (DTLS, SRTP, SRTCP) from the peer. */
+  /**
+   * A non-STUN packet (DTLS, SRTP, SRTCP) from the peer. An SRTP or SRTCP packet's memory may be
+   * reused once the listeners return (the native data plane's batched reads): copy to keep it.
+   */
   packet: [packet: Buffer];
   stateChange: [state: IceState];
 }

@@ -4,6 +4,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { createConnection } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { testedDataPlanes } from '../router/RouterTestBed.js';
 import type { IceLiteEndpoint } from './IceLiteEndpoint.js';
 import {
   decodeXorAddress,
@@ -19,16 +20,6 @@ import { UdpMux } from './UdpMux.js';
 
 let mux: UdpMux;
 let client: Socket;
-
-before(async () => {
-  mux = await UdpMux.bind({ host: '127.0.0.1' });
-  client = createSocket('udp4');
-  await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
-});
-after(() => {
-  mux.close();
-  client.close();
-});
 
 /** The browser side of a connectivity check: a binding request as Chromium sends it. */
 function bindingRequest(
@@ -58,99 +49,149 @@ async function exchange(request: Buffer, timeoutMs = 300): Promise<Buffer | null
   return Promise.race([reply, timeout]);
 }
 
-describe('the UDP mux (ICE-lite)', () => {
-  it('answers an authenticated check with its address, signed with the local password', async () => {
-    const endpoint = mux.createEndpoint();
-    const reply = await exchange(bindingRequest(endpoint, { nominate: true }));
-    assert.ok(reply);
-    const message = parseStun(reply);
-    assert.ok(message);
-    assert.equal(message.type, stunMessageTypes.bindingSuccess);
-    assert.ok(hasValidIntegrity(message, endpoint.password) && hasValidFingerprint(message));
-    const mapped = findAttribute(message, stunAttributes.xorMappedAddress);
-    assert.deepEqual(mapped && decodeXorAddress(mapped.value, message.transactionId), {
-      address: '127.0.0.1',
-      port: client.address().port,
+for (const dataPlane of testedDataPlanes)
+  describe(`the UDP mux (ICE-lite, read on the ${dataPlane} data plane)`, () => {
+    before(async () => {
+      mux = await UdpMux.bind({ host: '127.0.0.1', dataPlane });
+      client = createSocket('udp4');
+      await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
     });
-    assert.equal(endpoint.state, 'connected');
-    assert.deepEqual(endpoint.remoteAddress, { address: '127.0.0.1', port: client.address().port });
-    endpoint.close();
-  });
+    after(() => {
+      mux.close();
+      client.close();
+    });
 
-  it('ignores checks with a wrong password or an unknown fragment', async () => {
-    const endpoint = mux.createEndpoint();
-    assert.equal(await exchange(bindingRequest(endpoint, { password: 'not the password' })), null);
-    const stranger = mux.createEndpoint();
-    stranger.close();
-    assert.equal(await exchange(bindingRequest(stranger)), null);
-    assert.equal(endpoint.state, 'new');
-    endpoint.close();
-  });
-
-  it('routes other datagrams from the checked address to the endpoint, and sends back there', async () => {
-    const endpoint = mux.createEndpoint();
-    await exchange(bindingRequest(endpoint, { nominate: true }));
-    const received = new Promise<Buffer>((resolve) => endpoint.once('packet', resolve));
-    const dtlsLike = Buffer.from([22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 1]);
-    client.send(dtlsLike, mux.port, '127.0.0.1');
-    assert.deepEqual(await received, dtlsLike);
-
-    const back = once(client, 'message');
-    endpoint.send(Buffer.from('media'));
-    assert.equal(((await back)[0] as Buffer).toString(), 'media');
-    endpoint.close();
-  });
-
-  it('marks a peer disconnected when its consent lapses, and forgets it on close', async () => {
-    const endpoint = mux.createEndpoint();
-    await exchange(bindingRequest(endpoint));
-    const states: string[] = [];
-    endpoint.on('stateChange', (state) => states.push(state));
-    endpoint.checkConsent(endpoint.lastConsent + 1);
-    endpoint.close();
-    assert.deepEqual(states, ['disconnected', 'closed']);
-    assert.equal(await exchange(bindingRequest(endpoint)), null);
-  });
-
-  it('answers checks and carries packets over ICE-TCP, framed as RFC 4571 says', async () => {
-    const tcpMux = await UdpMux.bind({ host: '127.0.0.1', tcp: true });
-    try {
-      assert.ok(tcpMux.acceptsTcp);
-      const endpoint = tcpMux.createEndpoint();
-      const connection = createConnection(tcpMux.port, '127.0.0.1');
-      await once(connection, 'connect');
-      const frames: Buffer[] = [];
-      let pending = Buffer.alloc(0);
-      connection.on('data', (chunk: Buffer) => {
-        pending = Buffer.concat([pending, chunk]);
-        while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
-          frames.push(pending.subarray(2, 2 + pending.readUInt16BE(0)));
-          pending = pending.subarray(2 + pending.readUInt16BE(0));
-        }
+    it('answers an authenticated check with its address, signed with the local password', async () => {
+      const endpoint = mux.createEndpoint();
+      const reply = await exchange(bindingRequest(endpoint, { nominate: true }));
+      assert.ok(reply);
+      const message = parseStun(reply);
+      assert.ok(message);
+      assert.equal(message.type, stunMessageTypes.bindingSuccess);
+      assert.ok(hasValidIntegrity(message, endpoint.password) && hasValidFingerprint(message));
+      const mapped = findAttribute(message, stunAttributes.xorMappedAddress);
+      assert.deepEqual(mapped && decodeXorAddress(mapped.value, message.transactionId), {
+        address: '127.0.0.1',
+        port: client.address().port,
       });
-      const frame = (packet: Buffer): Buffer =>
-        Buffer.concat([Buffer.from([packet.length >> 8, packet.length & 0xff]), packet]);
-      const check = bindingRequest(endpoint, { nominate: true });
-      // Split across two writes: frames need not arrive whole.
-      connection.write(frame(check).subarray(0, 10));
-      connection.write(frame(check).subarray(10));
-      await waitUntil(() => frames.length === 1);
-      const response = parseStun(frames[0] as Buffer);
-      assert.ok(response && hasValidIntegrity(response, endpoint.password));
-      assert.equal(endpoint.protocol, 'tcp');
+      assert.equal(endpoint.state, 'connected');
+      assert.deepEqual(endpoint.remoteAddress, { address: '127.0.0.1', port: client.address().port });
+      endpoint.close();
+    });
 
+    it('ignores checks with a wrong password or an unknown fragment', async () => {
+      const endpoint = mux.createEndpoint();
+      assert.equal(await exchange(bindingRequest(endpoint, { password: 'not the password' })), null);
+      const stranger = mux.createEndpoint();
+      stranger.close();
+      assert.equal(await exchange(bindingRequest(stranger)), null);
+      assert.equal(endpoint.state, 'new');
+      endpoint.close();
+    });
+
+    it('routes other datagrams from the checked address to the endpoint, and sends back there', async () => {
+      const endpoint = mux.createEndpoint();
+      await exchange(bindingRequest(endpoint, { nominate: true }));
       const received = new Promise<Buffer>((resolve) => endpoint.once('packet', resolve));
-      connection.write(frame(Buffer.from([22, 254, 253, 1, 2, 3])));
-      assert.deepEqual(await received, Buffer.from([22, 254, 253, 1, 2, 3]));
+      const dtlsLike = Buffer.from([22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 1]);
+      client.send(dtlsLike, mux.port, '127.0.0.1');
+      assert.deepEqual(await received, dtlsLike);
+
+      const back = once(client, 'message');
       endpoint.send(Buffer.from('media'));
-      await waitUntil(() => frames.length === 2);
-      assert.equal(frames[1]?.toString(), 'media');
-      connection.destroy();
-    } finally {
-      tcpMux.close();
-    }
+      assert.equal(((await back)[0] as Buffer).toString(), 'media');
+      endpoint.close();
+    });
+
+    it('hands on a burst of datagrams in order, and what an endpoint keeps stays as it came', async () => {
+      const endpoint = mux.createEndpoint();
+      await exchange(bindingRequest(endpoint, { nominate: true }));
+      const dtls: Buffer[] = [];
+      const sequences: number[] = [];
+      endpoint.on('packet', (packet) => {
+        if (packet[0] !== 0x80) {
+          dtls.push(packet);
+          return;
+        }
+        // Media is read as it comes: its memory may be reused after.
+        const n = packet.readUInt16BE(2);
+        assert.equal(packet.length, 100 + (n % 50));
+        assert.equal(packet[packet.length - 1], n & 0xff);
+        sequences.push(n);
+      });
+      // DTLS first (an endpoint may hold it past the batch), then RTP-like datagrams behind it.
+      const dtlsLike = Buffer.from([22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 1, 0xaa]);
+      client.send(dtlsLike, mux.port, '127.0.0.1');
+      const burst = 200;
+      for (let n = 0; n < burst; n++) {
+        const rtp = Buffer.alloc(100 + (n % 50), n & 0xff);
+        rtp[0] = 0x80;
+        rtp.writeUInt16BE(n, 2);
+        client.send(rtp, mux.port, '127.0.0.1');
+      }
+      const deadline = Date.now() + 5000;
+      while (sequences.length < burst && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(dtls, [dtlsLike]);
+      // Loopback may drop under load; what came, came whole and in order.
+      assert.ok(sequences.length > burst / 2, `${sequences.length} of ${burst}`);
+      assert.deepEqual(
+        sequences,
+        [...sequences].sort((a, b) => a - b),
+      );
+      endpoint.close();
+    });
+
+    it('marks a peer disconnected when its consent lapses, and forgets it on close', async () => {
+      const endpoint = mux.createEndpoint();
+      await exchange(bindingRequest(endpoint));
+      const states: string[] = [];
+      endpoint.on('stateChange', (state) => states.push(state));
+      endpoint.checkConsent(endpoint.lastConsent + 1);
+      endpoint.close();
+      assert.deepEqual(states, ['disconnected', 'closed']);
+      assert.equal(await exchange(bindingRequest(endpoint)), null);
+    });
+
+    it('answers checks and carries packets over ICE-TCP, framed as RFC 4571 says', async () => {
+      const tcpMux = await UdpMux.bind({ host: '127.0.0.1', tcp: true });
+      try {
+        assert.ok(tcpMux.acceptsTcp);
+        const endpoint = tcpMux.createEndpoint();
+        const connection = createConnection(tcpMux.port, '127.0.0.1');
+        await once(connection, 'connect');
+        const frames: Buffer[] = [];
+        let pending = Buffer.alloc(0);
+        connection.on('data', (chunk: Buffer) => {
+          pending = Buffer.concat([pending, chunk]);
+          while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
+            frames.push(pending.subarray(2, 2 + pending.readUInt16BE(0)));
+            pending = pending.subarray(2 + pending.readUInt16BE(0));
+          }
+        });
+        const frame = (packet: Buffer): Buffer =>
+          Buffer.concat([Buffer.from([packet.length >> 8, packet.length & 0xff]), packet]);
+        const check = bindingRequest(endpoint, { nominate: true });
+        // Split across two writes: frames need not arrive whole.
+        connection.write(frame(check).subarray(0, 10));
+        connection.write(frame(check).subarray(10));
+        await waitUntil(() => frames.length === 1);
+        const response = parseStun(frames[0] as Buffer);
+        assert.ok(response && hasValidIntegrity(response, endpoint.password));
+        assert.equal(endpoint.protocol, 'tcp');
+
+        const received = new Promise<Buffer>((resolve) => endpoint.once('packet', resolve));
+        connection.write(frame(Buffer.from([22, 254, 253, 1, 2, 3])));
+        assert.deepEqual(await received, Buffer.from([22, 254, 253, 1, 2, 3]));
+        endpoint.send(Buffer.from('media'));
+        await waitUntil(() => frames.length === 2);
+        assert.equal(frames[1]?.toString(), 'media');
+        connection.destroy();
+      } finally {
+        tcpMux.close();
+      }
+    });
   });
-});
 
 async function waitUntil(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 100 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -2,6 +2,13 @@ import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
 import { lookup } from 'node:dns';
 import { createServer, isIPv4, type Server, type Socket as TcpSocket } from 'node:net';
 import { InvalidStateError } from '../../InvalidStateError.js';
+import {
+  defaultDataPlane,
+  udpReaderSlotSize,
+  type DataPlane,
+  type NativeUdpReader,
+} from '../srtp/dataPlane.js';
+import { readInBatches, socketFd } from './batchedReads.js';
 import { IceLiteEndpoint, type IcePath } from './IceLiteEndpoint.js';
 import {
   encodeXorAddress,
@@ -27,6 +34,11 @@ export interface UdpMuxOptions {
   readonly consentTimeoutSeconds?: number;
   /** ICE-TCP limits on connections that have not completed a check yet. Default: `defaultTcpLimits`. */
   readonly tcpLimits?: IceTcpLimits;
+  /**
+   * `native`: the UDP socket is read in batches by the addon (`recvmmsg`, one call into
+   * JavaScript per batch) instead of node:dgram's event per datagram. Default: `defaultDataPlane`.
+   */
+  readonly dataPlane?: DataPlane;
 }
 
 /**
@@ -78,7 +90,8 @@ export class UdpMux {
   readonly #socket: Socket;
   readonly #tcp: Server | null;
   readonly #byFragment = new Map<string, IceLiteEndpoint>();
-  readonly #byAddress = new Map<string, { endpoint: IceLiteEndpoint; path: IcePath }>();
+  /** By source address and port (`addressKey`). */
+  readonly #byAddress = new Map<number, { endpoint: IceLiteEndpoint; path: IcePath }>();
   readonly #connections = new Map<TcpSocket, TcpPeer>();
   /** Connections not yet authenticated, per remote address. */
   readonly #pendingByAddress = new Map<string, number>();
@@ -87,6 +100,8 @@ export class UdpMux {
   readonly #consentTimer: NodeJS.Timeout;
   /** The UDP socket's descriptor; null where node:dgram does not tell it. */
   readonly #fd: number | null;
+  /** Reads the UDP socket on the native data plane; null where node:dgram does. */
+  readonly #reader: NativeUdpReader | null;
   #closed = false;
 
   private constructor(
@@ -94,14 +109,27 @@ export class UdpMux {
     tcp: Server | null,
     consentTimeoutSeconds: number,
     tcpLimits: IceTcpLimits,
+    dataPlane: DataPlane,
   ) {
     this.#socket = socket;
     this.#tcp = tcp;
     this.#tcpLimits = tcpLimits;
     this.#fd = socketFd(socket);
-    socket.on('message', (packet, info) => {
-      this.#receiveDatagram(packet, { address: info.address, port: info.port });
-    });
+    this.#reader =
+      dataPlane === 'native'
+        ? readInBatches(socket, (reader, count) => {
+            this.#receiveBatch(reader, count);
+          })
+        : null;
+    if (!this.#reader)
+      socket.on('message', (packet, info) => {
+        this.#receiveDatagram(
+          packet,
+          addressKey(ipv4Number(info.address), info.port),
+          info.address,
+          info.port,
+        );
+      });
     tcp?.on('connection', (connection) => {
       this.#accept(connection);
     });
@@ -134,6 +162,7 @@ export class UdpMux {
         tcp,
         options.consentTimeoutSeconds ?? 30,
         options.tcpLimits ?? defaultTcpLimits,
+        options.dataPlane ?? defaultDataPlane,
       );
     }
   }
@@ -171,16 +200,36 @@ export class UdpMux {
     for (const endpoint of [...this.#byFragment.values()]) endpoint.close();
     for (const connection of this.#connections.keys()) connection.destroy();
     this.#tcp?.close();
+    this.#reader?.close();
     this.#socket.close();
   }
 
-  #receiveDatagram(packet: Buffer, from: TransportAddress): void {
-    const key = `${from.address}:${from.port}`;
+  #receiveBatch(reader: NativeUdpReader, count: number): void {
+    const { data, lengths, addresses, ports } = reader;
+    for (let i = 0; i < count; i++) {
+      const start = i * udpReaderSlotSize;
+      const view = data.subarray(start, start + (lengths[i] as number));
+      const first = view[0] as number;
+      // RTP and RTCP are read before the batch's memory is reused (decrypted into buffers of
+      // their own); anything else may be kept longer (a DTLS flight waiting its turn): a copy.
+      const packet = first >= 128 && first <= 191 ? view : Buffer.from(view);
+      const address = addresses[i] as number;
+      const port = ports[i] as number;
+      this.#receiveDatagram(packet, addressKey(address, port), address, port);
+    }
+  }
+
+  /** A datagram from `address` (a string from node:dgram, a number from the addon) and `port`. */
+  #receiveDatagram(packet: Buffer, key: number, address: string | number, port: number): void {
     if (!isStun(packet)) {
       this.#byAddress.get(key)?.endpoint.handlePacket(packet);
       return;
     }
     const known = this.#byAddress.get(key);
+    const from: TransportAddress = {
+      address: typeof address === 'number' ? ipv4String(address) : address,
+      port,
+    };
     const path: IcePath = known?.path ?? {
       protocol: 'udp',
       remote: from,
@@ -313,18 +362,20 @@ const lookupLiteral: NonNullable<SocketOptions['lookup']> = (hostname, options, 
   else lookup(hostname, options, callback);
 };
 
-/**
- * The descriptor of a bound dgram socket, which node:dgram keeps on its libuv handle (in the
- * socket's state, as `_handle`, deprecated, reads it): the native data plane sends on it with
- * `sendmmsg` while libuv keeps receiving. Null if a Node version keeps it elsewhere.
- */
-function socketFd(socket: Socket): number | null {
-  const stateKey = Object.getOwnPropertySymbols(socket).find((key) => key.description === 'state symbol');
-  const state = stateKey
-    ? (socket as unknown as Record<symbol, { handle?: { fd?: unknown } }>)[stateKey]
-    : undefined;
-  const fd = state?.handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : null;
+/** An IPv4 address and port as one number, the key of a source. */
+function addressKey(address: number, port: number): number {
+  return address * 0x10000 + port;
+}
+
+/** `a.b.c.d` as a number; the mux's socket is IPv4. */
+function ipv4Number(address: string): number {
+  let value = 0;
+  for (const part of address.split('.')) value = value * 256 + Number(part);
+  return value;
+}
+
+function ipv4String(address: number): string {
+  return `${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`;
 }
 
 /** Ephemeral UDP ports tried before giving up on finding one whose TCP twin is free. */

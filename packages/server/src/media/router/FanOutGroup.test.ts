@@ -32,7 +32,7 @@ after(() => {
 
 const rids = ['q', 'h', 'f'] as const;
 const ssrcs = [0x1000, 0x2000, 0x3000];
-const ids = { mid: 1, rid: 2, absSendTime: 3, transportWideCc: 5 };
+const ids = { mid: 1, rid: 2, absSendTime: 3, transportWideCc: 5, repairedRid: 6 };
 
 function offer(): string {
   return [
@@ -54,6 +54,7 @@ function offer(): string {
     `a=extmap:${ids.rid} ${headerExtensionUris.rid}`,
     `a=extmap:${ids.absSendTime} ${headerExtensionUris.absSendTime}`,
     `a=extmap:${ids.transportWideCc} ${headerExtensionUris.transportWideCc}`,
+    `a=extmap:${ids.repairedRid} ${headerExtensionUris.repairedRid}`,
     'a=rtpmap:96 VP8/90000',
     'a=rtcp-fb:96 nack',
     'a=rtcp-fb:96 nack pli',
@@ -64,9 +65,9 @@ function offer(): string {
 }
 
 /**
- * Frame n of a layer in one VP8 packet (RID, the publisher's transport-wide number and
- * abs-send-time extensions, 15-bit picture ID, TL0PICIDX, temporal layers 0-2-1-2), or a
- * padding-only packet after it.
+ * Frame n of a layer in one VP8 packet (MID, RID, the publisher's transport-wide number,
+ * abs-send-time and repaired RID extensions, 15-bit picture ID, TL0PICIDX, temporal layers
+ * 0-2-1-2), or a padding-only packet after it.
  */
 function packet(layer: number, n: number, sequence: number, kind: 'key' | 'delta' | 'padding'): Buffer {
   const header = Buffer.alloc(16);
@@ -76,8 +77,10 @@ function packet(layer: number, n: number, sequence: number, kind: 'key' | 'delta
   header.writeUInt32BE((layer * 7_000_000 + n * 3000) >>> 0, 4);
   header.writeUInt32BE(ssrcs[layer] as number, 8);
   header.writeUInt16BE(0xbede, 12);
-  header.writeUInt16BE(3, 14);
+  header.writeUInt16BE(4, 14);
   const extension = Buffer.from([
+    (ids.mid << 4) | 0,
+    0x30,
     (ids.rid << 4) | 0,
     (rids[layer] as string).charCodeAt(0),
     (ids.transportWideCc << 4) | 1,
@@ -87,6 +90,8 @@ function packet(layer: number, n: number, sequence: number, kind: 'key' | 'delta
     1,
     2,
     3,
+    (ids.repairedRid << 4) | 0,
+    (rids[layer] as string).charCodeAt(0),
     0,
     0,
     0,
@@ -268,7 +273,8 @@ describe('the native fan-out', { skip: !nativeAddon.available && nativeAddon.rea
       let padding = 0;
       for (const rtp of nativeRtp.filter((candidate) => candidate.readUInt32BE(8) === 1)) {
         assert.equal(findHeaderExtension(rtp, 4) !== null, numbered, 'numbered for transport-wide feedback');
-        assert.equal(findHeaderExtension(rtp, ids.transportWideCc), null, 'not with the publisher’s numbers');
+        for (const id of [ids.mid, ids.rid, ids.transportWideCc, ids.repairedRid])
+          assert.equal(findHeaderExtension(rtp, id), null, `not with the publisher’s element ${id}`);
         assert.deepEqual(findHeaderExtension(rtp, ids.absSendTime)?.length, 3, 'with abs-send-time');
         if ((rtp[0] as number) & 0x20) {
           padding++;

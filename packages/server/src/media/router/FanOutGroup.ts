@@ -80,7 +80,7 @@ export class FanOutGroup {
       rtx?.ssrc ?? 0,
       rtx?.payloadType ?? 0,
       rtx?.sequence ?? 0,
-      settings.publisherTransportWideCcId ?? 0,
+      Uint8Array.from(settings.keptExtensionIds),
     );
     this.#slots++;
     return new FanOutSlot(this.#native, id, () => {
@@ -101,8 +101,8 @@ export interface FanOutSlotSettings {
   readonly layered: boolean;
   /** Where resends go (RFC 4588); null to resend packets as they were. */
   readonly rtx: { readonly ssrc: number; readonly payloadType: number; readonly sequence: number } | null;
-  /** The publisher's transport-wide extension ID, whose elements the slot removes; null for none. */
-  readonly publisherTransportWideCcId: number | null;
+  /** The IDs of the publisher's header extension elements the slot keeps; it removes the others. */
+  readonly keptExtensionIds: ReadonlySet<number>;
 }
 
 /** What a slot did, as `FanOutSlot.read` gives it. */

@@ -5,7 +5,7 @@ import { parseRtcp, serializeRtcp, type ReportBlock } from '../rtcp/rtcp.js';
 import { DownlinkEstimator, type TransportFeedbackReport } from '../bwe/DownlinkEstimator.js';
 import {
   appendTransportSequenceNumber,
-  removeHeaderExtension,
+  stripHeaderExtensions,
   transportSequenceNumberRoom,
   writeAbsSendTime,
 } from '../rtp/headerExtensions.js';
@@ -31,6 +31,11 @@ export interface ConsumedTrack {
   readonly section: MediaSection;
   readonly ssrc: number;
   readonly payloadType: number;
+  /**
+   * The IDs of the publisher's header extensions offered on (`forwardedExtensions`): its other
+   * elements (MID, RID, repaired RID, transport-wide numbers) are removed from what is forwarded.
+   */
+  readonly keptExtensionIds: ReadonlySet<number>;
   readonly rewriter: RtpRewriter;
   /**
    * The stream retransmissions go on (RFC 4588), offered for video; null for audio, and when the
@@ -211,6 +216,9 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
             }
           : null;
       const layered = source.layers.length > 1;
+      const forwarded = source.section.extensions.filter((extension) =>
+        forwardedExtensions.has(extension.uri),
+      );
       return {
         source,
         section: {
@@ -223,15 +231,13 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
               ...(rtx ? { rtxPayloadType: rtx.payloadType } : {}),
             },
           ],
-          extensions: [
-            ...source.section.extensions.filter((extension) => forwardedExtensions.has(extension.uri)),
-            this.#transportWideCc,
-          ],
+          extensions: [...forwarded, this.#transportWideCc],
           rids: [],
           ssrcs: [ssrc],
         },
         ssrc,
         payloadType: codec.payloadType,
+        keptExtensionIds: new Set(forwarded.map((extension) => extension.id)),
         rewriter: new RtpRewriter(ssrc, codec.clockRate),
         rtx,
         packetsOut: 0,
@@ -442,7 +448,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
           pictureIds: track.pictureIds !== null,
           layered: track.source.layers.length > 1,
           rtx: track.rtx,
-          publisherTransportWideCcId: this.#publication.transportWideCcId,
+          keptExtensionIds: track.keptExtensionIds,
         });
         slot.setDestination(path.remote.address, path.remote.port);
         this.#numberForFeedback(slot);
@@ -670,7 +676,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
    * A copy of the packet's header rewritten as this subscriber receives it (in the scratch
    * buffer, unless the header is larger), sent for the first time or again (a NACK's answer),
    * stamped with the send time at `absSendTimeOffset` (-1: none), without the publisher's
-   * transport-wide number, numbered with its own when the subscriber took it; null when the
+   * elements the subscriber was not offered, numbered with its own when the subscriber took it; null when the
    * rewriter drops the packet.
    */
   #rewriteHeader(
@@ -693,11 +699,10 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
         ? rewriter.rewrite(header, track.payloadType, nowMs)
         : rewriter.rewriteAgain(header, track.payloadType, nowMs);
     if (!rewritten) return null;
-    // Before the publisher's number leaves: it may move the abs-send-time element up.
+    // Before the publisher's other elements leave: they may move the abs-send-time element up.
     if (absSendTimeOffset >= 0)
       writeAbsSendTime(header, absSendTimeOffset, performance.timeOrigin + performanceNowMs);
-    const publisherNumbers = this.#publication.transportWideCcId;
-    if (publisherNumbers !== null) removeHeaderExtension(header, publisherNumbers);
+    stripHeaderExtensions(header, track.keptExtensionIds);
     const downlink = this.#downlink;
     if (downlink) {
       const length = appendTransportSequenceNumber(header, this.#transportWideCc.id, downlink.nextSequence);

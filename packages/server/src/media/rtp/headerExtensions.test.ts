@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import {
   appendTransportSequenceNumber,
   findHeaderExtension,
-  removeHeaderExtension,
+  stripHeaderExtensions,
   transportSequenceNumberRoom,
 } from './headerExtensions.js';
 import { rtpHeaderLength } from './rtpHeader.js';
@@ -58,11 +58,11 @@ describe('transport-wide sequence numbers in RTP headers', () => {
   });
 });
 
-describe('removing a header extension element', () => {
+describe('removing header extension elements', () => {
   it('takes a publisher’s transport-wide number out of a one-byte block: one word less', () => {
     // abs-send-time (id 3), the publisher's transport-wide number (id 5), padding: as Chromium sends.
     const packet = header(0x90, [0xbe, 0xde, 0, 2, 0x32, 1, 2, 0, 0x51, 0xab, 0xcd, 0]);
-    const length = removeHeaderExtension(packet, 5);
+    const length = stripHeaderExtensions(packet, new Set([3]));
     assert.equal(length, 12 + 4 + 4);
     assert.equal(rtpHeaderLength(packet.subarray(0, length)), length);
     assert.deepEqual([...packet.subarray(12, length)], [0xbe, 0xde, 0, 1, 0x32, 1, 2, 0]);
@@ -71,14 +71,14 @@ describe('removing a header extension element', () => {
   it('moves the elements after it up and keeps its padding words tight', () => {
     // The number first, then a 4-byte element (id 7) ending in zeros, which stay.
     const packet = header(0x90, [0xbe, 0xde, 0, 2, 0x51, 0xab, 0xcd, 0x73, 9, 8, 0, 0]);
-    const length = removeHeaderExtension(packet, 5);
+    const length = stripHeaderExtensions(packet, new Set([7]));
     assert.deepEqual([...packet.subarray(12, length)], [0xbe, 0xde, 0, 2, 0x73, 9, 8, 0, 0, 0, 0, 0]);
     assert.deepEqual(findHeaderExtension(packet.subarray(0, length), 7), { offset: 17, length: 4 });
   });
 
   it('drops a block left empty, and clears the X bit', () => {
     const packet = header(0x91, [0, 0, 0, 42, 0xbe, 0xde, 0, 1, 0x51, 0xab, 0xcd, 0]);
-    const length = removeHeaderExtension(packet, 5);
+    const length = stripHeaderExtensions(packet, new Set());
     assert.equal(length, 12 + 4);
     assert.equal(packet[0], 0x81);
     assert.equal(rtpHeaderLength(packet.subarray(0, length)), length);
@@ -86,7 +86,7 @@ describe('removing a header extension element', () => {
 
   it('works on a two-byte block', () => {
     const packet = header(0x90, [0x10, 0x00, 0, 2, 5, 2, 0xab, 0xcd, 9, 1, 0xff, 0]);
-    const length = removeHeaderExtension(packet, 5);
+    const length = stripHeaderExtensions(packet, new Set([9]));
     assert.deepEqual([...packet.subarray(12, length)], [0x10, 0x00, 0, 1, 9, 1, 0xff, 0]);
   });
 
@@ -98,9 +98,20 @@ describe('removing a header extension element', () => {
     ]) {
       const packet = header(0x90, rest);
       const before = Buffer.from(packet);
-      assert.equal(removeHeaderExtension(packet, 5), 12 + rest.length);
+      assert.equal(stripHeaderExtensions(packet, new Set([3])), 12 + rest.length);
       assert.deepEqual(packet, before);
     }
-    assert.equal(removeHeaderExtension(header(0x80, []), 5), 12);
+    assert.equal(stripHeaderExtensions(header(0x80, []), new Set()), 12);
+  });
+
+  it('takes out the MID, RID and repaired RID with the number, keeping what the subscriber was offered', () => {
+    // MID (1) "0", RID (2) "f", the number (5), abs-send-time (3), repaired RID (6) "f", audio level (9).
+    const packet = header(
+      0x90,
+      [0xbe, 0xde, 0, 4, 0x10, 0x30, 0x20, 0x66, 0x51, 0xab, 0xcd, 0x32, 1, 2, 3, 0x60, 0x66, 0x90, 0x85, 0],
+    );
+    const length = stripHeaderExtensions(packet, new Set([3, 9]));
+    assert.deepEqual([...packet.subarray(12, length)], [0xbe, 0xde, 0, 2, 0x32, 1, 2, 3, 0x90, 0x85, 0, 0]);
+    assert.deepEqual(findHeaderExtension(packet.subarray(0, length), 9), { offset: 21, length: 1 });
   });
 });

@@ -105,13 +105,14 @@ export function appendTransportSequenceNumber(header: Buffer, id: number, sequen
 }
 
 /**
- * Removes the element with `id` from the header at the start of `header` (its first one, RFC
- * 8285 one-byte or two-byte form): the elements after it move up, the block shrinks to the words
- * still used, and goes when none is (the X bit cleared). A publisher's own elements the
- * subscriber never negotiated leave so (transport-wide numbers: the router numbers its own).
- * Returns the header's length after, the same when it had no such element.
+ * Removes from the header at the start of `header` every element (RFC 8285 one-byte or two-byte
+ * form) whose ID is not in `kept`: the elements after one removed move up, with the padding
+ * between them, the block shrinks to the words still used, and goes when none is (the X bit
+ * cleared). A publisher's elements the subscriber was never offered leave so (its MID, RID and
+ * transport-wide numbers: the router numbers its own). An unreadable rest of a block stays as it
+ * is. Returns the header's length after, the same when nothing was removed.
  */
-export function removeHeaderExtension(header: Buffer, id: number): number {
+export function stripHeaderExtensions(header: Buffer, kept: ReadonlySet<number>): number {
   const first = header[0] as number;
   const start = rtpFixedHeaderLength + (first & 0x0f) * 4;
   if ((first & 0x10) === 0) return start;
@@ -119,43 +120,46 @@ export function removeHeaderExtension(header: Buffer, id: number): number {
   const end = start + 4 + header.readUInt16BE(start + 2) * 4;
   const oneByte = profile === 0xbede;
   if (!oneByte && (profile & 0xfff0) !== 0x1000) return end;
-  let removedFrom = -1;
-  let removedTo = -1;
+  let removed = false;
+  /** Where the next byte kept goes. */
+  let write = start + 4;
   /** Where the last element kept ends (its bytes and those before it stay). */
-  let kept = start + 4;
+  let keptEnd = start + 4;
   let position = start + 4;
   while (position < end) {
     const byte = header[position] as number;
     if (byte === 0) {
-      position++; // padding
+      header[write++] = 0; // padding
+      position++;
       continue;
     }
     const elementId = oneByte ? byte >> 4 : byte;
     const data = oneByte ? position + 1 : position + 2;
     const length = oneByte ? (byte & 0x0f) + 1 : (header[position + 1] as number);
     if ((oneByte && elementId === 15) || data > end || data + length > end) {
-      kept = end; // unreadable from here on: kept as it is
+      // Unreadable from here on: kept as it is.
+      header.copy(header, write, position, end);
+      write += end - position;
+      keptEnd = write;
       break;
     }
-    if (elementId === id && removedFrom < 0) {
-      removedFrom = position;
-      removedTo = data + length;
+    if (kept.has(elementId)) {
+      header.copy(header, write, position, data + length);
+      write += data + length - position;
+      keptEnd = write;
     } else {
-      kept = data + length;
+      removed = true;
     }
     position = data + length;
   }
-  if (removedFrom < 0) return end;
-  const removed = removedTo - removedFrom;
-  header.copy(header, removedFrom, removedTo, end);
-  if (kept > removedFrom) kept -= removed;
-  const words = Math.ceil((kept - start - 4) / 4);
+  if (!removed) return end;
+  const words = Math.ceil((keptEnd - start - 4) / 4);
   if (words === 0) {
     header[0] = first & ~0x10;
     return start;
   }
   const newEnd = start + 4 + words * 4;
-  header.fill(0, kept, newEnd);
+  header.fill(0, keptEnd, newEnd);
   header.writeUInt16BE(words, start + 2);
   return newEnd;
 }

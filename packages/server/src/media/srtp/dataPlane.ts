@@ -22,7 +22,28 @@ export interface NativeAddon {
   ) => SrtpCipher;
   /** The subscribers of one published track (packages/native/src/fanout.c; see `FanOutGroup.ts`). */
   readonly FanOutGroup: new (fd: number) => NativeFanOutGroup;
+  /** Reads a UDP socket in batches (packages/native/src/reader.c; see `UdpMux`). */
+  readonly UdpReader: new (fd: number, onBatch: (count: number) => void) => NativeUdpReader;
 }
+
+/**
+ * The addon's UdpReader: calls back once per batch of datagrams read with `recvmmsg`, datagram i
+ * at `data[i * udpReaderSlotSize]`, `lengths[i]` long, from `addresses[i]` (IPv4, as a number) and
+ * `ports[i]`; the memory is reused after the callback returns.
+ */
+export interface NativeUdpReader {
+  readonly data: Buffer;
+  readonly lengths: Uint32Array;
+  readonly addresses: Uint32Array;
+  readonly ports: Uint32Array;
+  /** Stops reading (the socket stays open); idempotent. */
+  close(): void;
+  /** Datagrams dropped for being longer than a slot. */
+  dropped(): number;
+}
+
+/** Bytes per datagram in a `NativeUdpReader`'s batch (reader.c's `slot_size`). */
+export const udpReaderSlotSize = 4096;
 
 /** The addon's FanOutGroup, as `router/FanOutGroup.ts` drives it. */
 export interface NativeFanOutGroup {
@@ -36,7 +57,7 @@ export interface NativeFanOutGroup {
     rtxSsrc: number,
     rtxPayloadType: number,
     rtxSequence: number,
-    publisherTransportWideCcId: number,
+    keptExtensionIds: Uint8Array,
   ): number;
   removeSlot(slot: number): void;
   setFeedback(

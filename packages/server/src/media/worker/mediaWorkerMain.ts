@@ -20,6 +20,7 @@ const mux = await UdpMux.bind({
   port: settings.port,
   tcp: settings.tcp,
   tcpLimits: settings.tcpLimits,
+  dataPlane: settings.dataPlane,
 });
 const certificate = DtlsCertificate.fromPem(certPem, keyPem, signatureHash);
 const routers = new WorkerRouters({
