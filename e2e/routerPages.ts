@@ -31,7 +31,7 @@ export async function startRouterPages(): Promise<RouterPages> {
   const [browser, mux, jsMux, certificate] = await Promise.all([
     launchChromium(),
     UdpMux.bind({ host: '127.0.0.1' }),
-    UdpMux.bind({ host: '127.0.0.1', dataPlane: 'js' }),
+    UdpMux.bind({ host: '127.0.0.1' }),
     DtlsCertificate.generate(),
   ]);
   const router = new MediaRouter({ mux, certificate, announcedAddress: '127.0.0.1' });

@@ -21,6 +21,8 @@ export interface ForwardStep {
 export interface ForwardBenchOptions {
   /** The router's data plane (the peer's is always the default). Default: the default. */
   readonly dataPlane?: DataPlane;
+  /** Whether a native router reads its socket in batches (`UdpMuxOptions.batchedReads`). Default: false. */
+  readonly batchedReads?: boolean;
   /** Subscriber counts, one step each. Default: 10, 50, 100, 150, 200. */
   readonly subscriberCounts?: readonly number[];
   /** Packets per second the publisher sends. Default: 500. */
@@ -45,7 +47,14 @@ export async function runForwardBench(options: ForwardBenchOptions = {}): Promis
   const dataPlane = options.dataPlane ?? defaultDataPlane;
   for (const subscribers of options.subscriberCounts ?? [10, 50, 100, 150, 200]) {
     steps.push(
-      await runStep(certificate, dataPlane, subscribers, options.publisherRate ?? 500, options.seconds ?? 4),
+      await runStep(
+        certificate,
+        dataPlane,
+        dataPlane === 'native' && (options.batchedReads ?? false),
+        subscribers,
+        options.publisherRate ?? 500,
+        options.seconds ?? 4,
+      ),
     );
   }
   return steps;
@@ -54,13 +63,14 @@ export async function runForwardBench(options: ForwardBenchOptions = {}): Promis
 async function runStep(
   certificate: DtlsCertificate,
   dataPlane: DataPlane,
+  batchedReads: boolean,
   subscriberCount: number,
   rate: number,
   seconds: number,
 ): Promise<ForwardStep> {
   if (rate * (warmupSeconds + seconds) >= 0x10000)
     throw new TypeError('rate × seconds must stay below 65,536');
-  const mux = await UdpMux.bind({ host: '127.0.0.1', dataPlane });
+  const mux = await UdpMux.bind({ host: '127.0.0.1', batchedReads });
   const router = new MediaRouter({ mux, certificate, announcedAddress: '127.0.0.1', dataPlane });
   const peerArgs = [
     '--conditions=source',

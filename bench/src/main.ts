@@ -191,8 +191,10 @@ const benchmarks = {
       // Not allowed (no CAP_SYS_NICE): measure at the normal priority.
     }
     // Both data planes in one run (the TypeScript one only for the router: the peer keeps the default).
+    // --batched-reads: the native router also reads its socket with recvmmsg (experimental).
+    const batchedReads = flags.includes('--batched-reads');
     const steps = [
-      ...(nativeAddon.available ? await runForwardBench({ dataPlane: 'native' }) : []),
+      ...(nativeAddon.available ? await runForwardBench({ dataPlane: 'native', batchedReads }) : []),
       ...(await runForwardBench({ dataPlane: 'js' })),
     ];
     printTable(

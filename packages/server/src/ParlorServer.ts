@@ -272,6 +272,7 @@ export class ParlorServer {
         admission: config.mediaAdmission,
         handshakes: config.dtlsHandshakes,
         dataPlane: config.dataPlane,
+        batchedReads: config.mediaBatchedReads,
         announcedAddress: config.publicIp,
         certificate,
         videoFallback: config.audioFallback,

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { defaultVideoFallbackSettings } from '../media/router/VideoFallback.js';
-import { defaultDataPlane } from '../media/srtp/dataPlane.js';
+import { defaultDataPlane, nativeAddon } from '../media/srtp/dataPlane.js';
 import { ConfigError, loadConfig, turnserverPath } from './config.js';
 
 const embeddedTurnDefaults = {
@@ -49,6 +49,7 @@ describe('loadConfig', () => {
         holdTimeoutMs: 10_000,
       },
       dataPlane: defaultDataPlane,
+      mediaBatchedReads: false,
       publisherFeedback: 'transport-wide',
       audioFallback: defaultVideoFallbackSettings,
       adaptiveRouting: true,
@@ -138,6 +139,16 @@ describe('loadConfig', () => {
   it("reads the publishers' congestion feedback, and refuses any other", () => {
     assert.equal(loadConfig({ PARLOR_PUBLISHER_FEEDBACK: 'remb' }).publisherFeedback, 'remb');
     assert.throws(() => loadConfig({}, { 'publisher-feedback': 'twcc' }), /publisher-feedback/);
+  });
+
+  it('reads batched media reads, on the native data plane only', () => {
+    if (nativeAddon.available)
+      assert.equal(loadConfig({ PARLOR_MEDIA_BATCHED_READS: 'on' }).mediaBatchedReads, true);
+    assert.throws(
+      () => loadConfig({ PARLOR_MEDIA_BATCHED_READS: 'on', PARLOR_DATA_PLANE: 'js' }),
+      /--media-batched-reads on needs --data-plane native/,
+    );
+    assert.throws(() => loadConfig({}, { 'media-batched-reads': 'yes' }), /media-batched-reads/);
   });
 
   it('reads the data plane, and refuses any other', () => {

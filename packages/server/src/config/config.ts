@@ -74,6 +74,11 @@ export interface Config {
   readonly dtlsHandshakes: HandshakeLimits;
   /** Where the media workers' SRTP runs: the native addon or node:crypto. Default: native when it built. */
   readonly dataPlane: DataPlane;
+  /**
+   * Whether the native data plane also reads the media workers' sockets (`recvmmsg`, in batches).
+   * Default: false, node:dgram reads: a forward bench at 150–200 subscribers has stalled with it.
+   */
+  readonly mediaBatchedReads: boolean;
   /** How publishers of routed sessions learn what their uplink carries. Default: `transport-wide`. */
   readonly publisherFeedback: PublisherFeedback;
   /**
@@ -448,6 +453,13 @@ const settings = {
         : new Problem('must be native or js');
     },
   } satisfies Setting<DataPlane>,
+  mediaBatchedReads: {
+    flag: 'media-batched-reads',
+    env: 'PARLOR_MEDIA_BATCHED_READS',
+    description:
+      'on or off: the native data plane reads the media sockets in batches (recvmmsg); experimental (default off)',
+    parse: (raw) => (raw === 'on' ? true : raw === 'off' ? false : new Problem('must be on or off')),
+  } satisfies Setting<boolean>,
   publisherFeedback: {
     flag: 'publisher-feedback',
     env: 'PARLOR_PUBLISHER_FEEDBACK',
@@ -990,6 +1002,9 @@ export function loadConfig(env: Env, flags: Flags = {}): Config {
     perSecond: read(settings.dtlsHandshakesPerSecond) ?? defaultHandshakeLimits.perSecond,
   });
   const dataPlane = read(settings.dataPlane) ?? defaultDataPlane;
+  const mediaBatchedReads = read(settings.mediaBatchedReads) ?? false;
+  if (mediaBatchedReads && dataPlane !== 'native')
+    problems.push('--media-batched-reads on needs --data-plane native');
   const publisherFeedback = read(settings.publisherFeedback) ?? 'transport-wide';
   if (mediaPort !== 0 && mediaPort + mediaWorkers - 1 > 65535) {
     problems.push(`--media-port ${mediaPort} leaves no room for ${mediaWorkers} media workers' ports`);
@@ -1035,6 +1050,7 @@ export function loadConfig(env: Env, flags: Flags = {}): Config {
     mediaAdmission,
     dtlsHandshakes,
     dataPlane,
+    mediaBatchedReads,
     publisherFeedback,
     audioFallback,
     adaptiveRouting,

@@ -4,7 +4,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { createConnection } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { testedDataPlanes } from '../router/RouterTestBed.js';
+import { nativeAddon } from '../srtp/dataPlane.js';
 import type { IceLiteEndpoint } from './IceLiteEndpoint.js';
 import {
   decodeXorAddress,
@@ -49,10 +49,13 @@ async function exchange(request: Buffer, timeoutMs = 300): Promise<Buffer | null
   return Promise.race([reply, timeout]);
 }
 
-for (const dataPlane of testedDataPlanes)
-  describe(`the UDP mux (ICE-lite, read on the ${dataPlane} data plane)`, () => {
+/** node:dgram's reads, and the addon's batched ones where it built. */
+const readModes = nativeAddon.available ? [false, true] : [false];
+
+for (const batchedReads of readModes)
+  describe(`the UDP mux (ICE-lite, read ${batchedReads ? 'in batches by the addon' : 'by node:dgram'})`, () => {
     before(async () => {
-      mux = await UdpMux.bind({ host: '127.0.0.1', dataPlane });
+      mux = await UdpMux.bind({ host: '127.0.0.1', batchedReads });
       client = createSocket('udp4');
       await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
     });

@@ -2,12 +2,7 @@ import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
 import { lookup } from 'node:dns';
 import { createServer, isIPv4, type Server, type Socket as TcpSocket } from 'node:net';
 import { InvalidStateError } from '../../InvalidStateError.js';
-import {
-  defaultDataPlane,
-  udpReaderSlotSize,
-  type DataPlane,
-  type NativeUdpReader,
-} from '../srtp/dataPlane.js';
+import { udpReaderSlotSize, type NativeUdpReader } from '../srtp/dataPlane.js';
 import { readInBatches, socketFd } from './batchedReads.js';
 import { IceLiteEndpoint, type IcePath } from './IceLiteEndpoint.js';
 import {
@@ -35,10 +30,11 @@ export interface UdpMuxOptions {
   /** ICE-TCP limits on connections that have not completed a check yet. Default: `defaultTcpLimits`. */
   readonly tcpLimits?: IceTcpLimits;
   /**
-   * `native`: the UDP socket is read in batches by the addon (`recvmmsg`, one call into
-   * JavaScript per batch) instead of node:dgram's event per datagram. Default: `defaultDataPlane`.
+   * Whether the UDP socket is read in batches by the native addon (`recvmmsg`, one call into
+   * JavaScript per batch) instead of node:dgram's event per datagram. Default: false: a forward
+   * bench at 150–200 subscribers has seen the router stall with it (bench/README.md).
    */
-  readonly dataPlane?: DataPlane;
+  readonly batchedReads?: boolean;
 }
 
 /**
@@ -109,18 +105,17 @@ export class UdpMux {
     tcp: Server | null,
     consentTimeoutSeconds: number,
     tcpLimits: IceTcpLimits,
-    dataPlane: DataPlane,
+    batchedReads: boolean,
   ) {
     this.#socket = socket;
     this.#tcp = tcp;
     this.#tcpLimits = tcpLimits;
     this.#fd = socketFd(socket);
-    this.#reader =
-      dataPlane === 'native'
-        ? readInBatches(socket, (reader, count) => {
-            this.#receiveBatch(reader, count);
-          })
-        : null;
+    this.#reader = batchedReads
+      ? readInBatches(socket, (reader, count) => {
+          this.#receiveBatch(reader, count);
+        })
+      : null;
     if (!this.#reader)
       socket.on('message', (packet, info) => {
         this.#receiveDatagram(
@@ -162,7 +157,7 @@ export class UdpMux {
         tcp,
         options.consentTimeoutSeconds ?? 30,
         options.tcpLimits ?? defaultTcpLimits,
-        options.dataPlane ?? defaultDataPlane,
+        options.batchedReads ?? false,
       );
     }
   }

@@ -30,7 +30,7 @@ export class RouterTestBed {
   /** @param dataPlane the router's. Default: `defaultDataPlane`. */
   static async start(dataPlane?: DataPlane): Promise<RouterTestBed> {
     const [mux, routerCertificate, browserCertificate] = await Promise.all([
-      UdpMux.bind({ host: '127.0.0.1', ...(dataPlane ? { dataPlane } : {}) }),
+      UdpMux.bind({ host: '127.0.0.1' }),
       DtlsCertificate.generate(),
       DtlsCertificate.generate(),
     ]);

@@ -26,6 +26,8 @@ export interface MediaWorkerPoolOptions {
   readonly announcedAddress: string;
   /** Where SRTP's cryptography runs. Default: `defaultDataPlane`, native when the addon built. */
   readonly dataPlane?: DataPlane;
+  /** Whether the native data plane also reads the sockets, in batches (`UdpMuxOptions`). Default: false. */
+  readonly batchedReads?: boolean;
   readonly certificate: DtlsCertificate;
   /** Audio fallback's thresholds for subscribers of routed sessions; null turns it off. Default: ours. */
   readonly videoFallback?: VideoFallbackSettings | null;
@@ -237,6 +239,7 @@ function settingsFor(options: MediaWorkerPoolOptions): (index: number) => MediaW
     handshakes: options.handshakes ?? defaultHandshakeLimits,
     announcedAddress: options.announcedAddress,
     dataPlane: options.dataPlane ?? defaultDataPlane,
+    batchedReads: options.batchedReads ?? false,
     certificate: { certPem, keyPem, signatureHash },
     videoFallback: options.videoFallback === undefined ? defaultVideoFallbackSettings : options.videoFallback,
     publisherFeedback: options.publisherFeedback ?? 'transport-wide',

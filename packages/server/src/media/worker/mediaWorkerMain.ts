@@ -20,7 +20,7 @@ const mux = await UdpMux.bind({
   port: settings.port,
   tcp: settings.tcp,
   tcpLimits: settings.tcpLimits,
-  dataPlane: settings.dataPlane,
+  batchedReads: settings.batchedReads,
 });
 const certificate = DtlsCertificate.fromPem(certPem, keyPem, signatureHash);
 const routers = new WorkerRouters({

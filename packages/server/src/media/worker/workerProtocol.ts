@@ -26,6 +26,8 @@ export interface MediaWorkerSettings {
   readonly announcedAddress: string;
   /** Where SRTP's cryptography runs. */
   readonly dataPlane: DataPlane;
+  /** Whether its socket is read in batches by the addon. */
+  readonly batchedReads: boolean;
   /** The DTLS certificate every worker presents, so fingerprints are the server's. */
   readonly certificate: {
     readonly certPem: string;
