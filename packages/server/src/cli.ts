@@ -595,12 +595,7 @@ async function projectDeliveries(
   flags: Record<string, string | boolean | undefined>,
   io: CliIo,
 ): Promise<number> {
-  const apiKey = flags['api-key'];
-  if (typeof apiKey !== 'string') {
-    io.err('parlor project deliveries needs --api-key KEY\n');
-    return 2;
-  }
-  return withProject(config, 'project deliveries', apiKey, io, async (store) => {
+  return withProjectFlag(config, 'project deliveries', flags, io, async (store, apiKey) => {
     io.out(formatDeliveries(await store.deliveryHistory.list(apiKey)));
   });
 }
@@ -739,6 +734,25 @@ function withProject(
   });
 }
 
+/**
+ * Runs a command that takes only `--api-key KEY`: says so and exits 2 without it, as
+ * `withProject` does for a key no project has.
+ */
+function withProjectFlag(
+  config: Config,
+  command: string,
+  flags: Record<string, string | boolean | undefined>,
+  io: CliIo,
+  fn: (store: Store, apiKey: string) => Promise<void>,
+): Promise<number> {
+  const apiKey = flags['api-key'];
+  if (typeof apiKey !== 'string') {
+    io.err(`parlor ${command} needs --api-key KEY\n`);
+    return Promise.resolve(2);
+  }
+  return withProject(config, command, apiKey, io, (store) => fn(store, apiKey));
+}
+
 /** Creates a session of a project, as `POST /session/create` does. */
 async function createSession(
   config: Config,
@@ -778,12 +792,7 @@ async function listSessions(
   flags: Record<string, string | boolean | undefined>,
   io: CliIo,
 ): Promise<number> {
-  const apiKey = flags['api-key'];
-  if (typeof apiKey !== 'string') {
-    io.err('parlor session list needs --api-key KEY\n');
-    return 2;
-  }
-  return withProject(config, 'session list', apiKey, io, async (store) => {
+  return withProjectFlag(config, 'session list', flags, io, async (store, apiKey) => {
     const answer = await askControl(config, 'session list', { op: 'recentSessions', apiKey }, io);
     const sessions =
       answer?.sessions ??
@@ -799,12 +808,7 @@ async function listArchives(
   flags: Record<string, string | boolean | undefined>,
   io: CliIo,
 ): Promise<number> {
-  const apiKey = flags['api-key'];
-  if (typeof apiKey !== 'string') {
-    io.err('parlor archive list needs --api-key KEY\n');
-    return 2;
-  }
-  return withProject(config, 'archive list', apiKey, io, async (store) => {
+  return withProjectFlag(config, 'archive list', flags, io, async (store, apiKey) => {
     const { items } = await store.archives.list(apiKey, { offset: 0, count: recentCount });
     io.out(formatArchives(items));
   });
