@@ -578,21 +578,7 @@ describe('the OpenTok web samples that publish other media, on Parlor', () => {
     const switcher = await bed.open(sessionId, body, cycleCamera, { initScript: twoCameras });
     const viewer = await bed.open(sessionId, videos, basicVideoChat);
     await expectSubscriberVideo(viewer);
-    const waitForColour = (dominant: 0 | 2) =>
-      viewer.waitForFunction(
-        (dominant) => {
-          const video = document.querySelector<HTMLVideoElement>('#subscriber video');
-          if (!video || video.videoWidth === 0) return false;
-          const canvas = document.createElement('canvas');
-          canvas.width = canvas.height = 8;
-          const context = canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
-          context.drawImage(video, 0, 0, 8, 8);
-          const [r = 0, , b = 0] = context.getImageData(4, 5, 1, 1).data;
-          return dominant === 0 ? r > 150 && b < 100 : b > 150 && r < 100;
-        },
-        dominant,
-        { timeout: 20_000, polling: 100 },
-      );
+    const waitForColour = (dominant: Dominant) => cameraColourIs(viewer, '#subscriber video', dominant);
     await waitForColour(0);
     await switcher.click('#cycle');
     await waitForColour(2);
@@ -616,22 +602,7 @@ describe('the OpenTok web samples that publish other media, on Parlor', () => {
     );
     await page.selectOption('#video-source-select', 'blue-camera');
     await page.click('#publish-btn');
-    const previewIs = (dominant: 0 | 2) =>
-      page.waitForFunction(
-        (dominant) => {
-          const video = document.querySelector<HTMLVideoElement>('#publisher video');
-          if (!video || video.videoWidth === 0) return false;
-          // Drawn, not made a bitmap of: a preview between two tracks has no frame to take.
-          const canvas = document.createElement('canvas');
-          canvas.width = canvas.height = 8;
-          const context = canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
-          context.drawImage(video, 0, 0, 8, 8);
-          const [r = 0, , b = 0] = context.getImageData(4, 5, 1, 1).data;
-          return dominant === 0 ? r > 150 && b < 100 : b > 150 && r < 100;
-        },
-        dominant,
-        { timeout: 20_000, polling: 100 },
-      );
+    const previewIs = (dominant: Dominant) => cameraColourIs(page, '#publisher video', dominant);
     await previewIs(2);
     await page.waitForFunction(
       () => (document.querySelector<HTMLMeterElement>('#audio-meter')?.value ?? 0) > 0,
@@ -693,3 +664,25 @@ describe('the OpenTok web samples that publish other media, on Parlor', () => {
     await bed.close([sharer, viewer]);
   });
 });
+
+/** The red (0) or the blue (2) test camera. */
+type Dominant = 0 | 2;
+
+/** Waits until the `<video>` at `selector` shows the red or the blue test camera. */
+async function cameraColourIs(page: Page, selector: string, dominant: Dominant): Promise<void> {
+  await page.waitForFunction(
+    ({ selector, dominant }) => {
+      const video = document.querySelector<HTMLVideoElement>(selector);
+      if (!video || video.videoWidth === 0) return false;
+      // Drawn, not made a bitmap of: a preview between two tracks has no frame to take.
+      const canvas = document.createElement('canvas');
+      canvas.width = canvas.height = 8;
+      const context = canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
+      context.drawImage(video, 0, 0, 8, 8);
+      const [r = 0, , b = 0] = context.getImageData(4, 5, 1, 1).data;
+      return dominant === 0 ? r > 150 && b < 100 : b > 150 && r < 100;
+    },
+    { selector, dominant },
+    { timeout: 20_000, polling: 100 },
+  );
+}
