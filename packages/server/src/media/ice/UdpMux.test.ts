@@ -16,6 +16,7 @@ import {
   stunAttributes,
   stunMessageTypes,
 } from './stun.js';
+import { readInBatches } from './batchedReads.js';
 import { UdpMux } from './UdpMux.js';
 
 let mux: UdpMux;
@@ -200,3 +201,42 @@ async function waitUntil(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 100 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
   assert.ok(condition(), 'timed out');
 }
+
+describe('read in batches', { skip: !nativeAddon.available }, () => {
+  it('reads on past a full batch and past a wakeup’s last batch: nothing waits in the socket', async () => {
+    const socket = createSocket('udp4');
+    const sender = createSocket('udp4');
+    await Promise.all([
+      new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve)),
+      new Promise<void>((resolve) => sender.bind(0, '127.0.0.1', resolve)),
+    ]);
+    socket.setRecvBufferSize(1 << 20);
+    const batches: number[] = [];
+    const firsts: number[] = [];
+    const send = (from: number, count: number): void => {
+      for (let n = from; n < from + count; n++)
+        sender.send(Buffer.from([n >> 8, n & 0xff]), socket.address().port, '127.0.0.1');
+    };
+    const reader = readInBatches(socket, (batch, count) => {
+      batches.push(count);
+      firsts.push(batch.data.readUInt16BE(0));
+    });
+    // Queued in one turn of the loop: 9 full batches, one more than a wakeup reads; then exactly
+    // one full batch, then one datagram (a poll left unarmed after a batch ending at 32 misses it).
+    send(0, 288);
+    assert.ok(reader);
+    try {
+      await waitUntil(() => batches.length === 9);
+      send(288, 32);
+      await waitUntil(() => batches.length === 10);
+      send(320, 1);
+      await waitUntil(() => batches.length === 11);
+      assert.deepEqual(batches, [...Array<number>(10).fill(32), 1]);
+      assert.deepEqual(firsts, [...Array.from({ length: 11 }, (_, i) => i * 32)]);
+    } finally {
+      reader.close();
+      socket.close();
+      sender.close();
+    }
+  });
+});
