@@ -160,15 +160,19 @@ async function freePort(ip: string): Promise<number> {
  *   300 kbit/s by its probes, whose timing a loaded 2-core machine distorts: there the top layer
  *   came after the tests' bounds. Tests of the feedback itself set it back;
  * - adaptive routing off: tests of the router keep their two pages on it; adaptive routing's own
- *   tests turn it on.
+ *   tests turn it on;
+ * - the data plane of the test run's own environment, if it names one: `PARLOR_DATA_PLANE=js
+ *   npm test` runs every test server on the TypeScript reference plane (tests of one plane set
+ *   theirs).
  */
-const testSettings = {
+const testSettings: Readonly<Record<string, string>> = {
   PARLOR_MEDIA_ADMISSION_MAX_LAG_MS: '2000',
   PARLOR_MEDIA_ADMISSION_MAX_UTILIZATION: '1',
   PARLOR_CALLBACK_ALLOWED_IPS: '127.0.0.0-127.255.255.255,::1',
   PARLOR_PUBLISHER_FEEDBACK: 'remb',
   PARLOR_ADAPTIVE_ROUTING: 'off',
-} as const;
+  ...(process.env.PARLOR_DATA_PLANE ? { PARLOR_DATA_PLANE: process.env.PARLOR_DATA_PLANE } : {}),
+};
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'parlor-test-'));
