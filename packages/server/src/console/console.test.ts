@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import OpenTok from 'opentok';
 import { main, type CliIo } from '../cli.js';
+import type { InspectorRecord } from '../store/InspectorRepository.js';
 import {
   SignalingRequestError,
   SignalingTestClient,
@@ -327,6 +328,33 @@ describe('the console API', () => {
       `${base}/sessions/${sessionId}/inspector`,
     );
     assert.equal(timeline.connections.length, 2);
+    // `?samples` thins a long meeting's series as the REST route does.
+    const start = Date.now();
+    const scores = Array.from({ length: 40 }, (_, i): InspectorRecord => ({
+      at: start + i * 2000,
+      source: 'client',
+      kind: 'score',
+      type: 'subscriber',
+      connectionId: null,
+      streamId: null,
+      data: { audio: i % 2 === 0 ? 1 : 5 },
+    }));
+    parlor.server.inspector.add(sessionId, parlor.apiKey, scores);
+    await parlor.server.inspector.idle();
+    type Scores = { scores: unknown[] };
+    const whole = await browser.json<Scores>('GET', `${base}/sessions/${sessionId}/inspector`);
+    const thinned = await browser.json<Scores>('GET', `${base}/sessions/${sessionId}/inspector?samples=8`);
+    const viaRest = (await (
+      await parlor.rest('GET', `/session/${sessionId}/inspector?samples=8`)
+    ).json()) as Scores;
+    assert.ok(whole.scores.length >= 40, `${whole.scores.length} score changes`);
+    assert.ok(thinned.scores.length >= 1 && thinned.scores.length <= 8, `${thinned.scores.length} kept`);
+    assert.deepEqual(thinned.scores, viaRest.scores);
+    const zero = await browser.request(
+      'GET',
+      `/console/api${base}/sessions/${sessionId}/inspector?samples=0`,
+    );
+    assert.equal(zero.status, 400);
     const other = await browser.json<ProjectJson>('POST', '/projects', { name: 'Other' });
     const elsewhere = await browser.request(
       'GET',
