@@ -20,6 +20,7 @@ export { connectCrowd, floodSignals, probeSignals, type FloodCount } from './sig
 export { FakeBrowser } from './media/transport/FakeBrowser.js';
 export { FfmpegTestRecorder, type FfmpegTestRecorderOptions } from './archive/testing/FfmpegTestRecorder.js';
 export { startPostgresServer, type PostgresServer } from './store/testing/postgresServer.js';
+export { archiveRecord } from './store/testing/archiveRecord.js';
 export type { SignalingTestClientOptions } from './signaling/SignalingTestClient.js';
 export { TestRedis } from './cluster/TestRedis.js';
 export { verifyCallback } from './webhooks/callbackSignature.js';

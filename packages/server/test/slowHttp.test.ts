@@ -18,7 +18,7 @@ import { tokenScope } from '@parlor/protocol';
 import { randomUUID } from 'node:crypto';
 import { DownloadLinks } from '../src/archive/DownloadLinks.js';
 import { Store } from '../src/store/Store.js';
-import { SignalingTestClient, spawnParlor, type SpawnedParlor } from '../src/testing.js';
+import { archiveRecord, SignalingTestClient, spawnParlor, type SpawnedParlor } from '../src/testing.js';
 
 // Slow HTTP clients against a real `parlor start` process: connections that never finish their
 // headers, or drip their body, from loopback addresses other than the well-behaved client's.
@@ -278,30 +278,16 @@ describe('slow HTTP clients, with 2 s to send headers, 4 s for a whole request a
     writeFileSync(file, '');
     truncateSync(file, size);
     const store = await Store.open({ engine: 'sqlite', file: join(running.dataDir, 'parlor.sqlite') });
-    const now = Date.now();
-    await store.archives.insert({
-      archiveId,
-      apiKey,
-      sessionId,
-      name: null,
-      status: 'available',
-      reason: 'user initiated',
-      outputMode: 'composed',
-      hasAudio: true,
-      hasVideo: true,
-      resolution: '640x480',
-      streamMode: 'auto',
-      multiArchiveTag: null,
-      layouts: [{ atMs: 0, layout: { type: 'bestFit' } }],
-      maxBitrate: null,
-      quantizationParameter: null,
-      createdAt: now,
-      updatedAt: now,
-      durationMs: 1000,
-      size,
-      outputKey: `${archiveId}/archive.mp4`,
-      nodeId: null,
-    });
+    await store.archives.insert(
+      archiveRecord({
+        archiveId,
+        apiKey,
+        sessionId,
+        durationMs: 1000,
+        size,
+        outputKey: `${archiveId}/archive.mp4`,
+      }),
+    );
     await store.close();
     const links = new DownloadLinks({
       secret: readFileSync(join(running.dataDir, 'archive-link-secret'), 'utf8').trim(),
