@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenTok from 'opentok';
 import { main, type CliIo } from '../cli.js';
 import type { InspectorRecord } from '../store/InspectorRepository.js';
+import { parseSessionSettings } from '../sessions/sessionSettings.js';
+import { Store } from '../store/Store.js';
 import {
+  archiveRecord,
   SignalingRequestError,
   SignalingTestClient,
   startTestServer,
@@ -469,6 +474,43 @@ describe('the console API', () => {
     await createSession(second);
     const back = await SignalingTestClient.connect(parlor.url, session.sessionId, newToken);
     await back.close();
+  });
+
+  it('parlor archive delete has the running server delete an available archive and its file, as REST does, and refuses what it cannot delete', async () => {
+    const session = await parlor.server.sessions.create(
+      parlor.apiKey,
+      parseSessionSettings({ mediaMode: 'routed' }),
+    );
+    const record = archiveRecord({ apiKey: parlor.apiKey, sessionId: session.sessionId, size: 4 });
+    const { archiveId } = record;
+    const folder = join(parlor.dataDir, 'archives', archiveId);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'archive.mp4'), 'mp4!');
+    const store = await Store.open({ engine: 'sqlite', file: join(parlor.dataDir, 'parlor.sqlite') });
+    try {
+      await store.archives.insert({ ...record, outputKey: `${archiveId}/archive.mp4` });
+    } finally {
+      await store.close();
+    }
+    const parlorCli = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
+      let out = '';
+      let err = '';
+      const io: CliIo = { out: (text) => (out += text), err: (text) => (err += text) };
+      const code = await main([...args, '--data-dir', parlor.dataDir], {}, io);
+      return { code, out, err };
+    };
+    const deleted = await parlorCli('archive', 'delete', archiveId);
+    assert.equal(deleted.code, 0, deleted.err);
+    assert.equal(deleted.out, `Archive ${archiveId} deleted.\n`);
+    assert.equal(existsSync(folder), false);
+    const status = (await (await parlor.rest('GET', `/archive/${archiveId}`)).json()) as { status: string };
+    assert.equal(status.status, 'deleted');
+    const again = await parlorCli('archive', 'delete', archiveId);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /the running server refused: Only an archive whose status is available/);
+    const unknown = await parlorCli('archive', 'delete', 'nope');
+    assert.deepEqual([unknown.code, unknown.err], [2, 'parlor archive delete: no archive nope\n']);
+    assert.equal((await parlorCli('archive', 'delete')).code, 2);
   });
 
   it('gives API tokens shown once and kept hashed, that act without a cookie or CSRF token until revoked', async () => {
