@@ -16,6 +16,7 @@ import {
   SignalingTestClient,
   startTestServer,
   verifyCallback,
+  waitFor,
   type TestServer,
 } from '../testing.js';
 
@@ -393,20 +394,21 @@ describe('the console API', () => {
       const history = async (): Promise<
         { state: string; result: string; attempts: number; event: string }[]
       > => (await browser.json<{ deliveries: never[] }>('GET', base)).deliveries;
-      const until = async (check: (rows: Awaited<ReturnType<typeof history>>) => boolean): Promise<void> => {
-        const deadline = Date.now() + 20_000;
-        while (!check(await history())) {
-          assert.ok(Date.now() < deadline, JSON.stringify(await history()));
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      };
-      await until((rows) => rows[0]?.state === 'retrying');
+      await waitFor(
+        async () => (await history())[0]?.state === 'retrying',
+        'the test event to be retried',
+        20_000,
+      );
       assert.deepEqual(
         (await history()).map(({ event, result }) => [event, result]),
         [['test', 'HTTP 500']],
       );
       failing = false;
-      await until((rows) => rows[0]?.state === 'delivered');
+      await waitFor(
+        async () => (await history())[0]?.state === 'delivered',
+        'the test event to be delivered',
+        20_000,
+      );
       const [delivered] = await history();
       assert.ok(delivered);
       assert.equal(delivered.result, 'HTTP 200');
