@@ -27,7 +27,8 @@ export abstract class OneFrameSegmenter {
   /** Starts segmenting `frame` unless a frame is under way; `mask` changes once it is done. */
   segment(frame: VideoFrame): void {
     if (this.#busy || this.#closed) return;
-    this.#busy = this.start(frame);
+    this.#busy = true;
+    if (!this.start(frame)) this.#busy = false;
   }
 
   /** Frees the model; the mask is gone with it. Idempotent. */
