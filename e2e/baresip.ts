@@ -53,7 +53,21 @@ export class Baresip {
     child.stderr?.on('data', append);
   }
 
+  /**
+   * Starts it on free ports. Free when picked is not free when it binds: another process may
+   * have taken one meanwhile, or the control port may be the SIP port's TCP or TLS twin; baresip
+   * says so in its log and runs on without it, so it is started again, 5 times at most.
+   */
   static async start(options: BaresipOptions): Promise<Baresip> {
+    for (let attempt = 1; ; attempt++) {
+      const baresip = await Baresip.#startOnce(options);
+      if (!baresip.log.includes('Address already in use')) return baresip;
+      await baresip.close();
+      if (attempt === 5) throw new Error(`baresip found its ports taken 5 times:\n${baresip.log}`);
+    }
+  }
+
+  static async #startOnce(options: BaresipOptions): Promise<Baresip> {
     const port = await freeUdpPort();
     const controlPort = await freeUdpPort();
     const dir = mkdtempSync(join(tmpdir(), 'parlor-baresip-'));

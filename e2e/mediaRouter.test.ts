@@ -79,21 +79,26 @@ async function publish(
   return publishOffer(page, on, feedback === 'remb' ? withoutTransportWide : offer);
 }
 
-/** Bits/s of video the page's `pc` sent, over the next second. */
-async function videoBitrateSent(page: Page): Promise<number> {
-  const bytesSent = (): Promise<number> =>
+/**
+ * Bits/s of video the page's `pc` sent over the next `windowMs`, timed by the stats' own
+ * timestamps: a loaded machine delays the reads, which must not stretch or shrink the window.
+ */
+async function videoBitrateSent(page: Page, windowMs = 1000): Promise<number> {
+  const bytesSent = (): Promise<{ bytes: number; atMs: number }> =>
     page.evaluate(async () => {
-      let bytes = 0;
+      const sent = { bytes: 0, atMs: 0 };
       const stats = await (globalThis as unknown as PageWithPc).pc.getStats();
-      stats.forEach((report: { type: string; kind?: string; bytesSent?: number }) => {
-        if (report.type === 'outbound-rtp' && report.kind === 'video') bytes += report.bytesSent ?? 0;
+      stats.forEach((report: { type: string; kind?: string; bytesSent?: number; timestamp: number }) => {
+        if (report.type !== 'outbound-rtp' || report.kind !== 'video') return;
+        sent.bytes += report.bytesSent ?? 0;
+        sent.atMs = report.timestamp;
       });
-      return bytes;
+      return sent;
     });
   const start = await bytesSent();
-  const startedAt = Date.now();
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  return (((await bytesSent()) - start) * 8) / ((Date.now() - startedAt) / 1000);
+  await new Promise((resolve) => setTimeout(resolve, windowMs));
+  const end = await bytesSent();
+  return ((end.bytes - start.bytes) * 8) / ((end.atMs - start.atMs) / 1000);
 }
 
 /** What the page has received: video frames decoded, audio packets and energy. */
@@ -275,8 +280,9 @@ describe('the Media Router with Chromium', () => {
       `the publisher to send 80 % of ${allowed} bit/s (best: ${Math.round(best)})`,
       25_000,
     );
-    // REMB is a ceiling too: the publisher stays near what the router allows.
-    const steady = ((await videoBitrateSent(page)) + (await videoBitrateSent(page))) / 2;
+    // REMB is a ceiling too: the publisher stays near what the router allows, averaged over 3 s
+    // so that a pacer catching up after the machine stalled it does not read as a breach.
+    const steady = await videoBitrateSent(page, 3000);
     assert.ok(steady <= 1.25 * allowed, `${Math.round(steady)} bit/s is above the ${allowed} allowed`);
     capped.close();
     await page.close();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { OpenTok } from '@parlor/server-sdk';
-import type { TestServer } from '@parlor/server/testing';
+import { waitFor, type TestServer } from '@parlor/server/testing';
 import {
   lightVideo,
   openBrowserPeer,
@@ -72,8 +72,11 @@ describe('media workers', () => {
         window.participant.session.disconnect();
       });
     }
-    await waitUntil(() => parlor.server.rooms.get(first.sessionId) === undefined);
-    await waitUntil(() => parlor.server.mediaWorkers.load[workers[0] ?? 0]?.routers === 0);
+    await waitFor(() => parlor.server.rooms.get(first.sessionId) === undefined, 'the first room to close');
+    await waitFor(
+      () => parlor.server.mediaWorkers.load[workers[0] ?? 0]?.routers === 0,
+      'its worker to host no router',
+    );
     await second.subscriber.expectMediaFlowing(second.streamId);
     assert.equal(parlor.server.mediaWorkers.load[workers[1] ?? 1]?.routers, 1);
     await Promise.all(
@@ -84,11 +87,3 @@ describe('media workers', () => {
     );
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

@@ -15,14 +15,31 @@ export interface NamespaceSide {
 
 const tag = process.pid.toString(36);
 
-/** A side named for this test process, on the /24 `10.<subnet>.<index>.0`. */
-export function namespaceSide(name: string, subnet: number, index: number): NamespaceSide {
+/**
+ * A side named for this test process, on a /24 of its own in `10.<subnet>.0.0/16`: each test file
+ * takes a subnet no other uses, and its process's id picks the third octet, so that the same file
+ * run by two processes at once (two checkouts) lands on different networks. `index` (1 or 2)
+ * tells a process's sides apart.
+ */
+export function namespaceSide(name: string, subnet: number, index: 1 | 2): NamespaceSide {
+  const octet = (process.pid % 127) * 2 + index;
   return {
     namespace: `parlor-${name}-${tag}`,
     hostVeth: `p${name}${tag}`.slice(0, 14),
-    address: `10.${subnet}.${index}.2`,
-    hostAddress: `10.${subnet}.${index}.1`,
+    address: `10.${subnet}.${octet}.2`,
+    hostAddress: `10.${subnet}.${octet}.1`,
   };
+}
+
+/** Refuses a side whose network another live link of the host already has: it would take the traffic. */
+function refuseTakenNetwork(side: NamespaceSide): void {
+  const network = side.hostAddress.replace(/\.1$/, '.0/24');
+  const holders = execFileSync('ip', ['-o', '-4', 'addr', 'show', 'to', network], { encoding: 'utf8' })
+    .split('\n')
+    .map((line) => line.split(/\s+/)[1]?.replace(/@.*$/, ''))
+    .filter((link) => link && link !== side.hostVeth);
+  if (holders.length > 0)
+    throw new Error(`${network} is taken by ${holders.join(', ')}: another test's namespace`);
 }
 
 /**
@@ -78,6 +95,7 @@ export function namespacesUnavailable(): string | false {
  */
 export function createSide(side: NamespaceSide): void {
   removeStaleSides(side);
+  refuseTakenNetwork(side);
   const inner = `${side.hostVeth}i`;
   ip('netns', 'add', side.namespace);
   ip('link', 'add', side.hostVeth, 'type', 'veth', 'peer', 'name', inner);

@@ -276,7 +276,7 @@ describe('the pre-call network test on loopback', () => {
 const skip = namespacesUnavailable();
 
 describe('the pre-call network test from a network namespace', { skip }, () => {
-  const side = namespaceSide('nt', 203, 1);
+  const side = namespaceSide('nt', 204, 1);
   let parlor: TestServer;
   let app: AppOrigin;
   let browser: Browser;

@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { NotFoundError, OpenTok } from '@parlor/server-sdk';
-import { startTestServer, type TestServer } from '@parlor/server/testing';
+import { startTestServer, waitFor, type TestServer } from '@parlor/server/testing';
 import { freeUdpPort } from './baresip.js';
 import { Sipp, type ScenarioName } from './sipp.js';
 
@@ -97,14 +97,6 @@ async function assertNothingLeftBehind(before: { udpSockets: number; flows: numb
   assert.deepEqual(await state(), released, 'what the call left behind');
 }
 
-async function waitUntil(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /**
  * Dials the scenario's sipp into a routed session watched by a client, and waits for the call
  * to end; returns the call events, after checking that the client saw the SIP connection and
@@ -129,8 +121,9 @@ async function runScenario(
     assert.equal(created.connection.data, 'phone');
     assert.equal((await watcher.nextEvent('streamCreated')).stream.streamId, call.streamId);
     await during({ connectionId: call.connectionId, streamId: call.streamId, sessionId });
-    await waitUntil('the call to end', () =>
-      recorder.events.some((event) => event.startsWith('callDestroyed')),
+    await waitFor(
+      () => recorder.events.some((event) => event.startsWith('callDestroyed')),
+      'the call to end',
     ).catch((error: unknown) => {
       console.log(sipp.log);
       throw error;
@@ -171,7 +164,7 @@ describe('SIP calls against scripted endpoints', () => {
     ).json()) as { id: string };
     try {
       await runScenario('busy');
-      await waitUntil('four callbacks', () => bodies.length >= 4);
+      await waitFor(() => bodies.length >= 4, 'four callbacks');
       assert.deepEqual(
         bodies.map((body) => [body.event, body.state ?? body.reason_code ?? null]),
         [
@@ -219,8 +212,9 @@ describe('SIP calls against scripted endpoints', () => {
       'digest',
       { auth: { username: 'alice', password: 'wonderland' }, observeForceMute: true },
       async ({ sessionId, connectionId, streamId }) => {
-        await waitUntil('the call to be answered', () =>
-          parlor.server.sip.calls.some((call) => answeredCalls.has(call.id)),
+        await waitFor(
+          () => parlor.server.sip.calls.some((call) => answeredCalls.has(call.id)),
+          'the call to be answered',
         );
         await opentok.forceMuteStream(sessionId, streamId);
         await opentok.forceDisconnect(sessionId, connectionId);
@@ -313,10 +307,10 @@ describe('dial requests Parlor refuses, without calling anyone', () => {
           `sip:nobody@127.0.0.1:${port};transport=${transport}`,
         );
         assert.ok(call.connectionId && call.streamId);
-        await waitUntil('the call to fail', () => recorder.events.includes('callDestroyed:503'));
+        await waitFor(() => recorder.events.includes('callDestroyed:503'), 'the call to fail');
         // Over UDP the ICMP port-unreachable tells, not the INVITE's 32 s timeout.
         assert.ok(Date.now() - startedAt < 10_000, `failed after ${Date.now() - startedAt} ms`);
-        await waitUntil('the session to close', () => parlor.server.rooms.get(sessionId) === undefined);
+        await waitFor(() => parlor.server.rooms.get(sessionId) === undefined, 'the session to close');
         await assertNothingLeftBehind(before);
       } finally {
         recorder.stop();
@@ -352,7 +346,7 @@ describe('dial requests Parlor refuses, without calling anyone', () => {
       });
       assert.equal(second.status, 429);
       assert.match(((await second.json()) as { message: string }).message, /in this session/);
-      await waitUntil('the call to fail', () => recorder.events.includes('callDestroyed:408'), 20_000);
+      await waitFor(() => recorder.events.includes('callDestroyed:408'), 'the call to fail', 20_000);
       const tookMs = Date.now() - startedAt;
       assert.ok(tookMs < 15_000, `failed after ${tookMs} ms, not at the 32 s timeout`);
       assert.deepEqual(reasons, ['No response from the far end']);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import OpenTok from 'opentok';
-import { startTestServer, type TestServer } from '@parlor/server/testing';
+import { startTestServer, waitFor, type TestServer } from '@parlor/server/testing';
 import { Baresip, freeUdpPort } from './baresip.js';
 import {
   launchChromium,
@@ -151,18 +151,6 @@ function peakFrequency(page: Page, streamId: string): Promise<number> {
   }, streamId);
 }
 
-async function waitUntil(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** The shares of the tones in what baresip heard over its last two seconds. */
 function heardShares(baresip: Baresip, frequencies: readonly number[]): number[] {
   const [file] = baresip.heardFiles();
@@ -224,7 +212,7 @@ describe('SIP interconnect', () => {
         assert.equal(created.streamId, call.streamId);
         await peer.waitForEvent({ type: 'connectionCreated', connectionId: call.connectionId });
       }
-      await waitUntil('baresip to answer', () => baresip.log.includes('Call established'));
+      await waitFor(() => baresip.log.includes('Call established'), 'baresip to answer');
       const [tone440, tone700, ownSine] = await heardWhen(
         baresip,
         [440, 700, 1000],
@@ -243,7 +231,7 @@ describe('SIP interconnect', () => {
       try {
         const firstStreamId = (await peers[0]?.streamId()) ?? '';
         await dial(sessionId, selective.uri, { streams: [firstStreamId] });
-        await waitUntil('the second baresip to answer', () => selective.log.includes('Call established'));
+        await waitFor(() => selective.log.includes('Call established'), 'the second baresip to answer');
         const [heard440, heard700, heardSine] = await heardWhen(
           selective,
           [440, 700, 1000],
@@ -255,7 +243,7 @@ describe('SIP interconnect', () => {
       } finally {
         await selective.close();
       }
-      await waitUntil('the second call to end', () => parlor.server.sip.calls.length === 1);
+      await waitFor(() => parlor.server.sip.calls.length === 1, 'the second call to end');
 
       // A composed archive of the session holds the SIP party's audio beside the publishers'.
       const archive = await new Promise<OpenTok.Archive>((resolve, reject) => {
@@ -272,8 +260,7 @@ describe('SIP interconnect', () => {
         });
       });
       let url = '';
-      await waitUntil(
-        'the archive to be available',
+      await waitFor(
         async () => {
           const current = await new Promise<OpenTok.Archive | undefined>((resolve) => {
             opentok.getArchive(archive.id, (_error, got) => {
@@ -283,6 +270,7 @@ describe('SIP interconnect', () => {
           url = current?.status === 'available' ? (current.url ?? '') : '';
           return url !== '';
         },
+        'the archive to be available',
         60_000,
       );
       const file = Buffer.from(await (await fetch(url)).arrayBuffer());
@@ -314,8 +302,9 @@ describe('SIP interconnect', () => {
         });
       });
       await peers[0]?.waitForEvent({ type: 'connectionDestroyed', connectionId: call.connectionId });
-      await waitUntil('baresip to see the BYE', () =>
-        /closed|terminated/i.test(baresip.log.split('Call established')[1] ?? ''),
+      await waitFor(
+        () => /closed|terminated/i.test(baresip.log.split('Call established')[1] ?? ''),
+        'baresip to see the BYE',
       );
       assert.equal(parlor.server.sip.calls.length, 0);
     } finally {
@@ -338,7 +327,7 @@ describe('SIP interconnect', () => {
         assert.equal(await peer.connect(opentok.generateToken(sessionId)), null);
         await publishTone(peer, 440);
         const call = await dial(sessionId, baresip.uri, { observeForceMute: true });
-        await waitUntil('baresip to answer', () => baresip.log.includes('Call established'));
+        await waitFor(() => baresip.log.includes('Call established'), 'baresip to answer');
         assert.match(baresip.log, new RegExp(`Set audio decoder: ${codec}`));
         const [tone440, ownSine] = await heardWhen(
           baresip,
@@ -357,11 +346,11 @@ describe('SIP interconnect', () => {
             else resolve();
           });
         });
-        await waitUntil(
-          'baresip to receive the digits',
+        await waitFor(
           () =>
             baresip.log.includes("received event: '4' (end=1)") &&
             baresip.log.includes("received event: '#' (end=1)"),
+          'baresip to receive the digits',
         ).catch((error: unknown) => {
           console.log(baresip.log.replace(/\[0:00[^\n]*?bit\/s\)\s*/g, '').slice(-3000));
           throw error;
@@ -386,7 +375,7 @@ describe('SIP interconnect', () => {
         await baresip.close();
         await peer.page.close();
       }
-      await waitUntil('the call to end', () => parlor.server.sip.calls.length === 0);
+      await waitFor(() => parlor.server.sip.calls.length === 0, 'the call to end');
     });
   }
 
@@ -403,7 +392,7 @@ describe('SIP interconnect', () => {
       assert.equal(await peer.connect(opentok.generateToken(sessionId)), null);
       await publishTone(peer, 440);
       const call = await dial(sessionId, baresip.tlsUri, { secure: true });
-      await waitUntil('baresip to answer', () => baresip.log.includes('Call established'));
+      await waitFor(() => baresip.log.includes('Call established'), 'baresip to answer');
       assert.match(baresip.log, /SRTP is Enabled \(cryptosuite=AES_CM_128_HMAC_SHA1_80\)/);
       const [tone440, ownSine] = await heardWhen(
         baresip,
@@ -421,8 +410,9 @@ describe('SIP interconnect', () => {
           else resolve();
         });
       });
-      await waitUntil('baresip to see the BYE', () =>
-        /closed|terminated/i.test(baresip.log.split('Call established')[1] ?? ''),
+      await waitFor(
+        () => /closed|terminated/i.test(baresip.log.split('Call established')[1] ?? ''),
+        'baresip to see the BYE',
       );
       assert.equal(parlor.server.sip.calls.length, 0);
     } finally {
@@ -444,10 +434,10 @@ describe('SIP interconnect', () => {
     parlor.server.sip.on('callDestroyed', onDestroyed);
     try {
       await dial(sessionId, baresip.tlsUri);
-      await waitUntil('baresip to answer', () => baresip.log.includes('Call established'));
+      await waitFor(() => baresip.log.includes('Call established'), 'baresip to answer');
       // Parlor's Contact names its TLS listener, which baresip connects to anew to send its BYE.
       await baresip.hangUp();
-      await waitUntil('the call to end', () => ended.length > 0);
+      await waitFor(() => ended.length > 0, 'the call to end');
       assert.deepEqual(ended, [[700, 'The far end hung up']]);
       assert.equal(parlor.server.sip.calls.length, 0);
     } finally {

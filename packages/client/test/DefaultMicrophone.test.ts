@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { DefaultMicrophone, defaultMicrophoneKey } from '../src/core/DefaultMicrophone.js';
 import { Logger } from '../src/core/Logger.js';
+import { until } from './until.js';
 
 type Info = Pick<MediaDeviceInfo, 'kind' | 'deviceId' | 'groupId' | 'label'>;
 
@@ -59,14 +60,6 @@ class FakeTrack {
   }
   stop(): void {
     this.readyState = 'ended';
-  }
-}
-
-/** Waits until `condition` holds (bounded: 3 s), so that a loaded machine only makes it slower. */
-async function until(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition(); waited += 5) {
-    if (waited > 3000) assert.fail('timed out');
-    await sleep(5);
   }
 }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { DeviceWatch, inputDevices, sameDevices, type Device } from '../src/core/DeviceWatch.js';
+import { until } from './until.js';
 
 type Info = Pick<MediaDeviceInfo, 'kind' | 'deviceId' | 'label'>;
 
@@ -32,14 +33,6 @@ class FakeDevices extends EventTarget {
   change(list: Info[]): void {
     this.list = list;
     this.dispatchEvent(new Event('devicechange'));
-  }
-}
-
-/** Waits until `condition` holds (bounded: 3 s), so that a loaded machine only makes it slower. */
-async function until(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition(); waited += 5) {
-    if (waited > 3000) assert.fail('timed out');
-    await sleep(5);
   }
 }
 

@@ -490,6 +490,10 @@ export class ParlorServer {
             url: await sendTestCallback({ callbacks, webhooks: sender, apiKey, kind }),
           }),
           recentSessions: async ({ apiKey }) => ({ sessions: await recentSessions(sessions, live, apiKey) }),
+          deleteArchive: async ({ apiKey, archiveId }) => {
+            await archiveService.delete(apiKey, archiveId);
+            return {};
+          },
         },
         logger,
       });

@@ -92,7 +92,9 @@ Usage:
   parlor admin tokens                    list the API tokens: ID, operator, label, last use
   parlor admin revoke-token TOKEN_ID     revoke an API token, on every node
   parlor archive list --api-key KEY      the project's 50 newest archives: status, duration,
-                                         size (download and delete them by REST)
+                                         size (download them by REST)
+  parlor archive delete ID               delete an available archive and its files, as REST's
+                                         DELETE does (asked of the running server)
   parlor archive retry ID                make a failed archive's output again from its kept
                                          recordings: a running server does it within 5 s,
                                          a stopped one at its next start
@@ -201,6 +203,8 @@ export async function main(
       return listArchives(config, flags, io);
     case 'archive retry':
       return retryArchive(config, operands, io);
+    case 'archive delete':
+      return deleteArchive(config, operands, io);
     case 'admin create':
       return createAdmin(config, flags, io);
     case 'admin token':
@@ -233,6 +237,7 @@ const commands = [
   'application list',
   'archive list',
   'archive retry',
+  'archive delete',
   'node drain',
   'admin create',
   'admin token',
@@ -240,7 +245,7 @@ const commands = [
   'admin revoke-token',
 ] as const;
 /** Commands followed by one operand (an ID). */
-const commandsWithOperand: readonly Command[] = ['archive retry', 'admin revoke-token'];
+const commandsWithOperand: readonly Command[] = ['archive retry', 'archive delete', 'admin revoke-token'];
 type Command = (typeof commands)[number];
 
 function parseCommandLine(argv: readonly string[]): {
@@ -432,6 +437,33 @@ async function retryArchive(config: Config, operands: readonly string[], io: Cli
     io.out(
       `Archive ${archiveId} will be made again: by the running server within seconds, or at its next start.\n`,
     );
+  });
+}
+
+/**
+ * Has the running server delete an archive, as REST's DELETE does: its status becomes `deleted`
+ * (and the project's archive callback says so) and its files go. Exits 1 when no server runs here.
+ */
+async function deleteArchive(config: Config, operands: readonly string[], io: CliIo): Promise<number> {
+  const [archiveId] = operands;
+  if (archiveId === undefined || operands.length !== 1) {
+    io.err('parlor archive delete needs one archive ID\n');
+    return 2;
+  }
+  return withStore(config, async (store) => {
+    const archive = await store.archives.find(archiveId);
+    if (!archive) {
+      io.err(`parlor archive delete: no archive ${archiveId}\n`);
+      throw new CliExit(2);
+    }
+    const request = { op: 'deleteArchive', apiKey: archive.apiKey, archiveId } as const;
+    if ((await askControl(config, 'archive delete', request, io)) === null) {
+      io.err(
+        `parlor archive delete: no Parlor server runs on ${config.dataDir}; the running server deletes archives\n`,
+      );
+      throw new CliExit(1);
+    }
+    io.out(`Archive ${archiveId} deleted.\n`);
   });
 }
 

@@ -20,6 +20,8 @@ export { connectCrowd, floodSignals, probeSignals, type FloodCount } from './sig
 export { FakeBrowser } from './media/transport/FakeBrowser.js';
 export { FfmpegTestRecorder, type FfmpegTestRecorderOptions } from './archive/testing/FfmpegTestRecorder.js';
 export { startPostgresServer, type PostgresServer } from './store/testing/postgresServer.js';
+export { archiveRecord } from './store/testing/archiveRecord.js';
+export { waitFor } from './waitFor.js';
 export type { SignalingTestClientOptions } from './signaling/SignalingTestClient.js';
 export { TestRedis } from './cluster/TestRedis.js';
 export { verifyCallback } from './webhooks/callbackSignature.js';
@@ -391,20 +393,4 @@ export function fromCallback<T>(call: (done: (error: Error | null, result?: T) =
       else resolve(result as T);
     });
   });
-}
-
-/**
- * Polls every 100 ms until the condition holds; fails naming `what` after `timeoutMs`. Tests on a
- * loaded CI machine need generous bounds here: the poll ends as soon as the condition holds.
- */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${timeoutMs} ms)`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

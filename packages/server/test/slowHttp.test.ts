@@ -18,7 +18,13 @@ import { tokenScope } from '@parlor/protocol';
 import { randomUUID } from 'node:crypto';
 import { DownloadLinks } from '../src/archive/DownloadLinks.js';
 import { Store } from '../src/store/Store.js';
-import { SignalingTestClient, spawnParlor, type SpawnedParlor } from '../src/testing.js';
+import {
+  archiveRecord,
+  SignalingTestClient,
+  spawnParlor,
+  waitFor,
+  type SpawnedParlor,
+} from '../src/testing.js';
 
 // Slow HTTP clients against a real `parlor start` process: connections that never finish their
 // headers, or drip their body, from loopback addresses other than the well-behaved client's.
@@ -154,15 +160,6 @@ async function settledWithin(promises: readonly Promise<unknown>[], ms: number):
   return settled;
 }
 
-async function until(condition: () => boolean, ms: number): Promise<boolean> {
-  const deadline = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return true;
-}
-
 /** A new session of the server's default project. */
 async function createSession(url: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
@@ -239,7 +236,7 @@ describe('slow HTTP clients, with 2 s to send headers, 4 s for a whole request a
       assert.ok(afterMs > 1900 && afterMs < 5000, `${client.kind} closed after ${Math.round(afterMs)} ms`);
       assert.match(answer, /^HTTP\/1\.1 408 /, client.kind);
     }
-    assert.ok(await until(() => openDescriptors(running.pid) <= before, 2000), 'no descriptor left open');
+    await waitFor(() => openDescriptors(running.pid) <= before, 'no descriptor left open', 2000);
   });
 
   it('a client that drips its request body is cut at the request timeout', async () => {
@@ -278,30 +275,16 @@ describe('slow HTTP clients, with 2 s to send headers, 4 s for a whole request a
     writeFileSync(file, '');
     truncateSync(file, size);
     const store = await Store.open({ engine: 'sqlite', file: join(running.dataDir, 'parlor.sqlite') });
-    const now = Date.now();
-    await store.archives.insert({
-      archiveId,
-      apiKey,
-      sessionId,
-      name: null,
-      status: 'available',
-      reason: 'user initiated',
-      outputMode: 'composed',
-      hasAudio: true,
-      hasVideo: true,
-      resolution: '640x480',
-      streamMode: 'auto',
-      multiArchiveTag: null,
-      layouts: [{ atMs: 0, layout: { type: 'bestFit' } }],
-      maxBitrate: null,
-      quantizationParameter: null,
-      createdAt: now,
-      updatedAt: now,
-      durationMs: 1000,
-      size,
-      outputKey: `${archiveId}/archive.mp4`,
-      nodeId: null,
-    });
+    await store.archives.insert(
+      archiveRecord({
+        archiveId,
+        apiKey,
+        sessionId,
+        durationMs: 1000,
+        size,
+        outputKey: `${archiveId}/archive.mp4`,
+      }),
+    );
     await store.close();
     const links = new DownloadLinks({
       secret: readFileSync(join(running.dataDir, 'archive-link-secret'), 'utf8').trim(),
@@ -399,7 +382,7 @@ describe('slowloris against a 1,024-descriptor limit', () => {
       clients.length,
       'all closed',
     );
-    assert.ok(await until(() => openDescriptors(running.pid) <= before + 2, 3000), 'no descriptor left open');
+    await waitFor(() => openDescriptors(running.pid) <= before + 2, 'no descriptor left open', 3000);
     console.log(
       `slowloris: ${held} descriptors held of 1024, /health p50 ${Math.round(median(probes.map((p) => p.ms)))} ms, max ${Math.round(slowest)} ms over ${probes.length} probes`,
     );
@@ -430,7 +413,7 @@ describe('slowloris against a 1,024-descriptor limit', () => {
     assert.equal((await health(running.port, '127.0.0.4')).status, 200, 'another address is served');
     const clients = [...held, ...surplus];
     for (const client of clients) client.socket.destroy();
-    assert.ok(await until(() => openDescriptors(running.pid) <= before + 2, 3000), 'no descriptor left open');
+    await waitFor(() => openDescriptors(running.pid) <= before + 2, 'no descriptor left open', 3000);
   });
 });
 

@@ -77,9 +77,7 @@ async function open(sessionId) {
     return;
   }
   // A long meeting's samples, each series thinned alike.
-  const path = viaConsole
-    ? `/sessions/${session}/inspector`
-    : `/session/${session}/inspector?samples=${maxSamples}`;
+  const path = `${viaConsole ? '/sessions' : '/session'}/${session}/inspector?samples=${maxSamples}`;
   lastTimeline = await getJson(`${base}${path}`, headers);
   const choice = $('meeting');
   choice.replaceChildren(el('option', { value: 'all' }, 'all'));

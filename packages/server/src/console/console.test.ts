@@ -1,15 +1,22 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenTok from 'opentok';
 import { main, type CliIo } from '../cli.js';
+import type { InspectorRecord } from '../store/InspectorRepository.js';
+import { parseSessionSettings } from '../sessions/sessionSettings.js';
+import { Store } from '../store/Store.js';
 import {
+  archiveRecord,
   SignalingRequestError,
   SignalingTestClient,
   startTestServer,
   verifyCallback,
+  waitFor,
   type TestServer,
 } from '../testing.js';
 
@@ -327,6 +334,33 @@ describe('the console API', () => {
       `${base}/sessions/${sessionId}/inspector`,
     );
     assert.equal(timeline.connections.length, 2);
+    // `?samples` thins a long meeting's series as the REST route does.
+    const start = Date.now();
+    const scores = Array.from({ length: 40 }, (_, i): InspectorRecord => ({
+      at: start + i * 2000,
+      source: 'client',
+      kind: 'score',
+      type: 'subscriber',
+      connectionId: null,
+      streamId: null,
+      data: { audio: i % 2 === 0 ? 1 : 5 },
+    }));
+    parlor.server.inspector.add(sessionId, parlor.apiKey, scores);
+    await parlor.server.inspector.idle();
+    type Scores = { scores: unknown[] };
+    const whole = await browser.json<Scores>('GET', `${base}/sessions/${sessionId}/inspector`);
+    const thinned = await browser.json<Scores>('GET', `${base}/sessions/${sessionId}/inspector?samples=8`);
+    const viaRest = (await (
+      await parlor.rest('GET', `/session/${sessionId}/inspector?samples=8`)
+    ).json()) as Scores;
+    assert.ok(whole.scores.length >= 40, `${whole.scores.length} score changes`);
+    assert.ok(thinned.scores.length >= 1 && thinned.scores.length <= 8, `${thinned.scores.length} kept`);
+    assert.deepEqual(thinned.scores, viaRest.scores);
+    const zero = await browser.request(
+      'GET',
+      `/console/api${base}/sessions/${sessionId}/inspector?samples=0`,
+    );
+    assert.equal(zero.status, 400);
     const other = await browser.json<ProjectJson>('POST', '/projects', { name: 'Other' });
     const elsewhere = await browser.request(
       'GET',
@@ -360,20 +394,21 @@ describe('the console API', () => {
       const history = async (): Promise<
         { state: string; result: string; attempts: number; event: string }[]
       > => (await browser.json<{ deliveries: never[] }>('GET', base)).deliveries;
-      const until = async (check: (rows: Awaited<ReturnType<typeof history>>) => boolean): Promise<void> => {
-        const deadline = Date.now() + 20_000;
-        while (!check(await history())) {
-          assert.ok(Date.now() < deadline, JSON.stringify(await history()));
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      };
-      await until((rows) => rows[0]?.state === 'retrying');
+      await waitFor(
+        async () => (await history())[0]?.state === 'retrying',
+        'the test event to be retried',
+        20_000,
+      );
       assert.deepEqual(
         (await history()).map(({ event, result }) => [event, result]),
         [['test', 'HTTP 500']],
       );
       failing = false;
-      await until((rows) => rows[0]?.state === 'delivered');
+      await waitFor(
+        async () => (await history())[0]?.state === 'delivered',
+        'the test event to be delivered',
+        20_000,
+      );
       const [delivered] = await history();
       assert.ok(delivered);
       assert.equal(delivered.result, 'HTTP 200');
@@ -441,6 +476,43 @@ describe('the console API', () => {
     await createSession(second);
     const back = await SignalingTestClient.connect(parlor.url, session.sessionId, newToken);
     await back.close();
+  });
+
+  it('parlor archive delete has the running server delete an available archive and its file, as REST does, and refuses what it cannot delete', async () => {
+    const session = await parlor.server.sessions.create(
+      parlor.apiKey,
+      parseSessionSettings({ mediaMode: 'routed' }),
+    );
+    const record = archiveRecord({ apiKey: parlor.apiKey, sessionId: session.sessionId, size: 4 });
+    const { archiveId } = record;
+    const folder = join(parlor.dataDir, 'archives', archiveId);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'archive.mp4'), 'mp4!');
+    const store = await Store.open({ engine: 'sqlite', file: join(parlor.dataDir, 'parlor.sqlite') });
+    try {
+      await store.archives.insert({ ...record, outputKey: `${archiveId}/archive.mp4` });
+    } finally {
+      await store.close();
+    }
+    const parlorCli = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
+      let out = '';
+      let err = '';
+      const io: CliIo = { out: (text) => (out += text), err: (text) => (err += text) };
+      const code = await main([...args, '--data-dir', parlor.dataDir], {}, io);
+      return { code, out, err };
+    };
+    const deleted = await parlorCli('archive', 'delete', archiveId);
+    assert.equal(deleted.code, 0, deleted.err);
+    assert.equal(deleted.out, `Archive ${archiveId} deleted.\n`);
+    assert.equal(existsSync(folder), false);
+    const status = (await (await parlor.rest('GET', `/archive/${archiveId}`)).json()) as { status: string };
+    assert.equal(status.status, 'deleted');
+    const again = await parlorCli('archive', 'delete', archiveId);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /the running server refused: Only an archive whose status is available/);
+    const unknown = await parlorCli('archive', 'delete', 'nope');
+    assert.deepEqual([unknown.code, unknown.err], [2, 'parlor archive delete: no archive nope\n']);
+    assert.equal((await parlorCli('archive', 'delete')).code, 2);
   });
 
   it('gives API tokens shown once and kept hashed, that act without a cookie or CSRF token until revoked', async () => {

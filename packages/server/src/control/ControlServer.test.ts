@@ -27,6 +27,7 @@ const logger = createLogger('silent');
 const handlers: ControlHandlers = {
   disconnectProject: async ({ apiKey }) => ({ disconnected: apiKey.length }),
   recentSessions: async () => ({ sessions: [] }),
+  deleteArchive: async () => ({}),
   testCallback: async ({ apiKey, kind }) => {
     if (kind === 'sip') throw new ParlorError('INVALID_REQUEST', 'no URL is set for these callbacks');
     return { url: `https://example.test/${apiKey}/${kind}` };
@@ -88,6 +89,7 @@ describe('the local control channel', () => {
       assert.match(await refusal('{"op":"shutdown","apiKey":"1"}\n'), /op must be/);
       assert.match(await refusal('{"op":"disconnectProject","apiKey":"../x"}\n'), /apiKey/);
       assert.match(await refusal('{"op":"testCallback","apiKey":"1","kind":"video"}\n'), /kind must be/);
+      assert.match(await refusal('{"op":"deleteArchive","apiKey":"1","archiveId":"a/b"}\n'), /archiveId/);
       assert.match(await refusal(`{"op":"${'x'.repeat(maxControlRequestBytes * 4)}`), /at most 4096 bytes/);
       assert.deepEqual(await askRunningServer(dataDir, { op: 'disconnectProject', apiKey: '12' }), {
         ok: true,

@@ -150,10 +150,9 @@ function parseRequest(line: Buffer): ControlRequest {
   } catch {
     throw new ParlorError('INVALID_REQUEST', 'a request is a JSON object on one line');
   }
-  const { op, apiKey, kind } = (typeof value === 'object' && value !== null ? value : {}) as Record<
-    string,
-    unknown
-  >;
+  const { op, apiKey, kind, archiveId } = (
+    typeof value === 'object' && value !== null ? value : {}
+  ) as Record<string, unknown>;
   // An API key, or a Vonage application's ID.
   if (typeof apiKey !== 'string' || !/^[\w-]{1,64}$/.test(apiKey))
     throw new ParlorError('INVALID_REQUEST', 'apiKey must be a project API key');
@@ -163,7 +162,15 @@ function parseRequest(line: Buffer): ControlRequest {
       throw new ParlorError('INVALID_REQUEST', 'kind must be session, archive or sip');
     return { op, apiKey, kind };
   }
-  throw new ParlorError('INVALID_REQUEST', 'op must be disconnectProject, testCallback or recentSessions');
+  if (op === 'deleteArchive') {
+    if (typeof archiveId !== 'string' || !/^[\w-]{1,64}$/.test(archiveId))
+      throw new ParlorError('INVALID_REQUEST', 'archiveId must be an archive ID');
+    return { op, apiKey, archiveId };
+  }
+  throw new ParlorError(
+    'INVALID_REQUEST',
+    'op must be disconnectProject, testCallback, recentSessions or deleteArchive',
+  );
 }
 
 /**

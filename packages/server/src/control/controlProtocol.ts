@@ -23,6 +23,8 @@ export interface ControlOperations {
   testCallback: { request: { apiKey: string; kind: CallbackKindName }; answer: { url: string } };
   /** The project's newest sessions with their live state, as the console lists them. */
   recentSessions: { request: { apiKey: string }; answer: { sessions: SessionSummary[] } };
+  /** Deletes an available archive of the project, as REST's DELETE does. */
+  deleteArchive: { request: { apiKey: string; archiveId: string }; answer: Record<string, never> };
 }
 
 export type ControlOperation = keyof ControlOperations;

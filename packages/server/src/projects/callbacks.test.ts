@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { main, type CliIo } from '../cli.js';
 import { Store } from '../store/Store.js';
+import { archiveRecord } from '../store/testing/archiveRecord.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'parlor-callbacks-'));
 after(() => {
@@ -173,8 +174,8 @@ describe('parlor session create and token create', () => {
   });
 });
 
-describe('parlor session list and archive list', () => {
-  it("list the project's newest sessions and archives from the store when no server runs", async () => {
+describe('parlor session list, archive list and archive delete', () => {
+  it("list the project's newest sessions and archives from the store when no server runs, where an archive is not deleted", async () => {
     const created = await parlor('project', 'create', '--name', 'Listed');
     const apiKey = /API key\s+(\d+)/.exec(created.out)?.[1] ?? '';
     assert.equal((await parlor('session', 'list', '--api-key', apiKey)).out, 'No sessions yet.\n');
@@ -183,29 +184,17 @@ describe('parlor session list and archive list', () => {
     const sessionId = /Session ID\s+(\S+)/.exec(made.out)?.[1] ?? '';
     const store = await Store.open({ engine: 'sqlite', file: join(dataDir, 'parlor.sqlite') });
     try {
-      await store.archives.insert({
-        archiveId: '6f1c8bd0-4a0e-4a55-9d1e-0d6b1c2f7a11',
-        apiKey,
-        sessionId,
-        name: 'Weekly',
-        status: 'available',
-        reason: 'user initiated',
-        outputMode: 'composed',
-        hasAudio: true,
-        hasVideo: true,
-        resolution: '640x480',
-        streamMode: 'auto',
-        multiArchiveTag: null,
-        layouts: [{ atMs: 0, layout: { type: 'bestFit' } }],
-        maxBitrate: null,
-        quantizationParameter: null,
-        createdAt: Date.UTC(2026, 11, 5, 9),
-        updatedAt: Date.UTC(2026, 11, 5, 9),
-        durationMs: 61_400,
-        size: 123_456,
-        outputKey: null,
-        nodeId: null,
-      });
+      await store.archives.insert(
+        archiveRecord({
+          archiveId: '6f1c8bd0-4a0e-4a55-9d1e-0d6b1c2f7a11',
+          apiKey,
+          sessionId,
+          name: 'Weekly',
+          createdAt: Date.UTC(2026, 11, 5, 9),
+          durationMs: 61_400,
+          size: 123_456,
+        }),
+      );
     } finally {
       await store.close();
     }
@@ -220,6 +209,9 @@ describe('parlor session list and archive list', () => {
         `\\n6f1c8bd0-4a0e-4a55-9d1e-0d6b1c2f7a11\\s+available\\s+61\\s+123456\\s+2026-12-05T09:00:00.000Z\\s+${sessionId}\\s+Weekly\\n`,
       ),
     );
+    const notRunning = await parlor('archive', 'delete', '6f1c8bd0-4a0e-4a55-9d1e-0d6b1c2f7a11');
+    assert.equal(notRunning.code, 1);
+    assert.match(notRunning.err, /no Parlor server runs on \S+; the running server deletes archives/);
     assert.equal((await parlor('session', 'list')).code, 2);
     assert.equal((await parlor('archive', 'list', '--api-key', '999')).code, 2);
   });

@@ -8,6 +8,7 @@ import { CallMedia } from './CallMedia.js';
 import type { CallAnswer } from './callSdp.js';
 import { decodeG711, encodeG711 } from './g711.js';
 import { parseRtp, parseTelephoneEvent, serializeRtp, serializeTelephoneEvent } from './rtpPacket.js';
+import { waitFor } from '../waitFor.js';
 
 // A call's RTP against a far end played by a UDP socket on loopback: plain and SDES-SRTP.
 
@@ -53,14 +54,6 @@ function answer(srtpKey: Buffer | null): CallAnswer {
   };
 }
 
-async function until(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('CallMedia', () => {
   for (const secure of [false, true]) {
     it(`sends the frames it is given every 20 ms and reads the far end's audio and digits${secure ? ', over SRTP' : ''}`, async () => {
@@ -80,7 +73,7 @@ describe('CallMedia', () => {
       media.setRemote(answer(theirKey));
       media.playDigits('5');
       try {
-        await until(() => received.length >= 20);
+        await waitFor(() => received.length >= 20, '20 frames at the far end');
         const reader = ourKey && sdes(ourKey);
         const packets = received.map((packet) =>
           parseRtp(reader ? (reader.unprotectRtp(packet) ?? Buffer.alloc(0)) : packet),
@@ -132,7 +125,7 @@ describe('CallMedia', () => {
           media.port,
           '127.0.0.1',
         );
-        await until(() => heard.length >= 1 && digits.length >= 1);
+        await waitFor(() => heard.length >= 1 && digits.length >= 1, "the far end's audio and digit");
         await new Promise((resolve) => setTimeout(resolve, 100));
         assert.equal(heard.length, secure ? 1 : 2);
         assert.deepEqual(digits, ['#']);

@@ -4,6 +4,7 @@ import type { ArchiveRecord, RecordingRecord } from './ArchiveRepository.js';
 import { deliveryHistoryLength, type DeliveryOutcome } from './DeliveryHistoryRepository.js';
 import type { SessionRecord } from './SessionRepository.js';
 import { Store } from './Store.js';
+import { archiveRecord } from './testing/archiveRecord.js';
 import { describeEachEngine } from './testing/storeEngines.js';
 
 const apiKey = '10000001';
@@ -22,30 +23,23 @@ const session = (sessionId: string, changes: Partial<SessionRecord> = {}): Sessi
   ...changes,
 });
 
-const archive = (archiveId: string, changes: Partial<ArchiveRecord> = {}): ArchiveRecord => ({
-  archiveId,
-  apiKey,
-  sessionId: 's1',
-  name: 'Meeting',
-  status: 'started',
-  reason: '',
-  outputMode: 'composed',
-  hasAudio: true,
-  hasVideo: false,
-  resolution: '1280x720',
-  streamMode: 'manual',
-  multiArchiveTag: null,
-  layouts: [{ atMs: 0, layout: { type: 'bestFit' } }],
-  maxBitrate: 2_000_000,
-  quantizationParameter: null,
-  createdAt: 5000,
-  updatedAt: 5000,
-  durationMs: 0,
-  size: 0,
-  outputKey: null,
-  nodeId: null,
-  ...changes,
-});
+const archive = (archiveId: string, changes: Partial<ArchiveRecord> = {}): ArchiveRecord =>
+  archiveRecord({
+    archiveId,
+    apiKey,
+    sessionId: 's1',
+    name: 'Meeting',
+    status: 'started',
+    reason: '',
+    hasVideo: false,
+    resolution: '1280x720',
+    streamMode: 'manual',
+    maxBitrate: 2_000_000,
+    createdAt: 5000,
+    updatedAt: 5000,
+    durationMs: 0,
+    ...changes,
+  });
 
 const recording = (seq: number): RecordingRecord => ({
   archiveId: 'a1',

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { PublicAddressPolicy } from '../nonPublicAddresses.js';
 import { Store } from '../store/Store.js';
+import { waitFor } from '../waitFor.js';
 import { WebhookSender } from './WebhookSender.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parlor-webhooks-'));
@@ -189,8 +190,7 @@ describe('WebhookSender', () => {
         apiKey: '1',
         queue: 'allowed',
       });
-      const until = Date.now() + 5000;
-      while (receivedCount() === 0 && Date.now() < until) await sleep(20);
+      await waitFor(() => receivedCount() > 0, 'the allowed callback');
       assert.equal(receivedCount(), 1);
     } finally {
       sender.close();

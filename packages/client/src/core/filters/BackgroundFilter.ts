@@ -1,29 +1,19 @@
 import type { Logger } from '../Logger.js';
 import type { MediaProcessorConnector } from '../PublisherTracks.js';
+import { FallbackSegmenter } from './FallbackSegmenter.js';
 import { SelfieSegmenter } from './SelfieSegmenter.js';
 import type { VideoFilter } from './videoFilter.js';
 import { hasWorkerSegmentation, WorkerSegmenter } from './WorkerSegmenter.js';
 
-/** A person segmenter: in a worker, or on the main thread where a worker cannot run it. */
-interface Segmenter {
-  /** The latest mask: alpha is the confidence that a pixel is the person. */
-  readonly mask: CanvasImageSource;
-  readonly hasMask: boolean;
-  readonly busy: boolean;
-  segment(frame: VideoFrame): void;
-  close(): void;
-}
-
-/** The worker's segmenter; the main thread's where the page cannot start it or it fails to load. */
-async function createSegmenter(assetsUrl: string, logger: Logger): Promise<Segmenter> {
-  if (hasWorkerSegmentation()) {
-    try {
-      return await WorkerSegmenter.create(assetsUrl);
-    } catch (error) {
-      logger.warn('segmenting in a worker failed; segmenting on the main thread', error);
-    }
-  }
-  return SelfieSegmenter.create(assetsUrl);
+/** The worker's segmenter; the main thread's where the page cannot start it, or it fails. */
+function createSegmenter(assetsUrl: string, logger: Logger): Promise<FallbackSegmenter> {
+  return FallbackSegmenter.create({
+    inWorker: hasWorkerSegmentation()
+      ? (failed) => WorkerSegmenter.create(assetsUrl, { onFailed: failed })
+      : null,
+    onMainThread: () => SelfieSegmenter.create(assetsUrl),
+    logger,
+  });
 }
 
 /** Insertable Streams' breakout box, as Chromium exposes it to pages. */
@@ -77,7 +67,7 @@ const blurShare = { low: 1 / 48, high: 1 / 20 } as const;
  */
 export class BackgroundFilter implements MediaProcessorConnector {
   readonly #options: BackgroundFilterOptions;
-  readonly #segmenter: Segmenter;
+  readonly #segmenter: FallbackSegmenter;
   readonly #background: ImageBitmap | undefined;
   readonly #canvas = new OffscreenCanvas(1, 1);
   readonly #minMaskInterval: number;
@@ -87,7 +77,11 @@ export class BackgroundFilter implements MediaProcessorConnector {
   #output: MediaStreamTrack | undefined;
   #destroyed = false;
 
-  private constructor(options: BackgroundFilterOptions, segmenter: Segmenter, background?: ImageBitmap) {
+  private constructor(
+    options: BackgroundFilterOptions,
+    segmenter: FallbackSegmenter,
+    background?: ImageBitmap,
+  ) {
     this.#options = options;
     this.#segmenter = segmenter;
     this.#background = background;
@@ -171,8 +165,9 @@ export class BackgroundFilter implements MediaProcessorConnector {
     const context = canvas.getContext('2d');
     if (!context) return frame.clone();
     context.globalCompositeOperation = 'copy';
-    if (this.#segmenter.hasMask) {
-      context.drawImage(this.#segmenter.mask, 0, 0, width, height);
+    const mask = this.#segmenter.mask;
+    if (mask) {
+      context.drawImage(mask, 0, 0, width, height);
       context.globalCompositeOperation = 'source-in';
       context.drawImage(frame, 0, 0, width, height);
       context.globalCompositeOperation = 'destination-over';

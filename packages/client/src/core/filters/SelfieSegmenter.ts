@@ -1,3 +1,4 @@
+import { OneFrameSegmenter } from './OneFrameSegmenter.js';
 import { maskHeight, maskWidth } from './segmentationMessages.js';
 
 /** The part of `@mediapipe/selfie_segmentation`'s script (the global `SelfieSegmentation`) used here. */
@@ -40,28 +41,24 @@ function loadSolution(assetsUrl: string): Promise<SelfieSegmentationClass> {
 
 /**
  * Person segmentation with MediaPipe's selfie model (landscape, 256×144), run by its WebAssembly
- * and WebGL on the page's main thread, where `WorkerSegmenter` cannot run. `mask` holds the latest result: alpha is the confidence that a pixel is
- * the person. One segmentation runs at a time; `segment` while one runs does nothing.
+ * and WebGL on the page's main thread, where `WorkerSegmenter` cannot run.
  */
-export class SelfieSegmenter {
-  /** The latest mask, at the model's size. */
+export class SelfieSegmenter extends OneFrameSegmenter {
   readonly mask = document.createElement('canvas');
-  #hasMask = false;
   readonly #input = document.createElement('canvas');
   readonly #solution: SelfieSegmentationSolution;
-  #busy = false;
-  #closed = false;
 
   private constructor(solution: SelfieSegmentationSolution) {
+    super();
     this.#solution = solution;
     this.#input.width = this.mask.width = maskWidth;
     this.#input.height = this.mask.height = maskHeight;
     solution.onResults(({ segmentationMask }) => {
       const context = this.mask.getContext('2d');
-      if (!context || this.#closed) return;
+      if (!context || this.closed) return;
       context.globalCompositeOperation = 'copy';
       context.drawImage(segmentationMask, 0, 0, maskWidth, maskHeight);
-      this.#hasMask = true;
+      this.maskDrawn();
     });
   }
 
@@ -79,35 +76,20 @@ export class SelfieSegmenter {
     return new SelfieSegmenter(solution);
   }
 
-  /** Whether a mask is there yet. */
-  get hasMask(): boolean {
-    return this.#hasMask;
-  }
-
-  /** Whether a segmentation is under way. */
-  get busy(): boolean {
-    return this.#busy;
-  }
-
-  /** Starts segmenting `frame` unless a segmentation is under way; `mask` changes once it is done. */
-  segment(frame: VideoFrame): void {
-    if (this.#busy || this.#closed) return;
+  protected start(frame: VideoFrame): boolean {
     const context = this.#input.getContext('2d');
-    if (!context) return;
+    if (!context) return false;
     context.drawImage(frame, 0, 0, maskWidth, maskHeight);
-    this.#busy = true;
     this.#solution
       .send({ image: this.#input })
       .catch(() => undefined)
       .finally(() => {
-        this.#busy = false;
+        this.finished();
       });
+    return true;
   }
 
-  /** Frees the model. Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  protected free(): void {
     void this.#solution.close().catch(() => undefined);
   }
 }

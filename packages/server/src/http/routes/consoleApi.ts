@@ -19,6 +19,7 @@ import type { SessionService } from '../../sessions/SessionService.js';
 import type { DeliveryHistoryRepository } from '../../store/DeliveryHistoryRepository.js';
 import type { Project } from '../../store/ProjectRepository.js';
 import type { WebhookSender } from '../../webhooks/WebhookSender.js';
+import { timelineQuery } from './inspector.js';
 import { objectBody } from './liveSession.js';
 
 /** What the console's API acts on. */
@@ -83,13 +84,18 @@ export async function consoleApiRoutes(app: FastifyInstance, options: ConsoleApi
     return { count: items.length, items };
   });
 
-  app.get('/projects/:apiKey/sessions/:sessionId/inspector', async (request) => {
-    const { apiKey } = await projectOf(request.params);
-    const { sessionId } = request.params as { sessionId: string };
-    const timeline = await options.inspector.timeline(apiKey, sessionId);
-    if (!timeline) throw new ParlorError('SESSION_NOT_FOUND', 'the Inspector has no records of this session');
-    return timeline;
-  });
+  app.get(
+    '/projects/:apiKey/sessions/:sessionId/inspector',
+    { schema: { querystring: timelineQuery.schema } },
+    async (request) => {
+      const { apiKey } = await projectOf(request.params);
+      const { sessionId } = request.params as { sessionId: string };
+      const timeline = await options.inspector.timeline(apiKey, sessionId, timelineQuery.view(request.query));
+      if (!timeline)
+        throw new ParlorError('SESSION_NOT_FOUND', 'the Inspector has no records of this session');
+      return timeline;
+    },
+  );
 
   app.get('/applications', async () =>
     (await options.applications.list()).map(({ applicationId, name, createdAt }) => ({

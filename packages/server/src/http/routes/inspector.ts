@@ -6,6 +6,7 @@ import type { ClientTokenVerifier } from '../../auth/ClientTokenVerifier.js';
 import type { CredentialLookup } from '../../auth/projectLookup.js';
 import { runInsightsQuery } from '../../inspector/insights.js';
 import type { InspectorService } from '../../inspector/InspectorService.js';
+import type { TimelineView } from '../../inspector/timeline.js';
 import { TokenBucket } from '../../signaling/TokenBucket.js';
 import { authenticateProject, projectInPathAuth } from '../projectAuth.js';
 
@@ -35,6 +36,22 @@ const files: Readonly<Record<string, readonly [string, string]>> = {
 
 // The same from src/http/routes and dist/http/routes.
 const publicDir = new URL('../../../public/inspector/', import.meta.url);
+
+/**
+ * The query of a session's timeline, here and in the console's API: `?samples=N` asks for about
+ * N samples and N score changes at most, each series thinned alike.
+ */
+export const timelineQuery = {
+  schema: {
+    type: 'object',
+    properties: { samples: { type: 'integer', minimum: 1, maximum: 1_000_000 } },
+  },
+  /** The view a validated query asks for. */
+  view(query: unknown): TimelineView {
+    const { samples } = query as { samples?: number };
+    return samples === undefined ? {} : { samples };
+  },
+} as const;
 
 /** The charting library the page draws its graphs with (uPlot), served from its package. */
 const chartFiles: Readonly<Record<string, readonly [string, string]>> = {
@@ -74,20 +91,14 @@ export async function inspectorRoutes(app: FastifyInstance, options: InspectorRo
         if (request.headers[tokenHeader] === undefined) return projectAuth(request);
         await tokenAuth(request, options.tokens);
       },
-      schema: {
-        querystring: {
-          type: 'object',
-          properties: { samples: { type: 'integer', minimum: 1, maximum: 1_000_000 } },
-        },
-      },
+      schema: { querystring: timelineQuery.schema },
     },
     async (request) => {
       const { sessionId } = request.params as { sessionId: string };
-      const { samples } = request.query as { samples?: number };
       const timeline = await options.inspector.timeline(
         request.apiKey,
         sessionId,
-        samples === undefined ? {} : { samples },
+        timelineQuery.view(request.query),
       );
       if (!timeline)
         throw new ParlorError('SESSION_NOT_FOUND', 'the Inspector has no records of this session');

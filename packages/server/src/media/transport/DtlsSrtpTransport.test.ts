@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from '../../waitFor.js';
 import { UdpMux } from '../ice/UdpMux.js';
 import type { SrtpContext } from '../srtp/SrtpContext.js';
 import { DtlsCertificate } from './DtlsCertificate.js';
@@ -47,11 +48,6 @@ const receiverReport = Buffer.from(
   '81c90007abcdef01' + '12345678' + '00000000' + '00000010' + '00000000' + '00000000' + '00000000',
   'hex',
 );
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.ok(condition(), `timed out waiting for ${what}`);
-}
 
 describe('DTLS-SRTP over ICE-lite', () => {
   for (const [where, handshaker] of handshakers) {

@@ -31,7 +31,10 @@ describe('HandshakeLimiter', () => {
     assert.deepEqual(limiter.counts, { running: 0, queued: 0 });
   });
 
-  it('refuses a handshake that waited too long, and one that ran too long, giving its turn to the next', async () => {
+  it('refuses a handshake that waited too long, and one that ran too long, giving its turn to the next', (t) => {
+    // Mocked timers: with real ones, a loaded machine that stalls the loop past the hold time
+    // lets the stalled handshake's refusal come before the late one is even asked for.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const limiter = new HandshakeLimiter({
       maxConcurrent: 1,
       perSecond: 1e9, // no rate limit to speak of
@@ -46,13 +49,20 @@ describe('HandshakeLimiter', () => {
         () => log.push(`${name} refused`),
       );
     request('stalled');
-    await sleep(50);
+    t.mock.timers.tick(50);
     request('late');
-    await sleep(150);
+    t.mock.timers.tick(99);
+    assert.deepEqual(log, ['stalled runs']);
+    t.mock.timers.tick(1);
     assert.deepEqual(log, ['stalled runs', 'late refused']);
+    t.mock.timers.tick(50);
     const next = request('next');
-    await sleep(150);
+    t.mock.timers.tick(49);
+    assert.deepEqual(log.slice(2), []);
+    t.mock.timers.tick(1);
     assert.deepEqual(log.slice(2), ['stalled refused', 'next runs']);
+    t.mock.timers.tick(100);
+    assert.deepEqual(log.slice(4), [], 'a started handshake no longer waits on its queue timeout');
     next();
     assert.deepEqual(limiter.counts, { running: 0, queued: 0 });
   });

@@ -7,6 +7,7 @@ import { createConnection, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { InvalidStateError } from '../../InvalidStateError.js';
+import { waitFor } from '../../waitFor.js';
 import type { IceTcpStats } from '../ice/UdpMux.js';
 import { parseStun, serializeStun, stunAttributes, stunMessageTypes } from '../ice/stun.js';
 import { noVideoPreferences } from '../router/Subscription.js';
@@ -143,14 +144,6 @@ describe("a media worker's ICE-TCP port", () => {
     const [answer] = (await answered) as [Buffer];
     return parseStun(answer.subarray(2))?.type ?? 0;
   };
-  const until = async (condition: () => boolean | Promise<boolean>, withinMs: number): Promise<void> => {
-    const deadline = Date.now() + withinMs;
-    while (!(await condition())) {
-      assert.ok(Date.now() < deadline, `not within ${withinMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
-
   it('closes connections that never complete a check after the timeout, and those over the cap per address at once, not those of other addresses or authenticated ones', async () => {
     const descriptorsBefore = openDescriptors();
     const pool = await MediaWorkerPool.start({ ...options, workers: 1, tcp: true, tcpLimits: limits });
@@ -167,7 +160,11 @@ describe("a media worker's ICE-TCP port", () => {
       let closedCount = 0;
       for (const { closed } of silent) void closed.then(() => closedCount++);
       // All but the 16 allowed are closed as they come, well before the timeout.
-      await until(() => closedCount === 300 - limits.maxPendingPerAddress, limits.authTimeoutMs - 500);
+      await waitFor(
+        () => closedCount === 300 - limits.maxPendingPerAddress,
+        'the connections past the cap to be closed',
+        limits.authTimeoutMs - 500,
+      );
       assert.deepEqual(await stats(), {
         authenticated: 0,
         pending: 16,
@@ -197,7 +194,7 @@ describe("a media worker's ICE-TCP port", () => {
       );
       // The worker counts a connection as ended once its own socket has closed, which may come
       // after the client saw the close.
-      await until(async () => (await stats()).pending === 0, 1000);
+      await waitFor(async () => (await stats()).pending === 0, 'no connection pending', 1000);
       assert.deepEqual(await stats(), {
         authenticated: 1,
         pending: 0,
@@ -210,11 +207,11 @@ describe("a media worker's ICE-TCP port", () => {
       // Its transport's end closes it.
       router.close();
       await client.closed;
-      await until(async () => (await stats()).authenticated === 0, 2000);
+      await waitFor(async () => (await stats()).authenticated === 0, 'no connection authenticated', 2000);
     } finally {
       await pool.close();
     }
-    await until(() => openDescriptors() <= descriptorsBefore, 2000);
+    await waitFor(() => openDescriptors() <= descriptorsBefore, 'no descriptor left open', 2000);
   });
 });
 
