@@ -45,7 +45,7 @@ describe('a publisher with audio fallback whose uplink narrows', { skip }, () =>
     assert.deepEqual(run.hasVideoChanges, [false, true]);
     assert.equal(run.serverHasVideo, true);
     // The aims are 2 s and 10 s; a busy machine (two cores, other browsers) gets some room.
-    assert.ok(run.reaction.publisherMs <= 3500, `video off ${run.reaction.publisherMs} ms after narrowing`);
+    assert.ok(run.reaction.publisherMs <= 5000, `video off ${run.reaction.publisherMs} ms after narrowing`);
     assert.ok(run.recovery.publisherMs <= 14_000, `video back ${run.recovery.publisherMs} ms after widening`);
   }
 
