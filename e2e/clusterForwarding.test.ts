@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import OpenTok from 'opentok';
 import {
   fromCallback,
@@ -18,20 +20,23 @@ import { launchChromium, lightVideo, openBrowserPeer, startAppOrigin, type AppOr
 
 // A Chromium page publishing in a routed session hosted by the eu node; the application's REST
 // calls go to the us node, which forwards them to the host; the archive recorded on the eu node
-// is downloaded from the ap node, which streams it from the eu node.
+// is downloaded from the ap node, which streams it from the eu node, and deleted through the ap
+// node's CLI, which has the eu node delete its file.
 
 let redis: TestRedis;
 let postgres: PostgresServer;
 let cluster: TestCluster;
+let databaseUrl: string;
 let app: AppOrigin;
 let browser: Awaited<ReturnType<typeof launchChromium>>;
 const scratch = mkdtempSync(join(tmpdir(), 'parlor-cluster-archive-'));
 
 before(async () => {
   [redis, postgres] = await Promise.all([TestRedis.start(), startPostgresServer()]);
+  databaseUrl = await postgres.createDatabase();
   cluster = await TestCluster.start({
     redis,
-    databaseUrl: await postgres.createDatabase(),
+    databaseUrl,
     regions: ['us', 'eu', 'ap'],
   });
   app = await startAppOrigin(cluster.node('us-1').url);
@@ -47,7 +52,7 @@ after(async () => {
 });
 
 describe('REST calls and archives across the cluster', () => {
-  it('signals, mutes and archives through a non-host, and the archive downloads from a third node and plays', async () => {
+  it('signals, mutes and archives through a non-host; the archive downloads from a third node, plays, and is deleted through it', async () => {
     const viaUs = new OpenTok(testClusterProject.apiKey, testClusterProject.apiSecret, {
       apiUrl: cluster.node('us-1').url,
     });
@@ -120,5 +125,19 @@ describe('REST calls and archives across the cluster', () => {
     assert.equal(ranged.status, 206);
     assert.equal(ranged.headers.get('content-range'), `bytes 0-99/${bytes.length}`);
     assert.deepEqual(Buffer.from(await ranged.arrayBuffer()), bytes.subarray(0, 100));
+
+    // `parlor archive delete` asks the ap node's running server, which has the eu node delete it.
+    const parlorBin = fileURLToPath(new URL('../packages/server/bin/parlor.js', import.meta.url));
+    const deleted = await promisify(execFile)(
+      process.execPath,
+      [parlorBin, 'archive', 'delete', archive.id, '--data-dir', cluster.node('ap-3').dataDir],
+      { env: { PATH: process.env.PATH, PARLOR_DATABASE_URL: databaseUrl } },
+    );
+    assert.equal(deleted.stdout, `Archive ${archive.id} deleted.\n`);
+    assert.ok(!existsSync(join(cluster.node('eu-2').dataDir, 'archives', archive.id)));
+    const gone = await fromCallback<OpenTok.Archive>((done) => {
+      viaUs.getArchive(archive.id, done);
+    });
+    assert.equal(gone.status, 'deleted');
   });
 });

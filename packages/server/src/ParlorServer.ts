@@ -31,6 +31,7 @@ import { controlSocketPath } from './control/controlProtocol.js';
 import { DemoService } from './demo/DemoService.js';
 import { connectionBudget, descriptorLimit, openDescriptors } from './descriptors.js';
 import { buildHttpApp, type HttpLimits } from './http/app.js';
+import { deleteArchiveWhereKept } from './http/ownerForwarding.js';
 import { ApplicationService } from './projects/ApplicationService.js';
 import { CallbackService } from './projects/CallbackService.js';
 import { ProjectService } from './projects/ProjectService.js';
@@ -440,11 +441,10 @@ export class ParlorServer {
           : null;
       consoleAuth = new ConsoleAuth({ operators: store.operators, logger });
       const consoleSetupToken = await consoleAuth.prepareSetup();
-      const live = new LiveSessions({
-        rooms: signaling.rooms,
-        cluster: cluster && forwarding && { cluster, forwarding },
-        logger,
-      });
+      const forwardingOptions = cluster && forwarding && { cluster, forwarding };
+      const live = new LiveSessions({ rooms: signaling.rooms, cluster: forwardingOptions, logger });
+      const deleteArchive = (apiKey: string, archiveId: string): Promise<void> =>
+        deleteArchiveWhereKept(forwardingOptions, archiveService, apiKey, archiveId);
       const http = await buildHttpApp({
         logger,
         sessions,
@@ -462,6 +462,7 @@ export class ParlorServer {
           sessions,
           live,
           archives,
+          deleteArchive,
           callbacks,
           deliveries: store.deliveryHistory,
           webhooks: sender,
@@ -477,7 +478,7 @@ export class ParlorServer {
           forwarding,
         },
         cluster: cluster && drain && { cluster, drain, secret: clusterSecret },
-        forwarding: cluster && forwarding && { cluster, forwarding },
+        forwarding: forwardingOptions,
         inspector: { inspector, lookup, tokens },
       });
       const address = await http.listen({ port: config.port, host: config.host });
@@ -491,7 +492,7 @@ export class ParlorServer {
           }),
           recentSessions: async ({ apiKey }) => ({ sessions: await recentSessions(sessions, live, apiKey) }),
           deleteArchive: async ({ apiKey, archiveId }) => {
-            await archiveService.delete(apiKey, archiveId);
+            await deleteArchive(apiKey, archiveId);
             return {};
           },
         },

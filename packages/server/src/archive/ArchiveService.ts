@@ -201,11 +201,17 @@ export class ArchiveService {
 
   /** Deletes an available archive and its file (`DELETE /archive/{id}`). */
   async delete(apiKey: string, archiveId: string): Promise<void> {
+    const archive = await this.checkDeletable(apiKey, archiveId);
+    await this.#transition(archive, { status: 'deleted', outputKey: null });
+    await this.#storage.deletePrefix(archive.archiveId);
+  }
+
+  /** The project's archive if it may be deleted (it is available); throws what `delete` would. */
+  async checkDeletable(apiKey: string, archiveId: string): Promise<ArchiveRecord> {
     const archive = await this.#find(apiKey, archiveId);
     if (archive.status !== 'available')
       throw new ParlorError('ARCHIVE_NOT_DELETABLE', `its status is ${archive.status}`);
-    await this.#transition(archive, { status: 'deleted', outputKey: null });
-    await this.#storage.deletePrefix(archive.archiveId);
+    return archive;
   }
 
   /** Adds a stream to, or removes one from, a recording archive in manual stream mode. */

@@ -66,6 +66,30 @@ export function forwardToOwner(
   };
 }
 
+/**
+ * Deletes an archive where its file is kept: on the node that recorded it when that is another
+ * live node (REST's DELETE made again there, signed), here otherwise. The console and the control
+ * channel delete this way; REST's own route reaches the holder through `forwardToOwner`.
+ */
+export async function deleteArchiveWhereKept(
+  options: ForwardingOptions | null,
+  archives: ArchiveService,
+  apiKey: string,
+  archiveId: string,
+): Promise<void> {
+  const holder = options && (await options.cluster.nodeElsewhere(await archives.holderOf(archiveId)));
+  if (!options || !holder) return archives.delete(apiKey, archiveId);
+  // The same refusals as here, before a call that would only repeat them.
+  await archives.checkDeletable(apiKey, archiveId);
+  const url = `/v2/project/${encodeURIComponent(apiKey)}/archive/${encodeURIComponent(archiveId)}`;
+  const answer = await options.forwarding.call(holder, { method: 'DELETE', url, apiKey, body: undefined });
+  if (answer.status !== 204)
+    throw new ParlorError(
+      'CLUSTER_UNAVAILABLE',
+      `node ${holder.nodeId}, which keeps the archive, answered its deletion with ${answer.status}`,
+    );
+}
+
 async function hostOf(
   request: FastifyRequest,
   cluster: Cluster,

@@ -30,6 +30,8 @@ export interface ConsoleApiOptions {
   /** The sessions live on this node or, in a cluster, on any. */
   readonly live: LiveSessions;
   readonly archives: ArchiveService;
+  /** Deletes an archive where its file is kept (in a cluster, the node that recorded it). */
+  readonly deleteArchive: (apiKey: string, archiveId: string) => Promise<void>;
   readonly callbacks: CallbackService;
   readonly deliveries: DeliveryHistoryRepository;
   readonly webhooks: WebhookSender;
@@ -157,7 +159,7 @@ export async function consoleApiRoutes(app: FastifyInstance, options: ConsoleApi
 
   app.delete('/projects/:apiKey/archives/:archiveId', async (request, reply) => {
     const { apiKey } = await projectOf(request.params);
-    await archives.delete(apiKey, (request.params as { archiveId: string }).archiveId);
+    await options.deleteArchive(apiKey, (request.params as { archiveId: string }).archiveId);
     return reply.code(204).send();
   });
 
