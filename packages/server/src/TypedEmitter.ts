@@ -33,6 +33,10 @@ export class TypedEmitter<Events extends EventMap<Events>> {
     return this;
   }
 
+  listenerCount(event: keyof Events & string): number {
+    return this.#emitter.listenerCount(event);
+  }
+
   /** Calls each listener of the event in turn; returns whether there were any. */
   safeEmit<K extends keyof Events & string>(event: K, ...args: Events[K]): boolean {
     const listeners = this.#emitter.rawListeners(event) as ((...args: unknown[]) => void)[];

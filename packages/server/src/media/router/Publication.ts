@@ -25,6 +25,13 @@ import {
 import { headerExtensionUris, type MediaSection } from '../rtpParameters.js';
 import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
 import { FanOutGroup } from './FanOutGroup.js';
+import {
+  ingressMaxTracks,
+  ingressRecord,
+  NativeIngress,
+  unknownStream,
+  videoOfRecord,
+} from './NativeIngress.js';
 import type { PublisherFeedback } from './MediaRouter.js';
 
 /**
@@ -197,6 +204,10 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   #lastMeasureMs = Date.now();
   /** Per track, its subscribers on the native data plane; made when the first one comes. */
   readonly #fanOut = new Map<PublishedTrack, FanOutGroup>();
+  /** Every layer of every track, in order: the ingress's stream numbers. */
+  readonly #streams: readonly PublishedLayer[];
+  /** On the native data plane, what receives its RTP once the transport is keyed; null before. */
+  #ingress: NativeIngress | null = null;
   /** Router clock minus the publisher's wall clock, from its first sender report, in ms. */
   #clockOffsetMs: number | null = null;
   /**
@@ -225,9 +236,15 @@ export class Publication extends TypedEmitter<PublicationEvents> {
         this.#receptions.set(layer, new ReceptionStats(track.section.codecs[0]?.clockRate ?? 90000));
         if (layer.ssrc !== null) this.#layersBySsrc.set(layer.ssrc, layer);
       }
-    this.#transport.on('rtp', (packet) => {
-      this.#receive(packet);
-    });
+    this.#streams = this.tracks.flatMap((track) => track.layers);
+    if (this.#transport.dataPlane === 'native')
+      this.#transport.receiveSrtp((packet) => {
+        this.#receiveSrtp(packet);
+      });
+    else
+      this.#transport.on('rtp', (packet) => {
+        this.#receive(packet);
+      });
     this.#transport.on('rtcp', (compound) => {
       this.#onRtcp(compound);
     });
@@ -285,6 +302,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     if (!group) {
       group = new FanOutGroup(fd);
       this.#fanOut.set(track, group);
+      this.#ingress?.setFanOut(this.tracks.indexOf(track), group);
     }
     return group;
   }
@@ -298,6 +316,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     this.#transport.close();
   }
 
+  /** A decrypted RTP packet, read in TypeScript (the TypeScript data plane, and the fallback). */
   #receive(data: Buffer): void {
     const now = Date.now();
     const performanceNow = performance.now();
@@ -306,10 +325,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     // Every packet numbered transport-wide counts for the publisher's estimate, resends included.
     if (this.transportWideCcId !== null) {
       const number = findHeaderExtension(data, this.transportWideCcId);
-      if (number?.length === 2) {
-        this.#arrivals.onPacket(data.readUInt16BE(number.offset), performanceNow);
-        this.#feedbackSsrc ??= ssrc;
-      }
+      if (number?.length === 2) this.#arrived(data.readUInt16BE(number.offset), ssrc, performanceNow);
     }
     const layer = this.#layersBySsrc.get(ssrc) ?? this.#learnSsrc(ssrc, data);
     if (!layer) return;
@@ -317,31 +333,12 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     const sequence = readSequenceNumber(data);
     // A packet that came twice (a resend crossing a late original) goes on once.
     if (layer.buffer.get(sequence)) return;
-    layer.packetsIn++;
-    layer.bytesIn += data.length;
-    layer.lastPacketAtMs = now;
-    track.packetsIn++;
-    track.bytesIn += data.length;
-    layer.buffer.store(sequence, data);
-    // A resend the router asked for: the receiver reports leave it out, as they tell the
-    // publisher's congestion control of its uplink's loss.
-    const resent = layer.resends?.isMissing(sequence) ?? false;
-    if (!resent) this.#receptions.get(layer)?.receive(sequence, readTimestamp(data), now);
-    if (layer.resends && this.#requestResends(layer, layer.resends.receive(sequence, now)))
-      this.#scheduleResends();
     const headerLength = rtpHeaderLength(data);
     const video =
       track.codec && headerLength > 0
         ? readVideoPacket(track.codec, data, headerLength, payloadEnd(data))
         : null;
-    const window = this.#windows.get(layer) as LayerWindow;
-    const temporal = video?.temporalLayer ?? 0;
-    window.bytes[temporal] = (window.bytes[temporal] ?? 0) + data.length;
-    if (video?.frameStart) window.frames[temporal] = (window.frames[temporal] ?? 0) + 1;
-    if (video?.width) {
-      layer.width = video.width;
-      layer.height = video.height;
-    }
+    this.#account(layer, data, sequence, readTimestamp(data), video, now);
     const absSendTime = track.absSendTimeId === null ? null : findHeaderExtension(data, track.absSendTimeId);
     const routed: RoutedPacket = {
       data,
@@ -354,6 +351,119 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     // Listeners first: a native subscriber waiting for its first layer choice makes it on this packet.
     this.safeEmit('rtp', routed);
     this.#fanOut.get(track)?.forward(routed);
+  }
+
+  /**
+   * An SRTP packet on the native data plane: the ingress decrypts and reads it, and forwards it
+   * in the same call unless someone listens to `rtp` (they come first, as on the TypeScript
+   * path). Duplicates are the replay window's to drop (1024 packets, as deep as the buffers).
+   */
+  #receiveSrtp(packet: Buffer): void {
+    const ingress = this.#ingress ?? this.#openIngress();
+    if (!ingress) {
+      const rtp = this.#transport.inbound?.unprotectRtp(packet);
+      if (rtp) this.#receive(rtp);
+      return;
+    }
+    const now = Date.now();
+    const performanceNow = performance.now();
+    const listened = this.listenerCount('rtp') > 0;
+    let data = ingress.receive(packet, now, performanceNow, !listened);
+    if (data === unknownStream) {
+      const layer = this.#learnSsrc(readSsrc(packet), packet);
+      if (!layer) return;
+      data = ingress.receive(packet, now, performanceNow, !listened);
+    }
+    if (data === null || data === unknownStream) return;
+    const record = ingress.record;
+    const layer = this.#streams[record[ingressRecord.stream] as number] as PublishedLayer;
+    this.#bytesSinceRemb += data.length;
+    const transportWide = record[ingressRecord.transportWide] as number;
+    if (transportWide >= 0) this.#arrived(transportWide, layer.ssrc as number, performanceNow);
+    const video = listened ? videoOfRecord(record) : null;
+    this.#account(
+      layer,
+      data,
+      record[ingressRecord.sequence] as number,
+      record[ingressRecord.timestamp] as number,
+      video ?? recordedVideo(record),
+      now,
+    );
+    if (!listened) return;
+    this.safeEmit('rtp', {
+      data,
+      layer,
+      video,
+      absSendTimeOffset: record[ingressRecord.absSendTimeOffset] as number,
+      atMs: now,
+      atPerformanceMs: performanceNow,
+    });
+    this.#fanOut.get(layer.track)?.forwardReceived(data, record);
+  }
+
+  /** The native ingress, once the transport is keyed on the native data plane; null where it cannot be. */
+  #openIngress(): NativeIngress | null {
+    const inbound = this.#transport.inbound;
+    if (!inbound || inbound.dataPlane !== 'native' || this.tracks.length > ingressMaxTracks) return null;
+    const ingress = new NativeIngress(inbound, this.transportWideCcId);
+    this.#ingress = ingress;
+    for (const layer of this.#streams) this.#registerStream(layer);
+    for (const [track, group] of this.#fanOut) ingress.setFanOut(this.tracks.indexOf(track), group);
+    return ingress;
+  }
+
+  #registerStream(layer: PublishedLayer): void {
+    if (!this.#ingress || layer.ssrc === null) return;
+    const { track } = layer;
+    this.#ingress.setStream(
+      layer.ssrc,
+      this.#streams.indexOf(layer),
+      this.tracks.indexOf(track),
+      layer.index,
+      track.codec,
+      track.absSendTimeId,
+    );
+  }
+
+  /** A packet numbered transport-wide arrived. */
+  #arrived(number: number, ssrc: number, performanceNow: number): void {
+    this.#arrivals.onPacket(number, performanceNow);
+    this.#feedbackSsrc ??= ssrc;
+  }
+
+  /**
+   * Counts a packet of a layer, keeps it for NACK answers, tells the receiver reports and asks
+   * for what it shows lost; its frame and size go into the layer's measures.
+   */
+  #account(
+    layer: PublishedLayer,
+    data: Buffer,
+    sequence: number,
+    timestamp: number,
+    video: RecordedVideo | null,
+    now: number,
+  ): void {
+    const { track } = layer;
+    layer.packetsIn++;
+    layer.bytesIn += data.length;
+    layer.lastPacketAtMs = now;
+    track.packetsIn++;
+    track.bytesIn += data.length;
+    layer.buffer.store(sequence, data);
+    // A resend the router asked for: the receiver reports leave it out, as they tell the
+    // publisher's congestion control of its uplink's loss.
+    const resent = layer.resends?.isMissing(sequence) ?? false;
+    if (!resent) this.#receptions.get(layer)?.receive(sequence, timestamp, now);
+    if (layer.resends && this.#requestResends(layer, layer.resends.receive(sequence, now)))
+      this.#scheduleResends();
+    const window = this.#windows.get(layer) as LayerWindow;
+    const temporal = video?.temporalLayer ?? 0;
+    window.bytes[temporal] = (window.bytes[temporal] ?? 0) + data.length;
+    if (video?.frameStart) window.frames[temporal] = (window.frames[temporal] ?? 0) + 1;
+    if (video?.width) {
+      layer.width = video.width;
+      layer.height = video.height;
+    }
   }
 
   /** Asks the publisher to resend packets of a layer; returns whether it asked. */
@@ -415,6 +525,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     if (!layer) return undefined;
     layer.ssrc = ssrc;
     this.#layersBySsrc.set(ssrc, layer);
+    this.#registerStream(layer);
     return layer;
   }
 
@@ -557,6 +668,21 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     const signal = loss > rembOveruseLoss ? 'overusing' : loss > rembHoldLoss ? 'underusing' : 'normal';
     return this.#rembControl.update({ signal, deliveredBitrate: received, rttMs: null }, now);
   }
+}
+
+/** What a layer's measures read of a video packet. */
+type RecordedVideo = Pick<VideoPacketInfo, 'temporalLayer' | 'frameStart' | 'width' | 'height'>;
+
+/** The measures' reading of the ingress's record, in one object reused for every packet. */
+const recordedVideoScratch = { temporalLayer: 0, frameStart: false, width: 0, height: 0 };
+
+function recordedVideo(record: Float64Array): RecordedVideo | null {
+  if (record[ingressRecord.video] === 0) return null;
+  recordedVideoScratch.temporalLayer = record[ingressRecord.temporalLayer] as number;
+  recordedVideoScratch.frameStart = record[ingressRecord.frameStart] === 1;
+  recordedVideoScratch.width = record[ingressRecord.width] as number;
+  recordedVideoScratch.height = record[ingressRecord.height] as number;
+  return recordedVideoScratch;
 }
 
 function extensionId(section: MediaSection, uri: string): number | undefined {
