@@ -4,9 +4,10 @@
  * rollover counter and replay window, per SSRC), reads what the router needs of it (sequence,
  * timestamp, transport-wide number, abs-send-time's place, and for video what
  * rtp/videoPayload.ts reads) into a record JavaScript shares, and, when asked, forwards it to its
- * track's FanOutGroup in the same call. JavaScript keeps the decisions and the bookkeeping
- * (Publication.ts) and reads the record: no object is made per packet but the decrypted copy
- * it keeps for NACK answers.
+ * track's FanOutGroup in the same call. It keeps the last packets of each stream for NACK
+ * answers, as rtp/RetransmissionBuffer.ts does on the TypeScript plane. JavaScript keeps the
+ * decisions and the bookkeeping (Publication.ts) and reads the record: nothing is allocated per
+ * packet, in JavaScript or here, unless JavaScript asks for a copy (its `rtp` listeners).
  */
 #include <node_api.h>
 #include <stdbool.h>
@@ -21,6 +22,8 @@
 
 enum {
   max_streams = 32,
+  /* Bytes per packet kept for NACK answers: an SRTP packet of a 1500-byte MTU fits. */
+  kept_size = 1536,
   max_tracks = 16,
   replay_window = 1024,
   record_length = 32,
@@ -55,6 +58,12 @@ typedef struct {
   uint16_t highest;
   int64_t highest_index;
   uint8_t seen[replay_window / 8];
+  /* The last `capacity` packets by sequence number, decrypted, for NACK answers
+   * (rtp/RetransmissionBuffer.ts): kept_size bytes each. */
+  uint32_t capacity;
+  uint8_t *kept;
+  uint16_t *kept_lengths;
+  int32_t *kept_sequences; /* -1: empty */
 } stream_state;
 
 typedef struct {
@@ -66,6 +75,7 @@ typedef struct {
   stream_state streams[max_streams];
   fan_out_group *groups[max_tracks];
   napi_ref group_refs[max_tracks];
+  uint8_t scratch[65536]; /* a packet too long to keep (not answered by NACK) is decrypted here */
 } ingress;
 
 /* ---- what rtp/videoPayload.ts reads ---- */
@@ -292,19 +302,30 @@ static stream_state *find_stream(ingress *in, uint32_t ssrc) {
   return NULL;
 }
 
-/* setStream(ssrc, stream, track, layer, codec, absSendTimeId): packets of this SSRC are the
- * publisher's stream number `stream` (JavaScript's), of track `track` (< 16), simulcast layer
- * `layer`; codec 0 none, 1 VP8, 2 VP9, 3 H.264; absSendTimeId 0 for none. */
+static void free_kept(stream_state *s) {
+  free(s->kept);
+  free(s->kept_lengths);
+  free(s->kept_sequences);
+  s->kept = NULL;
+  s->kept_lengths = NULL;
+  s->kept_sequences = NULL;
+}
+
+/* setStream(ssrc, stream, track, layer, codec, absSendTimeId, capacity): packets of this SSRC are
+ * the publisher's stream number `stream` (JavaScript's), of track `track` (< 16), simulcast layer
+ * `layer`; codec 0 none, 1 VP8, 2 VP9, 3 H.264; absSendTimeId 0 for none; the last `capacity`
+ * packets (a power of two) kept for NACK answers. */
 static napi_value set_stream(napi_env env, napi_callback_info info) {
-  size_t count = 6;
-  napi_value v[6];
-  ingress *in = unwrap(env, info, 6, &count, v);
+  size_t count = 7;
+  napi_value v[7];
+  ingress *in = unwrap(env, info, 7, &count, v);
   if (in == NULL) return NULL;
-  uint32_t ssrc, stream, track, layer, codec_number, abs_id;
+  uint32_t ssrc, stream, track, layer, codec_number, abs_id, capacity;
   if (napi_get_value_uint32(env, v[0], &ssrc) != napi_ok || napi_get_value_uint32(env, v[1], &stream) != napi_ok ||
       napi_get_value_uint32(env, v[2], &track) != napi_ok || napi_get_value_uint32(env, v[3], &layer) != napi_ok ||
       napi_get_value_uint32(env, v[4], &codec_number) != napi_ok || napi_get_value_uint32(env, v[5], &abs_id) != napi_ok ||
-      track >= max_tracks || codec_number > codec_h264 || abs_id > 255)
+      napi_get_value_uint32(env, v[6], &capacity) != napi_ok || track >= max_tracks || codec_number > codec_h264 ||
+      abs_id > 255 || capacity == 0 || capacity > 4096 || (capacity & (capacity - 1)) != 0)
     return type_error(env, "bad stream settings");
   stream_state *s = find_stream(in, ssrc);
   for (int i = 0; s == NULL && i < max_streams; i++)
@@ -312,10 +333,23 @@ static napi_value set_stream(napi_env env, napi_callback_info info) {
   if (s == NULL) return type_error(env, "too many streams");
   if (!s->used) {
     memset(s, 0, sizeof(*s));
-    s->used = true;
     s->ssrc = ssrc;
     s->highest_index = -1;
   }
+  if (s->capacity != capacity) {
+    free_kept(s);
+    s->kept = malloc((size_t)capacity * kept_size);
+    s->kept_lengths = calloc(capacity, sizeof(uint16_t));
+    s->kept_sequences = malloc(capacity * sizeof(int32_t));
+    if (s->kept == NULL || s->kept_lengths == NULL || s->kept_sequences == NULL) {
+      free_kept(s);
+      s->used = false;
+      return type_error(env, "out of memory");
+    }
+    for (uint32_t i = 0; i < capacity; i++) s->kept_sequences[i] = -1;
+    s->capacity = capacity;
+  }
+  s->used = true;
   s->stream = (int)stream;
   s->track = (int)track;
   s->layer = (int)layer;
@@ -352,28 +386,30 @@ static napi_value set_fan_out(napi_env env, napi_callback_info info) {
 }
 
 /*
- * receive(packet, output, forward): packet an SRTP packet, output a Buffer of its length less
- * the tag. Decrypts it into output and fills the record; with forward, its track's FanOutGroup
- * forwards it. Returns output's length, -1 when it is malformed, not authentic or a replay (or
- * output's length is wrong), -2 when its SSRC is no stream's yet (nothing read: learn it and
- * call again).
+ * receive(packet, output, forward): packet an SRTP packet; output null, or a Buffer of its
+ * length less the tag to copy the RTP packet into. Decrypts and keeps it (for NACK answers,
+ * `packet`) and fills the record; with forward, its track's FanOutGroup forwards it. Returns the
+ * RTP packet's length, -1 when it is malformed, not authentic or a replay (or output's length is
+ * wrong), -2 when its SSRC is no stream's yet (nothing read: learn it and call again).
  */
 static napi_value receive(napi_env env, napi_callback_info info) {
   size_t count = 3;
   napi_value v[3];
   ingress *in = unwrap(env, info, 3, &count, v);
   if (in == NULL) return NULL;
-  uint8_t *packet, *output;
-  size_t length, output_length;
+  uint8_t *packet, *copy = NULL;
+  size_t length, copy_length = 0;
   bool forward;
-  if (napi_get_buffer_info(env, v[0], (void **)&packet, &length) != napi_ok ||
-      napi_get_buffer_info(env, v[1], (void **)&output, &output_length) != napi_ok ||
+  napi_valuetype output_type;
+  if (napi_get_buffer_info(env, v[0], (void **)&packet, &length) != napi_ok || napi_typeof(env, v[1], &output_type) != napi_ok ||
+      (output_type != napi_null && napi_get_buffer_info(env, v[1], (void **)&copy, &copy_length) != napi_ok) ||
       napi_get_value_bool(env, v[2], &forward) != napi_ok)
-    return type_error(env, "expected two Buffers and a boolean");
+    return type_error(env, "expected a Buffer, a Buffer or null, and a boolean");
   size_t tag = srtp_tag_length(in->cipher);
   int header_length = rtp_header_length(packet, length);
-  if (header_length < 0 || length < (size_t)header_length + tag || output_length != length - tag)
+  if (header_length < 0 || length < (size_t)header_length + tag || (copy != NULL && copy_length != length - tag))
     return number(env, dropped);
+  size_t output_length = length - tag;
   stream_state *s = find_stream(in, read32(packet + 8));
   if (s == NULL) return number(env, unknown_stream);
   uint16_t sequence = read16(packet + 2);
@@ -383,9 +419,18 @@ static napi_value receive(napi_env env, napi_callback_info info) {
   }
   uint32_t roc = estimate_roc(s, sequence);
   int64_t index = (int64_t)roc * 0x10000 + sequence;
-  if (!replay_check(s, index) ||
-      srtp_open_rtp(in->cipher, packet, length, (size_t)header_length, output, s->ssrc, roc, sequence) != 0)
+  if (!replay_check(s, index)) return number(env, dropped);
+  uint32_t slot = sequence & (s->capacity - 1);
+  bool keep = output_length <= kept_size;
+  uint8_t *output = keep ? s->kept + (size_t)slot * kept_size : in->scratch;
+  if (keep) s->kept_sequences[slot] = -1;
+  if (srtp_open_rtp(in->cipher, packet, length, (size_t)header_length, output, s->ssrc, roc, sequence) != 0)
     return number(env, dropped);
+  if (keep) {
+    s->kept_sequences[slot] = sequence;
+    s->kept_lengths[slot] = (uint16_t)output_length;
+  }
+  if (copy != NULL) memcpy(copy, output, output_length);
   replay_accept(s, index);
   if (roc > s->roc || (roc == s->roc && sequence > s->highest)) {
     s->roc = roc;
@@ -428,9 +473,30 @@ static napi_value receive(napi_env env, napi_callback_info info) {
   return number(env, (double)output_length);
 }
 
+/* packet(ssrc, sequence): a copy of the kept RTP packet, or undefined. */
+static napi_value kept_packet(napi_env env, napi_callback_info info) {
+  size_t count = 2;
+  napi_value v[2];
+  ingress *in = unwrap(env, info, 2, &count, v);
+  if (in == NULL) return NULL;
+  uint32_t ssrc, sequence;
+  if (napi_get_value_uint32(env, v[0], &ssrc) != napi_ok || napi_get_value_uint32(env, v[1], &sequence) != napi_ok)
+    return type_error(env, "expected an SSRC and a sequence number");
+  stream_state *s = find_stream(in, ssrc);
+  if (s == NULL || sequence > 0xffff) return NULL;
+  uint32_t slot = sequence & (s->capacity - 1);
+  if (s->kept_sequences[slot] != (int32_t)sequence) return NULL;
+  napi_value result;
+  void *data;
+  if (napi_create_buffer_copy(env, s->kept_lengths[slot], s->kept + (size_t)slot * kept_size, &data, &result) != napi_ok)
+    return NULL;
+  return result;
+}
+
 static void finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   ingress *in = data;
+  for (int i = 0; i < max_streams; i++) free_kept(&in->streams[i]);
   if (in->cipher_ref) napi_delete_reference(env, in->cipher_ref);
   if (in->record_ref) napi_delete_reference(env, in->record_ref);
   for (int i = 0; i < max_tracks; i++)
@@ -479,6 +545,7 @@ bool ingress_register(napi_env env, napi_value exports) {
       {"setStream", NULL, set_stream, NULL, NULL, NULL, napi_default_method, NULL},
       {"setFanOut", NULL, set_fan_out, NULL, NULL, NULL, napi_default_method, NULL},
       {"receive", NULL, receive, NULL, NULL, NULL, napi_default_method, NULL},
+      {"packet", NULL, kept_packet, NULL, NULL, NULL, napi_default_method, NULL},
   };
   napi_value constructor;
   return napi_define_class(env, "Ingress", NAPI_AUTO_LENGTH, construct, NULL, sizeof(methods) / sizeof(methods[0]),

@@ -10,7 +10,13 @@ import { deriveSrtpSessionKeys } from '../srtp/keyDerivation.js';
 import { srtpProfiles, type SrtpProfileName } from '../srtp/profiles.js';
 import { SrtpContext } from '../srtp/SrtpContext.js';
 import { FanOutGroup } from './FanOutGroup.js';
-import { ingressRecord, NativeIngress, unknownStream, videoOfRecord } from './NativeIngress.js';
+import {
+  ingressDropped,
+  ingressRecord,
+  ingressUnknownStream,
+  NativeIngress,
+  videoOfRecord,
+} from './NativeIngress.js';
 import type { PublishedLayer, RoutedPacket } from './Publication.js';
 
 const ids = { absSendTime: 3, transportWideCc: 5 };
@@ -87,17 +93,24 @@ describe('the native ingress', { skip: !nativeAddon.available && nativeAddon.rea
       const ingress = new NativeIngress(new SrtpContext(keys(profile, 1), 'native'), ids.transportWideCc);
       const codecs = Object.keys(payloads) as RoutedVideoCodec[];
       for (const [stream, codec] of codecs.entries())
-        ingress.setStream(0x100 + stream, stream, 0, stream, codec, ids.absSendTime);
-      ingress.setStream(0x200, 3, 1, 0, null, null);
+        ingress.setStream(0x100 + stream, stream, 0, stream, codec, ids.absSendTime, 1024);
+      ingress.setStream(0x200, 3, 1, 0, null, null, 256);
       let sequence = 65_530;
-      const received = (packet: Buffer) => ingress.receive(publisher.protectRtp(packet), 1, 2, false);
+      /** The RTP packet, copied out, or why not. */
+      const received = (srtp: Buffer): Buffer | number => {
+        const output = ingress.outputFor(srtp);
+        const length = ingress.receive(srtp, output, 1, 2, false);
+        return length < 0 || !output ? length : output;
+      };
       for (const [stream, codec] of codecs.entries())
         for (const payload of payloads[codec])
           for (const padding of [0, 4]) {
             const packet = rtp(0x100 + stream, sequence++, payload, { padding });
-            const data = received(packet);
+            const data = received(publisher.protectRtp(packet));
             assert.ok(data instanceof Buffer, `${codec} ${payload.toString('hex')} received`);
             assert.equal(data.toString('hex'), packet.toString('hex'), 'decrypted');
+            const kept = ingress.retained(0x100 + stream).get(readSequenceNumber(packet));
+            assert.equal(kept?.toString('hex'), packet.toString('hex'), 'kept');
             const record = ingress.record;
             const start = rtpHeaderLength(packet);
             assert.deepEqual(
@@ -116,21 +129,21 @@ describe('the native ingress', { skip: !nativeAddon.available && nativeAddon.rea
             );
           }
       // Audio: no video reading, no abs-send-time asked for.
-      assert.ok(received(rtp(0x200, 7, Buffer.alloc(40, 1))) instanceof Buffer);
+      assert.ok(received(publisher.protectRtp(rtp(0x200, 7, Buffer.alloc(40, 1)))) instanceof Buffer);
       assert.equal(videoOfRecord(ingress.record), null);
       assert.equal(ingress.record[ingressRecord.absSendTimeOffset], -1);
 
       const packet = publisher.protectRtp(rtp(0x200, 8, Buffer.alloc(40, 2)));
-      assert.ok(ingress.receive(packet, 1, 2, false) instanceof Buffer);
-      assert.equal(ingress.receive(packet, 1, 2, false), null, 'a replay is dropped');
+      assert.equal(ingress.receive(packet, null, 1, 2, false), 40 + 24, 'received without a copy');
+      assert.equal(ingress.retained(0x200).get(8)?.length, 40 + 24, 'kept all the same');
+      assert.equal(ingress.retained(0x200).get(8 - 256), undefined, 'not what it was not given');
+      assert.equal(received(packet), ingressDropped, 'a replay is dropped');
       const tampered = publisher.protectRtp(rtp(0x200, 9, Buffer.alloc(40, 3)));
       tampered[30] = (tampered[30] as number) ^ 1;
-      assert.equal(ingress.receive(tampered, 1, 2, false), null, 'a tampered packet is dropped');
-      assert.equal(
-        ingress.receive(publisher.protectRtp(rtp(0x300, 1, Buffer.alloc(40))), 1, 2, false),
-        unknownStream,
-      );
-      assert.equal(ingress.receive(Buffer.alloc(20, 0x80), 1, 2, false), null, 'too short');
+      assert.equal(received(tampered), ingressDropped, 'a tampered packet is dropped');
+      assert.equal(ingress.retained(0x200).get(9), undefined, 'and not kept');
+      assert.equal(received(publisher.protectRtp(rtp(0x300, 1, Buffer.alloc(40)))), ingressUnknownStream);
+      assert.equal(ingress.receive(Buffer.alloc(20, 0x80), null, 1, 2, false), ingressDropped, 'too short');
     });
 
   describe('forwarding in the same call', () => {
@@ -179,7 +192,8 @@ describe('the native ingress', { skip: !nativeAddon.available && nativeAddon.rea
       });
       const [nativeGroup, typeScriptGroup] = groups as [FanOutGroup, FanOutGroup];
       ingress.setFanOut(0, nativeGroup);
-      for (const layer of [0, 1]) ingress.setStream(0x100 + layer, layer, 0, layer, 'vp8', ids.absSendTime);
+      for (const layer of [0, 1])
+        ingress.setStream(0x100 + layer, layer, 0, layer, 'vp8', ids.absSendTime, 1024);
       // Keyframes, frames of temporal layer 1 (forwarded) and 2 (dropped, the numbering closed up).
       const [keyframe, temporal2] = payloads.vp8 as Buffer[];
       const temporal1 = Buffer.from([0x90, 0xe0, 0x81, 0x04, 0x07, 0x60, 0x01, 0x00, 0x00, 5]);
@@ -190,8 +204,8 @@ describe('the native ingress', { skip: !nativeAddon.available && nativeAddon.rea
           const payload = frame % 6 === 0 ? keyframe : frame % 3 === 1 ? temporal1 : temporal2;
           const sequence = (sequences[layer] as number) + frame;
           const packet = rtp(0x100 + layer, sequence, payload as Buffer, { padding: frame === 7 ? 8 : 0 });
-          const data = ingress.receive(publisher.protectRtp(packet), 1000 + frame, 50 + frame, true);
-          assert.ok(data instanceof Buffer);
+          assert.ok(ingress.receive(publisher.protectRtp(packet), null, 1000 + frame, 50 + frame, true) > 0);
+          const data = packet;
           const start = rtpHeaderLength(data);
           const routed: RoutedPacket = {
             data,

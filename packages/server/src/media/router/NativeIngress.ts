@@ -1,3 +1,4 @@
+import type { RetainedPackets } from '../rtp/RetransmissionBuffer.js';
 import type { RoutedVideoCodec, VideoPacketInfo } from '../rtp/videoPayload.js';
 import { nativeAddon, type NativeIngressPath } from '../srtp/dataPlane.js';
 import { srtpProfiles } from '../srtp/profiles.js';
@@ -29,8 +30,9 @@ export const ingressRecord = {
   height: 21,
 } as const;
 
-/** `receive`'s answer for a packet whose SSRC is no stream's yet: learn it, then receive it again. */
-export const unknownStream = Symbol('unknown stream');
+/** `receive`'s answers besides a length: not authentic, a replay or malformed; an SSRC no stream's yet. */
+export const ingressDropped = -1;
+export const ingressUnknownStream = -2;
 
 const codecNumbers: Readonly<Record<RoutedVideoCodec, number>> = { vp8: 1, vp9: 2, h264: 3 };
 
@@ -41,8 +43,8 @@ export const ingressMaxTracks = 16;
  * The native data plane's receiving of a publisher's RTP (packages/native/src/ingress.c): one
  * call per SRTP packet checks replays, authenticates and decrypts it with the SSRC's rollover
  * counter, reads what the router needs of it into `record` (numbers, no object), and may forward
- * it to its track's `FanOutGroup` in the same call. `Publication` keeps the decisions and the
- * counts, and reads the record.
+ * it to its track's `FanOutGroup` in the same call. It keeps each stream's last packets for NACK
+ * answers (`retained`). `Publication` keeps the decisions and the counts, and reads the record.
  */
 export class NativeIngress {
   /** What the addon read of the last packet, at `ingressRecord`'s places; 12–14 are the times. */
@@ -64,7 +66,8 @@ export class NativeIngress {
 
   /**
    * Packets of `ssrc` are stream number `stream` (the caller's), of track `track` (below
-   * `ingressMaxTracks`) and simulcast layer `layer`, read as `codec` (null: not read).
+   * `ingressMaxTracks`) and simulcast layer `layer`, read as `codec` (null: not read); its last
+   * `capacity` packets (a power of two) are kept.
    */
   setStream(
     ssrc: number,
@@ -73,8 +76,17 @@ export class NativeIngress {
     layer: number,
     codec: RoutedVideoCodec | null,
     absSendTimeId: number | null,
+    capacity: number,
   ): void {
-    this.#native.setStream(ssrc, stream, track, layer, codec ? codecNumbers[codec] : 0, absSendTimeId ?? 0);
+    this.#native.setStream(
+      ssrc,
+      stream,
+      track,
+      layer,
+      codec ? codecNumbers[codec] : 0,
+      absSendTimeId ?? 0,
+      capacity,
+    );
   }
 
   /** The group that forwards a track's packets when `receive` is asked to. */
@@ -82,26 +94,33 @@ export class NativeIngress {
     this.#native.setFanOut(track, group.native);
   }
 
+  /** A buffer for `receive` to copy an SRTP packet's RTP packet into; null for one too short. */
+  outputFor(packet: Buffer): Buffer | null {
+    return packet.length < 12 + this.#tagLength ? null : Buffer.allocUnsafe(packet.length - this.#tagLength);
+  }
+
   /**
-   * Receives an SRTP packet: its decrypted RTP packet (a new buffer), null when it is malformed,
-   * not authentic or a replay, or `unknownStream`. With `forward`, its track's group forwards it
-   * with the clock readings given (see `FanOutGroup.forward`).
+   * Receives an SRTP packet, and keeps it. Returns its RTP packet's length (copied into `output`
+   * when given, from `outputFor`), `ingressDropped` or `ingressUnknownStream`. With `forward`, its
+   * track's group forwards it with the clock readings given (see `FanOutGroup.forward`).
    */
   receive(
     packet: Buffer,
+    output: Buffer | null,
     atMs: number,
     atPerformanceMs: number,
     forward: boolean,
-  ): Buffer | null | typeof unknownStream {
-    if (packet.length < 12 + this.#tagLength) return null;
+  ): number {
     const record = this.record;
     record[12] = atMs;
     record[13] = performance.timeOrigin + atPerformanceMs;
     record[14] = atPerformanceMs;
-    const output = Buffer.allocUnsafe(packet.length - this.#tagLength);
-    const length = this.#native.receive(packet, output, forward);
-    if (length === -2) return unknownStream;
-    return length < 0 ? null : output;
+    return this.#native.receive(packet, output, forward);
+  }
+
+  /** The packets kept of an SSRC's stream: copies, made when asked for (a NACK's answer). */
+  retained(ssrc: number): RetainedPackets {
+    return { get: (sequence) => this.#native.packet(ssrc, sequence) };
   }
 }
 

@@ -15,7 +15,7 @@ import {
   readTimestamp,
   rtpHeaderLength,
 } from '../rtp/rtpHeader.js';
-import { RetransmissionBuffer } from '../rtp/RetransmissionBuffer.js';
+import { RetransmissionBuffer, type RetainedPackets } from '../rtp/RetransmissionBuffer.js';
 import {
   payloadEnd,
   readVideoPacket,
@@ -28,8 +28,8 @@ import { FanOutGroup } from './FanOutGroup.js';
 import {
   ingressMaxTracks,
   ingressRecord,
+  ingressUnknownStream,
   NativeIngress,
-  unknownStream,
   videoOfRecord,
 } from './NativeIngress.js';
 import type { PublisherFeedback } from './MediaRouter.js';
@@ -68,7 +68,11 @@ export interface PublishedLayer {
   readonly index: number;
   /** The publisher's SSRC, known from the SDP or from the first packet. */
   ssrc: number | null;
-  readonly buffer: RetransmissionBuffer;
+  /**
+   * Its last packets, for NACK answers: a `RetransmissionBuffer`, or on the native data plane the
+   * ingress's, once it receives.
+   */
+  buffer: RetainedPackets;
   /**
    * Asks the publisher to resend what its uplink lost, for video with NACK negotiated (null
    * otherwise): a packet lost before the router would be lost for every subscriber. The resends
@@ -204,6 +208,8 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   #lastMeasureMs = Date.now();
   /** Per track, its subscribers on the native data plane; made when the first one comes. */
   readonly #fanOut = new Map<PublishedTrack, FanOutGroup>();
+  /** On the TypeScript path, each layer's last packets (the layer's `buffer`, until an ingress keeps them). */
+  readonly #kept = new Map<PublishedLayer, RetransmissionBuffer>();
   /** Every layer of every track, in order: the ingress's stream numbers. */
   readonly #streams: readonly PublishedLayer[];
   /** On the native data plane, what receives its RTP once the transport is keyed; null before. */
@@ -232,6 +238,9 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     this.tracks = options.sections.map((section) => createTrack(section));
     for (const track of this.tracks)
       for (const layer of track.layers) {
+        const kept = new RetransmissionBuffer(retainedPackets(track.kind));
+        this.#kept.set(layer, kept);
+        layer.buffer = kept;
         this.#windows.set(layer, { bytes: [], frames: [] });
         this.#receptions.set(layer, new ReceptionStats(track.section.codecs[0]?.clockRate ?? 90000));
         if (layer.ssrc !== null) this.#layersBySsrc.set(layer.ssrc, layer);
@@ -331,14 +340,16 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     if (!layer) return;
     const { track } = layer;
     const sequence = readSequenceNumber(data);
+    const kept = this.#kept.get(layer) as RetransmissionBuffer;
     // A packet that came twice (a resend crossing a late original) goes on once.
-    if (layer.buffer.get(sequence)) return;
+    if (kept.get(sequence)) return;
+    kept.store(sequence, data);
     const headerLength = rtpHeaderLength(data);
     const video =
       track.codec && headerLength > 0
         ? readVideoPacket(track.codec, data, headerLength, payloadEnd(data))
         : null;
-    this.#account(layer, data, sequence, readTimestamp(data), video, now);
+    this.#account(layer, data.length, sequence, readTimestamp(data), video, now);
     const absSendTime = track.absSendTimeId === null ? null : findHeaderExtension(data, track.absSendTimeId);
     const routed: RoutedPacket = {
       data,
@@ -354,9 +365,10 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   }
 
   /**
-   * An SRTP packet on the native data plane: the ingress decrypts and reads it, and forwards it
-   * in the same call unless someone listens to `rtp` (they come first, as on the TypeScript
-   * path). Duplicates are the replay window's to drop (1024 packets, as deep as the buffers).
+   * An SRTP packet on the native data plane: the ingress decrypts, keeps and reads it, and
+   * forwards it in the same call unless someone listens to `rtp` (they come first, as on the
+   * TypeScript path, and get a copy). Duplicates are the replay window's to drop (1024 packets,
+   * as deep as what is kept).
    */
   #receiveSrtp(packet: Buffer): void {
     const ingress = this.#ingress ?? this.#openIngress();
@@ -368,40 +380,43 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     const now = Date.now();
     const performanceNow = performance.now();
     const listened = this.listenerCount('rtp') > 0;
-    let data = ingress.receive(packet, now, performanceNow, !listened);
-    if (data === unknownStream) {
-      const layer = this.#learnSsrc(readSsrc(packet), packet);
-      if (!layer) return;
-      data = ingress.receive(packet, now, performanceNow, !listened);
+    const copy = listened ? ingress.outputFor(packet) : null;
+    let length = ingress.receive(packet, copy, now, performanceNow, !listened);
+    if (length === ingressUnknownStream) {
+      if (!this.#learnSsrc(readSsrc(packet), packet)) return;
+      length = ingress.receive(packet, copy, now, performanceNow, !listened);
     }
-    if (data === null || data === unknownStream) return;
+    if (length < 0) return;
     const record = ingress.record;
     const layer = this.#streams[record[ingressRecord.stream] as number] as PublishedLayer;
-    this.#bytesSinceRemb += data.length;
+    this.#bytesSinceRemb += length;
     const transportWide = record[ingressRecord.transportWide] as number;
     if (transportWide >= 0) this.#arrived(transportWide, layer.ssrc as number, performanceNow);
-    const video = listened ? videoOfRecord(record) : null;
+    const video = copy ? videoOfRecord(record) : null;
     this.#account(
       layer,
-      data,
+      length,
       record[ingressRecord.sequence] as number,
       record[ingressRecord.timestamp] as number,
       video ?? recordedVideo(record),
       now,
     );
-    if (!listened) return;
+    if (!copy) return;
     this.safeEmit('rtp', {
-      data,
+      data: copy,
       layer,
       video,
       absSendTimeOffset: record[ingressRecord.absSendTimeOffset] as number,
       atMs: now,
       atPerformanceMs: performanceNow,
     });
-    this.#fanOut.get(layer.track)?.forwardReceived(data, record);
+    this.#fanOut.get(layer.track)?.forwardReceived(copy, record);
   }
 
-  /** The native ingress, once the transport is keyed on the native data plane; null where it cannot be. */
+  /**
+   * The native ingress, once the transport is keyed on the native data plane (the layers' packets
+   * are then kept there); null where it cannot be.
+   */
   #openIngress(): NativeIngress | null {
     const inbound = this.#transport.inbound;
     if (!inbound || inbound.dataPlane !== 'native' || this.tracks.length > ingressMaxTracks) return null;
@@ -422,7 +437,9 @@ export class Publication extends TypedEmitter<PublicationEvents> {
       layer.index,
       track.codec,
       track.absSendTimeId,
+      retainedPackets(track.kind),
     );
+    layer.buffer = this.#ingress.retained(layer.ssrc);
   }
 
   /** A packet numbered transport-wide arrived. */
@@ -432,12 +449,12 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   }
 
   /**
-   * Counts a packet of a layer, keeps it for NACK answers, tells the receiver reports and asks
-   * for what it shows lost; its frame and size go into the layer's measures.
+   * Counts a packet of a layer, tells the receiver reports and asks for what it shows lost; its
+   * frame and size go into the layer's measures.
    */
   #account(
     layer: PublishedLayer,
-    data: Buffer,
+    length: number,
     sequence: number,
     timestamp: number,
     video: RecordedVideo | null,
@@ -445,11 +462,10 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   ): void {
     const { track } = layer;
     layer.packetsIn++;
-    layer.bytesIn += data.length;
+    layer.bytesIn += length;
     layer.lastPacketAtMs = now;
     track.packetsIn++;
-    track.bytesIn += data.length;
-    layer.buffer.store(sequence, data);
+    track.bytesIn += length;
     // A resend the router asked for: the receiver reports leave it out, as they tell the
     // publisher's congestion control of its uplink's loss.
     const resent = layer.resends?.isMissing(sequence) ?? false;
@@ -458,7 +474,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
       this.#scheduleResends();
     const window = this.#windows.get(layer) as LayerWindow;
     const temporal = video?.temporalLayer ?? 0;
-    window.bytes[temporal] = (window.bytes[temporal] ?? 0) + data.length;
+    window.bytes[temporal] = (window.bytes[temporal] ?? 0) + length;
     if (video?.frameStart) window.frames[temporal] = (window.frames[temporal] ?? 0) + 1;
     if (video?.width) {
       layer.width = video.width;
@@ -685,6 +701,14 @@ function recordedVideo(record: Float64Array): RecordedVideo | null {
   return recordedVideoScratch;
 }
 
+/** A layer's `buffer` until its publication gives it one. */
+const noRetainedPackets: RetainedPackets = { get: () => undefined };
+
+/** Packets kept per layer for NACK answers: about 3 s of 2.5 Mbit/s video, 5 s of audio. */
+function retainedPackets(kind: MediaSection['kind']): number {
+  return kind === 'video' ? 1024 : 256;
+}
+
 function extensionId(section: MediaSection, uri: string): number | undefined {
   return section.extensions.find((extension) => extension.uri === uri)?.id;
 }
@@ -723,7 +747,7 @@ function createTrack(section: MediaSection): PublishedTrack {
       rid,
       index,
       ssrc: rid === null ? (section.ssrcs[0] ?? null) : null,
-      buffer: new RetransmissionBuffer(section.kind === 'video' ? 1024 : 256),
+      buffer: noRetainedPackets,
       resends: repairsLoss ? new NackRequester() : null,
       packetsIn: 0,
       bytesIn: 0,

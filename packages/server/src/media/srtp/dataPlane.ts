@@ -98,9 +98,11 @@ export interface NativeIngressPath {
     layer: number,
     codec: number,
     absSendTimeId: number,
+    capacity: number,
   ): void;
   setFanOut(track: number, group: NativeFanOutGroup | null): void;
-  receive(packet: Buffer, output: Buffer, forward: boolean): number;
+  receive(packet: Buffer, output: Buffer | null, forward: boolean): number;
+  packet(ssrc: number, sequence: number): Buffer | undefined;
 }
 
 export type NativeAddonStatus =
