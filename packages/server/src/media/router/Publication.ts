@@ -383,7 +383,9 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     const copy = listened ? ingress.outputFor(packet) : null;
     let length = ingress.receive(packet, copy, now, performanceNow, !listened);
     if (length === ingressUnknownStream) {
-      if (!this.#learnSsrc(readSsrc(packet), packet)) return;
+      // Authentic before it teaches a layer its SSRC: a forged packet must not take one.
+      const rtp = this.#transport.inbound?.unprotectRtp(packet);
+      if (!rtp || !this.#learnSsrc(readSsrc(rtp), rtp)) return;
       length = ingress.receive(packet, copy, now, performanceNow, !listened);
     }
     if (length < 0) return;
