@@ -323,7 +323,8 @@ static napi_value set_stream(napi_env env, napi_callback_info info) {
   uint32_t ssrc, stream, track, layer, codec_number, abs_id, capacity;
   if (napi_get_value_uint32(env, v[0], &ssrc) != napi_ok || napi_get_value_uint32(env, v[1], &stream) != napi_ok ||
       napi_get_value_uint32(env, v[2], &track) != napi_ok || napi_get_value_uint32(env, v[3], &layer) != napi_ok ||
-      napi_get_value_uint32(env, v[4], &codec_number) != napi_ok || napi_get_value_uint32(env, v[5], &abs_id) != napi_ok ||
+      napi_get_value_uint32(env, v[4], &codec_number) != napi_ok ||
+      napi_get_value_uint32(env, v[5], &abs_id) != napi_ok ||
       napi_get_value_uint32(env, v[6], &capacity) != napi_ok || track >= max_tracks || codec_number > codec_h264 ||
       abs_id > 255 || capacity == 0 || capacity > 4096 || (capacity & (capacity - 1)) != 0)
     return type_error(env, "bad stream settings");
@@ -401,7 +402,8 @@ static napi_value receive(napi_env env, napi_callback_info info) {
   size_t length, copy_length = 0;
   bool forward;
   napi_valuetype output_type;
-  if (napi_get_buffer_info(env, v[0], (void **)&packet, &length) != napi_ok || napi_typeof(env, v[1], &output_type) != napi_ok ||
+  if (napi_get_buffer_info(env, v[0], (void **)&packet, &length) != napi_ok ||
+      napi_typeof(env, v[1], &output_type) != napi_ok ||
       (output_type != napi_null && napi_get_buffer_info(env, v[1], (void **)&copy, &copy_length) != napi_ok) ||
       napi_get_value_bool(env, v[2], &forward) != napi_ok)
     return type_error(env, "expected a Buffer, a Buffer or null, and a boolean");
@@ -439,7 +441,8 @@ static napi_value receive(napi_env env, napi_callback_info info) {
 
   double *r = in->record;
   int data_length;
-  int transport_wide = in->transport_wide_id == 0 ? -1 : find_extension(output, output_length, in->transport_wide_id, &data_length);
+  int transport_wide =
+      in->transport_wide_id == 0 ? -1 : find_extension(output, output_length, in->transport_wide_id, &data_length);
   r[at_transport_wide] = transport_wide >= 0 && data_length == 2 ? read16(output + transport_wide) : -1;
   r[at_stream] = s->stream;
   r[at_sequence] = sequence;
@@ -461,7 +464,8 @@ static napi_value receive(napi_env env, napi_callback_info info) {
   r[10] = parsed.video.tl0;
   r[at_width] = parsed.width;
   r[at_height] = parsed.height;
-  int abs_send_time = s->abs_send_time_id == 0 ? -1 : find_extension(output, output_length, s->abs_send_time_id, &data_length);
+  int abs_send_time =
+      s->abs_send_time_id == 0 ? -1 : find_extension(output, output_length, s->abs_send_time_id, &data_length);
   r[11] = abs_send_time;
   r[at_forwarded] = -1;
   fan_out_group *group = in->groups[s->track];
@@ -488,8 +492,8 @@ static napi_value kept_packet(napi_env env, napi_callback_info info) {
   if (s->kept_sequences[slot] != (int32_t)sequence) return NULL;
   napi_value result;
   void *data;
-  if (napi_create_buffer_copy(env, s->kept_lengths[slot], s->kept + (size_t)slot * kept_size, &data, &result) != napi_ok)
-    return NULL;
+  const uint8_t *kept = s->kept + (size_t)slot * kept_size;
+  if (napi_create_buffer_copy(env, s->kept_lengths[slot], kept, &data, &result) != napi_ok) return NULL;
   return result;
 }
 
