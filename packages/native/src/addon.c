@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "fanout.h"
+#include "ingress.h"
 #include "reader.h"
 #include "srtp.h"
 
@@ -185,7 +186,8 @@ static napi_value init(napi_env env, napi_value exports) {
   if (napi_define_class(env, "SrtpCipher", NAPI_AUTO_LENGTH, construct, NULL, sizeof(methods) / sizeof(methods[0]),
                         methods, &constructor) != napi_ok ||
       napi_set_named_property(env, exports, "SrtpCipher", constructor) != napi_ok ||
-      !fan_out_register(env, exports) || !udp_reader_register(env, exports))
+      !fan_out_register(env, exports) || !ingress_register(env, exports) ||
+      !udp_reader_register(env, exports))
     return NULL;
   return exports;
 }

@@ -31,7 +31,7 @@ typedef struct {
   bool has_to;
 } slot;
 
-typedef struct {
+struct fan_out_group {
   napi_env env;
   int fd;
   slot **slots;
@@ -43,7 +43,9 @@ typedef struct {
   uint8_t datagrams[batch_size][max_datagram];
   uint8_t header[max_header_length + 16];
   uint8_t payload_copy[max_datagram];
-} group;
+};
+
+typedef fan_out_group group;
 
 static napi_value undefined(napi_env env) {
   napi_value result;
@@ -340,6 +342,27 @@ static napi_value resend(napi_env env, napi_callback_info info) {
   return result;
 }
 
+int fan_out_packet(fan_out_group *g, const uint8_t *packet, size_t length, int layer, const video_info *video,
+                   int abs_send_time_offset, const forward_times *times) {
+  if (length < 12 || length + max_header_length + 32 > max_datagram) return 0;
+  int forwarded = 0;
+  for (uint32_t i = 0; i < g->slot_count; i++) {
+    slot *s = g->slots[i];
+    if (s == NULL || !s->used || !s->track.enabled) continue;
+    uint8_t *output = g->datagrams[g->queued];
+    const uint8_t *payload;
+    int header_length_of_source;
+    int header_length = track_forward(&s->track, packet, length, layer, video, abs_send_time_offset, times, output,
+                                      g->payload_copy, &payload, &header_length_of_source);
+    if (header_length < 0) continue;
+    size_t payload_length = length - (size_t)header_length_of_source;
+    seal_and_queue(g, s, &s->track.media_stream, output, header_length, payload, payload_length);
+    forwarded++;
+  }
+  flush(g);
+  return forwarded;
+}
+
 /* forward(packet, info): info as FanOutGroup.ts writes it; the number of datagrams queued. */
 static napi_value forward(napi_env env, napi_callback_info info) {
   napi_value v[max_slot_arguments];
@@ -351,8 +374,6 @@ static napi_value forward(napi_env env, napi_callback_info info) {
   forward_times times;
   if (napi_get_buffer_info(env, v[0], (void **)&packet, &length) != napi_ok || !read_times(env, v[1], &times, &f))
     return type_error(env, "expected a Buffer and the forward info");
-  if (length < 12 || length + max_header_length + 32 > max_datagram) return number(env, 0);
-  int layer = (int)f[0];
   video_info video = {
       .keyframe = f[2] != 0,
       .frame_start = f[3] != 0,
@@ -364,24 +385,7 @@ static napi_value forward(napi_env env, napi_callback_info info) {
       .tl0_offset = (int)f[9],
       .tl0 = (int)f[10],
   };
-  const video_info *video_or_null = f[1] != 0 ? &video : NULL;
-  int abs_send_time_offset = (int)f[11];
-  double forwarded = 0;
-  for (uint32_t i = 0; i < g->slot_count; i++) {
-    slot *s = g->slots[i];
-    if (s == NULL || !s->used || !s->track.enabled) continue;
-    uint8_t *output = g->datagrams[g->queued];
-    const uint8_t *payload;
-    int header_length_of_source;
-    int header_length = track_forward(&s->track, packet, length, layer, video_or_null, abs_send_time_offset, &times,
-                                      output, g->payload_copy, &payload, &header_length_of_source);
-    if (header_length < 0) continue;
-    size_t payload_length = length - (size_t)header_length_of_source;
-    seal_and_queue(g, s, &s->track.media_stream, output, header_length, payload, payload_length);
-    forwarded++;
-  }
-  flush(g);
-  return number(env, forwarded);
+  return number(env, fan_out_packet(g, packet, length, (int)f[0], f[1] != 0 ? &video : NULL, (int)f[11], &times));
 }
 
 /* sendFailures(): datagrams dropped because the socket would not take them. */
@@ -419,6 +423,7 @@ static napi_value construct(napi_env env, napi_callback_info info) {
     free(g);
     return type_error(env, "cannot wrap");
   }
+  if (napi_type_tag_object(env, self, &fan_out_group_tag) != napi_ok) return type_error(env, "cannot tag");
   return self;
 }
 

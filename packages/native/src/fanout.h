@@ -4,9 +4,22 @@
 
 #include <node_api.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "forward.h"
 
 /* Marks SrtpCipher objects, so that a FanOutGroup takes no other object for one. */
 static const napi_type_tag srtp_cipher_tag = {0x7061726c6f720001ull, 0x5372747043697068ull};
+/* Marks FanOutGroup objects, so that an Ingress takes no other object for one. */
+static const napi_type_tag fan_out_group_tag = {0x7061726c6f720002ull, 0x46616e4f75744772ull};
+
+typedef struct fan_out_group fan_out_group;
+
+/* Forwards one received packet to every slot of the group (FanOutGroup.forward without the
+ * JavaScript call); returns how many datagrams it queued and sent. */
+int fan_out_packet(fan_out_group *group, const uint8_t *packet, size_t length, int layer, const video_info *video,
+                   int abs_send_time_offset, const forward_times *times);
 
 bool fan_out_register(napi_env env, napi_value exports);
 

@@ -34,6 +34,11 @@ export class FanOutGroup {
     this.#native = new nativeAddon.addon.FanOutGroup(fd);
   }
 
+  /** The addon's group, which a `NativeIngress` forwards to directly. */
+  get native(): NativeFanOutGroup {
+    return this.#native;
+  }
+
   /** Slots now in the group. */
   get size(): number {
     return this.#slots;
@@ -65,6 +70,14 @@ export class FanOutGroup {
     info[11] = packet.absSendTimeOffset;
     writeTimes(info, packet.atMs, packet.atPerformanceMs);
     return this.#native.forward(packet.data, info);
+  }
+
+  /**
+   * Forwards a packet a `NativeIngress` received, with what it read of it in its `record` (whose
+   * places 0–14 are this group's info); returns how many it went to.
+   */
+  forwardReceived(packet: Buffer, record: Float64Array): number {
+    return this.#slots === 0 ? 0 : this.#native.forward(packet, record);
   }
 
   /** A subscriber's track joins the group; it forwards nothing until its first `decide`. */

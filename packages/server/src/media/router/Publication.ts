@@ -15,7 +15,7 @@ import {
   readTimestamp,
   rtpHeaderLength,
 } from '../rtp/rtpHeader.js';
-import { RetransmissionBuffer } from '../rtp/RetransmissionBuffer.js';
+import { RetransmissionBuffer, type RetainedPackets } from '../rtp/RetransmissionBuffer.js';
 import {
   payloadEnd,
   readVideoPacket,
@@ -25,6 +25,13 @@ import {
 import { headerExtensionUris, type MediaSection } from '../rtpParameters.js';
 import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
 import { FanOutGroup } from './FanOutGroup.js';
+import {
+  ingressMaxTracks,
+  ingressRecord,
+  ingressUnknownStream,
+  NativeIngress,
+  videoOfRecord,
+} from './NativeIngress.js';
 import type { PublisherFeedback } from './MediaRouter.js';
 
 /**
@@ -61,7 +68,11 @@ export interface PublishedLayer {
   readonly index: number;
   /** The publisher's SSRC, known from the SDP or from the first packet. */
   ssrc: number | null;
-  readonly buffer: RetransmissionBuffer;
+  /**
+   * Its last packets, for NACK answers: a `RetransmissionBuffer`, or on the native data plane the
+   * ingress's, once it receives.
+   */
+  buffer: RetainedPackets;
   /**
    * Asks the publisher to resend what its uplink lost, for video with NACK negotiated (null
    * otherwise): a packet lost before the router would be lost for every subscriber. The resends
@@ -197,6 +208,12 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   #lastMeasureMs = Date.now();
   /** Per track, its subscribers on the native data plane; made when the first one comes. */
   readonly #fanOut = new Map<PublishedTrack, FanOutGroup>();
+  /** On the TypeScript path, each layer's last packets (the layer's `buffer`, until an ingress keeps them). */
+  readonly #kept = new Map<PublishedLayer, RetransmissionBuffer>();
+  /** Every layer of every track, in order: the ingress's stream numbers. */
+  readonly #streams: readonly PublishedLayer[];
+  /** On the native data plane, what receives its RTP once the transport is keyed; null before. */
+  #ingress: NativeIngress | null = null;
   /** Router clock minus the publisher's wall clock, from its first sender report, in ms. */
   #clockOffsetMs: number | null = null;
   /**
@@ -221,13 +238,22 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     this.tracks = options.sections.map((section) => createTrack(section));
     for (const track of this.tracks)
       for (const layer of track.layers) {
+        const kept = new RetransmissionBuffer(retainedPackets(track.kind));
+        this.#kept.set(layer, kept);
+        layer.buffer = kept;
         this.#windows.set(layer, { bytes: [], frames: [] });
         this.#receptions.set(layer, new ReceptionStats(track.section.codecs[0]?.clockRate ?? 90000));
         if (layer.ssrc !== null) this.#layersBySsrc.set(layer.ssrc, layer);
       }
-    this.#transport.on('rtp', (packet) => {
-      this.#receive(packet);
-    });
+    this.#streams = this.tracks.flatMap((track) => track.layers);
+    if (this.#transport.dataPlane === 'native')
+      this.#transport.receiveSrtp((packet) => {
+        this.#receiveSrtp(packet);
+      });
+    else
+      this.#transport.on('rtp', (packet) => {
+        this.#receive(packet);
+      });
     this.#transport.on('rtcp', (compound) => {
       this.#onRtcp(compound);
     });
@@ -285,6 +311,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     if (!group) {
       group = new FanOutGroup(fd);
       this.#fanOut.set(track, group);
+      this.#ingress?.setFanOut(this.tracks.indexOf(track), group);
     }
     return group;
   }
@@ -298,6 +325,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     this.#transport.close();
   }
 
+  /** A decrypted RTP packet, read in TypeScript (the TypeScript data plane, and the fallback). */
   #receive(data: Buffer): void {
     const now = Date.now();
     const performanceNow = performance.now();
@@ -306,42 +334,22 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     // Every packet numbered transport-wide counts for the publisher's estimate, resends included.
     if (this.transportWideCcId !== null) {
       const number = findHeaderExtension(data, this.transportWideCcId);
-      if (number?.length === 2) {
-        this.#arrivals.onPacket(data.readUInt16BE(number.offset), performanceNow);
-        this.#feedbackSsrc ??= ssrc;
-      }
+      if (number?.length === 2) this.#arrived(data.readUInt16BE(number.offset), ssrc, performanceNow);
     }
     const layer = this.#layersBySsrc.get(ssrc) ?? this.#learnSsrc(ssrc, data);
     if (!layer) return;
     const { track } = layer;
     const sequence = readSequenceNumber(data);
+    const kept = this.#kept.get(layer) as RetransmissionBuffer;
     // A packet that came twice (a resend crossing a late original) goes on once.
-    if (layer.buffer.get(sequence)) return;
-    layer.packetsIn++;
-    layer.bytesIn += data.length;
-    layer.lastPacketAtMs = now;
-    track.packetsIn++;
-    track.bytesIn += data.length;
-    layer.buffer.store(sequence, data);
-    // A resend the router asked for: the receiver reports leave it out, as they tell the
-    // publisher's congestion control of its uplink's loss.
-    const resent = layer.resends?.isMissing(sequence) ?? false;
-    if (!resent) this.#receptions.get(layer)?.receive(sequence, readTimestamp(data), now);
-    if (layer.resends && this.#requestResends(layer, layer.resends.receive(sequence, now)))
-      this.#scheduleResends();
+    if (kept.get(sequence)) return;
+    kept.store(sequence, data);
     const headerLength = rtpHeaderLength(data);
     const video =
       track.codec && headerLength > 0
         ? readVideoPacket(track.codec, data, headerLength, payloadEnd(data))
         : null;
-    const window = this.#windows.get(layer) as LayerWindow;
-    const temporal = video?.temporalLayer ?? 0;
-    window.bytes[temporal] = (window.bytes[temporal] ?? 0) + data.length;
-    if (video?.frameStart) window.frames[temporal] = (window.frames[temporal] ?? 0) + 1;
-    if (video?.width) {
-      layer.width = video.width;
-      layer.height = video.height;
-    }
+    this.#account(layer, data.length, sequence, readTimestamp(data), video, now);
     const absSendTime = track.absSendTimeId === null ? null : findHeaderExtension(data, track.absSendTimeId);
     const routed: RoutedPacket = {
       data,
@@ -354,6 +362,126 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     // Listeners first: a native subscriber waiting for its first layer choice makes it on this packet.
     this.safeEmit('rtp', routed);
     this.#fanOut.get(track)?.forward(routed);
+  }
+
+  /**
+   * An SRTP packet on the native data plane: the ingress decrypts, keeps and reads it, and
+   * forwards it in the same call unless someone listens to `rtp` (they come first, as on the
+   * TypeScript path, and get a copy). Duplicates are the replay window's to drop (1024 packets,
+   * as deep as what is kept).
+   */
+  #receiveSrtp(packet: Buffer): void {
+    const ingress = this.#ingress ?? this.#openIngress();
+    if (!ingress) {
+      const rtp = this.#transport.inbound?.unprotectRtp(packet);
+      if (rtp) this.#receive(rtp);
+      return;
+    }
+    const now = Date.now();
+    const performanceNow = performance.now();
+    const listened = this.listenerCount('rtp') > 0;
+    const copy = listened ? ingress.outputFor(packet) : null;
+    let length = ingress.receive(packet, copy, now, performanceNow, !listened);
+    if (length === ingressUnknownStream) {
+      // Authentic before it teaches a layer its SSRC: a forged packet must not take one.
+      const rtp = this.#transport.inbound?.unprotectRtp(packet);
+      if (!rtp || !this.#learnSsrc(readSsrc(rtp), rtp)) return;
+      length = ingress.receive(packet, copy, now, performanceNow, !listened);
+    }
+    if (length < 0) return;
+    const record = ingress.record;
+    const layer = this.#streams[record[ingressRecord.stream] as number] as PublishedLayer;
+    this.#bytesSinceRemb += length;
+    const transportWide = record[ingressRecord.transportWide] as number;
+    if (transportWide >= 0) this.#arrived(transportWide, layer.ssrc as number, performanceNow);
+    const video = copy ? videoOfRecord(record) : null;
+    this.#account(
+      layer,
+      length,
+      record[ingressRecord.sequence] as number,
+      record[ingressRecord.timestamp] as number,
+      video ?? recordedVideo(record),
+      now,
+    );
+    if (!copy) return;
+    this.safeEmit('rtp', {
+      data: copy,
+      layer,
+      video,
+      absSendTimeOffset: record[ingressRecord.absSendTimeOffset] as number,
+      atMs: now,
+      atPerformanceMs: performanceNow,
+    });
+    this.#fanOut.get(layer.track)?.forwardReceived(copy, record);
+  }
+
+  /**
+   * The native ingress, once the transport is keyed on the native data plane (the layers' packets
+   * are then kept there); null where it cannot be.
+   */
+  #openIngress(): NativeIngress | null {
+    const inbound = this.#transport.inbound;
+    if (!inbound || inbound.dataPlane !== 'native' || this.tracks.length > ingressMaxTracks) return null;
+    const ingress = new NativeIngress(inbound, this.transportWideCcId);
+    this.#ingress = ingress;
+    for (const layer of this.#streams) this.#registerStream(layer);
+    for (const [track, group] of this.#fanOut) ingress.setFanOut(this.tracks.indexOf(track), group);
+    return ingress;
+  }
+
+  #registerStream(layer: PublishedLayer): void {
+    if (!this.#ingress || layer.ssrc === null) return;
+    const { track } = layer;
+    this.#ingress.setStream(
+      layer.ssrc,
+      this.#streams.indexOf(layer),
+      this.tracks.indexOf(track),
+      layer.index,
+      track.codec,
+      track.absSendTimeId,
+      retainedPackets(track.kind),
+    );
+    layer.buffer = this.#ingress.retained(layer.ssrc);
+  }
+
+  /** A packet numbered transport-wide arrived. */
+  #arrived(number: number, ssrc: number, performanceNow: number): void {
+    this.#arrivals.onPacket(number, performanceNow);
+    this.#feedbackSsrc ??= ssrc;
+  }
+
+  /**
+   * Counts a packet of a layer, tells the receiver reports and asks for what it shows lost; its
+   * frame and size go into the layer's measures.
+   */
+  #account(
+    layer: PublishedLayer,
+    length: number,
+    sequence: number,
+    timestamp: number,
+    video: RecordedVideo | null,
+    now: number,
+  ): void {
+    const { track } = layer;
+    layer.packetsIn++;
+    layer.bytesIn += length;
+    layer.lastPacketAtMs = now;
+    track.packetsIn++;
+    track.bytesIn += length;
+    // A resend the router asked for: the receiver reports leave it out, as they tell the
+    // publisher's congestion control of its uplink's loss.
+    const resent = layer.resends?.isMissing(sequence) ?? false;
+    if (!resent) this.#receptions.get(layer)?.receive(sequence, timestamp, now);
+    if (layer.resends && this.#requestResends(layer, layer.resends.receive(sequence, now)))
+      this.#scheduleResends();
+    const window = this.#windows.get(layer) as LayerWindow;
+    const temporal = video?.temporalLayer ?? 0;
+    window.bytes[temporal] = (window.bytes[temporal] ?? 0) + length;
+    if (video?.frameStart) window.frames[temporal] = (window.frames[temporal] ?? 0) + 1;
+    if (video?.width) {
+      layer.width = video.width;
+      layer.height = video.height;
+    }
   }
 
   /** Asks the publisher to resend packets of a layer; returns whether it asked. */
@@ -415,6 +543,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     if (!layer) return undefined;
     layer.ssrc = ssrc;
     this.#layersBySsrc.set(ssrc, layer);
+    this.#registerStream(layer);
     return layer;
   }
 
@@ -559,6 +688,29 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   }
 }
 
+/** What a layer's measures read of a video packet. */
+type RecordedVideo = Pick<VideoPacketInfo, 'temporalLayer' | 'frameStart' | 'width' | 'height'>;
+
+/** The measures' reading of the ingress's record, in one object reused for every packet. */
+const recordedVideoScratch = { temporalLayer: 0, frameStart: false, width: 0, height: 0 };
+
+function recordedVideo(record: Float64Array): RecordedVideo | null {
+  if (record[ingressRecord.video] === 0) return null;
+  recordedVideoScratch.temporalLayer = record[ingressRecord.temporalLayer] as number;
+  recordedVideoScratch.frameStart = record[ingressRecord.frameStart] === 1;
+  recordedVideoScratch.width = record[ingressRecord.width] as number;
+  recordedVideoScratch.height = record[ingressRecord.height] as number;
+  return recordedVideoScratch;
+}
+
+/** A layer's `buffer` until its publication gives it one. */
+const noRetainedPackets: RetainedPackets = { get: () => undefined };
+
+/** Packets kept per layer for NACK answers: about 3 s of 2.5 Mbit/s video, 5 s of audio. */
+function retainedPackets(kind: MediaSection['kind']): number {
+  return kind === 'video' ? 1024 : 256;
+}
+
 function extensionId(section: MediaSection, uri: string): number | undefined {
   return section.extensions.find((extension) => extension.uri === uri)?.id;
 }
@@ -597,7 +749,7 @@ function createTrack(section: MediaSection): PublishedTrack {
       rid,
       index,
       ssrc: rid === null ? (section.ssrcs[0] ?? null) : null,
-      buffer: new RetransmissionBuffer(section.kind === 'video' ? 1024 : 256),
+      buffer: noRetainedPackets,
       resends: repairsLoss ? new NackRequester() : null,
       packetsIn: 0,
       bytesIn: 0,

@@ -221,6 +221,33 @@ for (const dataPlane of testedDataPlanes)
       bed.close();
     });
 
+    it('learns the SSRC of a layer only from a packet that authenticates', async () => {
+      const { publication, publisher } = await publish();
+      const forged = vp8Packet({
+        layer: 0,
+        sequence: 1,
+        pictureId: 1,
+        tl0PicIdx: 0,
+        temporalLayer: 0,
+        keyframe: true,
+      });
+      forged.writeUInt32BE(0x9999, 8);
+      const protectedForged = (publisher.browser.outbound as SrtpContext).protectRtp(forged);
+      protectedForged[protectedForged.length - 1] =
+        (protectedForged[protectedForged.length - 1] as number) ^ 1;
+      publisher.browser.send(protectedForged);
+      publisher.send(2, [0, 1, 2]);
+      await until(
+        () => publication.tracks[0]?.layers.every((layer) => layer.ssrc !== null) ?? false,
+        'the layers',
+      );
+      assert.deepEqual(
+        publication.tracks[0]?.layers.map((layer) => layer.ssrc),
+        ssrcs,
+      );
+      router.unpublish(publication);
+    });
+
     it('forwards one layer per subscriber by its wish, switching at keyframes with continuous numbering', async () => {
       const { publication, publisher } = await publish();
       publisher.send(4, [0, 1, 2]);

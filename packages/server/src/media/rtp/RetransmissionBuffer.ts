@@ -1,8 +1,14 @@
+/** Where the packets a router received are kept for NACK answers. */
+export interface RetainedPackets {
+  /** The packet with this sequence number, if it is still kept. */
+  get(sequence: number): Buffer | undefined;
+}
+
 /**
  * The last packets of one source stream by sequence number, to answer NACKs (RFC 4585 §6.2.1)
  * without asking the publisher. One buffer per published stream serves all its subscribers.
  */
-export class RetransmissionBuffer {
+export class RetransmissionBuffer implements RetainedPackets {
   readonly #packets: (Buffer | undefined)[];
   readonly #sequences: Int32Array;
   readonly #mask: number;

@@ -86,7 +86,7 @@ function readVp8(packet: Uint8Array, start: number, end: number, info: VideoPack
     if (extension & 0x80) position = readPictureId(packet, position, info);
     if (extension & 0x40) {
       info.tl0PicIdxOffset = position;
-      info.tl0PicIdx = packet[position++] as number;
+      info.tl0PicIdx = packet[position++] ?? 0; // 0 past a truncated packet's end
     }
     if (extension & 0x30) {
       const layer = packet[position++] as number;
@@ -123,7 +123,7 @@ function readVp9(packet: Uint8Array, start: number, end: number, info: VideoPack
     spatialLayer = (layer >> 1) & 0x07;
     if (!flexible) {
       info.tl0PicIdxOffset = position;
-      info.tl0PicIdx = packet[position++] as number;
+      info.tl0PicIdx = packet[position++] ?? 0; // 0 past a truncated packet's end
     }
   }
   if (flexible && interPicture) {

@@ -22,6 +22,12 @@ export interface NativeAddon {
   ) => SrtpCipher;
   /** The subscribers of one published track (packages/native/src/fanout.c; see `FanOutGroup.ts`). */
   readonly FanOutGroup: new (fd: number) => NativeFanOutGroup;
+  /** A publisher's RTP received (packages/native/src/ingress.c; see `router/NativeIngress.ts`). */
+  readonly Ingress: new (
+    cipher: SrtpCipher,
+    record: Float64Array,
+    transportWideCcId: number,
+  ) => NativeIngressPath;
   /** Reads a UDP socket in batches (packages/native/src/reader.c; see `UdpMux`). */
   readonly UdpReader: new (fd: number, onBatch: (count: number) => void) => NativeUdpReader;
 }
@@ -81,6 +87,22 @@ export interface NativeFanOutGroup {
   forward(packet: Buffer, info: Float64Array): number;
   resend(slot: number, packet: Buffer, info: Float64Array): boolean;
   sendFailures(): number;
+}
+
+/** The addon's Ingress, as `router/NativeIngress.ts` drives it. */
+export interface NativeIngressPath {
+  setStream(
+    ssrc: number,
+    stream: number,
+    track: number,
+    layer: number,
+    codec: number,
+    absSendTimeId: number,
+    capacity: number,
+  ): void;
+  setFanOut(track: number, group: NativeFanOutGroup | null): void;
+  receive(packet: Buffer, output: Buffer | null, forward: boolean): number;
+  packet(ssrc: number, sequence: number): Buffer | undefined;
 }
 
 export type NativeAddonStatus =

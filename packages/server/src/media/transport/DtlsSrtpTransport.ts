@@ -62,6 +62,8 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
   /** While it waits: the peer's latest DTLS datagram (its ClientHello), handed over once it runs. */
   #held: Buffer | null = null;
   #releaseTurn: (() => void) | null = null;
+  /** Takes the peer's SRTP packets as they came, instead of the `rtp` event; null for none. */
+  #srtpReceiver: ((packet: Buffer) => void) | null = null;
 
   constructor(options: DtlsSrtpTransportOptions) {
     super();
@@ -112,6 +114,20 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
     return this.#outbound;
   }
 
+  /** What decrypts the RTP and RTCP received, once keyed (null before). */
+  get inbound(): SrtpContext | null {
+    return this.#inbound;
+  }
+
+  /**
+   * Hands the peer's SRTP packets (not its SRTCP) to `receiver` still encrypted, once keyed,
+   * instead of decrypting them for the `rtp` event: the native data plane's ingress decrypts
+   * them itself, with `inbound`'s cipher and rollover counters of its own.
+   */
+  receiveSrtp(receiver: (packet: Buffer) => void): void {
+    this.#srtpReceiver = receiver;
+  }
+
   /** The fingerprint from the peer's answer, when the router made the offer. */
   setRemoteFingerprint(fingerprint: string): void {
     this.#remoteFingerprint = normalizeFingerprint(fingerprint);
@@ -151,6 +167,8 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
     if (secondByte >= 192 && secondByte <= 223) {
       const rtcp = this.#inbound.unprotectRtcp(packet);
       if (rtcp) this.safeEmit('rtcp', rtcp);
+    } else if (this.#srtpReceiver) {
+      this.#srtpReceiver(packet);
     } else {
       const rtp = this.#inbound.unprotectRtp(packet);
       if (rtp) this.safeEmit('rtp', rtp);
