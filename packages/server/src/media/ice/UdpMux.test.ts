@@ -4,7 +4,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { createConnection } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { nativeAddon } from '../srtp/dataPlane.js';
+import { nativeAddon, udpReaderSlotSize } from '../srtp/dataPlane.js';
 import type { IceLiteEndpoint } from './IceLiteEndpoint.js';
 import {
   decodeXorAddress,
@@ -217,10 +217,15 @@ describe('read in batches', { skip: !nativeAddon.available }, () => {
       for (let n = from; n < from + count; n++)
         sender.send(Buffer.from([n >> 8, n & 0xff]), socket.address().port, '127.0.0.1');
     };
-    const reader = readInBatches(socket, (batch, count) => {
-      batches.push(count);
-      firsts.push(batch.data.readUInt16BE(0));
-    });
+    const errors: Error[] = [];
+    const reader = readInBatches(
+      socket,
+      (batch, count) => {
+        batches.push(count);
+        firsts.push(batch.data.readUInt16BE(0));
+      },
+      (error) => errors.push(error),
+    );
     // Queued in one turn of the loop: 9 full batches, one more than a wakeup reads; then exactly
     // one full batch, then one datagram (a poll left unarmed after a batch ending at 32 misses it).
     send(0, 288);
@@ -233,10 +238,53 @@ describe('read in batches', { skip: !nativeAddon.available }, () => {
       await waitUntil(() => batches.length === 11);
       assert.deepEqual(batches, [...Array<number>(10).fill(32), 1]);
       assert.deepEqual(firsts, [...Array.from({ length: 11 }, (_, i) => i * 32)]);
+      assert.deepEqual(errors, []);
     } finally {
       reader.close();
       socket.close();
       sender.close();
+    }
+  });
+
+  it('reads on after a socket error (a port unreachable), which stops libuv’s poll', async () => {
+    // A connected socket gets the ICMP error of a send to a closed port as a pending error:
+    // epoll reports POLLERR and libuv stops the poll; the reader clears it and polls again.
+    const socket = createSocket('udp4');
+    let peer = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
+    const peerPort = peer.address().port;
+    await new Promise<void>((resolve) => {
+      socket.connect(peerPort, '127.0.0.1', resolve);
+    });
+    socket.on('error', () => undefined);
+    const received: number[] = [];
+    const errors: Error[] = [];
+    const reader = readInBatches(
+      socket,
+      (batch, count) => {
+        for (let i = 0; i < count; i++) received.push(batch.data[i * udpReaderSlotSize] as number);
+      },
+      (error) => errors.push(error),
+    );
+    assert.ok(reader);
+    try {
+      peer.send(Buffer.from([1]), socket.address().port, '127.0.0.1');
+      await waitUntil(() => received.length === 1);
+      await new Promise<void>((resolve) => peer.close(resolve));
+      socket.send(Buffer.from([0]));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The same port again (the kernel freed it), so that the connected socket takes its datagrams.
+      peer = createSocket('udp4');
+      await new Promise<void>((resolve) => peer.bind(peerPort, '127.0.0.1', resolve));
+      peer.send(Buffer.from([2]), socket.address().port, '127.0.0.1');
+      await waitUntil(() => received.length === 2);
+      assert.deepEqual(received, [1, 2]);
+      assert.deepEqual(errors, []);
+    } finally {
+      reader.close();
+      socket.close();
+      peer.close();
     }
   });
 });

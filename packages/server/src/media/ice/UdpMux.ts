@@ -2,6 +2,7 @@ import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
 import { lookup } from 'node:dns';
 import { createServer, isIPv4, type Server, type Socket as TcpSocket } from 'node:net';
 import { InvalidStateError } from '../../InvalidStateError.js';
+import { TypedEmitter } from '../../TypedEmitter.js';
 import { udpReaderSlotSize, type NativeUdpReader } from '../srtp/dataPlane.js';
 import { readInBatches, socketFd } from './batchedReads.js';
 import { IceLiteEndpoint, type IcePath } from './IceLiteEndpoint.js';
@@ -64,6 +65,20 @@ export interface IceTcpStats {
   readonly invalid: number;
 }
 
+/** The UDP datagrams a mux read since it started. */
+export interface UdpMuxStats {
+  readonly datagrams: number;
+  /** Neither a check nor from an address a check authenticated: dropped. */
+  readonly unrouted: number;
+  /** Dropped by the batched reader: longer than its slots, or not from IPv4. */
+  readonly truncated: number;
+}
+
+export interface UdpMuxEvents {
+  /** The batched reader failed: the mux reads with node:dgram from now on. */
+  batchedReadsFailed: [error: Error];
+}
+
 /** Longest frame a TCP peer may send (RFC 4571 lengths are 16 bits). */
 const maxFrameLength = 0xffff;
 /** Longest first frame: a browser's binding request is a few hundred bytes. */
@@ -83,6 +98,8 @@ interface TcpPeer {
  * connection, to the endpoint whose checks came from there.
  */
 export class UdpMux {
+  /** Tells monitoring of how the mux reads. */
+  readonly observer = new TypedEmitter<UdpMuxEvents>();
   readonly #socket: Socket;
   readonly #tcp: Server | null;
   readonly #byFragment = new Map<string, IceLiteEndpoint>();
@@ -97,7 +114,11 @@ export class UdpMux {
   /** The UDP socket's descriptor; null where node:dgram does not tell it. */
   readonly #fd: number | null;
   /** Reads the UDP socket on the native data plane; null where node:dgram does. */
-  readonly #reader: NativeUdpReader | null;
+  #reader: NativeUdpReader | null;
+  /** Datagrams dropped by a batched reader that failed since. */
+  #truncatedBefore = 0;
+  #datagrams = 0;
+  #unrouted = 0;
   #closed = false;
 
   private constructor(
@@ -112,19 +133,20 @@ export class UdpMux {
     this.#tcpLimits = tcpLimits;
     this.#fd = socketFd(socket);
     this.#reader = batchedReads
-      ? readInBatches(socket, (reader, count) => {
-          this.#receiveBatch(reader, count);
-        })
+      ? readInBatches(
+          socket,
+          (reader, count) => {
+            this.#receiveBatch(reader, count);
+          },
+          (error) => {
+            this.#truncatedBefore += this.#reader?.dropped() ?? 0;
+            this.#reader = null;
+            this.#readWithDgram();
+            this.observer.safeEmit('batchedReadsFailed', error);
+          },
+        )
       : null;
-    if (!this.#reader)
-      socket.on('message', (packet, info) => {
-        this.#receiveDatagram(
-          packet,
-          addressKey(ipv4Number(info.address), info.port),
-          info.address,
-          info.port,
-        );
-      });
+    if (!this.#reader) this.#readWithDgram();
     tcp?.on('connection', (connection) => {
       this.#accept(connection);
     });
@@ -166,6 +188,16 @@ export class UdpMux {
     return this.#socket.address().port;
   }
 
+  /** The UDP socket's descriptor, which the native data plane sends on; null where node:dgram does not tell it. */
+  get fd(): number | null {
+    return this.#fd;
+  }
+
+  get udpStats(): UdpMuxStats {
+    const truncated = this.#truncatedBefore + (this.#reader?.dropped() ?? 0);
+    return { datagrams: this.#datagrams, unrouted: this.#unrouted, truncated };
+  }
+
   /** Whether peers may also reach this mux over TCP, on the same port number. */
   get acceptsTcp(): boolean {
     return this.#tcp !== null;
@@ -199,6 +231,12 @@ export class UdpMux {
     this.#socket.close();
   }
 
+  #readWithDgram(): void {
+    this.#socket.on('message', (packet, info) => {
+      this.#receiveDatagram(packet, addressKey(ipv4Number(info.address), info.port), info.address, info.port);
+    });
+  }
+
   #receiveBatch(reader: NativeUdpReader, count: number): void {
     const { data, lengths, addresses, ports } = reader;
     for (let i = 0; i < count; i++) {
@@ -216,8 +254,11 @@ export class UdpMux {
 
   /** A datagram from `address` (a string from node:dgram, a number from the addon) and `port`. */
   #receiveDatagram(packet: Buffer, key: number, address: string | number, port: number): void {
+    this.#datagrams++;
     if (!isStun(packet)) {
-      this.#byAddress.get(key)?.endpoint.handlePacket(packet);
+      const route = this.#byAddress.get(key);
+      if (route) route.endpoint.handlePacket(packet);
+      else this.#unrouted++;
       return;
     }
     const known = this.#byAddress.get(key);

@@ -55,6 +55,7 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
   #state: DtlsSrtpState = 'new';
   #inbound: SrtpContext | null = null;
   #outbound: SrtpContext | null = null;
+  #srtpRejected = 0;
   readonly #dataPlane: DataPlane;
   readonly #handshakes: HandshakeLimiter | undefined;
   /** Its turn at the limiter: none asked yet, waiting, under way, or refused. */
@@ -97,6 +98,11 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
 
   get dataPlane(): DataPlane {
     return this.#dataPlane;
+  }
+
+  /** SRTP and SRTCP packets received that failed authentication or were replays. */
+  get srtpRejected(): number {
+    return this.#srtpRejected;
   }
 
   /** The path to the peer its ICE checks chose; null before. */
@@ -151,9 +157,11 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
     if (secondByte >= 192 && secondByte <= 223) {
       const rtcp = this.#inbound.unprotectRtcp(packet);
       if (rtcp) this.safeEmit('rtcp', rtcp);
+      else this.#srtpRejected++;
     } else {
       const rtp = this.#inbound.unprotectRtp(packet);
       if (rtp) this.safeEmit('rtp', rtp);
+      else this.#srtpRejected++;
     }
   }
 
