@@ -25,6 +25,8 @@ export interface ForwardStep {
   readonly packetsPerCoreSecond: number;
   /** Share of the packets due at the subscribers in the measured window that did not arrive, in percent. */
   readonly lossPercent: number;
+  /** From the peer's start to the window's: handshakes and warm-up, s. */
+  readonly setupSeconds: number;
   /** Where the window's packets went: the router's counters from its start to the peer's count. */
   readonly router: RouterCounts;
   readonly peer: PeerCounts;
@@ -41,6 +43,8 @@ export interface RouterCounts {
   readonly read: number;
   /** Read but routed to no endpoint, or dropped by the batched reader (too long). */
   readonly unrouted: number;
+  /** Read from a peer whose ICE consent had lapsed: dropped. */
+  readonly lapsed: number;
   /** The publisher's packets that failed SRTP (authentication or replay). */
   readonly srtpRejected: number;
   /** The publisher's packets that passed SRTP and reached the publication. */
@@ -129,6 +133,7 @@ async function runStep(
         stdio: ['pipe', 'pipe', 'inherit'],
       })
     : spawn(process.execPath, peerArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const spawned = performance.now();
   const lines = createInterface({ input: peer.stdout })[Symbol.asyncIterator]();
   const next = async (): Promise<PeerMessage> => {
     let timer: NodeJS.Timeout | undefined;
@@ -172,6 +177,7 @@ async function runStep(
     const forwardedBefore = forwarded();
     const countersBefore = routerCounts(router, mux, publication, dataPlane === 'native', forwardedBefore);
     const started = performance.now();
+    const setupSeconds = (started - spawned) / 1000;
     if (!('measured' in (await next()))) throw new Error('expected the end of the window');
     const elapsedSeconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
@@ -188,6 +194,7 @@ async function runStep(
       microsPerPacket: (cpuSeconds * 1e6) / Math.max(1, count),
       packetsPerCoreSecond: count / cpuSeconds,
       lossPercent: expected > 0 ? (100 * Math.max(0, expected - received)) / expected : 0,
+      setupSeconds,
       router: difference(countersAfter, countersBefore),
       peer: done.done,
     };
@@ -206,7 +213,7 @@ function routerCounts(
   native: boolean,
   forwarded: number,
 ): RouterCounts {
-  const { datagrams, unrouted, truncated } = mux.udpStats;
+  const { datagrams, unrouted, lapsed, truncated } = mux.udpStats;
   const fd = mux.fd;
   // The native fan-out groups exist once subscribers are connected (`fanOut` returns them).
   const groups =
@@ -215,6 +222,7 @@ function routerCounts(
     socketDrops: udpSocketCounters(new Set([mux.port])).drops,
     read: datagrams,
     unrouted: unrouted + truncated,
+    lapsed,
     srtpRejected: router.stats().publications.reduce((sum, p) => sum + p.srtpRejected, 0),
     accepted: publication.tracks.reduce((sum, track) => sum + track.packetsIn, 0),
     forwarded,
@@ -227,6 +235,7 @@ function difference(after: RouterCounts, before: RouterCounts): RouterCounts {
     socketDrops: after.socketDrops - before.socketDrops,
     read: after.read - before.read,
     unrouted: after.unrouted - before.unrouted,
+    lapsed: after.lapsed - before.lapsed,
     srtpRejected: after.srtpRejected - before.srtpRejected,
     accepted: after.accepted - before.accepted,
     forwarded: after.forwarded - before.forwarded,

@@ -84,6 +84,8 @@ const batchedReads = (readsText as PeerReads) !== 'dgram';
 const videoSsrc = 0x5eed5eed;
 const iceUfrag = 'peer';
 const icePwd = randomBytes(18).toString('base64url');
+/** How often each peer sends a consent check once connected, ms (browsers: about 5 s). */
+const consentIntervalMs = 5000;
 /** Datagrams all subscribers received, any sequence number: the drain watches it. */
 let arrivals = 0;
 
@@ -157,12 +159,14 @@ class Peer {
         reader.close();
       };
     }
-    // Checks until DTLS is through, as browsers retransmit theirs: one lost would hang the step.
-    const check = bindingRequest(remote);
-    this.socket.send(check, routerPort, '127.0.0.1');
-    const checks = setInterval(() => {
-      this.socket.send(check, routerPort, '127.0.0.1');
-    }, 500);
+    // Checks until DTLS is through, as browsers retransmit theirs (one lost would hang the step),
+    // then every 5 s as their consent checks (RFC 7675): without them the router takes the peer
+    // for gone after 30 s, and drops its packets or stops sending to it.
+    const check = (): void => {
+      this.socket.send(bindingRequest(remote), routerPort, '127.0.0.1');
+    };
+    check();
+    const checks = setInterval(check, 500);
     const dtls = new DtlsClient({
       transport: this.#dtlsTransport,
       cert: certificate.certPem,
@@ -178,6 +182,12 @@ class Peer {
     } finally {
       clearInterval(checks);
     }
+    const consent = setInterval(check, consentIntervalMs);
+    const closeReader = this.#close;
+    this.#close = () => {
+      clearInterval(consent);
+      closeReader();
+    };
     const profile = srtpProfileById(dtls.srtp.srtpProfile ?? -1) ?? 'AEAD_AES_128_GCM';
     const { keyLength, saltLength } = srtpProfiles[profile];
     const keys = dtls.extractSessionKeys(keyLength, saltLength) as Record<string, Buffer | undefined>;

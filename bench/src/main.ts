@@ -217,6 +217,7 @@ const benchmarks = {
           'loss',
           'peer CPU',
           'peer µs/datagram',
+          'setup s',
         ],
         ...steps.map((s) => [
           s.dataPlane,
@@ -227,6 +228,7 @@ const benchmarks = {
           `${s.lossPercent.toFixed(2)} %`,
           `${s.peer.cpuPercent.toFixed(0)} %`,
           s.peer.cpuMicrosPerDatagram.toFixed(1),
+          s.setupSeconds.toFixed(0),
         ]),
       ],
     );
@@ -240,6 +242,7 @@ const benchmarks = {
           'router drops',
           'read',
           'unrouted',
+          'lapsed',
           'SRTP rejected',
           'accepted',
           'forwarded',
@@ -261,6 +264,7 @@ const benchmarks = {
           String(router.socketDrops),
           String(router.read),
           String(router.unrouted),
+          String(router.lapsed),
           String(router.srtpRejected),
           String(router.accepted),
           String(router.forwarded),

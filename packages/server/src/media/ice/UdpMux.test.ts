@@ -152,7 +152,14 @@ for (const batchedReads of readModes)
       const states: string[] = [];
       endpoint.on('stateChange', (state) => states.push(state));
       endpoint.checkConsent(endpoint.lastConsent + 1);
+      // What the peer sends meanwhile is dropped, and counted; once forgotten, it is unrouted.
+      const before = mux.udpStats;
+      client.send(Buffer.from([0x80, 96, 0, 1]), mux.port, '127.0.0.1');
+      await waitUntil(() => mux.udpStats.lapsed === before.lapsed + 1);
       endpoint.close();
+      client.send(Buffer.from([0x80, 96, 0, 2]), mux.port, '127.0.0.1');
+      await waitUntil(() => mux.udpStats.unrouted === before.unrouted + 1);
+      assert.equal(mux.udpStats.datagrams, before.datagrams + 2);
       assert.deepEqual(states, ['disconnected', 'closed']);
       assert.equal(await exchange(bindingRequest(endpoint)), null);
     });

@@ -70,6 +70,8 @@ export interface UdpMuxStats {
   readonly datagrams: number;
   /** Neither a check nor from an address a check authenticated: dropped. */
   readonly unrouted: number;
+  /** From a peer whose consent lapsed (no check for `consentTimeoutSeconds`): dropped. */
+  readonly lapsed: number;
   /** Dropped by the batched reader: longer than its slots, or not from IPv4. */
   readonly truncated: number;
 }
@@ -119,6 +121,7 @@ export class UdpMux {
   #truncatedBefore = 0;
   #datagrams = 0;
   #unrouted = 0;
+  #lapsed = 0;
   #closed = false;
 
   private constructor(
@@ -195,7 +198,7 @@ export class UdpMux {
 
   get udpStats(): UdpMuxStats {
     const truncated = this.#truncatedBefore + (this.#reader?.dropped() ?? 0);
-    return { datagrams: this.#datagrams, unrouted: this.#unrouted, truncated };
+    return { datagrams: this.#datagrams, unrouted: this.#unrouted, lapsed: this.#lapsed, truncated };
   }
 
   /** Whether peers may also reach this mux over TCP, on the same port number. */
@@ -257,8 +260,8 @@ export class UdpMux {
     this.#datagrams++;
     if (!isStun(packet)) {
       const route = this.#byAddress.get(key);
-      if (route) route.endpoint.handlePacket(packet);
-      else this.#unrouted++;
+      if (!route) this.#unrouted++;
+      else if (!route.endpoint.handlePacket(packet)) this.#lapsed++;
       return;
     }
     const known = this.#byAddress.get(key);
