@@ -39,7 +39,7 @@ export interface ForwardStep {
 export interface RouterCounts {
   /** Datagrams the kernel dropped at the router's socket (full buffer). */
   readonly socketDrops: number;
-  /** Datagrams the mux read: the publisher's packets. */
+  /** Datagrams the mux read other than STUN (consent checks): the publisher's packets. */
   readonly read: number;
   /** Read but routed to no endpoint, or dropped by the batched reader (too long). */
   readonly unrouted: number;
@@ -213,14 +213,14 @@ function routerCounts(
   native: boolean,
   forwarded: number,
 ): RouterCounts {
-  const { datagrams, unrouted, lapsed, truncated } = mux.udpStats;
+  const { datagrams, stun, unrouted, lapsed, truncated } = mux.udpStats;
   const fd = mux.fd;
   // The native fan-out groups exist once subscribers are connected (`fanOut` returns them).
   const groups =
     native && fd !== null ? publication.tracks.map((track) => publication.fanOut(track, fd)) : [];
   return {
     socketDrops: udpSocketCounters(new Set([mux.port])).drops,
-    read: datagrams,
+    read: datagrams - stun,
     unrouted: unrouted + truncated,
     lapsed,
     srtpRejected: router.stats().publications.reduce((sum, p) => sum + p.srtpRejected, 0),

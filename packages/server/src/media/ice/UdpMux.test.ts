@@ -160,6 +160,7 @@ for (const batchedReads of readModes)
       client.send(Buffer.from([0x80, 96, 0, 2]), mux.port, '127.0.0.1');
       await waitUntil(() => mux.udpStats.unrouted === before.unrouted + 1);
       assert.equal(mux.udpStats.datagrams, before.datagrams + 2);
+      assert.equal(mux.udpStats.stun, before.stun);
       assert.deepEqual(states, ['disconnected', 'closed']);
       assert.equal(await exchange(bindingRequest(endpoint)), null);
     });

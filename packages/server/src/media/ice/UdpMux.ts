@@ -68,6 +68,8 @@ export interface IceTcpStats {
 /** The UDP datagrams a mux read since it started. */
 export interface UdpMuxStats {
   readonly datagrams: number;
+  /** Of those, STUN messages (checks, authentic or not). */
+  readonly stun: number;
   /** Neither a check nor from an address a check authenticated: dropped. */
   readonly unrouted: number;
   /** From a peer whose consent lapsed (no check for `consentTimeoutSeconds`): dropped. */
@@ -122,6 +124,7 @@ export class UdpMux {
   #datagrams = 0;
   #unrouted = 0;
   #lapsed = 0;
+  #stun = 0;
   #closed = false;
 
   private constructor(
@@ -198,7 +201,13 @@ export class UdpMux {
 
   get udpStats(): UdpMuxStats {
     const truncated = this.#truncatedBefore + (this.#reader?.dropped() ?? 0);
-    return { datagrams: this.#datagrams, unrouted: this.#unrouted, lapsed: this.#lapsed, truncated };
+    return {
+      datagrams: this.#datagrams,
+      stun: this.#stun,
+      unrouted: this.#unrouted,
+      lapsed: this.#lapsed,
+      truncated,
+    };
   }
 
   /** Whether peers may also reach this mux over TCP, on the same port number. */
@@ -264,6 +273,7 @@ export class UdpMux {
       else if (!route.endpoint.handlePacket(packet)) this.#lapsed++;
       return;
     }
+    this.#stun++;
     const known = this.#byAddress.get(key);
     const from: TransportAddress = {
       address: typeof address === 'number' ? ipv4String(address) : address,
