@@ -86,7 +86,7 @@ const iceUfrag = 'peer';
 const icePwd = randomBytes(18).toString('base64url');
 /** How often each peer sends a consent check once connected, ms (browsers: about 5 s). */
 const consentIntervalMs = 5000;
-/** Datagrams all subscribers received, any sequence number: the drain watches it. */
+/** RTP packets all subscribers received, any sequence number: the drain watches it. */
 let arrivals = 0;
 
 /** One browser stand-in: a socket, its DTLS client once connected, and what it received. */
@@ -121,12 +121,12 @@ class Peer {
 
   /** A datagram; `reused` when its memory is the batched reader's, overwritten after the batch. */
   #receive(packet: Buffer, reused: boolean): void {
-    arrivals++;
     const first = packet[0] as number;
     const second = packet[1] as number;
     if (first >= 20 && first <= 63)
       this.#dtlsTransport.onData(reused ? Buffer.from(packet) : packet, {} as never);
     else if (first >= 128 && (second < 192 || second > 223)) {
+      arrivals++;
       const sequence = packet.readUInt16BE(2);
       if (sequence >= warmupPackets && sequence < warmupPackets + measuredPackets) this.received++;
     }
