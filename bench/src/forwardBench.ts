@@ -135,13 +135,13 @@ async function runStep(
     : spawn(process.execPath, peerArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
   const spawned = performance.now();
   const lines = createInterface({ input: peer.stdout })[Symbol.asyncIterator]();
-  const next = async (): Promise<PeerMessage> => {
+  const next = async (awaited: string): Promise<PeerMessage> => {
     let timer: NodeJS.Timeout | undefined;
     const silence = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         reject(
           new Error(
-            `the forwarding peer (${subscriberCount} subscribers) said nothing for ${peerTimeoutSeconds} s`,
+            `the forwarding peer (${subscriberCount} subscribers) sent no ${awaited} for ${peerTimeoutSeconds} s`,
           ),
         );
       }, peerTimeoutSeconds * 1000);
@@ -161,29 +161,30 @@ async function runStep(
       .subscriptions.reduce((sum, s) => sum + s.tracks.reduce((trackSum, t) => trackSum + t.packets, 0), 0);
 
   try {
-    const offer = await next();
+    const offer = await next('offer');
     if (!('offer' in offer)) throw new Error('expected the publisher offer');
     const { publication, answerSdp } = router.publish(offer.offer);
     const subscriptions = Array.from({ length: subscriberCount }, () => router.subscribe(publication));
     reply({ answer: answerSdp, offers: subscriptions.map((s) => s.offerSdp) });
-    const answers = await next();
+    const answers = await next('answers (its handshakes)');
     if (!('answers' in answers)) throw new Error('expected the subscriber answers');
     subscriptions.forEach(({ subscription }, i) => {
       router.answer(subscription, answers.answers[i] ?? '');
     });
 
-    if (!('measuring' in (await next()))) throw new Error('expected the measured window');
+    if (!('measuring' in (await next('start of the window'))))
+      throw new Error('expected the measured window');
     const cpuBefore = process.cpuUsage();
     const forwardedBefore = forwarded();
     const countersBefore = routerCounts(router, mux, publication, dataPlane === 'native', forwardedBefore);
     const started = performance.now();
     const setupSeconds = (started - spawned) / 1000;
-    if (!('measured' in (await next()))) throw new Error('expected the end of the window');
+    if (!('measured' in (await next('end of the window')))) throw new Error('expected the end of the window');
     const elapsedSeconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const count = forwarded() - forwardedBefore;
-    const done = await next();
+    const done = await next('counts');
     if (!('done' in done)) throw new Error('expected the counts');
     const { expected, received } = done.done;
     const countersAfter = routerCounts(router, mux, publication, dataPlane === 'native', forwarded());

@@ -19,6 +19,7 @@ import {
   srtpProfiles,
   SrtpContext,
   udpReaderSlotSize,
+  type NativeUdpReader,
   type RemoteDescription,
 } from '@parlor/server/media';
 import { udpSocketCounters } from './udpSockets.js';
@@ -96,6 +97,10 @@ class Peer {
   received = 0;
   /** Datagrams its batched reader dropped. */
   truncated = 0;
+  #reader: NativeUdpReader | null = null;
+  /** STUN and DTLS datagrams received, for a handshake that hangs. */
+  #stunIn = 0;
+  #dtlsIn = 0;
   readonly #dtlsTransport: Transport;
   readonly #batched: boolean;
   #close: () => void = () => undefined;
@@ -123,9 +128,11 @@ class Peer {
   #receive(packet: Buffer, reused: boolean): void {
     const first = packet[0] as number;
     const second = packet[1] as number;
-    if (first >= 20 && first <= 63)
+    if (first < 2) this.#stunIn++;
+    else if (first >= 20 && first <= 63) {
+      this.#dtlsIn++;
       this.#dtlsTransport.onData(reused ? Buffer.from(packet) : packet, {} as never);
-    else if (first >= 128 && (second < 192 || second > 223)) {
+    } else if (first >= 128 && (second < 192 || second > 223)) {
       arrivals++;
       const sequence = packet.readUInt16BE(2);
       if (sequence >= warmupPackets && sequence < warmupPackets + measuredPackets) this.received++;
@@ -154,6 +161,7 @@ class Peer {
         },
       );
       if (!reader) throw new Error('the native addon is unavailable: the peer cannot read in batches');
+      this.#reader = reader;
       this.#close = () => {
         this.truncated = reader.dropped();
         reader.close();
@@ -176,11 +184,19 @@ class Peer {
       extendedMasterSecret: true,
     });
     const connected = new Promise<void>((resolve) => dtls.onConnect.subscribe(resolve));
+    // A handshake that hangs says where it stands (the router's answers to its checks, DTLS).
+    const watchdog = setTimeout(() => {
+      process.stderr.write(
+        `forward peer: port ${this.socket.address().port} not connected after 30 s: ` +
+          `${this.#stunIn} check answers, ${this.#dtlsIn} DTLS datagrams received, ${this.#reader?.dropped() ?? 0} truncated\n`,
+      );
+    }, 30_000);
     try {
       await dtls.connect();
       await connected;
     } finally {
       clearInterval(checks);
+      clearTimeout(watchdog);
     }
     const consent = setInterval(check, consentIntervalMs);
     const closeReader = this.#close;

@@ -5,6 +5,7 @@ export {
   nativeAddon,
   udpReaderSlotSize,
   type DataPlane,
+  type NativeUdpReader,
 } from './srtp/dataPlane.js';
 export {
   deriveSrtpSessionKeys,

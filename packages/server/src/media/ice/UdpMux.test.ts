@@ -146,6 +146,31 @@ for (const batchedReads of readModes)
       endpoint.close();
     });
 
+    it('hands on DTLS datagrams one at a time: the promises one starts settle before the next', async () => {
+      // werift's server chains promises on a datagram; fed a ClientHello and its retransmission
+      // in one go, it answered both and the handshake wedged (forward bench, batched reads).
+      const endpoint = mux.createEndpoint();
+      await exchange(bindingRequest(endpoint, { nominate: true }));
+      const events: string[] = [];
+      endpoint.on('packet', (packet) => {
+        const n = packet[packet.length - 1] as number;
+        events.push(`datagram ${n}`);
+        void Promise.resolve().then(() => events.push(`settled ${n}`));
+      });
+      for (let n = 0; n < 3; n++)
+        client.send(Buffer.from([22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 1, n]), mux.port, '127.0.0.1');
+      await waitUntil(() => events.length === 6);
+      assert.deepEqual(events, [
+        'datagram 0',
+        'settled 0',
+        'datagram 1',
+        'settled 1',
+        'datagram 2',
+        'settled 2',
+      ]);
+      endpoint.close();
+    });
+
     it('marks a peer disconnected when its consent lapses, and forgets it on close', async () => {
       const endpoint = mux.createEndpoint();
       await exchange(bindingRequest(endpoint));

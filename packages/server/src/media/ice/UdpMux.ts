@@ -255,12 +255,22 @@ export class UdpMux {
       const start = i * udpReaderSlotSize;
       const view = data.subarray(start, start + (lengths[i] as number));
       const first = view[0] as number;
-      // RTP and RTCP are read before the batch's memory is reused (decrypted into buffers of
-      // their own); anything else may be kept longer (a DTLS flight waiting its turn): a copy.
-      const packet = first >= 128 && first <= 191 ? view : Buffer.from(view);
       const address = addresses[i] as number;
       const port = ports[i] as number;
-      this.#receiveDatagram(packet, addressKey(address, port), address, port);
+      const key = addressKey(address, port);
+      // RTP and RTCP are read before the batch's memory is reused (decrypted into buffers of
+      // their own); anything else may be kept longer (a DTLS flight waiting its turn): a copy.
+      if (first >= 128 && first <= 191) this.#receiveDatagram(view, key, address, port);
+      else if (first < 20 || first > 63) this.#receiveDatagram(Buffer.from(view), key, address, port);
+      else {
+        // DTLS goes on one datagram per turn of the loop, as node:dgram hands datagrams, so that
+        // the promises an in-thread werift server chains on one run before the next: fed a
+        // ClientHello and its retransmission in one go, it answers both and the handshake wedges.
+        const copy = Buffer.from(view);
+        setImmediate(() => {
+          if (!this.#closed) this.#receiveDatagram(copy, key, address, port);
+        });
+      }
     }
   }
 
