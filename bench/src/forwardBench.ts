@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
@@ -27,6 +27,13 @@ export interface ForwardStep {
   readonly lossPercent: number;
   /** From the peer's start to the window's: handshakes and warm-up, s. */
   readonly setupSeconds: number;
+  /**
+   * The router's main thread over the window, percent of the wall time: running, and ready but
+   * waiting for a core (Linux schedstat; 0 elsewhere). Neither high with packets waiting in its
+   * socket would mean a read that was not woken.
+   */
+  readonly routerRunningPercent: number;
+  readonly routerWaitingPercent: number;
   /** Where the window's packets went: the router's counters from its start to the peer's count. */
   readonly router: RouterCounts;
   readonly peer: PeerCounts;
@@ -175,6 +182,7 @@ async function runStep(
     if (!('measuring' in (await next('start of the window'))))
       throw new Error('expected the measured window');
     const cpuBefore = process.cpuUsage();
+    const scheduledBefore = schedulerTimes();
     const forwardedBefore = forwarded();
     const countersBefore = routerCounts(router, mux, publication, dataPlane === 'native', forwardedBefore);
     const started = performance.now();
@@ -182,6 +190,7 @@ async function runStep(
     if (!('measured' in (await next('end of the window')))) throw new Error('expected the end of the window');
     const elapsedSeconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
+    const scheduled = schedulerTimes();
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const count = forwarded() - forwardedBefore;
     const done = await next('counts');
@@ -196,6 +205,8 @@ async function runStep(
       packetsPerCoreSecond: count / cpuSeconds,
       lossPercent: expected > 0 ? (100 * Math.max(0, expected - received)) / expected : 0,
       setupSeconds,
+      routerRunningPercent: (scheduled.runningMs - scheduledBefore.runningMs) / elapsedSeconds / 10,
+      routerWaitingPercent: (scheduled.waitingMs - scheduledBefore.waitingMs) / elapsedSeconds / 10,
       router: difference(countersAfter, countersBefore),
       peer: done.done,
     };
@@ -242,4 +253,14 @@ function difference(after: RouterCounts, before: RouterCounts): RouterCounts {
     forwarded: after.forwarded - before.forwarded,
     sendFailures: after.sendFailures - before.sendFailures,
   };
+}
+
+/** This process's main thread: time on a core, and time ready to run but waiting for one, ms. */
+function schedulerTimes(): { runningMs: number; waitingMs: number } {
+  try {
+    const [running, waiting] = readFileSync('/proc/self/schedstat', 'utf8').split(' ').map(Number);
+    return { runningMs: (running ?? 0) / 1e6, waitingMs: (waiting ?? 0) / 1e6 };
+  } catch {
+    return { runningMs: 0, waitingMs: 0 };
+  }
 }

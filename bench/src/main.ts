@@ -191,7 +191,7 @@ const benchmarks = {
       // Not allowed (no CAP_SYS_NICE): measure at the normal priority.
     }
     // Both data planes in one run (the TypeScript one only for the router: the peer keeps the default).
-    // --batched-reads: the native router also reads its socket with recvmmsg (experimental);
+    // --batched-reads: the native router also reads its socket with recvmmsg (off by default);
     // --peer-reads=dgram: the peer's subscribers read with node:dgram instead of the addon;
     // --subscribers=150,200: those steps only; --native-only: no TypeScript plane.
     const batchedReads = flags.includes('--batched-reads');
@@ -218,6 +218,7 @@ const benchmarks = {
           'peer CPU',
           'peer µs/datagram',
           'setup s',
+          'router running / waiting',
         ],
         ...steps.map((s) => [
           s.dataPlane,
@@ -229,6 +230,7 @@ const benchmarks = {
           `${s.peer.cpuPercent.toFixed(0)} %`,
           s.peer.cpuMicrosPerDatagram.toFixed(1),
           s.setupSeconds.toFixed(0),
+          `${s.routerRunningPercent.toFixed(0)} / ${s.routerWaitingPercent.toFixed(0)} %`,
         ]),
       ],
     );
