@@ -36,7 +36,7 @@ export interface PeerCounts {
   readonly received: number;
   /** Of `received`, those that came more than 300 ms after the last packet was sent. */
   readonly late: number;
-  /** From the last packet sent to the last received, ms. */
+  /** From the last packet sent until nothing more arrived or waited in a socket, ms. */
   readonly drainMs: number;
   /**
    * The peer process's CPU (user + system) from the window's start to its last datagram, percent
@@ -334,18 +334,24 @@ const subscriberPorts = new Set(subscribers.map((subscriber) => subscriber.socke
 const routerBacklogBytes = udpSocketCounters(new Set([routerPort])).queuedBytes;
 const peerBacklogBytes = udpSocketCounters(subscriberPorts).queuedBytes;
 const received = (): number => subscribers.reduce((sum, subscriber) => sum + subscriber.received, 0);
-// Let the last packets arrive before counting: until nothing arrived for 300 ms (at most 20 s,
-// for a peer far behind), counting those that came later than the first 300 ms.
+// Let the last packets arrive before counting: until nothing arrived for 300 ms and nothing
+// waits in the router's socket or the subscribers' (at most 20 s, for a router far behind),
+// counting those that came later than the first 300 ms. Each look follows a turn of the loop's
+// I/O (setImmediate): after a stall the timer runs before the datagrams waiting are read.
 const quietMs = 300;
 let onTime = -1;
 let lastArrival = lastSent;
+const backlogged = (): boolean =>
+  udpSocketCounters(new Set([routerPort])).queuedBytes > 0 ||
+  udpSocketCounters(subscriberPorts).queuedBytes > 0;
 for (
   let seen = arrivals;
   performance.now() - lastArrival < quietMs && performance.now() - lastSent < 20_000;
 ) {
   await new Promise((resolve) => setTimeout(resolve, 20));
+  await new Promise((resolve) => setImmediate(resolve));
   if (onTime < 0 && performance.now() - lastSent >= quietMs) onTime = received();
-  if (arrivals !== seen) {
+  if (arrivals !== seen || (performance.now() - lastArrival >= quietMs && backlogged())) {
     seen = arrivals;
     lastArrival = performance.now();
   }
