@@ -191,16 +191,35 @@ const benchmarks = {
       // Not allowed (no CAP_SYS_NICE): measure at the normal priority.
     }
     // Both data planes in one run (the TypeScript one only for the router: the peer keeps the default).
-    // --batched-reads: the native router also reads its socket with recvmmsg (experimental).
+    // --batched-reads: the native router also reads its socket with recvmmsg (off by default);
+    // --peer-reads=dgram: the peer's subscribers read with node:dgram instead of the addon;
+    // --subscribers=150,200: those steps only; --native-only: no TypeScript plane.
     const batchedReads = flags.includes('--batched-reads');
+    const peerReads = flags.includes('--peer-reads=dgram') ? 'dgram' : undefined;
+    const listed = flags.find((arg) => arg.startsWith('--subscribers='))?.slice('--subscribers='.length);
+    const subscriberCounts = listed?.split(',').map(Number);
+    const options = { subscriberCounts, peerReads } as const;
     const steps = [
-      ...(nativeAddon.available ? await runForwardBench({ dataPlane: 'native', batchedReads }) : []),
-      ...(await runForwardBench({ dataPlane: 'js' })),
+      ...(nativeAddon.available
+        ? await runForwardBench({ ...options, dataPlane: 'native', batchedReads })
+        : []),
+      ...(flags.includes('--native-only') ? [] : await runForwardBench({ ...options, dataPlane: 'js' })),
     ];
     printTable(
-      'Forwarding path of a MediaRouter: 1 publisher (500 packets/s of 1200 B, DTLS-SRTP AES-GCM) to N subscribers, router on one core',
+      `Forwarding path of a MediaRouter: 1 publisher (500 packets/s of 1200 B, DTLS-SRTP AES-GCM) to N subscribers, router on one core (${batchedReads ? 'batched' : 'dgram'} reads; peer: ${peerReads ?? 'batched'} reads; load ${loadavg()[0]?.toFixed(1)})`,
       [
-        ['data plane', 'subscribers', 'forwarded/s', 'µs/packet', 'packets/s per core', 'loss'],
+        [
+          'data plane',
+          'subscribers',
+          'forwarded/s',
+          'µs/packet',
+          'packets/s per core',
+          'loss',
+          'peer CPU',
+          'peer µs/datagram',
+          'setup s',
+          'router running / waiting',
+        ],
         ...steps.map((s) => [
           s.dataPlane,
           String(s.subscribers),
@@ -208,6 +227,59 @@ const benchmarks = {
           s.microsPerPacket.toFixed(1),
           fmt(s.packetsPerCoreSecond),
           `${s.lossPercent.toFixed(2)} %`,
+          `${s.peer.cpuPercent.toFixed(0)} %`,
+          s.peer.cpuMicrosPerDatagram.toFixed(1),
+          s.setupSeconds.toFixed(0),
+          `${s.routerRunningPercent.toFixed(0)} / ${s.routerWaitingPercent.toFixed(0)} %`,
+        ]),
+      ],
+    );
+    printTable(
+      "Where the window's packets went (router: read … sent; peer: socket drops … received; late: after 300 ms)",
+      [
+        [
+          'plane',
+          'N',
+          'sent',
+          'router drops',
+          'read',
+          'unrouted',
+          'lapsed',
+          'SRTP rejected',
+          'accepted',
+          'forwarded',
+          'send failures',
+          'due',
+          'peer drops',
+          'unread B',
+          'received',
+          'late',
+          'drain ms',
+          'backlog KB, router',
+          'peer',
+          'send lag ms',
+        ],
+        ...steps.map(({ dataPlane, subscribers, router, peer }) => [
+          dataPlane,
+          String(subscribers),
+          String(peer.sent),
+          String(router.socketDrops),
+          String(router.read),
+          String(router.unrouted),
+          String(router.lapsed),
+          String(router.srtpRejected),
+          String(router.accepted),
+          String(router.forwarded),
+          String(router.sendFailures),
+          String(peer.expected),
+          String(peer.socketDrops + peer.truncated),
+          String(peer.queuedBytes),
+          String(peer.received),
+          String(peer.late),
+          peer.drainMs.toFixed(0),
+          (peer.routerBacklogBytes / 1024).toFixed(0),
+          (peer.peerBacklogBytes / 1024).toFixed(0),
+          peer.sendLagMs.toFixed(0),
         ]),
       ],
     );

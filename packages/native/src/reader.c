@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <node_api.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -35,6 +36,7 @@ typedef struct {
   uv_poll_t poll;
   napi_ref self;
   napi_ref callback;
+  napi_ref error_callback;
   napi_async_context async;
   napi_async_cleanup_hook_handle cleanup;
   bool closed;
@@ -53,15 +55,29 @@ static napi_value type_error(napi_env env, const char *message) {
   return NULL;
 }
 
-/* Calls back with how many datagrams the batch holds; false when the reader closed meanwhile. */
-static bool deliver(reader *r, int count) {
+static void stop(reader *r);
+
+/*
+ * Calls one of the callbacks with the batch's count (datagrams) or, when status is a libuv error,
+ * an Error naming it; false when the reader closed meanwhile.
+ */
+static bool call_back(reader *r, napi_ref callback_ref, int count, int status) {
   napi_env env = r->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return false;
   napi_value self, callback, argument, result;
   bool ok = napi_get_reference_value(env, r->self, &self) == napi_ok &&
-            napi_get_reference_value(env, r->callback, &callback) == napi_ok &&
-            napi_create_uint32(env, (uint32_t)count, &argument) == napi_ok;
+            napi_get_reference_value(env, callback_ref, &callback) == napi_ok;
+  if (ok && status < 0) {
+    char text[160];
+    snprintf(text, sizeof(text), "the socket cannot be read after an error: %s", uv_strerror(status));
+    napi_value code, message;
+    ok = napi_create_string_utf8(env, uv_err_name(status), NAPI_AUTO_LENGTH, &code) == napi_ok &&
+         napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &message) == napi_ok &&
+         napi_create_error(env, code, message, &argument) == napi_ok;
+  } else if (ok) {
+    ok = napi_create_uint32(env, (uint32_t)count, &argument) == napi_ok;
+  }
   if (ok && napi_make_callback(env, r->async, self, callback, 1, &argument, &result) == napi_pending_exception) {
     /* A throwing callback is the process's uncaught exception, as an event listener's would be. */
     napi_value error;
@@ -95,7 +111,12 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
   if (r->closed) return;
   if (status < 0) {
     clear_error(r);
-    if (uv_poll_start(&r->poll, UV_READABLE, on_readable) != 0) return;
+    int restarted = uv_poll_start(&r->poll, UV_READABLE, on_readable);
+    if (restarted != 0) {
+      /* Reported, then stopped: the owner reads the socket another way. */
+      if (call_back(r, r->error_callback, 0, restarted)) stop(r);
+      return;
+    }
     events = UV_READABLE;
   }
   if (!(events & UV_READABLE)) return;
@@ -126,7 +147,7 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
       r->ports[kept] = ntohs(r->from[i].sin_port);
       kept++;
     }
-    if (kept > 0 && !deliver(r, kept)) return;
+    if (kept > 0 && !call_back(r, r->callback, kept, 0)) return;
     if (received < batch_size) return;
   }
 }
@@ -158,6 +179,8 @@ static void stop(reader *r) {
   uv_poll_stop(&r->poll);
   if (r->callback) napi_delete_reference(r->env, r->callback);
   r->callback = NULL;
+  if (r->error_callback) napi_delete_reference(r->env, r->error_callback);
+  r->error_callback = NULL;
   if (r->async) napi_async_destroy(r->env, r->async);
   r->async = NULL;
   uv_close((uv_handle_t *)&r->poll, on_poll_closed);
@@ -218,16 +241,20 @@ static bool expose(napi_env env, napi_value self, const char *name, napi_typedar
          napi_set_named_property(env, self, name, view) == napi_ok;
 }
 
-/* new UdpReader(fd, callback): reads at once; this.data, this.lengths, this.addresses, this.ports. */
+/*
+ * new UdpReader(fd, onBatch, onError): reads at once; this.data, this.lengths, this.addresses,
+ * this.ports. onError(error) when it can read no more (a poll that libuv stopped on a socket
+ * error and that would not start again), after which it is closed.
+ */
 static napi_value construct(napi_env env, napi_callback_info info) {
-  size_t count = 2;
-  napi_value values[2], self;
+  size_t count = 3;
+  napi_value values[3], self;
   int32_t fd;
-  napi_valuetype kind;
-  if (napi_get_cb_info(env, info, &count, values, &self, NULL) != napi_ok || count < 2 ||
+  napi_valuetype kind, error_kind;
+  if (napi_get_cb_info(env, info, &count, values, &self, NULL) != napi_ok || count < 3 ||
       napi_get_value_int32(env, values[0], &fd) != napi_ok || fd < 0 || napi_typeof(env, values[1], &kind) != napi_ok ||
-      kind != napi_function)
-    return type_error(env, "expected a socket's file descriptor and a callback");
+      kind != napi_function || napi_typeof(env, values[2], &error_kind) != napi_ok || error_kind != napi_function)
+    return type_error(env, "expected a socket's file descriptor and two callbacks");
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return type_error(env, "no event loop");
   reader *r = calloc(1, sizeof(reader));
@@ -250,9 +277,11 @@ static napi_value construct(napi_env env, napi_callback_info info) {
       napi_create_string_utf8(env, "UdpReader", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_async_init(env, self, name, &r->async) != napi_ok ||
       napi_create_reference(env, values[1], 1, &r->callback) != napi_ok ||
+      napi_create_reference(env, values[2], 1, &r->error_callback) != napi_ok ||
       uv_poll_init(loop, &r->poll, r->fd) != 0) {
     if (r->async) napi_async_destroy(env, r->async);
     if (r->callback) napi_delete_reference(env, r->callback);
+    if (r->error_callback) napi_delete_reference(env, r->error_callback);
     free_reader(r);
     return type_error(env, "cannot read the socket");
   }

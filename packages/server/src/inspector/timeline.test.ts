@@ -270,6 +270,7 @@ describe('router samples', () => {
         {
           id: 'p1',
           streamId: 'st1',
+          srtpRejected: 0,
           tracks: [
             {
               kind: 'video',

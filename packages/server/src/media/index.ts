@@ -1,5 +1,12 @@
 export { SrtpContext } from './srtp/SrtpContext.js';
-export { dataPlanes, defaultDataPlane, nativeAddon, type DataPlane } from './srtp/dataPlane.js';
+export {
+  dataPlanes,
+  defaultDataPlane,
+  nativeAddon,
+  udpReaderSlotSize,
+  type DataPlane,
+  type NativeUdpReader,
+} from './srtp/dataPlane.js';
 export {
   deriveSrtpSessionKeys,
   type SrtpKeyingMaterial,
@@ -20,7 +27,9 @@ export {
   type IceTcpLimits,
   type IceTcpStats,
   type UdpMuxOptions,
+  type UdpMuxStats,
 } from './ice/UdpMux.js';
+export { readInBatches } from './ice/batchedReads.js';
 export { IceLiteEndpoint } from './ice/IceLiteEndpoint.js';
 export { DtlsCertificate } from './transport/DtlsCertificate.js';
 export { DtlsSrtpTransport, type DtlsSrtpState } from './transport/DtlsSrtpTransport.js';

@@ -83,9 +83,14 @@ export class IceLiteEndpoint extends TypedEmitter<IceLiteEndpointEvents> {
     this.#setState('connected');
   }
 
-  /** Called by the mux for a packet from one of this endpoint's paths. */
-  handlePacket(packet: Buffer): void {
-    if (this.#state === 'connected') this.safeEmit('packet', packet);
+  /**
+   * Called by the mux for a packet from one of this endpoint's paths; false when it is dropped
+   * because the peer is not connected (its consent lapsed).
+   */
+  handlePacket(packet: Buffer): boolean {
+    if (this.#state !== 'connected') return false;
+    this.safeEmit('packet', packet);
+    return true;
   }
 
   /** Marks the peer gone when it has sent no check since `deadline` (consent, RFC 7675). */

@@ -4,7 +4,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { createConnection } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { nativeAddon } from '../srtp/dataPlane.js';
+import { nativeAddon, udpReaderSlotSize } from '../srtp/dataPlane.js';
 import type { IceLiteEndpoint } from './IceLiteEndpoint.js';
 import {
   decodeXorAddress,
@@ -146,13 +146,46 @@ for (const batchedReads of readModes)
       endpoint.close();
     });
 
+    it('hands on DTLS datagrams one at a time: the promises one starts settle before the next', async () => {
+      // werift's server chains promises on a datagram; fed a ClientHello and its retransmission
+      // in one go, it answered both and the handshake wedged (forward bench, batched reads).
+      const endpoint = mux.createEndpoint();
+      await exchange(bindingRequest(endpoint, { nominate: true }));
+      const events: string[] = [];
+      endpoint.on('packet', (packet) => {
+        const n = packet[packet.length - 1] as number;
+        events.push(`datagram ${n}`);
+        void Promise.resolve().then(() => events.push(`settled ${n}`));
+      });
+      for (let n = 0; n < 3; n++)
+        client.send(Buffer.from([22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 1, n]), mux.port, '127.0.0.1');
+      await waitUntil(() => events.length === 6);
+      assert.deepEqual(events, [
+        'datagram 0',
+        'settled 0',
+        'datagram 1',
+        'settled 1',
+        'datagram 2',
+        'settled 2',
+      ]);
+      endpoint.close();
+    });
+
     it('marks a peer disconnected when its consent lapses, and forgets it on close', async () => {
       const endpoint = mux.createEndpoint();
       await exchange(bindingRequest(endpoint));
       const states: string[] = [];
       endpoint.on('stateChange', (state) => states.push(state));
       endpoint.checkConsent(endpoint.lastConsent + 1);
+      // What the peer sends meanwhile is dropped, and counted; once forgotten, it is unrouted.
+      const before = mux.udpStats;
+      client.send(Buffer.from([0x80, 96, 0, 1]), mux.port, '127.0.0.1');
+      await waitUntil(() => mux.udpStats.lapsed === before.lapsed + 1);
       endpoint.close();
+      client.send(Buffer.from([0x80, 96, 0, 2]), mux.port, '127.0.0.1');
+      await waitUntil(() => mux.udpStats.unrouted === before.unrouted + 1);
+      assert.equal(mux.udpStats.datagrams, before.datagrams + 2);
+      assert.equal(mux.udpStats.stun, before.stun);
       assert.deepEqual(states, ['disconnected', 'closed']);
       assert.equal(await exchange(bindingRequest(endpoint)), null);
     });
@@ -217,10 +250,15 @@ describe('read in batches', { skip: !nativeAddon.available }, () => {
       for (let n = from; n < from + count; n++)
         sender.send(Buffer.from([n >> 8, n & 0xff]), socket.address().port, '127.0.0.1');
     };
-    const reader = readInBatches(socket, (batch, count) => {
-      batches.push(count);
-      firsts.push(batch.data.readUInt16BE(0));
-    });
+    const errors: Error[] = [];
+    const reader = readInBatches(
+      socket,
+      (batch, count) => {
+        batches.push(count);
+        firsts.push(batch.data.readUInt16BE(0));
+      },
+      (error) => errors.push(error),
+    );
     // Queued in one turn of the loop: 9 full batches, one more than a wakeup reads; then exactly
     // one full batch, then one datagram (a poll left unarmed after a batch ending at 32 misses it).
     send(0, 288);
@@ -233,10 +271,53 @@ describe('read in batches', { skip: !nativeAddon.available }, () => {
       await waitUntil(() => batches.length === 11);
       assert.deepEqual(batches, [...Array<number>(10).fill(32), 1]);
       assert.deepEqual(firsts, [...Array.from({ length: 11 }, (_, i) => i * 32)]);
+      assert.deepEqual(errors, []);
     } finally {
       reader.close();
       socket.close();
       sender.close();
+    }
+  });
+
+  it('reads on after a socket error (a port unreachable), which stops libuv’s poll', async () => {
+    // A connected socket gets the ICMP error of a send to a closed port as a pending error:
+    // epoll reports POLLERR and libuv stops the poll; the reader clears it and polls again.
+    const socket = createSocket('udp4');
+    let peer = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
+    const peerPort = peer.address().port;
+    await new Promise<void>((resolve) => {
+      socket.connect(peerPort, '127.0.0.1', resolve);
+    });
+    socket.on('error', () => undefined);
+    const received: number[] = [];
+    const errors: Error[] = [];
+    const reader = readInBatches(
+      socket,
+      (batch, count) => {
+        for (let i = 0; i < count; i++) received.push(batch.data[i * udpReaderSlotSize] as number);
+      },
+      (error) => errors.push(error),
+    );
+    assert.ok(reader);
+    try {
+      peer.send(Buffer.from([1]), socket.address().port, '127.0.0.1');
+      await waitUntil(() => received.length === 1);
+      await new Promise<void>((resolve) => peer.close(resolve));
+      socket.send(Buffer.from([0]));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The same port again (the kernel freed it), so that the connected socket takes its datagrams.
+      peer = createSocket('udp4');
+      await new Promise<void>((resolve) => peer.bind(peerPort, '127.0.0.1', resolve));
+      peer.send(Buffer.from([2]), socket.address().port, '127.0.0.1');
+      await waitUntil(() => received.length === 2);
+      assert.deepEqual(received, [1, 2]);
+      assert.deepEqual(errors, []);
+    } finally {
+      reader.close();
+      socket.close();
+      peer.close();
     }
   });
 });

@@ -2,6 +2,7 @@ import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
 import { lookup } from 'node:dns';
 import { createServer, isIPv4, type Server, type Socket as TcpSocket } from 'node:net';
 import { InvalidStateError } from '../../InvalidStateError.js';
+import { TypedEmitter } from '../../TypedEmitter.js';
 import { udpReaderSlotSize, type NativeUdpReader } from '../srtp/dataPlane.js';
 import { readInBatches, socketFd } from './batchedReads.js';
 import { IceLiteEndpoint, type IcePath } from './IceLiteEndpoint.js';
@@ -64,6 +65,24 @@ export interface IceTcpStats {
   readonly invalid: number;
 }
 
+/** The UDP datagrams a mux read since it started. */
+export interface UdpMuxStats {
+  readonly datagrams: number;
+  /** Of those, STUN messages (checks, authentic or not). */
+  readonly stun: number;
+  /** Neither a check nor from an address a check authenticated: dropped. */
+  readonly unrouted: number;
+  /** From a peer whose consent lapsed (no check for `consentTimeoutSeconds`): dropped. */
+  readonly lapsed: number;
+  /** Dropped by the batched reader: longer than its slots, or not from IPv4. */
+  readonly truncated: number;
+}
+
+export interface UdpMuxEvents {
+  /** The batched reader failed: the mux reads with node:dgram from now on. */
+  batchedReadsFailed: [error: Error];
+}
+
 /** Longest frame a TCP peer may send (RFC 4571 lengths are 16 bits). */
 const maxFrameLength = 0xffff;
 /** Longest first frame: a browser's binding request is a few hundred bytes. */
@@ -83,6 +102,8 @@ interface TcpPeer {
  * connection, to the endpoint whose checks came from there.
  */
 export class UdpMux {
+  /** Tells monitoring of how the mux reads. */
+  readonly observer = new TypedEmitter<UdpMuxEvents>();
   readonly #socket: Socket;
   readonly #tcp: Server | null;
   readonly #byFragment = new Map<string, IceLiteEndpoint>();
@@ -97,7 +118,13 @@ export class UdpMux {
   /** The UDP socket's descriptor; null where node:dgram does not tell it. */
   readonly #fd: number | null;
   /** Reads the UDP socket on the native data plane; null where node:dgram does. */
-  readonly #reader: NativeUdpReader | null;
+  #reader: NativeUdpReader | null;
+  /** Datagrams dropped by a batched reader that failed since. */
+  #truncatedBefore = 0;
+  #datagrams = 0;
+  #unrouted = 0;
+  #lapsed = 0;
+  #stun = 0;
   #closed = false;
 
   private constructor(
@@ -112,19 +139,20 @@ export class UdpMux {
     this.#tcpLimits = tcpLimits;
     this.#fd = socketFd(socket);
     this.#reader = batchedReads
-      ? readInBatches(socket, (reader, count) => {
-          this.#receiveBatch(reader, count);
-        })
+      ? readInBatches(
+          socket,
+          (reader, count) => {
+            this.#receiveBatch(reader, count);
+          },
+          (error) => {
+            this.#truncatedBefore += this.#reader?.dropped() ?? 0;
+            this.#reader = null;
+            this.#readWithDgram();
+            this.observer.safeEmit('batchedReadsFailed', error);
+          },
+        )
       : null;
-    if (!this.#reader)
-      socket.on('message', (packet, info) => {
-        this.#receiveDatagram(
-          packet,
-          addressKey(ipv4Number(info.address), info.port),
-          info.address,
-          info.port,
-        );
-      });
+    if (!this.#reader) this.#readWithDgram();
     tcp?.on('connection', (connection) => {
       this.#accept(connection);
     });
@@ -166,6 +194,22 @@ export class UdpMux {
     return this.#socket.address().port;
   }
 
+  /** The UDP socket's descriptor, which the native data plane sends on; null where node:dgram does not tell it. */
+  get fd(): number | null {
+    return this.#fd;
+  }
+
+  get udpStats(): UdpMuxStats {
+    const truncated = this.#truncatedBefore + (this.#reader?.dropped() ?? 0);
+    return {
+      datagrams: this.#datagrams,
+      stun: this.#stun,
+      unrouted: this.#unrouted,
+      lapsed: this.#lapsed,
+      truncated,
+    };
+  }
+
   /** Whether peers may also reach this mux over TCP, on the same port number. */
   get acceptsTcp(): boolean {
     return this.#tcp !== null;
@@ -199,27 +243,47 @@ export class UdpMux {
     this.#socket.close();
   }
 
+  #readWithDgram(): void {
+    this.#socket.on('message', (packet, info) => {
+      this.#receiveDatagram(packet, addressKey(ipv4Number(info.address), info.port), info.address, info.port);
+    });
+  }
+
   #receiveBatch(reader: NativeUdpReader, count: number): void {
     const { data, lengths, addresses, ports } = reader;
     for (let i = 0; i < count; i++) {
       const start = i * udpReaderSlotSize;
       const view = data.subarray(start, start + (lengths[i] as number));
       const first = view[0] as number;
-      // RTP and RTCP are read before the batch's memory is reused (decrypted into buffers of
-      // their own); anything else may be kept longer (a DTLS flight waiting its turn): a copy.
-      const packet = first >= 128 && first <= 191 ? view : Buffer.from(view);
       const address = addresses[i] as number;
       const port = ports[i] as number;
-      this.#receiveDatagram(packet, addressKey(address, port), address, port);
+      const key = addressKey(address, port);
+      // RTP and RTCP are read before the batch's memory is reused (decrypted into buffers of
+      // their own); anything else may be kept longer (a DTLS flight waiting its turn): a copy.
+      if (first >= 128 && first <= 191) this.#receiveDatagram(view, key, address, port);
+      else if (first < 20 || first > 63) this.#receiveDatagram(Buffer.from(view), key, address, port);
+      else {
+        // DTLS goes on one datagram per turn of the loop, as node:dgram hands datagrams, so that
+        // the promises an in-thread werift server chains on one run before the next: fed a
+        // ClientHello and its retransmission in one go, it answers both and the handshake wedges.
+        const copy = Buffer.from(view);
+        setImmediate(() => {
+          if (!this.#closed) this.#receiveDatagram(copy, key, address, port);
+        });
+      }
     }
   }
 
   /** A datagram from `address` (a string from node:dgram, a number from the addon) and `port`. */
   #receiveDatagram(packet: Buffer, key: number, address: string | number, port: number): void {
+    this.#datagrams++;
     if (!isStun(packet)) {
-      this.#byAddress.get(key)?.endpoint.handlePacket(packet);
+      const route = this.#byAddress.get(key);
+      if (!route) this.#unrouted++;
+      else if (!route.endpoint.handlePacket(packet)) this.#lapsed++;
       return;
     }
+    this.#stun++;
     const known = this.#byAddress.get(key);
     const from: TransportAddress = {
       address: typeof address === 'number' ? ipv4String(address) : address,

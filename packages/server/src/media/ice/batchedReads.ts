@@ -5,6 +5,7 @@ import { nativeAddon, type NativeUdpReader } from '../srtp/dataPlane.js';
 interface DgramHandle {
   readonly fd?: unknown;
   readonly recvStop?: () => number;
+  readonly recvStart?: () => number;
 }
 
 /**
@@ -34,17 +35,35 @@ export function socketFd(socket: Socket): number | null {
  * reads stop (its handle's `recvStop`, which it calls itself before it closes), it still sends
  * and closes the socket. Close the reader before the socket. Null, dgram's reads left on, where
  * the addon or dgram's handle is missing.
+ *
+ * Should the reader fail (see `NativeUdpReader`), it is closed, dgram's reads start again and
+ * `onError` is told: the socket's `message` event carries the datagrams from then on.
  */
 export function readInBatches(
   socket: Socket,
   onBatch: (reader: NativeUdpReader, count: number) => void,
+  onError: (error: Error) => void,
 ): NativeUdpReader | null {
   const handle = socketHandle(socket);
   const fd = socketFd(socket);
-  if (!nativeAddon.available || fd === null || typeof handle?.recvStop !== 'function') return null;
+  if (
+    !nativeAddon.available ||
+    fd === null ||
+    typeof handle?.recvStop !== 'function' ||
+    typeof handle.recvStart !== 'function'
+  )
+    return null;
   handle.recvStop.call(handle);
-  const reader: NativeUdpReader = new nativeAddon.addon.UdpReader(fd, (count) => {
-    onBatch(reader, count);
-  });
+  const reader: NativeUdpReader = new nativeAddon.addon.UdpReader(
+    fd,
+    (count) => {
+      onBatch(reader, count);
+    },
+    (error) => {
+      reader.close();
+      handle.recvStart?.call(handle);
+      onError(error);
+    },
+  );
   return reader;
 }

@@ -138,6 +138,8 @@ export interface PublishedTrackStats extends TrackStats {
 
 export interface PublicationStats {
   readonly id: string;
+  /** SRTP and SRTCP packets from the publisher that failed authentication or were replays. */
+  readonly srtpRejected: number;
   readonly tracks: readonly PublishedTrackStats[];
 }
 
@@ -199,7 +201,8 @@ export function checkPublisherOffer(offerSdp: string): void {
  */
 export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
   readonly #options: MediaRouterOptions & { readonly maxVideoBitrate: number };
-  readonly #publications = new Set<Publication>();
+  /** With the transport each publishes on. */
+  readonly #publications = new Map<Publication, DtlsSrtpTransport>();
   readonly #subscriptions = new Map<Subscription, Publication>();
   #shedding = false;
   #closed = false;
@@ -230,7 +233,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
       maxVideoBitrate: this.#options.maxVideoBitrate,
       feedback: this.#options.publisherFeedback ?? 'transport-wide',
     });
-    this.#publications.add(publication);
+    this.#publications.set(publication, transport);
     publication.on('encodingsChanged', (encodings) => {
       this.safeEmit('encodingsChanged', publication, encodings);
     });
@@ -318,8 +321,9 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
     for (const subscription of this.#subscriptions.keys()) subscription.readForwarding();
     return {
       shedding: this.#shedding,
-      publications: [...this.#publications].map((publication) => ({
+      publications: [...this.#publications].map(([publication, transport]) => ({
         id: publication.id,
+        srtpRejected: transport.srtpRejected,
         tracks: publication.tracks.map((t) => ({
           kind: t.kind,
           packets: t.packetsIn,
@@ -370,7 +374,7 @@ export class MediaRouter extends TypedEmitter<MediaRouterEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const publication of [...this.#publications]) this.unpublish(publication);
+    for (const publication of [...this.#publications.keys()]) this.unpublish(publication);
   }
 
   #local(endpoint: { usernameFragment: string; password: string }): LocalTransport {

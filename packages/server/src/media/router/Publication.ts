@@ -247,9 +247,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
       }
     this.#streams = this.tracks.flatMap((track) => track.layers);
     if (this.#transport.dataPlane === 'native')
-      this.#transport.receiveSrtp((packet) => {
-        this.#receiveSrtp(packet);
-      });
+      this.#transport.receiveSrtp((packet) => this.#receiveSrtp(packet));
     else
       this.#transport.on('rtp', (packet) => {
         this.#receive(packet);
@@ -370,12 +368,14 @@ export class Publication extends TypedEmitter<PublicationEvents> {
    * TypeScript path, and get a copy). Duplicates are the replay window's to drop (1024 packets,
    * as deep as what is kept).
    */
-  #receiveSrtp(packet: Buffer): void {
+  /** Returns false for a packet that was not authentic, or a replay. */
+  #receiveSrtp(packet: Buffer): boolean {
     const ingress = this.#ingress ?? this.#openIngress();
     if (!ingress) {
       const rtp = this.#transport.inbound?.unprotectRtp(packet);
-      if (rtp) this.#receive(rtp);
-      return;
+      if (!rtp) return false;
+      this.#receive(rtp);
+      return true;
     }
     const now = Date.now();
     const performanceNow = performance.now();
@@ -385,10 +385,11 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     if (length === ingressUnknownStream) {
       // Authentic before it teaches a layer its SSRC: a forged packet must not take one.
       const rtp = this.#transport.inbound?.unprotectRtp(packet);
-      if (!rtp || !this.#learnSsrc(readSsrc(rtp), rtp)) return;
+      if (!rtp) return false;
+      if (!this.#learnSsrc(readSsrc(rtp), rtp)) return true;
       length = ingress.receive(packet, copy, now, performanceNow, !listened);
     }
-    if (length < 0) return;
+    if (length < 0) return false;
     const record = ingress.record;
     const layer = this.#streams[record[ingressRecord.stream] as number] as PublishedLayer;
     this.#bytesSinceRemb += length;
@@ -403,7 +404,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
       video ?? recordedVideo(record),
       now,
     );
-    if (!copy) return;
+    if (!copy) return true;
     this.safeEmit('rtp', {
       data: copy,
       layer,
@@ -413,6 +414,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
       atPerformanceMs: performanceNow,
     });
     this.#fanOut.get(layer.track)?.forwardReceived(copy, record);
+    return true;
   }
 
   /**

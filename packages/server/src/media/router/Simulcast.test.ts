@@ -245,6 +245,8 @@ for (const dataPlane of testedDataPlanes)
         publication.tracks[0]?.layers.map((layer) => layer.ssrc),
         ssrcs,
       );
+      // Counted as rejected on either plane (the native one decrypts in its ingress).
+      assert.equal(router.stats().publications[0]?.srtpRejected, 1);
       router.unpublish(publication);
     });
 

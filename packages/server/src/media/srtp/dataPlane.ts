@@ -29,13 +29,19 @@ export interface NativeAddon {
     transportWideCcId: number,
   ) => NativeIngressPath;
   /** Reads a UDP socket in batches (packages/native/src/reader.c; see `UdpMux`). */
-  readonly UdpReader: new (fd: number, onBatch: (count: number) => void) => NativeUdpReader;
+  readonly UdpReader: new (
+    fd: number,
+    onBatch: (count: number) => void,
+    onError: (error: Error) => void,
+  ) => NativeUdpReader;
 }
 
 /**
  * The addon's UdpReader: calls back once per batch of datagrams read with `recvmmsg`, datagram i
  * at `data[i * udpReaderSlotSize]`, `lengths[i]` long, from `addresses[i]` (IPv4, as a number) and
- * `ports[i]`; the memory is reused after the callback returns.
+ * `ports[i]`; the memory is reused after the callback returns. Should its poll of the socket
+ * not start again after a socket error, it calls `onError` (the error's code is libuv's) and
+ * reads no more.
  */
 export interface NativeUdpReader {
   readonly data: Buffer;
@@ -44,7 +50,7 @@ export interface NativeUdpReader {
   readonly ports: Uint32Array;
   /** Stops reading (the socket stays open); idempotent. */
   close(): void;
-  /** Datagrams dropped for being longer than a slot. */
+  /** Datagrams dropped for being longer than a slot or not from IPv4. */
   dropped(): number;
 }
 

@@ -55,6 +55,7 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
   #state: DtlsSrtpState = 'new';
   #inbound: SrtpContext | null = null;
   #outbound: SrtpContext | null = null;
+  #srtpRejected = 0;
   readonly #dataPlane: DataPlane;
   readonly #handshakes: HandshakeLimiter | undefined;
   /** Its turn at the limiter: none asked yet, waiting, under way, or refused. */
@@ -63,7 +64,7 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
   #held: Buffer | null = null;
   #releaseTurn: (() => void) | null = null;
   /** Takes the peer's SRTP packets as they came, instead of the `rtp` event; null for none. */
-  #srtpReceiver: ((packet: Buffer) => void) | null = null;
+  #srtpReceiver: ((packet: Buffer) => boolean) | null = null;
 
   constructor(options: DtlsSrtpTransportOptions) {
     super();
@@ -101,6 +102,11 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
     return this.#dataPlane;
   }
 
+  /** SRTP and SRTCP packets received that failed authentication or were replays. */
+  get srtpRejected(): number {
+    return this.#srtpRejected;
+  }
+
   /** The path to the peer its ICE checks chose; null before. */
   get path(): IcePath | null {
     return this.#endpoint.path;
@@ -122,9 +128,10 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
   /**
    * Hands the peer's SRTP packets (not its SRTCP) to `receiver` still encrypted, once keyed,
    * instead of decrypting them for the `rtp` event: the native data plane's ingress decrypts
-   * them itself, with `inbound`'s cipher and rollover counters of its own.
+   * them itself, with `inbound`'s cipher and rollover counters of its own. `receiver` returns
+   * false for a packet that was not authentic (or a replay), counted in `srtpRejected`.
    */
-  receiveSrtp(receiver: (packet: Buffer) => void): void {
+  receiveSrtp(receiver: (packet: Buffer) => boolean): void {
     this.#srtpReceiver = receiver;
   }
 
@@ -167,11 +174,13 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
     if (secondByte >= 192 && secondByte <= 223) {
       const rtcp = this.#inbound.unprotectRtcp(packet);
       if (rtcp) this.safeEmit('rtcp', rtcp);
+      else this.#srtpRejected++;
     } else if (this.#srtpReceiver) {
-      this.#srtpReceiver(packet);
+      if (!this.#srtpReceiver(packet)) this.#srtpRejected++;
     } else {
       const rtp = this.#inbound.unprotectRtp(packet);
       if (rtp) this.safeEmit('rtp', rtp);
+      else this.#srtpRejected++;
     }
   }
 

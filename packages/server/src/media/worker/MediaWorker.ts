@@ -32,6 +32,8 @@ export class MediaWorkerCallError extends Error {
 export interface MediaWorkerEvents {
   /** The thread ended without being asked to: its routers are gone. */
   died: [error: Error];
+  /** Something to log as a warning (its batched reads failed, say). */
+  warning: [message: string];
   /** One of its routers emitted an event. */
   routerEvent: [event: RouterEvent];
   /** A load report turned it overloaded, or admitting again (also after a silence that counted as overload). */
@@ -74,6 +76,10 @@ export class MediaWorker extends TypedEmitter<MediaWorkerEvents> {
     this.#loadTicks.unref();
     worker.on('message', (message: MediaWorkerMessage) => {
       if (message.kind === 'ready') return;
+      if (message.kind === 'warning') {
+        this.safeEmit('warning', message.message);
+        return;
+      }
       if (message.kind === 'load') {
         const admitting = this.#load.admitting;
         const reading = { utilization: message.utilization, lagP99Ms: message.lagP99Ms };

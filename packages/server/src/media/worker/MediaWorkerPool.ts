@@ -189,6 +189,9 @@ export class MediaWorkerPool {
     worker.on('routerEvent', (event) => {
       this.#routersOf(worker).get(event.routerId)?.deliver(event);
     });
+    worker.on('warning', (message) => {
+      this.#options.logger.warn({ worker: worker.index }, message);
+    });
     worker.on('admissionChange', (admitting, load) => {
       const context = { worker: worker.index, ...load };
       if (admitting) this.#options.logger.info(context, 'media worker admits new sessions again');

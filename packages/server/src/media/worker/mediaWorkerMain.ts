@@ -41,6 +41,13 @@ function post(message: MediaWorkerMessage): void {
   port?.postMessage(message);
 }
 
+mux.observer.on('batchedReadsFailed', (error) => {
+  post({
+    kind: 'warning',
+    message: `batched reads failed, the worker reads with node:dgram: ${error.message}`,
+  });
+});
+
 routers.on('routerEvent', (event) => {
   post({ kind: 'event', ...event });
 });

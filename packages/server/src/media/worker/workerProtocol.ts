@@ -129,6 +129,8 @@ export interface WorkerLoadReport extends WorkerLoadReading {
  */
 export type MediaWorkerMessage =
   | { readonly kind: 'ready'; readonly port: number }
+  /** Something the main thread logs as a warning. */
+  | { readonly kind: 'warning'; readonly message: string }
   | ({ readonly kind: 'load' } & WorkerLoadReport)
   | ({ readonly kind: 'event' } & RouterEvent)
   | { readonly kind: 'result'; readonly id: number; readonly result: unknown }
