@@ -49,7 +49,7 @@ describe('loadConfig', () => {
         holdTimeoutMs: 10_000,
       },
       dataPlane: defaultDataPlane,
-      mediaBatchedReads: false,
+      mediaBatchedReads: defaultDataPlane === 'native',
       publisherFeedback: 'transport-wide',
       audioFallback: defaultVideoFallbackSettings,
       adaptiveRouting: true,
@@ -141,9 +141,12 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({}, { 'publisher-feedback': 'twcc' }), /publisher-feedback/);
   });
 
-  it('reads batched media reads, on the native data plane only', () => {
-    if (nativeAddon.available)
-      assert.equal(loadConfig({ PARLOR_MEDIA_BATCHED_READS: 'on' }).mediaBatchedReads, true);
+  it('reads batched media reads, on the native data plane only (and by default there)', () => {
+    if (nativeAddon.available) {
+      assert.equal(loadConfig({ PARLOR_DATA_PLANE: 'native' }).mediaBatchedReads, true);
+      assert.equal(loadConfig({ PARLOR_MEDIA_BATCHED_READS: 'off' }).mediaBatchedReads, false);
+    }
+    assert.equal(loadConfig({ PARLOR_DATA_PLANE: 'js' }).mediaBatchedReads, false);
     assert.throws(
       () => loadConfig({ PARLOR_MEDIA_BATCHED_READS: 'on', PARLOR_DATA_PLANE: 'js' }),
       /--media-batched-reads on needs --data-plane native/,

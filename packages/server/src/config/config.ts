@@ -457,7 +457,7 @@ const settings = {
     flag: 'media-batched-reads',
     env: 'PARLOR_MEDIA_BATCHED_READS',
     description:
-      'on or off: the native data plane reads the media sockets in batches (recvmmsg); experimental (default off)',
+      'on or off: the native data plane reads the media sockets in batches (recvmmsg) (default on with the native data plane)',
     parse: (raw) => (raw === 'on' ? true : raw === 'off' ? false : new Problem('must be on or off')),
   } satisfies Setting<boolean>,
   publisherFeedback: {
@@ -1002,7 +1002,7 @@ export function loadConfig(env: Env, flags: Flags = {}): Config {
     perSecond: read(settings.dtlsHandshakesPerSecond) ?? defaultHandshakeLimits.perSecond,
   });
   const dataPlane = read(settings.dataPlane) ?? defaultDataPlane;
-  const mediaBatchedReads = read(settings.mediaBatchedReads) ?? false;
+  const mediaBatchedReads = read(settings.mediaBatchedReads) ?? dataPlane === 'native';
   if (mediaBatchedReads && dataPlane !== 'native')
     problems.push('--media-batched-reads on needs --data-plane native');
   const publisherFeedback = read(settings.publisherFeedback) ?? 'transport-wide';
