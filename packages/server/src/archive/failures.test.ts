@@ -27,6 +27,7 @@ import {
   type TestServerOptions,
 } from '@parlor/server/testing';
 import { main } from '../cli.js';
+import { waitFor } from '../waitFor.js';
 
 // Archives that lied or stuck (issue 17, items 9–11): missing ffmpeg or ffprobe, a full disk.
 
@@ -363,7 +364,16 @@ describe('composition that fails or never ends', () => {
     );
     assert.equal(keptRecordings(parlor, id).length, 1);
     const pid = Number(readFileSync(pidFile, 'utf8'));
-    assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the stuck ffmpeg is gone');
+    // Killed, it is gone once reaped, which may come just after the archive's failure is stored.
+    const gone = (): boolean => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code === 'ESRCH';
+      }
+    };
+    await waitFor(gone, 'the stuck ffmpeg to be gone', 5000);
     await sleep(300);
     assert.deepEqual(receiver.statuses, ['started', 'stopped', 'failed']);
     await close();
