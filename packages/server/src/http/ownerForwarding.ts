@@ -77,10 +77,10 @@ export async function deleteArchiveWhereKept(
   apiKey: string,
   archiveId: string,
 ): Promise<void> {
-  const holder = options && (await options.cluster.nodeElsewhere(await archives.holderOf(archiveId)));
-  if (!options || !holder) return archives.delete(apiKey, archiveId);
   // The same refusals as here, before a call that would only repeat them.
-  await archives.checkDeletable(apiKey, archiveId);
+  const archive = await archives.checkDeletable(apiKey, archiveId);
+  const holder = options && (await options.cluster.nodeElsewhere(archive.nodeId ?? null));
+  if (!options || !holder) return archives.delete(apiKey, archiveId);
   const url = `/v2/project/${encodeURIComponent(apiKey)}/archive/${encodeURIComponent(archiveId)}`;
   const answer = await options.forwarding.call(holder, { method: 'DELETE', url, apiKey, body: undefined });
   if (answer.status !== 204)
