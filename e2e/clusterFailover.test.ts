@@ -113,9 +113,23 @@ function moves(): string {
     .join('\n');
 }
 
-/** Each page decodes the other's stream, whatever it is now. */
-async function expectBothDecoding(): Promise<void> {
+/** The streams the pages publish now. */
+function streamIds(): Promise<string[]> {
+  return Promise.all(peers.map((peer) => peer.streamId()));
+}
+
+/**
+ * Each page decodes the other's stream. After a move, `previous` are the streams before it: a
+ * page's stream is replaced once its publisher is republished on the new node, which may come a
+ * moment after `sessionReconnected`, so the new ones are waited for first.
+ */
+async function expectBothDecoding(previous: readonly string[] = []): Promise<void> {
   const [first, second] = peers as [BrowserPeer, BrowserPeer];
+  await waitFor(
+    async () => (await streamIds()).every((streamId) => streamId !== '' && !previous.includes(streamId)),
+    'both pages to publish their streams again on the new node',
+    20_000,
+  );
   const [firstStream, secondStream] = await Promise.all([first.streamId(), second.streamId()]);
   await Promise.all([first.expectMediaFlowing(secondStream), second.expectMediaFlowing(firstStream)]).catch(
     (error: unknown) => {
@@ -213,6 +227,7 @@ describe('a call in a cluster whose nodes come and go', () => {
     const expiresInMs = tokenExpiresAt * 1000 + 1000 - Date.now();
     if (expiresInMs > 0) await sleep(expiresInMs);
     const before = await Promise.all(peers.map((peer) => peer.connectionId()));
+    const streamsBefore = await streamIds();
     // The first page watches its own stream too, which it must move itself.
     await peers[0]?.subscribeToSelf();
     await peers[0]?.expectMediaFlowing('self', 30_000);
@@ -227,7 +242,7 @@ describe('a call in a cluster whose nodes come and go', () => {
     await waitForReconnected(1, 20_000);
     await staying.waitForEvent({ type: 'sessionDisconnected', reason: 'serverRotation' });
     await staying.page.close();
-    await expectBothDecoding();
+    await expectBothDecoding(streamsBefore);
     await peers[0]?.expectMediaFlowing('self', 30_000);
     // New connections, on us (eu's first fallback), as new streams.
     const after = await Promise.all(peers.map((peer) => peer.connectionId()));
@@ -272,11 +287,12 @@ describe('a call in a cluster whose nodes come and go', () => {
       'the archive to start',
       15_000,
     );
+    const streamsBefore = await streamIds();
     const killedAt = Date.now();
     await cluster.node('us-1').parlor.stop('SIGKILL');
     await waitForReconnected(2, 30_000);
     const reconnectedMs = Date.now() - killedAt;
-    await expectBothDecoding();
+    await expectBothDecoding(streamsBefore);
     const decodingMs = Date.now() - killedAt;
     console.log(
       `failover: pages reconnected ${reconnectedMs} ms and decoding ${decodingMs} ms after SIGKILL`,
