@@ -6,6 +6,7 @@ import { TypedEmitter } from '../../TypedEmitter.js';
 import type { UdpMux } from '../ice/UdpMux.js';
 import { MediaRouter, type PublisherFeedback } from '../router/MediaRouter.js';
 import type { Publication } from '../router/Publication.js';
+import { readRouter } from '../router/routerReadings.js';
 import type { Subscription } from '../router/Subscription.js';
 import type { DataPlane } from '../srtp/dataPlane.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
@@ -152,6 +153,10 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
         return null;
       },
       stats: ({ routerId }) => this.#router(routerId).router.stats(),
+      readings: ({ routerId }) => {
+        const { publications, subscriptions } = this.#router(routerId);
+        return readRouter(publications.values(), subscriptions.values());
+      },
       tcpStats: () => options.mux.tcpStats,
       startRecording: ({ routerId, publicationId, path, audio, video }) => {
         const hosted = this.#router(routerId);
