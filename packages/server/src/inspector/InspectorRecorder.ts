@@ -4,7 +4,7 @@ import type { SessionRoom } from '../signaling/SessionRoom.js';
 import { TokenBucket } from '../signaling/TokenBucket.js';
 import type { InspectorRecord, InspectorValue } from '../store/InspectorRepository.js';
 import type { InspectorService } from './InspectorService.js';
-import { pickRouterSamples, routerSamples, type RouterCounters } from './routerSamples.js';
+import { routerSamples, type RouterSampling } from './routerSamples.js';
 
 export interface InspectorRecorderOptions {
   readonly rooms: RoomRegistry;
@@ -113,15 +113,12 @@ export class InspectorRecorder {
       server(path === 'routed' ? 'routerUnreachable' : 'directPathFailed', connection.id, null, {});
     });
     if (room.mediaMode !== 'routed') return;
-    const counters = new Map<string, RouterCounters>();
-    const lastKept = new Map<string, number>();
+    const sampling: RouterSampling = { counters: new Map(), lastKept: new Map() };
     const timer = setInterval(() => {
       // A router that ended while asked has nothing to tell.
-      room.mediaStats().then(
-        (stats) => {
-          if (!stats) return;
-          const samples = routerSamples(stats, counters, Date.now());
-          add(pickRouterSamples(samples, lastKept, this.#routerSubscriberSamples));
+      room.routerReadings().then(
+        (readings) => {
+          if (readings) add(routerSamples(readings, sampling, Date.now(), this.#routerSubscriberSamples));
         },
         () => undefined,
       );

@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RoutedMediaStats } from '../signaling/RoutedMedia.js';
+import { publicationFields, subscriptionFields } from '../media/router/routerReadings.js';
+import type { VideoFallbackState } from '../media/router/VideoFallback.js';
+import type { RoutedReadings } from '../signaling/RoutedMedia.js';
 import type { InspectorRecord } from '../store/InspectorRepository.js';
-import { pickRouterSamples, routerSamples, type RouterCounters } from './routerSamples.js';
+import { routerSamples, type RouterSampling } from './routerSamples.js';
 import { timelineOf } from './timeline.js';
+
+type PublicationField = (typeof publicationFields)[number];
+type SubscriptionField = (typeof subscriptionFields)[number];
 
 const summary = {
   sessionId: 's1',
@@ -261,46 +266,73 @@ describe('meetings', () => {
   });
 });
 
+/** A routed room's readings from figures by field name (0 where not given, NaN for unknown). */
+function readingsOf(entries: {
+  publications?: readonly {
+    id: string;
+    streamId: string;
+    figures: Partial<Record<PublicationField, number>>;
+  }[];
+  subscriptions?: readonly {
+    id: string;
+    streamId: string;
+    connectionId: string;
+    figures: Partial<Record<SubscriptionField, number>>;
+    layer?: string;
+    videoFallback?: VideoFallbackState;
+  }[];
+}): RoutedReadings {
+  const publications = entries.publications ?? [];
+  const subscriptions = entries.subscriptions ?? [];
+  return {
+    publicationIds: publications.map((entry) => entry.id),
+    publications: Float64Array.from(
+      publications.flatMap((entry) => publicationFields.map((field) => entry.figures[field] ?? 0)),
+    ),
+    subscriptionIds: subscriptions.map((entry) => entry.id),
+    subscriptions: Float64Array.from(
+      subscriptions.flatMap((entry) => subscriptionFields.map((field) => entry.figures[field] ?? 0)),
+    ),
+    layers: subscriptions.map((entry) => entry.layer ?? null),
+    targetLayers: subscriptions.map((entry) => entry.layer ?? null),
+    videoFallbacks: subscriptions.map((entry) => entry.videoFallback ?? null),
+    streams: new Map(publications.map((entry) => [entry.id, entry.streamId])),
+    subscribers: new Map(
+      subscriptions.map((entry) => [
+        entry.id,
+        { streamId: entry.streamId, connectionId: entry.connectionId },
+      ]),
+    ),
+  };
+}
+
+const newSampling = (): RouterSampling => ({ counters: new Map(), lastKept: new Map() });
+
 describe('router samples', () => {
   it('start at a stream’s second sample, with bitrates and losses over the interval', () => {
-    const stats = (scale: number): RoutedMediaStats => ({
-      worker: 0,
-      shedding: false,
-      publications: [
-        {
-          id: 'p1',
-          streamId: 'st1',
-          srtpRejected: 0,
-          tracks: [
-            {
-              kind: 'video',
-              packets: 100 * scale,
-              bytes: 100_000 * scale,
-              layers: [
-                {
-                  rid: 'h',
-                  active: true,
-                  width: 640,
-                  height: 360,
-                  bitrate: 800_000,
-                  frameRate: 30,
-                  temporalFrameRates: [30],
-                  packets: 100 * scale,
-                  uplinkLost: 3 * scale,
-                  resendsRequested: 2 * scale,
-                  repaired: scale,
-                  keyframeRequests: scale,
-                },
-              ],
+    const readings = (scale: number): RoutedReadings =>
+      readingsOf({
+        publications: [
+          {
+            id: 'p1',
+            streamId: 'st1',
+            figures: {
+              videoBytes: 100_000 * scale,
+              uplinkLost: 3 * scale,
+              resendsRequested: 2 * scale,
+              repaired: scale,
+              keyframeRequests: scale,
+              width: 640,
+              height: 360,
+              frameRate: 30,
+              activeLayers: 1,
             },
-          ],
-        },
-      ],
-      subscriptions: [],
-    });
-    const counters = new Map<string, RouterCounters>();
-    assert.deepEqual(routerSamples(stats(1), counters, 0), []);
-    const [sample] = routerSamples(stats(2), counters, 5000);
+          },
+        ],
+      });
+    const sampling = newSampling();
+    assert.deepEqual(routerSamples(readings(1), sampling, 0, 100), []);
+    const [sample] = routerSamples(readings(2), sampling, 5000, 100);
     assert.deepEqual(sample?.data, {
       audioBitrate: 0,
       videoBitrate: 160_000,
@@ -313,78 +345,82 @@ describe('router samples', () => {
       repaired: 1,
       keyframeRequests: 1,
     });
-    routerSamples({ worker: 0, shedding: false, publications: [], subscriptions: [] }, counters, 10_000);
-    assert.equal(counters.size, 0);
+    routerSamples(readingsOf({}), sampling, 10_000, 100);
+    assert.equal(sampling.counters.size, 0);
   });
 
   it('tell of a subscriber the share of each kind of its packets its reports say were lost', () => {
-    const stats = (scale: number): RoutedMediaStats => ({
-      worker: 0,
-      shedding: false,
-      publications: [],
-      subscriptions: [
-        {
-          id: 's1',
-          publicationId: 'p1',
-          streamId: 'st1',
-          connectionId: 'c1',
-          estimatedBitrate: 300_000,
-          keyframeRequests: 0,
-          tracks: (['audio', 'video'] as const).map((kind) => ({
-            kind,
-            packets: 250 * scale,
-            bytes: 25_000 * scale,
-            retransmissions: 0,
-            fractionLost: 0.05,
-            packetsLost: (kind === 'audio' ? 10 : 0) * scale,
-            jitterMs: 3,
-            rttMs: 20,
-            layer: kind === 'video' ? 'h' : null,
-            targetLayer: kind === 'video' ? 'h' : null,
-            temporalLayer: 0,
-            targetTemporalLayer: 0,
-            layerSwitches: 0,
-            videoFallback: kind === 'video' ? 'on' : null,
-            lastVideoFallback: null,
-          })),
-        },
-      ],
+    const readings = (scale: number): RoutedReadings =>
+      readingsOf({
+        subscriptions: [
+          {
+            id: 's1',
+            streamId: 'st1',
+            connectionId: 'c1',
+            figures: {
+              audioBytes: 25_000 * scale,
+              videoBytes: 25_000 * scale,
+              audioPackets: 250 * scale,
+              videoPackets: 250 * scale,
+              audioLost: 10 * scale,
+              fractionLost: 0.05,
+              jitterMs: 3,
+              rttMs: NaN,
+              estimatedBitrate: 300_000,
+            },
+            layer: 'h',
+            videoFallback: 'on',
+          },
+        ],
+      });
+    const sampling = newSampling();
+    routerSamples(readings(1), sampling, 0, 100);
+    const [sample] = routerSamples(readings(2), sampling, 5000, 100);
+    assert.deepEqual([sample?.connectionId, sample?.streamId], ['c1', 'st1']);
+    assert.deepEqual(sample?.data, {
+      audioBitrate: 40_000,
+      videoBitrate: 40_000,
+      retransmissions: 0,
+      packetsLost: 10,
+      audioLoss: 0.04,
+      videoLoss: 0,
+      keyframeRequests: 0,
+      fractionLost: 0.05,
+      jitterMs: 3,
+      rttMs: null,
+      layer: 'h',
+      targetLayer: 'h',
+      estimatedBitrate: 300_000,
+      videoFallback: 'on',
     });
-    const counters = new Map<string, RouterCounters>();
-    routerSamples(stats(1), counters, 0);
-    const [sample] = routerSamples(stats(2), counters, 5000);
-    assert.deepEqual(
-      [sample?.data.audioLoss, sample?.data.videoLoss, sample?.data.packetsLost],
-      [0.04, 0, 10],
-    );
   });
 
   it('keep at most so many subscriber samples a tick: those having a bad time first, then the others in turn', () => {
-    const sample = (
+    const readings = (
       at: number,
-      connectionId: string,
-      data: InspectorRecord['data'] = {},
-    ): InspectorRecord => ({
-      at,
-      source: 'router',
-      kind: 'quality',
-      type: 'subscription',
-      connectionId,
-      streamId: 'st1',
-      data: { audioLoss: 0, videoFallback: 'on', ...data },
-    });
-    const publication: InspectorRecord = { ...sample(0, 'c0'), type: 'publication', connectionId: null };
-    const tick = (at: number, bad: string | null = null): InspectorRecord[] => [
-      { ...publication, at },
-      ...['c1', 'c2', 'c3', 'c4', 'c5'].map((id) => sample(at, id, id === bad ? { audioLoss: 0.05 } : {})),
-    ];
-    const lastKept = new Map<string, number>();
-    const kept = (records: InspectorRecord[]): (string | null)[] => records.map((r) => r.connectionId);
-    assert.deepEqual(kept(pickRouterSamples(tick(5), lastKept, 10)), [null, 'c1', 'c2', 'c3', 'c4', 'c5']);
-    assert.deepEqual(kept(pickRouterSamples(tick(10), lastKept, 2)), [null, 'c1', 'c2']);
-    assert.deepEqual(kept(pickRouterSamples(tick(15, 'c1'), lastKept, 2)), [null, 'c1', 'c3']);
-    assert.deepEqual(kept(pickRouterSamples(tick(20), lastKept, 2)), [null, 'c4', 'c5']);
-    assert.deepEqual(kept(pickRouterSamples(tick(25).slice(0, 3), lastKept, 2)), [null, 'c1', 'c2']);
-    assert.deepEqual([...lastKept.keys()].sort(), ['c1 st1', 'c2 st1']);
+      bad: string | null = null,
+      ids = ['c1', 'c2', 'c3', 'c4', 'c5'],
+    ): RoutedReadings =>
+      readingsOf({
+        publications: [{ id: 'p1', streamId: 'st1', figures: {} }],
+        subscriptions: ids.map((id) => ({
+          id: `s-${id}`,
+          streamId: 'st1',
+          connectionId: id,
+          // A tenth of its audio lost since the last tick, for the one having a bad time.
+          figures: { audioPackets: at * 100, audioLost: id === bad ? at * 10 : 0 },
+          videoFallback: 'on',
+        })),
+      });
+    const sampling = newSampling();
+    const kept = (at: number, max: number, bad: string | null = null, ids?: string[]): (string | null)[] =>
+      routerSamples(readings(at, bad, ids), sampling, at, max).map((record) => record.connectionId);
+    assert.deepEqual(kept(0, 10), []);
+    assert.deepEqual(kept(5, 10), [null, 'c1', 'c2', 'c3', 'c4', 'c5']);
+    assert.deepEqual(kept(10, 2), [null, 'c1', 'c2']);
+    assert.deepEqual(kept(15, 2, 'c1'), [null, 'c1', 'c3']);
+    assert.deepEqual(kept(20, 2), [null, 'c4', 'c5']);
+    assert.deepEqual(kept(25, 2, null, ['c1', 'c2']), [null, 'c1', 'c2']);
+    assert.deepEqual([...sampling.lastKept.keys()].sort(), ['c1 st1', 'c2 st1']);
   });
 });

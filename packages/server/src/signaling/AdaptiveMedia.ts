@@ -6,7 +6,7 @@ import type { VideoPreferences } from '../media/router/Subscription.js';
 import { TypedEmitter } from '../TypedEmitter.js';
 import { routingModeFor, type RoutingReason } from './adaptiveRouting.js';
 import type { RoomConnection } from './RoomConnection.js';
-import type { RoutedMedia, RoutedMediaStats } from './RoutedMedia.js';
+import type { RoutedMedia, RoutedMediaStats, RoutedReadings } from './RoutedMedia.js';
 import type { Negotiation, PublishedStreamOptions, StreamMedia } from './StreamMedia.js';
 
 export interface AdaptiveRoutingOptions {
@@ -309,6 +309,11 @@ export class AdaptiveMedia implements StreamMedia {
   async routedStats(): Promise<(RoutedMediaStats & { adaptiveRouting: AdaptiveRoutingStats }) | null> {
     const stats = await this.#routed.stats();
     return stats && { ...stats, adaptiveRouting: this.stats() };
+  }
+
+  /** The router's counters in compact rows, for sampling (`RoutedMedia.readings`). */
+  routedReadings(): Promise<RoutedReadings | null> {
+    return this.#routed.readings();
   }
 
   close(): void {

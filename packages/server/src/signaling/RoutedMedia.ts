@@ -7,6 +7,7 @@ import {
   type PublicationStats,
   type SubscriptionStats,
 } from '../media/router/MediaRouter.js';
+import type { RouterReadings } from '../media/router/routerReadings.js';
 import type { VideoPreferences } from '../media/router/Subscription.js';
 import type { VideoFallbackEvent } from '../media/router/VideoFallback.js';
 import type { RecordedFile, RecordOptions, StreamRecording } from '../archive/ArchiveMedia.js';
@@ -57,6 +58,17 @@ export interface RoutedMediaStats {
     /** The subscriber's connection ID. */
     readonly connectionId: string;
   })[];
+}
+
+/**
+ * A routed room's router counters in compact rows (`RouterReadings`), with the stream of each
+ * publication and the stream and subscriber of each subscription.
+ */
+export interface RoutedReadings extends RouterReadings {
+  /** By publication ID; one that ended while the worker answered is absent. */
+  readonly streams: ReadonlyMap<string, string>;
+  /** By subscription ID; one that ended while the worker answered is absent. */
+  readonly subscribers: ReadonlyMap<string, { readonly streamId: string; readonly connectionId: string }>;
 }
 
 /** A `record` call waiting for its stream's media to reach the router. */
@@ -241,6 +253,24 @@ export class RoutedMedia implements StreamMedia {
           : [];
       }),
     };
+  }
+
+  /** The router's counters in compact rows, for sampling; null before it has a router. */
+  async readings(): Promise<RoutedReadings | null> {
+    const router = this.#router;
+    if (!router) return null;
+    const readings = await router.readings();
+    const streams = new Map<string, string>();
+    for (const upstream of this.#upstreams.values())
+      if (upstream.publicationId) streams.set(upstream.publicationId, upstream.streamId);
+    const subscribers = new Map<string, { streamId: string; connectionId: string }>();
+    for (const downstream of this.#downstreams.values())
+      if (downstream.subscriptionId)
+        subscribers.set(downstream.subscriptionId, {
+          streamId: downstream.streamId,
+          connectionId: downstream.subscriber.id,
+        });
+    return { ...readings, streams, subscribers };
   }
 
   /**

@@ -26,7 +26,7 @@ import { AdaptiveMedia, type AdaptiveRoutingOptions, type AdaptiveRoutingStats }
 import { RoomConnection, type ConnectionLimits, type ConnectionSink } from './RoomConnection.js';
 import type { VideoPreferences } from '../media/router/Subscription.js';
 import type { RemoteRouter } from '../media/worker/RemoteRouter.js';
-import { RoutedMedia, type RoutedMediaStats } from './RoutedMedia.js';
+import { RoutedMedia, type RoutedMediaStats, type RoutedReadings } from './RoutedMedia.js';
 import type { Negotiation, PublishedStreamOptions, StreamMedia } from './StreamMedia.js';
 import { SubscriptionRelay } from './SubscriptionRelay.js';
 
@@ -330,6 +330,12 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
   /** The Media Router's counters, in a routed session that has one, and the paths under adaptive routing. */
   async mediaStats(): Promise<(RoutedMediaStats & { adaptiveRouting?: AdaptiveRoutingStats }) | null> {
     return this.#adaptive ? this.#adaptive.routedStats() : (this.#routed?.stats() ?? null);
+  }
+
+  /** The Media Router's counters in compact rows, for sampling, in a routed session that has one. */
+  async routerReadings(): Promise<RoutedReadings | null> {
+    if (this.#adaptive) return this.#adaptive.routedReadings();
+    return this.#routed ? this.#routed.readings() : null;
   }
 
   /** Adaptive routing, in a routed session that has it: the session's media path now and its observer. */

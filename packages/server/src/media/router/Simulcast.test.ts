@@ -9,6 +9,7 @@ import type { SrtpContext } from '../srtp/SrtpContext.js';
 import type { FakeBrowser } from '../transport/FakeBrowser.js';
 import type { EncodingState, MediaRouter } from './MediaRouter.js';
 import type { Publication } from './Publication.js';
+import { readRouter, subscriptionFields } from './routerReadings.js';
 import { RouterTestBed, testedDataPlanes } from './RouterTestBed.js';
 
 // Simulcast through a MediaRouter: layer choice by preference, switches at keyframes with
@@ -302,8 +303,44 @@ for (const dataPlane of testedDataPlanes)
       );
       assert.equal(new Set(switched.map((frame) => frame.ssrc)).size, 1, 'one SSRC across the switch');
       assertContinuous(switched);
-      const smallStats = router.stats().subscriptions.find((stats) => stats.id === small.id)?.tracks[0];
+      const stats = router.stats();
+      const smallStats = stats.subscriptions.find((entry) => entry.id === small.id)?.tracks[0];
       assert.deepEqual([smallStats?.layer, smallStats?.layerSwitches], ['f', 1]);
+      // The Inspector's compact readings tell what the stats tell.
+      const readings = readRouter([publication], [small, full]);
+      const layers = stats.publications[0]?.tracks[0]?.layers ?? [];
+      const widest = layers.filter((layer) => layer.active).at(-1);
+      const sum = (figure: (layer: (typeof layers)[number]) => number): number =>
+        layers.reduce((total, layer) => total + figure(layer), 0);
+      assert.deepEqual(
+        [...readings.publications],
+        [
+          0,
+          stats.publications[0]?.tracks[0]?.bytes,
+          sum((layer) => layer.uplinkLost),
+          sum((layer) => layer.resendsRequested),
+          sum((layer) => layer.repaired),
+          sum((layer) => layer.keyframeRequests),
+          widest?.width,
+          widest?.height,
+          widest?.frameRate,
+          layers.filter((layer) => layer.active).length,
+        ],
+      );
+      const field = (name: (typeof subscriptionFields)[number]): number => subscriptionFields.indexOf(name);
+      assert.deepEqual(
+        readings.subscriptionIds.map((id, index) => {
+          const row = readings.subscriptions.subarray(
+            index * subscriptionFields.length,
+            (index + 1) * subscriptionFields.length,
+          );
+          return [id, row[field('videoBytes')], row[field('videoPackets')], readings.layers[index]];
+        }),
+        [small, full].map((subscription) => {
+          const track = stats.subscriptions.find((entry) => entry.id === subscription.id)?.tracks[0];
+          return [subscription.id, track?.bytes, track?.packets, track?.layer];
+        }),
+      );
 
       // The full one asks for 7 fps: temporal layers above the base are dropped, numbering closed up.
       await publisher.stream(2100);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RecordingResult } from '../../archive/recording/StreamRecorder.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
 import type { EncodingState, RouterStats } from '../router/MediaRouter.js';
+import type { RouterReadings } from '../router/routerReadings.js';
 import type { VideoPreferences } from '../router/Subscription.js';
 import type { VideoFallbackEvent } from '../router/VideoFallback.js';
 import type { MediaWorker } from './MediaWorker.js';
@@ -83,6 +84,11 @@ export class RemoteRouter extends TypedEmitter<RemoteRouterEvents> {
 
   stats(): Promise<RouterStats> {
     return this.#call('stats', {});
+  }
+
+  /** The router's counters in compact rows, for sampling. */
+  readings(): Promise<RouterReadings> {
+    return this.#call('readings', {});
   }
 
   /** Records a publication into `path` (without extension) until `stopRecording`. */

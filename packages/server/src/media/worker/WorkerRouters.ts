@@ -6,6 +6,7 @@ import { TypedEmitter } from '../../TypedEmitter.js';
 import type { UdpMux } from '../ice/UdpMux.js';
 import { MediaRouter, type PublisherFeedback } from '../router/MediaRouter.js';
 import type { Publication } from '../router/Publication.js';
+import { readRouter } from '../router/routerReadings.js';
 import type { Subscription } from '../router/Subscription.js';
 import type { DataPlane } from '../srtp/dataPlane.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
@@ -152,6 +153,10 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
         return null;
       },
       stats: ({ routerId }) => this.#router(routerId).router.stats(),
+      readings: ({ routerId }) => {
+        const { publications, subscriptions } = this.#router(routerId);
+        return readRouter(publications.values(), subscriptions.values());
+      },
       tcpStats: () => options.mux.tcpStats,
       startRecording: ({ routerId, publicationId, path, audio, video }) => {
         const hosted = this.#router(routerId);
@@ -209,14 +214,16 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
     return handler(params);
   }
 
-  /** RTP packets forwarded to the subscribers of its routers, counted since each subscribed. */
+  /**
+   * RTP packets forwarded to the subscribers of its routers, counted since each subscribed, as of
+   * each one's last tick (the native plane's counts are read on ticks: asking each slot again
+   * here would cost a call per track for a rate taken over 2 s or more).
+   */
   forwardedPackets(): number {
     let total = 0;
     for (const { subscriptions } of this.#routers.values())
-      for (const subscription of subscriptions.values()) {
-        subscription.readForwarding();
+      for (const subscription of subscriptions.values())
         for (const track of subscription.tracks) total += track.packetsOut;
-      }
     return total;
   }
 

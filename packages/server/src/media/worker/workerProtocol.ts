@@ -4,6 +4,7 @@ import type { HandshakeLimits } from '../transport/HandshakeLimiter.js';
 import type { IceTcpLimits, IceTcpStats } from '../ice/UdpMux.js';
 import type { RecordingResult } from '../../archive/recording/StreamRecorder.js';
 import type { EncodingState, PublisherFeedback, RouterStats } from '../router/MediaRouter.js';
+import type { RouterReadings } from '../router/routerReadings.js';
 import type { VideoPreferences } from '../router/Subscription.js';
 import type { VideoFallbackEvent, VideoFallbackSettings } from '../router/VideoFallback.js';
 import type { AdmissionSettings, WorkerLoadReading } from './WorkerLoad.js';
@@ -67,6 +68,8 @@ export interface MediaWorkerMethods {
   unpublish: { params: { routerId: string; publicationId: string }; result: null };
   unsubscribe: { params: { routerId: string; subscriptionId: string }; result: null };
   stats: { params: { routerId: string }; result: RouterStats };
+  /** The router's counters in compact rows, for sampling. */
+  readings: { params: { routerId: string }; result: RouterReadings };
   /** The worker's ICE-TCP connections. */
   tcpStats: { params: null; result: IceTcpStats };
   /** Records a publication's audio and/or video into `path` (without extension) as it arrives. */
