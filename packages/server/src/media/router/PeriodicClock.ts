@@ -2,9 +2,9 @@
  * One timer for the periodic work of a thread's subscriptions and publications. Each task runs
  * once per its period; the tasks of one period are spread over it in slices (each joins the
  * slice with the fewest), so that no turn holds the packets waiting behind it for long, and the
- * tasks of a slice run together, which costs less than each on its own timer (measured in a
- * meeting of 12: about 20 % less periodic work than one interval per task, and a third less
- * than slices of 10 ms).
+ * tasks of a slice run together, which costs less than each on its own timer (in a meeting of
+ * 12, about 18 % less periodic work than one interval per task, and less than slices of 10 ms:
+ * bench/README.md).
  */
 export class PeriodicClock {
   readonly #sliceMs: number;
