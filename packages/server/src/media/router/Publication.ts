@@ -25,6 +25,7 @@ import {
 import { headerExtensionUris, type MediaSection } from '../rtpParameters.js';
 import type { DtlsSrtpTransport } from '../transport/DtlsSrtpTransport.js';
 import { FanOutGroup } from './FanOutGroup.js';
+import { threadClock, type PeriodicTask } from './PeriodicClock.js';
 import {
   ingressMaxTracks,
   ingressRecord,
@@ -203,7 +204,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   readonly #lastKeyframeRequest = new Map<PublishedLayer, number>();
   /** Per consumer (a subscription's track, a recording), the layer it needs. */
   readonly #demand = new Map<object, PublishedLayer>();
-  readonly #timers: NodeJS.Timeout[];
+  readonly #tasks: PeriodicTask[];
   #pauseTimer: NodeJS.Timeout | null = null;
   #lastMeasureMs = Date.now();
   /** Per track, its subscribers on the native data plane; made when the first one comes. */
@@ -256,21 +257,22 @@ export class Publication extends TypedEmitter<PublicationEvents> {
       this.#onRtcp(compound);
     });
     this.transportWideCcId = transportWideCcIdOf(options.sections);
-    this.#timers = [
-      setInterval(() => {
+    // On the thread's clock, spread with the other publications' work.
+    const clock = threadClock();
+    this.#tasks = [
+      clock.add(feedbackIntervalMs, () => {
         this.#sendFeedback(options.maxVideoBitrate, options.feedback);
-      }, feedbackIntervalMs),
-      setInterval(() => {
+      }),
+      clock.add(measureIntervalMs, () => {
         this.#measure();
-      }, measureIntervalMs),
+      }),
     ];
     if (this.transportWideCcId !== null)
-      this.#timers.push(
-        setInterval(() => {
+      this.#tasks.push(
+        clock.add(transportFeedbackIntervalMs, () => {
           this.#sendTransportFeedback();
-        }, transportFeedbackIntervalMs),
+        }),
       );
-    for (const timer of this.#timers) timer.unref();
   }
 
   get closed(): boolean {
@@ -317,7 +319,7 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const timer of this.#timers) clearInterval(timer);
+    for (const task of this.#tasks) task.cancel();
     if (this.#pauseTimer) clearTimeout(this.#pauseTimer);
     if (this.#resendTimer) clearTimeout(this.#resendTimer);
     this.#transport.close();
@@ -641,13 +643,11 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     if (feedbacks.length === 0 || this.#feedbackSsrc === null || this.#transport.state !== 'connected')
       return;
     const mediaSsrc = this.#feedbackSsrc;
-    this.#transport.sendRtcp(
-      Buffer.concat(
-        feedbacks.map((feedback) =>
-          serializeRtcp({ type: 'transportFeedback', senderSsrc: routerSsrc, mediaSsrc, ...feedback }),
-        ),
-      ),
+    const parts = feedbacks.map((feedback) =>
+      serializeRtcp({ type: 'transportFeedback', senderSsrc: routerSsrc, mediaSsrc, ...feedback }),
     );
+    // Mostly one every 50 ms: sent as it is, not copied into a compound of one.
+    this.#transport.sendRtcp(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
   }
 
   /**

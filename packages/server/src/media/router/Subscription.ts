@@ -21,6 +21,7 @@ import { TypedEmitter } from '../../TypedEmitter.js';
 import type { FanOutSlot, FanOutSlotState } from './FanOutGroup.js';
 import { bitrateOf, LayerSelector, temporalLayerFor, type LayerView } from './LayerSelector.js';
 import { NackLossWindow } from './NackLossWindow.js';
+import { threadClock, type PeriodicTask } from './PeriodicClock.js';
 import { VideoFallback, type VideoFallbackEvent, type VideoFallbackSettings } from './VideoFallback.js';
 import type { Publication, PublishedLayer, PublishedTrack, RoutedPacket } from './Publication.js';
 
@@ -170,7 +171,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
    * the payload is read from the publication's packet, which all its subscriptions share.
    */
   readonly #header = Buffer.alloc(maxScratchHeaderLength);
-  readonly #tickTimer: NodeJS.Timeout;
+  readonly #tick: PeriodicTask;
   #ticks = 0;
   /** The transport-wide sequence number extension offered; numbered only if the answer kept it. */
   readonly #transportWideCc: HeaderExtension;
@@ -285,7 +286,8 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
         this.#decideAll();
       }
     });
-    this.#tickTimer = setInterval(() => {
+    // On the thread's clock, spread with the other subscriptions' ticks.
+    this.#tick = threadClock().add(tickMs, () => {
       this.#readSlots();
       const second = ++this.#ticks % ticksPerSecond === 0;
       if (second) {
@@ -296,8 +298,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       if (second || this.#linkInDoubt()) this.#selectLayers();
       // A path the peer's checks moved to reaches the slots of every track, audio's too.
       if (second) this.#decideAll();
-    }, tickMs);
-    this.#tickTimer.unref();
+    });
   }
 
   get closed(): boolean {
@@ -377,7 +378,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#tickTimer);
+    this.#tick.cancel();
     this.#publication.off('rtp', this.#forward);
     if (this.#slots) for (const { slot } of this.#slots.values()) slot.close();
     for (const track of this.tracks) this.#publication.setDemand(track, null);
@@ -713,12 +714,14 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
 
   /**
    * Sender reports keep the publisher's pairing of wall clock and RTP time, in the subscriber's
-   * timestamps: the subscriber can then play audio and video of one publisher in sync.
+   * timestamps: the subscriber can then play audio and video of one publisher in sync. Those of
+   * all its tracks go in one compound packet (RFC 8108 §5.3), protected and sent once.
    */
   #sendSenderReports(): void {
     if (this.#transport.state !== 'connected') return;
     const now = Date.now();
     const ntp = ntpFromUnixMs(now);
+    const reports: Buffer[] = [];
     for (const track of this.tracks) {
       const clock = track.layer?.senderClock;
       if (!clock || track.packetsOut === 0) continue;
@@ -727,7 +730,7 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
       const sourceTimestamp =
         (clock.rtpTimestamp + Math.round(((now - clock.wallClockMs) * clockRate) / 1000)) >>> 0;
       track.lastSenderReport = ntpMiddle32(ntp);
-      this.#transport.sendRtcp(
+      reports.push(
         serializeRtcp({
           type: 'sr',
           ssrc: track.ssrc,
@@ -736,10 +739,12 @@ export class Subscription extends TypedEmitter<SubscriptionEvents> {
           rtpTimestamp: this.#outgoingTimestamp(track, sourceTimestamp),
           packetCount: track.packetsOut,
           octetCount: track.payloadOctetsOut,
-          reports: [],
+          reports: noReportBlocks,
         }),
       );
     }
+    if (reports.length > 0)
+      this.#transport.sendRtcp(reports.length === 1 ? (reports[0] as Buffer) : Buffer.concat(reports));
   }
 
   /** As `RtpRewriter.outgoingTimestamp`, on either plane. */
@@ -887,6 +892,8 @@ const emptySlotState: FanOutSlotState = {
   skipped: 0,
   timestampOffset: 0,
 };
+
+const noReportBlocks: readonly ReportBlock[] = [];
 
 /** VP8 and VP9 have at most 4 temporal layers (TID 0–3): all of them. */
 const allTemporalLayers = 3;
