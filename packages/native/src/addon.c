@@ -10,6 +10,7 @@
 
 #include "fanout.h"
 #include "ingress.h"
+#include "napi_util.h"
 #include "reader.h"
 #include "srtp.h"
 
@@ -29,17 +30,13 @@ static bool fail(call *c, const char *message) {
   return false;
 }
 
+/* Reads the call's arguments and `this`'s context; false, having thrown, when it cannot. */
 static bool begin(napi_env env, napi_callback_info info, size_t expected, call *c) {
-  napi_value self;
-  void *context = NULL;
   c->env = env;
   c->count = MAX_ARGS;
-  c->failed = false;
-  if (napi_get_cb_info(env, info, &c->count, c->values, &self, NULL) != napi_ok) return fail(c, "bad call");
-  if (c->count < expected) return fail(c, "too few arguments");
-  if (napi_unwrap(env, self, &context) != napi_ok || context == NULL) return fail(c, "not an SrtpCipher");
-  c->context = context;
-  return true;
+  c->context = unwrap_this(env, info, expected, &c->count, c->values, "bad call of an SrtpCipher method");
+  c->failed = c->context == NULL;
+  return !c->failed;
 }
 
 static bool buffer(call *c, size_t i, uint8_t **data, size_t *length) {
@@ -52,12 +49,6 @@ static bool buffer(call *c, size_t i, uint8_t **data, size_t *length) {
 
 static bool u32(call *c, size_t i, uint32_t *value) {
   return napi_get_value_uint32(c->env, c->values[i], value) == napi_ok || fail(c, "expected a number");
-}
-
-static napi_value boolean(napi_env env, bool value) {
-  napi_value result;
-  napi_get_boolean(env, value, &result);
-  return result;
 }
 
 static napi_value crypto_failed(napi_env env) {
@@ -177,17 +168,13 @@ static napi_value construct(napi_env env, napi_callback_info info) {
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
-      {"sealRtp", NULL, seal_rtp, NULL, NULL, NULL, napi_default_method, NULL},
-      {"openRtp", NULL, open_rtp, NULL, NULL, NULL, napi_default_method, NULL},
-      {"sealRtcp", NULL, seal_rtcp, NULL, NULL, NULL, napi_default_method, NULL},
-      {"openRtcp", NULL, open_rtcp, NULL, NULL, NULL, napi_default_method, NULL},
+      METHOD("sealRtp", seal_rtp),
+      METHOD("openRtp", open_rtp),
+      METHOD("sealRtcp", seal_rtcp),
+      METHOD("openRtcp", open_rtcp),
   };
-  napi_value constructor;
-  if (napi_define_class(env, "SrtpCipher", NAPI_AUTO_LENGTH, construct, NULL, sizeof(methods) / sizeof(methods[0]),
-                        methods, &constructor) != napi_ok ||
-      napi_set_named_property(env, exports, "SrtpCipher", constructor) != napi_ok ||
-      !fan_out_register(env, exports) || !ingress_register(env, exports) ||
-      !udp_reader_register(env, exports))
+  if (!define_class(env, exports, "SrtpCipher", construct, methods, sizeof(methods) / sizeof(methods[0])) ||
+      !fan_out_register(env, exports) || !ingress_register(env, exports) || !udp_reader_register(env, exports))
     return NULL;
   return exports;
 }

@@ -17,6 +17,7 @@
 
 #include "fanout.h"
 #include "forward.h"
+#include "napi_util.h"
 #include "srtp.h"
 
 enum { batch_size = 64, max_datagram = 2048 + max_header_length + 32, max_slot_arguments = 10 };
@@ -47,36 +48,12 @@ struct fan_out_group {
 
 typedef fan_out_group group;
 
-static napi_value undefined(napi_env env) {
-  napi_value result;
-  napi_get_undefined(env, &result);
-  return result;
-}
-
-static napi_value number(napi_env env, double value) {
-  napi_value result;
-  napi_create_double(env, value, &result);
-  return result;
-}
-
-static napi_value type_error(napi_env env, const char *message) {
-  napi_throw_type_error(env, NULL, message);
-  return NULL;
-}
-
 /* The group, its arguments, and the slot named by the first (when want_slot). */
 static group *arguments(napi_env env, napi_callback_info info, size_t expected, napi_value *values, bool want_slot,
                         slot **found) {
   size_t count = max_slot_arguments;
-  napi_value self;
-  void *data = NULL;
-  if (napi_get_cb_info(env, info, &count, values, &self, NULL) != napi_ok || count < expected ||
-      napi_unwrap(env, self, &data) != napi_ok || data == NULL) {
-    type_error(env, "bad call of a FanOutGroup method");
-    return NULL;
-  }
-  group *g = data;
-  if (!want_slot) return g;
+  group *g = unwrap_this(env, info, expected, &count, values, "bad call of a FanOutGroup method");
+  if (g == NULL || !want_slot) return g;
   uint32_t id;
   if (napi_get_value_uint32(env, values[0], &id) != napi_ok || id >= g->slot_count || g->slots[id] == NULL ||
       !g->slots[id]->used) {
@@ -143,18 +120,6 @@ static void release_slot(napi_env env, slot *s) {
   memset(s, 0, sizeof(*s));
 }
 
-static bool typed_array_of(napi_env env, napi_value value, napi_typedarray_type type, void **data, size_t *length) {
-  napi_typedarray_type actual;
-  napi_value buffer;
-  size_t offset;
-  return napi_get_typedarray_info(env, value, &actual, length, data, &buffer, &offset) == napi_ok && actual == type;
-}
-
-static bool typed_array(napi_env env, napi_value value, napi_typedarray_type type, size_t minimum, void **data) {
-  size_t length;
-  return typed_array_of(env, value, type, data, &length) && length >= minimum;
-}
-
 /* addSlot(cipher, ssrc, clockRate, payloadType, pictureIds, layered, rtxSsrc, rtxPayloadType, rtxSequence,
  * keptExtensionIds): the slot's number; rtxSsrc 0 for none; the IDs (a Uint8Array) of the
  * publisher's header extension elements it keeps, the others removed. */
@@ -162,16 +127,13 @@ static napi_value add_slot(napi_env env, napi_callback_info info) {
   napi_value v[max_slot_arguments];
   group *g = arguments(env, info, 10, v, false, NULL);
   if (g == NULL) return NULL;
-  void *cipher = NULL;
   uint32_t ssrc, payload_type, rtx_ssrc, rtx_payload_type, rtx_sequence;
   uint8_t *kept_ids = NULL;
   size_t kept_count = 0;
   double clock_rate;
   bool picture_ids, layered;
-  bool is_cipher = false;
-  if (napi_check_object_type_tag(env, v[0], &srtp_cipher_tag, &is_cipher) != napi_ok || !is_cipher ||
-      napi_unwrap(env, v[0], &cipher) != napi_ok || cipher == NULL)
-    return type_error(env, "expected a native SrtpCipher");
+  srtp_context *cipher = unwrap_tagged(env, v[0], &srtp_cipher_tag);
+  if (cipher == NULL) return type_error(env, "expected a native SrtpCipher");
   if (napi_get_value_uint32(env, v[1], &ssrc) != napi_ok || !get_double(env, v[2], &clock_rate) ||
       napi_get_value_uint32(env, v[3], &payload_type) != napi_ok || !get_bool(env, v[4], &picture_ids) ||
       !get_bool(env, v[5], &layered) || napi_get_value_uint32(env, v[6], &rtx_ssrc) != napi_ok ||
@@ -337,9 +299,7 @@ static napi_value resend(napi_env env, napi_callback_info info) {
       sent = true;
     }
   }
-  napi_value result;
-  napi_get_boolean(env, sent, &result);
-  return result;
+  return boolean(env, sent);
 }
 
 int fan_out_packet(fan_out_group *g, const uint8_t *packet, size_t length, int layer, const video_info *video,
@@ -429,19 +389,16 @@ static napi_value construct(napi_env env, napi_callback_info info) {
 
 bool fan_out_register(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
-      {"addSlot", NULL, add_slot, NULL, NULL, NULL, napi_default_method, NULL},
-      {"removeSlot", NULL, remove_slot, NULL, NULL, NULL, napi_default_method, NULL},
-      {"setFeedback", NULL, set_feedback, NULL, NULL, NULL, napi_default_method, NULL},
-      {"setDestination", NULL, set_destination, NULL, NULL, NULL, napi_default_method, NULL},
-      {"setDecision", NULL, set_decision, NULL, NULL, NULL, napi_default_method, NULL},
-      {"state", NULL, state, NULL, NULL, NULL, napi_default_method, NULL},
-      {"sourceSequenceOf", NULL, source_sequence_of, NULL, NULL, NULL, napi_default_method, NULL},
-      {"forward", NULL, forward, NULL, NULL, NULL, napi_default_method, NULL},
-      {"resend", NULL, resend, NULL, NULL, NULL, napi_default_method, NULL},
-      {"sendFailures", NULL, send_failures, NULL, NULL, NULL, napi_default_method, NULL},
+      METHOD("addSlot", add_slot),
+      METHOD("removeSlot", remove_slot),
+      METHOD("setFeedback", set_feedback),
+      METHOD("setDestination", set_destination),
+      METHOD("setDecision", set_decision),
+      METHOD("state", state),
+      METHOD("sourceSequenceOf", source_sequence_of),
+      METHOD("forward", forward),
+      METHOD("resend", resend),
+      METHOD("sendFailures", send_failures),
   };
-  napi_value constructor;
-  return napi_define_class(env, "FanOutGroup", NAPI_AUTO_LENGTH, construct, NULL, sizeof(methods) / sizeof(methods[0]),
-                           methods, &constructor) == napi_ok &&
-         napi_set_named_property(env, exports, "FanOutGroup", constructor) == napi_ok;
+  return define_class(env, exports, "FanOutGroup", construct, methods, sizeof(methods) / sizeof(methods[0]));
 }

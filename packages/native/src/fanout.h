@@ -9,11 +9,6 @@
 
 #include "forward.h"
 
-/* Marks SrtpCipher objects, so that a FanOutGroup takes no other object for one. */
-static const napi_type_tag srtp_cipher_tag = {0x7061726c6f720001ull, 0x5372747043697068ull};
-/* Marks FanOutGroup objects, so that an Ingress takes no other object for one. */
-static const napi_type_tag fan_out_group_tag = {0x7061726c6f720002ull, 0x46616e4f75744772ull};
-
 typedef struct fan_out_group fan_out_group;
 
 /* Forwards one received packet to every slot of the group (FanOutGroup.forward without the

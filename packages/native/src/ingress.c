@@ -18,6 +18,7 @@
 #include "fanout.h"
 #include "forward.h"
 #include "ingress.h"
+#include "napi_util.h"
 #include "srtp.h"
 
 enum {
@@ -274,26 +275,8 @@ static void replay_accept(stream_state *s, int64_t index) {
 
 /* ---- N-API ---- */
 
-static napi_value type_error(napi_env env, const char *message) {
-  napi_throw_type_error(env, NULL, message);
-  return NULL;
-}
-
-static napi_value number(napi_env env, double value) {
-  napi_value result;
-  napi_create_double(env, value, &result);
-  return result;
-}
-
 static ingress *unwrap(napi_env env, napi_callback_info info, size_t expected, size_t *count, napi_value *values) {
-  napi_value self;
-  void *data = NULL;
-  if (napi_get_cb_info(env, info, count, values, &self, NULL) != napi_ok || *count < expected ||
-      napi_unwrap(env, self, &data) != napi_ok || data == NULL) {
-    type_error(env, "bad call of an Ingress method");
-    return NULL;
-  }
-  return data;
+  return unwrap_this(env, info, expected, count, values, "bad call of an Ingress method");
 }
 
 static stream_state *find_stream(ingress *in, uint32_t ssrc) {
@@ -369,13 +352,9 @@ static napi_value set_fan_out(napi_env env, napi_callback_info info) {
   if (napi_get_value_uint32(env, v[0], &track) != napi_ok || track >= max_tracks) return type_error(env, "bad track");
   napi_valuetype kind;
   napi_typeof(env, v[1], &kind);
-  void *group = NULL;
-  if (kind != napi_null) {
-    bool tagged = false;
-    if (napi_check_object_type_tag(env, v[1], &fan_out_group_tag, &tagged) != napi_ok || !tagged ||
-        napi_unwrap(env, v[1], &group) != napi_ok || group == NULL)
-      return type_error(env, "expected a FanOutGroup");
-  }
+  fan_out_group *group = NULL;
+  if (kind != napi_null && (group = unwrap_tagged(env, v[1], &fan_out_group_tag)) == NULL)
+    return type_error(env, "expected a FanOutGroup");
   if (in->group_refs[track]) napi_delete_reference(env, in->group_refs[track]);
   in->group_refs[track] = NULL;
   in->groups[track] = group;
@@ -514,17 +493,11 @@ static napi_value construct(napi_env env, napi_callback_info info) {
   napi_value v[3], self;
   if (napi_get_cb_info(env, info, &count, v, &self, NULL) != napi_ok || count < 3)
     return type_error(env, "expected a cipher, a record and an extension ID");
-  void *cipher = NULL, *record = NULL;
-  bool is_cipher = false;
-  napi_typedarray_type type;
-  size_t record_size, offset;
-  napi_value buffer;
+  void *record = NULL;
   uint32_t transport_wide_id;
-  if (napi_check_object_type_tag(env, v[0], &srtp_cipher_tag, &is_cipher) != napi_ok || !is_cipher ||
-      napi_unwrap(env, v[0], &cipher) != napi_ok || cipher == NULL)
-    return type_error(env, "expected a native SrtpCipher");
-  if (napi_get_typedarray_info(env, v[1], &type, &record_size, &record, &buffer, &offset) != napi_ok ||
-      type != napi_float64_array || record_size < record_length)
+  srtp_context *cipher = unwrap_tagged(env, v[0], &srtp_cipher_tag);
+  if (cipher == NULL) return type_error(env, "expected a native SrtpCipher");
+  if (!typed_array(env, v[1], napi_float64_array, record_length, &record))
     return type_error(env, "expected a Float64Array of 32");
   if (napi_get_value_uint32(env, v[2], &transport_wide_id) != napi_ok || transport_wide_id > 255)
     return type_error(env, "bad extension ID");
@@ -546,13 +519,10 @@ static napi_value construct(napi_env env, napi_callback_info info) {
 
 bool ingress_register(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
-      {"setStream", NULL, set_stream, NULL, NULL, NULL, napi_default_method, NULL},
-      {"setFanOut", NULL, set_fan_out, NULL, NULL, NULL, napi_default_method, NULL},
-      {"receive", NULL, receive, NULL, NULL, NULL, napi_default_method, NULL},
-      {"packet", NULL, kept_packet, NULL, NULL, NULL, napi_default_method, NULL},
+      METHOD("setStream", set_stream),
+      METHOD("setFanOut", set_fan_out),
+      METHOD("receive", receive),
+      METHOD("packet", kept_packet),
   };
-  napi_value constructor;
-  return napi_define_class(env, "Ingress", NAPI_AUTO_LENGTH, construct, NULL, sizeof(methods) / sizeof(methods[0]),
-                           methods, &constructor) == napi_ok &&
-         napi_set_named_property(env, exports, "Ingress", constructor) == napi_ok;
+  return define_class(env, exports, "Ingress", construct, methods, sizeof(methods) / sizeof(methods[0]));
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "napi_util.h"
 #include "reader.h"
 
 enum {
@@ -49,11 +50,6 @@ typedef struct {
   struct iovec vectors[batch_size];
   struct sockaddr_in from[batch_size];
 } reader;
-
-static napi_value type_error(napi_env env, const char *message) {
-  napi_throw_type_error(env, NULL, message);
-  return NULL;
-}
 
 static void stop(reader *r);
 
@@ -201,32 +197,22 @@ static void finalize(napi_env env, void *data, void *hint) {
   else if (r->cleanup == NULL) free_reader(r);
 }
 
-static reader *unwrap(napi_env env, napi_callback_info info, size_t *count, napi_value *values) {
-  napi_value self;
-  void *data = NULL;
-  if (napi_get_cb_info(env, info, count, values, &self, NULL) != napi_ok || napi_unwrap(env, self, &data) != napi_ok ||
-      data == NULL) {
-    type_error(env, "bad call of a UdpReader method");
-    return NULL;
-  }
-  return data;
+static reader *unwrap(napi_env env, napi_callback_info info) {
+  size_t count = 0;
+  return unwrap_this(env, info, 0, &count, NULL, "bad call of a UdpReader method");
 }
 
 /* close(): stops reading; the descriptor stays open (dgram closes it). */
 static napi_value close_reader(napi_env env, napi_callback_info info) {
-  size_t count = 0;
-  reader *r = unwrap(env, info, &count, NULL);
+  reader *r = unwrap(env, info);
   if (r != NULL) stop(r);
   return NULL;
 }
 
 /* dropped(): datagrams dropped because they were longer than a slot or not from IPv4. */
 static napi_value dropped(napi_env env, napi_callback_info info) {
-  size_t count = 0;
-  reader *r = unwrap(env, info, &count, NULL);
-  napi_value result = NULL;
-  if (r != NULL) napi_create_double(env, r->truncated, &result);
-  return result;
+  reader *r = unwrap(env, info);
+  return r == NULL ? NULL : number(env, r->truncated);
 }
 
 static bool expose(napi_env env, napi_value self, const char *name, napi_typedarray_type type, void *data,
@@ -297,11 +283,8 @@ static napi_value construct(napi_env env, napi_callback_info info) {
 
 bool udp_reader_register(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
-      {"close", NULL, close_reader, NULL, NULL, NULL, napi_default_method, NULL},
-      {"dropped", NULL, dropped, NULL, NULL, NULL, napi_default_method, NULL},
+      METHOD("close", close_reader),
+      METHOD("dropped", dropped),
   };
-  napi_value constructor;
-  return napi_define_class(env, "UdpReader", NAPI_AUTO_LENGTH, construct, NULL, sizeof(methods) / sizeof(methods[0]),
-                           methods, &constructor) == napi_ok &&
-         napi_set_named_property(env, exports, "UdpReader", constructor) == napi_ok;
+  return define_class(env, exports, "UdpReader", construct, methods, sizeof(methods) / sizeof(methods[0]));
 }
