@@ -195,7 +195,7 @@ async function typeScriptSubscription(
 
 describe('the native fan-out', { skip: !nativeAddon.available && nativeAddon.reason }, () => {
   for (const numbered of [true, false])
-    it(`sends what the TypeScript path sends: simulcast switches, temporal-layer drops, padding, RTX, ${numbered ? 'its own transport-wide numbers' : 'no transport-wide numbers'}`, async () => {
+    it(`sends what the TypeScript path sends: simulcast switches, temporal-layer drops, padding, RTX, ${numbered ? 'its own transport-wide numbers' : 'no transport-wide numbers'}`, async (t) => {
       const { publication, answerSdp } = bed.router.publish(offer());
       const publisher = new Publisher(await bed.connect(answerSdp));
       publisher.send(4, { keyframes: [0, 1, 2] });
@@ -211,6 +211,11 @@ describe('the native fan-out', { skip: !nativeAddon.available && nativeAddon.rea
         bed.connect(offerSdp),
         typeScriptSubscription(publication, answer),
       ]);
+      // Not the bed's: closed here, also after a failed assertion (its socket would keep the file running).
+      t.after(() => {
+        typeScript.subscription.close();
+        typeScript.browser.close();
+      });
       bed.router.answer(native, answer);
       await settle();
       connected = true;
@@ -229,9 +234,11 @@ describe('the native fan-out', { skip: !nativeAddon.available && nativeAddon.rea
       await settle();
       publisher.send(8, { keyframes: [2], padding: true });
       await settle();
-      // 7 fps: the upper temporal layers dropped, the numbering closed up.
+      // 1 fps: the upper temporal layers dropped, the numbering closed up. (The layers' rates are
+      // measured from the stream above: on a loaded machine its 30 fps came out slower, and a
+      // wish of 7 fps kept every temporal layer of a stream measured at 8 fps.)
       for (const subscription of subscriptions)
-        subscription.setPreferences({ resolution: null, frameRate: 7 });
+        subscription.setPreferences({ resolution: null, frameRate: 1 });
       publisher.send(12);
       await settle();
       await until(
@@ -283,12 +290,10 @@ describe('the native fan-out', { skip: !nativeAddon.available && nativeAddon.rea
         temporal.push(readVideoPacket('vp8', rtp, rtpHeaderLength(rtp), rtp.length).temporalLayer);
       }
       assert.ok(padding >= 6, `padding forwarded (${padding})`);
-      assert.deepEqual(temporal.slice(-3), [0, 0, 0], 'only the base layer at 7 fps');
+      assert.deepEqual(temporal.slice(-3), [0, 0, 0], 'only the base layer at 1 fps');
       assert.ok(temporal.includes(2), 'all temporal layers before');
       assert.equal(nativeRtp.filter((rtp) => rtp.readUInt32BE(8) === 2).length, 3, 'three resends on RTX');
       assert.equal(native.tracks[0]?.layerSwitches, 1, 'one switch');
       bed.router.unpublish(publication);
-      typeScript.subscription.close();
-      tsBrowser.close();
     });
 });
