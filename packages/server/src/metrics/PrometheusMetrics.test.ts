@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { createSocket } from 'node:dgram';
 import { createConnection } from 'node:net';
 import { describe, it } from 'node:test';
 import { startTestServer } from '../testing.js';
 
 describe('/metrics', () => {
-  it('counts the ICE-TCP connections a media worker holds and those it closed before a check, with the limits the settings give', async () => {
+  it('counts the ICE-TCP connections a media worker holds and those it closed before a check, with the limits the settings give, and the datagrams its UDP socket read and dropped', async () => {
     const parlor = await startTestServer({
       // Long enough that the two pending connections are still there when counted on a loaded
       // machine (with 600 ms they had timed out once before the count).
@@ -32,6 +33,25 @@ describe('/metrics', () => {
       await closed;
       assert.equal(await metric('parlor_media_tcp_closed_total{worker="0",reason="timeout"}'), 2);
       assert.equal(await metric('parlor_media_tcp_connections{worker="0",state="pending"}'), 0);
+
+      // Three datagrams from an address no check authenticated: read, and dropped as unrouted.
+      const udp = createSocket('udp4');
+      try {
+        for (let i = 0; i < 3; i++)
+          udp.send(Buffer.from([0x80, 0x60, 0, i, 0, 0, 0, 0, 0, 0, 0, 1]), port, '127.0.0.1');
+        for (
+          let i = 0;
+          i < 100 && (await metric('parlor_media_udp_dropped_total{worker="0",reason="unrouted"}')) !== 3;
+          i++
+        )
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.equal(await metric('parlor_media_udp_dropped_total{worker="0",reason="unrouted"}'), 3);
+        assert.equal(await metric('parlor_media_udp_datagrams_total{worker="0"}'), 3);
+        assert.equal(await metric('parlor_media_udp_stun_total{worker="0"}'), 0);
+        assert.equal(await metric('parlor_media_udp_dropped_total{worker="0",reason="lapsed"}'), 0);
+      } finally {
+        udp.close();
+      }
     } finally {
       await parlor.dispose();
     }

@@ -39,6 +39,9 @@ export class PrometheusMetrics {
   readonly #workerSheddingSeconds: Counter<'worker'>;
   readonly #tcpConnections: Gauge<'worker' | 'state'>;
   readonly #tcpClosed: Counter<'worker' | 'reason'>;
+  readonly #udpDatagrams: Counter<'worker'>;
+  readonly #udpStun: Counter<'worker'>;
+  readonly #udpDropped: Counter<'worker' | 'reason'>;
   readonly #receivedPackets: Counter<(typeof streamLabels)[number]>;
   readonly #receivedBytes: Counter<(typeof streamLabels)[number]>;
   readonly #resendsRequested: Counter<(typeof streamLabels)[number]>;
@@ -145,6 +148,21 @@ export class PrometheusMetrics {
     this.#tcpClosed = counter(
       'parlor_media_tcp_closed_total',
       'ICE-TCP connections a media worker closed before their first authentic check: refused (too many pending from the address), timeout, invalid (a first frame that was no check)',
+      ['worker', 'reason'],
+    );
+    this.#udpDatagrams = counter(
+      'parlor_media_udp_datagrams_total',
+      "Datagrams a media worker's UDP socket read",
+      ['worker'],
+    );
+    this.#udpStun = counter(
+      'parlor_media_udp_stun_total',
+      'Of those, STUN messages (ICE checks, authentic or not)',
+      ['worker'],
+    );
+    this.#udpDropped = counter(
+      'parlor_media_udp_dropped_total',
+      'Datagrams a media worker dropped: unrouted (neither a check nor from an address a check authenticated), lapsed (from a peer whose ICE consent lapsed), truncated (longer than the batched reader takes, or not IPv4)',
       ['worker', 'reason'],
     );
     this.#receivedPackets = counter(
@@ -270,13 +288,19 @@ export class PrometheusMetrics {
       this.#workerShedding.set({ worker }, shedding ? 1 : 0);
       this.#workerSheddingSeconds.inc({ worker }, sheddingMs / 1000);
     }
-    for (const { index, stats } of await this.#options.mediaWorkers.tcpStats().catch(() => [])) {
+    for (const { index, stats } of await this.#options.mediaWorkers.muxStats().catch(() => [])) {
       const worker = String(index);
-      this.#tcpConnections.set({ worker, state: 'authenticated' }, stats.authenticated);
-      this.#tcpConnections.set({ worker, state: 'pending' }, stats.pending);
-      this.#tcpClosed.inc({ worker, reason: 'refused' }, stats.refused);
-      this.#tcpClosed.inc({ worker, reason: 'timeout' }, stats.timedOut);
-      this.#tcpClosed.inc({ worker, reason: 'invalid' }, stats.invalid);
+      const { tcp, udp } = stats;
+      this.#tcpConnections.set({ worker, state: 'authenticated' }, tcp.authenticated);
+      this.#tcpConnections.set({ worker, state: 'pending' }, tcp.pending);
+      this.#tcpClosed.inc({ worker, reason: 'refused' }, tcp.refused);
+      this.#tcpClosed.inc({ worker, reason: 'timeout' }, tcp.timedOut);
+      this.#tcpClosed.inc({ worker, reason: 'invalid' }, tcp.invalid);
+      this.#udpDatagrams.inc({ worker }, udp.datagrams);
+      this.#udpStun.inc({ worker }, udp.stun);
+      this.#udpDropped.inc({ worker, reason: 'unrouted' }, udp.unrouted);
+      this.#udpDropped.inc({ worker, reason: 'lapsed' }, udp.lapsed);
+      this.#udpDropped.inc({ worker, reason: 'truncated' }, udp.truncated);
     }
 
     const snapshots = await Promise.all(

@@ -149,7 +149,7 @@ describe("a media worker's ICE-TCP port", () => {
     const pool = await MediaWorkerPool.start({ ...options, workers: 1, tcp: true, tcpLimits: limits });
     try {
       const port = pool.load[0]?.port ?? 0;
-      const stats = async (): Promise<IceTcpStats> => (await pool.tcpStats())[0]?.stats as IceTcpStats;
+      const stats = async (): Promise<IceTcpStats> => (await pool.muxStats())[0]?.stats.tcp as IceTcpStats;
       const router = pool.createRouter();
       const answer = (await router.publish(offerSdp)).answerSdp;
       const ufrag = /a=ice-ufrag:(\S+)/.exec(answer)?.[1] ?? '';

@@ -4,12 +4,12 @@ import { defaultVideoFallbackSettings, type VideoFallbackSettings } from '../rou
 import type { PublisherFeedback } from '../router/MediaRouter.js';
 import type { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { defaultHandshakeLimits, type HandshakeLimits } from '../transport/HandshakeLimiter.js';
-import { defaultTcpLimits, type IceTcpLimits, type IceTcpStats } from '../ice/UdpMux.js';
+import { defaultTcpLimits, type IceTcpLimits } from '../ice/UdpMux.js';
 import { defaultDataPlane, type DataPlane } from '../srtp/dataPlane.js';
 import { MediaWorker } from './MediaWorker.js';
 import { RemoteRouter } from './RemoteRouter.js';
 import { defaultAdmissionSettings, type AdmissionSettings } from './WorkerLoad.js';
-import type { MediaWorkerSettings } from './workerProtocol.js';
+import type { MediaWorkerSettings, MuxStats } from './workerProtocol.js';
 
 export interface MediaWorkerPoolOptions {
   /** How many worker threads; one per core is the point. */
@@ -160,11 +160,11 @@ export class MediaWorkerPool {
     await worker.call('simulateLoad', load);
   }
 
-  /** Each live worker's ICE-TCP connections. */
-  async tcpStats(): Promise<{ readonly index: number; readonly stats: IceTcpStats }[]> {
+  /** Each live worker's ICE-TCP connections and UDP datagram counts. */
+  async muxStats(): Promise<{ readonly index: number; readonly stats: MuxStats }[]> {
     const workers = this.#workers.filter((worker) => worker !== null);
     return Promise.all(
-      workers.map(async (worker) => ({ index: worker.index, stats: await worker.call('tcpStats', null) })),
+      workers.map(async (worker) => ({ index: worker.index, stats: await worker.call('muxStats', null) })),
     );
   }
 

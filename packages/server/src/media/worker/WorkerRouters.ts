@@ -157,7 +157,7 @@ export class WorkerRouters extends TypedEmitter<WorkerRoutersEvents> {
         const { publications, subscriptions } = this.#router(routerId);
         return readRouter(publications.values(), subscriptions.values());
       },
-      tcpStats: () => options.mux.tcpStats,
+      muxStats: () => ({ tcp: options.mux.tcpStats, udp: options.mux.udpStats }),
       startRecording: ({ routerId, publicationId, path, audio, video }) => {
         const hosted = this.#router(routerId);
         const recording = new PublicationRecording(this.#publication(hosted, publicationId), {

@@ -1,7 +1,7 @@
 import type { SignatureHash } from 'werift';
 import type { DataPlane } from '../srtp/dataPlane.js';
 import type { HandshakeLimits } from '../transport/HandshakeLimiter.js';
-import type { IceTcpLimits, IceTcpStats } from '../ice/UdpMux.js';
+import type { IceTcpLimits, IceTcpStats, UdpMuxStats } from '../ice/UdpMux.js';
 import type { RecordingResult } from '../../archive/recording/StreamRecorder.js';
 import type { EncodingState, PublisherFeedback, RouterStats } from '../router/MediaRouter.js';
 import type { RouterReadings } from '../router/routerReadings.js';
@@ -70,8 +70,8 @@ export interface MediaWorkerMethods {
   stats: { params: { routerId: string }; result: RouterStats };
   /** The router's counters in compact rows, for sampling. */
   readings: { params: { routerId: string }; result: RouterReadings };
-  /** The worker's ICE-TCP connections. */
-  tcpStats: { params: null; result: IceTcpStats };
+  /** The worker's ICE-TCP connections and UDP datagram counts. */
+  muxStats: { params: null; result: MuxStats };
   /** Records a publication's audio and/or video into `path` (without extension) as it arrives. */
   startRecording: {
     params: { routerId: string; publicationId: string; path: string; audio: boolean; video: boolean };
@@ -92,6 +92,12 @@ export interface MediaWorkerRequest<M extends MediaWorkerMethod = MediaWorkerMet
   readonly id: number;
   readonly method: M;
   readonly params: MediaWorkerMethods[M]['params'];
+}
+
+/** A worker's socket counts: its ICE-TCP connections and the datagrams its UDP socket read. */
+export interface MuxStats {
+  readonly tcp: IceTcpStats;
+  readonly udp: UdpMuxStats;
 }
 
 /** What a worker's router tells the main thread unasked: a `MediaRouter` event, with IDs for objects. */
