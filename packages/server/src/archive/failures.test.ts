@@ -318,6 +318,7 @@ describe('archive tools', () => {
     const available = await archiveWhen(parlor, id, 'available');
     const duration = await probedDuration(parlor, available);
     assert.ok(duration > 1 && duration < 4, `duration ${duration}`);
+    await waitFor(() => receiver.statuses.length >= 4, 'the callback of its retry', 10_000);
     await sleep(300);
     assert.deepEqual(receiver.statuses, ['started', 'stopped', 'failed', 'available']);
     assert.equal((await retryCommand(parlor.dataDir, id)).code, 2, 'an available archive is not retried');
@@ -374,6 +375,8 @@ describe('composition that fails or never ends', () => {
       }
     };
     await waitFor(gone, 'the stuck ffmpeg to be gone', 5000);
+    // Its callback follows through the callbacks' queue, once: none comes after it.
+    await waitFor(() => receiver.statuses.length >= 3, 'the callback of its failure', 10_000);
     await sleep(300);
     assert.deepEqual(receiver.statuses, ['started', 'stopped', 'failed']);
     await close();
@@ -416,6 +419,8 @@ describe('a full disk', () => {
       // Failed: its output could not be written whole (ffmpeg may even end well with an MP4
       // that has no index: the probe of the output catches it).
       assert.match(ended.reason, /^system failure: /);
+      // The callback of the end follows the stored status through the callbacks' queue.
+      await waitFor(() => receiver.statuses.length >= 3, 'the callback of its end', 10_000);
       assert.deepEqual(receiver.statuses.slice(0, 3), ['started', 'stopped', ended.status]);
       assert.match(
         receiver.reasons[1] ?? '',
