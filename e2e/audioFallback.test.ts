@@ -46,7 +46,13 @@ describe('subscriber audio fallback on a real link', { skip: namespacesUnavailab
         `${run.recovery.subscriberMs} ms at the subscriber (aim ≤ 10000); ` +
         `video went off on the reading ${JSON.stringify(run.disabledOn)}`,
     );
-    assert.deepEqual(run.events, ['videoDisableWarning', 'videoDisabled quality', 'videoEnabled quality']);
+    // A probe may get through the bottleneck's queue and fail just after (VideoFallback counts it
+    // failed and waits longer for the next): video back and off again while the link is bad.
+    const probeFailed = '(, videoEnabled quality(, videoDisableWarning)?, videoDisabled quality)?';
+    assert.match(
+      run.events.join(', '),
+      new RegExp(`^videoDisableWarning, videoDisabled quality${probeFailed}, videoEnabled quality$`),
+    );
     assert.deepEqual(run.steadyEvents, []);
     assert.deepEqual(run.steadyStalls, [], 'the unimpaired subscriber decoded video throughout');
     // Opus sends 50 packets a second; the link drops a tenth and more.
@@ -112,7 +118,10 @@ describe('subscriber audio fallback on a real link', { skip: namespacesUnavailab
       .filter((e) => e.source === 'client' && e.connectionId === run.impairedConnection && e.at < degraded.at)
       .filter((e) => e.type === 'videoDisabled' || e.type === 'videoEnabled')
       .map((e) => `${e.type} ${String(e.data.reason)}`);
-    assert.deepEqual(episode, ['videoDisabled quality', 'videoEnabled quality']);
+    assert.match(
+      episode.join(', '),
+      /^videoDisabled quality(, videoEnabled quality, videoDisabled quality)?, videoEnabled quality$/,
+    );
     assert.ok(
       timeline.quality.some((q) => q.source === 'router' && q.connectionId === run.impairedConnection),
       "the router's samples of the impaired subscriber",

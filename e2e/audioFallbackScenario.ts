@@ -1,5 +1,5 @@
 import type { TestServer } from '@parlor/server/testing';
-import type { BrowserPeer } from './helpers.js';
+import type { BrowserPeer, RecordedEvent } from './helpers.js';
 import { NamespaceBed } from './namespaceBed.js';
 import { limitDownlink } from './netns.js';
 
@@ -131,7 +131,22 @@ export class FallbackTestBed {
 
       limitDownlink(this.#bed.side, null);
       const repairedAt = Date.now();
-      const enabled = await impaired.waitForEvent({ type: 'videoEnabled', reason: 'quality' }, 60_000);
+      // After the repair: a probe may have brought video back for a moment while the link was bad.
+      let enabled: RecordedEvent | undefined;
+      await waitFor(
+        async () => {
+          enabled = (await impaired.events()).find(
+            (event) =>
+              event.target === 'subscriber' &&
+              event.type === 'videoEnabled' &&
+              event.reason === 'quality' &&
+              (event.atMs ?? 0) >= repairedAt,
+          );
+          return enabled !== undefined;
+        },
+        'videoEnabled after the repair',
+        60_000,
+      );
       const enabledChange = await this.#lastChange(sessionId, impairedConnection, 'videoEnabled');
       const decodedAtEnable = (await impaired.mediaCounters(streamId)).framesDecoded;
       await waitFor(
@@ -159,7 +174,7 @@ export class FallbackTestBed {
         },
         recovery: {
           routerMs: enabledChange.atMs - repairedAt,
-          subscriberMs: (enabled.atMs ?? 0) - repairedAt,
+          subscriberMs: (enabled?.atMs ?? 0) - repairedAt,
         },
         events: await fallbackEventsOf(impaired),
         steadyEvents: await fallbackEventsOf(steady),
