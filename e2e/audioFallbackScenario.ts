@@ -1,4 +1,4 @@
-import type { TestServer } from '@parlor/server/testing';
+import { type TestServer, waitFor } from '@parlor/server/testing';
 import type { BrowserPeer, RecordedEvent } from './helpers.js';
 import { NamespaceBed } from './namespaceBed.js';
 import { limitDownlink } from './netns.js';
@@ -123,7 +123,9 @@ export class FallbackTestBed {
       });
       const impairedAt = Date.now();
       const disabled = await impaired.waitForEvent({ type: 'videoDisabled', reason: 'quality' }, 20_000);
-      const disabledChange = await this.#lastChange(sessionId, impairedConnection, 'videoDisabled');
+      const disabledChange = await this.#lastChange(sessionId, impairedConnection);
+      if (disabledChange?.event !== 'videoDisabled')
+        throw new Error(`the router's last change is ${JSON.stringify(disabledChange)}`);
       const audioAtDisable = (await impaired.mediaCounters(streamId)).audioPackets;
       const indicatorWhileOff = await showsVideoDisabled(impaired);
       await new Promise((resolve) => setTimeout(resolve, impairedForMs));
@@ -131,23 +133,29 @@ export class FallbackTestBed {
 
       limitDownlink(this.#bed.side, null);
       const repairedAt = Date.now();
-      // After the repair: a probe may have brought video back for a moment while the link was bad.
+      // Video is back once the router's last change and the page's last event both say so. A probe
+      // may bring it back for a moment while the link is bad and fail just after, and its
+      // videoEnabled can reach the page after the repair, through the bottleneck's queue.
       let enabled: RecordedEvent | undefined;
+      let enabledChange: FallbackChange | undefined;
       await waitFor(
         async () => {
-          enabled = (await impaired.events()).find(
-            (event) =>
-              event.target === 'subscriber' &&
-              event.type === 'videoEnabled' &&
-              event.reason === 'quality' &&
-              (event.atMs ?? 0) >= repairedAt,
-          );
-          return enabled !== undefined;
+          const last = (await impaired.events())
+            .filter(
+              (e) => e.target === 'subscriber' && (e.type === 'videoEnabled' || e.type === 'videoDisabled'),
+            )
+            .at(-1);
+          if (last?.type !== 'videoEnabled' || last.reason !== 'quality') return false;
+          const change = await this.#lastChange(sessionId, impairedConnection);
+          if (change?.event !== 'videoEnabled') return false;
+          enabled = last;
+          enabledChange = change;
+          return true;
         },
-        'videoEnabled after the repair',
+        'video back after the repair, at the router and at the subscriber',
         60_000,
       );
-      const enabledChange = await this.#lastChange(sessionId, impairedConnection, 'videoEnabled');
+      if (!enabled || !enabledChange) throw new Error('unreachable: the wait ended without video back');
       const decodedAtEnable = (await impaired.mediaCounters(streamId)).framesDecoded;
       await waitFor(
         async () => (await impaired.mediaCounters(streamId)).framesDecoded > decodedAtEnable + 30,
@@ -174,7 +182,7 @@ export class FallbackTestBed {
         },
         recovery: {
           routerMs: enabledChange.atMs - repairedAt,
-          subscriberMs: (enabled?.atMs ?? 0) - repairedAt,
+          subscriberMs: (enabled.atMs ?? 0) - repairedAt,
         },
         events: await fallbackEventsOf(impaired),
         steadyEvents: await fallbackEventsOf(steady),
@@ -245,15 +253,15 @@ export class FallbackTestBed {
     return events.filter((event) => event.source === 'client');
   }
 
-  /** The router's last change of a connection's audio fallback, which must have been `event`. */
-  async #lastChange(sessionId: string, connectionId: string, event: string): Promise<FallbackChange> {
+  /** The router's last audio fallback change of a connection's video, null before any. */
+  async #lastChange(sessionId: string, connectionId: string): Promise<FallbackChange | null> {
     const response = await this.#bed.parlor.rest('GET', `/session/${sessionId}/media`);
     const { subscriptions } = (await response.json()) as { subscriptions: FallbackStats[] };
-    const change = subscriptions
-      .find((subscription) => subscription.connectionId === connectionId)
-      ?.tracks.find((track) => track.kind === 'video')?.lastVideoFallback;
-    if (change?.event !== event) throw new Error(`the router's last change is ${JSON.stringify(change)}`);
-    return change;
+    return (
+      subscriptions
+        .find((subscription) => subscription.connectionId === connectionId)
+        ?.tracks.find((track) => track.kind === 'video')?.lastVideoFallback ?? null
+    );
   }
 }
 
@@ -301,12 +309,4 @@ function watchDecoding(peer: BrowserPeer, streamId: string): { stop(): Promise<s
       return stalls;
     },
   };
-}
-
-async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
