@@ -234,23 +234,18 @@ export class RoutedMedia implements StreamMedia {
     const router = this.#router;
     if (!router) return null;
     const { shedding, publications, subscriptions } = await router.stats();
-    const upstreams = new Map([...this.#upstreams.values()].map((entry) => [entry.publicationId, entry]));
-    const downstreams = new Map(
-      [...this.#downstreams.values()].map((entry) => [entry.subscriptionId, entry]),
-    );
+    const { streams, subscribers } = this.#routerIds();
     return {
       worker: router.worker.index,
       shedding,
       // What ended while the worker was answering is left out.
       publications: publications.flatMap((publication) => {
-        const upstream = upstreams.get(publication.id);
-        return upstream ? [{ ...publication, streamId: upstream.streamId }] : [];
+        const streamId = streams.get(publication.id);
+        return streamId ? [{ ...publication, streamId }] : [];
       }),
       subscriptions: subscriptions.flatMap((subscription) => {
-        const downstream = downstreams.get(subscription.id);
-        return downstream
-          ? [{ ...subscription, streamId: downstream.streamId, connectionId: downstream.subscriber.id }]
-          : [];
+        const subscriber = subscribers.get(subscription.id);
+        return subscriber ? [{ ...subscription, ...subscriber }] : [];
       }),
     };
   }
@@ -260,6 +255,11 @@ export class RoutedMedia implements StreamMedia {
     const router = this.#router;
     if (!router) return null;
     const readings = await router.readings();
+    return { ...readings, ...this.#routerIds() };
+  }
+
+  /** The room's streams by the router's publication IDs, and its subscribers by subscription IDs. */
+  #routerIds(): Pick<RoutedReadings, 'streams' | 'subscribers'> {
     const streams = new Map<string, string>();
     for (const upstream of this.#upstreams.values())
       if (upstream.publicationId) streams.set(upstream.publicationId, upstream.streamId);
@@ -270,7 +270,7 @@ export class RoutedMedia implements StreamMedia {
           streamId: downstream.streamId,
           connectionId: downstream.subscriber.id,
         });
-    return { ...readings, streams, subscribers };
+    return { streams, subscribers };
   }
 
   /**
