@@ -28,6 +28,8 @@ describe('a publisher with audio fallback whose uplink narrows', { skip }, () =>
   /** Checks what each side saw of one run, and prints how long each step took. */
   function check(run: PublisherFallbackRun): void {
     console.log(`publisher fallback (${describeRun(run)})`);
+    if (run.subscriberFallbacks.length > 0)
+      console.log(`the router's own fallback of the subscriber: ${JSON.stringify(run.subscriberFallbacks)}`);
     assert.ok(
       run.ownVideoStayedOn,
       "the publisher's own video stays on: the fallback is not the user's choice",
@@ -40,8 +42,18 @@ describe('a publisher with audio fallback whose uplink narrows', { skip }, () =>
     assert.ok(run.probes.failed >= 1, `probes failed while narrow: ${run.probes.failed}`);
     assert.deepEqual(run.events, ['videoDisableWarning', 'videoDisabled quality', 'videoEnabled quality']);
     // The subscriber's own link is fine: in routed sessions the router blames it for none of
-    // what the publisher's uplink lost.
-    assert.deepEqual(run.subscriberEvents, ['videoDisabled quality', 'videoEnabled quality']);
+    // what the publisher's uplink lost. A starved machine may still delay the subscriber's
+    // packets enough for the router's estimate of its downlink to fall below the lowest layer:
+    // an episode of its own then, on the estimate and never on loss, beside the publisher's.
+    const ownEpisodes = run.subscriberFallbacks.filter((change) => change.event === 'videoDisabled');
+    for (const change of ownEpisodes)
+      assert.ok(
+        change.estimate !== null && change.estimate < change.lowestBitrate,
+        `the router turned the subscriber's video off on its estimate, not on loss: ${JSON.stringify(change)}`,
+      );
+    if (ownEpisodes.length === 0)
+      assert.deepEqual(run.subscriberEvents, ['videoDisabled quality', 'videoEnabled quality']);
+    else assert.match(run.subscriberEvents.join(', '), /videoDisabled quality, .*videoEnabled quality$/);
     assert.deepEqual(run.hasVideoChanges, [false, true]);
     assert.equal(run.serverHasVideo, true);
     // The aims are 2 s and 10 s; a busy machine (two cores, other browsers) gets some room.

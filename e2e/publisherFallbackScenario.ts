@@ -1,5 +1,6 @@
 import type { PublisherFallbackRecord, PublisherFallbackStats } from '@parlor/client';
 import type { BrowserPeer, MediaCounters } from './helpers.js';
+import type { TestServer } from '@parlor/server/testing';
 import { NamespaceBed } from './namespaceBed.js';
 import { limitUplink, type UplinkLimit } from './netns.js';
 
@@ -45,6 +46,20 @@ export interface PublisherFallbackRun {
   readonly ownVideoStayedOn: boolean;
   /** The server's view of the stream once video came back. */
   readonly serverHasVideo: boolean | undefined;
+  /**
+   * The router's own audio fallback changes of the subscriber's video (its downlink judged, not
+   * the publisher's uplink), from the impairment on; none in relayed sessions.
+   */
+  readonly subscriberFallbacks: readonly SubscriberFallbackChange[];
+}
+
+/** A change of the router's audio fallback for a subscriber, and the link reading it was made on. */
+export interface SubscriberFallbackChange {
+  readonly atMs: number;
+  readonly event: string;
+  readonly estimate: number | null;
+  readonly loss: number;
+  readonly lowestBitrate: number;
 }
 
 const fallbackEventTypes = new Set([
@@ -76,6 +91,7 @@ export class PublisherFallbackTestBed {
     const sessionId = await this.#bed.parlor.createSession({ mediaMode });
     const publisher = await this.#bed.join(this.#bed.inside, sessionId);
     const subscriber = await this.#bed.join(this.#bed.outside, sessionId);
+    let routerFallbacks: { stop(): Promise<SubscriberFallbackChange[]> } | null = null;
     try {
       const publishError = await publisher.publish({
         resolution: '640x480',
@@ -88,6 +104,8 @@ export class PublisherFallbackTestBed {
       if (initial?.state !== 'on') throw new Error(`the fallback starts ${JSON.stringify(initial)}`);
 
       await watchHasVideo(subscriber);
+      if (mediaMode === 'routed')
+        routerFallbacks = watchRouterFallbacks(this.#bed.parlor, sessionId, await subscriber.connectionId());
       const impairedAt = Date.now();
       limitUplink(this.#bed.side, narrowUplink);
       const impairCommandMs = Date.now() - impairedAt;
@@ -145,8 +163,10 @@ export class PublisherFallbackTestBed {
         ownVideoStayedOn,
         serverHasVideo: this.#bed.parlor.server.rooms.get(sessionId)?.stream(streamId)?.lastVideoQualityChange
           ?.hasVideo,
+        subscriberFallbacks: (await routerFallbacks?.stop()) ?? [],
       };
     } finally {
+      await routerFallbacks?.stop();
       limitUplink(this.#bed.side, null);
       // Its media would otherwise share the namespace's uplink with the next run's.
       await Promise.all([publisher.page.close(), subscriber.page.close()]);
@@ -201,6 +221,47 @@ async function hasVideoChangedAt(peer: BrowserPeer, value: boolean, timeoutMs: n
 }
 
 /** The publisher's fallback state, as `getAudioFallbackStats` tells it. */
+/**
+ * Polls the session's media stats every 250 ms for the router's audio fallback changes of a
+ * subscriber's video, until stopped; returns each change once, in order.
+ */
+function watchRouterFallbacks(
+  parlor: TestServer,
+  sessionId: string,
+  connectionId: string,
+): { stop(): Promise<SubscriberFallbackChange[]> } {
+  const changes: SubscriberFallbackChange[] = [];
+  const watching = { done: false };
+  const poll = async (): Promise<void> => {
+    const response = await parlor.rest('GET', `/session/${sessionId}/media`);
+    if (!response.ok) return;
+    const { subscriptions } = (await response.json()) as {
+      subscriptions: {
+        connectionId: string;
+        tracks: { kind: string; lastVideoFallback: SubscriberFallbackChange | null }[];
+      }[];
+    };
+    const change = subscriptions
+      .find((subscription) => subscription.connectionId === connectionId)
+      ?.tracks.find((track) => track.kind === 'video')?.lastVideoFallback;
+    if (change && change.atMs !== changes.at(-1)?.atMs) changes.push(change);
+  };
+  const polling = (async () => {
+    while (!watching.done) {
+      // A failed read (the server busy, the session ending) leaves a gap in the watch, no more.
+      await poll().catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  })();
+  return {
+    stop: async () => {
+      watching.done = true;
+      await polling;
+      return changes;
+    },
+  };
+}
+
 function fallbackStats(peer: BrowserPeer): Promise<PublisherFallbackStats | null> {
   return peer.page.evaluate(() => window.participant.publisher?.getAudioFallbackStats() ?? null);
 }
