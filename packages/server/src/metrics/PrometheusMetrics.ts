@@ -2,7 +2,15 @@ import { mediaPaths } from '@parlor/protocol';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Cluster } from '../cluster/Cluster.js';
 import type { MediaWorkerPool } from '../media/worker/MediaWorkerPool.js';
+import {
+  fieldIndexes,
+  layerFields,
+  publicationFields,
+  rowOf,
+  subscriptionFields,
+} from '../media/router/routerReadings.js';
 import type { RoomRegistry } from '../signaling/RoomRegistry.js';
+import type { RoutedReadings } from '../signaling/RoutedMedia.js';
 
 export interface PrometheusMetricsOptions {
   readonly rooms: RoomRegistry;
@@ -303,53 +311,106 @@ export class PrometheusMetrics {
       this.#udpDropped.inc({ worker, reason: 'truncated' }, udp.truncated);
     }
 
-    const snapshots = await Promise.all(
+    const sessions = await Promise.all(
       rooms.map(async (room) => ({
         sessionId: room.sessionId,
-        stats: await room.mediaStats().catch(() => null),
+        readings: await room.routerReadings().catch(() => null),
       })),
     );
-    for (const { sessionId, stats } of snapshots) {
-      if (!stats) continue;
-      for (const publication of stats.publications) {
-        for (const track of publication.tracks) {
-          const labels = { session_id: sessionId, stream_id: publication.streamId, kind: track.kind };
-          this.#receivedPackets.inc(labels, track.packets);
-          this.#receivedBytes.inc(labels, track.bytes);
-          for (const layer of track.layers) {
-            this.#resendsRequested.inc(labels, layer.resendsRequested);
-            this.#repairedPackets.inc(labels, layer.repaired);
-            if (layer.rid === null) continue;
-            const layerLabels = { session_id: sessionId, stream_id: publication.streamId, rid: layer.rid };
-            this.#layerActive.set(layerLabels, layer.active ? 1 : 0);
-            this.#layerBitrate.set(layerLabels, layer.bitrate);
-          }
-        }
+    for (const { sessionId, readings } of sessions) if (readings) this.#setRouter(sessionId, readings);
+  }
+
+  /** Sets a session's router series from its readings. */
+  #setRouter(sessionId: string, readings: RoutedReadings): void {
+    readings.publicationIds.forEach((id, index) => {
+      const streamId = readings.streams.get(id);
+      if (streamId === undefined) return;
+      const row = rowOf(readings.publications, index, publicationFields.length);
+      const figure = (field: number): number => row[field] ?? 0;
+      for (const { kind, publication: f } of kindFields) {
+        if (figure(f.track) === 0) continue;
+        const labels = { session_id: sessionId, stream_id: streamId, kind };
+        this.#receivedPackets.inc(labels, figure(f.packets));
+        this.#receivedBytes.inc(labels, figure(f.bytes));
+        // The router asks no resends of audio.
+        this.#resendsRequested.inc(labels, kind === 'video' ? figure(p.resendsRequested) : 0);
+        this.#repairedPackets.inc(labels, kind === 'video' ? figure(p.repaired) : 0);
       }
-      for (const subscription of stats.subscriptions) {
-        const subscriber = {
-          session_id: sessionId,
-          stream_id: subscription.streamId,
-          subscriber: subscription.connectionId,
-        };
-        if (subscription.estimatedBitrate !== null)
-          this.#estimatedBitrate.set(subscriber, subscription.estimatedBitrate);
-        for (const track of subscription.tracks) {
-          const labels = { ...subscriber, kind: track.kind };
-          this.#sentPackets.inc(labels, track.packets);
-          this.#sentBytes.inc(labels, track.bytes);
-          this.#retransmittedPackets.inc(labels, track.retransmissions);
-          this.#fractionLost.set(labels, track.fractionLost);
-          this.#packetsLost.set(labels, track.packetsLost);
-          this.#jitter.set(labels, track.jitterMs / 1000);
-          if (track.rttMs !== null) this.#roundTrip.set(labels, track.rttMs / 1000);
-          this.#layerSwitches.inc(labels, track.layerSwitches);
-          if (track.layer !== null) this.#forwardedLayer.set({ ...subscriber, rid: track.layer }, 1);
-        }
+    });
+    readings.layerRids.forEach((rid, index) => {
+      const row = rowOf(readings.publishedLayers, index, layerFields.length);
+      const publicationId = readings.publicationIds[row[l.publication] ?? -1];
+      const streamId = publicationId === undefined ? undefined : readings.streams.get(publicationId);
+      if (streamId === undefined) return;
+      const labels = { session_id: sessionId, stream_id: streamId, rid };
+      this.#layerActive.set(labels, row[l.active] ?? 0);
+      this.#layerBitrate.set(labels, row[l.bitrate] ?? 0);
+    });
+    readings.subscriptionIds.forEach((id, index) => {
+      const ids = readings.subscribers.get(id);
+      if (!ids) return;
+      const row = rowOf(readings.subscriptions, index, subscriptionFields.length);
+      const figure = (field: number): number => row[field] ?? NaN;
+      const subscriber = { session_id: sessionId, stream_id: ids.streamId, subscriber: ids.connectionId };
+      if (!Number.isNaN(figure(s.estimatedBitrate)))
+        this.#estimatedBitrate.set(subscriber, figure(s.estimatedBitrate));
+      for (const { kind, subscription: f } of kindFields) {
+        if (figure(f.track) === 0) continue;
+        const labels = { ...subscriber, kind };
+        this.#sentPackets.inc(labels, figure(f.packets));
+        this.#sentBytes.inc(labels, figure(f.bytes));
+        this.#retransmittedPackets.inc(labels, figure(f.retransmissions));
+        this.#fractionLost.set(labels, figure(f.fractionLost));
+        this.#packetsLost.set(labels, figure(f.lost));
+        this.#jitter.set(labels, figure(f.jitterMs) / 1000);
+        if (!Number.isNaN(figure(f.rttMs))) this.#roundTrip.set(labels, figure(f.rttMs) / 1000);
+        this.#layerSwitches.inc(labels, figure(f.layerSwitches));
       }
-    }
+      const layer = readings.layers[index] ?? null;
+      if (layer !== null) this.#forwardedLayer.set({ ...subscriber, rid: layer }, 1);
+    });
   }
 }
+
+const p = fieldIndexes(publicationFields);
+const l = fieldIndexes(layerFields);
+const s = fieldIndexes(subscriptionFields);
+
+/** Where a publication's and a subscription's figures of each kind are in their rows. */
+const kindFields = (['audio', 'video'] as const).map((kind) => {
+  const publication = (field: 'Track' | 'Packets' | 'Bytes'): number => p[`${kind}${field}`];
+  const subscription = (
+    field:
+      | 'Track'
+      | 'Packets'
+      | 'Bytes'
+      | 'Retransmissions'
+      | 'Lost'
+      | 'FractionLost'
+      | 'JitterMs'
+      | 'RttMs'
+      | 'LayerSwitches',
+  ): number => s[`${kind}${field}`];
+  return {
+    kind,
+    publication: {
+      track: publication('Track'),
+      packets: publication('Packets'),
+      bytes: publication('Bytes'),
+    },
+    subscription: {
+      track: subscription('Track'),
+      packets: subscription('Packets'),
+      bytes: subscription('Bytes'),
+      retransmissions: subscription('Retransmissions'),
+      lost: subscription('Lost'),
+      fractionLost: subscription('FractionLost'),
+      jitterMs: subscription('JitterMs'),
+      rttMs: subscription('RttMs'),
+      layerSwitches: subscription('LayerSwitches'),
+    },
+  };
+});
 
 /** The cluster's gauges, read at each scrape: this node's leases and admission, and the live nodes per region. */
 function registerCallbackGauges(
