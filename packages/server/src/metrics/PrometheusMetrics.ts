@@ -28,7 +28,8 @@ const layerLabels = ['session_id', 'stream_id', 'rid'] as const;
 /**
  * Parlor's Prometheus metrics: the process (CPU, memory, event loop), the live sessions, and the
  * Media Router's counters per session, stream and subscriber. Values are read from the live
- * state at each scrape, so ended sessions drop out.
+ * state at each scrape, so ended sessions drop out; the router's from its compact readings
+ * (`readRouter`, as of each subscription's last tick), not its `stats()`.
  */
 export class PrometheusMetrics {
   readonly #options: PrometheusMetricsOptions;
