@@ -11,6 +11,7 @@ import {
 } from '../media/router/routerReadings.js';
 import type { RoomRegistry } from '../signaling/RoomRegistry.js';
 import type { RoutedReadings } from '../signaling/RoutedMedia.js';
+import { labelText, TextFamily } from './TextFamily.js';
 
 export interface PrometheusMetricsOptions {
   readonly rooms: RoomRegistry;
@@ -20,10 +21,6 @@ export interface PrometheusMetricsOptions {
   /** The callbacks waiting to be delivered, and those dropped since the start. Default: not exported. */
   readonly callbacks?: { readonly queued: number; readonly dropped: number };
 }
-
-const streamLabels = ['session_id', 'stream_id', 'kind'] as const;
-const forwardedLabels = ['session_id', 'stream_id', 'subscriber', 'kind'] as const;
-const layerLabels = ['session_id', 'stream_id', 'rid'] as const;
 
 /**
  * Parlor's Prometheus metrics: the process (CPU, memory, event loop), the live sessions, and the
@@ -51,24 +48,26 @@ export class PrometheusMetrics {
   readonly #udpDatagrams: Counter<'worker'>;
   readonly #udpStun: Counter<'worker'>;
   readonly #udpDropped: Counter<'worker' | 'reason'>;
-  readonly #receivedPackets: Counter<(typeof streamLabels)[number]>;
-  readonly #receivedBytes: Counter<(typeof streamLabels)[number]>;
-  readonly #resendsRequested: Counter<(typeof streamLabels)[number]>;
-  readonly #repairedPackets: Counter<(typeof streamLabels)[number]>;
-  readonly #sentPackets: Counter<(typeof forwardedLabels)[number]>;
-  readonly #sentBytes: Counter<(typeof forwardedLabels)[number]>;
-  readonly #retransmittedPackets: Counter<(typeof forwardedLabels)[number]>;
-  readonly #fractionLost: Gauge<(typeof forwardedLabels)[number]>;
-  readonly #packetsLost: Gauge<(typeof forwardedLabels)[number]>;
-  readonly #jitter: Gauge<(typeof forwardedLabels)[number]>;
-  readonly #roundTrip: Gauge<(typeof forwardedLabels)[number]>;
-  readonly #estimatedBitrate: Gauge<'session_id' | 'stream_id' | 'subscriber'>;
-  readonly #layerActive: Gauge<(typeof layerLabels)[number]>;
-  readonly #layerBitrate: Gauge<(typeof layerLabels)[number]>;
-  readonly #forwardedLayer: Gauge<'session_id' | 'stream_id' | 'subscriber' | 'rid'>;
-  readonly #layerSwitches: Counter<(typeof forwardedLabels)[number]>;
+  readonly #receivedPackets: TextFamily;
+  readonly #receivedBytes: TextFamily;
+  readonly #resendsRequested: TextFamily;
+  readonly #repairedPackets: TextFamily;
+  readonly #sentPackets: TextFamily;
+  readonly #sentBytes: TextFamily;
+  readonly #retransmittedPackets: TextFamily;
+  readonly #fractionLost: TextFamily;
+  readonly #packetsLost: TextFamily;
+  readonly #jitter: TextFamily;
+  readonly #roundTrip: TextFamily;
+  readonly #estimatedBitrate: TextFamily;
+  readonly #layerActive: TextFamily;
+  readonly #layerBitrate: TextFamily;
+  readonly #forwardedLayer: TextFamily;
+  readonly #layerSwitches: TextFamily;
   /** The metrics of router objects, which are set afresh at each scrape. */
   readonly #routerMetrics: { reset(): void }[] = [];
+  /** The router's per session, stream and subscriber, written after the registry's. */
+  readonly #routerFamilies: TextFamily[] = [];
 
   constructor(options: PrometheusMetricsOptions) {
     this.#options = options;
@@ -174,85 +173,90 @@ export class PrometheusMetrics {
       'Datagrams a media worker dropped: unrouted (neither a check nor from an address a check authenticated), lapsed (from a peer whose ICE consent lapsed), truncated (longer than the batched reader takes, or not IPv4)',
       ['worker', 'reason'],
     );
-    this.#receivedPackets = counter(
+    const family = (name: string, help: string, type: 'counter' | 'gauge'): TextFamily => {
+      const metric = new TextFamily({ name, help, type });
+      this.#routerFamilies.push(metric);
+      return metric;
+    };
+    this.#receivedPackets = family(
       'parlor_router_received_packets_total',
       'RTP packets the router received from a publisher, per track',
-      streamLabels,
+      'counter',
     );
-    this.#receivedBytes = counter(
+    this.#receivedBytes = family(
       'parlor_router_received_bytes_total',
       'RTP bytes the router received from a publisher, per track',
-      streamLabels,
+      'counter',
     );
-    this.#resendsRequested = counter(
+    this.#resendsRequested = family(
       'parlor_router_upstream_resends_requested_total',
       'Packets the router asked a publisher to resend (NACK) because its uplink lost them, per track; each request counts',
-      streamLabels,
+      'counter',
     );
-    this.#repairedPackets = counter(
+    this.#repairedPackets = family(
       'parlor_router_upstream_repaired_packets_total',
       'Packets a publisher resent in time after the router asked, per track',
-      streamLabels,
+      'counter',
     );
-    this.#sentPackets = counter(
+    this.#sentPackets = family(
       'parlor_router_sent_packets_total',
       'RTP packets the router forwarded to a subscriber, per track',
-      forwardedLabels,
+      'counter',
     );
-    this.#sentBytes = counter(
+    this.#sentBytes = family(
       'parlor_router_sent_bytes_total',
       'RTP bytes the router forwarded to a subscriber, per track',
-      forwardedLabels,
+      'counter',
     );
-    this.#retransmittedPackets = counter(
+    this.#retransmittedPackets = family(
       'parlor_router_retransmitted_packets_total',
       'Packets the router resent to a subscriber after a NACK',
-      forwardedLabels,
+      'counter',
     );
-    this.#fractionLost = gauge(
+    this.#fractionLost = family(
       'parlor_router_subscriber_fraction_lost',
       "Share of packets lost in the subscriber's last receiver report interval (0-1)",
-      forwardedLabels,
+      'gauge',
     );
-    this.#packetsLost = gauge(
+    this.#packetsLost = family(
       'parlor_router_subscriber_packets_lost',
       'Packets the subscriber counts as lost, cumulative',
-      forwardedLabels,
+      'gauge',
     );
-    this.#jitter = gauge(
+    this.#jitter = family(
       'parlor_router_subscriber_jitter_seconds',
       'Interarrival jitter the subscriber reports',
-      forwardedLabels,
+      'gauge',
     );
-    this.#roundTrip = gauge(
+    this.#roundTrip = family(
       'parlor_router_subscriber_rtt_seconds',
       'Round-trip time to the subscriber, from its receiver reports',
-      forwardedLabels,
+      'gauge',
     );
-    this.#estimatedBitrate = gauge(
+    this.#estimatedBitrate = family(
       'parlor_router_subscriber_estimated_bitrate_bps',
       "What the subscriber's downlink carries for video, as estimated from its feedback",
-      ['session_id', 'stream_id', 'subscriber'],
+      'gauge',
     );
-    this.#layerActive = gauge(
+    this.#layerActive = family(
       'parlor_router_layer_active',
       'Whether a simulcast layer of a stream is sent (1) or paused at the publisher because no one needs it (0)',
-      layerLabels,
+      'gauge',
     );
-    this.#layerBitrate = gauge(
+    this.#layerBitrate = family(
       'parlor_router_layer_bitrate_bits',
       'Bitrate of a simulcast layer over the last second it flowed, bits/s',
-      layerLabels,
+      'gauge',
     );
-    this.#forwardedLayer = gauge(
+    this.#forwardedLayer = family(
       'parlor_router_forwarded_layer',
       'The simulcast layer a subscriber receives of a stream (1 for the layer forwarded)',
-      ['session_id', 'stream_id', 'subscriber', 'rid'],
+      'gauge',
     );
-    this.#layerSwitches = counter(
+    this.#layerSwitches = family(
       'parlor_router_layer_switches_total',
       'Switches between simulcast layers of a stream for a subscriber',
-      forwardedLabels,
+      'counter',
     );
   }
 
@@ -263,11 +267,12 @@ export class PrometheusMetrics {
   /** The metrics in Prometheus's text format, read from the live state now. */
   async render(): Promise<string> {
     await this.#update();
-    return this.#registry.metrics();
+    const text = await this.#registry.metrics();
+    return `${text}\n${this.#routerFamilies.map((family) => family.text()).join('\n\n')}\n`;
   }
 
   async #update(): Promise<void> {
-    for (const metric of this.#routerMetrics) metric.reset();
+    for (const metric of [...this.#routerMetrics, ...this.#routerFamilies]) metric.reset();
     const rooms = this.#options.rooms.all;
     this.#sessions.reset();
     for (const mode of ['relayed', 'routed'] as const)
@@ -321,7 +326,7 @@ export class PrometheusMetrics {
     for (const { sessionId, readings } of sessions) if (readings) this.#setRouter(sessionId, readings);
   }
 
-  /** Sets a session's router series from its readings. */
+  /** Sets a session's router series from its readings (labels in the order they always had). */
   #setRouter(sessionId: string, readings: RoutedReadings): void {
     readings.publicationIds.forEach((id, index) => {
       const streamId = readings.streams.get(id);
@@ -330,12 +335,12 @@ export class PrometheusMetrics {
       const figure = (field: number): number => row[field] ?? 0;
       for (const { kind, publication: f } of kindFields) {
         if (figure(f.track) === 0) continue;
-        const labels = { session_id: sessionId, stream_id: streamId, kind };
-        this.#receivedPackets.inc(labels, figure(f.packets));
-        this.#receivedBytes.inc(labels, figure(f.bytes));
+        const labels = labelText({ session_id: sessionId, stream_id: streamId, kind });
+        this.#receivedPackets.add(labels, figure(f.packets));
+        this.#receivedBytes.add(labels, figure(f.bytes));
         // The router asks no resends of audio.
-        this.#resendsRequested.inc(labels, kind === 'video' ? figure(p.resendsRequested) : 0);
-        this.#repairedPackets.inc(labels, kind === 'video' ? figure(p.repaired) : 0);
+        this.#resendsRequested.add(labels, kind === 'video' ? figure(p.resendsRequested) : 0);
+        this.#repairedPackets.add(labels, kind === 'video' ? figure(p.repaired) : 0);
       }
     });
     readings.layerRids.forEach((rid, index) => {
@@ -343,32 +348,36 @@ export class PrometheusMetrics {
       const publicationId = readings.publicationIds[row[l.publication] ?? -1];
       const streamId = publicationId === undefined ? undefined : readings.streams.get(publicationId);
       if (streamId === undefined) return;
-      const labels = { session_id: sessionId, stream_id: streamId, rid };
-      this.#layerActive.set(labels, row[l.active] ?? 0);
-      this.#layerBitrate.set(labels, row[l.bitrate] ?? 0);
+      const labels = labelText({ session_id: sessionId, stream_id: streamId, rid });
+      this.#layerActive.add(labels, row[l.active] ?? 0);
+      this.#layerBitrate.add(labels, row[l.bitrate] ?? 0);
     });
     readings.subscriptionIds.forEach((id, index) => {
       const ids = readings.subscribers.get(id);
       if (!ids) return;
       const row = rowOf(readings.subscriptions, index, subscriptionFields.length);
       const figure = (field: number): number => row[field] ?? NaN;
-      const subscriber = { session_id: sessionId, stream_id: ids.streamId, subscriber: ids.connectionId };
+      const subscriber = labelText({
+        session_id: sessionId,
+        stream_id: ids.streamId,
+        subscriber: ids.connectionId,
+      });
       if (!Number.isNaN(figure(s.estimatedBitrate)))
-        this.#estimatedBitrate.set(subscriber, figure(s.estimatedBitrate));
+        this.#estimatedBitrate.add(subscriber, figure(s.estimatedBitrate));
       for (const { kind, subscription: f } of kindFields) {
         if (figure(f.track) === 0) continue;
-        const labels = { ...subscriber, kind };
-        this.#sentPackets.inc(labels, figure(f.packets));
-        this.#sentBytes.inc(labels, figure(f.bytes));
-        this.#retransmittedPackets.inc(labels, figure(f.retransmissions));
-        this.#fractionLost.set(labels, figure(f.fractionLost));
-        this.#packetsLost.set(labels, figure(f.lost));
-        this.#jitter.set(labels, figure(f.jitterMs) / 1000);
-        if (!Number.isNaN(figure(f.rttMs))) this.#roundTrip.set(labels, figure(f.rttMs) / 1000);
-        this.#layerSwitches.inc(labels, figure(f.layerSwitches));
+        const labels = `${subscriber},${labelText({ kind })}`;
+        this.#sentPackets.add(labels, figure(f.packets));
+        this.#sentBytes.add(labels, figure(f.bytes));
+        this.#retransmittedPackets.add(labels, figure(f.retransmissions));
+        this.#fractionLost.add(labels, figure(f.fractionLost));
+        this.#packetsLost.add(labels, figure(f.lost));
+        this.#jitter.add(labels, figure(f.jitterMs) / 1000);
+        if (!Number.isNaN(figure(f.rttMs))) this.#roundTrip.add(labels, figure(f.rttMs) / 1000);
+        this.#layerSwitches.add(labels, figure(f.layerSwitches));
       }
       const layer = readings.layers[index] ?? null;
-      if (layer !== null) this.#forwardedLayer.set({ ...subscriber, rid: layer }, 1);
+      if (layer !== null) this.#forwardedLayer.add(`${subscriber},${labelText({ rid: layer })}`, 1);
     });
   }
 }
