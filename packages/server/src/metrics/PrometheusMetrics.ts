@@ -64,7 +64,7 @@ export class PrometheusMetrics {
   readonly #layerBitrate: TextFamily;
   readonly #forwardedLayer: TextFamily;
   readonly #layerSwitches: TextFamily;
-  /** The metrics of router objects, which are set afresh at each scrape. */
+  /** The media workers' socket and shedding counts, which are set afresh at each scrape. */
   readonly #routerMetrics: { reset(): void }[] = [];
   /** The router's per session, stream and subscriber, written after the registry's. */
   readonly #routerFamilies: TextFamily[] = [];
