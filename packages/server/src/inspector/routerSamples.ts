@@ -1,4 +1,9 @@
-import { publicationFields, subscriptionFields } from '../media/router/routerReadings.js';
+import {
+  fieldIndexes,
+  publicationFields,
+  rowOf,
+  subscriptionFields,
+} from '../media/router/routerReadings.js';
 import type { RoutedReadings } from '../signaling/RoutedMedia.js';
 import type { InspectorRecord, InspectorValue } from '../store/InspectorRepository.js';
 import { lossyLinkRatio } from './timeline.js';
@@ -14,13 +19,8 @@ export interface RouterSampling {
   readonly lastKept: Map<string, number>;
 }
 
-/** Where each field is in a row. */
-function indexes<Field extends string>(fields: readonly Field[]): Readonly<Record<Field, number>> {
-  return Object.fromEntries(fields.map((field, index) => [field, index])) as Record<Field, number>;
-}
-
-const p = indexes(publicationFields);
-const s = indexes(subscriptionFields);
+const p = fieldIndexes(publicationFields);
+const s = fieldIndexes(subscriptionFields);
 
 /**
  * The router's view of a routed session as Inspector quality samples: per published stream what
@@ -154,23 +154,19 @@ function subscriberData(
   return {
     audioBitrate: Math.round((counted(s.audioBytes) * 8) / last.seconds),
     videoBitrate: Math.round((counted(s.videoBytes) * 8) / last.seconds),
-    retransmissions: counted(s.retransmissions),
+    retransmissions: counted(s.audioRetransmissions) + counted(s.videoRetransmissions),
     packetsLost: counted(s.audioLost) + counted(s.videoLost),
     audioLoss: lossRatio(counted(s.audioLost), counted(s.audioPackets)),
     videoLoss: lossRatio(counted(s.videoLost), counted(s.videoPackets)),
     keyframeRequests: counted(s.keyframeRequests),
-    fractionLost: figure(s.fractionLost) ?? 0,
-    jitterMs: figure(s.jitterMs),
-    rttMs: figure(s.rttMs),
+    fractionLost: Math.max(figure(s.audioFractionLost) ?? 0, figure(s.videoFractionLost) ?? 0),
+    jitterMs: figure(s.audioJitterMs) ?? figure(s.videoJitterMs),
+    rttMs: figure(s.videoRttMs) ?? figure(s.audioRttMs),
     layer: readings.layers[index] ?? null,
     targetLayer: readings.targetLayers[index] ?? null,
     estimatedBitrate: figure(s.estimatedBitrate),
     videoFallback: readings.videoFallbacks[index] ?? null,
   };
-}
-
-function rowOf(rows: Float64Array, index: number, width: number): Float64Array {
-  return rows.subarray(index * width, (index + 1) * width);
 }
 
 /** What a counter added since the last reading (never less than 0: a counter may restart). */

@@ -2,8 +2,12 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createSocket } from 'node:dgram';
 import { createConnection } from 'node:net';
+import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
+import { layerFields, publicationFields, subscriptionFields } from '../media/router/routerReadings.js';
+import type { RoutedReadings } from '../signaling/RoutedMedia.js';
 import { startTestServer } from '../testing.js';
+import { PrometheusMetrics, type PrometheusMetricsOptions } from './PrometheusMetrics.js';
 
 describe('/metrics', () => {
   it('counts the ICE-TCP connections a media worker holds and those it closed before a check, with the limits the settings give, and the datagrams its UDP socket read and dropped', async () => {
@@ -55,5 +59,122 @@ describe('/metrics', () => {
     } finally {
       await parlor.dispose();
     }
+  });
+
+  it("writes the router's series per stream, layer and subscriber from its readings, leaving out what it does not know", async () => {
+    const row = <Field extends string>(fields: readonly Field[], figures: Partial<Record<Field, number>>) =>
+      fields.map((field) => figures[field] ?? 0);
+    const readings: RoutedReadings = {
+      publicationIds: ['p1'],
+      publications: Float64Array.from(
+        row(publicationFields, {
+          audioTrack: 1,
+          videoTrack: 1,
+          audioPackets: 10,
+          videoPackets: 20,
+          audioBytes: 1000,
+          videoBytes: 2000,
+          resendsRequested: 3,
+          repaired: 2,
+        }),
+      ),
+      layerRids: ['q', 'h'],
+      publishedLayers: Float64Array.from([
+        ...row(layerFields, { publication: 0, active: 1, bitrate: 150_000 }),
+        ...row(layerFields, { publication: 0, active: 0, bitrate: 0 }),
+      ]),
+      subscriptionIds: ['s1', 's2'],
+      subscriptions: Float64Array.from([
+        ...row(subscriptionFields, {
+          audioTrack: 1,
+          videoTrack: 1,
+          audioPackets: 5,
+          videoPackets: 9,
+          audioBytes: 500,
+          videoBytes: 900,
+          videoRetransmissions: 1,
+          videoLost: 2,
+          videoFractionLost: 0.25,
+          audioJitterMs: 4,
+          videoJitterMs: 8,
+          audioRttMs: 30,
+          videoRttMs: 40,
+          videoLayerSwitches: 3,
+          estimatedBitrate: 500_000,
+        }),
+        ...row(subscriptionFields, {
+          videoTrack: 1,
+          videoPackets: 7,
+          videoRttMs: NaN,
+          estimatedBitrate: NaN,
+        }),
+      ]),
+      layers: ['q', null],
+      targetLayers: ['q', null],
+      videoFallbacks: ['on', 'on'],
+      streams: new Map([['p1', 'st1']]),
+      subscribers: new Map([
+        ['s1', { streamId: 'st1', connectionId: 'c1' }],
+        ['s2', { streamId: 'st1', connectionId: 'c2' }],
+      ]),
+    };
+    const room = {
+      sessionId: 'se',
+      mediaMode: 'routed',
+      connections: [],
+      streams: [],
+      routerReadings: async () => readings,
+    };
+    const metrics = new PrometheusMetrics({
+      rooms: { all: [room], observer: new EventEmitter() },
+      mediaWorkers: { load: [], muxStats: () => Promise.resolve([]) },
+    } as unknown as PrometheusMetricsOptions);
+    const text = await metrics.render();
+    const series = (name: string): string[] =>
+      text.split('\n').filter((line) => line.startsWith(`parlor_router_${name}{`));
+    const stream = 'session_id="se",stream_id="st1"';
+    assert.deepEqual(series('received_packets_total'), [
+      `parlor_router_received_packets_total{${stream},kind="audio"} 10`,
+      `parlor_router_received_packets_total{${stream},kind="video"} 20`,
+    ]);
+    assert.deepEqual(series('upstream_resends_requested_total'), [
+      `parlor_router_upstream_resends_requested_total{${stream},kind="audio"} 0`,
+      `parlor_router_upstream_resends_requested_total{${stream},kind="video"} 3`,
+    ]);
+    assert.deepEqual(series('layer_active'), [
+      `parlor_router_layer_active{${stream},rid="q"} 1`,
+      `parlor_router_layer_active{${stream},rid="h"} 0`,
+    ]);
+    assert.deepEqual(series('layer_bitrate_bits'), [
+      `parlor_router_layer_bitrate_bits{${stream},rid="q"} 150000`,
+      `parlor_router_layer_bitrate_bits{${stream},rid="h"} 0`,
+    ]);
+    assert.deepEqual(series('sent_packets_total'), [
+      `parlor_router_sent_packets_total{${stream},subscriber="c1",kind="audio"} 5`,
+      `parlor_router_sent_packets_total{${stream},subscriber="c1",kind="video"} 9`,
+      `parlor_router_sent_packets_total{${stream},subscriber="c2",kind="video"} 7`,
+    ]);
+    assert.deepEqual(series('subscriber_rtt_seconds'), [
+      `parlor_router_subscriber_rtt_seconds{${stream},subscriber="c1",kind="audio"} 0.03`,
+      `parlor_router_subscriber_rtt_seconds{${stream},subscriber="c1",kind="video"} 0.04`,
+    ]);
+    assert.deepEqual(series('subscriber_estimated_bitrate_bps'), [
+      `parlor_router_subscriber_estimated_bitrate_bps{${stream},subscriber="c1"} 500000`,
+    ]);
+    assert.deepEqual(series('forwarded_layer'), [
+      `parlor_router_forwarded_layer{${stream},subscriber="c1",rid="q"} 1`,
+    ]);
+    for (const [name, audio, video] of [
+      ['retransmitted_packets_total', '0', '1'],
+      ['subscriber_packets_lost', '0', '2'],
+      ['subscriber_fraction_lost', '0', '0.25'],
+      ['subscriber_jitter_seconds', '0.004', '0.008'],
+      ['layer_switches_total', '0', '3'],
+    ] as const)
+      assert.deepEqual(series(name).slice(0, 2), [
+        `parlor_router_${name}{${stream},subscriber="c1",kind="audio"} ${audio}`,
+        `parlor_router_${name}{${stream},subscriber="c1",kind="video"} ${video}`,
+      ]);
+    assert.match(text, /^# TYPE parlor_router_layer_switches_total counter$/m);
   });
 });

@@ -2,7 +2,16 @@ import { mediaPaths } from '@parlor/protocol';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Cluster } from '../cluster/Cluster.js';
 import type { MediaWorkerPool } from '../media/worker/MediaWorkerPool.js';
+import {
+  fieldIndexes,
+  layerFields,
+  publicationFields,
+  rowOf,
+  subscriptionFields,
+} from '../media/router/routerReadings.js';
 import type { RoomRegistry } from '../signaling/RoomRegistry.js';
+import type { RoutedReadings } from '../signaling/RoutedMedia.js';
+import { labelText, TextFamily } from './TextFamily.js';
 
 export interface PrometheusMetricsOptions {
   readonly rooms: RoomRegistry;
@@ -13,14 +22,11 @@ export interface PrometheusMetricsOptions {
   readonly callbacks?: { readonly queued: number; readonly dropped: number };
 }
 
-const streamLabels = ['session_id', 'stream_id', 'kind'] as const;
-const forwardedLabels = ['session_id', 'stream_id', 'subscriber', 'kind'] as const;
-const layerLabels = ['session_id', 'stream_id', 'rid'] as const;
-
 /**
  * Parlor's Prometheus metrics: the process (CPU, memory, event loop), the live sessions, and the
  * Media Router's counters per session, stream and subscriber. Values are read from the live
- * state at each scrape, so ended sessions drop out.
+ * state at each scrape, so ended sessions drop out; the router's from its compact readings
+ * (`readRouter`, as of each subscription's last tick), not its `stats()`.
  */
 export class PrometheusMetrics {
   readonly #options: PrometheusMetricsOptions;
@@ -42,24 +48,26 @@ export class PrometheusMetrics {
   readonly #udpDatagrams: Counter<'worker'>;
   readonly #udpStun: Counter<'worker'>;
   readonly #udpDropped: Counter<'worker' | 'reason'>;
-  readonly #receivedPackets: Counter<(typeof streamLabels)[number]>;
-  readonly #receivedBytes: Counter<(typeof streamLabels)[number]>;
-  readonly #resendsRequested: Counter<(typeof streamLabels)[number]>;
-  readonly #repairedPackets: Counter<(typeof streamLabels)[number]>;
-  readonly #sentPackets: Counter<(typeof forwardedLabels)[number]>;
-  readonly #sentBytes: Counter<(typeof forwardedLabels)[number]>;
-  readonly #retransmittedPackets: Counter<(typeof forwardedLabels)[number]>;
-  readonly #fractionLost: Gauge<(typeof forwardedLabels)[number]>;
-  readonly #packetsLost: Gauge<(typeof forwardedLabels)[number]>;
-  readonly #jitter: Gauge<(typeof forwardedLabels)[number]>;
-  readonly #roundTrip: Gauge<(typeof forwardedLabels)[number]>;
-  readonly #estimatedBitrate: Gauge<'session_id' | 'stream_id' | 'subscriber'>;
-  readonly #layerActive: Gauge<(typeof layerLabels)[number]>;
-  readonly #layerBitrate: Gauge<(typeof layerLabels)[number]>;
-  readonly #forwardedLayer: Gauge<'session_id' | 'stream_id' | 'subscriber' | 'rid'>;
-  readonly #layerSwitches: Counter<(typeof forwardedLabels)[number]>;
-  /** The metrics of router objects, which are set afresh at each scrape. */
+  readonly #receivedPackets: TextFamily;
+  readonly #receivedBytes: TextFamily;
+  readonly #resendsRequested: TextFamily;
+  readonly #repairedPackets: TextFamily;
+  readonly #sentPackets: TextFamily;
+  readonly #sentBytes: TextFamily;
+  readonly #retransmittedPackets: TextFamily;
+  readonly #fractionLost: TextFamily;
+  readonly #packetsLost: TextFamily;
+  readonly #jitter: TextFamily;
+  readonly #roundTrip: TextFamily;
+  readonly #estimatedBitrate: TextFamily;
+  readonly #layerActive: TextFamily;
+  readonly #layerBitrate: TextFamily;
+  readonly #forwardedLayer: TextFamily;
+  readonly #layerSwitches: TextFamily;
+  /** The media workers' socket and shedding counts, which are set afresh at each scrape. */
   readonly #routerMetrics: { reset(): void }[] = [];
+  /** The router's per session, stream and subscriber, written after the registry's. */
+  readonly #routerFamilies: TextFamily[] = [];
 
   constructor(options: PrometheusMetricsOptions) {
     this.#options = options;
@@ -165,85 +173,90 @@ export class PrometheusMetrics {
       'Datagrams a media worker dropped: unrouted (neither a check nor from an address a check authenticated), lapsed (from a peer whose ICE consent lapsed), truncated (longer than the batched reader takes, or not IPv4)',
       ['worker', 'reason'],
     );
-    this.#receivedPackets = counter(
+    const family = (name: string, help: string, type: 'counter' | 'gauge'): TextFamily => {
+      const metric = new TextFamily({ name, help, type });
+      this.#routerFamilies.push(metric);
+      return metric;
+    };
+    this.#receivedPackets = family(
       'parlor_router_received_packets_total',
       'RTP packets the router received from a publisher, per track',
-      streamLabels,
+      'counter',
     );
-    this.#receivedBytes = counter(
+    this.#receivedBytes = family(
       'parlor_router_received_bytes_total',
       'RTP bytes the router received from a publisher, per track',
-      streamLabels,
+      'counter',
     );
-    this.#resendsRequested = counter(
+    this.#resendsRequested = family(
       'parlor_router_upstream_resends_requested_total',
       'Packets the router asked a publisher to resend (NACK) because its uplink lost them, per track; each request counts',
-      streamLabels,
+      'counter',
     );
-    this.#repairedPackets = counter(
+    this.#repairedPackets = family(
       'parlor_router_upstream_repaired_packets_total',
       'Packets a publisher resent in time after the router asked, per track',
-      streamLabels,
+      'counter',
     );
-    this.#sentPackets = counter(
+    this.#sentPackets = family(
       'parlor_router_sent_packets_total',
       'RTP packets the router forwarded to a subscriber, per track',
-      forwardedLabels,
+      'counter',
     );
-    this.#sentBytes = counter(
+    this.#sentBytes = family(
       'parlor_router_sent_bytes_total',
       'RTP bytes the router forwarded to a subscriber, per track',
-      forwardedLabels,
+      'counter',
     );
-    this.#retransmittedPackets = counter(
+    this.#retransmittedPackets = family(
       'parlor_router_retransmitted_packets_total',
       'Packets the router resent to a subscriber after a NACK',
-      forwardedLabels,
+      'counter',
     );
-    this.#fractionLost = gauge(
+    this.#fractionLost = family(
       'parlor_router_subscriber_fraction_lost',
       "Share of packets lost in the subscriber's last receiver report interval (0-1)",
-      forwardedLabels,
+      'gauge',
     );
-    this.#packetsLost = gauge(
+    this.#packetsLost = family(
       'parlor_router_subscriber_packets_lost',
       'Packets the subscriber counts as lost, cumulative',
-      forwardedLabels,
+      'gauge',
     );
-    this.#jitter = gauge(
+    this.#jitter = family(
       'parlor_router_subscriber_jitter_seconds',
       'Interarrival jitter the subscriber reports',
-      forwardedLabels,
+      'gauge',
     );
-    this.#roundTrip = gauge(
+    this.#roundTrip = family(
       'parlor_router_subscriber_rtt_seconds',
       'Round-trip time to the subscriber, from its receiver reports',
-      forwardedLabels,
+      'gauge',
     );
-    this.#estimatedBitrate = gauge(
+    this.#estimatedBitrate = family(
       'parlor_router_subscriber_estimated_bitrate_bps',
       "What the subscriber's downlink carries for video, as estimated from its feedback",
-      ['session_id', 'stream_id', 'subscriber'],
+      'gauge',
     );
-    this.#layerActive = gauge(
+    this.#layerActive = family(
       'parlor_router_layer_active',
       'Whether a simulcast layer of a stream is sent (1) or paused at the publisher because no one needs it (0)',
-      layerLabels,
+      'gauge',
     );
-    this.#layerBitrate = gauge(
+    this.#layerBitrate = family(
       'parlor_router_layer_bitrate_bits',
       'Bitrate of a simulcast layer over the last second it flowed, bits/s',
-      layerLabels,
+      'gauge',
     );
-    this.#forwardedLayer = gauge(
+    this.#forwardedLayer = family(
       'parlor_router_forwarded_layer',
       'The simulcast layer a subscriber receives of a stream (1 for the layer forwarded)',
-      ['session_id', 'stream_id', 'subscriber', 'rid'],
+      'gauge',
     );
-    this.#layerSwitches = counter(
+    this.#layerSwitches = family(
       'parlor_router_layer_switches_total',
       'Switches between simulcast layers of a stream for a subscriber',
-      forwardedLabels,
+      'counter',
     );
   }
 
@@ -254,11 +267,12 @@ export class PrometheusMetrics {
   /** The metrics in Prometheus's text format, read from the live state now. */
   async render(): Promise<string> {
     await this.#update();
-    return this.#registry.metrics();
+    const text = await this.#registry.metrics();
+    return `${text}\n${this.#routerFamilies.map((family) => family.text()).join('\n\n')}\n`;
   }
 
   async #update(): Promise<void> {
-    for (const metric of this.#routerMetrics) metric.reset();
+    for (const metric of [...this.#routerMetrics, ...this.#routerFamilies]) metric.reset();
     const rooms = this.#options.rooms.all;
     this.#sessions.reset();
     for (const mode of ['relayed', 'routed'] as const)
@@ -303,53 +317,110 @@ export class PrometheusMetrics {
       this.#udpDropped.inc({ worker, reason: 'truncated' }, udp.truncated);
     }
 
-    const snapshots = await Promise.all(
+    const sessions = await Promise.all(
       rooms.map(async (room) => ({
         sessionId: room.sessionId,
-        stats: await room.mediaStats().catch(() => null),
+        readings: await room.routerReadings().catch(() => null),
       })),
     );
-    for (const { sessionId, stats } of snapshots) {
-      if (!stats) continue;
-      for (const publication of stats.publications) {
-        for (const track of publication.tracks) {
-          const labels = { session_id: sessionId, stream_id: publication.streamId, kind: track.kind };
-          this.#receivedPackets.inc(labels, track.packets);
-          this.#receivedBytes.inc(labels, track.bytes);
-          for (const layer of track.layers) {
-            this.#resendsRequested.inc(labels, layer.resendsRequested);
-            this.#repairedPackets.inc(labels, layer.repaired);
-            if (layer.rid === null) continue;
-            const layerLabels = { session_id: sessionId, stream_id: publication.streamId, rid: layer.rid };
-            this.#layerActive.set(layerLabels, layer.active ? 1 : 0);
-            this.#layerBitrate.set(layerLabels, layer.bitrate);
-          }
-        }
+    for (const { sessionId, readings } of sessions) if (readings) this.#setRouter(sessionId, readings);
+  }
+
+  /** Sets a session's router series from its readings (labels in the order they always had). */
+  #setRouter(sessionId: string, readings: RoutedReadings): void {
+    readings.publicationIds.forEach((id, index) => {
+      const streamId = readings.streams.get(id);
+      if (streamId === undefined) return;
+      const row = rowOf(readings.publications, index, publicationFields.length);
+      const figure = (field: number): number => row[field] ?? 0;
+      for (const { kind, publication: f } of kindFields) {
+        if (figure(f.track) === 0) continue;
+        const labels = labelText({ session_id: sessionId, stream_id: streamId, kind });
+        this.#receivedPackets.add(labels, figure(f.packets));
+        this.#receivedBytes.add(labels, figure(f.bytes));
+        // The router asks no resends of audio.
+        this.#resendsRequested.add(labels, kind === 'video' ? figure(p.resendsRequested) : 0);
+        this.#repairedPackets.add(labels, kind === 'video' ? figure(p.repaired) : 0);
       }
-      for (const subscription of stats.subscriptions) {
-        const subscriber = {
-          session_id: sessionId,
-          stream_id: subscription.streamId,
-          subscriber: subscription.connectionId,
-        };
-        if (subscription.estimatedBitrate !== null)
-          this.#estimatedBitrate.set(subscriber, subscription.estimatedBitrate);
-        for (const track of subscription.tracks) {
-          const labels = { ...subscriber, kind: track.kind };
-          this.#sentPackets.inc(labels, track.packets);
-          this.#sentBytes.inc(labels, track.bytes);
-          this.#retransmittedPackets.inc(labels, track.retransmissions);
-          this.#fractionLost.set(labels, track.fractionLost);
-          this.#packetsLost.set(labels, track.packetsLost);
-          this.#jitter.set(labels, track.jitterMs / 1000);
-          if (track.rttMs !== null) this.#roundTrip.set(labels, track.rttMs / 1000);
-          this.#layerSwitches.inc(labels, track.layerSwitches);
-          if (track.layer !== null) this.#forwardedLayer.set({ ...subscriber, rid: track.layer }, 1);
-        }
+    });
+    readings.layerRids.forEach((rid, index) => {
+      const row = rowOf(readings.publishedLayers, index, layerFields.length);
+      const publicationId = readings.publicationIds[row[l.publication] ?? -1];
+      const streamId = publicationId === undefined ? undefined : readings.streams.get(publicationId);
+      if (streamId === undefined) return;
+      const labels = labelText({ session_id: sessionId, stream_id: streamId, rid });
+      this.#layerActive.add(labels, row[l.active] ?? 0);
+      this.#layerBitrate.add(labels, row[l.bitrate] ?? 0);
+    });
+    readings.subscriptionIds.forEach((id, index) => {
+      const ids = readings.subscribers.get(id);
+      if (!ids) return;
+      const row = rowOf(readings.subscriptions, index, subscriptionFields.length);
+      const figure = (field: number): number => row[field] ?? NaN;
+      const subscriber = labelText({
+        session_id: sessionId,
+        stream_id: ids.streamId,
+        subscriber: ids.connectionId,
+      });
+      if (!Number.isNaN(figure(s.estimatedBitrate)))
+        this.#estimatedBitrate.add(subscriber, figure(s.estimatedBitrate));
+      for (const { kind, subscription: f } of kindFields) {
+        if (figure(f.track) === 0) continue;
+        const labels = `${subscriber},${labelText({ kind })}`;
+        this.#sentPackets.add(labels, figure(f.packets));
+        this.#sentBytes.add(labels, figure(f.bytes));
+        this.#retransmittedPackets.add(labels, figure(f.retransmissions));
+        this.#fractionLost.add(labels, figure(f.fractionLost));
+        this.#packetsLost.add(labels, figure(f.lost));
+        this.#jitter.add(labels, figure(f.jitterMs) / 1000);
+        if (!Number.isNaN(figure(f.rttMs))) this.#roundTrip.add(labels, figure(f.rttMs) / 1000);
+        this.#layerSwitches.add(labels, figure(f.layerSwitches));
       }
-    }
+      const layer = readings.layers[index] ?? null;
+      if (layer !== null) this.#forwardedLayer.add(`${subscriber},${labelText({ rid: layer })}`, 1);
+    });
   }
 }
+
+const p = fieldIndexes(publicationFields);
+const l = fieldIndexes(layerFields);
+const s = fieldIndexes(subscriptionFields);
+
+/** Where a publication's and a subscription's figures of each kind are in their rows. */
+const kindFields = (['audio', 'video'] as const).map((kind) => {
+  const publication = (field: 'Track' | 'Packets' | 'Bytes'): number => p[`${kind}${field}`];
+  const subscription = (
+    field:
+      | 'Track'
+      | 'Packets'
+      | 'Bytes'
+      | 'Retransmissions'
+      | 'Lost'
+      | 'FractionLost'
+      | 'JitterMs'
+      | 'RttMs'
+      | 'LayerSwitches',
+  ): number => s[`${kind}${field}`];
+  return {
+    kind,
+    publication: {
+      track: publication('Track'),
+      packets: publication('Packets'),
+      bytes: publication('Bytes'),
+    },
+    subscription: {
+      track: subscription('Track'),
+      packets: subscription('Packets'),
+      bytes: subscription('Bytes'),
+      retransmissions: subscription('Retransmissions'),
+      lost: subscription('Lost'),
+      fractionLost: subscription('FractionLost'),
+      jitterMs: subscription('JitterMs'),
+      rttMs: subscription('RttMs'),
+      layerSwitches: subscription('LayerSwitches'),
+    },
+  };
+});
 
 /** The cluster's gauges, read at each scrape: this node's leases and admission, and the live nodes per region. */
 function registerCallbackGauges(

@@ -311,7 +311,7 @@ export class AdaptiveMedia implements StreamMedia {
     return stats && { ...stats, adaptiveRouting: this.stats() };
   }
 
-  /** The router's counters in compact rows, for sampling (`RoutedMedia.readings`). */
+  /** The router's counters in compact rows, for sampling and `/metrics` (`RoutedMedia.readings`). */
   routedReadings(): Promise<RoutedReadings | null> {
     return this.#routed.readings();
   }

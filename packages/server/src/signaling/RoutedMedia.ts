@@ -250,7 +250,7 @@ export class RoutedMedia implements StreamMedia {
     };
   }
 
-  /** The router's counters in compact rows, for sampling; null before it has a router. */
+  /** The router's counters in compact rows, for sampling and `/metrics`; null before it has a router. */
   async readings(): Promise<RoutedReadings | null> {
     const router = this.#router;
     if (!router) return null;

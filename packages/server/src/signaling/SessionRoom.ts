@@ -332,7 +332,7 @@ export class SessionRoom extends TypedEmitter<SessionRoomEvents> {
     return this.#adaptive ? this.#adaptive.routedStats() : (this.#routed?.stats() ?? null);
   }
 
-  /** The Media Router's counters in compact rows, for sampling, in a routed session that has one. */
+  /** The Media Router's counters in compact rows, for sampling and `/metrics`, in a routed session that has one. */
   async routerReadings(): Promise<RoutedReadings | null> {
     if (this.#adaptive) return this.#adaptive.routedReadings();
     return this.#routed ? this.#routed.readings() : null;

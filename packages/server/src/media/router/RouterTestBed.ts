@@ -5,7 +5,8 @@ import { nativeAddon, type DataPlane } from '../srtp/dataPlane.js';
 import { parseDescription } from '../sdp/sdp.js';
 import { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { FakeBrowser } from '../transport/FakeBrowser.js';
-import { MediaRouter } from './MediaRouter.js';
+import { MediaRouter, type RouterStats } from './MediaRouter.js';
+import type { RouterReadings } from './routerReadings.js';
 
 /** The data planes the router's tests run on: both, or the TypeScript one where the addon did not build. */
 export const testedDataPlanes: readonly DataPlane[] = nativeAddon.available ? ['native', 'js'] : ['js'];
@@ -87,4 +88,87 @@ export class RouterTestBed {
     for (const browser of this.#browsers) browser.close();
     this.mux.close();
   }
+}
+
+/**
+ * For the tests of `readRouter`: the readings its rows should hold, made from `MediaRouter.stats()`
+ * of the same moment (each kind's first track; the widest active layer's size, the last of equals).
+ */
+export function readingsOfStats({ publications, subscriptions }: RouterStats): RouterReadings {
+  const layerRids: string[] = [];
+  const layerRows: number[] = [];
+  const publicationRows = publications.flatMap((publication, index) => {
+    const audio = publication.tracks.find((track) => track.kind === 'audio');
+    const video = publication.tracks.find((track) => track.kind === 'video');
+    for (const track of publication.tracks)
+      for (const layer of track.layers)
+        if (layer.rid !== null) {
+          layerRids.push(layer.rid);
+          layerRows.push(index, layer.active ? 1 : 0, layer.bitrate);
+        }
+    const videoLayers = video?.layers ?? [];
+    const sum = (figure: (layer: (typeof videoLayers)[number]) => number): number =>
+      videoLayers.reduce((total, layer) => total + figure(layer), 0);
+    const active = videoLayers.filter((layer) => layer.active);
+    const widest = active.reduce<(typeof active)[number] | null>(
+      (wide, layer) => (layer.width >= (wide?.width ?? 0) ? layer : wide),
+      null,
+    );
+    return [
+      audio ? 1 : 0,
+      video ? 1 : 0,
+      audio?.packets ?? 0,
+      video?.packets ?? 0,
+      audio?.bytes ?? 0,
+      video?.bytes ?? 0,
+      sum((layer) => layer.uplinkLost),
+      sum((layer) => layer.resendsRequested),
+      sum((layer) => layer.repaired),
+      sum((layer) => layer.keyframeRequests),
+      widest?.width ?? 0,
+      widest?.height ?? 0,
+      widest?.frameRate ?? 0,
+      active.length,
+    ];
+  });
+  const videos = subscriptions.map((subscription) =>
+    subscription.tracks.find((track) => track.kind === 'video'),
+  );
+  const subscriptionRows = subscriptions.flatMap((subscription, index) => {
+    const audio = subscription.tracks.find((track) => track.kind === 'audio');
+    const video = videos[index];
+    return [
+      audio ? 1 : 0,
+      video ? 1 : 0,
+      audio?.bytes ?? 0,
+      video?.bytes ?? 0,
+      audio?.packets ?? 0,
+      video?.packets ?? 0,
+      audio?.retransmissions ?? 0,
+      video?.retransmissions ?? 0,
+      audio?.packetsLost ?? 0,
+      video?.packetsLost ?? 0,
+      audio?.fractionLost ?? 0,
+      video?.fractionLost ?? 0,
+      audio?.jitterMs ?? NaN,
+      video?.jitterMs ?? NaN,
+      audio?.rttMs ?? NaN,
+      video?.rttMs ?? NaN,
+      audio?.layerSwitches ?? 0,
+      video?.layerSwitches ?? 0,
+      subscription.keyframeRequests,
+      subscription.estimatedBitrate ?? NaN,
+    ];
+  });
+  return {
+    publicationIds: publications.map((publication) => publication.id),
+    publications: Float64Array.from(publicationRows),
+    layerRids,
+    publishedLayers: Float64Array.from(layerRows),
+    subscriptionIds: subscriptions.map((subscription) => subscription.id),
+    subscriptions: Float64Array.from(subscriptionRows),
+    layers: videos.map((video) => video?.layer ?? null),
+    targetLayers: videos.map((video) => video?.targetLayer ?? null),
+    videoFallbacks: videos.map((video) => video?.videoFallback ?? null),
+  };
 }

@@ -15,7 +15,8 @@ import type { FakeBrowser } from '../transport/FakeBrowser.js';
 import type { MediaRouter } from './MediaRouter.js';
 import type { Publication } from './Publication.js';
 import { headerExtensionUris } from '../rtpParameters.js';
-import { RouterTestBed, testedDataPlanes } from './RouterTestBed.js';
+import { readRouter } from './routerReadings.js';
+import { readingsOfStats, RouterTestBed, testedDataPlanes } from './RouterTestBed.js';
 import type { Subscription } from './Subscription.js';
 
 // Forwarding and loss repair through a MediaRouter, with browser stand-ins on both sides.
@@ -263,6 +264,9 @@ for (const dataPlane of testedDataPlanes)
       report(first, 9, 3);
       await waitFor(() => track.reportMark?.packetsLost === 3, 'the second report');
       assert.equal(track.fractionLost, 1 / 8);
+      // The compact readings (the Inspector's and /metrics') tell what the stats tell.
+      const stats = router.stats();
+      assert.deepEqual(readRouter([publication], [subscription]), readingsOfStats(stats));
       router.unpublish(publication);
     });
 

@@ -4,9 +4,17 @@ import type { VideoFallbackState } from './VideoFallback.js';
 
 /** A publication's figures in a reading's row, in this order. */
 export const publicationFields = [
+  /** 1 when it has a track of the kind, else 0 (and the kind's figures are 0). */
+  'audioTrack',
+  'videoTrack',
+  'audioPackets',
+  'videoPackets',
   'audioBytes',
   'videoBytes',
-  /** Summed over the video's layers: gaps the router saw, NACKs it sent, resends in time, PLIs. */
+  /**
+   * Summed over the video's layers: gaps the router saw, NACKs it sent, resends in time, PLIs
+   * (the router asks no resends of audio).
+   */
   'uplinkLost',
   'resendsRequested',
   'repaired',
@@ -18,37 +26,71 @@ export const publicationFields = [
   'activeLayers',
 ] as const;
 
+/** A simulcast layer's figures (those with a RID, of every publication) in a reading's row, in this order. */
+export const layerFields = [
+  /** Its publication's index in `publicationIds`. */
+  'publication',
+  /** 1 while sent, 0 while the router has the publisher pause it. */
+  'active',
+  /** Over the last second it flowed, bits/s (0 before). */
+  'bitrate',
+] as const;
+
 /** A subscription's figures in a reading's row, in this order; NaN where a figure is unknown. */
 export const subscriptionFields = [
+  /** 1 when it forwards a track of the kind, else 0 (and the kind's figures are 0, or NaN where unknown). */
+  'audioTrack',
+  'videoTrack',
   'audioBytes',
   'videoBytes',
   'audioPackets',
   'videoPackets',
-  /** What the subscriber's receiver reports say it lost, per kind. */
+  'audioRetransmissions',
+  'videoRetransmissions',
+  /** What the subscriber's receiver reports say it lost, per kind: in all, and the share in the last interval (0–1). */
   'audioLost',
   'videoLost',
-  'retransmissions',
+  'audioFractionLost',
+  'videoFractionLost',
+  'audioJitterMs',
+  'videoJitterMs',
+  /** NaN before a report told. */
+  'audioRttMs',
+  'videoRttMs',
+  /** Switches between simulcast layers. */
+  'audioLayerSwitches',
+  'videoLayerSwitches',
   'keyframeRequests',
-  /** The larger of its tracks' shares lost in their last report intervals, 0–1. */
-  'fractionLost',
-  /** The audio's, else the video's. */
-  'jitterMs',
-  /** The video's, else the audio's; NaN before a report told. */
-  'rttMs',
   /** NaN until known. */
   'estimatedBitrate',
 ] as const;
 
+/** Where each field is in a row. */
+export function fieldIndexes<Field extends string>(
+  fields: readonly Field[],
+): Readonly<Record<Field, number>> {
+  return Object.fromEntries(fields.map((field, index) => [field, index])) as Record<Field, number>;
+}
+
+/** The row at `index` of rows `width` figures wide, as a view. */
+export function rowOf(rows: Float64Array, index: number, width: number): Float64Array {
+  return rows.subarray(index * width, (index + 1) * width);
+}
+
 /**
- * A router's counters for sampling (the Inspector's, every few seconds): numbers in flat rows
- * and a few strings, which the forwarding thread reads and posts in a fraction of what
- * `MediaRouter.stats()`'s objects cost (a meeting of 50's 2,450 subscriptions: about 1–4 ms
- * and 0.35 MB against 6–16 ms and 1.5 MB). Counters are as of each subscription's last tick.
+ * A router's counters for sampling (the Inspector's, every few seconds) and for `/metrics`:
+ * numbers in flat rows and a few strings, which the forwarding thread reads and posts in a
+ * fraction of what `MediaRouter.stats()`'s objects cost (a meeting of 50's 2,450 subscriptions:
+ * about 2–4 ms and 0.5 MB against 5–9 ms and 1.6 MB, built and serialized). Counters are as of each subscription's
+ * last tick. A publication's or subscription's figures per kind are its first track's of the kind.
  */
 export interface RouterReadings {
   readonly publicationIds: readonly string[];
   /** `publicationFields.length` figures per publication, in `publicationIds`' order. */
   readonly publications: Float64Array;
+  /** The RID of each simulcast layer, and `layerFields.length` figures per layer in that order. */
+  readonly layerRids: readonly string[];
+  readonly publishedLayers: Float64Array;
   readonly subscriptionIds: readonly string[];
   /** `subscriptionFields.length` figures per subscription, in `subscriptionIds`' order. */
   readonly subscriptions: Float64Array;
@@ -66,14 +108,25 @@ export function readRouter(
   const openPublications = [...publications].filter((publication) => !publication.closed);
   const openSubscriptions = [...subscriptions].filter((subscription) => !subscription.closed);
   const publicationRows = new Float64Array(openPublications.length * publicationFields.length);
+  const layerRids: string[] = [];
+  const layerRows: number[] = [];
   let at = 0;
-  for (const publication of openPublications) {
+  openPublications.forEach((publication, index) => {
     let audio: PublishedTrack | null = null;
     let video: PublishedTrack | null = null;
     for (const track of publication.tracks) {
       if (track.kind === 'audio') audio ??= track;
       else video ??= track;
+      for (const layer of track.layers)
+        if (layer.rid !== null) {
+          layerRids.push(layer.rid);
+          layerRows.push(index, layer.active ? 1 : 0, layer.bitrates.at(-1) ?? 0);
+        }
     }
+    publicationRows[at++] = audio ? 1 : 0;
+    publicationRows[at++] = video ? 1 : 0;
+    publicationRows[at++] = audio?.packetsIn ?? 0;
+    publicationRows[at++] = video?.packetsIn ?? 0;
     publicationRows[at++] = audio?.bytesIn ?? 0;
     publicationRows[at++] = video?.bytesIn ?? 0;
     let uplinkLost = 0;
@@ -99,7 +152,7 @@ export function readRouter(
     publicationRows[at++] = widest?.height ?? 0;
     publicationRows[at++] = widest?.frameRates.at(-1) ?? 0;
     publicationRows[at++] = active;
-  }
+  });
   const subscriptionRows = new Float64Array(openSubscriptions.length * subscriptionFields.length);
   const layers: (string | null)[] = [];
   const targetLayers: (string | null)[] = [];
@@ -112,17 +165,25 @@ export function readRouter(
       if (track.source.kind === 'audio') audio ??= track;
       else video ??= track;
     }
+    subscriptionRows[at++] = audio ? 1 : 0;
+    subscriptionRows[at++] = video ? 1 : 0;
     subscriptionRows[at++] = audio?.bytesOut ?? 0;
     subscriptionRows[at++] = video?.bytesOut ?? 0;
     subscriptionRows[at++] = audio?.packetsOut ?? 0;
     subscriptionRows[at++] = video?.packetsOut ?? 0;
+    subscriptionRows[at++] = audio?.retransmissions ?? 0;
+    subscriptionRows[at++] = video?.retransmissions ?? 0;
     subscriptionRows[at++] = audio?.packetsLost ?? 0;
     subscriptionRows[at++] = video?.packetsLost ?? 0;
-    subscriptionRows[at++] = (audio?.retransmissions ?? 0) + (video?.retransmissions ?? 0);
+    subscriptionRows[at++] = audio?.fractionLost ?? 0;
+    subscriptionRows[at++] = video?.fractionLost ?? 0;
+    subscriptionRows[at++] = audio?.jitterMs ?? NaN;
+    subscriptionRows[at++] = video?.jitterMs ?? NaN;
+    subscriptionRows[at++] = audio?.rttMs ?? NaN;
+    subscriptionRows[at++] = video?.rttMs ?? NaN;
+    subscriptionRows[at++] = audio?.layerSwitches ?? 0;
+    subscriptionRows[at++] = video?.layerSwitches ?? 0;
     subscriptionRows[at++] = subscription.keyframeRequests;
-    subscriptionRows[at++] = Math.max(audio?.fractionLost ?? 0, video?.fractionLost ?? 0);
-    subscriptionRows[at++] = audio?.jitterMs ?? video?.jitterMs ?? NaN;
-    subscriptionRows[at++] = video?.rttMs ?? audio?.rttMs ?? NaN;
     subscriptionRows[at++] = subscription.estimatedBitrate ?? NaN;
     layers.push(video?.layer?.rid ?? null);
     targetLayers.push(video?.targetLayer?.rid ?? null);
@@ -131,6 +192,8 @@ export function readRouter(
   return {
     publicationIds: openPublications.map((publication) => publication.id),
     publications: publicationRows,
+    layerRids,
+    publishedLayers: Float64Array.from(layerRows),
     subscriptionIds: openSubscriptions.map((subscription) => subscription.id),
     subscriptions: subscriptionRows,
     layers,

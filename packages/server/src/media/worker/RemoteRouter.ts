@@ -86,7 +86,7 @@ export class RemoteRouter extends TypedEmitter<RemoteRouterEvents> {
     return this.#call('stats', {});
   }
 
-  /** The router's counters in compact rows, for sampling. */
+  /** The router's counters in compact rows, for sampling and `/metrics`. */
   readings(): Promise<RouterReadings> {
     return this.#call('readings', {});
   }

@@ -68,7 +68,7 @@ export interface MediaWorkerMethods {
   unpublish: { params: { routerId: string; publicationId: string }; result: null };
   unsubscribe: { params: { routerId: string; subscriptionId: string }; result: null };
   stats: { params: { routerId: string }; result: RouterStats };
-  /** The router's counters in compact rows, for sampling. */
+  /** The router's counters in compact rows, for sampling and `/metrics`. */
   readings: { params: { routerId: string }; result: RouterReadings };
   /** The worker's ICE-TCP connections and UDP datagram counts. */
   muxStats: { params: null; result: MuxStats };
