@@ -30,8 +30,9 @@ export interface SrtpSink {
 
 export interface IceLiteEndpointEvents {
   /**
-   * A non-STUN packet (DTLS, SRTP, SRTCP) from the peer. An SRTP or SRTCP packet's memory may be
-   * reused once the listeners return (the native data plane's batched reads): copy to keep it.
+   * A non-STUN packet (DTLS, SRTP, SRTCP) from the peer, but for the SRTP `srtpSink` took. An SRTP
+   * or SRTCP packet's memory may be reused once the listeners return (the native data plane's
+   * batched reads): copy to keep it.
    */
   packet: [packet: Buffer];
   stateChange: [state: IceState];
