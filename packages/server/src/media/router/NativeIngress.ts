@@ -20,6 +20,9 @@ export const ingressRecord = {
   tl0PicIdxOffset: 9,
   tl0PicIdx: 10,
   absSendTimeOffset: 11,
+  /** When it came: `Date.now()` and `performance.now()` (13 is abs-send-time's clock). */
+  atMs: 12,
+  atPerformanceMs: 14,
   /** The stream's number, as given to `setStream`. */
   stream: 16,
   sequence: 17,

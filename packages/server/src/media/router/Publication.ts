@@ -423,7 +423,14 @@ export class Publication extends TypedEmitter<PublicationEvents> {
       const at = i * ingressRecordLength;
       const length = records[at + ingressRecord.length] as number;
       if (length < 0) rejected++;
-      else this.#received(records, at, length, records[at + 12] as number, records[at + 14] as number);
+      else
+        this.#received(
+          records,
+          at,
+          length,
+          records[at + ingressRecord.atMs] as number,
+          records[at + ingressRecord.atPerformanceMs] as number,
+        );
     }
     return rejected;
   }
