@@ -371,7 +371,7 @@ describe('a publisher’s RTP routed to its ingress in C', { skip: !nativeAddon.
   let routedMux: UdpMux;
   before(async () => {
     routedMux = await UdpMux.bind({ host: '127.0.0.1', batchedReads: true });
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 4; i++) {
       const socket = createSocket('udp4');
       await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
       sockets.push(socket);
@@ -485,6 +485,46 @@ describe('a publisher’s RTP routed to its ingress in C', { skip: !nativeAddon.
     assert.equal(stats.datagrams - before.datagrams, 10, 'every datagram read is counted');
     assert.equal(stats.toIngress - before.toIngress, 6);
     assert.equal(stats.stun - before.stun, 1);
+  });
+
+  it('keeps at most 2,048 routes, each found again as others come and go', async () => {
+    const [publisherSocket, , , readSocket] = sockets as [Socket, Socket, Socket, Socket];
+    const consumed: number[] = [];
+    const reader = readInBatches(
+      readSocket,
+      (batch, count) => {
+        for (let i = 0; i < count; i++) consumed.push(batch.consumed[i] as number);
+      },
+      () => undefined,
+    );
+    assert.ok(reader);
+    try {
+      const { ingress } = ingressTo(sockets[2] as Socket);
+      ingress.acceptBatches(true);
+      const loopback = 0x7f000001;
+      const port = publisherSocket.address().port;
+      let sequence = 200;
+      const routedNow = async (): Promise<number | undefined> => {
+        const before = consumed.length;
+        publisherSocket.send(srtp(0x100, sequence++), readSocket.address().port, '127.0.0.1');
+        await waitUntil(() => consumed.length === before + 1);
+        return consumed[before];
+      };
+      // Ports around the real one, so that probe chains cross it; then the real one, then more.
+      for (let i = 1; i <= 1000; i++)
+        assert.ok(reader.route(loopback, (port + i) & 0xffff, ingress.native, 1));
+      assert.ok(reader.route(loopback, port, ingress.native, 1));
+      for (let i = 1; i <= 1047; i++) assert.ok(reader.route(loopback + i, port, ingress.native, 1));
+      assert.equal(reader.route(loopback + 2000, port, ingress.native, 1), false, 'full');
+      assert.equal(await routedNow(), 1);
+      for (let i = 1; i <= 1000; i++) reader.route(loopback, (port + i) & 0xffff, null, 0);
+      for (let i = 1; i <= 1047; i += 2) reader.route(loopback + i, port, null, 0);
+      assert.equal(await routedNow(), 1, 'found after the others left');
+      reader.route(loopback, port, null, 0);
+      assert.equal(await routedNow(), 0, 'and gone once removed');
+    } finally {
+      reader.close();
+    }
   });
 
   it('stops at once when consent lapses, the sink goes, the ingress declines or the endpoint closes', async (t) => {
