@@ -8,6 +8,11 @@
  * answers, as rtp/RetransmissionBuffer.ts does on the TypeScript plane. JavaScript keeps the
  * decisions and the bookkeeping (Publication.ts) and reads the record: nothing is allocated per
  * packet, in JavaScript or here, unless JavaScript asks for a copy (its `rtp` listeners).
+ *
+ * A UdpReader (reader.c) may also hand it a batch's packets from the publisher's consented
+ * addresses, without JavaScript, while JavaScript lets it (`acceptBatches`): each packet's record
+ * then goes in a ring of batch_ring_size records (`records`), which JavaScript reads once per
+ * batch.
  */
 #include <node_api.h>
 #include <stdbool.h>
@@ -28,6 +33,8 @@ enum {
   max_tracks = 16,
   replay_window = 1024,
   record_length = 32,
+  /* Records kept of one batch's packets: a reader's batch is no longer. */
+  batch_ring_size = 32,
   /* Results of receive(). */
   dropped = -1,
   unknown_stream = -2,
@@ -43,6 +50,8 @@ enum {
   at_width = 20,
   at_height = 21,
   at_forwarded = 22,
+  /* Only in the batch's records: receive()'s result, the RTP packet's length or `dropped`. */
+  at_length = 15,
 };
 
 typedef enum { codec_none = 0, codec_vp8 = 1, codec_vp9 = 2, codec_h264 = 3 } codec;
@@ -67,7 +76,7 @@ typedef struct {
   int32_t *kept_sequences; /* -1: empty */
 } stream_state;
 
-typedef struct {
+struct ingress {
   srtp_context *cipher;
   napi_ref cipher_ref;
   double *record;
@@ -76,8 +85,13 @@ typedef struct {
   stream_state streams[max_streams];
   fan_out_group *groups[max_tracks];
   napi_ref group_refs[max_tracks];
+  /* The records of the packets a reader handed over in its current batch (`records`). */
+  double *batch_records;
+  napi_ref batch_records_ref;
+  int batch_count;
+  bool accepts_batches;
   uint8_t scratch[65536]; /* a packet too long to keep (not answered by NACK) is decrypted here */
-} ingress;
+};
 
 /* ---- what rtp/videoPayload.ts reads ---- */
 
@@ -366,33 +380,22 @@ static napi_value set_fan_out(napi_env env, napi_callback_info info) {
 }
 
 /*
- * receive(packet, output, forward): packet an SRTP packet; output null, or a Buffer of its
- * length less the tag to copy the RTP packet into. Decrypts and keeps it (for NACK answers,
- * `packet`) and fills the record; with forward, its track's FanOutGroup forwards it. Returns the
- * RTP packet's length, -1 when it is malformed, not authentic or a replay (or output's length is
- * wrong), -2 when its SSRC is no stream's yet (nothing read: learn it and call again).
+ * receive(packet, output, forward), as receive_packet: packet an SRTP packet; output null, or a
+ * Buffer of its length less the tag to copy the RTP packet into. Decrypts and keeps it (for NACK
+ * answers, `packet`) and fills the record; with forward, its track's FanOutGroup forwards it.
+ * Returns the RTP packet's length, -1 when it is malformed, not authentic or a replay (or
+ * output's length is wrong), -2 when its SSRC is no stream's yet (nothing read: learn it and call
+ * again).
  */
-static napi_value receive(napi_env env, napi_callback_info info) {
-  size_t count = 3;
-  napi_value v[3];
-  ingress *in = unwrap(env, info, 3, &count, v);
-  if (in == NULL) return NULL;
-  uint8_t *packet, *copy = NULL;
-  size_t length, copy_length = 0;
-  bool forward;
-  napi_valuetype output_type;
-  if (napi_get_buffer_info(env, v[0], (void **)&packet, &length) != napi_ok ||
-      napi_typeof(env, v[1], &output_type) != napi_ok ||
-      (output_type != napi_null && napi_get_buffer_info(env, v[1], (void **)&copy, &copy_length) != napi_ok) ||
-      napi_get_value_bool(env, v[2], &forward) != napi_ok)
-    return type_error(env, "expected a Buffer, a Buffer or null, and a boolean");
+static double receive_packet(ingress *in, const uint8_t *packet, size_t length, uint8_t *copy, size_t copy_length,
+                             bool forward) {
   size_t tag = srtp_tag_length(in->cipher);
   int header_length = rtp_header_length(packet, length);
   if (header_length < 0 || length < (size_t)header_length + tag || (copy != NULL && copy_length != length - tag))
-    return number(env, dropped);
+    return dropped;
   size_t output_length = length - tag;
   stream_state *s = find_stream(in, read32(packet + 8));
-  if (s == NULL) return number(env, unknown_stream);
+  if (s == NULL) return unknown_stream;
   uint16_t sequence = read16(packet + 2);
   if (!s->started) {
     s->started = true;
@@ -400,13 +403,13 @@ static napi_value receive(napi_env env, napi_callback_info info) {
   }
   uint32_t roc = estimate_roc(s, sequence);
   int64_t index = (int64_t)roc * 0x10000 + sequence;
-  if (!replay_check(s, index)) return number(env, dropped);
+  if (!replay_check(s, index)) return dropped;
   uint32_t slot = sequence & (s->capacity - 1);
   bool keep = output_length <= kept_size;
   uint8_t *output = keep ? s->kept + (size_t)slot * kept_size : in->scratch;
   if (keep) s->kept_sequences[slot] = -1;
   if (srtp_open_rtp(in->cipher, packet, length, (size_t)header_length, output, s->ssrc, roc, sequence) != 0)
-    return number(env, dropped);
+    return dropped;
   if (keep) {
     s->kept_sequences[slot] = sequence;
     s->kept_lengths[slot] = (uint16_t)output_length;
@@ -453,7 +456,56 @@ static napi_value receive(napi_env env, napi_callback_info info) {
     r[at_forwarded] =
         fan_out_packet(group, output, output_length, s->layer, video ? &parsed.video : NULL, abs_send_time, &times);
   }
-  return number(env, (double)output_length);
+  return (double)output_length;
+}
+
+static napi_value receive(napi_env env, napi_callback_info info) {
+  size_t count = 3;
+  napi_value v[3];
+  ingress *in = unwrap(env, info, 3, &count, v);
+  if (in == NULL) return NULL;
+  uint8_t *packet, *copy = NULL;
+  size_t length, copy_length = 0;
+  bool forward;
+  napi_valuetype output_type;
+  if (napi_get_buffer_info(env, v[0], (void **)&packet, &length) != napi_ok ||
+      napi_typeof(env, v[1], &output_type) != napi_ok ||
+      (output_type != napi_null && napi_get_buffer_info(env, v[1], (void **)&copy, &copy_length) != napi_ok) ||
+      napi_get_value_bool(env, v[2], &forward) != napi_ok)
+    return type_error(env, "expected a Buffer, a Buffer or null, and a boolean");
+  return number(env, receive_packet(in, packet, length, copy, copy_length, forward));
+}
+
+bool ingress_receive_in_batch(ingress *in, const uint8_t *packet, size_t length, const double times[3]) {
+  if (!in->accepts_batches || in->batch_count >= batch_ring_size) return false;
+  double *r = in->record;
+  r[12] = times[0];
+  r[13] = times[1];
+  r[14] = times[2];
+  double result = receive_packet(in, packet, length, NULL, 0, true);
+  if (result == unknown_stream) return false;
+  r[at_length] = result;
+  memcpy(in->batch_records + (size_t)in->batch_count * record_length, r, record_length * sizeof(double));
+  in->batch_count++;
+  return true;
+}
+
+int ingress_take_batch(ingress *in) {
+  int count = in->batch_count;
+  in->batch_count = 0;
+  return count;
+}
+
+/* acceptBatches(on): whether a UdpReader may hand packets over (JavaScript then reads `records`). */
+static napi_value accept_batches(napi_env env, napi_callback_info info) {
+  size_t count = 1;
+  napi_value v[1];
+  ingress *in = unwrap(env, info, 1, &count, v);
+  if (in == NULL) return NULL;
+  bool on;
+  if (napi_get_value_bool(env, v[0], &on) != napi_ok) return type_error(env, "expected a boolean");
+  in->accepts_batches = on;
+  return NULL;
 }
 
 /* packet(ssrc, sequence): a copy of the kept RTP packet, or undefined. */
@@ -482,18 +534,20 @@ static void finalize(napi_env env, void *data, void *hint) {
   for (int i = 0; i < max_streams; i++) free_kept(&in->streams[i]);
   if (in->cipher_ref) napi_delete_reference(env, in->cipher_ref);
   if (in->record_ref) napi_delete_reference(env, in->record_ref);
+  if (in->batch_records_ref) napi_delete_reference(env, in->batch_records_ref);
   for (int i = 0; i < max_tracks; i++)
     if (in->group_refs[i]) napi_delete_reference(env, in->group_refs[i]);
   free(in);
 }
 
-/* new Ingress(cipher, record, transportWideCcId): record a Float64Array of 32; the ID 0 for none. */
+/* new Ingress(cipher, record, transportWideCcId, records): record a Float64Array of 32, records one
+ * of 32 × 32 (a batch's records); the ID 0 for none. */
 static napi_value construct(napi_env env, napi_callback_info info) {
-  size_t count = 3;
-  napi_value v[3], self;
-  if (napi_get_cb_info(env, info, &count, v, &self, NULL) != napi_ok || count < 3)
-    return type_error(env, "expected a cipher, a record and an extension ID");
-  void *record = NULL;
+  size_t count = 4;
+  napi_value v[4], self;
+  if (napi_get_cb_info(env, info, &count, v, &self, NULL) != napi_ok || count < 4)
+    return type_error(env, "expected a cipher, a record, an extension ID and a batch's records");
+  void *record = NULL, *records = NULL;
   uint32_t transport_wide_id;
   srtp_context *cipher = unwrap_tagged(env, v[0], &srtp_cipher_tag);
   if (cipher == NULL) return type_error(env, "expected a native SrtpCipher");
@@ -501,19 +555,25 @@ static napi_value construct(napi_env env, napi_callback_info info) {
     return type_error(env, "expected a Float64Array of 32");
   if (napi_get_value_uint32(env, v[2], &transport_wide_id) != napi_ok || transport_wide_id > 255)
     return type_error(env, "bad extension ID");
+  if (!typed_array(env, v[3], napi_float64_array, (size_t)batch_ring_size * record_length, &records))
+    return type_error(env, "expected a Float64Array of 32 records");
   ingress *in = calloc(1, sizeof(ingress));
   if (in == NULL) return type_error(env, "out of memory");
   in->cipher = cipher;
   in->record = record;
+  in->batch_records = records;
   in->transport_wide_id = (uint8_t)transport_wide_id;
   if (napi_create_reference(env, v[0], 1, &in->cipher_ref) != napi_ok ||
       napi_create_reference(env, v[1], 1, &in->record_ref) != napi_ok ||
+      napi_create_reference(env, v[3], 1, &in->batch_records_ref) != napi_ok ||
       napi_wrap(env, self, in, finalize, NULL, NULL) != napi_ok) {
     if (in->cipher_ref) napi_delete_reference(env, in->cipher_ref);
     if (in->record_ref) napi_delete_reference(env, in->record_ref);
+    if (in->batch_records_ref) napi_delete_reference(env, in->batch_records_ref);
     free(in);
     return type_error(env, "cannot wrap");
   }
+  if (napi_type_tag_object(env, self, &ingress_tag) != napi_ok) return type_error(env, "cannot tag");
   return self;
 }
 
@@ -523,6 +583,7 @@ bool ingress_register(napi_env env, napi_value exports) {
       METHOD("setFanOut", set_fan_out),
       METHOD("receive", receive),
       METHOD("packet", kept_packet),
+      METHOD("acceptBatches", accept_batches),
   };
   return define_class(env, exports, "Ingress", construct, methods, sizeof(methods) / sizeof(methods[0]));
 }

@@ -13,6 +13,8 @@
 static const napi_type_tag srtp_cipher_tag = {0x7061726c6f720001ull, 0x5372747043697068ull};
 /* Marks FanOutGroup objects, so that an Ingress takes no other object for one. */
 static const napi_type_tag fan_out_group_tag = {0x7061726c6f720002ull, 0x46616e4f75744772ull};
+/* Marks Ingress objects, so that a UdpReader takes no other object for one. */
+static const napi_type_tag ingress_tag = {0x7061726c6f720003ull, 0x496e677265737321ull};
 
 /* Throws a TypeError; NULL, for `return type_error(...)`. */
 static inline napi_value type_error(napi_env env, const char *message) {

@@ -8,6 +8,13 @@
  * The batch's datagrams sit in memory the reader reuses: the callback reads them through one
  * Buffer (32 slots of slot_size bytes) and must copy whatever it keeps after returning. Lengths,
  * IPv4 source addresses and ports are in typed arrays made once.
+ *
+ * It also routes a publisher's RTP in C: JavaScript registers the addresses a peer's ICE checks
+ * authenticated, while its consent is fresh, with the peer's Ingress (ingress.c) and a sink number
+ * of its own (`route`). An RTP datagram (RFC 7983 and RFC 5761: first byte 128–191, second not an
+ * RTCP packet type) from such an address goes to the ingress within the batch and is marked
+ * `consumed`; the callback learns which sinks received how many records, and reads the rest as
+ * before. Anything the ingress does not take (an SSRC it does not know yet) stays for JavaScript.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,9 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "ingress.h"
 #include "napi_util.h"
 #include "reader.h"
 
@@ -29,7 +38,20 @@ enum {
   slot_size = 4096,
   /* Batches read per wakeup at most, so that a flood leaves the loop its timers and other work. */
   max_batches_per_wakeup = 8,
+  /* The route table: open addressing, at most half full. */
+  route_slots = 4096,
+  max_routes = route_slots / 2,
 };
+
+/* A remote address and port whose RTP goes to an ingress. */
+typedef struct {
+  bool used;
+  uint16_t port;
+  uint32_t address; /* IPv4, host order */
+  uint32_t sink;    /* JavaScript's number for the ingress's receiver */
+  ingress *in;
+  napi_ref ref; /* keeps the Ingress alive while routed to */
+} route;
 
 typedef struct {
   napi_env env;
@@ -42,10 +64,16 @@ typedef struct {
   napi_async_cleanup_hook_handle cleanup;
   bool closed;
   double truncated;
-  uint8_t *data;        /* batch_size * slot_size, the Buffer's memory */
-  uint32_t *lengths;    /* batch_size */
-  uint32_t *addresses;  /* batch_size, IPv4 in host order */
-  uint32_t *ports;      /* batch_size */
+  uint8_t *data;          /* batch_size * slot_size, the Buffer's memory */
+  uint32_t *lengths;      /* batch_size */
+  uint32_t *addresses;    /* batch_size, IPv4 in host order */
+  uint32_t *ports;        /* batch_size */
+  uint8_t *consumed;      /* batch_size: 1 for a datagram an ingress took */
+  uint32_t *sinks;        /* batch_size: the sinks that received records in the batch */
+  uint32_t *sink_records; /* batch_size: how many each */
+  route *routes;          /* route_slots */
+  int route_count;
+  double performance_origin_ms; /* uv_hrtime() in ms when performance.now() read 0 */
   struct mmsghdr messages[batch_size];
   struct iovec vectors[batch_size];
   struct sockaddr_in from[batch_size];
@@ -54,14 +82,15 @@ typedef struct {
 static void stop(reader *r);
 
 /*
- * Calls one of the callbacks with the batch's count (datagrams) or, when status is a libuv error,
- * an Error naming it; false when the reader closed meanwhile.
+ * Calls one of the callbacks with the batch's count (datagrams) and its sinks' count or, when
+ * status is a libuv error, an Error naming it; false when the reader closed meanwhile.
  */
-static bool call_back(reader *r, napi_ref callback_ref, int count, int status) {
+static bool call_back(reader *r, napi_ref callback_ref, int count, int sinks, int status) {
   napi_env env = r->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return false;
-  napi_value self, callback, argument, result;
+  napi_value self, callback, arguments[2], result;
+  size_t argument_count = 1;
   bool ok = napi_get_reference_value(env, r->self, &self) == napi_ok &&
             napi_get_reference_value(env, callback_ref, &callback) == napi_ok;
   if (ok && status < 0) {
@@ -70,11 +99,14 @@ static bool call_back(reader *r, napi_ref callback_ref, int count, int status) {
     napi_value code, message;
     ok = napi_create_string_utf8(env, uv_err_name(status), NAPI_AUTO_LENGTH, &code) == napi_ok &&
          napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &message) == napi_ok &&
-         napi_create_error(env, code, message, &argument) == napi_ok;
+         napi_create_error(env, code, message, &arguments[0]) == napi_ok;
   } else if (ok) {
-    ok = napi_create_uint32(env, (uint32_t)count, &argument) == napi_ok;
+    argument_count = 2;
+    ok = napi_create_uint32(env, (uint32_t)count, &arguments[0]) == napi_ok &&
+         napi_create_uint32(env, (uint32_t)sinks, &arguments[1]) == napi_ok;
   }
-  if (ok && napi_make_callback(env, r->async, self, callback, 1, &argument, &result) == napi_pending_exception) {
+  if (ok && napi_make_callback(env, r->async, self, callback, argument_count, arguments, &result) ==
+                napi_pending_exception) {
     /* A throwing callback is the process's uncaught exception, as an event listener's would be. */
     napi_value error;
     napi_get_and_clear_last_exception(env, &error);
@@ -102,6 +134,126 @@ static void clear_error(reader *r) {
   }
 }
 
+/* ---- routes ---- */
+
+static uint32_t route_hash(uint32_t address, uint16_t port) {
+  uint32_t h = address * 0x9e3779b1u ^ (uint32_t)port * 0x85ebca6bu;
+  return (h ^ (h >> 15)) & (route_slots - 1);
+}
+
+static route *find_route(reader *r, uint32_t address, uint16_t port) {
+  for (uint32_t i = route_hash(address, port);; i = (i + 1) & (route_slots - 1)) {
+    route *candidate = &r->routes[i];
+    if (!candidate->used) return NULL;
+    if (candidate->address == address && candidate->port == port) return candidate;
+  }
+}
+
+/* Empties a slot, moving later entries of its probe chain back (no tombstones). */
+static void remove_route(reader *r, route *gone) {
+  napi_delete_reference(r->env, gone->ref);
+  uint32_t hole = (uint32_t)(gone - r->routes);
+  r->routes[hole].used = false;
+  r->route_count--;
+  for (uint32_t next = (hole + 1) & (route_slots - 1); r->routes[next].used;
+       next = (next + 1) & (route_slots - 1)) {
+    uint32_t home = route_hash(r->routes[next].address, r->routes[next].port);
+    /* It stays where it is when its home lies cyclically in (hole, next]. */
+    bool stays = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next);
+    if (stays) continue;
+    r->routes[hole] = r->routes[next];
+    r->routes[next].used = false;
+    hole = next;
+  }
+}
+
+static void clear_routes(reader *r) {
+  for (int i = 0; i < route_slots && r->route_count > 0; i++)
+    if (r->routes[i].used) {
+      napi_delete_reference(r->env, r->routes[i].ref);
+      r->routes[i].used = false;
+      r->route_count--;
+    }
+}
+
+/* Date.now(), performance.timeOrigin + performance.now() and performance.now(), for the batch. */
+static void batch_times(reader *r, double times[3]) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  double real_ms = (double)now.tv_sec * 1000 + (double)now.tv_nsec / 1e6;
+  times[0] = (double)((int64_t)real_ms);
+  times[1] = real_ms;
+  times[2] = (double)uv_hrtime() / 1e6 - r->performance_origin_ms;
+}
+
+/*
+ * Hands the batch's RTP from routed addresses to their ingresses, marking what they took in
+ * `consumed`; returns how many sinks received records (`sinks`, `sink_records`).
+ */
+static int route_batch(reader *r, int count) {
+  memset(r->consumed, 0, batch_size);
+  if (r->route_count == 0) return 0;
+  ingress *touched[batch_size];
+  int sinks = 0;
+  bool timed = false;
+  double times[3];
+  for (int i = 0; i < count; i++) {
+    const uint8_t *datagram = r->data + (size_t)i * slot_size;
+    uint32_t length = r->lengths[i];
+    bool rtp = length >= 2 && datagram[0] >= 128 && datagram[0] <= 191 && (datagram[1] < 192 || datagram[1] > 223);
+    if (!rtp) continue;
+    route *to = find_route(r, r->addresses[i], (uint16_t)r->ports[i]);
+    if (to == NULL) continue;
+    if (!timed) batch_times(r, times);
+    timed = true;
+    if (!ingress_receive_in_batch(to->in, datagram, length, times)) continue;
+    r->consumed[i] = 1;
+    int known = 0;
+    while (known < sinks && touched[known] != to->in) known++;
+    if (known == sinks) {
+      touched[sinks] = to->in;
+      r->sinks[sinks++] = to->sink;
+    }
+  }
+  for (int i = 0; i < sinks; i++) r->sink_records[i] = (uint32_t)ingress_take_batch(touched[i]);
+  return sinks;
+}
+
+/*
+ * route(address, port, ingress, sink): RTP from the IPv4 address (a number) and port goes to
+ * ingress, its records told as sink's; ingress null removes the route. False when the table is
+ * full (the datagrams then stay for JavaScript).
+ */
+static napi_value set_route(napi_env env, napi_callback_info info) {
+  size_t count = 4;
+  napi_value v[4];
+  reader *r = unwrap_this(env, info, 4, &count, v, "bad call of a UdpReader method");
+  if (r == NULL) return NULL;
+  uint32_t address, port, sink;
+  napi_valuetype kind;
+  if (napi_get_value_uint32(env, v[0], &address) != napi_ok || napi_get_value_uint32(env, v[1], &port) != napi_ok ||
+      port > 0xffff || napi_typeof(env, v[2], &kind) != napi_ok || napi_get_value_uint32(env, v[3], &sink) != napi_ok)
+    return type_error(env, "expected an address, a port, an Ingress or null, and a sink number");
+  ingress *in = NULL;
+  if (kind != napi_null && (in = unwrap_tagged(env, v[2], &ingress_tag)) == NULL)
+    return type_error(env, "expected an Ingress");
+  route *existing = find_route(r, address, (uint16_t)port);
+  if (existing != NULL) remove_route(r, existing);
+  if (in == NULL || r->closed) return boolean(env, in == NULL);
+  if (r->route_count >= max_routes) return boolean(env, false);
+  uint32_t i = route_hash(address, (uint16_t)port);
+  while (r->routes[i].used) i = (i + 1) & (route_slots - 1);
+  route *slot = &r->routes[i];
+  if (napi_create_reference(env, v[2], 1, &slot->ref) != napi_ok) return type_error(env, "bad Ingress");
+  slot->used = true;
+  slot->address = address;
+  slot->port = (uint16_t)port;
+  slot->sink = sink;
+  slot->in = in;
+  r->route_count++;
+  return boolean(env, true);
+}
+
 static void on_readable(uv_poll_t *poll, int status, int events) {
   reader *r = poll->data;
   if (r->closed) return;
@@ -110,7 +262,7 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
     int restarted = uv_poll_start(&r->poll, UV_READABLE, on_readable);
     if (restarted != 0) {
       /* Reported, then stopped: the owner reads the socket another way. */
-      if (call_back(r, r->error_callback, 0, restarted)) stop(r);
+      if (call_back(r, r->error_callback, 0, 0, restarted)) stop(r);
       return;
     }
     events = UV_READABLE;
@@ -143,7 +295,8 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
       r->ports[kept] = ntohs(r->from[i].sin_port);
       kept++;
     }
-    if (kept > 0 && !call_back(r, r->callback, kept, 0)) return;
+    int sinks = route_batch(r, kept);
+    if (kept > 0 && !call_back(r, r->callback, kept, sinks, 0)) return;
     if (received < batch_size) return;
   }
 }
@@ -154,6 +307,10 @@ static void free_reader(reader *r) {
   free(r->lengths);
   free(r->addresses);
   free(r->ports);
+  free(r->consumed);
+  free(r->sinks);
+  free(r->sink_records);
+  free(r->routes);
   free(r);
 }
 
@@ -173,6 +330,7 @@ static void stop(reader *r) {
   if (r->closed) return;
   r->closed = true;
   uv_poll_stop(&r->poll);
+  clear_routes(r);
   if (r->callback) napi_delete_reference(r->env, r->callback);
   r->callback = NULL;
   if (r->error_callback) napi_delete_reference(r->env, r->error_callback);
@@ -228,19 +386,24 @@ static bool expose(napi_env env, napi_value self, const char *name, napi_typedar
 }
 
 /*
- * new UdpReader(fd, onBatch, onError): reads at once; this.data, this.lengths, this.addresses,
- * this.ports. onError(error) when it can read no more (a poll that libuv stopped on a socket
- * error and that would not start again), after which it is closed.
+ * new UdpReader(fd, onBatch, onError, performanceOriginMs): reads at once; this.data,
+ * this.lengths, this.addresses, this.ports, this.consumed, this.sinks, this.sinkRecords;
+ * onBatch(count, sinks). onError(error) when it can read no more (a poll that libuv stopped on a
+ * socket error and that would not start again), after which it is closed. performanceOriginMs:
+ * process.hrtime() in ms when performance.now() read 0, for the clock readings an ingress
+ * forwards with.
  */
 static napi_value construct(napi_env env, napi_callback_info info) {
-  size_t count = 3;
-  napi_value values[3], self;
+  size_t count = 4;
+  napi_value values[4], self;
   int32_t fd;
+  double performance_origin_ms;
   napi_valuetype kind, error_kind;
-  if (napi_get_cb_info(env, info, &count, values, &self, NULL) != napi_ok || count < 3 ||
+  if (napi_get_cb_info(env, info, &count, values, &self, NULL) != napi_ok || count < 4 ||
+      napi_get_value_double(env, values[3], &performance_origin_ms) != napi_ok ||
       napi_get_value_int32(env, values[0], &fd) != napi_ok || fd < 0 || napi_typeof(env, values[1], &kind) != napi_ok ||
       kind != napi_function || napi_typeof(env, values[2], &error_kind) != napi_ok || error_kind != napi_function)
-    return type_error(env, "expected a socket's file descriptor and two callbacks");
+    return type_error(env, "expected a socket's file descriptor, two callbacks and a clock origin");
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return type_error(env, "no event loop");
   reader *r = calloc(1, sizeof(reader));
@@ -250,7 +413,13 @@ static napi_value construct(napi_env env, napi_callback_info info) {
   r->lengths = calloc(batch_size, sizeof(uint32_t));
   r->addresses = calloc(batch_size, sizeof(uint32_t));
   r->ports = calloc(batch_size, sizeof(uint32_t));
-  if (r->fd < 0 || r->data == NULL || r->lengths == NULL || r->addresses == NULL || r->ports == NULL) {
+  r->consumed = calloc(batch_size, 1);
+  r->sinks = calloc(batch_size, sizeof(uint32_t));
+  r->sink_records = calloc(batch_size, sizeof(uint32_t));
+  r->routes = calloc(route_slots, sizeof(route));
+  r->performance_origin_ms = performance_origin_ms;
+  if (r->fd < 0 || r->data == NULL || r->lengths == NULL || r->addresses == NULL || r->ports == NULL ||
+      r->consumed == NULL || r->sinks == NULL || r->sink_records == NULL || r->routes == NULL) {
     free_reader(r);
     return type_error(env, "cannot read the socket");
   }
@@ -260,6 +429,10 @@ static napi_value construct(napi_env env, napi_callback_info info) {
       !expose(env, self, "lengths", napi_uint32_array, r->lengths, batch_size * sizeof(uint32_t), batch_size) ||
       !expose(env, self, "addresses", napi_uint32_array, r->addresses, batch_size * sizeof(uint32_t), batch_size) ||
       !expose(env, self, "ports", napi_uint32_array, r->ports, batch_size * sizeof(uint32_t), batch_size) ||
+      !expose(env, self, "consumed", napi_uint8_array, r->consumed, batch_size, 0) ||
+      !expose(env, self, "sinks", napi_uint32_array, r->sinks, batch_size * sizeof(uint32_t), batch_size) ||
+      !expose(env, self, "sinkRecords", napi_uint32_array, r->sink_records, batch_size * sizeof(uint32_t),
+              batch_size) ||
       napi_create_string_utf8(env, "UdpReader", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_async_init(env, self, name, &r->async) != napi_ok ||
       napi_create_reference(env, values[1], 1, &r->callback) != napi_ok ||
@@ -285,6 +458,7 @@ bool udp_reader_register(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       METHOD("close", close_reader),
       METHOD("dropped", dropped),
+      METHOD("route", set_route),
   };
   return define_class(env, exports, "UdpReader", construct, methods, sizeof(methods) / sizeof(methods[0]));
 }

@@ -23,6 +23,7 @@ export class TypedEmitter<Events extends EventMap<Events>> {
 
   on<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
     this.#listeners.set(event, [...(this.#listeners.get(event) ?? []), listener as Listener]);
+    this.listenersChanged(event);
     return this;
   }
 
@@ -35,6 +36,7 @@ export class TypedEmitter<Events extends EventMap<Events>> {
       { listener: listener as Listener },
     );
     this.#listeners.set(event, [...(this.#listeners.get(event) ?? []), once]);
+    this.listenersChanged(event);
     return this;
   }
 
@@ -53,6 +55,11 @@ export class TypedEmitter<Events extends EventMap<Events>> {
 
   listenerCount(event: keyof Events & string): number {
     return this.#listeners.get(event)?.length ?? 0;
+  }
+
+  /** Called after a listener of `event` was added or removed. */
+  protected listenersChanged(_event: string): void {
+    // Nothing by default: a subclass overrides it to follow its listeners.
   }
 
   /** Calls each listener of the event in turn; returns whether there were any. */
@@ -75,5 +82,6 @@ export class TypedEmitter<Events extends EventMap<Events>> {
     if (index < 0) return;
     if (listeners.length === 1) this.#listeners.delete(event);
     else this.#listeners.set(event, [...listeners.slice(0, index), ...listeners.slice(index + 1)]);
+    this.listenersChanged(event);
   }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidStateError } from '../../InvalidStateError.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
+import type { NativeIngressPath } from '../srtp/dataPlane.js';
 import type { TransportAddress } from './stun.js';
 
 export type IceState = 'new' | 'connected' | 'disconnected' | 'closed';
@@ -17,13 +18,26 @@ export interface IcePath {
   send(packet: Buffer): void;
 }
 
+/**
+ * Where the native data plane's batched reader (`UdpMux`) may hand the peer's SRTP straight to a
+ * publisher's ingress, in C, instead of the `packet` event.
+ */
+export interface SrtpSink {
+  readonly ingress: NativeIngressPath;
+  /** Once per batch in which the ingress took packets: their `count` records are in its `records`. */
+  receive(count: number): void;
+}
+
 export interface IceLiteEndpointEvents {
   /**
-   * A non-STUN packet (DTLS, SRTP, SRTCP) from the peer. An SRTP or SRTCP packet's memory may be
-   * reused once the listeners return (the native data plane's batched reads): copy to keep it.
+   * A non-STUN packet (DTLS, SRTP, SRTCP) from the peer, but for the SRTP `srtpSink` took. An SRTP
+   * or SRTCP packet's memory may be reused once the listeners return (the native data plane's
+   * batched reads): copy to keep it.
    */
   packet: [packet: Buffer];
   stateChange: [state: IceState];
+  /** `srtpSink` changed. */
+  srtpSinkChange: [];
 }
 
 /**
@@ -37,6 +51,7 @@ export class IceLiteEndpoint extends TypedEmitter<IceLiteEndpointEvents> {
   #state: IceState = 'new';
   #path: IcePath | null = null;
   #lastConsent = 0;
+  #srtpSink: SrtpSink | null = null;
 
   constructor() {
     super();
@@ -67,6 +82,30 @@ export class IceLiteEndpoint extends TypedEmitter<IceLiteEndpointEvents> {
   /** Milliseconds-since-epoch of the last authenticated binding request. */
   get lastConsent(): number {
     return this.#lastConsent;
+  }
+
+  /** Where the peer's SRTP may go in C; null for the `packet` event alone. */
+  get srtpSink(): SrtpSink | null {
+    return this.#srtpSink;
+  }
+
+  /**
+   * Lets the mux's batched reader hand the peer's SRTP to `sink` (null: no more) from the
+   * addresses its checks authenticated, while connected; the rest still comes as `packet`.
+   */
+  routeSrtp(sink: SrtpSink | null): void {
+    if (this.#srtpSink === sink || (sink && this.#state === 'closed')) return;
+    this.#srtpSink = sink;
+    this.safeEmit('srtpSinkChange');
+  }
+
+  /** Called by the mux once per batch in which `srtpSink`'s ingress took `count` packets. */
+  handleSrtpRecords(count: number): void {
+    try {
+      this.#srtpSink?.receive(count);
+    } catch {
+      // As a `packet` listener's exception (safeEmit): it must not break the mux's batch.
+    }
   }
 
   send(packet: Buffer): void {

@@ -4,7 +4,16 @@ import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { createConnection } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { FanOutGroup } from '../router/FanOutGroup.js';
+import {
+  ingressDropped,
+  ingressRecord,
+  ingressRecordLength,
+  NativeIngress,
+} from '../router/NativeIngress.js';
 import { nativeAddon, udpReaderSlotSize } from '../srtp/dataPlane.js';
+import { deriveSrtpSessionKeys } from '../srtp/keyDerivation.js';
+import { SrtpContext } from '../srtp/SrtpContext.js';
 import type { IceLiteEndpoint } from './IceLiteEndpoint.js';
 import {
   decodeXorAddress,
@@ -319,5 +328,252 @@ describe('read in batches', { skip: !nativeAddon.available }, () => {
       socket.close();
       peer.close();
     }
+  });
+});
+
+describe('a publisher’s RTP routed to its ingress in C', { skip: !nativeAddon.available }, () => {
+  const keys = (seed: number) =>
+    deriveSrtpSessionKeys({
+      profile: 'AEAD_AES_128_GCM',
+      masterKey: Buffer.alloc(16, seed),
+      masterSalt: Buffer.alloc(12, seed + 1),
+    });
+  /** A VP8 keyframe's packet of `ssrc`, sealed by the publisher. */
+  const publisher = new SrtpContext(keys(1), 'native');
+  const srtp = (ssrc: number, sequence: number): Buffer => {
+    const header = Buffer.alloc(12);
+    header[0] = 0x80;
+    header[1] = 96;
+    header.writeUInt16BE(sequence, 2);
+    header.writeUInt32BE(sequence * 3000, 4);
+    header.writeUInt32BE(ssrc, 8);
+    const vp8 = [
+      0x90,
+      0xe0,
+      0x81,
+      sequence & 0xff,
+      0x07,
+      0,
+      0,
+      0,
+      0,
+      0x9d,
+      0x01,
+      0x2a,
+      0x80,
+      0x02,
+      0xe0,
+      0x01,
+    ];
+    return publisher.protectRtp(Buffer.concat([header, Buffer.from(vp8), Buffer.alloc(100, sequence)]));
+  };
+  const sockets: Socket[] = [];
+  let routedMux: UdpMux;
+  before(async () => {
+    routedMux = await UdpMux.bind({ host: '127.0.0.1', batchedReads: true });
+    for (let i = 0; i < 4; i++) {
+      const socket = createSocket('udp4');
+      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+      sockets.push(socket);
+    }
+  });
+  after(() => {
+    routedMux.close();
+    for (const socket of sockets) socket.close();
+  });
+
+  /** An ingress of stream 0x100, forwarding to a subscriber socket of its own (all by the mux's socket). */
+  function ingressTo(subscriber: Socket): { ingress: NativeIngress; forwarded: string[] } {
+    const ingress = new NativeIngress(new SrtpContext(keys(1), 'native'), null);
+    ingress.setStream(0x100, 0, 0, 0, 'vp8', null, 1024);
+    const group = new FanOutGroup(routedMux.fd as number);
+    const slot = group.addSlot({
+      cipher: new SrtpContext(keys(5), 'native').cipher,
+      ssrc: 0xabc,
+      clockRate: 90000,
+      payloadType: 100,
+      pictureIds: true,
+      layered: true,
+      rtx: null,
+      keptExtensionIds: new Set(),
+    });
+    slot.setDestination('127.0.0.1', subscriber.address().port);
+    slot.decide(true, 0, 2);
+    ingress.setFanOut(0, group);
+    const forwarded: string[] = [];
+    subscriber.on('message', (datagram) => forwarded.push(datagram.toString('hex')));
+    return { ingress, forwarded };
+  }
+
+  /** The records a sink was told of, without the clock readings (12–14). */
+  const recordsOf = (records: Float64Array, count: number): number[][] =>
+    Array.from({ length: count }, (_, i) =>
+      [...records.subarray(i * ingressRecordLength, (i + 1) * ingressRecordLength)].map((value, at) =>
+        at >= 12 && at <= 14 ? 0 : value,
+      ),
+    );
+
+  it('gives the records and forwarded bytes of the JavaScript route; STUN, RTCP, DTLS and unknown SSRCs stay for JavaScript', async (t) => {
+    const [publisherSocket, viaC, viaJs] = sockets as [Socket, Socket, Socket];
+    const endpoint = routedMux.createEndpoint();
+    // Closed also after a failed assertion: the next case's checks come from the same address.
+    t.after(() => {
+      endpoint.close();
+    });
+    const send = (packet: Buffer): void => {
+      publisherSocket.send(packet, routedMux.port, '127.0.0.1');
+    };
+    const stunReplies: Buffer[] = [];
+    publisherSocket.on('message', (message) => stunReplies.push(message));
+    send(bindingRequest(endpoint, { nominate: true }));
+    await waitUntil(() => endpoint.state === 'connected');
+
+    const routed = ingressTo(viaC);
+    const reference = ingressTo(viaJs);
+    const records: number[][] = [];
+    const toJs: Buffer[] = [];
+    let batches = 0;
+    endpoint.on('packet', (packet) => toJs.push(Buffer.from(packet)));
+    endpoint.routeSrtp({
+      ingress: routed.ingress.native,
+      receive: (count) => {
+        batches++;
+        records.push(...recordsOf(routed.ingress.records, count));
+      },
+    });
+    routed.ingress.acceptBatches(true);
+    const before = routedMux.udpStats;
+
+    const tampered = srtp(0x100, 4);
+    tampered[40] = (tampered[40] as number) ^ 1;
+    const rtcp = Buffer.from([0x81, 200, 0, 1, 0, 0, 0, 1]);
+    const dtls = Buffer.from([22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 1, 7]);
+    const unknown = srtp(0x200, 1);
+    // One burst (a batch, mostly): RTP, a check, RTCP, an SSRC the ingress does not know, DTLS, a
+    // tampered packet and a replay.
+    const inC = [srtp(0x100, 1), srtp(0x100, 2), srtp(0x100, 3), tampered, srtp(0x100, 2)];
+    for (const packet of [inC[0], bindingRequest(endpoint), rtcp, inC[1], unknown, dtls, ...inC.slice(2)])
+      send(packet as Buffer);
+    await waitUntil(() => records.length === 5 && toJs.length === 3 && stunReplies.length === 2);
+    assert.deepEqual(toJs, [rtcp, unknown, dtls], 'in the order they came');
+    assert.ok(batches >= 1 && batches <= 5);
+
+    // Once the ingress knows the SSRC, its packets go by C too.
+    routed.ingress.setStream(0x200, 1, 0, 0, 'vp8', null, 1024);
+    reference.ingress.setStream(0x200, 1, 0, 0, 'vp8', null, 1024);
+    inC.push(srtp(0x200, 2));
+    send(inC[5] as Buffer);
+    await waitUntil(() => records.length === 6);
+    assert.equal(toJs.length, 3);
+
+    const expected = inC.map((packet) => {
+      const length = reference.ingress.receive(packet, null, 0, 0, true);
+      return [...reference.ingress.record].map((value, at) =>
+        at === ingressRecord.length ? length : at >= 12 && at <= 14 ? 0 : value,
+      );
+    });
+    assert.deepEqual(
+      records.map((record) => record[ingressRecord.length]),
+      [128, 128, 128, ingressDropped, ingressDropped, 128],
+    );
+    for (const [i, record] of records.entries())
+      if ((record[ingressRecord.length] as number) > 0) assert.deepEqual(record, expected[i], `record ${i}`);
+    await waitUntil(() => routed.forwarded.length === 4 && reference.forwarded.length === 4);
+    assert.deepEqual(routed.forwarded, reference.forwarded, 'the same bytes forwarded');
+
+    const stats = routedMux.udpStats;
+    assert.equal(stats.datagrams - before.datagrams, 10, 'every datagram read is counted');
+    assert.equal(stats.toIngress - before.toIngress, 6);
+    assert.equal(stats.stun - before.stun, 1);
+  });
+
+  it('keeps at most 2,048 routes, each found again as others come and go', async () => {
+    const [publisherSocket, , , readSocket] = sockets as [Socket, Socket, Socket, Socket];
+    const consumed: number[] = [];
+    const reader = readInBatches(
+      readSocket,
+      (batch, count) => {
+        for (let i = 0; i < count; i++) consumed.push(batch.consumed[i] as number);
+      },
+      () => undefined,
+    );
+    assert.ok(reader);
+    try {
+      const { ingress } = ingressTo(sockets[2] as Socket);
+      ingress.acceptBatches(true);
+      const loopback = 0x7f000001;
+      const port = publisherSocket.address().port;
+      let sequence = 200;
+      const routedNow = async (): Promise<number | undefined> => {
+        const before = consumed.length;
+        publisherSocket.send(srtp(0x100, sequence++), readSocket.address().port, '127.0.0.1');
+        await waitUntil(() => consumed.length === before + 1);
+        return consumed[before];
+      };
+      // Ports around the real one, so that probe chains cross it; then the real one, then more.
+      for (let i = 1; i <= 1000; i++)
+        assert.ok(reader.route(loopback, (port + i) & 0xffff, ingress.native, 1));
+      assert.ok(reader.route(loopback, port, ingress.native, 1));
+      for (let i = 1; i <= 1047; i++) assert.ok(reader.route(loopback + i, port, ingress.native, 1));
+      assert.equal(reader.route(loopback + 2000, port, ingress.native, 1), false, 'full');
+      assert.equal(await routedNow(), 1);
+      for (let i = 1; i <= 1000; i++) reader.route(loopback, (port + i) & 0xffff, null, 0);
+      for (let i = 1; i <= 1047; i += 2) reader.route(loopback + i, port, null, 0);
+      assert.equal(await routedNow(), 1, 'found after the others left');
+      reader.route(loopback, port, null, 0);
+      assert.equal(await routedNow(), 0, 'and gone once removed');
+    } finally {
+      reader.close();
+    }
+  });
+
+  it('stops at once when consent lapses, the sink goes, the ingress declines or the endpoint closes', async (t) => {
+    const [publisherSocket] = sockets as [Socket];
+    const endpoint = routedMux.createEndpoint();
+    t.after(() => {
+      endpoint.close();
+    });
+    const send = (packet: Buffer): void => {
+      publisherSocket.send(packet, routedMux.port, '127.0.0.1');
+    };
+    send(bindingRequest(endpoint, { nominate: true }));
+    await waitUntil(() => endpoint.state === 'connected');
+    const { ingress } = ingressTo(sockets[1] as Socket);
+    let records = 0;
+    const toJs: number[] = [];
+    endpoint.on('packet', (packet) => toJs.push(packet.readUInt16BE(2)));
+    const sink = { ingress: ingress.native, receive: (count: number) => (records += count) };
+    endpoint.routeSrtp(sink);
+    ingress.acceptBatches(true);
+    let sequence = 100;
+    const before = routedMux.udpStats;
+    send(srtp(0x100, sequence++));
+    await waitUntil(() => records === 1);
+
+    endpoint.checkConsent(endpoint.lastConsent + 1);
+    send(srtp(0x100, sequence++));
+    await waitUntil(() => routedMux.udpStats.lapsed === before.lapsed + 1);
+    send(bindingRequest(endpoint));
+    await waitUntil(() => endpoint.state === 'connected');
+    send(srtp(0x100, sequence++));
+    await waitUntil(() => records === 2);
+
+    endpoint.routeSrtp(null);
+    send(srtp(0x100, sequence++));
+    await waitUntil(() => toJs.length === 1);
+    endpoint.routeSrtp(sink);
+    ingress.acceptBatches(false);
+    send(srtp(0x100, sequence++));
+    await waitUntil(() => toJs.length === 2);
+    ingress.acceptBatches(true);
+    send(srtp(0x100, sequence++));
+    await waitUntil(() => records === 3);
+
+    endpoint.close();
+    send(srtp(0x100, sequence));
+    await waitUntil(() => routedMux.udpStats.unrouted === before.unrouted + 1);
+    assert.deepEqual(toJs, [103, 104]);
+    assert.equal(records, 3);
+    assert.equal(routedMux.udpStats.toIngress - before.toIngress, 3);
   });
 });

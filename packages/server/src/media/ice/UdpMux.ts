@@ -70,6 +70,8 @@ export interface UdpMuxStats {
   readonly datagrams: number;
   /** Of those, STUN messages (checks, authentic or not). */
   readonly stun: number;
+  /** Of those, a publisher's RTP that the batched reader handed to its ingress in C. */
+  readonly toIngress: number;
   /** Neither a check nor from an address a check authenticated: dropped. */
   readonly unrouted: number;
   /** From a peer whose consent lapsed (no check for `consentTimeoutSeconds`): dropped. */
@@ -100,6 +102,12 @@ interface TcpPeer {
  * listener on the same port: binding requests are routed by the USERNAME's local fragment and
  * answered as ICE-lite; other UDP datagrams go by source address, other TCP frames by
  * connection, to the endpoint whose checks came from there.
+ *
+ * With batched reads, the reader also routes a publisher's RTP in C (reader.c): each address an
+ * endpoint's checks authenticated over UDP is registered with the endpoint's `srtpSink` while the
+ * endpoint is connected, and unregistered at once when it is not (consent lapsed, closed) or the
+ * sink goes. Such datagrams never reach JavaScript one by one: the sink hears of their records
+ * once per batch, before the batch's other datagrams are handled as they come.
  */
 export class UdpMux {
   /** Tells monitoring of how the mux reads. */
@@ -109,6 +117,10 @@ export class UdpMux {
   readonly #byFragment = new Map<string, IceLiteEndpoint>();
   /** By source address and port (`addressKey`). */
   readonly #byAddress = new Map<number, { endpoint: IceLiteEndpoint; path: IcePath }>();
+  /** Each endpoint's number for the reader's routes to its `srtpSink`, and the other way. */
+  readonly #sinkNumbers = new Map<IceLiteEndpoint, number>();
+  readonly #bySinkNumber = new Map<number, IceLiteEndpoint>();
+  #nextSinkNumber = 1;
   readonly #connections = new Map<TcpSocket, TcpPeer>();
   /** Connections not yet authenticated, per remote address. */
   readonly #pendingByAddress = new Map<string, number>();
@@ -125,6 +137,7 @@ export class UdpMux {
   #unrouted = 0;
   #lapsed = 0;
   #stun = 0;
+  #toIngress = 0;
   #closed = false;
 
   private constructor(
@@ -141,8 +154,8 @@ export class UdpMux {
     this.#reader = batchedReads
       ? readInBatches(
           socket,
-          (reader, count) => {
-            this.#receiveBatch(reader, count);
+          (reader, count, sinks) => {
+            this.#receiveBatch(reader, count, sinks);
           },
           (error) => {
             this.#truncatedBefore += this.#reader?.dropped() ?? 0;
@@ -204,6 +217,7 @@ export class UdpMux {
     return {
       datagrams: this.#datagrams,
       stun: this.#stun,
+      toIngress: this.#toIngress,
       unrouted: this.#unrouted,
       lapsed: this.#lapsed,
       truncated,
@@ -226,8 +240,15 @@ export class UdpMux {
     if (this.#closed) throw new InvalidStateError('the UDP mux is closed');
     const endpoint = new IceLiteEndpoint();
     this.#byFragment.set(endpoint.usernameFragment, endpoint);
+    const sinkNumber = this.#nextSinkNumber++;
+    this.#sinkNumbers.set(endpoint, sinkNumber);
+    this.#bySinkNumber.set(sinkNumber, endpoint);
     endpoint.on('stateChange', (state) => {
       if (state === 'closed') this.#forget(endpoint);
+      else this.#routeSrtp(endpoint);
+    });
+    endpoint.on('srtpSinkChange', () => {
+      this.#routeSrtp(endpoint);
     });
     return endpoint;
   }
@@ -249,9 +270,16 @@ export class UdpMux {
     });
   }
 
-  #receiveBatch(reader: NativeUdpReader, count: number): void {
-    const { data, lengths, addresses, ports } = reader;
+  #receiveBatch(reader: NativeUdpReader, count: number, sinks: number): void {
+    const { data, lengths, addresses, ports, consumed } = reader;
+    for (let i = 0; i < sinks; i++)
+      this.#bySinkNumber.get(reader.sinks[i] as number)?.handleSrtpRecords(reader.sinkRecords[i] as number);
     for (let i = 0; i < count; i++) {
+      if (consumed[i] === 1) {
+        this.#datagrams++;
+        this.#toIngress++;
+        continue;
+      }
       const start = i * udpReaderSlotSize;
       const view = data.subarray(start, start + (lengths[i] as number));
       const first = view[0] as number;
@@ -299,7 +327,24 @@ export class UdpMux {
     };
     const endpoint = this.#answerCheck(packet, path);
     // Every address the peer authenticated from is its own: media may arrive on any of them.
-    if (endpoint && !known) this.#byAddress.set(key, { endpoint, path });
+    if (endpoint && !known) {
+      this.#byAddress.set(key, { endpoint, path });
+      this.#routeAddress(key, endpoint);
+    }
+  }
+
+  /** Registers (or unregisters) the endpoint's UDP addresses with the reader, as `#routeAddress`. */
+  #routeSrtp(endpoint: IceLiteEndpoint): void {
+    if (!this.#reader) return;
+    for (const [key, entry] of this.#byAddress)
+      if (entry.endpoint === endpoint) this.#routeAddress(key, endpoint);
+  }
+
+  /** The reader routes RTP from `key` to the endpoint's sink while it is connected and has one. */
+  #routeAddress(key: number, endpoint: IceLiteEndpoint | null): void {
+    const sink = endpoint?.state === 'connected' ? endpoint.srtpSink : null;
+    const number = endpoint ? (this.#sinkNumbers.get(endpoint) ?? 0) : 0;
+    this.#reader?.route(Math.floor(key / 0x10000), key % 0x10000, sink?.ingress ?? null, number);
   }
 
   /**
@@ -407,7 +452,14 @@ export class UdpMux {
   #forget(endpoint: IceLiteEndpoint): void {
     this.#byFragment.delete(endpoint.usernameFragment);
     for (const [connection, peer] of this.#connections) if (peer.owner === endpoint) connection.destroy();
-    for (const [key, entry] of this.#byAddress) if (entry.endpoint === endpoint) this.#byAddress.delete(key);
+    for (const [key, entry] of this.#byAddress)
+      if (entry.endpoint === endpoint) {
+        this.#byAddress.delete(key);
+        this.#routeAddress(key, null);
+      }
+    const sinkNumber = this.#sinkNumbers.get(endpoint);
+    this.#sinkNumbers.delete(endpoint);
+    if (sinkNumber !== undefined) this.#bySinkNumber.delete(sinkNumber);
   }
 }
 

@@ -41,7 +41,7 @@ export function socketFd(socket: Socket): number | null {
  */
 export function readInBatches(
   socket: Socket,
-  onBatch: (reader: NativeUdpReader, count: number) => void,
+  onBatch: (reader: NativeUdpReader, count: number, sinks: number) => void,
   onError: (error: Error) => void,
 ): NativeUdpReader | null {
   const handle = socketHandle(socket);
@@ -56,14 +56,16 @@ export function readInBatches(
   handle.recvStop.call(handle);
   const reader: NativeUdpReader = new nativeAddon.addon.UdpReader(
     fd,
-    (count) => {
-      onBatch(reader, count);
+    (count, sinks) => {
+      onBatch(reader, count, sinks);
     },
     (error) => {
       reader.close();
       handle.recvStart?.call(handle);
       onError(error);
     },
+    // performance.now() counts from this point of process.hrtime()'s clock (libuv's, as the reader's).
+    Number(process.hrtime.bigint()) / 1e6 - performance.now(),
   );
   return reader;
 }

@@ -20,6 +20,9 @@ export const ingressRecord = {
   tl0PicIdxOffset: 9,
   tl0PicIdx: 10,
   absSendTimeOffset: 11,
+  /** When it came: `Date.now()` and `performance.now()` (13 is abs-send-time's clock). */
+  atMs: 12,
+  atPerformanceMs: 14,
   /** The stream's number, as given to `setStream`. */
   stream: 16,
   sequence: 17,
@@ -28,7 +31,14 @@ export const ingressRecord = {
   transportWide: 19,
   width: 20,
   height: 21,
+  /** In `records` only: the RTP packet's length, or `ingressDropped`. */
+  length: 15,
 } as const;
+
+/** Numbers per record, in `record` and in `records`. */
+export const ingressRecordLength = 32;
+/** Records `records` holds: a batched reader's batch (reader.c's `batch_size`). */
+export const ingressBatchRecords = 32;
 
 /** `receive`'s answers besides a length: not authentic, a replay or malformed; an SSRC no stream's yet. */
 export const ingressDropped = -1;
@@ -45,10 +55,18 @@ export const ingressMaxTracks = 16;
  * counter, reads what the router needs of it into `record` (numbers, no object), and may forward
  * it to its track's `FanOutGroup` in the same call. It keeps each stream's last packets for NACK
  * answers (`retained`). `Publication` keeps the decisions and the counts, and reads the record.
+ *
+ * While it `acceptBatches`, the mux's batched reader (`UdpMux`, packages/native/src/reader.c) may
+ * also hand it the publisher's RTP itself, in C, from the addresses ICE authenticated while
+ * consent is fresh, forwarding it as `receive(…, true)` would; the records of a batch's packets
+ * are then in `records` (rejected ones with a length of `ingressDropped`), which the publication
+ * reads once per batch.
  */
 export class NativeIngress {
   /** What the addon read of the last packet, at `ingressRecord`'s places; 12–14 are the times. */
-  readonly record = new Float64Array(32);
+  readonly record = new Float64Array(ingressRecordLength);
+  /** A batch's records, `ingressRecordLength` numbers each, when the reader hands packets over. */
+  readonly records = new Float64Array(ingressRecordLength * ingressBatchRecords);
   readonly #native: NativeIngressPath;
   readonly #tagLength: number;
 
@@ -61,7 +79,25 @@ export class NativeIngress {
     if (!nativeAddon.available)
       throw new Error(`the native data plane is unavailable: ${nativeAddon.reason}`);
     this.#tagLength = srtpProfiles[inbound.profile].tagLength;
-    this.#native = new nativeAddon.addon.Ingress(inbound.cipher, this.record, transportWideCcId ?? 0);
+    this.#native = new nativeAddon.addon.Ingress(
+      inbound.cipher,
+      this.record,
+      transportWideCcId ?? 0,
+      this.records,
+    );
+  }
+
+  /** The addon's object, which a batched reader routes to. */
+  get native(): NativeIngressPath {
+    return this.#native;
+  }
+
+  /**
+   * Whether a batched reader may hand it packets now (it forwards them without a copy for the
+   * publication's `rtp` listeners: off while there are any). Default: false.
+   */
+  acceptBatches(on: boolean): void {
+    this.#native.acceptBatches(on);
   }
 
   /**

@@ -29,6 +29,7 @@ import { threadClock, type PeriodicTask } from './PeriodicClock.js';
 import {
   ingressMaxTracks,
   ingressRecord,
+  ingressRecordLength,
   ingressUnknownStream,
   NativeIngress,
   videoOfRecord,
@@ -393,20 +394,9 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     }
     if (length < 0) return false;
     const record = ingress.record;
-    const layer = this.#streams[record[ingressRecord.stream] as number] as PublishedLayer;
-    this.#bytesSinceRemb += length;
-    const transportWide = record[ingressRecord.transportWide] as number;
-    if (transportWide >= 0) this.#arrived(transportWide, layer.ssrc as number, performanceNow);
-    const video = copy ? videoOfRecord(record) : null;
-    this.#account(
-      layer,
-      length,
-      record[ingressRecord.sequence] as number,
-      record[ingressRecord.timestamp] as number,
-      video ?? recordedVideo(record),
-      now,
-    );
+    const layer = this.#received(record, 0, length, now, performanceNow);
     if (!copy) return true;
+    const video = videoOfRecord(record);
     this.safeEmit('rtp', {
       data: copy,
       layer,
@@ -420,8 +410,58 @@ export class Publication extends TypedEmitter<PublicationEvents> {
   }
 
   /**
+   * The packets the mux's batched reader handed the ingress in C (forwarded without a copy, as
+   * `#receiveSrtp` does when nobody listens to `rtp`): their `count` records, counted as one by
+   * one. Returns how many were rejected (not authentic, replays).
+   */
+  #receiveRecords(count: number): number {
+    const ingress = this.#ingress;
+    if (!ingress || this.#closed) return 0;
+    const records = ingress.records;
+    let rejected = 0;
+    for (let i = 0; i < count; i++) {
+      const at = i * ingressRecordLength;
+      const length = records[at + ingressRecord.length] as number;
+      if (length < 0) rejected++;
+      else
+        this.#received(
+          records,
+          at,
+          length,
+          records[at + ingressRecord.atMs] as number,
+          records[at + ingressRecord.atPerformanceMs] as number,
+        );
+    }
+    return rejected;
+  }
+
+  /** Counts a packet the ingress received, from its record at `at` in `records`; returns its layer. */
+  #received(
+    records: Float64Array,
+    at: number,
+    length: number,
+    now: number,
+    performanceNow: number,
+  ): PublishedLayer {
+    const layer = this.#streams[records[at + ingressRecord.stream] as number] as PublishedLayer;
+    this.#bytesSinceRemb += length;
+    const transportWide = records[at + ingressRecord.transportWide] as number;
+    if (transportWide >= 0) this.#arrived(transportWide, layer.ssrc as number, performanceNow);
+    this.#account(
+      layer,
+      length,
+      records[at + ingressRecord.sequence] as number,
+      records[at + ingressRecord.timestamp] as number,
+      recordedVideo(records, at),
+      now,
+    );
+    return layer;
+  }
+
+  /**
    * The native ingress, once the transport is keyed on the native data plane (the layers' packets
-   * are then kept there); null where it cannot be.
+   * are then kept there); null where it cannot be. The mux's batched reader may then hand it the
+   * publisher's RTP in C, while nobody listens to `rtp`.
    */
   #openIngress(): NativeIngress | null {
     const inbound = this.#transport.inbound;
@@ -430,7 +470,14 @@ export class Publication extends TypedEmitter<PublicationEvents> {
     this.#ingress = ingress;
     for (const layer of this.#streams) this.#registerStream(layer);
     for (const [track, group] of this.#fanOut) ingress.setFanOut(this.tracks.indexOf(track), group);
+    ingress.acceptBatches(this.listenerCount('rtp') === 0);
+    this.#transport.routeSrtp(ingress.native, (count) => this.#receiveRecords(count));
     return ingress;
+  }
+
+  /** `rtp`'s listeners get a copy of each packet: the ingress takes no batches from the reader meanwhile. */
+  protected override listenersChanged(event: string): void {
+    if (event === 'rtp') this.#ingress?.acceptBatches(this.listenerCount('rtp') === 0);
   }
 
   #registerStream(layer: PublishedLayer): void {
@@ -696,12 +743,12 @@ type RecordedVideo = Pick<VideoPacketInfo, 'temporalLayer' | 'frameStart' | 'wid
 /** The measures' reading of the ingress's record, in one object reused for every packet. */
 const recordedVideoScratch = { temporalLayer: 0, frameStart: false, width: 0, height: 0 };
 
-function recordedVideo(record: Float64Array): RecordedVideo | null {
-  if (record[ingressRecord.video] === 0) return null;
-  recordedVideoScratch.temporalLayer = record[ingressRecord.temporalLayer] as number;
-  recordedVideoScratch.frameStart = record[ingressRecord.frameStart] === 1;
-  recordedVideoScratch.width = record[ingressRecord.width] as number;
-  recordedVideoScratch.height = record[ingressRecord.height] as number;
+function recordedVideo(records: Float64Array, at: number): RecordedVideo | null {
+  if (records[at + ingressRecord.video] === 0) return null;
+  recordedVideoScratch.temporalLayer = records[at + ingressRecord.temporalLayer] as number;
+  recordedVideoScratch.frameStart = records[at + ingressRecord.frameStart] === 1;
+  recordedVideoScratch.width = records[at + ingressRecord.width] as number;
+  recordedVideoScratch.height = records[at + ingressRecord.height] as number;
   return recordedVideoScratch;
 }
 

@@ -1,7 +1,7 @@
 import { parse, write } from 'sdp-transform';
 import { UdpMux } from '../ice/UdpMux.js';
 import { headerExtensionUris } from '../rtpParameters.js';
-import { nativeAddon, type DataPlane } from '../srtp/dataPlane.js';
+import { defaultDataPlane, nativeAddon, type DataPlane } from '../srtp/dataPlane.js';
 import { parseDescription } from '../sdp/sdp.js';
 import { DtlsCertificate } from '../transport/DtlsCertificate.js';
 import { FakeBrowser } from '../transport/FakeBrowser.js';
@@ -28,10 +28,14 @@ export class RouterTestBed {
     this.browserCertificate = browserCertificate;
   }
 
-  /** @param dataPlane the router's. Default: `defaultDataPlane`. */
+  /**
+   * @param dataPlane the router's. Default: `defaultDataPlane`. On the native one the mux reads in
+   *   batches, as a media worker's does by default, so that publishers' RTP takes the reader's route in C.
+   */
   static async start(dataPlane?: DataPlane): Promise<RouterTestBed> {
+    const batchedReads = nativeAddon.available && (dataPlane ?? defaultDataPlane) === 'native';
     const [mux, routerCertificate, browserCertificate] = await Promise.all([
-      UdpMux.bind({ host: '127.0.0.1' }),
+      UdpMux.bind({ host: '127.0.0.1', batchedReads }),
       DtlsCertificate.generate(),
       DtlsCertificate.generate(),
     ]);

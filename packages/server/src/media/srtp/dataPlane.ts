@@ -27,12 +27,14 @@ export interface NativeAddon {
     cipher: SrtpCipher,
     record: Float64Array,
     transportWideCcId: number,
+    records: Float64Array,
   ) => NativeIngressPath;
   /** Reads a UDP socket in batches (packages/native/src/reader.c; see `UdpMux`). */
   readonly UdpReader: new (
     fd: number,
-    onBatch: (count: number) => void,
+    onBatch: (count: number, sinks: number) => void,
     onError: (error: Error) => void,
+    performanceOriginMs: number,
   ) => NativeUdpReader;
 }
 
@@ -42,12 +44,25 @@ export interface NativeAddon {
  * `ports[i]`; the memory is reused after the callback returns. Should its poll of the socket
  * not start again after a socket error, it calls `onError` (the error's code is libuv's) and
  * reads no more.
+ *
+ * RTP from an address given to `route` goes to its ingress in C first: such a datagram is marked
+ * in `consumed`, and `onBatch`'s `sinks` first entries of `sinks` and `sinkRecords` say which
+ * sinks' ingresses took how many (their records are in the ingress's `records`).
  */
 export interface NativeUdpReader {
   readonly data: Buffer;
   readonly lengths: Uint32Array;
   readonly addresses: Uint32Array;
   readonly ports: Uint32Array;
+  /** 1 for a datagram of the batch an ingress took. */
+  readonly consumed: Uint8Array;
+  readonly sinks: Uint32Array;
+  readonly sinkRecords: Uint32Array;
+  /**
+   * RTP from `address` (IPv4, as a number) and `port` goes to `ingress` (null: no more), its
+   * records told as `sink`'s; false when the table is full (the datagrams then stay in the batch).
+   */
+  route(address: number, port: number, ingress: NativeIngressPath | null, sink: number): boolean;
   /** Stops reading (the socket stays open); idempotent. */
   close(): void;
   /** Datagrams dropped for being longer than a slot or not from IPv4. */
@@ -108,6 +123,8 @@ export interface NativeIngressPath {
   ): void;
   setFanOut(track: number, group: NativeFanOutGroup | null): void;
   receive(packet: Buffer, output: Buffer | null, forward: boolean): number;
+  /** Whether a `NativeUdpReader` may hand it packets (routed to it) within a batch. */
+  acceptBatches(on: boolean): void;
   packet(ssrc: number, sequence: number): Buffer | undefined;
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { InvalidStateError } from '../../InvalidStateError.js';
 import { TypedEmitter } from '../../TypedEmitter.js';
 import type { IceLiteEndpoint, IcePath } from '../ice/IceLiteEndpoint.js';
-import { defaultDataPlane, type DataPlane } from '../srtp/dataPlane.js';
+import { defaultDataPlane, type DataPlane, type NativeIngressPath } from '../srtp/dataPlane.js';
 import { deriveSrtpSessionKeys } from '../srtp/keyDerivation.js';
 import { SrtpContext } from '../srtp/SrtpContext.js';
 import type { DtlsCertificate } from './DtlsCertificate.js';
@@ -135,6 +135,21 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
     this.#srtpReceiver = receiver;
   }
 
+  /**
+   * Lets the mux's batched reader hand the peer's SRTP to `ingress` in C (see `SrtpSink`) while
+   * the transport is open; `receive(count)` then takes each batch's records and returns how many
+   * were rejected (not authentic, replays), counted in `srtpRejected`.
+   */
+  routeSrtp(ingress: NativeIngressPath, receive: (count: number) => number): void {
+    if (this.#state === 'closed') return;
+    this.#endpoint.routeSrtp({
+      ingress,
+      receive: (count) => {
+        this.#srtpRejected += receive(count);
+      },
+    });
+  }
+
   /** The fingerprint from the peer's answer, when the router made the offer. */
   setRemoteFingerprint(fingerprint: string): void {
     this.#remoteFingerprint = normalizeFingerprint(fingerprint);
@@ -159,6 +174,7 @@ export class DtlsSrtpTransport extends TypedEmitter<DtlsSrtpTransportEvents> {
   close(): void {
     if (this.#state === 'closed') return;
     this.#setState('closed');
+    this.#endpoint.routeSrtp(null);
     this.#dtls.close();
   }
 
