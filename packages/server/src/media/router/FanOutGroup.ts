@@ -140,7 +140,10 @@ export class FanOutSlot {
   readonly #onClose: () => void;
   readonly #state = new Float64Array(8);
   readonly #info = new Float64Array(infoLength);
-  #destination = '';
+  #address = '';
+  #port = -1;
+  /** The last decision told (see `decide`); null before the first, and after a new destination. */
+  #decision: { enabled: boolean; targetLayer: number; targetTemporalLayer: number } | null = null;
   #closed = false;
 
   constructor(native: NativeFanOutGroup, id: number, onClose: () => void) {
@@ -151,10 +154,12 @@ export class FanOutSlot {
 
   /** Where its packets go; a new address or port only changes the slot. */
   setDestination(address: string, port: number): void {
-    const destination = `${address}:${port}`;
-    if (this.#closed || destination === this.#destination) return;
-    this.#destination = destination;
+    if (this.#closed || (address === this.#address && port === this.#port)) return;
+    this.#address = address;
+    this.#port = port;
     this.#native.setDestination(this.#id, address, port);
+    // The slot forwards only with a destination: the next decision is told again.
+    this.#decision = null;
   }
 
   /** Numbers what it sends in a `DownlinkEstimator`'s history, with transport-wide extension `id`. */
@@ -169,6 +174,22 @@ export class FanOutSlot {
    */
   decide(enabled: boolean, targetLayer: number, targetTemporalLayer: number, leaveLayer = false): void {
     if (this.#closed) return;
+    // The same decision again (each second, and on feedback) changes nothing in the slot, unless
+    // it leaves the layer.
+    const last = this.#decision;
+    if (
+      last &&
+      !leaveLayer &&
+      last.enabled === enabled &&
+      last.targetLayer === targetLayer &&
+      last.targetTemporalLayer === targetTemporalLayer
+    )
+      return;
+    if (last) {
+      last.enabled = enabled;
+      last.targetLayer = targetLayer;
+      last.targetTemporalLayer = targetTemporalLayer;
+    } else this.#decision = { enabled, targetLayer, targetTemporalLayer };
     this.#native.setDecision(this.#id, enabled, targetLayer, targetTemporalLayer, leaveLayer);
   }
 
