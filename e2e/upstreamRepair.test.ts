@@ -137,11 +137,13 @@ describe('packet loss the Media Router repairs', { skip }, () => {
         lossPercent: impairment.lossPercent,
         burst: impairment.burst,
       });
-      await subscriber.waitForEvent({ type: 'videoDisabled', reason: 'quality', streamId }, 30_000);
       await waitFor(
         async () => (await forwarded()).lastVideoFallback?.event === 'videoDisabled',
         "the router's videoDisabled in its stats",
       );
+      // The page hears of it over its signaling connection, a TCP connection on the same narrow
+      // link, whose retransmission timer the video flooding the queue may have backed off.
+      await subscriber.waitForEvent({ type: 'videoDisabled', reason: 'quality', streamId }, 45_000);
       const audioBefore = (await counters()).audioPackets;
       await waitFor(async () => (await counters()).audioPackets > audioBefore + 25, 'audio with video off');
       console.log(
