@@ -122,6 +122,12 @@ describe('a node that leaves the cluster', () => {
     const recording = (await listArchives())[0];
     assert.ok(recording);
     assert.equal(recording.status, 'started');
+    // Its started callback is out before the kill: the failure is what this case is about.
+    await waitFor(
+      () => deliveredOf(sessionId).some((body) => body.id === recording.id && body.status === 'started'),
+      'the archive started callback',
+      10_000,
+    );
 
     const killedAt = Date.now();
     await killed.parlor.stop('SIGKILL');
