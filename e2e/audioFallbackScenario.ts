@@ -70,8 +70,8 @@ export interface FallbackReading {
   readonly lowestBitrate: number;
 }
 
-/** The router's last audio fallback change of a subscription's video. */
-interface FallbackChange extends FallbackReading {
+/** A change of the router's audio fallback of a subscriber's video, and the reading it was made on. */
+export interface FallbackChange extends FallbackReading {
   readonly atMs: number;
   readonly event: string;
 }
@@ -123,7 +123,7 @@ export class FallbackTestBed {
       });
       const impairedAt = Date.now();
       const disabled = await impaired.waitForEvent({ type: 'videoDisabled', reason: 'quality' }, 20_000);
-      const disabledChange = await this.#lastChange(sessionId, impairedConnection);
+      const disabledChange = await routerFallbackOf(this.#bed.parlor, sessionId, impairedConnection);
       if (disabledChange?.event !== 'videoDisabled')
         throw new Error(`the router's last change is ${JSON.stringify(disabledChange)}`);
       const audioAtDisable = (await impaired.mediaCounters(streamId)).audioPackets;
@@ -146,7 +146,7 @@ export class FallbackTestBed {
             )
             .at(-1);
           if (last?.type !== 'videoEnabled' || last.reason !== 'quality') return false;
-          const change = await this.#lastChange(sessionId, impairedConnection);
+          const change = await routerFallbackOf(this.#bed.parlor, sessionId, impairedConnection);
           if (change?.event !== 'videoEnabled') return false;
           enabled = last;
           enabledChange = change;
@@ -252,17 +252,21 @@ export class FallbackTestBed {
     };
     return events.filter((event) => event.source === 'client');
   }
+}
 
-  /** The router's last audio fallback change of a connection's video, null before any. */
-  async #lastChange(sessionId: string, connectionId: string): Promise<FallbackChange | null> {
-    const response = await this.#bed.parlor.rest('GET', `/session/${sessionId}/media`);
-    const { subscriptions } = (await response.json()) as { subscriptions: FallbackStats[] };
-    return (
-      subscriptions
-        .find((subscription) => subscription.connectionId === connectionId)
-        ?.tracks.find((track) => track.kind === 'video')?.lastVideoFallback ?? null
-    );
-  }
+/** The router's last audio fallback change of a subscriber's video, from the session's media stats; null before any. */
+export async function routerFallbackOf(
+  parlor: TestServer,
+  sessionId: string,
+  connectionId: string,
+): Promise<FallbackChange | null> {
+  const response = await parlor.rest('GET', `/session/${sessionId}/media`);
+  const { subscriptions } = (await response.json()) as { subscriptions: FallbackStats[] };
+  return (
+    subscriptions
+      .find((subscription) => subscription.connectionId === connectionId)
+      ?.tracks.find((track) => track.kind === 'video')?.lastVideoFallback ?? null
+  );
 }
 
 async function fallbackEventsOf(peer: BrowserPeer): Promise<string[]> {

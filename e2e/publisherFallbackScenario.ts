@@ -1,6 +1,7 @@
 import type { PublisherFallbackRecord, PublisherFallbackStats } from '@parlor/client';
 import type { BrowserPeer, MediaCounters } from './helpers.js';
 import type { TestServer } from '@parlor/server/testing';
+import { routerFallbackOf, type FallbackChange } from './audioFallbackScenario.js';
 import { NamespaceBed } from './namespaceBed.js';
 import { limitUplink, type UplinkLimit } from './netns.js';
 
@@ -50,16 +51,7 @@ export interface PublisherFallbackRun {
    * The router's own audio fallback changes of the subscriber's video (its downlink judged, not
    * the publisher's uplink), from the impairment on; none in relayed sessions.
    */
-  readonly subscriberFallbacks: readonly SubscriberFallbackChange[];
-}
-
-/** A change of the router's audio fallback for a subscriber, and the link reading it was made on. */
-export interface SubscriberFallbackChange {
-  readonly atMs: number;
-  readonly event: string;
-  readonly estimate: number | null;
-  readonly loss: number;
-  readonly lowestBitrate: number;
+  readonly subscriberFallbacks: readonly FallbackChange[];
 }
 
 const fallbackEventTypes = new Set([
@@ -91,7 +83,7 @@ export class PublisherFallbackTestBed {
     const sessionId = await this.#bed.parlor.createSession({ mediaMode });
     const publisher = await this.#bed.join(this.#bed.inside, sessionId);
     const subscriber = await this.#bed.join(this.#bed.outside, sessionId);
-    let routerFallbacks: { stop(): Promise<SubscriberFallbackChange[]> } | null = null;
+    let routerFallbacks: { stop(): Promise<FallbackChange[]> } | null = null;
     try {
       const publishError = await publisher.publish({
         resolution: '640x480',
@@ -229,21 +221,11 @@ function watchRouterFallbacks(
   parlor: TestServer,
   sessionId: string,
   connectionId: string,
-): { stop(): Promise<SubscriberFallbackChange[]> } {
-  const changes: SubscriberFallbackChange[] = [];
+): { stop(): Promise<FallbackChange[]> } {
+  const changes: FallbackChange[] = [];
   const watching = { done: false };
   const poll = async (): Promise<void> => {
-    const response = await parlor.rest('GET', `/session/${sessionId}/media`);
-    if (!response.ok) return;
-    const { subscriptions } = (await response.json()) as {
-      subscriptions: {
-        connectionId: string;
-        tracks: { kind: string; lastVideoFallback: SubscriberFallbackChange | null }[];
-      }[];
-    };
-    const change = subscriptions
-      .find((subscription) => subscription.connectionId === connectionId)
-      ?.tracks.find((track) => track.kind === 'video')?.lastVideoFallback;
+    const change = await routerFallbackOf(parlor, sessionId, connectionId);
     if (change && change.atMs !== changes.at(-1)?.atMs) changes.push(change);
   };
   const polling = (async () => {
