@@ -30,7 +30,7 @@ import { runTokenBench, type RateFigures } from './tokenBench.js';
 // `npm run bench [-- NAME… [--FLAG…]]`: runs the named benchmarks (all by default), prints a
 // table per benchmark and writes every figure to bench/results/ as JSON.
 // Flags of `router`: --quick, --profile[=[SCENARIO:]SIZE], --scenario=NAME[,NAME…], --sfu=NAME[,NAME…],
-// --sizes=N[,N…]. Of `fallback`: --runs=N, --side=subscriber|publisher (both by default). Of
+// --sizes=N[,N…], --rounds=N (every scenario N times, the SFUs' order reversed each round). Of `fallback`: --runs=N, --side=subscriber|publisher (both by default). Of
 // `cluster`: --nodes=N (2–3), --samples=N, --failovers=N, --rate-seconds=N. Of `switch`: --runs=N (10 by default).
 
 const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
@@ -671,11 +671,17 @@ function routerOptions(args: readonly string[]): RouterBenchOptions {
     process.exit(2);
   }
   const sizes = list('sizes')?.map(Number);
+  const rounds = list('rounds')?.map(Number)[0];
+  if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20)) {
+    console.error('--rounds takes a whole number from 1 to 20');
+    process.exit(2);
+  }
   return {
     quick,
     ...(scenarios ? { scenarios: scenarios as ScenarioName[] } : {}),
     ...(sfus ? { sfus: sfus as SfuName[] } : {}),
     ...(sizes ? { sizes } : {}),
+    ...(rounds ? { rounds } : {}),
     ...(profile ? { profile: profileOption(profile.split('=')[1], quick) } : {}),
   };
 }

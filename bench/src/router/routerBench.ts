@@ -38,11 +38,18 @@ export interface RouterBenchOptions {
   readonly sfus?: readonly SfuName[];
   /** Sizes to step through instead of each scenario's own. Default: the scenario's. */
   readonly sizes?: readonly number[];
+  /**
+   * Times to run every chosen scenario on every chosen SFU, the SFUs' order reversed each round
+   * so that a machine growing busier or quieter does not favour one. Default: 1.
+   */
+  readonly rounds?: number;
 }
 
 /** One step of a scenario on one SFU, measured over the window. */
 export interface StepFigures {
   readonly sfu: SfuName;
+  /** Which round of the run, from 1. */
+  readonly round: number;
   readonly scenario: ScenarioName;
   /** The scenario's size: viewers, or participants. */
   readonly size: number;
@@ -331,6 +338,7 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
 
   const measure = async (
     sfu: SfuName,
+    round: number,
     server: RunningSfu,
     scenario: Scenario,
     size: number,
@@ -356,6 +364,7 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
       const streams = scenario.plan(size).media === 'audio' ? window.subscriptions : window.subscriptions / 2;
       return {
         sfu,
+        round,
         scenario: scenario.name,
         size,
         streams,
@@ -384,30 +393,36 @@ export async function runRouterBench(options: RouterBenchOptions = {}): Promise<
   let profile: ParlorProfile | null = null;
   try {
     const chosen = scenarios.filter((s) => !options.scenarios || options.scenarios.includes(s.name));
-    for (const scenario of chosen) {
-      for (const sfu of sfus) {
-        if (sfu === 'janus-default' && (quick || !scenario.withJanusDefault)) continue;
-        const server = track(await start(sfu, scenario.name, [], scenario.parlorFlags));
-        try {
-          for (const size of options.sizes ?? scenario.sizes[quick ? 'quick' : 'full']) {
-            let step: StepFigures;
-            try {
-              step = await measure(sfu, server, scenario, size);
-            } catch (error) {
-              // A step the SFU refused (Parlor's admission control at 1500): the scenario ends
-              // there for this SFU, the run goes on.
-              console.log(`  ${scenario.name} ${sfu} ${size}: refused (${(error as Error).message})`);
-              await load.send({ command: 'teardown' }, 'tornDown').catch(() => undefined);
-              break;
+    const rounds = options.rounds ?? 1;
+    for (let round = 1; round <= rounds; round++) {
+      const label = rounds > 1 ? ` (round ${round})` : '';
+      for (const scenario of chosen) {
+        for (const sfu of round % 2 === 1 ? sfus : [...sfus].reverse()) {
+          if (sfu === 'janus-default' && (quick || !scenario.withJanusDefault)) continue;
+          const server = track(await start(sfu, `${scenario.name}-${round}`, [], scenario.parlorFlags));
+          try {
+            for (const size of options.sizes ?? scenario.sizes[quick ? 'quick' : 'full']) {
+              let step: StepFigures;
+              try {
+                step = await measure(sfu, round, server, scenario, size);
+              } catch (error) {
+                // A step the SFU refused (Parlor's admission control at 1500): the scenario ends
+                // there for this SFU, the run goes on.
+                console.log(
+                  `  ${scenario.name} ${sfu} ${size}${label}: refused (${(error as Error).message})`,
+                );
+                await load.send({ command: 'teardown' }, 'tornDown').catch(() => undefined);
+                break;
+              }
+              steps.push(step);
+              console.log(`  ${scenario.name} ${sfu} ${size}${label}: ${describe(step)}`);
+              for (const error of step.errors) console.log(`    failed: ${error}`);
+              if (!withinBounds(step) && server.logFile) console.log(`    ${sfu}'s log: ${server.logFile}`);
+              if (!withinBounds(step) || step.serverCpuPercent >= saturatedPercent) break;
             }
-            steps.push(step);
-            console.log(`  ${scenario.name} ${sfu} ${size}: ${describe(step)}`);
-            for (const error of step.errors) console.log(`    failed: ${error}`);
-            if (!withinBounds(step) && server.logFile) console.log(`    ${sfu}'s log: ${server.logFile}`);
-            if (!withinBounds(step) || step.serverCpuPercent >= saturatedPercent) break;
+          } finally {
+            await untrackAndStop(server);
           }
-        } finally {
-          await untrackAndStop(server);
         }
       }
     }
@@ -459,7 +474,13 @@ async function profileParlor(
   scenarioName: ScenarioName,
   size: number,
   start: (nodeFlags: readonly string[]) => Promise<RunningSfu>,
-  measure: (sfu: SfuName, running: RunningSfu, scenario: Scenario, size: number) => Promise<StepFigures>,
+  measure: (
+    sfu: SfuName,
+    round: number,
+    running: RunningSfu,
+    scenario: Scenario,
+    size: number,
+  ) => Promise<StepFigures>,
 ): Promise<ParlorProfile> {
   const folder = mkdtempSync(join(tmpdir(), 'parlor-bench-profile-'));
   try {
@@ -468,7 +489,7 @@ async function profileParlor(
     const server = await start(['--cpu-prof', `--cpu-prof-dir=${folder}`]);
     let step: StepFigures;
     try {
-      step = await measure('parlor', server, scenario, size);
+      step = await measure('parlor', 1, server, scenario, size);
     } finally {
       // The profiles are written as the server exits.
       await server.stop();
