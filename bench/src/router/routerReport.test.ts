@@ -88,6 +88,18 @@ describe('the router benchmark report', () => {
     );
   });
 
+  it('says which rounds had no comparison, and leaves them out of the medians', () => {
+    const steps = [
+      step('parlor', 1, 200, 5, 8),
+      step('janus', 1, 200, 11, 12),
+      step('parlor', 2, 200, 5, 8),
+      step('janus', 2, 200, 13, 800, 1.5),
+    ];
+    const notes = comparisonNotes(steps, 'livestream');
+    assert.equal(notes[1], 'round 2: no comparison (no step within the bounds: Janus (event_loops = 2))');
+    assert.match(notes[2] ?? '', /over 1 of 2 rounds: median 2\.20x/);
+  });
+
   it('keeps the one-run notes and adds a round column only with several rounds', () => {
     const one = routerTables({
       clip: {

@@ -110,8 +110,8 @@ export function median(values: readonly number[]): number {
 export function comparisonNotes(steps: readonly StepFigures[], scenario: ScenarioName): string[] {
   const ofScenario = steps.filter((s) => s.scenario === scenario);
   const comparisons = compareRounds(ofScenario, scenario);
-  const rounds = new Set(ofScenario.map((s) => s.round)).size;
-  if (rounds <= 1) {
+  const rounds = [...new Set(ofScenario.map((s) => s.round))].sort((a, b) => a - b);
+  if (rounds.length <= 1) {
     const notes = bestWithinLossBound(ofScenario).map(
       ({ sfu, step }) =>
         `${sfuLabels[sfu]}: most streams with every subscription served and loss <= ${lossBoundPercent} %: ${fmt(step.streams)} (N = ${step.size}), ` +
@@ -125,20 +125,20 @@ export function comparisonNotes(steps: readonly StepFigures[], scenario: Scenari
     }
     return notes;
   }
-  const notes = comparisons.map(
-    (c) =>
-      `round ${c.round}: Parlor / Janus ${c.ratio.toFixed(2)}x (N = ${c.parlor.size} / ${c.janus.size}, ` +
-      `${c.parlor.microsPerPacket.toFixed(1)} / ${c.janus.microsPerPacket.toFixed(1)} µs/packet)` +
-      (c.common
-        ? `; p99 at N = ${c.common.parlor.size}: ${c.common.parlor.latencyP99Ms.toFixed(1)} / ${c.common.janus.latencyP99Ms.toFixed(1)} ms`
-        : ''),
-  );
+  const notes = rounds.map((round) => {
+    const c = comparisons.find((comparison) => comparison.round === round);
+    if (c) return describeRound(c);
+    const without = (['parlor', 'janus'] as const).filter(
+      (sfu) => !ofScenario.some((s) => s.round === round && s.sfu === sfu && withinBounds(s)),
+    );
+    return `round ${round}: no comparison (no step within the bounds: ${without.map((sfu) => sfuLabels[sfu]).join(', ')})`;
+  });
   if (comparisons.length === 0) return notes;
   const ratios = comparisons.map((c) => c.ratio);
   const withCommon = comparisons.flatMap((c) => (c.common ? [c.common] : []));
   const under = withCommon.filter((c) => c.parlor.latencyP99Ms <= c.janus.latencyP99Ms).length;
   notes.push(
-    `Parlor / Janus (event_loops = 2) over ${comparisons.length} rounds: median ${median(ratios).toFixed(2)}x ` +
+    `Parlor / Janus (event_loops = 2) over ${comparisons.length === rounds.length ? '' : `${comparisons.length} of `}${rounds.length} rounds: median ${median(ratios).toFixed(2)}x ` +
       `(${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}x); µs/packet median ` +
       `${median(comparisons.map((c) => c.parlor.microsPerPacket)).toFixed(1)} / ` +
       median(comparisons.map((c) => c.janus.microsPerPacket)).toFixed(1) +
@@ -148,6 +148,16 @@ export function comparisonNotes(steps: readonly StepFigures[], scenario: Scenari
         : ''),
   );
   return notes;
+}
+
+function describeRound(c: RoundComparison): string {
+  return (
+    `round ${c.round}: Parlor / Janus ${c.ratio.toFixed(2)}x (N = ${c.parlor.size} / ${c.janus.size}, ` +
+    `${c.parlor.microsPerPacket.toFixed(1)} / ${c.janus.microsPerPacket.toFixed(1)} µs/packet)` +
+    (c.common
+      ? `; p99 at N = ${c.common.parlor.size}: ${c.common.parlor.latencyP99Ms.toFixed(1)} / ${c.common.janus.latencyP99Ms.toFixed(1)} ms`
+      : '')
+  );
 }
 
 /** One table per scenario, SFUs side by side at each size, with the Parlor/Janus ratio under it. */
