@@ -26,7 +26,7 @@ import {
   stunMessageTypes,
 } from './stun.js';
 import { readInBatches } from './batchedReads.js';
-import { UdpMux } from './UdpMux.js';
+import { maxAddressesPerEndpoint, UdpMux } from './UdpMux.js';
 
 let mux: UdpMux;
 let client: Socket;
@@ -57,6 +57,36 @@ async function exchange(request: Buffer, timeoutMs = 300): Promise<Buffer | null
     }, timeoutMs),
   );
   return Promise.race([reply, timeout]);
+}
+
+/** `count` sockets on loopback addresses of their own, `base` + 1 on (`base` as 127.x.y.z is `0x7fxxxxxx`). */
+async function loopbackSockets(base: number, count: number): Promise<Socket[]> {
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const socket = createSocket('udp4');
+      const address = base + i + 1;
+      const text = [address >>> 24, (address >>> 16) & 0xff, (address >>> 8) & 0xff, address & 0xff].join(
+        '.',
+      );
+      await new Promise<void>((resolve) => socket.bind(0, text, resolve));
+      return socket;
+    }),
+  );
+}
+
+/** Sends a check for `endpoint` from each socket to `port` (again after 500 ms unanswered) and waits for every answer. */
+async function checkFrom(sockets: readonly Socket[], endpoint: IceLiteEndpoint, port: number): Promise<void> {
+  await Promise.all(
+    sockets.map(async (socket) => {
+      const answered = once(socket, 'message');
+      for (let attempt = 0; attempt < 10; attempt++) {
+        socket.send(bindingRequest(endpoint), port, '127.0.0.1');
+        const timeout = new Promise((resolve) => setTimeout(resolve, 500, 'timeout'));
+        if ((await Promise.race([answered, timeout])) !== 'timeout') return;
+      }
+      assert.fail(`no answer to the checks from ${socket.address().address}`);
+    }),
+  );
 }
 
 /** node:dgram's reads, and the addon's batched ones where it built. */
@@ -197,6 +227,40 @@ for (const batchedReads of readModes)
       assert.equal(mux.udpStats.stun, before.stun);
       assert.deepEqual(states, ['disconnected', 'closed']);
       assert.equal(await exchange(bindingRequest(endpoint)), null);
+    });
+
+    it('keeps at most 8 addresses of an endpoint checking from many ports: the least recently checked go, never its selected path', async (t) => {
+      assert.equal(maxAddressesPerEndpoint, 8);
+      const endpoint = mux.createEndpoint();
+      const others = await loopbackSockets(0x7f010000, 21);
+      t.after(() => {
+        endpoint.close();
+        for (const socket of others) socket.close();
+      });
+      await exchange(bindingRequest(endpoint, { nominate: true }));
+      const before = mux.udpStats;
+      await checkFrom(others.slice(0, 20), endpoint, mux.port);
+      // The selected path and the 7 most recent stay: 0–12 are forgotten. 13, checked again, is
+      // more recent than 14, which goes when 20 comes.
+      await checkFrom([others[13] as Socket], endpoint, mux.port);
+      await checkFrom([others[20] as Socket], endpoint, mux.port);
+      assert.equal(mux.udpStats.evicted - before.evicted, 14);
+
+      const received: number[] = [];
+      endpoint.on('packet', (packet) => received.push(packet.at(-1) as number));
+      // DTLS-like, so that JavaScript sees it on both data planes; the last byte tells the sender.
+      const datagram = (from: number): Buffer => Buffer.from([22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 1, from]);
+      client.send(datagram(100), mux.port, '127.0.0.1');
+      for (const [i, socket] of others.entries()) socket.send(datagram(i), mux.port, '127.0.0.1');
+      await waitUntil(() => mux.udpStats.unrouted - before.unrouted === 14 && received.length === 8);
+      assert.deepEqual(
+        received.sort((a, b) => a - b),
+        [13, 15, 16, 17, 18, 19, 20, 100],
+      );
+      assert.deepEqual(endpoint.remoteAddress, { address: '127.0.0.1', port: client.address().port });
+      const back = once(client, 'message');
+      endpoint.send(Buffer.from('media'));
+      assert.equal(((await back)[0] as Buffer).toString(), 'media');
     });
 
     it('answers checks and carries packets over ICE-TCP, framed as RFC 4571 says', async () => {
