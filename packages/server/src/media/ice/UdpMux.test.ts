@@ -301,6 +301,35 @@ for (const batchedReads of readModes)
         tcpMux.close();
       }
     });
+
+    it('bounds the UDP addresses of an endpoint whose selected path is ICE-TCP, and keeps that path', async () => {
+      const tcpMux = await UdpMux.bind({ host: '127.0.0.1', tcp: true, batchedReads });
+      const others = await loopbackSockets(0x7f030000, maxAddressesPerEndpoint + 2);
+      try {
+        const endpoint = tcpMux.createEndpoint();
+        const connection = createConnection(tcpMux.port, '127.0.0.1');
+        await once(connection, 'connect');
+        let received = Buffer.alloc(0);
+        connection.on('data', (chunk: Buffer) => {
+          received = Buffer.concat([received, chunk]);
+        });
+        const check = bindingRequest(endpoint, { nominate: true });
+        connection.write(Buffer.concat([Buffer.from([check.length >> 8, check.length & 0xff]), check]));
+        await waitUntil(() => endpoint.protocol === 'tcp');
+        await checkFrom(others, endpoint, tcpMux.port);
+        // No UDP address is the selected path: the two oldest go.
+        assert.equal(tcpMux.udpStats.evicted, 2);
+        assert.equal(endpoint.protocol, 'tcp');
+        const before = received.length;
+        endpoint.send(Buffer.from('media'));
+        await waitUntil(() => received.length === before + 7);
+        assert.equal(received.subarray(before + 2).toString(), 'media');
+        connection.destroy();
+      } finally {
+        tcpMux.close();
+        for (const socket of others) socket.close();
+      }
+    });
   });
 
 async function waitUntil(condition: () => boolean): Promise<void> {
@@ -589,6 +618,61 @@ describe('a publisher’s RTP routed to its ingress in C', { skip: !nativeAddon.
     } finally {
       reader.close();
     }
+  });
+
+  it('a publisher checking from 4,500 ports keeps its selected path and newest addresses in C, forgets the rest there too, and takes no other publisher off C', async (t) => {
+    const [hostileSocket, victimSocket] = sockets as [Socket, Socket];
+    const hostile = routedMux.createEndpoint();
+    const victim = routedMux.createEndpoint();
+    const kept: Socket[] = [];
+    t.after(() => {
+      hostile.close();
+      victim.close();
+      for (const socket of kept) socket.close();
+    });
+    hostileSocket.send(bindingRequest(hostile, { nominate: true }), routedMux.port, '127.0.0.1');
+    await waitUntil(() => hostile.state === 'connected');
+    const { ingress } = ingressTo(sockets[2] as Socket);
+    let hostileRecords = 0;
+    hostile.routeSrtp({ ingress: ingress.native, receive: (count) => (hostileRecords += count) });
+    ingress.acceptBatches(true);
+    const before = routedMux.udpStats;
+
+    // More ports than the reader's table has slots: each new one routed, and one forgotten (and
+    // unrouted) once past the bound. The first and the last batch's sockets stay open to send RTP.
+    const ports = 4500;
+    const batch = 250;
+    for (let first = 0; first < ports; first += batch) {
+      const batchSockets = await loopbackSockets(0x7f020000 + first, batch);
+      await checkFrom(batchSockets, hostile, routedMux.port);
+      for (const [i, socket] of batchSockets.entries())
+        if (first + i === 0 || first + batch >= ports) kept.push(socket);
+        else socket.close();
+    }
+    assert.equal(routedMux.udpStats.evicted - before.evicted, ports - (maxAddressesPerEndpoint - 1));
+
+    let sequence = 300;
+    const sendFrom = (socket: Socket): void => {
+      socket.send(srtp(0x100, sequence++), routedMux.port, '127.0.0.1');
+    };
+    sendFrom(hostileSocket);
+    await waitUntil(() => hostileRecords === 1);
+    sendFrom(kept.at(-1) as Socket);
+    await waitUntil(() => hostileRecords === 2);
+    // The first port is forgotten: its RTP reaches neither C nor the endpoint.
+    sendFrom(kept[0] as Socket);
+    await waitUntil(() => routedMux.udpStats.unrouted === before.unrouted + 1);
+
+    victimSocket.send(bindingRequest(victim, { nominate: true }), routedMux.port, '127.0.0.1');
+    await waitUntil(() => victim.state === 'connected');
+    const victimIngress = ingressTo(sockets[1] as Socket).ingress;
+    let victimRecords = 0;
+    victim.routeSrtp({ ingress: victimIngress.native, receive: (count) => (victimRecords += count) });
+    victimIngress.acceptBatches(true);
+    sendFrom(victimSocket);
+    await waitUntil(() => victimRecords === 1);
+    assert.equal(routedMux.udpStats.toIngress - before.toIngress, 3);
+    assert.equal(hostileRecords, 2);
   });
 
   it('stops at once when consent lapses, the sink goes, the ingress declines or the endpoint closes', async (t) => {
