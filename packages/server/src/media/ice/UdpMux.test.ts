@@ -11,7 +11,7 @@ import {
   ingressRecordLength,
   NativeIngress,
 } from '../router/NativeIngress.js';
-import { nativeAddon, udpReaderSlotSize } from '../srtp/dataPlane.js';
+import { nativeAddon, udpReaderMaxRoutes, udpReaderSlotSize } from '../srtp/dataPlane.js';
 import { deriveSrtpSessionKeys } from '../srtp/keyDerivation.js';
 import { SrtpContext } from '../srtp/SrtpContext.js';
 import type { IceLiteEndpoint } from './IceLiteEndpoint.js';
@@ -673,6 +673,54 @@ describe('a publisher’s RTP routed to its ingress in C', { skip: !nativeAddon.
     await waitUntil(() => victimRecords === 1);
     assert.equal(routedMux.udpStats.toIngress - before.toIngress, 3);
     assert.equal(hostileRecords, 2);
+  });
+
+  it('with its table full, a newcomer’s RTP goes through JavaScript, the others’ through C, and the newcomer’s too once a check finds room', async (t) => {
+    const [firstSocket, newcomerSocket] = sockets as [Socket, Socket];
+    const { ingress } = ingressTo(sockets[2] as Socket);
+    ingress.acceptBatches(true);
+    let fillerRecords = 0;
+    const sink = { ingress: ingress.native, receive: (count: number) => (fillerRecords += count) };
+    const fillers = Array.from({ length: udpReaderMaxRoutes / maxAddressesPerEndpoint }, () =>
+      routedMux.createEndpoint(),
+    );
+    const newcomer = routedMux.createEndpoint();
+    t.after(() => {
+      for (const endpoint of [...fillers, newcomer]) endpoint.close();
+    });
+    // Each filler checks from 8 addresses of its own, the first filler's first from a socket kept.
+    for (const [n, filler] of fillers.entries()) {
+      filler.routeSrtp(sink);
+      const fillerSockets = await loopbackSockets(
+        0x7f040000 + n * maxAddressesPerEndpoint,
+        maxAddressesPerEndpoint,
+      );
+      if (n === 0) fillerSockets[0] = firstSocket;
+      await checkFrom(fillerSockets, filler, routedMux.port);
+      for (const socket of fillerSockets) if (socket !== firstSocket) socket.close();
+    }
+    const newcomerIngress = ingressTo(sockets[1] as Socket).ingress;
+    newcomerIngress.acceptBatches(true);
+    let newcomerRecords = 0;
+    const toJs: number[] = [];
+    newcomer.on('packet', (packet) => toJs.push(packet.readUInt16BE(2)));
+    newcomer.routeSrtp({ ingress: newcomerIngress.native, receive: (count) => (newcomerRecords += count) });
+    await checkFrom([newcomerSocket], newcomer, routedMux.port);
+
+    let sequence = 400;
+    const sendFrom = (socket: Socket): void => {
+      socket.send(srtp(0x100, sequence++), routedMux.port, '127.0.0.1');
+    };
+    sendFrom(newcomerSocket);
+    await waitUntil(() => toJs.length === 1);
+    sendFrom(firstSocket);
+    await waitUntil(() => fillerRecords === 1);
+    // One filler leaves: the newcomer's next check routes it in C.
+    fillers[1]?.close();
+    await checkFrom([newcomerSocket], newcomer, routedMux.port);
+    sendFrom(newcomerSocket);
+    await waitUntil(() => newcomerRecords === 1);
+    assert.deepEqual(toJs, [400]);
   });
 
   it('stops at once when consent lapses, the sink goes, the ingress declines or the endpoint closes', async (t) => {

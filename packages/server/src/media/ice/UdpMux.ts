@@ -111,6 +111,14 @@ interface EndpointEntry {
   readonly addresses: Set<number>;
 }
 
+/** A UDP source address a check authenticated, and whose it is. */
+interface AddressEntry {
+  readonly endpoint: IceLiteEndpoint;
+  readonly path: IcePath;
+  /** Whether the reader routes its RTP to the endpoint's sink in C. */
+  inC: boolean;
+}
+
 /** An accepted ICE-TCP connection: the endpoint its checks authenticated for, once one did. */
 interface TcpPeer {
   owner: IceLiteEndpoint | null;
@@ -128,11 +136,11 @@ interface TcpPeer {
  * sink goes. Such datagrams never reach JavaScript one by one: the sink hears of their records
  * once per batch, before the batch's other datagrams are handled as they come.
  *
- * An endpoint owns at most `maxAddressesPerEndpoint` addresses, so the reader's table (2,048
- * routes) holds those of 256 publishers at least. A worker admits by load, not by count: should
- * the table still fill, a new route is refused and that address's RTP goes through JavaScript,
- * while the routes already there stay; a route frees when its address is forgotten, or its
- * endpoint lapses or closes.
+ * An endpoint owns at most `maxAddressesPerEndpoint` addresses, so the reader's table
+ * (`udpReaderMaxRoutes`, 2,048) holds those of 256 publishers at least. A worker admits by load,
+ * not by count: should the table still fill, a new route is refused and that address's RTP goes
+ * through JavaScript until a check from it finds room, while the routes already there stay; a
+ * route frees when its address is forgotten, or its endpoint lapses or closes.
  */
 export class UdpMux {
   /** Tells monitoring of how the mux reads. */
@@ -141,7 +149,7 @@ export class UdpMux {
   readonly #tcp: Server | null;
   readonly #byFragment = new Map<string, IceLiteEndpoint>();
   /** By source address and port (`addressKey`). */
-  readonly #byAddress = new Map<number, { endpoint: IceLiteEndpoint; path: IcePath }>();
+  readonly #byAddress = new Map<number, AddressEntry>();
   readonly #endpoints = new Map<IceLiteEndpoint, EndpointEntry>();
   /** The endpoints by their `sinkNumber`. */
   readonly #bySinkNumber = new Map<number, IceLiteEndpoint>();
@@ -353,7 +361,21 @@ export class UdpMux {
       },
     };
     const endpoint = this.#answerCheck(packet, path);
-    if (endpoint && (!known || known.endpoint === endpoint)) this.#own(key, endpoint, path);
+    if (!endpoint) return;
+    if (!known) this.#own(key, endpoint, path);
+    else if (known.endpoint === endpoint) this.#refresh(key, known);
+  }
+
+  /**
+   * Makes `key` its endpoint's most recently checked address; routes it in C if it was not (the
+   * reader's table was full when it came, it may have room now).
+   */
+  #refresh(key: number, entry: AddressEntry): void {
+    const owned = this.#endpoints.get(entry.endpoint)?.addresses;
+    if (!owned) return;
+    owned.delete(key);
+    owned.add(key);
+    if (!entry.inC && entry.endpoint.srtpSink) entry.inC = this.#routeAddress(key, entry.endpoint);
   }
 
   /**
@@ -365,13 +387,8 @@ export class UdpMux {
     // Absent when the endpoint closed while its check was handled.
     const owned = this.#endpoints.get(endpoint)?.addresses;
     if (!owned) return;
-    if (owned.delete(key)) {
-      owned.add(key);
-      return;
-    }
     owned.add(key);
-    this.#byAddress.set(key, { endpoint, path });
-    this.#routeAddress(key, endpoint);
+    this.#byAddress.set(key, { endpoint, path, inC: this.#routeAddress(key, endpoint) });
     if (owned.size <= maxAddressesPerEndpoint) return;
     for (const oldest of owned)
       if (this.#byAddress.get(oldest)?.path !== endpoint.path) {
@@ -386,14 +403,26 @@ export class UdpMux {
   /** Registers (or unregisters) the endpoint's UDP addresses with the reader, as `#routeAddress`. */
   #routeSrtp(endpoint: IceLiteEndpoint): void {
     if (!this.#reader) return;
-    for (const key of this.#endpoints.get(endpoint)?.addresses ?? []) this.#routeAddress(key, endpoint);
+    for (const key of this.#endpoints.get(endpoint)?.addresses ?? []) {
+      const entry = this.#byAddress.get(key);
+      if (entry) entry.inC = this.#routeAddress(key, endpoint);
+    }
   }
 
-  /** The reader routes RTP from `key` to the endpoint's sink while it is connected and has one. */
-  #routeAddress(key: number, endpoint: IceLiteEndpoint | null): void {
+  /**
+   * The reader routes RTP from `key` to the endpoint's sink while it is connected and has one;
+   * true when it does (false also when its table is full).
+   */
+  #routeAddress(key: number, endpoint: IceLiteEndpoint | null): boolean {
     const sink = endpoint?.state === 'connected' ? endpoint.srtpSink : null;
     const number = endpoint ? (this.#endpoints.get(endpoint)?.sinkNumber ?? 0) : 0;
-    this.#reader?.route(Math.floor(key / 0x10000), key % 0x10000, sink?.ingress ?? null, number);
+    const routed = this.#reader?.route(
+      Math.floor(key / 0x10000),
+      key % 0x10000,
+      sink?.ingress ?? null,
+      number,
+    );
+    return sink !== null && routed === true;
   }
 
   /**
