@@ -1,6 +1,7 @@
 import { mediaPaths } from '@parlor/protocol';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Cluster } from '../cluster/Cluster.js';
+import { maxAddressesPerEndpoint } from '../media/ice/UdpMux.js';
 import type { MediaWorkerPool } from '../media/worker/MediaWorkerPool.js';
 import {
   fieldIndexes,
@@ -182,7 +183,7 @@ export class PrometheusMetrics {
     );
     this.#udpEvicted = counter(
       'parlor_media_udp_addresses_evicted_total',
-      "Source addresses a media worker forgot because their peer's ICE checks came from more than 8 (the least recently checked, never the selected path)",
+      `Source addresses a media worker forgot because their peer's ICE checks came from more than ${maxAddressesPerEndpoint} (the least recently checked, never the selected path)`,
       ['worker'],
     );
     const family = (name: string, help: string, type: 'counter' | 'gauge'): TextFamily => {
