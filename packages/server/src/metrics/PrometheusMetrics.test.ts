@@ -5,6 +5,7 @@ import { createConnection } from 'node:net';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import { layerFields, publicationFields, subscriptionFields } from '../media/router/routerReadings.js';
+import type { IceTcpStats, UdpMuxStats } from '../media/ice/UdpMux.js';
 import type { RoutedReadings } from '../signaling/RoutedMedia.js';
 import { startTestServer } from '../testing.js';
 import { PrometheusMetrics, type PrometheusMetricsOptions } from './PrometheusMetrics.js';
@@ -52,6 +53,8 @@ describe('/metrics', () => {
         assert.equal(await metric('parlor_media_udp_dropped_total{worker="0",reason="unrouted"}'), 3);
         assert.equal(await metric('parlor_media_udp_datagrams_total{worker="0"}'), 3);
         assert.equal(await metric('parlor_media_udp_stun_total{worker="0"}'), 0);
+        assert.equal(await metric('parlor_media_udp_to_ingress_total{worker="0"}'), 0);
+        assert.equal(await metric('parlor_media_udp_addresses_evicted_total{worker="0"}'), 0);
         assert.equal(await metric('parlor_media_udp_dropped_total{worker="0",reason="lapsed"}'), 0);
       } finally {
         udp.close();
@@ -59,6 +62,34 @@ describe('/metrics', () => {
     } finally {
       await parlor.dispose();
     }
+  });
+
+  it("writes each media worker's UDP counters from its mux, with the RTP routed in C and the addresses forgotten", async () => {
+    const udp: UdpMuxStats = {
+      datagrams: 100,
+      stun: 10,
+      toIngress: 70,
+      unrouted: 3,
+      lapsed: 2,
+      truncated: 1,
+      evicted: 4,
+    };
+    const tcp: IceTcpStats = { authenticated: 0, pending: 0, refused: 0, timedOut: 0, invalid: 0 };
+    const metrics = new PrometheusMetrics({
+      rooms: { all: [], observer: new EventEmitter() },
+      mediaWorkers: { load: [], muxStats: () => Promise.resolve([{ index: 1, stats: { tcp, udp } }]) },
+    } as unknown as PrometheusMetricsOptions);
+    const text = await metrics.render();
+    const lines = text.split('\n').filter((line) => line.startsWith('parlor_media_udp_'));
+    assert.deepEqual(lines, [
+      'parlor_media_udp_datagrams_total{worker="1"} 100',
+      'parlor_media_udp_stun_total{worker="1"} 10',
+      'parlor_media_udp_to_ingress_total{worker="1"} 70',
+      'parlor_media_udp_dropped_total{worker="1",reason="unrouted"} 3',
+      'parlor_media_udp_dropped_total{worker="1",reason="lapsed"} 2',
+      'parlor_media_udp_dropped_total{worker="1",reason="truncated"} 1',
+      'parlor_media_udp_addresses_evicted_total{worker="1"} 4',
+    ]);
   });
 
   it("writes the router's series per stream, layer and subscriber from its readings, leaving out what it does not know", async () => {

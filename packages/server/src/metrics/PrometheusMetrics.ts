@@ -1,6 +1,7 @@
 import { mediaPaths } from '@parlor/protocol';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Cluster } from '../cluster/Cluster.js';
+import { maxAddressesPerEndpoint } from '../media/ice/UdpMux.js';
 import type { MediaWorkerPool } from '../media/worker/MediaWorkerPool.js';
 import {
   fieldIndexes,
@@ -47,7 +48,9 @@ export class PrometheusMetrics {
   readonly #tcpClosed: Counter<'worker' | 'reason'>;
   readonly #udpDatagrams: Counter<'worker'>;
   readonly #udpStun: Counter<'worker'>;
+  readonly #udpToIngress: Counter<'worker'>;
   readonly #udpDropped: Counter<'worker' | 'reason'>;
+  readonly #udpEvicted: Counter<'worker'>;
   readonly #receivedPackets: TextFamily;
   readonly #receivedBytes: TextFamily;
   readonly #resendsRequested: TextFamily;
@@ -168,10 +171,20 @@ export class PrometheusMetrics {
       'Of those, STUN messages (ICE checks, authentic or not)',
       ['worker'],
     );
+    this.#udpToIngress = counter(
+      'parlor_media_udp_to_ingress_total',
+      "Of those, a publisher's RTP that the batched reader handed to its ingress in C (native data plane)",
+      ['worker'],
+    );
     this.#udpDropped = counter(
       'parlor_media_udp_dropped_total',
       'Datagrams a media worker dropped: unrouted (neither a check nor from an address a check authenticated), lapsed (from a peer whose ICE consent lapsed), truncated (longer than the batched reader takes, or not IPv4)',
       ['worker', 'reason'],
+    );
+    this.#udpEvicted = counter(
+      'parlor_media_udp_addresses_evicted_total',
+      `Source addresses a media worker forgot because their peer's ICE checks came from more than ${maxAddressesPerEndpoint} (the least recently checked, never the selected path)`,
+      ['worker'],
     );
     const family = (name: string, help: string, type: 'counter' | 'gauge'): TextFamily => {
       const metric = new TextFamily({ name, help, type });
@@ -312,9 +325,11 @@ export class PrometheusMetrics {
       this.#tcpClosed.inc({ worker, reason: 'invalid' }, tcp.invalid);
       this.#udpDatagrams.inc({ worker }, udp.datagrams);
       this.#udpStun.inc({ worker }, udp.stun);
+      this.#udpToIngress.inc({ worker }, udp.toIngress);
       this.#udpDropped.inc({ worker, reason: 'unrouted' }, udp.unrouted);
       this.#udpDropped.inc({ worker, reason: 'lapsed' }, udp.lapsed);
       this.#udpDropped.inc({ worker, reason: 'truncated' }, udp.truncated);
+      this.#udpEvicted.inc({ worker }, udp.evicted);
     }
 
     const sessions = await Promise.all(

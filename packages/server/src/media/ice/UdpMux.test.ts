@@ -11,7 +11,7 @@ import {
   ingressRecordLength,
   NativeIngress,
 } from '../router/NativeIngress.js';
-import { nativeAddon, udpReaderSlotSize } from '../srtp/dataPlane.js';
+import { nativeAddon, udpReaderMaxRoutes, udpReaderSlotSize } from '../srtp/dataPlane.js';
 import { deriveSrtpSessionKeys } from '../srtp/keyDerivation.js';
 import { SrtpContext } from '../srtp/SrtpContext.js';
 import type { IceLiteEndpoint } from './IceLiteEndpoint.js';
@@ -26,7 +26,7 @@ import {
   stunMessageTypes,
 } from './stun.js';
 import { readInBatches } from './batchedReads.js';
-import { UdpMux } from './UdpMux.js';
+import { maxAddressesPerEndpoint, UdpMux } from './UdpMux.js';
 
 let mux: UdpMux;
 let client: Socket;
@@ -57,6 +57,36 @@ async function exchange(request: Buffer, timeoutMs = 300): Promise<Buffer | null
     }, timeoutMs),
   );
   return Promise.race([reply, timeout]);
+}
+
+/** `count` sockets on loopback addresses of their own, `base` + 1 on (`base` as 127.x.y.z is `0x7fxxxxxx`). */
+async function loopbackSockets(base: number, count: number): Promise<Socket[]> {
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const socket = createSocket('udp4');
+      const address = base + i + 1;
+      const text = [address >>> 24, (address >>> 16) & 0xff, (address >>> 8) & 0xff, address & 0xff].join(
+        '.',
+      );
+      await new Promise<void>((resolve) => socket.bind(0, text, resolve));
+      return socket;
+    }),
+  );
+}
+
+/**
+ * Sends one check for `endpoint` from each socket to `port` and waits for every answer. Once:
+ * loopback loses nothing with the mux's buffer, and a check sent again from an address forgotten
+ * meanwhile would make it new again.
+ */
+async function checkFrom(sockets: readonly Socket[], endpoint: IceLiteEndpoint, port: number): Promise<void> {
+  await Promise.all(
+    sockets.map(async (socket) => {
+      const answered = once(socket, 'message', { signal: AbortSignal.timeout(10_000) });
+      socket.send(bindingRequest(endpoint), port, '127.0.0.1');
+      await answered;
+    }),
+  );
 }
 
 /** node:dgram's reads, and the addon's batched ones where it built. */
@@ -199,6 +229,40 @@ for (const batchedReads of readModes)
       assert.equal(await exchange(bindingRequest(endpoint)), null);
     });
 
+    it('keeps at most 8 addresses of an endpoint checking from many ports: the least recently checked go, never its selected path', async (t) => {
+      assert.equal(maxAddressesPerEndpoint, 8);
+      const endpoint = mux.createEndpoint();
+      const others = await loopbackSockets(0x7f010000, 21);
+      t.after(() => {
+        endpoint.close();
+        for (const socket of others) socket.close();
+      });
+      await exchange(bindingRequest(endpoint, { nominate: true }));
+      const before = mux.udpStats;
+      await checkFrom(others.slice(0, 20), endpoint, mux.port);
+      // The selected path and the 7 most recent stay: 0–12 are forgotten. 13, checked again, is
+      // more recent than 14, which goes when 20 comes.
+      await checkFrom([others[13] as Socket], endpoint, mux.port);
+      await checkFrom([others[20] as Socket], endpoint, mux.port);
+      assert.equal(mux.udpStats.evicted - before.evicted, 14);
+
+      const received: number[] = [];
+      endpoint.on('packet', (packet) => received.push(packet.at(-1) as number));
+      // DTLS-like, so that JavaScript sees it on both data planes; the last byte tells the sender.
+      const datagram = (from: number): Buffer => Buffer.from([22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 1, from]);
+      client.send(datagram(100), mux.port, '127.0.0.1');
+      for (const [i, socket] of others.entries()) socket.send(datagram(i), mux.port, '127.0.0.1');
+      await waitUntil(() => mux.udpStats.unrouted - before.unrouted === 14 && received.length === 8);
+      assert.deepEqual(
+        received.sort((a, b) => a - b),
+        [13, 15, 16, 17, 18, 19, 20, 100],
+      );
+      assert.deepEqual(endpoint.remoteAddress, { address: '127.0.0.1', port: client.address().port });
+      const back = once(client, 'message');
+      endpoint.send(Buffer.from('media'));
+      assert.equal(((await back)[0] as Buffer).toString(), 'media');
+    });
+
     it('answers checks and carries packets over ICE-TCP, framed as RFC 4571 says', async () => {
       const tcpMux = await UdpMux.bind({ host: '127.0.0.1', tcp: true });
       try {
@@ -235,6 +299,35 @@ for (const batchedReads of readModes)
         connection.destroy();
       } finally {
         tcpMux.close();
+      }
+    });
+
+    it('bounds the UDP addresses of an endpoint whose selected path is ICE-TCP, and keeps that path', async () => {
+      const tcpMux = await UdpMux.bind({ host: '127.0.0.1', tcp: true, batchedReads });
+      const others = await loopbackSockets(0x7f030000, maxAddressesPerEndpoint + 2);
+      try {
+        const endpoint = tcpMux.createEndpoint();
+        const connection = createConnection(tcpMux.port, '127.0.0.1');
+        await once(connection, 'connect');
+        let received = Buffer.alloc(0);
+        connection.on('data', (chunk: Buffer) => {
+          received = Buffer.concat([received, chunk]);
+        });
+        const check = bindingRequest(endpoint, { nominate: true });
+        connection.write(Buffer.concat([Buffer.from([check.length >> 8, check.length & 0xff]), check]));
+        await waitUntil(() => endpoint.protocol === 'tcp');
+        await checkFrom(others, endpoint, tcpMux.port);
+        // No UDP address is the selected path: the two oldest go.
+        assert.equal(tcpMux.udpStats.evicted, 2);
+        assert.equal(endpoint.protocol, 'tcp');
+        const before = received.length;
+        endpoint.send(Buffer.from('media'));
+        await waitUntil(() => received.length === before + 7);
+        assert.equal(received.subarray(before + 2).toString(), 'media');
+        connection.destroy();
+      } finally {
+        tcpMux.close();
+        for (const socket of others) socket.close();
       }
     });
   });
@@ -525,6 +618,109 @@ describe('a publisher’s RTP routed to its ingress in C', { skip: !nativeAddon.
     } finally {
       reader.close();
     }
+  });
+
+  it('a publisher checking from 4,500 ports keeps its selected path and newest addresses in C, forgets the rest there too, and takes no other publisher off C', async (t) => {
+    const [hostileSocket, victimSocket] = sockets as [Socket, Socket];
+    const hostile = routedMux.createEndpoint();
+    const victim = routedMux.createEndpoint();
+    const kept: Socket[] = [];
+    t.after(() => {
+      hostile.close();
+      victim.close();
+      for (const socket of kept) socket.close();
+    });
+    hostileSocket.send(bindingRequest(hostile, { nominate: true }), routedMux.port, '127.0.0.1');
+    await waitUntil(() => hostile.state === 'connected');
+    const { ingress } = ingressTo(sockets[2] as Socket);
+    let hostileRecords = 0;
+    hostile.routeSrtp({ ingress: ingress.native, receive: (count) => (hostileRecords += count) });
+    ingress.acceptBatches(true);
+    const before = routedMux.udpStats;
+
+    // More ports than the reader's table has slots: each new one routed, and one forgotten (and
+    // unrouted) once past the bound. The first and the last batch's sockets stay open to send RTP.
+    const ports = 4500;
+    const batch = 250;
+    for (let first = 0; first < ports; first += batch) {
+      const batchSockets = await loopbackSockets(0x7f020000 + first, batch);
+      await checkFrom(batchSockets, hostile, routedMux.port);
+      for (const [i, socket] of batchSockets.entries())
+        if (first + i === 0 || first + batch >= ports) kept.push(socket);
+        else socket.close();
+    }
+    assert.equal(routedMux.udpStats.evicted - before.evicted, ports - (maxAddressesPerEndpoint - 1));
+
+    let sequence = 300;
+    const sendFrom = (socket: Socket): void => {
+      socket.send(srtp(0x100, sequence++), routedMux.port, '127.0.0.1');
+    };
+    sendFrom(hostileSocket);
+    await waitUntil(() => hostileRecords === 1);
+    sendFrom(kept.at(-1) as Socket);
+    await waitUntil(() => hostileRecords === 2);
+    // The first port is forgotten: its RTP reaches neither C nor the endpoint.
+    sendFrom(kept[0] as Socket);
+    await waitUntil(() => routedMux.udpStats.unrouted === before.unrouted + 1);
+
+    victimSocket.send(bindingRequest(victim, { nominate: true }), routedMux.port, '127.0.0.1');
+    await waitUntil(() => victim.state === 'connected');
+    const victimIngress = ingressTo(sockets[1] as Socket).ingress;
+    let victimRecords = 0;
+    victim.routeSrtp({ ingress: victimIngress.native, receive: (count) => (victimRecords += count) });
+    victimIngress.acceptBatches(true);
+    sendFrom(victimSocket);
+    await waitUntil(() => victimRecords === 1);
+    assert.equal(routedMux.udpStats.toIngress - before.toIngress, 3);
+    assert.equal(hostileRecords, 2);
+  });
+
+  it('with its table full, a newcomer’s RTP goes through JavaScript, the others’ through C, and the newcomer’s too once a check finds room', async (t) => {
+    const [firstSocket, newcomerSocket] = sockets as [Socket, Socket];
+    const { ingress } = ingressTo(sockets[2] as Socket);
+    ingress.acceptBatches(true);
+    let fillerRecords = 0;
+    const sink = { ingress: ingress.native, receive: (count: number) => (fillerRecords += count) };
+    const fillers = Array.from({ length: udpReaderMaxRoutes / maxAddressesPerEndpoint }, () =>
+      routedMux.createEndpoint(),
+    );
+    const newcomer = routedMux.createEndpoint();
+    t.after(() => {
+      for (const endpoint of [...fillers, newcomer]) endpoint.close();
+    });
+    // Each filler checks from 8 addresses of its own, the first filler's first from a socket kept.
+    for (const [n, filler] of fillers.entries()) {
+      filler.routeSrtp(sink);
+      const fillerSockets = await loopbackSockets(
+        0x7f040000 + n * maxAddressesPerEndpoint,
+        maxAddressesPerEndpoint,
+      );
+      if (n === 0) fillerSockets[0] = firstSocket;
+      await checkFrom(fillerSockets, filler, routedMux.port);
+      for (const socket of fillerSockets) if (socket !== firstSocket) socket.close();
+    }
+    const newcomerIngress = ingressTo(sockets[1] as Socket).ingress;
+    newcomerIngress.acceptBatches(true);
+    let newcomerRecords = 0;
+    const toJs: number[] = [];
+    newcomer.on('packet', (packet) => toJs.push(packet.readUInt16BE(2)));
+    newcomer.routeSrtp({ ingress: newcomerIngress.native, receive: (count) => (newcomerRecords += count) });
+    await checkFrom([newcomerSocket], newcomer, routedMux.port);
+
+    let sequence = 400;
+    const sendFrom = (socket: Socket): void => {
+      socket.send(srtp(0x100, sequence++), routedMux.port, '127.0.0.1');
+    };
+    sendFrom(newcomerSocket);
+    await waitUntil(() => toJs.length === 1);
+    sendFrom(firstSocket);
+    await waitUntil(() => fillerRecords === 1);
+    // One filler leaves: the newcomer's next check routes it in C.
+    fillers[1]?.close();
+    await checkFrom([newcomerSocket], newcomer, routedMux.port);
+    sendFrom(newcomerSocket);
+    await waitUntil(() => newcomerRecords === 1);
+    assert.deepEqual(toJs, [400]);
   });
 
   it('stops at once when consent lapses, the sink goes, the ingress declines or the endpoint closes', async (t) => {

@@ -78,6 +78,8 @@ export interface UdpMuxStats {
   readonly lapsed: number;
   /** Dropped by the batched reader: longer than its slots, or not from IPv4. */
   readonly truncated: number;
+  /** Source addresses forgotten because their endpoint's checks came from more than `maxAddressesPerEndpoint`. */
+  readonly evicted: number;
 }
 
 export interface UdpMuxEvents {
@@ -85,12 +87,37 @@ export interface UdpMuxEvents {
   batchedReadsFailed: [error: Error];
 }
 
+/**
+ * UDP source addresses one endpoint may own at once. A browser checks from one candidate per
+ * local interface (host), plus its server-reflexive and relayed ones, over IPv4 here: a handful,
+ * with room for a NAT binding or network that changes mid-call. Past it the least recently
+ * checked one that is not the selected path is forgotten, so that a peer checking from thousands
+ * of ports holds no more (and no more of the reader's routes) than a real one.
+ */
+export const maxAddressesPerEndpoint = 8;
+
 /** Longest frame a TCP peer may send (RFC 4571 lengths are 16 bits). */
 const maxFrameLength = 0xffff;
 /** Longest first frame: a browser's binding request is a few hundred bytes. */
 const maxCheckLength = 2048;
 /** Bytes queued to a TCP peer past which media is dropped, as a congested UDP path would. */
 const maxQueuedBytes = 1 << 20;
+
+/** What the mux keeps of one of its endpoints. */
+interface EndpointEntry {
+  /** Its number for the reader's routes to its `srtpSink`. */
+  readonly sinkNumber: number;
+  /** Its UDP source addresses (`addressKey`), least recently checked first. */
+  readonly addresses: Set<number>;
+}
+
+/** A UDP source address a check authenticated, and whose it is. */
+interface AddressEntry {
+  readonly endpoint: IceLiteEndpoint;
+  readonly path: IcePath;
+  /** Whether the reader routes its RTP to the endpoint's sink in C. */
+  inC: boolean;
+}
 
 /** An accepted ICE-TCP connection: the endpoint its checks authenticated for, once one did. */
 interface TcpPeer {
@@ -108,6 +135,12 @@ interface TcpPeer {
  * endpoint is connected, and unregistered at once when it is not (consent lapsed, closed) or the
  * sink goes. Such datagrams never reach JavaScript one by one: the sink hears of their records
  * once per batch, before the batch's other datagrams are handled as they come.
+ *
+ * An endpoint owns at most `maxAddressesPerEndpoint` addresses, so the reader's table
+ * (`udpReaderMaxRoutes`, 2,048) holds those of 256 publishers at least. A worker admits by load,
+ * not by count: should the table still fill, a new route is refused and that address's RTP goes
+ * through JavaScript until a check from it finds room, while the routes already there stay; a
+ * route frees when its address is forgotten, or its endpoint lapses or closes.
  */
 export class UdpMux {
   /** Tells monitoring of how the mux reads. */
@@ -116,9 +149,9 @@ export class UdpMux {
   readonly #tcp: Server | null;
   readonly #byFragment = new Map<string, IceLiteEndpoint>();
   /** By source address and port (`addressKey`). */
-  readonly #byAddress = new Map<number, { endpoint: IceLiteEndpoint; path: IcePath }>();
-  /** Each endpoint's number for the reader's routes to its `srtpSink`, and the other way. */
-  readonly #sinkNumbers = new Map<IceLiteEndpoint, number>();
+  readonly #byAddress = new Map<number, AddressEntry>();
+  readonly #endpoints = new Map<IceLiteEndpoint, EndpointEntry>();
+  /** The endpoints by their `sinkNumber`. */
   readonly #bySinkNumber = new Map<number, IceLiteEndpoint>();
   #nextSinkNumber = 1;
   readonly #connections = new Map<TcpSocket, TcpPeer>();
@@ -138,6 +171,7 @@ export class UdpMux {
   #lapsed = 0;
   #stun = 0;
   #toIngress = 0;
+  #evicted = 0;
   #closed = false;
 
   private constructor(
@@ -221,6 +255,7 @@ export class UdpMux {
       unrouted: this.#unrouted,
       lapsed: this.#lapsed,
       truncated,
+      evicted: this.#evicted,
     };
   }
 
@@ -241,7 +276,7 @@ export class UdpMux {
     const endpoint = new IceLiteEndpoint();
     this.#byFragment.set(endpoint.usernameFragment, endpoint);
     const sinkNumber = this.#nextSinkNumber++;
-    this.#sinkNumbers.set(endpoint, sinkNumber);
+    this.#endpoints.set(endpoint, { sinkNumber, addresses: new Set() });
     this.#bySinkNumber.set(sinkNumber, endpoint);
     endpoint.on('stateChange', (state) => {
       if (state === 'closed') this.#forget(endpoint);
@@ -326,25 +361,68 @@ export class UdpMux {
       },
     };
     const endpoint = this.#answerCheck(packet, path);
-    // Every address the peer authenticated from is its own: media may arrive on any of them.
-    if (endpoint && !known) {
-      this.#byAddress.set(key, { endpoint, path });
-      this.#routeAddress(key, endpoint);
-    }
+    if (!endpoint) return;
+    if (!known) this.#own(key, endpoint, path);
+    else if (known.endpoint === endpoint) this.#refresh(key, known);
+  }
+
+  /**
+   * Makes `key` its endpoint's most recently checked address; routes it in C if it was not (the
+   * reader's table was full when it came, it may have room now).
+   */
+  #refresh(key: number, entry: AddressEntry): void {
+    const owned = this.#endpoints.get(entry.endpoint)?.addresses;
+    if (!owned) return;
+    owned.delete(key);
+    owned.add(key);
+    if (!entry.inC && entry.endpoint.srtpSink) entry.inC = this.#routeAddress(key, entry.endpoint);
+  }
+
+  /**
+   * Every address the peer authenticated from is its own (media may arrive on any of them), up
+   * to `maxAddressesPerEndpoint`: past it, the least recently checked that is not the path the
+   * peer's checks selected is forgotten.
+   */
+  #own(key: number, endpoint: IceLiteEndpoint, path: IcePath): void {
+    // Absent when the endpoint closed while its check was handled.
+    const owned = this.#endpoints.get(endpoint)?.addresses;
+    if (!owned) return;
+    owned.add(key);
+    this.#byAddress.set(key, { endpoint, path, inC: this.#routeAddress(key, endpoint) });
+    if (owned.size <= maxAddressesPerEndpoint) return;
+    for (const oldest of owned)
+      if (this.#byAddress.get(oldest)?.path !== endpoint.path) {
+        owned.delete(oldest);
+        this.#byAddress.delete(oldest);
+        this.#routeAddress(oldest, null);
+        this.#evicted++;
+        return;
+      }
   }
 
   /** Registers (or unregisters) the endpoint's UDP addresses with the reader, as `#routeAddress`. */
   #routeSrtp(endpoint: IceLiteEndpoint): void {
     if (!this.#reader) return;
-    for (const [key, entry] of this.#byAddress)
-      if (entry.endpoint === endpoint) this.#routeAddress(key, endpoint);
+    for (const key of this.#endpoints.get(endpoint)?.addresses ?? []) {
+      const entry = this.#byAddress.get(key);
+      if (entry) entry.inC = this.#routeAddress(key, endpoint);
+    }
   }
 
-  /** The reader routes RTP from `key` to the endpoint's sink while it is connected and has one. */
-  #routeAddress(key: number, endpoint: IceLiteEndpoint | null): void {
+  /**
+   * The reader routes RTP from `key` to the endpoint's sink while it is connected and has one;
+   * true when it does (false also when its table is full).
+   */
+  #routeAddress(key: number, endpoint: IceLiteEndpoint | null): boolean {
     const sink = endpoint?.state === 'connected' ? endpoint.srtpSink : null;
-    const number = endpoint ? (this.#sinkNumbers.get(endpoint) ?? 0) : 0;
-    this.#reader?.route(Math.floor(key / 0x10000), key % 0x10000, sink?.ingress ?? null, number);
+    const number = endpoint ? (this.#endpoints.get(endpoint)?.sinkNumber ?? 0) : 0;
+    const routed = this.#reader?.route(
+      Math.floor(key / 0x10000),
+      key % 0x10000,
+      sink?.ingress ?? null,
+      number,
+    );
+    return sink !== null && routed === true;
   }
 
   /**
@@ -452,14 +530,14 @@ export class UdpMux {
   #forget(endpoint: IceLiteEndpoint): void {
     this.#byFragment.delete(endpoint.usernameFragment);
     for (const [connection, peer] of this.#connections) if (peer.owner === endpoint) connection.destroy();
-    for (const [key, entry] of this.#byAddress)
-      if (entry.endpoint === endpoint) {
-        this.#byAddress.delete(key);
-        this.#routeAddress(key, null);
-      }
-    const sinkNumber = this.#sinkNumbers.get(endpoint);
-    this.#sinkNumbers.delete(endpoint);
-    if (sinkNumber !== undefined) this.#bySinkNumber.delete(sinkNumber);
+    const entry = this.#endpoints.get(endpoint);
+    if (!entry) return;
+    this.#endpoints.delete(endpoint);
+    this.#bySinkNumber.delete(entry.sinkNumber);
+    for (const key of entry.addresses) {
+      this.#byAddress.delete(key);
+      this.#routeAddress(key, null);
+    }
   }
 }
 

@@ -72,6 +72,9 @@ export interface NativeUdpReader {
 /** Bytes per datagram in a `NativeUdpReader`'s batch (reader.c's `slot_size`). */
 export const udpReaderSlotSize = 4096;
 
+/** Routes a `NativeUdpReader` holds at most (reader.c's `max_routes`). */
+export const udpReaderMaxRoutes = 2048;
+
 /** The addon's FanOutGroup, as `router/FanOutGroup.ts` drives it. */
 export interface NativeFanOutGroup {
   addSlot(
