@@ -120,11 +120,21 @@ export class ServerProcess {
   }
 }
 
-/** Ends a child process with SIGTERM, unless it has ended already; resolves once it has. */
+/** How long a child may take to exit on SIGTERM before it gets SIGKILL. */
+const terminateGraceMs = 10_000;
+
+/**
+ * Ends a child process with SIGTERM, and SIGKILL if it has not exited 10 s later (Janus 1.1.2
+ * sometimes never does after a meeting), unless it has ended already; resolves once it has.
+ */
 export async function terminate(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise((resolve) => {
-    child.once('exit', resolve);
+    const kill = setTimeout(() => child.kill('SIGKILL'), terminateGraceMs);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve(undefined);
+    });
     child.kill('SIGTERM');
   });
 }
