@@ -24,6 +24,11 @@ export interface Webhook {
   readonly queue: string;
 }
 
+/** A callback with its body as it is sent. */
+interface SerializedWebhook extends Omit<Webhook, 'body'> {
+  readonly body: string;
+}
+
 /** A change made in a transaction, and the callbacks that tell of it. */
 export interface ToldChange<T> {
   /** What the change resolves to. */
@@ -144,9 +149,11 @@ export class WebhookSender {
   /** Queues a POST of the callback; rejects when the store cannot take it. */
   send(webhook: Webhook): Promise<void> {
     if (this.#closed()) return Promise.resolve();
+    // The body as it is now, whatever becomes of the object while earlier callbacks are stored.
+    const serialized = serialize(webhook);
     return this.#inTurn(async () => ({
       result: undefined,
-      stored: await this.#add(this.#repository, [webhook]),
+      stored: await this.#add(this.#repository, [serialized]),
     }));
   }
 
@@ -163,13 +170,13 @@ export class WebhookSender {
     return this.#inTurn(() =>
       this.#transaction(async (tx) => {
         const { result, webhooks } = await change(tx);
-        return { result, stored: await this.#add(tx.webhooks, webhooks) };
+        return { result, stored: await this.#add(tx.webhooks, webhooks.map(serialize)) };
       }),
     );
   }
 
   /** Stores after what was stored before, in the order asked; then counts and sends what it stored. */
-  #inTurn<T>(store: () => Promise<{ result: T; stored: readonly Webhook[] }>): Promise<T> {
+  #inTurn<T>(store: () => Promise<{ result: T; stored: readonly SerializedWebhook[] }>): Promise<T> {
     const stored = this.#adding.then(store);
     this.#adding = stored.then(
       () => undefined,
@@ -183,10 +190,13 @@ export class WebhookSender {
   }
 
   /** Adds the callbacks the queue has room for; drops the others. Resolves to those added. */
-  async #add(repository: WebhookRepository, webhooks: readonly Webhook[]): Promise<Webhook[]> {
-    const added: Webhook[] = [];
+  async #add(
+    repository: WebhookRepository,
+    webhooks: readonly SerializedWebhook[],
+  ): Promise<SerializedWebhook[]> {
+    const added: SerializedWebhook[] = [];
     for (const webhook of webhooks) {
-      const { url, apiKey, queue } = webhook;
+      const { url, body, apiKey, queue } = webhook;
       if (this.#queued + added.length >= this.#maxQueued) {
         this.#dropped += 1;
         // One line for the first and then every thousandth: a dead receiver must not flood the log.
@@ -197,7 +207,6 @@ export class WebhookSender {
           );
         continue;
       }
-      const body = JSON.stringify(webhook.body);
       await repository.add({ url, body, apiKey, queue, createdAt: Date.now(), nodeId: this.#nodeId });
       added.push(webhook);
     }
@@ -379,4 +388,8 @@ export class WebhookSender {
       else this.#posting -= 1;
     }
   }
+}
+
+function serialize(webhook: Webhook): SerializedWebhook {
+  return { ...webhook, body: JSON.stringify(webhook.body) };
 }
