@@ -325,7 +325,7 @@ export class ParlorServer {
       const callbacks = new CallbackService(store, callbackAddresses);
       const sender = new WebhookSender({
         addresses: callbackAddresses,
-        repository: store.webhooks,
+        store,
         history: store.deliveryHistory,
         logger,
         signatureSecretOf: (apiKey) => callbacks.signatureSecret(apiKey),

@@ -7,8 +7,8 @@ import type { Logger } from 'pino';
 import { ParlorError, archiveStopReasons, type ArchiveInfo, type ArchiveLayout } from '@parlor/protocol';
 import type { ArchiveRecord, RecordingRecord } from '../store/ArchiveRepository.js';
 import type { SessionRecord } from '../store/SessionRepository.js';
-import type { Store } from '../store/Store.js';
-import type { WebhookSender } from '../webhooks/WebhookSender.js';
+import type { Repositories, Store } from '../store/Store.js';
+import type { Webhook, WebhookSender } from '../webhooks/WebhookSender.js';
 import { ActiveArchive } from './ActiveArchive.js';
 import type { ArchiveMedia, LiveStream, RecoverRecording } from './ArchiveMedia.js';
 import { archiveJson, type ArchiveJson } from './archiveJson.js';
@@ -66,8 +66,9 @@ export const archiveCallback = { group: 'archive', event: 'status' } as const;
  * session archived always when a stream is published), `stopped` on request, at the maximum
  * duration, or when the session has had nobody in it for the idle timeout; then `available` once
  * its output is stored (a composed MP4 or an individual ZIP), or `failed`; `deleted` on request.
- * Every change is persisted first, then told to the session's clients and the project's
- * callback URL. At start-up, archives a crash left unfinished are completed from what reached
+ * Every change is persisted first, with its callback to the project's URL in the same transaction
+ * (an archive is never seen in a status whose callback a crash could lose), then told to the
+ * session's clients. At start-up, archives a crash left unfinished are completed from what reached
  * the disk, and failed ones whose recordings were kept are made again; while running, the store
  * is searched for unfinished archives nobody is finishing (a store write failed, or `parlor
  * archive retry` put one back to `stopped`). An archive is `available` only with every stream
@@ -287,10 +288,14 @@ export class ArchiveService {
    */
   async failLostNode(nodeId: string, lostAt: number): Promise<void> {
     const reason = `${archiveStopReasons.systemFailure}: the node recording it (${nodeId}) was lost`;
-    for (const archive of await this.#store.archives.failUnfinishedOf(nodeId, reason, lostAt, Date.now())) {
+    const failed = await this.#webhooks.sendWithChange(async (tx) => {
+      const archives = await tx.archives.failUnfinishedOf(nodeId, reason, lostAt, Date.now());
+      const webhooks: Webhook[] = [];
+      for (const archive of archives) webhooks.push(...(await this.#callbacksOf(tx, archive)));
+      return { result: archives, webhooks };
+    });
+    for (const archive of failed)
       this.#logger.warn({ archiveId: archive.archiveId, node: nodeId }, 'archive failed: its node was lost');
-      await this.#callback(archive);
-    }
   }
 
   /** The archives recording the session now, as its clients are told of them. */
@@ -353,11 +358,15 @@ export class ArchiveService {
     const starting = `${session.sessionId}\n${settings.multiArchiveTag ?? ''}`;
     this.#starting.add(starting);
     try {
-      await this.#store.archives.insert(archive);
+      await this.#webhooks.sendWithChange(async (tx) => {
+        await tx.archives.insert(archive);
+        return { result: undefined, webhooks: await this.#callbacksOf(tx, archive) };
+      });
     } finally {
       this.#starting.delete(starting);
     }
-    // Stored as started: the next start completes it from what reached the disk (nothing).
+    // Stored as started, its callback with it: the next start completes it from what reached the
+    // disk (nothing).
     if (this.#closing.signal.aborted) throw new Error('the server is shutting down');
     const logger = this.#logger.child({ archiveId: archive.archiveId, sessionId: session.sessionId });
     const active = new ActiveArchive({
@@ -396,7 +405,6 @@ export class ArchiveService {
       id: archive.archiveId,
       name: archive.name ?? '',
     });
-    await this.#callback(archive);
     return active;
   }
 
@@ -748,7 +756,10 @@ export class ArchiveService {
     return complete;
   }
 
-  /** The one place an archive's state changes: persisted, logged, POSTed to the callback URL. */
+  /**
+   * The one place an archive's state changes: persisted (a new status with its callback to the
+   * callback URL, in one transaction), logged.
+   */
   async #transition(
     archive: ArchiveRecord,
     changes: Partial<
@@ -756,38 +767,28 @@ export class ArchiveService {
     >,
   ): Promise<ArchiveRecord> {
     const updated: ArchiveRecord = { ...archive, ...changes, updatedAt: Date.now() };
-    await this.#store.archives.update(updated);
-    if (updated.status !== archive.status) {
-      this.#logger.info(
-        { archiveId: archive.archiveId, reason: updated.reason || undefined },
-        `archive ${archive.status} -> ${updated.status}`,
-      );
-      await this.#callback(updated);
+    if (updated.status === archive.status) {
+      await this.#store.archives.update(updated);
+      return updated;
     }
+    await this.#webhooks.sendWithChange(async (tx) => {
+      await tx.archives.update(updated);
+      return { result: undefined, webhooks: await this.#callbacksOf(tx, updated) };
+    });
+    this.#logger.info(
+      { archiveId: archive.archiveId, reason: updated.reason || undefined },
+      `archive ${archive.status} -> ${updated.status}`,
+    );
     return updated;
   }
 
-  /** Queues the callback; a store that cannot take it loses it, not the change it tells of. */
-  async #callback(archive: ArchiveRecord): Promise<void> {
-    try {
-      const callback = await this.#store.callbacks.find(
-        archive.apiKey,
-        archiveCallback.group,
-        archiveCallback.event,
-      );
-      if (callback)
-        await this.#webhooks.send({
-          url: callback.url,
-          body: this.#json(archive),
-          apiKey: archive.apiKey,
-          queue: archive.sessionId,
-        });
-    } catch (error) {
-      this.#logger.error(
-        { err: error, archiveId: archive.archiveId },
-        'an archive callback could not be queued',
-      );
-    }
+  /** The callback telling of the archive as it is now, when its project has a callback URL. */
+  async #callbacksOf(tx: Repositories, archive: ArchiveRecord): Promise<Webhook[]> {
+    const callback = await tx.callbacks.find(archive.apiKey, archiveCallback.group, archiveCallback.event);
+    if (!callback) return [];
+    return [
+      { url: callback.url, body: this.#json(archive), apiKey: archive.apiKey, queue: archive.sessionId },
+    ];
   }
 
   #json(archive: ArchiveRecord): ArchiveJson {

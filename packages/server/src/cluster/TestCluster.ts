@@ -58,7 +58,10 @@ export class TestCluster {
     return this.#nodes;
   }
 
-  /** Starts a node that was stopped again, with its ID, port and data; resolves once it serves. */
+  /**
+   * Starts a node that was stopped again, with its ID, port and data; resolves once its record
+   * says it takes sessions.
+   */
   async restart(nodeId: string): Promise<TestClusterNode> {
     const index = this.#nodes.findIndex((each) => each.nodeId === nodeId);
     const old = this.#nodes[index];
@@ -66,6 +69,7 @@ export class TestCluster {
     await old.parlor.stop('SIGKILL');
     const node = await startNode(this.#options, old.region, nodeId, old);
     this.#nodes[index] = node;
+    await everyNodeAdmitting([node]);
     return node;
   }
 

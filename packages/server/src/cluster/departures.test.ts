@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenTok from 'opentok';
+import pg from 'pg';
 import type { SessionConnectionInfo } from '@parlor/protocol';
 import { fromCallback, waitFor, type SignalingTestClient } from '../testing.js';
 import { testClusterProject, type TestClusterNode } from './TestCluster.js';
@@ -76,11 +77,105 @@ async function connectVia(node: TestClusterNode, sessionId: string): Promise<Sig
   return nodes.connect(info.apiUrl ?? '', sessionId, opentok.generateToken(sessionId));
 }
 
+/** The node that hosts the session now, as the us node tells a client; null when it cannot say. */
+async function hostOf(sessionId: string): Promise<string | null> {
+  const response = await fetch(`${nodes.cluster.node('us-1').url}/v2/session/${sessionId}/connection-info`, {
+    headers: { 'X-TB-TOKEN-AUTH': opentok.generateToken(sessionId) },
+  });
+  return response.ok ? ((await response.json()) as SessionConnectionInfo).nodeId : null;
+}
+
 /** The delivered callbacks of one session, or of its archives. */
 function deliveredOf(sessionId: string): Record<string, unknown>[] {
   return receiver.received
     .filter(({ body, delivered }) => delivered && body.sessionId === sessionId)
     .map(({ body }) => body);
+}
+
+/** The statuses of an archive's delivered callbacks, in order. */
+function deliveredStatusesOf(archive: OpenTok.Archive): unknown[] {
+  return deliveredOf(archive.sessionId)
+    .filter((body) => body.id === archive.id)
+    .map((body) => body.status);
+}
+
+function listArchives(sessionId: string): Promise<OpenTok.Archive[]> {
+  return fromCallback<OpenTok.Archive[]>((done) => {
+    opentok.listArchives({ sessionId }, done);
+  });
+}
+
+/** Waits until the archive is failed; resolves to it. */
+async function failedArchive(archiveId: string): Promise<OpenTok.Archive> {
+  let archive: OpenTok.Archive | undefined;
+  await waitFor(
+    async () => {
+      archive = await fromCallback<OpenTok.Archive>((done) => {
+        opentok.getArchive(archiveId, done);
+      });
+      return archive.status === 'failed';
+    },
+    'the archive failed',
+    20_000,
+  );
+  assert.ok(archive);
+  return archive;
+}
+
+/**
+ * A fault point in the shared PostgreSQL: from `hold` until `release`, the write of any archive
+ * `started` callback waits (a trigger takes an advisory lock this connection holds), so that a
+ * node can be caught between an archive's start and the storing of its callback, if there is
+ * such a moment.
+ */
+class StartedCallbackHold {
+  static readonly #lock = 7_140_001;
+  readonly #client: pg.Client;
+  #released: Promise<void> | null = null;
+
+  private constructor(client: pg.Client) {
+    this.#client = client;
+  }
+
+  static async hold(databaseUrl: string): Promise<StartedCallbackHold> {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    await client.query('SELECT pg_advisory_lock($1)', [StartedCallbackHold.#lock]);
+    await client.query(`
+      CREATE FUNCTION test_hold_started_callback() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.body LIKE '%"event":"archive"%' AND NEW.body LIKE '%"status":"started"%' THEN
+          PERFORM pg_advisory_xact_lock_shared(${StartedCallbackHold.#lock});
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER test_hold_started_callback BEFORE INSERT ON webhook_deliveries
+        FOR EACH ROW EXECUTE FUNCTION test_hold_started_callback();`);
+    return new StartedCallbackHold(client);
+  }
+
+  /** Whether a callback's write waits on the hold. */
+  async holding(): Promise<boolean> {
+    const { rows } = await this.#client.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted",
+      [StartedCallbackHold.#lock],
+    );
+    return (rows[0]?.n ?? 0) > 0;
+  }
+
+  /** Lets the writes go on, and the next ones through at once; idempotent. */
+  release(): Promise<void> {
+    this.#released ??= (async () => {
+      // Unlocked first: the trigger cannot be dropped while a transaction that wrote to its
+      // table waits on the lock.
+      await this.#client.query('SELECT pg_advisory_unlock($1)', [StartedCallbackHold.#lock]);
+      await this.#client.query(`
+        DROP TRIGGER test_hold_started_callback ON webhook_deliveries;
+        DROP FUNCTION test_hold_started_callback();`);
+      await this.#client.end();
+    })();
+    return this.#released;
+  }
 }
 
 describe('a node that leaves the cluster', () => {
@@ -114,63 +209,73 @@ describe('a node that leaves the cluster', () => {
     const sessionId = await createSession({ location: hintOf.eu, archiveMode: 'always' });
     const alice = await connectVia(nodes.cluster.node('us-1'), sessionId);
     await alice.request('publish', { name: 'Camera', hasAudio: true, hasVideo: true });
-    const listArchives = (): Promise<OpenTok.Archive[]> =>
-      fromCallback<OpenTok.Archive[]>((done) => {
-        opentok.listArchives({ sessionId }, done);
-      });
-    await waitFor(async () => (await listArchives()).length === 1, 'the automatic archive', 10_000);
-    const recording = (await listArchives())[0];
+    await waitFor(async () => (await listArchives(sessionId)).length === 1, 'the automatic archive', 10_000);
+    const recording = (await listArchives(sessionId))[0];
     assert.ok(recording);
     assert.equal(recording.status, 'started');
-    // Its started callback is out before the kill: the failure is what this case is about.
-    await waitFor(
-      () => deliveredOf(sessionId).some((body) => body.id === recording.id && body.status === 'started'),
-      'the archive started callback',
-      10_000,
-    );
 
+    // Killed right after the archive started, its started callback out or not.
     const killedAt = Date.now();
     await killed.parlor.stop('SIGKILL');
-    let failed: OpenTok.Archive | undefined;
-    await waitFor(
-      async () => {
-        failed = await fromCallback<OpenTok.Archive>((done) => {
-          opentok.getArchive(recording.id, done);
-        });
-        return failed.status === 'failed';
-      },
-      'the archive failed',
-      20_000,
-    );
-    assert.match(failed?.reason ?? '', /^system failure: the node recording it \(eu-2\) was lost$/);
+    const failed = await failedArchive(recording.id);
+    assert.match(failed.reason, /^system failure: the node recording it \(eu-2\) was lost$/);
     const failedAfterMs = Date.now() - killedAt;
 
     // The session's clients come back on the node placement gives it now and publish again.
     await waitFor(
-      async () => {
-        const response = await fetch(
-          `${nodes.cluster.node('us-1').url}/v2/session/${sessionId}/connection-info`,
-          {
-            headers: { 'X-TB-TOKEN-AUTH': opentok.generateToken(sessionId) },
-          },
-        );
-        return response.ok && ((await response.json()) as SessionConnectionInfo).nodeId !== killed.nodeId;
-      },
+      async () => ![null, killed.nodeId].includes(await hostOf(sessionId)),
       'the lease to lapse',
       15_000,
     );
     const again = await connectVia(nodes.cluster.node('us-1'), sessionId);
     await again.request('publish', { name: 'Camera', hasAudio: true, hasVideo: true });
-    await waitFor(async () => (await listArchives()).length === 2, 'a new archive', 10_000);
-    const next = (await listArchives()).find((archive) => archive.id !== recording.id);
+    await waitFor(async () => (await listArchives(sessionId)).length === 2, 'a new archive', 10_000);
+    const next = (await listArchives(sessionId)).find((archive) => archive.id !== recording.id);
     assert.equal(next?.status, 'started');
 
-    // The archive's callbacks: started, then failed once (told by one node), then the new one.
+    // The archive's callbacks: started, then failed once (told by one node). The started one
+    // comes again when the node was killed between its POST's answer and its removal from the
+    // queue (delivery is at least once across a kill).
     await sleep(4000);
-    const statuses = deliveredOf(sessionId)
-      .filter((body) => body.id === recording.id)
-      .map((body) => body.status);
-    assert.deepEqual(statuses, ['started', 'failed']);
+    const statuses = deliveredStatusesOf(recording);
+    assert.deepEqual(
+      statuses.filter((status, index) => status !== statuses[index - 1]),
+      ['started', 'failed'],
+    );
+    assert.equal(statuses.filter((status) => status === 'failed').length, 1);
     assert.ok(failedAfterMs < 20_000, `failed ${failedAfterMs} ms after the kill`);
+  });
+
+  it('killed as its archive starts: the archive is listed only once its started callback is stored, which another node delivers before the failure', async () => {
+    // ap-3 stopped in the first case: it comes back, to be killed here. The receiver refuses
+    // everything until then, so that nothing of the archive is delivered before the kill.
+    const killed = await nodes.cluster.restart('ap-3');
+    const hold = await StartedCallbackHold.hold(nodes.databaseUrl);
+    try {
+      receiver.up = false;
+      const sessionId = await createSession({ location: hintOf.ap, archiveMode: 'always' });
+      const alice = await connectVia(nodes.cluster.node('us-1'), sessionId);
+      assert.equal(await hostOf(sessionId), killed.nodeId);
+      await alice.request('publish', { name: 'Camera', hasAudio: true, hasVideo: true });
+      await waitFor(() => hold.holding(), "the write of the archive's started callback", 10_000);
+      // The archive and its started callback are stored together: while the callback's write
+      // waits, the archive is not listed.
+      assert.deepEqual(await listArchives(sessionId), []);
+
+      await hold.release();
+      await waitFor(async () => (await listArchives(sessionId)).length === 1, 'the archive', 10_000);
+      await killed.parlor.stop('SIGKILL');
+      const [recording] = await listArchives(sessionId);
+      assert.ok(recording);
+      receiver.up = true;
+      await failedArchive(recording.id);
+      await waitFor(() => deliveredStatusesOf(recording).length >= 2, 'two callbacks of the archive', 10_000);
+      // A few more rounds of every node: nothing is sent again.
+      await sleep(4000);
+      assert.deepEqual(deliveredStatusesOf(recording), ['started', 'failed']);
+    } finally {
+      await hold.release();
+      receiver.up = true;
+    }
   });
 });

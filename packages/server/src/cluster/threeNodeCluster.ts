@@ -8,24 +8,24 @@ import { TestRedis } from './TestRedis.js';
  */
 export class ThreeNodeCluster {
   readonly cluster: TestCluster;
+  /** The PostgreSQL database the nodes share. */
+  readonly databaseUrl: string;
   readonly #redis: TestRedis;
   readonly #postgres: PostgresServer;
   readonly #clients: SignalingTestClient[] = [];
 
-  private constructor(cluster: TestCluster, redis: TestRedis, postgres: PostgresServer) {
+  private constructor(cluster: TestCluster, databaseUrl: string, redis: TestRedis, postgres: PostgresServer) {
     this.cluster = cluster;
+    this.databaseUrl = databaseUrl;
     this.#redis = redis;
     this.#postgres = postgres;
   }
 
   static async start(): Promise<ThreeNodeCluster> {
     const [redis, postgres] = await Promise.all([TestRedis.start(), startPostgresServer()]);
-    const cluster = await TestCluster.start({
-      redis,
-      databaseUrl: await postgres.createDatabase(),
-      regions: ['us', 'eu', 'ap'],
-    });
-    return new ThreeNodeCluster(cluster, redis, postgres);
+    const databaseUrl = await postgres.createDatabase();
+    const cluster = await TestCluster.start({ redis, databaseUrl, regions: ['us', 'eu', 'ap'] });
+    return new ThreeNodeCluster(cluster, databaseUrl, redis, postgres);
   }
 
   /** Connects a signaling client, closed with the cluster. */

@@ -32,7 +32,7 @@ describe('OrderedEnqueuer', () => {
     const store = await Store.open({ engine: 'sqlite', file: join(dir, 'order.sqlite') });
     const logger = pino({ level: 'silent' });
     const webhooks = new WebhookSender({
-      repository: store.webhooks,
+      store,
       logger,
       signatureSecretOf: () => Promise.resolve('secret'),
     });

@@ -21,7 +21,7 @@ describe('WebhookSender', () => {
   it('keeps at most maxQueued callbacks waiting, and counts those it drops', async () => {
     const store = await Store.open({ engine: 'sqlite', file: join(dir, 'bound.sqlite') });
     const sender = new WebhookSender({
-      repository: store.webhooks,
+      store,
       logger: pino({ level: 'silent' }),
       signatureSecretOf: () => Promise.resolve('secret'),
       // Nothing listens on port 9 of loopback: every attempt fails, and waits a minute to retry.
@@ -54,7 +54,7 @@ describe('WebhookSender', () => {
     const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
     const store = await Store.open({ engine: 'sqlite', file: join(dir, 'concurrent.sqlite') });
     const sender = new WebhookSender({
-      repository: store.webhooks,
+      store,
       logger: pino({ level: 'silent' }),
       signatureSecretOf: () => Promise.resolve('secret'),
       maxConcurrent: 2,
@@ -111,7 +111,7 @@ describe('WebhookSender', () => {
     const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
     const store = await Store.open({ engine: 'sqlite', file: join(dir, 'answers.sqlite') });
     const sender = new WebhookSender({
-      repository: store.webhooks,
+      store,
       logger: pino({ level: 'silent' }),
       signatureSecretOf: () => Promise.resolve('secret'),
       retryBaseMs: 60_000,
@@ -157,14 +157,14 @@ describe('WebhookSender', () => {
     const failures: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => failures.push(line) });
     const sender = new WebhookSender({
-      repository: store.webhooks,
+      store,
       logger,
       signatureSecretOf: () => Promise.resolve('secret'),
       retryBaseMs: 60_000,
       addresses: new PublicAddressPolicy(),
     });
     const allowing = new WebhookSender({
-      repository: store.webhooks,
+      store,
       logger: pino({ level: 'silent' }),
       signatureSecretOf: () => Promise.resolve('secret'),
       addresses: new PublicAddressPolicy(['127.0.0.1']),

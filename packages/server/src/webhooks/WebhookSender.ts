@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { DeliveryHistoryRepository, DeliveryState } from '../store/DeliveryHistoryRepository.js';
+import type { Repositories, Store } from '../store/Store.js';
 import type { WebhookDelivery, WebhookRepository } from '../store/WebhookRepository.js';
 import type { PublicAddressPolicy } from '../nonPublicAddresses.js';
 import { signCallback } from './callbackSignature.js';
@@ -23,9 +24,24 @@ export interface Webhook {
   readonly queue: string;
 }
 
+/** A callback with its body as it is sent. */
+interface SerializedWebhook extends Omit<Webhook, 'body'> {
+  readonly body: string;
+}
+
+/** A change made in a transaction, and the callbacks that tell of it. */
+export interface ToldChange<T> {
+  /** What the change resolves to. */
+  readonly result: T;
+  readonly webhooks: readonly Webhook[];
+}
+
 export interface WebhookSenderOptions {
-  /** Where deliveries wait, so that they survive a restart. */
-  readonly repository: WebhookRepository;
+  /**
+   * Where deliveries wait, so that they survive a restart, and whose transactions store a change
+   * together with its callbacks (`sendWithChange`).
+   */
+  readonly store: Pick<Store, 'webhooks' | 'transaction'>;
   /** Where the outcome of each attempt of a project's callbacks is kept for the console. Default: none. */
   readonly history?: DeliveryHistoryRepository;
   readonly logger: Logger;
@@ -59,10 +75,12 @@ export interface WebhookSenderOptions {
  * `connectionCreated` before its `connectionDestroyed`, an archive's `started` before its
  * `stopped`); a failure (no answer, or not 2xx) is retried with exponential backoff, holding the
  * later ones of that queue back, for up to `maxAgeMs`, while the other queues go on. Deliveries
- * left at shutdown resume at the next start.
+ * left at shutdown resume at the next start. A change that is told by callbacks (an archive's
+ * status) is stored with them in one transaction (`sendWithChange`): none is seen without them.
  */
 export class WebhookSender {
   readonly #repository: WebhookRepository;
+  readonly #transaction: Store['transaction'];
   readonly #history: DeliveryHistoryRepository | null;
   readonly #logger: Logger;
   readonly #signatureSecretOf: (apiKey: string) => Promise<string>;
@@ -87,7 +105,8 @@ export class WebhookSender {
   readonly #turns: (() => void)[] = [];
 
   constructor(options: WebhookSenderOptions) {
-    this.#repository = options.repository;
+    this.#repository = options.store.webhooks;
+    this.#transaction = (fn) => options.store.transaction(fn);
     this.#history = options.history ?? null;
     this.#logger = options.logger.child({ component: 'webhooks' });
     this.#signatureSecretOf = options.signatureSecretOf;
@@ -129,12 +148,56 @@ export class WebhookSender {
 
   /** Queues a POST of the callback; rejects when the store cannot take it. */
   send(webhook: Webhook): Promise<void> {
-    if (this.#closing.signal.aborted) return Promise.resolve();
-    const { url, apiKey, queue } = webhook;
-    const body = JSON.stringify(webhook.body);
-    const createdAt = Date.now();
-    const added = this.#adding.then(async () => {
-      if (this.#queued >= this.#maxQueued) {
+    if (this.#closed()) return Promise.resolve();
+    // The body as it is now, whatever becomes of the object while earlier callbacks are stored.
+    const serialized = serialize(webhook);
+    return this.#inTurn(async () => ({
+      result: undefined,
+      stored: await this.#add(this.#repository, [serialized]),
+    }));
+  }
+
+  /**
+   * Makes a change and stores the callbacks that tell of it in one transaction: both land or
+   * neither (it rejects, and nothing is sent), so that a process that dies after the change
+   * leaves its callbacks stored, for its next start or the node that takes over. `change`
+   * writes through the transaction's repositories only. It runs in turn with the callbacks sent
+   * before it, each queue keeping the order things happened in. A full queue drops the
+   * callbacks, never the change. Resolves to the change's result once both are stored; after
+   * `close` they are still stored, to be sent at the next start.
+   */
+  sendWithChange<T>(change: (tx: Repositories) => Promise<ToldChange<T>>): Promise<T> {
+    return this.#inTurn(() =>
+      this.#transaction(async (tx) => {
+        const { result, webhooks } = await change(tx);
+        return { result, stored: await this.#add(tx.webhooks, webhooks.map(serialize)) };
+      }),
+    );
+  }
+
+  /** Stores after what was stored before, in the order asked; then counts and sends what it stored. */
+  #inTurn<T>(store: () => Promise<{ result: T; stored: readonly SerializedWebhook[] }>): Promise<T> {
+    const stored = this.#adding.then(store);
+    this.#adding = stored.then(
+      () => undefined,
+      () => undefined,
+    );
+    return stored.then(({ result, stored: webhooks }) => {
+      this.#queued += webhooks.length;
+      if (!this.#closed()) for (const { url, queue } of webhooks) this.#drain(url, queue);
+      return result;
+    });
+  }
+
+  /** Adds the callbacks the queue has room for; drops the others. Resolves to those added. */
+  async #add(
+    repository: WebhookRepository,
+    webhooks: readonly SerializedWebhook[],
+  ): Promise<SerializedWebhook[]> {
+    const added: SerializedWebhook[] = [];
+    for (const webhook of webhooks) {
+      const { url, body, apiKey, queue } = webhook;
+      if (this.#queued + added.length >= this.#maxQueued) {
         this.#dropped += 1;
         // One line for the first and then every thousandth: a dead receiver must not flood the log.
         if (this.#dropped % 1000 === 1)
@@ -142,19 +205,12 @@ export class WebhookSender {
             { url, queue, dropped: this.#dropped, maxQueued: this.#maxQueued },
             'callback dropped: the callback queue is full',
           );
-        return false;
+        continue;
       }
-      await this.#repository.add({ url, body, apiKey, queue, createdAt, nodeId: this.#nodeId });
-      this.#queued += 1;
-      return true;
-    });
-    this.#adding = added.then(
-      () => undefined,
-      () => undefined,
-    );
-    return added.then((stored) => {
-      if (stored) this.#drain(url, queue);
-    });
+      await repository.add({ url, body, apiKey, queue, createdAt: Date.now(), nodeId: this.#nodeId });
+      added.push(webhook);
+    }
+    return added;
   }
 
   /**
@@ -332,4 +388,8 @@ export class WebhookSender {
       else this.#posting -= 1;
     }
   }
+}
+
+function serialize(webhook: Webhook): SerializedWebhook {
+  return { ...webhook, body: JSON.stringify(webhook.body) };
 }
