@@ -30,8 +30,9 @@ import { runTokenBench, type RateFigures } from './tokenBench.js';
 // `npm run bench [-- NAME… [--FLAG…]]`: runs the named benchmarks (all by default), prints a
 // table per benchmark and writes every figure to bench/results/ as JSON.
 // Flags of `router`: --quick, --profile[=[SCENARIO:]SIZE], --scenario=NAME[,NAME…], --sfu=NAME[,NAME…],
-// --sizes=N[,N…], --rounds=N (every scenario N times, the SFUs' order reversed each round). Of `fallback`: --runs=N, --side=subscriber|publisher (both by default). Of
-// `cluster`: --nodes=N (2–3), --samples=N, --failovers=N, --rate-seconds=N. Of `switch`: --runs=N (10 by default).
+// --sizes=N[,N…], --rounds=N (every scenario N times, the SFUs' order reversed each round). Of
+// `fallback`: --runs=N, --side=subscriber|publisher (both by default). Of `cluster`: --nodes=N
+// (2–3), --samples=N, --failovers=N, --rate-seconds=N. Of `switch`: --runs=N (10 by default).
 
 const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const flags = process.argv.slice(2).filter((arg) => arg.startsWith('--'));
