@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { SfuName, StepFigures } from './routerBench.js';
+import type { RouterBenchResult, SfuName, StepFigures } from './routerBench.js';
 import { compareRounds, comparisonNotes, median, routerTables } from './routerReport.js';
 
 /** A livestream step: `micros` µs per packet for `size` viewers at 178 packets/s each. */
@@ -34,6 +34,18 @@ function step(
     errors: [],
     loadCpuPercent: 33,
     loadLagMaxMs: 4,
+  };
+}
+
+/** A run's result holding only these steps. */
+function resultOf(steps: readonly StepFigures[]): RouterBenchResult {
+  const none = { megabitsPerSecond: 0, packetsPerSecond: 0 };
+  return {
+    clip: { layers: [], sent: none, viewed: none },
+    windowSeconds: 10,
+    namespace: true,
+    steps,
+    profile: null,
   };
 }
 
@@ -101,37 +113,19 @@ describe('the router benchmark report', () => {
   });
 
   it('keeps the one-run notes and adds a round column only with several rounds', () => {
-    const one = routerTables({
-      clip: {
-        layers: [],
-        sent: { megabitsPerSecond: 0, packetsPerSecond: 0 },
-        viewed: { megabitsPerSecond: 0, packetsPerSecond: 0 },
-      },
-      windowSeconds: 10,
-      namespace: true,
-      steps: [step('parlor', 1, 200, 5, 8), step('janus', 1, 200, 11, 12)],
-      profile: null,
-    });
+    const one = routerTables(resultOf([step('parlor', 1, 200, 5, 8), step('janus', 1, 200, 11, 12)]));
     const [oneTable] = one;
     assert.ok(oneTable);
     assert.equal(oneTable.rows[0]?.includes('round'), false);
     assert.match(oneTable.notes.at(-1) ?? '', /forwarded streams per core at the same loss bound: 2\.20x$/);
-    const two = routerTables({
-      clip: {
-        layers: [],
-        sent: { megabitsPerSecond: 0, packetsPerSecond: 0 },
-        viewed: { megabitsPerSecond: 0, packetsPerSecond: 0 },
-      },
-      windowSeconds: 10,
-      namespace: true,
-      steps: [
+    const two = routerTables(
+      resultOf([
         step('parlor', 1, 200, 5, 8),
         step('janus', 1, 200, 11, 12),
         step('janus', 2, 200, 11, 12),
         step('parlor', 2, 200, 5, 8),
-      ],
-      profile: null,
-    });
+      ]),
+    );
     const [twoTable] = two;
     assert.ok(twoTable);
     assert.equal(twoTable.rows[0]?.[1], 'round');
