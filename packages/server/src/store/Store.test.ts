@@ -7,15 +7,11 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { migrationSql, migrations } from './migrations.js';
 import { Store, type StoreLocation } from './Store.js';
+import { projectRecord } from './testing/records.js';
 import { describeEachEngine } from './testing/storeEngines.js';
 
-const project = (apiKey: string): Parameters<Store['projects']['insert']>[0] => ({
-  apiKey,
-  name: `P${apiKey}`,
-  apiSecret: 's'.repeat(40),
-  isDefault: false,
-  createdAt: 1,
-});
+const project = (apiKey: string): Parameters<Store['projects']['insert']>[0] =>
+  projectRecord({ apiKey, name: `P${apiKey}`, isDefault: false });
 
 /** Runs SQL on the store's database directly, as another program would. */
 async function exec(location: StoreLocation, sql: string): Promise<void> {

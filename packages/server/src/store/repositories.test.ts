@@ -5,23 +5,13 @@ import { deliveryHistoryLength, type DeliveryOutcome } from './DeliveryHistoryRe
 import type { SessionRecord } from './SessionRepository.js';
 import { Store } from './Store.js';
 import { archiveRecord } from './testing/archiveRecord.js';
+import { projectRecord, sessionRecord } from './testing/records.js';
 import { describeEachEngine } from './testing/storeEngines.js';
 
 const apiKey = '10000001';
 
-const session = (sessionId: string, changes: Partial<SessionRecord> = {}): SessionRecord => ({
-  sessionId,
-  apiKey,
-  mediaMode: 'routed',
-  archiveMode: 'manual',
-  location: null,
-  e2ee: false,
-  archiveName: null,
-  archiveResolution: null,
-  origin: 'api',
-  createdAt: 1000,
-  ...changes,
-});
+const session = (sessionId: string, changes: Partial<SessionRecord> = {}): SessionRecord =>
+  sessionRecord({ sessionId, apiKey, createdAt: 1000, ...changes });
 
 const archive = (archiveId: string, changes: Partial<ArchiveRecord> = {}): ArchiveRecord =>
   archiveRecord({
@@ -63,13 +53,7 @@ describeEachEngine('the repositories', (engine) => {
   let store: Store;
   beforeEach(async () => {
     store = await Store.open(await engine.freshLocation());
-    await store.projects.insert({
-      apiKey,
-      name: 'P',
-      apiSecret: 's'.repeat(40),
-      isDefault: true,
-      createdAt: 1,
-    });
+    await store.projects.insert(projectRecord({ apiKey }));
     await store.sessions.insert(session('s1'));
   });
   afterEach(async () => {

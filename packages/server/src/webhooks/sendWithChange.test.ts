@@ -3,6 +3,7 @@ import { afterEach, beforeEach, it } from 'node:test';
 import { pino } from 'pino';
 import { Store } from '../store/Store.js';
 import { archiveRecord } from '../store/testing/archiveRecord.js';
+import { projectRecord, sessionRecord } from '../store/testing/records.js';
 import { describeEachEngine } from '../store/testing/storeEngines.js';
 import { WebhookSender, type Webhook } from './WebhookSender.js';
 
@@ -19,25 +20,8 @@ describeEachEngine('WebhookSender.sendWithChange', (engine) => {
   let sender: WebhookSender;
   beforeEach(async () => {
     store = await Store.open(await engine.freshLocation());
-    await store.projects.insert({
-      apiKey,
-      name: 'P',
-      apiSecret: 's'.repeat(40),
-      isDefault: true,
-      createdAt: 1,
-    });
-    await store.sessions.insert({
-      sessionId: 's1',
-      apiKey,
-      mediaMode: 'routed',
-      archiveMode: 'manual',
-      location: null,
-      e2ee: false,
-      archiveName: null,
-      archiveResolution: null,
-      origin: 'api',
-      createdAt: 1,
-    });
+    await store.projects.insert(projectRecord({ apiKey }));
+    await store.sessions.insert(sessionRecord({ sessionId: 's1', apiKey }));
     sender = new WebhookSender({
       store,
       logger: pino({ level: 'silent' }),
