@@ -68,8 +68,7 @@ export function bestWithinLossBound(steps: readonly StepFigures[]): BestStep[] {
 /** Each round's Parlor / Janus comparison in a scenario, where both had a step within the bounds. */
 export function compareRounds(steps: readonly StepFigures[], scenario: ScenarioName): RoundComparison[] {
   const ofScenario = steps.filter((s) => s.scenario === scenario);
-  const rounds = [...new Set(ofScenario.map((s) => s.round))].sort((a, b) => a - b);
-  return rounds.flatMap((round) => {
+  return roundsOf(ofScenario).flatMap((round) => {
     const inRound = ofScenario.filter((s) => s.round === round);
     const best = bestWithinLossBound(inRound);
     const parlor = best.find((b) => b.sfu === 'parlor')?.step;
@@ -93,6 +92,11 @@ export function compareRounds(steps: readonly StepFigures[], scenario: ScenarioN
   });
 }
 
+/** The rounds the steps were measured in, in order. */
+function roundsOf(steps: readonly StepFigures[]): number[] {
+  return [...new Set(steps.map((s) => s.round))].sort((a, b) => a - b);
+}
+
 /** The middle value; the mean of the two middle ones for an even count. */
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -110,7 +114,7 @@ export function median(values: readonly number[]): number {
 export function comparisonNotes(steps: readonly StepFigures[], scenario: ScenarioName): string[] {
   const ofScenario = steps.filter((s) => s.scenario === scenario);
   const comparisons = compareRounds(ofScenario, scenario);
-  const rounds = [...new Set(ofScenario.map((s) => s.round))].sort((a, b) => a - b);
+  const rounds = roundsOf(ofScenario);
   if (rounds.length <= 1) {
     const notes = bestWithinLossBound(ofScenario).map(
       ({ sfu, step }) =>
@@ -162,7 +166,7 @@ function describeRound(c: RoundComparison): string {
 
 /** One table per scenario, SFUs side by side at each size, with the Parlor/Janus ratio under it. */
 export function routerTables(result: RouterBenchResult): Table[] {
-  const rounds = new Set(result.steps.map((s) => s.round)).size > 1;
+  const rounds = roundsOf(result.steps).length > 1;
   const header = [
     'N',
     ...(rounds ? ['round'] : []),
