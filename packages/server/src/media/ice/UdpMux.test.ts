@@ -26,7 +26,7 @@ import {
   stunMessageTypes,
 } from './stun.js';
 import { readInBatches } from './batchedReads.js';
-import { maxAddressesPerEndpoint, UdpMux } from './UdpMux.js';
+import { ipv4String, maxAddressesPerEndpoint, UdpMux } from './UdpMux.js';
 
 let mux: UdpMux;
 let client: Socket;
@@ -64,11 +64,7 @@ async function loopbackSockets(base: number, count: number): Promise<Socket[]> {
   return Promise.all(
     Array.from({ length: count }, async (_, i) => {
       const socket = createSocket('udp4');
-      const address = base + i + 1;
-      const text = [address >>> 24, (address >>> 16) & 0xff, (address >>> 8) & 0xff, address & 0xff].join(
-        '.',
-      );
-      await new Promise<void>((resolve) => socket.bind(0, text, resolve));
+      await new Promise<void>((resolve) => socket.bind(0, ipv4String(base + i + 1), resolve));
       return socket;
     }),
   );

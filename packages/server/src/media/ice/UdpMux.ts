@@ -570,7 +570,8 @@ function ipv4Number(address: string): number {
   return value * 256 + part;
 }
 
-function ipv4String(address: number): string {
+/** An IPv4 address in dotted form, from its 32-bit number (as the batched reader gives it). */
+export function ipv4String(address: number): string {
   return `${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`;
 }
 
